@@ -1,0 +1,26 @@
+//! sluice: compile, run and test dbt-format analytics projects and their metrics.
+//!
+//! The pipeline, one way (see `../shared/DESIGN.md`):
+//!
+//! ```text
+//! cli::args -> cli settings (flags + env + dbt_project.yml + profile)
+//! project::load            -> Project         (files, configs, properties YAML)
+//! compile::parse (phase 1) -> parsed nodes    (ref/source/config recorded, Jinja execute=false)
+//! graph::Dag               -> DAG, cycles, --select / --exclude
+//! compile (phase 2)        -> Manifest        (compiled SQL, relations resolved)
+//! execute::run             -> RunResults      (DAG order on a pool of `threads` workers)
+//! artifacts                -> manifest.json, run_results.json
+//! ```
+//!
+//! `diagnostics` is used by every layer and depends on none. Everything above `adapters` is pure.
+
+pub mod adapters;
+pub mod artifacts;
+pub mod cli;
+pub mod compile;
+pub mod diagnostics;
+pub mod execute;
+pub mod graph;
+pub mod project;
+pub mod sql;
+pub mod templating;
