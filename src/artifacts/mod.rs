@@ -1,1 +1,115 @@
-//! artifacts
+//! dbt's JSON artifacts: `manifest.json` (schema v12, [`manifest_json`]) and `run_results.json`
+//! (schema v6, [`run_results_json`]), plus the atomic file writer both go through
+//! ([`write_json`]).
+//!
+//! Decision: the writers build `serde_json::Value`s by hand (serde_json's `preserve_order` keeps
+//! insertion order) instead of deriving `Serialize` on mirror structs. dbt's key order differs per
+//! resource type (a seed has no `refs`, a generic test has four trailing keys, a source is a
+//! different shape altogether), and a hand-built object states that order in one readable place
+//! per type, where derived structs would need one near-duplicate struct per type.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+mod manifest;
+mod node_config;
+mod run_results;
+#[cfg(test)]
+mod tests;
+
+pub use manifest::manifest_json;
+pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
+
+/// The dbt version sluice reports in artifacts.
+pub const DBT_VERSION: &str = "1.10.0";
+
+/// Invocation-wide facts shared by every artifact of one command.
+#[derive(Debug, Clone)]
+pub struct ArtifactMeta {
+    /// A UUID; see [`new_invocation_id`].
+    pub invocation_id: String,
+    /// When the artifact is written.
+    pub generated_at: DateTime<Utc>,
+    /// When the command started (also used as every node's `created_at`, so output only changes
+    /// between invocations, not between nodes).
+    pub invocation_started_at: DateTime<Utc>,
+    pub adapter_type: String,
+    pub project_name: String,
+    /// The target path as configured (`target`, relative to the project): prefixes the
+    /// manifest's `compiled_path` / `build_path` the way dbt writes them.
+    pub target_path: PathBuf,
+    /// Absolute project directory (seeds' `root_path`).
+    pub project_root: PathBuf,
+    /// Unique ids of the nodes that were executed by this command (they get a `build_path`).
+    pub built: std::collections::BTreeSet<String>,
+}
+
+impl ArtifactMeta {
+    pub fn new(project_name: &str, adapter_type: &str, target_path: impl Into<PathBuf>) -> Self {
+        let now = Utc::now();
+        ArtifactMeta {
+            invocation_id: new_invocation_id(),
+            generated_at: now,
+            invocation_started_at: now,
+            adapter_type: adapter_type.to_string(),
+            project_name: project_name.to_string(),
+            target_path: target_path.into(),
+            project_root: PathBuf::new(),
+            built: Default::default(),
+        }
+    }
+}
+
+/// A random (version 4 layout) UUID, without a uuid dependency: std's randomly seeded hasher,
+/// mixed with the clock and a counter.
+pub fn new_invocation_id() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let word = |salt: u64| {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.finish()
+    };
+    let (a, b) = (word(1), word(2));
+    let hi = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let lo = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+/// dbt's artifact timestamp format: `2024-01-02T03:04:05.678901Z`.
+pub fn format_ts(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Writes compact JSON (dbt does not indent either) to `path` atomically: into `<path>.tmp`, then renamed
+/// over `path`. Creates parent directories.
+pub fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer(&mut f, v).map_err(std::io::Error::other)?;
+        f.flush()?;
+    }
+    std::fs::rename(&tmp, path)
+}

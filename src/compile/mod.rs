@@ -1,1 +1,18 @@
-//! compile
+//! Project + Target -> Manifest: parse (phase 1), resolve, and compile (phase 2) nodes.
+//!
+//! `parse` builds every node with its config and dependencies; `render::compile_node` turns one
+//! node into SQL with refs resolved. Compilation of many nodes runs in parallel in the caller
+//! (the `compile` command here, the scheduler in `execute`), so a node is compiled right before
+//! it runs, when its parents exist and `is_incremental()` can look at the warehouse.
+
+mod nodes;
+mod parse;
+mod properties;
+mod render;
+mod resolve;
+pub mod test_names;
+
+pub use nodes::*;
+pub use parse::{parse, target_value, ParseOptions, Parsed};
+pub use render::{compile_node, compiled_path, inject_ctes, node_info, render_node, CompileServices, Warehouse};
+pub use resolve::{ParseServices, Resolver};

@@ -1,1 +1,230 @@
-//! execute
+//! Running the DAG: seeds, models, snapshots and tests in dependency order on `threads` workers.
+//!
+//! The scheduler keeps a ready set of nodes whose selected parents are done, ordered by their
+//! topological position (so output is stable), and hands them to a rayon pool; each worker takes a
+//! warehouse connection from a small pool, compiles the node right before running it (so
+//! `is_incremental()` and `run_query` see the warehouse as it is then), and builds or tests it. A
+//! failure marks the node's selected descendants as skipped; independent branches carry on.
+
+pub mod materialize;
+mod node;
+mod report;
+mod unit;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
+
+pub use node::NodeOutcome;
+pub use report::{fancy_line, CaptureReporter, Event, JsonReporter, Reporter, TextReporter};
+
+use crate::adapters::{Adapter, Connection};
+use crate::artifacts::RunStatus;
+use crate::compile::{Manifest, Resolver, ResourceType};
+use crate::graph::Dag;
+use crate::templating::Templates;
+
+/// What one invocation runs with.
+pub struct RunContext {
+    pub manifest: Arc<Manifest>,
+    pub templates: Arc<Templates>,
+    pub resolver: Arc<Resolver>,
+    pub adapter: Arc<Adapter>,
+    pub project_root: std::path::PathBuf,
+    pub target_path: std::path::PathBuf,
+    pub full_refresh: bool,
+    pub fail_fast: bool,
+    pub store_failures: bool,
+    pub threads: usize,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// The result of one node.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    pub unique_id: String,
+    pub status: RunStatus,
+    pub message: String,
+    pub failures: Option<u64>,
+    pub execution_time: f64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub completed_at: chrono::DateTime<chrono::Utc>,
+    pub compiled_code: Option<String>,
+    pub thread: usize,
+    pub adapter_response: serde_json::Value,
+}
+
+impl NodeResult {
+    pub fn is_failure(&self) -> bool {
+        matches!(self.status, RunStatus::Error | RunStatus::Fail)
+    }
+}
+
+/// A pool of connections, one per worker.
+pub(crate) struct ConnPool {
+    conns: Mutex<Vec<Box<dyn Connection>>>,
+}
+
+impl ConnPool {
+    fn take(&self) -> Option<Box<dyn Connection>> {
+        self.conns.lock().ok()?.pop()
+    }
+    fn give(&self, c: Box<dyn Connection>) {
+        if let Ok(mut v) = self.conns.lock() {
+            v.push(c);
+        }
+    }
+}
+
+/// Runs `ids` (already in topological order) and returns their results in that order.
+pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult>, crate::adapters::AdapterError> {
+    let threads = ctx.threads.max(1);
+    let mut conns = Vec::new();
+    for _ in 0..threads {
+        conns.push(ctx.adapter.connection()?);
+    }
+    let pool = Arc::new(ConnPool { conns: Mutex::new(conns) });
+    let selected: BTreeSet<String> = ids.iter().cloned().collect();
+    let order: BTreeMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+    let mut indegree: BTreeMap<String, usize> = BTreeMap::new();
+    for id in ids {
+        let n = dag.parents(id).into_iter().filter(|p| selected.contains(*p)).count();
+        indegree.insert(id.clone(), n);
+    }
+    let mut ready: BTreeSet<(usize, String)> =
+        indegree.iter().filter(|(_, d)| **d == 0).map(|(id, _)| (order[id], id.clone())).collect();
+    let total = ids.len();
+    let mut results: BTreeMap<String, NodeResult> = BTreeMap::new();
+    let mut skip_reason: BTreeMap<String, String> = BTreeMap::new();
+    let mut started = 0usize;
+    let mut in_flight = 0usize;
+    let mut stop = false;
+    let (tx, rx) = mpsc::channel::<NodeResult>();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("Thread-{}", i + 1))
+        .build()
+        .map_err(|e| crate::adapters::AdapterError::Database { message: e.to_string() })?;
+    let shared = Arc::new(node::Shared::from(ctx));
+
+    loop {
+        while in_flight < threads {
+            let Some((_, id)) = ready.pop_first() else { break };
+            started += 1;
+            let index = started;
+            if stop || skip_reason.contains_key(&id) {
+                let r = node::skipped(&id);
+                ctx.reporter.event(&Event::NodeSkipped { index, total, node: node_ref(ctx, &id) });
+                finish(&id, r, dag, &selected, &mut indegree, &mut ready, &order, &mut results);
+                continue;
+            }
+            ctx.reporter.event(&Event::NodeStart { index, total, node: node_ref(ctx, &id) });
+            in_flight += 1;
+            let tx = tx.clone();
+            let shared = shared.clone();
+            let pool = pool.clone();
+            rayon_pool.spawn(move || {
+                let r = node::execute(&shared, &pool, &id, index, total);
+                let _ = tx.send(r);
+            });
+        }
+        if in_flight == 0 {
+            break;
+        }
+        let Ok(r) = rx.recv() else { break };
+        in_flight -= 1;
+        let id = r.unique_id.clone();
+        if r.is_failure() {
+            for d in dag.descendants(&id, None) {
+                if selected.contains(&d) {
+                    skip_reason.entry(d).or_insert_with(|| id.clone());
+                }
+            }
+            if ctx.fail_fast {
+                stop = true;
+            }
+        }
+        finish(&id, r, dag, &selected, &mut indegree, &mut ready, &order, &mut results);
+    }
+    Ok(ids.iter().filter_map(|id| results.remove(id)).collect())
+}
+
+fn finish(
+    id: &str,
+    r: NodeResult,
+    dag: &Dag,
+    selected: &BTreeSet<String>,
+    indegree: &mut BTreeMap<String, usize>,
+    ready: &mut BTreeSet<(usize, String)>,
+    order: &BTreeMap<String, usize>,
+    results: &mut BTreeMap<String, NodeResult>,
+) {
+    results.insert(id.to_string(), r);
+    for c in dag.children(id) {
+        if !selected.contains(c) {
+            continue;
+        }
+        if let Some(d) = indegree.get_mut(c) {
+            *d = d.saturating_sub(1);
+            if *d == 0 {
+                ready.insert((order[c], c.to_string()));
+            }
+        }
+    }
+}
+
+/// How a node is described in progress lines.
+#[derive(Debug, Clone)]
+pub struct NodeRef {
+    pub unique_id: String,
+    pub name: String,
+    pub resource_type: ResourceType,
+    pub materialized: String,
+    pub relation: String,
+}
+
+pub(crate) fn node_ref(ctx: &RunContext, id: &str) -> NodeRef {
+    let n = ctx.manifest.get(id);
+    NodeRef {
+        unique_id: id.to_string(),
+        name: n.map(|n| n.name.clone()).unwrap_or_default(),
+        resource_type: n.map(|n| n.resource_type).unwrap_or(ResourceType::Model),
+        materialized: n.map(|n| n.materialized().to_string()).unwrap_or_default(),
+        relation: n.map(|n| n.relation().display_name()).unwrap_or_default(),
+    }
+}
+
+pub(crate) fn node_ref_shared(shared: &node::Shared, id: &str) -> NodeRef {
+    let n = shared.manifest.get(id);
+    NodeRef {
+        unique_id: id.to_string(),
+        name: n.map(|n| n.name.clone()).unwrap_or_default(),
+        resource_type: n.map(|n| n.resource_type).unwrap_or(ResourceType::Model),
+        materialized: n.map(|n| n.materialized().to_string()).unwrap_or_default(),
+        relation: n.map(|n| n.relation().display_name()).unwrap_or_default(),
+    }
+}
+
+/// Runs a list of hook statements (on-run-start / on-run-end).
+pub fn run_hooks(ctx: &RunContext, hooks: &[String], which: &str) -> Result<usize, String> {
+    if hooks.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
+    let shared = node::Shared::from(ctx);
+    let mut n = 0;
+    for (i, h) in hooks.iter().enumerate() {
+        let sql = node::render_hook(&shared, h, &format!("{which}-{i}"))?;
+        if sql.trim().is_empty() {
+            continue;
+        }
+        conn.execute(&sql).map_err(|e| format!("{which} hook {i} failed: {e}"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Elapsed seconds since `t`.
+pub(crate) fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}

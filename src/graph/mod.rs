@@ -1,1 +1,429 @@
-//! graph
+//! The project DAG and dbt node selection.
+//!
+//! This module owns the dependency graph of every parsed node (models, seeds, snapshots, tests,
+//! sources, exposures, unit tests, metrics, ...): building it (rejecting cycles with a readable
+//! path), walking it (parents, children, ancestors, descendants), ordering it for execution, and
+//! evaluating dbt's `--select` / `--exclude` syntax against it (in `selector.rs`). Input: the
+//! [`GraphNode`]s compile's parse phase produces; output: sorted id sets and orders for compile,
+//! execute and the CLI. Disabled nodes (`config.enabled: false`) stay in the graph but are never
+//! selected, as in dbt.
+//!
+//! Design decision: nodes are stored in a `Vec` sorted by `unique_id` and added to the petgraph
+//! `DiGraph` in that order, so a `NodeIndex` sorts exactly like its id. Every traversal and the
+//! topological sort can then break ties on plain indices and still be deterministic by id, without
+//! string comparisons or extra maps on the hot path.
+
+// `Diagnostic` is the project-wide error type the interface returns; errors are rare and cold.
+#![allow(clippy::result_large_err)]
+
+mod selector;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use crate::diagnostics::Diagnostic;
+
+/// One node of the project graph, as the parser resolved it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GraphNode {
+    /// `model.pkg.orders`, `test.pkg.not_null_orders_id.abc123`, `source.pkg.raw.orders`, ...
+    pub unique_id: String,
+    /// Node name (for sources: the table name).
+    pub name: String,
+    /// model seed snapshot test source exposure analysis unit_test metric semantic_model
+    /// saved_query
+    pub resource_type: String,
+    pub package_name: String,
+    /// Relative to the project root, forward slashes, e.g. `models/staging/stg_orders.sql`.
+    pub original_file_path: String,
+    /// e.g. `["jaffle_shop","staging","stg_orders"]`; sources: `[pkg, ...dirs, source, table]`.
+    pub fqn: Vec<String>,
+    pub tags: Vec<String>,
+    /// Resolved config (materialized, enabled, schema, severity, meta, arbitrary keys).
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Tests: `generic` | `singular`; unit tests: `unit`.
+    pub test_type: Option<String>,
+    /// Generic tests: `not_null`, `unique`, `dbt_utils.expression_is_true`, ...
+    pub test_name: Option<String>,
+    /// Sources only.
+    pub source_name: Option<String>,
+    /// Parent unique_ids; ids not in the graph are ignored.
+    pub depends_on: Vec<String>,
+}
+
+impl GraphNode {
+    /// False only when the resolved config says `enabled: false`.
+    pub fn is_enabled(&self) -> bool {
+        self.config.get("enabled") != Some(&serde_json::Value::Bool(false))
+    }
+}
+
+/// The dependency graph: an edge runs from parent to child.
+#[derive(Debug, Clone)]
+pub struct Dag {
+    /// Sorted by unique_id; position `i` is `NodeIndex::new(i)` in `graph`.
+    nodes: Vec<GraphNode>,
+    graph: DiGraph<(), ()>,
+    index: BTreeMap<String, NodeIndex>,
+}
+
+impl Dag {
+    /// Builds the graph. Fails on a duplicate unique_id or a dependency cycle.
+    pub fn build(mut nodes: Vec<GraphNode>) -> Result<Dag, Diagnostic> {
+        nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        if let Some(w) = nodes.windows(2).find(|w| w[0].unique_id == w[1].unique_id) {
+            return Err(Diagnostic::error(
+                "duplicate-node",
+                format!("two resources have the unique id `{}`", w[0].unique_id),
+            )
+            .with_hint("rename one of them: names must be unique per resource type and package"));
+        }
+        let mut graph = DiGraph::with_capacity(nodes.len(), 0);
+        let mut index = BTreeMap::new();
+        for node in &nodes {
+            index.insert(node.unique_id.clone(), graph.add_node(()));
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            let parents: BTreeSet<&String> = node.depends_on.iter().collect();
+            for parent in parents {
+                if let Some(&p) = index.get(parent) {
+                    graph.add_edge(p, NodeIndex::new(i), ());
+                }
+            }
+        }
+        let dag = Dag {
+            nodes,
+            graph,
+            index,
+        };
+        match dag.find_cycle() {
+            Some(cycle) => Err(Diagnostic::error(
+                "cycle",
+                format!("found a dependency cycle: {}", cycle.join(" -> ")),
+            )
+            .with_hint(
+                "a node cannot depend on itself, directly or through others; remove one of the \
+                 ref()/source() calls (or depends_on entries) along this path to break the cycle",
+            )),
+            None => Ok(dag),
+        }
+    }
+
+    pub fn node(&self, id: &str) -> Option<&GraphNode> {
+        self.index.get(id).map(|i| &self.nodes[i.index()])
+    }
+
+    /// All nodes, sorted by unique_id.
+    pub fn nodes(&self) -> impl Iterator<Item = &GraphNode> {
+        self.nodes.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Direct parents of `id` that are in the graph, sorted.
+    pub fn parents(&self, id: &str) -> Vec<&str> {
+        self.neighbours(id, Direction::Incoming)
+    }
+
+    /// Direct children of `id`, sorted.
+    pub fn children(&self, id: &str) -> Vec<&str> {
+        self.neighbours(id, Direction::Outgoing)
+    }
+
+    /// Everything upstream of `id` (not `id` itself), up to `depth` edges away when given.
+    pub fn ancestors(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
+        self.walk_ids(id, depth, Direction::Incoming)
+    }
+
+    /// Everything downstream of `id` (not `id` itself), up to `depth` edges away when given.
+    pub fn descendants(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
+        self.walk_ids(id, depth, Direction::Outgoing)
+    }
+
+    /// Topological order (parents first) of `subset`, or of the whole graph. Within a subset, a
+    /// node still waits for subset members it reaches only through nodes outside the subset.
+    /// Ties are broken by unique_id, so the order is deterministic.
+    pub fn topo_order(&self, subset: Option<&BTreeSet<String>>) -> Vec<String> {
+        let members: Vec<bool> = match subset {
+            None => vec![true; self.nodes.len()],
+            Some(s) => self
+                .nodes
+                .iter()
+                .map(|n| s.contains(&n.unique_id))
+                .collect(),
+        };
+        // Edges between members, through non-members where needed.
+        let mut succ: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); self.nodes.len()];
+        let mut indegree = vec![0usize; self.nodes.len()];
+        for (u, _) in members.iter().enumerate().filter(|(_, m)| **m) {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<NodeIndex> = self
+                .graph
+                .neighbors_directed(NodeIndex::new(u), Direction::Outgoing)
+                .collect();
+            while let Some(v) = stack.pop() {
+                if !seen.insert(v) {
+                    continue;
+                }
+                if members[v.index()] {
+                    if succ[u].insert(v.index()) {
+                        indegree[v.index()] += 1;
+                    }
+                } else {
+                    stack.extend(self.graph.neighbors_directed(v, Direction::Outgoing));
+                }
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..self.nodes.len())
+            .filter(|&i| members[i] && indegree[i] == 0)
+            .collect();
+        let mut order = Vec::new();
+        while let Some(u) = ready.pop_first() {
+            order.push(self.nodes[u].unique_id.clone());
+            for &v in &succ[u] {
+                indegree[v] -= 1;
+                if indegree[v] == 0 {
+                    ready.insert(v);
+                }
+            }
+        }
+        order
+    }
+
+    /// dbt's `--select` / `--exclude`. An empty `select` means every enabled node. Each string
+    /// may hold several space-separated selectors (a union); a comma inside one selector is an
+    /// intersection. Tests are added eagerly when any parent is selected (dbt's default
+    /// `--indirect-selection eager`), both for `select` and for `exclude`, so excluding a model
+    /// also excludes the tests attached to it, as in dbt.
+    pub fn select(
+        &self,
+        select: &[String],
+        exclude: &[String],
+    ) -> Result<BTreeSet<String>, Diagnostic> {
+        selector::select(self, select, exclude)
+    }
+
+    /// The space-separated selectors among `selectors` that select no enabled node, for the
+    /// CLI's "The selection criterion 'x' does not match any enabled nodes" warning.
+    pub fn unmatched(&self, selectors: &[String]) -> Result<Vec<String>, Diagnostic> {
+        selector::unmatched(self, selectors)
+    }
+
+    fn neighbours(&self, id: &str, dir: Direction) -> Vec<&str> {
+        let Some(&i) = self.index.get(id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = self
+            .graph
+            .neighbors_directed(i, dir)
+            .map(|n| self.nodes[n.index()].unique_id.as_str())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn walk_ids(&self, id: &str, depth: Option<usize>, dir: Direction) -> BTreeSet<String> {
+        match self.index.get(id) {
+            Some(&i) => self
+                .walk([i], depth, dir)
+                .into_iter()
+                .map(|n| self.nodes[n.index()].unique_id.clone())
+                .collect(),
+            None => BTreeSet::new(),
+        }
+    }
+
+    /// Breadth-first walk from `start` (excluded unless reached again), `depth` levels deep.
+    fn walk(
+        &self,
+        start: impl IntoIterator<Item = NodeIndex>,
+        depth: Option<usize>,
+        dir: Direction,
+    ) -> BTreeSet<NodeIndex> {
+        let mut seen = BTreeSet::new();
+        let mut queue: VecDeque<(NodeIndex, usize)> = start.into_iter().map(|i| (i, 0)).collect();
+        while let Some((n, d)) = queue.pop_front() {
+            if depth.is_some_and(|max| d >= max) {
+                continue;
+            }
+            for next in self.graph.neighbors_directed(n, dir) {
+                if seen.insert(next) {
+                    queue.push_back((next, d + 1));
+                }
+            }
+        }
+        seen
+    }
+
+    /// The cycle through the smallest id among all cyclic nodes, starting and ending there.
+    fn find_cycle(&self) -> Option<Vec<String>> {
+        let sccs = petgraph::algo::tarjan_scc(&self.graph);
+        let start = sccs
+            .iter()
+            .filter(|c| c.len() > 1 || self.graph.contains_edge(c[0], c[0]))
+            .filter_map(|c| c.iter().min().copied())
+            .min()?;
+        let scc: BTreeSet<NodeIndex> = sccs
+            .into_iter()
+            .find(|c| c.contains(&start))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        // Shortest way back to `start`, exploring children in id order.
+        let mut prev: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
+        let mut queue = VecDeque::from([start]);
+        let mut last = None;
+        'bfs: while let Some(n) = queue.pop_front() {
+            let mut kids: Vec<NodeIndex> = self.graph.neighbors(n).collect();
+            kids.sort_unstable();
+            for k in kids {
+                if k == start {
+                    last = Some(n);
+                    break 'bfs;
+                }
+                if scc.contains(&k) && !prev.contains_key(&k) {
+                    prev.insert(k, n);
+                    queue.push_back(k);
+                }
+            }
+        }
+        let mut path = vec![start];
+        let mut cur = last?;
+        while cur != start {
+            path.push(cur);
+            cur = *prev.get(&cur)?;
+        }
+        path[1..].reverse();
+        path.push(start);
+        Some(
+            path.into_iter()
+                .map(|i| self.nodes[i.index()].unique_id.clone())
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str, parents: &[&str]) -> GraphNode {
+        GraphNode {
+            unique_id: id.to_string(),
+            name: id.rsplit('.').next().unwrap_or(id).to_string(),
+            resource_type: id.split('.').next().unwrap_or("model").to_string(),
+            package_name: "p".to_string(),
+            depends_on: parents.iter().map(|p| p.to_string()).collect(),
+            ..GraphNode::default()
+        }
+    }
+
+    fn ids(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn diamond() -> Dag {
+        // a -> b -> d, a -> c -> d, d -> e; x is isolated; parent "model.p.gone" is unknown.
+        Dag::build(vec![
+            node("model.p.e", &["model.p.d"]),
+            node("model.p.d", &["model.p.c", "model.p.b", "model.p.b"]),
+            node("model.p.c", &["model.p.a", "model.p.gone"]),
+            node("model.p.b", &["model.p.a"]),
+            node("model.p.a", &[]),
+            node("model.p.x", &[]),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn neighbours_are_sorted_and_unknown_parents_ignored() {
+        let dag = diamond();
+        assert_eq!(dag.parents("model.p.d"), ["model.p.b", "model.p.c"]);
+        assert_eq!(dag.parents("model.p.c"), ["model.p.a"]);
+        assert_eq!(dag.children("model.p.a"), ["model.p.b", "model.p.c"]);
+        assert!(dag.children("model.p.nope").is_empty());
+        let all: Vec<&str> = dag.nodes().map(|n| n.unique_id.as_str()).collect();
+        assert_eq!(all[0], "model.p.a");
+        assert_eq!(dag.node("model.p.x").map(|n| n.name.as_str()), Some("x"));
+    }
+
+    #[test]
+    fn ancestors_and_descendants_with_depth() {
+        let dag = diamond();
+        assert_eq!(
+            dag.ancestors("model.p.e", None),
+            ids(&["model.p.a", "model.p.b", "model.p.c", "model.p.d"])
+        );
+        assert_eq!(dag.ancestors("model.p.e", Some(1)), ids(&["model.p.d"]));
+        assert_eq!(
+            dag.ancestors("model.p.e", Some(2)),
+            ids(&["model.p.b", "model.p.c", "model.p.d"])
+        );
+        assert_eq!(dag.descendants("model.p.a", Some(0)), ids(&[]));
+        assert_eq!(
+            dag.descendants("model.p.b", None),
+            ids(&["model.p.d", "model.p.e"])
+        );
+        assert_eq!(dag.descendants("model.p.nope", None), ids(&[]));
+    }
+
+    #[test]
+    fn topo_order_is_deterministic() {
+        let dag = diamond();
+        assert_eq!(
+            dag.topo_order(None),
+            [
+                "model.p.a",
+                "model.p.b",
+                "model.p.c",
+                "model.p.d",
+                "model.p.e",
+                "model.p.x"
+            ]
+        );
+        // `e` must still follow `b` although `d` (between them) is not in the subset.
+        let subset = ids(&["model.p.e", "model.p.b", "model.p.x"]);
+        assert_eq!(
+            dag.topo_order(Some(&subset)),
+            ["model.p.b", "model.p.e", "model.p.x"]
+        );
+    }
+
+    #[test]
+    fn cycle_is_reported_from_smallest_id() {
+        let err = Dag::build(vec![
+            node("model.p.a", &["model.p.c"]),
+            node("model.p.b", &["model.p.a"]),
+            node("model.p.c", &["model.p.b"]),
+            node("model.p.z", &["model.p.a"]),
+        ])
+        .unwrap_err();
+        assert_eq!(err.code, "cycle");
+        assert_eq!(
+            err.message,
+            "found a dependency cycle: model.p.a -> model.p.b -> model.p.c -> model.p.a"
+        );
+        assert!(err.hint.is_some());
+
+        let err = Dag::build(vec![node("model.p.s", &["model.p.s"])]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "found a dependency cycle: model.p.s -> model.p.s"
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let err = Dag::build(vec![node("model.p.a", &[]), node("model.p.a", &[])]).unwrap_err();
+        assert_eq!(err.code, "duplicate-node");
+    }
+}

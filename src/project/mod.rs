@@ -1,1 +1,270 @@
-//! project
+//! Project loading: find `dbt_project.yml`, read it and every file the project is made of.
+//!
+//! Input: a directory. Output: a [`Project`] holding the parsed `dbt_project.yml`
+//! ([`ProjectConfig`]) and the raw text of every model, test, snapshot, analysis, macro, seed,
+//! docs and properties file, read in parallel. Nothing here renders Jinja or resolves refs: that
+//! is `templating` and `compile`'s job. Jinja inside `dbt_project.yml` values is kept verbatim and
+//! rendered later, because it may call `var()`/`env_var()`/`target` which need the profile.
+
+pub mod config;
+pub mod profile;
+pub mod seeds;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::diagnostics::{Diagnostic, Location};
+pub use config::{ConfigTree, ProjectConfig};
+pub use profile::{Profile, Target};
+
+/// What a file is, by the path it was found under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileKind {
+    Model,
+    Analysis,
+    /// A singular data test (`test-paths/**/*.sql`, outside `generic/`).
+    SingularTest,
+    Snapshot,
+    /// Macros, including `{% test %}` blocks and `test-paths/generic/*.sql`.
+    Macro,
+}
+
+/// A SQL (Jinja) file of the project.
+#[derive(Debug, Clone)]
+pub struct SqlFile {
+    pub kind: FileKind,
+    /// Path relative to the project root, with forward slashes (`models/staging/stg_orders.sql`).
+    pub original_file_path: String,
+    /// Path relative to the resource folder it was found in (`staging/stg_orders.sql`).
+    pub path: String,
+    pub contents: String,
+}
+
+/// A properties (`.yml`) file, parsed.
+#[derive(Debug, Clone)]
+pub struct YamlFile {
+    pub original_file_path: String,
+    pub text: String,
+    pub value: Value,
+}
+
+/// A seed CSV (read lazily when loaded into the warehouse).
+#[derive(Debug, Clone)]
+pub struct SeedFile {
+    pub original_file_path: String,
+    pub path: String,
+    pub checksum: String,
+}
+
+/// A markdown file holding `{% docs %}` blocks.
+#[derive(Debug, Clone)]
+pub struct DocsFile {
+    pub original_file_path: String,
+    pub contents: String,
+}
+
+/// A loaded dbt project (a root project, or one installed package).
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub config: ProjectConfig,
+    pub sql_files: Vec<SqlFile>,
+    pub yaml_files: Vec<YamlFile>,
+    pub seed_files: Vec<SeedFile>,
+    pub docs_files: Vec<DocsFile>,
+}
+
+/// Walks up from `start` to the nearest folder holding `dbt_project.yml`.
+pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
+    let start = std::fs::canonicalize(start).map_err(|e| {
+        Diagnostic::error("project", format!("cannot open project directory `{}`: {e}", start.display()))
+    })?;
+    let mut dir = Some(start.as_path());
+    while let Some(d) = dir {
+        if d.join("dbt_project.yml").is_file() {
+            return Ok(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    Err(Diagnostic::error(
+        "project",
+        format!("no `dbt_project.yml` found in `{}` or any parent directory", start.display()),
+    )
+    .with_hint("run sluice inside a dbt project, or pass `--project-dir PATH`"))
+}
+
+/// Loads the project at `root` (which must hold `dbt_project.yml`).
+pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
+    let mut jobs: Vec<(FileKind, String, PathBuf)> = Vec::new(); // (kind, folder, abs path)
+    let mut yaml_paths: Vec<PathBuf> = Vec::new();
+    let mut seed_paths: Vec<(String, PathBuf)> = Vec::new();
+    let mut docs_paths: Vec<PathBuf> = Vec::new();
+
+    let mut walk = |folder: &str, f: &mut dyn FnMut(&Path)| {
+        let dir = root.join(folder);
+        if !dir.is_dir() {
+            return;
+        }
+        let mut entries: Vec<PathBuf> = walkdir::WalkDir::new(&dir)
+            .follow_links(true)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            f(&p);
+        }
+    };
+
+    let ext = |p: &Path| p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let is_yaml = |p: &Path| matches!(ext(p).as_str(), "yml" | "yaml");
+    let mut seen_yaml = std::collections::BTreeSet::new();
+
+    let resource_folders: [(&Vec<String>, FileKind); 5] = [
+        (&config.model_paths, FileKind::Model),
+        (&config.analysis_paths, FileKind::Analysis),
+        (&config.snapshot_paths, FileKind::Snapshot),
+        (&config.macro_paths, FileKind::Macro),
+        (&config.test_paths, FileKind::SingularTest),
+    ];
+    for (folders, kind) in resource_folders {
+        for folder in folders {
+            walk(folder, &mut |p| {
+                let e = ext(p);
+                if e == "sql" {
+                    let kind = if kind == FileKind::SingularTest && is_generic_test_dir(root, folder, p) {
+                        FileKind::Macro
+                    } else {
+                        kind
+                    };
+                    jobs.push((kind, folder.clone(), p.to_path_buf()));
+                } else if is_yaml(p) && seen_yaml.insert(p.to_path_buf()) {
+                    yaml_paths.push(p.to_path_buf());
+                } else if e == "md" {
+                    docs_paths.push(p.to_path_buf());
+                }
+            });
+        }
+    }
+    for folder in &config.seed_paths {
+        walk(folder, &mut |p| {
+            let e = ext(p);
+            if e == "csv" {
+                seed_paths.push((folder.clone(), p.to_path_buf()));
+            } else if is_yaml(p) && seen_yaml.insert(p.to_path_buf()) {
+                yaml_paths.push(p.to_path_buf());
+            } else if e == "md" {
+                docs_paths.push(p.to_path_buf());
+            }
+        });
+    }
+    for folder in &config.docs_paths {
+        walk(folder, &mut |p| {
+            if ext(p) == "md" && !docs_paths.contains(&p.to_path_buf()) {
+                docs_paths.push(p.to_path_buf());
+            }
+        });
+    }
+
+    let rel = |p: &Path| relative(root, p);
+    let read = |p: &Path| -> Result<String, Diagnostic> {
+        std::fs::read_to_string(p).map_err(|e| {
+            Diagnostic::error("io", format!("cannot read `{}`: {e}", rel(p))).in_file(rel(p))
+        })
+    };
+
+    let sql_results: Vec<Result<SqlFile, Diagnostic>> = jobs
+        .par_iter()
+        .map(|(kind, folder, p)| {
+            let contents = read(p)?;
+            let original_file_path = rel(p);
+            let path = relative(&root.join(folder), p);
+            Ok(SqlFile { kind: *kind, original_file_path, path, contents })
+        })
+        .collect();
+    let yaml_results: Vec<Result<YamlFile, Diagnostic>> = yaml_paths
+        .par_iter()
+        .map(|p| {
+            let text = read(p)?;
+            let original_file_path = rel(p);
+            let value = yaml::parse(&text, Path::new(&original_file_path))?;
+            Ok(YamlFile { original_file_path, text, value })
+        })
+        .collect();
+    let docs_results: Vec<Result<DocsFile, Diagnostic>> = docs_paths
+        .par_iter()
+        .map(|p| Ok(DocsFile { original_file_path: rel(p), contents: read(p)? }))
+        .collect();
+    let seed_results: Vec<Result<SeedFile, Diagnostic>> = seed_paths
+        .par_iter()
+        .map(|(folder, p)| {
+            let bytes = std::fs::read(p).map_err(|e| {
+                Diagnostic::error("io", format!("cannot read `{}`: {e}", rel(p))).in_file(rel(p))
+            })?;
+            Ok(SeedFile {
+                original_file_path: rel(p),
+                path: relative(&root.join(folder), p),
+                checksum: sha256_hex(&bytes),
+            })
+        })
+        .collect();
+
+    let mut errors = Vec::new();
+    let sql_files = collect(sql_results, &mut errors);
+    let yaml_files = collect(yaml_results, &mut errors);
+    let docs_files = collect(docs_results, &mut errors);
+    let seed_files = collect(seed_results, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Project { root: root.to_path_buf(), config, sql_files, yaml_files, seed_files, docs_files })
+}
+
+fn collect<T>(results: Vec<Result<T, Diagnostic>>, errors: &mut Vec<Diagnostic>) -> Vec<T> {
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(v) => out.push(v),
+            Err(d) => errors.push(d),
+        }
+    }
+    out
+}
+
+fn is_generic_test_dir(root: &Path, folder: &str, p: &Path) -> bool {
+    p.strip_prefix(root.join(folder))
+        .ok()
+        .and_then(|r| r.components().next())
+        .is_some_and(|c| c.as_os_str() == "generic")
+}
+
+/// `p` relative to `base`, with forward slashes.
+pub fn relative(base: &Path, p: &Path) -> String {
+    let r = p.strip_prefix(base).unwrap_or(p);
+    r.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// SHA-256 of bytes as lower-case hex (dbt's file checksum).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A located error in a YAML properties file entry.
+pub fn yaml_entry_error(file: &YamlFile, name: &str, code: &'static str, msg: String) -> Diagnostic {
+    let d = Diagnostic::error(code, msg);
+    match yaml::line_of_name(&file.text, name) {
+        Some(line) => d.at(Location::at(&file.original_file_path, line, 1)),
+        None => d.in_file(&file.original_file_path),
+    }
+}

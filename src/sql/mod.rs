@@ -1,1 +1,115 @@
-//! sql
+//! SQL text that depends on the engine but not on a connection: identifier quoting, relation
+//! names, and the DDL each materialization needs ([`SqlDialect`]). Pure functions only; the IO
+//! half lives in `adapters`.
+//!
+//! Why a trait with two small impls rather than a macro library in Jinja: materializations are the
+//! hot path of a build (thousands of statements) and must be identical across commands; Rust
+//! keeps them fast, typed and testable. Projects can still override the naming macros in Jinja.
+
+use std::fmt;
+
+/// A database object: `database.schema.identifier`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Relation {
+    pub database: String,
+    pub schema: String,
+    pub identifier: String,
+}
+
+impl Relation {
+    pub fn new(database: impl Into<String>, schema: impl Into<String>, identifier: impl Into<String>) -> Self {
+        Relation { database: database.into(), schema: schema.into(), identifier: identifier.into() }
+    }
+    /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres).
+    pub fn quoted(&self) -> String {
+        format!("{}.{}.{}", quote(&self.database), quote(&self.schema), quote(&self.identifier))
+    }
+    /// `schema.identifier` unquoted, as dbt prints it in log lines.
+    pub fn display_name(&self) -> String {
+        format!("{}.{}", self.schema, self.identifier)
+    }
+    pub fn with_identifier(&self, identifier: impl Into<String>) -> Self {
+        Relation { identifier: identifier.into(), ..self.clone() }
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.quoted())
+    }
+}
+
+/// Double-quotes an identifier, doubling embedded quotes.
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A SQL string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Which engine's SQL to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    DuckDb,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn from_adapter_type(t: &str) -> Option<Self> {
+        match t {
+            "duckdb" => Some(Dialect::DuckDb),
+            "postgres" => Some(Dialect::Postgres),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "duckdb",
+            Dialect::Postgres => "postgres",
+        }
+    }
+    /// `CREATE SCHEMA IF NOT EXISTS`.
+    pub fn create_schema(self, database: &str, schema: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("create schema if not exists {}.{}", quote(database), quote(schema)),
+            Dialect::Postgres => format!("create schema if not exists {}", quote(schema)),
+        }
+    }
+    pub fn create_view_as(self, rel: &Relation, sql: &str) -> String {
+        format!("create view {} as (\n{}\n)", self.rel(rel), sql.trim_end().trim_end_matches(';'))
+    }
+    pub fn create_table_as(self, rel: &Relation, sql: &str) -> String {
+        format!("create table {} as (\n{}\n)", self.rel(rel), sql.trim_end().trim_end_matches(';'))
+    }
+    /// A relation as this engine names it (Postgres cannot name another database).
+    pub fn rel(self, rel: &Relation) -> String {
+        match self {
+            Dialect::DuckDb => rel.quoted(),
+            Dialect::Postgres => format!("{}.{}", quote(&rel.schema), quote(&rel.identifier)),
+        }
+    }
+    pub fn drop_relation(self, rel: &Relation, kind: RelationKind) -> String {
+        let what = match kind {
+            RelationKind::View => "view",
+            RelationKind::Table => "table",
+        };
+        let cascade = if self == Dialect::Postgres { " cascade" } else { "" };
+        format!("drop {what} if exists {}{cascade}", self.rel(rel))
+    }
+    pub fn rename_relation(self, rel: &Relation, kind: RelationKind, new_identifier: &str) -> String {
+        let what = match kind {
+            RelationKind::View => "view",
+            RelationKind::Table => "table",
+        };
+        format!("alter {what} {} rename to {}", self.rel(rel), quote(new_identifier))
+    }
+}
+
+/// Tables and views: what `drop`/`rename` need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    View,
+}

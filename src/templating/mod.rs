@@ -1,1 +1,351 @@
-//! templating
+//! Jinja with the dbt context, on minijinja.
+//!
+//! [`Templates`] owns one minijinja `Environment` holding every macro (sluice's built-in library
+//! under `dbt`, the project's, and packages'). Nodes are rendered with [`Templates::render`] inside
+//! a [`RenderCtx`]: which node, which [`Phase`], and the [`Services`] that resolve `ref`/`source`
+//! and talk to the warehouse.
+//!
+//! Two phases, as in dbt: in [`Phase::Parse`] (`execute` is false) `ref`, `source` and `config`
+//! calls are *recorded* and return placeholders; in [`Phase::Compile`]/[`Phase::Execute`] they
+//! resolve to relations. Why: a ref's relation depends on the target's own `config(alias=...)`,
+//! which is only known once every node has been parsed.
+//!
+//! The globals (`ref`, `config`, `var`...) are registered once and find the node being rendered
+//! through a thread-local stack of [`RenderCtx`], so one shared environment serves every worker
+//! thread without rebuilding anything per node.
+
+mod functions;
+mod macros;
+mod objects;
+
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
+
+use minijinja::{Environment, Value};
+use serde_json::Map;
+
+use crate::diagnostics::{line_col, Diagnostic, Location};
+use crate::sql::Relation;
+pub use macros::{MacroDef, MacroFile, MacroIndex};
+pub use functions::local_md5;
+pub use objects::{relation_value, Column, QueryResult};
+
+/// Which render this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Recording refs, sources and configs; `execute` is false.
+    Parse,
+    /// Resolving refs to relations; `execute` is true, introspection allowed when a warehouse is.
+    Compile,
+}
+
+/// What the templates need from the rest of sluice: ref resolution, vars, and the warehouse.
+pub trait Services: Send + Sync {
+    fn resolve_ref(&self, node: &NodeInfo, package: Option<&str>, name: &str, version: Option<&str>) -> Result<Relation, String>;
+    fn resolve_source(&self, node: &NodeInfo, source: &str, table: &str) -> Result<Relation, String>;
+    /// `var(name)` for a node of `package`; None when undefined.
+    fn var(&self, package: &str, name: &str) -> Option<serde_json::Value>;
+    /// Runs SQL on the warehouse (only in the compile phase, with a connection).
+    fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
+        let _ = (sql, fetch);
+        Err("no warehouse connection in this command".into())
+    }
+    /// The relation if it exists: `(relation, "table" | "view")`.
+    fn get_relation(&self, database: &str, schema: &str, identifier: &str) -> Result<Option<(Relation, String)>, String> {
+        let _ = (database, schema, identifier);
+        Ok(None)
+    }
+    fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String> {
+        let _ = relation;
+        Ok(vec![])
+    }
+    /// `is_incremental()` for this node.
+    fn is_incremental(&self, node: &NodeInfo) -> bool {
+        let _ = node;
+        false
+    }
+    /// `log(msg, info=True)` and `print(msg)`.
+    fn log(&self, message: &str, info: bool) {
+        let _ = (message, info);
+    }
+    /// Adapter type: `duckdb` or `postgres`.
+    fn adapter_type(&self) -> &str;
+}
+
+/// The node being rendered.
+#[derive(Debug, Clone, Default)]
+pub struct NodeInfo {
+    pub unique_id: String,
+    pub name: String,
+    pub package: String,
+    pub resource_type: String,
+    pub original_file_path: String,
+    /// Config from dbt_project.yml and properties YAML, before the file's own `config()` calls.
+    pub config: Map<String, serde_json::Value>,
+    /// The node's own relation (`this`), when it has one.
+    pub this: Option<Relation>,
+}
+
+/// A recorded `ref(...)` call.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RefCall {
+    pub package: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// What a parse-phase render recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    /// Merged `config(...)` calls of the file.
+    pub config: Map<String, serde_json::Value>,
+    /// Macros called (unique ids), sorted on use.
+    pub macros: Vec<String>,
+}
+
+/// One render's state: the node, the phase, the services, and what was recorded.
+pub struct RenderCtx {
+    pub phase: Phase,
+    pub node: NodeInfo,
+    pub services: Arc<dyn Services>,
+    pub recorded: Mutex<Recorded>,
+    /// Results of `{% call statement('name') %}` blocks, for `load_result`.
+    pub results: Mutex<std::collections::HashMap<String, Value>>,
+    /// Extra context values (e.g. a generic test's arguments, `model` for unit tests).
+    pub extra: Map<String, serde_json::Value>,
+    jinja_ctx: Mutex<Option<Value>>,
+}
+
+impl RenderCtx {
+    pub fn new(phase: Phase, node: NodeInfo, services: Arc<dyn Services>) -> Self {
+        RenderCtx {
+            phase,
+            node,
+            services,
+            recorded: Mutex::new(Recorded::default()),
+            results: Mutex::new(Default::default()),
+            extra: Map::new(),
+            jinja_ctx: Mutex::new(None),
+        }
+    }
+    pub fn with_extra(mut self, extra: Map<String, serde_json::Value>) -> Self {
+        self.extra = extra;
+        self
+    }
+    pub fn recorded(&self) -> Recorded {
+        self.recorded.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+    /// Config as the template sees it: YAML/project config overlaid with recorded `config()`.
+    pub fn effective_config(&self) -> Map<String, serde_json::Value> {
+        let mut c = self.node.config.clone();
+        if let Ok(r) = self.recorded.lock() {
+            crate::project::config::merge(&mut c, &r.config);
+        }
+        c
+    }
+    /// The Jinja context of this render (set when the render starts).
+    pub(crate) fn jinja_ctx(&self) -> Value {
+        self.jinja_ctx.lock().ok().and_then(|s| s.clone()).unwrap_or_default()
+    }
+    fn execute(&self) -> bool {
+        self.phase == Phase::Compile
+    }
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<Arc<RenderCtx>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The render context of the innermost render on this thread.
+pub(crate) fn current() -> Option<Arc<RenderCtx>> {
+    STACK.with(|s| s.borrow().last().cloned())
+}
+
+struct StackGuard;
+impl StackGuard {
+    fn push(ctx: Arc<RenderCtx>) -> Self {
+        STACK.with(|s| s.borrow_mut().push(ctx));
+        StackGuard
+    }
+}
+impl Drop for StackGuard {
+    fn drop(&mut self) {
+        STACK.with(|s| {
+            s.borrow_mut().pop();
+        });
+    }
+}
+
+/// Invocation-wide values every render sees.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub project_name: String,
+    /// The target, secrets redacted, plus `name`, `type`, `schema`, `database`, `threads`.
+    pub target: serde_json::Value,
+    pub invocation_id: String,
+    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    pub flags: serde_json::Value,
+    /// `graph`: nodes and sources as dicts (built once).
+    pub graph: Value,
+}
+
+/// The shared environment with every macro.
+pub struct Templates {
+    env: Environment<'static>,
+    pub index: Arc<MacroIndex>,
+    globals: Globals,
+}
+
+/// A render failure: a diagnostic pointing into the template.
+pub type RenderError = Diagnostic;
+
+impl Templates {
+    /// Builds the environment from macro files (built-ins are added here).
+    pub fn new(root_package: &str, adapter_type: &str, files: Vec<MacroFile>, dispatch: Vec<(String, Vec<String>)>, globals: Globals) -> Result<Self, Vec<Diagnostic>> {
+        let mut env = Environment::new();
+        env.set_keep_trailing_newline(true);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+        env.set_recursion_limit(500);
+        env.set_unknown_method_callback(functions::unknown_method);
+        let mut all = macros::builtin_files();
+        all.extend(files);
+        let index = Arc::new(MacroIndex::build(root_package, adapter_type, &all, dispatch)?);
+        let mut errors = Vec::new();
+        for f in &all {
+            let src = macros::preprocess(&f.contents);
+            if let Err(e) = env.add_template_owned(f.template_name(), src) {
+                errors.push(jinja_error(&e, &f.original_file_path, &f.contents));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        functions::register(&mut env, &index, &globals);
+        Ok(Templates { env, index, globals })
+    }
+
+    pub fn globals(&self) -> &Globals {
+        &self.globals
+    }
+
+    /// Renders `source` (the text of `file`) for `ctx`. Returns the rendered text.
+    pub fn render(&self, file: &str, source: &str, ctx: &Arc<RenderCtx>) -> Result<String, RenderError> {
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            return Ok(source.to_string());
+        }
+        let _guard = StackGuard::push(ctx.clone());
+        let jctx = self.context_for(ctx);
+        if let Ok(mut slot) = ctx.jinja_ctx.lock() {
+            *slot = Some(jctx.clone());
+        }
+        let prepared = macros::preprocess_node(source);
+        let result = self.env.render_named_str(file, &prepared, jctx);
+        result.map_err(|e| jinja_error(&e, file, source))
+    }
+
+    /// Calls a macro by (possibly dotted) name with positional and keyword arguments.
+    pub fn call_macro(&self, name: &str, args: Vec<Value>, ctx: &Arc<RenderCtx>) -> Result<Value, RenderError> {
+        let _guard = StackGuard::push(ctx.clone());
+        let jctx = self.context_for(ctx);
+        if let Ok(mut slot) = ctx.jinja_ctx.lock() {
+            *slot = Some(jctx.clone());
+        }
+        let f = self
+            .index
+            .lookup_value(name, Some(&ctx.node.package))
+            .ok_or_else(|| Diagnostic::error("unknown-macro", format!("macro `{name}` not found")))?;
+        // A throwaway template provides the `State` the call needs.
+        let tmpl = self
+            .env
+            .template_from_str("")
+            .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
+        #[allow(deprecated)]
+        let state = tmpl.eval_to_state(jctx).map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
+        let def = self.index.find(name, Some(&ctx.node.package));
+        f.call(&state, &args).map_err(|e| match &def {
+            Some(d) => jinja_error(&e, &d.original_file_path, &d.contents),
+            None => Diagnostic::error("jinja", format!("in macro `{name}`: {e}")),
+        })
+    }
+
+    /// Evaluates a Jinja expression (e.g. `ref('customers')` in a test argument) to a value.
+    pub fn eval_expr(&self, file: &str, expr: &str, ctx: &Arc<RenderCtx>) -> Result<Value, RenderError> {
+        let _guard = StackGuard::push(ctx.clone());
+        let jctx = self.context_for(ctx);
+        if let Ok(mut slot) = ctx.jinja_ctx.lock() {
+            *slot = Some(jctx.clone());
+        }
+        let e = self.env.compile_expression(expr).map_err(|e| jinja_error(&e, file, expr))?;
+        e.eval(jctx).map_err(|e| jinja_error(&e, file, expr))
+    }
+
+    fn context_for(&self, ctx: &RenderCtx) -> Value {
+        let mut m: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+        m.insert("execute".into(), Value::from(ctx.execute()));
+        m.insert("target".into(), Value::from_serialize(&self.globals.target));
+        m.insert("project_name".into(), Value::from(self.globals.project_name.clone()));
+        m.insert("invocation_id".into(), Value::from(self.globals.invocation_id.clone()));
+        m.insert("run_started_at".into(), objects::datetime_value(self.globals.run_started_at));
+        m.insert("flags".into(), Value::from_serialize(&self.globals.flags));
+        m.insert("graph".into(), self.globals.graph.clone());
+        m.insert("dbt_version".into(), Value::from("1.10.0"));
+        if let Some(this) = &ctx.node.this {
+            m.insert("this".into(), relation_value(this.clone()));
+        }
+        let mut model = serde_json::Map::new();
+        model.insert("unique_id".into(), ctx.node.unique_id.clone().into());
+        model.insert("name".into(), ctx.node.name.clone().into());
+        model.insert("package_name".into(), ctx.node.package.clone().into());
+        model.insert("resource_type".into(), ctx.node.resource_type.clone().into());
+        model.insert("original_file_path".into(), ctx.node.original_file_path.clone().into());
+        model.insert("config".into(), serde_json::Value::Object(ctx.node.config.clone()));
+        m.insert("model".into(), Value::from_serialize(&model));
+        for (k, v) in &ctx.extra {
+            m.insert(k.clone(), Value::from_serialize(v));
+        }
+        Value::from(m)
+    }
+}
+
+/// Converts a minijinja error into a diagnostic pointing into `source` (named `file`).
+pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic {
+    // A `return()` that escaped, or an error raised by `exceptions.raise_compiler_error`.
+    let mut msg = match e.kind() {
+        minijinja::ErrorKind::SyntaxError => format!("Jinja syntax error: {}", e.detail().unwrap_or("")),
+        _ => match e.detail() {
+            Some(d) => d.to_string(),
+            None => e.to_string(),
+        },
+    };
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        msg.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    let in_this_file = e.name().is_none_or(|n| n == file);
+    let mut d = Diagnostic::error(functions::error_code(e), msg);
+    if in_this_file {
+        let loc = match (e.range(), e.line()) {
+            (Some(r), _) => {
+                let (l, c) = line_col(source, r.start);
+                Location::at(file, l, c)
+            }
+            (None, Some(l)) => Location { file: file.into(), line: Some(l), column: None },
+            _ => Location::file(file),
+        };
+        d = d.at(loc);
+        if let Some(line) = d.location.as_ref().and_then(|l| l.line) {
+            d.source_line = source.lines().nth(line - 1).map(str::to_string);
+        }
+    } else {
+        let inner = e.name().unwrap_or("?").to_string();
+        d.message = format!("{} (in `{}` line {})", d.message, macros::display_template_name(&inner), e.line().unwrap_or(0));
+        d = d.in_file(file);
+    }
+    if d.hint.is_none() {
+        d.hint = functions::hint_for(e);
+    }
+    d
+}

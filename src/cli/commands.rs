@@ -1,0 +1,466 @@
+//! One function per command.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::args::{Command, LsOutput, RunArgs, SelectArgs};
+use super::session::{self, ls_default_types, Session};
+use super::{print_diagnostics, use_color, GlobalArgs, LogFormat, Outcome};
+use crate::adapters::Adapter;
+use crate::artifacts::{self, ArtifactMeta, RunResult, RunStatus, Timing};
+use crate::compile::{compile_node, compiled_path, CompileServices, ResourceType};
+use crate::diagnostics::Diagnostic;
+use crate::execute::{self, Event, JsonReporter, Reporter, RunContext, TextReporter};
+
+type CmdResult = Result<Outcome, Vec<Diagnostic>>;
+
+pub fn run(cli: &super::Cli) -> CmdResult {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Parse => parse(g),
+        Command::Compile { selection, inline } => compile(g, selection, inline.as_deref()),
+        Command::Ls { selection, output } => ls(g, selection, *output),
+        Command::Debug => debug(g),
+        Command::Clean => clean(g),
+        Command::Deps => deps(g),
+        Command::Build(a) => build(g, a, "build"),
+        Command::Run(a) => build(g, a, "run"),
+        Command::Seed(a) => build(g, a, "seed"),
+        Command::Test(a) => build(g, a, "test"),
+        Command::Show { selection, inline, limit } => show(g, selection, inline.as_deref(), *limit),
+    }
+}
+
+fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
+    match g.log_format {
+        LogFormat::Json => Arc::new(JsonReporter::new(Box::new(std::io::stdout()))),
+        LogFormat::Text => Arc::new(TextReporter::new(Box::new(std::io::stdout()), use_color(g), g.quiet)),
+    }
+}
+
+fn meta(s: &Session) -> ArtifactMeta {
+    let mut m = ArtifactMeta::new(&s.project.config.name, &s.target.adapter_type, s.project.config.target_path.clone());
+    m.invocation_id = s.invocation_id.clone();
+    m.invocation_started_at = s.started_at;
+    m.project_root = s.project.root.clone();
+    m
+}
+
+fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
+    let v = artifacts::manifest_json(s.manifest(), meta);
+    let path = s.target_path.join("manifest.json");
+    artifacts::write_json(&path, &v)
+        .map_err(|e| vec![Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))])
+}
+
+fn warn_unmatched(s: &Session, sel: &SelectArgs, rep: &dyn Reporter) {
+    for u in s.unmatched(sel) {
+        rep.event(&Event::Warning(format!("The selection criterion '{u}' does not match any enabled nodes")));
+    }
+}
+
+fn parse(g: &GlobalArgs) -> CmdResult {
+    let s = Session::load(g, false, false)?;
+    write_manifest(&s, &meta(&s))?;
+    let rep = reporter(g);
+    let m = s.manifest();
+    rep.event(&Event::Info(format!(
+        "Parsed {} nodes ({} models, {} tests, {} seeds, {} sources, {} macros) in {:.2}s; wrote {}",
+        m.nodes.len() + m.sources.len() + m.unit_tests.len(),
+        m.nodes.values().filter(|n| n.resource_type == ResourceType::Model).count(),
+        m.nodes.values().filter(|n| n.resource_type == ResourceType::Test).count(),
+        m.nodes.values().filter(|n| n.resource_type == ResourceType::Seed).count(),
+        m.sources.len(),
+        m.macros.len(),
+        s.parse_seconds,
+        s.target_path.join("manifest.json").display()
+    )));
+    Ok(Outcome::Ok)
+}
+
+/// Compiles nodes in parallel without a warehouse and writes them under target/compiled.
+fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult {
+    let mut s = Session::load(g, false, false)?;
+    let rep = reporter(g);
+    let services = Arc::new(CompileServices::new(s.parsed.resolver.clone(), None, false, &s.target.adapter_type));
+    if let Some(sql) = inline {
+        let info = crate::templating::NodeInfo {
+            unique_id: "sql_operation.inline".into(),
+            name: "inline".into(),
+            package: s.project.config.name.clone(),
+            resource_type: "sql_operation".into(),
+            original_file_path: "<inline>".into(),
+            ..Default::default()
+        };
+        let ctx = Arc::new(crate::templating::RenderCtx::new(crate::templating::Phase::Compile, info, services));
+        let out = s.templates().render("<inline>", sql, &ctx).map_err(|d| vec![d])?;
+        println!("{}", out.trim());
+        return Ok(Outcome::Ok);
+    }
+    let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Test, ResourceType::Analysis, ResourceType::Snapshot]))?;
+    warn_unmatched(&s, sel, rep.as_ref());
+    use rayon::prelude::*;
+    let templates = s.templates();
+    let results: Vec<(String, Result<String, Diagnostic>)> = ids
+        .par_iter()
+        .map(|id| (id.clone(), compile_node(s.manifest(), id, &templates, services.clone())))
+        .collect();
+    let mut errors = Vec::new();
+    let target_dir = s.target_path.clone();
+    for (id, r) in results {
+        match r {
+            Ok(sql) => {
+                if let Some(n) = s.parsed.manifest.nodes.get_mut(&id) {
+                    n.compiled_code = Some(sql.clone());
+                    let path = target_dir.join(compiled_path("", n).trim_start_matches('/'));
+                    if let Some(p) = path.parent() {
+                        let _ = std::fs::create_dir_all(p);
+                    }
+                    if let Err(e) = std::fs::write(&path, &sql) {
+                        errors.push(Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())));
+                    }
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    for l in services.take_logs() {
+        rep.event(&Event::Info(l));
+    }
+    let mut m = meta(&s);
+    m.built = ids.iter().cloned().collect();
+    write_manifest(&s, &m)?;
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Like dbt, print the SQL when exactly one node was selected explicitly.
+    if !sel.select.is_empty() {
+        let models: Vec<&String> = ids.iter().filter(|id| id.starts_with("model.") || id.starts_with("analysis.")).collect();
+        let shown: Vec<&String> = if models.len() == 1 { models } else if ids.len() == 1 { ids.iter().collect() } else { vec![] };
+        if let Some(id) = shown.first() {
+            if let Some(code) = s.manifest().nodes.get(*id).and_then(|n| n.compiled_code.clone()) {
+                rep.event(&Event::Info(format!("Compiled node '{}' is:", s.manifest().nodes[*id].name)));
+                println!("{}", code.trim());
+            }
+        }
+    } else {
+        rep.event(&Event::Info(format!("Compiled {} nodes into {}", ids.len(), target_dir.join("compiled").display())));
+    }
+    Ok(Outcome::Ok)
+}
+
+fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
+    let s = Session::load(g, false, false)?;
+    let ids = s.select(sel, Some(&ls_default_types()))?;
+    let mut ids = ids;
+    ids.sort();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for id in &ids {
+        let Some(n) = s.manifest().get(id) else { continue };
+        let line = match output {
+            LsOutput::Name => n.name.clone(),
+            LsOutput::Path => n.original_file_path.clone(),
+            LsOutput::Selector => match n.resource_type {
+                ResourceType::Source => format!("source:{}", n.fqn.join(".")),
+                ResourceType::Exposure => format!("exposure:{}", n.fqn.join(".")),
+                ResourceType::UnitTest => format!("unit_test:{}", n.fqn.join(".")),
+                _ => n.fqn.join("."),
+            },
+            LsOutput::Json => serde_json::json!({
+                "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
+                "original_file_path": n.original_file_path, "unique_id": n.unique_id, "alias": n.alias,
+                "config": n.config, "tags": n.tags, "depends_on": {"nodes": n.depends_on_nodes, "macros": n.depends_on_macros},
+            })
+            .to_string(),
+        };
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn debug(g: &GlobalArgs) -> CmdResult {
+    let root = session::project_root(g).map_err(|d| vec![d])?;
+    let project = crate::project::load(&root)?;
+    let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
+    println!("sluice {}", env!("CARGO_PKG_VERSION"));
+    println!("project: {} ({})", project.config.name, root.join("dbt_project.yml").display());
+    println!("profiles.yml: {}", target.profiles_path.display());
+    println!("profile: {}  target: {}", target.profile_name, target.target_name);
+    let redacted = target.redacted();
+    for (k, v) in &redacted {
+        if k == "resolved_path" {
+            continue;
+        }
+        println!("  {k}: {}", match v { Value::String(s) => s.clone(), o => o.to_string() });
+    }
+    match Adapter::connect(&target).and_then(|a| a.connection().map(|_| ())) {
+        Ok(()) => {
+            println!("Connection test: OK connection ok");
+            Ok(Outcome::Ok)
+        }
+        Err(e) => {
+            println!("Connection test: ERROR {}", target.scrub(&e.to_string()));
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+fn clean(g: &GlobalArgs) -> CmdResult {
+    let root = session::project_root(g).map_err(|d| vec![d])?;
+    let project = crate::project::load(&root)?;
+    let mut targets = project.config.clean_targets.clone();
+    if targets.is_empty() {
+        targets.push(project.config.target_path.clone());
+    }
+    for t in targets {
+        let p = root.join(&t);
+        if !p.starts_with(&root) || p == root {
+            return Err(vec![Diagnostic::error("clean", format!("refusing to delete `{t}`: it is not inside the project")).in_file("dbt_project.yml")]);
+        }
+        if p.exists() {
+            std::fs::remove_dir_all(&p).map_err(|e| vec![Diagnostic::error("io", format!("cannot delete `{}`: {e}", p.display()))])?;
+            println!("Cleaned {t}/");
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn deps(g: &GlobalArgs) -> CmdResult {
+    let root = session::project_root(g).map_err(|d| vec![d])?;
+    if !root.join("packages.yml").exists() && !root.join("dependencies.yml").exists() {
+        println!("No packages to install (no packages.yml).");
+        return Ok(Outcome::Ok);
+    }
+    Err(vec![Diagnostic::error("deps", "packages are not supported by sluice yet").in_file("packages.yml")])
+}
+
+fn default_types(which: &str) -> Vec<ResourceType> {
+    match which {
+        "run" => vec![ResourceType::Model],
+        "seed" => vec![ResourceType::Seed],
+        "test" => vec![ResourceType::Test, ResourceType::UnitTest],
+        _ => vec![ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Test, ResourceType::UnitTest],
+    }
+}
+
+fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
+    let t0 = std::time::Instant::now();
+    let s = Session::load(g, a.full_refresh, a.store_failures)?;
+    let rep = reporter(g);
+    let mut ids = s.select(&a.selection, Some(&default_types(which)))?;
+    warn_unmatched(&s, &a.selection, rep.as_ref());
+    // Unit tests run before their model in `build`: make the model wait for its unit tests.
+    ids.retain(|id| s.manifest().get(id).is_some_and(|n| n.materialization() != crate::compile::Materialization::Ephemeral || which != "build" || true));
+    let adapter = Adapter::connect(&s.target).map_err(|e| {
+        vec![Diagnostic::error("connection", format!("cannot connect to target `{}`: {}", s.target.target_name, s.target.scrub(&e.to_string())))
+            .with_hint("check the connection settings with `sluice debug`")]
+    })?;
+    let ctx = RunContext {
+        manifest: Arc::new(s.manifest().clone()),
+        templates: s.templates(),
+        resolver: s.parsed.resolver.clone(),
+        adapter: Arc::new(adapter),
+        project_root: s.project.root.clone(),
+        target_path: s.target_path.clone(),
+        full_refresh: a.full_refresh,
+        fail_fast: a.fail_fast,
+        store_failures: a.store_failures,
+        threads: s.target.threads,
+        reporter: rep.clone(),
+    };
+    let dag = if which == "build" { unit_test_dag(&s) } else { None };
+    let dag_ref = dag.as_ref().unwrap_or(&s.dag);
+    let ids = if dag.is_some() { dag_ref.topo_order(Some(&ids.iter().cloned().collect())) } else { ids };
+    rep.event(&Event::Info(format!(
+        "Found {} with {} threads (target `{}`)",
+        summary_counts(&s, &ids),
+        ctx.threads,
+        s.target.target_name
+    )));
+    if !ids.is_empty() {
+        if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_start, "on-run-start") {
+            return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]);
+        }
+    }
+    let results = execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
+    if !ids.is_empty() {
+        if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
+            rep.event(&Event::Warning(e));
+        }
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    // Artifacts.
+    let mut m = meta(&s);
+    m.built = ids.iter().cloned().collect();
+    let mut manifest = s.manifest().clone();
+    for r in &results {
+        if let (Some(n), Some(code)) = (manifest.nodes.get_mut(&r.unique_id), &r.compiled_code) {
+            n.compiled_code = Some(code.clone());
+        }
+    }
+    let mv = artifacts::manifest_json(&manifest, &m);
+    let _ = artifacts::write_json(&s.target_path.join("manifest.json"), &mv);
+    let rr: Vec<RunResult> = results
+        .iter()
+        .map(|r| {
+            let mut x = RunResult::new(r.unique_id.clone(), r.status);
+            x.timing = vec![Timing::new("compile", r.started_at, r.started_at), Timing::new("execute", r.started_at, r.completed_at)];
+            x.thread_id = format!("Thread-{} (worker)", r.thread);
+            x.execution_time = r.execution_time;
+            x.message = Some(r.message.clone());
+            x.failures = r.failures;
+            x.adapter_response = r.adapter_response.clone();
+            x.compiled = Some(r.compiled_code.is_some());
+            x.compiled_code = r.compiled_code.clone();
+            x.relation_name = manifest.get(&r.unique_id).and_then(|n| n.relation_name());
+            x
+        })
+        .collect();
+    let args = serde_json::json!({"which": which, "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh, "threads": ctx.threads});
+    let rv = artifacts::run_results_json(&rr, &m, elapsed, args);
+    let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
+
+    // Summary.
+    let count = |st: RunStatus| results.iter().filter(|r| r.status == st).count();
+    let errors = count(RunStatus::Error) + count(RunStatus::Fail);
+    let warns = count(RunStatus::Warn);
+    rep.event(&Event::Info(String::new()));
+    rep.event(&Event::Info(format!("Finished running {} in {elapsed:.2}s.", summary_counts(&s, &ids))));
+    if errors == 0 {
+        rep.event(&Event::Info("Completed successfully".into()));
+    } else {
+        rep.event(&Event::Info(format!("Completed with {errors} error{} and {warns} warning{}:", if errors == 1 { "" } else { "s" }, if warns == 1 { "" } else { "s" })));
+        for r in results.iter().filter(|r| r.is_failure()) {
+            let name = s.manifest().get(&r.unique_id).map(|n| n.name.clone()).unwrap_or_default();
+            rep.event(&Event::Info(format!("  {} {name}: {}", if r.status == RunStatus::Fail { "Failure in" } else { "Error in" }, r.message.lines().next().unwrap_or(""))));
+        }
+    }
+    let pass = count(RunStatus::Success) + count(RunStatus::Pass);
+    rep.event(&Event::Info(format!(
+        "Done. PASS={pass} WARN={warns} ERROR={errors} SKIP={} NO-OP={} TOTAL={}",
+        count(RunStatus::Skipped),
+        count(RunStatus::NoOp),
+        results.len()
+    )));
+    let _ = print_diagnostics;
+    Ok(if errors > 0 { Outcome::Failed } else { Outcome::Ok })
+}
+
+/// In `build`, a model waits for its unit tests: add edges unit_test -> model.
+fn unit_test_dag(s: &Session) -> Option<crate::graph::Dag> {
+    if s.manifest().unit_tests.is_empty() {
+        return None;
+    }
+    let mut nodes = session::graph_nodes(s.manifest());
+    let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for u in s.manifest().unit_tests.values() {
+        if let Some(m) = &u.attached_node {
+            extra.entry(m.clone()).or_default().push(u.unique_id.clone());
+        }
+    }
+    for n in &mut nodes {
+        if let Some(us) = extra.get(&n.unique_id) {
+            n.depends_on.extend(us.iter().cloned());
+        }
+    }
+    crate::graph::Dag::build(nodes).ok()
+}
+
+fn summary_counts(s: &Session, ids: &[String]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in ids {
+        if let Some(n) = s.manifest().get(id) {
+            let k = match n.resource_type {
+                ResourceType::Model => match n.materialized() {
+                    "view" => "view model",
+                    "table" => "table model",
+                    "incremental" => "incremental model",
+                    "ephemeral" => "ephemeral model",
+                    _ => "model",
+                },
+                ResourceType::Seed => "seed",
+                ResourceType::Test => "data test",
+                ResourceType::UnitTest => "unit test",
+                ResourceType::Snapshot => "snapshot",
+                _ => "node",
+            };
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    let order = ["seed", "view model", "table model", "incremental model", "ephemeral model", "model", "snapshot", "data test", "unit test", "node"];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|k| counts.get(k).map(|n| format!("{n} {k}{}", if *n == 1 { "" } else { "s" })))
+        .collect();
+    if parts.is_empty() {
+        "nothing to do".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) -> CmdResult {
+    let s = Session::load(g, false, false)?;
+    let adapter = Adapter::connect(&s.target).map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
+    let mut conn = adapter.connection().map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
+    let services = Arc::new(CompileServices::new(s.parsed.resolver.clone(), None, false, &s.target.adapter_type));
+    let (title, sql) = match inline {
+        Some(q) => {
+            let info = crate::templating::NodeInfo { name: "inline".into(), package: s.project.config.name.clone(), ..Default::default() };
+            let ctx = Arc::new(crate::templating::RenderCtx::new(crate::templating::Phase::Compile, info, services));
+            ("inline".to_string(), s.templates().render("<inline>", q, &ctx).map_err(|d| vec![d])?)
+        }
+        None => {
+            let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Analysis]))?;
+            let Some(id) = ids.first() else {
+                return Err(vec![Diagnostic::error("select", "`show` needs --select MODEL or --inline SQL").with_hint("e.g. sluice show --select orders")]);
+            };
+            let name = s.manifest().get(id).map(|n| n.name.clone()).unwrap_or_default();
+            (name, compile_node(s.manifest(), id, &s.templates(), services).map_err(|d| vec![d])?)
+        }
+    };
+    let q = format!("select * from (\n{}\n) as __sluice_show limit {limit}", sql.trim_end().trim_end_matches(';'));
+    let t = conn.query(&q).map_err(|e| vec![Diagnostic::error("sql", format!("query failed: {e}"))])?;
+    if g.log_format == LogFormat::Json {
+        let rows: Vec<Value> = t.rows.iter().map(|r| Value::Object(t.column_names.iter().cloned().zip(r.iter().cloned()).collect())).collect();
+        println!("{}", serde_json::json!({"node": title, "rows": rows}));
+        return Ok(Outcome::Ok);
+    }
+    println!("Previewing node '{title}':");
+    print!("{}", render_table(&t.column_names, &t.rows));
+    Ok(Outcome::Ok)
+}
+
+/// A plain text table like dbt's `show` output.
+pub fn render_table(cols: &[String], rows: &[Vec<Value>]) -> String {
+    let cell = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        o => o.to_string(),
+    };
+    let mut widths: Vec<usize> = cols.iter().map(|c| c.chars().count()).collect();
+    for r in rows {
+        for (i, v) in r.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell(v).chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<String>| -> String {
+        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!(" {:<w$} ", c, w = widths[i])).collect();
+        format!("|{}|\n", parts.join("|"))
+    };
+    out.push_str(&line(cols.to_vec()));
+    out.push_str(&format!("|{}|\n", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+")));
+    for r in rows {
+        out.push_str(&line(r.iter().map(cell).collect()));
+    }
+    out
+}

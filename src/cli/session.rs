@@ -1,0 +1,170 @@
+//! Loading what every command needs: settings (flags + env + dbt_project.yml + profile), the
+//! parsed manifest and the DAG. Commands then select nodes and act on them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::args::{GlobalArgs, SelectArgs};
+use crate::compile::{self, Manifest, ParseOptions, Parsed, ResourceType};
+use crate::diagnostics::Diagnostic;
+use crate::graph::{Dag, GraphNode};
+use crate::project::{self, Project, Target};
+
+/// Everything loaded for a command.
+pub struct Session {
+    pub project: Project,
+    pub target: Target,
+    pub parsed: Parsed,
+    pub dag: Dag,
+    pub target_path: PathBuf,
+    pub invocation_id: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub parse_seconds: f64,
+}
+
+/// Parses `--vars` (YAML or JSON).
+pub fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
+    let Some(s) = s else { return Ok(Map::new()) };
+    match project::yaml::parse(s, Path::new("--vars")) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(Diagnostic::error("vars", "`--vars` must be a mapping").with_hint("e.g. --vars '{start_date: 2024-01-01}'")),
+        Err(mut d) => {
+            d.code = "vars";
+            d.location = None;
+            Err(d.with_hint("--vars takes YAML or JSON, e.g. --vars '{key: value}'"))
+        }
+    }
+}
+
+pub fn project_root(g: &GlobalArgs) -> Result<PathBuf, Diagnostic> {
+    let start = g.project_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    project::find_root(&start)
+}
+
+/// Loads the project and its target without parsing nodes.
+pub fn load_target(g: &GlobalArgs, root: &Path, project: &Project) -> Result<Target, Diagnostic> {
+    let profile = project::profile::find_profile(g.profiles_dir.as_deref(), root)?;
+    let name = g.profile.clone().or(project.config.profile.clone()).unwrap_or_else(|| project.config.name.clone());
+    let mut target = profile.target(&name, g.target.as_deref(), root)?;
+    if let Some(t) = g.threads {
+        target.threads = t.max(1);
+    }
+    Ok(target)
+}
+
+impl Session {
+    pub fn load(g: &GlobalArgs, full_refresh: bool, store_failures: bool) -> Result<Session, Vec<Diagnostic>> {
+        let started_at = chrono::Utc::now();
+        let t0 = std::time::Instant::now();
+        let root = project_root(g).map_err(|d| vec![d])?;
+        let project = project::load(&root)?;
+        let target = load_target(g, &root, &project).map_err(|d| vec![d])?;
+        let cli_vars = parse_vars(g.vars.as_deref()).map_err(|d| vec![d])?;
+        let invocation_id = new_invocation_id();
+        let opts = ParseOptions {
+            cli_vars,
+            full_refresh,
+            invocation_id: invocation_id.clone(),
+            run_started_at: started_at,
+            flags: serde_json::json!({
+                "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures, "WHICH": "run",
+            }),
+        };
+        let parsed = compile::parse(&project, &target, &opts)?;
+        let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
+        let target_path = root.join(g.target_path.clone().unwrap_or_else(|| project.config.target_path.clone()));
+        Ok(Session {
+            project,
+            target,
+            parsed,
+            dag,
+            target_path,
+            invocation_id,
+            started_at,
+            parse_seconds: t0.elapsed().as_secs_f64(),
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.parsed.manifest
+    }
+
+    /// The selected node ids, in DAG order.
+    pub fn select(&self, sel: &SelectArgs, default_types: Option<&[ResourceType]>) -> Result<Vec<String>, Diagnostic> {
+        let chosen = self.dag.select(&sel.select, &sel.exclude)?;
+        let types: Vec<String> = if !sel.resource_type.is_empty() {
+            sel.resource_type.iter().flat_map(|t| t.split(',').map(str::trim).map(str::to_string)).collect()
+        } else {
+            default_types.map(|d| d.iter().map(|t| t.as_str().to_string()).collect()).unwrap_or_default()
+        };
+        let filtered = chosen
+            .into_iter()
+            .filter(|id| {
+                types.is_empty()
+                    || self
+                        .manifest()
+                        .get(id)
+                        .is_some_and(|n| types.iter().any(|t| t == n.resource_type.as_str() || (t == "all")))
+            })
+            .collect();
+        Ok(self.dag.topo_order(Some(&filtered)))
+    }
+
+    /// Warnings for selectors that match nothing.
+    pub fn unmatched(&self, sel: &SelectArgs) -> Vec<String> {
+        self.dag.unmatched(&sel.select).unwrap_or_default()
+    }
+
+    pub fn templates(&self) -> Arc<crate::templating::Templates> {
+        self.parsed.templates.clone()
+    }
+}
+
+/// The DAG's view of every node.
+pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
+    m.all_nodes()
+        .map(|n| GraphNode {
+            unique_id: n.unique_id.clone(),
+            name: n.name.clone(),
+            resource_type: n.resource_type.as_str().to_string(),
+            package_name: n.package_name.clone(),
+            original_file_path: n.original_file_path.clone(),
+            fqn: n.fqn.clone(),
+            tags: n.tags.clone(),
+            config: n.config.clone(),
+            test_type: n.test_type().map(str::to_string),
+            test_name: n.test_metadata.as_ref().map(|t| match &t.namespace {
+                Some(ns) => format!("{ns}.{}", t.name),
+                None => t.name.clone(),
+            }),
+            source_name: n.source.as_ref().map(|s| s.source_name.clone()),
+            depends_on: n.depends_on_nodes.clone(),
+        })
+        .collect()
+}
+
+/// A random-looking v4-format id from the clock and process id (no RNG dependency).
+pub fn new_invocation_id() -> String {
+    use md5::{Digest, Md5};
+    let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+    let h: Vec<u8> = Md5::digest(seed.as_bytes()).to_vec();
+    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+}
+
+/// True for resource types dbt counts as nodes in `ls` by default.
+pub fn ls_default_types() -> Vec<ResourceType> {
+    vec![
+        ResourceType::Model,
+        ResourceType::Seed,
+        ResourceType::Snapshot,
+        ResourceType::Test,
+        ResourceType::Source,
+        ResourceType::Exposure,
+        ResourceType::UnitTest,
+        ResourceType::Analysis,
+    ]
+}

@@ -1,0 +1,314 @@
+//! The compiled project: [`Node`]s (models, seeds, snapshots, tests, analyses, sources, unit
+//! tests, exposures) and the [`Manifest`] that holds them. Shapes follow dbt's manifest v12 so the
+//! artifact writer is a plain mapping.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::sql::Relation;
+use crate::templating::RefCall;
+
+/// dbt's resource types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceType {
+    Model,
+    Seed,
+    Snapshot,
+    Test,
+    Analysis,
+    Source,
+    UnitTest,
+    Exposure,
+    Operation,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Model => "model",
+            ResourceType::Seed => "seed",
+            ResourceType::Snapshot => "snapshot",
+            ResourceType::Test => "test",
+            ResourceType::Analysis => "analysis",
+            ResourceType::Source => "source",
+            ResourceType::UnitTest => "unit_test",
+            ResourceType::Exposure => "exposure",
+            ResourceType::Operation => "operation",
+        }
+    }
+    /// Nodes that are built as relations and can be `ref`'d.
+    pub fn is_refable(self) -> bool {
+        matches!(self, ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot)
+    }
+}
+
+/// How a model is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialization {
+    View,
+    Table,
+    Incremental,
+    Ephemeral,
+    Seed,
+    Snapshot,
+    Test,
+    Other,
+}
+
+impl Materialization {
+    pub fn from_config(s: &str) -> Self {
+        match s {
+            "view" => Materialization::View,
+            "table" => Materialization::Table,
+            "incremental" => Materialization::Incremental,
+            "ephemeral" => Materialization::Ephemeral,
+            "seed" => Materialization::Seed,
+            "snapshot" => Materialization::Snapshot,
+            "test" | "unit" => Materialization::Test,
+            _ => Materialization::Other,
+        }
+    }
+}
+
+/// A documented column.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnDef {
+    pub name: String,
+    pub description: String,
+    pub data_type: Option<String>,
+    pub meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub quote: Option<bool>,
+}
+
+/// A generic test's metadata.
+#[derive(Debug, Clone)]
+pub struct TestMetadata {
+    pub name: String,
+    pub namespace: Option<String>,
+    /// kwargs as written (unrendered), `model` last.
+    pub kwargs: Map<String, Value>,
+}
+
+/// Source-only fields.
+#[derive(Debug, Clone, Default)]
+pub struct SourceInfo {
+    pub source_name: String,
+    pub source_description: String,
+    pub loader: String,
+    pub identifier: String,
+    pub loaded_at_field: Option<String>,
+    pub freshness: Value,
+    pub source_meta: Map<String, Value>,
+}
+
+/// One node of the project.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub unique_id: String,
+    pub resource_type: ResourceType,
+    pub name: String,
+    pub package_name: String,
+    /// Path relative to its resource folder (tests from YAML: `<name>.sql`).
+    pub path: String,
+    pub original_file_path: String,
+    pub patch_path: Option<String>,
+    pub fqn: Vec<String>,
+    pub database: String,
+    pub schema: String,
+    pub alias: String,
+    pub raw_code: String,
+    pub checksum: String,
+    pub config: Map<String, Value>,
+    pub unrendered_config: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub description: String,
+    pub columns: Vec<ColumnDef>,
+    pub meta: Map<String, Value>,
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    pub depends_on_nodes: Vec<String>,
+    pub depends_on_macros: Vec<String>,
+    pub compiled_code: Option<String>,
+    pub test_metadata: Option<TestMetadata>,
+    pub column_name: Option<String>,
+    pub attached_node: Option<String>,
+    pub file_key_name: Option<String>,
+    pub version: Option<String>,
+    pub source: Option<SourceInfo>,
+    /// Unit tests and exposures keep their YAML definition.
+    pub definition: Value,
+}
+
+impl Node {
+    pub fn new(unique_id: String, resource_type: ResourceType, name: String, package_name: String) -> Self {
+        Node {
+            unique_id,
+            resource_type,
+            name,
+            package_name,
+            path: String::new(),
+            original_file_path: String::new(),
+            patch_path: None,
+            fqn: vec![],
+            database: String::new(),
+            schema: String::new(),
+            alias: String::new(),
+            raw_code: String::new(),
+            checksum: String::new(),
+            config: Map::new(),
+            unrendered_config: Map::new(),
+            tags: vec![],
+            description: String::new(),
+            columns: vec![],
+            meta: Map::new(),
+            refs: vec![],
+            sources: vec![],
+            depends_on_nodes: vec![],
+            depends_on_macros: vec![],
+            compiled_code: None,
+            test_metadata: None,
+            column_name: None,
+            attached_node: None,
+            file_key_name: None,
+            version: None,
+            source: None,
+            definition: Value::Null,
+        }
+    }
+
+    pub fn materialization(&self) -> Materialization {
+        Materialization::from_config(self.config.get("materialized").and_then(Value::as_str).unwrap_or(""))
+    }
+
+    pub fn materialized(&self) -> &str {
+        self.config.get("materialized").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn relation(&self) -> Relation {
+        Relation::new(self.database.clone(), self.schema.clone(), self.alias.clone())
+    }
+
+    /// `relation_name` in the manifest: the quoted relation, or None for ephemeral models and
+    /// nodes that are not built.
+    pub fn relation_name(&self) -> Option<String> {
+        match self.resource_type {
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot | ResourceType::Source => {
+                if self.materialization() == Materialization::Ephemeral {
+                    None
+                } else {
+                    Some(self.relation().quoted())
+                }
+            }
+            _ => None,
+        }
+    }
+
+    pub fn config_str(&self, key: &str) -> Option<&str> {
+        self.config.get(key).and_then(Value::as_str)
+    }
+
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        match self.config.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.config_bool("enabled").unwrap_or(true)
+    }
+
+    /// `generic`, `singular` or `unit` for tests.
+    pub fn test_type(&self) -> Option<&'static str> {
+        match self.resource_type {
+            ResourceType::Test if self.test_metadata.is_some() => Some("generic"),
+            ResourceType::Test => Some("singular"),
+            ResourceType::UnitTest => Some("unit"),
+            _ => None,
+        }
+    }
+}
+
+/// A `{% docs %}` block.
+#[derive(Debug, Clone)]
+pub struct DocBlock {
+    pub unique_id: String,
+    pub name: String,
+    pub package_name: String,
+    pub original_file_path: String,
+    pub block_contents: String,
+}
+
+/// Everything sluice knows about the project after parsing (and, per node, compiling).
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub project_name: String,
+    pub adapter_type: String,
+    /// Models, seeds, snapshots, tests, analyses (dbt's `nodes`).
+    pub nodes: BTreeMap<String, Node>,
+    pub sources: BTreeMap<String, Node>,
+    pub unit_tests: BTreeMap<String, Node>,
+    pub exposures: BTreeMap<String, Node>,
+    pub macros: BTreeMap<String, crate::templating::MacroDef>,
+    pub docs: BTreeMap<String, DocBlock>,
+    pub groups: BTreeMap<String, Value>,
+    pub semantic_models: BTreeMap<String, Value>,
+    pub metrics: BTreeMap<String, Value>,
+    pub saved_queries: BTreeMap<String, Value>,
+    pub disabled: BTreeMap<String, Vec<Node>>,
+    /// Project hooks (`on-run-start`, `on-run-end`), rendered at run time.
+    pub on_run_start: Vec<String>,
+    pub on_run_end: Vec<String>,
+}
+
+impl Manifest {
+    /// Any node by id (nodes, sources, unit tests, exposures).
+    pub fn get(&self, id: &str) -> Option<&Node> {
+        self.nodes
+            .get(id)
+            .or_else(|| self.sources.get(id))
+            .or_else(|| self.unit_tests.get(id))
+            .or_else(|| self.exposures.get(id))
+    }
+
+    pub fn all_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().chain(self.sources.values()).chain(self.unit_tests.values()).chain(self.exposures.values())
+    }
+
+    /// parent_map: every node's parents (sorted).
+    pub fn parent_map(&self) -> BTreeMap<String, Vec<String>> {
+        let mut m = BTreeMap::new();
+        for n in self.all_nodes() {
+            let mut deps = n.depends_on_nodes.clone();
+            deps.sort();
+            deps.dedup();
+            m.insert(n.unique_id.clone(), deps);
+        }
+        m
+    }
+
+    /// child_map: every node's children (sorted).
+    pub fn child_map(&self) -> BTreeMap<String, Vec<String>> {
+        let mut m: BTreeMap<String, Vec<String>> = self.all_nodes().map(|n| (n.unique_id.clone(), vec![])).collect();
+        for n in self.all_nodes() {
+            for d in &n.depends_on_nodes {
+                if let Some(children) = m.get_mut(d) {
+                    if !children.contains(&n.unique_id) {
+                        children.push(n.unique_id.clone());
+                    }
+                }
+            }
+        }
+        for v in m.values_mut() {
+            v.sort();
+        }
+        m
+    }
+}

@@ -1,0 +1,186 @@
+//! Properties YAML (`models:`, `sources:`, `seeds:`, `snapshots:`, `macros:`, `exposures:`,
+//! `groups:`, `unit_tests:`, `semantic_models:`, `metrics:`, `saved_queries:`): collected from
+//! every `.yml` file into one [`Properties`] index, keyed by the name each entry patches.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::diagnostics::Diagnostic;
+use crate::project::{yaml_entry_error, YamlFile};
+
+/// One entry of a properties file, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub file: String,
+    /// Folders of the YAML file below its resource folder (used in test fqns).
+    pub value: Map<String, Value>,
+}
+
+impl Entry {
+    pub fn name(&self) -> &str {
+        self.value.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.value.get(key).and_then(Value::as_str)
+    }
+}
+
+/// All properties of the project, by kind and name.
+#[derive(Debug, Default)]
+pub struct Properties {
+    pub models: BTreeMap<String, Entry>,
+    pub seeds: BTreeMap<String, Entry>,
+    pub snapshots: BTreeMap<String, Entry>,
+    pub analyses: BTreeMap<String, Entry>,
+    pub macros: BTreeMap<String, Entry>,
+    pub sources: Vec<Entry>,
+    pub exposures: Vec<Entry>,
+    pub groups: Vec<Entry>,
+    pub unit_tests: Vec<Entry>,
+    pub semantic_models: Vec<Entry>,
+    pub metrics: Vec<Entry>,
+    pub saved_queries: Vec<Entry>,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "version", "models", "sources", "seeds", "snapshots", "analyses", "macros", "exposures",
+    "groups", "unit_tests", "semantic_models", "metrics", "saved_queries", "data_tests", "tests",
+];
+
+impl Properties {
+    pub fn collect(files: &[YamlFile]) -> Result<Self, Vec<Diagnostic>> {
+        let mut p = Properties::default();
+        let mut errors = Vec::new();
+        for f in files {
+            let Value::Object(top) = &f.value else {
+                if !f.value.is_null() {
+                    errors.push(Diagnostic::error("yaml", "a properties file must be a mapping").in_file(&f.original_file_path));
+                }
+                continue;
+            };
+            for (key, v) in top {
+                if !KNOWN_KEYS.contains(&key.as_str()) {
+                    errors.push(
+                        Diagnostic::warning("yaml", format!("unknown top-level key `{key}` in properties file"))
+                            .in_file(&f.original_file_path)
+                            .maybe_hint(crate::diagnostics::did_you_mean(key, KNOWN_KEYS.iter().copied())),
+                    );
+                    continue;
+                }
+                if key == "version" {
+                    continue;
+                }
+                let Value::Array(items) = v else {
+                    if !v.is_null() {
+                        errors.push(
+                            Diagnostic::error("yaml", format!("`{key}:` must be a list of entries"))
+                                .in_file(&f.original_file_path)
+                                .with_hint(format!("write `{key}:` followed by `- name: ...` items")),
+                        );
+                    }
+                    continue;
+                };
+                for item in items {
+                    let Value::Object(m) = item else {
+                        errors.push(Diagnostic::error("yaml", format!("an entry under `{key}:` must be a mapping")).in_file(&f.original_file_path));
+                        continue;
+                    };
+                    let entry = Entry { file: f.original_file_path.clone(), value: m.clone() };
+                    if entry.name().is_empty() && key != "version" {
+                        errors.push(
+                            Diagnostic::error("yaml", format!("an entry under `{key}:` has no `name`"))
+                                .in_file(&f.original_file_path)
+                                .with_hint("every entry needs `- name: ...`"),
+                        );
+                        continue;
+                    }
+                    let map = match key.as_str() {
+                        "models" => &mut p.models,
+                        "seeds" => &mut p.seeds,
+                        "snapshots" => &mut p.snapshots,
+                        "analyses" => &mut p.analyses,
+                        "macros" => &mut p.macros,
+                        "sources" => {
+                            p.sources.push(entry);
+                            continue;
+                        }
+                        "exposures" => {
+                            p.exposures.push(entry);
+                            continue;
+                        }
+                        "groups" => {
+                            p.groups.push(entry);
+                            continue;
+                        }
+                        "unit_tests" => {
+                            p.unit_tests.push(entry);
+                            continue;
+                        }
+                        "semantic_models" => {
+                            p.semantic_models.push(entry);
+                            continue;
+                        }
+                        "metrics" => {
+                            p.metrics.push(entry);
+                            continue;
+                        }
+                        "saved_queries" => {
+                            p.saved_queries.push(entry);
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    let name = entry.name().to_string();
+                    if let Some(prev) = map.get(&name) {
+                        errors.push(yaml_entry_error(
+                            f,
+                            &name,
+                            "duplicate-patch",
+                            format!("`{name}` is described twice under `{key}:` (also in `{}`)", prev.file),
+                        )
+                        .with_hint("merge the two entries into one"));
+                        continue;
+                    }
+                    map.insert(name, entry);
+                }
+            }
+        }
+        let (warnings, errs): (Vec<_>, Vec<_>) =
+            errors.into_iter().partition(|d| d.severity == crate::diagnostics::Severity::Warning);
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let _ = warnings;
+        Ok(p)
+    }
+}
+
+/// The `config:` of a properties entry (with `+` prefixes removed), plus legacy top-level keys.
+pub fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(Value::Object(c)) = entry.get("config") {
+        for (k, v) in c {
+            out.insert(crate::project::config::normalize_key(k.trim_start_matches('+')).to_string(), v.clone());
+        }
+    }
+    for k in ["tags", "meta", "docs"] {
+        if let Some(v) = entry.get(k) {
+            let mut m = Map::new();
+            m.insert(k.to_string(), v.clone());
+            crate::project::config::merge(&mut out, &m);
+        }
+    }
+    out
+}
+
+/// Data tests of an entry (`data_tests:` or the older `tests:`).
+pub fn entry_tests(entry: &Map<String, Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for k in ["data_tests", "tests"] {
+        if let Some(Value::Array(a)) = entry.get(k) {
+            out.extend(a.iter().cloned());
+        }
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! Name resolution: `var()` precedence and `ref()`/`source()` lookups.
+//!
+//! [`ParseServices`] answers templates during the parse phase (vars only: refs are recorded, not
+//! resolved). [`Resolver`] is built from the parsed manifest and resolves refs and sources to
+//! node ids and relations for the compile phase; `execute` wraps it with a warehouse connection.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::nodes::{Manifest, Materialization, ResourceType};
+use crate::diagnostics::did_you_mean;
+use crate::project::Target;
+use crate::sql::Relation;
+use crate::templating::{NodeInfo, Services};
+
+/// Vars for the parse phase.
+#[derive(Debug, Clone)]
+pub struct ParseServices {
+    pub cli_vars: Map<String, Value>,
+    pub project_vars: Map<String, Value>,
+    pub root_package: String,
+    pub adapter_type: String,
+}
+
+impl ParseServices {
+    /// `var(name)` for a node of `package`: CLI > project package-scoped > project global.
+    pub fn lookup_var(&self, package: &str, name: &str) -> Option<Value> {
+        if let Some(v) = self.cli_vars.get(name) {
+            return Some(v.clone());
+        }
+        if let Some(Value::Object(scoped)) = self.project_vars.get(package) {
+            if let Some(v) = scoped.get(name) {
+                return Some(v.clone());
+            }
+        }
+        self.project_vars.get(name).filter(|_| name != package).cloned()
+    }
+}
+
+impl Services for ParseServices {
+    fn resolve_ref(&self, _: &NodeInfo, _: Option<&str>, name: &str, _: Option<&str>) -> Result<Relation, String> {
+        Err(format!("ref('{name}') cannot be resolved while parsing"))
+    }
+    fn resolve_source(&self, _: &NodeInfo, source: &str, table: &str) -> Result<Relation, String> {
+        Err(format!("source('{source}', '{table}') cannot be resolved while parsing"))
+    }
+    fn var(&self, package: &str, name: &str) -> Option<Value> {
+        self.lookup_var(package, name)
+    }
+    fn adapter_type(&self) -> &str {
+        &self.adapter_type
+    }
+}
+
+#[derive(Debug, Clone)]
+struct RefTarget {
+    id: String,
+    package: String,
+    version: Option<String>,
+    relation: Relation,
+    ephemeral: bool,
+    enabled: bool,
+}
+
+/// Resolves refs and sources against the parsed manifest.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    pub vars: ParseServices,
+    pub root_package: String,
+    by_name: BTreeMap<String, Vec<RefTarget>>,
+    sources: BTreeMap<(String, String), (String, Relation)>,
+    source_names: Vec<String>,
+}
+
+impl Resolver {
+    pub fn build(manifest: &Manifest, vars: ParseServices, _target: &Target) -> Self {
+        let mut by_name: BTreeMap<String, Vec<RefTarget>> = BTreeMap::new();
+        let mut add = |n: &super::nodes::Node, enabled: bool| {
+            if !n.resource_type.is_refable() {
+                return;
+            }
+            by_name.entry(n.name.clone()).or_default().push(RefTarget {
+                id: n.unique_id.clone(),
+                package: n.package_name.clone(),
+                version: n.version.clone(),
+                relation: n.relation(),
+                ephemeral: n.materialization() == Materialization::Ephemeral && n.resource_type == ResourceType::Model,
+                enabled,
+            });
+        };
+        for n in manifest.nodes.values() {
+            add(n, true);
+        }
+        for list in manifest.disabled.values() {
+            for n in list {
+                add(n, false);
+            }
+        }
+        let mut sources = BTreeMap::new();
+        let mut source_names = Vec::new();
+        for s in manifest.sources.values() {
+            if let Some(info) = &s.source {
+                sources.insert((info.source_name.clone(), s.name.clone()), (s.unique_id.clone(), s.relation()));
+                source_names.push(format!("{}.{}", info.source_name, s.name));
+            }
+        }
+        Resolver { root_package: manifest.project_name.clone(), vars, by_name, sources, source_names }
+    }
+
+    fn find(&self, from_package: &str, package: Option<&str>, name: &str, version: Option<&str>) -> Result<&RefTarget, String> {
+        let candidates: Vec<&RefTarget> = self
+            .by_name
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .filter(|t| package.is_none_or(|p| p == t.package))
+                    .filter(|t| version.is_none_or(|ver| t.version.as_deref() == Some(ver)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let enabled: Vec<&RefTarget> = candidates.iter().copied().filter(|t| t.enabled).collect();
+        if enabled.is_empty() {
+            if !candidates.is_empty() {
+                return Err(format!("depends on a node named `{name}` which is disabled"));
+            }
+            return Err(format!("depends on a node named `{name}` which was not found"));
+        }
+        let pick = enabled
+            .iter()
+            .find(|t| t.package == from_package)
+            .or_else(|| enabled.iter().find(|t| t.package == self.root_package))
+            .unwrap_or(&enabled[0]);
+        Ok(pick)
+    }
+
+    pub fn ref_id(&self, from_package: &str, package: Option<&str>, name: &str, version: Option<&str>) -> Result<String, String> {
+        self.find(from_package, package, name, version).map(|t| t.id.clone())
+    }
+
+    pub fn source_id(&self, source: &str, table: &str) -> Result<String, String> {
+        self.sources
+            .get(&(source.to_string(), table.to_string()))
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| format!("depends on a source named `{source}.{table}` which was not found"))
+    }
+
+    pub fn hint_ref(&self, name: &str) -> Option<String> {
+        did_you_mean(name, self.by_name.keys().map(String::as_str))
+    }
+
+    pub fn hint_source(&self, source: &str, table: &str) -> Option<String> {
+        let wanted = format!("{source}.{table}");
+        did_you_mean(&wanted, self.source_names.iter().map(String::as_str))
+            .map(|h| h.replace("did you mean `", "did you mean source `"))
+    }
+
+    /// The relation a ref resolves to; ephemeral models resolve to a CTE marker.
+    pub fn ref_relation(&self, from_package: &str, package: Option<&str>, name: &str, version: Option<&str>) -> Result<(Relation, bool, String), String> {
+        let t = self.find(from_package, package, name, version)?;
+        Ok((t.relation.clone(), t.ephemeral, t.id.clone()))
+    }
+
+    pub fn source_relation(&self, source: &str, table: &str) -> Result<Relation, String> {
+        self.sources
+            .get(&(source.to_string(), table.to_string()))
+            .map(|(_, r)| r.clone())
+            .ok_or_else(|| format!("source `{source}.{table}` was not found"))
+    }
+}

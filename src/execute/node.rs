@@ -1,0 +1,404 @@
+//! Running one node: compile it against the warehouse, then build (seed, model) or check (test,
+//! unit test) it. Every outcome becomes a [`NodeResult`]; nothing here panics on user input.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::{materialize, ConnPool, Event, NodeResult, RunContext};
+use crate::adapters::Connection;
+use crate::artifacts::RunStatus;
+use crate::compile::{compile_node, compiled_path, CompileServices, Manifest, Materialization, Node, ResourceType, Resolver, Warehouse};
+use crate::sql::{Dialect, Relation};
+use crate::templating::{Column, Phase, QueryResult, RenderCtx, Templates};
+
+/// What every worker shares.
+pub(crate) struct Shared {
+    pub manifest: Arc<Manifest>,
+    pub templates: Arc<Templates>,
+    pub resolver: Arc<Resolver>,
+    pub adapter_type: String,
+    pub dialect: Dialect,
+    pub project_root: std::path::PathBuf,
+    pub target_path: std::path::PathBuf,
+    pub full_refresh: bool,
+    pub store_failures: bool,
+    pub reporter: Arc<dyn super::Reporter>,
+}
+
+impl From<&RunContext> for Shared {
+    fn from(c: &RunContext) -> Self {
+        Shared {
+            manifest: c.manifest.clone(),
+            templates: c.templates.clone(),
+            resolver: c.resolver.clone(),
+            adapter_type: c.manifest.adapter_type.clone(),
+            dialect: c.adapter.dialect(),
+            project_root: c.project_root.clone(),
+            target_path: c.target_path.clone(),
+            full_refresh: c.full_refresh,
+            store_failures: c.store_failures,
+            reporter: c.reporter.clone(),
+        }
+    }
+}
+
+/// A worker's connection, shared with the templates while the node compiles.
+pub(crate) struct ConnWarehouse {
+    pub conn: Mutex<Box<dyn Connection>>,
+}
+
+impl Warehouse for ConnWarehouse {
+    fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
+        let mut c = self.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+        if fetch {
+            c.query(sql).map_err(|e| e.to_string())
+        } else {
+            c.execute(sql).map(|_| QueryResult::default()).map_err(|e| e.to_string())
+        }
+    }
+    fn get_relation(&self, database: &str, schema: &str, identifier: &str) -> Result<Option<(Relation, String)>, String> {
+        let mut c = self.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+        let rel = Relation::new(database, schema, identifier);
+        let kind = c.relation_kind(&rel).map_err(|e| e.to_string())?;
+        Ok(kind.map(|k| {
+            let s = match k {
+                crate::sql::RelationKind::Table => "table",
+                crate::sql::RelationKind::View => "view",
+            };
+            (rel, s.to_string())
+        }))
+    }
+    fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String> {
+        let mut c = self.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+        c.columns(relation).map_err(|e| e.to_string())
+    }
+}
+
+/// What happened, before it becomes a result.
+#[derive(Debug, Clone)]
+pub struct NodeOutcome {
+    pub status: RunStatus,
+    pub message: String,
+    pub failures: Option<u64>,
+    pub compiled_code: Option<String>,
+    pub detail: Option<String>,
+    pub rows_affected: Option<u64>,
+}
+
+impl NodeOutcome {
+    fn error(message: impl Into<String>, compiled: Option<String>) -> Self {
+        let message = message.into();
+        NodeOutcome { status: RunStatus::Error, detail: Some(message.clone()), message, failures: None, compiled_code: compiled, rows_affected: None }
+    }
+}
+
+pub(crate) fn skipped(id: &str) -> NodeResult {
+    let now = chrono::Utc::now();
+    NodeResult {
+        unique_id: id.to_string(),
+        status: RunStatus::Skipped,
+        message: "SKIP".into(),
+        failures: None,
+        execution_time: 0.0,
+        started_at: now,
+        completed_at: now,
+        compiled_code: None,
+        thread: 0,
+        adapter_response: serde_json::json!({}),
+    }
+}
+
+fn thread_index() -> usize {
+    rayon::current_thread_index().map_or(1, |i| i + 1)
+}
+
+/// Runs one node on a pooled connection and reports it.
+pub(crate) fn execute(shared: &Shared, pool: &ConnPool, id: &str, index: usize, total: usize) -> NodeResult {
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    let outcome = match (shared.manifest.get(id), pool.take()) {
+        (None, c) => {
+            if let Some(c) = c {
+                pool.give(c);
+            }
+            NodeOutcome::error(format!("unknown node `{id}`"), None)
+        }
+        (Some(_), None) => NodeOutcome::error("no free warehouse connection", None),
+        (Some(node), Some(conn)) => {
+            let wh = Arc::new(ConnWarehouse { conn: Mutex::new(conn) });
+            let out = run_node(shared, node, &wh);
+            match Arc::try_unwrap(wh) {
+                Ok(w) => {
+                    if let Ok(c) = w.conn.into_inner() {
+                        pool.give(c);
+                    }
+                }
+                Err(_) => {}
+            }
+            out
+        }
+    };
+    let seconds = super::secs(t0);
+    let node_ref = super::node_ref_shared(shared, id);
+    shared.reporter.event(&Event::NodeDone {
+        index,
+        total,
+        node: node_ref,
+        status: outcome.status,
+        message: outcome.message.clone(),
+        failures: outcome.failures,
+        seconds,
+        detail: outcome.detail.clone(),
+    });
+    NodeResult {
+        unique_id: id.to_string(),
+        status: outcome.status,
+        message: outcome.message.clone(),
+        failures: outcome.failures,
+        execution_time: seconds,
+        started_at,
+        completed_at: chrono::Utc::now(),
+        compiled_code: outcome.compiled_code,
+        thread: thread_index(),
+        adapter_response: match outcome.rows_affected {
+            Some(n) => serde_json::json!({"_message": outcome.message, "code": outcome.message.split(' ').next().unwrap_or("OK"), "rows_affected": n}),
+            None => serde_json::json!({"_message": outcome.message}),
+        },
+    }
+}
+
+fn services(shared: &Shared, wh: &Arc<ConnWarehouse>) -> Arc<CompileServices> {
+    let w: Arc<dyn Warehouse> = wh.clone();
+    Arc::new(CompileServices::new(shared.resolver.clone(), Some(w), shared.full_refresh, &shared.adapter_type))
+}
+
+fn flush_logs(shared: &Shared, s: &CompileServices) {
+    for l in s.take_logs() {
+        shared.reporter.event(&Event::Info(l));
+    }
+}
+
+fn run_node(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    match node.resource_type {
+        ResourceType::Seed => run_seed(shared, node, wh),
+        ResourceType::Model => run_model(shared, node, wh),
+        ResourceType::Test => run_test(shared, node, wh),
+        ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
+        ResourceType::Snapshot => NodeOutcome::error("snapshots are not supported by sluice yet", None),
+        _ => NodeOutcome { status: RunStatus::Success, message: "OK".into(), failures: None, compiled_code: None, detail: None, rows_affected: None },
+    }
+}
+
+fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
+    let rel = compiled_path("", node);
+    let path = shared.target_path.join(rel.trim_start_matches('/'));
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let _ = std::fs::write(path, sql);
+}
+
+fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) -> Result<T, String> {
+    let mut c = wh.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+    Ok(f(c.as_mut()))
+}
+
+fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let path = shared.project_root.join(&node.original_file_path);
+    let mut column_types = std::collections::BTreeMap::new();
+    if let Some(Value::Object(ct)) = node.config.get("column_types") {
+        for (k, v) in ct {
+            if let Some(s) = v.as_str() {
+                column_types.insert(k.clone(), s.to_string());
+            }
+        }
+    }
+    let delimiter = node.config_str("delimiter").and_then(|d| d.bytes().next()).unwrap_or(b',');
+    let opts = crate::project::seeds::SeedOptions {
+        delimiter,
+        column_types,
+        adapter: match shared.dialect {
+            Dialect::DuckDb => crate::project::seeds::SeedAdapter::Duckdb,
+            Dialect::Postgres => crate::project::seeds::SeedAdapter::Postgres,
+        },
+    };
+    let table = match crate::project::seeds::read_seed(&path, &node.original_file_path, &opts) {
+        Ok(t) => t,
+        Err(d) => return NodeOutcome::error(d.to_string(), None),
+    };
+    let quote_columns = node.config_bool("quote_columns").unwrap_or(false);
+    let rel = node.relation();
+    let res = with_conn(wh, |c| {
+        materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+        materialize::build_seed(c, &rel, &table, quote_columns, shared.full_refresh)
+    });
+    match res {
+        Ok(Ok(n)) => NodeOutcome {
+            status: RunStatus::Success,
+            message: format!("INSERT {n}"),
+            failures: None,
+            compiled_code: None,
+            detail: None,
+            rows_affected: Some(n as u64),
+        },
+        Ok(Err(e)) => NodeOutcome::error(format!("seed `{}` failed: {e}", node.name), None),
+        Err(e) => NodeOutcome::error(e, None),
+    }
+}
+
+/// Renders a hook statement in the context of `node` (or of the project for run hooks).
+pub(crate) fn render_hook(shared: &Shared, hook: &str, name: &str) -> Result<String, String> {
+    let s = Arc::new(CompileServices::new(shared.resolver.clone(), None, shared.full_refresh, &shared.adapter_type));
+    let info = crate::templating::NodeInfo {
+        unique_id: format!("operation.{}.{name}", shared.manifest.project_name),
+        name: name.to_string(),
+        package: shared.manifest.project_name.clone(),
+        resource_type: "operation".into(),
+        original_file_path: "dbt_project.yml".into(),
+        ..Default::default()
+    };
+    let ctx = Arc::new(RenderCtx::new(Phase::Compile, info, s));
+    shared.templates.render("dbt_project.yml", hook, &ctx).map_err(|d| d.to_string())
+}
+
+fn hook_sqls(node: &Node, key: &str) -> Vec<String> {
+    crate::project::config::as_list(node.config.get(key))
+        .into_iter()
+        .filter_map(|h| match h {
+            Value::String(s) => Some(s),
+            Value::Object(m) => m.get("sql").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        })
+        .collect()
+}
+
+fn run_hooks_for(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>, key: &str) -> Result<(), String> {
+    for h in hook_sqls(node, key) {
+        let svc = services(shared, wh);
+        let ctx = Arc::new(RenderCtx::new(Phase::Compile, crate::compile::node_info(node), svc.clone()));
+        let sql = shared.templates.render(&node.original_file_path, &h, &ctx).map_err(|d| d.to_string())?;
+        flush_logs(shared, &svc);
+        if sql.trim().is_empty() {
+            continue;
+        }
+        with_conn(wh, |c| c.execute(&sql).map_err(|e| format!("{key} failed: {e}")))??;
+    }
+    Ok(())
+}
+
+fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let svc = services(shared, wh);
+    let sql = match compile_node(&shared.manifest, &node.unique_id, &shared.templates, svc.clone()) {
+        Ok(s) => s,
+        Err(d) => return NodeOutcome::error(d.to_string(), None),
+    };
+    flush_logs(shared, &svc);
+    write_compiled(shared, node, &sql);
+    let mat = node.materialization();
+    if mat == Materialization::Ephemeral {
+        return NodeOutcome { status: RunStatus::Success, message: "OK".into(), failures: None, compiled_code: Some(sql), detail: None, rows_affected: None };
+    }
+    if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
+        return NodeOutcome::error(e, Some(sql));
+    }
+    let rel = node.relation();
+    let unique_key: Vec<String> = match node.config.get("unique_key") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    };
+    let full_refresh = node.config_bool("full_refresh").unwrap_or(shared.full_refresh);
+    let spec = materialize::BuildSpec {
+        relation: &rel,
+        materialization: mat,
+        sql: &sql,
+        unique_key,
+        incremental_strategy: node.config_str("incremental_strategy"),
+        full_refresh,
+        on_schema_change: node.config_str("on_schema_change"),
+    };
+    let res = with_conn(wh, |c| {
+        materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+        materialize::build(c, &spec)
+    });
+    let outcome = match res {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            let path = compiled_path(&shared.target_path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(), node);
+            return NodeOutcome::error(format!("Database Error in model {} ({})\n  {e}\n  compiled code at {path}", node.name, node.original_file_path), Some(sql));
+        }
+        Err(e) => return NodeOutcome::error(e, Some(sql)),
+    };
+    if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
+        return NodeOutcome::error(e, Some(sql));
+    }
+    NodeOutcome { status: RunStatus::Success, message: outcome.message, failures: None, compiled_code: Some(sql), detail: None, rows_affected: outcome.rows_affected }
+}
+
+fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let svc = services(shared, wh);
+    let sql = match compile_node(&shared.manifest, &node.unique_id, &shared.templates, svc.clone()) {
+        Ok(s) => s,
+        Err(d) => return NodeOutcome::error(d.to_string(), None),
+    };
+    flush_logs(shared, &svc);
+    write_compiled(shared, node, &sql);
+    let fail_calc = node.config_str("fail_calc").unwrap_or("count(*)");
+    let warn_if = node.config_str("warn_if").unwrap_or("!= 0");
+    let error_if = node.config_str("error_if").unwrap_or("!= 0");
+    let limit = match node.config.get("limit") {
+        Some(Value::Number(n)) => format!("\n    limit {n}"),
+        _ => String::new(),
+    };
+    let store = node.config_bool("store_failures").unwrap_or(shared.store_failures);
+    if store {
+        let rel = node.relation();
+        let res = with_conn(wh, |c| -> Result<(), crate::adapters::AdapterError> {
+            materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+            c.execute(&format!("drop table if exists {}", shared.dialect.rel(&rel)))?;
+            c.execute(&shared.dialect.create_table_as(&rel, &sql))?;
+            Ok(())
+        });
+        if let Ok(Err(e)) | Err(e) = res.map_err(|s| crate::adapters::AdapterError::Database { message: s }) {
+            return NodeOutcome::error(format!("storing failures of {} failed: {e}", node.name), Some(sql));
+        }
+    }
+    let wrapped = format!(
+        "select\n    {fail_calc} as failures,\n    {fail_calc} {warn_if} as should_warn,\n    {fail_calc} {error_if} as should_error\nfrom (\n{}{limit}\n) dbt_internal_test",
+        sql.trim_end().trim_end_matches(';')
+    );
+    let res = with_conn(wh, |c| c.query(&wrapped));
+    let table = match res {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            return NodeOutcome::error(format!("Database Error in test {} ({})\n  {e}", node.name, node.original_file_path), Some(sql));
+        }
+        Err(e) => return NodeOutcome::error(e, Some(sql)),
+    };
+    let row = table.rows.first().cloned().unwrap_or_default();
+    let failures = row.first().and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0.0) as u64;
+    let truthy = |v: Option<&Value>| matches!(v, Some(Value::Bool(true)));
+    let should_warn = truthy(row.get(1));
+    let should_error = truthy(row.get(2));
+    let severity = node.config_str("severity").unwrap_or("ERROR").to_ascii_uppercase();
+    let status = if severity == "ERROR" && should_error {
+        RunStatus::Fail
+    } else if should_warn || (severity == "WARN" && should_error) {
+        RunStatus::Warn
+    } else {
+        RunStatus::Pass
+    };
+    let message = match status {
+        RunStatus::Pass => "PASS".to_string(),
+        _ => format!("Got {failures} result{}, configured to {} if {}", if failures == 1 { "" } else { "s" }, if status == RunStatus::Fail { "fail" } else { "warn" }, if status == RunStatus::Fail { error_if } else { warn_if }),
+    };
+    let detail = if status == RunStatus::Pass {
+        None
+    } else {
+        let path = compiled_path(&shared.target_path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(), node);
+        Some(format!("{message}\n  compiled code at {path}"))
+    };
+    NodeOutcome { status, message, failures: Some(failures), compiled_code: Some(sql), detail, rows_affected: None }
+}

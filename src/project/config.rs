@@ -1,0 +1,295 @@
+//! `dbt_project.yml`: the project's settings and its config trees.
+//!
+//! A config tree (`models:`, `seeds:`, `data_tests:` ...) is nested by package and folder; at each
+//! level, keys starting with `+` are configs, bare keys are configs when they are known config
+//! names, and every other key is a sub-folder. [`ConfigTree::resolve`] walks a node's fqn and
+//! merges the configs it meets, the deeper the stronger, with dbt's merge rules (see [`merge`]).
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::yaml;
+use crate::diagnostics::{Diagnostic, Location};
+
+/// One `dispatch:` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchConfig {
+    pub macro_namespace: String,
+    pub search_order: Vec<String>,
+}
+
+/// The parsed `dbt_project.yml`.
+#[derive(Debug, Clone)]
+pub struct ProjectConfig {
+    pub name: String,
+    pub version: Option<String>,
+    pub profile: Option<String>,
+    pub model_paths: Vec<String>,
+    pub seed_paths: Vec<String>,
+    pub test_paths: Vec<String>,
+    pub analysis_paths: Vec<String>,
+    pub macro_paths: Vec<String>,
+    pub snapshot_paths: Vec<String>,
+    pub docs_paths: Vec<String>,
+    pub target_path: String,
+    pub log_path: String,
+    pub packages_install_path: String,
+    pub clean_targets: Vec<String>,
+    pub vars: Map<String, Value>,
+    pub require_dbt_version: Vec<String>,
+    pub quoting: Map<String, Value>,
+    pub dispatch: Vec<DispatchConfig>,
+    pub on_run_start: Vec<String>,
+    pub on_run_end: Vec<String>,
+    pub flags: Map<String, Value>,
+    pub models: ConfigTree,
+    pub seeds: ConfigTree,
+    pub snapshots: ConfigTree,
+    pub sources: ConfigTree,
+    pub data_tests: ConfigTree,
+    pub unit_tests: ConfigTree,
+    pub analyses: ConfigTree,
+    pub exposures: ConfigTree,
+    pub metrics: ConfigTree,
+    pub semantic_models: ConfigTree,
+    pub saved_queries: ConfigTree,
+    /// The whole file, for `project` lookups that have no typed field.
+    pub raw: Map<String, Value>,
+}
+
+fn str_list(v: Option<&Value>, default: &[&str]) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+impl ProjectConfig {
+    /// Reads `<root>/dbt_project.yml`.
+    pub fn load(root: &Path) -> Result<Self, Diagnostic> {
+        let path = root.join("dbt_project.yml");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Diagnostic::error("project", format!("cannot read `dbt_project.yml`: {e}")).in_file("dbt_project.yml")
+        })?;
+        Self::from_text(&text)
+    }
+
+    pub fn from_text(text: &str) -> Result<Self, Diagnostic> {
+        let value = yaml::parse(text, Path::new("dbt_project.yml"))?;
+        let Value::Object(raw) = value else {
+            return Err(Diagnostic::error("project", "`dbt_project.yml` must be a mapping")
+                .in_file("dbt_project.yml"));
+        };
+        let name = match raw.get("name") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
+                return Err(Diagnostic::error("project", "`dbt_project.yml` has no `name`")
+                    .at(Location::at("dbt_project.yml", 1, 1))
+                    .with_hint("add `name: my_project` at the top of dbt_project.yml"))
+            }
+        };
+        let get_str = |k: &str| raw.get(k).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        let tree = |k: &str| ConfigTree(raw.get(k).cloned().unwrap_or(Value::Null));
+        let hooks = |k: &str| match raw.get(k) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => vec![],
+        };
+        let dispatch = match raw.get("dispatch") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|d| {
+                    Some(DispatchConfig {
+                        macro_namespace: d.get("macro_namespace")?.as_str()?.to_string(),
+                        search_order: str_list(d.get("search_order"), &[]),
+                    })
+                })
+                .collect(),
+            _ => vec![],
+        };
+        Ok(ProjectConfig {
+            version: get_str("version"),
+            profile: get_str("profile"),
+            model_paths: str_list(raw.get("model-paths").or(raw.get("source-paths")), &["models"]),
+            seed_paths: str_list(raw.get("seed-paths").or(raw.get("data-paths")), &["seeds"]),
+            test_paths: str_list(raw.get("test-paths"), &["tests"]),
+            analysis_paths: str_list(raw.get("analysis-paths"), &["analyses"]),
+            macro_paths: str_list(raw.get("macro-paths"), &["macros"]),
+            snapshot_paths: str_list(raw.get("snapshot-paths"), &["snapshots"]),
+            docs_paths: str_list(raw.get("docs-paths"), &[]),
+            target_path: get_str("target-path").unwrap_or_else(|| "target".into()),
+            log_path: get_str("log-path").unwrap_or_else(|| "logs".into()),
+            packages_install_path: get_str("packages-install-path").unwrap_or_else(|| "dbt_packages".into()),
+            clean_targets: str_list(raw.get("clean-targets"), &[]),
+            vars: raw.get("vars").and_then(Value::as_object).cloned().unwrap_or_default(),
+            require_dbt_version: str_list(raw.get("require-dbt-version"), &[]),
+            quoting: raw.get("quoting").and_then(Value::as_object).cloned().unwrap_or_default(),
+            dispatch,
+            on_run_start: hooks("on-run-start"),
+            on_run_end: hooks("on-run-end"),
+            flags: raw.get("flags").and_then(Value::as_object).cloned().unwrap_or_default(),
+            models: tree("models"),
+            seeds: tree("seeds"),
+            snapshots: tree("snapshots"),
+            sources: tree("sources"),
+            data_tests: ConfigTree(raw.get("data_tests").or(raw.get("tests")).cloned().unwrap_or(Value::Null)),
+            unit_tests: tree("unit_tests"),
+            analyses: tree("analyses"),
+            exposures: tree("exposures"),
+            metrics: tree("metrics"),
+            semantic_models: tree("semantic-models"),
+            saved_queries: tree("saved-queries"),
+            name,
+            raw,
+        })
+    }
+
+    /// Project-level vars that apply to `package` (globals plus `vars: {package: {...}}`).
+    pub fn vars_for(&self, package: &str, packages: &[&str]) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (k, v) in &self.vars {
+            if packages.contains(&k.as_str()) || k == &self.name {
+                continue;
+            }
+            out.insert(k.clone(), v.clone());
+        }
+        if let Some(Value::Object(scoped)) = self.vars.get(package) {
+            for (k, v) in scoped {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out
+    }
+}
+
+/// A `models:`/`seeds:`/... tree from `dbt_project.yml`.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigTree(pub Value);
+
+/// Config keys that may appear bare (without `+`) in a config tree.
+pub const KNOWN_CONFIG_KEYS: &[&str] = &[
+    "access", "alias", "batch_size", "begin", "check_cols", "column_types", "concurrent_batches",
+    "contract", "database", "delimiter", "docs", "dbt_valid_to_current", "enabled", "error_if",
+    "event_time", "fail_calc", "freshness", "full_refresh", "grants", "group", "hard_deletes",
+    "identifier", "incremental_predicates", "incremental_strategy", "invalidate_hard_deletes",
+    "limit", "loaded_at_field", "lookback", "materialized", "merge_exclude_columns",
+    "merge_update_columns", "meta", "on_configuration_change", "on_schema_change", "packages",
+    "persist_docs", "post-hook", "post_hook", "pre-hook", "pre_hook", "quote_columns", "quoting",
+    "schema", "severity", "snapshot_meta_column_names", "sql_header", "store_failures",
+    "store_failures_as", "strategy", "tags", "target_database", "target_schema", "unique_key",
+    "updated_at", "warn_if", "where", "external_location", "options", "format", "partition_by",
+    "cluster_by", "indexes", "unlogged", "label", "time_spine", "export_as",
+];
+
+impl ConfigTree {
+    /// The merged config for a node whose fqn is `fqn` (package first, then folders, then name).
+    pub fn resolve(&self, fqn: &[String]) -> Map<String, Value> {
+        let mut out = Map::new();
+        let Value::Object(mut level) = self.0.clone() else {
+            return out;
+        };
+        merge(&mut out, &level_configs(&level));
+        for part in fqn {
+            match level.get(part) {
+                Some(Value::Object(next)) => {
+                    let next = next.clone();
+                    merge(&mut out, &level_configs(&next));
+                    level = next;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+fn level_configs(level: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in level {
+        if let Some(key) = k.strip_prefix('+') {
+            out.insert(normalize_key(key).to_string(), v.clone());
+        } else if KNOWN_CONFIG_KEYS.contains(&k.as_str()) {
+            out.insert(normalize_key(k).to_string(), v.clone());
+        }
+    }
+    out
+}
+
+/// `pre_hook` -> `pre-hook` (dbt accepts both spellings).
+pub fn normalize_key(k: &str) -> &str {
+    match k {
+        "pre_hook" => "pre-hook",
+        "post_hook" => "post-hook",
+        "data_tests" => "tests",
+        other => other,
+    }
+}
+
+/// Merges `more` into `base` with dbt's rules: `tags`, `pre-hook`, `post-hook` append; `meta`,
+/// `quoting`, `column_types`, `persist_docs`, `docs`, `grants` and `contract` merge as dicts;
+/// everything else is replaced.
+pub fn merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
+    for (k, v) in more {
+        let key = normalize_key(k).to_string();
+        match key.as_str() {
+            "tags" | "pre-hook" | "post-hook" => {
+                let mut list = as_list(base.get(&key));
+                for item in as_list(Some(v)) {
+                    if key != "tags" || !list.contains(&item) {
+                        list.push(item);
+                    }
+                }
+                base.insert(key, Value::Array(list));
+            }
+            "meta" | "quoting" | "column_types" | "persist_docs" | "docs" | "grants" | "contract" => {
+                match (base.get_mut(&key), v) {
+                    (Some(Value::Object(b)), Value::Object(m)) => {
+                        for (mk, mv) in m {
+                            b.insert(mk.clone(), mv.clone());
+                        }
+                    }
+                    _ => {
+                        base.insert(key, v.clone());
+                    }
+                }
+            }
+            _ => {
+                base.insert(key, v.clone());
+            }
+        }
+    }
+}
+
+/// A value as a list: a list stays, a scalar becomes one item, null becomes empty.
+pub fn as_list(v: Option<&Value>) -> Vec<Value> {
+    match v {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_nested_tree_with_and_without_plus() {
+        let cfg = ProjectConfig::from_text(
+            "name: shop\nmodels:\n  +tags: [a]\n  shop:\n    materialized: table\n    staging:\n      +materialized: view\n      tags: b\n",
+        )
+        .unwrap();
+        let fqn: Vec<String> = ["shop", "staging", "stg_orders"].iter().map(|s| s.to_string()).collect();
+        let c = cfg.models.resolve(&fqn);
+        assert_eq!(c["materialized"], "view");
+        assert_eq!(c["tags"], serde_json::json!(["a", "b"]));
+        let c = cfg.models.resolve(&["shop".into(), "orders".into()]);
+        assert_eq!(c["materialized"], "table");
+    }
+}

@@ -1,0 +1,30 @@
+{#- Statements and introspection helpers that packages call. -#}
+{% macro statement(name=None, fetch_result=False, auto_begin=True, language='sql') -%}
+    {%- if execute -%}
+        {%- set sql = caller() -%}
+        {%- if name == 'main' -%}{{ log('Writing runtime SQL for node "' ~ model.unique_id ~ '"') }}{%- endif -%}
+        {{- __sluice_execute(name or 'statement', sql, fetch_result) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro noop_statement(name=None, message=None, code=None, rows_affected=None, res=None) -%}
+    {%- set sql = caller() -%}
+    {%- if name is not none -%}{{ store_result(name, response=message, agate_table=res) }}{%- endif -%}
+{%- endmacro %}
+
+{% macro get_columns_in_query(select_sql) -%}
+    {% call statement('get_columns_in_query', fetch_result=True, auto_begin=False) -%}
+        select * from ({{ select_sql }}) as __dbt_sbq where false limit 0
+    {% endcall %}
+    {%- set result = load_result('get_columns_in_query') -%}
+    {{ return(result['table'].column_names if result else []) }}
+{%- endmacro %}
+
+{% macro should_full_refresh() -%}
+    {%- set config_full_refresh = config.get('full_refresh') -%}
+    {%- if config_full_refresh is none -%}{%- set config_full_refresh = flags.FULL_REFRESH -%}{%- endif -%}
+    {{ return(config_full_refresh) }}
+{%- endmacro %}
+
+{% macro run_hooks(hooks, inside_transaction=True) -%}
+{%- endmacro %}

@@ -1,0 +1,645 @@
+//! The global functions of the dbt context: `ref`, `source`, `config`, `var`, `env_var`,
+//! `is_incremental`, `return`, `log`, `run_query`, `adapter`, `exceptions`, `modules`, ...
+//!
+//! They are registered once on the shared environment and find the node being rendered through
+//! [`super::current`]; their behaviour depends on the render's [`Phase`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, Rest, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+use super::macros::{do_return, IndexHandle, MacroFn, MacroIndex};
+use super::objects::{cte_value, relation_value, relation_value_kind, Column, TableObj};
+use super::{current, Globals, Phase, RefCall};
+use crate::sql::Relation;
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// Marker prefix of errors raised by `exceptions.raise_compiler_error`.
+const COMPILER_ERROR: &str = "Compilation Error: ";
+
+pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals: &Globals) {
+    env.add_global("__sluice_index", Value::from_object(IndexHandle(index.clone())));
+    for (name, def) in index.global_names() {
+        env.add_global(name, Value::from_object(MacroFn { def }));
+    }
+    for pkg in index.by_package.keys() {
+        if let Some(ns) = index.namespace_value(pkg) {
+            env.add_global(pkg.clone(), ns);
+        }
+    }
+    let _ = globals;
+    env.add_function("ref", ref_fn);
+    env.add_function("source", source_fn);
+    env.add_global("config", Value::from_object(ConfigObj));
+    env.add_global("var", Value::from_object(VarObj));
+    env.add_function("env_var", crate::project::profile::env_var_fn);
+    env.add_function("is_incremental", is_incremental);
+    env.add_function("return", do_return);
+    env.add_function("log", log_fn);
+    env.add_function("print", print_fn);
+    env.add_function("run_query", run_query);
+    env.add_function("__sluice_execute", execute_fn);
+    env.add_function("load_result", load_result);
+    env.add_function("store_result", store_result);
+    env.add_function("tojson", tojson);
+    env.add_function("fromjson", fromjson);
+    env.add_function("toyaml", toyaml);
+    env.add_function("fromyaml", fromyaml);
+    env.add_function("zip", zip_fn);
+    env.add_function("set", set_fn);
+    env.add_function("set_strict", set_fn);
+    env.add_function("local_md5", |s: String| local_md5(&s));
+    env.add_function("doc", |name: String| -> Result<Value, Error> {
+        Err(err(format!("doc('{name}') can only be used in descriptions")))
+    });
+    env.add_global("adapter", Value::from_object(AdapterObj { index: index.clone() }));
+    env.add_global("exceptions", Value::from_object(ExceptionsObj));
+    env.add_global("api", Value::from_serialize(BTreeMap::<String, String>::new()));
+    env.add_global("api", Value::from_object(ApiObj));
+    env.add_global("modules", Value::from_object(ModulesObj));
+    env.add_filter("as_text", |v: Value| v.to_string());
+    env.add_filter("as_bool", |v: Value| -> Value {
+        match v.as_str() {
+            Some("True" | "true") => Value::from(true),
+            Some("False" | "false") => Value::from(false),
+            _ => v,
+        }
+    });
+    env.add_filter("as_number", |v: Value| -> Value {
+        match v.as_str().map(str::trim) {
+            Some(s) => s.parse::<i64>().map(Value::from).or_else(|_| s.parse::<f64>().map(Value::from)).unwrap_or(v.clone()),
+            None => v,
+        }
+    });
+    env.add_filter("as_native", |v: Value| v);
+}
+
+fn ctx_or_err() -> Result<Arc<super::RenderCtx>, Error> {
+    current().ok_or_else(|| err("no node is being rendered"))
+}
+
+fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let ctx = ctx_or_err()?;
+    let version: Option<Value> = kwargs.get("version").ok().flatten().or(kwargs.get("v").ok().flatten());
+    let version = version.map(|v| v.to_string());
+    let strs: Vec<String> = args.iter().map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string())).collect();
+    let (package, name) = match strs.as_slice() {
+        [name] => (None, name.clone()),
+        [pkg, name] => (Some(pkg.clone()), name.clone()),
+        _ => return Err(err(format!("ref() takes 1 or 2 arguments, got {}", strs.len()))),
+    };
+    kwargs.assert_all_used().ok();
+    match ctx.phase {
+        Phase::Parse => {
+            if let Ok(mut r) = ctx.recorded.lock() {
+                let call = RefCall { package: package.clone(), name: name.clone(), version: version.clone() };
+                if !r.refs.contains(&call) {
+                    r.refs.push(call);
+                }
+            }
+            let db = ctx.node.this.as_ref().map(|t| t.database.clone()).unwrap_or_default();
+            let schema = ctx.node.this.as_ref().map(|t| t.schema.clone()).unwrap_or_default();
+            Ok(relation_value(Relation::new(db, schema, name)))
+        }
+        Phase::Compile => {
+            let rel = ctx.services.resolve_ref(&ctx.node, package.as_deref(), &name, version.as_deref()).map_err(err)?;
+            if rel.database == "__ephemeral__" {
+                return Ok(cte_value(rel));
+            }
+            Ok(relation_value(rel))
+        }
+    }
+}
+
+fn source_fn(source: String, table: String) -> Result<Value, Error> {
+    let ctx = ctx_or_err()?;
+    match ctx.phase {
+        Phase::Parse => {
+            if let Ok(mut r) = ctx.recorded.lock() {
+                let call = (source.clone(), table.clone());
+                if !r.sources.contains(&call) {
+                    r.sources.push(call);
+                }
+            }
+            Ok(relation_value(Relation::new("", source, table)))
+        }
+        Phase::Compile => {
+            let rel = ctx.services.resolve_source(&ctx.node, &source, &table).map_err(err)?;
+            Ok(relation_value(rel))
+        }
+    }
+}
+
+/// `config(...)`, `config.get(...)`, `config.require(...)`.
+#[derive(Debug)]
+struct ConfigObj;
+
+impl Object for ConfigObj {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let ctx = ctx_or_err()?;
+        let mut map = serde_json::Map::new();
+        for a in args {
+            if let Ok(kw) = Kwargs::try_from(a.clone()) {
+                for k in kw.args() {
+                    let v: Value = kw.get(k)?;
+                    map.insert(k.to_string(), to_json(&v));
+                }
+            } else if a.kind() == minijinja::value::ValueKind::Map {
+                if let serde_json::Value::Object(m) = to_json(a) {
+                    map.extend(m);
+                }
+            }
+        }
+        if ctx.phase == Phase::Parse {
+            if let Ok(mut r) = ctx.recorded.lock() {
+                crate::project::config::merge(&mut r.config, &map);
+            }
+        }
+        Ok(Value::from(""))
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let ctx = ctx_or_err()?;
+        let key = args.first().and_then(|a| a.as_str()).unwrap_or("").to_string();
+        let config = ctx.effective_config();
+        let found = config.get(&key).or_else(|| config.get(&key.replace('_', "-"))).filter(|v| !v.is_null());
+        match method {
+            "get" => {
+                let default = args.get(1).filter(|a| !a.is_kwargs()).cloned().or_else(|| {
+                    args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok()).and_then(|kw| kw.get::<Value>("default").ok())
+                });
+                Ok(found.map(Value::from_serialize).or(default).unwrap_or(Value::from(())))
+            }
+            "require" => match found {
+                Some(v) => Ok(Value::from_serialize(v)),
+                None if ctx.phase == Phase::Parse => Ok(Value::from(())),
+                None => Err(err(format!("{COMPILER_ERROR}missing config: `{key}` is required for `{}`", ctx.node.name))),
+            },
+            "set" => Ok(Value::from(())),
+            "persist_relation_docs" | "persist_column_docs" => Ok(Value::from(false)),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("config has no method `{method}`"))),
+        }
+    }
+}
+
+/// `var('name', default)`.
+#[derive(Debug)]
+struct VarObj;
+
+impl Object for VarObj {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let ctx = ctx_or_err()?;
+        let name = args.first().and_then(|a| a.as_str()).ok_or_else(|| err("var() needs a name"))?;
+        match ctx.services.var(&ctx.node.package, name) {
+            Some(v) => Ok(Value::from_serialize(&v)),
+            None => match args.get(1) {
+                Some(d) => Ok(d.clone()),
+                None if ctx.phase == Phase::Parse && false => Ok(Value::from(())),
+                None => Err(err(format!(
+                    "Required var '{name}' not found in config:\nVars supplied to {} = {{}}",
+                    ctx.node.name
+                ))
+                .with_source(VarMissing(name.to_string()))),
+            },
+        }
+    }
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let ctx = ctx_or_err()?;
+        let name = args.first().and_then(|a| a.as_str()).unwrap_or("");
+        match method {
+            "has_var" => Ok(Value::from(ctx.services.var(&ctx.node.package, name).is_some())),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("var has no method `{method}`"))),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct VarMissing(String);
+impl std::fmt::Display for VarMissing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "define it under `vars:` in dbt_project.yml or pass --vars '{{{}: ...}}'", self.0)
+    }
+}
+impl std::error::Error for VarMissing {}
+
+fn is_incremental() -> Result<bool, Error> {
+    let ctx = ctx_or_err()?;
+    Ok(ctx.phase == Phase::Compile && ctx.services.is_incremental(&ctx.node))
+}
+
+fn log_fn(msg: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let info: bool = kwargs.get::<Option<bool>>("info")?.unwrap_or(false);
+    if let Some(ctx) = current() {
+        ctx.services.log(&msg.to_string(), info);
+    }
+    Ok(String::new())
+}
+
+fn print_fn(msg: Value) -> Result<String, Error> {
+    if let Some(ctx) = current() {
+        ctx.services.log(&msg.to_string(), true);
+    }
+    Ok(String::new())
+}
+
+fn run_query(sql: String) -> Result<Value, Error> {
+    let ctx = ctx_or_err()?;
+    if ctx.phase == Phase::Parse {
+        return Ok(Value::from(()));
+    }
+    let r = ctx.services.execute_sql(&sql, true).map_err(err)?;
+    Ok(Value::from_object(TableObj(r)))
+}
+
+/// Backs the built-in `statement` macro: runs SQL and stores the result under `name`.
+fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
+    let ctx = ctx_or_err()?;
+    if ctx.phase == Phase::Parse {
+        return Ok(Value::from(()));
+    }
+    let r = ctx.services.execute_sql(&sql, fetch).map_err(err)?;
+    let n = r.rows.len();
+    let value = Value::from_serialize(serde_json::json!({
+        "response": {"code": "OK", "rows_affected": n, "_message": "OK"},
+    }));
+    let table = Value::from_object(TableObj(r.clone()));
+    let data: Vec<Value> = r.rows.iter().map(|row| Value::from_serialize(row)).collect();
+    let mut m: BTreeMap<String, Value> = BTreeMap::new();
+    m.insert("response".into(), value.get_attr("response").unwrap_or_default());
+    m.insert("table".into(), table);
+    m.insert("data".into(), Value::from(data));
+    if let Ok(mut results) = ctx.results.lock() {
+        results.insert(name, Value::from(m));
+    }
+    Ok(Value::from(()))
+}
+
+fn load_result(name: String) -> Result<Value, Error> {
+    let ctx = ctx_or_err()?;
+    Ok(ctx.results.lock().ok().and_then(|r| r.get(&name).cloned()).unwrap_or_default())
+}
+
+fn store_result(name: String, kwargs: Kwargs) -> Result<Value, Error> {
+    let ctx = ctx_or_err()?;
+    let mut m: BTreeMap<String, Value> = BTreeMap::new();
+    for k in ["response", "agate_table"] {
+        if let Ok(Some(v)) = kwargs.get::<Option<Value>>(k) {
+            m.insert(if k == "agate_table" { "table".into() } else { k.to_string() }, v);
+        }
+    }
+    if let Ok(mut results) = ctx.results.lock() {
+        results.insert(name, Value::from(m));
+    }
+    Ok(Value::from(""))
+}
+
+/// minijinja value -> JSON.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let sort: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
+    let j = to_json(&v);
+    let j = if sort { sort_json(j) } else { j };
+    serde_json::to_string(&j).map_err(|e| err(e.to_string()))
+}
+
+fn sort_json(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let sorted: BTreeMap<String, serde_json::Value> = m.into_iter().map(|(k, v)| (k, sort_json(v))).collect();
+            serde_json::Value::Object(sorted.into_iter().collect())
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(sort_json).collect()),
+        o => o,
+    }
+}
+
+fn fromjson(s: String, default: Option<Value>) -> Result<Value, Error> {
+    match serde_json::from_str::<serde_json::Value>(&s) {
+        Ok(v) => Ok(Value::from_serialize(v)),
+        Err(e) => default.ok_or_else(|| err(format!("fromjson: {e}"))),
+    }
+}
+
+fn toyaml(v: Value) -> String {
+    crate::project::yaml::to_string(&to_json(&v))
+}
+
+fn fromyaml(s: String, default: Option<Value>) -> Result<Value, Error> {
+    match crate::project::yaml::parse(&s, std::path::Path::new("<fromyaml>")) {
+        Ok(v) => Ok(Value::from_serialize(v)),
+        Err(e) => default.ok_or_else(|| err(format!("fromyaml: {}", e.message))),
+    }
+}
+
+fn zip_fn(args: Rest<Value>) -> Result<Value, Error> {
+    let lists: Vec<Vec<Value>> = args.iter().map(|a| a.try_iter().map(|i| i.collect()).unwrap_or_default()).collect();
+    let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+    Ok(Value::from((0..n).map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>())).collect::<Vec<_>>()))
+}
+
+fn set_fn(v: Value) -> Result<Value, Error> {
+    let mut out: Vec<Value> = Vec::new();
+    for item in v.try_iter()? {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    Ok(Value::from(out))
+}
+
+pub fn local_md5(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `adapter.*`.
+#[derive(Debug)]
+struct AdapterObj {
+    index: Arc<MacroIndex>,
+}
+
+fn kw_or_pos(args: &[Value], pos: usize, key: &str) -> Option<Value> {
+    let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
+    if let Some(v) = kw.and_then(|k| k.get::<Option<Value>>(key).ok().flatten()) {
+        return Some(v);
+    }
+    args.iter().filter(|a| !a.is_kwargs()).nth(pos).cloned()
+}
+
+fn relation_of(v: &Value) -> Option<Relation> {
+    if let Some(r) = v.downcast_object_ref::<super::objects::RelationObj>() {
+        return Some(r.rel.clone());
+    }
+    let get = |k: &str| v.get_attr(k).ok().and_then(|x| x.as_str().map(str::to_string));
+    Some(Relation::new(get("database").unwrap_or_default(), get("schema")?, get("identifier")?))
+}
+
+impl Object for AdapterObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "type" => current().map(|c| Value::from(c.services.adapter_type().to_string())),
+            _ => None,
+        }
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let ctx = ctx_or_err()?;
+        match method {
+            "dispatch" => {
+                let name = kw_or_pos(args, 0, "macro_name").and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| err("adapter.dispatch needs a macro name"))?;
+                let ns = kw_or_pos(args, 1, "macro_namespace").and_then(|v| v.as_str().map(str::to_string));
+                match self.index.dispatch(&name, ns.as_deref(), &ctx.node.package) {
+                    Some(def) => Ok(Value::from_object(MacroFn { def })),
+                    None => Err(err(format!(
+                        "{COMPILER_ERROR}no implementation of `{name}` found for adapter `{}` (searched `{}__{name}` and `default__{name}`{})",
+                        ctx.services.adapter_type(),
+                        ctx.services.adapter_type(),
+                        ns.map(|n| format!(" in namespace `{n}`")).unwrap_or_default()
+                    ))),
+                }
+            }
+            "quote" => Ok(Value::from(crate::sql::quote(args.first().and_then(|a| a.as_str()).unwrap_or("")))),
+            "type" => Ok(Value::from(ctx.services.adapter_type().to_string())),
+            "get_relation" => {
+                let get = |i: usize, k: &str| kw_or_pos(args, i, k).map(|v| v.as_str().map(str::to_string).unwrap_or_default()).unwrap_or_default();
+                let (db, schema, ident) = (get(0, "database"), get(1, "schema"), get(2, "identifier"));
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(()));
+                }
+                match ctx.services.get_relation(&db, &schema, &ident).map_err(err)? {
+                    Some((rel, kind)) => Ok(relation_value_kind(rel, &kind)),
+                    None => Ok(Value::from(())),
+                }
+            }
+            "get_columns_in_relation" => {
+                let Some(rel) = args.first().and_then(relation_of) else { return Ok(Value::from(Vec::<Value>::new())) };
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                }
+                let cols = ctx.services.get_columns(&rel).map_err(err)?;
+                Ok(Value::from(cols.into_iter().map(Value::from_object).collect::<Vec<Value>>()))
+            }
+            "get_missing_columns" => Ok(Value::from(Vec::<Value>::new())),
+            "already_exists" => {
+                let get = |i: usize| args.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(false));
+                }
+                let db = ctx.node.this.as_ref().map(|t| t.database.clone()).unwrap_or_default();
+                Ok(Value::from(ctx.services.get_relation(&db, &get(0), &get(1)).map_err(err)?.is_some()))
+            }
+            "drop_relation" | "truncate_relation" | "rename_relation" | "create_schema" | "drop_schema" => {
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(()));
+                }
+                let rel = args.first().and_then(relation_of).ok_or_else(|| err(format!("adapter.{method} needs a relation")))?;
+                let sql = match method {
+                    "drop_relation" => format!("drop table if exists {}", rel.quoted()),
+                    "truncate_relation" => format!("delete from {}", rel.quoted()),
+                    "create_schema" => format!("create schema if not exists {}", crate::sql::quote(&rel.schema)),
+                    "drop_schema" => format!("drop schema if exists {} cascade", crate::sql::quote(&rel.schema)),
+                    _ => {
+                        let to = args.get(1).and_then(relation_of).ok_or_else(|| err("rename_relation needs a target"))?;
+                        format!("alter table {} rename to {}", rel.quoted(), crate::sql::quote(&to.identifier))
+                    }
+                };
+                ctx.services.execute_sql(&sql, false).map_err(err)?;
+                Ok(Value::from(()))
+            }
+            "quote_as_configured" => Ok(Value::from(crate::sql::quote(args.first().and_then(|a| a.as_str()).unwrap_or("")))),
+            "check_schema_exists" => Ok(Value::from(true)),
+            "commit" => Ok(Value::from(())),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("adapter has no method `{method}`"))),
+        }
+    }
+}
+
+/// `api.Relation.create(...)`, `api.Column(...)`.
+#[derive(Debug)]
+struct ApiObj;
+
+impl Object for ApiObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "Relation" => Some(Value::from_object(RelationFactory)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RelationFactory;
+
+impl Object for RelationFactory {
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "create" => {
+                let get = |i: usize, k: &str| kw_or_pos(args, i, k).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let rel = Relation::new(get(0, "database"), get(1, "schema"), get(2, "identifier"));
+                let kind = get(3, "type");
+                Ok(relation_value_kind(rel, &kind))
+            }
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("api.Relation has no method `{method}`"))),
+        }
+    }
+}
+
+/// `exceptions.raise_compiler_error(msg)`, `exceptions.warn(msg)`.
+#[derive(Debug)]
+struct ExceptionsObj;
+
+impl Object for ExceptionsObj {
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let msg = args.first().map(|a| a.to_string()).unwrap_or_default();
+        match method {
+            "raise_compiler_error" | "raise_not_implemented" | "raise_fail_fast_error" => {
+                Err(err(format!("{COMPILER_ERROR}{msg}")))
+            }
+            "warn" => {
+                if let Some(ctx) = current() {
+                    ctx.services.log(&format!("Warning: {msg}"), true);
+                }
+                Ok(Value::from(""))
+            }
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method `{method}`"))),
+        }
+    }
+}
+
+/// `modules.datetime`, `modules.re`.
+#[derive(Debug)]
+struct ModulesObj;
+
+impl Object for ModulesObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "datetime" => Some(Value::from_object(DatetimeModule)),
+            "re" => Some(Value::from_object(ReModule)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct DatetimeModule;
+
+impl Object for DatetimeModule {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "datetime" | "date" => Some(Value::from_object(DatetimeModule)),
+            _ => None,
+        }
+    }
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "now" | "utcnow" | "today" => Ok(super::objects::datetime_value(chrono::Utc::now())),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("datetime has no method `{method}`"))),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ReModule;
+
+impl Object for ReModule {
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let pat = args.first().and_then(|a| a.as_str()).unwrap_or("");
+        let re = regex::Regex::new(pat).map_err(|e| err(format!("re: {e}")))?;
+        let text = |i: usize| args.get(i).and_then(|a| a.as_str()).unwrap_or("").to_string();
+        match method {
+            "match" => {
+                let t = text(1);
+                Ok(match re.find(&t) {
+                    Some(m) if m.start() == 0 => Value::from(m.as_str()),
+                    _ => Value::from(()),
+                })
+            }
+            "search" => Ok(re.find(&text(1)).map(|m| Value::from(m.as_str())).unwrap_or_default()),
+            "fullmatch" => {
+                let t = text(1);
+                Ok(Value::from(re.find(&t).is_some_and(|m| m.start() == 0 && m.end() == t.len())))
+            }
+            "findall" => Ok(Value::from(re.find_iter(&text(1)).map(|m| m.as_str().to_string()).collect::<Vec<_>>())),
+            "sub" => Ok(Value::from(re.replace_all(&text(2), text(1).replace("\\", "$").as_str()).into_owned())),
+            "split" => Ok(Value::from(re.split(&text(1)).map(str::to_string).collect::<Vec<_>>())),
+            "escape" => Ok(Value::from(regex::escape(pat))),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("re has no method `{method}`"))),
+        }
+    }
+}
+
+/// Python methods on values that dbt packages call (`.items()`, `.get()`, `.split()` ...).
+pub fn unknown_method(state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    match (value.kind(), method) {
+        (minijinja::value::ValueKind::String, "format") => {
+            let s = value.as_str().unwrap_or("");
+            let mut out = String::new();
+            let mut i = 0;
+            let mut rest = s;
+            while let Some(p) = rest.find("{}") {
+                out.push_str(&rest[..p]);
+                out.push_str(&args.get(i).map(|a| a.to_string()).unwrap_or_default());
+                i += 1;
+                rest = &rest[p + 2..];
+            }
+            out.push_str(rest);
+            Ok(Value::from(out))
+        }
+        (minijinja::value::ValueKind::String, "strip" | "lstrip" | "rstrip") if !args.is_empty() => {
+            let s = value.as_str().unwrap_or("");
+            let chars: Vec<char> = args[0].as_str().unwrap_or("").chars().collect();
+            Ok(Value::from(match method {
+                "strip" => s.trim_matches(|c| chars.contains(&c)),
+                "lstrip" => s.trim_start_matches(|c| chars.contains(&c)),
+                _ => s.trim_end_matches(|c| chars.contains(&c)),
+            }))
+        }
+        _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
+    }
+}
+
+/// A short stable code for a template error.
+pub fn error_code(e: &Error) -> &'static str {
+    let d = e.detail().unwrap_or("");
+    if d.starts_with(COMPILER_ERROR) {
+        return "compiler-error";
+    }
+    match e.kind() {
+        ErrorKind::SyntaxError => "jinja-syntax",
+        ErrorKind::UnknownFunction => "unknown-function",
+        ErrorKind::UndefinedError => "undefined",
+        _ if d.contains("ref(") || d.contains("was not found") => "unknown-ref",
+        _ => "jinja",
+    }
+}
+
+/// A hint for common template errors.
+pub fn hint_for(e: &Error) -> Option<String> {
+    match e.kind() {
+        ErrorKind::SyntaxError => Some("check that every `{{`, `{%` and block tag is closed".into()),
+        ErrorKind::UnknownFunction => Some("define it as a macro under `macro-paths` or check its spelling".into()),
+        _ => {
+            let mut c = std::error::Error::source(e);
+            while let Some(src) = c {
+                if let Some(v) = src.downcast_ref::<VarMissing>() {
+                    return Some(v.to_string());
+                }
+                c = src.source();
+            }
+            None
+        }
+    }
+}
+
+/// Kept for completeness: ref values resolved for ephemeral models use this marker database.
+pub const EPHEMERAL_DB: &str = "__ephemeral__";
+#[allow(dead_code)]
+fn _uses(_: Column) {}

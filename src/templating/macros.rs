@@ -1,0 +1,345 @@
+//! Macros: where they come from, how they are named, and how a call finds the right one.
+//!
+//! Every macro file is added to the environment as a template named `<package>://<path>`, after
+//! [`preprocess`] renames `{% macro x(...) %}` to `{% macro __m_x(...) %}` and turns `{% test x %}`
+//! blocks into `__m_test_x` macros. Why rename: a call `x()` then always goes through the global
+//! [`MacroFn`] object rather than a same-file closure, so `return()` (which unwinds to the nearest
+//! `MacroFn`) and dbt's lookup rules (package-local, then root project, then `dbt`) hold everywhere.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use minijinja::value::{Object, Value};
+use minijinja::{Error, State};
+use regex::Regex;
+
+use crate::diagnostics::Diagnostic;
+
+/// Package name of sluice's built-in macro library.
+pub const BUILTIN_PACKAGE: &str = "dbt";
+
+/// A file holding macros.
+#[derive(Debug, Clone)]
+pub struct MacroFile {
+    pub package: String,
+    pub original_file_path: String,
+    pub contents: String,
+}
+
+impl MacroFile {
+    pub fn template_name(&self) -> String {
+        format!("{}://{}", self.package, self.original_file_path)
+    }
+}
+
+/// `dbt://macros/x.sql` -> `macros/x.sql` for messages.
+pub fn display_template_name(name: &str) -> &str {
+    name.split_once("://").map_or(name, |(_, p)| p)
+}
+
+/// One macro definition.
+#[derive(Debug, Clone)]
+pub struct MacroDef {
+    pub unique_id: String,
+    pub package: String,
+    pub name: String,
+    pub template: String,
+    pub original_file_path: String,
+    pub contents: String,
+    /// The macro's own text (`{% macro ... %}...{% endmacro %}`).
+    pub macro_sql: String,
+    pub arguments: Vec<String>,
+}
+
+static MACRO_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%(-?)\s*(macro|test|materialization)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\(|,)?").unwrap());
+static ENDTEST_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{%(-?)\s*endtest\s*(-?)%\}").unwrap());
+static ENDMAT_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{%(-?)\s*endmaterialization\s*(-?)%\}").unwrap());
+static DEF_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)\{%-?\s*(macro|test)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*-?%\}.*?\{%-?\s*end(?:macro|test)\s*-?%\}").unwrap()
+});
+
+/// Rewrites a macro file for minijinja (see the module docs).
+pub fn preprocess(src: &str) -> String {
+    let s = MACRO_RE.replace_all(src, |c: &regex::Captures| {
+        let dash = &c[1];
+        let name = &c[3];
+        let open = c.get(4).map_or("", |m| m.as_str());
+        match &c[2] {
+            "macro" => format!("{{%{dash} macro __m_{name}{}", if open.is_empty() { "" } else { "(" }),
+            "test" => format!("{{%{dash} macro __m_test_{name}{}", if open.is_empty() { "" } else { "(" }),
+            // Custom materializations are not supported: keep the block as an unused macro.
+            _ => format!("{{%{dash} macro __materialization_{name}() %}}{{#"),
+        }
+    });
+    let s = ENDTEST_RE.replace_all(&s, "{%$1 endmacro $2%}");
+    let s = ENDMAT_RE.replace_all(&s, "#}{%$1 endmacro $2%}");
+    s.into_owned()
+}
+
+/// Rewrites a node's SQL: `{% test %}`-free, but dbt-only tags become no-ops.
+pub fn preprocess_node(src: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Borrowed(src)
+}
+
+/// Every macro, by package and name.
+#[derive(Debug, Default)]
+pub struct MacroIndex {
+    pub root_package: String,
+    pub adapter_type: String,
+    pub by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>>,
+    /// `dispatch:` search orders by macro namespace.
+    pub dispatch: BTreeMap<String, Vec<String>>,
+    /// Per package: its macros as `MacroFn` values, shadowing globals inside that package.
+    locals: BTreeMap<String, Value>,
+}
+
+impl MacroIndex {
+    pub fn build(root_package: &str, adapter_type: &str, files: &[MacroFile], dispatch: Vec<(String, Vec<String>)>) -> Result<Self, Vec<Diagnostic>> {
+        let mut by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for f in files {
+            for c in DEF_RE.captures_iter(&f.contents) {
+                let kind = &c[1];
+                let raw_name = &c[2];
+                let name = if kind == "test" { format!("test_{raw_name}") } else { raw_name.to_string() };
+                let arguments = c[3]
+                    .split(',')
+                    .map(|a| a.split('=').next().unwrap_or("").trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect();
+                let def = MacroDef {
+                    unique_id: format!("macro.{}.{}", f.package, name),
+                    package: f.package.clone(),
+                    name: name.clone(),
+                    template: f.template_name(),
+                    original_file_path: f.original_file_path.clone(),
+                    contents: f.contents.clone(),
+                    macro_sql: c[0].to_string(),
+                    arguments,
+                };
+                let pkg = by_package.entry(f.package.clone()).or_default();
+                if let Some(prev) = pkg.get(&name) {
+                    if f.package != BUILTIN_PACKAGE {
+                        errors.push(
+                            Diagnostic::error(
+                                "duplicate-macro",
+                                format!("macro `{name}` is defined twice in package `{}`", f.package),
+                            )
+                            .in_file(&f.original_file_path)
+                            .with_hint(format!("the other definition is in `{}`", prev.original_file_path)),
+                        );
+                    }
+                    continue;
+                }
+                pkg.insert(name, Arc::new(def));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut index = MacroIndex {
+            root_package: root_package.to_string(),
+            adapter_type: adapter_type.to_string(),
+            by_package,
+            dispatch: dispatch.into_iter().collect(),
+            locals: BTreeMap::new(),
+        };
+        let mut locals = BTreeMap::new();
+        for (pkg, defs) in &index.by_package {
+            if pkg == BUILTIN_PACKAGE || pkg == root_package {
+                continue;
+            }
+            let map: BTreeMap<String, Value> =
+                defs.iter().map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() }))).collect();
+            locals.insert(pkg.clone(), Value::from(map));
+        }
+        index.locals = locals;
+        Ok(index)
+    }
+
+    /// Finds a macro by name as seen from `from_package`: `pkg.name`, or bare `name` looked up in
+    /// the calling package, then the root project, then `dbt`.
+    pub fn find(&self, name: &str, from_package: Option<&str>) -> Option<Arc<MacroDef>> {
+        if let Some((pkg, n)) = name.split_once('.') {
+            return self.by_package.get(pkg).and_then(|m| m.get(n)).cloned();
+        }
+        let mut order: Vec<&str> = Vec::new();
+        if let Some(p) = from_package {
+            order.push(p);
+        }
+        order.push(&self.root_package);
+        order.push(BUILTIN_PACKAGE);
+        order.into_iter().find_map(|p| self.by_package.get(p).and_then(|m| m.get(name)).cloned())
+    }
+
+    pub fn lookup_value(&self, name: &str, from_package: Option<&str>) -> Option<Value> {
+        self.find(name, from_package).map(|def| Value::from_object(MacroFn { def }))
+    }
+
+    /// `adapter.dispatch(name, macro_namespace)`: the first of `<adapter>__name`,
+    /// `default__name` found in the search order.
+    pub fn dispatch(&self, name: &str, namespace: Option<&str>, from_package: &str) -> Option<Arc<MacroDef>> {
+        let packages: Vec<Option<&str>> = match namespace {
+            Some(ns) => match self.dispatch.get(ns) {
+                Some(order) => order.iter().map(|s| Some(s.as_str())).collect(),
+                None => vec![Some(ns)],
+            },
+            None => vec![None],
+        };
+        let prefixes: Vec<&str> = match self.adapter_type.as_str() {
+            "postgres" => vec!["postgres", "default"],
+            "duckdb" => vec!["duckdb", "postgres", "default"],
+            other => vec![other, "default"],
+        };
+        for pkg in &packages {
+            for prefix in &prefixes {
+                let full = format!("{prefix}__{name}");
+                let found = match pkg {
+                    Some(p) => self.by_package.get(*p).and_then(|m| m.get(&full)).cloned(),
+                    None => self.find(&full, Some(from_package)),
+                };
+                if found.is_some() {
+                    return found;
+                }
+            }
+        }
+        // dbt also searches its own package last for namespaced dispatches.
+        if namespace.is_some_and(|ns| ns != BUILTIN_PACKAGE) {
+            return None;
+        }
+        for prefix in &prefixes {
+            let full = format!("{prefix}__{name}");
+            if let Some(d) = self.by_package.get(BUILTIN_PACKAGE).and_then(|m| m.get(&full)) {
+                return Some(d.clone());
+            }
+        }
+        None
+    }
+
+    /// All macro names visible bare from the root project (for globals and hints).
+    pub fn global_names(&self) -> Vec<(String, Arc<MacroDef>)> {
+        let mut out: BTreeMap<String, Arc<MacroDef>> = BTreeMap::new();
+        for pkg in [BUILTIN_PACKAGE, self.root_package.as_str()] {
+            if let Some(defs) = self.by_package.get(pkg) {
+                for (n, d) in defs {
+                    out.insert(n.clone(), d.clone());
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// A package namespace object (`dbt_utils.x`).
+    pub fn namespace_value(&self, package: &str) -> Option<Value> {
+        let defs = self.by_package.get(package)?;
+        let map: BTreeMap<String, Value> =
+            defs.iter().map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() }))).collect();
+        Some(Value::from(map))
+    }
+
+    fn locals_for(&self, package: &str) -> Option<Value> {
+        self.locals.get(package).cloned()
+    }
+}
+
+/// A callable macro: evaluates its file in the current render context and calls it.
+#[derive(Debug)]
+pub struct MacroFn {
+    pub def: Arc<MacroDef>,
+}
+
+thread_local! {
+    static RETURN_SLOT: std::cell::RefCell<Vec<Option<Value>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The marker detail of the error `return()` raises to unwind to its macro.
+pub const RETURN_MARKER: &str = "__sluice_return__";
+
+/// `return(value)`: stores the value and unwinds to the innermost macro call.
+pub fn do_return(value: Value) -> Result<Value, Error> {
+    let stored = RETURN_SLOT.with(|s| {
+        let mut s = s.borrow_mut();
+        match s.last_mut() {
+            Some(slot) => {
+                *slot = Some(value);
+                true
+            }
+            None => false,
+        }
+    });
+    if !stored {
+        return Err(Error::new(minijinja::ErrorKind::InvalidOperation, "return() called outside of a macro"));
+    }
+    Err(Error::new(minijinja::ErrorKind::InvalidOperation, RETURN_MARKER))
+}
+
+impl Object for MacroFn {
+    fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let ctx = super::current();
+        let base = ctx.as_ref().map(|c| c.jinja_ctx()).unwrap_or_default();
+        let index = state.lookup("__sluice_index").and_then(|v| v.downcast_object::<IndexHandle>());
+        let locals = index.as_ref().and_then(|i| i.0.locals_for(&self.def.package));
+        let tmpl = state.env().get_template(&self.def.template)?;
+        #[allow(deprecated)]
+        let st = match locals {
+            Some(l) => tmpl.eval_to_state(minijinja::context! { ..l, ..base })?,
+            None => tmpl.eval_to_state(base)?,
+        };
+        let local_name = format!("__m_{}", self.def.name);
+        let m = st.lookup(&local_name).ok_or_else(|| {
+            Error::new(minijinja::ErrorKind::UnknownFunction, format!("macro `{}` not found in its file", self.def.name))
+        })?;
+        if let Some(c) = &ctx {
+            if let Ok(mut r) = c.recorded.lock() {
+                if !r.macros.contains(&self.def.unique_id) {
+                    r.macros.push(self.def.unique_id.clone());
+                }
+            }
+        }
+        RETURN_SLOT.with(|s| s.borrow_mut().push(None));
+        let result = m.call(&st, args);
+        let slot = RETURN_SLOT.with(|s| s.borrow_mut().pop().flatten());
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) if e.detail() == Some(RETURN_MARKER) => Ok(slot.unwrap_or_default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<macro {}>", self.def.name)
+    }
+}
+
+/// The index, reachable from inside templates as the hidden global `__sluice_index`.
+#[derive(Debug)]
+pub struct IndexHandle(pub Arc<MacroIndex>);
+impl Object for IndexHandle {}
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        vec![$(MacroFile {
+            package: BUILTIN_PACKAGE.to_string(),
+            original_file_path: concat!("sluice/macros/", $name).to_string(),
+            contents: include_str!(concat!("builtins/", $name)).to_string(),
+        }),*]
+    };
+}
+
+/// sluice's own macro library (dbt's global project, written here).
+pub fn builtin_files() -> Vec<MacroFile> {
+    builtin!["naming.sql", "tests.sql", "adapter.sql", "cross_db.sql"]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preprocess_renames_macros_and_tests() {
+        let src = "{%- macro foo(a, b=1) -%}x{%- endmacro %}{% test is_pos(model, column_name) %}y{% endtest %}";
+        let out = preprocess(src);
+        assert_eq!(out, "{%- macro __m_foo(a, b=1) -%}x{%- endmacro %}{% macro __m_test_is_pos(model, column_name) %}y{% endmacro %}");
+    }
+}

@@ -1,0 +1,323 @@
+//! Objects the dbt context exposes to templates: relations (`this`, `ref()` results), query
+//! results shaped like agate tables (`run_query`), columns, and `run_started_at`.
+//!
+//! They are minijinja `Object`s rather than plain maps so that they print the way dbt prints them
+//! (a relation renders as `"db"."schema"."name"`) while still answering attribute lookups.
+
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+
+use crate::sql::Relation;
+
+/// A relation as templates see it.
+#[derive(Debug)]
+pub struct RelationObj {
+    pub rel: Relation,
+    /// `table`, `view`, `cte` or empty when unknown.
+    pub kind: String,
+    /// Ephemeral models render as their CTE name, not a qualified relation.
+    pub cte: bool,
+}
+
+pub fn relation_value(rel: Relation) -> Value {
+    Value::from_object(RelationObj { rel, kind: String::new(), cte: false })
+}
+
+pub fn relation_value_kind(rel: Relation, kind: &str) -> Value {
+    Value::from_object(RelationObj { rel, kind: kind.to_string(), cte: false })
+}
+
+/// The relation an ephemeral model's `ref()` renders as: `__dbt__cte__<name>`.
+pub fn cte_value(rel: Relation) -> Value {
+    Value::from_object(RelationObj { rel, kind: "cte".into(), cte: true })
+}
+
+impl RelationObj {
+    fn rendered(&self) -> String {
+        if self.cte {
+            format!("__dbt__cte__{}", self.rel.identifier)
+        } else {
+            self.rel.quoted()
+        }
+    }
+}
+
+impl Object for RelationObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let r = &self.rel;
+        Some(match key.as_str()? {
+            "database" => Value::from(r.database.clone()),
+            "schema" => Value::from(r.schema.clone()),
+            "identifier" | "name" | "table" => Value::from(r.identifier.clone()),
+            "type" => {
+                if self.kind.is_empty() {
+                    Value::from(())
+                } else {
+                    Value::from(self.kind.clone())
+                }
+            }
+            "is_table" => Value::from(self.kind == "table"),
+            "is_view" => Value::from(self.kind == "view"),
+            "is_cte" => Value::from(self.cte),
+            "path" => Value::from_serialize(serde_json::json!({
+                "database": r.database, "schema": r.schema, "identifier": r.identifier
+            })),
+            _ => return None,
+        })
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "render" => Ok(Value::from(self.rendered())),
+            "include" | "quote" | "replace_path" => {
+                // include(database=False) etc.: drop parts from the rendered name.
+                let kwargs = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
+                let keep = |k: &str| kwargs.as_ref().and_then(|kw| kw.get::<Option<bool>>(k).ok().flatten()).unwrap_or(true);
+                if method == "include" && (!keep("database") || !keep("schema") || !keep("identifier")) {
+                    return Ok(Value::from_object(PartialRelation {
+                        rel: self.rel.clone(),
+                        database: keep("database"),
+                        schema: keep("schema"),
+                        identifier: keep("identifier"),
+                    }));
+                }
+                Ok(Value::from_object(RelationObj { rel: self.rel.clone(), kind: self.kind.clone(), cte: self.cte }))
+            }
+            "incorporate" => {
+                let mut rel = self.rel.clone();
+                let mut kind = self.kind.clone();
+                if let Some(kw) = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok()) {
+                    if let Ok(Some(path)) = kw.get::<Option<Value>>("path") {
+                        if let Ok(Some(id)) = path.get_attr("identifier").map(|v| v.as_str().map(str::to_string)) {
+                            rel.identifier = id;
+                        }
+                        if let Ok(Some(s)) = path.get_attr("schema").map(|v| v.as_str().map(str::to_string)) {
+                            rel.schema = s;
+                        }
+                        if let Ok(Some(d)) = path.get_attr("database").map(|v| v.as_str().map(str::to_string)) {
+                            rel.database = d;
+                        }
+                    }
+                    if let Ok(Some(t)) = kw.get::<Option<String>>("type") {
+                        kind = t;
+                    }
+                }
+                Ok(Value::from_object(RelationObj { rel, kind, cte: false }))
+            }
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("relation has no method `{method}`"))),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rendered())
+    }
+}
+
+/// A relation rendered with some parts left out (`this.include(database=False)`).
+#[derive(Debug)]
+struct PartialRelation {
+    rel: Relation,
+    database: bool,
+    schema: bool,
+    identifier: bool,
+}
+
+impl Object for PartialRelation {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        relation_value(self.rel.clone()).get_attr(key.as_str()?).ok()
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if self.database {
+            parts.push(crate::sql::quote(&self.rel.database));
+        }
+        if self.schema {
+            parts.push(crate::sql::quote(&self.rel.schema));
+        }
+        if self.identifier {
+            parts.push(crate::sql::quote(&self.rel.identifier));
+        }
+        f.write_str(&parts.join("."))
+    }
+}
+
+/// A column of a relation (`adapter.get_columns_in_relation`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Column {
+    pub name: String,
+    pub data_type: String,
+}
+
+impl Object for Column {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "name" | "column" => Value::from(self.name.clone()),
+            "data_type" | "dtype" => Value::from(self.data_type.clone()),
+            "quoted" => Value::from(crate::sql::quote(&self.name)),
+            _ => return None,
+        })
+    }
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+        let t = self.data_type.to_ascii_lowercase();
+        Ok(Value::from(match method {
+            "is_string" => ["varchar", "text", "char", "string", "character"].iter().any(|p| t.starts_with(p)),
+            "is_number" => is_number(&t),
+            "is_numeric" => t.starts_with("numeric") || t.starts_with("decimal"),
+            "is_integer" => ["integer", "bigint", "smallint", "int", "tinyint", "hugeint"].iter().any(|p| t.starts_with(p)),
+            "is_float" => ["double", "float", "real"].iter().any(|p| t.starts_with(p)),
+            _ => return Err(Error::new(ErrorKind::UnknownMethod, format!("column has no method `{method}`"))),
+        }))
+    }
+}
+
+fn is_number(t: &str) -> bool {
+    ["integer", "bigint", "smallint", "int", "tinyint", "hugeint", "double", "float", "real", "numeric", "decimal"]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+/// Rows returned by `run_query` / `load_result(...)['table']`, shaped like an agate table.
+#[derive(Debug, Clone, Default)]
+pub struct QueryResult {
+    pub column_names: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug)]
+pub struct TableObj(pub QueryResult);
+
+impl Object for TableObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "rows" => Some(Value::from(
+                self.0.rows.iter().map(|r| Value::from_object(RowObj { names: self.0.column_names.clone(), values: r.clone() })).collect::<Vec<_>>(),
+            )),
+            "columns" => Some(Value::from_object(ColumnsObj(self.0.clone()))),
+            "column_names" => Some(Value::from_serialize(&self.0.column_names)),
+            _ => None,
+        }
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let rows: Vec<Value> =
+            self.0.rows.iter().map(|r| Value::from_object(RowObj { names: self.0.column_names.clone(), values: r.clone() })).collect();
+        Enumerator::Values(rows)
+    }
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Iterable
+    }
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "print_table" => Ok(Value::from(())),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("table has no method `{method}`"))),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RowObj {
+    names: Vec<String>,
+    values: Vec<serde_json::Value>,
+}
+
+impl Object for RowObj {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        if let Some(i) = key.as_i64() {
+            let i = if i < 0 { self.values.len() as i64 + i } else { i };
+            return self.values.get(i as usize).map(Value::from_serialize);
+        }
+        let name = key.as_str()?;
+        let i = self.names.iter().position(|n| n == name)?;
+        self.values.get(i).map(Value::from_serialize)
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.values.len())
+    }
+}
+
+#[derive(Debug)]
+struct ColumnsObj(QueryResult);
+
+impl Object for ColumnsObj {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = match key.as_i64() {
+            Some(i) => i as usize,
+            None => self.0.column_names.iter().position(|n| Some(n.as_str()) == key.as_str())?,
+        };
+        let name = self.0.column_names.get(i)?.clone();
+        let values: Vec<serde_json::Value> = self.0.rows.iter().map(|r| r.get(i).cloned().unwrap_or_default()).collect();
+        Some(Value::from_object(ResultColumn { name, values }))
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.column_names.len())
+    }
+}
+
+#[derive(Debug)]
+struct ResultColumn {
+    name: String,
+    values: Vec<serde_json::Value>,
+}
+
+impl Object for ResultColumn {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "name" => Some(Value::from(self.name.clone())),
+            _ => None,
+        }
+    }
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "values" => Ok(Value::from_serialize(&self.values)),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("column has no method `{method}`"))),
+        }
+    }
+}
+
+/// `run_started_at` and `modules.datetime` values.
+#[derive(Debug)]
+pub struct DateTimeObj(pub chrono::DateTime<chrono::Utc>);
+
+pub fn datetime_value(dt: chrono::DateTime<chrono::Utc>) -> Value {
+    Value::from_object(DateTimeObj(dt))
+}
+
+impl Object for DateTimeObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        use chrono::{Datelike, Timelike};
+        let d = &self.0;
+        Some(Value::from(match key.as_str()? {
+            "year" => d.year() as i64,
+            "month" => d.month() as i64,
+            "day" => d.day() as i64,
+            "hour" => d.hour() as i64,
+            "minute" => d.minute() as i64,
+            "second" => d.second() as i64,
+            "microsecond" => (d.nanosecond() / 1000) as i64,
+            _ => return None,
+        }))
+    }
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "strftime" => {
+                let fmt = args.first().and_then(|a| a.as_str()).unwrap_or("%Y-%m-%d %H:%M:%S");
+                Ok(Value::from(self.0.format(fmt).to_string()))
+            }
+            "isoformat" => Ok(Value::from(self.0.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())),
+            "date" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
+            "timestamp" => Ok(Value::from(self.0.timestamp() as f64)),
+            "astimezone" | "replace" => Ok(datetime_value(self.0)),
+            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("datetime has no method `{method}`"))),
+        }
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d %H:%M:%S%.6f+00:00"))
+    }
+}

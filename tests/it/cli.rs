@@ -1,0 +1,110 @@
+//! What users see when their project is broken: one diagnostic with file, line, column and a
+//! hint, exit code 2, never a panic. Snapshots of stderr.
+
+use crate::support::{copy_project, repo, sluice};
+
+fn fixture(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_project(&repo().join("tests/fixtures/errors").join(name))
+}
+
+/// Runs `args` in the fixture and returns "exit code + stderr" with temp paths redacted.
+fn diagnose(name: &str, args: &[&str]) -> String {
+    let (tmp, dir) = fixture(name);
+    let r = sluice(&dir, args);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let root = std::fs::canonicalize(tmp.path()).unwrap();
+    let text = format!("exit code: {}\n{}", r.code, r.stderr);
+    text.replace(&root.display().to_string(), "[TMP]").replace(&tmp.path().display().to_string(), "[TMP]")
+}
+
+#[test]
+fn unknown_ref_points_at_the_call_with_a_suggestion() {
+    insta::assert_snapshot!(diagnose("unknown_ref", &["parse"]));
+}
+
+#[test]
+fn malformed_yaml_names_line_and_column() {
+    insta::assert_snapshot!(diagnose("bad_yaml", &["parse"]));
+}
+
+#[test]
+fn cycle_prints_its_path() {
+    insta::assert_snapshot!(diagnose("cycle", &["parse"]));
+}
+
+#[test]
+fn jinja_syntax_error() {
+    insta::assert_snapshot!(diagnose("jinja_syntax", &["parse"]));
+}
+
+#[test]
+fn unknown_source_suggests_the_nearest() {
+    insta::assert_snapshot!(diagnose("unknown_source", &["parse"]));
+}
+
+#[test]
+fn missing_var_says_how_to_define_it() {
+    insta::assert_snapshot!(diagnose("missing_var", &["parse"]));
+}
+
+#[test]
+fn cli_vars_fill_a_missing_var() {
+    let (_tmp, dir) = fixture("missing_var");
+    let r = sluice(&dir, &["compile", "--vars", "{row_count: 3}", "-s", "orders"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("select * from range(3)"), "{}", r.stdout);
+}
+
+#[test]
+fn missing_profile_lists_what_exists() {
+    insta::assert_snapshot!(diagnose("missing_profile", &["parse"]));
+}
+
+#[test]
+fn missing_target() {
+    insta::assert_snapshot!(diagnose("missing_target", &["parse"]));
+}
+
+#[test]
+fn unknown_macro() {
+    insta::assert_snapshot!(diagnose("unknown_macro", &["compile"]));
+}
+
+#[test]
+fn unknown_selector_method() {
+    insta::assert_snapshot!(diagnose("unknown_ref", &["ls", "--select", "tg:nightly"]));
+}
+
+#[test]
+fn bad_vars_flag() {
+    insta::assert_snapshot!(diagnose("missing_var", &["parse", "--vars", "{a: [1,"]));
+}
+
+#[test]
+fn failing_model_skips_children_and_keeps_the_old_table() {
+    let (_tmp, dir) = fixture("sql_error");
+    // First build with a working `bad` model, so a table exists.
+    std::fs::write(dir.join("models/bad.sql"), "{{ config(materialized='table') }}\nselect id, 42 as answer from {{ ref('good') }}\n").unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Now break it: the old table and its rows must survive.
+    std::fs::write(dir.join("models/bad.sql"), "{{ config(materialized='table') }}\nselect id, no_such_column from {{ ref('good') }}\n").unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ERROR=1 SKIP=1"), "{}", r.stdout);
+    assert!(r.stdout.contains("no_such_column"), "{}", r.stdout);
+    let conn = duckdb::Connection::open(dir.join("fx.duckdb")).unwrap();
+    let answer: i64 = conn.query_row("select answer from main.bad", [], |r| r.get(0)).unwrap();
+    assert_eq!(answer, 42, "the previous table is intact");
+    let n: i64 = conn.query_row("select count(*) from main.independent", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "independent branches still ran");
+}
+
+#[test]
+fn json_log_format_is_one_event_per_line() {
+    let (_tmp, dir) = fixture("sql_error");
+    let r = sluice(&dir, &["run", "--log-format", "json", "-s", "good"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let events: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert!(events.iter().any(|e| e["event"] == "node_finished" && e["unique_id"] == "model.fx.good" && e["status"] == "success"));
+}

@@ -1,0 +1,75 @@
+//! `../shared/conformance/jaffle_shop`: the same nodes, dependencies and relations as real dbt.
+
+use crate::support::{check_profile, copy_project, shared, sluice};
+
+fn jaffle() -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_project(&shared().join("conformance").join("jaffle_shop"))
+}
+
+#[test]
+fn parse_finds_the_nodes_dbt_finds() {
+    let (_tmp, dir) = jaffle();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap()).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/jaffle_shop_dbt_nodes.json")).unwrap();
+    let nodes = manifest["nodes"].as_object().unwrap();
+    let mut got: Vec<&String> = nodes.keys().collect();
+    got.sort();
+    let mut want: Vec<&String> = expected.as_object().unwrap().keys().collect();
+    want.sort();
+    assert_eq!(got, want, "unique_ids differ from dbt's");
+    assert_eq!(nodes.len(), 28);
+    for (id, facts) in expected.as_object().unwrap() {
+        let n = &nodes[id];
+        let mut deps: Vec<String> =
+            n["depends_on"]["nodes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        deps.sort();
+        assert_eq!(serde_json::json!(deps), facts["depends_on"], "depends_on of {id}");
+        assert_eq!(n["resource_type"], facts["resource_type"], "resource_type of {id}");
+        assert_eq!(n["alias"], facts["alias"], "alias of {id}");
+        assert_eq!(n["schema"], facts["schema"], "schema of {id}");
+        assert_eq!(n["relation_name"], facts["relation_name"], "relation_name of {id}");
+    }
+}
+
+#[test]
+fn compiled_sql_parses_in_duckdb() {
+    let (_tmp, dir) = jaffle();
+    let r = sluice(&dir, &["compile"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let mut files = Vec::new();
+    for e in walkdir::WalkDir::new(dir.join("target/compiled")) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            files.push(e.into_path());
+        }
+    }
+    assert_eq!(files.len(), 25, "5 models and 20 tests compiled: {files:?}");
+    for f in files {
+        let sql = std::fs::read_to_string(&f).unwrap();
+        let json: String = conn.query_row("select json_serialize_sql(?)", [&sql], |r| r.get(0)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["error"], false, "{} does not parse: {json}", f.display());
+    }
+}
+
+#[test]
+fn build_gives_the_relations_dbt_built() {
+    let (_tmp, dir) = jaffle();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("PASS=28 WARN=0 ERROR=0 SKIP=0"), "{}", r.stdout);
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("conformance").join("jaffle_shop.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let problems = check_profile(&dir.join("jaffle_shop.duckdb"), &expected);
+    assert!(problems.is_empty(), "relations differ from dbt's:\n{}", problems.join("\n"));
+    let rr: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/run_results.json")).unwrap()).unwrap();
+    assert_eq!(rr["results"].as_array().unwrap().len(), 28);
+}

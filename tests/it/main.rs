@@ -1,0 +1,6 @@
+//! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files.
+
+mod cli;
+mod conformance;
+mod demo;
+mod support;
