@@ -1,1 +1,200 @@
-//! adapters
+//! Warehouse connections: the IO half of an engine (the SQL text half is `crate::sql`).
+//!
+//! Owns opening the database a [`Target`] names (DuckDB file or `:memory:`, extensions,
+//! settings), running SQL, converting result values to JSON ([`QueryResult`]), introspecting
+//! relations and bulk-loading seeds. How a node is built (swap, incremental strategies) lives in
+//! `crate::execute::materialize`, written against the engine-neutral [`Connection`] trait only.
+//!
+//! Design decisions: the [`Adapter`] opens the database exactly once and hands out one connection
+//! per worker ([`Adapter::connection`]): DuckDB lets a single process hold a file database, so
+//! workers share one instance through `try_clone()`; Postgres (later) will open one client per
+//! worker behind the same trait. A trait object rather than generics because the engine is chosen
+//! at run time from the profile, and dynamic dispatch costs nothing next to executing SQL. Driver
+//! messages pass through [`Scrubber`] so a secret never reaches a terminal or an artifact.
+
+pub mod duckdb;
+
+use std::sync::Arc;
+
+use crate::project::seeds::SeedTable;
+use crate::project::Target;
+use crate::sql::{Dialect, Relation, RelationKind};
+pub use crate::templating::{Column, QueryResult};
+
+/// What can go wrong talking to a warehouse. Messages never contain secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// A statement failed in the database (syntax, missing relation, constraint...).
+    #[error("{message}")]
+    Database { message: String },
+    /// The database could not be opened or prepared (path, lock, extension, setting).
+    #[error("cannot connect to target `{target}`: {message}")]
+    Connection { target: String, message: String },
+    /// The profile or the node asks for something this adapter cannot do.
+    #[error("{message}")]
+    Unsupported { message: String },
+    /// A build was refused before it touched data (e.g. `on_schema_change: fail`).
+    #[error("{message}")]
+    Build { message: String },
+}
+
+impl AdapterError {
+    pub fn db(message: impl Into<String>) -> Self {
+        AdapterError::Database {
+            message: message.into(),
+        }
+    }
+    pub fn build(message: impl Into<String>) -> Self {
+        AdapterError::Build {
+            message: message.into(),
+        }
+    }
+}
+
+/// One session with the warehouse, used by one worker at a time (ask the [`Adapter`] for one per
+/// worker). Implementations keep the engine's quirks inside.
+pub trait Connection: Send {
+    /// The SQL flavour this connection speaks.
+    fn dialect(&self) -> Dialect;
+    /// Runs one or more statements; returns the rows the last one changed, when the engine says.
+    fn execute(&mut self, sql: &str) -> Result<u64, AdapterError>;
+    /// Runs a query and returns its rows as JSON (numbers, ISO date strings, booleans, text...).
+    fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError>;
+    /// Whether `rel` exists, and as what.
+    fn relation_kind(&mut self, rel: &Relation) -> Result<Option<RelationKind>, AdapterError>;
+    /// The columns of `rel` in order (empty if it does not exist).
+    fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError>;
+    /// Creates table `rel` from a seed's columns and bulk-loads its rows; returns the row count.
+    fn load_seed(
+        &mut self,
+        rel: &Relation,
+        table: &SeedTable,
+        quote_columns: bool,
+    ) -> Result<usize, AdapterError>;
+    /// How to name this session's temporary table `identifier` (created with `create temp table
+    /// "identifier"`, dropped with the session).
+    fn temp_relation(&self, identifier: &str) -> Relation;
+    fn begin(&mut self) -> Result<(), AdapterError> {
+        self.execute("begin").map(|_| ())
+    }
+    fn commit(&mut self) -> Result<(), AdapterError> {
+        self.execute("commit").map(|_| ())
+    }
+    fn rollback(&mut self) -> Result<(), AdapterError> {
+        self.execute("rollback").map(|_| ())
+    }
+}
+
+/// Removes secrets from driver messages: the target's secret keys plus secret-looking `settings`.
+#[derive(Debug, Clone)]
+pub struct Scrubber {
+    target: Target,
+    extra: Vec<String>,
+}
+
+impl Scrubber {
+    pub fn new(target: &Target) -> Self {
+        let mut extra = Vec::new();
+        if let Some(serde_json::Value::Object(settings)) = target.values.get("settings") {
+            for (k, v) in settings {
+                let k = k.to_ascii_lowercase();
+                let secretish = ["secret", "password", "token", "key"]
+                    .iter()
+                    .any(|w| k.contains(w));
+                if let (true, Some(s)) = (secretish, v.as_str()) {
+                    if s.len() >= 4 {
+                        extra.push(s.to_string());
+                    }
+                }
+            }
+        }
+        Scrubber {
+            target: target.clone(),
+            extra,
+        }
+    }
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = self.target.scrub(text);
+        for s in &self.extra {
+            out = out.replace(s.as_str(), "****");
+        }
+        out
+    }
+}
+
+enum Engine {
+    DuckDb(duckdb::DuckDbDatabase),
+}
+
+/// A connected target: the dialect plus a way to open worker connections. `Sync`, so workers on
+/// any thread may call [`Adapter::connection`].
+pub struct Adapter {
+    dialect: Dialect,
+    target_name: String,
+    database: String,
+    schema: String,
+    engine: Engine,
+}
+
+impl std::fmt::Debug for Adapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapter")
+            .field("dialect", &self.dialect)
+            .field("target", &self.target_name)
+            .field("database", &self.database)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl Adapter {
+    /// Opens the target's database once (DuckDB: the file, created with its folder if missing)
+    /// and prepares it (extensions, settings).
+    pub fn connect(target: &Target) -> Result<Adapter, AdapterError> {
+        let dialect = Dialect::from_adapter_type(&target.adapter_type).ok_or_else(|| {
+            AdapterError::Unsupported {
+                message: format!(
+                    "adapter type `{}` is not supported (use `duckdb` or `postgres`)",
+                    target.adapter_type
+                ),
+            }
+        })?;
+        let scrubber = Arc::new(Scrubber::new(target));
+        let engine = match dialect {
+            Dialect::DuckDb => Engine::DuckDb(duckdb::DuckDbDatabase::open(target, scrubber)?),
+            Dialect::Postgres => {
+                return Err(AdapterError::Unsupported {
+                    message: "the postgres adapter is not available in this build yet".into(),
+                })
+            }
+        };
+        Ok(Adapter {
+            dialect,
+            target_name: target.target_name.clone(),
+            database: target.database.clone(),
+            schema: target.schema.clone(),
+            engine,
+        })
+    }
+
+    /// A new connection for one worker thread.
+    pub fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
+        match &self.engine {
+            Engine::DuckDb(db) => Ok(Box::new(db.connection()?)),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+    /// The target's database (DuckDB: the catalog name, i.e. the file stem or `memory`).
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+    pub fn target_name(&self) -> &str {
+        &self.target_name
+    }
+}

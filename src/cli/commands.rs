@@ -100,7 +100,7 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
         println!("{}", out.trim());
         return Ok(Outcome::Ok);
     }
-    let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Test, ResourceType::Analysis, ResourceType::Snapshot]))?;
+    let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Test, ResourceType::Analysis, ResourceType::Snapshot])).map_err(|d| vec![d])?;
     warn_unmatched(&s, sel, rep.as_ref());
     use rayon::prelude::*;
     let templates = s.templates();
@@ -154,7 +154,7 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
 
 fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
     let s = Session::load(g, false, false)?;
-    let ids = s.select(sel, Some(&ls_default_types()))?;
+    let ids = s.select(sel, Some(&ls_default_types())).map_err(|d| vec![d])?;
     let mut ids = ids;
     ids.sort();
     let stdout = std::io::stdout();
@@ -253,7 +253,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let t0 = std::time::Instant::now();
     let s = Session::load(g, a.full_refresh, a.store_failures)?;
     let rep = reporter(g);
-    let mut ids = s.select(&a.selection, Some(&default_types(which)))?;
+    let mut ids = s.select(&a.selection, Some(&default_types(which))).map_err(|d| vec![d])?;
     warn_unmatched(&s, &a.selection, rep.as_ref());
     // Unit tests run before their model in `build`: make the model wait for its unit tests.
     ids.retain(|id| s.manifest().get(id).is_some_and(|n| n.materialization() != crate::compile::Materialization::Ephemeral || which != "build" || true));
@@ -417,7 +417,7 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
             ("inline".to_string(), s.templates().render("<inline>", q, &ctx).map_err(|d| vec![d])?)
         }
         None => {
-            let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Analysis]))?;
+            let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Analysis])).map_err(|d| vec![d])?;
             let Some(id) = ids.first() else {
                 return Err(vec![Diagnostic::error("select", "`show` needs --select MODEL or --inline SQL").with_hint("e.g. sluice show --select orders")]);
             };

@@ -146,7 +146,7 @@ impl JsonReporter {
 }
 
 fn status_str(s: &RunStatus) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    s.as_str().to_string()
 }
 
 impl Reporter for JsonReporter {

@@ -104,7 +104,7 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     let mut seed_paths: Vec<(String, PathBuf)> = Vec::new();
     let mut docs_paths: Vec<PathBuf> = Vec::new();
 
-    let mut walk = |folder: &str, f: &mut dyn FnMut(&Path)| {
+    let walk = |folder: &str, f: &mut dyn FnMut(&Path)| {
         let dir = root.join(folder);
         if !dir.is_dir() {
             return;

@@ -206,6 +206,8 @@ impl Templates {
     pub fn new(root_package: &str, adapter_type: &str, files: Vec<MacroFile>, dispatch: Vec<(String, Vec<String>)>, globals: Globals) -> Result<Self, Vec<Diagnostic>> {
         let mut env = Environment::new();
         env.set_keep_trailing_newline(true);
+        // dbt never escapes output, whatever the file's extension (minijinja would JSON-escape .yml).
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
         env.set_recursion_limit(500);
         env.set_unknown_method_callback(functions::unknown_method);

@@ -1,0 +1,706 @@
+//! DuckDB through the `duckdb` crate (linked against the prebuilt `libduckdb`).
+//!
+//! [`DuckDbDatabase::open`] opens the file a profile names once per run (creating its folder),
+//! installs/loads `extensions` and applies `settings`; [`DuckDbDatabase::connection`] hands each
+//! worker a `try_clone()` of it. Why one database and clones: DuckDB lets only one process hold a
+//! file open for writing, and clones share the instance (catalog, buffer pool) without reopening.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use ::duckdb::types::{TimeUnit, Value as DuckValue};
+use serde_json::{Map, Number, Value};
+
+use super::{AdapterError, Column, Connection, QueryResult, Scrubber};
+use crate::project::seeds::{load_duckdb, SeedTable};
+use crate::project::Target;
+use crate::sql::{literal, Dialect, Relation, RelationKind};
+
+/// An open DuckDB database; `Sync`, hands out per-worker connections.
+pub struct DuckDbDatabase {
+    root: Mutex<::duckdb::Connection>,
+    target_name: String,
+    /// `SET` statements applied to every new connection (some settings are session-scoped).
+    settings: Vec<String>,
+    scrubber: Arc<Scrubber>,
+}
+
+impl DuckDbDatabase {
+    /// Opens the database of a `type: duckdb` target.
+    pub fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
+        let conn_err = |message: String| AdapterError::Connection {
+            target: target.target_name.clone(),
+            message: scrubber.scrub(&message),
+        };
+        let path = target
+            .get_str("resolved_path")
+            .or_else(|| target.get_str("path"))
+            .unwrap_or_else(|| ":memory:".to_string());
+        let conn = if path.is_empty() || path.starts_with(":memory:") {
+            ::duckdb::Connection::open_in_memory()
+                .map_err(|e| conn_err(format!("cannot open an in-memory DuckDB: {e}")))?
+        } else if path.starts_with("md:") || path.starts_with("motherduck:") {
+            return Err(conn_err(format!(
+                "`path: {path}` names a MotherDuck database, which sluice does not support"
+            )));
+        } else {
+            open_file(Path::new(&path)).map_err(conn_err)?
+        };
+        for ext in extension_names(target) {
+            load_extension(&conn, &ext).map_err(|m| conn_err(m))?;
+        }
+        let settings = setting_statements(target).map_err(conn_err)?;
+        for stmt in &settings {
+            conn.execute_batch(stmt).map_err(|e| {
+                conn_err(format!("cannot apply setting `{stmt}`: {}", error_text(&e)))
+            })?;
+        }
+        Ok(DuckDbDatabase {
+            root: Mutex::new(conn),
+            target_name: target.target_name.clone(),
+            settings,
+            scrubber,
+        })
+    }
+
+    /// A new connection to the same database, for one worker.
+    pub fn connection(&self) -> Result<DuckDbConnection, AdapterError> {
+        let err = |e: ::duckdb::Error| AdapterError::Connection {
+            target: self.target_name.clone(),
+            message: self.scrubber.scrub(&format!(
+                "cannot open another connection: {}",
+                error_text(&e)
+            )),
+        };
+        let conn = match self.root.lock() {
+            Ok(root) => root.try_clone().map_err(err)?,
+            Err(poisoned) => poisoned.into_inner().try_clone().map_err(err)?,
+        };
+        for stmt in &self.settings {
+            conn.execute_batch(stmt).map_err(err)?;
+        }
+        Ok(DuckDbConnection {
+            conn,
+            scrubber: self.scrubber.clone(),
+        })
+    }
+}
+
+/// Opens (creating if needed) a database file, turning failures into messages with a hint.
+fn open_file(path: &Path) -> Result<::duckdb::Connection, String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!(
+            "the DuckDB `path` `{shown}` is a directory\nhint: point `path` in profiles.yml at a file, e.g. `{shown}/dev.duckdb`"
+        ));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                format!(
+                    "cannot create the folder `{}` for the DuckDB database `{shown}`: {e}\nhint: check the `path` in profiles.yml and that its folder is writable",
+                    parent.display()
+                )
+            })?;
+        }
+    }
+    ::duckdb::Connection::open(path).map_err(|e| {
+        let text = error_text(&e);
+        let hint = if text.contains("Could not set lock") || text.contains("lock") {
+            "another process (a DuckDB shell, a notebook, another dbt or sluice run) has this database open; close it and retry"
+        } else if text.contains("Permission denied") || text.contains("Read-only") {
+            "the file or its folder is not writable by this user"
+        } else {
+            "check the `path` in profiles.yml; it must be a DuckDB database file (or `:memory:`)"
+        };
+        format!("cannot open the DuckDB database `{shown}`: {text}\nhint: {hint}")
+    })
+}
+
+/// `extensions:` entries: plain names, or mappings with a `name`.
+fn extension_names(target: &Target) -> Vec<String> {
+    match target.values.get("extensions") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(m) => m.get("name").and_then(Value::as_str).map(str::to_string),
+                _ => None,
+            })
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// `LOAD`s an extension, `INSTALL`ing it first if it is not available locally.
+fn load_extension(conn: &::duckdb::Connection, name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "`{name}` is not a valid DuckDB extension name (see `extensions` in profiles.yml)"
+        ));
+    }
+    if conn.execute_batch(&format!("load {name}")).is_ok() {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("install {name}")).map_err(|e| {
+        format!(
+            "cannot install DuckDB extension `{name}`: {}\nhint: INSTALL downloads from extensions.duckdb.org; without network access, install it beforehand (e.g. `duckdb -c \"install {name}\"`) or remove it from `extensions`",
+            error_text(&e)
+        )
+    })?;
+    conn.execute_batch(&format!("load {name}"))
+        .map_err(|e| format!("cannot load DuckDB extension `{name}`: {}", error_text(&e)))
+}
+
+/// `settings:` as `SET key = value` statements.
+fn setting_statements(target: &Target) -> Result<Vec<String>, String> {
+    let Some(Value::Object(settings)) = target.values.get("settings") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (key, value) in settings {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(format!(
+                "`{key}` is not a valid DuckDB setting name (see `settings` in profiles.yml)"
+            ));
+        }
+        let v = match value {
+            Value::String(s) => literal(s),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => "null".to_string(),
+            other => literal(&other.to_string()),
+        };
+        out.push(format!("set {key} = {v}"));
+    }
+    Ok(out)
+}
+
+/// The driver's message without the Rust enum wrapping.
+fn error_text(e: &::duckdb::Error) -> String {
+    match e {
+        ::duckdb::Error::DuckDBFailure(code, Some(msg)) => {
+            let _ = code;
+            msg.clone()
+        }
+        ::duckdb::Error::DuckDBFailure(code, None) => format!("DuckDB error ({code})"),
+        other => other.to_string(),
+    }
+}
+
+/// True when `sql` holds nothing but whitespace, `;` and comments.
+fn is_blank_sql(sql: &str) -> bool {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.find('\n').map_or("", |i| &r[i..]);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |i| &r[i + 2..]);
+        } else {
+            return rest.is_empty();
+        }
+    }
+}
+
+/// One worker's session.
+pub struct DuckDbConnection {
+    conn: ::duckdb::Connection,
+    scrubber: Arc<Scrubber>,
+}
+
+impl DuckDbConnection {
+    fn db_err(&self, e: ::duckdb::Error) -> AdapterError {
+        AdapterError::Database {
+            message: self.scrubber.scrub(&error_text(&e)),
+        }
+    }
+}
+
+impl Connection for DuckDbConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::DuckDb
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<u64, AdapterError> {
+        if is_blank_sql(sql) {
+            return Ok(0);
+        }
+        match self.conn.execute(sql, []) {
+            Ok(n) => Ok(n as u64),
+            Err(e) => Err(self.db_err(e)),
+        }
+    }
+
+    fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
+        if is_blank_sql(sql) {
+            return Ok(QueryResult::default());
+        }
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db_err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| AdapterError::Database {
+            message: self.scrubber.scrub(&error_text(&e)),
+        })?;
+        let (column_names, width) = match rows.as_ref() {
+            Some(s) => (s.column_names(), s.column_count()),
+            None => (Vec::new(), 0),
+        };
+        let mut out = Vec::new();
+        loop {
+            let row = match rows.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(AdapterError::Database {
+                        message: self.scrubber.scrub(&error_text(&e)),
+                    })
+                }
+            };
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                let v: DuckValue = row.get(i).map_err(|e| AdapterError::Database {
+                    message: self.scrubber.scrub(&error_text(&e)),
+                })?;
+                values.push(to_json(v));
+            }
+            out.push(values);
+        }
+        Ok(QueryResult {
+            column_names,
+            rows: out,
+        })
+    }
+
+    fn relation_kind(&mut self, rel: &Relation) -> Result<Option<RelationKind>, AdapterError> {
+        let sql = "select table_type from information_schema.tables \
+                   where lower(table_catalog) = lower(?) and lower(table_schema) = lower(?) and lower(table_name) = lower(?)";
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db_err(e))?;
+        let kinds: Vec<String> = stmt
+            .query_map([&rel.database, &rel.schema, &rel.identifier], |r| {
+                r.get::<_, String>(0)
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| AdapterError::Database {
+                message: self.scrubber.scrub(&error_text(&e)),
+            })?;
+        Ok(kinds.first().map(|k| {
+            if k == "VIEW" {
+                RelationKind::View
+            } else {
+                RelationKind::Table
+            }
+        }))
+    }
+
+    fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
+        let sql = "select column_name, data_type from duckdb_columns() \
+                   where lower(database_name) = lower(?) and lower(schema_name) = lower(?) and lower(table_name) = lower(?) \
+                   order by column_index";
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db_err(e))?;
+        stmt.query_map([&rel.database, &rel.schema, &rel.identifier], |r| {
+            Ok(Column {
+                name: r.get(0)?,
+                data_type: r.get(1)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| AdapterError::Database {
+            message: self.scrubber.scrub(&error_text(&e)),
+        })
+    }
+
+    fn load_seed(
+        &mut self,
+        rel: &Relation,
+        table: &SeedTable,
+        quote_columns: bool,
+    ) -> Result<usize, AdapterError> {
+        load_duckdb(&self.conn, &rel.quoted(), table, quote_columns).map_err(|e| self.db_err(e))
+    }
+
+    fn temp_relation(&self, identifier: &str) -> Relation {
+        Relation::new("temp", "main", identifier)
+    }
+}
+
+/// A DuckDB value as JSON: numbers stay numbers (decimals too), temporal values become ISO text.
+pub fn to_json(v: DuckValue) -> Value {
+    match v {
+        DuckValue::Null => Value::Null,
+        DuckValue::Boolean(b) => Value::Bool(b),
+        DuckValue::TinyInt(i) => Value::from(i),
+        DuckValue::SmallInt(i) => Value::from(i),
+        DuckValue::Int(i) => Value::from(i),
+        DuckValue::BigInt(i) => Value::from(i),
+        DuckValue::UTinyInt(i) => Value::from(i),
+        DuckValue::USmallInt(i) => Value::from(i),
+        DuckValue::UInt(i) => Value::from(i),
+        DuckValue::UBigInt(i) => Value::from(i),
+        DuckValue::HugeInt(i) => match i64::try_from(i) {
+            Ok(i) => Value::from(i),
+            Err(_) => float_or_text(i as f64, i.to_string()),
+        },
+        DuckValue::UHugeInt(i) => match u64::try_from(i) {
+            Ok(i) => Value::from(i),
+            Err(_) => float_or_text(i as f64, i.to_string()),
+        },
+        DuckValue::Float(f) => float_or_text(f64::from(f), f.to_string()),
+        DuckValue::Double(f) => float_or_text(f, f.to_string()),
+        DuckValue::Decimal(d) => {
+            let text = d.to_string();
+            if d.scale() == 0 {
+                if let Ok(i) = i64::try_from(d.value()) {
+                    return Value::from(i);
+                }
+            }
+            match text.parse::<f64>() {
+                Ok(f) => float_or_text(f, text),
+                Err(_) => Value::String(text),
+            }
+        }
+        DuckValue::Timestamp(unit, n) => {
+            let micros = unit_to_micros(unit, n);
+            match chrono::DateTime::from_timestamp_micros(micros) {
+                Some(dt) => {
+                    Value::String(dt.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+                }
+                None => Value::from(micros),
+            }
+        }
+        DuckValue::Date32(days) => {
+            match chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(719_163)) {
+                Some(d) => Value::String(d.format("%Y-%m-%d").to_string()),
+                None => Value::from(days),
+            }
+        }
+        DuckValue::Time64(unit, n) => {
+            let micros = unit_to_micros(unit, n);
+            let secs = micros.div_euclid(1_000_000);
+            let nanos = (micros.rem_euclid(1_000_000) * 1000) as u32;
+            match u32::try_from(secs)
+                .ok()
+                .and_then(|s| chrono::NaiveTime::from_num_seconds_from_midnight_opt(s, nanos))
+            {
+                Some(t) => Value::String(t.format("%H:%M:%S%.f").to_string()),
+                None => Value::from(micros),
+            }
+        }
+        DuckValue::Interval {
+            months,
+            days,
+            nanos,
+        } => Value::String(interval_text(months, days, nanos)),
+        DuckValue::Text(s) | DuckValue::Enum(s) => Value::String(s),
+        DuckValue::Blob(b) | DuckValue::Geometry(b) => {
+            Value::String(b.iter().map(|x| format!("\\x{x:02X}")).collect::<String>())
+        }
+        DuckValue::List(items) | DuckValue::Array(items) => {
+            Value::Array(items.into_iter().map(to_json).collect())
+        }
+        DuckValue::Struct(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v.clone())))
+                .collect::<Map<_, _>>(),
+        ),
+        DuckValue::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = match to_json(k.clone()) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, to_json(v.clone()))
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        DuckValue::Union(inner) => to_json(*inner),
+        // Variants added by newer drivers: their debug text beats losing the value.
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+fn float_or_text(f: f64, text: String) -> Value {
+    match Number::from_f64(f) {
+        Some(n) => Value::Number(n),
+        None => Value::String(text),
+    }
+}
+
+fn unit_to_micros(unit: TimeUnit, n: i64) -> i64 {
+    match unit {
+        TimeUnit::Second => n.saturating_mul(1_000_000),
+        TimeUnit::Millisecond => n.saturating_mul(1_000),
+        TimeUnit::Microsecond => n,
+        TimeUnit::Nanosecond => n / 1_000,
+    }
+}
+
+/// DuckDB's own rendering: `1 year 2 months 3 days 04:05:06`.
+fn interval_text(months: i32, days: i32, nanos: i64) -> String {
+    let mut parts = Vec::new();
+    let plural = |n: i64, w: &str| {
+        if n == 1 || n == -1 {
+            format!("{n} {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    let (years, months) = (i64::from(months) / 12, i64::from(months) % 12);
+    if years != 0 {
+        parts.push(plural(years, "year"));
+    }
+    if months != 0 {
+        parts.push(plural(months, "month"));
+    }
+    if days != 0 {
+        parts.push(plural(i64::from(days), "day"));
+    }
+    if nanos != 0 || parts.is_empty() {
+        let sign = if nanos < 0 { "-" } else { "" };
+        let micros = (nanos / 1000).unsigned_abs();
+        let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
+        let mut t = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        if frac != 0 {
+            t.push_str(&format!(".{frac:06}"));
+        }
+        parts.push(t);
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::Adapter;
+    use serde_json::json;
+
+    fn target(path: &str, extra: Value) -> Target {
+        let mut values = Map::new();
+        values.insert("type".into(), json!("duckdb"));
+        values.insert("path".into(), json!(path));
+        if let Value::Object(m) = extra {
+            values.extend(m);
+        }
+        let database = if path == ":memory:" {
+            "memory".to_string()
+        } else {
+            Path::new(path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        };
+        Target {
+            profile_name: "p".into(),
+            target_name: "dev".into(),
+            adapter_type: "duckdb".into(),
+            schema: "main".into(),
+            database,
+            threads: 2,
+            values,
+            profiles_path: "profiles.yml".into(),
+        }
+    }
+
+    fn connect_err(t: &Target) -> String {
+        match Adapter::connect(t) {
+            Ok(_) => String::from("connected"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn query_converts_values_to_json() {
+        let a = Adapter::connect(&target(":memory:", json!({}))).expect("connect");
+        let mut c = a.connection().expect("conn");
+        let r = c
+            .query(
+                "select 1::integer as i, 2.5::double as d, 12.345::decimal(10,3) as m, 42::decimal(18,0) as m0, \
+                 date '2024-01-02' as dt, timestamp '2024-01-02 03:04:05.5' as ts, timestamp '2024-01-02 03:04:05' as ts0, \
+                 true as b, null as n, 'x'::varchar as s, 10000000000::bigint as big, time '01:02:03' as t, \
+                 interval 90 minute as iv, [1, 2] as l, {'k': 'v'} as st",
+            )
+            .expect("query");
+        assert_eq!(
+            r.column_names,
+            ["i", "d", "m", "m0", "dt", "ts", "ts0", "b", "n", "s", "big", "t", "iv", "l", "st"]
+        );
+        assert_eq!(
+            Value::Array(r.rows[0].clone()),
+            json!([
+                1, 2.5, 12.345, 42, "2024-01-02", "2024-01-02T03:04:05.500", "2024-01-02T03:04:05", true, null,
+                "x", 10000000000_i64, "01:02:03", "01:30:00", [1, 2], {"k": "v"}
+            ])
+        );
+        let empty = c.query("select 1 as a where false").expect("query");
+        assert_eq!(empty.column_names, ["a"]);
+        assert!(empty.rows.is_empty());
+    }
+
+    #[test]
+    fn execute_counts_rows_and_skips_blank_sql() {
+        let a = Adapter::connect(&target(":memory:", json!({}))).expect("connect");
+        let mut c = a.connection().expect("conn");
+        assert_eq!(
+            c.execute("  -- nothing\n /* at all */ ;").expect("blank"),
+            0
+        );
+        c.execute("create table t (a int); create table u (b int)")
+            .expect("two statements");
+        assert_eq!(
+            c.execute("insert into t values (1), (2), (3)")
+                .expect("insert"),
+            3
+        );
+        let e = c
+            .execute("select * from missing_table")
+            .expect_err("missing");
+        assert!(matches!(e, AdapterError::Database { .. }));
+        assert!(e.to_string().contains("missing_table"), "{e}");
+    }
+
+    #[test]
+    fn introspects_relations_and_columns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub/dev.duckdb");
+        let a = Adapter::connect(&target(&path.display().to_string(), json!({}))).expect("connect");
+        assert_eq!(a.database(), "dev");
+        let mut c = a.connection().expect("conn");
+        c.execute("create schema dev.s; create table dev.s.t (id integer, name varchar, amount decimal(10,2)); create view dev.s.v as select id from dev.s.t")
+            .expect("ddl");
+        assert_eq!(
+            c.relation_kind(&Relation::new("dev", "s", "t"))
+                .expect("kind"),
+            Some(RelationKind::Table)
+        );
+        assert_eq!(
+            c.relation_kind(&Relation::new("DEV", "S", "V"))
+                .expect("kind"),
+            Some(RelationKind::View)
+        );
+        assert_eq!(
+            c.relation_kind(&Relation::new("dev", "s", "nope"))
+                .expect("kind"),
+            None
+        );
+        let cols = c.columns(&Relation::new("dev", "s", "t")).expect("cols");
+        let cols: Vec<(String, String)> = cols.into_iter().map(|c| (c.name, c.data_type)).collect();
+        assert_eq!(
+            cols,
+            [
+                ("id".to_string(), "INTEGER".to_string()),
+                ("name".into(), "VARCHAR".into()),
+                ("amount".into(), "DECIMAL(10,2)".into())
+            ]
+        );
+        assert_eq!(
+            c.columns(&Relation::new("dev", "s", "v"))
+                .expect("cols")
+                .len(),
+            1
+        );
+        assert!(c
+            .columns(&Relation::new("dev", "s", "nope"))
+            .expect("cols")
+            .is_empty());
+        // Worker connections share the database.
+        let mut c2 = a.connection().expect("conn2");
+        assert_eq!(
+            c2.relation_kind(&Relation::new("dev", "s", "t"))
+                .expect("kind"),
+            Some(RelationKind::Table)
+        );
+    }
+
+    #[test]
+    fn settings_apply_to_every_connection() {
+        let a = Adapter::connect(&target(
+            ":memory:",
+            json!({"settings": {"threads": 1, "default_order": "desc"}}),
+        ))
+        .expect("connect");
+        let mut c = a.connection().expect("conn");
+        let r = c
+            .query("select current_setting('threads'), current_setting('default_order')")
+            .expect("q");
+        assert_eq!(r.rows[0], [json!(1), json!("DESC")]);
+        let e = connect_err(&target(
+            ":memory:",
+            json!({"settings": {"no such; setting": 1}}),
+        ));
+        assert!(e.contains("not a valid DuckDB setting name"), "{e}");
+        let e = connect_err(&target(":memory:", json!({"extensions": ["bad name"]})));
+        assert!(e.contains("not a valid DuckDB extension name"), "{e}");
+    }
+
+    #[test]
+    fn scrubs_secrets() {
+        let t = target(
+            ":memory:",
+            json!({"password": "hunter22", "settings": {"s3_secret_access_key": "abcd1234"}}),
+        );
+        let s = Scrubber::new(&t);
+        assert_eq!(s.scrub("pw hunter22 key abcd1234"), "pw **** key ****");
+    }
+
+    #[test]
+    fn directory_in_place_of_file_is_a_clean_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = connect_err(&target(&dir.path().display().to_string(), json!({})));
+        assert!(e.starts_with("cannot connect to target `dev`"), "{e}");
+        assert!(e.contains("is a directory") && e.contains("hint:"), "{e}");
+    }
+
+    #[test]
+    fn uncreatable_folder_is_a_clean_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("plain.txt");
+        std::fs::write(&file, "x").expect("write");
+        let path = file.join("sub").join("dev.duckdb");
+        let e = connect_err(&target(&path.display().to_string(), json!({})));
+        assert!(
+            e.contains("cannot create the folder") && e.contains("plain.txt"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn locked_database_is_a_clean_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("locked.duckdb");
+        drop(Adapter::connect(&target(&path.display().to_string(), json!({}))).expect("create"));
+        // Another process takes DuckDB's lock (an fcntl write lock on the whole file).
+        let script = "import fcntl, sys, time\nf = open(sys.argv[1], 'r+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)\n";
+        let Ok(mut child) = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        else {
+            return; // no python3 here: nothing to hold the lock with
+        };
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+        }
+        let e = connect_err(&target(&path.display().to_string(), json!({})));
+        let _ = child.kill();
+        let _ = child.wait();
+        if line.trim() != "locked" {
+            return;
+        }
+        assert!(e.contains("locked.duckdb") && e.contains("lock"), "{e}");
+        assert!(e.contains("hint: another process"), "{e}");
+    }
+}

@@ -1,0 +1,449 @@
+//! Building one node in the warehouse: views, tables, incremental models and seeds.
+//!
+//! Input: a [`BuildSpec`] (relation, materialization, compiled SQL, incremental configs) and a
+//! worker's `&mut dyn Connection`. Output: a [`BuildOutcome`] (dbt's `adapter_response` message and
+//! rows affected) or an [`AdapterError`]. The SQL text comes from [`Dialect`]; everything here is
+//! engine-neutral, so the same code serves DuckDB and Postgres.
+//!
+//! Design decision: every rebuild is a *swap*. The new relation is created under
+//! `<name>__dbt_tmp` first (so a failing query never touches the old one), then one transaction
+//! renames the old relation to `<name>__dbt_backup`, the new one into place, and drops the
+//! backup. Readers see either the old or the new relation, never none, as in dbt's own
+//! table/view materializations.
+
+use crate::adapters::{AdapterError, Column, Connection};
+use crate::compile::Materialization;
+use crate::project::seeds::SeedTable;
+use crate::sql::{literal, quote, Dialect, Relation, RelationKind};
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildSpec<'a> {
+    pub relation: &'a Relation,
+    pub materialization: Materialization,
+    /// The compiled `select`.
+    pub sql: &'a str,
+    /// Incremental `unique_key` (one or several columns/expressions, used verbatim).
+    pub unique_key: Vec<String>,
+    /// `append`, `delete+insert` or `merge` (default: `delete+insert` with a key, else `append`).
+    pub incremental_strategy: Option<&'a str>,
+    pub full_refresh: bool,
+    /// `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
+    pub on_schema_change: Option<&'a str>,
+}
+
+/// What building reported, like dbt's `adapter_response`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutcome {
+    /// `OK` on DuckDB (as dbt-duckdb reports), `SELECT n` / `INSERT 0 n` on Postgres.
+    pub message: String,
+    pub rows_affected: Option<u64>,
+}
+
+/// Creates `database.schema` unless it exists (tolerating a concurrent worker creating it too).
+pub fn ensure_schema(
+    conn: &mut dyn Connection,
+    database: &str,
+    schema: &str,
+) -> Result<(), AdapterError> {
+    if schema_exists(conn, database, schema)? {
+        return Ok(());
+    }
+    let sql = conn.dialect().create_schema(database, schema);
+    match conn.execute(&sql) {
+        Ok(_) => Ok(()),
+        Err(_) if schema_exists(conn, database, schema)? => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn schema_exists(
+    conn: &mut dyn Connection,
+    database: &str,
+    schema: &str,
+) -> Result<bool, AdapterError> {
+    let filter = match conn.dialect() {
+        Dialect::DuckDb => format!(
+            "lower(catalog_name) = lower({}) and lower(schema_name) = lower({})",
+            literal(database),
+            literal(schema)
+        ),
+        Dialect::Postgres => format!("schema_name = {}", literal(schema)),
+    };
+    let r = conn.query(&format!(
+        "select count(*) from information_schema.schemata where {filter}"
+    ))?;
+    Ok(r.rows
+        .first()
+        .and_then(|row| row.first())
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+        > 0)
+}
+
+/// Builds one model. The schema must exist ([`ensure_schema`]).
+pub fn build(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
+    match spec.materialization {
+        Materialization::View => build_view(conn, spec.relation, spec.sql),
+        Materialization::Table => build_table(conn, spec.relation, spec.sql),
+        Materialization::Incremental => build_incremental(conn, spec),
+        Materialization::Ephemeral => Ok(BuildOutcome {
+            message: "OK".into(),
+            rows_affected: None,
+        }),
+        other => Err(AdapterError::Unsupported {
+            message: format!(
+                "`{}` cannot be built as a model with materialization `{other:?}`",
+                spec.relation.display_name()
+            ),
+        }),
+    }
+}
+
+/// Loads a seed into `<name>__dbt_tmp` and puts it in place. On a re-run without `full_refresh`
+/// whose columns are unchanged, the existing table is emptied and refilled instead (as dbt does),
+/// so views depending on it survive on engines that drop dependents.
+pub fn build_seed(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+    table: &SeedTable,
+    quote_columns: bool,
+    full_refresh: bool,
+) -> Result<usize, AdapterError> {
+    let d = conn.dialect();
+    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
+    drop_if_exists(conn, &tmp)?;
+    let n = match conn.load_seed(&tmp, table, quote_columns) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = drop_if_exists(conn, &tmp);
+            return Err(e);
+        }
+    };
+    let existing = conn.relation_kind(rel)?;
+    let result = if !full_refresh
+        && existing == Some(RelationKind::Table)
+        && same_columns(&conn.columns(rel)?, &conn.columns(&tmp)?)
+    {
+        let cols = quoted_csv(&conn.columns(rel)?);
+        let refill = in_transaction(conn, |c| {
+            c.execute(&format!("delete from {}", d.rel(rel)))?;
+            c.execute(&format!(
+                "insert into {} ({cols}) (select {cols} from {})",
+                d.rel(rel),
+                d.rel(&tmp)
+            ))
+        });
+        let _ = drop_if_exists(conn, &tmp);
+        refill.map(|_| ())
+    } else {
+        swap_into_place(conn, rel, &tmp, RelationKind::Table)
+    };
+    result.map(|()| n)
+}
+
+fn build_view(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+    sql: &str,
+) -> Result<BuildOutcome, AdapterError> {
+    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
+    drop_if_exists(conn, &tmp)?;
+    let d = conn.dialect();
+    conn.execute(&d.create_view_as(&tmp, sql))?;
+    swap_into_place(conn, rel, &tmp, RelationKind::View)?;
+    Ok(ok_outcome(d, None))
+}
+
+fn build_table(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+    sql: &str,
+) -> Result<BuildOutcome, AdapterError> {
+    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
+    drop_if_exists(conn, &tmp)?;
+    let d = conn.dialect();
+    let n = conn.execute(&d.create_table_as(&tmp, sql))?;
+    swap_into_place(conn, rel, &tmp, RelationKind::Table)?;
+    Ok(match d {
+        Dialect::DuckDb => ok_outcome(d, None),
+        Dialect::Postgres => BuildOutcome {
+            message: format!("SELECT {n}"),
+            rows_affected: Some(n),
+        },
+    })
+}
+
+fn ok_outcome(d: Dialect, rows: Option<u64>) -> BuildOutcome {
+    match (d, rows) {
+        (Dialect::Postgres, Some(n)) => BuildOutcome {
+            message: format!("INSERT 0 {n}"),
+            rows_affected: Some(n),
+        },
+        (Dialect::Postgres, None) => BuildOutcome {
+            message: "CREATE VIEW".into(),
+            rows_affected: None,
+        },
+        (Dialect::DuckDb, rows) => BuildOutcome {
+            message: "OK".into(),
+            rows_affected: rows,
+        },
+    }
+}
+
+/// Renames `tmp` (already built) to `target`'s name in one transaction, replacing whatever
+/// `target` was. On failure the transaction is rolled back (the old relation stays) and `tmp` is
+/// dropped.
+fn swap_into_place(
+    conn: &mut dyn Connection,
+    target: &Relation,
+    tmp: &Relation,
+    tmp_kind: RelationKind,
+) -> Result<(), AdapterError> {
+    let d = conn.dialect();
+    let backup = target.with_identifier(format!("{}__dbt_backup", target.identifier));
+    let swapped = (|| {
+        drop_if_exists(conn, &backup)?;
+        let existing = conn.relation_kind(target)?;
+        in_transaction(conn, |c| {
+            if let Some(kind) = existing {
+                c.execute(&d.rename_relation(target, kind, &backup.identifier))?;
+            }
+            c.execute(&d.rename_relation(tmp, tmp_kind, &target.identifier))?;
+            if let Some(kind) = existing {
+                c.execute(&d.drop_relation(&backup, kind))?;
+            }
+            Ok(())
+        })
+    })();
+    if swapped.is_err() {
+        let _ = drop_if_exists(conn, tmp);
+    }
+    swapped
+}
+
+/// Runs `f` between `begin` and `commit`, rolling back if anything fails.
+fn in_transaction<T>(
+    conn: &mut dyn Connection,
+    f: impl FnOnce(&mut dyn Connection) -> Result<T, AdapterError>,
+) -> Result<T, AdapterError> {
+    conn.begin()?;
+    match f(conn) {
+        Ok(v) => match conn.commit() {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = conn.rollback();
+                Err(e)
+            }
+        },
+        Err(e) => {
+            let _ = conn.rollback();
+            Err(e)
+        }
+    }
+}
+
+fn drop_if_exists(conn: &mut dyn Connection, rel: &Relation) -> Result<(), AdapterError> {
+    if let Some(kind) = conn.relation_kind(rel)? {
+        let sql = conn.dialect().drop_relation(rel, kind);
+        conn.execute(&sql)?;
+    }
+    Ok(())
+}
+
+fn build_incremental(
+    conn: &mut dyn Connection,
+    spec: &BuildSpec,
+) -> Result<BuildOutcome, AdapterError> {
+    let rel = spec.relation;
+    let strategy = match spec.incremental_strategy {
+        Some(s) => s,
+        None if spec.unique_key.is_empty() => "append",
+        None => "delete+insert",
+    };
+    if !matches!(strategy, "append" | "delete+insert" | "merge") {
+        return Err(AdapterError::build(format!(
+            "incremental strategy `{strategy}` is not supported for `{}` (use `append`, `delete+insert` or `merge`)",
+            rel.display_name()
+        )));
+    }
+    let on_change = spec.on_schema_change.unwrap_or("ignore");
+    if !matches!(
+        on_change,
+        "ignore" | "fail" | "append_new_columns" | "sync_all_columns"
+    ) {
+        return Err(AdapterError::build(format!(
+            "on_schema_change `{on_change}` is not valid for `{}` (use `ignore`, `fail`, `append_new_columns` or `sync_all_columns`)",
+            rel.display_name()
+        )));
+    }
+    match conn.relation_kind(rel)? {
+        Some(RelationKind::Table) if !spec.full_refresh => {}
+        _ => return build_table(conn, rel, spec.sql),
+    }
+    let d = conn.dialect();
+    let tmp = conn.temp_relation(&format!("{}__dbt_tmp", rel.identifier));
+    drop_if_exists(conn, &tmp)?;
+    let temporary = match d {
+        Dialect::DuckDb => "temp",
+        Dialect::Postgres => "temporary",
+    };
+    conn.execute(&format!(
+        "create {temporary} table {} as (\n{}\n)",
+        quote(&tmp.identifier),
+        spec.sql.trim_end().trim_end_matches(';')
+    ))?;
+    let result = merge_into(conn, spec, strategy, on_change, &tmp);
+    let _ = drop_if_exists(conn, &tmp);
+    result
+}
+
+/// Applies the schema policy, then the strategy, in one transaction.
+fn merge_into(
+    conn: &mut dyn Connection,
+    spec: &BuildSpec,
+    strategy: &str,
+    on_change: &str,
+    tmp: &Relation,
+) -> Result<BuildOutcome, AdapterError> {
+    let (rel, d) = (spec.relation, conn.dialect());
+    let source = conn.columns(tmp)?;
+    let target = conn.columns(rel)?;
+    let find = |cols: &[Column], name: &str| {
+        cols.iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .cloned()
+    };
+    let new_cols: Vec<Column> = source
+        .iter()
+        .filter(|c| find(&target, &c.name).is_none())
+        .cloned()
+        .collect();
+    let gone_cols: Vec<Column> = target
+        .iter()
+        .filter(|c| find(&source, &c.name).is_none())
+        .cloned()
+        .collect();
+    let retyped: Vec<Column> = source
+        .iter()
+        .filter(|c| {
+            find(&target, &c.name).is_some_and(|t| !t.data_type.eq_ignore_ascii_case(&c.data_type))
+        })
+        .cloned()
+        .collect();
+    let changed = !(new_cols.is_empty() && gone_cols.is_empty() && retyped.is_empty());
+    if changed && on_change == "fail" {
+        let names = |cols: &[Column]| {
+            cols.iter()
+                .map(|c| format!("`{}`", c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let types = retyped
+            .iter()
+            .map(|c| format!("`{}` {}", c.name, c.data_type))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(AdapterError::build(format!(
+            "the source and target schemas of incremental model `{}` are out of sync (on_schema_change: fail)\n  \
+             source columns not in target: [{}]\n  target columns not in source: [{}]\n  new column types: [{}]\n\
+             hint: set `on_schema_change` to `append_new_columns` or `sync_all_columns`, or rebuild with --full-refresh",
+            rel.display_name(),
+            names(&new_cols),
+            names(&gone_cols),
+            types
+        )));
+    }
+    let target_sql = d.rel(rel);
+    let source_sql = d.rel(tmp);
+    in_transaction(conn, |c| {
+        if changed && matches!(on_change, "append_new_columns" | "sync_all_columns") {
+            for col in &new_cols {
+                c.execute(&format!(
+                    "alter table {target_sql} add column {} {}",
+                    quote(&col.name),
+                    col.data_type
+                ))?;
+            }
+            if on_change == "sync_all_columns" {
+                for col in &gone_cols {
+                    c.execute(&format!(
+                        "alter table {target_sql} drop column {}",
+                        quote(&col.name)
+                    ))?;
+                }
+                for col in &retyped {
+                    c.execute(&format!(
+                        "alter table {target_sql} alter column {} type {}",
+                        quote(&col.name),
+                        col.data_type
+                    ))?;
+                }
+            }
+        }
+        let dest: Vec<Column> = c
+            .columns(rel)?
+            .into_iter()
+            .filter(|t| find(&source, &t.name).is_some())
+            .collect();
+        let cols = quoted_csv(&dest);
+        let insert = format!("insert into {target_sql} ({cols}) (select {cols} from {source_sql})");
+        let keys = &spec.unique_key;
+        let rows = match strategy {
+            "merge" if !keys.is_empty() => {
+                let on = keys
+                    .iter()
+                    .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let set = dest
+                    .iter()
+                    .map(|col| format!("{0} = DBT_INTERNAL_SOURCE.{0}", quote(&col.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let values = dest
+                    .iter()
+                    .map(|col| format!("DBT_INTERNAL_SOURCE.{}", quote(&col.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                c.execute(&format!(
+                    "merge into {target_sql} as DBT_INTERNAL_DEST using {source_sql} as DBT_INTERNAL_SOURCE on ({on}) \
+                     when matched then update set {set} when not matched then insert ({cols}) values ({values})"
+                ))?
+            }
+            "delete+insert" if !keys.is_empty() => {
+                let delete = if keys.len() == 1 {
+                    format!(
+                        "delete from {target_sql} where ({0}) in (select ({0}) from {source_sql})",
+                        keys[0]
+                    )
+                } else {
+                    let on = keys
+                        .iter()
+                        .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
+                        .collect::<Vec<_>>()
+                        .join(" and ");
+                    format!("delete from {target_sql} as DBT_INTERNAL_DEST using {source_sql} as DBT_INTERNAL_SOURCE where {on}")
+                };
+                c.execute(&delete)?;
+                c.execute(&insert)?
+            }
+            _ => c.execute(&insert)?,
+        };
+        Ok(ok_outcome(d, Some(rows)))
+    })
+}
+
+fn quoted_csv(cols: &[Column]) -> String {
+    cols.iter()
+        .map(|c| quote(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn same_columns(a: &[Column], b: &[Column]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.name.eq_ignore_ascii_case(&y.name) && x.data_type.eq_ignore_ascii_case(&y.data_type)
+        })
+}
