@@ -116,7 +116,9 @@ fn sample_manifest() -> Manifest {
     model.compiled_code = Some("select * from \"shop\".\"main\".\"raw_customers\"".into());
     m.nodes.insert(model.unique_id.clone(), model);
 
-    for t in [generic_test("unique", "a1b2c3d4e5", "id"), generic_test("not_null", "f6a7b8c9d0", "id")] {
+    let mut not_null = generic_test("not_null", "f6a7b8c9d0", "id");
+    not_null.compiled_code = Some("select id from \"shop\".\"main\".\"customers\" where id is null".into());
+    for t in [generic_test("unique", "a1b2c3d4e5", "id"), not_null] {
         m.nodes.insert(t.unique_id.clone(), t);
     }
 
@@ -178,9 +180,15 @@ fn manifest_keys_match_dbt() {
     let seed = &v["nodes"]["seed.shop.raw_customers"];
     assert_eq!(keys(seed), SEED_KEYS);
     assert_eq!(keys(&seed["config"]), SEED_CONFIG_KEYS);
-    let test = &v["nodes"]["test.shop.unique_customers_id.a1b2c3d4e5"];
+    let test = &v["nodes"]["test.shop.not_null_customers_id.f6a7b8c9d0"];
     assert_eq!(keys(test), GENERIC_TEST_KEYS);
     assert_eq!(keys(&test["config"]), TEST_CONFIG_KEYS);
+    assert_eq!(test["compiled_path"], "target/compiled/shop/models/schema.yml/not_null_customers_id.sql");
+    // Not compiled: dbt leaves out the four compile-time keys.
+    let uncompiled = &v["nodes"]["test.shop.unique_customers_id.a1b2c3d4e5"];
+    let compile_keys = ["compiled", "compiled_code", "extra_ctes_injected", "extra_ctes"];
+    let expected: Vec<&str> = GENERIC_TEST_KEYS.iter().copied().filter(|k| !compile_keys.contains(k)).collect();
+    assert_eq!(keys(uncompiled), expected);
     let src = &v["sources"]["source.shop.app.orders"];
     assert_eq!(keys(src), SOURCE_KEYS);
     assert_eq!(keys(&src["config"]), SOURCE_CONFIG_KEYS);
@@ -243,9 +251,11 @@ fn other_resource_types_match_dbt_keys() {
     let mut m = sample_manifest();
     let mut exp = node("exposure.shop.dash", ResourceType::Exposure, "dash");
     exp.definition = json!({"type": "dashboard", "owner": {"name": "me", "email": "me@x.com"}});
+    exp.depends_on_nodes = vec!["model.shop.customers".into()];
     m.exposures.insert(exp.unique_id.clone(), exp);
     let mut ut = node("unit_test.shop.customers.ut1", ResourceType::UnitTest, "ut1");
     ut.definition = json!({"model": "customers", "given": [{"input": "ref('raw_customers')", "rows": []}], "expect": {"rows": []}});
+    ut.depends_on_nodes = vec!["model.shop.customers".into()];
     m.unit_tests.insert(ut.unique_id.clone(), ut);
     let mut snap = node("snapshot.shop.snap", ResourceType::Snapshot, "snap");
     snap.config = obj(json!({"materialized": "snapshot", "strategy": "check", "check_cols": "all"}));

@@ -255,8 +255,12 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let rep = reporter(g);
     let mut ids = s.select(&a.selection, Some(&default_types(which))).map_err(|d| vec![d])?;
     warn_unmatched(&s, &a.selection, rep.as_ref());
-    // Unit tests run before their model in `build`: make the model wait for its unit tests.
-    ids.retain(|id| s.manifest().get(id).is_some_and(|n| n.materialization() != crate::compile::Materialization::Ephemeral || which != "build" || true));
+    // Ephemeral models are not run (they are inlined into their children), as in dbt.
+    ids.retain(|id| {
+        s.manifest().get(id).is_some_and(|n| {
+            n.resource_type != ResourceType::Model || n.materialization() != crate::compile::Materialization::Ephemeral
+        })
+    });
     let adapter = Adapter::connect(&s.target).map_err(|e| {
         vec![Diagnostic::error("connection", format!("cannot connect to target `{}`: {}", s.target.target_name, s.target.scrub(&e.to_string())))
             .with_hint("check the connection settings with `sluice debug`")]
