@@ -384,7 +384,7 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
 }
 
 fn located(node: &Node, needle: &str, code: &'static str, msg: String, hint: Option<String>) -> Diagnostic {
-    let d = Diagnostic::error(code, msg).maybe_hint(hint);
+    let d = Diagnostic::error(code, format!("{} `{}` {msg}", node.resource_type.as_str(), node.name)).maybe_hint(hint);
     let needle2 = needle.replace('\'', "\"");
     let pos = node.raw_code.find(needle).or_else(|| node.raw_code.find(&needle2));
     match pos {

@@ -86,10 +86,17 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
     let pool = Arc::new(ConnPool { conns: Mutex::new(conns) });
     let selected: BTreeSet<String> = ids.iter().cloned().collect();
     let order: BTreeMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+    // A node waits for its nearest selected ancestors, also those reached through nodes that are
+    // not run (an unselected or ephemeral model between two selected ones).
+    let waits = selected_parents(dag, &selected);
+    let mut children_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut indegree: BTreeMap<String, usize> = BTreeMap::new();
     for id in ids {
-        let n = dag.parents(id).into_iter().filter(|p| selected.contains(*p)).count();
-        indegree.insert(id.clone(), n);
+        let ps = waits.get(id).cloned().unwrap_or_default();
+        indegree.insert(id.clone(), ps.len());
+        for p in ps {
+            children_of.entry(p).or_default().push(id.clone());
+        }
     }
     let mut ready: BTreeSet<(usize, String)> =
         indegree.iter().filter(|(_, d)| **d == 0).map(|(id, _)| (order[id], id.clone())).collect();
@@ -115,7 +122,7 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
             if stop || skip_reason.contains_key(&id) {
                 let r = node::skipped(&id);
                 ctx.reporter.event(&Event::NodeSkipped { index, total, node: node_ref(ctx, &id) });
-                finish(&id, r, dag, &selected, &mut indegree, &mut ready, &order, &mut results);
+                finish(&id, r, &children_of, &mut indegree, &mut ready, &order, &mut results);
                 continue;
             }
             ctx.reporter.event(&Event::NodeStart { index, total, node: node_ref(ctx, &id) });
@@ -140,11 +147,24 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
                     skip_reason.entry(d).or_insert_with(|| id.clone());
                 }
             }
+            // A failing data test stops what is built on the model it tests (not its sibling tests).
+            if ctx.manifest.nodes.get(&id).is_some_and(|n| n.resource_type == ResourceType::Test) {
+                for p in dag.parents(&id) {
+                    let siblings: BTreeSet<&str> = dag.children(p).into_iter().collect();
+                    for d in dag.descendants(p, None) {
+                        let is_sibling_test = siblings.contains(d.as_str())
+                            && ctx.manifest.nodes.get(&d).is_some_and(|n| n.resource_type == ResourceType::Test);
+                        if selected.contains(&d) && !is_sibling_test {
+                            skip_reason.entry(d).or_insert_with(|| id.clone());
+                        }
+                    }
+                }
+            }
             if ctx.fail_fast {
                 stop = true;
             }
         }
-        finish(&id, r, dag, &selected, &mut indegree, &mut ready, &order, &mut results);
+        finish(&id, r, &children_of, &mut indegree, &mut ready, &order, &mut results);
     }
     Ok(ids.iter().filter_map(|id| results.remove(id)).collect())
 }
@@ -152,18 +172,14 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
 fn finish(
     id: &str,
     r: NodeResult,
-    dag: &Dag,
-    selected: &BTreeSet<String>,
+    children_of: &BTreeMap<String, Vec<String>>,
     indegree: &mut BTreeMap<String, usize>,
     ready: &mut BTreeSet<(usize, String)>,
     order: &BTreeMap<String, usize>,
     results: &mut BTreeMap<String, NodeResult>,
 ) {
     results.insert(id.to_string(), r);
-    for c in dag.children(id) {
-        if !selected.contains(c) {
-            continue;
-        }
+    for c in children_of.get(id).map(Vec::as_slice).unwrap_or_default() {
         if let Some(d) = indegree.get_mut(c) {
             *d = d.saturating_sub(1);
             if *d == 0 {
@@ -171,6 +187,27 @@ fn finish(
             }
         }
     }
+}
+
+/// For each selected node, its nearest selected ancestors (looking through unselected nodes).
+fn selected_parents(dag: &Dag, selected: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    fn nearest(dag: &Dag, id: &str, selected: &BTreeSet<String>, memo: &mut BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+        if let Some(m) = memo.get(id) {
+            return m.clone();
+        }
+        let mut out = BTreeSet::new();
+        for p in dag.parents(id) {
+            if selected.contains(p) {
+                out.insert(p.to_string());
+            } else {
+                out.extend(nearest(dag, p, selected, memo));
+            }
+        }
+        memo.insert(id.to_string(), out.clone());
+        out
+    }
+    let mut memo = BTreeMap::new();
+    selected.iter().map(|id| (id.clone(), nearest(dag, id, selected, &mut memo))).collect()
 }
 
 /// How a node is described in progress lines.

@@ -168,8 +168,10 @@ impl Profile {
             let names: Vec<&str> = self.value.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
             return Err(Diagnostic::error("profile", format!("profile `{profile_name}` not found in `{file}`"))
                 .in_file(&self.path)
-                .maybe_hint(did_you_mean(profile_name, names.iter().copied()))
-                .maybe_hint(if names.is_empty() { None } else { None }));
+                .with_hint(match did_you_mean(profile_name, names.iter().copied()) {
+                    Some(h) => h,
+                    None => format!("profiles in that file: {}; set `profile:` in dbt_project.yml or pass --profile", names.join(", ")),
+                }));
         };
         let target_name = match target_override {
             Some(t) => t.to_string(),

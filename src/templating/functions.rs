@@ -199,12 +199,8 @@ impl Object for VarObj {
             Some(v) => Ok(Value::from_serialize(&v)),
             None => match args.get(1) {
                 Some(d) => Ok(d.clone()),
-                None if ctx.phase == Phase::Parse && false => Ok(Value::from(())),
-                None => Err(err(format!(
-                    "Required var '{name}' not found in config:\nVars supplied to {} = {{}}",
-                    ctx.node.name
-                ))
-                .with_source(VarMissing(name.to_string()))),
+                None => Err(err(format!("required var `{name}` is not defined (used by `{}`)", ctx.node.name))
+                    .with_source(VarMissing(name.to_string()))),
             },
         }
     }
@@ -611,6 +607,9 @@ pub fn error_code(e: &Error) -> &'static str {
     let d = e.detail().unwrap_or("");
     if d.starts_with(COMPILER_ERROR) {
         return "compiler-error";
+    }
+    if d.starts_with("required var") {
+        return "missing-var";
     }
     match e.kind() {
         ErrorKind::SyntaxError => "jinja-syntax",

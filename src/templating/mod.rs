@@ -244,7 +244,18 @@ impl Templates {
         }
         let prepared = macros::preprocess_node(source);
         let result = self.env.render_named_str(file, &prepared, jctx);
-        result.map_err(|e| jinja_error(&e, file, source))
+        result.map_err(|e| {
+            let mut d = jinja_error(&e, file, source);
+            if e.kind() == minijinja::ErrorKind::UnknownFunction {
+                let name = d.message.split_whitespace().next().unwrap_or("").to_string();
+                let names = self.index.global_names();
+                if let Some(h) = crate::diagnostics::did_you_mean(&name, names.iter().map(|(n, _)| n.as_str())) {
+                    d.message = format!("unknown macro or function `{name}`");
+                    d.hint = Some(h);
+                }
+            }
+            d
+        })
     }
 
     /// Calls a macro by (possibly dotted) name with positional and keyword arguments.
@@ -321,9 +332,13 @@ pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic
             None => e.to_string(),
         },
     };
+    let hint = functions::hint_for(e);
     let mut cause = std::error::Error::source(e);
     while let Some(c) = cause {
-        msg.push_str(&format!(": {c}"));
+        let text = c.to_string();
+        if hint.as_deref() != Some(text.as_str()) {
+            msg.push_str(&format!(": {text}"));
+        }
         cause = c.source();
     }
     let in_this_file = e.name().is_none_or(|n| n == file);
@@ -347,7 +362,7 @@ pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic
         d = d.in_file(file);
     }
     if d.hint.is_none() {
-        d.hint = functions::hint_for(e);
+        d.hint = hint;
     }
     d
 }

@@ -72,7 +72,7 @@ fn unknown_macro() {
 
 #[test]
 fn unknown_selector_method() {
-    insta::assert_snapshot!(diagnose("unknown_ref", &["ls", "--select", "tg:nightly"]));
+    insta::assert_snapshot!(diagnose("sql_error", &["ls", "--select", "tg:nightly"]));
 }
 
 #[test]
