@@ -24,3 +24,13 @@ pub mod graph;
 pub mod project;
 pub mod sql;
 pub mod templating;
+
+/// With `SLUICE_TIMINGS=1`, prints how long a stage took to stderr (for benchmarks only).
+pub fn timing(stage: &str, since: std::time::Instant) {
+    if std::env::var_os("SLUICE_TIMINGS").is_some() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("timing: {stage}: {:.3}s", since.elapsed().as_secs_f64());
+        }
+    }
+}

@@ -18,18 +18,55 @@ use crate::templating::MacroDef;
 
 /// The whole `manifest.json` document.
 pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
-    let ctx = Ctx { m, meta, created_at: created_at(meta) };
-    let nodes: Map<String, Value> = m.nodes.iter().map(|(id, n)| (id.clone(), ctx.node(n))).collect();
-    let sources: Map<String, Value> = m.sources.iter().map(|(id, n)| (id.clone(), ctx.source(n))).collect();
-    let macros: Map<String, Value> = m.macros.iter().map(|(id, mac)| (id.clone(), ctx.macro_(mac))).collect();
+    let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for t in m.nodes.values().chain(m.disabled.values().flatten()) {
+        if let (Some(a), Some(_)) = (t.attached_node.as_deref(), &t.test_metadata) {
+            tests_of.entry(a).or_default().push(t);
+        }
+    }
+    let ctx = Ctx {
+        meta,
+        created_at: created_at(meta),
+        tests_of,
+    };
+    let nodes: Map<String, Value> = m
+        .nodes
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.node(n)))
+        .collect();
+    let sources: Map<String, Value> = m
+        .sources
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.source(n)))
+        .collect();
+    let macros: Map<String, Value> = m
+        .macros
+        .iter()
+        .map(|(id, mac)| (id.clone(), ctx.macro_(mac)))
+        .collect();
     let docs: Map<String, Value> = m.docs.iter().map(|(id, d)| (id.clone(), doc(d))).collect();
-    let exposures: Map<String, Value> = m.exposures.iter().map(|(id, n)| (id.clone(), ctx.exposure(n))).collect();
-    let unit_tests: Map<String, Value> = m.unit_tests.iter().map(|(id, n)| (id.clone(), ctx.unit_test(n))).collect();
+    let exposures: Map<String, Value> = m
+        .exposures
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.exposure(n)))
+        .collect();
+    let unit_tests: Map<String, Value> = m
+        .unit_tests
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.unit_test(n)))
+        .collect();
     let disabled: Map<String, Value> = m
         .disabled
         .iter()
-        .map(|(id, ns)| (id.clone(), Value::Array(ns.iter().map(|n| ctx.any(n)).collect())))
+        .map(|(id, ns)| {
+            (
+                id.clone(),
+                Value::Array(ns.iter().map(|n| ctx.any(n)).collect()),
+            )
+        })
         .collect();
+    let pm = graph_map(m.parent_map(), &m.metrics, &m.semantic_models);
+    let cm = graph_map(m.child_map(), &m.metrics, &m.semantic_models);
     json!({
         "metadata": metadata(m, meta),
         "nodes": nodes,
@@ -41,8 +78,8 @@ pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
         "groups": to_obj(&m.groups),
         "selectors": {},
         "disabled": disabled,
-        "parent_map": graph_map(m.parent_map(), &m.metrics, &m.semantic_models),
-        "child_map": graph_map(m.child_map(), &m.metrics, &m.semantic_models),
+        "parent_map": pm,
+        "child_map": cm,
         "group_map": group_map(m),
         "saved_queries": to_obj(&m.saved_queries),
         "semantic_models": to_obj(&m.semantic_models),
@@ -52,12 +89,23 @@ pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
 
 /// dbt's `project_id`: the md5 hex digest of the project name.
 pub(crate) fn project_id(project_name: &str) -> String {
-    Md5::digest(project_name.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(project_name.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn metadata(m: &Manifest, meta: &ArtifactMeta) -> Value {
-    let project_name = if meta.project_name.is_empty() { &m.project_name } else { &meta.project_name };
-    let adapter_type = if meta.adapter_type.is_empty() { &m.adapter_type } else { &meta.adapter_type };
+    let project_name = if meta.project_name.is_empty() {
+        &m.project_name
+    } else {
+        &meta.project_name
+    };
+    let adapter_type = if meta.adapter_type.is_empty() {
+        &m.adapter_type
+    } else {
+        &meta.adapter_type
+    };
     json!({
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
         "dbt_version": DBT_VERSION,
@@ -86,7 +134,11 @@ fn to_obj(m: &BTreeMap<String, Value>) -> Map<String, Value> {
 
 /// parent_map / child_map, plus empty entries for metrics and semantic models (which sluice
 /// does not wire into the graph).
-fn graph_map(base: BTreeMap<String, Vec<String>>, metrics: &BTreeMap<String, Value>, sms: &BTreeMap<String, Value>) -> Value {
+fn graph_map(
+    base: BTreeMap<String, Vec<String>>,
+    metrics: &BTreeMap<String, Value>,
+    sms: &BTreeMap<String, Value>,
+) -> Value {
     let mut map = base;
     for id in metrics.keys().chain(sms.keys()) {
         map.entry(id.clone()).or_default();
@@ -99,7 +151,10 @@ fn group_map(m: &Manifest) -> Value {
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for n in m.all_nodes() {
         if let Some(g) = n.config_str("group") {
-            groups.entry(g.to_string()).or_default().push(n.unique_id.clone());
+            groups
+                .entry(g.to_string())
+                .or_default()
+                .push(n.unique_id.clone());
         }
     }
     json!(groups)
@@ -107,7 +162,10 @@ fn group_map(m: &Manifest) -> Value {
 
 fn doc(d: &DocBlock) -> Value {
     // `path` is relative to the docs/model folder the file was found in.
-    let path = d.original_file_path.split_once('/').map_or(d.original_file_path.as_str(), |(_, rest)| rest);
+    let path = d
+        .original_file_path
+        .split_once('/')
+        .map_or(d.original_file_path.as_str(), |(_, rest)| rest);
     json!({
         "name": d.name,
         "resource_type": "doc",
@@ -135,11 +193,19 @@ fn column(c: &ColumnDef) -> Value {
 }
 
 fn columns(n: &Node) -> Map<String, Value> {
-    n.columns.iter().map(|c| (c.name.clone(), column(c))).collect()
+    n.columns
+        .iter()
+        .map(|c| (c.name.clone(), column(c)))
+        .collect()
 }
 
 fn refs(n: &Node) -> Value {
-    Value::Array(n.refs.iter().map(|r| json!({"name": r.name, "package": r.package, "version": r.version})).collect())
+    Value::Array(
+        n.refs
+            .iter()
+            .map(|r| json!({"name": r.name, "package": r.package, "version": r.version}))
+            .collect(),
+    )
 }
 
 fn sources(n: &Node) -> Value {
@@ -151,7 +217,8 @@ fn path_str(p: &Path) -> String {
 }
 
 struct Ctx<'a> {
-    m: &'a Manifest,
+    /// Generic tests by the node they are attached to (for `primary_key`).
+    tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
     meta: &'a ArtifactMeta,
     created_at: Value,
 }
@@ -170,8 +237,14 @@ impl Ctx<'_> {
     /// `target/<kind>/<package>/<original_file_path>[/<path>]`: nodes defined in YAML (generic
     /// tests) or in dbt_project.yml (hooks) get their own `path` appended.
     fn target_file(&self, kind: &str, n: &Node) -> String {
-        let mut p = format!("{}/{kind}/{}/{}", path_str(&self.meta.target_path), n.package_name, n.original_file_path);
-        let from_yaml = n.original_file_path.ends_with(".yml") || n.original_file_path.ends_with(".yaml");
+        let mut p = format!(
+            "{}/{kind}/{}/{}",
+            path_str(&self.meta.target_path),
+            n.package_name,
+            n.original_file_path
+        );
+        let from_yaml =
+            n.original_file_path.ends_with(".yml") || n.original_file_path.ends_with(".yaml");
         if from_yaml || n.resource_type == ResourceType::Operation {
             p.push('/');
             p.push_str(&n.path);
@@ -194,8 +267,11 @@ impl Ctx<'_> {
         };
         let group = config.get("group").cloned().unwrap_or(Value::Null);
         let access = config.get("access").cloned();
-        let build_path =
-            if self.meta.built.contains(&n.unique_id) { Some(self.target_file("run", n)) } else { None };
+        let build_path = if self.meta.built.contains(&n.unique_id) {
+            Some(self.target_file("run", n))
+        } else {
+            None
+        };
         let mut o = Map::new();
         o.insert("database".into(), json!(n.database));
         o.insert("schema".into(), json!(n.schema));
@@ -220,7 +296,14 @@ impl Ctx<'_> {
         o.insert("unrendered_config".into(), json!(n.unrendered_config));
         o.insert("created_at".into(), self.created_at.clone());
         o.insert("relation_name".into(), json!(n.relation_name()));
-        o.insert("raw_code".into(), json!(if rt == ResourceType::Seed { "" } else { n.raw_code.as_str() }));
+        o.insert(
+            "raw_code".into(),
+            json!(if rt == ResourceType::Seed {
+                ""
+            } else {
+                n.raw_code.as_str()
+            }),
+        );
         o.insert("doc_blocks".into(), json!([]));
         if rt == ResourceType::Seed {
             o.insert("root_path".into(), json!(path_str(&self.meta.project_root)));
@@ -234,7 +317,10 @@ impl Ctx<'_> {
         o.insert("refs".into(), refs(n));
         o.insert("sources".into(), sources(n));
         o.insert("metrics".into(), json!([]));
-        o.insert("depends_on".into(), json!({"macros": n.depends_on_macros, "nodes": n.depends_on_nodes}));
+        o.insert(
+            "depends_on".into(),
+            json!({"macros": n.depends_on_macros, "nodes": n.depends_on_nodes}),
+        );
         // dbt leaves a snapshot's compiled_path unset even once it is compiled.
         let compiled_path = match (&n.compiled_code, rt) {
             (Some(_), ResourceType::Snapshot) | (None, _) => None,
@@ -247,7 +333,10 @@ impl Ctx<'_> {
             o.insert("extra_ctes_injected".into(), json!(true));
             o.insert("extra_ctes".into(), json!([]));
         }
-        o.insert("contract".into(), json!({"enforced": false, "alias_types": true, "checksum": null}));
+        o.insert(
+            "contract".into(),
+            json!({"enforced": false, "alias_types": true, "checksum": null}),
+        );
         if let Some(Value::Object(c)) = n.config.get("contract") {
             if let Some(enforced) = c.get("enforced") {
                 o["contract"]["enforced"] = enforced.clone();
@@ -255,7 +344,10 @@ impl Ctx<'_> {
         }
         match rt {
             ResourceType::Model => {
-                o.insert("access".into(), access.unwrap_or_else(|| json!("protected")));
+                o.insert(
+                    "access".into(),
+                    access.unwrap_or_else(|| json!("protected")),
+                );
                 o.insert("constraints".into(), json!([]));
                 o.insert("version".into(), json!(n.version));
                 o.insert("latest_version".into(), Value::Null);
@@ -275,7 +367,12 @@ impl Ctx<'_> {
                 }
             }
             ResourceType::Operation => {
-                let index = n.name.rsplit('-').next().and_then(|i| i.parse::<u64>().ok()).map(|i| i + 1);
+                let index = n
+                    .name
+                    .rsplit('-')
+                    .next()
+                    .and_then(|i| i.parse::<u64>().ok())
+                    .map(|i| i + 1);
                 o.insert("index".into(), json!(index));
             }
             _ => {}
@@ -289,12 +386,22 @@ impl Ctx<'_> {
         let mut unique = Vec::new();
         let mut disabled_unique = Vec::new();
         let mut not_null = Vec::new();
-        let tests = self.m.nodes.values().chain(self.m.disabled.values().flatten());
-        for t in tests.filter(|t| t.attached_node.as_deref() == Some(model.unique_id.as_str())) {
+        let tests = self
+            .tests_of
+            .get(model.unique_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for t in tests {
             let Some(tm) = &t.test_metadata else { continue };
-            let cols: Vec<String> = match (tm.kwargs.get("column_name"), tm.kwargs.get("combination_of_columns")) {
+            let cols: Vec<String> = match (
+                tm.kwargs.get("column_name"),
+                tm.kwargs.get("combination_of_columns"),
+            ) {
                 (Some(Value::String(c)), _) => vec![c.clone()],
-                (_, Some(Value::Array(cs))) => cs.iter().filter_map(|c| c.as_str().map(String::from)).collect(),
+                (_, Some(Value::Array(cs))) => cs
+                    .iter()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect(),
                 _ => t.column_name.clone().into_iter().collect(),
             };
             match tm.name.as_str() {
@@ -308,7 +415,11 @@ impl Ctx<'_> {
             v.sort();
             v.dedup();
         }
-        let both: Vec<String> = unique.iter().filter(|c| not_null.contains(c)).cloned().collect();
+        let both: Vec<String> = unique
+            .iter()
+            .filter(|c| not_null.contains(c))
+            .cloned()
+            .collect();
         if !both.is_empty() {
             both
         } else if !unique.is_empty() {
@@ -321,7 +432,11 @@ impl Ctx<'_> {
     fn source(&self, n: &Node) -> Value {
         let default_info = Default::default();
         let s: &crate::compile::SourceInfo = n.source.as_ref().unwrap_or(&default_info);
-        let freshness = if s.freshness.is_null() { default_freshness() } else { s.freshness.clone() };
+        let freshness = if s.freshness.is_null() {
+            default_freshness()
+        } else {
+            s.freshness.clone()
+        };
         let mut config = node_config(n);
         // Relation settings live in the source's own fields, not in its config.
         for k in ["quoting", "schema", "database", "identifier", "loader"] {
@@ -329,13 +444,15 @@ impl Ctx<'_> {
         }
         config.insert("freshness".into(), freshness.clone());
         config.insert("loaded_at_field".into(), json!(s.loaded_at_field));
-        let mut quoting = json!({"database": null, "schema": null, "identifier": null, "column": null});
+        let mut quoting =
+            json!({"database": null, "schema": null, "identifier": null, "column": null});
         if let Some(Value::Object(q)) = n.config.get("quoting") {
             for (k, v) in q {
                 quoting[k.as_str()] = v.clone();
             }
         }
-        let mut unrendered = json!({"loaded_at_field": null, "loaded_at_query": null, "meta": {}, "tags": []});
+        let mut unrendered =
+            json!({"loaded_at_field": null, "loaded_at_query": null, "meta": {}, "tags": []});
         for (k, v) in &n.unrendered_config {
             unrendered[k.as_str()] = v.clone();
         }
@@ -435,11 +552,20 @@ impl Ctx<'_> {
         let fixture_io = |v: &Value, with_input: bool| {
             let mut o = Map::new();
             if with_input {
-                o.insert("input".into(), v.get("input").cloned().unwrap_or(Value::Null));
+                o.insert(
+                    "input".into(),
+                    v.get("input").cloned().unwrap_or(Value::Null),
+                );
             }
             o.insert("rows".into(), v.get("rows").cloned().unwrap_or(Value::Null));
-            o.insert("format".into(), v.get("format").cloned().unwrap_or_else(|| json!("dict")));
-            o.insert("fixture".into(), v.get("fixture").cloned().unwrap_or(Value::Null));
+            o.insert(
+                "format".into(),
+                v.get("format").cloned().unwrap_or_else(|| json!("dict")),
+            );
+            o.insert(
+                "fixture".into(),
+                v.get("fixture").cloned().unwrap_or(Value::Null),
+            );
             Value::Object(o)
         };
         let given: Vec<Value> = match d.get("given") {

@@ -74,7 +74,11 @@ pub fn new_invocation_id() -> String {
         let mut h = RandomState::new().build_hasher();
         h.write_u64(salt);
         h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         h.finish()
     };
     let (a, b) = (word(1), word(2));

@@ -181,16 +181,18 @@ pub(crate) fn node_config(node: &Node) -> Map<String, Value> {
         let value = match key {
             "pre-hook" | "post-hook" => hooks(v),
             "tags" => string_list(v),
-            "docs" | "contract" | "snapshot_meta_column_names" | "freshness" => match (config.get(key), v) {
-                (Some(Value::Object(base)), Value::Object(more)) => {
-                    let mut merged = base.clone();
-                    for (mk, mv) in more {
-                        merged.insert(mk.clone(), mv.clone());
+            "docs" | "contract" | "snapshot_meta_column_names" | "freshness" => {
+                match (config.get(key), v) {
+                    (Some(Value::Object(base)), Value::Object(more)) => {
+                        let mut merged = base.clone();
+                        for (mk, mv) in more {
+                            merged.insert(mk.clone(), mv.clone());
+                        }
+                        Value::Object(merged)
                     }
-                    Value::Object(merged)
+                    _ => v.clone(),
                 }
-                _ => v.clone(),
-            },
+            }
             _ => v.clone(),
         };
         // Insert keeps an existing key's position (preserve_order), new keys go last.
@@ -205,7 +207,10 @@ mod tests {
 
     #[test]
     fn hooks_normalize_every_spelling() {
-        assert_eq!(hooks(&json!("select 1")), json!([{"sql": "select 1", "transaction": true, "index": null}]));
+        assert_eq!(
+            hooks(&json!("select 1")),
+            json!([{"sql": "select 1", "transaction": true, "index": null}])
+        );
         assert_eq!(
             hooks(&json!(["a", {"sql": "b", "transaction": false}])),
             json!([
@@ -218,17 +223,26 @@ mod tests {
 
     #[test]
     fn overlay_keeps_default_order_and_appends_extras() {
-        let mut n = Node::new("model.p.m".into(), ResourceType::Model, "m".into(), "p".into());
+        let mut n = Node::new(
+            "model.p.m".into(),
+            ResourceType::Model,
+            "m".into(),
+            "p".into(),
+        );
         n.config.insert("custom".into(), json!(1));
         n.config.insert("materialized".into(), json!("table"));
         n.config.insert("pre_hook".into(), json!("select 2"));
-        n.config.insert("docs".into(), json!({"node_color": "gold"}));
+        n.config
+            .insert("docs".into(), json!({"node_color": "gold"}));
         let c = node_config(&n);
         let keys: Vec<&str> = c.keys().map(String::as_str).collect();
         assert_eq!(keys.last(), Some(&"custom"));
         assert_eq!(keys.iter().position(|k| *k == "materialized"), Some(7));
         assert_eq!(c["materialized"], "table");
-        assert_eq!(c["pre-hook"], json!([{"sql": "select 2", "transaction": true, "index": null}]));
+        assert_eq!(
+            c["pre-hook"],
+            json!([{"sql": "select 2", "transaction": true, "index": null}])
+        );
         assert_eq!(c["docs"], json!({"show": true, "node_color": "gold"}));
         assert!(!c.contains_key("pre_hook"));
     }

@@ -56,7 +56,11 @@ pub struct Timing {
 
 impl Timing {
     pub fn new(name: &str, started_at: DateTime<Utc>, completed_at: DateTime<Utc>) -> Self {
-        Timing { name: name.to_string(), started_at, completed_at }
+        Timing {
+            name: name.to_string(),
+            started_at,
+            completed_at,
+        }
     }
 }
 
@@ -143,7 +147,12 @@ fn seconds(s: f64) -> Value {
 
 /// The whole `run_results.json` document. `args` is the invocation's flags as dbt writes them
 /// (`which`, `select`, ...); it must not hold secrets.
-pub fn run_results_json(results: &[RunResult], meta: &ArtifactMeta, elapsed: f64, args: Value) -> Value {
+pub fn run_results_json(
+    results: &[RunResult],
+    meta: &ArtifactMeta,
+    elapsed: f64,
+    args: Value,
+) -> Value {
     json!({
         "metadata": {
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",

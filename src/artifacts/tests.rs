@@ -15,27 +15,417 @@ use super::*;
 use crate::compile::{ColumnDef, DocBlock, Manifest, Node, ResourceType, SourceInfo, TestMetadata};
 use crate::templating::{MacroDef, RefCall};
 
-const TOP_KEYS: &[&str] = &["metadata", "nodes", "sources", "macros", "docs", "exposures", "metrics", "groups", "selectors", "disabled", "parent_map", "child_map", "group_map", "saved_queries", "semantic_models", "unit_tests"];
-const METADATA_KEYS: &[&str] = &["dbt_schema_version", "dbt_version", "generated_at", "invocation_id", "invocation_started_at", "env", "project_name", "project_id", "user_id", "send_anonymous_usage_stats", "adapter_type", "quoting"];
-const MODEL_KEYS: &[&str] = &["database", "schema", "name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "fqn", "alias", "checksum", "config", "tags", "description", "columns", "meta", "group", "docs", "patch_path", "build_path", "unrendered_config", "created_at", "relation_name", "raw_code", "doc_blocks", "language", "refs", "sources", "metrics", "depends_on", "compiled_path", "compiled", "compiled_code", "extra_ctes_injected", "extra_ctes", "contract", "access", "constraints", "version", "latest_version", "deprecation_date", "primary_key", "time_spine"];
-const MODEL_CONFIG_KEYS: &[&str] = &["enabled", "alias", "schema", "database", "tags", "meta", "group", "materialized", "incremental_strategy", "batch_size", "lookback", "begin", "persist_docs", "post-hook", "pre-hook", "quoting", "column_types", "full_refresh", "unique_key", "on_schema_change", "on_configuration_change", "grants", "packages", "docs", "contract", "event_time", "concurrent_batches", "access", "freshness"];
-const SEED_KEYS: &[&str] = &["database", "schema", "name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "fqn", "alias", "checksum", "config", "tags", "description", "columns", "meta", "group", "docs", "patch_path", "build_path", "unrendered_config", "created_at", "relation_name", "raw_code", "doc_blocks", "root_path", "depends_on"];
-const SEED_CONFIG_KEYS: &[&str] = &["enabled", "alias", "schema", "database", "tags", "meta", "group", "materialized", "incremental_strategy", "batch_size", "lookback", "begin", "persist_docs", "post-hook", "pre-hook", "quoting", "column_types", "full_refresh", "unique_key", "on_schema_change", "on_configuration_change", "grants", "packages", "docs", "contract", "event_time", "concurrent_batches", "delimiter", "quote_columns"];
-const GENERIC_TEST_KEYS: &[&str] = &["database", "schema", "name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "fqn", "alias", "checksum", "config", "tags", "description", "columns", "meta", "group", "docs", "patch_path", "build_path", "unrendered_config", "created_at", "relation_name", "raw_code", "doc_blocks", "language", "refs", "sources", "metrics", "depends_on", "compiled_path", "compiled", "compiled_code", "extra_ctes_injected", "extra_ctes", "contract", "column_name", "file_key_name", "attached_node", "test_metadata"];
-const TEST_CONFIG_KEYS: &[&str] = &["enabled", "alias", "schema", "database", "tags", "meta", "group", "materialized", "severity", "store_failures", "store_failures_as", "where", "limit", "fail_calc", "warn_if", "error_if"];
-const COLUMN_KEYS: &[&str] = &["name", "description", "meta", "data_type", "constraints", "quote", "config", "tags", "granularity", "doc_blocks"];
-const SOURCE_KEYS: &[&str] = &["database", "schema", "name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "fqn", "source_name", "source_description", "loader", "identifier", "quoting", "loaded_at_field", "loaded_at_query", "freshness", "external", "description", "columns", "meta", "source_meta", "tags", "config", "patch_path", "unrendered_config", "relation_name", "created_at", "unrendered_database", "unrendered_schema", "doc_blocks"];
-const SOURCE_CONFIG_KEYS: &[&str] = &["enabled", "event_time", "freshness", "loaded_at_field", "loaded_at_query", "meta", "tags"];
-const MACRO_KEYS: &[&str] = &["name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "macro_sql", "depends_on", "description", "meta", "docs", "patch_path", "arguments", "created_at", "supported_languages"];
-const DOC_KEYS: &[&str] = &["name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "block_contents"];
-const EXPOSURE_KEYS: &[&str] = &["name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "fqn", "type", "owner", "description", "label", "maturity", "meta", "tags", "config", "unrendered_config", "url", "depends_on", "refs", "sources", "metrics", "created_at"];
-const UNIT_TEST_KEYS: &[&str] = &["model", "given", "expect", "name", "resource_type", "package_name", "path", "original_file_path", "unique_id", "fqn", "description", "overrides", "depends_on", "config", "checksum", "schema", "created_at", "versions", "version"];
-const SNAPSHOT_CONFIG_KEYS: &[&str] = &["enabled", "alias", "schema", "database", "tags", "meta", "group", "materialized", "incremental_strategy", "batch_size", "lookback", "begin", "persist_docs", "post-hook", "pre-hook", "quoting", "column_types", "full_refresh", "unique_key", "on_schema_change", "on_configuration_change", "grants", "packages", "docs", "contract", "event_time", "concurrent_batches", "strategy", "target_schema", "target_database", "updated_at", "check_cols", "snapshot_meta_column_names", "dbt_valid_to_current"];
+const TOP_KEYS: &[&str] = &[
+    "metadata",
+    "nodes",
+    "sources",
+    "macros",
+    "docs",
+    "exposures",
+    "metrics",
+    "groups",
+    "selectors",
+    "disabled",
+    "parent_map",
+    "child_map",
+    "group_map",
+    "saved_queries",
+    "semantic_models",
+    "unit_tests",
+];
+const METADATA_KEYS: &[&str] = &[
+    "dbt_schema_version",
+    "dbt_version",
+    "generated_at",
+    "invocation_id",
+    "invocation_started_at",
+    "env",
+    "project_name",
+    "project_id",
+    "user_id",
+    "send_anonymous_usage_stats",
+    "adapter_type",
+    "quoting",
+];
+const MODEL_KEYS: &[&str] = &[
+    "database",
+    "schema",
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "alias",
+    "checksum",
+    "config",
+    "tags",
+    "description",
+    "columns",
+    "meta",
+    "group",
+    "docs",
+    "patch_path",
+    "build_path",
+    "unrendered_config",
+    "created_at",
+    "relation_name",
+    "raw_code",
+    "doc_blocks",
+    "language",
+    "refs",
+    "sources",
+    "metrics",
+    "depends_on",
+    "compiled_path",
+    "compiled",
+    "compiled_code",
+    "extra_ctes_injected",
+    "extra_ctes",
+    "contract",
+    "access",
+    "constraints",
+    "version",
+    "latest_version",
+    "deprecation_date",
+    "primary_key",
+    "time_spine",
+];
+const MODEL_CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "alias",
+    "schema",
+    "database",
+    "tags",
+    "meta",
+    "group",
+    "materialized",
+    "incremental_strategy",
+    "batch_size",
+    "lookback",
+    "begin",
+    "persist_docs",
+    "post-hook",
+    "pre-hook",
+    "quoting",
+    "column_types",
+    "full_refresh",
+    "unique_key",
+    "on_schema_change",
+    "on_configuration_change",
+    "grants",
+    "packages",
+    "docs",
+    "contract",
+    "event_time",
+    "concurrent_batches",
+    "access",
+    "freshness",
+];
+const SEED_KEYS: &[&str] = &[
+    "database",
+    "schema",
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "alias",
+    "checksum",
+    "config",
+    "tags",
+    "description",
+    "columns",
+    "meta",
+    "group",
+    "docs",
+    "patch_path",
+    "build_path",
+    "unrendered_config",
+    "created_at",
+    "relation_name",
+    "raw_code",
+    "doc_blocks",
+    "root_path",
+    "depends_on",
+];
+const SEED_CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "alias",
+    "schema",
+    "database",
+    "tags",
+    "meta",
+    "group",
+    "materialized",
+    "incremental_strategy",
+    "batch_size",
+    "lookback",
+    "begin",
+    "persist_docs",
+    "post-hook",
+    "pre-hook",
+    "quoting",
+    "column_types",
+    "full_refresh",
+    "unique_key",
+    "on_schema_change",
+    "on_configuration_change",
+    "grants",
+    "packages",
+    "docs",
+    "contract",
+    "event_time",
+    "concurrent_batches",
+    "delimiter",
+    "quote_columns",
+];
+const GENERIC_TEST_KEYS: &[&str] = &[
+    "database",
+    "schema",
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "alias",
+    "checksum",
+    "config",
+    "tags",
+    "description",
+    "columns",
+    "meta",
+    "group",
+    "docs",
+    "patch_path",
+    "build_path",
+    "unrendered_config",
+    "created_at",
+    "relation_name",
+    "raw_code",
+    "doc_blocks",
+    "language",
+    "refs",
+    "sources",
+    "metrics",
+    "depends_on",
+    "compiled_path",
+    "compiled",
+    "compiled_code",
+    "extra_ctes_injected",
+    "extra_ctes",
+    "contract",
+    "column_name",
+    "file_key_name",
+    "attached_node",
+    "test_metadata",
+];
+const TEST_CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "alias",
+    "schema",
+    "database",
+    "tags",
+    "meta",
+    "group",
+    "materialized",
+    "severity",
+    "store_failures",
+    "store_failures_as",
+    "where",
+    "limit",
+    "fail_calc",
+    "warn_if",
+    "error_if",
+];
+const COLUMN_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "meta",
+    "data_type",
+    "constraints",
+    "quote",
+    "config",
+    "tags",
+    "granularity",
+    "doc_blocks",
+];
+const SOURCE_KEYS: &[&str] = &[
+    "database",
+    "schema",
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "source_name",
+    "source_description",
+    "loader",
+    "identifier",
+    "quoting",
+    "loaded_at_field",
+    "loaded_at_query",
+    "freshness",
+    "external",
+    "description",
+    "columns",
+    "meta",
+    "source_meta",
+    "tags",
+    "config",
+    "patch_path",
+    "unrendered_config",
+    "relation_name",
+    "created_at",
+    "unrendered_database",
+    "unrendered_schema",
+    "doc_blocks",
+];
+const SOURCE_CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "event_time",
+    "freshness",
+    "loaded_at_field",
+    "loaded_at_query",
+    "meta",
+    "tags",
+];
+const MACRO_KEYS: &[&str] = &[
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "macro_sql",
+    "depends_on",
+    "description",
+    "meta",
+    "docs",
+    "patch_path",
+    "arguments",
+    "created_at",
+    "supported_languages",
+];
+const DOC_KEYS: &[&str] = &[
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "block_contents",
+];
+const EXPOSURE_KEYS: &[&str] = &[
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "type",
+    "owner",
+    "description",
+    "label",
+    "maturity",
+    "meta",
+    "tags",
+    "config",
+    "unrendered_config",
+    "url",
+    "depends_on",
+    "refs",
+    "sources",
+    "metrics",
+    "created_at",
+];
+const UNIT_TEST_KEYS: &[&str] = &[
+    "model",
+    "given",
+    "expect",
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "description",
+    "overrides",
+    "depends_on",
+    "config",
+    "checksum",
+    "schema",
+    "created_at",
+    "versions",
+    "version",
+];
+const SNAPSHOT_CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "alias",
+    "schema",
+    "database",
+    "tags",
+    "meta",
+    "group",
+    "materialized",
+    "incremental_strategy",
+    "batch_size",
+    "lookback",
+    "begin",
+    "persist_docs",
+    "post-hook",
+    "pre-hook",
+    "quoting",
+    "column_types",
+    "full_refresh",
+    "unique_key",
+    "on_schema_change",
+    "on_configuration_change",
+    "grants",
+    "packages",
+    "docs",
+    "contract",
+    "event_time",
+    "concurrent_batches",
+    "strategy",
+    "target_schema",
+    "target_database",
+    "updated_at",
+    "check_cols",
+    "snapshot_meta_column_names",
+    "dbt_valid_to_current",
+];
 const RUN_RESULTS_KEYS: &[&str] = &["metadata", "results", "elapsed_time", "args"];
-const RESULT_KEYS: &[&str] = &["status", "timing", "thread_id", "execution_time", "adapter_response", "message", "failures", "unique_id", "compiled", "compiled_code", "relation_name", "batch_results"];
+const RESULT_KEYS: &[&str] = &[
+    "status",
+    "timing",
+    "thread_id",
+    "execution_time",
+    "adapter_response",
+    "message",
+    "failures",
+    "unique_id",
+    "compiled",
+    "compiled_code",
+    "relation_name",
+    "batch_results",
+];
 
 fn keys(v: &Value) -> Vec<&str> {
-    v.as_object().expect("an object").keys().map(String::as_str).collect()
+    v.as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -51,7 +441,10 @@ fn meta() -> ArtifactMeta {
         project_name: "shop".into(),
         target_path: "target".into(),
         project_root: "/proj".into(),
-        built: ["model.shop.customers", "seed.shop.raw_customers"].into_iter().map(String::from).collect(),
+        built: ["model.shop.customers", "seed.shop.raw_customers"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
     }
 }
 
@@ -65,7 +458,11 @@ fn node(id: &str, rt: ResourceType, name: &str) -> Node {
 }
 
 fn generic_test(name: &str, hash: &str, column: &str) -> Node {
-    let mut t = node(&format!("test.shop.{name}_customers_{column}.{hash}"), ResourceType::Test, "");
+    let mut t = node(
+        &format!("test.shop.{name}_customers_{column}.{hash}"),
+        ResourceType::Test,
+        "",
+    );
     t.name = format!("{name}_customers_{column}");
     t.alias = t.name.clone();
     t.fqn = vec!["shop".into(), t.name.clone()];
@@ -73,24 +470,41 @@ fn generic_test(name: &str, hash: &str, column: &str) -> Node {
     t.path = format!("{}.sql", t.name);
     t.original_file_path = "models/schema.yml".into();
     t.raw_code = format!("{{{{ test_{name}(**_dbt_generic_test_kwargs) }}}}");
-    t.refs = vec![RefCall { package: None, name: "customers".into(), version: None }];
+    t.refs = vec![RefCall {
+        package: None,
+        name: "customers".into(),
+        version: None,
+    }];
     t.depends_on_nodes = vec!["model.shop.customers".into()];
-    t.depends_on_macros = vec![format!("macro.dbt.test_{name}"), "macro.dbt.get_where_subquery".into()];
+    t.depends_on_macros = vec![
+        format!("macro.dbt.test_{name}"),
+        "macro.dbt.get_where_subquery".into(),
+    ];
     t.column_name = Some(column.into());
     t.file_key_name = Some("models.customers".into());
     t.attached_node = Some("model.shop.customers".into());
     t.test_metadata = Some(TestMetadata {
         name: name.into(),
         namespace: None,
-        kwargs: obj(json!({"column_name": column, "model": "{{ get_where_subquery(ref('customers')) }}"})),
+        kwargs: obj(
+            json!({"column_name": column, "model": "{{ get_where_subquery(ref('customers')) }}"}),
+        ),
     });
     t
 }
 
 fn sample_manifest() -> Manifest {
-    let mut m = Manifest { project_name: "shop".into(), adapter_type: "duckdb".into(), ..Default::default() };
+    let mut m = Manifest {
+        project_name: "shop".into(),
+        adapter_type: "duckdb".into(),
+        ..Default::default()
+    };
 
-    let mut seed = node("seed.shop.raw_customers", ResourceType::Seed, "raw_customers");
+    let mut seed = node(
+        "seed.shop.raw_customers",
+        ResourceType::Seed,
+        "raw_customers",
+    );
     seed.path = "raw_customers.csv".into();
     seed.original_file_path = "seeds/raw_customers.csv".into();
     seed.checksum = "ab".repeat(32);
@@ -104,20 +518,35 @@ fn sample_manifest() -> Manifest {
     model.original_file_path = "models/customers.sql".into();
     model.patch_path = Some("shop://models/schema.yml".into());
     model.checksum = "cd".repeat(32);
-    model.config = obj(json!({"materialized": "table", "tags": ["nightly"], "pre_hook": ["select 1"]}));
+    model.config =
+        obj(json!({"materialized": "table", "tags": ["nightly"], "pre_hook": ["select 1"]}));
     model.unrendered_config = obj(json!({"materialized": "table"}));
     model.tags = vec!["nightly".into()];
     model.description = "One row per customer".into();
-    model.columns = vec![ColumnDef { name: "id".into(), description: "pk".into(), ..Default::default() }];
-    model.raw_code = "select * from {{ ref('raw_customers') }} join {{ source('app', 'orders') }} using (id)".into();
-    model.refs = vec![RefCall { package: None, name: "raw_customers".into(), version: None }];
+    model.columns = vec![ColumnDef {
+        name: "id".into(),
+        description: "pk".into(),
+        ..Default::default()
+    }];
+    model.raw_code =
+        "select * from {{ ref('raw_customers') }} join {{ source('app', 'orders') }} using (id)"
+            .into();
+    model.refs = vec![RefCall {
+        package: None,
+        name: "raw_customers".into(),
+        version: None,
+    }];
     model.sources = vec![("app".into(), "orders".into())];
-    model.depends_on_nodes = vec!["seed.shop.raw_customers".into(), "source.shop.app.orders".into()];
+    model.depends_on_nodes = vec![
+        "seed.shop.raw_customers".into(),
+        "source.shop.app.orders".into(),
+    ];
     model.compiled_code = Some("select * from \"shop\".\"main\".\"raw_customers\"".into());
     m.nodes.insert(model.unique_id.clone(), model);
 
     let mut not_null = generic_test("not_null", "f6a7b8c9d0", "id");
-    not_null.compiled_code = Some("select id from \"shop\".\"main\".\"customers\" where id is null".into());
+    not_null.compiled_code =
+        Some("select id from \"shop\".\"main\".\"customers\" where id is null".into());
     for t in [generic_test("unique", "a1b2c3d4e5", "id"), not_null] {
         m.nodes.insert(t.unique_id.clone(), t);
     }
@@ -183,11 +612,23 @@ fn manifest_keys_match_dbt() {
     let test = &v["nodes"]["test.shop.not_null_customers_id.f6a7b8c9d0"];
     assert_eq!(keys(test), GENERIC_TEST_KEYS);
     assert_eq!(keys(&test["config"]), TEST_CONFIG_KEYS);
-    assert_eq!(test["compiled_path"], "target/compiled/shop/models/schema.yml/not_null_customers_id.sql");
+    assert_eq!(
+        test["compiled_path"],
+        "target/compiled/shop/models/schema.yml/not_null_customers_id.sql"
+    );
     // Not compiled: dbt leaves out the four compile-time keys.
     let uncompiled = &v["nodes"]["test.shop.unique_customers_id.a1b2c3d4e5"];
-    let compile_keys = ["compiled", "compiled_code", "extra_ctes_injected", "extra_ctes"];
-    let expected: Vec<&str> = GENERIC_TEST_KEYS.iter().copied().filter(|k| !compile_keys.contains(k)).collect();
+    let compile_keys = [
+        "compiled",
+        "compiled_code",
+        "extra_ctes_injected",
+        "extra_ctes",
+    ];
+    let expected: Vec<&str> = GENERIC_TEST_KEYS
+        .iter()
+        .copied()
+        .filter(|k| !compile_keys.contains(k))
+        .collect();
     assert_eq!(keys(uncompiled), expected);
     let src = &v["sources"]["source.shop.app.orders"];
     assert_eq!(keys(src), SOURCE_KEYS);
@@ -200,21 +641,39 @@ fn manifest_keys_match_dbt() {
 fn manifest_values_match_dbt() {
     let v = manifest_json(&sample_manifest(), &meta());
     let md = &v["metadata"];
-    assert_eq!(md["dbt_schema_version"], "https://schemas.getdbt.com/dbt/manifest/v12.json");
+    assert_eq!(
+        md["dbt_schema_version"],
+        "https://schemas.getdbt.com/dbt/manifest/v12.json"
+    );
     assert_eq!(md["generated_at"], "2024-01-02T03:04:05.000000Z");
     assert_eq!(md["user_id"], Value::Null);
     assert_eq!(md["send_anonymous_usage_stats"], false);
-    assert_eq!(project_id("jaffle_shop"), "06e5b98c2db46f8a72cc4f66410e9b3b");
+    assert_eq!(
+        project_id("jaffle_shop"),
+        "06e5b98c2db46f8a72cc4f66410e9b3b"
+    );
 
     let model = &v["nodes"]["model.shop.customers"];
-    assert_eq!(model["checksum"], json!({"name": "sha256", "checksum": "cd".repeat(32)}));
+    assert_eq!(
+        model["checksum"],
+        json!({"name": "sha256", "checksum": "cd".repeat(32)})
+    );
     assert_eq!(model["config"]["materialized"], "table");
-    assert_eq!(model["config"]["pre-hook"], json!([{"sql": "select 1", "transaction": true, "index": null}]));
-    assert_eq!(model["refs"], json!([{"name": "raw_customers", "package": null, "version": null}]));
+    assert_eq!(
+        model["config"]["pre-hook"],
+        json!([{"sql": "select 1", "transaction": true, "index": null}])
+    );
+    assert_eq!(
+        model["refs"],
+        json!([{"name": "raw_customers", "package": null, "version": null}])
+    );
     assert_eq!(model["sources"], json!([["app", "orders"]]));
     assert_eq!(model["relation_name"], "\"shop\".\"main\".\"customers\"");
     assert_eq!(model["build_path"], "target/run/shop/models/customers.sql");
-    assert_eq!(model["compiled_path"], "target/compiled/shop/models/customers.sql");
+    assert_eq!(
+        model["compiled_path"],
+        "target/compiled/shop/models/customers.sql"
+    );
     assert_eq!(model["compiled"], true);
     assert_eq!(model["primary_key"], json!(["id"]));
     assert_eq!(model["created_at"], json!(1704164640.0));
@@ -231,18 +690,33 @@ fn manifest_values_match_dbt() {
     assert_eq!(test["relation_name"], Value::Null);
     assert_eq!(test["build_path"], Value::Null);
     assert_eq!(test["compiled_path"], Value::Null);
-    assert!(test.get("compiled").is_none(), "uncompiled nodes have no compiled key");
-    assert_eq!(keys(&test["test_metadata"]), ["name", "kwargs", "namespace"]);
+    assert!(
+        test.get("compiled").is_none(),
+        "uncompiled nodes have no compiled key"
+    );
+    assert_eq!(
+        keys(&test["test_metadata"]),
+        ["name", "kwargs", "namespace"]
+    );
 
     let src = &v["sources"]["source.shop.app.orders"];
     assert_eq!(src["relation_name"], "\"shop\".\"main\".\"raw_orders\"");
-    assert_eq!(keys(&src["freshness"]), ["warn_after", "error_after", "filter"]);
+    assert_eq!(
+        keys(&src["freshness"]),
+        ["warn_after", "error_after", "filter"]
+    );
 
     assert_eq!(
         v["child_map"]["model.shop.customers"],
-        json!(["test.shop.not_null_customers_id.f6a7b8c9d0", "test.shop.unique_customers_id.a1b2c3d4e5"])
+        json!([
+            "test.shop.not_null_customers_id.f6a7b8c9d0",
+            "test.shop.unique_customers_id.a1b2c3d4e5"
+        ])
     );
-    assert_eq!(v["parent_map"]["model.shop.customers"], json!(["seed.shop.raw_customers", "source.shop.app.orders"]));
+    assert_eq!(
+        v["parent_map"]["model.shop.customers"],
+        json!(["seed.shop.raw_customers", "source.shop.app.orders"])
+    );
     assert_eq!(v["docs"]["doc.shop.customer_id"]["path"], "docs.md");
 }
 
@@ -253,12 +727,17 @@ fn other_resource_types_match_dbt_keys() {
     exp.definition = json!({"type": "dashboard", "owner": {"name": "me", "email": "me@x.com"}});
     exp.depends_on_nodes = vec!["model.shop.customers".into()];
     m.exposures.insert(exp.unique_id.clone(), exp);
-    let mut ut = node("unit_test.shop.customers.ut1", ResourceType::UnitTest, "ut1");
+    let mut ut = node(
+        "unit_test.shop.customers.ut1",
+        ResourceType::UnitTest,
+        "ut1",
+    );
     ut.definition = json!({"model": "customers", "given": [{"input": "ref('raw_customers')", "rows": []}], "expect": {"rows": []}});
     ut.depends_on_nodes = vec!["model.shop.customers".into()];
     m.unit_tests.insert(ut.unique_id.clone(), ut);
     let mut snap = node("snapshot.shop.snap", ResourceType::Snapshot, "snap");
-    snap.config = obj(json!({"materialized": "snapshot", "strategy": "check", "check_cols": "all"}));
+    snap.config =
+        obj(json!({"materialized": "snapshot", "strategy": "check", "check_cols": "all"}));
     snap.compiled_code = Some("select 1".into());
     m.nodes.insert(snap.unique_id.clone(), snap);
     let mut off = node("model.shop.off", ResourceType::Model, "off");
@@ -271,7 +750,10 @@ fn other_resource_types_match_dbt_keys() {
     assert_eq!(keys(&e["owner"]), ["email", "name"]);
     let u = &v["unit_tests"]["unit_test.shop.customers.ut1"];
     assert_eq!(keys(u), UNIT_TEST_KEYS);
-    assert_eq!(u["given"][0], json!({"input": "ref('raw_customers')", "rows": [], "format": "dict", "fixture": null}));
+    assert_eq!(
+        u["given"][0],
+        json!({"input": "ref('raw_customers')", "rows": [], "format": "dict", "fixture": null})
+    );
     let s = &v["nodes"]["snapshot.shop.snap"];
     assert_eq!(keys(&s["config"]), SNAPSHOT_CONFIG_KEYS);
     assert_eq!(s["compiled_path"], Value::Null);
@@ -279,14 +761,23 @@ fn other_resource_types_match_dbt_keys() {
     let off = &v["disabled"]["model.shop.off"][0];
     assert_eq!(off["config"]["enabled"], false);
     assert!(off.get("primary_key").is_some());
-    assert_eq!(v["child_map"]["model.shop.customers"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        v["child_map"]["model.shop.customers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 fn sample_results() -> Vec<RunResult> {
     let t0 = Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 1).unwrap();
     let t1 = Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 2).unwrap();
     let mut seed = RunResult::new("seed.shop.raw_customers", RunStatus::Success);
-    seed.timing = vec![Timing::new("compile", t0, t0), Timing::new("execute", t0, t1)];
+    seed.timing = vec![
+        Timing::new("compile", t0, t0),
+        Timing::new("execute", t0, t1),
+    ];
     seed.execution_time = 1.0;
     seed.message = Some("INSERT 2".into());
     seed.adapter_response = json!({"_message": "INSERT 2", "code": "INSERT", "rows_affected": 2});
@@ -304,12 +795,28 @@ fn sample_results() -> Vec<RunResult> {
 fn run_results_shape() {
     let v = run_results_json(&sample_results(), &meta(), 2.5, json!({"which": "build"}));
     assert_eq!(keys(&v), RUN_RESULTS_KEYS);
-    assert_eq!(keys(&v["metadata"]), ["dbt_schema_version", "dbt_version", "generated_at", "invocation_id", "invocation_started_at", "env"]);
-    assert_eq!(v["metadata"]["dbt_schema_version"], "https://schemas.getdbt.com/dbt/run-results/v6.json");
+    assert_eq!(
+        keys(&v["metadata"]),
+        [
+            "dbt_schema_version",
+            "dbt_version",
+            "generated_at",
+            "invocation_id",
+            "invocation_started_at",
+            "env"
+        ]
+    );
+    assert_eq!(
+        v["metadata"]["dbt_schema_version"],
+        "https://schemas.getdbt.com/dbt/run-results/v6.json"
+    );
     for r in v["results"].as_array().unwrap() {
         assert_eq!(keys(r), RESULT_KEYS);
     }
-    assert_eq!(v["results"][0]["timing"][1]["completed_at"], "2024-01-02T03:04:02.000000Z");
+    assert_eq!(
+        v["results"][0]["timing"][1]["completed_at"],
+        "2024-01-02T03:04:02.000000Z"
+    );
     assert_eq!(v["results"][1]["status"], "pass");
     assert_eq!(v["results"][2]["execution_time"], json!(0));
     assert_eq!(v["results"][2]["timing"], json!([]));
@@ -342,9 +849,15 @@ fn write_json_is_atomic_and_creates_dirs() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"a":1}"#);
     write_json(&path, &json!({"a": 2})).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"a":2}"#);
-    let names: BTreeSet<String> =
-        std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
-    assert_eq!(names, BTreeSet::from(["manifest.json".to_string()]), "no .tmp file left behind");
+    let names: BTreeSet<String> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["manifest.json".to_string()]),
+        "no .tmp file left behind"
+    );
 }
 
 #[test]

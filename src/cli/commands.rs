@@ -30,19 +30,31 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
         Command::Test(a) => build(g, a, "test"),
-        Command::Show { selection, inline, limit } => show(g, selection, inline.as_deref(), *limit),
+        Command::Show {
+            selection,
+            inline,
+            limit,
+        } => show(g, selection, inline.as_deref(), *limit),
     }
 }
 
 fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
     match g.log_format {
         LogFormat::Json => Arc::new(JsonReporter::new(Box::new(std::io::stdout()))),
-        LogFormat::Text => Arc::new(TextReporter::new(Box::new(std::io::stdout()), use_color(g), g.quiet)),
+        LogFormat::Text => Arc::new(TextReporter::new(
+            Box::new(std::io::stdout()),
+            use_color(g),
+            g.quiet,
+        )),
     }
 }
 
 fn meta(s: &Session) -> ArtifactMeta {
-    let mut m = ArtifactMeta::new(&s.project.config.name, &s.target.adapter_type, s.project.config.target_path.clone());
+    let mut m = ArtifactMeta::new(
+        &s.project.config.name,
+        &s.target.adapter_type,
+        s.project.config.target_path.clone(),
+    );
     m.invocation_id = s.invocation_id.clone();
     m.invocation_started_at = s.started_at;
     m.project_root = s.project.root.clone();
@@ -50,15 +62,26 @@ fn meta(s: &Session) -> ArtifactMeta {
 }
 
 fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
+    let t = std::time::Instant::now();
     let v = artifacts::manifest_json(s.manifest(), meta);
+    crate::cli::timing("manifest_json", t);
     let path = s.target_path.join("manifest.json");
-    artifacts::write_json(&path, &v)
-        .map_err(|e| vec![Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))])
+    let t = std::time::Instant::now();
+    let r = artifacts::write_json(&path, &v);
+    crate::cli::timing("write manifest", t);
+    r.map_err(|e| {
+        vec![Diagnostic::error(
+            "io",
+            format!("cannot write `{}`: {e}", path.display()),
+        )]
+    })
 }
 
 fn warn_unmatched(s: &Session, sel: &SelectArgs, rep: &dyn Reporter) {
     for u in s.unmatched(sel) {
-        rep.event(&Event::Warning(format!("The selection criterion '{u}' does not match any enabled nodes")));
+        rep.event(&Event::Warning(format!(
+            "The selection criterion '{u}' does not match any enabled nodes"
+        )));
     }
 }
 
@@ -85,7 +108,12 @@ fn parse(g: &GlobalArgs) -> CmdResult {
 fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult {
     let mut s = Session::load(g, false, false)?;
     let rep = reporter(g);
-    let services = Arc::new(CompileServices::new(s.parsed.resolver.clone(), None, false, &s.target.adapter_type));
+    let services = Arc::new(CompileServices::new(
+        s.parsed.resolver.clone(),
+        None,
+        false,
+        &s.target.adapter_type,
+    ));
     if let Some(sql) = inline {
         let info = crate::templating::NodeInfo {
             unique_id: "sql_operation.inline".into(),
@@ -95,18 +123,40 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
             original_file_path: "<inline>".into(),
             ..Default::default()
         };
-        let ctx = Arc::new(crate::templating::RenderCtx::new(crate::templating::Phase::Compile, info, services));
-        let out = s.templates().render("<inline>", sql, &ctx).map_err(|d| vec![d])?;
+        let ctx = Arc::new(crate::templating::RenderCtx::new(
+            crate::templating::Phase::Compile,
+            info,
+            services,
+        ));
+        let out = s
+            .templates()
+            .render("<inline>", sql, &ctx)
+            .map_err(|d| vec![d])?;
         println!("{}", out.trim());
         return Ok(Outcome::Ok);
     }
-    let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Test, ResourceType::Analysis, ResourceType::Snapshot])).map_err(|d| vec![d])?;
+    let ids = s
+        .select(
+            sel,
+            Some(&[
+                ResourceType::Model,
+                ResourceType::Test,
+                ResourceType::Analysis,
+                ResourceType::Snapshot,
+            ]),
+        )
+        .map_err(|d| vec![d])?;
     warn_unmatched(&s, sel, rep.as_ref());
     use rayon::prelude::*;
     let templates = s.templates();
     let results: Vec<(String, Result<String, Diagnostic>)> = ids
         .par_iter()
-        .map(|id| (id.clone(), compile_node(s.manifest(), id, &templates, services.clone())))
+        .map(|id| {
+            (
+                id.clone(),
+                compile_node(s.manifest(), id, &templates, services.clone()),
+            )
+        })
         .collect();
     let mut errors = Vec::new();
     let target_dir = s.target_path.clone();
@@ -120,7 +170,10 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
                         let _ = std::fs::create_dir_all(p);
                     }
                     if let Err(e) = std::fs::write(&path, &sql) {
-                        errors.push(Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())));
+                        errors.push(Diagnostic::error(
+                            "io",
+                            format!("cannot write `{}`: {e}", path.display()),
+                        ));
                     }
                 }
             }
@@ -138,29 +191,54 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
     }
     // Like dbt, print the SQL when exactly one node was selected explicitly.
     if !sel.select.is_empty() {
-        let models: Vec<&String> = ids.iter().filter(|id| id.starts_with("model.") || id.starts_with("analysis.")).collect();
-        let shown: Vec<&String> = if models.len() == 1 { models } else if ids.len() == 1 { ids.iter().collect() } else { vec![] };
+        let models: Vec<&String> = ids
+            .iter()
+            .filter(|id| id.starts_with("model.") || id.starts_with("analysis."))
+            .collect();
+        let shown: Vec<&String> = if models.len() == 1 {
+            models
+        } else if ids.len() == 1 {
+            ids.iter().collect()
+        } else {
+            vec![]
+        };
         if let Some(id) = shown.first() {
-            if let Some(code) = s.manifest().nodes.get(*id).and_then(|n| n.compiled_code.clone()) {
-                rep.event(&Event::Info(format!("Compiled node '{}' is:", s.manifest().nodes[*id].name)));
+            if let Some(code) = s
+                .manifest()
+                .nodes
+                .get(*id)
+                .and_then(|n| n.compiled_code.clone())
+            {
+                rep.event(&Event::Info(format!(
+                    "Compiled node '{}' is:",
+                    s.manifest().nodes[*id].name
+                )));
                 println!("{}", code.trim());
             }
         }
     } else {
-        rep.event(&Event::Info(format!("Compiled {} nodes into {}", ids.len(), target_dir.join("compiled").display())));
+        rep.event(&Event::Info(format!(
+            "Compiled {} nodes into {}",
+            ids.len(),
+            target_dir.join("compiled").display()
+        )));
     }
     Ok(Outcome::Ok)
 }
 
 fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
     let s = Session::load(g, false, false)?;
-    let ids = s.select(sel, Some(&ls_default_types())).map_err(|d| vec![d])?;
+    let ids = s
+        .select(sel, Some(&ls_default_types()))
+        .map_err(|d| vec![d])?;
     let mut ids = ids;
     ids.sort();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for id in &ids {
-        let Some(n) = s.manifest().get(id) else { continue };
+        let Some(n) = s.manifest().get(id) else {
+            continue;
+        };
         let line = match output {
             LsOutput::Name => n.name.clone(),
             LsOutput::Path => n.original_file_path.clone(),
@@ -189,15 +267,28 @@ fn debug(g: &GlobalArgs) -> CmdResult {
     let project = crate::project::load(&root)?;
     let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
     println!("sluice {}", env!("CARGO_PKG_VERSION"));
-    println!("project: {} ({})", project.config.name, root.join("dbt_project.yml").display());
+    println!(
+        "project: {} ({})",
+        project.config.name,
+        root.join("dbt_project.yml").display()
+    );
     println!("profiles.yml: {}", target.profiles_path.display());
-    println!("profile: {}  target: {}", target.profile_name, target.target_name);
+    println!(
+        "profile: {}  target: {}",
+        target.profile_name, target.target_name
+    );
     let redacted = target.redacted();
     for (k, v) in &redacted {
         if k == "resolved_path" {
             continue;
         }
-        println!("  {k}: {}", match v { Value::String(s) => s.clone(), o => o.to_string() });
+        println!(
+            "  {k}: {}",
+            match v {
+                Value::String(s) => s.clone(),
+                o => o.to_string(),
+            }
+        );
     }
     match Adapter::connect(&target).and_then(|a| a.connection().map(|_| ())) {
         Ok(()) => {
@@ -221,10 +312,19 @@ fn clean(g: &GlobalArgs) -> CmdResult {
     for t in targets {
         let p = root.join(&t);
         if !p.starts_with(&root) || p == root {
-            return Err(vec![Diagnostic::error("clean", format!("refusing to delete `{t}`: it is not inside the project")).in_file("dbt_project.yml")]);
+            return Err(vec![Diagnostic::error(
+                "clean",
+                format!("refusing to delete `{t}`: it is not inside the project"),
+            )
+            .in_file("dbt_project.yml")]);
         }
         if p.exists() {
-            std::fs::remove_dir_all(&p).map_err(|e| vec![Diagnostic::error("io", format!("cannot delete `{}`: {e}", p.display()))])?;
+            std::fs::remove_dir_all(&p).map_err(|e| {
+                vec![Diagnostic::error(
+                    "io",
+                    format!("cannot delete `{}`: {e}", p.display()),
+                )]
+            })?;
             println!("Cleaned {t}/");
         }
     }
@@ -237,7 +337,11 @@ fn deps(g: &GlobalArgs) -> CmdResult {
         println!("No packages to install (no packages.yml).");
         return Ok(Outcome::Ok);
     }
-    Err(vec![Diagnostic::error("deps", "packages are not supported by sluice yet").in_file("packages.yml")])
+    Err(vec![Diagnostic::error(
+        "deps",
+        "packages are not supported by sluice yet",
+    )
+    .in_file("packages.yml")])
 }
 
 fn default_types(which: &str) -> Vec<ResourceType> {
@@ -245,7 +349,13 @@ fn default_types(which: &str) -> Vec<ResourceType> {
         "run" => vec![ResourceType::Model],
         "seed" => vec![ResourceType::Seed],
         "test" => vec![ResourceType::Test, ResourceType::UnitTest],
-        _ => vec![ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Test, ResourceType::UnitTest],
+        _ => vec![
+            ResourceType::Model,
+            ResourceType::Seed,
+            ResourceType::Snapshot,
+            ResourceType::Test,
+            ResourceType::UnitTest,
+        ],
     }
 }
 
@@ -253,17 +363,27 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let t0 = std::time::Instant::now();
     let s = Session::load(g, a.full_refresh, a.store_failures)?;
     let rep = reporter(g);
-    let mut ids = s.select(&a.selection, Some(&default_types(which))).map_err(|d| vec![d])?;
+    let mut ids = s
+        .select(&a.selection, Some(&default_types(which)))
+        .map_err(|d| vec![d])?;
     warn_unmatched(&s, &a.selection, rep.as_ref());
     // Ephemeral models are not run (they are inlined into their children), as in dbt.
     ids.retain(|id| {
         s.manifest().get(id).is_some_and(|n| {
-            n.resource_type != ResourceType::Model || n.materialization() != crate::compile::Materialization::Ephemeral
+            n.resource_type != ResourceType::Model
+                || n.materialization() != crate::compile::Materialization::Ephemeral
         })
     });
     let adapter = Adapter::connect(&s.target).map_err(|e| {
-        vec![Diagnostic::error("connection", format!("cannot connect to target `{}`: {}", s.target.target_name, s.target.scrub(&e.to_string())))
-            .with_hint("check the connection settings with `sluice debug`")]
+        vec![Diagnostic::error(
+            "connection",
+            format!(
+                "cannot connect to target `{}`: {}",
+                s.target.target_name,
+                s.target.scrub(&e.to_string())
+            ),
+        )
+        .with_hint("check the connection settings with `sluice debug`")]
     })?;
     let ctx = RunContext {
         manifest: Arc::new(s.manifest().clone()),
@@ -278,9 +398,17 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         threads: s.target.threads,
         reporter: rep.clone(),
     };
-    let dag = if which == "build" { unit_test_dag(&s) } else { None };
+    let dag = if which == "build" {
+        unit_test_dag(&s)
+    } else {
+        None
+    };
     let dag_ref = dag.as_ref().unwrap_or(&s.dag);
-    let ids = if dag.is_some() { dag_ref.topo_order(Some(&ids.iter().cloned().collect())) } else { ids };
+    let ids = if dag.is_some() {
+        dag_ref.topo_order(Some(&ids.iter().cloned().collect()))
+    } else {
+        ids
+    };
     rep.event(&Event::Info(format!(
         "Found {} with {} threads (target `{}`)",
         summary_counts(&s, &ids),
@@ -292,7 +420,12 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]);
         }
     }
-    let results = execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
+    let results = execute::run(&ctx, dag_ref, &ids).map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })?;
     if !ids.is_empty() {
         if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
             rep.event(&Event::Warning(e));
@@ -314,7 +447,10 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         .iter()
         .map(|r| {
             let mut x = RunResult::new(r.unique_id.clone(), r.status);
-            x.timing = vec![Timing::new("compile", r.started_at, r.started_at), Timing::new("execute", r.started_at, r.completed_at)];
+            x.timing = vec![
+                Timing::new("compile", r.started_at, r.started_at),
+                Timing::new("execute", r.started_at, r.completed_at),
+            ];
             x.thread_id = format!("Thread-{} (worker)", r.thread);
             x.execution_time = r.execution_time;
             x.message = Some(r.message.clone());
@@ -335,14 +471,33 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let errors = count(RunStatus::Error) + count(RunStatus::Fail);
     let warns = count(RunStatus::Warn);
     rep.event(&Event::Info(String::new()));
-    rep.event(&Event::Info(format!("Finished running {} in {elapsed:.2}s.", summary_counts(&s, &ids))));
+    rep.event(&Event::Info(format!(
+        "Finished running {} in {elapsed:.2}s.",
+        summary_counts(&s, &ids)
+    )));
     if errors == 0 {
         rep.event(&Event::Info("Completed successfully".into()));
     } else {
-        rep.event(&Event::Info(format!("Completed with {errors} error{} and {warns} warning{}:", if errors == 1 { "" } else { "s" }, if warns == 1 { "" } else { "s" })));
+        rep.event(&Event::Info(format!(
+            "Completed with {errors} error{} and {warns} warning{}:",
+            if errors == 1 { "" } else { "s" },
+            if warns == 1 { "" } else { "s" }
+        )));
         for r in results.iter().filter(|r| r.is_failure()) {
-            let name = s.manifest().get(&r.unique_id).map(|n| n.name.clone()).unwrap_or_default();
-            rep.event(&Event::Info(format!("  {} {name}: {}", if r.status == RunStatus::Fail { "Failure in" } else { "Error in" }, r.message.lines().next().unwrap_or(""))));
+            let name = s
+                .manifest()
+                .get(&r.unique_id)
+                .map(|n| n.name.clone())
+                .unwrap_or_default();
+            rep.event(&Event::Info(format!(
+                "  {} {name}: {}",
+                if r.status == RunStatus::Fail {
+                    "Failure in"
+                } else {
+                    "Error in"
+                },
+                r.message.lines().next().unwrap_or("")
+            )));
         }
     }
     let pass = count(RunStatus::Success) + count(RunStatus::Pass);
@@ -353,7 +508,11 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         results.len()
     )));
     let _ = print_diagnostics;
-    Ok(if errors > 0 { Outcome::Failed } else { Outcome::Ok })
+    Ok(if errors > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Ok
+    })
 }
 
 /// In `build`, a model waits for its unit tests: add edges unit_test -> model.
@@ -365,7 +524,10 @@ fn unit_test_dag(s: &Session) -> Option<crate::graph::Dag> {
     let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for u in s.manifest().unit_tests.values() {
         if let Some(m) = &u.attached_node {
-            extra.entry(m.clone()).or_default().push(u.unique_id.clone());
+            extra
+                .entry(m.clone())
+                .or_default()
+                .push(u.unique_id.clone());
         }
     }
     for n in &mut nodes {
@@ -397,10 +559,25 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
             *counts.entry(k).or_default() += 1;
         }
     }
-    let order = ["seed", "view model", "table model", "incremental model", "ephemeral model", "model", "snapshot", "data test", "unit test", "node"];
+    let order = [
+        "seed",
+        "view model",
+        "table model",
+        "incremental model",
+        "ephemeral model",
+        "model",
+        "snapshot",
+        "data test",
+        "unit test",
+        "node",
+    ];
     let parts: Vec<String> = order
         .iter()
-        .filter_map(|k| counts.get(k).map(|n| format!("{n} {k}{}", if *n == 1 { "" } else { "s" })))
+        .filter_map(|k| {
+            counts
+                .get(k)
+                .map(|n| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+        })
         .collect();
     if parts.is_empty() {
         "nothing to do".into()
@@ -411,28 +588,94 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
 
 fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) -> CmdResult {
     let s = Session::load(g, false, false)?;
-    let adapter = Adapter::connect(&s.target).map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
-    let mut conn = adapter.connection().map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
-    let services = Arc::new(CompileServices::new(s.parsed.resolver.clone(), None, false, &s.target.adapter_type));
+    let adapter = Adapter::connect(&s.target).map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })?;
+    let mut conn = adapter.connection().map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })?;
+    let services = Arc::new(CompileServices::new(
+        s.parsed.resolver.clone(),
+        None,
+        false,
+        &s.target.adapter_type,
+    ));
     let (title, sql) = match inline {
         Some(q) => {
-            let info = crate::templating::NodeInfo { name: "inline".into(), package: s.project.config.name.clone(), ..Default::default() };
-            let ctx = Arc::new(crate::templating::RenderCtx::new(crate::templating::Phase::Compile, info, services));
-            ("inline".to_string(), s.templates().render("<inline>", q, &ctx).map_err(|d| vec![d])?)
+            let info = crate::templating::NodeInfo {
+                name: "inline".into(),
+                package: s.project.config.name.clone(),
+                ..Default::default()
+            };
+            let ctx = Arc::new(crate::templating::RenderCtx::new(
+                crate::templating::Phase::Compile,
+                info,
+                services,
+            ));
+            (
+                "inline".to_string(),
+                s.templates()
+                    .render("<inline>", q, &ctx)
+                    .map_err(|d| vec![d])?,
+            )
         }
         None => {
-            let ids = s.select(sel, Some(&[ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Analysis])).map_err(|d| vec![d])?;
+            let ids = s
+                .select(
+                    sel,
+                    Some(&[
+                        ResourceType::Model,
+                        ResourceType::Seed,
+                        ResourceType::Snapshot,
+                        ResourceType::Analysis,
+                    ]),
+                )
+                .map_err(|d| vec![d])?;
             let Some(id) = ids.first() else {
-                return Err(vec![Diagnostic::error("select", "`show` needs --select MODEL or --inline SQL").with_hint("e.g. sluice show --select orders")]);
+                return Err(vec![Diagnostic::error(
+                    "select",
+                    "`show` needs --select MODEL or --inline SQL",
+                )
+                .with_hint("e.g. sluice show --select orders")]);
             };
-            let name = s.manifest().get(id).map(|n| n.name.clone()).unwrap_or_default();
-            (name, compile_node(s.manifest(), id, &s.templates(), services).map_err(|d| vec![d])?)
+            let name = s
+                .manifest()
+                .get(id)
+                .map(|n| n.name.clone())
+                .unwrap_or_default();
+            (
+                name,
+                compile_node(s.manifest(), id, &s.templates(), services).map_err(|d| vec![d])?,
+            )
         }
     };
-    let q = format!("select * from (\n{}\n) as __sluice_show limit {limit}", sql.trim_end().trim_end_matches(';'));
-    let t = conn.query(&q).map_err(|e| vec![Diagnostic::error("sql", format!("query failed: {e}"))])?;
+    let q = format!(
+        "select * from (\n{}\n) as __sluice_show limit {limit}",
+        sql.trim_end().trim_end_matches(';')
+    );
+    let t = conn
+        .query(&q)
+        .map_err(|e| vec![Diagnostic::error("sql", format!("query failed: {e}"))])?;
     if g.log_format == LogFormat::Json {
-        let rows: Vec<Value> = t.rows.iter().map(|r| Value::Object(t.column_names.iter().cloned().zip(r.iter().cloned()).collect())).collect();
+        let rows: Vec<Value> = t
+            .rows
+            .iter()
+            .map(|r| {
+                Value::Object(
+                    t.column_names
+                        .iter()
+                        .cloned()
+                        .zip(r.iter().cloned())
+                        .collect(),
+                )
+            })
+            .collect();
         println!("{}", serde_json::json!({"node": title, "rows": rows}));
         return Ok(Outcome::Ok);
     }
@@ -458,11 +701,22 @@ pub fn render_table(cols: &[String], rows: &[Vec<Value>]) -> String {
     }
     let mut out = String::new();
     let line = |cells: Vec<String>| -> String {
-        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!(" {:<w$} ", c, w = widths[i])).collect();
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!(" {:<w$} ", c, w = widths[i]))
+            .collect();
         format!("|{}|\n", parts.join("|"))
     };
     out.push_str(&line(cols.to_vec()));
-    out.push_str(&format!("|{}|\n", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+")));
+    out.push_str(&format!(
+        "|{}|\n",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
+    ));
     for r in rows {
         out.push_str(&line(r.iter().map(cell).collect()));
     }

@@ -57,9 +57,16 @@ pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
             LogFormat::Text => {
                 let text = d.to_string();
                 if use_color(g) && std::io::stderr().is_terminal() {
-                    let color = if d.severity == Severity::Error { "31" } else { "33" };
+                    let color = if d.severity == Severity::Error {
+                        "31"
+                    } else {
+                        "33"
+                    };
                     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-                    eprintln!("\x1b[1;{color}m{first}\x1b[0m{}{rest}", if rest.is_empty() { "" } else { "\n" });
+                    eprintln!(
+                        "\x1b[1;{color}m{first}\x1b[0m{}{rest}",
+                        if rest.is_empty() { "" } else { "\n" }
+                    );
                 } else {
                     eprintln!("{text}");
                 }
@@ -67,6 +74,8 @@ pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
         }
     }
 }
+
+pub use crate::timing;
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {

@@ -30,7 +30,8 @@ pub fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
     match project::yaml::parse(s, Path::new("--vars")) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(Diagnostic::error("vars", "`--vars` must be a mapping").with_hint("e.g. --vars '{start_date: 2024-01-01}'")),
+        Ok(_) => Err(Diagnostic::error("vars", "`--vars` must be a mapping")
+            .with_hint("e.g. --vars '{start_date: 2024-01-01}'")),
         Err(mut d) => {
             d.code = "vars";
             d.location = None;
@@ -47,7 +48,11 @@ pub fn project_root(g: &GlobalArgs) -> Result<PathBuf, Diagnostic> {
 /// Loads the project and its target without parsing nodes.
 pub fn load_target(g: &GlobalArgs, root: &Path, project: &Project) -> Result<Target, Diagnostic> {
     let profile = project::profile::find_profile(g.profiles_dir.as_deref(), root)?;
-    let name = g.profile.clone().or(project.config.profile.clone()).unwrap_or_else(|| project.config.name.clone());
+    let name = g
+        .profile
+        .clone()
+        .or(project.config.profile.clone())
+        .unwrap_or_else(|| project.config.name.clone());
     let mut target = profile.target(&name, g.target.as_deref(), root)?;
     if let Some(t) = g.threads {
         target.threads = t.max(1);
@@ -56,11 +61,17 @@ pub fn load_target(g: &GlobalArgs, root: &Path, project: &Project) -> Result<Tar
 }
 
 impl Session {
-    pub fn load(g: &GlobalArgs, full_refresh: bool, store_failures: bool) -> Result<Session, Vec<Diagnostic>> {
+    pub fn load(
+        g: &GlobalArgs,
+        full_refresh: bool,
+        store_failures: bool,
+    ) -> Result<Session, Vec<Diagnostic>> {
         let started_at = chrono::Utc::now();
         let t0 = std::time::Instant::now();
         let root = project_root(g).map_err(|d| vec![d])?;
+        let t = std::time::Instant::now();
         let project = project::load(&root)?;
+        super::timing("load project", t);
         let target = load_target(g, &root, &project).map_err(|d| vec![d])?;
         let cli_vars = parse_vars(g.vars.as_deref()).map_err(|d| vec![d])?;
         let invocation_id = new_invocation_id();
@@ -73,9 +84,17 @@ impl Session {
                 "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures, "WHICH": "run",
             }),
         };
+        let t = std::time::Instant::now();
         let parsed = compile::parse(&project, &target, &opts)?;
+        super::timing("parse", t);
+        let t = std::time::Instant::now();
         let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
-        let target_path = root.join(g.target_path.clone().unwrap_or_else(|| project.config.target_path.clone()));
+        super::timing("dag", t);
+        let target_path = root.join(
+            g.target_path
+                .clone()
+                .unwrap_or_else(|| project.config.target_path.clone()),
+        );
         Ok(Session {
             project,
             target,
@@ -93,21 +112,31 @@ impl Session {
     }
 
     /// The selected node ids, in DAG order.
-    pub fn select(&self, sel: &SelectArgs, default_types: Option<&[ResourceType]>) -> Result<Vec<String>, Diagnostic> {
+    pub fn select(
+        &self,
+        sel: &SelectArgs,
+        default_types: Option<&[ResourceType]>,
+    ) -> Result<Vec<String>, Diagnostic> {
         let chosen = self.dag.select(&sel.select, &sel.exclude)?;
         let types: Vec<String> = if !sel.resource_type.is_empty() {
-            sel.resource_type.iter().flat_map(|t| t.split(',').map(str::trim).map(str::to_string)).collect()
+            sel.resource_type
+                .iter()
+                .flat_map(|t| t.split(',').map(str::trim).map(str::to_string))
+                .collect()
         } else {
-            default_types.map(|d| d.iter().map(|t| t.as_str().to_string()).collect()).unwrap_or_default()
+            default_types
+                .map(|d| d.iter().map(|t| t.as_str().to_string()).collect())
+                .unwrap_or_default()
         };
         let filtered = chosen
             .into_iter()
             .filter(|id| {
                 types.is_empty()
-                    || self
-                        .manifest()
-                        .get(id)
-                        .is_some_and(|n| types.iter().any(|t| t == n.resource_type.as_str() || (t == "all")))
+                    || self.manifest().get(id).is_some_and(|n| {
+                        types
+                            .iter()
+                            .any(|t| t == n.resource_type.as_str() || (t == "all"))
+                    })
             })
             .collect();
         Ok(self.dag.topo_order(Some(&filtered)))
@@ -152,7 +181,14 @@ pub fn new_invocation_id() -> String {
     let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
     let h: Vec<u8> = Md5::digest(seed.as_bytes()).to_vec();
     let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 /// True for resource types dbt counts as nodes in `ls` by default.

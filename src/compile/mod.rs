@@ -14,5 +14,7 @@ pub mod test_names;
 
 pub use nodes::*;
 pub use parse::{parse, target_value, ParseOptions, Parsed};
-pub use render::{compile_node, compiled_path, inject_ctes, node_info, render_node, CompileServices, Warehouse};
+pub use render::{
+    compile_node, compiled_path, inject_ctes, node_info, render_node, CompileServices, Warehouse,
+};
 pub use resolve::{ParseServices, Resolver};

@@ -39,7 +39,10 @@ impl ResourceType {
     }
     /// Nodes that are built as relations and can be `ref`'d.
     pub fn is_refable(self) -> bool {
-        matches!(self, ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot)
+        matches!(
+            self,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        )
     }
 }
 
@@ -142,7 +145,12 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn new(unique_id: String, resource_type: ResourceType, name: String, package_name: String) -> Self {
+    pub fn new(
+        unique_id: String,
+        resource_type: ResourceType,
+        name: String,
+        package_name: String,
+    ) -> Self {
         Node {
             unique_id,
             resource_type,
@@ -179,22 +187,37 @@ impl Node {
     }
 
     pub fn materialization(&self) -> Materialization {
-        Materialization::from_config(self.config.get("materialized").and_then(Value::as_str).unwrap_or(""))
+        Materialization::from_config(
+            self.config
+                .get("materialized")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        )
     }
 
     pub fn materialized(&self) -> &str {
-        self.config.get("materialized").and_then(Value::as_str).unwrap_or("")
+        self.config
+            .get("materialized")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn relation(&self) -> Relation {
-        Relation::new(self.database.clone(), self.schema.clone(), self.alias.clone())
+        Relation::new(
+            self.database.clone(),
+            self.schema.clone(),
+            self.alias.clone(),
+        )
     }
 
     /// `relation_name` in the manifest: the quoted relation, or None for ephemeral models and
     /// nodes that are not built.
     pub fn relation_name(&self) -> Option<String> {
         match self.resource_type {
-            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot | ResourceType::Source => {
+            ResourceType::Model
+            | ResourceType::Seed
+            | ResourceType::Snapshot
+            | ResourceType::Source => {
                 if self.materialization() == Materialization::Ephemeral {
                     None
                 } else {
@@ -279,7 +302,11 @@ impl Manifest {
     }
 
     pub fn all_nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.values().chain(self.sources.values()).chain(self.unit_tests.values()).chain(self.exposures.values())
+        self.nodes
+            .values()
+            .chain(self.sources.values())
+            .chain(self.unit_tests.values())
+            .chain(self.exposures.values())
     }
 
     /// parent_map: every node's parents (sorted).
@@ -296,7 +323,10 @@ impl Manifest {
 
     /// child_map: every node's children (sorted).
     pub fn child_map(&self) -> BTreeMap<String, Vec<String>> {
-        let mut m: BTreeMap<String, Vec<String>> = self.all_nodes().map(|n| (n.unique_id.clone(), vec![])).collect();
+        let mut m: BTreeMap<String, Vec<String>> = self
+            .all_nodes()
+            .map(|n| (n.unique_id.clone(), vec![]))
+            .collect();
         for n in self.all_nodes() {
             for d in &n.depends_on_nodes {
                 if let Some(children) = m.get_mut(d) {

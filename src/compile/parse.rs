@@ -42,19 +42,33 @@ pub struct Parsed {
     pub warnings: Vec<Diagnostic>,
 }
 
-static DOCS_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}").unwrap());
-static DOC_CALL_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\{\{\s*doc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*\}\}"#).unwrap());
-static SNAPSHOT_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}").unwrap());
+static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
+        .unwrap()
+});
+static DOC_CALL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\{\{\s*doc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*\}\}"#)
+        .unwrap()
+});
+static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
+    )
+    .unwrap()
+});
 
 /// The target's values as templates see them (secrets redacted).
 pub fn target_value(target: &Target) -> Value {
     let mut t = target.redacted();
     t.insert("name".into(), Value::String(target.target_name.clone()));
-    t.insert("target_name".into(), Value::String(target.target_name.clone()));
-    t.insert("profile_name".into(), Value::String(target.profile_name.clone()));
+    t.insert(
+        "target_name".into(),
+        Value::String(target.target_name.clone()),
+    );
+    t.insert(
+        "profile_name".into(),
+        Value::String(target.profile_name.clone()),
+    );
     t.insert("type".into(), Value::String(target.adapter_type.clone()));
     t.insert("schema".into(), Value::String(target.schema.clone()));
     t.insert("database".into(), Value::String(target.database.clone()));
@@ -64,18 +78,32 @@ pub fn target_value(target: &Target) -> Value {
 }
 
 /// Parses the project.
-pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<Parsed, Vec<Diagnostic>> {
+pub fn parse(
+    project: &Project,
+    target: &Target,
+    opts: &ParseOptions,
+) -> Result<Parsed, Vec<Diagnostic>> {
     let pkg = project.config.name.clone();
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
+    let mut t = std::time::Instant::now();
 
     // Macros and the template environment.
     let macro_files: Vec<MacroFile> = project
         .sql_files
         .iter()
         .filter(|f| f.kind == FileKind::Macro)
-        .map(|f| MacroFile { package: pkg.clone(), original_file_path: f.original_file_path.clone(), contents: f.contents.clone() })
+        .map(|f| MacroFile {
+            package: pkg.clone(),
+            original_file_path: f.original_file_path.clone(),
+            contents: f.contents.clone(),
+        })
         .collect();
-    let dispatch = project.config.dispatch.iter().map(|d| (d.macro_namespace.clone(), d.search_order.clone())).collect();
+    let dispatch = project
+        .config
+        .dispatch
+        .iter()
+        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+        .collect();
     let globals = Globals {
         project_name: pkg.clone(),
         target: target_value(target),
@@ -84,7 +112,13 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         flags: opts.flags.clone(),
         graph: minijinja::Value::from(()),
     };
-    let templates = Arc::new(Templates::new(&pkg, &target.adapter_type, macro_files, dispatch, globals)?);
+    let templates = Arc::new(Templates::new(
+        &pkg,
+        &target.adapter_type,
+        macro_files,
+        dispatch,
+        globals,
+    )?);
     let services = Arc::new(ParseServices {
         cli_vars: opts.cli_vars.clone(),
         project_vars: project.config.vars.clone(),
@@ -125,18 +159,39 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         }
     }
 
+    crate::timing("parse: templates", t);
+    t = std::time::Instant::now();
     // SQL-file nodes.
     let mut nodes: Vec<Node> = Vec::new();
     for f in &project.sql_files {
-        let (rtype, tree, props_map): (ResourceType, &ConfigTree, Option<&BTreeMap<String, Entry>>) = match f.kind {
-            FileKind::Model => (ResourceType::Model, &project.config.models, Some(&props.models)),
-            FileKind::Analysis => (ResourceType::Analysis, &project.config.analyses, Some(&props.analyses)),
+        let (rtype, tree, props_map): (
+            ResourceType,
+            &ConfigTree,
+            Option<&BTreeMap<String, Entry>>,
+        ) = match f.kind {
+            FileKind::Model => (
+                ResourceType::Model,
+                &project.config.models,
+                Some(&props.models),
+            ),
+            FileKind::Analysis => (
+                ResourceType::Analysis,
+                &project.config.analyses,
+                Some(&props.analyses),
+            ),
             FileKind::SingularTest => (ResourceType::Test, &project.config.data_tests, None),
-            FileKind::Snapshot => (ResourceType::Snapshot, &project.config.snapshots, Some(&props.snapshots)),
+            FileKind::Snapshot => (
+                ResourceType::Snapshot,
+                &project.config.snapshots,
+                Some(&props.snapshots),
+            ),
             FileKind::Macro => continue,
         };
         let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
-            SNAPSHOT_RE.captures_iter(&f.contents).map(|c| (c[1].to_string(), c[2].to_string())).collect()
+            SNAPSHOT_RE
+                .captures_iter(&f.contents)
+                .map(|c| (c[1].to_string(), c[2].to_string()))
+                .collect()
         } else {
             vec![(file_stem(&f.path), f.contents.clone())]
         };
@@ -144,7 +199,12 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
             let mut fqn = vec![pkg.clone()];
             fqn.extend(dirs_of(&f.path));
             fqn.push(name.clone());
-            let mut node = Node::new(format!("{}.{pkg}.{name}", rtype.as_str()), rtype, name.clone(), pkg.clone());
+            let mut node = Node::new(
+                format!("{}.{pkg}.{name}", rtype.as_str()),
+                rtype,
+                name.clone(),
+                pkg.clone(),
+            );
             node.path = f.path.clone();
             node.original_file_path = f.original_file_path.clone();
             node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
@@ -167,7 +227,12 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         let mut fqn = vec![pkg.clone()];
         fqn.extend(dirs_of(&s.path));
         fqn.push(name.clone());
-        let mut node = Node::new(format!("seed.{pkg}.{name}"), ResourceType::Seed, name.clone(), pkg.clone());
+        let mut node = Node::new(
+            format!("seed.{pkg}.{name}"),
+            ResourceType::Seed,
+            name.clone(),
+            pkg.clone(),
+        );
         node.path = s.path.clone();
         node.original_file_path = s.original_file_path.clone();
         node.checksum = s.checksum.clone();
@@ -182,6 +247,8 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         nodes.push(node);
     }
 
+    crate::timing("parse: nodes", t);
+    t = std::time::Instant::now();
     // Parse-phase render of every SQL node, in parallel.
     let rendered: Vec<Result<Node, Diagnostic>> = nodes
         .into_par_iter()
@@ -211,6 +278,8 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         }
     }
 
+    crate::timing("parse: render", t);
+    t = std::time::Instant::now();
     // Sources.
     for entry in &props.sources {
         match source_nodes(entry, &pkg, project, target, &manifest.docs) {
@@ -231,7 +300,11 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
     }
     for node in nodes {
         if !node.is_enabled() {
-            manifest.disabled.entry(node.unique_id.clone()).or_default().push(node);
+            manifest
+                .disabled
+                .entry(node.unique_id.clone())
+                .or_default()
+                .push(node);
             continue;
         }
         if manifest.nodes.contains_key(&node.unique_id) {
@@ -239,31 +312,59 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
             errors.push(
                 Diagnostic::error(
                     "duplicate-node",
-                    format!("two {}s are named `{}`", node.resource_type.as_str(), node.name),
+                    format!(
+                        "two {}s are named `{}`",
+                        node.resource_type.as_str(),
+                        node.name
+                    ),
                 )
                 .in_file(&node.original_file_path)
-                .with_hint(format!("the other one is `{}`; rename one of them", prev.original_file_path)),
+                .with_hint(format!(
+                    "the other one is `{}`; rename one of them",
+                    prev.original_file_path
+                )),
             );
             continue;
         }
         manifest.nodes.insert(node.unique_id.clone(), node);
     }
 
+    crate::timing("parse: relations", t);
+    t = std::time::Instant::now();
     // Generic tests from properties YAML.
-    let test_nodes = generic_tests(&props, &manifest, project, target, &templates, &services, &mut errors);
+    let test_nodes = generic_tests(
+        &props,
+        &manifest,
+        project,
+        target,
+        &templates,
+        &services,
+        &mut errors,
+    );
     for t in test_nodes {
         if t.is_enabled() {
             manifest.nodes.insert(t.unique_id.clone(), t);
         } else {
-            manifest.disabled.entry(t.unique_id.clone()).or_default().push(t);
+            manifest
+                .disabled
+                .entry(t.unique_id.clone())
+                .or_default()
+                .push(t);
         }
     }
 
+    crate::timing("parse: generic tests", t);
+    t = std::time::Instant::now();
     // Unit tests and exposures.
     for entry in &props.unit_tests {
         let model = entry.str("model").unwrap_or("").to_string();
         let name = entry.name().to_string();
-        let mut node = Node::new(format!("unit_test.{pkg}.{model}.{name}"), ResourceType::UnitTest, name.clone(), pkg.clone());
+        let mut node = Node::new(
+            format!("unit_test.{pkg}.{model}.{name}"),
+            ResourceType::UnitTest,
+            name.clone(),
+            pkg.clone(),
+        );
         node.original_file_path = entry.file.clone();
         node.path = relative_to_resource(&entry.file, project);
         let mut fqn = vec![pkg.clone()];
@@ -274,7 +375,9 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         node.config = entry_config(&entry.value);
         node.config.entry("enabled").or_insert(Value::Bool(true));
         node.config.entry("tags").or_insert(Value::Array(vec![]));
-        node.config.entry("meta").or_insert(Value::Object(Map::new()));
+        node.config
+            .entry("meta")
+            .or_insert(Value::Object(Map::new()));
         node.tags = str_list(node.config.get("tags"));
         node.description = entry.str("description").unwrap_or("").to_string();
         node.definition = Value::Object(entry.value.clone());
@@ -285,14 +388,38 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
             }
             None => errors.push(
                 crate::project::yaml::line_of_name(
-                    &project.yaml_files.iter().find(|f| f.original_file_path == entry.file).map(|f| f.text.clone()).unwrap_or_default(),
+                    &project
+                        .yaml_files
+                        .iter()
+                        .find(|f| f.original_file_path == entry.file)
+                        .map(|f| f.text.clone())
+                        .unwrap_or_default(),
                     &name,
                 )
                 .map_or_else(
-                    || Diagnostic::error("unknown-ref", format!("unit test `{name}` tests unknown model `{model}`")).in_file(&entry.file),
-                    |l| Diagnostic::error("unknown-ref", format!("unit test `{name}` tests unknown model `{model}`")).at(Location::at(&entry.file, l, 1)),
+                    || {
+                        Diagnostic::error(
+                            "unknown-ref",
+                            format!("unit test `{name}` tests unknown model `{model}`"),
+                        )
+                        .in_file(&entry.file)
+                    },
+                    |l| {
+                        Diagnostic::error(
+                            "unknown-ref",
+                            format!("unit test `{name}` tests unknown model `{model}`"),
+                        )
+                        .at(Location::at(&entry.file, l, 1))
+                    },
                 )
-                .maybe_hint(did_you_mean(&model, manifest.nodes.values().filter(|n| n.resource_type == ResourceType::Model).map(|n| n.name.as_str()))),
+                .maybe_hint(did_you_mean(
+                    &model,
+                    manifest
+                        .nodes
+                        .values()
+                        .filter(|n| n.resource_type == ResourceType::Model)
+                        .map(|n| n.name.as_str()),
+                )),
             ),
         }
         if node.is_enabled() {
@@ -301,7 +428,12 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
     }
     for entry in &props.exposures {
         let name = entry.name().to_string();
-        let mut node = Node::new(format!("exposure.{pkg}.{name}"), ResourceType::Exposure, name.clone(), pkg.clone());
+        let mut node = Node::new(
+            format!("exposure.{pkg}.{name}"),
+            ResourceType::Exposure,
+            name.clone(),
+            pkg.clone(),
+        );
         node.original_file_path = entry.file.clone();
         node.path = relative_to_resource(&entry.file, project);
         let mut fqn = vec![pkg.clone()];
@@ -317,11 +449,17 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
             if let Some((kind, args)) = parse_call(&dep) {
                 match kind.as_str() {
                     "ref" => node.refs.push(crate::templating::RefCall {
-                        package: if args.len() > 1 { Some(args[0].clone()) } else { None },
+                        package: if args.len() > 1 {
+                            Some(args[0].clone())
+                        } else {
+                            None
+                        },
                         name: args.last().cloned().unwrap_or_default(),
                         version: None,
                     }),
-                    "source" if args.len() == 2 => node.sources.push((args[0].clone(), args[1].clone())),
+                    "source" if args.len() == 2 => {
+                        node.sources.push((args[0].clone(), args[1].clone()))
+                    }
                     _ => {}
                 }
             }
@@ -329,24 +467,42 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         manifest.exposures.insert(node.unique_id.clone(), node);
     }
     for e in &props.groups {
-        manifest.groups.insert(format!("group.{pkg}.{}", e.name()), Value::Object(e.value.clone()));
+        manifest.groups.insert(
+            format!("group.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
     }
     for e in &props.semantic_models {
-        manifest.semantic_models.insert(format!("semantic_model.{pkg}.{}", e.name()), Value::Object(e.value.clone()));
+        manifest.semantic_models.insert(
+            format!("semantic_model.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
     }
     for e in &props.metrics {
-        manifest.metrics.insert(format!("metric.{pkg}.{}", e.name()), Value::Object(e.value.clone()));
+        manifest.metrics.insert(
+            format!("metric.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
     }
     for e in &props.saved_queries {
-        manifest.saved_queries.insert(format!("saved_query.{pkg}.{}", e.name()), Value::Object(e.value.clone()));
+        manifest.saved_queries.insert(
+            format!("saved_query.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
     }
 
     if !errors.is_empty() {
         return Err(errors);
     }
 
+    crate::timing("parse: unit tests etc", t);
+    t = std::time::Instant::now();
     // Dependencies.
-    let resolver = Arc::new(Resolver::build(&manifest, services.as_ref().clone(), target));
+    let resolver = Arc::new(Resolver::build(
+        &manifest,
+        services.as_ref().clone(),
+        target,
+    ));
     let mut dep_errors = Vec::new();
     let ids: Vec<String> = manifest.all_nodes().map(|n| n.unique_id.clone()).collect();
     for id in ids {
@@ -354,15 +510,32 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         let Some(node) = node else { continue };
         let mut deps: Vec<String> = Vec::new();
         for r in &node.refs {
-            match resolver.ref_id(&node.package_name, r.package.as_deref(), &r.name, r.version.as_deref()) {
+            match resolver.ref_id(
+                &node.package_name,
+                r.package.as_deref(),
+                &r.name,
+                r.version.as_deref(),
+            ) {
                 Ok(dep) => deps.push(dep),
-                Err(msg) => dep_errors.push(located(&node, &format!("ref('{}'", r.name), "unknown-ref", msg, resolver.hint_ref(&r.name))),
+                Err(msg) => dep_errors.push(located(
+                    &node,
+                    &format!("ref('{}'", r.name),
+                    "unknown-ref",
+                    msg,
+                    resolver.hint_ref(&r.name),
+                )),
             }
         }
         for (s, t) in &node.sources {
             match resolver.source_id(s, t) {
                 Ok(dep) => deps.push(dep),
-                Err(msg) => dep_errors.push(located(&node, &format!("source('{s}'"), "unknown-source", msg, resolver.hint_source(s, t))),
+                Err(msg) => dep_errors.push(located(
+                    &node,
+                    &format!("source('{s}'"),
+                    "unknown-source",
+                    msg,
+                    resolver.hint_source(s, t),
+                )),
             }
         }
         if node.resource_type == ResourceType::UnitTest {
@@ -370,7 +543,11 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
         }
         let mut seen = std::collections::BTreeSet::new();
         deps.retain(|d| seen.insert(d.clone()));
-        if let Some(n) = manifest.nodes.get_mut(&id).or(manifest.exposures.get_mut(&id)) {
+        if let Some(n) = manifest
+            .nodes
+            .get_mut(&id)
+            .or(manifest.exposures.get_mut(&id))
+        {
             n.depends_on_nodes = deps;
         } else if let Some(n) = manifest.unit_tests.get_mut(&id) {
             n.depends_on_nodes = deps;
@@ -379,14 +556,32 @@ pub fn parse(project: &Project, target: &Target, opts: &ParseOptions) -> Result<
     if !dep_errors.is_empty() {
         return Err(dep_errors);
     }
-    warnings.append(&mut Vec::new());
-    Ok(Parsed { manifest, templates, resolver, warnings })
+    crate::timing("parse: dependencies", t);
+    Ok(Parsed {
+        manifest,
+        templates,
+        resolver,
+        warnings,
+    })
 }
 
-fn located(node: &Node, needle: &str, code: &'static str, msg: String, hint: Option<String>) -> Diagnostic {
-    let d = Diagnostic::error(code, format!("{} `{}` {msg}", node.resource_type.as_str(), node.name)).maybe_hint(hint);
+fn located(
+    node: &Node,
+    needle: &str,
+    code: &'static str,
+    msg: String,
+    hint: Option<String>,
+) -> Diagnostic {
+    let d = Diagnostic::error(
+        code,
+        format!("{} `{}` {msg}", node.resource_type.as_str(), node.name),
+    )
+    .maybe_hint(hint);
     let needle2 = needle.replace('\'', "\"");
-    let pos = node.raw_code.find(needle).or_else(|| node.raw_code.find(&needle2));
+    let pos = node
+        .raw_code
+        .find(needle)
+        .or_else(|| node.raw_code.find(&needle2));
     match pos {
         Some(p) if node.test_metadata.is_none() => {
             let (l, c) = line_col(&node.raw_code, p);
@@ -400,7 +595,8 @@ fn located(node: &Node, needle: &str, code: &'static str, msg: String, hint: Opt
 
 /// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).
 fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
-    static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());
     static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
     let c = RE.captures(s)?;
     let args = ARG.captures_iter(&c[2]).map(|a| a[1].to_string()).collect();
@@ -420,7 +616,15 @@ fn dirs_of(path: &str) -> Vec<String> {
 
 fn relative_to_resource(file: &str, project: &Project) -> String {
     let c = &project.config;
-    for folder in c.model_paths.iter().chain(&c.seed_paths).chain(&c.snapshot_paths).chain(&c.analysis_paths).chain(&c.macro_paths).chain(&c.test_paths) {
+    for folder in c
+        .model_paths
+        .iter()
+        .chain(&c.seed_paths)
+        .chain(&c.snapshot_paths)
+        .chain(&c.analysis_paths)
+        .chain(&c.macro_paths)
+        .chain(&c.test_paths)
+    {
         if let Some(rest) = file.strip_prefix(&format!("{folder}/")) {
             return rest.to_string();
         }
@@ -431,7 +635,10 @@ fn relative_to_resource(file: &str, project: &Project) -> String {
 pub fn str_list(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         _ => vec![],
     }
 }
@@ -465,7 +672,7 @@ pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
         }),
         ResourceType::Analysis | ResourceType::Model => serde_json::json!({
             "enabled": true, "alias": null, "schema": null, "database": null, "tags": [], "meta": {},
-            "group": null, "materialized": if rtype == ResourceType::Model { "view" } else { "view" },
+            "group": null, "materialized": "view",
             "incremental_strategy": null, "batch_size": null, "lookback": 1, "begin": null,
             "persist_docs": {}, "post-hook": [], "pre-hook": [], "quoting": {}, "column_types": {},
             "full_refresh": null, "unique_key": null, "on_schema_change": "ignore",
@@ -486,7 +693,10 @@ pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
 fn finish_config(node: &mut Node) {
     for k in ["tags", "pre-hook", "post-hook"] {
         if let Some(v) = node.config.get(k).cloned() {
-            node.config.insert(k.to_string(), Value::Array(crate::project::config::as_list(Some(&v))));
+            node.config.insert(
+                k.to_string(),
+                Value::Array(crate::project::config::as_list(Some(&v))),
+            );
         }
     }
     node.tags = str_list(node.config.get("tags"));
@@ -499,7 +709,8 @@ fn finish_config(node: &mut Node) {
     }
     if node.resource_type == ResourceType::Test {
         if let Some(Value::String(s)) = node.config.get("severity").cloned() {
-            node.config.insert("severity".into(), Value::String(s.to_ascii_uppercase()));
+            node.config
+                .insert("severity".into(), Value::String(s.to_ascii_uppercase()));
         }
     }
 }
@@ -514,12 +725,24 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
     merge(&mut node.config, &entry_config(&entry.value));
     if let Some(Value::Array(cols)) = entry.value.get("columns") {
         for c in cols {
-            let Some(name) = c.get("name").and_then(Value::as_str) else { continue };
+            let Some(name) = c.get("name").and_then(Value::as_str) else {
+                continue;
+            };
             node.columns.push(ColumnDef {
                 name: name.to_string(),
-                description: render_docs(c.get("description").and_then(Value::as_str).unwrap_or(""), docs),
-                data_type: c.get("data_type").and_then(Value::as_str).map(str::to_string),
-                meta: c.get("meta").and_then(Value::as_object).cloned().unwrap_or_default(),
+                description: render_docs(
+                    c.get("description").and_then(Value::as_str).unwrap_or(""),
+                    docs,
+                ),
+                data_type: c
+                    .get("data_type")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                meta: c
+                    .get("meta")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
                 tags: str_list(c.get("tags")),
                 quote: c.get("quote").and_then(Value::as_bool),
             });
@@ -541,7 +764,10 @@ pub fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
     DOC_CALL_RE
         .replace_all(text, |c: &regex::Captures| {
             let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            docs.values().find(|d| d.name == name).map(|d| d.block_contents.clone()).unwrap_or_default()
+            docs.values()
+                .find(|d| d.name == name)
+                .map(|d| d.block_contents.clone())
+                .unwrap_or_default()
         })
         .into_owned()
 }
@@ -554,22 +780,39 @@ fn node_info(node: &Node, target: &Target) -> NodeInfo {
         resource_type: node.resource_type.as_str().to_string(),
         original_file_path: node.original_file_path.clone(),
         config: node.config.clone(),
-        this: Some(crate::sql::Relation::new(target.database.clone(), target.schema.clone(), node.name.clone())),
+        this: Some(crate::sql::Relation::new(
+            target.database.clone(),
+            target.schema.clone(),
+            node.name.clone(),
+        )),
     }
 }
 
 /// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`); hooks excluded,
 /// they are rendered when they run.
-fn render_config_strings(node: &mut Node, templates: &Templates, services: &Arc<ParseServices>, target: &Target) -> Result<(), Diagnostic> {
+fn render_config_strings(
+    node: &mut Node,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+    target: &Target,
+) -> Result<(), Diagnostic> {
     let keys: Vec<String> = node
         .config
         .iter()
-        .filter(|(k, v)| !k.ends_with("hook") && v.as_str().is_some_and(|s| s.contains("{{") || s.contains("{%")))
+        .filter(|(k, v)| {
+            !k.ends_with("hook")
+                && v.as_str()
+                    .is_some_and(|s| s.contains("{{") || s.contains("{%"))
+        })
         .map(|(k, _)| k.clone())
         .collect();
     for k in keys {
         let src = node.config[&k].as_str().unwrap_or("").to_string();
-        let ctx = Arc::new(RenderCtx::new(Phase::Parse, node_info(node, target), services.clone()));
+        let ctx = Arc::new(RenderCtx::new(
+            Phase::Parse,
+            node_info(node, target),
+            services.clone(),
+        ));
         let out = templates.render("dbt_project.yml", &src, &ctx)?;
         node.config.insert(k, Value::String(out.trim().to_string()));
     }
@@ -578,15 +821,21 @@ fn render_config_strings(node: &mut Node, templates: &Templates, services: &Arc<
 
 /// Sets database, schema and alias from config through the naming macros (natively when the
 /// project does not override them).
-fn name_relation(node: &mut Node, target: &Target, templates: &Templates, services: &Arc<ParseServices>) -> Result<(), Diagnostic> {
-    if matches!(node.resource_type, ResourceType::Analysis) && false {
-        return Ok(());
-    }
+fn name_relation(
+    node: &mut Node,
+    target: &Target,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+) -> Result<(), Diagnostic> {
     let custom_schema = node.config_str("schema").map(str::to_string);
     let custom_alias = node.config_str("alias").map(str::to_string);
     let custom_db = node.config_str("database").map(str::to_string);
     let overridden = |name: &str| {
-        templates.index.by_package.get(&templates.index.root_package).is_some_and(|m| m.contains_key(name))
+        templates
+            .index
+            .by_package
+            .get(&templates.index.root_package)
+            .is_some_and(|m| m.contains_key(name))
     };
     let call = |name: &str, arg: Option<String>, node: &Node| -> Result<String, Diagnostic> {
         let info = node_info(node, target);
@@ -597,7 +846,9 @@ fn name_relation(node: &mut Node, target: &Target, templates: &Templates, servic
             "original_file_path": node.original_file_path, "config": node.config, "tags": node.tags,
             "version": node.version,
         }));
-        let arg = arg.map(minijinja::Value::from).unwrap_or(minijinja::Value::from(()));
+        let arg = arg
+            .map(minijinja::Value::from)
+            .unwrap_or(minijinja::Value::from(()));
         let v = templates.call_macro(name, vec![arg, node_val], &ctx)?;
         Ok(v.to_string().trim().to_string())
     };
@@ -628,7 +879,13 @@ fn name_relation(node: &mut Node, target: &Target, templates: &Templates, servic
     Ok(())
 }
 
-fn source_nodes(entry: &Entry, pkg: &str, project: &Project, target: &Target, docs: &BTreeMap<String, DocBlock>) -> Result<Vec<Node>, Diagnostic> {
+fn source_nodes(
+    entry: &Entry,
+    pkg: &str,
+    project: &Project,
+    target: &Target,
+    docs: &BTreeMap<String, DocBlock>,
+) -> Result<Vec<Node>, Diagnostic> {
     let src_name = entry.name().to_string();
     let rel_path = relative_to_resource(&entry.file, project);
     let src_cfg = entry_config(&entry.value);
@@ -637,29 +894,53 @@ fn source_nodes(entry: &Entry, pkg: &str, project: &Project, target: &Target, do
         Some(Value::Array(t)) => t.clone(),
         None | Some(Value::Null) => vec![],
         Some(_) => {
-            return Err(Diagnostic::error("yaml", format!("`tables:` of source `{src_name}` must be a list")).in_file(&entry.file))
+            return Err(Diagnostic::error(
+                "yaml",
+                format!("`tables:` of source `{src_name}` must be a list"),
+            )
+            .in_file(&entry.file))
         }
     };
     for t in tables {
         let Value::Object(tm) = t else { continue };
-        let tname = tm.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let tname = tm
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if tname.is_empty() {
-            return Err(Diagnostic::error("yaml", format!("a table of source `{src_name}` has no `name`")).in_file(&entry.file));
+            return Err(Diagnostic::error(
+                "yaml",
+                format!("a table of source `{src_name}` has no `name`"),
+            )
+            .in_file(&entry.file));
         }
         let mut fqn = vec![pkg.to_string()];
         fqn.extend(dirs_of(&rel_path));
         fqn.push(src_name.clone());
         fqn.push(tname.clone());
-        let mut node = Node::new(format!("source.{pkg}.{src_name}.{tname}"), ResourceType::Source, tname.clone(), pkg.to_string());
+        let mut node = Node::new(
+            format!("source.{pkg}.{src_name}.{tname}"),
+            ResourceType::Source,
+            tname.clone(),
+            pkg.to_string(),
+        );
         node.original_file_path = entry.file.clone();
         node.path = entry.file.clone();
         node.fqn = fqn.clone();
-        let mut config = serde_json::json!({"enabled": true, "event_time": null, "freshness": null}).as_object().cloned().unwrap_or_default();
+        let mut config =
+            serde_json::json!({"enabled": true, "event_time": null, "freshness": null})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
         merge(&mut config, &project.config.sources.resolve(&fqn));
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
         node.config = config;
-        node.description = render_docs(tm.get("description").and_then(Value::as_str).unwrap_or(""), docs);
+        node.description = render_docs(
+            tm.get("description").and_then(Value::as_str).unwrap_or(""),
+            docs,
+        );
         node.tags = {
             let mut t = str_list(entry.value.get("tags"));
             for x in str_list(tm.get("tags")) {
@@ -669,8 +950,16 @@ fn source_nodes(entry: &Entry, pkg: &str, project: &Project, target: &Target, do
             }
             t
         };
-        node.meta = tm.get("meta").and_then(Value::as_object).cloned().unwrap_or_default();
-        let identifier = tm.get("identifier").and_then(Value::as_str).unwrap_or(&tname).to_string();
+        node.meta = tm
+            .get("meta")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let identifier = tm
+            .get("identifier")
+            .and_then(Value::as_str)
+            .unwrap_or(&tname)
+            .to_string();
         node.database = tm
             .get("database")
             .or(entry.value.get("database"))
@@ -678,16 +967,33 @@ fn source_nodes(entry: &Entry, pkg: &str, project: &Project, target: &Target, do
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| target.database.clone());
-        node.schema = entry.value.get("schema").and_then(Value::as_str).unwrap_or(&src_name).to_string();
+        node.schema = entry
+            .value
+            .get("schema")
+            .and_then(Value::as_str)
+            .unwrap_or(&src_name)
+            .to_string();
         node.alias = identifier.clone();
         if let Some(Value::Array(cols)) = tm.get("columns") {
             for c in cols {
-                let Some(name) = c.get("name").and_then(Value::as_str) else { continue };
+                let Some(name) = c.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
                 node.columns.push(ColumnDef {
                     name: name.to_string(),
-                    description: render_docs(c.get("description").and_then(Value::as_str).unwrap_or(""), docs),
-                    data_type: c.get("data_type").and_then(Value::as_str).map(str::to_string),
-                    meta: c.get("meta").and_then(Value::as_object).cloned().unwrap_or_default(),
+                    description: render_docs(
+                        c.get("description").and_then(Value::as_str).unwrap_or(""),
+                        docs,
+                    ),
+                    data_type: c
+                        .get("data_type")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    meta: c
+                        .get("meta")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
                     tags: str_list(c.get("tags")),
                     quote: c.get("quote").and_then(Value::as_bool),
                 });
@@ -698,9 +1004,22 @@ fn source_nodes(entry: &Entry, pkg: &str, project: &Project, target: &Target, do
             source_description: render_docs(entry.str("description").unwrap_or(""), docs),
             loader: entry.str("loader").unwrap_or("").to_string(),
             identifier,
-            loaded_at_field: tm.get("loaded_at_field").or(entry.value.get("loaded_at_field")).and_then(Value::as_str).map(str::to_string),
-            freshness: tm.get("freshness").or(entry.value.get("freshness")).cloned().unwrap_or(Value::Null),
-            source_meta: entry.value.get("meta").and_then(Value::as_object).cloned().unwrap_or_default(),
+            loaded_at_field: tm
+                .get("loaded_at_field")
+                .or(entry.value.get("loaded_at_field"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            freshness: tm
+                .get("freshness")
+                .or(entry.value.get("freshness"))
+                .cloned()
+                .unwrap_or(Value::Null),
+            source_meta: entry
+                .value
+                .get("meta")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
         });
         node.definition = Value::Object(tm.clone());
         if node.is_enabled() {
@@ -710,20 +1029,35 @@ fn source_nodes(entry: &Entry, pkg: &str, project: &Project, target: &Target, do
     Ok(out)
 }
 
-fn find_refable(manifest: &Manifest, pkg: &str, package: Option<&str>, name: &str) -> Option<String> {
+fn find_refable(
+    manifest: &Manifest,
+    pkg: &str,
+    package: Option<&str>,
+    name: &str,
+) -> Option<String> {
     let mut found: Option<&Node> = None;
     for n in manifest.nodes.values() {
-        if n.resource_type.is_refable() && n.name == name && package.is_none_or(|p| p == n.package_name) {
-            if found.is_none() || n.package_name == pkg {
-                found = Some(n);
-            }
+        if n.resource_type.is_refable()
+            && n.name == name
+            && package.is_none_or(|p| p == n.package_name)
+            && (found.is_none() || n.package_name == pkg)
+        {
+            found = Some(n);
         }
     }
     found.map(|n| n.unique_id.clone())
 }
 
 /// Builds generic test nodes from properties YAML.
-fn generic_tests(props: &Properties, manifest: &Manifest, project: &Project, target: &Target, templates: &Templates, services: &Arc<ParseServices>, errors: &mut Vec<Diagnostic>) -> Vec<Node> {
+fn generic_tests(
+    props: &Properties,
+    manifest: &Manifest,
+    project: &Project,
+    target: &Target,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Node> {
     let pkg = &manifest.project_name;
     let mut out = Vec::new();
     struct Attach<'a> {
@@ -735,17 +1069,35 @@ fn generic_tests(props: &Properties, manifest: &Manifest, project: &Project, tar
         resource_folder_path: String,
     }
     let mut attaches: Vec<Attach> = Vec::new();
-    for (kind, map) in [("models", &props.models), ("seeds", &props.seeds), ("snapshots", &props.snapshots)] {
+    let refable: BTreeMap<&str, String> = manifest
+        .nodes
+        .values()
+        .filter(|n| n.resource_type.is_refable() && &n.package_name == pkg)
+        .map(|n| (n.name.as_str(), n.unique_id.clone()))
+        .collect();
+    for (kind, map) in [
+        ("models", &props.models),
+        ("seeds", &props.seeds),
+        ("snapshots", &props.snapshots),
+    ] {
         for (name, entry) in map {
-            let id = find_refable(manifest, pkg, Some(pkg), name);
-            if id.is_none() && !manifest.disabled.keys().any(|k| k.ends_with(&format!(".{name}"))) {
+            let id = refable.get(name.as_str()).cloned();
+            if id.is_none()
+                && !manifest
+                    .disabled
+                    .keys()
+                    .any(|k| k.ends_with(&format!(".{name}")))
+            {
                 continue;
             }
             attaches.push(Attach {
                 entry: &entry.value,
                 file: &entry.file,
                 key: kind,
-                target: TestTarget::Node { name, version: None },
+                target: TestTarget::Node {
+                    name,
+                    version: None,
+                },
                 attached: id,
                 resource_folder_path: relative_to_resource(&entry.file, project),
             });
@@ -761,27 +1113,49 @@ fn generic_tests(props: &Properties, manifest: &Manifest, project: &Project, tar
             }
         }
     }
-    let source_names: Vec<(String, String)> =
-        source_tables.iter().map(|(s, tm, _)| (s.clone(), tm.get("name").and_then(Value::as_str).unwrap_or("").to_string())).collect();
+    let source_names: Vec<(String, String)> = source_tables
+        .iter()
+        .map(|(s, tm, _)| {
+            (
+                s.clone(),
+                tm.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
     for (i, (_, tm, file)) in source_tables.iter().enumerate() {
         let (s, t) = &source_names[i];
         attaches.push(Attach {
             entry: tm,
             file,
             key: "sources",
-            target: TestTarget::Source { source: s, table: t },
+            target: TestTarget::Source {
+                source: s,
+                table: t,
+            },
             attached: None,
             resource_folder_path: relative_to_resource(file, project),
         });
     }
 
     for a in attaches {
-        let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry).into_iter().map(|t| (None, t)).collect();
+        let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
+            .into_iter()
+            .map(|t| (None, t))
+            .collect();
         if let Some(Value::Array(cols)) = a.entry.get("columns") {
             for c in cols {
-                let Some(cname) = c.get("name").and_then(Value::as_str) else { continue };
+                let Some(cname) = c.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
                 let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
-                let cname = if quoted { crate::sql::quote(cname) } else { cname.to_string() };
+                let cname = if quoted {
+                    crate::sql::quote(cname)
+                } else {
+                    cname.to_string()
+                };
                 if let Value::Object(cm) = c {
                     for t in entry_tests(cm) {
                         defs.push((Some(cname.clone()), t));
@@ -793,12 +1167,20 @@ fn generic_tests(props: &Properties, manifest: &Manifest, project: &Project, tar
             let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
                 Ok(td) => td,
                 Err(msg) => {
-                    errors.push(Diagnostic::error("test-definition", format!("invalid test: {msg}")).in_file(a.file));
+                    errors.push(
+                        Diagnostic::error("test-definition", format!("invalid test: {msg}"))
+                            .in_file(a.file),
+                    );
                     continue;
                 }
             };
             let names = td.names(pkg, &a.target);
-            let mut node = Node::new(names.unique_id.clone(), ResourceType::Test, names.name.clone(), pkg.clone());
+            let mut node = Node::new(
+                names.unique_id.clone(),
+                ResourceType::Test,
+                names.name.clone(),
+                pkg.clone(),
+            );
             node.alias = names.alias.clone();
             node.path = format!("{}.sql", names.alias);
             node.original_file_path = a.file.to_string();
@@ -821,30 +1203,81 @@ fn generic_tests(props: &Properties, manifest: &Manifest, project: &Project, tar
                 TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
             });
             node.attached_node = match a.target {
-                TestTarget::Source { source, table } => Some(format!("source.{pkg}.{source}.{table}")),
+                TestTarget::Source { source, table } => {
+                    Some(format!("source.{pkg}.{source}.{table}"))
+                }
                 _ => a.attached.clone(),
             };
-            node.test_metadata = Some(TestMetadata { name: td.test_name.clone(), namespace: td.namespace.clone(), kwargs: td.kwargs.clone() });
+            node.test_metadata = Some(TestMetadata {
+                name: td.test_name.clone(),
+                namespace: td.namespace.clone(),
+                kwargs: td.kwargs.clone(),
+            });
             // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
             let info = node_info(&node, target);
             let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-            let mut kw_order: Vec<&String> = td.kwargs.keys().collect();
-            kw_order.sort_by_key(|k| (k.as_str() != "model", k.as_str() == "model"));
+            let kw_order: Vec<&String> = td.kwargs.keys().collect();
+            let mut static_refs = Vec::new();
+            let mut static_sources = Vec::new();
             for k in kw_order {
-                if let Some(Value::String(s)) = td.kwargs.get(k) {
-                    let src = if parse_call(s).is_some() { format!("{{{{ {s} }}}}") } else { s.clone() };
-                    if src.contains("{{") {
-                        if let Err(d) = templates.render(a.file, &src, &ctx) {
-                            errors.push(d);
-                        }
+                let Some(Value::String(s)) = td.kwargs.get(k) else {
+                    continue;
+                };
+                // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
+                // rendering (the common case, and by far the cheapest).
+                let inner = s
+                    .trim()
+                    .strip_prefix("{{ get_where_subquery(")
+                    .and_then(|r| r.strip_suffix(") }}"))
+                    .unwrap_or(s);
+                if let Some((kind, args)) = parse_call(inner) {
+                    if kind == "ref" && !args.is_empty() && !inner.contains('=') {
+                        static_refs.push(crate::templating::RefCall {
+                            package: if args.len() > 1 {
+                                Some(args[0].clone())
+                            } else {
+                                None
+                            },
+                            name: args[args.len() - 1].clone(),
+                            version: None,
+                        });
+                        continue;
+                    }
+                    if kind == "source" && args.len() == 2 {
+                        static_sources.push((args[0].clone(), args[1].clone()));
+                        continue;
+                    }
+                }
+                let src = if parse_call(s).is_some() {
+                    format!("{{{{ {s} }}}}")
+                } else {
+                    s.clone()
+                };
+                if src.contains("{{") {
+                    if let Err(d) = templates.render(a.file, &src, &ctx) {
+                        errors.push(d);
                     }
                 }
             }
             let rec = ctx.recorded();
-            node.refs = rec.refs;
-            node.sources = rec.sources;
+            for r in rec.refs.iter() {
+                if !static_refs.contains(r) {
+                    static_refs.push(r.clone());
+                }
+            }
+            for src in rec.sources.iter() {
+                if !static_sources.contains(src) {
+                    static_sources.push(src.clone());
+                }
+            }
+            node.refs = static_refs;
+            node.sources = static_sources;
             node.depends_on_macros = {
-                let mut m = vec![format!("macro.{}.{}", td.namespace.as_deref().unwrap_or("dbt"), format!("test_{}", td.test_name))];
+                let mut m = vec![format!(
+                    "macro.{}.{}",
+                    td.namespace.as_deref().unwrap_or("dbt"),
+                    format!("test_{}", td.test_name)
+                )];
                 m.extend(rec.macros);
                 m
             };

@@ -44,8 +44,21 @@ pub struct Properties {
 }
 
 const KNOWN_KEYS: &[&str] = &[
-    "version", "models", "sources", "seeds", "snapshots", "analyses", "macros", "exposures",
-    "groups", "unit_tests", "semantic_models", "metrics", "saved_queries", "data_tests", "tests",
+    "version",
+    "models",
+    "sources",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "macros",
+    "exposures",
+    "groups",
+    "unit_tests",
+    "semantic_models",
+    "metrics",
+    "saved_queries",
+    "data_tests",
+    "tests",
 ];
 
 impl Properties {
@@ -55,16 +68,25 @@ impl Properties {
         for f in files {
             let Value::Object(top) = &f.value else {
                 if !f.value.is_null() {
-                    errors.push(Diagnostic::error("yaml", "a properties file must be a mapping").in_file(&f.original_file_path));
+                    errors.push(
+                        Diagnostic::error("yaml", "a properties file must be a mapping")
+                            .in_file(&f.original_file_path),
+                    );
                 }
                 continue;
             };
             for (key, v) in top {
                 if !KNOWN_KEYS.contains(&key.as_str()) {
                     errors.push(
-                        Diagnostic::warning("yaml", format!("unknown top-level key `{key}` in properties file"))
-                            .in_file(&f.original_file_path)
-                            .maybe_hint(crate::diagnostics::did_you_mean(key, KNOWN_KEYS.iter().copied())),
+                        Diagnostic::warning(
+                            "yaml",
+                            format!("unknown top-level key `{key}` in properties file"),
+                        )
+                        .in_file(&f.original_file_path)
+                        .maybe_hint(crate::diagnostics::did_you_mean(
+                            key,
+                            KNOWN_KEYS.iter().copied(),
+                        )),
                     );
                     continue;
                 }
@@ -74,24 +96,39 @@ impl Properties {
                 let Value::Array(items) = v else {
                     if !v.is_null() {
                         errors.push(
-                            Diagnostic::error("yaml", format!("`{key}:` must be a list of entries"))
-                                .in_file(&f.original_file_path)
-                                .with_hint(format!("write `{key}:` followed by `- name: ...` items")),
+                            Diagnostic::error(
+                                "yaml",
+                                format!("`{key}:` must be a list of entries"),
+                            )
+                            .in_file(&f.original_file_path)
+                            .with_hint(format!("write `{key}:` followed by `- name: ...` items")),
                         );
                     }
                     continue;
                 };
                 for item in items {
                     let Value::Object(m) = item else {
-                        errors.push(Diagnostic::error("yaml", format!("an entry under `{key}:` must be a mapping")).in_file(&f.original_file_path));
+                        errors.push(
+                            Diagnostic::error(
+                                "yaml",
+                                format!("an entry under `{key}:` must be a mapping"),
+                            )
+                            .in_file(&f.original_file_path),
+                        );
                         continue;
                     };
-                    let entry = Entry { file: f.original_file_path.clone(), value: m.clone() };
+                    let entry = Entry {
+                        file: f.original_file_path.clone(),
+                        value: m.clone(),
+                    };
                     if entry.name().is_empty() && key != "version" {
                         errors.push(
-                            Diagnostic::error("yaml", format!("an entry under `{key}:` has no `name`"))
-                                .in_file(&f.original_file_path)
-                                .with_hint("every entry needs `- name: ...`"),
+                            Diagnostic::error(
+                                "yaml",
+                                format!("an entry under `{key}:` has no `name`"),
+                            )
+                            .in_file(&f.original_file_path)
+                            .with_hint("every entry needs `- name: ...`"),
                         );
                         continue;
                     }
@@ -133,21 +170,27 @@ impl Properties {
                     };
                     let name = entry.name().to_string();
                     if let Some(prev) = map.get(&name) {
-                        errors.push(yaml_entry_error(
-                            f,
-                            &name,
-                            "duplicate-patch",
-                            format!("`{name}` is described twice under `{key}:` (also in `{}`)", prev.file),
-                        )
-                        .with_hint("merge the two entries into one"));
+                        errors.push(
+                            yaml_entry_error(
+                                f,
+                                &name,
+                                "duplicate-patch",
+                                format!(
+                                    "`{name}` is described twice under `{key}:` (also in `{}`)",
+                                    prev.file
+                                ),
+                            )
+                            .with_hint("merge the two entries into one"),
+                        );
                         continue;
                     }
                     map.insert(name, entry);
                 }
             }
         }
-        let (warnings, errs): (Vec<_>, Vec<_>) =
-            errors.into_iter().partition(|d| d.severity == crate::diagnostics::Severity::Warning);
+        let (warnings, errs): (Vec<_>, Vec<_>) = errors
+            .into_iter()
+            .partition(|d| d.severity == crate::diagnostics::Severity::Warning);
         if !errs.is_empty() {
             return Err(errs);
         }
@@ -161,7 +204,10 @@ pub fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     if let Some(Value::Object(c)) = entry.get("config") {
         for (k, v) in c {
-            out.insert(crate::project::config::normalize_key(k.trim_start_matches('+')).to_string(), v.clone());
+            out.insert(
+                crate::project::config::normalize_key(k.trim_start_matches('+')).to_string(),
+                v.clone(),
+            );
         }
     }
     for k in ["tags", "meta", "docs"] {

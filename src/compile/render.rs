@@ -20,7 +20,12 @@ use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Service
 /// Warehouse access for compile-time introspection (`run_query`, `is_incremental()` ...).
 pub trait Warehouse: Send + Sync {
     fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String>;
-    fn get_relation(&self, database: &str, schema: &str, identifier: &str) -> Result<Option<(Relation, String)>, String>;
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<(Relation, String)>, String>;
     fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String>;
 }
 
@@ -35,23 +40,50 @@ pub struct CompileServices {
 }
 
 impl CompileServices {
-    pub fn new(resolver: Arc<Resolver>, warehouse: Option<Arc<dyn Warehouse>>, full_refresh: bool, adapter_type: &str) -> Self {
-        CompileServices { resolver, warehouse, full_refresh, adapter_type: adapter_type.to_string(), logs: Mutex::new(vec![]) }
+    pub fn new(
+        resolver: Arc<Resolver>,
+        warehouse: Option<Arc<dyn Warehouse>>,
+        full_refresh: bool,
+        adapter_type: &str,
+    ) -> Self {
+        CompileServices {
+            resolver,
+            warehouse,
+            full_refresh,
+            adapter_type: adapter_type.to_string(),
+            logs: Mutex::new(vec![]),
+        }
     }
     pub fn take_logs(&self) -> Vec<String> {
-        self.logs.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+        self.logs
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
     }
 }
 
 impl Services for CompileServices {
-    fn resolve_ref(&self, node: &NodeInfo, package: Option<&str>, name: &str, version: Option<&str>) -> Result<Relation, String> {
-        let (rel, ephemeral, _) = self.resolver.ref_relation(&node.package, package, name, version)?;
+    fn resolve_ref(
+        &self,
+        node: &NodeInfo,
+        package: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Relation, String> {
+        let (rel, ephemeral, _) =
+            self.resolver
+                .ref_relation(&node.package, package, name, version)?;
         if ephemeral {
             return Ok(Relation::new("__ephemeral__", "", rel.identifier));
         }
         Ok(rel)
     }
-    fn resolve_source(&self, _node: &NodeInfo, source: &str, table: &str) -> Result<Relation, String> {
+    fn resolve_source(
+        &self,
+        _node: &NodeInfo,
+        source: &str,
+        table: &str,
+    ) -> Result<Relation, String> {
         self.resolver.source_relation(source, table)
     }
     fn var(&self, package: &str, name: &str) -> Option<Value> {
@@ -60,10 +92,18 @@ impl Services for CompileServices {
     fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
         match &self.warehouse {
             Some(w) => w.execute_sql(sql, fetch),
-            None => Err("this command has no warehouse connection; `run_query` needs `sluice run`/`build`".into()),
+            None => Err(
+                "this command has no warehouse connection; `run_query` needs `sluice run`/`build`"
+                    .into(),
+            ),
         }
     }
-    fn get_relation(&self, database: &str, schema: &str, identifier: &str) -> Result<Option<(Relation, String)>, String> {
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<(Relation, String)>, String> {
         match &self.warehouse {
             Some(w) => w.get_relation(database, schema, identifier),
             None => Ok(None),
@@ -76,7 +116,8 @@ impl Services for CompileServices {
         }
     }
     fn is_incremental(&self, node: &NodeInfo) -> bool {
-        let incremental = node.config.get("materialized").and_then(Value::as_str) == Some("incremental");
+        let incremental =
+            node.config.get("materialized").and_then(Value::as_str) == Some("incremental");
         let full_refresh = match node.config.get("full_refresh") {
             Some(Value::Bool(b)) => *b,
             _ => self.full_refresh,
@@ -84,7 +125,9 @@ impl Services for CompileServices {
         if !incremental || full_refresh {
             return false;
         }
-        let (Some(w), Some(this)) = (&self.warehouse, &node.this) else { return false };
+        let (Some(w), Some(this)) = (&self.warehouse, &node.this) else {
+            return false;
+        };
         matches!(w.get_relation(&this.database, &this.schema, &this.identifier), Ok(Some((_, kind))) if kind == "table")
     }
     fn log(&self, message: &str, info: bool) {
@@ -109,20 +152,29 @@ pub fn node_info(node: &Node) -> NodeInfo {
         original_file_path: node.original_file_path.clone(),
         config: node.config.clone(),
         this: match node.resource_type {
-            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot | ResourceType::Test => Some(node.relation()),
+            ResourceType::Model
+            | ResourceType::Seed
+            | ResourceType::Snapshot
+            | ResourceType::Test => Some(node.relation()),
             _ => None,
         },
     }
 }
 
 /// Compiles one node's SQL (without ephemeral CTEs).
-pub fn render_node(node: &Node, templates: &Templates, services: Arc<dyn Services>) -> Result<String, Diagnostic> {
+pub fn render_node(
+    node: &Node,
+    templates: &Templates,
+    services: Arc<dyn Services>,
+) -> Result<String, Diagnostic> {
     let ctx = Arc::new(RenderCtx::new(Phase::Compile, node_info(node), services));
     if let Some(meta) = &node.test_metadata {
         let mut kwargs: Vec<(String, JValue)> = Vec::new();
         for (k, v) in &meta.kwargs {
             let val = match v {
-                Value::String(s) if is_call(s) => templates.eval_expr(&node.original_file_path, s, &ctx)?,
+                Value::String(s) if is_call(s) => {
+                    templates.eval_expr(&node.original_file_path, s, &ctx)?
+                }
                 Value::String(s) if s.contains("{{") || s.contains("{%") => {
                     JValue::from_safe_string(templates.render(&node.original_file_path, s, &ctx)?)
                 }
@@ -135,15 +187,21 @@ pub fn render_node(node: &Node, templates: &Templates, services: Arc<dyn Service
             None => format!("test_{}", meta.name),
         };
         let kw: Kwargs = kwargs.into_iter().collect();
-        let out = templates.call_macro(&name, vec![JValue::from(kw)], &ctx).map_err(|mut d| {
-            if d.location.is_none() {
-                d = d.in_file(&node.original_file_path);
-            }
-            d
-        })?;
+        let out = templates
+            .call_macro(&name, vec![JValue::from(kw)], &ctx)
+            .map_err(|mut d| {
+                if d.location.is_none() {
+                    d = d.in_file(&node.original_file_path);
+                }
+                d
+            })?;
         return Ok(out.to_string());
     }
-    let code = if node.resource_type == ResourceType::Seed { "" } else { node.raw_code.as_str() };
+    let code = if node.resource_type == ResourceType::Seed {
+        ""
+    } else {
+        node.raw_code.as_str()
+    };
     templates.render(&node.original_file_path, code, &ctx)
 }
 
@@ -153,8 +211,16 @@ fn is_call(s: &str) -> bool {
 }
 
 /// Compiles a node with its ephemeral ancestors injected as CTEs.
-pub fn compile_node(manifest: &Manifest, id: &str, templates: &Templates, services: Arc<dyn Services>) -> Result<String, Diagnostic> {
-    let node = manifest.nodes.get(id).ok_or_else(|| Diagnostic::error("internal", format!("unknown node `{id}`")))?;
+pub fn compile_node(
+    manifest: &Manifest,
+    id: &str,
+    templates: &Templates,
+    services: Arc<dyn Services>,
+) -> Result<String, Diagnostic> {
+    let node = manifest
+        .nodes
+        .get(id)
+        .ok_or_else(|| Diagnostic::error("internal", format!("unknown node `{id}`")))?;
     let sql = render_node(node, templates, services.clone())?;
     let ephemerals = ephemeral_ancestors(manifest, node);
     if ephemerals.is_empty() {
@@ -173,13 +239,17 @@ pub fn compile_node(manifest: &Manifest, id: &str, templates: &Templates, servic
 fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     fn visit(manifest: &Manifest, id: &str, out: &mut Vec<String>, depth: usize) {
-        let Some(n) = manifest.nodes.get(id) else { return };
+        let Some(n) = manifest.nodes.get(id) else {
+            return;
+        };
         if depth > 100 {
             return;
         }
         for p in &n.depends_on_nodes {
             if let Some(pn) = manifest.nodes.get(p) {
-                if pn.resource_type == ResourceType::Model && pn.materialization() == Materialization::Ephemeral {
+                if pn.resource_type == ResourceType::Model
+                    && pn.materialization() == Materialization::Ephemeral
+                {
                     visit(manifest, p, out, depth + 1);
                     if !out.contains(p) {
                         out.push(p.clone());
@@ -197,7 +267,10 @@ pub fn inject_ctes(sql: &str, ctes: &[String]) -> String {
     let joined = ctes.join(",\n");
     let trimmed = sql.trim_start();
     let lead = &sql[..sql.len() - trimmed.len()];
-    if trimmed.len() >= 4 && trimmed[..4].eq_ignore_ascii_case("with") && trimmed[4..].starts_with(|c: char| c.is_whitespace()) {
+    if trimmed.len() >= 4
+        && trimmed[..4].eq_ignore_ascii_case("with")
+        && trimmed[4..].starts_with(|c: char| c.is_whitespace())
+    {
         format!("{lead}with {joined},\n{}", trimmed[4..].trim_start())
     } else {
         format!("{lead}with {joined}\n{trimmed}")
@@ -208,9 +281,15 @@ pub fn inject_ctes(sql: &str, ctes: &[String]) -> String {
 /// named after the YAML file, as in dbt).
 pub fn compiled_path(target_path: &str, node: &Node) -> String {
     if node.test_metadata.is_some() {
-        format!("{target_path}/compiled/{}/{}/{}", node.package_name, node.original_file_path, node.path)
+        format!(
+            "{target_path}/compiled/{}/{}/{}",
+            node.package_name, node.original_file_path, node.path
+        )
     } else {
-        format!("{target_path}/compiled/{}/{}", node.package_name, node.original_file_path)
+        format!(
+            "{target_path}/compiled/{}/{}",
+            node.package_name, node.original_file_path
+        )
     }
 }
 

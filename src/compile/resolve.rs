@@ -34,16 +34,27 @@ impl ParseServices {
                 return Some(v.clone());
             }
         }
-        self.project_vars.get(name).filter(|_| name != package).cloned()
+        self.project_vars
+            .get(name)
+            .filter(|_| name != package)
+            .cloned()
     }
 }
 
 impl Services for ParseServices {
-    fn resolve_ref(&self, _: &NodeInfo, _: Option<&str>, name: &str, _: Option<&str>) -> Result<Relation, String> {
+    fn resolve_ref(
+        &self,
+        _: &NodeInfo,
+        _: Option<&str>,
+        name: &str,
+        _: Option<&str>,
+    ) -> Result<Relation, String> {
         Err(format!("ref('{name}') cannot be resolved while parsing"))
     }
     fn resolve_source(&self, _: &NodeInfo, source: &str, table: &str) -> Result<Relation, String> {
-        Err(format!("source('{source}', '{table}') cannot be resolved while parsing"))
+        Err(format!(
+            "source('{source}', '{table}') cannot be resolved while parsing"
+        ))
     }
     fn var(&self, package: &str, name: &str) -> Option<Value> {
         self.lookup_var(package, name)
@@ -85,7 +96,8 @@ impl Resolver {
                 package: n.package_name.clone(),
                 version: n.version.clone(),
                 relation: n.relation(),
-                ephemeral: n.materialization() == Materialization::Ephemeral && n.resource_type == ResourceType::Model,
+                ephemeral: n.materialization() == Materialization::Ephemeral
+                    && n.resource_type == ResourceType::Model,
                 enabled,
             });
         };
@@ -101,14 +113,29 @@ impl Resolver {
         let mut source_names = Vec::new();
         for s in manifest.sources.values() {
             if let Some(info) = &s.source {
-                sources.insert((info.source_name.clone(), s.name.clone()), (s.unique_id.clone(), s.relation()));
+                sources.insert(
+                    (info.source_name.clone(), s.name.clone()),
+                    (s.unique_id.clone(), s.relation()),
+                );
                 source_names.push(format!("{}.{}", info.source_name, s.name));
             }
         }
-        Resolver { root_package: manifest.project_name.clone(), vars, by_name, sources, source_names }
+        Resolver {
+            root_package: manifest.project_name.clone(),
+            vars,
+            by_name,
+            sources,
+            source_names,
+        }
     }
 
-    fn find(&self, from_package: &str, package: Option<&str>, name: &str, version: Option<&str>) -> Result<&RefTarget, String> {
+    fn find(
+        &self,
+        from_package: &str,
+        package: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<&RefTarget, String> {
         let candidates: Vec<&RefTarget> = self
             .by_name
             .get(name)
@@ -122,9 +149,13 @@ impl Resolver {
         let enabled: Vec<&RefTarget> = candidates.iter().copied().filter(|t| t.enabled).collect();
         if enabled.is_empty() {
             if !candidates.is_empty() {
-                return Err(format!("depends on a node named `{name}` which is disabled"));
+                return Err(format!(
+                    "depends on a node named `{name}` which is disabled"
+                ));
             }
-            return Err(format!("depends on a node named `{name}` which was not found"));
+            return Err(format!(
+                "depends on a node named `{name}` which was not found"
+            ));
         }
         let pick = enabled
             .iter()
@@ -134,15 +165,24 @@ impl Resolver {
         Ok(pick)
     }
 
-    pub fn ref_id(&self, from_package: &str, package: Option<&str>, name: &str, version: Option<&str>) -> Result<String, String> {
-        self.find(from_package, package, name, version).map(|t| t.id.clone())
+    pub fn ref_id(
+        &self,
+        from_package: &str,
+        package: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<String, String> {
+        self.find(from_package, package, name, version)
+            .map(|t| t.id.clone())
     }
 
     pub fn source_id(&self, source: &str, table: &str) -> Result<String, String> {
         self.sources
             .get(&(source.to_string(), table.to_string()))
             .map(|(id, _)| id.clone())
-            .ok_or_else(|| format!("depends on a source named `{source}.{table}` which was not found"))
+            .ok_or_else(|| {
+                format!("depends on a source named `{source}.{table}` which was not found")
+            })
     }
 
     pub fn hint_ref(&self, name: &str) -> Option<String> {
@@ -156,7 +196,13 @@ impl Resolver {
     }
 
     /// The relation a ref resolves to; ephemeral models resolve to a CTE marker.
-    pub fn ref_relation(&self, from_package: &str, package: Option<&str>, name: &str, version: Option<&str>) -> Result<(Relation, bool, String), String> {
+    pub fn ref_relation(
+        &self,
+        from_package: &str,
+        package: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(Relation, bool, String), String> {
         let t = self.find(from_package, package, name, version)?;
         Ok((t.relation.clone(), t.ephemeral, t.id.clone()))
     }

@@ -77,15 +77,25 @@ impl ConnPool {
 }
 
 /// Runs `ids` (already in topological order) and returns their results in that order.
-pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult>, crate::adapters::AdapterError> {
+pub fn run(
+    ctx: &RunContext,
+    dag: &Dag,
+    ids: &[String],
+) -> Result<Vec<NodeResult>, crate::adapters::AdapterError> {
     let threads = ctx.threads.max(1);
     let mut conns = Vec::new();
     for _ in 0..threads {
         conns.push(ctx.adapter.connection()?);
     }
-    let pool = Arc::new(ConnPool { conns: Mutex::new(conns) });
+    let pool = Arc::new(ConnPool {
+        conns: Mutex::new(conns),
+    });
     let selected: BTreeSet<String> = ids.iter().cloned().collect();
-    let order: BTreeMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+    let order: BTreeMap<String, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i))
+        .collect();
     // A node waits for its nearest selected ancestors, also those reached through nodes that are
     // not run (an unselected or ephemeral model between two selected ones).
     let waits = selected_parents(dag, &selected);
@@ -98,8 +108,11 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
             children_of.entry(p).or_default().push(id.clone());
         }
     }
-    let mut ready: BTreeSet<(usize, String)> =
-        indegree.iter().filter(|(_, d)| **d == 0).map(|(id, _)| (order[id], id.clone())).collect();
+    let mut ready: BTreeSet<(usize, String)> = indegree
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(id, _)| (order[id], id.clone()))
+        .collect();
     let total = ids.len();
     let mut results: BTreeMap<String, NodeResult> = BTreeMap::new();
     let mut skip_reason: BTreeMap<String, String> = BTreeMap::new();
@@ -111,21 +124,41 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
         .num_threads(threads)
         .thread_name(|i| format!("Thread-{}", i + 1))
         .build()
-        .map_err(|e| crate::adapters::AdapterError::Database { message: e.to_string() })?;
+        .map_err(|e| crate::adapters::AdapterError::Database {
+            message: e.to_string(),
+        })?;
     let shared = Arc::new(node::Shared::from(ctx));
 
     loop {
         while in_flight < threads {
-            let Some((_, id)) = ready.pop_first() else { break };
+            let Some((_, id)) = ready.pop_first() else {
+                break;
+            };
             started += 1;
             let index = started;
             if stop || skip_reason.contains_key(&id) {
                 let r = node::skipped(&id);
-                ctx.reporter.event(&Event::NodeSkipped { index, total, node: node_ref(ctx, &id) });
-                finish(&id, r, &children_of, &mut indegree, &mut ready, &order, &mut results);
+                ctx.reporter.event(&Event::NodeSkipped {
+                    index,
+                    total,
+                    node: node_ref(ctx, &id),
+                });
+                finish(
+                    &id,
+                    r,
+                    &children_of,
+                    &mut indegree,
+                    &mut ready,
+                    &order,
+                    &mut results,
+                );
                 continue;
             }
-            ctx.reporter.event(&Event::NodeStart { index, total, node: node_ref(ctx, &id) });
+            ctx.reporter.event(&Event::NodeStart {
+                index,
+                total,
+                node: node_ref(ctx, &id),
+            });
             in_flight += 1;
             let tx = tx.clone();
             let shared = shared.clone();
@@ -148,12 +181,21 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
                 }
             }
             // A failing data test stops what is built on the model it tests (not its sibling tests).
-            if ctx.manifest.nodes.get(&id).is_some_and(|n| n.resource_type == ResourceType::Test) {
+            if ctx
+                .manifest
+                .nodes
+                .get(&id)
+                .is_some_and(|n| n.resource_type == ResourceType::Test)
+            {
                 for p in dag.parents(&id) {
                     let siblings: BTreeSet<&str> = dag.children(p).into_iter().collect();
                     for d in dag.descendants(p, None) {
                         let is_sibling_test = siblings.contains(d.as_str())
-                            && ctx.manifest.nodes.get(&d).is_some_and(|n| n.resource_type == ResourceType::Test);
+                            && ctx
+                                .manifest
+                                .nodes
+                                .get(&d)
+                                .is_some_and(|n| n.resource_type == ResourceType::Test);
                         if selected.contains(&d) && !is_sibling_test {
                             skip_reason.entry(d).or_insert_with(|| id.clone());
                         }
@@ -164,7 +206,15 @@ pub fn run(ctx: &RunContext, dag: &Dag, ids: &[String]) -> Result<Vec<NodeResult
                 stop = true;
             }
         }
-        finish(&id, r, &children_of, &mut indegree, &mut ready, &order, &mut results);
+        finish(
+            &id,
+            r,
+            &children_of,
+            &mut indegree,
+            &mut ready,
+            &order,
+            &mut results,
+        );
     }
     Ok(ids.iter().filter_map(|id| results.remove(id)).collect())
 }
@@ -191,7 +241,12 @@ fn finish(
 
 /// For each selected node, its nearest selected ancestors (looking through unselected nodes).
 fn selected_parents(dag: &Dag, selected: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
-    fn nearest(dag: &Dag, id: &str, selected: &BTreeSet<String>, memo: &mut BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    fn nearest(
+        dag: &Dag,
+        id: &str,
+        selected: &BTreeSet<String>,
+        memo: &mut BTreeMap<String, BTreeSet<String>>,
+    ) -> BTreeSet<String> {
         if let Some(m) = memo.get(id) {
             return m.clone();
         }
@@ -207,7 +262,10 @@ fn selected_parents(dag: &Dag, selected: &BTreeSet<String>) -> BTreeMap<String, 
         out
     }
     let mut memo = BTreeMap::new();
-    selected.iter().map(|id| (id.clone(), nearest(dag, id, selected, &mut memo))).collect()
+    selected
+        .iter()
+        .map(|id| (id.clone(), nearest(dag, id, selected, &mut memo)))
+        .collect()
 }
 
 /// How a node is described in progress lines.
@@ -255,7 +313,8 @@ pub fn run_hooks(ctx: &RunContext, hooks: &[String], which: &str) -> Result<usiz
         if sql.trim().is_empty() {
             continue;
         }
-        conn.execute(&sql).map_err(|e| format!("{which} hook {i} failed: {e}"))?;
+        conn.execute(&sql)
+            .map_err(|e| format!("{which} hook {i} failed: {e}"))?;
         n += 1;
     }
     Ok(n)

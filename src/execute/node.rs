@@ -9,7 +9,10 @@ use serde_json::Value;
 use super::{materialize, ConnPool, Event, NodeResult, RunContext};
 use crate::adapters::Connection;
 use crate::artifacts::RunStatus;
-use crate::compile::{compile_node, compiled_path, CompileServices, Manifest, Materialization, Node, ResourceType, Resolver, Warehouse};
+use crate::compile::{
+    compile_node, compiled_path, CompileServices, Manifest, Materialization, Node, Resolver,
+    ResourceType, Warehouse,
+};
 use crate::sql::{Dialect, Relation};
 use crate::templating::{Column, Phase, QueryResult, RenderCtx, Templates};
 
@@ -51,15 +54,28 @@ pub(crate) struct ConnWarehouse {
 
 impl Warehouse for ConnWarehouse {
     fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
-        let mut c = self.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+        let mut c = self
+            .conn
+            .lock()
+            .map_err(|_| "connection poisoned".to_string())?;
         if fetch {
             c.query(sql).map_err(|e| e.to_string())
         } else {
-            c.execute(sql).map(|_| QueryResult::default()).map_err(|e| e.to_string())
+            c.execute(sql)
+                .map(|_| QueryResult::default())
+                .map_err(|e| e.to_string())
         }
     }
-    fn get_relation(&self, database: &str, schema: &str, identifier: &str) -> Result<Option<(Relation, String)>, String> {
-        let mut c = self.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<(Relation, String)>, String> {
+        let mut c = self
+            .conn
+            .lock()
+            .map_err(|_| "connection poisoned".to_string())?;
         let rel = Relation::new(database, schema, identifier);
         let kind = c.relation_kind(&rel).map_err(|e| e.to_string())?;
         Ok(kind.map(|k| {
@@ -71,7 +87,10 @@ impl Warehouse for ConnWarehouse {
         }))
     }
     fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String> {
-        let mut c = self.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+        let mut c = self
+            .conn
+            .lock()
+            .map_err(|_| "connection poisoned".to_string())?;
         c.columns(relation).map_err(|e| e.to_string())
     }
 }
@@ -90,7 +109,14 @@ pub struct NodeOutcome {
 impl NodeOutcome {
     fn error(message: impl Into<String>, compiled: Option<String>) -> Self {
         let message = message.into();
-        NodeOutcome { status: RunStatus::Error, detail: Some(message.clone()), message, failures: None, compiled_code: compiled, rows_affected: None }
+        NodeOutcome {
+            status: RunStatus::Error,
+            detail: Some(message.clone()),
+            message,
+            failures: None,
+            compiled_code: compiled,
+            rows_affected: None,
+        }
     }
 }
 
@@ -115,7 +141,13 @@ fn thread_index() -> usize {
 }
 
 /// Runs one node on a pooled connection and reports it.
-pub(crate) fn execute(shared: &Shared, pool: &ConnPool, id: &str, index: usize, total: usize) -> NodeResult {
+pub(crate) fn execute(
+    shared: &Shared,
+    pool: &ConnPool,
+    id: &str,
+    index: usize,
+    total: usize,
+) -> NodeResult {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let outcome = match (shared.manifest.get(id), pool.take()) {
@@ -127,15 +159,14 @@ pub(crate) fn execute(shared: &Shared, pool: &ConnPool, id: &str, index: usize, 
         }
         (Some(_), None) => NodeOutcome::error("no free warehouse connection", None),
         (Some(node), Some(conn)) => {
-            let wh = Arc::new(ConnWarehouse { conn: Mutex::new(conn) });
+            let wh = Arc::new(ConnWarehouse {
+                conn: Mutex::new(conn),
+            });
             let out = run_node(shared, node, &wh);
-            match Arc::try_unwrap(wh) {
-                Ok(w) => {
-                    if let Ok(c) = w.conn.into_inner() {
-                        pool.give(c);
-                    }
+            if let Ok(w) = Arc::try_unwrap(wh) {
+                if let Ok(c) = w.conn.into_inner() {
+                    pool.give(c);
                 }
-                Err(_) => {}
             }
             out
         }
@@ -163,7 +194,9 @@ pub(crate) fn execute(shared: &Shared, pool: &ConnPool, id: &str, index: usize, 
         compiled_code: outcome.compiled_code,
         thread: thread_index(),
         adapter_response: match outcome.rows_affected {
-            Some(n) => serde_json::json!({"_message": outcome.message, "code": outcome.message.split(' ').next().unwrap_or("OK"), "rows_affected": n}),
+            Some(n) => {
+                serde_json::json!({"_message": outcome.message, "code": outcome.message.split(' ').next().unwrap_or("OK"), "rows_affected": n})
+            }
             None => serde_json::json!({"_message": outcome.message}),
         },
     }
@@ -171,7 +204,12 @@ pub(crate) fn execute(shared: &Shared, pool: &ConnPool, id: &str, index: usize, 
 
 fn services(shared: &Shared, wh: &Arc<ConnWarehouse>) -> Arc<CompileServices> {
     let w: Arc<dyn Warehouse> = wh.clone();
-    Arc::new(CompileServices::new(shared.resolver.clone(), Some(w), shared.full_refresh, &shared.adapter_type))
+    Arc::new(CompileServices::new(
+        shared.resolver.clone(),
+        Some(w),
+        shared.full_refresh,
+        &shared.adapter_type,
+    ))
 }
 
 fn flush_logs(shared: &Shared, s: &CompileServices) {
@@ -186,8 +224,17 @@ fn run_node(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         ResourceType::Model => run_model(shared, node, wh),
         ResourceType::Test => run_test(shared, node, wh),
         ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
-        ResourceType::Snapshot => NodeOutcome::error("snapshots are not supported by sluice yet", None),
-        _ => NodeOutcome { status: RunStatus::Success, message: "OK".into(), failures: None, compiled_code: None, detail: None, rows_affected: None },
+        ResourceType::Snapshot => {
+            NodeOutcome::error("snapshots are not supported by sluice yet", None)
+        }
+        _ => NodeOutcome {
+            status: RunStatus::Success,
+            message: "OK".into(),
+            failures: None,
+            compiled_code: None,
+            detail: None,
+            rows_affected: None,
+        },
     }
 }
 
@@ -201,7 +248,10 @@ fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
 }
 
 fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) -> Result<T, String> {
-    let mut c = wh.conn.lock().map_err(|_| "connection poisoned".to_string())?;
+    let mut c = wh
+        .conn
+        .lock()
+        .map_err(|_| "connection poisoned".to_string())?;
     Ok(f(c.as_mut()))
 }
 
@@ -215,7 +265,10 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
             }
         }
     }
-    let delimiter = node.config_str("delimiter").and_then(|d| d.bytes().next()).unwrap_or(b',');
+    let delimiter = node
+        .config_str("delimiter")
+        .and_then(|d| d.bytes().next())
+        .unwrap_or(b',');
     let opts = crate::project::seeds::SeedOptions {
         delimiter,
         column_types,
@@ -250,7 +303,12 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
 
 /// Renders a hook statement in the context of `node` (or of the project for run hooks).
 pub(crate) fn render_hook(shared: &Shared, hook: &str, name: &str) -> Result<String, String> {
-    let s = Arc::new(CompileServices::new(shared.resolver.clone(), None, shared.full_refresh, &shared.adapter_type));
+    let s = Arc::new(CompileServices::new(
+        shared.resolver.clone(),
+        None,
+        shared.full_refresh,
+        &shared.adapter_type,
+    ));
     let info = crate::templating::NodeInfo {
         unique_id: format!("operation.{}.{name}", shared.manifest.project_name),
         name: name.to_string(),
@@ -260,7 +318,10 @@ pub(crate) fn render_hook(shared: &Shared, hook: &str, name: &str) -> Result<Str
         ..Default::default()
     };
     let ctx = Arc::new(RenderCtx::new(Phase::Compile, info, s));
-    shared.templates.render("dbt_project.yml", hook, &ctx).map_err(|d| d.to_string())
+    shared
+        .templates
+        .render("dbt_project.yml", hook, &ctx)
+        .map_err(|d| d.to_string())
 }
 
 fn hook_sqls(node: &Node, key: &str) -> Vec<String> {
@@ -274,23 +335,42 @@ fn hook_sqls(node: &Node, key: &str) -> Vec<String> {
         .collect()
 }
 
-fn run_hooks_for(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>, key: &str) -> Result<(), String> {
+fn run_hooks_for(
+    shared: &Shared,
+    node: &Node,
+    wh: &Arc<ConnWarehouse>,
+    key: &str,
+) -> Result<(), String> {
     for h in hook_sqls(node, key) {
         let svc = services(shared, wh);
-        let ctx = Arc::new(RenderCtx::new(Phase::Compile, crate::compile::node_info(node), svc.clone()));
-        let sql = shared.templates.render(&node.original_file_path, &h, &ctx).map_err(|d| d.to_string())?;
+        let ctx = Arc::new(RenderCtx::new(
+            Phase::Compile,
+            crate::compile::node_info(node),
+            svc.clone(),
+        ));
+        let sql = shared
+            .templates
+            .render(&node.original_file_path, &h, &ctx)
+            .map_err(|d| d.to_string())?;
         flush_logs(shared, &svc);
         if sql.trim().is_empty() {
             continue;
         }
-        with_conn(wh, |c| c.execute(&sql).map_err(|e| format!("{key} failed: {e}")))??;
+        with_conn(wh, |c| {
+            c.execute(&sql).map_err(|e| format!("{key} failed: {e}"))
+        })??;
     }
     Ok(())
 }
 
 fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     let svc = services(shared, wh);
-    let sql = match compile_node(&shared.manifest, &node.unique_id, &shared.templates, svc.clone()) {
+    let sql = match compile_node(
+        &shared.manifest,
+        &node.unique_id,
+        &shared.templates,
+        svc.clone(),
+    ) {
         Ok(s) => s,
         Err(d) => return NodeOutcome::error(d.to_string(), None),
     };
@@ -298,7 +378,14 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     write_compiled(shared, node, &sql);
     let mat = node.materialization();
     if mat == Materialization::Ephemeral {
-        return NodeOutcome { status: RunStatus::Success, message: "OK".into(), failures: None, compiled_code: Some(sql), detail: None, rows_affected: None };
+        return NodeOutcome {
+            status: RunStatus::Success,
+            message: "OK".into(),
+            failures: None,
+            compiled_code: Some(sql),
+            detail: None,
+            rows_affected: None,
+        };
     }
     if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
         return NodeOutcome::error(e, Some(sql));
@@ -306,10 +393,15 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let rel = node.relation();
     let unique_key: Vec<String> = match node.config.get("unique_key") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => vec![],
     };
-    let full_refresh = node.config_bool("full_refresh").unwrap_or(shared.full_refresh);
+    let full_refresh = node
+        .config_bool("full_refresh")
+        .unwrap_or(shared.full_refresh);
     let spec = materialize::BuildSpec {
         relation: &rel,
         materialization: mat,
@@ -326,20 +418,45 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let outcome = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
-            let path = compiled_path(&shared.target_path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(), node);
-            return NodeOutcome::error(format!("Database Error in model {} ({})\n  {e}\n  compiled code at {path}", node.name, node.original_file_path), Some(sql));
+            let path = compiled_path(
+                &shared
+                    .target_path
+                    .file_name()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                node,
+            );
+            return NodeOutcome::error(
+                format!(
+                    "Database Error in model {} ({})\n  {e}\n  compiled code at {path}",
+                    node.name, node.original_file_path
+                ),
+                Some(sql),
+            );
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
     if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
         return NodeOutcome::error(e, Some(sql));
     }
-    NodeOutcome { status: RunStatus::Success, message: outcome.message, failures: None, compiled_code: Some(sql), detail: None, rows_affected: outcome.rows_affected }
+    NodeOutcome {
+        status: RunStatus::Success,
+        message: outcome.message,
+        failures: None,
+        compiled_code: Some(sql),
+        detail: None,
+        rows_affected: outcome.rows_affected,
+    }
 }
 
 fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     let svc = services(shared, wh);
-    let sql = match compile_node(&shared.manifest, &node.unique_id, &shared.templates, svc.clone()) {
+    let sql = match compile_node(
+        &shared.manifest,
+        &node.unique_id,
+        &shared.templates,
+        svc.clone(),
+    ) {
         Ok(s) => s,
         Err(d) => return NodeOutcome::error(d.to_string(), None),
     };
@@ -352,17 +469,27 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         Some(Value::Number(n)) => format!("\n    limit {n}"),
         _ => String::new(),
     };
-    let store = node.config_bool("store_failures").unwrap_or(shared.store_failures);
+    let store = node
+        .config_bool("store_failures")
+        .unwrap_or(shared.store_failures);
     if store {
         let rel = node.relation();
         let res = with_conn(wh, |c| -> Result<(), crate::adapters::AdapterError> {
             materialize::ensure_schema(c, &rel.database, &rel.schema)?;
-            c.execute(&format!("drop table if exists {}", shared.dialect.rel(&rel)))?;
+            c.execute(&format!(
+                "drop table if exists {}",
+                shared.dialect.rel(&rel)
+            ))?;
             c.execute(&shared.dialect.create_table_as(&rel, &sql))?;
             Ok(())
         });
-        if let Ok(Err(e)) | Err(e) = res.map_err(|s| crate::adapters::AdapterError::Database { message: s }) {
-            return NodeOutcome::error(format!("storing failures of {} failed: {e}", node.name), Some(sql));
+        if let Ok(Err(e)) | Err(e) =
+            res.map_err(|s| crate::adapters::AdapterError::Database { message: s })
+        {
+            return NodeOutcome::error(
+                format!("storing failures of {} failed: {e}", node.name),
+                Some(sql),
+            );
         }
     }
     let wrapped = format!(
@@ -373,16 +500,31 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     let table = match res {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => {
-            return NodeOutcome::error(format!("Database Error in test {} ({})\n  {e}", node.name, node.original_file_path), Some(sql));
+            return NodeOutcome::error(
+                format!(
+                    "Database Error in test {} ({})\n  {e}",
+                    node.name, node.original_file_path
+                ),
+                Some(sql),
+            );
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
     let row = table.rows.first().cloned().unwrap_or_default();
-    let failures = row.first().and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0.0) as u64;
+    let failures = row
+        .first()
+        .and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(0.0) as u64;
     let truthy = |v: Option<&Value>| matches!(v, Some(Value::Bool(true)));
     let should_warn = truthy(row.get(1));
     let should_error = truthy(row.get(2));
-    let severity = node.config_str("severity").unwrap_or("ERROR").to_ascii_uppercase();
+    let severity = node
+        .config_str("severity")
+        .unwrap_or("ERROR")
+        .to_ascii_uppercase();
     let status = if severity == "ERROR" && should_error {
         RunStatus::Fail
     } else if should_warn || (severity == "WARN" && should_error) {
@@ -392,13 +534,40 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     };
     let message = match status {
         RunStatus::Pass => "PASS".to_string(),
-        _ => format!("Got {failures} result{}, configured to {} if {}", if failures == 1 { "" } else { "s" }, if status == RunStatus::Fail { "fail" } else { "warn" }, if status == RunStatus::Fail { error_if } else { warn_if }),
+        _ => format!(
+            "Got {failures} result{}, configured to {} if {}",
+            if failures == 1 { "" } else { "s" },
+            if status == RunStatus::Fail {
+                "fail"
+            } else {
+                "warn"
+            },
+            if status == RunStatus::Fail {
+                error_if
+            } else {
+                warn_if
+            }
+        ),
     };
     let detail = if status == RunStatus::Pass {
         None
     } else {
-        let path = compiled_path(&shared.target_path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(), node);
+        let path = compiled_path(
+            &shared
+                .target_path
+                .file_name()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            node,
+        );
         Some(format!("{message}\n  compiled code at {path}"))
     };
-    NodeOutcome { status, message, failures: Some(failures), compiled_code: Some(sql), detail, rows_affected: None }
+    NodeOutcome {
+        status,
+        message,
+        failures: Some(failures),
+        compiled_code: Some(sql),
+        detail,
+        rows_affected: None,
+    }
 }

@@ -12,9 +12,26 @@ use crate::compile::ResourceType;
 /// Something worth telling the user.
 #[derive(Debug, Clone)]
 pub enum Event {
-    NodeStart { index: usize, total: usize, node: NodeRef },
-    NodeDone { index: usize, total: usize, node: NodeRef, status: RunStatus, message: String, failures: Option<u64>, seconds: f64, detail: Option<String> },
-    NodeSkipped { index: usize, total: usize, node: NodeRef },
+    NodeStart {
+        index: usize,
+        total: usize,
+        node: NodeRef,
+    },
+    NodeDone {
+        index: usize,
+        total: usize,
+        node: NodeRef,
+        status: RunStatus,
+        message: String,
+        failures: Option<u64>,
+        seconds: f64,
+        detail: Option<String>,
+    },
+    NodeSkipped {
+        index: usize,
+        total: usize,
+        node: NodeRef,
+    },
     /// A line of free text (`log(info=True)`, hooks, notices).
     Info(String),
     Warning(String),
@@ -34,7 +51,11 @@ pub struct TextReporter {
 
 impl TextReporter {
     pub fn new(out: Box<dyn Write + Send>, color: bool, quiet: bool) -> Self {
-        TextReporter { out: Mutex::new(out), color, quiet }
+        TextReporter {
+            out: Mutex::new(out),
+            color,
+            quiet,
+        }
     }
     fn paint(&self, s: &str, code: &str) -> String {
         if self.color {
@@ -79,10 +100,22 @@ impl Reporter for TextReporter {
         match e {
             Event::NodeStart { index, total, node } => {
                 if !self.quiet {
-                    self.line(&fancy_line(&format!("{index} of {total} START {}", describe(node)), "RUN"));
+                    self.line(&fancy_line(
+                        &format!("{index} of {total} START {}", describe(node)),
+                        "RUN",
+                    ));
                 }
             }
-            Event::NodeDone { index, total, node, status, message, failures, seconds, detail } => {
+            Event::NodeDone {
+                index,
+                total,
+                node,
+                status,
+                message,
+                failures,
+                seconds,
+                detail,
+            } => {
                 let (word, tag, color) = match status {
                     RunStatus::Success => {
                         let verb = match node.resource_type {
@@ -93,8 +126,16 @@ impl Reporter for TextReporter {
                         (verb, message.clone(), "32")
                     }
                     RunStatus::Pass => (format!("PASS {}", node.name), "PASS".into(), "32"),
-                    RunStatus::Warn => (format!("WARN {} {}", failures.unwrap_or(0), node.name), format!("WARN {}", failures.unwrap_or(0)), "33"),
-                    RunStatus::Fail => (format!("FAIL {} {}", failures.unwrap_or(0), node.name), format!("FAIL {}", failures.unwrap_or(0)), "31"),
+                    RunStatus::Warn => (
+                        format!("WARN {} {}", failures.unwrap_or(0), node.name),
+                        format!("WARN {}", failures.unwrap_or(0)),
+                        "33",
+                    ),
+                    RunStatus::Fail => (
+                        format!("FAIL {} {}", failures.unwrap_or(0), node.name),
+                        format!("FAIL {}", failures.unwrap_or(0)),
+                        "31",
+                    ),
                     RunStatus::Error => {
                         let what = match node.resource_type {
                             ResourceType::Test | ResourceType::UnitTest => node.name.clone(),
@@ -107,7 +148,10 @@ impl Reporter for TextReporter {
                 };
                 if !self.quiet || matches!(status, RunStatus::Error | RunStatus::Fail) {
                     let status_txt = format!("{} in {seconds:.2}s", self.paint(&tag, color));
-                    self.line(&fancy_line(&format!("{index} of {total} {word}"), &status_txt));
+                    self.line(&fancy_line(
+                        &format!("{index} of {total} {word}"),
+                        &status_txt,
+                    ));
                 }
                 if let Some(d) = detail {
                     for l in d.lines() {
@@ -118,10 +162,15 @@ impl Reporter for TextReporter {
             Event::NodeSkipped { index, total, node } => {
                 if !self.quiet {
                     let what = match node.resource_type {
-                        ResourceType::Test | ResourceType::UnitTest => format!("test {}", node.name),
+                        ResourceType::Test | ResourceType::UnitTest => {
+                            format!("test {}", node.name)
+                        }
                         _ => format!("relation {}", node.relation),
                     };
-                    self.line(&fancy_line(&format!("{index} of {total} SKIP {what}"), &self.paint("SKIP", "33")));
+                    self.line(&fancy_line(
+                        &format!("{index} of {total} SKIP {what}"),
+                        &self.paint("SKIP", "33"),
+                    ));
                 }
             }
             Event::Info(s) => {
@@ -141,7 +190,9 @@ pub struct JsonReporter {
 
 impl JsonReporter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
-        JsonReporter { out: Mutex::new(out) }
+        JsonReporter {
+            out: Mutex::new(out),
+        }
     }
 }
 
@@ -158,7 +209,16 @@ impl Reporter for JsonReporter {
                 "unique_id": node.unique_id, "resource_type": node.resource_type.as_str(), "relation": node.relation,
                 "msg": format!("{index} of {total} START {}", describe(node)),
             }),
-            Event::NodeDone { index, total, node, status, message, failures, seconds, detail } => serde_json::json!({
+            Event::NodeDone {
+                index,
+                total,
+                node,
+                status,
+                message,
+                failures,
+                seconds,
+                detail,
+            } => serde_json::json!({
                 "ts": ts, "event": "node_finished", "index": index, "total": total,
                 "unique_id": node.unique_id, "resource_type": node.resource_type.as_str(), "relation": node.relation,
                 "status": status_str(status), "message": message, "failures": failures,

@@ -27,32 +27,52 @@ struct UnitServices {
 }
 
 impl Services for UnitServices {
-    fn resolve_ref(&self, node: &NodeInfo, package: Option<&str>, name: &str, version: Option<&str>) -> Result<Relation, String> {
+    fn resolve_ref(
+        &self,
+        node: &NodeInfo,
+        package: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Relation, String> {
         match self.refs.get(name) {
             Some(r) => Ok(r.clone()),
             None => self.inner.resolve_ref(node, package, name, version),
         }
     }
-    fn resolve_source(&self, node: &NodeInfo, source: &str, table: &str) -> Result<Relation, String> {
+    fn resolve_source(
+        &self,
+        node: &NodeInfo,
+        source: &str,
+        table: &str,
+    ) -> Result<Relation, String> {
         match self.sources.get(&(source.to_string(), table.to_string())) {
             Some(r) => Ok(r.clone()),
             None => self.inner.resolve_source(node, source, table),
         }
     }
     fn var(&self, package: &str, name: &str) -> Option<Value> {
-        self.vars.get(name).cloned().or_else(|| self.inner.var(package, name))
+        self.vars
+            .get(name)
+            .cloned()
+            .or_else(|| self.inner.var(package, name))
     }
     fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
         self.inner.execute_sql(sql, fetch)
     }
-    fn get_relation(&self, d: &str, s: &str, i: &str) -> Result<Option<(Relation, String)>, String> {
+    fn get_relation(
+        &self,
+        d: &str,
+        s: &str,
+        i: &str,
+    ) -> Result<Option<(Relation, String)>, String> {
         self.inner.get_relation(d, s, i)
     }
     fn get_columns(&self, r: &Relation) -> Result<Vec<Column>, String> {
         self.inner.get_columns(r)
     }
     fn is_incremental(&self, node: &NodeInfo) -> bool {
-        self.is_incremental.unwrap_or_else(|| self.inner.is_incremental(node))
+        self.is_incremental
+            .unwrap_or_else(|| self.inner.is_incremental(node))
     }
     fn log(&self, m: &str, i: bool) {
         self.inner.log(m, i)
@@ -74,26 +94,47 @@ fn literal(v: &Value) -> String {
 
 /// Rows of a `given`/`expect` block: dict rows, or CSV text with `format: csv`.
 fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
-    let format = block.get("format").and_then(Value::as_str).unwrap_or("dict");
+    let format = block
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or("dict");
     match (format, block.get("rows")) {
         (_, None) | (_, Some(Value::Null)) => Ok(vec![]),
-        ("dict", Some(Value::Array(rows))) => Ok(rows.iter().filter_map(|r| r.as_object().cloned()).collect()),
+        ("dict", Some(Value::Array(rows))) => {
+            Ok(rows.iter().filter_map(|r| r.as_object().cloned()).collect())
+        }
         ("csv", Some(Value::String(text))) => {
-            let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(text.trim().as_bytes());
-            let headers: Vec<String> = rdr.headers().map_err(|e| e.to_string())?.iter().map(|h| h.trim().to_string()).collect();
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(text.trim().as_bytes());
+            let headers: Vec<String> = rdr
+                .headers()
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
             let mut out = Vec::new();
             for rec in rdr.records() {
                 let rec = rec.map_err(|e| format!("csv rows: {e}"))?;
                 let mut m = Map::new();
                 for (h, v) in headers.iter().zip(rec.iter()) {
                     let v = v.trim();
-                    m.insert(h.clone(), if v.is_empty() || v.eq_ignore_ascii_case("null") { Value::Null } else { Value::String(v.to_string()) });
+                    m.insert(
+                        h.clone(),
+                        if v.is_empty() || v.eq_ignore_ascii_case("null") {
+                            Value::Null
+                        } else {
+                            Value::String(v.to_string())
+                        },
+                    );
                 }
                 out.push(m);
             }
             Ok(out)
         }
-        (f, _) => Err(format!("unsupported fixture format `{f}` (sluice supports dict and csv)")),
+        (f, _) => Err(format!(
+            "unsupported fixture format `{f}` (sluice supports dict and csv)"
+        )),
     }
 }
 
@@ -104,7 +145,12 @@ fn rows_select(rows: &[Map<String, Value>], columns: &[Column]) -> String {
             .iter()
             .map(|c| {
                 let v = r.and_then(|r| r.get(&c.name)).unwrap_or(&Value::Null);
-                format!("cast({} as {}) as {}", literal(v), c.data_type, quote(&c.name))
+                format!(
+                    "cast({} as {}) as {}",
+                    literal(v),
+                    c.data_type,
+                    quote(&c.name)
+                )
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -112,20 +158,34 @@ fn rows_select(rows: &[Map<String, Value>], columns: &[Column]) -> String {
     if rows.is_empty() {
         return format!("select {} where false", typed(None));
     }
-    rows.iter().map(|r| format!("select {}", typed(Some(r)))).collect::<Vec<_>>().join("\nunion all\n")
+    rows.iter()
+        .map(|r| format!("select {}", typed(Some(r))))
+        .collect::<Vec<_>>()
+        .join("\nunion all\n")
 }
 
 fn parse_input(s: &str) -> Option<(String, Vec<String>)> {
     let s = s.trim();
     let (kind, rest) = s.split_once('(')?;
-    let args = rest.trim_end_matches(')').split(',').map(|a| a.trim().trim_matches(|c| c == '\'' || c == '"').to_string()).collect();
+    let args = rest
+        .trim_end_matches(')')
+        .split(',')
+        .map(|a| a.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+        .collect();
     Some((kind.trim().to_string(), args))
 }
 
 pub(crate) fn run_unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     match unit_test(shared, node, wh) {
         Ok(o) => o,
-        Err(e) => NodeOutcome { status: RunStatus::Error, message: e.clone(), failures: None, compiled_code: None, detail: Some(e), rows_affected: None },
+        Err(e) => NodeOutcome {
+            status: RunStatus::Error,
+            message: e.clone(),
+            failures: None,
+            compiled_code: None,
+            detail: Some(e),
+            rows_affected: None,
+        },
     }
 }
 
@@ -139,30 +199,70 @@ fn temp_rel(dialect: Dialect, name: &str) -> Relation {
 fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<NodeOutcome, String> {
     let def = node.definition.as_object().cloned().unwrap_or_default();
     let model_id = node.attached_node.clone().ok_or("unit test has no model")?;
-    let model = shared.manifest.nodes.get(&model_id).ok_or_else(|| format!("model `{model_id}` not found"))?;
+    let model = shared
+        .manifest
+        .nodes
+        .get(&model_id)
+        .ok_or_else(|| format!("model `{model_id}` not found"))?;
     let tag = &crate::templating::local_md5(&node.unique_id)[..8];
     let mut refs = BTreeMap::new();
     let mut sources = BTreeMap::new();
     let mut temps: Vec<Relation> = Vec::new();
     let dialect = shared.dialect;
     let run = |sql: &str| -> Result<(), String> { wh.execute_sql(sql, false).map(|_| ()) };
-    for (i, given) in def.get("given").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+    for (i, given) in def
+        .get("given")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let g = given.as_object().cloned().unwrap_or_default();
         let input = g.get("input").and_then(Value::as_str).unwrap_or("");
-        let (kind, args) = parse_input(input).ok_or_else(|| format!("unit test `{}`: cannot read input `{input}`", node.name))?;
+        let (kind, args) = parse_input(input)
+            .ok_or_else(|| format!("unit test `{}`: cannot read input `{input}`", node.name))?;
         let real = match kind.as_str() {
-            "ref" => shared.resolver.ref_relation(&node.package_name, if args.len() > 1 { Some(args[0].as_str()) } else { None }, args.last().map(String::as_str).unwrap_or(""), None)?.0,
+            "ref" => {
+                shared
+                    .resolver
+                    .ref_relation(
+                        &node.package_name,
+                        if args.len() > 1 {
+                            Some(args[0].as_str())
+                        } else {
+                            None
+                        },
+                        args.last().map(String::as_str).unwrap_or(""),
+                        None,
+                    )?
+                    .0
+            }
             "source" if args.len() == 2 => shared.resolver.source_relation(&args[0], &args[1])?,
-            _ => return Err(format!("unit test `{}`: input must be ref(...) or source(...), got `{input}`", node.name)),
+            _ => {
+                return Err(format!(
+                    "unit test `{}`: input must be ref(...) or source(...), got `{input}`",
+                    node.name
+                ))
+            }
         };
         let columns = wh.get_columns(&real)?;
         if columns.is_empty() {
-            return Err(format!("unit test `{}`: cannot read the columns of input `{input}` ({}); build it first", node.name, real.display_name()));
+            return Err(format!(
+                "unit test `{}`: cannot read the columns of input `{input}` ({}); build it first",
+                node.name,
+                real.display_name()
+            ));
         }
-        let rows = fixture_rows(&g).map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
+        let rows = fixture_rows(&g)
+            .map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
         let tmp = temp_rel(dialect, &format!("__sluice_unit_{tag}_{i}"));
         run(&format!("drop table if exists {}", dialect.rel(&tmp)))?;
-        run(&format!("create temporary table {} as {}", quote(&tmp.identifier), rows_select(&rows, &columns)))?;
+        run(&format!(
+            "create temporary table {} as {}",
+            quote(&tmp.identifier),
+            rows_select(&rows, &columns)
+        ))?;
         temps.push(tmp.clone());
         match kind.as_str() {
             "ref" => {
@@ -173,16 +273,50 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
             }
         }
     }
-    let overrides = def.get("overrides").and_then(Value::as_object).cloned().unwrap_or_default();
-    let vars = overrides.get("vars").and_then(Value::as_object).cloned().unwrap_or_default();
-    let is_incremental = overrides.get("macros").and_then(|m| m.get("is_incremental")).and_then(Value::as_bool);
-    let inner = Arc::new(CompileServices::new(shared.resolver.clone(), Some(wh.clone() as Arc<dyn Warehouse>), false, &shared.adapter_type));
-    let svc: Arc<dyn Services> = Arc::new(UnitServices { inner, refs, sources, vars, is_incremental });
-    let ctx = Arc::new(RenderCtx::new(Phase::Compile, crate::compile::node_info(model), svc.clone()));
-    let model_sql = shared.templates.render(&model.original_file_path, &model.raw_code, &ctx).map_err(|d| d.to_string())?;
+    let overrides = def
+        .get("overrides")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let vars = overrides
+        .get("vars")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let is_incremental = overrides
+        .get("macros")
+        .and_then(|m| m.get("is_incremental"))
+        .and_then(Value::as_bool);
+    let inner = Arc::new(CompileServices::new(
+        shared.resolver.clone(),
+        Some(wh.clone() as Arc<dyn Warehouse>),
+        false,
+        &shared.adapter_type,
+    ));
+    let svc: Arc<dyn Services> = Arc::new(UnitServices {
+        inner,
+        refs,
+        sources,
+        vars,
+        is_incremental,
+    });
+    let ctx = Arc::new(RenderCtx::new(
+        Phase::Compile,
+        crate::compile::node_info(model),
+        svc.clone(),
+    ));
+    let model_sql = shared
+        .templates
+        .render(&model.original_file_path, &model.raw_code, &ctx)
+        .map_err(|d| d.to_string())?;
 
-    let expect = def.get("expect").and_then(Value::as_object).cloned().unwrap_or_default();
-    let expected = fixture_rows(&expect).map_err(|e| format!("unit test `{}`: expect: {e}", node.name))?;
+    let expect = def
+        .get("expect")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let expected =
+        fixture_rows(&expect).map_err(|e| format!("unit test `{}`: expect: {e}", node.name))?;
     let mut cols: Vec<String> = Vec::new();
     for r in &expected {
         for k in r.keys() {
@@ -192,12 +326,30 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         }
     }
     let actual_tmp = temp_rel(dialect, &format!("__sluice_unit_{tag}_actual"));
-    run(&format!("drop table if exists {}", dialect.rel(&actual_tmp)))?;
-    let col_list = if cols.is_empty() { "*".to_string() } else { cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ") };
-    let create = format!("create temporary table {} as select {col_list} from (\n{}\n) as __dbt_model", quote(&actual_tmp.identifier), model_sql.trim_end().trim_end_matches(';'));
+    run(&format!(
+        "drop table if exists {}",
+        dialect.rel(&actual_tmp)
+    ))?;
+    let col_list = if cols.is_empty() {
+        "*".to_string()
+    } else {
+        cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+    };
+    let create = format!(
+        "create temporary table {} as select {col_list} from (\n{}\n) as __dbt_model",
+        quote(&actual_tmp.identifier),
+        model_sql.trim_end().trim_end_matches(';')
+    );
     if let Err(e) = run(&create) {
         cleanup(wh, dialect, &temps, &actual_tmp);
-        return Ok(NodeOutcome { status: RunStatus::Error, message: format!("model SQL failed on the fixtures: {e}"), failures: None, compiled_code: Some(model_sql), detail: Some(e), rows_affected: None });
+        return Ok(NodeOutcome {
+            status: RunStatus::Error,
+            message: format!("model SQL failed on the fixtures: {e}"),
+            failures: None,
+            compiled_code: Some(model_sql),
+            detail: Some(e),
+            rows_affected: None,
+        });
     }
     let actual_cols = wh.get_columns(&actual_tmp)?;
     let expected_sql = rows_select(&expected, &actual_cols);
@@ -209,14 +361,37 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
     cleanup(wh, dialect, &temps, &actual_tmp);
     let diff = diff?;
     if diff.rows.is_empty() {
-        return Ok(NodeOutcome { status: RunStatus::Pass, message: "PASS".into(), failures: Some(0), compiled_code: Some(model_sql), detail: None, rows_affected: None });
+        return Ok(NodeOutcome {
+            status: RunStatus::Pass,
+            message: "PASS".into(),
+            failures: Some(0),
+            compiled_code: Some(model_sql),
+            detail: None,
+            rows_affected: None,
+        });
     }
     let mut detail = format!("actual differs from expected ({} rows):\n", diff.rows.len());
     detail.push_str(&format!("  {}\n", diff.column_names.join(" | ")));
     for r in diff.rows.iter().take(20) {
-        detail.push_str(&format!("  {}\n", r.iter().map(|v| match v { Value::String(s) => s.clone(), o => o.to_string() }).collect::<Vec<_>>().join(" | ")));
+        detail.push_str(&format!(
+            "  {}\n",
+            r.iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    o => o.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
     }
-    Ok(NodeOutcome { status: RunStatus::Fail, message: format!("unit test {} failed", node.name), failures: Some(diff.rows.len() as u64), compiled_code: Some(model_sql), detail: Some(detail.trim_end().to_string()), rows_affected: None })
+    Ok(NodeOutcome {
+        status: RunStatus::Fail,
+        message: format!("unit test {} failed", node.name),
+        failures: Some(diff.rows.len() as u64),
+        compiled_code: Some(model_sql),
+        detail: Some(detail.trim_end().to_string()),
+        rows_affected: None,
+    })
 }
 
 fn cleanup(wh: &Arc<ConnWarehouse>, dialect: Dialect, temps: &[Relation], actual: &Relation) {

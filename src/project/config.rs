@@ -60,7 +60,10 @@ pub struct ProjectConfig {
 
 fn str_list(v: Option<&Value>, default: &[&str]) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => default.iter().map(|s| s.to_string()).collect(),
     }
@@ -71,7 +74,8 @@ impl ProjectConfig {
     pub fn load(root: &Path) -> Result<Self, Diagnostic> {
         let path = root.join("dbt_project.yml");
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Diagnostic::error("project", format!("cannot read `dbt_project.yml`: {e}")).in_file("dbt_project.yml")
+            Diagnostic::error("project", format!("cannot read `dbt_project.yml`: {e}"))
+                .in_file("dbt_project.yml")
         })?;
         Self::from_text(&text)
     }
@@ -79,26 +83,35 @@ impl ProjectConfig {
     pub fn from_text(text: &str) -> Result<Self, Diagnostic> {
         let value = yaml::parse(text, Path::new("dbt_project.yml"))?;
         let Value::Object(raw) = value else {
-            return Err(Diagnostic::error("project", "`dbt_project.yml` must be a mapping")
-                .in_file("dbt_project.yml"));
+            return Err(
+                Diagnostic::error("project", "`dbt_project.yml` must be a mapping")
+                    .in_file("dbt_project.yml"),
+            );
         };
         let name = match raw.get("name") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => {
-                return Err(Diagnostic::error("project", "`dbt_project.yml` has no `name`")
-                    .at(Location::at("dbt_project.yml", 1, 1))
-                    .with_hint("add `name: my_project` at the top of dbt_project.yml"))
+                return Err(
+                    Diagnostic::error("project", "`dbt_project.yml` has no `name`")
+                        .at(Location::at("dbt_project.yml", 1, 1))
+                        .with_hint("add `name: my_project` at the top of dbt_project.yml"),
+                )
             }
         };
-        let get_str = |k: &str| raw.get(k).and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
+        let get_str = |k: &str| {
+            raw.get(k).and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+        };
         let tree = |k: &str| ConfigTree(raw.get(k).cloned().unwrap_or(Value::Null));
         let hooks = |k: &str| match raw.get(k) {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
             _ => vec![],
         };
         let dispatch = match raw.get("dispatch") {
@@ -116,7 +129,10 @@ impl ProjectConfig {
         Ok(ProjectConfig {
             version: get_str("version"),
             profile: get_str("profile"),
-            model_paths: str_list(raw.get("model-paths").or(raw.get("source-paths")), &["models"]),
+            model_paths: str_list(
+                raw.get("model-paths").or(raw.get("source-paths")),
+                &["models"],
+            ),
             seed_paths: str_list(raw.get("seed-paths").or(raw.get("data-paths")), &["seeds"]),
             test_paths: str_list(raw.get("test-paths"), &["tests"]),
             analysis_paths: str_list(raw.get("analysis-paths"), &["analyses"]),
@@ -125,20 +141,38 @@ impl ProjectConfig {
             docs_paths: str_list(raw.get("docs-paths"), &[]),
             target_path: get_str("target-path").unwrap_or_else(|| "target".into()),
             log_path: get_str("log-path").unwrap_or_else(|| "logs".into()),
-            packages_install_path: get_str("packages-install-path").unwrap_or_else(|| "dbt_packages".into()),
+            packages_install_path: get_str("packages-install-path")
+                .unwrap_or_else(|| "dbt_packages".into()),
             clean_targets: str_list(raw.get("clean-targets"), &[]),
-            vars: raw.get("vars").and_then(Value::as_object).cloned().unwrap_or_default(),
+            vars: raw
+                .get("vars")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
             require_dbt_version: str_list(raw.get("require-dbt-version"), &[]),
-            quoting: raw.get("quoting").and_then(Value::as_object).cloned().unwrap_or_default(),
+            quoting: raw
+                .get("quoting")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
             dispatch,
             on_run_start: hooks("on-run-start"),
             on_run_end: hooks("on-run-end"),
-            flags: raw.get("flags").and_then(Value::as_object).cloned().unwrap_or_default(),
+            flags: raw
+                .get("flags")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
             models: tree("models"),
             seeds: tree("seeds"),
             snapshots: tree("snapshots"),
             sources: tree("sources"),
-            data_tests: ConfigTree(raw.get("data_tests").or(raw.get("tests")).cloned().unwrap_or(Value::Null)),
+            data_tests: ConfigTree(
+                raw.get("data_tests")
+                    .or(raw.get("tests"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            ),
             unit_tests: tree("unit_tests"),
             analyses: tree("analyses"),
             exposures: tree("exposures"),
@@ -174,17 +208,72 @@ pub struct ConfigTree(pub Value);
 
 /// Config keys that may appear bare (without `+`) in a config tree.
 pub const KNOWN_CONFIG_KEYS: &[&str] = &[
-    "access", "alias", "batch_size", "begin", "check_cols", "column_types", "concurrent_batches",
-    "contract", "database", "delimiter", "docs", "dbt_valid_to_current", "enabled", "error_if",
-    "event_time", "fail_calc", "freshness", "full_refresh", "grants", "group", "hard_deletes",
-    "identifier", "incremental_predicates", "incremental_strategy", "invalidate_hard_deletes",
-    "limit", "loaded_at_field", "lookback", "materialized", "merge_exclude_columns",
-    "merge_update_columns", "meta", "on_configuration_change", "on_schema_change", "packages",
-    "persist_docs", "post-hook", "post_hook", "pre-hook", "pre_hook", "quote_columns", "quoting",
-    "schema", "severity", "snapshot_meta_column_names", "sql_header", "store_failures",
-    "store_failures_as", "strategy", "tags", "target_database", "target_schema", "unique_key",
-    "updated_at", "warn_if", "where", "external_location", "options", "format", "partition_by",
-    "cluster_by", "indexes", "unlogged", "label", "time_spine", "export_as",
+    "access",
+    "alias",
+    "batch_size",
+    "begin",
+    "check_cols",
+    "column_types",
+    "concurrent_batches",
+    "contract",
+    "database",
+    "delimiter",
+    "docs",
+    "dbt_valid_to_current",
+    "enabled",
+    "error_if",
+    "event_time",
+    "fail_calc",
+    "freshness",
+    "full_refresh",
+    "grants",
+    "group",
+    "hard_deletes",
+    "identifier",
+    "incremental_predicates",
+    "incremental_strategy",
+    "invalidate_hard_deletes",
+    "limit",
+    "loaded_at_field",
+    "lookback",
+    "materialized",
+    "merge_exclude_columns",
+    "merge_update_columns",
+    "meta",
+    "on_configuration_change",
+    "on_schema_change",
+    "packages",
+    "persist_docs",
+    "post-hook",
+    "post_hook",
+    "pre-hook",
+    "pre_hook",
+    "quote_columns",
+    "quoting",
+    "schema",
+    "severity",
+    "snapshot_meta_column_names",
+    "sql_header",
+    "store_failures",
+    "store_failures_as",
+    "strategy",
+    "tags",
+    "target_database",
+    "target_schema",
+    "unique_key",
+    "updated_at",
+    "warn_if",
+    "where",
+    "external_location",
+    "options",
+    "format",
+    "partition_by",
+    "cluster_by",
+    "indexes",
+    "unlogged",
+    "label",
+    "time_spine",
+    "export_as",
 ];
 
 impl ConfigTree {
@@ -247,18 +336,17 @@ pub fn merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
                 }
                 base.insert(key, Value::Array(list));
             }
-            "meta" | "quoting" | "column_types" | "persist_docs" | "docs" | "grants" | "contract" => {
-                match (base.get_mut(&key), v) {
-                    (Some(Value::Object(b)), Value::Object(m)) => {
-                        for (mk, mv) in m {
-                            b.insert(mk.clone(), mv.clone());
-                        }
-                    }
-                    _ => {
-                        base.insert(key, v.clone());
+            "meta" | "quoting" | "column_types" | "persist_docs" | "docs" | "grants"
+            | "contract" => match (base.get_mut(&key), v) {
+                (Some(Value::Object(b)), Value::Object(m)) => {
+                    for (mk, mv) in m {
+                        b.insert(mk.clone(), mv.clone());
                     }
                 }
-            }
+                _ => {
+                    base.insert(key, v.clone());
+                }
+            },
             _ => {
                 base.insert(key, v.clone());
             }
@@ -285,7 +373,10 @@ mod tests {
             "name: shop\nmodels:\n  +tags: [a]\n  shop:\n    materialized: table\n    staging:\n      +materialized: view\n      tags: b\n",
         )
         .unwrap();
-        let fqn: Vec<String> = ["shop", "staging", "stg_orders"].iter().map(|s| s.to_string()).collect();
+        let fqn: Vec<String> = ["shop", "staging", "stg_orders"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let c = cfg.models.resolve(&fqn);
         assert_eq!(c["materialized"], "view");
         assert_eq!(c["tags"], serde_json::json!(["a", "b"]));

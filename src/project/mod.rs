@@ -80,7 +80,10 @@ pub struct Project {
 /// Walks up from `start` to the nearest folder holding `dbt_project.yml`.
 pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
     let start = std::fs::canonicalize(start).map_err(|e| {
-        Diagnostic::error("project", format!("cannot open project directory `{}`: {e}", start.display()))
+        Diagnostic::error(
+            "project",
+            format!("cannot open project directory `{}`: {e}", start.display()),
+        )
     })?;
     let mut dir = Some(start.as_path());
     while let Some(d) = dir {
@@ -91,7 +94,10 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
     }
     Err(Diagnostic::error(
         "project",
-        format!("no `dbt_project.yml` found in `{}` or any parent directory", start.display()),
+        format!(
+            "no `dbt_project.yml` found in `{}` or any parent directory",
+            start.display()
+        ),
     )
     .with_hint("run sluice inside a dbt project, or pass `--project-dir PATH`"))
 }
@@ -122,7 +128,12 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         }
     };
 
-    let ext = |p: &Path| p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
     let is_yaml = |p: &Path| matches!(ext(p).as_str(), "yml" | "yaml");
     let mut seen_yaml = std::collections::BTreeSet::new();
 
@@ -138,11 +149,12 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
             walk(folder, &mut |p| {
                 let e = ext(p);
                 if e == "sql" {
-                    let kind = if kind == FileKind::SingularTest && is_generic_test_dir(root, folder, p) {
-                        FileKind::Macro
-                    } else {
-                        kind
-                    };
+                    let kind =
+                        if kind == FileKind::SingularTest && is_generic_test_dir(root, folder, p) {
+                            FileKind::Macro
+                        } else {
+                            kind
+                        };
                     jobs.push((kind, folder.clone(), p.to_path_buf()));
                 } else if is_yaml(p) && seen_yaml.insert(p.to_path_buf()) {
                     yaml_paths.push(p.to_path_buf());
@@ -185,7 +197,12 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
             let contents = read(p)?;
             let original_file_path = rel(p);
             let path = relative(&root.join(folder), p);
-            Ok(SqlFile { kind: *kind, original_file_path, path, contents })
+            Ok(SqlFile {
+                kind: *kind,
+                original_file_path,
+                path,
+                contents,
+            })
         })
         .collect();
     let yaml_results: Vec<Result<YamlFile, Diagnostic>> = yaml_paths
@@ -194,12 +211,21 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
             let text = read(p)?;
             let original_file_path = rel(p);
             let value = yaml::parse(&text, Path::new(&original_file_path))?;
-            Ok(YamlFile { original_file_path, text, value })
+            Ok(YamlFile {
+                original_file_path,
+                text,
+                value,
+            })
         })
         .collect();
     let docs_results: Vec<Result<DocsFile, Diagnostic>> = docs_paths
         .par_iter()
-        .map(|p| Ok(DocsFile { original_file_path: rel(p), contents: read(p)? }))
+        .map(|p| {
+            Ok(DocsFile {
+                original_file_path: rel(p),
+                contents: read(p)?,
+            })
+        })
         .collect();
     let seed_results: Vec<Result<SeedFile, Diagnostic>> = seed_paths
         .par_iter()
@@ -223,7 +249,14 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Project { root: root.to_path_buf(), config, sql_files, yaml_files, seed_files, docs_files })
+    Ok(Project {
+        root: root.to_path_buf(),
+        config,
+        sql_files,
+        yaml_files,
+        seed_files,
+        docs_files,
+    })
 }
 
 fn collect<T>(results: Vec<Result<T, Diagnostic>>, errors: &mut Vec<Diagnostic>) -> Vec<T> {
@@ -261,7 +294,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A located error in a YAML properties file entry.
-pub fn yaml_entry_error(file: &YamlFile, name: &str, code: &'static str, msg: String) -> Diagnostic {
+pub fn yaml_entry_error(
+    file: &YamlFile,
+    name: &str,
+    code: &'static str,
+    msg: String,
+) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
     match yaml::line_of_name(&file.text, name) {
         Some(line) => d.at(Location::at(&file.original_file_path, line, 1)),

@@ -13,7 +13,14 @@ use super::yaml;
 use crate::diagnostics::{did_you_mean, Diagnostic, Location};
 
 /// Keys whose values are secrets: never printed, logged or written to artifacts.
-pub const SECRET_KEYS: &[&str] = &["password", "pass", "token", "private_key", "private_key_passphrase", "secret"];
+pub const SECRET_KEYS: &[&str] = &[
+    "password",
+    "pass",
+    "token",
+    "private_key",
+    "private_key_passphrase",
+    "secret",
+];
 
 /// The resolved connection target.
 #[derive(Debug, Clone)]
@@ -93,13 +100,17 @@ pub fn search_dirs(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<Path
 }
 
 /// Finds and parses `profiles.yml`.
-pub fn find_profile(profiles_dir: Option<&Path>, project_root: &Path) -> Result<Profile, Diagnostic> {
+pub fn find_profile(
+    profiles_dir: Option<&Path>,
+    project_root: &Path,
+) -> Result<Profile, Diagnostic> {
     let dirs = search_dirs(profiles_dir, project_root);
     for d in &dirs {
         let p = d.join("profiles.yml");
         if p.is_file() {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Diagnostic::error("profile", format!("cannot read `{}`: {e}", p.display())))?;
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                Diagnostic::error("profile", format!("cannot read `{}`: {e}", p.display()))
+            })?;
             let value = yaml::parse(&text, &p)?;
             return Ok(Profile { path: p, value });
         }
@@ -129,7 +140,11 @@ fn render_value(v: &Value, path: &Path) -> Result<Value, Diagnostic> {
             }
             Value::Object(out)
         }
-        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, path)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| render_value(x, path))
+                .collect::<Result<_, _>>()?,
+        ),
         other => other.clone(),
     })
 }
@@ -147,7 +162,10 @@ fn yaml_scalar(s: &str) -> Value {
 }
 
 /// `env_var(name, default)`: the environment variable, or the default, or an error.
-pub fn env_var_fn(name: String, default: Option<minijinja::Value>) -> Result<minijinja::Value, minijinja::Error> {
+pub fn env_var_fn(
+    name: String,
+    default: Option<minijinja::Value>,
+) -> Result<minijinja::Value, minijinja::Error> {
     match std::env::var(&name) {
         Ok(v) => Ok(minijinja::Value::from(v)),
         Err(_) => match default {
@@ -162,10 +180,19 @@ pub fn env_var_fn(name: String, default: Option<minijinja::Value>) -> Result<min
 
 impl Profile {
     /// Picks `profile_name` and its target (`target_override`, else the profile's `target:`).
-    pub fn target(&self, profile_name: &str, target_override: Option<&str>, project_root: &Path) -> Result<Target, Diagnostic> {
+    pub fn target(
+        &self,
+        profile_name: &str,
+        target_override: Option<&str>,
+        project_root: &Path,
+    ) -> Result<Target, Diagnostic> {
         let file = self.path.display().to_string();
         let Some(profile) = self.value.get(profile_name) else {
-            let names: Vec<&str> = self.value.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+            let names: Vec<&str> = self
+                .value
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
             return Err(Diagnostic::error("profile", format!("profile `{profile_name}` not found in `{file}`"))
                 .in_file(&self.path)
                 .with_hint(match did_you_mean(profile_name, names.iter().copied()) {
@@ -185,7 +212,9 @@ impl Profile {
         };
         let outputs = profile.get("outputs").and_then(Value::as_object);
         let Some(output) = outputs.and_then(|o| o.get(&target_name)) else {
-            let names: Vec<&str> = outputs.map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+            let names: Vec<&str> = outputs
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
             return Err(Diagnostic::error(
                 "profile",
                 format!("target `{target_name}` not found in profile `{profile_name}` of `{file}`"),
@@ -197,35 +226,64 @@ impl Profile {
             }));
         };
         let Value::Object(values) = render_value(output, &self.path)? else {
-            return Err(Diagnostic::error("profile", format!("target `{target_name}` must be a mapping")).in_file(&self.path));
+            return Err(Diagnostic::error(
+                "profile",
+                format!("target `{target_name}` must be a mapping"),
+            )
+            .in_file(&self.path));
         };
-        let adapter_type = values.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+        let adapter_type = values
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let threads = values
             .get("threads")
-            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
             .unwrap_or(1)
             .max(1) as usize;
         let mut values = values;
         let (schema, database) = match adapter_type.as_str() {
             "duckdb" => {
-                let path = values.get("path").and_then(Value::as_str).unwrap_or(":memory:").to_string();
-                let schema = values.get("schema").and_then(Value::as_str).unwrap_or("main").to_string();
+                let path = values
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .unwrap_or(":memory:")
+                    .to_string();
+                let schema = values
+                    .get("schema")
+                    .and_then(Value::as_str)
+                    .unwrap_or("main")
+                    .to_string();
                 let database = match values.get("database").and_then(Value::as_str) {
                     Some(d) => d.to_string(),
-                    None if path == ":memory:" || path.starts_with(":memory:") => "memory".to_string(),
+                    None if path == ":memory:" || path.starts_with(":memory:") => {
+                        "memory".to_string()
+                    }
                     None => Path::new(&path)
                         .file_stem()
                         .map(|s| s.to_string_lossy().to_string())
                         .unwrap_or_else(|| "main".into()),
                 };
-                if path != ":memory:" && !path.starts_with("md:") && Path::new(&path).is_relative() {
+                if path != ":memory:" && !path.starts_with("md:") && Path::new(&path).is_relative()
+                {
                     let abs = project_root.join(&path);
-                    values.insert("resolved_path".into(), Value::String(abs.display().to_string()));
+                    values.insert(
+                        "resolved_path".into(),
+                        Value::String(abs.display().to_string()),
+                    );
                 }
                 (schema, database)
             }
             "postgres" => {
-                let schema = values.get("schema").and_then(Value::as_str).unwrap_or("public").to_string();
+                let schema = values
+                    .get("schema")
+                    .and_then(Value::as_str)
+                    .unwrap_or("public")
+                    .to_string();
                 let database = values
                     .get("dbname")
                     .or_else(|| values.get("database"))
@@ -235,7 +293,10 @@ impl Profile {
                 (schema, database)
             }
             other => {
-                let line = super::yaml::line_of_name(&std::fs::read_to_string(&self.path).unwrap_or_default(), other);
+                let line = super::yaml::line_of_name(
+                    &std::fs::read_to_string(&self.path).unwrap_or_default(),
+                    other,
+                );
                 let d = Diagnostic::error(
                     "profile",
                     format!("target `{target_name}` has unsupported type `{other}`"),

@@ -54,7 +54,10 @@ fn to_json(v: serde_yaml::Value) -> Value {
                     serde_yaml::Value::Bool(b) => b.to_string(),
                     serde_yaml::Value::Number(n) => n.to_string(),
                     serde_yaml::Value::Null => "null".to_string(),
-                    other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+                    other => serde_yaml::to_string(&other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
                 };
                 out.insert(key, to_json(v));
             }
@@ -72,11 +75,12 @@ pub fn to_string(v: &Value) -> String {
 /// Finds the 1-based line of `- name: <name>` (or `name: <name>`) in YAML text, for diagnostics
 /// that point at an entry in a properties file.
 pub fn line_of_name(text: &str, name: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let t = l.trim_start().trim_start_matches("- ").trim_start();
-        t.strip_prefix("name:")
-            .map(|rest| rest.trim().trim_matches(|c| c == '"' || c == '\'') == name)
-            .unwrap_or(false)
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            t.strip_prefix("name:")
+                .map(|rest| rest.trim().trim_matches(|c| c == '"' || c == '\'') == name)
+                .unwrap_or(false)
+        })
+        .map(|i| i + 1)
 }

@@ -17,19 +17,35 @@ pub struct Relation {
 }
 
 impl Relation {
-    pub fn new(database: impl Into<String>, schema: impl Into<String>, identifier: impl Into<String>) -> Self {
-        Relation { database: database.into(), schema: schema.into(), identifier: identifier.into() }
+    pub fn new(
+        database: impl Into<String>,
+        schema: impl Into<String>,
+        identifier: impl Into<String>,
+    ) -> Self {
+        Relation {
+            database: database.into(),
+            schema: schema.into(),
+            identifier: identifier.into(),
+        }
     }
     /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres).
     pub fn quoted(&self) -> String {
-        format!("{}.{}.{}", quote(&self.database), quote(&self.schema), quote(&self.identifier))
+        format!(
+            "{}.{}.{}",
+            quote(&self.database),
+            quote(&self.schema),
+            quote(&self.identifier)
+        )
     }
     /// `schema.identifier` unquoted, as dbt prints it in log lines.
     pub fn display_name(&self) -> String {
         format!("{}.{}", self.schema, self.identifier)
     }
     pub fn with_identifier(&self, identifier: impl Into<String>) -> Self {
-        Relation { identifier: identifier.into(), ..self.clone() }
+        Relation {
+            identifier: identifier.into(),
+            ..self.clone()
+        }
     }
 }
 
@@ -73,15 +89,27 @@ impl Dialect {
     /// `CREATE SCHEMA IF NOT EXISTS`.
     pub fn create_schema(self, database: &str, schema: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("create schema if not exists {}.{}", quote(database), quote(schema)),
+            Dialect::DuckDb => format!(
+                "create schema if not exists {}.{}",
+                quote(database),
+                quote(schema)
+            ),
             Dialect::Postgres => format!("create schema if not exists {}", quote(schema)),
         }
     }
     pub fn create_view_as(self, rel: &Relation, sql: &str) -> String {
-        format!("create view {} as (\n{}\n)", self.rel(rel), sql.trim_end().trim_end_matches(';'))
+        format!(
+            "create view {} as (\n{}\n)",
+            self.rel(rel),
+            sql.trim_end().trim_end_matches(';')
+        )
     }
     pub fn create_table_as(self, rel: &Relation, sql: &str) -> String {
-        format!("create table {} as (\n{}\n)", self.rel(rel), sql.trim_end().trim_end_matches(';'))
+        format!(
+            "create table {} as (\n{}\n)",
+            self.rel(rel),
+            sql.trim_end().trim_end_matches(';')
+        )
     }
     /// A relation as this engine names it (Postgres cannot name another database).
     pub fn rel(self, rel: &Relation) -> String {
@@ -95,15 +123,28 @@ impl Dialect {
             RelationKind::View => "view",
             RelationKind::Table => "table",
         };
-        let cascade = if self == Dialect::Postgres { " cascade" } else { "" };
+        let cascade = if self == Dialect::Postgres {
+            " cascade"
+        } else {
+            ""
+        };
         format!("drop {what} if exists {}{cascade}", self.rel(rel))
     }
-    pub fn rename_relation(self, rel: &Relation, kind: RelationKind, new_identifier: &str) -> String {
+    pub fn rename_relation(
+        self,
+        rel: &Relation,
+        kind: RelationKind,
+        new_identifier: &str,
+    ) -> String {
         let what = match kind {
             RelationKind::View => "view",
             RelationKind::Table => "table",
         };
-        format!("alter {what} {} rename to {}", self.rel(rel), quote(new_identifier))
+        format!(
+            "alter {what} {} rename to {}",
+            self.rel(rel),
+            quote(new_identifier)
+        )
     }
 }
 

@@ -11,7 +11,7 @@ use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::macros::{do_return, IndexHandle, MacroFn, MacroIndex};
-use super::objects::{cte_value, relation_value, relation_value_kind, Column, TableObj};
+use super::objects::{cte_value, relation_value, relation_value_kind, TableObj};
 use super::{current, Globals, Phase, RefCall};
 use crate::sql::Relation;
 
@@ -23,7 +23,10 @@ fn err(msg: impl Into<String>) -> Error {
 const COMPILER_ERROR: &str = "Compilation Error: ";
 
 pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals: &Globals) {
-    env.add_global("__sluice_index", Value::from_object(IndexHandle(index.clone())));
+    env.add_global(
+        "__sluice_index",
+        Value::from_object(IndexHandle(index.clone())),
+    );
     for (name, def) in index.global_names() {
         env.add_global(name, Value::from_object(MacroFn { def }));
     }
@@ -55,11 +58,21 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("set_strict", set_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));
     env.add_function("doc", |name: String| -> Result<Value, Error> {
-        Err(err(format!("doc('{name}') can only be used in descriptions")))
+        Err(err(format!(
+            "doc('{name}') can only be used in descriptions"
+        )))
     });
-    env.add_global("adapter", Value::from_object(AdapterObj { index: index.clone() }));
+    env.add_global(
+        "adapter",
+        Value::from_object(AdapterObj {
+            index: index.clone(),
+        }),
+    );
     env.add_global("exceptions", Value::from_object(ExceptionsObj));
-    env.add_global("api", Value::from_serialize(BTreeMap::<String, String>::new()));
+    env.add_global(
+        "api",
+        Value::from_serialize(BTreeMap::<String, String>::new()),
+    );
     env.add_global("api", Value::from_object(ApiObj));
     env.add_global("modules", Value::from_object(ModulesObj));
     env.add_filter("as_text", |v: Value| v.to_string());
@@ -72,7 +85,11 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     });
     env.add_filter("as_number", |v: Value| -> Value {
         match v.as_str().map(str::trim) {
-            Some(s) => s.parse::<i64>().map(Value::from).or_else(|_| s.parse::<f64>().map(Value::from)).unwrap_or(v.clone()),
+            Some(s) => s
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| s.parse::<f64>().map(Value::from))
+                .unwrap_or(v.clone()),
             None => v,
         }
     });
@@ -85,29 +102,62 @@ fn ctx_or_err() -> Result<Arc<super::RenderCtx>, Error> {
 
 fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let ctx = ctx_or_err()?;
-    let version: Option<Value> = kwargs.get("version").ok().flatten().or(kwargs.get("v").ok().flatten());
+    let version: Option<Value> = kwargs
+        .get("version")
+        .ok()
+        .flatten()
+        .or(kwargs.get("v").ok().flatten());
     let version = version.map(|v| v.to_string());
-    let strs: Vec<String> = args.iter().map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string())).collect();
+    let strs: Vec<String> = args
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| a.to_string())
+        })
+        .collect();
     let (package, name) = match strs.as_slice() {
         [name] => (None, name.clone()),
         [pkg, name] => (Some(pkg.clone()), name.clone()),
-        _ => return Err(err(format!("ref() takes 1 or 2 arguments, got {}", strs.len()))),
+        _ => {
+            return Err(err(format!(
+                "ref() takes 1 or 2 arguments, got {}",
+                strs.len()
+            )))
+        }
     };
     kwargs.assert_all_used().ok();
     match ctx.phase {
         Phase::Parse => {
             if let Ok(mut r) = ctx.recorded.lock() {
-                let call = RefCall { package: package.clone(), name: name.clone(), version: version.clone() };
+                let call = RefCall {
+                    package: package.clone(),
+                    name: name.clone(),
+                    version: version.clone(),
+                };
                 if !r.refs.contains(&call) {
                     r.refs.push(call);
                 }
             }
-            let db = ctx.node.this.as_ref().map(|t| t.database.clone()).unwrap_or_default();
-            let schema = ctx.node.this.as_ref().map(|t| t.schema.clone()).unwrap_or_default();
+            let db = ctx
+                .node
+                .this
+                .as_ref()
+                .map(|t| t.database.clone())
+                .unwrap_or_default();
+            let schema = ctx
+                .node
+                .this
+                .as_ref()
+                .map(|t| t.schema.clone())
+                .unwrap_or_default();
             Ok(relation_value(Relation::new(db, schema, name)))
         }
         Phase::Compile => {
-            let rel = ctx.services.resolve_ref(&ctx.node, package.as_deref(), &name, version.as_deref()).map_err(err)?;
+            let rel = ctx
+                .services
+                .resolve_ref(&ctx.node, package.as_deref(), &name, version.as_deref())
+                .map_err(err)?;
             if rel.database == "__ephemeral__" {
                 return Ok(cte_value(rel));
             }
@@ -129,7 +179,10 @@ fn source_fn(source: String, table: String) -> Result<Value, Error> {
             Ok(relation_value(Relation::new("", source, table)))
         }
         Phase::Compile => {
-            let rel = ctx.services.resolve_source(&ctx.node, &source, &table).map_err(err)?;
+            let rel = ctx
+                .services
+                .resolve_source(&ctx.node, &source, &table)
+                .map_err(err)?;
             Ok(relation_value(rel))
         }
     }
@@ -163,26 +216,49 @@ impl Object for ConfigObj {
         Ok(Value::from(""))
     }
 
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
-        let key = args.first().and_then(|a| a.as_str()).unwrap_or("").to_string();
+        let key = args
+            .first()
+            .and_then(|a| a.as_str())
+            .unwrap_or("")
+            .to_string();
         let config = ctx.effective_config();
-        let found = config.get(&key).or_else(|| config.get(&key.replace('_', "-"))).filter(|v| !v.is_null());
+        let found = config
+            .get(&key)
+            .or_else(|| config.get(&key.replace('_', "-")))
+            .filter(|v| !v.is_null());
         match method {
             "get" => {
                 let default = args.get(1).filter(|a| !a.is_kwargs()).cloned().or_else(|| {
-                    args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok()).and_then(|kw| kw.get::<Value>("default").ok())
+                    args.iter()
+                        .find_map(|a| Kwargs::try_from(a.clone()).ok())
+                        .and_then(|kw| kw.get::<Value>("default").ok())
                 });
-                Ok(found.map(Value::from_serialize).or(default).unwrap_or(Value::from(())))
+                Ok(found
+                    .map(Value::from_serialize)
+                    .or(default)
+                    .unwrap_or(Value::from(())))
             }
             "require" => match found {
                 Some(v) => Ok(Value::from_serialize(v)),
                 None if ctx.phase == Phase::Parse => Ok(Value::from(())),
-                None => Err(err(format!("{COMPILER_ERROR}missing config: `{key}` is required for `{}`", ctx.node.name))),
+                None => Err(err(format!(
+                    "{COMPILER_ERROR}missing config: `{key}` is required for `{}`",
+                    ctx.node.name
+                ))),
             },
             "set" => Ok(Value::from(())),
             "persist_relation_docs" | "persist_column_docs" => Ok(Value::from(false)),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("config has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("config has no method `{method}`"),
+            )),
         }
     }
 }
@@ -194,22 +270,38 @@ struct VarObj;
 impl Object for VarObj {
     fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
-        let name = args.first().and_then(|a| a.as_str()).ok_or_else(|| err("var() needs a name"))?;
+        let name = args
+            .first()
+            .and_then(|a| a.as_str())
+            .ok_or_else(|| err("var() needs a name"))?;
         match ctx.services.var(&ctx.node.package, name) {
             Some(v) => Ok(Value::from_serialize(&v)),
             None => match args.get(1) {
                 Some(d) => Ok(d.clone()),
-                None => Err(err(format!("required var `{name}` is not defined (used by `{}`)", ctx.node.name))
-                    .with_source(VarMissing(name.to_string()))),
+                None => Err(err(format!(
+                    "required var `{name}` is not defined (used by `{}`)",
+                    ctx.node.name
+                ))
+                .with_source(VarMissing(name.to_string()))),
             },
         }
     }
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
         let name = args.first().and_then(|a| a.as_str()).unwrap_or("");
         match method {
-            "has_var" => Ok(Value::from(ctx.services.var(&ctx.node.package, name).is_some())),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("var has no method `{method}`"))),
+            "has_var" => Ok(Value::from(
+                ctx.services.var(&ctx.node.package, name).is_some(),
+            )),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("var has no method `{method}`"),
+            )),
         }
     }
 }
@@ -218,7 +310,11 @@ impl Object for VarObj {
 struct VarMissing(String);
 impl std::fmt::Display for VarMissing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "define it under `vars:` in dbt_project.yml or pass --vars '{{{}: ...}}'", self.0)
+        write!(
+            f,
+            "define it under `vars:` in dbt_project.yml or pass --vars '{{{}: ...}}'",
+            self.0
+        )
     }
 }
 impl std::error::Error for VarMissing {}
@@ -264,9 +360,12 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
         "response": {"code": "OK", "rows_affected": n, "_message": "OK"},
     }));
     let table = Value::from_object(TableObj(r.clone()));
-    let data: Vec<Value> = r.rows.iter().map(|row| Value::from_serialize(row)).collect();
+    let data: Vec<Value> = r.rows.iter().map(Value::from_serialize).collect();
     let mut m: BTreeMap<String, Value> = BTreeMap::new();
-    m.insert("response".into(), value.get_attr("response").unwrap_or_default());
+    m.insert(
+        "response".into(),
+        value.get_attr("response").unwrap_or_default(),
+    );
     m.insert("table".into(), table);
     m.insert("data".into(), Value::from(data));
     if let Ok(mut results) = ctx.results.lock() {
@@ -277,7 +376,12 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
 
 fn load_result(name: String) -> Result<Value, Error> {
     let ctx = ctx_or_err()?;
-    Ok(ctx.results.lock().ok().and_then(|r| r.get(&name).cloned()).unwrap_or_default())
+    Ok(ctx
+        .results
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&name).cloned())
+        .unwrap_or_default())
 }
 
 fn store_result(name: String, kwargs: Kwargs) -> Result<Value, Error> {
@@ -285,7 +389,14 @@ fn store_result(name: String, kwargs: Kwargs) -> Result<Value, Error> {
     let mut m: BTreeMap<String, Value> = BTreeMap::new();
     for k in ["response", "agate_table"] {
         if let Ok(Some(v)) = kwargs.get::<Option<Value>>(k) {
-            m.insert(if k == "agate_table" { "table".into() } else { k.to_string() }, v);
+            m.insert(
+                if k == "agate_table" {
+                    "table".into()
+                } else {
+                    k.to_string()
+                },
+                v,
+            );
         }
     }
     if let Ok(mut results) = ctx.results.lock() {
@@ -309,10 +420,13 @@ fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(m) => {
-            let sorted: BTreeMap<String, serde_json::Value> = m.into_iter().map(|(k, v)| (k, sort_json(v))).collect();
+            let sorted: BTreeMap<String, serde_json::Value> =
+                m.into_iter().map(|(k, v)| (k, sort_json(v))).collect();
             serde_json::Value::Object(sorted.into_iter().collect())
         }
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(sort_json).collect()),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sort_json).collect())
+        }
         o => o,
     }
 }
@@ -336,9 +450,16 @@ fn fromyaml(s: String, default: Option<Value>) -> Result<Value, Error> {
 }
 
 fn zip_fn(args: Rest<Value>) -> Result<Value, Error> {
-    let lists: Vec<Vec<Value>> = args.iter().map(|a| a.try_iter().map(|i| i.collect()).unwrap_or_default()).collect();
+    let lists: Vec<Vec<Value>> = args
+        .iter()
+        .map(|a| a.try_iter().map(|i| i.collect()).unwrap_or_default())
+        .collect();
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
-    Ok(Value::from((0..n).map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>())).collect::<Vec<_>>()))
+    Ok(Value::from(
+        (0..n)
+            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn set_fn(v: Value) -> Result<Value, Error> {
@@ -353,7 +474,10 @@ fn set_fn(v: Value) -> Result<Value, Error> {
 
 pub fn local_md5(s: &str) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `adapter.*`.
@@ -374,8 +498,16 @@ fn relation_of(v: &Value) -> Option<Relation> {
     if let Some(r) = v.downcast_object_ref::<super::objects::RelationObj>() {
         return Some(r.rel.clone());
     }
-    let get = |k: &str| v.get_attr(k).ok().and_then(|x| x.as_str().map(str::to_string));
-    Some(Relation::new(get("database").unwrap_or_default(), get("schema")?, get("identifier")?))
+    let get = |k: &str| {
+        v.get_attr(k)
+            .ok()
+            .and_then(|x| x.as_str().map(str::to_string))
+    };
+    Some(Relation::new(
+        get("database").unwrap_or_default(),
+        get("schema")?,
+        get("identifier")?,
+    ))
 }
 
 impl Object for AdapterObj {
@@ -386,12 +518,20 @@ impl Object for AdapterObj {
         }
     }
 
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
         match method {
             "dispatch" => {
-                let name = kw_or_pos(args, 0, "macro_name").and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| err("adapter.dispatch needs a macro name"))?;
-                let ns = kw_or_pos(args, 1, "macro_namespace").and_then(|v| v.as_str().map(str::to_string));
+                let name = kw_or_pos(args, 0, "macro_name")
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .ok_or_else(|| err("adapter.dispatch needs a macro name"))?;
+                let ns = kw_or_pos(args, 1, "macro_namespace")
+                    .and_then(|v| v.as_str().map(str::to_string));
                 match self.index.dispatch(&name, ns.as_deref(), &ctx.node.package) {
                     Some(def) => Ok(Value::from_object(MacroFn { def })),
                     None => Err(err(format!(
@@ -402,58 +542,112 @@ impl Object for AdapterObj {
                     ))),
                 }
             }
-            "quote" => Ok(Value::from(crate::sql::quote(args.first().and_then(|a| a.as_str()).unwrap_or("")))),
+            "quote" => Ok(Value::from(crate::sql::quote(
+                args.first().and_then(|a| a.as_str()).unwrap_or(""),
+            ))),
             "type" => Ok(Value::from(ctx.services.adapter_type().to_string())),
             "get_relation" => {
-                let get = |i: usize, k: &str| kw_or_pos(args, i, k).map(|v| v.as_str().map(str::to_string).unwrap_or_default()).unwrap_or_default();
-                let (db, schema, ident) = (get(0, "database"), get(1, "schema"), get(2, "identifier"));
+                let get = |i: usize, k: &str| {
+                    kw_or_pos(args, i, k)
+                        .map(|v| v.as_str().map(str::to_string).unwrap_or_default())
+                        .unwrap_or_default()
+                };
+                let (db, schema, ident) =
+                    (get(0, "database"), get(1, "schema"), get(2, "identifier"));
                 if ctx.phase == Phase::Parse {
                     return Ok(Value::from(()));
                 }
-                match ctx.services.get_relation(&db, &schema, &ident).map_err(err)? {
+                match ctx
+                    .services
+                    .get_relation(&db, &schema, &ident)
+                    .map_err(err)?
+                {
                     Some((rel, kind)) => Ok(relation_value_kind(rel, &kind)),
                     None => Ok(Value::from(())),
                 }
             }
             "get_columns_in_relation" => {
-                let Some(rel) = args.first().and_then(relation_of) else { return Ok(Value::from(Vec::<Value>::new())) };
+                let Some(rel) = args.first().and_then(relation_of) else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
                 if ctx.phase == Phase::Parse {
                     return Ok(Value::from(Vec::<Value>::new()));
                 }
                 let cols = ctx.services.get_columns(&rel).map_err(err)?;
-                Ok(Value::from(cols.into_iter().map(Value::from_object).collect::<Vec<Value>>()))
+                Ok(Value::from(
+                    cols.into_iter()
+                        .map(Value::from_object)
+                        .collect::<Vec<Value>>(),
+                ))
             }
             "get_missing_columns" => Ok(Value::from(Vec::<Value>::new())),
             "already_exists" => {
-                let get = |i: usize| args.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let get = |i: usize| {
+                    args.get(i)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                };
                 if ctx.phase == Phase::Parse {
                     return Ok(Value::from(false));
                 }
-                let db = ctx.node.this.as_ref().map(|t| t.database.clone()).unwrap_or_default();
-                Ok(Value::from(ctx.services.get_relation(&db, &get(0), &get(1)).map_err(err)?.is_some()))
+                let db = ctx
+                    .node
+                    .this
+                    .as_ref()
+                    .map(|t| t.database.clone())
+                    .unwrap_or_default();
+                Ok(Value::from(
+                    ctx.services
+                        .get_relation(&db, &get(0), &get(1))
+                        .map_err(err)?
+                        .is_some(),
+                ))
             }
-            "drop_relation" | "truncate_relation" | "rename_relation" | "create_schema" | "drop_schema" => {
+            "drop_relation" | "truncate_relation" | "rename_relation" | "create_schema"
+            | "drop_schema" => {
                 if ctx.phase == Phase::Parse {
                     return Ok(Value::from(()));
                 }
-                let rel = args.first().and_then(relation_of).ok_or_else(|| err(format!("adapter.{method} needs a relation")))?;
+                let rel = args
+                    .first()
+                    .and_then(relation_of)
+                    .ok_or_else(|| err(format!("adapter.{method} needs a relation")))?;
                 let sql = match method {
                     "drop_relation" => format!("drop table if exists {}", rel.quoted()),
                     "truncate_relation" => format!("delete from {}", rel.quoted()),
-                    "create_schema" => format!("create schema if not exists {}", crate::sql::quote(&rel.schema)),
-                    "drop_schema" => format!("drop schema if exists {} cascade", crate::sql::quote(&rel.schema)),
+                    "create_schema" => format!(
+                        "create schema if not exists {}",
+                        crate::sql::quote(&rel.schema)
+                    ),
+                    "drop_schema" => format!(
+                        "drop schema if exists {} cascade",
+                        crate::sql::quote(&rel.schema)
+                    ),
                     _ => {
-                        let to = args.get(1).and_then(relation_of).ok_or_else(|| err("rename_relation needs a target"))?;
-                        format!("alter table {} rename to {}", rel.quoted(), crate::sql::quote(&to.identifier))
+                        let to = args
+                            .get(1)
+                            .and_then(relation_of)
+                            .ok_or_else(|| err("rename_relation needs a target"))?;
+                        format!(
+                            "alter table {} rename to {}",
+                            rel.quoted(),
+                            crate::sql::quote(&to.identifier)
+                        )
                     }
                 };
                 ctx.services.execute_sql(&sql, false).map_err(err)?;
                 Ok(Value::from(()))
             }
-            "quote_as_configured" => Ok(Value::from(crate::sql::quote(args.first().and_then(|a| a.as_str()).unwrap_or("")))),
+            "quote_as_configured" => Ok(Value::from(crate::sql::quote(
+                args.first().and_then(|a| a.as_str()).unwrap_or(""),
+            ))),
             "check_schema_exists" => Ok(Value::from(true)),
             "commit" => Ok(Value::from(())),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("adapter has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("adapter has no method `{method}`"),
+            )),
         }
     }
 }
@@ -475,15 +669,27 @@ impl Object for ApiObj {
 struct RelationFactory;
 
 impl Object for RelationFactory {
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "create" => {
-                let get = |i: usize, k: &str| kw_or_pos(args, i, k).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let get = |i: usize, k: &str| {
+                    kw_or_pos(args, i, k)
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                };
                 let rel = Relation::new(get(0, "database"), get(1, "schema"), get(2, "identifier"));
                 let kind = get(3, "type");
                 Ok(relation_value_kind(rel, &kind))
             }
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("api.Relation has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("api.Relation has no method `{method}`"),
+            )),
         }
     }
 }
@@ -493,7 +699,12 @@ impl Object for RelationFactory {
 struct ExceptionsObj;
 
 impl Object for ExceptionsObj {
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let msg = args.first().map(|a| a.to_string()).unwrap_or_default();
         match method {
             "raise_compiler_error" | "raise_not_implemented" | "raise_fail_fast_error" => {
@@ -505,7 +716,10 @@ impl Object for ExceptionsObj {
                 }
                 Ok(Value::from(""))
             }
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("exceptions has no method `{method}`"),
+            )),
         }
     }
 }
@@ -534,10 +748,18 @@ impl Object for DatetimeModule {
             _ => None,
         }
     }
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "now" | "utcnow" | "today" => Ok(super::objects::datetime_value(chrono::Utc::now())),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("datetime has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("datetime has no method `{method}`"),
+            )),
         }
     }
 }
@@ -546,10 +768,20 @@ impl Object for DatetimeModule {
 struct ReModule;
 
 impl Object for ReModule {
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let pat = args.first().and_then(|a| a.as_str()).unwrap_or("");
         let re = regex::Regex::new(pat).map_err(|e| err(format!("re: {e}")))?;
-        let text = |i: usize| args.get(i).and_then(|a| a.as_str()).unwrap_or("").to_string();
+        let text = |i: usize| {
+            args.get(i)
+                .and_then(|a| a.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         match method {
             "match" => {
                 let t = text(1);
@@ -558,22 +790,45 @@ impl Object for ReModule {
                     _ => Value::from(()),
                 })
             }
-            "search" => Ok(re.find(&text(1)).map(|m| Value::from(m.as_str())).unwrap_or_default()),
+            "search" => Ok(re
+                .find(&text(1))
+                .map(|m| Value::from(m.as_str()))
+                .unwrap_or_default()),
             "fullmatch" => {
                 let t = text(1);
-                Ok(Value::from(re.find(&t).is_some_and(|m| m.start() == 0 && m.end() == t.len())))
+                Ok(Value::from(
+                    re.find(&t)
+                        .is_some_and(|m| m.start() == 0 && m.end() == t.len()),
+                ))
             }
-            "findall" => Ok(Value::from(re.find_iter(&text(1)).map(|m| m.as_str().to_string()).collect::<Vec<_>>())),
-            "sub" => Ok(Value::from(re.replace_all(&text(2), text(1).replace("\\", "$").as_str()).into_owned())),
-            "split" => Ok(Value::from(re.split(&text(1)).map(str::to_string).collect::<Vec<_>>())),
+            "findall" => Ok(Value::from(
+                re.find_iter(&text(1))
+                    .map(|m| m.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            )),
+            "sub" => Ok(Value::from(
+                re.replace_all(&text(2), text(1).replace("\\", "$").as_str())
+                    .into_owned(),
+            )),
+            "split" => Ok(Value::from(
+                re.split(&text(1)).map(str::to_string).collect::<Vec<_>>(),
+            )),
             "escape" => Ok(Value::from(regex::escape(pat))),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("re has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("re has no method `{method}`"),
+            )),
         }
     }
 }
 
 /// Python methods on values that dbt packages call (`.items()`, `.get()`, `.split()` ...).
-pub fn unknown_method(state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+pub fn unknown_method(
+    state: &State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     match (value.kind(), method) {
         (minijinja::value::ValueKind::String, "format") => {
             let s = value.as_str().unwrap_or("");
@@ -589,7 +844,9 @@ pub fn unknown_method(state: &State, value: &Value, method: &str, args: &[Value]
             out.push_str(rest);
             Ok(Value::from(out))
         }
-        (minijinja::value::ValueKind::String, "strip" | "lstrip" | "rstrip") if !args.is_empty() => {
+        (minijinja::value::ValueKind::String, "strip" | "lstrip" | "rstrip")
+            if !args.is_empty() =>
+        {
             let s = value.as_str().unwrap_or("");
             let chars: Vec<char> = args[0].as_str().unwrap_or("").chars().collect();
             Ok(Value::from(match method {
@@ -623,8 +880,12 @@ pub fn error_code(e: &Error) -> &'static str {
 /// A hint for common template errors.
 pub fn hint_for(e: &Error) -> Option<String> {
     match e.kind() {
-        ErrorKind::SyntaxError => Some("check that every `{{`, `{%` and block tag is closed".into()),
-        ErrorKind::UnknownFunction => Some("define it as a macro under `macro-paths` or check its spelling".into()),
+        ErrorKind::SyntaxError => {
+            Some("check that every `{{`, `{%` and block tag is closed".into())
+        }
+        ErrorKind::UnknownFunction => {
+            Some("define it as a macro under `macro-paths` or check its spelling".into())
+        }
         _ => {
             let mut c = std::error::Error::source(e);
             while let Some(src) = c {
@@ -637,8 +898,3 @@ pub fn hint_for(e: &Error) -> Option<String> {
         }
     }
 }
-
-/// Kept for completeness: ref values resolved for ephemeral models use this marker database.
-pub const EPHEMERAL_DB: &str = "__ephemeral__";
-#[allow(dead_code)]
-fn _uses(_: Column) {}

@@ -51,10 +51,14 @@ pub struct MacroDef {
     pub arguments: Vec<String>,
 }
 
-static MACRO_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\{%(-?)\s*(macro|test|materialization)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\(|,)?").unwrap());
-static ENDTEST_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{%(-?)\s*endtest\s*(-?)%\}").unwrap());
-static ENDMAT_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{%(-?)\s*endmaterialization\s*(-?)%\}").unwrap());
+static MACRO_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{%(-?)\s*(macro|test|materialization)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\(|,)?")
+        .unwrap()
+});
+static ENDTEST_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%(-?)\s*endtest\s*(-?)%\}").unwrap());
+static ENDMAT_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%(-?)\s*endmaterialization\s*(-?)%\}").unwrap());
 static DEF_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{%-?\s*(macro|test)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*-?%\}.*?\{%-?\s*end(?:macro|test)\s*-?%\}").unwrap()
 });
@@ -66,8 +70,14 @@ pub fn preprocess(src: &str) -> String {
         let name = &c[3];
         let open = c.get(4).map_or("", |m| m.as_str());
         match &c[2] {
-            "macro" => format!("{{%{dash} macro __m_{name}{}", if open.is_empty() { "" } else { "(" }),
-            "test" => format!("{{%{dash} macro __m_test_{name}{}", if open.is_empty() { "" } else { "(" }),
+            "macro" => format!(
+                "{{%{dash} macro __m_{name}{}",
+                if open.is_empty() { "" } else { "(" }
+            ),
+            "test" => format!(
+                "{{%{dash} macro __m_test_{name}{}",
+                if open.is_empty() { "" } else { "(" }
+            ),
             // Custom materializations are not supported: keep the block as an unused macro.
             _ => format!("{{%{dash} macro __materialization_{name}() %}}{{#"),
         }
@@ -95,14 +105,23 @@ pub struct MacroIndex {
 }
 
 impl MacroIndex {
-    pub fn build(root_package: &str, adapter_type: &str, files: &[MacroFile], dispatch: Vec<(String, Vec<String>)>) -> Result<Self, Vec<Diagnostic>> {
+    pub fn build(
+        root_package: &str,
+        adapter_type: &str,
+        files: &[MacroFile],
+        dispatch: Vec<(String, Vec<String>)>,
+    ) -> Result<Self, Vec<Diagnostic>> {
         let mut by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>> = BTreeMap::new();
         let mut errors = Vec::new();
         for f in files {
             for c in DEF_RE.captures_iter(&f.contents) {
                 let kind = &c[1];
                 let raw_name = &c[2];
-                let name = if kind == "test" { format!("test_{raw_name}") } else { raw_name.to_string() };
+                let name = if kind == "test" {
+                    format!("test_{raw_name}")
+                } else {
+                    raw_name.to_string()
+                };
                 let arguments = c[3]
                     .split(',')
                     .map(|a| a.split('=').next().unwrap_or("").trim().to_string())
@@ -124,10 +143,16 @@ impl MacroIndex {
                         errors.push(
                             Diagnostic::error(
                                 "duplicate-macro",
-                                format!("macro `{name}` is defined twice in package `{}`", f.package),
+                                format!(
+                                    "macro `{name}` is defined twice in package `{}`",
+                                    f.package
+                                ),
                             )
                             .in_file(&f.original_file_path)
-                            .with_hint(format!("the other definition is in `{}`", prev.original_file_path)),
+                            .with_hint(format!(
+                                "the other definition is in `{}`",
+                                prev.original_file_path
+                            )),
                         );
                     }
                     continue;
@@ -150,8 +175,10 @@ impl MacroIndex {
             if pkg == BUILTIN_PACKAGE || pkg == root_package {
                 continue;
             }
-            let map: BTreeMap<String, Value> =
-                defs.iter().map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() }))).collect();
+            let map: BTreeMap<String, Value> = defs
+                .iter()
+                .map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() })))
+                .collect();
             locals.insert(pkg.clone(), Value::from(map));
         }
         index.locals = locals;
@@ -170,16 +197,24 @@ impl MacroIndex {
         }
         order.push(&self.root_package);
         order.push(BUILTIN_PACKAGE);
-        order.into_iter().find_map(|p| self.by_package.get(p).and_then(|m| m.get(name)).cloned())
+        order
+            .into_iter()
+            .find_map(|p| self.by_package.get(p).and_then(|m| m.get(name)).cloned())
     }
 
     pub fn lookup_value(&self, name: &str, from_package: Option<&str>) -> Option<Value> {
-        self.find(name, from_package).map(|def| Value::from_object(MacroFn { def }))
+        self.find(name, from_package)
+            .map(|def| Value::from_object(MacroFn { def }))
     }
 
     /// `adapter.dispatch(name, macro_namespace)`: the first of `<adapter>__name`,
     /// `default__name` found in the search order.
-    pub fn dispatch(&self, name: &str, namespace: Option<&str>, from_package: &str) -> Option<Arc<MacroDef>> {
+    pub fn dispatch(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+        from_package: &str,
+    ) -> Option<Arc<MacroDef>> {
         let packages: Vec<Option<&str>> = match namespace {
             Some(ns) => match self.dispatch.get(ns) {
                 Some(order) => order.iter().map(|s| Some(s.as_str())).collect(),
@@ -210,7 +245,11 @@ impl MacroIndex {
         }
         for prefix in &prefixes {
             let full = format!("{prefix}__{name}");
-            if let Some(d) = self.by_package.get(BUILTIN_PACKAGE).and_then(|m| m.get(&full)) {
+            if let Some(d) = self
+                .by_package
+                .get(BUILTIN_PACKAGE)
+                .and_then(|m| m.get(&full))
+            {
                 return Some(d.clone());
             }
         }
@@ -233,8 +272,10 @@ impl MacroIndex {
     /// A package namespace object (`dbt_utils.x`).
     pub fn namespace_value(&self, package: &str) -> Option<Value> {
         let defs = self.by_package.get(package)?;
-        let map: BTreeMap<String, Value> =
-            defs.iter().map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() }))).collect();
+        let map: BTreeMap<String, Value> = defs
+            .iter()
+            .map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() })))
+            .collect();
         Some(Value::from(map))
     }
 
@@ -269,17 +310,27 @@ pub fn do_return(value: Value) -> Result<Value, Error> {
         }
     });
     if !stored {
-        return Err(Error::new(minijinja::ErrorKind::InvalidOperation, "return() called outside of a macro"));
+        return Err(Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            "return() called outside of a macro",
+        ));
     }
-    Err(Error::new(minijinja::ErrorKind::InvalidOperation, RETURN_MARKER))
+    Err(Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        RETURN_MARKER,
+    ))
 }
 
 impl Object for MacroFn {
     fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = super::current();
         let base = ctx.as_ref().map(|c| c.jinja_ctx()).unwrap_or_default();
-        let index = state.lookup("__sluice_index").and_then(|v| v.downcast_object::<IndexHandle>());
-        let locals = index.as_ref().and_then(|i| i.0.locals_for(&self.def.package));
+        let index = state
+            .lookup("__sluice_index")
+            .and_then(|v| v.downcast_object::<IndexHandle>());
+        let locals = index
+            .as_ref()
+            .and_then(|i| i.0.locals_for(&self.def.package));
         let tmpl = state.env().get_template(&self.def.template)?;
         #[allow(deprecated)]
         let st = match locals {
@@ -288,7 +339,10 @@ impl Object for MacroFn {
         };
         let local_name = format!("__m_{}", self.def.name);
         let m = st.lookup(&local_name).ok_or_else(|| {
-            Error::new(minijinja::ErrorKind::UnknownFunction, format!("macro `{}` not found in its file", self.def.name))
+            Error::new(
+                minijinja::ErrorKind::UnknownFunction,
+                format!("macro `{}` not found in its file", self.def.name),
+            )
         })?;
         if let Some(c) = &ctx {
             if let Ok(mut r) = c.recorded.lock() {

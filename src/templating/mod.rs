@@ -26,8 +26,8 @@ use serde_json::Map;
 
 use crate::diagnostics::{line_col, Diagnostic, Location};
 use crate::sql::Relation;
-pub use macros::{MacroDef, MacroFile, MacroIndex};
 pub use functions::local_md5;
+pub use macros::{MacroDef, MacroFile, MacroIndex};
 pub use objects::{relation_value, Column, QueryResult};
 
 /// Which render this is.
@@ -41,8 +41,19 @@ pub enum Phase {
 
 /// What the templates need from the rest of sluice: ref resolution, vars, and the warehouse.
 pub trait Services: Send + Sync {
-    fn resolve_ref(&self, node: &NodeInfo, package: Option<&str>, name: &str, version: Option<&str>) -> Result<Relation, String>;
-    fn resolve_source(&self, node: &NodeInfo, source: &str, table: &str) -> Result<Relation, String>;
+    fn resolve_ref(
+        &self,
+        node: &NodeInfo,
+        package: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Relation, String>;
+    fn resolve_source(
+        &self,
+        node: &NodeInfo,
+        source: &str,
+        table: &str,
+    ) -> Result<Relation, String>;
     /// `var(name)` for a node of `package`; None when undefined.
     fn var(&self, package: &str, name: &str) -> Option<serde_json::Value>;
     /// Runs SQL on the warehouse (only in the compile phase, with a connection).
@@ -51,7 +62,12 @@ pub trait Services: Send + Sync {
         Err("no warehouse connection in this command".into())
     }
     /// The relation if it exists: `(relation, "table" | "view")`.
-    fn get_relation(&self, database: &str, schema: &str, identifier: &str) -> Result<Option<(Relation, String)>, String> {
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<(Relation, String)>, String> {
         let _ = (database, schema, identifier);
         Ok(None)
     }
@@ -147,7 +163,11 @@ impl RenderCtx {
     }
     /// The Jinja context of this render (set when the render starts).
     pub(crate) fn jinja_ctx(&self) -> Value {
-        self.jinja_ctx.lock().ok().and_then(|s| s.clone()).unwrap_or_default()
+        self.jinja_ctx
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .unwrap_or_default()
     }
     fn execute(&self) -> bool {
         self.phase == Phase::Compile
@@ -203,7 +223,13 @@ pub type RenderError = Diagnostic;
 
 impl Templates {
     /// Builds the environment from macro files (built-ins are added here).
-    pub fn new(root_package: &str, adapter_type: &str, files: Vec<MacroFile>, dispatch: Vec<(String, Vec<String>)>, globals: Globals) -> Result<Self, Vec<Diagnostic>> {
+    pub fn new(
+        root_package: &str,
+        adapter_type: &str,
+        files: Vec<MacroFile>,
+        dispatch: Vec<(String, Vec<String>)>,
+        globals: Globals,
+    ) -> Result<Self, Vec<Diagnostic>> {
         let mut env = Environment::new();
         env.set_keep_trailing_newline(true);
         // dbt never escapes output, whatever the file's extension (minijinja would JSON-escape .yml).
@@ -213,7 +239,12 @@ impl Templates {
         env.set_unknown_method_callback(functions::unknown_method);
         let mut all = macros::builtin_files();
         all.extend(files);
-        let index = Arc::new(MacroIndex::build(root_package, adapter_type, &all, dispatch)?);
+        let index = Arc::new(MacroIndex::build(
+            root_package,
+            adapter_type,
+            &all,
+            dispatch,
+        )?);
         let mut errors = Vec::new();
         for f in &all {
             let src = macros::preprocess(&f.contents);
@@ -225,7 +256,11 @@ impl Templates {
             return Err(errors);
         }
         functions::register(&mut env, &index, &globals);
-        Ok(Templates { env, index, globals })
+        Ok(Templates {
+            env,
+            index,
+            globals,
+        })
     }
 
     pub fn globals(&self) -> &Globals {
@@ -233,7 +268,12 @@ impl Templates {
     }
 
     /// Renders `source` (the text of `file`) for `ctx`. Returns the rendered text.
-    pub fn render(&self, file: &str, source: &str, ctx: &Arc<RenderCtx>) -> Result<String, RenderError> {
+    pub fn render(
+        &self,
+        file: &str,
+        source: &str,
+        ctx: &Arc<RenderCtx>,
+    ) -> Result<String, RenderError> {
         if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
             return Ok(source.to_string());
         }
@@ -247,9 +287,16 @@ impl Templates {
         result.map_err(|e| {
             let mut d = jinja_error(&e, file, source);
             if e.kind() == minijinja::ErrorKind::UnknownFunction {
-                let name = d.message.split_whitespace().next().unwrap_or("").to_string();
+                let name = d
+                    .message
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 let names = self.index.global_names();
-                if let Some(h) = crate::diagnostics::did_you_mean(&name, names.iter().map(|(n, _)| n.as_str())) {
+                if let Some(h) =
+                    crate::diagnostics::did_you_mean(&name, names.iter().map(|(n, _)| n.as_str()))
+                {
                     d.message = format!("unknown macro or function `{name}`");
                     d.hint = Some(h);
                 }
@@ -259,7 +306,12 @@ impl Templates {
     }
 
     /// Calls a macro by (possibly dotted) name with positional and keyword arguments.
-    pub fn call_macro(&self, name: &str, args: Vec<Value>, ctx: &Arc<RenderCtx>) -> Result<Value, RenderError> {
+    pub fn call_macro(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+        ctx: &Arc<RenderCtx>,
+    ) -> Result<Value, RenderError> {
         let _guard = StackGuard::push(ctx.clone());
         let jctx = self.context_for(ctx);
         if let Ok(mut slot) = ctx.jinja_ctx.lock() {
@@ -268,14 +320,18 @@ impl Templates {
         let f = self
             .index
             .lookup_value(name, Some(&ctx.node.package))
-            .ok_or_else(|| Diagnostic::error("unknown-macro", format!("macro `{name}` not found")))?;
+            .ok_or_else(|| {
+                Diagnostic::error("unknown-macro", format!("macro `{name}` not found"))
+            })?;
         // A throwaway template provides the `State` the call needs.
         let tmpl = self
             .env
             .template_from_str("")
             .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
         #[allow(deprecated)]
-        let state = tmpl.eval_to_state(jctx).map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
+        let state = tmpl
+            .eval_to_state(jctx)
+            .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
         let def = self.index.find(name, Some(&ctx.node.package));
         f.call(&state, &args).map_err(|e| match &def {
             Some(d) => jinja_error(&e, &d.original_file_path, &d.contents),
@@ -284,13 +340,21 @@ impl Templates {
     }
 
     /// Evaluates a Jinja expression (e.g. `ref('customers')` in a test argument) to a value.
-    pub fn eval_expr(&self, file: &str, expr: &str, ctx: &Arc<RenderCtx>) -> Result<Value, RenderError> {
+    pub fn eval_expr(
+        &self,
+        file: &str,
+        expr: &str,
+        ctx: &Arc<RenderCtx>,
+    ) -> Result<Value, RenderError> {
         let _guard = StackGuard::push(ctx.clone());
         let jctx = self.context_for(ctx);
         if let Ok(mut slot) = ctx.jinja_ctx.lock() {
             *slot = Some(jctx.clone());
         }
-        let e = self.env.compile_expression(expr).map_err(|e| jinja_error(&e, file, expr))?;
+        let e = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| jinja_error(&e, file, expr))?;
         e.eval(jctx).map_err(|e| jinja_error(&e, file, expr))
     }
 
@@ -298,9 +362,18 @@ impl Templates {
         let mut m: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
         m.insert("execute".into(), Value::from(ctx.execute()));
         m.insert("target".into(), Value::from_serialize(&self.globals.target));
-        m.insert("project_name".into(), Value::from(self.globals.project_name.clone()));
-        m.insert("invocation_id".into(), Value::from(self.globals.invocation_id.clone()));
-        m.insert("run_started_at".into(), objects::datetime_value(self.globals.run_started_at));
+        m.insert(
+            "project_name".into(),
+            Value::from(self.globals.project_name.clone()),
+        );
+        m.insert(
+            "invocation_id".into(),
+            Value::from(self.globals.invocation_id.clone()),
+        );
+        m.insert(
+            "run_started_at".into(),
+            objects::datetime_value(self.globals.run_started_at),
+        );
         m.insert("flags".into(), Value::from_serialize(&self.globals.flags));
         m.insert("graph".into(), self.globals.graph.clone());
         m.insert("dbt_version".into(), Value::from("1.10.0"));
@@ -311,9 +384,18 @@ impl Templates {
         model.insert("unique_id".into(), ctx.node.unique_id.clone().into());
         model.insert("name".into(), ctx.node.name.clone().into());
         model.insert("package_name".into(), ctx.node.package.clone().into());
-        model.insert("resource_type".into(), ctx.node.resource_type.clone().into());
-        model.insert("original_file_path".into(), ctx.node.original_file_path.clone().into());
-        model.insert("config".into(), serde_json::Value::Object(ctx.node.config.clone()));
+        model.insert(
+            "resource_type".into(),
+            ctx.node.resource_type.clone().into(),
+        );
+        model.insert(
+            "original_file_path".into(),
+            ctx.node.original_file_path.clone().into(),
+        );
+        model.insert(
+            "config".into(),
+            serde_json::Value::Object(ctx.node.config.clone()),
+        );
         m.insert("model".into(), Value::from_serialize(&model));
         for (k, v) in &ctx.extra {
             m.insert(k.clone(), Value::from_serialize(v));
@@ -326,7 +408,9 @@ impl Templates {
 pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic {
     // A `return()` that escaped, or an error raised by `exceptions.raise_compiler_error`.
     let mut msg = match e.kind() {
-        minijinja::ErrorKind::SyntaxError => format!("Jinja syntax error: {}", e.detail().unwrap_or("")),
+        minijinja::ErrorKind::SyntaxError => {
+            format!("Jinja syntax error: {}", e.detail().unwrap_or(""))
+        }
         _ => match e.detail() {
             Some(d) => d.to_string(),
             None => e.to_string(),
@@ -349,7 +433,11 @@ pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic
                 let (l, c) = line_col(source, r.start);
                 Location::at(file, l, c)
             }
-            (None, Some(l)) => Location { file: file.into(), line: Some(l), column: None },
+            (None, Some(l)) => Location {
+                file: file.into(),
+                line: Some(l),
+                column: None,
+            },
             _ => Location::file(file),
         };
         d = d.at(loc);
@@ -358,7 +446,12 @@ pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic
         }
     } else {
         let inner = e.name().unwrap_or("?").to_string();
-        d.message = format!("{} (in `{}` line {})", d.message, macros::display_template_name(&inner), e.line().unwrap_or(0));
+        d.message = format!(
+            "{} (in `{}` line {})",
+            d.message,
+            macros::display_template_name(&inner),
+            e.line().unwrap_or(0)
+        );
         d = d.in_file(file);
     }
     if d.hint.is_none() {

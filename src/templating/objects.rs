@@ -22,16 +22,28 @@ pub struct RelationObj {
 }
 
 pub fn relation_value(rel: Relation) -> Value {
-    Value::from_object(RelationObj { rel, kind: String::new(), cte: false })
+    Value::from_object(RelationObj {
+        rel,
+        kind: String::new(),
+        cte: false,
+    })
 }
 
 pub fn relation_value_kind(rel: Relation, kind: &str) -> Value {
-    Value::from_object(RelationObj { rel, kind: kind.to_string(), cte: false })
+    Value::from_object(RelationObj {
+        rel,
+        kind: kind.to_string(),
+        cte: false,
+    })
 }
 
 /// The relation an ephemeral model's `ref()` renders as: `__dbt__cte__<name>`.
 pub fn cte_value(rel: Relation) -> Value {
-    Value::from_object(RelationObj { rel, kind: "cte".into(), cte: true })
+    Value::from_object(RelationObj {
+        rel,
+        kind: "cte".into(),
+        cte: true,
+    })
 }
 
 impl RelationObj {
@@ -68,14 +80,26 @@ impl Object for RelationObj {
         })
     }
 
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "render" => Ok(Value::from(self.rendered())),
             "include" | "quote" | "replace_path" => {
                 // include(database=False) etc.: drop parts from the rendered name.
                 let kwargs = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
-                let keep = |k: &str| kwargs.as_ref().and_then(|kw| kw.get::<Option<bool>>(k).ok().flatten()).unwrap_or(true);
-                if method == "include" && (!keep("database") || !keep("schema") || !keep("identifier")) {
+                let keep = |k: &str| {
+                    kwargs
+                        .as_ref()
+                        .and_then(|kw| kw.get::<Option<bool>>(k).ok().flatten())
+                        .unwrap_or(true)
+                };
+                if method == "include"
+                    && (!keep("database") || !keep("schema") || !keep("identifier"))
+                {
                     return Ok(Value::from_object(PartialRelation {
                         rel: self.rel.clone(),
                         database: keep("database"),
@@ -83,20 +107,33 @@ impl Object for RelationObj {
                         identifier: keep("identifier"),
                     }));
                 }
-                Ok(Value::from_object(RelationObj { rel: self.rel.clone(), kind: self.kind.clone(), cte: self.cte }))
+                Ok(Value::from_object(RelationObj {
+                    rel: self.rel.clone(),
+                    kind: self.kind.clone(),
+                    cte: self.cte,
+                }))
             }
             "incorporate" => {
                 let mut rel = self.rel.clone();
                 let mut kind = self.kind.clone();
                 if let Some(kw) = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok()) {
                     if let Ok(Some(path)) = kw.get::<Option<Value>>("path") {
-                        if let Ok(Some(id)) = path.get_attr("identifier").map(|v| v.as_str().map(str::to_string)) {
+                        if let Ok(Some(id)) = path
+                            .get_attr("identifier")
+                            .map(|v| v.as_str().map(str::to_string))
+                        {
                             rel.identifier = id;
                         }
-                        if let Ok(Some(s)) = path.get_attr("schema").map(|v| v.as_str().map(str::to_string)) {
+                        if let Ok(Some(s)) = path
+                            .get_attr("schema")
+                            .map(|v| v.as_str().map(str::to_string))
+                        {
                             rel.schema = s;
                         }
-                        if let Ok(Some(d)) = path.get_attr("database").map(|v| v.as_str().map(str::to_string)) {
+                        if let Ok(Some(d)) = path
+                            .get_attr("database")
+                            .map(|v| v.as_str().map(str::to_string))
+                        {
                             rel.database = d;
                         }
                     }
@@ -104,9 +141,16 @@ impl Object for RelationObj {
                         kind = t;
                     }
                 }
-                Ok(Value::from_object(RelationObj { rel, kind, cte: false }))
+                Ok(Value::from_object(RelationObj {
+                    rel,
+                    kind,
+                    cte: false,
+                }))
             }
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("relation has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("relation has no method `{method}`"),
+            )),
         }
     }
 
@@ -126,7 +170,9 @@ struct PartialRelation {
 
 impl Object for PartialRelation {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        relation_value(self.rel.clone()).get_attr(key.as_str()?).ok()
+        relation_value(self.rel.clone())
+            .get_attr(key.as_str()?)
+            .ok()
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();
@@ -159,23 +205,40 @@ impl Object for Column {
             _ => return None,
         })
     }
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
         let t = self.data_type.to_ascii_lowercase();
         Ok(Value::from(match method {
-            "is_string" => ["varchar", "text", "char", "string", "character"].iter().any(|p| t.starts_with(p)),
+            "is_string" => ["varchar", "text", "char", "string", "character"]
+                .iter()
+                .any(|p| t.starts_with(p)),
             "is_number" => is_number(&t),
             "is_numeric" => t.starts_with("numeric") || t.starts_with("decimal"),
-            "is_integer" => ["integer", "bigint", "smallint", "int", "tinyint", "hugeint"].iter().any(|p| t.starts_with(p)),
+            "is_integer" => ["integer", "bigint", "smallint", "int", "tinyint", "hugeint"]
+                .iter()
+                .any(|p| t.starts_with(p)),
             "is_float" => ["double", "float", "real"].iter().any(|p| t.starts_with(p)),
-            _ => return Err(Error::new(ErrorKind::UnknownMethod, format!("column has no method `{method}`"))),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::UnknownMethod,
+                    format!("column has no method `{method}`"),
+                ))
+            }
         }))
     }
 }
 
 fn is_number(t: &str) -> bool {
-    ["integer", "bigint", "smallint", "int", "tinyint", "hugeint", "double", "float", "real", "numeric", "decimal"]
-        .iter()
-        .any(|p| t.starts_with(p))
+    [
+        "integer", "bigint", "smallint", "int", "tinyint", "hugeint", "double", "float", "real",
+        "numeric", "decimal",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
 }
 
 /// Rows returned by `run_query` / `load_result(...)['table']`, shaped like an agate table.
@@ -192,7 +255,16 @@ impl Object for TableObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
             "rows" => Some(Value::from(
-                self.0.rows.iter().map(|r| Value::from_object(RowObj { names: self.0.column_names.clone(), values: r.clone() })).collect::<Vec<_>>(),
+                self.0
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        Value::from_object(RowObj {
+                            names: self.0.column_names.clone(),
+                            values: r.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>(),
             )),
             "columns" => Some(Value::from_object(ColumnsObj(self.0.clone()))),
             "column_names" => Some(Value::from_serialize(&self.0.column_names)),
@@ -200,17 +272,34 @@ impl Object for TableObj {
         }
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let rows: Vec<Value> =
-            self.0.rows.iter().map(|r| Value::from_object(RowObj { names: self.0.column_names.clone(), values: r.clone() })).collect();
+        let rows: Vec<Value> = self
+            .0
+            .rows
+            .iter()
+            .map(|r| {
+                Value::from_object(RowObj {
+                    names: self.0.column_names.clone(),
+                    values: r.clone(),
+                })
+            })
+            .collect();
         Enumerator::Values(rows)
     }
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Iterable
     }
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "print_table" => Ok(Value::from(())),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("table has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("table has no method `{method}`"),
+            )),
         }
     }
 }
@@ -227,7 +316,11 @@ impl Object for RowObj {
     }
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         if let Some(i) = key.as_i64() {
-            let i = if i < 0 { self.values.len() as i64 + i } else { i };
+            let i = if i < 0 {
+                self.values.len() as i64 + i
+            } else {
+                i
+            };
             return self.values.get(i as usize).map(Value::from_serialize);
         }
         let name = key.as_str()?;
@@ -249,10 +342,19 @@ impl Object for ColumnsObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let i = match key.as_i64() {
             Some(i) => i as usize,
-            None => self.0.column_names.iter().position(|n| Some(n.as_str()) == key.as_str())?,
+            None => self
+                .0
+                .column_names
+                .iter()
+                .position(|n| Some(n.as_str()) == key.as_str())?,
         };
         let name = self.0.column_names.get(i)?.clone();
-        let values: Vec<serde_json::Value> = self.0.rows.iter().map(|r| r.get(i).cloned().unwrap_or_default()).collect();
+        let values: Vec<serde_json::Value> = self
+            .0
+            .rows
+            .iter()
+            .map(|r| r.get(i).cloned().unwrap_or_default())
+            .collect();
         Some(Value::from_object(ResultColumn { name, values }))
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -273,10 +375,18 @@ impl Object for ResultColumn {
             _ => None,
         }
     }
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "values" => Ok(Value::from_serialize(&self.values)),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("column has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("column has no method `{method}`"),
+            )),
         }
     }
 }
@@ -304,17 +414,30 @@ impl Object for DateTimeObj {
             _ => return None,
         }))
     }
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "strftime" => {
-                let fmt = args.first().and_then(|a| a.as_str()).unwrap_or("%Y-%m-%d %H:%M:%S");
+                let fmt = args
+                    .first()
+                    .and_then(|a| a.as_str())
+                    .unwrap_or("%Y-%m-%d %H:%M:%S");
                 Ok(Value::from(self.0.format(fmt).to_string()))
             }
-            "isoformat" => Ok(Value::from(self.0.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())),
+            "isoformat" => Ok(Value::from(
+                self.0.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
+            )),
             "date" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
             "timestamp" => Ok(Value::from(self.0.timestamp() as f64)),
             "astimezone" | "replace" => Ok(datetime_value(self.0)),
-            _ => Err(Error::new(ErrorKind::UnknownMethod, format!("datetime has no method `{method}`"))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("datetime has no method `{method}`"),
+            )),
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

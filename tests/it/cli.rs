@@ -14,7 +14,8 @@ fn diagnose(name: &str, args: &[&str]) -> String {
     assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
     let root = std::fs::canonicalize(tmp.path()).unwrap();
     let text = format!("exit code: {}\n{}", r.code, r.stderr);
-    text.replace(&root.display().to_string(), "[TMP]").replace(&tmp.path().display().to_string(), "[TMP]")
+    text.replace(&root.display().to_string(), "[TMP]")
+        .replace(&tmp.path().display().to_string(), "[TMP]")
 }
 
 #[test]
@@ -50,7 +51,10 @@ fn missing_var_says_how_to_define_it() {
 #[test]
 fn cli_vars_fill_a_missing_var() {
     let (_tmp, dir) = fixture("missing_var");
-    let r = sluice(&dir, &["compile", "--vars", "{row_count: 3}", "-s", "orders"]);
+    let r = sluice(
+        &dir,
+        &["compile", "--vars", "{row_count: 3}", "-s", "orders"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("select * from range(3)"), "{}", r.stdout);
 }
@@ -84,19 +88,31 @@ fn bad_vars_flag() {
 fn failing_model_skips_children_and_keeps_the_old_table() {
     let (_tmp, dir) = fixture("sql_error");
     // First build with a working `bad` model, so a table exists.
-    std::fs::write(dir.join("models/bad.sql"), "{{ config(materialized='table') }}\nselect id, 42 as answer from {{ ref('good') }}\n").unwrap();
+    std::fs::write(
+        dir.join("models/bad.sql"),
+        "{{ config(materialized='table') }}\nselect id, 42 as answer from {{ ref('good') }}\n",
+    )
+    .unwrap();
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     // Now break it: the old table and its rows must survive.
-    std::fs::write(dir.join("models/bad.sql"), "{{ config(materialized='table') }}\nselect id, no_such_column from {{ ref('good') }}\n").unwrap();
+    std::fs::write(
+        dir.join("models/bad.sql"),
+        "{{ config(materialized='table') }}\nselect id, no_such_column from {{ ref('good') }}\n",
+    )
+    .unwrap();
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("ERROR=1 SKIP=1"), "{}", r.stdout);
     assert!(r.stdout.contains("no_such_column"), "{}", r.stdout);
     let conn = duckdb::Connection::open(dir.join("fx.duckdb")).unwrap();
-    let answer: i64 = conn.query_row("select answer from main.bad", [], |r| r.get(0)).unwrap();
+    let answer: i64 = conn
+        .query_row("select answer from main.bad", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(answer, 42, "the previous table is intact");
-    let n: i64 = conn.query_row("select count(*) from main.independent", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("select count(*) from main.independent", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1, "independent branches still ran");
 }
 
@@ -105,6 +121,12 @@ fn json_log_format_is_one_event_per_line() {
     let (_tmp, dir) = fixture("sql_error");
     let r = sluice(&dir, &["run", "--log-format", "json", "-s", "good"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let events: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
-    assert!(events.iter().any(|e| e["event"] == "node_finished" && e["unique_id"] == "model.fx.good" && e["status"] == "success"));
+    let events: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(events.iter().any(|e| e["event"] == "node_finished"
+        && e["unique_id"] == "model.fx.good"
+        && e["status"] == "success"));
 }

@@ -12,7 +12,8 @@ fn parse_finds_the_nodes_dbt_finds() {
     let r = sluice(&dir, &["parse"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
     let expected: serde_json::Value =
         serde_json::from_str(include_str!("../fixtures/jaffle_shop_dbt_nodes.json")).unwrap();
     let nodes = manifest["nodes"].as_object().unwrap();
@@ -24,14 +25,29 @@ fn parse_finds_the_nodes_dbt_finds() {
     assert_eq!(nodes.len(), 28);
     for (id, facts) in expected.as_object().unwrap() {
         let n = &nodes[id];
-        let mut deps: Vec<String> =
-            n["depends_on"]["nodes"].as_array().cloned().unwrap_or_default().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let mut deps: Vec<String> = n["depends_on"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
         deps.sort();
-        assert_eq!(serde_json::json!(deps), facts["depends_on"], "depends_on of {id}");
-        assert_eq!(n["resource_type"], facts["resource_type"], "resource_type of {id}");
+        assert_eq!(
+            serde_json::json!(deps),
+            facts["depends_on"],
+            "depends_on of {id}"
+        );
+        assert_eq!(
+            n["resource_type"], facts["resource_type"],
+            "resource_type of {id}"
+        );
         assert_eq!(n["alias"], facts["alias"], "alias of {id}");
         assert_eq!(n["schema"], facts["schema"], "schema of {id}");
-        assert_eq!(n["relation_name"], facts["relation_name"], "relation_name of {id}");
+        assert_eq!(
+            n["relation_name"], facts["relation_name"],
+            "relation_name of {id}"
+        );
     }
 }
 
@@ -51,7 +67,11 @@ fn compiled_sql_parses_in_duckdb() {
     assert_eq!(files.len(), 25, "5 models and 20 tests compiled: {files:?}");
     for f in files {
         let sql = std::fs::read_to_string(&f).unwrap();
-        let json: String = conn.query_row("select json_serialize_sql(?::VARCHAR)", [&sql], |r| r.get(0)).unwrap();
+        let json: String = conn
+            .query_row("select json_serialize_sql(?::VARCHAR)", [&sql], |r| {
+                r.get(0)
+            })
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["error"], false, "{} does not parse: {json}", f.display());
     }
@@ -62,14 +82,29 @@ fn build_gives_the_relations_dbt_built() {
     let (_tmp, dir) = jaffle();
     let r = sluice(&dir, &["build"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("PASS=28 WARN=0 ERROR=0 SKIP=0"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("PASS=28 WARN=0 ERROR=0 SKIP=0"),
+        "{}",
+        r.stdout
+    );
     let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared().join("conformance").join("jaffle_shop.expected.json")).unwrap(),
+        &std::fs::read_to_string(
+            shared()
+                .join("conformance")
+                .join("jaffle_shop.expected.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let problems = check_profile(&dir.join("jaffle_shop.duckdb"), &expected);
-    assert!(problems.is_empty(), "relations differ from dbt's:\n{}", problems.join("\n"));
-    let rr: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("target/run_results.json")).unwrap()).unwrap();
+    assert!(
+        problems.is_empty(),
+        "relations differ from dbt's:\n{}",
+        problems.join("\n")
+    );
+    let rr: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(rr["results"].as_array().unwrap().len(), 28);
 }

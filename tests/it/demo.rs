@@ -10,7 +10,15 @@ fn demo_builds_and_tests_green_twice() {
     for f in ["dbt_project.yml"] {
         std::fs::copy(repo().join(f), dir.join(f)).unwrap();
     }
-    for d in ["models", "seeds", "macros", "profiles", "analyses", "tests/data", "metrics"] {
+    for d in [
+        "models",
+        "seeds",
+        "macros",
+        "profiles",
+        "analyses",
+        "tests/data",
+        "metrics",
+    ] {
         if repo().join(d).exists() {
             copy_dir(&repo().join(d), &dir.join(d));
         }

@@ -27,7 +27,12 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         let p = e.path();
         let name = e.file_name();
         let n = name.to_string_lossy();
-        if n == "target" || n == "out" || n == ".git" || n.ends_with(".duckdb") || n.ends_with(".wal") {
+        if n == "target"
+            || n == "out"
+            || n == ".git"
+            || n.ends_with(".duckdb")
+            || n.ends_with(".wal")
+        {
             continue;
         }
         if p.is_dir() {
@@ -64,8 +69,13 @@ pub fn sluice(dir: &Path, args: &[&str]) -> Run {
 
 /// The facts `../shared/conformance/check_profile.py` checks, computed in Rust.
 pub fn check_profile(db: &Path, expected: &serde_json::Value) -> Vec<String> {
-    let conn = duckdb::Connection::open_with_flags(db, duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap())
-        .expect("open db");
+    let conn = duckdb::Connection::open_with_flags(
+        db,
+        duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .unwrap(),
+    )
+    .expect("open db");
     let mut problems = Vec::new();
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     for (rel, facts) in expected.as_object().expect("object") {
@@ -90,28 +100,66 @@ pub fn check_profile(db: &Path, expected: &serde_json::Value) -> Vec<String> {
                         .prepare("select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position")
                         .unwrap();
                     let cols: Vec<String> = st
-                        .query_map([schema, table], |r| Ok(format!("{}:{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                        .query_map([schema, table], |r| {
+                            Ok(format!(
+                                "{}:{}",
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?
+                            ))
+                        })
                         .unwrap()
                         .map(|r| r.unwrap())
                         .collect();
                     serde_json::json!(cols)
                 }
-                "row_count" => conn.query_row(&format!("select count(*) from {fq}"), [], |r| r.get::<_, i64>(0)).unwrap().into(),
+                "row_count" => conn
+                    .query_row(&format!("select count(*) from {fq}"), [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .unwrap()
+                    .into(),
                 k => {
                     let (f, col) = k.split_once('(').unwrap();
                     let col = q(col.trim_end_matches(')'));
                     match f {
                         "sum" => conn
-                            .query_row(&format!("select sum({col})::double from {fq}"), [], |r| r.get::<_, Option<f64>>(0))
+                            .query_row(&format!("select sum({col})::double from {fq}"), [], |r| {
+                                r.get::<_, Option<f64>>(0)
+                            })
                             .unwrap()
                             .map_or(serde_json::Value::Null, |v| v.into()),
-                        "distinct" => conn.query_row(&format!("select count(distinct {col}) from {fq}"), [], |r| r.get::<_, i64>(0)).unwrap().into(),
-                        "nulls" => conn.query_row(&format!("select count(*) - count({col}) from {fq}"), [], |r| r.get::<_, i64>(0)).unwrap().into(),
+                        "distinct" => conn
+                            .query_row(
+                                &format!("select count(distinct {col}) from {fq}"),
+                                [],
+                                |r| r.get::<_, i64>(0),
+                            )
+                            .unwrap()
+                            .into(),
+                        "nulls" => conn
+                            .query_row(
+                                &format!("select count(*) - count({col}) from {fq}"),
+                                [],
+                                |r| r.get::<_, i64>(0),
+                            )
+                            .unwrap()
+                            .into(),
                         "range" => {
                             let (lo, hi): (Option<String>, Option<String>) = conn
-                                .query_row(&format!("select min({col})::varchar, max({col})::varchar from {fq}"), [], |r| Ok((r.get(0)?, r.get(1)?)))
+                                .query_row(
+                                    &format!(
+                                        "select min({col})::varchar, max({col})::varchar from {fq}"
+                                    ),
+                                    [],
+                                    |r| Ok((r.get(0)?, r.get(1)?)),
+                                )
                                 .unwrap();
-                            format!("{} .. {}", lo.unwrap_or_else(|| "None".into()), hi.unwrap_or_else(|| "None".into())).into()
+                            format!(
+                                "{} .. {}",
+                                lo.unwrap_or_else(|| "None".into()),
+                                hi.unwrap_or_else(|| "None".into())
+                            )
+                            .into()
                         }
                         _ => panic!("unknown fact {k}"),
                     }
