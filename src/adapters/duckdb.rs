@@ -47,7 +47,7 @@ impl DuckDbDatabase {
             open_file(Path::new(&path)).map_err(conn_err)?
         };
         for ext in extension_names(target) {
-            load_extension(&conn, &ext).map_err(|m| conn_err(m))?;
+            load_extension(&conn, &ext).map_err(conn_err)?;
         }
         let settings = setting_statements(target).map_err(conn_err)?;
         for stmt in &settings {

@@ -709,14 +709,20 @@ mod tests {
         s.on_schema_change = Some("append_new_columns");
         build(db.conn.as_mut(), &s).expect("append_new_columns");
         assert_eq!(
-            rows(&mut db, "select * from shop.marts.wide order by id, extra"),
+            rows(
+                &mut db,
+                "select * from shop.marts.wide order by id, extra nulls first"
+            ),
             json!([[1, "a", null], [2, "b", null], [2, "b", 9]])
         );
         s.on_schema_change = Some("sync_all_columns");
         s.sql = "select 3 as id, 7 as extra";
         build(db.conn.as_mut(), &s).expect("sync_all_columns");
         assert_eq!(
-            rows(&mut db, "select * from shop.marts.wide order by id, extra"),
+            rows(
+                &mut db,
+                "select * from shop.marts.wide order by id, extra nulls first"
+            ),
             json!([[1, null], [2, null], [2, 9], [3, 7]])
         );
         assert_eq!(relations(&mut db), json!([["wide"]]));
