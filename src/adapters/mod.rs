@@ -13,6 +13,8 @@
 //! messages pass through [`Scrubber`] so a secret never reaches a terminal or an artifact.
 
 pub mod duckdb;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -196,5 +198,28 @@ impl Adapter {
     }
     pub fn target_name(&self) -> &str {
         &self.target_name
+    }
+}
+
+static DB_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Adds the time since `t` to the time spent inside the warehouse (all workers summed).
+pub(crate) fn record_db_time(t: std::time::Instant) {
+    let n = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    DB_NANOS.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Seconds spent inside the warehouse so far by this process (all workers summed), for the
+/// overhead figure of benchmarks (`SLUICE_TIMINGS=1`).
+pub fn db_seconds() -> f64 {
+    DB_NANOS.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+}
+
+/// Records warehouse time when dropped (covers every return path of a query).
+pub(crate) struct DbTimer(pub std::time::Instant);
+
+impl Drop for DbTimer {
+    fn drop(&mut self) {
+        record_db_time(self.0);
     }
 }

@@ -29,11 +29,15 @@ pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
         created_at: created_at(meta),
         tests_of,
     };
-    let nodes: Map<String, Value> = m
-        .nodes
-        .iter()
-        .map(|(id, n)| (id.clone(), ctx.node(n)))
-        .collect();
+    // Nodes are independent: render them in parallel, then keep the sorted order.
+    let list: Vec<(&String, &Node)> = m.nodes.iter().collect();
+    let rendered: Vec<(String, Value)> = {
+        use rayon::prelude::*;
+        list.par_iter()
+            .map(|(id, n)| ((*id).clone(), ctx.node(n)))
+            .collect()
+    };
+    let nodes: Map<String, Value> = rendered.into_iter().collect();
     let sources: Map<String, Value> = m
         .sources
         .iter()

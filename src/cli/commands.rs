@@ -432,6 +432,14 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         }
     }
     let elapsed = t0.elapsed().as_secs_f64();
+    if std::env::var_os("SLUICE_TIMINGS").is_some() {
+        let db = crate::adapters::db_seconds();
+        eprintln!(
+            "timing: wall {elapsed:.3}s, inside DuckDB {db:.3}s summed over {} workers (busy wall >= {:.3}s)",
+            ctx.threads,
+            db / ctx.threads as f64
+        );
+    }
     // Artifacts.
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();

@@ -167,6 +167,9 @@ pub fn render_node(
     templates: &Templates,
     services: Arc<dyn Services>,
 ) -> Result<String, Diagnostic> {
+    if let Some(sql) = native_test(node, templates, services.as_ref())? {
+        return Ok(sql);
+    }
     let ctx = Arc::new(RenderCtx::new(Phase::Compile, node_info(node), services));
     if let Some(meta) = &node.test_metadata {
         let mut kwargs: Vec<(String, JValue)> = Vec::new();
@@ -295,3 +298,176 @@ pub fn compiled_path(target_path: &str, node: &Node) -> String {
 
 /// Also kept for the `compile` command: the target is not needed after parsing.
 pub fn _unused(_: &Target) {}
+
+/// The four built-in generic tests rendered natively, byte for byte as the built-in macros in
+/// `templating/builtins/tests.sql` render them, when the project does not override them. Why:
+/// a project has thousands of these tests and calling their macros through Jinja dominates
+/// compile time. `SLUICE_NO_NATIVE_TESTS=1` turns this off (the tests compare both paths).
+fn native_test(
+    node: &Node,
+    templates: &Templates,
+    services: &dyn Services,
+) -> Result<Option<String>, Diagnostic> {
+    let Some(meta) = &node.test_metadata else {
+        return Ok(None);
+    };
+    if meta.namespace.is_some() || std::env::var_os("SLUICE_NO_NATIVE_TESTS").is_some() {
+        return Ok(None);
+    }
+    let name = meta.name.as_str();
+    if !matches!(
+        name,
+        "not_null" | "unique" | "accepted_values" | "relationships"
+    ) {
+        return Ok(None);
+    }
+    let index = &templates.index;
+    let adapter = services.adapter_type();
+    let overridden = index.dispatch.contains_key("dbt")
+        || index.by_package.iter().any(|(pkg, defs)| {
+            pkg != "dbt"
+                && [
+                    format!("test_{name}"),
+                    format!("default__test_{name}"),
+                    format!("{adapter}__test_{name}"),
+                    "get_where_subquery".to_string(),
+                    "should_store_failures".to_string(),
+                ]
+                .iter()
+                .any(|m| defs.contains_key(m))
+        });
+    if overridden {
+        return Ok(None);
+    }
+    let info = node_info(node);
+    let relation = |call: &str| -> Option<Result<String, Diagnostic>> {
+        let c = call.trim();
+        let inner = c
+            .strip_prefix("{{ get_where_subquery(")
+            .and_then(|r| r.strip_suffix(") }}"));
+        let expr = inner.unwrap_or(c);
+        let (kind, args) = parse_static_call(expr)?;
+        let rel = match kind.as_str() {
+            "ref" if !expr.contains('=') => {
+                let (pkg, nm) = match args.as_slice() {
+                    [n] => (None, n.as_str()),
+                    [p, n] => (Some(p.as_str()), n.as_str()),
+                    _ => return None,
+                };
+                services.resolve_ref(&info, pkg, nm, None)
+            }
+            "source" if args.len() == 2 => services.resolve_source(&info, &args[0], &args[1]),
+            _ => return None,
+        };
+        let rel = match rel {
+            Ok(r) => r,
+            Err(e) => {
+                return Some(Err(
+                    Diagnostic::error("unknown-ref", e).in_file(&node.original_file_path)
+                ))
+            }
+        };
+        let text = if rel.database == "__ephemeral__" {
+            format!("__dbt__cte__{}", rel.identifier)
+        } else {
+            rel.quoted()
+        };
+        if inner.is_none() {
+            return Some(Ok(text));
+        }
+        let where_ = node.config.get("where").filter(|v| !v.is_null());
+        Some(Ok(match where_ {
+            Some(Value::String(w)) if w.contains("{{") || w.contains("{%") => return None,
+            Some(w)
+                if !text.contains("__dbt__cte__")
+                    && !matches!(w, Value::Bool(false))
+                    && w.as_str() != Some("") =>
+            {
+                format!(
+                    "(select * from {text} where {}) dbt_subquery",
+                    JValue::from_serialize(w)
+                )
+            }
+            _ => text,
+        }))
+    };
+    let arg = |k: &str| {
+        meta.kwargs
+            .get(k)
+            .map(|v| JValue::from_serialize(v).to_string())
+    };
+    let Some(model) = meta
+        .kwargs
+        .get("model")
+        .and_then(Value::as_str)
+        .and_then(relation)
+    else {
+        return Ok(None);
+    };
+    let model = model?;
+    let Some(col) = arg("column_name") else {
+        return Ok(None);
+    };
+    let sql = match name {
+        "not_null" => {
+            let store = node.config_bool("store_failures").unwrap_or(false)
+                || templates.globals().flags.get("STORE_FAILURES").and_then(Value::as_bool).unwrap_or(false);
+            let selected = if store { "*".to_string() } else { col.clone() };
+            format!("\n    \nselect {selected}\nfrom {model}\nwhere {col} is null\n\n")
+        }
+        "unique" => format!(
+            "\n    \nselect\n    {col} as unique_field,\n    count(*) as n_records\nfrom {model}\nwhere {col} is not null\ngroup by {col}\nhaving count(*) > 1\n\n"
+        ),
+        "accepted_values" => {
+            let Some(Value::Array(values)) = meta.kwargs.get("values") else { return Ok(None) };
+            let quote = match meta.kwargs.get("quote") {
+                None => true,
+                Some(v) => JValue::from_serialize(v).is_true(),
+            };
+            let vals: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    let t = JValue::from_serialize(v).to_string();
+                    if quote { format!("'{t}'") } else { t }
+                })
+                .collect();
+            format!(
+                "\n    \nwith all_values as (\n    select {col} as value_field, count(*) as n_records\n    from {model}\n    group by {col}\n)\nselect *\nfrom all_values\nwhere value_field not in ({})\n\n",
+                vals.join(", ")
+            )
+        }
+        _ => {
+            let Some(field) = arg("field") else { return Ok(None) };
+            let Some(to) = meta.kwargs.get("to").and_then(Value::as_str).and_then(relation) else { return Ok(None) };
+            let to = to?;
+            format!(
+                "\n    \nwith child as (\n    select {col} as from_field\n    from {model}\n    where {col} is not null\n),\nparent as (\n    select {field} as to_field\n    from {to}\n)\nselect from_field\nfrom child\nleft join parent on child.from_field = parent.to_field\nwhere parent.to_field is null\n\n"
+            )
+        }
+    };
+    Ok(Some(sql))
+}
+
+/// `ref('a')` / `source('a', 'b')` with literal arguments -> ("ref", ["a"]).
+fn parse_static_call(s: &str) -> Option<(String, Vec<String>)> {
+    let s = s.trim();
+    let (kind, rest) = s.split_once('(')?;
+    let kind = kind.trim();
+    if kind != "ref" && kind != "source" {
+        return None;
+    }
+    let body = rest.strip_suffix(')')?;
+    let mut args = Vec::new();
+    for a in body.split(',') {
+        let a = a.trim();
+        let unq = a
+            .strip_prefix('\'')
+            .and_then(|x| x.strip_suffix('\''))
+            .or_else(|| a.strip_prefix('"').and_then(|x| x.strip_suffix('"')))?;
+        if unq.contains(['\'', '"', '{', '}']) {
+            return None;
+        }
+        args.push(unq.to_string());
+    }
+    Some((kind.to_string(), args))
+}

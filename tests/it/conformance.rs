@@ -108,3 +108,32 @@ fn build_gives_the_relations_dbt_built() {
     .unwrap();
     assert_eq!(rr["results"].as_array().unwrap().len(), 28);
 }
+
+/// The built-in generic tests are compiled natively for speed; the output must be byte-for-byte
+/// what their Jinja macros render.
+#[test]
+fn native_generic_tests_equal_their_jinja_macros() {
+    let (_tmp, dir) = jaffle();
+    let native = sluice(&dir, &["compile", "--target-path", "native"]);
+    assert_eq!(native.code, 0, "{}", native.stderr);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["compile", "--target-path", "jinja"])
+        .current_dir(&dir)
+        .env("SLUICE_NO_NATIVE_TESTS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut compared = 0;
+    for e in walkdir::WalkDir::new(dir.join("native/compiled")) {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(dir.join("native")).unwrap();
+        let a = std::fs::read_to_string(e.path()).unwrap();
+        let b = std::fs::read_to_string(dir.join("jinja").join(rel)).unwrap();
+        assert_eq!(a, b, "{}", rel.display());
+        compared += 1;
+    }
+    assert_eq!(compared, 25);
+}

@@ -1,0 +1,5 @@
+//! Tests that need a real DuckDB database: the adapter itself and the materializations built
+//! through it (`crate::execute::materialize`), in temporary files.
+
+mod duckdb;
+mod materialize;
