@@ -18,19 +18,66 @@ use crate::templating::MacroDef;
 
 /// The whole `manifest.json` document.
 pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
-    let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-    for t in m.nodes.values().chain(m.disabled.values().flatten()) {
-        if let (Some(a), Some(_)) = (t.attached_node.as_deref(), &t.test_metadata) {
-            tests_of.entry(a).or_default().push(t);
+    manifest_value(m, meta, true)
+}
+
+/// `manifest.json` as text, for writing. Nodes (the bulk of a large project) are serialised one
+/// by one in parallel and spliced in, so the whole document never exists as one value tree;
+/// the result equals `serde_json::to_string(&manifest_json(m, meta))`.
+pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
+    use rayon::prelude::*;
+    let ctx = Ctx::new(m, meta);
+    let list: Vec<(&String, &Node)> = m.nodes.iter().collect();
+    let parts: Vec<String> = list
+        .par_iter()
+        .map(|(id, n)| {
+            let key = serde_json::to_string(id).unwrap_or_default();
+            let val = serde_json::to_string(&ctx.node(n)).unwrap_or_default();
+            format!("{key}:{val}")
+        })
+        .collect();
+    let rest = serde_json::to_string(&manifest_value(m, meta, false)).unwrap_or_default();
+    let marker = "\"nodes\":{}";
+    match rest.find(marker) {
+        Some(i) => {
+            let mut out = String::with_capacity(
+                rest.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>(),
+            );
+            out.push_str(&rest[..i]);
+            out.push_str("\"nodes\":{");
+            out.push_str(&parts.join(","));
+            out.push('}');
+            out.push_str(&rest[i + marker.len()..]);
+            out
+        }
+        None => serde_json::to_string(&manifest_json(m, meta)).unwrap_or_default(),
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn new(m: &'a Manifest, meta: &'a ArtifactMeta) -> Self {
+        let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+        for t in m.nodes.values().chain(m.disabled.values().flatten()) {
+            if let (Some(a), Some(_)) = (t.attached_node.as_deref(), &t.test_metadata) {
+                tests_of.entry(a).or_default().push(t);
+            }
+        }
+        Ctx {
+            meta,
+            created_at: created_at(meta),
+            tests_of,
         }
     }
-    let ctx = Ctx {
-        meta,
-        created_at: created_at(meta),
-        tests_of,
-    };
+}
+
+fn manifest_value(m: &Manifest, meta: &ArtifactMeta, with_nodes: bool) -> Value {
+    let ctx = Ctx::new(m, meta);
     // Nodes are independent: render them in parallel, then keep the sorted order.
-    let list: Vec<(&String, &Node)> = m.nodes.iter().collect();
+    let list: Vec<(&String, &Node)> = if with_nodes {
+        m.nodes.iter().collect()
+    } else {
+        Vec::new()
+    };
     let rendered: Vec<(String, Value)> = {
         use rayon::prelude::*;
         list.par_iter()

@@ -20,7 +20,7 @@ mod run_results;
 #[cfg(test)]
 mod tests;
 
-pub use manifest::manifest_json;
+pub use manifest::{manifest_json, manifest_string};
 pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
 
 /// The dbt version sluice reports in artifacts.
@@ -115,5 +115,19 @@ pub fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
         serde_json::to_writer(&mut f, v).map_err(std::io::Error::other)?;
         f.flush()?;
     }
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes text atomically (`path.tmp`, then rename), creating parent folders.
+pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
 }

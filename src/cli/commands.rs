@@ -63,13 +63,10 @@ fn meta(s: &Session) -> ArtifactMeta {
 
 fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
     let t = std::time::Instant::now();
-    let v = artifacts::manifest_json(s.manifest(), meta);
-    crate::cli::timing("manifest_json", t);
+    let text = artifacts::manifest_string(s.manifest(), meta);
+    crate::cli::timing("manifest text", t);
     let path = s.target_path.join("manifest.json");
-    let t = std::time::Instant::now();
-    let r = artifacts::write_json(&path, &v);
-    crate::cli::timing("write manifest", t);
-    r.map_err(|e| {
+    artifacts::write_text(&path, &text).map_err(|e| {
         vec![Diagnostic::error(
             "io",
             format!("cannot write `{}`: {e}", path.display()),
@@ -449,8 +446,10 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             n.compiled_code = Some(code.clone());
         }
     }
-    let mv = artifacts::manifest_json(&manifest, &m);
-    let _ = artifacts::write_json(&s.target_path.join("manifest.json"), &mv);
+    let _ = artifacts::write_text(
+        &s.target_path.join("manifest.json"),
+        &artifacts::manifest_string(&manifest, &m),
+    );
     let rr: Vec<RunResult> = results
         .iter()
         .map(|r| {
@@ -538,9 +537,21 @@ fn unit_test_dag(s: &Session) -> Option<crate::graph::Dag> {
                 .push(u.unique_id.clone());
         }
     }
+    let parents_of: BTreeMap<String, Vec<String>> = nodes
+        .iter()
+        .map(|n| (n.unique_id.clone(), n.depends_on.clone()))
+        .collect();
     for n in &mut nodes {
         if let Some(us) = extra.get(&n.unique_id) {
             n.depends_on.extend(us.iter().cloned());
+        }
+        // A unit test waits for its model's parents (their columns type the fixtures), not the model.
+        if n.resource_type == "unit_test" {
+            let model: Vec<String> = n.depends_on.clone();
+            n.depends_on = model
+                .iter()
+                .flat_map(|m| parents_of.get(m).cloned().unwrap_or_default())
+                .collect();
         }
     }
     crate::graph::Dag::build(nodes).ok()

@@ -216,6 +216,9 @@ pub struct Templates {
     env: Environment<'static>,
     pub index: Arc<MacroIndex>,
     globals: Globals,
+    /// `target` and `flags` converted once, shared by every render.
+    target_value: Value,
+    flags_value: Value,
 }
 
 /// A render failure: a diagnostic pointing into the template.
@@ -256,10 +259,14 @@ impl Templates {
             return Err(errors);
         }
         functions::register(&mut env, &index, &globals);
+        let target_value = Value::from_serialize(&globals.target);
+        let flags_value = Value::from_serialize(&globals.flags);
         Ok(Templates {
             env,
             index,
             globals,
+            target_value,
+            flags_value,
         })
     }
 
@@ -361,7 +368,7 @@ impl Templates {
     fn context_for(&self, ctx: &RenderCtx) -> Value {
         let mut m: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
         m.insert("execute".into(), Value::from(ctx.execute()));
-        m.insert("target".into(), Value::from_serialize(&self.globals.target));
+        m.insert("target".into(), self.target_value.clone());
         m.insert(
             "project_name".into(),
             Value::from(self.globals.project_name.clone()),
@@ -374,7 +381,7 @@ impl Templates {
             "run_started_at".into(),
             objects::datetime_value(self.globals.run_started_at),
         );
-        m.insert("flags".into(), Value::from_serialize(&self.globals.flags));
+        m.insert("flags".into(), self.flags_value.clone());
         m.insert("graph".into(), self.globals.graph.clone());
         m.insert("dbt_version".into(), Value::from("1.10.0"));
         if let Some(this) = &ctx.node.this {
