@@ -146,6 +146,7 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
     warn_unmatched(&s, sel, rep.as_ref());
     use rayon::prelude::*;
     let templates = s.templates();
+    let t = std::time::Instant::now();
     let results: Vec<(String, Result<String, Diagnostic>)> = ids
         .par_iter()
         .map(|id| {
@@ -155,28 +156,44 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
             )
         })
         .collect();
+    crate::timing("compile nodes", t);
+    let t = std::time::Instant::now();
     let mut errors = Vec::new();
     let target_dir = s.target_path.clone();
+    let mut files: Vec<(std::path::PathBuf, String)> = Vec::new();
     for (id, r) in results {
         match r {
             Ok(sql) => {
                 if let Some(n) = s.parsed.manifest.nodes.get_mut(&id) {
-                    n.compiled_code = Some(sql.clone());
                     let path = target_dir.join(compiled_path("", n).trim_start_matches('/'));
-                    if let Some(p) = path.parent() {
-                        let _ = std::fs::create_dir_all(p);
-                    }
-                    if let Err(e) = std::fs::write(&path, &sql) {
-                        errors.push(Diagnostic::error(
-                            "io",
-                            format!("cannot write `{}`: {e}", path.display()),
-                        ));
-                    }
+                    n.compiled_code = Some(sql.clone());
+                    files.push((path, sql));
                 }
             }
             Err(d) => errors.push(d),
         }
     }
+    // Folders first (few), then the files in parallel.
+    let dirs: std::collections::BTreeSet<&std::path::Path> =
+        files.iter().filter_map(|(p, _)| p.parent()).collect();
+    for d in dirs {
+        if let Err(e) = std::fs::create_dir_all(d) {
+            errors.push(Diagnostic::error(
+                "io",
+                format!("cannot create `{}`: {e}", d.display()),
+            ));
+        }
+    }
+    let write_errors: Vec<Diagnostic> = files
+        .par_iter()
+        .filter_map(|(path, sql)| {
+            std::fs::write(path, sql)
+                .err()
+                .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
+        })
+        .collect();
+    errors.extend(write_errors);
+    crate::timing("write compiled files", t);
     for l in services.take_logs() {
         rep.event(&Event::Info(l));
     }
