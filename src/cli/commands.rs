@@ -41,11 +41,14 @@ pub fn run(cli: &super::Cli) -> CmdResult {
 fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
     match g.log_format {
         LogFormat::Json => Arc::new(JsonReporter::new(Box::new(std::io::stdout()))),
-        LogFormat::Text => Arc::new(TextReporter::new(
-            Box::new(std::io::stdout()),
-            use_color(g),
-            g.quiet,
-        )),
+        LogFormat::Text => {
+            let live = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("CI").is_none();
+            Arc::new(
+                TextReporter::new(Box::new(std::io::stdout()), use_color(g), g.quiet)
+                    .with_live_progress(live),
+            )
+        }
     }
 }
 

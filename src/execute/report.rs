@@ -47,6 +47,16 @@ pub struct TextReporter {
     out: Mutex<Box<dyn Write + Send>>,
     color: bool,
     quiet: bool,
+    /// On a terminal: a live `[done/total, running]` line kept under the log lines.
+    live: Option<Mutex<LiveState>>,
+}
+
+#[derive(Default)]
+struct LiveState {
+    total: usize,
+    done: usize,
+    running: usize,
+    shown: bool,
 }
 
 impl TextReporter {
@@ -55,6 +65,47 @@ impl TextReporter {
             out: Mutex::new(out),
             color,
             quiet,
+            live: None,
+        }
+    }
+
+    /// Adds the live progress line (only for terminals).
+    pub fn with_live_progress(mut self, on: bool) -> Self {
+        self.live = on.then(|| Mutex::new(LiveState::default()));
+        self
+    }
+
+    fn track(&self, e: &Event) {
+        let Some(live) = &self.live else { return };
+        let Ok(mut st) = live.lock() else { return };
+        match e {
+            Event::NodeStart { total, .. } => {
+                st.total = *total;
+                st.running += 1;
+            }
+            Event::NodeDone { total, .. } => {
+                st.total = *total;
+                st.running = st.running.saturating_sub(1);
+                st.done += 1;
+            }
+            Event::NodeSkipped { total, .. } => {
+                st.total = *total;
+                st.done += 1;
+            }
+            _ => return,
+        }
+        if let Ok(mut o) = self.out.lock() {
+            let status = if st.done < st.total {
+                format!(
+                    "\r\x1b[K  [{}/{} done, {} running]",
+                    st.done, st.total, st.running
+                )
+            } else {
+                "\r\x1b[K".to_string()
+            };
+            let _ = write!(o, "{status}");
+            let _ = o.flush();
+            st.shown = st.done < st.total;
         }
     }
     fn paint(&self, s: &str, code: &str) -> String {
@@ -66,6 +117,9 @@ impl TextReporter {
     }
     fn line(&self, s: &str) {
         if let Ok(mut o) = self.out.lock() {
+            if self.live.is_some() {
+                let _ = write!(o, "\r\x1b[K");
+            }
             let ts = chrono::Local::now().format("%H:%M:%S");
             let _ = writeln!(o, "{ts}  {s}");
             let _ = o.flush();
@@ -97,6 +151,13 @@ pub fn describe(node: &NodeRef) -> String {
 
 impl Reporter for TextReporter {
     fn event(&self, e: &Event) {
+        self.render(e);
+        self.track(e);
+    }
+}
+
+impl TextReporter {
+    fn render(&self, e: &Event) {
         match e {
             Event::NodeStart { index, total, node } => {
                 if !self.quiet {
