@@ -250,8 +250,8 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         .map_err(|d| vec![d])?;
     let mut ids = ids;
     ids.sort();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Like dbt, the printed lines are sorted.
+    let mut lines: Vec<String> = Vec::new();
     for id in &ids {
         let Some(n) = s.manifest().get(id) else {
             continue;
@@ -272,6 +272,12 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
             })
             .to_string(),
         };
+        lines.push(line);
+    }
+    lines.sort();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in lines {
         if writeln!(out, "{line}").is_err() {
             break;
         }

@@ -3,4 +3,5 @@
 mod cli;
 mod conformance;
 mod demo;
+mod features;
 mod support;

@@ -1,0 +1,205 @@
+//! One fixture project exercising the compile features: vars (CLI > package > global), config
+//! layers (project tree with `+`/bare keys, YAML `config:`, `config()`), custom schema and alias,
+//! ephemeral CTEs, macros, sources with identifiers, docs blocks, selection, incremental models,
+//! `env_var` in profiles.
+
+use crate::support::{copy_project, repo, sluice};
+
+fn features() -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_project(&repo().join("tests/fixtures/features"))
+}
+
+/// stdout without the `HH:MM:SS  ` log lines.
+fn sql_only(stdout: &str) -> String {
+    stdout
+        .lines()
+        .filter(|l| !l.contains("  Compiled node"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ls(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let mut a = vec!["ls", "-o", "name"];
+    a.extend_from_slice(args);
+    let r = sluice(dir, &a);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn ephemeral_cte_macro_and_vars_compile_as_dbt_would() {
+    let (_tmp, dir) = features();
+    let r = sluice(&dir, &["compile", "-s", "big_eu_orders"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!(sql_only(&r.stdout));
+    let r = sluice(
+        &dir,
+        &[
+            "compile",
+            "-s",
+            "big_eu_orders",
+            "--vars",
+            "{min_amount: 100, region: US}",
+        ],
+    );
+    assert!(
+        r.stdout.contains("amount >= 100") && r.stdout.contains("region = 'US'"),
+        "CLI vars win: {}",
+        r.stdout
+    );
+    let r = sluice(&dir, &["compile", "-s", "stg_orders"]);
+    assert!(
+        r.stdout
+            .contains("round(amount_cents / 100.0, 2) as amount"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("from \"feat\".\"main\".\"raw_orders\""),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn configs_layer_like_dbt() {
+    let (_tmp, dir) = features();
+    assert_eq!(sluice(&dir, &["parse"]).code, 0);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    let n = &m["nodes"]["model.feat.big_eu_orders"];
+    assert_eq!(
+        n["config"]["materialized"], "table",
+        "bare key in the project tree"
+    );
+    assert_eq!(
+        n["schema"], "main_analytics",
+        "+schema through generate_schema_name"
+    );
+    assert_eq!(n["alias"], "large_eu_orders", "config() in the file");
+    assert_eq!(
+        n["tags"],
+        serde_json::json!(["nightly", "finance"]),
+        "project tags then YAML config tags"
+    );
+    assert_eq!(
+        n["description"],
+        "EU orders of at least `min_amount` dollars."
+    );
+    assert_eq!(
+        n["relation_name"],
+        "\"feat\".\"main_analytics\".\"large_eu_orders\""
+    );
+    assert_eq!(
+        m["nodes"]["model.feat.eu_orders"]["config"]["materialized"],
+        "ephemeral"
+    );
+    assert_eq!(
+        m["nodes"]["model.feat.eu_orders"]["relation_name"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        m["nodes"]["model.feat.orders_from_source"]["depends_on"]["nodes"],
+        serde_json::json!(["model.feat.stg_orders", "source.feat.shop.orders"]),
+        "refs first, then sources, as dbt processes them"
+    );
+    assert_eq!(
+        m["sources"]["source.feat.shop.orders"]["relation_name"],
+        "\"feat\".\"main\".\"raw_orders\""
+    );
+}
+
+#[test]
+fn selection_methods_and_graph_operators() {
+    let (_tmp, dir) = features();
+    assert_eq!(
+        ls(&dir, &["-s", "tag:finance", "--resource-type", "model"]),
+        ["big_eu_orders"]
+    );
+    assert_eq!(
+        ls(&dir, &["-s", "tag:nightly", "--resource-type", "model"]),
+        ["big_eu_orders", "orders_incremental"]
+    );
+    assert_eq!(
+        ls(
+            &dir,
+            &["-s", "+eu_orders", "--resource-type", "model", "seed"]
+        ),
+        ["eu_orders", "raw_orders", "stg_orders"]
+    );
+    assert_eq!(
+        ls(&dir, &["-s", "config.materialized:incremental"]),
+        ["orders_incremental", "unique_orders_incremental_order_id"]
+    );
+    assert_eq!(
+        ls(&dir, &["-s", "test_type:generic,big_eu_orders"]),
+        [
+            "accepted_values_big_eu_orders_order_id__False__1__3",
+            "not_null_big_eu_orders_order_id",
+            "unique_big_eu_orders_order_id"
+        ]
+    );
+    assert_eq!(
+        ls(
+            &dir,
+            &[
+                "-s",
+                "source:shop+",
+                "--exclude",
+                "tag:nightly",
+                "--resource-type",
+                "model"
+            ]
+        ),
+        ["orders_from_source"]
+    );
+}
+
+#[test]
+fn builds_then_takes_the_incremental_path() {
+    let (_tmp, dir) = features();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);
+    let compiled = dir.join("target/compiled/feat/models/marts/orders_incremental.sql");
+    assert!(
+        !std::fs::read_to_string(&compiled)
+            .unwrap()
+            .contains("max(order_id)"),
+        "first run is a full build"
+    );
+    let r = sluice(&dir, &["build", "-s", "orders_incremental"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        std::fs::read_to_string(&compiled)
+            .unwrap()
+            .contains("max(order_id)"),
+        "second run is incremental"
+    );
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select count(*) as n from {{ ref('orders_incremental') }}",
+        ],
+    );
+    assert!(r.stdout.contains("| 3 |"), "{}", r.stdout);
+}
+
+#[test]
+fn env_var_in_profile_names_the_database() {
+    let (_tmp, dir) = features();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["compile", "-s", "stg_orders"])
+        .current_dir(&dir)
+        .env("FEAT_DB", "warehouse.duckdb")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"warehouse\".\"main\".\"raw_orders\""),
+        "{stdout}"
+    );
+}
