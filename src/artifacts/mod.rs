@@ -8,7 +8,6 @@
 //! different shape altogether), and a hand-built object states that order in one readable place
 //! per type, where derived structs would need one near-duplicate struct per type.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -102,20 +101,10 @@ pub fn format_ts(t: &DateTime<Utc>) -> String {
 /// Writes compact JSON (dbt does not indent either) to `path` atomically: into `<path>.tmp`, then renamed
 /// over `path`. Creates parent directories.
 pub fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        serde_json::to_writer(&mut f, v).map_err(std::io::Error::other)?;
-        f.flush()?;
-    }
-    std::fs::rename(&tmp, path)
+    write_text(
+        path,
+        &serde_json::to_string(v).map_err(std::io::Error::other)?,
+    )
 }
 
 /// Writes text atomically (`path.tmp`, then rename), creating parent folders.

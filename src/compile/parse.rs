@@ -723,12 +723,24 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
         node.meta = meta.clone();
     }
     merge(&mut node.config, &entry_config(&entry.value));
-    if let Some(Value::Array(cols)) = entry.value.get("columns") {
-        for c in cols {
-            let Some(name) = c.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            node.columns.push(ColumnDef {
+    node.columns = columns_of(&entry.value, docs);
+    if let Some(v) = entry.value.get("version") {
+        node.version = Some(match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    }
+}
+
+/// The documented columns of a properties entry (`columns:`), descriptions rendered.
+fn columns_of(entry: &Map<String, Value>, docs: &BTreeMap<String, DocBlock>) -> Vec<ColumnDef> {
+    let Some(Value::Array(cols)) = entry.get("columns") else {
+        return vec![];
+    };
+    cols.iter()
+        .filter_map(|c| {
+            let name = c.get("name").and_then(Value::as_str)?;
+            Some(ColumnDef {
                 name: name.to_string(),
                 description: render_docs(
                     c.get("description").and_then(Value::as_str).unwrap_or(""),
@@ -745,15 +757,9 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
                     .unwrap_or_default(),
                 tags: str_list(c.get("tags")),
                 quote: c.get("quote").and_then(Value::as_bool),
-            });
-        }
-    }
-    if let Some(v) = entry.value.get("version") {
-        node.version = Some(match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-    }
+            })
+        })
+        .collect()
 }
 
 /// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
@@ -974,31 +980,7 @@ fn source_nodes(
             .unwrap_or(&src_name)
             .to_string();
         node.alias = identifier.clone();
-        if let Some(Value::Array(cols)) = tm.get("columns") {
-            for c in cols {
-                let Some(name) = c.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                node.columns.push(ColumnDef {
-                    name: name.to_string(),
-                    description: render_docs(
-                        c.get("description").and_then(Value::as_str).unwrap_or(""),
-                        docs,
-                    ),
-                    data_type: c
-                        .get("data_type")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    meta: c
-                        .get("meta")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default(),
-                    tags: str_list(c.get("tags")),
-                    quote: c.get("quote").and_then(Value::as_bool),
-                });
-            }
-        }
+        node.columns = columns_of(&tm, docs);
         node.source = Some(SourceInfo {
             source_name: src_name.clone(),
             source_description: render_docs(entry.str("description").unwrap_or(""), docs),

@@ -279,18 +279,15 @@ pub struct NodeRef {
 }
 
 pub(crate) fn node_ref(ctx: &RunContext, id: &str) -> NodeRef {
-    let n = ctx.manifest.get(id);
-    NodeRef {
-        unique_id: id.to_string(),
-        name: n.map(|n| n.name.clone()).unwrap_or_default(),
-        resource_type: n.map(|n| n.resource_type).unwrap_or(ResourceType::Model),
-        materialized: n.map(|n| n.materialized().to_string()).unwrap_or_default(),
-        relation: n.map(|n| n.relation().display_name()).unwrap_or_default(),
-    }
+    describe_node(&ctx.manifest, id)
 }
 
 pub(crate) fn node_ref_shared(shared: &node::Shared, id: &str) -> NodeRef {
-    let n = shared.manifest.get(id);
+    describe_node(&shared.manifest, id)
+}
+
+fn describe_node(manifest: &Manifest, id: &str) -> NodeRef {
+    let n = manifest.get(id);
     NodeRef {
         unique_id: id.to_string(),
         name: n.map(|n| n.name.clone()).unwrap_or_default(),
