@@ -359,28 +359,18 @@ pub fn parse(
     for entry in &props.unit_tests {
         let model = entry.str("model").unwrap_or("").to_string();
         let name = entry.name().to_string();
-        let mut node = Node::new(
-            format!("unit_test.{pkg}.{model}.{name}"),
+        let mut node = yaml_node(
+            entry,
+            project,
             ResourceType::UnitTest,
-            name.clone(),
-            pkg.clone(),
+            format!("unit_test.{pkg}.{model}.{name}"),
+            &[model.clone(), name.clone()],
         );
-        node.original_file_path = entry.file.clone();
-        node.path = relative_to_resource(&entry.file, project);
-        let mut fqn = vec![pkg.clone()];
-        fqn.extend(dirs_of(&node.path));
-        fqn.push(model.clone());
-        fqn.push(name.clone());
-        node.fqn = fqn;
-        node.config = entry_config(&entry.value);
-        node.config.entry("enabled").or_insert(Value::Bool(true));
         node.config.entry("tags").or_insert(Value::Array(vec![]));
         node.config
             .entry("meta")
             .or_insert(Value::Object(Map::new()));
         node.tags = str_list(node.config.get("tags"));
-        node.description = entry.str("description").unwrap_or("").to_string();
-        node.definition = Value::Object(entry.value.clone());
         match find_refable(&manifest, &pkg, None, &model) {
             Some(id) => {
                 node.depends_on_nodes = vec![id.clone()];
@@ -428,23 +418,14 @@ pub fn parse(
     }
     for entry in &props.exposures {
         let name = entry.name().to_string();
-        let mut node = Node::new(
-            format!("exposure.{pkg}.{name}"),
+        let mut node = yaml_node(
+            entry,
+            project,
             ResourceType::Exposure,
-            name.clone(),
-            pkg.clone(),
+            format!("exposure.{pkg}.{name}"),
+            std::slice::from_ref(&name),
         );
-        node.original_file_path = entry.file.clone();
-        node.path = relative_to_resource(&entry.file, project);
-        let mut fqn = vec![pkg.clone()];
-        fqn.extend(dirs_of(&node.path));
-        fqn.push(name.clone());
-        node.fqn = fqn;
-        node.description = entry.str("description").unwrap_or("").to_string();
-        node.config = entry_config(&entry.value);
-        node.config.entry("enabled").or_insert(Value::Bool(true));
         node.tags = str_list(entry.value.get("tags"));
-        node.definition = Value::Object(entry.value.clone());
         for dep in str_list(entry.value.get("depends_on")) {
             if let Some((kind, args)) = parse_call(&dep) {
                 match kind.as_str() {
@@ -563,6 +544,31 @@ pub fn parse(
         resolver,
         warnings,
     })
+}
+
+/// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
+/// folders of the file..., fqn_tail...]`), description, `config:` (enabled by default) and the
+/// entry itself as its definition.
+fn yaml_node(
+    entry: &Entry,
+    project: &Project,
+    rtype: ResourceType,
+    unique_id: String,
+    fqn_tail: &[String],
+) -> Node {
+    let pkg = &project.config.name;
+    let mut node = Node::new(unique_id, rtype, entry.name().to_string(), pkg.clone());
+    node.original_file_path = entry.file.clone();
+    node.path = relative_to_resource(&entry.file, project);
+    let mut fqn = vec![pkg.clone()];
+    fqn.extend(dirs_of(&node.path));
+    fqn.extend(fqn_tail.iter().cloned());
+    node.fqn = fqn;
+    node.description = entry.str("description").unwrap_or("").to_string();
+    node.config = entry_config(&entry.value);
+    node.config.entry("enabled").or_insert(Value::Bool(true));
+    node.definition = Value::Object(entry.value.clone());
+    node
 }
 
 fn located(

@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::nodes::{Manifest, Materialization, Node, ResourceType};
 use super::resolve::Resolver;
 use crate::diagnostics::Diagnostic;
-use crate::project::Target;
 use crate::sql::Relation;
 use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Services, Templates};
 
@@ -295,9 +294,6 @@ pub fn compiled_path(target_path: &str, node: &Node) -> String {
         )
     }
 }
-
-/// Also kept for the `compile` command: the target is not needed after parsing.
-pub fn _unused(_: &Target) {}
 
 /// The four built-in generic tests rendered natively, byte for byte as the built-in macros in
 /// `templating/builtins/tests.sql` render them, when the project does not override them. Why:

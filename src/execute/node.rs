@@ -363,19 +363,41 @@ fn run_hooks_for(
     Ok(())
 }
 
-fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+/// Compiles a node against the warehouse (so `is_incremental()` sees it as it is now), passes
+/// on its `log()` output and writes the SQL under `<target-path>/compiled`.
+fn compile_for_run(
+    shared: &Shared,
+    node: &Node,
+    wh: &Arc<ConnWarehouse>,
+) -> Result<String, NodeOutcome> {
     let svc = services(shared, wh);
-    let sql = match compile_node(
+    let sql = compile_node(
         &shared.manifest,
         &node.unique_id,
         &shared.templates,
         svc.clone(),
-    ) {
-        Ok(s) => s,
-        Err(d) => return NodeOutcome::error(d.to_string(), None),
-    };
+    )
+    .map_err(|d| NodeOutcome::error(d.to_string(), None))?;
     flush_logs(shared, &svc);
     write_compiled(shared, node, &sql);
+    Ok(sql)
+}
+
+/// The compiled file as messages name it: `<target-path>/compiled/...`, relative.
+fn shown_compiled_path(shared: &Shared, node: &Node) -> String {
+    let target = shared
+        .target_path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    compiled_path(&target, node)
+}
+
+fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let sql = match compile_for_run(shared, node, wh) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
     let mat = node.materialization();
     if mat == Materialization::Ephemeral {
         return NodeOutcome {
@@ -418,14 +440,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let outcome = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
-            let path = compiled_path(
-                &shared
-                    .target_path
-                    .file_name()
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-                node,
-            );
+            let path = shown_compiled_path(shared, node);
             return NodeOutcome::error(
                 format!(
                     "Database Error in model {} ({})\n  {e}\n  compiled code at {path}",
@@ -450,18 +465,10 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
 }
 
 fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
-    let svc = services(shared, wh);
-    let sql = match compile_node(
-        &shared.manifest,
-        &node.unique_id,
-        &shared.templates,
-        svc.clone(),
-    ) {
+    let sql = match compile_for_run(shared, node, wh) {
         Ok(s) => s,
-        Err(d) => return NodeOutcome::error(d.to_string(), None),
+        Err(o) => return o,
     };
-    flush_logs(shared, &svc);
-    write_compiled(shared, node, &sql);
     let fail_calc = node.config_str("fail_calc").unwrap_or("count(*)");
     let warn_if = node.config_str("warn_if").unwrap_or("!= 0");
     let error_if = node.config_str("error_if").unwrap_or("!= 0");
@@ -552,14 +559,7 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     let detail = if status == RunStatus::Pass {
         None
     } else {
-        let path = compiled_path(
-            &shared
-                .target_path
-                .file_name()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            node,
-        );
+        let path = shown_compiled_path(shared, node);
         Some(format!("{message}\n  compiled code at {path}"))
     };
     NodeOutcome {

@@ -280,15 +280,15 @@ impl ConfigTree {
     /// The merged config for a node whose fqn is `fqn` (package first, then folders, then name).
     pub fn resolve(&self, fqn: &[String]) -> Map<String, Value> {
         let mut out = Map::new();
-        let Value::Object(mut level) = self.0.clone() else {
+        let Value::Object(root) = &self.0 else {
             return out;
         };
-        merge(&mut out, &level_configs(&level));
+        let mut level = root;
+        merge(&mut out, &level_configs(level));
         for part in fqn {
             match level.get(part) {
                 Some(Value::Object(next)) => {
-                    let next = next.clone();
-                    merge(&mut out, &level_configs(&next));
+                    merge(&mut out, &level_configs(next));
                     level = next;
                 }
                 _ => break,
