@@ -26,6 +26,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Debug => debug(g),
         Command::Clean => clean(g),
         Command::Deps => deps(g),
+        Command::Docs { command } => super::docs::run(g, command),
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
@@ -38,7 +39,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
     }
 }
 
-fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
+pub(super) fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
     match g.log_format {
         LogFormat::Json => Arc::new(JsonReporter::new(Box::new(std::io::stdout()))),
         LogFormat::Text => {
@@ -52,7 +53,7 @@ fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
     }
 }
 
-fn meta(s: &Session) -> ArtifactMeta {
+pub(super) fn meta(s: &Session) -> ArtifactMeta {
     let mut m = ArtifactMeta::new(
         &s.project.config.name,
         &s.target.adapter_type,
@@ -64,7 +65,7 @@ fn meta(s: &Session) -> ArtifactMeta {
     m
 }
 
-fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
+pub(super) fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
     let t = std::time::Instant::now();
     let text = artifacts::manifest_string(s.manifest(), meta);
     crate::cli::timing("manifest text", t);
