@@ -48,8 +48,7 @@ pub fn catalog_nodes(m: &Manifest) -> impl Iterator<Item = &Node> {
         .values()
         .filter(|n| match n.resource_type {
             ResourceType::Model => {
-                n.materialization() != crate::compile::Materialization::Ephemeral
-                    && n.is_enabled()
+                n.materialization() != crate::compile::Materialization::Ephemeral && n.is_enabled()
             }
             ResourceType::Seed | ResourceType::Snapshot => n.is_enabled(),
             _ => false,
@@ -186,16 +185,26 @@ fn entry(id: &str, t: &CatalogTable) -> Value {
     })
 }
 
-/// The whole `catalog.json` document: every node and source whose relation was found.
+/// The whole `catalog.json` document: every node and source whose relation was found, in the
+/// warehouse's order of relations (database, schema, name), as dbt lists them.
 pub fn catalog_json(m: &Manifest, tables: &[CatalogTable], meta: &ArtifactMeta) -> Value {
-    let by_key: BTreeMap<(String, String, String), &CatalogTable> = tables
-        .iter()
-        .map(|t| (key(&t.database, &t.schema, &t.name), t))
-        .collect();
+    let mut by_key: BTreeMap<(String, String, String), Vec<&Node>> = BTreeMap::new();
+    for n in catalog_nodes(m) {
+        by_key
+            .entry(key(&n.database, &n.schema, identifier(n)))
+            .or_default()
+            .push(n);
+    }
+    let mut tables: Vec<&CatalogTable> = tables.iter().collect();
+    tables.sort_by_key(|t| key(&t.database, &t.schema, &t.name));
     let mut nodes = Map::new();
     let mut sources = Map::new();
-    for n in catalog_nodes(m) {
-        if let Some(t) = by_key.get(&key(&n.database, &n.schema, identifier(n))) {
+    for t in tables {
+        for n in by_key
+            .get(&key(&t.database, &t.schema, &t.name))
+            .into_iter()
+            .flatten()
+        {
             let out = if n.resource_type == ResourceType::Source {
                 &mut sources
             } else {

@@ -79,11 +79,10 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
             .connection()
             .map_err(|e| vec![Diagnostic::error("connection", scrub(&e))])?;
         artifacts::read_catalog(conn.as_mut(), s.manifest()).map_err(|e| {
-            vec![Diagnostic::error(
-                "catalog",
-                format!("cannot read the catalog: {}", scrub(&e)),
-            )
-            .with_hint("skip the warehouse with `--empty-catalog`")]
+            vec![
+                Diagnostic::error("catalog", format!("cannot read the catalog: {}", scrub(&e)))
+                    .with_hint("skip the warehouse with `--empty-catalog`"),
+            ]
         })?
     };
     let warehouse_seconds = t.elapsed().as_secs_f64();

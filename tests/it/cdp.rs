@@ -120,8 +120,8 @@ impl Browser {
             .to_string();
         let deadline = Instant::now() + Duration::from_secs(30);
         let page_ws = loop {
-            let list: Value = serde_json::from_str(&http_get(&host_port, "/json/list"))
-                .unwrap_or(Value::Null);
+            let list: Value =
+                serde_json::from_str(&http_get(&host_port, "/json/list")).unwrap_or(Value::Null);
             if let Some(p) = list.as_array().and_then(|a| {
                 a.iter()
                     .find(|t| t["type"] == "page")

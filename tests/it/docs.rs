@@ -150,12 +150,21 @@ fn catalog_matches_dbt_on_jaffle_shop() {
 
     // The site is there and every asset is local.
     let site = dir.join("target/docs");
-    for f in ["index.html", "app.js", "app.css", "data/index.js", "data/s0.js"] {
+    for f in [
+        "index.html",
+        "app.js",
+        "app.css",
+        "data/index.js",
+        "data/s0.js",
+    ] {
         assert!(site.join(f).is_file(), "missing {f}");
     }
     for f in ["index.html", "app.css"] {
         let text = std::fs::read_to_string(site.join(f)).unwrap();
-        assert!(!text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"), "{f} references the network");
+        assert!(
+            !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
+            "{f} references the network"
+        );
     }
     let index = std::fs::read_to_string(site.join("data/index.js")).unwrap();
     assert!(index.starts_with("sluiceDocs.index({"), "{}", &index[..80]);
@@ -165,11 +174,17 @@ fn catalog_matches_dbt_on_jaffle_shop() {
 #[test]
 fn empty_catalog_and_no_compile_skip_the_warehouse() {
     let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
-    let r = sluice(&dir, &["docs", "generate", "--empty-catalog", "--no-compile"]);
+    let r = sluice(
+        &dir,
+        &["docs", "generate", "--empty-catalog", "--no-compile"],
+    );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let got = read_json(&dir.join("target/catalog.json"));
     assert_eq!(got["nodes"], serde_json::json!({}));
-    assert!(!dir.join("jaffle_shop.duckdb").exists(), "touched the warehouse");
+    assert!(
+        !dir.join("jaffle_shop.duckdb").exists(),
+        "touched the warehouse"
+    );
     assert!(dir.join("target/docs/index.html").is_file());
 }
 
@@ -188,7 +203,11 @@ fn serve_serves_the_site_and_nothing_else() {
     let r = sluice(&dir, &["docs", "generate", "--empty-catalog"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let server = serve(&dir);
-    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     let (status, body) = get(&server.url, "/");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(String::from_utf8_lossy(&body).contains("data/index.js"));
@@ -346,9 +365,8 @@ fn docs_site_in_headless_chromium() {
         "{tests_text}"
     );
     // Lineage on the node page: the focus and its parents and children.
-    let graph_nodes = b.eval(
-        "[...document.querySelectorAll('#node-graph g.node text')].map(t => t.textContent)",
-    );
+    let graph_nodes =
+        b.eval("[...document.querySelectorAll('#node-graph g.node text')].map(t => t.textContent)");
     let graph_nodes: Vec<&str> = graph_nodes
         .as_array()
         .unwrap()

@@ -168,11 +168,7 @@ impl Ctx<'_> {
         // the warehouse does not have.
         let mut out: Vec<Value> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        let doc = |name: &str| {
-            n.columns
-                .iter()
-                .find(|c| c.name.eq_ignore_ascii_case(name))
-        };
+        let doc = |name: &str| n.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name));
         let col_tests = |name: &str| -> Vec<Value> {
             tests
                 .iter()
@@ -184,7 +180,9 @@ impl Ctx<'_> {
                 .map(|t| json!({"id": t["id"], "kind": t["kind"], "status": t.pointer("/result/status").cloned().unwrap_or(Value::Null)}))
                 .collect()
         };
-        if let Some(Value::Object(cols)) = catalog_entry(self.catalog, n).and_then(|e| e.get("columns")) {
+        if let Some(Value::Object(cols)) =
+            catalog_entry(self.catalog, n).and_then(|e| e.get("columns"))
+        {
             for (name, c) in cols {
                 let d = doc(name);
                 out.push(json!({
@@ -232,7 +230,11 @@ impl Ctx<'_> {
         if let Some(r) = self.results.get(&n.unique_id) {
             o.insert("result".into(), r.clone());
         }
-        if let Some(owner) = n.meta.get("owner").or_else(|| n.config.get("meta").and_then(|m| m.get("owner"))) {
+        if let Some(owner) = n
+            .meta
+            .get("owner")
+            .or_else(|| n.config.get("meta").and_then(|m| m.get("owner")))
+        {
             o.insert("owner".into(), owner.clone());
         }
         match n.resource_type {
@@ -266,14 +268,20 @@ impl Ctx<'_> {
                 if let Some(c) = &n.compiled_code {
                     o.insert("compiled_code".into(), json!(c));
                 }
-                o.insert("language".into(), n.config.get("language").cloned().unwrap_or(json!("sql")));
+                o.insert(
+                    "language".into(),
+                    n.config.get("language").cloned().unwrap_or(json!("sql")),
+                );
             }
         }
         if let Some(c) = cat {
-            o.insert("warehouse".into(), json!({
-                "type": c.pointer("/metadata/type"),
-                "row_count": c.pointer("/stats/row_count/value"),
-            }));
+            o.insert(
+                "warehouse".into(),
+                json!({
+                    "type": c.pointer("/metadata/type"),
+                    "row_count": c.pointer("/stats/row_count/value"),
+                }),
+            );
         }
         v
     }
@@ -321,7 +329,12 @@ pub fn site_data(
         node: Option<&'a Node>,
     }
     let mut entries: Vec<Entry> = Vec::new();
-    for n in m.nodes.values().chain(m.sources.values()).chain(m.exposures.values()) {
+    for n in m
+        .nodes
+        .values()
+        .chain(m.sources.values())
+        .chain(m.exposures.values())
+    {
         if !documented(n) {
             continue;
         }
@@ -347,7 +360,10 @@ pub fn site_data(
             node: Some(n),
         });
     }
-    for (ids, ty) in [(&m.semantic_models, "semantic_model"), (&m.metrics, "metric")] {
+    for (ids, ty) in [
+        (&m.semantic_models, "semantic_model"),
+        (&m.metrics, "metric"),
+    ] {
         for (id, v) in ids.iter() {
             let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
             entries.push(Entry {
@@ -356,11 +372,20 @@ pub fn site_data(
                 name: name.to_string(),
                 package: id.split('.').nth(1).unwrap_or_default().to_string(),
                 group: String::new(),
-                description: ctx.semantic.descriptions.get(id).cloned().unwrap_or_default(),
+                description: ctx
+                    .semantic
+                    .descriptions
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_default(),
                 tags: v
                     .get("tags")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 parents: ctx.semantic.parents.get(id).cloned().unwrap_or_default(),
                 node: None,
@@ -375,7 +400,11 @@ pub fn site_data(
     let rows: Vec<Value> = entries
         .iter()
         .map(|e| {
-            let mut parents: Vec<usize> = e.parents.iter().filter_map(|p| pos.get(p.as_str()).copied()).collect();
+            let mut parents: Vec<usize> = e
+                .parents
+                .iter()
+                .filter_map(|p| pos.get(p.as_str()).copied())
+                .collect();
             parents.sort_unstable();
             parents.dedup();
             json!([
@@ -488,7 +517,8 @@ mod tests {
 
     #[test]
     fn markdown_renders_tables_and_escapes_html() {
-        let html = markdown_html("Hello *world*\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<script>x</script>");
+        let html =
+            markdown_html("Hello *world*\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<script>x</script>");
         assert!(html.contains("<em>world</em>"), "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(!html.contains("<script>"), "{html}");
@@ -498,7 +528,10 @@ mod tests {
     #[test]
     fn snippets_are_short_plain_text() {
         assert_eq!(snippet("# Title\n\nbody"), "Title");
-        assert_eq!(snippet("One `row` per\naccount.\n\nMore."), "One row per account.");
+        assert_eq!(
+            snippet("One `row` per\naccount.\n\nMore."),
+            "One row per account."
+        );
         assert!(snippet(&"word ".repeat(100)).ends_with("..."));
         assert_eq!(snippet(""), "");
     }

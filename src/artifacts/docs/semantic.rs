@@ -67,7 +67,12 @@ fn input(v: &Value, kind: &str, role: &str) -> Option<Value> {
         return None;
     }
     let mut out = json!({"kind": kind, "role": role, "name": name});
-    for k in ["alias", "offset_window", "offset_to_grain", "fill_nulls_with"] {
+    for k in [
+        "alias",
+        "offset_window",
+        "offset_to_grain",
+        "fill_nulls_with",
+    ] {
         if let Some(x) = obj.get(k).filter(|x| !x.is_null()) {
             out[k] = Value::String(text(Some(x)));
         }
@@ -217,7 +222,10 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
             }
             _ => {
                 // simple, cumulative (and anything unknown with a measure).
-                inputs.extend(tp.get("measure").and_then(|x| input(x, "measure", "measure")));
+                inputs.extend(
+                    tp.get("measure")
+                        .and_then(|x| input(x, "measure", "measure")),
+                );
                 let cum = tp
                     .get("cumulative_type_params")
                     .cloned()
@@ -312,7 +320,10 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        let mut models: Vec<String> = sms.iter().filter_map(|s| sm_model.get(s).cloned()).collect();
+        let mut models: Vec<String> = sms
+            .iter()
+            .filter_map(|s| sm_model.get(s).cloned())
+            .collect();
         models.sort();
         models.dedup();
         let mut dims: Vec<String> = sms
@@ -335,7 +346,10 @@ mod tests {
     fn ref_targets() {
         assert_eq!(ref_target("ref('orders')").as_deref(), Some("orders"));
         assert_eq!(ref_target(" ref(\"orders\") ").as_deref(), Some("orders"));
-        assert_eq!(ref_target("ref('pkg', 'orders')").as_deref(), Some("orders"));
+        assert_eq!(
+            ref_target("ref('pkg', 'orders')").as_deref(),
+            Some("orders")
+        );
         assert_eq!(ref_target("orders"), None);
     }
 }
