@@ -207,7 +207,7 @@ impl Browser {
                 "timed out after {secs}s waiting for {what}; page text: {}",
                 self.eval("document.body ? document.body.innerText.slice(0, 800) : ''")
             );
-            std::thread::sleep(Duration::from_millis(25));
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -298,7 +298,7 @@
 
   function testList(tests) {
     if (!tests || !tests.length) return '<p class="muted">No tests.</p>';
-    var h = '<table class="grid"><tr><th>Test</th><th>Type</th><th>Column</th><th>Last result</th></tr>';
+    var h = '<table class="grid tests"><tr><th>Test</th><th>Type</th><th>Column</th><th>Last result</th></tr>';
     tests.forEach(function (t) {
       var r = t.result || {};
       h += '<tr><td><code title="' + esc(t.id) + '">' + esc(t.name) + '</code></td><td>' + esc(t.kind) +
