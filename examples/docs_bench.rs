@@ -70,17 +70,25 @@ fn main() {
     b.eval(&format!(
         "location.hash = '#/lineage/' + encodeURIComponent('{id}') + '?u=3&d=3'"
     ));
-    b.wait_for("document.querySelector('#graph svg g.node.focus')", "the page", 60);
+    b.wait_for(
+        "document.querySelector('#graph svg g.node.focus')",
+        "the page",
+        60,
+    );
     let lineage = t.elapsed().as_secs_f64();
     let drawn = b.eval("document.querySelector('#graph').getAttribute('data-nodes')");
 
-    let index_kb = std::fs::metadata(std::path::Path::new(project).join("target/docs/data/index.js"))
-        .map(|m| m.len() / 1024)
-        .unwrap_or(0);
+    let index_kb =
+        std::fs::metadata(std::path::Path::new(project).join("target/docs/data/index.js"))
+            .map(|m| m.len() / 1024)
+            .unwrap_or(0);
     println!("site load (navigate -> overview and list shown): {load:.3}s (page booted at {booted} ms; data/index.js {index_kb} KB)");
     println!("search `{model}` (typed -> first result):       {search:.3}s");
     println!("open its page (click -> page with lineage):     {open:.3}s");
-    println!("load + search + open:                           {:.3}s", load + search + open);
+    println!(
+        "load + search + open:                           {:.3}s",
+        load + search + open
+    );
     println!("lineage view 3+{model}+3 ({drawn} nodes drawn):  {lineage:.3}s");
     let _ = server.kill();
     let _ = server.wait();

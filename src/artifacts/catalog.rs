@@ -227,3 +227,81 @@ pub fn catalog_json(m: &Manifest, tables: &[CatalogTable], meta: &ArtifactMeta) 
         "errors": null,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::SourceInfo;
+
+    fn node(id: &str, rt: ResourceType, name: &str, mat: &str) -> Node {
+        let mut n = Node::new(id.into(), rt, name.into(), "shop".into());
+        n.database = "shop".into();
+        n.schema = "main".into();
+        n.alias = name.into();
+        n.config.insert("materialized".into(), json!(mat));
+        n
+    }
+
+    fn table(schema: &str, name: &str, kind: &str, rows: Option<u64>) -> CatalogTable {
+        CatalogTable {
+            database: "SHOP".into(),
+            schema: schema.into(),
+            name: name.into(),
+            kind: kind.into(),
+            columns: vec![
+                ("ID".into(), "INTEGER".into()),
+                ("name".into(), "VARCHAR".into()),
+            ],
+            row_count: rows,
+        }
+    }
+
+    /// Nodes match relations case-insensitively, sources by their identifier, ephemeral models
+    /// and relations no node owns are left out, and entries follow the relations' order.
+    #[test]
+    fn maps_relations_onto_nodes_and_sources() {
+        let mut m = Manifest::default();
+        for n in [
+            node("model.shop.orders", ResourceType::Model, "orders", "table"),
+            node("model.shop.stg", ResourceType::Model, "stg", "view"),
+            node("model.shop.eph", ResourceType::Model, "eph", "ephemeral"),
+        ] {
+            m.nodes.insert(n.unique_id.clone(), n);
+        }
+        let mut src = node("source.shop.raw.orders", ResourceType::Source, "orders", "");
+        src.schema = "raw".into();
+        src.source = Some(SourceInfo {
+            source_name: "raw".into(),
+            identifier: "orders_v2".into(),
+            ..Default::default()
+        });
+        m.sources.insert(src.unique_id.clone(), src);
+        let tables = vec![
+            table("main", "stg", "VIEW", None),
+            table("MAIN", "ORDERS", "BASE TABLE", Some(3)),
+            table("main", "eph", "BASE TABLE", None),
+            table("raw", "orders_v2", "BASE TABLE", Some(7)),
+            table("main", "unrelated", "BASE TABLE", None),
+        ];
+        let meta = ArtifactMeta::new("shop", "duckdb", "target");
+        let c = catalog_json(&m, &tables, &meta);
+        let ids: Vec<&String> = c["nodes"].as_object().unwrap().keys().collect();
+        assert_eq!(ids, ["model.shop.orders", "model.shop.stg"]);
+        let o = &c["nodes"]["model.shop.orders"];
+        assert_eq!(o["metadata"]["name"], "ORDERS");
+        assert_eq!(
+            o["columns"]["ID"],
+            json!({"type": "INTEGER", "index": 1, "name": "ID", "comment": null})
+        );
+        assert_eq!(o["columns"]["name"]["index"], 2);
+        assert_eq!(o["stats"]["row_count"]["value"], 3);
+        assert_eq!(
+            c["nodes"]["model.shop.stg"]["stats"]["has_stats"]["value"],
+            false
+        );
+        let s = &c["sources"]["source.shop.raw.orders"];
+        assert_eq!(s["metadata"]["name"], "orders_v2");
+        assert_eq!(s["unique_id"], "source.shop.raw.orders");
+        assert_eq!(c["errors"], Value::Null);
+    }
+}
