@@ -54,6 +54,26 @@ impl AdapterError {
     }
 }
 
+impl AdapterError {
+    /// The error as one diagnostic for the CLI: the message (scrubbed of `target`'s secrets)
+    /// naming the target, and a `hint:` (the adapter's own when it gave one).
+    pub fn to_diagnostic(&self, target: &Target) -> crate::diagnostics::Diagnostic {
+        let text = target.scrub(&self.to_string());
+        let text = match self {
+            AdapterError::Connection { .. } => text,
+            _ => format!("target `{}`: {text}", target.target_name),
+        };
+        let (message, hint) = match text.split_once("\nhint: ") {
+            Some((m, h)) => (m.to_string(), h.to_string()),
+            None => (
+                text,
+                "check the connection settings with `sluice debug`".to_string(),
+            ),
+        };
+        crate::diagnostics::Diagnostic::error("connection", message).with_hint(hint)
+    }
+}
+
 /// One session with the warehouse, used by one worker at a time (ask the [`Adapter`] for one per
 /// worker). Implementations keep the engine's quirks inside.
 pub trait Connection: Send {

@@ -56,7 +56,9 @@ impl Connector {
             )
         })?;
         let user = get("user").ok_or_else(|| {
-            conn_err("the profile has no `user`\nhint: add `user:` to the target in profiles.yml".into())
+            conn_err(
+                "the profile has no `user`\nhint: add `user:` to the target in profiles.yml".into(),
+            )
         })?;
         let port: u16 = match get("port") {
             None => 5432,
@@ -87,14 +89,14 @@ impl Connector {
         if let Some(pw) = get("password").or_else(|| get("pass")) {
             config.password(pw);
         }
-        config.application_name(
-            &get("application_name").unwrap_or_else(|| "sluice".to_string()),
-        );
+        config.application_name(&get("application_name").unwrap_or_else(|| "sluice".to_string()));
         if let Some(s) = seconds("connect_timeout", Some(10))?.filter(|s| *s > 0) {
             config.connect_timeout(Duration::from_secs(s));
         }
         if let Some(s) = seconds("keepalives_idle", None)?.filter(|s| *s > 0) {
-            config.keepalives(true).keepalives_idle(Duration::from_secs(s));
+            config
+                .keepalives(true)
+                .keepalives_idle(Duration::from_secs(s));
         }
         if let Some(path) = get("search_path") {
             // libpq options syntax: spaces in the value are escaped with a backslash.
@@ -141,14 +143,21 @@ impl Connector {
                     if let Some(role) = &self.role {
                         client
                             .batch_execute(&format!("set role {}", crate::sql::quote(role)))
-                            .map_err(|e| self.conn_err(format!("cannot set role `{role}`: {}", error_text(&e))))?;
+                            .map_err(|e| {
+                                self.conn_err(format!(
+                                    "cannot set role `{role}`: {}",
+                                    error_text(&e)
+                                ))
+                            })?;
                     }
                     return Ok(client);
                 }
                 Err(e) => {
-                    let fatal = e.as_db_error().is_some();
+                    // The server answered (bad password, unknown database...): retrying won't
+                    // help, unless it is starting or stopping (57P03 cannot_connect_now).
+                    let fatal = e.as_db_error().is_some()
+                        && e.code() != Some(&postgres::error::SqlState::CANNOT_CONNECT_NOW);
                     last = error_text(&e);
-                    // The server answered (bad password, unknown database...): retrying won't help.
                     if fatal {
                         break;
                     }
@@ -156,7 +165,7 @@ impl Connector {
             }
         }
         Err(self.conn_err(format!(
-            "cannot connect to {}: {last}\nhint: {}",
+            "{}: {last}\nhint: {}",
             self.shown,
             connect_hint(&last)
         )))
@@ -177,7 +186,11 @@ fn connect_hint(text: &str) -> &'static str {
         "check `user` and `password` in profiles.yml (or the env vars they read)"
     } else if t.contains("does not exist") && t.contains("database") {
         "check `dbname` in profiles.yml; the database must exist"
-    } else if t.contains("refused") || t.contains("no such file") || t.contains("timed out") || t.contains("timeout") {
+    } else if t.contains("refused")
+        || t.contains("no such file")
+        || t.contains("timed out")
+        || t.contains("timeout")
+    {
         "is the server running, and are `host` and `port` in profiles.yml right?"
     } else if t.contains("ssl") || t.contains("tls") || t.contains("certificate") {
         "check `sslmode` and the certificate files in profiles.yml"
@@ -218,6 +231,7 @@ impl PgDatabase {
             client,
             connector: self.connector.clone(),
             in_transaction: false,
+            broken: false,
         })
     }
 }
@@ -228,12 +242,18 @@ pub struct PgConnection {
     connector: Arc<Connector>,
     /// True between `begin` and `commit`/`rollback`.
     in_transaction: bool,
+    /// The last statement failed because the session ended (even if the client has not
+    /// noticed yet): reconnect before the next one.
+    broken: bool,
 }
 
 impl PgConnection {
-    fn db_err(&self, e: &postgres::Error) -> AdapterError {
+    fn db_err(&mut self, e: &postgres::Error) -> AdapterError {
+        if session_lost(e) {
+            self.broken = true;
+        }
         let text = error_text(e);
-        let text = if e.as_db_error().is_none() && self.client.is_closed() {
+        let text = if e.as_db_error().is_none() {
             format!(
                 "lost the connection to target `{}` ({}): {text}",
                 self.connector.target_name, self.connector.shown
@@ -248,7 +268,7 @@ impl PgConnection {
 
     /// Reconnects a lost session, unless that would silently leave a transaction.
     fn ready(&mut self) -> Result<(), AdapterError> {
-        if !self.client.is_closed() {
+        if !self.broken && !self.client.is_closed() {
             return Ok(());
         }
         if self.in_transaction {
@@ -260,6 +280,7 @@ impl PgConnection {
             });
         }
         self.client = self.connector.open()?;
+        self.broken = false;
         Ok(())
     }
 
@@ -272,16 +293,29 @@ impl PgConnection {
     }
 
     /// Rows of a catalog query with text parameters, as text.
-    fn catalog(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<Option<String>>>, AdapterError> {
+    fn catalog(
+        &mut self,
+        sql: &str,
+        params: &[&str],
+    ) -> Result<Vec<Vec<Option<String>>>, AdapterError> {
         self.ready()?;
         let t = std::time::Instant::now();
         let _timer = super::DbTimer(t);
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
-        let rows = self.client.query(sql, &params).map_err(|e| self.db_err(&e))?;
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self
+            .client
+            .query(sql, &params)
+            .map_err(|e| self.db_err(&e))?;
         Ok(rows
             .iter()
-            .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect()
+            })
             .collect())
     }
 }
@@ -375,11 +409,14 @@ impl Connection for PgConnection {
             "select c.relkind::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where {REL_FILTER}"
         );
         let rows = self.catalog(&sql, &[&rel.schema, &rel.identifier])?;
-        Ok(rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|k| match k.as_str() {
-            "v" | "m" => Some(RelationKind::View),
-            "r" | "p" | "f" => Some(RelationKind::Table),
-            _ => None,
-        }))
+        Ok(rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|k| match k.as_str() {
+                "v" | "m" => Some(RelationKind::View),
+                "r" | "p" | "f" => Some(RelationKind::Table),
+                _ => None,
+            }))
     }
 
     fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
@@ -471,11 +508,24 @@ impl Connection for PgConnection {
 
     fn rollback(&mut self) -> Result<(), AdapterError> {
         let was = std::mem::replace(&mut self.in_transaction, false);
-        if was && self.client.is_closed() {
+        if was && (self.broken || self.client.is_closed()) {
             // The server rolled the transaction back when the session ended.
             return Ok(());
         }
         self.execute("rollback").map(|_| ())
+    }
+}
+
+/// True when `e` means the session is gone: a client-side (IO) failure, or the server ending the
+/// session (a FATAL error, or class 57P: operator intervention such as a shutdown).
+fn session_lost(e: &postgres::Error) -> bool {
+    match e.as_db_error() {
+        None => true,
+        Some(db) => {
+            db.severity() == "FATAL"
+                || db.severity() == "PANIC"
+                || db.code().code().starts_with("57P")
+        }
     }
 }
 
@@ -578,10 +628,11 @@ mod tls {
                     for c in CertificateDer::pem_file_iter(path)
                         .map_err(|e| format!("cannot read `sslrootcert` `{path}`: {e}"))?
                     {
-                        let c = c.map_err(|e| format!("cannot read `sslrootcert` `{path}`: {e}"))?;
-                        roots
-                            .add(c)
-                            .map_err(|e| format!("bad certificate in `sslrootcert` `{path}`: {e}"))?;
+                        let c =
+                            c.map_err(|e| format!("cannot read `sslrootcert` `{path}`: {e}"))?;
+                        roots.add(c).map_err(|e| {
+                            format!("bad certificate in `sslrootcert` `{path}`: {e}")
+                        })?;
                     }
                 }
                 None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -592,25 +643,24 @@ mod tls {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
         };
-        let config = match (cert, key) {
-            (Some(cert), Some(key)) => {
-                let certs = CertificateDer::pem_file_iter(cert)
-                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("cannot read `sslcert` `{cert}`: {e}"))?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| format!("cannot read `sslkey` `{key}`: {e}"))?;
-                builder
-                    .with_client_auth_cert(certs, key)
-                    .map_err(|e| format!("cannot use `sslcert`/`sslkey`: {e}"))?
-            }
-            (None, None) => builder.with_no_client_auth(),
-            _ => {
-                return Err(
+        let config =
+            match (cert, key) {
+                (Some(cert), Some(key)) => {
+                    let certs = CertificateDer::pem_file_iter(cert)
+                        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                        .map_err(|e| format!("cannot read `sslcert` `{cert}`: {e}"))?;
+                    let key = PrivateKeyDer::from_pem_file(key)
+                        .map_err(|e| format!("cannot read `sslkey` `{key}`: {e}"))?;
+                    builder
+                        .with_client_auth_cert(certs, key)
+                        .map_err(|e| format!("cannot use `sslcert`/`sslkey`: {e}"))?
+                }
+                (None, None) => builder.with_no_client_auth(),
+                _ => return Err(
                     "`sslcert` and `sslkey` go together\nhint: set both or neither in profiles.yml"
                         .into(),
-                )
-            }
-        };
+                ),
+            };
         Ok(Some(MakeRustlsConnect::new(config)))
     }
 
@@ -635,7 +685,12 @@ mod tls {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn verify_tls13_signature(
             &self,
@@ -643,7 +698,12 @@ mod tls {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
             self.0.signature_verification_algorithms.supported_schemes()
@@ -673,30 +733,50 @@ mod tests {
 
     #[test]
     fn text_values_are_typed_by_column() {
-        assert_eq!(text_to_json(Some("t"), Some(&Type::BOOL)), Value::Bool(true));
+        assert_eq!(
+            text_to_json(Some("t"), Some(&Type::BOOL)),
+            Value::Bool(true)
+        );
         assert_eq!(text_to_json(Some("42"), Some(&Type::INT8)), Value::from(42));
-        assert_eq!(text_to_json(Some("1672.00"), Some(&Type::NUMERIC)), Value::from(1672.0));
-        assert_eq!(text_to_json(Some("12"), Some(&Type::NUMERIC)), Value::from(12));
+        assert_eq!(
+            text_to_json(Some("1672.00"), Some(&Type::NUMERIC)),
+            Value::from(1672.0)
+        );
+        assert_eq!(
+            text_to_json(Some("12"), Some(&Type::NUMERIC)),
+            Value::from(12)
+        );
         assert_eq!(
             text_to_json(Some("2024-01-02 03:04:05"), Some(&Type::TIMESTAMP)),
             Value::from("2024-01-02T03:04:05")
         );
         assert_eq!(text_to_json(None, Some(&Type::TEXT)), Value::Null);
-        assert_eq!(text_to_json(Some("NaN"), Some(&Type::FLOAT8)), Value::from("NaN"));
+        assert_eq!(
+            text_to_json(Some("NaN"), Some(&Type::FLOAT8)),
+            Value::from("NaN")
+        );
     }
 
     #[test]
     fn bad_sslmode_is_a_clear_error() {
-        let e = tls::connector("maybe", None, None, None).err().unwrap_or_default();
+        let e = tls::connector("maybe", None, None, None)
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("`sslmode: maybe`") && e.contains("hint:"), "{e}");
-        assert!(tls::connector("disable", None, None, None).unwrap().is_none());
-        assert!(tls::connector("require", None, None, None).unwrap().is_some());
+        assert!(tls::connector("disable", None, None, None)
+            .unwrap()
+            .is_none());
+        assert!(tls::connector("require", None, None, None)
+            .unwrap()
+            .is_some());
     }
 
     #[test]
     fn connect_hints_name_the_likely_cause() {
         assert!(connect_hint("password authentication failed for user \"x\"").contains("password"));
-        assert!(connect_hint("error connecting to server: Connection refused (os error 111)")
-            .contains("server running"));
+        assert!(
+            connect_hint("error connecting to server: Connection refused (os error 111)")
+                .contains("server running")
+        );
     }
 }

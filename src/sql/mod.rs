@@ -28,8 +28,12 @@ impl Relation {
             identifier: identifier.into(),
         }
     }
-    /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres).
+    /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres); without the
+    /// database when it is empty (a Postgres session's `pg_temp` relations).
     pub fn quoted(&self) -> String {
+        if self.database.is_empty() {
+            return format!("{}.{}", quote(&self.schema), quote(&self.identifier));
+        }
         format!(
             "{}.{}.{}",
             quote(&self.database),

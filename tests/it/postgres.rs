@@ -27,12 +27,18 @@ fn sluice_env(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Run {
 }
 
 fn as_f64(v: &serde_json::Value) -> Option<f64> {
-    v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// The facts of `jaffle_shop.expected.json` (row counts, sums, distinct counts, nulls, ranges,
 /// column names; column types differ by engine) checked on `engine`.
-fn check_facts(engine: &Engine, dir: &Path, profile: &str, expected: &serde_json::Value) -> Vec<String> {
+fn check_facts(
+    engine: &Engine,
+    dir: &Path,
+    profile: &str,
+    expected: &serde_json::Value,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (rel, facts) in expected.as_object().expect("object") {
         let (schema, table) = rel.split_once('.').expect("schema.table");
@@ -54,7 +60,14 @@ fn check_facts(engine: &Engine, dir: &Path, profile: &str, expected: &serde_json
                         .as_array()
                         .expect("columns")
                         .iter()
-                        .map(|c| c.as_str().unwrap_or("").split(':').next().unwrap_or("").to_string())
+                        .map(|c| {
+                            c.as_str()
+                                .unwrap_or("")
+                                .split(':')
+                                .next()
+                                .unwrap_or("")
+                                .to_string()
+                        })
                         .collect();
                     let got = engine.scalar(
                         dir,
@@ -120,7 +133,13 @@ fn jaffle_shop_gives_dbts_results_on_both_engines() {
         );
         // A second build replaces every relation in place (swap path, seeds refilled).
         let r = sluice(&dir, &["build"]);
-        assert!(r.stdout.contains("PASS=28"), "{}: {}{}", engine.name(), r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("PASS=28"),
+            "{}: {}{}",
+            engine.name(),
+            r.stdout,
+            r.stderr
+        );
         let leftovers = engine.scalar(
             &dir,
             "jaffle_shop",
@@ -133,78 +152,122 @@ fn jaffle_shop_gives_dbts_results_on_both_engines() {
 /// The `engines` fixture: incremental strategies, dispatch, introspection, seeds, swaps.
 #[test]
 fn materializations_behave_the_same_on_both_engines() {
-    on_both_engines("materializations_behave_the_same_on_both_engines", |engine| {
-        let name = engine.name();
-        let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
-        engine.write_profile(&dir, "engines", "analytics", 2);
-        let q = |sql: &str| engine.scalar(&dir, "engines", sql);
-        let num = |sql: &str| as_f64(&q(sql)).unwrap_or(f64::NAN);
+    on_both_engines(
+        "materializations_behave_the_same_on_both_engines",
+        |engine| {
+            let name = engine.name();
+            let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+            engine.write_profile(&dir, "engines", "analytics", 2);
+            let q = |sql: &str| engine.scalar(&dir, "engines", sql);
+            let num = |sql: &str| as_f64(&q(sql)).unwrap_or(f64::NAN);
 
-        let r = sluice(&dir, &["build"]);
-        assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
-        assert_eq!(num("select count(*) from analytics.raw_events"), 5.0, "{name}");
-        assert_eq!(num("select count(*) from analytics.events_append"), 3.0, "{name}");
-        assert_eq!(num("select sum(total) from analytics.user_totals_merge"), 13.75, "{name}");
-        assert_eq!(
+            let r = sluice(&dir, &["build"]);
+            assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
+            assert_eq!(
+                num("select count(*) from analytics.raw_events"),
+                5.0,
+                "{name}"
+            );
+            assert_eq!(
+                num("select count(*) from analytics.events_append"),
+                3.0,
+                "{name}"
+            );
+            assert_eq!(
+                num("select sum(total) from analytics.user_totals_merge"),
+                13.75,
+                "{name}"
+            );
+            assert_eq!(
             q("select greeting || '|' || seed_columns || '|' || cast(seed_found as varchar) from analytics.introspection"),
             serde_json::json!(format!("{name}|id,batch,user_id,kind,amount,happened_on,note|true")),
             "dispatch picks the {name}__ variant; get_columns_in_relation and get_relation see the seed"
         );
-        // Seeds: quotes and commas survive; an empty field is NULL; `null` is NULL only on
-        // Postgres (dbt-postgres loads through agate, dbt-duckdb through DuckDB's COPY).
-        assert_eq!(
-            q("select note from analytics.raw_events where id = 5"),
-            serde_json::json!("quote \" inside")
-        );
-        assert_eq!(
-            q("select note from analytics.raw_events where id = 3"),
-            serde_json::json!("comma, inside")
-        );
-        let nulls = num("select count(*) - count(note) from analytics.raw_events");
-        assert_eq!(nulls, if name == "postgres" { 2.0 } else { 1.0 }, "{name}");
-
-        // Second batch: append adds, delete+insert and merge replace by key.
-        let r = sluice(&dir, &["build", "--vars", "{batch: 2}"]);
-        assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
-        assert_eq!(num("select count(*) from analytics.events_append"), 5.0, "{name}");
-        for m in ["user_totals_merge", "user_totals_delete_insert"] {
-            assert_eq!(num(&format!("select count(*) from analytics.{m}")), 3.0, "{name} {m}");
-            assert_eq!(num(&format!("select sum(total) from analytics.{m}")), 34.25, "{name} {m}");
+            // Seeds: quotes and commas survive; an empty field is NULL; `null` is NULL only on
+            // Postgres (dbt-postgres loads through agate, dbt-duckdb through DuckDB's COPY).
             assert_eq!(
-                num(&format!("select events from analytics.{m} where user_id = 11")),
-                2.0,
-                "{name} {m}"
+                q("select note from analytics.raw_events where id = 5"),
+                serde_json::json!("quote \" inside")
             );
-        }
-        assert_eq!(num("select batch from analytics.fragile"), 2.0, "{name}");
+            assert_eq!(
+                q("select note from analytics.raw_events where id = 3"),
+                serde_json::json!("comma, inside")
+            );
+            let nulls = num("select count(*) - count(note) from analytics.raw_events");
+            assert_eq!(nulls, if name == "postgres" { 2.0 } else { 1.0 }, "{name}");
 
-        // A failing rebuild leaves the previous table and view and their rows in place.
-        let r = sluice(
-            &dir,
-            &["run", "-s", "fragile fragile_view", "--vars", "{batch: 3, break: true}"],
-        );
-        assert_eq!(r.code, 1, "{name}: {}{}", r.stdout, r.stderr);
-        assert!(r.stdout.contains("ERROR=2"), "{name}: {}", r.stdout);
-        assert_eq!(num("select batch from analytics.fragile"), 2.0, "{name}");
-        assert_eq!(num("select batch from analytics.fragile_view"), 2.0, "{name}");
-        assert_eq!(
+            // Second batch: append adds, delete+insert and merge replace by key.
+            let r = sluice(&dir, &["build", "--vars", "{batch: 2}"]);
+            assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
+            assert_eq!(
+                num("select count(*) from analytics.events_append"),
+                5.0,
+                "{name}"
+            );
+            for m in ["user_totals_merge", "user_totals_delete_insert"] {
+                assert_eq!(
+                    num(&format!("select count(*) from analytics.{m}")),
+                    3.0,
+                    "{name} {m}"
+                );
+                assert_eq!(
+                    num(&format!("select sum(total) from analytics.{m}")),
+                    34.25,
+                    "{name} {m}"
+                );
+                assert_eq!(
+                    num(&format!(
+                        "select events from analytics.{m} where user_id = 11"
+                    )),
+                    2.0,
+                    "{name} {m}"
+                );
+            }
+            assert_eq!(num("select batch from analytics.fragile"), 2.0, "{name}");
+
+            // A failing rebuild leaves the previous table and view and their rows in place.
+            let r = sluice(
+                &dir,
+                &[
+                    "run",
+                    "-s",
+                    "fragile fragile_view",
+                    "--vars",
+                    "{batch: 3, break: true}",
+                ],
+            );
+            assert_eq!(r.code, 1, "{name}: {}{}", r.stdout, r.stderr);
+            assert!(r.stdout.contains("ERROR=2"), "{name}: {}", r.stdout);
+            assert_eq!(num("select batch from analytics.fragile"), 2.0, "{name}");
+            assert_eq!(
+                num("select batch from analytics.fragile_view"),
+                2.0,
+                "{name}"
+            );
+            assert_eq!(
             num("select count(*) from information_schema.tables where table_name like '%__dbt_%'"),
             0.0,
             "{name}: no intermediate relation left behind"
         );
-    });
+        },
+    );
 }
 
 #[test]
 fn identifiers_longer_than_63_bytes_are_an_error_on_postgres() {
-    let Some(pg) = PgServer::start("identifiers_longer_than_63_bytes_are_an_error_on_postgres") else {
+    let Some(pg) = PgServer::start("identifiers_longer_than_63_bytes_are_an_error_on_postgres")
+    else {
         return;
     };
     let engine = Engine::Postgres(pg);
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
     engine.write_profile(&dir, "engines", "analytics", 1);
     let long = format!("model_{}", "x".repeat(60));
-    std::fs::write(dir.join("models").join(format!("{long}.sql")), "select 1 as one").unwrap();
+    std::fs::write(
+        dir.join("models").join(format!("{long}.sql")),
+        "select 1 as one",
+    )
+    .unwrap();
     let r = sluice(&dir, &["run", "-s", &long]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -214,13 +277,25 @@ fn identifiers_longer_than_63_bytes_are_an_error_on_postgres() {
     );
     // A name that fits exactly works, and its `__dbt_tmp` sibling is shortened to fit.
     let fits = format!("m{}", "y".repeat(62));
-    std::fs::write(dir.join("models").join(format!("{fits}.sql")), "select 1 as one").unwrap();
+    std::fs::write(
+        dir.join("models").join(format!("{fits}.sql")),
+        "select 1 as one",
+    )
+    .unwrap();
     let r = sluice(&dir, &["run", "-s", &fits]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = sluice(&dir, &["run", "-s", &fits]);
-    assert_eq!(r.code, 0, "rebuild through the swap: {}{}", r.stdout, r.stderr);
     assert_eq!(
-        engine.scalar(&dir, "engines", &format!("select count(*) from analytics.\"{fits}\"")),
+        r.code, 0,
+        "rebuild through the swap: {}{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(
+        engine.scalar(
+            &dir,
+            "engines",
+            &format!("select count(*) from analytics.\"{fits}\"")
+        ),
         serde_json::json!("1")
     );
 }
@@ -236,7 +311,15 @@ fn demo_builds_green_on_postgres() {
     let dir = tmp.path().join("demo");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
-    for d in ["models", "seeds", "macros", "profiles", "analyses", "tests/data", "metrics"] {
+    for d in [
+        "models",
+        "seeds",
+        "macros",
+        "profiles",
+        "analyses",
+        "tests/data",
+        "metrics",
+    ] {
         if repo().join(d).exists() {
             copy_dir(&repo().join(d), &dir.join(d));
         }
@@ -313,7 +396,8 @@ fn server_down_is_a_clear_error_naming_the_target() {
 
 #[test]
 fn server_restarted_mid_build_fails_that_node_and_recovers() {
-    let Some(pg) = PgServer::start("server_restarted_mid_build_fails_that_node_and_recovers") else {
+    let Some(pg) = PgServer::start("server_restarted_mid_build_fails_that_node_and_recovers")
+    else {
         return;
     };
     pg.create_db("engines");
@@ -331,8 +415,16 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
         std::fs::remove_file(f.path()).unwrap();
     }
     // One worker: `a_slow` runs first; the server restarts while it sleeps.
-    std::fs::write(models.join("a_slow.sql"), "select 1 as x from (select pg_sleep(20)) s").unwrap();
-    std::fs::write(models.join("b_child.sql"), "select x from {{ ref('a_slow') }}").unwrap();
+    std::fs::write(
+        models.join("a_slow.sql"),
+        "select 1 as x from (select pg_sleep(20)) s",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("b_child.sql"),
+        "select x from {{ ref('a_slow') }}",
+    )
+    .unwrap();
     std::fs::write(models.join("c_independent.sql"), "select 2 as y").unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["run"])
@@ -355,7 +447,10 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
         if n > 0 {
             break;
         }
-        assert!(started.elapsed().as_secs() < 60, "the slow model never started");
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the slow model never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     drop(watcher);
