@@ -21,6 +21,8 @@ pub struct PgServer {
     dir: tempfile::TempDir,
     pub port: u16,
     as_postgres: bool,
+    /// Extra `-c` settings (TLS).
+    extra: String,
 }
 
 /// Where `initdb` and `pg_ctl` live: `pg_config --bindir`, else the newest Debian install.
@@ -61,6 +63,18 @@ fn free_port() -> u16 {
 impl PgServer {
     /// A running server, or `None` (after a loud message) when PostgreSQL is not installed.
     pub fn start(test: &str) -> Option<PgServer> {
+        Self::start_with(test, false)
+    }
+
+    /// A server that also accepts TLS, with a self-signed certificate for `localhost` and
+    /// `127.0.0.1`; returns it and the certificate's PEM path (the root to trust).
+    pub fn start_tls(test: &str) -> Option<(PgServer, PathBuf)> {
+        let s = Self::start_with(test, true)?;
+        let ca = s.dir.path().join("server.crt");
+        Some((s, ca))
+    }
+
+    fn start_with(test: &str, tls: bool) -> Option<PgServer> {
         let Some(bindir) = bindir() else {
             if std::env::var("SLUICE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                 panic!("{test}: PostgreSQL server binaries (initdb, pg_ctl) not found, and SLUICE_REQUIRE_POSTGRES=1");
@@ -76,6 +90,23 @@ impl PgServer {
             .tempdir()
             .expect("tempdir");
         std::fs::write(dir.path().join("pw"), PASSWORD).expect("pwfile");
+        let mut extra = String::new();
+        if tls {
+            let ck =
+                rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                    .expect("self-signed certificate");
+            let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            std::fs::write(&crt, ck.cert.pem()).expect("write cert");
+            std::fs::write(&key, ck.key_pair.serialize_pem()).expect("write key");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod key");
+            extra = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                crt.display(),
+                key.display()
+            );
+        }
         if as_postgres {
             let st = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -89,6 +120,7 @@ impl PgServer {
             dir,
             port: 0,
             as_postgres,
+            extra,
         };
         let data = server.data_dir();
         let pw = server.dir.path().join("pw");
@@ -147,9 +179,10 @@ impl PgServer {
 
     fn pg_ctl_start(&self) -> bool {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         self.command("pg_ctl")
             .args(["-D"])
@@ -165,9 +198,10 @@ impl PgServer {
     /// Restarts the server (`-m fast`: open sessions are cut), waiting until it accepts again.
     pub fn restart(&self) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         self.command("pg_ctl")
             .args(["-D"])

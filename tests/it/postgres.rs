@@ -490,3 +490,53 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+/// `sslmode` on rustls against a server with a self-signed certificate: `require` encrypts
+/// without checking, `disable` does not encrypt, `verify-full` checks against `sslrootcert` and
+/// refuses a certificate it cannot trust.
+#[test]
+fn sslmodes_encrypt_and_verify_as_libpq_does() {
+    let Some((pg, ca)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
+        return;
+    };
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    let ssl_in_use = |extra: &str| -> Run {
+        std::fs::write(
+            dir.join("profiles.yml"),
+            format!(
+                "engines:\n  target: dev\n  outputs:\n{}{extra}",
+                pg.output_yaml("dev", "postgres", "analytics", 1)
+            ),
+        )
+        .unwrap();
+        sluice(
+            &dir,
+            &[
+                "show",
+                "--inline",
+                "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            ],
+        )
+    };
+    let r = ssl_in_use("      sslmode: require\n");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| true"), "{}", r.stdout);
+    let r = ssl_in_use("      sslmode: disable\n");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| false"), "{}", r.stdout);
+    let r = ssl_in_use(&format!(
+        "      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
+        ca.display()
+    ));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| true"), "{}", r.stdout);
+    // Without the root, the self-signed certificate is refused.
+    let r = ssl_in_use("      sslmode: verify-full\n");
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("target `dev`") && r.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint: check `sslmode`"), "{}", r.stderr);
+}
