@@ -400,17 +400,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
                 || n.materialization() != crate::compile::Materialization::Ephemeral
         })
     });
-    let adapter = Adapter::connect(&s.target).map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            format!(
-                "cannot connect to target `{}`: {}",
-                s.target.target_name,
-                s.target.scrub(&e.to_string())
-            ),
-        )
-        .with_hint("check the connection settings with `sluice debug`")]
-    })?;
+    let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     let ctx = RunContext {
         manifest: Arc::new(s.manifest().clone()),
         templates: s.templates(),
@@ -446,12 +436,8 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]);
         }
     }
-    let results = execute::run(&ctx, dag_ref, &ids).map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            s.target.scrub(&e.to_string()),
-        )]
-    })?;
+    let results =
+        execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     if !ids.is_empty() {
         if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
             rep.event(&Event::Warning(e));
@@ -636,18 +622,10 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
 
 fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) -> CmdResult {
     let s = Session::load(g, false, false)?;
-    let adapter = Adapter::connect(&s.target).map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            s.target.scrub(&e.to_string()),
-        )]
-    })?;
-    let mut conn = adapter.connection().map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            s.target.scrub(&e.to_string()),
-        )]
-    })?;
+    let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let mut conn = adapter
+        .connection()
+        .map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
         None,

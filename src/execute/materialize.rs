@@ -83,6 +83,11 @@ fn schema_exists(
 
 /// Builds one model. The schema must exist ([`ensure_schema`]).
 pub fn build(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
+    if spec.materialization != Materialization::Ephemeral {
+        conn.dialect()
+            .check_relation(spec.relation)
+            .map_err(AdapterError::build)?;
+    }
     match spec.materialization {
         Materialization::View => build_view(conn, spec.relation, spec.sql),
         Materialization::Table => build_table(conn, spec.relation, spec.sql),
@@ -111,7 +116,8 @@ pub fn build_seed(
     full_refresh: bool,
 ) -> Result<usize, AdapterError> {
     let d = conn.dialect();
-    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
+    d.check_relation(rel).map_err(AdapterError::build)?;
+    let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
     let n = match conn.load_seed(&tmp, table, quote_columns) {
         Ok(n) => n,
@@ -147,9 +153,9 @@ fn build_view(
     rel: &Relation,
     sql: &str,
 ) -> Result<BuildOutcome, AdapterError> {
-    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
-    drop_if_exists(conn, &tmp)?;
     let d = conn.dialect();
+    let tmp = d.suffixed(rel, "__dbt_tmp");
+    drop_if_exists(conn, &tmp)?;
     conn.execute(&d.create_view_as(&tmp, sql))?;
     swap_into_place(conn, rel, &tmp, RelationKind::View)?;
     Ok(ok_outcome(d, None))
@@ -160,9 +166,9 @@ fn build_table(
     rel: &Relation,
     sql: &str,
 ) -> Result<BuildOutcome, AdapterError> {
-    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
-    drop_if_exists(conn, &tmp)?;
     let d = conn.dialect();
+    let tmp = d.suffixed(rel, "__dbt_tmp");
+    drop_if_exists(conn, &tmp)?;
     let n = conn.execute(&d.create_table_as(&tmp, sql))?;
     swap_into_place(conn, rel, &tmp, RelationKind::Table)?;
     Ok(match d {
@@ -201,7 +207,7 @@ fn swap_into_place(
     tmp_kind: RelationKind,
 ) -> Result<(), AdapterError> {
     let d = conn.dialect();
-    let backup = target.with_identifier(format!("{}__dbt_backup", target.identifier));
+    let backup = d.suffixed(target, "__dbt_backup");
     let swapped = (|| {
         drop_if_exists(conn, &backup)?;
         let existing = conn.relation_kind(target)?;
@@ -282,7 +288,7 @@ fn build_incremental(
         _ => return build_table(conn, rel, spec.sql),
     }
     let d = conn.dialect();
-    let tmp = conn.temp_relation(&format!("{}__dbt_tmp", rel.identifier));
+    let tmp = conn.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);
     drop_if_exists(conn, &tmp)?;
     let temporary = match d {
         Dialect::DuckDb => "temp",

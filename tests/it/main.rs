@@ -4,4 +4,6 @@ mod cli;
 mod conformance;
 mod demo;
 mod features;
+mod pg_server;
+mod postgres;
 mod support;
