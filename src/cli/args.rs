@@ -137,6 +137,6 @@ pub enum Command {
     Debug,
     /// Delete the folders in `clean-targets` (and the target path).
     Clean,
-    /// Install packages listed in packages.yml (local packages only without network).
+    /// Install packages listed in packages.yml (`local:` ones; hub and git ones must be vendored).
     Deps,
 }

@@ -25,7 +25,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Ls { selection, output } => ls(g, selection, *output),
         Command::Debug => debug(g),
         Command::Clean => clean(g),
-        Command::Deps => deps(g),
+        Command::Deps => super::deps::run(g),
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
@@ -352,19 +352,6 @@ fn clean(g: &GlobalArgs) -> CmdResult {
         }
     }
     Ok(Outcome::Ok)
-}
-
-fn deps(g: &GlobalArgs) -> CmdResult {
-    let root = session::project_root(g).map_err(|d| vec![d])?;
-    if !root.join("packages.yml").exists() && !root.join("dependencies.yml").exists() {
-        println!("No packages to install (no packages.yml).");
-        return Ok(Outcome::Ok);
-    }
-    Err(vec![Diagnostic::error(
-        "deps",
-        "packages are not supported by sluice yet",
-    )
-    .in_file("packages.yml")])
 }
 
 fn default_types(which: &str) -> Vec<ResourceType> {

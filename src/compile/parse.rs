@@ -88,14 +88,16 @@ pub fn parse(
     let mut t = std::time::Instant::now();
 
     // Macros and the template environment.
-    let macro_files: Vec<MacroFile> = project
-        .sql_files
-        .iter()
-        .filter(|f| f.kind == FileKind::Macro)
-        .map(|f| MacroFile {
-            package: pkg.clone(),
-            original_file_path: f.original_file_path.clone(),
-            contents: f.contents.clone(),
+    let macro_files: Vec<MacroFile> = all_projects(project)
+        .flat_map(|p| {
+            p.sql_files
+                .iter()
+                .filter(|f| f.kind == FileKind::Macro)
+                .map(|f| MacroFile {
+                    package: p.config.name.clone(),
+                    original_file_path: f.original_file_path.clone(),
+                    contents: f.contents.clone(),
+                })
         })
         .collect();
     let dispatch = project
@@ -124,20 +126,35 @@ pub fn parse(
         project_vars: project.config.vars.clone(),
         root_package: pkg.clone(),
         adapter_type: target.adapter_type.clone(),
+        package_vars: project
+            .packages
+            .iter()
+            .map(|p| (p.config.name.clone(), p.config.vars.clone()))
+            .collect(),
     });
 
-    let props = Properties::collect(&project.yaml_files)?;
+    let mut all_props = Vec::new();
+    for p in all_projects(project) {
+        all_props.push((p, Properties::collect(&p.yaml_files)?));
+    }
+    let props = &all_props[0].1;
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut manifest = Manifest {
         project_name: pkg.clone(),
         adapter_type: target.adapter_type.clone(),
         on_run_start: project.config.on_run_start.clone(),
         on_run_end: project.config.on_run_end.clone(),
+        package_roots: project
+            .packages
+            .iter()
+            .map(|p| (p.config.name.clone(), p.root.clone()))
+            .collect(),
         ..Default::default()
     };
 
     // Docs blocks.
-    for f in &project.docs_files {
+    for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
+        let pkg = &proj.config.name;
         for c in DOCS_RE.captures_iter(&f.contents) {
             let name = c[1].to_string();
             let id = format!("doc.{pkg}.{name}");
@@ -163,7 +180,9 @@ pub fn parse(
     t = std::time::Instant::now();
     // SQL-file nodes.
     let mut nodes: Vec<Node> = Vec::new();
-    for f in &project.sql_files {
+    for (proj, props) in &all_props {
+    let pkg = &proj.config.name;
+    for f in &proj.sql_files {
         let (rtype, tree, props_map): (
             ResourceType,
             &ConfigTree,
@@ -171,18 +190,18 @@ pub fn parse(
         ) = match f.kind {
             FileKind::Model => (
                 ResourceType::Model,
-                &project.config.models,
+                &proj.config.models,
                 Some(&props.models),
             ),
             FileKind::Analysis => (
                 ResourceType::Analysis,
-                &project.config.analyses,
+                &proj.config.analyses,
                 Some(&props.analyses),
             ),
-            FileKind::SingularTest => (ResourceType::Test, &project.config.data_tests, None),
+            FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
             FileKind::Snapshot => (
                 ResourceType::Snapshot,
-                &project.config.snapshots,
+                &proj.config.snapshots,
                 Some(&props.snapshots),
             ),
             FileKind::Macro => continue,
@@ -210,7 +229,12 @@ pub fn parse(
             node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
             node.raw_code = raw;
             node.config = default_config(rtype);
-            let project_cfg = tree.resolve(&fqn);
+            let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
+                ResourceType::Model => &c.models,
+                ResourceType::Analysis => &c.analyses,
+                ResourceType::Snapshot => &c.snapshots,
+                _ => &c.data_tests,
+            });
             node.unrendered_config = project_cfg.clone();
             merge(&mut node.config, &project_cfg);
             if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
@@ -222,7 +246,7 @@ pub fn parse(
     }
 
     // Seeds.
-    for s in &project.seed_files {
+    for s in &proj.seed_files {
         let name = file_stem(&s.path);
         let mut fqn = vec![pkg.clone()];
         fqn.extend(dirs_of(&s.path));
@@ -237,7 +261,7 @@ pub fn parse(
         node.original_file_path = s.original_file_path.clone();
         node.checksum = s.checksum.clone();
         node.config = default_config(ResourceType::Seed);
-        let project_cfg = project.config.seeds.resolve(&fqn);
+        let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
         node.unrendered_config = project_cfg.clone();
         merge(&mut node.config, &project_cfg);
         if let Some(entry) = props.seeds.get(&name) {
@@ -245,6 +269,7 @@ pub fn parse(
         }
         node.fqn = fqn;
         nodes.push(node);
+    }
     }
 
     crate::timing("parse: nodes", t);
@@ -281,8 +306,11 @@ pub fn parse(
     crate::timing("parse: render", t);
     t = std::time::Instant::now();
     // Sources.
-    for entry in &props.sources {
-        match source_nodes(entry, &pkg, project, target, &manifest.docs) {
+    for (proj, entry) in all_props
+        .iter()
+        .flat_map(|(p, props)| props.sources.iter().map(move |e| (*p, e)))
+    {
+        match source_nodes(entry, &proj.config.name, proj, target, &manifest.docs) {
             Ok(srcs) => {
                 for s in srcs {
                     manifest.sources.insert(s.unique_id.clone(), s);
@@ -332,15 +360,18 @@ pub fn parse(
     crate::timing("parse: relations", t);
     t = std::time::Instant::now();
     // Generic tests from properties YAML.
-    let test_nodes = generic_tests(
-        &props,
-        &manifest,
-        project,
-        target,
-        &templates,
-        &services,
-        &mut errors,
-    );
+    let mut test_nodes = Vec::new();
+    for (proj, props) in &all_props {
+        test_nodes.extend(generic_tests(
+            props,
+            &manifest,
+            proj,
+            target,
+            &templates,
+            &services,
+            &mut errors,
+        ));
+    }
     for t in test_nodes {
         if t.is_enabled() {
             manifest.nodes.insert(t.unique_id.clone(), t);
@@ -544,6 +575,62 @@ pub fn parse(
         resolver,
         warnings,
     })
+}
+
+/// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it
+/// renders is discarded, and so is a failure (the compile-phase render reports real errors).
+fn parse_render_test_macro(
+    macro_name: &str,
+    kwargs: &Map<String, Value>,
+    file: &str,
+    templates: &Templates,
+    ctx: &Arc<RenderCtx>,
+) {
+    let mut values: Vec<(String, minijinja::Value)> = Vec::new();
+    for (k, v) in kwargs {
+        let val = match v {
+            Value::String(s) => {
+                let t = s.trim();
+                let expr = t
+                    .strip_prefix("{{")
+                    .and_then(|r| r.strip_suffix("}}"))
+                    .map(str::trim)
+                    .or_else(|| parse_call(t).map(|_| t));
+                match expr {
+                    Some(e) => match templates.eval_expr(file, e, ctx) {
+                        Ok(v) => v,
+                        Err(_) => return,
+                    },
+                    None => minijinja::Value::from(s.clone()),
+                }
+            }
+            other => minijinja::Value::from_serialize(other),
+        };
+        values.push((k.clone(), val));
+    }
+    let kw: minijinja::value::Kwargs = values.into_iter().collect();
+    let _ = templates.call_macro(macro_name, vec![minijinja::Value::from(kw)], ctx);
+}
+
+/// The root project, then its installed packages.
+fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
+    std::iter::once(project).chain(project.packages.iter())
+}
+
+/// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's
+/// node) the root project's tree over it, as dbt lets the root project configure packages.
+fn package_cfg(
+    root: &Project,
+    proj: &Project,
+    own: &ConfigTree,
+    fqn: &[String],
+    tree_of: impl Fn(&crate::project::ProjectConfig) -> &ConfigTree,
+) -> Map<String, Value> {
+    let mut cfg = own.resolve(fqn);
+    if proj.config.name != root.config.name {
+        merge(&mut cfg, &tree_of(&root.config).resolve(fqn));
+    }
+    cfg
 }
 
 /// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
@@ -1046,7 +1133,7 @@ fn generic_tests(
     services: &Arc<ParseServices>,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Node> {
-    let pkg = &manifest.project_name;
+    let pkg = &project.config.name;
     let mut out = Vec::new();
     struct Attach<'a> {
         entry: &'a Map<String, Value>,
@@ -1247,7 +1334,22 @@ fn generic_tests(
                     }
                 }
             }
+            // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
+            // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
+            if td.namespace.is_some()
+                || templates
+                    .index
+                    .find(&format!("test_{}", td.test_name), Some(pkg))
+                    .is_some_and(|d| d.package != crate::templating::BUILTIN_PACKAGE)
+            {
+                parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, &ctx);
+            }
             let rec = ctx.recorded();
+            if !rec.config.is_empty() {
+                merge(&mut node.config, &rec.config);
+                merge(&mut node.config, &td.config);
+                finish_config(&mut node);
+            }
             for r in rec.refs.iter() {
                 if !static_refs.contains(r) {
                     static_refs.push(r.clone());

@@ -256,7 +256,10 @@ fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) ->
 }
 
 fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
-    let path = shared.project_root.join(&node.original_file_path);
+    let path = match shared.manifest.package_roots.get(&node.package_name) {
+        Some(pkg_root) => pkg_root.join(&node.original_file_path),
+        None => shared.project_root.join(&node.original_file_path),
+    };
     let mut column_types = std::collections::BTreeMap::new();
     if let Some(Value::Object(ct)) = node.config.get("column_types") {
         for (k, v) in ct {

@@ -54,6 +54,8 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("toyaml", toyaml);
     env.add_function("fromyaml", fromyaml);
     env.add_function("zip", zip_fn);
+    env.add_function("__sluice_list", super::pyvalues::new_list);
+    env.add_function("__sluice_dict", super::pyvalues::new_dict);
     env.add_function("set", set_fn);
     env.add_function("set_strict", set_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));
@@ -535,10 +537,10 @@ impl Object for AdapterObj {
                 match self.index.dispatch(&name, ns.as_deref(), &ctx.node.package) {
                     Some(def) => Ok(Value::from_object(MacroFn { def })),
                     None => Err(err(format!(
-                        "{COMPILER_ERROR}no implementation of `{name}` found for adapter `{}` (searched `{}__{name}` and `default__{name}`{})",
+                        "{COMPILER_ERROR}in dispatch: no macro named `{name}` found{} for adapter `{}`; searched for: {}",
+                        ns.as_deref().map(|n| format!(" within namespace `{n}`")).unwrap_or_default(),
                         ctx.services.adapter_type(),
-                        ctx.services.adapter_type(),
-                        ns.map(|n| format!(" in namespace `{n}`")).unwrap_or_default()
+                        self.index.dispatch_attempts(&name, ns.as_deref()).join(", ")
                     ))),
                 }
             }
@@ -580,7 +582,98 @@ impl Object for AdapterObj {
                         .collect::<Vec<Value>>(),
                 ))
             }
-            "get_missing_columns" => Ok(Value::from(Vec::<Value>::new())),
+            "load_relation" => {
+                let Some(rel) = args.first().and_then(relation_of) else {
+                    return Ok(Value::from(()));
+                };
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(()));
+                }
+                match ctx
+                    .services
+                    .get_relation(&rel.database, &rel.schema, &rel.identifier)
+                    .map_err(err)?
+                {
+                    Some((rel, kind)) => Ok(relation_value_kind(rel, &kind)),
+                    None => Ok(Value::from(())),
+                }
+            }
+            "get_missing_columns" => {
+                // Columns of the first relation that the second lacks (by name, any case).
+                let (Some(from), Some(to)) = (
+                    kw_or_pos(args, 0, "from_relation").as_ref().and_then(relation_of),
+                    kw_or_pos(args, 1, "to_relation").as_ref().and_then(relation_of),
+                ) else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                }
+                let have: Vec<String> = ctx
+                    .services
+                    .get_columns(&to)
+                    .map_err(err)?
+                    .into_iter()
+                    .map(|c| c.name.to_lowercase())
+                    .collect();
+                Ok(Value::from(
+                    ctx.services
+                        .get_columns(&from)
+                        .map_err(err)?
+                        .into_iter()
+                        .filter(|c| !have.contains(&c.name.to_lowercase()))
+                        .map(Value::from_object)
+                        .collect::<Vec<Value>>(),
+                ))
+            }
+            "expand_column_types" | "expand_target_column_types" | "cache_added"
+            | "cache_dropped" | "cache_renamed" => Ok(Value::from(())),
+            "list_relations_without_caching" | "list_relations" => {
+                let rel = kw_or_pos(args, 0, "schema_relation")
+                    .as_ref()
+                    .and_then(|v| {
+                        let get = |k: &str| {
+                            v.get_attr(k)
+                                .ok()
+                                .and_then(|x| x.as_str().map(str::to_string))
+                        };
+                        Some((get("database").unwrap_or_default(), get("schema")?))
+                    })
+                    .or_else(|| {
+                        let d = kw_or_pos(args, 0, "database")?.as_str()?.to_string();
+                        let s = kw_or_pos(args, 1, "schema")?.as_str()?.to_string();
+                        Some((d, s))
+                    });
+                let Some((db, schema)) = rel else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                }
+                let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+                let sql = format!(
+                    "select table_catalog, table_schema, table_name, table_type from information_schema.tables \
+                     where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) order by table_name",
+                    lit(&db),
+                    lit(&schema)
+                );
+                let r = ctx.services.execute_sql(&sql, true).map_err(err)?;
+                Ok(Value::from(
+                    r.rows
+                        .iter()
+                        .map(|row| {
+                            let s = |i: usize| {
+                                row.get(i)
+                                    .and_then(|v| v.as_str())
+                                    .unwrap_or("")
+                                    .to_string()
+                            };
+                            let kind = if s(3) == "VIEW" { "view" } else { "table" };
+                            relation_value_kind(Relation::new(s(0), s(1), s(2)), kind)
+                        })
+                        .collect::<Vec<Value>>(),
+                ))
+            }
             "already_exists" => {
                 let get = |i: usize| {
                     args.get(i)
@@ -660,7 +753,66 @@ impl Object for ApiObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
             "Relation" => Some(Value::from_object(RelationFactory)),
+            "Column" => Some(Value::from_object(ColumnFactory)),
             _ => None,
+        }
+    }
+}
+
+/// `api.Column`: dbt's base `Column` class (types as dbt names them, `create`, constructing).
+#[derive(Debug)]
+struct ColumnFactory;
+
+/// dbt's `Column.translate_type`: `string` becomes `TEXT`, anything else is kept.
+fn translate_type(t: &str) -> String {
+    if t.eq_ignore_ascii_case("string") {
+        "TEXT".to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+impl Object for ColumnFactory {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let name = kw_or_pos(args, 0, "column").map(|v| v.to_string());
+        let dtype = kw_or_pos(args, 1, "dtype").map(|v| v.to_string());
+        Ok(Value::from_object(super::objects::Column::new(
+            name.unwrap_or_default(),
+            dtype.unwrap_or_default(),
+        )))
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = |i: usize| {
+            args.get(i)
+                .filter(|a| !a.is_none() && !a.is_undefined())
+                .map(|a| a.to_string())
+        };
+        match method {
+            "translate_type" => Ok(Value::from(translate_type(&arg(0).unwrap_or_default()))),
+            "numeric_type" => {
+                let dtype = arg(0).unwrap_or_default();
+                Ok(Value::from(match (arg(1), arg(2)) {
+                    (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
+                    _ => dtype,
+                }))
+            }
+            "string_type" => Ok(Value::from(format!(
+                "character varying({})",
+                arg(0).unwrap_or_else(|| "256".into())
+            ))),
+            "create" | "from_description" => Ok(Value::from_object(super::objects::Column::new(
+                arg(0).unwrap_or_default(),
+                translate_type(&arg(1).unwrap_or_default()),
+            ))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("api.Column has no method `{method}`"),
+            )),
         }
     }
 }
@@ -686,6 +838,10 @@ impl Object for RelationFactory {
                 let kind = get(3, "type");
                 Ok(relation_value_kind(rel, &kind))
             }
+            "add_ephemeral_prefix" => Ok(Value::from(format!(
+                "__dbt__cte__{}",
+                args.first().and_then(|a| a.as_str()).unwrap_or("")
+            ))),
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
                 format!("api.Relation has no method `{method}`"),

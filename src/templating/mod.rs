@@ -17,6 +17,7 @@
 mod functions;
 mod macros;
 mod objects;
+pub mod pyvalues;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ use serde_json::Map;
 use crate::diagnostics::{line_col, Diagnostic, Location};
 use crate::sql::Relation;
 pub use functions::local_md5;
-pub use macros::{MacroDef, MacroFile, MacroIndex};
+pub use macros::{MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE};
 pub use objects::{relation_value, Column, QueryResult};
 
 /// Which render this is.

@@ -28,3 +28,47 @@
 
 {% macro run_hooks(hooks, inside_transaction=True) -%}
 {%- endmacro %}
+
+{% macro load_cached_relation(relation) -%}
+    {{ return(adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier)) }}
+{%- endmacro %}
+
+{% macro load_relation(relation) -%}
+    {{ return(load_cached_relation(relation)) }}
+{%- endmacro %}
+
+{% macro make_intermediate_relation(base_relation, suffix='__dbt_tmp') -%}
+    {{ return(make_temp_relation(base_relation, suffix)) }}
+{%- endmacro %}
+
+{% macro make_temp_relation(base_relation, suffix='__dbt_tmp') -%}
+    {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix})) }}
+{%- endmacro %}
+
+{% macro make_backup_relation(base_relation, backup_relation_type, suffix='__dbt_backup') -%}
+    {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix}, type=backup_relation_type)) }}
+{%- endmacro %}
+
+{% macro get_create_table_as_sql(temporary, relation, sql) -%}
+    create {% if temporary %}temporary {% endif %}table {{ relation }} as (
+        {{ sql }}
+    )
+{%- endmacro %}
+
+{% macro create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {{ return(get_create_table_as_sql(temporary, relation, compiled_code)) }}
+{%- endmacro %}
+
+{% macro get_create_view_as_sql(relation, sql) -%}
+    create view {{ relation }} as (
+        {{ sql }}
+    )
+{%- endmacro %}
+
+{% macro create_view_as(relation, sql) -%}
+    {{ return(get_create_view_as_sql(relation, sql)) }}
+{%- endmacro %}
+
+{% macro drop_relation_if_exists(relation) -%}
+    {%- if relation is not none -%}{{ adapter.drop_relation(relation) }}{%- endif -%}
+{%- endmacro %}
