@@ -250,7 +250,7 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         .map_err(|d| vec![d])?;
     let mut ids = ids;
     ids.sort();
-    // Like dbt, the printed lines are sorted.
+    // Like dbt, nodes are printed in the order of their unique ids.
     let mut lines: Vec<String> = Vec::new();
     for id in &ids {
         let Some(n) = s.manifest().get(id) else {
@@ -274,7 +274,6 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         };
         lines.push(line);
     }
-    lines.sort();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for line in lines {

@@ -17,8 +17,6 @@ fn query(db: &Path, sql: &str) -> Vec<Vec<String>> {
     )
     .expect("open db");
     let mut st = conn.prepare(sql).expect("prepare");
-    let n = st.column_count();
-    let _ = n;
     let rows = st
         .query_map([], |r| {
             let n = r.as_ref().column_count();
