@@ -181,95 +181,95 @@ pub fn parse(
     // SQL-file nodes.
     let mut nodes: Vec<Node> = Vec::new();
     for (proj, props) in &all_props {
-    let pkg = &proj.config.name;
-    for f in &proj.sql_files {
-        let (rtype, tree, props_map): (
-            ResourceType,
-            &ConfigTree,
-            Option<&BTreeMap<String, Entry>>,
-        ) = match f.kind {
-            FileKind::Model => (
-                ResourceType::Model,
-                &proj.config.models,
-                Some(&props.models),
-            ),
-            FileKind::Analysis => (
-                ResourceType::Analysis,
-                &proj.config.analyses,
-                Some(&props.analyses),
-            ),
-            FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
-            FileKind::Snapshot => (
-                ResourceType::Snapshot,
-                &proj.config.snapshots,
-                Some(&props.snapshots),
-            ),
-            FileKind::Macro => continue,
-        };
-        let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
-            SNAPSHOT_RE
-                .captures_iter(&f.contents)
-                .map(|c| (c[1].to_string(), c[2].to_string()))
-                .collect()
-        } else {
-            vec![(file_stem(&f.path), f.contents.clone())]
-        };
-        for (name, raw) in bodies {
+        let pkg = &proj.config.name;
+        for f in &proj.sql_files {
+            let (rtype, tree, props_map): (
+                ResourceType,
+                &ConfigTree,
+                Option<&BTreeMap<String, Entry>>,
+            ) = match f.kind {
+                FileKind::Model => (
+                    ResourceType::Model,
+                    &proj.config.models,
+                    Some(&props.models),
+                ),
+                FileKind::Analysis => (
+                    ResourceType::Analysis,
+                    &proj.config.analyses,
+                    Some(&props.analyses),
+                ),
+                FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
+                FileKind::Snapshot => (
+                    ResourceType::Snapshot,
+                    &proj.config.snapshots,
+                    Some(&props.snapshots),
+                ),
+                FileKind::Macro => continue,
+            };
+            let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
+                SNAPSHOT_RE
+                    .captures_iter(&f.contents)
+                    .map(|c| (c[1].to_string(), c[2].to_string()))
+                    .collect()
+            } else {
+                vec![(file_stem(&f.path), f.contents.clone())]
+            };
+            for (name, raw) in bodies {
+                let mut fqn = vec![pkg.clone()];
+                fqn.extend(dirs_of(&f.path));
+                fqn.push(name.clone());
+                let mut node = Node::new(
+                    format!("{}.{pkg}.{name}", rtype.as_str()),
+                    rtype,
+                    name.clone(),
+                    pkg.clone(),
+                );
+                node.path = f.path.clone();
+                node.original_file_path = f.original_file_path.clone();
+                node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
+                node.raw_code = raw;
+                node.config = default_config(rtype);
+                let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
+                    ResourceType::Model => &c.models,
+                    ResourceType::Analysis => &c.analyses,
+                    ResourceType::Snapshot => &c.snapshots,
+                    _ => &c.data_tests,
+                });
+                node.unrendered_config = project_cfg.clone();
+                merge(&mut node.config, &project_cfg);
+                if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+                    apply_entry(&mut node, entry, &manifest.docs);
+                }
+                node.fqn = fqn;
+                nodes.push(node);
+            }
+        }
+
+        // Seeds.
+        for s in &proj.seed_files {
+            let name = file_stem(&s.path);
             let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&f.path));
+            fqn.extend(dirs_of(&s.path));
             fqn.push(name.clone());
             let mut node = Node::new(
-                format!("{}.{pkg}.{name}", rtype.as_str()),
-                rtype,
+                format!("seed.{pkg}.{name}"),
+                ResourceType::Seed,
                 name.clone(),
                 pkg.clone(),
             );
-            node.path = f.path.clone();
-            node.original_file_path = f.original_file_path.clone();
-            node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
-            node.raw_code = raw;
-            node.config = default_config(rtype);
-            let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
-                ResourceType::Model => &c.models,
-                ResourceType::Analysis => &c.analyses,
-                ResourceType::Snapshot => &c.snapshots,
-                _ => &c.data_tests,
-            });
+            node.path = s.path.clone();
+            node.original_file_path = s.original_file_path.clone();
+            node.checksum = s.checksum.clone();
+            node.config = default_config(ResourceType::Seed);
+            let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
             node.unrendered_config = project_cfg.clone();
             merge(&mut node.config, &project_cfg);
-            if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+            if let Some(entry) = props.seeds.get(&name) {
                 apply_entry(&mut node, entry, &manifest.docs);
             }
             node.fqn = fqn;
             nodes.push(node);
         }
-    }
-
-    // Seeds.
-    for s in &proj.seed_files {
-        let name = file_stem(&s.path);
-        let mut fqn = vec![pkg.clone()];
-        fqn.extend(dirs_of(&s.path));
-        fqn.push(name.clone());
-        let mut node = Node::new(
-            format!("seed.{pkg}.{name}"),
-            ResourceType::Seed,
-            name.clone(),
-            pkg.clone(),
-        );
-        node.path = s.path.clone();
-        node.original_file_path = s.original_file_path.clone();
-        node.checksum = s.checksum.clone();
-        node.config = default_config(ResourceType::Seed);
-        let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
-        node.unrendered_config = project_cfg.clone();
-        merge(&mut node.config, &project_cfg);
-        if let Some(entry) = props.seeds.get(&name) {
-            apply_entry(&mut node, entry, &manifest.docs);
-        }
-        node.fqn = fqn;
-        nodes.push(node);
-    }
     }
 
     crate::timing("parse: nodes", t);

@@ -25,7 +25,10 @@ pub enum PackageSource {
     /// `local: path` (relative to the project root).
     Local(String),
     /// `package: owner/name` with `version:` (one constraint or a list).
-    Hub { package: String, version: Vec<String> },
+    Hub {
+        package: String,
+        version: Vec<String>,
+    },
     /// `git: url` with optional `revision:` and `subdirectory:`.
     Git {
         url: String,
@@ -99,11 +102,12 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
         Some(Value::Array(a)) => a.clone(),
         None | Some(Value::Null) => vec![],
         Some(_) => {
-            return Err(
-                Diagnostic::error("packages", format!("`packages:` in `{file}` must be a list"))
-                    .at(Location::at(file, line_of(text, "packages:", 0), 1))
-                    .with_hint("write `packages:` followed by `- package: dbt-labs/dbt_utils` entries"),
+            return Err(Diagnostic::error(
+                "packages",
+                format!("`packages:` in `{file}` must be a list"),
             )
+            .at(Location::at(file, line_of(text, "packages:", 0), 1))
+            .with_hint("write `packages:` followed by `- package: dbt-labs/dbt_utils` entries"))
         }
     };
     let mut out = Vec::new();
@@ -128,7 +132,10 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
                 .at(at)
                 .with_hint("add e.g. `version: [\">=1.0.0\", \"<2.0.0\"]` under the entry"));
             }
-            PackageSource::Hub { package: p, version }
+            PackageSource::Hub {
+                package: p,
+                version,
+            }
         } else if let Some(url) = str_of("git") {
             PackageSource::Git {
                 url,

@@ -601,8 +601,12 @@ impl Object for AdapterObj {
             "get_missing_columns" => {
                 // Columns of the first relation that the second lacks (by name, any case).
                 let (Some(from), Some(to)) = (
-                    kw_or_pos(args, 0, "from_relation").as_ref().and_then(relation_of),
-                    kw_or_pos(args, 1, "to_relation").as_ref().and_then(relation_of),
+                    kw_or_pos(args, 0, "from_relation")
+                        .as_ref()
+                        .and_then(relation_of),
+                    kw_or_pos(args, 1, "to_relation")
+                        .as_ref()
+                        .and_then(relation_of),
                 ) else {
                     return Ok(Value::from(Vec::<Value>::new()));
                 };
@@ -626,8 +630,11 @@ impl Object for AdapterObj {
                         .collect::<Vec<Value>>(),
                 ))
             }
-            "expand_column_types" | "expand_target_column_types" | "cache_added"
-            | "cache_dropped" | "cache_renamed" => Ok(Value::from(())),
+            "expand_column_types"
+            | "expand_target_column_types"
+            | "cache_added"
+            | "cache_dropped"
+            | "cache_renamed" => Ok(Value::from(())),
             "list_relations_without_caching" | "list_relations" => {
                 let rel = kw_or_pos(args, 0, "schema_relation")
                     .as_ref()

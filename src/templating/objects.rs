@@ -248,8 +248,22 @@ impl Column {
     }
     pub fn is_integer(&self) -> bool {
         [
-            "smallint", "integer", "bigint", "smallserial", "serial", "bigserial", "int2", "int4",
-            "int8", "int", "tinyint", "hugeint", "utinyint", "usmallint", "uinteger", "ubigint",
+            "smallint",
+            "integer",
+            "bigint",
+            "smallserial",
+            "serial",
+            "bigserial",
+            "int2",
+            "int4",
+            "int8",
+            "int",
+            "tinyint",
+            "hugeint",
+            "utinyint",
+            "usmallint",
+            "uinteger",
+            "ubigint",
             "uhugeint",
         ]
         .contains(&self.lower().as_str())

@@ -72,7 +72,11 @@ impl Object for PyList {
                 let at = i64::try_from(arg(0)).unwrap_or(0);
                 self.with(|v| {
                     let len = v.len() as i64;
-                    let at = if at < 0 { (len + at).max(0) } else { at.min(len) };
+                    let at = if at < 0 {
+                        (len + at).max(0)
+                    } else {
+                        at.min(len)
+                    };
                     v.insert(at as usize, arg(1));
                 })
                 .map(|_| Value::from(()))
@@ -104,9 +108,7 @@ impl Object for PyList {
             "reverse" => self.with(|v| v.reverse()).map(|_| Value::from(())),
             "clear" => self.with(|v| v.clear()).map(|_| Value::from(())),
             "copy" => Ok(PyList::value(self.items())),
-            "sort" => self
-                .with(|v| v.sort_by(|a, b| a.cmp(b)))
-                .map(|_| Value::from(())),
+            "sort" => self.with(|v| v.sort()).map(|_| Value::from(())),
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
                 format!("list has no method named {method}"),
@@ -309,9 +311,6 @@ mod tests {
             "{% set xs = [] %}{% do xs.append(1) %}{% do xs.extend([2, 3]) %}{% set d = {} %}{% do d.update({'k': xs | length}) %}{{ xs | join(',') }} {{ d['k'] }} {{ xs[-1] }} {{ d.get('z', 'none') }} {% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %}{{ xs.pop() }}{{ xs | length }}",
         )
         .into_owned();
-        assert_eq!(
-            env.render_str(&src, ()).unwrap(),
-            "1,2,3 3 3 none k=332"
-        );
+        assert_eq!(env.render_str(&src, ()).unwrap(), "1,2,3 3 3 none k=332");
     }
 }

@@ -52,7 +52,11 @@ fn local_package_builds_with_its_configs_vars_and_dispatch_overrides() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/packages_local"));
     let r = sluice(&dir, &["deps"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("installed  pkg_lib (local: pkg_lib)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("installed  pkg_lib (local: pkg_lib)"),
+        "{}",
+        r.stdout
+    );
     assert!(dir.join("dbt_packages/pkg_lib/dbt_project.yml").is_file());
 
     let r = sluice(&dir, &["ls", "--select", "package:pkg_lib"]);
@@ -156,11 +160,7 @@ fn hub_and_git_packages_must_be_vendored() {
     let r = sluice(&dir, &["deps"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("vendored   dbt_utils"), "{}", r.stdout);
-    assert!(
-        r.stderr.contains("states version 0.1.0"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("states version 0.1.0"), "{}", r.stderr);
 }
 
 /// Facts about a relation, computed exactly as `expected/facts.py` computes them.
