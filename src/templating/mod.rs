@@ -235,12 +235,13 @@ impl Templates {
         globals: Globals,
     ) -> Result<Self, Vec<Diagnostic>> {
         let mut env = Environment::new();
-        env.set_keep_trailing_newline(true);
+        env.set_keep_trailing_newline(false);
         // dbt never escapes output, whatever the file's extension (minijinja would JSON-escape .yml).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
         env.set_recursion_limit(500);
         env.set_unknown_method_callback(functions::unknown_method);
+        env.set_formatter(pyvalues::format_output);
         let mut all = macros::builtin_files();
         all.extend(files);
         let index = Arc::new(MacroIndex::build(

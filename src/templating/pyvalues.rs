@@ -252,6 +252,74 @@ impl Object for PyDict {
     }
 }
 
+/// Python's `repr()` of a value: strings in single quotes, `None`, `True`, lists and dicts.
+pub fn py_repr(v: &Value) -> String {
+    if v.is_none() || v.is_undefined() {
+        return "None".into();
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
+        minijinja::value::ValueKind::String => {
+            let s = v.as_str().unwrap_or("");
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        _ if is_container(v) => py_str(v),
+        _ => v.to_string(),
+    }
+}
+
+/// Python's `str()` of a value: like [`py_repr`] except that a string is itself.
+pub fn py_str(v: &Value) -> String {
+    if let Some(s) = v.as_str() {
+        return s.to_string();
+    }
+    if is_container(v) {
+        if v.kind() == minijinja::value::ValueKind::Map {
+            let items: Vec<String> = v
+                .try_iter()
+                .map(|it| {
+                    it.map(|k| {
+                        let val = v.get_item(&k).unwrap_or_default();
+                        format!("{}: {}", py_repr(&k), py_repr(&val))
+                    })
+                    .collect()
+                })
+                .unwrap_or_default();
+            return format!("{{{}}}", items.join(", "));
+        }
+        let items: Vec<String> = v
+            .try_iter()
+            .map(|it| it.map(|x| py_repr(&x)).collect())
+            .unwrap_or_default();
+        return format!("[{}]", items.join(", "));
+    }
+    py_repr(v)
+}
+
+/// A list or dict made by a template (not an object with its own rendering, like a relation).
+fn is_container(v: &Value) -> bool {
+    v.downcast_object_ref::<Vec<Value>>().is_some()
+        || v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
+            .is_some()
+        || v.downcast_object_ref::<PyList>().is_some()
+        || v.downcast_object_ref::<PyDict>().is_some()
+}
+
+/// The output formatter: `{{ value }}` prints what Python's `str()` prints.
+pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
+    if is_container(v) {
+        use std::fmt::Write;
+        return out
+            .write_str(&py_str(v))
+            .map_err(|_| err("cannot write output"));
+    }
+    minijinja::escape_formatter(out, state, v)
+}
+
 /// `__sluice_list(items?)`.
 pub fn new_list(items: Option<Value>) -> Result<Value, Error> {
     Ok(PyList::value(match items {

@@ -4,5 +4,6 @@ mod cli;
 mod conformance;
 mod demo;
 mod features;
+mod jinja;
 mod packages;
 mod support;
