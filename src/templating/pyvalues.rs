@@ -312,7 +312,6 @@ fn is_container(v: &Value) -> bool {
 /// The output formatter: `{{ value }}` prints what Python's `str()` prints.
 pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
     if is_container(v) {
-        use std::fmt::Write;
         return out
             .write_str(&py_str(v))
             .map_err(|_| err("cannot write output"));
