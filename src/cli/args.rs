@@ -121,6 +121,8 @@ pub enum Command {
     Run(RunArgs),
     /// Load seed CSVs.
     Seed(RunArgs),
+    /// Run snapshots.
+    Snapshot(RunArgs),
     /// Run data tests and unit tests.
     Test(RunArgs),
     /// Preview the rows of a model or an inline query.

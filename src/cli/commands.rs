@@ -29,6 +29,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
+        Command::Snapshot(a) => build(g, a, "snapshot"),
         Command::Test(a) => build(g, a, "test"),
         Command::Show {
             selection,
@@ -357,6 +358,7 @@ fn default_types(which: &str) -> Vec<ResourceType> {
     match which {
         "run" => vec![ResourceType::Model],
         "seed" => vec![ResourceType::Seed],
+        "snapshot" => vec![ResourceType::Snapshot],
         "test" => vec![ResourceType::Test, ResourceType::UnitTest],
         _ => vec![
             ResourceType::Model,

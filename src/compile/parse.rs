@@ -245,6 +245,36 @@ pub fn parse(
             }
         }
 
+        // Snapshots defined in YAML (`relation:`), dbt 1.9+.
+        for (name, entry) in &props.snapshots {
+            let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
+                continue;
+            };
+            let path = relative_to_resource(&entry.file, proj);
+            let mut fqn = vec![pkg.clone()];
+            fqn.extend(dirs_of(&path));
+            fqn.push(name.clone());
+            let mut node = Node::new(
+                format!("snapshot.{pkg}.{name}"),
+                ResourceType::Snapshot,
+                name.clone(),
+                pkg.clone(),
+            );
+            node.path = path;
+            node.original_file_path = entry.file.clone();
+            node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
+            node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
+            node.config = default_config(ResourceType::Snapshot);
+            let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
+                &c.snapshots
+            });
+            node.unrendered_config = project_cfg.clone();
+            merge(&mut node.config, &project_cfg);
+            apply_entry(&mut node, entry, &manifest.docs);
+            node.fqn = fqn;
+            nodes.push(node);
+        }
+
         // Seeds.
         for s in &proj.seed_files {
             let name = file_stem(&s.path);
@@ -324,6 +354,15 @@ pub fn parse(
     for node in &mut nodes {
         if let Err(d) = name_relation(node, target, &templates, &services) {
             errors.push(d);
+        }
+        if node.resource_type == ResourceType::Snapshot {
+            // Legacy `target_schema` / `target_database` name the snapshot's schema verbatim.
+            if let Some(s) = node.config_str("target_schema").map(str::to_string) {
+                node.schema = s;
+            }
+            if let Some(d) = node.config_str("target_database").map(str::to_string) {
+                node.database = d;
+            }
         }
     }
     for node in nodes {

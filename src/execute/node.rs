@@ -224,9 +224,7 @@ fn run_node(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         ResourceType::Model => run_model(shared, node, wh),
         ResourceType::Test => run_test(shared, node, wh),
         ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
-        ResourceType::Snapshot => {
-            NodeOutcome::error("snapshots are not supported by sluice yet", None)
-        }
+        ResourceType::Snapshot => run_snapshot(shared, node, wh),
         _ => NodeOutcome {
             status: RunStatus::Success,
             message: "OK".into(),
@@ -464,6 +462,59 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         compiled_code: Some(sql),
         detail: None,
         rows_affected: outcome.rows_affected,
+    }
+}
+
+fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let sql = match compile_for_run(shared, node, wh) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let rel = node.relation();
+    let spec =
+        match super::snapshot::SnapshotSpec::from_config(rel.clone(), sql.clone(), &node.config) {
+            Ok(s) => s,
+            Err(e) => {
+                return NodeOutcome::error(
+                    format!(
+                        "Compilation Error in snapshot {} ({})\n  {e}",
+                        node.name, node.original_file_path
+                    ),
+                    Some(sql),
+                )
+            }
+        };
+    if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
+        return NodeOutcome::error(e, Some(sql));
+    }
+    let dialect = shared.dialect;
+    let res = with_conn(wh, |c| {
+        materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+        super::snapshot::run(c, &spec, |r, s| dialect.create_table_as(r, s))
+    });
+    let (message, rows) = match res {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            return NodeOutcome::error(
+                format!(
+                    "Database Error in snapshot {} ({})\n  {e}",
+                    node.name, node.original_file_path
+                ),
+                Some(sql),
+            )
+        }
+        Err(e) => return NodeOutcome::error(e, Some(sql)),
+    };
+    if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
+        return NodeOutcome::error(e, Some(sql));
+    }
+    NodeOutcome {
+        status: RunStatus::Success,
+        message,
+        failures: None,
+        compiled_code: Some(sql),
+        detail: None,
+        rows_affected: rows,
     }
 }
 

@@ -6,4 +6,5 @@ mod demo;
 mod features;
 mod jinja;
 mod packages;
+mod snapshots;
 mod support;
