@@ -259,11 +259,12 @@ impl SnapshotSpec {
             ));
         }
         let join = self.key_join("snapshotted_data", "source_data");
+        let snap_not_null = format!("not ({})", self.key_is_null("snapshotted_data"));
         sql.push_str(&format!(
             "insertions as (\n    select 'insert' as dbt_change_type, source_data.*{flag}\n    from insertions_source_data as source_data\n    left outer join snapshotted_data on {join}\n    where {snap_null} or ({snap_not_null} and ({row_changed}{deleted_again}))\n),\nupdates as (\n    select 'update' as dbt_change_type, source_data.*, snapshotted_data.dbt_scd_id{deleted_col}\n    from updates_source_data as source_data\n    join snapshotted_data on {join}\n    where ({row_changed}{deleted_again})\n)",
             flag = if new_record { ", 'False' as dbt_is_deleted" } else { "" },
             snap_null = self.key_is_null("snapshotted_data"),
-            snap_not_null = format!("not ({})", self.key_is_null("snapshotted_data")),
+            snap_not_null = snap_not_null,
             deleted_col = if new_record { ", snapshotted_data.dbt_is_deleted" } else { "" },
         ));
         let not_already_deleted = format!(
