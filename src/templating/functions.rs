@@ -354,7 +354,7 @@ fn run_query(sql: String) -> Result<Value, Error> {
 fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
     let ctx = ctx_or_err()?;
     if ctx.phase == Phase::Parse {
-        return Ok(Value::from(()));
+        return Ok(Value::from(""));
     }
     let r = ctx.services.execute_sql(&sql, fetch).map_err(err)?;
     let n = r.rows.len();
@@ -373,7 +373,7 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
     if let Ok(mut results) = ctx.results.lock() {
         results.insert(name, Value::from(m));
     }
-    Ok(Value::from(()))
+    Ok(Value::from(""))
 }
 
 fn load_result(name: String) -> Result<Value, Error> {
@@ -416,7 +416,39 @@ fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let sort: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
     let j = to_json(&v);
     let j = if sort { sort_json(j) } else { j };
-    serde_json::to_string(&j).map_err(|e| err(e.to_string()))
+    let mut out = String::new();
+    python_json(&j, &mut out).map_err(|e| err(e.to_string()))?;
+    Ok(out)
+}
+
+/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators.
+fn python_json(v: &serde_json::Value, out: &mut String) -> Result<(), serde_json::Error> {
+    match v {
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(x, out)?;
+            }
+            out.push(']');
+        }
+        serde_json::Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&serde_json::to_string(k)?);
+                out.push_str(": ");
+                python_json(x, out)?;
+            }
+            out.push('}');
+        }
+        other => out.push_str(&serde_json::to_string(other)?),
+    }
+    Ok(())
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -635,52 +667,6 @@ impl Object for AdapterObj {
             | "cache_added"
             | "cache_dropped"
             | "cache_renamed" => Ok(Value::from(())),
-            "list_relations_without_caching" | "list_relations" => {
-                let rel = kw_or_pos(args, 0, "schema_relation")
-                    .as_ref()
-                    .and_then(|v| {
-                        let get = |k: &str| {
-                            v.get_attr(k)
-                                .ok()
-                                .and_then(|x| x.as_str().map(str::to_string))
-                        };
-                        Some((get("database").unwrap_or_default(), get("schema")?))
-                    })
-                    .or_else(|| {
-                        let d = kw_or_pos(args, 0, "database")?.as_str()?.to_string();
-                        let s = kw_or_pos(args, 1, "schema")?.as_str()?.to_string();
-                        Some((d, s))
-                    });
-                let Some((db, schema)) = rel else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                }
-                let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
-                let sql = format!(
-                    "select table_catalog, table_schema, table_name, table_type from information_schema.tables \
-                     where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) order by table_name",
-                    lit(&db),
-                    lit(&schema)
-                );
-                let r = ctx.services.execute_sql(&sql, true).map_err(err)?;
-                Ok(Value::from(
-                    r.rows
-                        .iter()
-                        .map(|row| {
-                            let s = |i: usize| {
-                                row.get(i)
-                                    .and_then(|v| v.as_str())
-                                    .unwrap_or("")
-                                    .to_string()
-                            };
-                            let kind = if s(3) == "VIEW" { "view" } else { "table" };
-                            relation_value_kind(Relation::new(s(0), s(1), s(2)), kind)
-                        })
-                        .collect::<Vec<Value>>(),
-                ))
-            }
             "already_exists" => {
                 let get = |i: usize| {
                     args.get(i)
@@ -887,42 +873,17 @@ impl Object for ExceptionsObj {
     }
 }
 
-/// `modules.datetime`, `modules.re`.
+/// `modules.datetime`, `modules.pytz`, `modules.re`.
 #[derive(Debug)]
 struct ModulesObj;
 
 impl Object for ModulesObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "datetime" => Some(Value::from_object(DatetimeModule)),
+            "datetime" => Some(Value::from_object(super::pymodules::DatetimeModule)),
+            "pytz" => Some(Value::from_object(super::pymodules::PytzModule)),
             "re" => Some(Value::from_object(ReModule)),
             _ => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct DatetimeModule;
-
-impl Object for DatetimeModule {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "datetime" | "date" => Some(Value::from_object(DatetimeModule)),
-            _ => None,
-        }
-    }
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        _args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "now" | "utcnow" | "today" => Ok(super::objects::datetime_value(chrono::Utc::now())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("datetime has no method `{method}`"),
-            )),
         }
     }
 }
@@ -945,18 +906,22 @@ impl Object for ReModule {
                 .unwrap_or("")
                 .to_string()
         };
+        let matched = |c: Option<regex::Captures>| match c {
+            Some(c) => Value::from_object(super::pymodules::MatchObj::from_captures(&c)),
+            None => Value::from(()),
+        };
         match method {
             "match" => {
                 let t = text(1);
-                Ok(match re.find(&t) {
-                    Some(m) if m.start() == 0 => Value::from(m.as_str()),
-                    _ => Value::from(()),
-                })
+                Ok(matched(
+                    re.captures(&t)
+                        .filter(|c| c.get(0).is_some_and(|m| m.start() == 0)),
+                ))
             }
-            "search" => Ok(re
-                .find(&text(1))
-                .map(|m| Value::from(m.as_str()))
-                .unwrap_or_default()),
+            "search" => {
+                let t = text(1);
+                Ok(matched(re.captures(&t)))
+            }
             "fullmatch" => {
                 let t = text(1);
                 Ok(Value::from(

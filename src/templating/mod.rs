@@ -17,6 +17,7 @@
 mod functions;
 mod macros;
 mod objects;
+pub mod pymodules;
 pub mod pyvalues;
 
 use std::cell::RefCell;

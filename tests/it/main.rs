@@ -5,6 +5,7 @@ mod conformance;
 mod demo;
 mod features;
 mod jinja;
+mod macro_library;
 mod packages;
 mod snapshots;
 mod support;

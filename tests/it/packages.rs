@@ -164,7 +164,7 @@ fn hub_and_git_packages_must_be_vendored() {
 }
 
 /// Facts about a relation, computed exactly as `expected/facts.py` computes them.
-fn relation_facts(conn: &duckdb::Connection, schema: &str, name: &str) -> serde_json::Value {
+pub fn relation_facts(conn: &duckdb::Connection, schema: &str, name: &str) -> serde_json::Value {
     let mut st = conn
         .prepare(
             "select column_name, data_type from information_schema.columns \

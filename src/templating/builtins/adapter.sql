@@ -72,3 +72,22 @@
 {% macro drop_relation_if_exists(relation) -%}
     {%- if relation is not none -%}{{ adapter.drop_relation(relation) }}{%- endif -%}
 {%- endmacro %}
+
+{#- The relations of a schema, as a table with `database`, `name`, `schema`, `type`. -#}
+{% macro list_relations_without_caching(schema_relation) -%}
+    {{ return(adapter.dispatch('list_relations_without_caching', 'dbt')(schema_relation)) }}
+{%- endmacro %}
+
+{% macro default__list_relations_without_caching(schema_relation) -%}
+    {%- call statement('list_relations_without_caching', fetch_result=True) -%}
+        select
+            '{{ schema_relation.database }}' as database,
+            table_name as name,
+            table_schema as schema,
+            case table_type when 'BASE TABLE' then 'table' when 'VIEW' then 'view' else 'table' end as type
+        from information_schema.tables
+        where lower(table_schema) = '{{ schema_relation.schema | lower }}'
+          and lower(table_catalog) = '{{ schema_relation.database | lower }}'
+    {%- endcall -%}
+    {{ return(load_result('list_relations_without_caching').table) }}
+{%- endmacro %}

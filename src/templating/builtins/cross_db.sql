@@ -99,11 +99,6 @@
     {%- set d = modules.datetime.date(year, month, day) -%}
     to_date('{{ d.strftime('%Y-%m-%d') }}', 'YYYY-MM-DD')
 {%- endmacro %}
-{% macro duckdb__date(year, month, day) -%}
-    {%- set d = modules.datetime.date(year, month, day) -%}
-    cast('{{ d.strftime('%Y-%m-%d') }}' as date)
-{%- endmacro %}
-
 {% macro current_timestamp() -%}
     {{ return(adapter.dispatch('current_timestamp', 'dbt')()) }}
 {%- endmacro %}
@@ -265,11 +260,9 @@
 {% macro default__bool_or(expression) -%}bool_or({{ expression }}){%- endmacro %}
 
 {% macro equals(expr1, expr2) %}{{ return(adapter.dispatch('equals', 'dbt')(expr1, expr2)) }}{%- endmacro %}
+{#- dbt 1.10 without the `enable_truthy_nulls_equals_macro` behaviour flag: plain equality. -#}
 {% macro default__equals(expr1, expr2) -%}
-    case when (({{ expr1 }} = {{ expr2 }}) or ({{ expr1 }} is null and {{ expr2 }} is null))
-        then 0
-        else 1
-    end = 0
+    ({{ expr1 }} = {{ expr2 }})
 {%- endmacro %}
 
 {#- Set operators ----------------------------------------------------------------------------- -#}
