@@ -1,4 +1,4 @@
-//! Snapshots over three runs (inserts, updates, hard deletes): `timestamp` and `check`
+//! Snapshots over four runs (inserts, updates, hard deletes, a new column): `timestamp` and `check`
 //! strategies, `invalidate_hard_deletes`, a YAML snapshot with `hard_deletes: new_record`; the
 //! tables after each run equal what real dbt built (`tests/fixtures/snapshots/expected/run_N.json`,
 //! recorded by `expected/record.sh`).
@@ -80,10 +80,10 @@ fn snapshot_facts(db: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn three_runs_build_the_history_real_dbt_builds() {
+fn four_runs_build_the_history_real_dbt_builds() {
     let fixture = repo().join("tests/fixtures/snapshots");
     let (_tmp, dir) = copy_project(&fixture);
-    for n in 1..=3 {
+    for n in 1..=4 {
         // The first run uses `sluice snapshot` (after building the model), the others `build`.
         let vars = format!("{{stage: {n}}}");
         if n == 1 {
