@@ -9,7 +9,7 @@ use crate::support::{copy_project, repo, sluice};
 
 /// SQL without comments, with runs of whitespace as one space and none inside parentheses or
 /// before commas.
-fn normalized(sql: &str) -> String {
+pub fn normalized(sql: &str) -> String {
     let no_comments: Vec<&str> = sql
         .lines()
         .map(|l| match l.find("--") {

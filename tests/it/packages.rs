@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::macro_library::normalized;
 use crate::support::{copy_dir, copy_project, repo, shared, sluice};
 
 fn query(db: &Path, sql: &str) -> Vec<Vec<String>> {
@@ -277,6 +278,26 @@ fn dbt_utils_and_dbt_date_build_the_tables_and_verdicts_real_dbt_builds() {
         let got = relation_facts(&conn, schema, name);
         if &got != want {
             problems.push(format!("{rel}: expected {want}, got {got}"));
+        }
+    }
+    // The same compiled SQL for every model and test, up to whitespace and comments.
+    let fixture = repo().join("tests/fixtures/packages_real");
+    let mut files: Vec<_> = std::fs::read_dir(fixture.join("expected/compiled"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() > 30, "{files:?}");
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let compiled = dir.join("target/compiled/pkgs_real/models");
+        let got = std::fs::read_to_string(compiled.join(&name))
+            .or_else(|_| std::fs::read_to_string(compiled.join("schema.yml").join(&name)))
+            .unwrap_or_default();
+        let want = normalized(&std::fs::read_to_string(&f).unwrap());
+        let got = normalized(&got);
+        if got != want {
+            problems.push(format!("{name}:\n  dbt:    {want}\n  sluice: {got}"));
         }
     }
     assert!(
