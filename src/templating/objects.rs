@@ -450,6 +450,38 @@ impl Object for ColumnsObj {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Seq(self.0.column_names.len())
     }
+    /// agate's `MappedSequence` methods: `keys()`, `values()`, `items()`, `get(name)`.
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let column = |i: usize| self.get_value(&Value::from(i as i64)).unwrap_or_default();
+        let names = &self.0.column_names;
+        match method {
+            "keys" => Ok(Value::from(names.clone())),
+            "values" => Ok(Value::from(
+                (0..names.len()).map(column).collect::<Vec<_>>(),
+            )),
+            "items" => Ok(Value::from(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| Value::from(vec![Value::from(n.clone()), column(i)]))
+                    .collect::<Vec<_>>(),
+            )),
+            "get" => Ok(args
+                .first()
+                .and_then(|k| self.get_value(k))
+                .or_else(|| args.get(1).cloned())
+                .unwrap_or_default()),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("columns have no method `{method}`"),
+            )),
+        }
+    }
 }
 
 #[derive(Debug)]
