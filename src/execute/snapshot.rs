@@ -169,7 +169,8 @@ impl SnapshotSpec {
                         format!("{a}.dbt_unique_key_{i}"),
                         format!("{b}.dbt_unique_key_{i}"),
                     );
-                    format!("(({x} = {y}) or ({x} is null and {y} is null))")
+                    // dbt's `equals()` without the truthy-nulls behaviour flag (dbt 1.10).
+                    format!("({x} = {y})")
                 })
                 .collect::<Vec<_>>()
                 .join(" and ")

@@ -1,5 +1,6 @@
 //! Snapshots over four runs (inserts, updates, hard deletes, a new column): `timestamp` and `check`
-//! strategies, `invalidate_hard_deletes`, a YAML snapshot with `hard_deletes: new_record`; the
+//! strategies, `invalidate_hard_deletes`, a composite `unique_key` with `hard_deletes: invalidate`,
+//! a YAML snapshot with `hard_deletes: new_record`; the
 //! tables after each run equal what real dbt built (`tests/fixtures/snapshots/expected/run_N.json`,
 //! recorded by `expected/record.sh`).
 
@@ -94,7 +95,7 @@ fn four_runs_build_the_history_real_dbt_builds() {
             assert!(
                 r.stdout.contains("OK snapshotted snapshots.customers_ts")
                     && r.stdout
-                        .contains("PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=3"),
+                        .contains("PASS=4 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=4"),
                 "{}",
                 r.stdout
             );
