@@ -263,8 +263,8 @@ pub fn install(
                             )
                             .at(at)
                             .with_hint(format!(
-                                "the path is relative to the project folder; `{}` should hold a dbt project",
-                                src.display()
+                                "`local:` paths are relative to the project folder: `{}/dbt_project.yml` should exist",
+                                p.trim_end_matches('/')
                             )),
                         );
                         continue;

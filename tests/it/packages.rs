@@ -310,3 +310,25 @@ fn dbt_utils_and_dbt_date_build_the_tables_and_verdicts_real_dbt_builds() {
     );
     assert_eq!(r.code, 1, "a test fails, as in dbt: {}", r.stdout);
 }
+
+#[test]
+fn bad_packages_files_are_one_located_diagnostic_each() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/packages_local"));
+    std::fs::write(
+        dir.join("packages.yml"),
+        "packages:\n  - local: pkg_lib\n  - local: no_such_folder\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["deps"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    insta::assert_snapshot!("missing_local_package", r.stderr);
+
+    std::fs::write(
+        dir.join("packages.yml"),
+        "packages:\n  - package dbt_utils\n    version: 1\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["deps"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    insta::assert_snapshot!("malformed_packages_yml", r.stderr);
+}
