@@ -340,7 +340,13 @@ pub fn parse(
         .iter()
         .flat_map(|(p, props)| props.sources.iter().map(move |e| (*p, e)))
     {
-        match source_nodes(entry, &proj.config.name, proj, target, &manifest.docs) {
+        match source_nodes(
+            entry,
+            &proj.config.name,
+            (project, proj),
+            target,
+            &manifest.docs,
+        ) {
             Ok(srcs) => {
                 for s in srcs {
                     manifest.sources.insert(s.unique_id.clone(), s);
@@ -404,7 +410,7 @@ pub fn parse(
         test_nodes.extend(generic_tests(
             props,
             &manifest,
-            proj,
+            (project, proj),
             target,
             &templates,
             &services,
@@ -1020,7 +1026,7 @@ fn name_relation(
 fn source_nodes(
     entry: &Entry,
     pkg: &str,
-    project: &Project,
+    (root, project): (&Project, &Project),
     target: &Target,
     docs: &BTreeMap<String, DocBlock>,
 ) -> Result<Vec<Node>, Diagnostic> {
@@ -1071,7 +1077,10 @@ fn source_nodes(
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
-        merge(&mut config, &project.config.sources.resolve(&fqn));
+        merge(
+            &mut config,
+            &package_cfg(root, project, &project.config.sources, &fqn, |c| &c.sources),
+        );
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
         node.config = config;
@@ -1166,7 +1175,7 @@ fn find_refable(
 fn generic_tests(
     props: &Properties,
     manifest: &Manifest,
-    project: &Project,
+    (root, project): (&Project, &Project),
     target: &Target,
     templates: &Templates,
     services: &Arc<ParseServices>,
@@ -1303,7 +1312,12 @@ fn generic_tests(
             fqn.push(names.name.clone());
             node.fqn = fqn.clone();
             node.config = default_config(ResourceType::Test);
-            merge(&mut node.config, &project.config.data_tests.resolve(&fqn));
+            merge(
+                &mut node.config,
+                &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
+                    &c.data_tests
+                }),
+            );
             merge(&mut node.config, &td.config);
             finish_config(&mut node);
             let macro_name = match &td.namespace {

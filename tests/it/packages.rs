@@ -133,6 +133,16 @@ fn local_package_builds_with_its_configs_vars_and_dispatch_overrides() {
     ] {
         assert!(manifest["nodes"][id].is_object(), "missing {id}");
     }
+    // The root project's `data_tests: {pkg_lib: ...}` configures the package's tests only.
+    let tags = |id: &str| manifest["nodes"][id]["tags"].clone();
+    assert_eq!(
+        tags("test.pkg_lib.not_null_lib_numbers_n.eae617129e"),
+        serde_json::json!(["from_root"])
+    );
+    assert_eq!(
+        tags("test.pkg_app.pkg_lib_is_positive_app_orders_amount.96772d5aac"),
+        serde_json::json!([])
+    );
 }
 
 #[test]
