@@ -699,8 +699,23 @@ impl Object for AdapterObj {
                     .first()
                     .and_then(relation_of)
                     .ok_or_else(|| err(format!("adapter.{method} needs a relation")))?;
+                // A view is dropped and renamed as a view (DuckDB and Postgres refuse otherwise).
+                let kind = match args.first().and_then(|v| {
+                    v.downcast_object_ref::<super::objects::RelationObj>()
+                        .map(|r| r.kind.clone())
+                }) {
+                    Some(k) if !k.is_empty() => k,
+                    _ if matches!(method, "drop_relation" | "rename_relation") => ctx
+                        .services
+                        .get_relation(&rel.database, &rel.schema, &rel.identifier)
+                        .map_err(err)?
+                        .map(|(_, k)| k)
+                        .unwrap_or_else(|| "table".into()),
+                    _ => "table".into(),
+                };
+                let object = if kind == "view" { "view" } else { "table" };
                 let sql = match method {
-                    "drop_relation" => format!("drop table if exists {}", rel.quoted()),
+                    "drop_relation" => format!("drop {object} if exists {} cascade", rel.quoted()),
                     "truncate_relation" => format!("delete from {}", rel.quoted()),
                     "create_schema" => format!(
                         "create schema if not exists {}",
@@ -716,7 +731,7 @@ impl Object for AdapterObj {
                             .and_then(relation_of)
                             .ok_or_else(|| err("rename_relation needs a target"))?;
                         format!(
-                            "alter table {} rename to {}",
+                            "alter {object} {} rename to {}",
                             rel.quoted(),
                             crate::sql::quote(&to.identifier)
                         )

@@ -43,6 +43,27 @@ fn macros_and_adapter_methods_build_what_real_dbt_builds() {
     )
     .expect("open db");
     let mut problems = Vec::new();
+    // The same set of relations (what `rename_relation` / `drop_relation` left, too).
+    let mut st = conn
+        .prepare(
+            "select table_schema || '.' || table_name from information_schema.tables \
+             where table_schema not in ('information_schema', 'pg_catalog') order by 1",
+        )
+        .unwrap();
+    let got: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let want: Vec<String> = expected["relations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    if got != want {
+        problems.push(format!("relations: expected {want:?}, got {got:?}"));
+    }
     for (rel, want) in expected["relations"].as_object().unwrap() {
         let (schema, name) = rel.split_once('.').unwrap();
         let got = relation_facts(&conn, schema, name);
