@@ -433,6 +433,12 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         incremental_strategy: node.config_str("incremental_strategy"),
         full_refresh,
         on_schema_change: node.config_str("on_schema_change"),
+        incremental_predicates: crate::project::config::as_list(
+            node.config.get("incremental_predicates"),
+        )
+        .into_iter()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect(),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;

@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod demo;
 mod features;
+mod incremental;
 mod jinja;
 mod macro_library;
 mod packages;

@@ -54,6 +54,7 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         incremental_strategy: None,
         full_refresh: false,
         on_schema_change: None,
+        incremental_predicates: vec![],
     }
 }
 
