@@ -240,6 +240,31 @@ fn incremental_delete_insert_with_a_composite_key() {
 }
 
 #[test]
+fn merge_matches_only_rows_the_incremental_predicates_allow() {
+    let mut db = db();
+    let r = rel("merged");
+    let mut s = spec(
+        &r,
+        Materialization::Incremental,
+        "select * from (values (1, 'a'), (2, 'b')) t(id, v)",
+    );
+    s.unique_key = vec!["id".into()];
+    s.incremental_strategy = Some("merge");
+    build(db.conn.as_mut(), &s).expect("first run");
+    // Only target rows with id >= 2 may match: row 1 is inserted again, row 2 updated.
+    s.incremental_predicates = vec!["DBT_INTERNAL_DEST.id >= 2".into()];
+    s.sql = "select * from (values (1, 'A'), (2, 'B')) t(id, v)";
+    build(db.conn.as_mut(), &s).expect("merge");
+    assert_eq!(
+        rows(
+            &mut db,
+            "select id, v from shop.marts.merged order by id, v"
+        ),
+        json!([[1, "A"], [1, "a"], [2, "B"]])
+    );
+}
+
+#[test]
 fn incremental_on_schema_change() {
     let mut db = db();
     let r = rel("wide");
