@@ -142,8 +142,8 @@ pub fn parse(
     let mut manifest = Manifest {
         project_name: pkg.clone(),
         adapter_type: target.adapter_type.clone(),
-        on_run_start: project.config.on_run_start.clone(),
-        on_run_end: project.config.on_run_end.clone(),
+        on_run_start: run_hooks(project, |c| &c.on_run_start),
+        on_run_end: run_hooks(project, |c| &c.on_run_end),
         package_roots: project
             .packages
             .iter()
@@ -655,6 +655,21 @@ fn parse_render_test_macro(
     }
     let kw: minijinja::value::Kwargs = values.into_iter().collect();
     let _ = templates.call_macro(macro_name, vec![minijinja::Value::from(kw)], ctx);
+}
+
+/// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root
+/// project's.
+fn run_hooks(
+    project: &Project,
+    hooks_of: impl Fn(&crate::project::ProjectConfig) -> &Vec<String>,
+) -> Vec<String> {
+    let mut packages: Vec<&Project> = project.packages.iter().collect();
+    packages.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+    packages
+        .into_iter()
+        .chain(std::iter::once(project))
+        .flat_map(|p| hooks_of(&p.config).iter().cloned())
+        .collect()
 }
 
 /// The root project, then its installed packages.

@@ -92,10 +92,13 @@ fn local_package_builds_with_its_configs_vars_and_dispatch_overrides() {
         ),
         [
             ["main.app_orders:BASE TABLE"],
+            ["main.lib_hook_ran:BASE TABLE"],
             ["main.lib_seed:BASE TABLE"],
             ["main_lib.lib_numbers:BASE TABLE"]
         ]
     );
+    // The package's on-run-end hook ran, rendered in the root project's context (as in dbt).
+    assert_eq!(query(&db, "select p from main.lib_hook_ran"), [["pkg_app"]]);
     assert_eq!(
         query(
             &db,
