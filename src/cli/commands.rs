@@ -287,7 +287,7 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
 
 fn debug(g: &GlobalArgs) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
-    let project = crate::project::load(&root)?;
+    let project = crate::project::load_without_packages(&root)?;
     let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
     println!("sluice {}", env!("CARGO_PKG_VERSION"));
     println!(
@@ -327,7 +327,7 @@ fn debug(g: &GlobalArgs) -> CmdResult {
 
 fn clean(g: &GlobalArgs) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
-    let project = crate::project::load(&root)?;
+    let project = crate::project::load_without_packages(&root)?;
     let mut targets = project.config.clean_targets.clone();
     if targets.is_empty() {
         targets.push(project.config.target_path.clone());

@@ -134,6 +134,12 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     Ok(project)
 }
 
+/// Loads the project at `root` alone: no packages, and no check that they are installed (for
+/// commands that work before `sluice deps`, such as `clean` and `debug`).
+pub fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    load_one(root)
+}
+
 /// Loads one project (a root project or one package), without its packages.
 fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     let config = ProjectConfig::load(root).map_err(|d| vec![d])?;

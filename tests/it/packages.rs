@@ -46,6 +46,9 @@ fn build_without_deps_says_what_to_run() {
         "{}",
         r.stderr
     );
+    // `clean` works before `deps`, as in dbt.
+    let r = sluice(&dir, &["clean"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
 
 #[test]
