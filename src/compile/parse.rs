@@ -1404,12 +1404,12 @@ fn generic_tests(
             }
             // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
             // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
-            if td.namespace.is_some()
-                || templates
-                    .index
-                    .find(&format!("test_{}", td.test_name), Some(pkg))
-                    .is_some_and(|d| d.package != crate::templating::BUILTIN_PACKAGE)
-            {
+            // (Only when the macro's file calls `config(` at all: most custom tests do not, and
+            // rendering every test twice would slow parsing down.)
+            let def = templates.index.find(&macro_name, Some(pkg));
+            if def.is_some_and(|d| {
+                d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
+            }) {
                 parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, &ctx);
             }
             let rec = ctx.recorded();
