@@ -374,26 +374,6 @@ pub fn run(
             )
         }
     };
-    if !missing.is_empty() {
-        let staging_types = describe(conn, &spec.sql)?;
-        for c in &missing {
-            let t = staging_types
-                .iter()
-                .find(|(n, _)| n == c)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_else(|| "varchar".into());
-            conn.execute(&format!(
-                "alter table {} add column {} {t}",
-                spec.relation.quoted(),
-                quote(c)
-            ))?;
-        }
-    }
-    let snapshot_cols: Vec<String> = conn
-        .columns(&spec.relation)?
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
     let staging = Relation::new(
         spec.relation.database.clone(),
         spec.relation.schema.clone(),
@@ -403,6 +383,28 @@ pub fn run(
     let select = spec.staging_sql(&check_cols, column_added, &source_cols, &snapshot_cols);
     conn.execute(&create_table_as(&staging, &select))?;
     let result = (|| -> Result<u64, AdapterError> {
+        // Source columns the table lacks are added with the staging table's types (dbt's
+        // `create_columns` over `get_missing_columns(staging, target)`).
+        if !missing.is_empty() {
+            let staging_types = conn.columns(&staging)?;
+            for c in &missing {
+                let t = staging_types
+                    .iter()
+                    .find(|s| &s.name == c)
+                    .map(|s| s.data_type.clone())
+                    .unwrap_or_else(|| "varchar".into());
+                conn.execute(&format!(
+                    "alter table {} add column {} {t}",
+                    spec.relation.quoted(),
+                    quote(c)
+                ))?;
+            }
+        }
+        let snapshot_cols: Vec<String> = conn
+            .columns(&spec.relation)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         let target = spec.relation.quoted();
         let src = staging.quoted();
         let cur = match &spec.valid_to_current {
@@ -441,23 +443,6 @@ fn count(conn: &mut dyn Connection, rel: &Relation) -> Result<u64, AdapterError>
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         })
         .unwrap_or(0))
-}
-
-/// Column names and types of a query.
-fn describe(conn: &mut dyn Connection, sql: &str) -> Result<Vec<(String, String)>, AdapterError> {
-    let r = conn.query(&format!("describe select * from (\n{sql}\n) as __dbt_sbq"))?;
-    Ok(r.rows
-        .iter()
-        .map(|row| {
-            let s = |i: usize| {
-                row.get(i)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            (s(0), s(1))
-        })
-        .collect())
 }
 
 #[cfg(test)]
