@@ -382,6 +382,8 @@ pub fn run(
     conn.execute(&format!("drop table if exists {}", staging.quoted()))?;
     let select = spec.staging_sql(&check_cols, column_added, &source_cols, &snapshot_cols);
     conn.execute(&create_table_as(&staging, &select))?;
+    // Columns, closing updates and inserts land together or not at all.
+    conn.begin()?;
     let result = (|| -> Result<u64, AdapterError> {
         // Source columns the table lacks are added with the staging table's types (dbt's
         // `create_columns` over `get_missing_columns(staging, target)`).
@@ -427,6 +429,13 @@ pub fn run(
         ))?;
         Ok(updated + inserted)
     })();
+    let result = match result {
+        Ok(n) => conn.commit().map(|_| n),
+        Err(e) => {
+            let _ = conn.rollback();
+            Err(e)
+        }
+    };
     let dropped = conn.execute(&format!("drop table if exists {}", staging.quoted()));
     let n = result?;
     dropped?;

@@ -134,3 +134,36 @@ fn a_snapshot_without_unique_key_fails_with_a_clear_message() {
         r.stdout
     );
 }
+
+#[test]
+fn a_failing_snapshot_run_leaves_the_table_as_it_was() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/snapshots"));
+    let r = sluice(&dir, &["build", "--vars", "{stage: 1}"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let before = snapshot_facts(&dir.join("snaps.duckdb"));
+    // The second run's query fails at run time (a bad cast), after the model changed.
+    let path = dir.join("snapshots/customers.sql");
+    let sql = std::fs::read_to_string(&path).unwrap().replacen(
+        "select * from {{ ref('customers_stage') }}",
+        "select *, cast(name as integer) as broken from {{ ref('customers_stage') }}",
+        1,
+    );
+    std::fs::write(&path, sql).unwrap();
+    let r = sluice(&dir, &["build", "--vars", "{stage: 2}"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Database Error in snapshot customers_ts"),
+        "{}",
+        r.stdout
+    );
+    let after = snapshot_facts(&dir.join("snaps.duckdb"));
+    assert_eq!(
+        before["snapshots.customers_ts"], after["snapshots.customers_ts"],
+        "the failed snapshot's table changed"
+    );
+    assert!(
+        !std::fs::read_to_string(dir.join("target/run_results.json"))
+            .unwrap()
+            .is_empty()
+    );
+}
