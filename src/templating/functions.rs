@@ -56,6 +56,7 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("zip", zip_fn);
     env.add_function("__sluice_list", super::pyvalues::new_list);
     env.add_function("__sluice_dict", super::pyvalues::new_dict);
+    env.add_function("__sluice_mut", super::pyvalues::make_mutable);
     env.add_function("set", set_fn);
     env.add_function("set_strict", set_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));

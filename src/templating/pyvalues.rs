@@ -3,10 +3,11 @@
 //! that `{% do x.append(y) %}` changes in place.
 //!
 //! Design decision: minijinja's own sequences and maps are immutable, and there is no hook on
-//! literal construction; so [`crate::templating::macros::preprocess`] rewrites the literal of a
-//! `{% set name = [...] %}` / `{% set name = {...} %}` into a call that builds one of these
-//! objects. That covers how dbt packages build lists and dicts to mutate; other literals stay
-//! minijinja values (mutating one is reported as an error, never silently ignored).
+//! literal construction; so [`rewrite_literals`] (run on every template) rewrites the literal of
+//! a `{% set name = [...] %}` / `{% set name = {...} %}`, and the value of any `{% set name =
+//! expr %}` whose `name` the file mutates, into a call that builds one of these objects. That
+//! covers how dbt packages build lists and dicts to mutate; other values stay minijinja values
+//! (mutating one is reported as an error, never silently ignored).
 
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -343,16 +344,53 @@ static SET_DICT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\{([^\[\]{}%]*)\}(\s*-?%\})").unwrap()
 });
 
-/// Rewrites `{% set x = [...] %}` / `{% set x = {...} %}` literals into mutable objects.
+static MUTATED_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*(?:append|extend|insert|pop|remove|update|setdefault|clear)\s*\(",
+    )
+    .unwrap()
+});
+static SET_ANY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\{%-?\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)(.+?)(\s*-?%\})").unwrap()
+});
+
+/// Rewrites `{% set x = [...] %}` / `{% set x = {...} %}` literals into mutable objects, and any
+/// other `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as in
+/// `{% set cols = group_by_columns %}{% do cols.append(c) %}`) into a mutable copy.
 pub fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
     if !src.contains("set") {
         return std::borrow::Cow::Borrowed(src);
     }
     let s = SET_LIST_RE.replace_all(src, "${1}__sluice_list([${2}])${3}");
-    match SET_DICT_RE.replace_all(&s, "${1}__sluice_dict({${2}})${3}") {
+    let s = match SET_DICT_RE.replace_all(&s, "${1}__sluice_dict({${2}})${3}") {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
+    };
+    let mutated: std::collections::BTreeSet<&str> = MUTATED_RE
+        .captures_iter(&s)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    if mutated.is_empty() {
+        return s;
+    }
+    let wrapped = SET_ANY_RE.replace_all(&s, |c: &regex::Captures| {
+        let expr = &c[3];
+        if mutated.contains(&c[2]) && !expr.starts_with("__sluice_") {
+            format!("{}__sluice_mut({expr}){}", &c[1], &c[4])
+        } else {
+            c[0].to_string()
+        }
+    });
+    match wrapped {
         std::borrow::Cow::Borrowed(_) => s,
         std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
     }
+}
+
+/// `__sluice_mut(value)`: a list or dict as a mutable copy; anything else (including lists and
+/// dicts that are mutable already, so aliasing holds) unchanged.
+pub fn make_mutable(v: Value) -> Value {
+    mutable(v)
 }
 
 #[cfg(test)]
@@ -365,6 +403,11 @@ mod tests {
         assert_eq!(
             rewrite_literals(src),
             "{%- set fields = __sluice_list([]) -%}{% set d = __sluice_dict({'a': 1}) %}{{ [1] }}{% set x = y %}"
+        );
+        let src = "{% set cols = group_by | list %}{% set other = y %}{% do cols.append(1) %}";
+        assert_eq!(
+            rewrite_literals(src),
+            "{% set cols = __sluice_mut(group_by | list) %}{% set other = y %}{% do cols.append(1) %}"
         );
     }
 
