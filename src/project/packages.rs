@@ -117,7 +117,11 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
         let at = Location::at(file, line, 1);
         let str_of = |k: &str| e.get(k).and_then(scalar);
         let source = if let Some(p) = str_of("local") {
-            PackageSource::Local(p)
+            PackageSource::Local(render_env(&p).map_err(|e| {
+                Diagnostic::error("packages", format!("cannot render `local: {p}`: {e}"))
+                    .at(at.clone())
+                    .with_hint("`local:` paths may use {{ env_var('NAME', 'default') }}")
+            })?)
         } else if let Some(p) = str_of("package") {
             let version = match e.get("version") {
                 Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
@@ -160,6 +164,19 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
         out.push(PackageSpec { source, line });
     }
     Ok(out)
+}
+
+/// Renders `{{ env_var(...) }}` in a value (dbt renders packages.yml with `env_var`). Only
+/// `local:` paths are rendered: hub and git entries are never fetched, and a git URL may carry a
+/// token that must not reach the output.
+fn render_env(s: &str) -> Result<String, String> {
+    if !s.contains("{{") && !s.contains("{%") {
+        return Ok(s.to_string());
+    }
+    let mut env = minijinja::Environment::new();
+    env.add_function("env_var", super::profile::env_var_fn);
+    env.render_str(s, minijinja::context! {})
+        .map_err(|e| e.detail().unwrap_or("invalid Jinja").to_string())
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -475,6 +492,26 @@ mod tests {
             PackageSource::Hub { version, .. } => assert_eq!(version.len(), 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn local_paths_may_use_env_var() {
+        let specs = parse_specs(
+            "packages.yml",
+            "packages:\n  - local: \"{{ env_var('SLUICE_NO_SUCH_VAR_FOR_TEST', 'vendor') }}/pkg\"\n",
+        )
+        .unwrap();
+        assert_eq!(specs[0].source, PackageSource::Local("vendor/pkg".into()));
+        let d = parse_specs(
+            "packages.yml",
+            "packages:\n  - local: \"{{ env_var('SLUICE_NO_SUCH_VAR_FOR_TEST') }}\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            d.message.contains("SLUICE_NO_SUCH_VAR_FOR_TEST"),
+            "{}",
+            d.message
+        );
     }
 
     #[test]
