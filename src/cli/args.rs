@@ -139,4 +139,6 @@ pub enum Command {
     Clean,
     /// Install packages listed in packages.yml (local packages only without network).
     Deps,
+    /// The semantic layer: validate, list and query metrics.
+    Metrics(super::metrics::MetricsArgs),
 }

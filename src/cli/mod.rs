@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod metrics;
 mod session;
 
 use std::io::IsTerminal;
