@@ -273,12 +273,22 @@ impl<'a> Resolver<'a> {
         if s.kind == SpecKind::Dimension && s.links.is_empty() {
             return Err(PlanError::new(
                 format!("`{}` needs the entity it belongs to", s.name),
-                format!(
-                    "write `<entity>__{}`, e.g. `{}__{}`",
-                    s.name,
-                    sm.primary().unwrap_or("entity"),
-                    s.name
-                ),
+                match self.layer.semantic_models.iter().find_map(|m| {
+                    m.dimension(&s.name)?;
+                    let e = if m.name == sm.name {
+                        m.primary()?
+                    } else {
+                        m.entities
+                            .iter()
+                            .find(|e| e.kind.is_unique() && sm.entity(&e.name).is_some())?
+                            .name
+                            .as_str()
+                    };
+                    Some(format!("{e}__{}", s.name))
+                }) {
+                    Some(item) => format!("write `{item}`"),
+                    None => format!("write `<entity>__{}`", s.name),
+                },
             ));
         }
         if s.kind == SpecKind::Entity && sm.entity(&s.name).is_none() && s.name != "metric_time"

@@ -4,4 +4,5 @@ mod cli;
 mod conformance;
 mod demo;
 mod features;
+mod metrics;
 mod support;
