@@ -101,7 +101,10 @@ pub enum MetricsCommand {
 /// Reads and validates the semantic layer of a loaded session.
 pub fn load_layer(s: &Session) -> Result<SemanticLayer, Vec<Diagnostic>> {
     let (layer, mut errors) = metrics::load(&s.project.yaml_files, s.manifest());
-    errors.extend(metrics::validate::validate(&layer, &s.project.yaml_files));
+    // Definitions that do not parse would make every rule about them misfire: report those first.
+    if errors.is_empty() {
+        errors = metrics::validate::validate(&layer, &s.project.yaml_files);
+    }
     if errors.is_empty() {
         Ok(layer)
     } else {

@@ -77,7 +77,8 @@ fn semantic_model(sm: &SemanticModel) -> Value {
         })).collect::<Vec<_>>(),
         "measures": sm.measures.iter().map(|m| json!({
             "name": m.name, "agg": m.agg.as_str(), "description": m.description,
-            "create_metric": m.create_metric,
+            // dbt writes the created metric out and resets the flag.
+            "create_metric": false,
             "expr": m.expr.as_ref().map(|_| m.sql()),
             "agg_params": m.agg_params.as_ref().map(|p| json!({
                 "percentile": p.percentile, "use_discrete_percentile": p.use_discrete_percentile,
@@ -152,8 +153,9 @@ fn metric(layer: &SemanticLayer, m: &Metric) -> Value {
             "numerator": tp.numerator.as_ref().map(metric_input),
             "denominator": tp.denominator.as_ref().map(metric_input),
             "expr": m.expr(),
-            "window": window(&if m.kind == MetricType::Cumulative { m.window() } else { None }),
-            "grain_to_date": opt(&if m.kind == MetricType::Cumulative { m.grain_to_date() } else { None }),
+            // The legacy places hold what was written there; the nested params hold the result.
+            "window": window(&tp.window),
+            "grain_to_date": opt(&tp.grain_to_date),
             "metrics": tp.metrics.iter().map(metric_input).collect::<Vec<_>>(),
             "conversion_type_params": tp.conversion_type_params.as_ref().map(|c| json!({
                 "base_measure": c.base_measure.as_ref().map(measure_input),

@@ -148,6 +148,43 @@ pub fn locate(text: &str, section: &str, steps: &[Step]) -> Option<(usize, usize
     best
 }
 
+/// The value or key a serde error complains about (`unknown variant `summ``).
+fn offending_token(msg: &str) -> Option<String> {
+    for lead in ["unknown variant `", "unknown field `", "invalid window `", "unknown time granularity `"] {
+        if let Some(rest) = msg.split(lead).nth(1) {
+            return rest.split('`').next().map(str::to_string);
+        }
+    }
+    None
+}
+
+/// 1-based (line, column) of `token` as a whole word in the list entry starting at line `start`.
+fn find_in_entry(text: &str, start: usize, token: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines.get(start.checked_sub(1)?)?;
+    let entry_indent = indent_of(first);
+    for (i, l) in lines.iter().enumerate().skip(start - 1) {
+        if i >= start && !is_blank(l) && indent_of(l) <= entry_indent.saturating_sub(2) {
+            break;
+        }
+        if i >= start && l.trim_start().starts_with("- ") && indent_of(l) + 2 == entry_indent {
+            break;
+        }
+        let mut from = 0;
+        while let Some(p) = l[from..].find(token) {
+            let at = from + p;
+            let before = l[..at].chars().next_back();
+            let after = l[at + token.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !word(before) && !word(after) {
+                return Some((i + 1, at + 1));
+            }
+            from = at + token.len();
+        }
+    }
+    None
+}
+
 /// A diagnostic pointing at `steps` under `section:` of `file` (line found in `files`).
 pub fn diag_at(
     files: &[YamlFile],
@@ -187,14 +224,24 @@ pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diag
                     line: locate(&f.text, section, &[Step::Name(name)]).map(|(l, _)| l),
                 };
                 let bad = |e: serde_json::Error, what: &str| {
-                    diag_at(
+                    let mut d = diag_at(
                         files,
                         &f.original_file_path,
                         section,
                         &[Step::Name(name)],
                         "semantic-yaml",
                         format!("invalid {what} `{name}`: {e}"),
-                    )
+                    );
+                    // Point at the offending key or value when serde names it.
+                    if let (Some(tok), Some(loc)) = (offending_token(&e.to_string()), d.location.as_mut()) {
+                        if let Some(start) = loc.line {
+                            if let Some((l, c)) = find_in_entry(&f.text, start, &tok) {
+                                loc.line = Some(l);
+                                loc.column = Some(c);
+                            }
+                        }
+                    }
+                    d
                     .with_hint(format!(
                         "see the dbt docs on {what}s for the keys and values it accepts"
                     ))

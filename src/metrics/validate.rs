@@ -350,6 +350,11 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
     if let Some(why) = name_rule(&m.name) {
         c.err(f, "metrics", &here, "invalid-name", format!("invalid metric name `{}`", m.name), why);
     }
+    if m.label.is_none() && m.origin.line.is_some() && layer.measure(&m.name).is_none_or(|(_, me)| !me.create_metric) {
+        c.err(f, "metrics", &here, "metric-label",
+            format!("metric `{}` has no `label`", m.name),
+            "dbt requires a display name for every metric: add `label: ...`");
+    }
     let tp = &m.type_params;
     let check_measure = |c: &mut Ctx, mi: &Option<MeasureInput>, key: &str| -> Option<(&SemanticModel, &Measure)> {
         match mi {
@@ -448,7 +453,8 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                                 did_you_mean(w, cols.iter().copied()).unwrap_or_else(|| format!("list `{w}` under `type_params.metrics` (or use its alias)")));
                         }
                     }
-                    for col in &cols {
+                    let unknown = words.iter().any(|w| !cols.contains(w.as_str()) && !SQL_WORDS.contains(&w.to_ascii_lowercase().as_str()));
+                    for col in cols.iter().filter(|_| !unknown) {
                         if !words.iter().any(|w| w == col) {
                             c.err(f, "metrics", &metric_steps(m, "metrics"), "derived-expr",
                                 format!("input `{col}` of derived metric `{}` is not used in its expression", m.name),
@@ -466,6 +472,9 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                 let base = check_measure(c, &cp.base_measure, "conversion_type_params");
                 let conv = check_measure(c, &cp.conversion_measure, "conversion_type_params");
                 for (which, x) in [("base", base), ("conversion", conv)] {
+                    if which == "conversion" && base.map(|b| &b.0.name) == conv.map(|c| &c.0.name) {
+                        continue;
+                    }
                     if let Some((sm, _)) = x {
                         if sm.entity(&cp.entity).is_none() {
                             c.err(f, "metrics", &metric_steps(m, "conversion_type_params"), "conversion-params",
@@ -504,6 +513,18 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             format!("{} metric `{}` has cumulative parameters", m.kind.as_str(), m.name),
             "`window` and `grain_to_date` are for `type: cumulative` metrics");
     }
+    // The same measure read with different filters needs an alias on each filtered read.
+    let mut reads: Vec<&MeasureInput> = Vec::new();
+    measure_reads(layer, m, &mut reads, 0);
+    for r in &reads {
+        let differs = reads.iter().any(|o| o.name == r.name && o.filter != r.filter);
+        if differs && !r.filter.is_empty() && r.alias.is_none() {
+            c.err(f, "metrics", &here, "measure-alias",
+                format!("metric `{}` reads measure `{}` with different filters, and the filtered read has no alias", m.name, r.name),
+                format!("add `alias: <name>` next to the `filter` of measure `{}`", r.name));
+            break;
+        }
+    }
     // Filters: references must resolve from every measure of the metric.
     let mut templates: Vec<(&str, String)> = m.filter.iter().map(|t| ("filter", t.clone())).collect();
     if let Some(mi) = &tp.measure {
@@ -528,6 +549,18 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                     }
                 }
             }
+        }
+    }
+}
+
+fn measure_reads<'a>(layer: &'a SemanticLayer, m: &'a Metric, out: &mut Vec<&'a MeasureInput>, depth: usize) {
+    if depth > 20 {
+        return;
+    }
+    out.extend(m.type_params.measure.iter());
+    for input in m.input_metrics() {
+        if let Some(child) = layer.metric(&input.name) {
+            measure_reads(layer, child, out, depth + 1);
         }
     }
 }
@@ -616,9 +649,8 @@ fn metric_cycles(layer: &SemanticLayer, c: &mut Ctx) {
     let mut reported = BTreeSet::new();
     for m in &layer.metrics {
         if let Some(cyc) = visit(layer, &m.name, &mut Vec::new()) {
-            let mut key = cyc.clone();
-            key.sort();
-            if reported.insert(key) && cyc.first() == Some(&m.name) {
+            let key: BTreeSet<String> = cyc.iter().cloned().collect();
+            if cyc.first() == Some(&m.name) && reported.insert(key) {
                 c.err(&m.origin.file, "metrics", &[Step::Name(&m.name)], "metric-cycle",
                     format!("metric `{}` is defined in terms of itself: {}", m.name, cyc.join(" -> ")),
                     "break the cycle between these metrics");

@@ -5,4 +5,5 @@ mod conformance;
 mod demo;
 mod features;
 mod metrics;
+mod metrics_rules;
 mod support;
