@@ -412,7 +412,7 @@ metrics:
         assert_eq!(locate(YAML, "metrics", &[Step::Name("mrr")]), Some((20, 5)));
         assert_eq!(
             locate(YAML, "semantic_models", &[Step::Name("mrr")]),
-            Some((13, 5))
+            Some((14, 5))
         );
         assert_eq!(
             locate(
@@ -420,7 +420,7 @@ metrics:
                 "semantic_models",
                 &[Step::Name("orders"), Step::Key("measures"), Step::Name("mrr"), Step::Key("agg")]
             ),
-            Some((12, 9))
+            Some((13, 9))
         );
         assert_eq!(
             locate(
@@ -428,11 +428,11 @@ metrics:
                 "semantic_models",
                 &[Step::Name("mrr"), Step::Key("entities"), Step::Name("account")]
             ),
-            Some((16, 9))
+            Some((17, 9))
         );
         assert_eq!(
             locate(YAML, "semantic_models", &[Step::Name("orders"), Step::Key("model")]),
-            Some((7, 5))
+            Some((8, 5))
         );
     }
 }

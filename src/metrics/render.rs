@@ -41,9 +41,10 @@ pub fn cast_double(d: Dialect, expr: &str) -> String {
     }
 }
 
-/// `a` equals `b`, nulls equal to each other (group-by keys may be null).
+/// The join condition between two group-by keys. Plain `=`, as MetricFlow writes it: Postgres
+/// cannot run a full outer join on `is not distinct from`, so rows whose key is null stay apart.
 pub fn same(_d: Dialect, a: &str, b: &str) -> String {
-    format!("{a} is not distinct from {b}")
+    format!("{a} = {b}")
 }
 
 /// The aggregate of a measure over the column `col`.
