@@ -303,10 +303,10 @@ fn cell(v: &Value) -> String {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Number(n) if n.is_f64() => {
+            // Round to 10 decimals, then print the shortest form of that double.
             let f = n.as_f64().unwrap_or(0.0);
-            let s = format!("{f:.10}");
-            let s = s.trim_end_matches('0').trim_end_matches('.');
-            if s == "-0" { "0".into() } else { s.to_string() }
+            let r: f64 = format!("{f:.10}").parse().unwrap_or(f);
+            if r == 0.0 { "0".into() } else { r.to_string() }
         }
         o => o.to_string(),
     }
