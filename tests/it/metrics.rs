@@ -392,3 +392,59 @@ fn parse_writes_semantic_manifest_like_dbt() {
     assert_eq!(orders["node_relation"]["relation_name"], "\"shop\".\"main\".\"orders\"");
     assert_eq!(orders["measures"][8]["agg_params"]["percentile"], 0.9);
 }
+
+/// On the built demo (called by `demo::demo_builds_and_tests_green_twice`): the expressions run
+/// on the warehouse, and two metrics equal the same numbers computed directly from the marts.
+pub fn check_demo(dir: &Path) {
+    let r = sluice(dir, &["metrics", "validate", "--data"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let metric = |args: &[&str]| -> Vec<(String, f64)> {
+        let mut a = vec!["metrics", "query", "--log-format", "json"];
+        a.extend_from_slice(args);
+        let r = sluice(dir, &a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        let cols = v["columns"].as_array().unwrap().clone();
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    text(&row[cols[0].as_str().unwrap()]),
+                    row[cols[1].as_str().unwrap()].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mrr = metric(&["--metrics", "mrr", "--group-by", "metric_time__month"]);
+    let win = metric(&["--metrics", "win_rate", "--group-by", "account__segment"]);
+    let conn = duckdb::Connection::open_with_flags(
+        dir.join("out/saas_ops.duckdb"),
+        duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .unwrap(),
+    )
+    .unwrap();
+    let direct = |sql: &str| -> Vec<(String, f64)> {
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let close = |a: &[(String, f64)], b: &[(String, f64)]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.0 == y.0 && (x.1 - y.1).abs() < 1e-6)
+    };
+    let want = direct(
+        "select strftime(mrr_month, '%Y-%m-%d'), sum(mrr)::double from main.fct_mrr group by 1 order by 1",
+    );
+    assert!(close(&mrr, &want), "mrr {mrr:?} != {want:?}");
+    let want = direct(
+        "select segment, sum(is_won::int)::double / sum(is_closed::int) from main.fct_opportunities group by 1 order by 1",
+    );
+    assert!(close(&win, &want), "win_rate {win:?} != {want:?}");
+}
