@@ -5,5 +5,6 @@ mod conformance;
 mod demo;
 mod features;
 mod metrics;
+mod metrics_pg;
 mod metrics_rules;
 mod support;
