@@ -152,11 +152,18 @@ fn plan_error(e: plan::PlanError) -> Vec<Diagnostic> {
 }
 
 fn connect(s: &Session) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnostic>> {
-    let adapter = Adapter::connect(&s.target)
-        .map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])?;
-    adapter
-        .connection()
-        .map_err(|e| vec![Diagnostic::error("connection", s.target.scrub(&e.to_string()))])
+    let adapter = Adapter::connect(&s.target).map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })?;
+    adapter.connection().map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })
 }
 
 fn dialect(s: &Session) -> Dialect {
@@ -212,7 +219,11 @@ fn validate(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, data: bool) -> C
         layer.semantic_models.len(),
         layer.metrics.len(),
         layer.saved_queries.len(),
-        if data { "; every expression runs on the warehouse" } else { "" }
+        if data {
+            "; every expression runs on the warehouse"
+        } else {
+            ""
+        }
     );
     if g.log_format == LogFormat::Json {
         println!("{}", serde_json::json!({"event": "info", "message": msg}));
@@ -226,21 +237,33 @@ fn query(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, a: &QueryArgs) -> C
     let mut q = match &a.saved_query {
         Some(name) => {
             let sq = layer.saved_query(name).ok_or_else(|| {
-                vec![Diagnostic::error("metric-query", format!("unknown saved query `{name}`"))
-                    .with_hint(
-                        crate::diagnostics::did_you_mean(
-                            name,
-                            layer.saved_queries.iter().map(|q| q.name.as_str()),
-                        )
-                        .unwrap_or_else(|| "see `sluice metrics list saved-queries`".into()),
-                    )]
+                vec![
+                    Diagnostic::error("metric-query", format!("unknown saved query `{name}`"))
+                        .with_hint(
+                            crate::diagnostics::did_you_mean(
+                                name,
+                                layer.saved_queries.iter().map(|q| q.name.as_str()),
+                            )
+                            .unwrap_or_else(|| "see `sluice metrics list saved-queries`".into()),
+                        ),
+                ]
             })?;
             MetricQuery::from_saved(sq)
         }
         None => MetricQuery::default(),
     };
-    q.metrics.extend(a.metrics.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()));
-    q.group_by.extend(a.group_by.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()));
+    q.metrics.extend(
+        a.metrics
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty()),
+    );
+    q.group_by.extend(
+        a.group_by
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty()),
+    );
     q.where_.extend(a.where_.iter().cloned());
     if !a.order.is_empty() {
         q.order_by = a.order.clone();
@@ -262,14 +285,20 @@ fn query(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, a: &QueryArgs) -> C
     let secs = t.elapsed().as_secs_f64();
     if let Some(path) = &a.csv {
         let mut w = csv::Writer::from_path(path).map_err(|e| {
-            vec![Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))]
+            vec![Diagnostic::error(
+                "io",
+                format!("cannot write `{}`: {e}", path.display()),
+            )]
         })?;
         let _ = w.write_record(&r.column_names);
         for row in &r.rows {
             let _ = w.write_record(row.iter().map(cell));
         }
         w.flush().map_err(|e| {
-            vec![Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))]
+            vec![Diagnostic::error(
+                "io",
+                format!("cannot write `{}`: {e}", path.display()),
+            )]
         })?;
         if !g.quiet {
             println!("Wrote {} rows to {}", r.rows.len(), path.display());
@@ -280,9 +309,20 @@ fn query(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, a: &QueryArgs) -> C
         let rows: Vec<Value> = r
             .rows
             .iter()
-            .map(|row| Value::Object(r.column_names.iter().cloned().zip(row.iter().cloned()).collect()))
+            .map(|row| {
+                Value::Object(
+                    r.column_names
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().cloned())
+                        .collect(),
+                )
+            })
             .collect();
-        println!("{}", serde_json::json!({"columns": r.column_names, "rows": rows}));
+        println!(
+            "{}",
+            serde_json::json!({"columns": r.column_names, "rows": rows})
+        );
         return Ok(Outcome::Ok);
     }
     let rows: Vec<Vec<Value>> = r
@@ -306,7 +346,11 @@ fn cell(v: &Value) -> String {
             // Round to 10 decimals, then print the shortest form of that double.
             let f = n.as_f64().unwrap_or(0.0);
             let r: f64 = format!("{f:.10}").parse().unwrap_or(f);
-            if r == 0.0 { "0".into() } else { r.to_string() }
+            if r == 0.0 {
+                "0".into()
+            } else {
+                r.to_string()
+            }
         }
         o => o.to_string(),
     }
@@ -323,12 +367,23 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
         let mut v = Vec::new();
         for name in only {
             let Some(m) = layer.metric(name) else {
-                return Err(vec![Diagnostic::error("metric-query", format!("unknown metric `{name}`"))
-                    .with_hint(crate::diagnostics::did_you_mean(name, layer.metrics.iter().map(|m| m.name.as_str()))
-                        .unwrap_or_else(|| "see `sluice metrics list metrics`".into()))]);
+                return Err(vec![Diagnostic::error(
+                    "metric-query",
+                    format!("unknown metric `{name}`"),
+                )
+                .with_hint(
+                    crate::diagnostics::did_you_mean(
+                        name,
+                        layer.metrics.iter().map(|m| m.name.as_str()),
+                    )
+                    .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
+                )]);
             };
             for (sm, _) in measures_of(layer, m) {
-                if !v.iter().any(|x: &&metrics::SemanticModel| x.name == sm.name) {
+                if !v
+                    .iter()
+                    .any(|x: &&metrics::SemanticModel| x.name == sm.name)
+                {
                     v.push(sm);
                 }
             }
@@ -355,7 +410,12 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
                 } else {
                     dims.join(", ")
                 };
-                rows.push(vec![m.name.clone(), m.kind.as_str().into(), m.label.clone().unwrap_or_default(), shown]);
+                rows.push(vec![
+                    m.name.clone(),
+                    m.kind.as_str().into(),
+                    m.label.clone().unwrap_or_default(),
+                    shown,
+                ]);
             }
         }
         ListWhat::Dimensions => {
@@ -365,16 +425,22 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
                 for item in resolver.group_by_items(sm) {
                     let spec = plan::Spec::parse(&item).ok();
                     let (kind, owner) = match &spec {
-                        Some(s) if s.kind == plan::SpecKind::MetricTime => ("time".to_string(), String::new()),
+                        Some(s) if s.kind == plan::SpecKind::MetricTime => {
+                            ("time".to_string(), String::new())
+                        }
                         Some(s) if s.kind == plan::SpecKind::Dimension => {
                             let owner = layer.semantic_models.iter().find(|m| {
                                 m.dimension(&s.name).is_some()
-                                    && m.entity(&s.links[0]).is_some_and(|e| e.kind.is_unique() || m.name == sm.name)
+                                    && m.entity(&s.links[0])
+                                        .is_some_and(|e| e.kind.is_unique() || m.name == sm.name)
                             });
                             let kind = owner
                                 .and_then(|m| m.dimension(&s.name))
                                 .map(|d| match d.kind {
-                                    metrics::DimensionType::Time => format!("time ({})", d.grain().map_or("day", |g| g.as_str())),
+                                    metrics::DimensionType::Time => format!(
+                                        "time ({})",
+                                        d.grain().map_or("day", |g| g.as_str())
+                                    ),
                                     metrics::DimensionType::Categorical => "categorical".into(),
                                 })
                                 .unwrap_or_default();
@@ -393,7 +459,11 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
             header = vec!["entity", "type", "semantic model"];
             for sm in &models {
                 for e in &sm.entities {
-                    rows.push(vec![e.name.clone(), e.kind.as_str().into(), sm.name.clone()]);
+                    rows.push(vec![
+                        e.name.clone(),
+                        e.kind.as_str().into(),
+                        sm.name.clone(),
+                    ]);
                 }
             }
             rows.sort();
@@ -405,7 +475,11 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
                     q.name.clone(),
                     q.query_params.metrics.join(", "),
                     q.query_params.group_by.join(", "),
-                    q.exports.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", "),
+                    q.exports
+                        .iter()
+                        .map(|e| e.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 ]);
             }
         }
@@ -413,19 +487,38 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
     if g.log_format == LogFormat::Json {
         let items: Vec<Value> = rows
             .iter()
-            .map(|r| Value::Object(header.iter().map(|h| h.to_string()).zip(r.iter().map(|c| Value::String(c.clone()))).collect()))
+            .map(|r| {
+                Value::Object(
+                    header
+                        .iter()
+                        .map(|h| h.to_string())
+                        .zip(r.iter().map(|c| Value::String(c.clone())))
+                        .collect(),
+                )
+            })
             .collect();
         println!("{}", Value::Array(items));
         return Ok(Outcome::Ok);
     }
     let cols: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let vals: Vec<Vec<Value>> = rows.into_iter().map(|r| r.into_iter().map(Value::String).collect()).collect();
+    let vals: Vec<Vec<Value>> = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(Value::String).collect())
+        .collect();
     print!("{}", super::commands::render_table(&cols, &vals));
     Ok(Outcome::Ok)
 }
 
-fn measures_of<'a>(layer: &'a SemanticLayer, m: &metrics::Metric) -> Vec<(&'a metrics::SemanticModel, &'a metrics::Measure)> {
-    fn go<'a>(layer: &'a SemanticLayer, m: &metrics::Metric, out: &mut Vec<(&'a metrics::SemanticModel, &'a metrics::Measure)>, depth: usize) {
+fn measures_of<'a>(
+    layer: &'a SemanticLayer,
+    m: &metrics::Metric,
+) -> Vec<(&'a metrics::SemanticModel, &'a metrics::Measure)> {
+    fn go<'a>(
+        layer: &'a SemanticLayer,
+        m: &metrics::Metric,
+        out: &mut Vec<(&'a metrics::SemanticModel, &'a metrics::Measure)>,
+        depth: usize,
+    ) {
         if depth > 20 {
             return;
         }
@@ -459,15 +552,19 @@ fn dimension_values(
                 .metrics
                 .iter()
                 .find(|m| {
-                    measures_of(layer, m).iter().all(|(sm, me)| {
-                        plan::Resolver::new(layer).complete(&spec, sm, me).is_ok()
-                    }) && !measures_of(layer, m).is_empty()
+                    measures_of(layer, m)
+                        .iter()
+                        .all(|(sm, me)| plan::Resolver::new(layer).complete(&spec, sm, me).is_ok())
+                        && !measures_of(layer, m).is_empty()
                         && matches!(m.kind, metrics::MetricType::Simple)
                 })
                 .map(|m| m.name.clone())
                 .ok_or_else(|| {
-                    vec![Diagnostic::error("metric-query", format!("no metric can be grouped by `{dimension}`"))
-                        .with_hint("pass --metrics NAME, or see `sluice metrics list dimensions`")]
+                    vec![Diagnostic::error(
+                        "metric-query",
+                        format!("no metric can be grouped by `{dimension}`"),
+                    )
+                    .with_hint("pass --metrics NAME, or see `sluice metrics list dimensions`")]
                 })?
         }
     };
@@ -478,11 +575,18 @@ fn dimension_values(
     };
     let p = plan::plan(layer, &q, dialect(s)).map_err(plan_error)?;
     let col = p.columns[0].clone();
-    let sql = format!("select distinct {c} from (\n{}\n) as v order by {c}", p.sql, c = crate::sql::quote(&col));
+    let sql = format!(
+        "select distinct {c} from (\n{}\n) as v order by {c}",
+        p.sql,
+        c = crate::sql::quote(&col)
+    );
     let mut conn = connect(s)?;
-    let r = conn
-        .query(&sql)
-        .map_err(|e| vec![Diagnostic::error("sql", format!("query failed: {}", s.target.scrub(&e.to_string())))])?;
+    let r = conn.query(&sql).map_err(|e| {
+        vec![Diagnostic::error(
+            "sql",
+            format!("query failed: {}", s.target.scrub(&e.to_string())),
+        )]
+    })?;
     let mut out = std::io::stdout().lock();
     for row in &r.rows {
         let v = row.first().map(cell).unwrap_or_default();

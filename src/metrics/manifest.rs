@@ -16,9 +16,10 @@ fn opt<T: ToString>(v: &Option<T>) -> Value {
 }
 
 fn window(w: &Option<Window>) -> Value {
-    w.map_or(Value::Null, |w| {
-        json!({"count": w.count, "granularity": w.grain.as_str()})
-    })
+    w.map_or(
+        Value::Null,
+        |w| json!({"count": w.count, "granularity": w.grain.as_str()}),
+    )
 }
 
 fn filter(f: &[String]) -> Value {

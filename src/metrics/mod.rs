@@ -150,7 +150,12 @@ pub fn locate(text: &str, section: &str, steps: &[Step]) -> Option<(usize, usize
 
 /// The value or key a serde error complains about (`unknown variant `summ``).
 fn offending_token(msg: &str) -> Option<String> {
-    for lead in ["unknown variant `", "unknown field `", "invalid window `", "unknown time granularity `"] {
+    for lead in [
+        "unknown variant `",
+        "unknown field `",
+        "invalid window `",
+        "unknown time granularity `",
+    ] {
         if let Some(rest) = msg.split(lead).nth(1) {
             return rest.split('`').next().map(str::to_string);
         }
@@ -233,7 +238,9 @@ pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diag
                         format!("invalid {what} `{name}`: {e}"),
                     );
                     // Point at the offending key or value when serde names it.
-                    if let (Some(tok), Some(loc)) = (offending_token(&e.to_string()), d.location.as_mut()) {
+                    if let (Some(tok), Some(loc)) =
+                        (offending_token(&e.to_string()), d.location.as_mut())
+                    {
                         if let Some(start) = loc.line {
                             if let Some((l, c)) = find_in_entry(&f.text, start, &tok) {
                                 loc.line = Some(l);
@@ -241,8 +248,7 @@ pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diag
                             }
                         }
                     }
-                    d
-                    .with_hint(format!(
+                    d.with_hint(format!(
                         "see the dbt docs on {what}s for the keys and values it accepts"
                     ))
                 };
@@ -347,9 +353,8 @@ fn find_time_spine(manifest: &Manifest, files: &[YamlFile]) -> Option<TimeSpine>
                 .get("columns")
                 .and_then(Value::as_array)
                 .and_then(|cols| {
-                    cols.iter().find(|c| {
-                        c.get("name").and_then(Value::as_str) == Some(column.as_str())
-                    })
+                    cols.iter()
+                        .find(|c| c.get("name").and_then(Value::as_str) == Some(column.as_str()))
                 })
                 .and_then(|c| c.get("granularity").and_then(Value::as_str))
                 .and_then(Grain::parse)
@@ -418,7 +423,12 @@ metrics:
             locate(
                 YAML,
                 "semantic_models",
-                &[Step::Name("orders"), Step::Key("measures"), Step::Name("mrr"), Step::Key("agg")]
+                &[
+                    Step::Name("orders"),
+                    Step::Key("measures"),
+                    Step::Name("mrr"),
+                    Step::Key("agg")
+                ]
             ),
             Some((13, 9))
         );
@@ -426,12 +436,20 @@ metrics:
             locate(
                 YAML,
                 "semantic_models",
-                &[Step::Name("mrr"), Step::Key("entities"), Step::Name("account")]
+                &[
+                    Step::Name("mrr"),
+                    Step::Key("entities"),
+                    Step::Name("account")
+                ]
             ),
             Some((17, 9))
         );
         assert_eq!(
-            locate(YAML, "semantic_models", &[Step::Name("orders"), Step::Key("model")]),
+            locate(
+                YAML,
+                "semantic_models",
+                &[Step::Name("orders"), Step::Key("model")]
+            ),
             Some((8, 5))
         );
     }

@@ -105,9 +105,11 @@ impl<'de> Deserialize<'de> for Window {
                     .get("granularity")
                     .and_then(Value::as_str)
                     .and_then(Grain::parse);
-                count
-                    .zip(grain)
-                    .and_then(|(c, g)| u32::try_from(c).ok().map(|count| Window { count, grain: g }))
+                count.zip(grain).and_then(|(c, g)| {
+                    u32::try_from(c)
+                        .ok()
+                        .map(|count| Window { count, grain: g })
+                })
             }
             _ => None,
         };
@@ -172,7 +174,10 @@ impl EntityType {
     }
     /// At most one row per value: joining to it cannot fan out.
     pub fn is_unique(self) -> bool {
-        matches!(self, EntityType::Primary | EntityType::Unique | EntityType::Natural)
+        matches!(
+            self,
+            EntityType::Primary | EntityType::Unique | EntityType::Natural
+        )
     }
 }
 

@@ -291,8 +291,7 @@ impl<'a> Resolver<'a> {
                 },
             ));
         }
-        if s.kind == SpecKind::Entity && sm.entity(&s.name).is_none() && s.name != "metric_time"
-        {
+        if s.kind == SpecKind::Entity && sm.entity(&s.name).is_none() && s.name != "metric_time" {
             // A bare name that is no entity of the model: maybe a dimension without prefix.
             if sm.dimension(&s.name).is_some() {
                 s.kind = SpecKind::Dimension;
@@ -302,7 +301,10 @@ impl<'a> Resolver<'a> {
         let (dim_grain, dim_is_time) = match s.kind {
             SpecKind::MetricTime => {
                 let at = sm.agg_time_of(measure).unwrap_or_default();
-                let g = sm.dimension(at).and_then(|d| d.grain()).unwrap_or(Grain::Day);
+                let g = sm
+                    .dimension(at)
+                    .and_then(|d| d.grain())
+                    .unwrap_or(Grain::Day);
                 (Some(g), true)
             }
             SpecKind::Dimension => {
@@ -441,7 +443,9 @@ impl<'a> Resolver<'a> {
         for e in &sm.entities {
             out.push(e.name.clone());
             for m in &self.layer.semantic_models {
-                let Some(me) = m.entity(&e.name) else { continue };
+                let Some(me) = m.entity(&e.name) else {
+                    continue;
+                };
                 let local = m.name == sm.name;
                 if !(me.kind.is_unique() || (local && m.primary() == Some(e.name.as_str()))) {
                     continue;
@@ -673,7 +677,9 @@ impl<'a> Planner<'a> {
             parts.push((sql, name.clone()));
         }
         let mut sql = combine(self.dialect, &parts, &gb, |cols| {
-            cols.iter().map(|(c, n)| format!("{c} as {}", quote(n))).collect()
+            cols.iter()
+                .map(|(c, n)| format!("{c} as {}", quote(n)))
+                .collect()
         });
         // Time range on metric_time in the output (whole periods, like MetricFlow).
         let mut conds = Vec::new();
@@ -683,7 +689,11 @@ impl<'a> Planner<'a> {
                 conds.push(format!(
                     "{} >= {}",
                     quote(&s.column()),
-                    render::date_trunc(self.dialect, g, &format!("cast({} as timestamp)", crate::sql::literal(st)))
+                    render::date_trunc(
+                        self.dialect,
+                        g,
+                        &format!("cast({} as timestamp)", crate::sql::literal(st))
+                    )
                 ));
             }
             if let Some(en) = &self.end {
@@ -701,7 +711,11 @@ impl<'a> Planner<'a> {
                 None => (false, o.trim()),
             };
             let col = self.order_column(name, &specs, &q.metrics)?;
-            order.push(format!("{}{}", quote(&col), if desc { " desc" } else { "" }));
+            order.push(format!(
+                "{}{}",
+                quote(&col),
+                if desc { " desc" } else { "" }
+            ));
         }
         if order.is_empty() {
             order = gb.iter().map(|c| quote(c)).collect();
@@ -736,7 +750,9 @@ impl<'a> Planner<'a> {
         });
         hit.map(Spec::column).ok_or_else(|| {
             PlanError::new(
-                format!("cannot order by `{name}`: it is not a metric or group-by item of the query"),
+                format!(
+                    "cannot order by `{name}`: it is not a metric or group-by item of the query"
+                ),
                 "order by one of the --metrics or --group-by items (prefix `-` for descending)",
             )
         })
@@ -796,16 +812,22 @@ impl<'a> Planner<'a> {
                     let cols: Vec<String> = gb.iter().map(|c| quote(c)).collect();
                     let mut sel = cols.clone();
                     sel.push(format!("coalesce({n}, {f}) as {n}", n = quote(&m.name)));
-                    return Ok(format!("select {}\nfrom (\n{}\n) as v", sel.join(", "), indent(&inner)));
+                    return Ok(format!(
+                        "select {}\nfrom (\n{}\n) as v",
+                        sel.join(", "),
+                        indent(&inner)
+                    ));
                 }
                 Ok(inner)
             }
             MetricType::Ratio => {
-                let (Some(num), Some(den)) =
-                    (&m.type_params.numerator, &m.type_params.denominator)
+                let (Some(num), Some(den)) = (&m.type_params.numerator, &m.type_params.denominator)
                 else {
                     return Err(PlanError::new(
-                        format!("ratio metric `{}` needs a numerator and a denominator", m.name),
+                        format!(
+                            "ratio metric `{}` needs a numerator and a denominator",
+                            m.name
+                        ),
                         "set `type_params.numerator` and `type_params.denominator`",
                     ));
                 };
@@ -903,7 +925,11 @@ impl<'a> Planner<'a> {
         let inner = self.metric_sql(child, specs, &c, depth + 1)?;
         let mut sel: Vec<String> = specs.iter().map(|s| quote(&s.column())).collect();
         sel.push(format!("{} as {}", quote(&child.name), quote(col)));
-        Ok(format!("select {}\nfrom (\n{}\n) as i", sel.join(", "), indent(&inner)))
+        Ok(format!(
+            "select {}\nfrom (\n{}\n) as i",
+            sel.join(", "),
+            indent(&inner)
+        ))
     }
 
     /// Aggregates one measure at the group-by grain into column `out`.
@@ -924,7 +950,10 @@ impl<'a> Planner<'a> {
         })?;
         let rel = sm.relation.as_ref().ok_or_else(|| {
             PlanError::new(
-                format!("semantic model `{}` refers to a model that does not exist: `{}`", sm.name, sm.model),
+                format!(
+                    "semantic model `{}` refers to a model that does not exist: `{}`",
+                    sm.name, sm.model
+                ),
                 "point `model:` at an existing model with ref('name')",
             )
         })?;
@@ -947,7 +976,11 @@ impl<'a> Planner<'a> {
                 }
             }
             let resolver = &self.resolver;
-            let completed = |s: &Spec| resolver.complete(s, sm, measure).unwrap_or_else(|_| s.clone());
+            let completed = |s: &Spec| {
+                resolver
+                    .complete(s, sm, measure)
+                    .unwrap_or_else(|_| s.clone())
+            };
             filters.push(render_filter(f, &completed)?);
         }
         // Columns of the flat subquery.
@@ -959,7 +992,9 @@ impl<'a> Planner<'a> {
             let src = self.resolver.source(s, sm, measure)?;
             let col = s.column();
             match src {
-                Source::Local(e) => select.push(format!("{} as {}", finish_expr(d, &e, "b"), quote(&col))),
+                Source::Local(e) => {
+                    select.push(format!("{} as {}", finish_expr(d, &e, "b"), quote(&col)))
+                }
                 Source::Joined(key, e) => {
                     let n = joins.len();
                     let entry = joins
@@ -967,14 +1002,19 @@ impl<'a> Planner<'a> {
                         .or_insert_with(|| (format!("j{n}"), Vec::new()));
                     let inner_col = format!("__c{}", entry.1.len());
                     // The raw expression goes in the joined subquery; truncation outside.
-                    let (raw, trunc) = match e.strip_prefix('\u{0}').and_then(|r| r.split_once('\u{0}')) {
-                        Some((g, inner)) => (inner.to_string(), Some(g.to_string())),
-                        None => (e.clone(), None),
-                    };
+                    let (raw, trunc) =
+                        match e.strip_prefix('\u{0}').and_then(|r| r.split_once('\u{0}')) {
+                            Some((g, inner)) => (inner.to_string(), Some(g.to_string())),
+                            None => (e.clone(), None),
+                        };
                     entry.1.push((raw, inner_col.clone()));
                     let qualified = format!("{}.{}", entry.0, quote(&inner_col));
                     let expr = match trunc {
-                        Some(g) => render::date_trunc(d, Grain::parse_exact(&g).unwrap_or(Grain::Day), &qualified),
+                        Some(g) => render::date_trunc(
+                            d,
+                            Grain::parse_exact(&g).unwrap_or(Grain::Day),
+                            &qualified,
+                        ),
                         None => qualified,
                     };
                     select.push(format!("{expr} as {}", quote(&col)));
@@ -990,17 +1030,26 @@ impl<'a> Planner<'a> {
                 "set `defaults.agg_time_dimension` or the measure's `agg_time_dimension`",
             ));
         };
-        select.push(format!("{} as __t", render::date_trunc(d, Grain::Day, &time_expr)));
+        select.push(format!(
+            "{} as __t",
+            render::date_trunc(d, Grain::Day, &time_expr)
+        ));
         select.push(format!("{} as __m", measure.sql()));
         let mut nad_cols = Vec::new();
         if let Some(nad) = &measure.non_additive_dimension {
             let nd = sm.dimension(&nad.name).ok_or_else(|| {
                 PlanError::new(
-                    format!("non-additive dimension `{}` is not a dimension of `{}`", nad.name, sm.name),
+                    format!(
+                        "non-additive dimension `{}` is not a dimension of `{}`",
+                        nad.name, sm.name
+                    ),
                     "name a time dimension of the same semantic model",
                 )
             })?;
-            select.push(format!("{} as __nad", render::date_trunc(d, Grain::Day, nd.sql())));
+            select.push(format!(
+                "{} as __nad",
+                render::date_trunc(d, Grain::Day, nd.sql())
+            ));
             for (i, wg) in nad.window_groupings.iter().enumerate() {
                 let e = sm.entity(wg).ok_or_else(|| {
                     PlanError::new(
@@ -1020,12 +1069,19 @@ impl<'a> Planner<'a> {
             let target = self.layer.semantic_model(&key.model).expect("resolved");
             let trel = target.relation.as_ref().ok_or_else(|| {
                 PlanError::new(
-                    format!("semantic model `{}` refers to a model that does not exist", target.name),
+                    format!(
+                        "semantic model `{}` refers to a model that does not exist",
+                        target.name
+                    ),
                     "point `model:` at an existing model",
                 )
             })?;
             let base_key = sm.entity(&key.entity).expect("resolved").sql().to_string();
-            let target_key = target.entity(&key.entity).expect("resolved").sql().to_string();
+            let target_key = target
+                .entity(&key.entity)
+                .expect("resolved")
+                .sql()
+                .to_string();
             let mut inner: Vec<String> = vec![format!("{target_key} as __key")];
             inner.extend(cols.iter().map(|(e, c)| format!("{e} as {}", quote(c))));
             from.push_str(&format!(
@@ -1040,10 +1096,18 @@ impl<'a> Planner<'a> {
         if !gspecs.iter().any(|s| s.kind == SpecKind::MetricTime) {
             let mut conds = Vec::new();
             if let Some(st) = &self.start {
-                conds.push(format!("{} >= cast({} as timestamp)", time_expr, crate::sql::literal(st)));
+                conds.push(format!(
+                    "{} >= cast({} as timestamp)",
+                    time_expr,
+                    crate::sql::literal(st)
+                ));
             }
             if let Some(en) = &self.end {
-                conds.push(format!("{} <= cast({} as timestamp)", time_expr, crate::sql::literal(en)));
+                conds.push(format!(
+                    "{} <= cast({} as timestamp)",
+                    time_expr,
+                    crate::sql::literal(en)
+                ));
             }
             if !conds.is_empty() {
                 flat.push_str(&format!("\nwhere {}", conds.join(" and ")));
@@ -1086,15 +1150,27 @@ impl<'a> Planner<'a> {
         for s in &gspecs {
             if s.kind == SpecKind::MetricTime {
                 let g = s.grain.unwrap_or(Grain::Day);
-                sel.push(format!("{} as {}", render::date_trunc(d, g, "s.__ds"), quote(&s.column())));
+                sel.push(format!(
+                    "{} as {}",
+                    render::date_trunc(d, g, "s.__ds"),
+                    quote(&s.column())
+                ));
             } else {
                 sel.push(format!("r.{}", quote(&s.column())));
             }
         }
-        let spine = format!("(select {} as __ds from {}) as s", render::date_trunc(d, Grain::Day, &quote(&ts.column)), d.rel(&ts.relation));
+        let spine = format!(
+            "(select {} as __ds from {}) as s",
+            render::date_trunc(d, Grain::Day, &quote(&ts.column)),
+            d.rel(&ts.relation)
+        );
         let on = match (ctx.offset, cumulative) {
-            (Some(Offset::Window(w)), _) => format!("r.__t = {}", render::minus_interval(d, "s.__ds", w)),
-            (Some(Offset::ToGrain(g)), _) => format!("r.__t = {}", render::date_trunc(d, g, "s.__ds")),
+            (Some(Offset::Window(w)), _) => {
+                format!("r.__t = {}", render::minus_interval(d, "s.__ds", w))
+            }
+            (Some(Offset::ToGrain(g)), _) => {
+                format!("r.__t = {}", render::date_trunc(d, g, "s.__ds"))
+            }
             (None, Some((Some(w), _, _))) => format!(
                 "r.__t <= s.__ds and r.__t > {}",
                 render::minus_interval(d, "s.__ds", w)
@@ -1109,12 +1185,20 @@ impl<'a> Planner<'a> {
         let Some((_, _, period_agg)) = cumulative else {
             // Offset: re-aggregate the shifted rows at the requested grain.
             let mut s2 = sel.clone();
-            s2.push(format!("{agg_r} as {}", quote(out), agg_r = agg.replace("__m", "r.__m")));
+            s2.push(format!(
+                "{agg_r} as {}",
+                quote(out),
+                agg_r = agg.replace("__m", "r.__m")
+            ));
             let groups: Vec<String> = (1..=sel.len()).map(|i| i.to_string()).collect();
             return Ok(format!(
                 "select {}\nfrom {joined}{}",
                 s2.join(", "),
-                if groups.is_empty() { String::new() } else { format!("\ngroup by {}", groups.join(", ")) }
+                if groups.is_empty() {
+                    String::new()
+                } else {
+                    format!("\ngroup by {}", groups.join(", "))
+                }
             ));
         };
         // Cumulative: one value per spine day, then one per period (period_agg).
@@ -1126,10 +1210,18 @@ impl<'a> Planner<'a> {
         s2.push("s.__ds as __ds".to_string());
         s2.push(format!("{} as __v", agg.replace("__m", "r.__m")));
         let groups: Vec<String> = (1..=sel.len() + 1).map(|i| i.to_string()).collect();
-        let daily = format!("select {}\nfrom {joined}\ngroup by {}", s2.join(", "), groups.join(", "));
+        let daily = format!(
+            "select {}\nfrom {joined}\ngroup by {}",
+            s2.join(", "),
+            groups.join(", ")
+        );
         let gl = gcols.join(", ");
         if all_day {
-            return Ok(format!("select {gl}, __v as {}\nfrom (\n{}\n) as c", quote(out), indent(&daily)));
+            return Ok(format!(
+                "select {gl}, __v as {}\nfrom (\n{}\n) as c",
+                quote(out),
+                indent(&daily)
+            ));
         }
         Ok(match period_agg {
             PeriodAgg::Average => format!(
@@ -1138,7 +1230,11 @@ impl<'a> Planner<'a> {
                 indent(&daily)
             ),
             PeriodAgg::First | PeriodAgg::Last => {
-                let dir = if period_agg == PeriodAgg::First { "" } else { " desc" };
+                let dir = if period_agg == PeriodAgg::First {
+                    ""
+                } else {
+                    " desc"
+                };
                 format!(
                     "select {gl}, __v as {}\nfrom (\n  select c.*, row_number() over (partition by {gl} order by __ds{dir}) as __rn\n  from (\n{}\n  ) as c\n) as p\nwhere __rn = 1",
                     quote(out),
@@ -1158,7 +1254,11 @@ fn qualify_base(e: &str) -> String {
 fn group_select(gcols: &[String], agg: &str, out: &str, rows: &str, alias: &str) -> String {
     let mut sel = gcols.to_vec();
     sel.push(format!("{agg} as {}", quote(out)));
-    let mut s = format!("select {}\nfrom (\n{}\n) as {alias}", sel.join(", "), indent(rows));
+    let mut s = format!(
+        "select {}\nfrom (\n{}\n) as {alias}",
+        sel.join(", "),
+        indent(rows)
+    );
     if !gcols.is_empty() {
         s.push_str(&format!("\ngroup by {}", gcols.join(", ")));
     }
@@ -1221,7 +1321,13 @@ fn combine(
 
 fn indent(s: &str) -> String {
     s.lines()
-        .map(|l| if l.is_empty() { String::new() } else { format!("  {l}") })
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("  {l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -1263,9 +1369,15 @@ mod tests {
     #[test]
     fn group_by_items_parse() {
         let s = Spec::parse("metric_time__month").unwrap();
-        assert_eq!((s.kind, s.grain), (SpecKind::MetricTime, Some(Grain::Month)));
+        assert_eq!(
+            (s.kind, s.grain),
+            (SpecKind::MetricTime, Some(Grain::Month))
+        );
         let s = Spec::parse("account__segment").unwrap();
-        assert_eq!((s.kind, s.links.clone(), s.name.as_str()), (SpecKind::Dimension, vec!["account".to_string()], "segment"));
+        assert_eq!(
+            (s.kind, s.links.clone(), s.name.as_str()),
+            (SpecKind::Dimension, vec!["account".to_string()], "segment")
+        );
         let s = Spec::parse("opportunity__close_date__week").unwrap();
         assert_eq!(s.column(), "opportunity__close_date__week");
         let s = Spec::parse("TimeDimension('metric_time', 'quarter')").unwrap();
@@ -1281,6 +1393,9 @@ mod tests {
 
     #[test]
     fn words_are_replaced_outside_quotes() {
-        assert_eq!(replace_word("mrr - mrr_prev + 'mrr'", "mrr", "m0.x"), "m0.x - mrr_prev + 'mrr'");
+        assert_eq!(
+            replace_word("mrr - mrr_prev + 'mrr'", "mrr", "m0.x"),
+            "m0.x - mrr_prev + 'mrr'"
+        );
     }
 }

@@ -107,8 +107,14 @@ mod tests {
             minus_interval(Dialect::Postgres, "s.ds", w),
             "cast(s.ds - interval '7 day' as date)"
         );
-        assert_eq!(minus_interval(Dialect::DuckDb, "s.ds", w), "s.ds - interval '7 day'");
-        assert_eq!(cast_double(Dialect::Postgres, "x"), "cast(x as double precision)");
+        assert_eq!(
+            minus_interval(Dialect::DuckDb, "s.ds", w),
+            "s.ds - interval '7 day'"
+        );
+        assert_eq!(
+            cast_double(Dialect::Postgres, "x"),
+            "cast(x as double precision)"
+        );
         assert_eq!(
             aggregate(Dialect::Postgres, Agg::SumBoolean, None, "m").unwrap(),
             "sum(cast(m as integer))"

@@ -112,7 +112,12 @@ fn dimensions_through_a_join_and_filters() {
     );
     // Metric filter on a joined dimension: EU revenue by month = Jan 10+20+30, Feb 50, Mar 70.
     assert_eq!(
-        query(&["--metrics", "eu_revenue", "--group-by", "metric_time__month"]),
+        query(&[
+            "--metrics",
+            "eu_revenue",
+            "--group-by",
+            "metric_time__month"
+        ]),
         rows(&[
             &["2025-01-01", "60"],
             &["2025-02-01", "50"],
@@ -129,7 +134,10 @@ fn dimensions_through_a_join_and_filters() {
             "--where",
             "{{ Dimension('customer__region') }} = 'EU'",
         ]),
-        rows(&[&["2025-01-01", "enterprise", "80"], &["2025-01-01", "smb", "100"]])
+        rows(&[
+            &["2025-01-01", "enterprise", "80"],
+            &["2025-01-01", "smb", "100"]
+        ])
     );
 }
 
@@ -137,7 +145,12 @@ fn dimensions_through_a_join_and_filters() {
 fn ratio_metric() {
     // Paid revenue / revenue: Jan (10+30+40)/100 = 0.8, Feb 50/110, Mar 70/70.
     assert_eq!(
-        query(&["--metrics", "paid_share", "--group-by", "metric_time__month"]),
+        query(&[
+            "--metrics",
+            "paid_share",
+            "--group-by",
+            "metric_time__month"
+        ]),
         rows(&[
             &["2025-01-01", "0.8"],
             &["2025-02-01", "0.454545"],
@@ -189,7 +202,12 @@ fn cumulative_metrics_all_time_window_and_grain_to_date() {
     // By month, the value of the first day of each month (period_agg: first):
     // Jan 1 = 10, Feb 1 = 100 + 50 = 150, Mar 1 = 100 + 110 = 210.
     assert_eq!(
-        query(&["--metrics", "cumulative_revenue", "--group-by", "metric_time__month"]),
+        query(&[
+            "--metrics",
+            "cumulative_revenue",
+            "--group-by",
+            "metric_time__month"
+        ]),
         rows(&[
             &["2025-01-01", "10"],
             &["2025-02-01", "150"],
@@ -232,11 +250,21 @@ fn cumulative_metrics_all_time_window_and_grain_to_date() {
 fn non_additive_measure_takes_the_last_snapshot() {
     // Jan 31: 100 + 200 = 300; Feb 28: 110 + 190 + 50 = 350 (not 300 + 350).
     assert_eq!(
-        query(&["--metrics", "total_balance", "--group-by", "metric_time__month"]),
+        query(&[
+            "--metrics",
+            "total_balance",
+            "--group-by",
+            "metric_time__month"
+        ]),
         rows(&[&["2025-01-01", "300"], &["2025-02-01", "350"]])
     );
     assert_eq!(
-        query(&["--metrics", "total_balance", "--group-by", "metric_time__quarter"]),
+        query(&[
+            "--metrics",
+            "total_balance",
+            "--group-by",
+            "metric_time__quarter"
+        ]),
         rows(&[&["2025-01-01", "350"]])
     );
     // Without time: the last date overall, per customer.
@@ -273,23 +301,28 @@ fn join_to_timespine_fills_missing_days() {
 #[test]
 fn saved_query_order_limit_and_csv() {
     assert_eq!(
-        query(&["--saved-query", "monthly_revenue", "--order", "-revenue", "--limit", "2"]),
+        query(&[
+            "--saved-query",
+            "monthly_revenue",
+            "--order",
+            "-revenue",
+            "--limit",
+            "2"
+        ]),
         rows(&[&["2025-02-01", "110", "2"], &["2025-01-01", "100", "4"]])
     );
     let out = tempfile::tempdir().unwrap();
     let csv = out.path().join("r.csv");
-    let r = on_built(
-        &[
-            "metrics",
-            "query",
-            "--metrics",
-            "revenue",
-            "--group-by",
-            "customer__region",
-            "--csv",
-            csv.to_str().unwrap(),
-        ],
-    );
+    let r = on_built(&[
+        "metrics",
+        "query",
+        "--metrics",
+        "revenue",
+        "--group-by",
+        "customer__region",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         std::fs::read_to_string(&csv).unwrap(),
@@ -299,17 +332,15 @@ fn saved_query_order_limit_and_csv() {
 
 #[test]
 fn explain_prints_the_sql() {
-    let r = on_built(
-        &[
-            "metrics",
-            "query",
-            "--metrics",
-            "eu_revenue",
-            "--group-by",
-            "metric_time__month",
-            "--explain",
-        ],
-    );
+    let r = on_built(&[
+        "metrics",
+        "query",
+        "--metrics",
+        "eu_revenue",
+        "--group-by",
+        "metric_time__month",
+        "--explain",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!(r.stdout);
 }
@@ -321,9 +352,12 @@ fn list_and_dimension_values() {
     insta::assert_snapshot!("list_dimensions", r.stdout);
     let r = on_built(&["metrics", "list", "saved-queries"]);
     assert!(r.stdout.contains("monthly_revenue"), "{}", r.stdout);
-    let r = on_built(
-        &["metrics", "dimension-values", "--dimension", "customer__segment"],
-    );
+    let r = on_built(&[
+        "metrics",
+        "dimension-values",
+        "--dimension",
+        "customer__segment",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "enterprise\nsmb\n");
 }
@@ -340,14 +374,16 @@ fn query_error(args: &[&str]) -> String {
 
 #[test]
 fn query_errors_are_diagnostics() {
-    insta::assert_snapshot!(
-        "unknown_metric",
-        query_error(&["--metrics", "revenu"])
-    );
+    insta::assert_snapshot!("unknown_metric", query_error(&["--metrics", "revenu"]));
     // balances has `customer` as a foreign entity: joining orders to it would duplicate orders.
     insta::assert_snapshot!(
         "fan_out_refused",
-        query_error(&["--metrics", "revenue", "--group-by", "customer__balance_date"])
+        query_error(&[
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "customer__balance_date"
+        ])
     );
     insta::assert_snapshot!(
         "unknown_dimension",
@@ -355,7 +391,12 @@ fn query_errors_are_diagnostics() {
     );
     insta::assert_snapshot!(
         "dimension_without_entity",
-        query_error(&["--metrics", "revenue", "--where", "{{ Dimension('region') }} = 'EU'"])
+        query_error(&[
+            "--metrics",
+            "revenue",
+            "--where",
+            "{{ Dimension('region') }} = 'EU'"
+        ])
     );
 }
 
@@ -371,7 +412,12 @@ fn parse_writes_semantic_manifest_like_dbt() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["semantic_models", "metrics", "project_configuration", "saved_queries"]
+        [
+            "semantic_models",
+            "metrics",
+            "project_configuration",
+            "saved_queries"
+        ]
     );
     let growth = v["metrics"]
         .as_array()
@@ -382,14 +428,20 @@ fn parse_writes_semantic_manifest_like_dbt() {
     insta::assert_json_snapshot!("semantic_manifest_derived_metric", growth);
     let spine = &v["project_configuration"]["time_spine_table_configurations"][0];
     assert_eq!(spine["column_name"], "date_day");
-    assert_eq!(spine["location"], "\"shop\".\"main\".\"metricflow_time_spine\"");
+    assert_eq!(
+        spine["location"],
+        "\"shop\".\"main\".\"metricflow_time_spine\""
+    );
     let orders = v["semantic_models"]
         .as_array()
         .unwrap()
         .iter()
         .find(|m| m["name"] == "orders")
         .unwrap();
-    assert_eq!(orders["node_relation"]["relation_name"], "\"shop\".\"main\".\"orders\"");
+    assert_eq!(
+        orders["node_relation"]["relation_name"],
+        "\"shop\".\"main\".\"orders\""
+    );
     assert_eq!(orders["measures"][8]["agg_params"]["percentile"], 0.9);
 }
 

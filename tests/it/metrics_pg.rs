@@ -14,14 +14,19 @@ fn pg_bin(name: &str) -> PathBuf {
         .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect())
         .unwrap_or_default();
     if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<PathBuf> = rd.flatten().map(|e| e.path().join("bin").join(name)).collect();
+        let mut versions: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path().join("bin").join(name))
+            .collect();
         versions.sort();
         candidates.extend(versions.into_iter().rev());
     }
     candidates
         .into_iter()
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("PostgreSQL's `{name}` is not installed (apt-get install -y postgresql)"))
+        .unwrap_or_else(|| {
+            panic!("PostgreSQL's `{name}` is not installed (apt-get install -y postgresql)")
+        })
 }
 
 fn is_root() -> bool {
@@ -73,8 +78,15 @@ impl Pg {
             .args(["-U", "shop", "--auth=trust"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let opts = format!("-p {port} -k {} -c listen_addresses=''", dir.path().display());
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=''",
+            dir.path().display()
+        );
         let out = Self::server_cmd("pg_ctl")
             .arg("-D")
             .arg(&data)
@@ -83,7 +95,11 @@ impl Pg {
             .arg("start")
             .output()
             .unwrap();
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let pg = Pg { dir, port };
         pg.psql_cmd("postgres", "create database shop");
         pg
@@ -100,13 +116,21 @@ impl Pg {
 
     fn psql_cmd(&self, db: &str, sql: &str) -> String {
         let out = self.psql(db).args(["-c", sql]).output().unwrap();
-        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn run_file(&self, file: &Path) -> String {
         let out = self.psql("shop").arg("-f").arg(file).output().unwrap();
-        assert!(out.status.success(), "psql -f: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql -f: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
@@ -160,14 +184,24 @@ create table analytics.metricflow_time_spine as
         let f = tmp.path().join("q.sql");
         std::fs::write(&f, &r.stdout).unwrap();
         let csv = pg.run_file(&f);
-        csv.lines().skip(1).map(|l| l.split(',').map(norm).collect()).collect()
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(norm).collect())
+            .collect()
     };
     let rows = |e: &[&[&str]]| -> Vec<Vec<String>> {
-        e.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+        e.iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
     };
     // Simple metrics, every agg (see metrics.rs for the arithmetic).
     assert_eq!(
-        query(&["--metrics", "revenue,order_count,paid_orders,customers_ordering", "--group-by", "metric_time__month"]),
+        query(&[
+            "--metrics",
+            "revenue,order_count,paid_orders,customers_ordering",
+            "--group-by",
+            "metric_time__month"
+        ]),
         rows(&[
             &["2025-01-01", "100", "4", "3", "3"],
             &["2025-02-01", "110", "2", "1", "2"],
@@ -175,7 +209,10 @@ create table analytics.metricflow_time_spine as
         ])
     );
     assert_eq!(
-        query(&["--metrics", "max_order,min_order,avg_order,median_order_value,p90_order_value,revenue"]),
+        query(&[
+            "--metrics",
+            "max_order,min_order,avg_order,median_order_value,p90_order_value,revenue"
+        ]),
         rows(&[&["70", "10", "40", "40", "64", "280"]])
     );
     // Join, metric filter, ratio, derived with and without offset.
@@ -198,8 +235,17 @@ create table analytics.metricflow_time_spine as
     );
     // Cumulative: all time by month (first day), window and month-to-date by day.
     assert_eq!(
-        query(&["--metrics", "cumulative_revenue", "--group-by", "metric_time__month"]),
-        rows(&[&["2025-01-01", "10"], &["2025-02-01", "150"], &["2025-03-01", "210"]])
+        query(&[
+            "--metrics",
+            "cumulative_revenue",
+            "--group-by",
+            "metric_time__month"
+        ]),
+        rows(&[
+            &["2025-01-01", "10"],
+            &["2025-02-01", "150"],
+            &["2025-03-01", "210"]
+        ])
     );
     assert_eq!(
         query(&[
@@ -217,7 +263,12 @@ create table analytics.metricflow_time_spine as
     );
     // Non-additive and time spine fill.
     assert_eq!(
-        query(&["--metrics", "total_balance", "--group-by", "metric_time__month"]),
+        query(&[
+            "--metrics",
+            "total_balance",
+            "--group-by",
+            "metric_time__month"
+        ]),
         rows(&[&["2025-01-01", "300"], &["2025-02-01", "350"]])
     );
     assert_eq!(
