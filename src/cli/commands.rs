@@ -89,7 +89,7 @@ fn warn_unmatched(s: &Session, sel: &SelectArgs, rep: &dyn Reporter) {
 fn parse(g: &GlobalArgs) -> CmdResult {
     let s = Session::load(g, false, false)?;
     write_manifest(&s, &meta(&s))?;
-    super::metrics::on_parse(&s)?;
+    super::metrics::on_parse(&s, g)?;
     let rep = reporter(g);
     let m = s.manifest();
     rep.event(&Event::Info(format!(

@@ -12,11 +12,15 @@ use std::io::Write;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use super::session::Session;
+use std::path::Path;
+
+use super::session::{self, Session};
 use super::{GlobalArgs, LogFormat, Outcome};
 use crate::adapters::Adapter;
+use crate::compile::Manifest;
 use crate::diagnostics::Diagnostic;
 use crate::metrics::{self, plan, MetricQuery, SemanticLayer};
+use crate::project::{Project, Target};
 use crate::sql::Dialect;
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
@@ -98,33 +102,45 @@ pub enum MetricsCommand {
     },
 }
 
-/// Reads and validates the semantic layer of a loaded session.
-pub fn load_layer(s: &Session) -> Result<SemanticLayer, Vec<Diagnostic>> {
-    let (layer, mut errors) = metrics::load(&s.project.yaml_files, s.manifest());
+/// What the metric commands use of a loaded project (from a full parse or from the cache).
+pub struct Ctx {
+    pub project: Project,
+    pub target: Target,
+}
+
+/// Reads and validates the semantic layer against a parsed manifest.
+fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, Vec<Diagnostic>> {
+    let (layer, mut errors) = metrics::load(&project.yaml_files, manifest);
     // Definitions that do not parse would make every rule about them misfire: report those first.
     if errors.is_empty() {
-        errors = metrics::validate::validate(&layer, &s.project.yaml_files);
+        errors = metrics::validate::validate(&layer, &project.yaml_files);
     }
     if errors.is_empty() {
         Ok(layer)
     } else {
         Err(errors
             .into_iter()
-            .map(|d| d.with_source_from(&s.project.root))
+            .map(|d| d.with_source_from(&project.root))
             .collect())
     }
 }
 
-/// Called by `parse`: validate and write `semantic_manifest.json` next to `manifest.json`.
-pub fn on_parse(s: &Session) -> Result<(), Vec<Diagnostic>> {
-    let layer = load_layer(s)?;
-    write_semantic_manifest(s, &layer)
+/// Called by `parse`: validate, write `semantic_manifest.json` and the query cache.
+pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
+    let layer = load_layer(&s.project, s.manifest())?;
+    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
+    Ok(())
 }
 
-fn write_semantic_manifest(s: &Session, layer: &SemanticLayer) -> Result<(), Vec<Diagnostic>> {
-    let v = metrics::manifest::semantic_manifest(layer, &s.target.schema);
+fn write_semantic_manifest(
+    target_path: &Path,
+    target: &Target,
+    layer: &SemanticLayer,
+) -> Result<(), Vec<Diagnostic>> {
+    let v = metrics::manifest::semantic_manifest(layer, &target.schema);
     let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-    let path = s.target_path.join("semantic_manifest.json");
+    let path = target_path.join("semantic_manifest.json");
     crate::artifacts::write_text(&path, &text).map_err(|e| {
         vec![Diagnostic::error(
             "io",
@@ -133,16 +149,130 @@ fn write_semantic_manifest(s: &Session, layer: &SemanticLayer) -> Result<(), Vec
     })
 }
 
-pub fn run(g: &GlobalArgs, a: &MetricsArgs) -> CmdResult {
+const CACHE_FILE: &str = "sluice_semantic_cache.json";
+
+/// A checksum of everything a parse reads that can change the semantic layer or the relations
+/// it names: every project file, the target, `--vars` and sluice's version.
+fn cache_key(g: &GlobalArgs, project: &Project, target: &Target) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut part = |s: &str| {
+        h.update(s.len().to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    part(env!("CARGO_PKG_VERSION"));
+    part(&std::fs::read_to_string(project.root.join("dbt_project.yml")).unwrap_or_default());
+    for t in [
+        &target.profile_name,
+        &target.target_name,
+        &target.adapter_type,
+        &target.database,
+        &target.schema,
+    ] {
+        part(t);
+    }
+    part(g.vars.as_deref().unwrap_or(""));
+    for f in &project.sql_files {
+        part(&f.original_file_path);
+        part(&f.contents);
+    }
+    for f in &project.yaml_files {
+        part(&f.original_file_path);
+        part(&f.text);
+    }
+    for f in &project.seed_files {
+        part(&f.original_file_path);
+        part(&f.checksum);
+    }
+    for f in &project.docs_files {
+        part(&f.original_file_path);
+        part(&f.contents);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cache {
+    key: String,
+    index: metrics::ModelIndex,
+}
+
+/// Best effort: a cache that cannot be written only costs the next query a parse.
+fn write_cache(
+    g: &GlobalArgs,
+    project: &Project,
+    target: &Target,
+    target_path: &Path,
+    manifest: &Manifest,
+) {
+    let c = Cache {
+        key: cache_key(g, project, target),
+        index: metrics::ModelIndex::from_manifest(manifest),
+    };
+    if let Ok(text) = serde_json::to_string(&c) {
+        let _ = crate::artifacts::write_text(&target_path.join(CACHE_FILE), &text);
+    }
+}
+
+/// The full path: parse the project, validate, write the artifacts and the cache.
+fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
     let s = Session::load(g, false, false)?;
-    let layer = load_layer(&s)?;
-    write_semantic_manifest(&s, &layer)?;
+    let layer = load_layer(&s.project, s.manifest())?;
+    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
+    Ok((
+        Ctx {
+            project: s.project,
+            target: s.target,
+        },
+        layer,
+    ))
+}
+
+/// Reads the project's files and, when their checksum matches the cache written by the last
+/// parse, builds the (already validated) layer from the cached relations without parsing.
+fn load_cached(g: &GlobalArgs) -> Option<(Ctx, SemanticLayer)> {
+    if std::env::var_os("SLUICE_NO_METRICS_CACHE").is_some() {
+        return None;
+    }
+    let t = std::time::Instant::now();
+    let root = session::project_root(g).ok()?;
+    let project = crate::project::load(&root).ok()?;
+    let target = session::load_target(g, &root, &project).ok()?;
+    let target_path = root.join(
+        g.target_path
+            .clone()
+            .unwrap_or_else(|| project.config.target_path.clone()),
+    );
+    let text = std::fs::read_to_string(target_path.join(CACHE_FILE)).ok()?;
+    let cache: Cache = serde_json::from_str(&text).ok()?;
+    if cache.key != cache_key(g, &project, &target) {
+        return None;
+    }
+    let (layer, errors) = metrics::load_indexed(&project.yaml_files, &cache.index);
+    if !errors.is_empty() {
+        return None;
+    }
+    super::timing("metrics: cached definitions", t);
+    Some((Ctx { project, target }, layer))
+}
+
+pub fn run(g: &GlobalArgs, a: &MetricsArgs) -> CmdResult {
+    let (ctx, layer) = match &a.command {
+        // Validation always reparses; the others answer from the cache when nothing changed.
+        MetricsCommand::Validate { .. } => load_full(g)?,
+        _ => match load_cached(g) {
+            Some(x) => x,
+            None => load_full(g)?,
+        },
+    };
+    let s = &ctx;
     match &a.command {
-        MetricsCommand::Validate { data } => validate(g, &s, &layer, *data),
-        MetricsCommand::Query(q) => query(g, &s, &layer, q),
+        MetricsCommand::Validate { data } => validate(g, s, &layer, *data),
+        MetricsCommand::Query(q) => query(g, s, &layer, q),
         MetricsCommand::List { what, metrics } => list(g, &layer, *what, metrics),
         MetricsCommand::DimensionValues { dimension, metrics } => {
-            dimension_values(g, &s, &layer, dimension, metrics)
+            dimension_values(g, s, &layer, dimension, metrics)
         }
     }
 }
@@ -151,7 +281,7 @@ fn plan_error(e: plan::PlanError) -> Vec<Diagnostic> {
     vec![Diagnostic::error("metric-query", e.message).with_hint(e.hint)]
 }
 
-fn connect(s: &Session) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnostic>> {
+fn connect(s: &Ctx) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnostic>> {
     let adapter = Adapter::connect(&s.target).map_err(|e| {
         vec![Diagnostic::error(
             "connection",
@@ -166,11 +296,11 @@ fn connect(s: &Session) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diag
     })
 }
 
-fn dialect(s: &Session) -> Dialect {
+fn dialect(s: &Ctx) -> Dialect {
     Dialect::from_adapter_type(&s.target.adapter_type).unwrap_or(Dialect::DuckDb)
 }
 
-fn validate(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, data: bool) -> CmdResult {
+fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdResult {
     if data {
         let mut conn = connect(s)?;
         let mut errors = Vec::new();
@@ -233,7 +363,7 @@ fn validate(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, data: bool) -> C
     Ok(Outcome::Ok)
 }
 
-fn query(g: &GlobalArgs, s: &Session, layer: &SemanticLayer, a: &QueryArgs) -> CmdResult {
+fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdResult {
     let mut q = match &a.saved_query {
         Some(name) => {
             let sq = layer.saved_query(name).ok_or_else(|| {
@@ -538,7 +668,7 @@ fn measures_of<'a>(
 
 fn dimension_values(
     g: &GlobalArgs,
-    s: &Session,
+    s: &Ctx,
     layer: &SemanticLayer,
     dimension: &str,
     metric_names: &[String],

@@ -211,9 +211,48 @@ pub fn diag_at(
     }
 }
 
+/// What the semantic layer needs from the manifest: every refable node's relation by name.
+/// Small and serialisable, so `metrics query` can cache it instead of reparsing the project.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ModelIndex {
+    /// name -> (unique_id, database, schema, identifier, is a model)
+    pub nodes: std::collections::BTreeMap<String, (String, String, String, String, bool)>,
+}
+
+impl ModelIndex {
+    pub fn from_manifest(manifest: &Manifest) -> Self {
+        let mut nodes = std::collections::BTreeMap::new();
+        for n in manifest.nodes.values() {
+            if n.resource_type.is_refable() && n.is_enabled() {
+                nodes.insert(
+                    n.name.clone(),
+                    (
+                        n.unique_id.clone(),
+                        n.database.clone(),
+                        n.schema.clone(),
+                        n.alias.clone(),
+                        n.resource_type == ResourceType::Model,
+                    ),
+                );
+            }
+        }
+        ModelIndex { nodes }
+    }
+    fn get(&self, name: &str) -> Option<(String, crate::sql::Relation, bool)> {
+        self.nodes.get(name).map(|(id, db, sc, ident, model)| {
+            (id.clone(), crate::sql::Relation::new(db, sc, ident), *model)
+        })
+    }
+}
+
 /// Reads the semantic layer from the project's YAML files; refs are resolved against `manifest`.
 /// Returns the definitions that parsed and one diagnostic per entry that did not.
 pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diagnostic>) {
+    load_indexed(files, &ModelIndex::from_manifest(manifest))
+}
+
+/// [`load`] against a [`ModelIndex`].
+pub fn load_indexed(files: &[YamlFile], index: &ModelIndex) -> (SemanticLayer, Vec<Diagnostic>) {
     let mut layer = SemanticLayer::default();
     let mut errors = Vec::new();
     for f in files {
@@ -257,7 +296,7 @@ pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diag
                         match serde_json::from_value::<SemanticModel>(item.clone()) {
                             Ok(mut sm) => {
                                 sm.origin = origin(f);
-                                resolve_model(&mut sm, manifest);
+                                resolve_model(&mut sm, index);
                                 layer.semantic_models.push(sm);
                             }
                             Err(e) => errors.push(bad(e, "semantic model")),
@@ -286,19 +325,15 @@ pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diag
     layer.semantic_models.sort_by(|a, b| a.name.cmp(&b.name));
     layer.metrics.sort_by(|a, b| a.name.cmp(&b.name));
     layer.saved_queries.sort_by(|a, b| a.name.cmp(&b.name));
-    layer.time_spine = find_time_spine(manifest, files);
+    layer.time_spine = find_time_spine(index, files);
     (layer, errors)
 }
 
-fn resolve_model(sm: &mut SemanticModel, manifest: &Manifest) {
+fn resolve_model(sm: &mut SemanticModel, index: &ModelIndex) {
     let Some(name) = sm.model_name() else { return };
-    if let Some(n) = manifest
-        .nodes
-        .values()
-        .find(|n| n.resource_type.is_refable() && n.name == name)
-    {
-        sm.relation = Some(n.relation());
-        sm.depends_on = Some(n.unique_id.clone());
+    if let Some((id, rel, _)) = index.get(&name) {
+        sm.relation = Some(rel);
+        sm.depends_on = Some(id);
     }
 }
 
@@ -334,7 +369,7 @@ fn add_created_metrics(layer: &mut SemanticLayer) {
 
 /// The time spine: a model with `time_spine:` in its properties, else the legacy
 /// `metricflow_time_spine` model (column `date_day`).
-fn find_time_spine(manifest: &Manifest, files: &[YamlFile]) -> Option<TimeSpine> {
+fn find_time_spine(index: &ModelIndex, files: &[YamlFile]) -> Option<TimeSpine> {
     for f in files {
         let Some(Value::Array(models)) = f.value.get("models") else {
             continue;
@@ -359,30 +394,25 @@ fn find_time_spine(manifest: &Manifest, files: &[YamlFile]) -> Option<TimeSpine>
                 .and_then(|c| c.get("granularity").and_then(Value::as_str))
                 .and_then(Grain::parse)
                 .unwrap_or(Grain::Day);
-            if let Some(n) = manifest
-                .nodes
-                .values()
-                .find(|n| n.resource_type == ResourceType::Model && n.name == name)
-            {
+            if let Some((id, relation, true)) = index.get(name) {
                 return Some(TimeSpine {
-                    model: n.unique_id.clone(),
-                    relation: n.relation(),
+                    model: id,
+                    relation,
                     column,
                     grain,
                 });
             }
         }
     }
-    manifest
-        .nodes
-        .values()
-        .find(|n| n.resource_type == ResourceType::Model && n.name == "metricflow_time_spine")
-        .map(|n| TimeSpine {
-            model: n.unique_id.clone(),
-            relation: n.relation(),
+    match index.get("metricflow_time_spine") {
+        Some((id, relation, true)) => Some(TimeSpine {
+            model: id,
+            relation,
             column: "date_day".into(),
             grain: Grain::Day,
-        })
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -647,48 +647,46 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         );
     }
     let tp = &m.type_params;
-    let check_measure = |c: &mut Ctx,
-                         mi: &Option<MeasureInput>,
-                         key: &str|
-     -> Option<(&SemanticModel, &Measure)> {
-        match mi {
-            None => {
-                c.err(
-                    f,
-                    "metrics",
-                    &[Step::Name(&m.name), Step::Key("type_params")],
-                    "metric-params",
-                    format!("{} metric `{}` has no `{key}`", m.kind.as_str(), m.name),
-                    format!("add `type_params: {{{key}: <measure name>}}`"),
-                );
-                None
-            }
-            Some(mi) => match layer.measure(&mi.name) {
-                Some(x) => Some(x),
+    let check_measure =
+        |c: &mut Ctx, mi: &Option<MeasureInput>, key: &str| -> Option<(&SemanticModel, &Measure)> {
+            match mi {
                 None => {
-                    let all: Vec<&str> = layer
-                        .semantic_models
-                        .iter()
-                        .flat_map(|s| s.measures.iter().map(|x| x.name.as_str()))
-                        .collect();
                     c.err(
                         f,
                         "metrics",
-                        &metric_steps(m, key),
-                        "unknown-measure",
-                        format!(
-                            "metric `{}` uses measure `{}`, which no semantic model defines",
-                            m.name, mi.name
-                        ),
-                        did_you_mean(&mi.name, all).unwrap_or_else(|| {
-                            "define the measure under a semantic model's `measures:`".into()
-                        }),
+                        &[Step::Name(&m.name), Step::Key("type_params")],
+                        "metric-params",
+                        format!("{} metric `{}` has no `{key}`", m.kind.as_str(), m.name),
+                        format!("add `type_params: {{{key}: <measure name>}}`"),
                     );
                     None
                 }
-            },
-        }
-    };
+                Some(mi) => match layer.measure(&mi.name) {
+                    Some(x) => Some(x),
+                    None => {
+                        let all: Vec<&str> = layer
+                            .semantic_models
+                            .iter()
+                            .flat_map(|s| s.measures.iter().map(|x| x.name.as_str()))
+                            .collect();
+                        c.err(
+                            f,
+                            "metrics",
+                            &metric_steps(m, key),
+                            "unknown-measure",
+                            format!(
+                                "metric `{}` uses measure `{}`, which no semantic model defines",
+                                m.name, mi.name
+                            ),
+                            did_you_mean(&mi.name, all).unwrap_or_else(|| {
+                                "define the measure under a semantic model's `measures:`".into()
+                            }),
+                        );
+                        None
+                    }
+                },
+            }
+        };
     let check_metric_input = |c: &mut Ctx, input: &MetricInput, key: &str| {
         if layer.metric(&input.name).is_none() {
             c.err(

@@ -500,3 +500,33 @@ pub fn check_demo(dir: &Path) {
     );
     assert!(close(&win, &want), "win_rate {win:?} != {want:?}");
 }
+
+#[test]
+fn query_answers_from_cached_definitions_until_a_file_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    assert_eq!(sluice(&dir, &["build", "-q"]).code, 0);
+    let run = |metric: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["metrics", "query", "--metrics", metric, "--csv", "out.csv"])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .env("SLUICE_TIMINGS", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
+        (csv, stderr.contains("timing: metrics: cached definitions"))
+    };
+    // First query parses (build writes no cache); the second one reuses the definitions.
+    assert_eq!(run("eu_revenue"), ("eu_revenue\n180\n".to_string(), false));
+    assert_eq!(run("eu_revenue"), ("eu_revenue\n180\n".to_string(), true));
+    // A changed definition is seen at once: the project is parsed again.
+    let yml = dir.join("models/semantic.yml");
+    let text = std::fs::read_to_string(&yml).unwrap();
+    std::fs::write(&yml, text.replace("= 'EU'\"", "= 'US'\"")).unwrap();
+    assert_eq!(run("eu_revenue"), ("eu_revenue\n100\n".to_string(), false));
+    assert_eq!(run("eu_revenue"), ("eu_revenue\n100\n".to_string(), true));
+}
