@@ -874,10 +874,7 @@ impl<'a> Planner<'a> {
                     vec![format!("{e} as {}", quote(&name))]
                 }))
             }
-            MetricType::Conversion => Err(PlanError::new(
-                format!("conversion metric `{}` cannot be queried yet", m.name),
-                "conversion metrics are validated and listed; querying them is not supported yet",
-            )),
+            MetricType::Conversion => self.conversion_sql(m, specs, &ctx),
         }
     }
 
@@ -932,6 +929,155 @@ impl<'a> Planner<'a> {
         ))
     }
 
+    /// A conversion metric: each conversion event is attributed to the latest base event of
+    /// the same entity before it (within the window, with equal constant properties); the
+    /// group-by values are the base event's. `conversions` counts (aggregates) the attributed
+    /// conversion events; `conversion_rate` divides them by the base measure.
+    fn conversion_sql(&self, m: &Metric, specs: &[Spec], ctx: &Ctx) -> PResult<String> {
+        let d = self.dialect;
+        let cp = m
+            .type_params
+            .conversion_type_params
+            .as_ref()
+            .ok_or_else(|| {
+                PlanError::new(
+                    format!(
+                        "conversion metric `{}` has no `conversion_type_params`",
+                        m.name
+                    ),
+                    "run `sluice metrics validate`",
+                )
+            })?;
+        let (Some(base), Some(conv)) = (&cp.base_measure, &cp.conversion_measure) else {
+            return Err(PlanError::new(
+                format!(
+                    "conversion metric `{}` needs a base and a conversion measure",
+                    m.name
+                ),
+                "run `sluice metrics validate`",
+            ));
+        };
+        let entity_expr = |measure: &str| -> PResult<String> {
+            let (sm, _) = self.layer.measure(measure).ok_or_else(|| {
+                PlanError::new(
+                    format!("unknown measure `{measure}`"),
+                    "run `sluice metrics validate`",
+                )
+            })?;
+            sm.entity(&cp.entity)
+                .map(|e| e.sql().to_string())
+                .ok_or_else(|| {
+                    PlanError::new(
+                        format!(
+                            "entity `{}` is not in semantic model `{}`",
+                            cp.entity, sm.name
+                        ),
+                        "run `sluice metrics validate`",
+                    )
+                })
+        };
+        let prop_expr = |measure: &str, prop: &str| -> String {
+            self.layer
+                .measure(measure)
+                .and_then(|(sm, _)| {
+                    sm.dimension(prop)
+                        .map(|x| x.sql().to_string())
+                        .or_else(|| sm.entity(prop).map(|e| e.sql().to_string()))
+                })
+                .unwrap_or_else(|| prop.to_string())
+        };
+        let mut base_extra = vec![(entity_expr(&base.name)?, "__ent".to_string())];
+        let mut conv_extra = vec![(entity_expr(&conv.name)?, "__ent".to_string())];
+        for (i, p) in cp.constant_properties.iter().enumerate() {
+            base_extra.push((prop_expr(&base.name, &p.base_property), format!("__p{i}")));
+            conv_extra.push((
+                prop_expr(&conv.name, &p.conversion_property),
+                format!("__p{i}"),
+            ));
+        }
+        let mut bctx = ctx.clone();
+        bctx.filters.extend(base.filter.iter().cloned());
+        let mut cctx = Ctx::default();
+        cctx.filters.extend(conv.filter.iter().cloned());
+        let b = self.measure_rows(&base.name, specs, &bctx, &base_extra, true)?;
+        let c = self.measure_rows(&conv.name, &[], &cctx, &conv_extra, false)?;
+        // Opportunities: the base measure, aggregated as usual.
+        let opps = self.aggregate_rows(
+            d,
+            b.rows.clone(),
+            b.gspecs.clone(),
+            b.measure,
+            ctx,
+            None,
+            "__opps",
+        )?;
+        // Conversions: conversion rows numbered, joined to earlier base rows of the same entity.
+        let mut on = vec![
+            "b.__ent = c.__ent".to_string(),
+            "b.__t <= c.__t".to_string(),
+        ];
+        if let Some(w) = cp.window {
+            on.push(format!("b.__t > {}", render::minus_interval(d, "c.__t", w)));
+        }
+        for i in 0..cp.constant_properties.len() {
+            on.push(format!("b.__p{i} = c.__p{i}"));
+        }
+        let gcols: Vec<String> = b.gspecs.iter().map(|s| quote(&s.column())).collect();
+        let mut picks: Vec<String> = gcols
+            .iter()
+            .map(|g| {
+                format!("first_value(b.{g}) over (partition by c.__id order by b.__t desc) as {g}")
+            })
+            .collect();
+        picks.push("c.__id".to_string());
+        picks.push("c.__m".to_string());
+        let matched = format!(
+            "select distinct {}
+from (
+{}
+) as b
+inner join (
+  select r.*, row_number() over () as __id
+  from (
+{}
+  ) as r
+) as c
+  on {}",
+            picks.join(", "),
+            indent(&b.rows),
+            indent(&indent(&c.rows)),
+            on.join(" and ")
+        );
+        let conv_agg = group_select(
+            &gcols,
+            &render::aggregate(d, c.measure.agg, c.measure.agg_params.as_ref(), "__m")?,
+            "__conv",
+            &matched,
+            "x",
+        );
+        let gb: Vec<String> = specs.iter().map(Spec::column).collect();
+        let name = m.name.clone();
+        let calc = cp.calculation;
+        Ok(combine(
+            d,
+            &[(opps, "__opps".into()), (conv_agg, "__conv".into())],
+            &gb,
+            move |cols| {
+                vec![match calc {
+                    ConversionCalculation::Conversions => {
+                        format!("{} as {}", cols[1].0, quote(&name))
+                    }
+                    ConversionCalculation::ConversionRate => format!(
+                        "{} / {} as {}",
+                        render::cast_double(d, &format!("coalesce({}, 0)", cols[1].0)),
+                        render::cast_double(d, &format!("nullif({}, 0)", cols[0].0)),
+                        quote(&name)
+                    ),
+                }]
+            },
+        ))
+    }
+
     /// Aggregates one measure at the group-by grain into column `out`.
     fn measure_sql(
         &self,
@@ -941,6 +1087,25 @@ impl<'a> Planner<'a> {
         cumulative: Option<(Option<Window>, Option<Grain>, PeriodAgg)>,
         out: &str,
     ) -> PResult<String> {
+        let d = self.dialect;
+        let MeasureRows {
+            rows,
+            gspecs,
+            measure,
+        } = self.measure_rows(measure_name, specs, ctx, &[], true)?;
+        self.aggregate_rows(d, rows, gspecs, measure, ctx, cumulative, out)
+    }
+
+    /// The filtered source rows of a measure: group-by columns, `__t` (the agg time by day),
+    /// `__m` (the measure's expression), plus `extra` (expression, alias) columns of its model.
+    fn measure_rows(
+        &self,
+        measure_name: &str,
+        specs: &[Spec],
+        ctx: &Ctx,
+        extra: &[(String, String)],
+        apply_where: bool,
+    ) -> PResult<MeasureRows<'a>> {
         let d = self.dialect;
         let (sm, measure) = self.layer.measure(measure_name).ok_or_else(|| {
             PlanError::new(
@@ -968,7 +1133,8 @@ impl<'a> Planner<'a> {
         }
         let mut filters = Vec::new();
         let mut fspecs: Vec<Spec> = Vec::new();
-        for f in self.where_.iter().chain(ctx.filters.iter()) {
+        let query_where: &[String] = if apply_where { &self.where_ } else { &[] };
+        for f in query_where.iter().chain(ctx.filters.iter()) {
             for s in filter_specs(f)? {
                 let c = self.resolver.complete(&s, sm, measure)?;
                 if !gspecs.contains(&c) && !fspecs.contains(&c) {
@@ -1035,6 +1201,9 @@ impl<'a> Planner<'a> {
             render::date_trunc(d, Grain::Day, &time_expr)
         ));
         select.push(format!("{} as __m", measure.sql()));
+        for (e, alias) in extra {
+            select.push(format!("{e} as {alias}"));
+        }
         let mut nad_cols = Vec::new();
         if let Some(nad) = &measure.non_additive_dimension {
             let nd = sm.dimension(&nad.name).ok_or_else(|| {
@@ -1132,6 +1301,25 @@ impl<'a> Planner<'a> {
                 indent(&indent(&rows))
             );
         }
+        Ok(MeasureRows {
+            rows,
+            gspecs,
+            measure,
+        })
+    }
+
+    /// Aggregates a measure's rows at the group-by grain (through the spine for cumulative
+    /// metrics and offsets) into the value column `out`.
+    fn aggregate_rows(
+        &self,
+        d: Dialect,
+        rows: String,
+        gspecs: Vec<Spec>,
+        measure: &Measure,
+        ctx: &Ctx,
+        cumulative: Option<(Option<Window>, Option<Grain>, PeriodAgg)>,
+        out: &str,
+    ) -> PResult<String> {
         let agg = render::aggregate(d, measure.agg, measure.agg_params.as_ref(), "__m")?;
         let gcols: Vec<String> = gspecs.iter().map(|s| quote(&s.column())).collect();
         let has_time = gspecs.iter().any(|s| s.kind == SpecKind::MetricTime);
@@ -1243,6 +1431,13 @@ impl<'a> Planner<'a> {
             }
         })
     }
+}
+
+/// What [`Planner::measure_rows`] returns.
+struct MeasureRows<'a> {
+    rows: String,
+    gspecs: Vec<Spec>,
+    measure: &'a Measure,
 }
 
 /// Base-model expressions are written unqualified, as in the YAML (the joined models sit in

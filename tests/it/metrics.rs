@@ -275,6 +275,41 @@ fn non_additive_measure_takes_the_last_snapshot() {
 }
 
 #[test]
+fn conversion_metrics_attribute_each_order_to_the_latest_visit() {
+    // Orders within 7 days after a visit of the same customer, given to the latest such visit:
+    // order 1 (c1, Jan 1) <- visit 1 (Dec 30); order 2 (c1, Jan 3) <- visit 2 (Jan 2);
+    // order 3 (c2, Jan 3) <- visit 3 (Jan 1); orders 4-7 have no visit in the 7 days before.
+    // Visits by month: Dec 1, Jan 3 (visits 2, 3, 4), Feb 1 -> rates 1/1, 2/3, 0/1.
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "visit_to_order_rate,visit_conversions",
+            "--group-by",
+            "metric_time__month",
+        ]),
+        rows(&[
+            &["2024-12-01", "1", "1"],
+            &["2025-01-01", "0.666667", "2"],
+            &["2025-02-01", "0", ""],
+        ])
+    );
+    // By the visit's channel: ads = visits 1, 3, 4 (2 converted), email = visits 2, 5 (1).
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "visit_to_order_rate",
+            "--group-by",
+            "visit__channel"
+        ]),
+        rows(&[&["ads", "0.666667"], &["email", "0.5"]])
+    );
+    assert_eq!(
+        query(&["--metrics", "visit_to_order_rate,visit_conversions"]),
+        rows(&[&["0.6", "3"]])
+    );
+}
+
+#[test]
 fn join_to_timespine_fills_missing_days() {
     // Orders on Jan 1 (10) and Jan 3 (20 + 30); the spine fills Jan 2, 4, 5 with 0.
     assert_eq!(

@@ -162,11 +162,13 @@ fn every_metric_type_on_postgres() {
 create table analytics.customers (customer_id int, region text, segment text);
 create table analytics.orders (order_id int, customer_id int, ordered_at date, amount numeric, is_paid boolean);
 create table analytics.balances (customer_id int, balance_date date, balance int);
+create table analytics.visits (visit_id int, customer_id int, visited_at date, channel text);
 create table analytics.metricflow_time_spine as
   select d::date as date_day from generate_series('2025-01-01'::timestamp, '2025-03-31'::timestamp, interval '1 day') as d;
 \\copy analytics.customers from '{s}/raw_customers.csv' csv header
 \\copy analytics.orders from '{s}/raw_orders.csv' csv header
 \\copy analytics.balances from '{s}/raw_balances.csv' csv header
+\\copy analytics.visits from '{s}/raw_visits.csv' csv header
 ",
         s = seeds.display()
     );
@@ -260,6 +262,20 @@ create table analytics.metricflow_time_spine as
         ]),
         // Feb 14: no order in (Feb 7, Feb 14] -> no value; Feb 15: order 6 (60). MTD: 50, 110.
         rows(&[&["2025-02-14", "", "50"], &["2025-02-15", "60", "110"]])
+    );
+    // Conversion: orders attributed to the latest visit in the 7 days before.
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "visit_to_order_rate,visit_conversions",
+            "--group-by",
+            "metric_time__month"
+        ]),
+        rows(&[
+            &["2024-12-01", "1", "1"],
+            &["2025-01-01", "0.666667", "2"],
+            &["2025-02-01", "0", ""]
+        ])
     );
     // Non-additive and time spine fill.
     assert_eq!(
