@@ -21,7 +21,7 @@ use crate::compile::Manifest;
 use crate::diagnostics::Diagnostic;
 use crate::metrics::{self, plan, MetricQuery, SemanticLayer};
 use crate::project::{Project, Target};
-use crate::sql::Dialect;
+use crate::sql::{Dialect, Relation, RelationKind};
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 
@@ -90,6 +90,12 @@ pub enum MetricsCommand {
         /// Only the items usable with these metrics (dimensions, entities).
         #[arg(long, value_delimiter = ',')]
         metrics: Vec<String>,
+    },
+    /// Write the exports of saved queries as tables or views in the target schema.
+    Export {
+        /// Only these saved queries (default: all with exports).
+        #[arg(long = "saved-query", value_delimiter = ',')]
+        saved_query: Vec<String>,
     },
     /// List the values of a dimension.
     DimensionValues {
@@ -274,7 +280,94 @@ pub fn run(g: &GlobalArgs, a: &MetricsArgs) -> CmdResult {
         MetricsCommand::DimensionValues { dimension, metrics } => {
             dimension_values(g, s, &layer, dimension, metrics)
         }
+        MetricsCommand::Export { saved_query } => export(g, s, &layer, saved_query),
     }
+}
+
+/// Builds each export under a temporary name and swaps it in, so a failing query leaves the
+/// previous relation intact.
+fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> CmdResult {
+    for name in only {
+        if layer.saved_query(name).is_none() {
+            return Err(vec![Diagnostic::error(
+                "metric-query",
+                format!("unknown saved query `{name}`"),
+            )
+            .with_hint(
+                crate::diagnostics::did_you_mean(
+                    name,
+                    layer.saved_queries.iter().map(|q| q.name.as_str()),
+                )
+                .unwrap_or_else(|| "see `sluice metrics list saved-queries`".into()),
+            )]);
+        }
+    }
+    let d = dialect(s);
+    let mut conn = connect(s)?;
+    let mut done = 0;
+    for q in &layer.saved_queries {
+        if !only.is_empty() && !only.contains(&q.name) {
+            continue;
+        }
+        let p = plan::plan(layer, &MetricQuery::from_saved(q), d).map_err(plan_error)?;
+        for e in &q.exports {
+            let schema = e
+                .config
+                .get("schema")
+                .and_then(Value::as_str)
+                .unwrap_or(&s.target.schema);
+            let alias = e
+                .config
+                .get("alias")
+                .and_then(Value::as_str)
+                .unwrap_or(&e.name);
+            let kind = match e.config.get("export_as").and_then(Value::as_str) {
+                Some("view") => RelationKind::View,
+                _ => RelationKind::Table,
+            };
+            let rel = Relation::new(&s.target.database, schema, alias);
+            let tmp = rel.with_identifier(format!("{alias}__sluice_tmp"));
+            let fail = |e: crate::adapters::AdapterError| {
+                vec![Diagnostic::error(
+                    "sql",
+                    format!("export `{}` of saved query `{}` failed: {}", rel.display_name(), q.name, s.target.scrub(&e.to_string())),
+                )
+                .with_hint("run the saved query with `sluice metrics query --saved-query NAME --explain` to see its SQL")]
+            };
+            conn.execute(&d.create_schema(&rel.database, schema))
+                .map_err(fail)?;
+            if let Some(k) = conn.relation_kind(&tmp).map_err(fail)? {
+                conn.execute(&d.drop_relation(&tmp, k)).map_err(fail)?;
+            }
+            let create = match kind {
+                RelationKind::View => d.create_view_as(&tmp, &p.sql),
+                RelationKind::Table => d.create_table_as(&tmp, &p.sql),
+            };
+            conn.execute(&create).map_err(fail)?;
+            if let Some(k) = conn.relation_kind(&rel).map_err(fail)? {
+                conn.execute(&d.drop_relation(&rel, k)).map_err(fail)?;
+            }
+            conn.execute(&d.rename_relation(&tmp, kind, alias))
+                .map_err(fail)?;
+            done += 1;
+            if !g.quiet {
+                println!(
+                    "Exported saved query {} to {} ({})",
+                    q.name,
+                    rel.display_name(),
+                    if kind == RelationKind::View {
+                        "view"
+                    } else {
+                        "table"
+                    }
+                );
+            }
+        }
+    }
+    if !g.quiet {
+        println!("Done. {done} exports");
+    }
+    Ok(Outcome::Ok)
 }
 
 fn plan_error(e: plan::PlanError) -> Vec<Diagnostic> {

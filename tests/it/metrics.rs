@@ -565,3 +565,58 @@ fn query_answers_from_cached_definitions_until_a_file_changes() {
     assert_eq!(run("eu_revenue"), ("eu_revenue\n100\n".to_string(), false));
     assert_eq!(run("eu_revenue"), ("eu_revenue\n100\n".to_string(), true));
 }
+
+#[test]
+fn saved_query_exports_become_tables_and_views() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    assert_eq!(sluice(&dir, &["build", "-q"]).code, 0);
+    for _ in 0..2 {
+        // Twice: the second run replaces what the first one wrote.
+        let r = sluice(&dir, &["metrics", "export"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            "Exported saved query monthly_revenue to main.monthly_revenue_table (table)\n\
+             Exported saved query monthly_revenue to reporting.monthly_revenue_view (view)\n\
+             Done. 2 exports\n"
+        );
+    }
+    let conn = duckdb::Connection::open(dir.join("shop.duckdb")).unwrap();
+    let kinds: Vec<(String, String)> = conn
+        .prepare("select table_schema || '.' || table_name, table_type from information_schema.tables where table_name like 'monthly_revenue%' order by 1")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "main.monthly_revenue_table".to_string(),
+                "BASE TABLE".to_string()
+            ),
+            (
+                "reporting.monthly_revenue_view".to_string(),
+                "VIEW".to_string()
+            )
+        ]
+    );
+    for rel in [
+        "main.monthly_revenue_table",
+        "reporting.monthly_revenue_view",
+    ] {
+        let rows: Vec<(f64, i64)> = conn
+            .prepare(&format!(
+                "select revenue::double, order_count from {rel} order by metric_time__month"
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [(100.0, 4), (110.0, 2), (70.0, 1)], "{rel}");
+    }
+}
