@@ -244,11 +244,13 @@ fn render_filter(template: &str, grains: &dyn Fn(&Spec) -> Spec) -> PResult<Stri
 
 /// Where a group-by item's value comes from, for one measure.
 #[derive(Debug, Clone)]
-enum Source {
-    /// An expression over the measure's own model (alias `b`).
-    Local(String),
-    /// A column of a joined model: (join key, expression in that model).
-    Joined(JoinKey, String),
+struct Source {
+    /// `None`: an expression over the measure's own model; else the joined model it is read from.
+    join: Option<JoinKey>,
+    /// The expression, in the model it belongs to.
+    expr: String,
+    /// Time items: truncate the value to this grain.
+    grain: Option<Grain>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -338,14 +340,11 @@ impl<'a> Resolver<'a> {
     }
 
     /// The semantic model and dimension a `links__name` item points at, seen from `sm`.
-    fn dimension_model(
-        &self,
+    fn dimension_model<'s>(
+        &'s self,
         s: &Spec,
-        sm: &'a SemanticModel,
-    ) -> PResult<(&'a SemanticModel, &'a Dimension)>
-    where
-        'a: 'a,
-    {
+        sm: &'s SemanticModel,
+    ) -> PResult<(&'s SemanticModel, &'s Dimension)> {
         let layer = self.layer;
         if s.links.len() > 1 {
             return Err(PlanError::new(
@@ -356,10 +355,7 @@ impl<'a> Resolver<'a> {
         let entity = &s.links[0];
         if let (Some(d), Some(e)) = (sm.dimension(&s.name), sm.entity(entity)) {
             if e.kind.is_unique() || sm.primary() == Some(entity.as_str()) {
-                // SAFETY of lifetimes: `sm` comes from the layer.
-                let sm_ref = layer.semantic_model(&sm.name).unwrap_or(sm);
-                let d_ref = sm_ref.dimension(&d.name).unwrap_or(d);
-                return Ok((sm_ref, d_ref));
+                return Ok((sm, d));
             }
         }
         let holders: Vec<&SemanticModel> = layer
@@ -461,7 +457,6 @@ impl<'a> Resolver<'a> {
     }
 
     fn source(&self, s: &Spec, sm: &SemanticModel, measure: &Measure) -> PResult<Source> {
-        let time = |expr: &str, g: Option<Grain>| (expr.to_string(), g);
         let (expr, grain, key) = match s.kind {
             SpecKind::MetricTime => {
                 let at = sm.agg_time_of(measure).unwrap_or_default();
@@ -471,8 +466,7 @@ impl<'a> Resolver<'a> {
                         "set `defaults.agg_time_dimension` on its semantic model",
                     )
                 })?;
-                let (e, g) = time(d.sql(), s.grain);
-                (e, g, None)
+                (d.sql().to_string(), s.grain, None)
             }
             SpecKind::Dimension => {
                 let (m, d) = self.dimension_model(s, sm)?;
@@ -497,34 +491,12 @@ impl<'a> Resolver<'a> {
                 (e.sql().to_string(), None, None)
             }
         };
-        Ok((expr, grain, key)).map(|(e, g, k)| {
-            let e = match g {
-                Some(g) => format!("\u{0}{}\u{0}{e}", g.as_str()),
-                None => e,
-            };
-            match k {
-                Some(k) => Source::Joined(k, e),
-                None => Source::Local(e),
-            }
+        Ok(Source {
+            join: key,
+            expr,
+            grain,
         })
     }
-}
-
-/// Applies a pending `date_trunc` marker (grain encoded by [`Resolver::source`]) to an expression.
-fn finish_expr(d: Dialect, e: &str, qualifier: &str) -> String {
-    if let Some(rest) = e.strip_prefix('\u{0}') {
-        if let Some((g, inner)) = rest.split_once('\u{0}') {
-            let g = Grain::parse_exact(g).unwrap_or(Grain::Day);
-            return render::date_trunc(d, g, &qualify(inner, qualifier));
-        }
-    }
-    qualify(e, qualifier)
-}
-
-/// Column names in joined-model expressions are prefixed by the join alias when they are plain
-/// identifiers; expressions are wrapped in a subquery instead (see `joined_subquery`).
-fn qualify(e: &str, _q: &str) -> String {
-    e.to_string()
 }
 
 /// Offsets of a derived metric's input.
@@ -863,14 +835,10 @@ impl<'a> Planner<'a> {
                 }
                 let name = m.name.clone();
                 Ok(combine(self.dialect, &parts, &gb, move |cols| {
-                    // Inputs are referred to by name in `expr`: expose them under their names.
-                    let mut e = expr.clone();
-                    let mut names: Vec<(&String, &String)> =
-                        cols.iter().map(|(c, n)| (n, c)).collect();
-                    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
-                    for (n, c) in names {
-                        e = replace_word(&e, n, c);
-                    }
+                    // Inputs are referred to by name in `expr`: point each at its column.
+                    let names: BTreeMap<String, String> =
+                        cols.iter().map(|(c, n)| (n.clone(), c.clone())).collect();
+                    let e = replace_words(&expr, &names);
                     vec![format!("{e} as {}", quote(&name))]
                 }))
             }
@@ -1157,35 +1125,24 @@ inner join (
         for s in gspecs.iter().chain(fspecs.iter()) {
             let src = self.resolver.source(s, sm, measure)?;
             let col = s.column();
-            match src {
-                Source::Local(e) => {
-                    select.push(format!("{} as {}", finish_expr(d, &e, "b"), quote(&col)))
-                }
-                Source::Joined(key, e) => {
+            let value = match &src.join {
+                None => src.expr.clone(),
+                Some(key) => {
+                    // The raw expression goes in the joined subquery, truncation outside it.
                     let n = joins.len();
                     let entry = joins
                         .entry(key.clone())
                         .or_insert_with(|| (format!("j{n}"), Vec::new()));
                     let inner_col = format!("__c{}", entry.1.len());
-                    // The raw expression goes in the joined subquery; truncation outside.
-                    let (raw, trunc) =
-                        match e.strip_prefix('\u{0}').and_then(|r| r.split_once('\u{0}')) {
-                            Some((g, inner)) => (inner.to_string(), Some(g.to_string())),
-                            None => (e.clone(), None),
-                        };
-                    entry.1.push((raw, inner_col.clone()));
-                    let qualified = format!("{}.{}", entry.0, quote(&inner_col));
-                    let expr = match trunc {
-                        Some(g) => render::date_trunc(
-                            d,
-                            Grain::parse_exact(&g).unwrap_or(Grain::Day),
-                            &qualified,
-                        ),
-                        None => qualified,
-                    };
-                    select.push(format!("{expr} as {}", quote(&col)));
+                    entry.1.push((src.expr.clone(), inner_col.clone()));
+                    format!("{}.{}", entry.0, quote(&inner_col))
                 }
-            }
+            };
+            let value = match src.grain {
+                Some(g) => render::date_trunc(d, g, &value),
+                None => value,
+            };
+            select.push(format!("{value} as {}", quote(&col)));
         }
         let Some(time_expr) = time_expr else {
             return Err(PlanError::new(
@@ -1257,7 +1214,7 @@ inner join (
                 "\nleft outer join (select {} from {}) as {alias}\n  on {} = {alias}.__key",
                 inner.join(", "),
                 d.rel(trel),
-                qualify_base(&base_key),
+                base_key,
             ));
         }
         let mut flat = format!("select\n  {}\nfrom {from}", select.join(",\n  "));
@@ -1440,11 +1397,8 @@ struct MeasureRows<'a> {
     measure: &'a Measure,
 }
 
-/// Base-model expressions are written unqualified, as in the YAML (the joined models sit in
-/// subqueries whose columns all start with `__`, so nothing is ambiguous).
-fn qualify_base(e: &str) -> String {
-    e.to_string()
-}
+// Base-model expressions stay unqualified, as written in the YAML: the joined models sit in
+// subqueries whose columns all start with `__`, so no name is ambiguous.
 
 fn group_select(gcols: &[String], agg: &str, out: &str, rows: &str, alias: &str) -> String {
     let mut sel = gcols.to_vec();
@@ -1527,33 +1481,31 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
-/// Replaces whole-word occurrences of `word` (outside quotes) by `with`.
-fn replace_word(text: &str, word: &str, with: &str) -> String {
-    let re = Regex::new(&format!(r"\b{}\b", regex::escape(word))).expect("escaped");
+/// Replaces whole words of `text` found in `names` by their value, in one pass and outside
+/// single-quoted strings (so a replacement is never itself rewritten).
+fn replace_words(text: &str, names: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
+    let mut word = String::new();
     let mut in_quote = false;
-    let mut seg = String::new();
-    for ch in text.chars() {
-        if ch == '\'' {
-            if in_quote {
-                seg.push(ch);
-                out.push_str(&seg);
-                seg.clear();
-            } else {
-                out.push_str(&re.replace_all(&seg, regex::NoExpand(with)));
-                seg.clear();
-                seg.push(ch);
-            }
-            in_quote = !in_quote;
-        } else {
-            seg.push(ch);
+    let flush = |word: &mut String, out: &mut String| {
+        match names.get(word.as_str()) {
+            Some(v) => out.push_str(v),
+            None => out.push_str(word),
         }
+        word.clear();
+    };
+    for ch in text.chars() {
+        if !in_quote && (ch.is_ascii_alphanumeric() || ch == '_') {
+            word.push(ch);
+            continue;
+        }
+        flush(&mut word, &mut out);
+        if ch == '\'' {
+            in_quote = !in_quote;
+        }
+        out.push(ch);
     }
-    if in_quote {
-        out.push_str(&seg);
-    } else {
-        out.push_str(&re.replace_all(&seg, regex::NoExpand(with)));
-    }
+    flush(&mut word, &mut out);
     out
 }
 
@@ -1588,9 +1540,13 @@ mod tests {
 
     #[test]
     fn words_are_replaced_outside_quotes() {
+        let names: BTreeMap<String, String> = [("mrr", "m0.\"mrr\""), ("mrr_prev", "m1.\"mrr\"")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(
-            replace_word("mrr - mrr_prev + 'mrr'", "mrr", "m0.x"),
-            "m0.x - mrr_prev + 'mrr'"
+            replace_words("mrr - mrr_prev + 'mrr' + x.mrr2", &names),
+            "m0.\"mrr\" - m1.\"mrr\" + 'mrr' + x.mrr2"
         );
     }
 }
