@@ -397,40 +397,80 @@ fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdRe
     if data {
         let mut conn = connect(s)?;
         let mut errors = Vec::new();
+        let d = dialect(s);
         for sm in &layer.semantic_models {
             let Some(rel) = &sm.relation else { continue };
-            let d = dialect(s);
-            // Every expression of the semantic model, evaluated on zero rows.
-            let mut exprs: Vec<(String, String)> = Vec::new();
-            for e in &sm.entities {
-                exprs.push((format!("entity `{}`", e.name), e.sql().to_string()));
-            }
-            for dim in &sm.dimensions {
-                exprs.push((format!("dimension `{}`", dim.name), dim.sql().to_string()));
-            }
-            for m in &sm.measures {
-                exprs.push((format!("measure `{}`", m.name), m.sql()));
-            }
-            for (what, e) in exprs {
-                let sql = format!("select {e} from {} where 1 = 0", d.rel(rel));
-                if let Err(err) = conn.query(&sql) {
+            let columns: Vec<String> = match conn.columns(rel) {
+                Ok(cols) if !cols.is_empty() => cols.into_iter().map(|c| c.name).collect(),
+                _ => {
                     errors.push(
                         metrics::diag_at(
                             &s.project.yaml_files,
                             &sm.origin.file,
                             "semantic_models",
-                            &[metrics::Step::Name(&sm.name)],
+                            &[metrics::Step::Name(&sm.name), metrics::Step::Key("model")],
                             "semantic-data",
                             format!(
-                                "{what} of semantic model `{}` does not work on `{}`: {}",
+                                "semantic model `{}` reads `{}`, which is not in the warehouse",
                                 sm.name,
-                                rel.display_name(),
-                                s.target.scrub(&err.to_string())
+                                rel.display_name()
                             ),
                         )
-                        .with_hint("check the column names against the model (and run `sluice build` first)"),
+                        .with_hint("build it first: `sluice build`"),
                     );
+                    continue;
                 }
+            };
+            // Every expression of the semantic model, evaluated on zero rows.
+            let mut exprs: Vec<(&str, &str, String, String)> = Vec::new();
+            for e in &sm.entities {
+                exprs.push(("entity", "entities", e.name.clone(), e.sql().to_string()));
+            }
+            for dim in &sm.dimensions {
+                exprs.push((
+                    "dimension",
+                    "dimensions",
+                    dim.name.clone(),
+                    dim.sql().to_string(),
+                ));
+            }
+            for m in &sm.measures {
+                exprs.push(("measure", "measures", m.name.clone(), m.sql()));
+            }
+            for (what, key, name, e) in exprs {
+                let sql = format!("select {e} from {} where 1 = 0", d.rel(rel));
+                let Err(err) = conn.query(&sql) else { continue };
+                let msg = s.target.scrub(&err.to_string());
+                let first = msg.lines().next().unwrap_or_default().to_string();
+                let hint = crate::diagnostics::did_you_mean(&e, columns.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "the columns of `{}` are: {}",
+                            rel.display_name(),
+                            columns.join(", ")
+                        )
+                    });
+                errors.push(
+                    metrics::diag_at(
+                        &s.project.yaml_files,
+                        &sm.origin.file,
+                        "semantic_models",
+                        &[
+                            metrics::Step::Name(&sm.name),
+                            metrics::Step::Key(key),
+                            metrics::Step::Name(&name),
+                            metrics::Step::Key("expr"),
+                        ],
+                        "semantic-data",
+                        format!(
+                            "{what} `{name}` of semantic model `{}` does not run on `{}`: {first}",
+                            sm.name,
+                            rel.display_name(),
+                        ),
+                    )
+                    .with_hint(hint)
+                    .with_source_from(&s.project.root),
+                );
             }
         }
         if !errors.is_empty() {

@@ -620,3 +620,27 @@ fn saved_query_exports_become_tables_and_views() {
         assert_eq!(rows, [(100.0, 4), (110.0, 2), (70.0, 1)], "{rel}");
     }
 }
+
+#[test]
+fn validate_data_finds_columns_missing_from_the_warehouse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    let yml = dir.join("models/semantic.yml");
+    let text = std::fs::read_to_string(&yml).unwrap();
+    std::fs::write(
+        &yml,
+        text.replacen("expr: amount\n", "expr: amount_usd\n", 1),
+    )
+    .unwrap();
+    assert_eq!(sluice(&dir, &["build", "-q"]).code, 0);
+    assert_eq!(
+        sluice(&dir, &["metrics", "validate"]).code,
+        0,
+        "statically fine"
+    );
+    let r = sluice(&dir, &["metrics", "validate", "--data"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.matches("error[").count(), 1, "{}", r.stderr);
+    insta::assert_snapshot!(r.stderr);
+}
