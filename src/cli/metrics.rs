@@ -692,14 +692,9 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
                             ("time".to_string(), String::new())
                         }
                         Some(s) if s.kind == plan::SpecKind::Dimension => {
-                            let owner = layer.semantic_models.iter().find(|m| {
-                                m.dimension(&s.name).is_some()
-                                    && m.entity(&s.links[0])
-                                        .is_some_and(|e| e.kind.is_unique() || m.name == sm.name)
-                            });
+                            let owner = resolver.dimension_of(s, sm);
                             let kind = owner
-                                .and_then(|m| m.dimension(&s.name))
-                                .map(|d| match d.kind {
+                                .map(|(_, d)| match d.kind {
                                     metrics::DimensionType::Time => format!(
                                         "time ({})",
                                         d.grain().map_or("day", |g| g.as_str())
@@ -707,7 +702,7 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
                                     metrics::DimensionType::Categorical => "categorical".into(),
                                 })
                                 .unwrap_or_default();
-                            (kind, owner.map(|m| m.name.clone()).unwrap_or_default())
+                            (kind, owner.map(|(m, _)| m.name.clone()).unwrap_or_default())
                         }
                         _ => continue,
                     };

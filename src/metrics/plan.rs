@@ -255,8 +255,8 @@ struct Source {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct JoinKey {
-    entity: String,
-    model: String,
+    /// (entity, semantic model) per hop.
+    path: Vec<(String, String)>,
 }
 
 /// Resolves names against the semantic layer.
@@ -310,7 +310,7 @@ impl<'a> Resolver<'a> {
                 (Some(g), true)
             }
             SpecKind::Dimension => {
-                let (_, dim) = self.dimension_model(&s, sm)?;
+                let (_, _, dim) = self.dimension_model(&s, sm)?;
                 (dim.grain(), dim.kind == DimensionType::Time)
             }
             SpecKind::Entity => (None, false),
@@ -339,67 +339,136 @@ impl<'a> Resolver<'a> {
         Ok(s)
     }
 
-    /// The semantic model and dimension a `links__name` item points at, seen from `sm`.
+    /// The join path (entity, semantic model per hop), semantic model and dimension a
+    /// `links__name` item points at, seen from `sm`: one hop (`account__region`) or two
+    /// (`user__account__region`: to the model where `user` is unique, then on to `account`).
     fn dimension_model<'s>(
         &'s self,
         s: &Spec,
         sm: &'s SemanticModel,
-    ) -> PResult<(&'s SemanticModel, &'s Dimension)> {
-        let layer = self.layer;
-        if s.links.len() > 1 {
-            return Err(PlanError::new(
-                format!("`{}` needs a join over more than one entity", s.column()),
-                "multi-hop joins are not supported yet; group by a dimension one entity away",
-            ));
+    ) -> PResult<(Vec<(String, String)>, &'s SemanticModel, &'s Dimension)> {
+        let dim = |m: &'s SemanticModel| m.dimension(&s.name).expect("resolved on it");
+        match s.links.as_slice() {
+            [e1] => {
+                let m = self.one_hop(sm, e1, s)?;
+                let path = if m.name == sm.name {
+                    vec![]
+                } else {
+                    vec![(e1.clone(), m.name.clone())]
+                };
+                Ok((path, m, dim(m)))
+            }
+            [e1, e2] => {
+                if sm.entity(e1).is_none() {
+                    return Err(self.no_entity(s, sm, e1));
+                }
+                let mids: Vec<&SemanticModel> = self
+                    .layer
+                    .semantic_models
+                    .iter()
+                    .filter(|m| {
+                        m.name != sm.name
+                            && m.entity(e1).is_some_and(|e| e.kind.is_unique())
+                            && m.entity(e2).is_some()
+                    })
+                    .collect();
+                let mid = match mids.as_slice() {
+                    [m] => *m,
+                    [] => {
+                        return Err(PlanError::new(
+                            format!(
+                            "`{}`: no semantic model where `{e1}` is unique has an entity `{e2}`",
+                            s.column()
+                        ),
+                            self.nearest_item(&s.column(), sm),
+                        ))
+                    }
+                    many => {
+                        return Err(PlanError::new(
+                            format!(
+                                "`{}` is ambiguous: it can go through {}",
+                                s.column(),
+                                many.iter()
+                                    .map(|m| format!("`{}`", m.name))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                            "keep entity names unique across semantic models",
+                        ))
+                    }
+                };
+                let m = self.one_hop(mid, e2, s)?;
+                let mut path = vec![(e1.clone(), mid.name.clone())];
+                if m.name != mid.name {
+                    path.push((e2.clone(), m.name.clone()));
+                }
+                Ok((path, m, dim(m)))
+            }
+            _ => Err(PlanError::new(
+                format!("`{}` needs joins over more than two entities", s.column()),
+                "group by a dimension at most two entities away",
+            )),
         }
-        let entity = &s.links[0];
-        if let (Some(d), Some(e)) = (sm.dimension(&s.name), sm.entity(entity)) {
-            if e.kind.is_unique() || sm.primary() == Some(entity.as_str()) {
-                return Ok((sm, d));
+    }
+
+    fn no_entity(&self, s: &Spec, sm: &SemanticModel, entity: &str) -> PlanError {
+        PlanError::new(
+            format!(
+                "`{}` cannot be reached from semantic model `{}`: it has no entity `{entity}`",
+                s.column(),
+                sm.name
+            ),
+            match sm.primary() {
+                Some(p) if sm.dimension(&s.name).is_some() => {
+                    format!("did you mean `{p}__{}`?", s.name)
+                }
+                _ => format!(
+                    "entities of `{}`: {}",
+                    sm.name,
+                    sm.entities
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        )
+    }
+
+    /// The semantic model holding dimension `s.name` one join on `entity` away from `from` (or
+    /// `from` itself for its own dimensions), refusing joins that would fan out.
+    fn one_hop<'s>(
+        &'s self,
+        from: &'s SemanticModel,
+        entity: &str,
+        s: &Spec,
+    ) -> PResult<&'s SemanticModel> {
+        if let (Some(_), Some(e)) = (from.dimension(&s.name), from.entity(entity)) {
+            if e.kind.is_unique() || from.primary() == Some(entity) {
+                return Ok(from);
             }
         }
-        let holders: Vec<&SemanticModel> = layer
+        if from.entity(entity).is_none() {
+            return Err(self.no_entity(s, from, entity));
+        }
+        let holders: Vec<&SemanticModel> = self
+            .layer
             .semantic_models
             .iter()
             .filter(|m| m.dimension(&s.name).is_some() && m.entity(entity).is_some())
             .collect();
-        let unique: Vec<&&SemanticModel> = holders
+        let unique: Vec<&SemanticModel> = holders
             .iter()
+            .copied()
             .filter(|m| m.entity(entity).is_some_and(|e| e.kind.is_unique()))
             .collect();
-        if sm.entity(entity).is_none() {
-            return Err(PlanError::new(
-                format!(
-                    "`{}` cannot be reached from semantic model `{}`: it has no entity `{entity}`",
-                    s.column(),
-                    sm.name
-                ),
-                match sm.primary() {
-                    Some(p) if sm.dimension(&s.name).is_some() => {
-                        format!("did you mean `{p}__{}`?", s.name)
-                    }
-                    _ => format!(
-                        "entities of `{}`: {}",
-                        sm.name,
-                        sm.entities
-                            .iter()
-                            .map(|e| e.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                },
-            ));
-        }
         match unique.as_slice() {
-            [m] => {
-                let d = m.dimension(&s.name).expect("filtered on it");
-                Ok((m, d))
-            }
+            [m] => Ok(m),
             [] => match holders.first() {
                 Some(m) => Err(PlanError::new(
                     format!(
                         "joining `{}` to `{}` on `{entity}` would fan out: `{entity}` is {} in `{}`",
-                        sm.name,
+                        from.name,
                         m.name,
                         m.entity(entity).map_or("foreign", |e| e.kind.as_str()),
                         m.name
@@ -410,7 +479,7 @@ impl<'a> Resolver<'a> {
                 )),
                 None => Err(PlanError::new(
                     format!("unknown dimension `{}`", s.column()),
-                    self.nearest_item(&s.column(), sm),
+                    self.nearest_item(&s.column(), from),
                 )),
             },
             many => Err(PlanError::new(
@@ -425,6 +494,18 @@ impl<'a> Resolver<'a> {
                 "rename one of the dimensions",
             )),
         }
+    }
+
+    /// The semantic model and dimension a dimension item names, seen from `sm`.
+    pub fn dimension_of<'s>(
+        &'s self,
+        s: &Spec,
+        sm: &'s SemanticModel,
+    ) -> Option<(&'s SemanticModel, &'s Dimension)> {
+        if s.kind != SpecKind::Dimension || s.links.is_empty() {
+            return None;
+        }
+        self.dimension_model(s, sm).ok().map(|(_, m, d)| (m, d))
     }
 
     fn nearest_item(&self, wanted: &str, sm: &SemanticModel) -> String {
@@ -449,6 +530,22 @@ impl<'a> Resolver<'a> {
                 for d in &m.dimensions {
                     out.push(format!("{}__{}", e.name, d.name));
                 }
+                // A second hop from a joined model.
+                if local {
+                    continue;
+                }
+                for e2 in m.entities.iter().filter(|x| x.name != e.name) {
+                    for m2 in &self.layer.semantic_models {
+                        if m2.name == m.name || m2.name == sm.name {
+                            continue;
+                        }
+                        if m2.entity(&e2.name).is_some_and(|x| x.kind.is_unique()) {
+                            for d in &m2.dimensions {
+                                out.push(format!("{}__{}__{}", e.name, e2.name, d.name));
+                            }
+                        }
+                    }
+                }
             }
         }
         out.sort();
@@ -469,16 +566,13 @@ impl<'a> Resolver<'a> {
                 (d.sql().to_string(), s.grain, None)
             }
             SpecKind::Dimension => {
-                let (m, d) = self.dimension_model(s, sm)?;
+                let (path, _, d) = self.dimension_model(s, sm)?;
                 let g = if d.kind == DimensionType::Time {
                     s.grain
                 } else {
                     None
                 };
-                let key = (m.name != sm.name).then(|| JoinKey {
-                    entity: s.links[0].clone(),
-                    model: m.name.clone(),
-                });
+                let key = (!path.is_empty()).then_some(JoinKey { path });
                 (d.sql().to_string(), g, key)
             }
             SpecKind::Entity => {
@@ -1046,6 +1140,52 @@ inner join (
         ))
     }
 
+    /// The subquery a measure's rows are left-joined to for the columns `cols` ((expression,
+    /// alias) in the last model of `path`): its first column `__key` is the first hop's entity.
+    /// A second hop is itself a subquery joined inside, so column names never clash.
+    fn joined_subquery(
+        &self,
+        path: &[(String, String)],
+        cols: &[(String, String)],
+    ) -> PResult<String> {
+        let d = self.dialect;
+        let model = |name: &str| -> PResult<(&SemanticModel, &crate::sql::Relation)> {
+            let m = self.layer.semantic_model(name).expect("resolved");
+            let rel = m.relation.as_ref().ok_or_else(|| {
+                PlanError::new(
+                    format!(
+                        "semantic model `{}` refers to a model that does not exist",
+                        m.name
+                    ),
+                    "point `model:` at an existing model",
+                )
+            })?;
+            Ok((m, rel))
+        };
+        let (e1, m1) = &path[0];
+        let (t1, r1) = model(m1)?;
+        let key1 = t1.entity(e1).expect("resolved").sql();
+        let Some((e2, m2)) = path.get(1) else {
+            let mut inner = vec![format!("{key1} as __key")];
+            inner.extend(cols.iter().map(|(e, c)| format!("{e} as {}", quote(c))));
+            return Ok(format!("(select {} from {})", inner.join(", "), d.rel(r1)));
+        };
+        let (t2, r2) = model(m2)?;
+        let key2 = t2.entity(e2).expect("resolved").sql();
+        let mut inner2 = vec![format!("{key2} as __key2")];
+        inner2.extend(cols.iter().map(|(e, c)| format!("{e} as {}", quote(c))));
+        let mut outer = vec![format!("{key1} as __key")];
+        outer.extend(cols.iter().map(|(_, c)| format!("h.{}", quote(c))));
+        Ok(format!(
+            "(select {} from {} left outer join (select {} from {}) as h on {} = h.__key2)",
+            outer.join(", "),
+            d.rel(r1),
+            inner2.join(", "),
+            d.rel(r2),
+            t1.entity(e2).expect("resolved").sql(),
+        ))
+    }
+
     /// Aggregates one measure at the group-by grain into column `out`.
     fn measure_sql(
         &self,
@@ -1192,29 +1332,10 @@ inner join (
         }
         let mut from = format!("{} as b", d.rel(rel));
         for (key, (alias, cols)) in &joins {
-            let target = self.layer.semantic_model(&key.model).expect("resolved");
-            let trel = target.relation.as_ref().ok_or_else(|| {
-                PlanError::new(
-                    format!(
-                        "semantic model `{}` refers to a model that does not exist",
-                        target.name
-                    ),
-                    "point `model:` at an existing model",
-                )
-            })?;
-            let base_key = sm.entity(&key.entity).expect("resolved").sql().to_string();
-            let target_key = target
-                .entity(&key.entity)
-                .expect("resolved")
-                .sql()
-                .to_string();
-            let mut inner: Vec<String> = vec![format!("{target_key} as __key")];
-            inner.extend(cols.iter().map(|(e, c)| format!("{e} as {}", quote(c))));
             from.push_str(&format!(
-                "\nleft outer join (select {} from {}) as {alias}\n  on {} = {alias}.__key",
-                inner.join(", "),
-                d.rel(trel),
-                base_key,
+                "\nleft outer join {} as {alias}\n  on {} = {alias}.__key",
+                self.joined_subquery(&key.path, cols)?,
+                sm.entity(&key.path[0].0).expect("resolved").sql(),
             ));
         }
         let mut flat = format!("select\n  {}\nfrom {from}", select.join(",\n  "));

@@ -142,6 +142,20 @@ fn dimensions_through_a_join_and_filters() {
 }
 
 #[test]
+fn dimensions_two_joins_away() {
+    // orders -> customers (on customer) -> regions (on sales_region): EU is alice's, US bob's.
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "customer__sales_region__manager"
+        ]),
+        rows(&[&["alice", "180"], &["bob", "100"]])
+    );
+}
+
+#[test]
 fn ratio_metric() {
     // Paid revenue / revenue: Jan (10+30+40)/100 = 0.8, Feb 50/110, Mar 70/70.
     assert_eq!(

@@ -163,12 +163,14 @@ create table analytics.customers (customer_id int, region text, segment text);
 create table analytics.orders (order_id int, customer_id int, ordered_at date, amount numeric, is_paid boolean);
 create table analytics.balances (customer_id int, balance_date date, balance int);
 create table analytics.visits (visit_id int, customer_id int, visited_at date, channel text);
+create table analytics.regions (region text, manager text);
 create table analytics.metricflow_time_spine as
   select d::date as date_day from generate_series('2025-01-01'::timestamp, '2025-03-31'::timestamp, interval '1 day') as d;
 \\copy analytics.customers from '{s}/raw_customers.csv' csv header
 \\copy analytics.orders from '{s}/raw_orders.csv' csv header
 \\copy analytics.balances from '{s}/raw_balances.csv' csv header
 \\copy analytics.visits from '{s}/raw_visits.csv' csv header
+\\copy analytics.regions from '{s}/raw_regions.csv' csv header
 ",
         s = seeds.display()
     );
@@ -276,6 +278,16 @@ create table analytics.metricflow_time_spine as
             &["2025-01-01", "0.666667", "2"],
             &["2025-02-01", "0", ""]
         ])
+    );
+    // Two joins away.
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "customer__sales_region__manager"
+        ]),
+        rows(&[&["alice", "180"], &["bob", "100"]])
     );
     // Non-additive and time spine fill.
     assert_eq!(
