@@ -547,22 +547,18 @@ fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdRe
     })?;
     let secs = t.elapsed().as_secs_f64();
     if let Some(path) = &a.csv {
-        let mut w = csv::Writer::from_path(path).map_err(|e| {
-            vec![Diagnostic::error(
-                "io",
-                format!("cannot write `{}`: {e}", path.display()),
-            )]
-        })?;
-        let _ = w.write_record(&r.column_names);
+        let io = |e: &dyn std::fmt::Display| {
+            vec![
+                Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))
+                    .with_hint("check that the folder exists and is writable"),
+            ]
+        };
+        let mut w = csv::Writer::from_path(path).map_err(|e| io(&e))?;
+        w.write_record(&r.column_names).map_err(|e| io(&e))?;
         for row in &r.rows {
-            let _ = w.write_record(row.iter().map(cell));
+            w.write_record(row.iter().map(cell)).map_err(|e| io(&e))?;
         }
-        w.flush().map_err(|e| {
-            vec![Diagnostic::error(
-                "io",
-                format!("cannot write `{}`: {e}", path.display()),
-            )]
-        })?;
+        w.flush().map_err(|e| io(&e))?;
         if !g.quiet {
             println!("Wrote {} rows to {}", r.rows.len(), path.display());
         }

@@ -111,7 +111,7 @@ pub fn validate(layer: &SemanticLayer, files: &[YamlFile]) -> Vec<Diagnostic> {
     };
     unique_names(layer, &mut c);
     for sm in &layer.semantic_models {
-        semantic_model(layer, sm, &mut c);
+        semantic_model(sm, &mut c);
     }
     for m in &layer.metrics {
         metric(layer, m, &mut c);
@@ -233,10 +233,8 @@ fn unique_names(layer: &SemanticLayer, c: &mut Ctx) {
     }
 }
 
-fn semantic_model(layer: &SemanticLayer, sm: &SemanticModel, c: &mut Ctx) {
+fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
     let f = sm.origin.file.as_str();
-    let at = |steps: &[&str]| -> Vec<String> { steps.iter().map(|s| s.to_string()).collect() };
-    let _ = at;
     if let Some(why) = name_rule(&sm.name) {
         c.err(
             f,
@@ -607,7 +605,6 @@ fn semantic_model(layer: &SemanticLayer, sm: &SemanticModel, c: &mut Ctx) {
             }
         }
     }
-    let _ = layer;
 }
 
 fn metric_steps<'a>(m: &'a Metric, key: &'a str) -> Vec<Step<'a>> {
@@ -735,9 +732,7 @@ fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
     };
     match m.kind {
         MetricType::Simple => {
-            if let Some((sm, me)) = check_measure(c, &tp.measure, "measure") {
-                let _ = (sm, me);
-            }
+            check_measure(c, &tp.measure, "measure");
         }
         MetricType::Cumulative => {
             check_measure(c, &tp.measure, "measure");
