@@ -77,6 +77,9 @@ pub enum SpecKind {
     MetricTime,
     Dimension,
     Entity,
+    /// `{{ Metric('revenue', group_by=['customer']) }}` in a filter: `name` is the metric,
+    /// `links` the entity it is computed per.
+    Metric,
 }
 
 /// A group-by item: `metric_time__month`, `account__segment`, `opportunity__close_date__week`,
@@ -162,10 +165,29 @@ fn parse_template_call(s: &str) -> PResult<Option<Spec>> {
     };
     let func = &c[1];
     if func == "Metric" {
-        return Err(PlanError::new(
-            format!("`{s}`: filtering on metric values is not supported yet"),
-            "filter on dimensions, time dimensions or entities",
-        ));
+        static GROUP_BY: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r#"group_by\s*=\s*\[([^\]]*)\]"#).unwrap());
+        let entities: Vec<String> = GROUP_BY
+            .captures(s)
+            .map(|g| {
+                g[1].split(',')
+                    .map(|x| x.trim().trim_matches(|q| q == '\'' || q == '"').to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if entities.len() != 1 {
+            return Err(PlanError::new(
+                format!("`{s}`: a metric filter is computed per one entity"),
+                "write e.g. {{ Metric('revenue', group_by=['customer']) }} > 100",
+            ));
+        }
+        return Ok(Some(Spec {
+            kind: SpecKind::Metric,
+            links: entities,
+            name: c[2].to_string(),
+            grain: None,
+        }));
     }
     let mut spec = Spec::parse(&c[2])?;
     if let Some(g) = c.get(3) {
@@ -272,6 +294,22 @@ impl<'a> Resolver<'a> {
     /// Fills in the default grain of a time item (metric_time: the measure's agg time grain).
     pub fn complete(&self, spec: &Spec, sm: &SemanticModel, measure: &Measure) -> PResult<Spec> {
         let mut s = spec.clone();
+        if s.kind == SpecKind::Metric {
+            if self.layer.metric(&s.name).is_none() {
+                return Err(PlanError::new(
+                    format!("unknown metric `{}` in a filter", s.name),
+                    crate::diagnostics::did_you_mean(
+                        &s.name,
+                        self.layer.metrics.iter().map(|m| m.name.as_str()),
+                    )
+                    .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
+                ));
+            }
+            if sm.entity(&s.links[0]).is_none() {
+                return Err(self.no_entity(&s, sm, &s.links[0]));
+            }
+            return Ok(s);
+        }
         if s.kind == SpecKind::Dimension && s.links.is_empty() {
             return Err(PlanError::new(
                 format!("`{}` needs the entity it belongs to", s.name),
@@ -313,7 +351,7 @@ impl<'a> Resolver<'a> {
                 let (_, _, dim) = self.dimension_model(&s, sm)?;
                 (dim.grain(), dim.kind == DimensionType::Time)
             }
-            SpecKind::Entity => (None, false),
+            SpecKind::Entity | SpecKind::Metric => (None, false),
         };
         if dim_is_time {
             let g = dim_grain.unwrap_or(Grain::Day);
@@ -575,6 +613,12 @@ impl<'a> Resolver<'a> {
                 let key = (!path.is_empty()).then_some(JoinKey { path });
                 (d.sql().to_string(), g, key)
             }
+            SpecKind::Metric => {
+                return Err(PlanError::new(
+                    format!("`{}` is a metric, not a group-by item", s.name),
+                    "use metrics in --metrics, or in filters as {{ Metric('name', group_by=['entity']) }}",
+                ))
+            }
             SpecKind::Entity => {
                 let e = sm.entity(&s.name).ok_or_else(|| {
                     PlanError::new(
@@ -637,6 +681,12 @@ pub fn plan(layer: &SemanticLayer, q: &MetricQuery, dialect: Dialect) -> PResult
     let mut specs = Vec::new();
     for g in &q.group_by {
         let s = Spec::parse(g)?;
+        if s.kind == SpecKind::Metric {
+            return Err(PlanError::new(
+                format!("cannot group by a metric: `{g}`"),
+                "group by dimensions, entities or metric_time",
+            ));
+        }
         if !specs.contains(&s) {
             specs.push(s);
         }
@@ -1186,6 +1236,35 @@ inner join (
         ))
     }
 
+    /// A metric computed per entity, for a `{{ Metric(...) }}` filter: columns `__key` (the
+    /// entity) and `__value`. Planned like a query grouped by that entity alone, without the
+    /// outer query's filters or time range.
+    fn metric_per_entity(&self, spec: &Spec) -> PResult<String> {
+        let entity = Spec {
+            kind: SpecKind::Entity,
+            links: vec![],
+            name: spec.links[0].clone(),
+            grain: None,
+        };
+        let sub = Planner {
+            layer: self.layer,
+            resolver: Resolver::new(self.layer),
+            dialect: self.dialect,
+            specs: vec![entity.clone()],
+            where_: vec![],
+            start: None,
+            end: None,
+        };
+        let m = self.layer.metric(&spec.name).expect("completed");
+        let sql = sub.metric_sql(m, std::slice::from_ref(&entity), &Ctx::default(), 0)?;
+        Ok(format!(
+            "select {} as __key, {} as __value\nfrom (\n{}\n) as mv",
+            quote(&entity.name),
+            quote(&m.name),
+            indent(&sql)
+        ))
+    }
+
     /// Aggregates one measure at the group-by grain into column `out`.
     fn measure_sql(
         &self,
@@ -1262,7 +1341,14 @@ inner join (
         let mut select = Vec::new();
         let time_col = sm.agg_time_of(measure).and_then(|a| sm.dimension(a));
         let time_expr = time_col.map(|t| t.sql().to_string());
+        let mut metric_joins = Vec::new();
         for s in gspecs.iter().chain(fspecs.iter()) {
+            if s.kind == SpecKind::Metric {
+                let alias = format!("jm{}", metric_joins.len());
+                select.push(format!("{alias}.__value as {}", quote(&s.column())));
+                metric_joins.push((alias, s.clone()));
+                continue;
+            }
             let src = self.resolver.source(s, sm, measure)?;
             let col = s.column();
             let value = match &src.join {
@@ -1336,6 +1422,13 @@ inner join (
                 "\nleft outer join {} as {alias}\n  on {} = {alias}.__key",
                 self.joined_subquery(&key.path, cols)?,
                 sm.entity(&key.path[0].0).expect("resolved").sql(),
+            ));
+        }
+        for (alias, spec) in &metric_joins {
+            from.push_str(&format!(
+                "\nleft outer join (\n{}\n) as {alias}\n  on {} = {alias}.__key",
+                indent(&self.metric_per_entity(spec)?),
+                sm.entity(&spec.links[0]).expect("completed").sql(),
             ));
         }
         let mut flat = format!("select\n  {}\nfrom {from}", select.join(",\n  "));
@@ -1656,7 +1749,12 @@ mod tests {
         assert!(Spec::parse("a____b").is_err());
         let f = filter_specs("{{ Dimension('account__region') }} = 'EU' and {{ TimeDimension('metric_time', 'day') }} > '2025-01-01'").unwrap();
         assert_eq!(f.len(), 2);
-        assert!(filter_specs("{{ Metric('x', ['a']) }} > 1").is_err());
+        let m = filter_specs("{{ Metric('revenue', group_by=['customer']) }} > 1").unwrap();
+        assert_eq!(
+            (m[0].kind, m[0].column()),
+            (SpecKind::Metric, "customer__revenue".to_string())
+        );
+        assert!(filter_specs("{{ Metric('x', group_by=['a', 'b']) }} > 1").is_err());
     }
 
     #[test]

@@ -156,6 +156,23 @@ fn dimensions_two_joins_away() {
 }
 
 #[test]
+fn filter_on_a_metric_per_entity() {
+    // Revenue per customer: c1 10+20+70 = 100, c2 30+50 = 80, c3 40+60 = 100. Customers under
+    // 90: c2 (EU), so EU revenue 80 and nothing for the US.
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "customer__region",
+            "--where",
+            "{{ Metric('revenue', group_by=['customer']) }} < 90",
+        ]),
+        rows(&[&["EU", "80"]])
+    );
+}
+
+#[test]
 fn ratio_metric() {
     // Paid revenue / revenue: Jan (10+30+40)/100 = 0.8, Feb 50/110, Mar 70/70.
     assert_eq!(
