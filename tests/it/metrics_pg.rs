@@ -279,6 +279,18 @@ create table analytics.metricflow_time_spine as
             &["2025-02-01", "0", ""]
         ])
     );
+    // A filter on a metric computed per customer.
+    assert_eq!(
+        query(&[
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "customer__region",
+            "--where",
+            "{{ Metric('revenue', group_by=['customer']) }} < 90",
+        ]),
+        rows(&[&["EU", "80"]])
+    );
     // Two joins away.
     assert_eq!(
         query(&[
