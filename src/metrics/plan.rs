@@ -897,6 +897,12 @@ impl<'a> Planner<'a> {
                 c.filters.extend(mi.filter.iter().cloned());
                 let cumulative = (m.kind == MetricType::Cumulative)
                     .then(|| (m.window(), m.grain_to_date(), m.period_agg()));
+                if cumulative.is_some() && ctx.offset.is_some() {
+                    return Err(PlanError::new(
+                        format!("cumulative metric `{}` is offset in time by a derived metric", m.name),
+                        "offsetting a cumulative metric is not supported yet; offset a simple metric",
+                    ));
+                }
                 let inner = self.measure_sql(&mi.name, specs, &c, cumulative, &m.name)?;
                 let fill = mi.fill_nulls_with.as_ref().map(|v| match v {
                     serde_json::Value::String(s) => crate::sql::literal(s),
