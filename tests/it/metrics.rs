@@ -456,6 +456,15 @@ fn query_errors_are_diagnostics() {
         query_error(&["--metrics", "revenue", "--group-by", "customer__regoin"])
     );
     insta::assert_snapshot!(
+        "offset_of_a_cumulative_metric",
+        query_error(&[
+            "--metrics",
+            "cumulative_revenue_growth",
+            "--group-by",
+            "metric_time__month"
+        ])
+    );
+    insta::assert_snapshot!(
         "dimension_without_entity",
         query_error(&[
             "--metrics",
