@@ -207,7 +207,7 @@ fn error_text(e: &::duckdb::Error) -> String {
 }
 
 /// True when `sql` holds nothing but whitespace, `;` and comments.
-fn is_blank_sql(sql: &str) -> bool {
+pub(crate) fn is_blank_sql(sql: &str) -> bool {
     let mut rest = sql;
     loop {
         rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');

@@ -1,18 +1,19 @@
 //! Warehouse connections: the IO half of an engine (the SQL text half is `crate::sql`).
 //!
 //! Owns opening the database a [`Target`] names (DuckDB file or `:memory:`, extensions,
-//! settings), running SQL, converting result values to JSON ([`QueryResult`]), introspecting
+//! settings; a Postgres server), running SQL, converting result values to JSON ([`QueryResult`]), introspecting
 //! relations and bulk-loading seeds. How a node is built (swap, incremental strategies) lives in
 //! `crate::execute::materialize`, written against the engine-neutral [`Connection`] trait only.
 //!
 //! Design decisions: the [`Adapter`] opens the database exactly once and hands out one connection
 //! per worker ([`Adapter::connection`]): DuckDB lets a single process hold a file database, so
-//! workers share one instance through `try_clone()`; Postgres (later) will open one client per
-//! worker behind the same trait. A trait object rather than generics because the engine is chosen
+//! workers share one instance through `try_clone()`; Postgres opens one client per worker behind
+//! the same trait. A trait object rather than generics because the engine is chosen
 //! at run time from the profile, and dynamic dispatch costs nothing next to executing SQL. Driver
 //! messages pass through [`Scrubber`] so a secret never reaches a terminal or an artifact.
 
 pub mod duckdb;
+pub mod postgres;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +51,26 @@ impl AdapterError {
         AdapterError::Build {
             message: message.into(),
         }
+    }
+}
+
+impl AdapterError {
+    /// The error as one diagnostic for the CLI: the message (scrubbed of `target`'s secrets)
+    /// naming the target, and a `hint:` (the adapter's own when it gave one).
+    pub fn to_diagnostic(&self, target: &Target) -> crate::diagnostics::Diagnostic {
+        let text = target.scrub(&self.to_string());
+        let text = match self {
+            AdapterError::Connection { .. } => text,
+            _ => format!("target `{}`: {text}", target.target_name),
+        };
+        let (message, hint) = match text.split_once("\nhint: ") {
+            Some((m, h)) => (m.to_string(), h.to_string()),
+            None => (
+                text,
+                "check the connection settings with `sluice debug`".to_string(),
+            ),
+        };
+        crate::diagnostics::Diagnostic::error("connection", message).with_hint(hint)
     }
 }
 
@@ -126,6 +147,7 @@ impl Scrubber {
 
 enum Engine {
     DuckDb(duckdb::DuckDbDatabase),
+    Postgres(postgres::PgDatabase),
 }
 
 /// A connected target: the dialect plus a way to open worker connections. `Sync`, so workers on
@@ -164,11 +186,7 @@ impl Adapter {
         let scrubber = Arc::new(Scrubber::new(target));
         let engine = match dialect {
             Dialect::DuckDb => Engine::DuckDb(duckdb::DuckDbDatabase::open(target, scrubber)?),
-            Dialect::Postgres => {
-                return Err(AdapterError::Unsupported {
-                    message: "the postgres adapter is not available in this build yet".into(),
-                })
-            }
+            Dialect::Postgres => Engine::Postgres(postgres::PgDatabase::open(target, scrubber)?),
         };
         Ok(Adapter {
             dialect,
@@ -183,6 +201,7 @@ impl Adapter {
     pub fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
         match &self.engine {
             Engine::DuckDb(db) => Ok(Box::new(db.connection()?)),
+            Engine::Postgres(db) => Ok(Box::new(db.connection()?)),
         }
     }
 

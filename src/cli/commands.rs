@@ -25,17 +25,19 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Ls { selection, output } => ls(g, selection, *output),
         Command::Debug => debug(g),
         Command::Clean => clean(g),
-        Command::Deps => deps(g),
+        Command::Deps => super::deps::run(g),
         Command::Docs { command } => super::docs::run(g, command),
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
+        Command::Snapshot(a) => build(g, a, "snapshot"),
         Command::Test(a) => build(g, a, "test"),
         Command::Show {
             selection,
             inline,
             limit,
         } => show(g, selection, inline.as_deref(), *limit),
+        Command::Metrics(a) => super::metrics::run(g, a),
     }
 }
 
@@ -89,6 +91,7 @@ fn warn_unmatched(s: &Session, sel: &SelectArgs, rep: &dyn Reporter) {
 fn parse(g: &GlobalArgs) -> CmdResult {
     let s = Session::load(g, false, false)?;
     write_manifest(&s, &meta(&s))?;
+    super::metrics::on_parse(&s, g)?;
     let rep = reporter(g);
     let m = s.manifest();
     rep.event(&Event::Info(format!(
@@ -188,22 +191,25 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
             ));
         }
     }
-    let write_errors: Vec<Diagnostic> = files
-        .par_iter()
-        .filter_map(|(path, sql)| {
-            std::fs::write(path, sql)
-                .err()
-                .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
-        })
-        .collect();
+    let mut m = meta(&s);
+    m.built = ids.iter().cloned().collect();
+    // The files are mostly waiting on the disk and the manifest mostly on the CPU: do both at once.
+    let (write_errors, manifest) = rayon::join(
+        || {
+            let errors: Vec<Diagnostic> = files
+                .par_iter()
+                .filter_map(|(path, sql)| write_if_changed(path, sql))
+                .collect();
+            crate::timing("write compiled files", t);
+            errors
+        },
+        || write_manifest(&s, &m),
+    );
     errors.extend(write_errors);
-    crate::timing("write compiled files", t);
     for l in services.take_logs() {
         rep.event(&Event::Info(l));
     }
-    let mut m = meta(&s);
-    m.built = ids.iter().cloned().collect();
-    write_manifest(&s, &m)?;
+    manifest?;
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -251,7 +257,7 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         .map_err(|d| vec![d])?;
     let mut ids = ids;
     ids.sort();
-    // Like dbt, the printed lines are sorted.
+    // Like dbt, nodes are printed in the order of their unique ids.
     let mut lines: Vec<String> = Vec::new();
     for id in &ids {
         let Some(n) = s.manifest().get(id) else {
@@ -275,7 +281,6 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         };
         lines.push(line);
     }
-    lines.sort();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for line in lines {
@@ -288,7 +293,7 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
 
 fn debug(g: &GlobalArgs) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
-    let project = crate::project::load(&root)?;
+    let project = crate::project::load_without_packages(&root)?;
     let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
     println!("sluice {}", env!("CARGO_PKG_VERSION"));
     println!(
@@ -328,7 +333,7 @@ fn debug(g: &GlobalArgs) -> CmdResult {
 
 fn clean(g: &GlobalArgs) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
-    let project = crate::project::load(&root)?;
+    let project = crate::project::load_without_packages(&root)?;
     let mut targets = project.config.clean_targets.clone();
     if targets.is_empty() {
         targets.push(project.config.target_path.clone());
@@ -355,23 +360,11 @@ fn clean(g: &GlobalArgs) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-fn deps(g: &GlobalArgs) -> CmdResult {
-    let root = session::project_root(g).map_err(|d| vec![d])?;
-    if !root.join("packages.yml").exists() && !root.join("dependencies.yml").exists() {
-        println!("No packages to install (no packages.yml).");
-        return Ok(Outcome::Ok);
-    }
-    Err(vec![Diagnostic::error(
-        "deps",
-        "packages are not supported by sluice yet",
-    )
-    .in_file("packages.yml")])
-}
-
 fn default_types(which: &str) -> Vec<ResourceType> {
     match which {
         "run" => vec![ResourceType::Model],
         "seed" => vec![ResourceType::Seed],
+        "snapshot" => vec![ResourceType::Snapshot],
         "test" => vec![ResourceType::Test, ResourceType::UnitTest],
         _ => vec![
             ResourceType::Model,
@@ -398,17 +391,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
                 || n.materialization() != crate::compile::Materialization::Ephemeral
         })
     });
-    let adapter = Adapter::connect(&s.target).map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            format!(
-                "cannot connect to target `{}`: {}",
-                s.target.target_name,
-                s.target.scrub(&e.to_string())
-            ),
-        )
-        .with_hint("check the connection settings with `sluice debug`")]
-    })?;
+    let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     let ctx = RunContext {
         manifest: Arc::new(s.manifest().clone()),
         templates: s.templates(),
@@ -444,12 +427,8 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]);
         }
     }
-    let results = execute::run(&ctx, dag_ref, &ids).map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            s.target.scrub(&e.to_string()),
-        )]
-    })?;
+    let results =
+        execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     if !ids.is_empty() {
         if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
             rep.event(&Event::Warning(e));
@@ -634,18 +613,10 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
 
 fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) -> CmdResult {
     let s = Session::load(g, false, false)?;
-    let adapter = Adapter::connect(&s.target).map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            s.target.scrub(&e.to_string()),
-        )]
-    })?;
-    let mut conn = adapter.connection().map_err(|e| {
-        vec![Diagnostic::error(
-            "connection",
-            s.target.scrub(&e.to_string()),
-        )]
-    })?;
+    let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let mut conn = adapter
+        .connection()
+        .map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
         None,
@@ -731,6 +702,17 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
 }
 
 /// A plain text table like dbt's `show` output.
+/// Writes a compiled file unless it already holds `sql`: rewriting 40,000 unchanged files costs
+/// far more than reading them.
+fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {
+    if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
+        return None;
+    }
+    std::fs::write(path, sql)
+        .err()
+        .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
+}
+
 pub fn render_table(cols: &[String], rows: &[Vec<Value>]) -> String {
     let cell = |v: &Value| match v {
         Value::Null => String::new(),

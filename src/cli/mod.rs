@@ -3,7 +3,9 @@
 
 mod args;
 mod commands;
+mod deps;
 mod docs;
+mod metrics;
 mod session;
 
 use std::io::IsTerminal;

@@ -30,6 +30,9 @@ pub struct BuildSpec<'a> {
     pub full_refresh: bool,
     /// `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
     pub on_schema_change: Option<&'a str>,
+    /// `incremental_predicates`: extra conditions on the rows `merge` matches and
+    /// `delete+insert` deletes (SQL, used verbatim, as dbt does).
+    pub incremental_predicates: Vec<String>,
 }
 
 /// What building reported, like dbt's `adapter_response`.
@@ -83,6 +86,11 @@ fn schema_exists(
 
 /// Builds one model. The schema must exist ([`ensure_schema`]).
 pub fn build(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
+    if spec.materialization != Materialization::Ephemeral {
+        conn.dialect()
+            .check_relation(spec.relation)
+            .map_err(AdapterError::build)?;
+    }
     match spec.materialization {
         Materialization::View => build_view(conn, spec.relation, spec.sql),
         Materialization::Table => build_table(conn, spec.relation, spec.sql),
@@ -111,7 +119,8 @@ pub fn build_seed(
     full_refresh: bool,
 ) -> Result<usize, AdapterError> {
     let d = conn.dialect();
-    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
+    d.check_relation(rel).map_err(AdapterError::build)?;
+    let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
     let n = match conn.load_seed(&tmp, table, quote_columns) {
         Ok(n) => n,
@@ -147,9 +156,9 @@ fn build_view(
     rel: &Relation,
     sql: &str,
 ) -> Result<BuildOutcome, AdapterError> {
-    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
-    drop_if_exists(conn, &tmp)?;
     let d = conn.dialect();
+    let tmp = d.suffixed(rel, "__dbt_tmp");
+    drop_if_exists(conn, &tmp)?;
     conn.execute(&d.create_view_as(&tmp, sql))?;
     swap_into_place(conn, rel, &tmp, RelationKind::View)?;
     Ok(ok_outcome(d, None))
@@ -160,9 +169,9 @@ fn build_table(
     rel: &Relation,
     sql: &str,
 ) -> Result<BuildOutcome, AdapterError> {
-    let tmp = rel.with_identifier(format!("{}__dbt_tmp", rel.identifier));
-    drop_if_exists(conn, &tmp)?;
     let d = conn.dialect();
+    let tmp = d.suffixed(rel, "__dbt_tmp");
+    drop_if_exists(conn, &tmp)?;
     let n = conn.execute(&d.create_table_as(&tmp, sql))?;
     swap_into_place(conn, rel, &tmp, RelationKind::Table)?;
     Ok(match d {
@@ -201,7 +210,7 @@ fn swap_into_place(
     tmp_kind: RelationKind,
 ) -> Result<(), AdapterError> {
     let d = conn.dialect();
-    let backup = target.with_identifier(format!("{}__dbt_backup", target.identifier));
+    let backup = d.suffixed(target, "__dbt_backup");
     let swapped = (|| {
         drop_if_exists(conn, &backup)?;
         let existing = conn.relation_kind(target)?;
@@ -282,7 +291,7 @@ fn build_incremental(
         _ => return build_table(conn, rel, spec.sql),
     }
     let d = conn.dialect();
-    let tmp = conn.temp_relation(&format!("{}__dbt_tmp", rel.identifier));
+    let tmp = conn.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);
     drop_if_exists(conn, &tmp)?;
     let temporary = match d {
         Dialect::DuckDb => "temp",
@@ -389,11 +398,16 @@ fn merge_into(
         let cols = quoted_csv(&dest);
         let insert = format!("insert into {target_sql} ({cols}) (select {cols} from {source_sql})");
         let keys = &spec.unique_key;
+        let preds = &spec.incremental_predicates;
         let rows = match strategy {
             "merge" if !keys.is_empty() => {
-                let on = keys
+                let on = preds
                     .iter()
-                    .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
+                    .cloned()
+                    .chain(
+                        keys.iter()
+                            .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}")),
+                    )
                     .collect::<Vec<_>>()
                     .join(" and ");
                 let set = dest
@@ -412,18 +426,20 @@ fn merge_into(
                 ))?
             }
             "delete+insert" if !keys.is_empty() => {
+                let and_preds: String = preds.iter().map(|p| format!(" and {p}")).collect();
                 let delete = if keys.len() == 1 {
                     format!(
-                        "delete from {target_sql} where ({0}) in (select ({0}) from {source_sql})",
+                        "delete from {target_sql} where ({0}) in (select ({0}) from {source_sql}){and_preds}",
                         keys[0]
                     )
                 } else {
+                    // The target is aliased as dbt-duckdb aliases it, for predicates naming it.
                     let on = keys
                         .iter()
-                        .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
+                        .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INCREMENTAL_TARGET.{k}"))
                         .collect::<Vec<_>>()
                         .join(" and ");
-                    format!("delete from {target_sql} as DBT_INTERNAL_DEST using {source_sql} as DBT_INTERNAL_SOURCE where {on}")
+                    format!("delete from {target_sql} as DBT_INCREMENTAL_TARGET using {source_sql} as DBT_INTERNAL_SOURCE where {on}{and_preds}")
                 };
                 c.execute(&delete)?;
                 c.execute(&insert)?

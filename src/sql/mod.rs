@@ -28,8 +28,12 @@ impl Relation {
             identifier: identifier.into(),
         }
     }
-    /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres).
+    /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres); without the
+    /// database when it is empty (a Postgres session's `pg_temp` relations).
     pub fn quoted(&self) -> String {
+        if self.database.is_empty() {
+            return format!("{}.{}", quote(&self.schema), quote(&self.identifier));
+        }
         format!(
             "{}.{}.{}",
             quote(&self.database),
@@ -118,6 +122,49 @@ impl Dialect {
             Dialect::Postgres => format!("{}.{}", quote(&rel.schema), quote(&rel.identifier)),
         }
     }
+    /// The longest identifier the engine keeps, in bytes (Postgres: `NAMEDATALEN - 1`).
+    pub fn max_identifier_bytes(self) -> Option<usize> {
+        match self {
+            Dialect::DuckDb => None,
+            Dialect::Postgres => Some(63),
+        }
+    }
+    /// A sibling of `rel` named `identifier + suffix`, the identifier cut (at a character
+    /// boundary) so the whole name fits the engine's limit, as dbt-postgres does for its
+    /// intermediate relations.
+    pub fn suffixed(self, rel: &Relation, suffix: &str) -> Relation {
+        let mut base = rel.identifier.as_str();
+        if let Some(max) = self.max_identifier_bytes() {
+            let room = max.saturating_sub(suffix.len());
+            if base.len() > room {
+                let mut cut = room;
+                while !base.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                base = &base[..cut];
+            }
+        }
+        rel.with_identifier(format!("{base}{suffix}"))
+    }
+    /// Refuses a schema or identifier the engine would silently truncate.
+    pub fn check_relation(self, rel: &Relation) -> Result<(), String> {
+        let Some(max) = self.max_identifier_bytes() else {
+            return Ok(());
+        };
+        for (what, name) in [("schema", &rel.schema), ("relation", &rel.identifier)] {
+            if name.len() > max {
+                return Err(format!(
+                    "{what} name `{name}` is {} bytes long, but {} keeps only the first {max} bytes of an identifier\nhint: shorten it (a model's `alias` config sets its relation name)",
+                    name.len(),
+                    match self {
+                        Dialect::Postgres => "PostgreSQL",
+                        Dialect::DuckDb => "DuckDB",
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
     pub fn drop_relation(self, rel: &Relation, kind: RelationKind) -> String {
         let what = match kind {
             RelationKind::View => "view",
@@ -145,6 +192,33 @@ impl Dialect {
             self.rel(rel),
             quote(new_identifier)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_names_fit_63_bytes() {
+        let long = "a".repeat(60);
+        let rel = Relation::new("db", "s", long.as_str());
+        let tmp = Dialect::Postgres.suffixed(&rel, "__dbt_tmp");
+        assert_eq!(tmp.identifier.len(), 63);
+        assert!(tmp.identifier.ends_with("__dbt_tmp"));
+        assert_eq!(
+            Dialect::DuckDb.suffixed(&rel, "__dbt_tmp").identifier.len(),
+            69
+        );
+        // A multi-byte character is never split.
+        let accented = Relation::new("db", "s", "é".repeat(30));
+        let tmp = Dialect::Postgres.suffixed(&accented, "__dbt_backup");
+        assert!(tmp.identifier.len() <= 63 && tmp.identifier.ends_with("__dbt_backup"));
+        assert!(Dialect::Postgres.check_relation(&rel).is_ok());
+        let too_long = Relation::new("db", "s", "x".repeat(64));
+        let e = Dialect::Postgres.check_relation(&too_long).unwrap_err();
+        assert!(e.contains("64 bytes") && e.contains("hint:"), "{e}");
+        assert!(Dialect::DuckDb.check_relation(&too_long).is_ok());
     }
 }
 

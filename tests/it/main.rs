@@ -1,4 +1,5 @@
-//! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files.
+//! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files
+//! and a real PostgreSQL server started by the tests.
 
 mod cdp;
 mod cli;
@@ -6,4 +7,14 @@ mod conformance;
 mod demo;
 mod docs;
 mod features;
+mod incremental;
+mod jinja;
+mod macro_library;
+mod metrics;
+mod metrics_pg;
+mod metrics_rules;
+mod packages;
+mod pg_server;
+mod postgres;
+mod snapshots;
 mod support;

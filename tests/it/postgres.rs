@@ -1,0 +1,542 @@
+//! The Postgres adapter against real servers: the conformance project and the demo give dbt's
+//! results, materializations and incremental strategies behave the same on both engines, and
+//! connection faults (wrong password, server down, server restarted mid-build) end clearly.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::pg_server::{on_both_engines, Engine, PgServer, PASSWORD};
+use crate::support::{copy_dir, copy_project, repo, shared, sluice, Run};
+
+fn sluice_env(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    c.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("DBT_PROFILES_DIR")
+        .env_remove("DBT_TARGET");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run sluice");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn as_f64(v: &serde_json::Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// The facts of `jaffle_shop.expected.json` (row counts, sums, distinct counts, nulls, ranges,
+/// column names; column types differ by engine) checked on `engine`.
+fn check_facts(
+    engine: &Engine,
+    dir: &Path,
+    profile: &str,
+    expected: &serde_json::Value,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (rel, facts) in expected.as_object().expect("object") {
+        let (schema, table) = rel.split_once('.').expect("schema.table");
+        let fq = format!("\"{schema}\".\"{table}\"");
+        let ttype = engine.scalar(
+            dir,
+            profile,
+            &format!("select table_type from information_schema.tables where table_schema = '{schema}' and table_name = '{table}'"),
+        );
+        if ttype.is_null() {
+            problems.push(format!("{rel}: relation is missing"));
+            continue;
+        }
+        for (key, want) in facts.as_object().expect("facts") {
+            let (got, want): (serde_json::Value, serde_json::Value) = match key.as_str() {
+                "type" => (ttype.clone(), want.clone()),
+                "columns" => {
+                    let names: Vec<String> = want
+                        .as_array()
+                        .expect("columns")
+                        .iter()
+                        .map(|c| {
+                            c.as_str()
+                                .unwrap_or("")
+                                .split(':')
+                                .next()
+                                .unwrap_or("")
+                                .to_string()
+                        })
+                        .collect();
+                    let got = engine.scalar(
+                        dir,
+                        profile,
+                        &format!("select string_agg(column_name, ',' order by ordinal_position) from information_schema.columns where table_schema = '{schema}' and table_name = '{table}'"),
+                    );
+                    (got, names.join(",").into())
+                }
+                "row_count" => (
+                    engine.scalar(dir, profile, &format!("select count(*) from {fq}")),
+                    want.clone(),
+                ),
+                k => {
+                    let (f, col) = k.split_once('(').expect("fact(col)");
+                    let col = format!("\"{}\"", col.trim_end_matches(')'));
+                    let sql = match f {
+                        "sum" => format!("select cast(sum({col}) as double precision) from {fq}"),
+                        "distinct" => format!("select count(distinct {col}) from {fq}"),
+                        "nulls" => format!("select count(*) - count({col}) from {fq}"),
+                        "range" => format!(
+                            "select coalesce(cast(min({col}) as varchar), 'None') || ' .. ' || coalesce(cast(max({col}) as varchar), 'None') from {fq}"
+                        ),
+                        other => panic!("unknown fact {other}"),
+                    };
+                    (engine.scalar(dir, profile, &sql), want.clone())
+                }
+            };
+            let same = match (as_f64(&want), as_f64(&got)) {
+                (Some(w), Some(g)) => (w - g).abs() <= 1e-6 * w.abs().max(1.0),
+                _ => got == want,
+            };
+            if !same {
+                problems.push(format!("{rel}: {key}: expected {want}, got {got}"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn jaffle_shop_gives_dbts_results_on_both_engines() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("conformance/jaffle_shop.expected.json")).unwrap(),
+    )
+    .unwrap();
+    on_both_engines("jaffle_shop_gives_dbts_results_on_both_engines", |engine| {
+        let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+        engine.write_profile(&dir, "jaffle_shop", "main", 4);
+        let r = sluice(&dir, &["build"]);
+        assert_eq!(r.code, 0, "{}: {}{}", engine.name(), r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("PASS=28 WARN=0 ERROR=0 SKIP=0"),
+            "{}: {}",
+            engine.name(),
+            r.stdout
+        );
+        let problems = check_facts(engine, &dir, "jaffle_shop", &expected);
+        assert!(
+            problems.is_empty(),
+            "{}: relations differ from dbt's:\n{}",
+            engine.name(),
+            problems.join("\n")
+        );
+        // A second build replaces every relation in place (swap path, seeds refilled).
+        let r = sluice(&dir, &["build"]);
+        assert!(
+            r.stdout.contains("PASS=28"),
+            "{}: {}{}",
+            engine.name(),
+            r.stdout,
+            r.stderr
+        );
+        let leftovers = engine.scalar(
+            &dir,
+            "jaffle_shop",
+            "select count(*) from information_schema.tables where table_name like '%__dbt_tmp' or table_name like '%__dbt_backup'",
+        );
+        assert_eq!(as_f64(&leftovers), Some(0.0), "{}", engine.name());
+    });
+}
+
+/// The `engines` fixture: incremental strategies, dispatch, introspection, seeds, swaps.
+#[test]
+fn materializations_behave_the_same_on_both_engines() {
+    on_both_engines(
+        "materializations_behave_the_same_on_both_engines",
+        |engine| {
+            let name = engine.name();
+            let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+            engine.write_profile(&dir, "engines", "analytics", 2);
+            let q = |sql: &str| engine.scalar(&dir, "engines", sql);
+            let num = |sql: &str| as_f64(&q(sql)).unwrap_or(f64::NAN);
+
+            let r = sluice(&dir, &["build"]);
+            assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
+            assert_eq!(
+                num("select count(*) from analytics.raw_events"),
+                5.0,
+                "{name}"
+            );
+            assert_eq!(
+                num("select count(*) from analytics.events_append"),
+                3.0,
+                "{name}"
+            );
+            assert_eq!(
+                num("select sum(total) from analytics.user_totals_merge"),
+                13.75,
+                "{name}"
+            );
+            assert_eq!(
+            q("select greeting || '|' || seed_columns || '|' || cast(seed_found as varchar) from analytics.introspection"),
+            serde_json::json!(format!("{name}|id,batch,user_id,kind,amount,happened_on,note|true")),
+            "dispatch picks the {name}__ variant; get_columns_in_relation and get_relation see the seed"
+        );
+            // Seeds: quotes and commas survive; an empty field is NULL; `null` is NULL only on
+            // Postgres (dbt-postgres loads through agate, dbt-duckdb through DuckDB's COPY).
+            assert_eq!(
+                q("select note from analytics.raw_events where id = 5"),
+                serde_json::json!("quote \" inside")
+            );
+            assert_eq!(
+                q("select note from analytics.raw_events where id = 3"),
+                serde_json::json!("comma, inside")
+            );
+            let nulls = num("select count(*) - count(note) from analytics.raw_events");
+            assert_eq!(nulls, if name == "postgres" { 2.0 } else { 1.0 }, "{name}");
+
+            // Second batch: append adds, delete+insert and merge replace by key.
+            let r = sluice(&dir, &["build", "--vars", "{batch: 2}"]);
+            assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
+            assert_eq!(
+                num("select count(*) from analytics.events_append"),
+                5.0,
+                "{name}"
+            );
+            for m in ["user_totals_merge", "user_totals_delete_insert"] {
+                assert_eq!(
+                    num(&format!("select count(*) from analytics.{m}")),
+                    3.0,
+                    "{name} {m}"
+                );
+                assert_eq!(
+                    num(&format!("select sum(total) from analytics.{m}")),
+                    34.25,
+                    "{name} {m}"
+                );
+                assert_eq!(
+                    num(&format!(
+                        "select events from analytics.{m} where user_id = 11"
+                    )),
+                    2.0,
+                    "{name} {m}"
+                );
+            }
+            assert_eq!(num("select batch from analytics.fragile"), 2.0, "{name}");
+
+            // A failing rebuild leaves the previous table and view and their rows in place.
+            let r = sluice(
+                &dir,
+                &[
+                    "run",
+                    "-s",
+                    "fragile fragile_view",
+                    "--vars",
+                    "{batch: 3, break: true}",
+                ],
+            );
+            assert_eq!(r.code, 1, "{name}: {}{}", r.stdout, r.stderr);
+            assert!(r.stdout.contains("ERROR=2"), "{name}: {}", r.stdout);
+            assert_eq!(num("select batch from analytics.fragile"), 2.0, "{name}");
+            assert_eq!(
+                num("select batch from analytics.fragile_view"),
+                2.0,
+                "{name}"
+            );
+            assert_eq!(
+            num("select count(*) from information_schema.tables where table_name like '%__dbt_%'"),
+            0.0,
+            "{name}: no intermediate relation left behind"
+        );
+        },
+    );
+}
+
+#[test]
+fn identifiers_longer_than_63_bytes_are_an_error_on_postgres() {
+    let Some(pg) = PgServer::start("identifiers_longer_than_63_bytes_are_an_error_on_postgres")
+    else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    let long = format!("model_{}", "x".repeat(60));
+    std::fs::write(
+        dir.join("models").join(format!("{long}.sql")),
+        "select 1 as one",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", &long]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("66 bytes long") && r.stdout.contains("63 bytes"),
+        "{}",
+        r.stdout
+    );
+    // A name that fits exactly works, and its `__dbt_tmp` sibling is shortened to fit.
+    let fits = format!("m{}", "y".repeat(62));
+    std::fs::write(
+        dir.join("models").join(format!("{fits}.sql")),
+        "select 1 as one",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", &fits]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["run", "-s", &fits]);
+    assert_eq!(
+        r.code, 0,
+        "rebuild through the swap: {}{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(
+        engine.scalar(
+            &dir,
+            "engines",
+            &format!("select count(*) from analytics.\"{fits}\"")
+        ),
+        serde_json::json!("1")
+    );
+}
+
+/// The demo at the repository root, with its `pg` target reading the `PG*` variables.
+#[test]
+fn demo_builds_green_on_postgres() {
+    let Some(pg) = PgServer::start("demo_builds_green_on_postgres") else {
+        return;
+    };
+    pg.create_db("saas_ops");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
+    for d in [
+        "models",
+        "seeds",
+        "macros",
+        "profiles",
+        "analyses",
+        "tests/data",
+        "metrics",
+    ] {
+        if repo().join(d).exists() {
+            copy_dir(&repo().join(d), &dir.join(d));
+        }
+    }
+    let env = [
+        ("PGHOST", "127.0.0.1".to_string()),
+        ("PGPORT", pg.port.to_string()),
+        ("PGUSER", "postgres".to_string()),
+        ("PGPASSWORD", PASSWORD.to_string()),
+        ("PGDATABASE", "saas_ops".to_string()),
+    ];
+    let r = sluice_env(&dir, &["build", "--target", "pg"], &env);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);
+    assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD));
+    let r2 = sluice_env(&dir, &["build", "--target", "pg"], &env);
+    assert_eq!(r2.code, 0, "second build: {}{}", r2.stdout, r2.stderr);
+    let mut c = pg.client("saas_ops");
+    let n: i64 = c
+        .query_one("select count(*) from main.fct_mrr", &[])
+        .unwrap()
+        .get(0);
+    assert!(n > 0, "fct_mrr is empty");
+}
+
+fn profile_with(dir: &Path, port: u16, password: &str) {
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "engines:\n  target: warehouse\n  outputs:\n    warehouse:\n      type: postgres\n      host: 127.0.0.1\n      port: {port}\n      user: postgres\n      password: \"{password}\"\n      dbname: postgres\n      schema: analytics\n      threads: 2\n      connect_timeout: 3\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Replaces the port number (random per run) in what users see.
+fn redact_port(text: &str, port: u16) -> String {
+    text.replace(&port.to_string(), "[PORT]")
+}
+
+#[test]
+fn wrong_password_names_the_target_never_the_password() {
+    let Some(pg) = PgServer::start("wrong_password_names_the_target_never_the_password") else {
+        return;
+    };
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    let wrong = "not-the-password-91c2";
+    profile_with(&dir, pg.port, wrong);
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(wrong) && !r.stderr.contains(wrong));
+    insta::assert_snapshot!(redact_port(&r.stderr, pg.port));
+    let r = sluice(&dir, &["debug"]);
+    assert!(!r.stdout.contains(wrong) && !r.stderr.contains(wrong));
+    assert!(r.stdout.contains("password: ****"), "{}", r.stdout);
+    assert!(r.stdout.contains("Connection test: ERROR"), "{}", r.stdout);
+}
+
+/// Needs no server: nothing listens on the port.
+#[test]
+fn server_down_is_a_clear_error_naming_the_target() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    profile_with(&dir, port, "whatever-secret-pw");
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("whatever-secret-pw"));
+    insta::assert_snapshot!(redact_port(&r.stderr, port));
+}
+
+#[test]
+fn server_restarted_mid_build_fails_that_node_and_recovers() {
+    let Some(pg) = PgServer::start("server_restarted_mid_build_fails_that_node_and_recovers")
+    else {
+        return;
+    };
+    pg.create_db("engines");
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "engines:\n  target: dev\n  outputs:\n{}      retries: 10\n",
+            pg.output_yaml("dev", "engines", "analytics", 1)
+        ),
+    )
+    .unwrap();
+    let models = dir.join("models");
+    for f in std::fs::read_dir(&models).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    // One worker: `a_slow` runs first; the server restarts while it sleeps.
+    std::fs::write(
+        models.join("a_slow.sql"),
+        "select 1 as x from (select pg_sleep(20)) s",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("b_child.sql"),
+        "select x from {{ ref('a_slow') }}",
+    )
+    .unwrap();
+    std::fs::write(models.join("c_independent.sql"), "select 2 as y").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut watcher = pg.client("engines");
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = watcher
+            .query_one(
+                "select count(*) from pg_stat_activity where query like '%pg_sleep(20)%' and pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the slow model never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(watcher);
+    pg.restart();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("PASS=1 WARN=0 ERROR=1 SKIP=1"), "{stdout}");
+    let rr: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    let slow = rr["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"] == "model.engines.a_slow")
+        .unwrap();
+    assert_eq!(slow["status"], "error");
+    let msg = slow["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("terminat") || msg.contains("connection"),
+        "the error says the connection went away: {msg}"
+    );
+    // Nothing half-built, and the next build succeeds on the restarted server.
+    let mut c = pg.client("engines");
+    let left: i64 = c
+        .query_one(
+            "select count(*) from information_schema.tables where table_schema = 'analytics' and table_name like '%dbt%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    std::fs::write(models.join("a_slow.sql"), "select 1 as x").unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// `sslmode` on rustls against a server with a self-signed certificate: `require` encrypts
+/// without checking, `disable` does not encrypt, `verify-full` checks against `sslrootcert` and
+/// refuses a certificate it cannot trust.
+#[test]
+fn sslmodes_encrypt_and_verify_as_libpq_does() {
+    let Some((pg, ca)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
+        return;
+    };
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    let ssl_in_use = |extra: &str| -> Run {
+        std::fs::write(
+            dir.join("profiles.yml"),
+            format!(
+                "engines:\n  target: dev\n  outputs:\n{}{extra}",
+                pg.output_yaml("dev", "postgres", "analytics", 1)
+            ),
+        )
+        .unwrap();
+        sluice(
+            &dir,
+            &[
+                "show",
+                "--inline",
+                "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            ],
+        )
+    };
+    let r = ssl_in_use("      sslmode: require\n");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| true"), "{}", r.stdout);
+    let r = ssl_in_use("      sslmode: disable\n");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| false"), "{}", r.stdout);
+    let r = ssl_in_use(&format!(
+        "      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
+        ca.display()
+    ));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| true"), "{}", r.stdout);
+    // Without the root, the self-signed certificate is refused.
+    let r = ssl_in_use("      sslmode: verify-full\n");
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("target `dev`") && r.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint: check `sslmode`"), "{}", r.stderr);
+}
