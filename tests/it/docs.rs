@@ -219,8 +219,8 @@ fn serve_serves_the_site_and_nothing_else() {
     }
 }
 
-/// The demo at the repository root, built into a temp copy so the catalog has types. While the
-/// demo has no metrics, `tests/fixtures/docs_metrics` adds a semantic model and metrics.
+/// The demo at the repository root (with its semantic models and metrics), built into a temp
+/// copy so the catalog has types.
 fn built_demo() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
@@ -239,15 +239,6 @@ fn built_demo() -> (tempfile::TempDir, PathBuf) {
         if repo().join(d).exists() {
             copy_dir(&repo().join(d), &dir.join(d));
         }
-    }
-    let r = sluice(&dir, &["parse"]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let m = read_json(&dir.join("out/manifest.json"));
-    if m["metrics"].as_object().is_none_or(|o| o.is_empty()) {
-        copy_dir(
-            &repo().join("tests/fixtures/docs_metrics/models"),
-            &dir.join("models/docs_metrics"),
-        );
     }
     let r = sluice(&dir, &["build"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
