@@ -131,6 +131,11 @@ fn jaffle_shop_gives_dbts_results_on_both_engines() {
             engine.name(),
             problems.join("\n")
         );
+        for artifact in ["manifest.json", "run_results.json"] {
+            let text = std::fs::read_to_string(dir.join("target").join(artifact)).unwrap();
+            assert!(!text.contains(PASSWORD), "{artifact} holds the password");
+        }
+        assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD));
         // A second build replaces every relation in place (swap path, seeds refilled).
         let r = sluice(&dir, &["build"]);
         assert!(
@@ -179,9 +184,9 @@ fn materializations_behave_the_same_on_both_engines() {
                 "{name}"
             );
             assert_eq!(
-            q("select greeting || '|' || seed_columns || '|' || cast(seed_found as varchar) from analytics.introspection"),
-            serde_json::json!(format!("{name}|id,batch,user_id,kind,amount,happened_on,note|true")),
-            "dispatch picks the {name}__ variant; get_columns_in_relation and get_relation see the seed"
+            q("select greeting || '|' || seed_columns || '|' || cast(seed_found as varchar) || '|' || cast(seed_listed as varchar) from analytics.introspection"),
+            serde_json::json!(format!("{name}|id,batch,user_id,kind,amount,happened_on,note|true|1")),
+            "dispatch picks the {name}__ variant; get_columns_in_relation, get_relation and list_relations see the seed"
         );
             // Seeds: quotes and commas survive; an empty field is NULL; `null` is NULL only on
             // Postgres (dbt-postgres loads through agate, dbt-duckdb through DuckDB's COPY).
