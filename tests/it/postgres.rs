@@ -545,3 +545,56 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
     );
     assert!(r.stderr.contains("hint: check `sslmode`"), "{}", r.stderr);
 }
+
+/// A statement cancelled by the server (`statement_timeout`, set by a pre-hook) fails its node
+/// and skips its children; independent nodes still build, and the session stays usable.
+#[test]
+fn statement_timeout_fails_only_that_branch() {
+    let Some(pg) = PgServer::start("statement_timeout_fails_only_that_branch") else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    let models = dir.join("models");
+    for f in std::fs::read_dir(&models).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    std::fs::write(
+        models.join("a_too_slow.sql"),
+        "{{ config(pre_hook=\"set statement_timeout = '200ms'\", post_hook=\"reset statement_timeout\") }}\nselect 1 as x from (select pg_sleep(5)) s",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("b_child.sql"),
+        "select x from {{ ref('a_too_slow') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("c_independent.sql"),
+        "select 2 as y from (select pg_sleep(0.5)) s",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("PASS=1 WARN=0 ERROR=1 SKIP=1"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("canceling statement due to statement timeout"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        engine.scalar(
+            &dir,
+            "engines",
+            "select count(*) from information_schema.tables where table_schema = 'analytics'"
+        ),
+        serde_json::json!("1"),
+        "only c_independent exists; no intermediate relation is left"
+    );
+}
