@@ -121,6 +121,8 @@ pub enum Command {
     Run(RunArgs),
     /// Load seed CSVs.
     Seed(RunArgs),
+    /// Run snapshots.
+    Snapshot(RunArgs),
     /// Run data tests and unit tests.
     Test(RunArgs),
     /// Preview the rows of a model or an inline query.
@@ -137,6 +139,6 @@ pub enum Command {
     Debug,
     /// Delete the folders in `clean-targets` (and the target path).
     Clean,
-    /// Install packages listed in packages.yml (local packages only without network).
+    /// Install packages listed in packages.yml (`local:` ones; hub and git ones must be vendored).
     Deps,
 }

@@ -25,10 +25,11 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Ls { selection, output } => ls(g, selection, *output),
         Command::Debug => debug(g),
         Command::Clean => clean(g),
-        Command::Deps => deps(g),
+        Command::Deps => super::deps::run(g),
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
+        Command::Snapshot(a) => build(g, a, "snapshot"),
         Command::Test(a) => build(g, a, "test"),
         Command::Show {
             selection,
@@ -187,22 +188,25 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
             ));
         }
     }
-    let write_errors: Vec<Diagnostic> = files
-        .par_iter()
-        .filter_map(|(path, sql)| {
-            std::fs::write(path, sql)
-                .err()
-                .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
-        })
-        .collect();
+    let mut m = meta(&s);
+    m.built = ids.iter().cloned().collect();
+    // The files are mostly waiting on the disk and the manifest mostly on the CPU: do both at once.
+    let (write_errors, manifest) = rayon::join(
+        || {
+            let errors: Vec<Diagnostic> = files
+                .par_iter()
+                .filter_map(|(path, sql)| write_if_changed(path, sql))
+                .collect();
+            crate::timing("write compiled files", t);
+            errors
+        },
+        || write_manifest(&s, &m),
+    );
     errors.extend(write_errors);
-    crate::timing("write compiled files", t);
     for l in services.take_logs() {
         rep.event(&Event::Info(l));
     }
-    let mut m = meta(&s);
-    m.built = ids.iter().cloned().collect();
-    write_manifest(&s, &m)?;
+    manifest?;
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -250,7 +254,7 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         .map_err(|d| vec![d])?;
     let mut ids = ids;
     ids.sort();
-    // Like dbt, the printed lines are sorted.
+    // Like dbt, nodes are printed in the order of their unique ids.
     let mut lines: Vec<String> = Vec::new();
     for id in &ids {
         let Some(n) = s.manifest().get(id) else {
@@ -274,7 +278,6 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
         };
         lines.push(line);
     }
-    lines.sort();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for line in lines {
@@ -287,7 +290,7 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
 
 fn debug(g: &GlobalArgs) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
-    let project = crate::project::load(&root)?;
+    let project = crate::project::load_without_packages(&root)?;
     let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
     println!("sluice {}", env!("CARGO_PKG_VERSION"));
     println!(
@@ -327,7 +330,7 @@ fn debug(g: &GlobalArgs) -> CmdResult {
 
 fn clean(g: &GlobalArgs) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
-    let project = crate::project::load(&root)?;
+    let project = crate::project::load_without_packages(&root)?;
     let mut targets = project.config.clean_targets.clone();
     if targets.is_empty() {
         targets.push(project.config.target_path.clone());
@@ -354,23 +357,11 @@ fn clean(g: &GlobalArgs) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-fn deps(g: &GlobalArgs) -> CmdResult {
-    let root = session::project_root(g).map_err(|d| vec![d])?;
-    if !root.join("packages.yml").exists() && !root.join("dependencies.yml").exists() {
-        println!("No packages to install (no packages.yml).");
-        return Ok(Outcome::Ok);
-    }
-    Err(vec![Diagnostic::error(
-        "deps",
-        "packages are not supported by sluice yet",
-    )
-    .in_file("packages.yml")])
-}
-
 fn default_types(which: &str) -> Vec<ResourceType> {
     match which {
         "run" => vec![ResourceType::Model],
         "seed" => vec![ResourceType::Seed],
+        "snapshot" => vec![ResourceType::Snapshot],
         "test" => vec![ResourceType::Test, ResourceType::UnitTest],
         _ => vec![
             ResourceType::Model,
@@ -708,6 +699,17 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
 }
 
 /// A plain text table like dbt's `show` output.
+/// Writes a compiled file unless it already holds `sql`: rewriting 40,000 unchanged files costs
+/// far more than reading them.
+fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {
+    if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
+        return None;
+    }
+    std::fs::write(path, sql)
+        .err()
+        .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
+}
+
 pub fn render_table(cols: &[String], rows: &[Vec<Value>]) -> String {
     let cell = |v: &Value| match v {
         Value::Null => String::new(),

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod deps;
 mod session;
 
 use std::io::IsTerminal;

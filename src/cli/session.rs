@@ -1,6 +1,7 @@
 //! Loading what every command needs: settings (flags + env + dbt_project.yml + profile), the
 //! parsed manifest and the DAG. Commands then select nodes and act on them.
 
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,11 +14,15 @@ use crate::graph::{Dag, GraphNode};
 use crate::project::{self, Project, Target};
 
 /// Everything loaded for a command.
+///
+/// A session lives as long as its command, so the parse results and the DAG are never dropped:
+/// freeing a 10,000-model manifest node by node costs about a tenth of a parse at exit, and the
+/// operating system reclaims the memory at once when the process ends.
 pub struct Session {
     pub project: Project,
     pub target: Target,
-    pub parsed: Parsed,
-    pub dag: Dag,
+    pub parsed: ManuallyDrop<Parsed>,
+    pub dag: ManuallyDrop<Dag>,
     pub target_path: PathBuf,
     pub invocation_id: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
@@ -98,8 +103,8 @@ impl Session {
         Ok(Session {
             project,
             target,
-            parsed,
-            dag,
+            parsed: ManuallyDrop::new(parsed),
+            dag: ManuallyDrop::new(dag),
             target_path,
             invocation_id,
             started_at,
@@ -154,7 +159,10 @@ impl Session {
 
 /// The DAG's view of every node.
 pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
-    m.all_nodes()
+    use rayon::prelude::*;
+    let nodes: Vec<&compile::Node> = m.all_nodes().collect();
+    nodes
+        .par_iter()
         .map(|n| GraphNode {
             unique_id: n.unique_id.clone(),
             name: n.name.clone(),

@@ -289,6 +289,8 @@ pub struct Manifest {
     /// Project hooks (`on-run-start`, `on-run-end`), rendered at run time.
     pub on_run_start: Vec<String>,
     pub on_run_end: Vec<String>,
+    /// Folder of each installed package, by package name (their files are relative to it).
+    pub package_roots: BTreeMap<String, std::path::PathBuf>,
 }
 
 impl Manifest {

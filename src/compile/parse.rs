@@ -88,14 +88,16 @@ pub fn parse(
     let mut t = std::time::Instant::now();
 
     // Macros and the template environment.
-    let macro_files: Vec<MacroFile> = project
-        .sql_files
-        .iter()
-        .filter(|f| f.kind == FileKind::Macro)
-        .map(|f| MacroFile {
-            package: pkg.clone(),
-            original_file_path: f.original_file_path.clone(),
-            contents: f.contents.clone(),
+    let macro_files: Vec<MacroFile> = all_projects(project)
+        .flat_map(|p| {
+            p.sql_files
+                .iter()
+                .filter(|f| f.kind == FileKind::Macro)
+                .map(|f| MacroFile {
+                    package: p.config.name.clone(),
+                    original_file_path: f.original_file_path.clone(),
+                    contents: f.contents.clone(),
+                })
         })
         .collect();
     let dispatch = project
@@ -124,20 +126,35 @@ pub fn parse(
         project_vars: project.config.vars.clone(),
         root_package: pkg.clone(),
         adapter_type: target.adapter_type.clone(),
+        package_vars: project
+            .packages
+            .iter()
+            .map(|p| (p.config.name.clone(), p.config.vars.clone()))
+            .collect(),
     });
 
-    let props = Properties::collect(&project.yaml_files)?;
+    let mut all_props = Vec::new();
+    for p in all_projects(project) {
+        all_props.push((p, Properties::collect(&p.yaml_files)?));
+    }
+    let props = &all_props[0].1;
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut manifest = Manifest {
         project_name: pkg.clone(),
         adapter_type: target.adapter_type.clone(),
-        on_run_start: project.config.on_run_start.clone(),
-        on_run_end: project.config.on_run_end.clone(),
+        on_run_start: run_hooks(project, |c| &c.on_run_start),
+        on_run_end: run_hooks(project, |c| &c.on_run_end),
+        package_roots: project
+            .packages
+            .iter()
+            .map(|p| (p.config.name.clone(), p.root.clone()))
+            .collect(),
         ..Default::default()
     };
 
     // Docs blocks.
-    for f in &project.docs_files {
+    for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
+        let pkg = &proj.config.name;
         for c in DOCS_RE.captures_iter(&f.contents) {
             let name = c[1].to_string();
             let id = format!("doc.{pkg}.{name}");
@@ -163,88 +180,126 @@ pub fn parse(
     t = std::time::Instant::now();
     // SQL-file nodes.
     let mut nodes: Vec<Node> = Vec::new();
-    for f in &project.sql_files {
-        let (rtype, tree, props_map): (
-            ResourceType,
-            &ConfigTree,
-            Option<&BTreeMap<String, Entry>>,
-        ) = match f.kind {
-            FileKind::Model => (
-                ResourceType::Model,
-                &project.config.models,
-                Some(&props.models),
-            ),
-            FileKind::Analysis => (
-                ResourceType::Analysis,
-                &project.config.analyses,
-                Some(&props.analyses),
-            ),
-            FileKind::SingularTest => (ResourceType::Test, &project.config.data_tests, None),
-            FileKind::Snapshot => (
-                ResourceType::Snapshot,
-                &project.config.snapshots,
-                Some(&props.snapshots),
-            ),
-            FileKind::Macro => continue,
-        };
-        let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
-            SNAPSHOT_RE
-                .captures_iter(&f.contents)
-                .map(|c| (c[1].to_string(), c[2].to_string()))
-                .collect()
-        } else {
-            vec![(file_stem(&f.path), f.contents.clone())]
-        };
-        for (name, raw) in bodies {
+    for (proj, props) in &all_props {
+        let pkg = &proj.config.name;
+        for f in &proj.sql_files {
+            let (rtype, tree, props_map): (
+                ResourceType,
+                &ConfigTree,
+                Option<&BTreeMap<String, Entry>>,
+            ) = match f.kind {
+                FileKind::Model => (
+                    ResourceType::Model,
+                    &proj.config.models,
+                    Some(&props.models),
+                ),
+                FileKind::Analysis => (
+                    ResourceType::Analysis,
+                    &proj.config.analyses,
+                    Some(&props.analyses),
+                ),
+                FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
+                FileKind::Snapshot => (
+                    ResourceType::Snapshot,
+                    &proj.config.snapshots,
+                    Some(&props.snapshots),
+                ),
+                FileKind::Macro => continue,
+            };
+            let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
+                SNAPSHOT_RE
+                    .captures_iter(&f.contents)
+                    .map(|c| (c[1].to_string(), c[2].to_string()))
+                    .collect()
+            } else {
+                vec![(file_stem(&f.path), f.contents.clone())]
+            };
+            for (name, raw) in bodies {
+                let mut fqn = vec![pkg.clone()];
+                fqn.extend(dirs_of(&f.path));
+                fqn.push(name.clone());
+                let mut node = Node::new(
+                    format!("{}.{pkg}.{name}", rtype.as_str()),
+                    rtype,
+                    name.clone(),
+                    pkg.clone(),
+                );
+                node.path = f.path.clone();
+                node.original_file_path = f.original_file_path.clone();
+                node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
+                node.raw_code = raw;
+                node.config = default_config(rtype);
+                let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
+                    ResourceType::Model => &c.models,
+                    ResourceType::Analysis => &c.analyses,
+                    ResourceType::Snapshot => &c.snapshots,
+                    _ => &c.data_tests,
+                });
+                node.unrendered_config = project_cfg.clone();
+                merge(&mut node.config, &project_cfg);
+                if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+                    apply_entry(&mut node, entry, &manifest.docs);
+                }
+                node.fqn = fqn;
+                nodes.push(node);
+            }
+        }
+
+        // Snapshots defined in YAML (`relation:`), dbt 1.9+.
+        for (name, entry) in &props.snapshots {
+            let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
+                continue;
+            };
+            let path = relative_to_resource(&entry.file, proj);
             let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&f.path));
+            fqn.extend(dirs_of(&path));
             fqn.push(name.clone());
             let mut node = Node::new(
-                format!("{}.{pkg}.{name}", rtype.as_str()),
-                rtype,
+                format!("snapshot.{pkg}.{name}"),
+                ResourceType::Snapshot,
                 name.clone(),
                 pkg.clone(),
             );
-            node.path = f.path.clone();
-            node.original_file_path = f.original_file_path.clone();
-            node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
-            node.raw_code = raw;
-            node.config = default_config(rtype);
-            let project_cfg = tree.resolve(&fqn);
+            node.path = path;
+            node.original_file_path = entry.file.clone();
+            node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
+            node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
+            node.config = default_config(ResourceType::Snapshot);
+            let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
+                &c.snapshots
+            });
             node.unrendered_config = project_cfg.clone();
             merge(&mut node.config, &project_cfg);
-            if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+            apply_entry(&mut node, entry, &manifest.docs);
+            node.fqn = fqn;
+            nodes.push(node);
+        }
+
+        // Seeds.
+        for s in &proj.seed_files {
+            let name = file_stem(&s.path);
+            let mut fqn = vec![pkg.clone()];
+            fqn.extend(dirs_of(&s.path));
+            fqn.push(name.clone());
+            let mut node = Node::new(
+                format!("seed.{pkg}.{name}"),
+                ResourceType::Seed,
+                name.clone(),
+                pkg.clone(),
+            );
+            node.path = s.path.clone();
+            node.original_file_path = s.original_file_path.clone();
+            node.checksum = s.checksum.clone();
+            node.config = default_config(ResourceType::Seed);
+            let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
+            node.unrendered_config = project_cfg.clone();
+            merge(&mut node.config, &project_cfg);
+            if let Some(entry) = props.seeds.get(&name) {
                 apply_entry(&mut node, entry, &manifest.docs);
             }
             node.fqn = fqn;
             nodes.push(node);
         }
-    }
-
-    // Seeds.
-    for s in &project.seed_files {
-        let name = file_stem(&s.path);
-        let mut fqn = vec![pkg.clone()];
-        fqn.extend(dirs_of(&s.path));
-        fqn.push(name.clone());
-        let mut node = Node::new(
-            format!("seed.{pkg}.{name}"),
-            ResourceType::Seed,
-            name.clone(),
-            pkg.clone(),
-        );
-        node.path = s.path.clone();
-        node.original_file_path = s.original_file_path.clone();
-        node.checksum = s.checksum.clone();
-        node.config = default_config(ResourceType::Seed);
-        let project_cfg = project.config.seeds.resolve(&fqn);
-        node.unrendered_config = project_cfg.clone();
-        merge(&mut node.config, &project_cfg);
-        if let Some(entry) = props.seeds.get(&name) {
-            apply_entry(&mut node, entry, &manifest.docs);
-        }
-        node.fqn = fqn;
-        nodes.push(node);
     }
 
     crate::timing("parse: nodes", t);
@@ -281,8 +336,17 @@ pub fn parse(
     crate::timing("parse: render", t);
     t = std::time::Instant::now();
     // Sources.
-    for entry in &props.sources {
-        match source_nodes(entry, &pkg, project, target, &manifest.docs) {
+    for (proj, entry) in all_props
+        .iter()
+        .flat_map(|(p, props)| props.sources.iter().map(move |e| (*p, e)))
+    {
+        match source_nodes(
+            entry,
+            &proj.config.name,
+            (project, proj),
+            target,
+            &manifest.docs,
+        ) {
             Ok(srcs) => {
                 for s in srcs {
                     manifest.sources.insert(s.unique_id.clone(), s);
@@ -296,6 +360,15 @@ pub fn parse(
     for node in &mut nodes {
         if let Err(d) = name_relation(node, target, &templates, &services) {
             errors.push(d);
+        }
+        if node.resource_type == ResourceType::Snapshot {
+            // Legacy `target_schema` / `target_database` name the snapshot's schema verbatim.
+            if let Some(s) = node.config_str("target_schema").map(str::to_string) {
+                node.schema = s;
+            }
+            if let Some(d) = node.config_str("target_database").map(str::to_string) {
+                node.database = d;
+            }
         }
     }
     for node in nodes {
@@ -332,15 +405,18 @@ pub fn parse(
     crate::timing("parse: relations", t);
     t = std::time::Instant::now();
     // Generic tests from properties YAML.
-    let test_nodes = generic_tests(
-        &props,
-        &manifest,
-        project,
-        target,
-        &templates,
-        &services,
-        &mut errors,
-    );
+    let mut test_nodes = Vec::new();
+    for (proj, props) in &all_props {
+        test_nodes.extend(generic_tests(
+            props,
+            &manifest,
+            (project, proj),
+            target,
+            &templates,
+            &services,
+            &mut errors,
+        ));
+    }
     for t in test_nodes {
         if t.is_enabled() {
             manifest.nodes.insert(t.unique_id.clone(), t);
@@ -544,6 +620,77 @@ pub fn parse(
         resolver,
         warnings,
     })
+}
+
+/// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it
+/// renders is discarded, and so is a failure (the compile-phase render reports real errors).
+fn parse_render_test_macro(
+    macro_name: &str,
+    kwargs: &Map<String, Value>,
+    file: &str,
+    templates: &Templates,
+    ctx: &Arc<RenderCtx>,
+) {
+    let mut values: Vec<(String, minijinja::Value)> = Vec::new();
+    for (k, v) in kwargs {
+        let val = match v {
+            Value::String(s) => {
+                let t = s.trim();
+                let expr = t
+                    .strip_prefix("{{")
+                    .and_then(|r| r.strip_suffix("}}"))
+                    .map(str::trim)
+                    .or_else(|| parse_call(t).map(|_| t));
+                match expr {
+                    Some(e) => match templates.eval_expr(file, e, ctx) {
+                        Ok(v) => v,
+                        Err(_) => return,
+                    },
+                    None => minijinja::Value::from(s.clone()),
+                }
+            }
+            other => minijinja::Value::from_serialize(other),
+        };
+        values.push((k.clone(), val));
+    }
+    let kw: minijinja::value::Kwargs = values.into_iter().collect();
+    let _ = templates.call_macro(macro_name, vec![minijinja::Value::from(kw)], ctx);
+}
+
+/// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root
+/// project's.
+fn run_hooks(
+    project: &Project,
+    hooks_of: impl Fn(&crate::project::ProjectConfig) -> &Vec<String>,
+) -> Vec<String> {
+    let mut packages: Vec<&Project> = project.packages.iter().collect();
+    packages.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+    packages
+        .into_iter()
+        .chain(std::iter::once(project))
+        .flat_map(|p| hooks_of(&p.config).iter().cloned())
+        .collect()
+}
+
+/// The root project, then its installed packages.
+fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
+    std::iter::once(project).chain(project.packages.iter())
+}
+
+/// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's
+/// node) the root project's tree over it, as dbt lets the root project configure packages.
+fn package_cfg(
+    root: &Project,
+    proj: &Project,
+    own: &ConfigTree,
+    fqn: &[String],
+    tree_of: impl Fn(&crate::project::ProjectConfig) -> &ConfigTree,
+) -> Map<String, Value> {
+    let mut cfg = own.resolve(fqn);
+    if proj.config.name != root.config.name {
+        merge(&mut cfg, &tree_of(&root.config).resolve(fqn));
+    }
+    cfg
 }
 
 /// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
@@ -894,7 +1041,7 @@ fn name_relation(
 fn source_nodes(
     entry: &Entry,
     pkg: &str,
-    project: &Project,
+    (root, project): (&Project, &Project),
     target: &Target,
     docs: &BTreeMap<String, DocBlock>,
 ) -> Result<Vec<Node>, Diagnostic> {
@@ -945,7 +1092,10 @@ fn source_nodes(
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
-        merge(&mut config, &project.config.sources.resolve(&fqn));
+        merge(
+            &mut config,
+            &package_cfg(root, project, &project.config.sources, &fqn, |c| &c.sources),
+        );
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
         node.config = config;
@@ -1040,13 +1190,13 @@ fn find_refable(
 fn generic_tests(
     props: &Properties,
     manifest: &Manifest,
-    project: &Project,
+    (root, project): (&Project, &Project),
     target: &Target,
     templates: &Templates,
     services: &Arc<ParseServices>,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Node> {
-    let pkg = &manifest.project_name;
+    let pkg = &project.config.name;
     let mut out = Vec::new();
     struct Attach<'a> {
         entry: &'a Map<String, Value>,
@@ -1177,7 +1327,12 @@ fn generic_tests(
             fqn.push(names.name.clone());
             node.fqn = fqn.clone();
             node.config = default_config(ResourceType::Test);
-            merge(&mut node.config, &project.config.data_tests.resolve(&fqn));
+            merge(
+                &mut node.config,
+                &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
+                    &c.data_tests
+                }),
+            );
             merge(&mut node.config, &td.config);
             finish_config(&mut node);
             let macro_name = match &td.namespace {
@@ -1247,7 +1402,22 @@ fn generic_tests(
                     }
                 }
             }
+            // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
+            // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
+            // (Only when the macro's file calls `config(` at all: most custom tests do not, and
+            // rendering every test twice would slow parsing down.)
+            let def = templates.index.find(&macro_name, Some(pkg));
+            if def.is_some_and(|d| {
+                d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
+            }) {
+                parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, &ctx);
+            }
             let rec = ctx.recorded();
+            if !rec.config.is_empty() {
+                merge(&mut node.config, &rec.config);
+                merge(&mut node.config, &td.config);
+                finish_config(&mut node);
+            }
             for r in rec.refs.iter() {
                 if !static_refs.contains(r) {
                     static_refs.push(r.clone());

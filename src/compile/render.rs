@@ -177,6 +177,13 @@ pub fn render_node(
                 Value::String(s) if is_call(s) => {
                     templates.eval_expr(&node.original_file_path, s, &ctx)?
                 }
+                // A lone `{{ expr }}` keeps its value (dbt renders test arguments natively),
+                // so `model` is the relation object `get_where_subquery` returns.
+                Value::String(s) if lone_expression(s).is_some() => templates.eval_expr(
+                    &node.original_file_path,
+                    lone_expression(s).unwrap_or_default(),
+                    &ctx,
+                )?,
                 Value::String(s) if s.contains("{{") || s.contains("{%") => {
                     JValue::from_safe_string(templates.render(&node.original_file_path, s, &ctx)?)
                 }
@@ -205,6 +212,12 @@ pub fn render_node(
         node.raw_code.as_str()
     };
     templates.render(&node.original_file_path, code, &ctx)
+}
+
+/// The expression of a string that is exactly one `{{ expr }}`.
+fn lone_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
 }
 
 fn is_call(s: &str) -> bool {

@@ -21,24 +21,37 @@ pub struct ParseServices {
     pub project_vars: Map<String, Value>,
     pub root_package: String,
     pub adapter_type: String,
+    /// Each installed package's own `vars:` (its dbt_project.yml), for that package's nodes.
+    pub package_vars: BTreeMap<String, Map<String, Value>>,
 }
 
 impl ParseServices {
-    /// `var(name)` for a node of `package`: CLI > project package-scoped > project global.
+    /// `var(name)` for a node of `package`: CLI > root project package-scoped > root project
+    /// global > (for a package's node) the package's own vars, scoped then global.
     pub fn lookup_var(&self, package: &str, name: &str) -> Option<Value> {
         if let Some(v) = self.cli_vars.get(name) {
             return Some(v.clone());
         }
-        if let Some(Value::Object(scoped)) = self.project_vars.get(package) {
-            if let Some(v) = scoped.get(name) {
-                return Some(v.clone());
-            }
+        if let Some(v) = scoped_var(&self.project_vars, package, name) {
+            return Some(v);
         }
-        self.project_vars
-            .get(name)
-            .filter(|_| name != package)
-            .cloned()
+        if package == self.root_package {
+            return None;
+        }
+        self.package_vars
+            .get(package)
+            .and_then(|vars| scoped_var(vars, package, name))
     }
+}
+
+/// `name` in one project's `vars:`: the block scoped to `package` first, then the globals.
+fn scoped_var(vars: &Map<String, Value>, package: &str, name: &str) -> Option<Value> {
+    if let Some(Value::Object(scoped)) = vars.get(package) {
+        if let Some(v) = scoped.get(name) {
+            return Some(v.clone());
+        }
+    }
+    vars.get(name).filter(|_| name != package).cloned()
 }
 
 impl Services for ParseServices {

@@ -30,6 +30,9 @@ pub struct BuildSpec<'a> {
     pub full_refresh: bool,
     /// `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
     pub on_schema_change: Option<&'a str>,
+    /// `incremental_predicates`: extra conditions on the rows `merge` matches and
+    /// `delete+insert` deletes (SQL, used verbatim, as dbt does).
+    pub incremental_predicates: Vec<String>,
 }
 
 /// What building reported, like dbt's `adapter_response`.
@@ -395,11 +398,16 @@ fn merge_into(
         let cols = quoted_csv(&dest);
         let insert = format!("insert into {target_sql} ({cols}) (select {cols} from {source_sql})");
         let keys = &spec.unique_key;
+        let preds = &spec.incremental_predicates;
         let rows = match strategy {
             "merge" if !keys.is_empty() => {
-                let on = keys
+                let on = preds
                     .iter()
-                    .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
+                    .cloned()
+                    .chain(
+                        keys.iter()
+                            .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}")),
+                    )
                     .collect::<Vec<_>>()
                     .join(" and ");
                 let set = dest
@@ -418,18 +426,20 @@ fn merge_into(
                 ))?
             }
             "delete+insert" if !keys.is_empty() => {
+                let and_preds: String = preds.iter().map(|p| format!(" and {p}")).collect();
                 let delete = if keys.len() == 1 {
                     format!(
-                        "delete from {target_sql} where ({0}) in (select ({0}) from {source_sql})",
+                        "delete from {target_sql} where ({0}) in (select ({0}) from {source_sql}){and_preds}",
                         keys[0]
                     )
                 } else {
+                    // The target is aliased as dbt-duckdb aliases it, for predicates naming it.
                     let on = keys
                         .iter()
-                        .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
+                        .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INCREMENTAL_TARGET.{k}"))
                         .collect::<Vec<_>>()
                         .join(" and ");
-                    format!("delete from {target_sql} as DBT_INTERNAL_DEST using {source_sql} as DBT_INTERNAL_SOURCE where {on}")
+                    format!("delete from {target_sql} as DBT_INCREMENTAL_TARGET using {source_sql} as DBT_INTERNAL_SOURCE where {on}{and_preds}")
                 };
                 c.execute(&delete)?;
                 c.execute(&insert)?

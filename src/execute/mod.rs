@@ -9,6 +9,7 @@
 pub mod materialize;
 mod node;
 mod report;
+pub mod snapshot;
 mod unit;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -235,9 +235,7 @@ fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
         ResourceType::Model => run_model(shared, node, wh),
         ResourceType::Test => run_test(shared, node, wh),
         ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
-        ResourceType::Snapshot => {
-            NodeOutcome::error("snapshots are not supported by sluice yet", None)
-        }
+        ResourceType::Snapshot => run_snapshot(shared, node, wh),
         _ => NodeOutcome {
             status: RunStatus::Success,
             message: "OK".into(),
@@ -267,7 +265,10 @@ fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) ->
 }
 
 fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
-    let path = shared.project_root.join(&node.original_file_path);
+    let path = match shared.manifest.package_roots.get(&node.package_name) {
+        Some(pkg_root) => pkg_root.join(&node.original_file_path),
+        None => shared.project_root.join(&node.original_file_path),
+    };
     let mut column_types = std::collections::BTreeMap::new();
     if let Some(Value::Object(ct)) = node.config.get("column_types") {
         for (k, v) in ct {
@@ -443,6 +444,12 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         incremental_strategy: node.config_str("incremental_strategy"),
         full_refresh,
         on_schema_change: node.config_str("on_schema_change"),
+        incremental_predicates: crate::project::config::as_list(
+            node.config.get("incremental_predicates"),
+        )
+        .into_iter()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect(),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;
@@ -472,6 +479,59 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         compiled_code: Some(sql),
         detail: None,
         rows_affected: outcome.rows_affected,
+    }
+}
+
+fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let sql = match compile_for_run(shared, node, wh) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let rel = node.relation();
+    let spec =
+        match super::snapshot::SnapshotSpec::from_config(rel.clone(), sql.clone(), &node.config) {
+            Ok(s) => s,
+            Err(e) => {
+                return NodeOutcome::error(
+                    format!(
+                        "Compilation Error in snapshot {} ({})\n  {e}",
+                        node.name, node.original_file_path
+                    ),
+                    Some(sql),
+                )
+            }
+        };
+    if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
+        return NodeOutcome::error(e, Some(sql));
+    }
+    let dialect = shared.dialect;
+    let res = with_conn(wh, |c| {
+        materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+        super::snapshot::run(c, &spec, |r, s| dialect.create_table_as(r, s))
+    });
+    let (message, rows) = match res {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            return NodeOutcome::error(
+                format!(
+                    "Database Error in snapshot {} ({})\n  {e}",
+                    node.name, node.original_file_path
+                ),
+                Some(sql),
+            )
+        }
+        Err(e) => return NodeOutcome::error(e, Some(sql)),
+    };
+    if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
+        return NodeOutcome::error(e, Some(sql));
+    }
+    NodeOutcome {
+        status: RunStatus::Success,
+        message,
+        failures: None,
+        compiled_code: Some(sql),
+        detail: None,
+        rows_affected: rows,
     }
 }
 

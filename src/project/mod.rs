@@ -7,6 +7,7 @@
 //! rendered later, because it may call `var()`/`env_var()`/`target` which need the profile.
 
 pub mod config;
+pub mod packages;
 pub mod profile;
 pub mod seeds;
 pub mod yaml;
@@ -75,6 +76,9 @@ pub struct Project {
     pub yaml_files: Vec<YamlFile>,
     pub seed_files: Vec<SeedFile>,
     pub docs_files: Vec<DocsFile>,
+    /// Installed packages (each a project of its own, loaded from `packages-install-path`),
+    /// sorted by folder; empty for a package itself.
+    pub packages: Vec<Project>,
 }
 
 /// Walks up from `start` to the nearest folder holding `dbt_project.yml`.
@@ -102,8 +106,42 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
     .with_hint("run sluice inside a dbt project, or pass `--project-dir PATH`"))
 }
 
-/// Loads the project at `root` (which must hold `dbt_project.yml`).
+/// Loads the project at `root` (which must hold `dbt_project.yml`) and its installed packages.
 pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    let mut project = load_one(root)?;
+    packages::check_installed(root, &project.config.packages_install_path).map_err(|d| vec![d])?;
+    let mut errors = Vec::new();
+    for inst in packages::installed(&root.join(&project.config.packages_install_path)) {
+        if inst.name == project.config.name {
+            continue;
+        }
+        match load_one(&inst.path) {
+            Ok(p) => project.packages.push(p),
+            Err(ds) => {
+                let folder = relative(root, &inst.path);
+                errors.extend(ds.into_iter().map(|mut d| {
+                    if let Some(l) = &mut d.location {
+                        l.file = Path::new(&folder).join(&l.file);
+                    }
+                    d
+                }));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(project)
+}
+
+/// Loads the project at `root` alone: no packages, and no check that they are installed (for
+/// commands that work before `sluice deps`, such as `clean` and `debug`).
+pub fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    load_one(root)
+}
+
+/// Loads one project (a root project or one package), without its packages.
+fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
     let mut jobs: Vec<(FileKind, String, PathBuf)> = Vec::new(); // (kind, folder, abs path)
     let mut yaml_paths: Vec<PathBuf> = Vec::new();
@@ -256,6 +294,7 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         yaml_files,
         seed_files,
         docs_files,
+        packages: Vec::new(),
     })
 }
 

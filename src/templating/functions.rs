@@ -54,6 +54,9 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("toyaml", toyaml);
     env.add_function("fromyaml", fromyaml);
     env.add_function("zip", zip_fn);
+    env.add_function("__sluice_list", super::pyvalues::new_list);
+    env.add_function("__sluice_dict", super::pyvalues::new_dict);
+    env.add_function("__sluice_mut", super::pyvalues::make_mutable);
     env.add_function("set", set_fn);
     env.add_function("set_strict", set_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));
@@ -352,7 +355,7 @@ fn run_query(sql: String) -> Result<Value, Error> {
 fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
     let ctx = ctx_or_err()?;
     if ctx.phase == Phase::Parse {
-        return Ok(Value::from(()));
+        return Ok(Value::from(""));
     }
     let r = ctx.services.execute_sql(&sql, fetch).map_err(err)?;
     let n = r.rows.len();
@@ -371,7 +374,7 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
     if let Ok(mut results) = ctx.results.lock() {
         results.insert(name, Value::from(m));
     }
-    Ok(Value::from(()))
+    Ok(Value::from(""))
 }
 
 fn load_result(name: String) -> Result<Value, Error> {
@@ -414,7 +417,39 @@ fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let sort: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
     let j = to_json(&v);
     let j = if sort { sort_json(j) } else { j };
-    serde_json::to_string(&j).map_err(|e| err(e.to_string()))
+    let mut out = String::new();
+    python_json(&j, &mut out).map_err(|e| err(e.to_string()))?;
+    Ok(out)
+}
+
+/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators.
+fn python_json(v: &serde_json::Value, out: &mut String) -> Result<(), serde_json::Error> {
+    match v {
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(x, out)?;
+            }
+            out.push(']');
+        }
+        serde_json::Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&serde_json::to_string(k)?);
+                out.push_str(": ");
+                python_json(x, out)?;
+            }
+            out.push('}');
+        }
+        other => out.push_str(&serde_json::to_string(other)?),
+    }
+    Ok(())
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -535,10 +570,10 @@ impl Object for AdapterObj {
                 match self.index.dispatch(&name, ns.as_deref(), &ctx.node.package) {
                     Some(def) => Ok(Value::from_object(MacroFn { def })),
                     None => Err(err(format!(
-                        "{COMPILER_ERROR}no implementation of `{name}` found for adapter `{}` (searched `{}__{name}` and `default__{name}`{})",
+                        "{COMPILER_ERROR}in dispatch: no macro named `{name}` found{} for adapter `{}`; searched for: {}",
+                        ns.as_deref().map(|n| format!(" within namespace `{n}`")).unwrap_or_default(),
                         ctx.services.adapter_type(),
-                        ctx.services.adapter_type(),
-                        ns.map(|n| format!(" in namespace `{n}`")).unwrap_or_default()
+                        self.index.dispatch_attempts(&name, ns.as_deref()).join(", ")
                     ))),
                 }
             }
@@ -636,7 +671,59 @@ impl Object for AdapterObj {
                         .collect::<Vec<Value>>(),
                 ))
             }
-            "get_missing_columns" => Ok(Value::from(Vec::<Value>::new())),
+            "load_relation" => {
+                let Some(rel) = args.first().and_then(relation_of) else {
+                    return Ok(Value::from(()));
+                };
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(()));
+                }
+                match ctx
+                    .services
+                    .get_relation(&rel.database, &rel.schema, &rel.identifier)
+                    .map_err(err)?
+                {
+                    Some((rel, kind)) => Ok(relation_value_kind(rel, &kind)),
+                    None => Ok(Value::from(())),
+                }
+            }
+            "get_missing_columns" => {
+                // Columns of the first relation that the second lacks (by name, any case).
+                let (Some(from), Some(to)) = (
+                    kw_or_pos(args, 0, "from_relation")
+                        .as_ref()
+                        .and_then(relation_of),
+                    kw_or_pos(args, 1, "to_relation")
+                        .as_ref()
+                        .and_then(relation_of),
+                ) else {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                };
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                }
+                let have: Vec<String> = ctx
+                    .services
+                    .get_columns(&to)
+                    .map_err(err)?
+                    .into_iter()
+                    .map(|c| c.name.to_lowercase())
+                    .collect();
+                Ok(Value::from(
+                    ctx.services
+                        .get_columns(&from)
+                        .map_err(err)?
+                        .into_iter()
+                        .filter(|c| !have.contains(&c.name.to_lowercase()))
+                        .map(Value::from_object)
+                        .collect::<Vec<Value>>(),
+                ))
+            }
+            "expand_column_types"
+            | "expand_target_column_types"
+            | "cache_added"
+            | "cache_dropped"
+            | "cache_renamed" => Ok(Value::from(())),
             "already_exists" => {
                 let get = |i: usize| {
                     args.get(i)
@@ -669,8 +756,23 @@ impl Object for AdapterObj {
                     .first()
                     .and_then(relation_of)
                     .ok_or_else(|| err(format!("adapter.{method} needs a relation")))?;
+                // A view is dropped and renamed as a view (DuckDB and Postgres refuse otherwise).
+                let kind = match args.first().and_then(|v| {
+                    v.downcast_object_ref::<super::objects::RelationObj>()
+                        .map(|r| r.kind.clone())
+                }) {
+                    Some(k) if !k.is_empty() => k,
+                    _ if matches!(method, "drop_relation" | "rename_relation") => ctx
+                        .services
+                        .get_relation(&rel.database, &rel.schema, &rel.identifier)
+                        .map_err(err)?
+                        .map(|(_, k)| k)
+                        .unwrap_or_else(|| "table".into()),
+                    _ => "table".into(),
+                };
+                let object = if kind == "view" { "view" } else { "table" };
                 let sql = match method {
-                    "drop_relation" => format!("drop table if exists {}", rel.quoted()),
+                    "drop_relation" => format!("drop {object} if exists {} cascade", rel.quoted()),
                     "truncate_relation" => format!("delete from {}", rel.quoted()),
                     "create_schema" => format!(
                         "create schema if not exists {}",
@@ -686,7 +788,7 @@ impl Object for AdapterObj {
                             .and_then(relation_of)
                             .ok_or_else(|| err("rename_relation needs a target"))?;
                         format!(
-                            "alter table {} rename to {}",
+                            "alter {object} {} rename to {}",
                             rel.quoted(),
                             crate::sql::quote(&to.identifier)
                         )
@@ -716,7 +818,66 @@ impl Object for ApiObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
             "Relation" => Some(Value::from_object(RelationFactory)),
+            "Column" => Some(Value::from_object(ColumnFactory)),
             _ => None,
+        }
+    }
+}
+
+/// `api.Column`: dbt's base `Column` class (types as dbt names them, `create`, constructing).
+#[derive(Debug)]
+struct ColumnFactory;
+
+/// dbt's `Column.translate_type`: `string` becomes `TEXT`, anything else is kept.
+fn translate_type(t: &str) -> String {
+    if t.eq_ignore_ascii_case("string") {
+        "TEXT".to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+impl Object for ColumnFactory {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let name = kw_or_pos(args, 0, "column").map(|v| v.to_string());
+        let dtype = kw_or_pos(args, 1, "dtype").map(|v| v.to_string());
+        Ok(Value::from_object(super::objects::Column::new(
+            name.unwrap_or_default(),
+            dtype.unwrap_or_default(),
+        )))
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = |i: usize| {
+            args.get(i)
+                .filter(|a| !a.is_none() && !a.is_undefined())
+                .map(|a| a.to_string())
+        };
+        match method {
+            "translate_type" => Ok(Value::from(translate_type(&arg(0).unwrap_or_default()))),
+            "numeric_type" => {
+                let dtype = arg(0).unwrap_or_default();
+                Ok(Value::from(match (arg(1), arg(2)) {
+                    (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
+                    _ => dtype,
+                }))
+            }
+            "string_type" => Ok(Value::from(format!(
+                "character varying({})",
+                arg(0).unwrap_or_else(|| "256".into())
+            ))),
+            "create" | "from_description" => Ok(Value::from_object(super::objects::Column::new(
+                arg(0).unwrap_or_default(),
+                translate_type(&arg(1).unwrap_or_default()),
+            ))),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("api.Column has no method `{method}`"),
+            )),
         }
     }
 }
@@ -742,6 +903,10 @@ impl Object for RelationFactory {
                 let kind = get(3, "type");
                 Ok(relation_value_kind(rel, &kind))
             }
+            "add_ephemeral_prefix" => Ok(Value::from(format!(
+                "__dbt__cte__{}",
+                args.first().and_then(|a| a.as_str()).unwrap_or("")
+            ))),
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
                 format!("api.Relation has no method `{method}`"),
@@ -780,42 +945,17 @@ impl Object for ExceptionsObj {
     }
 }
 
-/// `modules.datetime`, `modules.re`.
+/// `modules.datetime`, `modules.pytz`, `modules.re`.
 #[derive(Debug)]
 struct ModulesObj;
 
 impl Object for ModulesObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "datetime" => Some(Value::from_object(DatetimeModule)),
+            "datetime" => Some(Value::from_object(super::pymodules::DatetimeModule)),
+            "pytz" => Some(Value::from_object(super::pymodules::PytzModule)),
             "re" => Some(Value::from_object(ReModule)),
             _ => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct DatetimeModule;
-
-impl Object for DatetimeModule {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "datetime" | "date" => Some(Value::from_object(DatetimeModule)),
-            _ => None,
-        }
-    }
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        _args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "now" | "utcnow" | "today" => Ok(super::objects::datetime_value(chrono::Utc::now())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("datetime has no method `{method}`"),
-            )),
         }
     }
 }
@@ -838,18 +978,22 @@ impl Object for ReModule {
                 .unwrap_or("")
                 .to_string()
         };
+        let matched = |c: Option<regex::Captures>| match c {
+            Some(c) => Value::from_object(super::pymodules::MatchObj::from_captures(&c)),
+            None => Value::from(()),
+        };
         match method {
             "match" => {
                 let t = text(1);
-                Ok(match re.find(&t) {
-                    Some(m) if m.start() == 0 => Value::from(m.as_str()),
-                    _ => Value::from(()),
-                })
+                Ok(matched(
+                    re.captures(&t)
+                        .filter(|c| c.get(0).is_some_and(|m| m.start() == 0)),
+                ))
             }
-            "search" => Ok(re
-                .find(&text(1))
-                .map(|m| Value::from(m.as_str()))
-                .unwrap_or_default()),
+            "search" => {
+                let t = text(1);
+                Ok(matched(re.captures(&t)))
+            }
             "fullmatch" => {
                 let t = text(1);
                 Ok(Value::from(

@@ -59,9 +59,91 @@ static ENDTEST_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{%(-?)\s*endtest\s*(-?)%\}").unwrap());
 static ENDMAT_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{%(-?)\s*endmaterialization\s*(-?)%\}").unwrap());
-static DEF_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)\{%-?\s*(macro|test)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*-?%\}.*?\{%-?\s*end(?:macro|test)\s*-?%\}").unwrap()
-});
+static HEAD_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*(macro|test)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(").unwrap());
+static END_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*end(?:macro|test)\s*-?%\}").unwrap());
+
+/// One `{% macro %}` / `{% test %}` definition found in a file.
+struct FoundDef<'a> {
+    kind: &'a str,
+    name: &'a str,
+    arguments: Vec<String>,
+    text: &'a str,
+}
+
+/// Finds the macro and test definitions of a file. Signatures are scanned with brackets and
+/// quotes balanced, so defaults such as `order_by='count(*) desc'` do not end them early.
+fn find_defs(src: &str) -> Vec<FoundDef<'_>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(c) = HEAD_RE.captures_at(src, from) {
+        let whole = c.get(0).map_or(0..0, |m| m.range());
+        let kind = c.get(1).map_or("", |m| m.as_str());
+        let name = c.get(2).map_or("", |m| m.as_str());
+        let Some(close) = matching_paren(src, whole.end) else {
+            break;
+        };
+        let args = &src[whole.end..close];
+        let Some(end) = END_RE.find_at(src, close) else {
+            break;
+        };
+        out.push(FoundDef {
+            kind,
+            name,
+            arguments: split_top_level(args)
+                .into_iter()
+                .map(|a| a.split('=').next().unwrap_or("").trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect(),
+            text: &src[whole.start..end.end()],
+        });
+        from = end.end();
+    }
+    out
+}
+
+/// Index of the `)` closing the `(` just before `start`.
+fn matching_paren(src: &str, start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, ch) in src[start..].char_indices() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')') if depth == 0 => return Some(start + i),
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits an argument list at its top-level commas.
+fn split_top_level(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut last = 0;
+    for (i, ch) in args.char_indices() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                out.push(&args[last..i]);
+                last = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&args[last..]);
+    out
+}
 
 /// Rewrites a macro file for minijinja (see the module docs).
 pub fn preprocess(src: &str) -> String {
@@ -84,12 +166,12 @@ pub fn preprocess(src: &str) -> String {
     });
     let s = ENDTEST_RE.replace_all(&s, "{%$1 endmacro $2%}");
     let s = ENDMAT_RE.replace_all(&s, "#}{%$1 endmacro $2%}");
-    s.into_owned()
+    super::pyvalues::rewrite_literals(&s).into_owned()
 }
 
-/// Rewrites a node's SQL: `{% test %}`-free, but dbt-only tags become no-ops.
+/// Rewrites a node's SQL: list and dict literals assigned with `{% set %}` become mutable.
 pub fn preprocess_node(src: &str) -> std::borrow::Cow<'_, str> {
-    std::borrow::Cow::Borrowed(src)
+    super::pyvalues::rewrite_literals(src)
 }
 
 /// Every macro, by package and name.
@@ -114,19 +196,15 @@ impl MacroIndex {
         let mut by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>> = BTreeMap::new();
         let mut errors = Vec::new();
         for f in files {
-            for c in DEF_RE.captures_iter(&f.contents) {
-                let kind = &c[1];
-                let raw_name = &c[2];
+            for c in find_defs(&f.contents) {
+                let kind = c.kind;
+                let raw_name = c.name;
                 let name = if kind == "test" {
                     format!("test_{raw_name}")
                 } else {
                     raw_name.to_string()
                 };
-                let arguments = c[3]
-                    .split(',')
-                    .map(|a| a.split('=').next().unwrap_or("").trim().to_string())
-                    .filter(|a| !a.is_empty())
-                    .collect();
+                let arguments = c.arguments;
                 let def = MacroDef {
                     unique_id: format!("macro.{}.{}", f.package, name),
                     package: f.package.clone(),
@@ -134,7 +212,7 @@ impl MacroIndex {
                     template: f.template_name(),
                     original_file_path: f.original_file_path.clone(),
                     contents: f.contents.clone(),
-                    macro_sql: c[0].to_string(),
+                    macro_sql: c.text.to_string(),
                     arguments,
                 };
                 let pkg = by_package.entry(f.package.clone()).or_default();
@@ -207,8 +285,10 @@ impl MacroIndex {
             .map(|def| Value::from_object(MacroFn { def }))
     }
 
-    /// `adapter.dispatch(name, macro_namespace)`: the first of `<adapter>__name`,
-    /// `default__name` found in the search order.
+    /// `adapter.dispatch(name, macro_namespace)`, as dbt resolves it: the packages searched are
+    /// the project's `dispatch:` search order for the namespace, else the root project then the
+    /// namespace (for an installed package or `dbt`), else the calling context; in each, the first
+    /// of `<adapter>__name` and `default__name`.
     pub fn dispatch(
         &self,
         name: &str,
@@ -218,15 +298,14 @@ impl MacroIndex {
         let packages: Vec<Option<&str>> = match namespace {
             Some(ns) => match self.dispatch.get(ns) {
                 Some(order) => order.iter().map(|s| Some(s.as_str())).collect(),
+                None if ns == BUILTIN_PACKAGE || self.by_package.contains_key(ns) => {
+                    vec![Some(self.root_package.as_str()), Some(ns)]
+                }
                 None => vec![Some(ns)],
             },
             None => vec![None],
         };
-        let prefixes: Vec<&str> = match self.adapter_type.as_str() {
-            "postgres" => vec!["postgres", "default"],
-            "duckdb" => vec!["duckdb", "postgres", "default"],
-            other => vec![other, "default"],
-        };
+        let prefixes: [&str; 2] = [self.adapter_type.as_str(), "default"];
         for pkg in &packages {
             for prefix in &prefixes {
                 let full = format!("{prefix}__{name}");
@@ -239,21 +318,32 @@ impl MacroIndex {
                 }
             }
         }
-        // dbt also searches its own package last for namespaced dispatches.
-        if namespace.is_some_and(|ns| ns != BUILTIN_PACKAGE) {
-            return None;
-        }
-        for prefix in &prefixes {
-            let full = format!("{prefix}__{name}");
-            if let Some(d) = self
-                .by_package
-                .get(BUILTIN_PACKAGE)
-                .and_then(|m| m.get(&full))
-            {
-                return Some(d.clone());
+        None
+    }
+
+    /// The names `dispatch` tried, for its error message.
+    pub fn dispatch_attempts(&self, name: &str, namespace: Option<&str>) -> Vec<String> {
+        let packages: Vec<String> = match namespace {
+            Some(ns) => match self.dispatch.get(ns) {
+                Some(order) => order.clone(),
+                None if ns == BUILTIN_PACKAGE || self.by_package.contains_key(ns) => {
+                    vec![self.root_package.clone(), ns.to_string()]
+                }
+                None => vec![ns.to_string()],
+            },
+            None => vec![String::new()],
+        };
+        let mut out = Vec::new();
+        for p in &packages {
+            for prefix in [self.adapter_type.as_str(), "default"] {
+                if p.is_empty() {
+                    out.push(format!("{prefix}__{name}"));
+                } else {
+                    out.push(format!("{p}.{prefix}__{name}"));
+                }
             }
         }
-        None
+        out
     }
 
     /// All macro names visible bare from the root project (for globals and hints).
@@ -322,6 +412,10 @@ pub fn do_return(value: Value) -> Result<Value, Error> {
 }
 
 impl Object for MacroFn {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
     fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = super::current();
         let base = ctx.as_ref().map(|c| c.jinja_ctx()).unwrap_or_default();
@@ -332,6 +426,12 @@ impl Object for MacroFn {
             .as_ref()
             .and_then(|i| i.0.locals_for(&self.def.package));
         let tmpl = state.env().get_template(&self.def.template)?;
+        let args = render_caller(state, args)?;
+        let (args, catch) = catch_extra_args(&self.def, &args);
+        let base = match catch {
+            Some(extra) => minijinja::context! { ..extra, ..base },
+            None => base,
+        };
         #[allow(deprecated)]
         let st = match locals {
             Some(l) => tmpl.eval_to_state(minijinja::context! { ..l, ..base })?,
@@ -352,7 +452,7 @@ impl Object for MacroFn {
             }
         }
         RETURN_SLOT.with(|s| s.borrow_mut().push(None));
-        let result = m.call(&st, args);
+        let result = m.call(&st, &args);
         let slot = RETURN_SLOT.with(|s| s.borrow_mut().pop().flatten());
         match result {
             Ok(v) => Ok(v),
@@ -364,6 +464,101 @@ impl Object for MacroFn {
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "<macro {}>", self.def.name)
     }
+}
+
+/// `{% call m() %}body{% endcall %}`: the body is a macro of the calling template's state, which
+/// minijinja cannot call from the state `m` runs in; so it is rendered here, in the caller's
+/// state, and `m` gets a `caller` that returns the text. (A `caller(args)` gets the same text.)
+fn render_caller(state: &State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Error> {
+    let Some(last) = args.last().filter(|a| a.is_kwargs()) else {
+        return Ok(args.to_vec());
+    };
+    let kw = minijinja::value::Kwargs::try_from(last.clone())?;
+    let Some(caller) = kw.get::<Option<Value>>("caller")? else {
+        return Ok(args.to_vec());
+    };
+    if caller.downcast_object_ref::<CallerText>().is_some() {
+        return Ok(args.to_vec());
+    }
+    let body = caller.call(state, &[])?;
+    let pairs: Vec<(String, Value)> = kw
+        .args()
+        .map(|k| {
+            let v = if k == "caller" {
+                Value::from_object(CallerText(body.to_string()))
+            } else {
+                kw.get::<Value>(k).unwrap_or_default()
+            };
+            (k.to_string(), v)
+        })
+        .collect();
+    let mut out = args[..args.len() - 1].to_vec();
+    out.push(Value::from(
+        pairs.into_iter().collect::<minijinja::value::Kwargs>(),
+    ));
+    Ok(out)
+}
+
+/// A `caller` whose body was rendered already.
+#[derive(Debug)]
+struct CallerText(String);
+
+impl Object for CallerText {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+        Ok(Value::from_safe_string(self.0.clone()))
+    }
+}
+
+static KWARGS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bkwargs\b").unwrap());
+static VARARGS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bvarargs\b").unwrap());
+
+/// Jinja2's `kwargs` / `varargs`: a macro whose body mentions them accepts keyword arguments it
+/// does not declare (collected in `kwargs`) and extra positional ones (in `varargs`); minijinja
+/// has neither, so they are split off here and handed to the macro as context variables.
+fn catch_extra_args(def: &MacroDef, args: &[Value]) -> (Vec<Value>, Option<Value>) {
+    let body = def
+        .macro_sql
+        .split_once("%}")
+        .map_or(def.macro_sql.as_str(), |(_, b)| b);
+    let catch_kwargs = KWARGS_RE.is_match(body);
+    let catch_varargs = VARARGS_RE.is_match(body);
+    if !catch_kwargs && !catch_varargs {
+        return (args.to_vec(), None);
+    }
+    let mut positional: Vec<Value> = args.to_vec();
+    let mut kwargs: Option<minijinja::value::Kwargs> = None;
+    if let Some(last) = positional.last() {
+        if last.is_kwargs() {
+            kwargs = minijinja::value::Kwargs::try_from(last.clone()).ok();
+            positional.pop();
+        }
+    }
+    let mut extra_kw: BTreeMap<String, Value> = BTreeMap::new();
+    let mut kept: Vec<(String, Value)> = Vec::new();
+    if let Some(kw) = &kwargs {
+        for k in kw.args() {
+            let v: Value = kw.get(k).unwrap_or_default();
+            if catch_kwargs && k != "caller" && !def.arguments.iter().any(|a| a == k) {
+                extra_kw.insert(k.to_string(), v);
+            } else {
+                kept.push((k.to_string(), v));
+            }
+        }
+    }
+    let mut extra_pos = Vec::new();
+    if catch_varargs && positional.len() > def.arguments.len() {
+        extra_pos = positional.split_off(def.arguments.len());
+    }
+    if !kept.is_empty() {
+        positional.push(Value::from(
+            kept.into_iter().collect::<minijinja::value::Kwargs>(),
+        ));
+    }
+    let ctx = minijinja::context! {
+        kwargs => Value::from(extra_kw),
+        varargs => Value::from(extra_pos),
+    };
+    (positional, Some(ctx))
 }
 
 /// The index, reachable from inside templates as the hidden global `__sluice_index`.

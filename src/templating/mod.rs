@@ -17,6 +17,8 @@
 mod functions;
 mod macros;
 mod objects;
+pub mod pymodules;
+pub mod pyvalues;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -27,7 +29,7 @@ use serde_json::Map;
 use crate::diagnostics::{line_col, Diagnostic, Location};
 use crate::sql::Relation;
 pub use functions::local_md5;
-pub use macros::{MacroDef, MacroFile, MacroIndex};
+pub use macros::{MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE};
 pub use objects::{relation_value, Column, QueryResult};
 
 /// Which render this is.
@@ -234,12 +236,13 @@ impl Templates {
         globals: Globals,
     ) -> Result<Self, Vec<Diagnostic>> {
         let mut env = Environment::new();
-        env.set_keep_trailing_newline(true);
+        env.set_keep_trailing_newline(false);
         // dbt never escapes output, whatever the file's extension (minijinja would JSON-escape .yml).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
         env.set_recursion_limit(500);
         env.set_unknown_method_callback(functions::unknown_method);
+        env.set_formatter(pyvalues::format_output);
         let mut all = macros::builtin_files();
         all.extend(files);
         let index = Arc::new(MacroIndex::build(

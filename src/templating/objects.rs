@@ -57,6 +57,10 @@ impl RelationObj {
 }
 
 impl Object for RelationObj {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let r = &self.rel;
         Some(match key.as_str()? {
@@ -73,6 +77,17 @@ impl Object for RelationObj {
             "is_table" => Value::from(self.kind == "table"),
             "is_view" => Value::from(self.kind == "view"),
             "is_cte" => Value::from(self.cte),
+            "is_materialized_view" | "is_pointer" => Value::from(false),
+            "metadata" => {
+                let kind = match super::current().map(|c| c.services.adapter_type().to_string()) {
+                    Some(t) if t == "postgres" => "PostgresRelation",
+                    _ => "DuckDBRelation",
+                };
+                Value::from_serialize(serde_json::json!({ "type": kind }))
+            }
+            "quote_policy" | "include_policy" => Value::from_serialize(serde_json::json!({
+                "database": true, "schema": true, "identifier": true
+            })),
             "path" => Value::from_serialize(serde_json::json!({
                 "database": r.database, "schema": r.schema, "identifier": r.identifier
             })),
@@ -88,6 +103,12 @@ impl Object for RelationObj {
     ) -> Result<Value, Error> {
         match method {
             "render" => Ok(Value::from(self.rendered())),
+            "without_identifier" => Ok(Value::from_object(PartialRelation {
+                rel: self.rel.clone(),
+                database: true,
+                schema: true,
+                identifier: false,
+            })),
             "include" | "quote" | "replace_path" => {
                 // include(database=False) etc.: drop parts from the rendered name.
                 let kwargs = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
@@ -169,6 +190,10 @@ struct PartialRelation {
 }
 
 impl Object for PartialRelation {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         relation_value(self.rel.clone())
             .get_attr(key.as_str()?)
@@ -196,12 +221,80 @@ pub struct Column {
     pub data_type: String,
 }
 
+impl Column {
+    pub fn new(name: impl Into<String>, dtype: impl Into<String>) -> Self {
+        Column {
+            name: name.into(),
+            data_type: dtype.into(),
+        }
+    }
+    fn lower(&self) -> String {
+        self.data_type.to_ascii_lowercase()
+    }
+    /// dbt's `Column.is_string()`: the dtype is exactly one of the string types.
+    pub fn is_string(&self) -> bool {
+        ["text", "character varying", "character", "varchar"].contains(&self.lower().as_str())
+    }
+    pub fn is_float(&self) -> bool {
+        [
+            "real",
+            "float",
+            "float4",
+            "float8",
+            "double",
+            "double precision",
+        ]
+        .contains(&self.lower().as_str())
+    }
+    pub fn is_integer(&self) -> bool {
+        [
+            "smallint",
+            "integer",
+            "bigint",
+            "smallserial",
+            "serial",
+            "bigserial",
+            "int2",
+            "int4",
+            "int8",
+            "int",
+            "tinyint",
+            "hugeint",
+            "utinyint",
+            "usmallint",
+            "uinteger",
+            "ubigint",
+            "uhugeint",
+        ]
+        .contains(&self.lower().as_str())
+    }
+    pub fn is_numeric(&self) -> bool {
+        ["numeric", "decimal"].contains(&self.lower().as_str())
+    }
+    /// dbt's `Column.data_type`: strings as `character varying(256)` (no size is known),
+    /// everything else as the dtype.
+    pub fn dbt_data_type(&self) -> String {
+        if self.is_string() {
+            "character varying(256)".to_string()
+        } else {
+            self.data_type.clone()
+        }
+    }
+}
+
 impl Object for Column {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         Some(match key.as_str()? {
             "name" | "column" => Value::from(self.name.clone()),
-            "data_type" | "dtype" => Value::from(self.data_type.clone()),
+            "dtype" => Value::from(self.data_type.clone()),
+            "data_type" | "expanded_data_type" => Value::from(self.dbt_data_type()),
             "quoted" => Value::from(crate::sql::quote(&self.name)),
+            "char_size" | "numeric_precision" | "numeric_scale" => Value::from(()),
+            "fields" => Value::from(Vec::<Value>::new()),
             _ => return None,
         })
     }
@@ -209,36 +302,33 @@ impl Object for Column {
         self: &Arc<Self>,
         _state: &State<'_, '_>,
         method: &str,
-        _args: &[Value],
+        args: &[Value],
     ) -> Result<Value, Error> {
-        let t = self.data_type.to_ascii_lowercase();
-        Ok(Value::from(match method {
-            "is_string" => ["varchar", "text", "char", "string", "character"]
-                .iter()
-                .any(|p| t.starts_with(p)),
-            "is_number" => is_number(&t),
-            "is_numeric" => t.starts_with("numeric") || t.starts_with("decimal"),
-            "is_integer" => ["integer", "bigint", "smallint", "int", "tinyint", "hugeint"]
-                .iter()
-                .any(|p| t.starts_with(p)),
-            "is_float" => ["double", "float", "real"].iter().any(|p| t.starts_with(p)),
+        Ok(match method {
+            "is_string" => Value::from(self.is_string()),
+            "is_number" => Value::from(self.is_integer() || self.is_numeric() || self.is_float()),
+            "is_numeric" => Value::from(self.is_numeric()),
+            "is_integer" => Value::from(self.is_integer()),
+            "is_float" => Value::from(self.is_float()),
+            "is_struct" => Value::from(self.lower().starts_with("struct")),
+            "string_size" => Value::from(256),
+            "literal" => Value::from(format!(
+                "{}::{}",
+                args.first().map(|a| a.to_string()).unwrap_or_default(),
+                self.dbt_data_type()
+            )),
+            "can_expand_to" => Value::from(false),
             _ => {
                 return Err(Error::new(
                     ErrorKind::UnknownMethod,
                     format!("column has no method `{method}`"),
                 ))
             }
-        }))
+        })
     }
-}
-
-fn is_number(t: &str) -> bool {
-    [
-        "integer", "bigint", "smallint", "int", "tinyint", "hugeint", "double", "float", "real",
-        "numeric", "decimal",
-    ]
-    .iter()
-    .any(|p| t.starts_with(p))
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<Column {} ({})>", self.name, self.data_type)
+    }
 }
 
 /// Rows returned by `run_query` / `load_result(...)['table']`, shaped like an agate table.
@@ -359,6 +449,38 @@ impl Object for ColumnsObj {
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Seq(self.0.column_names.len())
+    }
+    /// agate's `MappedSequence` methods: `keys()`, `values()`, `items()`, `get(name)`.
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let column = |i: usize| self.get_value(&Value::from(i as i64)).unwrap_or_default();
+        let names = &self.0.column_names;
+        match method {
+            "keys" => Ok(Value::from(names.clone())),
+            "values" => Ok(Value::from(
+                (0..names.len()).map(column).collect::<Vec<_>>(),
+            )),
+            "items" => Ok(Value::from(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| Value::from(vec![Value::from(n.clone()), column(i)]))
+                    .collect::<Vec<_>>(),
+            )),
+            "get" => Ok(args
+                .first()
+                .and_then(|k| self.get_value(k))
+                .or_else(|| args.get(1).cloned())
+                .unwrap_or_default()),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("columns have no method `{method}`"),
+            )),
+        }
     }
 }
 

@@ -126,7 +126,8 @@ fn selection_methods_and_graph_operators() {
             &dir,
             &["-s", "+eu_orders", "--resource-type", "model", "seed"]
         ),
-        ["eu_orders", "raw_orders", "stg_orders"]
+        // dbt prints nodes in unique-id order (models before seeds).
+        ["eu_orders", "stg_orders", "raw_orders"]
     );
     assert_eq!(
         ls(&dir, &["-s", "config.materialized:incremental"]),

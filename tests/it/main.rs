@@ -1,9 +1,15 @@
-//! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files.
+//! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files
+//! and a real PostgreSQL server started by the tests.
 
 mod cli;
 mod conformance;
 mod demo;
 mod features;
+mod incremental;
+mod jinja;
+mod macro_library;
+mod packages;
 mod pg_server;
 mod postgres;
+mod snapshots;
 mod support;

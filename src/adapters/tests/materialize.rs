@@ -54,6 +54,7 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         incremental_strategy: None,
         full_refresh: false,
         on_schema_change: None,
+        incremental_predicates: vec![],
     }
 }
 
@@ -235,6 +236,31 @@ fn incremental_delete_insert_with_a_composite_key() {
             "select id, day, n from shop.marts.daily order by id, day"
         ),
         json!([[1, "x", 10], [1, "y", 21], [2, "x", 5]])
+    );
+}
+
+#[test]
+fn merge_matches_only_rows_the_incremental_predicates_allow() {
+    let mut db = db();
+    let r = rel("merged");
+    let mut s = spec(
+        &r,
+        Materialization::Incremental,
+        "select * from (values (1, 'a'), (2, 'b')) t(id, v)",
+    );
+    s.unique_key = vec!["id".into()];
+    s.incremental_strategy = Some("merge");
+    build(db.conn.as_mut(), &s).expect("first run");
+    // Only target rows with id >= 2 may match: row 1 is inserted again, row 2 updated.
+    s.incremental_predicates = vec!["DBT_INTERNAL_DEST.id >= 2".into()];
+    s.sql = "select * from (values (1, 'A'), (2, 'B')) t(id, v)";
+    build(db.conn.as_mut(), &s).expect("merge");
+    assert_eq!(
+        rows(
+            &mut db,
+            "select id, v from shop.marts.merged order by id, v"
+        ),
+        json!([[1, "A"], [1, "a"], [2, "B"]])
     );
 }
 

@@ -28,3 +28,66 @@
 
 {% macro run_hooks(hooks, inside_transaction=True) -%}
 {%- endmacro %}
+
+{% macro load_cached_relation(relation) -%}
+    {{ return(adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier)) }}
+{%- endmacro %}
+
+{% macro load_relation(relation) -%}
+    {{ return(load_cached_relation(relation)) }}
+{%- endmacro %}
+
+{% macro make_intermediate_relation(base_relation, suffix='__dbt_tmp') -%}
+    {{ return(make_temp_relation(base_relation, suffix)) }}
+{%- endmacro %}
+
+{% macro make_temp_relation(base_relation, suffix='__dbt_tmp') -%}
+    {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix})) }}
+{%- endmacro %}
+
+{% macro make_backup_relation(base_relation, backup_relation_type, suffix='__dbt_backup') -%}
+    {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix}, type=backup_relation_type)) }}
+{%- endmacro %}
+
+{% macro get_create_table_as_sql(temporary, relation, sql) -%}
+    create {% if temporary %}temporary {% endif %}table {{ relation }} as (
+        {{ sql }}
+    )
+{%- endmacro %}
+
+{% macro create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {{ return(get_create_table_as_sql(temporary, relation, compiled_code)) }}
+{%- endmacro %}
+
+{% macro get_create_view_as_sql(relation, sql) -%}
+    create view {{ relation }} as (
+        {{ sql }}
+    )
+{%- endmacro %}
+
+{% macro create_view_as(relation, sql) -%}
+    {{ return(get_create_view_as_sql(relation, sql)) }}
+{%- endmacro %}
+
+{% macro drop_relation_if_exists(relation) -%}
+    {%- if relation is not none -%}{{ adapter.drop_relation(relation) }}{%- endif -%}
+{%- endmacro %}
+
+{#- The relations of a schema, as a table with `database`, `name`, `schema`, `type`. -#}
+{% macro list_relations_without_caching(schema_relation) -%}
+    {{ return(adapter.dispatch('list_relations_without_caching', 'dbt')(schema_relation)) }}
+{%- endmacro %}
+
+{% macro default__list_relations_without_caching(schema_relation) -%}
+    {%- call statement('list_relations_without_caching', fetch_result=True) -%}
+        select
+            '{{ schema_relation.database }}' as database,
+            table_name as name,
+            table_schema as schema,
+            case table_type when 'BASE TABLE' then 'table' when 'VIEW' then 'view' else 'table' end as type
+        from information_schema.tables
+        where lower(table_schema) = '{{ schema_relation.schema | lower }}'
+          and lower(table_catalog) = '{{ schema_relation.database | lower }}'
+    {%- endcall -%}
+    {{ return(load_result('list_relations_without_caching').table) }}
+{%- endmacro %}

@@ -1,12 +1,16 @@
 {#- The four generic tests every dbt project has, and the helpers they use. Each returns the
     failing rows; sluice counts them with the test's fail_calc / warn_if / error_if. -#}
 {% macro get_where_subquery(relation) -%}
+    {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
+{%- endmacro %}
+
+{#- The relation itself (an object packages can introspect), or a filtered subquery. -#}
+{% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
-    {%- if where -%}
-        {%- if "__dbt__cte__" in (relation | string) -%}{{ relation }}
-        {%- else -%}(select * from {{ relation }} where {{ where }}) dbt_subquery
-        {%- endif -%}
-    {%- else -%}{{ relation }}
+    {%- if where and "__dbt__cte__" not in (relation | string) -%}
+        {{ return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") }}
+    {%- else -%}
+        {{ return(relation) }}
     {%- endif -%}
 {%- endmacro %}
 

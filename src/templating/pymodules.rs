@@ -1,0 +1,469 @@
+//! Python's `datetime`, `pytz` and `re` as dbt exposes them under `modules`: `datetime.datetime`
+//! and `datetime.date` (constructors, `now`, `today`, `strptime`, `fromisoformat`, `strftime`,
+//! `isoformat`, attributes), `pytz.timezone(name)` / `pytz.utc`, and `re` functions returning
+//! match objects (`group`, `groups`, `start`, `end`).
+//!
+//! Design decision: values are naive `chrono` dates and datetimes carrying the name of the time
+//! zone they were given (if any) rather than converting between zones: what packages do with them
+//! is format them into SQL, where the warehouse does any zone arithmetic; printing them the way
+//! Python prints them is what keeps compiled SQL identical.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use minijinja::value::{Kwargs, Object, Value};
+use minijinja::{Error, ErrorKind, State};
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn unknown(kind: &str, method: &str) -> Error {
+    Error::new(
+        ErrorKind::UnknownMethod,
+        format!("{kind} has no method `{method}`"),
+    )
+}
+
+/// Positional and keyword arguments as integers, by position or name.
+fn int_arg(args: &[Value], i: usize, name: &str, default: Option<i64>) -> Result<i64, Error> {
+    let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
+    if let Some(v) = kw.and_then(|k| k.get::<Option<Value>>(name).ok().flatten()) {
+        return i64::try_from(v).map_err(|_| err(format!("`{name}` must be an integer")));
+    }
+    match args.iter().filter(|a| !a.is_kwargs()).nth(i) {
+        Some(v) => {
+            i64::try_from(v.clone()).map_err(|_| err(format!("`{name}` must be an integer")))
+        }
+        None => default.ok_or_else(|| err(format!("missing argument `{name}`"))),
+    }
+}
+
+fn tz_arg(args: &[Value]) -> Option<String> {
+    let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok())?;
+    let v = kw.get::<Option<Value>>("tzinfo").ok().flatten()?;
+    v.downcast_object_ref::<TzObj>().map(|t| t.0.clone())
+}
+
+/// `modules.datetime`.
+#[derive(Debug)]
+pub struct DatetimeModule;
+
+impl Object for DatetimeModule {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "datetime" => Some(Value::from_object(DateTimeType)),
+            "date" => Some(Value::from_object(DateType)),
+            _ => None,
+        }
+    }
+}
+
+/// `datetime.datetime`.
+#[derive(Debug)]
+struct DateTimeType;
+
+impl Object for DateTimeType {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let d = NaiveDate::from_ymd_opt(
+            int_arg(args, 0, "year", None)? as i32,
+            int_arg(args, 1, "month", None)? as u32,
+            int_arg(args, 2, "day", None)? as u32,
+        )
+        .ok_or_else(|| err("day is out of range for month"))?;
+        let t = d
+            .and_hms_micro_opt(
+                int_arg(args, 3, "hour", Some(0))? as u32,
+                int_arg(args, 4, "minute", Some(0))? as u32,
+                int_arg(args, 5, "second", Some(0))? as u32,
+                int_arg(args, 6, "microsecond", Some(0))? as u32,
+            )
+            .ok_or_else(|| err("time is out of range"))?;
+        Ok(PyDateTime::value(t, tz_arg(args)))
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let s = |i: usize| {
+            args.get(i)
+                .and_then(|a| a.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        match method {
+            "now" | "today" => Ok(PyDateTime::value(chrono::Local::now().naive_local(), None)),
+            "utcnow" => Ok(PyDateTime::value(chrono::Utc::now().naive_utc(), None)),
+            "strptime" => NaiveDateTime::parse_from_str(&s(0), &s(1))
+                .or_else(|_| {
+                    NaiveDate::parse_from_str(&s(0), &s(1))
+                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                })
+                .map(|t| PyDateTime::value(t, None))
+                .map_err(|e| {
+                    err(format!(
+                        "time data '{}' does not match format '{}': {e}",
+                        s(0),
+                        s(1)
+                    ))
+                }),
+            "fromisoformat" => parse_iso(&s(0))
+                .map(|t| PyDateTime::value(t, None))
+                .ok_or_else(|| err(format!("Invalid isoformat string: '{}'", s(0)))),
+            _ => Err(unknown("datetime", method)),
+        }
+    }
+}
+
+fn parse_iso(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(t);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// `datetime.date`.
+#[derive(Debug)]
+struct DateType;
+
+impl Object for DateType {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let d = NaiveDate::from_ymd_opt(
+            int_arg(args, 0, "year", None)? as i32,
+            int_arg(args, 1, "month", None)? as u32,
+            int_arg(args, 2, "day", None)? as u32,
+        )
+        .ok_or_else(|| err("day is out of range for month"))?;
+        Ok(Value::from_object(PyDate(d)))
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "today" => Ok(Value::from_object(PyDate(
+                chrono::Local::now().date_naive(),
+            ))),
+            "fromisoformat" => {
+                let s = args.first().and_then(|a| a.as_str()).unwrap_or("");
+                NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                    .map(|d| Value::from_object(PyDate(d)))
+                    .map_err(|_| err(format!("Invalid isoformat string: '{s}'")))
+            }
+            _ => Err(unknown("date", method)),
+        }
+    }
+}
+
+/// A `datetime.date`.
+#[derive(Debug)]
+pub struct PyDate(pub NaiveDate);
+
+impl Object for PyDate {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(Value::from(match key.as_str()? {
+            "year" => self.0.year() as i64,
+            "month" => self.0.month() as i64,
+            "day" => self.0.day() as i64,
+            _ => return None,
+        }))
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let d = self.0;
+        match method {
+            "strftime" => Ok(Value::from(
+                d.format(args.first().and_then(|a| a.as_str()).unwrap_or("%Y-%m-%d"))
+                    .to_string(),
+            )),
+            "isoformat" => Ok(Value::from(d.format("%Y-%m-%d").to_string())),
+            "weekday" => Ok(Value::from(d.weekday().num_days_from_monday() as i64)),
+            "isoweekday" => Ok(Value::from(d.weekday().number_from_monday() as i64)),
+            "replace" => NaiveDate::from_ymd_opt(
+                int_arg(args, 9, "year", Some(d.year() as i64))? as i32,
+                int_arg(args, 9, "month", Some(d.month() as i64))? as u32,
+                int_arg(args, 9, "day", Some(d.day() as i64))? as u32,
+            )
+            .map(|d| Value::from_object(PyDate(d)))
+            .ok_or_else(|| err("day is out of range for month")),
+            _ => Err(unknown("date", method)),
+        }
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+/// A `datetime.datetime`, naive or labelled with a time zone name.
+#[derive(Debug)]
+pub struct PyDateTime {
+    pub t: NaiveDateTime,
+    pub tz: Option<String>,
+}
+
+impl PyDateTime {
+    pub fn value(t: NaiveDateTime, tz: Option<String>) -> Value {
+        Value::from_object(PyDateTime { t, tz })
+    }
+    fn offset(&self) -> &'static str {
+        match self.tz.as_deref() {
+            Some("UTC") | Some("utc") => "+00:00",
+            _ => "",
+        }
+    }
+    /// Python's `str()`: `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    fn python_str(&self, sep: char) -> String {
+        let frac = if self.t.nanosecond() / 1000 != 0 {
+            format!(".{:06}", self.t.nanosecond() / 1000)
+        } else {
+            String::new()
+        };
+        format!(
+            "{}{sep}{}{frac}{}",
+            self.t.format("%Y-%m-%d"),
+            self.t.format("%H:%M:%S"),
+            self.offset()
+        )
+    }
+}
+
+impl Object for PyDateTime {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let t = &self.t;
+        Some(match key.as_str()? {
+            "year" => Value::from(t.year() as i64),
+            "month" => Value::from(t.month() as i64),
+            "day" => Value::from(t.day() as i64),
+            "hour" => Value::from(t.hour() as i64),
+            "minute" => Value::from(t.minute() as i64),
+            "second" => Value::from(t.second() as i64),
+            "microsecond" => Value::from((t.nanosecond() / 1000) as i64),
+            "tzinfo" => match &self.tz {
+                Some(z) => Value::from_object(TzObj(z.clone())),
+                None => Value::from(()),
+            },
+            _ => return None,
+        })
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "strftime" => Ok(Value::from(
+                self.t
+                    .format(
+                        args.first()
+                            .and_then(|a| a.as_str())
+                            .unwrap_or("%Y-%m-%d %H:%M:%S"),
+                    )
+                    .to_string(),
+            )),
+            "isoformat" => Ok(Value::from(self.python_str('T'))),
+            "date" => Ok(Value::from_object(PyDate(self.t.date()))),
+            "weekday" => Ok(Value::from(self.t.weekday().num_days_from_monday() as i64)),
+            "isoweekday" => Ok(Value::from(self.t.weekday().number_from_monday() as i64)),
+            "replace" => {
+                let d = NaiveDate::from_ymd_opt(
+                    int_arg(args, 9, "year", Some(self.t.year() as i64))? as i32,
+                    int_arg(args, 9, "month", Some(self.t.month() as i64))? as u32,
+                    int_arg(args, 9, "day", Some(self.t.day() as i64))? as u32,
+                )
+                .ok_or_else(|| err("day is out of range for month"))?;
+                let t = d
+                    .and_hms_micro_opt(
+                        int_arg(args, 9, "hour", Some(self.t.hour() as i64))? as u32,
+                        int_arg(args, 9, "minute", Some(self.t.minute() as i64))? as u32,
+                        int_arg(args, 9, "second", Some(self.t.second() as i64))? as u32,
+                        int_arg(
+                            args,
+                            9,
+                            "microsecond",
+                            Some((self.t.nanosecond() / 1000) as i64),
+                        )? as u32,
+                    )
+                    .ok_or_else(|| err("time is out of range"))?;
+                Ok(PyDateTime::value(
+                    t,
+                    tz_arg(args).or_else(|| self.tz.clone()),
+                ))
+            }
+            "astimezone" => Ok(PyDateTime::value(
+                self.t,
+                tz_arg(args).or_else(|| {
+                    args.first()
+                        .and_then(|a| a.downcast_object_ref::<TzObj>().map(|t| t.0.clone()))
+                }),
+            )),
+            _ => Err(unknown("datetime", method)),
+        }
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.python_str(' '))
+    }
+}
+
+/// `modules.pytz`.
+#[derive(Debug)]
+pub struct PytzModule;
+
+impl Object for PytzModule {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "utc" | "UTC" => Some(Value::from_object(TzObj("UTC".into()))),
+            _ => None,
+        }
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "timezone" => Ok(Value::from_object(TzObj(
+                args.first()
+                    .and_then(|a| a.as_str())
+                    .ok_or_else(|| err("pytz.timezone needs a zone name"))?
+                    .to_string(),
+            ))),
+            _ => Err(unknown("pytz", method)),
+        }
+    }
+}
+
+/// A time zone by name.
+#[derive(Debug)]
+pub struct TzObj(pub String);
+
+impl Object for TzObj {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "zone" => Some(Value::from(self.0.clone())),
+            _ => None,
+        }
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "localize" => {
+                let dt = args
+                    .first()
+                    .and_then(|a| a.downcast_object_ref::<PyDateTime>().map(|d| d.t))
+                    .ok_or_else(|| err("localize needs a datetime"))?;
+                Ok(PyDateTime::value(dt, Some(self.0.clone())))
+            }
+            _ => Err(unknown("timezone", method)),
+        }
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A regular-expression match (`re.match`, `re.search`).
+#[derive(Debug)]
+pub struct MatchObj {
+    pub start: usize,
+    pub end: usize,
+    /// Group 0 first, then each capture group (`None` when it did not take part).
+    pub groups: Vec<Option<String>>,
+}
+
+impl MatchObj {
+    pub fn from_captures(c: &regex::Captures) -> Self {
+        let m = c.get(0);
+        MatchObj {
+            start: m.map_or(0, |m| m.start()),
+            end: m.map_or(0, |m| m.end()),
+            groups: c
+                .iter()
+                .map(|g| g.map(|g| g.as_str().to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl Object for MatchObj {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let group = |i: usize| -> Result<Value, Error> {
+            match self.groups.get(i) {
+                Some(Some(s)) => Ok(Value::from(s.clone())),
+                Some(None) => Ok(Value::from(())),
+                None => Err(err("no such group")),
+            }
+        };
+        match method {
+            "group" => {
+                if args.len() <= 1 {
+                    group(args.first().and_then(|a| a.as_usize()).unwrap_or(0))
+                } else {
+                    let all: Result<Vec<Value>, Error> = args
+                        .iter()
+                        .map(|a| group(a.as_usize().unwrap_or(0)))
+                        .collect();
+                    Ok(Value::from(all?))
+                }
+            }
+            "groups" => Ok(Value::from(
+                (1..self.groups.len())
+                    .map(|i| group(i).unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )),
+            "start" => Ok(Value::from(self.start as i64)),
+            "end" => Ok(Value::from(self.end as i64)),
+            "span" => Ok(Value::from(vec![self.start as i64, self.end as i64])),
+            _ => Err(unknown("match", method)),
+        }
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<re.Match object; span=({}, {}), match='{}'>",
+            self.start,
+            self.end,
+            self.groups.first().cloned().flatten().unwrap_or_default()
+        )
+    }
+}

@@ -1,0 +1,426 @@
+//! Mutable lists and dicts with Python's methods (`append`, `extend`, `pop`, `update`,
+//! `setdefault` ...), for templates written against Jinja2, where `[]` and `{}` are Python objects
+//! that `{% do x.append(y) %}` changes in place.
+//!
+//! Design decision: minijinja's own sequences and maps are immutable, and there is no hook on
+//! literal construction; so [`rewrite_literals`] (run on every template) rewrites the literal of
+//! a `{% set name = [...] %}` / `{% set name = {...} %}`, and the value of any `{% set name =
+//! expr %}` whose `name` the file mutates, into a call that builds one of these objects. That
+//! covers how dbt packages build lists and dicts to mutate; other values stay minijinja values
+//! (mutating one is reported as an error, never silently ignored).
+
+use std::sync::{Arc, LazyLock, Mutex};
+
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+use regex::Regex;
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// A Python list.
+#[derive(Debug, Default)]
+pub struct PyList(Mutex<Vec<Value>>);
+
+impl PyList {
+    pub fn value(items: Vec<Value>) -> Value {
+        Value::from_object(PyList(Mutex::new(items)))
+    }
+    fn items(&self) -> Vec<Value> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    fn with<T>(&self, f: impl FnOnce(&mut Vec<Value>) -> T) -> Result<T, Error> {
+        let mut g = self.0.lock().map_err(|_| err("list poisoned"))?;
+        Ok(f(&mut g))
+    }
+}
+
+fn index(len: usize, i: i64) -> Option<usize> {
+    let i = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+impl Object for PyList {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        let items = self.items();
+        index(items.len(), i).map(|i| items[i].clone())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items())
+    }
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        self.0.lock().ok().map(|v| v.len())
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+        match method {
+            "append" => self.with(|v| v.push(arg(0))).map(|_| Value::from(())),
+            "extend" => {
+                let more: Vec<Value> = arg(0).try_iter()?.collect();
+                self.with(|v| v.extend(more)).map(|_| Value::from(()))
+            }
+            "insert" => {
+                let at = i64::try_from(arg(0)).unwrap_or(0);
+                self.with(|v| {
+                    let len = v.len() as i64;
+                    let at = if at < 0 {
+                        (len + at).max(0)
+                    } else {
+                        at.min(len)
+                    };
+                    v.insert(at as usize, arg(1));
+                })
+                .map(|_| Value::from(()))
+            }
+            "pop" => self.with(|v| {
+                let at = match args.first() {
+                    Some(a) => index(v.len(), i64::try_from(a.clone()).unwrap_or(-1)),
+                    None => v.len().checked_sub(1),
+                };
+                at.map(|i| v.remove(i))
+                    .ok_or_else(|| err("pop from empty list or index out of range"))
+            })?,
+            "remove" => self.with(|v| match v.iter().position(|x| x == &arg(0)) {
+                Some(i) => {
+                    v.remove(i);
+                    Ok(Value::from(()))
+                }
+                None => Err(err("list.remove(x): x not in list")),
+            })?,
+            "index" => self.with(|v| {
+                v.iter()
+                    .position(|x| x == &arg(0))
+                    .map(Value::from)
+                    .ok_or_else(|| err("list.index(x): x not in list"))
+            })?,
+            "count" => self
+                .with(|v| v.iter().filter(|x| *x == &arg(0)).count())
+                .map(Value::from),
+            "reverse" => self.with(|v| v.reverse()).map(|_| Value::from(())),
+            "clear" => self.with(|v| v.clear()).map(|_| Value::from(())),
+            "copy" => Ok(PyList::value(self.items())),
+            "sort" => self.with(|v| v.sort()).map(|_| Value::from(())),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("list has no method named {method}"),
+            )),
+        }
+    }
+}
+
+/// Dict keys compare by value; objects (relations) by what they render as.
+fn same_key(a: &Value, b: &Value) -> bool {
+    match (a.as_object().is_some(), b.as_object().is_some()) {
+        (false, false) => a == b,
+        (true, true) => a.to_string() == b.to_string(),
+        _ => false,
+    }
+}
+
+/// A list or dict literal stored in a dict becomes mutable too (`d.update({k: []})` then
+/// `d[k].append(x)`).
+fn mutable(v: Value) -> Value {
+    if let Some(items) = v.downcast_object_ref::<Vec<Value>>() {
+        return PyList::value(items.clone());
+    }
+    if let Some(m) = v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>() {
+        return PyDict::value(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    }
+    v
+}
+
+/// A Python dict (insertion-ordered).
+#[derive(Debug, Default)]
+pub struct PyDict(Mutex<Vec<(Value, Value)>>);
+
+impl PyDict {
+    pub fn value(items: Vec<(Value, Value)>) -> Value {
+        Value::from_object(PyDict(Mutex::new(items)))
+    }
+    fn items(&self) -> Vec<(Value, Value)> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    fn set(&self, k: Value, val: Value) {
+        let val = mutable(val);
+        if let Ok(mut g) = self.0.lock() {
+            match g.iter_mut().find(|(key, _)| same_key(key, &k)) {
+                Some(slot) => slot.1 = val,
+                None => g.push((k, val)),
+            }
+        }
+    }
+    fn get(&self, k: &Value) -> Option<Value> {
+        self.0
+            .lock()
+            .ok()?
+            .iter()
+            .find(|(key, _)| same_key(key, k))
+            .map(|(_, v)| v.clone())
+    }
+    /// Adds every pair of a mapping (or of keyword arguments).
+    fn update_from(&self, v: &Value) -> Result<(), Error> {
+        if let Ok(kw) = Kwargs::try_from(v.clone()) {
+            for k in kw.args() {
+                self.set(Value::from(k), kw.get::<Value>(k)?);
+            }
+            return Ok(());
+        }
+        for k in v.try_iter()? {
+            let val = v.get_item(&k)?;
+            self.set(k, val);
+        }
+        Ok(())
+    }
+}
+
+impl Object for PyDict {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get(key)
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items().into_iter().map(|(k, _)| k).collect())
+    }
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        self.0.lock().ok().map(|v| v.len())
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+        match method {
+            "update" => {
+                for a in args {
+                    self.update_from(a)?;
+                }
+                Ok(Value::from(()))
+            }
+            "get" => Ok(self.get(&arg(0)).unwrap_or_else(|| arg(1))),
+            "setdefault" => Ok(match self.get(&arg(0)) {
+                Some(v) => v,
+                None => {
+                    self.set(arg(0), arg(1));
+                    arg(1)
+                }
+            }),
+            "pop" => {
+                let mut g = self.0.lock().map_err(|_| err("dict poisoned"))?;
+                match g.iter().position(|(k, _)| k == &arg(0)) {
+                    Some(i) => Ok(g.remove(i).1),
+                    None if args.len() > 1 => Ok(arg(1)),
+                    None => Err(err(format!("KeyError: {}", arg(0)))),
+                }
+            }
+            "keys" => Ok(Value::from(
+                self.items().into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )),
+            "values" => Ok(Value::from(
+                self.items().into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            )),
+            "items" => Ok(Value::from(
+                self.items()
+                    .into_iter()
+                    .map(|(k, v)| Value::from(vec![k, v]))
+                    .collect::<Vec<_>>(),
+            )),
+            "copy" => Ok(PyDict::value(self.items())),
+            "clear" => {
+                if let Ok(mut g) = self.0.lock() {
+                    g.clear();
+                }
+                Ok(Value::from(()))
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("dict has no method named {method}"),
+            )),
+        }
+    }
+}
+
+/// Python's `repr()` of a value: strings in single quotes, `None`, `True`, lists and dicts.
+pub fn py_repr(v: &Value) -> String {
+    if v.is_none() || v.is_undefined() {
+        return "None".into();
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
+        minijinja::value::ValueKind::String => {
+            let s = v.as_str().unwrap_or("");
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        _ if is_container(v) => py_str(v),
+        _ => v.to_string(),
+    }
+}
+
+/// Python's `str()` of a value: like [`py_repr`] except that a string is itself.
+pub fn py_str(v: &Value) -> String {
+    if let Some(s) = v.as_str() {
+        return s.to_string();
+    }
+    if is_container(v) {
+        if v.kind() == minijinja::value::ValueKind::Map {
+            let items: Vec<String> = v
+                .try_iter()
+                .map(|it| {
+                    it.map(|k| {
+                        let val = v.get_item(&k).unwrap_or_default();
+                        format!("{}: {}", py_repr(&k), py_repr(&val))
+                    })
+                    .collect()
+                })
+                .unwrap_or_default();
+            return format!("{{{}}}", items.join(", "));
+        }
+        let items: Vec<String> = v
+            .try_iter()
+            .map(|it| it.map(|x| py_repr(&x)).collect())
+            .unwrap_or_default();
+        return format!("[{}]", items.join(", "));
+    }
+    py_repr(v)
+}
+
+/// A list or dict made by a template (not an object with its own rendering, like a relation).
+fn is_container(v: &Value) -> bool {
+    v.downcast_object_ref::<Vec<Value>>().is_some()
+        || v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
+            .is_some()
+        || v.downcast_object_ref::<PyList>().is_some()
+        || v.downcast_object_ref::<PyDict>().is_some()
+}
+
+/// The output formatter: `{{ value }}` prints what Python's `str()` prints.
+pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
+    if is_container(v) {
+        return out
+            .write_str(&py_str(v))
+            .map_err(|_| err("cannot write output"));
+    }
+    minijinja::escape_formatter(out, state, v)
+}
+
+/// `__sluice_list(items?)`.
+pub fn new_list(items: Option<Value>) -> Result<Value, Error> {
+    Ok(PyList::value(match items {
+        Some(v) if !v.is_undefined() && !v.is_none() => v.try_iter()?.collect(),
+        _ => vec![],
+    }))
+}
+
+/// `__sluice_dict(mapping?)`.
+pub fn new_dict(items: Option<Value>) -> Result<Value, Error> {
+    let d = PyDict::default();
+    if let Some(v) = items.filter(|v| !v.is_undefined() && !v.is_none()) {
+        d.update_from(&v)?;
+    }
+    Ok(Value::from_object(d))
+}
+
+static SET_LIST_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\[([^\[\]{}%]*)\](\s*-?%\})").unwrap()
+});
+static SET_DICT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\{([^\[\]{}%]*)\}(\s*-?%\})").unwrap()
+});
+
+static MUTATED_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*(?:append|extend|insert|pop|remove|update|setdefault|clear)\s*\(",
+    )
+    .unwrap()
+});
+static SET_ANY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\{%-?\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)(.+?)(\s*-?%\})").unwrap()
+});
+
+/// Rewrites `{% set x = [...] %}` / `{% set x = {...} %}` literals into mutable objects, and any
+/// other `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as in
+/// `{% set cols = group_by_columns %}{% do cols.append(c) %}`) into a mutable copy.
+pub fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
+    if !src.contains("set") {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    let s = SET_LIST_RE.replace_all(src, "${1}__sluice_list([${2}])${3}");
+    let s = match SET_DICT_RE.replace_all(&s, "${1}__sluice_dict({${2}})${3}") {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
+    };
+    let mutated: std::collections::BTreeSet<&str> = MUTATED_RE
+        .captures_iter(&s)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    if mutated.is_empty() {
+        return s;
+    }
+    let wrapped = SET_ANY_RE.replace_all(&s, |c: &regex::Captures| {
+        let expr = &c[3];
+        if mutated.contains(&c[2]) && !expr.starts_with("__sluice_") {
+            format!("{}__sluice_mut({expr}){}", &c[1], &c[4])
+        } else {
+            c[0].to_string()
+        }
+    });
+    match wrapped {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
+    }
+}
+
+/// `__sluice_mut(value)`: a list or dict as a mutable copy; anything else (including lists and
+/// dicts that are mutable already, so aliasing holds) unchanged.
+pub fn make_mutable(v: Value) -> Value {
+    mutable(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_set_literals_only() {
+        let src = "{%- set fields = [] -%}{% set d = {'a': 1} %}{{ [1] }}{% set x = y %}";
+        assert_eq!(
+            rewrite_literals(src),
+            "{%- set fields = __sluice_list([]) -%}{% set d = __sluice_dict({'a': 1}) %}{{ [1] }}{% set x = y %}"
+        );
+        let src = "{% set cols = group_by | list %}{% set other = y %}{% do cols.append(1) %}";
+        assert_eq!(
+            rewrite_literals(src),
+            "{% set cols = __sluice_mut(group_by | list) %}{% set other = y %}{% do cols.append(1) %}"
+        );
+    }
+
+    #[test]
+    fn lists_and_dicts_mutate_like_python() {
+        let mut env = minijinja::Environment::new();
+        env.add_function("__sluice_list", new_list);
+        env.add_function("__sluice_dict", new_dict);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        let src = rewrite_literals(
+            "{% set xs = [] %}{% do xs.append(1) %}{% do xs.extend([2, 3]) %}{% set d = {} %}{% do d.update({'k': xs | length}) %}{{ xs | join(',') }} {{ d['k'] }} {{ xs[-1] }} {{ d.get('z', 'none') }} {% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %}{{ xs.pop() }}{{ xs | length }}",
+        )
+        .into_owned();
+        assert_eq!(env.render_str(&src, ()).unwrap(), "1,2,3 3 3 none k=332");
+    }
+}
