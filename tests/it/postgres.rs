@@ -738,3 +738,51 @@ fn snapshots_build_real_dbts_history_on_postgres() {
         );
     }
 }
+
+/// `role`, `search_path`, `keepalives_idle`, `retries` and `application_name` reach the session.
+#[test]
+fn profile_session_keys_reach_the_session() {
+    let Some(pg) = PgServer::start("profile_session_keys_reach_the_session") else {
+        return;
+    };
+    pg.create_db("engines");
+    pg.client("engines")
+        .batch_execute(
+            "create role analyst; grant create on database engines to analyst; create schema lookup; create table lookup.answer as select 42 as v; grant usage on schema lookup to analyst; grant select on lookup.answer to analyst",
+        )
+        .unwrap();
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "engines:\n  target: dev\n  outputs:\n{}      role: analyst\n      search_path: \"lookup, public\"\n      keepalives_idle: 30\n      retries: 0\n      application_name: sluice-test\n",
+            pg.output_yaml("dev", "engines", "analytics", 1)
+        ),
+    )
+    .unwrap();
+    let models = dir.join("models");
+    for f in std::fs::read_dir(&models).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    // `answer` unqualified: found through the search_path.
+    std::fs::write(
+        models.join("session.sql"),
+        "select current_user::text as who, current_setting('search_path') as path, current_setting('application_name') as app, (select v from answer) as v",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let row = pg
+        .client("engines")
+        .query_one(
+            "select who, path, app, v, (select tableowner::text from pg_tables where tablename = 'session') from analytics.session",
+            &[],
+        )
+        .unwrap();
+    let (who, path, app, v, owner): (String, String, String, i32, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    assert_eq!(
+        (who.as_str(), path.as_str(), app.as_str(), v, owner.as_str()),
+        ("analyst", "lookup, public", "sluice-test", 42, "analyst")
+    );
+}
