@@ -501,9 +501,10 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
 /// refuses a certificate it cannot trust.
 #[test]
 fn sslmodes_encrypt_and_verify_as_libpq_does() {
-    let Some((pg, ca)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
+    let Some((pg, certs)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
         return;
     };
+    let ca = certs.join("ca.crt");
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
     let ssl_in_use = |extra: &str| -> Run {
         std::fs::write(
@@ -544,6 +545,32 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
         r.stderr
     );
     assert!(r.stderr.contains("hint: check `sslmode`"), "{}", r.stderr);
+    // Client-certificate login (`sslcert` / `sslkey`), for a role that has no password.
+    let cert_login = |with_cert: bool| -> Run {
+        let mut out = format!(
+            "engines:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: {}\n      user: certuser\n      dbname: postgres\n      schema: analytics\n      threads: 1\n      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
+            pg.port,
+            ca.display()
+        );
+        if with_cert {
+            out.push_str(&format!(
+                "      sslcert: \"{}\"\n      sslkey: \"{}\"\n",
+                certs.join("client.crt").display(),
+                certs.join("client.key").display()
+            ));
+        }
+        std::fs::write(dir.join("profiles.yml"), out).unwrap();
+        sluice(
+            &dir,
+            &["show", "--inline", "select current_user::text as who"],
+        )
+    };
+    let r = cert_login(true);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| certuser"), "{}", r.stdout);
+    let r = cert_login(false);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("target `dev`"), "{}", r.stderr);
 }
 
 /// A statement cancelled by the server (`statement_timeout`, set by a pre-hook) fails its node
