@@ -21,6 +21,7 @@ pub mod compile;
 pub mod diagnostics;
 pub mod execute;
 pub mod graph;
+pub mod metrics;
 pub mod project;
 pub mod sql;
 pub mod templating;

@@ -141,4 +141,6 @@ pub enum Command {
     Clean,
     /// Install packages listed in packages.yml (`local:` ones; hub and git ones must be vendored).
     Deps,
+    /// The semantic layer: validate, list and query metrics.
+    Metrics(super::metrics::MetricsArgs),
 }

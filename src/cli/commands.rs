@@ -36,6 +36,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
             inline,
             limit,
         } => show(g, selection, inline.as_deref(), *limit),
+        Command::Metrics(a) => super::metrics::run(g, a),
     }
 }
 
@@ -89,6 +90,7 @@ fn warn_unmatched(s: &Session, sel: &SelectArgs, rep: &dyn Reporter) {
 fn parse(g: &GlobalArgs) -> CmdResult {
     let s = Session::load(g, false, false)?;
     write_manifest(&s, &meta(&s))?;
+    super::metrics::on_parse(&s, g)?;
     let rep = reporter(g);
     let m = s.manifest();
     rep.event(&Event::Info(format!(

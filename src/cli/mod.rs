@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod deps;
+mod metrics;
 mod session;
 
 use std::io::IsTerminal;

@@ -27,4 +27,5 @@ fn demo_builds_and_tests_green_twice() {
     let r2 = sluice(&dir, &["build"]);
     assert_eq!(r2.code, 0, "second build: {}{}", r2.stdout, r2.stderr);
     assert!(dir.join("out/saas_ops.duckdb").exists());
+    crate::metrics::check_demo(&dir);
 }

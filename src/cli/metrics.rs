@@ -1,0 +1,854 @@
+//! `sluice metrics ...`: validate the semantic layer, list its metrics, dimensions, entities and
+//! saved queries, list a dimension's values, and answer metric queries on the target warehouse.
+//! Also the hook `parse` calls to validate and write `semantic_manifest.json`.
+//!
+//! Design decision: every subcommand loads the project exactly like `parse` does (same session,
+//! same diagnostics), then reads the semantic layer on top of the manifest; a query therefore
+//! always sees the same definitions `parse` validated, and broken definitions stop every command
+//! with exit code 2 before any SQL runs.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use std::path::Path;
+
+use super::session::{self, Session};
+use super::{GlobalArgs, LogFormat, Outcome};
+use crate::adapters::Adapter;
+use crate::compile::Manifest;
+use crate::diagnostics::Diagnostic;
+use crate::metrics::{self, plan, MetricQuery, SemanticLayer};
+use crate::project::{Project, Target};
+use crate::sql::{Dialect, Relation, RelationKind};
+
+type CmdResult = Result<Outcome, Vec<Diagnostic>>;
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(subcommand)]
+    pub command: MetricsCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    Metrics,
+    Dimensions,
+    Entities,
+    SavedQueries,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct QueryArgs {
+    /// Metrics to compute, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Group-by items, comma-separated: metric_time__month, customer__region, ...
+    #[arg(long = "group-by", value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// A filter, e.g. "{{ Dimension('customer__region') }} = 'EU'" (repeatable).
+    #[arg(long = "where")]
+    pub where_: Vec<String>,
+    /// Order by these items or metrics, comma-separated; `-name` for descending.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub order: Vec<String>,
+    /// At most this many rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Only periods from this time on (ISO date or timestamp).
+    #[arg(long = "start-time")]
+    pub start_time: Option<String>,
+    /// Only periods up to this time (ISO date or timestamp).
+    #[arg(long = "end-time")]
+    pub end_time: Option<String>,
+    /// Run the query of a saved query.
+    #[arg(long = "saved-query")]
+    pub saved_query: Option<String>,
+    /// Print the SQL instead of running it.
+    #[arg(long)]
+    pub explain: bool,
+    /// Write the rows to this CSV file instead of printing them.
+    #[arg(long)]
+    pub csv: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// Check the semantic models, metrics and saved queries.
+    Validate {
+        /// Also check that the referenced relations and columns exist in the warehouse.
+        #[arg(long)]
+        data: bool,
+    },
+    /// Compute metrics.
+    Query(QueryArgs),
+    /// List metrics, dimensions, entities or saved queries.
+    List {
+        #[arg(value_enum, default_value_t = ListWhat::Metrics)]
+        what: ListWhat,
+        /// Only the items usable with these metrics (dimensions, entities).
+        #[arg(long, value_delimiter = ',')]
+        metrics: Vec<String>,
+    },
+    /// Write the exports of saved queries as tables or views in the target schema.
+    Export {
+        /// Only these saved queries (default: all with exports).
+        #[arg(long = "saved-query", value_delimiter = ',')]
+        saved_query: Vec<String>,
+    },
+    /// List the values of a dimension.
+    DimensionValues {
+        /// The dimension, e.g. account__segment.
+        #[arg(long)]
+        dimension: String,
+        /// The metric whose semantic model (and joins) to read it through.
+        #[arg(long, value_delimiter = ',')]
+        metrics: Vec<String>,
+    },
+}
+
+/// What the metric commands use of a loaded project (from a full parse or from the cache).
+pub struct Ctx {
+    pub project: Project,
+    pub target: Target,
+}
+
+/// Reads and validates the semantic layer against a parsed manifest.
+fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, Vec<Diagnostic>> {
+    let (layer, mut errors) = metrics::load(&project.yaml_files, manifest);
+    // Definitions that do not parse would make every rule about them misfire: report those first.
+    if errors.is_empty() {
+        errors = metrics::validate::validate(&layer, &project.yaml_files);
+    }
+    if errors.is_empty() {
+        Ok(layer)
+    } else {
+        Err(errors
+            .into_iter()
+            .map(|d| d.with_source_from(&project.root))
+            .collect())
+    }
+}
+
+/// Called by `parse`: validate, write `semantic_manifest.json` and the query cache.
+pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
+    let layer = load_layer(&s.project, s.manifest())?;
+    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
+    Ok(())
+}
+
+fn write_semantic_manifest(
+    target_path: &Path,
+    target: &Target,
+    layer: &SemanticLayer,
+) -> Result<(), Vec<Diagnostic>> {
+    let v = metrics::manifest::semantic_manifest(layer, &target.schema);
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let path = target_path.join("semantic_manifest.json");
+    crate::artifacts::write_text(&path, &text).map_err(|e| {
+        vec![Diagnostic::error(
+            "io",
+            format!("cannot write `{}`: {e}", path.display()),
+        )]
+    })
+}
+
+const CACHE_FILE: &str = "sluice_semantic_cache.json";
+
+/// A checksum of everything a parse reads that can change the semantic layer or the relations
+/// it names: every project file, the target, `--vars` and sluice's version.
+fn cache_key(g: &GlobalArgs, project: &Project, target: &Target) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut part = |s: &str| {
+        h.update(s.len().to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    part(env!("CARGO_PKG_VERSION"));
+    part(&std::fs::read_to_string(project.root.join("dbt_project.yml")).unwrap_or_default());
+    for t in [
+        &target.profile_name,
+        &target.target_name,
+        &target.adapter_type,
+        &target.database,
+        &target.schema,
+    ] {
+        part(t);
+    }
+    part(g.vars.as_deref().unwrap_or(""));
+    for f in &project.sql_files {
+        part(&f.original_file_path);
+        part(&f.contents);
+    }
+    for f in &project.yaml_files {
+        part(&f.original_file_path);
+        part(&f.text);
+    }
+    for f in &project.seed_files {
+        part(&f.original_file_path);
+        part(&f.checksum);
+    }
+    for f in &project.docs_files {
+        part(&f.original_file_path);
+        part(&f.contents);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cache {
+    key: String,
+    index: metrics::ModelIndex,
+}
+
+/// Best effort: a cache that cannot be written only costs the next query a parse.
+fn write_cache(
+    g: &GlobalArgs,
+    project: &Project,
+    target: &Target,
+    target_path: &Path,
+    manifest: &Manifest,
+) {
+    let c = Cache {
+        key: cache_key(g, project, target),
+        index: metrics::ModelIndex::from_manifest(manifest),
+    };
+    if let Ok(text) = serde_json::to_string(&c) {
+        let _ = crate::artifacts::write_text(&target_path.join(CACHE_FILE), &text);
+    }
+}
+
+/// The full path: parse the project, validate, write the artifacts and the cache.
+fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
+    let s = Session::load(g, false, false)?;
+    let layer = load_layer(&s.project, s.manifest())?;
+    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
+    Ok((
+        Ctx {
+            project: s.project,
+            target: s.target,
+        },
+        layer,
+    ))
+}
+
+/// Reads the project's files and, when their checksum matches the cache written by the last
+/// parse, builds the (already validated) layer from the cached relations without parsing.
+fn load_cached(g: &GlobalArgs) -> Option<(Ctx, SemanticLayer)> {
+    if std::env::var_os("SLUICE_NO_METRICS_CACHE").is_some() {
+        return None;
+    }
+    let t = std::time::Instant::now();
+    let root = session::project_root(g).ok()?;
+    let project = crate::project::load(&root).ok()?;
+    let target = session::load_target(g, &root, &project).ok()?;
+    let target_path = root.join(
+        g.target_path
+            .clone()
+            .unwrap_or_else(|| project.config.target_path.clone()),
+    );
+    let text = std::fs::read_to_string(target_path.join(CACHE_FILE)).ok()?;
+    let cache: Cache = serde_json::from_str(&text).ok()?;
+    if cache.key != cache_key(g, &project, &target) {
+        return None;
+    }
+    let (layer, errors) = metrics::load_indexed(&project.yaml_files, &cache.index);
+    if !errors.is_empty() {
+        return None;
+    }
+    super::timing("metrics: cached definitions", t);
+    Some((Ctx { project, target }, layer))
+}
+
+pub fn run(g: &GlobalArgs, a: &MetricsArgs) -> CmdResult {
+    let (ctx, layer) = match &a.command {
+        // Validation always reparses; the others answer from the cache when nothing changed.
+        MetricsCommand::Validate { .. } => load_full(g)?,
+        _ => match load_cached(g) {
+            Some(x) => x,
+            None => load_full(g)?,
+        },
+    };
+    let s = &ctx;
+    match &a.command {
+        MetricsCommand::Validate { data } => validate(g, s, &layer, *data),
+        MetricsCommand::Query(q) => query(g, s, &layer, q),
+        MetricsCommand::List { what, metrics } => list(g, &layer, *what, metrics),
+        MetricsCommand::DimensionValues { dimension, metrics } => {
+            dimension_values(g, s, &layer, dimension, metrics)
+        }
+        MetricsCommand::Export { saved_query } => export(g, s, &layer, saved_query),
+    }
+}
+
+/// Builds each export under a temporary name and swaps it in, so a failing query leaves the
+/// previous relation intact.
+fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> CmdResult {
+    for name in only {
+        if layer.saved_query(name).is_none() {
+            return Err(vec![Diagnostic::error(
+                "metric-query",
+                format!("unknown saved query `{name}`"),
+            )
+            .with_hint(
+                crate::diagnostics::did_you_mean(
+                    name,
+                    layer.saved_queries.iter().map(|q| q.name.as_str()),
+                )
+                .unwrap_or_else(|| "see `sluice metrics list saved-queries`".into()),
+            )]);
+        }
+    }
+    let d = dialect(s);
+    let mut conn = connect(s)?;
+    let mut done = 0;
+    for q in &layer.saved_queries {
+        if !only.is_empty() && !only.contains(&q.name) {
+            continue;
+        }
+        let p = plan::plan(layer, &MetricQuery::from_saved(q), d).map_err(plan_error)?;
+        for e in &q.exports {
+            let schema = e
+                .config
+                .get("schema")
+                .and_then(Value::as_str)
+                .unwrap_or(&s.target.schema);
+            let alias = e
+                .config
+                .get("alias")
+                .and_then(Value::as_str)
+                .unwrap_or(&e.name);
+            let kind = match e.config.get("export_as").and_then(Value::as_str) {
+                Some("view") => RelationKind::View,
+                _ => RelationKind::Table,
+            };
+            let rel = Relation::new(&s.target.database, schema, alias);
+            let tmp = rel.with_identifier(format!("{alias}__sluice_tmp"));
+            let fail = |e: crate::adapters::AdapterError| {
+                vec![Diagnostic::error(
+                    "sql",
+                    format!("export `{}` of saved query `{}` failed: {}", rel.display_name(), q.name, s.target.scrub(&e.to_string())),
+                )
+                .with_hint("run the saved query with `sluice metrics query --saved-query NAME --explain` to see its SQL")]
+            };
+            conn.execute(&d.create_schema(&rel.database, schema))
+                .map_err(fail)?;
+            if let Some(k) = conn.relation_kind(&tmp).map_err(fail)? {
+                conn.execute(&d.drop_relation(&tmp, k)).map_err(fail)?;
+            }
+            let create = match kind {
+                RelationKind::View => d.create_view_as(&tmp, &p.sql),
+                RelationKind::Table => d.create_table_as(&tmp, &p.sql),
+            };
+            conn.execute(&create).map_err(fail)?;
+            if let Some(k) = conn.relation_kind(&rel).map_err(fail)? {
+                conn.execute(&d.drop_relation(&rel, k)).map_err(fail)?;
+            }
+            conn.execute(&d.rename_relation(&tmp, kind, alias))
+                .map_err(fail)?;
+            done += 1;
+            if !g.quiet {
+                println!(
+                    "Exported saved query {} to {} ({})",
+                    q.name,
+                    rel.display_name(),
+                    if kind == RelationKind::View {
+                        "view"
+                    } else {
+                        "table"
+                    }
+                );
+            }
+        }
+    }
+    if !g.quiet {
+        println!("Done. {done} exports");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn plan_error(e: plan::PlanError) -> Vec<Diagnostic> {
+    vec![Diagnostic::error("metric-query", e.message).with_hint(e.hint)]
+}
+
+fn connect(s: &Ctx) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnostic>> {
+    let adapter = Adapter::connect(&s.target).map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })?;
+    adapter.connection().map_err(|e| {
+        vec![Diagnostic::error(
+            "connection",
+            s.target.scrub(&e.to_string()),
+        )]
+    })
+}
+
+fn dialect(s: &Ctx) -> Dialect {
+    Dialect::from_adapter_type(&s.target.adapter_type).unwrap_or(Dialect::DuckDb)
+}
+
+fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdResult {
+    if data {
+        let mut conn = connect(s)?;
+        let mut errors = Vec::new();
+        let d = dialect(s);
+        for sm in &layer.semantic_models {
+            let Some(rel) = &sm.relation else { continue };
+            let columns: Vec<String> = match conn.columns(rel) {
+                Ok(cols) if !cols.is_empty() => cols.into_iter().map(|c| c.name).collect(),
+                _ => {
+                    errors.push(
+                        metrics::diag_at(
+                            &s.project.yaml_files,
+                            &sm.origin.file,
+                            "semantic_models",
+                            &[metrics::Step::Name(&sm.name), metrics::Step::Key("model")],
+                            "semantic-data",
+                            format!(
+                                "semantic model `{}` reads `{}`, which is not in the warehouse",
+                                sm.name,
+                                rel.display_name()
+                            ),
+                        )
+                        .with_hint("build it first: `sluice build`"),
+                    );
+                    continue;
+                }
+            };
+            // Every expression of the semantic model, evaluated on zero rows.
+            let mut exprs: Vec<(&str, &str, String, String)> = Vec::new();
+            for e in &sm.entities {
+                exprs.push(("entity", "entities", e.name.clone(), e.sql().to_string()));
+            }
+            for dim in &sm.dimensions {
+                exprs.push((
+                    "dimension",
+                    "dimensions",
+                    dim.name.clone(),
+                    dim.sql().to_string(),
+                ));
+            }
+            for m in &sm.measures {
+                exprs.push(("measure", "measures", m.name.clone(), m.sql()));
+            }
+            for (what, key, name, e) in exprs {
+                let sql = format!("select {e} from {} where 1 = 0", d.rel(rel));
+                let Err(err) = conn.query(&sql) else { continue };
+                let msg = s.target.scrub(&err.to_string());
+                let first = msg.lines().next().unwrap_or_default().to_string();
+                let hint = crate::diagnostics::did_you_mean(&e, columns.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "the columns of `{}` are: {}",
+                            rel.display_name(),
+                            columns.join(", ")
+                        )
+                    });
+                errors.push(
+                    metrics::diag_at(
+                        &s.project.yaml_files,
+                        &sm.origin.file,
+                        "semantic_models",
+                        &[
+                            metrics::Step::Name(&sm.name),
+                            metrics::Step::Key(key),
+                            metrics::Step::Name(&name),
+                            metrics::Step::Key("expr"),
+                        ],
+                        "semantic-data",
+                        format!(
+                            "{what} `{name}` of semantic model `{}` does not run on `{}`: {first}",
+                            sm.name,
+                            rel.display_name(),
+                        ),
+                    )
+                    .with_hint(hint)
+                    .with_source_from(&s.project.root),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    let msg = format!(
+        "Semantic layer is valid: {} semantic models, {} metrics, {} saved queries{}",
+        layer.semantic_models.len(),
+        layer.metrics.len(),
+        layer.saved_queries.len(),
+        if data {
+            "; every expression runs on the warehouse"
+        } else {
+            ""
+        }
+    );
+    if g.log_format == LogFormat::Json {
+        println!("{}", serde_json::json!({"event": "info", "message": msg}));
+    } else {
+        println!("{msg}");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdResult {
+    let mut q = match &a.saved_query {
+        Some(name) => {
+            let sq = layer.saved_query(name).ok_or_else(|| {
+                vec![
+                    Diagnostic::error("metric-query", format!("unknown saved query `{name}`"))
+                        .with_hint(
+                            crate::diagnostics::did_you_mean(
+                                name,
+                                layer.saved_queries.iter().map(|q| q.name.as_str()),
+                            )
+                            .unwrap_or_else(|| "see `sluice metrics list saved-queries`".into()),
+                        ),
+                ]
+            })?;
+            MetricQuery::from_saved(sq)
+        }
+        None => MetricQuery::default(),
+    };
+    q.metrics.extend(
+        a.metrics
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty()),
+    );
+    q.group_by.extend(
+        a.group_by
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty()),
+    );
+    q.where_.extend(a.where_.iter().cloned());
+    if !a.order.is_empty() {
+        q.order_by = a.order.clone();
+    }
+    q.limit = a.limit.or(q.limit);
+    q.start_time = a.start_time.clone();
+    q.end_time = a.end_time.clone();
+    let p = plan::plan(layer, &q, dialect(s)).map_err(plan_error)?;
+    if a.explain {
+        println!("{}", p.sql);
+        return Ok(Outcome::Ok);
+    }
+    let mut conn = connect(s)?;
+    let t = std::time::Instant::now();
+    let r = conn.query(&p.sql).map_err(|e| {
+        vec![Diagnostic::error("sql", format!("the metric query failed: {}", s.target.scrub(&e.to_string())))
+            .with_hint("run with --explain to see the SQL; `sluice metrics validate --data` checks the columns")]
+    })?;
+    let secs = t.elapsed().as_secs_f64();
+    if let Some(path) = &a.csv {
+        let io = |e: &dyn std::fmt::Display| {
+            vec![
+                Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))
+                    .with_hint("check that the folder exists and is writable"),
+            ]
+        };
+        let mut w = csv::Writer::from_path(path).map_err(|e| io(&e))?;
+        w.write_record(&r.column_names).map_err(|e| io(&e))?;
+        for row in &r.rows {
+            w.write_record(row.iter().map(cell)).map_err(|e| io(&e))?;
+        }
+        w.flush().map_err(|e| io(&e))?;
+        if !g.quiet {
+            println!("Wrote {} rows to {}", r.rows.len(), path.display());
+        }
+        return Ok(Outcome::Ok);
+    }
+    if g.log_format == LogFormat::Json {
+        let rows: Vec<Value> = r
+            .rows
+            .iter()
+            .map(|row| {
+                Value::Object(
+                    r.column_names
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().cloned())
+                        .collect(),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"columns": r.column_names, "rows": rows})
+        );
+        return Ok(Outcome::Ok);
+    }
+    let rows: Vec<Vec<Value>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| Value::String(cell(v))).collect())
+        .collect();
+    print!("{}", super::commands::render_table(&r.column_names, &rows));
+    if !g.quiet {
+        eprintln!("{} rows in {:.3}s", r.rows.len(), secs);
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A value as text: numbers without float noise (rounded to 10 significant decimals).
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => {
+            // Round to 10 decimals, then print the shortest form of that double.
+            let f = n.as_f64().unwrap_or(0.0);
+            let r: f64 = format!("{f:.10}").parse().unwrap_or(f);
+            if r == 0.0 {
+                "0".into()
+            } else {
+                r.to_string()
+            }
+        }
+        o => o.to_string(),
+    }
+}
+
+fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) -> CmdResult {
+    let resolver = plan::Resolver::new(layer);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let header: Vec<&str>;
+    // Semantic models the chosen metrics read (all when none chosen).
+    let models: Vec<&metrics::SemanticModel> = if only.is_empty() {
+        layer.semantic_models.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for name in only {
+            let Some(m) = layer.metric(name) else {
+                return Err(vec![Diagnostic::error(
+                    "metric-query",
+                    format!("unknown metric `{name}`"),
+                )
+                .with_hint(
+                    crate::diagnostics::did_you_mean(
+                        name,
+                        layer.metrics.iter().map(|m| m.name.as_str()),
+                    )
+                    .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
+                )]);
+            };
+            for (sm, _) in measures_of(layer, m) {
+                if !v
+                    .iter()
+                    .any(|x: &&metrics::SemanticModel| x.name == sm.name)
+                {
+                    v.push(sm);
+                }
+            }
+        }
+        v
+    };
+    match what {
+        ListWhat::Metrics => {
+            header = vec!["metric", "type", "label", "dimensions"];
+            for m in &layer.metrics {
+                let dims: Vec<String> = {
+                    let mut sets: Option<Vec<String>> = None;
+                    for (sm, _) in measures_of(layer, m) {
+                        let items = resolver.group_by_items(sm);
+                        sets = Some(match sets {
+                            None => items,
+                            Some(prev) => prev.into_iter().filter(|i| items.contains(i)).collect(),
+                        });
+                    }
+                    sets.unwrap_or_default()
+                };
+                let shown = if dims.len() > 4 {
+                    format!("{} and {} more", dims[..4].join(", "), dims.len() - 4)
+                } else {
+                    dims.join(", ")
+                };
+                rows.push(vec![
+                    m.name.clone(),
+                    m.kind.as_str().into(),
+                    m.label.clone().unwrap_or_default(),
+                    shown,
+                ]);
+            }
+        }
+        ListWhat::Dimensions => {
+            header = vec!["dimension", "type", "semantic model"];
+            let mut seen = std::collections::BTreeMap::new();
+            for sm in &models {
+                for item in resolver.group_by_items(sm) {
+                    let spec = plan::Spec::parse(&item).ok();
+                    let (kind, owner) = match &spec {
+                        Some(s) if s.kind == plan::SpecKind::MetricTime => {
+                            ("time".to_string(), String::new())
+                        }
+                        Some(s) if s.kind == plan::SpecKind::Dimension => {
+                            let owner = resolver.dimension_of(s, sm);
+                            let kind = owner
+                                .map(|(_, d)| match d.kind {
+                                    metrics::DimensionType::Time => format!(
+                                        "time ({})",
+                                        d.grain().map_or("day", |g| g.as_str())
+                                    ),
+                                    metrics::DimensionType::Categorical => "categorical".into(),
+                                })
+                                .unwrap_or_default();
+                            (kind, owner.map(|(m, _)| m.name.clone()).unwrap_or_default())
+                        }
+                        _ => continue,
+                    };
+                    seen.entry(item).or_insert((kind, owner));
+                }
+            }
+            for (k, (t, o)) in seen {
+                rows.push(vec![k, t, o]);
+            }
+        }
+        ListWhat::Entities => {
+            header = vec!["entity", "type", "semantic model"];
+            for sm in &models {
+                for e in &sm.entities {
+                    rows.push(vec![
+                        e.name.clone(),
+                        e.kind.as_str().into(),
+                        sm.name.clone(),
+                    ]);
+                }
+            }
+            rows.sort();
+        }
+        ListWhat::SavedQueries => {
+            header = vec!["saved query", "metrics", "group by", "exports"];
+            for q in &layer.saved_queries {
+                rows.push(vec![
+                    q.name.clone(),
+                    q.query_params.metrics.join(", "),
+                    q.query_params.group_by.join(", "),
+                    q.exports
+                        .iter()
+                        .map(|e| e.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ]);
+            }
+        }
+    }
+    if g.log_format == LogFormat::Json {
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                Value::Object(
+                    header
+                        .iter()
+                        .map(|h| h.to_string())
+                        .zip(r.iter().map(|c| Value::String(c.clone())))
+                        .collect(),
+                )
+            })
+            .collect();
+        println!("{}", Value::Array(items));
+        return Ok(Outcome::Ok);
+    }
+    let cols: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let vals: Vec<Vec<Value>> = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(Value::String).collect())
+        .collect();
+    print!("{}", super::commands::render_table(&cols, &vals));
+    Ok(Outcome::Ok)
+}
+
+fn measures_of<'a>(
+    layer: &'a SemanticLayer,
+    m: &metrics::Metric,
+) -> Vec<(&'a metrics::SemanticModel, &'a metrics::Measure)> {
+    fn go<'a>(
+        layer: &'a SemanticLayer,
+        m: &metrics::Metric,
+        out: &mut Vec<(&'a metrics::SemanticModel, &'a metrics::Measure)>,
+        depth: usize,
+    ) {
+        if depth > 20 {
+            return;
+        }
+        if let Some(mi) = &m.type_params.measure {
+            out.extend(layer.measure(&mi.name));
+        }
+        for i in m.input_metrics() {
+            if let Some(c) = layer.metric(&i.name) {
+                go(layer, c, out, depth + 1);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(layer, m, &mut out, 0);
+    out
+}
+
+fn dimension_values(
+    g: &GlobalArgs,
+    s: &Ctx,
+    layer: &SemanticLayer,
+    dimension: &str,
+    metric_names: &[String],
+) -> CmdResult {
+    // The values of a dimension are the group-by values of a metric query by that dimension.
+    let metric = match metric_names.first() {
+        Some(m) => m.clone(),
+        None => {
+            let spec = plan::Spec::parse(dimension).map_err(plan_error)?;
+            layer
+                .metrics
+                .iter()
+                .find(|m| {
+                    measures_of(layer, m)
+                        .iter()
+                        .all(|(sm, me)| plan::Resolver::new(layer).complete(&spec, sm, me).is_ok())
+                        && !measures_of(layer, m).is_empty()
+                        && matches!(m.kind, metrics::MetricType::Simple)
+                })
+                .map(|m| m.name.clone())
+                .ok_or_else(|| {
+                    vec![Diagnostic::error(
+                        "metric-query",
+                        format!("no metric can be grouped by `{dimension}`"),
+                    )
+                    .with_hint("pass --metrics NAME, or see `sluice metrics list dimensions`")]
+                })?
+        }
+    };
+    let q = MetricQuery {
+        metrics: vec![metric],
+        group_by: vec![dimension.to_string()],
+        ..Default::default()
+    };
+    let p = plan::plan(layer, &q, dialect(s)).map_err(plan_error)?;
+    let col = p.columns[0].clone();
+    let sql = format!(
+        "select distinct {c} from (\n{}\n) as v order by {c}",
+        p.sql,
+        c = crate::sql::quote(&col)
+    );
+    let mut conn = connect(s)?;
+    let r = conn.query(&sql).map_err(|e| {
+        vec![Diagnostic::error(
+            "sql",
+            format!("query failed: {}", s.target.scrub(&e.to_string())),
+        )]
+    })?;
+    let mut out = std::io::stdout().lock();
+    for row in &r.rows {
+        let v = row.first().map(cell).unwrap_or_default();
+        if g.log_format == LogFormat::Json {
+            let _ = writeln!(out, "{}", serde_json::json!({ col.clone(): row.first() }));
+        } else {
+            let _ = writeln!(out, "{v}");
+        }
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,807 @@
+//! Typed semantic-layer definitions: semantic models (entities, dimensions, measures), metrics of
+//! every type, saved queries and the time spine, read from the properties YAML.
+//!
+//! Design decision: definitions are deserialised with serde from the already-parsed YAML values,
+//! with small custom deserialisers for dbt's shorthand forms (`offset_window: 1 month`, a ratio
+//! `numerator:` given as a bare name, `filter:` as one string or a list). serde rejects unknown
+//! `agg`/`type` values with a message that lists the valid ones, which is exactly the hint a user
+//! needs; the caller turns that message into a diagnostic on the entry's YAML line.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// Where a definition was written: the YAML file and the line of its `name:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: Option<usize>,
+}
+
+/// A time granularity, finest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 5] = [
+        Grain::Day,
+        Grain::Week,
+        Grain::Month,
+        Grain::Quarter,
+        Grain::Year,
+    ];
+    pub fn parse(s: &str) -> Option<Grain> {
+        match s.trim().to_ascii_lowercase().trim_end_matches('s') {
+            "day" => Some(Grain::Day),
+            "week" => Some(Grain::Week),
+            "month" => Some(Grain::Month),
+            "quarter" => Some(Grain::Quarter),
+            "year" => Some(Grain::Year),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+            Grain::Quarter => "quarter",
+            Grain::Year => "year",
+        }
+    }
+}
+
+impl fmt::Display for Grain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Grain {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Grain::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown time granularity `{s}`, expected one of day, week, month, quarter, year"
+            ))
+        })
+    }
+}
+
+/// `7 days`, `1 month`: a count of grains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub count: u32,
+    pub grain: Grain,
+}
+
+impl Window {
+    pub fn parse(s: &str) -> Option<Window> {
+        let mut parts = s.split_whitespace();
+        let count = parts.next()?.parse().ok()?;
+        let grain = Grain::parse(parts.next()?)?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Window { count, grain })
+    }
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let parsed = match &v {
+            Value::String(s) => Window::parse(s),
+            Value::Object(m) => {
+                let count = m.get("count").and_then(Value::as_u64);
+                let grain = m
+                    .get("granularity")
+                    .and_then(Value::as_str)
+                    .and_then(Grain::parse);
+                count.zip(grain).and_then(|(c, g)| {
+                    u32::try_from(c)
+                        .ok()
+                        .map(|count| Window { count, grain: g })
+                })
+            }
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid window `{}`, expected `<count> <granularity>` like `7 days`",
+                match &v {
+                    Value::String(s) => s.clone(),
+                    o => o.to_string(),
+                }
+            ))
+        })
+    }
+}
+
+/// One or more `where` templates (`filter: "..."` or `filter: ["...", "..."]`).
+fn filters<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(match v {
+        None | Some(Value::Null) => vec![],
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::Object(m)) => match m.get("where_filters") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| {
+                    x.get("where_sql_template")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect(),
+            _ => vec![],
+        },
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "`filter` must be a string or a list of strings, not {other}"
+            )))
+        }
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityType {
+    Primary,
+    Unique,
+    Foreign,
+    Natural,
+}
+
+impl EntityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::Primary => "primary",
+            EntityType::Unique => "unique",
+            EntityType::Foreign => "foreign",
+            EntityType::Natural => "natural",
+        }
+    }
+    /// At most one row per value: joining to it cannot fan out.
+    pub fn is_unique(self) -> bool {
+        matches!(
+            self,
+            EntityType::Primary | EntityType::Unique | EntityType::Natural
+        )
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entity {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    #[serde(default)]
+    pub expr: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+}
+
+impl Entity {
+    pub fn sql(&self) -> &str {
+        self.expr.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DimensionType {
+    Categorical,
+    Time,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidityParams {
+    #[serde(default)]
+    pub is_start: bool,
+    #[serde(default)]
+    pub is_end: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DimensionTypeParams {
+    #[serde(default)]
+    pub time_granularity: Option<Grain>,
+    #[serde(default)]
+    pub validity_params: Option<ValidityParams>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dimension {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: DimensionType,
+    #[serde(default)]
+    pub expr: Option<String>,
+    #[serde(default)]
+    pub is_partition: bool,
+    #[serde(default)]
+    pub type_params: Option<DimensionTypeParams>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+}
+
+impl Dimension {
+    pub fn sql(&self) -> &str {
+        self.expr.as_deref().unwrap_or(&self.name)
+    }
+    pub fn grain(&self) -> Option<Grain> {
+        self.type_params.as_ref().and_then(|t| t.time_granularity)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agg {
+    Sum,
+    Max,
+    Min,
+    Count,
+    CountDistinct,
+    SumBoolean,
+    Average,
+    Percentile,
+    Median,
+}
+
+impl Agg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agg::Sum => "sum",
+            Agg::Max => "max",
+            Agg::Min => "min",
+            Agg::Count => "count",
+            Agg::CountDistinct => "count_distinct",
+            Agg::SumBoolean => "sum_boolean",
+            Agg::Average => "average",
+            Agg::Percentile => "percentile",
+            Agg::Median => "median",
+        }
+    }
+    /// Whether partial aggregates can be added up (a cumulative or re-aggregated sum is exact).
+    pub fn is_additive(self) -> bool {
+        matches!(self, Agg::Sum | Agg::Count | Agg::SumBoolean)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggParams {
+    #[serde(default)]
+    pub percentile: Option<f64>,
+    #[serde(default)]
+    pub use_discrete_percentile: bool,
+    #[serde(default)]
+    pub use_approximate_percentile: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowChoice {
+    Min,
+    #[default]
+    Max,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonAdditiveDimension {
+    pub name: String,
+    #[serde(default)]
+    pub window_choice: WindowChoice,
+    #[serde(default)]
+    pub window_groupings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    pub name: String,
+    pub agg: Agg,
+    #[serde(default)]
+    pub expr: Option<Value>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub create_metric: bool,
+    #[serde(default)]
+    pub agg_params: Option<AggParams>,
+    #[serde(default)]
+    pub non_additive_dimension: Option<NonAdditiveDimension>,
+    #[serde(default)]
+    pub agg_time_dimension: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+}
+
+impl Measure {
+    /// The SQL of the measure (`expr`, which YAML may have typed as a number, or the name).
+    pub fn sql(&self) -> String {
+        match &self.expr {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => self.name.clone(),
+            Some(v) => v.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticModelDefaults {
+    #[serde(default)]
+    pub agg_time_dimension: Option<String>,
+}
+
+/// A `semantic_models:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticModel {
+    pub name: String,
+    /// `ref('model')` as written.
+    pub model: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub defaults: Option<SemanticModelDefaults>,
+    #[serde(default)]
+    pub primary_entity: Option<String>,
+    #[serde(default)]
+    pub entities: Vec<Entity>,
+    #[serde(default)]
+    pub dimensions: Vec<Dimension>,
+    #[serde(default)]
+    pub measures: Vec<Measure>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+    #[serde(skip)]
+    pub origin: Origin,
+    /// The relation the model resolves to (filled in from the manifest).
+    #[serde(skip)]
+    pub relation: Option<crate::sql::Relation>,
+    /// `model.<pkg>.<name>` of the referenced model.
+    #[serde(skip)]
+    pub depends_on: Option<String>,
+}
+
+impl SemanticModel {
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.name == name)
+    }
+    pub fn dimension(&self, name: &str) -> Option<&Dimension> {
+        self.dimensions.iter().find(|d| d.name == name)
+    }
+    pub fn measure(&self, name: &str) -> Option<&Measure> {
+        self.measures.iter().find(|m| m.name == name)
+    }
+    pub fn default_agg_time(&self) -> Option<&str> {
+        self.defaults
+            .as_ref()
+            .and_then(|d| d.agg_time_dimension.as_deref())
+    }
+    /// The primary entity: `primary_entity:` or the entity of type primary.
+    pub fn primary(&self) -> Option<&str> {
+        self.primary_entity.as_deref().or_else(|| {
+            self.entities
+                .iter()
+                .find(|e| e.kind == EntityType::Primary)
+                .map(|e| e.name.as_str())
+        })
+    }
+    /// The agg time dimension of `measure` (its own, or the model default).
+    pub fn agg_time_of<'a>(&'a self, measure: &'a Measure) -> Option<&'a str> {
+        measure
+            .agg_time_dimension
+            .as_deref()
+            .or(self.default_agg_time())
+    }
+    /// The name of the referenced model (`ref('x')` -> `x`).
+    pub fn model_name(&self) -> Option<String> {
+        parse_ref(&self.model)
+    }
+}
+
+/// `ref('x')` / `ref("x")` / `ref('pkg', 'x')` -> `x`.
+pub fn parse_ref(s: &str) -> Option<String> {
+    let t = s.trim();
+    let inner = t.strip_prefix("ref(")?.strip_suffix(')')?;
+    let last = inner.split(',').next_back()?.trim();
+    let name = last.trim_matches(|c| c == '\'' || c == '"');
+    (!name.is_empty() && name.len() + 2 == last.len()).then(|| name.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricType {
+    Simple,
+    Ratio,
+    Derived,
+    Cumulative,
+    Conversion,
+}
+
+impl MetricType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Simple => "simple",
+            MetricType::Ratio => "ratio",
+            MetricType::Derived => "derived",
+            MetricType::Cumulative => "cumulative",
+            MetricType::Conversion => "conversion",
+        }
+    }
+}
+
+/// The measure of a simple, cumulative or conversion metric (`measure: name` or a mapping).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureInput {
+    pub name: String,
+    #[serde(default, deserialize_with = "filters")]
+    pub filter: Vec<String>,
+    #[serde(default)]
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub join_to_timespine: bool,
+    #[serde(default)]
+    pub fill_nulls_with: Option<Value>,
+}
+
+fn measure_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeasureInput>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(name)) => Ok(Some(MeasureInput {
+            name,
+            ..Default::default()
+        })),
+        Some(v) => MeasureInput::deserialize(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+/// A metric used by a ratio or derived metric (`name` or a mapping with filter, alias, offset).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricInput {
+    pub name: String,
+    #[serde(default, deserialize_with = "filters")]
+    pub filter: Vec<String>,
+    #[serde(default)]
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub offset_window: Option<Window>,
+    #[serde(default)]
+    pub offset_to_grain: Option<Grain>,
+}
+
+impl MetricInput {
+    /// The column name the input is known by in a derived expression.
+    pub fn column(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.name)
+    }
+}
+
+fn metric_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricInput>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(name)) => Ok(Some(MetricInput {
+            name,
+            ..Default::default()
+        })),
+        Some(v) => MetricInput::deserialize(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodAgg {
+    #[default]
+    First,
+    Last,
+    Average,
+}
+
+impl PeriodAgg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeriodAgg::First => "first",
+            PeriodAgg::Last => "last",
+            PeriodAgg::Average => "average",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CumulativeParams {
+    #[serde(default)]
+    pub window: Option<Window>,
+    #[serde(default)]
+    pub grain_to_date: Option<Grain>,
+    #[serde(default)]
+    pub period_agg: Option<PeriodAgg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversionCalculation {
+    Conversions,
+    #[default]
+    ConversionRate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantProperty {
+    pub base_property: String,
+    pub conversion_property: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionParams {
+    #[serde(deserialize_with = "measure_input")]
+    pub base_measure: Option<MeasureInput>,
+    #[serde(deserialize_with = "measure_input")]
+    pub conversion_measure: Option<MeasureInput>,
+    pub entity: String,
+    #[serde(default)]
+    pub calculation: ConversionCalculation,
+    #[serde(default)]
+    pub window: Option<Window>,
+    #[serde(default)]
+    pub constant_properties: Vec<ConstantProperty>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricTypeParams {
+    #[serde(default, deserialize_with = "measure_input")]
+    pub measure: Option<MeasureInput>,
+    #[serde(default, deserialize_with = "metric_input")]
+    pub numerator: Option<MetricInput>,
+    #[serde(default, deserialize_with = "metric_input")]
+    pub denominator: Option<MetricInput>,
+    #[serde(default)]
+    pub expr: Option<Value>,
+    #[serde(default)]
+    pub metrics: Vec<MetricInput>,
+    /// Legacy places of the cumulative parameters.
+    #[serde(default)]
+    pub window: Option<Window>,
+    #[serde(default)]
+    pub grain_to_date: Option<Grain>,
+    #[serde(default)]
+    pub cumulative_type_params: Option<CumulativeParams>,
+    #[serde(default)]
+    pub conversion_type_params: Option<ConversionParams>,
+}
+
+/// A `metrics:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: MetricType,
+    #[serde(default)]
+    pub type_params: MetricTypeParams,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "filters")]
+    pub filter: Vec<String>,
+    #[serde(default)]
+    pub time_granularity: Option<Grain>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+    #[serde(default)]
+    pub tags: Option<Value>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl Metric {
+    /// Window of a cumulative metric (nested or legacy place).
+    pub fn window(&self) -> Option<Window> {
+        self.type_params
+            .cumulative_type_params
+            .as_ref()
+            .and_then(|c| c.window)
+            .or(self.type_params.window)
+    }
+    pub fn grain_to_date(&self) -> Option<Grain> {
+        self.type_params
+            .cumulative_type_params
+            .as_ref()
+            .and_then(|c| c.grain_to_date)
+            .or(self.type_params.grain_to_date)
+    }
+    pub fn period_agg(&self) -> PeriodAgg {
+        self.type_params
+            .cumulative_type_params
+            .as_ref()
+            .and_then(|c| c.period_agg)
+            .unwrap_or_default()
+    }
+    /// The expression of a derived metric.
+    pub fn expr(&self) -> Option<String> {
+        match &self.type_params.expr {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v.to_string()),
+        }
+    }
+    /// The metrics this one is built from (ratio and derived).
+    pub fn input_metrics(&self) -> Vec<&MetricInput> {
+        let tp = &self.type_params;
+        match self.kind {
+            MetricType::Ratio => tp.numerator.iter().chain(tp.denominator.iter()).collect(),
+            MetricType::Derived => tp.metrics.iter().collect(),
+            _ => vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryParams {
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    #[serde(default, rename = "where", deserialize_with = "filters")]
+    pub where_: Vec<String>,
+    #[serde(default)]
+    pub order_by: Vec<String>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Export {
+    pub name: String,
+    #[serde(default)]
+    pub config: serde_json::Map<String, Value>,
+}
+
+/// A `saved_queries:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedQuery {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub query_params: QueryParams,
+    #[serde(default)]
+    pub exports: Vec<Export>,
+    #[serde(default)]
+    pub config: Option<Value>,
+    #[serde(default)]
+    pub tags: Option<Value>,
+    #[serde(default)]
+    pub meta: Option<Value>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// The day-grain calendar table used by cumulative metrics, offsets and `join_to_timespine`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeSpine {
+    pub model: String,
+    pub relation: crate::sql::Relation,
+    pub column: String,
+    pub grain: Grain,
+}
+
+/// Every definition of the project's semantic layer, sorted by name.
+#[derive(Debug, Clone, Default)]
+pub struct SemanticLayer {
+    pub semantic_models: Vec<SemanticModel>,
+    pub metrics: Vec<Metric>,
+    pub saved_queries: Vec<SavedQuery>,
+    pub time_spine: Option<TimeSpine>,
+}
+
+impl SemanticLayer {
+    pub fn is_empty(&self) -> bool {
+        self.semantic_models.is_empty() && self.metrics.is_empty() && self.saved_queries.is_empty()
+    }
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+    pub fn semantic_model(&self, name: &str) -> Option<&SemanticModel> {
+        self.semantic_models.iter().find(|m| m.name == name)
+    }
+    pub fn saved_query(&self, name: &str) -> Option<&SavedQuery> {
+        self.saved_queries.iter().find(|m| m.name == name)
+    }
+    /// The semantic model defining `measure`, with the measure.
+    pub fn measure(&self, name: &str) -> Option<(&SemanticModel, &Measure)> {
+        self.semantic_models
+            .iter()
+            .find_map(|sm| sm.measure(name).map(|m| (sm, m)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorthand_forms() {
+        assert_eq!(
+            Window::parse("7 days"),
+            Some(Window {
+                count: 7,
+                grain: Grain::Day
+            })
+        );
+        assert_eq!(Window::parse("seven days"), None);
+        assert_eq!(parse_ref("ref('fct_mrr')").as_deref(), Some("fct_mrr"));
+        assert_eq!(parse_ref("ref(\"pkg\", \"x\")").as_deref(), Some("x"));
+        assert_eq!(parse_ref("fct_mrr"), None);
+        let m: Metric = serde_json::from_value(serde_json::json!({
+            "name": "r", "type": "ratio",
+            "type_params": {"numerator": "a", "denominator": {"name": "b", "filter": "x = 1"}}
+        }))
+        .unwrap();
+        assert_eq!(m.type_params.numerator.unwrap().name, "a");
+        assert_eq!(m.type_params.denominator.unwrap().filter, vec!["x = 1"]);
+        let e = serde_json::from_value::<Measure>(serde_json::json!({"name": "m", "agg": "summ"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `summ`"), "{e}");
+    }
+}
