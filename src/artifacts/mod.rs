@@ -1,6 +1,6 @@
 //! dbt's JSON artifacts: `manifest.json` (schema v12, [`manifest_json`]) and `run_results.json`
-//! (schema v6, [`run_results_json`]), plus the atomic file writer both go through
-//! ([`write_json`]).
+//! (schema v6, [`run_results_json`]), `catalog.json` (schema v1, [`catalog_json`]) and the static
+//! documentation site ([`docs`]), plus the atomic file writer they go through ([`write_json`]).
 //!
 //! Decision: the writers build `serde_json::Value`s by hand (serde_json's `preserve_order` keeps
 //! insertion order) instead of deriving `Serialize` on mirror structs. dbt's key order differs per
@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+mod catalog;
+pub mod docs;
 mod manifest;
 mod node_config;
 mod run_results;
 #[cfg(test)]
 mod tests;
 
+pub use catalog::{catalog_json, catalog_nodes, read_catalog, CatalogTable};
 pub use manifest::{manifest_json, manifest_string};
 pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
 

@@ -143,4 +143,32 @@ pub enum Command {
     Deps,
     /// The semantic layer: validate, list and query metrics.
     Metrics(super::metrics::MetricsArgs),
+    /// Generate or serve the documentation site.
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
+}
+
+/// `sluice docs ...`
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Write catalog.json, manifest.json and a static site under <target-path>/docs/.
+    Generate {
+        /// Do not compile nodes first (pages show no compiled SQL).
+        #[arg(long)]
+        no_compile: bool,
+        /// Do not query the warehouse (catalog.json without relations or column types).
+        #[arg(long)]
+        empty_catalog: bool,
+    },
+    /// Serve <target-path>/docs/ over HTTP.
+    Serve {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to bind (loopback by default).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
 }

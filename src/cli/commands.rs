@@ -26,6 +26,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Debug => debug(g),
         Command::Clean => clean(g),
         Command::Deps => super::deps::run(g),
+        Command::Docs { command } => super::docs::run(g, command),
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
         Command::Seed(a) => build(g, a, "seed"),
@@ -40,7 +41,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
     }
 }
 
-fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
+pub(super) fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
     match g.log_format {
         LogFormat::Json => Arc::new(JsonReporter::new(Box::new(std::io::stdout()))),
         LogFormat::Text => {
@@ -54,7 +55,7 @@ fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
     }
 }
 
-fn meta(s: &Session) -> ArtifactMeta {
+pub(super) fn meta(s: &Session) -> ArtifactMeta {
     let mut m = ArtifactMeta::new(
         &s.project.config.name,
         &s.target.adapter_type,
@@ -66,7 +67,7 @@ fn meta(s: &Session) -> ArtifactMeta {
     m
 }
 
-fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
+pub(super) fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
     let t = std::time::Instant::now();
     let text = artifacts::manifest_string(s.manifest(), meta);
     crate::cli::timing("manifest text", t);

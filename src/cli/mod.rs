@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod deps;
+mod docs;
 mod metrics;
 mod session;
 

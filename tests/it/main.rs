@@ -1,9 +1,11 @@
 //! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files
 //! and a real PostgreSQL server started by the tests.
 
+mod cdp;
 mod cli;
 mod conformance;
 mod demo;
+mod docs;
 mod features;
 mod incremental;
 mod jinja;

@@ -1,0 +1,456 @@
+//! `sluice docs generate` / `sluice docs serve`: catalog.json against real dbt's, the server, and
+//! the site driven in headless Chromium (search, node page, columns, lineage, metrics).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::cdp::{chromium_path, Browser};
+use crate::support::{copy_dir, copy_project, repo, shared, sluice};
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+/// A `sluice docs serve --port 0` child; killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["docs", "serve", "--port", "0"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("docs serve exited before printing its URL")
+            .unwrap();
+        if let Some(i) = line.find("http://") {
+            break line[i..].trim().to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, url }
+}
+
+/// Raw HTTP GET: (status line, body).
+fn get(url: &str, path: &str) -> (String, Vec<u8>) {
+    let host = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut s = TcpStream::connect(&host).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("http response");
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        out[split + 4..].to_vec(),
+    )
+}
+
+#[test]
+fn catalog_matches_dbt_on_jaffle_shop() {
+    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["docs", "generate"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Catalog written to"), "{}", r.stdout);
+    let got = read_json(&dir.join("target/catalog.json"));
+    let want: Value = serde_json::from_str(include_str!(
+        "../fixtures/docs/jaffle_shop.dbt_catalog.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        got["metadata"]["dbt_schema_version"],
+        "https://schemas.getdbt.com/dbt/catalog/v1.json"
+    );
+    assert_eq!(got["errors"], Value::Null);
+    assert_eq!(got["sources"], want["sources"]);
+    let (g, w) = (
+        got["nodes"].as_object().unwrap(),
+        want["nodes"].as_object().unwrap(),
+    );
+    assert_eq!(
+        g.keys().collect::<Vec<_>>(),
+        w.keys().collect::<Vec<_>>(),
+        "catalog node ids"
+    );
+    for (id, wn) in w {
+        let gn = &g[id];
+        assert_eq!(gn["metadata"], wn["metadata"], "metadata of {id}");
+        assert_eq!(gn["columns"], wn["columns"], "columns of {id}");
+        assert_eq!(gn["unique_id"], wn["unique_id"]);
+        assert_eq!(
+            gn.as_object().unwrap().keys().collect::<Vec<_>>(),
+            wn.as_object().unwrap().keys().collect::<Vec<_>>(),
+            "key order of {id}"
+        );
+    }
+    // Row counts where cheap: tables only, and right.
+    let db = duckdb::Connection::open(dir.join("jaffle_shop.duckdb")).unwrap();
+    let count: u64 = db
+        .query_row("select count(*) from main.raw_orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        g["seed.jaffle_shop.raw_orders"]["stats"]["row_count"]["value"],
+        count
+    );
+    assert_eq!(
+        g["seed.jaffle_shop.raw_orders"]["stats"]["has_stats"]["value"],
+        true
+    );
+    assert!(g["model.jaffle_shop.stg_orders"]["stats"]
+        .get("row_count")
+        .is_none());
+    // The whole shape, as users see it (timestamps and ids redacted).
+    let mut shown = got.clone();
+    for k in ["generated_at", "invocation_started_at", "invocation_id"] {
+        shown["metadata"][k] = Value::String(format!("[{k}]"));
+    }
+    shown["metadata"]["dbt_version"] = "[dbt_version]".into();
+    shown["nodes"] = serde_json::json!({
+        "model.jaffle_shop.customers": got["nodes"]["model.jaffle_shop.customers"],
+        "model.jaffle_shop.stg_orders": got["nodes"]["model.jaffle_shop.stg_orders"],
+        "seed.jaffle_shop.raw_orders": got["nodes"]["seed.jaffle_shop.raw_orders"],
+    });
+    insta::assert_json_snapshot!(shown);
+
+    // The site is there and every asset is local.
+    let site = dir.join("target/docs");
+    for f in [
+        "index.html",
+        "app.js",
+        "app.css",
+        "data/index.js",
+        "data/s0.js",
+    ] {
+        assert!(site.join(f).is_file(), "missing {f}");
+    }
+    for f in ["index.html", "app.css"] {
+        let text = std::fs::read_to_string(site.join(f)).unwrap();
+        assert!(
+            !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
+            "{f} references the network"
+        );
+    }
+    let index = std::fs::read_to_string(site.join("data/index.js")).unwrap();
+    assert!(index.starts_with("sluiceDocs.index({"), "{}", &index[..80]);
+    assert!(index.contains("model.jaffle_shop.customers"));
+}
+
+#[test]
+fn empty_catalog_and_no_compile_skip_the_warehouse() {
+    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let r = sluice(
+        &dir,
+        &["docs", "generate", "--empty-catalog", "--no-compile"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let got = read_json(&dir.join("target/catalog.json"));
+    assert_eq!(got["nodes"], serde_json::json!({}));
+    assert!(
+        !dir.join("jaffle_shop.duckdb").exists(),
+        "touched the warehouse"
+    );
+    assert!(dir.join("target/docs/index.html").is_file());
+}
+
+#[test]
+fn serve_without_a_site_says_what_to_do() {
+    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let r = sluice(&dir, &["docs", "serve", "--port", "0"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let text = r.stderr.replace(&dir.display().to_string(), "[PROJECT]");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn serve_serves_the_site_and_nothing_else() {
+    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let r = sluice(&dir, &["docs", "generate", "--empty-catalog"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let server = serve(&dir);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let (status, body) = get(&server.url, "/");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(String::from_utf8_lossy(&body).contains("data/index.js"));
+    let (status, body) = get(&server.url, "/data/index.js?v=1");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.starts_with(b"sluiceDocs.index("));
+    for bad in ["/../dbt_project.yml", "/%2e%2e/dbt_project.yml", "/nope.js"] {
+        assert_eq!(get(&server.url, bad).0, "HTTP/1.1 404 Not Found", "{bad}");
+    }
+}
+
+/// The demo at the repository root, built into a temp copy so the catalog has types. While the
+/// demo has no metrics, `tests/fixtures/docs_metrics` adds a semantic model and metrics.
+fn built_demo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
+    for d in [
+        "models",
+        "seeds",
+        "macros",
+        "profiles",
+        "analyses",
+        "tests/data",
+        "metrics",
+        "snapshots",
+    ] {
+        if repo().join(d).exists() {
+            copy_dir(&repo().join(d), &dir.join(d));
+        }
+    }
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let m = read_json(&dir.join("out/manifest.json"));
+    if m["metrics"].as_object().is_none_or(|o| o.is_empty()) {
+        copy_dir(
+            &repo().join("tests/fixtures/docs_metrics/models"),
+            &dir.join("models/docs_metrics"),
+        );
+    }
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["docs", "generate"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    (tmp, dir)
+}
+
+fn out_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("docs_site")
+}
+
+#[test]
+fn docs_site_in_headless_chromium() {
+    let Some(chromium) = chromium_path() else {
+        if std::env::var("SLUICE_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("SLUICE_REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install -y chromium)");
+        }
+        eprintln!("\n*** SKIPPED docs_site_in_headless_chromium: no Chromium (/usr/bin/chromium); install it with `apt-get install -y chromium` or set SLUICE_CHROMIUM ***\n");
+        return;
+    };
+    eprintln!("docs e2e: building the demo");
+    let (_tmp, dir) = built_demo();
+    eprintln!("docs e2e: demo built, starting chromium");
+    let manifest = read_json(&dir.join("out/manifest.json"));
+    let metric_id = manifest["metrics"]
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .expect("a metric");
+    let metric_name = manifest["metrics"][&metric_id]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shots = out_dir();
+    let mut b = Browser::launch(&chromium, 1280, 820);
+
+    eprintln!("docs e2e: chromium up");
+    // 1. From the file system, without a server.
+    let file_url = format!(
+        "file://{}#/node/model.saas_ops.dim_accounts",
+        dir.join("out/docs/index.html").display()
+    );
+    b.navigate(&file_url);
+    b.wait_for(
+        "document.querySelector('#main[data-rendered=\"node:model.saas_ops.dim_accounts\"]')",
+        "dim_accounts page from file://",
+        30,
+    );
+
+    eprintln!("docs e2e: file:// ok");
+    // 2. Through `docs serve`.
+    let server = serve(&dir);
+    b.requests.clear();
+    b.navigate(&server.url);
+    b.wait_for(
+        "document.querySelector('#main[data-rendered=\"overview\"]')",
+        "the overview",
+        30,
+    );
+    assert!(b
+        .eval("document.querySelector('#main').innerText")
+        .as_str()
+        .unwrap()
+        .contains("saas_ops"));
+
+    // Search for a model by typing, then open it with a real click.
+    b.click("#search");
+    b.type_text("fct_mrr");
+    b.wait_for(
+        "document.querySelector('#results a .name') && document.querySelector('#results a .name').textContent === 'fct_mrr'",
+        "fct_mrr first in the search results",
+        10,
+    );
+    let listed = b.eval("document.querySelectorAll('#results a').length");
+    assert!(
+        listed.as_u64().unwrap() < 10,
+        "search did not filter: {listed}"
+    );
+    b.click("#results a");
+    b.wait_for(
+        "document.querySelector('#main[data-rendered=\"node:model.saas_ops.fct_mrr\"]')",
+        "the fct_mrr page",
+        10,
+    );
+    b.screenshot(&shots.join("model_page.png"));
+    // Columns with warehouse types, descriptions from {% docs %} blocks, and their tests.
+    let cols = b.eval(
+        "[...document.querySelectorAll('#columns table.cols tr')].slice(1).map(r => [...r.cells].map(c => c.innerText.trim()))",
+    );
+    let cols = cols.as_array().unwrap();
+    let row = |name: &str| {
+        cols.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no column {name} in {cols:?}"))
+    };
+    assert_eq!(row("mrr_movement")[1], "VARCHAR", "{cols:?}");
+    assert!(
+        row("mrr_movement")[2]
+            .as_str()
+            .unwrap()
+            .contains("How the account's MRR moved"),
+        "{cols:?}"
+    );
+    assert!(
+        row("account_month_id")[3]
+            .as_str()
+            .unwrap()
+            .contains("unique"),
+        "{cols:?}"
+    );
+    // Test results from run_results.json.
+    let tests_text = b.eval("document.querySelector('#tests').innerText");
+    assert!(
+        tests_text.as_str().unwrap().contains("pass"),
+        "{tests_text}"
+    );
+    // Lineage on the node page: the focus and its parents and children.
+    let graph_nodes =
+        b.eval("[...document.querySelectorAll('#node-graph g.node text')].map(t => t.textContent)");
+    let graph_nodes: Vec<&str> = graph_nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(graph_nodes.contains(&"fct_mrr"), "{graph_nodes:?}");
+    assert!(
+        graph_nodes.contains(&"metricflow_time_spine"),
+        "{graph_nodes:?}"
+    );
+    assert!(
+        b.eval("document.querySelectorAll('#node-graph path.edge').length")
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    // Raw and compiled SQL, highlighted.
+    assert!(
+        b.eval("document.querySelectorAll('#code pre[data-pane=raw] .kw').length")
+            .as_u64()
+            .unwrap()
+            > 5
+    );
+    b.click("#code button[data-tab=compiled]");
+    assert_eq!(
+        b.eval("document.querySelector('#code pre[data-pane=compiled]').hidden"),
+        false
+    );
+    b.screenshot(&shots.join("model_code.png"));
+
+    // 3. The lineage view: zoom with the wheel, pan by dragging, focus another node by clicking.
+    b.click("a[href^='#/lineage/model.saas_ops.fct_mrr']");
+    b.wait_for(
+        "document.querySelector('#graph svg g.node.focus')",
+        "the lineage view",
+        10,
+    );
+    let before = b.eval("document.querySelector('#graph svg > g').getAttribute('transform')");
+    let (x, y) = b.center_of("#graph");
+    b.wheel(x, y, -300.0);
+    let zoomed = b.eval("document.querySelector('#graph svg > g').getAttribute('transform')");
+    assert_ne!(before, zoomed, "wheel did not zoom");
+    b.drag((x, y), (x + 80.0, y + 40.0));
+    let panned = b.eval("document.querySelector('#graph svg > g').getAttribute('transform')");
+    assert_ne!(zoomed, panned, "drag did not pan");
+    b.click("[data-act=fit]");
+    let other = b.eval("document.querySelector('#graph g.node:not(.focus) title').textContent");
+    let other = other.as_str().unwrap().to_string();
+    b.click("#graph g.node:not(.focus)");
+    b.wait_for(
+        &format!("decodeURIComponent(location.hash).startsWith('#/lineage/{other}?') && document.querySelector('#graph g.node.focus title').textContent === '{other}'"),
+        "focus moved to the clicked node",
+        10,
+    );
+    b.screenshot(&shots.join("lineage.png"));
+
+    // 4. The metrics catalog and a metric page.
+    b.click("[data-nav=metrics]");
+    b.wait_for(
+        "document.querySelector('#main[data-rendered=\"metrics\"]')",
+        "the metrics catalog",
+        10,
+    );
+    b.click(&format!("#main a[href='#/node/{metric_id}']"));
+    b.wait_for(
+        &format!("document.querySelector('#main[data-rendered=\"node:{metric_id}\"]')"),
+        "the metric page",
+        10,
+    );
+    let def = b.eval("document.querySelector('#definition').innerText");
+    let def = def.as_str().unwrap();
+    assert!(def.contains("type"), "{def}");
+    assert!(def.contains("Dimensions to group by"), "{def}");
+    assert!(def.contains("metric_time"), "{def}");
+    assert!(def.contains("fct_mrr"), "models behind the metric: {def}");
+    let title = b.eval("document.querySelector('.page-head h1').textContent");
+    assert_eq!(title, metric_name.as_str());
+    b.screenshot(&shots.join("metric_page.png"));
+
+    // Nothing was fetched from anywhere but the docs server.
+    assert!(!b.requests.is_empty());
+    for u in &b.requests {
+        assert!(u.starts_with(&server.url), "request outside the site: {u}");
+    }
+    eprintln!("screenshots in {}", shots.display());
+}
