@@ -10,6 +10,7 @@ mod jinja;
 mod macro_library;
 mod packages;
 mod pg_server;
+mod pkg_postgres;
 mod postgres;
 mod snapshots;
 mod support;
