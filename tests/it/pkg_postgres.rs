@@ -169,7 +169,11 @@ fn compiled_problems(expected: &Path, compiled: &Path) -> Vec<String> {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no compiled SQL in {}", expected.display());
+    assert!(
+        !files.is_empty(),
+        "no compiled SQL in {}",
+        expected.display()
+    );
     let mut problems = Vec::new();
     for f in files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
