@@ -97,6 +97,11 @@ pub trait Connection: Send {
     /// How to name this session's temporary table `identifier` (created with `create temp table
     /// "identifier"`, dropped with the session).
     fn temp_relation(&self, identifier: &str) -> Relation;
+    /// Puts the session back as it was opened after a node failed (an open transaction, a
+    /// hook's `set ...`), as dbt's rollback of the node's transaction does. No-op by default.
+    fn reset_session(&mut self) -> Result<(), AdapterError> {
+        Ok(())
+    }
     fn begin(&mut self) -> Result<(), AdapterError> {
         self.execute("begin").map(|_| ())
     }

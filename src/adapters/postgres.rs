@@ -494,6 +494,21 @@ impl Connection for PgConnection {
         Relation::new("", "pg_temp", identifier)
     }
 
+    fn reset_session(&mut self) -> Result<(), AdapterError> {
+        if self.broken || self.client.is_closed() {
+            // The next statement reconnects; a new session starts clean.
+            return Ok(());
+        }
+        if self.in_transaction {
+            self.rollback()?;
+        }
+        self.execute("reset all")?;
+        if let Some(role) = self.connector.role.clone() {
+            self.execute(&format!("set role {}", crate::sql::quote(&role)))?;
+        }
+        Ok(())
+    }
+
     fn begin(&mut self) -> Result<(), AdapterError> {
         self.execute("begin")?;
         self.in_transaction = true;

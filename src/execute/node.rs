@@ -219,6 +219,17 @@ fn flush_logs(shared: &Shared, s: &CompileServices) {
 }
 
 fn run_node(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let outcome = run_node_inner(shared, node, wh);
+    if outcome.status == RunStatus::Error {
+        // A failed node's session changes (a pre-hook's `set`) must not reach the next node.
+        if let Ok(mut c) = wh.conn.lock() {
+            let _ = c.reset_session();
+        }
+    }
+    outcome
+}
+
+fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     match node.resource_type {
         ResourceType::Seed => run_seed(shared, node, wh),
         ResourceType::Model => run_model(shared, node, wh),

@@ -126,6 +126,11 @@ fn render_value(v: &Value, path: &Path) -> Result<Value, Diagnostic> {
         Value::String(s) if s.contains("{{") || s.contains("{%") => {
             let mut env = minijinja::Environment::new();
             env.add_function("env_var", env_var_fn);
+            // dbt's type-casting filters (`port: "{{ env_var('PGPORT') | as_number }}"`): the
+            // rendered text is re-typed below as YAML would, so they only pass the value on.
+            for name in ["as_number", "as_bool", "as_native", "as_text"] {
+                env.add_filter(name, |v: minijinja::Value| v);
+            }
             let rendered = env.render_str(s, minijinja::context! {}).map_err(|e| {
                 Diagnostic::error("profile", format!("cannot render profile value `{s}`: {e}"))
                     .in_file(path)

@@ -615,6 +615,62 @@ impl Object for AdapterObj {
                         .collect::<Vec<Value>>(),
                 ))
             }
+            // `adapter.list_relations(database, schema)` and
+            // `adapter.list_relations_without_caching(schema_relation)`: the tables and views of
+            // one schema, from `information_schema` (the same query on DuckDB and Postgres).
+            "list_relations" | "list_relations_without_caching" => {
+                if ctx.phase == Phase::Parse {
+                    return Ok(Value::from(Vec::<Value>::new()));
+                }
+                let text = |v: Option<Value>| {
+                    v.and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                };
+                let (db, schema) = match kw_or_pos(args, 0, "schema_relation") {
+                    Some(rel) if rel.as_str().is_none() && !rel.is_undefined() => (
+                        text(rel.get_attr("database").ok()),
+                        text(rel.get_attr("schema").ok()),
+                    ),
+                    _ => (
+                        text(kw_or_pos(args, 0, "database")),
+                        text(kw_or_pos(args, 1, "schema")),
+                    ),
+                };
+                let db_filter = if db.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " and lower(table_catalog) = lower({})",
+                        crate::sql::literal(&db)
+                    )
+                };
+                let sql = format!(
+                    "select table_catalog, table_schema, table_name, table_type from information_schema.tables where table_schema = {}{db_filter} order by table_name",
+                    crate::sql::literal(&schema)
+                );
+                let rows = ctx.services.execute_sql(&sql, true).map_err(err)?.rows;
+                let cell = |r: &[serde_json::Value], i: usize| {
+                    r.get(i)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                Ok(Value::from(
+                    rows.iter()
+                        .map(|r| {
+                            let kind = if cell(r, 3).eq_ignore_ascii_case("VIEW") {
+                                "view"
+                            } else {
+                                "table"
+                            };
+                            relation_value_kind(
+                                Relation::new(cell(r, 0), cell(r, 1), cell(r, 2)),
+                                kind,
+                            )
+                        })
+                        .collect::<Vec<Value>>(),
+                ))
+            }
             "load_relation" => {
                 let Some(rel) = args.first().and_then(relation_of) else {
                     return Ok(Value::from(()));

@@ -272,9 +272,13 @@ impl Column {
         ["numeric", "decimal"].contains(&self.lower().as_str())
     }
     /// dbt's `Column.data_type`: strings as `character varying(256)` (no size is known),
-    /// everything else as the dtype.
+    /// everything else as the dtype. On Postgres, `text` and an unsized `character varying`
+    /// stay as they are (dbt-postgres's `PostgresColumn`).
     pub fn dbt_data_type(&self) -> String {
-        if self.is_string() {
+        let on_postgres = super::current().is_some_and(|c| c.services.adapter_type() == "postgres");
+        if on_postgres && ["text", "character varying"].contains(&self.lower().as_str()) {
+            self.data_type.clone()
+        } else if self.is_string() {
             "character varying(256)".to_string()
         } else {
             self.data_type.clone()

@@ -15,6 +15,7 @@ mod metrics_pg;
 mod metrics_rules;
 mod packages;
 mod pg_server;
+mod pkg_postgres;
 mod postgres;
 mod snapshots;
 mod support;

@@ -53,6 +53,42 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A CA, a server certificate it issues (for `localhost` and `127.0.0.1`) and a client
+/// certificate for role `certuser`, as PEM files in `dir`.
+fn write_certificates(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "sluice test CA");
+    let ca = ca.self_signed(&ca_key).expect("ca cert");
+    let issue = |names: Vec<String>, cn: &str| {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(names).expect("params");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &ca, &ca_key).expect("sign");
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_crt, server_key) = issue(vec!["localhost".into(), "127.0.0.1".into()], "localhost");
+    let (client_crt, client_key) = issue(vec![], "certuser");
+    for (name, text) in [
+        ("ca.crt", ca.pem()),
+        ("server.crt", server_crt),
+        ("server.key", server_key),
+        ("client.crt", client_crt),
+        ("client.key", client_key),
+    ] {
+        std::fs::write(dir.join(name), text).expect("write certificate");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod server.key");
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -66,12 +102,16 @@ impl PgServer {
         Self::start_with(test, false)
     }
 
-    /// A server that also accepts TLS, with a self-signed certificate for `localhost` and
-    /// `127.0.0.1`; returns it and the certificate's PEM path (the root to trust).
+    /// A server that also accepts TLS, with a certificate for `localhost` and `127.0.0.1`
+    /// issued by a throwaway CA; role `certuser` (a superuser) logs in with a client certificate
+    /// only. Returns it and the folder holding `ca.crt`, `client.crt` and `client.key`.
     pub fn start_tls(test: &str) -> Option<(PgServer, PathBuf)> {
         let s = Self::start_with(test, true)?;
-        let ca = s.dir.path().join("server.crt");
-        Some((s, ca))
+        s.client("postgres")
+            .batch_execute("create role certuser login superuser")
+            .expect("create certuser");
+        let certs = s.dir.path().to_path_buf();
+        Some((s, certs))
     }
 
     fn start_with(test: &str, tls: bool) -> Option<PgServer> {
@@ -92,19 +132,13 @@ impl PgServer {
         std::fs::write(dir.path().join("pw"), PASSWORD).expect("pwfile");
         let mut extra = String::new();
         if tls {
-            let ck =
-                rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-                    .expect("self-signed certificate");
-            let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
-            std::fs::write(&crt, ck.cert.pem()).expect("write cert");
-            std::fs::write(&key, ck.key_pair.serialize_pem()).expect("write key");
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
-                .expect("chmod key");
+            write_certificates(dir.path());
+            let p = |f: &str| dir.path().join(f).display().to_string();
             extra = format!(
-                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
-                crt.display(),
-                key.display()
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c ssl_ca_file={}",
+                p("server.crt"),
+                p("server.key"),
+                p("ca.crt")
             );
         }
         if as_postgres {
@@ -139,6 +173,16 @@ impl PgServer {
                 "--no-sync",
             ],
         );
+        if tls {
+            // Certificate login for `certuser`, before the password rules initdb wrote.
+            let hba = data.join("pg_hba.conf");
+            let rules = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+            std::fs::write(
+                &hba,
+                format!("hostssl all certuser 127.0.0.1/32 cert\n{rules}"),
+            )
+            .expect("write pg_hba.conf");
+        }
         // A port taken between our probe and the server's bind: try a few.
         for _ in 0..5 {
             server.port = free_port();

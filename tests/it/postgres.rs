@@ -131,6 +131,11 @@ fn jaffle_shop_gives_dbts_results_on_both_engines() {
             engine.name(),
             problems.join("\n")
         );
+        for artifact in ["manifest.json", "run_results.json"] {
+            let text = std::fs::read_to_string(dir.join("target").join(artifact)).unwrap();
+            assert!(!text.contains(PASSWORD), "{artifact} holds the password");
+        }
+        assert!(!r.stdout.contains(PASSWORD) && !r.stderr.contains(PASSWORD));
         // A second build replaces every relation in place (swap path, seeds refilled).
         let r = sluice(&dir, &["build"]);
         assert!(
@@ -179,9 +184,9 @@ fn materializations_behave_the_same_on_both_engines() {
                 "{name}"
             );
             assert_eq!(
-            q("select greeting || '|' || seed_columns || '|' || cast(seed_found as varchar) from analytics.introspection"),
-            serde_json::json!(format!("{name}|id,batch,user_id,kind,amount,happened_on,note|true")),
-            "dispatch picks the {name}__ variant; get_columns_in_relation and get_relation see the seed"
+            q("select greeting || '|' || seed_columns || '|' || cast(seed_found as varchar) || '|' || cast(seed_listed as varchar) from analytics.introspection"),
+            serde_json::json!(format!("{name}|id,batch,user_id,kind,amount,happened_on,note|true|1")),
+            "dispatch picks the {name}__ variant; get_columns_in_relation, get_relation and list_relations see the seed"
         );
             // Seeds: quotes and commas survive; an empty field is NULL; `null` is NULL only on
             // Postgres (dbt-postgres loads through agate, dbt-duckdb through DuckDB's COPY).
@@ -496,9 +501,10 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
 /// refuses a certificate it cannot trust.
 #[test]
 fn sslmodes_encrypt_and_verify_as_libpq_does() {
-    let Some((pg, ca)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
+    let Some((pg, certs)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
         return;
     };
+    let ca = certs.join("ca.crt");
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
     let ssl_in_use = |extra: &str| -> Run {
         std::fs::write(
@@ -539,4 +545,131 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
         r.stderr
     );
     assert!(r.stderr.contains("hint: check `sslmode`"), "{}", r.stderr);
+    // Client-certificate login (`sslcert` / `sslkey`), for a role that has no password.
+    let cert_login = |with_cert: bool| -> Run {
+        let mut out = format!(
+            "engines:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: {}\n      user: certuser\n      dbname: postgres\n      schema: analytics\n      threads: 1\n      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
+            pg.port,
+            ca.display()
+        );
+        if with_cert {
+            out.push_str(&format!(
+                "      sslcert: \"{}\"\n      sslkey: \"{}\"\n",
+                certs.join("client.crt").display(),
+                certs.join("client.key").display()
+            ));
+        }
+        std::fs::write(dir.join("profiles.yml"), out).unwrap();
+        sluice(
+            &dir,
+            &["show", "--inline", "select current_user::text as who"],
+        )
+    };
+    let r = cert_login(true);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| certuser"), "{}", r.stdout);
+    let r = cert_login(false);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("target `dev`"), "{}", r.stderr);
+}
+
+/// A statement cancelled by the server (`statement_timeout`, set by a pre-hook) fails its node
+/// and skips its children; independent nodes still build, and the session stays usable.
+#[test]
+fn statement_timeout_fails_only_that_branch() {
+    let Some(pg) = PgServer::start("statement_timeout_fails_only_that_branch") else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    let models = dir.join("models");
+    for f in std::fs::read_dir(&models).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    std::fs::write(
+        models.join("a_too_slow.sql"),
+        "{{ config(pre_hook=\"set statement_timeout = '200ms'\", post_hook=\"reset statement_timeout\") }}\nselect 1 as x from (select pg_sleep(5)) s",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("b_child.sql"),
+        "select x from {{ ref('a_too_slow') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("c_independent.sql"),
+        "select 2 as y from (select pg_sleep(0.5)) s",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("PASS=1 WARN=0 ERROR=1 SKIP=1"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("canceling statement due to statement timeout"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        engine.scalar(
+            &dir,
+            "engines",
+            "select count(*) from information_schema.tables where table_schema = 'analytics'"
+        ),
+        serde_json::json!("1"),
+        "only c_independent exists; no intermediate relation is left"
+    );
+}
+
+/// `role`, `search_path`, `keepalives_idle`, `retries` and `application_name` reach the session.
+#[test]
+fn profile_session_keys_reach_the_session() {
+    let Some(pg) = PgServer::start("profile_session_keys_reach_the_session") else {
+        return;
+    };
+    pg.create_db("engines");
+    pg.client("engines")
+        .batch_execute(
+            "create role analyst; grant create on database engines to analyst; create schema lookup; create table lookup.answer as select 42 as v; grant usage on schema lookup to analyst; grant select on lookup.answer to analyst",
+        )
+        .unwrap();
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "engines:\n  target: dev\n  outputs:\n{}      role: analyst\n      search_path: \"lookup, public\"\n      keepalives_idle: 30\n      retries: 0\n      application_name: sluice-test\n",
+            pg.output_yaml("dev", "engines", "analytics", 1)
+        ),
+    )
+    .unwrap();
+    let models = dir.join("models");
+    for f in std::fs::read_dir(&models).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    // `answer` unqualified: found through the search_path.
+    std::fs::write(
+        models.join("session.sql"),
+        "select current_user::text as who, current_setting('search_path') as path, current_setting('application_name') as app, (select v from answer) as v",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let row = pg
+        .client("engines")
+        .query_one(
+            "select who, path, app, v, (select tableowner::text from pg_tables where tablename = 'session') from analytics.session",
+            &[],
+        )
+        .unwrap();
+    let (who, path, app, v, owner): (String, String, String, i32, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    assert_eq!(
+        (who.as_str(), path.as_str(), app.as_str(), v, owner.as_str()),
+        ("analyst", "lookup, public", "sluice-test", 42, "analyst")
+    );
 }

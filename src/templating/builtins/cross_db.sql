@@ -76,22 +76,28 @@
         (date_diff('{{ datepart }}', {{ first_date }}::timestamp, {{ second_date }}::timestamp ))
     {%- endif -%}
 {%- endmacro %}
-{#- Postgres has no date_diff: count boundaries crossed, from calendar parts. -#}
+{#- Postgres has no date_diff: count boundaries crossed, from calendar parts; each finer part
+    builds on the coarser one through `datediff` itself. The SQL is what dbt-postgres renders
+    (casts to `date` for day and coarser parts, to `timestamp` for the clock parts). -#}
 {% macro postgres__datediff(first_date, second_date, datepart) -%}
-    {%- set a = '(' ~ first_date ~ ')::timestamp' -%}
-    {%- set b = '(' ~ second_date ~ ')::timestamp' -%}
-    {%- set days = '(' ~ b ~ '::date - ' ~ a ~ '::date)' -%}
-    {%- set years = "(date_part('year', " ~ b ~ ") - date_part('year', " ~ a ~ "))" -%}
     {%- set part = datepart | lower -%}
-    {%- if part == 'day' -%} {{ days }}
-    {%- elif part == 'week' -%} ({{ days }} / 7 + case when date_part('dow', {{ a }}) <= date_part('dow', {{ b }}) then case when {{ days }} >= 0 then 0 else -1 end else case when {{ days }} >= 0 then 1 else 0 end end)
-    {%- elif part == 'month' -%} ({{ years }} * 12 + date_part('month', {{ b }}) - date_part('month', {{ a }}))
-    {%- elif part == 'quarter' -%} ({{ years }} * 4 + date_part('quarter', {{ b }}) - date_part('quarter', {{ a }}))
-    {%- elif part == 'year' -%} {{ years }}
-    {%- elif part == 'hour' -%} ({{ days }} * 24 + date_part('hour', {{ b }}) - date_part('hour', {{ a }}))
-    {%- elif part == 'minute' -%} (({{ days }} * 24 + date_part('hour', {{ b }}) - date_part('hour', {{ a }})) * 60 + date_part('minute', {{ b }}) - date_part('minute', {{ a }}))
-    {%- elif part == 'second' -%} ((({{ days }} * 24 + date_part('hour', {{ b }}) - date_part('hour', {{ a }})) * 60 + date_part('minute', {{ b }}) - date_part('minute', {{ a }})) * 60 + floor(date_part('second', {{ b }})) - floor(date_part('second', {{ a }})))
-    {%- else -%} {{ exceptions.raise_compiler_error("datediff: unsupported datepart `" ~ datepart ~ "` on postgres") }}
+    {%- set a, b = '(' ~ first_date ~ ')', '(' ~ second_date ~ ')' -%}
+    {%- set clock = {'hour': ['day', 24], 'minute': ['hour', 60], 'second': ['minute', 60], 'millisecond': ['minute', 60000], 'microsecond': ['minute', 60000000]} -%}
+    {%- if part == 'year' -%}
+        (date_part('year', {{ b }}::date) - date_part('year', {{ a }}::date))
+    {%- elif part in ('quarter', 'month') -%}
+        ({{ datediff(first_date, second_date, 'year') }} * {{ 4 if part == 'quarter' else 12 }} + date_part('{{ part }}', {{ b }}::date) - date_part('{{ part }}', {{ a }}::date))
+    {%- elif part == 'day' -%}
+        ({{ b }}::date - {{ a }}::date)
+    {%- elif part == 'week' -%}
+        ({{ datediff(first_date, second_date, 'day') }} / 7 + case when date_part('dow', {{ a }}::timestamp) <= date_part('dow', {{ b }}::timestamp) then case when {{ first_date }} <= {{ second_date }} then 0 else -1 end else case when {{ first_date }} <= {{ second_date }} then 1 else 0 end end)
+    {%- elif part in clock -%}
+        {%- set coarser, factor = clock[part] -%}
+        {%- set pb, pa = "date_part('" ~ part ~ "', " ~ b ~ "::timestamp)", "date_part('" ~ part ~ "', " ~ a ~ "::timestamp)" -%}
+        {%- if part not in ('hour', 'minute') -%}{%- set pb, pa = 'floor(' ~ pb ~ ')', 'floor(' ~ pa ~ ')' -%}{%- endif -%}
+        ({{ datediff(first_date, second_date, coarser) }} * {{ factor }} + {{ pb }} - {{ pa }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("Unsupported datepart for macro datediff in postgres: '" ~ datepart ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
 
