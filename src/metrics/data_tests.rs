@@ -493,25 +493,30 @@ fn build(
             let m = format!("q.{}", quote(&m[0]));
             let (lo, hi) = if inclusive { ("<", ">") } else { ("<=", ">=") };
             let mut conds = Vec::new();
+            let mut whens = Vec::new();
+            let excl = if inclusive { "" } else { " (exclusive)" };
             if let Some(a) = min {
                 conds.push(format!("{m} {lo} {}", num_sql(a)));
+                whens.push(format!(
+                    "when {m} {lo} {} then {}",
+                    num_sql(a),
+                    literal(&format!("below min {}{excl}", num_sql(a)))
+                ));
                 name_parts.push(format!("min_{}", slug(&Value::String(num_sql(a)))));
             }
             if let Some(b) = max {
                 conds.push(format!("{m} {hi} {}", num_sql(b)));
+                whens.push(format!(
+                    "when {m} {hi} {} then {}",
+                    num_sql(b),
+                    literal(&format!("above max {}{excl}", num_sql(b)))
+                ));
                 name_parts.push(format!("max_{}", slug(&Value::String(num_sql(b)))));
             }
-            let range = format!(
-                "{}{}, {}{}",
-                if inclusive { "[" } else { "(" },
-                min.map(num_sql).unwrap_or_else(|| "-inf".into()),
-                max.map(num_sql).unwrap_or_else(|| "inf".into()),
-                if inclusive { "]" } else { ")" },
-            );
             format!(
-                "select {}{m} as metric_value, null as expected, {} as violation\nfrom (\n{q}\n) q\nwhere {}",
+                "select {}{m} as metric_value, null as expected, case {} end as violation\nfrom (\n{q}\n) q\nwhere {}",
                 select_cols(groups, "q"),
-                literal(&format!("outside {range}")),
+                whens.join(" "),
                 conds.join(" or "),
             )
         }
@@ -687,7 +692,7 @@ fn build(
         }
         _ => unreachable!("kinds are checked above"),
     };
-    if !group_by.is_empty() && d.kind != "additive_over" {
+    if !group_by.is_empty() {
         name_parts.push(format!("by_{}", slug(&Value::Array(group_by.iter().cloned().map(Value::String).collect()))));
     }
     if config.get("enabled") == Some(&Value::Bool(false)) {

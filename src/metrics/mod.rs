@@ -361,6 +361,7 @@ fn add_created_metrics(layer: &mut SemanticLayer) {
                 config: None,
                 meta: None,
                 tags: None,
+                data_tests: None,
                 origin: sm.origin.clone(),
             });
         }

@@ -29,8 +29,14 @@ fn metric_lines(r: &Run) -> String {
         .filter_map(|l| {
             let l = l.trim();
             let (_, rest) = l.split_once(" of ")?;
-            let mut words = rest.split_whitespace().skip(1);
+            let mut words = rest.split_whitespace().skip(1).peekable();
             let status = words.next()?;
+            if status == "START" {
+                return None;
+            }
+            if words.peek().is_some_and(|w| w.parse::<u64>().is_ok()) {
+                words.next();
+            }
             let name = words.next()?;
             (name.starts_with("metric_") || name.starts_with("checked_"))
                 .then(|| format!("{status} {name}"))
@@ -41,20 +47,37 @@ fn metric_lines(r: &Run) -> String {
     results.join("\n")
 }
 
-/// The text after the summary: every failure or warning with its explanation, in output order.
+/// Each failing or warning test with the lines printed under it (timestamps and timings cut),
+/// in output order.
 fn failure_details(r: &Run) -> String {
-    let start = r
-        .stdout
-        .find("Completed with")
-        .or_else(|| r.stdout.find("Failure in"))
-        .or_else(|| r.stdout.find("Warning in"))
-        .unwrap_or(0);
-    r.stdout[start..]
-        .lines()
-        .filter(|l| !l.starts_with("Done.") && !l.contains("Finished running"))
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = Vec::new();
+    for l in r.stdout.lines() {
+        // `10:36:05  text`: drop the clock.
+        let l = match l.get(..10) {
+            Some(p) if p.as_bytes().get(2) == Some(&b':') => &l[10..],
+            _ => l,
+        };
+        if l.starts_with("Completed with") {
+            break;
+        }
+        if let Some((_, rest)) = l.split_once(" of ") {
+            let mut words = rest.split_whitespace().skip(1);
+            let status = words.next().unwrap_or("");
+            if status == "FAIL" || status == "WARN" {
+                let name = words.nth(1).unwrap_or("");
+                out.push(format!("{status} {name}"));
+            }
+        } else if l.starts_with("  ") && !l.trim().is_empty() {
+            let l = l.trim_end();
+            // The freshness cutoff moves with the clock.
+            let l = match (l.contains("older than"), l.rfind(", expected ")) {
+                (true, Some(at)) => format!("{}, expected [CUTOFF])", &l[..at]),
+                _ => l.to_string(),
+            };
+            out.push(l);
+        }
+    }
+    out.join("\n")
 }
 
 fn build(dir: &Path, args: &[&str]) -> Run {
