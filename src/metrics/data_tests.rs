@@ -695,6 +695,14 @@ fn build(
     if !group_by.is_empty() {
         name_parts.push(format!("by_{}", slug(&Value::Array(group_by.iter().cloned().map(Value::String).collect()))));
     }
+    // Models joined in for a dimension (`account__segment` from `dim_accounts`) are read too.
+    for sm in &layer.semantic_models {
+        if let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) {
+            if sql.contains(&format!("{}.{}", quote(&rel.schema), quote(&rel.identifier))) {
+                models.insert(id.clone());
+            }
+        }
+    }
     if config.get("enabled") == Some(&Value::Bool(false)) {
         return Ok(None);
     }

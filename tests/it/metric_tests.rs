@@ -124,6 +124,21 @@ fn every_kind_passes_on_good_data() {
         node["depends_on"]["nodes"],
         serde_json::json!(["model.shop_metrics.orders", "metric.shop_metrics.checked_revenue"])
     );
+    // A dimension joined in from another model makes that model a parent too.
+    let node = manifest["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|n| n["name"] == "metric_additive_over_checked_revenue_customer_segment")
+        .expect("test node in the manifest");
+    assert_eq!(
+        node["depends_on"]["nodes"],
+        serde_json::json!([
+            "model.shop_metrics.customers",
+            "model.shop_metrics.orders",
+            "metric.shop_metrics.checked_revenue"
+        ])
+    );
     // run_results.json has every metric test.
     let rr: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("target/run_results.json")).expect("run_results"),
