@@ -651,7 +651,8 @@ fn metric_test_rows(node: &Node, sql: &str, failures: u64, wh: &Arc<ConnWarehous
     );
     match with_conn(wh, |c| c.query(&q)) {
         Ok(Ok(t)) => {
-            let text = crate::metrics::data_tests::explain(metric, &t.column_names, &t.rows, failures);
+            let text =
+                crate::metrics::data_tests::explain(metric, &t.column_names, &t.rows, failures);
             if text.is_empty() {
                 text
             } else {

@@ -142,7 +142,11 @@ pub fn test_nodes(
                 let (kind, args) = match t {
                     Value::String(s) => (s.clone(), Map::new()),
                     Value::Object(o) if o.len() == 1 => {
-                        let (k, v) = o.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
+                        let (k, v) = o
+                            .iter()
+                            .next()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .unwrap_or_default();
                         match v {
                             Value::Object(a) => (k, a),
                             Value::Null => (k, Map::new()),
@@ -174,8 +178,14 @@ pub fn test_nodes(
                     Ok(Some(node)) => {
                         if out.iter().any(|n| n.unique_id == node.unique_id) {
                             errors.push(
-                                at_test(f, name, Some(i), "metric-test", format!("two metric tests are named `{}`", node.name))
-                                    .with_hint("give one of them a `name:`"),
+                                at_test(
+                                    f,
+                                    name,
+                                    Some(i),
+                                    "metric-test",
+                                    format!("two metric tests are named `{}`", node.name),
+                                )
+                                .with_hint("give one of them a `name:`"),
                             );
                         } else {
                             out.push(node);
@@ -212,7 +222,11 @@ fn at_test(
 
 /// 1-based (line, column) of the `index`-th item under `data_tests:` of `metric`.
 fn test_location(text: &str, metric: &str, index: Option<usize>) -> Option<(usize, usize)> {
-    let key = locate(text, "metrics", &[Step::Name(metric), Step::Key("data_tests")])?;
+    let key = locate(
+        text,
+        "metrics",
+        &[Step::Name(metric), Step::Key("data_tests")],
+    )?;
     let Some(index) = index else {
         return Some(key);
     };
@@ -265,7 +279,10 @@ fn number(d: &Declared, key: &str) -> Result<Option<f64>, Diagnostic> {
         Some(Value::String(s)) if s.trim().parse::<f64>().is_ok() => Ok(s.trim().parse().ok()),
         Some(other) => Err(err(
             d,
-            format!("`{key}` of metric test `{}` must be a number, not `{other}`", d.kind),
+            format!(
+                "`{key}` of metric test `{}` must be a number, not `{other}`",
+                d.kind
+            ),
             format!("e.g. {key}: 0"),
         )),
     }
@@ -299,7 +316,13 @@ fn slug(v: &Value) -> String {
         o => o.to_string(),
     };
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect::<String>()
         .split('_')
         .filter(|p| !p.is_empty())
@@ -318,7 +341,10 @@ fn models_of(layer: &SemanticLayer, metric: &Metric, out: &mut BTreeSet<String>,
         measures.push(&m.name);
     }
     if let Some(c) = &tp.conversion_type_params {
-        for m in [&c.base_measure, &c.conversion_measure].into_iter().flatten() {
+        for m in [&c.base_measure, &c.conversion_measure]
+            .into_iter()
+            .flatten()
+        {
             measures.push(&m.name);
         }
     }
@@ -368,17 +394,30 @@ fn query(
     let q = MetricQuery {
         metrics: vec![metric.to_string()],
         group_by: group_by.to_vec(),
-        where_: str_list(d.args.get("where").or_else(|| {
-            d.args.get("config").and_then(|c| c.get("where"))
-        })),
-        start_time: d.args.get("start_time").and_then(Value::as_str).map(str::to_string),
-        end_time: d.args.get("end_time").and_then(Value::as_str).map(str::to_string),
+        where_: str_list(
+            d.args
+                .get("where")
+                .or_else(|| d.args.get("config").and_then(|c| c.get("where"))),
+        ),
+        start_time: d
+            .args
+            .get("start_time")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        end_time: d
+            .args
+            .get("end_time")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         ..Default::default()
     };
     let p = plan(layer, &q, target.dialect).map_err(|e| {
         err(
             d,
-            format!("metric test `{}` on metric `{}`: {}", d.kind, d.metric.name, e.message),
+            format!(
+                "metric test `{}` on metric `{}`: {}",
+                d.kind, d.metric.name, e.message
+            ),
             e.hint.clone(),
         )
     })?;
@@ -412,26 +451,45 @@ fn build(
     let Some((_, allowed)) = KINDS.iter().find(|(k, _)| *k == d.kind) else {
         return Err(err(
             d,
-            format!("unknown metric test `{}` on metric `{}`", d.kind, d.metric.name),
-            crate::diagnostics::did_you_mean(&d.kind, KINDS.iter().map(|(k, _)| *k)).unwrap_or_else(
-                || {
+            format!(
+                "unknown metric test `{}` on metric `{}`",
+                d.kind, d.metric.name
+            ),
+            crate::diagnostics::did_you_mean(&d.kind, KINDS.iter().map(|(k, _)| *k))
+                .unwrap_or_else(|| {
                     format!(
                         "metric tests are {}",
-                        KINDS.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                        KINDS
+                            .iter()
+                            .map(|(k, _)| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
-                },
-            ),
+                }),
         ));
     };
     for k in d.args.keys() {
-        if !allowed.contains(&k.as_str()) && !COMMON.contains(&k.as_str()) && !CONFIG_KEYS.contains(&k.as_str()) {
+        if !allowed.contains(&k.as_str())
+            && !COMMON.contains(&k.as_str())
+            && !CONFIG_KEYS.contains(&k.as_str())
+        {
             let mut known: Vec<&str> = allowed.to_vec();
             known.extend(COMMON);
             return Err(err(
                 d,
-                format!("metric test `{}` on metric `{}` has no argument `{k}`", d.kind, d.metric.name),
+                format!(
+                    "metric test `{}` on metric `{}` has no argument `{k}`",
+                    d.kind, d.metric.name
+                ),
                 crate::diagnostics::did_you_mean(k, known.iter().copied()).unwrap_or_else(|| {
-                    format!("its arguments are {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "its arguments are {}",
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }),
             ));
         }
@@ -450,16 +508,29 @@ fn build(
             }
         }
         None | Some(Value::Null) => {}
-        Some(_) => return Err(err(d, "`config` of a metric test must be a mapping", "e.g. config: {severity: warn}")),
+        Some(_) => {
+            return Err(err(
+                d,
+                "`config` of a metric test must be a mapping",
+                "e.g. config: {severity: warn}",
+            ))
+        }
     }
     if let Some(Value::String(s)) = config.get("severity").cloned() {
         if !s.eq_ignore_ascii_case("warn") && !s.eq_ignore_ascii_case("error") {
-            return Err(err(d, format!("severity `{s}` of a metric test is neither `warn` nor `error`"), "severity: warn or severity: error"));
+            return Err(err(
+                d,
+                format!("severity `{s}` of a metric test is neither `warn` nor `error`"),
+                "severity: warn or severity: error",
+            ));
         }
         config.insert("severity".into(), Value::String(s.to_ascii_uppercase()));
     }
     let tags = str_list(config.get("tags"));
-    config.insert("tags".into(), Value::Array(tags.iter().cloned().map(Value::String).collect()));
+    config.insert(
+        "tags".into(),
+        Value::Array(tags.iter().cloned().map(Value::String).collect()),
+    );
 
     let group_by = str_list(d.args.get("group_by"));
     let metric = d.metric.name.as_str();
@@ -479,7 +550,11 @@ fn build(
         "accepted_range" => {
             let min = number(d, "min")?;
             let max = number(d, "max")?;
-            let inclusive = d.args.get("inclusive").and_then(Value::as_bool).unwrap_or(true);
+            let inclusive = d
+                .args
+                .get("inclusive")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
             if min.is_none() && max.is_none() {
                 return Err(err(d, format!("metric test `accepted_range` on metric `{metric}` has neither `min` nor `max`"), "give `min`, `max` or both, e.g. min: 0"));
             }
@@ -522,7 +597,11 @@ fn build(
         }
         "additive_over" => {
             let Some(dim) = d.args.get("dimension").and_then(Value::as_str) else {
-                return Err(err(d, format!("metric test `additive_over` on metric `{metric}` needs a `dimension`"), "e.g. dimension: customer__segment"));
+                return Err(err(
+                    d,
+                    format!("metric test `additive_over` on metric `{metric}` needs a `dimension`"),
+                    "e.g. dimension: customer__segment",
+                ));
             };
             if group_by.iter().any(|g| g == dim) {
                 return Err(err(d, format!("metric test `additive_over` on metric `{metric}` groups by its own dimension `{dim}`"), "remove it from `group_by`"));
@@ -540,7 +619,14 @@ fn build(
             let gb = if groups.is_empty() {
                 String::new()
             } else {
-                format!("\n    group by {}", groups.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "\n    group by {}",
+                    groups
+                        .iter()
+                        .map(|c| quote(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
             format!(
                 "with parts as (\n{parts}\n), total as (\n{total}\n), summed as (\n    select {gl}sum({pm}) as metric_value from parts{gb}\n)\nselect {}s.metric_value, t.{tm} as expected, {} as violation\nfrom summed s\njoin total t on {}\nwhere abs(coalesce(s.metric_value, 0) - coalesce(t.{tm}, 0)) > {}",
@@ -552,10 +638,20 @@ fn build(
         }
         "max_change" => {
             let Some(grain) = d.args.get("grain").and_then(Value::as_str) else {
-                return Err(err(d, format!("metric test `max_change` on metric `{metric}` needs a `grain`"), "e.g. grain: month"));
+                return Err(err(
+                    d,
+                    format!("metric test `max_change` on metric `{metric}` needs a `grain`"),
+                    "e.g. grain: month",
+                ));
             };
             if Grain::parse_exact(grain).is_none() {
-                return Err(err(d, format!("unknown grain `{grain}` in metric test `max_change` on metric `{metric}`"), "one of day, week, month, quarter, year"));
+                return Err(err(
+                    d,
+                    format!(
+                        "unknown grain `{grain}` in metric test `max_change` on metric `{metric}`"
+                    ),
+                    "one of day, week, month, quarter, year",
+                ));
             }
             let max = number(d, "max")?;
             let pct = number(d, "max_percent")?;
@@ -571,7 +667,11 @@ fn build(
                 _ => return Err(err(d, format!("metric test `max_change` on metric `{metric}` needs one of `max` (absolute) and `max_percent`"), "e.g. max_percent: 50")),
             };
             if limit.0 < 0.0 {
-                return Err(err(d, "a `max_change` limit cannot be negative", "the change is compared in absolute value"));
+                return Err(err(
+                    d,
+                    "a `max_change` limit cannot be negative",
+                    "the change is compared in absolute value",
+                ));
             }
             let time = format!("metric_time__{grain}");
             let others: Vec<String> = group_by.iter().filter(|g| **g != time).cloned().collect();
@@ -581,19 +681,35 @@ fn build(
             let (groups, m) = cols.split_at(cols.len() - 1);
             let m = quote(&m[0]);
             let part = if groups.len() > 1 {
-                format!("partition by {} ", groups[1..].iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "partition by {} ",
+                    groups[1..]
+                        .iter()
+                        .map(|c| quote(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             } else {
                 String::new()
             };
             let cond = if limit.1 {
-                format!("abs(c.metric_value - c.expected) > {} * abs(c.expected) / 100.0", num_sql(limit.0))
+                format!(
+                    "abs(c.metric_value - c.expected) > {} * abs(c.expected) / 100.0",
+                    num_sql(limit.0)
+                )
             } else {
                 format!("abs(c.metric_value - c.expected) > {}", num_sql(limit.0))
             };
             let what = if limit.1 {
-                format!("changed more than {}% from the previous {grain}", num_sql(limit.0))
+                format!(
+                    "changed more than {}% from the previous {grain}",
+                    num_sql(limit.0)
+                )
             } else {
-                format!("changed more than {} from the previous {grain}", num_sql(limit.0))
+                format!(
+                    "changed more than {} from the previous {grain}",
+                    num_sql(limit.0)
+                )
             };
             format!(
                 "with changes as (\n    select {}q.{m} as metric_value, lag(q.{m}) over ({part}order by q.{}) as expected\n    from (\n{q}\n    ) q\n)\nselect {}c.metric_value, c.expected, {} as violation\nfrom changes c\nwhere c.expected is not null and c.metric_value is not null and {cond}",
@@ -675,15 +791,27 @@ fn build(
             name_parts.push(format!("{count}_{}", unit.as_str()));
             let grain = d.args.get("grain").and_then(Value::as_str).unwrap_or("day");
             if Grain::parse_exact(grain).is_none() {
-                return Err(err(d, format!("unknown grain `{grain}` in metric test `freshness` on metric `{metric}`"), "one of day, week, month, quarter, year"));
+                return Err(err(
+                    d,
+                    format!(
+                        "unknown grain `{grain}` in metric test `freshness` on metric `{metric}`"
+                    ),
+                    "one of day, week, month, quarter, year",
+                ));
             }
             let time = format!("metric_time__{grain}");
             let (q, cols) = query(d, layer, metric, std::slice::from_ref(&time), target)?;
             let m = quote(&cols[cols.len() - 1]);
             let t = quote(&cols[0]);
             let cutoff = match target.dialect {
-                Dialect::DuckDb => format!("cast(current_timestamp as date) - interval '{count} {}'", unit.as_str()),
-                Dialect::Postgres => format!("cast(current_timestamp - interval '{count} {}' as date)", unit.as_str()),
+                Dialect::DuckDb => format!(
+                    "cast(current_timestamp as date) - interval '{count} {}'",
+                    unit.as_str()
+                ),
+                Dialect::Postgres => format!(
+                    "cast(current_timestamp - interval '{count} {}' as date)",
+                    unit.as_str()
+                ),
             };
             format!(
                 "select l.latest as metric_value, {cutoff} as expected, {} as violation\nfrom (\n    select max(q.{t}) as latest from (\n{q}\n    ) q where q.{m} is not null\n) l\nwhere l.latest is null or l.latest < {cutoff}",
@@ -693,12 +821,21 @@ fn build(
         _ => unreachable!("kinds are checked above"),
     };
     if !group_by.is_empty() {
-        name_parts.push(format!("by_{}", slug(&Value::Array(group_by.iter().cloned().map(Value::String).collect()))));
+        name_parts.push(format!(
+            "by_{}",
+            slug(&Value::Array(
+                group_by.iter().cloned().map(Value::String).collect()
+            ))
+        ));
     }
     // Models joined in for a dimension (`account__segment` from `dim_accounts`) are read too.
     for sm in &layer.semantic_models {
         if let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) {
-            if sql.contains(&format!("{}.{}", quote(&rel.schema), quote(&rel.identifier))) {
+            if sql.contains(&format!(
+                "{}.{}",
+                quote(&rel.schema),
+                quote(&rel.identifier)
+            )) {
                 models.insert(id.clone());
             }
         }
@@ -731,7 +868,12 @@ fn build(
     node.path = format!("{}.sql", node.alias);
     node.original_file_path = d.file.original_file_path.clone();
     node.patch_path = None;
-    node.fqn = vec![pkg.to_string(), "metrics".into(), metric.to_string(), name.clone()];
+    node.fqn = vec![
+        pkg.to_string(),
+        "metrics".into(),
+        metric.to_string(),
+        name.clone(),
+    ];
     node.database = target.database.to_string();
     node.schema = format!("{}_dbt_test__audit", target.schema);
     node.raw_code = sql;
@@ -764,11 +906,15 @@ pub fn explain(metric: &str, columns: &[String], rows: &[Vec<Value>], failures: 
             }
             None => n.to_string(),
         },
-        Value::String(s) => s.trim_end_matches("T00:00:00").trim_end_matches(" 00:00:00").to_string(),
+        Value::String(s) => s
+            .trim_end_matches("T00:00:00")
+            .trim_end_matches(" 00:00:00")
+            .to_string(),
         o => o.to_string(),
     };
     let pos = |name: &str| columns.iter().position(|c| c == name);
-    let (Some(vi), Some(ei), Some(wi)) = (pos("metric_value"), pos("expected"), pos("violation")) else {
+    let (Some(vi), Some(ei), Some(wi)) = (pos("metric_value"), pos("expected"), pos("violation"))
+    else {
         return String::new();
     };
     let mut out = Vec::new();
@@ -790,10 +936,15 @@ pub fn explain(metric: &str, columns: &[String], rows: &[Vec<Value>], failures: 
             Some(Value::Null) | None => String::new(),
             Some(e) => format!(", expected {}", show(e)),
         };
-        out.push(format!("  {lead}: {metric} = {value} ({violation}{expected})"));
+        out.push(format!(
+            "  {lead}: {metric} = {value} ({violation}{expected})"
+        ));
     }
     if failures as usize > rows.len().min(SHOWN_ROWS) {
-        out.push(format!("  ... and {} more", failures as usize - rows.len().min(SHOWN_ROWS)));
+        out.push(format!(
+            "  ... and {} more",
+            failures as usize - rows.len().min(SHOWN_ROWS)
+        ));
     }
     out.join("\n")
 }
@@ -807,7 +958,10 @@ mod tests {
         assert_eq!(parse_lag("3 days"), Some((3, Grain::Day)));
         assert_eq!(parse_lag("1 month"), Some((1, Grain::Month)));
         assert_eq!(parse_lag("three days"), None);
-        assert_eq!(slug(&Value::String("customer__segment".into())), "customer_segment");
+        assert_eq!(
+            slug(&Value::String("customer__segment".into())),
+            "customer_segment"
+        );
         assert_eq!(num_sql(0.5), "0.5");
         assert_eq!(num_sql(10.0), "10");
     }

@@ -98,7 +98,10 @@ fn every_kind_passes_on_good_data() {
     let ls = sluice(&dir, &["ls", "--select", "test_type:metric", "-o", "name"]);
     assert_eq!(ls.code, 0, "{}", ls.stderr);
     assert_eq!(ls.stdout.lines().count(), 12, "{}", ls.stdout);
-    let ls = sluice(&dir, &["ls", "--select", "metric:late_revenue", "-o", "name"]);
+    let ls = sluice(
+        &dir,
+        &["ls", "--select", "metric:late_revenue", "-o", "name"],
+    );
     assert_eq!(
         ls.stdout.lines().collect::<Vec<_>>(),
         [
@@ -122,7 +125,10 @@ fn every_kind_passes_on_good_data() {
     assert_eq!(node["resource_type"], "test");
     assert_eq!(
         node["depends_on"]["nodes"],
-        serde_json::json!(["model.shop_metrics.orders", "metric.shop_metrics.checked_revenue"])
+        serde_json::json!([
+            "model.shop_metrics.orders",
+            "metric.shop_metrics.checked_revenue"
+        ])
     );
     // A dimension joined in from another model makes that model a parent too.
     let node = manifest["nodes"]
@@ -172,7 +178,12 @@ fn every_kind_fails_on_bad_data_and_says_where() {
     // store_failures keeps the failing rows in a table.
     let r = sluice(
         &dir,
-        &["test", "--select", "metric:late_revenue", "--store-failures"],
+        &[
+            "test",
+            "--select",
+            "metric:late_revenue",
+            "--store-failures",
+        ],
     );
     assert_eq!(r.code, 1);
     let r = sluice(
