@@ -238,3 +238,15 @@ fn a_test_on_an_unknown_dimension_is_a_diagnostic() {
 fn a_range_with_min_above_max_is_a_diagnostic() {
     insta::assert_snapshot!(diagnose("min_above_max.yml"));
 }
+
+/// The same failures, with the same explanations, on DuckDB and on a real Postgres server.
+#[test]
+fn same_failures_on_duckdb_and_postgres() {
+    crate::pg_server::on_both_engines("metric_tests_on_both", |engine| {
+        let (_tmp, dir) = shop_with("failing.yml");
+        engine.write_profile(&dir, "shop_metrics", "main", 1);
+        let r = build(&dir, &[]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("failing_details_both_engines", failure_details(&r));
+    });
+}
