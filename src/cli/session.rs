@@ -90,7 +90,19 @@ impl Session {
             }),
         };
         let t = std::time::Instant::now();
-        let parsed = compile::parse(&project, &target, &opts)?;
+        let mut parsed = compile::parse(&project, &target, &opts)?;
+        // Metric tests (`data_tests:` under a metric) become test nodes before the DAG is built.
+        crate::metrics::data_tests::attach(
+            &project.yaml_files,
+            &mut parsed.manifest,
+            &target,
+            &project.config.name,
+        )
+        .map_err(|ds| {
+            ds.into_iter()
+                .map(|d| d.with_source_from(&project.root))
+                .collect::<Vec<_>>()
+        })?;
         super::timing("parse", t);
         let t = std::time::Instant::now();
         let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;

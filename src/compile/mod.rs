@@ -13,7 +13,7 @@ mod resolve;
 pub mod test_names;
 
 pub use nodes::*;
-pub use parse::{parse, target_value, ParseOptions, Parsed};
+pub use parse::{default_config, parse, target_value, ParseOptions, Parsed};
 pub use render::{
     compile_node, compiled_path, inject_ctes, node_info, render_node, CompileServices, Warehouse,
 };

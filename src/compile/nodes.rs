@@ -252,6 +252,7 @@ impl Node {
     pub fn test_type(&self) -> Option<&'static str> {
         match self.resource_type {
             ResourceType::Test if self.test_metadata.is_some() => Some("generic"),
+            ResourceType::Test if self.definition.get("metric_test").is_some() => Some("metric"),
             ResourceType::Test => Some("singular"),
             ResourceType::UnitTest => Some("unit"),
             _ => None,

@@ -295,7 +295,8 @@ pub fn inject_ctes(sql: &str, ctes: &[String]) -> String {
 /// `target/compiled/<project>/<original_file_path>` for a node (tests from YAML get a folder
 /// named after the YAML file, as in dbt).
 pub fn compiled_path(target_path: &str, node: &Node) -> String {
-    if node.test_metadata.is_some() {
+    // Tests defined in YAML (generic tests, metric tests): one file per test under the YAML's.
+    if node.test_metadata.is_some() || node.test_type() == Some("metric") {
         format!(
             "{target_path}/compiled/{}/{}/{}",
             node.package_name, node.original_file_path, node.path

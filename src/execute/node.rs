@@ -631,7 +631,8 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         None
     } else {
         let path = shown_compiled_path(shared, node);
-        Some(format!("{message}\n  compiled code at {path}"))
+        let rows = metric_test_rows(node, &sql, failures, wh);
+        Some(format!("{message}\n{rows}  compiled code at {path}"))
     };
     NodeOutcome {
         status,
@@ -640,5 +641,35 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         compiled_code: Some(sql),
         detail,
         rows_affected: None,
+    }
+}
+
+/// For a failing metric test: its first failing rows, explained (group, value, bound), each on
+/// a line; empty for other tests or when the rows cannot be read.
+fn metric_test_rows(node: &Node, sql: &str, failures: u64, wh: &Arc<ConnWarehouse>) -> String {
+    let Some(metric) = node
+        .definition
+        .get("metric_test")
+        .and_then(|m| m.get("metric"))
+        .and_then(Value::as_str)
+    else {
+        return String::new();
+    };
+    let q = format!(
+        "select * from (\n{}\n) dbt_internal_test limit {}",
+        sql.trim_end().trim_end_matches(';'),
+        crate::metrics::data_tests::SHOWN_ROWS
+    );
+    match with_conn(wh, |c| c.query(&q)) {
+        Ok(Ok(t)) => {
+            let text =
+                crate::metrics::data_tests::explain(metric, &t.column_names, &t.rows, failures);
+            if text.is_empty() {
+                text
+            } else {
+                format!("{text}\n")
+            }
+        }
+        _ => String::new(),
     }
 }

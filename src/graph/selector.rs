@@ -369,12 +369,13 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
                 "singular" => &["singular"],
                 "data" => &["generic", "singular"],
                 "unit" => &["unit"],
+                "metric" => &["metric"],
                 _ => {
                     return Err(Diagnostic::error(
                         "selector",
                         format!(
                             "invalid test type selector `{value}`: expected \"generic\", \
-                             \"singular\", \"unit\", or \"data\""
+                             \"singular\", \"unit\", \"metric\", or \"data\""
                         ),
                     ))
                 }
@@ -401,8 +402,19 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
             // exposure, metric, semantic_model, saved_query, unit_test
             let (pkg, name) = package_and_name(c, method)?;
             let rt = method.to_string();
+            let metric = method == "metric";
             Box::new(move |n| {
-                n.resource_type == rt && pkg.matches(&n.package_name) && name.matches(&n.name)
+                (n.resource_type == rt && pkg.matches(&n.package_name) && name.matches(&n.name))
+                    // A metric's tests (sluice's metrics are not graph nodes): the tests that
+                    // depend on `metric.<pkg>.<name>`.
+                    || (metric
+                        && n.test_type.as_deref() == Some("metric")
+                        && n.depends_on.iter().any(|d| {
+                            let mut parts = d.splitn(3, '.');
+                            parts.next() == Some("metric")
+                                && parts.next().is_some_and(|p| pkg.matches(p))
+                                && parts.next().is_some_and(|m| name.matches(m))
+                        }))
             })
         }
     })

@@ -645,6 +645,9 @@ pub struct Metric {
     pub meta: Option<Value>,
     #[serde(default)]
     pub tags: Option<Value>,
+    /// Metric tests (`data_tests:`), compiled by [`super::data_tests`].
+    #[serde(default)]
+    pub data_tests: Option<Value>,
     #[serde(skip)]
     pub origin: Origin,
 }

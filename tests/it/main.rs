@@ -10,6 +10,7 @@ mod features;
 mod incremental;
 mod jinja;
 mod macro_library;
+mod metric_tests;
 mod metrics;
 mod metrics_pg;
 mod metrics_rules;

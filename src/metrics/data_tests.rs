@@ -1,0 +1,976 @@
+//! Data-quality tests on metrics: the `data_tests:` a metric declares in its YAML (`not_null`,
+//! `accepted_range`, `additive_over`, `max_change`, `reconciles_with`, `freshness`) become test
+//! nodes of the DAG, each holding SQL that returns the failing rows.
+//!
+//! Inputs: the project's YAML files (the test definitions and the lines diagnostics point at), the
+//! loaded [`SemanticLayer`] and the parsed [`Manifest`] (for the models a metric reads). Output:
+//! one [`Node`] of type `test` per enabled definition, or one diagnostic per bad definition.
+//!
+//! Design decision: a metric test compiles, at parse time, to plain SQL over the planner's metric
+//! query (the same SQL `sluice metrics query` runs), and is then an ordinary test node: severity,
+//! `warn_if`/`error_if`, `store_failures`, selection, skipping after a failed model and the
+//! artifacts all come from the existing test machinery instead of a second one. Every assertion
+//! returns the same columns (the group-by items, `metric_value`, `expected`, `violation`) so that
+//! a failure can be explained row by row without knowing which kind of test produced it.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::model::{Grain, Metric, SemanticLayer};
+use super::plan::{plan, MetricQuery};
+use super::{locate, ModelIndex, Step};
+use crate::compile::{Manifest, Node, ResourceType};
+use crate::diagnostics::{Diagnostic, Location};
+use crate::project::YamlFile;
+use crate::sql::{literal, quote, Dialect};
+
+/// The test kinds a metric may declare, and the arguments each takes (besides the common ones).
+const KINDS: &[(&str, &[&str])] = &[
+    ("not_null", &[]),
+    ("accepted_range", &["min", "max", "inclusive"]),
+    ("additive_over", &["dimension", "tolerance"]),
+    ("max_change", &["grain", "max", "max_percent"]),
+    ("reconciles_with", &["metric", "expression", "tolerance"]),
+    ("freshness", &["max_lag", "grain"]),
+];
+
+/// Arguments every kind takes.
+const COMMON: &[&str] = &["group_by", "start_time", "end_time", "name", "config"];
+
+/// Test config keys, accepted at the top level of the arguments or under `config:`.
+const CONFIG_KEYS: &[&str] = &[
+    "severity",
+    "warn_if",
+    "error_if",
+    "where",
+    "enabled",
+    "tags",
+    "store_failures",
+    "meta",
+    "limit",
+];
+
+/// Where the SQL of a test is going and what it may name.
+pub struct Target<'a> {
+    pub package: &'a str,
+    pub database: &'a str,
+    pub schema: &'a str,
+    pub dialect: Dialect,
+}
+
+/// True when any metric of the project declares `data_tests:` (the cheap check before loading
+/// the semantic layer).
+pub fn any_declared(files: &[YamlFile]) -> bool {
+    files.iter().any(|f| {
+        f.value
+            .get("metrics")
+            .and_then(Value::as_array)
+            .is_some_and(|ms| ms.iter().any(|m| m.get("data_tests").is_some()))
+    })
+}
+
+/// Loads the semantic layer and adds the test node of every metric's `data_tests:` to `manifest`
+/// (nothing to do, and nothing loaded, when no metric declares one).
+pub fn attach(
+    files: &[YamlFile],
+    manifest: &mut Manifest,
+    target: &crate::project::Target,
+    package: &str,
+) -> Result<(), Vec<Diagnostic>> {
+    if !any_declared(files) {
+        return Ok(());
+    }
+    let index = ModelIndex::from_manifest(manifest);
+    let (layer, mut errors) = super::load_indexed(files, &index);
+    if errors.is_empty() {
+        errors = super::validate::validate(&layer, files);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let t = Target {
+        package,
+        database: &target.database,
+        schema: &target.schema,
+        dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
+    };
+    for node in test_nodes(files, &layer, &index, &t)? {
+        manifest.nodes.insert(node.unique_id.clone(), node);
+    }
+    Ok(())
+}
+
+/// One definition as written: which metric, which file, which list item.
+struct Declared<'a> {
+    metric: &'a Metric,
+    file: &'a YamlFile,
+    index: usize,
+    kind: String,
+    args: Map<String, Value>,
+}
+
+/// The test nodes of every metric's `data_tests:`.
+pub fn test_nodes(
+    files: &[YamlFile],
+    layer: &SemanticLayer,
+    index: &ModelIndex,
+    target: &Target,
+) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut out: Vec<Node> = Vec::new();
+    for f in files {
+        let Some(Value::Array(ms)) = f.value.get("metrics") else {
+            continue;
+        };
+        for m in ms {
+            let Some(tests) = m.get("data_tests") else {
+                continue;
+            };
+            let name = m.get("name").and_then(Value::as_str).unwrap_or("");
+            let Some(metric) = layer.metric(name) else {
+                continue;
+            };
+            let Value::Array(tests) = tests else {
+                errors.push(
+                    at_test(f, name, None, "metric-test", "`data_tests` must be a list")
+                        .with_hint("e.g. data_tests: [not_null]"),
+                );
+                continue;
+            };
+            for (i, t) in tests.iter().enumerate() {
+                let (kind, args) = match t {
+                    Value::String(s) => (s.clone(), Map::new()),
+                    Value::Object(o) if o.len() == 1 => {
+                        let (k, v) = o
+                            .iter()
+                            .next()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .unwrap_or_default();
+                        match v {
+                            Value::Object(a) => (k, a),
+                            Value::Null => (k, Map::new()),
+                            _ => {
+                                errors.push(
+                                    at_test(f, name, Some(i), "metric-test", format!("the arguments of metric test `{k}` must be a mapping"))
+                                        .with_hint("e.g. accepted_range: {min: 0, group_by: [metric_time__month]}"),
+                                );
+                                continue;
+                            }
+                        }
+                    }
+                    _ => {
+                        errors.push(
+                            at_test(f, name, Some(i), "metric-test", "a metric test is a name or a mapping of one test name to its arguments")
+                                .with_hint("e.g. - not_null  or  - accepted_range: {min: 0}"),
+                        );
+                        continue;
+                    }
+                };
+                let d = Declared {
+                    metric,
+                    file: f,
+                    index: i,
+                    kind,
+                    args,
+                };
+                match build(&d, layer, index, target) {
+                    Ok(Some(node)) => {
+                        if out.iter().any(|n| n.unique_id == node.unique_id) {
+                            errors.push(
+                                at_test(
+                                    f,
+                                    name,
+                                    Some(i),
+                                    "metric-test",
+                                    format!("two metric tests are named `{}`", node.name),
+                                )
+                                .with_hint("give one of them a `name:`"),
+                            );
+                        } else {
+                            out.push(node);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        out.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A diagnostic at the `index`-th entry of `metric`'s `data_tests:` (or at the metric).
+fn at_test(
+    f: &YamlFile,
+    metric: &str,
+    index: Option<usize>,
+    code: &'static str,
+    msg: impl Into<String>,
+) -> Diagnostic {
+    let d = Diagnostic::error(code, msg);
+    match test_location(&f.text, metric, index) {
+        Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
+        None => d.in_file(&f.original_file_path),
+    }
+}
+
+/// 1-based (line, column) of the `index`-th item under `data_tests:` of `metric`.
+fn test_location(text: &str, metric: &str, index: Option<usize>) -> Option<(usize, usize)> {
+    let key = locate(
+        text,
+        "metrics",
+        &[Step::Name(metric), Step::Key("data_tests")],
+    )?;
+    let Some(index) = index else {
+        return Some(key);
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let base = key.1 - 1;
+    let mut item_indent = None;
+    let mut n = 0;
+    for (j, l) in lines.iter().enumerate().skip(key.0) {
+        let t = l.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let ind = l.len() - t.len();
+        if ind < base || (ind == base && !t.starts_with("- ")) {
+            break;
+        }
+        if t.starts_with("- ") && *item_indent.get_or_insert(ind) == ind {
+            if n == index {
+                return Some((j + 1, ind + 3));
+            }
+            n += 1;
+        }
+    }
+    Some(key)
+}
+
+fn err(d: &Declared, msg: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
+    at_test(d.file, &d.metric.name, Some(d.index), "metric-test", msg).with_hint(hint)
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                o => Some(o.to_string()),
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn number(d: &Declared, key: &str) -> Result<Option<f64>, Diagnostic> {
+    match d.args.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(Value::String(s)) if s.trim().parse::<f64>().is_ok() => Ok(s.trim().parse().ok()),
+        Some(other) => Err(err(
+            d,
+            format!(
+                "`{key}` of metric test `{}` must be a number, not `{other}`",
+                d.kind
+            ),
+            format!("e.g. {key}: 0"),
+        )),
+    }
+}
+
+/// A number as SQL (integers without a fraction).
+fn num_sql(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// `3 days`, `1 month`, `12 hours` -> (3, Day)...
+fn parse_lag(s: &str) -> Option<(u32, Grain)> {
+    let mut it = s.split_whitespace();
+    let count: u32 = it.next()?.parse().ok()?;
+    let unit = it.next()?.trim_end_matches('s');
+    if it.next().is_some() {
+        return None;
+    }
+    Some((count, Grain::parse_exact(unit)?))
+}
+
+/// The SQL test's name part for an argument value.
+fn slug(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(slug).collect::<Vec<_>>().join("_"),
+        o => o.to_string(),
+    };
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// Every model `metric` reads, through its input metrics and measures.
+fn models_of(layer: &SemanticLayer, metric: &Metric, out: &mut BTreeSet<String>, depth: usize) {
+    if depth > 20 {
+        return;
+    }
+    let tp = &metric.type_params;
+    let mut measures: Vec<&str> = Vec::new();
+    if let Some(m) = &tp.measure {
+        measures.push(&m.name);
+    }
+    if let Some(c) = &tp.conversion_type_params {
+        for m in [&c.base_measure, &c.conversion_measure]
+            .into_iter()
+            .flatten()
+        {
+            measures.push(&m.name);
+        }
+    }
+    for name in measures {
+        if let Some((sm, _)) = layer.measure(name) {
+            if let Some(id) = &sm.depends_on {
+                out.insert(id.clone());
+            }
+        }
+    }
+    let inputs = tp
+        .metrics
+        .iter()
+        .chain(tp.numerator.iter())
+        .chain(tp.denominator.iter());
+    for i in inputs {
+        if let Some(m) = layer.metric(&i.name) {
+            models_of(layer, m, out, depth + 1);
+        }
+    }
+    // Metrics named in filters: `{{ Metric('x', ...) }}`.
+    for f in &metric.filter {
+        for cap in METRIC_IN_FILTER.captures_iter(f) {
+            if let Some(m) = layer.metric(&cap[1]) {
+                models_of(layer, m, out, depth + 1);
+            }
+        }
+    }
+}
+
+static METRIC_IN_FILTER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"Metric\(\s*['"]([^'"]+)['"]"#).expect("valid regex")
+});
+static REF_CALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"ref\(\s*['"]([^'"]+)['"]\s*\)"#).expect("valid regex")
+});
+
+/// The planned SQL of `metric` grouped by `group_by`, and its columns (group items, then the
+/// metric).
+fn query(
+    d: &Declared,
+    layer: &SemanticLayer,
+    metric: &str,
+    group_by: &[String],
+    target: &Target,
+) -> Result<(String, Vec<String>), Diagnostic> {
+    let q = MetricQuery {
+        metrics: vec![metric.to_string()],
+        group_by: group_by.to_vec(),
+        where_: str_list(
+            d.args
+                .get("where")
+                .or_else(|| d.args.get("config").and_then(|c| c.get("where"))),
+        ),
+        start_time: d
+            .args
+            .get("start_time")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        end_time: d
+            .args
+            .get("end_time")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ..Default::default()
+    };
+    let p = plan(layer, &q, target.dialect).map_err(|e| {
+        err(
+            d,
+            format!(
+                "metric test `{}` on metric `{}`: {}",
+                d.kind, d.metric.name, e.message
+            ),
+            e.hint.clone(),
+        )
+    })?;
+    Ok((p.sql.trim().trim_end_matches(';').to_string(), p.columns))
+}
+
+/// `a.x is not distinct from b.x and ...` over the group columns (`true` with none).
+fn join_on(cols: &[String], a: &str, b: &str) -> String {
+    if cols.is_empty() {
+        return "1 = 1".into();
+    }
+    cols.iter()
+        .map(|c| format!("{a}.{} is not distinct from {b}.{}", quote(c), quote(c)))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn select_cols(cols: &[String], alias: &str) -> String {
+    cols.iter()
+        .map(|c| format!("{alias}.{}, ", quote(c)))
+        .collect()
+}
+
+/// Compiles one definition; `None` when it is disabled.
+fn build(
+    d: &Declared,
+    layer: &SemanticLayer,
+    index: &ModelIndex,
+    target: &Target,
+) -> Result<Option<Node>, Diagnostic> {
+    let Some((_, allowed)) = KINDS.iter().find(|(k, _)| *k == d.kind) else {
+        return Err(err(
+            d,
+            format!(
+                "unknown metric test `{}` on metric `{}`",
+                d.kind, d.metric.name
+            ),
+            crate::diagnostics::did_you_mean(&d.kind, KINDS.iter().map(|(k, _)| *k))
+                .unwrap_or_else(|| {
+                    format!(
+                        "metric tests are {}",
+                        KINDS
+                            .iter()
+                            .map(|(k, _)| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+        ));
+    };
+    for k in d.args.keys() {
+        if !allowed.contains(&k.as_str())
+            && !COMMON.contains(&k.as_str())
+            && !CONFIG_KEYS.contains(&k.as_str())
+        {
+            let mut known: Vec<&str> = allowed.to_vec();
+            known.extend(COMMON);
+            return Err(err(
+                d,
+                format!(
+                    "metric test `{}` on metric `{}` has no argument `{k}`",
+                    d.kind, d.metric.name
+                ),
+                crate::diagnostics::did_you_mean(k, known.iter().copied()).unwrap_or_else(|| {
+                    format!(
+                        "its arguments are {}",
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            ));
+        }
+    }
+    // Config: top-level keys, then `config:` (which wins).
+    let mut config = crate::compile::default_config(ResourceType::Test);
+    for k in CONFIG_KEYS {
+        if let Some(v) = d.args.get(*k) {
+            config.insert((*k).to_string(), v.clone());
+        }
+    }
+    match d.args.get("config") {
+        Some(Value::Object(c)) => {
+            for (k, v) in c {
+                config.insert(k.clone(), v.clone());
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(err(
+                d,
+                "`config` of a metric test must be a mapping",
+                "e.g. config: {severity: warn}",
+            ))
+        }
+    }
+    if let Some(Value::String(s)) = config.get("severity").cloned() {
+        if !s.eq_ignore_ascii_case("warn") && !s.eq_ignore_ascii_case("error") {
+            return Err(err(
+                d,
+                format!("severity `{s}` of a metric test is neither `warn` nor `error`"),
+                "severity: warn or severity: error",
+            ));
+        }
+        config.insert("severity".into(), Value::String(s.to_ascii_uppercase()));
+    }
+    let tags = str_list(config.get("tags"));
+    config.insert(
+        "tags".into(),
+        Value::Array(tags.iter().cloned().map(Value::String).collect()),
+    );
+
+    let group_by = str_list(d.args.get("group_by"));
+    let metric = d.metric.name.as_str();
+    let mut models = BTreeSet::new();
+    models_of(layer, d.metric, &mut models, 0);
+    let mut name_parts = vec![format!("metric_{}", d.kind), metric.to_string()];
+    let sql = match d.kind.as_str() {
+        "not_null" => {
+            let (q, cols) = query(d, layer, metric, &group_by, target)?;
+            let (groups, m) = cols.split_at(cols.len() - 1);
+            format!(
+                "select {}q.{m} as metric_value, null as expected, 'is null' as violation\nfrom (\n{q}\n) q\nwhere q.{m} is null",
+                select_cols(groups, "q"),
+                m = quote(&m[0]),
+            )
+        }
+        "accepted_range" => {
+            let min = number(d, "min")?;
+            let max = number(d, "max")?;
+            let inclusive = d
+                .args
+                .get("inclusive")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            if min.is_none() && max.is_none() {
+                return Err(err(d, format!("metric test `accepted_range` on metric `{metric}` has neither `min` nor `max`"), "give `min`, `max` or both, e.g. min: 0"));
+            }
+            if let (Some(a), Some(b)) = (min, max) {
+                if a > b {
+                    return Err(err(d, format!("metric test `accepted_range` on metric `{metric}` has min {} above max {}", num_sql(a), num_sql(b)), "swap `min` and `max`"));
+                }
+            }
+            let (q, cols) = query(d, layer, metric, &group_by, target)?;
+            let (groups, m) = cols.split_at(cols.len() - 1);
+            let m = format!("q.{}", quote(&m[0]));
+            let (lo, hi) = if inclusive { ("<", ">") } else { ("<=", ">=") };
+            let mut conds = Vec::new();
+            let mut whens = Vec::new();
+            let excl = if inclusive { "" } else { " (exclusive)" };
+            if let Some(a) = min {
+                conds.push(format!("{m} {lo} {}", num_sql(a)));
+                whens.push(format!(
+                    "when {m} {lo} {} then {}",
+                    num_sql(a),
+                    literal(&format!("below min {}{excl}", num_sql(a)))
+                ));
+                name_parts.push(format!("min_{}", slug(&Value::String(num_sql(a)))));
+            }
+            if let Some(b) = max {
+                conds.push(format!("{m} {hi} {}", num_sql(b)));
+                whens.push(format!(
+                    "when {m} {hi} {} then {}",
+                    num_sql(b),
+                    literal(&format!("above max {}{excl}", num_sql(b)))
+                ));
+                name_parts.push(format!("max_{}", slug(&Value::String(num_sql(b)))));
+            }
+            format!(
+                "select {}{m} as metric_value, null as expected, case {} end as violation\nfrom (\n{q}\n) q\nwhere {}",
+                select_cols(groups, "q"),
+                whens.join(" "),
+                conds.join(" or "),
+            )
+        }
+        "additive_over" => {
+            let Some(dim) = d.args.get("dimension").and_then(Value::as_str) else {
+                return Err(err(
+                    d,
+                    format!("metric test `additive_over` on metric `{metric}` needs a `dimension`"),
+                    "e.g. dimension: customer__segment",
+                ));
+            };
+            if group_by.iter().any(|g| g == dim) {
+                return Err(err(d, format!("metric test `additive_over` on metric `{metric}` groups by its own dimension `{dim}`"), "remove it from `group_by`"));
+            }
+            let tol = number(d, "tolerance")?.unwrap_or(0.0);
+            name_parts.push(slug(&Value::String(dim.to_string())));
+            let mut with_dim = group_by.clone();
+            with_dim.push(dim.to_string());
+            let (parts, pcols) = query(d, layer, metric, &with_dim, target)?;
+            let (total, tcols) = query(d, layer, metric, &group_by, target)?;
+            let groups = &tcols[..tcols.len() - 1];
+            let pm = quote(&pcols[pcols.len() - 1]);
+            let tm = quote(&tcols[tcols.len() - 1]);
+            let gl: String = groups.iter().map(|c| format!("{}, ", quote(c))).collect();
+            let gb = if groups.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\n    group by {}",
+                    groups
+                        .iter()
+                        .map(|c| quote(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            format!(
+                "with parts as (\n{parts}\n), total as (\n{total}\n), summed as (\n    select {gl}sum({pm}) as metric_value from parts{gb}\n)\nselect {}s.metric_value, t.{tm} as expected, {} as violation\nfrom summed s\njoin total t on {}\nwhere abs(coalesce(s.metric_value, 0) - coalesce(t.{tm}, 0)) > {}",
+                select_cols(groups, "s"),
+                literal(&format!("sum over {dim} differs from the total")),
+                join_on(groups, "s", "t"),
+                num_sql(tol),
+            )
+        }
+        "max_change" => {
+            let Some(grain) = d.args.get("grain").and_then(Value::as_str) else {
+                return Err(err(
+                    d,
+                    format!("metric test `max_change` on metric `{metric}` needs a `grain`"),
+                    "e.g. grain: month",
+                ));
+            };
+            if Grain::parse_exact(grain).is_none() {
+                return Err(err(
+                    d,
+                    format!(
+                        "unknown grain `{grain}` in metric test `max_change` on metric `{metric}`"
+                    ),
+                    "one of day, week, month, quarter, year",
+                ));
+            }
+            let max = number(d, "max")?;
+            let pct = number(d, "max_percent")?;
+            let limit = match (max, pct) {
+                (Some(a), None) => {
+                    name_parts.push(format!("{grain}_{}", slug(&Value::String(num_sql(a)))));
+                    (a, false)
+                }
+                (None, Some(p)) => {
+                    name_parts.push(format!("{grain}_{}_pct", slug(&Value::String(num_sql(p)))));
+                    (p, true)
+                }
+                _ => return Err(err(d, format!("metric test `max_change` on metric `{metric}` needs one of `max` (absolute) and `max_percent`"), "e.g. max_percent: 50")),
+            };
+            if limit.0 < 0.0 {
+                return Err(err(
+                    d,
+                    "a `max_change` limit cannot be negative",
+                    "the change is compared in absolute value",
+                ));
+            }
+            let time = format!("metric_time__{grain}");
+            let others: Vec<String> = group_by.iter().filter(|g| **g != time).cloned().collect();
+            let mut gb = vec![time.clone()];
+            gb.extend(others.iter().cloned());
+            let (q, cols) = query(d, layer, metric, &gb, target)?;
+            let (groups, m) = cols.split_at(cols.len() - 1);
+            let m = quote(&m[0]);
+            let part = if groups.len() > 1 {
+                format!(
+                    "partition by {} ",
+                    groups[1..]
+                        .iter()
+                        .map(|c| quote(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                String::new()
+            };
+            let cond = if limit.1 {
+                format!(
+                    "abs(c.metric_value - c.expected) > {} * abs(c.expected) / 100.0",
+                    num_sql(limit.0)
+                )
+            } else {
+                format!("abs(c.metric_value - c.expected) > {}", num_sql(limit.0))
+            };
+            let what = if limit.1 {
+                format!(
+                    "changed more than {}% from the previous {grain}",
+                    num_sql(limit.0)
+                )
+            } else {
+                format!(
+                    "changed more than {} from the previous {grain}",
+                    num_sql(limit.0)
+                )
+            };
+            format!(
+                "with changes as (\n    select {}q.{m} as metric_value, lag(q.{m}) over ({part}order by q.{}) as expected\n    from (\n{q}\n    ) q\n)\nselect {}c.metric_value, c.expected, {} as violation\nfrom changes c\nwhere c.expected is not null and c.metric_value is not null and {cond}",
+                select_cols(groups, "q"),
+                quote(&groups[0]),
+                select_cols(groups, "c"),
+                literal(&what),
+            )
+        }
+        "reconciles_with" => {
+            let tol = number(d, "tolerance")?.unwrap_or(0.0);
+            let (q, cols) = query(d, layer, metric, &group_by, target)?;
+            let (groups, m) = cols.split_at(cols.len() - 1);
+            let m = quote(&m[0]);
+            match (
+                d.args.get("metric").and_then(Value::as_str),
+                d.args.get("expression").and_then(Value::as_str),
+            ) {
+                (Some(other), None) => {
+                    let Some(om) = layer.metric(other) else {
+                        return Err(err(
+                            d,
+                            format!("metric test `reconciles_with` on metric `{metric}` names unknown metric `{other}`"),
+                            crate::diagnostics::did_you_mean(other, layer.metrics.iter().map(|x| x.name.as_str()))
+                                .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
+                        ));
+                    };
+                    models_of(layer, om, &mut models, 0);
+                    name_parts.push(other.to_string());
+                    let (oq, ocols) = query(d, layer, other, &group_by, target)?;
+                    let om = quote(&ocols[ocols.len() - 1]);
+                    let gl = groups.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+                    let keys = if groups.is_empty() {
+                        "select 1 as one".to_string()
+                    } else {
+                        format!("select {gl} from a union select {gl} from b")
+                    };
+                    format!(
+                        "with a as (\n{q}\n), b as (\n{oq}\n), k as (\n    {keys}\n)\nselect {}a.{m} as metric_value, b.{om} as expected, {} as violation\nfrom k\nleft join a on {}\nleft join b on {}\nwhere a.{m} is null and b.{om} is not null or a.{m} is not null and b.{om} is null\n   or abs(a.{m} - b.{om}) > {}",
+                        select_cols(groups, "k"),
+                        literal(&format!("differs from metric {other} by more than {}", num_sql(tol))),
+                        join_on(groups, "k", "a"),
+                        join_on(groups, "k", "b"),
+                        num_sql(tol),
+                    )
+                }
+                (None, Some(expr)) => {
+                    for cap in REF_CALL.captures_iter(expr) {
+                        match index.nodes.get(&cap[1]) {
+                            Some((id, ..)) => {
+                                models.insert(id.clone());
+                            }
+                            None => {
+                                return Err(err(
+                                    d,
+                                    format!("the expression of metric test `reconciles_with` on metric `{metric}` refers to unknown model `{}`", &cap[1]),
+                                    crate::diagnostics::did_you_mean(&cap[1], index.nodes.keys().map(String::as_str))
+                                        .unwrap_or_else(|| "ref() a model, seed or snapshot of the project".into()),
+                                ))
+                            }
+                        }
+                    }
+                    name_parts.push("expression".into());
+                    format!(
+                        "select {}q.{m} as metric_value, e.expected, {} as violation\nfrom (\n{q}\n) q\ncross join (select ({expr}) as expected) e\nwhere q.{m} is null and e.expected is not null or q.{m} is not null and e.expected is null\n   or abs(q.{m} - e.expected) > {}",
+                        select_cols(groups, "q"),
+                        literal(&format!("differs from the expression by more than {}", num_sql(tol))),
+                        num_sql(tol),
+                    )
+                }
+                _ => return Err(err(d, format!("metric test `reconciles_with` on metric `{metric}` needs exactly one of `metric` and `expression`"), "e.g. metric: arr_from_invoices, tolerance: 0.01")),
+            }
+        }
+        "freshness" => {
+            let lag = d.args.get("max_lag").and_then(Value::as_str);
+            let Some((count, unit)) = lag.and_then(parse_lag) else {
+                return Err(err(d, format!("metric test `freshness` on metric `{metric}` needs `max_lag` like `3 days`"), "max_lag: <count> <day|week|month|quarter|year>"));
+            };
+            name_parts.push(format!("{count}_{}", unit.as_str()));
+            let grain = d.args.get("grain").and_then(Value::as_str).unwrap_or("day");
+            if Grain::parse_exact(grain).is_none() {
+                return Err(err(
+                    d,
+                    format!(
+                        "unknown grain `{grain}` in metric test `freshness` on metric `{metric}`"
+                    ),
+                    "one of day, week, month, quarter, year",
+                ));
+            }
+            let time = format!("metric_time__{grain}");
+            let (q, cols) = query(d, layer, metric, std::slice::from_ref(&time), target)?;
+            let m = quote(&cols[cols.len() - 1]);
+            let t = quote(&cols[0]);
+            let cutoff = match target.dialect {
+                Dialect::DuckDb => format!(
+                    "cast(current_timestamp as date) - interval '{count} {}'",
+                    unit.as_str()
+                ),
+                Dialect::Postgres => format!(
+                    "cast(current_timestamp - interval '{count} {}' as date)",
+                    unit.as_str()
+                ),
+            };
+            format!(
+                "select l.latest as metric_value, {cutoff} as expected, {} as violation\nfrom (\n    select max(q.{t}) as latest from (\n{q}\n    ) q where q.{m} is not null\n) l\nwhere l.latest is null or l.latest < {cutoff}",
+                literal(&format!("latest {time} with data is older than {count} {}", unit.as_str())),
+            )
+        }
+        _ => unreachable!("kinds are checked above"),
+    };
+    if !group_by.is_empty() {
+        name_parts.push(format!(
+            "by_{}",
+            slug(&Value::Array(
+                group_by.iter().cloned().map(Value::String).collect()
+            ))
+        ));
+    }
+    // Models joined in for a dimension (`account__segment` from `dim_accounts`) are read too.
+    for sm in &layer.semantic_models {
+        if let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) {
+            if sql.contains(&format!(
+                "{}.{}",
+                quote(&rel.schema),
+                quote(&rel.identifier)
+            )) {
+                models.insert(id.clone());
+            }
+        }
+    }
+    if config.get("enabled") == Some(&Value::Bool(false)) {
+        return Ok(None);
+    }
+    let name = match d.args.get("name").and_then(Value::as_str) {
+        Some(n) => n.to_string(),
+        None => name_parts.join("_"),
+    };
+    let hash = {
+        use md5::{Digest, Md5};
+        let def = serde_json::json!({"metric": metric, "kind": d.kind, "args": d.args});
+        let h = Md5::digest(def.to_string().as_bytes());
+        h.iter().map(|b| format!("{b:02x}")).collect::<String>()[..10].to_string()
+    };
+    let pkg = target.package;
+    let mut node = Node::new(
+        format!("test.{pkg}.{name}.{hash}"),
+        ResourceType::Test,
+        name.clone(),
+        pkg.to_string(),
+    );
+    node.alias = config
+        .get("alias")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| name.clone());
+    node.path = format!("{}.sql", node.alias);
+    node.original_file_path = d.file.original_file_path.clone();
+    node.patch_path = None;
+    node.fqn = vec![
+        pkg.to_string(),
+        "metrics".into(),
+        metric.to_string(),
+        name.clone(),
+    ];
+    node.database = target.database.to_string();
+    node.schema = format!("{}_dbt_test__audit", target.schema);
+    node.raw_code = sql;
+    node.checksum = hash.clone();
+    node.tags = tags;
+    node.config = config;
+    node.file_key_name = Some(format!("metrics.{metric}"));
+    node.depends_on_nodes = models.into_iter().collect();
+    node.depends_on_nodes.push(format!("metric.{pkg}.{metric}"));
+    node.definition = serde_json::json!({
+        "metric_test": {"metric": metric, "kind": d.kind, "args": d.args}
+    });
+    Ok(Some(node))
+}
+
+/// Rows shown under a failing metric test.
+pub const SHOWN_ROWS: usize = 5;
+
+/// Explains a failing metric test's rows (as its SQL returns them: group-by items, then
+/// `metric_value`, `expected`, `violation`), one line per row:
+/// `customer__segment=smb: revenue = 200 (outside [0, 150])`.
+pub fn explain(metric: &str, columns: &[String], rows: &[Vec<Value>], failures: u64) -> String {
+    let show = |v: &Value| match v {
+        Value::Null => "null".to_string(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            Some(f) => {
+                let s = format!("{f:.6}");
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
+            None => n.to_string(),
+        },
+        Value::String(s) => s
+            .trim_end_matches("T00:00:00")
+            .trim_end_matches(" 00:00:00")
+            .to_string(),
+        o => o.to_string(),
+    };
+    let pos = |name: &str| columns.iter().position(|c| c == name);
+    let (Some(vi), Some(ei), Some(wi)) = (pos("metric_value"), pos("expected"), pos("violation"))
+    else {
+        return String::new();
+    };
+    let mut out = Vec::new();
+    for r in rows.iter().take(SHOWN_ROWS) {
+        let groups: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ![vi, ei, wi].contains(i))
+            .map(|(i, c)| format!("{c}={}", r.get(i).map(show).unwrap_or_default()))
+            .collect();
+        let lead = if groups.is_empty() {
+            "overall".to_string()
+        } else {
+            groups.join(", ")
+        };
+        let value = r.get(vi).map(show).unwrap_or_default();
+        let violation = r.get(wi).map(show).unwrap_or_default();
+        let expected = match r.get(ei) {
+            Some(Value::Null) | None => String::new(),
+            Some(e) => format!(", expected {}", show(e)),
+        };
+        out.push(format!(
+            "  {lead}: {metric} = {value} ({violation}{expected})"
+        ));
+    }
+    if failures as usize > rows.len().min(SHOWN_ROWS) {
+        out.push(format!(
+            "  ... and {} more",
+            failures as usize - rows.len().min(SHOWN_ROWS)
+        ));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lags_and_slugs() {
+        assert_eq!(parse_lag("3 days"), Some((3, Grain::Day)));
+        assert_eq!(parse_lag("1 month"), Some((1, Grain::Month)));
+        assert_eq!(parse_lag("three days"), None);
+        assert_eq!(
+            slug(&Value::String("customer__segment".into())),
+            "customer_segment"
+        );
+        assert_eq!(num_sql(0.5), "0.5");
+        assert_eq!(num_sql(10.0), "10");
+    }
+
+    #[test]
+    fn locates_the_nth_test() {
+        let text = "metrics:\n  - name: arr\n    type: simple\n    data_tests:\n      - not_null\n      - accepted_range:\n          min: 0\n  - name: b\n";
+        assert_eq!(test_location(text, "arr", Some(0)), Some((5, 9)));
+        assert_eq!(test_location(text, "arr", Some(1)), Some((6, 9)));
+        assert_eq!(test_location(text, "arr", None), Some((4, 5)));
+    }
+}

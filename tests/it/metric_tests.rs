@@ -1,0 +1,252 @@
+//! Data-quality tests on metrics (`data_tests:` under a metric), end to end on DuckDB: the shop of
+//! `tests/fixtures/metrics` with one overlay of `tests/fixtures/metric_tests` added as
+//! `models/metric_tests.yml`; every kind passes on one overlay and fails on the other, and the
+//! failure lines users see (group, value, bound) are snapshotted.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{copy_dir, repo, sluice, Run};
+
+/// A copy of the shop with `overlay` added; returns the temp dir (keep it alive) and the project.
+fn shop_with(overlay: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    std::fs::copy(
+        repo().join("tests/fixtures/metric_tests").join(overlay),
+        dir.join("models/metric_tests.yml"),
+    )
+    .expect("copy overlay");
+    (tmp, dir)
+}
+
+/// The result lines of metric tests in a build's output (`1 of 20 PASS name .... [PASS in 0.01s]`
+/// -> `PASS name`), sorted, and the explanation lines under each failure.
+fn metric_lines(r: &Run) -> String {
+    let mut results: Vec<String> = r
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let (_, rest) = l.split_once(" of ")?;
+            let mut words = rest.split_whitespace().skip(1).peekable();
+            let status = words.next()?;
+            if status == "START" {
+                return None;
+            }
+            if words.peek().is_some_and(|w| w.parse::<u64>().is_ok()) {
+                words.next();
+            }
+            let name = words.next()?;
+            (name.starts_with("metric_") || name.starts_with("checked_"))
+                .then(|| format!("{status} {name}"))
+        })
+        .collect();
+    results.sort();
+    results.dedup();
+    results.join("\n")
+}
+
+/// Each failing or warning test with the lines printed under it (timestamps and timings cut),
+/// in output order.
+fn failure_details(r: &Run) -> String {
+    let mut out = Vec::new();
+    for l in r.stdout.lines() {
+        // `10:36:05  text`: drop the clock.
+        let l = match l.get(..10) {
+            Some(p) if p.as_bytes().get(2) == Some(&b':') => &l[10..],
+            _ => l,
+        };
+        if l.starts_with("Completed with") {
+            break;
+        }
+        if let Some((_, rest)) = l.split_once(" of ") {
+            let mut words = rest.split_whitespace().skip(1);
+            let status = words.next().unwrap_or("");
+            if status == "FAIL" || status == "WARN" {
+                let name = words.nth(1).unwrap_or("");
+                out.push(format!("{status} {name}"));
+            }
+        } else if l.starts_with("  ") && !l.trim().is_empty() {
+            let l = l.trim_end();
+            // The freshness cutoff moves with the clock.
+            let l = match (l.contains("older than"), l.rfind(", expected ")) {
+                (true, Some(at)) => format!("{}, expected [CUTOFF])", &l[..at]),
+                _ => l.to_string(),
+            };
+            out.push(l);
+        }
+    }
+    out.join("\n")
+}
+
+fn build(dir: &Path, args: &[&str]) -> Run {
+    let mut a = vec!["build"];
+    a.extend_from_slice(args);
+    let r = sluice(dir, &a);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    r
+}
+
+#[test]
+fn every_kind_passes_on_good_data() {
+    let (_tmp, dir) = shop_with("passing.yml");
+    let r = build(&dir, &[]);
+    assert_eq!(r.code, 0, "build failed:\n{}\n{}", r.stdout, r.stderr);
+    insta::assert_snapshot!(metric_lines(&r));
+    // Listed and selected like dbt tests.
+    let ls = sluice(&dir, &["ls", "--select", "test_type:metric", "-o", "name"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert_eq!(ls.stdout.lines().count(), 12, "{}", ls.stdout);
+    let ls = sluice(
+        &dir,
+        &["ls", "--select", "metric:late_revenue", "-o", "name"],
+    );
+    assert_eq!(
+        ls.stdout.lines().collect::<Vec<_>>(),
+        [
+            "metric_accepted_range_late_revenue_min_0_by_metric_time_month",
+            "metric_not_null_late_revenue_by_metric_time_month"
+        ],
+        "{}",
+        ls.stderr
+    );
+    // In the manifest, depending on the models the metric reads and on the metric.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let node = manifest["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|n| n["name"] == "metric_reconciles_with_checked_revenue_expression")
+        .expect("test node in the manifest");
+    assert_eq!(node["resource_type"], "test");
+    assert_eq!(
+        node["depends_on"]["nodes"],
+        serde_json::json!([
+            "model.shop_metrics.orders",
+            "metric.shop_metrics.checked_revenue"
+        ])
+    );
+    // A dimension joined in from another model makes that model a parent too.
+    let node = manifest["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|n| n["name"] == "metric_additive_over_checked_revenue_customer_segment")
+        .expect("test node in the manifest");
+    assert_eq!(
+        node["depends_on"]["nodes"],
+        serde_json::json!([
+            "model.shop_metrics.customers",
+            "model.shop_metrics.orders",
+            "metric.shop_metrics.checked_revenue"
+        ])
+    );
+    // run_results.json has every metric test.
+    let rr: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).expect("run_results"),
+    )
+    .expect("json");
+    let passed = rr["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| {
+            x["unique_id"]
+                .as_str()
+                .is_some_and(|u| u.contains(".metric_") || u.contains(".checked_revenue_"))
+                && x["status"] == "pass"
+        })
+        .count();
+    assert_eq!(passed, 12);
+}
+
+#[test]
+fn every_kind_fails_on_bad_data_and_says_where() {
+    let (_tmp, dir) = shop_with("failing.yml");
+    let r = build(&dir, &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    insta::assert_snapshot!("failing_results", metric_lines(&r));
+    insta::assert_snapshot!("failing_details", failure_details(&r));
+    // Selecting one metric's tests runs only those (after the models they read).
+    let r = sluice(&dir, &["test", "--select", "metric:late_revenue"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("TOTAL=1"), "{}", r.stdout);
+    // store_failures keeps the failing rows in a table.
+    let r = sluice(
+        &dir,
+        &[
+            "test",
+            "--select",
+            "metric:late_revenue",
+            "--store-failures",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select count(*) as n from main_dbt_test__audit.metric_not_null_late_revenue_by_metric_time_month",
+        ],
+    );
+    assert!(r.stdout.contains("1"), "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn severity_warn_and_error_if_apply() {
+    let (_tmp, dir) = shop_with("failing.yml");
+    let yml = dir.join("models/metric_tests.yml");
+    let text = std::fs::read_to_string(&yml).unwrap().replace(
+        "      - freshness:\n          max_lag: 1 day\n",
+        "      - freshness:\n          max_lag: 1 day\n          error_if: \">1\"\n",
+    );
+    std::fs::write(&yml, text).unwrap();
+    let r = build(&dir, &[]);
+    let lines = metric_lines(&r);
+    assert!(
+        lines.contains("WARN metric_reconciles_with_checked_revenue_expression"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("WARN metric_freshness_checked_revenue_1_day"),
+        "{lines}"
+    );
+}
+
+/// Bad definitions: one diagnostic with file, line and column, exit code 2.
+fn diagnose(overlay: &str) -> String {
+    let (tmp, dir) = shop_with(overlay);
+    let r = sluice(&dir, &["parse"]);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let root = std::fs::canonicalize(tmp.path()).unwrap();
+    format!("exit code: {}\n{}", r.code, r.stderr)
+        .replace(&root.display().to_string(), "[TMP]")
+        .replace(&tmp.path().display().to_string(), "[TMP]")
+}
+
+#[test]
+fn a_test_on_an_unknown_dimension_is_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("unknown_dimension.yml"));
+}
+
+#[test]
+fn a_range_with_min_above_max_is_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("min_above_max.yml"));
+}
+
+/// The same failures, with the same explanations, on DuckDB and on a real Postgres server.
+#[test]
+fn same_failures_on_duckdb_and_postgres() {
+    crate::pg_server::on_both_engines("metric_tests_on_both", |engine| {
+        let (_tmp, dir) = shop_with("failing.yml");
+        engine.write_profile(&dir, "shop_metrics", "main", 1);
+        let r = build(&dir, &[]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("failing_details_both_engines", failure_details(&r));
+    });
+}
