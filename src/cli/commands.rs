@@ -438,7 +438,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
         let db = crate::adapters::db_seconds();
         eprintln!(
-            "timing: wall {elapsed:.3}s, inside DuckDB {db:.3}s summed over {} workers (busy wall >= {:.3}s)",
+            "timing: wall {elapsed:.3}s, inside the warehouse {db:.3}s summed over {} workers (busy wall >= {:.3}s)",
             ctx.threads,
             db / ctx.threads as f64
         );
