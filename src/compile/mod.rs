@@ -5,11 +5,13 @@
 //! (the `compile` command here, the scheduler in `execute`), so a node is compiled right before
 //! it runs, when its parents exist and `is_incremental()` can look at the warehouse.
 
+mod generic_tests;
 mod nodes;
 mod parse;
 mod properties;
 mod render;
 mod resolve;
+mod sources;
 pub mod test_names;
 
 pub use nodes::*;

@@ -4,7 +4,8 @@
 //! (from properties YAML), unit test and exposure; resolves each node's config (project tree <
 //! properties YAML < the file's own `config()`), renders every SQL file once with `execute=false`
 //! (in parallel) to record `ref`/`source`/`config` calls, then names each node's relation and
-//! resolves its dependencies. Nothing here touches a warehouse.
+//! resolves its dependencies. Nothing here touches a warehouse. Source tables are built in
+//! `super::sources` and generic tests in `super::generic_tests`, from what this module loaded.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -13,10 +14,11 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::generic_tests::{find_refable, generic_tests};
 use super::nodes::*;
-use super::properties::{entry_config, entry_tests, Entry, Properties};
+use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
-use super::test_names::{TestDefinition, TestTarget};
+use super::sources::source_nodes;
 use crate::diagnostics::{did_you_mean, line_col, Diagnostic, Location};
 use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
@@ -622,44 +624,9 @@ pub fn parse(
     })
 }
 
-/// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it
-/// renders is discarded, and so is a failure (the compile-phase render reports real errors).
-fn parse_render_test_macro(
-    macro_name: &str,
-    kwargs: &Map<String, Value>,
-    file: &str,
-    templates: &Templates,
-    ctx: &Arc<RenderCtx>,
-) {
-    let mut values: Vec<(String, minijinja::Value)> = Vec::new();
-    for (k, v) in kwargs {
-        let val = match v {
-            Value::String(s) => {
-                let t = s.trim();
-                let expr = t
-                    .strip_prefix("{{")
-                    .and_then(|r| r.strip_suffix("}}"))
-                    .map(str::trim)
-                    .or_else(|| parse_call(t).map(|_| t));
-                match expr {
-                    Some(e) => match templates.eval_expr(file, e, ctx) {
-                        Ok(v) => v,
-                        Err(_) => return,
-                    },
-                    None => minijinja::Value::from(s.clone()),
-                }
-            }
-            other => minijinja::Value::from_serialize(other),
-        };
-        values.push((k.clone(), val));
-    }
-    let kw: minijinja::value::Kwargs = values.into_iter().collect();
-    let _ = templates.call_macro(macro_name, vec![minijinja::Value::from(kw)], ctx);
-}
-
 /// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root
 /// project's.
-fn run_hooks(
+pub(super) fn run_hooks(
     project: &Project,
     hooks_of: impl Fn(&crate::project::ProjectConfig) -> &Vec<String>,
 ) -> Vec<String> {
@@ -673,13 +640,13 @@ fn run_hooks(
 }
 
 /// The root project, then its installed packages.
-fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
+pub(super) fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
     std::iter::once(project).chain(project.packages.iter())
 }
 
 /// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's
 /// node) the root project's tree over it, as dbt lets the root project configure packages.
-fn package_cfg(
+pub(super) fn package_cfg(
     root: &Project,
     proj: &Project,
     own: &ConfigTree,
@@ -696,7 +663,7 @@ fn package_cfg(
 /// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
 /// folders of the file..., fqn_tail...]`), description, `config:` (enabled by default) and the
 /// entry itself as its definition.
-fn yaml_node(
+pub(super) fn yaml_node(
     entry: &Entry,
     project: &Project,
     rtype: ResourceType,
@@ -718,7 +685,7 @@ fn yaml_node(
     node
 }
 
-fn located(
+pub(super) fn located(
     node: &Node,
     needle: &str,
     code: &'static str,
@@ -747,7 +714,7 @@ fn located(
 }
 
 /// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).
-fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
+pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     static RE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());
     static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
@@ -756,18 +723,18 @@ fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     Some((c[1].to_string(), args))
 }
 
-fn file_stem(path: &str) -> String {
+pub(super) fn file_stem(path: &str) -> String {
     let base = path.rsplit('/').next().unwrap_or(path);
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }
 
-fn dirs_of(path: &str) -> Vec<String> {
+pub(super) fn dirs_of(path: &str) -> Vec<String> {
     let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
     parts.pop();
     parts
 }
 
-fn relative_to_resource(file: &str, project: &Project) -> String {
+pub(super) fn relative_to_resource(file: &str, project: &Project) -> String {
     let c = &project.config;
     for folder in c
         .model_paths
@@ -843,7 +810,7 @@ pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
 }
 
 /// Normalises config after all layers are merged: tags/hooks as lists, tags and meta mirrored.
-fn finish_config(node: &mut Node) {
+pub(super) fn finish_config(node: &mut Node) {
     for k in ["tags", "pre-hook", "post-hook"] {
         if let Some(v) = node.config.get(k).cloned() {
             node.config.insert(
@@ -869,7 +836,7 @@ fn finish_config(node: &mut Node) {
 }
 
 /// Applies a properties entry (description, columns, config, docs) to a node.
-fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
+pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
     node.patch_path = Some(format!("{}://{}", node.package_name, entry.file));
     node.description = render_docs(entry.str("description").unwrap_or(""), docs);
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
@@ -886,7 +853,10 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
 }
 
 /// The documented columns of a properties entry (`columns:`), descriptions rendered.
-fn columns_of(entry: &Map<String, Value>, docs: &BTreeMap<String, DocBlock>) -> Vec<ColumnDef> {
+pub(super) fn columns_of(
+    entry: &Map<String, Value>,
+    docs: &BTreeMap<String, DocBlock>,
+) -> Vec<ColumnDef> {
     let Some(Value::Array(cols)) = entry.get("columns") else {
         return vec![];
     };
@@ -931,7 +901,7 @@ pub fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
         .into_owned()
 }
 
-fn node_info(node: &Node, target: &Target) -> NodeInfo {
+pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
     NodeInfo {
         unique_id: node.unique_id.clone(),
         name: node.name.clone(),
@@ -949,7 +919,7 @@ fn node_info(node: &Node, target: &Target) -> NodeInfo {
 
 /// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`); hooks excluded,
 /// they are rendered when they run.
-fn render_config_strings(
+pub(super) fn render_config_strings(
     node: &mut Node,
     templates: &Templates,
     services: &Arc<ParseServices>,
@@ -980,7 +950,7 @@ fn render_config_strings(
 
 /// Sets database, schema and alias from config through the naming macros (natively when the
 /// project does not override them).
-fn name_relation(
+pub(super) fn name_relation(
     node: &mut Node,
     target: &Target,
     templates: &Templates,
@@ -1036,418 +1006,4 @@ fn name_relation(
         custom_db.unwrap_or_else(|| target.database.clone())
     };
     Ok(())
-}
-
-fn source_nodes(
-    entry: &Entry,
-    pkg: &str,
-    (root, project): (&Project, &Project),
-    target: &Target,
-    docs: &BTreeMap<String, DocBlock>,
-) -> Result<Vec<Node>, Diagnostic> {
-    let src_name = entry.name().to_string();
-    let rel_path = relative_to_resource(&entry.file, project);
-    let src_cfg = entry_config(&entry.value);
-    let mut out = Vec::new();
-    let tables = match entry.value.get("tables") {
-        Some(Value::Array(t)) => t.clone(),
-        None | Some(Value::Null) => vec![],
-        Some(_) => {
-            return Err(Diagnostic::error(
-                "yaml",
-                format!("`tables:` of source `{src_name}` must be a list"),
-            )
-            .in_file(&entry.file))
-        }
-    };
-    for t in tables {
-        let Value::Object(tm) = t else { continue };
-        let tname = tm
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if tname.is_empty() {
-            return Err(Diagnostic::error(
-                "yaml",
-                format!("a table of source `{src_name}` has no `name`"),
-            )
-            .in_file(&entry.file));
-        }
-        let mut fqn = vec![pkg.to_string()];
-        fqn.extend(dirs_of(&rel_path));
-        fqn.push(src_name.clone());
-        fqn.push(tname.clone());
-        let mut node = Node::new(
-            format!("source.{pkg}.{src_name}.{tname}"),
-            ResourceType::Source,
-            tname.clone(),
-            pkg.to_string(),
-        );
-        node.original_file_path = entry.file.clone();
-        node.path = entry.file.clone();
-        node.fqn = fqn.clone();
-        let mut config =
-            serde_json::json!({"enabled": true, "event_time": null, "freshness": null})
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-        merge(
-            &mut config,
-            &package_cfg(root, project, &project.config.sources, &fqn, |c| &c.sources),
-        );
-        merge(&mut config, &src_cfg);
-        merge(&mut config, &entry_config(&tm));
-        node.config = config;
-        node.description = render_docs(
-            tm.get("description").and_then(Value::as_str).unwrap_or(""),
-            docs,
-        );
-        node.tags = {
-            let mut t = str_list(entry.value.get("tags"));
-            for x in str_list(tm.get("tags")) {
-                if !t.contains(&x) {
-                    t.push(x);
-                }
-            }
-            t
-        };
-        node.meta = tm
-            .get("meta")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let identifier = tm
-            .get("identifier")
-            .and_then(Value::as_str)
-            .unwrap_or(&tname)
-            .to_string();
-        node.database = tm
-            .get("database")
-            .or(entry.value.get("database"))
-            .or(entry.value.get("catalog"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| target.database.clone());
-        node.schema = entry
-            .value
-            .get("schema")
-            .and_then(Value::as_str)
-            .unwrap_or(&src_name)
-            .to_string();
-        node.alias = identifier.clone();
-        node.columns = columns_of(&tm, docs);
-        node.source = Some(SourceInfo {
-            source_name: src_name.clone(),
-            source_description: render_docs(entry.str("description").unwrap_or(""), docs),
-            loader: entry.str("loader").unwrap_or("").to_string(),
-            identifier,
-            loaded_at_field: tm
-                .get("loaded_at_field")
-                .or(entry.value.get("loaded_at_field"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            freshness: tm
-                .get("freshness")
-                .or(entry.value.get("freshness"))
-                .cloned()
-                .unwrap_or(Value::Null),
-            source_meta: entry
-                .value
-                .get("meta")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-        });
-        node.definition = Value::Object(tm.clone());
-        if node.is_enabled() {
-            out.push(node);
-        }
-    }
-    Ok(out)
-}
-
-fn find_refable(
-    manifest: &Manifest,
-    pkg: &str,
-    package: Option<&str>,
-    name: &str,
-) -> Option<String> {
-    let mut found: Option<&Node> = None;
-    for n in manifest.nodes.values() {
-        if n.resource_type.is_refable()
-            && n.name == name
-            && package.is_none_or(|p| p == n.package_name)
-            && (found.is_none() || n.package_name == pkg)
-        {
-            found = Some(n);
-        }
-    }
-    found.map(|n| n.unique_id.clone())
-}
-
-/// Builds generic test nodes from properties YAML.
-fn generic_tests(
-    props: &Properties,
-    manifest: &Manifest,
-    (root, project): (&Project, &Project),
-    target: &Target,
-    templates: &Templates,
-    services: &Arc<ParseServices>,
-    errors: &mut Vec<Diagnostic>,
-) -> Vec<Node> {
-    let pkg = &project.config.name;
-    let mut out = Vec::new();
-    struct Attach<'a> {
-        entry: &'a Map<String, Value>,
-        file: &'a str,
-        key: &'static str,
-        target: TestTarget<'a>,
-        attached: Option<String>,
-        resource_folder_path: String,
-    }
-    let mut attaches: Vec<Attach> = Vec::new();
-    let refable: BTreeMap<&str, String> = manifest
-        .nodes
-        .values()
-        .filter(|n| n.resource_type.is_refable() && &n.package_name == pkg)
-        .map(|n| (n.name.as_str(), n.unique_id.clone()))
-        .collect();
-    for (kind, map) in [
-        ("models", &props.models),
-        ("seeds", &props.seeds),
-        ("snapshots", &props.snapshots),
-    ] {
-        for (name, entry) in map {
-            let id = refable.get(name.as_str()).cloned();
-            if id.is_none()
-                && !manifest
-                    .disabled
-                    .keys()
-                    .any(|k| k.ends_with(&format!(".{name}")))
-            {
-                continue;
-            }
-            attaches.push(Attach {
-                entry: &entry.value,
-                file: &entry.file,
-                key: kind,
-                target: TestTarget::Node {
-                    name,
-                    version: None,
-                },
-                attached: id,
-                resource_folder_path: relative_to_resource(&entry.file, project),
-            });
-        }
-    }
-    let mut source_tables: Vec<(String, Map<String, Value>, &str)> = Vec::new();
-    for entry in &props.sources {
-        if let Some(Value::Array(tables)) = entry.value.get("tables") {
-            for t in tables {
-                if let Value::Object(tm) = t {
-                    source_tables.push((entry.name().to_string(), tm.clone(), entry.file.as_str()));
-                }
-            }
-        }
-    }
-    let source_names: Vec<(String, String)> = source_tables
-        .iter()
-        .map(|(s, tm, _)| {
-            (
-                s.clone(),
-                tm.get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect();
-    for (i, (_, tm, file)) in source_tables.iter().enumerate() {
-        let (s, t) = &source_names[i];
-        attaches.push(Attach {
-            entry: tm,
-            file,
-            key: "sources",
-            target: TestTarget::Source {
-                source: s,
-                table: t,
-            },
-            attached: None,
-            resource_folder_path: relative_to_resource(file, project),
-        });
-    }
-
-    for a in attaches {
-        let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
-            .into_iter()
-            .map(|t| (None, t))
-            .collect();
-        if let Some(Value::Array(cols)) = a.entry.get("columns") {
-            for c in cols {
-                let Some(cname) = c.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
-                let cname = if quoted {
-                    crate::sql::quote(cname)
-                } else {
-                    cname.to_string()
-                };
-                if let Value::Object(cm) = c {
-                    for t in entry_tests(cm) {
-                        defs.push((Some(cname.clone()), t));
-                    }
-                }
-            }
-        }
-        for (col, def) in defs {
-            let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
-                Ok(td) => td,
-                Err(msg) => {
-                    errors.push(
-                        Diagnostic::error("test-definition", format!("invalid test: {msg}"))
-                            .in_file(a.file),
-                    );
-                    continue;
-                }
-            };
-            let names = td.names(pkg, &a.target);
-            let mut node = Node::new(
-                names.unique_id.clone(),
-                ResourceType::Test,
-                names.name.clone(),
-                pkg.clone(),
-            );
-            node.alias = names.alias.clone();
-            node.path = format!("{}.sql", names.alias);
-            node.original_file_path = a.file.to_string();
-            let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&a.resource_folder_path));
-            fqn.push(names.name.clone());
-            node.fqn = fqn.clone();
-            node.config = default_config(ResourceType::Test);
-            merge(
-                &mut node.config,
-                &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
-                    &c.data_tests
-                }),
-            );
-            merge(&mut node.config, &td.config);
-            finish_config(&mut node);
-            let macro_name = match &td.namespace {
-                Some(ns) => format!("{ns}.test_{}", td.test_name),
-                None => format!("test_{}", td.test_name),
-            };
-            node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
-            node.column_name = col.clone();
-            node.file_key_name = Some(match a.target {
-                TestTarget::Source { source, .. } => format!("sources.{source}"),
-                TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
-            });
-            node.attached_node = match a.target {
-                TestTarget::Source { source, table } => {
-                    Some(format!("source.{pkg}.{source}.{table}"))
-                }
-                _ => a.attached.clone(),
-            };
-            node.test_metadata = Some(TestMetadata {
-                name: td.test_name.clone(),
-                namespace: td.namespace.clone(),
-                kwargs: td.kwargs.clone(),
-            });
-            // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
-            let info = node_info(&node, target);
-            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-            let kw_order: Vec<&String> = td.kwargs.keys().collect();
-            let mut static_refs = Vec::new();
-            let mut static_sources = Vec::new();
-            for k in kw_order {
-                let Some(Value::String(s)) = td.kwargs.get(k) else {
-                    continue;
-                };
-                // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
-                // rendering (the common case, and by far the cheapest).
-                let inner = s
-                    .trim()
-                    .strip_prefix("{{ get_where_subquery(")
-                    .and_then(|r| r.strip_suffix(") }}"))
-                    .unwrap_or(s);
-                if let Some((kind, args)) = parse_call(inner) {
-                    if kind == "ref" && !args.is_empty() && !inner.contains('=') {
-                        static_refs.push(crate::templating::RefCall {
-                            package: if args.len() > 1 {
-                                Some(args[0].clone())
-                            } else {
-                                None
-                            },
-                            name: args[args.len() - 1].clone(),
-                            version: None,
-                        });
-                        continue;
-                    }
-                    if kind == "source" && args.len() == 2 {
-                        static_sources.push((args[0].clone(), args[1].clone()));
-                        continue;
-                    }
-                }
-                let src = if parse_call(s).is_some() {
-                    format!("{{{{ {s} }}}}")
-                } else {
-                    s.clone()
-                };
-                if src.contains("{{") {
-                    if let Err(d) = templates.render(a.file, &src, &ctx) {
-                        errors.push(d);
-                    }
-                }
-            }
-            // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
-            // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
-            // (Only when the macro's file calls `config(` at all: most custom tests do not, and
-            // rendering every test twice would slow parsing down.)
-            let def = templates.index.find(&macro_name, Some(pkg));
-            if def.is_some_and(|d| {
-                d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
-            }) {
-                parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, &ctx);
-            }
-            let rec = ctx.recorded();
-            if !rec.config.is_empty() {
-                merge(&mut node.config, &rec.config);
-                merge(&mut node.config, &td.config);
-                finish_config(&mut node);
-            }
-            for r in rec.refs.iter() {
-                if !static_refs.contains(r) {
-                    static_refs.push(r.clone());
-                }
-            }
-            for src in rec.sources.iter() {
-                if !static_sources.contains(src) {
-                    static_sources.push(src.clone());
-                }
-            }
-            node.refs = static_refs;
-            node.sources = static_sources;
-            node.depends_on_macros = {
-                let mut m = vec![format!(
-                    "macro.{}.{}",
-                    td.namespace.as_deref().unwrap_or("dbt"),
-                    format!("test_{}", td.test_name)
-                )];
-                m.extend(rec.macros);
-                m
-            };
-            if let Err(d) = name_relation(&mut node, target, templates, services) {
-                errors.push(d);
-            }
-            node.alias = names.alias.clone();
-            if a.attached.is_none() && matches!(a.target, TestTarget::Node { .. }) {
-                node.config.insert("enabled".into(), Value::Bool(false));
-            }
-            out.push(node);
-        }
-    }
-    out
 }

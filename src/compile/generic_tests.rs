@@ -1,0 +1,339 @@
+//! Generic test nodes from properties YAML (`data_tests:` / `tests:` on models, seeds, snapshots,
+//! sources and their columns): names exactly as dbt names them, configs, the refs they depend on,
+//! and the parse-phase render of a test macro for the `config()` calls it makes. Split out of
+//! parse because tests are built after every other node exists, from those nodes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::nodes::*;
+use super::parse::*;
+use super::properties::{entry_tests, Properties};
+use super::resolve::ParseServices;
+use super::test_names::{TestDefinition, TestTarget};
+use crate::diagnostics::Diagnostic;
+use crate::project::config::merge;
+use crate::project::{Project, Target};
+use crate::templating::{Phase, RenderCtx, Templates};
+
+pub(super) fn find_refable(
+    manifest: &Manifest,
+    pkg: &str,
+    package: Option<&str>,
+    name: &str,
+) -> Option<String> {
+    let mut found: Option<&Node> = None;
+    for n in manifest.nodes.values() {
+        if n.resource_type.is_refable()
+            && n.name == name
+            && package.is_none_or(|p| p == n.package_name)
+            && (found.is_none() || n.package_name == pkg)
+        {
+            found = Some(n);
+        }
+    }
+    found.map(|n| n.unique_id.clone())
+}
+
+/// Builds generic test nodes from properties YAML.
+pub(super) fn generic_tests(
+    props: &Properties,
+    manifest: &Manifest,
+    (root, project): (&Project, &Project),
+    target: &Target,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Node> {
+    let pkg = &project.config.name;
+    let mut out = Vec::new();
+    struct Attach<'a> {
+        entry: &'a Map<String, Value>,
+        file: &'a str,
+        key: &'static str,
+        target: TestTarget<'a>,
+        attached: Option<String>,
+        resource_folder_path: String,
+    }
+    let mut attaches: Vec<Attach> = Vec::new();
+    let refable: BTreeMap<&str, String> = manifest
+        .nodes
+        .values()
+        .filter(|n| n.resource_type.is_refable() && &n.package_name == pkg)
+        .map(|n| (n.name.as_str(), n.unique_id.clone()))
+        .collect();
+    for (kind, map) in [
+        ("models", &props.models),
+        ("seeds", &props.seeds),
+        ("snapshots", &props.snapshots),
+    ] {
+        for (name, entry) in map {
+            let id = refable.get(name.as_str()).cloned();
+            if id.is_none()
+                && !manifest
+                    .disabled
+                    .keys()
+                    .any(|k| k.ends_with(&format!(".{name}")))
+            {
+                continue;
+            }
+            attaches.push(Attach {
+                entry: &entry.value,
+                file: &entry.file,
+                key: kind,
+                target: TestTarget::Node {
+                    name,
+                    version: None,
+                },
+                attached: id,
+                resource_folder_path: relative_to_resource(&entry.file, project),
+            });
+        }
+    }
+    let mut source_tables: Vec<(String, Map<String, Value>, &str)> = Vec::new();
+    for entry in &props.sources {
+        if let Some(Value::Array(tables)) = entry.value.get("tables") {
+            for t in tables {
+                if let Value::Object(tm) = t {
+                    source_tables.push((entry.name().to_string(), tm.clone(), entry.file.as_str()));
+                }
+            }
+        }
+    }
+    let source_names: Vec<(String, String)> = source_tables
+        .iter()
+        .map(|(s, tm, _)| {
+            (
+                s.clone(),
+                tm.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for (i, (_, tm, file)) in source_tables.iter().enumerate() {
+        let (s, t) = &source_names[i];
+        attaches.push(Attach {
+            entry: tm,
+            file,
+            key: "sources",
+            target: TestTarget::Source {
+                source: s,
+                table: t,
+            },
+            attached: None,
+            resource_folder_path: relative_to_resource(file, project),
+        });
+    }
+
+    for a in attaches {
+        let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
+            .into_iter()
+            .map(|t| (None, t))
+            .collect();
+        if let Some(Value::Array(cols)) = a.entry.get("columns") {
+            for c in cols {
+                let Some(cname) = c.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
+                let cname = if quoted {
+                    crate::sql::quote(cname)
+                } else {
+                    cname.to_string()
+                };
+                if let Value::Object(cm) = c {
+                    for t in entry_tests(cm) {
+                        defs.push((Some(cname.clone()), t));
+                    }
+                }
+            }
+        }
+        for (col, def) in defs {
+            let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
+                Ok(td) => td,
+                Err(msg) => {
+                    errors.push(
+                        Diagnostic::error("test-definition", format!("invalid test: {msg}"))
+                            .in_file(a.file),
+                    );
+                    continue;
+                }
+            };
+            let names = td.names(pkg, &a.target);
+            let mut node = Node::new(
+                names.unique_id.clone(),
+                ResourceType::Test,
+                names.name.clone(),
+                pkg.clone(),
+            );
+            node.alias = names.alias.clone();
+            node.path = format!("{}.sql", names.alias);
+            node.original_file_path = a.file.to_string();
+            let mut fqn = vec![pkg.clone()];
+            fqn.extend(dirs_of(&a.resource_folder_path));
+            fqn.push(names.name.clone());
+            node.fqn = fqn.clone();
+            node.config = default_config(ResourceType::Test);
+            merge(
+                &mut node.config,
+                &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
+                    &c.data_tests
+                }),
+            );
+            merge(&mut node.config, &td.config);
+            finish_config(&mut node);
+            let macro_name = match &td.namespace {
+                Some(ns) => format!("{ns}.test_{}", td.test_name),
+                None => format!("test_{}", td.test_name),
+            };
+            node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
+            node.column_name = col.clone();
+            node.file_key_name = Some(match a.target {
+                TestTarget::Source { source, .. } => format!("sources.{source}"),
+                TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
+            });
+            node.attached_node = match a.target {
+                TestTarget::Source { source, table } => {
+                    Some(format!("source.{pkg}.{source}.{table}"))
+                }
+                _ => a.attached.clone(),
+            };
+            node.test_metadata = Some(TestMetadata {
+                name: td.test_name.clone(),
+                namespace: td.namespace.clone(),
+                kwargs: td.kwargs.clone(),
+            });
+            // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
+            let info = node_info(&node, target);
+            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+            let kw_order: Vec<&String> = td.kwargs.keys().collect();
+            let mut static_refs = Vec::new();
+            let mut static_sources = Vec::new();
+            for k in kw_order {
+                let Some(Value::String(s)) = td.kwargs.get(k) else {
+                    continue;
+                };
+                // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
+                // rendering (the common case, and by far the cheapest).
+                let inner = s
+                    .trim()
+                    .strip_prefix("{{ get_where_subquery(")
+                    .and_then(|r| r.strip_suffix(") }}"))
+                    .unwrap_or(s);
+                if let Some((kind, args)) = parse_call(inner) {
+                    if kind == "ref" && !args.is_empty() && !inner.contains('=') {
+                        static_refs.push(crate::templating::RefCall {
+                            package: if args.len() > 1 {
+                                Some(args[0].clone())
+                            } else {
+                                None
+                            },
+                            name: args[args.len() - 1].clone(),
+                            version: None,
+                        });
+                        continue;
+                    }
+                    if kind == "source" && args.len() == 2 {
+                        static_sources.push((args[0].clone(), args[1].clone()));
+                        continue;
+                    }
+                }
+                let src = if parse_call(s).is_some() {
+                    format!("{{{{ {s} }}}}")
+                } else {
+                    s.clone()
+                };
+                if src.contains("{{") {
+                    if let Err(d) = templates.render(a.file, &src, &ctx) {
+                        errors.push(d);
+                    }
+                }
+            }
+            // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
+            // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
+            // (Only when the macro's file calls `config(` at all: most custom tests do not, and
+            // rendering every test twice would slow parsing down.)
+            let def = templates.index.find(&macro_name, Some(pkg));
+            if def.is_some_and(|d| {
+                d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
+            }) {
+                parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, &ctx);
+            }
+            let rec = ctx.recorded();
+            if !rec.config.is_empty() {
+                merge(&mut node.config, &rec.config);
+                merge(&mut node.config, &td.config);
+                finish_config(&mut node);
+            }
+            for r in rec.refs.iter() {
+                if !static_refs.contains(r) {
+                    static_refs.push(r.clone());
+                }
+            }
+            for src in rec.sources.iter() {
+                if !static_sources.contains(src) {
+                    static_sources.push(src.clone());
+                }
+            }
+            node.refs = static_refs;
+            node.sources = static_sources;
+            node.depends_on_macros = {
+                let mut m = vec![format!(
+                    "macro.{}.{}",
+                    td.namespace.as_deref().unwrap_or("dbt"),
+                    format!("test_{}", td.test_name)
+                )];
+                m.extend(rec.macros);
+                m
+            };
+            if let Err(d) = name_relation(&mut node, target, templates, services) {
+                errors.push(d);
+            }
+            node.alias = names.alias.clone();
+            if a.attached.is_none() && matches!(a.target, TestTarget::Node { .. }) {
+                node.config.insert("enabled".into(), Value::Bool(false));
+            }
+            out.push(node);
+        }
+    }
+    out
+}
+
+/// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it
+/// renders is discarded, and so is a failure (the compile-phase render reports real errors).
+fn parse_render_test_macro(
+    macro_name: &str,
+    kwargs: &Map<String, Value>,
+    file: &str,
+    templates: &Templates,
+    ctx: &Arc<RenderCtx>,
+) {
+    let mut values: Vec<(String, minijinja::Value)> = Vec::new();
+    for (k, v) in kwargs {
+        let val = match v {
+            Value::String(s) => {
+                let t = s.trim();
+                let expr = t
+                    .strip_prefix("{{")
+                    .and_then(|r| r.strip_suffix("}}"))
+                    .map(str::trim)
+                    .or_else(|| parse_call(t).map(|_| t));
+                match expr {
+                    Some(e) => match templates.eval_expr(file, e, ctx) {
+                        Ok(v) => v,
+                        Err(_) => return,
+                    },
+                    None => minijinja::Value::from(s.clone()),
+                }
+            }
+            other => minijinja::Value::from_serialize(other),
+        };
+        values.push((k.clone(), val));
+    }
+    let kw: minijinja::value::Kwargs = values.into_iter().collect();
+    let _ = templates.call_macro(macro_name, vec![minijinja::Value::from(kw)], ctx);
+}
