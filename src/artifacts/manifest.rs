@@ -18,7 +18,7 @@ use crate::templating::MacroDef;
 
 /// The whole `manifest.json` document.
 pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
-    manifest_value(m, meta, true)
+    manifest_value(m, &Ctx::new(m, meta), true)
 }
 
 /// `manifest.json` as text, for writing. Nodes (the bulk of a large project) are serialised one
@@ -36,7 +36,7 @@ pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
             format!("{key}:{val}")
         })
         .collect();
-    let rest = serde_json::to_string(&manifest_value(m, meta, false)).unwrap_or_default();
+    let rest = serde_json::to_string(&manifest_value(m, &ctx, false)).unwrap_or_default();
     let marker = "\"nodes\":{}";
     match rest.find(marker) {
         Some(i) => {
@@ -70,8 +70,8 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn manifest_value(m: &Manifest, meta: &ArtifactMeta, with_nodes: bool) -> Value {
-    let ctx = Ctx::new(m, meta);
+fn manifest_value(m: &Manifest, ctx: &Ctx, with_nodes: bool) -> Value {
+    let meta = ctx.meta;
     // Nodes are independent: render them in parallel, then keep the sorted order.
     let list: Vec<(&String, &Node)> = if with_nodes {
         m.nodes.iter().collect()

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::nodes::*;
-use super::parse::*;
+use super::parse::{
+    default_config, dirs_of, finish_config, name_relation, node_info, package_cfg, parse_call,
+    relative_to_resource,
+};
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};

@@ -626,7 +626,7 @@ pub fn parse(
 
 /// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root
 /// project's.
-pub(super) fn run_hooks(
+fn run_hooks(
     project: &Project,
     hooks_of: impl Fn(&crate::project::ProjectConfig) -> &Vec<String>,
 ) -> Vec<String> {
@@ -640,7 +640,7 @@ pub(super) fn run_hooks(
 }
 
 /// The root project, then its installed packages.
-pub(super) fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
+fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
     std::iter::once(project).chain(project.packages.iter())
 }
 
@@ -663,7 +663,7 @@ pub(super) fn package_cfg(
 /// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
 /// folders of the file..., fqn_tail...]`), description, `config:` (enabled by default) and the
 /// entry itself as its definition.
-pub(super) fn yaml_node(
+fn yaml_node(
     entry: &Entry,
     project: &Project,
     rtype: ResourceType,
@@ -685,7 +685,7 @@ pub(super) fn yaml_node(
     node
 }
 
-pub(super) fn located(
+fn located(
     node: &Node,
     needle: &str,
     code: &'static str,
@@ -723,7 +723,7 @@ pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     Some((c[1].to_string(), args))
 }
 
-pub(super) fn file_stem(path: &str) -> String {
+fn file_stem(path: &str) -> String {
     let base = path.rsplit('/').next().unwrap_or(path);
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }
@@ -836,7 +836,7 @@ pub(super) fn finish_config(node: &mut Node) {
 }
 
 /// Applies a properties entry (description, columns, config, docs) to a node.
-pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
+fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
     node.patch_path = Some(format!("{}://{}", node.package_name, entry.file));
     node.description = render_docs(entry.str("description").unwrap_or(""), docs);
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
@@ -919,7 +919,7 @@ pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
 
 /// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`); hooks excluded,
 /// they are rendered when they run.
-pub(super) fn render_config_strings(
+fn render_config_strings(
     node: &mut Node,
     templates: &Templates,
     services: &Arc<ParseServices>,
