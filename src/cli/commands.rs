@@ -152,34 +152,19 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
         .map_err(|d| vec![d])?;
     warn_unmatched(&s, sel, rep.as_ref());
     use rayon::prelude::*;
-    let templates = s.templates();
     let t = std::time::Instant::now();
-    let results: Vec<(String, Result<String, Diagnostic>)> = ids
-        .par_iter()
-        .map(|id| {
-            (
-                id.clone(),
-                compile_node(s.manifest(), id, &templates, services.clone()),
-            )
-        })
-        .collect();
+    let (compiled, mut errors) = compile_into_manifest(&mut s, &ids, &services);
     crate::timing("compile nodes", t);
     let t = std::time::Instant::now();
-    let mut errors = Vec::new();
     let target_dir = s.target_path.clone();
-    let mut files: Vec<(std::path::PathBuf, String)> = Vec::new();
-    for (id, r) in results {
-        match r {
-            Ok(sql) => {
-                if let Some(n) = s.parsed.manifest.nodes.get_mut(&id) {
-                    let path = target_dir.join(compiled_path("", n).trim_start_matches('/'));
-                    n.compiled_code = Some(sql.clone());
-                    files.push((path, sql));
-                }
-            }
-            Err(d) => errors.push(d),
-        }
-    }
+    let files: Vec<(std::path::PathBuf, String)> = compiled
+        .iter()
+        .filter_map(|id| {
+            let n = s.manifest().nodes.get(id)?;
+            let path = target_dir.join(compiled_path("", n).trim_start_matches('/'));
+            Some((path, n.compiled_code.clone()?))
+        })
+        .collect();
     // Folders first (few), then the files in parallel.
     let dirs: std::collections::BTreeSet<&std::path::Path> =
         files.iter().filter_map(|(p, _)| p.parent()).collect();
@@ -702,6 +687,38 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
 }
 
 /// A plain text table like dbt's `show` output.
+/// Compiles `ids` in parallel without a warehouse and stores each node's SQL in the manifest;
+/// returns the ids that compiled and the diagnostics of those that did not.
+pub(super) fn compile_into_manifest(
+    s: &mut Session,
+    ids: &[String],
+    services: &Arc<CompileServices>,
+) -> (Vec<String>, Vec<Diagnostic>) {
+    use rayon::prelude::*;
+    let templates = s.templates();
+    let results: Vec<(&String, Result<String, Diagnostic>)> = ids
+        .par_iter()
+        .map(|id| {
+            let sql = compile_node(s.manifest(), id, &templates, services.clone());
+            (id, sql)
+        })
+        .collect();
+    let mut compiled = Vec::new();
+    let mut errors = Vec::new();
+    for (id, r) in results {
+        match r {
+            Ok(sql) => {
+                if let Some(n) = s.parsed.manifest.nodes.get_mut(id) {
+                    n.compiled_code = Some(sql);
+                    compiled.push(id.clone());
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    (compiled, errors)
+}
+
 /// Writes a compiled file unless it already holds `sql`: rewriting 40,000 unchanged files costs
 /// far more than reading them.
 fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {

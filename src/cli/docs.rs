@@ -17,12 +17,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::args::DocsCommand;
-use super::commands::{meta, reporter, write_manifest};
+use super::commands::{compile_into_manifest, meta, reporter, write_manifest};
 use super::session::{self, Session};
 use super::{GlobalArgs, Outcome};
 use crate::adapters::Adapter;
 use crate::artifacts;
-use crate::compile::{compile_node, CompileServices, ResourceType};
+use crate::compile::{CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
 use crate::execute::Event;
 
@@ -121,14 +121,12 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
 /// Compiles models, snapshots, analyses and tests (no warehouse), like `sluice compile`, so the
 /// manifest and the pages carry compiled SQL.
 fn compile_all(s: &mut Session) -> Result<(), Vec<Diagnostic>> {
-    use rayon::prelude::*;
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
         None,
         false,
         &s.target.adapter_type,
     ));
-    let templates = s.templates();
     let ids: Vec<String> = s
         .manifest()
         .nodes
@@ -144,26 +142,7 @@ fn compile_all(s: &mut Session) -> Result<(), Vec<Diagnostic>> {
         })
         .map(|n| n.unique_id.clone())
         .collect();
-    let results: Vec<(String, Result<String, Diagnostic>)> = ids
-        .par_iter()
-        .map(|id| {
-            (
-                id.clone(),
-                compile_node(s.manifest(), id, &templates, services.clone()),
-            )
-        })
-        .collect();
-    let mut errors = Vec::new();
-    for (id, r) in results {
-        match r {
-            Ok(sql) => {
-                if let Some(n) = s.parsed.manifest.nodes.get_mut(&id) {
-                    n.compiled_code = Some(sql);
-                }
-            }
-            Err(d) => errors.push(d),
-        }
-    }
+    let (_, errors) = compile_into_manifest(s, &ids, &services);
     if errors.is_empty() {
         Ok(())
     } else {
