@@ -31,7 +31,18 @@ pub fn timing(stage: &str, since: std::time::Instant) {
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("timing: {stage}: {:.3}s", since.elapsed().as_secs_f64());
+            // Resident memory after the stage: page faults on fresh memory are a large part of
+            // a big project's system time, so the benchmark shows where memory grows.
+            let rss_mib = std::fs::read_to_string("/proc/self/statm")
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map_or(String::new(), |pages| {
+                    format!(" (rss {} MiB)", pages * 4096 >> 20)
+                });
+            eprintln!(
+                "timing: {stage}: {:.3}s{rss_mib}",
+                since.elapsed().as_secs_f64()
+            );
         }
     }
 }
