@@ -43,9 +43,9 @@ pub fn write_manifest(
     let rest = serde_json::to_string(&manifest_value(m, &ctx, false))?;
     let marker = "\"nodes\":{}";
     let at = rest.find(marker).unwrap_or(rest.len());
-    out.write_all(rest[..at].as_bytes())?;
+    out.write_all(&rest.as_bytes()[..at])?;
     out.write_all(b"\"nodes\":{")?;
-    let list: Vec<(&String, &Node)> = m.nodes.iter().collect();
+    let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
     // Batches bound the memory in flight; chunks within a batch are the unit of parallel work.
     const CHUNK: usize = 256;
     const BATCH: usize = 32 * CHUNK;
@@ -75,14 +75,19 @@ pub fn write_manifest(
         }
     }
     out.write_all(b"}")?;
-    out.write_all(rest[at + marker.len().min(rest.len() - at)..].as_bytes())?;
+    out.write_all(&rest.as_bytes()[(at + marker.len()).min(rest.len())..])?;
     Ok(())
 }
 
 impl<'a> Ctx<'a> {
     fn new(m: &'a Manifest, meta: &'a ArtifactMeta) -> Self {
         let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-        for t in m.nodes.values().chain(m.disabled.values().flatten()) {
+        for t in m
+            .nodes
+            .values()
+            .map(|n| &**n)
+            .chain(m.disabled.values().flatten())
+        {
             if let (Some(a), Some(_)) = (t.attached_node.as_deref(), &t.test_metadata) {
                 tests_of.entry(a).or_default().push(t);
             }
@@ -104,7 +109,7 @@ fn manifest_value(m: &Manifest, ctx: &Ctx, with_nodes: bool) -> Value {
     let meta = ctx.meta;
     // Nodes are independent: render them in parallel, then keep the sorted order.
     let list: Vec<(&String, &Node)> = if with_nodes {
-        m.nodes.iter().collect()
+        m.nodes.iter().map(|(k, n)| (k, &**n)).collect()
     } else {
         Vec::new()
     };

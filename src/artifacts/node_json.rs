@@ -38,8 +38,7 @@ pub(crate) struct NodeJson<'a> {
 
 /// The defaults of every resource type, built once (they are the same for every node).
 fn defaults(rt: ResourceType) -> &'static Map<String, Value> {
-    const NONE: OnceLock<Map<String, Value>> = OnceLock::new();
-    static CELLS: [OnceLock<Map<String, Value>>; 9] = [NONE; 9];
+    static CELLS: [OnceLock<Map<String, Value>>; 9] = [const { OnceLock::new() }; 9];
     CELLS[rt as usize].get_or_init(|| default_config(rt))
 }
 

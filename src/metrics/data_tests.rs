@@ -96,7 +96,9 @@ pub fn attach(
         dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
     };
     for node in test_nodes(files, &layer, &index, &t)? {
-        manifest.nodes.insert(node.unique_id.clone(), node);
+        manifest
+            .nodes
+            .insert(node.unique_id.clone(), Box::new(node));
     }
     Ok(())
 }
