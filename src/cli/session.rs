@@ -103,6 +103,14 @@ impl Session {
                 .map(|d| d.with_source_from(&project.root))
                 .collect::<Vec<_>>()
         })?;
+        // Saved queries become nodes `build` runs (after the models they read).
+        if !parsed.manifest.saved_queries.is_empty() {
+            parsed.manifest.saved_query_nodes = crate::metrics::nodes::saved_query_nodes(
+                &project.yaml_files,
+                &parsed.manifest,
+                &target,
+            );
+        }
         super::timing("parse", t);
         let t = std::time::Instant::now();
         let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
@@ -172,7 +180,10 @@ impl Session {
 /// The DAG's view of every node.
 pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     use rayon::prelude::*;
-    let nodes: Vec<&compile::Node> = m.all_nodes().collect();
+    let nodes: Vec<&compile::Node> = m
+        .all_nodes()
+        .chain(m.saved_query_nodes.values())
+        .collect();
     nodes
         .par_iter()
         .map(|n| GraphNode {
@@ -222,5 +233,6 @@ pub fn ls_default_types() -> Vec<ResourceType> {
         ResourceType::Exposure,
         ResourceType::UnitTest,
         ResourceType::Analysis,
+        ResourceType::SavedQuery,
     ]
 }

@@ -13,6 +13,7 @@
 pub mod data_tests;
 pub mod manifest;
 pub mod model;
+pub mod nodes;
 pub mod plan;
 pub mod render;
 pub mod validate;
