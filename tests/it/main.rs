@@ -12,6 +12,7 @@ mod jinja;
 mod macro_library;
 mod metric_tests;
 mod metrics;
+mod metrics_build;
 mod metrics_pg;
 mod metrics_rules;
 mod packages;
