@@ -203,11 +203,13 @@ pub fn diag_at(
     msg: impl Into<String>,
 ) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
-    let text = files
-        .iter()
-        .find(|f| f.original_file_path == file)
-        .map(|f| f.text.as_str());
-    match text.and_then(|t| locate(t, section, steps)) {
+    let f = files.iter().find(|f| f.original_file_path == file);
+    // The latest spec defines semantic models and metrics on `models:` entries instead.
+    let found = f.and_then(|f| {
+        latest_spec::locate_on_model(&f.text, &f.value, section, steps)
+            .or_else(|| locate(&f.text, section, steps))
+    });
+    match found {
         Some((line, col)) => d.at(Location::at(file, line, col)),
         None if !file.is_empty() => d.in_file(file),
         None => d,

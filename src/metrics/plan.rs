@@ -412,6 +412,14 @@ impl<'a> Resolver<'a> {
                     .collect();
                 let mid = match mids.as_slice() {
                     [m] => *m,
+                    // A model that has both entities, but not `e1` as a key: the first join
+                    // would duplicate rows.
+                    [] if let Some(m) = self.layer.semantic_models.iter().find(|m| {
+                        m.name != sm.name && m.entity(e1).is_some() && m.entity(e2).is_some()
+                    }) =>
+                    {
+                        return Err(fan_out(sm, m, e1));
+                    }
                     [] => {
                         return Err(PlanError::new(
                             format!(
@@ -503,18 +511,7 @@ impl<'a> Resolver<'a> {
         match unique.as_slice() {
             [m] => Ok(m),
             [] => match holders.first() {
-                Some(m) => Err(PlanError::new(
-                    format!(
-                        "joining `{}` to `{}` on `{entity}` would fan out: `{entity}` is {} in `{}`",
-                        from.name,
-                        m.name,
-                        m.entity(entity).map_or("foreign", |e| e.kind.as_str()),
-                        m.name
-                    ),
-                    format!(
-                        "dimensions are joined only from a model where `{entity}` is primary, unique or natural"
-                    ),
-                )),
+                Some(m) => Err(fan_out(from, m, entity)),
                 None => Err(PlanError::new(
                     format!("unknown dimension `{}`", s.column()),
                     self.nearest_item(&s.column(), from),
@@ -1619,6 +1616,22 @@ struct MeasureRows<'a> {
 
 // Base-model expressions stay unqualified, as written in the YAML: the joined models sit in
 // subqueries whose columns all start with `__`, so no name is ambiguous.
+
+/// The refusal of a join from `from` to `to` on `entity`, which is not a key of `to`.
+fn fan_out(from: &SemanticModel, to: &SemanticModel, entity: &str) -> PlanError {
+    PlanError::new(
+        format!(
+            "joining `{}` to `{}` on `{entity}` would fan out: `{entity}` is {} in `{}`",
+            from.name,
+            to.name,
+            to.entity(entity).map_or("foreign", |e| e.kind.as_str()),
+            to.name
+        ),
+        format!(
+            "dimensions are joined only from a model where `{entity}` is primary, unique or natural"
+        ),
+    )
+}
 
 fn group_select(gcols: &[String], agg: &str, out: &str, rows: &str, alias: &str) -> String {
     let mut sel = gcols.to_vec();

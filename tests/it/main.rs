@@ -15,6 +15,7 @@ mod metrics;
 mod metrics_build;
 mod metrics_pg;
 mod metrics_rules;
+mod metrics_spec;
 mod packages;
 mod pg_server;
 mod pkg_postgres;
