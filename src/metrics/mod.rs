@@ -370,6 +370,11 @@ fn load_model_semantics(
                 "semantic-yaml",
                 format!("invalid {what} `{name}` on model `{model_name}`: {e}"),
             );
+            // Point at the offending key or value when serde names it.
+            let at = match (at, offending_token(&e.to_string())) {
+                (Some((l, _)), Some(tok)) => find_in_entry(&f.text, l, &tok).or(at),
+                _ => at,
+            };
             match at {
                 Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
                 None => d.in_file(&f.original_file_path),

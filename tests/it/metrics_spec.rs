@@ -230,4 +230,11 @@ fn latest_spec_errors_point_at_the_model() {
     let r = sluice(&dir, &["metrics", "validate"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     insta::assert_snapshot!(r.stderr);
+    // A typo in a column's entity type points at the value.
+    let text = std::fs::read_to_string(fixture.join("variants/latest.yml")).unwrap();
+    let text = text.replacen("type: foreign\n          name: customer", "type: foriegn\n          name: customer", 1);
+    std::fs::write(dir.join("models/semantic.yml"), text).unwrap();
+    let r = sluice(&dir, &["metrics", "validate"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    insta::assert_snapshot!("latest_spec_bad_entity_type", r.stderr);
 }
