@@ -594,13 +594,11 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
     let parts: Vec<String> = order
         .iter()
         .filter_map(|k| {
-            counts
-                .get(k)
-                .map(|n| match (*k, *n) {
-                    ("saved query", 1) => "1 saved query".to_string(),
-                    ("saved query", n) => format!("{n} saved queries"),
-                    (k, n) => format!("{n} {k}{}", if n == 1 { "" } else { "s" }),
-                })
+            counts.get(k).map(|n| match (*k, *n) {
+                ("saved query", 1) => "1 saved query".to_string(),
+                ("saved query", n) => format!("{n} saved queries"),
+                (k, n) => format!("{n} {k}{}", if n == 1 { "" } else { "s" }),
+            })
         })
         .collect();
     if parts.is_empty() {

@@ -180,10 +180,7 @@ impl Session {
 /// The DAG's view of every node.
 pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     use rayon::prelude::*;
-    let nodes: Vec<&compile::Node> = m
-        .all_nodes()
-        .chain(m.saved_query_nodes.values())
-        .collect();
+    let nodes: Vec<&compile::Node> = m.all_nodes().chain(m.saved_query_nodes.values()).collect();
     nodes
         .par_iter()
         .map(|n| GraphNode {

@@ -69,10 +69,7 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     }
     NodeOutcome {
         status: RunStatus::Success,
-        message: format!(
-            "EXPORT {}",
-            exports.len()
-        ),
+        message: format!("EXPORT {}", exports.len()),
         failures: None,
         compiled_code: Some(sql),
         detail: None,

@@ -207,7 +207,11 @@ fn simple_metric(m: &Value) -> (Value, Value) {
     measure.insert("name".into(), name.clone());
     put(&mut measure, "agg", m.get("agg"));
     put(&mut measure, "expr", m.get("expr"));
-    put(&mut measure, "agg_time_dimension", m.get("agg_time_dimension"));
+    put(
+        &mut measure,
+        "agg_time_dimension",
+        m.get("agg_time_dimension"),
+    );
     if let Some(p) = m.get("percentile").filter(|p| !p.is_null()) {
         let mut ap = Map::new();
         ap.insert("percentile".into(), p.clone());
@@ -231,7 +235,10 @@ fn simple_metric(m: &Value) -> (Value, Value) {
     input.insert("name".into(), name);
     put(&mut input, "fill_nulls_with", m.get("fill_nulls_with"));
     put(&mut input, "join_to_timespine", m.get("join_to_timespine"));
-    metric.insert("type_params".into(), json!({ "measure": Value::Object(input) }));
+    metric.insert(
+        "type_params".into(),
+        json!({ "measure": Value::Object(input) }),
+    );
     (Value::Object(measure), Value::Object(metric))
 }
 
@@ -262,7 +269,9 @@ pub fn metric(m: &Value) -> Value {
             "input_metric" => {
                 tp.insert("measure".into(), v.clone());
             }
-            "window" | "grain_to_date" | "period_agg" if str_of(m, "type") == Some("cumulative") => {
+            "window" | "grain_to_date" | "period_agg"
+                if str_of(m, "type") == Some("cumulative") =>
+            {
                 cumulative(&mut tp).insert(k.clone(), v.clone());
             }
             "entity" | "calculation" | "window" | "constant_properties" => {
@@ -302,6 +311,100 @@ fn cumulative(tp: &mut Map<String, Value>) -> &mut Map<String, Value> {
 
 fn conversion(tp: &mut Map<String, Value>) -> &mut Map<String, Value> {
     sub(tp, "conversion_type_params")
+}
+
+/// Where a definition the latest spec wrote on a model sits in its file: `steps` under
+/// `semantic_models:` or `metrics:` (the legacy path validation names) translated to the
+/// model's entry under `models:` (its `columns:`, `derived_semantics:` and `metrics:`).
+pub fn locate_on_model(
+    text: &str,
+    value: &Value,
+    section: &str,
+    steps: &[super::Step],
+) -> Option<(usize, usize)> {
+    use super::Step;
+    let models = value.get("models")?.as_array()?;
+    let (first, rest) = steps.split_first()?;
+    let Step::Name(wanted) = first else {
+        return None;
+    };
+    let sm_name = |m: &Value| {
+        m.get("semantic_model")
+            .and_then(|s| str_of(s, "name"))
+            .or_else(|| str_of(m, "name"))
+            .map(str::to_string)
+    };
+    let model_metric = |m: &Value, name: &str| {
+        m.get("metrics")
+            .and_then(Value::as_array)
+            .is_some_and(|ms| ms.iter().any(|x| str_of(x, "name") == Some(name)))
+    };
+    let model = models.iter().find(|m| {
+        enabled(m)
+            && match section {
+                "semantic_models" => sm_name(m).as_deref() == Some(*wanted),
+                "metrics" => model_metric(m, wanted),
+                _ => false,
+            }
+    })?;
+    let model_name = str_of(model, "name")?;
+    let mut path: Vec<(bool, String)> = vec![(true, model_name.to_string())];
+    if section == "metrics" {
+        path.push((false, "metrics".into()));
+        path.push((true, wanted.to_string()));
+        path.extend(rest.iter().map(|s| match s {
+            Step::Name(n) => (true, n.to_string()),
+            Step::Key(k) => (false, k.to_string()),
+        }));
+    } else {
+        // The column (or derived element) defining an entity or dimension of that name.
+        let column_of = |kind: &str, name: &str| -> Vec<(bool, String)> {
+            let cols = model.get("columns").and_then(Value::as_array);
+            let col = cols.into_iter().flatten().find(|c| {
+                let n = str_of(c, "name").unwrap_or("");
+                match c.get(kind) {
+                    Some(Value::Object(o)) => {
+                        o.get("name").and_then(Value::as_str).unwrap_or(n) == name
+                    }
+                    Some(_) => n == name,
+                    None => false,
+                }
+            });
+            match col.and_then(|c| str_of(c, "name")) {
+                Some(c) => vec![(false, "columns".into()), (true, c.to_string())],
+                None => vec![
+                    (false, "derived_semantics".into()),
+                    (false, format!("{kind}s")),
+                    (true, name.to_string()),
+                ],
+            }
+        };
+        let mut it = rest.iter();
+        while let Some(s) = it.next() {
+            match s {
+                Step::Key("measures") => path.push((false, "metrics".into())),
+                Step::Key("defaults") => {}
+                Step::Key(k @ ("entities" | "dimensions")) => {
+                    let kind = if *k == "entities" {
+                        "entity"
+                    } else {
+                        "dimension"
+                    };
+                    match it.next() {
+                        Some(Step::Name(n)) => path.extend(column_of(kind, n)),
+                        _ => path.push((false, "columns".into())),
+                    }
+                }
+                Step::Key(k) => path.push((false, k.to_string())),
+                Step::Name(n) => path.push((true, n.to_string())),
+            }
+        }
+    }
+    let steps: Vec<Step> = path
+        .iter()
+        .map(|(name, s)| if *name { Step::Name(s) } else { Step::Key(s) })
+        .collect();
+    super::locate(text, "models", &steps)
 }
 
 #[cfg(test)]
@@ -413,104 +516,4 @@ measures:
             .expect("enabled");
         assert_eq!(sm["name"], "b");
     }
-}
-
-/// Where a definition the latest spec wrote on a model sits in its file: `steps` under
-/// `semantic_models:` or `metrics:` (the legacy path validation names) translated to the
-/// model's entry under `models:` (its `columns:`, `derived_semantics:` and `metrics:`).
-pub fn locate_on_model(
-    text: &str,
-    value: &Value,
-    section: &str,
-    steps: &[super::Step],
-) -> Option<(usize, usize)> {
-    use super::Step;
-    let models = value.get("models")?.as_array()?;
-    let (first, rest) = steps.split_first()?;
-    let Step::Name(wanted) = first else {
-        return None;
-    };
-    let sm_name = |m: &Value| {
-        m.get("semantic_model")
-            .and_then(|s| str_of(s, "name"))
-            .or_else(|| str_of(m, "name"))
-            .map(str::to_string)
-    };
-    let model_metric = |m: &Value, name: &str| {
-        m.get("metrics")
-            .and_then(Value::as_array)
-            .is_some_and(|ms| ms.iter().any(|x| str_of(x, "name") == Some(name)))
-    };
-    let model = models.iter().find(|m| {
-        enabled(m)
-            && match section {
-                "semantic_models" => sm_name(m).as_deref() == Some(*wanted),
-                "metrics" => model_metric(m, wanted),
-                _ => false,
-            }
-    })?;
-    let model_name = str_of(model, "name")?;
-    let mut path: Vec<(bool, String)> = vec![(true, model_name.to_string())];
-    if section == "metrics" {
-        path.push((false, "metrics".into()));
-        path.push((true, wanted.to_string()));
-        path.extend(rest.iter().map(|s| match s {
-            Step::Name(n) => (true, n.to_string()),
-            Step::Key(k) => (false, k.to_string()),
-        }));
-    } else {
-        // The column (or derived element) defining an entity or dimension of that name.
-        let column_of = |kind: &str, name: &str| -> Vec<(bool, String)> {
-            let cols = model.get("columns").and_then(Value::as_array);
-            let col = cols.into_iter().flatten().find(|c| {
-                let n = str_of(c, "name").unwrap_or("");
-                match c.get(kind) {
-                    Some(Value::Object(o)) => {
-                        o.get("name").and_then(Value::as_str).unwrap_or(n) == name
-                    }
-                    Some(_) => n == name,
-                    None => false,
-                }
-            });
-            match col.and_then(|c| str_of(c, "name")) {
-                Some(c) => vec![(false, "columns".into()), (true, c.to_string())],
-                None => vec![
-                    (false, "derived_semantics".into()),
-                    (false, format!("{kind}s")),
-                    (true, name.to_string()),
-                ],
-            }
-        };
-        let mut it = rest.iter();
-        while let Some(s) = it.next() {
-            match s {
-                Step::Key("measures") => path.push((false, "metrics".into())),
-                Step::Key("defaults") => {}
-                Step::Key(k @ ("entities" | "dimensions")) => {
-                    let kind = if *k == "entities" {
-                        "entity"
-                    } else {
-                        "dimension"
-                    };
-                    match it.next() {
-                        Some(Step::Name(n)) => path.extend(column_of(kind, n)),
-                        _ => path.push((false, "columns".into())),
-                    }
-                }
-                Step::Key(k) => path.push((false, k.to_string())),
-                Step::Name(n) => path.push((true, n.to_string())),
-            }
-        }
-    }
-    let steps: Vec<Step> = path
-        .iter()
-        .map(|(name, s)| {
-            if *name {
-                Step::Name(s)
-            } else {
-                Step::Key(s)
-            }
-        })
-        .collect();
-    super::locate(text, "models", &steps)
 }

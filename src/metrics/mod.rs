@@ -383,7 +383,11 @@ fn load_model_semantics(
                 "see the dbt docs on the latest YAML spec for the keys and values {what}s accept"
             ))
         };
-        let sm_name = sm.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let sm_name = sm
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         match serde_json::from_value::<SemanticModel>(sm) {
             Ok(mut sm) => {
                 sm.origin = origin.clone();
@@ -393,7 +397,11 @@ fn load_model_semantics(
             Err(e) => errors.push(bad(e, "semantic model", &sm_name)),
         }
         for m in metrics {
-            let name = m.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             match serde_json::from_value::<Metric>(m) {
                 Ok(mut m) => {
                     m.origin = origin.clone();

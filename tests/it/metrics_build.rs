@@ -179,7 +179,8 @@ fn a_failing_export_keeps_the_previous_relations() {
                     "export `monthly_revenue_table` of saved query `monthly_revenue` to \
                      analytics.monthly_revenue_table failed"
                 )
-                && r.stdout.contains("Done. PASS=0 WARN=0 ERROR=1 SKIP=0 NO-OP=0 TOTAL=1"),
+                && r.stdout
+                    .contains("Done. PASS=0 WARN=0 ERROR=1 SKIP=0 NO-OP=0 TOTAL=1"),
             "{}",
             r.stdout
         );
@@ -224,7 +225,13 @@ fn saved_query_without_exports_is_a_no_op_like_dbt() {
     );
     let ls = sluice(
         &dir,
-        &["ls", "-s", "+saved_query:revenue_by_region", "--output", "name"],
+        &[
+            "ls",
+            "-s",
+            "+saved_query:revenue_by_region",
+            "--output",
+            "name",
+        ],
     );
     assert_eq!(
         ls.stdout, "customers\norders\nrevenue_by_region\nraw_customers\nraw_orders\n",
@@ -235,7 +242,8 @@ fn saved_query_without_exports_is_a_no_op_like_dbt() {
     let r = sluice(&dir, &["build"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("NO-OP saved query revenue_by_region ....")
+        r.stdout
+            .contains("NO-OP saved query revenue_by_region ....")
             && r.stdout.contains("[NO-OP in ")
             && r.stdout.contains(", 2 saved queries in ")
             && r.stdout.contains(" NO-OP=1 "),

@@ -139,7 +139,12 @@ fn cases() -> Vec<(Vec<&'static str>, Vec<Vec<String>>)> {
         ),
         (
             // A metric defined on another model of the latest spec, by its own dimension.
-            vec!["--metrics", "customer_count", "--group-by", "sales_region__manager"],
+            vec![
+                "--metrics",
+                "customer_count",
+                "--group-by",
+                "sales_region__manager",
+            ],
             rows(&[&["alice", "2"], &["bob", "1"]]),
         ),
     ]
@@ -232,7 +237,11 @@ fn latest_spec_errors_point_at_the_model() {
     insta::assert_snapshot!(r.stderr);
     // A typo in a column's entity type points at the value.
     let text = std::fs::read_to_string(fixture.join("variants/latest.yml")).unwrap();
-    let text = text.replacen("type: foreign\n          name: customer", "type: foriegn\n          name: customer", 1);
+    let text = text.replacen(
+        "type: foreign\n          name: customer",
+        "type: foriegn\n          name: customer",
+        1,
+    );
     std::fs::write(dir.join("models/semantic.yml"), text).unwrap();
     let r = sluice(&dir, &["metrics", "validate"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
