@@ -190,6 +190,20 @@ fn parse_template_call(s: &str) -> PResult<Option<Spec>> {
         }));
     }
     let mut spec = Spec::parse(&c[2])?;
+    // `entity_path=['user']`: the entities joined through before the item's own links, as
+    // MetricFlow writes a dimension two hops away (`Dimension('account__segment',
+    // entity_path=['user'])` is `user__account__segment`).
+    static ENTITY_PATH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"entity_path\s*=\s*\[([^\]]*)\]"#).unwrap());
+    if let Some(p) = ENTITY_PATH.captures(s) {
+        let mut links: Vec<String> = p[1]
+            .split(',')
+            .map(|x| x.trim().trim_matches(|q| q == '\'' || q == '"').to_string())
+            .filter(|x| !x.is_empty())
+            .collect();
+        links.append(&mut spec.links);
+        spec.links = links;
+    }
     if let Some(g) = c.get(3) {
         spec.grain = Some(Grain::parse(g.as_str()).ok_or_else(|| {
             PlanError::new(
@@ -1745,6 +1759,21 @@ fn replace_words(text: &str, names: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entity_path_prefixes_the_links() {
+        let s = Spec::parse("Dimension('account__segment', entity_path=['user'])").unwrap();
+        assert_eq!(s.column(), "user__account__segment");
+        let s =
+            Spec::parse("TimeDimension('account__created_at', 'month', entity_path=[\"user\"])")
+                .unwrap();
+        assert_eq!(s.column(), "user__account__created_at__month");
+        let s = Spec::parse("Entity('account', entity_path=['user'])").unwrap();
+        assert_eq!(
+            (s.kind, s.column()),
+            (SpecKind::Entity, "user__account".to_string())
+        );
+    }
 
     #[test]
     fn group_by_items_parse() {

@@ -138,6 +138,18 @@ fn cases() -> Vec<(Vec<&'static str>, Vec<Vec<String>>)> {
             rows(&[&["2025-01-01", "40"], &["2025-02-01", "60"]]),
         ),
         (
+            // The same filter in MetricFlow's form: the first hop as `entity_path`.
+            vec![
+                "--metrics",
+                "revenue",
+                "--group-by",
+                "metric_time__month",
+                "--where",
+                "{{ Dimension('sales_region__manager', entity_path=['customer']) }} = 'bob'",
+            ],
+            rows(&[&["2025-01-01", "40"], &["2025-02-01", "60"]]),
+        ),
+        (
             // A metric defined on another model of the latest spec, by its own dimension.
             vec![
                 "--metrics",
