@@ -103,6 +103,20 @@ impl Session {
                 .map(|d| d.with_source_from(&project.root))
                 .collect::<Vec<_>>()
         })?;
+        // Semantic models and metrics written on models (the latest spec) join the legacy ones.
+        let (sms, metrics) = crate::metrics::latest_spec::manifest_entries(&project.yaml_files);
+        let pkg = &project.config.name;
+        for (name, v) in sms {
+            let id = format!("semantic_model.{pkg}.{name}");
+            parsed.manifest.semantic_models.entry(id).or_insert(v);
+        }
+        for v in parsed.manifest.metrics.values_mut() {
+            *v = crate::metrics::latest_spec::metric(v);
+        }
+        for (name, v) in metrics {
+            let id = format!("metric.{pkg}.{name}");
+            parsed.manifest.metrics.entry(id).or_insert(v);
+        }
         // Saved queries become nodes `build` runs (after the models they read).
         if !parsed.manifest.saved_queries.is_empty() {
             parsed.manifest.saved_query_nodes = crate::metrics::nodes::saved_query_nodes(

@@ -235,10 +235,13 @@ fn simple_metric(m: &Value) -> (Value, Value) {
     input.insert("name".into(), name);
     put(&mut input, "fill_nulls_with", m.get("fill_nulls_with"));
     put(&mut input, "join_to_timespine", m.get("join_to_timespine"));
-    metric.insert(
-        "type_params".into(),
-        json!({ "measure": Value::Object(input) }),
-    );
+    // The short form `measure: name` unless the input has options, as one writes it.
+    let input = if input.len() == 1 {
+        input.remove("name").unwrap_or(Value::Null)
+    } else {
+        Value::Object(input)
+    };
+    metric.insert("type_params".into(), json!({ "measure": input }));
     (Value::Object(measure), Value::Object(metric))
 }
 
@@ -407,6 +410,38 @@ pub fn locate_on_model(
     super::locate(text, "models", &steps)
 }
 
+/// The semantic models and metrics the latest spec defines on the models of `files`, in the
+/// legacy shape, by name: what `semantic_models:` / `metrics:` entries give manifest.json and the
+/// documentation site for definitions written the legacy way.
+pub fn manifest_entries(
+    files: &[crate::project::YamlFile],
+) -> (Vec<(String, Value)>, Vec<(String, Value)>) {
+    let mut sms = Vec::new();
+    let mut metrics = Vec::new();
+    for f in files {
+        for model in f
+            .value
+            .get("models")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some((sm, ms)) = from_model(model) else {
+                continue;
+            };
+            if let Some(n) = str_of(&sm, "name") {
+                sms.push((n.to_string(), sm.clone()));
+            }
+            for m in ms {
+                if let Some(n) = str_of(&m, "name") {
+                    metrics.push((n.to_string(), m.clone()));
+                }
+            }
+        }
+    }
+    (sms, metrics)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,7 +509,7 @@ measures:
             metrics,
             vec![
                 yaml("{name: revenue, type: simple, type_params: {measure: {name: revenue, fill_nulls_with: 0}}}"),
-                yaml("{name: p90, type: simple, type_params: {measure: {name: p90}}}"),
+                yaml("{name: p90, type: simple, type_params: {measure: p90}}"),
             ]
         );
     }

@@ -174,6 +174,16 @@ fn latest_and_legacy_specs_give_the_same_layer() {
     let m = manifest(&latest);
     assert!(m.contains("\"name\": \"shoppers\""), "{m}");
     assert_eq!(m, manifest(&legacy), "semantic_manifest.json differs");
+    // manifest.json lists the same semantic models and metrics, in the legacy shape.
+    let listed = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("target/manifest.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (v["semantic_models"].clone(), v["metrics"].clone())
+    };
+    let (sms, metrics) = listed(&latest);
+    assert_eq!(sms.as_object().unwrap().len(), 4);
+    assert_eq!(metrics.as_object().unwrap().len(), 9);
+    assert_eq!((sms, metrics), listed(&legacy));
     for what in ["metrics", "dimensions", "entities"] {
         let list = |dir: &Path| sluice(dir, &["metrics", "list", what]).stdout;
         assert_eq!(list(&latest), list(&legacy), "metrics list {what}");
