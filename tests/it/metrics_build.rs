@@ -271,3 +271,36 @@ fn saved_query_without_exports_is_a_no_op_like_dbt() {
         .iter()
         .any(|r| r["unique_id"].as_str().unwrap().starts_with("saved_query.")));
 }
+
+#[test]
+fn a_saved_query_that_cannot_be_planned_fails_its_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    let yml = dir.join("models/semantic.yml");
+    let text = std::fs::read_to_string(&yml).unwrap();
+    std::fs::write(
+        &yml,
+        text.replace(
+            "metrics: [revenue, order_count]",
+            "metrics: [revenue, order_cnt]",
+        ),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "saved query `monthly_revenue` cannot be planned: unknown metric `order_cnt` \
+             (hint: did you mean `order_count`?)"
+        ) && r.stdout.contains("ERROR=1 SKIP=0"),
+        "{}",
+        r.stdout
+    );
+    // The models it would read are built all the same.
+    let results = run_results(&dir);
+    assert_eq!(
+        result_of(&results, "model.shop_metrics.orders")["status"],
+        "success"
+    );
+}
