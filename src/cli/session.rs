@@ -103,6 +103,7 @@ impl Session {
                 .map(|d| d.with_source_from(&project.root))
                 .collect::<Vec<_>>()
         })?;
+        let t_sq = std::time::Instant::now();
         // Semantic models and metrics written on models (the latest spec) join the legacy ones.
         let (sms, metrics) = crate::metrics::latest_spec::manifest_entries(&project.yaml_files);
         let pkg = &project.config.name;
@@ -125,6 +126,7 @@ impl Session {
                 &target,
             );
         }
+        super::timing("parse: semantic nodes", t_sq);
         super::timing("parse", t);
         let t = std::time::Instant::now();
         let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
