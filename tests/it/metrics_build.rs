@@ -304,3 +304,26 @@ fn a_saved_query_that_cannot_be_planned_fails_its_node() {
         "success"
     );
 }
+
+#[test]
+fn a_failing_model_skips_the_saved_queries_that_read_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    std::fs::write(
+        dir.join("models/orders.sql"),
+        "select no_such_column from {{ ref('raw_orders') }}\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("SKIP saved query monthly_revenue ....")
+            && r.stdout.contains("ERROR=1 SKIP=1"),
+        "{}",
+        r.stdout
+    );
+    let results = run_results(&dir);
+    let entry = result_of(&results, "saved_query.shop_metrics.monthly_revenue");
+    assert_eq!(entry["status"], "skipped");
+}
