@@ -17,6 +17,7 @@ pub mod model;
 pub mod nodes;
 pub mod plan;
 pub mod render;
+pub mod spec;
 pub mod validate;
 
 use serde_json::Value;
