@@ -9,6 +9,7 @@
 pub mod materialize;
 mod node;
 mod report;
+mod saved_query;
 pub mod snapshot;
 mod unit;
 
