@@ -199,7 +199,8 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     let nodes: Vec<&compile::Node> = m.all_nodes().chain(m.saved_query_nodes.values()).collect();
     nodes
         .par_iter()
-        .map(|n| GraphNode {
+        .map(|n| (n, compile::default_config_ref(n.resource_type)))
+        .map(|(n, defaults)| GraphNode {
             unique_id: n.unique_id.clone(),
             name: n.name.clone(),
             resource_type: n.resource_type.as_str().to_string(),
@@ -207,7 +208,8 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
             original_file_path: n.original_file_path.clone(),
             fqn: n.fqn.clone(),
             tags: n.tags.clone(),
-            config: n.config.clone(),
+            config: overrides(&n.config, defaults),
+            config_defaults: Some(defaults),
             test_type: n.test_type().map(str::to_string),
             test_name: n.test_metadata.as_ref().map(|t| match &t.namespace {
                 Some(ns) => format!("{ns}.{}", t.name),
@@ -216,6 +218,31 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
             source_name: n.source.as_ref().map(|s| s.source_name.clone()),
             depends_on: n.depends_on_nodes.clone(),
         })
+        .collect()
+}
+
+/// The entries of `config` that differ from `defaults`; all of `config` when it lacks a default
+/// key (then the defaults could not stand in for it).
+fn overrides(config: &Map<String, Value>, defaults: &Map<String, Value>) -> Map<String, Value> {
+    // A node's config starts as a copy of its defaults, so their keys usually lead it in the same
+    // order: compare by position, without hashing.
+    let n = defaults.len();
+    if config.len() >= n && config.keys().zip(defaults.keys()).all(|(a, b)| a == b) {
+        let defaults = defaults.values().map(Some).chain(std::iter::repeat(None));
+        return config
+            .iter()
+            .zip(defaults)
+            .filter(|((_, v), d)| *d != Some(*v))
+            .map(|((k, v), _)| (k.clone(), v.clone()))
+            .collect();
+    }
+    if defaults.keys().any(|k| !config.contains_key(k)) {
+        return config.clone();
+    }
+    config
+        .iter()
+        .filter(|(k, v)| defaults.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 

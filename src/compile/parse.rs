@@ -423,13 +423,13 @@ pub fn parse(
     }
     for t in test_nodes {
         if t.is_enabled() {
-            manifest.nodes.insert(t.unique_id.clone(), Box::new(t));
+            manifest.nodes.insert(t.unique_id.clone(), t);
         } else {
             manifest
                 .disabled
                 .entry(t.unique_id.clone())
                 .or_default()
-                .push(t);
+                .push(*t);
         }
     }
 
@@ -768,13 +768,16 @@ pub fn str_list(v: Option<&Value>) -> Vec<String> {
 
 /// dbt's default config for a resource type (the keys every manifest node carries).
 pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
-    // Built once per type: every node starts from a copy, and copying is cheaper than building.
+    // Every node starts from a copy, and copying is cheaper than building.
+    default_config_ref(rtype).clone()
+}
+
+/// [`default_config`], built once per resource type and shared.
+pub fn default_config_ref(rtype: ResourceType) -> &'static Map<String, Value> {
     // One cell per resource type (more cells than there are types).
     static CELLS: [std::sync::OnceLock<Map<String, Value>>; 32] =
         [const { std::sync::OnceLock::new() }; 32];
-    CELLS[rtype as usize]
-        .get_or_init(|| build_default_config(rtype))
-        .clone()
+    CELLS[rtype as usize].get_or_init(|| build_default_config(rtype))
 }
 
 fn build_default_config(rtype: ResourceType) -> Map<String, Value> {

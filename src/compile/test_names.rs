@@ -209,18 +209,32 @@ pub fn generic_test_name(
         Some(n) => (n.to_string(), n.to_string()),
         None => synthesize(namespace, test_name, target, args),
     };
-    let mut kwargs = args.clone();
-    if !kwargs.contains_key("model") {
-        kwargs.insert("model".into(), Value::String(target.model_kwarg()));
+    // dbt hashes the name followed by `repr(get_hashable_md(...))` of
+    // `{'kwargs': kwargs + model, 'name': test_name, 'namespace': namespace}`; written here
+    // straight into one string (the keys of that dict are already in sorted order).
+    let model = (!args.contains_key("model")).then(|| Value::String(target.model_kwarg()));
+    let mut kwargs: Vec<(&str, &Value)> = args.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    if let Some(m) = &model {
+        kwargs.push(("model", m));
     }
-    let mut md = Map::new();
-    md.insert("kwargs".into(), Value::Object(kwargs));
-    md.insert("name".into(), Value::String(test_name.into()));
-    md.insert(
-        "namespace".into(),
-        Value::String(namespace.unwrap_or("None").into()),
-    );
-    let hash = md5_hex(&format!("{name}{}", py_repr(&hashable(&Value::Object(md)))));
+    kwargs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut text = String::with_capacity(256);
+    text.push_str(&name);
+    text.push_str("{'kwargs': {");
+    for (i, (k, v)) in kwargs.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        py_str_repr_into(k, &mut text);
+        text.push_str(": ");
+        hashable_repr_into(v, &mut text);
+    }
+    text.push_str("}, 'name': ");
+    py_str_repr_into(test_name, &mut text);
+    text.push_str(", 'namespace': ");
+    py_str_repr_into(namespace.unwrap_or("None"), &mut text);
+    text.push('}');
+    let hash = md5_hex(&text);
     GenericTestName {
         unique_id: format!("test.{package}.{name}.{}", &hash[hash.len() - 10..]),
         alias: alias_config.map_or(short, str::to_string),
@@ -293,20 +307,36 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-/// `get_hashable_md`: dict keys sorted, lists kept, every scalar turned into `str(x)`.
-fn hashable(v: &Value) -> Value {
+/// `repr(get_hashable_md(v))` appended to `out`: dict keys sorted, lists kept, every scalar
+/// turned into `str(x)`.
+fn hashable_repr_into(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), hashable(&m[k])))
-                    .collect(),
-            )
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                py_str_repr_into(k, out);
+                out.push_str(": ");
+                hashable_repr_into(&m[k], out);
+            }
+            out.push('}');
         }
-        Value::Array(a) => Value::Array(a.iter().map(hashable).collect()),
-        other => Value::String(py_str(other)),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                hashable_repr_into(x, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => py_str_repr_into(s, out),
+        other => py_str_repr_into(&py_repr(other), out),
     }
 }
 
@@ -369,12 +399,19 @@ fn py_float(f: f64) -> String {
 
 /// Python `repr(str)`; printability approximated (no unassigned-code-point table).
 fn py_str_repr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    py_str_repr_into(s, &mut out);
+    out
+}
+
+/// [`py_str_repr`] appended to `out`.
+fn py_str_repr_into(s: &str, out: &mut String) {
     let q = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
         '\''
     };
-    let mut out = String::from(q);
+    out.push(q);
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -397,7 +434,6 @@ fn py_str_repr(s: &str) -> String {
         }
     }
     out.push(q);
-    out
 }
 
 fn is_format_or_private(c: char) -> bool {

@@ -41,8 +41,13 @@ pub struct GraphNode {
     /// e.g. `["jaffle_shop","staging","stg_orders"]`; sources: `[pkg, ...dirs, source, table]`.
     pub fqn: Vec<String>,
     pub tags: Vec<String>,
-    /// Resolved config (materialized, enabled, schema, severity, meta, arbitrary keys).
+    /// Resolved config (materialized, enabled, schema, severity, meta, arbitrary keys): the
+    /// entries that differ from `config_defaults` (all of them when there are no defaults). Read
+    /// it through [`GraphNode::config_value`].
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// The defaults of the node's resource type, shared by every node of that type (copying
+    /// them into tens of thousands of graph nodes was a tenth of a large project's parse).
+    pub config_defaults: Option<&'static serde_json::Map<String, serde_json::Value>>,
     /// Tests: `generic` | `singular`; unit tests: `unit`.
     pub test_type: Option<String>,
     /// Generic tests: `not_null`, `unique`, `dbt_utils.expression_is_true`, ...
@@ -56,7 +61,14 @@ pub struct GraphNode {
 impl GraphNode {
     /// False only when the resolved config says `enabled: false`.
     pub fn is_enabled(&self) -> bool {
-        self.config.get("enabled") != Some(&serde_json::Value::Bool(false))
+        self.config_value("enabled") != Some(&serde_json::Value::Bool(false))
+    }
+
+    /// One key of the resolved config.
+    pub fn config_value(&self, key: &str) -> Option<&serde_json::Value> {
+        self.config
+            .get(key)
+            .or_else(|| self.config_defaults.and_then(|d| d.get(key)))
     }
 }
 

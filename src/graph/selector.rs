@@ -283,11 +283,12 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
             let g = Glob::new(&value);
             Box::new(move |n| n.tags.iter().any(|t| g.matches(t)))
         }
-        "group" => Box::new(move |n| n.config.get("group").and_then(Value::as_str) == Some(&value)),
+        "group" => Box::new(move |n| {
+            n.config_value("group").and_then(Value::as_str) == Some(&value)
+        }),
         "access" => Box::new(move |n| {
             is(n, "model")
-                && n.config
-                    .get("access")
+                && n.config_value("access")
                     .and_then(Value::as_str)
                     .unwrap_or("protected")
                     == value
@@ -347,7 +348,7 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
                 let Some((first, rest)) = keys.split_first() else {
                     return false;
                 };
-                let mut cur = n.config.get(first);
+                let mut cur = n.config_value(first);
                 for k in rest {
                     cur = cur.and_then(Value::as_object).and_then(|o| o.get(k));
                 }
