@@ -70,15 +70,16 @@ pub fn any_declared(files: &[YamlFile]) -> bool {
     })
 }
 
-/// Loads the semantic layer and adds the test node of every metric's `data_tests:` to `manifest`
-/// (nothing to do, and nothing loaded, when no metric declares one).
+/// Loads the semantic layer and adds the test node of every metric's `data_tests:` and of every
+/// `metric_unit_tests:` entry to `manifest` (nothing to do, and nothing loaded, when there are
+/// none).
 pub fn attach(
     files: &[YamlFile],
     manifest: &mut Manifest,
     target: &crate::project::Target,
     package: &str,
 ) -> Result<(), Vec<Diagnostic>> {
-    if !any_declared(files) {
+    if !any_declared(files) && !super::unit_tests::any_declared(files) {
         return Ok(());
     }
     let index = ModelIndex::from_manifest(manifest);
@@ -95,10 +96,25 @@ pub fn attach(
         schema: &target.schema,
         dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
     };
-    for node in test_nodes(files, &layer, &index, &t)? {
-        manifest.nodes.insert(node.unique_id.clone(), node);
+    let tests = test_nodes(files, &layer, &index, &t);
+    let units = super::unit_tests::unit_test_nodes(files, &layer, &index, &t);
+    match (tests, units) {
+        (Ok(tests), Ok(units)) => {
+            for node in tests {
+                manifest.nodes.insert(node.unique_id.clone(), node);
+            }
+            for node in units {
+                manifest.unit_tests.insert(node.unique_id.clone(), node);
+            }
+            Ok(())
+        }
+        (tests, units) => Err(tests
+            .err()
+            .into_iter()
+            .chain(units.err())
+            .flatten()
+            .collect()),
     }
-    Ok(())
 }
 
 /// One definition as written: which metric, which file, which list item.

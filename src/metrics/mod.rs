@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod unit_tests;
 pub mod validate;
 
 use serde_json::Value;

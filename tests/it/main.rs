@@ -11,6 +11,7 @@ mod incremental;
 mod jinja;
 mod macro_library;
 mod metric_tests;
+mod metric_unit_tests;
 mod metrics;
 mod metrics_pg;
 mod metrics_rules;

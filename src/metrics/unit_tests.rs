@@ -1,0 +1,1123 @@
+//! Metric unit tests: the `metric_unit_tests:` entries of properties YAML. Each gives rows for the
+//! models a metric reads (`given`), a metric query (`query`: group_by, where, start_time,
+//! end_time) and the metric values it must return (`expect`), like a dbt unit test does for a
+//! model. This module checks a definition, compiles it to the SQL that loads the fixtures and the
+//! metric query over them, and compares the rows a run returns with the expected ones (the diff a
+//! user reads). Running the SQL is the executor's job (`execute::metric_unit`).
+//!
+//! ```yaml
+//! metric_unit_tests:
+//!   - name: revenue_by_month
+//!     metric: revenue
+//!     given:
+//!       - input: ref('orders')
+//!         rows:
+//!           - {order_id: 1, ordered_at: 2025-01-05, amount: 100}
+//!     query:
+//!       group_by: [metric_time__month]
+//!     expect:
+//!       rows:
+//!         - {metric_time__month: 2025-01-01, revenue: 100}
+//! ```
+//!
+//! Design decision: the fixtures do not replace table names in SQL text. The semantic layer is
+//! cloned with each given model's relation pointed at its fixture table, and the ordinary planner
+//! plans the query on that clone. Every metric type (joins to dimension models, the time spine of
+//! cumulative metrics, conversions) then reads the fixtures with no string surgery, and the SQL a
+//! unit test runs is exactly the SQL `sluice metrics query` would run. By default the fixtures are
+//! loaded into a fresh in-memory DuckDB (no warehouse, nothing built: milliseconds); with
+//! `config: {engine: target}` they are temporary tables on the target's own connection, so the
+//! test checks the SQL of the target's engine (e.g. PostgreSQL).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::data_tests::Target;
+use super::model::{parse_ref, SemanticLayer};
+use super::plan::{plan, MetricQuery};
+use super::{locate, ModelIndex, Step};
+use crate::compile::{Node, ResourceType};
+use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::project::YamlFile;
+use crate::sql::{quote, Dialect, Relation};
+
+/// The top-level key of the definitions.
+pub const SECTION: &str = "metric_unit_tests";
+
+const KEYS: &[&str] = &[
+    "name",
+    "metric",
+    "description",
+    "given",
+    "query",
+    "expect",
+    "config",
+];
+const QUERY_KEYS: &[&str] = &["group_by", "where", "start_time", "end_time"];
+const CONFIG_KEYS: &[&str] = &["tags", "meta", "enabled", "engine"];
+const GIVEN_KEYS: &[&str] = &["input", "rows", "format"];
+const EXPECT_KEYS: &[&str] = &["rows", "format", "tolerance"];
+
+/// Where a metric unit test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// A fresh in-memory DuckDB per test (the default).
+    Duckdb,
+    /// Temporary tables on the target's connection.
+    Target,
+}
+
+/// A compiled metric unit test: what the executor runs and compares. Kept in the node's
+/// `definition.metric_unit_test`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Compiled {
+    pub metric: String,
+    pub engine: Engine,
+    /// Statements that create the fixture tables, in order.
+    pub setup: Vec<String>,
+    /// Statements that drop them (target engine only; an in-memory database just goes away).
+    pub teardown: Vec<String>,
+    /// The metric query over the fixtures.
+    pub sql: String,
+    /// The columns compared, in the query's order (group-by items, then the metric).
+    pub columns: Vec<String>,
+    /// Which of `columns` hold metric values (compared within `tolerance`).
+    pub metric_columns: Vec<String>,
+    pub expected: Vec<Map<String, Value>>,
+    pub tolerance: f64,
+}
+
+/// True when a YAML file declares metric unit tests.
+pub fn any_declared(files: &[YamlFile]) -> bool {
+    files.iter().any(|f| f.value.get(SECTION).is_some())
+}
+
+/// One entry being compiled: where it is written, for diagnostics.
+struct Entry<'a> {
+    file: &'a YamlFile,
+    name: String,
+    v: &'a Map<String, Value>,
+}
+
+impl Entry<'_> {
+    /// A diagnostic at `key` of this entry (or at the entry's name).
+    fn err(
+        &self,
+        key: Option<&str>,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Diagnostic {
+        self.err_near(key, None, msg, hint)
+    }
+
+    /// A diagnostic at the first line under `key` of this entry that contains `needle` (an
+    /// input's `ref('orders')`), else at `key`.
+    fn err_near(
+        &self,
+        key: Option<&str>,
+        needle: Option<&str>,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Diagnostic {
+        let mut steps = vec![Step::Name(&self.name)];
+        if let Some(k) = key {
+            steps.push(Step::Key(k));
+        }
+        let d = Diagnostic::error("metric-unit-test", msg).with_hint(hint);
+        let at = locate(&self.file.text, SECTION, &steps).map(|(l, c)| {
+            needle
+                .filter(|n| !n.is_empty())
+                .and_then(|n| {
+                    self.file
+                        .text
+                        .lines()
+                        .enumerate()
+                        .skip(l - 1)
+                        .find_map(|(i, t)| t.find(n).map(|col| (i + 1, col + 1)))
+                })
+                .unwrap_or((l, c))
+        });
+        match at {
+            Some((l, c)) => d.at(Location::at(&self.file.original_file_path, l, c)),
+            None => d.in_file(&self.file.original_file_path),
+        }
+    }
+}
+
+fn listed(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first key of `m` not in `allowed`, as a diagnostic.
+fn unknown_key(
+    e: &Entry,
+    at: Option<&str>,
+    what: &str,
+    m: &Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), Diagnostic> {
+    match m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(e.err(
+            at.or(Some(k.as_str())),
+            format!("metric unit test `{}`: {what} has no key `{k}`", e.name),
+            did_you_mean(k, allowed.iter().copied())
+                .unwrap_or_else(|| format!("its keys are {}", listed(allowed))),
+        )),
+    }
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                o => Some(o.to_string()),
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Rows of a `given`/`expect` block: a list of mappings, or CSV text with `format: csv`.
+fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
+    let format = block
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or("dict");
+    match (format, block.get("rows")) {
+        (_, None) | (_, Some(Value::Null)) => Ok(vec![]),
+        ("dict", Some(Value::Array(rows))) => rows
+            .iter()
+            .map(|r| match r {
+                Value::Object(o) => Ok(o.clone()),
+                other => Err(format!(
+                    "a row must be a mapping of column to value, not `{other}`"
+                )),
+            })
+            .collect(),
+        ("dict", Some(_)) => Err("`rows` must be a list of mappings".into()),
+        ("csv", Some(Value::String(text))) => {
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(text.trim().as_bytes());
+            let headers: Vec<String> = rdr
+                .headers()
+                .map_err(|e| format!("csv rows: {e}"))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
+            let mut out = Vec::new();
+            for rec in rdr.records() {
+                let rec = rec.map_err(|e| format!("csv rows: {e}"))?;
+                let mut m = Map::new();
+                for (h, v) in headers.iter().zip(rec.iter()) {
+                    let v = v.trim();
+                    let value = if v.is_empty() || v.eq_ignore_ascii_case("null") {
+                        Value::Null
+                    } else if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+                        Value::Bool(v.eq_ignore_ascii_case("true"))
+                    } else if let Ok(i) = v.parse::<i64>() {
+                        Value::from(i)
+                    } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                        Value::from(f)
+                    } else {
+                        Value::String(v.to_string())
+                    };
+                    m.insert(h.clone(), value);
+                }
+                out.push(m);
+            }
+            Ok(out)
+        }
+        ("csv", Some(_)) => Err("with `format: csv`, `rows` is one CSV text with a header".into()),
+        (f, _) => Err(format!("unknown fixture format `{f}`")),
+    }
+}
+
+static DATE: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").expect("valid regex"));
+static TIMESTAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$").expect("valid regex")
+});
+
+/// The SQL type of a fixture column, from its values: integers `bigint`, other numbers
+/// `double precision`, booleans, ISO dates and timestamps; anything else (or only nulls) text.
+fn column_type(values: &[&Value]) -> &'static str {
+    let mut kind: Option<&'static str> = None;
+    for v in values {
+        let k = match v {
+            Value::Null => continue,
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "bigint",
+            Value::Number(_) => "double precision",
+            Value::String(s) if DATE.is_match(s.trim()) => "date",
+            Value::String(s) if TIMESTAMP.is_match(s.trim()) => "timestamp",
+            _ => "varchar",
+        };
+        kind = Some(match (kind, k) {
+            (None, k) => k,
+            (Some(a), b) if a == b => a,
+            (Some("bigint" | "double precision"), "bigint" | "double precision") => {
+                "double precision"
+            }
+            (Some("date" | "timestamp"), "date" | "timestamp") => "timestamp",
+            _ => "varchar",
+        });
+    }
+    kind.unwrap_or("varchar")
+}
+
+fn sql_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => crate::sql::literal(s),
+        other => crate::sql::literal(&other.to_string()),
+    }
+}
+
+/// `select cast(v as t) as c, ... union all ...` over the rows (columns in first-seen order).
+fn rows_select(rows: &[Map<String, Value>]) -> String {
+    let mut cols: Vec<&String> = Vec::new();
+    for r in rows {
+        for k in r.keys() {
+            if !cols.contains(&k) {
+                cols.push(k);
+            }
+        }
+    }
+    let types: Vec<&str> = cols
+        .iter()
+        .map(|c| {
+            let vals: Vec<&Value> = rows.iter().filter_map(|r| r.get(c.as_str())).collect();
+            column_type(&vals)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let cells: Vec<String> = cols
+                .iter()
+                .zip(&types)
+                .map(|(c, t)| {
+                    format!(
+                        "cast({} as {t}) as {}",
+                        sql_value(r.get(c.as_str()).unwrap_or(&Value::Null)),
+                        quote(c)
+                    )
+                })
+                .collect();
+            format!("select {}", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\nunion all\n")
+}
+
+/// The fixture table of the `i`-th input (`spine` for a generated time spine).
+fn fixture_relation(engine: Engine, dialect: Dialect, tag: &str, what: &str) -> Relation {
+    match (engine, dialect) {
+        (Engine::Duckdb, _) => Relation::new("", "main", &format!("given_{what}")),
+        (Engine::Target, Dialect::DuckDb) => Relation::new(
+            "temp",
+            "main",
+            &format!("__sluice_metric_unit_{tag}_{what}"),
+        ),
+        (Engine::Target, Dialect::Postgres) => {
+            Relation::new("", "pg_temp", &format!("__sluice_metric_unit_{tag}_{what}"))
+        }
+    }
+}
+
+fn create_table(engine: Engine, dialect: Dialect, rel: &Relation, select: &str) -> String {
+    match engine {
+        Engine::Duckdb => format!("create table {} as\n{select}", dialect.rel(rel)),
+        Engine::Target => format!(
+            "create temporary table {} as\n{select}",
+            quote(&rel.identifier)
+        ),
+    }
+}
+
+/// The compiled node of every enabled `metric_unit_tests:` entry, sorted by id, or one diagnostic
+/// per bad entry.
+pub fn unit_test_nodes(
+    files: &[YamlFile],
+    layer: &SemanticLayer,
+    index: &ModelIndex,
+    target: &Target,
+) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut out: Vec<Node> = Vec::new();
+    for f in files {
+        let Some(section) = f.value.get(SECTION) else {
+            continue;
+        };
+        let Value::Array(entries) = section else {
+            let d = Diagnostic::error(
+                "metric-unit-test",
+                format!("`{SECTION}` must be a list of unit tests"),
+            )
+            .with_hint("e.g. metric_unit_tests:\n  - name: revenue_by_month\n    metric: revenue");
+            errors.push(match locate(&f.text, SECTION, &[]) {
+                Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
+                None => d.in_file(&f.original_file_path),
+            });
+            continue;
+        };
+        for v in entries {
+            let (Value::Object(v), Some(name)) = (v, v.get("name").and_then(Value::as_str)) else {
+                let d = Diagnostic::error(
+                    "metric-unit-test",
+                    "a metric unit test is a mapping with a `name`",
+                )
+                .with_hint("e.g. - name: revenue_by_month\n    metric: revenue");
+                errors.push(match locate(&f.text, SECTION, &[]) {
+                    Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
+                    None => d.in_file(&f.original_file_path),
+                });
+                continue;
+            };
+            let e = Entry {
+                file: f,
+                name: name.to_string(),
+                v,
+            };
+            match build(&e, layer, index, target) {
+                Ok(Some(node)) => {
+                    if out.iter().any(|n| n.unique_id == node.unique_id) {
+                        errors.push(e.err(
+                            None,
+                            format!(
+                                "two metric unit tests of metric `{}` are named `{name}`",
+                                node.fqn[2]
+                            ),
+                            "rename one of them",
+                        ));
+                    } else {
+                        out.push(node);
+                    }
+                }
+                Ok(None) => {}
+                Err(d) => errors.push(d),
+            }
+        }
+    }
+    if errors.is_empty() {
+        out.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// One given input, checked.
+struct Given {
+    model_id: String,
+    model: String,
+    rows: Vec<Map<String, Value>>,
+}
+
+fn build(
+    e: &Entry,
+    layer: &SemanticLayer,
+    index: &ModelIndex,
+    target: &Target,
+) -> Result<Option<Node>, Diagnostic> {
+    let name = &e.name;
+    unknown_key(e, None, "the entry", e.v, KEYS)?;
+    // The metric.
+    let Some(metric) = e.v.get("metric").and_then(Value::as_str) else {
+        return Err(e.err(
+            None,
+            format!("metric unit test `{name}` names no `metric`"),
+            "e.g. metric: revenue",
+        ));
+    };
+    if layer.metric(metric).is_none() {
+        return Err(e.err(
+            Some("metric"),
+            format!("metric unit test `{name}` tests unknown metric `{metric}`"),
+            did_you_mean(metric, layer.metrics.iter().map(|m| m.name.as_str()))
+                .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
+        ));
+    }
+    // Config.
+    let config = match e.v.get("config") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(c)) => {
+            unknown_key(e, Some("config"), "`config`", c, CONFIG_KEYS)?;
+            c.clone()
+        }
+        Some(_) => {
+            return Err(e.err(
+                Some("config"),
+                format!("`config` of metric unit test `{name}` must be a mapping"),
+                "e.g. config: {tags: [metrics], engine: target}",
+            ))
+        }
+    };
+    let engine = match config.get("engine").and_then(Value::as_str) {
+        None | Some("duckdb") => Engine::Duckdb,
+        Some("target") => Engine::Target,
+        Some(other) => {
+            return Err(e.err(
+                Some("config"),
+                format!("metric unit test `{name}`: unknown engine `{other}`"),
+                "engine: duckdb (an in-memory DuckDB, the default) or engine: target (the target's connection)",
+            ))
+        }
+    };
+    let dialect = match engine {
+        Engine::Duckdb => Dialect::DuckDb,
+        Engine::Target => target.dialect,
+    };
+    let unique_id = format!("unit_test.{}.{metric}.{name}", target.package);
+    let tag = crate::templating::local_md5(&unique_id)[..8].to_string();
+
+    // Given inputs.
+    let given_v = match e.v.get("given") {
+        Some(Value::Array(g)) if !g.is_empty() => g,
+        _ => {
+            return Err(e.err(
+                Some("given"),
+                format!("metric unit test `{name}` has no `given` inputs"),
+                "give rows for each model the metric reads, e.g. given:\n  - input: ref('orders')\n    rows: [{order_id: 1, amount: 10}]",
+            ))
+        }
+    };
+    let mut given: Vec<Given> = Vec::new();
+    for g in given_v {
+        let Value::Object(g) = g else {
+            return Err(e.err(
+                Some("given"),
+                format!("each `given` of metric unit test `{name}` is a mapping with `input` and `rows`"),
+                "e.g. - input: ref('orders')\n    rows: [{order_id: 1}]",
+            ));
+        };
+        unknown_key(e, Some("given"), "a `given` input", g, GIVEN_KEYS)?;
+        let input = g.get("input").and_then(Value::as_str).unwrap_or("");
+        let Some(model) = parse_ref(input) else {
+            return Err(e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}`: input `{input}` is not `ref('<model>')`"),
+                "metric unit tests give rows for the models semantic models read, e.g. input: ref('orders')",
+            ));
+        };
+        let Some((model_id, ..)) = index.nodes.get(&model) else {
+            return Err(e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}` gives rows for unknown model `{model}`"),
+                did_you_mean(&model, index.nodes.keys().map(String::as_str))
+                    .unwrap_or_else(|| "ref() a model of the project".into()),
+            ));
+        };
+        let read = layer
+            .semantic_models
+            .iter()
+            .any(|sm| sm.depends_on.as_deref() == Some(model_id.as_str()))
+            || layer
+                .time_spine
+                .as_ref()
+                .is_some_and(|t| &t.model == model_id);
+        if !read {
+            return Err(e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}` gives rows for `{model}`, which no semantic model reads"),
+                did_you_mean(
+                    &model,
+                    layer
+                        .semantic_models
+                        .iter()
+                        .filter_map(|sm| sm.model_name())
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str),
+                )
+                .unwrap_or_else(|| "give rows for the models of the semantic models the metric uses".into()),
+            ));
+        }
+        if given.iter().any(|x| x.model == model) {
+            return Err(e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}` gives rows for `{model}` twice"),
+                "put all of a model's rows under one input",
+            ));
+        }
+        let rows = fixture_rows(g).map_err(|m| {
+            e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}`, input `{input}`: {m}"),
+                "rows: [{column: value, ...}] or format: csv with CSV text",
+            )
+        })?;
+        if rows.is_empty() || rows.iter().all(Map::is_empty) {
+            return Err(e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}`: input `{input}` has no rows"),
+                "give at least one row (its columns type the fixture table)",
+            ));
+        }
+        given.push(Given {
+            model_id: model_id.clone(),
+            model,
+            rows,
+        });
+    }
+
+    // The query.
+    let q = match e.v.get("query") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(q)) => {
+            unknown_key(e, Some("query"), "`query`", q, QUERY_KEYS)?;
+            q.clone()
+        }
+        Some(_) => {
+            return Err(e.err(
+                Some("query"),
+                format!("`query` of metric unit test `{name}` must be a mapping"),
+                "e.g. query: {group_by: [metric_time__month]}",
+            ))
+        }
+    };
+    let start_time = q.get("start_time").map(scalar_text);
+    let end_time = q.get("end_time").map(scalar_text);
+    let query = MetricQuery {
+        metrics: vec![metric.to_string()],
+        group_by: str_list(q.get("group_by")),
+        where_: str_list(q.get("where")),
+        start_time: start_time.clone(),
+        end_time: end_time.clone(),
+        ..Default::default()
+    };
+
+    // The layer, re-pointed at the fixtures.
+    let mut fixtures = layer.clone();
+    let mut setup = Vec::new();
+    let mut teardown = Vec::new();
+    for g in &given {
+        let rel = fixture_relation(engine, dialect, &tag, &g.model);
+        for sm in &mut fixtures.semantic_models {
+            if sm.depends_on.as_deref() == Some(g.model_id.as_str()) {
+                sm.relation = Some(rel.clone());
+            }
+        }
+        if let Some(ts) = &mut fixtures.time_spine {
+            if ts.model == g.model_id {
+                ts.relation = rel.clone();
+            }
+        }
+        setup.push(create_table(engine, dialect, &rel, &rows_select(&g.rows)));
+        teardown.push(format!("drop table if exists {}", dialect.rel(&rel)));
+    }
+    let spine_rel = fixture_relation(engine, dialect, &tag, "time_spine");
+    let spine = match &mut fixtures.time_spine {
+        Some(ts) if !given.iter().any(|g| g.model_id == ts.model) => {
+            ts.relation = spine_rel.clone();
+            Some(ts.column.clone())
+        }
+        _ => None,
+    };
+    let p = plan(&fixtures, &query, dialect).map_err(|pe| {
+        e.err(
+            Some("query"),
+            format!("metric unit test `{name}`: {}", pe.message),
+            pe.hint.clone(),
+        )
+    })?;
+    let sql = p.sql.trim().trim_end_matches(';').to_string();
+    // Every model the query reads must be given.
+    for sm in &layer.semantic_models {
+        let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) else {
+            continue;
+        };
+        if !given.iter().any(|g| &g.model_id == id) && sql.contains(&dialect.rel(rel)) {
+            let model = sm.model_name().unwrap_or_else(|| sm.name.clone());
+            return Err(e.err(
+                Some("given"),
+                format!("metric unit test `{name}`: the query of `{metric}` reads `{model}` (semantic model `{}`), which has no `given` rows", sm.name),
+                format!("add `- input: ref('{model}')` with its rows under `given:`"),
+            ));
+        }
+    }
+    // A time spine the query needs, over the dates of the fixtures.
+    if let Some(column) = spine {
+        if sql.contains(&dialect.rel(&spine_rel)) {
+            let mut dates: BTreeSet<String> = BTreeSet::new();
+            for g in &given {
+                for r in &g.rows {
+                    for v in r.values() {
+                        if let Value::String(s) = v {
+                            if DATE.is_match(s.trim()) || TIMESTAMP.is_match(s.trim()) {
+                                dates.insert(s.trim()[..10].to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            for t in start_time.iter().chain(end_time.iter()) {
+                if t.len() >= 10 && DATE.is_match(&t[..10]) {
+                    dates.insert(t[..10].to_string());
+                }
+            }
+            let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+                return Err(e.err(
+                    Some("given"),
+                    format!("metric unit test `{name}`: `{metric}` needs a time spine and the given rows have no dates to span"),
+                    "give dates (YYYY-MM-DD) in the rows, a query start_time/end_time, or rows for the time spine model",
+                ));
+            };
+            let select = format!(
+                "select cast(d as date) as {} from generate_series(cast({} as timestamp), cast({} as timestamp), interval '1 day') as t(d)",
+                quote(&column),
+                crate::sql::literal(first),
+                crate::sql::literal(last)
+            );
+            setup.push(create_table(engine, dialect, &spine_rel, &select));
+            teardown.push(format!("drop table if exists {}", dialect.rel(&spine_rel)));
+        }
+    }
+
+    // Expected rows.
+    let expect = match e.v.get("expect") {
+        Some(Value::Object(x)) => {
+            unknown_key(e, Some("expect"), "`expect`", x, EXPECT_KEYS)?;
+            x.clone()
+        }
+        _ => {
+            return Err(e.err(
+                Some("expect"),
+                format!("metric unit test `{name}` has no `expect` rows"),
+                format!(
+                    "e.g. expect:\n  rows:\n    - {{{}: 100}}",
+                    p.columns.join(": ..., ")
+                ),
+            ))
+        }
+    };
+    let expected = fixture_rows(&expect).map_err(|m| {
+        e.err(
+            Some("expect"),
+            format!("metric unit test `{name}`, expect: {m}"),
+            "rows: [{column: value, ...}] or format: csv with CSV text",
+        )
+    })?;
+    let tolerance = match expect.get("tolerance") {
+        None | Some(Value::Null) => 0.0,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t >= 0.0) => n.as_f64().unwrap_or(0.0),
+        Some(other) => {
+            return Err(e.err(
+                Some("expect"),
+                format!(
+                    "metric unit test `{name}`: `tolerance` must be a number >= 0, not `{other}`"
+                ),
+                "e.g. tolerance: 0.0001",
+            ))
+        }
+    };
+    let mut named: Vec<&String> = Vec::new();
+    for r in &expected {
+        for k in r.keys() {
+            if !p.columns.contains(k) {
+                return Err(e.err(
+                    Some("expect"),
+                    format!("metric unit test `{name}` expects column `{k}`, which the query does not return"),
+                    format!(
+                        "the query returns {}",
+                        p.columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if !named.contains(&k) {
+                named.push(k);
+            }
+        }
+    }
+    let columns: Vec<String> = if named.is_empty() {
+        p.columns.clone()
+    } else {
+        p.columns
+            .iter()
+            .filter(|c| named.contains(c))
+            .cloned()
+            .collect()
+    };
+    let metric_columns: Vec<String> = columns.iter().filter(|c| *c == metric).cloned().collect();
+
+    if config.get("enabled") == Some(&Value::Bool(false)) {
+        return Ok(None);
+    }
+    let compiled = Compiled {
+        metric: metric.to_string(),
+        engine,
+        setup,
+        teardown: if engine == Engine::Target {
+            teardown
+        } else {
+            vec![]
+        },
+        sql: sql.clone(),
+        columns,
+        metric_columns,
+        expected,
+        tolerance,
+    };
+    let pkg = target.package;
+    let mut node = Node::new(
+        unique_id,
+        ResourceType::UnitTest,
+        name.clone(),
+        pkg.to_string(),
+    );
+    node.original_file_path = e.file.original_file_path.clone();
+    node.path = e
+        .file
+        .original_file_path
+        .split_once('/')
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or_else(|| e.file.original_file_path.clone());
+    node.fqn = vec![pkg.to_string(), metric.to_string(), name.clone()];
+    node.database = target.database.to_string();
+    node.schema = target.schema.to_string();
+    node.alias = name.clone();
+    node.description =
+        e.v.get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+    node.tags = str_list(config.get("tags"));
+    let mut cfg = Map::new();
+    cfg.insert(
+        "tags".into(),
+        Value::Array(node.tags.iter().cloned().map(Value::String).collect()),
+    );
+    cfg.insert(
+        "meta".into(),
+        config
+            .get("meta")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new())),
+    );
+    cfg.insert("enabled".into(), Value::Bool(true));
+    cfg.insert(
+        "engine".into(),
+        Value::String(
+            match engine {
+                Engine::Duckdb => "duckdb",
+                Engine::Target => "target",
+            }
+            .into(),
+        ),
+    );
+    node.config = cfg;
+    node.raw_code = sql;
+    node.checksum = {
+        let def = Value::Object(e.v.clone()).to_string();
+        crate::templating::local_md5(&def)
+    };
+    node.depends_on_nodes = vec![format!("metric.{pkg}.{metric}")];
+    node.definition = serde_json::json!({
+        "model": Value::Null,
+        "metric": metric,
+        "given": e.v.get("given").cloned().unwrap_or(Value::Null),
+        "expect": e.v.get("expect").cloned().unwrap_or(Value::Null),
+        "overrides": Value::Null,
+        "metric_unit_test": serde_json::to_value(&compiled).unwrap_or(Value::Null),
+    });
+    Ok(Some(node))
+}
+
+/// A time bound as text (YAML may read `2025-01-01` as a string or, unquoted in some forms, as
+/// another scalar).
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A cell, normalised for comparison: numbers (also numeric text, as PostgreSQL's `numeric`
+/// arrives) compare as numbers, midnight timestamps as their date.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Null,
+    Num(f64),
+    Text(String),
+}
+
+fn cell(v: Option<&Value>) -> Cell {
+    match v {
+        None | Some(Value::Null) => Cell::Null,
+        Some(Value::Bool(b)) => Cell::Text(b.to_string()),
+        Some(Value::Number(n)) => n.as_f64().map_or(Cell::Null, Cell::Num),
+        Some(Value::String(s)) => {
+            let t = s.trim();
+            if let Some(f) = t.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                return Cell::Num(f);
+            }
+            if TIMESTAMP.is_match(t) || DATE.is_match(t) {
+                let t = t.replacen('T', " ", 1);
+                let t = t.trim_end_matches(".000").trim_end_matches(".000000");
+                let t = t.strip_suffix(" 00:00:00").unwrap_or(t);
+                let t = t.strip_suffix(" 00:00").unwrap_or(t);
+                return Cell::Text(t.to_string());
+            }
+            Cell::Text(t.to_string())
+        }
+        Some(other) => Cell::Text(other.to_string()),
+    }
+}
+
+fn show(c: &Cell) -> String {
+    match c {
+        Cell::Null => "null".into(),
+        Cell::Num(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Cell::Num(f) => {
+            let s = format!("{f:.10}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        Cell::Text(t) => t.clone(),
+    }
+}
+
+fn same(a: &Cell, b: &Cell, tolerance: f64) -> bool {
+    match (a, b) {
+        (Cell::Num(x), Cell::Num(y)) => (x - y).abs() <= tolerance + 1e-9 * y.abs().max(1.0),
+        _ => a == b,
+    }
+}
+
+/// The outcome of a comparison: how many rows differ and dbt's diff of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub rows: u64,
+    pub text: String,
+}
+
+/// Rows shown in a diff at most.
+const SHOWN_DIFF_ROWS: usize = 30;
+
+/// Compares the rows a run returned (`actual_columns`, `actual_rows`) with the expected ones, over
+/// `c.columns`; `None` when they agree. Rows are matched on the group-by columns (in any order),
+/// metric values within `c.tolerance`. The diff reads like dbt's unit test diff: `@@` the header,
+/// `→` a row whose values differ (`expected→actual`), `---` an expected row the query did not
+/// return, `+++` a returned row that was not expected.
+pub fn compare(
+    c: &Compiled,
+    actual_columns: &[String],
+    actual_rows: &[Vec<Value>],
+) -> Result<Option<Difference>, String> {
+    let mut idx = Vec::new();
+    for col in &c.columns {
+        let i = actual_columns
+            .iter()
+            .position(|a| a == col)
+            .ok_or_else(|| format!("the query returned no column `{col}`"))?;
+        idx.push(i);
+    }
+    let is_metric: Vec<bool> = c
+        .columns
+        .iter()
+        .map(|col| c.metric_columns.contains(col))
+        .collect();
+    let expected: Vec<Vec<Cell>> = c
+        .expected
+        .iter()
+        .map(|r| c.columns.iter().map(|col| cell(r.get(col))).collect())
+        .collect();
+    let actual: Vec<Vec<Cell>> = actual_rows
+        .iter()
+        .map(|r| idx.iter().map(|i| cell(r.get(*i))).collect())
+        .collect();
+    let keys_same = |a: &[Cell], b: &[Cell]| {
+        a.iter()
+            .zip(b)
+            .zip(&is_metric)
+            .all(|((x, y), m)| *m || same(x, y, 0.0))
+    };
+    let all_same = |a: &[Cell], b: &[Cell]| {
+        a.iter()
+            .zip(b)
+            .zip(&is_metric)
+            .all(|((x, y), m)| same(x, y, if *m { c.tolerance } else { 0.0 }))
+    };
+    // Pair every expected row: first with an identical actual row, then with one of equal keys.
+    let mut used = vec![false; actual.len()];
+    let mut pair: Vec<Option<usize>> = vec![None; expected.len()];
+    for (ei, e) in expected.iter().enumerate() {
+        if let Some(ai) = (0..actual.len()).find(|&ai| !used[ai] && all_same(e, &actual[ai])) {
+            used[ai] = true;
+            pair[ei] = Some(ai);
+        }
+    }
+    let mut changed = vec![false; expected.len()];
+    for (ei, e) in expected.iter().enumerate() {
+        if pair[ei].is_some() {
+            continue;
+        }
+        if let Some(ai) = (0..actual.len()).find(|&ai| !used[ai] && keys_same(e, &actual[ai])) {
+            used[ai] = true;
+            pair[ei] = Some(ai);
+            changed[ei] = true;
+        }
+    }
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    let mut differing = 0u64;
+    for (ei, e) in expected.iter().enumerate() {
+        match pair[ei] {
+            Some(ai) if changed[ei] => {
+                differing += 1;
+                let cells = e
+                    .iter()
+                    .zip(&actual[ai])
+                    .zip(&is_metric)
+                    .map(|((x, y), m)| {
+                        if same(x, y, if *m { c.tolerance } else { 0.0 }) {
+                            show(x)
+                        } else {
+                            format!("{}→{}", show(x), show(y))
+                        }
+                    })
+                    .collect();
+                lines.push(("→".into(), cells));
+            }
+            Some(_) => lines.push((String::new(), e.iter().map(show).collect())),
+            None => {
+                differing += 1;
+                lines.push(("---".into(), e.iter().map(show).collect()));
+            }
+        }
+    }
+    for (ai, a) in actual.iter().enumerate() {
+        if !used[ai] {
+            differing += 1;
+            lines.push(("+++".into(), a.iter().map(show).collect()));
+        }
+    }
+    if differing == 0 {
+        return Ok(None);
+    }
+    let hidden = lines.len().saturating_sub(SHOWN_DIFF_ROWS);
+    lines.truncate(SHOWN_DIFF_ROWS);
+    let mut widths: Vec<usize> = c.columns.iter().map(|h| h.chars().count()).collect();
+    for (_, cells) in &lines {
+        for (w, x) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(x.chars().count());
+        }
+    }
+    let row = |mark: &str, cells: &[String]| {
+        let mut s = format!("{mark:<3}");
+        for (i, (x, w)) in cells.iter().zip(&widths).enumerate() {
+            s.push(',');
+            if i + 1 == cells.len() {
+                s.push_str(x);
+            } else {
+                s.push_str(&format!("{x:<w$} ", w = *w));
+            }
+        }
+        s
+    };
+    let mut text = String::from("actual differs from expected:\n\n");
+    text.push_str(&row("@@", &c.columns));
+    for (mark, cells) in &lines {
+        text.push('\n');
+        text.push_str(&row(mark, cells));
+    }
+    if hidden > 0 {
+        text.push_str(&format!("\n... and {hidden} more rows"));
+    }
+    Ok(Some(Difference {
+        rows: differing,
+        text,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compiled(expected: Value, tolerance: f64) -> Compiled {
+        Compiled {
+            metric: "revenue".into(),
+            engine: Engine::Duckdb,
+            setup: vec![],
+            teardown: vec![],
+            sql: String::new(),
+            columns: vec!["metric_time__month".into(), "revenue".into()],
+            metric_columns: vec!["revenue".into()],
+            expected: serde_json::from_value(expected).unwrap(),
+            tolerance,
+        }
+    }
+
+    #[test]
+    fn types_come_from_values() {
+        assert_eq!(column_type(&[&json!(1), &json!(2)]), "bigint");
+        assert_eq!(column_type(&[&json!(1), &json!(2.5)]), "double precision");
+        assert_eq!(column_type(&[&json!("2025-01-01"), &Value::Null]), "date");
+        assert_eq!(
+            column_type(&[&json!("2025-01-01"), &json!("2025-01-02 10:00:00")]),
+            "timestamp"
+        );
+        assert_eq!(column_type(&[&json!("smb"), &json!(1)]), "varchar");
+        assert_eq!(column_type(&[&Value::Null]), "varchar");
+    }
+
+    #[test]
+    fn equal_rows_in_any_order_agree() {
+        let c = compiled(
+            json!([{"metric_time__month": "2025-01-01", "revenue": 100},
+                   {"metric_time__month": "2025-02-01", "revenue": 0.3333}]),
+            0.0001,
+        );
+        let cols = vec!["metric_time__month".to_string(), "revenue".to_string()];
+        let rows = vec![
+            vec![json!("2025-02-01T00:00:00"), json!(1.0 / 3.0)],
+            vec![json!("2025-01-01 00:00:00"), json!("100.0")],
+        ];
+        assert_eq!(compare(&c, &cols, &rows).unwrap(), None);
+    }
+
+    #[test]
+    fn differences_read_like_dbt() {
+        let c = compiled(
+            json!([{"metric_time__month": "2025-01-01", "revenue": 100},
+                   {"metric_time__month": "2025-02-01", "revenue": 120},
+                   {"metric_time__month": "2025-04-01", "revenue": 5}]),
+            0.0,
+        );
+        let cols = vec!["metric_time__month".to_string(), "revenue".to_string()];
+        let rows = vec![
+            vec![json!("2025-01-01"), json!(100)],
+            vec![json!("2025-02-01"), json!(110)],
+            vec![json!("2025-03-01"), json!(70)],
+        ];
+        let d = compare(&c, &cols, &rows).unwrap().unwrap();
+        assert_eq!(d.rows, 3);
+        assert_eq!(
+            d.text,
+            "actual differs from expected:\n\n\
+             @@ ,metric_time__month ,revenue\n   \
+             ,2025-01-01         ,100\n\
+             →  ,2025-02-01         ,120→110\n\
+             ---,2025-04-01         ,5\n\
+             +++,2025-03-01         ,70"
+        );
+    }
+}
