@@ -36,7 +36,7 @@ const KINDS: &[(&str, &[&str])] = &[
 ];
 
 /// Arguments every kind takes.
-const COMMON: &[&str] = &["group_by", "start_time", "end_time", "name", "config"];
+const COMMON: &[&str] = &["group_by", "start_time", "end_time", "last", "name", "config"];
 
 /// Test config keys, accepted at the top level of the arguments or under `config:`.
 const CONFIG_KEYS: &[&str] = &[
@@ -57,6 +57,8 @@ pub struct Target<'a> {
     pub database: &'a str,
     pub schema: &'a str,
     pub dialect: Dialect,
+    /// The run's start: relative windows (`last: 12 months`) and `freshness` count back from it.
+    pub run_started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// True when any metric of the project declares `data_tests:` (the cheap check before loading
@@ -78,6 +80,7 @@ pub fn attach(
     manifest: &mut Manifest,
     target: &crate::project::Target,
     package: &str,
+    run_started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Vec<Diagnostic>> {
     if !any_declared(files) && !super::unit_tests::any_declared(files) {
         return Ok(());
@@ -95,6 +98,7 @@ pub fn attach(
         database: &target.database,
         schema: &target.schema,
         dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
+        run_started_at,
     };
     let tests = test_nodes(files, &layer, &index, &t);
     let units = super::unit_tests::unit_test_nodes(files, &layer, &index, &t);
@@ -124,6 +128,8 @@ struct Declared<'a> {
     index: usize,
     kind: String,
     args: Map<String, Value>,
+    /// `last: 12 months` resolved against the run's start: (start_time, end_time).
+    window: Option<(String, String)>,
 }
 
 /// The test nodes of every metric's `data_tests:`.
@@ -189,6 +195,7 @@ pub fn test_nodes(
                     index: i,
                     kind,
                     args,
+                    window: None,
                 };
                 match build(&d, layer, index, target) {
                     Ok(Some(node)) => {
@@ -324,6 +331,21 @@ fn parse_lag(s: &str) -> Option<(u32, Grain)> {
     Some((count, Grain::parse_exact(unit)?))
 }
 
+/// The date `count` `unit`s before `at` (calendar months for month, quarter and year), as
+/// `YYYY-MM-DD`.
+fn back_from(at: chrono::DateTime<chrono::Utc>, count: u32, unit: Grain) -> String {
+    use chrono::{Days, Months};
+    let day = at.date_naive();
+    let back = match unit {
+        Grain::Day => day.checked_sub_days(Days::new(u64::from(count))),
+        Grain::Week => day.checked_sub_days(Days::new(7 * u64::from(count))),
+        Grain::Month => day.checked_sub_months(Months::new(count)),
+        Grain::Quarter => day.checked_sub_months(Months::new(3 * count)),
+        Grain::Year => day.checked_sub_months(Months::new(12 * count)),
+    };
+    back.unwrap_or(day).format("%Y-%m-%d").to_string()
+}
+
 /// The SQL test's name part for an argument value.
 fn slug(v: &Value) -> String {
     let s = match v {
@@ -415,16 +437,22 @@ fn query(
                 .get("where")
                 .or_else(|| d.args.get("config").and_then(|c| c.get("where"))),
         ),
-        start_time: d
-            .args
-            .get("start_time")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        end_time: d
-            .args
-            .get("end_time")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        start_time: match &d.window {
+            Some((start, _)) => Some(start.clone()),
+            None => d
+                .args
+                .get("start_time")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        },
+        end_time: match &d.window {
+            Some((_, end)) => Some(end.clone()),
+            None => d
+                .args
+                .get("end_time")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        },
         ..Default::default()
     };
     let p = plan(layer, &q, target.dialect).map_err(|e| {
@@ -553,6 +581,47 @@ fn build(
     let mut models = BTreeSet::new();
     models_of(layer, d.metric, &mut models, 0);
     let mut name_parts = vec![format!("metric_{}", d.kind), metric.to_string()];
+    // `last: 12 months`: a window ending at the run's start.
+    let resolved;
+    let d = match d.args.get("last") {
+        None | Some(Value::Null) => d,
+        Some(v) => {
+            let Some((count, unit)) = v.as_str().and_then(parse_lag) else {
+                return Err(err(
+                    d,
+                    format!("`last` of metric test `{}` on metric `{metric}` must read like `12 months`, not `{v}`", d.kind),
+                    "last: <count> <day|week|month|quarter|year>s",
+                ));
+            };
+            if d.args.contains_key("start_time") || d.args.contains_key("end_time") {
+                return Err(err(
+                    d,
+                    format!("metric test `{}` on metric `{metric}` has both `last` and `start_time`/`end_time`", d.kind),
+                    "`last` is a window ending at the run's start: keep one of them",
+                ));
+            }
+            if d.kind == "freshness" {
+                return Err(err(
+                    d,
+                    "metric test `freshness` takes `max_lag`, not `last`",
+                    "e.g. max_lag: 2 days",
+                ));
+            }
+            name_parts.push(format!("last_{count}_{}s", unit.as_str()));
+            resolved = Declared {
+                metric: d.metric,
+                file: d.file,
+                index: d.index,
+                kind: d.kind.clone(),
+                args: d.args.clone(),
+                window: Some((
+                    back_from(target.run_started_at, count, unit),
+                    target.run_started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                )),
+            };
+            &resolved
+        }
+    };
     let sql = match d.kind.as_str() {
         "not_null" => {
             let (q, cols) = query(d, layer, metric, &group_by, target)?;
@@ -819,19 +888,19 @@ fn build(
             let (q, cols) = query(d, layer, metric, std::slice::from_ref(&time), target)?;
             let m = quote(&cols[cols.len() - 1]);
             let t = quote(&cols[0]);
-            let cutoff = match target.dialect {
-                Dialect::DuckDb => format!(
-                    "cast(current_timestamp as date) - interval '{count} {}'",
-                    unit.as_str()
-                ),
-                Dialect::Postgres => format!(
-                    "cast(current_timestamp - interval '{count} {}' as date)",
-                    unit.as_str()
-                ),
-            };
+            // Counted back from the run's start (not the database's clock), so every test of a
+            // run uses the same instant and the compiled SQL shows it.
+            let cutoff = format!(
+                "cast({} as date)",
+                literal(&back_from(target.run_started_at, count, unit))
+            );
             format!(
                 "select l.latest as metric_value, {cutoff} as expected, {} as violation\nfrom (\n    select max(q.{t}) as latest from (\n{q}\n    ) q where q.{m} is not null\n) l\nwhere l.latest is null or l.latest < {cutoff}",
-                literal(&format!("latest {time} with data is older than {count} {}", unit.as_str())),
+                literal(&format!(
+                    "latest {time} with data is older than {count} {}{}",
+                    unit.as_str(),
+                    if count == 1 { "" } else { "s" }
+                )),
             )
         }
         _ => unreachable!("kinds are checked above"),
@@ -980,6 +1049,13 @@ mod tests {
         );
         assert_eq!(num_sql(0.5), "0.5");
         assert_eq!(num_sql(10.0), "10");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(back_from(at, 1, Grain::Month), "2026-02-28");
+        assert_eq!(back_from(at, 2, Grain::Week), "2026-03-17");
+        assert_eq!(back_from(at, 1, Grain::Quarter), "2025-12-31");
+        assert_eq!(back_from(at, 12, Grain::Month), "2025-03-31");
     }
 
     #[test]

@@ -250,3 +250,50 @@ fn same_failures_on_duckdb_and_postgres() {
         insta::assert_snapshot!("failing_details_both_engines", failure_details(&r));
     });
 }
+
+/// The shop with `tests/fixtures/metric_windows`: a model of sales dated relative to today, its
+/// semantic model, and `overlay` (the metric and its tests) as `models/recent_revenue.yml`.
+fn recent_sales_with(overlay: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    let fx = repo().join("tests/fixtures/metric_windows");
+    for (from, to) in [
+        ("recent_sales.sql", "recent_sales.sql"),
+        ("semantic.yml", "recent_sales.yml"),
+        (overlay, "recent_revenue.yml"),
+    ] {
+        std::fs::copy(fx.join(from), dir.join("models").join(to)).expect("copy fixture");
+    }
+    (tmp, dir)
+}
+
+/// `last: N units` and `freshness` count back from the run's start: the same data passes with
+/// windows that leave out an old refund and fails with ones that reach it, on both engines.
+#[test]
+fn relative_windows_count_back_from_the_run_start() {
+    crate::pg_server::on_both_engines("metric_windows", |engine| {
+        let (_tmp, dir) = recent_sales_with("passing.yml");
+        engine.write_profile(&dir, "shop_metrics", "main", 1);
+        let r = build(&dir, &["--select", "+metric:recent_revenue"]);
+        assert_eq!(r.code, 0, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("windows_passing", metric_lines(&r));
+
+        std::fs::copy(
+            repo().join("tests/fixtures/metric_windows/failing.yml"),
+            dir.join("models/recent_revenue.yml"),
+        )
+        .expect("copy overlay");
+        let r = build(&dir, &["--select", "+metric:recent_revenue"]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::with_settings!({filters => vec![(r"\d{4}-\d{2}-\d{2}", "[DATE]")]}, {
+            insta::assert_snapshot!("windows_failing", failure_details(&r));
+        });
+        // The cutoff is a date computed from the run's start, not the database's clock.
+        let sql = std::fs::read_to_string(dir.join(
+            "target/compiled/shop_metrics/models/recent_revenue.yml/metric_freshness_recent_revenue_5_day.sql",
+        ))
+        .expect("compiled freshness test");
+        assert!(!sql.contains("current_timestamp"), "{sql}");
+    });
+}
