@@ -415,6 +415,23 @@ impl Ctx<'_> {
                         "test_metadata".into(),
                         json!({"name": tm.name, "kwargs": tm.kwargs, "namespace": tm.namespace}),
                     );
+                } else if let Some(mt) = n.definition.get("metric_test") {
+                    // A built-in metric test (sluice's `data_tests:` under a metric): its kind and
+                    // arguments as written, plus the metric, like a generic test's kwargs.
+                    let mut kwargs = mt.get("args").cloned().unwrap_or_else(|| json!({}));
+                    if let Value::Object(k) = &mut kwargs {
+                        k.insert(
+                            "metric_name".into(),
+                            mt.get("metric").cloned().unwrap_or_default(),
+                        );
+                    }
+                    o.insert("column_name".into(), Value::Null);
+                    o.insert("file_key_name".into(), json!(n.file_key_name));
+                    o.insert("attached_node".into(), Value::Null);
+                    o.insert(
+                        "test_metadata".into(),
+                        json!({"name": mt.get("kind"), "kwargs": kwargs, "namespace": Value::Null}),
+                    );
                 }
             }
             ResourceType::Operation => {

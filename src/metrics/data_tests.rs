@@ -36,7 +36,14 @@ const KINDS: &[(&str, &[&str])] = &[
 ];
 
 /// Arguments every kind takes.
-const COMMON: &[&str] = &["group_by", "start_time", "end_time", "last", "name", "config"];
+const COMMON: &[&str] = &[
+    "group_by",
+    "start_time",
+    "end_time",
+    "last",
+    "name",
+    "config",
+];
 
 /// Test config keys, accepted at the top level of the arguments or under `config:`.
 const CONFIG_KEYS: &[&str] = &[
@@ -59,6 +66,48 @@ pub struct Target<'a> {
     pub dialect: Dialect,
     /// The run's start: relative windows (`last: 12 months`) and `freshness` count back from it.
     pub run_started_at: chrono::DateTime<chrono::Utc>,
+    /// The project's (and its packages') custom metric test macros.
+    pub test_macros: &'a [TestMacro],
+}
+
+/// A `{% test name(metric_query, ...) %}` macro: a custom metric test.
+#[derive(Debug, Clone)]
+pub struct TestMacro {
+    pub unique_id: String,
+    pub package: String,
+    /// `name` of `{% test name(...) %}` (the macro is `test_<name>`).
+    pub name: String,
+    /// Its arguments after `metric_query`, `metric_name` and `group_by`.
+    pub arguments: Vec<String>,
+    /// Whether it is a metric test (first argument `metric_query`) rather than a model test.
+    pub for_metrics: bool,
+}
+
+/// The arguments sluice passes to every custom metric test macro.
+const MACRO_ARGS: &[&str] = &["metric_query", "metric_name", "group_by"];
+
+/// The test macros of `manifest` (macros of sluice's built-in library excluded); those whose first
+/// argument is `metric_query` are the custom metric tests a metric may declare.
+pub fn test_macros(manifest: &Manifest) -> Vec<TestMacro> {
+    manifest
+        .macros
+        .values()
+        .filter(|m| m.package != crate::templating::BUILTIN_PACKAGE)
+        .filter_map(|m| {
+            Some(TestMacro {
+                unique_id: m.unique_id.clone(),
+                package: m.package.clone(),
+                name: m.name.strip_prefix("test_")?.to_string(),
+                arguments: m
+                    .arguments
+                    .iter()
+                    .filter(|a| !MACRO_ARGS.contains(&a.as_str()))
+                    .cloned()
+                    .collect(),
+                for_metrics: m.arguments.first().map(String::as_str) == Some("metric_query"),
+            })
+        })
+        .collect()
 }
 
 /// True when any metric of the project declares `data_tests:` (the cheap check before loading
@@ -99,6 +148,7 @@ pub fn attach(
         schema: &target.schema,
         dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
         run_started_at,
+        test_macros: &test_macros(manifest),
     };
     let tests = test_nodes(files, &layer, &index, &t);
     let units = super::unit_tests::unit_test_nodes(files, &layer, &index, &t);
@@ -492,25 +542,71 @@ fn build(
     index: &ModelIndex,
     target: &Target,
 ) -> Result<Option<Node>, Diagnostic> {
-    let Some((_, allowed)) = KINDS.iter().find(|(k, _)| *k == d.kind) else {
-        return Err(err(
+    // A built-in kind, else a custom test macro (`name` or `package.name`).
+    let custom = if KINDS.iter().any(|(k, _)| *k == d.kind) {
+        None
+    } else {
+        let (pkg, name) = match d.kind.split_once('.') {
+            Some((p, n)) => (Some(p), n),
+            None => (None, d.kind.as_str()),
+        };
+        let mut found: Vec<&TestMacro> = target
+            .test_macros
+            .iter()
+            .filter(|m| m.for_metrics && m.name == name && pkg.is_none_or(|p| p == m.package))
+            .collect();
+        // The project's own macro wins over a package's, as dbt resolves names.
+        found.sort_by_key(|m| m.package != target.package);
+        found.first().copied()
+    };
+    let custom_args: Vec<&str>;
+    let allowed: &[&str] = match (KINDS.iter().find(|(k, _)| *k == d.kind), custom) {
+        (Some((_, a)), _) => a,
+        (None, Some(m)) => {
+            custom_args = m.arguments.iter().map(String::as_str).collect();
+            &custom_args
+        }
+        (None, None) if target.test_macros.iter().any(|m| m.name == d.kind) => {
+            return Err(err(
+                d,
+                format!(
+                    "`{}` on metric `{}` is a model test, not a metric test",
+                    d.kind, d.metric.name
+                ),
+                format!("a metric test macro takes the metric query first: `{{% test {}(metric_query, metric_name, group_by, ...) %}}`", d.kind),
+            ))
+        }
+        (None, None) => return Err(err(
             d,
             format!(
                 "unknown metric test `{}` on metric `{}`",
                 d.kind, d.metric.name
             ),
-            crate::diagnostics::did_you_mean(&d.kind, KINDS.iter().map(|(k, _)| *k))
-                .unwrap_or_else(|| {
-                    format!(
-                        "metric tests are {}",
-                        KINDS
+            crate::diagnostics::did_you_mean(
+                &d.kind,
+                KINDS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .chain(
+                        target
+                            .test_macros
                             .iter()
-                            .map(|(k, _)| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }),
-        ));
+                            .filter(|m| m.for_metrics)
+                            .map(|m| m.name.as_str()),
+                    ),
+            )
+            .unwrap_or_else(|| {
+                format!(
+                    "metric tests are {}, or a custom test macro `{{% test {}(metric_query, metric_name, group_by, ...) %}}`",
+                    KINDS
+                        .iter()
+                        .map(|(k, _)| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    d.kind
+                )
+            }),
+        )),
     };
     for k in d.args.keys() {
         if !allowed.contains(&k.as_str())
@@ -581,6 +677,7 @@ fn build(
     let mut models = BTreeSet::new();
     models_of(layer, d.metric, &mut models, 0);
     let mut name_parts = vec![format!("metric_{}", d.kind), metric.to_string()];
+    let mut custom_kwargs: Option<Map<String, Value>> = None;
     // `last: 12 months`: a window ending at the run's start.
     let resolved;
     let d = match d.args.get("last") {
@@ -616,7 +713,10 @@ fn build(
                 args: d.args.clone(),
                 window: Some((
                     back_from(target.run_started_at, count, unit),
-                    target.run_started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    target
+                        .run_started_at
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
                 )),
             };
             &resolved
@@ -903,7 +1003,36 @@ fn build(
                 )),
             )
         }
-        _ => unreachable!("kinds are checked above"),
+        _ => {
+            // A custom test macro: it receives the metric query and returns the failing rows.
+            let (q, cols) = query(d, layer, metric, &group_by, target)?;
+            let mut kwargs = Map::new();
+            for (k, v) in &d.args {
+                if !COMMON.contains(&k.as_str()) && !CONFIG_KEYS.contains(&k.as_str()) {
+                    kwargs.insert(k.clone(), v.clone());
+                }
+            }
+            kwargs.insert(
+                "group_by".into(),
+                Value::Array(
+                    cols[..cols.len() - 1]
+                        .iter()
+                        .cloned()
+                        .map(Value::String)
+                        .collect(),
+                ),
+            );
+            kwargs.insert("metric_name".into(), Value::String(metric.to_string()));
+            kwargs.insert("metric_query".into(), Value::String(q.clone()));
+            custom_kwargs = Some(kwargs);
+            let kind = slug(&Value::String(d.kind.clone()));
+            name_parts[0] = if kind.starts_with("metric_") {
+                kind
+            } else {
+                format!("metric_{kind}")
+            };
+            q
+        }
     };
     if !group_by.is_empty() {
         name_parts.push(format!(
@@ -971,6 +1100,20 @@ fn build(
     node.definition = serde_json::json!({
         "metric_test": {"metric": metric, "kind": d.kind, "args": d.args}
     });
+    if let (Some(m), Some(kwargs)) = (custom, custom_kwargs) {
+        // Rendered like a generic test: the macro called with these kwargs.
+        let namespace = (m.package != target.package).then(|| m.package.clone());
+        node.raw_code = match &namespace {
+            Some(ns) => format!("{{{{ {ns}.test_{}(**_dbt_generic_test_kwargs) }}}}", m.name),
+            None => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", m.name),
+        };
+        node.depends_on_macros = vec![m.unique_id.clone()];
+        node.test_metadata = Some(crate::compile::TestMetadata {
+            name: m.name.clone(),
+            namespace,
+            kwargs,
+        });
+    }
     Ok(Some(node))
 }
 

@@ -34,7 +34,11 @@ fn unit_lines(r: &Run) -> Vec<String> {
         .stdout
         .lines()
         .filter_map(|l| {
-            let (_, rest) = l.split_once(" of ")?;
+            let (_, rest) = l.split_once(" of ").filter(|(head, _)| {
+                head.split_whitespace()
+                    .last()
+                    .is_some_and(|n| n.parse::<u64>().is_ok())
+            })?;
             let mut words = rest.split_whitespace().skip(1).peekable();
             let status = words.next()?;
             if status == "START" {
@@ -63,7 +67,11 @@ fn failure_details(r: &Run) -> String {
         if l.starts_with("Finished running") || l.starts_with("Completed with") {
             break;
         }
-        if let Some((_, rest)) = l.split_once(" of ") {
+        if let Some((_, rest)) = l.split_once(" of ").filter(|(head, _)| {
+            head.split_whitespace()
+                .last()
+                .is_some_and(|n| n.parse::<u64>().is_ok())
+        }) {
             let mut words = rest.split_whitespace().skip(1);
             if words.next() == Some("FAIL") {
                 out.push(format!("FAIL {}", words.nth(1).unwrap_or("")));
