@@ -10,6 +10,7 @@
 //! raw values, because every validation error must name the file and line of the offending key,
 //! and only the file text knows lines. Reading a few YAML values twice costs microseconds.
 
+pub mod data_checks;
 pub mod data_tests;
 pub mod manifest;
 pub mod model;

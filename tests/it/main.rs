@@ -10,6 +10,7 @@ mod features;
 mod incremental;
 mod jinja;
 mod macro_library;
+mod metric_data_checks;
 mod metric_tests;
 mod metric_unit_tests;
 mod metrics;
