@@ -686,7 +686,11 @@ fn build(
             let Some((count, unit)) = v.as_str().and_then(parse_lag) else {
                 return Err(err(
                     d,
-                    format!("`last` of metric test `{}` on metric `{metric}` must read like `12 months`, not `{v}`", d.kind),
+                    format!(
+                        "`last` of metric test `{}` on metric `{metric}` must read like `12 months`, not `{}`",
+                        d.kind,
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                    ),
                     "last: <count> <day|week|month|quarter|year>s",
                 ));
             };

@@ -390,3 +390,13 @@ fn a_model_test_under_a_metric_is_a_diagnostic() {
     insta::assert_snapshot!(format!("exit code: {}\n{}", r.code, r.stderr)
         .replace(&root.display().to_string(), "[TMP]"));
 }
+
+#[test]
+fn a_window_that_is_not_a_duration_is_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("bad_window.yml"));
+}
+
+#[test]
+fn a_relative_window_with_a_start_time_is_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("window_and_start.yml"));
+}
