@@ -326,14 +326,12 @@ fn rows_select(rows: &[Map<String, Value>]) -> String {
 /// The fixture table of the `i`-th input (`spine` for a generated time spine).
 fn fixture_relation(engine: Engine, dialect: Dialect, tag: &str, what: &str) -> Relation {
     match (engine, dialect) {
-        (Engine::Duckdb, _) => Relation::new("", "main", &format!("given_{what}")),
-        (Engine::Target, Dialect::DuckDb) => Relation::new(
-            "temp",
-            "main",
-            &format!("__sluice_metric_unit_{tag}_{what}"),
-        ),
+        (Engine::Duckdb, _) => Relation::new("", "main", format!("given_{what}")),
+        (Engine::Target, Dialect::DuckDb) => {
+            Relation::new("temp", "main", format!("__sluice_metric_unit_{tag}_{what}"))
+        }
         (Engine::Target, Dialect::Postgres) => {
-            Relation::new("", "pg_temp", &format!("__sluice_metric_unit_{tag}_{what}"))
+            Relation::new("", "pg_temp", format!("__sluice_metric_unit_{tag}_{what}"))
         }
     }
 }
