@@ -259,3 +259,41 @@ fn same_verdicts_on_duckdb_and_postgres() {
         insta::assert_snapshot!("failing_diff_both_engines", failure_details(&r));
     });
 }
+
+/// The demo has one metric unit test per metric type; they pass on a fresh copy where nothing
+/// has been built (the fixtures stand in for the marts).
+#[test]
+fn the_demo_checks_each_metric_type_before_building() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(&dir).expect("demo dir");
+    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).expect("copy");
+    for d in ["models", "seeds", "macros", "profiles", "metrics"] {
+        if repo().join(d).exists() {
+            copy_dir(&repo().join(d), &dir.join(d));
+        }
+    }
+    let r = run(
+        &dir,
+        &[
+            "test",
+            "--select",
+            "metric:*",
+            "--resource-type",
+            "unit_test",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        unit_lines(&r),
+        [
+            "PASS activation_needs_an_event_within_a_week",
+            "PASS arr_is_twelve_times_mrr",
+            "PASS mrr_takes_the_last_month_of_a_quarter",
+            "PASS net_revenue_retention_counts_churn_not_new",
+            "PASS weekly_active_users_look_back_seven_days",
+        ],
+        "{}",
+        r.stdout
+    );
+}
