@@ -55,7 +55,7 @@ const KEYS: &[&str] = &[
     "expect",
     "config",
 ];
-const QUERY_KEYS: &[&str] = &["group_by", "where", "start_time", "end_time"];
+const QUERY_KEYS: &[&str] = &["metrics", "group_by", "where", "start_time", "end_time"];
 const CONFIG_KEYS: &[&str] = &["tags", "meta", "enabled", "engine"];
 const GIVEN_KEYS: &[&str] = &["input", "rows", "format"];
 const EXPECT_KEYS: &[&str] = &["rows", "format", "tolerance"];
@@ -593,10 +593,25 @@ fn build(
             ))
         }
     };
+    // The metric under test first, then any others the query asks for.
+    let mut metrics = vec![metric.to_string()];
+    for m in str_list(q.get("metrics")) {
+        if layer.metric(&m).is_none() {
+            return Err(e.err(
+                Some("query"),
+                format!("metric unit test `{name}` queries unknown metric `{m}`"),
+                did_you_mean(&m, layer.metrics.iter().map(|x| x.name.as_str()))
+                    .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
+            ));
+        }
+        if !metrics.contains(&m) {
+            metrics.push(m);
+        }
+    }
     let start_time = q.get("start_time").map(scalar_text);
     let end_time = q.get("end_time").map(scalar_text);
     let query = MetricQuery {
-        metrics: vec![metric.to_string()],
+        metrics: metrics.clone(),
         group_by: str_list(q.get("group_by")),
         where_: str_list(q.get("where")),
         start_time: start_time.clone(),
@@ -755,7 +770,11 @@ fn build(
             .cloned()
             .collect()
     };
-    let metric_columns: Vec<String> = columns.iter().filter(|c| *c == metric).cloned().collect();
+    let metric_columns: Vec<String> = columns
+        .iter()
+        .filter(|c| metrics.contains(c))
+        .cloned()
+        .collect();
 
     if config.get("enabled") == Some(&Value::Bool(false)) {
         return Ok(None);
@@ -828,7 +847,10 @@ fn build(
         let def = Value::Object(e.v.clone()).to_string();
         crate::templating::local_md5(&def)
     };
-    node.depends_on_nodes = vec![format!("metric.{pkg}.{metric}")];
+    node.depends_on_nodes = metrics
+        .iter()
+        .map(|m| format!("metric.{pkg}.{m}"))
+        .collect();
     node.definition = serde_json::json!({
         "model": Value::Null,
         "metric": metric,

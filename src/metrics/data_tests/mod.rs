@@ -163,10 +163,29 @@ pub fn attach(
             for node in tests {
                 manifest.nodes.insert(node.unique_id.clone(), node);
             }
+            let mut errors = Vec::new();
             for node in units {
+                if manifest.unit_tests.contains_key(&node.unique_id) {
+                    errors.push(
+                        Diagnostic::error(
+                            "metric-unit-test",
+                            format!(
+                                "metric unit test `{}` has the id of a unit test of a model: `{}`",
+                                node.name, node.unique_id
+                            ),
+                        )
+                        .in_file(&node.original_file_path)
+                        .with_hint("rename one of them"),
+                    );
+                    continue;
+                }
                 manifest.unit_tests.insert(node.unique_id.clone(), node);
             }
-            Ok(())
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(errors)
+            }
         }
         (tests, units) => Err(tests
             .err()
