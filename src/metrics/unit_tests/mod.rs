@@ -1,9 +1,9 @@
 //! Metric unit tests: the `metric_unit_tests:` entries of properties YAML. Each gives rows for the
 //! models a metric reads (`given`), a metric query (`query`: group_by, where, start_time,
 //! end_time) and the metric values it must return (`expect`), like a dbt unit test does for a
-//! model. This module checks a definition, compiles it to the SQL that loads the fixtures and the
-//! metric query over them, and compares the rows a run returns with the expected ones (the diff a
-//! user reads). Running the SQL is the executor's job (`execute::metric_unit`).
+//! model. This module checks a definition and compiles it to the SQL that loads the fixtures and
+//! the metric query over them; `diff` compares the rows a run returns with the expected ones (the
+//! diff a user reads). Running the SQL is the executor's job (`execute::metric_unit`).
 //!
 //! ```yaml
 //! metric_unit_tests:
