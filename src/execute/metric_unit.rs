@@ -63,8 +63,10 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
         Err(e) => {
             return error(
                 format!(
-                    "metric unit test {} could not run the query of `{}` on its fixtures: {e}",
-                    node.name, compiled.metric
+                    "metric unit test {} could not run the query of `{}` on its fixtures: {}\nhint: the given rows need every column the query reads (see the compiled SQL), with values of the right type",
+                    node.name,
+                    compiled.metric,
+                    e.trim_end()
                 ),
                 sql,
             )

@@ -297,3 +297,20 @@ fn the_demo_checks_each_metric_type_before_building() {
         r.stdout
     );
 }
+
+/// Given rows without a column the query reads: the test errors with the engine's message and a
+/// hint (the run goes on: exit code 1, not a crash).
+#[test]
+fn given_rows_missing_a_column_are_an_error_with_a_hint() {
+    let (_tmp, dir) = shop_with("missing_column.yml");
+    let r = run(&dir, &["test", "--select", "test_type:unit"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(unit_lines(&r), ["ERROR missing_column"], "{}", r.stdout);
+    assert!(r.stdout.contains("\"is_paid\""), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("hint: the given rows need every column the query reads"),
+        "{}",
+        r.stdout
+    );
+}

@@ -29,6 +29,12 @@ fn cell(v: Option<&Value>) -> Cell {
             if let Some(f) = t.parse::<f64>().ok().filter(|f| f.is_finite()) {
                 return Cell::Num(f);
             }
+            // A UTC offset of zero (`+00`, `+00:00`, `Z`) says nothing a date does not.
+            let t = t
+                .strip_suffix("+00:00")
+                .or_else(|| t.strip_suffix("+00"))
+                .or_else(|| t.strip_suffix('Z'))
+                .unwrap_or(t);
             if TIMESTAMP.is_match(t) || DATE.is_match(t) {
                 let t = t.replacen('T', " ", 1);
                 let t = t.trim_end_matches(".000").trim_end_matches(".000000");
@@ -236,7 +242,7 @@ mod tests {
         let cols = vec!["metric_time__month".to_string(), "revenue".to_string()];
         let rows = vec![
             vec![json!("2025-02-01T00:00:00"), json!(1.0 / 3.0)],
-            vec![json!("2025-01-01 00:00:00"), json!("100.0")],
+            vec![json!("2025-01-01 00:00:00+00"), json!("100.0")],
         ];
         assert_eq!(compare(&c, &cols, &rows).unwrap(), None);
     }
