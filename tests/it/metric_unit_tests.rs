@@ -314,3 +314,8 @@ fn given_rows_missing_a_column_are_an_error_with_a_hint() {
         r.stdout
     );
 }
+
+#[test]
+fn two_unit_tests_of_a_metric_with_one_name_are_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("duplicate_name.yml"));
+}

@@ -375,7 +375,7 @@ pub fn unit_test_nodes(
             });
             continue;
         };
-        for v in entries {
+        for (i, v) in entries.iter().enumerate() {
             let (Value::Object(v), Some(name)) = (v, v.get("name").and_then(Value::as_str)) else {
                 let d = Diagnostic::error(
                     "metric-unit-test",
@@ -396,14 +396,23 @@ pub fn unit_test_nodes(
             match build(&e, layer, index, target) {
                 Ok(Some(node)) => {
                     if out.iter().any(|n| n.unique_id == node.unique_id) {
-                        errors.push(e.err(
+                        // Point at this entry: the how-many-th of its name in the file.
+                        let nth = entries[..i]
+                            .iter()
+                            .filter(|x| x.get("name").and_then(Value::as_str) == Some(name))
+                            .count();
+                        let mut d = e.err(
                             None,
                             format!(
                                 "two metric unit tests of metric `{}` are named `{name}`",
-                                node.fqn[2]
+                                node.fqn[1]
                             ),
                             "rename one of them",
-                        ));
+                        );
+                        if let Some(line) = nth_name_line(&f.text, name, nth) {
+                            d.location = Some(Location::at(&f.original_file_path, line.0, line.1));
+                        }
+                        errors.push(d);
                     } else {
                         out.push(node);
                     }
@@ -419,6 +428,20 @@ pub fn unit_test_nodes(
     } else {
         Err(errors)
     }
+}
+
+/// 1-based (line, column) of the `nth` (0-based) `name: <name>` line of a YAML text.
+fn nth_name_line(text: &str, name: &str, nth: usize) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let t = l.trim_start();
+            let t2 = t.strip_prefix("- ").unwrap_or(t).trim_start();
+            let value = t2.strip_prefix("name:")?.trim();
+            (value.trim_matches(|c| c == '"' || c == '\'') == name)
+                .then(|| (i + 1, l.len() - t2.len() + 1))
+        })
+        .nth(nth)
 }
 
 /// One given input, checked.
@@ -687,8 +710,8 @@ fn build(
                 }
             }
             for t in start_time.iter().chain(end_time.iter()) {
-                if t.len() >= 10 && DATE.is_match(&t[..10]) {
-                    dates.insert(t[..10].to_string());
+                if let Some(day) = t.get(..10).filter(|d| DATE.is_match(d)) {
+                    dates.insert(day.to_string());
                 }
             }
             let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
