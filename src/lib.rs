@@ -31,7 +31,27 @@ pub fn timing(stage: &str, since: std::time::Instant) {
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("timing: {stage}: {:.3}s", since.elapsed().as_secs_f64());
+            // Resident memory after the stage: page faults on fresh memory are a large part of
+            // a big project's system time, so the benchmark shows where memory grows. The
+            // process's CPU time so far (user + system, cumulative) tells a stage's own cost
+            // apart from waiting on a busy machine.
+            let rss_mib = std::fs::read_to_string("/proc/self/statm")
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map_or(0, |pages| (pages * 4096) >> 20);
+            let cpu = std::fs::read_to_string("/proc/self/stat")
+                .ok()
+                .and_then(|s| {
+                    let after = s.rsplit_once(')')?.1;
+                    let f: Vec<&str> = after.split_whitespace().collect();
+                    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+                    Some(ticks as f64 / 100.0)
+                })
+                .unwrap_or(0.0);
+            eprintln!(
+                "timing: {stage}: {:.3}s (cpu so far {cpu:.2}s, rss {rss_mib} MiB)",
+                since.elapsed().as_secs_f64()
+            );
         }
     }
 }

@@ -46,6 +46,7 @@ fn key(database: &str, schema: &str, name: &str) -> (String, String, String) {
 pub fn catalog_nodes(m: &Manifest) -> impl Iterator<Item = &Node> {
     m.nodes
         .values()
+        .map(|n| &**n)
         .filter(|n| match n.resource_type {
             ResourceType::Model => {
                 n.materialization() != crate::compile::Materialization::Ephemeral && n.is_enabled()
@@ -266,7 +267,7 @@ mod tests {
             node("model.shop.stg", ResourceType::Model, "stg", "view"),
             node("model.shop.eph", ResourceType::Model, "eph", "ephemeral"),
         ] {
-            m.nodes.insert(n.unique_id.clone(), n);
+            m.nodes.insert(n.unique_id.clone(), Box::new(n));
         }
         let mut src = node("source.shop.raw.orders", ResourceType::Source, "orders", "");
         src.schema = "raw".into();

@@ -12,8 +12,9 @@ use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
 use super::node_config::{default_docs, default_freshness, node_config};
+use super::node_json::{Columns, NodeEnv, NodeJson, Refs, Sources};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
-use crate::compile::{ColumnDef, DocBlock, Manifest, Node, ResourceType};
+use crate::compile::{DocBlock, Manifest, Node, ResourceType};
 use crate::templating::MacroDef;
 
 /// The whole `manifest.json` document.
@@ -21,51 +22,85 @@ pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
     manifest_value(m, &Ctx::new(m, meta), true)
 }
 
-/// `manifest.json` as text, for writing. Nodes (the bulk of a large project) are serialised one
-/// by one in parallel and spliced in, so the whole document never exists as one value tree;
-/// the result equals `serde_json::to_string(&manifest_json(m, meta))`.
+/// `manifest.json` as text; equals `serde_json::to_string(&manifest_json(m, meta))`.
 pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and serde_json writes valid UTF-8.
+    let _ = write_manifest(m, meta, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes `manifest.json` to `out`. Nodes (the bulk of a large project) are serialised
+/// straight from the parsed nodes, in parallel batches written in order as they are done, so
+/// neither a value tree nor the whole text of the nodes exists in memory at once.
+pub fn write_manifest(
+    m: &Manifest,
+    meta: &ArtifactMeta,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     use rayon::prelude::*;
     let ctx = Ctx::new(m, meta);
-    let list: Vec<(&String, &Node)> = m.nodes.iter().collect();
-    let parts: Vec<String> = list
-        .par_iter()
-        .map(|(id, n)| {
-            let key = serde_json::to_string(id).unwrap_or_default();
-            let val = serde_json::to_string(&ctx.node(n)).unwrap_or_default();
-            format!("{key}:{val}")
-        })
-        .collect();
-    let rest = serde_json::to_string(&manifest_value(m, &ctx, false)).unwrap_or_default();
+    let rest = serde_json::to_string(&manifest_value(m, &ctx, false))?;
     let marker = "\"nodes\":{}";
-    match rest.find(marker) {
-        Some(i) => {
-            let mut out = String::with_capacity(
-                rest.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>(),
-            );
-            out.push_str(&rest[..i]);
-            out.push_str("\"nodes\":{");
-            out.push_str(&parts.join(","));
-            out.push('}');
-            out.push_str(&rest[i + marker.len()..]);
-            out
+    let at = rest.find(marker).unwrap_or(rest.len());
+    out.write_all(&rest.as_bytes()[..at])?;
+    out.write_all(b"\"nodes\":{")?;
+    let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
+    // Batches bound the memory in flight; chunks within a batch are the unit of parallel work.
+    const CHUNK: usize = 256;
+    const BATCH: usize = 32 * CHUNK;
+    let mut first = true;
+    for batch in list.chunks(BATCH) {
+        let parts: Vec<std::io::Result<Vec<u8>>> = batch
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 4096);
+                for (id, n) in chunk {
+                    serde_json::to_writer(&mut buf, id)?;
+                    buf.push(b':');
+                    serde_json::to_writer(&mut buf, &ctx.node_json(n))?;
+                    buf.push(b',');
+                }
+                Ok(buf)
+            })
+            .collect();
+        for part in parts {
+            let part = part?;
+            if !first {
+                out.write_all(b",")?;
+            }
+            // Each chunk ends with a comma; the next chunk (or the closing brace) follows.
+            out.write_all(&part[..part.len().saturating_sub(1)])?;
+            first = false;
         }
-        None => serde_json::to_string(&manifest_json(m, meta)).unwrap_or_default(),
     }
+    out.write_all(b"}")?;
+    out.write_all(&rest.as_bytes()[(at + marker.len()).min(rest.len())..])?;
+    Ok(())
 }
 
 impl<'a> Ctx<'a> {
     fn new(m: &'a Manifest, meta: &'a ArtifactMeta) -> Self {
         let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-        for t in m.nodes.values().chain(m.disabled.values().flatten()) {
+        for t in m
+            .nodes
+            .values()
+            .map(|n| &**n)
+            .chain(m.disabled.values().flatten())
+        {
             if let (Some(a), Some(_)) = (t.attached_node.as_deref(), &t.test_metadata) {
                 tests_of.entry(a).or_default().push(t);
             }
         }
         Ctx {
             meta,
-            created_at: created_at(meta),
-            tests_of,
+            env: NodeEnv {
+                target_path: path_str(&meta.target_path),
+                project_root: path_str(&meta.project_root),
+                built: &meta.built,
+                created_at: created_at(meta),
+                tests_of,
+            },
         }
     }
 }
@@ -74,7 +109,7 @@ fn manifest_value(m: &Manifest, ctx: &Ctx, with_nodes: bool) -> Value {
     let meta = ctx.meta;
     // Nodes are independent: render them in parallel, then keep the sorted order.
     let list: Vec<(&String, &Node)> = if with_nodes {
-        m.nodes.iter().collect()
+        m.nodes.iter().map(|(k, n)| (k, &**n)).collect()
     } else {
         Vec::new()
     };
@@ -228,50 +263,13 @@ fn doc(d: &DocBlock) -> Value {
     })
 }
 
-fn column(c: &ColumnDef) -> Value {
-    json!({
-        "name": c.name,
-        "description": c.description,
-        "meta": c.meta,
-        "data_type": c.data_type,
-        "constraints": [],
-        "quote": c.quote,
-        "config": {"meta": c.meta, "tags": c.tags},
-        "tags": c.tags,
-        "granularity": null,
-        "doc_blocks": [],
-    })
-}
-
-fn columns(n: &Node) -> Map<String, Value> {
-    n.columns
-        .iter()
-        .map(|c| (c.name.clone(), column(c)))
-        .collect()
-}
-
-fn refs(n: &Node) -> Value {
-    Value::Array(
-        n.refs
-            .iter()
-            .map(|r| json!({"name": r.name, "package": r.package, "version": r.version}))
-            .collect(),
-    )
-}
-
-fn sources(n: &Node) -> Value {
-    Value::Array(n.sources.iter().map(|(s, t)| json!([s, t])).collect())
-}
-
 fn path_str(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 
 struct Ctx<'a> {
-    /// Generic tests by the node they are attached to (for `primary_key`).
-    tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
     meta: &'a ArtifactMeta,
-    created_at: Value,
+    env: NodeEnv<'a>,
 }
 
 impl Ctx<'_> {
@@ -285,215 +283,15 @@ impl Ctx<'_> {
         }
     }
 
-    /// `target/<kind>/<package>/<original_file_path>[/<path>]`: nodes defined in YAML (generic
-    /// tests) or in dbt_project.yml (hooks) get their own `path` appended.
-    fn target_file(&self, kind: &str, n: &Node) -> String {
-        let mut p = format!(
-            "{}/{kind}/{}/{}",
-            path_str(&self.meta.target_path),
-            n.package_name,
-            n.original_file_path
-        );
-        let from_yaml =
-            n.original_file_path.ends_with(".yml") || n.original_file_path.ends_with(".yaml");
-        if from_yaml || n.resource_type == ResourceType::Operation {
-            p.push('/');
-            p.push_str(&n.path);
-        }
-        p
-    }
-
     /// Models, seeds, snapshots, tests, analyses and operations (dbt's `nodes`).
     fn node(&self, n: &Node) -> Value {
-        let rt = n.resource_type;
-        let config = node_config(n);
-        let checksum = if n.checksum.is_empty() {
-            json!({"name": "none", "checksum": ""})
-        } else {
-            json!({"name": "sha256", "checksum": n.checksum})
-        };
-        let docs = match config.get("docs") {
-            Some(Value::Object(d)) => Value::Object(d.clone()),
-            _ => Value::Object(default_docs()),
-        };
-        let group = config.get("group").cloned().unwrap_or(Value::Null);
-        let access = config.get("access").cloned();
-        let build_path = if self.meta.built.contains(&n.unique_id) {
-            Some(self.target_file("run", n))
-        } else {
-            None
-        };
-        let mut o = Map::new();
-        o.insert("database".into(), json!(n.database));
-        o.insert("schema".into(), json!(n.schema));
-        o.insert("name".into(), json!(n.name));
-        o.insert("resource_type".into(), json!(rt.as_str()));
-        o.insert("package_name".into(), json!(n.package_name));
-        o.insert("path".into(), json!(n.path));
-        o.insert("original_file_path".into(), json!(n.original_file_path));
-        o.insert("unique_id".into(), json!(n.unique_id));
-        o.insert("fqn".into(), json!(n.fqn));
-        o.insert("alias".into(), json!(n.alias));
-        o.insert("checksum".into(), checksum);
-        o.insert("config".into(), Value::Object(config));
-        o.insert("tags".into(), json!(n.tags));
-        o.insert("description".into(), json!(n.description));
-        o.insert("columns".into(), Value::Object(columns(n)));
-        o.insert("meta".into(), json!(n.meta));
-        o.insert("group".into(), group);
-        o.insert("docs".into(), docs);
-        o.insert("patch_path".into(), json!(n.patch_path));
-        o.insert("build_path".into(), json!(build_path));
-        o.insert("unrendered_config".into(), json!(n.unrendered_config));
-        o.insert("created_at".into(), self.created_at.clone());
-        o.insert("relation_name".into(), json!(n.relation_name()));
-        o.insert(
-            "raw_code".into(),
-            json!(if rt == ResourceType::Seed {
-                ""
-            } else {
-                n.raw_code.as_str()
-            }),
-        );
-        o.insert("doc_blocks".into(), json!([]));
-        if rt == ResourceType::Seed {
-            o.insert("root_path".into(), json!(path_str(&self.meta.project_root)));
-            o.insert("depends_on".into(), json!({"macros": n.depends_on_macros}));
-            if let Some(code) = &n.compiled_code {
-                o.insert("compiled_code".into(), json!(code));
-            }
-            return Value::Object(o);
-        }
-        o.insert("language".into(), json!("sql"));
-        o.insert("refs".into(), refs(n));
-        o.insert("sources".into(), sources(n));
-        o.insert("metrics".into(), json!([]));
-        o.insert(
-            "depends_on".into(),
-            json!({"macros": n.depends_on_macros, "nodes": n.depends_on_nodes}),
-        );
-        // dbt leaves a snapshot's compiled_path unset even once it is compiled.
-        let compiled_path = match (&n.compiled_code, rt) {
-            (Some(_), ResourceType::Snapshot) | (None, _) => None,
-            (Some(_), _) => Some(self.target_file("compiled", n)),
-        };
-        o.insert("compiled_path".into(), json!(compiled_path));
-        if let Some(code) = &n.compiled_code {
-            o.insert("compiled".into(), json!(true));
-            o.insert("compiled_code".into(), json!(code));
-            o.insert("extra_ctes_injected".into(), json!(true));
-            o.insert("extra_ctes".into(), json!([]));
-        }
-        o.insert(
-            "contract".into(),
-            json!({"enforced": false, "alias_types": true, "checksum": null}),
-        );
-        if let Some(Value::Object(c)) = n.config.get("contract") {
-            if let Some(enforced) = c.get("enforced") {
-                o["contract"]["enforced"] = enforced.clone();
-            }
-        }
-        match rt {
-            ResourceType::Model => {
-                o.insert(
-                    "access".into(),
-                    access.unwrap_or_else(|| json!("protected")),
-                );
-                o.insert("constraints".into(), json!([]));
-                o.insert("version".into(), json!(n.version));
-                o.insert("latest_version".into(), Value::Null);
-                o.insert("deprecation_date".into(), Value::Null);
-                o.insert("primary_key".into(), json!(self.primary_key(n)));
-                o.insert("time_spine".into(), Value::Null);
-            }
-            ResourceType::Test => {
-                if let Some(tm) = &n.test_metadata {
-                    o.insert("column_name".into(), json!(n.column_name));
-                    o.insert("file_key_name".into(), json!(n.file_key_name));
-                    o.insert("attached_node".into(), json!(n.attached_node));
-                    o.insert(
-                        "test_metadata".into(),
-                        json!({"name": tm.name, "kwargs": tm.kwargs, "namespace": tm.namespace}),
-                    );
-                } else if let Some(mt) = n.definition.get("metric_test") {
-                    // A built-in metric test (sluice's `data_tests:` under a metric): its kind and
-                    // arguments as written, plus the metric, like a generic test's kwargs.
-                    let mut kwargs = mt.get("args").cloned().unwrap_or_else(|| json!({}));
-                    if let Value::Object(k) = &mut kwargs {
-                        k.insert(
-                            "metric_name".into(),
-                            mt.get("metric").cloned().unwrap_or_default(),
-                        );
-                    }
-                    o.insert("column_name".into(), Value::Null);
-                    o.insert("file_key_name".into(), json!(n.file_key_name));
-                    o.insert("attached_node".into(), Value::Null);
-                    o.insert(
-                        "test_metadata".into(),
-                        json!({"name": mt.get("kind"), "kwargs": kwargs, "namespace": Value::Null}),
-                    );
-                }
-            }
-            ResourceType::Operation => {
-                let index = n
-                    .name
-                    .rsplit('-')
-                    .next()
-                    .and_then(|i| i.parse::<u64>().ok())
-                    .map(|i| i + 1);
-                o.insert("index".into(), json!(index));
-            }
-            _ => {}
-        }
-        Value::Object(o)
+        serde_json::to_value(self.node_json(n)).unwrap_or_default()
     }
 
-    /// dbt's inferred `primary_key`: columns with both `unique` and `not_null` tests, else
-    /// columns with a `unique` test (sorted, where dbt's set order is arbitrary).
-    fn primary_key(&self, model: &Node) -> Vec<String> {
-        let mut unique = Vec::new();
-        let mut disabled_unique = Vec::new();
-        let mut not_null = Vec::new();
-        let tests = self
-            .tests_of
-            .get(model.unique_id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for t in tests {
-            let Some(tm) = &t.test_metadata else { continue };
-            let cols: Vec<String> = match (
-                tm.kwargs.get("column_name"),
-                tm.kwargs.get("combination_of_columns"),
-            ) {
-                (Some(Value::String(c)), _) => vec![c.clone()],
-                (_, Some(Value::Array(cs))) => cs
-                    .iter()
-                    .filter_map(|c| c.as_str().map(String::from))
-                    .collect(),
-                _ => t.column_name.clone().into_iter().collect(),
-            };
-            match tm.name.as_str() {
-                "unique" | "unique_combination_of_columns" if t.is_enabled() => unique.extend(cols),
-                "unique" | "unique_combination_of_columns" => disabled_unique.extend(cols),
-                "not_null" => not_null.extend(cols),
-                _ => {}
-            }
-        }
-        for v in [&mut unique, &mut disabled_unique] {
-            v.sort();
-            v.dedup();
-        }
-        let both: Vec<String> = unique
-            .iter()
-            .filter(|c| not_null.contains(c))
-            .cloned()
-            .collect();
-        if !both.is_empty() {
-            both
-        } else if !unique.is_empty() {
-            unique
-        } else {
-            disabled_unique
+    fn node_json<'n>(&'n self, node: &'n Node) -> NodeJson<'n> {
+        NodeJson {
+            env: &self.env,
+            node,
         }
     }
 
@@ -544,7 +342,7 @@ impl Ctx<'_> {
             "freshness": freshness,
             "external": null,
             "description": n.description,
-            "columns": columns(n),
+            "columns": Columns(&n.columns),
             "meta": n.meta,
             "source_meta": s.source_meta,
             "tags": n.tags,
@@ -552,7 +350,7 @@ impl Ctx<'_> {
             "patch_path": n.patch_path,
             "unrendered_config": unrendered,
             "relation_name": n.relation_name(),
-            "created_at": self.created_at,
+            "created_at": self.env.created_at,
             "unrendered_database": null,
             "unrendered_schema": n.schema,
             "doc_blocks": [],
@@ -574,7 +372,7 @@ impl Ctx<'_> {
             "docs": default_docs(),
             "patch_path": null,
             "arguments": [],
-            "created_at": self.created_at,
+            "created_at": self.env.created_at,
             "supported_languages": null,
         })
     }
@@ -608,10 +406,10 @@ impl Ctx<'_> {
             "unrendered_config": n.unrendered_config,
             "url": field("url"),
             "depends_on": {"macros": n.depends_on_macros, "nodes": n.depends_on_nodes},
-            "refs": refs(n),
-            "sources": sources(n),
+            "refs": Refs(&n.refs),
+            "sources": Sources(&n.sources),
             "metrics": [],
-            "created_at": self.created_at,
+            "created_at": self.env.created_at,
         })
     }
 
@@ -658,7 +456,7 @@ impl Ctx<'_> {
             "config": node_config(n),
             "checksum": n.checksum,
             "schema": n.schema,
-            "created_at": self.created_at,
+            "created_at": self.env.created_at,
             "versions": d.get("versions").cloned().unwrap_or(Value::Null),
             "version": n.version,
         });

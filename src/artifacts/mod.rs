@@ -6,7 +6,9 @@
 //! insertion order) instead of deriving `Serialize` on mirror structs. dbt's key order differs per
 //! resource type (a seed has no `refs`, a generic test has four trailing keys, a source is a
 //! different shape altogether), and a hand-built object states that order in one readable place
-//! per type, where derived structs would need one near-duplicate struct per type.
+//! per type, where derived structs would need one near-duplicate struct per type. The one
+//! exception is the manifest's `nodes` ([`node_json`]): they are most of a large manifest, so they
+//! are written through a hand-written `Serialize` (same one place per type, no value tree).
 
 use std::path::{Path, PathBuf};
 
@@ -17,12 +19,13 @@ mod catalog;
 pub mod docs;
 mod manifest;
 mod node_config;
+mod node_json;
 mod run_results;
 #[cfg(test)]
 mod tests;
 
 pub use catalog::{catalog_json, catalog_nodes, read_catalog, CatalogTable};
-pub use manifest::{manifest_json, manifest_string};
+pub use manifest::{manifest_json, manifest_string, write_manifest};
 pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
 
 /// The dbt version sluice reports in artifacts.
@@ -112,6 +115,15 @@ pub fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
 
 /// Writes text atomically (`path.tmp`, then rename), creating parent folders.
 pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
+    write_with(path, |w| w.write_all(text.as_bytes()))
+}
+
+/// Writes a file atomically from a writer callback (`path.tmp`, then rename), creating parent
+/// folders: for artifacts too large to hold as one string first.
+pub fn write_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)?;
@@ -120,6 +132,8 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text)?;
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+    write(&mut file)?;
+    file.into_inner().map_err(|e| e.into_error())?;
     std::fs::rename(&tmp, path)
 }

@@ -135,7 +135,7 @@ pub(crate) fn default_freshness() -> Value {
 }
 
 /// `pre_hook` -> `pre-hook`.
-fn normalize_key(k: &str) -> &str {
+pub(crate) fn normalize_key(k: &str) -> &str {
     match k {
         "pre_hook" => "pre-hook",
         "post_hook" => "post-hook",
@@ -165,7 +165,7 @@ pub(crate) fn hooks(v: &Value) -> Value {
     }
 }
 
-fn string_list(v: &Value) -> Value {
+pub(crate) fn string_list(v: &Value) -> Value {
     match v {
         Value::Null => json!([]),
         Value::Array(_) => v.clone(),

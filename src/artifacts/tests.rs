@@ -130,7 +130,7 @@ fn sample_manifest() -> Manifest {
     seed.config = obj(json!({"materialized": "seed", "docs": {"node_color": "#cd7f32"}}));
     seed.unrendered_config = obj(json!({"docs": {"node_color": "#cd7f32"}}));
     seed.raw_code = "id,name\n1,a\n".into();
-    m.nodes.insert(seed.unique_id.clone(), seed);
+    m.nodes.insert(seed.unique_id.clone(), Box::new(seed));
 
     let mut model = node("model.shop.customers", ResourceType::Model, "customers");
     model.path = "customers.sql".into();
@@ -161,13 +161,13 @@ fn sample_manifest() -> Manifest {
         "source.shop.app.orders".into(),
     ];
     model.compiled_code = Some("select * from \"shop\".\"main\".\"raw_customers\"".into());
-    m.nodes.insert(model.unique_id.clone(), model);
+    m.nodes.insert(model.unique_id.clone(), Box::new(model));
 
     let mut not_null = generic_test("not_null", "f6a7b8c9d0", "id");
     not_null.compiled_code =
         Some("select id from \"shop\".\"main\".\"customers\" where id is null".into());
     for t in [generic_test("unique", "a1b2c3d4e5", "id"), not_null] {
-        m.nodes.insert(t.unique_id.clone(), t);
+        m.nodes.insert(t.unique_id.clone(), Box::new(t));
     }
 
     let mut src = node("source.shop.app.orders", ResourceType::Source, "orders");
@@ -358,7 +358,7 @@ fn other_resource_types_match_dbt_keys() {
     snap.config =
         obj(json!({"materialized": "snapshot", "strategy": "check", "check_cols": "all"}));
     snap.compiled_code = Some("select 1".into());
-    m.nodes.insert(snap.unique_id.clone(), snap);
+    m.nodes.insert(snap.unique_id.clone(), Box::new(snap));
     let mut off = node("model.shop.off", ResourceType::Model, "off");
     off.config = obj(json!({"enabled": false}));
     m.disabled.insert(off.unique_id.clone(), vec![off]);

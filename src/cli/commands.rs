@@ -69,10 +69,11 @@ pub(super) fn meta(s: &Session) -> ArtifactMeta {
 
 pub(super) fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec<Diagnostic>> {
     let t = std::time::Instant::now();
-    let text = artifacts::manifest_string(s.manifest(), meta);
-    crate::cli::timing("manifest text", t);
     let path = s.target_path.join("manifest.json");
-    artifacts::write_text(&path, &text).map_err(|e| {
+    let written =
+        artifacts::write_with(&path, |w| artifacts::write_manifest(s.manifest(), meta, w));
+    crate::cli::timing("manifest", t);
+    written.map_err(|e| {
         vec![Diagnostic::error(
             "io",
             format!("cannot write `{}`: {e}", path.display()),
@@ -437,10 +438,9 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             n.compiled_code = Some(code.clone());
         }
     }
-    let _ = artifacts::write_text(
-        &s.target_path.join("manifest.json"),
-        &artifacts::manifest_string(&manifest, &m),
-    );
+    let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
+        artifacts::write_manifest(&manifest, &m, w)
+    });
     let rr: Vec<RunResult> = results
         .iter()
         .map(|r| {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::nodes::*;
@@ -132,176 +133,196 @@ pub(super) fn generic_tests(
         });
     }
 
-    for a in attaches {
-        let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
-            .into_iter()
-            .map(|t| (None, t))
-            .collect();
-        if let Some(Value::Array(cols)) = a.entry.get("columns") {
-            for c in cols {
-                let Some(cname) = c.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
-                let cname = if quoted {
-                    crate::sql::quote(cname)
-                } else {
-                    cname.to_string()
-                };
-                if let Value::Object(cm) = c {
-                    for t in entry_tests(cm) {
-                        defs.push((Some(cname.clone()), t));
+    // Each entry's tests are independent of every other entry's: build them in parallel, then
+    // keep the entries' order.
+    let built: Vec<(Vec<Node>, Vec<Diagnostic>)> = attaches
+        .par_iter()
+        .map(|a| {
+            let mut out = Vec::new();
+            let mut errors = Vec::new();
+            let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
+                .into_iter()
+                .map(|t| (None, t))
+                .collect();
+            if let Some(Value::Array(cols)) = a.entry.get("columns") {
+                for c in cols {
+                    let Some(cname) = c.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
+                    let cname = if quoted {
+                        crate::sql::quote(cname)
+                    } else {
+                        cname.to_string()
+                    };
+                    if let Value::Object(cm) = c {
+                        for t in entry_tests(cm) {
+                            defs.push((Some(cname.clone()), t));
+                        }
                     }
                 }
             }
-        }
-        for (col, def) in defs {
-            let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
-                Ok(td) => td,
-                Err(msg) => {
-                    errors.push(
-                        Diagnostic::error("test-definition", format!("invalid test: {msg}"))
-                            .in_file(a.file),
-                    );
-                    continue;
-                }
-            };
-            let names = td.names(pkg, &a.target);
-            let mut node = Node::new(
-                names.unique_id.clone(),
-                ResourceType::Test,
-                names.name.clone(),
-                pkg.clone(),
-            );
-            node.alias = names.alias.clone();
-            node.path = format!("{}.sql", names.alias);
-            node.original_file_path = a.file.to_string();
-            let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&a.resource_folder_path));
-            fqn.push(names.name.clone());
-            node.fqn = fqn.clone();
-            node.config = default_config(ResourceType::Test);
-            merge(
-                &mut node.config,
-                &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
-                    &c.data_tests
-                }),
-            );
-            merge(&mut node.config, &td.config);
-            finish_config(&mut node);
-            let macro_name = match &td.namespace {
-                Some(ns) => format!("{ns}.test_{}", td.test_name),
-                None => format!("test_{}", td.test_name),
-            };
-            node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
-            node.column_name = col.clone();
-            node.file_key_name = Some(match a.target {
-                TestTarget::Source { source, .. } => format!("sources.{source}"),
-                TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
-            });
-            node.attached_node = match a.target {
-                TestTarget::Source { source, table } => {
-                    Some(format!("source.{pkg}.{source}.{table}"))
-                }
-                _ => a.attached.clone(),
-            };
-            node.test_metadata = Some(TestMetadata {
-                name: td.test_name.clone(),
-                namespace: td.namespace.clone(),
-                kwargs: td.kwargs.clone(),
-            });
-            // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
-            let info = node_info(&node, target);
-            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-            let kw_order: Vec<&String> = td.kwargs.keys().collect();
-            let mut static_refs = Vec::new();
-            let mut static_sources = Vec::new();
-            for k in kw_order {
-                let Some(Value::String(s)) = td.kwargs.get(k) else {
-                    continue;
-                };
-                // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
-                // rendering (the common case, and by far the cheapest).
-                let inner = s
-                    .trim()
-                    .strip_prefix("{{ get_where_subquery(")
-                    .and_then(|r| r.strip_suffix(") }}"))
-                    .unwrap_or(s);
-                if let Some((kind, args)) = parse_call(inner) {
-                    if kind == "ref" && !args.is_empty() && !inner.contains('=') {
-                        static_refs.push(crate::templating::RefCall {
-                            package: if args.len() > 1 {
-                                Some(args[0].clone())
-                            } else {
-                                None
-                            },
-                            name: args[args.len() - 1].clone(),
-                            version: None,
-                        });
+            for (col, def) in defs {
+                let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
+                    Ok(td) => td,
+                    Err(msg) => {
+                        errors.push(
+                            Diagnostic::error("test-definition", format!("invalid test: {msg}"))
+                                .in_file(a.file),
+                        );
                         continue;
                     }
-                    if kind == "source" && args.len() == 2 {
-                        static_sources.push((args[0].clone(), args[1].clone()));
-                        continue;
-                    }
-                }
-                let src = if parse_call(s).is_some() {
-                    format!("{{{{ {s} }}}}")
-                } else {
-                    s.clone()
                 };
-                if src.contains("{{") {
-                    if let Err(d) = templates.render(a.file, &src, &ctx) {
-                        errors.push(d);
-                    }
-                }
-            }
-            // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
-            // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
-            // (Only when the macro's file calls `config(` at all: most custom tests do not, and
-            // rendering every test twice would slow parsing down.)
-            let def = templates.index.find(&macro_name, Some(pkg));
-            if def.is_some_and(|d| {
-                d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
-            }) {
-                parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, &ctx);
-            }
-            let rec = ctx.recorded();
-            if !rec.config.is_empty() {
-                merge(&mut node.config, &rec.config);
+                let names = td.names(pkg, &a.target);
+                let mut node = Node::new(
+                    names.unique_id.clone(),
+                    ResourceType::Test,
+                    names.name.clone(),
+                    pkg.clone(),
+                );
+                node.alias = names.alias.clone();
+                node.path = format!("{}.sql", names.alias);
+                node.original_file_path = a.file.to_string();
+                let mut fqn = vec![pkg.clone()];
+                fqn.extend(dirs_of(&a.resource_folder_path));
+                fqn.push(names.name.clone());
+                node.fqn = fqn.clone();
+                node.config = default_config(ResourceType::Test);
+                merge(
+                    &mut node.config,
+                    &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
+                        &c.data_tests
+                    }),
+                );
                 merge(&mut node.config, &td.config);
                 finish_config(&mut node);
-            }
-            for r in rec.refs.iter() {
-                if !static_refs.contains(r) {
-                    static_refs.push(r.clone());
+                let macro_name = match &td.namespace {
+                    Some(ns) => format!("{ns}.test_{}", td.test_name),
+                    None => format!("test_{}", td.test_name),
+                };
+                node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
+                node.column_name = col.clone();
+                node.file_key_name = Some(match a.target {
+                    TestTarget::Source { source, .. } => format!("sources.{source}"),
+                    TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
+                });
+                node.attached_node = match a.target {
+                    TestTarget::Source { source, table } => {
+                        Some(format!("source.{pkg}.{source}.{table}"))
+                    }
+                    _ => a.attached.clone(),
+                };
+                node.test_metadata = Some(TestMetadata {
+                    name: td.test_name.clone(),
+                    namespace: td.namespace.clone(),
+                    kwargs: td.kwargs.clone(),
+                });
+                // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
+                // The render context is only built for a test that needs one (most need none).
+                let mut ctx: Option<Arc<RenderCtx>> = None;
+                let new_ctx = |node: &Node| {
+                    let info = node_info(node, target);
+                    Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()))
+                };
+                let kw_order: Vec<&String> = td.kwargs.keys().collect();
+                let mut static_refs = Vec::new();
+                let mut static_sources = Vec::new();
+                for k in kw_order {
+                    let Some(Value::String(s)) = td.kwargs.get(k) else {
+                        continue;
+                    };
+                    // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
+                    // rendering (the common case, and by far the cheapest).
+                    let inner = s
+                        .trim()
+                        .strip_prefix("{{ get_where_subquery(")
+                        .and_then(|r| r.strip_suffix(") }}"))
+                        .unwrap_or(s);
+                    if let Some((kind, args)) = parse_call(inner) {
+                        if kind == "ref" && !args.is_empty() && !inner.contains('=') {
+                            static_refs.push(crate::templating::RefCall {
+                                package: if args.len() > 1 {
+                                    Some(args[0].clone())
+                                } else {
+                                    None
+                                },
+                                name: args[args.len() - 1].clone(),
+                                version: None,
+                            });
+                            continue;
+                        }
+                        if kind == "source" && args.len() == 2 {
+                            static_sources.push((args[0].clone(), args[1].clone()));
+                            continue;
+                        }
+                    }
+                    let src = if parse_call(s).is_some() {
+                        format!("{{{{ {s} }}}}")
+                    } else {
+                        s.clone()
+                    };
+                    if src.contains("{{") {
+                        let ctx = ctx.get_or_insert_with(|| new_ctx(&node));
+                        if let Err(d) = templates.render(a.file, &src, ctx) {
+                            errors.push(d);
+                        }
+                    }
                 }
-            }
-            for src in rec.sources.iter() {
-                if !static_sources.contains(src) {
-                    static_sources.push(src.clone());
+                // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
+                // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
+                // (Only when the macro's file calls `config(` at all: most custom tests do not, and
+                // rendering every test twice would slow parsing down.)
+                let def = templates.index.find(&macro_name, Some(pkg));
+                if def.is_some_and(|d| {
+                    d.package != crate::templating::BUILTIN_PACKAGE
+                        && d.contents.contains("config(")
+                }) {
+                    let ctx = ctx.get_or_insert_with(|| new_ctx(&node));
+                    parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, ctx);
                 }
+                let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
+                if !rec.config.is_empty() {
+                    merge(&mut node.config, &rec.config);
+                    merge(&mut node.config, &td.config);
+                    finish_config(&mut node);
+                }
+                for r in rec.refs.iter() {
+                    if !static_refs.contains(r) {
+                        static_refs.push(r.clone());
+                    }
+                }
+                for src in rec.sources.iter() {
+                    if !static_sources.contains(src) {
+                        static_sources.push(src.clone());
+                    }
+                }
+                node.refs = static_refs;
+                node.sources = static_sources;
+                node.depends_on_macros = {
+                    let mut m = vec![format!(
+                        "macro.{}.{}",
+                        td.namespace.as_deref().unwrap_or("dbt"),
+                        format!("test_{}", td.test_name)
+                    )];
+                    m.extend(rec.macros);
+                    m
+                };
+                if let Err(d) = name_relation(&mut node, target, templates, services) {
+                    errors.push(d);
+                }
+                node.alias = names.alias.clone();
+                if a.attached.is_none() && matches!(a.target, TestTarget::Node { .. }) {
+                    node.config.insert("enabled".into(), Value::Bool(false));
+                }
+                out.push(node);
             }
-            node.refs = static_refs;
-            node.sources = static_sources;
-            node.depends_on_macros = {
-                let mut m = vec![format!(
-                    "macro.{}.{}",
-                    td.namespace.as_deref().unwrap_or("dbt"),
-                    format!("test_{}", td.test_name)
-                )];
-                m.extend(rec.macros);
-                m
-            };
-            if let Err(d) = name_relation(&mut node, target, templates, services) {
-                errors.push(d);
-            }
-            node.alias = names.alias.clone();
-            if a.attached.is_none() && matches!(a.target, TestTarget::Node { .. }) {
-                node.config.insert("enabled".into(), Value::Bool(false));
-            }
-            out.push(node);
-        }
+
+            (out, errors)
+        })
+        .collect();
+    for (nodes, errs) in built {
+        out.extend(nodes);
+        errors.extend(errs);
     }
     out
 }

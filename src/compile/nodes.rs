@@ -277,7 +277,8 @@ pub struct Manifest {
     pub project_name: String,
     pub adapter_type: String,
     /// Models, seeds, snapshots, tests, analyses (dbt's `nodes`).
-    pub nodes: BTreeMap<String, Node>,
+    /// Boxed: a node is over a kilobyte, and the map moves its values as it grows.
+    pub nodes: BTreeMap<String, Box<Node>>,
     pub sources: BTreeMap<String, Node>,
     pub unit_tests: BTreeMap<String, Node>,
     pub exposures: BTreeMap<String, Node>,
@@ -300,6 +301,7 @@ impl Manifest {
     pub fn get(&self, id: &str) -> Option<&Node> {
         self.nodes
             .get(id)
+            .map(|n| &**n)
             .or_else(|| self.sources.get(id))
             .or_else(|| self.unit_tests.get(id))
             .or_else(|| self.exposures.get(id))
@@ -308,6 +310,7 @@ impl Manifest {
     pub fn all_nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes
             .values()
+            .map(|n| &**n)
             .chain(self.sources.values())
             .chain(self.unit_tests.values())
             .chain(self.exposures.values())

@@ -401,7 +401,9 @@ pub fn parse(
             );
             continue;
         }
-        manifest.nodes.insert(node.unique_id.clone(), node);
+        manifest
+            .nodes
+            .insert(node.unique_id.clone(), Box::new(node));
     }
 
     crate::timing("parse: relations", t);
@@ -421,7 +423,7 @@ pub fn parse(
     }
     for t in test_nodes {
         if t.is_enabled() {
-            manifest.nodes.insert(t.unique_id.clone(), t);
+            manifest.nodes.insert(t.unique_id.clone(), Box::new(t));
         } else {
             manifest
                 .disabled
@@ -605,6 +607,7 @@ pub fn parse(
         if let Some(n) = manifest
             .nodes
             .get_mut(&id)
+            .map(|n| &mut **n)
             .or(manifest.exposures.get_mut(&id))
         {
             n.depends_on_nodes = deps;
@@ -765,6 +768,15 @@ pub fn str_list(v: Option<&Value>) -> Vec<String> {
 
 /// dbt's default config for a resource type (the keys every manifest node carries).
 pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
+    // Built once per type: every node starts from a copy, and copying is cheaper than building.
+    static CELLS: [std::sync::OnceLock<Map<String, Value>>; 9] =
+        [const { std::sync::OnceLock::new() }; 9];
+    CELLS[rtype as usize]
+        .get_or_init(|| build_default_config(rtype))
+        .clone()
+}
+
+fn build_default_config(rtype: ResourceType) -> Map<String, Value> {
     let v = match rtype {
         ResourceType::Test => serde_json::json!({
             "enabled": true, "alias": null, "schema": "dbt_test__audit", "database": null, "tags": [], "meta": {},

@@ -295,7 +295,7 @@ pub fn site_data(
     meta: &ArtifactMeta,
 ) -> (Value, Vec<Value>) {
     let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-    for t in m.nodes.values().chain(m.unit_tests.values()) {
+    for t in m.nodes.values().map(|n| &**n).chain(m.unit_tests.values()) {
         if !matches!(t.resource_type, ResourceType::Test | ResourceType::UnitTest) {
             continue;
         }
@@ -332,6 +332,7 @@ pub fn site_data(
     for n in m
         .nodes
         .values()
+        .map(|n| &**n)
         .chain(m.sources.values())
         .chain(m.exposures.values())
     {

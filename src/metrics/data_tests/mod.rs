@@ -161,7 +161,9 @@ pub fn attach(
     match (tests, units) {
         (Ok(tests), Ok(units)) => {
             for node in tests {
-                manifest.nodes.insert(node.unique_id.clone(), node);
+                manifest
+                    .nodes
+                    .insert(node.unique_id.clone(), Box::new(node));
             }
             let mut errors = Vec::new();
             for node in units {
