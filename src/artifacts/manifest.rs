@@ -17,12 +17,12 @@ use super::{format_ts, ArtifactMeta, DBT_VERSION};
 use crate::compile::{DocBlock, Manifest, Node, ResourceType};
 use crate::templating::MacroDef;
 
-/// The whole `manifest.json` document.
+/// The whole `manifest.json` document (as written by [`write_manifest`], read back).
 pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
-    manifest_value(m, &Ctx::new(m, meta), true)
+    serde_json::from_str(&manifest_string(m, meta)).unwrap_or_default()
 }
 
-/// `manifest.json` as text; equals `serde_json::to_string(&manifest_json(m, meta))`.
+/// `manifest.json` as text.
 pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail, and serde_json writes valid UTF-8.
@@ -30,25 +30,97 @@ pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Writes `manifest.json` to `out`. Nodes (the bulk of a large project) are serialised
-/// straight from the parsed nodes, in parallel batches written in order as they are done, so
-/// neither a value tree nor the whole text of the nodes exists in memory at once.
+/// Writes `manifest.json` to `out`, one top-level key after another in dbt's order. The large
+/// sections are serialised straight from the parsed project rather than through a value tree:
+/// nodes in parallel batches written in order as they are done, and the parent and child maps
+/// from borrowed ids.
 pub fn write_manifest(
     m: &Manifest,
     meta: &ArtifactMeta,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     let ctx = Ctx::new(m, meta);
-    let rest = serde_json::to_string(&manifest_value(m, &ctx, false))?;
-    let marker = "\"nodes\":{}";
-    let at = rest.find(marker).unwrap_or(rest.len());
-    out.write_all(&rest.as_bytes()[..at])?;
-    out.write_all(b"\"nodes\":{")?;
-    let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
-    // Batches bound the memory in flight; chunks within a batch are the unit of parallel work.
+    let mut w = TopLevel { out, first: true };
+    w.entry("metadata", &metadata(m, meta))?;
+    w.key("nodes")?;
+    write_nodes(m, &ctx, w.out)?;
+    let sources: Map<String, Value> = m
+        .sources
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.source(n)))
+        .collect();
+    w.entry("sources", &sources)?;
+    let macros: Map<String, Value> = m
+        .macros
+        .iter()
+        .map(|(id, mac)| (id.clone(), ctx.macro_(mac)))
+        .collect();
+    w.entry("macros", &macros)?;
+    let docs: Map<String, Value> = m.docs.iter().map(|(id, d)| (id.clone(), doc(d))).collect();
+    w.entry("docs", &docs)?;
+    let exposures: Map<String, Value> = m
+        .exposures
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.exposure(n)))
+        .collect();
+    w.entry("exposures", &exposures)?;
+    w.entry("metrics", &m.metrics)?;
+    w.entry("groups", &m.groups)?;
+    w.entry("selectors", &Map::new())?;
+    let disabled: Map<String, Value> = m
+        .disabled
+        .iter()
+        .map(|(id, ns)| {
+            (
+                id.clone(),
+                Value::Array(ns.iter().map(|n| ctx.any(n)).collect()),
+            )
+        })
+        .collect();
+    w.entry("disabled", &disabled)?;
+    let (parents, children) = graph_maps(m);
+    w.entry("parent_map", &parents)?;
+    w.entry("child_map", &children)?;
+    w.entry("group_map", &group_map(m))?;
+    w.entry("saved_queries", &m.saved_queries)?;
+    w.entry("semantic_models", &m.semantic_models)?;
+    let unit_tests: Map<String, Value> = m
+        .unit_tests
+        .iter()
+        .map(|(id, n)| (id.clone(), ctx.unit_test(n)))
+        .collect();
+    w.entry("unit_tests", &unit_tests)?;
+    w.out.write_all(b"}")
+}
+
+/// The top-level object of a JSON document being written key by key.
+struct TopLevel<'w> {
+    out: &'w mut dyn std::io::Write,
+    first: bool,
+}
+
+impl TopLevel<'_> {
+    fn key(&mut self, k: &str) -> std::io::Result<()> {
+        self.out.write_all(if self.first { b"{" } else { b"," })?;
+        self.first = false;
+        serde_json::to_writer(&mut *self.out, k)?;
+        self.out.write_all(b":")
+    }
+
+    fn entry(&mut self, k: &str, v: &impl serde::Serialize) -> std::io::Result<()> {
+        self.key(k)?;
+        serde_json::to_writer(&mut *self.out, v).map_err(Into::into)
+    }
+}
+
+/// The `nodes` object: serialised in parallel chunks, written in order batch by batch (the
+/// batches bound the text in memory at once).
+fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use rayon::prelude::*;
     const CHUNK: usize = 256;
     const BATCH: usize = 32 * CHUNK;
+    let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
+    out.write_all(b"{")?;
     let mut first = true;
     for batch in list.chunks(BATCH) {
         let parts: Vec<std::io::Result<Vec<u8>>> = batch
@@ -56,27 +128,25 @@ pub fn write_manifest(
             .map(|chunk| {
                 let mut buf = Vec::with_capacity(chunk.len() * 4096);
                 for (id, n) in chunk {
+                    if !buf.is_empty() {
+                        buf.push(b',');
+                    }
                     serde_json::to_writer(&mut buf, id)?;
                     buf.push(b':');
                     serde_json::to_writer(&mut buf, &ctx.node_json(n))?;
-                    buf.push(b',');
                 }
                 Ok(buf)
             })
             .collect();
         for part in parts {
-            let part = part?;
             if !first {
                 out.write_all(b",")?;
             }
-            // Each chunk ends with a comma; the next chunk (or the closing brace) follows.
-            out.write_all(&part[..part.len().saturating_sub(1)])?;
+            out.write_all(&part?)?;
             first = false;
         }
     }
-    out.write_all(b"}")?;
-    out.write_all(&rest.as_bytes()[(at + marker.len()).min(rest.len())..])?;
-    Ok(())
+    out.write_all(b"}")
 }
 
 impl<'a> Ctx<'a> {
@@ -93,7 +163,6 @@ impl<'a> Ctx<'a> {
             }
         }
         Ctx {
-            meta,
             env: NodeEnv {
                 target_path: path_str(&meta.target_path),
                 project_root: path_str(&meta.project_root),
@@ -103,74 +172,6 @@ impl<'a> Ctx<'a> {
             },
         }
     }
-}
-
-fn manifest_value(m: &Manifest, ctx: &Ctx, with_nodes: bool) -> Value {
-    let meta = ctx.meta;
-    // Nodes are independent: render them in parallel, then keep the sorted order.
-    let list: Vec<(&String, &Node)> = if with_nodes {
-        m.nodes.iter().map(|(k, n)| (k, &**n)).collect()
-    } else {
-        Vec::new()
-    };
-    let rendered: Vec<(String, Value)> = {
-        use rayon::prelude::*;
-        list.par_iter()
-            .map(|(id, n)| ((*id).clone(), ctx.node(n)))
-            .collect()
-    };
-    let nodes: Map<String, Value> = rendered.into_iter().collect();
-    let sources: Map<String, Value> = m
-        .sources
-        .iter()
-        .map(|(id, n)| (id.clone(), ctx.source(n)))
-        .collect();
-    let macros: Map<String, Value> = m
-        .macros
-        .iter()
-        .map(|(id, mac)| (id.clone(), ctx.macro_(mac)))
-        .collect();
-    let docs: Map<String, Value> = m.docs.iter().map(|(id, d)| (id.clone(), doc(d))).collect();
-    let exposures: Map<String, Value> = m
-        .exposures
-        .iter()
-        .map(|(id, n)| (id.clone(), ctx.exposure(n)))
-        .collect();
-    let unit_tests: Map<String, Value> = m
-        .unit_tests
-        .iter()
-        .map(|(id, n)| (id.clone(), ctx.unit_test(n)))
-        .collect();
-    let disabled: Map<String, Value> = m
-        .disabled
-        .iter()
-        .map(|(id, ns)| {
-            (
-                id.clone(),
-                Value::Array(ns.iter().map(|n| ctx.any(n)).collect()),
-            )
-        })
-        .collect();
-    let pm = graph_map(m.parent_map(), &m.metrics, &m.semantic_models);
-    let cm = graph_map(m.child_map(), &m.metrics, &m.semantic_models);
-    json!({
-        "metadata": metadata(m, meta),
-        "nodes": nodes,
-        "sources": sources,
-        "macros": macros,
-        "docs": docs,
-        "exposures": exposures,
-        "metrics": to_obj(&m.metrics),
-        "groups": to_obj(&m.groups),
-        "selectors": {},
-        "disabled": disabled,
-        "parent_map": pm,
-        "child_map": cm,
-        "group_map": group_map(m),
-        "saved_queries": to_obj(&m.saved_queries),
-        "semantic_models": to_obj(&m.semantic_models),
-        "unit_tests": unit_tests,
-    })
 }
 
 /// dbt's `project_id`: the md5 hex digest of the project name.
@@ -214,23 +215,38 @@ fn created_at(meta: &ArtifactMeta) -> Value {
     json!(t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6)
 }
 
-fn to_obj(m: &BTreeMap<String, Value>) -> Map<String, Value> {
-    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+/// parent_map and child_map, from borrowed ids: every node's sorted, distinct parents and
+/// children, plus empty entries for metrics and semantic models (which sluice does not wire into
+/// the graph).
+fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
+    let mut parents: GraphMap = BTreeMap::new();
+    let mut children: GraphMap = m
+        .all_nodes()
+        .map(|n| (n.unique_id.as_str(), vec![]))
+        .collect();
+    for n in m.all_nodes() {
+        let mut deps: Vec<&str> = n.depends_on_nodes.iter().map(String::as_str).collect();
+        deps.sort_unstable();
+        deps.dedup();
+        for d in &deps {
+            if let Some(c) = children.get_mut(d) {
+                c.push(&n.unique_id);
+            }
+        }
+        parents.insert(&n.unique_id, deps);
+    }
+    for v in children.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    for id in m.metrics.keys().chain(m.semantic_models.keys()) {
+        parents.entry(id).or_default();
+        children.entry(id).or_default();
+    }
+    (parents, children)
 }
 
-/// parent_map / child_map, plus empty entries for metrics and semantic models (which sluice
-/// does not wire into the graph).
-fn graph_map(
-    base: BTreeMap<String, Vec<String>>,
-    metrics: &BTreeMap<String, Value>,
-    sms: &BTreeMap<String, Value>,
-) -> Value {
-    let mut map = base;
-    for id in metrics.keys().chain(sms.keys()) {
-        map.entry(id.clone()).or_default();
-    }
-    Value::Object(map.into_iter().map(|(k, v)| (k, json!(v))).collect())
-}
+type GraphMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
 
 /// `group_map`: group name -> ids of the nodes in that group.
 fn group_map(m: &Manifest) -> Value {
@@ -268,7 +284,6 @@ fn path_str(p: &Path) -> String {
 }
 
 struct Ctx<'a> {
-    meta: &'a ArtifactMeta,
     env: NodeEnv<'a>,
 }
 

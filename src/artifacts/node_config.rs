@@ -121,6 +121,10 @@ pub(crate) fn default_config(rt: ResourceType) -> Map<String, Value> {
         })),
         ResourceType::UnitTest => obj(json!({"tags": [], "meta": {}, "enabled": true})),
         ResourceType::Exposure => obj(json!({"enabled": true, "tags": [], "meta": {}})),
+        ResourceType::SavedQuery => obj(json!({
+            "enabled": true, "group": null, "meta": {}, "export_as": null, "schema": null,
+            "cache": {"enabled": false}
+        })),
         ResourceType::Analysis | ResourceType::Operation => base_node_config("view"),
     }
 }

@@ -38,7 +38,8 @@ pub(crate) struct NodeJson<'a> {
 
 /// The defaults of every resource type, built once (they are the same for every node).
 fn defaults(rt: ResourceType) -> &'static Map<String, Value> {
-    static CELLS: [OnceLock<Map<String, Value>>; 9] = [const { OnceLock::new() }; 9];
+    // One cell per resource type (more cells than there are types).
+    static CELLS: [OnceLock<Map<String, Value>>; 32] = [const { OnceLock::new() }; 32];
     CELLS[rt as usize].get_or_init(|| default_config(rt))
 }
 

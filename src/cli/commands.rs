@@ -256,12 +256,13 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
                 ResourceType::Source => format!("source:{}", n.fqn.join(".")),
                 ResourceType::Exposure => format!("exposure:{}", n.fqn.join(".")),
                 ResourceType::UnitTest => format!("unit_test:{}", n.fqn.join(".")),
+                ResourceType::SavedQuery => format!("saved_query:{}", n.fqn.join(".")),
                 _ => n.fqn.join("."),
             },
             LsOutput::Json => serde_json::json!({
                 "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
                 "original_file_path": n.original_file_path, "unique_id": n.unique_id, "alias": n.alias,
-                "config": n.config, "tags": n.tags, "depends_on": {"nodes": n.depends_on_nodes, "macros": n.depends_on_macros},
+                "config": n.config, "tags": n.tags, "depends_on": {"nodes": if n.resource_type == ResourceType::SavedQuery { crate::metrics::nodes::node_metrics(n) } else { n.depends_on_nodes.clone() }, "macros": n.depends_on_macros},
             })
             .to_string(),
         };
@@ -358,6 +359,7 @@ fn default_types(which: &str) -> Vec<ResourceType> {
             ResourceType::Snapshot,
             ResourceType::Test,
             ResourceType::UnitTest,
+            ResourceType::SavedQuery,
         ],
     }
 }
@@ -454,7 +456,13 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             x.message = Some(r.message.clone());
             x.failures = r.failures;
             x.adapter_response = r.adapter_response.clone();
-            x.compiled = Some(r.compiled_code.is_some());
+            // A saved query with nothing to export is a no-op with nothing compiled, as in dbt.
+            let no_op = r.status == RunStatus::NoOp;
+            x.compiled = (!no_op).then_some(r.compiled_code.is_some());
+            if no_op {
+                x.failures = Some(0);
+                x.adapter_response = serde_json::json!({});
+            }
             x.compiled_code = r.compiled_code.clone();
             x.relation_name = manifest.get(&r.unique_id).and_then(|n| n.relation_name());
             x
@@ -564,6 +572,7 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
                 ResourceType::Test => "data test",
                 ResourceType::UnitTest => "unit test",
                 ResourceType::Snapshot => "snapshot",
+                ResourceType::SavedQuery => "saved query",
                 _ => "node",
             };
             *counts.entry(k).or_default() += 1;
@@ -579,14 +588,17 @@ fn summary_counts(s: &Session, ids: &[String]) -> String {
         "snapshot",
         "data test",
         "unit test",
+        "saved query",
         "node",
     ];
     let parts: Vec<String> = order
         .iter()
         .filter_map(|k| {
-            counts
-                .get(k)
-                .map(|n| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+            counts.get(k).map(|n| match (*k, *n) {
+                ("saved query", 1) => "1 saved query".to_string(),
+                ("saved query", n) => format!("{n} saved queries"),
+                (k, n) => format!("{n} {k}{}", if n == 1 { "" } else { "s" }),
+            })
         })
         .collect();
     if parts.is_empty() {

@@ -104,6 +104,30 @@ impl Session {
                 .map(|d| d.with_source_from(&project.root))
                 .collect::<Vec<_>>()
         })?;
+        let t_sq = std::time::Instant::now();
+        // Semantic models and metrics written on models (the latest spec) join the legacy ones.
+        let (sms, metrics) = crate::metrics::latest_spec::manifest_entries(&project.yaml_files);
+        let pkg = &project.config.name;
+        for (name, v) in sms {
+            let id = format!("semantic_model.{pkg}.{name}");
+            parsed.manifest.semantic_models.entry(id).or_insert(v);
+        }
+        for v in parsed.manifest.metrics.values_mut() {
+            *v = crate::metrics::latest_spec::metric(v);
+        }
+        for (name, v) in metrics {
+            let id = format!("metric.{pkg}.{name}");
+            parsed.manifest.metrics.entry(id).or_insert(v);
+        }
+        // Saved queries become nodes `build` runs (after the models they read).
+        if !parsed.manifest.saved_queries.is_empty() {
+            parsed.manifest.saved_query_nodes = crate::metrics::nodes::saved_query_nodes(
+                &project.yaml_files,
+                &parsed.manifest,
+                &target,
+            );
+        }
+        super::timing("parse: semantic nodes", t_sq);
         super::timing("parse", t);
         let t = std::time::Instant::now();
         let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
@@ -173,7 +197,7 @@ impl Session {
 /// The DAG's view of every node.
 pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     use rayon::prelude::*;
-    let nodes: Vec<&compile::Node> = m.all_nodes().collect();
+    let nodes: Vec<&compile::Node> = m.all_nodes().chain(m.saved_query_nodes.values()).collect();
     nodes
         .par_iter()
         .map(|n| GraphNode {
@@ -223,5 +247,6 @@ pub fn ls_default_types() -> Vec<ResourceType> {
         ResourceType::Exposure,
         ResourceType::UnitTest,
         ResourceType::Analysis,
+        ResourceType::SavedQuery,
     ]
 }

@@ -21,6 +21,8 @@ pub enum ResourceType {
     UnitTest,
     Exposure,
     Operation,
+    /// A saved query of the semantic layer: run by `build` to write its exports.
+    SavedQuery,
 }
 
 impl ResourceType {
@@ -35,6 +37,7 @@ impl ResourceType {
             ResourceType::UnitTest => "unit_test",
             ResourceType::Exposure => "exposure",
             ResourceType::Operation => "operation",
+            ResourceType::SavedQuery => "saved_query",
         }
     }
     /// Nodes that are built as relations and can be `ref`'d.
@@ -288,6 +291,10 @@ pub struct Manifest {
     pub semantic_models: BTreeMap<String, Value>,
     pub metrics: BTreeMap<String, Value>,
     pub saved_queries: BTreeMap<String, Value>,
+    /// Saved queries as runnable graph nodes (`build` writes their exports), keyed like
+    /// `saved_queries`; made by `metrics::nodes` after parsing. Not part of `all_nodes()`, so
+    /// `nodes`, `parent_map` and `child_map` of manifest.json are unchanged.
+    pub saved_query_nodes: BTreeMap<String, Node>,
     pub disabled: BTreeMap<String, Vec<Node>>,
     /// Project hooks (`on-run-start`, `on-run-end`), rendered at run time.
     pub on_run_start: Vec<String>,
@@ -305,6 +312,7 @@ impl Manifest {
             .or_else(|| self.sources.get(id))
             .or_else(|| self.unit_tests.get(id))
             .or_else(|| self.exposures.get(id))
+            .or_else(|| self.saved_query_nodes.get(id))
     }
 
     pub fn all_nodes(&self) -> impl Iterator<Item = &Node> {

@@ -769,8 +769,9 @@ pub fn str_list(v: Option<&Value>) -> Vec<String> {
 /// dbt's default config for a resource type (the keys every manifest node carries).
 pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
     // Built once per type: every node starts from a copy, and copying is cheaper than building.
-    static CELLS: [std::sync::OnceLock<Map<String, Value>>; 9] =
-        [const { std::sync::OnceLock::new() }; 9];
+    // One cell per resource type (more cells than there are types).
+    static CELLS: [std::sync::OnceLock<Map<String, Value>>; 32] =
+        [const { std::sync::OnceLock::new() }; 32];
     CELLS[rtype as usize]
         .get_or_init(|| build_default_config(rtype))
         .clone()

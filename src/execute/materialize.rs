@@ -43,20 +43,29 @@ pub struct BuildOutcome {
     pub rows_affected: Option<u64>,
 }
 
-/// Creates `database.schema` unless it exists (tolerating a concurrent worker creating it too).
+/// Creates `database.schema` unless it exists (tolerating a concurrent worker creating it too:
+/// DuckDB then fails with a write-write conflict until the other worker's statement commits, so
+/// the creation is retried a few times before the error counts).
 pub fn ensure_schema(
     conn: &mut dyn Connection,
     database: &str,
     schema: &str,
 ) -> Result<(), AdapterError> {
-    if schema_exists(conn, database, schema)? {
-        return Ok(());
-    }
     let sql = conn.dialect().create_schema(database, schema);
-    match conn.execute(&sql) {
-        Ok(_) => Ok(()),
-        Err(_) if schema_exists(conn, database, schema)? => Ok(()),
-        Err(e) => Err(e),
+    let mut attempt = 0;
+    loop {
+        if schema_exists(conn, database, schema)? {
+            return Ok(());
+        }
+        match conn.execute(&sql) {
+            Ok(_) => return Ok(()),
+            Err(_) if schema_exists(conn, database, schema)? => return Ok(()),
+            Err(_) if attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod materialize;
 mod metric_unit;
 mod node;
 mod report;
+mod saved_query;
 pub mod snapshot;
 mod unit;
 

@@ -107,7 +107,7 @@ pub struct NodeOutcome {
 }
 
 impl NodeOutcome {
-    fn error(message: impl Into<String>, compiled: Option<String>) -> Self {
+    pub(crate) fn error(message: impl Into<String>, compiled: Option<String>) -> Self {
         let message = message.into();
         NodeOutcome {
             status: RunStatus::Error,
@@ -239,6 +239,7 @@ fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
         }
         ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
         ResourceType::Snapshot => run_snapshot(shared, node, wh),
+        ResourceType::SavedQuery => super::saved_query::run(node, wh),
         _ => NodeOutcome {
             status: RunStatus::Success,
             message: "OK".into(),

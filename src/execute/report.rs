@@ -145,6 +145,7 @@ pub fn describe(node: &NodeRef) -> String {
         ResourceType::Snapshot => format!("snapshot {}", node.relation),
         ResourceType::Test => format!("test {}", node.name),
         ResourceType::UnitTest => format!("unit_test {}", node.name),
+        ResourceType::SavedQuery => format!("saved query {}", node.name),
         _ => node.name.clone(),
     }
 }
@@ -160,7 +161,8 @@ impl TextReporter {
     fn render(&self, e: &Event) {
         match e {
             Event::NodeStart { index, total, node } => {
-                if !self.quiet {
+                // dbt prints no START line for saved queries.
+                if !self.quiet && node.resource_type != ResourceType::SavedQuery {
                     self.line(&fancy_line(
                         &format!("{index} of {total} START {}", describe(node)),
                         "RUN",
@@ -182,6 +184,7 @@ impl TextReporter {
                         let verb = match node.resource_type {
                             ResourceType::Seed => format!("OK loaded {}", describe(node)),
                             ResourceType::Snapshot => format!("OK snapshotted {}", node.relation),
+                            ResourceType::SavedQuery => format!("OK exported {}", describe(node)),
                             _ => format!("OK created {}", describe(node)),
                         };
                         (verb, message.clone(), "32")
@@ -205,6 +208,7 @@ impl TextReporter {
                         (format!("ERROR {what}"), "ERROR".into(), "31")
                     }
                     RunStatus::Skipped => (format!("SKIP {}", node.name), "SKIP".into(), "33"),
+                    RunStatus::NoOp => (format!("NO-OP {}", describe(node)), "NO-OP".into(), "33"),
                     _ => (node.name.clone(), format!("{status:?}"), "0"),
                 };
                 if !self.quiet || matches!(status, RunStatus::Error | RunStatus::Fail) {
@@ -226,6 +230,7 @@ impl TextReporter {
                         ResourceType::Test | ResourceType::UnitTest => {
                             format!("test {}", node.name)
                         }
+                        ResourceType::SavedQuery => describe(node),
                         _ => format!("relation {}", node.relation),
                     };
                     self.line(&fancy_line(

@@ -12,10 +12,13 @@
 
 pub mod data_checks;
 pub mod data_tests;
+pub mod latest_spec;
 pub mod manifest;
 pub mod model;
+pub mod nodes;
 pub mod plan;
 pub mod render;
+pub mod spec;
 pub mod unit_tests;
 pub mod validate;
 
@@ -203,11 +206,13 @@ pub fn diag_at(
     msg: impl Into<String>,
 ) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
-    let text = files
-        .iter()
-        .find(|f| f.original_file_path == file)
-        .map(|f| f.text.as_str());
-    match text.and_then(|t| locate(t, section, steps)) {
+    let f = files.iter().find(|f| f.original_file_path == file);
+    // The latest spec defines semantic models and metrics on `models:` entries instead.
+    let found = f.and_then(|f| {
+        latest_spec::locate_on_model(&f.text, &f.value, section, steps)
+            .or_else(|| locate(&f.text, section, steps))
+    });
+    match found {
         Some((line, col)) => d.at(Location::at(file, line, col)),
         None if !file.is_empty() => d.in_file(file),
         None => d,
@@ -264,7 +269,19 @@ pub fn load_indexed(files: &[YamlFile], index: &ModelIndex) -> (SemanticLayer, V
         };
         for (section, items) in top {
             let Value::Array(items) = items else { continue };
+            if section == "models" {
+                load_model_semantics(f, items, index, &mut layer, &mut errors);
+                continue;
+            }
             for item in items {
+                // Top-level metrics may be written in the latest spec (no `type_params`).
+                let normalised;
+                let item = if section == "metrics" {
+                    normalised = latest_spec::metric(item);
+                    &normalised
+                } else {
+                    item
+                };
                 let name = item.get("name").and_then(Value::as_str).unwrap_or("");
                 let origin = |f: &YamlFile| Origin {
                     file: f.original_file_path.clone(),
@@ -330,6 +347,73 @@ pub fn load_indexed(files: &[YamlFile], index: &ModelIndex) -> (SemanticLayer, V
     layer.saved_queries.sort_by(|a, b| a.name.cmp(&b.name));
     layer.time_spine = find_time_spine(index, files);
     (layer, errors)
+}
+
+/// The latest spec: semantic models and metrics defined on the models of one file's `models:`.
+/// They point at the model's entry (diagnostics and `origin`), as the definitions live there.
+fn load_model_semantics(
+    f: &YamlFile,
+    models: &[Value],
+    index: &ModelIndex,
+    layer: &mut SemanticLayer,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for model in models {
+        let Some((sm, metrics)) = latest_spec::from_model(model) else {
+            continue;
+        };
+        let model_name = model.get("name").and_then(Value::as_str).unwrap_or("");
+        let at = locate(&f.text, "models", &[Step::Name(model_name)]);
+        let origin = Origin {
+            file: f.original_file_path.clone(),
+            line: at.map(|(l, _)| l),
+        };
+        let bad = |e: serde_json::Error, what: &str, name: &str| {
+            let d = Diagnostic::error(
+                "semantic-yaml",
+                format!("invalid {what} `{name}` on model `{model_name}`: {e}"),
+            );
+            // Point at the offending key or value when serde names it.
+            let at = match (at, offending_token(&e.to_string())) {
+                (Some((l, _)), Some(tok)) => find_in_entry(&f.text, l, &tok).or(at),
+                _ => at,
+            };
+            match at {
+                Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
+                None => d.in_file(&f.original_file_path),
+            }
+            .with_hint(format!(
+                "see the dbt docs on the latest YAML spec for the keys and values {what}s accept"
+            ))
+        };
+        let sm_name = sm
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match serde_json::from_value::<SemanticModel>(sm) {
+            Ok(mut sm) => {
+                sm.origin = origin.clone();
+                resolve_model(&mut sm, index);
+                layer.semantic_models.push(sm);
+            }
+            Err(e) => errors.push(bad(e, "semantic model", &sm_name)),
+        }
+        for m in metrics {
+            let name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            match serde_json::from_value::<Metric>(m) {
+                Ok(mut m) => {
+                    m.origin = origin.clone();
+                    layer.metrics.push(m);
+                }
+                Err(e) => errors.push(bad(e, "metric", &name)),
+            }
+        }
+    }
 }
 
 fn resolve_model(sm: &mut SemanticModel, index: &ModelIndex) {

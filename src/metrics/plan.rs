@@ -17,12 +17,11 @@
 //! any other join with an error that names both models, instead of silently double-counting.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::model::*;
 use super::render;
+use super::spec::render_filter;
+pub use super::spec::{filter_specs, Spec, SpecKind};
 use crate::sql::{quote, Dialect};
 
 /// Why a query cannot be planned, with a hint for the user.
@@ -68,199 +67,6 @@ impl MetricQuery {
             limit: q.query_params.limit,
             ..Default::default()
         }
-    }
-}
-
-/// What a group-by item or filter reference names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SpecKind {
-    MetricTime,
-    Dimension,
-    Entity,
-    /// `{{ Metric('revenue', group_by=['customer']) }}` in a filter: `name` is the metric,
-    /// `links` the entity it is computed per.
-    Metric,
-}
-
-/// A group-by item: `metric_time__month`, `account__segment`, `opportunity__close_date__week`,
-/// `account`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Spec {
-    pub kind: SpecKind,
-    pub links: Vec<String>,
-    pub name: String,
-    pub grain: Option<Grain>,
-}
-
-impl Spec {
-    /// Parses `a__b__month` style names (an unknown kind is decided on resolution).
-    pub fn parse(s: &str) -> PResult<Spec> {
-        let s = s.trim();
-        if let Some(spec) = parse_template_call(s)? {
-            return Ok(spec);
-        }
-        let mut parts: Vec<String> = s.split("__").map(str::to_string).collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(PlanError::new(
-                format!("`{s}` is not a valid group-by item"),
-                "write `metric_time__<grain>`, `<entity>__<dimension>` or `<entity>`",
-            ));
-        }
-        let grain = if parts.len() > 1 {
-            Grain::parse_exact(parts.last().map(String::as_str).unwrap_or(""))
-        } else {
-            None
-        };
-        if grain.is_some() {
-            parts.pop();
-        }
-        let name = parts.pop().unwrap_or_default();
-        let kind = if name == "metric_time" && parts.is_empty() {
-            SpecKind::MetricTime
-        } else if parts.is_empty() {
-            SpecKind::Entity
-        } else {
-            SpecKind::Dimension
-        };
-        Ok(Spec {
-            kind,
-            links: parts,
-            name,
-            grain,
-        })
-    }
-
-    /// The column name in results (time items always carry their grain).
-    pub fn column(&self) -> String {
-        let mut parts = self.links.clone();
-        parts.push(self.name.clone());
-        if let Some(g) = self.grain {
-            parts.push(g.as_str().to_string());
-        }
-        parts.join("__")
-    }
-}
-
-impl Grain {
-    /// Exactly a grain name (no plural), for the last part of a group-by item.
-    pub fn parse_exact(s: &str) -> Option<Grain> {
-        Grain::ALL.into_iter().find(|g| g.as_str() == s)
-    }
-}
-
-static CALL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"^(Dimension|TimeDimension|Entity|Metric)\s*\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?(?:,[^)]*)?\)\s*((?:\.\s*\w+\s*\([^)]*\)\s*)*)$"#,
-    )
-    .unwrap()
-});
-static METHOD_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\.\s*(\w+)\s*\(\s*['"]?([^'")]*)['"]?\s*\)"#).unwrap());
-
-/// `Dimension('a__b')`, `TimeDimension('metric_time', 'month')`, `Entity('a')`,
-/// `Dimension('a__d').grain('month')`.
-fn parse_template_call(s: &str) -> PResult<Option<Spec>> {
-    let Some(c) = CALL_RE.captures(s) else {
-        return Ok(None);
-    };
-    let func = &c[1];
-    if func == "Metric" {
-        static GROUP_BY: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new(r#"group_by\s*=\s*\[([^\]]*)\]"#).unwrap());
-        let entities: Vec<String> = GROUP_BY
-            .captures(s)
-            .map(|g| {
-                g[1].split(',')
-                    .map(|x| x.trim().trim_matches(|q| q == '\'' || q == '"').to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if entities.len() != 1 {
-            return Err(PlanError::new(
-                format!("`{s}`: a metric filter is computed per one entity"),
-                "write e.g. {{ Metric('revenue', group_by=['customer']) }} > 100",
-            ));
-        }
-        return Ok(Some(Spec {
-            kind: SpecKind::Metric,
-            links: entities,
-            name: c[2].to_string(),
-            grain: None,
-        }));
-    }
-    let mut spec = Spec::parse(&c[2])?;
-    if let Some(g) = c.get(3) {
-        spec.grain = Some(Grain::parse(g.as_str()).ok_or_else(|| {
-            PlanError::new(
-                format!("unknown time granularity `{}`", g.as_str()),
-                "use day, week, month, quarter or year",
-            )
-        })?);
-    }
-    for m in METHOD_RE.captures_iter(c.get(4).map_or("", |m| m.as_str())) {
-        if &m[1] == "grain" {
-            spec.grain = Grain::parse(&m[2]);
-        }
-    }
-    match func {
-        "Entity" => {
-            if !spec.links.is_empty() || spec.grain.is_some() {
-                let mut links = spec.links.clone();
-                links.push(spec.name.clone());
-                spec.name = links.pop().unwrap_or_default();
-                spec.links = links;
-            }
-            spec.kind = SpecKind::Entity;
-        }
-        _ if spec.name == "metric_time" && spec.links.is_empty() => {
-            spec.kind = SpecKind::MetricTime
-        }
-        _ => {
-            if spec.kind == SpecKind::Entity {
-                // `Dimension('region')` without an entity: keep it a dimension, resolution says why.
-                spec.kind = SpecKind::Dimension;
-            }
-        }
-    }
-    Ok(Some(spec))
-}
-
-static TEMPLATE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{\s*(.*?)\s*\}\}").unwrap());
-
-/// The references of a `where` template, in order.
-pub fn filter_specs(template: &str) -> PResult<Vec<Spec>> {
-    let mut out = Vec::new();
-    for c in TEMPLATE_RE.captures_iter(template) {
-        match parse_template_call(&c[1])? {
-            Some(s) => out.push(s),
-            None => {
-                return Err(PlanError::new(
-                    format!("`{{{{ {} }}}}` in a filter is not a dimension, time dimension or entity", &c[1]),
-                    "write {{ Dimension('entity__dimension') }}, {{ TimeDimension('metric_time', 'month') }} or {{ Entity('entity') }}",
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A filter with its references replaced by column names.
-fn render_filter(template: &str, grains: &dyn Fn(&Spec) -> Spec) -> PResult<String> {
-    let mut err = None;
-    let out = TEMPLATE_RE.replace_all(template, |c: &regex::Captures| {
-        match parse_template_call(&c[1]) {
-            Ok(Some(s)) => grains(&s).column(),
-            Ok(None) => String::new(),
-            Err(e) => {
-                err = Some(e);
-                String::new()
-            }
-        }
-    });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(format!("({out})")),
     }
 }
 
@@ -412,6 +218,14 @@ impl<'a> Resolver<'a> {
                     .collect();
                 let mid = match mids.as_slice() {
                     [m] => *m,
+                    // A model that has both entities, but not `e1` as a key: the first join
+                    // would duplicate rows.
+                    [] if let Some(m) = self.layer.semantic_models.iter().find(|m| {
+                        m.name != sm.name && m.entity(e1).is_some() && m.entity(e2).is_some()
+                    }) =>
+                    {
+                        return Err(fan_out(sm, m, e1));
+                    }
                     [] => {
                         return Err(PlanError::new(
                             format!(
@@ -503,18 +317,7 @@ impl<'a> Resolver<'a> {
         match unique.as_slice() {
             [m] => Ok(m),
             [] => match holders.first() {
-                Some(m) => Err(PlanError::new(
-                    format!(
-                        "joining `{}` to `{}` on `{entity}` would fan out: `{entity}` is {} in `{}`",
-                        from.name,
-                        m.name,
-                        m.entity(entity).map_or("foreign", |e| e.kind.as_str()),
-                        m.name
-                    ),
-                    format!(
-                        "dimensions are joined only from a model where `{entity}` is primary, unique or natural"
-                    ),
-                )),
+                Some(m) => Err(fan_out(from, m, entity)),
                 None => Err(PlanError::new(
                     format!("unknown dimension `{}`", s.column()),
                     self.nearest_item(&s.column(), from),
@@ -1620,6 +1423,22 @@ struct MeasureRows<'a> {
 // Base-model expressions stay unqualified, as written in the YAML: the joined models sit in
 // subqueries whose columns all start with `__`, so no name is ambiguous.
 
+/// The refusal of a join from `from` to `to` on `entity`, which is not a key of `to`.
+fn fan_out(from: &SemanticModel, to: &SemanticModel, entity: &str) -> PlanError {
+    PlanError::new(
+        format!(
+            "joining `{}` to `{}` on `{entity}` would fan out: `{entity}` is {} in `{}`",
+            from.name,
+            to.name,
+            to.entity(entity).map_or("foreign", |e| e.kind.as_str()),
+            to.name
+        ),
+        format!(
+            "dimensions are joined only from a model where `{entity}` is primary, unique or natural"
+        ),
+    )
+}
+
 fn group_select(gcols: &[String], agg: &str, out: &str, rows: &str, alias: &str) -> String {
     let mut sel = gcols.to_vec();
     sel.push(format!("{agg} as {}", quote(out)));
@@ -1732,36 +1551,6 @@ fn replace_words(text: &str, names: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn group_by_items_parse() {
-        let s = Spec::parse("metric_time__month").unwrap();
-        assert_eq!(
-            (s.kind, s.grain),
-            (SpecKind::MetricTime, Some(Grain::Month))
-        );
-        let s = Spec::parse("account__segment").unwrap();
-        assert_eq!(
-            (s.kind, s.links.clone(), s.name.as_str()),
-            (SpecKind::Dimension, vec!["account".to_string()], "segment")
-        );
-        let s = Spec::parse("opportunity__close_date__week").unwrap();
-        assert_eq!(s.column(), "opportunity__close_date__week");
-        let s = Spec::parse("TimeDimension('metric_time', 'quarter')").unwrap();
-        assert_eq!(s.column(), "metric_time__quarter");
-        let s = Spec::parse("Dimension('account__created_date').grain('month')").unwrap();
-        assert_eq!(s.column(), "account__created_date__month");
-        assert_eq!(Spec::parse("account").unwrap().kind, SpecKind::Entity);
-        assert!(Spec::parse("a____b").is_err());
-        let f = filter_specs("{{ Dimension('account__region') }} = 'EU' and {{ TimeDimension('metric_time', 'day') }} > '2025-01-01'").unwrap();
-        assert_eq!(f.len(), 2);
-        let m = filter_specs("{{ Metric('revenue', group_by=['customer']) }} > 1").unwrap();
-        assert_eq!(
-            (m[0].kind, m[0].column()),
-            (SpecKind::Metric, "customer__revenue".to_string())
-        );
-        assert!(filter_specs("{{ Metric('x', group_by=['a', 'b']) }} > 1").is_err());
-    }
 
     #[test]
     fn words_are_replaced_outside_quotes() {

@@ -98,6 +98,21 @@ impl Ctx<'_> {
         msg: String,
         hint: impl Into<String>,
     ) {
+        let mut hint = hint.into();
+        // Definitions written on a model (the latest spec) have no measures or `defaults:`:
+        // say what those words mean there.
+        let on_model = self.files.iter().any(|f| {
+            f.original_file_path == file
+                && super::latest_spec::locate_on_model(&f.text, &f.value, section, steps).is_some()
+        });
+        if on_model
+            && (hint.contains("measure") || hint.contains("defaults") || msg.contains("measure"))
+        {
+            hint.push_str(
+                " (on a model, a measure is the simple metric of the same name under `metrics:`, \
+                 and `defaults: {agg_time_dimension}` is the model's `agg_time_dimension`)",
+            );
+        }
         self.out
             .push(diag_at(self.files, file, section, steps, code, msg).with_hint(hint));
     }

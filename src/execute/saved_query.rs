@@ -1,0 +1,78 @@
+//! Running a saved query in `build`: its compiled SQL (planned by `metrics::nodes` when the
+//! session loaded) is written to each of its `exports` as a table or a view.
+//!
+//! Design decision: an export is built by the same swap as a table or view model
+//! ([`materialize::build`]): the new relation is created under a temporary name and renamed into
+//! place in one transaction, so a failing export leaves the previous relation as it was. A saved
+//! query without exports has nothing to write and is reported `NO-OP`, as dbt reports every
+//! saved query.
+
+use std::sync::Arc;
+
+use super::materialize::{self, BuildSpec};
+use super::node::{ConnWarehouse, NodeOutcome};
+use crate::artifacts::RunStatus;
+use crate::compile::{Materialization, Node};
+use crate::metrics::nodes::{node_exports, node_plan_error};
+
+pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    if let Some(e) = node_plan_error(node) {
+        return NodeOutcome::error(
+            format!("saved query `{}` cannot be planned: {e}", node.name),
+            None,
+        );
+    }
+    let exports = node_exports(node);
+    let sql = node.compiled_code.clone().unwrap_or_default();
+    if exports.is_empty() {
+        return NodeOutcome {
+            status: RunStatus::NoOp,
+            message: "NO-OP".into(),
+            failures: None,
+            compiled_code: None,
+            detail: None,
+            rows_affected: None,
+        };
+    }
+    let Ok(mut conn) = wh.conn.lock() else {
+        return NodeOutcome::error("connection poisoned", None);
+    };
+    let conn = conn.as_mut();
+    for e in &exports {
+        let spec = BuildSpec {
+            relation: &e.relation,
+            materialization: if e.export_as == "view" {
+                Materialization::View
+            } else {
+                Materialization::Table
+            },
+            sql: &sql,
+            unique_key: vec![],
+            incremental_strategy: None,
+            full_refresh: false,
+            on_schema_change: None,
+            incremental_predicates: vec![],
+        };
+        let built = materialize::ensure_schema(conn, &e.relation.database, &e.relation.schema)
+            .and_then(|()| materialize::build(conn, &spec));
+        if let Err(err) = built {
+            return NodeOutcome::error(
+                format!(
+                    "export `{}` of saved query `{}` to {} failed: {err}",
+                    e.name,
+                    node.name,
+                    e.relation.display_name()
+                ),
+                Some(sql),
+            );
+        }
+    }
+    NodeOutcome {
+        status: RunStatus::Success,
+        message: format!("EXPORT {}", exports.len()),
+        failures: None,
+        compiled_code: Some(sql),
+        detail: None,
+        rows_affected: None,
+    }
+}
