@@ -9,7 +9,7 @@
 //! large table costs one scan and moves one row over the connection. The fan-out check only
 //! follows the joins queries actually take: from a semantic model whose measures a metric uses,
 //! along one of its entities, to a model where that entity is primary or unique (the only joins
-//! the planner makes). Likewise the time spine check only looks at the time dimensions that
+//! the planner makes), and on from there for the second hop. Likewise the time spine check only looks at the time dimensions that
 //! queries join to the spine (the aggregation time of cumulative metrics, offsets and
 //! `join_to_timespine` measures): a date outside the spine loses rows only there.
 
@@ -211,6 +211,22 @@ pub fn checks(layer: &SemanticLayer, dialect: Dialect) -> Vec<Check> {
             }
         }
     }
+    // Queries join up to two hops away: the models one join from where they start are where
+    // a second join starts.
+    let mut first_hop: Vec<&str> = Vec::new();
+    for sm in models.iter().filter(|sm| used.contains(sm.name.as_str())) {
+        for e in &sm.entities {
+            for to in &models {
+                let joinable = to
+                    .entity(&e.name)
+                    .is_some_and(|t| matches!(t.kind, EntityType::Primary | EntityType::Unique));
+                if to.name != sm.name && joinable {
+                    first_hop.push(to.name.as_str());
+                }
+            }
+        }
+    }
+    used.extend(first_hop);
     let joined = spine_joined(layer);
     for sm in &models {
         let Some(rel) = &sm.relation else { continue };

@@ -44,7 +44,7 @@ fn data_checks_find_repeated_keys_fan_out_and_dates_outside_the_spine() {
         let (code, out) = validate_data(engine, None);
         assert_eq!(code, 0, "{}: {out}", engine.name());
         assert!(out.contains("joins do not fan out"), "{out}");
-        for scenario in ["not_unique", "fan_out", "outside_spine"] {
+        for scenario in ["not_unique", "fan_out", "second_hop", "outside_spine"] {
             let (code, out) = validate_data(engine, Some(scenario));
             assert_eq!(code, 2, "{} {scenario}: {out}", engine.name());
             insta::assert_snapshot!(format!("data_check_{scenario}"), out);
