@@ -319,3 +319,47 @@ fn given_rows_missing_a_column_are_an_error_with_a_hint() {
 fn two_unit_tests_of_a_metric_with_one_name_are_a_diagnostic() {
     insta::assert_snapshot!(diagnose("duplicate_name.yml"));
 }
+
+/// On the latest spec (semantics on the models, `tests/fixtures/metrics_spec`): a dimension two
+/// joins away needs rows for both joined models, and a cumulative metric gets a generated spine.
+#[test]
+fn latest_spec_two_hop_joins_and_cumulative_metrics() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("shop");
+    let fixture = repo().join("tests/fixtures/metrics_spec");
+    copy_dir(&fixture, &dir);
+    std::fs::copy(
+        fixture.join("variants/latest.yml"),
+        dir.join("models/semantic.yml"),
+    )
+    .expect("copy variant");
+    let overlay = repo().join("tests/fixtures/metric_unit_tests/latest_spec.yml");
+    std::fs::copy(&overlay, dir.join("models/metric_unit_tests.yml")).expect("copy overlay");
+    let r = run(&dir, &["test", "--select", "test_type:unit"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        unit_lines(&r),
+        [
+            "PASS revenue_by_manager_two_hops",
+            "PASS revenue_mtd_latest_spec"
+        ],
+        "{}",
+        r.stdout
+    );
+    // Without the rows of the second hop's model: a diagnostic.
+    let text = std::fs::read_to_string(&overlay).expect("overlay");
+    let without = text.replace(
+        "      - input: ref('regions')\n        rows:\n          - {region: EU, manager: alice}\n          - {region: US, manager: bob}\n",
+        "",
+    );
+    assert_ne!(text, without);
+    std::fs::write(dir.join("models/metric_unit_tests.yml"), without).expect("write");
+    let r = run(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("reads `regions` (semantic model `regions`), which has no `given` rows"),
+        "{}",
+        r.stderr
+    );
+}
