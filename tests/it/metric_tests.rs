@@ -400,3 +400,46 @@ fn a_window_that_is_not_a_duration_is_a_diagnostic() {
 fn a_relative_window_with_a_start_time_is_a_diagnostic() {
     insta::assert_snapshot!(diagnose("window_and_start.yml"));
 }
+
+/// The latest spec writes metrics under their model (`models: - metrics:`): `data_tests:` there
+/// work the same, and diagnostics point into the model's entry. `tests/fixtures/metrics_spec`.
+#[test]
+fn data_tests_on_metrics_declared_under_a_model() {
+    crate::pg_server::on_both_engines("metric_tests_latest_spec", |engine| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("shop");
+        let fixture = repo().join("tests/fixtures/metrics_spec");
+        copy_dir(&fixture, &dir);
+        engine.write_profile(&dir, "shop_spec", "analytics", 1);
+        let latest = std::fs::read_to_string(fixture.join("variants/latest.yml")).expect("variant");
+        // Revenue by segment: smb 200, enterprise 80 (see the seeds).
+        let with_test = |max: &str, group_by: &str| {
+            let anchor = "      - name: revenue\n        type: simple\n        label: Revenue\n        agg: sum\n        expr: amount\n";
+            assert!(latest.contains(anchor), "the fixture changed");
+            latest.replace(
+                anchor,
+                &format!("{anchor}        data_tests:\n          - accepted_range:\n              min: 0\n              max: {max}\n              group_by: [{group_by}]\n"),
+            )
+        };
+        let yml = dir.join("models/semantic.yml");
+        std::fs::write(&yml, with_test("1000", "customer__customer_segment")).expect("write");
+        let r = build(&dir, &[]);
+        assert_eq!(r.code, 0, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        assert_eq!(
+            metric_lines(&r),
+            "PASS metric_accepted_range_revenue_min_0_max_1000_by_customer_customer_segment"
+        );
+        std::fs::write(&yml, with_test("100", "customer__customer_segment")).expect("write");
+        let r = build(&dir, &[]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("latest_spec_failing", failure_details(&r));
+        std::fs::write(&yml, with_test("100", "customer__segmnt")).expect("write");
+        let r = sluice(&dir, &["parse"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let root = std::fs::canonicalize(tmp.path()).expect("canonical");
+        insta::assert_snapshot!(
+            "latest_spec_unknown_dimension",
+            r.stderr.replace(&root.display().to_string(), "[TMP]")
+        );
+    });
+}

@@ -120,11 +120,28 @@ pub fn test_macros(manifest: &Manifest) -> Vec<TestMacro> {
 /// the semantic layer).
 pub fn any_declared(files: &[YamlFile]) -> bool {
     files.iter().any(|f| {
-        f.value
-            .get("metrics")
-            .and_then(Value::as_array)
-            .is_some_and(|ms| ms.iter().any(|m| m.get("data_tests").is_some()))
+        declared_metrics(f)
+            .iter()
+            .any(|(_, m)| m.get("data_tests").is_some())
     })
+}
+
+/// The metrics a YAML file declares, each with the model it is written under (the latest spec's
+/// `models: - metrics:`), or `None` for the top-level `metrics:`.
+fn declared_metrics(f: &YamlFile) -> Vec<(Option<&str>, &Value)> {
+    let mut out: Vec<(Option<&str>, &Value)> = Vec::new();
+    if let Some(Value::Array(ms)) = f.value.get("metrics") {
+        out.extend(ms.iter().map(|m| (None, m)));
+    }
+    if let Some(Value::Array(models)) = f.value.get("models") {
+        for model in models {
+            let owner = model.get("name").and_then(Value::as_str);
+            if let (Some(owner), Some(Value::Array(ms))) = (owner, model.get("metrics")) {
+                out.extend(ms.iter().map(|m| (Some(owner), m)));
+            }
+        }
+    }
+    out
 }
 
 /// Loads the semantic layer and adds the test node of every metric's `data_tests:` and of every
@@ -202,6 +219,8 @@ pub fn attach(
 struct Declared<'a> {
     metric: &'a Metric,
     file: &'a YamlFile,
+    /// The model the metric is written under (latest spec), if any.
+    owner: Option<&'a str>,
     index: usize,
     kind: String,
     args: Map<String, Value>,
@@ -219,10 +238,7 @@ pub fn test_nodes(
     let mut errors = Vec::new();
     let mut out: Vec<Node> = Vec::new();
     for f in files {
-        let Some(Value::Array(ms)) = f.value.get("metrics") else {
-            continue;
-        };
-        for m in ms {
+        for (owner, m) in declared_metrics(f) {
             let Some(tests) = m.get("data_tests") else {
                 continue;
             };
@@ -232,8 +248,15 @@ pub fn test_nodes(
             };
             let Value::Array(tests) = tests else {
                 errors.push(
-                    at_test(f, name, None, "metric-test", "`data_tests` must be a list")
-                        .with_hint("e.g. data_tests: [not_null]"),
+                    at_test(
+                        f,
+                        owner,
+                        name,
+                        None,
+                        "metric-test",
+                        "`data_tests` must be a list",
+                    )
+                    .with_hint("e.g. data_tests: [not_null]"),
                 );
                 continue;
             };
@@ -251,7 +274,7 @@ pub fn test_nodes(
                             Value::Null => (k, Map::new()),
                             _ => {
                                 errors.push(
-                                    at_test(f, name, Some(i), "metric-test", format!("the arguments of metric test `{k}` must be a mapping"))
+                                    at_test(f, owner, name, Some(i), "metric-test", format!("the arguments of metric test `{k}` must be a mapping"))
                                         .with_hint("e.g. accepted_range: {min: 0, group_by: [metric_time__month]}"),
                                 );
                                 continue;
@@ -260,7 +283,7 @@ pub fn test_nodes(
                     }
                     _ => {
                         errors.push(
-                            at_test(f, name, Some(i), "metric-test", "a metric test is a name or a mapping of one test name to its arguments")
+                            at_test(f, owner, name, Some(i), "metric-test", "a metric test is a name or a mapping of one test name to its arguments")
                                 .with_hint("e.g. - not_null  or  - accepted_range: {min: 0}"),
                         );
                         continue;
@@ -269,6 +292,7 @@ pub fn test_nodes(
                 let d = Declared {
                     metric,
                     file: f,
+                    owner,
                     index: i,
                     kind,
                     args,
@@ -280,6 +304,7 @@ pub fn test_nodes(
                             errors.push(
                                 at_test(
                                     f,
+                                    owner,
                                     name,
                                     Some(i),
                                     "metric-test",
@@ -308,25 +333,44 @@ pub fn test_nodes(
 /// A diagnostic at the `index`-th entry of `metric`'s `data_tests:` (or at the metric).
 fn at_test(
     f: &YamlFile,
+    owner: Option<&str>,
     metric: &str,
     index: Option<usize>,
     code: &'static str,
     msg: impl Into<String>,
 ) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
-    match test_location(&f.text, metric, index) {
+    match test_location(&f.text, owner, metric, index) {
         Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
         None => d.in_file(&f.original_file_path),
     }
 }
 
-/// 1-based (line, column) of the `index`-th item under `data_tests:` of `metric`.
-fn test_location(text: &str, metric: &str, index: Option<usize>) -> Option<(usize, usize)> {
-    let key = locate(
-        text,
-        "metrics",
-        &[Step::Name(metric), Step::Key("data_tests")],
-    )?;
+/// 1-based (line, column) of the `index`-th item under `data_tests:` of `metric` (written under
+/// model `owner`, or at the top level).
+fn test_location(
+    text: &str,
+    owner: Option<&str>,
+    metric: &str,
+    index: Option<usize>,
+) -> Option<(usize, usize)> {
+    let key = match owner {
+        None => locate(
+            text,
+            "metrics",
+            &[Step::Name(metric), Step::Key("data_tests")],
+        )?,
+        Some(model) => locate(
+            text,
+            "models",
+            &[
+                Step::Name(model),
+                Step::Key("metrics"),
+                Step::Name(metric),
+                Step::Key("data_tests"),
+            ],
+        )?,
+    };
     let Some(index) = index else {
         return Some(key);
     };
@@ -354,7 +398,15 @@ fn test_location(text: &str, metric: &str, index: Option<usize>) -> Option<(usiz
 }
 
 fn err(d: &Declared, msg: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
-    at_test(d.file, &d.metric.name, Some(d.index), "metric-test", msg).with_hint(hint)
+    at_test(
+        d.file,
+        d.owner,
+        &d.metric.name,
+        Some(d.index),
+        "metric-test",
+        msg,
+    )
+    .with_hint(hint)
 }
 
 fn str_list(v: Option<&Value>) -> Vec<String> {
@@ -739,6 +791,7 @@ fn build(
             resolved = Declared {
                 metric: d.metric,
                 file: d.file,
+                owner: d.owner,
                 index: d.index,
                 kind: d.kind.clone(),
                 args: d.args.clone(),
@@ -963,8 +1016,13 @@ mod tests {
     #[test]
     fn locates_the_nth_test() {
         let text = "metrics:\n  - name: arr\n    type: simple\n    data_tests:\n      - not_null\n      - accepted_range:\n          min: 0\n  - name: b\n";
-        assert_eq!(test_location(text, "arr", Some(0)), Some((5, 9)));
-        assert_eq!(test_location(text, "arr", Some(1)), Some((6, 9)));
-        assert_eq!(test_location(text, "arr", None), Some((4, 5)));
+        assert_eq!(test_location(text, None, "arr", Some(0)), Some((5, 9)));
+        assert_eq!(test_location(text, None, "arr", Some(1)), Some((6, 9)));
+        assert_eq!(test_location(text, None, "arr", None), Some((4, 5)));
+        let nested = "models:\n  - name: orders\n    metrics:\n      - name: revenue\n        data_tests:\n          - not_null\n";
+        assert_eq!(
+            test_location(nested, Some("orders"), "revenue", Some(0)),
+            Some((6, 13))
+        );
     }
 }
