@@ -58,7 +58,7 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
         },
     };
     let sql = Some(compiled.sql.clone());
-    let table = match result {
+    let (table, expected) = match result {
         Ok(t) => t,
         Err(e) => {
             return error(
@@ -71,6 +71,13 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
                 sql,
             )
         }
+    };
+    let compiled = match expected {
+        Some(t) => match with_expected_rows(compiled, &t) {
+            Ok(c) => c,
+            Err(e) => return error(format!("metric unit test {}: {e}", node.name), sql),
+        },
+        None => compiled,
     };
     match compare(&compiled, &table.column_names, &table.rows) {
         Ok(None) => NodeOutcome {
@@ -93,10 +100,50 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     }
 }
 
-/// Creates the fixtures, then runs the metric query.
-fn query(conn: &mut dyn Connection, c: &Compiled) -> Result<QueryResult, String> {
+/// Creates the fixtures, runs the metric query, and (with `format: sql`) the select of the
+/// expected rows.
+fn query(
+    conn: &mut dyn Connection,
+    c: &Compiled,
+) -> Result<(QueryResult, Option<QueryResult>), String> {
     for stmt in &c.setup {
         conn.execute(stmt).map_err(|e| e.to_string())?;
     }
-    conn.query(&c.sql).map_err(|e| e.to_string())
+    let actual = conn.query(&c.sql).map_err(|e| e.to_string())?;
+    let expected = match &c.expected_sql {
+        Some(sql) => Some(
+            conn.query(sql)
+                .map_err(|e| format!("the select of the expected rows failed: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok((actual, expected))
+}
+
+/// `compiled` with the rows of its expected select, compared over the select's columns.
+fn with_expected_rows(mut c: Compiled, t: &QueryResult) -> Result<Compiled, String> {
+    if let Some(unknown) = t.column_names.iter().find(|n| !c.columns.contains(n)) {
+        return Err(format!(
+            "the expected rows have a column `{unknown}`, which the query does not return (it returns {})",
+            c.columns
+                .iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    c.columns.retain(|x| t.column_names.contains(x));
+    c.metric_columns.retain(|x| t.column_names.contains(x));
+    c.expected = t
+        .rows
+        .iter()
+        .map(|r| {
+            t.column_names
+                .iter()
+                .cloned()
+                .zip(r.iter().cloned())
+                .collect()
+        })
+        .collect();
+    Ok(c)
 }

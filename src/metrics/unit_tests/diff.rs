@@ -228,6 +228,7 @@ mod tests {
             columns: vec!["metric_time__month".into(), "revenue".into()],
             metric_columns: vec!["revenue".into()],
             expected: serde_json::from_value(expected).unwrap(),
+            expected_sql: None,
             tolerance,
         }
     }

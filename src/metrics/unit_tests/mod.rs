@@ -90,6 +90,10 @@ pub struct Compiled {
     /// Which of `columns` hold metric values (compared within `tolerance`).
     pub metric_columns: Vec<String>,
     pub expected: Vec<Map<String, Value>>,
+    /// With `format: sql`, the select of the expected rows (run on the same engine; then
+    /// `expected` is empty and `columns` are narrowed to the select's at run time).
+    #[serde(default)]
+    pub expected_sql: Option<String>,
     pub tolerance: f64,
 }
 
@@ -191,13 +195,28 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// Rows of a `given`/`expect` block: a list of mappings, or CSV text with `format: csv`.
+/// The select of a `format: sql` block (`None` for the other formats).
+fn sql_rows(block: &Map<String, Value>) -> Result<Option<String>, String> {
+    if block.get("format").and_then(Value::as_str) != Some("sql") {
+        return Ok(None);
+    }
+    match block.get("rows") {
+        Some(Value::String(sql)) if !sql.trim().is_empty() => {
+            Ok(Some(sql.trim().trim_end_matches(';').to_string()))
+        }
+        _ => Err("with `format: sql`, `rows` is one select statement".into()),
+    }
+}
+
+/// Rows of a `given`/`expect` block: a list of mappings, or CSV text with `format: csv` (none
+/// for `format: sql`, see [`sql_rows`]).
 fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
     let format = block
         .get("format")
         .and_then(Value::as_str)
         .unwrap_or("dict");
     match (format, block.get("rows")) {
+        ("sql", _) => Ok(vec![]),
         (_, None) | (_, Some(Value::Null)) => Ok(vec![]),
         ("dict", Some(Value::Array(rows))) => rows
             .iter()
@@ -449,6 +468,8 @@ struct Given {
     model_id: String,
     model: String,
     rows: Vec<Map<String, Value>>,
+    /// The select of `format: sql` (then `rows` is empty).
+    sql: Option<String>,
 }
 
 fn build(
@@ -581,15 +602,24 @@ fn build(
                 "put all of a model's rows under one input",
             ));
         }
+        // `format: sql`: a select of the rows, typed by the SQL itself.
+        let sql = sql_rows(g).map_err(|m| {
+            e.err_near(
+                Some("given"),
+                Some(input),
+                format!("metric unit test `{name}`, input `{input}`: {m}"),
+                "with format: sql, `rows` is one select, e.g. rows: \"select 1 as order_id, cast('2025-01-05' as date) as ordered_at\"",
+            )
+        })?;
         let rows = fixture_rows(g).map_err(|m| {
             e.err_near(
                 Some("given"),
                 Some(input),
                 format!("metric unit test `{name}`, input `{input}`: {m}"),
-                "rows: [{column: value, ...}] or format: csv with CSV text",
+                "rows: [{column: value, ...}], format: csv with CSV text, or format: sql with a select",
             )
         })?;
-        if rows.is_empty() || rows.iter().all(Map::is_empty) {
+        if sql.is_none() && (rows.is_empty() || rows.iter().all(Map::is_empty)) {
             return Err(e.err_near(
                 Some("given"),
                 Some(input),
@@ -601,6 +631,7 @@ fn build(
             model_id: model_id.clone(),
             model,
             rows,
+            sql,
         });
     }
 
@@ -661,7 +692,11 @@ fn build(
                 ts.relation = rel.clone();
             }
         }
-        setup.push(create_table(engine, dialect, &rel, &rows_select(&g.rows)));
+        let select = match &g.sql {
+            Some(sql) => sql.clone(),
+            None => rows_select(&g.rows),
+        };
+        setup.push(create_table(engine, dialect, &rel, &select));
         teardown.push(format!("drop table if exists {}", dialect.rel(&rel)));
     }
     let spine_rel = fixture_relation(engine, dialect, &tag, "time_spine");
@@ -749,11 +784,18 @@ fn build(
             ))
         }
     };
+    let expected_sql = sql_rows(&expect).map_err(|m| {
+        e.err(
+            Some("expect"),
+            format!("metric unit test `{name}`, expect: {m}"),
+            "with format: sql, `rows` is one select of the expected rows",
+        )
+    })?;
     let expected = fixture_rows(&expect).map_err(|m| {
         e.err(
             Some("expect"),
             format!("metric unit test `{name}`, expect: {m}"),
-            "rows: [{column: value, ...}] or format: csv with CSV text",
+            "rows: [{column: value, ...}], format: csv with CSV text, or format: sql with a select",
         )
     })?;
     let tolerance = match expect.get("tolerance") {
@@ -818,6 +860,7 @@ fn build(
         columns,
         metric_columns,
         expected,
+        expected_sql,
         tolerance,
     };
     let pkg = target.package;
