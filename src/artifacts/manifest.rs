@@ -454,7 +454,7 @@ impl Ctx<'_> {
             _ => vec![],
         };
         let expect = fixture_io(d.get("expect").unwrap_or(&Value::Null), false);
-        json!({
+        let mut out = json!({
             "model": d.get("model").cloned().unwrap_or(Value::Null),
             "given": given,
             "expect": expect,
@@ -474,6 +474,11 @@ impl Ctx<'_> {
             "created_at": self.env.created_at,
             "versions": d.get("versions").cloned().unwrap_or(Value::Null),
             "version": n.version,
-        })
+        });
+        // A metric unit test (sluice's `metric_unit_tests:`) names its metric instead of a model.
+        if let (Some(m), Value::Object(o)) = (d.get("metric"), &mut out) {
+            o.insert("metric".into(), m.clone());
+        }
+        out
     }
 }

@@ -446,6 +446,25 @@ impl Serialize for NodeJson<'_> {
                     m.serialize_entry("file_key_name", &n.file_key_name)?;
                     m.serialize_entry("attached_node", &n.attached_node)?;
                     m.serialize_entry("test_metadata", &TestMetadataJson(tm))?;
+                } else if let Some(mt) = n.definition.get("metric_test") {
+                    // A built-in metric test (sluice's `data_tests:` under a metric): its kind and
+                    // arguments as written, plus the metric, like a generic test's kwargs.
+                    let mut kwargs = mt.get("args").cloned().unwrap_or_default();
+                    if let Value::Object(k) = &mut kwargs {
+                        k.insert(
+                            "metric_name".into(),
+                            mt.get("metric").cloned().unwrap_or_default(),
+                        );
+                    }
+                    m.serialize_entry("column_name", &())?;
+                    m.serialize_entry("file_key_name", &n.file_key_name)?;
+                    m.serialize_entry("attached_node", &())?;
+                    m.serialize_entry(
+                        "test_metadata",
+                        &serde_json::json!({
+                            "name": mt.get("kind"), "kwargs": kwargs, "namespace": Value::Null
+                        }),
+                    )?;
                 }
             }
             ResourceType::Operation => {

@@ -473,6 +473,43 @@ fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdRe
                 );
             }
         }
+        // With every expression running: the checks on the data itself (unique entities,
+        // fan-out joins, dates outside the time spine).
+        if errors.is_empty() {
+            for check in metrics::data_checks::checks(layer, d) {
+                let answer = match conn.query(&check.sql) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        errors.push(
+                            Diagnostic::error(
+                                "semantic-data",
+                                format!(
+                                    "a data check of the semantic layer failed to run: {}",
+                                    s.target.scrub(&e.to_string())
+                                ),
+                            )
+                            .in_file(&check.file),
+                        );
+                        continue;
+                    }
+                };
+                let row = answer.rows.first().cloned().unwrap_or_default();
+                if let Some((msg, hint)) = check.explain(&answer.column_names, &row) {
+                    errors.push(
+                        metrics::diag_at(
+                            &s.project.yaml_files,
+                            &check.file,
+                            "semantic_models",
+                            &check.steps(),
+                            "semantic-data",
+                            msg,
+                        )
+                        .with_hint(hint)
+                        .with_source_from(&s.project.root),
+                    );
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -483,7 +520,7 @@ fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdRe
         layer.metrics.len(),
         layer.saved_queries.len(),
         if data {
-            "; every expression runs on the warehouse"
+            "; every expression runs on the warehouse, entities are unique, joins do not fan out and dates are within the time spine"
         } else {
             ""
         }

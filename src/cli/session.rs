@@ -97,6 +97,7 @@ impl Session {
             &mut parsed.manifest,
             &target,
             &project.config.name,
+            started_at,
         )
         .map_err(|ds| {
             ds.into_iter()

@@ -254,8 +254,9 @@ impl Node {
     /// `generic`, `singular` or `unit` for tests.
     pub fn test_type(&self) -> Option<&'static str> {
         match self.resource_type {
-            ResourceType::Test if self.test_metadata.is_some() => Some("generic"),
+            // Before `generic`: a custom metric test macro carries test_metadata too.
             ResourceType::Test if self.definition.get("metric_test").is_some() => Some("metric"),
+            ResourceType::Test if self.test_metadata.is_some() => Some("generic"),
             ResourceType::Test => Some("singular"),
             ResourceType::UnitTest => Some("unit"),
             _ => None,

@@ -7,6 +7,7 @@
 //! failure marks the node's selected descendants as skipped; independent branches carry on.
 
 pub mod materialize;
+mod metric_unit;
 mod node;
 mod report;
 mod saved_query;

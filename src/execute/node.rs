@@ -234,6 +234,9 @@ fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
         ResourceType::Seed => run_seed(shared, node, wh),
         ResourceType::Model => run_model(shared, node, wh),
         ResourceType::Test => run_test(shared, node, wh),
+        ResourceType::UnitTest if node.definition.get("metric_unit_test").is_some() => {
+            super::metric_unit::run(node, wh)
+        }
         ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
         ResourceType::Snapshot => run_snapshot(shared, node, wh),
         ResourceType::SavedQuery => super::saved_query::run(node, wh),

@@ -406,10 +406,10 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
             let metric = method == "metric";
             Box::new(move |n| {
                 (n.resource_type == rt && pkg.matches(&n.package_name) && name.matches(&n.name))
-                    // A metric's tests (sluice's metrics are not graph nodes): the tests that
-                    // depend on `metric.<pkg>.<name>`.
+                    // A metric's tests and unit tests (sluice's metrics are not graph nodes):
+                    // the tests that depend on `metric.<pkg>.<name>`.
                     || (metric
-                        && n.test_type.as_deref() == Some("metric")
+                        && matches!(n.test_type.as_deref(), Some("metric" | "unit"))
                         && n.depends_on.iter().any(|d| {
                             let mut parts = d.splitn(3, '.');
                             parts.next() == Some("metric")

@@ -10,6 +10,7 @@
 //! raw values, because every validation error must name the file and line of the offending key,
 //! and only the file text knows lines. Reading a few YAML values twice costs microseconds.
 
+pub mod data_checks;
 pub mod data_tests;
 pub mod latest_spec;
 pub mod manifest;
@@ -18,6 +19,7 @@ pub mod nodes;
 pub mod plan;
 pub mod render;
 pub mod spec;
+pub mod unit_tests;
 pub mod validate;
 
 use serde_json::Value;

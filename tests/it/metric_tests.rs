@@ -28,7 +28,11 @@ fn metric_lines(r: &Run) -> String {
         .lines()
         .filter_map(|l| {
             let l = l.trim();
-            let (_, rest) = l.split_once(" of ")?;
+            let (_, rest) = l.split_once(" of ").filter(|(head, _)| {
+                head.split_whitespace()
+                    .last()
+                    .is_some_and(|n| n.parse::<u64>().is_ok())
+            })?;
             let mut words = rest.split_whitespace().skip(1).peekable();
             let status = words.next()?;
             if status == "START" {
@@ -60,7 +64,11 @@ fn failure_details(r: &Run) -> String {
         if l.starts_with("Completed with") {
             break;
         }
-        if let Some((_, rest)) = l.split_once(" of ") {
+        if let Some((_, rest)) = l.split_once(" of ").filter(|(head, _)| {
+            head.split_whitespace()
+                .last()
+                .is_some_and(|n| n.parse::<u64>().is_ok())
+        }) {
             let mut words = rest.split_whitespace().skip(1);
             let status = words.next().unwrap_or("");
             if status == "FAIL" || status == "WARN" {
@@ -130,6 +138,13 @@ fn every_kind_passes_on_good_data() {
             "metric.shop_metrics.checked_revenue"
         ])
     );
+    // Like a generic test: test_metadata with the kind and its arguments, plus the metric.
+    assert_eq!(node["test_metadata"]["name"], "reconciles_with");
+    assert_eq!(
+        node["test_metadata"]["kwargs"]["metric_name"],
+        "checked_revenue"
+    );
+    assert!(node["test_metadata"]["kwargs"]["expression"].is_string());
     // A dimension joined in from another model makes that model a parent too.
     let node = manifest["nodes"]
         .as_object()
@@ -248,5 +263,183 @@ fn same_failures_on_duckdb_and_postgres() {
         let r = build(&dir, &[]);
         assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
         insta::assert_snapshot!("failing_details_both_engines", failure_details(&r));
+    });
+}
+
+/// The shop with `tests/fixtures/metric_windows`: a model of sales dated relative to today, its
+/// semantic model, and `overlay` (the metric and its tests) as `models/recent_revenue.yml`.
+fn recent_sales_with(overlay: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    let fx = repo().join("tests/fixtures/metric_windows");
+    for (from, to) in [
+        ("recent_sales.sql", "recent_sales.sql"),
+        ("semantic.yml", "recent_sales.yml"),
+        (overlay, "recent_revenue.yml"),
+    ] {
+        std::fs::copy(fx.join(from), dir.join("models").join(to)).expect("copy fixture");
+    }
+    (tmp, dir)
+}
+
+/// `last: N units` and `freshness` count back from the run's start: the same data passes with
+/// windows that leave out an old refund and fails with ones that reach it, on both engines.
+#[test]
+fn relative_windows_count_back_from_the_run_start() {
+    crate::pg_server::on_both_engines("metric_windows", |engine| {
+        let (_tmp, dir) = recent_sales_with("passing.yml");
+        engine.write_profile(&dir, "shop_metrics", "main", 1);
+        let r = build(&dir, &["--select", "+metric:recent_revenue"]);
+        assert_eq!(r.code, 0, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("windows_passing", metric_lines(&r));
+
+        std::fs::copy(
+            repo().join("tests/fixtures/metric_windows/failing.yml"),
+            dir.join("models/recent_revenue.yml"),
+        )
+        .expect("copy overlay");
+        let r = build(&dir, &["--select", "+metric:recent_revenue"]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::with_settings!({filters => vec![(r"\d{4}-\d{2}-\d{2}", "[DATE]")]}, {
+            insta::assert_snapshot!("windows_failing", failure_details(&r));
+        });
+        // The cutoff is a date computed from the run's start, not the database's clock.
+        let sql = std::fs::read_to_string(dir.join(
+            "target/compiled/shop_metrics/models/recent_revenue.yml/metric_freshness_recent_revenue_5_day.sql",
+        ))
+        .expect("compiled freshness test");
+        assert!(!sql.contains("current_timestamp"), "{sql}");
+    });
+}
+
+/// The shop with the custom metric test macro of `tests/fixtures/metric_custom` and `overlay` as
+/// `models/share.yml`.
+fn custom_with(overlay: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    let fx = repo().join("tests/fixtures/metric_custom");
+    std::fs::create_dir_all(dir.join("macros")).expect("macros dir");
+    std::fs::copy(
+        fx.join("metric_share.sql"),
+        dir.join("macros/metric_share.sql"),
+    )
+    .expect("copy macro");
+    std::fs::copy(fx.join(overlay), dir.join("models/share.yml")).expect("copy overlay");
+    (tmp, dir)
+}
+
+/// A `{% test name(metric_query, metric_name, group_by, ...) %}` macro is a metric test: it gets
+/// the compiled metric query and returns the failing rows, explained like the built-in kinds'.
+#[test]
+fn custom_metric_tests_are_jinja_macros() {
+    crate::pg_server::on_both_engines("metric_custom", |engine| {
+        let (_tmp, dir) = custom_with("passing.yml");
+        engine.write_profile(&dir, "shop_metrics", "main", 1);
+        let r = build(&dir, &["--select", "+metric:share_checked_revenue"]);
+        assert_eq!(r.code, 0, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        assert_eq!(
+            metric_lines(&r),
+            "PASS metric_share_at_most_share_checked_revenue_by_customer_segment"
+        );
+        // In the manifest like a generic test: the macro, its kwargs, selected as a metric test.
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("target/manifest.json")).expect("manifest"),
+        )
+        .expect("json");
+        let node = manifest["nodes"]
+            .as_object()
+            .expect("nodes")
+            .values()
+            .find(|n| n["name"] == "metric_share_at_most_share_checked_revenue_by_customer_segment")
+            .expect("test node");
+        assert_eq!(node["test_metadata"]["name"], "metric_share_at_most");
+        assert_eq!(node["test_metadata"]["kwargs"]["max_share"], 0.8);
+        assert_eq!(
+            node["test_metadata"]["kwargs"]["group_by"],
+            serde_json::json!(["customer__segment"])
+        );
+        assert_eq!(
+            node["depends_on"]["macros"],
+            serde_json::json!(["macro.shop_metrics.test_metric_share_at_most"])
+        );
+        let ls = sluice(&dir, &["ls", "--select", "test_type:metric", "-o", "name"]);
+        assert_eq!(
+            ls.stdout.trim(),
+            "metric_share_at_most_share_checked_revenue_by_customer_segment"
+        );
+
+        std::fs::copy(
+            repo().join("tests/fixtures/metric_custom/failing.yml"),
+            dir.join("models/share.yml"),
+        )
+        .expect("copy overlay");
+        let r = build(&dir, &["--select", "+metric:share_checked_revenue"]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("custom_failing", failure_details(&r));
+    });
+}
+
+#[test]
+fn a_model_test_under_a_metric_is_a_diagnostic() {
+    let (tmp, dir) = custom_with("model_test_on_metric.yml");
+    let r = sluice(&dir, &["parse"]);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let root = std::fs::canonicalize(tmp.path()).expect("canonical");
+    insta::assert_snapshot!(format!("exit code: {}\n{}", r.code, r.stderr)
+        .replace(&root.display().to_string(), "[TMP]"));
+}
+
+#[test]
+fn a_window_that_is_not_a_duration_is_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("bad_window.yml"));
+}
+
+#[test]
+fn a_relative_window_with_a_start_time_is_a_diagnostic() {
+    insta::assert_snapshot!(diagnose("window_and_start.yml"));
+}
+
+/// The latest spec writes metrics under their model (`models: - metrics:`): `data_tests:` there
+/// work the same, and diagnostics point into the model's entry. `tests/fixtures/metrics_spec`.
+#[test]
+fn data_tests_on_metrics_declared_under_a_model() {
+    crate::pg_server::on_both_engines("metric_tests_latest_spec", |engine| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("shop");
+        let fixture = repo().join("tests/fixtures/metrics_spec");
+        copy_dir(&fixture, &dir);
+        engine.write_profile(&dir, "shop_spec", "analytics", 1);
+        let latest = std::fs::read_to_string(fixture.join("variants/latest.yml")).expect("variant");
+        // Revenue by segment: smb 200, enterprise 80 (see the seeds).
+        let with_test = |max: &str, group_by: &str| {
+            let anchor = "      - name: revenue\n        type: simple\n        label: Revenue\n        agg: sum\n        expr: amount\n";
+            assert!(latest.contains(anchor), "the fixture changed");
+            latest.replace(
+                anchor,
+                &format!("{anchor}        data_tests:\n          - accepted_range:\n              min: 0\n              max: {max}\n              group_by: [{group_by}]\n"),
+            )
+        };
+        let yml = dir.join("models/semantic.yml");
+        std::fs::write(&yml, with_test("1000", "customer__customer_segment")).expect("write");
+        let r = build(&dir, &[]);
+        assert_eq!(r.code, 0, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        assert_eq!(
+            metric_lines(&r),
+            "PASS metric_accepted_range_revenue_min_0_max_1000_by_customer_customer_segment"
+        );
+        std::fs::write(&yml, with_test("100", "customer__customer_segment")).expect("write");
+        let r = build(&dir, &[]);
+        assert_eq!(r.code, 1, "{}: {}\n{}", engine.name(), r.stdout, r.stderr);
+        insta::assert_snapshot!("latest_spec_failing", failure_details(&r));
+        std::fs::write(&yml, with_test("100", "customer__segmnt")).expect("write");
+        let r = sluice(&dir, &["parse"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let root = std::fs::canonicalize(tmp.path()).expect("canonical");
+        insta::assert_snapshot!(
+            "latest_spec_unknown_dimension",
+            r.stderr.replace(&root.display().to_string(), "[TMP]")
+        );
     });
 }

@@ -2,6 +2,10 @@
 //! `accepted_range`, `additive_over`, `max_change`, `reconciles_with`, `freshness`) become test
 //! nodes of the DAG, each holding SQL that returns the failing rows.
 //!
+//! Custom kinds are test macros whose first argument is `metric_query` (see [`test_macros`]); the
+//! SQL of each built-in kind is in `kinds`. This module reads and checks the definitions, their
+//! config, names and windows, and makes the nodes.
+//!
 //! Inputs: the project's YAML files (the test definitions and the lines diagnostics point at), the
 //! loaded [`SemanticLayer`] and the parsed [`Manifest`] (for the models a metric reads). Output:
 //! one [`Node`] of type `test` per enabled definition, or one diagnostic per bad definition.
@@ -18,12 +22,14 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::model::{Grain, Metric, SemanticLayer};
+
+mod kinds;
 use super::plan::{plan, MetricQuery};
 use super::{locate, ModelIndex, Step};
 use crate::compile::{Manifest, Node, ResourceType};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::YamlFile;
-use crate::sql::{literal, quote, Dialect};
+use crate::sql::{quote, Dialect};
 
 /// The test kinds a metric may declare, and the arguments each takes (besides the common ones).
 const KINDS: &[(&str, &[&str])] = &[
@@ -36,7 +42,14 @@ const KINDS: &[(&str, &[&str])] = &[
 ];
 
 /// Arguments every kind takes.
-const COMMON: &[&str] = &["group_by", "start_time", "end_time", "name", "config"];
+const COMMON: &[&str] = &[
+    "group_by",
+    "start_time",
+    "end_time",
+    "last",
+    "name",
+    "config",
+];
 
 /// Test config keys, accepted at the top level of the arguments or under `config:`.
 const CONFIG_KEYS: &[&str] = &[
@@ -57,28 +70,91 @@ pub struct Target<'a> {
     pub database: &'a str,
     pub schema: &'a str,
     pub dialect: Dialect,
+    /// The run's start: relative windows (`last: 12 months`) and `freshness` count back from it.
+    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    /// The project's (and its packages') custom metric test macros.
+    pub test_macros: &'a [TestMacro],
+}
+
+/// A `{% test name(metric_query, ...) %}` macro: a custom metric test.
+#[derive(Debug, Clone)]
+pub struct TestMacro {
+    pub unique_id: String,
+    pub package: String,
+    /// `name` of `{% test name(...) %}` (the macro is `test_<name>`).
+    pub name: String,
+    /// Its arguments after `metric_query`, `metric_name` and `group_by`.
+    pub arguments: Vec<String>,
+    /// Whether it is a metric test (first argument `metric_query`) rather than a model test.
+    pub for_metrics: bool,
+}
+
+/// The arguments sluice passes to every custom metric test macro.
+const MACRO_ARGS: &[&str] = &["metric_query", "metric_name", "group_by"];
+
+/// The test macros of `manifest` (macros of sluice's built-in library excluded); those whose first
+/// argument is `metric_query` are the custom metric tests a metric may declare.
+pub fn test_macros(manifest: &Manifest) -> Vec<TestMacro> {
+    manifest
+        .macros
+        .values()
+        .filter(|m| m.package != crate::templating::BUILTIN_PACKAGE)
+        .filter_map(|m| {
+            Some(TestMacro {
+                unique_id: m.unique_id.clone(),
+                package: m.package.clone(),
+                name: m.name.strip_prefix("test_")?.to_string(),
+                arguments: m
+                    .arguments
+                    .iter()
+                    .filter(|a| !MACRO_ARGS.contains(&a.as_str()))
+                    .cloned()
+                    .collect(),
+                for_metrics: m.arguments.first().map(String::as_str) == Some("metric_query"),
+            })
+        })
+        .collect()
 }
 
 /// True when any metric of the project declares `data_tests:` (the cheap check before loading
 /// the semantic layer).
 pub fn any_declared(files: &[YamlFile]) -> bool {
     files.iter().any(|f| {
-        f.value
-            .get("metrics")
-            .and_then(Value::as_array)
-            .is_some_and(|ms| ms.iter().any(|m| m.get("data_tests").is_some()))
+        declared_metrics(f)
+            .iter()
+            .any(|(_, m)| m.get("data_tests").is_some())
     })
 }
 
-/// Loads the semantic layer and adds the test node of every metric's `data_tests:` to `manifest`
-/// (nothing to do, and nothing loaded, when no metric declares one).
+/// The metrics a YAML file declares, each with the model it is written under (the latest spec's
+/// `models: - metrics:`), or `None` for the top-level `metrics:`.
+fn declared_metrics(f: &YamlFile) -> Vec<(Option<&str>, &Value)> {
+    let mut out: Vec<(Option<&str>, &Value)> = Vec::new();
+    if let Some(Value::Array(ms)) = f.value.get("metrics") {
+        out.extend(ms.iter().map(|m| (None, m)));
+    }
+    if let Some(Value::Array(models)) = f.value.get("models") {
+        for model in models {
+            let owner = model.get("name").and_then(Value::as_str);
+            if let (Some(owner), Some(Value::Array(ms))) = (owner, model.get("metrics")) {
+                out.extend(ms.iter().map(|m| (Some(owner), m)));
+            }
+        }
+    }
+    out
+}
+
+/// Loads the semantic layer and adds the test node of every metric's `data_tests:` and of every
+/// `metric_unit_tests:` entry to `manifest` (nothing to do, and nothing loaded, when there are
+/// none).
 pub fn attach(
     files: &[YamlFile],
     manifest: &mut Manifest,
     target: &crate::project::Target,
     package: &str,
+    run_started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Vec<Diagnostic>> {
-    if !any_declared(files) {
+    if !any_declared(files) && !super::unit_tests::any_declared(files) {
         return Ok(());
     }
     let index = ModelIndex::from_manifest(manifest);
@@ -94,22 +170,62 @@ pub fn attach(
         database: &target.database,
         schema: &target.schema,
         dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
+        run_started_at,
+        test_macros: &test_macros(manifest),
     };
-    for node in test_nodes(files, &layer, &index, &t)? {
-        manifest
-            .nodes
-            .insert(node.unique_id.clone(), Box::new(node));
+    let tests = test_nodes(files, &layer, &index, &t);
+    let units = super::unit_tests::unit_test_nodes(files, &layer, &index, &t);
+    match (tests, units) {
+        (Ok(tests), Ok(units)) => {
+            for node in tests {
+                manifest
+                    .nodes
+                    .insert(node.unique_id.clone(), Box::new(node));
+            }
+            let mut errors = Vec::new();
+            for node in units {
+                if manifest.unit_tests.contains_key(&node.unique_id) {
+                    errors.push(
+                        Diagnostic::error(
+                            "metric-unit-test",
+                            format!(
+                                "metric unit test `{}` has the id of a unit test of a model: `{}`",
+                                node.name, node.unique_id
+                            ),
+                        )
+                        .in_file(&node.original_file_path)
+                        .with_hint("rename one of them"),
+                    );
+                    continue;
+                }
+                manifest.unit_tests.insert(node.unique_id.clone(), node);
+            }
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(errors)
+            }
+        }
+        (tests, units) => Err(tests
+            .err()
+            .into_iter()
+            .chain(units.err())
+            .flatten()
+            .collect()),
     }
-    Ok(())
 }
 
 /// One definition as written: which metric, which file, which list item.
 struct Declared<'a> {
     metric: &'a Metric,
     file: &'a YamlFile,
+    /// The model the metric is written under (latest spec), if any.
+    owner: Option<&'a str>,
     index: usize,
     kind: String,
     args: Map<String, Value>,
+    /// `last: 12 months` resolved against the run's start: (start_time, end_time).
+    window: Option<(String, String)>,
 }
 
 /// The test nodes of every metric's `data_tests:`.
@@ -122,10 +238,7 @@ pub fn test_nodes(
     let mut errors = Vec::new();
     let mut out: Vec<Node> = Vec::new();
     for f in files {
-        let Some(Value::Array(ms)) = f.value.get("metrics") else {
-            continue;
-        };
-        for m in ms {
+        for (owner, m) in declared_metrics(f) {
             let Some(tests) = m.get("data_tests") else {
                 continue;
             };
@@ -135,8 +248,15 @@ pub fn test_nodes(
             };
             let Value::Array(tests) = tests else {
                 errors.push(
-                    at_test(f, name, None, "metric-test", "`data_tests` must be a list")
-                        .with_hint("e.g. data_tests: [not_null]"),
+                    at_test(
+                        f,
+                        owner,
+                        name,
+                        None,
+                        "metric-test",
+                        "`data_tests` must be a list",
+                    )
+                    .with_hint("e.g. data_tests: [not_null]"),
                 );
                 continue;
             };
@@ -154,7 +274,7 @@ pub fn test_nodes(
                             Value::Null => (k, Map::new()),
                             _ => {
                                 errors.push(
-                                    at_test(f, name, Some(i), "metric-test", format!("the arguments of metric test `{k}` must be a mapping"))
+                                    at_test(f, owner, name, Some(i), "metric-test", format!("the arguments of metric test `{k}` must be a mapping"))
                                         .with_hint("e.g. accepted_range: {min: 0, group_by: [metric_time__month]}"),
                                 );
                                 continue;
@@ -163,7 +283,7 @@ pub fn test_nodes(
                     }
                     _ => {
                         errors.push(
-                            at_test(f, name, Some(i), "metric-test", "a metric test is a name or a mapping of one test name to its arguments")
+                            at_test(f, owner, name, Some(i), "metric-test", "a metric test is a name or a mapping of one test name to its arguments")
                                 .with_hint("e.g. - not_null  or  - accepted_range: {min: 0}"),
                         );
                         continue;
@@ -172,9 +292,11 @@ pub fn test_nodes(
                 let d = Declared {
                     metric,
                     file: f,
+                    owner,
                     index: i,
                     kind,
                     args,
+                    window: None,
                 };
                 match build(&d, layer, index, target) {
                     Ok(Some(node)) => {
@@ -182,6 +304,7 @@ pub fn test_nodes(
                             errors.push(
                                 at_test(
                                     f,
+                                    owner,
                                     name,
                                     Some(i),
                                     "metric-test",
@@ -210,25 +333,44 @@ pub fn test_nodes(
 /// A diagnostic at the `index`-th entry of `metric`'s `data_tests:` (or at the metric).
 fn at_test(
     f: &YamlFile,
+    owner: Option<&str>,
     metric: &str,
     index: Option<usize>,
     code: &'static str,
     msg: impl Into<String>,
 ) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
-    match test_location(&f.text, metric, index) {
+    match test_location(&f.text, owner, metric, index) {
         Some((l, c)) => d.at(Location::at(&f.original_file_path, l, c)),
         None => d.in_file(&f.original_file_path),
     }
 }
 
-/// 1-based (line, column) of the `index`-th item under `data_tests:` of `metric`.
-fn test_location(text: &str, metric: &str, index: Option<usize>) -> Option<(usize, usize)> {
-    let key = locate(
-        text,
-        "metrics",
-        &[Step::Name(metric), Step::Key("data_tests")],
-    )?;
+/// 1-based (line, column) of the `index`-th item under `data_tests:` of `metric` (written under
+/// model `owner`, or at the top level).
+fn test_location(
+    text: &str,
+    owner: Option<&str>,
+    metric: &str,
+    index: Option<usize>,
+) -> Option<(usize, usize)> {
+    let key = match owner {
+        None => locate(
+            text,
+            "metrics",
+            &[Step::Name(metric), Step::Key("data_tests")],
+        )?,
+        Some(model) => locate(
+            text,
+            "models",
+            &[
+                Step::Name(model),
+                Step::Key("metrics"),
+                Step::Name(metric),
+                Step::Key("data_tests"),
+            ],
+        )?,
+    };
     let Some(index) = index else {
         return Some(key);
     };
@@ -256,7 +398,15 @@ fn test_location(text: &str, metric: &str, index: Option<usize>) -> Option<(usiz
 }
 
 fn err(d: &Declared, msg: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
-    at_test(d.file, &d.metric.name, Some(d.index), "metric-test", msg).with_hint(hint)
+    at_test(
+        d.file,
+        d.owner,
+        &d.metric.name,
+        Some(d.index),
+        "metric-test",
+        msg,
+    )
+    .with_hint(hint)
 }
 
 fn str_list(v: Option<&Value>) -> Vec<String> {
@@ -308,6 +458,21 @@ fn parse_lag(s: &str) -> Option<(u32, Grain)> {
         return None;
     }
     Some((count, Grain::parse_exact(unit)?))
+}
+
+/// The date `count` `unit`s before `at` (calendar months for month, quarter and year), as
+/// `YYYY-MM-DD`.
+fn back_from(at: chrono::DateTime<chrono::Utc>, count: u32, unit: Grain) -> String {
+    use chrono::{Days, Months};
+    let day = at.date_naive();
+    let back = match unit {
+        Grain::Day => day.checked_sub_days(Days::new(u64::from(count))),
+        Grain::Week => day.checked_sub_days(Days::new(7 * u64::from(count))),
+        Grain::Month => day.checked_sub_months(Months::new(count)),
+        Grain::Quarter => day.checked_sub_months(Months::new(3 * count)),
+        Grain::Year => day.checked_sub_months(Months::new(12 * count)),
+    };
+    back.unwrap_or(day).format("%Y-%m-%d").to_string()
 }
 
 /// The SQL test's name part for an argument value.
@@ -401,16 +566,22 @@ fn query(
                 .get("where")
                 .or_else(|| d.args.get("config").and_then(|c| c.get("where"))),
         ),
-        start_time: d
-            .args
-            .get("start_time")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        end_time: d
-            .args
-            .get("end_time")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        start_time: match &d.window {
+            Some((start, _)) => Some(start.clone()),
+            None => d
+                .args
+                .get("start_time")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        },
+        end_time: match &d.window {
+            Some((_, end)) => Some(end.clone()),
+            None => d
+                .args
+                .get("end_time")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        },
         ..Default::default()
     };
     let p = plan(layer, &q, target.dialect).map_err(|e| {
@@ -450,25 +621,71 @@ fn build(
     index: &ModelIndex,
     target: &Target,
 ) -> Result<Option<Node>, Diagnostic> {
-    let Some((_, allowed)) = KINDS.iter().find(|(k, _)| *k == d.kind) else {
-        return Err(err(
+    // A built-in kind, else a custom test macro (`name` or `package.name`).
+    let custom = if KINDS.iter().any(|(k, _)| *k == d.kind) {
+        None
+    } else {
+        let (pkg, name) = match d.kind.split_once('.') {
+            Some((p, n)) => (Some(p), n),
+            None => (None, d.kind.as_str()),
+        };
+        let mut found: Vec<&TestMacro> = target
+            .test_macros
+            .iter()
+            .filter(|m| m.for_metrics && m.name == name && pkg.is_none_or(|p| p == m.package))
+            .collect();
+        // The project's own macro wins over a package's, as dbt resolves names.
+        found.sort_by_key(|m| m.package != target.package);
+        found.first().copied()
+    };
+    let custom_args: Vec<&str>;
+    let allowed: &[&str] = match (KINDS.iter().find(|(k, _)| *k == d.kind), custom) {
+        (Some((_, a)), _) => a,
+        (None, Some(m)) => {
+            custom_args = m.arguments.iter().map(String::as_str).collect();
+            &custom_args
+        }
+        (None, None) if target.test_macros.iter().any(|m| m.name == d.kind) => {
+            return Err(err(
+                d,
+                format!(
+                    "`{}` on metric `{}` is a model test, not a metric test",
+                    d.kind, d.metric.name
+                ),
+                format!("a metric test macro takes the metric query first: `{{% test {}(metric_query, metric_name, group_by, ...) %}}`", d.kind),
+            ))
+        }
+        (None, None) => return Err(err(
             d,
             format!(
                 "unknown metric test `{}` on metric `{}`",
                 d.kind, d.metric.name
             ),
-            crate::diagnostics::did_you_mean(&d.kind, KINDS.iter().map(|(k, _)| *k))
-                .unwrap_or_else(|| {
-                    format!(
-                        "metric tests are {}",
-                        KINDS
+            crate::diagnostics::did_you_mean(
+                &d.kind,
+                KINDS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .chain(
+                        target
+                            .test_macros
                             .iter()
-                            .map(|(k, _)| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }),
-        ));
+                            .filter(|m| m.for_metrics)
+                            .map(|m| m.name.as_str()),
+                    ),
+            )
+            .unwrap_or_else(|| {
+                format!(
+                    "metric tests are {}, or a custom test macro `{{% test {}(metric_query, metric_name, group_by, ...) %}}`",
+                    KINDS
+                        .iter()
+                        .map(|(k, _)| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    d.kind
+                )
+            }),
+        )),
     };
     for k in d.args.keys() {
         if !allowed.contains(&k.as_str())
@@ -539,288 +756,95 @@ fn build(
     let mut models = BTreeSet::new();
     models_of(layer, d.metric, &mut models, 0);
     let mut name_parts = vec![format!("metric_{}", d.kind), metric.to_string()];
-    let sql = match d.kind.as_str() {
-        "not_null" => {
-            let (q, cols) = query(d, layer, metric, &group_by, target)?;
-            let (groups, m) = cols.split_at(cols.len() - 1);
-            format!(
-                "select {}q.{m} as metric_value, null as expected, 'is null' as violation\nfrom (\n{q}\n) q\nwhere q.{m} is null",
-                select_cols(groups, "q"),
-                m = quote(&m[0]),
-            )
-        }
-        "accepted_range" => {
-            let min = number(d, "min")?;
-            let max = number(d, "max")?;
-            let inclusive = d
-                .args
-                .get("inclusive")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            if min.is_none() && max.is_none() {
-                return Err(err(d, format!("metric test `accepted_range` on metric `{metric}` has neither `min` nor `max`"), "give `min`, `max` or both, e.g. min: 0"));
-            }
-            if let (Some(a), Some(b)) = (min, max) {
-                if a > b {
-                    return Err(err(d, format!("metric test `accepted_range` on metric `{metric}` has min {} above max {}", num_sql(a), num_sql(b)), "swap `min` and `max`"));
-                }
-            }
-            let (q, cols) = query(d, layer, metric, &group_by, target)?;
-            let (groups, m) = cols.split_at(cols.len() - 1);
-            let m = format!("q.{}", quote(&m[0]));
-            let (lo, hi) = if inclusive { ("<", ">") } else { ("<=", ">=") };
-            let mut conds = Vec::new();
-            let mut whens = Vec::new();
-            let excl = if inclusive { "" } else { " (exclusive)" };
-            if let Some(a) = min {
-                conds.push(format!("{m} {lo} {}", num_sql(a)));
-                whens.push(format!(
-                    "when {m} {lo} {} then {}",
-                    num_sql(a),
-                    literal(&format!("below min {}{excl}", num_sql(a)))
-                ));
-                name_parts.push(format!("min_{}", slug(&Value::String(num_sql(a)))));
-            }
-            if let Some(b) = max {
-                conds.push(format!("{m} {hi} {}", num_sql(b)));
-                whens.push(format!(
-                    "when {m} {hi} {} then {}",
-                    num_sql(b),
-                    literal(&format!("above max {}{excl}", num_sql(b)))
-                ));
-                name_parts.push(format!("max_{}", slug(&Value::String(num_sql(b)))));
-            }
-            format!(
-                "select {}{m} as metric_value, null as expected, case {} end as violation\nfrom (\n{q}\n) q\nwhere {}",
-                select_cols(groups, "q"),
-                whens.join(" "),
-                conds.join(" or "),
-            )
-        }
-        "additive_over" => {
-            let Some(dim) = d.args.get("dimension").and_then(Value::as_str) else {
-                return Err(err(
-                    d,
-                    format!("metric test `additive_over` on metric `{metric}` needs a `dimension`"),
-                    "e.g. dimension: customer__segment",
-                ));
-            };
-            if group_by.iter().any(|g| g == dim) {
-                return Err(err(d, format!("metric test `additive_over` on metric `{metric}` groups by its own dimension `{dim}`"), "remove it from `group_by`"));
-            }
-            let tol = number(d, "tolerance")?.unwrap_or(0.0);
-            name_parts.push(slug(&Value::String(dim.to_string())));
-            let mut with_dim = group_by.clone();
-            with_dim.push(dim.to_string());
-            let (parts, pcols) = query(d, layer, metric, &with_dim, target)?;
-            let (total, tcols) = query(d, layer, metric, &group_by, target)?;
-            let groups = &tcols[..tcols.len() - 1];
-            let pm = quote(&pcols[pcols.len() - 1]);
-            let tm = quote(&tcols[tcols.len() - 1]);
-            let gl: String = groups.iter().map(|c| format!("{}, ", quote(c))).collect();
-            let gb = if groups.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "\n    group by {}",
-                    groups
-                        .iter()
-                        .map(|c| quote(c))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            format!(
-                "with parts as (\n{parts}\n), total as (\n{total}\n), summed as (\n    select {gl}sum({pm}) as metric_value from parts{gb}\n)\nselect {}s.metric_value, t.{tm} as expected, {} as violation\nfrom summed s\njoin total t on {}\nwhere abs(coalesce(s.metric_value, 0) - coalesce(t.{tm}, 0)) > {}",
-                select_cols(groups, "s"),
-                literal(&format!("sum over {dim} differs from the total")),
-                join_on(groups, "s", "t"),
-                num_sql(tol),
-            )
-        }
-        "max_change" => {
-            let Some(grain) = d.args.get("grain").and_then(Value::as_str) else {
-                return Err(err(
-                    d,
-                    format!("metric test `max_change` on metric `{metric}` needs a `grain`"),
-                    "e.g. grain: month",
-                ));
-            };
-            if Grain::parse_exact(grain).is_none() {
+    let mut custom_kwargs: Option<Map<String, Value>> = None;
+    // `last: 12 months`: a window ending at the run's start.
+    let resolved;
+    let d = match d.args.get("last") {
+        None | Some(Value::Null) => d,
+        Some(v) => {
+            let Some((count, unit)) = v.as_str().and_then(parse_lag) else {
                 return Err(err(
                     d,
                     format!(
-                        "unknown grain `{grain}` in metric test `max_change` on metric `{metric}`"
+                        "`last` of metric test `{}` on metric `{metric}` must read like `12 months`, not `{}`",
+                        d.kind,
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
                     ),
-                    "one of day, week, month, quarter, year",
+                    "last: <count> <day|week|month|quarter|year>s",
                 ));
-            }
-            let max = number(d, "max")?;
-            let pct = number(d, "max_percent")?;
-            let limit = match (max, pct) {
-                (Some(a), None) => {
-                    name_parts.push(format!("{grain}_{}", slug(&Value::String(num_sql(a)))));
-                    (a, false)
-                }
-                (None, Some(p)) => {
-                    name_parts.push(format!("{grain}_{}_pct", slug(&Value::String(num_sql(p)))));
-                    (p, true)
-                }
-                _ => return Err(err(d, format!("metric test `max_change` on metric `{metric}` needs one of `max` (absolute) and `max_percent`"), "e.g. max_percent: 50")),
             };
-            if limit.0 < 0.0 {
+            if d.args.contains_key("start_time") || d.args.contains_key("end_time") {
                 return Err(err(
                     d,
-                    "a `max_change` limit cannot be negative",
-                    "the change is compared in absolute value",
+                    format!("metric test `{}` on metric `{metric}` has both `last` and `start_time`/`end_time`", d.kind),
+                    "`last` is a window ending at the run's start: keep one of them",
                 ));
             }
-            let time = format!("metric_time__{grain}");
-            let others: Vec<String> = group_by.iter().filter(|g| **g != time).cloned().collect();
-            let mut gb = vec![time.clone()];
-            gb.extend(others.iter().cloned());
-            let (q, cols) = query(d, layer, metric, &gb, target)?;
-            let (groups, m) = cols.split_at(cols.len() - 1);
-            let m = quote(&m[0]);
-            let part = if groups.len() > 1 {
-                format!(
-                    "partition by {} ",
-                    groups[1..]
-                        .iter()
-                        .map(|c| quote(c))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                String::new()
-            };
-            let cond = if limit.1 {
-                format!(
-                    "abs(c.metric_value - c.expected) > {} * abs(c.expected) / 100.0",
-                    num_sql(limit.0)
-                )
-            } else {
-                format!("abs(c.metric_value - c.expected) > {}", num_sql(limit.0))
-            };
-            let what = if limit.1 {
-                format!(
-                    "changed more than {}% from the previous {grain}",
-                    num_sql(limit.0)
-                )
-            } else {
-                format!(
-                    "changed more than {} from the previous {grain}",
-                    num_sql(limit.0)
-                )
-            };
-            format!(
-                "with changes as (\n    select {}q.{m} as metric_value, lag(q.{m}) over ({part}order by q.{}) as expected\n    from (\n{q}\n    ) q\n)\nselect {}c.metric_value, c.expected, {} as violation\nfrom changes c\nwhere c.expected is not null and c.metric_value is not null and {cond}",
-                select_cols(groups, "q"),
-                quote(&groups[0]),
-                select_cols(groups, "c"),
-                literal(&what),
-            )
-        }
-        "reconciles_with" => {
-            let tol = number(d, "tolerance")?.unwrap_or(0.0);
-            let (q, cols) = query(d, layer, metric, &group_by, target)?;
-            let (groups, m) = cols.split_at(cols.len() - 1);
-            let m = quote(&m[0]);
-            match (
-                d.args.get("metric").and_then(Value::as_str),
-                d.args.get("expression").and_then(Value::as_str),
-            ) {
-                (Some(other), None) => {
-                    let Some(om) = layer.metric(other) else {
-                        return Err(err(
-                            d,
-                            format!("metric test `reconciles_with` on metric `{metric}` names unknown metric `{other}`"),
-                            crate::diagnostics::did_you_mean(other, layer.metrics.iter().map(|x| x.name.as_str()))
-                                .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
-                        ));
-                    };
-                    models_of(layer, om, &mut models, 0);
-                    name_parts.push(other.to_string());
-                    let (oq, ocols) = query(d, layer, other, &group_by, target)?;
-                    let om = quote(&ocols[ocols.len() - 1]);
-                    let gl = groups.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
-                    let keys = if groups.is_empty() {
-                        "select 1 as one".to_string()
-                    } else {
-                        format!("select {gl} from a union select {gl} from b")
-                    };
-                    format!(
-                        "with a as (\n{q}\n), b as (\n{oq}\n), k as (\n    {keys}\n)\nselect {}a.{m} as metric_value, b.{om} as expected, {} as violation\nfrom k\nleft join a on {}\nleft join b on {}\nwhere a.{m} is null and b.{om} is not null or a.{m} is not null and b.{om} is null\n   or abs(a.{m} - b.{om}) > {}",
-                        select_cols(groups, "k"),
-                        literal(&format!("differs from metric {other} by more than {}", num_sql(tol))),
-                        join_on(groups, "k", "a"),
-                        join_on(groups, "k", "b"),
-                        num_sql(tol),
-                    )
-                }
-                (None, Some(expr)) => {
-                    for cap in REF_CALL.captures_iter(expr) {
-                        match index.nodes.get(&cap[1]) {
-                            Some((id, ..)) => {
-                                models.insert(id.clone());
-                            }
-                            None => {
-                                return Err(err(
-                                    d,
-                                    format!("the expression of metric test `reconciles_with` on metric `{metric}` refers to unknown model `{}`", &cap[1]),
-                                    crate::diagnostics::did_you_mean(&cap[1], index.nodes.keys().map(String::as_str))
-                                        .unwrap_or_else(|| "ref() a model, seed or snapshot of the project".into()),
-                                ))
-                            }
-                        }
-                    }
-                    name_parts.push("expression".into());
-                    format!(
-                        "select {}q.{m} as metric_value, e.expected, {} as violation\nfrom (\n{q}\n) q\ncross join (select ({expr}) as expected) e\nwhere q.{m} is null and e.expected is not null or q.{m} is not null and e.expected is null\n   or abs(q.{m} - e.expected) > {}",
-                        select_cols(groups, "q"),
-                        literal(&format!("differs from the expression by more than {}", num_sql(tol))),
-                        num_sql(tol),
-                    )
-                }
-                _ => return Err(err(d, format!("metric test `reconciles_with` on metric `{metric}` needs exactly one of `metric` and `expression`"), "e.g. metric: arr_from_invoices, tolerance: 0.01")),
-            }
-        }
-        "freshness" => {
-            let lag = d.args.get("max_lag").and_then(Value::as_str);
-            let Some((count, unit)) = lag.and_then(parse_lag) else {
-                return Err(err(d, format!("metric test `freshness` on metric `{metric}` needs `max_lag` like `3 days`"), "max_lag: <count> <day|week|month|quarter|year>"));
-            };
-            name_parts.push(format!("{count}_{}", unit.as_str()));
-            let grain = d.args.get("grain").and_then(Value::as_str).unwrap_or("day");
-            if Grain::parse_exact(grain).is_none() {
+            if d.kind == "freshness" {
                 return Err(err(
                     d,
-                    format!(
-                        "unknown grain `{grain}` in metric test `freshness` on metric `{metric}`"
-                    ),
-                    "one of day, week, month, quarter, year",
+                    "metric test `freshness` takes `max_lag`, not `last`",
+                    "e.g. max_lag: 2 days",
                 ));
             }
-            let time = format!("metric_time__{grain}");
-            let (q, cols) = query(d, layer, metric, std::slice::from_ref(&time), target)?;
-            let m = quote(&cols[cols.len() - 1]);
-            let t = quote(&cols[0]);
-            let cutoff = match target.dialect {
-                Dialect::DuckDb => format!(
-                    "cast(current_timestamp as date) - interval '{count} {}'",
-                    unit.as_str()
-                ),
-                Dialect::Postgres => format!(
-                    "cast(current_timestamp - interval '{count} {}' as date)",
-                    unit.as_str()
-                ),
+            name_parts.push(format!("last_{count}_{}s", unit.as_str()));
+            resolved = Declared {
+                metric: d.metric,
+                file: d.file,
+                owner: d.owner,
+                index: d.index,
+                kind: d.kind.clone(),
+                args: d.args.clone(),
+                window: Some((
+                    back_from(target.run_started_at, count, unit),
+                    target
+                        .run_started_at
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                )),
             };
-            format!(
-                "select l.latest as metric_value, {cutoff} as expected, {} as violation\nfrom (\n    select max(q.{t}) as latest from (\n{q}\n    ) q where q.{m} is not null\n) l\nwhere l.latest is null or l.latest < {cutoff}",
-                literal(&format!("latest {time} with data is older than {count} {}", unit.as_str())),
-            )
+            &resolved
         }
-        _ => unreachable!("kinds are checked above"),
+    };
+    let sql = if custom.is_none() {
+        kinds::assertion(
+            d,
+            layer,
+            index,
+            target,
+            &group_by,
+            &mut name_parts,
+            &mut models,
+        )?
+    } else {
+        // A custom test macro: it receives the metric query and returns the failing rows.
+        let (q, cols) = query(d, layer, metric, &group_by, target)?;
+        let mut kwargs = Map::new();
+        for (k, v) in &d.args {
+            if !COMMON.contains(&k.as_str()) && !CONFIG_KEYS.contains(&k.as_str()) {
+                kwargs.insert(k.clone(), v.clone());
+            }
+        }
+        kwargs.insert(
+            "group_by".into(),
+            Value::Array(
+                cols[..cols.len() - 1]
+                    .iter()
+                    .cloned()
+                    .map(Value::String)
+                    .collect(),
+            ),
+        );
+        kwargs.insert("metric_name".into(), Value::String(metric.to_string()));
+        kwargs.insert("metric_query".into(), Value::String(q.clone()));
+        custom_kwargs = Some(kwargs);
+        let kind = slug(&Value::String(d.kind.clone()));
+        name_parts[0] = if kind.starts_with("metric_") {
+            kind
+        } else {
+            format!("metric_{kind}")
+        };
+        q
     };
     if !group_by.is_empty() {
         name_parts.push(format!(
@@ -888,6 +912,20 @@ fn build(
     node.definition = serde_json::json!({
         "metric_test": {"metric": metric, "kind": d.kind, "args": d.args}
     });
+    if let (Some(m), Some(kwargs)) = (custom, custom_kwargs) {
+        // Rendered like a generic test: the macro called with these kwargs.
+        let namespace = (m.package != target.package).then(|| m.package.clone());
+        node.raw_code = match &namespace {
+            Some(ns) => format!("{{{{ {ns}.test_{}(**_dbt_generic_test_kwargs) }}}}", m.name),
+            None => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", m.name),
+        };
+        node.depends_on_macros = vec![m.unique_id.clone()];
+        node.test_metadata = Some(crate::compile::TestMetadata {
+            name: m.name.clone(),
+            namespace,
+            kwargs,
+        });
+    }
     Ok(Some(node))
 }
 
@@ -966,13 +1004,25 @@ mod tests {
         );
         assert_eq!(num_sql(0.5), "0.5");
         assert_eq!(num_sql(10.0), "10");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(back_from(at, 1, Grain::Month), "2026-02-28");
+        assert_eq!(back_from(at, 2, Grain::Week), "2026-03-17");
+        assert_eq!(back_from(at, 1, Grain::Quarter), "2025-12-31");
+        assert_eq!(back_from(at, 12, Grain::Month), "2025-03-31");
     }
 
     #[test]
     fn locates_the_nth_test() {
         let text = "metrics:\n  - name: arr\n    type: simple\n    data_tests:\n      - not_null\n      - accepted_range:\n          min: 0\n  - name: b\n";
-        assert_eq!(test_location(text, "arr", Some(0)), Some((5, 9)));
-        assert_eq!(test_location(text, "arr", Some(1)), Some((6, 9)));
-        assert_eq!(test_location(text, "arr", None), Some((4, 5)));
+        assert_eq!(test_location(text, None, "arr", Some(0)), Some((5, 9)));
+        assert_eq!(test_location(text, None, "arr", Some(1)), Some((6, 9)));
+        assert_eq!(test_location(text, None, "arr", None), Some((4, 5)));
+        let nested = "models:\n  - name: orders\n    metrics:\n      - name: revenue\n        data_tests:\n          - not_null\n";
+        assert_eq!(
+            test_location(nested, Some("orders"), "revenue", Some(0)),
+            Some((6, 13))
+        );
     }
 }
