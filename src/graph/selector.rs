@@ -283,9 +283,9 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
             let g = Glob::new(&value);
             Box::new(move |n| n.tags.iter().any(|t| g.matches(t)))
         }
-        "group" => Box::new(move |n| {
-            n.config_value("group").and_then(Value::as_str) == Some(&value)
-        }),
+        "group" => {
+            Box::new(move |n| n.config_value("group").and_then(Value::as_str) == Some(&value))
+        }
         "access" => Box::new(move |n| {
             is(n, "model")
                 && n.config_value("access")
