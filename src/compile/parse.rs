@@ -564,46 +564,57 @@ pub fn parse(
         services.as_ref().clone(),
         target,
     ));
+    // Every node's dependencies resolve independently: in parallel, from the finished manifest,
+    // then written back in order.
+    let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>)> = {
+        use rayon::prelude::*;
+        let nodes: Vec<&Node> = manifest.all_nodes().collect();
+        nodes
+            .par_iter()
+            .map(|node| {
+                let mut errors = Vec::new();
+                let mut deps: Vec<String> = Vec::new();
+                for r in &node.refs {
+                    match resolver.ref_id(
+                        &node.package_name,
+                        r.package.as_deref(),
+                        &r.name,
+                        r.version.as_deref(),
+                    ) {
+                        Ok(dep) => deps.push(dep),
+                        Err(msg) => errors.push(located(
+                            node,
+                            &format!("ref('{}'", r.name),
+                            "unknown-ref",
+                            msg,
+                            resolver.hint_ref(&r.name),
+                        )),
+                    }
+                }
+                for (s, t) in &node.sources {
+                    match resolver.source_id(s, t) {
+                        Ok(dep) => deps.push(dep),
+                        Err(msg) => errors.push(located(
+                            node,
+                            &format!("source('{s}'"),
+                            "unknown-source",
+                            msg,
+                            resolver.hint_source(s, t),
+                        )),
+                    }
+                }
+                if node.resource_type == ResourceType::UnitTest {
+                    deps.extend(node.depends_on_nodes.iter().cloned());
+                }
+                let mut seen = std::collections::HashSet::new();
+                deps.retain(|d| seen.insert(d.clone()));
+                (node.unique_id.clone(), deps, errors)
+            })
+            .collect()
+    };
     let mut dep_errors = Vec::new();
-    let ids: Vec<String> = manifest.all_nodes().map(|n| n.unique_id.clone()).collect();
-    for id in ids {
-        let node = manifest.get(&id).cloned();
-        let Some(node) = node else { continue };
-        let mut deps: Vec<String> = Vec::new();
-        for r in &node.refs {
-            match resolver.ref_id(
-                &node.package_name,
-                r.package.as_deref(),
-                &r.name,
-                r.version.as_deref(),
-            ) {
-                Ok(dep) => deps.push(dep),
-                Err(msg) => dep_errors.push(located(
-                    &node,
-                    &format!("ref('{}'", r.name),
-                    "unknown-ref",
-                    msg,
-                    resolver.hint_ref(&r.name),
-                )),
-            }
-        }
-        for (s, t) in &node.sources {
-            match resolver.source_id(s, t) {
-                Ok(dep) => deps.push(dep),
-                Err(msg) => dep_errors.push(located(
-                    &node,
-                    &format!("source('{s}'"),
-                    "unknown-source",
-                    msg,
-                    resolver.hint_source(s, t),
-                )),
-            }
-        }
-        if node.resource_type == ResourceType::UnitTest {
-            deps.extend(node.depends_on_nodes.clone());
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        deps.retain(|d| seen.insert(d.clone()));
+    for (id, deps, errors) in resolved {
+        dep_errors.extend(errors);
         if let Some(n) = manifest
             .nodes
             .get_mut(&id)

@@ -253,19 +253,18 @@ pub fn compile_node(
 /// Ephemeral ancestors reachable through ephemeral parents, dependencies first.
 fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    fn visit(manifest: &Manifest, id: &str, out: &mut Vec<String>, depth: usize) {
-        let Some(n) = manifest.nodes.get(id) else {
-            return;
-        };
+    fn visit(manifest: &Manifest, n: &Node, out: &mut Vec<String>, depth: usize) {
         if depth > 100 {
             return;
         }
         for p in &n.depends_on_nodes {
+            // Only models can be ephemeral: skip seeds and sources without a lookup.
+            if !p.starts_with("model.") {
+                continue;
+            }
             if let Some(pn) = manifest.nodes.get(p) {
-                if pn.resource_type == ResourceType::Model
-                    && pn.materialization() == Materialization::Ephemeral
-                {
-                    visit(manifest, p, out, depth + 1);
+                if pn.materialization() == Materialization::Ephemeral {
+                    visit(manifest, pn, out, depth + 1);
                     if !out.contains(p) {
                         out.push(p.clone());
                     }
@@ -273,7 +272,7 @@ fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
             }
         }
     }
-    visit(manifest, &node.unique_id, &mut out, 0);
+    visit(manifest, node, &mut out, 0);
     out
 }
 

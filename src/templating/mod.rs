@@ -126,7 +126,8 @@ pub struct Recorded {
 /// One render's state: the node, the phase, the services, and what was recorded.
 pub struct RenderCtx {
     pub phase: Phase,
-    pub node: NodeInfo,
+    /// Shared with the template's lazy `model` object.
+    pub node: Arc<NodeInfo>,
     pub services: Arc<dyn Services>,
     pub recorded: Mutex<Recorded>,
     /// Results of `{% call statement('name') %}` blocks, for `load_result`.
@@ -140,7 +141,7 @@ impl RenderCtx {
     pub fn new(phase: Phase, node: NodeInfo, services: Arc<dyn Services>) -> Self {
         RenderCtx {
             phase,
-            node,
+            node: Arc::new(node),
             services,
             recorded: Mutex::new(Recorded::default()),
             results: Mutex::new(Default::default()),
@@ -390,23 +391,10 @@ impl Templates {
         if let Some(this) = &ctx.node.this {
             m.insert("this".into(), relation_value(this.clone()));
         }
-        let mut model = serde_json::Map::new();
-        model.insert("unique_id".into(), ctx.node.unique_id.clone().into());
-        model.insert("name".into(), ctx.node.name.clone().into());
-        model.insert("package_name".into(), ctx.node.package.clone().into());
-        model.insert(
-            "resource_type".into(),
-            ctx.node.resource_type.clone().into(),
+        m.insert(
+            "model".into(),
+            Value::from_object(objects::ModelObj(ctx.node.clone())),
         );
-        model.insert(
-            "original_file_path".into(),
-            ctx.node.original_file_path.clone().into(),
-        );
-        model.insert(
-            "config".into(),
-            serde_json::Value::Object(ctx.node.config.clone()),
-        );
-        m.insert("model".into(), Value::from_serialize(&model));
         for (k, v) in &ctx.extra {
             m.insert(k.clone(), Value::from_serialize(v));
         }

@@ -570,3 +570,39 @@ impl Object for DateTimeObj {
         write!(f, "{}", self.0.format("%Y-%m-%d %H:%M:%S%.6f+00:00"))
     }
 }
+
+/// The `model` variable of a render: the node's identity and config, converted to template
+/// values only when a template reads them (most never do, and converting every node's whole
+/// config up front was a tenth of compiling a large project).
+#[derive(Debug)]
+pub struct ModelObj(pub Arc<super::NodeInfo>);
+
+impl ModelObj {
+    const KEYS: &'static [&'static str] = &[
+        "unique_id",
+        "name",
+        "package_name",
+        "resource_type",
+        "original_file_path",
+        "config",
+    ];
+}
+
+impl Object for ModelObj {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let n = &self.0;
+        Some(match key.as_str()? {
+            "unique_id" => Value::from(n.unique_id.clone()),
+            "name" => Value::from(n.name.clone()),
+            "package_name" => Value::from(n.package.clone()),
+            "resource_type" => Value::from(n.resource_type.clone()),
+            "original_file_path" => Value::from(n.original_file_path.clone()),
+            "config" => Value::from_serialize(&n.config),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(Self::KEYS)
+    }
+}
