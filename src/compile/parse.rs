@@ -184,68 +184,76 @@ pub fn parse(
     let mut nodes: Vec<Node> = Vec::new();
     for (proj, props) in &all_props {
         let pkg = &proj.config.name;
-        for f in &proj.sql_files {
-            let (rtype, tree, props_map): (
-                ResourceType,
-                &ConfigTree,
-                Option<&BTreeMap<String, Entry>>,
-            ) = match f.kind {
-                FileKind::Model => (
-                    ResourceType::Model,
-                    &proj.config.models,
-                    Some(&props.models),
-                ),
-                FileKind::Analysis => (
-                    ResourceType::Analysis,
-                    &proj.config.analyses,
-                    Some(&props.analyses),
-                ),
-                FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
-                FileKind::Snapshot => (
-                    ResourceType::Snapshot,
-                    &proj.config.snapshots,
-                    Some(&props.snapshots),
-                ),
-                FileKind::Macro => continue,
-            };
-            let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
-                SNAPSHOT_RE
-                    .captures_iter(&f.contents)
-                    .map(|c| (c[1].to_string(), c[2].to_string()))
-                    .collect()
-            } else {
-                vec![(file_stem(&f.path), f.contents.clone())]
-            };
-            for (name, raw) in bodies {
-                let mut fqn = vec![pkg.clone()];
-                fqn.extend(dirs_of(&f.path));
-                fqn.push(name.clone());
-                let mut node = Node::new(
-                    format!("{}.{pkg}.{name}", rtype.as_str()),
-                    rtype,
-                    name.clone(),
-                    pkg.clone(),
-                );
-                node.path = f.path.clone();
-                node.original_file_path = f.original_file_path.clone();
-                node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
-                node.raw_code = raw;
-                node.config = default_config(rtype);
-                let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
-                    ResourceType::Model => &c.models,
-                    ResourceType::Analysis => &c.analyses,
-                    ResourceType::Snapshot => &c.snapshots,
-                    _ => &c.data_tests,
-                });
-                node.unrendered_config = project_cfg.clone();
-                merge(&mut node.config, &project_cfg);
-                if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
-                    apply_entry(&mut node, entry, &manifest.docs);
+        // Files are independent: build their nodes in parallel, in file order.
+        let file_nodes: Vec<Node> = proj
+            .sql_files
+            .par_iter()
+            .flat_map_iter(|f| {
+                let (rtype, tree, props_map): (
+                    ResourceType,
+                    &ConfigTree,
+                    Option<&BTreeMap<String, Entry>>,
+                ) = match f.kind {
+                    FileKind::Model => (
+                        ResourceType::Model,
+                        &proj.config.models,
+                        Some(&props.models),
+                    ),
+                    FileKind::Analysis => (
+                        ResourceType::Analysis,
+                        &proj.config.analyses,
+                        Some(&props.analyses),
+                    ),
+                    FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
+                    FileKind::Snapshot => (
+                        ResourceType::Snapshot,
+                        &proj.config.snapshots,
+                        Some(&props.snapshots),
+                    ),
+                    FileKind::Macro => return Vec::new(),
+                };
+                let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
+                    SNAPSHOT_RE
+                        .captures_iter(&f.contents)
+                        .map(|c| (c[1].to_string(), c[2].to_string()))
+                        .collect()
+                } else {
+                    vec![(file_stem(&f.path), f.contents.clone())]
+                };
+                let mut out = Vec::with_capacity(bodies.len());
+                for (name, raw) in bodies {
+                    let mut fqn = vec![pkg.clone()];
+                    fqn.extend(dirs_of(&f.path));
+                    fqn.push(name.clone());
+                    let mut node = Node::new(
+                        format!("{}.{pkg}.{name}", rtype.as_str()),
+                        rtype,
+                        name.clone(),
+                        pkg.clone(),
+                    );
+                    node.path = f.path.clone();
+                    node.original_file_path = f.original_file_path.clone();
+                    node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
+                    node.raw_code = raw;
+                    node.config = default_config(rtype);
+                    let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
+                        ResourceType::Model => &c.models,
+                        ResourceType::Analysis => &c.analyses,
+                        ResourceType::Snapshot => &c.snapshots,
+                        _ => &c.data_tests,
+                    });
+                    node.unrendered_config = project_cfg.clone();
+                    merge(&mut node.config, &project_cfg);
+                    if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+                        apply_entry(&mut node, entry, &manifest.docs);
+                    }
+                    node.fqn = fqn;
+                    out.push(node);
                 }
-                node.fqn = fqn;
-                nodes.push(node);
-            }
-        }
+                out
+            })
+            .collect();
+        nodes.extend(file_nodes);
 
         // Snapshots defined in YAML (`relation:`), dbt 1.9+.
         for (name, entry) in &props.snapshots {
