@@ -13,7 +13,6 @@ mod macro_library;
 mod metric_tests;
 mod metrics;
 mod metrics_build;
-mod metrics_pg;
 mod metrics_rules;
 mod metrics_spec;
 mod packages;
