@@ -14,6 +14,8 @@
 //! through a thread-local stack of [`RenderCtx`], so one shared environment serves every worker
 //! thread without rebuilding anything per node.
 
+mod adapter;
+mod calls;
 mod functions;
 mod macros;
 mod objects;
