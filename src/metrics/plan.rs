@@ -16,8 +16,8 @@
 //! primary, unique or natural, so a row can never be duplicated (no fan-out); the planner refuses
 //! any other join with an error that names both models, instead of silently double-counting.
 //!
-//! Step 1 and the aggregation of step 3 for one measure are in [`measure`]; which model and join
-//! path a name is read from is [`resolve`]'s; this module combines metrics.
+//! Step 1 and the aggregation of step 3 for one measure are in `measure`; which model and join
+//! path a name is read from is `resolve`'s; this module combines metrics.
 
 use std::collections::BTreeMap;
 

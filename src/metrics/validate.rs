@@ -10,8 +10,8 @@
 //! filter that validates is one the planner can render.
 //!
 //! This module holds the rules across definitions (unique names, metric cycles, saved queries)
-//! and the diagnostic context; the rules of one semantic model are in [`semantic_model`], those of
-//! one metric in [`metric`].
+//! and the diagnostic context; the rules of one semantic model are in `semantic_model`, those of
+//! one metric in `metric`.
 
 mod metric;
 mod semantic_model;

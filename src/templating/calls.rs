@@ -4,7 +4,7 @@
 //!
 //! Design decision: small helpers for the few call shapes dbt packages use (`x.f('a')`,
 //! `x.f(name='a')`) rather than a declarative argument parser: each object keeps its own
-//! defaults in plain sight, and the texts users see (`<object> has no method `<m>``, a compiler
+//! defaults in plain sight, and the texts users see (the error of an unknown method, a compiler
 //! error's prefix) are written once here.
 
 use std::fmt;
@@ -21,7 +21,7 @@ pub fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
-/// `<owner> has no method `<method>``.
+/// The error of calling an unknown method: "<owner> has no method \`<method>\`".
 pub fn no_method(owner: &str, method: &str) -> Error {
     Error::new(
         ErrorKind::UnknownMethod,
