@@ -5,7 +5,8 @@
 //! with small custom deserialisers for dbt's shorthand forms (`offset_window: 1 month`, a ratio
 //! `numerator:` given as a bare name, `filter:` as one string or a list). serde rejects unknown
 //! `agg`/`type` values with a message that lists the valid ones, which is exactly the hint a user
-//! needs; the caller turns that message into a diagnostic on the entry's YAML line.
+//! needs; the caller turns that message into a diagnostic on the entry's YAML line. An `Option`
+//! field that may be left out needs no `#[serde(default)]`: serde reads a missing one as `None`.
 
 use std::fmt;
 
@@ -187,17 +188,11 @@ pub struct Entity {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: EntityType,
-    #[serde(default)]
     pub expr: Option<String>,
-    #[serde(default)]
     pub role: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub config: Option<Value>,
-    #[serde(default)]
     pub meta: Option<Value>,
 }
 
@@ -226,9 +221,7 @@ pub struct ValidityParams {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DimensionTypeParams {
-    #[serde(default)]
     pub time_granularity: Option<Grain>,
-    #[serde(default)]
     pub validity_params: Option<ValidityParams>,
 }
 
@@ -238,19 +231,13 @@ pub struct Dimension {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: DimensionType,
-    #[serde(default)]
     pub expr: Option<String>,
     #[serde(default)]
     pub is_partition: bool,
-    #[serde(default)]
     pub type_params: Option<DimensionTypeParams>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub config: Option<Value>,
-    #[serde(default)]
     pub meta: Option<Value>,
 }
 
@@ -260,6 +247,12 @@ impl Dimension {
     }
     pub fn grain(&self) -> Option<Grain> {
         self.type_params.as_ref().and_then(|t| t.time_granularity)
+    }
+    /// `validity_params` of a slowly changing dimension's start or end column.
+    pub fn validity(&self) -> Option<&ValidityParams> {
+        self.type_params
+            .as_ref()
+            .and_then(|t| t.validity_params.as_ref())
     }
 }
 
@@ -300,7 +293,6 @@ impl Agg {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggParams {
-    #[serde(default)]
     pub percentile: Option<f64>,
     #[serde(default)]
     pub use_discrete_percentile: bool,
@@ -331,23 +323,15 @@ pub struct NonAdditiveDimension {
 pub struct Measure {
     pub name: String,
     pub agg: Agg,
-    #[serde(default)]
     pub expr: Option<Value>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub label: Option<String>,
     #[serde(default)]
     pub create_metric: bool,
-    #[serde(default)]
     pub agg_params: Option<AggParams>,
-    #[serde(default)]
     pub non_additive_dimension: Option<NonAdditiveDimension>,
-    #[serde(default)]
     pub agg_time_dimension: Option<String>,
-    #[serde(default)]
     pub config: Option<Value>,
-    #[serde(default)]
     pub meta: Option<Value>,
 }
 
@@ -365,7 +349,6 @@ impl Measure {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SemanticModelDefaults {
-    #[serde(default)]
     pub agg_time_dimension: Option<String>,
 }
 
@@ -376,13 +359,9 @@ pub struct SemanticModel {
     pub name: String,
     /// `ref('model')` as written.
     pub model: String,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub defaults: Option<SemanticModelDefaults>,
-    #[serde(default)]
     pub primary_entity: Option<String>,
     #[serde(default)]
     pub entities: Vec<Entity>,
@@ -390,9 +369,7 @@ pub struct SemanticModel {
     pub dimensions: Vec<Dimension>,
     #[serde(default)]
     pub measures: Vec<Measure>,
-    #[serde(default)]
     pub config: Option<Value>,
-    #[serde(default)]
     pub meta: Option<Value>,
     #[serde(skip)]
     pub origin: Origin,
@@ -479,23 +456,33 @@ pub struct MeasureInput {
     pub name: String,
     #[serde(default, deserialize_with = "filters")]
     pub filter: Vec<String>,
-    #[serde(default)]
     pub alias: Option<String>,
     #[serde(default)]
     pub join_to_timespine: bool,
-    #[serde(default)]
     pub fill_nulls_with: Option<Value>,
 }
 
 fn measure_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeasureInput>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    match v {
+    name_or_mapping(d, |name| MeasureInput {
+        name,
+        ..Default::default()
+    })
+}
+
+/// An input given as a bare name or as a mapping: `T` from the name, or deserialised from the
+/// mapping (its errors kept as the message).
+fn name_or_mapping<'de, D, T>(
+    d: D,
+    from_name: impl FnOnce(String) -> T,
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(name)) => Ok(Some(MeasureInput {
-            name,
-            ..Default::default()
-        })),
-        Some(v) => MeasureInput::deserialize(v)
+        Some(Value::String(name)) => Ok(Some(from_name(name))),
+        Some(v) => T::deserialize(v)
             .map(Some)
             .map_err(serde::de::Error::custom),
     }
@@ -508,11 +495,8 @@ pub struct MetricInput {
     pub name: String,
     #[serde(default, deserialize_with = "filters")]
     pub filter: Vec<String>,
-    #[serde(default)]
     pub alias: Option<String>,
-    #[serde(default)]
     pub offset_window: Option<Window>,
-    #[serde(default)]
     pub offset_to_grain: Option<Grain>,
 }
 
@@ -524,17 +508,10 @@ impl MetricInput {
 }
 
 fn metric_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricInput>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(name)) => Ok(Some(MetricInput {
-            name,
-            ..Default::default()
-        })),
-        Some(v) => MetricInput::deserialize(v)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
-    }
+    name_or_mapping(d, |name| MetricInput {
+        name,
+        ..Default::default()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -559,11 +536,8 @@ impl PeriodAgg {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CumulativeParams {
-    #[serde(default)]
     pub window: Option<Window>,
-    #[serde(default)]
     pub grain_to_date: Option<Grain>,
-    #[serde(default)]
     pub period_agg: Option<PeriodAgg>,
 }
 
@@ -592,7 +566,6 @@ pub struct ConversionParams {
     pub entity: String,
     #[serde(default)]
     pub calculation: ConversionCalculation,
-    #[serde(default)]
     pub window: Option<Window>,
     #[serde(default)]
     pub constant_properties: Vec<ConstantProperty>,
@@ -607,18 +580,13 @@ pub struct MetricTypeParams {
     pub numerator: Option<MetricInput>,
     #[serde(default, deserialize_with = "metric_input")]
     pub denominator: Option<MetricInput>,
-    #[serde(default)]
     pub expr: Option<Value>,
     #[serde(default)]
     pub metrics: Vec<MetricInput>,
     /// Legacy places of the cumulative parameters.
-    #[serde(default)]
     pub window: Option<Window>,
-    #[serde(default)]
     pub grain_to_date: Option<Grain>,
-    #[serde(default)]
     pub cumulative_type_params: Option<CumulativeParams>,
-    #[serde(default)]
     pub conversion_type_params: Option<ConversionParams>,
 }
 
@@ -631,47 +599,37 @@ pub struct Metric {
     pub kind: MetricType,
     #[serde(default)]
     pub type_params: MetricTypeParams,
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "filters")]
     pub filter: Vec<String>,
-    #[serde(default)]
     pub time_granularity: Option<Grain>,
-    #[serde(default)]
     pub config: Option<Value>,
-    #[serde(default)]
     pub meta: Option<Value>,
-    #[serde(default)]
     pub tags: Option<Value>,
     /// Metric tests (`data_tests:`), compiled by [`super::data_tests`].
-    #[serde(default)]
     pub data_tests: Option<Value>,
     #[serde(skip)]
     pub origin: Origin,
 }
 
 impl Metric {
+    fn cumulative(&self) -> Option<&CumulativeParams> {
+        self.type_params.cumulative_type_params.as_ref()
+    }
     /// Window of a cumulative metric (nested or legacy place).
     pub fn window(&self) -> Option<Window> {
-        self.type_params
-            .cumulative_type_params
-            .as_ref()
+        self.cumulative()
             .and_then(|c| c.window)
             .or(self.type_params.window)
     }
     pub fn grain_to_date(&self) -> Option<Grain> {
-        self.type_params
-            .cumulative_type_params
-            .as_ref()
+        self.cumulative()
             .and_then(|c| c.grain_to_date)
             .or(self.type_params.grain_to_date)
     }
     pub fn period_agg(&self) -> PeriodAgg {
-        self.type_params
-            .cumulative_type_params
-            .as_ref()
+        self.cumulative()
             .and_then(|c| c.period_agg)
             .unwrap_or_default()
     }
@@ -705,7 +663,6 @@ pub struct QueryParams {
     pub where_: Vec<String>,
     #[serde(default)]
     pub order_by: Vec<String>,
-    #[serde(default)]
     pub limit: Option<u64>,
 }
 
@@ -721,19 +678,14 @@ pub struct Export {
 #[serde(deny_unknown_fields)]
 pub struct SavedQuery {
     pub name: String,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub label: Option<String>,
     #[serde(default)]
     pub query_params: QueryParams,
     #[serde(default)]
     pub exports: Vec<Export>,
-    #[serde(default)]
     pub config: Option<Value>,
-    #[serde(default)]
     pub tags: Option<Value>,
-    #[serde(default)]
     pub meta: Option<Value>,
     #[serde(skip)]
     pub origin: Origin,

@@ -10,17 +10,12 @@ use std::sync::Arc;
 use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 
+use super::adapter::AdapterObj;
+use super::calls::{ctx_or_err, err, no_method, str_arg, COMPILER_ERROR};
 use super::macros::{do_return, IndexHandle, MacroFn, MacroIndex};
-use super::objects::{cte_value, relation_value, relation_value_kind, TableObj};
+use super::objects::{cte_value, relation_value, TableObj};
 use super::{current, Globals, Phase, RefCall};
 use crate::sql::Relation;
-
-fn err(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidOperation, msg.into())
-}
-
-/// Marker prefix of errors raised by `exceptions.raise_compiler_error`.
-const COMPILER_ERROR: &str = "Compilation Error: ";
 
 pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals: &Globals) {
     env.add_global(
@@ -72,12 +67,8 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
         }),
     );
     env.add_global("exceptions", Value::from_object(ExceptionsObj));
-    env.add_global(
-        "api",
-        Value::from_serialize(BTreeMap::<String, String>::new()),
-    );
-    env.add_global("api", Value::from_object(ApiObj));
-    env.add_global("modules", Value::from_object(ModulesObj));
+    env.add_global("api", super::adapter::api());
+    env.add_global("modules", super::pymodules::modules());
     env.add_filter("as_text", |v: Value| v.to_string());
     env.add_filter("as_bool", |v: Value| -> Value {
         match v.as_str() {
@@ -97,10 +88,6 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
         }
     });
     env.add_filter("as_native", |v: Value| v);
-}
-
-fn ctx_or_err() -> Result<Arc<super::RenderCtx>, Error> {
-    current().ok_or_else(|| err("no node is being rendered"))
 }
 
 fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
@@ -226,11 +213,7 @@ impl Object for ConfigObj {
         args: &[Value],
     ) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
-        let key = args
-            .first()
-            .and_then(|a| a.as_str())
-            .unwrap_or("")
-            .to_string();
+        let key = str_arg(args, 0).to_string();
         let config = ctx.effective_config();
         let found = config
             .get(&key)
@@ -258,10 +241,7 @@ impl Object for ConfigObj {
             },
             "set" => Ok(Value::from(())),
             "persist_relation_docs" | "persist_column_docs" => Ok(Value::from(false)),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("config has no method `{method}`"),
-            )),
+            _ => Err(no_method("config", method)),
         }
     }
 }
@@ -296,15 +276,12 @@ impl Object for VarObj {
         args: &[Value],
     ) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
-        let name = args.first().and_then(|a| a.as_str()).unwrap_or("");
+        let name = str_arg(args, 0);
         match method {
             "has_var" => Ok(Value::from(
                 ctx.services.var(&ctx.node.package, name).is_some(),
             )),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("var has no method `{method}`"),
-            )),
+            _ => Err(no_method("var", method)),
         }
     }
 }
@@ -515,406 +492,6 @@ pub fn local_md5(s: &str) -> String {
         .collect()
 }
 
-/// `adapter.*`.
-#[derive(Debug)]
-struct AdapterObj {
-    index: Arc<MacroIndex>,
-}
-
-fn kw_or_pos(args: &[Value], pos: usize, key: &str) -> Option<Value> {
-    let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
-    if let Some(v) = kw.and_then(|k| k.get::<Option<Value>>(key).ok().flatten()) {
-        return Some(v);
-    }
-    args.iter().filter(|a| !a.is_kwargs()).nth(pos).cloned()
-}
-
-fn relation_of(v: &Value) -> Option<Relation> {
-    if let Some(r) = v.downcast_object_ref::<super::objects::RelationObj>() {
-        return Some(r.rel.clone());
-    }
-    let get = |k: &str| {
-        v.get_attr(k)
-            .ok()
-            .and_then(|x| x.as_str().map(str::to_string))
-    };
-    Some(Relation::new(
-        get("database").unwrap_or_default(),
-        get("schema")?,
-        get("identifier")?,
-    ))
-}
-
-impl Object for AdapterObj {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "type" => current().map(|c| Value::from(c.services.adapter_type().to_string())),
-            _ => None,
-        }
-    }
-
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        let ctx = ctx_or_err()?;
-        match method {
-            "dispatch" => {
-                let name = kw_or_pos(args, 0, "macro_name")
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .ok_or_else(|| err("adapter.dispatch needs a macro name"))?;
-                let ns = kw_or_pos(args, 1, "macro_namespace")
-                    .and_then(|v| v.as_str().map(str::to_string));
-                match self.index.dispatch(&name, ns.as_deref(), &ctx.node.package) {
-                    Some(def) => Ok(Value::from_object(MacroFn { def })),
-                    None => Err(err(format!(
-                        "{COMPILER_ERROR}in dispatch: no macro named `{name}` found{} for adapter `{}`; searched for: {}",
-                        ns.as_deref().map(|n| format!(" within namespace `{n}`")).unwrap_or_default(),
-                        ctx.services.adapter_type(),
-                        self.index.dispatch_attempts(&name, ns.as_deref()).join(", ")
-                    ))),
-                }
-            }
-            "quote" => Ok(Value::from(crate::sql::quote(
-                args.first().and_then(|a| a.as_str()).unwrap_or(""),
-            ))),
-            "type" => Ok(Value::from(ctx.services.adapter_type().to_string())),
-            "get_relation" => {
-                let get = |i: usize, k: &str| {
-                    kw_or_pos(args, i, k)
-                        .map(|v| v.as_str().map(str::to_string).unwrap_or_default())
-                        .unwrap_or_default()
-                };
-                let (db, schema, ident) =
-                    (get(0, "database"), get(1, "schema"), get(2, "identifier"));
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(()));
-                }
-                match ctx
-                    .services
-                    .get_relation(&db, &schema, &ident)
-                    .map_err(err)?
-                {
-                    Some((rel, kind)) => Ok(relation_value_kind(rel, &kind)),
-                    None => Ok(Value::from(())),
-                }
-            }
-            "get_columns_in_relation" => {
-                let Some(rel) = args.first().and_then(relation_of) else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                }
-                let cols = ctx.services.get_columns(&rel).map_err(err)?;
-                Ok(Value::from(
-                    cols.into_iter()
-                        .map(Value::from_object)
-                        .collect::<Vec<Value>>(),
-                ))
-            }
-            // `adapter.list_relations(database, schema)` and
-            // `adapter.list_relations_without_caching(schema_relation)`: the tables and views of
-            // one schema, from `information_schema` (the same query on DuckDB and Postgres).
-            "list_relations" | "list_relations_without_caching" => {
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                }
-                let text = |v: Option<Value>| {
-                    v.and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                };
-                let (db, schema) = match kw_or_pos(args, 0, "schema_relation") {
-                    Some(rel) if rel.as_str().is_none() && !rel.is_undefined() => (
-                        text(rel.get_attr("database").ok()),
-                        text(rel.get_attr("schema").ok()),
-                    ),
-                    _ => (
-                        text(kw_or_pos(args, 0, "database")),
-                        text(kw_or_pos(args, 1, "schema")),
-                    ),
-                };
-                let db_filter = if db.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " and lower(table_catalog) = lower({})",
-                        crate::sql::literal(&db)
-                    )
-                };
-                let sql = format!(
-                    "select table_catalog, table_schema, table_name, table_type from information_schema.tables where table_schema = {}{db_filter} order by table_name",
-                    crate::sql::literal(&schema)
-                );
-                let rows = ctx.services.execute_sql(&sql, true).map_err(err)?.rows;
-                let cell = |r: &[serde_json::Value], i: usize| {
-                    r.get(i)
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                Ok(Value::from(
-                    rows.iter()
-                        .map(|r| {
-                            let kind = if cell(r, 3).eq_ignore_ascii_case("VIEW") {
-                                "view"
-                            } else {
-                                "table"
-                            };
-                            relation_value_kind(
-                                Relation::new(cell(r, 0), cell(r, 1), cell(r, 2)),
-                                kind,
-                            )
-                        })
-                        .collect::<Vec<Value>>(),
-                ))
-            }
-            "load_relation" => {
-                let Some(rel) = args.first().and_then(relation_of) else {
-                    return Ok(Value::from(()));
-                };
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(()));
-                }
-                match ctx
-                    .services
-                    .get_relation(&rel.database, &rel.schema, &rel.identifier)
-                    .map_err(err)?
-                {
-                    Some((rel, kind)) => Ok(relation_value_kind(rel, &kind)),
-                    None => Ok(Value::from(())),
-                }
-            }
-            "get_missing_columns" => {
-                // Columns of the first relation that the second lacks (by name, any case).
-                let (Some(from), Some(to)) = (
-                    kw_or_pos(args, 0, "from_relation")
-                        .as_ref()
-                        .and_then(relation_of),
-                    kw_or_pos(args, 1, "to_relation")
-                        .as_ref()
-                        .and_then(relation_of),
-                ) else {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                };
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(Vec::<Value>::new()));
-                }
-                let have: Vec<String> = ctx
-                    .services
-                    .get_columns(&to)
-                    .map_err(err)?
-                    .into_iter()
-                    .map(|c| c.name.to_lowercase())
-                    .collect();
-                Ok(Value::from(
-                    ctx.services
-                        .get_columns(&from)
-                        .map_err(err)?
-                        .into_iter()
-                        .filter(|c| !have.contains(&c.name.to_lowercase()))
-                        .map(Value::from_object)
-                        .collect::<Vec<Value>>(),
-                ))
-            }
-            "expand_column_types"
-            | "expand_target_column_types"
-            | "cache_added"
-            | "cache_dropped"
-            | "cache_renamed" => Ok(Value::from(())),
-            "already_exists" => {
-                let get = |i: usize| {
-                    args.get(i)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("")
-                        .to_string()
-                };
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(false));
-                }
-                let db = ctx
-                    .node
-                    .this
-                    .as_ref()
-                    .map(|t| t.database.clone())
-                    .unwrap_or_default();
-                Ok(Value::from(
-                    ctx.services
-                        .get_relation(&db, &get(0), &get(1))
-                        .map_err(err)?
-                        .is_some(),
-                ))
-            }
-            "drop_relation" | "truncate_relation" | "rename_relation" | "create_schema"
-            | "drop_schema" => {
-                if ctx.phase == Phase::Parse {
-                    return Ok(Value::from(()));
-                }
-                let rel = args
-                    .first()
-                    .and_then(relation_of)
-                    .ok_or_else(|| err(format!("adapter.{method} needs a relation")))?;
-                // A view is dropped and renamed as a view (DuckDB and Postgres refuse otherwise).
-                let kind = match args.first().and_then(|v| {
-                    v.downcast_object_ref::<super::objects::RelationObj>()
-                        .map(|r| r.kind.clone())
-                }) {
-                    Some(k) if !k.is_empty() => k,
-                    _ if matches!(method, "drop_relation" | "rename_relation") => ctx
-                        .services
-                        .get_relation(&rel.database, &rel.schema, &rel.identifier)
-                        .map_err(err)?
-                        .map(|(_, k)| k)
-                        .unwrap_or_else(|| "table".into()),
-                    _ => "table".into(),
-                };
-                let object = if kind == "view" { "view" } else { "table" };
-                let sql = match method {
-                    "drop_relation" => format!("drop {object} if exists {} cascade", rel.quoted()),
-                    "truncate_relation" => format!("delete from {}", rel.quoted()),
-                    "create_schema" => format!(
-                        "create schema if not exists {}",
-                        crate::sql::quote(&rel.schema)
-                    ),
-                    "drop_schema" => format!(
-                        "drop schema if exists {} cascade",
-                        crate::sql::quote(&rel.schema)
-                    ),
-                    _ => {
-                        let to = args
-                            .get(1)
-                            .and_then(relation_of)
-                            .ok_or_else(|| err("rename_relation needs a target"))?;
-                        format!(
-                            "alter {object} {} rename to {}",
-                            rel.quoted(),
-                            crate::sql::quote(&to.identifier)
-                        )
-                    }
-                };
-                ctx.services.execute_sql(&sql, false).map_err(err)?;
-                Ok(Value::from(()))
-            }
-            "quote_as_configured" => Ok(Value::from(crate::sql::quote(
-                args.first().and_then(|a| a.as_str()).unwrap_or(""),
-            ))),
-            "check_schema_exists" => Ok(Value::from(true)),
-            "commit" => Ok(Value::from(())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("adapter has no method `{method}`"),
-            )),
-        }
-    }
-}
-
-/// `api.Relation.create(...)`, `api.Column(...)`.
-#[derive(Debug)]
-struct ApiObj;
-
-impl Object for ApiObj {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "Relation" => Some(Value::from_object(RelationFactory)),
-            "Column" => Some(Value::from_object(ColumnFactory)),
-            _ => None,
-        }
-    }
-}
-
-/// `api.Column`: dbt's base `Column` class (types as dbt names them, `create`, constructing).
-#[derive(Debug)]
-struct ColumnFactory;
-
-/// dbt's `Column.translate_type`: `string` becomes `TEXT`, anything else is kept.
-fn translate_type(t: &str) -> String {
-    if t.eq_ignore_ascii_case("string") {
-        "TEXT".to_string()
-    } else {
-        t.to_string()
-    }
-}
-
-impl Object for ColumnFactory {
-    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        let name = kw_or_pos(args, 0, "column").map(|v| v.to_string());
-        let dtype = kw_or_pos(args, 1, "dtype").map(|v| v.to_string());
-        Ok(Value::from_object(super::objects::Column::new(
-            name.unwrap_or_default(),
-            dtype.unwrap_or_default(),
-        )))
-    }
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        let arg = |i: usize| {
-            args.get(i)
-                .filter(|a| !a.is_none() && !a.is_undefined())
-                .map(|a| a.to_string())
-        };
-        match method {
-            "translate_type" => Ok(Value::from(translate_type(&arg(0).unwrap_or_default()))),
-            "numeric_type" => {
-                let dtype = arg(0).unwrap_or_default();
-                Ok(Value::from(match (arg(1), arg(2)) {
-                    (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
-                    _ => dtype,
-                }))
-            }
-            "string_type" => Ok(Value::from(format!(
-                "character varying({})",
-                arg(0).unwrap_or_else(|| "256".into())
-            ))),
-            "create" | "from_description" => Ok(Value::from_object(super::objects::Column::new(
-                arg(0).unwrap_or_default(),
-                translate_type(&arg(1).unwrap_or_default()),
-            ))),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("api.Column has no method `{method}`"),
-            )),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct RelationFactory;
-
-impl Object for RelationFactory {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "create" => {
-                let get = |i: usize, k: &str| {
-                    kw_or_pos(args, i, k)
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                };
-                let rel = Relation::new(get(0, "database"), get(1, "schema"), get(2, "identifier"));
-                let kind = get(3, "type");
-                Ok(relation_value_kind(rel, &kind))
-            }
-            "add_ephemeral_prefix" => Ok(Value::from(format!(
-                "__dbt__cte__{}",
-                args.first().and_then(|a| a.as_str()).unwrap_or("")
-            ))),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("api.Relation has no method `{method}`"),
-            )),
-        }
-    }
-}
-
 /// `exceptions.raise_compiler_error(msg)`, `exceptions.warn(msg)`.
 #[derive(Debug)]
 struct ExceptionsObj;
@@ -937,87 +514,7 @@ impl Object for ExceptionsObj {
                 }
                 Ok(Value::from(""))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("exceptions has no method `{method}`"),
-            )),
-        }
-    }
-}
-
-/// `modules.datetime`, `modules.pytz`, `modules.re`.
-#[derive(Debug)]
-struct ModulesObj;
-
-impl Object for ModulesObj {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "datetime" => Some(Value::from_object(super::pymodules::DatetimeModule)),
-            "pytz" => Some(Value::from_object(super::pymodules::PytzModule)),
-            "re" => Some(Value::from_object(ReModule)),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct ReModule;
-
-impl Object for ReModule {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        let pat = args.first().and_then(|a| a.as_str()).unwrap_or("");
-        let re = regex::Regex::new(pat).map_err(|e| err(format!("re: {e}")))?;
-        let text = |i: usize| {
-            args.get(i)
-                .and_then(|a| a.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let matched = |c: Option<regex::Captures>| match c {
-            Some(c) => Value::from_object(super::pymodules::MatchObj::from_captures(&c)),
-            None => Value::from(()),
-        };
-        match method {
-            "match" => {
-                let t = text(1);
-                Ok(matched(
-                    re.captures(&t)
-                        .filter(|c| c.get(0).is_some_and(|m| m.start() == 0)),
-                ))
-            }
-            "search" => {
-                let t = text(1);
-                Ok(matched(re.captures(&t)))
-            }
-            "fullmatch" => {
-                let t = text(1);
-                Ok(Value::from(
-                    re.find(&t)
-                        .is_some_and(|m| m.start() == 0 && m.end() == t.len()),
-                ))
-            }
-            "findall" => Ok(Value::from(
-                re.find_iter(&text(1))
-                    .map(|m| m.as_str().to_string())
-                    .collect::<Vec<_>>(),
-            )),
-            "sub" => Ok(Value::from(
-                re.replace_all(&text(2), text(1).replace("\\", "$").as_str())
-                    .into_owned(),
-            )),
-            "split" => Ok(Value::from(
-                re.split(&text(1)).map(str::to_string).collect::<Vec<_>>(),
-            )),
-            "escape" => Ok(Value::from(regex::escape(pat))),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("re has no method `{method}`"),
-            )),
+            _ => Err(no_method("exceptions", method)),
         }
     }
 }

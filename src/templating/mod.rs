@@ -6,14 +6,16 @@
 //! and talk to the warehouse.
 //!
 //! Two phases, as in dbt: in [`Phase::Parse`] (`execute` is false) `ref`, `source` and `config`
-//! calls are *recorded* and return placeholders; in [`Phase::Compile`]/[`Phase::Execute`] they
-//! resolve to relations. Why: a ref's relation depends on the target's own `config(alias=...)`,
+//! calls are *recorded* and return placeholders; in [`Phase::Compile`] (also used to execute)
+//! they resolve to relations. Why: a ref's relation depends on the target's own `config(alias=...)`,
 //! which is only known once every node has been parsed.
 //!
 //! The globals (`ref`, `config`, `var`...) are registered once and find the node being rendered
 //! through a thread-local stack of [`RenderCtx`], so one shared environment serves every worker
 //! thread without rebuilding anything per node.
 
+mod adapter;
+mod calls;
 mod functions;
 mod macros;
 mod objects;

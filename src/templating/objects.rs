@@ -9,6 +9,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 
+use super::calls::no_method;
 use crate::sql::Relation;
 
 /// A relation as templates see it.
@@ -168,10 +169,7 @@ impl Object for RelationObj {
                     cte: false,
                 }))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("relation has no method `{method}`"),
-            )),
+            _ => Err(no_method("relation", method)),
         }
     }
 
@@ -322,12 +320,7 @@ impl Object for Column {
                 self.dbt_data_type()
             )),
             "can_expand_to" => Value::from(false),
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::UnknownMethod,
-                    format!("column has no method `{method}`"),
-                ))
-            }
+            _ => return Err(no_method("column", method)),
         })
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -390,10 +383,7 @@ impl Object for TableObj {
     ) -> Result<Value, Error> {
         match method {
             "print_table" => Ok(Value::from(())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("table has no method `{method}`"),
-            )),
+            _ => Err(no_method("table", method)),
         }
     }
 }
@@ -509,10 +499,7 @@ impl Object for ResultColumn {
     ) -> Result<Value, Error> {
         match method {
             "values" => Ok(Value::from_serialize(&self.values)),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("column has no method `{method}`"),
-            )),
+            _ => Err(no_method("column", method)),
         }
     }
 }
@@ -560,10 +547,7 @@ impl Object for DateTimeObj {
             "date" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
             "timestamp" => Ok(Value::from(self.0.timestamp() as f64)),
             "astimezone" | "replace" => Ok(datetime_value(self.0)),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("datetime has no method `{method}`"),
-            )),
+            _ => Err(no_method("datetime", method)),
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

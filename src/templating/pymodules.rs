@@ -12,51 +12,34 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use minijinja::value::{Kwargs, Object, Value};
-use minijinja::{Error, ErrorKind, State};
+use minijinja::{Error, State};
 
-fn err(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidOperation, msg.into())
-}
+use super::calls::{err, int_arg, no_method, str_arg, Namespace};
 
-fn unknown(kind: &str, method: &str) -> Error {
-    Error::new(
-        ErrorKind::UnknownMethod,
-        format!("{kind} has no method `{method}`"),
-    )
-}
-
-/// Positional and keyword arguments as integers, by position or name.
-fn int_arg(args: &[Value], i: usize, name: &str, default: Option<i64>) -> Result<i64, Error> {
-    let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
-    if let Some(v) = kw.and_then(|k| k.get::<Option<Value>>(name).ok().flatten()) {
-        return i64::try_from(v).map_err(|_| err(format!("`{name}` must be an integer")));
-    }
-    match args.iter().filter(|a| !a.is_kwargs()).nth(i) {
-        Some(v) => {
-            i64::try_from(v.clone()).map_err(|_| err(format!("`{name}` must be an integer")))
-        }
-        None => default.ok_or_else(|| err(format!("missing argument `{name}`"))),
-    }
+/// `modules`: `modules.datetime`, `modules.pytz`, `modules.re`.
+pub fn modules() -> Value {
+    Value::from_object(Namespace {
+        name: "ModulesObj",
+        members: &[
+            ("datetime", || {
+                Value::from_object(Namespace {
+                    name: "DatetimeModule",
+                    members: &[
+                        ("datetime", || Value::from_object(DateTimeType)),
+                        ("date", || Value::from_object(DateType)),
+                    ],
+                })
+            }),
+            ("pytz", || Value::from_object(PytzModule)),
+            ("re", || Value::from_object(ReModule)),
+        ],
+    })
 }
 
 fn tz_arg(args: &[Value]) -> Option<String> {
     let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok())?;
     let v = kw.get::<Option<Value>>("tzinfo").ok().flatten()?;
     v.downcast_object_ref::<TzObj>().map(|t| t.0.clone())
-}
-
-/// `modules.datetime`.
-#[derive(Debug)]
-pub struct DatetimeModule;
-
-impl Object for DatetimeModule {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "datetime" => Some(Value::from_object(DateTimeType)),
-            "date" => Some(Value::from_object(DateType)),
-            _ => None,
-        }
-    }
 }
 
 /// `datetime.datetime`.
@@ -87,12 +70,7 @@ impl Object for DateTimeType {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
-        let s = |i: usize| {
-            args.get(i)
-                .and_then(|a| a.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
+        let s = |i: usize| str_arg(args, i).to_string();
         match method {
             "now" | "today" => Ok(PyDateTime::value(chrono::Local::now().naive_local(), None)),
             "utcnow" => Ok(PyDateTime::value(chrono::Utc::now().naive_utc(), None)),
@@ -112,7 +90,7 @@ impl Object for DateTimeType {
             "fromisoformat" => parse_iso(&s(0))
                 .map(|t| PyDateTime::value(t, None))
                 .ok_or_else(|| err(format!("Invalid isoformat string: '{}'", s(0)))),
-            _ => Err(unknown("datetime", method)),
+            _ => Err(no_method("datetime", method)),
         }
     }
 }
@@ -159,12 +137,12 @@ impl Object for DateType {
                 chrono::Local::now().date_naive(),
             ))),
             "fromisoformat" => {
-                let s = args.first().and_then(|a| a.as_str()).unwrap_or("");
+                let s = str_arg(args, 0);
                 NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                     .map(|d| Value::from_object(PyDate(d)))
                     .map_err(|_| err(format!("Invalid isoformat string: '{s}'")))
             }
-            _ => Err(unknown("date", method)),
+            _ => Err(no_method("date", method)),
         }
     }
 }
@@ -207,7 +185,7 @@ impl Object for PyDate {
             )
             .map(|d| Value::from_object(PyDate(d)))
             .ok_or_else(|| err("day is out of range for month")),
-            _ => Err(unknown("date", method)),
+            _ => Err(no_method("date", method)),
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -321,7 +299,7 @@ impl Object for PyDateTime {
                         .and_then(|a| a.downcast_object_ref::<TzObj>().map(|t| t.0.clone()))
                 }),
             )),
-            _ => Err(unknown("datetime", method)),
+            _ => Err(no_method("datetime", method)),
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -353,7 +331,7 @@ impl Object for PytzModule {
                     .ok_or_else(|| err("pytz.timezone needs a zone name"))?
                     .to_string(),
             ))),
-            _ => Err(unknown("pytz", method)),
+            _ => Err(no_method("pytz", method)),
         }
     }
 }
@@ -386,7 +364,7 @@ impl Object for TzObj {
                     .ok_or_else(|| err("localize needs a datetime"))?;
                 Ok(PyDateTime::value(dt, Some(self.0.clone())))
             }
-            _ => Err(unknown("timezone", method)),
+            _ => Err(no_method("timezone", method)),
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -454,7 +432,7 @@ impl Object for MatchObj {
             "start" => Ok(Value::from(self.start as i64)),
             "end" => Ok(Value::from(self.end as i64)),
             "span" => Ok(Value::from(vec![self.start as i64, self.end as i64])),
-            _ => Err(unknown("match", method)),
+            _ => Err(no_method("match", method)),
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -465,5 +443,60 @@ impl Object for MatchObj {
             self.end,
             self.groups.first().cloned().flatten().unwrap_or_default()
         )
+    }
+}
+
+/// `modules.re`: `match`, `search`, `fullmatch`, `findall`, `sub`, `split`, `escape`.
+#[derive(Debug)]
+struct ReModule;
+
+impl Object for ReModule {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let pat = str_arg(args, 0);
+        let re = regex::Regex::new(pat).map_err(|e| err(format!("re: {e}")))?;
+        let text = |i: usize| str_arg(args, i).to_string();
+        let matched = |c: Option<regex::Captures>| match c {
+            Some(c) => Value::from_object(MatchObj::from_captures(&c)),
+            None => Value::from(()),
+        };
+        match method {
+            "match" => {
+                let t = text(1);
+                Ok(matched(
+                    re.captures(&t)
+                        .filter(|c| c.get(0).is_some_and(|m| m.start() == 0)),
+                ))
+            }
+            "search" => {
+                let t = text(1);
+                Ok(matched(re.captures(&t)))
+            }
+            "fullmatch" => {
+                let t = text(1);
+                Ok(Value::from(
+                    re.find(&t)
+                        .is_some_and(|m| m.start() == 0 && m.end() == t.len()),
+                ))
+            }
+            "findall" => Ok(Value::from(
+                re.find_iter(&text(1))
+                    .map(|m| m.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            )),
+            "sub" => Ok(Value::from(
+                re.replace_all(&text(2), text(1).replace("\\", "$").as_str())
+                    .into_owned(),
+            )),
+            "split" => Ok(Value::from(
+                re.split(&text(1)).map(str::to_string).collect::<Vec<_>>(),
+            )),
+            "escape" => Ok(Value::from(regex::escape(pat))),
+            _ => Err(no_method("re", method)),
+        }
     }
 }

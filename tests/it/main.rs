@@ -15,7 +15,6 @@ mod metric_tests;
 mod metric_unit_tests;
 mod metrics;
 mod metrics_build;
-mod metrics_pg;
 mod metrics_rules;
 mod metrics_spec;
 mod packages;

@@ -6,11 +6,11 @@
 //! script's `pg_facts.py`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::macro_library::normalized;
 use crate::pg_server::{Engine, PgServer};
-use crate::support::{copy_dir, copy_project, repo, shared, sluice};
+use crate::support::{copy_dir, copy_project, repo, shared, sluice, Run};
 
 fn ident(c: &str) -> String {
     format!("\"{}\"", c.replace('"', "\"\""))
@@ -28,19 +28,28 @@ fn columns(c: &mut postgres::Client, schema: &str, name: &str) -> Vec<(String, S
     .collect()
 }
 
+/// (schema, name) of the relations matching `condition`, in byte order.
+fn tables(c: &mut postgres::Client, condition: &str) -> Vec<(String, String)> {
+    c.query(
+        &format!(
+            "select table_schema::text, table_name::text from information_schema.tables \
+             where {condition} \
+             order by table_schema collate \"C\", table_name collate \"C\""
+        ),
+        &[],
+    )
+    .expect("tables")
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
 /// `pg_facts.py relations`: every relation's columns, row count and row checksum.
 fn relation_facts(c: &mut postgres::Client) -> serde_json::Value {
-    let rels: Vec<(String, String)> = c
-        .query(
-            "select table_schema::text, table_name::text from information_schema.tables \
-             where table_schema not in ('information_schema', 'pg_catalog') \
-             order by table_schema collate \"C\", table_name collate \"C\"",
-            &[],
-        )
-        .expect("tables")
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let rels = tables(
+        c,
+        "table_schema not in ('information_schema', 'pg_catalog')",
+    );
     let mut out = serde_json::Map::new();
     for (schema, name) in rels {
         let cols = columns(c, &schema, &name);
@@ -85,17 +94,7 @@ fn relation_facts(c: &mut postgres::Client) -> serde_json::Value {
 
 /// `pg_facts.py snapshots`: the snapshot tables as sorted text rows, run-time stamps masked.
 fn snapshot_facts(c: &mut postgres::Client) -> serde_json::Value {
-    let tables: Vec<(String, String)> = c
-        .query(
-            "select table_schema::text, table_name::text from information_schema.tables \
-             where table_schema like '%snapshots' \
-             order by table_schema collate \"C\", table_name collate \"C\"",
-            &[],
-        )
-        .expect("tables")
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let tables = tables(c, "table_schema like '%snapshots'");
     let mut out = serde_json::Map::new();
     for (schema, name) in tables {
         let cols = columns(c, &schema, &name);
@@ -210,31 +209,12 @@ fn statuses(run_results: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn real_packages_build_on_postgres_what_dbt_postgres_builds() {
-    let test = "real_packages_build_on_postgres_what_dbt_postgres_builds";
-    let Some(pg) = PgServer::start(test) else {
-        return;
-    };
-    let fixture = repo().join("tests/fixtures/packages_real");
-    let (_tmp, dir) = copy_project(&fixture);
-    let _ = std::fs::remove_dir_all(dir.join("expected"));
-    for p in ["dbt_utils", "dbt_date"] {
-        copy_dir(
-            &shared().join("packages").join(p),
-            &dir.join("dbt_packages").join(p),
-        );
-    }
-    let engine = Engine::Postgres(pg);
-    engine.write_profile(&dir, "pkgs_real", "main", 2);
-    let r = sluice(&dir, &["deps"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let r = sluice(&dir, &["build"]);
-    let expected = read_json(&fixture.join("expected/postgres/real_dbt.json"));
-    let mut problems = Vec::new();
-    let got = statuses(&dir.join("target/run_results.json"));
+/// Differences between dbt-postgres's node statuses (`expected["statuses"]`) and sluice's.
+fn status_problems(expected: &serde_json::Value, run_results: &Path) -> Vec<String> {
+    let got = statuses(run_results);
     let want: BTreeMap<String, String> =
         serde_json::from_value(expected["statuses"].clone()).unwrap();
+    let mut problems = Vec::new();
     for (id, w) in &want {
         if got.get(id) != Some(w) {
             problems.push(format!("{id}: expected {w}, got {:?}", got.get(id)));
@@ -243,15 +223,28 @@ fn real_packages_build_on_postgres_what_dbt_postgres_builds() {
     for id in got.keys().filter(|k| !want.contains_key(*k)) {
         problems.push(format!("{id}: not run by dbt"));
     }
-    let Engine::Postgres(pg) = &engine else {
+    problems
+}
+
+/// A copy of `fixture` whose profile `profile` points at a fresh database named after it on
+/// `pg` (schema `main`).
+fn project_on(
+    pg: PgServer,
+    fixture: &Path,
+    profile: &str,
+    threads: usize,
+) -> (tempfile::TempDir, PathBuf, PgServer) {
+    let (tmp, dir) = copy_project(fixture);
+    let engine = Engine::Postgres(pg);
+    engine.write_profile(&dir, profile, "main", threads);
+    let Engine::Postgres(pg) = engine else {
         unreachable!()
     };
-    let facts = relation_facts(&mut pg.client("pkgs_real"));
-    problems.extend(relation_problems(&expected["relations"], &facts));
-    problems.extend(compiled_problems(
-        &fixture.join("expected/postgres/compiled"),
-        &dir.join("target/compiled/pkgs_real/models"),
-    ));
+    (tmp, dir, pg)
+}
+
+/// Fails with every difference from real dbt-postgres and what sluice printed.
+fn assert_like_dbt(problems: &[String], r: &Run) {
     assert!(
         problems.is_empty(),
         "{} difference(s) from real dbt-postgres:\n{}\n\nstdout:\n{}\nstderr:\n{}",
@@ -260,6 +253,35 @@ fn real_packages_build_on_postgres_what_dbt_postgres_builds() {
         r.stdout,
         r.stderr
     );
+}
+
+#[test]
+fn real_packages_build_on_postgres_what_dbt_postgres_builds() {
+    let test = "real_packages_build_on_postgres_what_dbt_postgres_builds";
+    let Some(pg) = PgServer::start(test) else {
+        return;
+    };
+    let fixture = repo().join("tests/fixtures/packages_real");
+    let (_tmp, dir, pg) = project_on(pg, &fixture, "pkgs_real", 2);
+    let _ = std::fs::remove_dir_all(dir.join("expected"));
+    for p in ["dbt_utils", "dbt_date"] {
+        copy_dir(
+            &shared().join("packages").join(p),
+            &dir.join("dbt_packages").join(p),
+        );
+    }
+    let r = sluice(&dir, &["deps"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["build"]);
+    let expected = read_json(&fixture.join("expected/postgres/real_dbt.json"));
+    let mut problems = status_problems(&expected, &dir.join("target/run_results.json"));
+    let facts = relation_facts(&mut pg.client("pkgs_real"));
+    problems.extend(relation_problems(&expected["relations"], &facts));
+    problems.extend(compiled_problems(
+        &fixture.join("expected/postgres/compiled"),
+        &dir.join("target/compiled/pkgs_real/models"),
+    ));
+    assert_like_dbt(&problems, &r);
     assert_eq!(r.code, 1, "a test fails, as in dbt: {}", r.stdout);
 }
 
@@ -270,35 +292,17 @@ fn macro_library_builds_on_postgres_what_dbt_postgres_builds() {
         return;
     };
     let fixture = repo().join("tests/fixtures/macro_library");
-    let (_tmp, dir) = copy_project(&fixture);
-    let engine = Engine::Postgres(pg);
-    engine.write_profile(&dir, "macro_library", "main", 1);
+    let (_tmp, dir, pg) = project_on(pg, &fixture, "macro_library", 1);
     let r = sluice(&dir, &["build"]);
     let expected = read_json(&fixture.join("expected/postgres/real_dbt.json"));
-    let Engine::Postgres(pg) = &engine else {
-        unreachable!()
-    };
-    let mut problems = Vec::new();
-    let got = statuses(&dir.join("target/run_results.json"));
-    let want: BTreeMap<String, String> =
-        serde_json::from_value(expected["statuses"].clone()).unwrap();
-    if got != want {
-        problems.push(format!("statuses: expected {want:?}, got {got:?}"));
-    }
+    let mut problems = status_problems(&expected, &dir.join("target/run_results.json"));
     let facts = relation_facts(&mut pg.client("macro_library"));
     problems.extend(relation_problems(&expected["relations"], &facts));
     problems.extend(compiled_problems(
         &fixture.join("expected/postgres/compiled"),
         &dir.join("target/compiled/macro_library/models"),
     ));
-    assert!(
-        problems.is_empty(),
-        "{} difference(s) from real dbt-postgres:\n{}\n\nstdout:\n{}\nstderr:\n{}",
-        problems.len(),
-        problems.join("\n"),
-        r.stdout,
-        r.stderr
-    );
+    assert_like_dbt(&problems, &r);
 }
 
 #[test]
@@ -308,12 +312,7 @@ fn snapshots_over_four_runs_on_postgres_match_dbt_postgres() {
         return;
     };
     let fixture = repo().join("tests/fixtures/snapshots");
-    let (_tmp, dir) = copy_project(&fixture);
-    let engine = Engine::Postgres(pg);
-    engine.write_profile(&dir, "snaps", "main", 1);
-    let Engine::Postgres(pg) = &engine else {
-        unreachable!()
-    };
+    let (_tmp, dir, pg) = project_on(pg, &fixture, "snaps", 1);
     for n in 1..=4 {
         let vars = format!("{{stage: {n}}}");
         let r = sluice(&dir, &["build", "--vars", &vars]);

@@ -365,6 +365,30 @@ fn redact_port(text: &str, port: u16) -> String {
     text.replace(&port.to_string(), "[PORT]")
 }
 
+/// Writes the `engines` profile: target `dev` on `pg`'s database `db` (schema `analytics`, one
+/// thread), with `extra` keys (indented YAML lines) appended to the output.
+fn engines_profile(dir: &Path, pg: &PgServer, db: &str, extra: &str) {
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "engines:\n  target: dev\n  outputs:\n{}{extra}",
+            pg.output_yaml("dev", db, "analytics", 1)
+        ),
+    )
+    .unwrap();
+}
+
+/// Replaces the project's models with `models` (file stem, SQL).
+fn only_models(dir: &Path, models: &[(&str, &str)]) {
+    let folder = dir.join("models");
+    for f in std::fs::read_dir(&folder).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    for (name, sql) in models {
+        std::fs::write(folder.join(format!("{name}.sql")), sql).unwrap();
+    }
+}
+
 #[test]
 fn wrong_password_names_the_target_never_the_password() {
     let Some(pg) = PgServer::start("wrong_password_names_the_target_never_the_password") else {
@@ -407,30 +431,16 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
     };
     pg.create_db("engines");
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
-    std::fs::write(
-        dir.join("profiles.yml"),
-        format!(
-            "engines:\n  target: dev\n  outputs:\n{}      retries: 10\n",
-            pg.output_yaml("dev", "engines", "analytics", 1)
-        ),
-    )
-    .unwrap();
-    let models = dir.join("models");
-    for f in std::fs::read_dir(&models).unwrap().flatten() {
-        std::fs::remove_file(f.path()).unwrap();
-    }
+    engines_profile(&dir, &pg, "engines", "      retries: 10\n");
     // One worker: `a_slow` runs first; the server restarts while it sleeps.
-    std::fs::write(
-        models.join("a_slow.sql"),
-        "select 1 as x from (select pg_sleep(20)) s",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("b_child.sql"),
-        "select x from {{ ref('a_slow') }}",
-    )
-    .unwrap();
-    std::fs::write(models.join("c_independent.sql"), "select 2 as y").unwrap();
+    only_models(
+        &dir,
+        &[
+            ("a_slow", "select 1 as x from (select pg_sleep(20)) s"),
+            ("b_child", "select x from {{ ref('a_slow') }}"),
+            ("c_independent", "select 2 as y"),
+        ],
+    );
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["run"])
         .current_dir(&dir)
@@ -491,7 +501,7 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
-    std::fs::write(models.join("a_slow.sql"), "select 1 as x").unwrap();
+    std::fs::write(dir.join("models/a_slow.sql"), "select 1 as x").unwrap();
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
@@ -507,14 +517,7 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
     let ca = certs.join("ca.crt");
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
     let ssl_in_use = |extra: &str| -> Run {
-        std::fs::write(
-            dir.join("profiles.yml"),
-            format!(
-                "engines:\n  target: dev\n  outputs:\n{}{extra}",
-                pg.output_yaml("dev", "postgres", "analytics", 1)
-            ),
-        )
-        .unwrap();
+        engines_profile(&dir, &pg, "postgres", extra);
         sluice(
             &dir,
             &[
@@ -583,25 +586,17 @@ fn statement_timeout_fails_only_that_branch() {
     let engine = Engine::Postgres(pg);
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
     engine.write_profile(&dir, "engines", "analytics", 1);
-    let models = dir.join("models");
-    for f in std::fs::read_dir(&models).unwrap().flatten() {
-        std::fs::remove_file(f.path()).unwrap();
-    }
-    std::fs::write(
-        models.join("a_too_slow.sql"),
-        "{{ config(pre_hook=\"set statement_timeout = '200ms'\", post_hook=\"reset statement_timeout\") }}\nselect 1 as x from (select pg_sleep(5)) s",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("b_child.sql"),
-        "select x from {{ ref('a_too_slow') }}",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("c_independent.sql"),
-        "select 2 as y from (select pg_sleep(0.5)) s",
-    )
-    .unwrap();
+    only_models(
+        &dir,
+        &[
+            (
+                "a_too_slow",
+                "{{ config(pre_hook=\"set statement_timeout = '200ms'\", post_hook=\"reset statement_timeout\") }}\nselect 1 as x from (select pg_sleep(5)) s",
+            ),
+            ("b_child", "select x from {{ ref('a_too_slow') }}"),
+            ("c_independent", "select 2 as y from (select pg_sleep(0.5)) s"),
+        ],
+    );
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -639,24 +634,20 @@ fn profile_session_keys_reach_the_session() {
         )
         .unwrap();
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
-    std::fs::write(
-        dir.join("profiles.yml"),
-        format!(
-            "engines:\n  target: dev\n  outputs:\n{}      role: analyst\n      search_path: \"lookup, public\"\n      keepalives_idle: 30\n      retries: 0\n      application_name: sluice-test\n",
-            pg.output_yaml("dev", "engines", "analytics", 1)
-        ),
-    )
-    .unwrap();
-    let models = dir.join("models");
-    for f in std::fs::read_dir(&models).unwrap().flatten() {
-        std::fs::remove_file(f.path()).unwrap();
-    }
+    engines_profile(
+        &dir,
+        &pg,
+        "engines",
+        "      role: analyst\n      search_path: \"lookup, public\"\n      keepalives_idle: 30\n      retries: 0\n      application_name: sluice-test\n",
+    );
     // `answer` unqualified: found through the search_path.
-    std::fs::write(
-        models.join("session.sql"),
-        "select current_user::text as who, current_setting('search_path') as path, current_setting('application_name') as app, (select v from answer) as v",
-    )
-    .unwrap();
+    only_models(
+        &dir,
+        &[(
+            "session",
+            "select current_user::text as who, current_setting('search_path') as path, current_setting('application_name') as app, (select v from answer) as v",
+        )],
+    );
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let row = pg

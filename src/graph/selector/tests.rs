@@ -260,6 +260,13 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
+/// Each `--select` value of `cases` selects exactly its nodes.
+fn selects(dag: &Dag, cases: &[(&str, &[&str])]) {
+    for (selector, want) in cases {
+        assert_eq!(sel(dag, &[selector], &[]), set(want), "--select {selector}");
+    }
+}
+
 fn all_enabled(dag: &Dag) -> BTreeSet<String> {
     dag.nodes()
         .map(|n| n.unique_id.clone())
@@ -492,138 +499,111 @@ fn exclusion_follows_eager_indirect_selection() {
 #[test]
 fn path_and_file_methods() {
     let dag = project();
-    assert_eq!(
-        sel(&dag, &["path:models/staging"], &[]),
-        set(&[
-            STG_CUSTOMERS,
-            STG_ORDERS,
-            STG_PAYMENTS,
-            PAYMENTS,
-            T_NN_STG_ORDERS,
-            T_SRC_NN,
-            T_SINGULAR
-        ])
+    selects(
+        &dag,
+        &[
+            (
+                "path:models/staging",
+                &[
+                    STG_CUSTOMERS,
+                    STG_ORDERS,
+                    STG_PAYMENTS,
+                    PAYMENTS,
+                    T_NN_STG_ORDERS,
+                    T_SRC_NN,
+                    T_SINGULAR,
+                ],
+            ),
+            (
+                "models/marts/*.sql",
+                &[
+                    CUSTOMERS,
+                    ORDERS,
+                    T_UNIQUE_CUST,
+                    T_REL,
+                    UNIT,
+                    T_EXPR,
+                    T_SINGULAR,
+                ],
+            ),
+            (
+                "path:models/**/schema.yml",
+                &[T_NN_STG_ORDERS, T_UNIQUE_CUST, T_REL, T_EXPR],
+            ),
+            ("path:models/stag", &[]),
+            ("stg_orders.sql", &[STG_ORDERS, T_NN_STG_ORDERS]),
+            ("file:orders_snapshot", &[SNAPSHOT]),
+            ("file:raw_*.csv", &[RAW_CUSTOMERS, RAW_ORDERS]),
+        ],
     );
     assert_eq!(
         sel(&dag, &["./models/staging/"], &[]),
         sel(&dag, &["path:models/staging"], &[])
-    );
-    assert_eq!(
-        sel(&dag, &["models/marts/*.sql"], &[]),
-        set(&[
-            CUSTOMERS,
-            ORDERS,
-            T_UNIQUE_CUST,
-            T_REL,
-            UNIT,
-            T_EXPR,
-            T_SINGULAR
-        ])
-    );
-    assert_eq!(
-        sel(&dag, &["path:models/**/schema.yml"], &[]),
-        set(&[T_NN_STG_ORDERS, T_UNIQUE_CUST, T_REL, T_EXPR])
-    );
-    assert_eq!(sel(&dag, &["path:models/stag"], &[]), set(&[]));
-    assert_eq!(
-        sel(&dag, &["stg_orders.sql"], &[]),
-        set(&[STG_ORDERS, T_NN_STG_ORDERS])
-    );
-    assert_eq!(sel(&dag, &["file:orders_snapshot"], &[]), set(&[SNAPSHOT]));
-    assert_eq!(
-        sel(&dag, &["file:raw_*.csv"], &[]),
-        set(&[RAW_CUSTOMERS, RAW_ORDERS])
     );
 }
 
 #[test]
 fn source_tag_and_resource_methods() {
     let dag = project();
-    assert_eq!(
-        sel(&dag, &["source:stripe"], &[]),
-        set(&[PAYMENTS, T_SRC_NN])
+    selects(
+        &dag,
+        &[
+            ("source:stripe", &[PAYMENTS, T_SRC_NN]),
+            ("source:stripe.payments", &[PAYMENTS, T_SRC_NN]),
+            ("source:jaffle_shop.str*.payments", &[PAYMENTS, T_SRC_NN]),
+            ("source:other.payments", &[]),
+            (
+                "source:stripe+1",
+                &[PAYMENTS, T_SRC_NN, STG_PAYMENTS, T_SINGULAR],
+            ),
+            ("tag:pii", &[PAYMENTS, T_SRC_NN]),
+            ("resource_type:seed", &[RAW_CUSTOMERS, RAW_ORDERS]),
+            ("resource_type:source", &[PAYMENTS, T_SRC_NN]),
+            ("exposure:weekly_kpis", &[EXPOSURE]),
+            ("exposure:jaffle_shop.weekly_*", &[EXPOSURE]),
+            ("metric:revenue", &[METRIC]),
+            ("semantic_model:orders_sm+", &[SEMANTIC, METRIC, SAVED]),
+            ("saved_query:*", &[SAVED]),
+            ("unit_test:test_customer_count", &[UNIT]),
+            ("test_customer_count", &[UNIT]),
+            ("access:public", &[CUSTOMERS, T_UNIQUE_CUST, T_REL, UNIT]),
+        ],
     );
-    assert_eq!(
-        sel(&dag, &["source:stripe.payments"], &[]),
-        set(&[PAYMENTS, T_SRC_NN])
-    );
-    assert_eq!(
-        sel(&dag, &["source:jaffle_shop.str*.payments"], &[]),
-        set(&[PAYMENTS, T_SRC_NN])
-    );
-    assert_eq!(sel(&dag, &["source:other.payments"], &[]), set(&[]));
-    assert_eq!(
-        sel(&dag, &["source:stripe+1"], &[]),
-        set(&[PAYMENTS, T_SRC_NN, STG_PAYMENTS, T_SINGULAR])
-    );
-    assert_eq!(sel(&dag, &["tag:pii"], &[]), set(&[PAYMENTS, T_SRC_NN]));
     assert_eq!(
         sel(&dag, &["tag:stag*"], &[]),
         sel(&dag, &["tag:staging"], &[])
-    );
-    assert_eq!(
-        sel(&dag, &["resource_type:seed"], &[]),
-        set(&[RAW_CUSTOMERS, RAW_ORDERS])
-    );
-    assert_eq!(
-        sel(&dag, &["resource_type:source"], &[]),
-        set(&[PAYMENTS, T_SRC_NN])
-    );
-    assert_eq!(sel(&dag, &["exposure:weekly_kpis"], &[]), set(&[EXPOSURE]));
-    assert_eq!(
-        sel(&dag, &["exposure:jaffle_shop.weekly_*"], &[]),
-        set(&[EXPOSURE])
-    );
-    assert_eq!(sel(&dag, &["metric:revenue"], &[]), set(&[METRIC]));
-    assert_eq!(
-        sel(&dag, &["semantic_model:orders_sm+"], &[]),
-        set(&[SEMANTIC, METRIC, SAVED])
-    );
-    assert_eq!(sel(&dag, &["saved_query:*"], &[]), set(&[SAVED]));
-    assert_eq!(
-        sel(&dag, &["unit_test:test_customer_count"], &[]),
-        set(&[UNIT])
-    );
-    assert_eq!(sel(&dag, &["test_customer_count"], &[]), set(&[UNIT]));
-    assert_eq!(
-        sel(&dag, &["access:public"], &[]),
-        set(&[CUSTOMERS, T_UNIQUE_CUST, T_REL, UNIT])
     );
 }
 
 #[test]
 fn test_methods() {
     let dag = project();
-    assert_eq!(sel(&dag, &["test_type:singular"], &[]), set(&[T_SINGULAR]));
-    assert_eq!(
-        sel(&dag, &["test_type:generic"], &[]),
-        set(&[T_NN_STG_ORDERS, T_SRC_NN, T_UNIQUE_CUST, T_REL, T_EXPR])
+    selects(
+        &dag,
+        &[
+            ("test_type:singular", &[T_SINGULAR]),
+            (
+                "test_type:generic",
+                &[T_NN_STG_ORDERS, T_SRC_NN, T_UNIQUE_CUST, T_REL, T_EXPR],
+            ),
+            (
+                "test_type:data",
+                &[
+                    T_NN_STG_ORDERS,
+                    T_SRC_NN,
+                    T_UNIQUE_CUST,
+                    T_REL,
+                    T_EXPR,
+                    T_SINGULAR,
+                ],
+            ),
+            ("test_type:unit", &[UNIT]),
+            ("test_name:not_null", &[T_NN_STG_ORDERS, T_SRC_NN]),
+            ("test_name:expression_is_true", &[T_EXPR]),
+            ("test_name:dbt_utils.expression_is_true", &[T_EXPR]),
+            ("test_name:u*", &[T_UNIQUE_CUST]),
+        ],
     );
-    assert_eq!(
-        sel(&dag, &["test_type:data"], &[]),
-        set(&[
-            T_NN_STG_ORDERS,
-            T_SRC_NN,
-            T_UNIQUE_CUST,
-            T_REL,
-            T_EXPR,
-            T_SINGULAR
-        ])
-    );
-    assert_eq!(sel(&dag, &["test_type:unit"], &[]), set(&[UNIT]));
-    assert_eq!(
-        sel(&dag, &["test_name:not_null"], &[]),
-        set(&[T_NN_STG_ORDERS, T_SRC_NN])
-    );
-    assert_eq!(
-        sel(&dag, &["test_name:expression_is_true"], &[]),
-        set(&[T_EXPR])
-    );
-    assert_eq!(
-        sel(&dag, &["test_name:dbt_utils.expression_is_true"], &[]),
-        set(&[T_EXPR])
-    );
-    assert_eq!(sel(&dag, &["test_name:u*"], &[]), set(&[T_UNIQUE_CUST]));
 }
 
 #[test]
