@@ -34,11 +34,7 @@ pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
 /// sections are serialised straight from the parsed project rather than through a value tree:
 /// nodes in parallel batches written in order as they are done, and the parent and child maps
 /// from borrowed ids.
-pub fn write_manifest(
-    m: &Manifest,
-    meta: &ArtifactMeta,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
+pub fn write_manifest(m: &Manifest, meta: &ArtifactMeta, out: &mut Out) -> std::io::Result<()> {
     let ctx = Ctx::new(m, meta);
     let mut w = TopLevel { out, first: true };
     w.entry("metadata", &metadata(m, meta))?;
@@ -95,7 +91,7 @@ pub fn write_manifest(
 
 /// The top-level object of a JSON document being written key by key.
 struct TopLevel<'w> {
-    out: &'w mut dyn std::io::Write,
+    out: &'w mut Out,
     first: bool,
 }
 
@@ -113,17 +109,15 @@ impl TopLevel<'_> {
     }
 }
 
-/// The `nodes` object: serialised in parallel chunks, written in order batch by batch (the
-/// batches bound the text in memory at once).
-fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// The `nodes` object: serialised in parallel chunks, batch by batch; each batch is written out
+/// while the next one is serialised (the batches bound the text in memory at once).
+fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut Out) -> std::io::Result<()> {
     use rayon::prelude::*;
     const CHUNK: usize = 256;
     const BATCH: usize = 32 * CHUNK;
     let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
-    out.write_all(b"{")?;
-    let mut first = true;
-    for batch in list.chunks(BATCH) {
-        let parts: Vec<std::io::Result<Vec<u8>>> = batch
+    let serialise = |batch: &[(&String, &Node)]| -> Vec<std::io::Result<Vec<u8>>> {
+        batch
             .par_chunks(CHUNK)
             .map(|chunk| {
                 let mut buf = Vec::with_capacity(chunk.len() * 4096);
@@ -137,7 +131,10 @@ fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut dyn std::io::Write) -> std::io
                 }
                 Ok(buf)
             })
-            .collect();
+            .collect()
+    };
+    let mut first = true;
+    let mut write = |out: &mut Out, parts: Vec<std::io::Result<Vec<u8>>>| {
         for part in parts {
             if !first {
                 out.write_all(b",")?;
@@ -145,9 +142,21 @@ fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut dyn std::io::Write) -> std::io
             out.write_all(&part?)?;
             first = false;
         }
+        Ok::<(), std::io::Error>(())
+    };
+    out.write_all(b"{")?;
+    let mut pending = Vec::new();
+    for batch in list.chunks(BATCH) {
+        let (written, parts) = rayon::join(|| write(out, pending), || serialise(batch));
+        written?;
+        pending = parts;
     }
+    write(out, pending)?;
     out.write_all(b"}")
 }
+
+/// Where an artifact is written: a file, or memory.
+pub type Out = dyn std::io::Write + Send;
 
 impl<'a> Ctx<'a> {
     fn new(m: &'a Manifest, meta: &'a ArtifactMeta) -> Self {

@@ -122,7 +122,7 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
 /// folders: for artifacts too large to hold as one string first.
 pub fn write_with(
     path: &Path,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut manifest::Out) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {

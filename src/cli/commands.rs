@@ -158,12 +158,12 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
     crate::timing("compile nodes", t);
     let t = std::time::Instant::now();
     let target_dir = s.target_path.clone();
-    let files: Vec<(std::path::PathBuf, String)> = compiled
-        .iter()
+    let files: Vec<(std::path::PathBuf, &str)> = compiled
+        .par_iter()
         .filter_map(|id| {
             let n = s.manifest().nodes.get(id)?;
             let path = target_dir.join(compiled_path("", n).trim_start_matches('/'));
-            Some((path, n.compiled_code.clone()?))
+            Some((path, n.compiled_code.as_deref()?))
         })
         .collect();
     // Folders first (few), then the files in parallel.

@@ -55,14 +55,52 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
         crate::timing("docs: compile", t);
     }
     let m = meta(&s);
-    write_manifest(&s, &m)?;
+    if !empty_catalog {
+        rep.event(&Event::Info("Building catalog".into()));
+    }
+    // The manifest does not depend on the catalog or the site: write it meanwhile.
+    let (manifest, site) = rayon::join(
+        || write_manifest(&s, &m),
+        || catalog_and_site(&s, &m, empty_catalog),
+    );
+    manifest?;
+    let site = site?;
+    rep.event(&Event::Info(format!(
+        "Catalog written to {} ({} relations)",
+        site.catalog_path.display(),
+        site.relations
+    )));
+    rep.event(&Event::Info(format!(
+        "Docs site written to {} ({} pages) in {:.2}s ({:.2}s in the warehouse)",
+        site.dir.join("index.html").display(),
+        site.pages,
+        t0.elapsed().as_secs_f64(),
+        site.warehouse_seconds
+    )));
+    Ok(Outcome::Ok)
+}
 
+/// What [`catalog_and_site`] wrote.
+struct SiteWritten {
+    catalog_path: std::path::PathBuf,
+    relations: usize,
+    dir: std::path::PathBuf,
+    pages: usize,
+    warehouse_seconds: f64,
+}
+
+/// Reads the catalog from the warehouse (unless `empty_catalog`), writes `catalog.json` and the
+/// static site.
+fn catalog_and_site(
+    s: &Session,
+    m: &artifacts::ArtifactMeta,
+    empty_catalog: bool,
+) -> Result<SiteWritten, Vec<Diagnostic>> {
     // The catalog: the only step that talks to the warehouse.
     let t = std::time::Instant::now();
     let tables = if empty_catalog {
         Vec::new()
     } else {
-        rep.event(&Event::Info("Building catalog".into()));
         let scrub = |e: &dyn std::fmt::Display| s.target.scrub(&e.to_string());
         let adapter = Adapter::connect(&s.target).map_err(|e| {
             vec![Diagnostic::error(
@@ -89,15 +127,11 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
     crate::timing("docs: catalog queries", t);
 
     let t = std::time::Instant::now();
-    let catalog = artifacts::catalog_json(s.manifest(), &tables, &m);
+    let catalog = artifacts::catalog_json(s.manifest(), &tables, m);
     let catalog_path = s.target_path.join("catalog.json");
     artifacts::write_json(&catalog_path, &catalog).map_err(|e| io_error(&catalog_path, e))?;
     let found = catalog["nodes"].as_object().map_or(0, |o| o.len())
         + catalog["sources"].as_object().map_or(0, |o| o.len());
-    rep.event(&Event::Info(format!(
-        "Catalog written to {} ({found} relations)",
-        catalog_path.display()
-    )));
     // Last results, when a build or test ran before (an unreadable file is ignored like dbt).
     let run_results: Option<Value> =
         std::fs::read_to_string(s.target_path.join("run_results.json"))
@@ -105,17 +139,16 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
             .and_then(|t| serde_json::from_str(&t).ok());
     let site = s.target_path.join("docs");
     let summary =
-        artifacts::docs::write_site(&site, s.manifest(), &catalog, run_results.as_ref(), &m)
+        artifacts::docs::write_site(&site, s.manifest(), &catalog, run_results.as_ref(), m)
             .map_err(|e| io_error(&site, e))?;
     crate::timing("docs: catalog.json + site", t);
-    rep.event(&Event::Info(format!(
-        "Docs site written to {} ({} pages) in {:.2}s ({:.2}s in the warehouse)",
-        site.join("index.html").display(),
-        summary.nodes,
-        t0.elapsed().as_secs_f64(),
-        warehouse_seconds
-    )));
-    Ok(Outcome::Ok)
+    Ok(SiteWritten {
+        catalog_path,
+        relations: found,
+        dir: site,
+        pages: summary.nodes,
+        warehouse_seconds,
+    })
 }
 
 /// Compiles models, snapshots, analyses and tests (no warehouse), like `sluice compile`, so the

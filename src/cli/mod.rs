@@ -90,6 +90,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let t = std::time::Instant::now();
     let outcome = match commands::run(&cli) {
         Ok(o) => o,
         Err(diags) => {
@@ -101,5 +102,6 @@ pub fn main() -> ExitCode {
             }
         }
     };
+    crate::timing("command", t);
     ExitCode::from(outcome.code())
 }

@@ -104,6 +104,7 @@ impl Session {
                 .map(|d| d.with_source_from(&project.root))
                 .collect::<Vec<_>>()
         })?;
+        super::timing("parse: metric tests", t);
         let t_sq = std::time::Instant::now();
         // Semantic models and metrics written on models (the latest spec) join the legacy ones.
         let (sms, metrics) = crate::metrics::latest_spec::manifest_entries(&project.yaml_files);
