@@ -48,37 +48,58 @@ fn defaults(rt: ResourceType) -> &'static Map<String, Value> {
 /// [`super::node_config::node_config`], without copying the defaults.
 pub(crate) struct ConfigJson<'a> {
     defaults: &'static Map<String, Value>,
-    /// Normalised key -> the node's value (last spelling wins), in first-seen order.
-    set: Vec<(&'a str, &'a Value)>,
+    /// The node's value for each default key, by the key's position in `defaults`.
+    slots: Vec<Option<&'a Value>>,
+    /// Keys the defaults lack: normalised key -> the node's value, in first-seen order.
+    extra: Vec<(&'a str, &'a Value)>,
+}
+
+/// The keys of a resource type's defaults, in order (built once).
+fn default_keys(rt: ResourceType) -> &'static [&'static str] {
+    static CELLS: [OnceLock<Vec<&'static str>>; 32] = [const { OnceLock::new() }; 32];
+    CELLS[rt as usize].get_or_init(|| defaults(rt).keys().map(String::as_str).collect())
 }
 
 impl<'a> ConfigJson<'a> {
     pub fn of(node: &'a Node) -> Self {
-        let mut set: Vec<(&'a str, &'a Value)> = Vec::with_capacity(node.config.len());
-        for (k, v) in &node.config {
+        let keys = default_keys(node.resource_type);
+        let mut slots = vec![None; keys.len()];
+        let mut extra: Vec<(&'a str, &'a Value)> = Vec::new();
+        for (pos, (k, v)) in node.config.iter().enumerate() {
             let key = normalize_key(k);
-            match set.iter_mut().find(|(s, _)| *s == key) {
-                Some(slot) => slot.1 = v,
-                None => set.push((key, v)),
+            // A node's config starts as a copy of its defaults: try the same position first.
+            let at = if keys.get(pos) == Some(&key) {
+                Some(pos)
+            } else {
+                keys.iter().position(|d| *d == key)
+            };
+            match at {
+                Some(i) => slots[i] = Some(v),
+                None => match extra.iter_mut().find(|(s, _)| *s == key) {
+                    Some(slot) => slot.1 = v,
+                    None => extra.push((key, v)),
+                },
             }
         }
         ConfigJson {
             defaults: defaults(node.resource_type),
-            set,
+            slots,
+            extra,
         }
-    }
-
-    fn own(&self, key: &str) -> Option<&'a Value> {
-        self.set.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
 
     /// The resolved value of one key, if the defaults or the node have it.
     pub fn get(&self, key: &str) -> Option<Cow<'a, Value>> {
-        let base = self.defaults.get(key);
-        match self.own(key) {
-            None => base.map(Cow::Borrowed),
-            Some(v) => Some(resolve(key, base, v)),
+        let keys = self.defaults.keys().map(String::as_str);
+        if let Some(i) = keys.clone().position(|d| d == key) {
+            let base = self.defaults.get(key);
+            return match self.slots[i] {
+                None => base.map(Cow::Borrowed),
+                Some(v) => Some(resolve(key, base, v)),
+            };
         }
+        let own = self.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)?;
+        Some(resolve(key, None, own))
     }
 }
 
@@ -104,18 +125,14 @@ fn resolve<'a>(key: &str, base: Option<&'static Value>, v: &'a Value) -> Cow<'a,
 
 impl Serialize for ConfigJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let extra = self
-            .set
-            .iter()
-            .filter(|(k, _)| !self.defaults.contains_key(*k));
         let mut m = s.serialize_map(None)?;
-        for (k, base) in self.defaults {
-            match self.own(k) {
+        for ((k, base), own) in self.defaults.iter().zip(&self.slots) {
+            match own {
                 Some(v) => m.serialize_entry(k, &resolve(k, Some(base), v))?,
                 None => m.serialize_entry(k, base)?,
             }
         }
-        for (k, v) in extra {
+        for (k, v) in &self.extra {
             m.serialize_entry(k, &resolve(k, None, v))?;
         }
         m.end()
