@@ -98,7 +98,11 @@ impl<'a> ConfigJson<'a> {
                 Some(v) => Some(resolve(key, base, v)),
             };
         }
-        let own = self.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)?;
+        let own = self
+            .extra
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)?;
         Some(resolve(key, None, own))
     }
 }
