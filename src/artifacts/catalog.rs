@@ -239,7 +239,7 @@ mod tests {
         n.database = "shop".into();
         n.schema = "main".into();
         n.alias = name.into();
-        n.config.insert("materialized".into(), json!(mat));
+        n.config_mut().insert("materialized".into(), json!(mat));
         n
     }
 

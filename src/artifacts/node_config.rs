@@ -180,7 +180,7 @@ pub(crate) fn string_list(v: &Value) -> Value {
 /// The node's full `config` object: defaults for its resource type overlaid with `node.config`.
 pub(crate) fn node_config(node: &Node) -> Map<String, Value> {
     let mut config = default_config(node.resource_type);
-    for (k, v) in &node.config {
+    for (k, v) in node.config.iter() {
         let key = normalize_key(k);
         let value = match key {
             "pre-hook" | "post-hook" => hooks(v),
@@ -233,10 +233,10 @@ mod tests {
             "m".into(),
             "p".into(),
         );
-        n.config.insert("custom".into(), json!(1));
-        n.config.insert("materialized".into(), json!("table"));
-        n.config.insert("pre_hook".into(), json!("select 2"));
-        n.config
+        n.config_mut().insert("custom".into(), json!(1));
+        n.config_mut().insert("materialized".into(), json!("table"));
+        n.config_mut().insert("pre_hook".into(), json!("select 2"));
+        n.config_mut()
             .insert("docs".into(), json!({"node_color": "gold"}));
         let c = node_config(&n);
         let keys: Vec<&str> = c.keys().map(String::as_str).collect();

@@ -225,7 +225,13 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
 
 /// The entries of `config` that differ from `defaults`; all of `config` when it lacks a default
 /// key (then the defaults could not stand in for it).
-fn overrides(config: &Map<String, Value>, defaults: &Map<String, Value>) -> Map<String, Value> {
+fn overrides(
+    config: &Arc<Map<String, Value>>,
+    defaults: &Map<String, Value>,
+) -> Map<String, Value> {
+    if std::ptr::eq(config.as_ref(), defaults) {
+        return Map::new();
+    }
     // A node's config starts as a copy of its defaults, so their keys usually lead it in the same
     // order: compare by position, without hashing.
     let n = defaults.len();
@@ -239,7 +245,7 @@ fn overrides(config: &Map<String, Value>, defaults: &Map<String, Value>) -> Map<
             .collect();
     }
     if defaults.keys().any(|k| !config.contains_key(k)) {
-        return config.clone();
+        return config.as_ref().clone();
     }
     config
         .iter()

@@ -11,14 +11,13 @@ use serde_json::{Map, Value};
 
 use super::nodes::*;
 use super::parse::{
-    default_config, dirs_of, finish_config, name_relation, node_info, package_cfg, parse_call,
-    relative_to_resource,
+    default_config_shared, dirs_of, finish_config, merge_into, name_relation, node_info,
+    package_cfg, parse_call, relative_to_resource,
 };
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
 use crate::diagnostics::Diagnostic;
-use crate::project::config::merge;
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
 
@@ -189,14 +188,14 @@ pub(super) fn generic_tests(
                 fqn.extend(dirs_of(&a.resource_folder_path));
                 fqn.push(names.name.clone());
                 node.fqn = fqn.clone();
-                node.config = default_config(ResourceType::Test);
-                merge(
+                node.config = default_config_shared(ResourceType::Test);
+                merge_into(
                     &mut node.config,
                     &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
                         &c.data_tests
                     }),
                 );
-                merge(&mut node.config, &td.config);
+                merge_into(&mut node.config, &td.config);
                 finish_config(&mut node);
                 let macro_name = match &td.namespace {
                     Some(ns) => format!("{ns}.test_{}", td.test_name),
@@ -284,8 +283,8 @@ pub(super) fn generic_tests(
                 }
                 let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
                 if !rec.config.is_empty() {
-                    merge(&mut node.config, &rec.config);
-                    merge(&mut node.config, &td.config);
+                    merge_into(&mut node.config, &rec.config);
+                    merge_into(&mut node.config, &td.config);
                     finish_config(&mut node);
                 }
                 for r in rec.refs.iter() {
@@ -314,7 +313,8 @@ pub(super) fn generic_tests(
                 }
                 node.alias = names.alias.clone();
                 if a.attached.is_none() && matches!(a.target, TestTarget::Node { .. }) {
-                    node.config.insert("enabled".into(), Value::Bool(false));
+                    node.config_mut()
+                        .insert("enabled".into(), Value::Bool(false));
                 }
                 out.push(Box::new(node));
             }

@@ -15,7 +15,10 @@ mod sources;
 pub mod test_names;
 
 pub use nodes::*;
-pub use parse::{default_config, default_config_ref, parse, target_value, ParseOptions, Parsed};
+pub use parse::{
+    default_config, default_config_ref, default_config_shared, parse, target_value, ParseOptions,
+    Parsed,
+};
 pub use render::{
     compile_node, compiled_path, inject_ctes, node_info, render_node, CompileServices, Warehouse,
 };

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::sql::Relation;
@@ -126,7 +128,9 @@ pub struct Node {
     pub alias: String,
     pub raw_code: String,
     pub checksum: String,
-    pub config: Map<String, Value>,
+    /// Resolved config. Shared (copy on write): most nodes of a type keep a type's defaults, or
+    /// one set of them, unchanged; write through [`Node::config_mut`].
+    pub config: Arc<Map<String, Value>>,
     pub unrendered_config: Map<String, Value>,
     pub tags: Vec<String>,
     pub description: String,
@@ -168,7 +172,7 @@ impl Node {
             alias: String::new(),
             raw_code: String::new(),
             checksum: String::new(),
-            config: Map::new(),
+            config: Arc::default(),
             unrendered_config: Map::new(),
             tags: vec![],
             description: String::new(),
@@ -187,6 +191,11 @@ impl Node {
             source: None,
             definition: Value::Null,
         }
+    }
+
+    /// The config, for writing (copied first when it is shared).
+    pub fn config_mut(&mut self) -> &mut Map<String, Value> {
+        Arc::make_mut(&mut self.config)
     }
 
     pub fn materialization(&self) -> Materialization {

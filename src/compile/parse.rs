@@ -235,7 +235,7 @@ pub fn parse(
                     node.original_file_path = f.original_file_path.clone();
                     node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
                     node.raw_code = raw;
-                    node.config = default_config(rtype);
+                    node.config = default_config_shared(rtype);
                     let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
                         ResourceType::Model => &c.models,
                         ResourceType::Analysis => &c.analyses,
@@ -243,7 +243,7 @@ pub fn parse(
                         _ => &c.data_tests,
                     });
                     node.unrendered_config = project_cfg.clone();
-                    merge(&mut node.config, &project_cfg);
+                    merge_into(&mut node.config, &project_cfg);
                     if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
                         apply_entry(&mut node, entry, &manifest.docs);
                     }
@@ -274,12 +274,12 @@ pub fn parse(
             node.original_file_path = entry.file.clone();
             node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
             node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
-            node.config = default_config(ResourceType::Snapshot);
+            node.config = default_config_shared(ResourceType::Snapshot);
             let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
                 &c.snapshots
             });
             node.unrendered_config = project_cfg.clone();
-            merge(&mut node.config, &project_cfg);
+            merge_into(&mut node.config, &project_cfg);
             apply_entry(&mut node, entry, &manifest.docs);
             node.fqn = fqn;
             nodes.push(node);
@@ -300,10 +300,10 @@ pub fn parse(
             node.path = s.path.clone();
             node.original_file_path = s.original_file_path.clone();
             node.checksum = s.checksum.clone();
-            node.config = default_config(ResourceType::Seed);
+            node.config = default_config_shared(ResourceType::Seed);
             let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
             node.unrendered_config = project_cfg.clone();
-            merge(&mut node.config, &project_cfg);
+            merge_into(&mut node.config, &project_cfg);
             if let Some(entry) = props.seeds.get(&name) {
                 apply_entry(&mut node, entry, &manifest.docs);
             }
@@ -326,7 +326,7 @@ pub fn parse(
             let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
             templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
             let rec = ctx.recorded();
-            merge(&mut node.config, &rec.config);
+            merge_into(&mut node.config, &rec.config);
             node.refs = rec.refs;
             node.sources = rec.sources;
             node.depends_on_macros = rec.macros;
@@ -454,8 +454,10 @@ pub fn parse(
             format!("unit_test.{pkg}.{model}.{name}"),
             &[model.clone(), name.clone()],
         );
-        node.config.entry("tags").or_insert(Value::Array(vec![]));
-        node.config
+        node.config_mut()
+            .entry("tags")
+            .or_insert(Value::Array(vec![]));
+        node.config_mut()
             .entry("meta")
             .or_insert(Value::Object(Map::new()));
         node.tags = str_list(node.config.get("tags"));
@@ -701,8 +703,10 @@ fn yaml_node(
     fqn.extend(fqn_tail.iter().cloned());
     node.fqn = fqn;
     node.description = entry.str("description").unwrap_or("").to_string();
-    node.config = entry_config(&entry.value);
-    node.config.entry("enabled").or_insert(Value::Bool(true));
+    node.config = Arc::new(entry_config(&entry.value));
+    node.config_mut()
+        .entry("enabled")
+        .or_insert(Value::Bool(true));
     node.definition = Value::Object(entry.value.clone());
     node
 }
@@ -791,12 +795,29 @@ pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
     default_config_ref(rtype).clone()
 }
 
-/// [`default_config`], built once per resource type and shared.
-pub fn default_config_ref(rtype: ResourceType) -> &'static Map<String, Value> {
+/// [`default_config`] as a shared value: a node's config starts as this, copied on first write.
+pub fn default_config_shared(rtype: ResourceType) -> Arc<Map<String, Value>> {
+    shared_defaults(rtype).clone()
+}
+
+fn shared_defaults(rtype: ResourceType) -> &'static Arc<Map<String, Value>> {
     // One cell per resource type (more cells than there are types).
-    static CELLS: [std::sync::OnceLock<Map<String, Value>>; 32] =
+    static CELLS: [std::sync::OnceLock<Arc<Map<String, Value>>>; 32] =
         [const { std::sync::OnceLock::new() }; 32];
-    CELLS[rtype as usize].get_or_init(|| build_default_config(rtype))
+    CELLS[rtype as usize].get_or_init(|| Arc::new(build_default_config(rtype)))
+}
+
+/// Merges `more` into a shared config, copying it only when there is something to merge.
+pub(super) fn merge_into(config: &mut Arc<Map<String, Value>>, more: &Map<String, Value>) {
+    if !more.is_empty() {
+        merge(Arc::make_mut(config), more);
+    }
+}
+
+/// [`default_config`], built once per resource type and shared (the value inside
+/// [`default_config_shared`]).
+pub fn default_config_ref(rtype: ResourceType) -> &'static Map<String, Value> {
+    shared_defaults(rtype).as_ref()
 }
 
 fn build_default_config(rtype: ResourceType) -> Map<String, Value> {
@@ -846,12 +867,13 @@ fn build_default_config(rtype: ResourceType) -> Map<String, Value> {
 
 /// Normalises config after all layers are merged: tags/hooks as lists, tags and meta mirrored.
 pub(super) fn finish_config(node: &mut Node) {
+    // Writes only what changes: a config still shared with its type's defaults stays shared.
     for k in ["tags", "pre-hook", "post-hook"] {
-        if let Some(v) = node.config.get(k).cloned() {
-            node.config.insert(
-                k.to_string(),
-                Value::Array(crate::project::config::as_list(Some(&v))),
-            );
+        if let Some(v) = node.config.get(k) {
+            let list = Value::Array(crate::project::config::as_list(Some(v)));
+            if &list != v {
+                node.config_mut().insert(k.to_string(), list);
+            }
         }
     }
     node.tags = str_list(node.config.get("tags"));
@@ -863,9 +885,12 @@ pub(super) fn finish_config(node: &mut Node) {
         node.meta = meta;
     }
     if node.resource_type == ResourceType::Test {
-        if let Some(Value::String(s)) = node.config.get("severity").cloned() {
-            node.config
-                .insert("severity".into(), Value::String(s.to_ascii_uppercase()));
+        if let Some(Value::String(s)) = node.config.get("severity") {
+            let upper = s.to_ascii_uppercase();
+            if &upper != s {
+                node.config_mut()
+                    .insert("severity".into(), Value::String(upper));
+            }
         }
     }
 }
@@ -877,7 +902,7 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
         node.meta = meta.clone();
     }
-    merge(&mut node.config, &entry_config(&entry.value));
+    merge_into(&mut node.config, &entry_config(&entry.value));
     node.columns = columns_of(&entry.value, docs);
     if let Some(v) = entry.value.get("version") {
         node.version = Some(match v {
@@ -978,7 +1003,8 @@ fn render_config_strings(
             services.clone(),
         ));
         let out = templates.render("dbt_project.yml", &src, &ctx)?;
-        node.config.insert(k, Value::String(out.trim().to_string()));
+        node.config_mut()
+            .insert(k, Value::String(out.trim().to_string()));
     }
     Ok(())
 }

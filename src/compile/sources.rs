@@ -73,7 +73,7 @@ pub(super) fn source_nodes(
         );
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
-        node.config = config;
+        node.config = config.into();
         node.description = render_docs(
             tm.get("description").and_then(Value::as_str).unwrap_or(""),
             docs,

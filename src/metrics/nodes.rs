@@ -123,7 +123,7 @@ fn node(
             config.insert(k.clone(), v.clone());
         }
     }
-    n.config = config;
+    n.config = config.into();
     let metrics: Vec<String> = q
         .query_params
         .metrics

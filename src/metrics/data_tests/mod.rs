@@ -905,7 +905,7 @@ fn build(
     node.raw_code = sql;
     node.checksum = hash.clone();
     node.tags = tags;
-    node.config = config;
+    node.config = config.into();
     node.file_key_name = Some(format!("metrics.{metric}"));
     node.depends_on_nodes = models.into_iter().collect();
     node.depends_on_nodes.push(format!("metric.{pkg}.{metric}"));

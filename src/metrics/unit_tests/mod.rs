@@ -910,7 +910,7 @@ fn build(
             .into(),
         ),
     );
-    node.config = cfg;
+    node.config = cfg.into();
     node.raw_code = sql;
     node.checksum = {
         let def = Value::Object(e.v.clone()).to_string();
