@@ -11,7 +11,7 @@ use super::session::{self, ls_default_types, Session};
 use super::{print_diagnostics, use_color, GlobalArgs, LogFormat, Outcome};
 use crate::adapters::Adapter;
 use crate::artifacts::{self, ArtifactMeta, RunResult, RunStatus, Timing};
-use crate::compile::{compile_node, compiled_path, CompileServices, ResourceType};
+use crate::compile::{compile_node, compile_node_in, compiled_path, CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
 use crate::execute::{self, Event, JsonReporter, Reporter, RunContext, TextReporter};
 
@@ -708,10 +708,11 @@ pub(super) fn compile_into_manifest(
 ) -> (Vec<String>, Vec<Diagnostic>) {
     use rayon::prelude::*;
     let templates = s.templates();
+    let ephemeral = crate::compile::has_ephemeral_models(s.manifest());
     let results: Vec<(&String, Result<String, Diagnostic>)> = ids
         .par_iter()
         .map(|id| {
-            let sql = compile_node(s.manifest(), id, &templates, services.clone());
+            let sql = compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral);
             (id, sql)
         })
         .collect();

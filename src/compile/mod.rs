@@ -20,6 +20,7 @@ pub use parse::{
     Parsed,
 };
 pub use render::{
-    compile_node, compiled_path, inject_ctes, node_info, render_node, CompileServices, Warehouse,
+    compile_node, compile_node_in, compiled_path, has_ephemeral_models, inject_ctes, node_info,
+    render_node, CompileServices, Warehouse,
 };
 pub use resolve::{ParseServices, Resolver};

@@ -232,11 +232,33 @@ pub fn compile_node(
     templates: &Templates,
     services: Arc<dyn Services>,
 ) -> Result<String, Diagnostic> {
+    compile_node_in(manifest, id, templates, services, true)
+}
+
+/// Whether any enabled model is ephemeral (when none is, compiling can skip looking for them).
+pub fn has_ephemeral_models(manifest: &Manifest) -> bool {
+    manifest.nodes.values().any(|n| {
+        n.resource_type == ResourceType::Model && n.materialization() == Materialization::Ephemeral
+    })
+}
+
+/// [`compile_node`], told whether the project has ephemeral models at all
+/// ([`has_ephemeral_models`], computed once for many nodes).
+pub fn compile_node_in(
+    manifest: &Manifest,
+    id: &str,
+    templates: &Templates,
+    services: Arc<dyn Services>,
+    any_ephemeral: bool,
+) -> Result<String, Diagnostic> {
     let node = manifest
         .nodes
         .get(id)
         .ok_or_else(|| Diagnostic::error("internal", format!("unknown node `{id}`")))?;
     let sql = render_node(node, templates, services.clone())?;
+    if !any_ephemeral {
+        return Ok(sql);
+    }
     let ephemerals = ephemeral_ancestors(manifest, node);
     if ephemerals.is_empty() {
         return Ok(sql);
