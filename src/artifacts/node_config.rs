@@ -177,32 +177,14 @@ pub(crate) fn string_list(v: &Value) -> Value {
     }
 }
 
-/// The node's full `config` object: defaults for its resource type overlaid with `node.config`.
+/// The node's full `config` object: defaults for its resource type overlaid with `node.config`
+/// (the overlay itself lives in [`super::node_json::ConfigJson`], which manifest nodes are
+/// written through; this is its value for the resources written as values).
 pub(crate) fn node_config(node: &Node) -> Map<String, Value> {
-    let mut config = default_config(node.resource_type);
-    for (k, v) in node.config.iter() {
-        let key = normalize_key(k);
-        let value = match key {
-            "pre-hook" | "post-hook" => hooks(v),
-            "tags" => string_list(v),
-            "docs" | "contract" | "snapshot_meta_column_names" | "freshness" => {
-                match (config.get(key), v) {
-                    (Some(Value::Object(base)), Value::Object(more)) => {
-                        let mut merged = base.clone();
-                        for (mk, mv) in more {
-                            merged.insert(mk.clone(), mv.clone());
-                        }
-                        Value::Object(merged)
-                    }
-                    _ => v.clone(),
-                }
-            }
-            _ => v.clone(),
-        };
-        // Insert keeps an existing key's position (preserve_order), new keys go last.
-        config.insert(key.to_string(), value);
+    match serde_json::to_value(super::node_json::ConfigJson::of(node)) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
-    config
 }
 
 #[cfg(test)]

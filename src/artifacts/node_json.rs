@@ -44,8 +44,8 @@ fn defaults(rt: ResourceType) -> &'static Map<String, Value> {
 }
 
 /// The node's full `config`: its resource type's defaults (in dbt's order) overlaid with the
-/// node's own config, keys the defaults lack appended in the order the node set them. Equal to
-/// [`super::node_config::node_config`], without copying the defaults.
+/// node's own config, keys the defaults lack appended in the order the node set them, written
+/// without copying the defaults.
 pub(crate) struct ConfigJson<'a> {
     defaults: &'static Map<String, Value>,
     /// The node's value for each default key, by the key's position in `defaults`.

@@ -104,33 +104,12 @@ fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, S
             Ok(rows.iter().filter_map(|r| r.as_object().cloned()).collect())
         }
         ("csv", Some(Value::String(text))) => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_reader(text.trim().as_bytes());
-            let headers: Vec<String> = rdr
-                .headers()
-                .map_err(|e| e.to_string())?
-                .iter()
-                .map(|h| h.trim().to_string())
-                .collect();
-            let mut out = Vec::new();
-            for rec in rdr.records() {
-                let rec = rec.map_err(|e| format!("csv rows: {e}"))?;
-                let mut m = Map::new();
-                for (h, v) in headers.iter().zip(rec.iter()) {
-                    let v = v.trim();
-                    m.insert(
-                        h.clone(),
-                        if v.is_empty() || v.eq_ignore_ascii_case("null") {
-                            Value::Null
-                        } else {
-                            Value::String(v.to_string())
-                        },
-                    );
-                }
-                out.push(m);
-            }
-            Ok(out)
+            crate::project::seeds::csv_fixture_rows(text, |v| Value::String(v.to_string())).map_err(
+                |e| match e {
+                    crate::project::seeds::FixtureCsvError::Header(e) => e.to_string(),
+                    crate::project::seeds::FixtureCsvError::Row(e) => format!("csv rows: {e}"),
+                },
+            )
         }
         (f, _) => Err(format!(
             "unsupported fixture format `{f}` (sluice supports dict and csv)"

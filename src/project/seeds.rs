@@ -978,3 +978,45 @@ mod tests {
         );
     }
 }
+
+/// Why [`csv_fixture_rows`] could not read a CSV text.
+#[derive(Debug)]
+pub enum FixtureCsvError {
+    /// The header line.
+    Header(csv::Error),
+    /// A data row.
+    Row(csv::Error),
+}
+
+/// Rows of a CSV text with a header line, as unit-test fixtures write them (`format: csv`):
+/// headers and cells trimmed, an empty cell or `null` is null, any other cell becomes `cell(text)`.
+pub fn csv_fixture_rows(
+    text: &str,
+    cell: impl Fn(&str) -> serde_json::Value,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, FixtureCsvError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.trim().as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(FixtureCsvError::Header)?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(FixtureCsvError::Row)?;
+        let mut m = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            let v = v.trim();
+            let value = if v.is_empty() || v.eq_ignore_ascii_case("null") {
+                serde_json::Value::Null
+            } else {
+                cell(v)
+            };
+            m.insert(h.clone(), value);
+        }
+        out.push(m);
+    }
+    Ok(out)
+}

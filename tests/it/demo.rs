@@ -1,26 +1,10 @@
 //! The demo warehouse at the repository root builds and tests green, twice (incremental path).
 
-use crate::support::{copy_dir, repo, sluice};
+use crate::support::{copy_demo, sluice};
 
 #[test]
 fn demo_builds_and_tests_green_twice() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
-    for d in [
-        "models",
-        "seeds",
-        "macros",
-        "profiles",
-        "analyses",
-        "tests/data",
-        "metrics",
-    ] {
-        if repo().join(d).exists() {
-            copy_dir(&repo().join(d), &dir.join(d));
-        }
-    }
+    let (_tmp, dir) = copy_demo();
     let r = sluice(&dir, &["build"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);

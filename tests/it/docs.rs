@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::cdp::{chromium_path, Browser};
-use crate::support::{copy_dir, copy_project, repo, shared, sluice};
+use crate::support::{copy_demo, copy_project, shared, sluice};
 
 fn read_json(p: &Path) -> Value {
     serde_json::from_str(
@@ -222,24 +222,7 @@ fn serve_serves_the_site_and_nothing_else() {
 /// The demo at the repository root (with its semantic models and metrics), built into a temp
 /// copy so the catalog has types.
 fn built_demo() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
-    for d in [
-        "models",
-        "seeds",
-        "macros",
-        "profiles",
-        "analyses",
-        "tests/data",
-        "metrics",
-        "snapshots",
-    ] {
-        if repo().join(d).exists() {
-            copy_dir(&repo().join(d), &dir.join(d));
-        }
-    }
+    let (tmp, dir) = copy_demo();
     let r = sluice(&dir, &["build"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = sluice(&dir, &["docs", "generate"]);

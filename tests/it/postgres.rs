@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::pg_server::{on_both_engines, Engine, PgServer, PASSWORD};
-use crate::support::{copy_dir, copy_project, repo, shared, sluice, Run};
+use crate::support::{copy_demo, copy_project, repo, shared, sluice, Run};
 
 fn sluice_env(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Run {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
@@ -312,23 +312,7 @@ fn demo_builds_green_on_postgres() {
         return;
     };
     pg.create_db("saas_ops");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
-    for d in [
-        "models",
-        "seeds",
-        "macros",
-        "profiles",
-        "analyses",
-        "tests/data",
-        "metrics",
-    ] {
-        if repo().join(d).exists() {
-            copy_dir(&repo().join(d), &dir.join(d));
-        }
-    }
+    let (_tmp, dir) = copy_demo();
     let env = [
         ("PGHOST", "127.0.0.1".to_string()),
         ("PGPORT", pg.port.to_string()),

@@ -20,6 +20,30 @@ pub fn copy_project(src: &Path) -> (tempfile::TempDir, PathBuf) {
     (tmp, dst)
 }
 
+/// A temp copy of the demo project at the repository root (project file, models, seeds, macros,
+/// profiles, analyses, singular tests, metrics, snapshots), for tests that build it.
+pub fn copy_demo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo().join("dbt_project.yml"), dir.join("dbt_project.yml")).unwrap();
+    for d in [
+        "models",
+        "seeds",
+        "macros",
+        "profiles",
+        "analyses",
+        "tests/data",
+        "metrics",
+        "snapshots",
+    ] {
+        if repo().join(d).exists() {
+            copy_dir(&repo().join(d), &dir.join(d));
+        }
+    }
+    (tmp, dir)
+}
+
 pub fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).expect("mkdir");
     for e in std::fs::read_dir(src).expect("read_dir") {

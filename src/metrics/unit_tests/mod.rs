@@ -229,37 +229,21 @@ fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, S
             .collect(),
         ("dict", Some(_)) => Err("`rows` must be a list of mappings".into()),
         ("csv", Some(Value::String(text))) => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_reader(text.trim().as_bytes());
-            let headers: Vec<String> = rdr
-                .headers()
-                .map_err(|e| format!("csv rows: {e}"))?
-                .iter()
-                .map(|h| h.trim().to_string())
-                .collect();
-            let mut out = Vec::new();
-            for rec in rdr.records() {
-                let rec = rec.map_err(|e| format!("csv rows: {e}"))?;
-                let mut m = Map::new();
-                for (h, v) in headers.iter().zip(rec.iter()) {
-                    let v = v.trim();
-                    let value = if v.is_empty() || v.eq_ignore_ascii_case("null") {
-                        Value::Null
-                    } else if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
-                        Value::Bool(v.eq_ignore_ascii_case("true"))
-                    } else if let Ok(i) = v.parse::<i64>() {
-                        Value::from(i)
-                    } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
-                        Value::from(f)
-                    } else {
-                        Value::String(v.to_string())
-                    };
-                    m.insert(h.clone(), value);
+            let typed = |v: &str| {
+                if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+                    Value::Bool(v.eq_ignore_ascii_case("true"))
+                } else if let Ok(i) = v.parse::<i64>() {
+                    Value::from(i)
+                } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                    Value::from(f)
+                } else {
+                    Value::String(v.to_string())
                 }
-                out.push(m);
-            }
-            Ok(out)
+            };
+            crate::project::seeds::csv_fixture_rows(text, typed).map_err(|e| match e {
+                crate::project::seeds::FixtureCsvError::Header(e)
+                | crate::project::seeds::FixtureCsvError::Row(e) => format!("csv rows: {e}"),
+            })
         }
         ("csv", Some(_)) => Err("with `format: csv`, `rows` is one CSV text with a header".into()),
         (f, _) => Err(format!("unknown fixture format `{f}`")),
