@@ -26,6 +26,14 @@ pub mod project;
 pub mod sql;
 pub mod templating;
 
+/// When the process started, for the `at` column of [`timing`]; set by [`timing_start`].
+static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Marks the start of the process for [`timing`] (called first thing by the CLI).
+pub fn timing_start() {
+    PROCESS_START.get_or_init(std::time::Instant::now);
+}
+
 /// With `SLUICE_TIMINGS=1`, prints how long a stage took to stderr (for benchmarks only).
 pub fn timing(stage: &str, since: std::time::Instant) {
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
@@ -48,8 +56,11 @@ pub fn timing(stage: &str, since: std::time::Instant) {
                     Some(ticks as f64 / 100.0)
                 })
                 .unwrap_or(0.0);
+            let at = PROCESS_START
+                .get()
+                .map_or(0.0, |s| s.elapsed().as_secs_f64());
             eprintln!(
-                "timing: {stage}: {:.3}s (cpu so far {cpu:.2}s, rss {rss_mib} MiB)",
+                "timing: {stage}: {:.3}s (at {at:.3}s, cpu so far {cpu:.2}s, rss {rss_mib} MiB)",
                 since.elapsed().as_secs_f64()
             );
         }

@@ -131,8 +131,8 @@ impl TopLevel<'_> {
 /// while the next one is serialised (the batches bound the text in memory at once).
 fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut Out) -> std::io::Result<()> {
     use rayon::prelude::*;
-    const CHUNK: usize = 256;
-    const BATCH: usize = 32 * CHUNK;
+    const CHUNK: usize = 64;
+    const BATCH: usize = 8 * CHUNK;
     let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
     let serialise = |batch: &[(&String, &Node)]| -> Vec<std::io::Result<Vec<u8>>> {
         batch

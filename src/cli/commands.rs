@@ -152,46 +152,13 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
         )
         .map_err(|d| vec![d])?;
     warn_unmatched(&s, sel, rep.as_ref());
-    use rayon::prelude::*;
-    let t = std::time::Instant::now();
-    let (compiled, mut errors) = compile_into_manifest(&mut s, &ids, &services);
-    crate::timing("compile nodes", t);
     let t = std::time::Instant::now();
     let target_dir = s.target_path.clone();
-    let files: Vec<(std::path::PathBuf, &str)> = compiled
-        .par_iter()
-        .filter_map(|id| {
-            let n = s.manifest().nodes.get(id)?;
-            let path = target_dir.join(compiled_path("", n).trim_start_matches('/'));
-            Some((path, n.compiled_code.as_deref()?))
-        })
-        .collect();
-    // Folders first (few), then the files in parallel.
-    let dirs: std::collections::BTreeSet<&std::path::Path> =
-        files.iter().filter_map(|(p, _)| p.parent()).collect();
-    for d in dirs {
-        if let Err(e) = std::fs::create_dir_all(d) {
-            errors.push(Diagnostic::error(
-                "io",
-                format!("cannot create `{}`: {e}", d.display()),
-            ));
-        }
-    }
+    let (_, errors) = compile_into_manifest(&mut s, &ids, &services, Some(&target_dir));
+    crate::timing("compile nodes and files", t);
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();
-    // The files are mostly waiting on the disk and the manifest mostly on the CPU: do both at once.
-    let (write_errors, manifest) = rayon::join(
-        || {
-            let errors: Vec<Diagnostic> = files
-                .par_iter()
-                .filter_map(|(path, sql)| write_if_changed(path, sql))
-                .collect();
-            crate::timing("write compiled files", t);
-            errors
-        },
-        || write_manifest(&s, &m),
-    );
-    errors.extend(write_errors);
+    let manifest = write_manifest(&s, &m);
     for l in services.take_logs() {
         rep.event(&Event::Info(l));
     }
@@ -705,20 +672,30 @@ pub(super) fn compile_into_manifest(
     s: &mut Session,
     ids: &[String],
     services: &Arc<CompileServices>,
+    files_under: Option<&std::path::Path>,
 ) -> (Vec<String>, Vec<Diagnostic>) {
     use rayon::prelude::*;
     let templates = s.templates();
     let ephemeral = crate::compile::has_ephemeral_models(s.manifest());
-    let results: Vec<(&String, Result<String, Diagnostic>)> = ids
+    // Each node's file is written by the task that compiled it: the disk work overlaps the
+    // rendering of other nodes instead of waiting for all of them.
+    let results: Vec<(&String, Result<String, Diagnostic>, Option<Diagnostic>)> = ids
         .par_iter()
         .map(|id| {
             let sql = compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral);
-            (id, sql)
+            let written = match (&sql, files_under, s.manifest().nodes.get(id)) {
+                (Ok(sql), Some(dir), Some(n)) => {
+                    write_if_changed(&dir.join(compiled_path("", n).trim_start_matches('/')), sql)
+                }
+                _ => None,
+            };
+            (id, sql, written)
         })
         .collect();
     let mut compiled = Vec::new();
     let mut errors = Vec::new();
-    for (id, r) in results {
+    for (id, r, written) in results {
+        errors.extend(written);
         match r {
             Ok(sql) => {
                 if let Some(n) = s.parsed.manifest.nodes.get_mut(id) {
@@ -732,13 +709,22 @@ pub(super) fn compile_into_manifest(
     (compiled, errors)
 }
 
-/// Writes a compiled file unless it already holds `sql`: rewriting 40,000 unchanged files costs
-/// far more than reading them.
+/// Writes a compiled file (and its folder) unless it already holds `sql`: rewriting 40,000
+/// unchanged files costs far more than reading them.
 fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {
     if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
         return None;
     }
-    std::fs::write(path, sql)
+    let mut result = std::fs::write(path, sql);
+    if result
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        if let Some(dir) = path.parent() {
+            result = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, sql));
+        }
+    }
+    result
         .err()
         .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
 }

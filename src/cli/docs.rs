@@ -175,7 +175,7 @@ fn compile_all(s: &mut Session) -> Result<(), Vec<Diagnostic>> {
         })
         .map(|n| n.unique_id.clone())
         .collect();
-    let (_, errors) = compile_into_manifest(s, &ids, &services);
+    let (_, errors) = compile_into_manifest(s, &ids, &services, None);
     if errors.is_empty() {
         Ok(())
     } else {

@@ -82,6 +82,7 @@ pub use crate::timing;
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
+    crate::timing_start();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

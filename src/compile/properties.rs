@@ -63,129 +63,74 @@ const KNOWN_KEYS: &[&str] = &[
 
 impl Properties {
     pub fn collect(files: &[YamlFile]) -> Result<Self, Vec<Diagnostic>> {
+        use rayon::prelude::*;
+        // Each file's entries are read (and copied out of the file's tree) in parallel; the index
+        // is then filled in file order, so duplicates are reported the same way every time.
+        let per_file: Vec<(&YamlFile, Vec<(&str, Entry)>, Vec<Diagnostic>)> = files
+            .par_iter()
+            .map(|f| {
+                let (entries, errors) = file_entries(f);
+                (f, entries, errors)
+            })
+            .collect();
         let mut p = Properties::default();
         let mut errors = Vec::new();
-        for f in files {
-            let Value::Object(top) = &f.value else {
-                if !f.value.is_null() {
-                    errors.push(
-                        Diagnostic::error("yaml", "a properties file must be a mapping")
-                            .in_file(&f.original_file_path),
-                    );
-                }
-                continue;
-            };
-            for (key, v) in top {
-                if !KNOWN_KEYS.contains(&key.as_str()) {
-                    errors.push(
-                        Diagnostic::warning(
-                            "yaml",
-                            format!("unknown top-level key `{key}` in properties file"),
-                        )
-                        .in_file(&f.original_file_path)
-                        .maybe_hint(crate::diagnostics::did_you_mean(
-                            key,
-                            KNOWN_KEYS.iter().copied(),
-                        )),
-                    );
-                    continue;
-                }
-                if key == "version" {
-                    continue;
-                }
-                let Value::Array(items) = v else {
-                    if !v.is_null() {
-                        errors.push(
-                            Diagnostic::error(
-                                "yaml",
-                                format!("`{key}:` must be a list of entries"),
-                            )
-                            .in_file(&f.original_file_path)
-                            .with_hint(format!("write `{key}:` followed by `- name: ...` items")),
-                        );
+        for (f, entries, file_errors) in per_file {
+            errors.extend(file_errors);
+            for (key, entry) in entries {
+                let map = match key {
+                    "models" => &mut p.models,
+                    "seeds" => &mut p.seeds,
+                    "snapshots" => &mut p.snapshots,
+                    "analyses" => &mut p.analyses,
+                    "macros" => &mut p.macros,
+                    "sources" => {
+                        p.sources.push(entry);
+                        continue;
                     }
-                    continue;
+                    "exposures" => {
+                        p.exposures.push(entry);
+                        continue;
+                    }
+                    "groups" => {
+                        p.groups.push(entry);
+                        continue;
+                    }
+                    "unit_tests" => {
+                        p.unit_tests.push(entry);
+                        continue;
+                    }
+                    "semantic_models" => {
+                        p.semantic_models.push(entry);
+                        continue;
+                    }
+                    "metrics" => {
+                        p.metrics.push(entry);
+                        continue;
+                    }
+                    "saved_queries" => {
+                        p.saved_queries.push(entry);
+                        continue;
+                    }
+                    _ => continue,
                 };
-                for item in items {
-                    let Value::Object(m) = item else {
-                        errors.push(
-                            Diagnostic::error(
-                                "yaml",
-                                format!("an entry under `{key}:` must be a mapping"),
-                            )
-                            .in_file(&f.original_file_path),
-                        );
-                        continue;
-                    };
-                    let entry = Entry {
-                        file: f.original_file_path.clone(),
-                        value: m.clone(),
-                    };
-                    if entry.name().is_empty() && key != "version" {
-                        errors.push(
-                            Diagnostic::error(
-                                "yaml",
-                                format!("an entry under `{key}:` has no `name`"),
-                            )
-                            .in_file(&f.original_file_path)
-                            .with_hint("every entry needs `- name: ...`"),
-                        );
-                        continue;
-                    }
-                    let map = match key.as_str() {
-                        "models" => &mut p.models,
-                        "seeds" => &mut p.seeds,
-                        "snapshots" => &mut p.snapshots,
-                        "analyses" => &mut p.analyses,
-                        "macros" => &mut p.macros,
-                        "sources" => {
-                            p.sources.push(entry);
-                            continue;
-                        }
-                        "exposures" => {
-                            p.exposures.push(entry);
-                            continue;
-                        }
-                        "groups" => {
-                            p.groups.push(entry);
-                            continue;
-                        }
-                        "unit_tests" => {
-                            p.unit_tests.push(entry);
-                            continue;
-                        }
-                        "semantic_models" => {
-                            p.semantic_models.push(entry);
-                            continue;
-                        }
-                        "metrics" => {
-                            p.metrics.push(entry);
-                            continue;
-                        }
-                        "saved_queries" => {
-                            p.saved_queries.push(entry);
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    let name = entry.name().to_string();
-                    if let Some(prev) = map.get(&name) {
-                        errors.push(
-                            yaml_entry_error(
-                                f,
-                                &name,
-                                "duplicate-patch",
-                                format!(
-                                    "`{name}` is described twice under `{key}:` (also in `{}`)",
-                                    prev.file
-                                ),
-                            )
-                            .with_hint("merge the two entries into one"),
-                        );
-                        continue;
-                    }
-                    map.insert(name, entry);
+                let name = entry.name().to_string();
+                if let Some(prev) = map.get(&name) {
+                    errors.push(
+                        yaml_entry_error(
+                            f,
+                            &name,
+                            "duplicate-patch",
+                            format!(
+                                "`{name}` is described twice under `{key}:` (also in `{}`)",
+                                prev.file
+                            ),
+                        )
+                        .with_hint("merge the two entries into one"),
+                    );
+                    continue;
                 }
+                map.insert(name, entry);
             }
         }
         let (warnings, errs): (Vec<_>, Vec<_>) = errors
@@ -197,6 +142,74 @@ impl Properties {
         let _ = warnings;
         Ok(p)
     }
+}
+
+/// The entries of one properties file, with the top-level key each sits under, and the file's
+/// structural errors.
+fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry)>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let Value::Object(top) = &f.value else {
+        if !f.value.is_null() {
+            errors.push(
+                Diagnostic::error("yaml", "a properties file must be a mapping")
+                    .in_file(&f.original_file_path),
+            );
+        }
+        return (out, errors);
+    };
+    for (key, v) in top {
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            errors.push(
+                Diagnostic::warning(
+                    "yaml",
+                    format!("unknown top-level key `{key}` in properties file"),
+                )
+                .in_file(&f.original_file_path)
+                .maybe_hint(crate::diagnostics::did_you_mean(
+                    key,
+                    KNOWN_KEYS.iter().copied(),
+                )),
+            );
+            continue;
+        }
+        if key == "version" {
+            continue;
+        }
+        let Value::Array(items) = v else {
+            if !v.is_null() {
+                errors.push(
+                    Diagnostic::error("yaml", format!("`{key}:` must be a list of entries"))
+                        .in_file(&f.original_file_path)
+                        .with_hint(format!("write `{key}:` followed by `- name: ...` items")),
+                );
+            }
+            continue;
+        };
+        for item in items {
+            let Value::Object(m) = item else {
+                errors.push(
+                    Diagnostic::error("yaml", format!("an entry under `{key}:` must be a mapping"))
+                        .in_file(&f.original_file_path),
+                );
+                continue;
+            };
+            let entry = Entry {
+                file: f.original_file_path.clone(),
+                value: m.clone(),
+            };
+            if entry.name().is_empty() {
+                errors.push(
+                    Diagnostic::error("yaml", format!("an entry under `{key}:` has no `name`"))
+                        .in_file(&f.original_file_path)
+                        .with_hint("every entry needs `- name: ...`"),
+                );
+                continue;
+            }
+            out.push((key.as_str(), entry));
+        }
+    }
+    (out, errors)
 }
 
 /// The `config:` of a properties entry (with `+` prefixes removed), plus legacy top-level keys.

@@ -92,17 +92,35 @@ impl Dag {
             )
             .with_hint("rename one of them: names must be unique per resource type and package"));
         }
+        use rayon::prelude::*;
         let mut graph = DiGraph::with_capacity(nodes.len(), 0);
-        let mut index = BTreeMap::new();
-        for node in &nodes {
-            index.insert(node.unique_id.clone(), graph.add_node(()));
+        for _ in &nodes {
+            graph.add_node(());
         }
-        for (i, node) in nodes.iter().enumerate() {
-            let parents: BTreeSet<&String> = node.depends_on.iter().collect();
-            for parent in parents {
-                if let Some(&p) = index.get(parent) {
-                    graph.add_edge(p, NodeIndex::new(i), ());
-                }
+        // The nodes are sorted: the index is built in one pass, and parents are found by binary
+        // search, in parallel, before the edges are added in node order.
+        let index: BTreeMap<String, NodeIndex> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.unique_id.clone(), NodeIndex::new(i)))
+            .collect();
+        let edges: Vec<Vec<usize>> = nodes
+            .par_iter()
+            .map(|node| {
+                let parents: BTreeSet<&String> = node.depends_on.iter().collect();
+                parents
+                    .into_iter()
+                    .filter_map(|p| {
+                        nodes
+                            .binary_search_by(|n| n.unique_id.as_str().cmp(p.as_str()))
+                            .ok()
+                    })
+                    .collect()
+            })
+            .collect();
+        for (i, parents) in edges.into_iter().enumerate() {
+            for p in parents {
+                graph.add_edge(NodeIndex::new(p), NodeIndex::new(i), ());
             }
         }
         let dag = Dag {
