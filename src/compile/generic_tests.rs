@@ -85,15 +85,15 @@ pub(super) fn generic_tests(
                 continue;
             }
             attaches.push(Attach {
-                entry: &entry.value,
-                file: &entry.file,
+                entry: entry.value,
+                file: entry.file,
                 key: kind,
                 target: TestTarget::Node {
                     name,
                     version: None,
                 },
                 attached: id,
-                resource_folder_path: relative_to_resource(&entry.file, project),
+                resource_folder_path: relative_to_resource(entry.file, project),
             });
         }
     }
@@ -102,7 +102,7 @@ pub(super) fn generic_tests(
         if let Some(Value::Array(tables)) = entry.value.get("tables") {
             for t in tables {
                 if let Value::Object(tm) = t {
-                    source_tables.push((entry.name().to_string(), tm.clone(), entry.file.as_str()));
+                    source_tables.push((entry.name().to_string(), tm.clone(), entry.file));
                 }
             }
         }

@@ -272,7 +272,7 @@ fn parse_project(
             let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
                 continue;
             };
-            let path = relative_to_resource(&entry.file, proj);
+            let path = relative_to_resource(entry.file, proj);
             let mut fqn = vec![pkg.clone()];
             fqn.extend(dirs_of(&path));
             fqn.push(name.clone());
@@ -283,7 +283,7 @@ fn parse_project(
                 pkg.clone(),
             );
             node.path = path;
-            node.original_file_path = entry.file.clone();
+            node.original_file_path = entry.file.to_string();
             node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
             node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
             node.config = default_config_shared(ResourceType::Snapshot);
@@ -497,14 +497,14 @@ fn parse_project(
                             "unknown-ref",
                             format!("unit test `{name}` tests unknown model `{model}`"),
                         )
-                        .in_file(&entry.file)
+                        .in_file(entry.file)
                     },
                     |l| {
                         Diagnostic::error(
                             "unknown-ref",
                             format!("unit test `{name}` tests unknown model `{model}`"),
                         )
-                        .at(Location::at(&entry.file, l, 1))
+                        .at(Location::at(entry.file, l, 1))
                     },
                 )
                 .maybe_hint(did_you_mean(
@@ -711,14 +711,14 @@ fn yaml_node(
 ) -> Node {
     let pkg = &project.config.name;
     let mut node = Node::new(unique_id, rtype, entry.name().to_string(), pkg.clone());
-    node.original_file_path = entry.file.clone();
-    node.path = relative_to_resource(&entry.file, project);
+    node.original_file_path = entry.file.to_string();
+    node.path = relative_to_resource(entry.file, project);
     let mut fqn = vec![pkg.clone()];
     fqn.extend(dirs_of(&node.path));
     fqn.extend(fqn_tail.iter().cloned());
     node.fqn = fqn;
     node.description = entry.str("description").unwrap_or("").to_string();
-    node.config = Arc::new(entry_config(&entry.value));
+    node.config = Arc::new(entry_config(entry.value));
     node.config_mut()
         .entry("enabled")
         .or_insert(Value::Bool(true));
@@ -954,8 +954,8 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
         node.meta = meta.clone();
     }
-    merge_into(&mut node.config, &entry_config(&entry.value));
-    node.columns = columns_of(&entry.value, docs);
+    merge_into(&mut node.config, &entry_config(entry.value));
+    node.columns = columns_of(entry.value, docs);
     if let Some(v) = entry.value.get("version") {
         node.version = Some(match v {
             Value::String(s) => s.clone(),

@@ -10,37 +10,38 @@ use crate::diagnostics::Diagnostic;
 use crate::project::{yaml_entry_error, YamlFile};
 
 /// One entry of a properties file, with where it came from.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub file: String,
-    /// Folders of the YAML file below its resource folder (used in test fqns).
-    pub value: Map<String, Value>,
+/// Borrowed from the loaded project's YAML: the index copies nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The properties file, relative to the project root.
+    pub file: &'a str,
+    pub value: &'a Map<String, Value>,
 }
 
-impl Entry {
-    pub fn name(&self) -> &str {
+impl<'a> Entry<'a> {
+    pub fn name(&self) -> &'a str {
         self.value.get("name").and_then(Value::as_str).unwrap_or("")
     }
-    pub fn str(&self, key: &str) -> Option<&str> {
+    pub fn str(&self, key: &str) -> Option<&'a str> {
         self.value.get(key).and_then(Value::as_str)
     }
 }
 
 /// All properties of the project, by kind and name.
 #[derive(Debug, Default)]
-pub struct Properties {
-    pub models: BTreeMap<String, Entry>,
-    pub seeds: BTreeMap<String, Entry>,
-    pub snapshots: BTreeMap<String, Entry>,
-    pub analyses: BTreeMap<String, Entry>,
-    pub macros: BTreeMap<String, Entry>,
-    pub sources: Vec<Entry>,
-    pub exposures: Vec<Entry>,
-    pub groups: Vec<Entry>,
-    pub unit_tests: Vec<Entry>,
-    pub semantic_models: Vec<Entry>,
-    pub metrics: Vec<Entry>,
-    pub saved_queries: Vec<Entry>,
+pub struct Properties<'a> {
+    pub models: BTreeMap<String, Entry<'a>>,
+    pub seeds: BTreeMap<String, Entry<'a>>,
+    pub snapshots: BTreeMap<String, Entry<'a>>,
+    pub analyses: BTreeMap<String, Entry<'a>>,
+    pub macros: BTreeMap<String, Entry<'a>>,
+    pub sources: Vec<Entry<'a>>,
+    pub exposures: Vec<Entry<'a>>,
+    pub groups: Vec<Entry<'a>>,
+    pub unit_tests: Vec<Entry<'a>>,
+    pub semantic_models: Vec<Entry<'a>>,
+    pub metrics: Vec<Entry<'a>>,
+    pub saved_queries: Vec<Entry<'a>>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -61,21 +62,12 @@ const KNOWN_KEYS: &[&str] = &[
     "tests",
 ];
 
-impl Properties {
-    pub fn collect(files: &[YamlFile]) -> Result<Self, Vec<Diagnostic>> {
-        use rayon::prelude::*;
-        // Each file's entries are read (and copied out of the file's tree) in parallel; the index
-        // is then filled in file order, so duplicates are reported the same way every time.
-        let per_file: Vec<(&YamlFile, Vec<(&str, Entry)>, Vec<Diagnostic>)> = files
-            .par_iter()
-            .map(|f| {
-                let (entries, errors) = file_entries(f);
-                (f, entries, errors)
-            })
-            .collect();
+impl<'a> Properties<'a> {
+    pub fn collect(files: &'a [YamlFile]) -> Result<Self, Vec<Diagnostic>> {
         let mut p = Properties::default();
         let mut errors = Vec::new();
-        for (f, entries, file_errors) in per_file {
+        for f in files {
+            let (entries, file_errors) = file_entries(f);
             errors.extend(file_errors);
             for (key, entry) in entries {
                 let map = match key {
@@ -146,7 +138,7 @@ impl Properties {
 
 /// The entries of one properties file, with the top-level key each sits under, and the file's
 /// structural errors.
-fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry)>, Vec<Diagnostic>) {
+fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let Value::Object(top) = &f.value else {
@@ -195,8 +187,8 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry)>, Vec<Diagnostic>) {
                 continue;
             };
             let entry = Entry {
-                file: f.original_file_path.clone(),
-                value: m.clone(),
+                file: &f.original_file_path,
+                value: m,
             };
             if entry.name().is_empty() {
                 errors.push(

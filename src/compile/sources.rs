@@ -21,8 +21,8 @@ pub(super) fn source_nodes(
     docs: &BTreeMap<String, DocBlock>,
 ) -> Result<Vec<Node>, Diagnostic> {
     let src_name = entry.name().to_string();
-    let rel_path = relative_to_resource(&entry.file, project);
-    let src_cfg = entry_config(&entry.value);
+    let rel_path = relative_to_resource(entry.file, project);
+    let src_cfg = entry_config(entry.value);
     let mut out = Vec::new();
     let tables = match entry.value.get("tables") {
         Some(Value::Array(t)) => t.clone(),
@@ -32,7 +32,7 @@ pub(super) fn source_nodes(
                 "yaml",
                 format!("`tables:` of source `{src_name}` must be a list"),
             )
-            .in_file(&entry.file))
+            .in_file(entry.file))
         }
     };
     for t in tables {
@@ -47,7 +47,7 @@ pub(super) fn source_nodes(
                 "yaml",
                 format!("a table of source `{src_name}` has no `name`"),
             )
-            .in_file(&entry.file));
+            .in_file(entry.file));
         }
         let mut fqn = vec![pkg.to_string()];
         fqn.extend(dirs_of(&rel_path));
@@ -59,8 +59,8 @@ pub(super) fn source_nodes(
             tname.clone(),
             pkg.to_string(),
         );
-        node.original_file_path = entry.file.clone();
-        node.path = entry.file.clone();
+        node.original_file_path = entry.file.to_string();
+        node.path = entry.file.to_string();
         node.fqn = fqn.clone();
         let mut config =
             serde_json::json!({"enabled": true, "event_time": null, "freshness": null})
