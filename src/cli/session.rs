@@ -138,6 +138,11 @@ impl Session {
                 .clone()
                 .unwrap_or_else(|| project.config.target_path.clone()),
         );
+        let warnings: Vec<Diagnostic> = std::mem::take(&mut parsed.warnings)
+            .into_iter()
+            .map(|d| d.with_source_from(&project.root))
+            .collect();
+        super::print_diagnostics(g, &warnings);
         Ok(Session {
             project,
             target,

@@ -96,7 +96,7 @@ fn parse_project(
     opts: &ParseOptions,
 ) -> Result<Parsed, Vec<Diagnostic>> {
     let pkg = project.config.name.clone();
-    let warnings = Vec::new();
+    let mut warnings = Vec::new();
     let mut t = std::time::Instant::now();
 
     // Macros and the template environment.
@@ -148,7 +148,9 @@ fn parse_project(
 
     let mut all_props = Vec::new();
     for p in all_projects(project) {
-        all_props.push((p, Properties::collect(&p.yaml_files)?));
+        let mut props = Properties::collect(&p.yaml_files)?;
+        warnings.append(&mut props.warnings);
+        all_props.push((p, props));
     }
     crate::timing("parse: props", t);
     let props = &all_props[0].1;

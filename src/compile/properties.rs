@@ -42,6 +42,8 @@ pub struct Properties<'a> {
     pub semantic_models: Vec<Entry<'a>>,
     pub metrics: Vec<Entry<'a>>,
     pub saved_queries: Vec<Entry<'a>>,
+    /// Things worth telling the user that do not stop the parse (unknown top-level keys).
+    pub warnings: Vec<Diagnostic>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -58,6 +60,8 @@ const KNOWN_KEYS: &[&str] = &[
     "semantic_models",
     "metrics",
     "saved_queries",
+    // sluice's own section, read by the semantic layer (`metrics::unit_tests`).
+    "metric_unit_tests",
     "data_tests",
     "tests",
 ];
@@ -131,7 +135,7 @@ impl<'a> Properties<'a> {
         if !errs.is_empty() {
             return Err(errs);
         }
-        let _ = warnings;
+        p.warnings = warnings;
         Ok(p)
     }
 }
@@ -152,17 +156,27 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
     };
     for (key, v) in top {
         if !KNOWN_KEYS.contains(&key.as_str()) {
-            errors.push(
-                Diagnostic::warning(
-                    "yaml",
-                    format!("unknown top-level key `{key}` in properties file"),
-                )
-                .in_file(&f.original_file_path)
-                .maybe_hint(crate::diagnostics::did_you_mean(
-                    key,
-                    KNOWN_KEYS.iter().copied(),
-                )),
+            // The key's own line: it starts a line, unindented.
+            let line = f.text.lines().position(|l| {
+                l.strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+            });
+            let warning = Diagnostic::warning(
+                "yaml",
+                format!("unknown top-level key `{key}` in properties file"),
             );
+            let warning = match line {
+                Some(i) => warning.at(crate::diagnostics::Location::at(
+                    &f.original_file_path,
+                    i + 1,
+                    1,
+                )),
+                None => warning.in_file(&f.original_file_path),
+            };
+            errors.push(warning.maybe_hint(crate::diagnostics::did_you_mean(
+                key,
+                KNOWN_KEYS.iter().copied(),
+            )));
             continue;
         }
         if key == "version" {

@@ -130,3 +130,11 @@ fn json_log_format_is_one_event_per_line() {
         && e["unique_id"] == "model.fx.good"
         && e["status"] == "success"));
 }
+
+#[test]
+fn unknown_top_level_key_is_a_warning_with_a_suggestion() {
+    // Like dbt 1.10 (a deprecation warning for custom top-level keys): the parse goes on.
+    let text = diagnose("unknown_top_key", &["parse", "-q"]);
+    assert!(text.starts_with("exit code: 0\n"), "{text}");
+    insta::assert_snapshot!(text);
+}
