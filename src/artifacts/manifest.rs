@@ -79,7 +79,7 @@ fn write_after_nodes(m: &Manifest, ctx: &Ctx, w: &mut TopLevel) -> std::io::Resu
         .map(|(id, n)| (id.clone(), ctx.exposure(n)))
         .collect();
     w.entry("exposures", &exposures)?;
-    w.entry("metrics", &m.metrics)?;
+    w.entry("metrics", &semantic_section(m, "metric", &m.metrics, ctx))?;
     w.entry("groups", &m.groups)?;
     w.entry("selectors", &Map::new())?;
     let disabled: Map<String, Value> = m
@@ -97,14 +97,51 @@ fn write_after_nodes(m: &Manifest, ctx: &Ctx, w: &mut TopLevel) -> std::io::Resu
     w.entry("parent_map", &parents)?;
     w.entry("child_map", &children)?;
     w.entry("group_map", &group_map(m))?;
-    w.entry("saved_queries", &m.saved_queries)?;
-    w.entry("semantic_models", &m.semantic_models)?;
+    w.entry(
+        "saved_queries",
+        &semantic_section(m, "saved_query", &m.saved_queries, ctx),
+    )?;
+    w.entry(
+        "semantic_models",
+        &semantic_section(m, "semantic_model", &m.semantic_models, ctx),
+    )?;
     let unit_tests: Map<String, Value> = m
         .unit_tests
         .iter()
         .map(|(id, n)| (id.clone(), ctx.unit_test(n)))
         .collect();
     w.entry("unit_tests", &unit_tests)
+}
+
+/// A semantic-layer section: each entry in dbt's node shape where the semantic layer made one
+/// (with the invocation's `created_at`), else the definition as written.
+fn semantic_section(
+    m: &Manifest,
+    prefix: &str,
+    raw: &BTreeMap<String, Value>,
+    ctx: &Ctx,
+) -> Map<String, Value> {
+    // Metrics created from measures (`create_metric: true`) exist only in the semantic layer.
+    let made = m
+        .semantic_entries
+        .keys()
+        .filter(|id| id.split('.').next() == Some(prefix));
+    let ids: std::collections::BTreeSet<&String> = raw.keys().chain(made).collect();
+    ids.into_iter()
+        .map(|id| {
+            let v = match m.semantic_entries.get(id) {
+                Some(Value::Object(e)) => {
+                    let mut e = e.clone();
+                    if let Some(c) = e.get_mut("created_at") {
+                        *c = ctx.env.created_at.clone();
+                    }
+                    Value::Object(e)
+                }
+                _ => raw.get(id).cloned().unwrap_or_default(),
+            };
+            (id.clone(), v)
+        })
+        .collect()
 }
 
 /// The top-level object of a JSON document being written key by key.
@@ -266,9 +303,42 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
         v.sort_unstable();
         v.dedup();
     }
-    for id in m.metrics.keys().chain(m.semantic_models.keys()) {
-        parents.entry(id).or_default();
+    // The semantic layer: semantic models read models, metrics read semantic models or other
+    // metrics, saved queries read metrics (from their dbt-shaped entries' `depends_on`).
+    let semantic_ids = m
+        .metrics
+        .keys()
+        .chain(m.semantic_models.keys())
+        .chain(m.saved_queries.keys())
+        .chain(m.semantic_entries.keys());
+    for id in semantic_ids {
         children.entry(id).or_default();
+        let deps: Vec<&str> = m
+            .semantic_entries
+            .get(id)
+            .and_then(|e| e.pointer("/depends_on/nodes"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        parents.insert(id, deps);
+    }
+    for (id, deps) in parents
+        .iter()
+        .filter(|(id, _)| m.semantic_entries.contains_key(**id))
+    {
+        for d in deps {
+            if let Some(c) = children.get_mut(d) {
+                c.push(id);
+            }
+        }
+    }
+    for v in children.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    for v in parents.values_mut() {
+        v.sort_unstable();
+        v.dedup();
     }
     (parents, children)
 }

@@ -128,6 +128,22 @@ impl Session {
                 &target,
             );
         }
+        // The semantic layer's manifest.json entries in dbt's node shape (definitions that do
+        // not parse keep their raw entry; the commands that use the layer report them).
+        if !(parsed.manifest.metrics.is_empty()
+            && parsed.manifest.semantic_models.is_empty()
+            && parsed.manifest.saved_queries.is_empty())
+        {
+            let (layer, _) = crate::metrics::load(&project.yaml_files, &parsed.manifest);
+            let env = crate::metrics::manifest::EntryEnv {
+                package: pkg,
+                project: &project,
+                database: &target.database,
+                default_schema: &target.schema,
+            };
+            parsed.manifest.semantic_entries =
+                crate::metrics::manifest::manifest_entries(&layer, &env);
+        }
         super::timing("parse: semantic nodes", t_sq);
         super::timing("parse", t);
         let t = std::time::Instant::now();

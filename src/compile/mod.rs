@@ -16,8 +16,8 @@ pub mod test_names;
 
 pub use nodes::*;
 pub use parse::{
-    default_config, default_config_ref, default_config_shared, parse, target_value, ParseOptions,
-    Parsed,
+    default_config, default_config_ref, default_config_shared, dirs_of, parse,
+    relative_to_resource, target_value, ParseOptions, Parsed,
 };
 pub use render::{
     compile_node, compile_node_in, compiled_path, has_ephemeral_models, inject_ctes, node_info,

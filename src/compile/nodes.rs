@@ -300,6 +300,10 @@ pub struct Manifest {
     pub semantic_models: BTreeMap<String, Value>,
     pub metrics: BTreeMap<String, Value>,
     pub saved_queries: BTreeMap<String, Value>,
+    /// The semantic layer's entries in dbt's manifest node shape (unique id, paths, fqn,
+    /// `depends_on`, config ...), by unique id, made by `metrics::manifest` after parsing; the
+    /// raw definitions above stand in for any entry missing here (one that does not parse).
+    pub semantic_entries: BTreeMap<String, Value>,
     /// Saved queries as runnable graph nodes (`build` writes their exports), keyed like
     /// `saved_queries`; made by `metrics::nodes` after parsing. Not part of `all_nodes()`, so
     /// `nodes`, `parent_map` and `child_map` of manifest.json are unchanged.
@@ -313,6 +317,18 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Every metric: the definitions as written, and those only the semantic layer has (made
+    /// from measures with `create_metric: true`) in their manifest shape.
+    pub fn all_metrics(&self) -> BTreeMap<&String, &Value> {
+        let mut out: BTreeMap<&String, &Value> = self.metrics.iter().collect();
+        for (id, v) in &self.semantic_entries {
+            if id.starts_with("metric.") {
+                out.entry(id).or_insert(v);
+            }
+        }
+        out
+    }
+
     /// Any node by id (nodes, sources, unit tests, exposures).
     pub fn get(&self, id: &str) -> Option<&Node> {
         self.nodes

@@ -6,7 +6,9 @@
 //! derived fields (`input_measures`, the legacy and nested cumulative parameters) and names things
 //! differently from the YAML, and an explicit mapping keeps both shapes readable.
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
 
 use super::model::*;
 
@@ -232,4 +234,280 @@ pub fn semantic_manifest(layer: &SemanticLayer, default_schema: &str) -> Value {
         },
         "saved_queries": layer.saved_queries.iter().map(|q| saved_query(q, default_schema)).collect::<Vec<_>>(),
     })
+}
+
+/// What the `manifest.json` entries of the semantic layer need from the project and target.
+pub struct EntryEnv<'a> {
+    pub package: &'a str,
+    pub project: &'a crate::project::Project,
+    /// The target's database (export relations name it).
+    pub database: &'a str,
+    pub default_schema: &'a str,
+}
+
+/// The semantic layer's entries of `manifest.json` (`metrics`, `semantic_models`,
+/// `saved_queries`) in dbt 1.10's node shape, by unique id: the semantic manifest's object for
+/// each, plus the node fields dbt adds (ids, paths, fqn, config, `depends_on` ...). `created_at`
+/// is left null for the writer to fill in. dbt's key order is kept, so the entries read like
+/// dbt's side by side.
+pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<String, Value> {
+    let pkg = env.package;
+    let mut out = BTreeMap::new();
+    let sm_of_measure = |measure: &str| {
+        layer
+            .semantic_models
+            .iter()
+            .find(|sm| sm.measure(measure).is_some())
+            .map(|sm| format!("semantic_model.{pkg}.{}", sm.name))
+    };
+    for sm in &layer.semantic_models {
+        let id = format!("semantic_model.{pkg}.{}", sm.name);
+        let mut sem = semantic_model(sm);
+        for list in ["entities", "measures"] {
+            // dbt's manifest writes these without the semantic manifest's `metadata`.
+            if let Some(Value::Array(items)) = sem.get_mut(list) {
+                for item in items {
+                    if let Value::Object(o) = item {
+                        o.remove("metadata");
+                    }
+                }
+            }
+        }
+        let model = sm.model_name();
+        let mut e = node_head(env, "semantic_model", &id, &sm.name, &sm.origin);
+        e.insert("model".into(), json!(sm.model));
+        move_keys(
+            &mut e,
+            &mut sem,
+            &["node_relation", "description", "label", "defaults"],
+        );
+        move_keys(
+            &mut e,
+            &mut sem,
+            &["entities", "measures", "dimensions", "metadata"],
+        );
+        e.insert(
+            "depends_on".into(),
+            json!({"macros": [], "nodes": sm.depends_on.iter().collect::<Vec<_>>()}),
+        );
+        e.insert(
+            "refs".into(),
+            json!(model
+                .iter()
+                .map(|name| json!({"name": name, "package": null, "version": null}))
+                .collect::<Vec<_>>()),
+        );
+        e.insert("created_at".into(), Value::Null);
+        e.insert("config".into(), node_config(&sem, &sm.config));
+        e.insert("unrendered_config".into(), written_config(&sm.config));
+        move_keys(&mut e, &mut sem, &["primary_entity"]);
+        e.insert("group".into(), Value::Null);
+        out.insert(id, Value::Object(e));
+    }
+    for m in &layer.metrics {
+        let id = format!("metric.{pkg}.{}", m.name);
+        let mut sem = metric(layer, m);
+        let mut e = node_head(env, "metric", &id, &m.name, &m.origin);
+        move_keys(&mut e, &mut sem, &["description", "label", "type"]);
+        if let Some(Value::Object(mut tp)) = sem.get_mut("type_params").map(Value::take) {
+            let mut ordered = Map::new();
+            move_keys(
+                &mut ordered,
+                &mut tp,
+                &["measure", "input_measures", "numerator"],
+            );
+            move_keys(&mut ordered, &mut tp, &["denominator", "expr", "window"]);
+            move_keys(&mut ordered, &mut tp, &["grain_to_date", "metrics"]);
+            move_keys(&mut ordered, &mut tp, &["conversion_type_params"]);
+            move_keys(&mut ordered, &mut tp, &["cumulative_type_params"]);
+            if let Some(Value::Object(c)) = ordered.get_mut("cumulative_type_params") {
+                // The manifest's cumulative parameters name the metric they apply to (unset).
+                c.insert("metric".into(), Value::Null);
+            }
+            ordered.insert("metric_aggregation_params".into(), Value::Null);
+            e.insert("type_params".into(), Value::Object(ordered));
+        }
+        move_keys(
+            &mut e,
+            &mut sem,
+            &["filter", "metadata", "time_granularity"],
+        );
+        let config = node_config(&sem, &m.config);
+        e.insert("meta".into(), config["meta"].clone());
+        e.insert("tags".into(), tag_list(&m.tags));
+        e.insert("config".into(), config);
+        let mut unrendered = written_config(&m.config);
+        let created = layer
+            .semantic_models
+            .iter()
+            .any(|sm| sm.measure(&m.name).is_some_and(|me| me.create_metric));
+        if m.config.is_none() && created {
+            // dbt records the implicit `enabled` of a metric it created from a measure.
+            unrendered = json!({"enabled": true});
+        }
+        e.insert("unrendered_config".into(), unrendered);
+        e.insert("sources".into(), json!([]));
+        let mut parents: Vec<String> = Vec::new();
+        let tp = &m.type_params;
+        let measures = tp.measure.iter().chain(
+            tp.conversion_type_params
+                .iter()
+                .flat_map(|c| c.base_measure.iter().chain(c.conversion_measure.iter())),
+        );
+        for mi in measures {
+            if let Some(sm) = sm_of_measure(&mi.name) {
+                if !parents.contains(&sm) {
+                    parents.push(sm);
+                }
+            }
+        }
+        for input in m.input_metrics() {
+            let mid = format!("metric.{pkg}.{}", input.name);
+            if !parents.contains(&mid) {
+                parents.push(mid);
+            }
+        }
+        e.insert("depends_on".into(), json!({"macros": [], "nodes": parents}));
+        e.insert("refs".into(), json!([]));
+        e.insert("metrics".into(), json!([]));
+        e.insert("created_at".into(), Value::Null);
+        e.insert("group".into(), Value::Null);
+        out.insert(id, Value::Object(e));
+    }
+    for q in &layer.saved_queries {
+        let id = format!("saved_query.{pkg}.{}", q.name);
+        let mut sem = saved_query(q, env.default_schema);
+        let mut e = node_head(env, "saved_query", &id, &q.name, &q.origin);
+        if let Some(Value::Object(mut qp)) = sem.get_mut("query_params").map(Value::take) {
+            let mut ordered = Map::new();
+            move_keys(
+                &mut ordered,
+                &mut qp,
+                &["metrics", "group_by", "where", "order_by"],
+            );
+            move_keys(&mut ordered, &mut qp, &["limit"]);
+            e.insert("query_params".into(), Value::Object(ordered));
+        }
+        let exports: Vec<Value> = q
+            .exports
+            .iter()
+            .map(|x| {
+                json!({
+                    "name": x.name,
+                    "config": {
+                        "export_as": x.config.get("export_as").and_then(Value::as_str).unwrap_or("table"),
+                        "schema_name": x.config.get("schema").and_then(Value::as_str).unwrap_or(env.default_schema),
+                        "alias": x.config.get("alias").and_then(Value::as_str).unwrap_or(&x.name),
+                        "database": env.database,
+                    },
+                    "unrendered_config": x.config,
+                })
+            })
+            .collect();
+        e.insert("exports".into(), json!(exports));
+        move_keys(&mut e, &mut sem, &["description", "label", "metadata"]);
+        let meta = node_config(&sem, &q.config)["meta"].clone();
+        e.insert(
+            "config".into(),
+            json!({"enabled": true, "group": null, "meta": meta, "export_as": null,
+                   "schema": null, "cache": {"enabled": false}}),
+        );
+        e.insert("unrendered_config".into(), written_config(&q.config));
+        e.insert("group".into(), Value::Null);
+        let metrics: Vec<String> = q
+            .query_params
+            .metrics
+            .iter()
+            .map(|name| format!("metric.{pkg}.{name}"))
+            .collect();
+        e.insert("depends_on".into(), json!({"macros": [], "nodes": metrics}));
+        e.insert("created_at".into(), Value::Null);
+        e.insert("refs".into(), json!([]));
+        e.insert("tags".into(), tag_list(&q.tags));
+        out.insert(id, Value::Object(e));
+    }
+    out
+}
+
+/// The fields every manifest node starts with.
+fn node_head(
+    env: &EntryEnv,
+    resource_type: &str,
+    id: &str,
+    name: &str,
+    o: &Origin,
+) -> Map<String, Value> {
+    let path = crate::compile::relative_to_resource(&o.file, env.project);
+    let mut fqn = vec![env.package.to_string()];
+    fqn.extend(crate::compile::dirs_of(&path));
+    fqn.push(name.to_string());
+    let mut e = Map::new();
+    e.insert("name".into(), json!(name));
+    e.insert("resource_type".into(), json!(resource_type));
+    e.insert("package_name".into(), json!(env.package));
+    e.insert("path".into(), json!(path));
+    e.insert("original_file_path".into(), json!(o.file));
+    e.insert("unique_id".into(), json!(id));
+    e.insert("fqn".into(), json!(fqn));
+    e
+}
+
+/// Moves `keys` of `from` (an object) into `to`, in that order.
+fn move_keys(to: &mut Map<String, Value>, from: &mut impl KeySource, keys: &[&str]) {
+    for k in keys {
+        to.insert((*k).to_string(), from.take_key(k));
+    }
+}
+
+trait KeySource {
+    fn take_key(&mut self, k: &str) -> Value;
+}
+
+impl KeySource for Value {
+    fn take_key(&mut self, k: &str) -> Value {
+        self.get_mut(k).map(Value::take).unwrap_or(Value::Null)
+    }
+}
+
+impl KeySource for Map<String, Value> {
+    fn take_key(&mut self, k: &str) -> Value {
+        self.get_mut(k).map(Value::take).unwrap_or(Value::Null)
+    }
+}
+
+/// dbt's resolved `config` of a semantic node: enabled, group, meta (from the semantic
+/// manifest's `config.meta`), then any other keys as written.
+fn node_config(sem: &Value, written: &Option<Value>) -> Value {
+    let mut c = Map::new();
+    c.insert("enabled".into(), json!(true));
+    c.insert("group".into(), Value::Null);
+    c.insert(
+        "meta".into(),
+        sem.pointer("/config/meta")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
+    );
+    if let Some(Value::Object(w)) = written {
+        for (k, v) in w {
+            if k != "meta" {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(c)
+}
+
+fn written_config(c: &Option<Value>) -> Value {
+    match c {
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => json!({}),
+    }
+}
+
+fn tag_list(t: &Option<Value>) -> Value {
+    match t {
+        Some(Value::Array(a)) => Value::Array(a.clone()),
+        Some(Value::String(s)) => json!([s]),
+        _ => json!([]),
+    }
 }

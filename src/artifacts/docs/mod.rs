@@ -361,11 +361,12 @@ pub fn site_data(
             node: Some(n),
         });
     }
+    let semantic_models: BTreeMap<&String, &Value> = m.semantic_models.iter().collect();
     for (ids, ty) in [
-        (&m.semantic_models, "semantic_model"),
-        (&m.metrics, "metric"),
+        (semantic_models, "semantic_model"),
+        (m.all_metrics(), "metric"),
     ] {
-        for (id, v) in ids.iter() {
+        for (&id, &v) in ids.iter() {
             let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
             entries.push(Entry {
                 id,

@@ -101,10 +101,10 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
         .filter(|n| n.resource_type == ResourceType::Model)
         .map(|n| (n.name.as_str(), n.unique_id.as_str()))
         .collect();
-    let metric_ids: BTreeMap<String, String> = m
-        .metrics
+    let metrics = m.all_metrics();
+    let metric_ids: BTreeMap<String, String> = metrics
         .iter()
-        .map(|(id, v)| (text(v.get("name")), id.clone()))
+        .map(|(id, v)| (text(v.get("name")), (*id).clone()))
         .collect();
     // measure name -> semantic model id; semantic model id -> (model id, dimensions).
     let mut measure_owner: BTreeMap<String, String> = BTreeMap::new();
@@ -184,7 +184,7 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
             }),
         );
     }
-    for (id, v) in &m.metrics {
+    for (&id, &v) in &metrics {
         let ty = text(v.get("type"));
         let tp = v.get("type_params").cloned().unwrap_or(Value::Null);
         let mut inputs: Vec<Value> = Vec::new();
@@ -275,7 +275,7 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
         );
     }
     // Metrics built on other metrics inherit their semantic models; then models and dimensions.
-    let ids: Vec<String> = m.metrics.keys().cloned().collect();
+    let ids: Vec<String> = metrics.keys().map(|id| (*id).clone()).collect();
     for _ in 0..8 {
         let mut changed = false;
         for id in &ids {
