@@ -326,29 +326,22 @@ fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> Cm
                 _ => RelationKind::Table,
             };
             let rel = Relation::new(&s.target.database, schema, alias);
-            let tmp = rel.with_identifier(format!("{alias}__sluice_tmp"));
-            let fail = |e: crate::adapters::AdapterError| {
+            crate::execute::write_export(conn.as_mut(), &rel, kind == RelationKind::View, &p.sql)
+                .map_err(|e| {
                 vec![Diagnostic::error(
                     "sql",
-                    format!("export `{}` of saved query `{}` failed: {}", rel.display_name(), q.name, s.target.scrub(&e.to_string())),
+                    format!(
+                        "export `{}` of saved query `{}` failed: {}",
+                        rel.display_name(),
+                        q.name,
+                        s.target.scrub(&e.to_string())
+                    ),
                 )
-                .with_hint("run the saved query with `sluice metrics query --saved-query NAME --explain` to see its SQL")]
-            };
-            conn.execute(&d.create_schema(&rel.database, schema))
-                .map_err(fail)?;
-            if let Some(k) = conn.relation_kind(&tmp).map_err(fail)? {
-                conn.execute(&d.drop_relation(&tmp, k)).map_err(fail)?;
-            }
-            let create = match kind {
-                RelationKind::View => d.create_view_as(&tmp, &p.sql),
-                RelationKind::Table => d.create_table_as(&tmp, &p.sql),
-            };
-            conn.execute(&create).map_err(fail)?;
-            if let Some(k) = conn.relation_kind(&rel).map_err(fail)? {
-                conn.execute(&d.drop_relation(&rel, k)).map_err(fail)?;
-            }
-            conn.execute(&d.rename_relation(&tmp, kind, alias))
-                .map_err(fail)?;
+                .with_hint(
+                    "run the saved query with `sluice metrics query --saved-query NAME \
+                         --explain` to see its SQL",
+                )]
+            })?;
             done += 1;
             if !g.quiet {
                 println!(

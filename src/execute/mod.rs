@@ -11,6 +11,7 @@ mod metric_unit;
 mod node;
 mod report;
 mod saved_query;
+pub use saved_query::write_export;
 pub mod snapshot;
 mod unit;
 

@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use super::materialize::{self, BuildSpec};
 use super::node::{ConnWarehouse, NodeOutcome};
+use crate::adapters::{AdapterError, Connection};
 use crate::artifacts::RunStatus;
 use crate::compile::{Materialization, Node};
 use crate::metrics::nodes::{node_exports, node_plan_error};
+use crate::sql::Relation;
 
 pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     if let Some(e) = node_plan_error(node) {
@@ -39,23 +41,7 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     };
     let conn = conn.as_mut();
     for e in &exports {
-        let spec = BuildSpec {
-            relation: &e.relation,
-            materialization: if e.export_as == "view" {
-                Materialization::View
-            } else {
-                Materialization::Table
-            },
-            sql: &sql,
-            unique_key: vec![],
-            incremental_strategy: None,
-            full_refresh: false,
-            on_schema_change: None,
-            incremental_predicates: vec![],
-        };
-        let built = materialize::ensure_schema(conn, &e.relation.database, &e.relation.schema)
-            .and_then(|()| materialize::build(conn, &spec));
-        if let Err(err) = built {
+        if let Err(err) = write_export(conn, &e.relation, e.export_as == "view", &sql) {
             return NodeOutcome::error(
                 format!(
                     "export `{}` of saved query `{}` to {} failed: {err}",
@@ -75,4 +61,31 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
         detail: None,
         rows_affected: None,
     }
+}
+
+/// Writes one export: `sql` as a table (or a view) at `relation`, its schema created first. The
+/// same swap as a table model, so a failing export leaves the previous relation as it was. Used
+/// by `build` and by `sluice metrics export`.
+pub fn write_export(
+    conn: &mut dyn Connection,
+    relation: &Relation,
+    as_view: bool,
+    sql: &str,
+) -> Result<(), AdapterError> {
+    let spec = BuildSpec {
+        relation,
+        materialization: if as_view {
+            Materialization::View
+        } else {
+            Materialization::Table
+        },
+        sql,
+        unique_key: vec![],
+        incremental_strategy: None,
+        full_refresh: false,
+        on_schema_change: None,
+        incremental_predicates: vec![],
+    };
+    materialize::ensure_schema(conn, &relation.database, &relation.schema)?;
+    materialize::build(conn, &spec).map(|_| ())
 }

@@ -746,6 +746,29 @@ fn saved_query_exports_become_tables_and_views() {
             .collect();
         assert_eq!(rows, [(100.0, 4), (110.0, 2), (70.0, 1)], "{rel}");
     }
+    drop(conn);
+    // A query that fails in the warehouse leaves the previous export as it was.
+    let yml = dir.join("models/semantic.yml");
+    let text = std::fs::read_to_string(&yml).unwrap();
+    std::fs::write(
+        &yml,
+        text.replacen("expr: amount\n", "expr: amount_gone\n", 1),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["metrics", "export"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("export `main.monthly_revenue_table`"),
+        "{}",
+        r.stderr
+    );
+    let conn = duckdb::Connection::open(dir.join("shop.duckdb")).unwrap();
+    let rows: i64 = conn
+        .query_row("select count(*) from main.monthly_revenue_table", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(rows, 3);
 }
 
 #[test]
