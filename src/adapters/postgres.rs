@@ -605,7 +605,7 @@ fn text_to_json(text: Option<&str>, ty: Option<&Type>) -> Value {
 /// The `sslmode` ladder on rustls. `disable` uses no TLS; `allow`, `prefer` and `require`
 /// encrypt without checking the certificate (as libpq does without a root certificate);
 /// `verify-ca` and `verify-full` check the chain against `sslrootcert` (or the bundled Mozilla
-/// roots) and the host name.
+/// roots); `verify-full` also checks that the certificate names the host.
 mod tls {
     use std::sync::Arc;
 
@@ -622,10 +622,11 @@ mod tls {
         cert: Option<&str>,
         key: Option<&str>,
     ) -> Result<Option<MakeRustlsConnect>, String> {
-        let verify = match sslmode {
+        let (verify, check_name) = match sslmode {
             "disable" => return Ok(None),
-            "allow" | "prefer" | "require" => false,
-            "verify-ca" | "verify-full" => true,
+            "allow" | "prefer" | "require" => (false, false),
+            "verify-ca" => (true, false),
+            "verify-full" => (true, true),
             other => {
                 return Err(format!(
                     "`sslmode: {other}` is not a libpq SSL mode\nhint: use disable, allow, prefer, require, verify-ca or verify-full"
@@ -652,7 +653,19 @@ mod tls {
                 }
                 None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             }
-            builder.with_root_certificates(roots)
+            if check_name {
+                builder.with_root_certificates(roots)
+            } else {
+                let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| format!("cannot set up TLS: {e}"))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(ChainOnly(chain)))
+            }
         } else {
             builder
                 .dangerous()
@@ -677,6 +690,54 @@ mod tls {
                 ),
             };
         Ok(Some(MakeRustlsConnect::new(config)))
+    }
+
+    /// `verify-ca`: the chain must lead to a trusted root, whatever host the certificate names.
+    #[derive(Debug)]
+    struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+    impl ServerCertVerifier for ChainOnly {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+            match self.0.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ) {
+                Err(rustls::Error::InvalidCertificate(
+                    NotValidForName | NotValidForNameContext { .. },
+                )) => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.0.verify_tls12_signature(message, cert, dss)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.0.verify_tls13_signature(message, cert, dss)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
     }
 
     /// Accepts any server certificate but still checks the handshake signatures.

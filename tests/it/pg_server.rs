@@ -53,8 +53,9 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A CA, a server certificate it issues (for `localhost` and `127.0.0.1`) and a client
-/// certificate for role `certuser`, as PEM files in `dir`.
+/// A CA, a server certificate it issues (for the name `localhost` only, so that connecting to
+/// `127.0.0.1` tells `verify-ca` from `verify-full`) and a client certificate for role
+/// `certuser`, as PEM files in `dir`.
 fn write_certificates(dir: &Path) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     let ca_key = KeyPair::generate().expect("ca key");
@@ -70,7 +71,7 @@ fn write_certificates(dir: &Path) {
         let cert = params.signed_by(&key, &ca, &ca_key).expect("sign");
         (cert.pem(), key.serialize_pem())
     };
-    let (server_crt, server_key) = issue(vec!["localhost".into(), "127.0.0.1".into()], "localhost");
+    let (server_crt, server_key) = issue(vec!["localhost".into()], "localhost");
     let (client_crt, client_key) = issue(vec![], "certuser");
     for (name, text) in [
         ("ca.crt", ca.pem()),
@@ -102,7 +103,7 @@ impl PgServer {
         Self::start_with(test, false)
     }
 
-    /// A server that also accepts TLS, with a certificate for `localhost` and `127.0.0.1`
+    /// A server that also accepts TLS, with a certificate for `localhost` (not `127.0.0.1`)
     /// issued by a throwaway CA; role `certuser` (a superuser) logs in with a client certificate
     /// only. Returns it and the folder holding `ca.crt`, `client.crt` and `client.key`.
     pub fn start_tls(test: &str) -> Option<(PgServer, PathBuf)> {

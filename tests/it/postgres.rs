@@ -490,9 +490,10 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
 
-/// `sslmode` on rustls against a server with a self-signed certificate: `require` encrypts
-/// without checking, `disable` does not encrypt, `verify-full` checks against `sslrootcert` and
-/// refuses a certificate it cannot trust.
+/// `sslmode` on rustls against a server whose certificate (for `localhost`) a throwaway CA
+/// issued: `require` encrypts without checking, `disable` does not encrypt, `verify-ca` checks
+/// the chain against `sslrootcert` whatever the host, `verify-full` also wants the host named in
+/// the certificate, and both refuse a certificate they cannot trust.
 #[test]
 fn sslmodes_encrypt_and_verify_as_libpq_does() {
     let Some((pg, certs)) = PgServer::start_tls("sslmodes_encrypt_and_verify_as_libpq_does") else {
@@ -517,10 +518,38 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
     let r = ssl_in_use("      sslmode: disable\n");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("| false"), "{}", r.stdout);
-    let r = ssl_in_use(&format!(
-        "      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
-        ca.display()
-    ));
+    let rooted = |mode: &str| {
+        format!(
+            "      sslmode: {mode}\n      sslrootcert: \"{}\"\n",
+            ca.display()
+        )
+    };
+    // The profile connects to 127.0.0.1, which the certificate does not name.
+    let r = ssl_in_use(&rooted("verify-ca"));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| true"), "{}", r.stdout);
+    let r = ssl_in_use(&rooted("verify-full"));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        r.stderr
+    );
+    // By the name it was issued for, verify-full accepts it.
+    let profile = std::fs::read_to_string(dir.join("profiles.yml")).unwrap();
+    std::fs::write(
+        dir.join("profiles.yml"),
+        profile.replace("host: 127.0.0.1", "host: localhost"),
+    )
+    .unwrap();
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+        ],
+    );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("| true"), "{}", r.stdout);
     // Without the root, the self-signed certificate is refused.
@@ -535,7 +564,7 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
     // Client-certificate login (`sslcert` / `sslkey`), for a role that has no password.
     let cert_login = |with_cert: bool| -> Run {
         let mut out = format!(
-            "engines:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: {}\n      user: certuser\n      dbname: postgres\n      schema: analytics\n      threads: 1\n      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
+            "engines:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: localhost\n      port: {}\n      user: certuser\n      dbname: postgres\n      schema: analytics\n      threads: 1\n      sslmode: verify-full\n      sslrootcert: \"{}\"\n",
             pg.port,
             ca.display()
         );
