@@ -373,7 +373,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     };
     rep.event(&Event::Info(format!(
         "Found {} with {} threads (target `{}`)",
-        summary_counts(&s, &ids),
+        summary_counts(&s, &ids, 0),
         ctx.threads,
         s.target.target_name
     )));
@@ -440,13 +440,19 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
 
     // Summary.
+    let hooks_run = if ids.is_empty() {
+        0
+    } else {
+        s.manifest().on_run_start.len() + s.manifest().on_run_end.len()
+    };
     let count = |st: RunStatus| results.iter().filter(|r| r.status == st).count();
     let errors = count(RunStatus::Error) + count(RunStatus::Fail);
     let warns = count(RunStatus::Warn);
     rep.event(&Event::Info(String::new()));
     rep.event(&Event::Info(format!(
-        "Finished running {} in {elapsed:.2}s.",
-        summary_counts(&s, &ids)
+        "Finished running {}{}.",
+        summary_counts(&s, &ids, hooks_run),
+        humanized(elapsed)
     )));
     if errors == 0 {
         rep.event(&Event::Info("Completed successfully".into()));
@@ -523,56 +529,50 @@ fn unit_test_dag(s: &Session) -> Option<crate::graph::Dag> {
     crate::graph::Dag::build(nodes).ok()
 }
 
-fn summary_counts(s: &Session, ids: &[String]) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+/// dbt 1.10's count of what ran: one entry per kind (`<materialization> model`, then the
+/// resource type), in the order of the kinds' names, a kind of one node in the singular (`1
+/// test`) and otherwise dbt's plural (`2 data tests`, `2 saved queries`, `2 analyses`).
+fn summary_counts(s: &Session, ids: &[String], hooks: usize) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    if hooks > 0 {
+        // Each `on-run-start` / `on-run-end` entry that ran.
+        counts.insert("project hook".into(), hooks);
+    }
     for id in ids {
         if let Some(n) = s.manifest().get(id) {
-            let k = match n.resource_type {
-                ResourceType::Model => match n.materialized() {
-                    "view" => "view model",
-                    "table" => "table model",
-                    "incremental" => "incremental model",
-                    "ephemeral" => "ephemeral model",
-                    _ => "model",
-                },
-                ResourceType::Seed => "seed",
-                ResourceType::Test => "data test",
-                ResourceType::UnitTest => "unit test",
-                ResourceType::Snapshot => "snapshot",
-                ResourceType::SavedQuery => "saved query",
-                _ => "node",
+            let kind = match n.resource_type {
+                ResourceType::Model => format!("{} model", n.materialized()),
+                t => t.as_str().to_string(),
             };
-            *counts.entry(k).or_default() += 1;
+            *counts.entry(kind).or_default() += 1;
         }
     }
-    let order = [
-        "seed",
-        "view model",
-        "table model",
-        "incremental model",
-        "ephemeral model",
-        "model",
-        "snapshot",
-        "data test",
-        "unit test",
-        "saved query",
-        "node",
-    ];
-    let parts: Vec<String> = order
-        .iter()
-        .filter_map(|k| {
-            counts.get(k).map(|n| match (*k, *n) {
-                ("saved query", 1) => "1 saved query".to_string(),
-                ("saved query", n) => format!("{n} saved queries"),
-                (k, n) => format!("{n} {k}{}", if n == 1 { "" } else { "s" }),
-            })
-        })
-        .collect();
-    if parts.is_empty() {
-        "nothing to do".into()
-    } else {
-        parts.join(", ")
+    if counts.is_empty() {
+        return "nothing to do".into();
     }
+    counts
+        .iter()
+        .map(|(kind, &n)| {
+            let word = match (kind.as_str(), n) {
+                (k, 1) => k.to_string(),
+                ("analysis", _) => "analyses".into(),
+                ("saved_query", _) => "saved_queries".into(),
+                ("test", _) => "data_tests".into(),
+                (k, _) => format!("{k}s"),
+            };
+            format!("{n} {}", word.replace('_', " "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// dbt's wording of a run's wall time: ` in 0 hours 1 minutes and 2.34 seconds (62.34s)`.
+fn humanized(elapsed: f64) -> String {
+    let minutes = (elapsed / 60.0).floor();
+    let seconds = elapsed - minutes * 60.0;
+    let hours = (minutes / 60.0).floor();
+    let minutes = minutes - hours * 60.0;
+    format!(" in {hours} hours {minutes} minutes and {seconds:.2} seconds ({elapsed:.2}s)")
 }
 
 fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) -> CmdResult {

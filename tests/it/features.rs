@@ -204,3 +204,71 @@ fn env_var_in_profile_names_the_database() {
         "{stdout}"
     );
 }
+
+/// `on-run-start` / `on-run-end` hooks run around the nodes, and the summary line counts what ran
+/// the way dbt 1.10 does: kinds in name order, `<materialization> model`, `1 test` but
+/// `2 data tests`, each hook a `project hook`.
+#[test]
+fn hooks_run_and_the_summary_counts_like_dbt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hooks");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::create_dir_all(dir.join("seeds")).unwrap();
+    let files = [
+        (
+            "dbt_project.yml",
+            "name: hooks\nprofile: hooks\n\
+             on-run-start:\n  - \"create table if not exists {{ target.schema }}.audit (phase varchar)\"\n\
+             on-run-end:\n  - \"insert into {{ target.schema }}.audit values ('end')\"\n",
+        ),
+        (
+            "profiles.yml",
+            "hooks:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"hooks.duckdb\"\n      threads: 1\n",
+        ),
+        ("seeds/people.csv", "id,name\n1,ada\n2,grace\n"),
+        ("models/v1.sql", "select * from {{ ref('people') }}"),
+        ("models/v2.sql", "select id from {{ ref('v1') }}"),
+        (
+            "models/t1.sql",
+            "{{ config(materialized='table') }} select count(*) as n from {{ ref('v2') }}",
+        ),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: v1\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n  - name: t1\n    columns:\n      - name: n\n        data_tests: [not_null]\n",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let line = r
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once("Finished running ").map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("no summary line in\n{}", r.stdout));
+    let (counts, time) = line.split_once(" in 0 hours 0 minutes and ").unwrap();
+    assert_eq!(
+        counts,
+        "2 project hooks, 1 seed, 1 table model, 3 data tests, 2 view models"
+    );
+    assert!(time.ends_with("s)."), "{time}");
+    let r = sluice(&dir, &["test", "-s", "t1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Finished running 2 project hooks, 1 test in "),
+        "{}",
+        r.stdout
+    );
+    // Both hooks ran, around each of the two invocations.
+    let conn = duckdb::Connection::open(dir.join("hooks.duckdb")).unwrap();
+    let ends: i64 = conn
+        .query_row(
+            "select count(*) from main.audit where phase = 'end'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ends, 2);
+}

@@ -110,7 +110,7 @@ fn build_writes_saved_query_exports_on_both_engines() {
             "{}",
             r.stdout
         );
-        assert!(r.stdout.contains(", 1 saved query in "), "{}", r.stdout);
+        assert!(r.stdout.contains("1 saved query, "), "{}", r.stdout);
         assert!(
             !r.stdout.contains("START saved query"),
             "dbt prints no START line for saved queries"
@@ -245,7 +245,7 @@ fn saved_query_without_exports_is_a_no_op_like_dbt() {
         r.stdout
             .contains("NO-OP saved query revenue_by_region ....")
             && r.stdout.contains("[NO-OP in ")
-            && r.stdout.contains(", 2 saved queries in ")
+            && r.stdout.contains("2 saved queries, ")
             && r.stdout.contains(" NO-OP=1 "),
         "{}",
         r.stdout
