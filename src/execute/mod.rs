@@ -102,7 +102,8 @@ pub fn run(
         .collect();
     // A node waits for its nearest selected ancestors, also those reached through nodes that are
     // not run (an unselected or ephemeral model between two selected ones).
-    let waits = selected_parents(dag, &selected);
+    let mut waits = selected_parents(dag, &selected);
+    add_test_waits(&ctx.manifest, dag, &selected, &mut waits);
     let mut children_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut indegree: BTreeMap<String, usize> = BTreeMap::new();
     for id in ids {
@@ -270,6 +271,77 @@ fn selected_parents(dag: &Dag, selected: &BTreeSet<String>) -> BTreeMap<String, 
         .iter()
         .map(|id| (id.clone(), nearest(dag, id, selected, &mut memo)))
         .collect()
+}
+
+/// `build` runs a model, seed or snapshot only after the data tests of what it is built from
+/// (dbt's test edges: bad data does not flow downstream). A selected data test is waited for by
+/// each selected model, seed or snapshot that has all of the test's parents upstream: for a test
+/// of one node, by the nearest such nodes below it (everything further down waits on those); for
+/// a test of several nodes (`relationships`), by every such node below all of them.
+fn add_test_waits(
+    manifest: &crate::compile::Manifest,
+    dag: &Dag,
+    selected: &BTreeSet<String>,
+    waits: &mut BTreeMap<String, BTreeSet<String>>,
+) {
+    let kind = |id: &str| manifest.nodes.get(id).map(|n| n.resource_type);
+    let gated = |id: &str| {
+        matches!(
+            kind(id),
+            Some(ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot)
+        )
+    };
+    let tests: Vec<&String> = selected
+        .iter()
+        .filter(|id| kind(id) == Some(ResourceType::Test))
+        .collect();
+    if tests.is_empty() || !selected.iter().any(|id| gated(id)) {
+        return;
+    }
+    let mut below: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for t in tests {
+        let parents = dag.parents(t);
+        let mut gate = |n: &str| {
+            if selected.contains(n) && gated(n) {
+                if let Some(w) = waits.get_mut(n) {
+                    w.insert(t.clone());
+                }
+            }
+        };
+        match parents.as_slice() {
+            [] => {}
+            [p] => {
+                // Down from the tested node to the first selected nodes on each path.
+                let mut stack: Vec<&str> = dag.children(p);
+                let mut seen: BTreeSet<&str> = BTreeSet::new();
+                while let Some(n) = stack.pop() {
+                    if !seen.insert(n) {
+                        continue;
+                    }
+                    if selected.contains(n) && gated(n) {
+                        gate(n);
+                    } else if kind(n) != Some(ResourceType::Test) {
+                        stack.extend(dag.children(n));
+                    }
+                }
+            }
+            many => {
+                let mut common: Option<BTreeSet<String>> = None;
+                for p in many {
+                    let d = below
+                        .entry(p.to_string())
+                        .or_insert_with(|| dag.descendants(p, None));
+                    common = Some(match common {
+                        None => d.clone(),
+                        Some(c) => c.intersection(d).cloned().collect(),
+                    });
+                }
+                for n in common.unwrap_or_default() {
+                    gate(&n);
+                }
+            }
+        }
+    }
 }
 
 /// How a node is described in progress lines.

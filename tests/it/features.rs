@@ -272,3 +272,61 @@ fn hooks_run_and_the_summary_counts_like_dbt() {
         .unwrap();
     assert_eq!(ends, 2);
 }
+
+/// In `build`, a model waits for the data tests of the models it is built from, as in dbt: when
+/// such a test fails, the model is skipped instead of built from bad data, even with free
+/// threads (here the failing test is slow and the downstream model instant; before the wait was
+/// added, four threads ran them side by side and built the model).
+#[test]
+fn build_waits_for_upstream_tests_and_skips_below_a_failing_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("gate");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    let files = [
+        ("dbt_project.yml", "name: gate\nprofile: gate\n"),
+        (
+            "profiles.yml",
+            "gate:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"gate.duckdb\"\n      threads: 4\n",
+        ),
+        ("models/base.sql", "select 1 as id union all select 1"),
+        ("models/other.sql", "select 1 as id"),
+        ("models/below.sql", "select id from {{ ref('base') }}"),
+        ("models/beside.sql", "select id from {{ ref('other') }}"),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: base\n    columns:\n      - name: id\n        data_tests: [unique]\n",
+        ),
+        // Slow, and failing: a duplicate id.
+        (
+            "tests/slow_duplicates.sql",
+            "select id from {{ ref('base') }} where (select count(*) from range(30000000)) > 0 \
+             group by id having count(*) > 1",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let line = |needle: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in\n{}", r.stdout))
+            .to_string()
+    };
+    assert!(line("main.below").contains("SKIP"), "{}", r.stdout);
+    // A model below other, untested models is built.
+    assert!(line("OK created sql view model main.beside").contains("OK"));
+    assert!(r.stdout.contains("ERROR=2 SKIP=1"), "{}", r.stdout);
+    let conn = duckdb::Connection::open(dir.join("gate.duckdb")).unwrap();
+    let built: i64 = conn
+        .query_row(
+            "select count(*) from information_schema.tables where table_name = 'below'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(built, 0, "the model below the failing tests was built");
+}
