@@ -377,16 +377,26 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         ctx.threads,
         s.target.target_name
     )));
+    let mut hooks_run = 0;
     if !ids.is_empty() {
-        if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_start, "on-run-start") {
-            return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]);
+        match execute::run_hooks(&ctx, &s.manifest().on_run_start, "on-run-start") {
+            Ok(0) => {}
+            Ok(n) => {
+                hooks_run += n;
+                rep.event(&Event::Info(String::new()));
+            }
+            Err(e) => return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]),
         }
     }
     let results =
         execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     if !ids.is_empty() {
-        if let Err(e) = execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
-            rep.event(&Event::Warning(e));
+        if !s.manifest().on_run_end.is_empty() {
+            rep.event(&Event::Info(String::new()));
+        }
+        match execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
+            Ok(n) => hooks_run += n,
+            Err(e) => rep.event(&Event::Warning(e)),
         }
     }
     let elapsed = t0.elapsed().as_secs_f64();
@@ -440,11 +450,6 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
 
     // Summary.
-    let hooks_run = if ids.is_empty() {
-        0
-    } else {
-        s.manifest().on_run_start.len() + s.manifest().on_run_end.len()
-    };
     let count = |st: RunStatus| results.iter().filter(|r| r.status == st).count();
     let errors = count(RunStatus::Error) + count(RunStatus::Fail);
     let warns = count(RunStatus::Warn);
@@ -454,37 +459,66 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         summary_counts(&s, &ids, hooks_run),
         humanized(elapsed)
     )));
-    if errors == 0 {
-        rep.event(&Event::Info("Completed successfully".into()));
+    // The end-of-run block, laid out as dbt 1.10 lays it out.
+    rep.event(&Event::Info(String::new()));
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    rep.event(&Event::Info(if errors > 0 {
+        format!(
+            "Completed with {}, 0 partial successes, and {}:",
+            plural(errors, "error"),
+            plural(warns, "warning")
+        )
+    } else if warns > 0 {
+        format!("Completed with {}:", plural(warns, "warning"))
     } else {
+        "Completed successfully".into()
+    }));
+    let target_rel = s
+        .target_path
+        .strip_prefix(&s.project.root)
+        .unwrap_or(&s.target_path)
+        .to_path_buf();
+    let target_rel = target_rel.to_string_lossy().replace('\\', "/");
+    let problems = results
+        .iter()
+        .filter(|r| r.is_failure())
+        .chain(results.iter().filter(|r| r.status == RunStatus::Warn));
+    for r in problems {
+        let Some(n) = s.manifest().get(&r.unique_id) else {
+            continue;
+        };
+        let warning = r.status == RunStatus::Warn;
+        rep.event(&Event::Info(String::new()));
         rep.event(&Event::Info(format!(
-            "Completed with {errors} error{} and {warns} warning{}:",
-            if errors == 1 { "" } else { "s" },
-            if warns == 1 { "" } else { "s" }
+            "{} in {} {} ({})",
+            if warning { "Warning" } else { "Failure" },
+            n.resource_type.as_str(),
+            n.name,
+            n.original_file_path
         )));
-        for r in results.iter().filter(|r| r.is_failure()) {
-            let name = s
-                .manifest()
-                .get(&r.unique_id)
-                .map(|n| n.name.clone())
-                .unwrap_or_default();
+        for l in r.message.lines() {
+            rep.event(&Event::Info(if warning {
+                l.to_string()
+            } else {
+                format!("  {l}")
+            }));
+        }
+        if r.compiled_code.is_some() && n.resource_type != ResourceType::Snapshot {
+            rep.event(&Event::Info(String::new()));
             rep.event(&Event::Info(format!(
-                "  {} {name}: {}",
-                if r.status == RunStatus::Fail {
-                    "Failure in"
-                } else {
-                    "Error in"
-                },
-                r.message.lines().next().unwrap_or("")
+                "  compiled code at {}",
+                compiled_path(&target_rel, n)
             )));
         }
     }
-    let pass = count(RunStatus::Success) + count(RunStatus::Pass);
+    rep.event(&Event::Info(String::new()));
+    // Like dbt, the hooks that ran count as passed.
+    let pass = count(RunStatus::Success) + count(RunStatus::Pass) + hooks_run;
     rep.event(&Event::Info(format!(
         "Done. PASS={pass} WARN={warns} ERROR={errors} SKIP={} NO-OP={} TOTAL={}",
         count(RunStatus::Skipped),
         count(RunStatus::NoOp),
-        results.len()
+        results.len() + hooks_run
     )));
     let _ = print_diagnostics;
     Ok(if errors > 0 {

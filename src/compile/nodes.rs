@@ -283,6 +283,16 @@ pub struct DocBlock {
     pub block_contents: String,
 }
 
+/// One `on-run-start` / `on-run-end` entry of a project's `dbt_project.yml`.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectHook {
+    /// The project (root or package) whose `dbt_project.yml` has it.
+    pub package: String,
+    /// Its place in that project's list (dbt names it `<package>.on-run-start.<index>`).
+    pub index: usize,
+    pub sql: String,
+}
+
 /// Everything sluice knows about the project after parsing (and, per node, compiling).
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
@@ -310,8 +320,8 @@ pub struct Manifest {
     pub saved_query_nodes: BTreeMap<String, Node>,
     pub disabled: BTreeMap<String, Vec<Node>>,
     /// Project hooks (`on-run-start`, `on-run-end`), rendered at run time.
-    pub on_run_start: Vec<String>,
-    pub on_run_end: Vec<String>,
+    pub on_run_start: Vec<ProjectHook>,
+    pub on_run_end: Vec<ProjectHook>,
     /// Folder of each installed package, by package name (their files are relative to it).
     pub package_roots: BTreeMap<String, std::path::PathBuf>,
 }

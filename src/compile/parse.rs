@@ -670,13 +670,22 @@ fn parse_project(
 fn run_hooks(
     project: &Project,
     hooks_of: impl Fn(&crate::project::ProjectConfig) -> &Vec<String>,
-) -> Vec<String> {
+) -> Vec<ProjectHook> {
     let mut packages: Vec<&Project> = project.packages.iter().collect();
     packages.sort_by(|a, b| a.config.name.cmp(&b.config.name));
     packages
         .into_iter()
         .chain(std::iter::once(project))
-        .flat_map(|p| hooks_of(&p.config).iter().cloned())
+        .flat_map(|p| {
+            hooks_of(&p.config)
+                .iter()
+                .enumerate()
+                .map(|(index, sql)| ProjectHook {
+                    package: p.config.name.clone(),
+                    index,
+                    sql: sql.clone(),
+                })
+        })
         .collect()
 }
 

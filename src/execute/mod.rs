@@ -374,21 +374,39 @@ fn describe_node(manifest: &Manifest, id: &str) -> NodeRef {
 }
 
 /// Runs a list of hook statements (on-run-start / on-run-end).
-pub fn run_hooks(ctx: &RunContext, hooks: &[String], which: &str) -> Result<usize, String> {
+/// Runs a project's `on-run-start` or `on-run-end` hooks (`which`) in order on one connection,
+/// with a START and an OK line each, as dbt prints them. Returns how
+/// many ran; the first failing hook stops the rest.
+pub fn run_hooks(
+    ctx: &RunContext,
+    hooks: &[crate::compile::ProjectHook],
+    which: &str,
+) -> Result<usize, String> {
     if hooks.is_empty() {
         return Ok(0);
     }
     let mut conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
     let shared = node::Shared::from(ctx);
+    let total = hooks.len();
     let mut n = 0;
     for (i, h) in hooks.iter().enumerate() {
-        let sql = node::render_hook(&shared, h, &format!("{which}-{i}"))?;
-        if sql.trim().is_empty() {
-            continue;
+        let shown = format!("{}.{which}.{}", h.package, h.index);
+        let name = format!("{}-{which}-{}", h.package, h.index);
+        ctx.reporter.event(&Event::Info(report::fancy_line(
+            &format!("{} of {total} START hook: {shown}", i + 1),
+            "RUN",
+        )));
+        let t = Instant::now();
+        let sql = node::render_hook(&shared, &h.sql, &name)?;
+        if !sql.trim().is_empty() {
+            conn.execute(&sql)
+                .map_err(|e| format!("{which} hook {shown} failed: {e}"))?;
         }
-        conn.execute(&sql)
-            .map_err(|e| format!("{which} hook {i} failed: {e}"))?;
         n += 1;
+        ctx.reporter.event(&Event::Info(report::fancy_line(
+            &format!("{} of {total} OK hook: {shown}", i + 1),
+            &format!("OK in {:.2}s", secs(t)),
+        )));
     }
     Ok(n)
 }

@@ -253,6 +253,14 @@ fn hooks_run_and_the_summary_counts_like_dbt() {
         "2 project hooks, 1 seed, 1 table model, 3 data tests, 2 view models"
     );
     assert!(time.ends_with("s)."), "{time}");
+    for hook_line in [
+        "1 of 1 START hook: hooks.on-run-start.0 ...",
+        "1 of 1 OK hook: hooks.on-run-start.0 ...",
+        "1 of 1 OK hook: hooks.on-run-end.0 ...",
+        "Done. PASS=9 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=9",
+    ] {
+        assert!(r.stdout.contains(hook_line), "{hook_line}: {}", r.stdout);
+    }
     let r = sluice(&dir, &["test", "-s", "t1"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -320,6 +328,17 @@ fn build_waits_for_upstream_tests_and_skips_below_a_failing_one() {
     // A model below other, untested models is built.
     assert!(line("OK created sql view model main.beside").contains("OK"));
     assert!(r.stdout.contains("ERROR=2 SKIP=1"), "{}", r.stdout);
+    // dbt's end-of-run block: each failure with its file, message and compiled file.
+    let end = r.stdout.split("Finished running").nth(1).unwrap();
+    for expected in [
+        "Completed with 2 errors, 0 partial successes, and 0 warnings:",
+        "Failure in test unique_base_id (models/schema.yml)",
+        "  Got 1 result, configured to fail if != 0",
+        "  compiled code at target/compiled/gate/models/schema.yml/unique_base_id.sql",
+        "Failure in test slow_duplicates (tests/slow_duplicates.sql)",
+    ] {
+        assert!(end.contains(expected), "{expected}: {end}");
+    }
     let conn = duckdb::Connection::open(dir.join("gate.duckdb")).unwrap();
     let built: i64 = conn
         .query_row(
