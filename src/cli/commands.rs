@@ -371,12 +371,13 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     } else {
         ids
     };
+    rep.event(&Event::Info(format!("Found {}", project_stats(&s))));
+    rep.event(&Event::Info(String::new()));
     rep.event(&Event::Info(format!(
-        "Found {} with {} threads (target `{}`)",
-        summary_counts(&s, &ids, 0),
-        ctx.threads,
-        s.target.target_name
+        "Concurrency: {} threads (target='{}')",
+        ctx.threads, s.target.target_name
     )));
+    rep.event(&Event::Info(String::new()));
     let mut hooks_run = 0;
     if !ids.is_empty() {
         match execute::run_hooks(&ctx, &s.manifest().on_run_start, "on-run-start") {
@@ -588,6 +589,57 @@ fn summary_counts(s: &Session, ids: &[String], hooks: usize) -> String {
         .iter()
         .map(|(kind, &n)| {
             let word = match (kind.as_str(), n) {
+                (k, 1) => k.to_string(),
+                ("analysis", _) => "analyses".into(),
+                ("saved_query", _) => "saved_queries".into(),
+                ("test", _) => "data_tests".into(),
+                (k, _) => format!("{k}s"),
+            };
+            format!("{n} {}", word.replace('_', " "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// dbt 1.10's `Found ...` line: what the project defines, by kind, in the order dbt's parsers
+/// meet them (models, snapshots, analyses, singular tests, seeds, project hooks, generic tests,
+/// then sources, exposures, metrics, macros, groups, semantic models, saved queries, unit tests).
+fn project_stats(s: &Session) -> String {
+    let m = s.manifest();
+    let count = |t: ResourceType| m.nodes.values().filter(|n| n.resource_type == t).count();
+    let singular = m
+        .nodes
+        .values()
+        .any(|n| n.resource_type == ResourceType::Test && n.test_metadata.is_none());
+    let hooks = m.on_run_start.len() + m.on_run_end.len();
+    let mut kinds: Vec<(&str, usize)> = vec![
+        ("model", count(ResourceType::Model)),
+        ("snapshot", count(ResourceType::Snapshot)),
+        ("analysis", count(ResourceType::Analysis)),
+    ];
+    if singular {
+        kinds.push(("test", count(ResourceType::Test)));
+    }
+    kinds.push(("seed", count(ResourceType::Seed)));
+    kinds.push(("operation", hooks));
+    if !singular {
+        kinds.push(("test", count(ResourceType::Test)));
+    }
+    kinds.extend([
+        ("source", m.sources.len()),
+        ("exposure", m.exposures.len()),
+        ("metric", m.all_metrics().len()),
+        ("macro", m.macros.len()),
+        ("group", m.groups.len()),
+        ("semantic_model", m.semantic_models.len()),
+        ("saved_query", m.saved_queries.len()),
+        ("unit_test", m.unit_tests.len()),
+    ]);
+    kinds
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| {
+            let word = match (kind, n) {
                 (k, 1) => k.to_string(),
                 ("analysis", _) => "analyses".into(),
                 ("saved_query", _) => "saved_queries".into(),
