@@ -102,8 +102,10 @@ pub fn run(
         .collect();
     // A node waits for its nearest selected ancestors, also those reached through nodes that are
     // not run (an unselected or ephemeral model between two selected ones).
+    let t = Instant::now();
     let mut waits = selected_parents(dag, &selected);
     add_test_waits(&ctx.manifest, dag, &selected, &mut waits);
+    crate::timing("schedule", t);
     let mut children_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut indegree: BTreeMap<String, usize> = BTreeMap::new();
     for id in ids {
