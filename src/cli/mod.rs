@@ -6,6 +6,7 @@ mod commands;
 mod deps;
 mod docs;
 mod metrics;
+mod run_summary;
 mod session;
 
 use std::io::IsTerminal;
