@@ -9,10 +9,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
+use super::configs::{default_config_shared, finish_config, merge_into};
 use super::nodes::*;
 use super::parse::{
-    default_config_shared, dirs_of, finish_config, merge_into, name_relation, node_info,
-    package_cfg, parse_call, relative_to_resource,
+    dirs_of, name_relation, node_info, package_cfg, parse_call, relative_to_resource,
 };
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;

@@ -5,6 +5,7 @@
 //! (the `compile` command here, the scheduler in `execute`), so a node is compiled right before
 //! it runs, when its parents exist and `is_incremental()` can look at the warehouse.
 
+mod configs;
 mod generic_tests;
 mod nodes;
 mod parse;
@@ -14,11 +15,9 @@ mod resolve;
 mod sources;
 pub mod test_names;
 
+pub use configs::{default_config, default_config_ref, default_config_shared};
 pub use nodes::*;
-pub use parse::{
-    default_config, default_config_ref, default_config_shared, dirs_of, parse,
-    relative_to_resource, target_value, ParseOptions, Parsed,
-};
+pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
 pub use render::{
     compile_node, compile_node_in, compiled_path, has_ephemeral_models, inject_ctes, node_info,
     render_node, CompileServices, Warehouse,
