@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::session::Session;
 use crate::artifacts::RunStatus;
 use crate::compile::{compiled_path, ResourceType};
-use crate::execute::{Event, NodeResult, Reporter};
+use crate::execute::{Event, NodeResult, Reporter, Tone};
 
 /// Prints the end of a run and returns how many nodes failed (errors and test failures).
 pub(super) fn print_end_of_run(
@@ -31,17 +31,23 @@ pub(super) fn print_end_of_run(
     // The end-of-run block, laid out as dbt 1.10 lays it out.
     rep.event(&Event::Info(String::new()));
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    rep.event(&Event::Info(if errors > 0 {
-        format!(
-            "Completed with {}, 0 partial successes, and {}:",
-            plural(errors, "error"),
-            plural(warns, "warning")
+    rep.event(&if errors > 0 {
+        Event::Summary(
+            format!(
+                "Completed with {}, 0 partial successes, and {}:",
+                plural(errors, "error"),
+                plural(warns, "warning")
+            ),
+            Tone::Bad,
         )
     } else if warns > 0 {
-        format!("Completed with {}:", plural(warns, "warning"))
+        Event::Summary(
+            format!("Completed with {}:", plural(warns, "warning")),
+            Tone::Warn,
+        )
     } else {
-        "Completed successfully".into()
-    }));
+        Event::Summary("Completed successfully".into(), Tone::Good)
+    });
     let target_rel = s
         .target_path
         .strip_prefix(&s.project.root)
@@ -58,13 +64,16 @@ pub(super) fn print_end_of_run(
         };
         let warning = r.status == RunStatus::Warn;
         rep.event(&Event::Info(String::new()));
-        rep.event(&Event::Info(format!(
-            "{} in {} {} ({})",
-            if warning { "Warning" } else { "Failure" },
-            n.resource_type.as_str(),
-            n.name,
-            n.original_file_path
-        )));
+        rep.event(&Event::Summary(
+            format!(
+                "{} in {} {} ({})",
+                if warning { "Warning" } else { "Failure" },
+                n.resource_type.as_str(),
+                n.name,
+                n.original_file_path
+            ),
+            if warning { Tone::Warn } else { Tone::Bad },
+        ));
         for l in r.message.lines() {
             rep.event(&Event::Info(if warning {
                 l.to_string()

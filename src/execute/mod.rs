@@ -20,7 +20,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 pub use node::NodeOutcome;
-pub use report::{fancy_line, CaptureReporter, Event, JsonReporter, Reporter, TextReporter};
+pub use report::{fancy_line, CaptureReporter, Event, JsonReporter, Reporter, TextReporter, Tone};
 
 use crate::adapters::{Adapter, Connection};
 use crate::artifacts::RunStatus;

@@ -34,7 +34,17 @@ pub enum Event {
     },
     /// A line of free text (`log(info=True)`, hooks, notices).
     Info(String),
+    /// A line of the end-of-run summary, coloured by how the run went (on a terminal).
+    Summary(String, Tone),
     Warning(String),
+}
+
+/// How a summary line reads: green, yellow or red on a terminal, as dbt colours them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Warn,
+    Bad,
 }
 
 /// Receives events; implementations must be cheap and thread-safe.
@@ -245,6 +255,16 @@ impl TextReporter {
                 }
             }
             Event::Warning(s) => self.line(&self.paint(&format!("[WARNING]: {s}"), "33")),
+            Event::Summary(s, tone) => {
+                if !self.quiet {
+                    let code = match tone {
+                        Tone::Good => "32",
+                        Tone::Warn => "33",
+                        Tone::Bad => "31",
+                    };
+                    self.line(&self.paint(s, code))
+                }
+            }
         }
     }
 }
@@ -293,7 +313,9 @@ impl Reporter for JsonReporter {
             Event::NodeSkipped { index, total, node } => serde_json::json!({
                 "ts": ts, "event": "node_skipped", "index": index, "total": total, "unique_id": node.unique_id,
             }),
-            Event::Info(s) => serde_json::json!({"ts": ts, "event": "info", "msg": s}),
+            Event::Info(s) | Event::Summary(s, _) => {
+                serde_json::json!({"ts": ts, "event": "info", "msg": s})
+            }
             Event::Warning(s) => serde_json::json!({"ts": ts, "event": "warning", "msg": s}),
         };
         if let Ok(mut o) = self.out.lock() {
@@ -313,5 +335,60 @@ impl Reporter for CaptureReporter {
         if let Ok(mut v) = self.events.lock() {
             v.push(e.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose bytes the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn printed(color: bool, quiet: bool, events: &[Event]) -> String {
+        let out = Shared::default();
+        let r = TextReporter::new(Box::new(out.clone()), color, quiet);
+        for e in events {
+            r.event(e);
+        }
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn summary_lines_are_coloured_by_tone_only_on_a_terminal() {
+        let events = [
+            Event::Summary("Completed successfully".into(), Tone::Good),
+            Event::Summary("Warning in test t (models/s.yml)".into(), Tone::Warn),
+            Event::Summary("Failure in test u (models/s.yml)".into(), Tone::Bad),
+        ];
+        let coloured = printed(true, false, &events);
+        assert!(
+            coloured.contains("\x1b[32mCompleted successfully\x1b[0m"),
+            "{coloured:?}"
+        );
+        assert!(
+            coloured.contains("\x1b[33mWarning in test t"),
+            "{coloured:?}"
+        );
+        assert!(
+            coloured.contains("\x1b[31mFailure in test u"),
+            "{coloured:?}"
+        );
+        let plain = printed(false, false, &events);
+        assert!(!plain.contains('\x1b'), "{plain:?}");
+        assert!(plain.contains("Completed successfully"));
+        assert_eq!(printed(true, true, &events), "", "quiet hides the summary");
     }
 }
