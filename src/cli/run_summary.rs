@@ -122,20 +122,7 @@ pub(super) fn summary_counts(s: &Session, ids: &[String], hooks: usize) -> Strin
     if counts.is_empty() {
         return "nothing to do".into();
     }
-    counts
-        .iter()
-        .map(|(kind, &n)| {
-            let word = match (kind.as_str(), n) {
-                (k, 1) => k.to_string(),
-                ("analysis", _) => "analyses".into(),
-                ("saved_query", _) => "saved_queries".into(),
-                ("test", _) => "data_tests".into(),
-                (k, _) => format!("{k}s"),
-            };
-            format!("{n} {}", word.replace('_', " "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    counts_line(counts.iter().map(|(kind, &n)| (kind.as_str(), n)))
 }
 
 /// dbt 1.10's `Found ...` line: what the project defines, by kind, in the order dbt's parsers
@@ -172,9 +159,13 @@ pub(super) fn project_stats(s: &Session) -> String {
         ("saved_query", m.saved_queries.len()),
         ("unit_test", m.unit_tests.len()),
     ]);
+    counts_line(kinds.into_iter().filter(|(_, n)| *n > 0))
+}
+
+/// `3 models, 1 seed, 2 data tests`: each kind counted in dbt's words, a kind of one node in the
+/// singular (`1 test`), otherwise dbt's plural (`data tests`, `analyses`, `saved queries`).
+fn counts_line<'a>(kinds: impl Iterator<Item = (&'a str, usize)>) -> String {
     kinds
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
         .map(|(kind, n)| {
             let word = match (kind, n) {
                 (k, 1) => k.to_string(),
