@@ -299,44 +299,36 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
         }
         parents.insert(&n.unique_id, deps);
     }
-    for v in children.values_mut() {
-        v.sort_unstable();
-        v.dedup();
-    }
     // The semantic layer: semantic models read models, metrics read semantic models or other
     // metrics, saved queries read metrics (from their dbt-shaped entries' `depends_on`).
-    let semantic_ids = m
+    let semantic_ids: Vec<&String> = m
         .metrics
         .keys()
         .chain(m.semantic_models.keys())
         .chain(m.saved_queries.keys())
-        .chain(m.semantic_entries.keys());
+        .chain(m.semantic_entries.keys())
+        .collect();
+    for id in &semantic_ids {
+        children.entry(id.as_str()).or_default();
+    }
     for id in semantic_ids {
-        children.entry(id).or_default();
-        let deps: Vec<&str> = m
+        let mut deps: Vec<&str> = m
             .semantic_entries
             .get(id)
             .and_then(|e| e.pointer("/depends_on/nodes"))
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        parents.insert(id, deps);
-    }
-    for (id, deps) in parents
-        .iter()
-        .filter(|(id, _)| m.semantic_entries.contains_key(**id))
-    {
-        for d in deps {
+        deps.sort_unstable();
+        deps.dedup();
+        for d in &deps {
             if let Some(c) = children.get_mut(d) {
                 c.push(id);
             }
         }
+        parents.insert(id, deps);
     }
     for v in children.values_mut() {
-        v.sort_unstable();
-        v.dedup();
-    }
-    for v in parents.values_mut() {
         v.sort_unstable();
         v.dedup();
     }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use std::collections::BTreeSet;
 
-use super::model::{DimensionType, EntityType, Metric, MetricType, SemanticLayer};
+use super::model::{DimensionType, EntityType, MetricType, SemanticLayer};
 use super::Step;
 use crate::sql::{quote, Dialect};
 
@@ -130,37 +130,6 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// Every measure `metric` reads, through its input metrics.
-fn measures_of<'a>(
-    layer: &'a SemanticLayer,
-    metric: &'a Metric,
-    out: &mut Vec<&'a str>,
-    depth: usize,
-) {
-    if depth > 20 {
-        return;
-    }
-    let tp = &metric.type_params;
-    let conv = tp.conversion_type_params.as_ref();
-    for m in tp.measure.iter().chain(conv.into_iter().flat_map(|c| {
-        [&c.base_measure, &c.conversion_measure]
-            .into_iter()
-            .flatten()
-    })) {
-        out.push(&m.name);
-    }
-    for i in tp
-        .metrics
-        .iter()
-        .chain(&tp.numerator)
-        .chain(&tp.denominator)
-    {
-        if let Some(m) = layer.metric(&i.name) {
-            measures_of(layer, m, out, depth + 1);
-        }
-    }
-}
-
 /// (semantic model, time dimension) pairs that queries join to the time spine.
 fn spine_joined(layer: &SemanticLayer) -> BTreeSet<(String, String)> {
     let mut measures: Vec<&str> = Vec::new();
@@ -169,12 +138,17 @@ fn spine_joined(layer: &SemanticLayer) -> BTreeSet<(String, String)> {
         if m.kind == MetricType::Cumulative
             || tp.measure.as_ref().is_some_and(|x| x.join_to_timespine)
         {
-            measures_of(layer, m, &mut measures, 0);
+            measures.extend(layer.measure_inputs(m).iter().map(|mi| mi.name.as_str()));
         }
         for i in tp.metrics.iter() {
             if i.offset_window.is_some() || i.offset_to_grain.is_some() {
                 if let Some(input) = layer.metric(&i.name) {
-                    measures_of(layer, input, &mut measures, 0);
+                    measures.extend(
+                        layer
+                            .measure_inputs(input)
+                            .iter()
+                            .map(|mi| mi.name.as_str()),
+                    );
                 }
             }
         }

@@ -112,24 +112,13 @@ fn semantic_model(sm: &SemanticModel) -> Value {
     })
 }
 
-/// Measures a metric reads, in the order MetricFlow lists them.
-fn input_measures(layer: &SemanticLayer, m: &Metric, depth: usize) -> Vec<Value> {
-    if depth > 20 {
-        return vec![];
-    }
-    let tp = &m.type_params;
-    let mut out = Vec::new();
-    if let Some(mi) = &tp.measure {
-        out.push(measure_input(mi));
-    }
-    if let Some(cp) = &tp.conversion_type_params {
-        for mi in cp.base_measure.iter().chain(cp.conversion_measure.iter()) {
-            out.push(measure_input(mi));
-        }
-    }
+/// Measures a metric reads, in the order MetricFlow lists them: its own, then each one its input
+/// metrics read that is not listed yet.
+fn input_measures(layer: &SemanticLayer, m: &Metric) -> Vec<Value> {
+    let mut out: Vec<Value> = m.own_measures().map(measure_input).collect();
     for input in m.input_metrics() {
         if let Some(child) = layer.metric(&input.name) {
-            for v in input_measures(layer, child, depth + 1) {
+            for v in layer.measure_inputs(child).into_iter().map(measure_input) {
                 if !out.contains(&v) {
                     out.push(v);
                 }
@@ -176,7 +165,7 @@ fn metric(layer: &SemanticLayer, m: &Metric) -> Value {
                 },
             })),
             "cumulative_type_params": cumulative,
-            "input_measures": input_measures(layer, m, 0),
+            "input_measures": input_measures(layer, m),
         },
         "filter": filter(&m.filter),
         "metadata": null,
@@ -334,7 +323,7 @@ pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<Strin
         );
         let config = node_config(&sem, &m.config);
         e.insert("meta".into(), config["meta"].clone());
-        e.insert("tags".into(), tag_list(&m.tags));
+        e.insert("tags".into(), json!(super::str_list(m.tags.as_ref())));
         e.insert("config".into(), config);
         let mut unrendered = written_config(&m.config);
         let created = layer
@@ -406,24 +395,18 @@ pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<Strin
             .collect();
         e.insert("exports".into(), json!(exports));
         move_keys(&mut e, &mut sem, &["description", "label", "metadata"]);
-        let meta = node_config(&sem, &q.config)["meta"].clone();
-        e.insert(
-            "config".into(),
-            json!({"enabled": true, "group": null, "meta": meta, "export_as": null,
-                   "schema": null, "cache": {"enabled": false}}),
-        );
+        let mut config = q.resolved_config();
+        config.insert("meta".into(), node_config(&sem, &q.config)["meta"].clone());
+        e.insert("config".into(), Value::Object(config));
         e.insert("unrendered_config".into(), written_config(&q.config));
         e.insert("group".into(), Value::Null);
-        let metrics: Vec<String> = q
-            .query_params
-            .metrics
-            .iter()
-            .map(|name| format!("metric.{pkg}.{name}"))
-            .collect();
-        e.insert("depends_on".into(), json!({"macros": [], "nodes": metrics}));
+        e.insert(
+            "depends_on".into(),
+            json!({"macros": [], "nodes": q.metric_ids(pkg)}),
+        );
         e.insert("created_at".into(), Value::Null);
         e.insert("refs".into(), json!([]));
-        e.insert("tags".into(), tag_list(&q.tags));
+        e.insert("tags".into(), json!(super::str_list(q.tags.as_ref())));
         out.insert(id, Value::Object(e));
     }
     out
@@ -501,13 +484,5 @@ fn written_config(c: &Option<Value>) -> Value {
     match c {
         Some(v @ Value::Object(_)) => v.clone(),
         _ => json!({}),
-    }
-}
-
-fn tag_list(t: &Option<Value>) -> Value {
-    match t {
-        Some(Value::Array(a)) => Value::Array(a.clone()),
-        Some(Value::String(s)) => json!([s]),
-        _ => json!([]),
     }
 }

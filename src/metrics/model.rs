@@ -641,6 +641,16 @@ impl Metric {
             Some(v) => Some(v.to_string()),
         }
     }
+    /// The measures this metric reads itself: its measure, then a conversion's base and
+    /// conversion measures.
+    pub fn own_measures(&self) -> impl Iterator<Item = &MeasureInput> {
+        let tp = &self.type_params;
+        tp.measure.iter().chain(
+            tp.conversion_type_params
+                .iter()
+                .flat_map(|c| c.base_measure.iter().chain(c.conversion_measure.iter())),
+        )
+    }
     /// The metrics this one is built from (ratio and derived).
     pub fn input_metrics(&self) -> Vec<&MetricInput> {
         let tp = &self.type_params;
@@ -691,6 +701,33 @@ pub struct SavedQuery {
     pub origin: Origin,
 }
 
+impl SavedQuery {
+    /// dbt's config of a saved query: its defaults, with the `config:` as written over them.
+    pub fn resolved_config(&self) -> serde_json::Map<String, Value> {
+        let mut config = serde_json::Map::new();
+        config.insert("enabled".into(), Value::Bool(true));
+        config.insert("group".into(), Value::Null);
+        config.insert("meta".into(), Value::Object(Default::default()));
+        config.insert("export_as".into(), Value::Null);
+        config.insert("schema".into(), Value::Null);
+        config.insert("cache".into(), serde_json::json!({"enabled": false}));
+        if let Some(Value::Object(c)) = &self.config {
+            for (k, v) in c {
+                config.insert(k.clone(), v.clone());
+            }
+        }
+        config
+    }
+    /// `metric.<package>.<name>` of each metric the query reads.
+    pub fn metric_ids(&self, package: &str) -> Vec<String> {
+        self.query_params
+            .metrics
+            .iter()
+            .map(|m| format!("metric.{package}.{m}"))
+            .collect()
+    }
+}
+
 /// The day-grain calendar table used by cumulative metrics, offsets and `join_to_timespine`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeSpine {
@@ -721,6 +758,29 @@ impl SemanticLayer {
     }
     pub fn saved_query(&self, name: &str) -> Option<&SavedQuery> {
         self.saved_queries.iter().find(|m| m.name == name)
+    }
+    /// Every measure `m` reads, in MetricFlow's order: its own measures, then those of its input
+    /// metrics, depth first (repeats kept; definitions nested deeper than 20 are not followed).
+    pub fn measure_inputs<'a>(&'a self, m: &'a Metric) -> Vec<&'a MeasureInput> {
+        fn walk<'a>(
+            layer: &'a SemanticLayer,
+            m: &'a Metric,
+            out: &mut Vec<&'a MeasureInput>,
+            depth: usize,
+        ) {
+            if depth > 20 {
+                return;
+            }
+            out.extend(m.own_measures());
+            for input in m.input_metrics() {
+                if let Some(child) = layer.metric(&input.name) {
+                    walk(layer, child, out, depth + 1);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, m, &mut out, 0);
+        out
     }
     /// The semantic model defining `measure`, with the measure.
     pub fn measure(&self, name: &str) -> Option<(&SemanticModel, &Measure)> {

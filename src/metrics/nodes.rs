@@ -102,34 +102,9 @@ fn node(
         .to_string();
     n.fqn = vec![pkg.clone(), q.name.clone()];
     n.description = q.description.clone().unwrap_or_default();
-    n.tags = match &q.tags {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => vec![],
-    };
-    // dbt's defaults for a saved query's config.
-    let Value::Object(mut config) = json!({
-        "enabled": true, "group": null, "meta": {}, "export_as": null, "schema": null,
-        "cache": {"enabled": false}
-    }) else {
-        unreachable!("a JSON object literal")
-    };
-    if let Some(Value::Object(c)) = &q.config {
-        for (k, v) in c {
-            config.insert(k.clone(), v.clone());
-        }
-    }
-    n.config = config.into();
-    let metrics: Vec<String> = q
-        .query_params
-        .metrics
-        .iter()
-        .map(|m| format!("metric.{pkg}.{m}"))
-        .collect();
+    n.tags = super::str_list(q.tags.as_ref());
+    n.config = q.resolved_config().into();
+    let metrics = q.metric_ids(pkg);
     let exports = export_targets(q, target);
     let mut definition = Map::new();
     definition.insert("metrics".into(), json!(metrics));

@@ -193,37 +193,14 @@ impl<'a> Planner<'a> {
         Ok(out)
     }
 
-    /// Every measure a metric reads, recursively.
-    fn measures_of(&self, m: &Metric) -> Vec<(&'a SemanticModel, &'a Measure)> {
-        let mut out = Vec::new();
-        self.collect_measures(m, &mut out, 0);
-        out
-    }
-
-    fn collect_measures(
-        &self,
-        m: &Metric,
-        out: &mut Vec<(&'a SemanticModel, &'a Measure)>,
-        depth: usize,
-    ) {
-        if depth > 20 {
-            return;
-        }
-        let tp = &m.type_params;
-        for mi in tp.measure.iter().chain(
-            tp.conversion_type_params
-                .iter()
-                .flat_map(|c| c.base_measure.iter().chain(c.conversion_measure.iter())),
-        ) {
-            if let Some(x) = self.layer.measure(&mi.name) {
-                out.push(x);
-            }
-        }
-        for input in m.input_metrics() {
-            if let Some(child) = self.layer.metric(&input.name) {
-                self.collect_measures(child, out, depth + 1);
-            }
-        }
+    /// The (semantic model, measure) of every measure `m` reads, through its input metrics.
+    fn measures_of(&self, m: &'a Metric) -> Vec<(&'a SemanticModel, &'a Measure)> {
+        let layer: &'a SemanticLayer = self.layer;
+        layer
+            .measure_inputs(m)
+            .into_iter()
+            .filter_map(|mi| layer.measure(&mi.name))
+            .collect()
     }
 
     fn build(&self, q: &MetricQuery) -> PResult<QueryPlan> {

@@ -25,7 +25,7 @@ use super::model::{Grain, Metric, SemanticLayer};
 
 mod kinds;
 use super::plan::{plan, MetricQuery};
-use super::{locate, ModelIndex, Step};
+use super::{locate, str_list, ModelIndex, Step};
 use crate::compile::{Manifest, Node, ResourceType};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::YamlFile;
@@ -407,21 +407,6 @@ fn err(d: &Declared, msg: impl Into<String>, hint: impl Into<String>) -> Diagnos
         msg,
     )
     .with_hint(hint)
-}
-
-fn str_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                o => Some(o.to_string()),
-            })
-            .collect(),
-        _ => vec![],
-    }
 }
 
 fn number(d: &Declared, key: &str) -> Result<Option<f64>, Diagnostic> {

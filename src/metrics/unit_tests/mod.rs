@@ -37,7 +37,7 @@ use serde_json::{Map, Value};
 use super::data_tests::Target;
 use super::model::{parse_ref, SemanticLayer};
 use super::plan::{plan, MetricQuery};
-use super::{locate, ModelIndex, Step};
+use super::{locate, str_list, ModelIndex, Step};
 use crate::compile::{Node, ResourceType};
 use crate::diagnostics::{did_you_mean, Diagnostic, Location};
 use crate::project::YamlFile;
@@ -177,21 +177,6 @@ fn unknown_key(
             did_you_mean(k, allowed.iter().copied())
                 .unwrap_or_else(|| format!("its keys are {}", listed(allowed))),
         )),
-    }
-}
-
-fn str_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                o => Some(o.to_string()),
-            })
-            .collect(),
-        _ => vec![],
     }
 }
 
