@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::cdp::{chromium_path, Browser};
-use crate::support::{copy_demo, copy_project, shared, sluice};
+use crate::support::{copy_demo, sluice};
 
 fn read_json(p: &Path) -> Value {
     serde_json::from_str(
@@ -81,18 +81,15 @@ fn get(url: &str, path: &str) -> (String, Vec<u8>) {
 }
 
 #[test]
-fn catalog_matches_dbt_on_jaffle_shop() {
-    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+fn catalog_matches_dbt_on_the_shop_fixture() {
+    let (_tmp, dir) = crate::shop::shop();
     let r = sluice(&dir, &["build"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = sluice(&dir, &["docs", "generate"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("Catalog written to"), "{}", r.stdout);
     let got = read_json(&dir.join("target/catalog.json"));
-    let want: Value = serde_json::from_str(include_str!(
-        "../fixtures/docs/jaffle_shop.dbt_catalog.json"
-    ))
-    .unwrap();
+    let want = crate::shop::expected("dbt_catalog.json");
     assert_eq!(
         got["metadata"]["dbt_schema_version"],
         "https://schemas.getdbt.com/dbt/catalog/v1.json"
@@ -120,19 +117,19 @@ fn catalog_matches_dbt_on_jaffle_shop() {
         );
     }
     // Row counts where cheap: tables only, and right.
-    let db = duckdb::Connection::open(dir.join("jaffle_shop.duckdb")).unwrap();
+    let db = duckdb::Connection::open(dir.join("shop.duckdb")).unwrap();
     let count: u64 = db
         .query_row("select count(*) from main.raw_orders", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        g["seed.jaffle_shop.raw_orders"]["stats"]["row_count"]["value"],
+        g["seed.shop.raw_orders"]["stats"]["row_count"]["value"],
         count
     );
     assert_eq!(
-        g["seed.jaffle_shop.raw_orders"]["stats"]["has_stats"]["value"],
+        g["seed.shop.raw_orders"]["stats"]["has_stats"]["value"],
         true
     );
-    assert!(g["model.jaffle_shop.stg_orders"]["stats"]
+    assert!(g["model.shop.stg_orders"]["stats"]
         .get("row_count")
         .is_none());
     // The whole shape, as users see it (timestamps and ids redacted).
@@ -142,9 +139,9 @@ fn catalog_matches_dbt_on_jaffle_shop() {
     }
     shown["metadata"]["dbt_version"] = "[dbt_version]".into();
     shown["nodes"] = serde_json::json!({
-        "model.jaffle_shop.customers": got["nodes"]["model.jaffle_shop.customers"],
-        "model.jaffle_shop.stg_orders": got["nodes"]["model.jaffle_shop.stg_orders"],
-        "seed.jaffle_shop.raw_orders": got["nodes"]["seed.jaffle_shop.raw_orders"],
+        "model.shop.shoppers": got["nodes"]["model.shop.shoppers"],
+        "model.shop.stg_orders": got["nodes"]["model.shop.stg_orders"],
+        "seed.shop.raw_orders": got["nodes"]["seed.shop.raw_orders"],
     });
     insta::assert_json_snapshot!(shown);
 
@@ -168,12 +165,12 @@ fn catalog_matches_dbt_on_jaffle_shop() {
     }
     let index = std::fs::read_to_string(site.join("data/index.js")).unwrap();
     assert!(index.starts_with("sluiceDocs.index({"), "{}", &index[..80]);
-    assert!(index.contains("model.jaffle_shop.customers"));
+    assert!(index.contains("model.shop.shoppers"));
 }
 
 #[test]
 fn empty_catalog_and_no_compile_skip_the_warehouse() {
-    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let (_tmp, dir) = crate::shop::shop();
     let r = sluice(
         &dir,
         &["docs", "generate", "--empty-catalog", "--no-compile"],
@@ -182,7 +179,7 @@ fn empty_catalog_and_no_compile_skip_the_warehouse() {
     let got = read_json(&dir.join("target/catalog.json"));
     assert_eq!(got["nodes"], serde_json::json!({}));
     assert!(
-        !dir.join("jaffle_shop.duckdb").exists(),
+        !dir.join("shop.duckdb").exists(),
         "touched the warehouse"
     );
     assert!(dir.join("target/docs/index.html").is_file());
@@ -190,7 +187,7 @@ fn empty_catalog_and_no_compile_skip_the_warehouse() {
 
 #[test]
 fn serve_without_a_site_says_what_to_do() {
-    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let (_tmp, dir) = crate::shop::shop();
     let r = sluice(&dir, &["docs", "serve", "--port", "0"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     let text = r.stderr.replace(&dir.display().to_string(), "[PROJECT]");
@@ -199,7 +196,7 @@ fn serve_without_a_site_says_what_to_do() {
 
 #[test]
 fn serve_serves_the_site_and_nothing_else() {
-    let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
+    let (_tmp, dir) = crate::shop::shop();
     let r = sluice(&dir, &["docs", "generate", "--empty-catalog"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let server = serve(&dir);

@@ -3,7 +3,6 @@
 
 mod cdp;
 mod cli;
-mod conformance;
 mod demo;
 mod docs;
 mod features;
@@ -21,5 +20,6 @@ mod packages;
 mod pg_server;
 mod pkg_postgres;
 mod postgres;
+mod shop;
 mod snapshots;
 mod support;

@@ -1,5 +1,4 @@
-//! Packages, dbt's macro library and snapshots on PostgreSQL: the `packages_real` (real dbt_utils
-//! 1.3.3 and dbt_date 0.17.1), `macro_library` and `snapshots` fixtures built by sluice on a
+//! dbt's macro library and snapshots on PostgreSQL: the `macro_library` and `snapshots` fixtures built by sluice on a
 //! throwaway server must give what real dbt-postgres gave on the same fixtures (the same tables,
 //! contents, test verdicts and compiled SQL), recorded in each fixture's `expected/postgres/` by
 //! `tests/fixtures/record_postgres/record.sh`. The facts are computed with the same SQL as that
@@ -10,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::macro_library::normalized;
 use crate::pg_server::{Engine, PgServer};
-use crate::support::{copy_dir, copy_project, repo, shared, sluice, Run};
+use crate::support::{copy_project, repo, sluice, Run};
 
 fn ident(c: &str) -> String {
     format!("\"{}\"", c.replace('"', "\"\""))
@@ -253,36 +252,6 @@ fn assert_like_dbt(problems: &[String], r: &Run) {
         r.stdout,
         r.stderr
     );
-}
-
-#[test]
-fn real_packages_build_on_postgres_what_dbt_postgres_builds() {
-    let test = "real_packages_build_on_postgres_what_dbt_postgres_builds";
-    let Some(pg) = PgServer::start(test) else {
-        return;
-    };
-    let fixture = repo().join("tests/fixtures/packages_real");
-    let (_tmp, dir, pg) = project_on(pg, &fixture, "pkgs_real", 2);
-    let _ = std::fs::remove_dir_all(dir.join("expected"));
-    for p in ["dbt_utils", "dbt_date"] {
-        copy_dir(
-            &shared().join("packages").join(p),
-            &dir.join("dbt_packages").join(p),
-        );
-    }
-    let r = sluice(&dir, &["deps"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let r = sluice(&dir, &["build"]);
-    let expected = read_json(&fixture.join("expected/postgres/real_dbt.json"));
-    let mut problems = status_problems(&expected, &dir.join("target/run_results.json"));
-    let facts = relation_facts(&mut pg.client("pkgs_real"));
-    problems.extend(relation_problems(&expected["relations"], &facts));
-    problems.extend(compiled_problems(
-        &fixture.join("expected/postgres/compiled"),
-        &dir.join("target/compiled/pkgs_real/models"),
-    ));
-    assert_like_dbt(&problems, &r);
-    assert_eq!(r.code, 1, "a test fails, as in dbt: {}", r.stdout);
 }
 
 #[test]

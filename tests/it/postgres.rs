@@ -1,4 +1,4 @@
-//! The Postgres adapter against real servers: the conformance project and the demo give dbt's
+//! The Postgres adapter against real servers: the shop fixture and the demo give dbt's
 //! results, materializations and incremental strategies behave the same on both engines, and
 //! connection faults (wrong password, server down, server restarted mid-build) end clearly.
 
@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::pg_server::{on_both_engines, Engine, PgServer, PASSWORD};
-use crate::support::{copy_demo, copy_project, repo, shared, sluice, Run};
+use crate::support::{copy_demo, copy_project, repo, sluice, Run};
 
 fn sluice_env(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Run {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
@@ -31,7 +31,7 @@ fn as_f64(v: &serde_json::Value) -> Option<f64> {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
-/// The facts of `jaffle_shop.expected.json` (row counts, sums, distinct counts, nulls, ranges,
+/// The facts of `tests/fixtures/shop/expected/relations.json` (row counts, sums, distinct counts, nulls, ranges,
 /// column names; column types differ by engine) checked on `engine`.
 fn check_facts(
     engine: &Engine,
@@ -108,14 +108,11 @@ fn check_facts(
 }
 
 #[test]
-fn jaffle_shop_gives_dbts_results_on_both_engines() {
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared().join("conformance/jaffle_shop.expected.json")).unwrap(),
-    )
-    .unwrap();
-    on_both_engines("jaffle_shop_gives_dbts_results_on_both_engines", |engine| {
-        let (_tmp, dir) = copy_project(&shared().join("conformance").join("jaffle_shop"));
-        engine.write_profile(&dir, "jaffle_shop", "main", 4);
+fn shop_gives_dbts_results_on_both_engines() {
+    let expected = crate::shop::expected("relations.json");
+    on_both_engines("shop_gives_dbts_results_on_both_engines", |engine| {
+        let (_tmp, dir) = crate::shop::shop();
+        engine.write_profile(&dir, "shop", "main", 4);
         let r = sluice(&dir, &["build"]);
         assert_eq!(r.code, 0, "{}: {}{}", engine.name(), r.stdout, r.stderr);
         assert!(
@@ -124,7 +121,7 @@ fn jaffle_shop_gives_dbts_results_on_both_engines() {
             engine.name(),
             r.stdout
         );
-        let problems = check_facts(engine, &dir, "jaffle_shop", &expected);
+        let problems = check_facts(engine, &dir, "shop", &expected);
         assert!(
             problems.is_empty(),
             "{}: relations differ from dbt's:\n{}",
@@ -147,7 +144,7 @@ fn jaffle_shop_gives_dbts_results_on_both_engines() {
         );
         let leftovers = engine.scalar(
             &dir,
-            "jaffle_shop",
+            "shop",
             "select count(*) from information_schema.tables where table_name like '%__dbt_tmp' or table_name like '%__dbt_backup'",
         );
         assert_eq!(as_f64(&leftovers), Some(0.0), "{}", engine.name());

@@ -7,11 +7,6 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` next to the repository (read-only test inputs).
-pub fn shared() -> PathBuf {
-    repo().join("..").join("shared")
-}
-
 /// Copies `src` (a folder) into a fresh temp dir and returns (guard, project path).
 pub fn copy_project(src: &Path) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -91,7 +86,9 @@ pub fn sluice(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
-/// The facts `../shared/conformance/check_profile.py` checks, computed in Rust.
+/// Checks a DuckDB file against recorded facts per relation (`type`, `columns`, `row_count`,
+/// `sum(col)`, `distinct(col)`, `nulls(col)`, `range(col)`), as `tests/fixtures/shop/expected/record.sh`
+/// records them from real dbt.
 pub fn check_profile(db: &Path, expected: &serde_json::Value) -> Vec<String> {
     let conn = duckdb::Connection::open_with_flags(
         db,

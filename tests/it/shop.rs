@@ -1,0 +1,137 @@
+//! The `shop` fixture (seeds, staging views, tables built with Jinja loops, the four built-in
+//! generic tests): the same nodes, dependencies, relations and catalog as real dbt builds, as
+//! recorded by `tests/fixtures/shop/expected/record.sh`. Real projects nobody here wrote are
+//! compared with real dbt by `scripts/conformance`.
+
+use crate::support::{check_profile, copy_project, repo, sluice};
+
+pub fn shop() -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_project(&repo().join("tests/fixtures/shop"))
+}
+
+pub fn expected(name: &str) -> serde_json::Value {
+    let path = repo().join("tests/fixtures/shop/expected").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn parse_finds_the_nodes_dbt_finds() {
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    let expected = expected("dbt_nodes.json");
+    let nodes = manifest["nodes"].as_object().unwrap();
+    let mut got: Vec<&String> = nodes.keys().collect();
+    got.sort();
+    let mut want: Vec<&String> = expected.as_object().unwrap().keys().collect();
+    want.sort();
+    assert_eq!(got, want, "unique_ids differ from dbt's");
+    assert_eq!(nodes.len(), 28);
+    for (id, facts) in expected.as_object().unwrap() {
+        let n = &nodes[id];
+        let mut deps: Vec<String> = n["depends_on"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        deps.sort();
+        assert_eq!(
+            serde_json::json!(deps),
+            facts["depends_on"],
+            "depends_on of {id}"
+        );
+        assert_eq!(
+            n["resource_type"], facts["resource_type"],
+            "resource_type of {id}"
+        );
+        assert_eq!(n["alias"], facts["alias"], "alias of {id}");
+        assert_eq!(n["schema"], facts["schema"], "schema of {id}");
+        assert_eq!(
+            n["relation_name"], facts["relation_name"],
+            "relation_name of {id}"
+        );
+    }
+}
+
+#[test]
+fn compiled_sql_parses_in_duckdb() {
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["compile"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let mut files = Vec::new();
+    for e in walkdir::WalkDir::new(dir.join("target/compiled")) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            files.push(e.into_path());
+        }
+    }
+    assert_eq!(files.len(), 25, "5 models and 20 tests compiled: {files:?}");
+    for f in files {
+        let sql = std::fs::read_to_string(&f).unwrap();
+        let json: String = conn
+            .query_row("select json_serialize_sql(?::VARCHAR)", [&sql], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["error"], false, "{} does not parse: {json}", f.display());
+    }
+}
+
+#[test]
+fn build_gives_the_relations_dbt_built() {
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("PASS=28 WARN=0 ERROR=0 SKIP=0"),
+        "{}",
+        r.stdout
+    );
+    let problems = check_profile(&dir.join("shop.duckdb"), &expected("relations.json"));
+    assert!(
+        problems.is_empty(),
+        "relations differ from dbt's:\n{}",
+        problems.join("\n")
+    );
+    let rr: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rr["results"].as_array().unwrap().len(), 28);
+}
+
+/// The built-in generic tests are compiled natively for speed; the output must be byte-for-byte
+/// what their Jinja macros render.
+#[test]
+fn native_generic_tests_equal_their_jinja_macros() {
+    let (_tmp, dir) = shop();
+    let native = sluice(&dir, &["compile", "--target-path", "native"]);
+    assert_eq!(native.code, 0, "{}", native.stderr);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["compile", "--target-path", "jinja"])
+        .current_dir(&dir)
+        .env("SLUICE_NO_NATIVE_TESTS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut compared = 0;
+    for e in walkdir::WalkDir::new(dir.join("native/compiled")) {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(dir.join("native")).unwrap();
+        let a = std::fs::read_to_string(e.path()).unwrap();
+        let b = std::fs::read_to_string(dir.join("jinja").join(rel)).unwrap();
+        assert_eq!(a, b, "{}", rel.display());
+        compared += 1;
+    }
+    assert_eq!(compared, 25);
+}
