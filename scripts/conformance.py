@@ -7,7 +7,8 @@ then `compile` on both, and compares:
 
 - nodes: the manifest's node set (nodes, disabled nodes, sources, metrics, semantic models, saved
   queries), each with its resource type, `depends_on.nodes`, materialization and `enabled`;
-- sql: each node's compiled SQL, up to whitespace;
+- sql: each node's compiled SQL, up to whitespace (runs of it count as one space, and none next
+  to parentheses and commas);
 - verdicts: each command's per-node status and failure count (run_results.json);
 - relations: every relation in the DuckDB file, with its row count and an order-independent
   checksum of its rows.
@@ -52,6 +53,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SLUICE_CACHE", Path.home() / ".cache" / "sluice")) / "conformance"
 SQL_SPACE = re.compile(r"\s+")
+SQL_PUNCT_SPACE = re.compile(r" ?([(),]) ?")
 
 
 class Skip(Exception):
@@ -279,7 +281,7 @@ def compiled_sql(manifest: dict) -> dict:
     for uid, n in (manifest.get("nodes") or {}).items():
         code = n.get("compiled_code")
         if code is not None:
-            out[uid] = SQL_SPACE.sub(" ", code).strip()
+            out[uid] = code
     return out
 
 
@@ -331,6 +333,11 @@ def short(v, n=400):
     return s if len(s) <= n else s[:n] + " ..."
 
 
+def normalized_sql(code: str) -> str:
+    """Up to whitespace: runs of it are one space, and none next to ( ) or ,."""
+    return SQL_PUNCT_SPACE.sub(r"\1", SQL_SPACE.sub(" ", code)).strip()
+
+
 def first_sql_difference(a: str, b: str) -> str:
     i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
     lo = max(0, i - 120)
@@ -346,7 +353,9 @@ def compare(dbt: dict, sl: dict) -> tuple[str, list[str]]:
     eq, total = 0, 0
     for uid, want in sorted(dbt["sql"].items()):
         total += 1
+        want = normalized_sql(want)
         got = sl["sql"].get(uid)
+        got = None if got is None else normalized_sql(got)
         if got == want:
             eq += 1
         elif got is None:
