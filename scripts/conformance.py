@@ -7,8 +7,8 @@ then `compile` on both, and compares:
 
 - nodes: the manifest's node set (nodes, disabled nodes, sources, metrics, semantic models, saved
   queries), each with its resource type, `depends_on.nodes`, materialization and `enabled`;
-- sql: each node's compiled SQL, up to whitespace (runs of it count as one space, and none next
-  to parentheses and commas);
+- sql: each node's compiled SQL (as the last command that compiled it left it), up to whitespace
+  (runs of it count as one space, and none next to parentheses and commas);
 - verdicts: each command's per-node status and failure count (run_results.json);
 - relations: every relation in the DuckDB file, with its row count and an order-independent
   checksum of its rows.
@@ -52,6 +52,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SLUICE_CACHE", Path.home() / ".cache" / "sluice")) / "conformance"
+CACHE_FORMAT = "2"  # bump when what is cached of a dbt run changes
 SQL_SPACE = re.compile(r"\s+")
 SQL_PUNCT_SPACE = re.compile(r" ?([(),]) ?")
 
@@ -189,7 +190,8 @@ def write_profile(proj: Path, project: dict, profiles: Path) -> str:
 def run_tool(kind: str, exe: list[str], proj: Path, profiles: Path, project: dict,
              out: Path) -> dict:
     """Runs the project's commands then `compile`; keeps each command's run_results and the
-    last manifest in `out`. Returns {"commands": [...], "log": text}."""
+    last manifest in `out`. Returns each command's verdicts and the compiled SQL of every node
+    any command compiled (the latest)."""
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({k: str(v) for k, v in project.get("env", {}).items()})
@@ -201,6 +203,7 @@ def run_tool(kind: str, exe: list[str], proj: Path, profiles: Path, project: dic
         common += ["--vars", json.dumps(project["vars"])]
     log = []
     results = []
+    compiled = {}
     for i, command in enumerate(list(project.get("commands", ["build"])) + ["compile"]):
         args = shlex.split(command)
         rr = proj / "target" / "run_results.json"
@@ -217,11 +220,14 @@ def run_tool(kind: str, exe: list[str], proj: Path, profiles: Path, project: dic
             shutil.copy(rr, out / f"run_results_{i}.json")
         results.append({"command": command, "exit": p.returncode, "seconds": round(took, 2),
                          "statuses": statuses})
-    manifest = proj / "target" / "manifest.json"
-    if manifest.exists():
-        shutil.copy(manifest, out / "manifest.json")
+        manifest = proj / "target" / "manifest.json"
+        if manifest.exists():
+            # Each command's compiled SQL counts (a failing `compile` compiles nothing).
+            compiled.update(compiled_sql(json.loads(manifest.read_text())))
+            shutil.copy(manifest, out / "manifest.json")
+            manifest.unlink()
     (out / "log.txt").write_text("\n".join(log))
-    return {"commands": results}
+    return {"commands": results, "compiled": compiled}
 
 
 def relation_facts(db_path: str) -> dict:
@@ -295,7 +301,7 @@ def collect(kind, exe, project, repos, venv, work, keep) -> dict:
     result = {
         "commands": ran["commands"],
         "nodes": node_facts(manifest),
-        "sql": compiled_sql(manifest),
+        "sql": ran["compiled"],
         "relations": relation_facts(db),
         "log": (out / "log.txt").read_text(),
     }
@@ -388,7 +394,7 @@ def dbt_cache_key(project: dict, venv: Path) -> str:
     version = subprocess.run([str(venv / "bin" / "dbt"), "--version"], capture_output=True,
                              text=True).stdout
     version = " ".join(sorted(re.findall(r"(?:core|duckdb):?\s+[\w.-]+", version, re.I)))
-    blob = json.dumps(project, sort_keys=True) + version
+    blob = CACHE_FORMAT + json.dumps(project, sort_keys=True) + version
     if "local" in project:  # fixtures change: key on their content too
         h = hashlib.sha256()
         for p in sorted((REPO / project["local"]).rglob("*")):

@@ -25,6 +25,55 @@ use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
 use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
 
+/// Reads the `fixture:` files a unit test's `given` and `expect` name into their `rows` (CSV text
+/// or a SQL query, by `format:`), as dbt loads them from `<test-path>/fixtures/`.
+fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(), Diagnostic> {
+    let Some(def) = def.as_object_mut() else {
+        return Ok(());
+    };
+    let mut blocks: Vec<&mut Value> = Vec::new();
+    for (key, v) in def.iter_mut() {
+        match (key.as_str(), v) {
+            ("given", Value::Array(given)) => blocks.extend(given.iter_mut()),
+            ("expect", expect) => blocks.push(expect),
+            _ => {}
+        }
+    }
+    for block in blocks {
+        let Some(b) = block.as_object_mut() else {
+            continue;
+        };
+        let Some(name) = b.get("fixture").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let format = b.get("format").and_then(Value::as_str).unwrap_or("dict");
+        let file = project
+            .fixture_files
+            .iter()
+            .find(|f| f.name == name && f.format == format)
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "unit-test",
+                    format!("unit test fixture `{name}` ({format}) not found"),
+                )
+                .with_hint(format!(
+                    "put it at `{}/fixtures/{name}.{}` (a `fixture:` needs `format: csv` or `format: sql`)",
+                    project.config.test_paths.first().map_or("tests", String::as_str),
+                    if format == "sql" { "sql" } else { "csv" }
+                ))
+            })?;
+        let text =
+            std::fs::read_to_string(project.root.join(&file.original_file_path)).map_err(|e| {
+                Diagnostic::error(
+                    "io",
+                    format!("cannot read `{}`: {e}", file.original_file_path),
+                )
+            })?;
+        b.insert("rows".into(), Value::String(text));
+    }
+    Ok(())
+}
+
 /// Options that change what is parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ParseOptions {
@@ -479,6 +528,9 @@ fn parse_project(
             .entry("meta")
             .or_insert(Value::Object(Map::new()));
         node.tags = str_list(node.config.get("tags"));
+        if let Err(e) = load_unit_fixtures(project, &mut node.definition) {
+            errors.push(e.in_file(entry.file));
+        }
         match find_refable(&manifest, &pkg, None, &model) {
             Some(id) => {
                 node.depends_on_nodes = vec![id.clone()];

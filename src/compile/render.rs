@@ -298,19 +298,71 @@ fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
     out
 }
 
-/// Adds CTEs in front of a query: merged into its `with` clause when it has one.
+/// Adds CTEs in front of a query: merged into its `with` clause when it has one, as dbt does:
+/// the first `with` (or `with recursive`) at the top level of the first statement, after any
+/// comments and whatever else precedes it there; otherwise a new `with` in front.
 pub fn inject_ctes(sql: &str, ctes: &[String]) -> String {
     let joined = ctes.join(",\n");
-    let trimmed = sql.trim_start();
-    let lead = &sql[..sql.len() - trimmed.len()];
-    if trimmed.len() >= 4
-        && trimmed[..4].eq_ignore_ascii_case("with")
-        && trimmed[4..].starts_with(|c: char| c.is_whitespace())
-    {
-        format!("{lead}with {joined},\n{}", trimmed[4..].trim_start())
-    } else {
-        format!("{lead}with {joined}\n{trimmed}")
+    match top_level_with(sql) {
+        Some(end) => format!("{} {joined},\n{}", &sql[..end], sql[end..].trim_start()),
+        None => {
+            let trimmed = sql.trim_start();
+            let lead = &sql[..sql.len() - trimmed.len()];
+            format!("{lead}with {joined}\n{trimmed}")
+        }
     }
+}
+
+/// The byte offset just after the first top-level `with` (or `with recursive`) keyword of the
+/// first statement of `sql`: outside strings, quoted names, comments and parentheses.
+fn top_level_with(sql: &str) -> Option<usize> {
+    let b = sql.as_bytes();
+    let word_at = |i: usize, w: &str| {
+        b.len() >= i + w.len()
+            && sql[i..i + w.len()].eq_ignore_ascii_case(w)
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+            && b.get(i + w.len())
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+    };
+    let (mut i, mut depth) = (0usize, 0i32);
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' | b'`' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b';' if depth == 0 => return None,
+            b'w' | b'W' if depth == 0 && word_at(i, "with") => {
+                let end = i + 4;
+                let rest = &sql[end..];
+                let next = end + (rest.len() - rest.trim_start().len());
+                if word_at(next, "recursive") {
+                    return Some(next + "recursive".len());
+                }
+                return Some(end);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `target/compiled/<project>/<original_file_path>` for a node (tests from YAML get a folder
@@ -501,4 +553,36 @@ fn parse_static_call(s: &str) -> Option<(String, Vec<String>)> {
         args.push(unq.to_string());
     }
     Some((kind.to_string(), args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inject_ctes;
+
+    /// Where dbt (`inject_ctes_into_sql`, with sqlparse) puts ephemeral CTEs, up to whitespace.
+    #[test]
+    fn ctes_join_the_first_top_level_with_clause() {
+        let cte = ["__dbt__cte__e as (\nselect 1 as x\n)".to_string()];
+        let squash = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for (sql, want) in [
+            (
+                "select * from t",
+                "with __dbt__cte__e as ( select 1 as x ) select * from t",
+            ),
+            (
+                "-- setup\n\nwith a as (select 1) select * from a",
+                "-- setup with __dbt__cte__e as ( select 1 as x ), a as (select 1) select * from a",
+            ),
+            (
+                "/* c; */ WITH RECURSIVE a as (select 1) select 1",
+                "/* c; */ WITH RECURSIVE __dbt__cte__e as ( select 1 as x ), a as (select 1) select 1",
+            ),
+            (
+                "select 'with' as with_x from (with b as (select 1) select * from b)",
+                "with __dbt__cte__e as ( select 1 as x ) select 'with' as with_x from (with b as (select 1) select * from b)",
+            ),
+        ] {
+            assert_eq!(squash(inject_ctes(sql, &cte)), want, "{sql}");
+        }
+    }
 }

@@ -607,12 +607,19 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         .config_str("severity")
         .unwrap_or("ERROR")
         .to_ascii_uppercase();
+    // As dbt decides: `error_if` counts only at severity error; a passing test reports no
+    // failures, whatever `fail_calc` returned.
     let status = if severity == "ERROR" && should_error {
         RunStatus::Fail
-    } else if should_warn || (severity == "WARN" && should_error) {
+    } else if should_warn {
         RunStatus::Warn
     } else {
         RunStatus::Pass
+    };
+    let failures = if status == RunStatus::Pass {
+        0
+    } else {
+        failures
     };
     let message = match status {
         RunStatus::Pass => "PASS".to_string(),

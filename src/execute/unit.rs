@@ -92,6 +92,25 @@ fn literal(v: &Value) -> String {
     }
 }
 
+/// The rows of a `given`/`expect` block: values, or a query (`format: sql`).
+enum Fixture {
+    Rows(Vec<Map<String, Value>>),
+    Sql(String),
+}
+
+fn fixture(block: &Map<String, Value>) -> Result<Fixture, String> {
+    match (
+        block.get("format").and_then(Value::as_str),
+        block.get("rows"),
+    ) {
+        (Some("sql"), Some(Value::String(sql))) => {
+            Ok(Fixture::Sql(sql.trim().trim_end_matches(';').to_string()))
+        }
+        (Some("sql"), _) => Err("`format: sql` needs `rows:` (a query) or `fixture:`".into()),
+        _ => fixture_rows(block).map(Fixture::Rows),
+    }
+}
+
 /// Rows of a `given`/`expect` block: dict rows, or CSV text with `format: csv`.
 fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
     let format = block
@@ -112,7 +131,7 @@ fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, S
             )
         }
         (f, _) => Err(format!(
-            "unsupported fixture format `{f}` (sluice supports dict and csv)"
+            "unsupported fixture format `{f}` (dict, csv and sql are)"
         )),
     }
 }
@@ -233,14 +252,17 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
                 real.display_name()
             ));
         }
-        let rows = fixture_rows(&g)
-            .map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
+        let rows =
+            fixture(&g).map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
+        let select = match rows {
+            Fixture::Rows(rows) => rows_select(&rows, &columns),
+            Fixture::Sql(sql) => format!("select * from (\n{sql}\n) as __dbt_fixture"),
+        };
         let tmp = temp_rel(dialect, &format!("__sluice_unit_{tag}_{i}"));
         run(&format!("drop table if exists {}", dialect.rel(&tmp)))?;
         run(&format!(
-            "create temporary table {} as {}",
+            "create temporary table {} as {select}",
             quote(&tmp.identifier),
-            rows_select(&rows, &columns)
         ))?;
         temps.push(tmp.clone());
         match kind.as_str() {
@@ -295,13 +317,22 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         .cloned()
         .unwrap_or_default();
     let expected =
-        fixture_rows(&expect).map_err(|e| format!("unit test `{}`: expect: {e}", node.name))?;
+        fixture(&expect).map_err(|e| format!("unit test `{}`: expect: {e}", node.name))?;
     let mut cols: Vec<String> = Vec::new();
-    for r in &expected {
-        for k in r.keys() {
-            if !cols.contains(k) {
-                cols.push(k.clone());
+    match &expected {
+        Fixture::Rows(rows) => {
+            for r in rows {
+                for k in r.keys() {
+                    if !cols.contains(k) {
+                        cols.push(k.clone());
+                    }
+                }
             }
+        }
+        // The query's columns, in its order: read from a row-less run of it.
+        Fixture::Sql(sql) => {
+            let probe = wh.execute_sql(&format!("select * from (\n{sql}\n) as e limit 0"), true)?;
+            cols = probe.column_names;
         }
     }
     let actual_tmp = temp_rel(dialect, &format!("__sluice_unit_{tag}_actual"));
@@ -331,7 +362,10 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         });
     }
     let actual_cols = wh.get_columns(&actual_tmp)?;
-    let expected_sql = rows_select(&expected, &actual_cols);
+    let expected_sql = match &expected {
+        Fixture::Rows(rows) => rows_select(rows, &actual_cols),
+        Fixture::Sql(sql) => format!("select {col_list} from (\n{sql}\n) as __dbt_expected",),
+    };
     let diff_sql = format!(
         "with actual as (select * from {a}), expected as ({expected_sql})\nselect 'missing' as __diff, * from (select * from expected except all select * from actual) m\nunion all\nselect 'unexpected' as __diff, * from (select * from actual except all select * from expected) u",
         a = dialect.rel(&actual_tmp)

@@ -67,6 +67,16 @@ pub struct DocsFile {
     pub contents: String,
 }
 
+/// A unit-test fixture file (`<test-path>/fixtures/**/<name>.csv|sql`), named by `fixture:` in a
+/// unit test's `given` or `expect`. Such files are not singular tests.
+#[derive(Debug, Clone)]
+pub struct FixtureFile {
+    pub name: String,
+    /// `csv` or `sql`.
+    pub format: String,
+    pub original_file_path: String,
+}
+
 /// A loaded dbt project (a root project, or one installed package).
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -76,6 +86,7 @@ pub struct Project {
     pub yaml_files: Vec<YamlFile>,
     pub seed_files: Vec<SeedFile>,
     pub docs_files: Vec<DocsFile>,
+    pub fixture_files: Vec<FixtureFile>,
     /// Installed packages (each a project of its own, loaded from `packages-install-path`),
     /// sorted by folder; empty for a package itself.
     pub packages: Vec<Project>,
@@ -147,6 +158,7 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     let mut yaml_paths: Vec<PathBuf> = Vec::new();
     let mut seed_paths: Vec<(String, PathBuf)> = Vec::new();
     let mut docs_paths: Vec<PathBuf> = Vec::new();
+    let mut fixture_files: Vec<FixtureFile> = Vec::new();
 
     let walk = |folder: &str, f: &mut dyn FnMut(&Path)| {
         let dir = root.join(folder);
@@ -186,7 +198,18 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         for folder in folders {
             walk(folder, &mut |p| {
                 let e = ext(p);
-                if e == "sql" {
+                if kind == FileKind::SingularTest && is_fixture_dir(root, folder, p) {
+                    if e == "sql" || e == "csv" {
+                        fixture_files.push(FixtureFile {
+                            name: p
+                                .file_stem()
+                                .map(|s| s.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                            format: e,
+                            original_file_path: relative(root, p),
+                        });
+                    }
+                } else if e == "sql" {
                     let kind =
                         if kind == FileKind::SingularTest && is_generic_test_dir(root, folder, p) {
                             FileKind::Macro
@@ -294,6 +317,7 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         yaml_files,
         seed_files,
         docs_files,
+        fixture_files,
         packages: Vec::new(),
     })
 }
@@ -314,6 +338,15 @@ fn is_generic_test_dir(root: &Path, folder: &str, p: &Path) -> bool {
         .ok()
         .and_then(|r| r.components().next())
         .is_some_and(|c| c.as_os_str() == "generic")
+}
+
+/// Whether `p` lies under `<folder>/fixtures/` (unit-test fixtures, as dbt reads them).
+fn is_fixture_dir(root: &Path, folder: &str, p: &Path) -> bool {
+    p.strip_prefix(root.join(folder))
+        .ok()
+        .and_then(|r| r.components().next())
+        .is_some_and(|c| c.as_os_str() == "fixtures")
+        && p.parent() != Some(root.join(folder).as_path())
 }
 
 /// `p` relative to `base`, with forward slashes.

@@ -135,3 +135,38 @@ fn native_generic_tests_equal_their_jinja_macros() {
     }
     assert_eq!(compared, 25);
 }
+
+/// dbt unit tests whose rows come from files in `tests/fixtures/` (`fixture:`, csv and sql) and
+/// from inline SQL (`format: sql`), laid over the shop fixture
+/// (`tests/fixtures/shop_unit_tests`). Real dbt 1.10 passes this unit test, and fails it when the
+/// expected lifetime value is changed; the fixture files are not singular tests.
+#[test]
+fn unit_tests_read_fixture_files_and_sql_rows() {
+    let (_tmp, dir) = shop();
+    crate::support::copy_dir(&repo().join("tests/fixtures/shop_unit_tests"), &dir);
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // The fixture files are not singular tests: still 20 data tests.
+    assert!(
+        r.stdout.contains("20 data tests") && r.stdout.contains("1 unit test"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("PASS=29 WARN=0 ERROR=0"), "{}", r.stdout);
+
+    let expected = dir.join("tests/fixtures/expected_shoppers.sql");
+    let text = std::fs::read_to_string(&expected).unwrap();
+    std::fs::write(
+        &expected,
+        text.replace("12.5 as lifetime_value", "99 as lifetime_value"),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["build", "--select", "shoppers"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Failure in unit_test shoppers_sum_their_orders"),
+        "{}",
+        r.stdout
+    );
+}
