@@ -115,7 +115,7 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
     let rep = reporter(g);
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
-        None,
+        Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
         false,
         &s.target.adapter_type,
     ));

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-pub use node::NodeOutcome;
+pub use node::{LazyWarehouse, NodeOutcome};
 pub use report::{fancy_line, CaptureReporter, Event, JsonReporter, Reporter, TextReporter, Tone};
 
 use crate::adapters::{Adapter, Connection};

@@ -95,6 +95,79 @@ impl Warehouse for ConnWarehouse {
     }
 }
 
+/// The warehouse of a command that only compiles (`compile`, `show`): connected on the first
+/// introspective call (`get_relation`, `get_columns_in_relation`, `run_query` ...), as dbt's
+/// `compile` introspects, so a project whose Jinja never asks costs no connection. A DuckDB file
+/// that does not exist yet holds no relations: it is not created just to look.
+pub struct LazyWarehouse {
+    target: crate::project::Target,
+    conn: std::sync::OnceLock<Result<ConnWarehouse, String>>,
+}
+
+impl LazyWarehouse {
+    pub fn new(target: &crate::project::Target) -> Self {
+        LazyWarehouse {
+            target: target.clone(),
+            conn: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A DuckDB target whose file is not there yet (nothing to introspect).
+    fn nothing_built(&self) -> bool {
+        self.conn.get().is_none()
+            && self.target.adapter_type == "duckdb"
+            && self
+                .target
+                .get_str("resolved_path")
+                .or_else(|| self.target.get_str("path"))
+                .is_some_and(|p| {
+                    !p.is_empty()
+                        && !p.starts_with(":memory:")
+                        && !p.contains(':')
+                        && !std::path::Path::new(&p).exists()
+                })
+    }
+
+    fn warehouse(&self) -> Result<&ConnWarehouse, String> {
+        self.conn
+            .get_or_init(|| {
+                let adapter = crate::adapters::Adapter::connect(&self.target)
+                    .map_err(|e| e.to_diagnostic(&self.target).to_string())?;
+                let conn = adapter
+                    .connection()
+                    .map_err(|e| e.to_diagnostic(&self.target).to_string())?;
+                Ok(ConnWarehouse {
+                    conn: Mutex::new(conn),
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl Warehouse for LazyWarehouse {
+    fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
+        self.warehouse()?.execute_sql(sql, fetch)
+    }
+    fn get_relation(
+        &self,
+        database: &str,
+        schema: &str,
+        identifier: &str,
+    ) -> Result<Option<(Relation, String)>, String> {
+        if self.nothing_built() {
+            return Ok(None);
+        }
+        self.warehouse()?.get_relation(database, schema, identifier)
+    }
+    fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String> {
+        if self.nothing_built() {
+            return Ok(Vec::new());
+        }
+        self.warehouse()?.get_columns(relation)
+    }
+}
+
 /// What happened, before it becomes a result.
 #[derive(Debug, Clone)]
 pub struct NodeOutcome {

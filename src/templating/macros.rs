@@ -369,7 +369,7 @@ impl MacroIndex {
         Some(Value::from(map))
     }
 
-    fn locals_for(&self, package: &str) -> Option<Value> {
+    pub(crate) fn locals_for(&self, package: &str) -> Option<Value> {
         self.locals.get(package).cloned()
     }
 }

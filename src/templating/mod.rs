@@ -400,7 +400,12 @@ impl Templates {
         for (k, v) in &ctx.extra {
             m.insert(k.clone(), Value::from_serialize(v));
         }
-        Value::from(m)
+        // A package's nodes call its macros by bare name, as its macros do (dbt renders a
+        // package's nodes in that package's macro namespace).
+        match self.index.locals_for(&ctx.node.package) {
+            Some(locals) => minijinja::context! { ..Value::from(m), ..locals },
+            None => Value::from(m),
+        }
     }
 }
 

@@ -170,3 +170,36 @@ fn unit_tests_read_fixture_files_and_sql_rows() {
         r.stdout
     );
 }
+
+/// `compile` introspects the warehouse as dbt's does (`adapter.get_columns_in_relation` sees the
+/// built relation), but does not create a DuckDB file that is not there yet.
+#[test]
+fn compile_introspects_what_is_built_and_creates_nothing() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/order_columns.sql"),
+        "{% set cols = adapter.get_columns_in_relation(ref('stg_orders')) %}\
+         select {% for c in cols %}{{ c.name }}{{ ', ' if not loop.last }}{% endfor %}\
+         {% if not cols %}1 as nothing_built{% endif %} from {{ ref('stg_orders') }}\n",
+    )
+    .unwrap();
+    let compiled = dir.join("target/compiled/shop/models/order_columns.sql");
+    let r = sluice(&dir, &["compile", "--select", "order_columns"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        !dir.join("shop.duckdb").exists(),
+        "compile created the database"
+    );
+    let sql = std::fs::read_to_string(&compiled).unwrap();
+    assert!(sql.contains("select 1 as nothing_built from"), "{sql}");
+
+    let r = sluice(&dir, &["build", "--select", "+stg_orders"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["compile", "--select", "order_columns"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sql = std::fs::read_to_string(&compiled).unwrap();
+    assert!(
+        sql.contains("select order_id, shopper_id, ordered_on, status from"),
+        "{sql}"
+    );
+}
