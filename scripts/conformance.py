@@ -8,7 +8,7 @@ then `compile` on both, and compares:
 - nodes: the manifest's node set (nodes, disabled nodes, sources, metrics, semantic models, saved
   queries), each with its resource type, `depends_on.nodes`, materialization and `enabled`;
 - sql: each node's compiled SQL (as the last command that compiled it left it), up to whitespace
-  (runs of it count as one space, and none next to parentheses and commas);
+  and comments (runs of whitespace count as one space, none next to parentheses and commas);
 - verdicts: each command's per-node status and failure count (run_results.json);
 - relations: every relation in the DuckDB file, with its row count and an order-independent
   checksum of its rows.
@@ -339,8 +339,14 @@ def short(v, n=400):
     return s if len(s) <= n else s[:n] + " ..."
 
 
+SQL_COMMENT_OR_STRING = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.S)
+
+
 def normalized_sql(code: str) -> str:
-    """Up to whitespace: runs of it are one space, and none next to ( ) or ,."""
+    """Up to whitespace and comments: comments go (sluice's built-in macros are its own text,
+    not dbt's, comments included), runs of whitespace are one space, and none is kept next to
+    ( ) or ,."""
+    code = SQL_COMMENT_OR_STRING.sub(lambda m: m.group(0) if m.group(0)[0] in "'\"" else " ", code)
     return SQL_PUNCT_SPACE.sub(r"\1", SQL_SPACE.sub(" ", code)).strip()
 
 

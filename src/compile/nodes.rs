@@ -149,6 +149,8 @@ pub struct Node {
     pub source: Option<SourceInfo>,
     /// Unit tests and exposures keep their YAML definition.
     pub definition: Value,
+    /// How its relation name is quoted: the root project's `quoting:`, then the node's own.
+    pub quote_policy: crate::sql::QuotePolicy,
 }
 
 impl Node {
@@ -190,6 +192,7 @@ impl Node {
             version: None,
             source: None,
             definition: Value::Null,
+            quote_policy: crate::sql::QuotePolicy::default(),
         }
     }
 
@@ -215,11 +218,14 @@ impl Node {
     }
 
     pub fn relation(&self) -> Relation {
-        Relation::new(
-            self.database.clone(),
-            self.schema.clone(),
-            self.alias.clone(),
-        )
+        Relation {
+            quote: self.quote_policy,
+            ..Relation::new(
+                self.database.clone(),
+                self.schema.clone(),
+                self.alias.clone(),
+            )
+        }
     }
 
     /// `relation_name` in the manifest: the quoted relation, or None for ephemeral models and

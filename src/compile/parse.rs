@@ -638,6 +638,18 @@ fn parse_project(
 
     crate::timing("parse: unit tests etc", t);
     t = std::time::Instant::now();
+    // Quoting: the root project's `quoting:` is the adapter's policy; a node's or a source's own
+    // `quoting` config overrides it.
+    let project_quoting = crate::sql::QuotePolicy::default()
+        .overridden_by(Some(&Value::Object(project.config.quoting.clone())));
+    let needs_policy = project_quoting != crate::sql::QuotePolicy::default();
+    let nodes = manifest.nodes.values_mut().map(|b| &mut **b);
+    for n in nodes.chain(manifest.sources.values_mut()) {
+        let own = n.config.get("quoting");
+        if needs_policy || own.is_some_and(|q| q.as_object().is_some_and(|m| !m.is_empty())) {
+            n.quote_policy = project_quoting.overridden_by(own);
+        }
+    }
     // Dependencies.
     let resolver = Arc::new(Resolver::build(
         &manifest,

@@ -14,6 +14,50 @@ pub struct Relation {
     pub database: String,
     pub schema: String,
     pub identifier: String,
+    /// Which parts are quoted when the relation is written out.
+    #[serde(skip)]
+    pub quote: QuotePolicy,
+}
+
+/// Which parts of a relation name are quoted: dbt's `quoting:` (in `dbt_project.yml`, on a
+/// node or a source). All, unless a project says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QuotePolicy {
+    pub database: bool,
+    pub schema: bool,
+    pub identifier: bool,
+}
+
+impl Default for QuotePolicy {
+    fn default() -> Self {
+        QuotePolicy {
+            database: true,
+            schema: true,
+            identifier: true,
+        }
+    }
+}
+
+impl QuotePolicy {
+    /// `base` with the keys a `quoting:` mapping sets (booleans, or strings such as `"false"`).
+    pub fn overridden_by(self, quoting: Option<&serde_json::Value>) -> Self {
+        let Some(serde_json::Value::Object(m)) = quoting else {
+            return self;
+        };
+        let flag = |key: &str, default: bool| match m.get(key) {
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) => !matches!(
+                s.trim().to_ascii_lowercase().as_str(),
+                "false" | "no" | "0" | "off"
+            ),
+            _ => default,
+        };
+        QuotePolicy {
+            database: flag("database", self.database),
+            schema: flag("schema", self.schema),
+            identifier: flag("identifier", self.identifier),
+        }
+    }
 }
 
 impl Relation {
@@ -26,19 +70,27 @@ impl Relation {
             database: database.into(),
             schema: schema.into(),
             identifier: identifier.into(),
+            quote: QuotePolicy::default(),
         }
     }
     /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres); without the
     /// database when it is empty (a Postgres session's `pg_temp` relations).
     pub fn quoted(&self) -> String {
         if self.database.is_empty() {
-            return format!("{}.{}", quote(&self.schema), quote(&self.identifier));
+            return self.schema_and_identifier();
         }
         format!(
-            "{}.{}.{}",
-            quote(&self.database),
-            quote(&self.schema),
-            quote(&self.identifier)
+            "{}.{}",
+            quote_if(&self.database, self.quote.database),
+            self.schema_and_identifier()
+        )
+    }
+    /// `"schema"."identifier"`, each part quoted as the relation's policy says.
+    pub fn schema_and_identifier(&self) -> String {
+        format!(
+            "{}.{}",
+            quote_if(&self.schema, self.quote.schema),
+            quote_if(&self.identifier, self.quote.identifier)
         )
     }
     /// `schema.identifier` unquoted, as dbt prints it in log lines.
@@ -56,6 +108,14 @@ impl Relation {
 impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.quoted())
+    }
+}
+
+fn quote_if(ident: &str, quoted: bool) -> std::borrow::Cow<'_, str> {
+    if quoted {
+        quote(ident).into()
+    } else {
+        ident.into()
     }
 }
 
@@ -119,7 +179,7 @@ impl Dialect {
     pub fn rel(self, rel: &Relation) -> String {
         match self {
             Dialect::DuckDb => rel.quoted(),
-            Dialect::Postgres => format!("{}.{}", quote(&rel.schema), quote(&rel.identifier)),
+            Dialect::Postgres => rel.schema_and_identifier(),
         }
     }
     /// The longest identifier the engine keeps, in bytes (Postgres: `NAMEDATALEN - 1`).

@@ -203,3 +203,31 @@ fn compile_introspects_what_is_built_and_creates_nothing() {
         "{sql}"
     );
 }
+
+/// `quoting:` in dbt_project.yml is the adapter's quote policy: relation names in compiled SQL
+/// and `relation_name` in the manifest are written unquoted where it says `false` (as dbt writes
+/// `shop.main.raw_orders`), and the project still builds.
+#[test]
+fn project_quoting_policy_applies_to_relation_names() {
+    let (_tmp, dir) = shop();
+    let project = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!("{text}\nquoting:\n  database: false\n  schema: false\n  identifier: false\n"),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sql =
+        std::fs::read_to_string(dir.join("target/compiled/shop/models/staging/stg_orders.sql"))
+            .unwrap();
+    assert!(sql.contains("select * from shop.main.raw_orders"), "{sql}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["nodes"]["model.shop.orders"]["relation_name"],
+        "shop.main.orders"
+    );
+}
