@@ -231,3 +231,23 @@ fn project_quoting_policy_applies_to_relation_names() {
         "shop.main.orders"
     );
 }
+
+/// dbt's back-compat timestamps (packages written for dbt_utils < 1.0 call them): on DuckDB they
+/// render as dbt-duckdb renders them.
+#[test]
+fn backcompat_timestamps_render_as_in_dbt() {
+    let (_tmp, dir) = shop();
+    let r = sluice(
+        &dir,
+        &[
+            "compile",
+            "--inline",
+            "select {{ dbt.current_timestamp_backcompat() }}, {{ dbt.current_timestamp_in_utc_backcompat() }}",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.trim(),
+        "select current_timestamp::timestamp, current_timestamp::timestamp"
+    );
+}

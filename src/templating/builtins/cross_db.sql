@@ -130,6 +130,21 @@
     {{ return(adapter.dispatch('current_timestamp', 'dbt')()) }}
 {%- endmacro %}
 {% macro default__current_timestamp() -%}now(){%- endmacro %}
+{#- The old, adapter-specific current timestamps that packages written for dbt_utils < 1.0 call. -#}
+{% macro current_timestamp_backcompat() %}
+    {{ return(adapter.dispatch('current_timestamp_backcompat', 'dbt')()) }}
+{% endmacro %}
+{% macro default__current_timestamp_backcompat() %}current_timestamp::timestamp{% endmacro %}
+{% macro postgres__current_timestamp_backcompat() %}current_timestamp::{{ type_timestamp() }}{% endmacro %}
+{% macro current_timestamp_in_utc_backcompat() %}
+    {{ return(adapter.dispatch('current_timestamp_in_utc_backcompat', 'dbt')()) }}
+{% endmacro %}
+{% macro default__current_timestamp_in_utc_backcompat() %}
+    {{- return(adapter.dispatch('current_timestamp_backcompat', 'dbt')()) -}}
+{% endmacro %}
+{% macro postgres__current_timestamp_in_utc_backcompat() -%}
+    (current_timestamp at time zone 'utc')::{{ type_timestamp() }}
+{%- endmacro %}
 
 {#- Series and spines: the number of periods is asked of the warehouse, as dbt does. -#}
 {% macro get_powers_of_two(upper_bound) %}
