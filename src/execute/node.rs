@@ -372,10 +372,18 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     };
     let quote_columns = node.config_bool("quote_columns").unwrap_or(false);
     let rel = node.relation();
+    // A seed's hooks run around its load, as dbt's seed materialization runs them.
+    if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
+        return NodeOutcome::error(e, None);
+    }
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;
         materialize::build_seed(c, &rel, &table, quote_columns, shared.full_refresh)
     });
+    let res = match res {
+        Ok(Ok(n)) => run_hooks_for(shared, node, wh, "post-hook").map(|()| Ok(n)),
+        other => other,
+    };
     match res {
         Ok(Ok(n)) => NodeOutcome {
             status: RunStatus::Success,

@@ -251,3 +251,35 @@ fn backcompat_timestamps_render_as_in_dbt() {
         "select current_timestamp::timestamp, current_timestamp::timestamp"
     );
 }
+
+/// A seed's `pre-hook` and `post-hook` run around its load (dbt's seed materialization runs
+/// them): here the post-hook reads the loaded rows, and one drops its seed, as packages'
+/// integration tests do with `adapter.drop_relation(this)`.
+#[test]
+fn seed_hooks_run_around_the_load() {
+    let (_tmp, dir) = shop();
+    let project = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!(
+            "{text}\nseeds:\n  shop:\n    raw_orders:\n      +pre-hook: \"drop table if exists {{{{ this.schema }}}}.hook_log\"\n      +post-hook: \"create table {{{{ this.schema }}}}.hook_log as select count(*) as n from {{{{ this }}}}\"\n    raw_payments:\n      +post-hook: \"{{% do adapter.drop_relation(this.incorporate(type='table')) %}}\"\n"
+        ),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["seed"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let conn = duckdb::Connection::open(dir.join("shop.duckdb")).unwrap();
+    let n: i64 = conn
+        .query_row("select n from main.hook_log", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 90);
+    let left: i64 = conn
+        .query_row(
+            "select count(*) from information_schema.tables where table_name = 'raw_payments'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the post-hook dropped raw_payments");
+}
