@@ -154,8 +154,11 @@ impl Session {
                 .clone()
                 .unwrap_or_else(|| project.config.target_path.clone()),
         );
-        let warnings: Vec<Diagnostic> = std::mem::take(&mut parsed.warnings)
-            .into_iter()
+        let warnings: Vec<Diagnostic> = project
+            .warnings
+            .iter()
+            .cloned()
+            .chain(std::mem::take(&mut parsed.warnings))
             .map(|d| d.with_source_from(&project.root))
             .collect();
         super::print_diagnostics(g, &warnings);
