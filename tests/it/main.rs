@@ -23,3 +23,4 @@ mod postgres;
 mod shop;
 mod snapshots;
 mod support;
+mod yaml_forms;
