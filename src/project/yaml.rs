@@ -22,11 +22,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Value, Diagnostic> {
     read(text, &ctx).map_err(|e| yaml_error(&e, path))
 }
 
-/// [`parse`], also returning one warning per key given twice in a mapping (file, line, column
-/// and key), as dbt 1.10 warns (`DuplicateYAMLKeysDeprecation`) for `dbt_project.yml` and
-/// properties files. The last value is kept, as in dbt. A key that overrides one brought in by a
-/// merge key is not a duplicate.
+/// [`parse`] for `dbt_project.yml` and properties files, as dbt 1.10 reads them: their text
+/// without trailing whitespace (dbt strips these files first, so a block scalar ending the file
+/// loses its last line break), and one warning per key given twice in a mapping, naming file,
+/// line, column and key (dbt's `DuplicateYAMLKeysDeprecation`). The last value is kept, as in
+/// dbt. A key that overrides one brought in by a merge key is not a duplicate.
 pub fn parse_checked(text: &str, path: &Path) -> Result<(Value, Vec<Diagnostic>), Diagnostic> {
+    let text = text.trim_end();
     // The position of a duplicate is only known inside the parser, at the duplicate key: each
     // pass stops at the first duplicate it has not located yet (its error carries the key's line
     // and column) and the next pass lets it through. Duplicates are rare, so are extra passes;

@@ -14,6 +14,7 @@ mod metric_tests;
 mod metric_unit_tests;
 mod metrics;
 mod metrics_build;
+mod metrics_case;
 mod metrics_rules;
 mod metrics_spec;
 mod packages;
