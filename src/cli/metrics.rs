@@ -134,7 +134,9 @@ fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, V
 /// Called by `parse`: validate, write `semantic_manifest.json` and the query cache.
 pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
     let layer = load_layer(&s.project, s.manifest())?;
-    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    if g.settings.write_json {
+        write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    }
     write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
     Ok(())
 }
@@ -224,7 +226,9 @@ fn write_cache(
 fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
     let s = Session::load(g, false, false)?;
     let layer = load_layer(&s.project, s.manifest())?;
-    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    if g.settings.write_json {
+        write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    }
     write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
     Ok((
         Ctx {

@@ -228,10 +228,9 @@ fn written_grains(m: &Metric, tp: &mut Map<String, Value>) {
             }
         }
     }
-    if let (Some(g), Some(Value::Object(c))) = (
-        m.grain_to_date_text(),
-        tp.get_mut("cumulative_type_params"),
-    ) {
+    if let (Some(g), Some(Value::Object(c))) =
+        (m.grain_to_date_text(), tp.get_mut("cumulative_type_params"))
+    {
         c.insert("grain_to_date".into(), json!(g.written));
     }
 }

@@ -134,9 +134,8 @@ impl fmt::Display for GrainText {
 impl<'de> Deserialize<'de> for GrainText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let written = String::deserialize(d)?;
-        let grain = Grain::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(
-            &written,
-        ))?;
+        let grain =
+            Grain::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&written))?;
         Ok(GrainText { grain, written })
     }
 }
@@ -888,7 +887,11 @@ mod tests {
         assert_eq!(sm.dimensions[1].kind, DimensionType::Categorical);
         assert_eq!(sm.measures[0].agg, Agg::CountDistinct);
         assert_eq!(
-            sm.measures[0].non_additive_dimension.as_ref().unwrap().window_choice,
+            sm.measures[0]
+                .non_additive_dimension
+                .as_ref()
+                .unwrap()
+                .window_choice,
             WindowChoice::Min
         );
         let m: Metric = serde_json::from_value(serde_json::json!({

@@ -316,7 +316,10 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 
 /// A list or mapping used as a key, written as YAML (flow style where the YAML crate picks it).
 fn complex_key(v: &Value) -> String {
-    serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
+    serde_yaml::to_string(v)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// Serialises a value as YAML (for `toyaml`).
@@ -423,7 +426,10 @@ tagged: !custom {y: 2}
             .all(|d| d.severity == crate::diagnostics::Severity::Warning
                 && d.to_string().contains("dbt_project.yml")));
         // No duplicates, no warnings; the plain reader never warns.
-        assert!(parse_checked("a: 1\n", Path::new("x.yml")).unwrap().1.is_empty());
+        assert!(parse_checked("a: 1\n", Path::new("x.yml"))
+            .unwrap()
+            .1
+            .is_empty());
     }
 
     #[test]
@@ -464,14 +470,20 @@ inline:
         assert_eq!(v["one"], serde_json::json!({"a": 1, "b": "own"}));
         // The first listed mapping wins over the later ones; PyYAML's key order: the later
         // mappings' keys first.
-        assert_eq!(v["list"], serde_json::json!({"b": 2, "c": 30, "a": 1, "d": 4}));
+        assert_eq!(
+            v["list"],
+            serde_json::json!({"b": 2, "c": 30, "a": 1, "d": 4})
+        );
         let keys: Vec<&String> = v["list"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["b", "c", "a", "d"]);
         // Merged keys come first wherever `<<` is written; own keys win.
         assert_eq!(v["after"], serde_json::json!({"a": "own", "b": 2, "x": 0}));
         let keys: Vec<&String> = v["after"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["a", "b", "x"]);
-        assert_eq!(v["nested"], serde_json::json!({"a": 1, "b": 2, "c": 3, "e": 5}));
+        assert_eq!(
+            v["nested"],
+            serde_json::json!({"a": 1, "b": 2, "c": 3, "e": 5})
+        );
         assert_eq!(v["inline"], serde_json::json!({"k": "v"}));
         // Anchors and aliases of lists and scalars.
         let v = parse(

@@ -6,6 +6,7 @@ mod cli;
 mod demo;
 mod docs;
 mod features;
+mod flags;
 mod incremental;
 mod jinja;
 mod macro_library;

@@ -66,7 +66,10 @@ fn capitalised_enums_give_the_artifacts_of_lower_case_ones() {
         &mut diff,
     );
     // As in dbt's: the metric's time_granularity as written, every enum in lower case.
-    assert_eq!(diff, [r#".metrics[8].time_granularity: "month" != "MONTH""#]);
+    assert_eq!(
+        diff,
+        [r#".metrics[8].time_granularity: "month" != "MONTH""#]
+    );
     let sem = read_json(&upper.join("target/semantic_manifest.json"));
     let orders = &sem["semantic_models"][2];
     assert_eq!(orders["name"], "orders");
@@ -87,10 +90,16 @@ fn capitalised_enums_give_the_artifacts_of_lower_case_ones() {
     assert_eq!(
         diff,
         [
-            format!(r#"{m}.cumulative_revenue_growth.type_params.metrics[1].offset_to_grain: "month" != "MONTH""#),
+            format!(
+                r#"{m}.cumulative_revenue_growth.type_params.metrics[1].offset_to_grain: "month" != "MONTH""#
+            ),
             format!(r#"{m}.order_count.time_granularity: "month" != "MONTH""#),
-            format!(r#"{m}.revenue_mtd.type_params.cumulative_type_params.grain_to_date: "month" != "MONTH""#),
-            format!(r#"{m}.revenue_mtd_legacy.type_params.cumulative_type_params.grain_to_date: "month" != "MONTH""#),
+            format!(
+                r#"{m}.revenue_mtd.type_params.cumulative_type_params.grain_to_date: "month" != "MONTH""#
+            ),
+            format!(
+                r#"{m}.revenue_mtd_legacy.type_params.cumulative_type_params.grain_to_date: "month" != "MONTH""#
+            ),
             format!(r#"{q}[0].unrendered_config.export_as: "table" != "TABLE""#),
             format!(r#"{q}[1].unrendered_config.export_as: "view" != "VIEW""#),
         ]

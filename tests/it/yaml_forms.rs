@@ -60,7 +60,10 @@ fn anchors_merge_keys_and_duplicate_keys_parse_as_in_dbt() {
     // `marts: {<<: *staged, +tags: [mart]}`: the merged materialization, its own tags.
     assert_eq!(orders["config"]["materialized"], "table");
     assert_eq!(orders["tags"], serde_json::json!(["mart", "second"]));
-    assert_eq!(orders["config"]["meta"], serde_json::json!({"owner": "finance"}));
+    assert_eq!(
+        orders["config"]["meta"],
+        serde_json::json!({"owner": "finance"})
+    );
     assert_eq!(
         orders["columns"]["order_id"]["description"],
         "An order, described again."
@@ -94,7 +97,11 @@ fn anchors_merge_keys_and_duplicate_keys_parse_as_in_dbt() {
         measures,
         [
             ("revenue".into(), "sum".into(), serde_json::Value::Null),
-            ("order_count".into(), "count".into(), "From an anchor".into())
+            (
+                "order_count".into(),
+                "count".into(),
+                "From an anchor".into()
+            )
         ]
     );
     assert_eq!(
