@@ -10,7 +10,9 @@ then `compile` on both, and compares:
 - sql: each node's compiled SQL, up to whitespace;
 - verdicts: each command's per-node status and failure count (run_results.json);
 - relations: every relation in the DuckDB file, with its row count and an order-independent
-  checksum of its rows.
+  checksum of its rows;
+- semantic: target/semantic_manifest.json, value by value (key order aside, and the order of its
+  semantic models, metrics and saved queries, which dbt lists in the order it walks the files).
 
 It prints one line per project, a readable list of the first differences under it, and a total;
 it exits 1 on any difference or failure, 0 otherwise. Projects whose source is not at hand are
@@ -215,9 +217,9 @@ def run_tool(kind: str, exe: list[str], proj: Path, profiles: Path, project: dic
             shutil.copy(rr, out / f"run_results_{i}.json")
         results.append({"command": command, "exit": p.returncode, "seconds": round(took, 2),
                          "statuses": statuses})
-    manifest = proj / "target" / "manifest.json"
-    if manifest.exists():
-        shutil.copy(manifest, out / "manifest.json")
+    for artifact in ["manifest.json", "semantic_manifest.json"]:
+        if (proj / "target" / artifact).exists():
+            shutil.copy(proj / "target" / artifact, out / artifact)
     (out / "log.txt").write_text("\n".join(log))
     return {"commands": results}
 
@@ -274,6 +276,26 @@ def node_facts(manifest: dict) -> dict:
     return facts
 
 
+def semantic_facts(semantic: dict) -> dict:
+    """The semantic manifest as {path: value}; lists of named items are keyed by name."""
+    out = {}
+
+    def walk(v, path):
+        if isinstance(v, dict):
+            if not v:
+                out[path] = {}
+            for k, x in v.items():
+                walk(x, f"{path}.{k}" if path else k)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) and "name" in x for x in v):
+            for x in v:
+                walk(x, f"{path}[{x['name']}]")
+        else:
+            out[path] = v
+
+    walk(semantic, "")
+    return out
+
+
 def compiled_sql(manifest: dict) -> dict:
     out = {}
     for uid, n in (manifest.get("nodes") or {}).items():
@@ -295,6 +317,9 @@ def collect(kind, exe, project, repos, venv, work, keep) -> dict:
         "nodes": node_facts(manifest),
         "sql": compiled_sql(manifest),
         "relations": relation_facts(db),
+        "semantic": semantic_facts(json.loads((out / "semantic_manifest.json").read_text()))
+        if (out / "semantic_manifest.json").exists()
+        else None,
         "log": (out / "log.txt").read_text(),
     }
     if keep:
@@ -369,6 +394,11 @@ def compare(dbt: dict, sl: dict) -> tuple[str, list[str]]:
     e, t, d = compare_maps("relation", dbt["relations"], sl["relations"], short)
     parts.append(f"relations {e}/{t}")
     diffs += d
+    # The semantic manifest, when dbt wrote one (results cached before it was compared have none).
+    if dbt.get("semantic"):
+        e, t, d = compare_maps("semantic", dbt["semantic"], sl.get("semantic") or {}, short)
+        parts.append(f"semantic {e}/{t}")
+        diffs += d
     return ", ".join(parts), diffs
 
 

@@ -228,6 +228,7 @@ fn compile(
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();
     let manifest = if g.settings.write_json {
+        super::metrics::write_with_manifest(&s);
         write_manifest(&s, &m)
     } else {
         Ok(())
@@ -527,6 +528,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
             artifacts::write_manifest(&manifest, &m, w)
         });
+        super::metrics::write_with_manifest(&s);
     }
     let rr: Vec<RunResult> = results
         .iter()

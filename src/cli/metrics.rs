@@ -141,6 +141,16 @@ pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
     Ok(())
 }
 
+/// Called by the commands that write `manifest.json` (`compile`, `build`, `run` ...), as dbt
+/// writes `semantic_manifest.json` with it: best effort, skipped when the definitions do not
+/// parse (`parse` and the metrics commands report those).
+pub fn write_with_manifest(s: &Session) {
+    let (layer, errors) = metrics::load(&s.project.yaml_files, s.manifest());
+    if errors.is_empty() {
+        let _ = write_semantic_manifest(&s.target_path, &s.target, &layer);
+    }
+}
+
 fn write_semantic_manifest(
     target_path: &Path,
     target: &Target,

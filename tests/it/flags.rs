@@ -498,7 +498,11 @@ fn log_level_quiet_printer_width_colours_and_artifacts() {
     }
     let _ = std::fs::remove_dir_all(&target);
     assert_eq!(run(&dir, &["build", "-q"], &[]).code, 0);
-    for f in ["manifest.json", "run_results.json"] {
+    for f in [
+        "manifest.json",
+        "run_results.json",
+        "semantic_manifest.json",
+    ] {
         assert!(target.join(f).exists(), "{f}");
     }
 }
