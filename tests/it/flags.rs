@@ -209,6 +209,8 @@ fn every_flag_and_variable_that_changes_nothing_leaves_the_build_as_it_is() {
         ("DBT_WARN_ERROR_OPTIONS", ""),
         ("DBT_LOG_LEVEL", ""),
         ("DBT_QUIET", ""),
+        ("DBT_PROFILES_DIR", ""),
+        ("DBT_TARGET", ""),
     ];
     for pair in env {
         let r = run(&dir, &["build"], std::slice::from_ref(pair));
@@ -505,6 +507,42 @@ fn log_level_quiet_printer_width_colours_and_artifacts() {
     ] {
         assert!(target.join(f).exists(), "{f}");
     }
+}
+
+#[test]
+fn fail_fast_from_the_command_line_the_environment_or_the_project() {
+    let (_tmp, dir) = project();
+    // A model that fails, first in the DAG's order.
+    std::fs::write(
+        dir.join("models/a_broken.sql"),
+        "select * from no_such_table",
+    )
+    .unwrap();
+    let done = |r: &Run| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains("Done."))
+            .map(|l| l[10..].to_string())
+            .unwrap_or_default()
+    };
+    let all = "Done. PASS=3 WARN=1 ERROR=1 SKIP=0 NO-OP=0 TOTAL=5";
+    let stopped = "Done. PASS=0 WARN=0 ERROR=1 SKIP=4 NO-OP=0 TOTAL=5";
+    assert_eq!(done(&run(&dir, &["build"], &[])), all);
+    assert_eq!(done(&run(&dir, &["build", "-x"], &[])), stopped);
+    assert_eq!(done(&run(&dir, &["--fail-fast", "build"], &[])), stopped);
+    assert_eq!(
+        done(&run(&dir, &["build"], &[("DBT_FAIL_FAST", "1")])),
+        stopped
+    );
+    assert_eq!(
+        done(&run(&dir, &["build", "-x", "--no-fail-fast"], &[])),
+        all
+    );
+    let project = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, format!("{text}flags:\n  fail_fast: true\n")).unwrap();
+    assert_eq!(done(&run(&dir, &["build"], &[])), stopped);
+    assert_eq!(done(&run(&dir, &["build", "--no-fail-fast"], &[])), all);
 }
 
 #[test]
