@@ -11,7 +11,9 @@ then `compile` on both, and compares:
   and comments (runs of whitespace count as one space, none next to parentheses and commas);
 - verdicts: each command's per-node status and failure count (run_results.json);
 - relations: every relation in the DuckDB file, with its row count and an order-independent
-  checksum of its rows.
+  checksum of its rows;
+- semantic: target/semantic_manifest.json, value by value (key order aside, and the order of its
+  semantic models, metrics and saved queries, which dbt lists in the order it walks the files).
 
 It prints one line per project, a readable list of the first differences under it, and a total;
 it exits 1 on any difference or failure, 0 otherwise. Projects whose source is not at hand are
@@ -226,6 +228,9 @@ def run_tool(kind: str, exe: list[str], proj: Path, profiles: Path, project: dic
             compiled.update(compiled_sql(json.loads(manifest.read_text())))
             shutil.copy(manifest, out / "manifest.json")
             manifest.unlink()
+        semantic = proj / "target" / "semantic_manifest.json"
+        if semantic.exists():
+            shutil.copy(semantic, out / "semantic_manifest.json")
     (out / "log.txt").write_text("\n".join(log))
     return {"commands": results, "compiled": compiled}
 
@@ -282,6 +287,26 @@ def node_facts(manifest: dict) -> dict:
     return facts
 
 
+def semantic_facts(semantic: dict) -> dict:
+    """The semantic manifest as {path: value}; lists of named items are keyed by name."""
+    out = {}
+
+    def walk(v, path):
+        if isinstance(v, dict):
+            if not v:
+                out[path] = {}
+            for k, x in v.items():
+                walk(x, f"{path}.{k}" if path else k)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) and "name" in x for x in v):
+            for x in v:
+                walk(x, f"{path}[{x['name']}]")
+        else:
+            out[path] = v
+
+    walk(semantic, "")
+    return out
+
+
 def compiled_sql(manifest: dict) -> dict:
     out = {}
     for uid, n in (manifest.get("nodes") or {}).items():
@@ -303,6 +328,9 @@ def collect(kind, exe, project, repos, venv, work, keep) -> dict:
         "nodes": node_facts(manifest),
         "sql": ran["compiled"],
         "relations": relation_facts(db),
+        "semantic": semantic_facts(json.loads((out / "semantic_manifest.json").read_text()))
+        if (out / "semantic_manifest.json").exists()
+        else None,
         "log": (out / "log.txt").read_text(),
     }
     if keep:
@@ -390,6 +418,11 @@ def compare(dbt: dict, sl: dict) -> tuple[str, list[str]]:
     e, t, d = compare_maps("relation", dbt["relations"], sl["relations"], short)
     parts.append(f"relations {e}/{t}")
     diffs += d
+    # The semantic manifest, when dbt wrote one (results cached before it was compared have none).
+    if dbt.get("semantic"):
+        e, t, d = compare_maps("semantic", dbt["semantic"], sl.get("semantic") or {}, short)
+        parts.append(f"semantic {e}/{t}")
+        diffs += d
     return ", ".join(parts), diffs
 
 

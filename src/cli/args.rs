@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about = "Compile, run and test dbt projects and their metrics", long_about = None)]
+#[command(disable_version_flag = true, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -20,20 +21,51 @@ pub enum LogFormat {
     Json,
 }
 
-/// Flags every command accepts.
+/// `--log-format` as dbt spells it: `default` and `debug` are text lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+    Debug,
+    Default,
+}
+
+/// `--log-level` / `--log-level-file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevelArg {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    None,
+}
+
+/// `--indirect-selection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IndirectSelection {
+    Eager,
+    Cautious,
+    Buildable,
+    Empty,
+}
+
+/// Flags every command accepts, before or after the subcommand (dbt 1.10's global flags, and the
+/// project and profile flags its commands share). `--x` / `--no-x` pairs are two fields; the last
+/// one given wins, and [`super::flags::resolve`] folds them with their `DBT_*` environment
+/// variable and the project's `flags:` into [`GlobalArgs::settings`].
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
     /// The project folder (default: the nearest folder holding dbt_project.yml, from the current one up).
-    #[arg(long, global = true, env = "DBT_PROJECT_DIR")]
+    #[arg(long, global = true)]
     pub project_dir: Option<PathBuf>,
-    /// Where to find profiles.yml.
+    /// Where to find profiles.yml (also DBT_PROFILES_DIR).
     #[arg(long, global = true)]
     pub profiles_dir: Option<PathBuf>,
     /// The profile to use (default: `profile:` of dbt_project.yml).
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// The target of the profile to use.
-    #[arg(short = 't', long, global = true, env = "DBT_TARGET")]
+    #[arg(short = 't', long, global = true)]
     pub target: Option<String>,
     /// Variables as YAML or JSON, e.g. '{start_date: 2024-01-01}'.
     #[arg(long, global = true)]
@@ -41,32 +73,255 @@ pub struct GlobalArgs {
     /// Worker threads (default: `threads` of the target).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
-    /// Output format of logs.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
     /// Where artifacts go (default: `target-path` of dbt_project.yml).
     #[arg(long, global = true)]
     pub target_path: Option<String>,
+
+    // --- Output ---
+    /// Output format of logs: text lines (`text`, `default`, `debug`) or one JSON object per event.
+    #[arg(long = "log-format", global = true, value_enum, ignore_case = true)]
+    pub log_format_arg: Option<LogFormatArg>,
+    /// The resolved `--log-format`.
+    #[arg(skip)]
+    pub log_format: LogFormat,
+    /// Format of the log file (sluice writes none: accepted for dbt compatibility).
+    #[arg(long, global = true, value_enum, ignore_case = true)]
+    pub log_format_file: Option<LogFormatArg>,
+    /// Minimum level of what is printed: debug, info (default), warn, error (only failures), none.
+    #[arg(long = "log-level", global = true, value_enum, ignore_case = true)]
+    pub log_level: Option<LogLevelArg>,
+    /// Level of the log file (sluice writes none: accepted for dbt compatibility).
+    #[arg(long, global = true, value_enum, ignore_case = true)]
+    pub log_level_file: Option<LogLevelArg>,
+    /// Folder of the log file (sluice writes none: accepted for dbt compatibility).
+    #[arg(long, global = true)]
+    pub log_path: Option<PathBuf>,
+    /// Size at which the log file rolls over (no-op: sluice writes no log file).
+    #[arg(long, global = true, hide = true)]
+    pub log_file_max_bytes: Option<u64>,
     /// Disable coloured output (also NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Suppress everything but errors and the result.
-    #[arg(short, long, global = true)]
+    /// Colour the output even when it is not a terminal (`--no-use-colors`: never; default: on a terminal).
+    #[arg(long, global = true, overrides_with = "no_use_colors")]
+    pub use_colors: bool,
+    #[arg(long, global = true, overrides_with = "use_colors")]
+    pub no_use_colors: bool,
+    /// Colour the log file (no-op: sluice writes no log file).
+    #[arg(long, global = true, overrides_with = "no_use_colors_file")]
+    pub use_colors_file: bool,
+    #[arg(long, global = true, overrides_with = "use_colors_file")]
+    pub no_use_colors_file: bool,
+    /// Width node lines are padded to (default 80).
+    #[arg(long, global = true)]
+    pub printer_width: Option<usize>,
+    /// Suppress everything but errors and failures (also DBT_QUIET).
+    #[arg(short, long, global = true, overrides_with = "no_quiet")]
     pub quiet: bool,
+    #[arg(long, global = true, overrides_with = "quiet")]
+    pub no_quiet: bool,
+    /// Debug-level output (also DBT_DEBUG).
+    #[arg(short = 'd', long, global = true, overrides_with = "no_debug")]
+    pub debug: bool,
+    #[arg(long, global = true, overrides_with = "debug")]
+    pub no_debug: bool,
+    /// Print `{{ print() }}` output (accepted; sluice prints it with `log` output).
+    #[arg(long, global = true, overrides_with = "no_print")]
+    pub print: bool,
+    #[arg(long, global = true, overrides_with = "print")]
+    pub no_print: bool,
+    /// Show every deprecation warning, not only the first of each kind (sluice shows all).
+    #[arg(long, global = true, overrides_with = "no_show_all_deprecations")]
+    pub show_all_deprecations: bool,
+    #[arg(long, global = true, overrides_with = "show_all_deprecations")]
+    pub no_show_all_deprecations: bool,
+
+    // --- Warnings ---
+    /// Turn warnings into errors (tests that would warn fail; also DBT_WARN_ERROR).
+    #[arg(long, global = true)]
+    pub warn_error: bool,
+    /// Which warnings are errors, as YAML: '{"error": "all" | [names], "warn": [names], "silence": [names]}'.
+    #[arg(long, global = true)]
+    pub warn_error_options: Option<String>,
+
+    // --- Artifacts and run behaviour ---
+    /// Write manifest.json, run_results.json and semantic_manifest.json (default; `--no-write-json`: do not).
+    #[arg(long, global = true, overrides_with = "no_write_json")]
+    pub write_json: bool,
+    #[arg(long, global = true, overrides_with = "write_json")]
+    pub no_write_json: bool,
+    /// Stop at the first failure (also DBT_FAIL_FAST).
+    #[arg(short = 'x', long, global = true, overrides_with = "no_fail_fast")]
+    pub fail_fast: bool,
+    #[arg(long, global = true, overrides_with = "fail_fast")]
+    pub no_fail_fast: bool,
+    /// Which tests to select next to selected nodes: eager (the default; the only one supported).
+    #[arg(long, global = true, value_enum, ignore_case = true)]
+    pub indirect_selection: Option<IndirectSelection>,
+
+    // --- Accepted for dbt compatibility; nothing to change in sluice ---
+    /// Check `require-dbt-version` (no-op).
+    #[arg(long, global = true, overrides_with = "no_version_check")]
+    pub version_check: bool,
+    #[arg(long, global = true, overrides_with = "version_check")]
+    pub no_version_check: bool,
+    /// Partial parsing (no-op: sluice parses the whole project, fast).
+    #[arg(long, global = true, overrides_with = "no_partial_parse")]
+    pub partial_parse: bool,
+    #[arg(long, global = true, overrides_with = "partial_parse")]
+    pub no_partial_parse: bool,
+    #[arg(long, global = true, hide = true)]
+    pub partial_parse_file_path: Option<PathBuf>,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "no_partial_parse_file_diff"
+    )]
+    pub partial_parse_file_diff: bool,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "partial_parse_file_diff"
+    )]
+    pub no_partial_parse_file_diff: bool,
+    /// Anonymous usage statistics (no-op: sluice sends none).
+    #[arg(long, global = true, overrides_with = "no_send_anonymous_usage_stats")]
+    pub send_anonymous_usage_stats: bool,
+    #[arg(long, global = true, overrides_with = "send_anonymous_usage_stats")]
+    pub no_send_anonymous_usage_stats: bool,
+    /// Populate the relation cache at start (no-op).
+    #[arg(long, global = true, overrides_with = "no_populate_cache")]
+    pub populate_cache: bool,
+    #[arg(long, global = true, overrides_with = "populate_cache")]
+    pub no_populate_cache: bool,
+    /// Cache only the selected nodes' schemas (no-op).
+    #[arg(long, global = true, overrides_with = "no_cache_selected_only")]
+    pub cache_selected_only: bool,
+    #[arg(long, global = true, overrides_with = "cache_selected_only")]
+    pub no_cache_selected_only: bool,
+    /// dbt's static SQL parser (no-op).
+    #[arg(long, global = true, overrides_with = "no_static_parser")]
+    pub static_parser: bool,
+    #[arg(long, global = true, overrides_with = "static_parser")]
+    pub no_static_parser: bool,
+    /// dbt's experimental parser (no-op).
+    #[arg(long, global = true, overrides_with = "no_use_experimental_parser")]
+    pub use_experimental_parser: bool,
+    #[arg(long, global = true, overrides_with = "use_experimental_parser")]
+    pub no_use_experimental_parser: bool,
+    /// Log relation cache events (no-op).
+    #[arg(long, global = true, overrides_with = "no_log_cache_events")]
+    pub log_cache_events: bool,
+    #[arg(long, global = true, overrides_with = "log_cache_events")]
+    pub no_log_cache_events: bool,
+    /// Write Python profiling output to this file (no-op).
+    #[arg(short = 'r', long, global = true)]
+    pub record_timing_info: Option<PathBuf>,
+    /// Prefer the `--state` manifest's relations when deferring (no-op without `--defer`).
+    #[arg(long, global = true, overrides_with = "no_favor_state")]
+    pub favor_state: bool,
+    #[arg(long, global = true, overrides_with = "favor_state")]
+    pub no_favor_state: bool,
+    /// Resolve unselected nodes from the `--state` manifest (not supported yet: an error).
+    #[arg(long, global = true, overrides_with = "no_defer")]
+    pub defer: bool,
+    #[arg(long, global = true, overrides_with = "defer")]
+    pub no_defer: bool,
+    /// A previous run's artifacts to compare with (not supported yet: an error).
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+    /// The artifacts to defer to (not supported yet: an error).
+    #[arg(long, global = true)]
+    pub defer_state: Option<PathBuf>,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "no_macro_debugging"
+    )]
+    pub macro_debugging: bool,
+    #[arg(long, global = true, hide = true, overrides_with = "macro_debugging")]
+    pub no_macro_debugging: bool,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "no_single_threaded"
+    )]
+    pub single_threaded: bool,
+    #[arg(long, global = true, hide = true, overrides_with = "single_threaded")]
+    pub no_single_threaded: bool,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "no_use_fast_test_edges"
+    )]
+    pub use_fast_test_edges: bool,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "use_fast_test_edges"
+    )]
+    pub no_use_fast_test_edges: bool,
+    #[arg(
+        long = "upload-to-artifacts-ingest-api",
+        global = true,
+        hide = true,
+        overrides_with = "no_upload_artifacts"
+    )]
+    pub upload_artifacts: bool,
+    #[arg(
+        long = "no-upload-to-artifacts-ingest-api",
+        global = true,
+        hide = true,
+        overrides_with = "upload_artifacts"
+    )]
+    pub no_upload_artifacts: bool,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "no_show_resource_report"
+    )]
+    pub show_resource_report: bool,
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        overrides_with = "show_resource_report"
+    )]
+    pub no_show_resource_report: bool,
+    /// Print the version and exit.
+    #[arg(short = 'V', long, visible_short_alias = 'v', global = true, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+
+    /// Everything above folded with `DBT_*` variables and the project's `flags:`.
+    #[arg(skip)]
+    pub settings: super::flags::Settings,
 }
 
 /// Node selection flags.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectArgs {
-    /// Nodes to include (dbt selection syntax; repeatable, space-separated union).
-    #[arg(short = 's', long = "select", alias = "models", num_args = 1.., action = clap::ArgAction::Append)]
+    /// Nodes to include (dbt selection syntax; repeatable, space-separated union; also -m/--models).
+    #[arg(short = 's', long = "select", short_alias = 'm', aliases = ["models", "model"], num_args = 1.., action = clap::ArgAction::Append)]
     pub select: Vec<String>,
     /// Nodes to leave out.
     #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
     pub exclude: Vec<String>,
-    /// Resource types to include (ls, build).
+    /// Resource types to include (ls, build, test; also DBT_RESOURCE_TYPES).
     #[arg(long = "resource-type", alias = "resource-types", num_args = 1.., action = clap::ArgAction::Append)]
     pub resource_type: Vec<String>,
+    /// Resource types to leave out (ls, build, test; also DBT_EXCLUDE_RESOURCE_TYPES).
+    #[arg(long = "exclude-resource-type", alias = "exclude-resource-types", num_args = 1.., action = clap::ArgAction::Append)]
+    pub exclude_resource_type: Vec<String>,
+    /// A selector of selectors.yml (not supported yet: an error).
+    #[arg(long)]
+    pub selector: Option<String>,
 }
 
 /// Flags of commands that build.
@@ -74,15 +329,62 @@ pub struct SelectArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub selection: SelectArgs,
-    /// Rebuild incremental models and seeds from scratch.
+    /// Rebuild incremental models and seeds from scratch (also DBT_FULL_REFRESH).
     #[arg(long, short = 'f')]
     pub full_refresh: bool,
-    /// Stop at the first failure.
-    #[arg(long, short = 'x')]
-    pub fail_fast: bool,
-    /// Store failing rows of tests in tables.
+    /// Store failing rows of tests in tables (also DBT_STORE_FAILURES).
     #[arg(long)]
     pub store_failures: bool,
+    /// Limit refs and sources to zero rows (not supported yet: an error; also DBT_EMPTY).
+    #[arg(long, overrides_with = "no_empty")]
+    pub empty: bool,
+    #[arg(long, overrides_with = "empty")]
+    pub no_empty: bool,
+    /// Start of the microbatch window (accepted; sluice has no microbatch models).
+    #[arg(long)]
+    pub event_time_start: Option<String>,
+    /// End of the microbatch window (accepted; sluice has no microbatch models).
+    #[arg(long)]
+    pub event_time_end: Option<String>,
+    /// Show a sample of each loaded seed (no-op).
+    #[arg(long)]
+    pub show: bool,
+    /// Sample mode (not supported yet: an error).
+    #[arg(long, hide = true)]
+    pub sample: Option<String>,
+    /// Export saved queries in `build` (sluice always does).
+    #[arg(long, hide = true, overrides_with = "no_export_saved_queries")]
+    pub export_saved_queries: bool,
+    #[arg(long, hide = true, overrides_with = "export_saved_queries")]
+    pub no_export_saved_queries: bool,
+    #[arg(long, hide = true, overrides_with = "no_include_saved_query")]
+    pub include_saved_query: bool,
+    #[arg(long, hide = true, overrides_with = "include_saved_query")]
+    pub no_include_saved_query: bool,
+}
+
+/// `--output` of `compile` and `show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ShowOutput {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Flags `compile` and `show` share with dbt's.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PreviewArgs {
+    /// `json`: print `{"node": ..., "compiled": ...}` (compile) or `{"node": ..., "show": [rows]}` (show).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ShowOutput::Text)]
+    pub output: ShowOutput,
+    /// Introspective queries while compiling (no-op).
+    #[arg(long, overrides_with = "no_introspect")]
+    pub introspect: bool,
+    #[arg(long, overrides_with = "introspect")]
+    pub no_introspect: bool,
+    /// Accepted as in dbt (no-op: compile and show do not rebuild anything).
+    #[arg(long, short = 'f')]
+    pub full_refresh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -105,6 +407,18 @@ pub enum Command {
         /// Print the SQL of an inline query instead.
         #[arg(long)]
         inline: Option<String>,
+        #[command(flatten)]
+        preview: PreviewArgs,
+        /// Limit refs and sources to zero rows (not supported yet: an error; also DBT_EMPTY).
+        #[arg(long, overrides_with = "no_empty")]
+        empty: bool,
+        #[arg(long, overrides_with = "empty")]
+        no_empty: bool,
+        /// Inline ephemeral models as CTEs (always; accepted for dbt compatibility).
+        #[arg(long, hide = true, overrides_with = "no_inject_ephemeral_ctes")]
+        inject_ephemeral_ctes: bool,
+        #[arg(long, hide = true, overrides_with = "inject_ephemeral_ctes")]
+        no_inject_ephemeral_ctes: bool,
     },
     /// List the project's nodes.
     #[command(alias = "list")]
@@ -112,8 +426,11 @@ pub enum Command {
         #[command(flatten)]
         selection: SelectArgs,
         /// What to print per node.
-        #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
+        #[arg(long, short = 'o', value_enum, ignore_case = true, default_value_t = LsOutput::Selector)]
         output: LsOutput,
+        /// With `--output json`: only these keys of each node.
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        output_keys: Vec<String>,
     },
     /// Build and test selected nodes in DAG order (seeds, models, snapshots, tests, unit tests).
     Build(RunArgs),
@@ -131,16 +448,47 @@ pub enum Command {
         selection: SelectArgs,
         #[arg(long)]
         inline: Option<String>,
+        /// An inline query run as written, without Jinja.
+        #[arg(long, hide = true, conflicts_with = "inline")]
+        inline_direct: Option<String>,
         /// Number of rows to show.
         #[arg(long, default_value_t = 5)]
         limit: usize,
+        #[command(flatten)]
+        preview: PreviewArgs,
     },
     /// Show the resolved project, profile and connection (secrets redacted).
-    Debug,
+    Debug {
+        /// Only test the connection (sluice's debug always does; accepted).
+        #[arg(long)]
+        connection: bool,
+        /// Print where profiles.yml is looked for, then exit.
+        #[arg(long)]
+        config_dir: bool,
+    },
     /// Delete the folders in `clean-targets` (and the target path).
-    Clean,
+    Clean {
+        /// Only delete paths inside the project (always; accepted for dbt compatibility).
+        #[arg(long, overrides_with = "no_clean_project_files_only")]
+        clean_project_files_only: bool,
+        #[arg(long, overrides_with = "clean_project_files_only")]
+        no_clean_project_files_only: bool,
+    },
     /// Install packages listed in packages.yml (`local:` ones; hub and git ones must be vendored).
-    Deps,
+    Deps {
+        /// Where `--add-package` comes from: hub, git or local.
+        #[arg(long, value_parser = ["hub", "git", "local"])]
+        source: Option<String>,
+        /// Write package-lock.yml without installing (sluice writes no lock file: nothing is done).
+        #[arg(long)]
+        lock: bool,
+        /// Upgrade packages to their latest versions (no-op: sluice never downloads).
+        #[arg(long)]
+        upgrade: bool,
+        /// Add a package to packages.yml (not supported yet: an error).
+        #[arg(long)]
+        add_package: Option<String>,
+    },
     /// The semantic layer: validate, list and query metrics.
     Metrics(super::metrics::MetricsArgs),
     /// Generate or serve the documentation site.
@@ -155,20 +503,34 @@ pub enum Command {
 pub enum DocsCommand {
     /// Write catalog.json, manifest.json and a static site under <target-path>/docs/.
     Generate {
+        /// Compile nodes first (the default).
+        #[arg(long, overrides_with = "no_compile")]
+        compile: bool,
         /// Do not compile nodes first (pages show no compiled SQL).
-        #[arg(long)]
+        #[arg(long, overrides_with = "compile")]
         no_compile: bool,
         /// Do not query the warehouse (catalog.json without relations or column types).
         #[arg(long)]
         empty_catalog: bool,
+        /// Also write a single-file static_index.html (no-op: the site is static already).
+        #[arg(long)]
+        r#static: bool,
+        /// Accepted as in dbt (the catalog covers the whole project).
+        #[command(flatten)]
+        selection: SelectArgs,
     },
     /// Serve <target-path>/docs/ over HTTP.
     Serve {
         /// Port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Address to bind (loopback by default).
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
+        /// Address to bind (default 127.0.0.1, loopback; also DBT_HOST).
+        #[arg(long)]
+        host: Option<String>,
+        /// Open a browser (sluice prints the URL instead; accepted).
+        #[arg(long, overrides_with = "no_browser")]
+        browser: bool,
+        #[arg(long, overrides_with = "browser")]
+        no_browser: bool,
     },
 }

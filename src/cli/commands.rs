@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::args::{Command, LsOutput, RunArgs, SelectArgs};
+use super::args::{Command, LsOutput, RunArgs, SelectArgs, ShowOutput};
 use super::session::{self, ls_default_types, Session};
 use super::{print_diagnostics, use_color, GlobalArgs, LogFormat, Outcome};
 use crate::adapters::Adapter;
 use crate::artifacts::{self, ArtifactMeta, RunResult, RunStatus, Timing};
 use crate::compile::{compile_node, compile_node_in, compiled_path, CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
-use crate::execute::{self, Event, JsonReporter, Reporter, RunContext, TextReporter};
+use crate::execute::{
+    self, Event, JsonReporter, LevelFilter, LogLevel, Reporter, RunContext, TextReporter,
+};
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 
@@ -21,11 +23,20 @@ pub fn run(cli: &super::Cli) -> CmdResult {
     let g = &cli.global;
     match &cli.command {
         Command::Parse => parse(g),
-        Command::Compile { selection, inline } => compile(g, selection, inline.as_deref()),
-        Command::Ls { selection, output } => ls(g, selection, *output),
-        Command::Debug => debug(g),
-        Command::Clean => clean(g),
-        Command::Deps => super::deps::run(g),
+        Command::Compile {
+            selection,
+            inline,
+            preview,
+            ..
+        } => compile(g, selection, inline.as_deref(), preview.output),
+        Command::Ls {
+            selection,
+            output,
+            output_keys,
+        } => ls(g, selection, *output, output_keys),
+        Command::Debug { config_dir, .. } => debug(g, *config_dir),
+        Command::Clean { .. } => clean(g),
+        Command::Deps { lock, .. } => super::deps::run(g, *lock),
         Command::Docs { command } => super::docs::run(g, command),
         Command::Build(a) => build(g, a, "build"),
         Command::Run(a) => build(g, a, "run"),
@@ -35,24 +46,35 @@ pub fn run(cli: &super::Cli) -> CmdResult {
         Command::Show {
             selection,
             inline,
+            inline_direct,
             limit,
-        } => show(g, selection, inline.as_deref(), *limit),
+            preview,
+        } => {
+            let query = match (inline, inline_direct) {
+                (Some(q), _) => Some(Inline::Jinja(q)),
+                (None, Some(q)) => Some(Inline::Direct(q)),
+                _ => None,
+            };
+            show(g, selection, query, *limit, preview.output)
+        }
         Command::Metrics(a) => super::metrics::run(g, a),
     }
 }
 
+/// The event printer `--log-format` asks for, showing what `--log-level` / `--quiet` let through.
 pub(super) fn reporter(g: &GlobalArgs) -> Arc<dyn Reporter> {
-    match g.log_format {
+    let inner: Arc<dyn Reporter> = match g.log_format {
         LogFormat::Json => Arc::new(JsonReporter::new(Box::new(std::io::stdout()))),
         LogFormat::Text => {
             let live = std::io::IsTerminal::is_terminal(&std::io::stdout())
                 && std::env::var_os("CI").is_none();
             Arc::new(
                 TextReporter::new(Box::new(std::io::stdout()), use_color(g), g.quiet)
-                    .with_live_progress(live),
+                    .with_live_progress(live && g.settings.log_level <= LogLevel::Info),
             )
         }
-    }
+    };
+    Arc::new(LevelFilter::new(inner, g.settings.log_level))
 }
 
 pub(super) fn meta(s: &Session) -> ArtifactMeta {
@@ -81,36 +103,79 @@ pub(super) fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec
     })
 }
 
-fn warn_unmatched(s: &Session, sel: &SelectArgs, rep: &dyn Reporter) {
+/// dbt's `NoNodesForSelectionCriteria` warning for each selector that selects nothing: an error
+/// (exit code 2) under `--warn-error`, nothing when silenced.
+fn warn_unmatched(
+    g: &GlobalArgs,
+    s: &Session,
+    sel: &SelectArgs,
+    rep: &dyn Reporter,
+) -> Result<(), Vec<Diagnostic>> {
+    let options = &g.settings.warn_error;
+    let event = "NoNodesForSelectionCriteria";
+    let mut errors = Vec::new();
     for u in s.unmatched(sel) {
-        rep.event(&Event::Warning(format!(
-            "The selection criterion '{u}' does not match any enabled nodes"
-        )));
+        let msg = format!("The selection criterion '{u}' does not match any enabled nodes");
+        if options.is_silenced(event) {
+            continue;
+        }
+        if options.is_error(event, true) {
+            errors.push(Diagnostic::error("select", msg).with_hint(format!(
+                "check the selector; an error because of --warn-error ({event})"
+            )));
+        } else {
+            rep.event(&Event::Warning(msg));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
     }
 }
 
 fn parse(g: &GlobalArgs) -> CmdResult {
     let s = Session::load(g, false, false)?;
-    write_manifest(&s, &meta(&s))?;
+    if g.settings.write_json {
+        write_manifest(&s, &meta(&s))?;
+    }
     super::metrics::on_parse(&s, g)?;
     let rep = reporter(g);
     let m = s.manifest();
+    let wrote = if g.settings.write_json {
+        format!("; wrote {}", s.target_path.join("manifest.json").display())
+    } else {
+        String::new()
+    };
     rep.event(&Event::Info(format!(
-        "Parsed {} nodes ({} models, {} tests, {} seeds, {} sources, {} macros) in {:.2}s; wrote {}",
+        "Parsed {} nodes ({} models, {} tests, {} seeds, {} sources, {} macros) in {:.2}s{wrote}",
         m.nodes.len() + m.sources.len() + m.unit_tests.len(),
-        m.nodes.values().filter(|n| n.resource_type == ResourceType::Model).count(),
-        m.nodes.values().filter(|n| n.resource_type == ResourceType::Test).count(),
-        m.nodes.values().filter(|n| n.resource_type == ResourceType::Seed).count(),
+        m.nodes
+            .values()
+            .filter(|n| n.resource_type == ResourceType::Model)
+            .count(),
+        m.nodes
+            .values()
+            .filter(|n| n.resource_type == ResourceType::Test)
+            .count(),
+        m.nodes
+            .values()
+            .filter(|n| n.resource_type == ResourceType::Seed)
+            .count(),
         m.sources.len(),
         m.macros.len(),
         s.parse_seconds,
-        s.target_path.join("manifest.json").display()
     )));
     Ok(Outcome::Ok)
 }
 
 /// Compiles nodes in parallel without a warehouse and writes them under target/compiled.
-fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult {
+fn compile(
+    g: &GlobalArgs,
+    sel: &SelectArgs,
+    inline: Option<&str>,
+    output: ShowOutput,
+) -> CmdResult {
     let mut s = Session::load(g, false, false)?;
     let rep = reporter(g);
     let services = Arc::new(CompileServices::new(
@@ -137,7 +202,11 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
             .templates()
             .render("<inline>", sql, &ctx)
             .map_err(|d| vec![d])?;
-        println!("{}", out.trim());
+        if output == ShowOutput::Json {
+            println!("{}", pretty(&serde_json::json!({"compiled": out.trim()})));
+        } else {
+            println!("{}", out.trim());
+        }
         return Ok(Outcome::Ok);
     }
     let ids = s
@@ -151,14 +220,19 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
             ]),
         )
         .map_err(|d| vec![d])?;
-    warn_unmatched(&s, sel, rep.as_ref());
+    warn_unmatched(g, &s, sel, rep.as_ref())?;
     let t = std::time::Instant::now();
     let target_dir = s.target_path.clone();
     let (_, errors) = compile_into_manifest(&mut s, &ids, &services, Some(&target_dir));
     crate::timing("compile nodes and files", t);
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();
-    let manifest = write_manifest(&s, &m);
+    let manifest = if g.settings.write_json {
+        super::metrics::write_with_manifest(&s);
+        write_manifest(&s, &m)
+    } else {
+        Ok(())
+    };
     for l in services.take_logs() {
         rep.event(&Event::Info(l));
     }
@@ -186,11 +260,16 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
                 .get(*id)
                 .and_then(|n| n.compiled_code.clone())
             {
-                rep.event(&Event::Info(format!(
-                    "Compiled node '{}' is:",
-                    s.manifest().nodes[*id].name
-                )));
-                println!("{}", code.trim());
+                let name = &s.manifest().nodes[*id].name;
+                if output == ShowOutput::Json {
+                    println!(
+                        "{}",
+                        pretty(&serde_json::json!({"node": name, "compiled": code.trim()}))
+                    );
+                } else {
+                    rep.event(&Event::Info(format!("Compiled node '{name}' is:")));
+                    println!("{}", code.trim());
+                }
             }
         }
     } else {
@@ -203,7 +282,7 @@ fn compile(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>) -> CmdResult 
     Ok(Outcome::Ok)
 }
 
-fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
+fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[String]) -> CmdResult {
     let s = Session::load(g, false, false)?;
     let ids = s
         .select(sel, Some(&ls_default_types()))
@@ -226,12 +305,20 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
                 ResourceType::SavedQuery => format!("saved_query:{}", n.fqn.join(".")),
                 _ => n.fqn.join("."),
             },
-            LsOutput::Json => serde_json::json!({
-                "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
-                "original_file_path": n.original_file_path, "unique_id": n.unique_id, "alias": n.alias,
-                "config": n.config, "tags": n.tags, "depends_on": {"nodes": if n.resource_type == ResourceType::SavedQuery { crate::metrics::nodes::node_metrics(n) } else { n.depends_on_nodes.clone() }, "macros": n.depends_on_macros},
-            })
-            .to_string(),
+            LsOutput::Json => {
+                let mut v = serde_json::json!({
+                    "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
+                    "original_file_path": n.original_file_path, "unique_id": n.unique_id, "alias": n.alias,
+                    "config": n.config, "tags": n.tags, "depends_on": {"nodes": if n.resource_type == ResourceType::SavedQuery { crate::metrics::nodes::node_metrics(n) } else { n.depends_on_nodes.clone() }, "macros": n.depends_on_macros},
+                });
+                // `--output-keys name resource_type`: only those keys, in dbt's order.
+                if let (false, Value::Object(all)) = (keys.is_empty(), &mut v) {
+                    let wanted: Vec<&str> =
+                        keys.iter().flat_map(|k| k.split_whitespace()).collect();
+                    all.retain(|k, _| wanted.contains(&k.as_str()));
+                }
+                v.to_string()
+            }
         };
         lines.push(line);
     }
@@ -245,7 +332,19 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-fn debug(g: &GlobalArgs) -> CmdResult {
+fn debug(g: &GlobalArgs, config_dir: bool) -> CmdResult {
+    if config_dir {
+        // dbt prints a command that opens the folder profiles.yml is looked for in.
+        let dir = g.profiles_dir.clone().or_else(|| {
+            let root = session::project_root(g).ok()?;
+            crate::project::profile::search_dirs(None, &root)
+                .into_iter()
+                .find(|d| d.join("profiles.yml").is_file())
+        });
+        let dir = dir.map_or_else(|| "~/.dbt".to_string(), |d| d.display().to_string());
+        println!("To view your profiles.yml file, run:\n\nxdg-open {dir}");
+        return Ok(Outcome::Ok);
+    }
     let root = session::project_root(g).map_err(|d| vec![d])?;
     let project = crate::project::load_without_packages(&root)?;
     let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
@@ -338,7 +437,7 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let mut ids = s
         .select(&a.selection, Some(&default_types(which)))
         .map_err(|d| vec![d])?;
-    warn_unmatched(&s, &a.selection, rep.as_ref());
+    warn_unmatched(g, &s, &a.selection, rep.as_ref())?;
     // Ephemeral models are not run (they are inlined into their children), as in dbt.
     ids.retain(|id| {
         s.manifest().get(id).is_some_and(|n| {
@@ -355,8 +454,12 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         project_root: s.project.root.clone(),
         target_path: s.target_path.clone(),
         full_refresh: a.full_refresh,
-        fail_fast: a.fail_fast,
+        fail_fast: g.settings.fail_fast,
         store_failures: a.store_failures,
+        warn_error_tests: g
+            .settings
+            .warn_error
+            .is_error(super::flags::TEST_WARNING_EVENT, true),
         threads: s.target.threads,
         reporter: rep.clone(),
     };
@@ -421,9 +524,12 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             n.compiled_code = Some(code.clone());
         }
     }
-    let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
-        artifacts::write_manifest(&manifest, &m, w)
-    });
+    if g.settings.write_json {
+        let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
+            artifacts::write_manifest(&manifest, &m, w)
+        });
+        super::metrics::write_with_manifest(&s);
+    }
     let rr: Vec<RunResult> = results
         .iter()
         .map(|r| {
@@ -451,7 +557,9 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         .collect();
     let args = serde_json::json!({"which": which, "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh, "threads": ctx.threads});
     let rv = artifacts::run_results_json(&rr, &m, elapsed, args);
-    let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
+    if g.settings.write_json {
+        let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
+    }
 
     let errors =
         super::run_summary::print_end_of_run(&s, rep.as_ref(), &ids, &results, hooks_run, elapsed);
@@ -498,7 +606,24 @@ fn unit_test_dag(s: &Session) -> Option<crate::graph::Dag> {
     crate::graph::Dag::build(nodes).ok()
 }
 
-fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) -> CmdResult {
+/// `show --inline` SQL: rendered as Jinja, or run as written (`--inline-direct`).
+enum Inline<'a> {
+    Jinja(&'a str),
+    Direct(&'a str),
+}
+
+/// JSON with two-space indentation, as dbt prints `--output json`.
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn show(
+    g: &GlobalArgs,
+    sel: &SelectArgs,
+    inline: Option<Inline>,
+    limit: usize,
+    output: ShowOutput,
+) -> CmdResult {
     let s = Session::load(g, false, false)?;
     let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     let mut conn = adapter
@@ -511,7 +636,8 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
         &s.target.adapter_type,
     ));
     let (title, sql) = match inline {
-        Some(q) => {
+        Some(Inline::Direct(q)) => ("inline".to_string(), q.to_string()),
+        Some(Inline::Jinja(q)) => {
             let info = crate::templating::NodeInfo {
                 name: "inline".into(),
                 package: s.project.config.name.clone(),
@@ -566,7 +692,8 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
     let t = conn
         .query(&q)
         .map_err(|e| vec![Diagnostic::error("sql", format!("query failed: {e}"))])?;
-    if g.log_format == LogFormat::Json {
+    let is_inline = inline.is_some();
+    if output == ShowOutput::Json || g.log_format == LogFormat::Json {
         let rows: Vec<Value> = t
             .rows
             .iter()
@@ -580,10 +707,27 @@ fn show(g: &GlobalArgs, sel: &SelectArgs, inline: Option<&str>, limit: usize) ->
                 )
             })
             .collect();
-        println!("{}", serde_json::json!({"node": title, "rows": rows}));
+        if output == ShowOutput::Json {
+            // dbt's `show --output json`.
+            let v = if is_inline {
+                serde_json::json!({"show": rows})
+            } else {
+                serde_json::json!({"node": title, "show": rows})
+            };
+            println!("{}", pretty(&v));
+        } else {
+            println!("{}", serde_json::json!({"node": title, "rows": rows}));
+        }
         return Ok(Outcome::Ok);
     }
-    println!("Previewing node '{title}':");
+    // Like dbt: the table alone under --quiet.
+    if !g.quiet {
+        if is_inline {
+            println!("Previewing inline node:");
+        } else {
+            println!("Previewing node '{title}':");
+        }
+    }
     print!("{}", render_table(&t.column_names, &t.rows));
     Ok(Outcome::Ok)
 }

@@ -11,7 +11,9 @@ use super::{print_diagnostics, GlobalArgs, Outcome};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::{packages, ProjectConfig};
 
-pub fn run(g: &GlobalArgs) -> Result<Outcome, Vec<Diagnostic>> {
+/// `lock`: dbt's `deps --lock` writes package-lock.yml without installing; sluice keeps no lock
+/// file, so it only checks `packages.yml` reads.
+pub fn run(g: &GlobalArgs, lock: bool) -> Result<Outcome, Vec<Diagnostic>> {
     let root = project_root(g).map_err(|d| vec![d])?;
     let config = ProjectConfig::load(&root).map_err(|d| vec![d])?;
     let Some((file, specs)) = packages::read_specs(&root).map_err(|d| vec![d])? else {
@@ -20,6 +22,13 @@ pub fn run(g: &GlobalArgs) -> Result<Outcome, Vec<Diagnostic>> {
     };
     if specs.is_empty() {
         println!("No packages to install ({file} lists none).");
+        return Ok(Outcome::Ok);
+    }
+    if lock {
+        println!(
+            "{} package(s) listed in {file}; sluice keeps no package-lock.yml, nothing installed.",
+            specs.len()
+        );
         return Ok(Outcome::Ok);
     }
     let install_path = &config.packages_install_path;

@@ -33,8 +33,11 @@ pub fn run(g: &GlobalArgs, cmd: &DocsCommand) -> CmdResult {
         DocsCommand::Generate {
             no_compile,
             empty_catalog,
+            ..
         } => generate(g, *no_compile, *empty_catalog),
-        DocsCommand::Serve { port, host } => serve(g, host, *port),
+        DocsCommand::Serve { port, host, .. } => {
+            serve(g, host.as_deref().unwrap_or("127.0.0.1"), *port)
+        }
     }
 }
 

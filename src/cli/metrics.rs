@@ -134,9 +134,21 @@ fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, V
 /// Called by `parse`: validate, write `semantic_manifest.json` and the query cache.
 pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
     let layer = load_layer(&s.project, s.manifest())?;
-    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    if g.settings.write_json {
+        write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    }
     write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
     Ok(())
+}
+
+/// Called by the commands that write `manifest.json` (`compile`, `build`, `run` ...), as dbt
+/// writes `semantic_manifest.json` with it: best effort, skipped when the definitions do not
+/// parse (`parse` and the metrics commands report those).
+pub fn write_with_manifest(s: &Session) {
+    let (layer, errors) = metrics::load(&s.project.yaml_files, s.manifest());
+    if errors.is_empty() {
+        let _ = write_semantic_manifest(&s.target_path, &s.target, &layer);
+    }
 }
 
 fn write_semantic_manifest(
@@ -224,7 +236,9 @@ fn write_cache(
 fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
     let s = Session::load(g, false, false)?;
     let layer = load_layer(&s.project, s.manifest())?;
-    write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    if g.settings.write_json {
+        write_semantic_manifest(&s.target_path, &s.target, &layer)?;
+    }
     write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
     Ok((
         Ctx {

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod deps;
 mod docs;
+pub mod flags;
 mod metrics;
 mod run_summary;
 mod session;
@@ -39,14 +40,28 @@ impl Outcome {
     }
 }
 
-/// Whether to colour output: a terminal, no NO_COLOR, no --no-color.
+/// Whether to colour stdout: `--use-colors` / `--no-use-colors` (or DBT_USE_COLORS, or the
+/// project's `flags:`) when given, else on a terminal without NO_COLOR; never with --no-color.
 pub fn use_color(g: &GlobalArgs) -> bool {
-    !g.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+    color_on(g, std::io::stdout().is_terminal())
 }
 
-/// Prints diagnostics to stderr (text) or stdout (JSON lines).
+fn color_on(g: &GlobalArgs, terminal: bool) -> bool {
+    !g.no_color
+        && match g.settings.use_colors {
+            Some(on) => on,
+            None => std::env::var_os("NO_COLOR").is_none() && terminal,
+        }
+}
+
+/// Prints diagnostics to stderr (text) or stdout (JSON lines), those at or above `--log-level`
+/// (warnings hidden by `--quiet` or `--log-level error`, everything by `--log-level none`).
 pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
-    for d in diags {
+    let level = |d: &Diagnostic| match d.severity {
+        Severity::Error => crate::execute::LogLevel::Error,
+        Severity::Warning => crate::execute::LogLevel::Warn,
+    };
+    for d in diags.iter().filter(|d| level(d) >= g.settings.log_level) {
         match g.log_format {
             LogFormat::Json => {
                 let v = serde_json::json!({
@@ -60,7 +75,7 @@ pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
             }
             LogFormat::Text => {
                 let text = d.to_string();
-                if use_color(g) && std::io::stderr().is_terminal() {
+                if color_on(g, std::io::stderr().is_terminal()) {
                     let color = if d.severity == Severity::Error {
                         "31"
                     } else {
@@ -84,7 +99,7 @@ pub use crate::timing;
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
     crate::timing_start();
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -92,6 +107,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Err(d) = flags::resolve(&mut cli) {
+        print_diagnostics(&cli.global, &[d]);
+        return ExitCode::from(Outcome::Broken.code());
+    }
+    crate::execute::set_printer_width(cli.global.settings.printer_width);
     let t = std::time::Instant::now();
     let outcome = match commands::run(&cli) {
         Ok(o) => o,

@@ -63,23 +63,31 @@ pub(super) fn print_end_of_run(
             continue;
         };
         let warning = r.status == RunStatus::Warn;
+        let tone = if warning { Tone::Warn } else { Tone::Bad };
         rep.event(&Event::Info(String::new()));
-        rep.event(&Event::Summary(
-            format!(
+        // The report's header and message are at the error (warn) level, as in dbt: they stay
+        // under `--quiet`; the blank lines and the compiled code's path do not.
+        rep.event(&Event::Problem {
+            text: format!(
                 "{} in {} {} ({})",
                 if warning { "Warning" } else { "Failure" },
                 n.resource_type.as_str(),
                 n.name,
                 n.original_file_path
             ),
-            if warning { Tone::Warn } else { Tone::Bad },
-        ));
+            tone,
+            header: true,
+        });
         for l in r.message.lines() {
-            rep.event(&Event::Info(if warning {
-                l.to_string()
-            } else {
-                format!("  {l}")
-            }));
+            rep.event(&Event::Problem {
+                text: if warning {
+                    l.to_string()
+                } else {
+                    format!("  {l}")
+                },
+                tone,
+                header: false,
+            });
         }
         if r.compiled_code.is_some() && n.resource_type != ResourceType::Snapshot {
             rep.event(&Event::Info(String::new()));

@@ -154,10 +154,21 @@ impl Session {
                 .clone()
                 .unwrap_or_else(|| project.config.target_path.clone()),
         );
-        let warnings: Vec<Diagnostic> = std::mem::take(&mut parsed.warnings)
-            .into_iter()
+        let warnings: Vec<Diagnostic> = project
+            .warnings
+            .iter()
+            .cloned()
+            .chain(std::mem::take(&mut parsed.warnings))
             .map(|d| d.with_source_from(&project.root))
             .collect();
+        // `--warn-error` / `--warn-error-options` make some of them errors (exit code 2).
+        let warnings = g.settings.warn_error.apply(warnings);
+        if warnings
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error)
+        {
+            return Err(warnings);
+        }
         super::print_diagnostics(g, &warnings);
         Ok(Session {
             project,
@@ -192,15 +203,20 @@ impl Session {
                 .map(|d| d.iter().map(|t| t.as_str().to_string()).collect())
                 .unwrap_or_default()
         };
+        let excluded: Vec<String> = sel
+            .exclude_resource_type
+            .iter()
+            .flat_map(|t| t.split(',').map(str::trim).map(str::to_string))
+            .collect();
         let filtered = chosen
             .into_iter()
             .filter(|id| {
-                types.is_empty()
-                    || self.manifest().get(id).is_some_and(|n| {
-                        types
-                            .iter()
-                            .any(|t| t == n.resource_type.as_str() || (t == "all"))
-                    })
+                let Some(n) = self.manifest().get(id) else {
+                    return types.is_empty();
+                };
+                let kind = n.resource_type.as_str();
+                (types.is_empty() || types.iter().any(|t| t == kind || t == "all"))
+                    && !excluded.iter().any(|t| t == kind)
             })
             .collect();
         Ok(self.dag.topo_order(Some(&filtered)))

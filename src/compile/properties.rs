@@ -161,6 +161,15 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
                 l.strip_prefix(key.as_str())
                     .is_some_and(|rest| rest.trim_start().starts_with(':'))
             });
+            // A key that only holds anchors for the entries below (`x-common: &common ...`) is
+            // not a typo; dbt reads past any top-level key.
+            let holds_anchor = line
+                .and_then(|i| f.text.lines().nth(i))
+                .and_then(|l| l.split_once(':'))
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('&'));
+            if holds_anchor {
+                continue;
+            }
             let warning = Diagnostic::warning(
                 "yaml",
                 format!("unknown top-level key `{key}` in properties file"),

@@ -20,7 +20,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 pub use node::{LazyWarehouse, NodeOutcome};
-pub use report::{fancy_line, CaptureReporter, Event, JsonReporter, Reporter, TextReporter, Tone};
+pub use report::{
+    fancy_line, set_printer_width, CaptureReporter, Event, JsonReporter, LevelFilter, LogLevel,
+    Reporter, TextReporter, Tone,
+};
 
 use crate::adapters::{Adapter, Connection};
 use crate::artifacts::RunStatus;
@@ -39,6 +42,9 @@ pub struct RunContext {
     pub full_refresh: bool,
     pub fail_fast: bool,
     pub store_failures: bool,
+    /// `--warn-error` (or `--warn-error-options` naming `LogTestResult`): tests that would warn
+    /// fail instead.
+    pub warn_error_tests: bool,
     pub threads: usize,
     pub reporter: Arc<dyn Reporter>,
 }

@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub target_path: std::path::PathBuf,
     pub full_refresh: bool,
     pub store_failures: bool,
+    /// `--warn-error`: a test that would warn fails.
+    pub warn_error_tests: bool,
     pub reporter: Arc<dyn super::Reporter>,
 }
 
@@ -42,6 +44,7 @@ impl From<&RunContext> for Shared {
             target_path: c.target_path.clone(),
             full_refresh: c.full_refresh,
             store_failures: c.store_failures,
+            warn_error_tests: c.warn_error_tests,
             reporter: c.reporter.clone(),
         }
     }
@@ -702,6 +705,10 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     } else {
         failures
     };
+    // Under --warn-error a warning fails, with dbt's message: "configured to fail if" the
+    // warn_if condition.
+    let escalated = status == RunStatus::Warn && shared.warn_error_tests;
+    let status = if escalated { RunStatus::Fail } else { status };
     let message = match status {
         RunStatus::Pass => "PASS".to_string(),
         _ => format!(
@@ -712,7 +719,7 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
             } else {
                 "warn"
             },
-            if status == RunStatus::Fail {
+            if status == RunStatus::Fail && !escalated {
                 error_if
             } else {
                 warn_if

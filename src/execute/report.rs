@@ -36,7 +36,90 @@ pub enum Event {
     Info(String),
     /// A line of the end-of-run summary, coloured by how the run went (on a terminal).
     Summary(String, Tone),
+    /// A line of the end-of-run report of one failure (`Tone::Bad`, at error level) or warning
+    /// (`Tone::Warn`, at warn level): still shown under `--quiet` or `--log-level error`, as dbt
+    /// shows it. The report's first line (`header`) is coloured.
+    Problem {
+        text: String,
+        tone: Tone,
+        header: bool,
+    },
     Warning(String),
+}
+
+/// How severe an event is, for `--log-level` (dbt's `debug`, `info`, `warn`, `error`, `none`):
+/// a reporter shows events at or above its level; `None` shows nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum LogLevel {
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+    None,
+}
+
+impl LogLevel {
+    pub fn parse(s: &str) -> Option<LogLevel> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            "none" => LogLevel::None,
+            _ => return None,
+        })
+    }
+}
+
+impl Event {
+    /// The level dbt logs the matching event at: a failed node and a failure's report at error,
+    /// a test warning and a warning's report at warn, everything else at info.
+    pub fn level(&self) -> LogLevel {
+        let by_tone = |t: &Tone| match t {
+            Tone::Bad => LogLevel::Error,
+            Tone::Warn => LogLevel::Warn,
+            Tone::Good => LogLevel::Info,
+        };
+        match self {
+            Event::NodeDone { status, .. } => match status {
+                RunStatus::Error | RunStatus::Fail => LogLevel::Error,
+                RunStatus::Warn => LogLevel::Warn,
+                _ => LogLevel::Info,
+            },
+            Event::Problem { tone, .. } => by_tone(tone),
+            Event::Warning(_) => LogLevel::Warn,
+            _ => LogLevel::Info,
+        }
+    }
+}
+
+/// Passes on the events at or above `min` (`--log-level`, `--quiet`).
+pub struct LevelFilter {
+    inner: std::sync::Arc<dyn Reporter>,
+    min: LogLevel,
+}
+
+impl LevelFilter {
+    pub fn new(inner: std::sync::Arc<dyn Reporter>, min: LogLevel) -> Self {
+        LevelFilter { inner, min }
+    }
+}
+
+impl Reporter for LevelFilter {
+    fn event(&self, e: &Event) {
+        if e.level() >= self.min {
+            self.inner.event(e);
+        }
+    }
+}
+
+/// The width dbt pads node lines to (`--printer-width`, 80 by default).
+static PRINTER_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(80);
+
+/// Sets the width of `prefix ....... [status]` lines (`--printer-width`).
+pub fn set_printer_width(width: usize) {
+    PRINTER_WIDTH.store(width, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// How a summary line reads: green, yellow or red on a terminal, as dbt colours them.
@@ -137,12 +220,21 @@ impl TextReporter {
     }
 }
 
-/// `prefix ....... [status]` padded to dbt's 80 columns.
+/// `prefix ....... [status]` padded with dots to dbt's printer width (80 unless
+/// `--printer-width` says otherwise).
 pub fn fancy_line(prefix: &str, status: &str) -> String {
+    padded_line(
+        prefix,
+        status,
+        PRINTER_WIDTH.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+fn padded_line(prefix: &str, status: &str, target: usize) -> String {
     let mut p = format!("{prefix} ");
     let width = p.chars().count();
-    if width < 80 {
-        p.push_str(&".".repeat(80 - width));
+    if width < target {
+        p.push_str(&".".repeat(target - width));
     }
     format!("{p} [{status}]")
 }
@@ -255,6 +347,14 @@ impl TextReporter {
                 }
             }
             Event::Warning(s) => self.line(&self.paint(&format!("[WARNING]: {s}"), "33")),
+            Event::Problem { text, tone, header } => {
+                let code = if *tone == Tone::Bad { "31" } else { "33" };
+                if *header {
+                    self.line(&self.paint(text, code))
+                } else {
+                    self.line(text)
+                }
+            }
             Event::Summary(s, tone) => {
                 if !self.quiet {
                     let code = match tone {
@@ -315,6 +415,14 @@ impl Reporter for JsonReporter {
             }),
             Event::Info(s) | Event::Summary(s, _) => {
                 serde_json::json!({"ts": ts, "event": "info", "msg": s})
+            }
+            Event::Problem { text, .. } => {
+                let level = if e.level() == LogLevel::Error {
+                    "error"
+                } else {
+                    "warn"
+                };
+                serde_json::json!({"ts": ts, "event": "info", "level": level, "msg": text})
             }
             Event::Warning(s) => serde_json::json!({"ts": ts, "event": "warning", "msg": s}),
         };
@@ -390,5 +498,67 @@ mod tests {
         assert!(!plain.contains('\x1b'), "{plain:?}");
         assert!(plain.contains("Completed successfully"));
         assert_eq!(printed(true, true, &events), "", "quiet hides the summary");
+    }
+
+    #[test]
+    fn levels_filter_events_as_dbt_logs_them() {
+        let node = NodeRef {
+            unique_id: "test.p.t".into(),
+            name: "t".into(),
+            resource_type: ResourceType::Test,
+            materialized: "test".into(),
+            relation: String::new(),
+        };
+        let done = |status| Event::NodeDone {
+            index: 1,
+            total: 1,
+            node: node.clone(),
+            status,
+            message: String::new(),
+            failures: Some(1),
+            seconds: 0.0,
+            detail: None,
+        };
+        let problem = |tone| Event::Problem {
+            text: "Failure in test t".into(),
+            tone,
+            header: true,
+        };
+        let events = [
+            Event::Info("Found 1 test".into()),
+            done(RunStatus::Pass),
+            done(RunStatus::Warn),
+            done(RunStatus::Fail),
+            Event::Warning("selection matches nothing".into()),
+            problem(Tone::Warn),
+            problem(Tone::Bad),
+            Event::Summary("Done. PASS=1".into(), Tone::Good),
+        ];
+        let shown = |min| {
+            let capture = std::sync::Arc::new(CaptureReporter::default());
+            let f = LevelFilter::new(capture.clone(), min);
+            for e in &events {
+                f.event(e);
+            }
+            let n = capture.events.lock().unwrap().len();
+            n
+        };
+        assert_eq!(shown(LogLevel::Debug), 8);
+        assert_eq!(shown(LogLevel::Info), 8);
+        assert_eq!(shown(LogLevel::Warn), 5);
+        assert_eq!(shown(LogLevel::Error), 2);
+        assert_eq!(shown(LogLevel::None), 0);
+        assert_eq!(LogLevel::parse("WARN"), Some(LogLevel::Warn));
+        assert_eq!(LogLevel::parse("loud"), None);
+    }
+
+    #[test]
+    fn printer_width_pads_node_lines() {
+        let line = padded_line("1 of 2 START sql view model main.m", "RUN", 80);
+        assert_eq!(line.find(" [RUN]"), Some(80));
+        let wide = padded_line("1 of 2 START sql view model main.m", "RUN", 100);
+        assert_eq!(wide.find(" [RUN]"), Some(100));
+        let narrow = padded_line("1 of 2 START sql view model main.m", "RUN", 20);
+        assert!(narrow.ends_with("main.m  [RUN]"), "{narrow}");
     }
 }

@@ -39,6 +39,11 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// Whether a metric's `type:` is `kind`, in any case (MetricFlow reads `type: SIMPLE`).
+fn type_is(v: &Value, kind: &str) -> bool {
+    str_of(v, "type").is_some_and(|t| t.eq_ignore_ascii_case(kind))
+}
+
 /// The legacy `semantic_models:` entry and `metrics:` entries a model's properties define.
 pub fn from_model(model: &Value) -> Option<(Value, Vec<Value>)> {
     if !enabled(model) {
@@ -128,7 +133,7 @@ pub fn from_model(model: &Value) -> Option<(Value, Vec<Value>)> {
         .into_iter()
         .flatten()
     {
-        if str_of(m, "type") == Some("simple") && m.get("type_params").is_none() {
+        if type_is(m, "simple") && m.get("type_params").is_none() {
             let (measure, metric) = simple_metric(m);
             measures.push(measure);
             metrics.push(metric);
@@ -272,9 +277,7 @@ pub fn metric(m: &Value) -> Value {
             "input_metric" => {
                 tp.insert("measure".into(), v.clone());
             }
-            "window" | "grain_to_date" | "period_agg"
-                if str_of(m, "type") == Some("cumulative") =>
-            {
+            "window" | "grain_to_date" | "period_agg" if type_is(m, "cumulative") => {
                 cumulative(&mut tp).insert(k.clone(), v.clone());
             }
             "entity" | "calculation" | "window" | "constant_properties" => {

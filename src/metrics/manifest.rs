@@ -90,7 +90,7 @@ fn semantic_model(sm: &SemanticModel) -> Value {
             "metadata": null,
             "non_additive_dimension": m.non_additive_dimension.as_ref().map(|n| json!({
                 "name": n.name,
-                "window_choice": match n.window_choice { WindowChoice::Max => "max", WindowChoice::Min => "min" },
+                "window_choice": n.window_choice.as_str(),
                 "window_groupings": n.window_groupings,
             })),
             "agg_time_dimension": m.agg_time_dimension, "label": m.label,
@@ -98,7 +98,7 @@ fn semantic_model(sm: &SemanticModel) -> Value {
         })).collect::<Vec<_>>(),
         "dimensions": sm.dimensions.iter().map(|d| json!({
             "name": d.name, "description": d.description,
-            "type": match d.kind { DimensionType::Time => "time", DimensionType::Categorical => "categorical" },
+            "type": d.kind.as_str(),
             "is_partition": d.is_partition,
             "type_params": d.type_params.as_ref().map(|t| json!({
                 "time_granularity": opt(&t.time_granularity),
@@ -153,10 +153,7 @@ fn metric(layer: &SemanticLayer, m: &Metric) -> Value {
                 "base_measure": c.base_measure.as_ref().map(measure_input),
                 "conversion_measure": c.conversion_measure.as_ref().map(measure_input),
                 "entity": c.entity,
-                "calculation": match c.calculation {
-                    ConversionCalculation::Conversions => "conversions",
-                    ConversionCalculation::ConversionRate => "conversion_rate",
-                },
+                "calculation": c.calculation.as_str(),
                 "window": window(&c.window),
                 "constant_properties": if c.constant_properties.is_empty() { Value::Null } else {
                     Value::Array(c.constant_properties.iter().map(|p| json!({
@@ -171,7 +168,8 @@ fn metric(layer: &SemanticLayer, m: &Metric) -> Value {
         "metadata": null,
         "label": m.label.clone().unwrap_or_else(|| m.name.clone()),
         "config": config(&m.config, &m.meta),
-        "time_granularity": opt(&m.time_granularity),
+        // Kept as written (`MONTH`), as dbt writes it.
+        "time_granularity": m.time_granularity.as_ref().map(|g| g.written.clone()),
     })
 }
 
@@ -191,13 +189,50 @@ fn saved_query(q: &SavedQuery, default_schema: &str) -> Value {
         "exports": q.exports.iter().map(|e| json!({
             "name": e.name,
             "config": {
-                "export_as": e.config.get("export_as").and_then(Value::as_str).unwrap_or("table"),
+                "export_as": export_as(e),
                 "schema_name": e.config.get("schema").and_then(Value::as_str).unwrap_or(default_schema),
                 "alias": e.config.get("alias").and_then(Value::as_str).unwrap_or(&e.name),
             },
         })).collect::<Vec<_>>(),
         "tags": q.tags.clone().unwrap_or_else(|| json!([])),
     })
+}
+
+/// An export's `export_as`, lower case as dbt writes it (`TABLE` -> `table`).
+fn export_as(e: &Export) -> String {
+    e.config
+        .get("export_as")
+        .and_then(Value::as_str)
+        .unwrap_or("table")
+        .to_ascii_lowercase()
+}
+
+/// The semantic manifest lower-cases a metric's `offset_to_grain` and cumulative
+/// `grain_to_date`; dbt's `manifest.json` keeps them as written (`MONTH`).
+fn written_grains(m: &Metric, tp: &mut Map<String, Value>) {
+    let tpm = &m.type_params;
+    let inputs = [
+        ("numerator", tpm.numerator.iter().collect::<Vec<_>>()),
+        ("denominator", tpm.denominator.iter().collect()),
+        ("metrics", tpm.metrics.iter().collect()),
+    ];
+    for (key, written) in inputs {
+        let slots: Vec<&mut Value> = match tp.get_mut(key) {
+            Some(Value::Array(a)) => a.iter_mut().collect(),
+            Some(v @ Value::Object(_)) => vec![v],
+            _ => vec![],
+        };
+        for (slot, input) in slots.into_iter().zip(written) {
+            if let (Some(g), Value::Object(o)) = (&input.offset_to_grain, slot) {
+                o.insert("offset_to_grain".into(), json!(g.written));
+            }
+        }
+    }
+    if let (Some(g), Some(Value::Object(c))) =
+        (m.grain_to_date_text(), tp.get_mut("cumulative_type_params"))
+    {
+        c.insert("grain_to_date".into(), json!(g.written));
+    }
 }
 
 /// The whole artifact. `default_schema` is the target schema (for exports without `schema`).
@@ -207,12 +242,12 @@ pub fn semantic_manifest(layer: &SemanticLayer, default_schema: &str) -> Value {
         "semantic_models": layer.semantic_models.iter().map(semantic_model).collect::<Vec<_>>(),
         "metrics": layer.metrics.iter().map(|m| metric(layer, m)).collect::<Vec<_>>(),
         "project_configuration": {
-            "time_spine_table_configurations": spine.map(|t| vec![json!({
+            "time_spine_table_configurations": spine.filter(|t| t.legacy).map(|t| vec![json!({
                 "location": t.relation.quoted(), "column_name": t.column, "grain": t.grain.as_str(),
             })]).unwrap_or_default(),
             "metadata": null,
             "dsi_package_version": {"major_version": "0", "minor_version": "9", "patch_version": "0"},
-            "time_spines": spine.map(|t| vec![json!({
+            "time_spines": spine.filter(|t| !t.legacy).map(|t| vec![json!({
                 "node_relation": {
                     "alias": t.relation.identifier, "schema_name": t.relation.schema,
                     "database": t.relation.database, "relation_name": t.relation.quoted(),
@@ -314,6 +349,7 @@ pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<Strin
                 c.insert("metric".into(), Value::Null);
             }
             ordered.insert("metric_aggregation_params".into(), Value::Null);
+            written_grains(m, &mut ordered);
             e.insert("type_params".into(), Value::Object(ordered));
         }
         move_keys(
@@ -384,7 +420,7 @@ pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<Strin
                 json!({
                     "name": x.name,
                     "config": {
-                        "export_as": x.config.get("export_as").and_then(Value::as_str).unwrap_or("table"),
+                        "export_as": export_as(x),
                         "schema_name": x.config.get("schema").and_then(Value::as_str).unwrap_or(env.default_schema),
                         "alias": x.config.get("alias").and_then(Value::as_str).unwrap_or(&x.name),
                         "database": env.database,

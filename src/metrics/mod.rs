@@ -505,6 +505,7 @@ fn find_time_spine(index: &ModelIndex, files: &[YamlFile]) -> Option<TimeSpine> 
                     relation,
                     column,
                     grain,
+                    legacy: false,
                 });
             }
         }
@@ -515,6 +516,7 @@ fn find_time_spine(index: &ModelIndex, files: &[YamlFile]) -> Option<TimeSpine> 
             relation,
             column: "date_day".into(),
             grain: Grain::Day,
+            legacy: true,
         }),
         _ => None,
     }

@@ -13,6 +13,36 @@ use std::fmt;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// An enum read case-insensitively, as MetricFlow reads its YAML (`agg: SUM`, `type: SIMPLE`,
+/// `type: PRIMARY`; dbt-semantic-interfaces' `ExtendedEnum._missing_`): `from_name` takes any
+/// case, and an unknown value is serde's "unknown variant" error listing the valid names.
+macro_rules! case_insensitive_enum {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The names MetricFlow writes, lower case.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+            /// The value named `s`, in any case.
+            pub fn from_name(s: &str) -> Option<Self> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($name => Some($ty::$variant),)+
+                    _ => None,
+                }
+            }
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $ty::from_name(&s).ok_or_else(|| serde::de::Error::unknown_variant(&s, $ty::NAMES))
+            }
+        }
+    };
+}
+
 /// Where a definition was written: the YAML file and the line of its `name:`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
@@ -73,6 +103,40 @@ impl<'de> Deserialize<'de> for Grain {
                 "unknown time granularity `{s}`, expected one of day, week, month, quarter, year"
             ))
         })
+    }
+}
+
+/// A granularity and its text as written (`MONTH`): dbt's `manifest.json` keeps a few of them as
+/// written (a metric's `time_granularity`, an input's `offset_to_grain`, the cumulative
+/// `grain_to_date`), and the semantic manifest the metric's `time_granularity`; elsewhere the
+/// lower-case name is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrainText {
+    pub grain: Grain,
+    pub written: String,
+}
+
+impl From<Grain> for GrainText {
+    fn from(grain: Grain) -> Self {
+        GrainText {
+            grain,
+            written: grain.as_str().to_string(),
+        }
+    }
+}
+
+impl fmt::Display for GrainText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.grain.fmt(f)
+    }
+}
+
+impl<'de> Deserialize<'de> for GrainText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let written = String::deserialize(d)?;
+        let grain =
+            Grain::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&written))?;
+        Ok(GrainText { grain, written })
     }
 }
 
@@ -155,8 +219,7 @@ fn filters<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntityType {
     Primary,
     Unique,
@@ -164,15 +227,9 @@ pub enum EntityType {
     Natural,
 }
 
+case_insensitive_enum!(EntityType { Primary => "primary", Unique => "unique", Foreign => "foreign", Natural => "natural" });
+
 impl EntityType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityType::Primary => "primary",
-            EntityType::Unique => "unique",
-            EntityType::Foreign => "foreign",
-            EntityType::Natural => "natural",
-        }
-    }
     /// At most one row per value: joining to it cannot fan out.
     pub fn is_unique(self) -> bool {
         matches!(
@@ -202,12 +259,13 @@ impl Entity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DimensionType {
     Categorical,
     Time,
 }
+
+case_insensitive_enum!(DimensionType { Categorical => "categorical", Time => "time" });
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,8 +314,7 @@ impl Dimension {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Agg {
     Sum,
     Max,
@@ -270,20 +327,9 @@ pub enum Agg {
     Median,
 }
 
+case_insensitive_enum!(Agg { Sum => "sum", Max => "max", Min => "min", Count => "count", CountDistinct => "count_distinct", SumBoolean => "sum_boolean", Average => "average", Percentile => "percentile", Median => "median" });
+
 impl Agg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Agg::Sum => "sum",
-            Agg::Max => "max",
-            Agg::Min => "min",
-            Agg::Count => "count",
-            Agg::CountDistinct => "count_distinct",
-            Agg::SumBoolean => "sum_boolean",
-            Agg::Average => "average",
-            Agg::Percentile => "percentile",
-            Agg::Median => "median",
-        }
-    }
     /// Whether partial aggregates can be added up (a cumulative or re-aggregated sum is exact).
     pub fn is_additive(self) -> bool {
         matches!(self, Agg::Sum | Agg::Count | Agg::SumBoolean)
@@ -300,13 +346,14 @@ pub struct AggParams {
     pub use_approximate_percentile: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WindowChoice {
     Min,
     #[default]
     Max,
 }
+
+case_insensitive_enum!(WindowChoice { Min => "min", Max => "max" });
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -427,8 +474,7 @@ pub fn parse_ref(s: &str) -> Option<String> {
     (!name.is_empty() && name.len() + 2 == last.len()).then(|| name.to_string())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
     Simple,
     Ratio,
@@ -437,17 +483,7 @@ pub enum MetricType {
     Conversion,
 }
 
-impl MetricType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricType::Simple => "simple",
-            MetricType::Ratio => "ratio",
-            MetricType::Derived => "derived",
-            MetricType::Cumulative => "cumulative",
-            MetricType::Conversion => "conversion",
-        }
-    }
-}
+case_insensitive_enum!(MetricType { Simple => "simple", Ratio => "ratio", Derived => "derived", Cumulative => "cumulative", Conversion => "conversion" });
 
 /// The measure of a simple, cumulative or conversion metric (`measure: name` or a mapping).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -497,7 +533,7 @@ pub struct MetricInput {
     pub filter: Vec<String>,
     pub alias: Option<String>,
     pub offset_window: Option<Window>,
-    pub offset_to_grain: Option<Grain>,
+    pub offset_to_grain: Option<GrainText>,
 }
 
 impl MetricInput {
@@ -514,8 +550,7 @@ fn metric_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricInput>, 
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PeriodAgg {
     #[default]
     First,
@@ -523,31 +558,24 @@ pub enum PeriodAgg {
     Average,
 }
 
-impl PeriodAgg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PeriodAgg::First => "first",
-            PeriodAgg::Last => "last",
-            PeriodAgg::Average => "average",
-        }
-    }
-}
+case_insensitive_enum!(PeriodAgg { First => "first", Last => "last", Average => "average" });
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CumulativeParams {
     pub window: Option<Window>,
-    pub grain_to_date: Option<Grain>,
+    pub grain_to_date: Option<GrainText>,
     pub period_agg: Option<PeriodAgg>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConversionCalculation {
     Conversions,
     #[default]
     ConversionRate,
 }
+
+case_insensitive_enum!(ConversionCalculation { Conversions => "conversions", ConversionRate => "conversion_rate" });
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -585,7 +613,7 @@ pub struct MetricTypeParams {
     pub metrics: Vec<MetricInput>,
     /// Legacy places of the cumulative parameters.
     pub window: Option<Window>,
-    pub grain_to_date: Option<Grain>,
+    pub grain_to_date: Option<GrainText>,
     pub cumulative_type_params: Option<CumulativeParams>,
     pub conversion_type_params: Option<ConversionParams>,
 }
@@ -603,7 +631,7 @@ pub struct Metric {
     pub description: Option<String>,
     #[serde(default, deserialize_with = "filters")]
     pub filter: Vec<String>,
-    pub time_granularity: Option<Grain>,
+    pub time_granularity: Option<GrainText>,
     pub config: Option<Value>,
     pub meta: Option<Value>,
     pub tags: Option<Value>,
@@ -624,9 +652,13 @@ impl Metric {
             .or(self.type_params.window)
     }
     pub fn grain_to_date(&self) -> Option<Grain> {
+        self.grain_to_date_text().map(|g| g.grain)
+    }
+    /// The cumulative `grain_to_date` as written (nested or legacy place).
+    pub fn grain_to_date_text(&self) -> Option<&GrainText> {
         self.cumulative()
-            .and_then(|c| c.grain_to_date)
-            .or(self.type_params.grain_to_date)
+            .and_then(|c| c.grain_to_date.as_ref())
+            .or(self.type_params.grain_to_date.as_ref())
     }
     pub fn period_agg(&self) -> PeriodAgg {
         self.cumulative()
@@ -735,6 +767,10 @@ pub struct TimeSpine {
     pub relation: crate::sql::Relation,
     pub column: String,
     pub grain: Grain,
+    /// The legacy `metricflow_time_spine` model found by name (not configured with `time_spine:`
+    /// in YAML): the semantic manifest lists it among `time_spine_table_configurations`, and a
+    /// configured one among `time_spines`, as dbt does.
+    pub legacy: bool,
 }
 
 /// Every definition of the project's semantic layer, sorted by name.
@@ -818,5 +854,87 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("unknown variant `summ`"), "{e}");
+    }
+
+    #[test]
+    fn enums_are_read_in_any_case_as_metricflow_reads_them() {
+        let sm: SemanticModel = serde_json::from_value(serde_json::json!({
+            "name": "s", "model": "ref('x')",
+            "entities": [
+                {"name": "a", "type": "PRIMARY"}, {"name": "b", "type": "Unique"},
+                {"name": "c", "type": "NATURAL"}, {"name": "d", "type": "foreign"},
+            ],
+            "dimensions": [
+                {"name": "t", "type": "TIME", "type_params": {"time_granularity": "DAY"}},
+                {"name": "k", "type": "Categorical"},
+            ],
+            "measures": [{"name": "m", "agg": "COUNT_DISTINCT",
+                          "non_additive_dimension": {"name": "t", "window_choice": "MIN"}}],
+        }))
+        .unwrap();
+        let kinds: Vec<EntityType> = sm.entities.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EntityType::Primary,
+                EntityType::Unique,
+                EntityType::Natural,
+                EntityType::Foreign
+            ]
+        );
+        assert_eq!(sm.dimensions[0].kind, DimensionType::Time);
+        assert_eq!(sm.dimensions[0].grain(), Some(Grain::Day));
+        assert_eq!(sm.dimensions[1].kind, DimensionType::Categorical);
+        assert_eq!(sm.measures[0].agg, Agg::CountDistinct);
+        assert_eq!(
+            sm.measures[0]
+                .non_additive_dimension
+                .as_ref()
+                .unwrap()
+                .window_choice,
+            WindowChoice::Min
+        );
+        let m: Metric = serde_json::from_value(serde_json::json!({
+            "name": "c", "type": "CONVERSION", "time_granularity": "MONTH",
+            "type_params": {"conversion_type_params": {
+                "base_measure": "a", "conversion_measure": "b", "entity": "e",
+                "calculation": "CONVERSION_RATE", "window": "7 DAYS"}},
+        }))
+        .unwrap();
+        assert_eq!(m.kind, MetricType::Conversion);
+        let c = m.type_params.conversion_type_params.as_ref().unwrap();
+        assert_eq!(c.calculation, ConversionCalculation::ConversionRate);
+        assert_eq!(
+            c.window,
+            Some(Window {
+                count: 7,
+                grain: Grain::Day
+            })
+        );
+        let g = m.time_granularity.unwrap();
+        assert_eq!((g.grain, g.written.as_str()), (Grain::Month, "MONTH"));
+        let m: Metric = serde_json::from_value(serde_json::json!({
+            "name": "c", "type": "Cumulative",
+            "type_params": {"measure": {"name": "m", "join_to_timespine": true},
+                            "cumulative_type_params": {"grain_to_date": "Month", "period_agg": "AVERAGE"}},
+        }))
+        .unwrap();
+        assert_eq!(m.kind, MetricType::Cumulative);
+        assert_eq!(m.grain_to_date(), Some(Grain::Month));
+        assert_eq!(m.grain_to_date_text().unwrap().written, "Month");
+        assert_eq!(m.period_agg(), PeriodAgg::Average);
+        let e = serde_json::from_value::<Measure>(serde_json::json!({"name": "m", "agg": "SUMM"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `SUMM`, expected one of `sum`"),
+            "{e}"
+        );
+        let e = serde_json::from_value::<MetricInput>(
+            serde_json::json!({"name": "m", "offset_to_grain": "fortnight"}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown time granularity `fortnight`"), "{e}");
     }
 }

@@ -73,7 +73,12 @@ pub fn export_targets(q: &SavedQuery, target: &Target) -> Vec<ExportTarget> {
             ExportTarget {
                 name: e.name.clone(),
                 relation: Relation::new(&target.database, schema, alias),
-                export_as: if export_as == "view" { "view" } else { "table" }.to_string(),
+                export_as: if export_as.eq_ignore_ascii_case("view") {
+                    "view"
+                } else {
+                    "table"
+                }
+                .to_string(),
             }
         })
         .collect()

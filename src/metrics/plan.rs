@@ -434,7 +434,10 @@ impl<'a> Planner<'a> {
         })?;
         let mut c = ctx.clone();
         c.filters.extend(input.filter.iter().cloned());
-        let offset = match (input.offset_window, input.offset_to_grain) {
+        let offset = match (
+            input.offset_window,
+            input.offset_to_grain.as_ref().map(|g| g.grain),
+        ) {
             (Some(w), _) => Some(Offset::Window(w)),
             (None, Some(g)) => Some(Offset::ToGrain(g)),
             _ => None,

@@ -367,7 +367,7 @@ fn saved_query(layer: &SemanticLayer, q: &SavedQuery, c: &mut Ctx) {
     }
     for e in &q.exports {
         if let Some(v) = e.config.get("export_as").and_then(|v| v.as_str()) {
-            if v != "table" && v != "view" {
+            if !v.eq_ignore_ascii_case("table") && !v.eq_ignore_ascii_case("view") {
                 c.at(
                     q,
                     &[Step::Key("exports")],

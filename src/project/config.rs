@@ -56,6 +56,8 @@ pub struct ProjectConfig {
     pub saved_queries: ConfigTree,
     /// The whole file, for `project` lookups that have no typed field.
     pub raw: Map<String, Value>,
+    /// What reading the file warned about (keys given twice).
+    pub warnings: Vec<Diagnostic>,
 }
 
 fn str_list(v: Option<&Value>, default: &[&str]) -> Vec<String> {
@@ -81,7 +83,7 @@ impl ProjectConfig {
     }
 
     pub fn from_text(text: &str) -> Result<Self, Diagnostic> {
-        let value = yaml::parse(text, Path::new("dbt_project.yml"))?;
+        let (value, warnings) = yaml::parse_checked(text, Path::new("dbt_project.yml"))?;
         let Value::Object(raw) = value else {
             return Err(
                 Diagnostic::error("project", "`dbt_project.yml` must be a mapping")
@@ -181,6 +183,7 @@ impl ProjectConfig {
             saved_queries: tree("saved-queries"),
             name,
             raw,
+            warnings,
         })
     }
 

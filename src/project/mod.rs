@@ -90,6 +90,9 @@ pub struct Project {
     /// Installed packages (each a project of its own, loaded from `packages-install-path`),
     /// sorted by folder; empty for a package itself.
     pub packages: Vec<Project>,
+    /// What reading the files warned about (keys given twice in `dbt_project.yml` or a
+    /// properties file, as dbt warns), packages' included.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Walks up from `start` to the nearest folder holding `dbt_project.yml`.
@@ -127,7 +130,22 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
             continue;
         }
         match load_one(&inst.path) {
-            Ok(p) => project.packages.push(p),
+            Ok(mut p) => {
+                // As dbt, a package's properties files are checked; its dbt_project.yml is not.
+                let folder = relative(root, &inst.path);
+                let checked = std::mem::take(&mut p.warnings).into_iter().filter(|d| {
+                    d.location
+                        .as_ref()
+                        .is_none_or(|l| l.file != Path::new("dbt_project.yml"))
+                });
+                project.warnings.extend(checked.map(|mut d| {
+                    if let Some(l) = &mut d.location {
+                        l.file = Path::new(&folder).join(&l.file);
+                    }
+                    d
+                }));
+                project.packages.push(p)
+            }
             Err(ds) => {
                 let folder = relative(root, &inst.path);
                 errors.extend(ds.into_iter().map(|mut d| {
@@ -266,17 +284,20 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
             })
         })
         .collect();
-    let yaml_results: Vec<Result<YamlFile, Diagnostic>> = yaml_paths
+    let yaml_results: Vec<Result<(YamlFile, Vec<Diagnostic>), Diagnostic>> = yaml_paths
         .par_iter()
         .map(|p| {
             let text = read(p)?;
             let original_file_path = rel(p);
-            let value = yaml::parse(&text, Path::new(&original_file_path))?;
-            Ok(YamlFile {
-                original_file_path,
-                text,
-                value,
-            })
+            let (value, warnings) = yaml::parse_checked(&text, Path::new(&original_file_path))?;
+            Ok((
+                YamlFile {
+                    original_file_path,
+                    text,
+                    value,
+                },
+                warnings,
+            ))
         })
         .collect();
     let docs_results: Vec<Result<DocsFile, Diagnostic>> = docs_paths
@@ -304,7 +325,14 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
 
     let mut errors = Vec::new();
     let sql_files = collect(sql_results, &mut errors);
-    let yaml_files = collect(yaml_results, &mut errors);
+    let mut warnings = config.warnings.clone();
+    let yaml_files = collect(yaml_results, &mut errors)
+        .into_iter()
+        .map(|(f, w)| {
+            warnings.extend(w);
+            f
+        })
+        .collect();
     let docs_files = collect(docs_results, &mut errors);
     let seed_files = collect(seed_results, &mut errors);
     if !errors.is_empty() {
@@ -319,6 +347,7 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         docs_files,
         fixture_files,
         packages: Vec::new(),
+        warnings,
     })
 }
 

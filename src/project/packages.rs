@@ -555,6 +555,21 @@ mod tests {
     }
 
     #[test]
+    fn anchors_and_merge_keys() {
+        let text = "packages:\n  - &utils\n    package: dbt-labs/dbt_utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n  - <<: *utils\n    package: dbt-labs/codegen\n";
+        let specs = parse_specs("packages.yml", text).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!((specs[0].line, specs[1].line), (2, 5));
+        match &specs[1].source {
+            PackageSource::Hub { package, version } => {
+                assert_eq!(package, "dbt-labs/codegen");
+                assert_eq!(version, &vec![">=1.0.0".to_string(), "<2.0.0".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn version_constraints() {
         assert!(satisfies("1.3.3", &["1.3.3".into()]));
         assert!(satisfies("0.17.1", &[">=0.17.0".into(), "<0.18.0".into()]));

@@ -87,7 +87,8 @@ pub fn search_dirs(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<Path
         dirs.push(d.to_path_buf());
         return dirs;
     }
-    if let Some(d) = std::env::var_os("DBT_PROFILES_DIR") {
+    // An empty variable is unset, as dbt (click) reads it.
+    if let Some(d) = std::env::var_os("DBT_PROFILES_DIR").filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(d));
         return dirs;
     }

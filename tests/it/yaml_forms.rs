@@ -1,0 +1,136 @@
+//! YAML forms dbt accepts, read by the binary: anchors and aliases, merge keys (`<<: *a`,
+//! `<<: [*a, *b]`, explicit keys overriding merged ones) in `dbt_project.yml`, `profiles.yml`,
+//! properties files and semantic models, and keys given twice (the last value wins, with a
+//! warning naming file, line and key). `tests/fixtures/yaml_forms` was parsed by dbt 1.10.23; the
+//! expected values below are what its manifest.json and semantic_manifest.json hold.
+
+use crate::support::{copy_project, repo, sluice};
+
+fn project() -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_project(&repo().join("tests/fixtures/yaml_forms"))
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn anchors_merge_keys_and_duplicate_keys_parse_as_in_dbt() {
+    let (_tmp, dir) = project();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // One warning per key written twice, at the second one (dbt 1.10 also warns there).
+    let warned: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--> "))
+        .map(|l| l.trim_start().trim_start_matches("--> "))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "dbt_project.yml:20:5",
+            "models/properties.yml:21:5",
+            "models/properties.yml:25:7"
+        ],
+        "{}",
+        r.stderr
+    );
+    for key in ["`+quote_columns`", "`description`", "`tags`"] {
+        assert!(
+            r.stderr.contains(&format!("duplicate key {key}")),
+            "{key}: {}",
+            r.stderr
+        );
+    }
+    assert!(!r.stderr.contains("error"), "{}", r.stderr);
+    // Keys holding anchors are not reported as unknown top-level keys.
+    assert!(!r.stderr.contains("unknown top-level key"), "{}", r.stderr);
+
+    let m = read_json(&dir.join("target/manifest.json"));
+    let node = |id: &str| m["nodes"][id].clone();
+    let stg = node("model.yaml_forms.stg_orders");
+    assert_eq!(stg["description"], "Written once, used twice.");
+    assert_eq!(stg["config"]["materialized"], "table");
+    assert_eq!(stg["config"]["meta"], serde_json::json!({"owner": "data"}));
+    assert_eq!(stg["tags"], serde_json::json!(["staged"]));
+    assert_eq!(stg["columns"]["order_id"]["description"], "The order.");
+    let orders = node("model.yaml_forms.orders");
+    assert_eq!(orders["description"], "The last of two descriptions wins.");
+    // `marts: {<<: *staged, +tags: [mart]}`: the merged materialization, its own tags.
+    assert_eq!(orders["config"]["materialized"], "table");
+    assert_eq!(orders["tags"], serde_json::json!(["mart", "second"]));
+    assert_eq!(
+        orders["config"]["meta"],
+        serde_json::json!({"owner": "finance"})
+    );
+    assert_eq!(
+        orders["columns"]["order_id"]["description"],
+        "An order, described again."
+    );
+    assert_eq!(
+        node("seed.yaml_forms.raw_orders")["config"]["quote_columns"],
+        false
+    );
+    // The merged column kept its tests.
+    for t in [
+        "test.yaml_forms.unique_orders_order_id.fed79b3a6e",
+        "test.yaml_forms.not_null_stg_orders_order_id.81cfe2fe64",
+    ] {
+        assert!(m["nodes"].get(t).is_some(), "{t} missing");
+    }
+
+    let sem = read_json(&dir.join("target/semantic_manifest.json"));
+    let measures: Vec<(String, String, serde_json::Value)> = sem["semantic_models"][0]["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap().to_string(),
+                x["agg"].as_str().unwrap().to_string(),
+                x["label"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        measures,
+        [
+            ("revenue".into(), "sum".into(), serde_json::Value::Null),
+            (
+                "order_count".into(),
+                "count".into(),
+                "From an anchor".into()
+            )
+        ]
+    );
+    assert_eq!(
+        sem["semantic_models"][0]["dimensions"][0]["type_params"]["time_granularity"],
+        "day"
+    );
+    let label = sem["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "order_count")
+        .map(|x| x["label"].clone());
+    assert_eq!(label, Some("From an anchor".into()));
+}
+
+#[test]
+fn merged_profile_and_vars_build() {
+    // profiles.yml's `dev` output merges the `base` output; `vars` merge a mapping too.
+    let (_tmp, dir) = project();
+    let r = sluice(&dir, &["build", "-q"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select distinct region, currency from {{ ref('orders') }}",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("| EU-West | EUR"), "{}", r.stdout);
+}
