@@ -195,7 +195,23 @@ pub(super) fn generic_tests(
                         &c.data_tests
                     }),
                 );
-                merge_into(&mut node.config, &td.config);
+                // The test's own `config:` values may be Jinja (`enabled: "{{ target.type ==
+                // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered as dbt renders them
+                // while parsing.
+                let yaml_config = if td.config.values().any(has_jinja) {
+                    let info = node_info(&node, target);
+                    let cctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+                    std::borrow::Cow::Owned(render_config_values(
+                        &td.config,
+                        a.file,
+                        templates,
+                        &cctx,
+                        &mut errors,
+                    ))
+                } else {
+                    std::borrow::Cow::Borrowed(&td.config)
+                };
+                merge_into(&mut node.config, &yaml_config);
                 finish_config(&mut node);
                 let macro_name = match &td.namespace {
                     Some(ns) => format!("{ns}.test_{}", td.test_name),
@@ -284,7 +300,7 @@ pub(super) fn generic_tests(
                 let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
                 if !rec.config.is_empty() {
                     merge_into(&mut node.config, &rec.config);
-                    merge_into(&mut node.config, &td.config);
+                    merge_into(&mut node.config, &yaml_config);
                     finish_config(&mut node);
                 }
                 for r in rec.refs.iter() {
@@ -327,6 +343,41 @@ pub(super) fn generic_tests(
         errors.extend(errs);
     }
     out
+}
+
+fn has_jinja(v: &Value) -> bool {
+    matches!(v, Value::String(s) if s.contains("{{") || s.contains("{%"))
+}
+
+/// A test's `config:` with its Jinja strings rendered; a value that renders to Python's `True`
+/// or `False` becomes a boolean, as dbt's native rendering makes it.
+fn render_config_values(
+    config: &Map<String, Value>,
+    file: &str,
+    templates: &Templates,
+    ctx: &Arc<RenderCtx>,
+    errors: &mut Vec<Diagnostic>,
+) -> Map<String, Value> {
+    config
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) if has_jinja(v) => match templates.render(file, s, ctx) {
+                    Ok(out) => match out.trim() {
+                        "True" => Value::Bool(true),
+                        "False" => Value::Bool(false),
+                        t => Value::String(t.to_string()),
+                    },
+                    Err(d) => {
+                        errors.push(d);
+                        v.clone()
+                    }
+                },
+                _ => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 /// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it

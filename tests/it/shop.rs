@@ -283,3 +283,48 @@ fn seed_hooks_run_around_the_load() {
         .unwrap();
     assert_eq!(left, 0, "the post-hook dropped raw_payments");
 }
+
+/// A generic test's `config:` values may be Jinja, rendered while parsing as dbt renders them:
+/// `enabled: "{{ target.type == 'sqlserver' }}"` disables the test on DuckDB (as `dbt ls`
+/// shows), and `severity` can depend on the target too.
+#[test]
+fn test_configs_render_their_jinja() {
+    let (_tmp, dir) = shop();
+    let schema = dir.join("models/schema.yml");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    let text = text.replace(
+        "      - name: status\n        data_tests:\n          - accepted_values:\n              values:",
+        "      - name: status\n        data_tests:\n          - accepted_values:\n              config:\n                enabled: \"{{ target.type == 'sqlserver' }}\"\n              arguments:\n                values:",
+    );
+    let text = text.replace(
+        "      - name: amount\n        data_tests: [not_null]",
+        "      - name: amount\n        data_tests:\n          - not_null:\n              config:\n                severity: \"{{ 'warn' if target.type == 'duckdb' else 'error' }}\"",
+    );
+    std::fs::write(&schema, text).unwrap();
+    let r = sluice(
+        &dir,
+        &["ls", "--select", "orders", "--resource-type", "test"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("accepted_values_orders"), "{}", r.stdout);
+    assert!(r.stdout.contains("not_null_orders_amount"), "{}", r.stdout);
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    let node = manifest["nodes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.starts_with("test.shop.not_null_orders_amount."))
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert!(
+        node["config"]["severity"]
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("warn")),
+        "{}",
+        node["config"]
+    );
+}
