@@ -110,6 +110,22 @@ pub fn run(
     // not run (an unselected or ephemeral model between two selected ones).
     let t = Instant::now();
     let mut waits = selected_parents(dag, &selected);
+    // A test never waits for another test, data or unit (the graph reaches a model's unit tests
+    // above its data tests): a failing test skips what is built below it, never another test,
+    // as in dbt's `test`.
+    let is_test = |id: &str| {
+        ctx.manifest.unit_tests.contains_key(id)
+            || ctx
+                .manifest
+                .nodes
+                .get(id)
+                .is_some_and(|n| n.resource_type == ResourceType::Test)
+    };
+    for (id, ps) in waits.iter_mut() {
+        if is_test(id) {
+            ps.retain(|p| !is_test(p));
+        }
+    }
     add_test_waits(&ctx.manifest, dag, &selected, &mut waits);
     crate::timing("schedule", t);
     let mut children_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -209,7 +225,15 @@ pub fn run(
                                 .nodes
                                 .get(&d)
                                 .is_some_and(|n| n.resource_type == ResourceType::Test);
-                        if selected.contains(&d) && !is_sibling_test {
+                        // A test of nodes that this run does not build (`sluice test`) runs
+                        // regardless, as in dbt; one of a node being built is skipped with it.
+                        let tests_only_unbuilt = ctx
+                            .manifest
+                            .nodes
+                            .get(&d)
+                            .is_some_and(|n| n.resource_type == ResourceType::Test)
+                            && !dag.parents(&d).iter().any(|q| selected.contains(*q));
+                        if selected.contains(&d) && !is_sibling_test && !tests_only_unbuilt {
                             skip_reason.entry(d).or_insert_with(|| id.clone());
                         }
                     }

@@ -328,3 +328,31 @@ fn test_configs_render_their_jinja() {
         node["config"]
     );
 }
+
+/// In `sluice test` nothing is built, so a failing test skips no other test (as in dbt); in
+/// `build` the same failure skips what is built on the tested seed, with its tests.
+#[test]
+fn a_failing_test_skips_no_other_test_in_test() {
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    std::fs::write(
+        dir.join("seeds/seeds.yml"),
+        "version: 2\nseeds:\n  - name: raw_orders\n    columns:\n      - name: state\n        data_tests:\n          - accepted_values:\n              arguments:\n                values: ['placed']\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["test"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("PASS=20 WARN=0 ERROR=1 SKIP=0"),
+        "{}",
+        r.stdout
+    );
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("SKIP test unique_stg_orders_order_id"),
+        "{}",
+        r.stdout
+    );
+}
