@@ -52,6 +52,9 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("__sluice_list", super::pyvalues::new_list);
     env.add_function("__sluice_dict", super::pyvalues::new_dict);
     env.add_function("__sluice_mut", super::pyvalues::make_mutable);
+    env.add_function("__sluice_mod", super::pyformat::py_mod);
+    env.add_function("__sluice_floordiv", super::pyformat::py_floordiv);
+    env.add_function("__sluice_do", super::pyformat::py_do);
     env.add_function("set", set_fn);
     env.add_function("set_strict", set_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));

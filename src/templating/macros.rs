@@ -166,12 +166,16 @@ pub fn preprocess(src: &str) -> String {
     });
     let s = ENDTEST_RE.replace_all(&s, "{%$1 endmacro $2%}");
     let s = ENDMAT_RE.replace_all(&s, "#}{%$1 endmacro $2%}");
-    super::pyvalues::rewrite_literals(&s).into_owned()
+    let s = super::pyvalues::rewrite_literals(&s);
+    super::syntax::rewrite(&s).into_owned()
 }
 
 /// Rewrites a node's SQL: list and dict literals assigned with `{% set %}` become mutable.
 pub fn preprocess_node(src: &str) -> std::borrow::Cow<'_, str> {
-    super::pyvalues::rewrite_literals(src)
+    match super::pyvalues::rewrite_literals(src) {
+        std::borrow::Cow::Borrowed(s) => super::syntax::rewrite(s),
+        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(super::syntax::rewrite(&s).into_owned()),
+    }
 }
 
 /// Every macro, by package and name.

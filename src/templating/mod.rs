@@ -19,8 +19,10 @@ mod calls;
 mod functions;
 mod macros;
 mod objects;
+pub mod pyformat;
 pub mod pymodules;
 pub mod pyvalues;
+mod syntax;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};

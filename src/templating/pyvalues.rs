@@ -268,6 +268,9 @@ pub fn py_repr(v: &Value) -> String {
                 format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
             }
         }
+        minijinja::value::ValueKind::Number if !v.is_integer() => f64::try_from(v.clone())
+            .map(super::pyformat::py_float)
+            .unwrap_or_else(|_| v.to_string()),
         _ if is_container(v) => py_str(v),
         _ => v.to_string(),
     }
@@ -312,7 +315,7 @@ fn is_container(v: &Value) -> bool {
 
 /// The output formatter: `{{ value }}` prints what Python's `str()` prints.
 pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
-    if is_container(v) {
+    if is_container(v) || (v.kind() == minijinja::value::ValueKind::Number && !v.is_integer()) {
         return out
             .write_str(&py_str(v))
             .map_err(|_| err("cannot write output"));
