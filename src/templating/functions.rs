@@ -52,6 +52,7 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("__sluice_list", super::pyvalues::new_list);
     env.add_function("__sluice_dict", super::pyvalues::new_dict);
     env.add_function("__sluice_mut", super::pyvalues::make_mutable);
+    env.add_function("__sluice_tuple", super::pyvalues::new_tuple);
     env.add_function("__sluice_mod", super::pyformat::py_mod);
     env.add_function("__sluice_floordiv", super::pyformat::py_floordiv);
     env.add_function("__sluice_do", super::pyformat::py_do);
@@ -91,6 +92,10 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
         }
     });
     env.add_filter("as_native", |v: Value| v);
+    env.add_filter("tojson", tojson_filter);
+    env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
+        pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
+    });
 }
 
 fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
@@ -398,38 +403,94 @@ fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let j = to_json(&v);
     let j = if sort { sort_json(j) } else { j };
     let mut out = String::new();
-    python_json(&j, &mut out).map_err(|e| err(e.to_string()))?;
+    python_json(&j, None, 0, &mut out);
     Ok(out)
 }
 
-/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators.
-fn python_json(v: &serde_json::Value, out: &mut String) -> Result<(), serde_json::Error> {
+/// The `tojson` filter as Jinja2 has it: keys sorted (`json.dumps_kwargs`), `<`, `>`, `&` and `'`
+/// escaped for HTML, `indent=` as `json.dumps` takes it.
+fn tojson_filter(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let indent = match indent {
+        Some(i) => Some(i),
+        None => kwargs.get::<Option<usize>>("indent")?,
+    };
+    let mut out = String::new();
+    python_json(&sort_json(to_json(&v)), indent, 0, &mut out);
+    let out = out
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\'', "\\u0027");
+    Ok(Value::from_safe_string(out))
+}
+
+/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators (`","` and
+/// newlines with `indent`), non-ASCII characters as `\uXXXX`, floats as Python prints them.
+fn python_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut String) {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', n * level));
+        }
+    };
+    let sep = if indent.is_some() { "," } else { ", " };
     match v {
-        serde_json::Value::Array(a) => {
+        serde_json::Value::Array(a) if !a.is_empty() => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(sep);
                 }
-                python_json(x, out)?;
+                newline(out, level + 1);
+                python_json(x, indent, level + 1, out);
             }
+            newline(out, level);
             out.push(']');
         }
-        serde_json::Value::Object(m) => {
+        serde_json::Value::Object(m) if !m.is_empty() => {
             out.push('{');
             for (i, (k, x)) in m.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(sep);
                 }
-                out.push_str(&serde_json::to_string(k)?);
+                newline(out, level + 1);
+                json_string(k, out);
                 out.push_str(": ");
-                python_json(x, out)?;
+                python_json(x, indent, level + 1, out);
             }
+            newline(out, level);
             out.push('}');
         }
-        other => out.push_str(&serde_json::to_string(other)?),
+        serde_json::Value::String(s) => json_string(s, out),
+        serde_json::Value::Number(n) if n.is_f64() => {
+            out.push_str(&super::pyformat::py_float(n.as_f64().unwrap_or(0.0)))
+        }
+        other => out.push_str(&other.to_string()),
     }
-    Ok(())
+}
+
+/// A JSON string with Python's `ensure_ascii` escapes.
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -530,6 +591,14 @@ pub fn unknown_method(
     args: &[Value],
 ) -> Result<Value, Error> {
     match (value.kind(), method) {
+        (minijinja::value::ValueKind::Map, "items") if args.is_empty() => {
+            let mut pairs = Vec::new();
+            for k in value.try_iter()? {
+                let v = value.get_item(&k)?;
+                pairs.push(super::pyvalues::PyTuple::value(vec![k, v]));
+            }
+            Ok(Value::from(pairs))
+        }
         (minijinja::value::ValueKind::String, "format") => {
             let s = value.as_str().unwrap_or("");
             let mut out = String::new();
@@ -557,6 +626,18 @@ pub fn unknown_method(
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
     }
+}
+
+/// A filter's `[key, value]` pairs as Python's tuples.
+fn pairs_as_tuples(v: Value) -> Result<Value, Error> {
+    Ok(Value::from(
+        v.try_iter()?
+            .map(|p| match p.try_iter() {
+                Ok(items) => super::pyvalues::PyTuple::value(items.collect()),
+                Err(_) => p,
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// A short stable code for a template error.

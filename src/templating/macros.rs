@@ -373,7 +373,8 @@ impl MacroIndex {
         Some(Value::from(map))
     }
 
-    fn locals_for(&self, package: &str) -> Option<Value> {
+    /// A package's macros by bare name, which its own nodes and macros see before the root's.
+    pub(crate) fn locals_for(&self, package: &str) -> Option<Value> {
         self.locals.get(package).cloned()
     }
 }

@@ -298,6 +298,11 @@ impl Templates {
             *slot = Some(jctx.clone());
         }
         let prepared = macros::preprocess_node(source);
+        // A package's node calls its package's macros by bare name (dbt's local namespace).
+        let jctx = match self.index.locals_for(&ctx.node.package) {
+            Some(locals) => minijinja::context! { ..locals, ..jctx },
+            None => jctx,
+        };
         let result = self.env.render_named_str(file, &prepared, jctx);
         result.map_err(|e| {
             let mut d = jinja_error(&e, file, source);

@@ -389,7 +389,7 @@ impl Object for TableObj {
 }
 
 #[derive(Debug)]
-struct RowObj {
+pub(crate) struct RowObj {
     names: Vec<String>,
     values: Vec<serde_json::Value>,
 }
@@ -417,7 +417,7 @@ impl Object for RowObj {
 }
 
 #[derive(Debug)]
-struct ColumnsObj(QueryResult);
+pub(crate) struct ColumnsObj(QueryResult);
 
 impl Object for ColumnsObj {
     fn repr(self: &Arc<Self>) -> ObjectRepr {

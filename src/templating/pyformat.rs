@@ -5,7 +5,7 @@
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 
-use super::pyvalues::{py_repr, py_str};
+use super::pyvalues::{py_repr, py_str, PyList, PyTuple};
 
 fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -118,10 +118,10 @@ fn int_divmod(a: i128, b: i128) -> (i128, i128) {
     (q, r)
 }
 
-/// `a % b` as Python evaluates it (`tuple`: `b` was written as a tuple literal).
-pub fn py_mod(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
+/// `a % b` as Python evaluates it.
+pub fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(fmt) = a.as_str() {
-        return percent_format(fmt, &b, tuple.unwrap_or(false)).map(Value::from);
+        return percent_format(fmt, &b).map(Value::from);
     }
     match (num(&a), num(&b)) {
         (Some(Num::Int(_)), Some(Num::Int(0))) => Err(err("integer modulo by zero")),
@@ -173,13 +173,14 @@ struct Spec {
 
 /// Python's `fmt % args` (printf-style formatting) with `%s %r %a %d %i %u %o %x %X %e %E %f %F
 /// %g %G %c %%`, flags `-+ 0#`, width and precision (also `*`), and `%(key)s` with a mapping.
-pub fn percent_format(fmt: &str, args: &Value, tuple: bool) -> Result<String, Error> {
+pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
     let mapping = args.kind() == ValueKind::Map;
+    let tuple = args.downcast_object_ref::<PyTuple>().is_some();
     let items: Vec<Value> = if tuple {
         args.try_iter()?.collect()
-    } else if args.kind() == ValueKind::Seq && !tuple {
-        // A tuple held in a variable (a pair from `.items()`, a `zip` row) looks like a list
-        // here: spread it when the format wants exactly that many values, as Python would.
+    } else if args.kind() == ValueKind::Seq && args.downcast_object_ref::<PyList>().is_none() {
+        // A sequence minijinja made (a pair from a map's `.items()`, a `loop` value) may stand
+        // for a Python tuple: spread it when the format wants exactly that many values.
         let seq: Vec<Value> = args.try_iter()?.collect();
         if seq.len() != 1 && count_conversions(fmt) == seq.len() {
             seq
@@ -547,61 +548,66 @@ mod tests {
 
     #[test]
     fn percent_formats_as_python() {
-        let cases: Vec<(&str, Value, bool, &str)> = vec![
-            ("%s", v(1.5), false, "1.5"),
-            ("%d", v(3.7), false, "3"),
-            ("%5.2f", v(3.14159), false, " 3.14"),
-            ("%-5d|", v(42), false, "42   |"),
-            ("%05d", v(-42), false, "-0042"),
-            ("%+d", v(5), false, "+5"),
-            ("%#x", v(255), false, "0xff"),
-            ("%X", v(255), false, "FF"),
-            ("%#o", v(8), false, "0o10"),
-            ("%e", v(12345.678), false, "1.234568e+04"),
-            ("%.2e", v(0.000123), false, "1.23e-04"),
-            ("%g", v(12345.678), false, "12345.7"),
-            ("%g", v(0.0001), false, "0.0001"),
-            ("%g", v(1e-5), false, "1e-05"),
-            ("%g", v(123456789.0), false, "1.23457e+08"),
-            ("%.3g", v(1234.5), false, "1.23e+03"),
-            ("%#g", v(1.0), false, "1.00000"),
-            ("%g", v(100.0), false, "100"),
-            ("%r", v("a"), false, "'a'"),
-            ("%s", v(()), false, "None"),
-            ("%s", v(true), false, "True"),
-            ("%d", v(true), false, "1"),
-            ("%c", v(65), false, "A"),
-            ("%10s|", v("ab"), false, "        ab|"),
-            ("%.1s", v("abc"), false, "a"),
-            ("100%%", v(Vec::<Value>::new()), true, "100%"),
-            ("%s", v(vec![v(1), v("a")]), false, "[1, 'a']"),
-            ("%s-%s", v(vec![v("a"), v(2)]), true, "a-2"),
-            ("%s-%s", v(vec![v("a"), v(2)]), false, "a-2"),
-            ("% d", v(5), false, " 5"),
-            ("%.0f", v(2.5), false, "2"),
-            ("%.0f", v(3.5), false, "4"),
-            ("%s", v(1e20), false, "1e+20"),
-            ("%*d", v(vec![v(5), v(3)]), true, "    3"),
-            ("%.*f", v(vec![v(2), v(3.14159)]), true, "3.14"),
-            ("%E", v(1.5), false, "1.500000E+00"),
-            ("%G", v(1e-10), false, "1E-10"),
+        let t = |items: Vec<Value>| PyTuple::value(items);
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("%s", v(1.5), "1.5"),
+            ("%d", v(3.7), "3"),
+            ("%5.2f", v(3.14159), " 3.14"),
+            ("%-5d|", v(42), "42   |"),
+            ("%05d", v(-42), "-0042"),
+            ("%+d", v(5), "+5"),
+            ("%#x", v(255), "0xff"),
+            ("%X", v(255), "FF"),
+            ("%#o", v(8), "0o10"),
+            ("%e", v(12345.678), "1.234568e+04"),
+            ("%.2e", v(0.000123), "1.23e-04"),
+            ("%g", v(12345.678), "12345.7"),
+            ("%g", v(0.0001), "0.0001"),
+            ("%g", v(1e-5), "1e-05"),
+            ("%g", v(123456789.0), "1.23457e+08"),
+            ("%.3g", v(1234.5), "1.23e+03"),
+            ("%#g", v(1.0), "1.00000"),
+            ("%g", v(100.0), "100"),
+            ("%r", v("a"), "'a'"),
+            ("%s", v(()), "None"),
+            ("%s", v(true), "True"),
+            ("%d", v(true), "1"),
+            ("%c", v(65), "A"),
+            ("%10s|", v("ab"), "        ab|"),
+            ("%.1s", v("abc"), "a"),
+            ("100%%", t(vec![]), "100%"),
+            ("%s", v(vec![v(1), v("a")]), "[1, 'a']"),
+            ("%s-%s", t(vec![v("a"), v(2)]), "a-2"),
+            ("%s-%s", v(vec![v("a"), v(2)]), "a-2"),
+            ("% d", v(5), " 5"),
+            ("%.0f", v(2.5), "2"),
+            ("%.0f", v(3.5), "4"),
+            ("%s", v(1e20), "1e+20"),
+            ("%*d", t(vec![v(5), v(3)]), "    3"),
+            ("%.*f", t(vec![v(2), v(3.14159)]), "3.14"),
+            ("%E", v(1.5), "1.500000E+00"),
+            ("%G", v(1e-10), "1E-10"),
         ];
-        for (fmt, args, tuple, want) in cases {
-            let got = percent_format(fmt, &args, tuple).unwrap_or_else(|e| e.to_string());
+        for (fmt, args, want) in cases {
+            let got = percent_format(fmt, &args).unwrap_or_else(|e| e.to_string());
             assert_eq!(got, want, "{fmt} % {args:?}");
         }
         let mut m = indexmap::IndexMap::new();
         m.insert(Value::from("a"), Value::from("x"));
         m.insert(Value::from("b"), Value::from(2));
         let d = Value::from(m);
-        assert_eq!(percent_format("%(a)s-%(b)d", &d, false).unwrap(), "x-2");
-        assert!(percent_format("%s %s", &Value::from("a"), false).is_err());
-        assert!(percent_format("%s", &Value::from(vec![v(1), v(2)]), true).is_err());
+        assert_eq!(percent_format("%(a)s-%(b)d", &d).unwrap(), "x-2");
+        assert!(percent_format("%s %s", &Value::from("a")).is_err());
+        assert!(percent_format("%s", &t(vec![v(1), v(2)])).is_err());
+        assert_eq!(
+            percent_format("%s", &PyList::value(vec![v(1), v(2)])).unwrap(),
+            "[1, 2]"
+        );
     }
 
     #[test]
     fn modulo_and_floor_division_as_python() {
-        let m = |a: Value, b: Value| py_mod(a, b, None).unwrap().to_string();
+        let m = |a: Value, b: Value| py_mod(a, b).unwrap().to_string();
         let d = |a: Value, b: Value| py_floordiv(a, b).unwrap().to_string();
         assert_eq!(m(v(7), v(3)), "1");
         assert_eq!(m(v(-7), v(3)), "2");
@@ -613,7 +619,7 @@ mod tests {
         assert_eq!(d(v(7), v(-2)), "-4");
         assert_eq!(d(v(7.0), v(2)), "3.0");
         assert_eq!(d(v(1.0), v(0.1)), "9.0");
-        assert!(py_mod(v(1), v(0), None).is_err());
+        assert!(py_mod(v(1), v(0)).is_err());
         assert!(py_floordiv(v(1), v(0)).is_err());
     }
 }

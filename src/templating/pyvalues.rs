@@ -1,13 +1,13 @@
-//! Mutable lists and dicts with Python's methods (`append`, `extend`, `pop`, `update`,
-//! `setdefault` ...), for templates written against Jinja2, where `[]` and `{}` are Python objects
-//! that `{% do x.append(y) %}` changes in place.
+//! Python's lists, dicts and tuples for templates written against Jinja2, where `[]` and `{}` are
+//! Python objects that `{% do x.append(y) %}` changes in place (`append`, `extend`, `pop`,
+//! `update`, `setdefault` ...) and `(a, b)` prints as `(a, b)`.
 //!
 //! Design decision: minijinja's own sequences and maps are immutable, and there is no hook on
-//! literal construction; so [`rewrite_literals`] (run on every template) rewrites the literal of
-//! a `{% set name = [...] %}` / `{% set name = {...} %}`, and the value of any `{% set name =
-//! expr %}` whose `name` the file mutates, into a call that builds one of these objects. That
-//! covers how dbt packages build lists and dicts to mutate; other values stay minijinja values
-//! (mutating one is reported as an error, never silently ignored).
+//! literal construction; so [`super::syntax`] rewrites every list, dict and tuple literal into a
+//! call that builds one of these objects, and [`rewrite_literals`] turns the value of any
+//! `{% set name = expr %}` whose `name` the file mutates into a mutable copy (for lists and dicts
+//! that come from elsewhere: a filter, `var()`, a query). Values passed around keep their identity,
+//! so a macro that extends a list it was given changes the caller's list, as in Python.
 
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -116,6 +116,55 @@ impl Object for PyList {
             )),
         }
     }
+}
+
+/// A Python tuple: an immutable sequence that prints as `(a, b)` / `(a,)`.
+#[derive(Debug, Default)]
+pub struct PyTuple(pub Vec<Value>);
+
+impl PyTuple {
+    pub fn value(items: Vec<Value>) -> Value {
+        Value::from_object(PyTuple(items))
+    }
+}
+
+impl Object for PyTuple {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        index(self.0.len(), i).map(|i| self.0[i].clone())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = args.first().cloned().unwrap_or_default();
+        match method {
+            "index" => self
+                .0
+                .iter()
+                .position(|x| x == &arg)
+                .map(Value::from)
+                .ok_or_else(|| err("tuple.index(x): x not in tuple")),
+            "count" => Ok(Value::from(self.0.iter().filter(|x| *x == &arg).count())),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("tuple has no method named {method}"),
+            )),
+        }
+    }
+}
+
+/// `__sluice_tuple(a, b, ...)`.
+pub fn new_tuple(items: minijinja::value::Rest<Value>) -> Value {
+    PyTuple::value(items.0)
 }
 
 /// Dict keys compare by value; objects (relations) by what they render as.
@@ -235,7 +284,7 @@ impl Object for PyDict {
             "items" => Ok(Value::from(
                 self.items()
                     .into_iter()
-                    .map(|(k, v)| Value::from(vec![k, v]))
+                    .map(|(k, v)| PyTuple::value(vec![k, v]))
                     .collect::<Vec<_>>(),
             )),
             "copy" => Ok(PyDict::value(self.items())),
@@ -299,18 +348,41 @@ pub fn py_str(v: &Value) -> String {
             .try_iter()
             .map(|it| it.map(|x| py_repr(&x)).collect())
             .unwrap_or_default();
+        if v.downcast_object_ref::<PyTuple>().is_some() {
+            return match items.as_slice() {
+                [one] => format!("({one},)"),
+                _ => format!("({})", items.join(", ")),
+            };
+        }
         return format!("[{}]", items.join(", "));
     }
     py_repr(v)
 }
 
-/// A list or dict made by a template (not an object with its own rendering, like a relation).
+/// A list, tuple or dict (made by a template or by minijinja: a filter's result, a map's items),
+/// not an object with its own rendering (a relation, a query result).
 fn is_container(v: &Value) -> bool {
-    v.downcast_object_ref::<Vec<Value>>().is_some()
-        || v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
-            .is_some()
-        || v.downcast_object_ref::<PyList>().is_some()
-        || v.downcast_object_ref::<PyDict>().is_some()
+    use super::objects::{ColumnsObj, RowObj, TableObj};
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable => {
+            v.downcast_object_ref::<RowObj>().is_none()
+                && v.downcast_object_ref::<ColumnsObj>().is_none()
+                && v.downcast_object_ref::<TableObj>().is_none()
+        }
+        ValueKind::Map => {
+            v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
+                .is_some()
+                || v.downcast_object_ref::<PyDict>().is_some()
+                || v.downcast_object_ref::<std::collections::BTreeMap<String, Value>>()
+                    .is_some()
+                || v.downcast_object_ref::<std::collections::BTreeMap<Value, Value>>()
+                    .is_some()
+                || v.downcast_object_ref::<std::collections::HashMap<String, Value>>()
+                    .is_some()
+        }
+        _ => false,
+    }
 }
 
 /// The output formatter: `{{ value }}` prints what Python's `str()` prints.
@@ -340,13 +412,6 @@ pub fn new_dict(items: Option<Value>) -> Result<Value, Error> {
     Ok(Value::from_object(d))
 }
 
-static SET_LIST_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\[([^\[\]{}%]*)\](\s*-?%\})").unwrap()
-});
-static SET_DICT_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\{([^\[\]{}%]*)\}(\s*-?%\})").unwrap()
-});
-
 static MUTATED_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*(?:append|extend|insert|pop|remove|update|setdefault|clear)\s*\(",
@@ -357,18 +422,14 @@ static SET_ANY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(\{%-?\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)(.+?)(\s*-?%\})").unwrap()
 });
 
-/// Rewrites `{% set x = [...] %}` / `{% set x = {...} %}` literals into mutable objects, and any
-/// other `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as in
-/// `{% set cols = group_by_columns %}{% do cols.append(c) %}`) into a mutable copy.
+/// Rewrites any `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as
+/// in `{% set cols = group_by_columns | list %}{% do cols.append(c) %}`) so that `x` holds a
+/// mutable list or dict (the same object when it is one already).
 pub fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
     if !src.contains("set") {
         return std::borrow::Cow::Borrowed(src);
     }
-    let s = SET_LIST_RE.replace_all(src, "${1}__sluice_list([${2}])${3}");
-    let s = match SET_DICT_RE.replace_all(&s, "${1}__sluice_dict({${2}})${3}") {
-        std::borrow::Cow::Borrowed(_) => s,
-        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
-    };
+    let s = std::borrow::Cow::Borrowed(src);
     let mutated: std::collections::BTreeSet<&str> = MUTATED_RE
         .captures_iter(&s)
         .filter_map(|c| c.get(1).map(|m| m.as_str()))
@@ -401,12 +462,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rewrites_set_literals_only() {
-        let src = "{%- set fields = [] -%}{% set d = {'a': 1} %}{{ [1] }}{% set x = y %}";
-        assert_eq!(
-            rewrite_literals(src),
-            "{%- set fields = __sluice_list([]) -%}{% set d = __sluice_dict({'a': 1}) %}{{ [1] }}{% set x = y %}"
-        );
+    fn mutated_names_hold_mutable_values() {
+        let src = "{%- set fields = [] -%}{% set x = y %}";
+        assert_eq!(rewrite_literals(src), src);
         let src = "{% set cols = group_by | list %}{% set other = y %}{% do cols.append(1) %}";
         assert_eq!(
             rewrite_literals(src),
@@ -419,11 +477,16 @@ mod tests {
         let mut env = minijinja::Environment::new();
         env.add_function("__sluice_list", new_list);
         env.add_function("__sluice_dict", new_dict);
+        env.add_function("__sluice_tuple", new_tuple);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        let src = rewrite_literals(
-            "{% set xs = [] %}{% do xs.append(1) %}{% do xs.extend([2, 3]) %}{% set d = {} %}{% do d.update({'k': xs | length}) %}{{ xs | join(',') }} {{ d['k'] }} {{ xs[-1] }} {{ d.get('z', 'none') }} {% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %}{{ xs.pop() }}{{ xs | length }}",
+        env.set_formatter(format_output);
+        let src = super::super::syntax::rewrite(
+            "{% set xs = [] %}{% do xs.append(1) %}{% do xs.extend([2, 3]) %}{% set d = {} %}{% do d.update({'k': xs | length}) %}{{ xs | join(',') }} {{ d['k'] }} {{ xs[-1] }} {{ d.get('z', 'none') }} {% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %}{{ xs.pop() }}{{ xs | length }} {{ (1,) }}{{ ('a', none) }}{{ () }}",
         )
         .into_owned();
-        assert_eq!(env.render_str(&src, ()).unwrap(), "1,2,3 3 3 none k=332");
+        assert_eq!(
+            env.render_str(&src, ()).unwrap(),
+            "1,2,3 3 3 none k=332 (1,)('a', None)()"
+        );
     }
 }

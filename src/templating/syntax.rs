@@ -5,16 +5,19 @@
 //!   `{% do x.extend(y) or z %}`): minijinja's `do` takes a call only, so a non-call expression
 //!   becomes `{% do __sluice_do(<expression>) %}`.
 //! - `a % b`: Python's `%`, which formats strings (`"%s-%05.2f" % (a, b)`, which minijinja
-//!   rejects) and takes the sign of the divisor for numbers, becomes `__sluice_mod(a, b)`
-//!   (`__sluice_mod(a, b, true)` when `b` is written as a tuple, which Python spreads).
+//!   rejects) and takes the sign of the divisor for numbers, becomes `__sluice_mod(a, b)`.
 //! - `a // b`: Python's floor division (minijinja's is Euclidean: `7 // -2` is -3, not -4)
 //!   becomes `__sluice_floordiv(a, b)`.
+//! - List and dict literals become Python's mutable lists and dicts (`__sluice_list([..])`,
+//!   `__sluice_dict({..})`, see [`super::pyvalues`]), so `{% do x.append(y) %}` changes the list
+//!   wherever it is referenced, as in Python; tuple literals become Python's tuples
+//!   (`__sluice_tuple(a, b)`), which print as `(a, b)` and which `%` spreads.
 //!
 //! Design decision: a small lexer finds the tags (skipping comments, `{% raw %}` blocks and
-//! strings) and a recursive-descent parser with Jinja2's precedence finds each operator's operands;
-//! only those spans are rewritten, everything else is kept byte for byte (tags without these forms
-//! are not touched, so error positions stay exact). A tag the parser does not understand is left
-//! as it is: minijinja then parses it (or reports it) as before.
+//! strings) and a recursive-descent parser with Jinja2's precedence finds each operator's operands
+//! and each literal; only those spans are rewritten, everything else is kept byte for byte (tags
+//! without these forms are not touched). A tag the parser does not understand is left as it is:
+//! minijinja then parses it (or reports it) as before.
 
 use std::borrow::Cow;
 
@@ -33,12 +36,13 @@ struct Tok<'a> {
     end: usize,
 }
 
-/// A rewritten binary operation: `func(lhs, rhs[, extra])`.
+/// A rewritten span: `func(part, part...extra)` replaces `start..end`.
 #[derive(Debug)]
 struct Rw {
+    start: usize,
+    end: usize,
     func: &'static str,
-    lhs: Ex,
-    rhs: Ex,
+    parts: Vec<Ex>,
     extra: &'static str,
 }
 
@@ -50,8 +54,6 @@ struct Ex {
     rws: Vec<Rw>,
     /// The expression is a call (`f(x)`, `a.b(c)`), what minijinja's `do` accepts.
     call: bool,
-    /// The expression is a parenthesized tuple literal (`(a, b)`, `(a,)`).
-    tuple: bool,
 }
 
 impl Ex {
@@ -59,7 +61,6 @@ impl Ex {
         self.end = other.end;
         self.rws.extend(other.rws);
         self.call = false;
-        self.tuple = false;
         self
     }
 }
@@ -229,43 +230,80 @@ fn lex_tag(src: &str, from: usize, block: bool) -> Option<(Vec<Tok<'_>>, usize)>
     }
 }
 
+/// Statement tags whose expressions are rewritten; other tags are left alone.
+const STATEMENTS: [&str; 9] = [
+    "if", "elif", "set", "for", "with", "call", "macro", "filter", "do",
+];
+
 /// Finds the rewrites of one tag.
 fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
-    let interesting = toks.iter().any(|t| matches!(t.kind, Kind::Op("%" | "//")))
-        || (block && matches!(toks.first(), Some(t) if t.kind == Kind::Name("do")));
+    let interesting = toks.iter().any(|t| {
+        matches!(
+            t.kind,
+            Kind::Op("%" | "//" | "[" | "{" | "(") | Kind::Name("do")
+        )
+    });
     if !interesting || toks.iter().any(|t| t.kind == Kind::Op("?")) {
         return;
     }
     let mut p = Parser { toks, pos: 0 };
     if block {
-        let Some(first) = toks.first() else { return };
-        p.pos = 1;
-        if first.kind == Kind::Name("do") {
-            let Some(ex) = p.tuple() else { return };
-            if p.pos != toks.len() {
-                return;
-            }
-            if ex.call {
-                push_edits(src, ex.rws, edits);
-            } else {
-                let mut text = String::from("__sluice_do(");
-                emit(src, ex.start, ex.end, &ex.rws, &mut text);
-                text.push(')');
-                edits.push(Edit {
-                    start: ex.start,
-                    end: ex.end,
-                    text,
-                });
-            }
+        let Some(Kind::Name(word)) = toks.first().map(|t| t.kind) else {
+            return;
+        };
+        if !STATEMENTS.contains(&word) {
             return;
         }
+        p.pos = 1;
+        match word {
+            "do" => {
+                let Some(ex) = p.tuple() else { return };
+                if p.pos != toks.len() {
+                    return;
+                }
+                if ex.call {
+                    push_edits(src, ex.rws, edits);
+                } else {
+                    let (start, end) = (ex.start, ex.end);
+                    let mut text = String::from("__sluice_do(");
+                    emit(src, start, end, &ex.rws, &mut text);
+                    text.push(')');
+                    edits.push(Edit { start, end, text });
+                }
+                return;
+            }
+            // Assignment targets (`for (a, b) in`, `set a, b =`) are not expressions.
+            "for" => match p.find_top_level(|k| k == Kind::Name("in")) {
+                Some(i) => p.pos = i + 1,
+                None => return,
+            },
+            "set" => match p.find_top_level(|k| k == Kind::Op("=")) {
+                Some(i) => p.pos = i + 1,
+                None => return,
+            },
+            // `{% call(args) m() %}`: the caller's parameters are not a tuple.
+            "call" if p.is_op("(") => match p.find_top_level(|k| k == Kind::Op(")")) {
+                Some(_) => {
+                    p.skip_group();
+                }
+                None => return,
+            },
+            _ => {}
+        }
     }
-    // Any other tag: its expressions, wherever they are (`set x = e`, `for x in e if e`,
-    // `macro m(a=e)`, `call m(e)`...); statement words and `=` between them are skipped.
+    // The tag's expressions, wherever they are (`if e`, `in e if e`, `macro m(a=e)`, `with a = e`,
+    // `call m(e)`); statement words and `=` between them are skipped.
     while p.pos < toks.len() {
         let before = p.pos;
-        match p.tuple() {
-            Some(ex) if p.pos > before => push_edits(src, ex.rws, edits),
+        let mut attempt = Parser {
+            toks,
+            pos: p.pos,
+        };
+        match attempt.tuple() {
+            Some(ex) if attempt.pos > before => {
+                push_edits(src, ex.rws, edits);
+                p.pos = attempt.pos;
+            }
             _ => p.pos = before + 1,
         }
     }
@@ -273,7 +311,7 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
 
 fn push_edits(src: &str, rws: Vec<Rw>, edits: &mut Vec<Edit>) {
     for rw in rws {
-        let (start, end) = (rw.lhs.start, rw.rhs.end);
+        let (start, end) = (rw.start, rw.end);
         let mut text = String::new();
         emit_rw(src, &rw, &mut text);
         edits.push(Edit { start, end, text });
@@ -284,9 +322,9 @@ fn push_edits(src: &str, rws: Vec<Rw>, edits: &mut Vec<Edit>) {
 fn emit(src: &str, start: usize, end: usize, rws: &[Rw], out: &mut String) {
     let mut pos = start;
     for rw in rws {
-        out.push_str(&src[pos..rw.lhs.start]);
+        out.push_str(&src[pos..rw.start]);
         emit_rw(src, rw, out);
-        pos = rw.rhs.end;
+        pos = rw.end;
     }
     out.push_str(&src[pos..end]);
 }
@@ -294,9 +332,12 @@ fn emit(src: &str, start: usize, end: usize, rws: &[Rw], out: &mut String) {
 fn emit_rw(src: &str, rw: &Rw, out: &mut String) {
     out.push_str(rw.func);
     out.push('(');
-    emit(src, rw.lhs.start, rw.lhs.end, &rw.lhs.rws, out);
-    out.push_str(", ");
-    emit(src, rw.rhs.start, rw.rhs.end, &rw.rhs.rws, out);
+    for (i, part) in rw.parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        emit(src, part.start, part.end, &part.rws, out);
+    }
     out.push_str(rw.extra);
     out.push(')');
 }
@@ -307,11 +348,11 @@ struct Parser<'t, 'a> {
     pos: usize,
 }
 
-impl Parser<'_, '_> {
-    fn peek(&self) -> Option<Kind<'_>> {
+impl<'a> Parser<'_, 'a> {
+    fn peek(&self) -> Option<Kind<'a>> {
         self.toks.get(self.pos).map(|t| t.kind)
     }
-    fn peek_at(&self, n: usize) -> Option<Kind<'_>> {
+    fn peek_at(&self, n: usize) -> Option<Kind<'a>> {
         self.toks.get(self.pos + n).map(|t| t.kind)
     }
     fn is_op(&self, op: &str) -> bool {
@@ -338,22 +379,55 @@ impl Parser<'_, '_> {
         }
     }
 
+    /// The index of the first token from here, outside brackets, for which `want` holds.
+    fn find_top_level(&self, want: impl Fn(Kind<'a>) -> bool) -> Option<usize> {
+        let mut depth = 0i32;
+        for (i, t) in self.toks.iter().enumerate().skip(self.pos) {
+            if depth == 0 && want(t.kind) {
+                return Some(i);
+            }
+            match t.kind {
+                Kind::Op("(" | "[" | "{") => depth += 1,
+                Kind::Op(")" | "]" | "}") => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 && want(t.kind) {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Skips a bracketed group starting at the current token.
+    fn skip_group(&mut self) {
+        let mut depth = 0i32;
+        while let Some(k) = self.peek() {
+            self.pos += 1;
+            match k {
+                Kind::Op("(" | "[" | "{") => depth += 1,
+                Kind::Op(")" | "]" | "}") => {
+                    depth -= 1;
+                    if depth <= 0 {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// `a, b, c` (a tuple without parentheses) or one expression.
     fn tuple(&mut self) -> Option<Ex> {
         let mut ex = self.cond()?;
-        let mut is_tuple = false;
         while self.is_op(",") {
             self.pos += 1;
-            is_tuple = true;
+            ex.call = false;
             if self.at_tuple_end() {
                 ex.end = self.last_end();
                 break;
             }
             let next = self.cond()?;
             ex = ex.join(next);
-        }
-        if is_tuple {
-            ex.call = false;
         }
         Some(ex)
     }
@@ -405,7 +479,6 @@ impl Parser<'_, '_> {
             let mut ex = self.not()?;
             ex.start = start;
             ex.call = false;
-            ex.tuple = false;
             return Some(ex);
         }
         self.compare()
@@ -453,7 +526,6 @@ impl Parser<'_, '_> {
             ex = match op {
                 "%" | "//" => {
                     let (start, end) = (ex.start, rhs.end);
-                    let extra = if op == "%" && rhs.tuple { ", true" } else { "" };
                     let func = if op == "%" {
                         "__sluice_mod"
                     } else {
@@ -463,13 +535,13 @@ impl Parser<'_, '_> {
                         start,
                         end,
                         rws: vec![Rw {
+                            start,
+                            end,
                             func,
-                            lhs: ex,
-                            rhs,
-                            extra,
+                            parts: vec![ex, rhs],
+                            extra: "",
                         }],
                         call: true,
-                        tuple: false,
                     }
                 }
                 _ => ex.join(rhs),
@@ -494,7 +566,6 @@ impl Parser<'_, '_> {
             let mut ex = self.unary(false)?;
             ex.start = start;
             ex.call = false;
-            ex.tuple = false;
             ex
         } else {
             self.primary()?
@@ -506,36 +577,56 @@ impl Parser<'_, '_> {
         Some(ex)
     }
 
+    /// A literal, name or parenthesized expression. List and dict literals become Python's
+    /// mutable lists and dicts (`__sluice_list([..])`, `__sluice_dict({..})`), tuple literals
+    /// Python's tuples (`__sluice_tuple(..)`).
     fn primary(&mut self) -> Option<Ex> {
         let start = self.start();
-        let ex = |p: &Self, rws: Vec<Rw>| Ex {
+        let plain = |p: &Self, rws: Vec<Rw>| Ex {
             start,
             end: p.last_end(),
             rws,
             call: false,
-            tuple: false,
+        };
+        let wrap = |p: &Self, func: &'static str, inner: Ex| {
+            let end = p.last_end();
+            Ex {
+                start,
+                end,
+                rws: vec![Rw {
+                    start,
+                    end,
+                    func,
+                    parts: vec![inner],
+                    extra: "",
+                }],
+                call: true,
+            }
         };
         match self.peek()? {
             Kind::Name(_) | Kind::Num => {
                 self.pos += 1;
-                Some(ex(self, vec![]))
+                Some(plain(self, vec![]))
             }
             Kind::Str => {
                 while self.peek() == Some(Kind::Str) {
                     self.pos += 1;
                 }
-                Some(ex(self, vec![]))
+                Some(plain(self, vec![]))
             }
             Kind::Op("(") => {
                 self.pos += 1;
+                let inner_start = self.start();
                 if self.is_op(")") {
                     self.pos += 1;
-                    let mut e = ex(self, vec![]);
-                    e.tuple = true;
-                    return Some(e);
+                    let inner = Ex {
+                        start: inner_start,
+                        end: inner_start,
+                        ..Ex::default()
+                    };
+                    return Some(wrap(self, "__sluice_tuple", inner));
                 }
-                let inner = self.cond()?;
-                let mut rws = inner.rws;
+                let mut inner = self.cond()?;
                 let mut tuple = false;
                 while self.is_op(",") {
                     self.pos += 1;
@@ -543,22 +634,27 @@ impl Parser<'_, '_> {
                     if self.is_op(")") {
                         break;
                     }
-                    rws.extend(self.cond()?.rws);
+                    inner = inner.join(self.cond()?);
                 }
+                inner.end = self.last_end();
                 self.expect_op(")")?;
-                let mut e = ex(self, rws);
-                e.tuple = tuple;
-                Some(e)
+                if tuple {
+                    Some(wrap(self, "__sluice_tuple", inner))
+                } else {
+                    Some(plain(self, inner.rws))
+                }
             }
             Kind::Op("[") => {
                 self.pos += 1;
                 let rws = self.items("]", false)?;
-                Some(ex(self, rws))
+                let inner = plain(self, rws);
+                Some(wrap(self, "__sluice_list", inner))
             }
             Kind::Op("{") => {
                 self.pos += 1;
                 let rws = self.items("}", true)?;
-                Some(ex(self, rws))
+                let inner = plain(self, rws);
+                Some(wrap(self, "__sluice_dict", inner))
             }
             _ => None,
         }
@@ -612,7 +708,6 @@ impl Parser<'_, '_> {
                 break;
             }
             ex.end = self.last_end();
-            ex.tuple = false;
         }
         Some(ex)
     }
@@ -639,7 +734,6 @@ impl Parser<'_, '_> {
         }
         ex.end = self.last_end();
         ex.call = true;
-        ex.tuple = false;
         Some(())
     }
 
@@ -659,21 +753,18 @@ impl Parser<'_, '_> {
             if self.is_op("|") {
                 self.pos += 1;
                 self.dotted_name()?;
-                ex.call = false;
                 if self.is_op("(") {
                     self.call_args(&mut ex)?;
-                    ex.call = false;
                 }
+                ex.call = false;
             } else if self.is_name("is") {
                 self.pos += 1;
                 if self.is_name("not") {
                     self.pos += 1;
                 }
                 self.dotted_name()?;
-                ex.call = false;
                 if self.is_op("(") {
                     self.call_args(&mut ex)?;
-                    ex.call = false;
                 } else if matches!(
                     self.peek(),
                     Some(Kind::Name(_) | Kind::Str | Kind::Num | Kind::Op("(" | "[" | "{"))
@@ -685,13 +776,13 @@ impl Parser<'_, '_> {
                     let arg = self.postfix(arg)?;
                     ex.rws.extend(arg.rws);
                 }
+                ex.call = false;
             } else if self.is_op("(") {
                 self.call_args(&mut ex)?;
             } else {
                 break;
             }
             ex.end = self.last_end();
-            ex.tuple = false;
         }
         Some(ex)
     }
@@ -709,7 +800,7 @@ mod tests {
         );
         assert_eq!(
             rewrite("{% do d.update({'k': 1}) %}"),
-            "{% do d.update({'k': 1}) %}"
+            "{% do d.update(__sluice_dict({'k': 1})) %}"
         );
         assert_eq!(
             rewrite("{% do x.extend(y) or z %}"),
@@ -721,19 +812,15 @@ mod tests {
     fn percent_and_floor_division_become_calls() {
         assert_eq!(
             rewrite("{{ '%s-%s' % (a, b) | upper }}"),
-            "{{ __sluice_mod('%s-%s', (a, b) | upper) }}"
-        );
-        assert_eq!(
-            rewrite("{{ '%s-%s' % (a, b) }}"),
-            "{{ __sluice_mod('%s-%s', (a, b), true) }}"
+            "{{ __sluice_mod('%s-%s', __sluice_tuple(a, b) | upper) }}"
         );
         assert_eq!(
             rewrite("{% set x = -a * b % c ~ 'x' %}"),
             "{% set x = __sluice_mod(-a * b, c) ~ 'x' %}"
         );
         assert_eq!(
-            rewrite("{{ a % b % c }} {{ f(a // 2, k=[x % 3]) }}"),
-            "{{ __sluice_mod(__sluice_mod(a, b), c) }} {{ f(__sluice_floordiv(a, 2), k=[__sluice_mod(x, 3)]) }}"
+            rewrite("{{ a % b % c }} {{ f(a // 2, k=(x % 3)) }}"),
+            "{{ __sluice_mod(__sluice_mod(a, b), c) }} {{ f(__sluice_floordiv(a, 2), k=(__sluice_mod(x, 3))) }}"
         );
         assert_eq!(
             rewrite("{% for i in range(10) if i % 2 == 0 %}{{ i }}{% endfor %}"),
@@ -746,12 +833,32 @@ mod tests {
     }
 
     #[test]
+    fn literals_become_python_values() {
+        assert_eq!(
+            rewrite("{% set x = [{'a': (1,)}, ()] %}"),
+            "{% set x = __sluice_list([__sluice_dict({'a': __sluice_tuple(1,)}), __sluice_tuple()]) %}"
+        );
+        assert_eq!(
+            rewrite("{% for (a, b) in [(1, 2)] %}{% endfor %}{% set (c, d) = e %}"),
+            "{% for (a, b) in __sluice_list([__sluice_tuple(1, 2)]) %}{% endfor %}{% set (c, d) = e %}"
+        );
+        assert_eq!(
+            rewrite("{% call(row) m(cols=[]) %}{% endcall %}{% macro m(x=[]) %}{% endmacro %}"),
+            "{% call(row) m(cols=__sluice_list([])) %}{% endcall %}{% macro m(x=__sluice_list([])) %}{% endmacro %}"
+        );
+        assert_eq!(
+            rewrite("{{ x in ('a', 'b') }}{{ (1) }}"),
+            "{{ x in __sluice_tuple('a', 'b') }}{{ (1) }}"
+        );
+    }
+
+    #[test]
     fn leaves_strings_comments_raw_and_data_alone() {
         for src in [
             "select '%' || x {# a % b #} {{ '%Y-%m' }}",
             "{% raw %}{{ a % b }}{% do x if y %}{% endraw %}",
-            "{{ {'a': {'b': 1}} }} {% set x = y %}",
-            "{% do f(x) %}",
+            "{{ x['a'] }} {% set x = y %}",
+            "{% do f(x) %}{% include 'a' %}",
         ] {
             assert_eq!(rewrite(src), src);
         }
