@@ -93,6 +93,9 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     });
     env.add_filter("as_native", |v: Value| v);
     env.add_filter("tojson", tojson_filter);
+    env.add_filter("int", super::pyformat::int_filter);
+    env.add_filter("float", super::pyformat::float_filter);
+    env.add_filter("round", super::pyformat::round_filter);
     env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
         pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
     });

@@ -153,6 +153,165 @@ pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
     }
 }
 
+/// Python's `int(text, base)`: surrounding whitespace, a sign, `_` between digits, and with base 0
+/// or a matching base the `0x` / `0o` / `0b` prefixes.
+fn parse_int(text: &str, base: u32) -> Option<i128> {
+    let t = text.trim();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let lower = t.to_ascii_lowercase();
+    let (base, digits) = match (base, lower.get(..2)) {
+        (0 | 16, Some("0x")) => (16, &t[2..]),
+        (0 | 8, Some("0o")) => (8, &t[2..]),
+        (0 | 2, Some("0b")) => (2, &t[2..]),
+        (0, _) if t.len() > 1 && t.starts_with('0') && t.trim_start_matches('0').is_empty() => {
+            (10, t)
+        }
+        (0, _) if t.starts_with('0') && t.len() > 1 => return None,
+        (0, _) => (10, t),
+        (b, _) => (b, t),
+    };
+    let digits = digits.strip_prefix('_').unwrap_or(digits);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !(2..=36).contains(&base)
+    {
+        return None;
+    }
+    let n = i128::from_str_radix(&digits.replace('_', ""), base).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Python's `float(text)`: whitespace, `_` between digits, `inf`, `nan`, exponents.
+fn parse_float(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if matches!(body, "inf" | "infinity" | "nan") {
+        return lower.parse::<f64>().ok().or(Some(if body == "nan" {
+            f64::NAN
+        } else if lower.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }));
+    }
+    if t.contains("__") || t.starts_with('_') || t.ends_with('_') {
+        return None;
+    }
+    let cleaned = t.replace('_', "");
+    if cleaned.is_empty()
+        || !cleaned
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+    {
+        return None;
+    }
+    cleaned.parse::<f64>().ok()
+}
+
+/// Jinja2's `int` filter: `int(value, base)`, else `int(float(value))`, else `default` (0).
+pub fn int_filter(value: Value, default: Option<Value>, base: Option<u32>) -> Result<Value, Error> {
+    let default = default.unwrap_or(Value::from(0));
+    let from_float = |f: f64| -> Result<Value, Error> {
+        if f.is_infinite() {
+            return Err(err("cannot convert float infinity to integer"));
+        }
+        if f.is_nan() {
+            return Ok(default.clone());
+        }
+        Ok(int_value(f.trunc() as i128))
+    };
+    if let Some(s) = value.as_str() {
+        if let Some(i) = parse_int(s, base.unwrap_or(10)) {
+            return Ok(int_value(i));
+        }
+        return match parse_float(s) {
+            Some(f) => from_float(f),
+            None => Ok(default),
+        };
+    }
+    match num(&value) {
+        Some(Num::Int(i)) => Ok(int_value(i)),
+        Some(Num::Float(f)) => from_float(f),
+        None => Ok(default),
+    }
+}
+
+/// Jinja2's `float` filter: `float(value)`, else `default` (0.0).
+pub fn float_filter(value: Value, default: Option<Value>) -> Value {
+    let default = default.unwrap_or(Value::from(0.0));
+    if let Some(s) = value.as_str() {
+        return parse_float(s).map(Value::from).unwrap_or(default);
+    }
+    match num(&value) {
+        Some(n) => Value::from(as_f64(n)),
+        None => default,
+    }
+}
+
+/// Jinja2's `round` filter: `common` is Python's `round(value, precision)` (ties to even, on the
+/// float's exact value), `floor` / `ceil` scale by `10 ** precision`.
+pub fn round_filter(
+    value: Value,
+    precision: Option<i32>,
+    method: Option<String>,
+) -> Result<Value, Error> {
+    let p = precision.unwrap_or(0);
+    let method = method.as_deref().unwrap_or("common");
+    let n = num(&value).ok_or_else(|| {
+        err(format!(
+            "type {} doesn't define __round__ method",
+            type_name(&value)
+        ))
+    })?;
+    match method {
+        "common" => match n {
+            Num::Int(i) if p >= 0 => Ok(int_value(i)),
+            Num::Int(i) => {
+                let f = 10i128.checked_pow(p.unsigned_abs()).unwrap_or(i128::MAX);
+                let (q, r) = int_divmod(i, f);
+                let q = if 2 * r > f || (2 * r == f && q % 2 != 0) {
+                    q + 1
+                } else {
+                    q
+                };
+                Ok(int_value(q * f))
+            }
+            Num::Float(f) if !f.is_finite() => Ok(Value::from(f)),
+            Num::Float(f) if p >= 0 => {
+                let digits = p as usize;
+                Ok(Value::from(
+                    format!("{f:.digits$}").parse::<f64>().unwrap_or(f),
+                ))
+            }
+            Num::Float(f) => {
+                let scale = 10f64.powi(-p);
+                let q = f / scale;
+                let r = q.round();
+                let r = if (q - q.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+                    r - q.signum()
+                } else {
+                    r
+                };
+                Ok(Value::from(r * scale))
+            }
+        },
+        "floor" | "ceil" => {
+            let scale = 10f64.powi(p);
+            let x = as_f64(n) * scale;
+            let x = if method == "floor" { x.floor() } else { x.ceil() };
+            Ok(Value::from(x / scale))
+        }
+        _ => Err(err("method must be 'common', 'ceil' or 'floor'")),
+    }
+}
+
 /// `{% do <expression> %}`: the expression was evaluated for its effects; nothing is printed.
 pub fn py_do(_values: Rest<Value>) -> Value {
     Value::from(())
@@ -603,6 +762,48 @@ mod tests {
             percent_format("%s", &PyList::value(vec![v(1), v(2)])).unwrap(),
             "[1, 2]"
         );
+    }
+
+    // Expected values printed by `~/dbtvenv/bin/python` rendering `{{ x | int }}` with Jinja2.
+    #[test]
+    fn int_and_float_filters_as_jinja2() {
+        let i = |x: Value| int_filter(x, None, None).unwrap().to_string();
+        assert_eq!(i(v("-1")), "-1");
+        assert_eq!(i(v(" 4 ")), "4");
+        assert_eq!(i(v("4.5")), "4");
+        assert_eq!(i(v("abc")), "0");
+        assert_eq!(i(v("1_000")), "1000");
+        assert_eq!(i(v(4.7)), "4");
+        assert_eq!(i(v(true)), "1");
+        assert_eq!(i(v(())), "0");
+        assert_eq!(
+            int_filter(v("abc"), Some(v(7)), None).unwrap().to_string(),
+            "7"
+        );
+        assert_eq!(
+            int_filter(v("0x1A"), Some(v(0)), Some(16))
+                .unwrap()
+                .to_string(),
+            "26"
+        );
+        let r = |x: Value, p: Option<i32>, m: Option<&str>| {
+            py_text(&round_filter(x, p, m.map(str::to_string)).unwrap())
+        };
+        assert_eq!(r(v(3.14159), Some(2), None), "3.14");
+        assert_eq!(r(v(2.5), None, None), "2.0");
+        assert_eq!(r(v(3.5), None, None), "4.0");
+        assert_eq!(r(v(-2.5), None, None), "-2.0");
+        assert_eq!(r(v(1.005), Some(2), None), "1.0");
+        assert_eq!(r(v(2.567), Some(1), Some("floor")), "2.5");
+        assert_eq!(r(v(2.12), Some(1), Some("ceil")), "2.2");
+        assert_eq!(r(v(42), None, None), "42");
+        assert_eq!(r(v(1250), Some(-2), None), "1200");
+        assert_eq!(r(v(1234.5), Some(-2), None), "1200.0");
+        let f = |x: Value| py_text(&float_filter(x, None));
+        assert_eq!(f(v("3")), "3.0");
+        assert_eq!(f(v("x")), "0.0");
+        assert_eq!(f(v("1e3")), "1000.0");
+        assert_eq!(f(v(2)), "2.0");
     }
 
     #[test]
