@@ -21,6 +21,7 @@ mod macros;
 mod objects;
 pub mod pyformat;
 pub mod pymodules;
+mod pyre;
 pub mod pyvalues;
 mod syntax;
 
