@@ -49,13 +49,7 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("toyaml", toyaml);
     env.add_function("fromyaml", fromyaml);
     env.add_function("zip", zip_fn);
-    env.add_function("__sluice_list", super::pyvalues::new_list);
-    env.add_function("__sluice_dict", super::pyvalues::new_dict);
-    env.add_function("__sluice_mut", super::pyvalues::make_mutable);
-    env.add_function("__sluice_tuple", super::pyvalues::new_tuple);
-    env.add_function("__sluice_mod", super::pyformat::py_mod);
-    env.add_function("__sluice_floordiv", super::pyformat::py_floordiv);
-    env.add_function("__sluice_do", super::pyformat::py_do);
+    register_python(env);
     env.add_function("set", set_fn);
     env.add_function("set_strict", set_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));
@@ -92,6 +86,21 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
         }
     });
     env.add_filter("as_native", |v: Value| v);
+}
+
+/// What Python values and operators need: the functions [`super::syntax`] rewrites literals and
+/// operators into, and the filters whose results Python prints differently from minijinja's.
+pub fn register_python(env: &mut Environment<'static>) {
+    env.add_function("__sluice_list", super::pyvalues::new_list);
+    env.add_function("__sluice_dict", super::pyvalues::new_dict);
+    env.add_function("__sluice_mut", super::pyvalues::make_mutable);
+    env.add_function("__sluice_tuple", super::pyvalues::new_tuple);
+    env.add_function("__sluice_mod", super::pyformat::py_mod);
+    env.add_function("__sluice_floordiv", super::pyformat::py_floordiv);
+    env.add_function("__sluice_add", super::pyformat::py_add);
+    env.add_function("__sluice_sub", super::pyformat::py_sub);
+    env.add_function("__sluice_mul", super::pyformat::py_mul);
+    env.add_function("__sluice_do", super::pyformat::py_do);
     env.add_filter("tojson", tojson_filter);
     env.add_filter("int", super::pyformat::int_filter);
     env.add_filter("float", super::pyformat::float_filter);
@@ -99,6 +108,7 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
         pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
     });
+    env.set_unknown_method_callback(unknown_method);
 }
 
 fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {

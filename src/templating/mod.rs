@@ -19,6 +19,7 @@ mod calls;
 mod functions;
 mod macros;
 mod objects;
+mod pydatetime;
 pub mod pyformat;
 pub mod pymodules;
 mod pyre;
@@ -372,9 +373,10 @@ impl Templates {
         if let Ok(mut slot) = ctx.jinja_ctx.lock() {
             *slot = Some(jctx.clone());
         }
+        let prepared = syntax::rewrite_expression(expr);
         let e = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&prepared)
             .map_err(|e| jinja_error(&e, file, expr))?;
         e.eval(jctx).map_err(|e| jinja_error(&e, file, expr))
     }
@@ -393,7 +395,7 @@ impl Templates {
         );
         m.insert(
             "run_started_at".into(),
-            objects::datetime_value(self.globals.run_started_at),
+            pydatetime::PyDateTime::utc_value(self.globals.run_started_at),
         );
         m.insert("flags".into(), self.flags_value.clone());
         m.insert("graph".into(), self.globals.graph.clone());

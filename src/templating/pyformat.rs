@@ -123,6 +123,9 @@ pub fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(fmt) = a.as_str() {
         return percent_format(fmt, &b).map(Value::from);
     }
+    if let Some(r) = super::pydatetime::divide("%", &a, &b) {
+        return r;
+    }
     match (num(&a), num(&b)) {
         (Some(Num::Int(_)), Some(Num::Int(0))) => Err(err("integer modulo by zero")),
         (Some(Num::Int(x)), Some(Num::Int(y))) => Ok(int_value(int_divmod(x, y).1)),
@@ -138,6 +141,9 @@ pub fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
 
 /// `a // b` as Python evaluates it.
 pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
+    if let Some(r) = super::pydatetime::divide("//", &a, &b) {
+        return r;
+    }
     match (num(&a), num(&b)) {
         (Some(Num::Int(_)), Some(Num::Int(0))) => {
             Err(err("integer division or modulo by zero"))
@@ -151,6 +157,108 @@ pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
             type_name(&b)
         ))),
     }
+}
+
+/// `a + b` as Python evaluates it: numbers, strings, lists and tuples (a new list or tuple),
+/// dates and times with timedeltas.
+pub fn py_add(a: Value, b: Value) -> Result<Value, Error> {
+    if let Some(r) = super::pydatetime::binop('+', &a, &b) {
+        return r;
+    }
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) => {
+            return x
+                .checked_add(y)
+                .map(int_value)
+                .ok_or_else(|| err("OverflowError: integer too large"))
+        }
+        (Some(x), Some(y)) => return Ok(Value::from(as_f64(x) + as_f64(y))),
+        _ => {}
+    }
+    if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+        return Ok(Value::from(format!("{x}{y}")));
+    }
+    if a.as_str().is_some() && !b.is_undefined() {
+        return Err(err(format!(
+            "TypeError: can only concatenate str (not \"{}\") to str",
+            type_name(&b)
+        )));
+    }
+    if is_sequence(&a) && is_sequence(&b) {
+        let mut items: Vec<Value> = a.try_iter()?.collect();
+        items.extend(b.try_iter()?);
+        let tuples = a.downcast_object_ref::<PyTuple>().is_some()
+            && b.downcast_object_ref::<PyTuple>().is_some();
+        return Ok(if tuples {
+            PyTuple::value(items)
+        } else {
+            PyList::value(items)
+        });
+    }
+    Err(unsupported("+", &a, &b))
+}
+
+/// `a - b` as Python evaluates it: numbers, dates and times.
+pub fn py_sub(a: Value, b: Value) -> Result<Value, Error> {
+    if let Some(r) = super::pydatetime::binop('-', &a, &b) {
+        return r;
+    }
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) => x
+            .checked_sub(y)
+            .map(int_value)
+            .ok_or_else(|| err("OverflowError: integer too large")),
+        (Some(x), Some(y)) => Ok(Value::from(as_f64(x) - as_f64(y))),
+        _ => Err(unsupported("-", &a, &b)),
+    }
+}
+
+/// `a * b` as Python evaluates it: numbers, a string, list or tuple repeated, a timedelta scaled.
+pub fn py_mul(a: Value, b: Value) -> Result<Value, Error> {
+    if let Some(r) = super::pydatetime::binop('*', &a, &b) {
+        return r;
+    }
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) => {
+            return x
+                .checked_mul(y)
+                .map(int_value)
+                .ok_or_else(|| err("OverflowError: integer too large"))
+        }
+        (Some(x), Some(y)) => return Ok(Value::from(as_f64(x) * as_f64(y))),
+        _ => {}
+    }
+    let (seq, n) = match (num(&a), num(&b)) {
+        (None, Some(Num::Int(n))) => (&a, n),
+        (Some(Num::Int(n)), None) => (&b, n),
+        _ => return Err(unsupported("*", &a, &b)),
+    };
+    let n = n.max(0) as usize;
+    if let Some(s) = seq.as_str() {
+        return Ok(Value::from(s.repeat(n)));
+    }
+    if is_sequence(seq) {
+        let items: Vec<Value> = seq.try_iter()?.collect();
+        let repeated: Vec<Value> = std::iter::repeat_n(items, n).flatten().collect();
+        return Ok(if seq.downcast_object_ref::<PyTuple>().is_some() {
+            PyTuple::value(repeated)
+        } else {
+            PyList::value(repeated)
+        });
+    }
+    Err(unsupported("*", &a, &b))
+}
+
+fn is_sequence(v: &Value) -> bool {
+    matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable)
+}
+
+fn unsupported(op: &str, a: &Value, b: &Value) -> Error {
+    err(format!(
+        "TypeError: unsupported operand type(s) for {op}: '{}' and '{}'",
+        type_name(a),
+        type_name(b)
+    ))
 }
 
 /// Python's `int(text, base)`: surrounding whitespace, a sign, `_` between digits, and with base 0

@@ -307,6 +307,9 @@ pub fn py_repr(v: &Value) -> String {
     if v.is_none() || v.is_undefined() {
         return "None".into();
     }
+    if let Some(r) = super::pydatetime::repr(v) {
+        return r;
+    }
     match v.kind() {
         minijinja::value::ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
         minijinja::value::ValueKind::String => {
@@ -368,6 +371,8 @@ fn is_container(v: &Value) -> bool {
         ValueKind::Seq | ValueKind::Iterable => {
             v.downcast_object_ref::<RowObj>().is_none()
                 && v.downcast_object_ref::<ColumnsObj>().is_none()
+                && v.downcast_object_ref::<super::pydatetime::IsoCalendar>()
+                    .is_none()
                 && v.downcast_object_ref::<TableObj>().is_none()
         }
         ValueKind::Map => {

@@ -54,6 +54,14 @@ struct Ex {
     rws: Vec<Rw>,
     /// The expression is a call (`f(x)`, `a.b(c)`), what minijinja's `do` accepts.
     call: bool,
+    /// The expression is a number or string literal (`1`, `-2.5`, `'a'`).
+    lit: Option<Lit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Lit {
+    Num,
+    Str,
 }
 
 impl Ex {
@@ -61,6 +69,7 @@ impl Ex {
         self.end = other.end;
         self.rws.extend(other.rws);
         self.call = false;
+        self.lit = None;
         self
     }
 }
@@ -123,6 +132,15 @@ pub fn rewrite(src: &str) -> Cow<'_, str> {
     }
     out.push_str(&src[last..]);
     Cow::Owned(out)
+}
+
+/// [`rewrite`] for a bare expression (`compile_expression`'s input).
+pub fn rewrite_expression(expr: &str) -> Cow<'_, str> {
+    let wrapped = format!("{{{{ {expr} }}}}");
+    match rewrite(&wrapped) {
+        Cow::Borrowed(_) => Cow::Borrowed(expr),
+        Cow::Owned(o) => Cow::Owned(o[3..o.len() - 3].to_string()),
+    }
 }
 
 /// The end of the `{% endraw %}` tag after `from`.
@@ -240,7 +258,7 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
     let interesting = toks.iter().any(|t| {
         matches!(
             t.kind,
-            Kind::Op("%" | "//" | "[" | "{" | "(") | Kind::Name("do")
+            Kind::Op("%" | "//" | "[" | "{" | "(" | "+" | "-" | "*") | Kind::Name("do")
         )
     });
     if !interesting || toks.iter().any(|t| t.kind == Kind::Op("?")) {
@@ -340,6 +358,24 @@ fn emit_rw(src: &str, rw: &Rw, out: &mut String) {
     }
     out.push_str(rw.extra);
     out.push(')');
+}
+
+/// `func(lhs, rhs)` in place of `lhs <op> rhs`.
+fn binary(func: &'static str, lhs: Ex, rhs: Ex) -> Ex {
+    let (start, end) = (lhs.start, rhs.end);
+    Ex {
+        start,
+        end,
+        rws: vec![Rw {
+            start,
+            end,
+            func,
+            parts: vec![lhs, rhs],
+            extra: "",
+        }],
+        call: true,
+        lit: None,
+    }
 }
 
 /// Jinja2's expression grammar (`jinja2/parser.py`), keeping spans and the rewrites only.
@@ -500,11 +536,18 @@ impl<'a> Parser<'_, 'a> {
         }
     }
 
+    /// `a + b`, `a - b`: Python's operators (`__sluice_add` / `__sluice_sub`, for datetimes,
+    /// lists and tuples), except between literals and something else, where minijinja's do.
     fn math1(&mut self) -> Option<Ex> {
         let mut ex = self.concat()?;
-        while matches!(self.peek(), Some(Kind::Op("+" | "-"))) {
+        while let Some(Kind::Op(op @ ("+" | "-"))) = self.peek() {
             self.pos += 1;
-            ex = ex.join(self.concat()?);
+            let rhs = self.concat()?;
+            ex = if ex.lit.is_some() || rhs.lit.is_some() {
+                ex.join(rhs)
+            } else {
+                binary(if op == "+" { "__sluice_add" } else { "__sluice_sub" }, ex, rhs)
+            };
         }
         Some(ex)
     }
@@ -523,26 +566,15 @@ impl<'a> Parser<'_, 'a> {
         while let Some(Kind::Op(op @ ("*" | "/" | "//" | "%"))) = self.peek() {
             self.pos += 1;
             let rhs = self.pow()?;
+            let literals = (ex.lit, rhs.lit);
             ex = match op {
-                "%" | "//" => {
-                    let (start, end) = (ex.start, rhs.end);
-                    let func = if op == "%" {
-                        "__sluice_mod"
-                    } else {
-                        "__sluice_floordiv"
-                    };
-                    Ex {
-                        start,
-                        end,
-                        rws: vec![Rw {
-                            start,
-                            end,
-                            func,
-                            parts: vec![ex, rhs],
-                            extra: "",
-                        }],
-                        call: true,
-                    }
+                "%" => binary("__sluice_mod", ex, rhs),
+                "//" => binary("__sluice_floordiv", ex, rhs),
+                "*" if !matches!(literals, (Some(Lit::Num), Some(Lit::Num)))
+                    && literals.0 != Some(Lit::Str)
+                    && literals.1 != Some(Lit::Str) =>
+                {
+                    binary("__sluice_mul", ex, rhs)
                 }
                 _ => ex.join(rhs),
             };
@@ -566,13 +598,18 @@ impl<'a> Parser<'_, 'a> {
             let mut ex = self.unary(false)?;
             ex.start = start;
             ex.call = false;
+            ex.lit = ex.lit.filter(|l| *l == Lit::Num);
             ex
         } else {
             self.primary()?
         };
+        let before = self.pos;
         ex = self.postfix(ex)?;
         if with_filter {
             ex = self.filter_expr(ex)?;
+        }
+        if self.pos != before {
+            ex.lit = None;
         }
         Some(ex)
     }
@@ -587,6 +624,7 @@ impl<'a> Parser<'_, 'a> {
             end: p.last_end(),
             rws,
             call: false,
+            lit: None,
         };
         let wrap = |p: &Self, func: &'static str, inner: Ex| {
             let end = p.last_end();
@@ -601,18 +639,27 @@ impl<'a> Parser<'_, 'a> {
                     extra: "",
                 }],
                 call: true,
+                lit: None,
             }
         };
         match self.peek()? {
-            Kind::Name(_) | Kind::Num => {
+            Kind::Name(_) => {
                 self.pos += 1;
                 Some(plain(self, vec![]))
+            }
+            Kind::Num => {
+                self.pos += 1;
+                let mut ex = plain(self, vec![]);
+                ex.lit = Some(Lit::Num);
+                Some(ex)
             }
             Kind::Str => {
                 while self.peek() == Some(Kind::Str) {
                     self.pos += 1;
                 }
-                Some(plain(self, vec![]))
+                let mut ex = plain(self, vec![]);
+                ex.lit = Some(Lit::Str);
+                Some(ex)
             }
             Kind::Op("(") => {
                 self.pos += 1;
@@ -816,7 +863,7 @@ mod tests {
         );
         assert_eq!(
             rewrite("{% set x = -a * b % c ~ 'x' %}"),
-            "{% set x = __sluice_mod(-a * b, c) ~ 'x' %}"
+            "{% set x = __sluice_mod(__sluice_mul(-a, b), c) ~ 'x' %}"
         );
         assert_eq!(
             rewrite("{{ a % b % c }} {{ f(a // 2, k=(x % 3)) }}"),
@@ -829,6 +876,14 @@ mod tests {
         assert_eq!(
             rewrite("{% do x.append('%s' % y) %}"),
             "{% do x.append(__sluice_mod('%s', y)) %}"
+        );
+    }
+
+    #[test]
+    fn arithmetic_on_values_becomes_calls() {
+        assert_eq!(
+            rewrite("{{ d - delta }} {{ a + b + c }} {{ x + 1 }} {{ 'a' + y }} {{ t * 2 }} {{ 2 * 3 }} {{ -1 - n }}"),
+            "{{ __sluice_sub(d, delta) }} {{ __sluice_add(__sluice_add(a, b), c) }} {{ x + 1 }} {{ 'a' + y }} {{ __sluice_mul(t, 2) }} {{ 2 * 3 }} {{ -1 - n }}"
         );
     }
 
