@@ -21,6 +21,7 @@ mod macros;
 mod objects;
 mod pydatetime;
 pub mod pyformat;
+mod pyitertools;
 pub mod pymodules;
 mod pyre;
 pub mod pyvalues;

@@ -966,9 +966,7 @@ impl Object for DatetimeModule {
             "date" => Value::from_object(TypeObj::Date),
             "time" => Value::from_object(TypeObj::Time),
             "timedelta" => Value::from_object(TypeObj::Timedelta),
-            "timezone" => Value::from_object(TypeObj::Timezone),
-            "MINYEAR" => Value::from(1),
-            "MAXYEAR" => Value::from(9999),
+            "tzinfo" => Value::from_object(TypeObj::Tzinfo),
             _ => return None,
         })
     }
@@ -981,7 +979,8 @@ enum TypeObj {
     Date,
     Time,
     Timedelta,
-    Timezone,
+    /// `datetime.tzinfo`, the base class (dbt exposes it, not `datetime.timezone`).
+    Tzinfo,
 }
 
 fn now_utc() -> NaiveDateTime {
@@ -1007,7 +1006,6 @@ impl Object for TypeObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let k = key.as_str()?;
         match (&**self, k) {
-            (TypeObj::Timezone, "utc") => Some(TzObj::value(TzInfo::fixed(0))),
             (TypeObj::DateTime, "min") => Some(PyDateTime::value(NaiveDateTime::MIN.max(
                 NaiveDate::from_ymd_opt(1, 1, 1)?.and_hms_opt(0, 0, 0)?,
             ), None)),
@@ -1056,12 +1054,9 @@ impl Object for TypeObj {
                 tz: tz_arg(args, 4)?,
             })),
             TypeObj::Timedelta => new_timedelta(args),
-            TypeObj::Timezone => {
-                let off = kw_or_pos(args, 0, "offset")
-                    .and_then(|v| v.downcast_object_ref::<PyTimedelta>().copied())
-                    .ok_or_else(|| err("TypeError: timezone() argument 1 must be a timedelta"))?;
-                Ok(TzObj::value(TzInfo::fixed((off.0 / MICROS) as i32)))
-            }
+            TypeObj::Tzinfo => Err(err(
+                "NotImplementedError: a tzinfo subclass must implement utcoffset()",
+            )),
         }
     }
     fn call_method(
@@ -1784,7 +1779,7 @@ mod tests {
             ("{{ datetime.datetime(2024, 5, 1, tzinfo=pytz.timezone('Europe/Paris')) }}", "2024-05-01 00:00:00+00:09"),
             ("{{ datetime.datetime(1997, 9, 29, 6, 14, 0, tzinfo=pytz.timezone('America/Los_Angeles')) }}", "1997-09-29 06:14:00-07:53"),
             ("{{ [datetime.datetime(2024, 5, 1, 3)] }} {{ [datetime.date(2024, 5, 1)] }}", "[datetime.datetime(2024, 5, 1, 3, 0)] [datetime.date(2024, 5, 1)]"),
-            ("{{ datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc) }} {{ datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=5, minutes=30))) }}", "2024-05-01 00:00:00+00:00 2024-05-01 00:00:00+05:30"),
+            ("{{ datetime.datetime.fromisoformat('2024-05-01T00:00:00+05:30').tzinfo }} {{ datetime.datetime.fromisoformat('2024-05-01T00:00:00+00:00').tzinfo }}", "UTC+05:30 UTC"),
             ("{{ datetime.datetime(2024, 5, 1, 3, tzinfo=pytz.timezone('America/New_York')).strftime('%Z %z') }}", "LMT -0456"),
             ("{{ pytz.timezone('America/New_York').localize(datetime.datetime(2024, 3, 10, 2, 30)) }}", "2024-03-10 02:30:00-05:00"),
             ("{{ pytz.timezone('America/New_York').localize(datetime.datetime(2024, 11, 3, 1, 30)) }}", "2024-11-03 01:30:00-05:00"),

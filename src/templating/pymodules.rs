@@ -16,6 +16,9 @@ pub fn modules() -> Value {
             }),
             ("pytz", || Value::from_object(super::pydatetime::PytzModule)),
             ("re", || Value::from_object(super::pyre::ReModule)),
+            ("itertools", || {
+                Value::from_object(super::pyitertools::ItertoolsModule)
+            }),
         ],
     })
 }
