@@ -51,7 +51,7 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("zip", zip_fn);
     register_python(env);
     env.add_function("set", set_fn);
-    env.add_function("set_strict", set_fn);
+    env.add_function("set_strict", set_strict_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));
     env.add_function("doc", |name: String| -> Result<Value, Error> {
         Err(err(format!(
@@ -108,6 +108,23 @@ pub fn register_python(env: &mut Environment<'static>) {
     env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
         pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
     });
+    super::pyfilters::register(env);
+    // Jinja2's tests that differ from minijinja's: booleans are numbers; strings and dicts are
+    // sequences; relations and other objects are not mappings; `none` is not iterable.
+    env.add_test("number", |v: Value| {
+        matches!(
+            v.kind(),
+            minijinja::value::ValueKind::Number | minijinja::value::ValueKind::Bool
+        )
+    });
+    env.add_test("sequence", |v: Value| {
+        matches!(
+            v.kind(),
+            minijinja::value::ValueKind::String | minijinja::value::ValueKind::Seq
+        ) || super::pyvalues::is_dict(&v)
+    });
+    env.add_test("mapping", |v: Value| super::pyvalues::is_dict(&v));
+    env.add_test("iterable", |v: Value| !v.is_none() && v.try_iter().is_ok());
     env.set_unknown_method_callback(unknown_method);
 }
 
@@ -546,19 +563,22 @@ fn zip_fn(args: Rest<Value>) -> Result<Value, Error> {
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
     Ok(Value::from(
         (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .map(|i| super::pyvalues::PyTuple::value(lists.iter().map(|l| l[i].clone()).collect()))
             .collect::<Vec<_>>(),
     ))
 }
 
+/// dbt's `set(value)` / `set_strict(value)`: a Python set of the items (`set_strict` fails where
+/// `set` gives `None`: on a value that is not iterable).
 fn set_fn(v: Value) -> Result<Value, Error> {
-    let mut out: Vec<Value> = Vec::new();
-    for item in v.try_iter()? {
-        if !out.contains(&item) {
-            out.push(item);
-        }
+    match v.try_iter() {
+        Ok(items) => Ok(super::pyvalues::PySet::value(items)),
+        Err(_) => Ok(Value::from(())),
     }
-    Ok(Value::from(out))
+}
+
+fn set_strict_fn(v: Value) -> Result<Value, Error> {
+    Ok(super::pyvalues::PySet::value(v.try_iter()?))
 }
 
 pub fn local_md5(s: &str) -> String {
@@ -612,30 +632,13 @@ pub fn unknown_method(
             }
             Ok(Value::from(pairs))
         }
-        (minijinja::value::ValueKind::String, "format") => {
-            let s = value.as_str().unwrap_or("");
-            let mut out = String::new();
-            let mut i = 0;
-            let mut rest = s;
-            while let Some(p) = rest.find("{}") {
-                out.push_str(&rest[..p]);
-                out.push_str(&args.get(i).map(|a| a.to_string()).unwrap_or_default());
-                i += 1;
-                rest = &rest[p + 2..];
+        (minijinja::value::ValueKind::String, _) => {
+            match super::pystr::call(state, value.as_str().unwrap_or(""), method, args) {
+                Some(r) => r,
+                None => minijinja_contrib::pycompat::unknown_method_callback(
+                    state, value, method, args,
+                ),
             }
-            out.push_str(rest);
-            Ok(Value::from(out))
-        }
-        (minijinja::value::ValueKind::String, "strip" | "lstrip" | "rstrip")
-            if !args.is_empty() =>
-        {
-            let s = value.as_str().unwrap_or("");
-            let chars: Vec<char> = args[0].as_str().unwrap_or("").chars().collect();
-            Ok(Value::from(match method {
-                "strip" => s.trim_matches(|c| chars.contains(&c)),
-                "lstrip" => s.trim_start_matches(|c| chars.contains(&c)),
-                _ => s.trim_end_matches(|c| chars.contains(&c)),
-            }))
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
     }

@@ -20,10 +20,12 @@ mod functions;
 mod macros;
 mod objects;
 mod pydatetime;
+mod pyfilters;
 pub mod pyformat;
 mod pyitertools;
 pub mod pymodules;
 mod pyre;
+mod pystr;
 pub mod pyvalues;
 mod syntax;
 

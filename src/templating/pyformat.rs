@@ -42,12 +42,12 @@ pub fn py_float(f: f64) -> String {
 
 /// A number operand.
 #[derive(Clone, Copy)]
-enum Num {
+pub(crate) enum Num {
     Int(i128),
     Float(f64),
 }
 
-fn num(v: &Value) -> Option<Num> {
+pub(crate) fn num(v: &Value) -> Option<Num> {
     match v.kind() {
         ValueKind::Bool => Some(Num::Int(v.is_true() as i128)),
         ValueKind::Number if v.is_integer() => i128::try_from(v.clone()).ok().map(Num::Int),
@@ -56,7 +56,7 @@ fn num(v: &Value) -> Option<Num> {
     }
 }
 
-fn as_f64(n: Num) -> f64 {
+pub(crate) fn as_f64(n: Num) -> f64 {
     match n {
         Num::Int(i) => i as f64,
         Num::Float(f) => f,
@@ -70,7 +70,7 @@ fn int_value(i: i128) -> Value {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v.kind() {
         ValueKind::Undefined => "Undefined",
         ValueKind::None => "NoneType",
@@ -677,7 +677,7 @@ fn signed(negative: bool, digits: String, spec: &Spec) -> String {
 }
 
 /// `%e %f %g` of a non-negative number.
-fn float_conv(conv: char, f: f64, prec: usize, alt: bool) -> String {
+pub(crate) fn float_conv(conv: char, f: f64, prec: usize, alt: bool) -> String {
     if f.is_nan() {
         return if conv.is_uppercase() { "NAN" } else { "nan" }.into();
     }

@@ -162,6 +162,141 @@ impl Object for PyTuple {
     }
 }
 
+/// A Python set (dbt's `set()` / `set_strict()`): unique items in the order they came, equal to
+/// any set with the same items; prints as `{1, 2}` (`set()` when empty).
+#[derive(Debug, Default)]
+pub struct PySet(Mutex<Vec<Value>>);
+
+impl PySet {
+    pub fn value(items: impl IntoIterator<Item = Value>) -> Value {
+        let mut out: Vec<Value> = Vec::new();
+        for item in items {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        Value::from_object(PySet(Mutex::new(out)))
+    }
+    fn items(&self) -> Vec<Value> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+impl Object for PySet {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        let items = self.items();
+        index(items.len(), i).map(|i| items[i].clone())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items())
+    }
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        self.0.lock().ok().map(|v| v.len())
+    }
+    fn custom_cmp(self: &Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Self>()?.items();
+        let mine = self.items();
+        (mine.len() == other.len() && mine.iter().all(|x| other.contains(x)))
+            .then_some(std::cmp::Ordering::Equal)
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let others = || -> Result<Vec<Value>, Error> {
+            let mut all = Vec::new();
+            for a in args {
+                all.extend(a.try_iter()?);
+            }
+            Ok(all)
+        };
+        let mine = self.items();
+        match method {
+            "add" => {
+                let x = args.first().cloned().unwrap_or_default();
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                if !g.contains(&x) {
+                    g.push(x);
+                }
+                Ok(Value::from(()))
+            }
+            "update" => {
+                let more = others()?;
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                for x in more {
+                    if !g.contains(&x) {
+                        g.push(x);
+                    }
+                }
+                Ok(Value::from(()))
+            }
+            "discard" | "remove" => {
+                let x = args.first().cloned().unwrap_or_default();
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                match g.iter().position(|y| y == &x) {
+                    Some(i) => {
+                        g.remove(i);
+                    }
+                    None if method == "remove" => return Err(err(format!("KeyError: {}", py_repr(&x)))),
+                    None => {}
+                }
+                Ok(Value::from(()))
+            }
+            "union" => Ok(PySet::value(mine.into_iter().chain(others()?))),
+            "intersection" => {
+                let o = others()?;
+                Ok(PySet::value(mine.into_iter().filter(|x| o.contains(x))))
+            }
+            "difference" => {
+                let o = others()?;
+                Ok(PySet::value(mine.into_iter().filter(|x| !o.contains(x))))
+            }
+            "symmetric_difference" => {
+                let o = others()?;
+                let left: Vec<Value> = mine.iter().filter(|x| !o.contains(x)).cloned().collect();
+                let right: Vec<Value> = o.into_iter().filter(|x| !mine.contains(x)).collect();
+                Ok(PySet::value(left.into_iter().chain(right)))
+            }
+            "issubset" => {
+                let o = others()?;
+                Ok(Value::from(mine.iter().all(|x| o.contains(x))))
+            }
+            "issuperset" => Ok(Value::from(others()?.iter().all(|x| mine.contains(x)))),
+            "isdisjoint" => Ok(Value::from(!others()?.iter().any(|x| mine.contains(x)))),
+            "copy" => Ok(PySet::value(mine)),
+            "clear" => {
+                if let Ok(mut g) = self.0.lock() {
+                    g.clear();
+                }
+                Ok(Value::from(()))
+            }
+            "pop" => {
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                if g.is_empty() {
+                    return Err(err("KeyError: 'pop from an empty set'"));
+                }
+                Ok(g.remove(0))
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("set has no method named {method}"),
+            )),
+        }
+    }
+}
+
+/// A dict-like value: a template's dict or minijinja's map, not an object with attributes (a
+/// relation, a datetime, `model`), which Jinja2's `mapping` test does not take for one.
+pub fn is_dict(v: &Value) -> bool {
+    v.kind() == minijinja::value::ValueKind::Map && is_container(v)
+}
+
 /// `__sluice_tuple(a, b, ...)`.
 pub fn new_tuple(items: minijinja::value::Rest<Value>) -> Value {
     PyTuple::value(items.0)
@@ -312,20 +447,46 @@ pub fn py_repr(v: &Value) -> String {
     }
     match v.kind() {
         minijinja::value::ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
-        minijinja::value::ValueKind::String => {
-            let s = v.as_str().unwrap_or("");
-            if s.contains('\'') && !s.contains('"') {
-                format!("\"{s}\"")
-            } else {
-                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-            }
-        }
+        minijinja::value::ValueKind::String => str_repr(v.as_str().unwrap_or("")),
         minijinja::value::ValueKind::Number if !v.is_integer() => f64::try_from(v.clone())
             .map(super::pyformat::py_float)
             .unwrap_or_else(|_| v.to_string()),
         _ if is_container(v) => py_str(v),
         _ => v.to_string(),
     }
+}
+
+/// Python's `repr()` of a string: single quotes unless it holds only single quotes, backslash
+/// escapes for the quote, backslashes and control characters.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if (0x80..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// Python's `str()` of a value: like [`py_repr`] except that a string is itself.
@@ -351,6 +512,12 @@ pub fn py_str(v: &Value) -> String {
             .try_iter()
             .map(|it| it.map(|x| py_repr(&x)).collect())
             .unwrap_or_default();
+        if v.downcast_object_ref::<PySet>().is_some() {
+            if items.is_empty() {
+                return "set()".into();
+            }
+            return format!("{{{}}}", items.join(", "));
+        }
         if v.downcast_object_ref::<PyTuple>().is_some() {
             return match items.as_slice() {
                 [one] => format!("({one},)"),
