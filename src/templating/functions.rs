@@ -120,7 +120,9 @@ pub fn register_python(env: &mut Environment<'static>) {
     env.add_test("sequence", |v: Value| {
         matches!(
             v.kind(),
-            minijinja::value::ValueKind::String | minijinja::value::ValueKind::Seq
+            minijinja::value::ValueKind::String
+                | minijinja::value::ValueKind::Seq
+                | minijinja::value::ValueKind::Undefined
         ) || super::pyvalues::is_dict(&v)
     });
     env.add_test("mapping", |v: Value| super::pyvalues::is_dict(&v));

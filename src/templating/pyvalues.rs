@@ -291,10 +291,11 @@ impl Object for PySet {
     }
 }
 
-/// A dict-like value: a template's dict or minijinja's map, not an object with attributes (a
-/// relation, a datetime, `model`), which Jinja2's `mapping` test does not take for one.
+/// A mapping for Jinja2's tests: a template's dict, minijinja's map, or a relation (dbt's
+/// relations are mappings); not other objects with attributes (datetimes, `model`).
 pub fn is_dict(v: &Value) -> bool {
-    v.kind() == minijinja::value::ValueKind::Map && is_container(v)
+    v.kind() == minijinja::value::ValueKind::Map
+        && (is_container(v) || v.downcast_object_ref::<super::objects::RelationObj>().is_some())
 }
 
 /// `__sluice_tuple(a, b, ...)`.
