@@ -282,7 +282,9 @@ fn parse_project(
                         .map(|c| (c[1].to_string(), c[2].to_string()))
                         .collect()
                 } else {
-                    vec![(file_stem(&f.path), f.contents.clone())]
+                    // dbt reads node files stripped of leading and trailing whitespace
+                    // (`load_file_contents(strip=True)`), so that is what renders.
+                    vec![(file_stem(&f.path), f.contents.trim().to_string())]
                 };
                 let mut out = Vec::with_capacity(bodies.len());
                 for (name, raw) in bodies {
@@ -297,7 +299,7 @@ fn parse_project(
                     );
                     node.path = f.path.clone();
                     node.original_file_path = f.original_file_path.clone();
-                    node.checksum = crate::project::sha256_hex(f.contents.as_bytes());
+                    node.checksum = crate::project::sha256_hex(f.contents.trim().as_bytes());
                     node.raw_code = raw;
                     node.config = default_config_shared(rtype);
                     let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {

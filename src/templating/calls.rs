@@ -48,14 +48,6 @@ pub fn kw_or_pos(args: &[Value], pos: usize, key: &str) -> Option<Value> {
     args.iter().filter(|a| !a.is_kwargs()).nth(pos).cloned()
 }
 
-/// An integer argument by name or position, else `default`, else an error.
-pub fn int_arg(args: &[Value], i: usize, name: &str, default: Option<i64>) -> Result<i64, Error> {
-    match kw_or_pos(args, i, name) {
-        Some(v) => i64::try_from(v).map_err(|_| err(format!("`{name}` must be an integer"))),
-        None => default.ok_or_else(|| err(format!("missing argument `{name}`"))),
-    }
-}
-
 /// An object whose attributes are other objects (`api`, `modules`, `modules.datetime`).
 pub struct Namespace {
     /// What `Debug` prints.

@@ -49,11 +49,9 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
     env.add_function("toyaml", toyaml);
     env.add_function("fromyaml", fromyaml);
     env.add_function("zip", zip_fn);
-    env.add_function("__sluice_list", super::pyvalues::new_list);
-    env.add_function("__sluice_dict", super::pyvalues::new_dict);
-    env.add_function("__sluice_mut", super::pyvalues::make_mutable);
+    register_python(env);
     env.add_function("set", set_fn);
-    env.add_function("set_strict", set_fn);
+    env.add_function("set_strict", set_strict_fn);
     env.add_function("local_md5", |s: String| local_md5(&s));
     env.add_function("doc", |name: String| -> Result<Value, Error> {
         Err(err(format!(
@@ -88,6 +86,48 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
         }
     });
     env.add_filter("as_native", |v: Value| v);
+}
+
+/// What Python values and operators need: the functions [`super::syntax`] rewrites literals and
+/// operators into, and the filters whose results Python prints differently from minijinja's.
+pub fn register_python(env: &mut Environment<'static>) {
+    env.add_function("__sluice_list", super::pyvalues::new_list);
+    env.add_function("__sluice_dict", super::pyvalues::new_dict);
+    env.add_function("__sluice_mut", super::pyvalues::make_mutable);
+    env.add_function("__sluice_tuple", super::pyvalues::new_tuple);
+    env.add_function("__sluice_mod", super::pyformat::py_mod);
+    env.add_function("__sluice_floordiv", super::pyformat::py_floordiv);
+    env.add_function("__sluice_add", super::pyformat::py_add);
+    env.add_function("__sluice_sub", super::pyformat::py_sub);
+    env.add_function("__sluice_mul", super::pyformat::py_mul);
+    env.add_function("__sluice_do", super::pyformat::py_do);
+    env.add_filter("tojson", tojson_filter);
+    env.add_filter("int", super::pyformat::int_filter);
+    env.add_filter("float", super::pyformat::float_filter);
+    env.add_filter("round", super::pyformat::round_filter);
+    env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
+        pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
+    });
+    super::pyfilters::register(env);
+    // Jinja2's tests that differ from minijinja's: booleans are numbers; strings and dicts are
+    // sequences; relations and other objects are not mappings; `none` is not iterable.
+    env.add_test("number", |v: Value| {
+        matches!(
+            v.kind(),
+            minijinja::value::ValueKind::Number | minijinja::value::ValueKind::Bool
+        )
+    });
+    env.add_test("sequence", |v: Value| {
+        matches!(
+            v.kind(),
+            minijinja::value::ValueKind::String
+                | minijinja::value::ValueKind::Seq
+                | minijinja::value::ValueKind::Undefined
+        ) || super::pyvalues::is_dict(&v)
+    });
+    env.add_test("mapping", |v: Value| super::pyvalues::is_dict(&v));
+    env.add_test("iterable", |v: Value| !v.is_none() && v.try_iter().is_ok());
+    env.set_unknown_method_callback(unknown_method);
 }
 
 fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
@@ -395,38 +435,94 @@ fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let j = to_json(&v);
     let j = if sort { sort_json(j) } else { j };
     let mut out = String::new();
-    python_json(&j, &mut out).map_err(|e| err(e.to_string()))?;
+    python_json(&j, None, 0, &mut out);
     Ok(out)
 }
 
-/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators.
-fn python_json(v: &serde_json::Value, out: &mut String) -> Result<(), serde_json::Error> {
+/// The `tojson` filter as Jinja2 has it: keys sorted (`json.dumps_kwargs`), `<`, `>`, `&` and `'`
+/// escaped for HTML, `indent=` as `json.dumps` takes it.
+fn tojson_filter(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let indent = match indent {
+        Some(i) => Some(i),
+        None => kwargs.get::<Option<usize>>("indent")?,
+    };
+    let mut out = String::new();
+    python_json(&sort_json(to_json(&v)), indent, 0, &mut out);
+    let out = out
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\'', "\\u0027");
+    Ok(Value::from_safe_string(out))
+}
+
+/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "` separators (`","` and
+/// newlines with `indent`), non-ASCII characters as `\uXXXX`, floats as Python prints them.
+fn python_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut String) {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', n * level));
+        }
+    };
+    let sep = if indent.is_some() { "," } else { ", " };
     match v {
-        serde_json::Value::Array(a) => {
+        serde_json::Value::Array(a) if !a.is_empty() => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(sep);
                 }
-                python_json(x, out)?;
+                newline(out, level + 1);
+                python_json(x, indent, level + 1, out);
             }
+            newline(out, level);
             out.push(']');
         }
-        serde_json::Value::Object(m) => {
+        serde_json::Value::Object(m) if !m.is_empty() => {
             out.push('{');
             for (i, (k, x)) in m.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(sep);
                 }
-                out.push_str(&serde_json::to_string(k)?);
+                newline(out, level + 1);
+                json_string(k, out);
                 out.push_str(": ");
-                python_json(x, out)?;
+                python_json(x, indent, level + 1, out);
             }
+            newline(out, level);
             out.push('}');
         }
-        other => out.push_str(&serde_json::to_string(other)?),
+        serde_json::Value::String(s) => json_string(s, out),
+        serde_json::Value::Number(n) if n.is_f64() => {
+            out.push_str(&super::pyformat::py_float(n.as_f64().unwrap_or(0.0)))
+        }
+        other => out.push_str(&other.to_string()),
     }
-    Ok(())
+}
+
+/// A JSON string with Python's `ensure_ascii` escapes.
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn sort_json(v: serde_json::Value) -> serde_json::Value {
@@ -469,19 +565,22 @@ fn zip_fn(args: Rest<Value>) -> Result<Value, Error> {
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
     Ok(Value::from(
         (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .map(|i| super::pyvalues::PyTuple::value(lists.iter().map(|l| l[i].clone()).collect()))
             .collect::<Vec<_>>(),
     ))
 }
 
+/// dbt's `set(value)` / `set_strict(value)`: a Python set of the items (`set_strict` fails where
+/// `set` gives `None`: on a value that is not iterable).
 fn set_fn(v: Value) -> Result<Value, Error> {
-    let mut out: Vec<Value> = Vec::new();
-    for item in v.try_iter()? {
-        if !out.contains(&item) {
-            out.push(item);
-        }
+    match v.try_iter() {
+        Ok(items) => Ok(super::pyvalues::PySet::value(items)),
+        Err(_) => Ok(Value::from(())),
     }
-    Ok(Value::from(out))
+}
+
+fn set_strict_fn(v: Value) -> Result<Value, Error> {
+    Ok(super::pyvalues::PySet::value(v.try_iter()?))
 }
 
 pub fn local_md5(s: &str) -> String {
@@ -527,33 +626,36 @@ pub fn unknown_method(
     args: &[Value],
 ) -> Result<Value, Error> {
     match (value.kind(), method) {
-        (minijinja::value::ValueKind::String, "format") => {
-            let s = value.as_str().unwrap_or("");
-            let mut out = String::new();
-            let mut i = 0;
-            let mut rest = s;
-            while let Some(p) = rest.find("{}") {
-                out.push_str(&rest[..p]);
-                out.push_str(&args.get(i).map(|a| a.to_string()).unwrap_or_default());
-                i += 1;
-                rest = &rest[p + 2..];
+        (minijinja::value::ValueKind::Map, "items") if args.is_empty() => {
+            let mut pairs = Vec::new();
+            for k in value.try_iter()? {
+                let v = value.get_item(&k)?;
+                pairs.push(super::pyvalues::PyTuple::value(vec![k, v]));
             }
-            out.push_str(rest);
-            Ok(Value::from(out))
+            Ok(Value::from(pairs))
         }
-        (minijinja::value::ValueKind::String, "strip" | "lstrip" | "rstrip")
-            if !args.is_empty() =>
-        {
-            let s = value.as_str().unwrap_or("");
-            let chars: Vec<char> = args[0].as_str().unwrap_or("").chars().collect();
-            Ok(Value::from(match method {
-                "strip" => s.trim_matches(|c| chars.contains(&c)),
-                "lstrip" => s.trim_start_matches(|c| chars.contains(&c)),
-                _ => s.trim_end_matches(|c| chars.contains(&c)),
-            }))
+        (minijinja::value::ValueKind::String, _) => {
+            match super::pystr::call(state, value.as_str().unwrap_or(""), method, args) {
+                Some(r) => r,
+                None => minijinja_contrib::pycompat::unknown_method_callback(
+                    state, value, method, args,
+                ),
+            }
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
     }
+}
+
+/// A filter's `[key, value]` pairs as Python's tuples.
+fn pairs_as_tuples(v: Value) -> Result<Value, Error> {
+    Ok(Value::from(
+        v.try_iter()?
+            .map(|p| match p.try_iter() {
+                Ok(items) => super::pyvalues::PyTuple::value(items.collect()),
+                Err(_) => p,
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// A short stable code for a template error.

@@ -166,12 +166,16 @@ pub fn preprocess(src: &str) -> String {
     });
     let s = ENDTEST_RE.replace_all(&s, "{%$1 endmacro $2%}");
     let s = ENDMAT_RE.replace_all(&s, "#}{%$1 endmacro $2%}");
-    super::pyvalues::rewrite_literals(&s).into_owned()
+    let s = super::pyvalues::rewrite_literals(&s);
+    super::syntax::rewrite(&s).into_owned()
 }
 
 /// Rewrites a node's SQL: list and dict literals assigned with `{% set %}` become mutable.
 pub fn preprocess_node(src: &str) -> std::borrow::Cow<'_, str> {
-    super::pyvalues::rewrite_literals(src)
+    match super::pyvalues::rewrite_literals(src) {
+        std::borrow::Cow::Borrowed(s) => super::syntax::rewrite(s),
+        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(super::syntax::rewrite(&s).into_owned()),
+    }
 }
 
 /// Every macro, by package and name.
@@ -369,6 +373,7 @@ impl MacroIndex {
         Some(Value::from(map))
     }
 
+    /// A package's macros by bare name, which its own nodes and macros see before the root's.
     pub(crate) fn locals_for(&self, package: &str) -> Option<Value> {
         self.locals.get(package).cloned()
     }
@@ -426,7 +431,7 @@ impl Object for MacroFn {
             .as_ref()
             .and_then(|i| i.0.locals_for(&self.def.package));
         let tmpl = state.env().get_template(&self.def.template)?;
-        let args = render_caller(state, args)?;
+        let (args, recorder) = render_caller(state, args)?;
         let (args, catch) = catch_extra_args(&self.def, &args);
         let base = match catch {
             Some(extra) => minijinja::context! { ..extra, ..base },
@@ -454,10 +459,14 @@ impl Object for MacroFn {
         RETURN_SLOT.with(|s| s.borrow_mut().push(None));
         let result = m.call(&st, &args);
         let slot = RETURN_SLOT.with(|s| s.borrow_mut().pop().flatten());
-        match result {
-            Ok(v) => Ok(v),
-            Err(e) if e.detail() == Some(RETURN_MARKER) => Ok(slot.unwrap_or_default()),
-            Err(e) => Err(e),
+        let value = match result {
+            Ok(v) => v,
+            Err(e) if e.detail() == Some(RETURN_MARKER) => slot.unwrap_or_default(),
+            Err(e) => return Err(e),
+        };
+        match &recorder {
+            Some((r, caller)) => fill_caller_markers(state, value, r, caller),
+            None => Ok(value),
         }
     }
 
@@ -467,25 +476,48 @@ impl Object for MacroFn {
 }
 
 /// `{% call m() %}body{% endcall %}`: the body is a macro of the calling template's state, which
-/// minijinja cannot call from the state `m` runs in; so it is rendered here, in the caller's
-/// state, and `m` gets a `caller` that returns the text. (A `caller(args)` gets the same text.)
-fn render_caller(state: &State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Error> {
+/// minijinja cannot call from the state `m` runs in. So a body without parameters is rendered
+/// here, in the caller's state, and `m` gets a `caller` that returns the text; a body with
+/// parameters (`{% call(row) m() %}`) gets a [`CallerRecorder`]: each `caller(args)` in `m`
+/// prints a marker, and once `m` returns, each marker is replaced by the body rendered here with
+/// those arguments (see [`fill_caller_markers`]).
+fn render_caller(
+    state: &State<'_, '_>,
+    args: &[Value],
+) -> Result<(Vec<Value>, Option<(Arc<CallerRecorder>, Value)>), Error> {
     let Some(last) = args.last().filter(|a| a.is_kwargs()) else {
-        return Ok(args.to_vec());
+        return Ok((args.to_vec(), None));
     };
     let kw = minijinja::value::Kwargs::try_from(last.clone())?;
     let Some(caller) = kw.get::<Option<Value>>("caller")? else {
-        return Ok(args.to_vec());
+        return Ok((args.to_vec(), None));
     };
-    if caller.downcast_object_ref::<CallerText>().is_some() {
-        return Ok(args.to_vec());
+    if caller.downcast_object_ref::<CallerText>().is_some()
+        || caller.downcast_object_ref::<CallerRecorder>().is_some()
+    {
+        return Ok((args.to_vec(), None));
     }
-    let body = caller.call(state, &[])?;
+    let takes_args = caller
+        .get_attr("arguments")
+        .ok()
+        .and_then(|a| a.len())
+        .is_some_and(|n| n > 0);
+    let mut recorder = None;
+    let replacement = if takes_args {
+        let r = Arc::new(CallerRecorder {
+            id: NEXT_CALLER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            calls: std::sync::Mutex::new(Vec::new()),
+        });
+        recorder = Some((r.clone(), caller.clone()));
+        Value::from_dyn_object(r)
+    } else {
+        Value::from_object(CallerText(caller.call(state, &[])?.to_string()))
+    };
     let pairs: Vec<(String, Value)> = kw
         .args()
         .map(|k| {
             let v = if k == "caller" {
-                Value::from_object(CallerText(body.to_string()))
+                replacement.clone()
             } else {
                 kw.get::<Value>(k).unwrap_or_default()
             };
@@ -496,7 +528,7 @@ fn render_caller(state: &State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Er
     out.push(Value::from(
         pairs.into_iter().collect::<minijinja::value::Kwargs>(),
     ));
-    Ok(out)
+    Ok((out, recorder))
 }
 
 /// A `caller` whose body was rendered already.
@@ -507,6 +539,62 @@ impl Object for CallerText {
     fn call(self: &Arc<Self>, _state: &State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
         Ok(Value::from_safe_string(self.0.clone()))
     }
+}
+
+static NEXT_CALLER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A `caller` taking arguments: records each call and prints a marker for it.
+#[derive(Debug)]
+struct CallerRecorder {
+    id: u64,
+    calls: std::sync::Mutex<Vec<Vec<Value>>>,
+}
+
+impl CallerRecorder {
+    fn marker(&self, n: usize) -> String {
+        format!("\u{1}sluice-caller:{}:{n}\u{1}", self.id)
+    }
+}
+
+impl Object for CallerRecorder {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let mut calls = self.calls.lock().map_err(|_| {
+            Error::new(minijinja::ErrorKind::InvalidOperation, "caller poisoned")
+        })?;
+        calls.push(args.to_vec());
+        Ok(Value::from_safe_string(self.marker(calls.len() - 1)))
+    }
+}
+
+/// Replaces the markers `caller(args)` printed in a macro's output by the call block's body
+/// rendered (in the calling template's `state`) with those arguments.
+fn fill_caller_markers(
+    state: &State<'_, '_>,
+    value: Value,
+    recorder: &CallerRecorder,
+    caller: &Value,
+) -> Result<Value, Error> {
+    let calls = recorder
+        .calls
+        .lock()
+        .map(|c| c.clone())
+        .unwrap_or_default();
+    let Some(text) = value.as_str().filter(|_| !calls.is_empty()) else {
+        return Ok(value);
+    };
+    let mut text = text.to_string();
+    for (n, args) in calls.iter().enumerate() {
+        let marker = recorder.marker(n);
+        if text.contains(&marker) {
+            let body = caller.call(state, args)?;
+            text = text.replace(&marker, &body.to_string());
+        }
+    }
+    Ok(if value.is_safe() {
+        Value::from_safe_string(text)
+    } else {
+        Value::from(text)
+    })
 }
 
 static KWARGS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bkwargs\b").unwrap());

@@ -19,8 +19,15 @@ mod calls;
 mod functions;
 mod macros;
 mod objects;
+mod pydatetime;
+mod pyfilters;
+pub mod pyformat;
+mod pyitertools;
 pub mod pymodules;
+mod pyre;
+mod pystr;
 pub mod pyvalues;
+mod syntax;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -364,9 +371,10 @@ impl Templates {
         if let Ok(mut slot) = ctx.jinja_ctx.lock() {
             *slot = Some(jctx.clone());
         }
+        let prepared = syntax::rewrite_expression(expr);
         let e = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&prepared)
             .map_err(|e| jinja_error(&e, file, expr))?;
         e.eval(jctx).map_err(|e| jinja_error(&e, file, expr))
     }
@@ -385,7 +393,7 @@ impl Templates {
         );
         m.insert(
             "run_started_at".into(),
-            objects::datetime_value(self.globals.run_started_at),
+            pydatetime::PyDateTime::utc_value(self.globals.run_started_at),
         );
         m.insert("flags".into(), self.flags_value.clone());
         m.insert("graph".into(), self.globals.graph.clone());

@@ -389,7 +389,7 @@ impl Object for TableObj {
 }
 
 #[derive(Debug)]
-struct RowObj {
+pub(crate) struct RowObj {
     names: Vec<String>,
     values: Vec<serde_json::Value>,
 }
@@ -417,7 +417,7 @@ impl Object for RowObj {
 }
 
 #[derive(Debug)]
-struct ColumnsObj(QueryResult);
+pub(crate) struct ColumnsObj(QueryResult);
 
 impl Object for ColumnsObj {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -501,57 +501,6 @@ impl Object for ResultColumn {
             "values" => Ok(Value::from_serialize(&self.values)),
             _ => Err(no_method("column", method)),
         }
-    }
-}
-
-/// `run_started_at` and `modules.datetime` values.
-#[derive(Debug)]
-pub struct DateTimeObj(pub chrono::DateTime<chrono::Utc>);
-
-pub fn datetime_value(dt: chrono::DateTime<chrono::Utc>) -> Value {
-    Value::from_object(DateTimeObj(dt))
-}
-
-impl Object for DateTimeObj {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        use chrono::{Datelike, Timelike};
-        let d = &self.0;
-        Some(Value::from(match key.as_str()? {
-            "year" => d.year() as i64,
-            "month" => d.month() as i64,
-            "day" => d.day() as i64,
-            "hour" => d.hour() as i64,
-            "minute" => d.minute() as i64,
-            "second" => d.second() as i64,
-            "microsecond" => (d.nanosecond() / 1000) as i64,
-            _ => return None,
-        }))
-    }
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "strftime" => {
-                let fmt = args
-                    .first()
-                    .and_then(|a| a.as_str())
-                    .unwrap_or("%Y-%m-%d %H:%M:%S");
-                Ok(Value::from(self.0.format(fmt).to_string()))
-            }
-            "isoformat" => Ok(Value::from(
-                self.0.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
-            )),
-            "date" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
-            "timestamp" => Ok(Value::from(self.0.timestamp() as f64)),
-            "astimezone" | "replace" => Ok(datetime_value(self.0)),
-            _ => Err(no_method("datetime", method)),
-        }
-    }
-    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d %H:%M:%S%.6f+00:00"))
     }
 }
 

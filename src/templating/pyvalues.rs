@@ -1,13 +1,13 @@
-//! Mutable lists and dicts with Python's methods (`append`, `extend`, `pop`, `update`,
-//! `setdefault` ...), for templates written against Jinja2, where `[]` and `{}` are Python objects
-//! that `{% do x.append(y) %}` changes in place.
+//! Python's lists, dicts and tuples for templates written against Jinja2, where `[]` and `{}` are
+//! Python objects that `{% do x.append(y) %}` changes in place (`append`, `extend`, `pop`,
+//! `update`, `setdefault` ...) and `(a, b)` prints as `(a, b)`.
 //!
 //! Design decision: minijinja's own sequences and maps are immutable, and there is no hook on
-//! literal construction; so [`rewrite_literals`] (run on every template) rewrites the literal of
-//! a `{% set name = [...] %}` / `{% set name = {...} %}`, and the value of any `{% set name =
-//! expr %}` whose `name` the file mutates, into a call that builds one of these objects. That
-//! covers how dbt packages build lists and dicts to mutate; other values stay minijinja values
-//! (mutating one is reported as an error, never silently ignored).
+//! literal construction; so [`super::syntax`] rewrites every list, dict and tuple literal into a
+//! call that builds one of these objects, and [`rewrite_literals`] turns the value of any
+//! `{% set name = expr %}` whose `name` the file mutates into a mutable copy (for lists and dicts
+//! that come from elsewhere: a filter, `var()`, a query). Values passed around keep their identity,
+//! so a macro that extends a list it was given changes the caller's list, as in Python.
 
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -116,6 +116,191 @@ impl Object for PyList {
             )),
         }
     }
+}
+
+/// A Python tuple: an immutable sequence that prints as `(a, b)` / `(a,)`.
+#[derive(Debug, Default)]
+pub struct PyTuple(pub Vec<Value>);
+
+impl PyTuple {
+    pub fn value(items: Vec<Value>) -> Value {
+        Value::from_object(PyTuple(items))
+    }
+}
+
+impl Object for PyTuple {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        index(self.0.len(), i).map(|i| self.0[i].clone())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let arg = args.first().cloned().unwrap_or_default();
+        match method {
+            "index" => self
+                .0
+                .iter()
+                .position(|x| x == &arg)
+                .map(Value::from)
+                .ok_or_else(|| err("tuple.index(x): x not in tuple")),
+            "count" => Ok(Value::from(self.0.iter().filter(|x| *x == &arg).count())),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("tuple has no method named {method}"),
+            )),
+        }
+    }
+}
+
+/// A Python set (dbt's `set()` / `set_strict()`): unique items in the order they came, equal to
+/// any set with the same items; prints as `{1, 2}` (`set()` when empty).
+#[derive(Debug, Default)]
+pub struct PySet(Mutex<Vec<Value>>);
+
+impl PySet {
+    pub fn value(items: impl IntoIterator<Item = Value>) -> Value {
+        let mut out: Vec<Value> = Vec::new();
+        for item in items {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        Value::from_object(PySet(Mutex::new(out)))
+    }
+    fn items(&self) -> Vec<Value> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+impl Object for PySet {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        let items = self.items();
+        index(items.len(), i).map(|i| items[i].clone())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items())
+    }
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        self.0.lock().ok().map(|v| v.len())
+    }
+    fn custom_cmp(self: &Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Self>()?.items();
+        let mine = self.items();
+        (mine.len() == other.len() && mine.iter().all(|x| other.contains(x)))
+            .then_some(std::cmp::Ordering::Equal)
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let others = || -> Result<Vec<Value>, Error> {
+            let mut all = Vec::new();
+            for a in args {
+                all.extend(a.try_iter()?);
+            }
+            Ok(all)
+        };
+        let mine = self.items();
+        match method {
+            "add" => {
+                let x = args.first().cloned().unwrap_or_default();
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                if !g.contains(&x) {
+                    g.push(x);
+                }
+                Ok(Value::from(()))
+            }
+            "update" => {
+                let more = others()?;
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                for x in more {
+                    if !g.contains(&x) {
+                        g.push(x);
+                    }
+                }
+                Ok(Value::from(()))
+            }
+            "discard" | "remove" => {
+                let x = args.first().cloned().unwrap_or_default();
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                match g.iter().position(|y| y == &x) {
+                    Some(i) => {
+                        g.remove(i);
+                    }
+                    None if method == "remove" => return Err(err(format!("KeyError: {}", py_repr(&x)))),
+                    None => {}
+                }
+                Ok(Value::from(()))
+            }
+            "union" => Ok(PySet::value(mine.into_iter().chain(others()?))),
+            "intersection" => {
+                let o = others()?;
+                Ok(PySet::value(mine.into_iter().filter(|x| o.contains(x))))
+            }
+            "difference" => {
+                let o = others()?;
+                Ok(PySet::value(mine.into_iter().filter(|x| !o.contains(x))))
+            }
+            "symmetric_difference" => {
+                let o = others()?;
+                let left: Vec<Value> = mine.iter().filter(|x| !o.contains(x)).cloned().collect();
+                let right: Vec<Value> = o.into_iter().filter(|x| !mine.contains(x)).collect();
+                Ok(PySet::value(left.into_iter().chain(right)))
+            }
+            "issubset" => {
+                let o = others()?;
+                Ok(Value::from(mine.iter().all(|x| o.contains(x))))
+            }
+            "issuperset" => Ok(Value::from(others()?.iter().all(|x| mine.contains(x)))),
+            "isdisjoint" => Ok(Value::from(!others()?.iter().any(|x| mine.contains(x)))),
+            "copy" => Ok(PySet::value(mine)),
+            "clear" => {
+                if let Ok(mut g) = self.0.lock() {
+                    g.clear();
+                }
+                Ok(Value::from(()))
+            }
+            "pop" => {
+                let mut g = self.0.lock().map_err(|_| err("set poisoned"))?;
+                if g.is_empty() {
+                    return Err(err("KeyError: 'pop from an empty set'"));
+                }
+                Ok(g.remove(0))
+            }
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("set has no method named {method}"),
+            )),
+        }
+    }
+}
+
+/// A mapping for Jinja2's tests: a template's dict, minijinja's map, or a relation (dbt's
+/// relations are mappings); not other objects with attributes (datetimes, `model`).
+pub fn is_dict(v: &Value) -> bool {
+    v.kind() == minijinja::value::ValueKind::Map
+        && (is_container(v) || v.downcast_object_ref::<super::objects::RelationObj>().is_some())
+}
+
+/// `__sluice_tuple(a, b, ...)`.
+pub fn new_tuple(items: minijinja::value::Rest<Value>) -> Value {
+    PyTuple::value(items.0)
 }
 
 /// Dict keys compare by value; objects (relations) by what they render as.
@@ -235,7 +420,7 @@ impl Object for PyDict {
             "items" => Ok(Value::from(
                 self.items()
                     .into_iter()
-                    .map(|(k, v)| Value::from(vec![k, v]))
+                    .map(|(k, v)| PyTuple::value(vec![k, v]))
                     .collect::<Vec<_>>(),
             )),
             "copy" => Ok(PyDict::value(self.items())),
@@ -258,19 +443,51 @@ pub fn py_repr(v: &Value) -> String {
     if v.is_none() || v.is_undefined() {
         return "None".into();
     }
+    if let Some(r) = super::pydatetime::repr(v) {
+        return r;
+    }
     match v.kind() {
         minijinja::value::ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
-        minijinja::value::ValueKind::String => {
-            let s = v.as_str().unwrap_or("");
-            if s.contains('\'') && !s.contains('"') {
-                format!("\"{s}\"")
-            } else {
-                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-            }
-        }
+        minijinja::value::ValueKind::String => str_repr(v.as_str().unwrap_or("")),
+        minijinja::value::ValueKind::Number if !v.is_integer() => f64::try_from(v.clone())
+            .map(super::pyformat::py_float)
+            .unwrap_or_else(|_| v.to_string()),
         _ if is_container(v) => py_str(v),
         _ => v.to_string(),
     }
+}
+
+/// Python's `repr()` of a string: single quotes unless it holds only single quotes, backslash
+/// escapes for the quote, backslashes and control characters.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if (0x80..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// Python's `str()` of a value: like [`py_repr`] except that a string is itself.
@@ -296,23 +513,54 @@ pub fn py_str(v: &Value) -> String {
             .try_iter()
             .map(|it| it.map(|x| py_repr(&x)).collect())
             .unwrap_or_default();
+        if v.downcast_object_ref::<PySet>().is_some() {
+            if items.is_empty() {
+                return "set()".into();
+            }
+            return format!("{{{}}}", items.join(", "));
+        }
+        if v.downcast_object_ref::<PyTuple>().is_some() {
+            return match items.as_slice() {
+                [one] => format!("({one},)"),
+                _ => format!("({})", items.join(", ")),
+            };
+        }
         return format!("[{}]", items.join(", "));
     }
     py_repr(v)
 }
 
-/// A list or dict made by a template (not an object with its own rendering, like a relation).
+/// A list, tuple or dict (made by a template or by minijinja: a filter's result, a map's items),
+/// not an object with its own rendering (a relation, a query result).
 fn is_container(v: &Value) -> bool {
-    v.downcast_object_ref::<Vec<Value>>().is_some()
-        || v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
-            .is_some()
-        || v.downcast_object_ref::<PyList>().is_some()
-        || v.downcast_object_ref::<PyDict>().is_some()
+    use super::objects::{ColumnsObj, RowObj, TableObj};
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable => {
+            v.downcast_object_ref::<RowObj>().is_none()
+                && v.downcast_object_ref::<ColumnsObj>().is_none()
+                && v.downcast_object_ref::<super::pydatetime::IsoCalendar>()
+                    .is_none()
+                && v.downcast_object_ref::<TableObj>().is_none()
+        }
+        ValueKind::Map => {
+            v.downcast_object_ref::<indexmap::IndexMap<Value, Value>>()
+                .is_some()
+                || v.downcast_object_ref::<PyDict>().is_some()
+                || v.downcast_object_ref::<std::collections::BTreeMap<String, Value>>()
+                    .is_some()
+                || v.downcast_object_ref::<std::collections::BTreeMap<Value, Value>>()
+                    .is_some()
+                || v.downcast_object_ref::<std::collections::HashMap<String, Value>>()
+                    .is_some()
+        }
+        _ => false,
+    }
 }
 
 /// The output formatter: `{{ value }}` prints what Python's `str()` prints.
 pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
-    if is_container(v) {
+    if is_container(v) || (v.kind() == minijinja::value::ValueKind::Number && !v.is_integer()) {
         return out
             .write_str(&py_str(v))
             .map_err(|_| err("cannot write output"));
@@ -337,13 +585,6 @@ pub fn new_dict(items: Option<Value>) -> Result<Value, Error> {
     Ok(Value::from_object(d))
 }
 
-static SET_LIST_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\[([^\[\]{}%]*)\](\s*-?%\})").unwrap()
-});
-static SET_DICT_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\{%-?\s*set\s+[A-Za-z_][A-Za-z0-9_]*\s*=\s*)\{([^\[\]{}%]*)\}(\s*-?%\})").unwrap()
-});
-
 static MUTATED_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*(?:append|extend|insert|pop|remove|update|setdefault|clear)\s*\(",
@@ -354,18 +595,14 @@ static SET_ANY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(\{%-?\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)(.+?)(\s*-?%\})").unwrap()
 });
 
-/// Rewrites `{% set x = [...] %}` / `{% set x = {...} %}` literals into mutable objects, and any
-/// other `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as in
-/// `{% set cols = group_by_columns %}{% do cols.append(c) %}`) into a mutable copy.
+/// Rewrites any `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as
+/// in `{% set cols = group_by_columns | list %}{% do cols.append(c) %}`) so that `x` holds a
+/// mutable list or dict (the same object when it is one already).
 pub fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
     if !src.contains("set") {
         return std::borrow::Cow::Borrowed(src);
     }
-    let s = SET_LIST_RE.replace_all(src, "${1}__sluice_list([${2}])${3}");
-    let s = match SET_DICT_RE.replace_all(&s, "${1}__sluice_dict({${2}})${3}") {
-        std::borrow::Cow::Borrowed(_) => s,
-        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o),
-    };
+    let s = std::borrow::Cow::Borrowed(src);
     let mutated: std::collections::BTreeSet<&str> = MUTATED_RE
         .captures_iter(&s)
         .filter_map(|c| c.get(1).map(|m| m.as_str()))
@@ -398,12 +635,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rewrites_set_literals_only() {
-        let src = "{%- set fields = [] -%}{% set d = {'a': 1} %}{{ [1] }}{% set x = y %}";
-        assert_eq!(
-            rewrite_literals(src),
-            "{%- set fields = __sluice_list([]) -%}{% set d = __sluice_dict({'a': 1}) %}{{ [1] }}{% set x = y %}"
-        );
+    fn mutated_names_hold_mutable_values() {
+        let src = "{%- set fields = [] -%}{% set x = y %}";
+        assert_eq!(rewrite_literals(src), src);
         let src = "{% set cols = group_by | list %}{% set other = y %}{% do cols.append(1) %}";
         assert_eq!(
             rewrite_literals(src),
@@ -416,11 +650,16 @@ mod tests {
         let mut env = minijinja::Environment::new();
         env.add_function("__sluice_list", new_list);
         env.add_function("__sluice_dict", new_dict);
+        env.add_function("__sluice_tuple", new_tuple);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        let src = rewrite_literals(
-            "{% set xs = [] %}{% do xs.append(1) %}{% do xs.extend([2, 3]) %}{% set d = {} %}{% do d.update({'k': xs | length}) %}{{ xs | join(',') }} {{ d['k'] }} {{ xs[-1] }} {{ d.get('z', 'none') }} {% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %}{{ xs.pop() }}{{ xs | length }}",
+        env.set_formatter(format_output);
+        let src = super::super::syntax::rewrite(
+            "{% set xs = [] %}{% do xs.append(1) %}{% do xs.extend([2, 3]) %}{% set d = {} %}{% do d.update({'k': xs | length}) %}{{ xs | join(',') }} {{ d['k'] }} {{ xs[-1] }} {{ d.get('z', 'none') }} {% for k, v in d.items() %}{{ k }}={{ v }}{% endfor %}{{ xs.pop() }}{{ xs | length }} {{ (1,) }}{{ ('a', none) }}{{ () }}",
         )
         .into_owned();
-        assert_eq!(env.render_str(&src, ()).unwrap(), "1,2,3 3 3 none k=332");
+        assert_eq!(
+            env.render_str(&src, ()).unwrap(),
+            "1,2,3 3 3 none k=332 (1,)('a', None)()"
+        );
     }
 }
