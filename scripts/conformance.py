@@ -54,7 +54,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SLUICE_CACHE", Path.home() / ".cache" / "sluice")) / "conformance"
-CACHE_FORMAT = "2"  # bump when what is cached of a dbt run changes
+CACHE_FORMAT = "3"  # bump when what is cached of a dbt run changes
 SQL_SPACE = re.compile(r"\s+")
 SQL_PUNCT_SPACE = re.compile(r" ?([(),]) ?")
 
