@@ -25,6 +25,38 @@ use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
 use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
 
+/// A source's `database`, `schema` and `identifier` may be Jinja (packages write
+/// `schema: "{{ var('hubspot_schema', 'hubspot') }}"`): rendered while parsing, in the context
+/// of the source's package, as dbt renders them.
+fn render_source_names(
+    node: &mut Node,
+    target: &Target,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+) -> Result<(), Diagnostic> {
+    let jinja = |s: &str| s.contains("{{") || s.contains("{%");
+    if !(jinja(&node.database) || jinja(&node.schema) || jinja(&node.alias)) {
+        return Ok(());
+    }
+    let info = node_info(node, target);
+    let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+    let file = node.original_file_path.clone();
+    let render = |s: &str| -> Result<String, Diagnostic> {
+        if jinja(s) {
+            Ok(templates.render(&file, s, &ctx)?.trim().to_string())
+        } else {
+            Ok(s.to_string())
+        }
+    };
+    node.database = render(&node.database)?;
+    node.schema = render(&node.schema)?;
+    node.alias = render(&node.alias)?;
+    if let Some(src) = node.source.as_mut() {
+        src.identifier = node.alias.clone();
+    }
+    Ok(())
+}
+
 /// Reads the `fixture:` files a unit test's `given` and `expect` name into their `rows` (CSV text
 /// or a SQL query, by `format:`), as dbt loads them from `<test-path>/fixtures/`.
 fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(), Diagnostic> {
@@ -424,7 +456,10 @@ fn parse_project(
             &manifest.docs,
         ) {
             Ok(srcs) => {
-                for s in srcs {
+                for mut s in srcs {
+                    if let Err(d) = render_source_names(&mut s, target, &templates, &services) {
+                        errors.push(d);
+                    }
                     manifest.sources.insert(s.unique_id.clone(), s);
                 }
             }

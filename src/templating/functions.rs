@@ -105,9 +105,12 @@ pub fn register_python(env: &mut Environment<'static>) {
     env.add_filter("int", super::pyformat::int_filter);
     env.add_filter("float", super::pyformat::float_filter);
     env.add_filter("round", super::pyformat::round_filter);
-    env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
-        pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
-    });
+    env.add_filter(
+        "dictsort",
+        |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
+            pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
+        },
+    );
     super::pyfilters::register(env);
     // Jinja2's tests that differ from minijinja's: booleans are numbers; strings and dicts are
     // sequences; relations and other objects are not mappings; `none` is not iterable.
@@ -637,9 +640,9 @@ pub fn unknown_method(
         (minijinja::value::ValueKind::String, _) => {
             match super::pystr::call(state, value.as_str().unwrap_or(""), method, args) {
                 Some(r) => r,
-                None => minijinja_contrib::pycompat::unknown_method_callback(
-                    state, value, method, args,
-                ),
+                None => {
+                    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+                }
             }
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),

@@ -29,7 +29,11 @@ pub fn py_float(f: f64) -> String {
     // Python's rule: exponent notation when the decimal point would sit 17 or more digits in,
     // or 4 or more zeros after the point.
     if exp >= 16 || exp < -4 {
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+        format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     } else {
         let s = format!("{f}");
         if s.contains('.') {
@@ -145,9 +149,7 @@ pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
         return r;
     }
     match (num(&a), num(&b)) {
-        (Some(Num::Int(_)), Some(Num::Int(0))) => {
-            Err(err("integer division or modulo by zero"))
-        }
+        (Some(Num::Int(_)), Some(Num::Int(0))) => Err(err("integer division or modulo by zero")),
         (Some(Num::Int(x)), Some(Num::Int(y))) => Ok(int_value(int_divmod(x, y).0)),
         (Some(_), Some(y)) if as_f64(y) == 0.0 => Err(err("float floor division by zero")),
         (Some(x), Some(y)) => Ok(Value::from(float_divmod(as_f64(x), as_f64(y)).0)),
@@ -413,7 +415,11 @@ pub fn round_filter(
         "floor" | "ceil" => {
             let scale = 10f64.powi(p);
             let x = as_f64(n) * scale;
-            let x = if method == "floor" { x.floor() } else { x.ceil() };
+            let x = if method == "floor" {
+                x.floor()
+            } else {
+                x.ceil()
+            };
             Ok(Value::from(x / scale))
         }
         _ => Err(err("method must be 'common', 'ceil' or 'floor'")),
@@ -506,7 +512,7 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
             chars.next();
         }
         let read_num = |chars: &mut std::iter::Peekable<std::str::CharIndices>,
-                            next: &mut usize|
+                        next: &mut usize|
          -> Result<Option<usize>, Error> {
             if chars.peek().map(|x| x.1) == Some('*') {
                 chars.next();

@@ -313,10 +313,7 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
     // `call m(e)`); statement words and `=` between them are skipped.
     while p.pos < toks.len() {
         let before = p.pos;
-        let mut attempt = Parser {
-            toks,
-            pos: p.pos,
-        };
+        let mut attempt = Parser { toks, pos: p.pos };
         match attempt.tuple() {
             Some(ex) if attempt.pos > before => {
                 push_edits(src, ex.rws, edits);
@@ -523,8 +520,10 @@ impl<'a> Parser<'_, 'a> {
     fn compare(&mut self) -> Option<Ex> {
         let mut ex = self.math1()?;
         loop {
-            if matches!(self.peek(), Some(Kind::Op("==" | "!=" | "<" | ">" | "<=" | ">=")))
-                || self.is_name("in")
+            if matches!(
+                self.peek(),
+                Some(Kind::Op("==" | "!=" | "<" | ">" | "<=" | ">="))
+            ) || self.is_name("in")
             {
                 self.pos += 1;
             } else if self.is_name("not") && matches!(self.peek_at(1), Some(Kind::Name("in"))) {
@@ -546,7 +545,15 @@ impl<'a> Parser<'_, 'a> {
             ex = if ex.lit.is_some() || rhs.lit.is_some() {
                 ex.join(rhs)
             } else {
-                binary(if op == "+" { "__sluice_add" } else { "__sluice_sub" }, ex, rhs)
+                binary(
+                    if op == "+" {
+                        "__sluice_add"
+                    } else {
+                        "__sluice_sub"
+                    },
+                    ex,
+                    rhs,
+                )
             };
         }
         Some(ex)

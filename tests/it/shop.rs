@@ -356,3 +356,27 @@ fn a_failing_test_skips_no_other_test_in_test() {
         r.stdout
     );
 }
+
+/// A source's `database`, `schema` and `identifier` may be Jinja (as packages write them), and
+/// are rendered while parsing, with the project's vars.
+#[test]
+fn source_names_render_their_jinja() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/sources.yml"),
+        "version: 2\nsources:\n  - name: raw\n    database: \"{% if target.type != 'spark' %}{{ var('raw_database', target.database) }}{% endif %}\"\n    schema: \"{{ var('raw_schema', 'main') }}\"\n    tables:\n      - name: orders\n        identifier: \"{{ 'raw_' ~ 'orders' }}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/from_source.sql"),
+        "select count(*) as n from {{ source('raw', 'orders') }}\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["seed"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["run", "--select", "from_source"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sql =
+        std::fs::read_to_string(dir.join("target/compiled/shop/models/from_source.sql")).unwrap();
+    assert!(sql.contains(r#"from "shop"."main"."raw_orders""#), "{sql}");
+}
