@@ -26,14 +26,16 @@ use crate::project::{FileKind, Project, Target};
 use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
 
 /// A source's `database`, `schema` and `identifier` may be Jinja (packages write
-/// `schema: "{{ var('hubspot_schema', 'hubspot') }}"`): rendered while parsing, in the context
-/// of the source's package, as dbt renders them.
+/// `schema: "{{ var('hubspot_schema', 'hubspot') }}"`), and so may its config
+/// (`enabled: "{{ var('hubspot_ticket_enabled', false) }}"`): rendered while parsing, in the
+/// context of the source's package, as dbt renders them.
 fn render_source_names(
     node: &mut Node,
     target: &Target,
     templates: &Templates,
     services: &Arc<ParseServices>,
 ) -> Result<(), Diagnostic> {
+    render_config_strings(node, templates, services, target)?;
     let jinja = |s: &str| s.contains("{{") || s.contains("{%");
     if !(jinja(&node.database) || jinja(&node.schema) || jinja(&node.alias)) {
         return Ok(());
@@ -417,6 +419,7 @@ fn parse_project(
         .into_par_iter()
         .map(|mut node| {
             if node.resource_type == ResourceType::Seed {
+                render_config_strings(&mut node, &templates, &services, target)?;
                 finish_config(&mut node);
                 return Ok(node);
             }
@@ -460,7 +463,11 @@ fn parse_project(
                     if let Err(d) = render_source_names(&mut s, target, &templates, &services) {
                         errors.push(d);
                     }
-                    manifest.sources.insert(s.unique_id.clone(), s);
+                    if s.is_enabled() {
+                        manifest.sources.insert(s.unique_id.clone(), s);
+                    } else {
+                        manifest.disabled.entry(s.unique_id.clone()).or_default().push(s);
+                    }
                 }
             }
             Err(d) => errors.push(d),
