@@ -429,7 +429,7 @@ pub fn run_hooks(
             "RUN",
         )));
         let t = Instant::now();
-        let sql = node::render_hook(&shared, &h.sql, &name)?;
+        let sql = node::render_hook(&shared, &h.sql, &name, &h.package)?;
         if !sql.trim().is_empty() {
             conn.execute(&sql)
                 .map_err(|e| format!("{which} hook {shown} failed: {e}"))?;

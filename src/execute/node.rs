@@ -401,8 +401,13 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     }
 }
 
-/// Renders a hook statement in the context of `node` (or of the project for run hooks).
-pub(crate) fn render_hook(shared: &Shared, hook: &str, name: &str) -> Result<String, String> {
+/// Renders a project hook statement in the context of the project (root or package) that has it.
+pub(crate) fn render_hook(
+    shared: &Shared,
+    hook: &str,
+    name: &str,
+    package: &str,
+) -> Result<String, String> {
     let s = Arc::new(CompileServices::new(
         shared.resolver.clone(),
         None,
@@ -410,9 +415,10 @@ pub(crate) fn render_hook(shared: &Shared, hook: &str, name: &str) -> Result<Str
         &shared.adapter_type,
     ));
     let info = crate::templating::NodeInfo {
-        unique_id: format!("operation.{}.{name}", shared.manifest.project_name),
+        unique_id: format!("operation.{package}.{name}"),
         name: name.to_string(),
-        package: shared.manifest.project_name.clone(),
+        // A package's hook sees its package's vars and macros, as dbt renders its operation.
+        package: package.to_string(),
         resource_type: "operation".into(),
         original_file_path: "dbt_project.yml".into(),
         ..Default::default()

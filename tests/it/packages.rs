@@ -98,8 +98,12 @@ fn local_package_builds_with_its_configs_vars_and_dispatch_overrides() {
             ["main_lib.lib_numbers:BASE TABLE"]
         ]
     );
-    // The package's on-run-end hook ran, rendered in the root project's context (as in dbt).
-    assert_eq!(query(&db, "select p from main.lib_hook_ran"), [["pkg_app"]]);
+    // The package's on-run-end hook ran, with the root's `project_name` and the package's own
+    // vars (as dbt renders a package's operation).
+    assert_eq!(
+        query(&db, "select p, threshold::varchar from main.lib_hook_ran"),
+        [["pkg_app", "10"]]
+    );
     assert_eq!(
         query(
             &db,
