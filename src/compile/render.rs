@@ -301,14 +301,28 @@ fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
 /// Adds CTEs in front of a query: merged into its `with` clause when it has one.
 pub fn inject_ctes(sql: &str, ctes: &[String]) -> String {
     let joined = ctes.join(",\n");
-    let trimmed = sql.trim_start();
-    let lead = &sql[..sql.len() - trimmed.len()];
-    if trimmed.len() >= 4
-        && trimmed[..4].eq_ignore_ascii_case("with")
-        && trimmed[4..].starts_with(|c: char| c.is_whitespace())
+    // dbt finds the statement's `with` past leading comments (`-- setup` then `with a as ...`).
+    let mut rest = sql;
+    loop {
+        let t = rest.trim_start();
+        if let Some(after) = t.strip_prefix("--") {
+            rest = after.find('\n').map_or("", |i| &after[i..]);
+        } else if let Some(after) = t.strip_prefix("/*") {
+            rest = after.find("*/").map_or("", |i| &after[i + 2..]);
+        } else {
+            rest = t;
+            break;
+        }
+    }
+    let at = sql.len() - rest.len();
+    if rest.len() >= 4
+        && rest[..4].eq_ignore_ascii_case("with")
+        && rest[4..].starts_with(|c: char| c.is_whitespace())
     {
-        format!("{lead}with {joined},\n{}", trimmed[4..].trim_start())
+        format!("{}with {joined},\n{}", &sql[..at], rest[4..].trim_start())
     } else {
+        let trimmed = sql.trim_start();
+        let lead = &sql[..sql.len() - trimmed.len()];
         format!("{lead}with {joined}\n{trimmed}")
     }
 }

@@ -100,6 +100,8 @@ pub fn register_python(env: &mut Environment<'static>) {
     env.add_function("__sluice_add", super::pyformat::py_add);
     env.add_function("__sluice_sub", super::pyformat::py_sub);
     env.add_function("__sluice_mul", super::pyformat::py_mul);
+    env.add_function("__sluice_truediv", super::pyformat::py_truediv);
+    env.add_function("__sluice_pow", super::pyformat::py_pow);
     env.add_function("__sluice_do", super::pyformat::py_do);
     env.add_filter("tojson", tojson_filter);
     env.add_filter("int", super::pyformat::int_filter);

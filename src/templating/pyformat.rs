@@ -159,6 +159,34 @@ pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
     }
 }
 
+/// `a / b` as Python evaluates it (a zero divisor fails; a timedelta divides).
+pub fn py_truediv(a: Value, b: Value) -> Result<Value, Error> {
+    if let Some(r) = super::pydatetime::divide("/", &a, &b) {
+        return r;
+    }
+    match (num(&a), num(&b)) {
+        (Some(_), Some(y)) if as_f64(y) == 0.0 => Err(err("ZeroDivisionError: division by zero")),
+        (Some(x), Some(y)) => Ok(Value::from(as_f64(x) / as_f64(y))),
+        _ => Err(unsupported("/", &a, &b)),
+    }
+}
+
+/// `a ** b` as Python evaluates it (a negative integer exponent gives a float).
+pub fn py_pow(a: Value, b: Value) -> Result<Value, Error> {
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) if y >= 0 => u32::try_from(y)
+            .ok()
+            .and_then(|y| x.checked_pow(y))
+            .map(int_value)
+            .ok_or_else(|| err("OverflowError: integer too large")),
+        (Some(Num::Int(0)), Some(Num::Int(_))) => Err(err(
+            "ZeroDivisionError: 0.0 cannot be raised to a negative power",
+        )),
+        (Some(x), Some(y)) => Ok(Value::from(as_f64(x).powf(as_f64(y)))),
+        _ => Err(unsupported("**", &a, &b)),
+    }
+}
+
 /// `a + b` as Python evaluates it: numbers, strings, lists and tuples (a new list or tuple),
 /// dates and times with timedeltas.
 pub fn py_add(a: Value, b: Value) -> Result<Value, Error> {
@@ -912,6 +940,16 @@ mod tests {
         assert_eq!(f(v("x")), "0.0");
         assert_eq!(f(v("1e3")), "1000.0");
         assert_eq!(f(v(2)), "2.0");
+    }
+
+    // `~/dbtvenv/bin/python`: 2 ** -1 == 0.5, 2 ** 10 == 1024, 4 ** 0.5 == 2.0, 7 / 2 == 3.5.
+    #[test]
+    fn power_and_division_as_python() {
+        assert_eq!(py_pow(v(2), v(-1)).unwrap().to_string(), "0.5");
+        assert_eq!(py_pow(v(2), v(10)).unwrap().to_string(), "1024");
+        assert_eq!(py_text(&py_pow(v(4), v(0.5)).unwrap()), "2.0");
+        assert_eq!(py_truediv(v(7), v(2)).unwrap().to_string(), "3.5");
+        assert!(py_truediv(v(1), v(0)).is_err());
     }
 
     #[test]
