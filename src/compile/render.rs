@@ -231,7 +231,10 @@ fn test_kwarg(
         Value::Object(map) if map.values().any(has_jinja) => {
             let mut out = indexmap::IndexMap::new();
             for (k, x) in map {
-                out.insert(JValue::from(k.as_str()), test_kwarg(templates, file, ctx, x)?);
+                out.insert(
+                    JValue::from(k.as_str()),
+                    test_kwarg(templates, file, ctx, x)?,
+                );
             }
             JValue::from(out)
         }

@@ -801,8 +801,7 @@ mod tests {
     #[test]
     fn shop_seeds_match_real_dbt() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop");
-        let text =
-            std::fs::read_to_string(root.join("expected/relations.json")).expect("read");
+        let text = std::fs::read_to_string(root.join("expected/relations.json")).expect("read");
         let expected: serde_json::Value = serde_json::from_str(&text).expect("json");
         for name in ["raw_shoppers", "raw_orders", "raw_payments"] {
             let path = root.join(format!("seeds/{name}.csv"));

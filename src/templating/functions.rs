@@ -107,9 +107,12 @@ pub fn register_python(env: &mut Environment<'static>) {
     env.add_filter("int", super::pyformat::int_filter);
     env.add_filter("float", super::pyformat::float_filter);
     env.add_filter("round", super::pyformat::round_filter);
-    env.add_filter("dictsort", |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
-        pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
-    });
+    env.add_filter(
+        "dictsort",
+        |v: &Value, kwargs: Kwargs| -> Result<Value, Error> {
+            pairs_as_tuples(minijinja::filters::dictsort(v, kwargs)?)
+        },
+    );
     super::pyfilters::register(env);
     // Jinja2's tests that differ from minijinja's: booleans are numbers; strings and dicts are
     // sequences; relations and other objects are not mappings; `none` is not iterable.
@@ -644,10 +647,13 @@ pub fn unknown_method(
             match method {
                 "pop" => {
                     let len = items.len() as i64;
-                    let i = args
-                        .first()
-                        .and_then(|a| a.as_i64())
-                        .map_or(len - 1, |i| if i < 0 { len + i } else { i });
+                    let i = args.first().and_then(|a| a.as_i64()).map_or(len - 1, |i| {
+                        if i < 0 {
+                            len + i
+                        } else {
+                            i
+                        }
+                    });
                     items
                         .get(usize::try_from(i).unwrap_or(usize::MAX))
                         .cloned()
@@ -673,9 +679,9 @@ pub fn unknown_method(
         (minijinja::value::ValueKind::String, _) => {
             match super::pystr::call(state, value.as_str().unwrap_or(""), method, args) {
                 Some(r) => r,
-                None => minijinja_contrib::pycompat::unknown_method_callback(
-                    state, value, method, args,
-                ),
+                None => {
+                    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+                }
             }
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),

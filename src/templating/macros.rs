@@ -229,7 +229,11 @@ fn defaults_from_earlier_args(src: &str) -> std::borrow::Cow<'_, str> {
         out.push_str(&params.join(", "));
         out.push_str(&src[close..tag_end + 2]);
         for (i, (name, default)) in moved.iter().enumerate() {
-            let end = if i + 1 == moved.len() && trim { "-%}" } else { "%}" };
+            let end = if i + 1 == moved.len() && trim {
+                "-%}"
+            } else {
+                "%}"
+            };
             out.push_str(&format!(
                 "{{% if {name} is undefined %}}{{% set {name} = {default} %}}{{% endif {end}"
             ));
@@ -247,7 +251,9 @@ fn defaults_from_earlier_args(src: &str) -> std::borrow::Cow<'_, str> {
 pub fn preprocess_node(src: &str) -> std::borrow::Cow<'_, str> {
     match super::pyvalues::rewrite_literals(src) {
         std::borrow::Cow::Borrowed(s) => super::syntax::rewrite(s),
-        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(super::syntax::rewrite(&s).into_owned()),
+        std::borrow::Cow::Owned(s) => {
+            std::borrow::Cow::Owned(super::syntax::rewrite(&s).into_owned())
+        }
     }
 }
 
@@ -631,9 +637,10 @@ impl CallerRecorder {
 
 impl Object for CallerRecorder {
     fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        let mut calls = self.calls.lock().map_err(|_| {
-            Error::new(minijinja::ErrorKind::InvalidOperation, "caller poisoned")
-        })?;
+        let mut calls = self
+            .calls
+            .lock()
+            .map_err(|_| Error::new(minijinja::ErrorKind::InvalidOperation, "caller poisoned"))?;
         calls.push(args.to_vec());
         Ok(Value::from_safe_string(self.marker(calls.len() - 1)))
     }
@@ -647,11 +654,7 @@ fn fill_caller_markers(
     recorder: &CallerRecorder,
     caller: &Value,
 ) -> Result<Value, Error> {
-    let calls = recorder
-        .calls
-        .lock()
-        .map(|c| c.clone())
-        .unwrap_or_default();
+    let calls = recorder.calls.lock().map(|c| c.clone()).unwrap_or_default();
     let Some(text) = value.as_str().filter(|_| !calls.is_empty()) else {
         return Ok(value);
     };

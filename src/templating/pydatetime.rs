@@ -164,7 +164,9 @@ impl Object for TzObj {
             "localize" => {
                 let d = dt()?;
                 if d.tz.is_some() {
-                    return Err(err("ValueError: Not naive datetime (tzinfo is already set)"));
+                    return Err(err(
+                        "ValueError: Not naive datetime (tzinfo is already set)",
+                    ));
                 }
                 let is_dst = kw_or_pos(args, 1, "is_dst").is_some_and(|v| v.is_true());
                 Ok(PyDateTime::value(d.t, Some(self.localize(&d.t, is_dst))))
@@ -183,7 +185,9 @@ impl Object for TzObj {
             }
             "utcoffset" | "tzname" | "dst" => {
                 let tz = match args.first().and_then(|a| a.downcast_object::<PyDateTime>()) {
-                    Some(d) if matches!(self.0.kind, TzKind::Zone(..)) => self.localize(&d.t, false),
+                    Some(d) if matches!(self.0.kind, TzKind::Zone(..)) => {
+                        self.localize(&d.t, false)
+                    }
                     _ => self.0.clone(),
                 };
                 Ok(match method {
@@ -326,8 +330,9 @@ fn kw_or_pos(args: &[Value], i: usize, name: &str) -> Option<Value> {
 
 fn int_arg(args: &[Value], i: usize, name: &str, default: Option<i64>) -> Result<i64, Error> {
     match kw_or_pos(args, i, name) {
-        Some(v) if !v.is_none() => i64::try_from(v)
-            .map_err(|_| err(format!("TypeError: '{name}' must be an integer"))),
+        Some(v) if !v.is_none() => {
+            i64::try_from(v).map_err(|_| err(format!("TypeError: '{name}' must be an integer")))
+        }
         _ => default.ok_or_else(|| {
             err(format!(
                 "TypeError: function missing required argument '{name}'"
@@ -1006,9 +1011,10 @@ impl Object for TypeObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let k = key.as_str()?;
         match (&**self, k) {
-            (TypeObj::DateTime, "min") => Some(PyDateTime::value(NaiveDateTime::MIN.max(
-                NaiveDate::from_ymd_opt(1, 1, 1)?.and_hms_opt(0, 0, 0)?,
-            ), None)),
+            (TypeObj::DateTime, "min") => Some(PyDateTime::value(
+                NaiveDateTime::MIN.max(NaiveDate::from_ymd_opt(1, 1, 1)?.and_hms_opt(0, 0, 0)?),
+                None,
+            )),
             (TypeObj::DateTime, "max") => Some(PyDateTime::value(
                 NaiveDate::from_ymd_opt(9999, 12, 31)?.and_hms_micro_opt(23, 59, 59, 999_999)?,
                 None,
@@ -1016,9 +1022,7 @@ impl Object for TypeObj {
             (TypeObj::Date, "min") => Some(PyDate::value(NaiveDate::from_ymd_opt(1, 1, 1)?)),
             (TypeObj::Date, "max") => Some(PyDate::value(NaiveDate::from_ymd_opt(9999, 12, 31)?)),
             (TypeObj::Timedelta, "min") => Some(PyTimedelta::value(-999_999_999 * DAY)),
-            (TypeObj::Timedelta, "max") => {
-                Some(PyTimedelta::value(999_999_999 * DAY + DAY - 1))
-            }
+            (TypeObj::Timedelta, "max") => Some(PyTimedelta::value(999_999_999 * DAY + DAY - 1)),
             (TypeObj::Timedelta, "resolution") => Some(PyTimedelta::value(1)),
             _ => None,
         }
@@ -1067,15 +1071,15 @@ impl Object for TypeObj {
     ) -> Result<Value, Error> {
         let s = |i: usize, name: &str| str_arg(args, i, name);
         match (&**self, method) {
-            (TypeObj::DateTime, "now") => Ok(match tz_arg(args, usize::MAX)?
-                .or(kw_or_pos(args, 0, "tz").as_ref().and_then(tz_of))
-            {
-                Some(tz) => aware_from_utc(now_utc(), tz),
-                None => PyDateTime::value(Local::now().naive_local(), None),
-            }),
-            (TypeObj::DateTime, "today") => {
-                Ok(PyDateTime::value(Local::now().naive_local(), None))
-            }
+            (TypeObj::DateTime, "now") => Ok(
+                match tz_arg(args, usize::MAX)?
+                    .or(kw_or_pos(args, 0, "tz").as_ref().and_then(tz_of))
+                {
+                    Some(tz) => aware_from_utc(now_utc(), tz),
+                    None => PyDateTime::value(Local::now().naive_local(), None),
+                },
+            ),
+            (TypeObj::DateTime, "today") => Ok(PyDateTime::value(Local::now().naive_local(), None)),
             (TypeObj::DateTime, "utcnow") => Ok(PyDateTime::value(now_utc(), None)),
             (TypeObj::DateTime, "strptime") => {
                 let (t, tz) = strptime(&s(0, "date_string")?, &s(1, "format")?)?;
@@ -1115,10 +1119,9 @@ impl Object for TypeObj {
                 Ok(match (method, tz) {
                     ("utcfromtimestamp", _) => PyDateTime::value(utc, None),
                     (_, Some(tz)) => aware_from_utc(utc, tz),
-                    (_, None) => PyDateTime::value(
-                        Local.from_utc_datetime(&utc).naive_local(),
-                        None,
-                    ),
+                    (_, None) => {
+                        PyDateTime::value(Local.from_utc_datetime(&utc).naive_local(), None)
+                    }
                 })
             }
             (TypeObj::DateTime | TypeObj::Date, "fromordinal") => {
@@ -1176,9 +1179,8 @@ pub fn binop(op: char, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
     let dt = |v: &Value| v.downcast_object_ref::<PyDateTime>().cloned();
     let date = |v: &Value| v.downcast_object_ref::<PyDate>().copied();
     let overflow = || err("OverflowError: date value out of range");
-    let shift = |t: NaiveDateTime, d: PyTimedelta| {
-        t.checked_add_signed(d.duration()).ok_or_else(overflow)
-    };
+    let shift =
+        |t: NaiveDateTime, d: PyTimedelta| t.checked_add_signed(d.duration()).ok_or_else(overflow);
     let shift_date = |x: NaiveDate, d: PyTimedelta| {
         x.checked_add_signed(Duration::days(d.0.div_euclid(DAY) as i64))
             .ok_or_else(overflow)
@@ -1206,9 +1208,9 @@ pub fn binop(op: char, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
                     "TypeError: can't subtract offset-naive and offset-aware datetimes",
                 )),
             },
-            (_, Some(x), _, _, Some(y), _) => Ok(PyTimedelta::value(
-                (x.0 - y.0).num_days() as i128 * DAY,
-            )),
+            (_, Some(x), _, _, Some(y), _) => {
+                Ok(PyTimedelta::value((x.0 - y.0).num_days() as i128 * DAY))
+            }
             (_, _, Some(x), _, _, Some(y)) => Ok(PyTimedelta::value(x.0 - y.0)),
             _ => Err(unsupported('-', a, b)),
         },
@@ -1252,7 +1254,7 @@ pub fn divide(op: &str, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
         Some(y) => Ok(Value::from(floor(x.0, y.0).0 as i64)),
         None if op == "%" => Err(unsupported('%', a, b)),
         None => match (b.is_integer(), f64::try_from(b.clone())) {
-            (_, Ok(f)) if f == 0.0 => Err(err("ZeroDivisionError: division by zero")),
+            (_, Ok(0.0)) => Err(err("ZeroDivisionError: division by zero")),
             (true, _) if op == "//" => {
                 let n = i128::try_from(b.clone()).unwrap_or(1);
                 Ok(PyTimedelta::value(floor(x.0, n).0))
@@ -1428,7 +1430,7 @@ pub fn strftime(t: &NaiveDateTime, tz: Option<&TzInfo>, fmt: &str) -> String {
             'f' => format!("{:06}", micros(&t.time())),
             'j' => num(t.ordinal() as i64, 3, '0'),
             'U' => num(
-                ((t.ordinal() as i64 + 6 - t.weekday().num_days_from_sunday() as i64) / 7) as i64,
+                (t.ordinal() as i64 + 6 - t.weekday().num_days_from_sunday() as i64) / 7,
                 2,
                 '0',
             ),
@@ -1696,7 +1698,9 @@ fn parse_iso_time(s: &str) -> Option<(NaiveTime, Option<TzInfo>)> {
     let part = |i: usize| digits.get(i..i + 2).and_then(|s| s.parse::<i64>().ok());
     let us = match frac {
         Some(f) if !f.is_empty() && f.len() <= 9 && f.chars().all(|c| c.is_ascii_digit()) => {
-            format!("{:0<6}", &f[..f.len().min(6)]).parse::<i64>().ok()?
+            format!("{:0<6}", &f[..f.len().min(6)])
+                .parse::<i64>()
+                .ok()?
         }
         Some(_) => return None,
         None => 0,
@@ -1728,7 +1732,8 @@ mod tests {
         super::super::functions::register_python(&mut env);
         env.set_formatter(super::super::pyvalues::format_output);
         let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ()).unwrap_or_else(|e| format!("ERR {e:#}"))
+        env.render_str(&src, ())
+            .unwrap_or_else(|e| format!("ERR {e:#}"))
     }
 
     // Each expected value is what `~/dbtvenv/bin/python` (3.11, pytz) prints for the same

@@ -74,9 +74,7 @@ fn truncate(
     let leeway = leeway.unwrap_or(5);
     let end_len = end.chars().count();
     if length < end_len {
-        return Err(err(format!(
-            "expected length >= {end_len}, got {length}"
-        )));
+        return Err(err(format!("expected length >= {end_len}, got {length}")));
     }
     if s.chars().count() <= length + leeway {
         return Ok(s);
@@ -281,7 +279,8 @@ mod tests {
         super::super::functions::register_python(&mut env);
         env.set_formatter(super::super::pyvalues::format_output);
         let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ()).unwrap_or_else(|e| format!("ERR {e:#}"))
+        env.render_str(&src, ())
+            .unwrap_or_else(|e| format!("ERR {e:#}"))
     }
 
     // Expected output rendered by Jinja2 with dbt's environment (`~/dbtvenv/bin/python`).

@@ -42,9 +42,7 @@ impl Object for Endless {
                 })))
             }
             Endless::Cycle(items) if items.is_empty() => Enumerator::Empty,
-            Endless::Cycle(items) => {
-                Enumerator::Iter(Box::new(items.clone().into_iter().cycle()))
-            }
+            Endless::Cycle(items) => Enumerator::Iter(Box::new(items.clone().into_iter().cycle())),
             Endless::Repeat(v) => Enumerator::Iter(Box::new(std::iter::repeat(v.clone()))),
         }
     }
@@ -62,10 +60,9 @@ impl Object for Endless {
 
 fn split(args: &[Value]) -> (&[Value], Option<Kwargs>) {
     match args.last() {
-        Some(last) if last.is_kwargs() => (
-            &args[..args.len() - 1],
-            Kwargs::try_from(last.clone()).ok(),
-        ),
+        Some(last) if last.is_kwargs() => {
+            (&args[..args.len() - 1], Kwargs::try_from(last.clone()).ok())
+        }
         _ => (args, None),
     }
 }
@@ -229,7 +226,9 @@ impl Object for ItertoolsModule {
                 };
                 let iter = it.try_iter()?.skip(start).step_by(step);
                 let taken: Vec<Value> = match stop {
-                    Some(stop) => iter.take(stop.saturating_sub(start).div_ceil(step)).collect(),
+                    Some(stop) => iter
+                        .take(stop.saturating_sub(start).div_ceil(step))
+                        .collect(),
                     None => iter.collect(),
                 };
                 Ok(PyList::value(taken))
@@ -279,8 +278,9 @@ impl Object for ItertoolsModule {
                     .iter()
                     .map(|a| a.try_iter().map(|i| i.collect()))
                     .collect::<Result<_, _>>()?;
-                let pools: Vec<&Vec<Value>> =
-                    std::iter::repeat_n(pools.iter(), repeat).flatten().collect();
+                let pools: Vec<&Vec<Value>> = std::iter::repeat_n(pools.iter(), repeat)
+                    .flatten()
+                    .collect();
                 let mut out: Vec<Vec<Value>> = vec![vec![]];
                 for pool in pools {
                     out = out
@@ -333,7 +333,8 @@ mod tests {
         super::super::functions::register_python(&mut env);
         env.set_formatter(super::super::pyvalues::format_output);
         let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ()).unwrap_or_else(|e| format!("ERR {e:#}"))
+        env.render_str(&src, ())
+            .unwrap_or_else(|e| format!("ERR {e:#}"))
     }
 
     // Each expected value is what `~/dbtvenv/bin/python` prints for `list(...)` of the same call.

@@ -65,10 +65,7 @@ pub fn compile(source: &str, flags: i64) -> Result<Arc<Pattern>, Error> {
     }
     let (translated, effective) = translate(source, flags);
     let re = build(&translated, effective)?;
-    let names = re
-        .capture_names()
-        .map(|n| n.map(str::to_string))
-        .collect();
+    let names = re.capture_names().map(|n| n.map(str::to_string)).collect();
     let given = flags | leading_flags(source).0;
     let p = Arc::new(Pattern {
         source: source.to_string(),
@@ -91,7 +88,10 @@ fn leading_flags(p: &str) -> (i64, usize) {
     let mut flags = 0;
     let mut at = 0;
     while let Some(rest) = p[at..].strip_prefix("(?") {
-        let letters: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let letters: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
         if letters.is_empty() || !rest[letters.len()..].starts_with(')') {
             break;
         }
@@ -280,7 +280,11 @@ fn char_index(text: &str, byte: usize) -> usize {
 
 fn byte_index(text: &str, chars: i64) -> usize {
     let n = text.chars().count() as i64;
-    let c = if chars < 0 { (n + chars).max(0) } else { chars.min(n) };
+    let c = if chars < 0 {
+        (n + chars).max(0)
+    } else {
+        chars.min(n)
+    };
     text.char_indices()
         .nth(c as usize)
         .map_or(text.len(), |(b, _)| b)
@@ -327,7 +331,13 @@ impl MatchObj {
             None => (-1, -1),
         }
     }
-    fn value(pattern: &Arc<Pattern>, text: &Arc<str>, spans: Spans, pos: usize, end: usize) -> Value {
+    fn value(
+        pattern: &Arc<Pattern>,
+        text: &Arc<str>,
+        spans: Spans,
+        pos: usize,
+        end: usize,
+    ) -> Value {
         Value::from_object(MatchObj {
             pattern: pattern.clone(),
             text: text.clone(),
@@ -358,7 +368,12 @@ impl Object for MatchObj {
                 },
                 "lastgroup" => Value::from(()),
                 // `m['name']`
-                _ => return self.group_index(key).ok().map(|i| self.group(i, &Value::from(()))),
+                _ => {
+                    return self
+                        .group_index(key)
+                        .ok()
+                        .map(|i| self.group(i, &Value::from(())))
+                }
             });
         }
         let i = self.group_index(key).ok()?;
@@ -377,7 +392,11 @@ impl Object for MatchObj {
             .and_then(|k| k.get::<Option<Value>>("default").ok().flatten())
             .or_else(|| pos.first().cloned())
             .unwrap_or_default();
-        let default = if default.is_undefined() { none.clone() } else { default };
+        let default = if default.is_undefined() {
+            none.clone()
+        } else {
+            default
+        };
         match method {
             "group" => match pos.as_slice() {
                 [] => Ok(self.group(0, &none)),
@@ -457,7 +476,10 @@ impl Object for PatternObj {
                     .names
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, n)| n.as_ref().map(|n| (Value::from(n.as_str()), Value::from(i))))
+                    .filter_map(|(i, n)| {
+                        n.as_ref()
+                            .map(|n| (Value::from(n.as_str()), Value::from(i)))
+                    })
                     .collect(),
             ),
             _ => return None,
@@ -558,12 +580,12 @@ fn call(
                         .map(|c| spans(&c))
                         .filter(|s| s[0].is_some_and(|(s, _)| s == start))
                 }
-                _ => p
-                    .re
-                    .captures_from_pos(&*hay, start)
-                    .map_err(|e| err(format!("re: {e}")))?
-                    .map(|c| spans(&c))
-                    .filter(|s| method == "search" || s[0].is_some_and(|(s, _)| s == start)),
+                _ => {
+                    p.re.captures_from_pos(&*hay, start)
+                        .map_err(|e| err(format!("re: {e}")))?
+                        .map(|c| spans(&c))
+                        .filter(|s| method == "search" || s[0].is_some_and(|(s, _)| s == start))
+                }
             };
             Ok(match found {
                 Some(s) => MatchObj::value(p, &text, s, start, end),
@@ -853,7 +875,11 @@ impl Object for ReModule {
                 None if pattern.kind() == ValueKind::Undefined => {
                     return Err(err("re: missing pattern"))
                 }
-                None => return Err(err("TypeError: first argument must be string or compiled pattern")),
+                None => {
+                    return Err(err(
+                        "TypeError: first argument must be string or compiled pattern",
+                    ))
+                }
             },
         };
         if method == "compile" {
@@ -876,48 +902,103 @@ mod tests {
         env.add_function("__sluice_tuple", super::super::pyvalues::new_tuple);
         env.set_formatter(super::super::pyvalues::format_output);
         let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ()).unwrap_or_else(|e| format!("ERR {e}"))
+        env.render_str(&src, ())
+            .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     // Each expected value is what `~/dbtvenv/bin/python` prints for the same call on Python's `re`.
     #[test]
     fn functions_behave_as_python_re() {
         let cases = [
-            (r"{{ re.sub('(\\w+)@(\\w+)', '\\2 at \\1', 'joe@site and ann@corp') }}", "site at joe and corp at ann"),
-            (r"{{ re.sub('(?P<first>\\w+) (?P<last>\\w+)', '\\g<last>, \\g<first>', 'John Smith') }}", "Smith, John"),
+            (
+                r"{{ re.sub('(\\w+)@(\\w+)', '\\2 at \\1', 'joe@site and ann@corp') }}",
+                "site at joe and corp at ann",
+            ),
+            (
+                r"{{ re.sub('(?P<first>\\w+) (?P<last>\\w+)', '\\g<last>, \\g<first>', 'John Smith') }}",
+                "Smith, John",
+            ),
             ("{{ re.sub('a', 'b', 'aaa', count=2) }}", "bba"),
             ("{{ re.sub('x*', '-', 'abxd') }}", "-a-b--d-"),
             (r"{{ re.sub('(?<=a)b', 'X', 'ab cb ab') }}", "aX cb aX"),
-            (r"{{ re.sub('(\\w)\\1', '<\\1\\1>', 'aabbcd') }}", "<aa><bb>cd"),
+            (
+                r"{{ re.sub('(\\w)\\1', '<\\1\\1>', 'aabbcd') }}",
+                "<aa><bb>cd",
+            ),
             ("{{ re.sub('A', 'x', 'aAa', flags=re.I) }}", "xxx"),
-            (r"{{ re.findall('\\d+', 'a1b22c333') }}", "['1', '22', '333']"),
-            (r"{{ re.findall('(\\w)=(\\d)', 'a=1 b=2') }}", "[('a', '1'), ('b', '2')]"),
+            (
+                r"{{ re.findall('\\d+', 'a1b22c333') }}",
+                "['1', '22', '333']",
+            ),
+            (
+                r"{{ re.findall('(\\w)=(\\d)', 'a=1 b=2') }}",
+                "[('a', '1'), ('b', '2')]",
+            ),
             (r"{{ re.findall('(\\w)=\\d', 'a=1 b=2') }}", "['a', 'b']"),
-            ("{{ re.findall('(a)|(b)', 'ab') }}", "[('a', ''), ('', 'b')]"),
+            (
+                "{{ re.findall('(a)|(b)', 'ab') }}",
+                "[('a', ''), ('', 'b')]",
+            ),
             (r"{{ re.split(',\\s*', 'a, b,c') }}", "['a', 'b', 'c']"),
-            ("{{ re.split('(,)', 'a,b,c') }}", "['a', ',', 'b', ',', 'c']"),
+            (
+                "{{ re.split('(,)', 'a,b,c') }}",
+                "['a', ',', 'b', ',', 'c']",
+            ),
             ("{{ re.split(',', 'a,b,c', maxsplit=1) }}", "['a', 'b,c']"),
-            ("{{ re.split('x*', 'axbc') }}", "['', 'a', '', 'b', 'c', '']"),
-            (r"{{ re.search('(?P<y>\\d{4})-(?P<m>\\d\\d)', 'on 2024-05-01').groupdict() }}", "{'y': '2024', 'm': '05'}"),
-            (r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01').span() }}", "(3, 10)"),
-            (r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01').group(0, 2) }}", "('2024-05', '05')"),
-            (r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01') }}", "<re.Match object; span=(3, 10), match='2024-05'>"),
+            (
+                "{{ re.split('x*', 'axbc') }}",
+                "['', 'a', '', 'b', 'c', '']",
+            ),
+            (
+                r"{{ re.search('(?P<y>\\d{4})-(?P<m>\\d\\d)', 'on 2024-05-01').groupdict() }}",
+                "{'y': '2024', 'm': '05'}",
+            ),
+            (
+                r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01').span() }}",
+                "(3, 10)",
+            ),
+            (
+                r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01').group(0, 2) }}",
+                "('2024-05', '05')",
+            ),
+            (
+                r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01') }}",
+                "<re.Match object; span=(3, 10), match='2024-05'>",
+            ),
             (r"{{ re.match('\\d', 'a1') }}", "None"),
             ("{{ re.match('a|ab', 'abc').group() }}", "a"),
             ("{{ re.fullmatch('a|ab', 'ab').group() }}", "ab"),
             ("{{ re.fullmatch('a', 'ab') }}", "None"),
             ("{{ re.escape('a.b*c d-e_f') }}", "a\\.b\\*c\\ d\\-e_f"),
-            ("{{ re.compile('(?i)foo(?=bar)').findall('FOObar foobaz') }}", "['FOO']"),
+            (
+                "{{ re.compile('(?i)foo(?=bar)').findall('FOObar foobaz') }}",
+                "['FOO']",
+            ),
             ("{{ re.compile('a', re.I).flags }}", "34"),
             ("{{ re.compile('(a)(?P<n>b)').groups }}", "2"),
             ("{{ re.compile('(a)(?P<n>b)').groupindex['n'] }}", "2"),
-            (r#"{{ re.sub('(?P<q>[\'"])(.*?)(?P=q)', '<\\2>', 'say "hi" and \'yo\'') }}"#, "say <hi> and <yo>"),
+            (
+                r#"{{ re.sub('(?P<q>[\'"])(.*?)(?P=q)', '<\\2>', 'say "hi" and \'yo\'') }}"#,
+                "say <hi> and <yo>",
+            ),
             ("{{ re.search('^b$', 'a\\nb\\nc', re.M).group() }}", "b"),
-            ("{{ re.search('a.b', 'a\\nb', re.S).group() | length }}", "3"),
-            (r"{% for m in re.finditer('\\d', 'a1b2') %}{{ m.group() }}{% endfor %}", "12"),
-            ("{{ re.search('(?x) \\\\d+  # digits\\n  [ ] x', 'ab 12 x').group() }}", "12 x"),
+            (
+                "{{ re.search('a.b', 'a\\nb', re.S).group() | length }}",
+                "3",
+            ),
+            (
+                r"{% for m in re.finditer('\\d', 'a1b2') %}{{ m.group() }}{% endfor %}",
+                "12",
+            ),
+            (
+                "{{ re.search('(?x) \\\\d+  # digits\\n  [ ] x', 'ab 12 x').group() }}",
+                "12 x",
+            ),
             ("{{ re.search('a{', 'xa{').group() }}", "a{"),
-            (r"{{ re.search('({{\\s*ref)', 'from {{ ref').group(1) }}", "{{ ref"),
+            (
+                r"{{ re.search('({{\\s*ref)', 'from {{ ref').group(1) }}",
+                "{{ ref",
+            ),
             ("{{ re.search('é(x)', 'caféx').span(1) }}", "(4, 5)"),
             ("{{ re.search('a$', 'a\\n').span() }}", "(0, 1)"),
             ("{{ re.subn('a', 'b', 'aaa') }}", "('bbb', 3)"),
@@ -926,8 +1007,14 @@ mod tests {
             ("{{ re.search('(a)(b)?', 'a').groups('z') }}", "('a', 'z')"),
             ("{{ re.search('(a)(b)?', 'a').lastindex }}", "1"),
             ("{{ re.search('a', 'a')[0] }}", "a"),
-            (r"{{ re.sub('\\bfoo\\b', 'bar', 'foo food foo') }}", "bar food bar"),
-            ("{{ re.IGNORECASE }} {{ re.M }} {{ re.S }} {{ re.X }}", "2 8 16 64"),
+            (
+                r"{{ re.sub('\\bfoo\\b', 'bar', 'foo food foo') }}",
+                "bar food bar",
+            ),
+            (
+                "{{ re.IGNORECASE }} {{ re.M }} {{ re.S }} {{ re.X }}",
+                "2 8 16 64",
+            ),
         ];
         let mut bad = Vec::new();
         for (src, want) in cases {

@@ -16,10 +16,9 @@ use super::pyvalues::{py_repr, py_str, PyList, PyTuple};
 
 fn split_kwargs(args: &[Value]) -> (&[Value], Option<Kwargs>) {
     match args.last() {
-        Some(last) if last.is_kwargs() => (
-            &args[..args.len() - 1],
-            Kwargs::try_from(last.clone()).ok(),
-        ),
+        Some(last) if last.is_kwargs() => {
+            (&args[..args.len() - 1], Kwargs::try_from(last.clone()).ok())
+        }
         _ => (args, None),
     }
 }
@@ -181,7 +180,11 @@ fn splitlines(s: &str, keepends: bool) -> Vec<Value> {
                 end = j + 1;
             }
         }
-        out.push(Value::from(if keepends { &s[start..end] } else { &s[start..i] }));
+        out.push(Value::from(if keepends {
+            &s[start..end]
+        } else {
+            &s[start..i]
+        }));
         start = end;
     }
     if start < s.len() {
@@ -228,12 +231,7 @@ fn is_title(s: &str) -> bool {
 }
 
 /// A `str` method called on `s`; `None` when Python's `str` has no such method here.
-pub fn call(
-    state: &State,
-    s: &str,
-    method: &str,
-    args: &[Value],
-) -> Option<Result<Value, Error>> {
+pub fn call(state: &State, s: &str, method: &str, args: &[Value]) -> Option<Result<Value, Error>> {
     let (pos, kw) = split_kwargs(args);
     let a = |i: usize, name: &str| arg(pos, &kw, i, name);
     let result = (|| -> Result<Value, Error> {
@@ -249,16 +247,13 @@ pub fn call(
                 let right = method == "rsplit";
                 PyList::value(match sep {
                     None => split_whitespace(s, maxsplit, right),
-                    Some(sep) if sep.is_empty() => {
-                        return Err(err("ValueError: empty separator"))
-                    }
+                    Some(sep) if sep.is_empty() => return Err(err("ValueError: empty separator")),
                     Some(sep) => split_sep(s, &sep, maxsplit, right),
                 })
             }
-            "splitlines" => PyList::value(splitlines(
-                s,
-                a(0, "keepends").is_some_and(|v| v.is_true()),
-            )),
+            "splitlines" => {
+                PyList::value(splitlines(s, a(0, "keepends").is_some_and(|v| v.is_true())))
+            }
             "startswith" | "endswith" => {
                 let what = a(0, "prefix").unwrap_or_default();
                 let (from, to) = window(s, int_opt(a(1, "start"))?, int_opt(a(2, "end"))?);
@@ -423,7 +418,10 @@ pub fn call(
             "capitalize" => {
                 let mut c = s.chars();
                 Value::from(match c.next() {
-                    Some(first) => first.to_uppercase().chain(c.as_str().to_lowercase().chars()).collect::<String>(),
+                    Some(first) => first
+                        .to_uppercase()
+                        .chain(c.as_str().to_lowercase().chars())
+                        .collect::<String>(),
                     None => String::new(),
                 })
             }
@@ -442,16 +440,16 @@ pub fn call(
             "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
             "isascii" => Value::from(s.is_ascii()),
             "isdecimal" | "isdigit" => {
-                Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c.is_numeric() && c.to_digit(10).is_some()))
+                Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
             }
             "isnumeric" => Value::from(!s.is_empty() && s.chars().all(char::is_numeric)),
             "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
-            "islower" => Value::from(
-                s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase),
-            ),
-            "isupper" => Value::from(
-                s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase),
-            ),
+            "islower" => {
+                Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase))
+            }
+            "isupper" => {
+                Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase))
+            }
             "istitle" => Value::from(is_title(s)),
             "isidentifier" => Value::from(
                 s.chars()
@@ -484,10 +482,11 @@ fn field_value(
     let end = field.find(['.', '[']).unwrap_or(field.len());
     let (first, mut rest) = field.split_at(end);
     let mut v = if first.is_empty() {
-        let v = pos
-            .get(*auto)
-            .cloned()
-            .ok_or_else(|| err(format!("IndexError: Replacement index {auto} out of range for positional args tuple")))?;
+        let v = pos.get(*auto).cloned().ok_or_else(|| {
+            err(format!(
+                "IndexError: Replacement index {auto} out of range for positional args tuple"
+            ))
+        })?;
         *auto += 1;
         v
     } else if let Ok(i) = first.parse::<usize>() {
@@ -498,7 +497,10 @@ fn field_value(
         })?
     } else {
         let found = match (mapping, kw) {
-            (Some(m), _) => m.get_item(&Value::from(first)).ok().filter(|v| !v.is_undefined()),
+            (Some(m), _) => m
+                .get_item(&Value::from(first))
+                .ok()
+                .filter(|v| !v.is_undefined()),
             (None, Some(k)) => k.get::<Option<Value>>(first).ok().flatten(),
             (None, None) => None,
         };
@@ -522,7 +524,9 @@ fn field_value(
             v = v.get_item(&key)?;
             rest = &r[close + 1..];
         } else {
-            return Err(err("ValueError: Only '.' or '[' may follow ']' in format field specifier"));
+            return Err(err(
+                "ValueError: Only '.' or '[' may follow ']' in format field specifier",
+            ));
         }
     }
     let _ = state;
@@ -587,9 +591,7 @@ pub fn format(
                     Some("s") => Value::from(py_str(&v)),
                     Some("r") | Some("a") => Value::from(py_repr(&v)),
                     Some(c) => {
-                        return Err(err(format!(
-                            "ValueError: Unknown conversion specifier {c}"
-                        )))
+                        return Err(err(format!("ValueError: Unknown conversion specifier {c}")))
                     }
                 };
                 // Nested replacement fields in the spec (`{:>{width}}`).
@@ -783,7 +785,10 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                     float_conv(k, a, s.precision.unwrap_or(6), s.alt)
                 }
                 Some('n') => float_conv('g', a, s.precision.unwrap_or(6), s.alt),
-                Some('%') => format!("{}%", float_conv('f', a * 100.0, s.precision.unwrap_or(6), s.alt)),
+                Some('%') => format!(
+                    "{}%",
+                    float_conv('f', a * 100.0, s.precision.unwrap_or(6), s.alt)
+                ),
                 None => match (n, s.precision) {
                     (Num::Int(i), _) => i.unsigned_abs().to_string(),
                     (_, None) => super::pyformat::py_float(a),
@@ -802,10 +807,9 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
                             // `Py_DTSF_ADD_DOT_0`, which moves to exponents one digit early).
                             let e = float_conv('e', a, p - 1, s.alt);
                             match e.split_once('e') {
-                                Some((m, x)) if !s.alt && m.contains('.') => format!(
-                                    "{}e{x}",
-                                    m.trim_end_matches('0').trim_end_matches('.')
-                                ),
+                                Some((m, x)) if !s.alt && m.contains('.') => {
+                                    format!("{}e{x}", m.trim_end_matches('0').trim_end_matches('.'))
+                                }
                                 _ => e,
                             }
                         } else {
@@ -861,7 +865,8 @@ mod tests {
         super::super::functions::register_python(&mut env);
         env.set_formatter(super::super::pyvalues::format_output);
         let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ()).unwrap_or_else(|e| format!("ERR {e:#}"))
+        env.render_str(&src, ())
+            .unwrap_or_else(|e| format!("ERR {e:#}"))
     }
 
     // Each expected value is what `~/dbtvenv/bin/python` prints for the same expression.

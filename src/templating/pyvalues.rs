@@ -197,7 +197,10 @@ impl Object for PySet {
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
         self.0.lock().ok().map(|v| v.len())
     }
-    fn custom_cmp(self: &Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+    fn custom_cmp(
+        self: &Arc<Self>,
+        other: &minijinja::value::DynObject,
+    ) -> Option<std::cmp::Ordering> {
         let other = other.downcast_ref::<Self>()?.items();
         let mine = self.items();
         (mine.len() == other.len() && mine.iter().all(|x| other.contains(x)))
@@ -243,7 +246,9 @@ impl Object for PySet {
                     Some(i) => {
                         g.remove(i);
                     }
-                    None if method == "remove" => return Err(err(format!("KeyError: {}", py_repr(&x)))),
+                    None if method == "remove" => {
+                        return Err(err(format!("KeyError: {}", py_repr(&x))))
+                    }
                     None => {}
                 }
                 Ok(Value::from(()))
@@ -295,7 +300,9 @@ impl Object for PySet {
 /// relations are mappings); not other objects with attributes (datetimes, `model`).
 pub fn is_dict(v: &Value) -> bool {
     v.kind() == minijinja::value::ValueKind::Map
-        && (is_container(v) || v.downcast_object_ref::<super::objects::RelationObj>().is_some())
+        && (is_container(v)
+            || v.downcast_object_ref::<super::objects::RelationObj>()
+                .is_some())
 }
 
 /// `__sluice_tuple(a, b, ...)`.

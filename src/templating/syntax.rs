@@ -318,10 +318,7 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
     // `call m(e)`); statement words and `=` between them are skipped.
     while p.pos < toks.len() {
         let before = p.pos;
-        let mut attempt = Parser {
-            toks,
-            pos: p.pos,
-        };
+        let mut attempt = Parser { toks, pos: p.pos };
         match attempt.tuple() {
             Some(ex) if attempt.pos > before => {
                 push_edits(src, ex.rws, edits);
@@ -528,8 +525,10 @@ impl<'a> Parser<'_, 'a> {
     fn compare(&mut self) -> Option<Ex> {
         let mut ex = self.math1()?;
         loop {
-            if matches!(self.peek(), Some(Kind::Op("==" | "!=" | "<" | ">" | "<=" | ">=")))
-                || self.is_name("in")
+            if matches!(
+                self.peek(),
+                Some(Kind::Op("==" | "!=" | "<" | ">" | "<=" | ">="))
+            ) || self.is_name("in")
             {
                 self.pos += 1;
             } else if self.is_name("not") && matches!(self.peek_at(1), Some(Kind::Name("in"))) {
@@ -551,7 +550,15 @@ impl<'a> Parser<'_, 'a> {
             ex = if ex.lit.is_some() || rhs.lit.is_some() {
                 ex.join(rhs)
             } else {
-                binary(if op == "+" { "__sluice_add" } else { "__sluice_sub" }, ex, rhs)
+                binary(
+                    if op == "+" {
+                        "__sluice_add"
+                    } else {
+                        "__sluice_sub"
+                    },
+                    ex,
+                    rhs,
+                )
             };
         }
         Some(ex)
@@ -598,7 +605,10 @@ impl<'a> Parser<'_, 'a> {
             self.pos += 1;
             let exp_start = self.pos;
             let rhs = self.unary(true)?;
-            let negative = matches!(self.toks.get(exp_start).map(|t| t.kind), Some(Kind::Op("-")));
+            let negative = matches!(
+                self.toks.get(exp_start).map(|t| t.kind),
+                Some(Kind::Op("-"))
+            );
             ex = if ex.lit == Some(Lit::Num) && rhs.lit == Some(Lit::Num) && !negative {
                 ex.join(rhs)
             } else {

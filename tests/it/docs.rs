@@ -178,10 +178,7 @@ fn empty_catalog_and_no_compile_skip_the_warehouse() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let got = read_json(&dir.join("target/catalog.json"));
     assert_eq!(got["nodes"], serde_json::json!({}));
-    assert!(
-        !dir.join("shop.duckdb").exists(),
-        "touched the warehouse"
-    );
+    assert!(!dir.join("shop.duckdb").exists(), "touched the warehouse");
     assert!(dir.join("target/docs/index.html").is_file());
 }
 
