@@ -466,7 +466,11 @@ fn parse_project(
                     if s.is_enabled() {
                         manifest.sources.insert(s.unique_id.clone(), s);
                     } else {
-                        manifest.disabled.entry(s.unique_id.clone()).or_default().push(s);
+                        manifest
+                            .disabled
+                            .entry(s.unique_id.clone())
+                            .or_default()
+                            .push(s);
                     }
                 }
             }
@@ -766,12 +770,53 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
+    if templates.macros_mention_graph()
+        || manifest
+            .nodes
+            .values()
+            .any(|n| crate::templating::mentions_graph(&n.raw_code))
+    {
+        templates.set_graph(flat_graph(&manifest, project, opts));
+    }
     Ok(Parsed {
         manifest,
         templates,
         resolver,
         warnings,
     })
+}
+
+/// dbt's `graph` context variable (the manifest's flat graph): the parsed nodes, sources,
+/// exposures, metrics, groups, semantic models, saved queries and unit tests as dicts, in their
+/// manifest shape. Built only when some template reads `graph`.
+fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> minijinja::Value {
+    let mut meta = crate::artifacts::ArtifactMeta::new(
+        &project.config.name,
+        &manifest.adapter_type,
+        project.config.target_path.clone(),
+    );
+    meta.invocation_id = opts.invocation_id.clone();
+    meta.invocation_started_at = opts.run_started_at;
+    meta.project_root = project.root.clone();
+    let mut full = crate::artifacts::manifest_json(manifest, &meta);
+    let mut graph = Map::new();
+    for key in [
+        "exposures",
+        "groups",
+        "metrics",
+        "nodes",
+        "sources",
+        "semantic_models",
+        "saved_queries",
+        "unit_tests",
+    ] {
+        let v = full
+            .get_mut(key)
+            .map(Value::take)
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        graph.insert(key.to_string(), v);
+    }
+    minijinja::Value::from_serialize(Value::Object(graph))
 }
 
 /// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root

@@ -173,21 +173,11 @@ pub fn render_node(
     if let Some(meta) = &node.test_metadata {
         let mut kwargs: Vec<(String, JValue)> = Vec::new();
         for (k, v) in &meta.kwargs {
-            let val = match v {
-                Value::String(s) if is_call(s) => {
-                    templates.eval_expr(&node.original_file_path, s, &ctx)?
-                }
-                // A lone `{{ expr }}` keeps its value (dbt renders test arguments natively),
-                // so `model` is the relation object `get_where_subquery` returns.
-                Value::String(s) if lone_expression(s).is_some() => templates.eval_expr(
-                    &node.original_file_path,
-                    lone_expression(s).unwrap_or_default(),
-                    &ctx,
-                )?,
-                Value::String(s) if s.contains("{{") || s.contains("{%") => {
-                    JValue::from_safe_string(templates.render(&node.original_file_path, s, &ctx)?)
-                }
-                other => JValue::from_serialize(other),
+            let val = if k == "column_name" {
+                // dbt keeps the column name as written.
+                JValue::from_serialize(v)
+            } else {
+                test_kwarg(templates, &node.original_file_path, &ctx, v)?
             };
             kwargs.push((k.clone(), val));
         }
@@ -214,15 +204,69 @@ pub fn render_node(
     templates.render(&node.original_file_path, code, &ctx)
 }
 
+/// A generic test's argument as dbt renders it (`add_rendered_test_kwargs`): every string in it,
+/// also inside lists and dicts, that calls `ref` / `source` / `var` / `env_var` / `doc` or holds
+/// Jinja is rendered; a lone `{{ expr }}` keeps its value (dbt renders natively), so `model` is
+/// the relation object `get_where_subquery` returns.
+fn test_kwarg(
+    templates: &Templates,
+    file: &str,
+    ctx: &Arc<RenderCtx>,
+    v: &Value,
+) -> Result<JValue, Diagnostic> {
+    Ok(match v {
+        Value::String(s) if is_call(s) => templates.eval_expr(file, s, ctx)?,
+        Value::String(s) if lone_expression(s).is_some() => {
+            templates.eval_expr(file, lone_expression(s).unwrap_or_default(), ctx)?
+        }
+        Value::String(s) if s.contains("{{") || s.contains("{%") => {
+            JValue::from_safe_string(templates.render(file, s, ctx)?)
+        }
+        Value::Array(items) => JValue::from(
+            items
+                .iter()
+                .map(|x| test_kwarg(templates, file, ctx, x))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Value::Object(map) if map.values().any(has_jinja) => {
+            let mut out = indexmap::IndexMap::new();
+            for (k, x) in map {
+                out.insert(
+                    JValue::from(k.as_str()),
+                    test_kwarg(templates, file, ctx, x)?,
+                );
+            }
+            JValue::from(out)
+        }
+        other => JValue::from_serialize(other),
+    })
+}
+
+/// Whether a value holds a string [`test_kwarg`] would render.
+fn has_jinja(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_call(s) || s.contains("{{") || s.contains("{%"),
+        Value::Array(items) => items.iter().any(has_jinja),
+        Value::Object(map) => map.values().any(has_jinja),
+        _ => false,
+    }
+}
+
 /// The expression of a string that is exactly one `{{ expr }}`.
 fn lone_expression(s: &str) -> Option<&str> {
     let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
 }
 
+/// dbt's `looks_like_func`: `^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$`.
 fn is_call(s: &str) -> bool {
     let t = s.trim();
-    (t.starts_with("ref(") || t.starts_with("source(")) && t.ends_with(')')
+    ["env_var", "ref", "var", "source", "doc"].iter().any(|f| {
+        t.strip_prefix(f)
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('('))
+            .is_some_and(|r| r.len() > 1 && r.ends_with(')'))
+    })
 }
 
 /// Compiles a node with its ephemeral ancestors injected as CTEs.

@@ -100,6 +100,8 @@ pub fn register_python(env: &mut Environment<'static>) {
     env.add_function("__sluice_add", super::pyformat::py_add);
     env.add_function("__sluice_sub", super::pyformat::py_sub);
     env.add_function("__sluice_mul", super::pyformat::py_mul);
+    env.add_function("__sluice_truediv", super::pyformat::py_truediv);
+    env.add_function("__sluice_pow", super::pyformat::py_pow);
     env.add_function("__sluice_do", super::pyformat::py_do);
     env.add_filter("tojson", tojson_filter);
     env.add_filter("int", super::pyformat::int_filter);
@@ -636,6 +638,43 @@ pub fn unknown_method(
                 pairs.push(super::pyvalues::PyTuple::value(vec![k, v]));
             }
             Ok(Value::from(pairs))
+        }
+        // Lists minijinja made (a filter's result): the methods whose result does not depend on
+        // changing them (`(xs | list).pop()`; a name the template mutates holds a mutable list).
+        (minijinja::value::ValueKind::Seq, "pop" | "index" | "count" | "copy") => {
+            let items: Vec<Value> = value.try_iter()?.collect();
+            let arg = args.first().cloned().unwrap_or_default();
+            match method {
+                "pop" => {
+                    let len = items.len() as i64;
+                    let i = args.first().and_then(|a| a.as_i64()).map_or(len - 1, |i| {
+                        if i < 0 {
+                            len + i
+                        } else {
+                            i
+                        }
+                    });
+                    items
+                        .get(usize::try_from(i).unwrap_or(usize::MAX))
+                        .cloned()
+                        .ok_or_else(|| err("IndexError: pop index out of range"))
+                }
+                "index" => items
+                    .iter()
+                    .position(|x| x == &arg)
+                    .map(Value::from)
+                    .ok_or_else(|| err("ValueError: x not in list")),
+                "count" => Ok(Value::from(items.iter().filter(|x| *x == &arg).count())),
+                _ => Ok(super::pyvalues::PyList::value(items)),
+            }
+        }
+        (minijinja::value::ValueKind::Map, "copy") if args.is_empty() => {
+            let mut pairs = Vec::new();
+            for k in value.try_iter()? {
+                let v = value.get_item(&k)?;
+                pairs.push((k, v));
+            }
+            Ok(super::pyvalues::PyDict::value(pairs))
         }
         (minijinja::value::ValueKind::String, _) => {
             match super::pystr::call(state, value.as_str().unwrap_or(""), method, args) {

@@ -166,8 +166,85 @@ pub fn preprocess(src: &str) -> String {
     });
     let s = ENDTEST_RE.replace_all(&s, "{%$1 endmacro $2%}");
     let s = ENDMAT_RE.replace_all(&s, "#}{%$1 endmacro $2%}");
+    let s = defaults_from_earlier_args(&s);
     let s = super::pyvalues::rewrite_literals(&s);
     super::syntax::rewrite(&s).into_owned()
+}
+
+static MACRO_HEAD_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*macro\s+[A-Za-z_][A-Za-z0-9_]*\s*\(").unwrap());
+
+/// Jinja2 evaluates a macro's defaults left to right with the earlier arguments bound
+/// (`{% macro m(schema, name=schema) %}`); minijinja evaluates them before binding any. So such a
+/// default moves into the body: `{% macro m(schema, name=__sluice_missing) %}{% if name is
+/// undefined %}{% set name = schema %}{% endif %}` (`__sluice_missing` is undefined, as is a
+/// missing argument).
+fn defaults_from_earlier_args(src: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut last = 0;
+    for m in MACRO_HEAD_RE.find_iter(src) {
+        let Some(close) = matching_paren(src, m.end()) else {
+            continue;
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        let mut params: Vec<String> = Vec::new();
+        let mut moved: Vec<(String, String)> = Vec::new();
+        for arg in split_top_level(&src[m.end()..close]) {
+            let (name, default) = match arg.split_once('=') {
+                Some((n, d)) => (n.trim(), Some(d.trim())),
+                None => (arg.trim(), None),
+            };
+            if name.is_empty() {
+                continue;
+            }
+            let refers = default.is_some_and(|d| {
+                seen.iter().any(|p| {
+                    d.match_indices(p).any(|(i, _)| {
+                        let before = d[..i].chars().next_back();
+                        let after = d[i + p.len()..].chars().next();
+                        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    })
+                })
+            });
+            match default {
+                Some(d) if refers => {
+                    // An undefined name: the argument stays optional.
+                    params.push(format!("{name}=__sluice_missing"));
+                    moved.push((name.to_string(), d.to_string()));
+                }
+                Some(d) => params.push(format!("{name}={d}")),
+                None => params.push(name.to_string()),
+            }
+            seen.push(name);
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        let Some(tag_end) = src[close..].find("%}").map(|i| close + i) else {
+            continue;
+        };
+        let trim = src[..tag_end].ends_with('-');
+        out.push_str(&src[last..m.end()]);
+        out.push_str(&params.join(", "));
+        out.push_str(&src[close..tag_end + 2]);
+        for (i, (name, default)) in moved.iter().enumerate() {
+            let end = if i + 1 == moved.len() && trim {
+                "-%}"
+            } else {
+                "%}"
+            };
+            out.push_str(&format!(
+                "{{% if {name} is undefined %}}{{% set {name} = {default} %}}{{% endif {end}"
+            ));
+        }
+        last = tag_end + 2;
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    out.push_str(&src[last..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Rewrites a node's SQL: list and dict literals assigned with `{% set %}` become mutable.
@@ -677,5 +754,14 @@ mod tests {
         let src = "{%- macro foo(a, b=1) -%}x{%- endmacro %}{% test is_pos(model, column_name) %}y{% endtest %}";
         let out = preprocess(src);
         assert_eq!(out, "{%- macro __m_foo(a, b=1) -%}x{%- endmacro %}{% macro __m_test_is_pos(model, column_name) %}y{% endmacro %}");
+    }
+
+    #[test]
+    fn defaults_see_earlier_arguments() {
+        let src = "{%- macro m(a, b=a, c=b ~ '!', d='x') -%}\n{{ b }}{%- endmacro %}";
+        assert_eq!(
+            defaults_from_earlier_args(src),
+            "{%- macro m(a, b=__sluice_missing, c=__sluice_missing, d='x') -%}{% if b is undefined %}{% set b = a %}{% endif %}{% if c is undefined %}{% set c = b ~ '!' %}{% endif -%}\n{{ b }}{%- endmacro %}"
+        );
     }
 }

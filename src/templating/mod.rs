@@ -231,6 +231,8 @@ pub struct Templates {
     /// `target` and `flags` converted once, shared by every render.
     target_value: Value,
     flags_value: Value,
+    /// `graph` once parsing has made it (see [`Templates::set_graph`]).
+    graph: std::sync::OnceLock<Value>,
 }
 
 /// A render failure: a diagnostic pointing into the template.
@@ -280,11 +282,26 @@ impl Templates {
             globals,
             target_value,
             flags_value,
+            graph: std::sync::OnceLock::new(),
         })
     }
 
     pub fn globals(&self) -> &Globals {
         &self.globals
+    }
+
+    /// Sets `graph` (dbt's flat graph of the parsed project) for the renders that follow.
+    pub fn set_graph(&self, graph: Value) {
+        let _ = self.graph.set(graph);
+    }
+
+    /// Whether any macro reads `graph` (so that building it is worth it).
+    pub fn macros_mention_graph(&self) -> bool {
+        self.index
+            .by_package
+            .values()
+            .flat_map(|defs| defs.values())
+            .any(|d| mentions_graph(&d.macro_sql))
     }
 
     /// Renders `source` (the text of `file`) for `ctx`. Returns the rendered text.
@@ -396,7 +413,13 @@ impl Templates {
             pydatetime::PyDateTime::utc_value(self.globals.run_started_at),
         );
         m.insert("flags".into(), self.flags_value.clone());
-        m.insert("graph".into(), self.globals.graph.clone());
+        m.insert(
+            "graph".into(),
+            self.graph
+                .get()
+                .cloned()
+                .unwrap_or_else(|| self.globals.graph.clone()),
+        );
         m.insert("dbt_version".into(), Value::from("1.10.0"));
         if let Some(this) = &ctx.node.this {
             m.insert("this".into(), relation_value(this.clone()));
@@ -415,6 +438,16 @@ impl Templates {
             None => Value::from(m),
         }
     }
+}
+
+/// Whether template text reads the `graph` variable.
+pub fn mentions_graph(text: &str) -> bool {
+    text.match_indices("graph").any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + 5..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 /// Converts a minijinja error into a diagnostic pointing into `source` (named `file`).

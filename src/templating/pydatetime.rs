@@ -1254,7 +1254,7 @@ pub fn divide(op: &str, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
         Some(y) => Ok(Value::from(floor(x.0, y.0).0 as i64)),
         None if op == "%" => Err(unsupported('%', a, b)),
         None => match (b.is_integer(), f64::try_from(b.clone())) {
-            (_, Ok(f)) if f == 0.0 => Err(err("ZeroDivisionError: division by zero")),
+            (_, Ok(0.0)) => Err(err("ZeroDivisionError: division by zero")),
             (true, _) if op == "//" => {
                 let n = i128::try_from(b.clone()).unwrap_or(1);
                 Ok(PyTimedelta::value(floor(x.0, n).0))
@@ -1430,7 +1430,7 @@ pub fn strftime(t: &NaiveDateTime, tz: Option<&TzInfo>, fmt: &str) -> String {
             'f' => format!("{:06}", micros(&t.time())),
             'j' => num(t.ordinal() as i64, 3, '0'),
             'U' => num(
-                ((t.ordinal() as i64 + 6 - t.weekday().num_days_from_sunday() as i64) / 7) as i64,
+                (t.ordinal() as i64 + 6 - t.weekday().num_days_from_sunday() as i64) / 7,
                 2,
                 '0',
             ),

@@ -28,7 +28,7 @@ pub fn py_float(f: f64) -> String {
     let exp: i32 = exp.parse().unwrap_or(0);
     // Python's rule: exponent notation when the decimal point would sit 17 or more digits in,
     // or 4 or more zeros after the point.
-    if exp >= 16 || exp < -4 {
+    if !(-4..16).contains(&exp) {
         format!(
             "{mantissa}e{}{:02}",
             if exp < 0 { '-' } else { '+' },
@@ -158,6 +158,34 @@ pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
             type_name(&a),
             type_name(&b)
         ))),
+    }
+}
+
+/// `a / b` as Python evaluates it (a zero divisor fails; a timedelta divides).
+pub fn py_truediv(a: Value, b: Value) -> Result<Value, Error> {
+    if let Some(r) = super::pydatetime::divide("/", &a, &b) {
+        return r;
+    }
+    match (num(&a), num(&b)) {
+        (Some(_), Some(y)) if as_f64(y) == 0.0 => Err(err("ZeroDivisionError: division by zero")),
+        (Some(x), Some(y)) => Ok(Value::from(as_f64(x) / as_f64(y))),
+        _ => Err(unsupported("/", &a, &b)),
+    }
+}
+
+/// `a ** b` as Python evaluates it (a negative integer exponent gives a float).
+pub fn py_pow(a: Value, b: Value) -> Result<Value, Error> {
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) if y >= 0 => u32::try_from(y)
+            .ok()
+            .and_then(|y| x.checked_pow(y))
+            .map(int_value)
+            .ok_or_else(|| err("OverflowError: integer too large")),
+        (Some(Num::Int(0)), Some(Num::Int(_))) => Err(err(
+            "ZeroDivisionError: 0.0 cannot be raised to a negative power",
+        )),
+        (Some(x), Some(y)) => Ok(Value::from(as_f64(x).powf(as_f64(y)))),
+        _ => Err(unsupported("**", &a, &b)),
     }
 }
 
@@ -825,7 +853,7 @@ mod tests {
         let cases: Vec<(&str, Value, &str)> = vec![
             ("%s", v(1.5), "1.5"),
             ("%d", v(3.7), "3"),
-            ("%5.2f", v(3.14159), " 3.14"),
+            ("%5.2f", v(3.14158), " 3.14"),
             ("%-5d|", v(42), "42   |"),
             ("%05d", v(-42), "-0042"),
             ("%+d", v(5), "+5"),
@@ -857,7 +885,7 @@ mod tests {
             ("%.0f", v(3.5), "4"),
             ("%s", v(1e20), "1e+20"),
             ("%*d", t(vec![v(5), v(3)]), "    3"),
-            ("%.*f", t(vec![v(2), v(3.14159)]), "3.14"),
+            ("%.*f", t(vec![v(2), v(3.14158)]), "3.14"),
             ("%E", v(1.5), "1.500000E+00"),
             ("%G", v(1e-10), "1E-10"),
         ];
@@ -903,7 +931,7 @@ mod tests {
         let r = |x: Value, p: Option<i32>, m: Option<&str>| {
             py_text(&round_filter(x, p, m.map(str::to_string)).unwrap())
         };
-        assert_eq!(r(v(3.14159), Some(2), None), "3.14");
+        assert_eq!(r(v(3.14158), Some(2), None), "3.14");
         assert_eq!(r(v(2.5), None, None), "2.0");
         assert_eq!(r(v(3.5), None, None), "4.0");
         assert_eq!(r(v(-2.5), None, None), "-2.0");
@@ -918,6 +946,16 @@ mod tests {
         assert_eq!(f(v("x")), "0.0");
         assert_eq!(f(v("1e3")), "1000.0");
         assert_eq!(f(v(2)), "2.0");
+    }
+
+    // `~/dbtvenv/bin/python`: 2 ** -1 == 0.5, 2 ** 10 == 1024, 4 ** 0.5 == 2.0, 7 / 2 == 3.5.
+    #[test]
+    fn power_and_division_as_python() {
+        assert_eq!(py_pow(v(2), v(-1)).unwrap().to_string(), "0.5");
+        assert_eq!(py_pow(v(2), v(10)).unwrap().to_string(), "1024");
+        assert_eq!(py_text(&py_pow(v(4), v(0.5)).unwrap()), "2.0");
+        assert_eq!(py_truediv(v(7), v(2)).unwrap().to_string(), "3.5");
+        assert!(py_truediv(v(1), v(0)).is_err());
     }
 
     #[test]

@@ -439,11 +439,9 @@ pub fn call(state: &State, s: &str, method: &str, args: &[Value]) -> Option<Resu
             "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
             "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
             "isascii" => Value::from(s.is_ascii()),
-            "isdecimal" | "isdigit" => Value::from(
-                !s.is_empty()
-                    && s.chars()
-                        .all(|c| c.is_ascii_digit() || c.is_numeric() && c.to_digit(10).is_some()),
-            ),
+            "isdecimal" | "isdigit" => {
+                Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+            }
             "isnumeric" => Value::from(!s.is_empty() && s.chars().all(char::is_numeric)),
             "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
             "islower" => {

@@ -7,7 +7,12 @@
 //! - `a % b`: Python's `%`, which formats strings (`"%s-%05.2f" % (a, b)`, which minijinja
 //!   rejects) and takes the sign of the divisor for numbers, becomes `__sluice_mod(a, b)`.
 //! - `a // b`: Python's floor division (minijinja's is Euclidean: `7 // -2` is -3, not -4)
-//!   becomes `__sluice_floordiv(a, b)`.
+//!   becomes `__sluice_floordiv(a, b)`; `a / b` (unless `b` is a number literal) becomes
+//!   `__sluice_truediv(a, b)` (division by zero fails, a timedelta divides), `a ** b` (unless both
+//!   are literals) `__sluice_pow(a, b)` (`2 ** -1` is 0.5).
+//! - `a + b`, `a - b`, `a * b` (unless a side is a literal that settles it) become
+//!   `__sluice_add` / `__sluice_sub` / `__sluice_mul`: Python's rules for lists, tuples, strings
+//!   and datetimes.
 //! - List and dict literals become Python's mutable lists and dicts (`__sluice_list([..])`,
 //!   `__sluice_dict({..})`, see [`super::pyvalues`]), so `{% do x.append(y) %}` changes the list
 //!   wherever it is referenced, as in Python; tuple literals become Python's tuples
@@ -576,6 +581,9 @@ impl<'a> Parser<'_, 'a> {
             let literals = (ex.lit, rhs.lit);
             ex = match op {
                 "%" => binary("__sluice_mod", ex, rhs),
+                // `x / 2` stays minijinja's (the same result); a variable divisor may be zero
+                // (Python raises) or the dividend a timedelta.
+                "/" if literals.1 != Some(Lit::Num) => binary("__sluice_truediv", ex, rhs),
                 "//" => binary("__sluice_floordiv", ex, rhs),
                 "*" if !matches!(literals, (Some(Lit::Num), Some(Lit::Num)))
                     && literals.0 != Some(Lit::Str)
@@ -589,11 +597,23 @@ impl<'a> Parser<'_, 'a> {
         Some(ex)
     }
 
+    /// `a ** b` (left-associative in Jinja2): Python's (`2 ** -1` is 0.5) unless both sides are
+    /// literals with a non-negative exponent.
     fn pow(&mut self) -> Option<Ex> {
         let mut ex = self.unary(true)?;
         while self.is_op("**") {
             self.pos += 1;
-            ex = ex.join(self.unary(true)?);
+            let exp_start = self.pos;
+            let rhs = self.unary(true)?;
+            let negative = matches!(
+                self.toks.get(exp_start).map(|t| t.kind),
+                Some(Kind::Op("-"))
+            );
+            ex = if ex.lit == Some(Lit::Num) && rhs.lit == Some(Lit::Num) && !negative {
+                ex.join(rhs)
+            } else {
+                binary("__sluice_pow", ex, rhs)
+            };
         }
         Some(ex)
     }

@@ -11,15 +11,24 @@ fn models_compile_as_jinja2_renders_them() {
     let r = sluice(&dir, &["compile"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let mut problems = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(fixture.join("expected/compiled"))
-        .expect("expected/compiled")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    let root = fixture.join("expected/compiled");
+    // Models' files, and generic tests' under a folder named after their YAML file.
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&root).expect("expected/compiled") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            for inner in std::fs::read_dir(&path).expect("test folder") {
+                files.push(inner.expect("entry").path());
+            }
+        } else {
+            files.push(path);
+        }
+    }
     files.sort();
     assert!(files.len() >= 10, "{files:?}");
     for want_path in files {
         let name = want_path
-            .file_name()
+            .strip_prefix(&root)
             .unwrap()
             .to_string_lossy()
             .into_owned();
