@@ -739,3 +739,18 @@ pub fn hint_for(e: &Error) -> Option<String> {
         }
     }
 }
+
+/// Renders `src` with the Python layer alone (values, operators, str methods, filters) and the
+/// given globals, as the Python-module tests compare with what Python prints.
+#[cfg(test)]
+pub(crate) fn render_python(src: &str, globals: &[(&str, Value)]) -> String {
+    let mut env = minijinja::Environment::new();
+    for (name, v) in globals {
+        env.add_global(name.to_string(), v.clone());
+    }
+    register_python(&mut env);
+    env.set_formatter(super::pyvalues::format_output);
+    let src = super::syntax::rewrite(src).into_owned();
+    env.render_str(&src, ())
+        .unwrap_or_else(|e| format!("ERR {e:#}"))
+}

@@ -1726,14 +1726,13 @@ mod tests {
     use super::*;
 
     fn render(src: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        env.add_global("datetime", Value::from_object(DatetimeModule));
-        env.add_global("pytz", Value::from_object(PytzModule));
-        super::super::functions::register_python(&mut env);
-        env.set_formatter(super::super::pyvalues::format_output);
-        let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ())
-            .unwrap_or_else(|e| format!("ERR {e:#}"))
+        super::super::functions::render_python(
+            src,
+            &[
+                ("datetime", Value::from_object(DatetimeModule)),
+                ("pytz", Value::from_object(PytzModule)),
+            ],
+        )
     }
 
     // Each expected value is what `~/dbtvenv/bin/python` (3.11, pytz) prints for the same

@@ -275,12 +275,7 @@ impl Object for Joiner {
 #[cfg(test)]
 mod tests {
     fn render(src: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        super::super::functions::register_python(&mut env);
-        env.set_formatter(super::super::pyvalues::format_output);
-        let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ())
-            .unwrap_or_else(|e| format!("ERR {e:#}"))
+        super::super::functions::render_python(src, &[])
     }
 
     // Expected output rendered by Jinja2 with dbt's environment (`~/dbtvenv/bin/python`).

@@ -328,13 +328,10 @@ mod tests {
     use super::*;
 
     fn render(src: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        env.add_global("itertools", Value::from_object(ItertoolsModule));
-        super::super::functions::register_python(&mut env);
-        env.set_formatter(super::super::pyvalues::format_output);
-        let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ())
-            .unwrap_or_else(|e| format!("ERR {e:#}"))
+        super::super::functions::render_python(
+            src,
+            &[("itertools", Value::from_object(ItertoolsModule))],
+        )
     }
 
     // Each expected value is what `~/dbtvenv/bin/python` prints for `list(...)` of the same call.
