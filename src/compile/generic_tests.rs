@@ -17,6 +17,7 @@ use super::parse::{
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
+use super::yaml_values::{has_jinja, render_config_strings};
 use crate::diagnostics::Diagnostic;
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
@@ -195,23 +196,23 @@ pub(super) fn generic_tests(
                         &c.data_tests
                     }),
                 );
+                merge_into(&mut node.config, &td.config);
                 // The test's own `config:` values may be Jinja (`enabled: "{{ target.type ==
-                // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered as dbt renders them
-                // while parsing.
-                let yaml_config = if td.config.values().any(has_jinja) {
-                    let info = node_info(&node, target);
-                    let cctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-                    std::borrow::Cow::Owned(render_config_values(
-                        &td.config,
-                        a.file,
-                        templates,
-                        &cctx,
-                        &mut errors,
-                    ))
-                } else {
-                    std::borrow::Cow::Borrowed(&td.config)
+                // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered while parsing, as
+                // dbt renders them, with the renderer of other nodes' configs (before the config
+                // is normalised).
+                let jinja_config = td
+                    .config
+                    .values()
+                    .any(|v| v.as_str().is_some_and(has_jinja));
+                let render_config = |node: &mut Node, errors: &mut Vec<Diagnostic>| {
+                    if jinja_config {
+                        if let Err(d) = render_config_strings(node, templates, services, target) {
+                            errors.push(d);
+                        }
+                    }
                 };
-                merge_into(&mut node.config, &yaml_config);
+                render_config(&mut node, &mut errors);
                 finish_config(&mut node);
                 let macro_name = match &td.namespace {
                     Some(ns) => format!("{ns}.test_{}", td.test_name),
@@ -300,7 +301,8 @@ pub(super) fn generic_tests(
                 let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
                 if !rec.config.is_empty() {
                     merge_into(&mut node.config, &rec.config);
-                    merge_into(&mut node.config, &yaml_config);
+                    merge_into(&mut node.config, &td.config);
+                    render_config(&mut node, &mut errors);
                     finish_config(&mut node);
                 }
                 for r in rec.refs.iter() {
@@ -343,41 +345,6 @@ pub(super) fn generic_tests(
         errors.extend(errs);
     }
     out
-}
-
-fn has_jinja(v: &Value) -> bool {
-    matches!(v, Value::String(s) if s.contains("{{") || s.contains("{%"))
-}
-
-/// A test's `config:` with its Jinja strings rendered; a value that renders to Python's `True`
-/// or `False` becomes a boolean, as dbt's native rendering makes it.
-fn render_config_values(
-    config: &Map<String, Value>,
-    file: &str,
-    templates: &Templates,
-    ctx: &Arc<RenderCtx>,
-    errors: &mut Vec<Diagnostic>,
-) -> Map<String, Value> {
-    config
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) if has_jinja(v) => match templates.render(file, s, ctx) {
-                    Ok(out) => match out.trim() {
-                        "True" => Value::Bool(true),
-                        "False" => Value::Bool(false),
-                        t => Value::String(t.to_string()),
-                    },
-                    Err(d) => {
-                        errors.push(d);
-                        v.clone()
-                    }
-                },
-                _ => v.clone(),
-            };
-            (k.clone(), v)
-        })
-        .collect()
 }
 
 /// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it

@@ -113,14 +113,8 @@ pub fn run(
     // A test never waits for another test, data or unit (the graph reaches a model's unit tests
     // above its data tests): a failing test skips what is built below it, never another test,
     // as in dbt's `test`.
-    let is_test = |id: &str| {
-        ctx.manifest.unit_tests.contains_key(id)
-            || ctx
-                .manifest
-                .nodes
-                .get(id)
-                .is_some_and(|n| n.resource_type == ResourceType::Test)
-    };
+    let is_test =
+        |id: &str| ctx.manifest.unit_tests.contains_key(id) || is_data_test(&ctx.manifest, id);
     for (id, ps) in waits.iter_mut() {
         if is_test(id) {
             ps.retain(|p| !is_test(p));
@@ -210,30 +204,17 @@ pub fn run(
                 }
             }
             // A failing data test stops what is built on the model it tests (not its sibling tests).
-            if ctx
-                .manifest
-                .nodes
-                .get(&id)
-                .is_some_and(|n| n.resource_type == ResourceType::Test)
-            {
+            if is_data_test(&ctx.manifest, &id) {
                 for p in dag.parents(&id) {
                     let siblings: BTreeSet<&str> = dag.children(p).into_iter().collect();
                     for d in dag.descendants(p, None) {
-                        let is_sibling_test = siblings.contains(d.as_str())
-                            && ctx
-                                .manifest
-                                .nodes
-                                .get(&d)
-                                .is_some_and(|n| n.resource_type == ResourceType::Test);
-                        // A test of nodes that this run does not build (`sluice test`) runs
-                        // regardless, as in dbt; one of a node being built is skipped with it.
-                        let tests_only_unbuilt = ctx
-                            .manifest
-                            .nodes
-                            .get(&d)
-                            .is_some_and(|n| n.resource_type == ResourceType::Test)
-                            && !dag.parents(&d).iter().any(|q| selected.contains(*q));
-                        if selected.contains(&d) && !is_sibling_test && !tests_only_unbuilt {
+                        // Sibling tests run regardless; so does a test of nodes that this run
+                        // does not build (`sluice test`), as in dbt. A test of a node being built
+                        // is skipped with it.
+                        let spared = is_data_test(&ctx.manifest, &d)
+                            && (siblings.contains(d.as_str())
+                                || !dag.parents(&d).iter().any(|q| selected.contains(*q)));
+                        if selected.contains(&d) && !spared {
                             skip_reason.entry(d).or_insert_with(|| id.clone());
                         }
                     }
@@ -303,6 +284,13 @@ fn selected_parents(dag: &Dag, selected: &BTreeSet<String>) -> BTreeMap<String, 
         .iter()
         .map(|id| (id.clone(), nearest(dag, id, selected, &mut memo)))
         .collect()
+}
+
+fn is_data_test(manifest: &crate::compile::Manifest, id: &str) -> bool {
+    manifest
+        .nodes
+        .get(id)
+        .is_some_and(|n| n.resource_type == ResourceType::Test)
 }
 
 /// `build` runs a model, seed or snapshot only after the data tests of what it is built from

@@ -1,0 +1,133 @@
+//! Values written in YAML that dbt renders or loads while parsing: Jinja in node configs
+//! (`+enabled: "{{ target.type == 'duckdb' }}"`, a test's `severity`), in a source's database,
+//! schema, identifier and config, and the unit-test fixture files a `fixture:` names. Split out
+//! of `parse` (which calls these for every node kind) so the rules live in one place.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::nodes::*;
+use super::parse::node_info;
+use super::resolve::ParseServices;
+use crate::diagnostics::Diagnostic;
+use crate::project::{Project, Target};
+use crate::templating::{Phase, RenderCtx, Templates};
+
+/// Whether a string holds Jinja to render.
+pub(super) fn has_jinja(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`); hooks excluded,
+/// they are rendered when they run.
+pub(super) fn render_config_strings(
+    node: &mut Node,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+    target: &Target,
+) -> Result<(), Diagnostic> {
+    let keys: Vec<String> = node
+        .config
+        .iter()
+        .filter(|(k, v)| !k.ends_with("hook") && v.as_str().is_some_and(has_jinja))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in keys {
+        let src = node.config[&k].as_str().unwrap_or("").to_string();
+        let ctx = Arc::new(RenderCtx::new(
+            Phase::Parse,
+            node_info(node, target),
+            services.clone(),
+        ));
+        let out = templates.render("dbt_project.yml", &src, &ctx)?;
+        node.config_mut()
+            .insert(k, Value::String(out.trim().to_string()));
+    }
+    Ok(())
+}
+
+/// A source's `database`, `schema` and `identifier` may be Jinja (packages write
+/// `schema: "{{ var('hubspot_schema', 'hubspot') }}"`), and so may its config
+/// (`enabled: "{{ var('hubspot_ticket_enabled', false) }}"`): rendered while parsing, in the
+/// context of the source's package, as dbt renders them.
+pub(super) fn render_source_names(
+    node: &mut Node,
+    target: &Target,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+) -> Result<(), Diagnostic> {
+    render_config_strings(node, templates, services, target)?;
+    if ![&node.database, &node.schema, &node.alias]
+        .into_iter()
+        .any(|s| has_jinja(s))
+    {
+        return Ok(());
+    }
+    let info = node_info(node, target);
+    let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+    let file = node.original_file_path.clone();
+    let render = |s: &str| -> Result<String, Diagnostic> {
+        if has_jinja(s) {
+            Ok(templates.render(&file, s, &ctx)?.trim().to_string())
+        } else {
+            Ok(s.to_string())
+        }
+    };
+    node.database = render(&node.database)?;
+    node.schema = render(&node.schema)?;
+    node.alias = render(&node.alias)?;
+    if let Some(src) = node.source.as_mut() {
+        src.identifier = node.alias.clone();
+    }
+    Ok(())
+}
+
+/// Reads the `fixture:` files a unit test's `given` and `expect` name into their `rows` (CSV text
+/// or a SQL query, by `format:`), as dbt loads them from `<test-path>/fixtures/`.
+pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(), Diagnostic> {
+    let Some(def) = def.as_object_mut() else {
+        return Ok(());
+    };
+    let mut blocks: Vec<&mut Value> = Vec::new();
+    for (key, v) in def.iter_mut() {
+        match (key.as_str(), v) {
+            ("given", Value::Array(given)) => blocks.extend(given.iter_mut()),
+            ("expect", expect) => blocks.push(expect),
+            _ => {}
+        }
+    }
+    for block in blocks {
+        let Some(b) = block.as_object_mut() else {
+            continue;
+        };
+        let Some(name) = b.get("fixture").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let format = b.get("format").and_then(Value::as_str).unwrap_or("dict");
+        let file = project
+            .fixture_files
+            .iter()
+            .find(|f| f.name == name && f.format == format)
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "unit-test",
+                    format!("unit test fixture `{name}` ({format}) not found"),
+                )
+                .with_hint(format!(
+                    "put it at `{}/fixtures/{name}.{}` (a `fixture:` needs `format: csv` or `format: sql`)",
+                    project.config.test_paths.first().map_or("tests", String::as_str),
+                    if format == "sql" { "sql" } else { "csv" }
+                ))
+            })?;
+        let text =
+            std::fs::read_to_string(project.root.join(&file.original_file_path)).map_err(|e| {
+                Diagnostic::error(
+                    "io",
+                    format!("cannot read `{}`: {e}", file.original_file_path),
+                )
+            })?;
+        b.insert("rows".into(), Value::String(text));
+    }
+    Ok(())
+}
