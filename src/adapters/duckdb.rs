@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use ::duckdb::types::{TimeUnit, Value as DuckValue};
 use serde_json::{Map, Number, Value};
 
-use super::{AdapterError, Column, Connection, QueryResult, Scrubber};
+use super::{AdapterError, CellKind, Column, Connection, QueryResult, Scrubber};
 use crate::project::seeds::{load_duckdb, SeedTable};
 use crate::project::Target;
 use crate::sql::{literal, Dialect, Relation, RelationKind};
@@ -287,9 +287,22 @@ impl Connection for DuckDbConnection {
         let mut rows = stmt.query([]).map_err(|e| AdapterError::Database {
             message: self.scrubber.scrub(&error_text(&e)),
         })?;
-        let (column_names, width) = match rows.as_ref() {
-            Some(s) => (s.column_names(), s.column_count()),
-            None => (Vec::new(), 0),
+        let (column_names, width, kinds) = match rows.as_ref() {
+            Some(s) => {
+                use duckdb::core::LogicalTypeId as Id;
+                let kinds = (0..s.column_count())
+                    .map(|i| match s.column_logical_type(i).id() {
+                        Id::Date => CellKind::Date,
+                        Id::Timestamp | Id::TimestampS | Id::TimestampMs | Id::TimestampNs => {
+                            CellKind::Timestamp
+                        }
+                        Id::TimestampTZ => CellKind::TimestampTz,
+                        _ => CellKind::Plain,
+                    })
+                    .collect();
+                (s.column_names(), s.column_count(), kinds)
+            }
+            None => (Vec::new(), 0, Vec::new()),
         };
         let mut out = Vec::new();
         loop {
@@ -314,6 +327,7 @@ impl Connection for DuckDbConnection {
         Ok(QueryResult {
             column_names,
             rows: out,
+            kinds,
         })
     }
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::project::seeds::SeedTable;
 use crate::project::Target;
 use crate::sql::{Dialect, Relation, RelationKind};
-pub use crate::templating::{Column, QueryResult};
+pub use crate::templating::{CellKind, Column, QueryResult};
 
 /// What can go wrong talking to a warehouse. Messages never contain secrets.
 #[derive(Debug, thiserror::Error)]

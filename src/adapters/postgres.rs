@@ -25,7 +25,7 @@ use postgres::types::Type;
 use postgres::{Client, SimpleQueryMessage};
 use serde_json::Value;
 
-use super::{AdapterError, Column, Connection, QueryResult, Scrubber};
+use super::{AdapterError, CellKind, Column, Connection, QueryResult, Scrubber};
 use crate::project::seeds::{create_table_sql, SeedTable, SeedValue};
 use crate::project::Target;
 use crate::sql::{Dialect, Relation, RelationKind};
@@ -389,6 +389,14 @@ impl Connection for PgConnection {
                     // A later statement's rows replace an earlier one's (the last one wins).
                     out.column_names = cols.iter().map(|c| c.name().to_string()).collect();
                     out.rows.clear();
+                    out.kinds = (0..cols.len())
+                        .map(|i| match types.as_ref().and_then(|t| t.get(i)) {
+                            Some(&Type::DATE) => CellKind::Date,
+                            Some(&Type::TIMESTAMP) => CellKind::Timestamp,
+                            Some(&Type::TIMESTAMPTZ) => CellKind::TimestampTz,
+                            _ => CellKind::Plain,
+                        })
+                        .collect();
                 }
                 SimpleQueryMessage::Row(row) => {
                     let mut values = Vec::with_capacity(row.len());

@@ -235,7 +235,13 @@ impl Session {
 /// The DAG's view of every node.
 pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     use rayon::prelude::*;
-    let nodes: Vec<&compile::Node> = m.all_nodes().chain(m.saved_query_nodes.values()).collect();
+    // A test disabled because what it tests is disabled stays in the manifest's nodes (as in
+    // dbt) but is no part of the DAG.
+    let nodes: Vec<&compile::Node> = m
+        .all_nodes()
+        .chain(m.saved_query_nodes.values())
+        .filter(|n| n.is_enabled())
+        .collect();
     nodes
         .par_iter()
         .map(|n| (n, compile::default_config_ref(n.resource_type)))

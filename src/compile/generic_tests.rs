@@ -76,13 +76,21 @@ pub(super) fn generic_tests(
         ("snapshots", &props.snapshots),
     ] {
         for (name, entry) in map {
-            let id = refable.get(name.as_str()).cloned();
-            if id.is_none()
-                && !manifest
+            // A test of a disabled model is still built: like dbt, it stays among the nodes,
+            // attached to the disabled model, and is disabled when its `ref` is resolved.
+            let id = refable.get(name.as_str()).cloned().or_else(|| {
+                manifest
                     .disabled
-                    .keys()
-                    .any(|k| k.ends_with(&format!(".{name}")))
-            {
+                    .iter()
+                    .find(|(k, list)| {
+                        k.ends_with(&format!(".{name}"))
+                            && list.iter().any(|n| {
+                                n.resource_type.is_refable() && &n.package_name == pkg
+                            })
+                    })
+                    .map(|(k, _)| k.clone())
+            });
+            if id.is_none() {
                 continue;
             }
             attaches.push(Attach {
@@ -330,10 +338,6 @@ pub(super) fn generic_tests(
                     errors.push(d);
                 }
                 node.alias = names.alias.clone();
-                if a.attached.is_none() && matches!(a.target, TestTarget::Node { .. }) {
-                    node.config_mut()
-                        .insert("enabled".into(), Value::Bool(false));
-                }
                 out.push(Box::new(node));
             }
 

@@ -624,7 +624,10 @@ fn parse_project(
     ));
     // Every node's dependencies resolve independently: in parallel, from the finished manifest,
     // then written back in order.
-    let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>)> = {
+    // A test whose `ref` names a disabled (or no) node is disabled, as dbt's `process_refs`
+    // does: it stays among the nodes with `enabled: false` and no dependencies (a missing
+    // target is a warning for a test, an error for anything else).
+    let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>, bool)> = {
         use rayon::prelude::*;
         let nodes: Vec<&Node> = manifest.all_nodes().collect();
         nodes
@@ -632,6 +635,8 @@ fn parse_project(
             .map(|node| {
                 let mut errors = Vec::new();
                 let mut deps: Vec<String> = Vec::new();
+                let mut disable = false;
+                let is_test = node.resource_type == ResourceType::Test;
                 for r in &node.refs {
                     match resolver.ref_id(
                         &node.package_name,
@@ -640,11 +645,25 @@ fn parse_project(
                         r.version.as_deref(),
                     ) {
                         Ok(dep) => deps.push(dep),
-                        Err(msg) => errors.push(located(
+                        Err(miss) if is_test => {
+                            disable = true;
+                            if !miss.disabled {
+                                let mut d = located(
+                                    node,
+                                    &format!("ref('{}'", r.name),
+                                    "unknown-ref",
+                                    miss.message,
+                                    resolver.hint_ref(&r.name),
+                                );
+                                d.severity = crate::diagnostics::Severity::Warning;
+                                errors.push(d);
+                            }
+                        }
+                        Err(miss) => errors.push(located(
                             node,
                             &format!("ref('{}'", r.name),
                             "unknown-ref",
-                            msg,
+                            miss.message,
                             resolver.hint_ref(&r.name),
                         )),
                     }
@@ -666,12 +685,19 @@ fn parse_project(
                 }
                 let mut seen = std::collections::HashSet::new();
                 deps.retain(|d| seen.insert(d.clone()));
-                (node.unique_id.clone(), deps, errors)
+                if disable {
+                    deps.clear();
+                }
+                (node.unique_id.clone(), deps, errors, disable)
             })
             .collect()
     };
     let mut dep_errors = Vec::new();
-    for (id, deps, errors) in resolved {
+    for (id, deps, errors, disable) in resolved {
+        let (warned, errors): (Vec<_>, Vec<_>) = errors
+            .into_iter()
+            .partition(|d| d.severity == crate::diagnostics::Severity::Warning);
+        warnings.extend(warned);
         dep_errors.extend(errors);
         if let Some(n) = manifest
             .nodes
@@ -680,6 +706,9 @@ fn parse_project(
             .or(manifest.exposures.get_mut(&id))
         {
             n.depends_on_nodes = deps;
+            if disable {
+                n.config_mut().insert("enabled".into(), Value::Bool(false));
+            }
         } else if let Some(n) = manifest.unit_tests.get_mut(&id) {
             n.depends_on_nodes = deps;
         }

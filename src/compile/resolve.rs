@@ -97,6 +97,13 @@ pub struct Resolver {
     source_names: Vec<String>,
 }
 
+/// A `ref` that names no enabled node: `disabled` when a disabled node has that name.
+#[derive(Debug)]
+pub struct RefMiss {
+    pub disabled: bool,
+    pub message: String,
+}
+
 impl Resolver {
     pub fn build(manifest: &Manifest, vars: ParseServices, _target: &Target) -> Self {
         let mut by_name: BTreeMap<String, Vec<RefTarget>> = BTreeMap::new();
@@ -184,9 +191,18 @@ impl Resolver {
         package: Option<&str>,
         name: &str,
         version: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<String, RefMiss> {
         self.find(from_package, package, name, version)
             .map(|t| t.id.clone())
+            .map_err(|message| RefMiss {
+                disabled: self.by_name.get(name).is_some_and(|ts| {
+                    ts.iter().any(|t| {
+                        package.is_none_or(|p| p == t.package)
+                            && version.is_none_or(|v| t.version.as_deref() == Some(v))
+                    })
+                }),
+                message,
+            })
     }
 
     pub fn source_id(&self, source: &str, table: &str) -> Result<String, String> {

@@ -19,8 +19,10 @@ pub(super) fn has_jinja(s: &str) -> bool {
     s.contains("{{") || s.contains("{%")
 }
 
-/// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`); hooks excluded,
-/// they are rendered when they run.
+/// Renders Jinja in config values (e.g. `+schema: "{{ env_var('X') }}"`, or inside a map such as
+/// a seed's `column_types: {id: "{{ 'int64' if target.type == 'bigquery' else 'bigint' }}"}`);
+/// hooks excluded, they are rendered when they run. Like dbt's native rendering, a result that
+/// reads as a Python literal (`True`, `None`, `3`) becomes that value.
 pub(super) fn render_config_strings(
     node: &mut Node,
     templates: &Templates,
@@ -30,21 +32,67 @@ pub(super) fn render_config_strings(
     let keys: Vec<String> = node
         .config
         .iter()
-        .filter(|(k, v)| !k.ends_with("hook") && v.as_str().is_some_and(has_jinja))
+        .filter(|(k, v)| !k.ends_with("hook") && value_has_jinja(v))
         .map(|(k, _)| k.clone())
         .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let ctx = Arc::new(RenderCtx::new(
+        Phase::Parse,
+        node_info(node, target),
+        services.clone(),
+    ));
     for k in keys {
-        let src = node.config[&k].as_str().unwrap_or("").to_string();
-        let ctx = Arc::new(RenderCtx::new(
-            Phase::Parse,
-            node_info(node, target),
-            services.clone(),
-        ));
-        let out = templates.render("dbt_project.yml", &src, &ctx)?;
-        node.config_mut()
-            .insert(k, Value::String(out.trim().to_string()));
+        let v = render_value(&node.config[&k], templates, &ctx)?;
+        node.config_mut().insert(k, v);
     }
     Ok(())
+}
+
+/// Whether a config value holds Jinja anywhere (in a string, or inside a list or map).
+fn value_has_jinja(v: &Value) -> bool {
+    match v {
+        Value::String(s) => has_jinja(s),
+        Value::Array(items) => items.iter().any(value_has_jinja),
+        Value::Object(map) => map.values().any(value_has_jinja),
+        _ => false,
+    }
+}
+
+fn render_value(v: &Value, templates: &Templates, ctx: &Arc<RenderCtx>) -> Result<Value, Diagnostic> {
+    Ok(match v {
+        Value::String(s) if has_jinja(s) => native(templates.render("dbt_project.yml", s, ctx)?.trim()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| render_value(x, templates, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, x)| Ok((k.clone(), render_value(x, templates, ctx)?)))
+                .collect::<Result<_, Diagnostic>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// A rendered config string as dbt's native renderer leaves it: Python's `True`/`False`/`None`
+/// and numbers become values, anything else stays text.
+fn native(s: &str) -> Value {
+    match s {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        "None" => Value::Null,
+        _ => {
+            if let Ok(i) = s.parse::<i64>() {
+                Value::from(i)
+            } else {
+                Value::String(s.to_string())
+            }
+        }
+    }
 }
 
 /// A source's `database`, `schema` and `identifier` may be Jinja (packages write

@@ -39,7 +39,7 @@ use crate::diagnostics::{line_col, Diagnostic, Location};
 use crate::sql::Relation;
 pub use functions::local_md5;
 pub use macros::{MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE};
-pub use objects::{relation_value, Column, QueryResult};
+pub use objects::{relation_value, CellKind, Column, QueryResult};
 
 /// Which render this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -333,6 +333,43 @@ impl Object for Column {
 pub struct QueryResult {
     pub column_names: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
+    /// Per column, what templates see its values as (empty: all plain).
+    pub kinds: Vec<CellKind>,
+}
+
+/// What a result column's values are to a template. agate hands dbt's macros Python `date` and
+/// `datetime` objects, so `{{ v }}` prints `2024-01-02 03:04:05+00:00` and `v.strftime(..)`
+/// works; rows keep them as ISO text and they become objects when a template reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CellKind {
+    #[default]
+    Plain,
+    Date,
+    Timestamp,
+    TimestampTz,
+}
+
+impl QueryResult {
+    fn kind(&self, column: usize) -> CellKind {
+        self.kinds.get(column).copied().unwrap_or_default()
+    }
+}
+
+/// A result cell as a template value (see [`CellKind`]).
+fn cell(v: &serde_json::Value, kind: CellKind) -> Value {
+    use super::pydatetime::{parse_iso, PyDate, PyDateTime, TzInfo};
+    let text = match (v, kind) {
+        (serde_json::Value::String(s), k) if k != CellKind::Plain => s,
+        _ => return Value::from_serialize(v),
+    };
+    match (kind, parse_iso(text)) {
+        (CellKind::Date, Some((t, _))) => PyDate::value(t.date()),
+        (CellKind::Timestamp, Some((t, tz))) => PyDateTime::value(t, tz),
+        (CellKind::TimestampTz, Some((t, tz))) => {
+            PyDateTime::value(t, Some(tz.unwrap_or_else(TzInfo::pytz_utc)))
+        }
+        _ => Value::from(text.clone()),
+    }
 }
 
 #[derive(Debug)]
@@ -349,6 +386,7 @@ impl Object for TableObj {
                         Value::from_object(RowObj {
                             names: self.0.column_names.clone(),
                             values: r.clone(),
+                            kinds: self.0.kinds.clone(),
                         })
                     })
                     .collect::<Vec<_>>(),
@@ -367,6 +405,7 @@ impl Object for TableObj {
                 Value::from_object(RowObj {
                     names: self.0.column_names.clone(),
                     values: r.clone(),
+                    kinds: self.0.kinds.clone(),
                 })
             })
             .collect();
@@ -392,6 +431,14 @@ impl Object for TableObj {
 pub(crate) struct RowObj {
     names: Vec<String>,
     values: Vec<serde_json::Value>,
+    kinds: Vec<CellKind>,
+}
+
+impl RowObj {
+    fn at(&self, i: usize) -> Option<Value> {
+        let kind = self.kinds.get(i).copied().unwrap_or_default();
+        self.values.get(i).map(|v| cell(v, kind))
+    }
 }
 
 impl Object for RowObj {
@@ -405,11 +452,11 @@ impl Object for RowObj {
             } else {
                 i
             };
-            return self.values.get(i as usize).map(Value::from_serialize);
+            return self.at(i as usize);
         }
         let name = key.as_str()?;
         let i = self.names.iter().position(|n| n == name)?;
-        self.values.get(i).map(Value::from_serialize)
+        self.at(i)
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Seq(self.values.len())
@@ -439,7 +486,8 @@ impl Object for ColumnsObj {
             .iter()
             .map(|r| r.get(i).cloned().unwrap_or_default())
             .collect();
-        Some(Value::from_object(ResultColumn { name, values }))
+        let kind = self.0.kind(i);
+        Some(Value::from_object(ResultColumn { name, values, kind }))
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Seq(self.0.column_names.len())
@@ -482,6 +530,7 @@ impl Object for ColumnsObj {
 struct ResultColumn {
     name: String,
     values: Vec<serde_json::Value>,
+    kind: CellKind,
 }
 
 impl Object for ResultColumn {
@@ -498,7 +547,12 @@ impl Object for ResultColumn {
         _args: &[Value],
     ) -> Result<Value, Error> {
         match method {
-            "values" => Ok(Value::from_serialize(&self.values)),
+            "values" => Ok(Value::from(
+                self.values
+                    .iter()
+                    .map(|v| cell(v, self.kind))
+                    .collect::<Vec<_>>(),
+            )),
             _ => Err(no_method("column", method)),
         }
     }
