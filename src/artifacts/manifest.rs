@@ -170,7 +170,12 @@ fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut Out) -> std::io::Result<()> {
     use rayon::prelude::*;
     const CHUNK: usize = 64;
     const BATCH: usize = 8 * CHUNK;
-    let list: Vec<(&String, &Node)> = m.nodes.iter().map(|(k, n)| (k, &**n)).collect();
+    let list: Vec<(&String, &Node)> = m
+        .nodes
+        .iter()
+        .map(|(k, n)| (k, &**n))
+        .chain(&m.operations)
+        .collect();
     let serialise = |batch: &[(&String, &Node)]| -> Vec<std::io::Result<Vec<u8>>> {
         batch
             .par_chunks(CHUNK)
@@ -286,8 +291,12 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
     let mut parents: GraphMap = BTreeMap::new();
     let mut children: GraphMap = m
         .all_nodes()
+        .chain(m.operations.values())
         .map(|n| (n.unique_id.as_str(), vec![]))
         .collect();
+    for id in m.operations.keys() {
+        parents.insert(id, vec![]);
+    }
     for n in m.all_nodes() {
         let mut deps: Vec<&str> = n.depends_on_nodes.iter().map(String::as_str).collect();
         deps.sort_unstable();

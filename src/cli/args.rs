@@ -499,6 +499,28 @@ pub enum Command {
 }
 
 /// `sluice docs ...`
+impl Command {
+    /// The command's name as dbt's `flags.WHICH` gives it.
+    pub fn which(&self) -> &'static str {
+        match self {
+            Command::Parse => "parse",
+            Command::Compile { .. } => "compile",
+            Command::Ls { .. } => "list",
+            Command::Build(_) => "build",
+            Command::Run(_) => "run",
+            Command::Seed(_) => "seed",
+            Command::Snapshot(_) => "snapshot",
+            Command::Test(_) => "test",
+            Command::Show { .. } => "show",
+            Command::Debug { .. } => "debug",
+            Command::Clean { .. } => "clean",
+            Command::Deps { .. } => "deps",
+            Command::Metrics(_) => "metrics",
+            Command::Docs { .. } => "generate",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DocsCommand {
     /// Write catalog.json, manifest.json and a static site under <target-path>/docs/.

@@ -484,12 +484,13 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         ctx.threads, s.target.target_name
     )));
     rep.event(&Event::Info(String::new()));
-    let mut hooks_run = 0;
+    // Hooks report in run_results.json like nodes: on-run-start first, on-run-end last.
+    let mut hook_results = Vec::new();
     if !ids.is_empty() {
-        match execute::run_hooks(&ctx, &s.manifest().on_run_start, "on-run-start") {
-            Ok(0) => {}
-            Ok(n) => {
-                hooks_run += n;
+        match execute::run_hooks(&ctx, &s.manifest().on_run_start) {
+            Ok(rs) if rs.is_empty() => {}
+            Ok(rs) => {
+                hook_results = rs;
                 rep.event(&Event::Info(String::new()));
             }
             Err(e) => return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]),
@@ -497,15 +498,17 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     }
     let results =
         execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let mut end_results = Vec::new();
     if !ids.is_empty() {
         if !s.manifest().on_run_end.is_empty() {
             rep.event(&Event::Info(String::new()));
         }
-        match execute::run_hooks(&ctx, &s.manifest().on_run_end, "on-run-end") {
-            Ok(n) => hooks_run += n,
+        match execute::run_hooks(&ctx, &s.manifest().on_run_end) {
+            Ok(rs) => end_results = rs,
             Err(e) => rep.event(&Event::Warning(e)),
         }
     }
+    let hooks_run = hook_results.len() + end_results.len();
     let elapsed = t0.elapsed().as_secs_f64();
     if std::env::var_os("SLUICE_TIMINGS").is_some() {
         let db = crate::adapters::db_seconds();
@@ -519,8 +522,12 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();
     let mut manifest = s.manifest().clone();
-    for r in &results {
-        if let (Some(n), Some(code)) = (manifest.nodes.get_mut(&r.unique_id), &r.compiled_code) {
+    for r in hook_results.iter().chain(&results).chain(&end_results) {
+        let node = match manifest.nodes.get_mut(&r.unique_id) {
+            Some(n) => Some(&mut **n),
+            None => manifest.operations.get_mut(&r.unique_id),
+        };
+        if let (Some(n), Some(code)) = (node, &r.compiled_code) {
             n.compiled_code = Some(code.clone());
         }
     }
@@ -530,15 +537,19 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         });
         super::metrics::write_with_manifest(&s);
     }
-    let rr: Vec<RunResult> = results
-        .iter()
+    let hooks_and_nodes = hook_results.iter().chain(&results).chain(&end_results);
+    let rr: Vec<RunResult> = hooks_and_nodes
         .map(|r| {
             let mut x = RunResult::new(r.unique_id.clone(), r.status);
             x.timing = vec![
                 Timing::new("compile", r.started_at, r.started_at),
                 Timing::new("execute", r.started_at, r.completed_at),
             ];
-            x.thread_id = format!("Thread-{} (worker)", r.thread);
+            x.thread_id = if manifest.operations.contains_key(&r.unique_id) {
+                "main".into()
+            } else {
+                format!("Thread-{} (worker)", r.thread)
+            };
             x.execution_time = r.execution_time;
             x.message = Some(r.message.clone());
             x.failures = r.failures;

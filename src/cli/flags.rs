@@ -37,12 +37,15 @@ pub struct Settings {
     pub debug: bool,
     /// `--warn-error` / `--warn-error-options`.
     pub warn_error: WarnErrorOptions,
+    /// The command, as dbt names it in `flags.WHICH` (`run`, `compile`, `build` ...).
+    pub which: &'static str,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             log_level: LogLevel::Info,
+            which: "run",
             use_colors: None,
             printer_width: 80,
             write_json: true,
@@ -335,6 +338,7 @@ pub fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
     env_strings(&mut cli.global)?;
     let pf = project_flags(&cli.global);
     resolve_global(&mut cli.global, &pf)?;
+    cli.global.settings.which = cli.command.which();
     match &mut cli.command {
         Command::Build(a) | Command::Run(a) | Command::Seed(a) | Command::Snapshot(a) => {
             resolve_run(a)?

@@ -84,9 +84,9 @@ pub(super) fn generic_tests(
                     .iter()
                     .find(|(k, list)| {
                         k.ends_with(&format!(".{name}"))
-                            && list.iter().any(|n| {
-                                n.resource_type.is_refable() && &n.package_name == pkg
-                            })
+                            && list
+                                .iter()
+                                .any(|n| n.resource_type.is_refable() && &n.package_name == pkg)
                     })
                     .map(|(k, _)| k.clone())
             });

@@ -7,6 +7,7 @@
 
 mod configs;
 mod generic_tests;
+mod hooks;
 mod nodes;
 mod parse;
 mod properties;

@@ -294,9 +294,21 @@ pub struct DocBlock {
 pub struct ProjectHook {
     /// The project (root or package) whose `dbt_project.yml` has it.
     pub package: String,
-    /// Its place in that project's list (dbt names it `<package>.on-run-start.<index>`).
+    /// `on-run-start` or `on-run-end`.
+    pub which: &'static str,
+    /// Its place in that project's list.
     pub index: usize,
     pub sql: String,
+}
+
+impl ProjectHook {
+    /// `<package>-on-run-start-<index>`, the name of its `operation` node.
+    pub fn name(&self) -> String {
+        format!("{}-{}-{}", self.package, self.which, self.index)
+    }
+    pub fn unique_id(&self) -> String {
+        format!("operation.{}.{}", self.package, self.name())
+    }
 }
 
 /// Everything sluice knows about the project after parsing (and, per node, compiling).
@@ -327,6 +339,8 @@ pub struct Manifest {
     pub disabled: BTreeMap<String, Vec<Node>>,
     /// Project hooks (`on-run-start`, `on-run-end`), rendered at run time.
     pub on_run_start: Vec<ProjectHook>,
+    /// The `operation` node of every hook, by unique id (written among the manifest's nodes).
+    pub operations: BTreeMap<String, Node>,
     pub on_run_end: Vec<ProjectHook>,
     /// Folder of each installed package, by package name (their files are relative to it).
     pub package_roots: BTreeMap<String, std::path::PathBuf>,

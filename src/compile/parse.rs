@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::configs::{default_config_shared, finish_config, forget_merged_configs, merge_into};
 use super::generic_tests::{find_refable, generic_tests};
+use super::hooks::{hook_nodes, run_hooks};
 use super::nodes::*;
 use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
@@ -160,8 +161,8 @@ fn parse_project(
     let mut manifest = Manifest {
         project_name: pkg.clone(),
         adapter_type: target.adapter_type.clone(),
-        on_run_start: run_hooks(project, |c| &c.on_run_start),
-        on_run_end: run_hooks(project, |c| &c.on_run_end),
+        on_run_start: run_hooks(project, "on-run-start", |c| &c.on_run_start),
+        on_run_end: run_hooks(project, "on-run-end", |c| &c.on_run_end),
         package_roots: project
             .packages
             .iter()
@@ -169,6 +170,15 @@ fn parse_project(
             .collect(),
         ..Default::default()
     };
+    manifest.operations = hook_nodes(
+        project,
+        target,
+        &manifest
+            .on_run_start
+            .iter()
+            .chain(&manifest.on_run_end)
+            .collect::<Vec<_>>(),
+    );
 
     // Docs blocks.
     for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
@@ -764,30 +774,6 @@ fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> mi
         graph.insert(key.to_string(), v);
     }
     minijinja::Value::from_serialize(Value::Object(graph))
-}
-
-/// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root
-/// project's.
-fn run_hooks(
-    project: &Project,
-    hooks_of: impl Fn(&crate::project::ProjectConfig) -> &Vec<String>,
-) -> Vec<ProjectHook> {
-    let mut packages: Vec<&Project> = project.packages.iter().collect();
-    packages.sort_by(|a, b| a.config.name.cmp(&b.config.name));
-    packages
-        .into_iter()
-        .chain(std::iter::once(project))
-        .flat_map(|p| {
-            hooks_of(&p.config)
-                .iter()
-                .enumerate()
-                .map(|(index, sql)| ProjectHook {
-                    package: p.config.name.clone(),
-                    index,
-                    sql: sql.clone(),
-                })
-        })
-        .collect()
 }
 
 /// The root project, then its installed packages.

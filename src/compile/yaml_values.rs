@@ -60,9 +60,15 @@ fn value_has_jinja(v: &Value) -> bool {
     }
 }
 
-fn render_value(v: &Value, templates: &Templates, ctx: &Arc<RenderCtx>) -> Result<Value, Diagnostic> {
+fn render_value(
+    v: &Value,
+    templates: &Templates,
+    ctx: &Arc<RenderCtx>,
+) -> Result<Value, Diagnostic> {
     Ok(match v {
-        Value::String(s) if has_jinja(s) => native(templates.render("dbt_project.yml", s, ctx)?.trim()),
+        Value::String(s) if has_jinja(s) => {
+            native(templates.render("dbt_project.yml", s, ctx)?.trim())
+        }
         Value::Array(items) => Value::Array(
             items
                 .iter()

@@ -393,42 +393,53 @@ fn describe_node(manifest: &Manifest, id: &str) -> NodeRef {
     }
 }
 
-/// Runs a list of hook statements (on-run-start / on-run-end).
-/// Runs a project's `on-run-start` or `on-run-end` hooks (`which`) in order on one connection,
-/// with a START and an OK line each, as dbt prints them. Returns how
-/// many ran; the first failing hook stops the rest.
+/// Runs project hooks in order (one connection, one statement each), printing dbt's
+/// `1 of 2 START hook: <package>.on-run-start.<n>` lines (`n` counts across the projects), and
+/// returns one result per hook for run_results.json (as dbt reports them: `success`, no
+/// failures, `<package>.on-run-start.<n> passed`). The first failing hook stops them with its
+/// error.
 pub fn run_hooks(
     ctx: &RunContext,
     hooks: &[crate::compile::ProjectHook],
-    which: &str,
-) -> Result<usize, String> {
+) -> Result<Vec<NodeResult>, String> {
     if hooks.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
     let shared = node::Shared::from(ctx);
     let total = hooks.len();
-    let mut n = 0;
+    let mut out = Vec::with_capacity(total);
     for (i, h) in hooks.iter().enumerate() {
-        let shown = format!("{}.{which}.{}", h.package, h.index);
-        let name = format!("{}-{which}-{}", h.package, h.index);
+        let shown = format!("{}.{}.{i}", h.package, h.which);
         ctx.reporter.event(&Event::Info(report::fancy_line(
             &format!("{} of {total} START hook: {shown}", i + 1),
             "RUN",
         )));
         let t = Instant::now();
-        let sql = node::render_hook(&shared, &h.sql, &name, &h.package)?;
+        let started_at = chrono::Utc::now();
+        let sql = node::render_hook(&shared, &h.sql, &h.name(), &h.package)?;
         if !sql.trim().is_empty() {
             conn.execute(&sql)
-                .map_err(|e| format!("{which} hook {shown} failed: {e}"))?;
+                .map_err(|e| format!("{} hook {shown} failed: {e}", h.which))?;
         }
-        n += 1;
+        out.push(NodeResult {
+            unique_id: h.unique_id(),
+            status: RunStatus::Success,
+            message: format!("{shown} passed"),
+            failures: Some(0),
+            execution_time: secs(t),
+            started_at,
+            completed_at: chrono::Utc::now(),
+            compiled_code: Some(sql),
+            thread: 0,
+            adapter_response: serde_json::json!({}),
+        });
         ctx.reporter.event(&Event::Info(report::fancy_line(
             &format!("{} of {total} OK hook: {shown}", i + 1),
             &format!("OK in {:.2}s", secs(t)),
         )));
     }
-    Ok(n)
+    Ok(out)
 }
 
 /// Elapsed seconds since `t`.

@@ -17,6 +17,9 @@
 //!   `__sluice_dict({..})`, see [`super::pyvalues`]), so `{% do x.append(y) %}` changes the list
 //!   wherever it is referenced, as in Python; tuple literals become Python's tuples
 //!   (`__sluice_tuple(a, b)`), which print as `(a, b)` and which `%` spreads.
+//! - Unary minus negates its whole operand, calls and attributes included (`- var('n', 5)` is
+//!   `-(var('n', 5))` in Jinja2; minijinja negates `var`), and unary plus, which minijinja lacks,
+//!   becomes parentheses.
 //!
 //! Design decision: a small lexer finds the tags (skipping comments, `{% raw %}` blocks and
 //! strings) and a recursive-descent parser with Jinja2's precedence finds each operator's operands
@@ -621,8 +624,44 @@ impl<'a> Parser<'_, 'a> {
     fn unary(&mut self, with_filter: bool) -> Option<Ex> {
         let mut ex = if matches!(self.peek(), Some(Kind::Op("-" | "+"))) {
             let start = self.start();
+            let plus = self.peek() == Some(Kind::Op("+"));
             self.pos += 1;
+            let operand_at = self.pos;
             let mut ex = self.unary(false)?;
+            if plus {
+                // minijinja has no unary plus: `+x` is `(x)` (for numbers, what Python gives).
+                let end = ex.end;
+                ex = Ex {
+                    start,
+                    end,
+                    rws: vec![Rw {
+                        start,
+                        end,
+                        func: "",
+                        parts: vec![ex],
+                        extra: "",
+                    }],
+                    call: false,
+                    lit: None,
+                };
+            } else if self.pos - operand_at > 1 {
+                // Jinja2 negates the whole operand with its calls and attributes
+                // (`- var('n', 5)` is `-(var('n', 5))`); minijinja would negate `var` itself.
+                let (s, e) = (ex.start, ex.end);
+                ex = Ex {
+                    start: s,
+                    end: e,
+                    rws: vec![Rw {
+                        start: s,
+                        end: e,
+                        func: "",
+                        parts: vec![ex],
+                        extra: "",
+                    }],
+                    call: false,
+                    lit: None,
+                };
+            }
             ex.start = start;
             ex.call = false;
             ex.lit = ex.lit.filter(|l| *l == Lit::Num);

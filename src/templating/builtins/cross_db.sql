@@ -134,8 +134,14 @@
 {% macro current_timestamp_backcompat() %}
     {{ return(adapter.dispatch('current_timestamp_backcompat', 'dbt')()) }}
 {% endmacro %}
-{% macro default__current_timestamp_backcompat() %}current_timestamp::timestamp{% endmacro %}
-{% macro postgres__current_timestamp_backcompat() %}current_timestamp::{{ type_timestamp() }}{% endmacro %}
+{#- The body keeps its surrounding whitespace, as dbt's does: the text callers splice in
+    (`{{ dbt.current_timestamp_backcompat() }}::date`) carries it. -#}
+{% macro default__current_timestamp_backcompat() %}
+    current_timestamp::{{ type_timestamp() }}
+{% endmacro %}
+{% macro postgres__current_timestamp_backcompat() %}
+    current_timestamp::{{ type_timestamp() }}
+{% endmacro %}
 {% macro current_timestamp_in_utc_backcompat() %}
     {{ return(adapter.dispatch('current_timestamp_in_utc_backcompat', 'dbt')()) }}
 {% endmacro %}
