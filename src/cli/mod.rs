@@ -7,6 +7,7 @@ mod deps;
 mod docs;
 pub mod flags;
 mod metrics;
+mod operation;
 mod run_summary;
 mod session;
 

@@ -359,7 +359,7 @@ fn log_fn(msg: Value, kwargs: Kwargs) -> Result<String, Error> {
 
 fn print_fn(msg: Value) -> Result<String, Error> {
     if let Some(ctx) = current() {
-        ctx.services.log(&msg.to_string(), true);
+        ctx.services.print(&msg.to_string());
     }
     Ok(String::new())
 }

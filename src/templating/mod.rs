@@ -91,9 +91,13 @@ pub trait Services: Send + Sync {
         let _ = node;
         false
     }
-    /// `log(msg, info=True)` and `print(msg)`.
+    /// `log(msg, info=True)` (and `print(msg)`, unless [`Services::print`] says otherwise).
     fn log(&self, message: &str, info: bool) {
         let _ = (message, info);
+    }
+    /// `print(msg)`: by default an info-level `log`.
+    fn print(&self, message: &str) {
+        self.log(message, true);
     }
     /// Adapter type: `duckdb` or `postgres`.
     fn adapter_type(&self) -> &str;
@@ -371,6 +375,14 @@ impl Templates {
             .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
         let def = self.index.find(name, Some(&ctx.node.package));
         f.call(&state, &args).map_err(|e| match &def {
+            // An error in the macro's own file points at its line there.
+            Some(d) if e.name() == Some(d.template.as_str()) => {
+                let mut diag = jinja_error(&e, &d.template, &d.contents);
+                if let Some(loc) = diag.location.as_mut() {
+                    loc.file = d.original_file_path.clone().into();
+                }
+                diag
+            }
             Some(d) => jinja_error(&e, &d.original_file_path, &d.contents),
             None => Diagnostic::error("jinja", format!("in macro `{name}`: {e}")),
         })
