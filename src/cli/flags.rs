@@ -393,10 +393,8 @@ pub fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
                 *host = env_str("DBT_HOST");
             }
         }
-        Command::Parse
-        | Command::Debug { .. }
-        | Command::Metrics(_)
-        | Command::RunOperation(_) => {}
+        Command::Parse | Command::Debug { .. } | Command::Metrics(_) | Command::RunOperation(_) => {
+        }
     }
     Ok(())
 }

@@ -3,8 +3,10 @@
 //!
 //! The project is parsed (and manifest.json written), then the macro runs on one warehouse
 //! connection with `execute` true: `run_query`, `statement`, `adapter.*`, `log` and `print` work
-//! as in a model's render, and its output text is discarded. Its statements share one
-//! transaction, committed when the macro returns and rolled back when it raises.
+//! as in a model's render, and its output text is discarded. On Postgres its statements share
+//! one transaction, committed when the macro returns and rolled back when it raises; on DuckDB
+//! each statement takes effect as it runs, as real dbt-duckdb runs an operation (what ran before
+//! a failure stays).
 //!
 //! `MACRO` is `name` (looked up in the root project, then in installed packages, then in dbt's
 //! own macros) or `package.name`. `--args` is a YAML mapping passed as keyword arguments.
@@ -96,12 +98,14 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
         vec![JValue::from(kw)]
     };
     let execute_start = Utc::now();
-    let began = transaction(&wh, "begin");
-    let called = templates.call_macro(
-        &format!("{}.{}", def.package, def.name),
-        call_args,
-        &ctx,
-    );
+    // Postgres: one transaction for the macro's statements. DuckDB: each statement takes effect
+    // as it runs, as with dbt-duckdb (so `checkpoint` or `attach` work in an operation).
+    let began = if adapter.dialect() == crate::sql::Dialect::Postgres {
+        transaction(&wh, "begin")
+    } else {
+        Err("no transaction".to_string())
+    };
+    let called = templates.call_macro(&format!("{}.{}", def.package, def.name), call_args, &ctx);
     let called = match (called, began) {
         (Ok(_), Ok(())) => transaction(&wh, "commit").map_err(|e| {
             Diagnostic::error("operation", format!("cannot commit the transaction: {e}"))
@@ -133,7 +137,16 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
         print_diagnostics(g, &[d]);
     }
     if g.settings.write_json {
-        let rv = run_results(&s, &def, &a.macro_name, &kwargs, ok, compile_start, execute_start, end);
+        let rv = run_results(
+            &s,
+            &def,
+            &a.macro_name,
+            &kwargs,
+            ok,
+            compile_start,
+            execute_start,
+            end,
+        );
         let path = s.target_path.join("run_results.json");
         artifacts::write_json(&path, &rv).map_err(|e| {
             vec![Diagnostic::error(
@@ -202,8 +215,7 @@ fn find_macro(
             Some(p) => format!("in package `{p}` (no such package is installed)"),
             None => "in any package".to_string(),
         };
-        let candidates: Vec<String> = match package.filter(|p| index.by_package.contains_key(*p))
-        {
+        let candidates: Vec<String> = match package.filter(|p| index.by_package.contains_key(*p)) {
             Some(p) => index.by_package[p]
                 .keys()
                 .map(|n| format!("{p}.{n}"))
@@ -396,7 +408,9 @@ mod tests {
         assert!(no_transaction(
             "TransactionContext Error: cannot commit - no transaction is active"
         ));
-        assert!(no_transaction("WARNING: there is no transaction in progress"));
+        assert!(no_transaction(
+            "WARNING: there is no transaction in progress"
+        ));
         assert!(!no_transaction("Catalog Error: Table does not exist"));
     }
 }
