@@ -655,14 +655,7 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
     }
     // DBT_NO_PRINT is dbt's deprecated spelling, read from the environment only.
     let no_print_env = env_bool("DBT_NO_PRINT", "print")?.map(|no| !no);
-    s.print = pair(
-        g.print,
-        g.no_print,
-        "DBT_PRINT",
-        "print",
-        no_print_env.or(pf_bool("print")),
-    )?
-    .unwrap_or(true);
+    s.print = pair(g.print, g.no_print, "DBT_PRINT", "print", no_print_env)?.unwrap_or(true);
     // dbt's deprecated spellings, read from the environment only.
     env_bool("DBT_FAVOR_STATE_MODE", "favor-state")?;
 

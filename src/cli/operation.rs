@@ -76,7 +76,6 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
             &s.target.adapter_type,
         ),
         reporter: rep.clone(),
-        print: g.settings.print,
     });
     let info = NodeInfo {
         unique_id: def.unique_id.clone(),
@@ -321,8 +320,6 @@ fn run_results(
 struct OperationServices {
     inner: CompileServices,
     reporter: Arc<dyn Reporter>,
-    /// `--print` / `--no-print`.
-    print: bool,
 }
 
 impl Services for OperationServices {
@@ -365,13 +362,12 @@ impl Services for OperationServices {
             self.reporter.event(&Event::Info(message.to_string()));
         }
     }
+    /// `print()` writes the bare text to stdout, as dbt does (`--no-print` stops it earlier).
     fn print(&self, message: &str) {
-        if self.print {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{message}");
-            let _ = out.flush();
-        }
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{message}");
+        let _ = out.flush();
     }
     fn adapter_type(&self) -> &str {
         self.inner.adapter_type()

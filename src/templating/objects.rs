@@ -559,3 +559,37 @@ impl Object for ModelObj {
         Enumerator::Str(Self::KEYS)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::functions::render_python;
+
+    fn render(src: &str) -> String {
+        render_python(src, &[("api", super::super::adapter::api())])
+    }
+
+    #[test]
+    fn a_relation_renders_the_parts_it_has() {
+        // A schema made with `api.Relation.create` (no identifier), as dbt renders it.
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw') }}"),
+            r#""db"."raw""#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw') }}.events"),
+            r#""db"."raw".events"#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(schema='raw', identifier='t') }}"),
+            r#""raw"."t""#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw', identifier='t') }}"),
+            r#""db"."raw"."t""#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw', identifier='t').include(identifier=False) }}"),
+            r#""db"."raw""#
+        );
+    }
+}
