@@ -153,6 +153,13 @@ fn the_macro_sees_the_execute_context_and_vars() {
         "{}",
         r.stdout
     );
+    // Any model by `ref`, and sources, resolve to their relations.
+    assert!(
+        r.stdout
+            .contains(r#"ref="ops"."main"."from_raw" source="ops"."ops_raw"."events""#),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -190,7 +197,7 @@ fn a_failing_macro_exits_1_with_its_error_and_an_error_result() {
     let r = sluice(&dir, &["run-operation", "boom"]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stderr.contains("the operation went boom") && r.stderr.contains("macros/ops.sql:22"),
+        r.stderr.contains("the operation went boom") && r.stderr.contains("macros/ops.sql:23"),
         "{}",
         r.stderr
     );
