@@ -104,7 +104,7 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
     } else {
         Err("no transaction".to_string())
     };
-    let called = templates.call_macro(&format!("{}.{}", def.package, def.name), call_args, &ctx);
+    let called = templates.run_macro(&format!("{}.{}", def.package, def.name), call_args, &ctx);
     let called = match (called, began) {
         (Ok(_), Ok(())) => transaction(&wh, "commit").map_err(|e| {
             Diagnostic::error("operation", format!("cannot commit the transaction: {e}"))
