@@ -489,6 +489,8 @@ pub enum Command {
         #[arg(long)]
         add_package: Option<String>,
     },
+    /// Run a macro against the warehouse (`run-operation MACRO --args '{key: value}'`).
+    RunOperation(super::operation::OperationArgs),
     /// The semantic layer: validate, list and query metrics.
     Metrics(super::metrics::MetricsArgs),
     /// Generate or serve the documentation site.
@@ -517,6 +519,7 @@ impl Command {
             Command::Deps { .. } => "deps",
             Command::Metrics(_) => "metrics",
             Command::Docs { .. } => "generate",
+            Command::RunOperation(_) => "run-operation",
         }
     }
 }

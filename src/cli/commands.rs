@@ -58,6 +58,7 @@ pub fn run(cli: &super::Cli) -> CmdResult {
             show(g, selection, query, *limit, preview.output)
         }
         Command::Metrics(a) => super::metrics::run(g, a),
+        Command::RunOperation(a) => super::operation::run(g, a),
     }
 }
 

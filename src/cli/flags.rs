@@ -35,6 +35,8 @@ pub struct Settings {
     pub write_json: bool,
     pub fail_fast: bool,
     pub debug: bool,
+    /// `--print` (default) / `--no-print`: whether Jinja's `print()` writes to stdout.
+    pub print: bool,
     /// `--warn-error` / `--warn-error-options`.
     pub warn_error: WarnErrorOptions,
     /// The command, as dbt names it in `flags.WHICH` (`run`, `compile`, `build` ...).
@@ -51,6 +53,7 @@ impl Default for Settings {
             write_json: true,
             fail_fast: false,
             debug: false,
+            print: true,
             warn_error: WarnErrorOptions::default(),
         }
     }
@@ -394,7 +397,8 @@ pub fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
                 *host = env_str("DBT_HOST");
             }
         }
-        Command::Parse | Command::Debug { .. } | Command::Metrics(_) => {}
+        Command::Parse | Command::Debug { .. } | Command::Metrics(_) | Command::RunOperation(_) => {
+        }
     }
     Ok(())
 }
@@ -544,14 +548,13 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
     }
 
     // Accepted without effect; their environment variables are still checked as dbt checks them.
-    let no_ops: [(bool, bool, &str, &str); 18] = [
+    let no_ops: [(bool, bool, &str, &str); 17] = [
         (
             g.use_colors_file,
             g.no_use_colors_file,
             "DBT_USE_COLORS_FILE",
             "use-colors-file",
         ),
-        (g.print, g.no_print, "DBT_PRINT", "print"),
         (
             g.show_all_deprecations,
             g.no_show_all_deprecations,
@@ -654,8 +657,10 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
             pair(yes, no, env, flag, None)?;
         }
     }
+    // DBT_NO_PRINT is dbt's deprecated spelling, read from the environment only.
+    let no_print_env = env_bool("DBT_NO_PRINT", "print")?.map(|no| !no);
+    s.print = pair(g.print, g.no_print, "DBT_PRINT", "print", no_print_env)?.unwrap_or(true);
     // dbt's deprecated spellings, read from the environment only.
-    env_bool("DBT_NO_PRINT", "print")?;
     env_bool("DBT_FAVOR_STATE_MODE", "favor-state")?;
 
     g.settings = s;

@@ -7,6 +7,7 @@ mod deps;
 mod docs;
 pub mod flags;
 mod metrics;
+mod operation;
 mod run_summary;
 mod session;
 
@@ -112,6 +113,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(Outcome::Broken.code());
     }
     crate::execute::set_printer_width(cli.global.settings.printer_width);
+    crate::templating::set_print_enabled(cli.global.settings.print);
     let t = std::time::Instant::now();
     let outcome = match commands::run(&cli) {
         Ok(o) => o,

@@ -71,6 +71,16 @@ impl Session {
         full_refresh: bool,
         store_failures: bool,
     ) -> Result<Session, Vec<Diagnostic>> {
+        Session::load_for(g, g.settings.which, full_refresh, store_failures)
+    }
+
+    /// [`Session::load`] for the command `which` (what `flags.WHICH` says in Jinja).
+    pub fn load_for(
+        g: &GlobalArgs,
+        which: &str,
+        full_refresh: bool,
+        store_failures: bool,
+    ) -> Result<Session, Vec<Diagnostic>> {
         let started_at = chrono::Utc::now();
         let t0 = std::time::Instant::now();
         let root = project_root(g).map_err(|d| vec![d])?;
@@ -86,8 +96,7 @@ impl Session {
             invocation_id: invocation_id.clone(),
             run_started_at: started_at,
             flags: serde_json::json!({
-                "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures,
-                "WHICH": g.settings.which,
+                "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures, "WHICH": which,
             }),
         };
         let t = std::time::Instant::now();

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
+pub(crate) use node::ConnWarehouse;
 pub use node::{LazyWarehouse, NodeOutcome};
 pub use report::{
     fancy_line, set_printer_width, CaptureReporter, Event, JsonReporter, LevelFilter, LogLevel,

@@ -357,9 +357,20 @@ fn log_fn(msg: Value, kwargs: Kwargs) -> Result<String, Error> {
     Ok(String::new())
 }
 
+/// `--print` / `--no-print`: whether `print()` in Jinja prints (set once per invocation).
+static PRINT_ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Sets whether Jinja's `print()` prints (`--no-print` turns it off).
+pub fn set_print_enabled(on: bool) {
+    PRINT_ENABLED.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn print_fn(msg: Value) -> Result<String, Error> {
+    if !PRINT_ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(String::new());
+    }
     if let Some(ctx) = current() {
-        ctx.services.log(&msg.to_string(), true);
+        ctx.services.print(&msg.to_string());
     }
     Ok(String::new())
 }

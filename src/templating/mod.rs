@@ -37,7 +37,7 @@ use serde_json::Map;
 
 use crate::diagnostics::{line_col, Diagnostic, Location};
 use crate::sql::Relation;
-pub use functions::local_md5;
+pub use functions::{local_md5, set_print_enabled};
 pub use macros::{MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE};
 pub use objects::{relation_value, CellKind, Column, QueryResult};
 
@@ -91,9 +91,13 @@ pub trait Services: Send + Sync {
         let _ = node;
         false
     }
-    /// `log(msg, info=True)` and `print(msg)`.
+    /// `log(msg, info=True)` (and `print(msg)`, unless [`Services::print`] says otherwise).
     fn log(&self, message: &str, info: bool) {
         let _ = (message, info);
+    }
+    /// `print(msg)`: by default an info-level `log`.
+    fn print(&self, message: &str) {
+        self.log(message, true);
     }
     /// Adapter type: `duckdb` or `postgres`.
     fn adapter_type(&self) -> &str;
@@ -342,12 +346,34 @@ impl Templates {
         })
     }
 
-    /// Calls a macro by (possibly dotted) name with positional and keyword arguments.
+    /// Calls a macro by (possibly dotted) name with positional and keyword arguments. An error
+    /// names the macro's file and line in its message (the caller locates it in its node).
     pub fn call_macro(
         &self,
         name: &str,
         args: Vec<Value>,
         ctx: &Arc<RenderCtx>,
+    ) -> Result<Value, RenderError> {
+        self.call_macro_with(name, args, ctx, false)
+    }
+
+    /// [`Templates::call_macro`] for a macro that is the command itself (`run-operation`): an
+    /// error raised in the macro's own file points at its line there.
+    pub fn run_macro(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+        ctx: &Arc<RenderCtx>,
+    ) -> Result<Value, RenderError> {
+        self.call_macro_with(name, args, ctx, true)
+    }
+
+    fn call_macro_with(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+        ctx: &Arc<RenderCtx>,
+        locate_in_macro: bool,
     ) -> Result<Value, RenderError> {
         let _guard = StackGuard::push(ctx.clone());
         let jctx = self.context_for(ctx);
@@ -371,6 +397,13 @@ impl Templates {
             .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
         let def = self.index.find(name, Some(&ctx.node.package));
         f.call(&state, &args).map_err(|e| match &def {
+            Some(d) if locate_in_macro && e.name() == Some(d.template.as_str()) => {
+                let mut diag = jinja_error(&e, &d.template, &d.contents);
+                if let Some(loc) = diag.location.as_mut() {
+                    loc.file = d.original_file_path.clone().into();
+                }
+                diag
+            }
             Some(d) => jinja_error(&e, &d.original_file_path, &d.contents),
             None => Diagnostic::error("jinja", format!("in macro `{name}`: {e}")),
         })

@@ -51,6 +51,26 @@ impl RelationObj {
     fn rendered(&self) -> String {
         if self.cte {
             format!("__dbt__cte__{}", self.rel.identifier)
+        } else if self.rel.identifier.is_empty() || self.rel.schema.is_empty() {
+            // A path without some parts (`api.Relation.create(database=d, schema=s)`, a schema):
+            // dbt renders the parts it has.
+            let q = self.rel.quote;
+            [
+                (&self.rel.database, q.database),
+                (&self.rel.schema, q.schema),
+                (&self.rel.identifier, q.identifier),
+            ]
+            .iter()
+            .filter(|(part, _)| !part.is_empty())
+            .map(|(part, quoted)| {
+                if *quoted {
+                    crate::sql::quote(part)
+                } else {
+                    part.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(".")
         } else {
             self.rel.quoted()
         }
@@ -199,13 +219,13 @@ impl Object for PartialRelation {
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();
-        if self.database {
+        if self.database && !self.rel.database.is_empty() {
             parts.push(crate::sql::quote(&self.rel.database));
         }
-        if self.schema {
+        if self.schema && !self.rel.schema.is_empty() {
             parts.push(crate::sql::quote(&self.rel.schema));
         }
-        if self.identifier {
+        if self.identifier && !self.rel.identifier.is_empty() {
             parts.push(crate::sql::quote(&self.rel.identifier));
         }
         f.write_str(&parts.join("."))
@@ -591,5 +611,39 @@ impl Object for ModelObj {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Str(Self::KEYS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::functions::render_python;
+
+    fn render(src: &str) -> String {
+        render_python(src, &[("api", super::super::adapter::api())])
+    }
+
+    #[test]
+    fn a_relation_renders_the_parts_it_has() {
+        // A schema made with `api.Relation.create` (no identifier), as dbt renders it.
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw') }}"),
+            r#""db"."raw""#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw') }}.events"),
+            r#""db"."raw".events"#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(schema='raw', identifier='t') }}"),
+            r#""raw"."t""#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw', identifier='t') }}"),
+            r#""db"."raw"."t""#
+        );
+        assert_eq!(
+            render("{{ api.Relation.create(database='db', schema='raw', identifier='t').include(identifier=False) }}"),
+            r#""db"."raw""#
+        );
     }
 }
