@@ -76,8 +76,9 @@ pub(super) fn generic_tests(
         ("snapshots", &props.snapshots),
     ] {
         for (name, entry) in map {
-            // A test of a disabled model is still built: like dbt, it stays among the nodes,
-            // attached to the disabled model, and is disabled when its `ref` is resolved.
+            // A test of a disabled model, or of one that does not exist, is still built: like
+            // dbt, it stays among the nodes (attached to the disabled model) and is disabled
+            // when its `ref` is resolved.
             let id = refable.get(name.as_str()).cloned().or_else(|| {
                 manifest
                     .disabled
@@ -90,9 +91,6 @@ pub(super) fn generic_tests(
                     })
                     .map(|(k, _)| k.clone())
             });
-            if id.is_none() {
-                continue;
-            }
             attaches.push(Attach {
                 entry: entry.value,
                 file: entry.file,

@@ -635,8 +635,8 @@ fn parse_project(
     // Every node's dependencies resolve independently: in parallel, from the finished manifest,
     // then written back in order.
     // A test whose `ref` names a disabled (or no) node is disabled, as dbt's `process_refs`
-    // does: it stays among the nodes with `enabled: false` and no dependencies (a missing
-    // target is a warning for a test, an error for anything else).
+    // does: it stays among the nodes with `enabled: false`, depending on what its other refs
+    // name (a missing target is a warning for a test, an error for anything else).
     let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>, bool)> = {
         use rayon::prelude::*;
         let nodes: Vec<&Node> = manifest.all_nodes().collect();
@@ -695,9 +695,6 @@ fn parse_project(
                 }
                 let mut seen = std::collections::HashSet::new();
                 deps.retain(|d| seen.insert(d.clone()));
-                if disable {
-                    deps.clear();
-                }
                 (node.unique_id.clone(), deps, errors, disable)
             })
             .collect()

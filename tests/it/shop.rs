@@ -246,9 +246,10 @@ fn backcompat_timestamps_render_as_in_dbt() {
         ],
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Whitespace included: real dbt 1.10 + dbt-duckdb print exactly this.
     assert_eq!(
         r.stdout.trim(),
-        "select current_timestamp::timestamp, current_timestamp::timestamp"
+        "select \n    current_timestamp::timestamp\n, \n    current_timestamp::timestamp"
     );
 }
 
