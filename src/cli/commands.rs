@@ -225,6 +225,12 @@ fn compile(
     let t = std::time::Instant::now();
     let target_dir = s.target_path.clone();
     let (_, errors) = compile_into_manifest(&mut s, &ids, &services, Some(&target_dir));
+    if !errors.is_empty() {
+        // dbt's compile stops at an error and leaves the manifest as parsed: no compiled code.
+        for n in s.parsed.manifest.nodes.values_mut() {
+            n.compiled_code = None;
+        }
+    }
     crate::timing("compile nodes and files", t);
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();

@@ -344,6 +344,19 @@ fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) ->
     Ok(f(c.as_mut()))
 }
 
+/// The quote character DuckDB's CSV sniffer finds in a seed file (`None`: none found, or the
+/// sniffer failed; the file is then read with `"`).
+fn sniffed_quote(wh: &ConnWarehouse, path: &std::path::Path, delimiter: u8) -> Option<u8> {
+    let file = path.to_string_lossy().replace('\'', "''");
+    let delim = char::from(delimiter).to_string().replace('\'', "''");
+    let sql = format!("select Quote from sniff_csv('{file}', delim = '{delim}', header = true)");
+    let res = with_conn(wh, |c| c.query(&sql)).ok()?.ok()?;
+    match res.rows.first()?.first()?.as_str()?.as_bytes() {
+        [q] => Some(*q),
+        _ => None,
+    }
+}
+
 fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     let path = match shared.manifest.package_roots.get(&node.package_name) {
         Some(pkg_root) => pkg_root.join(&node.original_file_path),
@@ -361,6 +374,12 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         .config_str("delimiter")
         .and_then(|d| d.bytes().next())
         .unwrap_or(b',');
+    // On DuckDB the values are read as dbt-duckdb's `COPY` reads them: with the quote character
+    // DuckDB's CSV sniffer finds.
+    let quote = match shared.dialect {
+        Dialect::DuckDb => sniffed_quote(wh, &path, delimiter).unwrap_or(b'"'),
+        Dialect::Postgres => b'"',
+    };
     let opts = crate::project::seeds::SeedOptions {
         delimiter,
         column_types,
@@ -368,6 +387,7 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
             Dialect::DuckDb => crate::project::seeds::SeedAdapter::Duckdb,
             Dialect::Postgres => crate::project::seeds::SeedAdapter::Postgres,
         },
+        quote,
     };
     let table = match crate::project::seeds::read_seed(&path, &node.original_file_path, &opts) {
         Ok(t) => t,

@@ -37,7 +37,9 @@
 //!   the type of the column with exactly that (case-sensitive) name; the column is read as text.
 //! * Header: UTF-8 BOM skipped, names kept verbatim (spaces, case); an empty name becomes
 //!   agate's letter name (`a`, `b`, ... `aa`), a repeated name gets `_2`, `_3`.
-//! * Text values on DuckDB follow `COPY`: an empty field is NULL, `"null"` and whitespace stay.
+//! * Text values on DuckDB follow `COPY`: an empty field is NULL, `"null"` and whitespace stay;
+//!   values are read with the quote character DuckDB's sniffer finds (`'` in `a,'',1`, where
+//!   `''` is then NULL), types with `"` as agate reads them.
 //!   On Postgres they follow agate: `""`/`"null"` after trimming are NULL.
 //!
 //! Deliberate differences: a row with more *or fewer* fields than the header is an error
@@ -142,6 +144,10 @@ pub struct SeedOptions {
     /// The `column_types` seed config: column name -> SQL type.
     pub column_types: BTreeMap<String, String>,
     pub adapter: SeedAdapter,
+    /// The quote character the values are read with. Types are always inferred from the file
+    /// read with `"` (agate's reading); dbt-duckdb loads the values with `COPY`, whose sniffer
+    /// may pick `'` for a file that quotes that way (`a,'',1`: `''` is then NULL).
+    pub quote: u8,
 }
 
 impl Default for SeedOptions {
@@ -150,6 +156,7 @@ impl Default for SeedOptions {
             delimiter: b',',
             column_types: BTreeMap::new(),
             adapter: SeedAdapter::Duckdb,
+            quote: b'"',
         }
     }
 }
@@ -251,8 +258,23 @@ pub fn read_seed(
             }
         })
         .collect();
+    let requoted = (opts.quote != b'"')
+        .then(|| {
+            csv::ReaderBuilder::new()
+                .delimiter(opts.delimiter)
+                .quote(opts.quote)
+                .has_headers(true)
+                .flexible(true)
+                .from_reader(body)
+                .records()
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+        })
+        .flatten()
+        .filter(|rs| rs.len() == records.len() && rs.iter().all(|r| r.len() == width));
+    let values = requoted.as_ref().unwrap_or(&records);
     let mut rows = Vec::with_capacity(records.len());
-    for (rec, line) in records.iter().zip(lines) {
+    for (rec, line) in values.iter().zip(lines) {
         let row = rec.iter().zip(&columns).map(|(raw, col)| {
             convert(raw, col.inferred, opts.adapter).map_err(|why| {
                 let name = &col.name;

@@ -285,6 +285,42 @@ fn seed_hooks_run_around_the_load() {
     assert_eq!(left, 0, "the post-hook dropped raw_payments");
 }
 
+/// A seed quoted with `'` loads as dbt-duckdb's `COPY` loads it: DuckDB's sniffer picks `'` as
+/// the quote, so `''` is NULL (recorded with real dbt 1.10 + dbt-duckdb on this file), while a
+/// file quoted with `"` keeps its quoted commas. Types still come from agate's reading.
+#[test]
+fn seed_values_follow_the_quote_duckdb_sniffs() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("seeds/single_quoted.csv"),
+        "a,b,n\nx,'',1\n'',y,2\n'','',3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("seeds/double_quoted.csv"),
+        "a,n\n\"p, q\",1\n'',2\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["seed", "-s", "single_quoted", "double_quoted"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let conn = duckdb::Connection::open(dir.join("shop.duckdb")).unwrap();
+    let rows = |sql: &str| -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        rows("select coalesce(a, '<null>') || '|' || coalesce(b, '<null>') || '|' || n from single_quoted order by n"),
+        ["x|<null>|1", "<null>|y|2", "<null>|<null>|3"]
+    );
+    assert_eq!(
+        rows("select a || '|' || n from double_quoted order by n"),
+        ["p, q|1", "''|2"]
+    );
+}
+
 /// A generic test's `config:` values may be Jinja, rendered while parsing as dbt renders them:
 /// `enabled: "{{ target.type == 'sqlserver' }}"` disables the test on DuckDB (as `dbt ls`
 /// shows), and `severity` can depend on the target too.
