@@ -538,6 +538,30 @@ fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             n.compiled_code = Some(code.clone());
         }
     }
+    if crate::compile::has_ephemeral_models(&manifest) {
+        let compiled: Vec<&str> = results
+            .iter()
+            .filter(|r| r.compiled_code.is_some())
+            .map(|r| r.unique_id.as_str())
+            .collect();
+        let services = Arc::new(CompileServices::new(
+            s.parsed.resolver.clone(),
+            Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
+            false,
+            &s.target.adapter_type,
+        ));
+        let ephemerals = crate::compile::compile_ephemeral_ancestors(
+            &manifest,
+            &compiled,
+            &s.templates(),
+            services,
+        );
+        for (id, sql) in ephemerals {
+            if let Some(n) = manifest.nodes.get_mut(&id) {
+                n.compiled_code = Some(sql);
+            }
+        }
+    }
     if g.settings.write_json {
         let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
             artifacts::write_manifest(&manifest, &m, w)

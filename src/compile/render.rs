@@ -316,6 +316,29 @@ pub fn compile_node_in(
     Ok(inject_ctes(&sql, &ctes))
 }
 
+/// The ephemeral models that compiling `ids` inlined, each compiled on its own (its own
+/// ephemeral parents injected): dbt records their SQL in the manifest as it compiles the nodes
+/// that read them.
+pub fn compile_ephemeral_ancestors(
+    manifest: &Manifest,
+    ids: &[&str],
+    templates: &Templates,
+    services: Arc<dyn Services>,
+) -> Vec<(String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in ids {
+        if let Some(n) = manifest.nodes.get(*id) {
+            seen.extend(ephemeral_ancestors(manifest, n));
+        }
+    }
+    seen.into_iter()
+        .filter_map(|eid| {
+            let sql = compile_node_in(manifest, &eid, templates, services.clone(), true).ok()?;
+            Some((eid, sql))
+        })
+        .collect()
+}
+
 /// Ephemeral ancestors reachable through ephemeral parents, dependencies first.
 fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

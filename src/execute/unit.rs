@@ -24,6 +24,8 @@ struct UnitServices {
     sources: BTreeMap<(String, String), Relation>,
     vars: Map<String, Value>,
     is_incremental: Option<bool>,
+    /// `overrides: macros:`, by `name` or `package.name`.
+    macros: Map<String, Value>,
 }
 
 impl Services for UnitServices {
@@ -73,6 +75,12 @@ impl Services for UnitServices {
     fn is_incremental(&self, node: &NodeInfo) -> bool {
         self.is_incremental
             .unwrap_or_else(|| self.inner.is_incremental(node))
+    }
+    fn macro_override(&self, package: &str, name: &str) -> Option<Value> {
+        self.macros
+            .get(&format!("{package}.{name}"))
+            .or_else(|| self.macros.get(name))
+            .cloned()
     }
     fn log(&self, m: &str, i: bool) {
         self.inner.log(m, i)
@@ -284,10 +292,12 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let is_incremental = overrides
+    let macros = overrides
         .get("macros")
-        .and_then(|m| m.get("is_incremental"))
-        .and_then(Value::as_bool);
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let is_incremental = macros.get("is_incremental").and_then(Value::as_bool);
     let inner = Arc::new(CompileServices::new(
         shared.resolver.clone(),
         Some(wh.clone() as Arc<dyn Warehouse>),
@@ -300,6 +310,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         sources,
         vars,
         is_incremental,
+        macros,
     });
     let ctx = Arc::new(RenderCtx::new(
         Phase::Compile,

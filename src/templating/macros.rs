@@ -502,6 +502,12 @@ impl Object for MacroFn {
 
     fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = super::current();
+        if let Some(v) = ctx
+            .as_ref()
+            .and_then(|c| c.services.macro_override(&self.def.package, &self.def.name))
+        {
+            return Ok(Value::from_serialize(&v));
+        }
         let base = ctx.as_ref().map(|c| c.jinja_ctx()).unwrap_or_default();
         let index = state
             .lookup("__sluice_index")

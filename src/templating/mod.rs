@@ -91,6 +91,12 @@ pub trait Services: Send + Sync {
         let _ = node;
         false
     }
+    /// What a call of the macro `package.name` returns instead of running it (a unit test's
+    /// `overrides: macros:`), if anything.
+    fn macro_override(&self, package: &str, name: &str) -> Option<serde_json::Value> {
+        let _ = (package, name);
+        None
+    }
     /// `log(msg, info=True)` (and `print(msg)`, unless [`Services::print`] says otherwise).
     fn log(&self, message: &str, info: bool) {
         let _ = (message, info);

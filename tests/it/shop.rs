@@ -171,6 +171,55 @@ fn unit_tests_read_fixture_files_and_sql_rows() {
     );
 }
 
+/// A unit test's `overrides: macros:` replace what a macro returns, by bare name and by
+/// `package.name`, also inside other macros; the model's own run is untouched. Real dbt 1.10
+/// passes this unit test, and fails it when an override is removed.
+#[test]
+fn unit_tests_override_macros() {
+    let (_tmp, dir) = shop();
+    std::fs::create_dir_all(dir.join("macros")).unwrap();
+    std::fs::write(
+        dir.join("macros/bounds.sql"),
+        "{% macro bounds() %}{{ return({'lo': 1, 'hi': 2}) }}{% endmacro %}\n\
+         {% macro label() %}'real'{% endmacro %}\n\
+         {% macro labelled() %}{{ shop.label() }}{% endmacro %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/windowed.sql"),
+        "{% set b = bounds() %}select {{ b['lo'] }} as lo, {{ b['hi'] }} as hi, {{ labelled() }} as label\n",
+    )
+    .unwrap();
+    let yml = r#"unit_tests:
+  - name: windowed_bounds
+    model: windowed
+    given: []
+    overrides:
+      macros:
+        bounds: {lo: 5, hi: 9}
+        shop.label: "'overridden'"
+    expect:
+      rows:
+        - {lo: 5, hi: 9, label: overridden}
+"#;
+    std::fs::write(dir.join("models/windowed_tests.yml"), yml).unwrap();
+    let r = sluice(&dir, &["build", "--select", "windowed"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let conn = duckdb::Connection::open(dir.join("shop.duckdb")).unwrap();
+    let label: String = conn
+        .query_row("select label from main.windowed", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(label, "real");
+    drop(conn);
+    std::fs::write(
+        dir.join("models/windowed_tests.yml"),
+        yml.replace("        shop.label: \"'overridden'\"\n", ""),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["build", "--select", "windowed"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+}
+
 /// `compile` introspects the warehouse as dbt's does (`adapter.get_columns_in_relation` sees the
 /// built relation), but does not create a DuckDB file that is not there yet.
 #[test]
