@@ -525,6 +525,27 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         Err(o) => return o,
     };
     let mat = node.materialization();
+    if !matches!(
+        mat,
+        Materialization::View
+            | Materialization::Table
+            | Materialization::Incremental
+            | Materialization::Ephemeral
+    ) {
+        let kind = &shared.adapter_type;
+        return NodeOutcome::error(
+            format!(
+                "Compilation Error in model {} ({})\n  No materialization '{}' was found for adapter {kind}! (searched types 'default' and '{kind}')\n  hint: use one of view, table, incremental, ephemeral",
+                node.name,
+                node.original_file_path,
+                node.config
+                    .get("materialized")
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .unwrap_or_default(),
+            ),
+            Some(sql),
+        );
+    }
     if mat == Materialization::Ephemeral {
         return NodeOutcome {
             status: RunStatus::Success,
@@ -572,10 +593,10 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let outcome = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
-            let path = shown_compiled_path(shared, node);
+            // The end-of-run summary adds the `compiled code at` line, as dbt's does.
             return NodeOutcome::error(
                 format!(
-                    "Database Error in model {} ({})\n  {e}\n  compiled code at {path}",
+                    "Database Error in model {} ({})\n  {e}",
                     node.name, node.original_file_path
                 ),
                 Some(sql),

@@ -18,6 +18,8 @@ use crate::diagnostics::{Diagnostic, Location};
 /// mapping keeps its last value, silently; merge keys (`<<: *base`, `<<: [*a, *b]`) are applied.
 /// An empty document is `null`.
 pub fn parse(text: &str, path: &Path) -> Result<Value, Diagnostic> {
+    // A UTF-8 byte-order mark is not content (PyYAML skips it).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let ctx = Ctx::default();
     read(text, &ctx).map_err(|e| yaml_error(&e, path))
 }
@@ -28,7 +30,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Value, Diagnostic> {
 /// line, column and key (dbt's `DuplicateYAMLKeysDeprecation`). The last value is kept, as in
 /// dbt. A key that overrides one brought in by a merge key is not a duplicate.
 pub fn parse_checked(text: &str, path: &Path) -> Result<(Value, Vec<Diagnostic>), Diagnostic> {
-    let text = text.trim_end();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim_end();
     // The position of a duplicate is only known inside the parser, at the duplicate key: each
     // pass stops at the first duplicate it has not located yet (its error carries the key's line
     // and column) and the next pass lets it through. Duplicates are rare, so are extra passes;

@@ -266,13 +266,14 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
     let interesting = toks.iter().any(|t| {
         matches!(
             t.kind,
-            Kind::Op("%" | "//" | "[" | "{" | "(" | "+" | "-" | "*") | Kind::Name("do")
+            Kind::Op("%" | "//" | "/" | "**" | "[" | "{" | "(" | "+" | "-" | "*")
+                | Kind::Name("do")
         )
     });
     if !interesting || toks.iter().any(|t| t.kind == Kind::Op("?")) {
         return;
     }
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser { src, toks, pos: 0 };
     if block {
         let Some(Kind::Name(word)) = toks.first().map(|t| t.kind) else {
             return;
@@ -321,7 +322,11 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
     // `call m(e)`); statement words and `=` between them are skipped.
     while p.pos < toks.len() {
         let before = p.pos;
-        let mut attempt = Parser { toks, pos: p.pos };
+        let mut attempt = Parser {
+            src,
+            toks,
+            pos: p.pos,
+        };
         match attempt.tuple() {
             Some(ex) if attempt.pos > before => {
                 push_edits(src, ex.rws, edits);
@@ -385,6 +390,7 @@ fn binary(func: &'static str, lhs: Ex, rhs: Ex) -> Ex {
 
 /// Jinja2's expression grammar (`jinja2/parser.py`), keeping spans and the rewrites only.
 struct Parser<'t, 'a> {
+    src: &'a str,
     toks: &'t [Tok<'a>],
     pos: usize,
 }
@@ -576,6 +582,14 @@ impl<'a> Parser<'_, 'a> {
         Some(ex)
     }
 
+    /// Whether a number literal is zero (`0`, `0.0`, `-0`): dividing by it must raise.
+    fn is_zero(&self, ex: &Ex) -> bool {
+        let text = self.src.get(ex.start..ex.end).unwrap_or("");
+        let digits = text.trim_start_matches(['-', '+', ' ']);
+        let mantissa = digits.split(['e', 'E']).next().unwrap_or("");
+        !mantissa.is_empty() && mantissa.chars().all(|c| matches!(c, '0' | '.' | '_'))
+    }
+
     fn math2(&mut self) -> Option<Ex> {
         let mut ex = self.pow()?;
         while let Some(Kind::Op(op @ ("*" | "/" | "//" | "%"))) = self.peek() {
@@ -586,7 +600,9 @@ impl<'a> Parser<'_, 'a> {
                 "%" => binary("__sluice_mod", ex, rhs),
                 // `x / 2` stays minijinja's (the same result); a variable divisor may be zero
                 // (Python raises) or the dividend a timedelta.
-                "/" if literals.1 != Some(Lit::Num) => binary("__sluice_truediv", ex, rhs),
+                "/" if literals.1 != Some(Lit::Num) || self.is_zero(&rhs) => {
+                    binary("__sluice_truediv", ex, rhs)
+                }
                 "//" => binary("__sluice_floordiv", ex, rhs),
                 "*" if !matches!(literals, (Some(Lit::Num), Some(Lit::Num)))
                     && literals.0 != Some(Lit::Str)

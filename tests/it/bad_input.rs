@@ -1,0 +1,79 @@
+//! Bad input that dbt rejects or reads in its own way: each case is a small project written
+//! here, run with the real binary, and checked for dbt's outcome (one clear diagnostic, the
+//! exit code, or dbt's reading of the input).
+
+use crate::support::{copy_project, repo, sluice};
+
+fn shop() -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_project(&repo().join("tests/fixtures/shop"))
+}
+
+/// A UTF-8 byte-order mark at the start of a YAML file is not content (dbt reads such files).
+#[test]
+fn yaml_files_may_start_with_a_byte_order_mark() {
+    let (_tmp, dir) = shop();
+    for file in ["dbt_project.yml", "models/schema.yml"] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+    }
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["ls", "--resource-type", "test", "-o", "name"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout.lines().count(), 20, "{}", r.stdout);
+}
+
+/// Jinja2 raises on a division by zero (a literal divisor too); minijinja would print `inf`.
+#[test]
+fn division_by_zero_is_an_error() {
+    let (_tmp, dir) = shop();
+    for expr in ["1/0", "1 / 0.0", "n / 0"] {
+        let sql = format!("{{% set n = 4 %}}select {{{{ {expr} }}}}");
+        let r = sluice(&dir, &["compile", "--inline", &sql]);
+        assert_eq!(r.code, 2, "{expr}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("ZeroDivisionError"),
+            "{expr}: {}",
+            r.stderr
+        );
+    }
+    let r = sluice(
+        &dir,
+        &["compile", "--inline", "select {{ 7 / 2 }}, {{ 2 ** 10 }}"],
+    );
+    assert_eq!(r.stdout.trim(), "select 3.5, 1024", "{}", r.stderr);
+}
+
+/// An unknown materialization fails its model as dbt's does (a compilation error naming it),
+/// and the failure summary shows the compiled-code line once.
+#[test]
+fn an_unknown_materialization_fails_its_model_clearly() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/odd.sql"),
+        "{{ config(materialized='nope') }}\nselect 1 as a\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/broken.sql"),
+        "select no_col from no_table\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", "odd", "broken"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("No materialization 'nope' was found for adapter duckdb!"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout
+            .matches("compiled code at target/compiled/shop/models/broken.sql")
+            .count(),
+        1,
+        "{}",
+        r.stdout
+    );
+}
