@@ -294,6 +294,25 @@ fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[String]) -> Cm
     let ids = s
         .select(sel, Some(&ls_default_types()))
         .map_err(|d| vec![d])?;
+    // A selector that matches nothing (misspelt, or malformed like `tag:` or `a,,b`) is a
+    // warning, as in dbt; on stderr, so that the listing on stdout stays clean for scripts.
+    if !g
+        .settings
+        .warn_error
+        .is_silenced("NoNodesForSelectionCriteria")
+    {
+        for u in s.unmatched(sel) {
+            let msg = format!("The selection criterion '{u}' does not match any enabled nodes");
+            if g.settings
+                .warn_error
+                .is_error("NoNodesForSelectionCriteria", true)
+            {
+                return Err(vec![Diagnostic::error("select", msg)
+                    .with_hint("check the selector; an error because of --warn-error")]);
+            }
+            eprintln!("warning: {msg}");
+        }
+    }
     let mut ids = ids;
     ids.sort();
     // Like dbt, nodes are printed in the order of their unique ids.

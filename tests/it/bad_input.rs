@@ -77,3 +77,24 @@ fn an_unknown_materialization_fails_its_model_clearly() {
         r.stdout
     );
 }
+
+/// A selector that selects nothing, misspelt or malformed (`+`, `tag:`, `a,,b`), is a warning
+/// in `ls` too (on stderr, the listing stays clean), and an error with `--warn-error`.
+#[test]
+fn selectors_that_match_nothing_warn() {
+    let (_tmp, dir) = shop();
+    for sel in ["+", "tag:", "a,,b", "no_such_model"] {
+        let r = sluice(&dir, &["ls", "-s", sel]);
+        assert_eq!(r.code, 0, "{sel}: {}{}", r.stdout, r.stderr);
+        assert!(r.stdout.trim().is_empty(), "{sel}: {}", r.stdout);
+        assert!(
+            r.stderr.contains(&format!(
+                "The selection criterion '{sel}' does not match any enabled nodes"
+            )),
+            "{sel}: {}",
+            r.stderr
+        );
+        let r = sluice(&dir, &["--warn-error", "ls", "-s", sel]);
+        assert_eq!(r.code, 2, "{sel}: {}{}", r.stdout, r.stderr);
+    }
+}
