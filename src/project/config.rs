@@ -71,6 +71,90 @@ fn str_list(v: Option<&Value>, default: &[&str]) -> Vec<String> {
     }
 }
 
+/// Keys of `dbt_project.yml` that hold a list of folders or paths.
+const PATH_LIST_KEYS: [&str; 12] = [
+    "model-paths",
+    "source-paths",
+    "seed-paths",
+    "data-paths",
+    "test-paths",
+    "analysis-paths",
+    "macro-paths",
+    "snapshot-paths",
+    "docs-paths",
+    "asset-paths",
+    "function-paths",
+    "clean-targets",
+];
+
+/// Keys of `dbt_project.yml` that hold a mapping.
+const MAPPING_KEYS: [&str; 17] = [
+    "vars",
+    "quoting",
+    "flags",
+    "models",
+    "seeds",
+    "snapshots",
+    "sources",
+    "tests",
+    "data_tests",
+    "unit_tests",
+    "analyses",
+    "exposures",
+    "metrics",
+    "semantic-models",
+    "saved-queries",
+    "query-comment",
+    "restrict-access",
+];
+
+/// dbt validates `dbt_project.yml` against its JSON schema before reading it: a path key that is
+/// not a list of strings, or a mapping key that is not a mapping, is an error (dbt: "at path
+/// ['vars']: 5 is not valid under any of the given schemas"), not a silent default.
+fn check_shapes(raw: &Map<String, Value>, text: &str) -> Result<(), Diagnostic> {
+    let at = |key: &str| {
+        // The last one: a key given twice keeps its last value.
+        let lines: Vec<&str> = text.lines().collect();
+        let line = lines
+            .iter()
+            .rposition(|l| l.starts_with(&format!("{key}:")))
+            .map_or(1, |i| i + 1);
+        Location::at("dbt_project.yml", line, 1)
+    };
+    for key in PATH_LIST_KEYS {
+        let ok = match raw.get(key) {
+            None | Some(Value::Null | Value::String(_)) => true,
+            Some(Value::Array(items)) => items.iter().all(Value::is_string),
+            Some(_) => false,
+        };
+        if !ok {
+            return Err(Diagnostic::error(
+                "project",
+                format!("`{key}` in dbt_project.yml must be a list of folder names"),
+            )
+            .at(at(key))
+            .with_hint(format!("write it as `{key}: [\"folder\"]`")));
+        }
+    }
+    for key in MAPPING_KEYS {
+        // `query-comment` may also be a string, `restrict-access` a boolean.
+        let ok = matches!(raw.get(key), None | Some(Value::Null | Value::Object(_)))
+            || (key == "query-comment" && matches!(raw.get(key), Some(Value::String(_))))
+            || (key == "restrict-access" && matches!(raw.get(key), Some(Value::Bool(_))));
+        if !ok {
+            return Err(Diagnostic::error(
+                "project",
+                format!("`{key}` in dbt_project.yml must be a mapping"),
+            )
+            .at(at(key))
+            .with_hint(format!(
+                "write `{key}:` followed by indented `name: value` lines"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl ProjectConfig {
     /// Reads `<root>/dbt_project.yml`.
     pub fn load(root: &Path) -> Result<Self, Diagnostic> {
@@ -100,6 +184,7 @@ impl ProjectConfig {
                 )
             }
         };
+        check_shapes(&raw, text)?;
         let get_str = |k: &str| {
             raw.get(k).and_then(|v| match v {
                 Value::String(s) => Some(s.clone()),

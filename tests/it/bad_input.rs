@@ -98,3 +98,30 @@ fn selectors_that_match_nothing_warn() {
         assert_eq!(r.code, 2, "{sel}: {}{}", r.stdout, r.stderr);
     }
 }
+
+/// `dbt_project.yml` keys of the wrong shape are errors at their line, as dbt's schema check
+/// makes them, not silent defaults (`model-paths: 5` used to drop every model).
+#[test]
+fn project_keys_of_the_wrong_shape_are_errors() {
+    for (line, key) in [
+        ("vars: 5", "vars"),
+        ("model-paths: 5", "model-paths"),
+        ("seed-paths: [1, 2]", "seed-paths"),
+        ("models: [a]", "models"),
+    ] {
+        let (_tmp, dir) = shop();
+        let path = dir.join("dbt_project.yml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}\n{line}\n")).unwrap();
+        let r = sluice(&dir, &["parse"]);
+        assert_eq!(r.code, 2, "{line}: {}{}", r.stdout, r.stderr);
+        let lineno = text.lines().count() + 2;
+        assert!(
+            r.stderr
+                .contains(&format!("`{key}` in dbt_project.yml must be"))
+                && r.stderr.contains(&format!("dbt_project.yml:{lineno}:1")),
+            "{line}: {}",
+            r.stderr
+        );
+    }
+}
