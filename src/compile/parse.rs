@@ -180,6 +180,23 @@ fn parse_project(
             .collect::<Vec<_>>(),
     );
 
+    // Blocks opened and never closed would silently lose their content.
+    for proj in all_projects(project) {
+        for f in &proj.docs_files {
+            errors.extend(unclosed_block(&f.contents, &f.original_file_path, "docs"));
+        }
+        for f in proj
+            .sql_files
+            .iter()
+            .filter(|f| f.kind == FileKind::Snapshot)
+        {
+            errors.extend(unclosed_block(
+                &f.contents,
+                &f.original_file_path,
+                "snapshot",
+            ));
+        }
+    }
     // Docs blocks.
     for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
         let pkg = &proj.config.name;
@@ -771,6 +788,31 @@ fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> mi
         graph.insert(key.to_string(), v);
     }
     minijinja::Value::from_serialize(Value::Object(graph))
+}
+
+/// The first `{% <kind> name %}` of a file with no `{% end<kind> %}` after it, as a diagnostic
+/// at the opening tag (dbt: "Reached EOF without finding a close tag for <kind>").
+fn unclosed_block(text: &str, file: &str, kind: &str) -> Option<Diagnostic> {
+    let open = Regex::new(&format!(r"\{{%-?\s*{kind}\s+[A-Za-z_]")).ok()?;
+    let close = Regex::new(&format!(r"\{{%-?\s*end{kind}\s*-?%\}}")).ok()?;
+    let mut from = 0;
+    while let Some(m) = open.find_at(text, from) {
+        match close.find_at(text, m.end()) {
+            Some(c) => from = c.end(),
+            None => {
+                let (line, col) = crate::diagnostics::line_col(text, m.start());
+                return Some(
+                    Diagnostic::error(
+                        "jinja-syntax",
+                        format!("a `{{% {kind} %}}` block is never closed"),
+                    )
+                    .at(Location::at(file, line, col))
+                    .with_hint(format!("end the block with `{{% end{kind} %}}`")),
+                );
+            }
+        }
+    }
+    None
 }
 
 /// The root project, then its installed packages.

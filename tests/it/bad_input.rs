@@ -125,3 +125,36 @@ fn project_keys_of_the_wrong_shape_are_errors() {
         );
     }
 }
+
+/// A `{% docs %}` or `{% snapshot %}` block that is never closed is an error at its opening tag,
+/// not a block silently dropped.
+#[test]
+fn unclosed_docs_and_snapshot_blocks_are_errors() {
+    for (file, text, kind) in [
+        (
+            "models/docs.md",
+            "{% docs fine %}ok{% enddocs %}\n\n{% docs lost %}\nnever closed\n",
+            "docs",
+        ),
+        (
+            "snapshots/snap.sql",
+            "\n{% snapshot snap %}\n{{ config(strategy='check', unique_key='id', check_cols='all') }}\nselect 1 as id\n",
+            "snapshot",
+        ),
+    ] {
+        let (_tmp, dir) = shop();
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let r = sluice(&dir, &["parse"]);
+        assert_eq!(r.code, 2, "{file}: {}{}", r.stdout, r.stderr);
+        let line = if kind == "docs" { 3 } else { 2 };
+        assert!(
+            r.stderr
+                .contains(&format!("a `{{% {kind} %}}` block is never closed"))
+                && r.stderr.contains(&format!("{file}:{line}:1")),
+            "{file}: {}",
+            r.stderr
+        );
+    }
+}
