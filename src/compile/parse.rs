@@ -215,6 +215,12 @@ fn parse_project(
             );
         }
     }
+    // `{{ doc('name') }}` in a description must name a docs block (dbt: a compilation error).
+    for proj in all_projects(project) {
+        for f in &proj.yaml_files {
+            missing_docs(&f.value, f, &manifest.docs, &mut errors);
+        }
+    }
     for defs in templates.index.by_package.values() {
         for d in defs.values() {
             manifest.macros.insert(d.unique_id.clone(), (**d).clone());
@@ -788,6 +794,63 @@ fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> mi
         graph.insert(key.to_string(), v);
     }
     minijinja::Value::from_serialize(Value::Object(graph))
+}
+
+/// Every `{{ doc(..) }}` of a `description:` in `v` that names no docs block, as a diagnostic at
+/// its place in the file.
+fn missing_docs(
+    v: &Value,
+    file: &crate::project::YamlFile,
+    docs: &BTreeMap<String, DocBlock>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                match x {
+                    Value::String(text) if k == "description" && text.contains("doc(") => {
+                        for c in DOC_CALL_RE.captures_iter(text) {
+                            let (package, name) = match c.get(2) {
+                                Some(n) => (Some(&c[1]), n.as_str()),
+                                None => (None, &c[1]),
+                            };
+                            let found = docs.values().any(|d| {
+                                d.name == name && package.is_none_or(|p| p == d.package_name)
+                            });
+                            if found {
+                                continue;
+                            }
+                            let at = file
+                                .text
+                                .find(&c[0])
+                                .map_or((1, 1), |i| crate::diagnostics::line_col(&file.text, i));
+                            errors.push(
+                                Diagnostic::error(
+                                    "unknown-doc",
+                                    format!("a description uses doc `{name}`, which was not found"),
+                                )
+                                .at(Location::at(&file.original_file_path, at.0, at.1))
+                                .maybe_hint(did_you_mean(
+                                    name,
+                                    docs.values().map(|d| d.name.as_str()),
+                                ))
+                                .with_hint_if_none(
+                                    "define it in a `{% docs name %}...{% enddocs %}` block of a .md file",
+                                ),
+                            );
+                        }
+                    }
+                    _ => missing_docs(x, file, docs, errors),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for x in items {
+                missing_docs(x, file, docs, errors);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The first `{% <kind> name %}` of a file with no `{% end<kind> %}` after it, as a diagnostic

@@ -83,6 +83,13 @@ impl Diagnostic {
         self.hint = Some(hint.into());
         self
     }
+    /// A hint, unless one is already set.
+    pub fn with_hint_if_none(mut self, hint: impl Into<String>) -> Self {
+        if self.hint.is_none() {
+            self.hint = Some(hint.into());
+        }
+        self
+    }
     pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
         if hint.is_some() {
             self.hint = hint;

@@ -158,3 +158,31 @@ fn unclosed_docs_and_snapshot_blocks_are_errors() {
         );
     }
 }
+
+/// `{{ doc('x') }}` naming no docs block is an error at its place (dbt: a compilation error),
+/// with a hint when a block of a close name exists; an existing block resolves.
+#[test]
+fn a_description_naming_a_missing_doc_is_an_error() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/docs.md"),
+        "{% docs order_status %}Where the order is.{% enddocs %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/described.yml"),
+        "sources:\n  - name: extra\n    description: \"{{ doc('order_status') }}\"\n    tables:\n      - name: t\n        description: \"{{ doc('order_statuss') }}\"\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("a description uses doc `order_statuss`, which was not found")
+            && r.stderr.contains("models/described.yml:6:23")
+            && r.stderr.contains("did you mean `order_status`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("`order_status`,"), "{}", r.stderr);
+}
