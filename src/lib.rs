@@ -26,6 +26,19 @@ pub mod project;
 pub mod sql;
 pub mod templating;
 
+/// Stack size of every thread that renders Jinja (the CLI's main work thread, rayon's global
+/// pool, the run pool): [`templating::MAX_MACRO_DEPTH`] nested macro calls took about 8 MiB in a
+/// debug build (dispatch, `{% call %}` and loops at every level included), so 64 MiB leaves
+/// eight times that. Only the pages a thread touches are committed: the reservation costs
+/// address space, not memory.
+pub const RENDER_STACK_BYTES: usize = 64 << 20;
+
+/// A rayon pool builder whose threads have [`RENDER_STACK_BYTES`] of stack (rayon's default,
+/// 2 MiB, overflows on a few hundred nested macro calls). Every pool that may render uses it.
+pub fn render_pool() -> rayon::ThreadPoolBuilder {
+    rayon::ThreadPoolBuilder::new().stack_size(RENDER_STACK_BYTES)
+}
+
 /// When the process started, for the `at` column of [`timing`]; set by [`timing_start`].
 static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 

@@ -114,10 +114,20 @@ pub trait Connection: Send {
 }
 
 /// Removes secrets from driver messages: the target's secret keys plus secret-looking `settings`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Scrubber {
     target: Target,
     extra: Vec<String>,
+}
+
+/// Debug output names the target (itself redacted), never the secrets.
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrubber")
+            .field("target", &self.target)
+            .field("extra", &self.extra.len())
+            .finish()
+    }
 }
 
 impl Scrubber {

@@ -97,9 +97,29 @@ pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
 
 pub use crate::timing;
 
-/// Entry point used by `main.rs`.
+/// Entry point used by `main.rs`: the command runs on a thread with a render-sized stack
+/// ([`crate::RENDER_STACK_BYTES`]), and rayon's global pool gets the same, so that deep macro
+/// recursion ends in a diagnostic (see [`crate::templating::MAX_MACRO_DEPTH`]), never in a
+/// stack-overflow abort.
 pub fn main() -> ExitCode {
     crate::timing_start();
+    // Fails only if the global pool already exists, which nothing before this point makes.
+    let _ = crate::render_pool()
+        .thread_name(|i| format!("sluice-worker-{i}"))
+        .build_global();
+    let worker = std::thread::Builder::new()
+        .name("main".into())
+        .stack_size(crate::RENDER_STACK_BYTES)
+        .spawn(run_command);
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        // No thread could be made (out of address space?): run here, on the process's stack.
+        Err(_) => run_command(),
+    }
+}
+
+fn run_command() -> ExitCode {
     let mut cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

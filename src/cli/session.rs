@@ -60,7 +60,11 @@ pub fn load_target(g: &GlobalArgs, root: &Path, project: &Project) -> Result<Tar
         .unwrap_or_else(|| project.config.name.clone());
     let mut target = profile.target(&name, g.target.as_deref(), root)?;
     if let Some(t) = g.threads {
-        target.threads = t.max(1);
+        if t == 0 {
+            return Err(Diagnostic::error("threads", "`--threads 0`: at least one thread is needed")
+                .with_hint("pass `--threads N` with N of 1 or more (dbt: `max_workers must be greater than 0`); runs use at most as many workers as there are nodes to run"));
+        }
+        target.threads = t;
     }
     Ok(target)
 }

@@ -96,7 +96,8 @@ impl Diagnostic {
         }
         self
     }
-    /// Fills in `source_line` from the file on disk when the location has a line.
+    /// Fills in `source_line` from the file on disk when the location has a line; never from
+    /// `profiles.yml`, whose lines may hold secrets.
     pub fn with_source_from(mut self, root: &Path) -> Self {
         if let Some(Location {
             file,
@@ -104,6 +105,9 @@ impl Diagnostic {
             ..
         }) = &self.location
         {
+            if file.file_name().is_some_and(|n| n == "profiles.yml") {
+                return self;
+            }
             let path = if file.is_absolute() {
                 file.clone()
             } else {

@@ -71,14 +71,30 @@ impl NodeResult {
     }
 }
 
-/// A pool of connections, one per worker.
+/// At most this many workers run at once, whatever `--threads` or the profile asks for: each
+/// holds a warehouse connection and a thread with a render-sized stack.
+pub const MAX_WORKERS: usize = 64;
+
+/// How many workers a run of `runnable` nodes gets for `requested` threads: never more than
+/// there are nodes to run, nor [`MAX_WORKERS`], nor fewer than one.
+pub fn worker_count(requested: usize, runnable: usize) -> usize {
+    requested.min(runnable).clamp(1, MAX_WORKERS)
+}
+
+/// Warehouse connections shared by the workers, opened on demand: a worker takes a free one or
+/// opens a new one, so a run never holds more connections than it has nodes in flight.
 pub(crate) struct ConnPool {
+    adapter: Arc<Adapter>,
     conns: Mutex<Vec<Box<dyn Connection>>>,
 }
 
 impl ConnPool {
-    fn take(&self) -> Option<Box<dyn Connection>> {
-        self.conns.lock().ok()?.pop()
+    fn take(&self) -> Result<Box<dyn Connection>, crate::adapters::AdapterError> {
+        let free = self.conns.lock().ok().and_then(|mut v| v.pop());
+        match free {
+            Some(c) => Ok(c),
+            None => self.adapter.connection(),
+        }
     }
     fn give(&self, c: Box<dyn Connection>) {
         if let Ok(mut v) = self.conns.lock() {
@@ -93,13 +109,12 @@ pub fn run(
     dag: &Dag,
     ids: &[String],
 ) -> Result<Vec<NodeResult>, crate::adapters::AdapterError> {
-    let threads = ctx.threads.max(1);
-    let mut conns = Vec::new();
-    for _ in 0..threads {
-        conns.push(ctx.adapter.connection()?);
-    }
+    let threads = worker_count(ctx.threads, ids.len());
+    // One connection up front, so that a target that cannot be reached fails the run before any
+    // node starts; the others open as workers need them.
     let pool = Arc::new(ConnPool {
-        conns: Mutex::new(conns),
+        adapter: ctx.adapter.clone(),
+        conns: Mutex::new(vec![ctx.adapter.connection()?]),
     });
     let selected: BTreeSet<String> = ids.iter().cloned().collect();
     let order: BTreeMap<String, usize> = ids
@@ -144,7 +159,7 @@ pub fn run(
     let mut in_flight = 0usize;
     let mut stop = false;
     let (tx, rx) = mpsc::channel::<NodeResult>();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
+    let rayon_pool = crate::render_pool()
         .num_threads(threads)
         .thread_name(|i| format!("Thread-{}", i + 1))
         .build()

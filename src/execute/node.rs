@@ -228,13 +228,17 @@ pub(crate) fn execute(
     let t0 = Instant::now();
     let outcome = match (shared.manifest.get(id), pool.take()) {
         (None, c) => {
-            if let Some(c) = c {
+            if let Ok(c) = c {
                 pool.give(c);
             }
             NodeOutcome::error(format!("unknown node `{id}`"), None)
         }
-        (Some(_), None) => NodeOutcome::error("no free warehouse connection", None),
-        (Some(node), Some(conn)) => {
+        (Some(_), Err(e)) => NodeOutcome::error(
+            // The engines scrub the target's secrets from their errors.
+            format!("cannot open a warehouse connection: {e}"),
+            None,
+        ),
+        (Some(node), Ok(conn)) => {
             let wh = Arc::new(ConnWarehouse {
                 conn: Mutex::new(conn),
             });

@@ -12,18 +12,145 @@ use serde_json::{Map, Value};
 use super::yaml;
 use crate::diagnostics::{did_you_mean, Diagnostic, Location};
 
-/// Keys whose values are secrets: never printed, logged or written to artifacts.
+/// Keys whose values are secrets: never printed, logged or written to artifacts (with the keys
+/// [`is_secret_key`] recognises by a part of their name).
 pub const SECRET_KEYS: &[&str] = &[
     "password",
     "pass",
+    "passwd",
     "token",
     "private_key",
     "private_key_passphrase",
+    "keyfile_json",
+    "client_secret",
+    "refresh_token",
+    "access_token",
     "secret",
+    "api_key",
 ];
 
+/// Parts of a key's name that make its value a secret (`db_password`, `s3_secret_access_key`,
+/// `auth_token`...). A `..._path` key names a file, which is not itself secret.
+const SECRET_PARTS: &[&str] = &[
+    "password",
+    "passphrase",
+    "secret",
+    "token",
+    "private_key",
+    "keyfile",
+    "api_key",
+];
+
+/// Whether the value of `key` (at any depth of a target) is a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    SECRET_KEYS.contains(&k.as_str())
+        || (!k.ends_with("_path") && SECRET_PARTS.iter().any(|p| k.contains(p)))
+}
+
+/// Every secret text in `v`: the scalars under a secret key, at any depth (a `keyfile_json`
+/// given as a JSON string also yields the strings inside it), longest first.
+pub fn secret_values(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, secret: bool, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    walk(x, secret || is_secret_key(k), out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, secret, out)),
+            Value::String(s) if secret && !s.is_empty() => {
+                out.push(s.clone());
+                if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(s) {
+                    walk(&inner, true, out);
+                }
+                for line in s.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    out.push(line.to_string());
+                }
+            }
+            Value::Number(n) if secret => out.push(n.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, false, &mut out);
+    sort_secrets(out)
+}
+
+/// Secret values read from the text of `profiles.yml` itself, for errors raised before (or
+/// while) it is parsed: `key: value` lines whose key is a secret, quotes or not, and the lines
+/// of a block scalar (`private_key: |`).
+pub fn secret_values_in_text(text: &str) -> Vec<String> {
+    static KEY_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"^(\s*)(?:-\s*)?["']?([A-Za-z0-9_]+)["']?\s*:(.*)$"#).unwrap()
+    });
+    let mut out = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(c) = KEY_RE.captures(line) else {
+            continue;
+        };
+        if !is_secret_key(&c[2]) {
+            continue;
+        }
+        let indent = c[1].len();
+        let raw = c[3].trim();
+        if raw.is_empty() || raw.starts_with('|') || raw.starts_with('>') {
+            // A block scalar or a nested mapping: every more-indented line below.
+            for l in lines[i + 1..].iter() {
+                let t = l.trim();
+                if !t.is_empty() && l.len() - l.trim_start().len() <= indent {
+                    break;
+                }
+                if !t.is_empty() {
+                    out.push(t.to_string());
+                    if let Some((_, v)) = t.split_once(':') {
+                        out.push(unquote(v.trim()).to_string());
+                    }
+                }
+            }
+        } else {
+            out.push(raw.to_string());
+            out.push(unquote(raw).to_string());
+        }
+    }
+    sort_secrets(out)
+}
+
+/// `"x"`, `'x'`, or an unterminated `"x` -> `x`.
+fn unquote(s: &str) -> &str {
+    let s = s.strip_prefix(['"', '\'']).unwrap_or(s);
+    s.strip_suffix(['"', '\'']).unwrap_or(s)
+}
+
+fn sort_secrets(mut v: Vec<String>) -> Vec<String> {
+    v.retain(|s| !s.trim().is_empty());
+    v.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    v.dedup();
+    v
+}
+
+/// `text` with every one of `secrets` replaced by `****`.
+pub fn scrub_with(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "****");
+        }
+    }
+    out
+}
+
+/// A diagnostic's message and hint with `secrets` replaced by `****`.
+fn scrub_diagnostic(mut d: Diagnostic, secrets: &[String]) -> Diagnostic {
+    d.message = scrub_with(&d.message, secrets);
+    d.hint = d.hint.map(|h| scrub_with(&h, secrets));
+    d.source_line = None;
+    d
+}
+
 /// The resolved connection target.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Target {
     pub profile_name: String,
     pub target_name: String,
@@ -45,15 +172,37 @@ pub struct Profile {
     pub value: Value,
 }
 
+/// Debug output shows the redacted values only.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("profile_name", &self.profile_name)
+            .field("target_name", &self.target_name)
+            .field("adapter_type", &self.adapter_type)
+            .field("schema", &self.schema)
+            .field("database", &self.database)
+            .field("threads", &self.threads)
+            .field("values", &self.redacted())
+            .field("profiles_path", &self.profiles_path)
+            .finish()
+    }
+}
+
 impl Target {
-    /// The target's values with secrets replaced by `****`: the only form fit for output.
+    /// The target's values with secrets (at any depth) replaced by `****`: the only form fit
+    /// for output.
     pub fn redacted(&self) -> Map<String, Value> {
-        let mut m = self.values.clone();
-        for k in SECRET_KEYS {
-            if m.contains_key(*k) {
-                m.insert(k.to_string(), Value::String("****".into()));
+        fn redact(m: &mut Map<String, Value>) {
+            for (k, v) in m.iter_mut() {
+                if is_secret_key(k) {
+                    *v = Value::String("****".into());
+                } else if let Value::Object(inner) = v {
+                    redact(inner);
+                }
             }
         }
+        let mut m = self.values.clone();
+        redact(&mut m);
         m
     }
 
@@ -68,15 +217,7 @@ impl Target {
 
     /// Replaces every secret value occurring in `text` by `****` (for error messages from drivers).
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for k in SECRET_KEYS {
-            if let Some(Value::String(s)) = self.values.get(*k) {
-                if !s.is_empty() {
-                    out = out.replace(s.as_str(), "****");
-                }
-            }
-        }
-        out
+        scrub_with(text, &secret_values(&Value::Object(self.values.clone())))
     }
 }
 
@@ -112,7 +253,8 @@ pub fn find_profile(
             let text = std::fs::read_to_string(&p).map_err(|e| {
                 Diagnostic::error("profile", format!("cannot read `{}`: {e}", p.display()))
             })?;
-            let value = yaml::parse(&text, &p)?;
+            let value = yaml::parse(&text, &p)
+                .map_err(|d| scrub_diagnostic(d, &secret_values_in_text(&text)))?;
             return Ok(Profile { path: p, value });
         }
     }
@@ -121,8 +263,10 @@ pub fn find_profile(
         .with_hint("pass `--profiles-dir DIR`, set DBT_PROFILES_DIR, or create profiles/profiles.yml in the project"))
 }
 
-/// Renders `{{ env_var('X', 'default') }}` and friends in profile values.
-fn render_value(v: &Value, path: &Path) -> Result<Value, Diagnostic> {
+/// Renders `{{ env_var('X', 'default') }}` and friends in profile values. `key` is the key the
+/// value is under; `secret` says whether it (or a key above it) holds a secret, whose text an
+/// error never shows.
+fn render_value(v: &Value, path: &Path, key: &str, secret: bool) -> Result<Value, Diagnostic> {
     Ok(match v {
         Value::String(s) if s.contains("{{") || s.contains("{%") => {
             let mut env = minijinja::Environment::new();
@@ -133,22 +277,40 @@ fn render_value(v: &Value, path: &Path) -> Result<Value, Diagnostic> {
                 env.add_filter(name, |v: minijinja::Value| v);
             }
             let rendered = env.render_str(s, minijinja::context! {}).map_err(|e| {
-                Diagnostic::error("profile", format!("cannot render profile value `{s}`: {e}"))
+                let message = if secret {
+                    // Neither the text nor the template engine's detail, which may quote it;
+                    // only a missing variable's name (a name, not the secret).
+                    match e.detail().filter(|d| d.starts_with("Env var required")) {
+                        Some(detail) => format!(
+                            "cannot render the value of `{key}` (a secret, not shown): {detail}"
+                        ),
+                        None => format!(
+                            "cannot render the value of `{key}` (a secret, not shown): {}",
+                            e.kind()
+                        ),
+                    }
+                } else {
+                    format!("cannot render the value of `{key}` (`{s}`): {e}")
+                };
+                Diagnostic::error("profile", message)
                     .in_file(path)
-                    .with_hint("profile values may use {{ env_var('NAME', 'default') }}")
+                    .with_hint("profile values may use {{ env_var('NAME', 'default') }}; a literal `{{` must be written `{{ '{{' }}`")
             })?;
             yaml_scalar(&rendered)
         }
         Value::Object(m) => {
             let mut out = Map::new();
             for (k, v) in m {
-                out.insert(k.clone(), render_value(v, path)?);
+                out.insert(
+                    k.clone(),
+                    render_value(v, path, k, secret || is_secret_key(k))?,
+                );
             }
             Value::Object(out)
         }
         Value::Array(a) => Value::Array(
             a.iter()
-                .map(|x| render_value(x, path))
+                .map(|x| render_value(x, path, key, secret))
                 .collect::<Result<_, _>>()?,
         ),
         other => other.clone(),
@@ -186,7 +348,45 @@ pub fn env_var_fn(
 
 impl Profile {
     /// Picks `profile_name` and its target (`target_override`, else the profile's `target:`).
+    /// No error shows a secret: each is scrubbed of every secret value in the file, as parsed
+    /// and as written.
     pub fn target(
+        &self,
+        profile_name: &str,
+        target_override: Option<&str>,
+        project_root: &Path,
+    ) -> Result<Target, Diagnostic> {
+        self.pick_target(profile_name, target_override, project_root)
+            .map_err(|d| {
+                let mut secrets = secret_values(&self.value);
+                secrets.extend(secret_values_in_text(
+                    &std::fs::read_to_string(&self.path).unwrap_or_default(),
+                ));
+                scrub_diagnostic(d, &sort_secrets(secrets))
+            })
+    }
+
+    /// The line of `key:` in `target_name`'s block of the file (else its first `key:` line).
+    fn key_line(&self, target_name: &str, key: &str) -> Option<usize> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let is_key = |l: &str, k: &str| {
+            let t = l.trim_start();
+            let t = unquote(t.split_once(':').map_or("", |(k, _)| k).trim());
+            t == k
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines
+            .iter()
+            .position(|l| is_key(l, target_name))
+            .unwrap_or(0);
+        lines[start..]
+            .iter()
+            .position(|l| is_key(l, key))
+            .map(|i| start + i + 1)
+            .or_else(|| lines.iter().position(|l| is_key(l, key)).map(|i| i + 1))
+    }
+
+    fn pick_target(
         &self,
         profile_name: &str,
         target_override: Option<&str>,
@@ -209,10 +409,12 @@ impl Profile {
         let target_name = match target_override {
             Some(t) => t.to_string(),
             None => match profile.get("target") {
-                Some(Value::String(t)) => render_value(&Value::String(t.clone()), &self.path)?
-                    .as_str()
-                    .unwrap_or("dev")
-                    .to_string(),
+                Some(Value::String(t)) => {
+                    render_value(&Value::String(t.clone()), &self.path, "target", false)?
+                        .as_str()
+                        .unwrap_or("dev")
+                        .to_string()
+                }
                 _ => "dev".to_string(),
             },
         };
@@ -231,7 +433,7 @@ impl Profile {
                 None => format!("known targets: {}", names.join(", ")),
             }));
         };
-        let Value::Object(values) = render_value(output, &self.path)? else {
+        let Value::Object(values) = render_value(output, &self.path, &target_name, false)? else {
             return Err(Diagnostic::error(
                 "profile",
                 format!("target `{target_name}` must be a mapping"),
@@ -243,14 +445,39 @@ impl Profile {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let threads = values
-            .get("threads")
-            .and_then(|v| {
-                v.as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
-            .unwrap_or(1)
-            .max(1) as usize;
+        let threads = match values.get("threads") {
+            None | Some(Value::Null) => 1,
+            Some(v) => {
+                let n = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                match n {
+                    Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+                    _ => {
+                        let shown = match v {
+                            Value::String(s) => format!("'{s}'"),
+                            o => o.to_string(),
+                        };
+                        let message = match n {
+                            Some(_) => format!(
+                                "at path ['threads']: {shown} is less than the minimum of 1"
+                            ),
+                            None => {
+                                format!("at path ['threads']: {shown} is not of type 'integer'")
+                            }
+                        };
+                        let d = Diagnostic::error("profile", message);
+                        let d = match self.key_line(&target_name, "threads") {
+                            Some(l) => d.at(Location::at(&self.path, l, 1)),
+                            None => d.in_file(&self.path),
+                        };
+                        return Err(d.with_hint(format!(
+                            "`threads` of target `{target_name}` must be a whole number of 1 or more (runs use at most as many workers as there are nodes to run)"
+                        )));
+                    }
+                }
+            }
+        };
         let mut values = values;
         let (schema, database) = match adapter_type.as_str() {
             "duckdb" => {
@@ -324,5 +551,46 @@ impl Profile {
             values,
             profiles_path: self.path.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_by_name_and_by_part() {
+        for k in [
+            "password",
+            "PASS",
+            "keyfile_json",
+            "db_password",
+            "s3_secret_access_key",
+            "auth_token",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["host", "user", "threads", "private_key_path", "schema"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_found_in_values_and_in_unparsable_text() {
+        let v = serde_json::json!({"dev": {"user": "u", "password": 1234,
+            "keyfile_json": "{\"private_key\": \"abc\"}", "settings": {"api_key": "k1"}}});
+        let s = secret_values(&v);
+        for want in ["1234", "abc", "k1", "{\"private_key\": \"abc\"}"] {
+            assert!(s.iter().any(|x| x == want), "{want} in {s:?}");
+        }
+        assert!(!s.iter().any(|x| x == "u"));
+        let text =
+            "dev:\n  password: \"open\n  private_key: |\n    LINE1\n    LINE2\n  user: bob\n";
+        let s = secret_values_in_text(text);
+        for want in ["open", "LINE1", "LINE2"] {
+            assert!(s.iter().any(|x| x == want), "{want} in {s:?}");
+        }
+        assert!(!s.iter().any(|x| x.contains("bob")));
+        assert_eq!(scrub_with("x open LINE2 bob", &s), "x **** **** bob");
     }
 }

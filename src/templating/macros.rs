@@ -464,6 +464,42 @@ pub struct MacroFn {
     pub def: Arc<MacroDef>,
 }
 
+/// How deeply macro calls may nest on one thread. Each call renders in a fresh minijinja
+/// `State`, so the environment's recursion limit (which counts within one state) does not see
+/// macro-to-macro recursion: this does. Python's Jinja2 under dbt gives up near 1,000 frames;
+/// the render threads' stacks ([`crate::RENDER_STACK_BYTES`]) are sized for this many levels.
+pub const MAX_MACRO_DEPTH: usize = 1000;
+
+thread_local! {
+    static MACRO_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of macro nesting on this thread, released when the call returns (or unwinds).
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter(def: &MacroDef) -> Result<Self, Error> {
+        let depth = MACRO_DEPTH.with(|d| d.get());
+        if depth >= MAX_MACRO_DEPTH {
+            return Err(Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!(
+                    "maximum recursion depth exceeded: macro `{}` ({}) nested more than {} calls deep",
+                    def.name, def.original_file_path, MAX_MACRO_DEPTH
+                ),
+            ));
+        }
+        MACRO_DEPTH.with(|d| d.set(depth + 1));
+        Ok(DepthGuard)
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        MACRO_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
 thread_local! {
     static RETURN_SLOT: std::cell::RefCell<Vec<Option<Value>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -501,6 +537,7 @@ impl Object for MacroFn {
     }
 
     fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let _depth = DepthGuard::enter(&self.def)?;
         let ctx = super::current();
         if let Some(v) = ctx
             .as_ref()

@@ -6,6 +6,7 @@ mod cdp;
 mod cli;
 mod demo;
 mod docs;
+mod faults;
 mod features;
 mod flags;
 mod incremental;
