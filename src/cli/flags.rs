@@ -41,6 +41,8 @@ pub struct Settings {
     pub warn_error: WarnErrorOptions,
     /// The command, as dbt names it in `flags.WHICH` (`run`, `compile`, `build` ...).
     pub which: &'static str,
+    /// `--version-check` (default) / `--no-version-check`: enforce `require-dbt-version`.
+    pub version_check: bool,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
         Settings {
             log_level: LogLevel::Info,
             which: "run",
+            version_check: true,
             use_colors: None,
             printer_width: 80,
             write_json: true,
@@ -417,6 +420,14 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
 
     g.quiet = pair(g.quiet, g.no_quiet, "DBT_QUIET", "quiet", None)?.unwrap_or(false);
     s.debug = pair(g.debug, g.no_debug, "DBT_DEBUG", "debug", pf_bool("debug"))?.unwrap_or(false);
+    s.version_check = pair(
+        g.version_check,
+        g.no_version_check,
+        "DBT_VERSION_CHECK",
+        "version-check",
+        pf_bool("version_check"),
+    )?
+    .unwrap_or(true);
     let level = match g.log_level {
         Some(l) => level_of(l),
         None => pf_str("log_level")

@@ -90,6 +90,15 @@ impl Session {
         let root = project_root(g).map_err(|d| vec![d])?;
         let t = std::time::Instant::now();
         let project = project::load(&root)?;
+        if g.settings.version_check {
+            for p in std::iter::once(&project).chain(&project.packages) {
+                p.config.check_dbt_version().map_err(|d| {
+                    let file = p.root.join("dbt_project.yml");
+                    let shown = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
+                    vec![d.in_file(shown)]
+                })?;
+            }
+        }
         super::timing("load project", t);
         let target = load_target(g, &root, &project).map_err(|d| vec![d])?;
         let cli_vars = parse_vars(g.vars.as_deref()).map_err(|d| vec![d])?;

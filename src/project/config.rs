@@ -155,7 +155,70 @@ fn check_shapes(raw: &Map<String, Value>, text: &str) -> Result<(), Diagnostic> 
     Ok(())
 }
 
+/// The dbt version sluice implements, as `require-dbt-version` ranges are checked against it.
+pub const DBT_VERSION: (u64, u64, u64) = (1, 10, 0);
+
+/// Whether `version` satisfies one `require-dbt-version` entry: comma-separated comparisons
+/// (`>=1.3.0`, `<2.0.0`, `=1.10.0`, `1.10.0`; missing minor or patch parts are 0).
+fn satisfies(version: (u64, u64, u64), spec: &str) -> Result<bool, String> {
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (op, rest) = ["<=", ">=", "<", ">", "="]
+            .iter()
+            .find_map(|op| part.strip_prefix(op).map(|r| (*op, r.trim())))
+            .unwrap_or(("=", part));
+        let mut nums = rest.split(['-', '+']).next().unwrap_or("").split('.');
+        let mut next = || -> Result<u64, String> {
+            nums.next().map_or(Ok(0), |n| {
+                n.trim().parse::<u64>().map_err(|_| part.to_string())
+            })
+        };
+        let want = (next()?, next()?, next()?);
+        let ok = match op {
+            "<=" => version <= want,
+            ">=" => version >= want,
+            "<" => version < want,
+            ">" => version > want,
+            _ => version == want,
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl ProjectConfig {
+    /// `require-dbt-version` checked against [`DBT_VERSION`], as dbt checks it (unless
+    /// `--no-version-check`): a project or package that needs another dbt is an error.
+    pub fn check_dbt_version(&self) -> Result<(), Diagnostic> {
+        let (a, b, c) = DBT_VERSION;
+        for spec in &self.require_dbt_version {
+            let ok = satisfies(DBT_VERSION, spec).map_err(|bad| {
+                Diagnostic::error(
+                    "project",
+                    format!(
+                        "`require-dbt-version` of `{}` has an invalid version `{bad}`",
+                        self.name
+                    ),
+                )
+                .in_file("dbt_project.yml")
+                .with_hint("write versions as `>=1.3.0`, `<2.0.0`")
+            })?;
+            if !ok {
+                return Err(Diagnostic::error(
+                    "project",
+                    format!(
+                        "this version of dbt is not supported with the `{}` package: sluice implements dbt {a}.{b}.{c}, `{}` requires {:?}",
+                        self.name, self.name, self.require_dbt_version
+                    ),
+                )
+                .in_file("dbt_project.yml")
+                .with_hint("use a version of the package made for dbt 1.10, or pass --no-version-check to try anyway"));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads `<root>/dbt_project.yml`.
     pub fn load(root: &Path) -> Result<Self, Diagnostic> {
         let path = root.join("dbt_project.yml");
@@ -470,5 +533,30 @@ mod tests {
         assert_eq!(c["tags"], serde_json::json!(["a", "b"]));
         let c = cfg.models.resolve(&["shop".into(), "orders".into()]);
         assert_eq!(c["materialized"], "table");
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::satisfies;
+
+    #[test]
+    fn require_dbt_version_ranges() {
+        let v = (1, 10, 0);
+        for (spec, want) in [
+            (">=1.3.0", true),
+            ("<2.0.0", true),
+            (">=1.3.0, <2.0.0", true),
+            (">=1.11.0", false),
+            ("<1.10.0", false),
+            ("<=1.10", true),
+            ("1.10.0", true),
+            ("=1.9.0", false),
+            (">1.10.0", false),
+            (">=1.0.0-rc1", true),
+        ] {
+            assert_eq!(satisfies(v, spec), Ok(want), "{spec}");
+        }
+        assert!(satisfies(v, ">=one").is_err());
     }
 }

@@ -186,3 +186,35 @@ fn a_description_naming_a_missing_doc_is_an_error() {
     );
     assert!(!r.stderr.contains("`order_status`,"), "{}", r.stderr);
 }
+
+/// `require-dbt-version` is enforced against the dbt version sluice implements (1.10), as dbt
+/// enforces it, unless `--no-version-check`.
+#[test]
+fn require_dbt_version_is_enforced() {
+    let (_tmp, dir) = shop();
+    let path = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\nrequire-dbt-version: [\">=1.3.0\", \"<2.0.0\"]\n"),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    std::fs::write(
+        &path,
+        format!("{text}\nrequire-dbt-version: \">=1.11.0\"\n"),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("this version of dbt is not supported with the `shop` package")
+            && r.stderr.contains("--no-version-check"),
+        "{}",
+        r.stderr
+    );
+    let r = sluice(&dir, &["parse", "--no-version-check"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
