@@ -218,3 +218,22 @@ fn require_dbt_version_is_enforced() {
     let r = sluice(&dir, &["parse", "--no-version-check"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+/// A derived metric's expression that is not SQL (`mrr + ((`) is a diagnostic of
+/// `metrics validate` at the expression's line, not a query that fails later.
+#[test]
+fn a_derived_metric_expression_that_is_not_sql_is_an_error() {
+    let (_tmp, dir) = crate::support::copy_demo();
+    let path = dir.join("metrics/revenue.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let r = sluice(&dir, &["metrics", "validate"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    std::fs::write(&path, text.replace("expr: mrr * 12", "expr: \"mrr + ((\"")).unwrap();
+    let r = sluice(&dir, &["metrics", "validate"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        out.contains("is not valid SQL") && out.contains("metrics/revenue.yml:76"),
+        "{out}"
+    );
+}

@@ -175,6 +175,11 @@ pub(super) fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             match m.expr() {
                 None => c.at(m, &[Step::Key("type_params")], "metric-params",
                     format!("derived metric `{}` has no `expr`", m.name), "add `expr:` combining the input metrics, e.g. `a / b`"),
+                Some(expr) if sql_expr_error(&expr).is_some() => {
+                    c.at(m, &params("expr"), "derived-expr",
+                        format!("the expression of derived metric `{}` is not valid SQL: {}", m.name, sql_expr_error(&expr).unwrap_or_default()),
+                        "write a SQL expression over the input metrics, e.g. `(a - b) / a`");
+                }
                 Some(expr) => {
                     let words = identifiers(&expr);
                     for w in &words {
@@ -399,6 +404,26 @@ const SQL_WORDS: &[&str] = &[
     "floor",
     "ceil",
 ];
+
+/// Why `expr` is not one SQL expression (unbalanced parentheses, a dangling operator, trailing
+/// text), or `None` when it parses.
+pub(super) fn sql_expr_error(expr: &str) -> Option<String> {
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::parser::Parser;
+    use sqlparser::tokenizer::Token;
+    let dialect = GenericDialect {};
+    let mut parser = match Parser::new(&dialect).try_with_sql(expr) {
+        Ok(p) => p,
+        Err(e) => return Some(e.to_string()),
+    };
+    if let Err(e) = parser.parse_expr() {
+        return Some(e.to_string());
+    }
+    match parser.peek_token().token {
+        Token::EOF => None,
+        t => Some(format!("unexpected `{t}` after the expression")),
+    }
+}
 
 /// Identifiers of a SQL expression, outside string literals.
 pub(super) fn identifiers(expr: &str) -> Vec<String> {
