@@ -41,7 +41,16 @@ pub enum AdapterError {
     Build { message: String },
 }
 
+/// How [`AdapterError::Connection`] begins when printed (its `#[error]` text).
+const CONNECT_FAILED: &str = "cannot connect to target `";
+
 impl AdapterError {
+    /// Whether a node's error message says the target could not be reached at all (a
+    /// connection that could not be opened or re-established), after which running more nodes
+    /// only repeats the error.
+    pub fn is_unreachable_message(message: &str) -> bool {
+        message.contains(CONNECT_FAILED)
+    }
     pub fn db(message: impl Into<String>) -> Self {
         AdapterError::Database {
             message: message.into(),

@@ -236,7 +236,9 @@ pub fn run(
                     }
                 }
             }
-            if ctx.fail_fast {
+            // A target that cannot be reached any more: the nodes not started yet are skipped
+            // (one clear error, as an orchestrator expects), instead of each failing alike.
+            if ctx.fail_fast || crate::adapters::AdapterError::is_unreachable_message(&r.message) {
                 stop = true;
             }
         }

@@ -259,6 +259,22 @@ impl PgServer {
             .expect("pg_ctl restart");
     }
 
+    /// Stops the server (`-m fast`: open sessions are cut) and leaves it down.
+    pub fn stop(&self) {
+        let out = self
+            .command("pg_ctl")
+            .args(["-D"])
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .output()
+            .expect("pg_ctl stop");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A client to database `db` as the superuser.
     pub fn client(&self, db: &str) -> postgres::Client {
         postgres::Config::new()

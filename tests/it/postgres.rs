@@ -487,6 +487,80 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
 
+/// Waits until a statement containing `needle` runs on the server (another session's).
+fn wait_for_query(pg: &PgServer, db: &str, needle: &str) {
+    let mut watcher = pg.client(db);
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = watcher
+            .query_one(
+                "select count(*) from pg_stat_activity where query like $1 and pid <> pg_backend_pid()",
+                &[&format!("%{needle}%")],
+            )
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            return;
+        }
+        assert!(started.elapsed().as_secs() < 60, "`{needle}` never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// When the server goes down and stays down, the node that was running fails, the next one
+/// finds it cannot reconnect, and the nodes not started yet are skipped: two errors, not one
+/// per remaining node.
+#[test]
+fn server_down_for_good_stops_the_run_after_one_reconnect() {
+    let Some(pg) = PgServer::start("server_down_for_good_stops_the_run_after_one_reconnect") else {
+        return;
+    };
+    pg.create_db("engines");
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engines_profile(&dir, &pg, "engines", "");
+    let mut models = vec![(
+        "a_slow".to_string(),
+        "select 1 as x from (select pg_sleep(20)) s".to_string(),
+    )];
+    for i in 0..8 {
+        models.push((format!("m{i}"), format!("select {i} as y")));
+    }
+    let refs: Vec<(&str, &str)> = models
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    only_models(&dir, &refs);
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", "--threads", "1"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_query(&pg, "engines", "pg_sleep(20)");
+    pg.stop();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let rr: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    let statuses: Vec<&str> = rr["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or_default())
+        .collect();
+    let errors = statuses.iter().filter(|s| **s == "error").count();
+    let skipped = statuses.iter().filter(|s| **s == "skipped").count();
+    assert!(errors <= 2, "{statuses:?}\n{stdout}");
+    assert_eq!(errors + skipped, 9, "{statuses:?}\n{stdout}");
+    assert!(stdout.contains("cannot connect to target"), "{stdout}");
+}
+
 /// `sslmode` on rustls against a server whose certificate (for `localhost`) a throwaway CA
 /// issued: `require` encrypts without checking, `disable` does not encrypt, `verify-ca` checks
 /// the chain against `sslrootcert` whatever the host, `verify-full` also wants the host named in
