@@ -302,6 +302,9 @@ pub struct GlobalArgs {
     /// Everything above folded with `DBT_*` variables and the project's `flags:`.
     #[arg(skip)]
     pub settings: super::flags::Settings,
+    /// The command, as templates see it in `flags.WHICH` (`run`, `compile`, `list` ...).
+    #[arg(skip)]
+    pub which: &'static str,
 }
 
 /// Node selection flags.
@@ -533,4 +536,29 @@ pub enum DocsCommand {
         #[arg(long, overrides_with = "browser")]
         no_browser: bool,
     },
+}
+
+impl Command {
+    /// dbt's `flags.WHICH` for the command.
+    pub fn which(&self) -> &'static str {
+        match self {
+            Command::Parse => "parse",
+            Command::Compile { .. } => "compile",
+            Command::Ls { .. } => "list",
+            Command::Build(_) => "build",
+            Command::Run(_) => "run",
+            Command::Seed(_) => "seed",
+            Command::Snapshot(_) => "snapshot",
+            Command::Test(_) => "test",
+            Command::Show { .. } => "show",
+            Command::Debug { .. } => "debug",
+            Command::Clean { .. } => "clean",
+            Command::Deps { .. } => "deps",
+            Command::Metrics(_) => "run",
+            Command::Docs { command } => match command {
+                DocsCommand::Generate { .. } => "generate",
+                DocsCommand::Serve { .. } => "serve",
+            },
+        }
+    }
 }

@@ -112,6 +112,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(Outcome::Broken.code());
     }
     crate::execute::set_printer_width(cli.global.settings.printer_width);
+    cli.global.which = cli.command.which();
     let t = std::time::Instant::now();
     let outcome = match commands::run(&cli) {
         Ok(o) => o,

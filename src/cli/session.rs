@@ -86,7 +86,8 @@ impl Session {
             invocation_id: invocation_id.clone(),
             run_started_at: started_at,
             flags: serde_json::json!({
-                "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures, "WHICH": "run",
+                "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures,
+                "WHICH": if g.which.is_empty() { "run" } else { g.which },
             }),
         };
         let t = std::time::Instant::now();

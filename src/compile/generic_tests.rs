@@ -17,7 +17,8 @@ use super::parse::{
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
-use super::yaml_values::{has_jinja, render_config_strings};
+use super::versions::{has_versions, Versions};
+use super::yaml_values::render_config_strings;
 use crate::diagnostics::Diagnostic;
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
@@ -32,6 +33,7 @@ pub(super) fn find_refable(
     for n in manifest.nodes.values() {
         if n.resource_type.is_refable()
             && n.name == name
+            && (n.version.is_none() || n.is_latest_version())
             && package.is_none_or(|p| p == n.package_name)
             && (found.is_none() || n.package_name == pkg)
         {
@@ -45,7 +47,7 @@ pub(super) fn find_refable(
 /// as boxes, and moving 1.2 KB nodes around twice more showed in parse profiles.
 #[allow(clippy::vec_box)]
 pub(super) fn generic_tests(
-    props: &Properties,
+    (props, versions): (&Properties, &Versions),
     manifest: &Manifest,
     (root, project): (&Project, &Project),
     target: &Target,
@@ -76,6 +78,28 @@ pub(super) fn generic_tests(
         ("snapshots", &props.snapshots),
     ] {
         for (name, entry) in map {
+            if kind == "models" && has_versions(entry.value) {
+                // dbt's `parse_versioned_tests`: each version's columns and tests, on it.
+                for p in versions.of_model(name) {
+                    let id = p.unique_id(pkg);
+                    let enabled = manifest.nodes.contains_key(&id);
+                    if !enabled && !manifest.disabled.contains_key(&id) {
+                        continue;
+                    }
+                    attaches.push(Attach {
+                        entry: &p.entry,
+                        file: entry.file,
+                        key: kind,
+                        target: TestTarget::Node {
+                            name,
+                            version: Some(&p.v),
+                        },
+                        attached: enabled.then_some(id),
+                        resource_folder_path: relative_to_resource(entry.file, project),
+                    });
+                }
+                continue;
+            }
             let id = refable.get(name.as_str()).cloned();
             if id.is_none()
                 && !manifest
@@ -201,15 +225,10 @@ pub(super) fn generic_tests(
                 // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered while parsing, as
                 // dbt renders them, with the renderer of other nodes' configs (before the config
                 // is normalised).
-                let jinja_config = td
-                    .config
-                    .values()
-                    .any(|v| v.as_str().is_some_and(has_jinja));
+                // So may the project's (`+enabled: "{{ ... }}"` under `data_tests:`).
                 let render_config = |node: &mut Node, errors: &mut Vec<Diagnostic>| {
-                    if jinja_config {
-                        if let Err(d) = render_config_strings(node, templates, services, target) {
-                            errors.push(d);
-                        }
+                    if let Err(d) = render_config_strings(node, templates, services, target) {
+                        errors.push(d);
                     }
                 };
                 render_config(&mut node, &mut errors);

@@ -14,6 +14,7 @@ mod render;
 mod resolve;
 mod sources;
 pub mod test_names;
+pub mod versions;
 mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};

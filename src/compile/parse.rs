@@ -20,6 +20,7 @@ use super::nodes::*;
 use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
+use super::versions::{has_versions, normalize_deprecation_date, Versions};
 use super::yaml_values::{load_unit_fixtures, render_config_strings, render_source_names};
 use crate::diagnostics::{did_you_mean, line_col, Diagnostic, Location};
 use crate::project::config::{merge, ConfigTree};
@@ -152,7 +153,14 @@ fn parse_project(
     for p in all_projects(project) {
         let mut props = Properties::collect(&p.yaml_files)?;
         warnings.append(&mut props.warnings);
-        all_props.push((p, props));
+        let model_files = p
+            .sql_files
+            .iter()
+            .filter(|f| f.kind == FileKind::Model)
+            .map(|f| file_stem(&f.path))
+            .collect();
+        let versions = Versions::collect(&props, &p.yaml_files, &model_files)?;
+        all_props.push((p, props, versions));
     }
     crate::timing("parse: props", t);
     let props = &all_props[0].1;
@@ -198,7 +206,7 @@ fn parse_project(
     t = std::time::Instant::now();
     // SQL-file nodes.
     let mut nodes: Vec<Node> = Vec::new();
-    for (proj, props) in &all_props {
+    for (proj, props, versions) in &all_props {
         let pkg = &proj.config.name;
         // Files are independent: build their nodes in parallel, in file order.
         let file_nodes: Vec<Node> = proj
@@ -240,15 +248,23 @@ fn parse_project(
                 };
                 let mut out = Vec::with_capacity(bodies.len());
                 for (name, raw) in bodies {
+                    // A model file that is a version of a versioned model takes the model's
+                    // name, `model.<pkg>.<name>.v<v>` as id and `[..., name, v<v>]` as fqn.
+                    let version = (rtype == ResourceType::Model)
+                        .then(|| versions.for_file(&name))
+                        .flatten();
+                    let node_name = version.map_or(&name, |p| &p.model);
                     let mut fqn = vec![pkg.clone()];
                     fqn.extend(dirs_of(&f.path));
-                    fqn.push(name.clone());
-                    let mut node = Node::new(
-                        format!("{}.{pkg}.{name}", rtype.as_str()),
-                        rtype,
-                        name.clone(),
-                        pkg.clone(),
-                    );
+                    fqn.push(node_name.clone());
+                    let unique_id = match version {
+                        Some(p) => {
+                            fqn.push(format!("v{}", p.v));
+                            p.unique_id(pkg)
+                        }
+                        None => format!("{}.{pkg}.{name}", rtype.as_str()),
+                    };
+                    let mut node = Node::new(unique_id, rtype, node_name.clone(), pkg.clone());
                     node.path = f.path.clone();
                     node.original_file_path = f.original_file_path.clone();
                     node.checksum = crate::project::sha256_hex(f.contents.trim().as_bytes());
@@ -262,8 +278,19 @@ fn parse_project(
                     });
                     node.unrendered_config = project_cfg.clone();
                     merge_into(&mut node.config, &project_cfg);
-                    if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
-                        apply_entry(&mut node, entry, &manifest.docs);
+                    if let Some(p) = version {
+                        let entry = Entry {
+                            file: &p.file,
+                            value: &p.entry,
+                        };
+                        apply_entry(&mut node, &entry, &manifest.docs);
+                        node.version = Some(p.v.clone());
+                        node.latest_version = Some(p.latest.clone());
+                    } else if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+                        // A versioned model's entry patches its versions, not a same-named file.
+                        if !(rtype == ResourceType::Model && has_versions(entry.value)) {
+                            apply_entry(&mut node, entry, &manifest.docs);
+                        }
                     }
                     node.fqn = fqn;
                     out.push(node);
@@ -367,7 +394,7 @@ fn parse_project(
     // Sources.
     for (proj, entry) in all_props
         .iter()
-        .flat_map(|(p, props)| props.sources.iter().map(move |e| (*p, e)))
+        .flat_map(|(p, props, _)| props.sources.iter().map(move |e| (*p, e)))
     {
         match source_nodes(
             entry,
@@ -451,9 +478,9 @@ fn parse_project(
     t = std::time::Instant::now();
     // Generic tests from properties YAML.
     let mut test_nodes = Vec::new();
-    for (proj, props) in &all_props {
+    for (proj, props, versions) in &all_props {
         test_nodes.extend(generic_tests(
-            props,
+            (props, versions),
             &manifest,
             (project, proj),
             target,
@@ -896,11 +923,52 @@ fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>
     }
     merge_into(&mut node.config, &entry_config(entry.value));
     node.columns = columns_of(entry.value, docs);
-    if let Some(v) = entry.value.get("version") {
-        node.version = Some(match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
+    if node.resource_type == ResourceType::Model {
+        // Checked when the versions were collected: an invalid date is reported there.
+        node.deprecation_date = entry
+            .value
+            .get("deprecation_date")
+            .and_then(|d| normalize_deprecation_date(d).ok().flatten());
+        if let Some(Value::Array(list)) = entry.value.get("constraints") {
+            node.constraints = list
+                .iter()
+                .map(|c| {
+                    let mut out = column_constraint(c);
+                    out["columns"] = c.get("columns").cloned().unwrap_or(Value::Array(vec![]));
+                    out
+                })
+                .collect();
+        }
+        if let Some(Value::Object(ts)) = entry.value.get("time_spine") {
+            let custom: Vec<Value> = match ts.get("custom_granularities") {
+                Some(Value::Array(c)) => c
+                    .iter()
+                    .map(|g| {
+                        serde_json::json!({
+                            "name": g.get("name"),
+                            "column_name": g.get("column_name"),
+                        })
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            node.time_spine = Some(serde_json::json!({
+                "standard_granularity_column": ts.get("standard_granularity_column"),
+                "custom_granularities": custom,
+            }));
+        }
+        // The top-level `access:` of a model; its `config: access:` wins.
+        if let Some(Value::String(a)) = entry.value.get("access") {
+            let own = entry
+                .value
+                .get("config")
+                .and_then(|c| c.get("access"))
+                .is_some();
+            if !own {
+                node.config_mut()
+                    .insert("access".into(), Value::String(a.clone()));
+            }
+        }
     }
 }
 
@@ -932,9 +1000,32 @@ pub(super) fn columns_of(
                     .unwrap_or_default(),
                 tags: str_list(c.get("tags")),
                 quote: c.get("quote").and_then(Value::as_bool),
+                constraints: match c.get("constraints") {
+                    Some(Value::Array(list)) => list.iter().map(column_constraint).collect(),
+                    _ => vec![],
+                },
+                granularity: c
+                    .get("granularity")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             })
         })
         .collect()
+}
+
+/// A column's constraint as dbt writes it: every field, with its defaults.
+fn column_constraint(c: &Value) -> Value {
+    let get = |k: &str| c.get(k).cloned().unwrap_or(Value::Null);
+    let flag = |k: &str| c.get(k).cloned().unwrap_or(Value::Bool(true));
+    serde_json::json!({
+        "type": get("type"),
+        "name": get("name"),
+        "expression": get("expression"),
+        "warn_unenforced": flag("warn_unenforced"),
+        "warn_unsupported": flag("warn_unsupported"),
+        "to": get("to"),
+        "to_columns": c.get("to_columns").cloned().unwrap_or(Value::Array(vec![])),
+    })
 }
 
 /// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.

@@ -82,6 +82,8 @@ struct RefTarget {
     id: String,
     package: String,
     version: Option<String>,
+    /// A versioned model's latest version: what a ref without a version resolves to.
+    latest: bool,
     relation: Relation,
     ephemeral: bool,
     enabled: bool,
@@ -108,6 +110,7 @@ impl Resolver {
                 id: n.unique_id.clone(),
                 package: n.package_name.clone(),
                 version: n.version.clone(),
+                latest: n.is_latest_version(),
                 relation: n.relation(),
                 ephemeral: n.materialization() == Materialization::Ephemeral
                     && n.resource_type == ResourceType::Model,
@@ -155,19 +158,25 @@ impl Resolver {
             .map(|v| {
                 v.iter()
                     .filter(|t| package.is_none_or(|p| p == t.package))
-                    .filter(|t| version.is_none_or(|ver| t.version.as_deref() == Some(ver)))
+                    .filter(|t| match version {
+                        // dbt's ref lookup: an unversioned name, or a versioned model's latest.
+                        None => t.version.is_none() || t.latest,
+                        Some(ver) => t.version.as_deref() == Some(ver),
+                    })
                     .collect()
             })
             .unwrap_or_default();
         let enabled: Vec<&RefTarget> = candidates.iter().copied().filter(|t| t.enabled).collect();
         if enabled.is_empty() {
+            let what = match version {
+                Some(v) => format!("`{name}` with version `{v}`"),
+                None => format!("`{name}`"),
+            };
             if !candidates.is_empty() {
-                return Err(format!(
-                    "depends on a node named `{name}` which is disabled"
-                ));
+                return Err(format!("depends on a node named {what} which is disabled"));
             }
             return Err(format!(
-                "depends on a node named `{name}` which was not found"
+                "depends on a node named {what} which was not found"
             ));
         }
         let pick = enabled

@@ -19,8 +19,9 @@ pub(super) fn has_jinja(s: &str) -> bool {
     s.contains("{{") || s.contains("{%")
 }
 
-/// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`); hooks excluded,
-/// they are rendered when they run.
+/// Renders Jinja in config string values (e.g. `+schema: "{{ env_var('X') }}"`), nested ones
+/// too (`column_types: {amount: "{{ 'float' if ... }}"}`), as dbt renders a properties entry;
+/// hooks excluded, they are rendered when they run.
 pub(super) fn render_config_strings(
     node: &mut Node,
     templates: &Templates,
@@ -30,19 +31,49 @@ pub(super) fn render_config_strings(
     let keys: Vec<String> = node
         .config
         .iter()
-        .filter(|(k, v)| !k.ends_with("hook") && v.as_str().is_some_and(has_jinja))
+        .filter(|(k, v)| !k.ends_with("hook") && holds_jinja(v))
         .map(|(k, _)| k.clone())
         .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let ctx = Arc::new(RenderCtx::new(
+        Phase::Parse,
+        node_info(node, target),
+        services.clone(),
+    ));
+    let render = |s: &str| -> Result<String, Diagnostic> {
+        Ok(templates
+            .render("dbt_project.yml", s, &ctx)?
+            .trim()
+            .to_string())
+    };
     for k in keys {
-        let src = node.config[&k].as_str().unwrap_or("").to_string();
-        let ctx = Arc::new(RenderCtx::new(
-            Phase::Parse,
-            node_info(node, target),
-            services.clone(),
-        ));
-        let out = templates.render("dbt_project.yml", &src, &ctx)?;
-        node.config_mut()
-            .insert(k, Value::String(out.trim().to_string()));
+        let mut v = node.config[&k].clone();
+        render_strings(&mut v, &render)?;
+        node.config_mut().insert(k, v);
+    }
+    Ok(())
+}
+
+fn holds_jinja(v: &Value) -> bool {
+    match v {
+        Value::String(s) => has_jinja(s),
+        Value::Array(a) => a.iter().any(holds_jinja),
+        Value::Object(m) => m.values().any(holds_jinja),
+        _ => false,
+    }
+}
+
+fn render_strings(
+    v: &mut Value,
+    render: &impl Fn(&str) -> Result<String, Diagnostic>,
+) -> Result<(), Diagnostic> {
+    match v {
+        Value::String(s) if has_jinja(s) => *s = render(s)?,
+        Value::Array(a) => a.iter_mut().try_for_each(|x| render_strings(x, render))?,
+        Value::Object(m) => m.values_mut().try_for_each(|x| render_strings(x, render))?,
+        _ => {}
     }
     Ok(())
 }
