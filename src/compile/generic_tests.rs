@@ -337,12 +337,27 @@ pub(super) fn generic_tests(
                 node.refs = static_refs;
                 node.sources = static_sources;
                 node.depends_on_macros = {
-                    let mut m = vec![format!(
+                    // The test's macro, then (except for dbt's own `not_null` and `unique`,
+                    // which dbt does not render while parsing) what its arguments call:
+                    // `get_where_subquery` for the `model` argument, as the static read above
+                    // does not render it.
+                    let test_macro = format!(
                         "macro.{}.{}",
                         td.namespace.as_deref().unwrap_or("dbt"),
                         format!("test_{}", td.test_name)
-                    )];
-                    m.extend(rec.macros);
+                    );
+                    let builtin = test_macro == "macro.dbt.test_not_null"
+                        || test_macro == "macro.dbt.test_unique";
+                    let mut m = vec![test_macro];
+                    let model_arg = td.kwargs.get("model").and_then(Value::as_str);
+                    if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
+                        m.push("macro.dbt.get_where_subquery".to_string());
+                    }
+                    for x in rec.macros {
+                        if !m.contains(&x) {
+                            m.push(x);
+                        }
+                    }
                     m
                 };
                 if let Err(d) = name_relation(&mut node, target, templates, services) {

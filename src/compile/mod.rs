@@ -19,7 +19,9 @@ mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};
 pub use nodes::*;
-pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
+pub use parse::{
+    dirs_of, parse, relative_to_resource, set_flat_graph, target_value, ParseOptions, Parsed,
+};
 pub use render::{
     compile_node, compile_node_in, compiled_path, has_ephemeral_models, inject_ctes, node_info,
     render_node, CompileServices, Warehouse,

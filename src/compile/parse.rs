@@ -21,7 +21,9 @@ use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
 use super::versions::{has_versions, normalize_deprecation_date, Versions};
-use super::yaml_values::{load_unit_fixtures, render_config_strings, render_source_names};
+use super::yaml_values::{
+    load_unit_fixtures, render_column_types, render_config_strings, render_source_names,
+};
 use crate::diagnostics::{did_you_mean, line_col, Diagnostic, Location};
 use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
@@ -291,6 +293,10 @@ fn parse_project(
                         if !(rtype == ResourceType::Model && has_versions(entry.value)) {
                             apply_entry(&mut node, entry, &manifest.docs);
                         }
+                    } else if let Some(entry) =
+                        foreign_entry(project, &all_props, pkg, rtype, &name)
+                    {
+                        apply_entry(&mut node, &entry, &manifest.docs);
                     }
                     node.fqn = fqn;
                     out.push(node);
@@ -351,6 +357,10 @@ fn parse_project(
             merge_into(&mut node.config, &project_cfg);
             if let Some(entry) = props.seeds.get(&name) {
                 apply_entry(&mut node, entry, &manifest.docs);
+            } else if let Some(entry) =
+                foreign_entry(project, &all_props, pkg, ResourceType::Seed, &name)
+            {
+                apply_entry(&mut node, &entry, &manifest.docs);
             }
             node.fqn = fqn;
             nodes.push(node);
@@ -363,20 +373,25 @@ fn parse_project(
     let rendered: Vec<Result<Node, Diagnostic>> = nodes
         .into_par_iter()
         .map(|mut node| {
+            let info = node_info(&node, target);
+            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
             if node.resource_type == ResourceType::Seed {
+                render_hooks(&node, &templates, &ctx);
+                node.depends_on_macros = ctx.recorded().macros;
                 render_config_strings(&mut node, &templates, &services, target)?;
+                render_column_types(&mut node, &templates, &services, target)?;
                 finish_config(&mut node);
                 return Ok(node);
             }
-            let info = node_info(&node, target);
-            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
             templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
+            merge_into(&mut node.config, &ctx.recorded().config);
+            render_hooks(&node, &templates, &ctx);
             let rec = ctx.recorded();
-            merge_into(&mut node.config, &rec.config);
             node.refs = rec.refs;
             node.sources = rec.sources;
             node.depends_on_macros = rec.macros;
             render_config_strings(&mut node, &templates, &services, target)?;
+            render_column_types(&mut node, &templates, &services, target)?;
             finish_config(&mut node);
             Ok(node)
         })
@@ -715,20 +730,120 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
-    if templates.macros_mention_graph()
-        || manifest
-            .nodes
-            .values()
-            .any(|n| crate::templating::mentions_graph(&n.raw_code))
-    {
-        templates.set_graph(flat_graph(&manifest, project, opts));
-    }
     Ok(Parsed {
         manifest,
         templates,
         resolver,
         warnings,
     })
+}
+
+/// A properties entry of another package for a model, seed or snapshot `name` of `pkg` that has
+/// none of its own: dbt applies a package's patch to the same-named node of another package when
+/// the package's own node is missing or disabled (e.g. a package documents a seed that the root
+/// project provides instead of the package's, disabled, one).
+fn foreign_entry<'a>(
+    root: &Project,
+    all_props: &'a [(&Project, Properties<'a>, Versions)],
+    pkg: &str,
+    rtype: ResourceType,
+    name: &str,
+) -> Option<Entry<'a>> {
+    for (p, props, _) in all_props {
+        if p.config.name == pkg {
+            continue;
+        }
+        let entries = match rtype {
+            ResourceType::Model => &props.models,
+            ResourceType::Seed => &props.seeds,
+            ResourceType::Snapshot => &props.snapshots,
+            _ => return None,
+        };
+        let Some(entry) = entries.get(name) else {
+            continue;
+        };
+        if entry_config(entry.value).get("enabled") == Some(&Value::Bool(false)) {
+            continue;
+        }
+        // The package's own node of that name, if it has one, must be disabled by the project
+        // configs.
+        let own_paths: Vec<&String> = match rtype {
+            ResourceType::Seed => p
+                .seed_files
+                .iter()
+                .map(|f| &f.path)
+                .filter(|path| file_stem(path) == name)
+                .collect(),
+            _ => p
+                .sql_files
+                .iter()
+                .filter(|f| {
+                    f.kind
+                        == match rtype {
+                            ResourceType::Model => FileKind::Model,
+                            _ => FileKind::Snapshot,
+                        }
+                })
+                .map(|f| &f.path)
+                .filter(|path| file_stem(path) == name)
+                .collect(),
+        };
+        let disabled = own_paths.iter().all(|path| {
+            let mut fqn = vec![p.config.name.clone()];
+            fqn.extend(dirs_of(path));
+            fqn.push(name.to_string());
+            let cfg = package_cfg(root, p, tree_of(&p.config, rtype), &fqn, |c| {
+                tree_of(c, rtype)
+            });
+            cfg.get("enabled") == Some(&Value::Bool(false))
+        });
+        if disabled {
+            return Some(*entry);
+        }
+    }
+    None
+}
+
+fn tree_of(c: &crate::project::ProjectConfig, rtype: ResourceType) -> &ConfigTree {
+    match rtype {
+        ResourceType::Seed => &c.seeds,
+        ResourceType::Snapshot => &c.snapshots,
+        _ => &c.models,
+    }
+}
+
+/// Renders a node's `pre-hook`s and `post-hook`s while parsing, as dbt does, so the macros and
+/// refs they use count among the node's dependencies. What they render is discarded, and so is
+/// a failure (they run, and report errors, when the node runs).
+fn render_hooks(node: &Node, templates: &Templates, ctx: &Arc<RenderCtx>) {
+    for key in ["pre-hook", "post-hook"] {
+        for h in crate::project::config::as_list(node.config.get(key)) {
+            let sql = match &h {
+                Value::String(s) => s.as_str(),
+                Value::Object(m) => m.get("sql").and_then(Value::as_str).unwrap_or(""),
+                _ => "",
+            };
+            if sql.contains("{{") || sql.contains("{%") {
+                let _ = templates.render(&node.original_file_path, sql, ctx);
+            }
+        }
+    }
+}
+
+/// Gives templates dbt's `graph` context variable, from the finished manifest (once the semantic
+/// layer's entries are in their manifest shape), when some template reads it.
+pub fn set_flat_graph(parsed: &Parsed, project: &Project, opts: &ParseOptions) {
+    let manifest = &parsed.manifest;
+    if parsed.templates.macros_mention_graph()
+        || manifest
+            .nodes
+            .values()
+            .any(|n| crate::templating::mentions_graph(&n.raw_code))
+    {
+        parsed
+            .templates
+            .set_graph(flat_graph(manifest, project, opts));
+    }
 }
 
 /// dbt's `graph` context variable (the manifest's flat graph): the parsed nodes, sources,

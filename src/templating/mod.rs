@@ -144,6 +144,9 @@ pub struct RenderCtx {
     /// Extra context values (e.g. a generic test's arguments, `model` for unit tests).
     pub extra: Map<String, serde_json::Value>,
     jinja_ctx: Mutex<Option<Value>>,
+    /// How deep in macro calls the render is: dbt records a node's macro dependencies only
+    /// for the calls its own code makes (depth 0), not the macros those macros call.
+    pub(crate) macro_depth: std::sync::atomic::AtomicUsize,
 }
 
 impl RenderCtx {
@@ -156,6 +159,7 @@ impl RenderCtx {
             results: Mutex::new(Default::default()),
             extra: Map::new(),
             jinja_ctx: Mutex::new(None),
+            macro_depth: Default::default(),
         }
     }
     pub fn with_extra(mut self, extra: Map<String, serde_json::Value>) -> Self {
