@@ -220,7 +220,11 @@ impl Serialize for RefJson<'_> {
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("name", &self.0.name)?;
         m.serialize_entry("package", &self.0.package)?;
-        m.serialize_entry("version", &self.0.version.as_deref().map(version_json))?;
+        let version = match &self.0.version {
+            Some(v) if self.0.version_quoted => Some(Value::from(v.as_str())),
+            v => v.as_deref().map(version_json),
+        };
+        m.serialize_entry("version", &version)?;
         m.end()
     }
 }

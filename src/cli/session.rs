@@ -257,6 +257,8 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
                 None => t.name.clone(),
             }),
             source_name: n.source.as_ref().map(|s| s.source_name.clone()),
+            version: n.version.clone(),
+            latest_version: n.latest_version.clone(),
             depends_on: n.depends_on_nodes.clone(),
         })
         .collect()

@@ -285,6 +285,7 @@ pub(super) fn generic_tests(
                                 },
                                 name: args[args.len() - 1].clone(),
                                 version: None,
+                                version_quoted: false,
                             });
                             continue;
                         }
@@ -353,7 +354,14 @@ pub(super) fn generic_tests(
                     if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
                         m.push("macro.dbt.get_where_subquery".to_string());
                     }
-                    for x in rec.macros {
+                    if builtin {
+                        // dbt records the ref to the tested node as it read it (a versioned
+                        // model's `v` as written), without rendering the arguments.
+                        for r in &mut node.refs {
+                            r.version_quoted = false;
+                        }
+                    }
+                    for x in rec.macros.into_iter().filter(|_| !builtin) {
                         if !m.contains(&x) {
                             m.push(x);
                         }

@@ -20,7 +20,7 @@ use super::nodes::*;
 use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
-use super::versions::{has_versions, normalize_deprecation_date, Versions};
+use super::versions::{deprecation_warnings, has_versions, normalize_deprecation_date, Versions};
 use super::yaml_values::{
     load_unit_fixtures, render_column_types, render_config_strings, render_source_names,
 };
@@ -605,6 +605,7 @@ fn parse_project(
                         },
                         name: args.last().cloned().unwrap_or_default(),
                         version: None,
+                        version_quoted: false,
                     }),
                     "source" if args.len() == 2 => {
                         node.sources.push((args[0].clone(), args[1].clone()))
@@ -682,13 +683,19 @@ fn parse_project(
                         r.version.as_deref(),
                     ) {
                         Ok(dep) => deps.push(dep),
-                        Err(msg) => errors.push(located(
-                            node,
-                            &format!("ref('{}'", r.name),
-                            "unknown-ref",
-                            msg,
-                            resolver.hint_ref(&r.name),
-                        )),
+                        Err(msg) => {
+                            let hint = match &r.version {
+                                Some(_) => resolver.hint_versions(&r.name),
+                                None => resolver.hint_ref(&r.name),
+                            };
+                            errors.push(located(
+                                node,
+                                (&format!("ref('{}'", r.name), r.version.as_deref()),
+                                "unknown-ref",
+                                msg,
+                                hint,
+                            ))
+                        }
                     }
                 }
                 for (s, t) in &node.sources {
@@ -696,7 +703,7 @@ fn parse_project(
                         Ok(dep) => deps.push(dep),
                         Err(msg) => errors.push(located(
                             node,
-                            &format!("source('{s}'"),
+                            (&format!("source('{s}'"), None),
                             "unknown-source",
                             msg,
                             resolver.hint_source(s, t),
@@ -730,6 +737,7 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
+    warnings.extend(deprecation_warnings(&manifest, opts.run_started_at));
     Ok(Parsed {
         manifest,
         templates,
@@ -951,9 +959,11 @@ fn yaml_node(
     node
 }
 
+/// An error about a call in a node's code, at the call (`needle`: how it starts; `also`: text
+/// the call holds, such as a ref's version, to tell it from other calls of the same name).
 fn located(
     node: &Node,
-    needle: &str,
+    (needle, also): (&str, Option<&str>),
     code: &'static str,
     msg: String,
     hint: Option<String>,
@@ -964,10 +974,21 @@ fn located(
     )
     .maybe_hint(hint);
     let needle2 = needle.replace('\'', "\"");
-    let pos = node
-        .raw_code
-        .find(needle)
-        .or_else(|| node.raw_code.find(&needle2));
+    let raw = &node.raw_code;
+    let calls = || {
+        raw.match_indices(needle)
+            .chain(raw.match_indices(&needle2))
+            .map(|(p, _)| p)
+    };
+    let holding = also.and_then(|a| {
+        calls().find(|&p| {
+            raw[p + needle.len()..]
+                .split(')')
+                .next()
+                .is_some_and(|call| call.contains(a))
+        })
+    });
+    let pos = holding.or_else(|| calls().min());
     match pos {
         Some(p) if node.test_metadata.is_none() => {
             let (l, c) = line_col(&node.raw_code, p);

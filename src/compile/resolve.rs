@@ -211,6 +211,23 @@ impl Resolver {
         did_you_mean(name, self.by_name.keys().map(String::as_str))
     }
 
+    /// For a ref to a version that does not exist: the versions the model has.
+    pub fn hint_versions(&self, name: &str) -> Option<String> {
+        let mut versions: Vec<&str> = self
+            .by_name
+            .get(name)?
+            .iter()
+            .filter_map(|t| t.version.as_deref())
+            .collect();
+        if versions.is_empty() {
+            return Some(format!(
+                "`{name}` is not a versioned model: ref it without a version"
+            ));
+        }
+        versions.sort_by(|a, b| super::versions::version_cmp(a, b));
+        Some(format!("`{name}` has versions {}", versions.join(", ")))
+    }
+
     pub fn hint_source(&self, source: &str, table: &str) -> Option<String> {
         let wanted = format!("{source}.{table}");
         did_you_mean(&wanted, self.source_names.iter().map(String::as_str))

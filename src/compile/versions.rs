@@ -153,7 +153,7 @@ fn version_text(v: &Value) -> Option<String> {
 }
 
 /// dbt's order of versions: as numbers when both are numbers, else as text.
-fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
         _ => a.cmp(b),
@@ -437,6 +437,81 @@ pub fn normalize_deprecation_date(v: &Value) -> Result<Option<String>, String> {
         .earliest()
         .ok_or_else(|| format!("`deprecation_date: {s}` does not exist in the local time zone"))?;
     Ok(Some(fmt(local.fixed_offset())))
+}
+
+/// dbt's warnings about deprecated models: a model past its `deprecation_date`
+/// (`DeprecatedModel`), and each model that refers to a model with a deprecation date
+/// (`DeprecatedReference` once the date has passed, `UpcomingReferenceDeprecation` before).
+pub fn deprecation_warnings(
+    manifest: &super::nodes::Manifest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Diagnostic> {
+    use super::nodes::ResourceType;
+    let mut out = Vec::new();
+    let dotted = |v: &Option<String>| v.as_ref().map_or(String::new(), |v| format!(".v{v}"));
+    let models: Vec<&super::nodes::Node> = manifest
+        .nodes
+        .values()
+        .map(|n| &**n)
+        .filter(|n| n.resource_type == ResourceType::Model)
+        .collect();
+    for n in &models {
+        let Some(date) = &n.deprecation_date else {
+            continue;
+        };
+        let past = chrono::DateTime::parse_from_rfc3339(date).is_ok_and(|d| d < now);
+        if past {
+            out.push(
+                Diagnostic::warning(
+                    "deprecated-model",
+                    format!(
+                        "Model {}{} has passed its deprecation date of {date}. This model should \
+                         be disabled or removed.",
+                        n.name,
+                        dotted(&n.version)
+                    ),
+                )
+                .in_file(&n.original_file_path),
+            );
+        }
+        for child in models
+            .iter()
+            .filter(|c| c.depends_on_nodes.contains(&n.unique_id))
+        {
+            let mut msg = format!(
+                "While compiling '{}': Found a reference to {}{}, which {} '{date}'. ",
+                child.name,
+                n.name,
+                dotted(&n.version),
+                if past {
+                    "was deprecated on"
+                } else {
+                    "is slated for deprecation on"
+                }
+            );
+            if let (Some(v), Some(latest)) = (&n.version, &n.latest_version) {
+                if v != latest {
+                    msg.push_str(&format!(
+                        "A new version of '{}' is available. {}: {{{{ ref('{}', '{}', v='{latest}') }}}}.",
+                        n.name,
+                        if past { "Migrate now" } else { "Try it out" },
+                        n.package_name,
+                        n.name
+                    ));
+                }
+            }
+            let code = if past {
+                "deprecated-reference"
+            } else {
+                "upcoming-reference-deprecation"
+            };
+            out.push(
+                Diagnostic::warning(code, msg.trim_end().to_string())
+                    .in_file(&child.original_file_path),
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]

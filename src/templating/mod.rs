@@ -118,7 +118,10 @@ pub struct NodeInfo {
 pub struct RefCall {
     pub package: Option<String>,
     pub name: String,
+    /// `v=` / `version=` as dbt formats it into ids (`2`, `1.5`, `beta`).
     pub version: Option<String>,
+    /// The version was given as text (`version='2'`): the manifest writes it as a string.
+    pub version_quoted: bool,
 }
 
 /// What a parse-phase render recorded.

@@ -18,6 +18,7 @@ mod metrics_build;
 mod metrics_case;
 mod metrics_rules;
 mod metrics_spec;
+mod model_versions;
 mod packages;
 mod pg_server;
 mod pkg_postgres;
