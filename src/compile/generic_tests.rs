@@ -343,9 +343,9 @@ pub(super) fn generic_tests(
                     // `get_where_subquery` for the `model` argument, as the static read above
                     // does not render it.
                     let test_macro = format!(
-                        "macro.{}.{}",
+                        "macro.{}.test_{}",
                         td.namespace.as_deref().unwrap_or("dbt"),
-                        format!("test_{}", td.test_name)
+                        td.test_name
                     );
                     let builtin = test_macro == "macro.dbt.test_not_null"
                         || test_macro == "macro.dbt.test_unique";

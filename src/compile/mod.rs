@@ -7,8 +7,10 @@
 
 mod configs;
 mod generic_tests;
+mod graph_var;
 mod nodes;
 mod parse;
+mod patches;
 mod properties;
 mod render;
 mod resolve;
@@ -18,10 +20,9 @@ pub mod versions;
 mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};
+pub use graph_var::set_flat_graph;
 pub use nodes::*;
-pub use parse::{
-    dirs_of, parse, relative_to_resource, set_flat_graph, target_value, ParseOptions, Parsed,
-};
+pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
 pub use render::{
     compile_node, compile_node_in, compiled_path, has_ephemeral_models, inject_ctes, node_info,
     render_node, CompileServices, Warehouse,

@@ -17,10 +17,11 @@ use serde_json::{Map, Value};
 use super::configs::{default_config_shared, finish_config, forget_merged_configs, merge_into};
 use super::generic_tests::{find_refable, generic_tests};
 use super::nodes::*;
+use super::patches::{apply_entry, foreign_entry};
 use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
-use super::versions::{deprecation_warnings, has_versions, normalize_deprecation_date, Versions};
+use super::versions::{deprecation_warnings, has_versions, Versions};
 use super::yaml_values::{
     load_unit_fixtures, render_column_types, render_config_strings, render_source_names,
 };
@@ -51,10 +52,6 @@ pub struct Parsed {
 
 static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
-        .unwrap()
-});
-static DOC_CALL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{\{\s*doc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*\}\}"#)
         .unwrap()
 });
 static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -746,80 +743,6 @@ fn parse_project(
     })
 }
 
-/// A properties entry of another package for a model, seed or snapshot `name` of `pkg` that has
-/// none of its own: dbt applies a package's patch to the same-named node of another package when
-/// the package's own node is missing or disabled (e.g. a package documents a seed that the root
-/// project provides instead of the package's, disabled, one).
-fn foreign_entry<'a>(
-    root: &Project,
-    all_props: &'a [(&Project, Properties<'a>, Versions)],
-    pkg: &str,
-    rtype: ResourceType,
-    name: &str,
-) -> Option<Entry<'a>> {
-    for (p, props, _) in all_props {
-        if p.config.name == pkg {
-            continue;
-        }
-        let entries = match rtype {
-            ResourceType::Model => &props.models,
-            ResourceType::Seed => &props.seeds,
-            ResourceType::Snapshot => &props.snapshots,
-            _ => return None,
-        };
-        let Some(entry) = entries.get(name) else {
-            continue;
-        };
-        if entry_config(entry.value).get("enabled") == Some(&Value::Bool(false)) {
-            continue;
-        }
-        // The package's own node of that name, if it has one, must be disabled by the project
-        // configs.
-        let own_paths: Vec<&String> = match rtype {
-            ResourceType::Seed => p
-                .seed_files
-                .iter()
-                .map(|f| &f.path)
-                .filter(|path| file_stem(path) == name)
-                .collect(),
-            _ => p
-                .sql_files
-                .iter()
-                .filter(|f| {
-                    f.kind
-                        == match rtype {
-                            ResourceType::Model => FileKind::Model,
-                            _ => FileKind::Snapshot,
-                        }
-                })
-                .map(|f| &f.path)
-                .filter(|path| file_stem(path) == name)
-                .collect(),
-        };
-        let disabled = own_paths.iter().all(|path| {
-            let mut fqn = vec![p.config.name.clone()];
-            fqn.extend(dirs_of(path));
-            fqn.push(name.to_string());
-            let cfg = package_cfg(root, p, tree_of(&p.config, rtype), &fqn, |c| {
-                tree_of(c, rtype)
-            });
-            cfg.get("enabled") == Some(&Value::Bool(false))
-        });
-        if disabled {
-            return Some(*entry);
-        }
-    }
-    None
-}
-
-fn tree_of(c: &crate::project::ProjectConfig, rtype: ResourceType) -> &ConfigTree {
-    match rtype {
-        ResourceType::Seed => &c.seeds,
-        ResourceType::Snapshot => &c.snapshots,
-        _ => &c.models,
-    }
-}
-
 /// Renders a node's `pre-hook`s and `post-hook`s while parsing, as dbt does, so the macros and
 /// refs they use count among the node's dependencies. What they render is discarded, and so is
 /// a failure (they run, and report errors, when the node runs).
@@ -836,55 +759,6 @@ fn render_hooks(node: &Node, templates: &Templates, ctx: &Arc<RenderCtx>) {
             }
         }
     }
-}
-
-/// Gives templates dbt's `graph` context variable, from the finished manifest (once the semantic
-/// layer's entries are in their manifest shape), when some template reads it.
-pub fn set_flat_graph(parsed: &Parsed, project: &Project, opts: &ParseOptions) {
-    let manifest = &parsed.manifest;
-    if parsed.templates.macros_mention_graph()
-        || manifest
-            .nodes
-            .values()
-            .any(|n| crate::templating::mentions_graph(&n.raw_code))
-    {
-        parsed
-            .templates
-            .set_graph(flat_graph(manifest, project, opts));
-    }
-}
-
-/// dbt's `graph` context variable (the manifest's flat graph): the parsed nodes, sources,
-/// exposures, metrics, groups, semantic models, saved queries and unit tests as dicts, in their
-/// manifest shape. Built only when some template reads `graph`.
-fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> minijinja::Value {
-    let mut meta = crate::artifacts::ArtifactMeta::new(
-        &project.config.name,
-        &manifest.adapter_type,
-        project.config.target_path.clone(),
-    );
-    meta.invocation_id = opts.invocation_id.clone();
-    meta.invocation_started_at = opts.run_started_at;
-    meta.project_root = project.root.clone();
-    let mut full = crate::artifacts::manifest_json(manifest, &meta);
-    let mut graph = Map::new();
-    for key in [
-        "exposures",
-        "groups",
-        "metrics",
-        "nodes",
-        "sources",
-        "semantic_models",
-        "saved_queries",
-        "unit_tests",
-    ] {
-        let v = full
-            .get_mut(key)
-            .map(Value::take)
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        graph.insert(key.to_string(), v);
-    }
-    minijinja::Value::from_serialize(Value::Object(graph))
 }
 
 /// `on-run-start` / `on-run-end` hooks in dbt's order: packages' (by package name), then the root
@@ -1010,7 +884,7 @@ pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     Some((c[1].to_string(), args))
 }
 
-fn file_stem(path: &str) -> String {
+pub(super) fn file_stem(path: &str) -> String {
     let base = path.rsplit('/').next().unwrap_or(path);
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }
@@ -1048,136 +922,6 @@ pub fn str_list(v: Option<&Value>) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
-}
-
-/// Applies a properties entry (description, columns, config, docs) to a node.
-fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
-    node.patch_path = Some(format!("{}://{}", node.package_name, entry.file));
-    node.description = render_docs(entry.str("description").unwrap_or(""), docs);
-    if let Some(Value::Object(meta)) = entry.value.get("meta") {
-        node.meta = meta.clone();
-    }
-    merge_into(&mut node.config, &entry_config(entry.value));
-    node.columns = columns_of(entry.value, docs);
-    if node.resource_type == ResourceType::Model {
-        // Checked when the versions were collected: an invalid date is reported there.
-        node.deprecation_date = entry
-            .value
-            .get("deprecation_date")
-            .and_then(|d| normalize_deprecation_date(d).ok().flatten());
-        if let Some(Value::Array(list)) = entry.value.get("constraints") {
-            node.constraints = list
-                .iter()
-                .map(|c| {
-                    let mut out = column_constraint(c);
-                    out["columns"] = c.get("columns").cloned().unwrap_or(Value::Array(vec![]));
-                    out
-                })
-                .collect();
-        }
-        if let Some(Value::Object(ts)) = entry.value.get("time_spine") {
-            let custom: Vec<Value> = match ts.get("custom_granularities") {
-                Some(Value::Array(c)) => c
-                    .iter()
-                    .map(|g| {
-                        serde_json::json!({
-                            "name": g.get("name"),
-                            "column_name": g.get("column_name"),
-                        })
-                    })
-                    .collect(),
-                _ => vec![],
-            };
-            node.time_spine = Some(serde_json::json!({
-                "standard_granularity_column": ts.get("standard_granularity_column"),
-                "custom_granularities": custom,
-            }));
-        }
-        // The top-level `access:` of a model; its `config: access:` wins.
-        if let Some(Value::String(a)) = entry.value.get("access") {
-            let own = entry
-                .value
-                .get("config")
-                .and_then(|c| c.get("access"))
-                .is_some();
-            if !own {
-                node.config_mut()
-                    .insert("access".into(), Value::String(a.clone()));
-            }
-        }
-    }
-}
-
-/// The documented columns of a properties entry (`columns:`), descriptions rendered.
-pub(super) fn columns_of(
-    entry: &Map<String, Value>,
-    docs: &BTreeMap<String, DocBlock>,
-) -> Vec<ColumnDef> {
-    let Some(Value::Array(cols)) = entry.get("columns") else {
-        return vec![];
-    };
-    cols.iter()
-        .filter_map(|c| {
-            let name = c.get("name").and_then(Value::as_str)?;
-            Some(ColumnDef {
-                name: name.to_string(),
-                description: render_docs(
-                    c.get("description").and_then(Value::as_str).unwrap_or(""),
-                    docs,
-                ),
-                data_type: c
-                    .get("data_type")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                meta: c
-                    .get("meta")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default(),
-                tags: str_list(c.get("tags")),
-                quote: c.get("quote").and_then(Value::as_bool),
-                constraints: match c.get("constraints") {
-                    Some(Value::Array(list)) => list.iter().map(column_constraint).collect(),
-                    _ => vec![],
-                },
-                granularity: c
-                    .get("granularity")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            })
-        })
-        .collect()
-}
-
-/// A column's constraint as dbt writes it: every field, with its defaults.
-fn column_constraint(c: &Value) -> Value {
-    let get = |k: &str| c.get(k).cloned().unwrap_or(Value::Null);
-    let flag = |k: &str| c.get(k).cloned().unwrap_or(Value::Bool(true));
-    serde_json::json!({
-        "type": get("type"),
-        "name": get("name"),
-        "expression": get("expression"),
-        "warn_unenforced": flag("warn_unenforced"),
-        "warn_unsupported": flag("warn_unsupported"),
-        "to": get("to"),
-        "to_columns": c.get("to_columns").cloned().unwrap_or(Value::Array(vec![])),
-    })
-}
-
-/// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
-pub fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
-    if !text.contains("doc(") {
-        return text.to_string();
-    }
-    DOC_CALL_RE
-        .replace_all(text, |c: &regex::Captures| {
-            let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            docs.values()
-                .find(|d| d.name == name)
-                .map(|d| d.block_contents.clone())
-                .unwrap_or_default()
-        })
-        .into_owned()
 }
 
 pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
