@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::node_config::{default_config, default_docs, hooks, normalize_key, string_list};
+use crate::compile::versions::version_json;
 use crate::compile::{ColumnDef, Node, ResourceType};
 use crate::templating::RefCall;
 
@@ -178,11 +179,11 @@ impl Serialize for ColumnJson<'_> {
         m.serialize_entry("description", &c.description)?;
         m.serialize_entry("meta", &c.meta)?;
         m.serialize_entry("data_type", &c.data_type)?;
-        m.serialize_entry("constraints", &[(); 0])?;
+        m.serialize_entry("constraints", &c.constraints)?;
         m.serialize_entry("quote", &c.quote)?;
         m.serialize_entry("config", &ColumnConfig(c))?;
         m.serialize_entry("tags", &c.tags)?;
-        m.serialize_entry("granularity", &())?;
+        m.serialize_entry("granularity", &c.granularity)?;
         m.serialize_entry("doc_blocks", &[(); 0])?;
         m.end()
     }
@@ -219,7 +220,11 @@ impl Serialize for RefJson<'_> {
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("name", &self.0.name)?;
         m.serialize_entry("package", &self.0.package)?;
-        m.serialize_entry("version", &self.0.version)?;
+        let version = match &self.0.version {
+            Some(v) if self.0.version_quoted => Some(Value::from(v.as_str())),
+            v => v.as_deref().map(version_json),
+        };
+        m.serialize_entry("version", &version)?;
         m.end()
     }
 }
@@ -454,12 +459,13 @@ impl Serialize for NodeJson<'_> {
                     .get("access")
                     .unwrap_or(Cow::Owned(Value::from("protected")));
                 m.serialize_entry("access", &access)?;
-                m.serialize_entry("constraints", &[(); 0])?;
-                m.serialize_entry("version", &n.version)?;
-                m.serialize_entry("latest_version", &())?;
-                m.serialize_entry("deprecation_date", &())?;
+                m.serialize_entry("constraints", &n.constraints)?;
+                let json = |v: &Option<String>| v.as_deref().map(version_json);
+                m.serialize_entry("version", &json(&n.version))?;
+                m.serialize_entry("latest_version", &json(&n.latest_version))?;
+                m.serialize_entry("deprecation_date", &n.deprecation_date)?;
                 m.serialize_entry("primary_key", &env.primary_key(n))?;
-                m.serialize_entry("time_spine", &())?;
+                m.serialize_entry("time_spine", &n.time_spine)?;
             }
             ResourceType::Test => {
                 if let Some(tm) = &n.test_metadata {

@@ -93,6 +93,7 @@ fn generic_test(name: &str, hash: &str, column: &str) -> Node {
         package: None,
         name: "customers".into(),
         version: None,
+        version_quoted: false,
     }];
     t.depends_on_nodes = vec!["model.shop.customers".into()];
     t.depends_on_macros = vec![
@@ -154,6 +155,7 @@ fn sample_manifest() -> Manifest {
         package: None,
         name: "raw_customers".into(),
         version: None,
+        version_quoted: false,
     }];
     model.sources = vec![("app".into(), "orders".into())];
     model.depends_on_nodes = vec![

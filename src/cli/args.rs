@@ -500,7 +500,6 @@ pub enum Command {
     },
 }
 
-/// `sluice docs ...`
 impl Command {
     /// The command's name as dbt's `flags.WHICH` gives it.
     pub fn which(&self) -> &'static str {
@@ -518,12 +517,16 @@ impl Command {
             Command::Clean { .. } => "clean",
             Command::Deps { .. } => "deps",
             Command::Metrics(_) => "metrics",
-            Command::Docs { .. } => "generate",
+            Command::Docs { command } => match command {
+                DocsCommand::Generate { .. } => "generate",
+                DocsCommand::Serve { .. } => "serve",
+            },
             Command::RunOperation(_) => "run-operation",
         }
     }
 }
 
+/// `sluice docs ...`
 #[derive(Debug, Subcommand)]
 pub enum DocsCommand {
     /// Write catalog.json, manifest.json and a static site under <target-path>/docs/.

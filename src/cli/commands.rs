@@ -452,6 +452,7 @@ fn default_types(which: &str) -> Vec<ResourceType> {
             ResourceType::Test,
             ResourceType::UnitTest,
             ResourceType::SavedQuery,
+            ResourceType::Exposure,
         ],
     }
 }

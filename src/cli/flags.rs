@@ -169,6 +169,9 @@ pub fn dbt_event(d: &Diagnostic) -> (&'static str, bool) {
             ("CustomTopLevelKeyDeprecation", false)
         }
         "select" => ("NoNodesForSelectionCriteria", true),
+        "deprecated-model" => ("DeprecatedModel", true),
+        "deprecated-reference" => ("DeprecatedReference", true),
+        "upcoming-reference-deprecation" => ("UpcomingReferenceDeprecation", true),
         code => (code, false),
     }
 }

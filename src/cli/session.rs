@@ -168,6 +168,7 @@ impl Session {
                 crate::metrics::manifest::manifest_entries(&layer, &env);
         }
         super::timing("parse: semantic nodes", t_sq);
+        compile::set_flat_graph(&parsed, &project, &opts);
         super::timing("parse", t);
         let t = std::time::Instant::now();
         let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
@@ -284,6 +285,8 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
                 None => t.name.clone(),
             }),
             source_name: n.source.as_ref().map(|s| s.source_name.clone()),
+            version: n.version.clone(),
+            latest_version: n.latest_version.clone(),
             depends_on: n.depends_on_nodes.clone(),
         })
         .collect()

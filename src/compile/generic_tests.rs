@@ -17,7 +17,8 @@ use super::parse::{
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
-use super::yaml_values::{has_jinja, render_config_strings};
+use super::versions::{has_versions, Versions};
+use super::yaml_values::render_config_strings;
 use crate::diagnostics::Diagnostic;
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
@@ -32,6 +33,7 @@ pub(super) fn find_refable(
     for n in manifest.nodes.values() {
         if n.resource_type.is_refable()
             && n.name == name
+            && (n.version.is_none() || n.is_latest_version())
             && package.is_none_or(|p| p == n.package_name)
             && (found.is_none() || n.package_name == pkg)
         {
@@ -45,7 +47,7 @@ pub(super) fn find_refable(
 /// as boxes, and moving 1.2 KB nodes around twice more showed in parse profiles.
 #[allow(clippy::vec_box)]
 pub(super) fn generic_tests(
-    props: &Properties,
+    (props, versions): (&Properties, &Versions),
     manifest: &Manifest,
     (root, project): (&Project, &Project),
     target: &Target,
@@ -76,6 +78,28 @@ pub(super) fn generic_tests(
         ("snapshots", &props.snapshots),
     ] {
         for (name, entry) in map {
+            if kind == "models" && has_versions(entry.value) {
+                // dbt's `parse_versioned_tests`: each version's columns and tests, on it.
+                for p in versions.of_model(name) {
+                    let id = p.unique_id(pkg);
+                    let enabled = manifest.nodes.contains_key(&id);
+                    if !enabled && !manifest.disabled.contains_key(&id) {
+                        continue;
+                    }
+                    attaches.push(Attach {
+                        entry: &p.entry,
+                        file: entry.file,
+                        key: kind,
+                        target: TestTarget::Node {
+                            name,
+                            version: Some(&p.v),
+                        },
+                        attached: Some(id),
+                        resource_folder_path: relative_to_resource(entry.file, project),
+                    });
+                }
+                continue;
+            }
             // A test of a disabled model, or of one that does not exist, is still built: like
             // dbt, it stays among the nodes (attached to the disabled model) and is disabled
             // when its `ref` is resolved.
@@ -207,15 +231,10 @@ pub(super) fn generic_tests(
                 // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered while parsing, as
                 // dbt renders them, with the renderer of other nodes' configs (before the config
                 // is normalised).
-                let jinja_config = td
-                    .config
-                    .values()
-                    .any(|v| v.as_str().is_some_and(has_jinja));
+                // So may the project's (`+enabled: "{{ ... }}"` under `data_tests:`).
                 let render_config = |node: &mut Node, errors: &mut Vec<Diagnostic>| {
-                    if jinja_config {
-                        if let Err(d) = render_config_strings(node, templates, services, target) {
-                            errors.push(d);
-                        }
+                    if let Err(d) = render_config_strings(node, templates, services, target) {
+                        errors.push(d);
                     }
                 };
                 render_config(&mut node, &mut errors);
@@ -272,6 +291,7 @@ pub(super) fn generic_tests(
                                 },
                                 name: args[args.len() - 1].clone(),
                                 version: None,
+                                version_quoted: false,
                             });
                             continue;
                         }
@@ -324,12 +344,34 @@ pub(super) fn generic_tests(
                 node.refs = static_refs;
                 node.sources = static_sources;
                 node.depends_on_macros = {
-                    let mut m = vec![format!(
-                        "macro.{}.{}",
+                    // The test's macro, then (except for dbt's own `not_null` and `unique`,
+                    // which dbt does not render while parsing) what its arguments call:
+                    // `get_where_subquery` for the `model` argument, as the static read above
+                    // does not render it.
+                    let test_macro = format!(
+                        "macro.{}.test_{}",
                         td.namespace.as_deref().unwrap_or("dbt"),
-                        format!("test_{}", td.test_name)
-                    )];
-                    m.extend(rec.macros);
+                        td.test_name
+                    );
+                    let builtin = test_macro == "macro.dbt.test_not_null"
+                        || test_macro == "macro.dbt.test_unique";
+                    let mut m = vec![test_macro];
+                    let model_arg = td.kwargs.get("model").and_then(Value::as_str);
+                    if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
+                        m.push("macro.dbt.get_where_subquery".to_string());
+                    }
+                    if builtin {
+                        // dbt records the ref to the tested node as it read it (a versioned
+                        // model's `v` as written), without rendering the arguments.
+                        for r in &mut node.refs {
+                            r.version_quoted = false;
+                        }
+                    }
+                    for x in rec.macros.into_iter().filter(|_| !builtin) {
+                        if !m.contains(&x) {
+                            m.push(x);
+                        }
+                    }
                     m
                 };
                 if let Err(d) = name_relation(&mut node, target, templates, services) {

@@ -7,17 +7,21 @@
 
 mod configs;
 mod generic_tests;
+mod graph_var;
 mod hooks;
 mod nodes;
 mod parse;
+mod patches;
 mod properties;
 mod render;
 mod resolve;
 mod sources;
 pub mod test_names;
+pub mod versions;
 mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};
+pub use graph_var::set_flat_graph;
 pub use nodes::*;
 pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
 pub use render::{

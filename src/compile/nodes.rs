@@ -88,6 +88,10 @@ pub struct ColumnDef {
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub quote: Option<bool>,
+    /// `constraints:`, each with dbt's defaults filled in.
+    pub constraints: Vec<Value>,
+    /// Time-spine columns: `granularity`.
+    pub granularity: Option<String>,
 }
 
 /// A generic test's metadata.
@@ -145,7 +149,16 @@ pub struct Node {
     pub column_name: Option<String>,
     pub attached_node: Option<String>,
     pub file_key_name: Option<String>,
+    /// Versioned models: the version (`v: 2` -> `"2"`, as dbt formats it into ids and names).
     pub version: Option<String>,
+    /// Versioned models: the model's latest version.
+    pub latest_version: Option<String>,
+    /// Models: `deprecation_date` (the version's, for a versioned model), in ISO form.
+    pub deprecation_date: Option<String>,
+    /// Models: `time_spine` (`standard_granularity_column`, `custom_granularities`).
+    pub time_spine: Option<Value>,
+    /// Models: model-level `constraints:` (the version's, for a versioned model).
+    pub constraints: Vec<Value>,
     pub source: Option<SourceInfo>,
     /// Unit tests and exposures keep their YAML definition.
     pub definition: Value,
@@ -190,6 +203,10 @@ impl Node {
             attached_node: None,
             file_key_name: None,
             version: None,
+            latest_version: None,
+            deprecation_date: None,
+            time_spine: None,
+            constraints: vec![],
             source: None,
             definition: Value::Null,
             quote_policy: crate::sql::QuotePolicy::default(),
@@ -244,6 +261,11 @@ impl Node {
             }
             _ => None,
         }
+    }
+
+    /// A versioned model that is its model's latest version (what an unversioned `ref` picks).
+    pub fn is_latest_version(&self) -> bool {
+        self.version.is_some() && self.version == self.latest_version
     }
 
     pub fn config_str(&self, key: &str) -> Option<&str> {

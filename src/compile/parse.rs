@@ -18,10 +18,14 @@ use super::configs::{default_config_shared, finish_config, forget_merged_configs
 use super::generic_tests::{find_refable, generic_tests};
 use super::hooks::{hook_nodes, run_hooks};
 use super::nodes::*;
+use super::patches::{apply_entry, foreign_entry, DOC_CALL_RE};
 use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
-use super::yaml_values::{load_unit_fixtures, render_config_strings, render_source_names};
+use super::versions::{deprecation_warnings, has_versions, Versions};
+use super::yaml_values::{
+    load_unit_fixtures, render_column_types, render_config_strings, render_source_names,
+};
 use crate::diagnostics::{did_you_mean, line_col, Diagnostic, Location};
 use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
@@ -49,10 +53,6 @@ pub struct Parsed {
 
 static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
-        .unwrap()
-});
-static DOC_CALL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{\{\s*doc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*\}\}"#)
         .unwrap()
 });
 static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -153,7 +153,14 @@ fn parse_project(
     for p in all_projects(project) {
         let mut props = Properties::collect(&p.yaml_files)?;
         warnings.append(&mut props.warnings);
-        all_props.push((p, props));
+        let model_files = p
+            .sql_files
+            .iter()
+            .filter(|f| f.kind == FileKind::Model)
+            .map(|f| file_stem(&f.path))
+            .collect();
+        let versions = Versions::collect(&props, &p.yaml_files, &model_files)?;
+        all_props.push((p, props, versions));
     }
     crate::timing("parse: props", t);
     let props = &all_props[0].1;
@@ -231,7 +238,7 @@ fn parse_project(
     t = std::time::Instant::now();
     // SQL-file nodes.
     let mut nodes: Vec<Node> = Vec::new();
-    for (proj, props) in &all_props {
+    for (proj, props, versions) in &all_props {
         let pkg = &proj.config.name;
         // Files are independent: build their nodes in parallel, in file order.
         let file_nodes: Vec<Node> = proj
@@ -273,15 +280,23 @@ fn parse_project(
                 };
                 let mut out = Vec::with_capacity(bodies.len());
                 for (name, raw) in bodies {
+                    // A model file that is a version of a versioned model takes the model's
+                    // name, `model.<pkg>.<name>.v<v>` as id and `[..., name, v<v>]` as fqn.
+                    let version = (rtype == ResourceType::Model)
+                        .then(|| versions.for_file(&name))
+                        .flatten();
+                    let node_name = version.map_or(&name, |p| &p.model);
                     let mut fqn = vec![pkg.clone()];
                     fqn.extend(dirs_of(&f.path));
-                    fqn.push(name.clone());
-                    let mut node = Node::new(
-                        format!("{}.{pkg}.{name}", rtype.as_str()),
-                        rtype,
-                        name.clone(),
-                        pkg.clone(),
-                    );
+                    fqn.push(node_name.clone());
+                    let unique_id = match version {
+                        Some(p) => {
+                            fqn.push(format!("v{}", p.v));
+                            p.unique_id(pkg)
+                        }
+                        None => format!("{}.{pkg}.{name}", rtype.as_str()),
+                    };
+                    let mut node = Node::new(unique_id, rtype, node_name.clone(), pkg.clone());
                     node.path = f.path.clone();
                     node.original_file_path = f.original_file_path.clone();
                     node.checksum = crate::project::sha256_hex(f.contents.trim().as_bytes());
@@ -295,8 +310,23 @@ fn parse_project(
                     });
                     node.unrendered_config = project_cfg.clone();
                     merge_into(&mut node.config, &project_cfg);
-                    if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
-                        apply_entry(&mut node, entry, &manifest.docs);
+                    if let Some(p) = version {
+                        let entry = Entry {
+                            file: &p.file,
+                            value: &p.entry,
+                        };
+                        apply_entry(&mut node, &entry, &manifest.docs);
+                        node.version = Some(p.v.clone());
+                        node.latest_version = Some(p.latest.clone());
+                    } else if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+                        // A versioned model's entry patches its versions, not a same-named file.
+                        if !(rtype == ResourceType::Model && has_versions(entry.value)) {
+                            apply_entry(&mut node, entry, &manifest.docs);
+                        }
+                    } else if let Some(entry) =
+                        foreign_entry(project, &all_props, pkg, rtype, &name)
+                    {
+                        apply_entry(&mut node, &entry, &manifest.docs);
                     }
                     node.fqn = fqn;
                     out.push(node);
@@ -357,6 +387,10 @@ fn parse_project(
             merge_into(&mut node.config, &project_cfg);
             if let Some(entry) = props.seeds.get(&name) {
                 apply_entry(&mut node, entry, &manifest.docs);
+            } else if let Some(entry) =
+                foreign_entry(project, &all_props, pkg, ResourceType::Seed, &name)
+            {
+                apply_entry(&mut node, &entry, &manifest.docs);
             }
             node.fqn = fqn;
             nodes.push(node);
@@ -369,20 +403,25 @@ fn parse_project(
     let rendered: Vec<Result<Node, Diagnostic>> = nodes
         .into_par_iter()
         .map(|mut node| {
+            let info = node_info(&node, target);
+            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
             if node.resource_type == ResourceType::Seed {
+                render_hooks(&node, &templates, &ctx);
+                node.depends_on_macros = ctx.recorded().macros;
                 render_config_strings(&mut node, &templates, &services, target)?;
+                render_column_types(&mut node, &templates, &services, target)?;
                 finish_config(&mut node);
                 return Ok(node);
             }
-            let info = node_info(&node, target);
-            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
             templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
+            merge_into(&mut node.config, &ctx.recorded().config);
+            render_hooks(&node, &templates, &ctx);
             let rec = ctx.recorded();
-            merge_into(&mut node.config, &rec.config);
             node.refs = rec.refs;
             node.sources = rec.sources;
             node.depends_on_macros = rec.macros;
             render_config_strings(&mut node, &templates, &services, target)?;
+            render_column_types(&mut node, &templates, &services, target)?;
             finish_config(&mut node);
             Ok(node)
         })
@@ -400,7 +439,7 @@ fn parse_project(
     // Sources.
     for (proj, entry) in all_props
         .iter()
-        .flat_map(|(p, props)| props.sources.iter().map(move |e| (*p, e)))
+        .flat_map(|(p, props, _)| props.sources.iter().map(move |e| (*p, e)))
     {
         match source_nodes(
             entry,
@@ -484,9 +523,9 @@ fn parse_project(
     t = std::time::Instant::now();
     // Generic tests from properties YAML.
     let mut test_nodes = Vec::new();
-    for (proj, props) in &all_props {
+    for (proj, props, versions) in &all_props {
         test_nodes.extend(generic_tests(
-            props,
+            (props, versions),
             &manifest,
             (project, proj),
             target,
@@ -596,6 +635,7 @@ fn parse_project(
                         },
                         name: args.last().cloned().unwrap_or_default(),
                         version: None,
+                        version_quoted: false,
                     }),
                     "source" if args.len() == 2 => {
                         node.sources.push((args[0].clone(), args[1].clone()))
@@ -678,27 +718,29 @@ fn parse_project(
                         r.version.as_deref(),
                     ) {
                         Ok(dep) => deps.push(dep),
-                        Err(miss) if is_test => {
-                            disable = true;
-                            if !miss.disabled {
-                                let mut d = located(
-                                    node,
-                                    &format!("ref('{}'", r.name),
-                                    "unknown-ref",
-                                    miss.message,
-                                    resolver.hint_ref(&r.name),
-                                );
-                                d.severity = crate::diagnostics::Severity::Warning;
+                        Err(miss) => {
+                            let hint = match &r.version {
+                                Some(_) => resolver.hint_versions(&r.name),
+                                None => resolver.hint_ref(&r.name),
+                            };
+                            let d = located(
+                                node,
+                                (&format!("ref('{}'", r.name), r.version.as_deref()),
+                                "unknown-ref",
+                                miss.message,
+                                hint,
+                            );
+                            if is_test {
+                                disable = true;
+                                if !miss.disabled {
+                                    let mut d = d;
+                                    d.severity = crate::diagnostics::Severity::Warning;
+                                    errors.push(d);
+                                }
+                            } else {
                                 errors.push(d);
                             }
                         }
-                        Err(miss) => errors.push(located(
-                            node,
-                            &format!("ref('{}'", r.name),
-                            "unknown-ref",
-                            miss.message,
-                            resolver.hint_ref(&r.name),
-                        )),
                     }
                 }
                 for (s, t) in &node.sources {
@@ -706,7 +748,7 @@ fn parse_project(
                         Ok(dep) => deps.push(dep),
                         Err(msg) => errors.push(located(
                             node,
-                            &format!("source('{s}'"),
+                            (&format!("source('{s}'"), None),
                             "unknown-source",
                             msg,
                             resolver.hint_source(s, t),
@@ -747,14 +789,7 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
-    if templates.macros_mention_graph()
-        || manifest
-            .nodes
-            .values()
-            .any(|n| crate::templating::mentions_graph(&n.raw_code))
-    {
-        templates.set_graph(flat_graph(&manifest, project, opts));
-    }
+    warnings.extend(deprecation_warnings(&manifest, opts.run_started_at));
     Ok(Parsed {
         manifest,
         templates,
@@ -763,37 +798,22 @@ fn parse_project(
     })
 }
 
-/// dbt's `graph` context variable (the manifest's flat graph): the parsed nodes, sources,
-/// exposures, metrics, groups, semantic models, saved queries and unit tests as dicts, in their
-/// manifest shape. Built only when some template reads `graph`.
-fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> minijinja::Value {
-    let mut meta = crate::artifacts::ArtifactMeta::new(
-        &project.config.name,
-        &manifest.adapter_type,
-        project.config.target_path.clone(),
-    );
-    meta.invocation_id = opts.invocation_id.clone();
-    meta.invocation_started_at = opts.run_started_at;
-    meta.project_root = project.root.clone();
-    let mut full = crate::artifacts::manifest_json(manifest, &meta);
-    let mut graph = Map::new();
-    for key in [
-        "exposures",
-        "groups",
-        "metrics",
-        "nodes",
-        "sources",
-        "semantic_models",
-        "saved_queries",
-        "unit_tests",
-    ] {
-        let v = full
-            .get_mut(key)
-            .map(Value::take)
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        graph.insert(key.to_string(), v);
+/// Renders a node's `pre-hook`s and `post-hook`s while parsing, as dbt does, so the macros and
+/// refs they use count among the node's dependencies. What they render is discarded, and so is
+/// a failure (they run, and report errors, when the node runs).
+fn render_hooks(node: &Node, templates: &Templates, ctx: &Arc<RenderCtx>) {
+    for key in ["pre-hook", "post-hook"] {
+        for h in crate::project::config::as_list(node.config.get(key)) {
+            let sql = match &h {
+                Value::String(s) => s.as_str(),
+                Value::Object(m) => m.get("sql").and_then(Value::as_str).unwrap_or(""),
+                _ => "",
+            };
+            if sql.contains("{{") || sql.contains("{%") {
+                let _ = templates.render(&node.original_file_path, sql, ctx);
+            }
+        }
     }
-    minijinja::Value::from_serialize(Value::Object(graph))
 }
 
 /// Every `{{ doc(..) }}` of a `description:` in `v` that names no docs block, as a diagnostic at
@@ -926,9 +946,11 @@ fn yaml_node(
     node
 }
 
+/// An error about a call in a node's code, at the call (`needle`: how it starts; `also`: text
+/// the call holds, such as a ref's version, to tell it from other calls of the same name).
 fn located(
     node: &Node,
-    needle: &str,
+    (needle, also): (&str, Option<&str>),
     code: &'static str,
     msg: String,
     hint: Option<String>,
@@ -939,10 +961,21 @@ fn located(
     )
     .maybe_hint(hint);
     let needle2 = needle.replace('\'', "\"");
-    let pos = node
-        .raw_code
-        .find(needle)
-        .or_else(|| node.raw_code.find(&needle2));
+    let raw = &node.raw_code;
+    let calls = || {
+        raw.match_indices(needle)
+            .chain(raw.match_indices(&needle2))
+            .map(|(p, _)| p)
+    };
+    let holding = also.and_then(|a| {
+        calls().find(|&p| {
+            raw[p + needle.len()..]
+                .split(')')
+                .next()
+                .is_some_and(|call| call.contains(a))
+        })
+    });
+    let pos = holding.or_else(|| calls().min());
     match pos {
         Some(p) if node.test_metadata.is_none() => {
             let (l, c) = line_col(&node.raw_code, p);
@@ -964,7 +997,7 @@ pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     Some((c[1].to_string(), args))
 }
 
-fn file_stem(path: &str) -> String {
+pub(super) fn file_stem(path: &str) -> String {
     let base = path.rsplit('/').next().unwrap_or(path);
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }
@@ -1002,72 +1035,6 @@ pub fn str_list(v: Option<&Value>) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
-}
-
-/// Applies a properties entry (description, columns, config, docs) to a node.
-fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
-    node.patch_path = Some(format!("{}://{}", node.package_name, entry.file));
-    node.description = render_docs(entry.str("description").unwrap_or(""), docs);
-    if let Some(Value::Object(meta)) = entry.value.get("meta") {
-        node.meta = meta.clone();
-    }
-    merge_into(&mut node.config, &entry_config(entry.value));
-    node.columns = columns_of(entry.value, docs);
-    if let Some(v) = entry.value.get("version") {
-        node.version = Some(match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-    }
-}
-
-/// The documented columns of a properties entry (`columns:`), descriptions rendered.
-pub(super) fn columns_of(
-    entry: &Map<String, Value>,
-    docs: &BTreeMap<String, DocBlock>,
-) -> Vec<ColumnDef> {
-    let Some(Value::Array(cols)) = entry.get("columns") else {
-        return vec![];
-    };
-    cols.iter()
-        .filter_map(|c| {
-            let name = c.get("name").and_then(Value::as_str)?;
-            Some(ColumnDef {
-                name: name.to_string(),
-                description: render_docs(
-                    c.get("description").and_then(Value::as_str).unwrap_or(""),
-                    docs,
-                ),
-                data_type: c
-                    .get("data_type")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                meta: c
-                    .get("meta")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default(),
-                tags: str_list(c.get("tags")),
-                quote: c.get("quote").and_then(Value::as_bool),
-            })
-        })
-        .collect()
-}
-
-/// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
-pub fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
-    if !text.contains("doc(") {
-        return text.to_string();
-    }
-    DOC_CALL_RE
-        .replace_all(text, |c: &regex::Captures| {
-            let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            docs.values()
-                .find(|d| d.name == name)
-                .map(|d| d.block_contents.clone())
-                .unwrap_or_default()
-        })
-        .into_owned()
 }
 
 pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {

@@ -528,11 +528,7 @@ fn native_test(
         let where_ = node.config.get("where").filter(|v| !v.is_null());
         Some(Ok(match where_ {
             Some(Value::String(w)) if w.contains("{{") || w.contains("{%") => return None,
-            Some(w)
-                if !text.contains("__dbt__cte__")
-                    && !matches!(w, Value::Bool(false))
-                    && w.as_str() != Some("") =>
-            {
+            Some(w) if !matches!(w, Value::Bool(false)) && w.as_str() != Some("") => {
                 format!(
                     "(select * from {text} where {}) dbt_subquery",
                     JValue::from_serialize(w)

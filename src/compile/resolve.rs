@@ -82,6 +82,8 @@ struct RefTarget {
     id: String,
     package: String,
     version: Option<String>,
+    /// A versioned model's latest version: what a ref without a version resolves to.
+    latest: bool,
     relation: Relation,
     ephemeral: bool,
     enabled: bool,
@@ -115,6 +117,7 @@ impl Resolver {
                 id: n.unique_id.clone(),
                 package: n.package_name.clone(),
                 version: n.version.clone(),
+                latest: n.is_latest_version(),
                 relation: n.relation(),
                 ephemeral: n.materialization() == Materialization::Ephemeral
                     && n.resource_type == ResourceType::Model,
@@ -162,19 +165,25 @@ impl Resolver {
             .map(|v| {
                 v.iter()
                     .filter(|t| package.is_none_or(|p| p == t.package))
-                    .filter(|t| version.is_none_or(|ver| t.version.as_deref() == Some(ver)))
+                    .filter(|t| match version {
+                        // dbt's ref lookup: an unversioned name, or a versioned model's latest.
+                        None => t.version.is_none() || t.latest,
+                        Some(ver) => t.version.as_deref() == Some(ver),
+                    })
                     .collect()
             })
             .unwrap_or_default();
         let enabled: Vec<&RefTarget> = candidates.iter().copied().filter(|t| t.enabled).collect();
         if enabled.is_empty() {
+            let what = match version {
+                Some(v) => format!("`{name}` with version `{v}`"),
+                None => format!("`{name}`"),
+            };
             if !candidates.is_empty() {
-                return Err(format!(
-                    "depends on a node named `{name}` which is disabled"
-                ));
+                return Err(format!("depends on a node named {what} which is disabled"));
             }
             return Err(format!(
-                "depends on a node named `{name}` which was not found"
+                "depends on a node named {what} which was not found"
             ));
         }
         let pick = enabled
@@ -216,6 +225,23 @@ impl Resolver {
 
     pub fn hint_ref(&self, name: &str) -> Option<String> {
         did_you_mean(name, self.by_name.keys().map(String::as_str))
+    }
+
+    /// For a ref to a version that does not exist: the versions the model has.
+    pub fn hint_versions(&self, name: &str) -> Option<String> {
+        let mut versions: Vec<&str> = self
+            .by_name
+            .get(name)?
+            .iter()
+            .filter_map(|t| t.version.as_deref())
+            .collect();
+        if versions.is_empty() {
+            return Some(format!(
+                "`{name}` is not a versioned model: ref it without a version"
+            ));
+        }
+        versions.sort_by(|a, b| super::versions::version_cmp(a, b));
+        Some(format!("`{name}` has versions {}", versions.join(", ")))
     }
 
     pub fn hint_source(&self, source: &str, table: &str) -> Option<String> {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::nodes::*;
-use super::parse::{columns_of, dirs_of, package_cfg, relative_to_resource, render_docs, str_list};
+use super::parse::{dirs_of, package_cfg, relative_to_resource, str_list};
+use super::patches::{columns_of, render_docs};
 use super::properties::{entry_config, Entry};
 use crate::diagnostics::Diagnostic;
 use crate::project::config::merge;
@@ -122,11 +123,7 @@ pub(super) fn source_nodes(
                 .or(entry.value.get("loaded_at_field"))
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            freshness: tm
-                .get("freshness")
-                .or(entry.value.get("freshness"))
-                .cloned()
-                .unwrap_or(Value::Null),
+            freshness: Value::Null,
             source_meta: entry
                 .value
                 .get("meta")
@@ -134,10 +131,126 @@ pub(super) fn source_nodes(
                 .cloned()
                 .unwrap_or_default(),
         });
+        // The thresholds the schema file sets (source, its config, table, its config) win over
+        // the project's `sources:` config; without any, that config's (or none) applies.
+        let cfg_of = |m: &serde_json::Map<String, Value>| -> Option<Value> {
+            m.get("config").and_then(|c| c.get("freshness")).cloned()
+        };
+        let levels = [
+            entry.value.get("freshness").cloned(),
+            cfg_of(entry.value),
+            tm.get("freshness").cloned(),
+            cfg_of(&tm),
+        ];
+        let freshness = match merge_source_freshness(&levels) {
+            Some(f) => f,
+            None => node.config.get("freshness").cloned().unwrap_or(Value::Null),
+        };
+        node.config_mut()
+            .insert("freshness".into(), freshness.clone());
+        if let Some(src) = node.source.as_mut() {
+            src.freshness = freshness;
+        }
         node.definition = Value::Object(tm.clone());
         if node.is_enabled() {
             out.push(node);
         }
     }
     Ok(out)
+}
+
+/// dbt's `merge_source_freshness` over the levels a schema file may set freshness at, in order
+/// (a missing level changes nothing, `null` clears it, a threshold set later wins per field).
+/// `None` when no level sets anything.
+fn merge_source_freshness(levels: &[Option<Value>]) -> Option<Value> {
+    let is_set = |t: Option<&Value>| {
+        t.is_some_and(|t| {
+            !t.get("count").unwrap_or(&Value::Null).is_null()
+                && !t.get("period").unwrap_or(&Value::Null).is_null()
+        })
+    };
+    let time = |t: Option<&Value>| -> Value {
+        let get = |k: &str| t.and_then(|t| t.get(k)).cloned().unwrap_or(Value::Null);
+        serde_json::json!({"count": get("count"), "period": get("period")})
+    };
+    let mut state: Option<Value> = None;
+    for level in levels.iter().flatten() {
+        let Value::Object(update) = level else {
+            state = Some(Value::Null);
+            continue;
+        };
+        let truthy = ["warn_after", "error_after"]
+            .iter()
+            .any(|k| is_set(update.get(*k)));
+        let base = match &state {
+            Some(Value::Null) if !truthy => continue,
+            Some(Value::Null) | None => None,
+            Some(b) => Some(b.clone()),
+        };
+        let mut out = serde_json::Map::new();
+        for k in ["warn_after", "error_after"] {
+            let b = base
+                .as_ref()
+                .and_then(|b| b.get(k))
+                .filter(|v| !v.is_null());
+            let v = match update.get(k) {
+                Some(Value::Null) => Value::Null,
+                u if is_set(u) => match b {
+                    Some(b) if is_set(Some(b)) => {
+                        let mut m = b.as_object().cloned().unwrap_or_default();
+                        for (mk, mv) in u.and_then(Value::as_object).into_iter().flatten() {
+                            if !mv.is_null() {
+                                m.insert(mk.clone(), mv.clone());
+                            }
+                        }
+                        time(Some(&Value::Object(m)))
+                    }
+                    _ => time(u),
+                },
+                _ => match b {
+                    Some(b) => time(Some(b)),
+                    None => base.as_ref().map_or_else(|| time(None), |_| Value::Null),
+                },
+            };
+            out.insert(k.into(), v);
+        }
+        let filter = update
+            .get("filter")
+            .filter(|f| !f.is_null())
+            .or_else(|| base.as_ref().and_then(|b| b.get("filter")))
+            .cloned()
+            .unwrap_or(Value::Null);
+        out.insert("filter".into(), filter);
+        state = Some(Value::Object(out));
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_source_freshness;
+    use serde_json::json;
+
+    #[test]
+    fn source_freshness_levels_merge_as_dbt_merges_them() {
+        let hour = json!({"warn_after": {"count": 12, "period": "hour"}});
+        let got = merge_source_freshness(&[None, Some(hour.clone()), None, None]).unwrap();
+        assert_eq!(
+            got,
+            json!({"warn_after": {"count": 12, "period": "hour"},
+                   "error_after": {"count": null, "period": null}, "filter": null})
+        );
+        let table = json!({"error_after": {"count": 1, "period": "day"}});
+        let got = merge_source_freshness(&[Some(hour), None, Some(table), None]).unwrap();
+        assert_eq!(got["warn_after"]["count"], 12);
+        assert_eq!(got["error_after"]["period"], "day");
+        let cleared = merge_source_freshness(&[
+            Some(json!({"warn_after": {"count": 1, "period": "day"}})),
+            None,
+            Some(json!(null)),
+            None,
+        ]);
+        assert_eq!(cleared, Some(json!(null)));
+        assert_eq!(merge_source_freshness(&[None, None, None, None]), None);
+    }
 }

@@ -50,6 +50,41 @@ pub(super) fn render_config_strings(
     Ok(())
 }
 
+/// Renders Jinja in the `data_type` of a node's documented columns (`data_type: "{{ 'int' if ...
+/// }}"`), as dbt renders properties YAML.
+pub(super) fn render_column_types(
+    node: &mut Node,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+    target: &Target,
+) -> Result<(), Diagnostic> {
+    if !node
+        .columns
+        .iter()
+        .any(|c| c.data_type.as_deref().is_some_and(has_jinja))
+    {
+        return Ok(());
+    }
+    let ctx = Arc::new(RenderCtx::new(
+        Phase::Parse,
+        node_info(node, target),
+        services.clone(),
+    ));
+    let file = node
+        .patch_path
+        .as_deref()
+        .map_or(node.original_file_path.as_str(), |p| {
+            p.split_once("://").map_or(p, |(_, f)| f)
+        });
+    let file = file.to_string();
+    for c in &mut node.columns {
+        if let Some(t) = c.data_type.as_mut().filter(|t| has_jinja(t)) {
+            *t = templates.render(&file, t, &ctx)?.trim().to_string();
+        }
+    }
+    Ok(())
+}
+
 /// Whether a config value holds Jinja anywhere (in a string, or inside a list or map).
 fn value_has_jinja(v: &Value) -> bool {
     match v {
@@ -112,6 +147,7 @@ pub(super) fn render_source_names(
     services: &Arc<ParseServices>,
 ) -> Result<(), Diagnostic> {
     render_config_strings(node, templates, services, target)?;
+    render_column_types(node, templates, services, target)?;
     if ![&node.database, &node.schema, &node.alias]
         .into_iter()
         .any(|s| has_jinja(s))

@@ -320,6 +320,15 @@ fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
         ResourceType::UnitTest => super::unit::run_unit_test(shared, node, wh),
         ResourceType::Snapshot => run_snapshot(shared, node, wh),
         ResourceType::SavedQuery => super::saved_query::run(node, wh),
+        // `build` lists exposures, after what they depend on, and does nothing with them.
+        ResourceType::Exposure => NodeOutcome {
+            status: RunStatus::NoOp,
+            message: "NO-OP".into(),
+            failures: None,
+            compiled_code: None,
+            detail: None,
+            rows_affected: None,
+        },
         _ => NodeOutcome {
             status: RunStatus::Success,
             message: "OK".into(),

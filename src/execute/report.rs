@@ -248,6 +248,7 @@ pub fn describe(node: &NodeRef) -> String {
         ResourceType::Test => format!("test {}", node.name),
         ResourceType::UnitTest => format!("unit_test {}", node.name),
         ResourceType::SavedQuery => format!("saved query {}", node.name),
+        ResourceType::Exposure => format!("exposure {}", node.name),
         _ => node.name.clone(),
     }
 }
@@ -263,8 +264,13 @@ impl TextReporter {
     fn render(&self, e: &Event) {
         match e {
             Event::NodeStart { index, total, node } => {
-                // dbt prints no START line for saved queries.
-                if !self.quiet && node.resource_type != ResourceType::SavedQuery {
+                // dbt prints no START line for saved queries and exposures.
+                if !self.quiet
+                    && !matches!(
+                        node.resource_type,
+                        ResourceType::SavedQuery | ResourceType::Exposure
+                    )
+                {
                     self.line(&fancy_line(
                         &format!("{index} of {total} START {}", describe(node)),
                         "RUN",

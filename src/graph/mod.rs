@@ -54,6 +54,9 @@ pub struct GraphNode {
     pub test_name: Option<String>,
     /// Sources only.
     pub source_name: Option<String>,
+    /// Versioned models: their version and their model's latest version.
+    pub version: Option<String>,
+    pub latest_version: Option<String>,
     /// Parent unique_ids; ids not in the graph are ignored.
     pub depends_on: Vec<String>,
 }

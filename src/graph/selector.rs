@@ -23,11 +23,11 @@ use crate::diagnostics::{did_you_mean, Diagnostic};
 const METHODS: &[&str] = &[
     "fqn", "tag", "group", "access", "source", "path", "file", "package", "config", "test_name",
     "test_type", "resource_type", "exposure", "metric", "semantic_model", "saved_query",
-    "unit_test",
+    "unit_test", "version",
 ];
 
 /// dbt methods that need run state sluice does not keep yet.
-const UNSUPPORTED: &[&str] = &["state", "result", "source_status", "version", "selector"];
+const UNSUPPORTED: &[&str] = &["state", "result", "source_status", "selector"];
 
 /// dbt's `NodeType` values, for validating `resource_type:`.
 #[rustfmt::skip]
@@ -277,7 +277,27 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
     Ok(match c.method.as_str() {
         "fqn" => {
             let fqn = FqnPattern::new(&value);
-            Box::new(move |n| !is(n, "source") && fqn.matches_node(&n.fqn))
+            Box::new(move |n| !is(n, "source") && fqn.matches_node(&n.fqn, n.version.is_some()))
+        }
+        "version" => {
+            let order = |n: &GraphNode| match (&n.version, &n.latest_version) {
+                (Some(v), Some(l)) => Some(crate::compile::versions::version_cmp(v, l)),
+                _ => None,
+            };
+            match value.as_str() {
+                "latest" => Box::new(move |n| n.version.is_some() && n.version == n.latest_version),
+                "prerelease" => Box::new(move |n| order(n) == Some(std::cmp::Ordering::Greater)),
+                "old" => Box::new(move |n| order(n) == Some(std::cmp::Ordering::Less)),
+                "none" => Box::new(move |n| n.version.is_none()),
+                other => {
+                    return Err(Diagnostic::error(
+                        "selector",
+                        format!(
+                            "invalid version type selector {other}: expected one of: \"latest\", \"prerelease\", \"old\", or \"none\""
+                        ),
+                    ))
+                }
+            }
         }
         "tag" => {
             let g = Glob::new(&value);
@@ -460,12 +480,21 @@ impl FqnPattern {
         }
     }
 
-    fn matches_node(&self, fqn: &[String]) -> bool {
-        self.matches(fqn) || (fqn.len() > 1 && self.matches(&fqn[1..]))
+    fn matches_node(&self, fqn: &[String], versioned: bool) -> bool {
+        self.matches(fqn, versioned) || (fqn.len() > 1 && self.matches(&fqn[1..], versioned))
     }
 
-    fn matches(&self, fqn: &[String]) -> bool {
-        if fqn.last() == Some(&self.raw) {
+    fn matches(&self, fqn: &[String], versioned: bool) -> bool {
+        if versioned && fqn.len() >= 2 {
+            // A versioned model's fqn ends `[name, v<v>]`: `name` selects every version, and
+            // `name.v2` / `name_v2` one of them.
+            let tail = &fqn[fqn.len() - 2..];
+            let sel: Vec<&str> = self.raw.split('.').collect();
+            let sel_tail = sel[sel.len().saturating_sub(2)..].join("_");
+            if tail[0] == self.raw || tail.join("_") == sel_tail {
+                return true;
+            }
+        } else if fqn.last() == Some(&self.raw) {
             return true;
         }
         let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();

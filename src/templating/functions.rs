@@ -142,6 +142,7 @@ fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
         .ok()
         .flatten()
         .or(kwargs.get("v").ok().flatten());
+    let version_quoted = version.as_ref().is_some_and(|v| v.as_str().is_some());
     let version = version.map(|v| v.to_string());
     let strs: Vec<String> = args
         .iter()
@@ -169,6 +170,7 @@ fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
                     package: package.clone(),
                     name: name.clone(),
                     version: version.clone(),
+                    version_quoted,
                 };
                 if !r.refs.contains(&call) {
                     r.refs.push(call);

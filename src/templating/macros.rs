@@ -571,15 +571,21 @@ impl Object for MacroFn {
                 format!("macro `{}` not found in its file", self.def.name),
             )
         })?;
+        use std::sync::atomic::Ordering;
         if let Some(c) = &ctx {
-            if let Ok(mut r) = c.recorded.lock() {
-                if !r.macros.contains(&self.def.unique_id) {
-                    r.macros.push(self.def.unique_id.clone());
+            if c.macro_depth.fetch_add(1, Ordering::SeqCst) == 0 {
+                if let Ok(mut r) = c.recorded.lock() {
+                    if !r.macros.contains(&self.def.unique_id) {
+                        r.macros.push(self.def.unique_id.clone());
+                    }
                 }
             }
         }
         RETURN_SLOT.with(|s| s.borrow_mut().push(None));
         let result = m.call(&st, &args);
+        if let Some(c) = &ctx {
+            c.macro_depth.fetch_sub(1, Ordering::SeqCst);
+        }
         let slot = RETURN_SLOT.with(|s| s.borrow_mut().pop().flatten());
         let value = match result {
             Ok(v) => v,

@@ -128,7 +128,10 @@ pub struct NodeInfo {
 pub struct RefCall {
     pub package: Option<String>,
     pub name: String,
+    /// `v=` / `version=` as dbt formats it into ids (`2`, `1.5`, `beta`).
     pub version: Option<String>,
+    /// The version was given as text (`version='2'`): the manifest writes it as a string.
+    pub version_quoted: bool,
 }
 
 /// What a parse-phase render recorded.
@@ -154,6 +157,9 @@ pub struct RenderCtx {
     /// Extra context values (e.g. a generic test's arguments, `model` for unit tests).
     pub extra: Map<String, serde_json::Value>,
     jinja_ctx: Mutex<Option<Value>>,
+    /// How deep in macro calls the render is: dbt records a node's macro dependencies only
+    /// for the calls its own code makes (depth 0), not the macros those macros call.
+    pub(crate) macro_depth: std::sync::atomic::AtomicUsize,
 }
 
 impl RenderCtx {
@@ -166,6 +172,7 @@ impl RenderCtx {
             results: Mutex::new(Default::default()),
             extra: Map::new(),
             jinja_ctx: Mutex::new(None),
+            macro_depth: Default::default(),
         }
     }
     pub fn with_extra(mut self, extra: Map<String, serde_json::Value>) -> Self {

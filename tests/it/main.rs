@@ -20,6 +20,7 @@ mod metrics_build;
 mod metrics_case;
 mod metrics_rules;
 mod metrics_spec;
+mod model_versions;
 mod operation;
 mod packages;
 mod pg_server;

@@ -7,7 +7,7 @@
 {#- The relation itself (an object packages can introspect), or a filtered subquery. -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
-    {%- if where and "__dbt__cte__" not in (relation | string) -%}
+    {%- if where -%}
         {{ return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") }}
     {%- else -%}
         {{ return(relation) }}

@@ -1,0 +1,227 @@
+//! Properties entries applied to the nodes they describe: description, `meta`, `config:`,
+//! columns (with constraints, granularity and rendered `{{ doc() }}` descriptions), and for models
+//! `deprecation_date`, `time_spine`, `constraints` and a top-level `access:`; and the rule by which
+//! a package's entry describes another package's same-named node when its own is disabled.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::configs::merge_into;
+use super::nodes::*;
+use super::parse::{dirs_of, file_stem, package_cfg, str_list};
+use super::properties::{entry_config, Entry, Properties};
+use super::versions::{normalize_deprecation_date, Versions};
+use crate::project::config::ConfigTree;
+use crate::project::{FileKind, Project};
+
+pub(super) static DOC_CALL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\{\{\s*doc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*\}\}"#)
+        .unwrap()
+});
+
+/// A properties entry of another package for a model, seed or snapshot `name` of `pkg` that has
+/// none of its own: dbt applies a package's patch to the same-named node of another package when
+/// the package's own node is missing or disabled (e.g. a package documents a seed that the root
+/// project provides instead of the package's, disabled, one).
+pub(super) fn foreign_entry<'a>(
+    root: &Project,
+    all_props: &'a [(&Project, Properties<'a>, Versions)],
+    pkg: &str,
+    rtype: ResourceType,
+    name: &str,
+) -> Option<Entry<'a>> {
+    for (p, props, _) in all_props {
+        if p.config.name == pkg {
+            continue;
+        }
+        let entries = match rtype {
+            ResourceType::Model => &props.models,
+            ResourceType::Seed => &props.seeds,
+            ResourceType::Snapshot => &props.snapshots,
+            _ => return None,
+        };
+        let Some(entry) = entries.get(name) else {
+            continue;
+        };
+        if entry_config(entry.value).get("enabled") == Some(&Value::Bool(false)) {
+            continue;
+        }
+        // The package's own node of that name, if it has one, must be disabled by the project
+        // configs.
+        let own_paths: Vec<&String> = match rtype {
+            ResourceType::Seed => p
+                .seed_files
+                .iter()
+                .map(|f| &f.path)
+                .filter(|path| file_stem(path) == name)
+                .collect(),
+            _ => p
+                .sql_files
+                .iter()
+                .filter(|f| {
+                    f.kind
+                        == match rtype {
+                            ResourceType::Model => FileKind::Model,
+                            _ => FileKind::Snapshot,
+                        }
+                })
+                .map(|f| &f.path)
+                .filter(|path| file_stem(path) == name)
+                .collect(),
+        };
+        let disabled = own_paths.iter().all(|path| {
+            let mut fqn = vec![p.config.name.clone()];
+            fqn.extend(dirs_of(path));
+            fqn.push(name.to_string());
+            let cfg = package_cfg(root, p, tree_of(&p.config, rtype), &fqn, |c| {
+                tree_of(c, rtype)
+            });
+            cfg.get("enabled") == Some(&Value::Bool(false))
+        });
+        if disabled {
+            return Some(*entry);
+        }
+    }
+    None
+}
+
+fn tree_of(c: &crate::project::ProjectConfig, rtype: ResourceType) -> &ConfigTree {
+    match rtype {
+        ResourceType::Seed => &c.seeds,
+        ResourceType::Snapshot => &c.snapshots,
+        _ => &c.models,
+    }
+}
+
+/// Applies a properties entry (description, columns, config, docs) to a node.
+pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
+    node.patch_path = Some(format!("{}://{}", node.package_name, entry.file));
+    node.description = render_docs(entry.str("description").unwrap_or(""), docs);
+    if let Some(Value::Object(meta)) = entry.value.get("meta") {
+        node.meta = meta.clone();
+    }
+    merge_into(&mut node.config, &entry_config(entry.value));
+    node.columns = columns_of(entry.value, docs);
+    if node.resource_type == ResourceType::Model {
+        // Checked when the versions were collected: an invalid date is reported there.
+        node.deprecation_date = entry
+            .value
+            .get("deprecation_date")
+            .and_then(|d| normalize_deprecation_date(d).ok().flatten());
+        if let Some(Value::Array(list)) = entry.value.get("constraints") {
+            node.constraints = list
+                .iter()
+                .map(|c| {
+                    let mut out = column_constraint(c);
+                    out["columns"] = c.get("columns").cloned().unwrap_or(Value::Array(vec![]));
+                    out
+                })
+                .collect();
+        }
+        if let Some(Value::Object(ts)) = entry.value.get("time_spine") {
+            let custom: Vec<Value> = match ts.get("custom_granularities") {
+                Some(Value::Array(c)) => c
+                    .iter()
+                    .map(|g| {
+                        serde_json::json!({
+                            "name": g.get("name"),
+                            "column_name": g.get("column_name"),
+                        })
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            node.time_spine = Some(serde_json::json!({
+                "standard_granularity_column": ts.get("standard_granularity_column"),
+                "custom_granularities": custom,
+            }));
+        }
+        // The top-level `access:` of a model; its `config: access:` wins.
+        if let Some(Value::String(a)) = entry.value.get("access") {
+            let own = entry
+                .value
+                .get("config")
+                .and_then(|c| c.get("access"))
+                .is_some();
+            if !own {
+                node.config_mut()
+                    .insert("access".into(), Value::String(a.clone()));
+            }
+        }
+    }
+}
+
+/// The documented columns of a properties entry (`columns:`), descriptions rendered.
+pub(super) fn columns_of(
+    entry: &Map<String, Value>,
+    docs: &BTreeMap<String, DocBlock>,
+) -> Vec<ColumnDef> {
+    let Some(Value::Array(cols)) = entry.get("columns") else {
+        return vec![];
+    };
+    cols.iter()
+        .filter_map(|c| {
+            let name = c.get("name").and_then(Value::as_str)?;
+            Some(ColumnDef {
+                name: name.to_string(),
+                description: render_docs(
+                    c.get("description").and_then(Value::as_str).unwrap_or(""),
+                    docs,
+                ),
+                data_type: c
+                    .get("data_type")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                meta: c
+                    .get("meta")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+                tags: str_list(c.get("tags")),
+                quote: c.get("quote").and_then(Value::as_bool),
+                constraints: match c.get("constraints") {
+                    Some(Value::Array(list)) => list.iter().map(column_constraint).collect(),
+                    _ => vec![],
+                },
+                granularity: c
+                    .get("granularity")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// A column's constraint as dbt writes it: every field, with its defaults.
+fn column_constraint(c: &Value) -> Value {
+    let get = |k: &str| c.get(k).cloned().unwrap_or(Value::Null);
+    let flag = |k: &str| c.get(k).cloned().unwrap_or(Value::Bool(true));
+    serde_json::json!({
+        "type": get("type"),
+        "name": get("name"),
+        "expression": get("expression"),
+        "warn_unenforced": flag("warn_unenforced"),
+        "warn_unsupported": flag("warn_unsupported"),
+        "to": get("to"),
+        "to_columns": c.get("to_columns").cloned().unwrap_or(Value::Array(vec![])),
+    })
+}
+
+/// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
+pub fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
+    if !text.contains("doc(") {
+        return text.to_string();
+    }
+    DOC_CALL_RE
+        .replace_all(text, |c: &regex::Captures| {
+            let name = c.get(2).map_or(&c[1], |m| m.as_str());
+            docs.values()
+                .find(|d| d.name == name)
+                .map(|d| d.block_contents.clone())
+                .unwrap_or_default()
+        })
+        .into_owned()
+}
