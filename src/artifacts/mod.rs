@@ -29,7 +29,7 @@ pub use manifest::{manifest_json, manifest_string, write_manifest};
 pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
 
 /// The dbt version sluice reports in artifacts.
-pub const DBT_VERSION: &str = "1.10.0";
+pub use crate::project::DBT_VERSION;
 
 /// Invocation-wide facts shared by every artifact of one command.
 #[derive(Debug, Clone)]

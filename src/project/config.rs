@@ -155,8 +155,21 @@ fn check_shapes(raw: &Map<String, Value>, text: &str) -> Result<(), Diagnostic> 
     Ok(())
 }
 
-/// The dbt version sluice implements, as `require-dbt-version` ranges are checked against it.
-pub const DBT_VERSION: (u64, u64, u64) = (1, 10, 0);
+/// The dbt release sluice implements and is checked against (the conformance runner and the
+/// recorded fixtures use real dbt-core 1.10.23): what artifacts report as `dbt_version`, what
+/// `dbt_version` in templates says, and what `require-dbt-version` ranges are checked against.
+pub const DBT_VERSION: &str = "1.10.23";
+
+fn dbt_version_parts() -> (u64, u64, u64) {
+    let mut it = DBT_VERSION
+        .split('.')
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    (
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+    )
+}
 
 /// Whether `version` satisfies one `require-dbt-version` entry: comma-separated comparisons
 /// (`>=1.3.0`, `<2.0.0`, `=1.10.0`, `1.10.0`; missing minor or patch parts are 0).
@@ -191,9 +204,8 @@ impl ProjectConfig {
     /// `require-dbt-version` checked against [`DBT_VERSION`], as dbt checks it (unless
     /// `--no-version-check`): a project or package that needs another dbt is an error.
     pub fn check_dbt_version(&self) -> Result<(), Diagnostic> {
-        let (a, b, c) = DBT_VERSION;
         for spec in &self.require_dbt_version {
-            let ok = satisfies(DBT_VERSION, spec).map_err(|bad| {
+            let ok = satisfies(dbt_version_parts(), spec).map_err(|bad| {
                 Diagnostic::error(
                     "project",
                     format!(
@@ -208,7 +220,7 @@ impl ProjectConfig {
                 return Err(Diagnostic::error(
                     "project",
                     format!(
-                        "this version of dbt is not supported with the `{}` package: sluice implements dbt {a}.{b}.{c}, `{}` requires {:?}",
+                        "this version of dbt is not supported with the `{}` package: sluice implements dbt {DBT_VERSION}, `{}` requires {:?}",
                         self.name, self.name, self.require_dbt_version
                     ),
                 )

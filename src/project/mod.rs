@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::diagnostics::{Diagnostic, Location};
-pub use config::{ConfigTree, ProjectConfig};
+pub use config::{ConfigTree, ProjectConfig, DBT_VERSION};
 pub use profile::{Profile, Target};
 
 /// What a file is, by the path it was found under.

@@ -466,7 +466,10 @@ impl Templates {
                 .cloned()
                 .unwrap_or_else(|| self.globals.graph.clone()),
         );
-        m.insert("dbt_version".into(), Value::from("1.10.0"));
+        m.insert(
+            "dbt_version".into(),
+            Value::from(crate::project::DBT_VERSION),
+        );
         if let Some(this) = &ctx.node.this {
             m.insert("this".into(), relation_value(this.clone()));
         }
