@@ -32,7 +32,10 @@ with `path` (the project folder inside the source, default ".") or `layout` (a l
 plus `path`; `local:` entries of the project's packages.yml are linked in by the runner.
 Other keys: `volatile` (relations, as `schema.name`, whose rows depend on when they are built,
 e.g. `now()` or `random()`: only their row counts are compared; the nodes reading them have the
-timestamp literals of their SQL masked, and a test's pass/warn/fail counts as ran), `format` (a table: dbt_project.yml is a template filled in with str.format, as
+timestamp literals of their SQL masked, and a test's pass/warn/fail counts as ran),
+`set_ordered` (relations, as `schema.name`, whose columns dbt orders by a Python set, an order
+that changes from one dbt run to the next: their SQL is compared as a multiset of words (commas aside)
+and their rows by count), `format` (a table: dbt_project.yml is a template filled in with str.format, as
 `dbt init` fills the starter project), `commands` (default ["build"]), `vars` (a table, passed as --vars), `env` (a table),
 `threads` (default 4).
 """
@@ -404,6 +407,9 @@ def compare(project: dict, dbt: dict, sl: dict) -> tuple[str, list[str]]:
     parts.append(f"nodes {e}/{t}")
     diffs += d
     readers = readers_of_volatile(project, dbt["nodes"])
+    # Relations whose columns dbt orders by a Python set (hash order, different on every dbt
+    # run): their SQL is compared as a multiset of words, their rows by count.
+    set_ordered = {v.rsplit(".", 1)[-1] for v in project.get("set_ordered", [])}
     # SQL: nodes that dbt compiled (a reader of a volatile relation with its timestamps masked).
     eq, total = 0, 0
     for uid, want in sorted(dbt["sql"].items()):
@@ -411,6 +417,8 @@ def compare(project: dict, dbt: dict, sl: dict) -> tuple[str, list[str]]:
         want = normalized_sql(want)
         got = sl["sql"].get(uid)
         got = None if got is None else normalized_sql(got)
+        if uid.split(".")[-1] in set_ordered and got is not None:
+            want, got = (" ".join(sorted(re.split(r"[\s,]+", x))) for x in (want, got))
         if uid in readers and got is not None:
             want, got = (TIMESTAMP_LITERAL.sub("'<timestamp>'", x) for x in (want, got))
         if got == want:
@@ -439,7 +447,7 @@ def compare(project: dict, dbt: dict, sl: dict) -> tuple[str, list[str]]:
             total += 1
     parts.append(f"verdicts {eq}/{total}")
     # Relations whose rows depend on when they were built (`now()`): row counts only.
-    volatile = set(project.get("volatile", []))
+    volatile = set(project.get("volatile", [])) | set(project.get("set_ordered", []))
 
     def rows_only(facts: dict) -> dict:
         return {k: ({"rows": v.get("rows")} if k in volatile else v) for k, v in facts.items()}
@@ -467,7 +475,7 @@ def dbt_cache_key(project: dict, venv: Path) -> str:
                                "import duckdb; print(duckdb.__version__)"],
                               capture_output=True, text=True).stdout.strip()
     # What real dbt runs (not how its results are compared) keys the cache.
-    ran = {k: v for k, v in project.items() if k != "volatile"}
+    ran = {k: v for k, v in project.items() if k not in ("volatile", "set_ordered")}
     blob = CACHE_FORMAT + json.dumps(ran, sort_keys=True) + version
     if "local" in project:  # fixtures change: key on their content too
         h = hashlib.sha256()
