@@ -422,34 +422,8 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
             ("c_independent", "select 2 as y"),
         ],
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["run"])
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut watcher = pg.client("engines");
-    let started = std::time::Instant::now();
-    loop {
-        let n: i64 = watcher
-            .query_one(
-                "select count(*) from pg_stat_activity where query like '%pg_sleep(20)%' and pid <> pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if n > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "the slow model never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    drop(watcher);
+    let child = spawn_sluice(&dir, &["run"]);
+    wait_for_query(&pg, "engines", "pg_sleep(20)");
     pg.restart();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -485,6 +459,18 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
     std::fs::write(dir.join("models/a_slow.sql"), "select 1 as x").unwrap();
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// Starts sluice in the background, its output captured.
+fn spawn_sluice(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Waits until a statement containing `needle` runs on the server (another session's).
@@ -530,14 +516,7 @@ fn server_down_for_good_stops_the_run_after_one_reconnect() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     only_models(&dir, &refs);
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["run", "--threads", "1"])
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_sluice(&dir, &["run", "--threads", "1"]);
     wait_for_query(&pg, "engines", "pg_sleep(20)");
     pg.stop();
     let out = child.wait_with_output().unwrap();
