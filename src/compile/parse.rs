@@ -519,6 +519,37 @@ fn parse_project(
             .insert(node.unique_id.clone(), Box::new(node));
     }
 
+    // A properties entry that describes no node is a warning, as in dbt.
+    for (proj, props, _) in &all_props {
+        for (section, map) in [
+            ("models", &props.models),
+            ("seeds", &props.seeds),
+            ("snapshots", &props.snapshots),
+            ("analyses", &props.analyses),
+        ] {
+            for (name, entry) in map {
+                let known = manifest
+                    .nodes
+                    .values()
+                    .map(|n| &**n)
+                    .chain(manifest.disabled.values().flatten())
+                    .any(|n| &n.name == name);
+                if !known {
+                    warnings.push(
+                        Diagnostic::warning(
+                            "unknown-patch",
+                            format!(
+                                "did not find a node named `{name}` for the entry under `{section}:` (project `{}`)",
+                                proj.config.name
+                            ),
+                        )
+                        .in_file(entry.file)
+                        .with_hint("check the name, or add the file the entry describes"),
+                    );
+                }
+            }
+        }
+    }
     crate::timing("parse: relations", t);
     t = std::time::Instant::now();
     // Generic tests from properties YAML.

@@ -221,6 +221,39 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
                 );
                 continue;
             }
+            // dbt's schema check: `columns:` is a list (of entries with a `name`).
+            if let Some(cols) = m.get("columns").filter(|c| !c.is_null() && !c.is_array()) {
+                let lines: Vec<&str> = f.text.lines().collect();
+                let named = lines
+                    .iter()
+                    .position(|l| {
+                        l.trim_start().trim_start_matches("- ").trim_start()
+                            == format!("name: {}", entry.name())
+                    })
+                    .unwrap_or(0);
+                let line = lines
+                    .iter()
+                    .skip(named)
+                    .position(|l| l.trim_start().starts_with("columns:"))
+                    .map_or(1, |i| named + i + 1);
+                errors.push(
+                    Diagnostic::error(
+                        "yaml",
+                        format!(
+                            "`columns:` of `{}` must be a list of columns, not {}",
+                            entry.name(),
+                            serde_json::to_string(cols).unwrap_or_default()
+                        ),
+                    )
+                    .at(crate::diagnostics::Location::at(
+                        &f.original_file_path,
+                        line,
+                        1,
+                    ))
+                    .with_hint("write `columns:` followed by `- name: <column>` items"),
+                );
+                continue;
+            }
             out.push((key.as_str(), entry));
         }
     }

@@ -237,3 +237,37 @@ fn a_derived_metric_expression_that_is_not_sql_is_an_error() {
         "{out}"
     );
 }
+
+/// `columns:` that is not a list is an error at its line (dbt's schema check); an entry that
+/// describes no node is a warning, as dbt warns ("Did not find matching node for patch").
+#[test]
+fn properties_of_the_wrong_shape_or_for_no_node() {
+    let (_tmp, dir) = shop();
+    let path = dir.join("models/extra.yml");
+    std::fs::write(
+        &path,
+        "models:\n  - name: ghost\n    description: nothing\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("did not find a node named `ghost`"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(
+        &path,
+        "models:\n  - name: ghost\n    description: nothing\n  - name: orders_extra\n    columns: \"id\"\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("`columns:` of `orders_extra` must be a list of columns, not \"id\"")
+            && r.stderr.contains("models/extra.yml:5:1"),
+        "{}",
+        r.stderr
+    );
+}
