@@ -522,7 +522,20 @@ pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic
     }
     let in_this_file = e.name().is_none_or(|n| n == file);
     let mut d = Diagnostic::error(functions::error_code(e), msg);
-    if in_this_file {
+    // A macro file's own error (compiled under its template name, after `preprocess`): its line
+    // is right, its byte range is into the preprocessed text.
+    let macro_file_line = e
+        .name()
+        .filter(|n| *n != file && macros::display_template_name(n) == file)
+        .and(e.line());
+    if let Some(l) = macro_file_line {
+        d = d.at(Location {
+            file: file.into(),
+            line: Some(l),
+            column: None,
+        });
+        d.source_line = source.lines().nth(l - 1).map(str::to_string);
+    } else if in_this_file {
         let loc = match (e.range(), e.line()) {
             (Some(r), _) => {
                 let (l, c) = line_col(source, r.start);

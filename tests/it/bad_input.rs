@@ -271,3 +271,22 @@ fn properties_of_the_wrong_shape_or_for_no_node() {
         r.stderr
     );
 }
+
+/// A Jinja syntax error in a macro file points at that file and line, with the line shown.
+#[test]
+fn a_syntax_error_in_a_macro_file_points_at_its_line() {
+    let (_tmp, dir) = shop();
+    std::fs::create_dir_all(dir.join("macros")).unwrap();
+    std::fs::write(
+        dir.join("macros/broken.sql"),
+        "{% macro broken(x) %}\n  select 1\n  {{ x + }}\n{% endmacro %}\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("--> macros/broken.sql:3") && r.stderr.contains("{{ x + }}"),
+        "{}",
+        r.stderr
+    );
+}
