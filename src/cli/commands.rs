@@ -374,37 +374,43 @@ fn debug(g: &GlobalArgs, config_dir: bool) -> CmdResult {
     let root = session::project_root(g).map_err(|d| vec![d])?;
     let project = crate::project::load_without_packages(&root)?;
     let target = session::load_target(g, &root, &project).map_err(|d| vec![d])?;
-    println!("sluice {}", env!("CARGO_PKG_VERSION"));
-    println!(
+    // Through the reporter, so that `--log-format json` gives one JSON event per line.
+    let rep = reporter(g);
+    let say = |line: String| rep.event(&Event::Info(line));
+    say(format!("sluice {}", env!("CARGO_PKG_VERSION")));
+    say(format!(
         "project: {} ({})",
         project.config.name,
         root.join("dbt_project.yml").display()
-    );
-    println!("profiles.yml: {}", target.profiles_path.display());
-    println!(
+    ));
+    say(format!("profiles.yml: {}", target.profiles_path.display()));
+    say(format!(
         "profile: {}  target: {}",
         target.profile_name, target.target_name
-    );
+    ));
     let redacted = target.redacted();
     for (k, v) in &redacted {
         if k == "resolved_path" {
             continue;
         }
-        println!(
+        say(format!(
             "  {k}: {}",
             match v {
                 Value::String(s) => s.clone(),
                 o => o.to_string(),
             }
-        );
+        ));
     }
     match Adapter::connect(&target).and_then(|a| a.connection().map(|_| ())) {
         Ok(()) => {
-            println!("Connection test: OK connection ok");
+            say("Connection test: OK connection ok".into());
             Ok(Outcome::Ok)
         }
         Err(e) => {
-            println!("Connection test: ERROR {}", target.scrub(&e.to_string()));
+            say(format!(
+                "Connection test: ERROR {}",
+                target.scrub(&e.to_string())
+            ));
             Ok(Outcome::Failed)
         }
     }

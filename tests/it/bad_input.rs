@@ -290,3 +290,23 @@ fn a_syntax_error_in_a_macro_file_points_at_its_line() {
         r.stderr
     );
 }
+
+/// `debug --log-format json` prints JSON events, one per line, like every other command.
+#[test]
+fn debug_follows_the_log_format() {
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["debug", "--log-format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let events: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["msg"] == "Connection test: OK connection ok"),
+        "{}",
+        r.stdout
+    );
+}
