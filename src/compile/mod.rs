@@ -24,6 +24,7 @@ pub use configs::{default_config, default_config_ref, default_config_shared};
 pub use graph_var::set_flat_graph;
 pub use nodes::*;
 pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
+pub use properties::Properties;
 pub use render::{
     compile_ephemeral_ancestors, compile_node, compile_node_in, compiled_path,
     has_ephemeral_models, inject_ctes, node_info, render_node, CompileServices, Warehouse,

@@ -386,7 +386,8 @@ fn top_level_with(sql: &str) -> Option<usize> {
     let b = sql.as_bytes();
     let word_at = |i: usize, w: &str| {
         b.len() >= i + w.len()
-            && sql[i..i + w.len()].eq_ignore_ascii_case(w)
+            // Bytes, not a `str` slice: `i + w.len()` may fall inside a multi-byte character.
+            && b[i..i + w.len()].eq_ignore_ascii_case(w.as_bytes())
             && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
             && b.get(i + w.len())
                 .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
@@ -621,6 +622,20 @@ fn parse_static_call(s: &str) -> Option<(String, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::inject_ctes;
+
+    /// Found by the fuzzer: a `w` followed by a multi-byte character within four bytes.
+    #[test]
+    fn a_multibyte_character_after_a_w_is_not_a_with() {
+        let cte = ["e as (select 1)".to_string()];
+        assert_eq!(
+            inject_ctes("case wh\u{fffd} end", &cte),
+            "with e as (select 1)\ncase wh\u{fffd} end"
+        );
+        assert_eq!(
+            inject_ctes("WI\u{feff}H x", &cte),
+            "with e as (select 1)\nWI\u{feff}H x"
+        );
+    }
 
     /// Where dbt (`inject_ctes_into_sql`, with sqlparse) puts ephemeral CTEs, up to whitespace.
     #[test]

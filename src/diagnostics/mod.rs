@@ -190,7 +190,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// 1-based line and column of a byte offset in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    // An offset inside a multi-byte character (e.g. one counted in a rewritten copy of the
+    // text) points at that character.
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
@@ -214,5 +219,7 @@ mod tests {
     fn line_and_column() {
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
         assert_eq!(line_col("ab", 0), (1, 1));
+        // Found by the fuzzer: an offset inside a multi-byte character points at it.
+        assert_eq!(line_col("a\u{301}b", 2), (1, 2));
     }
 }

@@ -14,6 +14,7 @@
 //! one metric in `metric`.
 
 mod metric;
+pub use metric::sql_expr_error;
 mod semantic_model;
 
 use std::collections::{BTreeMap, BTreeSet};

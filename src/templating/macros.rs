@@ -183,6 +183,11 @@ fn defaults_from_earlier_args(src: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::new();
     let mut last = 0;
     for m in MACRO_HEAD_RE.find_iter(src) {
+        // A head inside the previous macro's rewritten head (its parentheses never closed
+        // before this one): already copied, and not a head of its own.
+        if m.start() < last {
+            continue;
+        }
         let Some(close) = matching_paren(src, m.end()) else {
             continue;
         };

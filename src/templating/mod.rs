@@ -38,8 +38,11 @@ use serde_json::Map;
 use crate::diagnostics::{line_col, Diagnostic, Location};
 use crate::sql::Relation;
 pub use functions::{local_md5, set_print_enabled};
-pub use macros::{MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE, MAX_MACRO_DEPTH};
+pub use macros::{
+    preprocess, preprocess_node, MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE, MAX_MACRO_DEPTH,
+};
 pub use objects::{relation_value, CellKind, Column, QueryResult};
+pub use syntax::rewrite;
 
 /// Which render this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

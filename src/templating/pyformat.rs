@@ -459,6 +459,20 @@ pub fn py_do(_values: Rest<Value>) -> Value {
     Value::from(())
 }
 
+/// The largest width or precision of a `%` conversion. Python would try to allocate any width
+/// (and run out of memory); one this large is a mistake, reported instead of a crash.
+const MAX_WIDTH: usize = 10_000_000;
+
+fn width_ok(n: usize) -> Result<usize, Error> {
+    if n > MAX_WIDTH {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("ValueError: width or precision {n} is too big (at most {MAX_WIDTH})"),
+        ));
+    }
+    Ok(n)
+}
+
 /// One `%` conversion: `%[(key)][flags][width][.precision]type`.
 #[derive(Default)]
 struct Spec {
@@ -546,13 +560,18 @@ pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 chars.next();
                 let v = take(next)?;
                 let n = i64::try_from(v).map_err(|_| err("* wants int"))?;
-                return Ok(Some(n.max(0) as usize));
+                return width_ok(n.max(0) as usize).map(Some);
             }
             let mut n: Option<usize> = None;
             while let Some(&(_, d)) = chars.peek() {
                 match d.to_digit(10) {
                     Some(d) => {
-                        n = Some(n.unwrap_or(0) * 10 + d as usize);
+                        let v = n
+                            .unwrap_or(0)
+                            .checked_mul(10)
+                            .and_then(|v| v.checked_add(d as usize))
+                            .unwrap_or(usize::MAX);
+                        n = Some(width_ok(v)?);
                         chars.next();
                     }
                     None => break,
@@ -824,6 +843,22 @@ mod tests {
 
     fn v<T: Into<Value>>(x: T) -> Value {
         x.into()
+    }
+
+    /// Found by the fuzzer: `'%99999999999999999999d' % 1` overflowed a `String`'s capacity.
+    #[test]
+    fn huge_widths_are_errors() {
+        for fmt in [
+            "%99999999999999999999d",
+            "%99999999999s",
+            "%.99999999999f",
+            "%0123456789012d",
+        ] {
+            let e = percent_format(fmt, &v(1)).unwrap_err().to_string();
+            assert!(e.contains("too big"), "{fmt}: {e}");
+        }
+        assert!(percent_format("%*d", &Value::from(vec![v(100_000_000_000i64), v(1)])).is_err());
+        assert_eq!(percent_format("%5d", &v(1)).unwrap(), "    1");
     }
 
     // Expected values printed by Python 3 (`repr(x)`, `fmt % args`).

@@ -90,6 +90,53 @@ fn opt_usize(v: Option<Value>, what: &str) -> Result<Option<usize>, Error> {
     }
 }
 
+/// The most tuples `product`, `permutations` and `combinations*` make. Python's are lazy and
+/// would run (for hours) on `combinations_with_replacement(long_list, 9) | list`; sluice builds
+/// the list up front, so more than this is an error instead of a hang.
+const MAX_TUPLES: u128 = 1_000_000;
+
+/// An error when `count` tuples (None: more than `u128` holds) is over [`MAX_TUPLES`].
+fn check_count(method: &str, count: Option<u128>) -> Result<(), Error> {
+    match count {
+        Some(c) if c <= MAX_TUPLES => Ok(()),
+        _ => Err(err(format!(
+            "OverflowError: itertools.{method} would make more than {MAX_TUPLES} tuples"
+        ))),
+    }
+}
+
+/// `n choose k`, or None past [`MAX_TUPLES`].
+fn choose(n: usize, k: usize) -> Option<u128> {
+    if k > n {
+        return Some(0);
+    }
+    let k = k.min(n - k);
+    let mut c: u128 = 1;
+    // C(n, i) grows with i up to n/2: once past the limit, so is C(n, k).
+    for i in 0..k {
+        c = c * (n - i) as u128 / (i as u128 + 1);
+        if c > MAX_TUPLES {
+            return None;
+        }
+    }
+    Some(c)
+}
+
+/// How many `r`-permutations of `n` items there are, or None past [`MAX_TUPLES`].
+fn permutation_count(n: usize, r: usize) -> Option<u128> {
+    if r > n {
+        return Some(0);
+    }
+    let mut c: u128 = 1;
+    for i in 0..r {
+        c *= (n - i) as u128;
+        if c > MAX_TUPLES {
+            return None;
+        }
+    }
+    Some(c)
+}
+
 /// Index tuples of `r`-permutations of `n` items, in Python's order.
 fn permutations(n: usize, r: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
@@ -132,7 +179,14 @@ fn combinations(n: usize, r: usize, again: bool) -> Vec<Vec<usize>> {
             out.push(cur.clone());
             return;
         }
-        for i in from..n {
+        // Without replacement, leave enough items for the positions still to fill (otherwise
+        // the search is exponential when `r` is close to `n`, e.g. 998 of 1,000).
+        let end = if again {
+            n
+        } else {
+            (n + 1).saturating_sub(r - cur.len())
+        };
+        for i in from..end {
             cur.push(i);
             go(n, r, if again { i } else { i + 1 }, again, cur, out);
             cur.pop();
@@ -170,7 +224,10 @@ impl Object for ItertoolsModule {
             "repeat" => {
                 let v = arg(0, "object").unwrap_or_default();
                 match opt_usize(arg(1, "times"), "times")? {
-                    Some(n) => Ok(PyList::value(vec![v; n])),
+                    Some(n) => {
+                        check_count(method, Some(n as u128))?;
+                        Ok(PyList::value(vec![v; n]))
+                    }
                     None => Ok(Value::from_object(Endless::Repeat(v))),
                 }
             }
@@ -225,12 +282,12 @@ impl Object for ItertoolsModule {
                     ),
                 };
                 let iter = it.try_iter()?.skip(start).step_by(step);
-                let taken: Vec<Value> = match stop {
-                    Some(stop) => iter
-                        .take(stop.saturating_sub(start).div_ceil(step))
-                        .collect(),
-                    None => iter.collect(),
-                };
+                let n = stop.map_or(usize::MAX, |stop| stop.saturating_sub(start).div_ceil(step));
+                // An endless iterator (`count()`, `cycle()`) without a stop would never end.
+                let taken: Vec<Value> = iter.take(n.min(MAX_TUPLES as usize + 1)).collect();
+                if n > MAX_TUPLES as usize && taken.len() > MAX_TUPLES as usize {
+                    check_count(method, None)?;
+                }
                 Ok(PyList::value(taken))
             }
             "starmap" => {
@@ -278,6 +335,24 @@ impl Object for ItertoolsModule {
                     .iter()
                     .map(|a| a.try_iter().map(|i| i.collect()))
                     .collect::<Result<_, _>>()?;
+                let mut count: Option<u128> = Some(1);
+                if pools.iter().any(Vec::is_empty) {
+                    count = Some(0);
+                } else {
+                    for _ in 0..repeat.min(128) {
+                        for p in &pools {
+                            count = count.and_then(|c| c.checked_mul(p.len() as u128));
+                            count = count.filter(|c| *c <= MAX_TUPLES);
+                        }
+                    }
+                }
+                // Repeating no pools (or only single-item ones) makes one tuple per repeat.
+                let length = repeat.checked_mul(pools.len()).map(|l| l as u128);
+                check_count(method, count)?;
+                check_count(method, length)?;
+                if pools.is_empty() {
+                    return Ok(PyList::value(vec![PyTuple::value(vec![])]));
+                }
                 let pools: Vec<&Vec<Value>> = std::iter::repeat_n(pools.iter(), repeat)
                     .flatten()
                     .collect();
@@ -299,6 +374,7 @@ impl Object for ItertoolsModule {
             "permutations" => {
                 let pool = items(pos.first())?;
                 let r = opt_usize(arg(1, "r"), "r")?.unwrap_or(pool.len());
+                check_count(method, permutation_count(pool.len(), r))?;
                 Ok(PyList::value(
                     permutations(pool.len(), r)
                         .iter()
@@ -311,6 +387,14 @@ impl Object for ItertoolsModule {
                 let r = opt_usize(arg(1, "r"), "r")?
                     .ok_or_else(|| err("TypeError: missing required argument 'r'"))?;
                 let again = method == "combinations_with_replacement";
+                let count = if !again {
+                    choose(pool.len(), r)
+                } else if pool.is_empty() {
+                    Some(u128::from(r == 0))
+                } else {
+                    (pool.len() - 1).checked_add(r).and_then(|n| choose(n, r))
+                };
+                check_count(method, count)?;
                 Ok(PyList::value(
                     combinations(pool.len(), r, again)
                         .iter()
@@ -334,6 +418,28 @@ mod tests {
         )
     }
 
+    #[test]
+    fn results_past_a_million_tuples_are_errors_not_hangs() {
+        // Found by the fuzzer: `combinations_with_replacement` of a 30,000-character string.
+        for t in [
+            "{{ itertools.combinations_with_replacement('abcdefghijklmnopqrstuvwxyz' * 1000, 3) }}",
+            "{{ itertools.combinations(range(100000), 2) }}",
+            "{{ itertools.permutations(range(50)) }}",
+            "{{ itertools.product(range(1000), repeat=3) }}",
+            "{{ itertools.product([1], repeat=10000000000) }}",
+            "{{ itertools.repeat('x', 100000000000) }}",
+            "{{ itertools.islice(itertools.count(), 10000000000) }}",
+            "{{ itertools.islice(itertools.cycle('ab'), none) }}",
+        ] {
+            let out = render(t);
+            assert!(out.contains("OverflowError"), "{t}: {out}");
+        }
+        assert_eq!(
+            render("{{ itertools.combinations(range(40), 38) | length }}"),
+            "780"
+        );
+    }
+
     // Each expected value is what `~/dbtvenv/bin/python` prints for `list(...)` of the same call.
     #[test]
     fn functions_behave_as_python_itertools() {
@@ -349,6 +455,9 @@ mod tests {
             ("{{ itertools.zip_longest([1, 2, 3], 'ab', fillvalue='-') }}", "[(1, 'a'), (2, 'b'), (3, '-')]"),
             ("{{ itertools.product('ab', [1, 2]) }}", "[('a', 1), ('a', 2), ('b', 1), ('b', 2)]"),
             ("{{ itertools.product([0, 1], repeat=2) }}", "[(0, 0), (0, 1), (1, 0), (1, 1)]"),
+            ("{{ itertools.product([], repeat=0) }}", "[()]"),
+            ("{{ itertools.combinations_with_replacement([], 0) }}", "[()]"),
+            ("{{ itertools.combinations([1, 2, 3], 3) }}", "[(1, 2, 3)]"),
             ("{{ itertools.permutations('abc', 2) }}", "[('a', 'b'), ('a', 'c'), ('b', 'a'), ('b', 'c'), ('c', 'a'), ('c', 'b')]"),
             ("{{ itertools.combinations([1, 2, 3], 2) }}", "[(1, 2), (1, 3), (2, 3)]"),
             ("{{ itertools.combinations_with_replacement('ab', 2) }}", "[('a', 'a'), ('a', 'b'), ('b', 'b')]"),

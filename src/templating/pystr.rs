@@ -307,7 +307,7 @@ pub fn call(state: &State, s: &str, method: &str, args: &[Value]) -> Option<Resu
                 }
             }
             "center" | "ljust" | "rjust" => {
-                let width = int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize;
+                let width = check_width(int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize)?;
                 let fill = fill_char(a(1, "fillchar"))?;
                 let align = match method {
                     "ljust" => '<',
@@ -317,7 +317,7 @@ pub fn call(state: &State, s: &str, method: &str, args: &[Value]) -> Option<Resu
                 Value::from(pad(s, width, fill, align))
             }
             "zfill" => {
-                let width = int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize;
+                let width = check_width(int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize)?;
                 let len = s.chars().count();
                 if len >= width {
                     Value::from(s)
@@ -608,6 +608,19 @@ pub fn format(
     Ok(out)
 }
 
+/// The largest width (or precision) sluice pads to: Python would try any width and run out of
+/// memory or time (found by the fuzzer: `'{:>2147483648}'.format('r')`); this is an error.
+const MAX_WIDTH: usize = 10_000_000;
+
+fn check_width(width: usize) -> Result<usize, Error> {
+    if width > MAX_WIDTH {
+        return Err(err(format!(
+            "ValueError: width or precision {width} is too big (at most {MAX_WIDTH})"
+        )));
+    }
+    Ok(width)
+}
+
 /// A parsed format spec: `[[fill]align][sign][#][0][width][grouping][.precision][type]`.
 #[derive(Default)]
 struct FormatSpec {
@@ -653,7 +666,7 @@ fn parse_spec(spec: &str) -> Result<FormatSpec, Error> {
         i += 1;
     }
     while let Some(d) = chars.get(i).and_then(|c| c.to_digit(10)) {
-        s.width = s.width * 10 + d as usize;
+        s.width = check_width(s.width.saturating_mul(10).saturating_add(d as usize))?;
         i += 1;
     }
     if let Some(&c) = chars.get(i) {
@@ -664,10 +677,10 @@ fn parse_spec(spec: &str) -> Result<FormatSpec, Error> {
     }
     if chars.get(i) == Some(&'.') {
         i += 1;
-        let mut p = 0;
+        let mut p: usize = 0;
         let mut any = false;
         while let Some(d) = chars.get(i).and_then(|c| c.to_digit(10)) {
-            p = p * 10 + d as usize;
+            p = check_width(p.saturating_mul(10).saturating_add(d as usize))?;
             i += 1;
             any = true;
         }

@@ -2,6 +2,7 @@
 //! and a real PostgreSQL server started by the tests.
 
 mod bad_input;
+mod bad_input_catalogue;
 mod cdp;
 mod cli;
 mod demo;
@@ -9,6 +10,7 @@ mod docs;
 mod faults;
 mod features;
 mod flags;
+mod fuzz;
 mod incremental;
 mod jinja;
 mod macro_library;

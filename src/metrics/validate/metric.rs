@@ -407,7 +407,7 @@ const SQL_WORDS: &[&str] = &[
 
 /// Why `expr` is not one SQL expression (unbalanced parentheses, a dangling operator, trailing
 /// text), or `None` when it parses.
-pub(super) fn sql_expr_error(expr: &str) -> Option<String> {
+pub fn sql_expr_error(expr: &str) -> Option<String> {
     use sqlparser::dialect::GenericDialect;
     use sqlparser::parser::Parser;
     use sqlparser::tokenizer::Token;
