@@ -169,7 +169,7 @@ const CASES: &[Case] = &[
         name: "metric_on_an_unknown_measure",
         files: &[(
             "models/metrics.yml",
-            "semantic_models:\n  - name: sm\n    model: ref('ok')\n    defaults: {agg_time_dimension: t}\n    entities: [{name: e, type: primary, expr: id}]\n    dimensions: [{name: t, type: time, type_params: {time_granularity: day}}]\n    measures: [{name: n, agg: count, expr: id}]\nmetrics:\n  - name: m\n    type: simple\n    type_params: {measure: nn}\n",
+            "semantic_models:\n  - name: sm\n    model: ref('ok')\n    defaults: {agg_time_dimension: t}\n    entities: [{name: e, type: primary, expr: id}]\n    dimensions: [{name: t, type: time, type_params: {time_granularity: day}}]\n    measures: [{name: n, agg: count, expr: id}]\nmetrics:\n  - name: m\n    label: M\n    type: simple\n    type_params: {measure: nn}\n",
         )],
         args: &["parse"],
     },
@@ -177,7 +177,7 @@ const CASES: &[Case] = &[
         name: "derived_metric_with_bad_sql",
         files: &[(
             "models/metrics.yml",
-            "semantic_models:\n  - name: sm\n    model: ref('ok')\n    defaults: {agg_time_dimension: t}\n    entities: [{name: e, type: primary, expr: id}]\n    dimensions: [{name: t, type: time, type_params: {time_granularity: day}}]\n    measures: [{name: n, agg: count, expr: id}]\nmetrics:\n  - name: m\n    type: simple\n    type_params: {measure: n}\n  - name: d\n    type: derived\n    type_params:\n      expr: (m + \n      metrics: [{name: m}]\n",
+            "semantic_models:\n  - name: sm\n    model: ref('ok')\n    defaults: {agg_time_dimension: t}\n    entities: [{name: e, type: primary, expr: id}]\n    dimensions: [{name: t, type: time, type_params: {time_granularity: day}}]\n    measures: [{name: n, agg: count, expr: id}]\nmetrics:\n  - name: m\n    label: M\n    type: simple\n    type_params: {measure: n}\n  - name: d\n    label: D\n    type: derived\n    type_params:\n      expr: (m + \n      metrics: [{name: m}]\n",
         )],
         args: &["parse"],
     },
