@@ -285,6 +285,10 @@ impl Templates {
         )?);
         let mut errors = Vec::new();
         for f in &all {
+            if let Err(d) = check_line_lengths(&f.original_file_path, &f.contents) {
+                errors.push(d);
+                continue;
+            }
             let src = macros::preprocess(&f.contents);
             if let Err(e) = env.add_template_owned(f.template_name(), src) {
                 errors.push(jinja_error(&e, &f.original_file_path, &f.contents));
@@ -334,6 +338,7 @@ impl Templates {
         if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
             return Ok(source.to_string());
         }
+        check_line_lengths(file, source)?;
         let _guard = StackGuard::push(ctx.clone());
         let jctx = self.context_for(ctx);
         if let Ok(mut slot) = ctx.jinja_ctx.lock() {
@@ -500,6 +505,27 @@ pub fn mentions_graph(text: &str) -> bool {
         !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
             && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
+}
+
+/// The template engine tracks columns in 16 bits: a template with a longer line is one clear
+/// diagnostic (found by the fuzzer: a syntax error far along such a line overflowed).
+pub fn check_line_lengths(file: &str, source: &str) -> Result<(), Diagnostic> {
+    const MAX: usize = u16::MAX as usize - 1;
+    if source.len() <= MAX {
+        return Ok(());
+    }
+    match source.lines().position(|l| l.chars().count() > MAX) {
+        None => Ok(()),
+        Some(i) => Err(Diagnostic::error(
+            "jinja-syntax",
+            format!(
+                "line {} is longer than {MAX} characters, more than templates can hold",
+                i + 1
+            ),
+        )
+        .at(Location::at(file, i + 1, 1))
+        .with_hint("break the line (SQL allows a line break wherever a space goes)")),
+    }
 }
 
 /// Converts a minijinja error into a diagnostic pointing into `source` (named `file`).

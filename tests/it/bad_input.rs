@@ -310,3 +310,20 @@ fn debug_follows_the_log_format() {
         r.stdout
     );
 }
+
+/// A template line longer than the template engine can track (65,534 characters) is one
+/// diagnostic, not a panic (the fuzzer found a syntax error far along such a line).
+#[test]
+fn a_template_line_too_long_to_track_is_a_diagnostic() {
+    let (_tmp, dir) = shop();
+    let line = format!("select {} {{{{ 'unclosed", "1 +".repeat(25_000));
+    std::fs::write(dir.join("models/long.sql"), line).unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 1 is longer than 65534 characters")
+            && r.stderr.contains("models/long.sql:1:1"),
+        "{}",
+        r.stderr
+    );
+}
