@@ -5,6 +5,7 @@
 //! (the `compile` command here, the scheduler in `execute`), so a node is compiled right before
 //! it runs, when its parents exist and `is_incremental()` can look at the warehouse.
 
+mod checks;
 mod configs;
 mod generic_tests;
 mod graph_var;

@@ -14,11 +14,12 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::checks;
 use super::configs::{default_config_shared, finish_config, forget_merged_configs, merge_into};
 use super::generic_tests::{find_refable, generic_tests};
 use super::hooks::{hook_nodes, run_hooks};
 use super::nodes::*;
-use super::patches::{apply_entry, foreign_entry, DOC_CALL_RE};
+use super::patches::{apply_entry, foreign_entry};
 use super::properties::{entry_config, Entry, Properties};
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
@@ -190,14 +191,18 @@ fn parse_project(
     // Blocks opened and never closed would silently lose their content.
     for proj in all_projects(project) {
         for f in &proj.docs_files {
-            errors.extend(unclosed_block(&f.contents, &f.original_file_path, "docs"));
+            errors.extend(checks::unclosed_block(
+                &f.contents,
+                &f.original_file_path,
+                "docs",
+            ));
         }
         for f in proj
             .sql_files
             .iter()
             .filter(|f| f.kind == FileKind::Snapshot)
         {
-            errors.extend(unclosed_block(
+            errors.extend(checks::unclosed_block(
                 &f.contents,
                 &f.original_file_path,
                 "snapshot",
@@ -225,7 +230,7 @@ fn parse_project(
     // `{{ doc('name') }}` in a description must name a docs block (dbt: a compilation error).
     for proj in all_projects(project) {
         for f in proj.yaml_files.iter().filter(|f| f.text.contains("doc(")) {
-            missing_docs(&f.value, f, &manifest.docs, &mut errors);
+            checks::missing_docs(&f.value, f, &manifest.docs, &mut errors);
         }
     }
     for defs in templates.index.by_package.values() {
@@ -520,36 +525,10 @@ fn parse_project(
     }
 
     // A properties entry that describes no node is a warning, as in dbt.
-    for (proj, props, _) in &all_props {
-        for (section, map) in [
-            ("models", &props.models),
-            ("seeds", &props.seeds),
-            ("snapshots", &props.snapshots),
-            ("analyses", &props.analyses),
-        ] {
-            for (name, entry) in map {
-                let known = manifest
-                    .nodes
-                    .values()
-                    .map(|n| &**n)
-                    .chain(manifest.disabled.values().flatten())
-                    .any(|n| &n.name == name);
-                if !known {
-                    warnings.push(
-                        Diagnostic::warning(
-                            "unknown-patch",
-                            format!(
-                                "did not find a node named `{name}` for the entry under `{section}:` (project `{}`)",
-                                proj.config.name
-                            ),
-                        )
-                        .in_file(entry.file)
-                        .with_hint("check the name, or add the file the entry describes"),
-                    );
-                }
-            }
-        }
-    }
+    warnings.extend(checks::entries_for_no_node(
+        all_props.iter().map(|(proj, props, _)| (*proj, props)),
+        &manifest,
+    ));
     crate::timing("parse: relations", t);
     t = std::time::Instant::now();
     // Generic tests from properties YAML.
@@ -845,88 +824,6 @@ fn render_hooks(node: &Node, templates: &Templates, ctx: &Arc<RenderCtx>) {
             }
         }
     }
-}
-
-/// Every `{{ doc(..) }}` of a `description:` in `v` that names no docs block, as a diagnostic at
-/// its place in the file.
-fn missing_docs(
-    v: &Value,
-    file: &crate::project::YamlFile,
-    docs: &BTreeMap<String, DocBlock>,
-    errors: &mut Vec<Diagnostic>,
-) {
-    match v {
-        Value::Object(map) => {
-            for (k, x) in map {
-                match x {
-                    Value::String(text) if k == "description" && text.contains("doc(") => {
-                        for c in DOC_CALL_RE.captures_iter(text) {
-                            let (package, name) = match c.get(2) {
-                                Some(n) => (Some(&c[1]), n.as_str()),
-                                None => (None, &c[1]),
-                            };
-                            let found = docs.values().any(|d| {
-                                d.name == name && package.is_none_or(|p| p == d.package_name)
-                            });
-                            if found {
-                                continue;
-                            }
-                            let at = file
-                                .text
-                                .find(&c[0])
-                                .map_or((1, 1), |i| crate::diagnostics::line_col(&file.text, i));
-                            errors.push(
-                                Diagnostic::error(
-                                    "unknown-doc",
-                                    format!("a description uses doc `{name}`, which was not found"),
-                                )
-                                .at(Location::at(&file.original_file_path, at.0, at.1))
-                                .maybe_hint(did_you_mean(
-                                    name,
-                                    docs.values().map(|d| d.name.as_str()),
-                                ))
-                                .with_hint_if_none(
-                                    "define it in a `{% docs name %}...{% enddocs %}` block of a .md file",
-                                ),
-                            );
-                        }
-                    }
-                    _ => missing_docs(x, file, docs, errors),
-                }
-            }
-        }
-        Value::Array(items) => {
-            for x in items {
-                missing_docs(x, file, docs, errors);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The first `{% <kind> name %}` of a file with no `{% end<kind> %}` after it, as a diagnostic
-/// at the opening tag (dbt: "Reached EOF without finding a close tag for <kind>").
-fn unclosed_block(text: &str, file: &str, kind: &str) -> Option<Diagnostic> {
-    let open = Regex::new(&format!(r"\{{%-?\s*{kind}\s+[A-Za-z_]")).ok()?;
-    let close = Regex::new(&format!(r"\{{%-?\s*end{kind}\s*-?%\}}")).ok()?;
-    let mut from = 0;
-    while let Some(m) = open.find_at(text, from) {
-        match close.find_at(text, m.end()) {
-            Some(c) => from = c.end(),
-            None => {
-                let (line, col) = crate::diagnostics::line_col(text, m.start());
-                return Some(
-                    Diagnostic::error(
-                        "jinja-syntax",
-                        format!("a `{{% {kind} %}}` block is never closed"),
-                    )
-                    .at(Location::at(file, line, col))
-                    .with_hint(format!("end the block with `{{% end{kind} %}}`")),
-                );
-            }
-        }
-    }
-    None
 }
 
 /// The root project, then its installed packages.

@@ -1,0 +1,147 @@
+//! Parse-time checks that only report: a properties entry that describes no node (a warning,
+//! as dbt's "Did not find matching node for patch"), a `{{ doc(..) }}` naming no docs block, and
+//! a `{% docs %}` / `{% snapshot %}` block never closed. Split from `parse`, which calls them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::nodes::{DocBlock, Manifest};
+use super::patches::DOC_CALL_RE;
+use super::properties::Properties;
+use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::project::Project;
+
+static DOCS_OPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*docs\s+[A-Za-z_]").unwrap());
+static DOCS_CLOSE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*enddocs\s*-?%\}").unwrap());
+static SNAPSHOT_OPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*snapshot\s+[A-Za-z_]").unwrap());
+static SNAPSHOT_CLOSE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%-?\s*endsnapshot\s*-?%\}").unwrap());
+
+/// One warning per `models:` / `seeds:` / `snapshots:` / `analyses:` entry whose name no node
+/// (enabled or disabled) has. The names are gathered once: a project describes most of its nodes.
+pub(super) fn entries_for_no_node<'a>(
+    projects: impl Iterator<Item = (&'a Project, &'a Properties<'a>)>,
+    manifest: &Manifest,
+) -> Vec<Diagnostic> {
+    let names: HashSet<&str> = manifest
+        .nodes
+        .values()
+        .map(|n| &**n)
+        .chain(manifest.disabled.values().flatten())
+        .map(|n| n.name.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for (proj, props) in projects {
+        for (section, map) in [
+            ("models", &props.models),
+            ("seeds", &props.seeds),
+            ("snapshots", &props.snapshots),
+            ("analyses", &props.analyses),
+        ] {
+            for (name, entry) in map.iter().filter(|(n, _)| !names.contains(n.as_str())) {
+                out.push(
+                    Diagnostic::warning(
+                        "unknown-patch",
+                        format!(
+                            "did not find a node named `{name}` for the entry under `{section}:` (project `{}`)",
+                            proj.config.name
+                        ),
+                    )
+                    .in_file(entry.file)
+                    .with_hint("check the name, or add the file the entry describes"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Every `{{ doc(..) }}` of a `description:` in `v` that names no docs block, as a diagnostic at
+/// its place in the file.
+pub(super) fn missing_docs(
+    v: &Value,
+    file: &crate::project::YamlFile,
+    docs: &BTreeMap<String, DocBlock>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                match x {
+                    Value::String(text) if k == "description" && text.contains("doc(") => {
+                        for c in DOC_CALL_RE.captures_iter(text) {
+                            let (package, name) = match c.get(2) {
+                                Some(n) => (Some(&c[1]), n.as_str()),
+                                None => (None, &c[1]),
+                            };
+                            let found = docs.values().any(|d| {
+                                d.name == name && package.is_none_or(|p| p == d.package_name)
+                            });
+                            if found {
+                                continue;
+                            }
+                            let at = file
+                                .text
+                                .find(&c[0])
+                                .map_or((1, 1), |i| crate::diagnostics::line_col(&file.text, i));
+                            errors.push(
+                                Diagnostic::error(
+                                    "unknown-doc",
+                                    format!("a description uses doc `{name}`, which was not found"),
+                                )
+                                .at(Location::at(&file.original_file_path, at.0, at.1))
+                                .maybe_hint(did_you_mean(
+                                    name,
+                                    docs.values().map(|d| d.name.as_str()),
+                                ))
+                                .with_hint_if_none(
+                                    "define it in a `{% docs name %}...{% enddocs %}` block of a .md file",
+                                ),
+                            );
+                        }
+                    }
+                    _ => missing_docs(x, file, docs, errors),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for x in items {
+                missing_docs(x, file, docs, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The first `{% <kind> name %}` of a file with no `{% end<kind> %}` after it, as a diagnostic
+/// at the opening tag (dbt: "Reached EOF without finding a close tag for <kind>").
+pub(super) fn unclosed_block(text: &str, file: &str, kind: &'static str) -> Option<Diagnostic> {
+    let (open, close) = match kind {
+        "docs" => (&*DOCS_OPEN, &*DOCS_CLOSE),
+        _ => (&*SNAPSHOT_OPEN, &*SNAPSHOT_CLOSE),
+    };
+    let mut from = 0;
+    while let Some(m) = open.find_at(text, from) {
+        match close.find_at(text, m.end()) {
+            Some(c) => from = c.end(),
+            None => {
+                let (line, col) = crate::diagnostics::line_col(text, m.start());
+                return Some(
+                    Diagnostic::error(
+                        "jinja-syntax",
+                        format!("a `{{% {kind} %}}` block is never closed"),
+                    )
+                    .at(Location::at(file, line, col))
+                    .with_hint(format!("end the block with `{{% end{kind} %}}`")),
+                );
+            }
+        }
+    }
+    None
+}
