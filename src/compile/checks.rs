@@ -62,6 +62,16 @@ pub(super) fn entries_for_no_node<'a>(
     out
 }
 
+/// Whether every `{{ doc(..) }}` in `text` names a docs block in `names` (then no description of
+/// the file can name a missing one).
+/// (`names` holds each block's name and its `package.name`.)
+pub(super) fn doc_calls_known(text: &str, names: &HashSet<String>) -> bool {
+    DOC_CALL_RE.captures_iter(text).all(|c| match c.get(2) {
+        Some(name) => names.contains(&format!("{}.{}", &c[1], name.as_str())),
+        None => names.contains(&c[1]),
+    })
+}
+
 /// Every `{{ doc(..) }}` of a `description:` in `v` that names no docs block, as a diagnostic at
 /// its place in the file.
 pub(super) fn missing_docs(

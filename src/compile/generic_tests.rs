@@ -18,7 +18,7 @@ use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
 use super::versions::{has_versions, Versions};
-use super::yaml_values::render_config_strings;
+use super::yaml_values::{render_config_strings, value_has_jinja};
 use crate::diagnostics::Diagnostic;
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
@@ -220,13 +220,15 @@ pub(super) fn generic_tests(
                 fqn.push(names.name.clone());
                 node.fqn = fqn.clone();
                 node.config = default_config_shared(ResourceType::Test);
-                merge_into(
-                    &mut node.config,
-                    &package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
+                let project_cfg =
+                    package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
                         &c.data_tests
-                    }),
-                );
+                    });
+                merge_into(&mut node.config, &project_cfg);
                 merge_into(&mut node.config, &td.config);
+                // (The defaults hold no Jinja: only what was merged in can.)
+                let config_has_jinja = project_cfg.values().any(value_has_jinja)
+                    || td.config.values().any(value_has_jinja);
                 // The test's own `config:` values may be Jinja (`enabled: "{{ target.type ==
                 // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered while parsing, as
                 // dbt renders them, with the renderer of other nodes' configs (before the config
@@ -237,7 +239,9 @@ pub(super) fn generic_tests(
                         errors.push(d);
                     }
                 };
-                render_config(&mut node, &mut errors);
+                if config_has_jinja {
+                    render_config(&mut node, &mut errors);
+                }
                 finish_config(&mut node);
                 let macro_name = match &td.namespace {
                     Some(ns) => format!("{ns}.test_{}", td.test_name),

@@ -2,6 +2,7 @@
 //! groups, semantic models, saved queries and unit tests as dicts in their `manifest.json` shape,
 //! handed to templates once parsing (and the semantic layer's entries) are done.
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::nodes::Manifest;
@@ -15,8 +16,8 @@ pub fn set_flat_graph(parsed: &Parsed, project: &Project, opts: &ParseOptions) {
     if parsed.templates.macros_mention_graph()
         || manifest
             .nodes
-            .values()
-            .any(|n| crate::templating::mentions_graph(&n.raw_code))
+            .par_iter()
+            .any(|(_, n)| crate::templating::mentions_graph(&n.raw_code))
     {
         parsed
             .templates

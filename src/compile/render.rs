@@ -245,7 +245,7 @@ fn test_kwarg(
 /// Whether a value holds a string [`test_kwarg`] would render.
 fn has_jinja(v: &Value) -> bool {
     match v {
-        Value::String(s) => is_call(s) || s.contains("{{") || s.contains("{%"),
+        Value::String(s) => is_call(s) || super::yaml_values::has_jinja(s),
         Value::Array(items) => items.iter().any(has_jinja),
         Value::Object(map) => map.values().any(has_jinja),
         _ => false,

@@ -16,7 +16,17 @@ use crate::templating::{Phase, RenderCtx, Templates};
 
 /// Whether a string holds Jinja to render.
 pub(super) fn has_jinja(s: &str) -> bool {
-    s.contains("{{") || s.contains("{%")
+    // One pass over the text (configs hold many short strings, most without a brace).
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = s[from..].find('{') {
+        let at = from + i;
+        if matches!(b.get(at + 1), Some(b'{' | b'%')) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 /// Renders Jinja in config values (e.g. `+schema: "{{ env_var('X') }}"`, or inside a map such as
@@ -86,7 +96,7 @@ pub(super) fn render_column_types(
 }
 
 /// Whether a config value holds Jinja anywhere (in a string, or inside a list or map).
-fn value_has_jinja(v: &Value) -> bool {
+pub(super) fn value_has_jinja(v: &Value) -> bool {
     match v {
         Value::String(s) => has_jinja(s),
         Value::Array(items) => items.iter().any(value_has_jinja),
