@@ -33,6 +33,20 @@ pub struct BuildSpec<'a> {
     /// `incremental_predicates`: extra conditions on the rows `merge` matches and
     /// `delete+insert` deletes (SQL, used verbatim, as dbt does).
     pub incremental_predicates: Vec<String>,
+    /// The relations this run builds after this one (see [`Rebuilt`]).
+    pub rebuilt: &'a Rebuilt,
+}
+
+/// The relations a run rebuilds, as lower-case `(schema, identifier)`. When replacing a relation
+/// drops the views that read it (PostgreSQL), each view is recreated in the same transaction;
+/// a view that cannot be recreated on the new relation (it reads a column that is gone) may be
+/// left for its own model to rebuild only when it is in this set. Otherwise the replacement is
+/// refused and the old relation and its views stay as they were.
+pub type Rebuilt = std::collections::BTreeSet<(String, String)>;
+
+/// The key of `rel` in [`Rebuilt`].
+pub fn rebuilt_key(rel: &Relation) -> (String, String) {
+    (rel.schema.to_lowercase(), rel.identifier.to_lowercase())
 }
 
 /// What building reported, like dbt's `adapter_response`.
@@ -101,8 +115,8 @@ pub fn build(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome
             .map_err(AdapterError::build)?;
     }
     match spec.materialization {
-        Materialization::View => build_view(conn, spec.relation, spec.sql),
-        Materialization::Table => build_table(conn, spec.relation, spec.sql),
+        Materialization::View => build_view(conn, spec.relation, spec.sql, spec.rebuilt),
+        Materialization::Table => build_table(conn, spec.relation, spec.sql, spec.rebuilt),
         Materialization::Incremental => build_incremental(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
@@ -126,6 +140,7 @@ pub fn build_seed(
     table: &SeedTable,
     quote_columns: bool,
     full_refresh: bool,
+    rebuilt: &Rebuilt,
 ) -> Result<usize, AdapterError> {
     let d = conn.dialect();
     d.check_relation(rel).map_err(AdapterError::build)?;
@@ -155,7 +170,7 @@ pub fn build_seed(
         let _ = drop_if_exists(conn, &tmp);
         refill.map(|_| ())
     } else {
-        swap_into_place(conn, rel, &tmp, RelationKind::Table)
+        swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt)
     };
     result.map(|()| n)
 }
@@ -164,12 +179,13 @@ fn build_view(
     conn: &mut dyn Connection,
     rel: &Relation,
     sql: &str,
+    rebuilt: &Rebuilt,
 ) -> Result<BuildOutcome, AdapterError> {
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
     conn.execute(&d.create_view_as(&tmp, sql))?;
-    swap_into_place(conn, rel, &tmp, RelationKind::View)?;
+    swap_into_place(conn, rel, &tmp, RelationKind::View, rebuilt)?;
     Ok(ok_outcome(d, None))
 }
 
@@ -177,12 +193,13 @@ fn build_table(
     conn: &mut dyn Connection,
     rel: &Relation,
     sql: &str,
+    rebuilt: &Rebuilt,
 ) -> Result<BuildOutcome, AdapterError> {
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
     let n = conn.execute(&d.create_table_as(&tmp, sql))?;
-    swap_into_place(conn, rel, &tmp, RelationKind::Table)?;
+    swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt)?;
     Ok(match d {
         Dialect::DuckDb => ok_outcome(d, None),
         Dialect::Postgres => BuildOutcome {
@@ -212,11 +229,16 @@ fn ok_outcome(d: Dialect, rows: Option<u64>) -> BuildOutcome {
 /// Renames `tmp` (already built) to `target`'s name in one transaction, replacing whatever
 /// `target` was. On failure the transaction is rolled back (the old relation stays) and `tmp` is
 /// dropped.
+///
+/// Where dropping the old relation drops the views that read it (PostgreSQL), those views are
+/// recreated from their definitions in the same transaction, so readers never lose them; see
+/// [`Rebuilt`] for a view that cannot be.
 fn swap_into_place(
     conn: &mut dyn Connection,
     target: &Relation,
     tmp: &Relation,
     tmp_kind: RelationKind,
+    rebuilt: &Rebuilt,
 ) -> Result<(), AdapterError> {
     let d = conn.dialect();
     let backup = d.suffixed(target, "__dbt_backup");
@@ -224,20 +246,91 @@ fn swap_into_place(
         drop_if_exists(conn, &backup)?;
         let existing = conn.relation_kind(target)?;
         in_transaction(conn, |c| {
+            let mut dependents = Vec::new();
             if let Some(kind) = existing {
+                dependents = dependent_views(c, target)?;
                 c.execute(&d.rename_relation(target, kind, &backup.identifier))?;
             }
             c.execute(&d.rename_relation(tmp, tmp_kind, &target.identifier))?;
             if let Some(kind) = existing {
                 c.execute(&d.drop_relation(&backup, kind))?;
             }
-            Ok(())
+            restore_views(c, target, &dependents, rebuilt)
         })
     })();
     if swapped.is_err() {
         let _ = drop_if_exists(conn, tmp);
     }
     swapped
+}
+
+/// A view that reads a relation about to be replaced, as it was defined.
+struct DependentView {
+    relation: Relation,
+    materialized: bool,
+    definition: String,
+}
+
+/// The views reading `rel` (directly or through other views) that replacing it would drop, each
+/// after the views it reads; none where views are bound by name.
+fn dependent_views(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+) -> Result<Vec<DependentView>, AdapterError> {
+    let Some(sql) = conn.dialect().dependent_views_query(rel) else {
+        return Ok(Vec::new());
+    };
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Ok(conn
+        .query(&sql)?
+        .rows
+        .iter()
+        .filter(|row| row.len() == 4)
+        .map(|row| DependentView {
+            relation: Relation::new(rel.database.clone(), text(&row[0]), text(&row[1])),
+            materialized: row[2].as_str() == Some("m"),
+            definition: text(&row[3]),
+        })
+        .collect())
+}
+
+/// Recreates the views the swap of `target` dropped. A view that fails on the new relation is
+/// left to its own model when this run rebuilds it; otherwise the whole swap is refused.
+fn restore_views(
+    conn: &mut dyn Connection,
+    target: &Relation,
+    views: &[DependentView],
+    rebuilt: &Rebuilt,
+) -> Result<(), AdapterError> {
+    let d = conn.dialect();
+    for v in views {
+        let what = if v.materialized {
+            "materialized view"
+        } else {
+            "view"
+        };
+        let body = v.definition.trim_end().trim_end_matches(';');
+        conn.execute("savepoint sluice_restore_view")?;
+        match conn.execute(&format!("create {what} {} as {body}", d.rel(&v.relation))) {
+            Ok(_) => {
+                conn.execute("release savepoint sluice_restore_view")?;
+            }
+            Err(_) if rebuilt.contains(&rebuilt_key(&v.relation)) => {
+                conn.execute("rollback to savepoint sluice_restore_view")?;
+            }
+            Err(e) => {
+                return Err(AdapterError::build(format!(
+                    "the new `{}` would drop {what} `{}`, which reads it, and it cannot be recreated on the new relation: {e}\n\
+                     hint: the previous `{}` and `{}` are kept; select the view's model too, so the run rebuilds it (`+` after a model's name selects what reads it), or change or drop the view first",
+                    target.display_name(),
+                    v.relation.display_name(),
+                    target.display_name(),
+                    v.relation.display_name(),
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs `f` between `begin` and `commit`, rolling back if anything fails.
@@ -297,7 +390,7 @@ fn build_incremental(
     }
     match conn.relation_kind(rel)? {
         Some(RelationKind::Table) if !spec.full_refresh => {}
-        _ => return build_table(conn, rel, spec.sql),
+        _ => return build_table(conn, rel, spec.sql, spec.rebuilt),
     }
     let d = conn.dialect();
     let tmp = conn.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);

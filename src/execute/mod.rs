@@ -166,7 +166,19 @@ pub fn run(
         .map_err(|e| crate::adapters::AdapterError::Database {
             message: e.to_string(),
         })?;
-    let shared = Arc::new(node::Shared::from(ctx));
+    let mut shared = node::Shared::from(ctx);
+    shared.rebuilt = selected
+        .iter()
+        .filter_map(|id| ctx.manifest.nodes.get(id))
+        .filter(|n| {
+            matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) && n.materialization() != crate::compile::Materialization::Ephemeral
+        })
+        .map(|n| materialize::rebuilt_key(&n.relation()))
+        .collect();
+    let shared = Arc::new(shared);
 
     loop {
         while in_flight < threads {

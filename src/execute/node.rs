@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     /// `--warn-error`: a test that would warn fails.
     pub warn_error_tests: bool,
     pub reporter: Arc<dyn super::Reporter>,
+    /// The relations this run builds (see [`materialize::Rebuilt`]).
+    pub rebuilt: materialize::Rebuilt,
 }
 
 impl From<&RunContext> for Shared {
@@ -46,6 +48,7 @@ impl From<&RunContext> for Shared {
             store_failures: c.store_failures,
             warn_error_tests: c.warn_error_tests,
             reporter: c.reporter.clone(),
+            rebuilt: materialize::Rebuilt::new(),
         }
     }
 }
@@ -414,7 +417,14 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     }
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;
-        materialize::build_seed(c, &rel, &table, quote_columns, shared.full_refresh)
+        materialize::build_seed(
+            c,
+            &rel,
+            &table,
+            quote_columns,
+            shared.full_refresh,
+            &shared.rebuilt,
+        )
     });
     let res = match res {
         Ok(Ok(n)) => run_hooks_for(shared, node, wh, "post-hook").map(|()| Ok(n)),
@@ -598,6 +608,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         .into_iter()
         .filter_map(|p| p.as_str().map(str::to_string))
         .collect(),
+        rebuilt: &shared.rebuilt,
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;

@@ -85,6 +85,8 @@ pub fn write_export(
         full_refresh: false,
         on_schema_change: None,
         incremental_predicates: vec![],
+        // An export is a relation of its own: nothing reads it in the run that writes it.
+        rebuilt: &materialize::Rebuilt::new(),
     };
     materialize::ensure_schema(conn, &relation.database, &relation.schema)?;
     materialize::build(conn, &spec).map(|_| ())

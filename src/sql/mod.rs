@@ -225,6 +225,32 @@ impl Dialect {
         }
         Ok(())
     }
+    /// The views and materialized views that read `rel`, directly or through other views, with
+    /// their definitions, each after the views it reads (columns: schema, name, `relkind`,
+    /// definition). `None` where views find their relations by name when queried (DuckDB):
+    /// replacing `rel` there leaves them bound. PostgreSQL binds a view to the relation itself,
+    /// so dropping the old relation (`cascade`) drops its views.
+    pub fn dependent_views_query(self, rel: &Relation) -> Option<String> {
+        match self {
+            Dialect::DuckDb => None,
+            Dialect::Postgres => Some(format!(
+                "with recursive deps(oid, depth) as (\n\
+                 select r.ev_class, 1 from pg_depend d join pg_rewrite r on r.oid = d.objid\n\
+                 where d.classid = 'pg_rewrite'::regclass and d.refobjid = to_regclass({})\n\
+                 and r.ev_class <> d.refobjid\n\
+                 union\n\
+                 select r.ev_class, deps.depth + 1 from deps\n\
+                 join pg_depend d on d.refobjid = deps.oid join pg_rewrite r on r.oid = d.objid\n\
+                 where d.classid = 'pg_rewrite'::regclass and r.ev_class <> d.refobjid\n\
+                 and deps.depth < 100)\n\
+                 select n.nspname::text, c.relname::text, c.relkind::text, pg_get_viewdef(c.oid)\n\
+                 from (select oid, max(depth) as depth from deps group by oid) x\n\
+                 join pg_class c on c.oid = x.oid join pg_namespace n on n.oid = c.relnamespace\n\
+                 order by x.depth, n.nspname, c.relname",
+                literal(&self.rel(rel))
+            )),
+        }
+    }
     pub fn drop_relation(self, rel: &Relation, kind: RelationKind) -> String {
         let what = match kind {
             RelationKind::View => "view",

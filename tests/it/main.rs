@@ -25,6 +25,7 @@ mod metrics_spec;
 mod model_versions;
 mod operation;
 mod packages;
+mod pg_faults;
 mod pg_server;
 mod pkg_postgres;
 mod postgres;

@@ -4,7 +4,9 @@ use serde_json::{json, Value};
 
 use crate::adapters::{Adapter, AdapterError, Connection};
 use crate::compile::Materialization;
-use crate::execute::materialize::{build, build_seed, ensure_schema, BuildOutcome, BuildSpec};
+use crate::execute::materialize::{
+    build, build_seed, ensure_schema, BuildOutcome, BuildSpec, Rebuilt,
+};
 use crate::project::seeds::{SeedColumn, SeedTable, SeedType, SeedValue};
 use crate::sql::{Relation, RelationKind};
 
@@ -55,8 +57,11 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         full_refresh: false,
         on_schema_change: None,
         incremental_predicates: vec![],
+        rebuilt: &NONE_REBUILT,
     }
 }
+
+static NONE_REBUILT: Rebuilt = Rebuilt::new();
 
 /// Rows of `sql` as one JSON array, for compact assertions.
 fn rows(db: &mut Db, sql: &str) -> Value {
@@ -336,7 +341,8 @@ fn seeds_load_reload_and_full_refresh() {
             &r,
             &seed_table(&[(1, "fr"), (2, "de")]),
             false,
-            false
+            false,
+            &NONE_REBUILT,
         )
         .expect("seed"),
         2
@@ -350,7 +356,8 @@ fn seeds_load_reload_and_full_refresh() {
             &r,
             &seed_table(&[(3, "it")]),
             false,
-            false
+            false,
+            &NONE_REBUILT,
         )
         .expect("reseed"),
         1
@@ -366,6 +373,7 @@ fn seeds_load_reload_and_full_refresh() {
         &seed_table(&[(4, "es"), (5, "pt")]),
         true,
         true,
+        &NONE_REBUILT,
     )
     .expect("full refresh");
     assert_eq!(
