@@ -155,3 +155,64 @@ pub(super) fn unclosed_block(text: &str, file: &str, kind: &'static str) -> Opti
     }
     None
 }
+
+/// A config value of the wrong type (`config(tags=7)`, `+meta: 5`) is an error while parsing, as
+/// dbt's schema check of node configs makes it: `tags` is a string or a list of strings, `meta`
+/// and `docs` are mappings. At the value's line when the node's own file sets it.
+/// (`project_root` is the folder of the node's package: a value set in no file of the node's own
+/// is shown at its line of that package's `dbt_project.yml`, when it is there.)
+pub(super) fn config_types(
+    node: &super::Node,
+    project_root: Option<&std::path::Path>,
+) -> Result<(), Diagnostic> {
+    let bad = |key: &str, want: &str, v: &Value| {
+        let in_project = || {
+            let root = project_root?;
+            let text = std::fs::read_to_string(root.join("dbt_project.yml")).ok()?;
+            let i = text.find(&format!("{key}:"))?;
+            let (line, col) = crate::diagnostics::line_col(&text, i);
+            Some(("dbt_project.yml".to_string(), line, col))
+        };
+        let found = node
+            .raw_code
+            .find(key)
+            .map(|i| {
+                let (line, col) = crate::diagnostics::line_col(&node.raw_code, i);
+                (node.original_file_path.clone(), line, col)
+            })
+            .or_else(in_project);
+        let d = Diagnostic::error(
+            "config-type",
+            format!(
+                "config `{key}` of {} `{}` must be {want}, not `{v}`",
+                node.resource_type.as_str(),
+                node.name
+            ),
+        )
+        .with_hint(format!(
+            "fix `{key}` where it is set: the node's `config(...)`, its properties file or `dbt_project.yml`"
+        ));
+        Err(match found {
+            Some((file, line, col)) => d.at(Location::at(&file, line, col)),
+            None => d.in_file(&node.original_file_path),
+        })
+    };
+    if let Some(v) = node.config.get("tags") {
+        let ok = match v {
+            Value::String(_) | Value::Null => true,
+            Value::Array(items) => items.iter().all(Value::is_string),
+            _ => false,
+        };
+        if !ok {
+            return bad("tags", "a string or a list of strings", v);
+        }
+    }
+    for key in ["meta", "docs"] {
+        if let Some(v) = node.config.get(key) {
+            if !matches!(v, Value::Object(_) | Value::Null) {
+                return bad(key, "a mapping", v);
+            }
+        }
+    }
+    Ok(())
+}

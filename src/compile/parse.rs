@@ -414,6 +414,13 @@ fn parse_project(
 
     crate::timing("parse: nodes", t);
     t = std::time::Instant::now();
+    let package_root = |pkg: &str| {
+        if *pkg == project.config.name {
+            Some(project.root.as_path())
+        } else {
+            manifest.package_roots.get(pkg).map(|p| p.as_path())
+        }
+    };
     // Parse-phase render of every SQL node, in parallel.
     let rendered: Vec<Result<Node, Diagnostic>> = nodes
         .into_par_iter()
@@ -425,6 +432,7 @@ fn parse_project(
                 node.depends_on_macros = ctx.recorded().macros;
                 render_config_strings(&mut node, &templates, &services, target)?;
                 render_column_types(&mut node, &templates, &services, target)?;
+                checks::config_types(&node, package_root(&node.package_name))?;
                 finish_config(&mut node);
                 return Ok(node);
             }
@@ -437,6 +445,7 @@ fn parse_project(
             node.depends_on_macros = rec.macros;
             render_config_strings(&mut node, &templates, &services, target)?;
             render_column_types(&mut node, &templates, &services, target)?;
+            checks::config_types(&node, package_root(&node.package_name))?;
             finish_config(&mut node);
             Ok(node)
         })

@@ -234,10 +234,7 @@ impl ProjectConfig {
     /// Reads `<root>/dbt_project.yml`.
     pub fn load(root: &Path) -> Result<Self, Diagnostic> {
         let path = root.join("dbt_project.yml");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Diagnostic::error("project", format!("cannot read `dbt_project.yml`: {e}"))
-                .in_file("dbt_project.yml")
-        })?;
+        let text = super::read_text(&path, "dbt_project.yml")?;
         Self::from_text(&text)
     }
 

@@ -264,11 +264,7 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     }
 
     let rel = |p: &Path| relative(root, p);
-    let read = |p: &Path| -> Result<String, Diagnostic> {
-        std::fs::read_to_string(p).map_err(|e| {
-            Diagnostic::error("io", format!("cannot read `{}`: {e}", rel(p))).in_file(rel(p))
-        })
-    };
+    let read = |p: &Path| read_text(p, &rel(p));
 
     let sql_results: Vec<Result<SqlFile, Diagnostic>> = jobs
         .par_iter()
@@ -406,4 +402,28 @@ pub fn yaml_entry_error(
         Some(line) => d.at(Location::at(&file.original_file_path, line, 1)),
         None => d.in_file(&file.original_file_path),
     }
+}
+
+/// Reads a project file as text, `shown` naming it in diagnostics. A file that is not UTF-8 is
+/// one diagnostic at its first bad byte (offset, line and column), with the hint to re-save it.
+pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error("io", format!("cannot read `{shown}`: {e}")).in_file(shown)
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        // The valid text before the bad byte gives its line and column.
+        let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        let (line, col) = crate::diagnostics::line_col(before, at);
+        Diagnostic::error(
+            "io",
+            format!(
+                "`{shown}` is not valid UTF-8: byte 0x{:02X} at offset {at} (line {line}, column {col})",
+                bytes[at]
+            ),
+        )
+        .at(crate::diagnostics::Location::at(shown, line, col))
+        .with_hint("save the file as UTF-8 (from Latin-1 or Windows-1252, e.g. `iconv -f latin1 -t utf-8`)")
+    })
 }

@@ -87,9 +87,7 @@ pub fn read_specs(root: &Path) -> Result<Option<(String, Vec<PackageSpec>)>, Dia
         if !path.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Diagnostic::error("io", format!("cannot read `{file}`: {e}")).in_file(file)
-        })?;
+        let text = super::read_text(&path, file)?;
         return parse_specs(file, &text).map(|s| Some((file.to_string(), s)));
     }
     Ok(None)

@@ -250,9 +250,7 @@ pub fn find_profile(
     for d in &dirs {
         let p = d.join("profiles.yml");
         if p.is_file() {
-            let text = std::fs::read_to_string(&p).map_err(|e| {
-                Diagnostic::error("profile", format!("cannot read `{}`: {e}", p.display()))
-            })?;
+            let text = super::read_text(&p, &p.display().to_string())?;
             let value = yaml::parse(&text, &p)
                 .map_err(|d| scrub_diagnostic(d, &secret_values_in_text(&text)))?;
             return Ok(Profile { path: p, value });

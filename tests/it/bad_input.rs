@@ -327,3 +327,41 @@ fn a_template_line_too_long_to_track_is_a_diagnostic() {
         r.stderr
     );
 }
+
+/// A file that is not UTF-8 (a Latin-1 `é` in a model, a properties file) is one diagnostic at
+/// its first bad byte: the offset, line and column, and how to re-save it.
+#[test]
+fn a_file_that_is_not_utf8_names_the_byte_and_its_place() {
+    let (_tmp, dir) = shop();
+    for (file, bytes) in [
+        (
+            "models/latin1.sql",
+            &b"select 1 as id,\n  'caf\xe9' as name\n"[..],
+        ),
+        (
+            "models/latin1.yml",
+            &b"models:\n  - name: latin1\n    description: \"\xe9\"\n"[..],
+        ),
+    ] {
+        std::fs::write(dir.join(file), bytes).unwrap();
+        let r = sluice(&dir, &["parse"]);
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        let at = bytes.iter().position(|b| *b == 0xE9).unwrap();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        let col = at
+            - bytes[..at]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        assert!(
+            r.stderr.contains(&format!(
+                "`{file}` is not valid UTF-8: byte 0xE9 at offset {at} (line {line}, column {col})"
+            )) && r.stderr.contains(&format!("--> {file}:{line}:{col}")),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.matches("error[").count(), 1, "{}", r.stderr);
+        std::fs::remove_file(dir.join(file)).unwrap();
+    }
+}

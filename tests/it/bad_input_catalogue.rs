@@ -181,6 +181,24 @@ const CASES: &[Case] = &[
         )],
         args: &["parse"],
     },
+    Case {
+        name: "config_tags_not_strings",
+        files: &[("models/ok.sql", "{{ config(tags=7) }}\nselect 1 as id\n")],
+        args: &["parse"],
+    },
+    Case {
+        name: "config_tags_not_strings_in_project",
+        files: &[(
+            "dbt_project.yml",
+            "name: cat\nprofile: cat\nmodels:\n  cat:\n    +tags: [a, {b: 1}]\n",
+        )],
+        args: &["parse"],
+    },
+    Case {
+        name: "config_meta_not_a_mapping",
+        files: &[("models/ok.sql", "{{ config(meta='owner') }}\nselect 1 as id\n")],
+        args: &["parse"],
+    },
 ];
 
 /// Writes `case` into a temp dir, runs it, and returns "exit code + stderr", temp paths redacted.
