@@ -197,6 +197,7 @@ fn sample_manifest() -> Manifest {
             contents: String::new(),
             macro_sql: "{% macro cents(x) %}{{ x }} * 100{% endmacro %}".into(),
             arguments: vec!["x".into()],
+            required: 1,
         },
     );
     m.docs.insert(

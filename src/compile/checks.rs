@@ -157,8 +157,8 @@ pub(super) fn unclosed_block(text: &str, file: &str, kind: &'static str) -> Opti
 }
 
 /// A config value of the wrong type (`config(tags=7)`, `+meta: 5`) is an error while parsing, as
-/// dbt's schema check of node configs makes it: `tags` is a string or a list of strings, `meta`
-/// and `docs` are mappings. At the value's line when the node's own file sets it.
+/// dbt's schema check of node configs makes it: `tags` is a string or a list of strings,
+/// `materialized` a string, `meta` and `docs` are mappings. At the value's line when the node's own file sets it.
 /// (`project_root` is the folder of the node's package: a value set in no file of the node's own
 /// is shown at its line of that package's `dbt_project.yml`, when it is there.)
 pub(super) fn config_types(
@@ -207,6 +207,11 @@ pub(super) fn config_types(
             return bad("tags", "a string or a list of strings", v);
         }
     }
+    if let Some(v) = node.config.get("materialized") {
+        if !matches!(v, Value::String(_) | Value::Null) {
+            return bad("materialized", "the name of a materialization", v);
+        }
+    }
     for key in ["meta", "docs"] {
         if let Some(v) = node.config.get(key) {
             if !matches!(v, Value::Object(_) | Value::Null) {
@@ -215,4 +220,70 @@ pub(super) fn config_types(
         }
     }
     Ok(())
+}
+
+/// Each `given` input of a unit test must name something that exists: `ref('x')` a model, seed
+/// or snapshot, `source('a', 'b')` a source table (dbt: a parse error). `this` and inputs with
+/// keyword arguments (versions) are left to the unit-test runner.
+pub(super) fn unit_test_inputs(
+    test: &str,
+    definition: &Value,
+    manifest: &Manifest,
+    pkg: &str,
+    file: &str,
+    file_text: &str,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(given) = definition.get("given").and_then(Value::as_array) else {
+        return out;
+    };
+    for input in given.iter().filter_map(|g| g.get("input")?.as_str()) {
+        let Some((kind, args)) = super::parse::parse_call(input.trim()) else {
+            continue;
+        };
+        if input.contains('=') {
+            continue;
+        }
+        let missing = match (kind.as_str(), args.as_slice()) {
+            ("ref", [name]) => super::generic_tests::find_refable(manifest, pkg, None, name)
+                .is_none()
+                .then(|| {
+                    let names = manifest
+                        .nodes
+                        .values()
+                        .filter(|n| n.resource_type.is_refable())
+                        .map(|n| n.name.as_str());
+                    ("model, seed or snapshot", did_you_mean(name, names))
+                }),
+            ("ref", [package, name]) => {
+                super::generic_tests::find_refable(manifest, pkg, Some(package), name)
+                    .is_none()
+                    .then_some(("model, seed or snapshot", None))
+            }
+            ("source", [source, table]) => (!manifest.sources.values().any(|s| {
+                s.source
+                    .as_ref()
+                    .is_some_and(|x| x.source_name == *source && s.name == *table)
+            }))
+            .then_some(("source table", None)),
+            _ => None,
+        };
+        if let Some((what, hint)) = missing {
+            let at = file_text
+                .find(input)
+                .map(|i| crate::diagnostics::line_col(file_text, i));
+            let d = Diagnostic::error(
+                "unknown-ref",
+                format!("unit test `{test}` is given `{input}`, which names no {what}"),
+            );
+            let d = match at {
+                Some((line, col)) => d.at(Location::at(file, line, col)),
+                None => d.in_file(file),
+            };
+            out.push(d.maybe_hint(hint).with_hint_if_none(
+                "a unit test's `given` inputs are the refs and sources its model reads",
+            ));
+        }
+    }
+    out
 }

@@ -321,6 +321,19 @@ pub(super) fn generic_tests(
                 // (Only when the macro's file calls `config(` at all: most custom tests do not, and
                 // rendering every test twice would slow parsing down.)
                 let def = templates.index.find(&macro_name, Some(pkg));
+                if node.is_enabled() {
+                    if let Some(d) = check_test_macro(
+                        &td,
+                        def.as_deref(),
+                        &macro_name,
+                        a.file,
+                        project,
+                        templates,
+                    ) {
+                        errors.push(d);
+                        continue;
+                    }
+                }
                 if def.is_some_and(|d| {
                     d.package != crate::templating::BUILTIN_PACKAGE
                         && d.contents.contains("config(")
@@ -428,4 +441,74 @@ fn parse_render_test_macro(
     }
     let kw: minijinja::value::Kwargs = values.into_iter().collect();
     let _ = templates.call_macro(macro_name, vec![minijinja::Value::from(kw)], ctx);
+}
+
+/// A generic test whose macro does not exist (dbt: a compilation error while parsing), or one of
+/// dbt's own tests without an argument it cannot run without (`accepted_values` without
+/// `values`, which would only fail in the warehouse), is a parse error at the test's line of its
+/// properties file.
+fn check_test_macro(
+    td: &TestDefinition,
+    def: Option<&crate::templating::MacroDef>,
+    macro_name: &str,
+    file: &str,
+    project: &Project,
+    templates: &Templates,
+) -> Option<Diagnostic> {
+    let shown = match &td.namespace {
+        Some(ns) => format!("{ns}.{}", td.test_name),
+        None => td.test_name.clone(),
+    };
+    let (message, hint) = match def {
+        None => {
+            let known: Vec<String> = templates
+                .index
+                .by_package
+                .values()
+                .flat_map(|m| m.keys())
+                .filter_map(|k| k.strip_prefix("test_").map(str::to_string))
+                .collect();
+            (
+                format!("unknown generic test `{shown}`: no macro `{macro_name}` was found"),
+                crate::diagnostics::did_you_mean(&td.test_name, known.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        "define it with `{% test name(model, column_name) %}` in a macros or tests folder, or install the package that has it".to_string()
+                    }),
+            )
+        }
+        // Only dbt's own tests: a package's test macro may well cope with an argument left out
+        // (Jinja passes it as undefined, and dbt runs such tests), dbt's cannot.
+        Some(d) if d.package != crate::templating::BUILTIN_PACKAGE => return None,
+        Some(d) => {
+            let missing: Vec<&String> = d
+                .arguments
+                .iter()
+                .take(d.required)
+                .filter(|arg| !matches!(arg.as_str(), "model" | "column_name"))
+                .filter(|arg| !td.kwargs.contains_key(arg.as_str()))
+                .collect();
+            let first = missing.first()?;
+            (
+                format!("generic test `{shown}` needs argument `{first}`, which is not given"),
+                format!(
+                    "give it under the test (`- {shown}:` then `{first}: ...`, or under `arguments:`)"
+                ),
+            )
+        }
+    };
+    let text = project
+        .yaml_files
+        .iter()
+        .chain(project.packages.iter().flat_map(|p| p.yaml_files.iter()))
+        .find(|f| f.original_file_path == file)
+        .map_or("", |f| f.text.as_str());
+    let at = text
+        .find(&td.test_name)
+        .map(|i| crate::diagnostics::line_col(text, i));
+    let d = Diagnostic::error("test-definition", message);
+    let d = match at {
+        Some((line, col)) => d.at(crate::diagnostics::Location::at(file, line, col)),
+        None => d.in_file(file),
+    };
+    Some(d.with_hint(hint))
 }

@@ -640,6 +640,19 @@ fn parse_project(
             ),
         }
         if node.is_enabled() {
+            let text = project
+                .yaml_files
+                .iter()
+                .find(|f| f.original_file_path == entry.file)
+                .map_or("", |f| f.text.as_str());
+            errors.extend(checks::unit_test_inputs(
+                &name,
+                &node.definition,
+                &manifest,
+                &pkg,
+                entry.file,
+                text,
+            ));
             manifest.unit_tests.insert(node.unique_id.clone(), node);
         }
     }

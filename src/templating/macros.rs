@@ -49,6 +49,8 @@ pub struct MacroDef {
     /// The macro's own text (`{% macro ... %}...{% endmacro %}`).
     pub macro_sql: String,
     pub arguments: Vec<String>,
+    /// How many of `arguments` (the leading ones) have no default value.
+    pub required: usize,
 }
 
 static MACRO_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -69,6 +71,7 @@ struct FoundDef<'a> {
     kind: &'a str,
     name: &'a str,
     arguments: Vec<String>,
+    required: usize,
     text: &'a str,
 }
 
@@ -88,10 +91,15 @@ fn find_defs(src: &str) -> Vec<FoundDef<'_>> {
         let Some(end) = END_RE.find_at(src, close) else {
             break;
         };
+        let parts = split_top_level(args);
         out.push(FoundDef {
             kind,
             name,
-            arguments: split_top_level(args)
+            required: parts
+                .iter()
+                .take_while(|a| !a.contains('=') && !a.trim().is_empty())
+                .count(),
+            arguments: parts
                 .into_iter()
                 .map(|a| a.split('=').next().unwrap_or("").trim().to_string())
                 .filter(|a| !a.is_empty())
@@ -293,6 +301,7 @@ impl MacroIndex {
                     raw_name.to_string()
                 };
                 let arguments = c.arguments;
+                let required = c.required;
                 let def = MacroDef {
                     unique_id: format!("macro.{}.{}", f.package, name),
                     package: f.package.clone(),
@@ -302,6 +311,7 @@ impl MacroIndex {
                     contents: f.contents.clone(),
                     macro_sql: c.text.to_string(),
                     arguments,
+                    required,
                 };
                 let pkg = by_package.entry(f.package.clone()).or_default();
                 if let Some(prev) = pkg.get(&name) {

@@ -195,8 +195,37 @@ const CASES: &[Case] = &[
         args: &["parse"],
     },
     Case {
+        name: "config_materialized_not_a_name",
+        files: &[("models/ok.sql", "{{ config(materialized=5) }}\nselect 1 as id\n")],
+        args: &["parse"],
+    },
+    Case {
         name: "config_meta_not_a_mapping",
         files: &[("models/ok.sql", "{{ config(meta='owner') }}\nselect 1 as id\n")],
+        args: &["parse"],
+    },
+    Case {
+        name: "accepted_values_without_values",
+        files: &[(
+            "models/schema.yml",
+            "models:\n  - name: ok\n    columns:\n      - name: id\n        data_tests:\n          - accepted_values\n",
+        )],
+        args: &["parse"],
+    },
+    Case {
+        name: "unknown_generic_test",
+        files: &[(
+            "models/schema.yml",
+            "models:\n  - name: ok\n    columns:\n      - name: id\n        data_tests:\n          - not_nul\n",
+        )],
+        args: &["parse"],
+    },
+    Case {
+        name: "unit_test_given_an_unknown_ref",
+        files: &[(
+            "models/schema.yml",
+            "unit_tests:\n  - name: u\n    model: ok\n    given:\n      - input: ref('okk')\n        rows: [{id: 1}]\n    expect:\n      rows: [{id: 1}]\n",
+        )],
         args: &["parse"],
     },
 ];
