@@ -273,7 +273,12 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
     if !interesting || toks.iter().any(|t| t.kind == Kind::Op("?")) {
         return;
     }
-    let mut p = Parser { src, toks, pos: 0 };
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     if block {
         let Some(Kind::Name(word)) = toks.first().map(|t| t.kind) else {
             return;
@@ -326,6 +331,7 @@ fn rewrite_tag(src: &str, toks: &[Tok], block: bool, edits: &mut Vec<Edit>) {
             src,
             toks,
             pos: p.pos,
+            depth: 0,
         };
         match attempt.tuple() {
             Some(ex) if attempt.pos > before => {
@@ -393,7 +399,14 @@ struct Parser<'t, 'a> {
     src: &'a str,
     toks: &'t [Tok<'a>],
     pos: usize,
+    /// How deeply the expression being read nests (unary operators, parentheses, calls).
+    depth: usize,
 }
+
+/// Expressions nested deeper than this are left as written (the template engine reports them if
+/// they are wrong): Jinja2 itself stops near 1,000 Python frames, and a fuzzed tag of thousands
+/// of `-` took seconds to read again from every token.
+const MAX_NESTING: usize = 200;
 
 impl<'a> Parser<'_, 'a> {
     fn peek(&self) -> Option<Kind<'a>> {
@@ -638,6 +651,16 @@ impl<'a> Parser<'_, 'a> {
     }
 
     fn unary(&mut self, with_filter: bool) -> Option<Ex> {
+        if self.depth >= MAX_NESTING {
+            return None;
+        }
+        self.depth += 1;
+        let ex = self.unary_nested(with_filter);
+        self.depth -= 1;
+        ex
+    }
+
+    fn unary_nested(&mut self, with_filter: bool) -> Option<Ex> {
         let mut ex = if matches!(self.peek(), Some(Kind::Op("-" | "+"))) {
             let start = self.start();
             let plus = self.peek() == Some(Kind::Op("+"));
@@ -999,5 +1022,28 @@ mod tests {
         ] {
             assert_eq!(rewrite(src), src);
         }
+    }
+
+    /// Nesting within the limit is rewritten; deeper nesting (a fuzzed tag of thousands of `-`,
+    /// which took seconds as it was read again from each of its tokens) is not read past the
+    /// limit.
+    #[test]
+    fn nesting_beyond_the_limit_is_left_as_written() {
+        let nested = |n: usize| format!("{{{{ {}f(x) }}}}", "- ".repeat(n));
+        let shallow = nested(super::MAX_NESTING - 2);
+        assert!(
+            rewrite(&shallow).contains("(f(x))"),
+            "{}",
+            rewrite(&shallow)
+        );
+        let deep = format!(
+            "{}\n{}",
+            nested(20 * super::MAX_NESTING),
+            "year_e".repeat(3)
+        );
+        // (Read again from each token, only the innermost levels within the limit are.)
+        let out = rewrite(&deep);
+        let wrapped = out.matches("(").count();
+        assert!(wrapped <= super::MAX_NESTING + 1, "{wrapped} parentheses");
     }
 }
