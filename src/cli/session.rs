@@ -102,7 +102,7 @@ impl Session {
         super::timing("load project", t);
         let target = load_target(g, &root, &project).map_err(|d| vec![d])?;
         let cli_vars = parse_vars(g.vars.as_deref()).map_err(|d| vec![d])?;
-        let invocation_id = new_invocation_id();
+        let invocation_id = crate::artifacts::new_invocation_id();
         let opts = ParseOptions {
             cli_vars,
             full_refresh,
@@ -323,21 +323,6 @@ fn overrides(
         .collect()
 }
 
-/// A random-looking v4-format id from the clock and process id (no RNG dependency).
-pub fn new_invocation_id() -> String {
-    use md5::{Digest, Md5};
-    let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
-    let h: Vec<u8> = Md5::digest(seed.as_bytes()).to_vec();
-    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
-}
 
 /// True for resource types dbt counts as nodes in `ls` by default.
 pub fn ls_default_types() -> Vec<ResourceType> {

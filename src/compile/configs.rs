@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use serde_json::{Map, Value};
 
 use super::nodes::{Node, ResourceType};
-use super::parse::str_list;
+use crate::project::config::str_list;
 use crate::project::config::merge;
 
 /// dbt's default config for a resource type (the keys every manifest node carries).

@@ -28,7 +28,7 @@ use super::yaml_values::{
     load_unit_fixtures, render_column_types, render_config_strings, render_source_names,
 };
 use crate::diagnostics::{did_you_mean, line_col, Diagnostic, Location};
-use crate::project::config::{merge, ConfigTree};
+use crate::project::config::{merge, str_list, ConfigTree};
 use crate::project::{FileKind, Project, Target};
 use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
 
@@ -986,16 +986,6 @@ pub fn relative_to_resource(file: &str, project: &Project) -> String {
     file.to_string()
 }
 
-pub fn str_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        _ => vec![],
-    }
-}
 
 pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
     NodeInfo {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::nodes::*;
-use super::parse::{dirs_of, package_cfg, relative_to_resource, str_list};
+use super::parse::{dirs_of, package_cfg, relative_to_resource};
+use crate::project::config::str_list;
 use super::patches::{columns_of, render_docs};
 use super::properties::{entry_config, Entry};
 use crate::diagnostics::Diagnostic;

@@ -583,14 +583,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         return NodeOutcome::error(e, Some(sql));
     }
     let rel = node.relation();
-    let unique_key: Vec<String> = match node.config.get("unique_key") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => vec![],
-    };
+    let unique_key = crate::project::config::str_list(node.config.get("unique_key"));
     let full_refresh = node
         .config_bool("full_refresh")
         .unwrap_or(shared.full_refresh);

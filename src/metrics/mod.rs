@@ -31,22 +31,7 @@ use crate::compile::{Manifest, ResourceType};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::YamlFile;
 
-/// A string or a list as strings (`tags: x` or `tags: [x, y]`; non-strings as written, nulls
-/// left out).
-pub(crate) fn str_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                o => Some(o.to_string()),
-            })
-            .collect(),
-        _ => vec![],
-    }
-}
+pub(crate) use crate::project::config::str_list;
 
 /// One step of a path to a YAML key: an entry of a list by its `name:`, or a mapping key.
 #[derive(Debug, Clone, Copy)]

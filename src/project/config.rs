@@ -60,13 +60,25 @@ pub struct ProjectConfig {
     pub warnings: Vec<Diagnostic>,
 }
 
-fn str_list(v: Option<&Value>, default: &[&str]) -> Vec<String> {
+/// The strings of a string or a list (`tags: x` or `tags: [x, y]`): numbers and booleans as
+/// written, other items (nulls, mappings) left out; nothing for any other value.
+pub fn str_list(v: Option<&Value>) -> Vec<String> {
+    let item = |x: &Value| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(x.to_string()),
+        _ => None,
+    };
     match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(item).collect(),
+        Some(s @ Value::String(_)) => item(s).into_iter().collect(),
+        _ => vec![],
+    }
+}
+
+/// [`str_list`], or `default` when `v` is neither a string nor a list.
+fn str_list_or(v: Option<&Value>, default: &[&str]) -> Vec<String> {
+    match v {
+        Some(Value::Array(_) | Value::String(_)) => str_list(v),
         _ => default.iter().map(|s| s.to_string()).collect(),
     }
 }
@@ -265,21 +277,14 @@ impl ProjectConfig {
             })
         };
         let tree = |k: &str| ConfigTree(raw.get(k).cloned().unwrap_or(Value::Null));
-        let hooks = |k: &str| match raw.get(k) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect(),
-            _ => vec![],
-        };
+        let hooks = |k: &str| str_list(raw.get(k));
         let dispatch = match raw.get("dispatch") {
             Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(|d| {
                     Some(DispatchConfig {
                         macro_namespace: d.get("macro_namespace")?.as_str()?.to_string(),
-                        search_order: str_list(d.get("search_order"), &[]),
+                        search_order: str_list_or(d.get("search_order"), &[]),
                     })
                 })
                 .collect(),
@@ -288,27 +293,27 @@ impl ProjectConfig {
         Ok(ProjectConfig {
             version: get_str("version"),
             profile: get_str("profile"),
-            model_paths: str_list(
+            model_paths: str_list_or(
                 raw.get("model-paths").or(raw.get("source-paths")),
                 &["models"],
             ),
-            seed_paths: str_list(raw.get("seed-paths").or(raw.get("data-paths")), &["seeds"]),
-            test_paths: str_list(raw.get("test-paths"), &["tests"]),
-            analysis_paths: str_list(raw.get("analysis-paths"), &["analyses"]),
-            macro_paths: str_list(raw.get("macro-paths"), &["macros"]),
-            snapshot_paths: str_list(raw.get("snapshot-paths"), &["snapshots"]),
-            docs_paths: str_list(raw.get("docs-paths"), &[]),
+            seed_paths: str_list_or(raw.get("seed-paths").or(raw.get("data-paths")), &["seeds"]),
+            test_paths: str_list_or(raw.get("test-paths"), &["tests"]),
+            analysis_paths: str_list_or(raw.get("analysis-paths"), &["analyses"]),
+            macro_paths: str_list_or(raw.get("macro-paths"), &["macros"]),
+            snapshot_paths: str_list_or(raw.get("snapshot-paths"), &["snapshots"]),
+            docs_paths: str_list_or(raw.get("docs-paths"), &[]),
             target_path: get_str("target-path").unwrap_or_else(|| "target".into()),
             log_path: get_str("log-path").unwrap_or_else(|| "logs".into()),
             packages_install_path: get_str("packages-install-path")
                 .unwrap_or_else(|| "dbt_packages".into()),
-            clean_targets: str_list(raw.get("clean-targets"), &[]),
+            clean_targets: str_list_or(raw.get("clean-targets"), &[]),
             vars: raw
                 .get("vars")
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default(),
-            require_dbt_version: str_list(raw.get("require-dbt-version"), &[]),
+            require_dbt_version: str_list_or(raw.get("require-dbt-version"), &[]),
             quoting: raw
                 .get("quoting")
                 .and_then(Value::as_object)
