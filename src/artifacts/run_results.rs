@@ -9,42 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
-
-/// A node's outcome, spelled as dbt spells it in `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    /// A model, seed, snapshot or hook that ran.
-    Success,
-    /// A model, seed, snapshot or hook that failed.
-    Error,
-    Skipped,
-    PartialSuccess,
-    NoOp,
-    /// A test that passed.
-    Pass,
-    /// A test whose failures crossed `error_if`.
-    Fail,
-    /// A test whose failures crossed `warn_if` only.
-    Warn,
-    /// A test that could not run.
-    RuntimeError,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Success => "success",
-            RunStatus::Error => "error",
-            RunStatus::Skipped => "skipped",
-            RunStatus::PartialSuccess => "partial success",
-            RunStatus::NoOp => "no-op",
-            RunStatus::Pass => "pass",
-            RunStatus::Fail => "fail",
-            RunStatus::Warn => "warn",
-            RunStatus::RuntimeError => "runtime error",
-        }
-    }
-}
+use crate::execute::NodeResult;
+pub use crate::execute::RunStatus;
 
 /// One timed phase of a node (`compile` or `execute`).
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +56,34 @@ pub struct RunResult {
 
 impl RunResult {
     /// A result with no timing, message or adapter response.
+    /// The entry of a node (or hook) the scheduler ran, in `manifest`.
+    pub fn of(r: &NodeResult, manifest: &crate::compile::Manifest) -> Self {
+        let mut x = RunResult::new(r.unique_id.clone(), r.status);
+        x.timing = vec![
+            Timing::new("compile", r.started_at, r.started_at),
+            Timing::new("execute", r.started_at, r.completed_at),
+        ];
+        x.thread_id = if manifest.operations.contains_key(&r.unique_id) {
+            "main".into()
+        } else {
+            format!("Thread-{} (worker)", r.thread)
+        };
+        x.execution_time = r.execution_time;
+        x.message = Some(r.message.clone());
+        x.failures = r.failures;
+        x.adapter_response = r.adapter_response.clone();
+        // A saved query with nothing to export is a no-op with nothing compiled, as in dbt.
+        let no_op = r.status == RunStatus::NoOp;
+        x.compiled = (!no_op).then_some(r.compiled_code.is_some());
+        if no_op {
+            x.failures = Some(0);
+            x.adapter_response = serde_json::json!({});
+        }
+        x.compiled_code = r.compiled_code.clone();
+        x.relation_name = manifest.get(&r.unique_id).and_then(|n| n.relation_name());
+        x
+    }
+
     pub fn new(unique_id: impl Into<String>, status: RunStatus) -> Self {
         RunResult {
             unique_id: unique_id.into(),

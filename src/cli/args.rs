@@ -490,9 +490,9 @@ pub enum Command {
         add_package: Option<String>,
     },
     /// Run a macro against the warehouse (`run-operation MACRO --args '{key: value}'`).
-    RunOperation(super::operation::OperationArgs),
+    RunOperation(super::commands::operation::OperationArgs),
     /// The semantic layer: validate, list and query metrics.
-    Metrics(super::metrics::MetricsArgs),
+    Metrics(super::commands::metrics::MetricsArgs),
     /// Generate or serve the documentation site.
     Docs {
         #[command(subcommand)]

@@ -3,11 +3,7 @@
 
 mod args;
 mod commands;
-mod deps;
-mod docs;
 pub mod flags;
-mod metrics;
-mod operation;
 mod run_summary;
 mod session;
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::args::{GlobalArgs, SelectArgs};
 use crate::compile::{self, Manifest, ParseOptions, Parsed, ResourceType};
 use crate::diagnostics::Diagnostic;
-use crate::graph::{Dag, GraphNode};
+use crate::graph::Dag;
 use crate::project::{self, Project, Target};
 
 /// Everything loaded for a command.
@@ -171,7 +171,7 @@ impl Session {
         compile::set_flat_graph(&parsed, &project, &opts);
         super::timing("parse", t);
         let t = std::time::Instant::now();
-        let dag = Dag::build(graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
+        let dag = Dag::build(crate::graph::graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
         super::timing("dag", t);
         let target_path = root.join(
             g.target_path
@@ -255,74 +255,6 @@ impl Session {
         self.parsed.templates.clone()
     }
 }
-
-/// The DAG's view of every node.
-pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
-    use rayon::prelude::*;
-    // A test disabled because what it tests is disabled stays in the manifest's nodes (as in
-    // dbt) but is no part of the DAG.
-    let nodes: Vec<&compile::Node> = m
-        .all_nodes()
-        .chain(m.saved_query_nodes.values())
-        .filter(|n| n.is_enabled())
-        .collect();
-    nodes
-        .par_iter()
-        .map(|n| (n, compile::default_config_ref(n.resource_type)))
-        .map(|(n, defaults)| GraphNode {
-            unique_id: n.unique_id.clone(),
-            name: n.name.clone(),
-            resource_type: n.resource_type.as_str().to_string(),
-            package_name: n.package_name.clone(),
-            original_file_path: n.original_file_path.clone(),
-            fqn: n.fqn.clone(),
-            tags: n.tags.clone(),
-            config: overrides(&n.config, defaults),
-            config_defaults: Some(defaults),
-            test_type: n.test_type().map(str::to_string),
-            test_name: n.test_metadata.as_ref().map(|t| match &t.namespace {
-                Some(ns) => format!("{ns}.{}", t.name),
-                None => t.name.clone(),
-            }),
-            source_name: n.source.as_ref().map(|s| s.source_name.clone()),
-            version: n.version.clone(),
-            latest_version: n.latest_version.clone(),
-            depends_on: n.depends_on_nodes.clone(),
-        })
-        .collect()
-}
-
-/// The entries of `config` that differ from `defaults`; all of `config` when it lacks a default
-/// key (then the defaults could not stand in for it).
-fn overrides(
-    config: &Arc<Map<String, Value>>,
-    defaults: &Map<String, Value>,
-) -> Map<String, Value> {
-    if std::ptr::eq(config.as_ref(), defaults) {
-        return Map::new();
-    }
-    // A node's config starts as a copy of its defaults, so their keys usually lead it in the same
-    // order: compare by position, without hashing.
-    let n = defaults.len();
-    if config.len() >= n && config.keys().zip(defaults.keys()).all(|(a, b)| a == b) {
-        let defaults = defaults.values().map(Some).chain(std::iter::repeat(None));
-        return config
-            .iter()
-            .zip(defaults)
-            .filter(|((_, v), d)| *d != Some(*v))
-            .map(|((k, v), _)| (k.clone(), v.clone()))
-            .collect();
-    }
-    if defaults.keys().any(|k| !config.contains_key(k)) {
-        return config.as_ref().clone();
-    }
-    config
-        .iter()
-        .filter(|(k, v)| defaults.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 
 /// True for resource types dbt counts as nodes in `ls` by default.
 pub fn ls_default_types() -> Vec<ResourceType> {

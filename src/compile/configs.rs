@@ -9,8 +9,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 use serde_json::{Map, Value};
 
 use super::nodes::{Node, ResourceType};
-use crate::project::config::str_list;
 use crate::project::config::merge;
+use crate::project::config::str_list;
 
 /// dbt's default config for a resource type (the keys every manifest node carries).
 pub fn default_config(rtype: ResourceType) -> Map<String, Value> {

@@ -986,7 +986,6 @@ pub fn relative_to_resource(file: &str, project: &Project) -> String {
     file.to_string()
 }
 
-
 pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
     NodeInfo {
         unique_id: node.unique_id.clone(),

@@ -12,9 +12,9 @@ use serde_json::{Map, Value};
 use super::configs::merge_into;
 use super::nodes::*;
 use super::parse::{dirs_of, file_stem, package_cfg};
-use crate::project::config::str_list;
 use super::properties::{entry_config, Entry, Properties};
 use super::versions::{normalize_deprecation_date, Versions};
+use crate::project::config::str_list;
 use crate::project::config::ConfigTree;
 use crate::project::{FileKind, Project};
 

@@ -8,11 +8,11 @@ use serde_json::Value;
 
 use super::nodes::*;
 use super::parse::{dirs_of, package_cfg, relative_to_resource};
-use crate::project::config::str_list;
 use super::patches::{columns_of, render_docs};
 use super::properties::{entry_config, Entry};
 use crate::diagnostics::Diagnostic;
 use crate::project::config::merge;
+use crate::project::config::str_list;
 use crate::project::{Project, Target};
 
 pub(super) fn source_nodes(

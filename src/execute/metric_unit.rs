@@ -11,9 +11,9 @@
 use std::sync::Arc;
 
 use super::node::{ConnWarehouse, NodeOutcome};
+use super::RunStatus;
 use crate::adapters::duckdb::DuckDbConnection;
 use crate::adapters::Connection;
-use crate::artifacts::RunStatus;
 use crate::compile::Node;
 use crate::metrics::unit_tests::{compare, Compiled, Engine};
 use crate::templating::QueryResult;

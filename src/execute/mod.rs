@@ -7,6 +7,8 @@
 //! failure marks the node's selected descendants as skipped; independent branches carry on.
 
 pub mod materialize;
+mod status;
+pub use status::RunStatus;
 mod metric_unit;
 mod node;
 mod report;
@@ -27,7 +29,6 @@ pub use report::{
 };
 
 use crate::adapters::{Adapter, Connection};
-use crate::artifacts::RunStatus;
 use crate::compile::{Manifest, Resolver, ResourceType};
 use crate::graph::Dag;
 use crate::templating::Templates;

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::RunStatus;
 use super::{materialize, ConnPool, Event, NodeResult, RunContext};
 use crate::adapters::Connection;
-use crate::artifacts::RunStatus;
 use crate::compile::{
     compile_node, compiled_path, CompileServices, Manifest, Materialization, Node, Resolver,
     ResourceType, Warehouse,

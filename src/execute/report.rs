@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use super::NodeRef;
-use crate::artifacts::RunStatus;
+use super::RunStatus;
 use crate::compile::ResourceType;
 
 /// Something worth telling the user.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use super::materialize::{self, BuildSpec};
 use super::node::{ConnWarehouse, NodeOutcome};
+use super::RunStatus;
 use crate::adapters::{AdapterError, Connection};
-use crate::artifacts::RunStatus;
 use crate::compile::{Materialization, Node};
 use crate::metrics::nodes::{node_exports, node_plan_error};
 use crate::sql::Relation;

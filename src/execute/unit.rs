@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::node::{ConnWarehouse, NodeOutcome, Shared};
-use crate::artifacts::RunStatus;
+use super::RunStatus;
 use crate::compile::{CompileServices, Node, Warehouse};
 use crate::sql::{quote, Dialect, Relation};
 use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Services};

@@ -25,6 +25,9 @@ use petgraph::Direction;
 
 use crate::diagnostics::Diagnostic;
 
+mod manifest_nodes;
+pub use manifest_nodes::{graph_nodes, with_unit_tests_first};
+
 /// One node of the project graph, as the parser resolved it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GraphNode {

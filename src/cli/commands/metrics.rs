@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use std::path::Path;
 
-use super::session::{self, Session};
-use super::{GlobalArgs, LogFormat, Outcome};
 use crate::adapters::Adapter;
+use crate::cli::session::{self, Session};
+use crate::cli::{GlobalArgs, LogFormat, Outcome};
 use crate::compile::Manifest;
 use crate::diagnostics::Diagnostic;
 use crate::metrics::{self, plan, MetricQuery, SemanticLayer};
@@ -273,7 +273,7 @@ fn load_cached(g: &GlobalArgs) -> Option<(Ctx, SemanticLayer)> {
     if !errors.is_empty() {
         return None;
     }
-    super::timing("metrics: cached definitions", t);
+    crate::cli::timing("metrics: cached definitions", t);
     Some((Ctx { project, target }, layer))
 }
 
@@ -633,7 +633,7 @@ fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdRe
         .iter()
         .map(|row| row.iter().map(|v| Value::String(cell(v))).collect())
         .collect();
-    print!("{}", super::commands::render_table(&r.column_names, &rows));
+    print!("{}", super::render_table(&r.column_names, &rows));
     if !g.quiet {
         eprintln!("{} rows in {:.3}s", r.rows.len(), secs);
     }
@@ -803,7 +803,7 @@ fn list(g: &GlobalArgs, layer: &SemanticLayer, what: ListWhat, only: &[String]) 
         .into_iter()
         .map(|r| r.into_iter().map(Value::String).collect())
         .collect();
-    print!("{}", super::commands::render_table(&cols, &vals));
+    print!("{}", super::render_table(&cols, &vals));
     Ok(Outcome::Ok)
 }
 

@@ -16,12 +16,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::args::DocsCommand;
-use super::commands::{compile_into_manifest, meta, reporter, write_manifest};
-use super::session::{self, Session};
-use super::{GlobalArgs, Outcome};
+use super::{compile_into_manifest, meta, reporter, write_manifest};
 use crate::adapters::Adapter;
 use crate::artifacts;
+use crate::cli::args::DocsCommand;
+use crate::cli::session::{self, Session};
+use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::{CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
 use crate::execute::Event;

@@ -6,8 +6,8 @@
 //! for is a warning, not an error, because real packages often leave a placeholder version there
 //! (dbt_utils 1.3.3 states `0.1.0`); a package that is missing altogether is an error.
 
-use super::session::project_root;
-use super::{print_diagnostics, GlobalArgs, Outcome};
+use crate::cli::session::project_root;
+use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::{packages, ProjectConfig};
 

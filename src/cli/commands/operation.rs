@@ -22,11 +22,11 @@ use clap::Args;
 use minijinja::value::{Kwargs, Value as JValue};
 use serde_json::{Map, Value};
 
-use super::commands::{meta, reporter, write_manifest};
-use super::session::Session;
-use super::{print_diagnostics, GlobalArgs, Outcome};
+use super::{meta, reporter, write_manifest};
 use crate::adapters::Adapter;
 use crate::artifacts::{self, RunResult, RunStatus, Timing};
+use crate::cli::session::Session;
+use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::compile::{CompileServices, Warehouse};
 use crate::diagnostics::Diagnostic;
 use crate::execute::{ConnWarehouse, Event, Reporter};

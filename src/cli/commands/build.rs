@@ -1,0 +1,190 @@
+//! `sluice build`, `run`, `seed`, `snapshot` and `test`: select, run in the warehouse, report, and
+//! write the artifacts.
+
+use std::sync::Arc;
+
+use crate::adapters::Adapter;
+use crate::artifacts::{self, RunResult};
+use crate::cli::args::RunArgs;
+use crate::cli::session::Session;
+use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
+use crate::compile::{CompileServices, ResourceType};
+use crate::diagnostics::Diagnostic;
+use crate::execute::{self, Event, RunContext};
+
+use super::{meta, reporter, warn_unmatched, CmdResult};
+
+pub(super) fn default_types(which: &str) -> Vec<ResourceType> {
+    match which {
+        "run" => vec![ResourceType::Model],
+        "seed" => vec![ResourceType::Seed],
+        "snapshot" => vec![ResourceType::Snapshot],
+        "test" => vec![ResourceType::Test, ResourceType::UnitTest],
+        _ => vec![
+            ResourceType::Model,
+            ResourceType::Seed,
+            ResourceType::Snapshot,
+            ResourceType::Test,
+            ResourceType::UnitTest,
+            ResourceType::SavedQuery,
+            ResourceType::Exposure,
+        ],
+    }
+}
+
+pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
+    let t0 = std::time::Instant::now();
+    let s = Session::load(g, a.full_refresh, a.store_failures)?;
+    let rep = reporter(g);
+    let mut ids = s
+        .select(&a.selection, Some(&default_types(which)))
+        .map_err(|d| vec![d])?;
+    warn_unmatched(g, &s, &a.selection, rep.as_ref())?;
+    // Ephemeral models are not run (they are inlined into their children), as in dbt.
+    ids.retain(|id| {
+        s.manifest().get(id).is_some_and(|n| {
+            n.resource_type != ResourceType::Model
+                || n.materialization() != crate::compile::Materialization::Ephemeral
+        })
+    });
+    let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let ctx = RunContext {
+        manifest: Arc::new(s.manifest().clone()),
+        templates: s.templates(),
+        resolver: s.parsed.resolver.clone(),
+        adapter: Arc::new(adapter),
+        project_root: s.project.root.clone(),
+        target_path: s.target_path.clone(),
+        full_refresh: a.full_refresh,
+        fail_fast: g.settings.fail_fast,
+        store_failures: a.store_failures,
+        warn_error_tests: g
+            .settings
+            .warn_error
+            .is_error(crate::cli::flags::TEST_WARNING_EVENT, true),
+        threads: s.target.threads,
+        reporter: rep.clone(),
+    };
+    let dag = if which == "build" {
+        crate::graph::with_unit_tests_first(s.manifest())
+    } else {
+        None
+    };
+    let dag_ref = dag.as_ref().unwrap_or(&s.dag);
+    let ids = if dag.is_some() {
+        dag_ref.topo_order(Some(&ids.iter().cloned().collect()))
+    } else {
+        ids
+    };
+    rep.event(&Event::Info(format!(
+        "Found {}",
+        crate::cli::run_summary::project_stats(&s)
+    )));
+    rep.event(&Event::Info(String::new()));
+    rep.event(&Event::Info(format!(
+        "Concurrency: {} threads (target='{}')",
+        ctx.threads, s.target.target_name
+    )));
+    rep.event(&Event::Info(String::new()));
+    // Hooks report in run_results.json like nodes: on-run-start first, on-run-end last.
+    let mut hook_results = Vec::new();
+    if !ids.is_empty() {
+        match execute::run_hooks(&ctx, &s.manifest().on_run_start) {
+            Ok(rs) if rs.is_empty() => {}
+            Ok(rs) => {
+                hook_results = rs;
+                rep.event(&Event::Info(String::new()));
+            }
+            Err(e) => return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]),
+        }
+    }
+    let results =
+        execute::run(&ctx, dag_ref, &ids).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let mut end_results = Vec::new();
+    if !ids.is_empty() {
+        if !s.manifest().on_run_end.is_empty() {
+            rep.event(&Event::Info(String::new()));
+        }
+        match execute::run_hooks(&ctx, &s.manifest().on_run_end) {
+            Ok(rs) => end_results = rs,
+            Err(e) => rep.event(&Event::Warning(e)),
+        }
+    }
+    let hooks_run = hook_results.len() + end_results.len();
+    let elapsed = t0.elapsed().as_secs_f64();
+    if std::env::var_os("SLUICE_TIMINGS").is_some() {
+        let db = crate::adapters::db_seconds();
+        eprintln!(
+            "timing: wall {elapsed:.3}s, inside the warehouse {db:.3}s summed over {} workers (busy wall >= {:.3}s)",
+            ctx.threads,
+            db / ctx.threads as f64
+        );
+    }
+    // Artifacts.
+    let mut m = meta(&s);
+    m.built = ids.iter().cloned().collect();
+    let mut manifest = s.manifest().clone();
+    for r in hook_results.iter().chain(&results).chain(&end_results) {
+        let node = match manifest.nodes.get_mut(&r.unique_id) {
+            Some(n) => Some(&mut **n),
+            None => manifest.operations.get_mut(&r.unique_id),
+        };
+        if let (Some(n), Some(code)) = (node, &r.compiled_code) {
+            n.compiled_code = Some(code.clone());
+        }
+    }
+    if crate::compile::has_ephemeral_models(&manifest) {
+        let compiled: Vec<&str> = results
+            .iter()
+            .filter(|r| r.compiled_code.is_some())
+            .map(|r| r.unique_id.as_str())
+            .collect();
+        let services = Arc::new(CompileServices::new(
+            s.parsed.resolver.clone(),
+            Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
+            false,
+            &s.target.adapter_type,
+        ));
+        let ephemerals = crate::compile::compile_ephemeral_ancestors(
+            &manifest,
+            &compiled,
+            &s.templates(),
+            services,
+        );
+        for (id, sql) in ephemerals {
+            if let Some(n) = manifest.nodes.get_mut(&id) {
+                n.compiled_code = Some(sql);
+            }
+        }
+    }
+    if g.settings.write_json {
+        let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
+            artifacts::write_manifest(&manifest, &m, w)
+        });
+        super::metrics::write_with_manifest(&s);
+    }
+    let hooks_and_nodes = hook_results.iter().chain(&results).chain(&end_results);
+    let rr: Vec<RunResult> = hooks_and_nodes
+        .map(|r| RunResult::of(r, &manifest))
+        .collect();
+    let args = serde_json::json!({"which": which, "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh, "threads": ctx.threads});
+    let rv = artifacts::run_results_json(&rr, &m, elapsed, args);
+    if g.settings.write_json {
+        let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
+    }
+
+    let errors = crate::cli::run_summary::print_end_of_run(
+        &s,
+        rep.as_ref(),
+        &ids,
+        &results,
+        hooks_run,
+        elapsed,
+    );
+    let _ = print_diagnostics;
+    Ok(if errors > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Ok
+    })
+}

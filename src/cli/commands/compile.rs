@@ -1,0 +1,215 @@
+//! `sluice compile`: compile the selected nodes (or `--inline` SQL) without running them, and write
+//! them under `target/compiled`.
+
+use std::sync::Arc;
+
+use crate::cli::args::{SelectArgs, ShowOutput};
+use crate::cli::session::Session;
+use crate::cli::{GlobalArgs, Outcome};
+use crate::compile::{compile_node_in, compiled_path, CompileServices, ResourceType};
+use crate::diagnostics::Diagnostic;
+use crate::execute::Event;
+
+use super::{meta, reporter, warn_unmatched, write_manifest, CmdResult};
+
+/// Compiles nodes in parallel without a warehouse and writes them under target/compiled.
+pub(super) fn compile(
+    g: &GlobalArgs,
+    sel: &SelectArgs,
+    inline: Option<&str>,
+    output: ShowOutput,
+) -> CmdResult {
+    let mut s = Session::load(g, false, false)?;
+    let rep = reporter(g);
+    let services = Arc::new(CompileServices::new(
+        s.parsed.resolver.clone(),
+        Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
+        false,
+        &s.target.adapter_type,
+    ));
+    if let Some(sql) = inline {
+        let info = crate::templating::NodeInfo {
+            unique_id: "sql_operation.inline".into(),
+            name: "inline".into(),
+            package: s.project.config.name.clone(),
+            resource_type: "sql_operation".into(),
+            original_file_path: "<inline>".into(),
+            ..Default::default()
+        };
+        let ctx = Arc::new(crate::templating::RenderCtx::new(
+            crate::templating::Phase::Compile,
+            info,
+            services,
+        ));
+        let out = s
+            .templates()
+            .render("<inline>", sql, &ctx)
+            .map_err(|d| vec![d])?;
+        if output == ShowOutput::Json {
+            println!(
+                "{}",
+                super::show::pretty(&serde_json::json!({"compiled": out.trim()}))
+            );
+        } else {
+            println!("{}", out.trim());
+        }
+        return Ok(Outcome::Ok);
+    }
+    let ids = s
+        .select(
+            sel,
+            Some(&[
+                ResourceType::Model,
+                ResourceType::Test,
+                ResourceType::Analysis,
+                ResourceType::Snapshot,
+            ]),
+        )
+        .map_err(|d| vec![d])?;
+    warn_unmatched(g, &s, sel, rep.as_ref())?;
+    let t = std::time::Instant::now();
+    let target_dir = s.target_path.clone();
+    let (_, errors) = compile_into_manifest(&mut s, &ids, &services, Some(&target_dir));
+    if !errors.is_empty() {
+        // dbt's compile stops at an error and leaves the manifest as parsed: no compiled code.
+        for n in s.parsed.manifest.nodes.values_mut() {
+            n.compiled_code = None;
+        }
+    }
+    crate::timing("compile nodes and files", t);
+    let mut m = meta(&s);
+    m.built = ids.iter().cloned().collect();
+    let manifest = if g.settings.write_json {
+        super::metrics::write_with_manifest(&s);
+        write_manifest(&s, &m)
+    } else {
+        Ok(())
+    };
+    for l in services.take_logs() {
+        rep.event(&Event::Info(l));
+    }
+    manifest?;
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Like dbt, print the SQL when exactly one node was selected explicitly.
+    if !sel.select.is_empty() {
+        let models: Vec<&String> = ids
+            .iter()
+            .filter(|id| id.starts_with("model.") || id.starts_with("analysis."))
+            .collect();
+        let shown: Vec<&String> = if models.len() == 1 {
+            models
+        } else if ids.len() == 1 {
+            ids.iter().collect()
+        } else {
+            vec![]
+        };
+        if let Some(id) = shown.first() {
+            if let Some(code) = s
+                .manifest()
+                .nodes
+                .get(*id)
+                .and_then(|n| n.compiled_code.clone())
+            {
+                let name = &s.manifest().nodes[*id].name;
+                if output == ShowOutput::Json {
+                    println!(
+                        "{}",
+                        super::show::pretty(
+                            &serde_json::json!({"node": name, "compiled": code.trim()})
+                        )
+                    );
+                } else {
+                    rep.event(&Event::Info(format!("Compiled node '{name}' is:")));
+                    println!("{}", code.trim());
+                }
+            }
+        }
+    } else {
+        rep.event(&Event::Info(format!(
+            "Compiled {} nodes into {}",
+            ids.len(),
+            target_dir.join("compiled").display()
+        )));
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Compiles `ids` in parallel without a warehouse and stores each node's SQL in the manifest;
+/// returns the ids that compiled and the diagnostics of those that did not.
+pub(crate) fn compile_into_manifest(
+    s: &mut Session,
+    ids: &[String],
+    services: &Arc<CompileServices>,
+    files_under: Option<&std::path::Path>,
+) -> (Vec<String>, Vec<Diagnostic>) {
+    use rayon::prelude::*;
+    let templates = s.templates();
+    let ephemeral = crate::compile::has_ephemeral_models(s.manifest());
+    // Each node's file is written by the task that compiled it: the disk work overlaps the
+    // rendering of other nodes instead of waiting for all of them.
+    let results: Vec<(&String, Result<String, Diagnostic>, Option<Diagnostic>)> = ids
+        .par_iter()
+        .map(|id| {
+            let sql = compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral);
+            let written = match (&sql, files_under, s.manifest().nodes.get(id)) {
+                (Ok(sql), Some(dir), Some(n)) => {
+                    write_if_changed(&dir.join(compiled_path("", n).trim_start_matches('/')), sql)
+                }
+                _ => None,
+            };
+            (id, sql, written)
+        })
+        .collect();
+    let mut compiled = Vec::new();
+    let mut errors = Vec::new();
+    for (id, r, written) in results {
+        errors.extend(written);
+        match r {
+            Ok(sql) => {
+                if let Some(n) = s.parsed.manifest.nodes.get_mut(id) {
+                    n.compiled_code = Some(sql);
+                    compiled.push(id.clone());
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    (compiled, errors)
+}
+
+/// Whether the file at `path` holds exactly `expected`. Reads at most one byte more than that,
+/// into a buffer sized up front (`std::fs::read` asks the file's size first: one more system
+/// call per file, a tenth of checking 40,000 of them).
+pub(super) fn holds(path: &std::path::Path, expected: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut old = Vec::with_capacity(expected.len() + 1);
+    match file.take(expected.len() as u64 + 1).read_to_end(&mut old) {
+        Ok(_) => old == expected,
+        Err(_) => false,
+    }
+}
+
+/// Writes a compiled file (and its folder) unless it already holds `sql`: rewriting 40,000
+/// unchanged files costs far more than reading them.
+pub(super) fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {
+    if holds(path, sql.as_bytes()) {
+        return None;
+    }
+    let mut result = std::fs::write(path, sql);
+    if result
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        if let Some(dir) = path.parent() {
+            result = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, sql));
+        }
+    }
+    result
+        .err()
+        .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
+}
