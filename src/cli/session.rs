@@ -171,7 +171,7 @@ impl Session {
         compile::set_flat_graph(&parsed, &project, &opts);
         super::timing("parse", t);
         let t = std::time::Instant::now();
-        let dag = Dag::build(crate::graph::graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
+        let dag = Dag::build(compile::graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
         super::timing("dag", t);
         let target_path = root.join(
             g.target_path

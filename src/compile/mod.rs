@@ -9,6 +9,7 @@ mod checks;
 mod configs;
 mod generic_tests;
 mod graph_var;
+mod graph_view;
 mod hooks;
 mod nodes;
 mod parse;
@@ -23,6 +24,7 @@ mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};
 pub use graph_var::set_flat_graph;
+pub use graph_view::{graph_nodes, unit_test_models};
 pub use nodes::*;
 pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
 pub use properties::Properties;

@@ -25,9 +25,6 @@ use petgraph::Direction;
 
 use crate::diagnostics::Diagnostic;
 
-mod manifest_nodes;
-pub use manifest_nodes::{graph_nodes, with_unit_tests_first};
-
 /// One node of the project graph, as the parser resolved it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GraphNode {
@@ -346,6 +343,36 @@ impl Dag {
                 .collect(),
         )
     }
+}
+
+/// `build`'s DAG over `nodes`: a model waits for its unit tests (`unit_tests` pairs each unit test
+/// with its model), and a unit test waits for its model's parents instead of the model (their
+/// columns type the fixtures). `None` when the graph does not build.
+pub fn with_unit_tests_first(
+    mut nodes: Vec<GraphNode>,
+    unit_tests: &[(String, String)],
+) -> Option<Dag> {
+    let mut extra: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (unit_test, model) in unit_tests {
+        extra.entry(model).or_default().push(unit_test.clone());
+    }
+    let parents_of: BTreeMap<String, Vec<String>> = nodes
+        .iter()
+        .map(|n| (n.unique_id.clone(), n.depends_on.clone()))
+        .collect();
+    for n in &mut nodes {
+        if let Some(us) = extra.get(n.unique_id.as_str()) {
+            n.depends_on.extend(us.iter().cloned());
+        }
+        if n.resource_type == "unit_test" {
+            n.depends_on = n
+                .depends_on
+                .iter()
+                .flat_map(|m| parents_of.get(m).cloned().unwrap_or_default())
+                .collect();
+        }
+    }
+    Dag::build(nodes).ok()
 }
 
 #[cfg(test)]

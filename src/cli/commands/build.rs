@@ -65,8 +65,11 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         threads: s.target.threads,
         reporter: rep.clone(),
     };
-    let dag = if which == "build" {
-        crate::graph::with_unit_tests_first(s.manifest())
+    let dag = if which == "build" && !s.manifest().unit_tests.is_empty() {
+        crate::graph::with_unit_tests_first(
+            crate::compile::graph_nodes(s.manifest()),
+            &crate::compile::unit_test_models(s.manifest()),
+        )
     } else {
         None
     };

@@ -1,28 +1,26 @@
-//! The DAG's view of a parsed manifest: one [`GraphNode`] per enabled node (its config reduced to
-//! what differs from its type's defaults), and `build`'s rewrite that runs unit tests before
-//! their models.
+//! The DAG's view of a parsed manifest: one [`GraphNode`] per enabled node, its config reduced to
+//! what differs from its type's defaults.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Dag, GraphNode};
-use crate::compile::{self, Manifest};
+use super::nodes::Manifest;
+use crate::graph::GraphNode;
 
 /// The DAG's view of every node.
 pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     use rayon::prelude::*;
     // A test disabled because what it tests is disabled stays in the manifest's nodes (as in
     // dbt) but is no part of the DAG.
-    let nodes: Vec<&compile::Node> = m
+    let nodes: Vec<&super::Node> = m
         .all_nodes()
         .chain(m.saved_query_nodes.values())
         .filter(|n| n.is_enabled())
         .collect();
     nodes
         .par_iter()
-        .map(|n| (n, compile::default_config_ref(n.resource_type)))
+        .map(|n| (n, super::default_config_ref(n.resource_type)))
         .map(|(n, defaults)| GraphNode {
             unique_id: n.unique_id.clone(),
             name: n.name.clone(),
@@ -77,38 +75,10 @@ fn overrides(
         .collect()
 }
 
-/// `build`'s DAG: a model waits for its unit tests (edges unit test -> model), and a unit test
-/// waits for its model's parents instead of the model. `None` without unit tests.
-pub fn with_unit_tests_first(m: &Manifest) -> Option<Dag> {
-    if m.unit_tests.is_empty() {
-        return None;
-    }
-    let mut nodes = graph_nodes(m);
-    let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for u in m.unit_tests.values() {
-        if let Some(m) = &u.attached_node {
-            extra
-                .entry(m.clone())
-                .or_default()
-                .push(u.unique_id.clone());
-        }
-    }
-    let parents_of: BTreeMap<String, Vec<String>> = nodes
-        .iter()
-        .map(|n| (n.unique_id.clone(), n.depends_on.clone()))
-        .collect();
-    for n in &mut nodes {
-        if let Some(us) = extra.get(&n.unique_id) {
-            n.depends_on.extend(us.iter().cloned());
-        }
-        // A unit test waits for its model's parents (their columns type the fixtures), not the model.
-        if n.resource_type == "unit_test" {
-            let model: Vec<String> = n.depends_on.clone();
-            n.depends_on = model
-                .iter()
-                .flat_map(|m| parents_of.get(m).cloned().unwrap_or_default())
-                .collect();
-        }
-    }
-    Dag::build(nodes).ok()
+/// Each unit test with the model it tests: `(unit test id, model id)`.
+pub fn unit_test_models(m: &Manifest) -> Vec<(String, String)> {
+    m.unit_tests
+        .values()
+        .filter_map(|u| Some((u.unique_id.clone(), u.attached_node.clone()?)))
+        .collect()
 }
