@@ -17,6 +17,7 @@ use serde_json::Value;
 
 mod catalog;
 pub mod docs;
+mod graph_var;
 mod manifest;
 mod node_config;
 mod node_json;
@@ -25,6 +26,7 @@ mod run_results;
 mod tests;
 
 pub use catalog::{catalog_json, catalog_nodes, read_catalog, CatalogTable};
+pub use graph_var::set_flat_graph;
 pub use manifest::{manifest_json, manifest_string, write_manifest};
 pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
 

@@ -168,7 +168,7 @@ impl Session {
                 crate::metrics::manifest::manifest_entries(&layer, &env);
         }
         super::timing("parse: semantic nodes", t_sq);
-        compile::set_flat_graph(&parsed, &project, &opts);
+        crate::artifacts::set_flat_graph(&parsed, &project, &opts);
         super::timing("parse", t);
         let t = std::time::Instant::now();
         let dag = Dag::build(compile::graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;

@@ -8,7 +8,6 @@
 mod checks;
 mod configs;
 mod generic_tests;
-mod graph_var;
 mod graph_view;
 mod hooks;
 mod nodes;
@@ -23,7 +22,6 @@ pub mod versions;
 mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};
-pub use graph_var::set_flat_graph;
 pub use graph_view::{graph_nodes, unit_test_models};
 pub use nodes::*;
 pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};

@@ -152,13 +152,7 @@ fn version_text(v: &Value) -> Option<String> {
     }
 }
 
-/// dbt's order of versions: as numbers when both are numbers, else as text.
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
-        _ => a.cmp(b),
-    }
-}
+pub use crate::graph::version_cmp;
 
 /// Every version's patch of one model entry (`defined_in` still in each entry).
 fn patches(

@@ -345,6 +345,14 @@ impl Dag {
     }
 }
 
+/// dbt's order of versions: as numbers when both are numbers, else as text.
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.cmp(b),
+    }
+}
+
 /// `build`'s DAG over `nodes`: a model waits for its unit tests (`unit_tests` pairs each unit test
 /// with its model), and a unit test waits for its model's parents instead of the model (their
 /// columns type the fixtures). `None` when the graph does not build.

@@ -281,7 +281,7 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
         }
         "version" => {
             let order = |n: &GraphNode| match (&n.version, &n.latest_version) {
-                (Some(v), Some(l)) => Some(crate::compile::versions::version_cmp(v, l)),
+                (Some(v), Some(l)) => Some(super::version_cmp(v, l)),
                 _ => None,
             };
             match value.as_str() {

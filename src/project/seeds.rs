@@ -51,7 +51,7 @@
 //!
 //! Cost: 100,000 rows x 8 columns read, infer and load in about 0.35 s of CPU (release build).
 
-#![allow(clippy::result_large_err)] // `Diagnostic` is large; as in `crate::graph`.
+#![allow(clippy::result_large_err)] // `Diagnostic` is large; as in the graph module.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! The one integration-test binary: real projects, the real `sluice` binary, real DuckDB files
 //! and a real PostgreSQL server started by the tests.
 
+mod architecture;
 mod bad_input;
 mod bad_input_catalogue;
 mod cdp;

@@ -5,8 +5,7 @@
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::nodes::Manifest;
-use super::parse::{ParseOptions, Parsed};
+use crate::compile::{Manifest, ParseOptions, Parsed};
 use crate::project::Project;
 
 /// Gives templates dbt's `graph` context variable, from the finished manifest (once the semantic
@@ -29,7 +28,7 @@ pub fn set_flat_graph(parsed: &Parsed, project: &Project, opts: &ParseOptions) {
 /// exposures, metrics, groups, semantic models, saved queries and unit tests as dicts, in their
 /// manifest shape. Built only when some template reads `graph`.
 fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> minijinja::Value {
-    let mut meta = crate::artifacts::ArtifactMeta::new(
+    let mut meta = super::ArtifactMeta::new(
         &project.config.name,
         &manifest.adapter_type,
         project.config.target_path.clone(),
@@ -37,7 +36,7 @@ fn flat_graph(manifest: &Manifest, project: &Project, opts: &ParseOptions) -> mi
     meta.invocation_id = opts.invocation_id.clone();
     meta.invocation_started_at = opts.run_started_at;
     meta.project_root = project.root.clone();
-    let mut full = crate::artifacts::manifest_json(manifest, &meta);
+    let mut full = super::manifest_json(manifest, &meta);
     let mut graph = Map::new();
     for key in [
         "exposures",
