@@ -11,9 +11,13 @@ use minijinja::{Environment, Error, State};
 use super::calls::{err, no_method};
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_filter("center", |s: String, width: Option<usize>| -> String {
-        super::pystr::pad(&s, width.unwrap_or(80), ' ', '^')
-    });
+    env.add_filter(
+        "center",
+        |s: String, width: Option<usize>| -> Result<String, Error> {
+            let width = super::pystr::check_width(width.unwrap_or(80))?;
+            Ok(super::pystr::pad(&s, width, ' ', '^'))
+        },
+    );
     env.add_filter("truncate", truncate);
     env.add_filter("wordcount", |s: String| -> usize {
         s.split(|c: char| !(c.is_alphanumeric() || c == '_'))

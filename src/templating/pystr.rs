@@ -612,7 +612,7 @@ pub fn format(
 /// memory or time (found by the fuzzer: `'{:>2147483648}'.format('r')`); this is an error.
 const MAX_WIDTH: usize = 10_000_000;
 
-fn check_width(width: usize) -> Result<usize, Error> {
+pub(super) fn check_width(width: usize) -> Result<usize, Error> {
     if width > MAX_WIDTH {
         return Err(err(format!(
             "ValueError: width or precision {width} is too big (at most {MAX_WIDTH})"

@@ -1065,6 +1065,8 @@ const REGRESSIONS: &[(&str, &str)] = &[
         "render",
         "{{ '{:.99999999999999999999f}'.format(1.5) }}{{ 'a'.zfill(2147483648) }}",
     ),
+    // The `center` filter (not the method) to a width of 2**31: seconds of padding.
+    ("render", "{{ 'ab' | center(2147483648) }}"),
     // A macro head whose parentheses span the next macro's head: the rewrite of defaults that
     // name earlier arguments sliced backwards.
     (
