@@ -149,7 +149,8 @@ impl Session {
                 &project.yaml_files,
                 &parsed.manifest,
                 &target,
-            );
+            )
+            .map_err(|d| vec![d])?;
         }
         // The semantic layer's manifest.json entries in dbt's node shape (definitions that do
         // not parse keep their raw entry; the commands that use the layer report them).

@@ -39,17 +39,17 @@ pub fn saved_query_nodes(
     files: &[YamlFile],
     manifest: &Manifest,
     target: &Target,
-) -> std::collections::BTreeMap<String, Node> {
+) -> Result<std::collections::BTreeMap<String, Node>, crate::diagnostics::Diagnostic> {
     let (layer, _) = super::load(files, manifest);
-    let dialect = Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb);
-    layer
+    let dialect = Dialect::for_adapter(&target.adapter_type)?;
+    Ok(layer
         .saved_queries
         .iter()
         .map(|q| {
             let n = node(&layer, q, manifest, target, dialect);
             (n.unique_id.clone(), n)
         })
-        .collect()
+        .collect())
 }
 
 fn config_str<'a>(config: Option<&'a Value>, key: &str) -> Option<&'a str> {

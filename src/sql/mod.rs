@@ -137,6 +137,17 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The dialect of a profile's `type`: an engine sluice does not know is an error, never a
+    /// fallback to another engine's SQL.
+    pub fn for_adapter(t: &str) -> Result<Self, crate::diagnostics::Diagnostic> {
+        Self::from_adapter_type(t).ok_or_else(|| {
+            crate::diagnostics::Diagnostic::error(
+                "profile",
+                format!("adapter type `{t}` is not supported"),
+            )
+            .with_hint("sluice supports `type: duckdb` and `type: postgres`")
+        })
+    }
     pub fn from_adapter_type(t: &str) -> Option<Self> {
         match t {
             "duckdb" => Some(Dialect::DuckDb),

@@ -316,7 +316,7 @@ fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> Cm
             )]);
         }
     }
-    let d = dialect(s);
+    let d = dialect(s)?;
     let mut conn = connect(s)?;
     let mut done = 0;
     for q in &layer.saved_queries {
@@ -396,15 +396,15 @@ fn connect(s: &Ctx) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnost
     })
 }
 
-fn dialect(s: &Ctx) -> Dialect {
-    Dialect::from_adapter_type(&s.target.adapter_type).unwrap_or(Dialect::DuckDb)
+fn dialect(s: &Ctx) -> Result<Dialect, Vec<Diagnostic>> {
+    Dialect::for_adapter(&s.target.adapter_type).map_err(|d| vec![d])
 }
 
 fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdResult {
     if data {
         let mut conn = connect(s)?;
         let mut errors = Vec::new();
-        let d = dialect(s);
+        let d = dialect(s)?;
         for sm in &layer.semantic_models {
             let Some(rel) = &sm.relation else { continue };
             let columns: Vec<String> = match conn.columns(rel) {
@@ -578,7 +578,7 @@ fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdRe
     q.limit = a.limit.or(q.limit);
     q.start_time = a.start_time.clone();
     q.end_time = a.end_time.clone();
-    let p = plan::plan(layer, &q, dialect(s)).map_err(plan_error)?;
+    let p = plan::plan(layer, &q, dialect(s)?).map_err(plan_error)?;
     if a.explain {
         println!("{}", p.sql);
         return Ok(Outcome::Ok);
@@ -871,7 +871,7 @@ fn dimension_values(
         group_by: vec![dimension.to_string()],
         ..Default::default()
     };
-    let p = plan::plan(layer, &q, dialect(s)).map_err(plan_error)?;
+    let p = plan::plan(layer, &q, dialect(s)?).map_err(plan_error)?;
     let col = p.columns[0].clone();
     let sql = format!(
         "select distinct {c} from (\n{}\n) as v order by {c}",

@@ -169,7 +169,7 @@ pub fn attach(
         package,
         database: &target.database,
         schema: &target.schema,
-        dialect: Dialect::from_adapter_type(&target.adapter_type).unwrap_or(Dialect::DuckDb),
+        dialect: Dialect::for_adapter(&target.adapter_type).map_err(|d| vec![d])?,
         run_started_at,
         test_macros: &test_macros(manifest),
     };
