@@ -57,8 +57,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use duckdb::types::{ToSql, ToSqlOutput, ValueRef};
-
 use crate::diagnostics::{Diagnostic, Location};
 
 /// agate's kind of a column, as dbt's type tester infers it.
@@ -109,20 +107,6 @@ pub enum SeedValue {
     /// `YYYY-MM-DD HH:MM:SS[.ffffff]`, without time zone.
     DateTime(String),
     Text(String),
-}
-
-impl ToSql for SeedValue {
-    fn to_sql(&self) -> duckdb::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match self {
-            SeedValue::Null => ValueRef::Null,
-            SeedValue::Int(i) => ValueRef::BigInt(*i),
-            SeedValue::Float(f) => ValueRef::Double(*f),
-            SeedValue::Bool(b) => ValueRef::Boolean(*b),
-            SeedValue::Date(s) | SeedValue::DateTime(s) | SeedValue::Text(s) => {
-                ValueRef::Text(s.as_bytes())
-            }
-        }))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -722,58 +706,6 @@ pub fn create_table_sql(relation_sql: &str, table: &SeedTable, quote_columns: bo
     format!("create table {relation_sql} ({})", cols.join(", "))
 }
 
-/// Splits `"db"."main"."t"` (or unquoted parts) into unquoted identifiers.
-fn split_relation(relation_sql: &str) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut chars = relation_sql.trim().chars().peekable();
-    let mut quoted = false;
-    while let Some(ch) = chars.next() {
-        match ch {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                if let Some(p) = parts.last_mut() {
-                    p.push('"');
-                }
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(String::new()),
-            _ => {
-                if let Some(p) = parts.last_mut() {
-                    p.push(ch);
-                }
-            }
-        }
-    }
-    parts
-}
-
-/// Creates `relation_sql` from the table's columns and bulk-loads the rows with DuckDB's
-/// Appender. Overridden columns carry text, which the Appender casts to the column type.
-pub fn load_duckdb(
-    conn: &duckdb::Connection,
-    relation_sql: &str,
-    table: &SeedTable,
-    quote_columns: bool,
-) -> Result<usize, duckdb::Error> {
-    conn.execute_batch(&create_table_sql(relation_sql, table, quote_columns))?;
-    let parts = split_relation(relation_sql);
-    let mut app = match parts.as_slice() {
-        [t] => conn.appender(t)?,
-        [s, t] => conn.appender_to_db(t, s)?,
-        [c, s, t] => conn.appender_to_catalog_and_db(t, c, s)?,
-        _ => {
-            return Err(duckdb::Error::InvalidParameterName(format!(
-                "cannot append to relation {relation_sql}"
-            )))
-        }
-    };
-    for row in &table.rows {
-        app.append_row(duckdb::appender_params_from_iter(row))?;
-    }
-    app.flush()?;
-    Ok(table.rows.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,7 +723,8 @@ mod tests {
     /// `|`-joined text (`~` for NULL).
     fn load(table: &SeedTable, quote: bool) -> (Vec<String>, Vec<String>) {
         let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-        let n = load_duckdb(&conn, r#""memory"."main"."s""#, table, quote).expect("load");
+        let rel = crate::sql::Relation::new("memory", "main", "s");
+        let n = crate::adapters::duckdb::load_seed(&conn, &rel, table, quote).expect("load");
         assert_eq!(n, table.rows.len());
         let sql = "select column_name || ':' || data_type from information_schema.columns \
                    where table_name = 's' order by ordinal_position";
@@ -991,14 +924,6 @@ mod tests {
         }
         let e = seed(dir.path(), b"a\n\xff\n", &opts).expect_err("utf-8");
         assert!(e.message.contains("cannot parse line 2"), "{e}");
-    }
-
-    #[test]
-    fn relation_names_split() {
-        assert_eq!(
-            split_relation(r#""my ""db"""."main".t"#),
-            ["my \"db\"", "main", "t"]
-        );
     }
 }
 

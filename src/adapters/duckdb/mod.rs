@@ -12,9 +12,12 @@ use ::duckdb::types::{TimeUnit, Value as DuckValue};
 use serde_json::{Map, Number, Value};
 
 use super::{AdapterError, CellKind, Column, Connection, QueryResult, Scrubber};
-use crate::project::seeds::{load_duckdb, SeedTable};
+use crate::project::seeds::SeedTable;
+
+mod seeds;
 use crate::project::Target;
 use crate::sql::{literal, Dialect, Relation, RelationKind};
+pub use seeds::load_seed;
 
 /// An open DuckDB database; `Sync`, hands out per-worker connections.
 pub struct DuckDbDatabase {
@@ -379,7 +382,7 @@ impl Connection for DuckDbConnection {
         table: &SeedTable,
         quote_columns: bool,
     ) -> Result<usize, AdapterError> {
-        load_duckdb(&self.conn, &rel.quoted(), table, quote_columns).map_err(|e| self.db_err(e))
+        load_seed(&self.conn, rel, table, quote_columns).map_err(|e| self.db_err(e))
     }
 
     fn temp_relation(&self, identifier: &str) -> Relation {
