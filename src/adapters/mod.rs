@@ -195,6 +195,12 @@ impl std::fmt::Debug for Adapter {
     }
 }
 
+/// A throwaway in-memory DuckDB database (metric unit tests run their fixtures there, whatever
+/// the target's engine).
+pub fn in_memory_duckdb() -> Result<Box<dyn Connection>, AdapterError> {
+    Ok(Box::new(duckdb::DuckDbConnection::in_memory()?))
+}
+
 impl Adapter {
     /// Opens the target's database once (DuckDB: the file, created with its folder if missing)
     /// and prepares it (extensions, settings).

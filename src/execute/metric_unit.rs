@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use super::node::{ConnWarehouse, NodeOutcome};
 use super::RunStatus;
-use crate::adapters::duckdb::DuckDbConnection;
 use crate::adapters::Connection;
 use crate::compile::Node;
 use crate::metrics::unit_tests::{compare, Compiled, Engine};
@@ -42,8 +41,8 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
         }
     };
     let result = match compiled.engine {
-        Engine::Duckdb => match DuckDbConnection::in_memory() {
-            Ok(mut conn) => query(&mut conn, &compiled),
+        Engine::Duckdb => match crate::adapters::in_memory_duckdb() {
+            Ok(mut conn) => query(conn.as_mut(), &compiled),
             Err(e) => Err(e.to_string()),
         },
         Engine::Target => match wh.conn.lock() {
