@@ -28,8 +28,8 @@ fn table() -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-/// The non-test source of each `.rs` file under `dir`: text before `#[cfg(test)]`, comments and
-/// files in `tests` folders left out.
+/// The non-test source of each `.rs` file under `dir`: `#[cfg(test)]` items, comments and files in
+/// `tests` folders left out.
 fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
@@ -40,8 +40,7 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
             }
         } else if name.ends_with(".rs") && name != "tests.rs" {
             let text = std::fs::read_to_string(&p).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            let code: String = code
+            let code: String = without_test_items(&text)
                 .lines()
                 .map(|l| l.split("//").next().unwrap_or(""))
                 .collect::<Vec<_>>()
@@ -49,6 +48,41 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
             out.push((p.display().to_string(), code));
         }
     }
+}
+
+/// `text` without its `#[cfg(test)]` items (each up to the brace that closes its first one).
+fn without_test_items(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let Some(open) = after.find(['{', ';']) else {
+            return out;
+        };
+        if after.as_bytes()[open] == b';' {
+            rest = &after[open + 1..];
+            continue;
+        }
+        let mut depth = 0;
+        let mut end = after.len();
+        for (k, c) in after[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + k + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[test]
@@ -111,5 +145,34 @@ fn the_architecture_table_has_no_cycle() {
     assert!(
         left.is_empty(),
         "modules on a cycle of the table, or above one: {left:?}"
+    );
+}
+
+/// An engine's driver code is reached only through `adapters` (the `Connection` trait and its
+/// registry): no other module names an engine's module or its driver crate.
+#[test]
+fn only_adapters_name_an_engine_driver() {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let problems: Vec<String> = files
+        .iter()
+        .filter(|(file, _)| !file.contains("/src/adapters/"))
+        .filter(|(_, code)| {
+            [
+                "adapters::duckdb",
+                "adapters::postgres",
+                "::duckdb::",
+                "use duckdb",
+                "use postgres",
+            ]
+            .iter()
+            .any(|needle| code.contains(needle))
+        })
+        .map(|(file, _)| file.clone())
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "engine drivers named outside adapters/: {problems:?}"
     );
 }
