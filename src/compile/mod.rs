@@ -7,6 +7,8 @@
 
 mod checks;
 mod configs;
+mod dependencies;
+mod file_nodes;
 mod generic_tests;
 mod graph_view;
 mod hooks;
@@ -19,6 +21,7 @@ mod resolve;
 mod sources;
 pub mod test_names;
 pub mod versions;
+mod yaml_nodes;
 mod yaml_values;
 
 pub use configs::{default_config, default_config_ref, default_config_shared};

@@ -7,7 +7,7 @@
 //! resolves its dependencies. Nothing here touches a warehouse. Source tables are built in
 //! `super::sources` and generic tests in `super::generic_tests`, from what this module loaded.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use rayon::prelude::*;
@@ -15,20 +15,20 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::checks;
-use super::configs::{default_config_shared, finish_config, forget_merged_configs, merge_into};
-use super::generic_tests::{find_refable, generic_tests};
+use super::configs::{finish_config, forget_merged_configs, merge_into};
+use super::dependencies;
+use super::file_nodes;
+use super::generic_tests::generic_tests;
 use super::hooks::{hook_nodes, run_hooks};
 use super::nodes::*;
-use super::patches::{apply_entry, foreign_entry};
-use super::properties::{entry_config, Entry, Properties};
+use super::properties::Properties;
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
-use super::versions::{deprecation_warnings, has_versions, Versions};
-use super::yaml_values::{
-    load_unit_fixtures, render_column_types, render_config_strings, render_source_names,
-};
-use crate::diagnostics::{did_you_mean, line_col, Diagnostic, Location};
-use crate::project::config::{merge, str_list, ConfigTree};
+use super::versions::{deprecation_warnings, Versions};
+use super::yaml_nodes;
+use super::yaml_values::{render_column_types, render_config_strings, render_source_names};
+use crate::diagnostics::Diagnostic;
+use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
 use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
 
@@ -56,7 +56,7 @@ static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
         .unwrap()
 });
-static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
+pub(super) static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
     )
@@ -251,166 +251,7 @@ fn parse_project(
 
     crate::timing("parse: templates", t);
     t = std::time::Instant::now();
-    // SQL-file nodes.
-    let mut nodes: Vec<Node> = Vec::new();
-    for (proj, props, versions) in &all_props {
-        let pkg = &proj.config.name;
-        // Files are independent: build their nodes in parallel, in file order.
-        let file_nodes: Vec<Node> = proj
-            .sql_files
-            .par_iter()
-            .flat_map_iter(|f| {
-                let (rtype, tree, props_map): (
-                    ResourceType,
-                    &ConfigTree,
-                    Option<&BTreeMap<String, Entry>>,
-                ) = match f.kind {
-                    FileKind::Model => (
-                        ResourceType::Model,
-                        &proj.config.models,
-                        Some(&props.models),
-                    ),
-                    FileKind::Analysis => (
-                        ResourceType::Analysis,
-                        &proj.config.analyses,
-                        Some(&props.analyses),
-                    ),
-                    FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
-                    FileKind::Snapshot => (
-                        ResourceType::Snapshot,
-                        &proj.config.snapshots,
-                        Some(&props.snapshots),
-                    ),
-                    FileKind::Macro => return Vec::new(),
-                };
-                let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
-                    SNAPSHOT_RE
-                        .captures_iter(&f.contents)
-                        .map(|c| (c[1].to_string(), c[2].to_string()))
-                        .collect()
-                } else {
-                    // dbt reads node files stripped of leading and trailing whitespace
-                    // (`load_file_contents(strip=True)`), so that is what renders.
-                    vec![(file_stem(&f.path), f.contents.trim().to_string())]
-                };
-                let mut out = Vec::with_capacity(bodies.len());
-                for (name, raw) in bodies {
-                    // A model file that is a version of a versioned model takes the model's
-                    // name, `model.<pkg>.<name>.v<v>` as id and `[..., name, v<v>]` as fqn.
-                    let version = (rtype == ResourceType::Model)
-                        .then(|| versions.for_file(&name))
-                        .flatten();
-                    let node_name = version.map_or(&name, |p| &p.model);
-                    let mut fqn = vec![pkg.clone()];
-                    fqn.extend(dirs_of(&f.path));
-                    fqn.push(node_name.clone());
-                    let unique_id = match version {
-                        Some(p) => {
-                            fqn.push(format!("v{}", p.v));
-                            p.unique_id(pkg)
-                        }
-                        None => format!("{}.{pkg}.{name}", rtype.as_str()),
-                    };
-                    let mut node = Node::new(unique_id, rtype, node_name.clone(), pkg.clone());
-                    node.path = f.path.clone();
-                    node.original_file_path = f.original_file_path.clone();
-                    node.checksum = crate::project::sha256_hex(f.contents.trim().as_bytes());
-                    node.raw_code = raw;
-                    node.config = default_config_shared(rtype);
-                    let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
-                        ResourceType::Model => &c.models,
-                        ResourceType::Analysis => &c.analyses,
-                        ResourceType::Snapshot => &c.snapshots,
-                        _ => &c.data_tests,
-                    });
-                    node.unrendered_config = project_cfg.clone();
-                    merge_into(&mut node.config, &project_cfg);
-                    if let Some(p) = version {
-                        let entry = Entry {
-                            file: &p.file,
-                            value: &p.entry,
-                        };
-                        apply_entry(&mut node, &entry, &manifest.docs);
-                        node.version = Some(p.v.clone());
-                        node.latest_version = Some(p.latest.clone());
-                    } else if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
-                        // A versioned model's entry patches its versions, not a same-named file.
-                        if !(rtype == ResourceType::Model && has_versions(entry.value)) {
-                            apply_entry(&mut node, entry, &manifest.docs);
-                        }
-                    } else if let Some(entry) =
-                        foreign_entry(project, &all_props, pkg, rtype, &name)
-                    {
-                        apply_entry(&mut node, &entry, &manifest.docs);
-                    }
-                    node.fqn = fqn;
-                    out.push(node);
-                }
-                out
-            })
-            .collect();
-        nodes.extend(file_nodes);
-
-        // Snapshots defined in YAML (`relation:`), dbt 1.9+.
-        for (name, entry) in &props.snapshots {
-            let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
-                continue;
-            };
-            let path = relative_to_resource(entry.file, proj);
-            let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&path));
-            fqn.push(name.clone());
-            let mut node = Node::new(
-                format!("snapshot.{pkg}.{name}"),
-                ResourceType::Snapshot,
-                name.clone(),
-                pkg.clone(),
-            );
-            node.path = path;
-            node.original_file_path = entry.file.to_string();
-            node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
-            node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
-            node.config = default_config_shared(ResourceType::Snapshot);
-            let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
-                &c.snapshots
-            });
-            node.unrendered_config = project_cfg.clone();
-            merge_into(&mut node.config, &project_cfg);
-            apply_entry(&mut node, entry, &manifest.docs);
-            node.fqn = fqn;
-            nodes.push(node);
-        }
-
-        // Seeds.
-        for s in &proj.seed_files {
-            let name = file_stem(&s.path);
-            let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&s.path));
-            fqn.push(name.clone());
-            let mut node = Node::new(
-                format!("seed.{pkg}.{name}"),
-                ResourceType::Seed,
-                name.clone(),
-                pkg.clone(),
-            );
-            node.path = s.path.clone();
-            node.original_file_path = s.original_file_path.clone();
-            node.checksum = s.checksum.clone();
-            node.config = default_config_shared(ResourceType::Seed);
-            let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
-            node.unrendered_config = project_cfg.clone();
-            merge_into(&mut node.config, &project_cfg);
-            if let Some(entry) = props.seeds.get(&name) {
-                apply_entry(&mut node, entry, &manifest.docs);
-            } else if let Some(entry) =
-                foreign_entry(project, &all_props, pkg, ResourceType::Seed, &name)
-            {
-                apply_entry(&mut node, &entry, &manifest.docs);
-            }
-            node.fqn = fqn;
-            nodes.push(node);
-        }
-    }
+    let nodes = file_nodes::file_nodes(project, &all_props, &manifest.docs);
 
     crate::timing("parse: nodes", t);
     t = std::time::Instant::now();
@@ -577,141 +418,7 @@ fn parse_project(
 
     crate::timing("parse: generic tests", t);
     t = std::time::Instant::now();
-    // Unit tests and exposures.
-    for entry in &props.unit_tests {
-        let model = entry.str("model").unwrap_or("").to_string();
-        let name = entry.name().to_string();
-        let mut node = yaml_node(
-            entry,
-            project,
-            ResourceType::UnitTest,
-            format!("unit_test.{pkg}.{model}.{name}"),
-            &[model.clone(), name.clone()],
-        );
-        node.config_mut()
-            .entry("tags")
-            .or_insert(Value::Array(vec![]));
-        node.config_mut()
-            .entry("meta")
-            .or_insert(Value::Object(Map::new()));
-        node.tags = str_list(node.config.get("tags"));
-        if let Err(e) = load_unit_fixtures(project, &mut node.definition) {
-            errors.push(e.in_file(entry.file));
-        }
-        match find_refable(&manifest, &pkg, None, &model) {
-            Some(id) => {
-                node.depends_on_nodes = vec![id.clone()];
-                node.attached_node = Some(id);
-            }
-            None => errors.push(
-                crate::project::yaml::line_of_name(
-                    &project
-                        .yaml_files
-                        .iter()
-                        .find(|f| f.original_file_path == entry.file)
-                        .map(|f| f.text.clone())
-                        .unwrap_or_default(),
-                    &name,
-                )
-                .map_or_else(
-                    || {
-                        Diagnostic::error(
-                            "unknown-ref",
-                            format!("unit test `{name}` tests unknown model `{model}`"),
-                        )
-                        .in_file(entry.file)
-                    },
-                    |l| {
-                        Diagnostic::error(
-                            "unknown-ref",
-                            format!("unit test `{name}` tests unknown model `{model}`"),
-                        )
-                        .at(Location::at(entry.file, l, 1))
-                    },
-                )
-                .maybe_hint(did_you_mean(
-                    &model,
-                    manifest
-                        .nodes
-                        .values()
-                        .filter(|n| n.resource_type == ResourceType::Model)
-                        .map(|n| n.name.as_str()),
-                )),
-            ),
-        }
-        if node.is_enabled() {
-            let text = project
-                .yaml_files
-                .iter()
-                .find(|f| f.original_file_path == entry.file)
-                .map_or("", |f| f.text.as_str());
-            errors.extend(checks::unit_test_inputs(
-                &name,
-                &node.definition,
-                &manifest,
-                &pkg,
-                entry.file,
-                text,
-            ));
-            manifest.unit_tests.insert(node.unique_id.clone(), node);
-        }
-    }
-    for entry in &props.exposures {
-        let name = entry.name().to_string();
-        let mut node = yaml_node(
-            entry,
-            project,
-            ResourceType::Exposure,
-            format!("exposure.{pkg}.{name}"),
-            std::slice::from_ref(&name),
-        );
-        node.tags = str_list(entry.value.get("tags"));
-        for dep in str_list(entry.value.get("depends_on")) {
-            if let Some((kind, args)) = parse_call(&dep) {
-                match kind.as_str() {
-                    "ref" => node.refs.push(crate::templating::RefCall {
-                        package: if args.len() > 1 {
-                            Some(args[0].clone())
-                        } else {
-                            None
-                        },
-                        name: args.last().cloned().unwrap_or_default(),
-                        version: None,
-                        version_quoted: false,
-                    }),
-                    "source" if args.len() == 2 => {
-                        node.sources.push((args[0].clone(), args[1].clone()))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        manifest.exposures.insert(node.unique_id.clone(), node);
-    }
-    for e in &props.groups {
-        manifest.groups.insert(
-            format!("group.{pkg}.{}", e.name()),
-            Value::Object(e.value.clone()),
-        );
-    }
-    for e in &props.semantic_models {
-        manifest.semantic_models.insert(
-            format!("semantic_model.{pkg}.{}", e.name()),
-            Value::Object(e.value.clone()),
-        );
-    }
-    for e in &props.metrics {
-        manifest.metrics.insert(
-            format!("metric.{pkg}.{}", e.name()),
-            Value::Object(e.value.clone()),
-        );
-    }
-    for e in &props.saved_queries {
-        manifest.saved_queries.insert(
-            format!("saved_query.{pkg}.{}", e.name()),
-            Value::Object(e.value.clone()),
-        );
-    }
+    yaml_nodes::yaml_nodes(project, props, &mut manifest, &mut errors);
 
     if !errors.is_empty() {
         return Err(errors);
@@ -737,96 +444,7 @@ fn parse_project(
         services.as_ref().clone(),
         target,
     ));
-    // Every node's dependencies resolve independently: in parallel, from the finished manifest,
-    // then written back in order.
-    // A test whose `ref` names a disabled (or no) node is disabled, as dbt's `process_refs`
-    // does: it stays among the nodes with `enabled: false`, depending on what its other refs
-    // name (a missing target is a warning for a test, an error for anything else).
-    let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>, bool)> = {
-        use rayon::prelude::*;
-        let nodes: Vec<&Node> = manifest.all_nodes().collect();
-        nodes
-            .par_iter()
-            .map(|node| {
-                let mut errors = Vec::new();
-                let mut deps: Vec<String> = Vec::new();
-                let mut disable = false;
-                let is_test = node.resource_type == ResourceType::Test;
-                for r in &node.refs {
-                    match resolver.ref_id(
-                        &node.package_name,
-                        r.package.as_deref(),
-                        &r.name,
-                        r.version.as_deref(),
-                    ) {
-                        Ok(dep) => deps.push(dep),
-                        Err(miss) => {
-                            let hint = match &r.version {
-                                Some(_) => resolver.hint_versions(&r.name),
-                                None => resolver.hint_ref(&r.name),
-                            };
-                            let d = located(
-                                node,
-                                (&format!("ref('{}'", r.name), r.version.as_deref()),
-                                "unknown-ref",
-                                miss.message,
-                                hint,
-                            );
-                            if is_test {
-                                disable = true;
-                                if !miss.disabled {
-                                    let mut d = d;
-                                    d.severity = crate::diagnostics::Severity::Warning;
-                                    errors.push(d);
-                                }
-                            } else {
-                                errors.push(d);
-                            }
-                        }
-                    }
-                }
-                for (s, t) in &node.sources {
-                    match resolver.source_id(s, t) {
-                        Ok(dep) => deps.push(dep),
-                        Err(msg) => errors.push(located(
-                            node,
-                            (&format!("source('{s}'"), None),
-                            "unknown-source",
-                            msg,
-                            resolver.hint_source(s, t),
-                        )),
-                    }
-                }
-                if node.resource_type == ResourceType::UnitTest {
-                    deps.extend(node.depends_on_nodes.iter().cloned());
-                }
-                let mut seen = std::collections::HashSet::new();
-                deps.retain(|d| seen.insert(d.clone()));
-                (node.unique_id.clone(), deps, errors, disable)
-            })
-            .collect()
-    };
-    let mut dep_errors = Vec::new();
-    for (id, deps, errors, disable) in resolved {
-        let (warned, errors): (Vec<_>, Vec<_>) = errors
-            .into_iter()
-            .partition(|d| d.severity == crate::diagnostics::Severity::Warning);
-        warnings.extend(warned);
-        dep_errors.extend(errors);
-        if let Some(n) = manifest
-            .nodes
-            .get_mut(&id)
-            .map(|n| &mut **n)
-            .or(manifest.exposures.get_mut(&id))
-        {
-            n.depends_on_nodes = deps;
-            if disable {
-                n.config_mut().insert("enabled".into(), Value::Bool(false));
-            }
-        } else if let Some(n) = manifest.unit_tests.get_mut(&id) {
-            n.depends_on_nodes = deps;
-        }
-    }
+    let dep_errors = dependencies::resolve(&mut manifest, &resolver, &mut warnings);
     if !dep_errors.is_empty() {
         return Err(dep_errors);
     }
@@ -877,74 +495,6 @@ pub(super) fn package_cfg(
         merge(&mut cfg, &tree_of(&root.config).resolve(fqn));
     }
     cfg
-}
-
-/// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
-/// folders of the file..., fqn_tail...]`), description, `config:` (enabled by default) and the
-/// entry itself as its definition.
-fn yaml_node(
-    entry: &Entry,
-    project: &Project,
-    rtype: ResourceType,
-    unique_id: String,
-    fqn_tail: &[String],
-) -> Node {
-    let pkg = &project.config.name;
-    let mut node = Node::new(unique_id, rtype, entry.name().to_string(), pkg.clone());
-    node.original_file_path = entry.file.to_string();
-    node.path = relative_to_resource(entry.file, project);
-    let mut fqn = vec![pkg.clone()];
-    fqn.extend(dirs_of(&node.path));
-    fqn.extend(fqn_tail.iter().cloned());
-    node.fqn = fqn;
-    node.description = entry.str("description").unwrap_or("").to_string();
-    node.config = Arc::new(entry_config(entry.value));
-    node.config_mut()
-        .entry("enabled")
-        .or_insert(Value::Bool(true));
-    node.definition = Value::Object(entry.value.clone());
-    node
-}
-
-/// An error about a call in a node's code, at the call (`needle`: how it starts; `also`: text
-/// the call holds, such as a ref's version, to tell it from other calls of the same name).
-fn located(
-    node: &Node,
-    (needle, also): (&str, Option<&str>),
-    code: &'static str,
-    msg: String,
-    hint: Option<String>,
-) -> Diagnostic {
-    let d = Diagnostic::error(
-        code,
-        format!("{} `{}` {msg}", node.resource_type.as_str(), node.name),
-    )
-    .maybe_hint(hint);
-    let needle2 = needle.replace('\'', "\"");
-    let raw = &node.raw_code;
-    let calls = || {
-        raw.match_indices(needle)
-            .chain(raw.match_indices(&needle2))
-            .map(|(p, _)| p)
-    };
-    let holding = also.and_then(|a| {
-        calls().find(|&p| {
-            raw[p + needle.len()..]
-                .split(')')
-                .next()
-                .is_some_and(|call| call.contains(a))
-        })
-    });
-    let pos = holding.or_else(|| calls().min());
-    match pos {
-        Some(p) if node.test_metadata.is_none() => {
-            let (l, c) = line_col(&node.raw_code, p);
-            let mut d = d.at(Location::at(&node.original_file_path, l, c));
-            d.source_line = node.raw_code.lines().nth(l - 1).map(str::to_string);
-            d
-        }
-        _ => d.in_file(&node.original_file_path),
-    }
 }
 
 /// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).

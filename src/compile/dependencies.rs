@@ -1,0 +1,150 @@
+//! Each node's dependencies: its recorded `ref`s and `source`s resolved to unique ids (in
+//! parallel, from the finished manifest, then written back in order). A test whose `ref` names
+//! a disabled (or no) node is disabled, as dbt's `process_refs` does: it stays among the nodes
+//! with `enabled: false` (a missing target is a warning for a test, an error for anything else).
+
+use serde_json::Value;
+
+use super::nodes::{Manifest, Node, ResourceType};
+use super::resolve::Resolver;
+use crate::diagnostics::{line_col, Diagnostic, Location};
+
+/// Sets every node's `depends_on_nodes`; returns the errors (warnings go to `warnings`).
+pub(super) fn resolve(
+    manifest: &mut Manifest,
+    resolver: &Resolver,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    // Every node's dependencies resolve independently: in parallel, from the finished manifest,
+    // then written back in order.
+    // A test whose `ref` names a disabled (or no) node is disabled, as dbt's `process_refs`
+    // does: it stays among the nodes with `enabled: false`, depending on what its other refs
+    // name (a missing target is a warning for a test, an error for anything else).
+    let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>, bool)> = {
+        use rayon::prelude::*;
+        let nodes: Vec<&Node> = manifest.all_nodes().collect();
+        nodes
+            .par_iter()
+            .map(|node| {
+                let mut errors = Vec::new();
+                let mut deps: Vec<String> = Vec::new();
+                let mut disable = false;
+                let is_test = node.resource_type == ResourceType::Test;
+                for r in &node.refs {
+                    match resolver.ref_id(
+                        &node.package_name,
+                        r.package.as_deref(),
+                        &r.name,
+                        r.version.as_deref(),
+                    ) {
+                        Ok(dep) => deps.push(dep),
+                        Err(miss) => {
+                            let hint = match &r.version {
+                                Some(_) => resolver.hint_versions(&r.name),
+                                None => resolver.hint_ref(&r.name),
+                            };
+                            let d = located(
+                                node,
+                                (&format!("ref('{}'", r.name), r.version.as_deref()),
+                                "unknown-ref",
+                                miss.message,
+                                hint,
+                            );
+                            if is_test {
+                                disable = true;
+                                if !miss.disabled {
+                                    let mut d = d;
+                                    d.severity = crate::diagnostics::Severity::Warning;
+                                    errors.push(d);
+                                }
+                            } else {
+                                errors.push(d);
+                            }
+                        }
+                    }
+                }
+                for (s, t) in &node.sources {
+                    match resolver.source_id(s, t) {
+                        Ok(dep) => deps.push(dep),
+                        Err(msg) => errors.push(located(
+                            node,
+                            (&format!("source('{s}'"), None),
+                            "unknown-source",
+                            msg,
+                            resolver.hint_source(s, t),
+                        )),
+                    }
+                }
+                if node.resource_type == ResourceType::UnitTest {
+                    deps.extend(node.depends_on_nodes.iter().cloned());
+                }
+                let mut seen = std::collections::HashSet::new();
+                deps.retain(|d| seen.insert(d.clone()));
+                (node.unique_id.clone(), deps, errors, disable)
+            })
+            .collect()
+    };
+    let mut dep_errors = Vec::new();
+    for (id, deps, errors, disable) in resolved {
+        let (warned, errors): (Vec<_>, Vec<_>) = errors
+            .into_iter()
+            .partition(|d| d.severity == crate::diagnostics::Severity::Warning);
+        warnings.extend(warned);
+        dep_errors.extend(errors);
+        if let Some(n) = manifest
+            .nodes
+            .get_mut(&id)
+            .map(|n| &mut **n)
+            .or(manifest.exposures.get_mut(&id))
+        {
+            n.depends_on_nodes = deps;
+            if disable {
+                n.config_mut().insert("enabled".into(), Value::Bool(false));
+            }
+        } else if let Some(n) = manifest.unit_tests.get_mut(&id) {
+            n.depends_on_nodes = deps;
+        }
+    }
+    dep_errors
+}
+
+/// An error about a call in a node's code, at the call (`needle`: how it starts; `also`: text
+/// the call holds, such as a ref's version, to tell it from other calls of the same name).
+fn located(
+    node: &Node,
+    (needle, also): (&str, Option<&str>),
+    code: &'static str,
+    msg: String,
+    hint: Option<String>,
+) -> Diagnostic {
+    let d = Diagnostic::error(
+        code,
+        format!("{} `{}` {msg}", node.resource_type.as_str(), node.name),
+    )
+    .maybe_hint(hint);
+    let needle2 = needle.replace('\'', "\"");
+    let raw = &node.raw_code;
+    let calls = || {
+        raw.match_indices(needle)
+            .chain(raw.match_indices(&needle2))
+            .map(|(p, _)| p)
+    };
+    let holding = also.and_then(|a| {
+        calls().find(|&p| {
+            raw[p + needle.len()..]
+                .split(')')
+                .next()
+                .is_some_and(|call| call.contains(a))
+        })
+    });
+    let pos = holding.or_else(|| calls().min());
+    match pos {
+        Some(p) if node.test_metadata.is_none() => {
+            let (l, c) = line_col(&node.raw_code, p);
+            let mut d = d.at(Location::at(&node.original_file_path, l, c));
+            d.source_line = node.raw_code.lines().nth(l - 1).map(str::to_string);
+            d
+        }
+        _ => d.in_file(&node.original_file_path),
+    }
+}

@@ -1,0 +1,184 @@
+//! The nodes files define: models, analyses, singular tests and snapshots from SQL files (in
+//! parallel, in file order), snapshots defined in YAML (`relation:`, dbt 1.9+) and seeds, each
+//! with its project-level config and its properties entry applied.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::configs::{default_config_shared, merge_into};
+use super::nodes::{DocBlock, Node, ResourceType};
+use super::parse::{dirs_of, file_stem, package_cfg, relative_to_resource, SNAPSHOT_RE};
+use super::patches::{apply_entry, foreign_entry};
+use super::properties::{Entry, Properties};
+use super::versions::{has_versions, Versions};
+use crate::project::config::ConfigTree;
+use crate::project::{FileKind, Project};
+
+/// Every node of `all_props`' projects' files (the root project first), not yet rendered.
+pub(super) fn file_nodes(
+    project: &Project,
+    all_props: &[(&Project, Properties<'_>, Versions)],
+    docs: &BTreeMap<String, DocBlock>,
+) -> Vec<Node> {
+    let mut nodes: Vec<Node> = Vec::new();
+    for (proj, props, versions) in all_props {
+        let pkg = &proj.config.name;
+        // Files are independent: build their nodes in parallel, in file order.
+        let file_nodes: Vec<Node> = proj
+            .sql_files
+            .par_iter()
+            .flat_map_iter(|f| {
+                let (rtype, tree, props_map): (
+                    ResourceType,
+                    &ConfigTree,
+                    Option<&BTreeMap<String, Entry>>,
+                ) = match f.kind {
+                    FileKind::Model => (
+                        ResourceType::Model,
+                        &proj.config.models,
+                        Some(&props.models),
+                    ),
+                    FileKind::Analysis => (
+                        ResourceType::Analysis,
+                        &proj.config.analyses,
+                        Some(&props.analyses),
+                    ),
+                    FileKind::SingularTest => (ResourceType::Test, &proj.config.data_tests, None),
+                    FileKind::Snapshot => (
+                        ResourceType::Snapshot,
+                        &proj.config.snapshots,
+                        Some(&props.snapshots),
+                    ),
+                    FileKind::Macro => return Vec::new(),
+                };
+                let bodies: Vec<(String, String)> = if rtype == ResourceType::Snapshot {
+                    SNAPSHOT_RE
+                        .captures_iter(&f.contents)
+                        .map(|c| (c[1].to_string(), c[2].to_string()))
+                        .collect()
+                } else {
+                    // dbt reads node files stripped of leading and trailing whitespace
+                    // (`load_file_contents(strip=True)`), so that is what renders.
+                    vec![(file_stem(&f.path), f.contents.trim().to_string())]
+                };
+                let mut out = Vec::with_capacity(bodies.len());
+                for (name, raw) in bodies {
+                    // A model file that is a version of a versioned model takes the model's
+                    // name, `model.<pkg>.<name>.v<v>` as id and `[..., name, v<v>]` as fqn.
+                    let version = (rtype == ResourceType::Model)
+                        .then(|| versions.for_file(&name))
+                        .flatten();
+                    let node_name = version.map_or(&name, |p| &p.model);
+                    let mut fqn = vec![pkg.clone()];
+                    fqn.extend(dirs_of(&f.path));
+                    fqn.push(node_name.clone());
+                    let unique_id = match version {
+                        Some(p) => {
+                            fqn.push(format!("v{}", p.v));
+                            p.unique_id(pkg)
+                        }
+                        None => format!("{}.{pkg}.{name}", rtype.as_str()),
+                    };
+                    let mut node = Node::new(unique_id, rtype, node_name.clone(), pkg.clone());
+                    node.path = f.path.clone();
+                    node.original_file_path = f.original_file_path.clone();
+                    node.checksum = crate::project::sha256_hex(f.contents.trim().as_bytes());
+                    node.raw_code = raw;
+                    node.config = default_config_shared(rtype);
+                    let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
+                        ResourceType::Model => &c.models,
+                        ResourceType::Analysis => &c.analyses,
+                        ResourceType::Snapshot => &c.snapshots,
+                        _ => &c.data_tests,
+                    });
+                    node.unrendered_config = project_cfg.clone();
+                    merge_into(&mut node.config, &project_cfg);
+                    if let Some(p) = version {
+                        let entry = Entry {
+                            file: &p.file,
+                            value: &p.entry,
+                        };
+                        apply_entry(&mut node, &entry, docs);
+                        node.version = Some(p.v.clone());
+                        node.latest_version = Some(p.latest.clone());
+                    } else if let Some(entry) = props_map.and_then(|m| m.get(&name)) {
+                        // A versioned model's entry patches its versions, not a same-named file.
+                        if !(rtype == ResourceType::Model && has_versions(entry.value)) {
+                            apply_entry(&mut node, entry, docs);
+                        }
+                    } else if let Some(entry) = foreign_entry(project, all_props, pkg, rtype, &name)
+                    {
+                        apply_entry(&mut node, &entry, docs);
+                    }
+                    node.fqn = fqn;
+                    out.push(node);
+                }
+                out
+            })
+            .collect();
+        nodes.extend(file_nodes);
+
+        // Snapshots defined in YAML (`relation:`), dbt 1.9+.
+        for (name, entry) in &props.snapshots {
+            let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
+                continue;
+            };
+            let path = relative_to_resource(entry.file, proj);
+            let mut fqn = vec![pkg.clone()];
+            fqn.extend(dirs_of(&path));
+            fqn.push(name.clone());
+            let mut node = Node::new(
+                format!("snapshot.{pkg}.{name}"),
+                ResourceType::Snapshot,
+                name.clone(),
+                pkg.clone(),
+            );
+            node.path = path;
+            node.original_file_path = entry.file.to_string();
+            node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
+            node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
+            node.config = default_config_shared(ResourceType::Snapshot);
+            let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
+                &c.snapshots
+            });
+            node.unrendered_config = project_cfg.clone();
+            merge_into(&mut node.config, &project_cfg);
+            apply_entry(&mut node, entry, docs);
+            node.fqn = fqn;
+            nodes.push(node);
+        }
+
+        // Seeds.
+        for s in &proj.seed_files {
+            let name = file_stem(&s.path);
+            let mut fqn = vec![pkg.clone()];
+            fqn.extend(dirs_of(&s.path));
+            fqn.push(name.clone());
+            let mut node = Node::new(
+                format!("seed.{pkg}.{name}"),
+                ResourceType::Seed,
+                name.clone(),
+                pkg.clone(),
+            );
+            node.path = s.path.clone();
+            node.original_file_path = s.original_file_path.clone();
+            node.checksum = s.checksum.clone();
+            node.config = default_config_shared(ResourceType::Seed);
+            let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
+            node.unrendered_config = project_cfg.clone();
+            merge_into(&mut node.config, &project_cfg);
+            if let Some(entry) = props.seeds.get(&name) {
+                apply_entry(&mut node, entry, docs);
+            } else if let Some(entry) =
+                foreign_entry(project, all_props, pkg, ResourceType::Seed, &name)
+            {
+                apply_entry(&mut node, &entry, docs);
+            }
+            node.fqn = fqn;
+            nodes.push(node);
+        }
+    }
+    nodes
+}

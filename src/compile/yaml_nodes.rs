@@ -1,0 +1,189 @@
+//! The nodes and entries properties files define on their own: unit tests (checked against the
+//! models and inputs they name), exposures (their `depends_on` read as refs and sources), groups,
+//! and the semantic layer's raw entries (semantic models, metrics, saved queries).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::checks;
+use super::generic_tests::find_refable;
+use super::nodes::{Manifest, Node, ResourceType};
+use super::parse::{dirs_of, parse_call, relative_to_resource};
+use super::properties::{entry_config, Entry, Properties};
+use super::yaml_values::load_unit_fixtures;
+use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::project::config::str_list;
+use crate::project::Project;
+
+/// Adds the root project's unit tests, exposures, groups, semantic models, metrics and saved
+/// queries (from `props`) to `manifest`; problems go to `errors`.
+pub(super) fn yaml_nodes(
+    project: &Project,
+    props: &Properties<'_>,
+    manifest: &mut Manifest,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let pkg = &project.config.name;
+    for entry in &props.unit_tests {
+        let model = entry.str("model").unwrap_or("").to_string();
+        let name = entry.name().to_string();
+        let mut node = yaml_node(
+            entry,
+            project,
+            ResourceType::UnitTest,
+            format!("unit_test.{pkg}.{model}.{name}"),
+            &[model.clone(), name.clone()],
+        );
+        node.config_mut()
+            .entry("tags")
+            .or_insert(Value::Array(vec![]));
+        node.config_mut()
+            .entry("meta")
+            .or_insert(Value::Object(Map::new()));
+        node.tags = str_list(node.config.get("tags"));
+        if let Err(e) = load_unit_fixtures(project, &mut node.definition) {
+            errors.push(e.in_file(entry.file));
+        }
+        match find_refable(manifest, pkg, None, &model) {
+            Some(id) => {
+                node.depends_on_nodes = vec![id.clone()];
+                node.attached_node = Some(id);
+            }
+            None => errors.push(
+                crate::project::yaml::line_of_name(
+                    &project
+                        .yaml_files
+                        .iter()
+                        .find(|f| f.original_file_path == entry.file)
+                        .map(|f| f.text.clone())
+                        .unwrap_or_default(),
+                    &name,
+                )
+                .map_or_else(
+                    || {
+                        Diagnostic::error(
+                            "unknown-ref",
+                            format!("unit test `{name}` tests unknown model `{model}`"),
+                        )
+                        .in_file(entry.file)
+                    },
+                    |l| {
+                        Diagnostic::error(
+                            "unknown-ref",
+                            format!("unit test `{name}` tests unknown model `{model}`"),
+                        )
+                        .at(Location::at(entry.file, l, 1))
+                    },
+                )
+                .maybe_hint(did_you_mean(
+                    &model,
+                    manifest
+                        .nodes
+                        .values()
+                        .filter(|n| n.resource_type == ResourceType::Model)
+                        .map(|n| n.name.as_str()),
+                )),
+            ),
+        }
+        if node.is_enabled() {
+            let text = project
+                .yaml_files
+                .iter()
+                .find(|f| f.original_file_path == entry.file)
+                .map_or("", |f| f.text.as_str());
+            errors.extend(checks::unit_test_inputs(
+                &name,
+                &node.definition,
+                manifest,
+                pkg,
+                entry.file,
+                text,
+            ));
+            manifest.unit_tests.insert(node.unique_id.clone(), node);
+        }
+    }
+    for entry in &props.exposures {
+        let name = entry.name().to_string();
+        let mut node = yaml_node(
+            entry,
+            project,
+            ResourceType::Exposure,
+            format!("exposure.{pkg}.{name}"),
+            std::slice::from_ref(&name),
+        );
+        node.tags = str_list(entry.value.get("tags"));
+        for dep in str_list(entry.value.get("depends_on")) {
+            if let Some((kind, args)) = parse_call(&dep) {
+                match kind.as_str() {
+                    "ref" => node.refs.push(crate::templating::RefCall {
+                        package: if args.len() > 1 {
+                            Some(args[0].clone())
+                        } else {
+                            None
+                        },
+                        name: args.last().cloned().unwrap_or_default(),
+                        version: None,
+                        version_quoted: false,
+                    }),
+                    "source" if args.len() == 2 => {
+                        node.sources.push((args[0].clone(), args[1].clone()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        manifest.exposures.insert(node.unique_id.clone(), node);
+    }
+    for e in &props.groups {
+        manifest.groups.insert(
+            format!("group.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
+    }
+    for e in &props.semantic_models {
+        manifest.semantic_models.insert(
+            format!("semantic_model.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
+    }
+    for e in &props.metrics {
+        manifest.metrics.insert(
+            format!("metric.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
+    }
+    for e in &props.saved_queries {
+        manifest.saved_queries.insert(
+            format!("saved_query.{pkg}.{}", e.name()),
+            Value::Object(e.value.clone()),
+        );
+    }
+}
+
+/// A node defined by a properties-file entry (unit test, exposure): id, paths, fqn (`[package,
+/// folders of the file..., fqn_tail...]`), description, `config:` (enabled by default) and the
+/// entry itself as its definition.
+fn yaml_node(
+    entry: &Entry,
+    project: &Project,
+    rtype: ResourceType,
+    unique_id: String,
+    fqn_tail: &[String],
+) -> Node {
+    let pkg = &project.config.name;
+    let mut node = Node::new(unique_id, rtype, entry.name().to_string(), pkg.clone());
+    node.original_file_path = entry.file.to_string();
+    node.path = relative_to_resource(entry.file, project);
+    let mut fqn = vec![pkg.clone()];
+    fqn.extend(dirs_of(&node.path));
+    fqn.extend(fqn_tail.iter().cloned());
+    node.fqn = fqn;
+    node.description = entry.str("description").unwrap_or("").to_string();
+    node.config = Arc::new(entry_config(entry.value));
+    node.config_mut()
+        .entry("enabled")
+        .or_insert(Value::Bool(true));
+    node.definition = Value::Object(entry.value.clone());
+    node
+}
