@@ -99,290 +99,48 @@ fn parse_project(
     target: &Target,
     opts: &ParseOptions,
 ) -> Result<Parsed, Vec<Diagnostic>> {
-    let pkg = project.config.name.clone();
     let mut warnings = Vec::new();
     let mut t = std::time::Instant::now();
 
-    // Macros and the template environment.
-    let macro_files: Vec<MacroFile> = all_projects(project)
-        .flat_map(|p| {
-            p.sql_files
-                .iter()
-                .filter(|f| f.kind == FileKind::Macro)
-                .map(|f| MacroFile {
-                    package: p.config.name.clone(),
-                    original_file_path: f.original_file_path.clone(),
-                    contents: f.contents.clone(),
-                })
-        })
-        .collect();
-    let dispatch = project
-        .config
-        .dispatch
-        .iter()
-        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
-        .collect();
-    let globals = Globals {
-        project_name: pkg.clone(),
-        target: target_value(target),
-        invocation_id: opts.invocation_id.clone(),
-        run_started_at: opts.run_started_at,
-        flags: opts.flags.clone(),
-        graph: minijinja::Value::from(()),
-    };
-    let templates = Arc::new(Templates::new(
-        &pkg,
-        &target.adapter_type,
-        macro_files,
-        dispatch,
-        globals,
-    )?);
+    let (templates, services) = template_env(project, target, opts)?;
     crate::timing("parse: templates env", t);
-    let services = Arc::new(ParseServices {
-        cli_vars: opts.cli_vars.clone(),
-        project_vars: project.config.vars.clone(),
-        root_package: pkg.clone(),
-        adapter_type: target.adapter_type.clone(),
-        package_vars: project
-            .packages
-            .iter()
-            .map(|p| (p.config.name.clone(), p.config.vars.clone()))
-            .collect(),
-    });
-
-    let mut all_props = Vec::new();
-    for p in all_projects(project) {
-        let mut props = Properties::collect(&p.yaml_files)?;
-        warnings.append(&mut props.warnings);
-        let model_files = p
-            .sql_files
-            .iter()
-            .filter(|f| f.kind == FileKind::Model)
-            .map(|f| file_stem(&f.path))
-            .collect();
-        let versions = Versions::collect(&props, &p.yaml_files, &model_files)?;
-        all_props.push((p, props, versions));
-    }
+    let all_props = collect_properties(project, &mut warnings)?;
     crate::timing("parse: props", t);
     let props = &all_props[0].1;
     let mut errors: Vec<Diagnostic> = Vec::new();
-    let mut manifest = Manifest {
-        project_name: pkg.clone(),
-        adapter_type: target.adapter_type.clone(),
-        on_run_start: run_hooks(project, "on-run-start", |c| &c.on_run_start),
-        on_run_end: run_hooks(project, "on-run-end", |c| &c.on_run_end),
-        package_roots: project
-            .packages
-            .iter()
-            .map(|p| (p.config.name.clone(), p.root.clone()))
-            .collect(),
-        ..Default::default()
-    };
-    manifest.operations = hook_nodes(
-        project,
-        target,
-        &manifest
-            .on_run_start
-            .iter()
-            .chain(&manifest.on_run_end)
-            .collect::<Vec<_>>(),
-    );
-
-    // Blocks opened and never closed would silently lose their content.
-    for proj in all_projects(project) {
-        for f in &proj.docs_files {
-            errors.extend(checks::unclosed_block(
-                &f.contents,
-                &f.original_file_path,
-                "docs",
-            ));
-        }
-        for f in proj
-            .sql_files
-            .iter()
-            .filter(|f| f.kind == FileKind::Snapshot)
-        {
-            errors.extend(checks::unclosed_block(
-                &f.contents,
-                &f.original_file_path,
-                "snapshot",
-            ));
-        }
-    }
-    // Docs blocks.
-    for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
-        let pkg = &proj.config.name;
-        for c in DOCS_RE.captures_iter(&f.contents) {
-            let name = c[1].to_string();
-            let id = format!("doc.{pkg}.{name}");
-            manifest.docs.insert(
-                id.clone(),
-                DocBlock {
-                    unique_id: id,
-                    name,
-                    package_name: pkg.clone(),
-                    original_file_path: f.original_file_path.clone(),
-                    block_contents: c[2].trim().to_string(),
-                },
-            );
-        }
-    }
-    // `{{ doc('name') }}` in a description must name a docs block (dbt: a compilation error).
-    // (The common case, every call naming a known block, is read from the text alone; only a
-    // file with an unknown name is walked for the description that holds it.)
-    let doc_names: HashSet<String> = manifest
-        .docs
-        .values()
-        .flat_map(|d| [d.name.clone(), format!("{}.{}", d.package_name, d.name)])
-        .collect();
-    for proj in all_projects(project) {
-        for f in proj.yaml_files.iter().filter(|f| f.text.contains("doc(")) {
-            if checks::doc_calls_known(&f.text, &doc_names) {
-                continue;
-            }
-            checks::missing_docs(&f.value, f, &manifest.docs, &mut errors);
-        }
-    }
-    for defs in templates.index.by_package.values() {
-        for d in defs.values() {
-            manifest.macros.insert(d.unique_id.clone(), (**d).clone());
-        }
-    }
-
+    let mut manifest = new_manifest(project, target);
+    docs_and_macros(project, &templates, &mut manifest, &mut errors);
     crate::timing("parse: templates", t);
     t = std::time::Instant::now();
     let nodes = file_nodes::file_nodes(project, &all_props, &manifest.docs);
 
     crate::timing("parse: nodes", t);
     t = std::time::Instant::now();
-    let package_root = |pkg: &str| {
-        if *pkg == project.config.name {
-            Some(project.root.as_path())
-        } else {
-            manifest.package_roots.get(pkg).map(|p| p.as_path())
-        }
-    };
-    // Parse-phase render of every SQL node, in parallel.
-    let rendered: Vec<Result<Node, Diagnostic>> = nodes
-        .into_par_iter()
-        .map(|mut node| {
-            let info = node_info(&node, target);
-            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-            if node.resource_type == ResourceType::Seed {
-                render_hooks(&node, &templates, &ctx);
-                node.depends_on_macros = ctx.recorded().macros;
-                render_config_strings(&mut node, &templates, &services, target)?;
-                render_column_types(&mut node, &templates, &services, target)?;
-                checks::config_types(&node, package_root(&node.package_name))?;
-                finish_config(&mut node);
-                return Ok(node);
-            }
-            templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
-            merge_into(&mut node.config, &ctx.recorded().config);
-            render_hooks(&node, &templates, &ctx);
-            let rec = ctx.recorded();
-            node.refs = rec.refs;
-            node.sources = rec.sources;
-            node.depends_on_macros = rec.macros;
-            render_config_strings(&mut node, &templates, &services, target)?;
-            render_column_types(&mut node, &templates, &services, target)?;
-            checks::config_types(&node, package_root(&node.package_name))?;
-            finish_config(&mut node);
-            Ok(node)
-        })
-        .collect();
-    let mut nodes = Vec::new();
-    for r in rendered {
-        match r {
-            Ok(n) => nodes.push(n),
-            Err(d) => errors.push(d),
-        }
-    }
-
+    let nodes = render_nodes(
+        nodes,
+        project,
+        &manifest,
+        (&templates, &services),
+        target,
+        &mut errors,
+    );
     crate::timing("parse: render", t);
     t = std::time::Instant::now();
-    // Sources.
-    for (proj, entry) in all_props
-        .iter()
-        .flat_map(|(p, props, _)| props.sources.iter().map(move |e| (*p, e)))
-    {
-        match source_nodes(
-            entry,
-            &proj.config.name,
-            (project, proj),
-            target,
-            &manifest.docs,
-        ) {
-            Ok(srcs) => {
-                for mut s in srcs {
-                    if let Err(d) = render_source_names(&mut s, target, &templates, &services) {
-                        errors.push(d);
-                    }
-                    if s.is_enabled() {
-                        manifest.sources.insert(s.unique_id.clone(), s);
-                    } else {
-                        manifest
-                            .disabled
-                            .entry(s.unique_id.clone())
-                            .or_default()
-                            .push(s);
-                    }
-                }
-            }
-            Err(d) => errors.push(d),
-        }
-    }
-
-    // Relations for refable nodes (generate_schema_name & friends), in parallel.
-    let naming_errors: Vec<Diagnostic> = nodes
-        .par_iter_mut()
-        .filter_map(|node| {
-            let named = name_relation(node, target, &templates, &services).err();
-            if node.resource_type == ResourceType::Snapshot {
-                // Legacy `target_schema` / `target_database` name the snapshot's schema verbatim.
-                if let Some(s) = node.config_str("target_schema").map(str::to_string) {
-                    node.schema = s;
-                }
-                if let Some(d) = node.config_str("target_database").map(str::to_string) {
-                    node.database = d;
-                }
-            }
-            named
-        })
-        .collect();
-    errors.extend(naming_errors);
-    for node in nodes {
-        if !node.is_enabled() {
-            manifest
-                .disabled
-                .entry(node.unique_id.clone())
-                .or_default()
-                .push(node);
-            continue;
-        }
-        if manifest.nodes.contains_key(&node.unique_id) {
-            let prev = &manifest.nodes[&node.unique_id];
-            errors.push(
-                Diagnostic::error(
-                    "duplicate-node",
-                    format!(
-                        "two {}s are named `{}`",
-                        node.resource_type.as_str(),
-                        node.name
-                    ),
-                )
-                .in_file(&node.original_file_path)
-                .with_hint(format!(
-                    "the other one is `{}`; rename one of them",
-                    prev.original_file_path
-                )),
-            );
-            continue;
-        }
-        manifest
-            .nodes
-            .insert(node.unique_id.clone(), Box::new(node));
-    }
+    add_sources(
+        &all_props,
+        project,
+        target,
+        (&templates, &services),
+        &mut manifest,
+        &mut errors,
+    );
+    place_nodes(
+        nodes,
+        target,
+        (&templates, &services),
+        &mut manifest,
+        &mut errors,
+    );
 
     // A properties entry that describes no node is a warning, as in dbt.
     warnings.extend(checks::entries_for_no_node(
@@ -610,4 +368,336 @@ pub(super) fn name_relation(
         custom_db.unwrap_or_else(|| target.database.clone())
     };
     Ok(())
+}
+
+/// The template environment (every package's macros, `dispatch:`, the parse-phase globals) and
+/// the services templates call while parsing (vars, the root package, the adapter).
+fn template_env(
+    project: &Project,
+    target: &Target,
+    opts: &ParseOptions,
+) -> Result<(Arc<Templates>, Arc<ParseServices>), Vec<Diagnostic>> {
+    let pkg = project.config.name.clone();
+    let macro_files: Vec<MacroFile> = all_projects(project)
+        .flat_map(|p| {
+            p.sql_files
+                .iter()
+                .filter(|f| f.kind == FileKind::Macro)
+                .map(|f| MacroFile {
+                    package: p.config.name.clone(),
+                    original_file_path: f.original_file_path.clone(),
+                    contents: f.contents.clone(),
+                })
+        })
+        .collect();
+    let dispatch = project
+        .config
+        .dispatch
+        .iter()
+        .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+        .collect();
+    let globals = Globals {
+        project_name: pkg.clone(),
+        target: target_value(target),
+        invocation_id: opts.invocation_id.clone(),
+        run_started_at: opts.run_started_at,
+        flags: opts.flags.clone(),
+        graph: minijinja::Value::from(()),
+    };
+    let templates = Arc::new(Templates::new(
+        &pkg,
+        &target.adapter_type,
+        macro_files,
+        dispatch,
+        globals,
+    )?);
+    let services = Arc::new(ParseServices {
+        cli_vars: opts.cli_vars.clone(),
+        project_vars: project.config.vars.clone(),
+        root_package: pkg.clone(),
+        adapter_type: target.adapter_type.clone(),
+        package_vars: project
+            .packages
+            .iter()
+            .map(|p| (p.config.name.clone(), p.config.vars.clone()))
+            .collect(),
+    });
+    Ok((templates, services))
+}
+
+/// Every project's properties entries and model versions, the root project first.
+fn collect_properties<'a>(
+    project: &'a Project,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<(&'a Project, Properties<'a>, Versions)>, Vec<Diagnostic>> {
+    let mut all_props = Vec::new();
+    for p in all_projects(project) {
+        let mut props = Properties::collect(&p.yaml_files)?;
+        warnings.append(&mut props.warnings);
+        let model_files = p
+            .sql_files
+            .iter()
+            .filter(|f| f.kind == FileKind::Model)
+            .map(|f| file_stem(&f.path))
+            .collect();
+        let versions = Versions::collect(&props, &p.yaml_files, &model_files)?;
+        all_props.push((p, props, versions));
+    }
+    Ok(all_props)
+}
+
+/// An empty manifest with the project's run hooks (as operation nodes) and package roots.
+fn new_manifest(project: &Project, target: &Target) -> Manifest {
+    let pkg = project.config.name.clone();
+    let mut manifest = Manifest {
+        project_name: pkg.clone(),
+        adapter_type: target.adapter_type.clone(),
+        on_run_start: run_hooks(project, "on-run-start", |c| &c.on_run_start),
+        on_run_end: run_hooks(project, "on-run-end", |c| &c.on_run_end),
+        package_roots: project
+            .packages
+            .iter()
+            .map(|p| (p.config.name.clone(), p.root.clone()))
+            .collect(),
+        ..Default::default()
+    };
+    manifest.operations = hook_nodes(
+        project,
+        target,
+        &manifest
+            .on_run_start
+            .iter()
+            .chain(&manifest.on_run_end)
+            .collect::<Vec<_>>(),
+    );
+    manifest
+}
+
+/// Docs blocks (an unclosed `{% docs %}` or `{% snapshot %}` block is an error), descriptions'
+/// `{{ doc(..) }}` calls checked against them, and every macro, into `manifest`.
+fn docs_and_macros(
+    project: &Project,
+    templates: &Templates,
+    manifest: &mut Manifest,
+    errors: &mut Vec<Diagnostic>,
+) {
+    // Blocks opened and never closed would silently lose their content.
+    for proj in all_projects(project) {
+        for f in &proj.docs_files {
+            errors.extend(checks::unclosed_block(
+                &f.contents,
+                &f.original_file_path,
+                "docs",
+            ));
+        }
+        for f in proj
+            .sql_files
+            .iter()
+            .filter(|f| f.kind == FileKind::Snapshot)
+        {
+            errors.extend(checks::unclosed_block(
+                &f.contents,
+                &f.original_file_path,
+                "snapshot",
+            ));
+        }
+    }
+    // Docs blocks.
+    for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
+        let pkg = &proj.config.name;
+        for c in DOCS_RE.captures_iter(&f.contents) {
+            let name = c[1].to_string();
+            let id = format!("doc.{pkg}.{name}");
+            manifest.docs.insert(
+                id.clone(),
+                DocBlock {
+                    unique_id: id,
+                    name,
+                    package_name: pkg.clone(),
+                    original_file_path: f.original_file_path.clone(),
+                    block_contents: c[2].trim().to_string(),
+                },
+            );
+        }
+    }
+    // `{{ doc('name') }}` in a description must name a docs block (dbt: a compilation error).
+    // (The common case, every call naming a known block, is read from the text alone; only a
+    // file with an unknown name is walked for the description that holds it.)
+    let doc_names: HashSet<String> = manifest
+        .docs
+        .values()
+        .flat_map(|d| [d.name.clone(), format!("{}.{}", d.package_name, d.name)])
+        .collect();
+    for proj in all_projects(project) {
+        for f in proj.yaml_files.iter().filter(|f| f.text.contains("doc(")) {
+            if checks::doc_calls_known(&f.text, &doc_names) {
+                continue;
+            }
+            checks::missing_docs(&f.value, f, &manifest.docs, errors);
+        }
+    }
+    for defs in templates.index.by_package.values() {
+        for d in defs.values() {
+            manifest.macros.insert(d.unique_id.clone(), (**d).clone());
+        }
+    }
+}
+
+/// The parse-phase render of every node from a file, in parallel: the `config()`, `ref` and
+/// `source` calls and the macros each uses are recorded, and its configs are rendered, checked
+/// and finished. Nodes that fail are left out, their diagnostics in `errors`.
+fn render_nodes(
+    nodes: Vec<Node>,
+    project: &Project,
+    manifest: &Manifest,
+    (templates, services): (&Templates, &Arc<ParseServices>),
+    target: &Target,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Node> {
+    let package_root = |pkg: &str| {
+        if *pkg == project.config.name {
+            Some(project.root.as_path())
+        } else {
+            manifest.package_roots.get(pkg).map(|p| p.as_path())
+        }
+    };
+    // Parse-phase render of every SQL node, in parallel.
+    let rendered: Vec<Result<Node, Diagnostic>> = nodes
+        .into_par_iter()
+        .map(|mut node| {
+            let info = node_info(&node, target);
+            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+            if node.resource_type == ResourceType::Seed {
+                render_hooks(&node, templates, &ctx);
+                node.depends_on_macros = ctx.recorded().macros;
+                render_config_strings(&mut node, templates, services, target)?;
+                render_column_types(&mut node, templates, services, target)?;
+                checks::config_types(&node, package_root(&node.package_name))?;
+                finish_config(&mut node);
+                return Ok(node);
+            }
+            templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
+            merge_into(&mut node.config, &ctx.recorded().config);
+            render_hooks(&node, templates, &ctx);
+            let rec = ctx.recorded();
+            node.refs = rec.refs;
+            node.sources = rec.sources;
+            node.depends_on_macros = rec.macros;
+            render_config_strings(&mut node, templates, services, target)?;
+            render_column_types(&mut node, templates, services, target)?;
+            checks::config_types(&node, package_root(&node.package_name))?;
+            finish_config(&mut node);
+            Ok(node)
+        })
+        .collect();
+    let mut nodes = Vec::new();
+    for r in rendered {
+        match r {
+            Ok(n) => nodes.push(n),
+            Err(d) => errors.push(d),
+        }
+    }
+    nodes
+}
+
+/// Every project's sources (their names rendered), into `manifest` (disabled ones aside).
+fn add_sources(
+    all_props: &[(&Project, Properties<'_>, Versions)],
+    project: &Project,
+    target: &Target,
+    (templates, services): (&Templates, &Arc<ParseServices>),
+    manifest: &mut Manifest,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (proj, entry) in all_props
+        .iter()
+        .flat_map(|(p, props, _)| props.sources.iter().map(move |e| (*p, e)))
+    {
+        match source_nodes(
+            entry,
+            &proj.config.name,
+            (project, proj),
+            target,
+            &manifest.docs,
+        ) {
+            Ok(srcs) => {
+                for mut s in srcs {
+                    if let Err(d) = render_source_names(&mut s, target, templates, services) {
+                        errors.push(d);
+                    }
+                    if s.is_enabled() {
+                        manifest.sources.insert(s.unique_id.clone(), s);
+                    } else {
+                        manifest
+                            .disabled
+                            .entry(s.unique_id.clone())
+                            .or_default()
+                            .push(s);
+                    }
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+}
+
+/// Names each node's relation (`generate_schema_name` & friends, in parallel) and puts it in
+/// `manifest`: disabled nodes aside, two enabled nodes with one id an error.
+fn place_nodes(
+    mut nodes: Vec<Node>,
+    target: &Target,
+    (templates, services): (&Templates, &Arc<ParseServices>),
+    manifest: &mut Manifest,
+    errors: &mut Vec<Diagnostic>,
+) {
+    // Relations for refable nodes (generate_schema_name & friends), in parallel.
+    let naming_errors: Vec<Diagnostic> = nodes
+        .par_iter_mut()
+        .filter_map(|node| {
+            let named = name_relation(node, target, templates, services).err();
+            if node.resource_type == ResourceType::Snapshot {
+                // Legacy `target_schema` / `target_database` name the snapshot's schema verbatim.
+                if let Some(s) = node.config_str("target_schema").map(str::to_string) {
+                    node.schema = s;
+                }
+                if let Some(d) = node.config_str("target_database").map(str::to_string) {
+                    node.database = d;
+                }
+            }
+            named
+        })
+        .collect();
+    errors.extend(naming_errors);
+    for node in nodes {
+        if !node.is_enabled() {
+            manifest
+                .disabled
+                .entry(node.unique_id.clone())
+                .or_default()
+                .push(node);
+            continue;
+        }
+        if manifest.nodes.contains_key(&node.unique_id) {
+            let prev = &manifest.nodes[&node.unique_id];
+            errors.push(
+                Diagnostic::error(
+                    "duplicate-node",
+                    format!(
+                        "two {}s are named `{}`",
+                        node.resource_type.as_str(),
+                        node.name
+                    ),
+                )
+                .in_file(&node.original_file_path)
+                .with_hint(format!(
+                    "the other one is `{}`; rename one of them",
+                    prev.original_file_path
+                )),
+            );
+            continue;
+        }
+        manifest
+            .nodes
+            .insert(node.unique_id.clone(), Box::new(node));
+    }
 }
