@@ -797,26 +797,32 @@ impl SemanticLayer {
     }
     /// Every measure `m` reads, in MetricFlow's order: its own measures, then those of its input
     /// metrics, depth first (repeats kept; definitions nested deeper than 20 are not followed).
-    pub fn measure_inputs<'a>(&'a self, m: &'a Metric) -> Vec<&'a MeasureInput> {
-        fn walk<'a>(
-            layer: &'a SemanticLayer,
-            m: &'a Metric,
-            out: &mut Vec<&'a MeasureInput>,
-            depth: usize,
-        ) {
-            if depth > 20 {
+    /// `m` and every metric it reads, directly or through other metrics, each once, in the order
+    /// first read. A metric read twice (`revenue` and `revenue` with an offset) or a cycle
+    /// (which validation reports) adds nothing new: walking it again doubled the work at every
+    /// level (found by the fuzzer: a derived metric reading itself twice hung parsing).
+    /// (Depth first, as MetricFlow lists a metric's input measures.)
+    pub fn metrics_read<'a>(&'a self, m: &'a Metric) -> Vec<&'a Metric> {
+        fn walk<'a>(layer: &'a SemanticLayer, m: &'a Metric, out: &mut Vec<&'a Metric>) {
+            if out.iter().any(|x| x.name == m.name) {
                 return;
             }
-            out.extend(m.own_measures());
+            out.push(m);
             for input in m.input_metrics() {
                 if let Some(child) = layer.metric(&input.name) {
-                    walk(layer, child, out, depth + 1);
+                    walk(layer, child, out);
                 }
             }
         }
         let mut out = Vec::new();
-        walk(self, m, &mut out, 0);
+        walk(self, m, &mut out);
         out
+    }
+    pub fn measure_inputs<'a>(&'a self, m: &'a Metric) -> Vec<&'a MeasureInput> {
+        self.metrics_read(m)
+            .into_iter()
+            .flat_map(|x| x.own_measures())
+            .collect()
     }
     /// The semantic model defining `measure`, with the measure.
     pub fn measure(&self, name: &str) -> Option<(&SemanticModel, &Measure)> {

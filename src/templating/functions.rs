@@ -132,6 +132,7 @@ pub fn register_python(env: &mut Environment<'static>) {
     });
     env.add_test("mapping", |v: Value| super::pyvalues::is_dict(&v));
     env.add_test("iterable", |v: Value| !v.is_none() && v.try_iter().is_ok());
+    env.add_test("divisibleby", divisible_by);
     env.set_unknown_method_callback(unknown_method);
 }
 
@@ -766,4 +767,21 @@ pub(crate) fn render_python(src: &str, globals: &[(&str, Value)]) -> String {
     let src = super::syntax::rewrite(src).into_owned();
     env.render_str(&src, ())
         .unwrap_or_else(|e| format!("ERR {e:#}"))
+}
+
+/// Jinja2's `divisibleby` test (`value % num == 0`): by zero it is Python's ZeroDivisionError
+/// (minijinja's own test divides by zero and panics; found by the fuzzer).
+fn divisible_by(v: Value, num: Value) -> Result<bool, Error> {
+    if let (Ok(a), Ok(b)) = (i128::try_from(v.clone()), i128::try_from(num.clone())) {
+        return match b {
+            0 => Err(err("ZeroDivisionError: integer division or modulo by zero")),
+            // (`i128::MIN % -1` overflows; every number is divisible by -1.)
+            _ => Ok(a.checked_rem(b).is_none_or(|r| r == 0)),
+        };
+    }
+    match (f64::try_from(v), f64::try_from(num)) {
+        (Ok(_), Ok(b)) if b == 0.0 => Err(err("ZeroDivisionError: float modulo")),
+        (Ok(a), Ok(b)) => Ok(a % b == 0.0),
+        _ => Ok(false),
+    }
 }

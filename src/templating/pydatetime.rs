@@ -402,8 +402,9 @@ impl PyTimedelta {
         let rest = self.0.rem_euclid(DAY);
         (days, rest / MICROS, rest % MICROS)
     }
-    fn duration(&self) -> Duration {
-        Duration::microseconds(self.0 as i64)
+    /// As a chrono duration; `None` past what one holds (about 292,000 years, beyond any date).
+    fn duration(&self) -> Option<Duration> {
+        i64::try_from(self.0).ok().map(Duration::microseconds)
     }
     fn text(&self) -> String {
         let (days, secs, us) = self.parts();
@@ -1179,10 +1180,16 @@ pub fn binop(op: char, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
     let dt = |v: &Value| v.downcast_object_ref::<PyDateTime>().cloned();
     let date = |v: &Value| v.downcast_object_ref::<PyDate>().copied();
     let overflow = || err("OverflowError: date value out of range");
-    let shift =
-        |t: NaiveDateTime, d: PyTimedelta| t.checked_add_signed(d.duration()).ok_or_else(overflow);
+    let shift = |t: NaiveDateTime, d: PyTimedelta| {
+        d.duration()
+            .and_then(|d| t.checked_add_signed(d))
+            .ok_or_else(overflow)
+    };
     let shift_date = |x: NaiveDate, d: PyTimedelta| {
-        x.checked_add_signed(Duration::days(d.0.div_euclid(DAY) as i64))
+        i64::try_from(d.0.div_euclid(DAY))
+            .ok()
+            .and_then(Duration::try_days)
+            .and_then(|d| x.checked_add_signed(d))
             .ok_or_else(overflow)
     };
     let r = match op {

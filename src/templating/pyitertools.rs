@@ -19,6 +19,9 @@ use super::pyvalues::{PyList, PyTuple};
 #[derive(Debug)]
 pub struct ItertoolsModule;
 
+/// How many items an endless iterator yields at most.
+const ENDLESS_CAP: usize = 1_000_000;
+
 /// `count(start, step)`, `cycle(iterable)`, `repeat(x)`: endless, produced as they are read.
 #[derive(Debug)]
 enum Endless {
@@ -31,19 +34,29 @@ impl Object for Endless {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Iterable
     }
+    /// Read whole (`| list`, a `{% for %}` without `{% break %}`), an endless iterator stops
+    /// after [`ENDLESS_CAP`] items, where Python would exhaust memory or loop for ever (found by
+    /// the fuzzer: `repeat(x) | list` asked for a vector of `usize::MAX` items).
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         match &**self {
             Endless::Count(start, step) => {
                 let (mut next, step) = (start.clone(), step.clone());
-                Enumerator::Iter(Box::new(std::iter::from_fn(move || {
-                    let cur = next.clone();
-                    next = super::pyformat::py_add(cur.clone(), step.clone()).ok()?;
-                    Some(cur)
-                })))
+                Enumerator::Iter(Box::new(
+                    std::iter::from_fn(move || {
+                        let cur = next.clone();
+                        next = super::pyformat::py_add(cur.clone(), step.clone()).ok()?;
+                        Some(cur)
+                    })
+                    .take(ENDLESS_CAP),
+                ))
             }
             Endless::Cycle(items) if items.is_empty() => Enumerator::Empty,
-            Endless::Cycle(items) => Enumerator::Iter(Box::new(items.clone().into_iter().cycle())),
-            Endless::Repeat(v) => Enumerator::Iter(Box::new(std::iter::repeat(v.clone()))),
+            Endless::Cycle(items) => Enumerator::Iter(Box::new(
+                items.clone().into_iter().cycle().take(ENDLESS_CAP),
+            )),
+            Endless::Repeat(v) => {
+                Enumerator::Iter(Box::new(std::iter::repeat(v.clone()).take(ENDLESS_CAP)))
+            }
         }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

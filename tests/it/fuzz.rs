@@ -1065,6 +1065,19 @@ const REGRESSIONS: &[(&str, &str)] = &[
         "render",
         "{{ '{:.99999999999999999999f}'.format(1.5) }}{{ 'a'.zfill(2147483648) }}",
     ),
+    // Jinja2's `divisibleby` by zero (minijinja's own test divided by zero); an endless
+    // iterator read whole; a timedelta past what a date can add.
+    ("render", "{{ 6 is divisibleby 0 }}{{ 6.5 is divisibleby 0.0 }}"),
+    ("render", "{{ modules.itertools.repeat(1) | list | length }}"),
+    (
+        "render",
+        "{{ modules.datetime.date(2020, 1, 1) + modules.datetime.timedelta(days=999999999) }}",
+    ),
+    // A derived metric reading itself twice: every walk over its inputs doubled per level.
+    (
+        "metrics",
+        "metrics:\n  - name: r\n    label: R\n    type: derived\n    type_params:\n      expr: r - p\n      metrics: [{name: r}, {name: r, alias: p}]\n",
+    ),
     // The `center` filter (not the method) to a width of 2**31: seconds of padding.
     ("render", "{{ 'ab' | center(2147483648) }}"),
     // A macro head whose parentheses span the next macro's head: the rewrite of defaults that

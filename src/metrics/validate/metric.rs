@@ -260,8 +260,11 @@ pub(super) fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         );
     }
     // The same measure read with different filters needs an alias on each filtered read.
-    let mut reads: Vec<&MeasureInput> = Vec::new();
-    measure_reads(layer, m, &mut reads, 0);
+    let reads: Vec<&MeasureInput> = layer
+        .metrics_read(m)
+        .into_iter()
+        .flat_map(|x| x.type_params.measure.iter())
+        .collect();
     for r in &reads {
         let differs = reads
             .iter()
@@ -283,7 +286,12 @@ pub(super) fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         templates.extend(input.filter.iter().map(|t| ("type_params", t.clone())));
     }
     let resolver = Resolver::new(layer);
-    let measures: Vec<(&SemanticModel, &Measure)> = measure_inputs(layer, m, 0);
+    let measures: Vec<(&SemanticModel, &Measure)> = layer
+        .metrics_read(m)
+        .into_iter()
+        .filter_map(|x| x.type_params.measure.as_ref())
+        .filter_map(|mi| layer.measure(&mi.name))
+        .collect();
     for (key, t) in templates {
         let steps = [Step::Key(key)];
         match filter_specs(&t) {
@@ -314,23 +322,6 @@ pub(super) fn metric(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
     }
 }
 
-fn measure_reads<'a>(
-    layer: &'a SemanticLayer,
-    m: &'a Metric,
-    out: &mut Vec<&'a MeasureInput>,
-    depth: usize,
-) {
-    if depth > 20 {
-        return;
-    }
-    out.extend(m.type_params.measure.iter());
-    for input in m.input_metrics() {
-        if let Some(child) = layer.metric(&input.name) {
-            measure_reads(layer, child, out, depth + 1);
-        }
-    }
-}
-
 fn resolve_spec(r: &Resolver, s: &Spec, sm: &SemanticModel, me: &Measure) -> Result<(), PlanError> {
     let done = r.complete(s, sm, me)?;
     if done.kind == SpecKind::Entity && sm.entity(&done.name).is_none() {
@@ -343,26 +334,6 @@ fn resolve_spec(r: &Resolver, s: &Spec, sm: &SemanticModel, me: &Measure) -> Res
         ));
     }
     Ok(())
-}
-
-fn measure_inputs<'a>(
-    layer: &'a SemanticLayer,
-    m: &Metric,
-    depth: usize,
-) -> Vec<(&'a SemanticModel, &'a Measure)> {
-    if depth > 20 {
-        return vec![];
-    }
-    let mut out = Vec::new();
-    if let Some(mi) = &m.type_params.measure {
-        out.extend(layer.measure(&mi.name));
-    }
-    for input in m.input_metrics() {
-        if let Some(child) = layer.metric(&input.name) {
-            out.extend(measure_inputs(layer, child, depth + 1));
-        }
-    }
-    out
 }
 
 /// Words allowed in a derived expression besides input names.
