@@ -780,7 +780,7 @@ fn divisible_by(v: Value, num: Value) -> Result<bool, Error> {
         };
     }
     match (f64::try_from(v), f64::try_from(num)) {
-        (Ok(_), Ok(b)) if b == 0.0 => Err(err("ZeroDivisionError: float modulo")),
+        (Ok(_), Ok(0.0)) => Err(err("ZeroDivisionError: float modulo")),
         (Ok(a), Ok(b)) => Ok(a % b == 0.0),
         _ => Ok(false),
     }

@@ -55,7 +55,7 @@ impl Object for Endless {
                 items.clone().into_iter().cycle().take(ENDLESS_CAP),
             )),
             Endless::Repeat(v) => {
-                Enumerator::Iter(Box::new(std::iter::repeat(v.clone()).take(ENDLESS_CAP)))
+                Enumerator::Iter(Box::new(std::iter::repeat_n(v.clone(), ENDLESS_CAP)))
             }
         }
     }
