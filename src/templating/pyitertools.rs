@@ -19,8 +19,9 @@ use super::pyvalues::{PyList, PyTuple};
 #[derive(Debug)]
 pub struct ItertoolsModule;
 
-/// How many items an endless iterator yields at most.
-const ENDLESS_CAP: usize = 1_000_000;
+/// How many items an endless iterator yields at most: one more than the functions that read it
+/// (`islice`, the combinatorics) accept, so that they still say their result is too large.
+const ENDLESS_CAP: usize = MAX_TUPLES as usize + 1;
 
 /// `count(start, step)`, `cycle(iterable)`, `repeat(x)`: endless, produced as they are read.
 #[derive(Debug)]
