@@ -3,10 +3,8 @@
 //! killed with SIGKILL mid-build, the server restarted mid-build. After each fault every relation
 //! that existed before still exists (old or new), views included, also one sluice did not build.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use crate::pg_server::PgServer;
+use crate::postgres::{spawn_sluice as spawn, wait_for_query};
 use crate::support::{sluice, Run};
 
 const DB: &str = "faults";
@@ -71,40 +69,6 @@ fn count(pg: &PgServer, relation: &str) -> i64 {
 
 fn ok(r: &Run) {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-}
-
-/// Starts sluice in the background.
-fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("DBT_PROFILES_DIR")
-        .env_remove("DBT_TARGET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits until another session runs a statement containing `needle`.
-fn wait_for_query(pg: &PgServer, needle: &str) {
-    let mut watcher = pg.client(DB);
-    let started = std::time::Instant::now();
-    loop {
-        let n: i64 = watcher
-            .query_one(
-                "select count(*) from pg_stat_activity where query like $1 and pid <> pg_backend_pid()",
-                &[&format!("%{needle}%")],
-            )
-            .unwrap()
-            .get(0);
-        if n > 0 {
-            return;
-        }
-        assert!(started.elapsed().as_secs() < 60, "`{needle}` never ran");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -177,14 +141,14 @@ fn every_relation_survives_swaps_failures_kills_and_restarts() {
 
     // 4. sluice killed (SIGKILL) while it builds the table.
     let mut child = spawn(&dir, &["run", "-s", "plans+", "--vars", "{sleep: 30}"]);
-    wait_for_query(&pg, "pg_sleep(30)");
+    wait_for_query(&pg, DB, "pg_sleep(30)");
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(relations(&pg), all);
 
     // 5. The server restarted while the table builds.
     let child = spawn(&dir, &["run", "-s", "plans+", "--vars", "{sleep: 31}"]);
-    wait_for_query(&pg, "pg_sleep(31)");
+    wait_for_query(&pg, DB, "pg_sleep(31)");
     pg.restart();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));

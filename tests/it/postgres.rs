@@ -462,7 +462,7 @@ fn server_restarted_mid_build_fails_that_node_and_recovers() {
 }
 
 /// Starts sluice in the background, its output captured.
-fn spawn_sluice(dir: &Path, args: &[&str]) -> std::process::Child {
+pub(crate) fn spawn_sluice(dir: &Path, args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(args)
         .current_dir(dir)
@@ -474,7 +474,7 @@ fn spawn_sluice(dir: &Path, args: &[&str]) -> std::process::Child {
 }
 
 /// Waits until a statement containing `needle` runs on the server (another session's).
-fn wait_for_query(pg: &PgServer, db: &str, needle: &str) {
+pub(crate) fn wait_for_query(pg: &PgServer, db: &str, needle: &str) {
     let mut watcher = pg.client(db);
     let started = std::time::Instant::now();
     loop {
