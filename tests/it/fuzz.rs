@@ -1078,6 +1078,8 @@ const REGRESSIONS: &[(&str, &str)] = &[
         "metrics",
         "metrics:\n  - name: r\n    label: R\n    type: derived\n    type_params:\n      expr: r - p\n      metrics: [{name: r}, {name: r, alias: p}]\n",
     ),
+    // `slice` into a hundred million lists.
+    ("render", "{{ [1, 2, 3] | slice(99999999) | list }}"),
     // The `center` filter (not the method) to a width of 2**31: seconds of padding.
     ("render", "{{ 'ab' | center(2147483648) }}"),
     // A macro head whose parentheses span the next macro's head: the rewrite of defaults that
