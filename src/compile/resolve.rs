@@ -240,7 +240,7 @@ impl Resolver {
                 "`{name}` is not a versioned model: ref it without a version"
             ));
         }
-        versions.sort_by(|a, b| super::versions::version_cmp(a, b));
+        versions.sort_by(|a, b| crate::graph::version_cmp(a, b));
         Some(format!("`{name}` has versions {}", versions.join(", ")))
     }
 

@@ -152,7 +152,7 @@ fn version_text(v: &Value) -> Option<String> {
     }
 }
 
-pub use crate::graph::version_cmp;
+use crate::graph::version_cmp;
 
 /// Every version's patch of one model entry (`defined_in` still in each entry).
 fn patches(

@@ -359,7 +359,10 @@ pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<Strin
         );
         let config = node_config(&sem, &m.config);
         e.insert("meta".into(), config["meta"].clone());
-        e.insert("tags".into(), json!(super::str_list(m.tags.as_ref())));
+        e.insert(
+            "tags".into(),
+            json!(crate::project::config::str_list(m.tags.as_ref())),
+        );
         e.insert("config".into(), config);
         let mut unrendered = written_config(&m.config);
         let created = layer
@@ -442,7 +445,10 @@ pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<Strin
         );
         e.insert("created_at".into(), Value::Null);
         e.insert("refs".into(), json!([]));
-        e.insert("tags".into(), json!(super::str_list(q.tags.as_ref())));
+        e.insert(
+            "tags".into(),
+            json!(crate::project::config::str_list(q.tags.as_ref())),
+        );
         out.insert(id, Value::Object(e));
     }
     out

@@ -31,8 +31,6 @@ use crate::compile::{Manifest, ResourceType};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::YamlFile;
 
-pub(crate) use crate::project::config::str_list;
-
 /// One step of a path to a YAML key: an entry of a list by its `name:`, or a mapping key.
 #[derive(Debug, Clone, Copy)]
 pub enum Step<'a> {

@@ -25,9 +25,10 @@ use super::model::{Grain, Metric, SemanticLayer};
 
 mod kinds;
 use super::plan::{plan, MetricQuery};
-use super::{locate, str_list, ModelIndex, Step};
+use super::{locate, ModelIndex, Step};
 use crate::compile::{Manifest, Node, ResourceType};
 use crate::diagnostics::{Diagnostic, Location};
+use crate::project::config::str_list;
 use crate::project::YamlFile;
 use crate::sql::{quote, Dialect};
 

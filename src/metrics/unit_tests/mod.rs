@@ -37,9 +37,10 @@ use serde_json::{Map, Value};
 use super::data_tests::Target;
 use super::model::{parse_ref, SemanticLayer};
 use super::plan::{plan, MetricQuery};
-use super::{locate, str_list, ModelIndex, Step};
+use super::{locate, ModelIndex, Step};
 use crate::compile::{Node, ResourceType};
 use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::project::config::str_list;
 use crate::project::YamlFile;
 use crate::sql::{quote, Dialect, Relation};
 
