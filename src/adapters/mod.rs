@@ -14,10 +14,14 @@
 
 pub mod duckdb;
 pub mod postgres;
+pub mod registry;
 #[cfg(test)]
 mod tests;
 
+use std::path::Path;
 use std::sync::Arc;
+
+use serde_json::{Map, Value};
 
 use crate::project::seeds::SeedTable;
 use crate::project::Target;
@@ -103,9 +107,6 @@ pub trait Connection: Send {
         table: &SeedTable,
         quote_columns: bool,
     ) -> Result<usize, AdapterError>;
-    /// How to name this session's temporary table `identifier` (created with `create temp table
-    /// "identifier"`, dropped with the session).
-    fn temp_relation(&self, identifier: &str) -> Relation;
     /// Puts the session back as it was opened after a node failed (an open transaction, a
     /// hook's `set ...`), as dbt's rollback of the node's transaction does. No-op by default.
     fn reset_session(&mut self) -> Result<(), AdapterError> {
@@ -169,9 +170,37 @@ impl Scrubber {
     }
 }
 
-enum Engine {
-    DuckDb(duckdb::DuckDbDatabase),
-    Postgres(postgres::PgDatabase),
+/// An engine sluice runs on: its SQL ([`Dialect`]), how a profile's target names its schema and
+/// database, and how to open it. Each lives in its own folder (`duckdb/`, `postgres/`), listed
+/// once in [`registry`].
+pub trait Engine: Sync {
+    fn dialect(&self) -> Dialect;
+    /// The target's schema and database from its profile `values`, with the engine's defaults
+    /// for what the profile leaves out; may add derived values (DuckDB: `resolved_path`, the
+    /// database file's absolute path, against `project_root`).
+    fn resolve_target(
+        &self,
+        values: &mut Map<String, Value>,
+        project_root: &Path,
+    ) -> (String, String);
+    /// Opens the target's database once and prepares it (extensions, settings, a first
+    /// session).
+    fn open(
+        &self,
+        target: &Target,
+        scrubber: Arc<Scrubber>,
+    ) -> Result<Box<dyn Database>, AdapterError>;
+    /// Whether nothing can have been built on the target yet (DuckDB: its file is not there), so
+    /// a compile-only command answers "no relation" without creating the database to look.
+    fn nothing_built(&self, _target: &Target) -> bool {
+        false
+    }
+}
+
+/// An open database: hands out one [`Connection`] per worker. `Sync`, so workers on any thread
+/// may ask.
+pub trait Database: Send + Sync {
+    fn connection(&self) -> Result<Box<dyn Connection>, AdapterError>;
 }
 
 /// A connected target: the dialect plus a way to open worker connections. `Sync`, so workers on
@@ -181,7 +210,7 @@ pub struct Adapter {
     target_name: String,
     database: String,
     schema: String,
-    engine: Engine,
+    database_handle: Box<dyn Database>,
 }
 
 impl std::fmt::Debug for Adapter {
@@ -195,6 +224,9 @@ impl std::fmt::Debug for Adapter {
     }
 }
 
+/// The dialect of [`in_memory_duckdb`]'s connections.
+pub const IN_MEMORY_DIALECT: Dialect = duckdb::DIALECT;
+
 /// A throwaway in-memory DuckDB database (metric unit tests run their fixtures there, whatever
 /// the target's engine).
 pub fn in_memory_duckdb() -> Result<Box<dyn Connection>, AdapterError> {
@@ -205,34 +237,28 @@ impl Adapter {
     /// Opens the target's database once (DuckDB: the file, created with its folder if missing)
     /// and prepares it (extensions, settings).
     pub fn connect(target: &Target) -> Result<Adapter, AdapterError> {
-        let dialect = Dialect::from_adapter_type(&target.adapter_type).ok_or_else(|| {
-            AdapterError::Unsupported {
+        let engine =
+            registry::engine(&target.adapter_type).ok_or_else(|| AdapterError::Unsupported {
                 message: format!(
-                    "adapter type `{}` is not supported (use `duckdb` or `postgres`)",
-                    target.adapter_type
+                    "adapter type `{}` is not supported\nhint: {}",
+                    target.adapter_type,
+                    registry::supported_hint()
                 ),
-            }
-        })?;
+            })?;
         let scrubber = Arc::new(Scrubber::new(target));
-        let engine = match dialect {
-            Dialect::DuckDb => Engine::DuckDb(duckdb::DuckDbDatabase::open(target, scrubber)?),
-            Dialect::Postgres => Engine::Postgres(postgres::PgDatabase::open(target, scrubber)?),
-        };
+        let database_handle = engine.open(target, scrubber)?;
         Ok(Adapter {
-            dialect,
+            dialect: engine.dialect(),
             target_name: target.target_name.clone(),
             database: target.database.clone(),
             schema: target.schema.clone(),
-            engine,
+            database_handle,
         })
     }
 
     /// A new connection for one worker thread.
     pub fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
-        match &self.engine {
-            Engine::DuckDb(db) => Ok(Box::new(db.connection()?)),
-            Engine::Postgres(db) => Ok(Box::new(db.connection()?)),
-        }
+        self.database_handle.connection()
     }
 
     pub fn dialect(&self) -> Dialect {

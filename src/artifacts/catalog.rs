@@ -17,7 +17,6 @@ use serde_json::{json, Map, Value};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
 use crate::adapters::{AdapterError, Connection};
 use crate::compile::{Manifest, Node, ResourceType};
-use crate::sql::Dialect;
 
 /// One relation as the warehouse describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,10 +85,7 @@ pub fn read_catalog(
         let list: Vec<String> = schemas.iter().map(|s| sql_str(s)).collect();
         // Postgres only sees its own database in information_schema; DuckDB sees every attached
         // catalog, so the database filter matters there.
-        let db_filter = match dialect {
-            Dialect::DuckDb => format!(" and lower(c.table_catalog) = {}", sql_str(database)),
-            Dialect::Postgres => String::new(),
-        };
+        let db_filter = dialect.catalog_database_filter(database);
         let sql = format!(
             "select c.table_catalog, c.table_schema, c.table_name, t.table_type, c.column_name, \
              c.ordinal_position, c.data_type \
@@ -122,16 +118,7 @@ pub fn read_catalog(
         }
     }
     // Row counts where the engine keeps them: optional, so errors are ignored.
-    let counts_sql = match dialect {
-        Dialect::DuckDb => Some(
-            "select database_name, schema_name, table_name, estimated_size from duckdb_tables()",
-        ),
-        Dialect::Postgres => Some(
-            "select current_database(), n.nspname, c.relname, c.reltuples::bigint \
-             from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-             where c.relkind in ('r', 'p') and c.reltuples >= 0",
-        ),
-    };
+    let counts_sql = dialect.table_row_counts_query();
     if let Some(sql) = counts_sql {
         if let Ok(rows) = conn.query(sql) {
             for r in &rows.rows {

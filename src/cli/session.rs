@@ -58,7 +58,12 @@ pub fn load_target(g: &GlobalArgs, root: &Path, project: &Project) -> Result<Tar
         .clone()
         .or(project.config.profile.clone())
         .unwrap_or_else(|| project.config.name.clone());
-    let mut target = profile.target(&name, g.target.as_deref(), root)?;
+    let mut target = profile.target(
+        &name,
+        g.target.as_deref(),
+        root,
+        &crate::adapters::registry::Registry,
+    )?;
     if let Some(t) = g.threads {
         if t == 0 {
             return Err(Diagnostic::error("threads", "`--threads 0`: at least one thread is needed")

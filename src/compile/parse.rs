@@ -415,7 +415,7 @@ fn template_env(
         cli_vars: opts.cli_vars.clone(),
         project_vars: project.config.vars.clone(),
         root_package: pkg.clone(),
-        adapter_type: target.adapter_type.clone(),
+        dialect: target.dialect,
         package_vars: project
             .packages
             .iter()

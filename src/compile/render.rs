@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::nodes::{Manifest, Materialization, Node, ResourceType};
 use super::resolve::Resolver;
 use crate::diagnostics::Diagnostic;
-use crate::sql::Relation;
+use crate::sql::{Dialect, Relation};
 use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Services, Templates};
 
 /// Warehouse access for compile-time introspection (`run_query`, `is_incremental()` ...).
@@ -33,7 +33,7 @@ pub struct CompileServices {
     pub resolver: Arc<Resolver>,
     pub warehouse: Option<Arc<dyn Warehouse>>,
     pub full_refresh: bool,
-    pub adapter_type: String,
+    pub dialect: Dialect,
     /// `log(..., info=True)` / `print()` output, drained by the caller.
     pub logs: Mutex<Vec<String>>,
 }
@@ -43,13 +43,13 @@ impl CompileServices {
         resolver: Arc<Resolver>,
         warehouse: Option<Arc<dyn Warehouse>>,
         full_refresh: bool,
-        adapter_type: &str,
+        dialect: Dialect,
     ) -> Self {
         CompileServices {
             resolver,
             warehouse,
             full_refresh,
-            adapter_type: adapter_type.to_string(),
+            dialect,
             logs: Mutex::new(vec![]),
         }
     }
@@ -136,8 +136,8 @@ impl Services for CompileServices {
             }
         }
     }
-    fn adapter_type(&self) -> &str {
-        &self.adapter_type
+    fn dialect(&self) -> Dialect {
+        self.dialect
     }
 }
 

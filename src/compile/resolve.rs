@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::nodes::{Manifest, Materialization, ResourceType};
 use crate::diagnostics::did_you_mean;
 use crate::project::Target;
-use crate::sql::Relation;
+use crate::sql::{Dialect, Relation};
 use crate::templating::{NodeInfo, Services};
 
 /// Vars for the parse phase.
@@ -20,7 +20,7 @@ pub struct ParseServices {
     pub cli_vars: Map<String, Value>,
     pub project_vars: Map<String, Value>,
     pub root_package: String,
-    pub adapter_type: String,
+    pub dialect: Dialect,
     /// Each installed package's own `vars:` (its dbt_project.yml), for that package's nodes.
     pub package_vars: BTreeMap<String, Map<String, Value>>,
 }
@@ -72,8 +72,8 @@ impl Services for ParseServices {
     fn var(&self, package: &str, name: &str) -> Option<Value> {
         self.lookup_var(package, name)
     }
-    fn adapter_type(&self) -> &str {
-        &self.adapter_type
+    fn dialect(&self) -> Dialect {
+        self.dialect
     }
 }
 

@@ -14,7 +14,7 @@
 use crate::adapters::{AdapterError, Column, Connection};
 use crate::compile::Materialization;
 use crate::project::seeds::SeedTable;
-use crate::sql::{literal, quote, Dialect, Relation, RelationKind};
+use crate::sql::{quote, Dialect, Relation, RelationKind};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -88,14 +88,7 @@ fn schema_exists(
     database: &str,
     schema: &str,
 ) -> Result<bool, AdapterError> {
-    let filter = match conn.dialect() {
-        Dialect::DuckDb => format!(
-            "lower(catalog_name) = lower({}) and lower(schema_name) = lower({})",
-            literal(database),
-            literal(schema)
-        ),
-        Dialect::Postgres => format!("schema_name = {}", literal(schema)),
-    };
+    let filter = conn.dialect().schema_filter(database, schema);
     let r = conn.query(&format!(
         "select count(*) from information_schema.schemata where {filter}"
     ))?;
@@ -200,30 +193,21 @@ fn build_table(
     drop_if_exists(conn, &tmp)?;
     let n = conn.execute(&d.create_table_as(&tmp, sql))?;
     swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt)?;
-    Ok(match d {
-        Dialect::DuckDb => ok_outcome(d, None),
-        Dialect::Postgres => BuildOutcome {
-            message: format!("SELECT {n}"),
-            rows_affected: Some(n),
-        },
-    })
+    Ok(outcome(d, Some(n), true))
+}
+
+/// What the engine's dbt adapter reports for a table created from `rows` rows, or for rows
+/// written into an existing table, or for a view (`rows: None`).
+fn outcome(d: Dialect, rows: Option<u64>, created_table: bool) -> BuildOutcome {
+    let (message, rows_affected) = d.build_status(rows, created_table);
+    BuildOutcome {
+        message,
+        rows_affected,
+    }
 }
 
 fn ok_outcome(d: Dialect, rows: Option<u64>) -> BuildOutcome {
-    match (d, rows) {
-        (Dialect::Postgres, Some(n)) => BuildOutcome {
-            message: format!("INSERT 0 {n}"),
-            rows_affected: Some(n),
-        },
-        (Dialect::Postgres, None) => BuildOutcome {
-            message: "CREATE VIEW".into(),
-            rows_affected: None,
-        },
-        (Dialect::DuckDb, rows) => BuildOutcome {
-            message: "OK".into(),
-            rows_affected: rows,
-        },
-    }
+    outcome(d, rows, false)
 }
 
 /// Renames `tmp` (already built) to `target`'s name in one transaction, replacing whatever
@@ -393,12 +377,9 @@ fn build_incremental(
         _ => return build_table(conn, rel, spec.sql, spec.rebuilt),
     }
     let d = conn.dialect();
-    let tmp = conn.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);
+    let tmp = d.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);
     drop_if_exists(conn, &tmp)?;
-    let temporary = match d {
-        Dialect::DuckDb => "temp",
-        Dialect::Postgres => "temporary",
-    };
+    let temporary = d.temporary_keyword();
     conn.execute(&format!(
         "create {temporary} table {} as (\n{}\n)",
         quote(&tmp.identifier),

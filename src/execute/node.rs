@@ -118,20 +118,11 @@ impl LazyWarehouse {
         }
     }
 
-    /// A DuckDB target whose file is not there yet (nothing to introspect).
+    /// A target where nothing can have been built yet (nothing to introspect).
     fn nothing_built(&self) -> bool {
         self.conn.get().is_none()
-            && self.target.adapter_type == "duckdb"
-            && self
-                .target
-                .get_str("resolved_path")
-                .or_else(|| self.target.get_str("path"))
-                .is_some_and(|p| {
-                    !p.is_empty()
-                        && !p.starts_with(":memory:")
-                        && !p.contains(':')
-                        && !std::path::Path::new(&p).exists()
-                })
+            && crate::adapters::registry::engine(&self.target.adapter_type)
+                .is_some_and(|e| e.nothing_built(&self.target))
     }
 
     fn warehouse(&self) -> Result<&ConnWarehouse, String> {
@@ -291,7 +282,7 @@ fn services(shared: &Shared, wh: &Arc<ConnWarehouse>) -> Arc<CompileServices> {
         shared.resolver.clone(),
         Some(w),
         shared.full_refresh,
-        &shared.adapter_type,
+        shared.dialect,
     ))
 }
 
@@ -390,19 +381,17 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         .config_str("delimiter")
         .and_then(|d| d.bytes().next())
         .unwrap_or(b',');
-    // On DuckDB the values are read as dbt-duckdb's `COPY` reads them: with the quote character
-    // DuckDB's CSV sniffer finds.
-    let quote = match shared.dialect {
-        Dialect::DuckDb => sniffed_quote(wh, &path, delimiter).unwrap_or(b'"'),
-        Dialect::Postgres => b'"',
+    // Where the engine's `COPY` sniffs the file (DuckDB), values are read with the quote
+    // character its sniffer finds, as dbt-duckdb's `COPY` reads them.
+    let quote = if shared.dialect.sniffs_csv_quote() {
+        sniffed_quote(wh, &path, delimiter).unwrap_or(b'"')
+    } else {
+        b'"'
     };
     let opts = crate::project::seeds::SeedOptions {
         delimiter,
         column_types,
-        adapter: match shared.dialect {
-            Dialect::DuckDb => crate::project::seeds::SeedAdapter::Duckdb,
-            Dialect::Postgres => crate::project::seeds::SeedAdapter::Postgres,
-        },
+        nulls: shared.dialect.csv_nulls(),
         quote,
     };
     let table = match crate::project::seeds::read_seed(&path, &node.original_file_path, &opts) {
@@ -455,7 +444,7 @@ pub(crate) fn render_hook(
         shared.resolver.clone(),
         None,
         shared.full_refresh,
-        &shared.adapter_type,
+        shared.dialect,
     ));
     let info = crate::templating::NodeInfo {
         unique_id: format!("operation.{package}.{name}"),

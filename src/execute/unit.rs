@@ -85,8 +85,8 @@ impl Services for UnitServices {
     fn log(&self, m: &str, i: bool) {
         self.inner.log(m, i)
     }
-    fn adapter_type(&self) -> &str {
-        self.inner.adapter_type()
+    fn dialect(&self) -> crate::sql::Dialect {
+        self.inner.dialect()
     }
 }
 
@@ -195,13 +195,6 @@ pub(crate) fn run_unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse
     }
 }
 
-fn temp_rel(dialect: Dialect, name: &str) -> Relation {
-    match dialect {
-        Dialect::DuckDb => Relation::new("temp", "main", name),
-        Dialect::Postgres => Relation::new("", "pg_temp", name),
-    }
-}
-
 fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<NodeOutcome, String> {
     let def = node.definition.as_object().cloned().unwrap_or_default();
     let model_id = node.attached_node.clone().ok_or("unit test has no model")?;
@@ -266,7 +259,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
             Fixture::Rows(rows) => rows_select(&rows, &columns),
             Fixture::Sql(sql) => format!("select * from (\n{sql}\n) as __dbt_fixture"),
         };
-        let tmp = temp_rel(dialect, &format!("__sluice_unit_{tag}_{i}"));
+        let tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_{i}"));
         run(&format!("drop table if exists {}", dialect.rel(&tmp)))?;
         run(&format!(
             "create temporary table {} as {select}",
@@ -302,7 +295,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         shared.resolver.clone(),
         Some(wh.clone() as Arc<dyn Warehouse>),
         false,
-        &shared.adapter_type,
+        shared.dialect,
     ));
     let svc: Arc<dyn Services> = Arc::new(UnitServices {
         inner,
@@ -346,7 +339,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
             cols = probe.column_names;
         }
     }
-    let actual_tmp = temp_rel(dialect, &format!("__sluice_unit_{tag}_actual"));
+    let actual_tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_actual"));
     run(&format!(
         "drop table if exists {}",
         dialect.rel(&actual_tmp)

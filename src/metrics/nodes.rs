@@ -41,7 +41,7 @@ pub fn saved_query_nodes(
     target: &Target,
 ) -> Result<std::collections::BTreeMap<String, Node>, crate::diagnostics::Diagnostic> {
     let (layer, _) = super::load(files, manifest);
-    let dialect = Dialect::for_adapter(&target.adapter_type)?;
+    let dialect = target.dialect;
     Ok(layer
         .saved_queries
         .iter()

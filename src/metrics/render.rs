@@ -1,10 +1,10 @@
 //! The few SQL fragments of a metric query that differ between engines: time truncation,
 //! interval arithmetic, casts, percentiles and null-safe equality, for [`Dialect`].
 //!
-//! Design decision: a handful of free functions over the existing `crate::sql::Dialect` enum
-//! rather than a second trait: the planner writes ANSI SQL everywhere else, so the engine-specific
-//! surface stays small enough to unit-test as text for every dialect (Postgres included, before its
-//! adapter lands).
+//! Design decision: a handful of free functions over the engine's `crate::sql::SqlDialect`
+//! (which holds the engine's text) rather than a second trait: the planner writes ANSI SQL
+//! everywhere else, so the engine-specific surface stays small enough to unit-test as text for
+//! every dialect.
 
 use super::model::{Agg, AggParams, Grain, Window};
 use super::plan::PlanError;
@@ -12,33 +12,16 @@ use crate::sql::Dialect;
 
 /// `expr` truncated to the start of its `grain` period.
 pub fn date_trunc(d: Dialect, grain: Grain, expr: &str) -> String {
-    match d {
-        Dialect::DuckDb => format!("date_trunc('{}', {expr})", grain.as_str()),
-        // Postgres' date_trunc on a date returns a timestamptz: compute on a timestamp, keep a date.
-        Dialect::Postgres => format!(
-            "cast(date_trunc('{}', cast({expr} as timestamp)) as date)",
-            grain.as_str()
-        ),
-    }
+    d.date_trunc(grain.as_str(), expr)
 }
 
 /// `expr` moved back by `w`.
 pub fn minus_interval(d: Dialect, expr: &str, w: Window) -> String {
-    match d {
-        Dialect::DuckDb => format!("{expr} - interval '{} {}'", w.count, w.grain.as_str()),
-        Dialect::Postgres => format!(
-            "cast({expr} - interval '{} {}' as date)",
-            w.count,
-            w.grain.as_str()
-        ),
-    }
+    d.minus_interval(expr, u64::from(w.count), w.grain.as_str())
 }
 
 pub fn cast_double(d: Dialect, expr: &str) -> String {
-    match d {
-        Dialect::DuckDb => format!("cast({expr} as double)"),
-        Dialect::Postgres => format!("cast({expr} as double precision)"),
-    }
+    format!("cast({expr} as {})", d.double_type())
 }
 
 /// The join condition between two group-by keys. Plain `=`, as MetricFlow writes it: Postgres
@@ -67,11 +50,11 @@ pub fn aggregate(
             let p = params.cloned().unwrap_or_default();
             let q = p.percentile.unwrap_or(0.5);
             if p.use_approximate_percentile {
-                match d {
-                    Dialect::DuckDb => format!("approx_quantile({col}, {q})"),
-                    Dialect::Postgres => {
+                match d.approximate_percentile(col, q) {
+                    Some(sql) => sql,
+                    None => {
                         return Err(PlanError::new(
-                            "Postgres has no approximate percentile",
+                            format!("{} has no approximate percentile", d.display_name()),
                             "set `use_approximate_percentile: false` for this measure",
                         ))
                     }
@@ -88,6 +71,8 @@ pub fn aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::duckdb::DIALECT as DUCKDB;
+    use crate::adapters::postgres::DIALECT as POSTGRES;
 
     #[test]
     fn postgres_and_duckdb_fragments() {
@@ -96,27 +81,21 @@ mod tests {
             grain: Grain::Day,
         };
         assert_eq!(
-            date_trunc(Dialect::DuckDb, Grain::Month, "d"),
+            date_trunc(DUCKDB, Grain::Month, "d"),
             "date_trunc('month', d)"
         );
         assert_eq!(
-            date_trunc(Dialect::Postgres, Grain::Month, "d"),
+            date_trunc(POSTGRES, Grain::Month, "d"),
             "cast(date_trunc('month', cast(d as timestamp)) as date)"
         );
         assert_eq!(
-            minus_interval(Dialect::Postgres, "s.ds", w),
+            minus_interval(POSTGRES, "s.ds", w),
             "cast(s.ds - interval '7 day' as date)"
         );
+        assert_eq!(minus_interval(DUCKDB, "s.ds", w), "s.ds - interval '7 day'");
+        assert_eq!(cast_double(POSTGRES, "x"), "cast(x as double precision)");
         assert_eq!(
-            minus_interval(Dialect::DuckDb, "s.ds", w),
-            "s.ds - interval '7 day'"
-        );
-        assert_eq!(
-            cast_double(Dialect::Postgres, "x"),
-            "cast(x as double precision)"
-        );
-        assert_eq!(
-            aggregate(Dialect::Postgres, Agg::SumBoolean, None, "m").unwrap(),
+            aggregate(POSTGRES, Agg::SumBoolean, None, "m").unwrap(),
             "sum(cast(m as integer))"
         );
         let p = AggParams {
@@ -125,12 +104,12 @@ mod tests {
             use_approximate_percentile: true,
         };
         assert_eq!(
-            aggregate(Dialect::DuckDb, Agg::Percentile, Some(&p), "m").unwrap(),
+            aggregate(DUCKDB, Agg::Percentile, Some(&p), "m").unwrap(),
             "approx_quantile(m, 0.9)"
         );
-        assert!(aggregate(Dialect::Postgres, Agg::Percentile, Some(&p), "m").is_err());
+        assert!(aggregate(POSTGRES, Agg::Percentile, Some(&p), "m").is_err());
         assert_eq!(
-            aggregate(Dialect::Postgres, Agg::Median, None, "m").unwrap(),
+            aggregate(POSTGRES, Agg::Median, None, "m").unwrap(),
             "percentile_cont(0.5) within group (order by m)"
         );
     }

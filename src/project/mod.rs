@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::diagnostics::{Diagnostic, Location};
 pub use config::{ConfigTree, ProjectConfig, DBT_VERSION};
-pub use profile::{Profile, Target};
+pub use profile::{EngineLookup, Profile, Target};
 
 /// What a file is, by the path it was found under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -11,6 +11,22 @@ use serde_json::{Map, Value};
 
 use super::yaml;
 use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::sql::Dialect;
+
+/// The engines a profile's `type` may name (`adapters::registry::Registry`; `project` cannot
+/// name `adapters`, which is built on it).
+pub trait EngineLookup {
+    /// The engine's dialect, schema and database for a target of `adapter_type` (with the
+    /// engine's defaults and derived values added to `values`), or `None` for an unknown type.
+    fn resolve(
+        &self,
+        adapter_type: &str,
+        values: &mut Map<String, Value>,
+        project_root: &Path,
+    ) -> Option<(Dialect, String, String)>;
+    /// The hint for an unknown type.
+    fn supported_hint(&self) -> String;
+}
 
 /// Keys whose values are secrets: never printed, logged or written to artifacts (with the keys
 /// [`is_secret_key`] recognises by a part of their name).
@@ -154,8 +170,10 @@ fn scrub_diagnostic(mut d: Diagnostic, secrets: &[String]) -> Diagnostic {
 pub struct Target {
     pub profile_name: String,
     pub target_name: String,
-    /// `duckdb` or `postgres`.
+    /// The profile's `type` (`duckdb`, `postgres`).
     pub adapter_type: String,
+    /// The engine's SQL, from the registry.
+    pub dialect: Dialect,
     pub schema: String,
     pub database: String,
     pub threads: usize,
@@ -353,8 +371,9 @@ impl Profile {
         profile_name: &str,
         target_override: Option<&str>,
         project_root: &Path,
+        engines: &dyn EngineLookup,
     ) -> Result<Target, Diagnostic> {
-        self.pick_target(profile_name, target_override, project_root)
+        self.pick_target(profile_name, target_override, project_root, engines)
             .map_err(|d| {
                 let mut secrets = secret_values(&self.value);
                 secrets.extend(secret_values_in_text(
@@ -389,6 +408,7 @@ impl Profile {
         profile_name: &str,
         target_override: Option<&str>,
         project_root: &Path,
+        engines: &dyn EngineLookup,
     ) -> Result<Target, Diagnostic> {
         let file = self.path.display().to_string();
         let Some(profile) = self.value.get(profile_name) else {
@@ -477,72 +497,28 @@ impl Profile {
             }
         };
         let mut values = values;
-        let (schema, database) = match adapter_type.as_str() {
-            "duckdb" => {
-                let path = values
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .unwrap_or(":memory:")
-                    .to_string();
-                let schema = values
-                    .get("schema")
-                    .and_then(Value::as_str)
-                    .unwrap_or("main")
-                    .to_string();
-                let database = match values.get("database").and_then(Value::as_str) {
-                    Some(d) => d.to_string(),
-                    None if path == ":memory:" || path.starts_with(":memory:") => {
-                        "memory".to_string()
-                    }
-                    None => Path::new(&path)
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_string())
-                        .unwrap_or_else(|| "main".into()),
-                };
-                if path != ":memory:" && !path.starts_with("md:") && Path::new(&path).is_relative()
-                {
-                    let abs = project_root.join(&path);
-                    values.insert(
-                        "resolved_path".into(),
-                        Value::String(abs.display().to_string()),
-                    );
-                }
-                (schema, database)
-            }
-            "postgres" => {
-                let schema = values
-                    .get("schema")
-                    .and_then(Value::as_str)
-                    .unwrap_or("public")
-                    .to_string();
-                let database = values
-                    .get("dbname")
-                    .or_else(|| values.get("database"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("postgres")
-                    .to_string();
-                (schema, database)
-            }
-            other => {
-                let line = super::yaml::line_of_name(
-                    &std::fs::read_to_string(&self.path).unwrap_or_default(),
-                    other,
-                );
-                let d = Diagnostic::error(
-                    "profile",
-                    format!("target `{target_name}` has unsupported type `{other}`"),
-                );
-                let d = match line {
-                    Some(l) => d.at(Location::at(&self.path, l, 1)),
-                    None => d.in_file(&self.path),
-                };
-                return Err(d.with_hint("sluice supports `type: duckdb` and `type: postgres`"));
-            }
+        let Some((dialect, schema, database)) =
+            engines.resolve(&adapter_type, &mut values, project_root)
+        else {
+            let line = super::yaml::line_of_name(
+                &std::fs::read_to_string(&self.path).unwrap_or_default(),
+                &adapter_type,
+            );
+            let d = Diagnostic::error(
+                "profile",
+                format!("target `{target_name}` has unsupported type `{adapter_type}`"),
+            );
+            let d = match line {
+                Some(l) => d.at(Location::at(&self.path, l, 1)),
+                None => d.in_file(&self.path),
+            };
+            return Err(d.with_hint(engines.supported_hint()));
         };
         Ok(Target {
             profile_name: profile_name.to_string(),
             target_name,
             adapter_type,
+            dialect,
             schema,
             database,
             threads,

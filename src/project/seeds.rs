@@ -58,6 +58,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diagnostics::{Diagnostic, Location};
+use crate::sql::CsvNulls;
 
 /// agate's kind of a column, as dbt's type tester infers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,19 +116,14 @@ pub struct SeedTable {
     pub rows: Vec<Vec<SeedValue>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeedAdapter {
-    Duckdb,
-    Postgres,
-}
-
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
     /// The `delimiter` seed config (default `,`).
     pub delimiter: u8,
     /// The `column_types` seed config: column name -> SQL type.
     pub column_types: BTreeMap<String, String>,
-    pub adapter: SeedAdapter,
+    /// How a missing text value is written (the engine's CSV reading).
+    pub nulls: CsvNulls,
     /// The quote character the values are read with. Types are always inferred from the file
     /// read with `"` (agate's reading); dbt-duckdb loads the values with `COPY`, whose sniffer
     /// may pick `'` for a file that quotes that way (`a,'',1`: `''` is then NULL).
@@ -139,7 +135,7 @@ impl Default for SeedOptions {
         SeedOptions {
             delimiter: b',',
             column_types: BTreeMap::new(),
-            adapter: SeedAdapter::Duckdb,
+            nulls: CsvNulls::EmptyField,
             quote: b'"',
         }
     }
@@ -260,7 +256,7 @@ pub fn read_seed(
     let mut rows = Vec::with_capacity(records.len());
     for (rec, line) in values.iter().zip(lines) {
         let row = rec.iter().zip(&columns).map(|(raw, col)| {
-            convert(raw, col.inferred, opts.adapter).map_err(|why| {
+            convert(raw, col.inferred, opts.nulls).map_err(|why| {
                 let name = &col.name;
                 let hint = format!(
                     "set `column_types: {{{name}: bigint}}` (or another type) in the seed's config"
@@ -350,16 +346,16 @@ fn infer<'a>(values: impl Iterator<Item = &'a str>) -> SeedType {
 }
 
 /// One raw field as a value of its column's type. Errors are messages for the diagnostic.
-fn convert(raw: &str, ty: SeedType, adapter: SeedAdapter) -> Result<SeedValue, String> {
+fn convert(raw: &str, ty: SeedType, nulls: CsvNulls) -> Result<SeedValue, String> {
     let bad = || format!("cannot read {raw:?} as {}", ty.sql_type());
     let opt = |v: Option<Option<String>>, f: fn(String) -> SeedValue| {
         v.ok_or_else(bad).map(|v| v.map_or(SeedValue::Null, f))
     };
     let num = || number(raw).ok_or_else(bad);
     match ty {
-        SeedType::Text => Ok(match adapter {
-            SeedAdapter::Duckdb if raw.is_empty() => SeedValue::Null,
-            SeedAdapter::Postgres if is_null(raw.trim()) => SeedValue::Null,
+        SeedType::Text => Ok(match nulls {
+            CsvNulls::EmptyField if raw.is_empty() => SeedValue::Null,
+            CsvNulls::NullWords if is_null(raw.trim()) => SeedValue::Null,
             _ => SeedValue::Text(raw.to_string()),
         }),
         // Fast paths: Rust's integer and float grammars are subsets of `Decimal`'s, same values.
@@ -815,7 +811,7 @@ mod tests {
         ]);
         // Postgres follows agate for text: "null" is NULL there. Type names are dbt's.
         let pg = SeedOptions {
-            adapter: SeedAdapter::Postgres,
+            nulls: CsvNulls::NullWords,
             ..SeedOptions::default()
         };
         let t = seed(dir.path(), csv, &pg).expect("read");

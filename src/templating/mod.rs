@@ -108,8 +108,12 @@ pub trait Services: Send + Sync {
     fn print(&self, message: &str) {
         self.log(message, true);
     }
-    /// Adapter type: `duckdb` or `postgres`.
-    fn adapter_type(&self) -> &str;
+    /// The target engine's SQL dialect.
+    fn dialect(&self) -> crate::sql::Dialect;
+    /// The target's adapter type (`duckdb`, `postgres`): `adapter.type()`, `target.type`.
+    fn adapter_type(&self) -> &str {
+        self.dialect().name()
+    }
 }
 
 /// The node being rendered.

@@ -100,10 +100,8 @@ impl Object for RelationObj {
             "is_cte" => Value::from(self.cte),
             "is_materialized_view" | "is_pointer" => Value::from(false),
             "metadata" => {
-                let kind = match super::current().map(|c| c.services.adapter_type().to_string()) {
-                    Some(t) if t == "postgres" => "PostgresRelation",
-                    _ => "DuckDBRelation",
-                };
+                let kind = super::current()
+                    .map_or("BaseRelation", |c| c.services.dialect().relation_class());
                 Value::from_serialize(serde_json::json!({ "type": kind }))
             }
             "quote_policy" | "include_policy" => Value::from_serialize(serde_json::json!({
@@ -290,11 +288,11 @@ impl Column {
         ["numeric", "decimal"].contains(&self.lower().as_str())
     }
     /// dbt's `Column.data_type`: strings as `character varying(256)` (no size is known),
-    /// everything else as the dtype. On Postgres, `text` and an unsized `character varying`
-    /// stay as they are (dbt-postgres's `PostgresColumn`).
+    /// everything else as the dtype. Where the engine keeps them (Postgres), `text` and an
+    /// unsized `character varying` stay as they are (dbt-postgres's `PostgresColumn`).
     pub fn dbt_data_type(&self) -> String {
-        let on_postgres = super::current().is_some_and(|c| c.services.adapter_type() == "postgres");
-        if on_postgres && ["text", "character varying"].contains(&self.lower().as_str()) {
+        let keeps_text = super::current().is_some_and(|c| c.services.dialect().keeps_text_type());
+        if keeps_text && ["text", "character varying"].contains(&self.lower().as_str()) {
             self.data_type.clone()
         } else if self.is_string() {
             "character varying(256)".to_string()

@@ -11,7 +11,9 @@
 //! By default a few thousand executions run (seconds, in CI). Long runs: `scripts/fuzz`, or
 //! `SLUICE_FUZZ_ITERS` (iterations per target), `SLUICE_FUZZ_SEED`, `SLUICE_FUZZ_THREADS`,
 //! `SLUICE_FUZZ_TARGETS` (comma-separated names), `SLUICE_FUZZ_BUDGET_MS` (hang budget),
-//! `SLUICE_FUZZ_SECS` (stop after this many seconds);
+//! `SLUICE_FUZZ_SECS` (stop after this many seconds), `SLUICE_FUZZ_JOURNAL` (a folder: each
+//! worker writes the target and iteration it is about to run to `fuzz-<n>` there, so an abort
+//! that kills the process, such as a stack overflow, can still be replayed);
 //! `SLUICE_FUZZ_REPLAY=target:iteration` reruns one input and prints it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -554,8 +556,8 @@ impl Services for FuzzServices {
             _ => None,
         }
     }
-    fn adapter_type(&self) -> &str {
-        "duckdb"
+    fn dialect(&self) -> sluice::sql::Dialect {
+        sluice::adapters::duckdb::DIALECT
     }
 }
 
@@ -901,6 +903,10 @@ fn front_end_survives_mutated_input() {
             .stack_size(sluice::RENDER_STACK_BYTES)
             .spawn(move || {
                 let fx = Fixture::new(&corpora[MACRO_TARGET]);
+                let mut journal = std::env::var_os("SLUICE_FUZZ_JOURNAL").map(|dir| {
+                    std::fs::File::create(Path::new(&dir).join(format!("fuzz-{w}")))
+                        .expect("create the fuzz journal")
+                });
                 let mut stats = vec![Stats::default(); TARGETS.len()];
                 let mut i = w;
                 while i < iters
@@ -909,6 +915,12 @@ fn front_end_survives_mutated_input() {
                 {
                     for &t in &targets {
                         let input = make_input(&corpora[t], seed, t, i);
+                        if let Some(file) = journal.as_mut() {
+                            use std::os::unix::fs::FileExt;
+                            let line = format!("{}:{i:<20}\n", TARGETS[t].name);
+                            file.write_all_at(line.as_bytes(), 0)
+                                .expect("write the journal");
+                        }
                         b.iteration.store(i, Ordering::Relaxed);
                         b.started_ms
                             .store(start.elapsed().as_millis() as u64, Ordering::Relaxed);

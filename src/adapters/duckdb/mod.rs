@@ -11,13 +11,83 @@ use std::sync::{Arc, Mutex};
 use ::duckdb::types::{TimeUnit, Value as DuckValue};
 use serde_json::{Map, Number, Value};
 
-use super::{AdapterError, CellKind, Column, Connection, QueryResult, Scrubber};
+use super::{AdapterError, CellKind, Column, Connection, Database, Engine, QueryResult, Scrubber};
 use crate::project::seeds::SeedTable;
 
+mod dialect;
 mod seeds;
 use crate::project::Target;
 use crate::sql::{literal, Dialect, Relation, RelationKind};
+pub use dialect::DIALECT;
 pub use seeds::load_seed;
+
+/// `type: duckdb` in the registry.
+pub struct DuckDbEngine;
+
+impl Engine for DuckDbEngine {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+    /// dbt-duckdb's defaults: an in-memory database, schema `main`, the database named after
+    /// the file's stem (`memory` in memory); a relative `path` is against the project.
+    fn resolve_target(
+        &self,
+        values: &mut Map<String, Value>,
+        project_root: &Path,
+    ) -> (String, String) {
+        let path = values
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or(":memory:")
+            .to_string();
+        let schema = values
+            .get("schema")
+            .and_then(Value::as_str)
+            .unwrap_or("main")
+            .to_string();
+        let database = match values.get("database").and_then(Value::as_str) {
+            Some(d) => d.to_string(),
+            None if path.starts_with(":memory:") => "memory".to_string(),
+            None => Path::new(&path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "main".into()),
+        };
+        if path != ":memory:" && !path.starts_with("md:") && Path::new(&path).is_relative() {
+            let abs = project_root.join(&path);
+            values.insert(
+                "resolved_path".into(),
+                Value::String(abs.display().to_string()),
+            );
+        }
+        (schema, database)
+    }
+    fn open(
+        &self,
+        target: &Target,
+        scrubber: Arc<Scrubber>,
+    ) -> Result<Box<dyn Database>, AdapterError> {
+        Ok(Box::new(DuckDbDatabase::open(target, scrubber)?))
+    }
+    /// The database file is not there yet.
+    fn nothing_built(&self, target: &Target) -> bool {
+        target
+            .get_str("resolved_path")
+            .or_else(|| target.get_str("path"))
+            .is_some_and(|p| {
+                !p.is_empty()
+                    && !p.starts_with(":memory:")
+                    && !p.contains(':')
+                    && !Path::new(&p).exists()
+            })
+    }
+}
+
+impl Database for DuckDbDatabase {
+    fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
+        Ok(Box::new(DuckDbDatabase::connection(self)?))
+    }
+}
 
 /// An open DuckDB database; `Sync`, hands out per-worker connections.
 pub struct DuckDbDatabase {
@@ -243,6 +313,7 @@ impl DuckDbConnection {
             profile_name: String::new(),
             target_name: "in-memory".into(),
             adapter_type: "duckdb".into(),
+            dialect: DIALECT,
             schema: "main".into(),
             database: String::new(),
             threads: 1,
@@ -264,7 +335,7 @@ impl DuckDbConnection {
 
 impl Connection for DuckDbConnection {
     fn dialect(&self) -> Dialect {
-        Dialect::DuckDb
+        DIALECT
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, AdapterError> {
@@ -383,10 +454,6 @@ impl Connection for DuckDbConnection {
         quote_columns: bool,
     ) -> Result<usize, AdapterError> {
         load_seed(&self.conn, rel, table, quote_columns).map_err(|e| self.db_err(e))
-    }
-
-    fn temp_relation(&self, identifier: &str) -> Relation {
-        Relation::new("temp", "main", identifier)
     }
 }
 

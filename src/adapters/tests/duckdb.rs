@@ -27,6 +27,7 @@ fn target(path: &str, extra: Value) -> Target {
         profile_name: "p".into(),
         target_name: "dev".into(),
         adapter_type: "duckdb".into(),
+        dialect: crate::adapters::duckdb::DIALECT,
         schema: "main".into(),
         database,
         threads: 2,

@@ -26,6 +26,7 @@ fn db() -> Db {
         profile_name: "p".into(),
         target_name: "dev".into(),
         adapter_type: "duckdb".into(),
+        dialect: crate::adapters::duckdb::DIALECT,
         schema: "main".into(),
         database: "shop".into(),
         threads: 1,

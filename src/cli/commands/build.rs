@@ -146,7 +146,7 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             s.parsed.resolver.clone(),
             Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
             false,
-            &s.target.adapter_type,
+            s.target.dialect,
         ));
         let ephemerals = crate::compile::compile_ephemeral_ancestors(
             &manifest,

@@ -25,7 +25,7 @@ pub(super) fn compile(
         s.parsed.resolver.clone(),
         Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
         false,
-        &s.target.adapter_type,
+        s.target.dialect,
     ));
     if let Some(sql) = inline {
         let info = crate::templating::NodeInfo {

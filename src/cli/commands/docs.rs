@@ -161,7 +161,7 @@ fn compile_all(s: &mut Session) -> Result<(), Vec<Diagnostic>> {
         s.parsed.resolver.clone(),
         None,
         false,
-        &s.target.adapter_type,
+        s.target.dialect,
     ));
     let ids: Vec<String> = s
         .manifest()

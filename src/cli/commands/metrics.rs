@@ -397,7 +397,7 @@ fn connect(s: &Ctx) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnost
 }
 
 fn dialect(s: &Ctx) -> Result<Dialect, Vec<Diagnostic>> {
-    Dialect::for_adapter(&s.target.adapter_type).map_err(|d| vec![d])
+    Ok(s.target.dialect)
 }
 
 fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdResult {

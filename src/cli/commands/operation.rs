@@ -73,7 +73,7 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
             s.parsed.resolver.clone(),
             Some(warehouse),
             false,
-            &s.target.adapter_type,
+            s.target.dialect,
         ),
         reporter: rep.clone(),
     });
@@ -97,9 +97,9 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
         vec![JValue::from(kw)]
     };
     let execute_start = Utc::now();
-    // Postgres: one transaction for the macro's statements. DuckDB: each statement takes effect
-    // as it runs, as with dbt-duckdb (so `checkpoint` or `attach` work in an operation).
-    let began = if adapter.dialect() == crate::sql::Dialect::Postgres {
+    // One transaction for the macro's statements where the engine's dbt adapter opens one
+    // (Postgres); else each statement takes effect as it runs (DuckDB: `checkpoint`, `attach`).
+    let began = if adapter.dialect().operation_in_transaction() {
         transaction(&wh, "begin")
     } else {
         Err("no transaction".to_string())
@@ -369,8 +369,8 @@ impl Services for OperationServices {
         let _ = writeln!(out, "{message}");
         let _ = out.flush();
     }
-    fn adapter_type(&self) -> &str {
-        self.inner.adapter_type()
+    fn dialect(&self) -> crate::sql::Dialect {
+        self.inner.dialect()
     }
 }
 

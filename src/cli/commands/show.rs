@@ -40,7 +40,7 @@ pub(super) fn show(
         s.parsed.resolver.clone(),
         None,
         false,
-        &s.target.adapter_type,
+        s.target.dialect,
     ));
     let (title, sql) = match inline {
         Some(Inline::Direct(q)) => ("inline".to_string(), q.to_string()),

@@ -170,7 +170,7 @@ pub fn attach(
         package,
         database: &target.database,
         schema: &target.schema,
-        dialect: Dialect::for_adapter(&target.adapter_type).map_err(|d| vec![d])?,
+        dialect: target.dialect,
         run_started_at,
         test_macros: &test_macros(manifest),
     };

@@ -319,12 +319,7 @@ fn rows_select(rows: &[Map<String, Value>]) -> String {
 fn fixture_relation(engine: Engine, dialect: Dialect, tag: &str, what: &str) -> Relation {
     match (engine, dialect) {
         (Engine::Duckdb, _) => Relation::new("", "main", format!("given_{what}")),
-        (Engine::Target, Dialect::DuckDb) => {
-            Relation::new("temp", "main", format!("__sluice_metric_unit_{tag}_{what}"))
-        }
-        (Engine::Target, Dialect::Postgres) => {
-            Relation::new("", "pg_temp", format!("__sluice_metric_unit_{tag}_{what}"))
-        }
+        (Engine::Target, d) => d.temp_relation(&format!("__sluice_metric_unit_{tag}_{what}")),
     }
 }
 
@@ -493,7 +488,7 @@ fn build(
         }
     };
     let dialect = match engine {
-        Engine::Duckdb => Dialect::DuckDb,
+        Engine::Duckdb => crate::adapters::IN_MEMORY_DIALECT,
         Engine::Target => target.dialect,
     };
     let unique_id = format!("unit_test.{}.{metric}.{name}", target.package);

@@ -18,6 +18,8 @@
 //! * Error messages are built from the server's fields (message, detail, hint) or the client's
 //!   IO error, then pass through the [`Scrubber`]: the password never reaches a message.
 
+mod dialect;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,10 +27,11 @@ use postgres::types::Type;
 use postgres::{Client, SimpleQueryMessage};
 use serde_json::Value;
 
-use super::{AdapterError, CellKind, Column, Connection, QueryResult, Scrubber};
+use super::{AdapterError, CellKind, Column, Connection, Database, Engine, QueryResult, Scrubber};
 use crate::project::seeds::{create_table_sql, SeedTable, SeedValue};
 use crate::project::Target;
 use crate::sql::{Dialect, Relation, RelationKind};
+pub use dialect::DIALECT;
 
 /// How to open a session: everything from the profile, resolved once.
 struct Connector {
@@ -199,6 +202,48 @@ fn connect_hint(text: &str) -> &'static str {
     }
 }
 
+/// `type: postgres` in the registry.
+pub struct PgEngine;
+
+impl Engine for PgEngine {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+    /// dbt-postgres's keys: `schema` (default `public`), `dbname` or `database` (default
+    /// `postgres`).
+    fn resolve_target(
+        &self,
+        values: &mut serde_json::Map<String, Value>,
+        _project_root: &std::path::Path,
+    ) -> (String, String) {
+        let schema = values
+            .get("schema")
+            .and_then(Value::as_str)
+            .unwrap_or("public")
+            .to_string();
+        let database = values
+            .get("dbname")
+            .or_else(|| values.get("database"))
+            .and_then(Value::as_str)
+            .unwrap_or("postgres")
+            .to_string();
+        (schema, database)
+    }
+    fn open(
+        &self,
+        target: &Target,
+        scrubber: Arc<Scrubber>,
+    ) -> Result<Box<dyn Database>, AdapterError> {
+        Ok(Box::new(PgDatabase::open(target, scrubber)?))
+    }
+}
+
+impl Database for PgDatabase {
+    fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
+        Ok(Box::new(PgDatabase::connection(self)?))
+    }
+}
+
 /// A connected `type: postgres` target; hands out one client per worker.
 pub struct PgDatabase {
     connector: Arc<Connector>,
@@ -349,7 +394,7 @@ const REL_FILTER: &str = "case when $1 = 'pg_temp' then n.oid = pg_my_temp_schem
 
 impl Connection for PgConnection {
     fn dialect(&self) -> Dialect {
-        Dialect::Postgres
+        DIALECT
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, AdapterError> {
@@ -451,7 +496,7 @@ impl Connection for PgConnection {
         table: &SeedTable,
         quote_columns: bool,
     ) -> Result<usize, AdapterError> {
-        let rel_sql = Dialect::Postgres.rel(rel);
+        let rel_sql = DIALECT.rel(rel);
         self.execute(&create_table_sql(&rel_sql, table, quote_columns))?;
         if table.rows.is_empty() {
             return Ok(0);
@@ -496,10 +541,6 @@ impl Connection for PgConnection {
             Err(e) => Err(e),
         };
         copied.map(|n| n as usize).map_err(|e| self.db_err(&e))
-    }
-
-    fn temp_relation(&self, identifier: &str) -> Relation {
-        Relation::new("", "pg_temp", identifier)
     }
 
     fn reset_session(&mut self) -> Result<(), AdapterError> {

@@ -1,0 +1,53 @@
+//! The one list of engines: a profile's `type` to its [`Engine`]. Adding an engine is its folder
+//! under `adapters/` plus one line here; an unknown `type` is an error, never a fallback to
+//! another engine's SQL.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::Engine;
+use crate::sql::Dialect;
+
+static ENGINES: &[&dyn Engine] = &[&super::duckdb::DuckDbEngine, &super::postgres::PgEngine];
+
+/// The engine a profile `type` names.
+pub fn engine(type_name: &str) -> Option<&'static dyn Engine> {
+    ENGINES
+        .iter()
+        .copied()
+        .find(|e| e.dialect().name() == type_name)
+}
+
+/// The dialect a profile `type` names.
+pub fn dialect(type_name: &str) -> Option<Dialect> {
+    engine(type_name).map(|e| e.dialect())
+}
+
+/// The hint for an unsupported `type`: what sluice supports.
+pub fn supported_hint() -> String {
+    let names: Vec<String> = ENGINES
+        .iter()
+        .map(|e| format!("`type: {}`", e.dialect().name()))
+        .collect();
+    format!("sluice supports {}", names.join(" and "))
+}
+
+/// What `project` needs to resolve a profile's target (it cannot name `adapters`).
+pub struct Registry;
+
+impl crate::project::EngineLookup for Registry {
+    fn resolve(
+        &self,
+        adapter_type: &str,
+        values: &mut Map<String, Value>,
+        project_root: &Path,
+    ) -> Option<(Dialect, String, String)> {
+        let engine = engine(adapter_type)?;
+        let (schema, database) = engine.resolve_target(values, project_root);
+        Some((engine.dialect(), schema, database))
+    }
+    fn supported_hint(&self) -> String {
+        supported_hint()
+    }
+}

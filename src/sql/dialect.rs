@@ -1,0 +1,214 @@
+//! What an engine writes differently, as a trait each engine implements in its own folder
+//! (`adapters/<engine>/dialect.rs`): relation names, DDL details, the metric planner's time and
+//! percentile fragments, how seeds read CSV, what a statement's status line says. Pure: text in,
+//! text out, no connection.
+//!
+//! Design decision: a trait object behind a `Copy` handle ([`Dialect`]) rather than an enum, so
+//! adding an engine is one folder plus one line in `adapters::registry`, and no code outside the
+//! engine's folder branches on which engine it is. The handle compares by the engine's profile
+//! `type`, and the SQL every engine writes the same way ([`Dialect::create_table_as`],
+//! [`Dialect::suffixed`] ...) lives on the handle once.
+
+use std::fmt;
+
+use super::{quote, Relation, RelationKind};
+
+/// How a seed's CSV marks a missing value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvNulls {
+    /// Only an empty field (DuckDB's `COPY`).
+    EmptyField,
+    /// An empty field or a null word such as `null` / `NULL` (dbt's agate reader).
+    NullWords,
+}
+
+/// The SQL text of one engine. Every method has the engine's answer; defaults are what most
+/// engines do.
+pub trait SqlDialect: Send + Sync + 'static {
+    /// The profile `type` that names the engine (`duckdb`).
+    fn type_name(&self) -> &'static str;
+    /// The engine's name in messages (`DuckDB`).
+    fn display_name(&self) -> &'static str;
+    /// dbt's relation class for the engine (`relation.metadata.type`).
+    fn relation_class(&self) -> &'static str;
+    /// `CREATE SCHEMA IF NOT EXISTS`.
+    fn create_schema(&self, database: &str, schema: &str) -> String;
+    /// A relation as this engine names it (some engines cannot name another database).
+    fn relation_name(&self, rel: &Relation) -> String {
+        rel.quoted()
+    }
+    /// The `where` condition on `information_schema.schemata` that finds `schema`.
+    fn schema_filter(&self, database: &str, schema: &str) -> String;
+    /// The condition on `information_schema.columns c` that keeps `database`'s rows (empty when
+    /// the engine sees only its own database there).
+    fn catalog_database_filter(&self, database: &str) -> String;
+    /// A query of `(database, schema, table, row count)` for the catalog, where the engine keeps
+    /// row counts.
+    fn table_row_counts_query(&self) -> Option<&'static str> {
+        None
+    }
+    /// The longest identifier the engine keeps, in bytes.
+    fn max_identifier_bytes(&self) -> Option<usize> {
+        None
+    }
+    /// The views and materialized views that read `rel`, directly or through other views, with
+    /// their definitions, each after the views it reads (columns: schema, name, `relkind`,
+    /// definition). `None` where views find their relations by name when queried, so replacing
+    /// `rel` leaves them bound.
+    fn dependent_views_query(&self, _rel: &Relation) -> Option<String> {
+        None
+    }
+    /// Whether dropping a relation must say `cascade` (its views go with it).
+    fn drop_cascades(&self) -> bool {
+        false
+    }
+    /// How to name this session's temporary table `identifier`.
+    fn temp_relation(&self, identifier: &str) -> Relation;
+    /// The keyword of `create <temporary> table`.
+    fn temporary_keyword(&self) -> &'static str {
+        "temporary"
+    }
+    /// The status line and row count of a table built from `rows` selected rows, or of a view
+    /// (`rows: None`), as the engine's dbt adapter reports them.
+    fn build_status(&self, rows: Option<u64>, created_table: bool) -> (String, Option<u64>);
+    /// Whether an operation's statements run in one transaction (else each takes effect as it
+    /// runs).
+    fn operation_in_transaction(&self) -> bool {
+        true
+    }
+    /// Whether dbt's `Column.data_type` keeps `text` and an unsized `character varying` as they
+    /// are (else every string column is `character varying(256)`).
+    fn keeps_text_type(&self) -> bool {
+        false
+    }
+    /// How seed CSV files mark a missing value.
+    fn csv_nulls(&self) -> CsvNulls {
+        CsvNulls::NullWords
+    }
+    /// Whether seeds read their quote character from the file the way the engine's CSV sniffer
+    /// does (else `"`).
+    fn sniffs_csv_quote(&self) -> bool {
+        false
+    }
+    /// `expr` truncated to the start of its `grain` period (`day`, `week`, `month` ...), a date.
+    fn date_trunc(&self, grain: &str, expr: &str) -> String;
+    /// `expr` moved back by `count` `grain`s, a date.
+    fn minus_interval(&self, expr: &str, count: u64, grain: &str) -> String;
+    /// The double-precision type's name.
+    fn double_type(&self) -> &'static str;
+    /// An approximate `q` quantile of `col`, where the engine has one.
+    fn approximate_percentile(&self, _col: &str, _q: f64) -> Option<String> {
+        None
+    }
+}
+
+/// Which engine's SQL to write: a handle to its [`SqlDialect`].
+#[derive(Clone, Copy)]
+pub struct Dialect(&'static dyn SqlDialect);
+
+impl Dialect {
+    pub const fn new(d: &'static dyn SqlDialect) -> Self {
+        Dialect(d)
+    }
+    /// The profile `type` naming the engine.
+    pub fn name(self) -> &'static str {
+        self.0.type_name()
+    }
+    /// A relation as this engine names it.
+    pub fn rel(self, rel: &Relation) -> String {
+        self.0.relation_name(rel)
+    }
+    pub fn create_view_as(self, rel: &Relation, sql: &str) -> String {
+        format!(
+            "create view {} as (\n{}\n)",
+            self.rel(rel),
+            sql.trim_end().trim_end_matches(';')
+        )
+    }
+    pub fn create_table_as(self, rel: &Relation, sql: &str) -> String {
+        format!(
+            "create table {} as (\n{}\n)",
+            self.rel(rel),
+            sql.trim_end().trim_end_matches(';')
+        )
+    }
+    /// A sibling of `rel` named `identifier + suffix`, the identifier cut (at a character
+    /// boundary) so the whole name fits the engine's limit, as dbt-postgres does for its
+    /// intermediate relations.
+    pub fn suffixed(self, rel: &Relation, suffix: &str) -> Relation {
+        let mut base = rel.identifier.as_str();
+        if let Some(max) = self.0.max_identifier_bytes() {
+            let room = max.saturating_sub(suffix.len());
+            if base.len() > room {
+                let mut cut = room;
+                while !base.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                base = &base[..cut];
+            }
+        }
+        rel.with_identifier(format!("{base}{suffix}"))
+    }
+    /// Refuses a schema or identifier the engine would silently truncate.
+    pub fn check_relation(self, rel: &Relation) -> Result<(), String> {
+        let Some(max) = self.0.max_identifier_bytes() else {
+            return Ok(());
+        };
+        for (what, name) in [("schema", &rel.schema), ("relation", &rel.identifier)] {
+            if name.len() > max {
+                return Err(format!(
+                    "{what} name `{name}` is {} bytes long, but {} keeps only the first {max} bytes of an identifier\nhint: shorten it (a model's `alias` config sets its relation name)",
+                    name.len(),
+                    self.0.display_name(),
+                ));
+            }
+        }
+        Ok(())
+    }
+    pub fn drop_relation(self, rel: &Relation, kind: RelationKind) -> String {
+        let cascade = if self.0.drop_cascades() {
+            " cascade"
+        } else {
+            ""
+        };
+        format!(
+            "drop {} if exists {}{cascade}",
+            kind.keyword(),
+            self.rel(rel)
+        )
+    }
+    pub fn rename_relation(
+        self,
+        rel: &Relation,
+        kind: RelationKind,
+        new_identifier: &str,
+    ) -> String {
+        format!(
+            "alter {} {} rename to {}",
+            kind.keyword(),
+            self.rel(rel),
+            quote(new_identifier)
+        )
+    }
+}
+
+impl std::ops::Deref for Dialect {
+    type Target = dyn SqlDialect;
+    fn deref(&self) -> &Self::Target {
+        self.0
+    }
+}
+
+/// Two handles are the same engine when they name the same profile `type`.
+impl PartialEq for Dialect {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+impl Eq for Dialect {}
+
+impl fmt::Debug for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dialect({})", self.name())
+    }
+}
