@@ -406,7 +406,7 @@ fn template_env(
     };
     let templates = Arc::new(Templates::new(
         &pkg,
-        &target.adapter_type,
+        target.dialect,
         macro_files,
         dispatch,
         globals,

@@ -96,6 +96,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn minus_interval(&self, expr: &str, count: u64, grain: &str) -> String;
     /// The double-precision type's name.
     fn double_type(&self) -> &'static str;
+    /// The engine's own macros (`<type>__name` versions of dbt's dispatched macros), loaded into
+    /// the `dbt` package when the target is this engine.
+    fn macros(&self) -> &'static str {
+        ""
+    }
     /// An approximate `q` quantile of `col`, where the engine has one.
     fn approximate_percentile(&self, _col: &str, _q: f64) -> Option<String> {
         None

@@ -804,9 +804,16 @@ macro_rules! builtin {
     };
 }
 
-/// sluice's own macro library (dbt's global project, written here).
-pub fn builtin_files() -> Vec<MacroFile> {
-    builtin!["naming.sql", "tests.sql", "adapter.sql", "cross_db.sql"]
+/// sluice's own macro library (dbt's global project, written here), with the target engine's
+/// own macros.
+pub fn builtin_files(dialect: crate::sql::Dialect) -> Vec<MacroFile> {
+    let mut files = builtin!["naming.sql", "tests.sql", "adapter.sql", "cross_db.sql"];
+    files.push(MacroFile {
+        package: BUILTIN_PACKAGE.to_string(),
+        original_file_path: format!("sluice/macros/{}.sql", dialect.name()),
+        contents: dialect.macros().to_string(),
+    });
+    files
 }
 
 #[cfg(test)]

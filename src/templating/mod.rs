@@ -266,7 +266,7 @@ impl Templates {
     /// Builds the environment from macro files (built-ins are added here).
     pub fn new(
         root_package: &str,
-        adapter_type: &str,
+        dialect: crate::sql::Dialect,
         files: Vec<MacroFile>,
         dispatch: Vec<(String, Vec<String>)>,
         globals: Globals,
@@ -279,11 +279,11 @@ impl Templates {
         env.set_recursion_limit(500);
         env.set_unknown_method_callback(functions::unknown_method);
         env.set_formatter(pyvalues::format_output);
-        let mut all = macros::builtin_files();
+        let mut all = macros::builtin_files(dialect);
         all.extend(files);
         let index = Arc::new(MacroIndex::build(
             root_package,
-            adapter_type,
+            dialect.name(),
             &all,
             dispatch,
         )?);

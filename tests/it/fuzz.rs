@@ -599,8 +599,14 @@ impl Fixture {
             flags: serde_json::json!({}),
             graph: minijinja::Value::from(()),
         };
-        let templates = Templates::new("fuzz", "duckdb", files, vec![], globals)
-            .unwrap_or_else(|e| panic!("fixture macros: {e:?}"));
+        let templates = Templates::new(
+            "fuzz",
+            sluice::adapters::duckdb::DIALECT,
+            files,
+            vec![],
+            globals,
+        )
+        .unwrap_or_else(|e| panic!("fixture macros: {e:?}"));
         let mut models = ModelIndex::default();
         for name in [
             "orders",

@@ -67,6 +67,9 @@ impl SqlDialect for DuckDb {
     fn minus_interval(&self, expr: &str, count: u64, grain: &str) -> String {
         format!("{expr} - interval '{count} {grain}'")
     }
+    fn macros(&self) -> &'static str {
+        include_str!("macros.sql")
+    }
     fn double_type(&self) -> &'static str {
         "double"
     }

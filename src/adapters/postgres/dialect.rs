@@ -90,6 +90,9 @@ impl SqlDialect for Postgres {
     fn minus_interval(&self, expr: &str, count: u64, grain: &str) -> String {
         format!("cast({expr} - interval '{count} {grain}' as date)")
     }
+    fn macros(&self) -> &'static str {
+        include_str!("macros.sql")
+    }
     fn double_type(&self) -> &'static str {
         "double precision"
     }

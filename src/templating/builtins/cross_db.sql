@@ -1,6 +1,6 @@
 {#- Cross-database macros (`dbt.*`), dispatched like dbt's global project so that a project or a
-    package can override any of them (`<adapter>__name` / `default__name`). The `duckdb__`
-    variants render what dbt-duckdb renders. -#}
+    package can override any of them (`<adapter>__name` / `default__name`). Each engine's own
+    variants live in its folder (`adapters/<engine>/macros.sql`), loaded for its targets. -#}
 
 {#- Data types -------------------------------------------------------------------------------- -#}
 {%- macro type_string() -%}{{ return(adapter.dispatch('type_string', 'dbt')()) }}{%- endmacro -%}
@@ -42,63 +42,12 @@
 {% macro default__dateadd(datepart, interval, from_date_or_timestamp) %}
     dateadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
 {% endmacro %}
-{% macro postgres__dateadd(datepart, interval, from_date_or_timestamp) %}
-    {{ from_date_or_timestamp }} + ((interval '1 {{ datepart }}') * ({{ interval }}))
-{% endmacro %}
-{#- DuckDB: an interval multiplied by the (possibly computed) count; quarter and week as months
-    and days. -#}
-{% macro duckdb__dateadd(datepart, interval, from_date_or_timestamp) %}
-    {%- set unit = datepart | lower -%}
-    {%- if unit == 'quarter' -%}
-        ({{ from_date_or_timestamp }} + (cast({{ interval }} as bigint) * 3) * interval 1 month)
-    {%- elif unit == 'week' -%}
-        ({{ from_date_or_timestamp }} + (cast({{ interval }} as bigint) * 7) * interval 1 day)
-    {%- else -%}
-        ({{ from_date_or_timestamp }} + cast({{ interval }} as bigint) * interval 1 {{ unit }})
-    {%- endif -%}
-{% endmacro %}
 
 {% macro datediff(first_date, second_date, datepart) %}
     {{ return(adapter.dispatch('datediff', 'dbt')(first_date, second_date, datepart)) }}
 {% endmacro %}
 {% macro default__datediff(first_date, second_date, datepart) -%}
     datediff({{ datepart }}, {{ first_date }}, {{ second_date }})
-{%- endmacro %}
-{% macro duckdb__datediff(first_date, second_date, datepart) -%}
-    {%- if datepart == 'week' -%}
-        ({{ datediff(first_date, second_date, 'day') }} // 7 + case
-            when date_part('dow', ({{ first_date }})::timestamp) <= date_part('dow', ({{ second_date }})::timestamp) then
-                case when {{ first_date }} <= {{ second_date }} then 0 else -1 end
-            else
-                case when {{ first_date }} <= {{ second_date }} then 1 else 0 end
-        end)
-    {%- else -%}
-        (date_diff('{{ datepart }}', {{ first_date }}::timestamp, {{ second_date }}::timestamp ))
-    {%- endif -%}
-{%- endmacro %}
-{#- Postgres has no date_diff: count boundaries crossed, from calendar parts; each finer part
-    builds on the coarser one through `datediff` itself. The SQL is what dbt-postgres renders
-    (casts to `date` for day and coarser parts, to `timestamp` for the clock parts). -#}
-{% macro postgres__datediff(first_date, second_date, datepart) -%}
-    {%- set part = datepart | lower -%}
-    {%- set a, b = '(' ~ first_date ~ ')', '(' ~ second_date ~ ')' -%}
-    {%- set clock = {'hour': ['day', 24], 'minute': ['hour', 60], 'second': ['minute', 60], 'millisecond': ['minute', 60000], 'microsecond': ['minute', 60000000]} -%}
-    {%- if part == 'year' -%}
-        (date_part('year', {{ b }}::date) - date_part('year', {{ a }}::date))
-    {%- elif part in ('quarter', 'month') -%}
-        ({{ datediff(first_date, second_date, 'year') }} * {{ 4 if part == 'quarter' else 12 }} + date_part('{{ part }}', {{ b }}::date) - date_part('{{ part }}', {{ a }}::date))
-    {%- elif part == 'day' -%}
-        ({{ b }}::date - {{ a }}::date)
-    {%- elif part == 'week' -%}
-        ({{ datediff(first_date, second_date, 'day') }} / 7 + case when date_part('dow', {{ a }}::timestamp) <= date_part('dow', {{ b }}::timestamp) then case when {{ first_date }} <= {{ second_date }} then 0 else -1 end else case when {{ first_date }} <= {{ second_date }} then 1 else 0 end end)
-    {%- elif part in clock -%}
-        {%- set coarser, factor = clock[part] -%}
-        {%- set pb, pa = "date_part('" ~ part ~ "', " ~ b ~ "::timestamp)", "date_part('" ~ part ~ "', " ~ a ~ "::timestamp)" -%}
-        {%- if part not in ('hour', 'minute') -%}{%- set pb, pa = 'floor(' ~ pb ~ ')', 'floor(' ~ pa ~ ')' -%}{%- endif -%}
-        ({{ datediff(first_date, second_date, coarser) }} * {{ factor }} + {{ pb }} - {{ pa }})
-    {%- else -%}
-        {{ exceptions.raise_compiler_error("Unsupported datepart for macro datediff in postgres: '" ~ datepart ~ "'") }}
-    {%- endif -%}
 {%- endmacro %}
 
 {% macro last_day(date, datepart) %}
@@ -109,16 +58,6 @@
 {%- endmacro -%}
 {% macro default__last_day(date, datepart) -%}
     {{ dbt.default_last_day(date, datepart) }}
-{%- endmacro %}
-{% macro postgres__last_day(date, datepart) -%}
-    {{ dbt.duckdb__last_day(date, datepart) }}
-{%- endmacro %}
-{% macro duckdb__last_day(date, datepart) -%}
-    {%- if datepart == 'quarter' -%}
-        cast({{ dbt.dateadd('day', '-1', dbt.dateadd('month', '3', dbt.date_trunc(datepart, date))) }} as date)
-    {%- else -%}
-        {{ dbt.default_last_day(date, datepart) }}
-    {%- endif -%}
 {%- endmacro %}
 
 {% macro date(year, month, day) %}{{ return(adapter.dispatch('date', 'dbt')(year, month, day)) }}{% endmacro %}
@@ -139,18 +78,12 @@
 {% macro default__current_timestamp_backcompat() %}
     current_timestamp::{{ type_timestamp() }}
 {% endmacro %}
-{% macro postgres__current_timestamp_backcompat() %}
-    current_timestamp::{{ type_timestamp() }}
-{% endmacro %}
 {% macro current_timestamp_in_utc_backcompat() %}
     {{ return(adapter.dispatch('current_timestamp_in_utc_backcompat', 'dbt')()) }}
 {% endmacro %}
 {% macro default__current_timestamp_in_utc_backcompat() %}
     {{- return(adapter.dispatch('current_timestamp_backcompat', 'dbt')()) -}}
 {% endmacro %}
-{% macro postgres__current_timestamp_in_utc_backcompat() -%}
-    (current_timestamp at time zone 'utc')::{{ type_timestamp() }}
-{%- endmacro %}
 
 {#- Series and spines: the number of periods is asked of the warehouse, as dbt does. -#}
 {% macro get_powers_of_two(upper_bound) %}
@@ -241,16 +174,6 @@
 {% macro default__split_part(string_text, delimiter_text, part_number) %}
     split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
 {% endmacro %}
-{% macro postgres__split_part(string_text, delimiter_text, part_number) %}
-    {%- if part_number >= 0 -%}
-        {{ dbt.default__split_part(string_text, delimiter_text, part_number) }}
-    {%- else -%}
-        {{ dbt._split_part_negative(string_text, delimiter_text, part_number) }}
-    {%- endif -%}
-{% endmacro %}
-{% macro duckdb__split_part(string_text, delimiter_text, part_number) %}
-    string_split({{ string_text }}, {{ delimiter_text }})[ {{ part_number }} ]
-{% endmacro %}
 {% macro _split_part_negative(string_text, delimiter_text, part_number) %}
     split_part({{ string_text }}, {{ delimiter_text }},
         length({{ string_text }}) - length(replace({{ string_text }}, {{ delimiter_text }}, '')) + 2 + {{ part_number }})
@@ -291,25 +214,9 @@
     listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
     {%- endif -%}
 {%- endmacro %}
-{% macro postgres__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
-    {%- if limit_num -%}
-    array_to_string((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}], {{ delimiter_text }})
-    {%- else -%}
-    string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_by_clause }}{% endif %})
-    {%- endif -%}
-{%- endmacro %}
-{% macro duckdb__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
-    {%- if limit_num -%}
-    list_aggr((array_agg({{ measure }}{% if order_by_clause %} {{ order_by_clause }}{% endif %}))[1:{{ limit_num }}], 'string_agg', {{ delimiter_text }})
-    {%- else -%}
-    string_agg({{ measure }}, {{ delimiter_text }}{% if order_by_clause %} {{ order_by_clause }}{% endif %})
-    {%- endif -%}
-{%- endmacro %}
 
 {% macro any_value(expression) -%}{{ return(adapter.dispatch('any_value', 'dbt')(expression)) }}{%- endmacro %}
 {% macro default__any_value(expression) -%}any_value({{ expression }}){%- endmacro %}
-{% macro postgres__any_value(expression) -%}min({{ expression }}){%- endmacro %}
-{% macro duckdb__any_value(expression) -%}arbitrary({{ expression }}){%- endmacro %}
 
 {% macro bool_or(expression) -%}{{ return(adapter.dispatch('bool_or', 'dbt')(expression)) }}{%- endmacro %}
 {% macro default__bool_or(expression) -%}bool_or({{ expression }}){%- endmacro %}
