@@ -23,6 +23,7 @@ pub mod execute;
 pub mod graph;
 pub mod metrics;
 pub mod project;
+pub mod session;
 pub mod sql;
 pub mod templating;
 

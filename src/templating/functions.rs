@@ -444,12 +444,31 @@ fn store_result(name: String, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::from(""))
 }
 
-/// minijinja value -> JSON.
+/// How deep `tojson` and the other conversions to JSON go (Python's `json.dumps` stops at its
+/// recursion limit, about 1,000; a value that contains itself never ends).
+const MAX_JSON_DEPTH: usize = 256;
+
+/// minijinja value -> JSON (`null` for a value nested deeper than JSON conversion goes).
 pub fn to_json(v: &Value) -> serde_json::Value {
+    if super::pyvalues::nests_deeper_than(v, MAX_JSON_DEPTH) {
+        return serde_json::Value::Null;
+    }
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
+/// Refuses a value `tojson` cannot write: one that contains itself (or nests that deep).
+fn json_depth_ok(v: &Value) -> Result<(), Error> {
+    if super::pyvalues::nests_deeper_than(v, MAX_JSON_DEPTH) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("tojson: the value nests more than {MAX_JSON_DEPTH} levels deep (does a list, dict or namespace contain itself?)"),
+        ));
+    }
+    Ok(())
+}
+
 fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
+    json_depth_ok(&v)?;
     let sort: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
     let j = to_json(&v);
     let j = if sort { sort_json(j) } else { j };
@@ -461,6 +480,7 @@ fn tojson(v: Value, kwargs: Kwargs) -> Result<String, Error> {
 /// The `tojson` filter as Jinja2 has it: keys sorted (`json.dumps_kwargs`), `<`, `>`, `&` and `'`
 /// escaped for HTML, `indent=` as `json.dumps` takes it.
 fn tojson_filter(v: Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    json_depth_ok(&v)?;
     let indent = match indent {
         Some(i) => Some(i),
         None => kwargs.get::<Option<usize>>("indent")?,

@@ -9,11 +9,118 @@
 //! that come from elsewhere: a filter, `var()`, a query). Values passed around keep their identity,
 //! so a macro that extends a list it was given changes the caller's list, as in Python.
 
+use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use regex::Regex;
+
+/// How many lists, dicts and namespaces deep printing goes before it writes `...`: a value that
+/// contains itself (`{% do l.append(l) %}`, `{% set ns.x = ns %}`) would nest without end.
+const MAX_PRINT_DEPTH: usize = 100;
+
+thread_local! {
+    /// The containers being printed, outermost first (their addresses; `0` for a namespace,
+    /// whose identity minijinja keeps to itself).
+    static PRINTING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One container being printed. Entering fails where Python prints `...`: for a list, dict or
+/// set already being printed further out (`[[...]]`), and past [`MAX_PRINT_DEPTH`] levels.
+struct PrintLevel;
+
+impl PrintLevel {
+    fn enter(addr: usize) -> Option<PrintLevel> {
+        PRINTING.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() >= MAX_PRINT_DEPTH || (addr != 0 && p.contains(&addr)) {
+                return None;
+            }
+            p.push(addr);
+            Some(PrintLevel)
+        })
+    }
+    /// [`PrintLevel::enter`] for a value (its address when it is one of this module's
+    /// containers).
+    fn enter_value(v: &Value) -> Option<PrintLevel> {
+        let addr = if let Some(l) = v.downcast_object_ref::<PyList>() {
+            l as *const PyList as usize
+        } else if let Some(d) = v.downcast_object_ref::<PyDict>() {
+            d as *const PyDict as usize
+        } else if let Some(s) = v.downcast_object_ref::<PySet>() {
+            s as *const PySet as usize
+        } else {
+            0
+        };
+        Self::enter(addr)
+    }
+}
+
+impl Drop for PrintLevel {
+    fn drop(&mut self) {
+        PRINTING.with(|p| {
+            p.borrow_mut().pop();
+        });
+    }
+}
+
+/// minijinja's own rendering of a sequence (`[a, b]`), `[...]` for one being printed.
+fn render_seq(addr: usize, items: Vec<Value>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let Some(_level) = PrintLevel::enter(addr) else {
+        return f.write_str("[...]");
+    };
+    f.debug_list().entries(items).finish()
+}
+
+/// minijinja's own rendering of a mapping (`{k: v}`), `{...}` for one being printed.
+fn render_map(addr: usize, pairs: Vec<(Value, Value)>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let Some(_level) = PrintLevel::enter(addr) else {
+        return f.write_str("{...}");
+    };
+    f.debug_map().entries(pairs).finish()
+}
+
+/// Whether `v` nests lists, dicts or namespaces more than `limit` levels deep, which a value
+/// that contains itself does. Looks at no more than 100,000 values (a value that wide is taken
+/// as shallow enough).
+pub fn nests_deeper_than(v: &Value, limit: usize) -> bool {
+    fn walk(v: &Value, left: usize, budget: &mut usize) -> bool {
+        use minijinja::value::ValueKind;
+        if !matches!(v.kind(), ValueKind::Seq | ValueKind::Map) {
+            return false;
+        }
+        if left == 0 {
+            return true;
+        }
+        let Ok(items) = v.try_iter() else {
+            return false;
+        };
+        let is_map = v.kind() == ValueKind::Map;
+        for item in items {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            let child = if is_map {
+                v.get_item(&item).unwrap_or_default()
+            } else {
+                item
+            };
+            if walk(&child, left - 1, budget) {
+                return true;
+            }
+        }
+        false
+    }
+    walk(v, limit, &mut 100_000)
+}
+
+/// Whether `v` is a `namespace()` (minijinja's own object, known by its type's name).
+fn is_namespace(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.type_name().ends_with("::Namespace"))
+}
 
 fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -42,6 +149,9 @@ fn index(len: usize, i: i64) -> Option<usize> {
 }
 
 impl Object for PyList {
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        render_seq(Arc::as_ptr(self) as usize, self.items(), f)
+    }
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Seq
     }
@@ -129,6 +239,9 @@ impl PyTuple {
 }
 
 impl Object for PyTuple {
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        render_seq(0, self.0.clone(), f)
+    }
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Seq
     }
@@ -183,6 +296,9 @@ impl PySet {
 }
 
 impl Object for PySet {
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        render_seq(Arc::as_ptr(self) as usize, self.items(), f)
+    }
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Seq
     }
@@ -376,6 +492,9 @@ impl PyDict {
 }
 
 impl Object for PyDict {
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        render_map(Arc::as_ptr(self) as usize, self.items(), f)
+    }
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Map
     }
@@ -459,7 +578,7 @@ pub fn py_repr(v: &Value) -> String {
         minijinja::value::ValueKind::Number if !v.is_integer() => f64::try_from(v.clone())
             .map(super::pyformat::py_float)
             .unwrap_or_else(|_| v.to_string()),
-        _ if is_container(v) => py_str(v),
+        _ if is_container(v) || is_namespace(v) => py_str(v),
         _ => v.to_string(),
     }
 }
@@ -502,7 +621,31 @@ pub fn py_str(v: &Value) -> String {
     if let Some(s) = v.as_str() {
         return s.to_string();
     }
+    if is_namespace(v) {
+        // Jinja2's `<Namespace {...}>`.
+        let Some(_level) = PrintLevel::enter(0) else {
+            return "<Namespace {...}>".into();
+        };
+        let items: Vec<String> = v
+            .try_iter()
+            .map(|it| {
+                it.map(|k| {
+                    let val = v.get_item(&k).unwrap_or_default();
+                    format!("{}: {}", py_repr(&k), py_repr(&val))
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        return format!("<Namespace {{{}}}>", items.join(", "));
+    }
     if is_container(v) {
+        let Some(_level) = PrintLevel::enter_value(v) else {
+            return if v.kind() == minijinja::value::ValueKind::Map {
+                "{...}".into()
+            } else {
+                "[...]".into()
+            };
+        };
         if v.kind() == minijinja::value::ValueKind::Map {
             let items: Vec<String> = v
                 .try_iter()
@@ -567,7 +710,10 @@ fn is_container(v: &Value) -> bool {
 
 /// The output formatter: `{{ value }}` prints what Python's `str()` prints.
 pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
-    if is_container(v) || (v.kind() == minijinja::value::ValueKind::Number && !v.is_integer()) {
+    if is_container(v)
+        || is_namespace(v)
+        || (v.kind() == minijinja::value::ValueKind::Number && !v.is_integer())
+    {
         return out
             .write_str(&py_str(v))
             .map_err(|_| err("cannot write output"));

@@ -45,6 +45,61 @@ fn division_by_zero_is_an_error() {
     assert_eq!(r.stdout.trim(), "select 3.5, 1024", "{}", r.stderr);
 }
 
+/// A list, dict or namespace that contains itself prints as Python prints it (`[[...]]`), and
+/// `tojson` of one is an error: no stack overflow.
+#[test]
+fn values_that_contain_themselves_print_without_end() {
+    let (_tmp, dir) = shop();
+    let cases = [
+        ("{% set l = [1] %}{% do l.append(l) %}{{ l }}", "[1, [...]]"),
+        (
+            "{% set d = {'a': 1} %}{% do d.update({'me': d}) %}{{ d }}",
+            "{'a': 1, 'me': {...}}",
+        ),
+        (
+            "{% set a = [] %}{% set b = [a] %}{% do a.append(b) %}{{ a }} {{ 'x' ~ a }}",
+            "[[[...]]] x[[[...]]]",
+        ),
+        (
+            "{% set ns = namespace(n=0) %}{{ ns }}",
+            "<Namespace {'n': 0}>",
+        ),
+    ];
+    for (sql, want) in cases {
+        let r = sluice(&dir, &["compile", "--inline", sql]);
+        assert_eq!(r.code, 0, "{sql}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.stdout.trim(), want, "{sql}");
+    }
+    // A namespace holding itself: minijinja keeps a namespace's identity to itself, so it is
+    // printed to a depth of 100 rather than as `{...}` at once; the point is that it ends.
+    let r = sluice(
+        &dir,
+        &[
+            "compile",
+            "--inline",
+            "{% set ns = namespace(t=0) %}{% set ns.t = ns %}{{ ns.t }}",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let out = r.stdout.trim();
+    assert!(
+        out.starts_with("<Namespace {'t': <Namespace {'t': ")
+            && out.contains("<Namespace {...}>")
+            && out.ends_with("}>}>"),
+        "{out}"
+    );
+    let r = sluice(
+        &dir,
+        &[
+            "compile",
+            "--inline",
+            "{% set l = [] %}{% do l.append(l) %}{{ tojson(l) }}",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("contain itself"), "{}", r.stderr);
+}
+
 /// An unknown materialization fails its model as dbt's does (a compilation error naming it),
 /// and the failure summary shows the compiled-code line once.
 #[test]

@@ -1068,6 +1068,11 @@ fn front_end_survives_mutated_input() {
 
 /// Inputs the fuzzer found that once panicked, minimized, each run through its target.
 const REGRESSIONS: &[(&str, &str)] = &[
+    // A namespace set to hold itself, printed: the printing recursed until the stack overflowed.
+    (
+        "render",
+        "{% set ns = namespace(total=0) %}{% for i in range(5) %}{% set ns.total = ns %}{% endfor %}select {{ ns.total }}, {{ tojson(ns) }}",
+    ),
     // `inject_ctes` sliced a `str` four bytes after a `w`, inside a multi-byte character.
     ("sql", "case wh\u{fffd} end"),
     ("sql", "WI\u{feff}H x as (select 1) select 2"),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::adapters::Adapter;
 use crate::artifacts::{self, RunResult};
 use crate::cli::args::RunArgs;
-use crate::cli::session::Session;
+use crate::cli::session;
 use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::compile::{CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
@@ -34,10 +34,10 @@ pub(super) fn default_types(which: &str) -> Vec<ResourceType> {
 
 pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let t0 = std::time::Instant::now();
-    let s = Session::load(g, a.full_refresh, a.store_failures)?;
+    let s = session::load(g, a.full_refresh, a.store_failures)?;
     let rep = reporter(g);
     let mut ids = s
-        .select(&a.selection, Some(&default_types(which)))
+        .select(&a.selection.selection(), Some(&default_types(which)))
         .map_err(|d| vec![d])?;
     warn_unmatched(g, &s, &a.selection, rep.as_ref())?;
     // Ephemeral models are not run (they are inlined into their children), as in dbt.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::cli::args::{SelectArgs, ShowOutput};
-use crate::cli::session::Session;
+use crate::cli::session::{self, Session};
 use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::{compile_node_in, compiled_path, CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
@@ -19,7 +19,7 @@ pub(super) fn compile(
     inline: Option<&str>,
     output: ShowOutput,
 ) -> CmdResult {
-    let mut s = Session::load(g, false, false)?;
+    let mut s = session::load(g, false, false)?;
     let rep = reporter(g);
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
@@ -57,7 +57,7 @@ pub(super) fn compile(
     }
     let ids = s
         .select(
-            sel,
+            &sel.selection(),
             Some(&[
                 ResourceType::Model,
                 ResourceType::Test,

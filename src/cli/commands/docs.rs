@@ -50,7 +50,7 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> Vec<Diagnostic> {
 
 fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult {
     let t0 = std::time::Instant::now();
-    let mut s = Session::load(g, false, false)?;
+    let mut s = session::load(g, false, false)?;
     let rep = reporter(g);
     if !no_compile {
         let t = std::time::Instant::now();

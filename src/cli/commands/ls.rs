@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::cli::args::{LsOutput, SelectArgs};
-use crate::cli::session::{ls_default_types, Session};
+use crate::cli::session::{self, ls_default_types};
 use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::ResourceType;
 use crate::diagnostics::Diagnostic;
@@ -13,9 +13,9 @@ use crate::diagnostics::Diagnostic;
 use super::CmdResult;
 
 pub(super) fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[String]) -> CmdResult {
-    let s = Session::load(g, false, false)?;
+    let s = session::load(g, false, false)?;
     let ids = s
-        .select(sel, Some(&ls_default_types()))
+        .select(&sel.selection(), Some(&ls_default_types()))
         .map_err(|d| vec![d])?;
     // A selector that matches nothing (misspelt, or malformed like `tag:` or `a,,b`) is a
     // warning, as in dbt; on stderr, so that the listing on stdout stays clean for scripts.
@@ -24,7 +24,7 @@ pub(super) fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[Str
         .warn_error
         .is_silenced("NoNodesForSelectionCriteria")
     {
-        for u in s.unmatched(sel) {
+        for u in s.unmatched(&sel.select) {
             let msg = format!("The selection criterion '{u}' does not match any enabled nodes");
             if g.settings
                 .warn_error

@@ -234,7 +234,7 @@ fn write_cache(
 
 /// The full path: parse the project, validate, write the artifacts and the cache.
 fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
-    let s = Session::load(g, false, false)?;
+    let s = session::load(g, false, false)?;
     let layer = load_layer(&s.project, s.manifest())?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;

@@ -123,7 +123,7 @@ pub(super) fn warn_unmatched(
     let options = &g.settings.warn_error;
     let event = "NoNodesForSelectionCriteria";
     let mut errors = Vec::new();
-    for u in s.unmatched(sel) {
+    for u in s.unmatched(&sel.select) {
         let msg = format!("The selection criterion '{u}' does not match any enabled nodes");
         if options.is_silenced(event) {
             continue;

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use super::{meta, reporter, write_manifest};
 use crate::adapters::Adapter;
 use crate::artifacts::{self, RunResult, RunStatus, Timing};
-use crate::cli::session::Session;
+use crate::cli::session::{self, Session};
 use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::compile::{CompileServices, Warehouse};
 use crate::diagnostics::Diagnostic;
@@ -51,7 +51,7 @@ type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
     // dbt rejects `--args` that is not a mapping before it reads the project.
     let kwargs = parse_args(a.args.as_deref()).map_err(|d| vec![d])?;
-    let s = Session::load_for(g, "run-operation", false, false)?;
+    let s = session::load_for(g, "run-operation", false, false)?;
     let m = meta(&s);
     if g.settings.write_json {
         write_manifest(&s, &m)?;

@@ -1,6 +1,6 @@
 //! `sluice parse`: load and parse the project, write `manifest.json`.
 
-use crate::cli::session::Session;
+use crate::cli::session;
 use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::ResourceType;
 use crate::execute::Event;
@@ -8,7 +8,7 @@ use crate::execute::Event;
 use super::{meta, reporter, write_manifest, CmdResult};
 
 pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
-    let s = Session::load(g, false, false)?;
+    let s = session::load(g, false, false)?;
     if g.settings.write_json {
         write_manifest(&s, &meta(&s))?;
     }

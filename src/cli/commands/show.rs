@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::adapters::Adapter;
 use crate::cli::args::{SelectArgs, ShowOutput};
-use crate::cli::session::Session;
+use crate::cli::session;
 use crate::cli::{GlobalArgs, LogFormat, Outcome};
 use crate::compile::{compile_node, CompileServices, ResourceType};
 use crate::diagnostics::Diagnostic;
@@ -31,7 +31,7 @@ pub(super) fn show(
     limit: usize,
     output: ShowOutput,
 ) -> CmdResult {
-    let s = Session::load(g, false, false)?;
+    let s = session::load(g, false, false)?;
     let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
     let mut conn = adapter
         .connection()
@@ -65,7 +65,7 @@ pub(super) fn show(
         None => {
             let ids = s
                 .select(
-                    sel,
+                    &sel.selection(),
                     Some(&[
                         ResourceType::Model,
                         ResourceType::Seed,

@@ -1,0 +1,301 @@
+//! A session: what every command needs, loaded once: the project (dbt_project.yml and its
+//! files), the profile's target, the parsed manifest with the semantic layer's nodes, and the
+//! DAG. Commands then select nodes and act on them. The library's entry point: the CLI turns its
+//! arguments into [`LoadOptions`] and prints what comes back; another front end (a server, a
+//! test) does the same without the CLI.
+
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::compile::{self, Manifest, ParseOptions, Parsed, ResourceType};
+use crate::diagnostics::Diagnostic;
+use crate::graph::Dag;
+use crate::project::{self, Project, Target};
+
+/// What to load: the project's folder and the command-line choices that shape a session
+/// (dbt's flags of the same names).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub project_dir: Option<PathBuf>,
+    pub profiles_dir: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub target: Option<String>,
+    pub threads: Option<usize>,
+    /// `--vars`, YAML or JSON.
+    pub vars: Option<String>,
+    pub target_path: Option<String>,
+    /// Enforce `require-dbt-version`.
+    pub version_check: bool,
+    /// The command, as `flags.WHICH` says in Jinja (`run`, `build`, `run-operation` ...).
+    pub which: String,
+    pub full_refresh: bool,
+    pub store_failures: bool,
+}
+
+/// Which nodes a command acts on: `--select`, `--exclude`, `--resource-type`,
+/// `--exclude-resource-type` (each type may be a comma-separated list).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection<'a> {
+    pub select: &'a [String],
+    pub exclude: &'a [String],
+    pub resource_types: &'a [String],
+    pub exclude_resource_types: &'a [String],
+}
+
+/// Everything loaded for a command.
+///
+/// A session lives as long as its command, so the parse results and the DAG are never dropped:
+/// freeing a 10,000-model manifest node by node costs about a tenth of a parse at exit, and the
+/// operating system reclaims the memory at once when the process ends.
+pub struct Session {
+    pub project: Project,
+    pub target: Target,
+    pub parsed: ManuallyDrop<Parsed>,
+    pub dag: ManuallyDrop<Dag>,
+    pub target_path: PathBuf,
+    pub invocation_id: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub parse_seconds: f64,
+    /// The project's and the parse's warnings, for the caller to print (or to turn into errors,
+    /// as `--warn-error` does).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parses `--vars` (YAML or JSON).
+pub fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
+    let Some(s) = s else { return Ok(Map::new()) };
+    match project::yaml::parse(s, Path::new("--vars")) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(Diagnostic::error("vars", "`--vars` must be a mapping")
+            .with_hint("e.g. --vars '{start_date: 2024-01-01}'")),
+        Err(mut d) => {
+            d.code = "vars";
+            d.location = None;
+            Err(d.with_hint("--vars takes YAML or JSON, e.g. --vars '{key: value}'"))
+        }
+    }
+}
+
+/// The project's root: `project_dir` (else the working folder) or the nearest folder above it
+/// with a `dbt_project.yml`.
+pub fn project_root(project_dir: Option<&Path>) -> Result<PathBuf, Diagnostic> {
+    let start = project_dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    project::find_root(&start)
+}
+
+/// Loads the project and its target without parsing nodes.
+pub fn load_target(
+    opts: &LoadOptions,
+    root: &Path,
+    project: &Project,
+) -> Result<Target, Diagnostic> {
+    let profile = project::profile::find_profile(opts.profiles_dir.as_deref(), root)?;
+    let name = opts
+        .profile
+        .clone()
+        .or(project.config.profile.clone())
+        .unwrap_or_else(|| project.config.name.clone());
+    let mut target = profile.target(
+        &name,
+        opts.target.as_deref(),
+        root,
+        &crate::adapters::registry::Registry,
+    )?;
+    if let Some(t) = opts.threads {
+        if t == 0 {
+            return Err(Diagnostic::error("threads", "`--threads 0`: at least one thread is needed")
+                .with_hint("pass `--threads N` with N of 1 or more (dbt: `max_workers must be greater than 0`); runs use at most as many workers as there are nodes to run"));
+        }
+        target.threads = t;
+    }
+    Ok(target)
+}
+
+impl Session {
+    /// Loads and parses the project `opts` names. Errors are the diagnostics that stop it;
+    /// warnings are kept in [`Session::warnings`].
+    pub fn load(opts: &LoadOptions) -> Result<Session, Vec<Diagnostic>> {
+        let (full_refresh, store_failures, which) =
+            (opts.full_refresh, opts.store_failures, opts.which.as_str());
+        let started_at = chrono::Utc::now();
+        let t0 = std::time::Instant::now();
+        let root = project_root(opts.project_dir.as_deref()).map_err(|d| vec![d])?;
+        let t = std::time::Instant::now();
+        let project = project::load(&root)?;
+        if opts.version_check {
+            for p in std::iter::once(&project).chain(&project.packages) {
+                p.config.check_dbt_version().map_err(|d| {
+                    let file = p.root.join("dbt_project.yml");
+                    let shown = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
+                    vec![d.in_file(shown)]
+                })?;
+            }
+        }
+        crate::timing("load project", t);
+        let target = load_target(opts, &root, &project).map_err(|d| vec![d])?;
+        let cli_vars = parse_vars(opts.vars.as_deref()).map_err(|d| vec![d])?;
+        let invocation_id = crate::artifacts::new_invocation_id();
+        let parse_opts = ParseOptions {
+            cli_vars,
+            full_refresh,
+            invocation_id: invocation_id.clone(),
+            run_started_at: started_at,
+            flags: serde_json::json!({
+                "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures, "WHICH": which,
+            }),
+        };
+        let t = std::time::Instant::now();
+        let mut parsed = compile::parse(&project, &target, &parse_opts)?;
+        // Metric tests (`data_tests:` under a metric) become test nodes before the DAG is built.
+        crate::metrics::data_tests::attach(
+            &project.yaml_files,
+            &mut parsed.manifest,
+            &target,
+            &project.config.name,
+            started_at,
+        )
+        .map_err(|ds| {
+            ds.into_iter()
+                .map(|d| d.with_source_from(&project.root))
+                .collect::<Vec<_>>()
+        })?;
+        crate::timing("parse: metric tests", t);
+        let t_sq = std::time::Instant::now();
+        // Semantic models and metrics written on models (the latest spec) join the legacy ones.
+        let (sms, metrics) = crate::metrics::latest_spec::manifest_entries(&project.yaml_files);
+        let pkg = &project.config.name;
+        for (name, v) in sms {
+            let id = format!("semantic_model.{pkg}.{name}");
+            parsed.manifest.semantic_models.entry(id).or_insert(v);
+        }
+        for v in parsed.manifest.metrics.values_mut() {
+            *v = crate::metrics::latest_spec::metric(v);
+        }
+        for (name, v) in metrics {
+            let id = format!("metric.{pkg}.{name}");
+            parsed.manifest.metrics.entry(id).or_insert(v);
+        }
+        // Saved queries become nodes `build` runs (after the models they read).
+        if !parsed.manifest.saved_queries.is_empty() {
+            parsed.manifest.saved_query_nodes = crate::metrics::nodes::saved_query_nodes(
+                &project.yaml_files,
+                &parsed.manifest,
+                &target,
+            )
+            .map_err(|d| vec![d])?;
+        }
+        // The semantic layer's manifest.json entries in dbt's node shape (definitions that do
+        // not parse keep their raw entry; the commands that use the layer report them).
+        if !(parsed.manifest.metrics.is_empty()
+            && parsed.manifest.semantic_models.is_empty()
+            && parsed.manifest.saved_queries.is_empty())
+        {
+            let (layer, _) = crate::metrics::load(&project.yaml_files, &parsed.manifest);
+            let env = crate::metrics::manifest::EntryEnv {
+                package: pkg,
+                project: &project,
+                database: &target.database,
+                default_schema: &target.schema,
+            };
+            parsed.manifest.semantic_entries =
+                crate::metrics::manifest::manifest_entries(&layer, &env);
+        }
+        crate::timing("parse: semantic nodes", t_sq);
+        crate::artifacts::set_flat_graph(&parsed, &project, &parse_opts);
+        crate::timing("parse", t);
+        let t = std::time::Instant::now();
+        let dag = Dag::build(compile::graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
+        crate::timing("dag", t);
+        let target_path = root.join(
+            opts.target_path
+                .clone()
+                .unwrap_or_else(|| project.config.target_path.clone()),
+        );
+        let warnings: Vec<Diagnostic> = project
+            .warnings
+            .iter()
+            .cloned()
+            .chain(std::mem::take(&mut parsed.warnings))
+            .map(|d| d.with_source_from(&project.root))
+            .collect();
+        Ok(Session {
+            project,
+            target,
+            parsed: ManuallyDrop::new(parsed),
+            dag: ManuallyDrop::new(dag),
+            target_path,
+            invocation_id,
+            started_at,
+            parse_seconds: t0.elapsed().as_secs_f64(),
+            warnings,
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.parsed.manifest
+    }
+
+    /// The selected node ids, in DAG order.
+    pub fn select(
+        &self,
+        sel: &Selection,
+        default_types: Option<&[ResourceType]>,
+    ) -> Result<Vec<String>, Diagnostic> {
+        let chosen = self.dag.select(sel.select, sel.exclude)?;
+        let types: Vec<String> = if !sel.resource_types.is_empty() {
+            sel.resource_types
+                .iter()
+                .flat_map(|t| t.split(',').map(str::trim).map(str::to_string))
+                .collect()
+        } else {
+            default_types
+                .map(|d| d.iter().map(|t| t.as_str().to_string()).collect())
+                .unwrap_or_default()
+        };
+        let excluded: Vec<String> = sel
+            .exclude_resource_types
+            .iter()
+            .flat_map(|t| t.split(',').map(str::trim).map(str::to_string))
+            .collect();
+        let filtered = chosen
+            .into_iter()
+            .filter(|id| {
+                let Some(n) = self.manifest().get(id) else {
+                    return types.is_empty();
+                };
+                let kind = n.resource_type.as_str();
+                (types.is_empty() || types.iter().any(|t| t == kind || t == "all"))
+                    && !excluded.iter().any(|t| t == kind)
+            })
+            .collect();
+        Ok(self.dag.topo_order(Some(&filtered)))
+    }
+
+    /// Warnings for `--select` selectors that match nothing.
+    pub fn unmatched(&self, select: &[String]) -> Vec<String> {
+        self.dag.unmatched(select).unwrap_or_default()
+    }
+
+    pub fn templates(&self) -> Arc<crate::templating::Templates> {
+        self.parsed.templates.clone()
+    }
+}
+
+/// True for resource types dbt counts as nodes in `ls` by default.
+pub fn ls_default_types() -> Vec<ResourceType> {
+    vec![
+        ResourceType::Model,
+        ResourceType::Seed,
+        ResourceType::Snapshot,
+        ResourceType::Test,
+        ResourceType::Source,
+        ResourceType::Exposure,
+        ResourceType::UnitTest,
+        ResourceType::Analysis,
+        ResourceType::SavedQuery,
+    ]
+}
