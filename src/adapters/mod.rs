@@ -12,6 +12,8 @@
 //! at run time from the profile, and dynamic dispatch costs nothing next to executing SQL. Driver
 //! messages pass through [`Scrubber`] so a secret never reaches a terminal or an artifact.
 
+#[cfg(test)]
+pub mod ansi;
 pub mod duckdb;
 pub mod postgres;
 pub mod registry;

@@ -9,7 +9,12 @@ use serde_json::{Map, Value};
 use super::Engine;
 use crate::sql::Dialect;
 
-static ENGINES: &[&dyn Engine] = &[&super::duckdb::DuckDbEngine, &super::postgres::PgEngine];
+static ENGINES: &[&dyn Engine] = &[
+    &super::duckdb::DuckDbEngine,
+    &super::postgres::PgEngine,
+    #[cfg(test)]
+    &super::ansi::AnsiEngine,
+];
 
 /// The engine a profile `type` names.
 pub fn engine(type_name: &str) -> Option<&'static dyn Engine> {
@@ -30,7 +35,11 @@ pub fn supported_hint() -> String {
         .iter()
         .map(|e| format!("`type: {}`", e.dialect().name()))
         .collect();
-    format!("sluice supports {}", names.join(" and "))
+    let list = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    };
+    format!("sluice supports {list}")
 }
 
 /// What `project` needs to resolve a profile's target (it cannot name `adapters`).
