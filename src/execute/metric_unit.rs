@@ -10,7 +10,8 @@
 
 use std::sync::Arc;
 
-use super::node::{ConnWarehouse, NodeOutcome};
+use super::node::NodeOutcome;
+use super::warehouse::ConnWarehouse;
 use super::RunStatus;
 use crate::adapters::Connection;
 use crate::compile::Node;

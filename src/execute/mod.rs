@@ -16,17 +16,19 @@ mod saved_query;
 pub use saved_query::write_export;
 pub mod snapshot;
 mod unit;
+mod warehouse;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-pub(crate) use node::ConnWarehouse;
-pub use node::{LazyWarehouse, NodeOutcome};
+pub use node::NodeOutcome;
 pub use report::{
     fancy_line, set_printer_width, CaptureReporter, Event, JsonReporter, LevelFilter, LogLevel,
     Reporter, TextReporter, Tone,
 };
+pub(crate) use warehouse::ConnWarehouse;
+pub use warehouse::LazyWarehouse;
 
 use crate::adapters::{Adapter, Connection};
 use crate::compile::{Manifest, Resolver, ResourceType};

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::warehouse::ConnWarehouse;
 use super::RunStatus;
 use super::{materialize, ConnPool, Event, NodeResult, RunContext};
 use crate::adapters::Connection;
@@ -13,8 +14,8 @@ use crate::compile::{
     compile_node, compiled_path, CompileServices, Manifest, Materialization, Node, Resolver,
     ResourceType, Warehouse,
 };
-use crate::sql::{Dialect, Relation};
-use crate::templating::{Column, Phase, QueryResult, RenderCtx, Templates};
+use crate::sql::Dialect;
+use crate::templating::{Phase, RenderCtx, Templates};
 
 /// What every worker shares.
 pub(crate) struct Shared {
@@ -50,118 +51,6 @@ impl From<&RunContext> for Shared {
             reporter: c.reporter.clone(),
             rebuilt: materialize::Rebuilt::new(),
         }
-    }
-}
-
-/// A worker's connection, shared with the templates while the node compiles.
-pub(crate) struct ConnWarehouse {
-    pub conn: Mutex<Box<dyn Connection>>,
-}
-
-impl Warehouse for ConnWarehouse {
-    fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
-        let mut c = self
-            .conn
-            .lock()
-            .map_err(|_| "connection poisoned".to_string())?;
-        if fetch {
-            c.query(sql).map_err(|e| e.to_string())
-        } else {
-            c.execute(sql)
-                .map(|_| QueryResult::default())
-                .map_err(|e| e.to_string())
-        }
-    }
-    fn get_relation(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Option<(Relation, String)>, String> {
-        let mut c = self
-            .conn
-            .lock()
-            .map_err(|_| "connection poisoned".to_string())?;
-        let rel = Relation::new(database, schema, identifier);
-        let kind = c.relation_kind(&rel).map_err(|e| e.to_string())?;
-        Ok(kind.map(|k| {
-            let s = match k {
-                crate::sql::RelationKind::Table => "table",
-                crate::sql::RelationKind::View => "view",
-            };
-            (rel, s.to_string())
-        }))
-    }
-    fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String> {
-        let mut c = self
-            .conn
-            .lock()
-            .map_err(|_| "connection poisoned".to_string())?;
-        c.columns(relation).map_err(|e| e.to_string())
-    }
-}
-
-/// The warehouse of a command that only compiles (`compile`, `show`): connected on the first
-/// introspective call (`get_relation`, `get_columns_in_relation`, `run_query` ...), as dbt's
-/// `compile` introspects, so a project whose Jinja never asks costs no connection. A DuckDB file
-/// that does not exist yet holds no relations: it is not created just to look.
-pub struct LazyWarehouse {
-    target: crate::project::Target,
-    conn: std::sync::OnceLock<Result<ConnWarehouse, String>>,
-}
-
-impl LazyWarehouse {
-    pub fn new(target: &crate::project::Target) -> Self {
-        LazyWarehouse {
-            target: target.clone(),
-            conn: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// A target where nothing can have been built yet (nothing to introspect).
-    fn nothing_built(&self) -> bool {
-        self.conn.get().is_none()
-            && crate::adapters::registry::engine(&self.target.adapter_type)
-                .is_some_and(|e| e.nothing_built(&self.target))
-    }
-
-    fn warehouse(&self) -> Result<&ConnWarehouse, String> {
-        self.conn
-            .get_or_init(|| {
-                let adapter = crate::adapters::Adapter::connect(&self.target)
-                    .map_err(|e| e.to_diagnostic(&self.target).to_string())?;
-                let conn = adapter
-                    .connection()
-                    .map_err(|e| e.to_diagnostic(&self.target).to_string())?;
-                Ok(ConnWarehouse {
-                    conn: Mutex::new(conn),
-                })
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-}
-
-impl Warehouse for LazyWarehouse {
-    fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String> {
-        self.warehouse()?.execute_sql(sql, fetch)
-    }
-    fn get_relation(
-        &self,
-        database: &str,
-        schema: &str,
-        identifier: &str,
-    ) -> Result<Option<(Relation, String)>, String> {
-        if self.nothing_built() {
-            return Ok(None);
-        }
-        self.warehouse()?.get_relation(database, schema, identifier)
-    }
-    fn get_columns(&self, relation: &Relation) -> Result<Vec<Column>, String> {
-        if self.nothing_built() {
-            return Ok(Vec::new());
-        }
-        self.warehouse()?.get_columns(relation)
     }
 }
 
