@@ -1,4 +1,5 @@
-//! Unit tests of the PostgreSQL adapter's pure parts: COPY field encoding, text-to-JSON typing, profile errors and connection hints.
+//! Unit tests of the PostgreSQL adapter's pure parts: COPY field encoding, text-to-JSON typing,
+//! profile errors and connection hints.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Unit tests of seed reading: type inference, value conversion and the CREATE TABLE text, on CSV files written here.
+//! Unit tests of seed reading: type inference, value conversion and the CREATE TABLE text, on CSV
+//! files written here.
 
 use super::*;
 
