@@ -43,6 +43,26 @@ pub(super) fn find_refable(
     found.map(|n| n.unique_id.clone())
 }
 
+/// What every generic test of a project is built with.
+struct TestEnv<'a> {
+    pkg: &'a String,
+    root: &'a Project,
+    project: &'a Project,
+    target: &'a Target,
+    templates: &'a Templates,
+    services: &'a Arc<ParseServices>,
+}
+
+/// A properties entry (a model, seed, snapshot or source table) whose tests are built.
+struct Attach<'a> {
+    entry: &'a Map<String, Value>,
+    file: &'a str,
+    key: &'static str,
+    target: TestTarget<'a>,
+    attached: Option<String>,
+    resource_folder_path: String,
+}
+
 /// Builds generic test nodes from properties YAML. Boxed: they go into the manifest's node map
 /// as boxes, and moving 1.2 KB nodes around twice more showed in parse profiles.
 #[allow(clippy::vec_box)]
@@ -55,16 +75,64 @@ pub(super) fn generic_tests(
     services: &Arc<ParseServices>,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Box<Node>> {
-    let pkg = &project.config.name;
-    let mut out = Vec::new();
-    struct Attach<'a> {
-        entry: &'a Map<String, Value>,
-        file: &'a str,
-        key: &'static str,
-        target: TestTarget<'a>,
-        attached: Option<String>,
-        resource_folder_path: String,
+    let env = TestEnv {
+        pkg: &project.config.name,
+        root,
+        project,
+        target,
+        templates,
+        services,
+    };
+    let source_tables = source_tables(props);
+    let source_names: Vec<(String, String)> = source_tables
+        .iter()
+        .map(|(s, tm, _)| {
+            (
+                s.clone(),
+                tm.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut attaches = node_attaches(props, versions, manifest, project);
+    for (i, (_, tm, file)) in source_tables.iter().enumerate() {
+        let (s, t) = &source_names[i];
+        attaches.push(Attach {
+            entry: tm,
+            file,
+            key: "sources",
+            target: TestTarget::Source {
+                source: s,
+                table: t,
+            },
+            attached: None,
+            resource_folder_path: relative_to_resource(file, project),
+        });
     }
+    // Each entry's tests are independent of every other entry's: build them in parallel, then
+    // keep the entries' order.
+    let built: Vec<(Vec<Box<Node>>, Vec<Diagnostic>)> = attaches
+        .par_iter()
+        .map(|a| entry_test_nodes(a, &env))
+        .collect();
+    let mut out = Vec::new();
+    for (nodes, errs) in built {
+        out.extend(nodes);
+        errors.extend(errs);
+    }
+    out
+}
+
+/// The models', seeds' and snapshots' entries (each version of a versioned model on its own).
+fn node_attaches<'a>(
+    props: &'a Properties,
+    versions: &'a Versions,
+    manifest: &Manifest,
+    project: &Project,
+) -> Vec<Attach<'a>> {
+    let pkg = &project.config.name;
     let mut attaches: Vec<Attach> = Vec::new();
     let refable: BTreeMap<&str, String> = manifest
         .nodes
@@ -128,6 +196,11 @@ pub(super) fn generic_tests(
             });
         }
     }
+    attaches
+}
+
+/// Every source table entry, with its source's name and its file.
+fn source_tables<'a>(props: &'a Properties<'a>) -> Vec<(String, Map<String, Value>, &'a str)> {
     let mut source_tables: Vec<(String, Map<String, Value>, &str)> = Vec::new();
     for entry in &props.sources {
         if let Some(Value::Array(tables)) = entry.value.get("tables") {
@@ -138,274 +211,279 @@ pub(super) fn generic_tests(
             }
         }
     }
-    let source_names: Vec<(String, String)> = source_tables
-        .iter()
-        .map(|(s, tm, _)| {
-            (
-                s.clone(),
-                tm.get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect();
-    for (i, (_, tm, file)) in source_tables.iter().enumerate() {
-        let (s, t) = &source_names[i];
-        attaches.push(Attach {
-            entry: tm,
-            file,
-            key: "sources",
-            target: TestTarget::Source {
-                source: s,
-                table: t,
-            },
-            attached: None,
-            resource_folder_path: relative_to_resource(file, project),
-        });
-    }
+    source_tables
+}
 
-    // Each entry's tests are independent of every other entry's: build them in parallel, then
-    // keep the entries' order.
-    let built: Vec<(Vec<Box<Node>>, Vec<Diagnostic>)> = attaches
-        .par_iter()
-        .map(|a| {
-            let mut out = Vec::new();
-            let mut errors = Vec::new();
-            let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
-                .into_iter()
-                .map(|t| (None, t))
-                .collect();
-            if let Some(Value::Array(cols)) = a.entry.get("columns") {
-                for c in cols {
-                    let Some(cname) = c.get("name").and_then(Value::as_str) else {
-                        continue;
-                    };
-                    let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
-                    let cname = if quoted {
-                        crate::sql::quote(cname)
-                    } else {
-                        cname.to_string()
-                    };
-                    if let Value::Object(cm) = c {
-                        for t in entry_tests(cm) {
-                            defs.push((Some(cname.clone()), t));
-                        }
-                    }
+/// The test nodes of one entry: its own tests, then each column's.
+#[allow(clippy::vec_box)]
+fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
+        .into_iter()
+        .map(|t| (None, t))
+        .collect();
+    if let Some(Value::Array(cols)) = a.entry.get("columns") {
+        for c in cols {
+            let Some(cname) = c.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let quoted = c.get("quote").and_then(Value::as_bool).unwrap_or(false);
+            let cname = if quoted {
+                crate::sql::quote(cname)
+            } else {
+                cname.to_string()
+            };
+            if let Value::Object(cm) = c {
+                for t in entry_tests(cm) {
+                    defs.push((Some(cname.clone()), t));
                 }
             }
-            for (col, def) in defs {
-                let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
-                    Ok(td) => td,
-                    Err(msg) => {
-                        errors.push(
-                            Diagnostic::error("test-definition", format!("invalid test: {msg}"))
-                                .in_file(a.file),
-                        );
-                        continue;
-                    }
-                };
-                let names = td.names(pkg, &a.target);
-                let mut node = Node::new(
-                    names.unique_id.clone(),
-                    ResourceType::Test,
-                    names.name.clone(),
-                    pkg.clone(),
+        }
+    }
+    for (col, def) in defs {
+        let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
+            Ok(td) => td,
+            Err(msg) => {
+                errors.push(
+                    Diagnostic::error("test-definition", format!("invalid test: {msg}"))
+                        .in_file(a.file),
                 );
-                node.alias = names.alias.clone();
-                node.path = format!("{}.sql", names.alias);
-                node.original_file_path = a.file.to_string();
-                let mut fqn = vec![pkg.clone()];
-                fqn.extend(dirs_of(&a.resource_folder_path));
-                fqn.push(names.name.clone());
-                node.fqn = fqn.clone();
-                node.config = default_config_shared(ResourceType::Test);
-                let project_cfg =
-                    package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
-                        &c.data_tests
-                    });
-                merge_into(&mut node.config, &project_cfg);
-                merge_into(&mut node.config, &td.config);
-                // (The defaults hold no Jinja: only what was merged in can.)
-                let config_has_jinja = project_cfg.values().any(value_has_jinja)
-                    || td.config.values().any(value_has_jinja);
-                // The test's own `config:` values may be Jinja (`enabled: "{{ target.type ==
-                // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered while parsing, as
-                // dbt renders them, with the renderer of other nodes' configs (before the config
-                // is normalised).
-                // So may the project's (`+enabled: "{{ ... }}"` under `data_tests:`).
-                let render_config = |node: &mut Node, errors: &mut Vec<Diagnostic>| {
-                    if let Err(d) = render_config_strings(node, templates, services, target) {
-                        errors.push(d);
-                    }
-                };
-                if config_has_jinja {
-                    render_config(&mut node, &mut errors);
-                }
-                finish_config(&mut node);
-                let macro_name = match &td.namespace {
-                    Some(ns) => format!("{ns}.test_{}", td.test_name),
-                    None => format!("test_{}", td.test_name),
-                };
-                node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
-                node.column_name = col.clone();
-                node.file_key_name = Some(match a.target {
-                    TestTarget::Source { source, .. } => format!("sources.{source}"),
-                    TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
-                });
-                node.attached_node = match a.target {
-                    TestTarget::Source { source, table } => {
-                        Some(format!("source.{pkg}.{source}.{table}"))
-                    }
-                    _ => a.attached.clone(),
-                };
-                node.test_metadata = Some(TestMetadata {
-                    name: td.test_name.clone(),
-                    namespace: td.namespace.clone(),
-                    kwargs: td.kwargs.clone(),
-                });
-                // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
-                // The render context is only built for a test that needs one (most need none).
-                let mut ctx: Option<Arc<RenderCtx>> = None;
-                let new_ctx = |node: &Node| {
-                    let info = node_info(node, target);
-                    Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()))
-                };
-                let kw_order: Vec<&String> = td.kwargs.keys().collect();
-                let mut static_refs = Vec::new();
-                let mut static_sources = Vec::new();
-                for k in kw_order {
-                    let Some(Value::String(s)) = td.kwargs.get(k) else {
-                        continue;
-                    };
-                    // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
-                    // rendering (the common case, and by far the cheapest).
-                    let inner = s
-                        .trim()
-                        .strip_prefix("{{ get_where_subquery(")
-                        .and_then(|r| r.strip_suffix(") }}"))
-                        .unwrap_or(s);
-                    if let Some((kind, args)) = parse_call(inner) {
-                        if kind == "ref" && !args.is_empty() && !inner.contains('=') {
-                            static_refs.push(crate::templating::RefCall {
-                                package: if args.len() > 1 {
-                                    Some(args[0].clone())
-                                } else {
-                                    None
-                                },
-                                name: args[args.len() - 1].clone(),
-                                version: None,
-                                version_quoted: false,
-                            });
-                            continue;
-                        }
-                        if kind == "source" && args.len() == 2 {
-                            static_sources.push((args[0].clone(), args[1].clone()));
-                            continue;
-                        }
-                    }
-                    let src = if parse_call(s).is_some() {
-                        format!("{{{{ {s} }}}}")
-                    } else {
-                        s.clone()
-                    };
-                    if src.contains("{{") {
-                        let ctx = ctx.get_or_insert_with(|| new_ctx(&node));
-                        if let Err(d) = templates.render(a.file, &src, ctx) {
-                            errors.push(d);
-                        }
-                    }
-                }
-                // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
-                // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
-                // (Only when the macro's file calls `config(` at all: most custom tests do not, and
-                // rendering every test twice would slow parsing down.)
-                let def = templates.index.find(&macro_name, Some(pkg));
-                if node.is_enabled() {
-                    if let Some(d) = check_test_macro(
-                        &td,
-                        def.as_deref(),
-                        &macro_name,
-                        a.file,
-                        project,
-                        templates,
-                    ) {
-                        errors.push(d);
-                        continue;
-                    }
-                }
-                if def.is_some_and(|d| {
-                    d.package != crate::templating::BUILTIN_PACKAGE
-                        && d.contents.contains("config(")
-                }) {
-                    let ctx = ctx.get_or_insert_with(|| new_ctx(&node));
-                    parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, ctx);
-                }
-                let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
-                if !rec.config.is_empty() {
-                    merge_into(&mut node.config, &rec.config);
-                    merge_into(&mut node.config, &td.config);
-                    render_config(&mut node, &mut errors);
-                    finish_config(&mut node);
-                }
-                for r in rec.refs.iter() {
-                    if !static_refs.contains(r) {
-                        static_refs.push(r.clone());
-                    }
-                }
-                for src in rec.sources.iter() {
-                    if !static_sources.contains(src) {
-                        static_sources.push(src.clone());
-                    }
-                }
-                node.refs = static_refs;
-                node.sources = static_sources;
-                node.depends_on_macros = {
-                    // The test's macro, then (except for dbt's own `not_null` and `unique`,
-                    // which dbt does not render while parsing) what its arguments call:
-                    // `get_where_subquery` for the `model` argument, as the static read above
-                    // does not render it.
-                    let test_macro = format!(
-                        "macro.{}.test_{}",
-                        td.namespace.as_deref().unwrap_or("dbt"),
-                        td.test_name
-                    );
-                    let builtin = test_macro == "macro.dbt.test_not_null"
-                        || test_macro == "macro.dbt.test_unique";
-                    let mut m = vec![test_macro];
-                    let model_arg = td.kwargs.get("model").and_then(Value::as_str);
-                    if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
-                        m.push("macro.dbt.get_where_subquery".to_string());
-                    }
-                    if builtin {
-                        // dbt records the ref to the tested node as it read it (a versioned
-                        // model's `v` as written), without rendering the arguments.
-                        for r in &mut node.refs {
-                            r.version_quoted = false;
-                        }
-                    }
-                    for x in rec.macros.into_iter().filter(|_| !builtin) {
-                        if !m.contains(&x) {
-                            m.push(x);
-                        }
-                    }
-                    m
-                };
-                if let Err(d) = name_relation(&mut node, target, templates, services) {
-                    errors.push(d);
-                }
-                node.alias = names.alias.clone();
-                out.push(Box::new(node));
+                continue;
             }
-
-            (out, errors)
-        })
-        .collect();
-    for (nodes, errs) in built {
-        out.extend(nodes);
-        errors.extend(errs);
+        };
+        if let Some(node) = test_node(a, env, col, &td, &mut errors) {
+            out.push(node);
+        }
     }
-    out
+
+    (out, errors)
+}
+
+/// One generic test's node: names, config (the project's `data_tests:` and the test's own,
+/// Jinja rendered), the refs and sources its arguments use, its macro dependencies.
+fn test_node(
+    a: &Attach,
+    env: &TestEnv,
+    col: Option<String>,
+    td: &TestDefinition,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Box<Node>> {
+    let TestEnv {
+        pkg,
+        root,
+        project,
+        target,
+        templates,
+        services,
+    } = *env;
+    let names = td.names(pkg, &a.target);
+    let mut node = Node::new(
+        names.unique_id.clone(),
+        ResourceType::Test,
+        names.name.clone(),
+        pkg.clone(),
+    );
+    node.alias = names.alias.clone();
+    node.path = format!("{}.sql", names.alias);
+    node.original_file_path = a.file.to_string();
+    let mut fqn = vec![pkg.clone()];
+    fqn.extend(dirs_of(&a.resource_folder_path));
+    fqn.push(names.name.clone());
+    node.fqn = fqn.clone();
+    node.config = default_config_shared(ResourceType::Test);
+    let project_cfg = package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
+        &c.data_tests
+    });
+    merge_into(&mut node.config, &project_cfg);
+    merge_into(&mut node.config, &td.config);
+    // (The defaults hold no Jinja: only what was merged in can.)
+    let config_has_jinja =
+        project_cfg.values().any(value_has_jinja) || td.config.values().any(value_has_jinja);
+    // The test's own `config:` values may be Jinja (`enabled: "{{ target.type ==
+    // 'duckdb' }}"`, `severity: "{{ 'warn' if ... }}"`): rendered while parsing, as
+    // dbt renders them, with the renderer of other nodes' configs (before the config
+    // is normalised).
+    // So may the project's (`+enabled: "{{ ... }}"` under `data_tests:`).
+    let render_config = |node: &mut Node, errors: &mut Vec<Diagnostic>| {
+        if let Err(d) = render_config_strings(node, templates, services, target) {
+            errors.push(d);
+        }
+    };
+    if config_has_jinja {
+        render_config(&mut node, errors);
+    }
+    finish_config(&mut node);
+    let macro_name = match &td.namespace {
+        Some(ns) => format!("{ns}.test_{}", td.test_name),
+        None => format!("test_{}", td.test_name),
+    };
+    node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
+    node.column_name = col.clone();
+    node.file_key_name = Some(match a.target {
+        TestTarget::Source { source, .. } => format!("sources.{source}"),
+        TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
+    });
+    node.attached_node = match a.target {
+        TestTarget::Source { source, table } => Some(format!("source.{pkg}.{source}.{table}")),
+        _ => a.attached.clone(),
+    };
+    node.test_metadata = Some(TestMetadata {
+        name: td.test_name.clone(),
+        namespace: td.namespace.clone(),
+        kwargs: td.kwargs.clone(),
+    });
+    // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
+    // The render context is only built for a test that needs one (most need none).
+    let mut ctx: Option<Arc<RenderCtx>> = None;
+    let (mut static_refs, mut static_sources) =
+        kwarg_dependencies(td, a.file, &node, env, &mut ctx, errors);
+    // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
+    // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
+    // (Only when the macro's file calls `config(` at all: most custom tests do not, and
+    // rendering every test twice would slow parsing down.)
+    let def = templates.index.find(&macro_name, Some(pkg));
+    if node.is_enabled() {
+        if let Some(d) =
+            check_test_macro(td, def.as_deref(), &macro_name, a.file, project, templates)
+        {
+            errors.push(d);
+            return None;
+        }
+    }
+    if def.is_some_and(|d| {
+        d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
+    }) {
+        let ctx = ctx.get_or_insert_with(|| parse_ctx(&node, env));
+        parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, ctx);
+    }
+    let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
+    if !rec.config.is_empty() {
+        merge_into(&mut node.config, &rec.config);
+        merge_into(&mut node.config, &td.config);
+        render_config(&mut node, errors);
+        finish_config(&mut node);
+    }
+    for r in rec.refs.iter() {
+        if !static_refs.contains(r) {
+            static_refs.push(r.clone());
+        }
+    }
+    for src in rec.sources.iter() {
+        if !static_sources.contains(src) {
+            static_sources.push(src.clone());
+        }
+    }
+    node.refs = static_refs;
+    node.sources = static_sources;
+    node.depends_on_macros = test_macro_dependencies(td, rec.macros, &mut node.refs);
+    if let Err(d) = name_relation(&mut node, target, templates, services) {
+        errors.push(d);
+    }
+    node.alias = names.alias.clone();
+    Some(Box::new(node))
+}
+
+/// The parse-phase render context of a test node (built only for a test that needs one).
+fn parse_ctx(node: &Node, env: &TestEnv) -> Arc<RenderCtx> {
+    let info = node_info(node, env.target);
+    Arc::new(RenderCtx::new(Phase::Parse, info, env.services.clone()))
+}
+
+/// The refs and sources a test's arguments use, the `model` argument first, as dbt records
+/// them: `ref('x')`, `source('a', 'b')` and the `model` argument read without rendering (the
+/// common case, and by far the cheapest), anything else rendered in `ctx`.
+fn kwarg_dependencies(
+    td: &TestDefinition,
+    file: &str,
+    node: &Node,
+    env: &TestEnv,
+    ctx: &mut Option<Arc<RenderCtx>>,
+    errors: &mut Vec<Diagnostic>,
+) -> (Vec<crate::templating::RefCall>, Vec<(String, String)>) {
+    let kw_order: Vec<&String> = td.kwargs.keys().collect();
+    let mut static_refs = Vec::new();
+    let mut static_sources = Vec::new();
+    for k in kw_order {
+        let Some(Value::String(s)) = td.kwargs.get(k) else {
+            continue;
+        };
+        // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
+        // rendering (the common case, and by far the cheapest).
+        let inner = s
+            .trim()
+            .strip_prefix("{{ get_where_subquery(")
+            .and_then(|r| r.strip_suffix(") }}"))
+            .unwrap_or(s);
+        if let Some((kind, args)) = parse_call(inner) {
+            if kind == "ref" && !args.is_empty() && !inner.contains('=') {
+                static_refs.push(crate::templating::RefCall {
+                    package: if args.len() > 1 {
+                        Some(args[0].clone())
+                    } else {
+                        None
+                    },
+                    name: args[args.len() - 1].clone(),
+                    version: None,
+                    version_quoted: false,
+                });
+                continue;
+            }
+            if kind == "source" && args.len() == 2 {
+                static_sources.push((args[0].clone(), args[1].clone()));
+                continue;
+            }
+        }
+        let src = if parse_call(s).is_some() {
+            format!("{{{{ {s} }}}}")
+        } else {
+            s.clone()
+        };
+        if src.contains("{{") {
+            let ctx = ctx.get_or_insert_with(|| parse_ctx(node, env));
+            if let Err(d) = env.templates.render(file, &src, ctx) {
+                errors.push(d);
+            }
+        }
+    }
+    (static_refs, static_sources)
+}
+
+/// A generic test's macro dependencies: its macro, then (except for dbt's own `not_null` and
+/// `unique`, which dbt does not render while parsing) what its arguments call (`recorded`).
+fn test_macro_dependencies(
+    td: &TestDefinition,
+    recorded: Vec<String>,
+    refs: &mut [crate::templating::RefCall],
+) -> Vec<String> {
+    // The test's macro, then (except for dbt's own `not_null` and `unique`,
+    // which dbt does not render while parsing) what its arguments call:
+    // `get_where_subquery` for the `model` argument, as the static read above
+    // does not render it.
+    let test_macro = format!(
+        "macro.{}.test_{}",
+        td.namespace.as_deref().unwrap_or("dbt"),
+        td.test_name
+    );
+    let builtin = test_macro == "macro.dbt.test_not_null" || test_macro == "macro.dbt.test_unique";
+    let mut m = vec![test_macro];
+    let model_arg = td.kwargs.get("model").and_then(Value::as_str);
+    if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
+        m.push("macro.dbt.get_where_subquery".to_string());
+    }
+    if builtin {
+        // dbt records the ref to the tested node as it read it (a versioned
+        // model's `v` as written), without rendering the arguments.
+        for r in refs.iter_mut() {
+            r.version_quoted = false;
+        }
+    }
+    for x in recorded.into_iter().filter(|_| !builtin) {
+        if !m.contains(&x) {
+            m.push(x);
+        }
+    }
+    m
 }
 
 /// Calls a generic test's macro with `execute` false, for the `config()` calls it makes; what it
