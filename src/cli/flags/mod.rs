@@ -489,7 +489,24 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
     )?
     .unwrap_or(false);
 
-    // --warn-error / --warn-error-options: one or the other, as in dbt.
+    s.warn_error = warn_error(g, pf)?;
+    check_indirect_selection(g, pf)?;
+    check_state_flags(g)?;
+    check_no_op_flags(g)?;
+    // DBT_NO_PRINT is dbt's deprecated spelling, read from the environment only.
+    let no_print_env = env_bool("DBT_NO_PRINT", "print")?.map(|no| !no);
+    s.print = pair(g.print, g.no_print, "DBT_PRINT", "print", no_print_env)?.unwrap_or(true);
+    // dbt's deprecated spellings, read from the environment only.
+    env_bool("DBT_FAVOR_STATE_MODE", "favor-state")?;
+
+    g.settings = s;
+    Ok(())
+}
+
+/// `--warn-error` / `--warn-error-options` (one or the other, as in dbt), their environment
+/// variables and `flags:` in `dbt_project.yml`.
+fn warn_error(g: &GlobalArgs, pf: &Map<String, Value>) -> Result<WarnErrorOptions, Diagnostic> {
+    let pf_bool = |k: &str| pf.get(k).and_then(Value::as_bool);
     let warn_error_user = if g.warn_error {
         Some(true)
     } else {
@@ -502,7 +519,7 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
         )
         .with_hint(r#"use --warn-error-options '{"error": "all"}' alone (dbt: "warn_error_options: not allowed with argument warn_error")"#));
     }
-    s.warn_error = if warn_error_user.or(pf_bool("warn_error")) == Some(true) {
+    Ok(if warn_error_user.or(pf_bool("warn_error")) == Some(true) {
         WarnErrorOptions {
             error_all: true,
             ..Default::default()
@@ -516,8 +533,12 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
         })?
     } else {
         WarnErrorOptions::default()
-    };
+    })
+}
 
+/// `--indirect-selection`: only dbt's default (`eager`) is supported.
+fn check_indirect_selection(g: &GlobalArgs, pf: &Map<String, Value>) -> Result<(), Diagnostic> {
+    let pf_str = |k: &str| pf.get(k).and_then(Value::as_str);
     let indirect = match g.indirect_selection {
         Some(i) => Some(i),
         None => match pf_str("indirect_selection").map(str::to_ascii_lowercase) {
@@ -543,8 +564,11 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
             "sluice selects the tests of selected nodes eagerly, dbt's default: leave out --indirect-selection (and DBT_INDIRECT_SELECTION)",
         ));
     }
+    Ok(())
+}
 
-    // Deferral and state comparison.
+/// Deferral and state comparison (`--defer`, `--state` ...): not supported yet.
+fn check_state_flags(g: &GlobalArgs) -> Result<(), Diagnostic> {
     let defer = pair(g.defer, g.no_defer, "DBT_DEFER", "defer", None)?;
     let deprecated_defer = env_bool("DBT_DEFER_TO_STATE", "defer")?;
     if defer.or(deprecated_defer) == Some(true) {
@@ -560,8 +584,12 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
             "leave out --state, --defer-state, DBT_STATE, DBT_DEFER_STATE and DBT_ARTIFACT_STATE_PATH",
         ));
     }
+    Ok(())
+}
 
-    // Accepted without effect; their environment variables are still checked as dbt checks them.
+/// Flags accepted without effect; their environment variables are still checked as dbt checks
+/// them.
+fn check_no_op_flags(g: &GlobalArgs) -> Result<(), Diagnostic> {
     let no_ops: [(bool, bool, &str, &str); 17] = [
         (
             g.use_colors_file,
@@ -671,13 +699,6 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
             pair(yes, no, env, flag, None)?;
         }
     }
-    // DBT_NO_PRINT is dbt's deprecated spelling, read from the environment only.
-    let no_print_env = env_bool("DBT_NO_PRINT", "print")?.map(|no| !no);
-    s.print = pair(g.print, g.no_print, "DBT_PRINT", "print", no_print_env)?.unwrap_or(true);
-    // dbt's deprecated spellings, read from the environment only.
-    env_bool("DBT_FAVOR_STATE_MODE", "favor-state")?;
-
-    g.settings = s;
     Ok(())
 }
 
