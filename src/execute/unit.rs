@@ -205,117 +205,10 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         .get(&model_id)
         .ok_or_else(|| format!("model `{model_id}` not found"))?;
     let tag = &crate::templating::local_md5(&node.unique_id)[..8];
-    let mut refs = BTreeMap::new();
-    let mut sources = BTreeMap::new();
-    let mut temps: Vec<Relation> = Vec::new();
     let dialect = shared.dialect;
     let run = |sql: &str| -> Result<(), String> { wh.execute_sql(sql, false).map(|_| ()) };
-    for (i, given) in def
-        .get("given")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let g = given.as_object().cloned().unwrap_or_default();
-        let input = g.get("input").and_then(Value::as_str).unwrap_or("");
-        let (kind, args) = parse_input(input)
-            .ok_or_else(|| format!("unit test `{}`: cannot read input `{input}`", node.name))?;
-        let real = match kind.as_str() {
-            "ref" => {
-                shared
-                    .resolver
-                    .ref_relation(
-                        &node.package_name,
-                        if args.len() > 1 {
-                            Some(args[0].as_str())
-                        } else {
-                            None
-                        },
-                        args.last().map(String::as_str).unwrap_or(""),
-                        None,
-                    )?
-                    .0
-            }
-            "source" if args.len() == 2 => shared.resolver.source_relation(&args[0], &args[1])?,
-            _ => {
-                return Err(format!(
-                    "unit test `{}`: input must be ref(...) or source(...), got `{input}`",
-                    node.name
-                ))
-            }
-        };
-        let columns = wh.get_columns(&real)?;
-        if columns.is_empty() {
-            return Err(format!(
-                "unit test `{}`: cannot read the columns of input `{input}` ({}); build it first",
-                node.name,
-                real.display_name()
-            ));
-        }
-        let rows =
-            fixture(&g).map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
-        let select = match rows {
-            Fixture::Rows(rows) => rows_select(&rows, &columns),
-            Fixture::Sql(sql) => format!("select * from (\n{sql}\n) as __dbt_fixture"),
-        };
-        let tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_{i}"));
-        run(&format!("drop table if exists {}", dialect.rel(&tmp)))?;
-        run(&format!(
-            "create temporary table {} as {select}",
-            quote(&tmp.identifier),
-        ))?;
-        temps.push(tmp.clone());
-        match kind.as_str() {
-            "ref" => {
-                refs.insert(args.last().cloned().unwrap_or_default(), tmp);
-            }
-            _ => {
-                sources.insert((args[0].clone(), args[1].clone()), tmp);
-            }
-        }
-    }
-    let overrides = def
-        .get("overrides")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let vars = overrides
-        .get("vars")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let macros = overrides
-        .get("macros")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let is_incremental = macros.get("is_incremental").and_then(Value::as_bool);
-    let inner = Arc::new(CompileServices::new(
-        shared.resolver.clone(),
-        Some(wh.clone() as Arc<dyn Warehouse>),
-        false,
-        shared.dialect,
-    ));
-    let svc: Arc<dyn Services> = Arc::new(UnitServices {
-        inner,
-        refs,
-        sources,
-        vars,
-        is_incremental,
-        macros,
-    });
-    let ctx = Arc::new(RenderCtx::new(
-        Phase::Compile,
-        crate::compile::node_info(model),
-        svc.clone(),
-    ));
-    let model_sql = shared
-        .templates
-        .render(&model.original_file_path, &model.raw_code, &ctx)
-        .map_err(|d| d.to_string())?;
-
+    let (refs, sources, temps) = load_givens(shared, node, &def, tag, wh)?;
+    let model_sql = render_model(shared, model, &def, refs, sources, wh)?;
     let expect = def
         .get("expect")
         .and_then(Value::as_object)
@@ -388,6 +281,161 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
             rows_affected: None,
         });
     }
+    let detail = diff_detail(&diff);
+    Ok(NodeOutcome {
+        status: RunStatus::Fail,
+        message: format!("unit test {} failed", node.name),
+        failures: Some(diff.rows.len() as u64),
+        compiled_code: Some(model_sql),
+        detail: Some(detail.trim_end().to_string()),
+        rows_affected: None,
+    })
+}
+
+/// Fixture relations keyed by what the model's SQL names: `ref` names, `(source, table)`.
+type Fixtures = (
+    BTreeMap<String, Relation>,
+    BTreeMap<(String, String), Relation>,
+    Vec<Relation>,
+);
+
+/// Loads each `given` input into a temporary table with the columns of the relation it stands
+/// for; returns the tables for `ref`s and `source`s, and all of them (to drop afterwards).
+fn load_givens(
+    shared: &Shared,
+    node: &Node,
+    def: &serde_json::Map<String, Value>,
+    tag: &str,
+    wh: &Arc<ConnWarehouse>,
+) -> Result<Fixtures, String> {
+    let dialect = shared.dialect;
+    let run = |sql: &str| -> Result<(), String> { wh.execute_sql(sql, false).map(|_| ()) };
+    let mut refs = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    let mut temps: Vec<Relation> = Vec::new();
+    for (i, given) in def
+        .get("given")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let g = given.as_object().cloned().unwrap_or_default();
+        let input = g.get("input").and_then(Value::as_str).unwrap_or("");
+        let (kind, args) = parse_input(input)
+            .ok_or_else(|| format!("unit test `{}`: cannot read input `{input}`", node.name))?;
+        let real = match kind.as_str() {
+            "ref" => {
+                shared
+                    .resolver
+                    .ref_relation(
+                        &node.package_name,
+                        if args.len() > 1 {
+                            Some(args[0].as_str())
+                        } else {
+                            None
+                        },
+                        args.last().map(String::as_str).unwrap_or(""),
+                        None,
+                    )?
+                    .0
+            }
+            "source" if args.len() == 2 => shared.resolver.source_relation(&args[0], &args[1])?,
+            _ => {
+                return Err(format!(
+                    "unit test `{}`: input must be ref(...) or source(...), got `{input}`",
+                    node.name
+                ))
+            }
+        };
+        let columns = wh.get_columns(&real)?;
+        if columns.is_empty() {
+            return Err(format!(
+                "unit test `{}`: cannot read the columns of input `{input}` ({}); build it first",
+                node.name,
+                real.display_name()
+            ));
+        }
+        let rows =
+            fixture(&g).map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
+        let select = match rows {
+            Fixture::Rows(rows) => rows_select(&rows, &columns),
+            Fixture::Sql(sql) => format!("select * from (\n{sql}\n) as __dbt_fixture"),
+        };
+        let tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_{i}"));
+        run(&format!("drop table if exists {}", dialect.rel(&tmp)))?;
+        run(&format!(
+            "create temporary table {} as {select}",
+            quote(&tmp.identifier),
+        ))?;
+        temps.push(tmp.clone());
+        match kind.as_str() {
+            "ref" => {
+                refs.insert(args.last().cloned().unwrap_or_default(), tmp);
+            }
+            _ => {
+                sources.insert((args[0].clone(), args[1].clone()), tmp);
+            }
+        }
+    }
+    Ok((refs, sources, temps))
+}
+
+/// The model's SQL over the fixtures, with the test's `overrides` (vars, macros such as
+/// `is_incremental`).
+fn render_model(
+    shared: &Shared,
+    model: &Node,
+    def: &serde_json::Map<String, Value>,
+    refs: BTreeMap<String, Relation>,
+    sources: BTreeMap<(String, String), Relation>,
+    wh: &Arc<ConnWarehouse>,
+) -> Result<String, String> {
+    let overrides = def
+        .get("overrides")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let vars = overrides
+        .get("vars")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let macros = overrides
+        .get("macros")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let is_incremental = macros.get("is_incremental").and_then(Value::as_bool);
+    let inner = Arc::new(CompileServices::new(
+        shared.resolver.clone(),
+        Some(wh.clone() as Arc<dyn Warehouse>),
+        false,
+        shared.dialect,
+    ));
+    let svc: Arc<dyn Services> = Arc::new(UnitServices {
+        inner,
+        refs,
+        sources,
+        vars,
+        is_incremental,
+        macros,
+    });
+    let ctx = Arc::new(RenderCtx::new(
+        Phase::Compile,
+        crate::compile::node_info(model),
+        svc.clone(),
+    ));
+    let model_sql = shared
+        .templates
+        .render(&model.original_file_path, &model.raw_code, &ctx)
+        .map_err(|d| d.to_string())?;
+    Ok(model_sql)
+}
+
+/// The rows that differ, as the failure's detail (the first 20).
+fn diff_detail(diff: &QueryResult) -> String {
     let mut detail = format!("actual differs from expected ({} rows):\n", diff.rows.len());
     detail.push_str(&format!("  {}\n", diff.column_names.join(" | ")));
     for r in diff.rows.iter().take(20) {
@@ -402,14 +450,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
                 .join(" | ")
         ));
     }
-    Ok(NodeOutcome {
-        status: RunStatus::Fail,
-        message: format!("unit test {} failed", node.name),
-        failures: Some(diff.rows.len() as u64),
-        compiled_code: Some(model_sql),
-        detail: Some(detail.trim_end().to_string()),
-        rows_affected: None,
-    })
+    detail
 }
 
 fn cleanup(wh: &Arc<ConnWarehouse>, dialect: Dialect, temps: &[Relation], actual: &Relation) {
