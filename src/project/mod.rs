@@ -169,14 +169,29 @@ pub fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     load_one(root)
 }
 
-/// Loads one project (a root project or one package), without its packages.
-fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
-    let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
-    let mut jobs: Vec<(FileKind, String, PathBuf)> = Vec::new(); // (kind, folder, abs path)
-    let mut yaml_paths: Vec<PathBuf> = Vec::new();
-    let mut seed_paths: Vec<(String, PathBuf)> = Vec::new();
-    let mut docs_paths: Vec<PathBuf> = Vec::new();
-    let mut fixture_files: Vec<FixtureFile> = Vec::new();
+/// The files of a project, found but not read yet.
+#[derive(Default)]
+struct Found {
+    /// SQL files: (kind, resource folder, absolute path).
+    jobs: Vec<(FileKind, String, PathBuf)>,
+    yaml_paths: Vec<PathBuf>,
+    /// Seeds: (seed folder, absolute path).
+    seed_paths: Vec<(String, PathBuf)>,
+    docs_paths: Vec<PathBuf>,
+    fixture_files: Vec<FixtureFile>,
+}
+
+/// Walks the project's resource folders (in sorted order) for the files each kind of resource
+/// reads: SQL, YAML, Markdown docs, seeds' CSV and unit-test fixtures.
+fn find_files(root: &Path, config: &ProjectConfig) -> Found {
+    let mut found = Found::default();
+    let Found {
+        jobs,
+        yaml_paths,
+        seed_paths,
+        docs_paths,
+        fixture_files,
+    } = &mut found;
 
     let walk = |folder: &str, f: &mut dyn FnMut(&Path)| {
         let dir = root.join(folder);
@@ -262,7 +277,19 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
             }
         });
     }
+    found
+}
 
+/// Loads one project (a root project or one package), without its packages.
+fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
+    let Found {
+        jobs,
+        yaml_paths,
+        seed_paths,
+        docs_paths,
+        fixture_files,
+    } = find_files(root, &config);
     let rel = |p: &Path| relative(root, p);
     let read = |p: &Path| read_text(p, &rel(p));
 
