@@ -106,10 +106,79 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
         .iter()
         .map(|(id, v)| (text(v.get("name")), (*id).clone()))
         .collect();
-    // measure name -> semantic model id; semantic model id -> (model id, dimensions).
-    let mut measure_owner: BTreeMap<String, String> = BTreeMap::new();
-    let mut sm_dims: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut sm_model: BTreeMap<String, String> = BTreeMap::new();
+    let SemanticModelIndex {
+        measure_owner,
+        sm_dims,
+        sm_model,
+    } = semantic_model_pages(m, &model_ids, &mut out);
+    for (&id, &v) in &metrics {
+        let ty = text(v.get("type"));
+        let tp = v.get("type_params").cloned().unwrap_or(Value::Null);
+        let (mut inputs, definition) = metric_inputs(&ty, &tp);
+        // Resolve inputs to ids; a ratio input may be a metric (dbt >= 1.6) or a measure.
+        let mut parents: Vec<String> = Vec::new();
+        let mut sms: Vec<String> = Vec::new();
+        for i in &mut inputs {
+            let name = text(i.get("name"));
+            if i["kind"] == "metric" {
+                if let Some(mid) = metric_ids.get(&name) {
+                    i["id"] = json!(mid);
+                    parents.push(mid.clone());
+                    continue;
+                }
+                i["kind"] = json!("measure");
+            }
+            if let Some(sm) = measure_owner.get(&name) {
+                i["semantic_model"] = json!(sm);
+                parents.push(sm.clone());
+                sms.push(sm.clone());
+            }
+        }
+        parents.sort();
+        parents.dedup();
+        sms.sort();
+        sms.dedup();
+        out.parents.insert(id.clone(), parents);
+        out.descriptions
+            .insert(id.clone(), text(v.get("description")));
+        out.labels.insert(id.clone(), text(v.get("label")));
+        out.pages.insert(
+            id.clone(),
+            json!({
+                "type": ty, "label": text(v.get("label")), "inputs": inputs,
+                "definition": definition, "filters": filters(v.get("filter")),
+                "semantic_models": sms,
+                "time_granularity": text(v.get("time_granularity")),
+            }),
+        );
+    }
+    let ids: Vec<String> = metrics.keys().map(|id| (*id).clone()).collect();
+    inherit_semantic_models(&mut out, &ids);
+    models_and_dimensions(&mut out, &ids, &sm_model, &sm_dims);
+    out
+}
+
+/// What metric pages need of the semantic models: measure name -> semantic model id; semantic
+/// model id -> its dimensions (as group-by names) and its model's id.
+#[derive(Default)]
+struct SemanticModelIndex {
+    measure_owner: BTreeMap<String, String>,
+    sm_dims: BTreeMap<String, Vec<String>>,
+    sm_model: BTreeMap<String, String>,
+}
+
+/// Each semantic model's page (entities, dimensions, measures), parent and labels.
+fn semantic_model_pages(
+    m: &Manifest,
+    model_ids: &BTreeMap<&str, &str>,
+    out: &mut SemanticDocs,
+) -> SemanticModelIndex {
+    let mut index = SemanticModelIndex::default();
+    let SemanticModelIndex {
+        measure_owner,
+        sm_dims,
+        sm_model,
+    } = &mut index;
     for (id, v) in &m.semantic_models {
         let model = ref_target(&text(v.get("model")))
             .and_then(|name| model_ids.get(name.as_str()).map(|s| s.to_string()))
@@ -184,101 +253,70 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
             }),
         );
     }
-    for (&id, &v) in &metrics {
-        let ty = text(v.get("type"));
-        let tp = v.get("type_params").cloned().unwrap_or(Value::Null);
-        let mut inputs: Vec<Value> = Vec::new();
-        let mut definition = Map::new();
-        match ty.as_str() {
-            "ratio" => {
-                for role in ["numerator", "denominator"] {
-                    if let Some(i) = tp.get(role).and_then(|x| input(x, "metric", role)) {
-                        inputs.push(i);
-                    }
-                }
-            }
-            "derived" => {
-                definition.insert("expr".into(), json!(text(tp.get("expr"))));
-                for x in list(tp.get("metrics")) {
-                    inputs.extend(input(&x, "metric", "input"));
-                }
-            }
-            "conversion" => {
-                let c = tp
-                    .get("conversion_type_params")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                for (k, role) in [
-                    ("base_measure", "base"),
-                    ("conversion_measure", "conversion"),
-                ] {
-                    inputs.extend(c.get(k).and_then(|x| input(x, "measure", role)));
-                }
-                for k in ["entity", "calculation", "window"] {
-                    if let Some(x) = c.get(k).filter(|x| !x.is_null()) {
-                        definition.insert(k.into(), json!(text(Some(x))));
-                    }
-                }
-            }
-            _ => {
-                // simple, cumulative (and anything unknown with a measure).
-                inputs.extend(
-                    tp.get("measure")
-                        .and_then(|x| input(x, "measure", "measure")),
-                );
-                let cum = tp
-                    .get("cumulative_type_params")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                for k in ["window", "grain_to_date", "period_agg"] {
-                    if let Some(x) = tp.get(k).or_else(|| cum.get(k)).filter(|x| !x.is_null()) {
-                        definition.insert(k.into(), json!(text(Some(x))));
-                    }
+    index
+}
+
+/// A metric's inputs (metrics or measures, each with its role) and the rest of its definition,
+/// by metric type.
+fn metric_inputs(ty: &str, tp: &Value) -> (Vec<Value>, Map<String, Value>) {
+    let mut inputs: Vec<Value> = Vec::new();
+    let mut definition = Map::new();
+    match ty {
+        "ratio" => {
+            for role in ["numerator", "denominator"] {
+                if let Some(i) = tp.get(role).and_then(|x| input(x, "metric", role)) {
+                    inputs.push(i);
                 }
             }
         }
-        // Resolve inputs to ids; a ratio input may be a metric (dbt >= 1.6) or a measure.
-        let mut parents: Vec<String> = Vec::new();
-        let mut sms: Vec<String> = Vec::new();
-        for i in &mut inputs {
-            let name = text(i.get("name"));
-            if i["kind"] == "metric" {
-                if let Some(mid) = metric_ids.get(&name) {
-                    i["id"] = json!(mid);
-                    parents.push(mid.clone());
-                    continue;
-                }
-                i["kind"] = json!("measure");
-            }
-            if let Some(sm) = measure_owner.get(&name) {
-                i["semantic_model"] = json!(sm);
-                parents.push(sm.clone());
-                sms.push(sm.clone());
+        "derived" => {
+            definition.insert("expr".into(), json!(text(tp.get("expr"))));
+            for x in list(tp.get("metrics")) {
+                inputs.extend(input(&x, "metric", "input"));
             }
         }
-        parents.sort();
-        parents.dedup();
-        sms.sort();
-        sms.dedup();
-        out.parents.insert(id.clone(), parents);
-        out.descriptions
-            .insert(id.clone(), text(v.get("description")));
-        out.labels.insert(id.clone(), text(v.get("label")));
-        out.pages.insert(
-            id.clone(),
-            json!({
-                "type": ty, "label": text(v.get("label")), "inputs": inputs,
-                "definition": definition, "filters": filters(v.get("filter")),
-                "semantic_models": sms,
-                "time_granularity": text(v.get("time_granularity")),
-            }),
-        );
+        "conversion" => {
+            let c = tp
+                .get("conversion_type_params")
+                .cloned()
+                .unwrap_or(Value::Null);
+            for (k, role) in [
+                ("base_measure", "base"),
+                ("conversion_measure", "conversion"),
+            ] {
+                inputs.extend(c.get(k).and_then(|x| input(x, "measure", role)));
+            }
+            for k in ["entity", "calculation", "window"] {
+                if let Some(x) = c.get(k).filter(|x| !x.is_null()) {
+                    definition.insert(k.into(), json!(text(Some(x))));
+                }
+            }
+        }
+        _ => {
+            // simple, cumulative (and anything unknown with a measure).
+            inputs.extend(
+                tp.get("measure")
+                    .and_then(|x| input(x, "measure", "measure")),
+            );
+            let cum = tp
+                .get("cumulative_type_params")
+                .cloned()
+                .unwrap_or(Value::Null);
+            for k in ["window", "grain_to_date", "period_agg"] {
+                if let Some(x) = tp.get(k).or_else(|| cum.get(k)).filter(|x| !x.is_null()) {
+                    definition.insert(k.into(), json!(text(Some(x))));
+                }
+            }
+        }
     }
-    // Metrics built on other metrics inherit their semantic models; then models and dimensions.
-    let ids: Vec<String> = metrics.keys().map(|id| (*id).clone()).collect();
+    (inputs, definition)
+}
+
+/// Metrics built on other metrics inherit their semantic models (to a depth of 8).
+fn inherit_semantic_models(out: &mut SemanticDocs, ids: &[String]) {
     for _ in 0..8 {
         let mut changed = false;
-        for id in &ids {
+        for id in ids {
             let inherited: Vec<String> = out.pages[id]["inputs"]
                 .as_array()
                 .into_iter()
@@ -312,7 +350,16 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
             break;
         }
     }
-    for id in &ids {
+}
+
+/// Each metric page's models and dimensions, from its semantic models.
+fn models_and_dimensions(
+    out: &mut SemanticDocs,
+    ids: &[String],
+    sm_model: &BTreeMap<String, String>,
+    sm_dims: &BTreeMap<String, Vec<String>>,
+) {
+    for id in ids {
         let page = out.pages.get_mut(id).expect("metric page");
         let sms: Vec<String> = page["semantic_models"]
             .as_array()
@@ -335,7 +382,6 @@ pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
         page["models"] = json!(models);
         page["dimensions"] = json!(dims);
     }
-    out
 }
 
 #[cfg(test)]
