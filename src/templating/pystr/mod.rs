@@ -243,236 +243,293 @@ pub fn call(state: &State, s: &str, method: &str, args: &[Value]) -> Option<Resu
     let (pos, kw) = split_kwargs(args);
     let a = |i: usize, name: &str| arg(pos, &kw, i, name);
     let result = (|| -> Result<Value, Error> {
-        Ok(match method {
-            "format" => Value::from(format(state, s, pos, kw.as_ref(), None)?),
+        match method {
+            "format" => return Ok(Value::from(format(state, s, pos, kw.as_ref(), None)?)),
             "format_map" => {
                 let m = pos.first().cloned().unwrap_or_default();
-                Value::from(format(state, s, &[], None, Some(&m))?)
+                return Ok(Value::from(format(state, s, &[], None, Some(&m))?));
             }
-            "split" | "rsplit" => {
-                let sep = str_arg(a(0, "sep"), "sep")?;
-                let maxsplit = int_opt(a(1, "maxsplit"))?.unwrap_or(-1);
-                let right = method == "rsplit";
-                PyList::value(match sep {
-                    None => split_whitespace(s, maxsplit, right),
-                    Some(sep) if sep.is_empty() => return Err(err("ValueError: empty separator")),
-                    Some(sep) => split_sep(s, &sep, maxsplit, right),
-                })
-            }
-            "splitlines" => {
-                PyList::value(splitlines(s, a(0, "keepends").is_some_and(|v| v.is_true())))
-            }
-            "startswith" | "endswith" => {
-                let what = a(0, "prefix").unwrap_or_default();
-                let (from, to) = window(s, int_opt(a(1, "start"))?, int_opt(a(2, "end"))?);
-                let part = &s[from..to];
-                let test = |p: &str| {
-                    if method == "startswith" {
-                        part.starts_with(p)
-                    } else {
-                        part.ends_with(p)
-                    }
-                };
-                let hit = match what.as_str() {
-                    Some(p) => test(p),
-                    None => {
-                        let mut any = false;
-                        for p in what.try_iter()? {
-                            let p = p.as_str().map(str::to_string).ok_or_else(|| {
-                                err(format!(
-                                    "TypeError: tuple for {method} must only contain str"
-                                ))
-                            })?;
-                            any |= test(&p);
-                        }
-                        any
-                    }
-                };
-                Value::from(hit)
-            }
-            "find" | "rfind" | "index" | "rindex" | "count" => {
-                let sub = str_arg(a(0, "sub"), "sub")?.unwrap_or_default();
-                let (from, to) = window(s, int_opt(a(1, "start"))?, int_opt(a(2, "end"))?);
-                let part = &s[from..to];
-                if method == "count" {
-                    return Ok(Value::from(if sub.is_empty() {
-                        part.chars().count() as i64 + 1
-                    } else {
-                        part.matches(sub.as_str()).count() as i64
-                    }));
-                }
-                let found = if method.starts_with('r') {
-                    part.rfind(sub.as_str())
-                } else {
-                    part.find(sub.as_str())
-                };
-                match found {
-                    Some(i) => Value::from(char_pos(s, from + i)),
-                    None if method.ends_with("index") => {
-                        return Err(err("ValueError: substring not found"))
-                    }
-                    None => Value::from(-1),
-                }
-            }
-            "center" | "ljust" | "rjust" => {
-                let width = check_width(int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize)?;
-                let fill = fill_char(a(1, "fillchar"))?;
-                let align = match method {
-                    "ljust" => '<',
-                    "rjust" => '>',
-                    _ => '^',
-                };
-                Value::from(pad(s, width, fill, align))
-            }
-            "zfill" => {
-                let width = check_width(int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize)?;
-                let len = s.chars().count();
-                if len >= width {
-                    Value::from(s)
-                } else {
-                    let (sign, rest) = match s.chars().next() {
-                        Some(c @ ('+' | '-')) => (c.to_string(), &s[1..]),
-                        _ => (String::new(), s),
-                    };
-                    Value::from(format!("{sign}{}{rest}", "0".repeat(width - len)))
-                }
-            }
-            "partition" | "rpartition" => {
-                let sep = str_arg(a(0, "sep"), "sep")?.unwrap_or_default();
-                if sep.is_empty() {
-                    return Err(err("ValueError: empty separator"));
-                }
-                let at = if method == "partition" {
-                    s.find(sep.as_str())
-                } else {
-                    s.rfind(sep.as_str())
-                };
-                let parts = match at {
-                    Some(i) => [&s[..i], sep.as_str(), &s[i + sep.len()..]],
-                    None if method == "partition" => [s, "", ""],
-                    None => ["", "", s],
-                };
-                PyTuple::value(parts.iter().map(|p| Value::from(*p)).collect())
-            }
-            "expandtabs" => {
-                let size = int_opt(a(0, "tabsize"))?.unwrap_or(8).max(0) as usize;
-                let mut out = String::new();
-                let mut col = 0;
-                for c in s.chars() {
-                    match c {
-                        '\t' if size > 0 => {
-                            let n = size - col % size;
-                            out.extend(std::iter::repeat_n(' ', n));
-                            col += n;
-                        }
-                        '\t' => {}
-                        '\n' | '\r' => {
-                            out.push(c);
-                            col = 0;
-                        }
-                        c => {
-                            out.push(c);
-                            col += 1;
-                        }
-                    }
-                }
-                Value::from(out)
-            }
-            "removeprefix" => {
-                let p = str_arg(a(0, "prefix"), "prefix")?.unwrap_or_default();
-                Value::from(s.strip_prefix(p.as_str()).unwrap_or(s))
-            }
-            "removesuffix" => {
-                let p = str_arg(a(0, "suffix"), "suffix")?.unwrap_or_default();
-                Value::from(s.strip_suffix(p.as_str()).unwrap_or(s))
-            }
-            "strip" | "lstrip" | "rstrip" => {
-                let chars = str_arg(a(0, "chars"), "chars")?;
-                let is = |c: char| match &chars {
-                    Some(set) => set.contains(c),
-                    None => c.is_whitespace(),
-                };
-                Value::from(match method {
-                    "strip" => s.trim_matches(is),
-                    "lstrip" => s.trim_start_matches(is),
-                    _ => s.trim_end_matches(is),
-                })
-            }
-            "replace" => {
-                let old = str_arg(a(0, "old"), "old")?.unwrap_or_default();
-                let new = str_arg(a(1, "new"), "new")?.unwrap_or_default();
-                match int_opt(a(2, "count"))? {
-                    Some(n) if n >= 0 => Value::from(s.replacen(old.as_str(), &new, n as usize)),
-                    _ => Value::from(s.replace(old.as_str(), &new)),
-                }
-            }
-            "join" => {
-                let items = pos.first().cloned().unwrap_or_default();
-                let mut parts = Vec::new();
-                for x in items.try_iter()? {
-                    parts.push(x.as_str().map(str::to_string).ok_or_else(|| {
-                        err(format!(
-                            "TypeError: sequence item {}: expected str instance, {} found",
-                            parts.len(),
-                            type_name(&x)
-                        ))
-                    })?);
-                }
-                Value::from(parts.join(s))
-            }
-            "upper" => Value::from(s.to_uppercase()),
-            "lower" | "casefold" => Value::from(s.to_lowercase()),
-            "title" => Value::from(title(s)),
-            "capitalize" => {
-                let mut c = s.chars();
-                Value::from(match c.next() {
-                    Some(first) => first
-                        .to_uppercase()
-                        .chain(c.as_str().to_lowercase().chars())
-                        .collect::<String>(),
-                    None => String::new(),
-                })
-            }
-            "swapcase" => Value::from(
-                s.chars()
-                    .flat_map(|c| {
-                        if c.is_uppercase() {
-                            c.to_lowercase().collect::<Vec<_>>()
-                        } else {
-                            c.to_uppercase().collect::<Vec<_>>()
-                        }
-                    })
-                    .collect::<String>(),
-            ),
-            "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
-            "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
-            "isascii" => Value::from(s.is_ascii()),
-            "isdecimal" | "isdigit" => {
-                Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
-            }
-            "isnumeric" => Value::from(!s.is_empty() && s.chars().all(char::is_numeric)),
-            "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
-            "islower" => {
-                Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase))
-            }
-            "isupper" => {
-                Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase))
-            }
-            "istitle" => Value::from(is_title(s)),
-            "isidentifier" => Value::from(
-                s.chars()
-                    .next()
-                    .is_some_and(|c| c.is_alphabetic() || c == '_')
-                    && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
-            ),
-            "isprintable" => Value::from(s.chars().all(|c| !c.is_control())),
-            _ => return Err(err("\u{0}")),
-        })
+            "join" => return join(s, pos),
+            _ => {}
+        }
+        if let Some(v) = splitting(s, method, &a)? {
+            return Ok(v);
+        }
+        if let Some(v) = searching(s, method, &a)? {
+            return Ok(v);
+        }
+        if let Some(v) = reshaping(s, method, &a)? {
+            return Ok(v);
+        }
+        if let Some(v) = case_and_class(s, method) {
+            return Ok(v);
+        }
+        Err(err("\u{0}"))
     })();
     match result {
         Err(e) if e.detail() == Some("\u{0}") => None,
         r => Some(r),
     }
+}
+
+/// `sep.join(items)`: every item must be a string.
+fn join(s: &str, pos: &[Value]) -> Result<Value, Error> {
+    let items = pos.first().cloned().unwrap_or_default();
+    let mut parts = Vec::new();
+    for x in items.try_iter()? {
+        parts.push(x.as_str().map(str::to_string).ok_or_else(|| {
+            err(format!(
+                "TypeError: sequence item {}: expected str instance, {} found",
+                parts.len(),
+                type_name(&x)
+            ))
+        })?);
+    }
+    Ok(Value::from(parts.join(s)))
+}
+
+/// `split`, `rsplit`, `splitlines`, `partition`, `rpartition`; `None` for other methods.
+fn splitting(
+    s: &str,
+    method: &str,
+    a: &impl Fn(usize, &str) -> Option<Value>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
+        "split" | "rsplit" => {
+            let sep = str_arg(a(0, "sep"), "sep")?;
+            let maxsplit = int_opt(a(1, "maxsplit"))?.unwrap_or(-1);
+            let right = method == "rsplit";
+            PyList::value(match sep {
+                None => split_whitespace(s, maxsplit, right),
+                Some(sep) if sep.is_empty() => return Err(err("ValueError: empty separator")),
+                Some(sep) => split_sep(s, &sep, maxsplit, right),
+            })
+        }
+        "splitlines" => PyList::value(splitlines(s, a(0, "keepends").is_some_and(|v| v.is_true()))),
+        "partition" | "rpartition" => {
+            let sep = str_arg(a(0, "sep"), "sep")?.unwrap_or_default();
+            if sep.is_empty() {
+                return Err(err("ValueError: empty separator"));
+            }
+            let at = if method == "partition" {
+                s.find(sep.as_str())
+            } else {
+                s.rfind(sep.as_str())
+            };
+            let parts = match at {
+                Some(i) => [&s[..i], sep.as_str(), &s[i + sep.len()..]],
+                None if method == "partition" => [s, "", ""],
+                None => ["", "", s],
+            };
+            PyTuple::value(parts.iter().map(|p| Value::from(*p)).collect())
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// `startswith`, `endswith`, `find`, `rfind`, `index`, `rindex`, `count`; `None` for other
+/// methods.
+fn searching(
+    s: &str,
+    method: &str,
+    a: &impl Fn(usize, &str) -> Option<Value>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
+        "startswith" | "endswith" => {
+            let what = a(0, "prefix").unwrap_or_default();
+            let (from, to) = window(s, int_opt(a(1, "start"))?, int_opt(a(2, "end"))?);
+            let part = &s[from..to];
+            let test = |p: &str| {
+                if method == "startswith" {
+                    part.starts_with(p)
+                } else {
+                    part.ends_with(p)
+                }
+            };
+            let hit = match what.as_str() {
+                Some(p) => test(p),
+                None => {
+                    let mut any = false;
+                    for p in what.try_iter()? {
+                        let p = p.as_str().map(str::to_string).ok_or_else(|| {
+                            err(format!(
+                                "TypeError: tuple for {method} must only contain str"
+                            ))
+                        })?;
+                        any |= test(&p);
+                    }
+                    any
+                }
+            };
+            Value::from(hit)
+        }
+        "find" | "rfind" | "index" | "rindex" | "count" => {
+            let sub = str_arg(a(0, "sub"), "sub")?.unwrap_or_default();
+            let (from, to) = window(s, int_opt(a(1, "start"))?, int_opt(a(2, "end"))?);
+            let part = &s[from..to];
+            if method == "count" {
+                return Ok(Some(Value::from(if sub.is_empty() {
+                    part.chars().count() as i64 + 1
+                } else {
+                    part.matches(sub.as_str()).count() as i64
+                })));
+            }
+            let found = if method.starts_with('r') {
+                part.rfind(sub.as_str())
+            } else {
+                part.find(sub.as_str())
+            };
+            match found {
+                Some(i) => Value::from(char_pos(s, from + i)),
+                None if method.ends_with("index") => {
+                    return Err(err("ValueError: substring not found"))
+                }
+                None => Value::from(-1),
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Padding, trimming and replacing: `center`, `ljust`, `rjust`, `zfill`, `expandtabs`,
+/// `removeprefix`, `removesuffix`, the `strip` family, `replace`; `None` for other methods.
+fn reshaping(
+    s: &str,
+    method: &str,
+    a: &impl Fn(usize, &str) -> Option<Value>,
+) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
+        "center" | "ljust" | "rjust" => {
+            let width = check_width(int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize)?;
+            let fill = fill_char(a(1, "fillchar"))?;
+            let align = match method {
+                "ljust" => '<',
+                "rjust" => '>',
+                _ => '^',
+            };
+            Value::from(pad(s, width, fill, align))
+        }
+        "zfill" => {
+            let width = check_width(int_opt(a(0, "width"))?.unwrap_or(0).max(0) as usize)?;
+            let len = s.chars().count();
+            if len >= width {
+                Value::from(s)
+            } else {
+                let (sign, rest) = match s.chars().next() {
+                    Some(c @ ('+' | '-')) => (c.to_string(), &s[1..]),
+                    _ => (String::new(), s),
+                };
+                Value::from(format!("{sign}{}{rest}", "0".repeat(width - len)))
+            }
+        }
+        "expandtabs" => {
+            let size = int_opt(a(0, "tabsize"))?.unwrap_or(8).max(0) as usize;
+            let mut out = String::new();
+            let mut col = 0;
+            for c in s.chars() {
+                match c {
+                    '\t' if size > 0 => {
+                        let n = size - col % size;
+                        out.extend(std::iter::repeat_n(' ', n));
+                        col += n;
+                    }
+                    '\t' => {}
+                    '\n' | '\r' => {
+                        out.push(c);
+                        col = 0;
+                    }
+                    c => {
+                        out.push(c);
+                        col += 1;
+                    }
+                }
+            }
+            Value::from(out)
+        }
+        "removeprefix" => {
+            let p = str_arg(a(0, "prefix"), "prefix")?.unwrap_or_default();
+            Value::from(s.strip_prefix(p.as_str()).unwrap_or(s))
+        }
+        "removesuffix" => {
+            let p = str_arg(a(0, "suffix"), "suffix")?.unwrap_or_default();
+            Value::from(s.strip_suffix(p.as_str()).unwrap_or(s))
+        }
+        "strip" | "lstrip" | "rstrip" => {
+            let chars = str_arg(a(0, "chars"), "chars")?;
+            let is = |c: char| match &chars {
+                Some(set) => set.contains(c),
+                None => c.is_whitespace(),
+            };
+            Value::from(match method {
+                "strip" => s.trim_matches(is),
+                "lstrip" => s.trim_start_matches(is),
+                _ => s.trim_end_matches(is),
+            })
+        }
+        "replace" => {
+            let old = str_arg(a(0, "old"), "old")?.unwrap_or_default();
+            let new = str_arg(a(1, "new"), "new")?.unwrap_or_default();
+            match int_opt(a(2, "count"))? {
+                Some(n) if n >= 0 => Value::from(s.replacen(old.as_str(), &new, n as usize)),
+                _ => Value::from(s.replace(old.as_str(), &new)),
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The case methods (`upper`, `title`, `swapcase` ...) and the `is...` predicates; `None` for
+/// other methods.
+fn case_and_class(s: &str, method: &str) -> Option<Value> {
+    Some(match method {
+        "upper" => Value::from(s.to_uppercase()),
+        "lower" | "casefold" => Value::from(s.to_lowercase()),
+        "title" => Value::from(title(s)),
+        "capitalize" => {
+            let mut c = s.chars();
+            Value::from(match c.next() {
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(c.as_str().to_lowercase().chars())
+                    .collect::<String>(),
+                None => String::new(),
+            })
+        }
+        "swapcase" => Value::from(
+            s.chars()
+                .flat_map(|c| {
+                    if c.is_uppercase() {
+                        c.to_lowercase().collect::<Vec<_>>()
+                    } else {
+                        c.to_uppercase().collect::<Vec<_>>()
+                    }
+                })
+                .collect::<String>(),
+        ),
+        "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
+        "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
+        "isascii" => Value::from(s.is_ascii()),
+        "isdecimal" | "isdigit" => {
+            Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+        }
+        "isnumeric" => Value::from(!s.is_empty() && s.chars().all(char::is_numeric)),
+        "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
+        "islower" => {
+            Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase))
+        }
+        "isupper" => {
+            Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase))
+        }
+        "istitle" => Value::from(is_title(s)),
+        "isidentifier" => Value::from(
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_alphanumeric() || c == '_'),
+        ),
+        "isprintable" => Value::from(s.chars().all(|c| !c.is_control())),
+        _ => return None,
+    })
 }
 
 /// The largest width (or precision) sluice pads to: Python would try any width and run out of
