@@ -252,33 +252,65 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
     let s = parse_spec(spec)?;
     let number = num(v).filter(|_| v.kind() != ValueKind::String);
     let Some(n) = number else {
-        // Strings (and anything printed as one).
-        if v.kind() != ValueKind::String && v.kind() != ValueKind::Undefined {
-            return Err(err(format!(
-                "TypeError: unsupported format string passed to {}.__format__",
-                type_name(v)
-            )));
-        }
-        if !matches!(s.kind, None | Some('s')) {
-            return Err(err(format!(
-                "ValueError: Unknown format code '{}' for object of type 'str'",
-                s.kind.unwrap_or('s')
-            )));
-        }
-        let text = py_str(v);
-        let text: String = match s.precision {
-            Some(p) => text.chars().take(p).collect(),
-            None => text,
-        };
-        return Ok(pad(
-            &text,
-            s.width,
-            s.fill.unwrap_or(' '),
-            s.align.unwrap_or('<'),
-        ));
+        return format_text(v, &s);
     };
+    let (negative, mut body) = number_text(n, &s)?;
+    let sign = match (negative, s.sign) {
+        (true, _) => "-",
+        (false, Some('+')) => "+",
+        (false, Some(' ')) => " ",
+        _ => "",
+    };
+    let (fill, align) = match (s.fill, s.align, s.zero) {
+        (None, None, true) => ('0', '='),
+        (f, a, _) => (f.unwrap_or(' '), a.unwrap_or('>')),
+    };
+    let len = sign.chars().count() + body.chars().count();
+    if align == '=' && len < s.width {
+        let pad: String = std::iter::repeat_n(fill, s.width - len).collect();
+        // After the sign and any `0x` prefix.
+        let (prefix, rest) = ["0x", "0X", "0o", "0b"]
+            .iter()
+            .find_map(|p| body.strip_prefix(p).map(|r| (p.to_string(), r.to_string())))
+            .unwrap_or((String::new(), body.clone()));
+        body = format!("{prefix}{pad}{rest}");
+        return Ok(format!("{sign}{body}"));
+    }
+    Ok(pad(&format!("{sign}{body}"), s.width, fill, align))
+}
+
+/// `format(value, spec)` of a string (or anything printed as one).
+fn format_text(v: &Value, s: &FormatSpec) -> Result<String, Error> {
+    if v.kind() != ValueKind::String && v.kind() != ValueKind::Undefined {
+        return Err(err(format!(
+            "TypeError: unsupported format string passed to {}.__format__",
+            type_name(v)
+        )));
+    }
+    if !matches!(s.kind, None | Some('s')) {
+        return Err(err(format!(
+            "ValueError: Unknown format code '{}' for object of type 'str'",
+            s.kind.unwrap_or('s')
+        )));
+    }
+    let text = py_str(v);
+    let text: String = match s.precision {
+        Some(p) => text.chars().take(p).collect(),
+        None => text,
+    };
+    Ok(pad(
+        &text,
+        s.width,
+        s.fill.unwrap_or(' '),
+        s.align.unwrap_or('<'),
+    ))
+}
+
+/// The text of a number formatted by `s` (digits, prefix, grouping; no sign, no padding) and
+/// whether the number is negative.
+fn number_text(n: Num, s: &FormatSpec) -> Result<(bool, String), Error> {
     let negative;
-    let mut body = match (n, s.kind) {
+    let body = match (n, s.kind) {
         (Num::Int(i), None | Some('d' | 'n')) => {
             negative = i < 0;
             let d = i.unsigned_abs().to_string();
@@ -377,26 +409,5 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
             }
         }
     };
-    let sign = match (negative, s.sign) {
-        (true, _) => "-",
-        (false, Some('+')) => "+",
-        (false, Some(' ')) => " ",
-        _ => "",
-    };
-    let (fill, align) = match (s.fill, s.align, s.zero) {
-        (None, None, true) => ('0', '='),
-        (f, a, _) => (f.unwrap_or(' '), a.unwrap_or('>')),
-    };
-    let len = sign.chars().count() + body.chars().count();
-    if align == '=' && len < s.width {
-        let pad: String = std::iter::repeat_n(fill, s.width - len).collect();
-        // After the sign and any `0x` prefix.
-        let (prefix, rest) = ["0x", "0X", "0o", "0b"]
-            .iter()
-            .find_map(|p| body.strip_prefix(p).map(|r| (p.to_string(), r.to_string())))
-            .unwrap_or((String::new(), body.clone()));
-        body = format!("{prefix}{pad}{rest}");
-        return Ok(format!("{sign}{body}"));
-    }
-    Ok(pad(&format!("{sign}{body}"), s.width, fill, align))
+    Ok((negative, body))
 }
