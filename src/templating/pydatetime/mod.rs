@@ -13,7 +13,7 @@
 //! directives rather than chrono's, which differ (`%f`, `%z` on naive values, `%-d` ...).
 //!
 //! The parts: [`tz`] (tzinfo and `modules.pytz`), [`timedelta`], [`dates`] (date, time,
-//! datetime values), [`ops`] (their arithmetic), [`format`] (strftime / strptime /
+//! datetime values), [`ops`] (their arithmetic), [`format`](mod@format) (strftime / strptime /
 //! fromisoformat). This file holds the argument helpers they share and `modules.datetime` with its
 //! type objects (constructors and class methods).
 

@@ -2,7 +2,7 @@
 //! formatting, and modulo with the divisor's sign) and `//` (floor division), which
 //! [`super::syntax`] rewrites into `__sluice_mod` / `__sluice_floordiv` calls.
 //!
-//! Printf-style formatting (`"%05.2f" % x`) is in [`percent`]; this file holds the numbers, the
+//! Printf-style formatting (`"%05.2f" % x`) is in `percent.rs`; this file holds the numbers, the
 //! operators and the `int` / `float` / `round` filters.
 
 mod percent;

@@ -14,12 +14,12 @@
 //! Python's rule for empty matches (allowed right after a non-empty one), so `sub` and `split`
 //! cut where Python cuts. Compiled patterns are cached by text and flags.
 //!
-//! Pattern translation is in [`translate`](mod@translate), replacement templates in [`template`].
+//! Pattern translation is in [`translation`], replacement templates in [`template`].
 
 mod template;
 #[cfg(test)]
 mod tests;
-mod translate;
+mod translation;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -30,8 +30,8 @@ use minijinja::{Error, State};
 use super::calls::{err, no_method};
 use super::pyvalues::{PyDict, PyList, PyTuple};
 use template::{expand, parse_template};
-use translate::leading_flags;
-pub use translate::translate;
+use translation::leading_flags;
+pub use translation::translate;
 
 pub const FLAG_I: i64 = 2;
 pub const FLAG_L: i64 = 4;

@@ -9,7 +9,7 @@
 //! that come from elsewhere: a filter, `var()`, a query). Values passed around keep their identity,
 //! so a macro that extends a list it was given changes the caller's list, as in Python.
 //!
-//! How values print (`repr()`, `str()`, the output formatter) is in [`repr`](mod@repr).
+//! How values print (`repr()`, `str()`, the output formatter) is in `repr.rs`.
 
 mod repr;
 #[cfg(test)]
