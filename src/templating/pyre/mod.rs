@@ -13,6 +13,13 @@
 //! is no repetition, `[` inside a class, verbose mode's comments and spaces). Iteration follows
 //! Python's rule for empty matches (allowed right after a non-empty one), so `sub` and `split`
 //! cut where Python cuts. Compiled patterns are cached by text and flags.
+//!
+//! Pattern translation is in [`translation`], replacement templates in [`template`].
+
+mod template;
+#[cfg(test)]
+mod tests;
+mod translation;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -22,6 +29,9 @@ use minijinja::{Error, State};
 
 use super::calls::{err, no_method};
 use super::pyvalues::{PyDict, PyList, PyTuple};
+use template::{expand, parse_template};
+use translation::leading_flags;
+pub use translation::translate;
 
 pub const FLAG_I: i64 = 2;
 pub const FLAG_L: i64 = 4;
@@ -82,146 +92,6 @@ pub fn compile(source: &str, flags: i64) -> Result<Arc<Pattern>, Error> {
     }
     Ok(p)
 }
-
-/// The leading inline flags of a pattern (`(?ix)`), as flag bits, and where the pattern goes on.
-fn leading_flags(p: &str) -> (i64, usize) {
-    let mut flags = 0;
-    let mut at = 0;
-    while let Some(rest) = p[at..].strip_prefix("(?") {
-        let letters: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
-        if letters.is_empty() || !rest[letters.len()..].starts_with(')') {
-            break;
-        }
-        for c in letters.chars() {
-            flags |= match c {
-                'i' => FLAG_I,
-                'm' => FLAG_M,
-                's' => FLAG_S,
-                'x' => FLAG_X,
-                'a' => FLAG_A,
-                'u' => FLAG_U,
-                'L' => FLAG_L,
-                _ => 0,
-            };
-        }
-        at += 2 + letters.len() + 1;
-    }
-    (flags, at)
-}
-
-/// Python pattern syntax -> fancy-regex syntax, and the effective flags (with leading inline
-/// flags folded in; verbose mode is resolved here, so the result is never verbose).
-pub fn translate(p: &str, flags: i64) -> (String, i64) {
-    let (inline, start) = leading_flags(p);
-    let flags = flags | inline;
-    let verbose = flags & FLAG_X != 0;
-    let multiline = flags & FLAG_M != 0;
-    let src: Vec<char> = p[start..].chars().collect();
-    let mut out = String::with_capacity(p.len() + 8);
-    let mut i = 0;
-    let mut in_class = false;
-    let mut class_first = false;
-    while i < src.len() {
-        let c = src[i];
-        if c == '\\' {
-            let Some(&n) = src.get(i + 1) else {
-                out.push_str("\\\\");
-                break;
-            };
-            match n {
-                'Z' if !in_class => out.push_str("\\z"),
-                _ => {
-                    out.push('\\');
-                    out.push(n);
-                }
-            }
-            i += 2;
-            class_first = false;
-            continue;
-        }
-        if in_class {
-            match c {
-                ']' if !class_first => {
-                    in_class = false;
-                    out.push(']');
-                }
-                ']' => out.push_str("\\]"),
-                '[' => out.push_str("\\["),
-                '&' | '~' => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                '-' if src.get(i + 1) == Some(&'-') => out.push_str("\\-"),
-                _ => out.push(c),
-            }
-            class_first = false;
-            i += 1;
-            continue;
-        }
-        match c {
-            '[' => {
-                out.push('[');
-                in_class = true;
-                class_first = true;
-                if src.get(i + 1) == Some(&'^') {
-                    out.push('^');
-                    i += 1;
-                }
-            }
-            '(' if src.get(i + 1) == Some(&'?') && src.get(i + 2) == Some(&'#') => {
-                while i < src.len() && src[i] != ')' {
-                    i += 1;
-                }
-            }
-            '$' if !multiline => out.push_str("(?=\\n?\\z)"),
-            '{' => {
-                let len = quantifier_len(&src[i..]);
-                if len > 0 {
-                    out.extend(&src[i..i + len]);
-                    i += len;
-                    continue;
-                }
-                out.push_str("\\{");
-            }
-            '}' => out.push_str("\\}"),
-            c if verbose && c.is_whitespace() => {}
-            '#' if verbose => {
-                while i < src.len() && src[i] != '\n' {
-                    i += 1;
-                }
-            }
-            _ => out.push(c),
-        }
-        i += 1;
-    }
-    (out, flags & !FLAG_X)
-}
-
-/// The length of a repetition `{m}`, `{m,}`, `{,n}`, `{m,n}` at the start of `s`; 0 if none.
-fn quantifier_len(s: &[char]) -> usize {
-    let mut i = 1;
-    let mut digits = 0;
-    while s.get(i).is_some_and(char::is_ascii_digit) {
-        i += 1;
-        digits += 1;
-    }
-    if s.get(i) == Some(&',') {
-        i += 1;
-        while s.get(i).is_some_and(char::is_ascii_digit) {
-            i += 1;
-            digits += 1;
-        }
-    }
-    if digits > 0 && s.get(i) == Some(&'}') {
-        i + 1
-    } else {
-        0
-    }
-}
-
 /// Byte spans of each group of one match (`None` when a group did not take part).
 type Spans = Vec<Option<(usize, usize)>>;
 
@@ -686,110 +556,6 @@ fn full_regex(p: &Arc<Pattern>) -> Result<Arc<fancy_regex::Regex>, Error> {
     *slot = Some(r.clone());
     Ok(r)
 }
-
-/// A piece of a `sub` replacement.
-enum Piece {
-    Text(String),
-    Group(usize),
-}
-
-/// Python's replacement template: `\1`, `\g<1>`, `\g<name>`, `\n` and the other character
-/// escapes; an unknown letter escape is an error, other escapes stay as written.
-fn parse_template(t: &str, p: &Pattern) -> Result<Vec<Piece>, Error> {
-    let groups = p.names.len();
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut chars = t.chars().peekable();
-    let flush = |text: &mut String, out: &mut Vec<Piece>| {
-        if !text.is_empty() {
-            out.push(Piece::Text(std::mem::take(text)));
-        }
-    };
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            text.push(c);
-            continue;
-        }
-        let Some(n) = chars.next() else {
-            return Err(err("re.error: bad escape (end of pattern)"));
-        };
-        match n {
-            'g' => {
-                if chars.next() != Some('<') {
-                    return Err(err("re.error: missing <"));
-                }
-                let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
-                let index = match name.parse::<usize>() {
-                    Ok(i) => i,
-                    Err(_) => p
-                        .names
-                        .iter()
-                        .position(|n| n.as_deref() == Some(name.as_str()))
-                        .ok_or_else(|| err(format!("IndexError: unknown group name '{name}'")))?,
-                };
-                if index >= groups {
-                    return Err(err(format!("re.error: invalid group reference {index}")));
-                }
-                flush(&mut text, &mut out);
-                out.push(Piece::Group(index));
-            }
-            '0' => {
-                let mut v = 0u32;
-                let mut k = 0;
-                while k < 2 && chars.peek().is_some_and(|c| ('0'..='7').contains(c)) {
-                    v = v * 8 + chars.next().and_then(|c| c.to_digit(8)).unwrap_or(0);
-                    k += 1;
-                }
-                text.extend(char::from_u32(v));
-            }
-            '1'..='9' => {
-                let mut index = n.to_digit(10).unwrap_or(0) as usize;
-                if let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                    index = index * 10 + d as usize;
-                    chars.next();
-                }
-                if index >= groups {
-                    return Err(err(format!("re.error: invalid group reference {index}")));
-                }
-                flush(&mut text, &mut out);
-                out.push(Piece::Group(index));
-            }
-            'n' => text.push('\n'),
-            't' => text.push('\t'),
-            'r' => text.push('\r'),
-            'f' => text.push('\u{c}'),
-            'v' => text.push('\u{b}'),
-            'a' => text.push('\u{7}'),
-            'b' => text.push('\u{8}'),
-            '\\' => text.push('\\'),
-            c if c.is_ascii_alphabetic() => {
-                return Err(err(format!("re.error: bad escape \\{c}")));
-            }
-            c => {
-                text.push('\\');
-                text.push(c);
-            }
-        }
-    }
-    flush(&mut text, &mut out);
-    Ok(out)
-}
-
-fn expand(t: &[Piece], text: &str, s: &Spans) -> String {
-    let mut out = String::new();
-    for piece in t {
-        match piece {
-            Piece::Text(x) => out.push_str(x),
-            Piece::Group(i) => {
-                if let Some((a, b)) = s.get(*i).copied().flatten() {
-                    out.push_str(&text[a..b]);
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Python's `re.escape`: every character that is special in a pattern gets a backslash.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -887,142 +653,5 @@ impl Object for ReModule {
         }
         let rest: Vec<Value> = pos.iter().skip(1).take(flags_at - 1).cloned().collect();
         call(state, &compiled, method, &rest, kw, false)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn render(src: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        env.add_global("re", Value::from_object(ReModule));
-        env.add_function("__sluice_list", super::super::pyvalues::new_list);
-        env.add_function("__sluice_dict", super::super::pyvalues::new_dict);
-        env.add_function("__sluice_tuple", super::super::pyvalues::new_tuple);
-        env.set_formatter(super::super::pyvalues::format_output);
-        let src = super::super::syntax::rewrite(src).into_owned();
-        env.render_str(&src, ())
-            .unwrap_or_else(|e| format!("ERR {e}"))
-    }
-
-    // Each expected value is what `~/dbtvenv/bin/python` prints for the same call on Python's `re`.
-    #[test]
-    fn functions_behave_as_python_re() {
-        let cases = [
-            (
-                r"{{ re.sub('(\\w+)@(\\w+)', '\\2 at \\1', 'joe@site and ann@corp') }}",
-                "site at joe and corp at ann",
-            ),
-            (
-                r"{{ re.sub('(?P<first>\\w+) (?P<last>\\w+)', '\\g<last>, \\g<first>', 'John Smith') }}",
-                "Smith, John",
-            ),
-            ("{{ re.sub('a', 'b', 'aaa', count=2) }}", "bba"),
-            ("{{ re.sub('x*', '-', 'abxd') }}", "-a-b--d-"),
-            (r"{{ re.sub('(?<=a)b', 'X', 'ab cb ab') }}", "aX cb aX"),
-            (
-                r"{{ re.sub('(\\w)\\1', '<\\1\\1>', 'aabbcd') }}",
-                "<aa><bb>cd",
-            ),
-            ("{{ re.sub('A', 'x', 'aAa', flags=re.I) }}", "xxx"),
-            (
-                r"{{ re.findall('\\d+', 'a1b22c333') }}",
-                "['1', '22', '333']",
-            ),
-            (
-                r"{{ re.findall('(\\w)=(\\d)', 'a=1 b=2') }}",
-                "[('a', '1'), ('b', '2')]",
-            ),
-            (r"{{ re.findall('(\\w)=\\d', 'a=1 b=2') }}", "['a', 'b']"),
-            (
-                "{{ re.findall('(a)|(b)', 'ab') }}",
-                "[('a', ''), ('', 'b')]",
-            ),
-            (r"{{ re.split(',\\s*', 'a, b,c') }}", "['a', 'b', 'c']"),
-            (
-                "{{ re.split('(,)', 'a,b,c') }}",
-                "['a', ',', 'b', ',', 'c']",
-            ),
-            ("{{ re.split(',', 'a,b,c', maxsplit=1) }}", "['a', 'b,c']"),
-            (
-                "{{ re.split('x*', 'axbc') }}",
-                "['', 'a', '', 'b', 'c', '']",
-            ),
-            (
-                r"{{ re.search('(?P<y>\\d{4})-(?P<m>\\d\\d)', 'on 2024-05-01').groupdict() }}",
-                "{'y': '2024', 'm': '05'}",
-            ),
-            (
-                r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01').span() }}",
-                "(3, 10)",
-            ),
-            (
-                r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01').group(0, 2) }}",
-                "('2024-05', '05')",
-            ),
-            (
-                r"{{ re.search('(\\d{4})-(\\d\\d)', 'on 2024-05-01') }}",
-                "<re.Match object; span=(3, 10), match='2024-05'>",
-            ),
-            (r"{{ re.match('\\d', 'a1') }}", "None"),
-            ("{{ re.match('a|ab', 'abc').group() }}", "a"),
-            ("{{ re.fullmatch('a|ab', 'ab').group() }}", "ab"),
-            ("{{ re.fullmatch('a', 'ab') }}", "None"),
-            ("{{ re.escape('a.b*c d-e_f') }}", "a\\.b\\*c\\ d\\-e_f"),
-            (
-                "{{ re.compile('(?i)foo(?=bar)').findall('FOObar foobaz') }}",
-                "['FOO']",
-            ),
-            ("{{ re.compile('a', re.I).flags }}", "34"),
-            ("{{ re.compile('(a)(?P<n>b)').groups }}", "2"),
-            ("{{ re.compile('(a)(?P<n>b)').groupindex['n'] }}", "2"),
-            (
-                r#"{{ re.sub('(?P<q>[\'"])(.*?)(?P=q)', '<\\2>', 'say "hi" and \'yo\'') }}"#,
-                "say <hi> and <yo>",
-            ),
-            ("{{ re.search('^b$', 'a\\nb\\nc', re.M).group() }}", "b"),
-            (
-                "{{ re.search('a.b', 'a\\nb', re.S).group() | length }}",
-                "3",
-            ),
-            (
-                r"{% for m in re.finditer('\\d', 'a1b2') %}{{ m.group() }}{% endfor %}",
-                "12",
-            ),
-            (
-                "{{ re.search('(?x) \\\\d+  # digits\\n  [ ] x', 'ab 12 x').group() }}",
-                "12 x",
-            ),
-            ("{{ re.search('a{', 'xa{').group() }}", "a{"),
-            (
-                r"{{ re.search('({{\\s*ref)', 'from {{ ref').group(1) }}",
-                "{{ ref",
-            ),
-            ("{{ re.search('é(x)', 'caféx').span(1) }}", "(4, 5)"),
-            ("{{ re.search('a$', 'a\\n').span() }}", "(0, 1)"),
-            ("{{ re.subn('a', 'b', 'aaa') }}", "('bbb', 3)"),
-            ("{{ re.sub('(a)|b', '[\\\\1]', 'ab') }}", "[a][]"),
-            ("{{ re.search('(a)(b)?', 'a').groups() }}", "('a', None)"),
-            ("{{ re.search('(a)(b)?', 'a').groups('z') }}", "('a', 'z')"),
-            ("{{ re.search('(a)(b)?', 'a').lastindex }}", "1"),
-            ("{{ re.search('a', 'a')[0] }}", "a"),
-            (
-                r"{{ re.sub('\\bfoo\\b', 'bar', 'foo food foo') }}",
-                "bar food bar",
-            ),
-            (
-                "{{ re.IGNORECASE }} {{ re.M }} {{ re.S }} {{ re.X }}",
-                "2 8 16 64",
-            ),
-        ];
-        let mut bad = Vec::new();
-        for (src, want) in cases {
-            let got = render(src);
-            if got != want {
-                bad.push(format!("{src}\n  want {want}\n  got  {got}"));
-            }
-        }
-        assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 }

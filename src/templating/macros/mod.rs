@@ -1,0 +1,294 @@
+//! Macros: where they come from, how they are named, and how a call finds the right one.
+//!
+//! Every macro file is added to the environment as a template named `<package>://<path>`, after
+//! [`preprocess`] renames `{% macro x(...) %}` to `{% macro __m_x(...) %}` and turns `{% test x %}`
+//! blocks into `__m_test_x` macros. Why rename: a call `x()` then always goes through the global
+//! [`MacroFn`] object rather than a same-file closure, so `return()` (which unwinds to the nearest
+//! `MacroFn`) and dbt's lookup rules (package-local, then root project, then `dbt`) hold everywhere.
+//!
+//! Finding definitions and the rewrites are in [`source`], calling a macro in [`call`]; this file
+//! holds the definitions, the index and the built-in library.
+
+mod call;
+mod source;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use minijinja::value::{Object, Value};
+
+use crate::diagnostics::Diagnostic;
+
+pub use call::{do_return, MacroFn, MAX_MACRO_DEPTH};
+use source::find_defs;
+pub use source::{preprocess, preprocess_node};
+
+/// Package name of sluice's built-in macro library.
+pub const BUILTIN_PACKAGE: &str = "dbt";
+
+/// A file holding macros.
+#[derive(Debug, Clone)]
+pub struct MacroFile {
+    pub package: String,
+    pub original_file_path: String,
+    pub contents: String,
+}
+
+impl MacroFile {
+    pub fn template_name(&self) -> String {
+        format!("{}://{}", self.package, self.original_file_path)
+    }
+}
+
+/// `dbt://macros/x.sql` -> `macros/x.sql` for messages.
+pub fn display_template_name(name: &str) -> &str {
+    name.split_once("://").map_or(name, |(_, p)| p)
+}
+
+/// One macro definition.
+#[derive(Debug, Clone)]
+pub struct MacroDef {
+    pub unique_id: String,
+    pub package: String,
+    pub name: String,
+    pub template: String,
+    pub original_file_path: String,
+    pub contents: String,
+    /// The macro's own text (`{% macro ... %}...{% endmacro %}`).
+    pub macro_sql: String,
+    pub arguments: Vec<String>,
+    /// How many of `arguments` (the leading ones) have no default value.
+    pub required: usize,
+}
+
+/// Every macro, by package and name.
+#[derive(Debug, Default)]
+pub struct MacroIndex {
+    pub root_package: String,
+    pub adapter_type: String,
+    pub by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>>,
+    /// `dispatch:` search orders by macro namespace.
+    pub dispatch: BTreeMap<String, Vec<String>>,
+    /// Per package: its macros as `MacroFn` values, shadowing globals inside that package.
+    locals: BTreeMap<String, Value>,
+}
+
+impl MacroIndex {
+    pub fn build(
+        root_package: &str,
+        adapter_type: &str,
+        files: &[MacroFile],
+        dispatch: Vec<(String, Vec<String>)>,
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let mut by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for f in files {
+            for c in find_defs(&f.contents) {
+                let kind = c.kind;
+                let raw_name = c.name;
+                let name = if kind == "test" {
+                    format!("test_{raw_name}")
+                } else {
+                    raw_name.to_string()
+                };
+                let arguments = c.arguments;
+                let required = c.required;
+                let def = MacroDef {
+                    unique_id: format!("macro.{}.{}", f.package, name),
+                    package: f.package.clone(),
+                    name: name.clone(),
+                    template: f.template_name(),
+                    original_file_path: f.original_file_path.clone(),
+                    contents: f.contents.clone(),
+                    macro_sql: c.text.to_string(),
+                    arguments,
+                    required,
+                };
+                let pkg = by_package.entry(f.package.clone()).or_default();
+                if let Some(prev) = pkg.get(&name) {
+                    if f.package != BUILTIN_PACKAGE {
+                        errors.push(
+                            Diagnostic::error(
+                                "duplicate-macro",
+                                format!(
+                                    "macro `{name}` is defined twice in package `{}`",
+                                    f.package
+                                ),
+                            )
+                            .in_file(&f.original_file_path)
+                            .with_hint(format!(
+                                "the other definition is in `{}`",
+                                prev.original_file_path
+                            )),
+                        );
+                    }
+                    continue;
+                }
+                pkg.insert(name, Arc::new(def));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut index = MacroIndex {
+            root_package: root_package.to_string(),
+            adapter_type: adapter_type.to_string(),
+            by_package,
+            dispatch: dispatch.into_iter().collect(),
+            locals: BTreeMap::new(),
+        };
+        let mut locals = BTreeMap::new();
+        for (pkg, defs) in &index.by_package {
+            if pkg == BUILTIN_PACKAGE || pkg == root_package {
+                continue;
+            }
+            let map: BTreeMap<String, Value> = defs
+                .iter()
+                .map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() })))
+                .collect();
+            locals.insert(pkg.clone(), Value::from(map));
+        }
+        index.locals = locals;
+        Ok(index)
+    }
+
+    /// Finds a macro by name as seen from `from_package`: `pkg.name`, or bare `name` looked up in
+    /// the calling package, then the root project, then `dbt`.
+    pub fn find(&self, name: &str, from_package: Option<&str>) -> Option<Arc<MacroDef>> {
+        if let Some((pkg, n)) = name.split_once('.') {
+            return self.by_package.get(pkg).and_then(|m| m.get(n)).cloned();
+        }
+        let mut order: Vec<&str> = Vec::new();
+        if let Some(p) = from_package {
+            order.push(p);
+        }
+        order.push(&self.root_package);
+        order.push(BUILTIN_PACKAGE);
+        order
+            .into_iter()
+            .find_map(|p| self.by_package.get(p).and_then(|m| m.get(name)).cloned())
+    }
+
+    pub fn lookup_value(&self, name: &str, from_package: Option<&str>) -> Option<Value> {
+        self.find(name, from_package)
+            .map(|def| Value::from_object(MacroFn { def }))
+    }
+
+    /// `adapter.dispatch(name, macro_namespace)`, as dbt resolves it: the packages searched are
+    /// the project's `dispatch:` search order for the namespace, else the root project then the
+    /// namespace (for an installed package or `dbt`), else the calling context; in each, the first
+    /// of `<adapter>__name` and `default__name`.
+    pub fn dispatch(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+        from_package: &str,
+    ) -> Option<Arc<MacroDef>> {
+        let packages: Vec<Option<&str>> = match namespace {
+            Some(ns) => match self.dispatch.get(ns) {
+                Some(order) => order.iter().map(|s| Some(s.as_str())).collect(),
+                None if ns == BUILTIN_PACKAGE || self.by_package.contains_key(ns) => {
+                    vec![Some(self.root_package.as_str()), Some(ns)]
+                }
+                None => vec![Some(ns)],
+            },
+            None => vec![None],
+        };
+        let prefixes: [&str; 2] = [self.adapter_type.as_str(), "default"];
+        for pkg in &packages {
+            for prefix in &prefixes {
+                let full = format!("{prefix}__{name}");
+                let found = match pkg {
+                    Some(p) => self.by_package.get(*p).and_then(|m| m.get(&full)).cloned(),
+                    None => self.find(&full, Some(from_package)),
+                };
+                if found.is_some() {
+                    return found;
+                }
+            }
+        }
+        None
+    }
+
+    /// The names `dispatch` tried, for its error message.
+    pub fn dispatch_attempts(&self, name: &str, namespace: Option<&str>) -> Vec<String> {
+        let packages: Vec<String> = match namespace {
+            Some(ns) => match self.dispatch.get(ns) {
+                Some(order) => order.clone(),
+                None if ns == BUILTIN_PACKAGE || self.by_package.contains_key(ns) => {
+                    vec![self.root_package.clone(), ns.to_string()]
+                }
+                None => vec![ns.to_string()],
+            },
+            None => vec![String::new()],
+        };
+        let mut out = Vec::new();
+        for p in &packages {
+            for prefix in [self.adapter_type.as_str(), "default"] {
+                if p.is_empty() {
+                    out.push(format!("{prefix}__{name}"));
+                } else {
+                    out.push(format!("{p}.{prefix}__{name}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// All macro names visible bare from the root project (for globals and hints).
+    pub fn global_names(&self) -> Vec<(String, Arc<MacroDef>)> {
+        let mut out: BTreeMap<String, Arc<MacroDef>> = BTreeMap::new();
+        for pkg in [BUILTIN_PACKAGE, self.root_package.as_str()] {
+            if let Some(defs) = self.by_package.get(pkg) {
+                for (n, d) in defs {
+                    out.insert(n.clone(), d.clone());
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// A package namespace object (`dbt_utils.x`).
+    pub fn namespace_value(&self, package: &str) -> Option<Value> {
+        let defs = self.by_package.get(package)?;
+        let map: BTreeMap<String, Value> = defs
+            .iter()
+            .map(|(n, d)| (n.clone(), Value::from_object(MacroFn { def: d.clone() })))
+            .collect();
+        Some(Value::from(map))
+    }
+
+    /// A package's macros by bare name, which its own nodes and macros see before the root's.
+    pub(crate) fn locals_for(&self, package: &str) -> Option<Value> {
+        self.locals.get(package).cloned()
+    }
+}
+
+/// The index, reachable from inside templates as the hidden global `__sluice_index`.
+#[derive(Debug)]
+pub struct IndexHandle(pub Arc<MacroIndex>);
+impl Object for IndexHandle {}
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        vec![$(MacroFile {
+            package: BUILTIN_PACKAGE.to_string(),
+            original_file_path: concat!("sluice/macros/", $name).to_string(),
+            contents: include_str!(concat!("../builtins/", $name)).to_string(),
+        }),*]
+    };
+}
+
+/// sluice's own macro library (dbt's global project, written here), with the target engine's
+/// own macros.
+pub fn builtin_files(dialect: crate::sql::Dialect) -> Vec<MacroFile> {
+    let mut files = builtin!["naming.sql", "tests.sql", "adapter.sql", "cross_db.sql"];
+    files.push(MacroFile {
+        package: BUILTIN_PACKAGE.to_string(),
+        original_file_path: format!("sluice/macros/{}.sql", dialect.name()),
+        contents: dialect.macros().to_string(),
+    });
+    files
+}
