@@ -275,183 +275,205 @@ pub struct EntryEnv<'a> {
 /// is left null for the writer to fill in. dbt's key order is kept, so the entries read like
 /// dbt's side by side.
 pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<String, Value> {
-    let pkg = env.package;
     let mut out = BTreeMap::new();
-    let sm_of_measure = |measure: &str| {
-        layer
-            .semantic_models
-            .iter()
-            .find(|sm| sm.measure(measure).is_some())
-            .map(|sm| format!("semantic_model.{pkg}.{}", sm.name))
-    };
     for sm in &layer.semantic_models {
-        let id = format!("semantic_model.{pkg}.{}", sm.name);
-        let mut sem = semantic_model(sm);
-        for list in ["entities", "measures"] {
-            // dbt's manifest writes these without the semantic manifest's `metadata`.
-            if let Some(Value::Array(items)) = sem.get_mut(list) {
-                for item in items {
-                    if let Value::Object(o) = item {
-                        o.remove("metadata");
-                    }
-                }
-            }
-        }
-        let model = sm.model_name();
-        let mut e = node_head(env, "semantic_model", &id, &sm.name, &sm.origin);
-        e.insert("model".into(), json!(sm.model));
-        move_keys(
-            &mut e,
-            &mut sem,
-            &["node_relation", "description", "label", "defaults"],
-        );
-        move_keys(
-            &mut e,
-            &mut sem,
-            &["entities", "measures", "dimensions", "metadata"],
-        );
-        e.insert(
-            "depends_on".into(),
-            json!({"macros": [], "nodes": sm.depends_on.iter().collect::<Vec<_>>()}),
-        );
-        e.insert(
-            "refs".into(),
-            json!(model
-                .iter()
-                .map(|name| json!({"name": name, "package": null, "version": null}))
-                .collect::<Vec<_>>()),
-        );
-        e.insert("created_at".into(), Value::Null);
-        e.insert("config".into(), node_config(&sem, &sm.config));
-        e.insert("unrendered_config".into(), written_config(&sm.config));
-        move_keys(&mut e, &mut sem, &["primary_entity"]);
-        e.insert("group".into(), Value::Null);
-        out.insert(id, Value::Object(e));
+        let (id, entry) = semantic_model_entry(sm, env);
+        out.insert(id, entry);
     }
     for m in &layer.metrics {
-        let id = format!("metric.{pkg}.{}", m.name);
-        let mut sem = metric(layer, m);
-        let mut e = node_head(env, "metric", &id, &m.name, &m.origin);
-        move_keys(&mut e, &mut sem, &["description", "label", "type"]);
-        if let Some(Value::Object(mut tp)) = sem.get_mut("type_params").map(Value::take) {
-            let mut ordered = Map::new();
-            move_keys(
-                &mut ordered,
-                &mut tp,
-                &["measure", "input_measures", "numerator"],
-            );
-            move_keys(&mut ordered, &mut tp, &["denominator", "expr", "window"]);
-            move_keys(&mut ordered, &mut tp, &["grain_to_date", "metrics"]);
-            move_keys(&mut ordered, &mut tp, &["conversion_type_params"]);
-            move_keys(&mut ordered, &mut tp, &["cumulative_type_params"]);
-            if let Some(Value::Object(c)) = ordered.get_mut("cumulative_type_params") {
-                // The manifest's cumulative parameters name the metric they apply to (unset).
-                c.insert("metric".into(), Value::Null);
-            }
-            ordered.insert("metric_aggregation_params".into(), Value::Null);
-            written_grains(m, &mut ordered);
-            e.insert("type_params".into(), Value::Object(ordered));
-        }
-        move_keys(
-            &mut e,
-            &mut sem,
-            &["filter", "metadata", "time_granularity"],
-        );
-        let config = node_config(&sem, &m.config);
-        e.insert("meta".into(), config["meta"].clone());
-        e.insert(
-            "tags".into(),
-            json!(crate::project::config::str_list(m.tags.as_ref())),
-        );
-        e.insert("config".into(), config);
-        let mut unrendered = written_config(&m.config);
-        let created = layer
-            .semantic_models
-            .iter()
-            .any(|sm| sm.measure(&m.name).is_some_and(|me| me.create_metric));
-        if m.config.is_none() && created {
-            // dbt records the implicit `enabled` of a metric it created from a measure.
-            unrendered = json!({"enabled": true});
-        }
-        e.insert("unrendered_config".into(), unrendered);
-        e.insert("sources".into(), json!([]));
-        let mut parents: Vec<String> = Vec::new();
-        let tp = &m.type_params;
-        let measures = tp.measure.iter().chain(
-            tp.conversion_type_params
-                .iter()
-                .flat_map(|c| c.base_measure.iter().chain(c.conversion_measure.iter())),
-        );
-        for mi in measures {
-            if let Some(sm) = sm_of_measure(&mi.name) {
-                if !parents.contains(&sm) {
-                    parents.push(sm);
+        let (id, entry) = metric_entry(layer, m, env);
+        out.insert(id, entry);
+    }
+    for q in &layer.saved_queries {
+        let (id, entry) = saved_query_entry(q, env);
+        out.insert(id, entry);
+    }
+    out
+}
+
+/// The unique id of the semantic model defining `measure`.
+fn semantic_model_of(layer: &SemanticLayer, pkg: &str, measure: &str) -> Option<String> {
+    layer
+        .semantic_models
+        .iter()
+        .find(|sm| sm.measure(measure).is_some())
+        .map(|sm| format!("semantic_model.{pkg}.{}", sm.name))
+}
+
+/// The `manifest.json` entry of a semantic model, by unique id.
+fn semantic_model_entry(sm: &SemanticModel, env: &EntryEnv) -> (String, Value) {
+    let pkg = env.package;
+    let id = format!("semantic_model.{pkg}.{}", sm.name);
+    let mut sem = semantic_model(sm);
+    for list in ["entities", "measures"] {
+        // dbt's manifest writes these without the semantic manifest's `metadata`.
+        if let Some(Value::Array(items)) = sem.get_mut(list) {
+            for item in items {
+                if let Value::Object(o) = item {
+                    o.remove("metadata");
                 }
             }
         }
-        for input in m.input_metrics() {
-            let mid = format!("metric.{pkg}.{}", input.name);
-            if !parents.contains(&mid) {
-                parents.push(mid);
+    }
+    let model = sm.model_name();
+    let mut e = node_head(env, "semantic_model", &id, &sm.name, &sm.origin);
+    e.insert("model".into(), json!(sm.model));
+    move_keys(
+        &mut e,
+        &mut sem,
+        &["node_relation", "description", "label", "defaults"],
+    );
+    move_keys(
+        &mut e,
+        &mut sem,
+        &["entities", "measures", "dimensions", "metadata"],
+    );
+    e.insert(
+        "depends_on".into(),
+        json!({"macros": [], "nodes": sm.depends_on.iter().collect::<Vec<_>>()}),
+    );
+    e.insert(
+        "refs".into(),
+        json!(model
+            .iter()
+            .map(|name| json!({"name": name, "package": null, "version": null}))
+            .collect::<Vec<_>>()),
+    );
+    e.insert("created_at".into(), Value::Null);
+    e.insert("config".into(), node_config(&sem, &sm.config));
+    e.insert("unrendered_config".into(), written_config(&sm.config));
+    move_keys(&mut e, &mut sem, &["primary_entity"]);
+    e.insert("group".into(), Value::Null);
+    (id, Value::Object(e))
+}
+
+/// The `manifest.json` entry of a metric, by unique id.
+fn metric_entry(layer: &SemanticLayer, m: &Metric, env: &EntryEnv) -> (String, Value) {
+    let pkg = env.package;
+    let id = format!("metric.{pkg}.{}", m.name);
+    let mut sem = metric(layer, m);
+    let mut e = node_head(env, "metric", &id, &m.name, &m.origin);
+    move_keys(&mut e, &mut sem, &["description", "label", "type"]);
+    if let Some(Value::Object(mut tp)) = sem.get_mut("type_params").map(Value::take) {
+        let mut ordered = Map::new();
+        move_keys(
+            &mut ordered,
+            &mut tp,
+            &["measure", "input_measures", "numerator"],
+        );
+        move_keys(&mut ordered, &mut tp, &["denominator", "expr", "window"]);
+        move_keys(&mut ordered, &mut tp, &["grain_to_date", "metrics"]);
+        move_keys(&mut ordered, &mut tp, &["conversion_type_params"]);
+        move_keys(&mut ordered, &mut tp, &["cumulative_type_params"]);
+        if let Some(Value::Object(c)) = ordered.get_mut("cumulative_type_params") {
+            // The manifest's cumulative parameters name the metric they apply to (unset).
+            c.insert("metric".into(), Value::Null);
+        }
+        ordered.insert("metric_aggregation_params".into(), Value::Null);
+        written_grains(m, &mut ordered);
+        e.insert("type_params".into(), Value::Object(ordered));
+    }
+    move_keys(
+        &mut e,
+        &mut sem,
+        &["filter", "metadata", "time_granularity"],
+    );
+    let config = node_config(&sem, &m.config);
+    e.insert("meta".into(), config["meta"].clone());
+    e.insert(
+        "tags".into(),
+        json!(crate::project::config::str_list(m.tags.as_ref())),
+    );
+    e.insert("config".into(), config);
+    let mut unrendered = written_config(&m.config);
+    let created = layer
+        .semantic_models
+        .iter()
+        .any(|sm| sm.measure(&m.name).is_some_and(|me| me.create_metric));
+    if m.config.is_none() && created {
+        // dbt records the implicit `enabled` of a metric it created from a measure.
+        unrendered = json!({"enabled": true});
+    }
+    e.insert("unrendered_config".into(), unrendered);
+    e.insert("sources".into(), json!([]));
+    let mut parents: Vec<String> = Vec::new();
+    let tp = &m.type_params;
+    let measures = tp.measure.iter().chain(
+        tp.conversion_type_params
+            .iter()
+            .flat_map(|c| c.base_measure.iter().chain(c.conversion_measure.iter())),
+    );
+    for mi in measures {
+        if let Some(sm) = semantic_model_of(layer, pkg, &mi.name) {
+            if !parents.contains(&sm) {
+                parents.push(sm);
             }
         }
-        e.insert("depends_on".into(), json!({"macros": [], "nodes": parents}));
-        e.insert("refs".into(), json!([]));
-        e.insert("metrics".into(), json!([]));
-        e.insert("created_at".into(), Value::Null);
-        e.insert("group".into(), Value::Null);
-        out.insert(id, Value::Object(e));
     }
-    for q in &layer.saved_queries {
-        let id = format!("saved_query.{pkg}.{}", q.name);
-        let mut sem = saved_query(q, env.default_schema);
-        let mut e = node_head(env, "saved_query", &id, &q.name, &q.origin);
-        if let Some(Value::Object(mut qp)) = sem.get_mut("query_params").map(Value::take) {
-            let mut ordered = Map::new();
-            move_keys(
-                &mut ordered,
-                &mut qp,
-                &["metrics", "group_by", "where", "order_by"],
-            );
-            move_keys(&mut ordered, &mut qp, &["limit"]);
-            e.insert("query_params".into(), Value::Object(ordered));
+    for input in m.input_metrics() {
+        let mid = format!("metric.{pkg}.{}", input.name);
+        if !parents.contains(&mid) {
+            parents.push(mid);
         }
-        let exports: Vec<Value> = q
-            .exports
-            .iter()
-            .map(|x| {
-                json!({
-                    "name": x.name,
-                    "config": {
-                        "export_as": export_as(x),
-                        "schema_name": x.config.get("schema").and_then(Value::as_str).unwrap_or(env.default_schema),
-                        "alias": x.config.get("alias").and_then(Value::as_str).unwrap_or(&x.name),
-                        "database": env.database,
-                    },
-                    "unrendered_config": x.config,
-                })
-            })
-            .collect();
-        e.insert("exports".into(), json!(exports));
-        move_keys(&mut e, &mut sem, &["description", "label", "metadata"]);
-        let mut config = q.resolved_config();
-        config.insert("meta".into(), node_config(&sem, &q.config)["meta"].clone());
-        e.insert("config".into(), Value::Object(config));
-        e.insert("unrendered_config".into(), written_config(&q.config));
-        e.insert("group".into(), Value::Null);
-        e.insert(
-            "depends_on".into(),
-            json!({"macros": [], "nodes": q.metric_ids(pkg)}),
-        );
-        e.insert("created_at".into(), Value::Null);
-        e.insert("refs".into(), json!([]));
-        e.insert(
-            "tags".into(),
-            json!(crate::project::config::str_list(q.tags.as_ref())),
-        );
-        out.insert(id, Value::Object(e));
     }
-    out
+    e.insert("depends_on".into(), json!({"macros": [], "nodes": parents}));
+    e.insert("refs".into(), json!([]));
+    e.insert("metrics".into(), json!([]));
+    e.insert("created_at".into(), Value::Null);
+    e.insert("group".into(), Value::Null);
+    (id, Value::Object(e))
+}
+
+/// The `manifest.json` entry of a saved query, by unique id.
+fn saved_query_entry(q: &SavedQuery, env: &EntryEnv) -> (String, Value) {
+    let pkg = env.package;
+    let id = format!("saved_query.{pkg}.{}", q.name);
+    let mut sem = saved_query(q, env.default_schema);
+    let mut e = node_head(env, "saved_query", &id, &q.name, &q.origin);
+    if let Some(Value::Object(mut qp)) = sem.get_mut("query_params").map(Value::take) {
+        let mut ordered = Map::new();
+        move_keys(
+            &mut ordered,
+            &mut qp,
+            &["metrics", "group_by", "where", "order_by"],
+        );
+        move_keys(&mut ordered, &mut qp, &["limit"]);
+        e.insert("query_params".into(), Value::Object(ordered));
+    }
+    let exports: Vec<Value> = q
+        .exports
+        .iter()
+        .map(|x| {
+            json!({
+                "name": x.name,
+                "config": {
+                    "export_as": export_as(x),
+                    "schema_name": x.config.get("schema").and_then(Value::as_str).unwrap_or(env.default_schema),
+                    "alias": x.config.get("alias").and_then(Value::as_str).unwrap_or(&x.name),
+                    "database": env.database,
+                },
+                "unrendered_config": x.config,
+            })
+        })
+        .collect();
+    e.insert("exports".into(), json!(exports));
+    move_keys(&mut e, &mut sem, &["description", "label", "metadata"]);
+    let mut config = q.resolved_config();
+    config.insert("meta".into(), node_config(&sem, &q.config)["meta"].clone());
+    e.insert("config".into(), Value::Object(config));
+    e.insert("unrendered_config".into(), written_config(&q.config));
+    e.insert("group".into(), Value::Null);
+    e.insert(
+        "depends_on".into(),
+        json!({"macros": [], "nodes": q.metric_ids(pkg)}),
+    );
+    e.insert("created_at".into(), Value::Null);
+    e.insert("refs".into(), json!([]));
+    e.insert(
+        "tags".into(),
+        json!(crate::project::config::str_list(q.tags.as_ref())),
+    );
+    (id, Value::Object(e))
 }
 
 /// The fields every manifest node starts with.

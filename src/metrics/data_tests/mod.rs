@@ -23,10 +23,12 @@ use serde_json::{Map, Value};
 
 use super::model::{Grain, Metric, SemanticLayer};
 
+mod definition;
 mod kinds;
+mod node;
 use super::plan::{plan, MetricQuery};
 use super::{locate, ModelIndex, Step};
-use crate::compile::{Manifest, Node, ResourceType};
+use crate::compile::{Manifest, Node};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::project::config::str_list;
 use crate::project::YamlFile;
@@ -600,237 +602,45 @@ fn select_cols(cols: &[String], alias: &str) -> String {
         .collect()
 }
 
-/// Compiles one definition; `None` when it is disabled.
+/// Compiles one definition; `None` when it is disabled. The steps run in the order their errors
+/// are reported: the kind and its arguments, the config, the `last` window, the SQL (a built-in
+/// kind's assertion or a custom macro's query); `enabled: false` is looked at last, so a disabled
+/// test is still checked.
 fn build(
     d: &Declared,
     layer: &SemanticLayer,
     index: &ModelIndex,
     target: &Target,
 ) -> Result<Option<Node>, Diagnostic> {
-    // A built-in kind, else a custom test macro (`name` or `package.name`).
-    let custom = if KINDS.iter().any(|(k, _)| *k == d.kind) {
-        None
-    } else {
-        let (pkg, name) = match d.kind.split_once('.') {
-            Some((p, n)) => (Some(p), n),
-            None => (None, d.kind.as_str()),
-        };
-        let mut found: Vec<&TestMacro> = target
-            .test_macros
-            .iter()
-            .filter(|m| m.for_metrics && m.name == name && pkg.is_none_or(|p| p == m.package))
-            .collect();
-        // The project's own macro wins over a package's, as dbt resolves names.
-        found.sort_by_key(|m| m.package != target.package);
-        found.first().copied()
-    };
-    let custom_args: Vec<&str>;
-    let allowed: &[&str] = match (KINDS.iter().find(|(k, _)| *k == d.kind), custom) {
-        (Some((_, a)), _) => a,
-        (None, Some(m)) => {
-            custom_args = m.arguments.iter().map(String::as_str).collect();
-            &custom_args
-        }
-        (None, None) if target.test_macros.iter().any(|m| m.name == d.kind) => {
-            return Err(err(
-                d,
-                format!(
-                    "`{}` on metric `{}` is a model test, not a metric test",
-                    d.kind, d.metric.name
-                ),
-                format!("a metric test macro takes the metric query first: `{{% test {}(metric_query, metric_name, group_by, ...) %}}`", d.kind),
-            ))
-        }
-        (None, None) => return Err(err(
-            d,
-            format!(
-                "unknown metric test `{}` on metric `{}`",
-                d.kind, d.metric.name
-            ),
-            crate::diagnostics::did_you_mean(
-                &d.kind,
-                KINDS
-                    .iter()
-                    .map(|(k, _)| *k)
-                    .chain(
-                        target
-                            .test_macros
-                            .iter()
-                            .filter(|m| m.for_metrics)
-                            .map(|m| m.name.as_str()),
-                    ),
-            )
-            .unwrap_or_else(|| {
-                format!(
-                    "metric tests are {}, or a custom test macro `{{% test {}(metric_query, metric_name, group_by, ...) %}}`",
-                    KINDS
-                        .iter()
-                        .map(|(k, _)| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    d.kind
-                )
-            }),
-        )),
-    };
-    for k in d.args.keys() {
-        if !allowed.contains(&k.as_str())
-            && !COMMON.contains(&k.as_str())
-            && !CONFIG_KEYS.contains(&k.as_str())
-        {
-            let mut known: Vec<&str> = allowed.to_vec();
-            known.extend(COMMON);
-            return Err(err(
-                d,
-                format!(
-                    "metric test `{}` on metric `{}` has no argument `{k}`",
-                    d.kind, d.metric.name
-                ),
-                crate::diagnostics::did_you_mean(k, known.iter().copied()).unwrap_or_else(|| {
-                    format!(
-                        "its arguments are {}",
-                        known
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }),
-            ));
-        }
-    }
-    // Config: top-level keys, then `config:` (which wins).
-    let mut config = crate::compile::default_config(ResourceType::Test);
-    for k in CONFIG_KEYS {
-        if let Some(v) = d.args.get(*k) {
-            config.insert((*k).to_string(), v.clone());
-        }
-    }
-    match d.args.get("config") {
-        Some(Value::Object(c)) => {
-            for (k, v) in c {
-                config.insert(k.clone(), v.clone());
-            }
-        }
-        None | Some(Value::Null) => {}
-        Some(_) => {
-            return Err(err(
-                d,
-                "`config` of a metric test must be a mapping",
-                "e.g. config: {severity: warn}",
-            ))
-        }
-    }
-    if let Some(Value::String(s)) = config.get("severity").cloned() {
-        if !s.eq_ignore_ascii_case("warn") && !s.eq_ignore_ascii_case("error") {
-            return Err(err(
-                d,
-                format!("severity `{s}` of a metric test is neither `warn` nor `error`"),
-                "severity: warn or severity: error",
-            ));
-        }
-        config.insert("severity".into(), Value::String(s.to_ascii_uppercase()));
-    }
-    let tags = str_list(config.get("tags"));
-    config.insert(
-        "tags".into(),
-        Value::Array(tags.iter().cloned().map(Value::String).collect()),
-    );
-
+    let custom = definition::custom_macro(d, target);
+    definition::check_arguments(d, target, custom)?;
+    let (config, tags) = definition::config(d)?;
     let group_by = str_list(d.args.get("group_by"));
     let metric = d.metric.name.as_str();
     let mut models = BTreeSet::new();
     models_of(layer, d.metric, &mut models, 0);
     let mut name_parts = vec![format!("metric_{}", d.kind), metric.to_string()];
-    let mut custom_kwargs: Option<Map<String, Value>> = None;
     // `last: 12 months`: a window ending at the run's start.
-    let resolved;
-    let d = match d.args.get("last") {
-        None | Some(Value::Null) => d,
-        Some(v) => {
-            let Some((count, unit)) = v.as_str().and_then(parse_lag) else {
-                return Err(err(
-                    d,
-                    format!(
-                        "`last` of metric test `{}` on metric `{metric}` must read like `12 months`, not `{}`",
-                        d.kind,
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                    ),
-                    "last: <count> <day|week|month|quarter|year>s",
-                ));
-            };
-            if d.args.contains_key("start_time") || d.args.contains_key("end_time") {
-                return Err(err(
-                    d,
-                    format!("metric test `{}` on metric `{metric}` has both `last` and `start_time`/`end_time`", d.kind),
-                    "`last` is a window ending at the run's start: keep one of them",
-                ));
-            }
-            if d.kind == "freshness" {
-                return Err(err(
-                    d,
-                    "metric test `freshness` takes `max_lag`, not `last`",
-                    "e.g. max_lag: 2 days",
-                ));
-            }
-            name_parts.push(format!("last_{count}_{}s", unit.as_str()));
-            resolved = Declared {
-                metric: d.metric,
-                file: d.file,
-                owner: d.owner,
-                index: d.index,
-                kind: d.kind.clone(),
-                args: d.args.clone(),
-                window: Some((
-                    back_from(target.run_started_at, count, unit),
-                    target
-                        .run_started_at
-                        .format("%Y-%m-%d %H:%M:%S")
-                        .to_string(),
-                )),
-            };
-            &resolved
+    let resolved = definition::window(d, target, &mut name_parts)?;
+    let d = resolved.as_ref().unwrap_or(d);
+    let (sql, custom) = match custom {
+        None => {
+            let sql = kinds::assertion(
+                d,
+                layer,
+                index,
+                target,
+                &group_by,
+                &mut name_parts,
+                &mut models,
+            )?;
+            (sql, None)
         }
-    };
-    let sql = if custom.is_none() {
-        kinds::assertion(
-            d,
-            layer,
-            index,
-            target,
-            &group_by,
-            &mut name_parts,
-            &mut models,
-        )?
-    } else {
         // A custom test macro: it receives the metric query and returns the failing rows.
-        let (q, cols) = query(d, layer, metric, &group_by, target)?;
-        let mut kwargs = Map::new();
-        for (k, v) in &d.args {
-            if !COMMON.contains(&k.as_str()) && !CONFIG_KEYS.contains(&k.as_str()) {
-                kwargs.insert(k.clone(), v.clone());
-            }
+        Some(m) => {
+            let (sql, kwargs) = node::custom_call(d, layer, &group_by, target, &mut name_parts)?;
+            (sql, Some((m, kwargs)))
         }
-        kwargs.insert(
-            "group_by".into(),
-            Value::Array(
-                cols[..cols.len() - 1]
-                    .iter()
-                    .cloned()
-                    .map(Value::String)
-                    .collect(),
-            ),
-        );
-        kwargs.insert("metric_name".into(), Value::String(metric.to_string()));
-        kwargs.insert("metric_query".into(), Value::String(q.clone()));
-        custom_kwargs = Some(kwargs);
-        let kind = slug(&Value::String(d.kind.clone()));
-        name_parts[0] = if kind.starts_with("metric_") {
-            kind
-        } else {
-            format!("metric_{kind}")
-        };
-        q
     };
     if !group_by.is_empty() {
         name_parts.push(format!(
@@ -840,79 +650,19 @@ fn build(
             ))
         ));
     }
-    // Models joined in for a dimension (`account__segment` from `dim_accounts`) are read too.
-    for sm in &layer.semantic_models {
-        if let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) {
-            if sql.contains(&format!(
-                "{}.{}",
-                quote(&rel.schema),
-                quote(&rel.identifier)
-            )) {
-                models.insert(id.clone());
-            }
-        }
-    }
+    node::joined_models(layer, &sql, &mut models);
     if config.get("enabled") == Some(&Value::Bool(false)) {
         return Ok(None);
     }
-    let name = match d.args.get("name").and_then(Value::as_str) {
-        Some(n) => n.to_string(),
-        None => name_parts.join("_"),
+    let compiled = node::Compiled {
+        sql,
+        name_parts,
+        models,
+        config,
+        tags,
+        custom,
     };
-    let hash = {
-        use md5::{Digest, Md5};
-        let def = serde_json::json!({"metric": metric, "kind": d.kind, "args": d.args});
-        let h = Md5::digest(def.to_string().as_bytes());
-        h.iter().map(|b| format!("{b:02x}")).collect::<String>()[..10].to_string()
-    };
-    let pkg = target.package;
-    let mut node = Node::new(
-        format!("test.{pkg}.{name}.{hash}"),
-        ResourceType::Test,
-        name.clone(),
-        pkg.to_string(),
-    );
-    node.alias = config
-        .get("alias")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| name.clone());
-    node.path = format!("{}.sql", node.alias);
-    node.original_file_path = d.file.original_file_path.clone();
-    node.patch_path = None;
-    node.fqn = vec![
-        pkg.to_string(),
-        "metrics".into(),
-        metric.to_string(),
-        name.clone(),
-    ];
-    node.database = target.database.to_string();
-    node.schema = format!("{}_dbt_test__audit", target.schema);
-    node.raw_code = sql;
-    node.checksum = hash.clone();
-    node.tags = tags;
-    node.config = config.into();
-    node.file_key_name = Some(format!("metrics.{metric}"));
-    node.depends_on_nodes = models.into_iter().collect();
-    node.depends_on_nodes.push(format!("metric.{pkg}.{metric}"));
-    node.definition = serde_json::json!({
-        "metric_test": {"metric": metric, "kind": d.kind, "args": d.args}
-    });
-    if let (Some(m), Some(kwargs)) = (custom, custom_kwargs) {
-        // Rendered like a generic test: the macro called with these kwargs.
-        let namespace = (m.package != target.package).then(|| m.package.clone());
-        node.raw_code = match &namespace {
-            Some(ns) => format!("{{{{ {ns}.test_{}(**_dbt_generic_test_kwargs) }}}}", m.name),
-            None => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", m.name),
-        };
-        node.depends_on_macros = vec![m.unique_id.clone()];
-        node.test_metadata = Some(crate::compile::TestMetadata {
-            name: m.name.clone(),
-            namespace,
-            kwargs,
-        });
-    }
-    Ok(Some(node))
+    Ok(Some(node::node(d, target, compiled)))
 }
 
 /// Rows shown under a failing metric test.

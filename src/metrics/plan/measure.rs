@@ -115,6 +115,69 @@ impl<'a> Planner<'a> {
         apply_where: bool,
     ) -> PResult<MeasureRows<'a>> {
         let d = self.dialect;
+        let (sm, measure, rel) = self.measure_source(measure_name)?;
+        // Complete the group-by items for this measure, then the filter references.
+        let gspecs = self.group_specs(sm, measure, specs)?;
+        let (fspecs, filters) = self.completed_filters(sm, measure, ctx, &gspecs, apply_where)?;
+        // Columns of the flat subquery.
+        let FlatColumns {
+            mut select,
+            joins,
+            metric_joins,
+        } = self.flat_columns(sm, measure, &gspecs, &fspecs)?;
+        let time_col = sm.agg_time_of(measure).and_then(|a| sm.dimension(a));
+        let time_expr = time_col.map(|t| t.sql().to_string());
+        let Some(time_expr) = time_expr else {
+            return Err(PlanError::new(
+                format!(
+                    "measure `{}` has no agg time dimension in semantic model `{}`",
+                    measure.name, sm.name
+                ),
+                "set `defaults.agg_time_dimension` or the measure's `agg_time_dimension`",
+            ));
+        };
+        select.push(format!(
+            "{} as __t",
+            render::date_trunc(d, Grain::Day, &time_expr)
+        ));
+        select.push(format!("{} as __m", measure.sql()));
+        for (e, alias) in extra {
+            select.push(format!("{e} as {alias}"));
+        }
+        let nad_cols = self.non_additive_columns(sm, measure, &gspecs, &mut select)?;
+        let mut from = format!("{} as b", d.rel(rel));
+        for (key, (alias, cols)) in &joins {
+            from.push_str(&format!(
+                "\nleft outer join {} as {alias}\n  on {} = {alias}.__key",
+                self.joined_subquery(&key.path, cols)?,
+                sm.entity(&key.path[0].0).expect("resolved").sql(),
+            ));
+        }
+        for (alias, spec) in &metric_joins {
+            from.push_str(&format!(
+                "\nleft outer join (\n{}\n) as {alias}\n  on {} = {alias}.__key",
+                indent(&self.metric_per_entity(spec)?),
+                sm.entity(&spec.links[0]).expect("completed").sql(),
+            ));
+        }
+        let mut flat = format!("select\n  {}\nfrom {from}", select.join(",\n  "));
+        // Without metric_time in the output, the time range applies to source rows.
+        if !gspecs.iter().any(|s| s.kind == SpecKind::MetricTime) {
+            flat.push_str(&self.time_range(&time_expr));
+        }
+        let rows = filtered_rows(&flat, &filters, measure, &nad_cols);
+        Ok(MeasureRows {
+            rows,
+            gspecs,
+            measure,
+        })
+    }
+
+    /// The semantic model defining a measure, the measure, and the relation the model reads.
+    fn measure_source(
+        &self,
+        measure_name: &str,
+    ) -> PResult<(&'a SemanticModel, &'a Measure, &'a crate::sql::Relation)> {
         let (sm, measure) = self.layer.measure(measure_name).ok_or_else(|| {
             PlanError::new(
                 format!("unknown measure `{measure_name}`"),
@@ -130,7 +193,16 @@ impl<'a> Planner<'a> {
                 "point `model:` at an existing model with ref('name')",
             )
         })?;
-        // Complete the group-by items for this measure, then the filter references.
+        Ok((sm, measure, rel))
+    }
+
+    /// The query's group-by items completed for this measure, at the grains `specs` ask for.
+    fn group_specs(
+        &self,
+        sm: &SemanticModel,
+        measure: &Measure,
+        specs: &[Spec],
+    ) -> PResult<Vec<Spec>> {
         let mut gspecs = Vec::new();
         for (s, want) in self.specs.iter().zip(specs) {
             let mut c = self.resolver.complete(s, sm, measure)?;
@@ -139,6 +211,19 @@ impl<'a> Planner<'a> {
             }
             gspecs.push(c);
         }
+        Ok(gspecs)
+    }
+
+    /// The filters on the measure's rows (the query's `where`, if `apply_where`, then the
+    /// inherited ones), rendered, and the items they read that are not group-by items.
+    fn completed_filters(
+        &self,
+        sm: &SemanticModel,
+        measure: &Measure,
+        ctx: &Ctx,
+        gspecs: &[Spec],
+        apply_where: bool,
+    ) -> PResult<(Vec<Spec>, Vec<String>)> {
         let mut filters = Vec::new();
         let mut fspecs: Vec<Spec> = Vec::new();
         let query_where: &[String] = if apply_where { &self.where_ } else { &[] };
@@ -157,11 +242,21 @@ impl<'a> Planner<'a> {
             };
             filters.push(render_filter(f, &completed)?);
         }
-        // Columns of the flat subquery.
+        Ok((fspecs, filters))
+    }
+
+    /// The flat subquery's columns of the group-by and filter items, with the models joined in
+    /// for them and the metrics computed per entity for `{{ Metric(...) }}` items.
+    fn flat_columns(
+        &self,
+        sm: &SemanticModel,
+        measure: &Measure,
+        gspecs: &[Spec],
+        fspecs: &[Spec],
+    ) -> PResult<FlatColumns> {
+        let d = self.dialect;
         let mut joins: BTreeMap<JoinKey, (String, Vec<(String, String)>)> = BTreeMap::new();
         let mut select = Vec::new();
-        let time_col = sm.agg_time_of(measure).and_then(|a| sm.dimension(a));
-        let time_expr = time_col.map(|t| t.sql().to_string());
         let mut metric_joins = Vec::new();
         for s in gspecs.iter().chain(fspecs.iter()) {
             if s.kind == SpecKind::Metric {
@@ -191,23 +286,23 @@ impl<'a> Planner<'a> {
             };
             select.push(format!("{value} as {}", quote(&col)));
         }
-        let Some(time_expr) = time_expr else {
-            return Err(PlanError::new(
-                format!(
-                    "measure `{}` has no agg time dimension in semantic model `{}`",
-                    measure.name, sm.name
-                ),
-                "set `defaults.agg_time_dimension` or the measure's `agg_time_dimension`",
-            ));
-        };
-        select.push(format!(
-            "{} as __t",
-            render::date_trunc(d, Grain::Day, &time_expr)
-        ));
-        select.push(format!("{} as __m", measure.sql()));
-        for (e, alias) in extra {
-            select.push(format!("{e} as {alias}"));
-        }
+        Ok(FlatColumns {
+            select,
+            joins,
+            metric_joins,
+        })
+    }
+
+    /// For a non-additive measure, adds the columns its rows are cut by (`__nad`, the window
+    /// groupings `__wg<i>`) to `select`, and returns the partition of the cut.
+    fn non_additive_columns(
+        &self,
+        sm: &SemanticModel,
+        measure: &Measure,
+        gspecs: &[Spec],
+        select: &mut Vec<String>,
+    ) -> PResult<Vec<String>> {
+        let d = self.dialect;
         let mut nad_cols = Vec::new();
         if let Some(nad) = &measure.non_additive_dimension {
             let nd = sm.dimension(&nad.name).ok_or_else(|| {
@@ -237,67 +332,31 @@ impl<'a> Planner<'a> {
                 nad_cols.push(quote(&s.column()));
             }
         }
-        let mut from = format!("{} as b", d.rel(rel));
-        for (key, (alias, cols)) in &joins {
-            from.push_str(&format!(
-                "\nleft outer join {} as {alias}\n  on {} = {alias}.__key",
-                self.joined_subquery(&key.path, cols)?,
-                sm.entity(&key.path[0].0).expect("resolved").sql(),
+        Ok(nad_cols)
+    }
+
+    /// The `where` of the query's time range on source rows (empty without one).
+    fn time_range(&self, time_expr: &str) -> String {
+        let mut conds = Vec::new();
+        if let Some(st) = &self.start {
+            conds.push(format!(
+                "{} >= cast({} as timestamp)",
+                time_expr,
+                crate::sql::literal(st)
             ));
         }
-        for (alias, spec) in &metric_joins {
-            from.push_str(&format!(
-                "\nleft outer join (\n{}\n) as {alias}\n  on {} = {alias}.__key",
-                indent(&self.metric_per_entity(spec)?),
-                sm.entity(&spec.links[0]).expect("completed").sql(),
+        if let Some(en) = &self.end {
+            conds.push(format!(
+                "{} <= cast({} as timestamp)",
+                time_expr,
+                crate::sql::literal(en)
             ));
         }
-        let mut flat = format!("select\n  {}\nfrom {from}", select.join(",\n  "));
-        // Without metric_time in the output, the time range applies to source rows.
-        if !gspecs.iter().any(|s| s.kind == SpecKind::MetricTime) {
-            let mut conds = Vec::new();
-            if let Some(st) = &self.start {
-                conds.push(format!(
-                    "{} >= cast({} as timestamp)",
-                    time_expr,
-                    crate::sql::literal(st)
-                ));
-            }
-            if let Some(en) = &self.end {
-                conds.push(format!(
-                    "{} <= cast({} as timestamp)",
-                    time_expr,
-                    crate::sql::literal(en)
-                ));
-            }
-            if !conds.is_empty() {
-                flat.push_str(&format!("\nwhere {}", conds.join(" and ")));
-            }
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!("\nwhere {}", conds.join(" and "))
         }
-        let mut rows = format!("select *\nfrom (\n{}\n) as f", indent(&flat));
-        if !filters.is_empty() {
-            rows.push_str(&format!("\nwhere {}", filters.join("\n  and ")));
-        }
-        if let Some(nad) = &measure.non_additive_dimension {
-            let pick = match nad.window_choice {
-                WindowChoice::Max => "max",
-                WindowChoice::Min => "min",
-            };
-            let part = if nad_cols.is_empty() {
-                String::new()
-            } else {
-                format!("partition by {}", nad_cols.join(", "))
-            };
-            rows = format!(
-                "select *\nfrom (\n  select r.*, {pick}(__nad) over ({part}) as __nad_pick\n  from (\n{}\n  ) as r\n) as n\nwhere __nad = __nad_pick",
-                indent(&indent(&rows))
-            );
-        }
-        Ok(MeasureRows {
-            rows,
-            gspecs,
-            measure,
-        })
     }
 
     /// Aggregates a measure's rows at the group-by grain (through the spine for cumulative
@@ -423,6 +482,42 @@ impl<'a> Planner<'a> {
             }
         })
     }
+}
+
+/// The columns of a measure's flat subquery for its group-by and filter items
+/// ([`Planner::flat_columns`]).
+struct FlatColumns {
+    /// `<expression> as <column>`, in item order.
+    select: Vec<String>,
+    /// The models joined in, by join path: their alias and (expression, column) pairs.
+    joins: BTreeMap<JoinKey, (String, Vec<(String, String)>)>,
+    /// The metrics computed per entity, by alias.
+    metric_joins: Vec<(String, Spec)>,
+}
+
+/// The flat rows filtered, and for a non-additive measure cut to the rows at the last (or
+/// first) `__nad` of each partition `nad_cols`.
+fn filtered_rows(flat: &str, filters: &[String], measure: &Measure, nad_cols: &[String]) -> String {
+    let mut rows = format!("select *\nfrom (\n{}\n) as f", indent(flat));
+    if !filters.is_empty() {
+        rows.push_str(&format!("\nwhere {}", filters.join("\n  and ")));
+    }
+    if let Some(nad) = &measure.non_additive_dimension {
+        let pick = match nad.window_choice {
+            WindowChoice::Max => "max",
+            WindowChoice::Min => "min",
+        };
+        let part = if nad_cols.is_empty() {
+            String::new()
+        } else {
+            format!("partition by {}", nad_cols.join(", "))
+        };
+        rows = format!(
+            "select *\nfrom (\n  select r.*, {pick}(__nad) over ({part}) as __nad_pick\n  from (\n{}\n  ) as r\n) as n\nwhere __nad = __nad_pick",
+            indent(&indent(&rows))
+        );
+    }
+    rows
 }
 
 /// What [`Planner::measure_rows`] returns.

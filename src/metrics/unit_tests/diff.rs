@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 
-use super::{Compiled, DATE, TIMESTAMP};
+use super::fixtures::{DATE, TIMESTAMP};
+use super::Compiled;
 
 /// A cell, normalised for comparison: numbers (also numeric text, as PostgreSQL's `numeric`
 /// arrives) compare as numbers, midnight timestamps as their date.

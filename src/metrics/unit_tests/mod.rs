@@ -5,6 +5,11 @@
 //! the metric query over them; `diff` compares the rows a run returns with the expected ones (the
 //! diff a user reads). Running the SQL is the executor's job (`execute::metric_unit`).
 //!
+//! Compiling one entry (`build`) runs in steps, each in its own file: the entry's own keys
+//! (here), the `given` inputs (`given`), the `query` planned over the fixtures (`query`), the
+//! `expect` block (`expect`) and the node (`node`); `fixtures` turns rows into the SQL of the
+//! fixture tables.
+//!
 //! ```yaml
 //! metric_unit_tests:
 //!   - name: revenue_by_month
@@ -29,22 +34,22 @@
 //! `config: {engine: target}` they are temporary tables on the target's own connection, so the
 //! test checks the SQL of the target's engine (e.g. PostgreSQL).
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::data_tests::Target;
-use super::model::{parse_ref, SemanticLayer};
-use super::plan::{plan, MetricQuery};
+use super::model::SemanticLayer;
 use super::{locate, ModelIndex, Step};
-use crate::compile::{Node, ResourceType};
+use crate::compile::Node;
 use crate::diagnostics::{did_you_mean, Diagnostic, Location};
-use crate::project::config::str_list;
 use crate::project::YamlFile;
-use crate::sql::{quote, Dialect, Relation};
 
 mod diff;
+mod expect;
+mod fixtures;
+mod given;
+mod node;
+mod query;
 pub use diff::{compare, Difference};
 
 /// The top-level key of the definitions.
@@ -181,158 +186,6 @@ fn unknown_key(
     }
 }
 
-/// The select of a `format: sql` block (`None` for the other formats).
-fn sql_rows(block: &Map<String, Value>) -> Result<Option<String>, String> {
-    if block.get("format").and_then(Value::as_str) != Some("sql") {
-        return Ok(None);
-    }
-    match block.get("rows") {
-        Some(Value::String(sql)) if !sql.trim().is_empty() => {
-            Ok(Some(sql.trim().trim_end_matches(';').to_string()))
-        }
-        _ => Err("with `format: sql`, `rows` is one select statement".into()),
-    }
-}
-
-/// Rows of a `given`/`expect` block: a list of mappings, or CSV text with `format: csv` (none
-/// for `format: sql`, see [`sql_rows`]).
-fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, String> {
-    let format = block
-        .get("format")
-        .and_then(Value::as_str)
-        .unwrap_or("dict");
-    match (format, block.get("rows")) {
-        ("sql", _) => Ok(vec![]),
-        (_, None) | (_, Some(Value::Null)) => Ok(vec![]),
-        ("dict", Some(Value::Array(rows))) => rows
-            .iter()
-            .map(|r| match r {
-                Value::Object(o) => Ok(o.clone()),
-                other => Err(format!(
-                    "a row must be a mapping of column to value, not `{other}`"
-                )),
-            })
-            .collect(),
-        ("dict", Some(_)) => Err("`rows` must be a list of mappings".into()),
-        ("csv", Some(Value::String(text))) => {
-            let typed = |v: &str| {
-                if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
-                    Value::Bool(v.eq_ignore_ascii_case("true"))
-                } else if let Ok(i) = v.parse::<i64>() {
-                    Value::from(i)
-                } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
-                    Value::from(f)
-                } else {
-                    Value::String(v.to_string())
-                }
-            };
-            crate::project::seeds::csv_fixture_rows(text, typed).map_err(|e| match e {
-                crate::project::seeds::FixtureCsvError::Header(e)
-                | crate::project::seeds::FixtureCsvError::Row(e) => format!("csv rows: {e}"),
-            })
-        }
-        ("csv", Some(_)) => Err("with `format: csv`, `rows` is one CSV text with a header".into()),
-        (f, _) => Err(format!("unknown fixture format `{f}`")),
-    }
-}
-
-pub(super) static DATE: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").expect("valid regex"));
-pub(super) static TIMESTAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$").expect("valid regex")
-});
-
-/// The SQL type of a fixture column, from its values: integers `bigint`, other numbers
-/// `double precision`, booleans, ISO dates and timestamps; anything else (or only nulls) text.
-fn column_type(values: &[&Value]) -> &'static str {
-    let mut kind: Option<&'static str> = None;
-    for v in values {
-        let k = match v {
-            Value::Null => continue,
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_i64() || n.is_u64() => "bigint",
-            Value::Number(_) => "double precision",
-            Value::String(s) if DATE.is_match(s.trim()) => "date",
-            Value::String(s) if TIMESTAMP.is_match(s.trim()) => "timestamp",
-            _ => "varchar",
-        };
-        kind = Some(match (kind, k) {
-            (None, k) => k,
-            (Some(a), b) if a == b => a,
-            (Some("bigint" | "double precision"), "bigint" | "double precision") => {
-                "double precision"
-            }
-            (Some("date" | "timestamp"), "date" | "timestamp") => "timestamp",
-            _ => "varchar",
-        });
-    }
-    kind.unwrap_or("varchar")
-}
-
-fn sql_value(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => crate::sql::literal(s),
-        other => crate::sql::literal(&other.to_string()),
-    }
-}
-
-/// `select cast(v as t) as c, ... union all ...` over the rows (columns in first-seen order).
-fn rows_select(rows: &[Map<String, Value>]) -> String {
-    let mut cols: Vec<&String> = Vec::new();
-    for r in rows {
-        for k in r.keys() {
-            if !cols.contains(&k) {
-                cols.push(k);
-            }
-        }
-    }
-    let types: Vec<&str> = cols
-        .iter()
-        .map(|c| {
-            let vals: Vec<&Value> = rows.iter().filter_map(|r| r.get(c.as_str())).collect();
-            column_type(&vals)
-        })
-        .collect();
-    rows.iter()
-        .map(|r| {
-            let cells: Vec<String> = cols
-                .iter()
-                .zip(&types)
-                .map(|(c, t)| {
-                    format!(
-                        "cast({} as {t}) as {}",
-                        sql_value(r.get(c.as_str()).unwrap_or(&Value::Null)),
-                        quote(c)
-                    )
-                })
-                .collect();
-            format!("select {}", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("\nunion all\n")
-}
-
-/// The fixture table of the `i`-th input (`spine` for a generated time spine).
-fn fixture_relation(engine: Engine, dialect: Dialect, tag: &str, what: &str) -> Relation {
-    match (engine, dialect) {
-        (Engine::Duckdb, _) => Relation::new("", "main", format!("given_{what}")),
-        (Engine::Target, d) => d.temp_relation(&format!("__sluice_metric_unit_{tag}_{what}")),
-    }
-}
-
-fn create_table(engine: Engine, dialect: Dialect, rel: &Relation, select: &str) -> String {
-    match engine {
-        Engine::Duckdb => format!("create table {} as\n{select}", dialect.rel(rel)),
-        Engine::Target => format!(
-            "create temporary table {} as\n{select}",
-            quote(&rel.identifier)
-        ),
-    }
-}
-
 /// The compiled node of every enabled `metric_unit_tests:` entry, sorted by id, or one diagnostic
 /// per bad entry.
 pub fn unit_test_nodes(
@@ -428,21 +281,15 @@ fn nth_name_line(text: &str, name: &str, nth: usize) -> Option<(usize, usize)> {
         .nth(nth)
 }
 
-/// One given input, checked.
-struct Given {
-    model_id: String,
-    model: String,
-    rows: Vec<Map<String, Value>>,
-    /// The select of `format: sql` (then `rows` is empty).
-    sql: Option<String>,
+/// What an entry's own keys say: the metric under test, the `config`, and the engine.
+struct Header<'a> {
+    metric: &'a str,
+    config: Map<String, Value>,
+    engine: Engine,
 }
 
-fn build(
-    e: &Entry,
-    layer: &SemanticLayer,
-    index: &ModelIndex,
-    target: &Target,
-) -> Result<Option<Node>, Diagnostic> {
+/// Reads and checks the entry's own keys (`metric`, `config`), before its inputs.
+fn header<'a>(e: &Entry<'a>, layer: &SemanticLayer) -> Result<Header<'a>, Diagnostic> {
     let name = &e.name;
     unknown_key(e, None, "the entry", e.v, KEYS)?;
     // The metric.
@@ -487,439 +334,67 @@ fn build(
             ))
         }
     };
+    Ok(Header {
+        metric,
+        config,
+        engine,
+    })
+}
+
+/// Compiles one entry; `None` when it is disabled. The steps run in the order their errors are
+/// reported: the entry's own keys, the `given` inputs, the `query` (planned over the fixtures),
+/// the `expect` block; `enabled: false` is looked at last, so a disabled test is still checked.
+fn build(
+    e: &Entry,
+    layer: &SemanticLayer,
+    index: &ModelIndex,
+    target: &Target,
+) -> Result<Option<Node>, Diagnostic> {
+    let Header {
+        metric,
+        config,
+        engine,
+    } = header(e, layer)?;
     let dialect = match engine {
         Engine::Duckdb => crate::adapters::IN_MEMORY_DIALECT,
         Engine::Target => target.dialect,
     };
-    let unique_id = format!("unit_test.{}.{metric}.{name}", target.package);
+    let unique_id = format!("unit_test.{}.{metric}.{}", target.package, e.name);
     let tag = crate::templating::local_md5(&unique_id)[..8].to_string();
-
-    // Given inputs.
-    let given_v = match e.v.get("given") {
-        Some(Value::Array(g)) if !g.is_empty() => g,
-        _ => {
-            return Err(e.err(
-                Some("given"),
-                format!("metric unit test `{name}` has no `given` inputs"),
-                "give rows for each model the metric reads, e.g. given:\n  - input: ref('orders')\n    rows: [{order_id: 1, amount: 10}]",
-            ))
-        }
+    let given = given::given(e, layer, index)?;
+    let query = query::query(e, layer, metric)?;
+    let place = query::Place {
+        engine,
+        dialect,
+        tag: &tag,
     };
-    let mut given: Vec<Given> = Vec::new();
-    for g in given_v {
-        let Value::Object(g) = g else {
-            return Err(e.err(
-                Some("given"),
-                format!("each `given` of metric unit test `{name}` is a mapping with `input` and `rows`"),
-                "e.g. - input: ref('orders')\n    rows: [{order_id: 1}]",
-            ));
-        };
-        unknown_key(e, Some("given"), "a `given` input", g, GIVEN_KEYS)?;
-        let input = g.get("input").and_then(Value::as_str).unwrap_or("");
-        let Some(model) = parse_ref(input) else {
-            return Err(e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}`: input `{input}` is not `ref('<model>')`"),
-                "metric unit tests give rows for the models semantic models read, e.g. input: ref('orders')",
-            ));
-        };
-        let Some((model_id, ..)) = index.nodes.get(&model) else {
-            return Err(e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}` gives rows for unknown model `{model}`"),
-                did_you_mean(&model, index.nodes.keys().map(String::as_str))
-                    .unwrap_or_else(|| "ref() a model of the project".into()),
-            ));
-        };
-        let read = layer
-            .semantic_models
-            .iter()
-            .any(|sm| sm.depends_on.as_deref() == Some(model_id.as_str()))
-            || layer
-                .time_spine
-                .as_ref()
-                .is_some_and(|t| &t.model == model_id);
-        if !read {
-            return Err(e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}` gives rows for `{model}`, which no semantic model reads"),
-                did_you_mean(
-                    &model,
-                    layer
-                        .semantic_models
-                        .iter()
-                        .filter_map(|sm| sm.model_name())
-                        .collect::<Vec<_>>()
-                        .iter()
-                        .map(String::as_str),
-                )
-                .unwrap_or_else(|| "give rows for the models of the semantic models the metric uses".into()),
-            ));
-        }
-        if given.iter().any(|x| x.model == model) {
-            return Err(e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}` gives rows for `{model}` twice"),
-                "put all of a model's rows under one input",
-            ));
-        }
-        // `format: sql`: a select of the rows, typed by the SQL itself.
-        let sql = sql_rows(g).map_err(|m| {
-            e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}`, input `{input}`: {m}"),
-                "with format: sql, `rows` is one select, e.g. rows: \"select 1 as order_id, cast('2025-01-05' as date) as ordered_at\"",
-            )
-        })?;
-        let rows = fixture_rows(g).map_err(|m| {
-            e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}`, input `{input}`: {m}"),
-                "rows: [{column: value, ...}], format: csv with CSV text, or format: sql with a select",
-            )
-        })?;
-        if sql.is_none() && (rows.is_empty() || rows.iter().all(Map::is_empty)) {
-            return Err(e.err_near(
-                Some("given"),
-                Some(input),
-                format!("metric unit test `{name}`: input `{input}` has no rows"),
-                "give at least one row (its columns type the fixture table)",
-            ));
-        }
-        given.push(Given {
-            model_id: model_id.clone(),
-            model,
-            rows,
-            sql,
-        });
-    }
-
-    // The query.
-    let q = match e.v.get("query") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(q)) => {
-            unknown_key(e, Some("query"), "`query`", q, QUERY_KEYS)?;
-            q.clone()
-        }
-        Some(_) => {
-            return Err(e.err(
-                Some("query"),
-                format!("`query` of metric unit test `{name}` must be a mapping"),
-                "e.g. query: {group_by: [metric_time__month]}",
-            ))
-        }
-    };
-    // The metric under test first, then any others the query asks for.
-    let mut metrics = vec![metric.to_string()];
-    for m in str_list(q.get("metrics")) {
-        if layer.metric(&m).is_none() {
-            return Err(e.err(
-                Some("query"),
-                format!("metric unit test `{name}` queries unknown metric `{m}`"),
-                did_you_mean(&m, layer.metrics.iter().map(|x| x.name.as_str()))
-                    .unwrap_or_else(|| "see `sluice metrics list metrics`".into()),
-            ));
-        }
-        if !metrics.contains(&m) {
-            metrics.push(m);
-        }
-    }
-    let start_time = q.get("start_time").map(scalar_text);
-    let end_time = q.get("end_time").map(scalar_text);
-    let query = MetricQuery {
-        metrics: metrics.clone(),
-        group_by: str_list(q.get("group_by")),
-        where_: str_list(q.get("where")),
-        start_time: start_time.clone(),
-        end_time: end_time.clone(),
-        ..Default::default()
-    };
-
-    // The layer, re-pointed at the fixtures.
-    let mut fixtures = layer.clone();
-    let mut setup = Vec::new();
-    let mut teardown = Vec::new();
-    for g in &given {
-        let rel = fixture_relation(engine, dialect, &tag, &g.model);
-        for sm in &mut fixtures.semantic_models {
-            if sm.depends_on.as_deref() == Some(g.model_id.as_str()) {
-                sm.relation = Some(rel.clone());
-            }
-        }
-        if let Some(ts) = &mut fixtures.time_spine {
-            if ts.model == g.model_id {
-                ts.relation = rel.clone();
-            }
-        }
-        let select = match &g.sql {
-            Some(sql) => sql.clone(),
-            None => rows_select(&g.rows),
-        };
-        setup.push(create_table(engine, dialect, &rel, &select));
-        teardown.push(format!("drop table if exists {}", dialect.rel(&rel)));
-    }
-    let spine_rel = fixture_relation(engine, dialect, &tag, "time_spine");
-    let spine = match &mut fixtures.time_spine {
-        Some(ts) if !given.iter().any(|g| g.model_id == ts.model) => {
-            ts.relation = spine_rel.clone();
-            Some(ts.column.clone())
-        }
-        _ => None,
-    };
-    let p = plan(&fixtures, &query, dialect).map_err(|pe| {
-        e.err(
-            Some("query"),
-            format!("metric unit test `{name}`: {}", pe.message),
-            pe.hint.clone(),
-        )
-    })?;
-    let sql = p.sql.trim().trim_end_matches(';').to_string();
-    // Every model the query reads must be given.
-    for sm in &layer.semantic_models {
-        let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) else {
-            continue;
-        };
-        if !given.iter().any(|g| &g.model_id == id) && sql.contains(&dialect.rel(rel)) {
-            let model = sm.model_name().unwrap_or_else(|| sm.name.clone());
-            return Err(e.err(
-                Some("given"),
-                format!("metric unit test `{name}`: the query of `{metric}` reads `{model}` (semantic model `{}`), which has no `given` rows", sm.name),
-                format!("add `- input: ref('{model}')` with its rows under `given:`"),
-            ));
-        }
-    }
-    // A time spine the query needs, over the dates of the fixtures.
-    if let Some(column) = spine {
-        if sql.contains(&dialect.rel(&spine_rel)) {
-            let mut dates: BTreeSet<String> = BTreeSet::new();
-            for g in &given {
-                for r in &g.rows {
-                    for v in r.values() {
-                        if let Value::String(s) = v {
-                            if DATE.is_match(s.trim()) || TIMESTAMP.is_match(s.trim()) {
-                                dates.insert(s.trim()[..10].to_string());
-                            }
-                        }
-                    }
-                }
-            }
-            for t in start_time.iter().chain(end_time.iter()) {
-                if let Some(day) = t.get(..10).filter(|d| DATE.is_match(d)) {
-                    dates.insert(day.to_string());
-                }
-            }
-            let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
-                return Err(e.err(
-                    Some("given"),
-                    format!("metric unit test `{name}`: `{metric}` needs a time spine and the given rows have no dates to span"),
-                    "give dates (YYYY-MM-DD) in the rows, a query start_time/end_time, or rows for the time spine model",
-                ));
-            };
-            let select = format!(
-                "select cast(d as date) as {} from generate_series(cast({} as timestamp), cast({} as timestamp), interval '1 day') as t(d)",
-                quote(&column),
-                crate::sql::literal(first),
-                crate::sql::literal(last)
-            );
-            setup.push(create_table(engine, dialect, &spine_rel, &select));
-            teardown.push(format!("drop table if exists {}", dialect.rel(&spine_rel)));
-        }
-    }
-
-    // Expected rows.
-    let expect = match e.v.get("expect") {
-        Some(Value::Object(x)) => {
-            unknown_key(e, Some("expect"), "`expect`", x, EXPECT_KEYS)?;
-            x.clone()
-        }
-        _ => {
-            return Err(e.err(
-                Some("expect"),
-                format!("metric unit test `{name}` has no `expect` rows"),
-                format!(
-                    "e.g. expect:\n  rows:\n    - {{{}: 100}}",
-                    p.columns.join(": ..., ")
-                ),
-            ))
-        }
-    };
-    let expected_sql = sql_rows(&expect).map_err(|m| {
-        e.err(
-            Some("expect"),
-            format!("metric unit test `{name}`, expect: {m}"),
-            "with format: sql, `rows` is one select of the expected rows",
-        )
-    })?;
-    let expected = fixture_rows(&expect).map_err(|m| {
-        e.err(
-            Some("expect"),
-            format!("metric unit test `{name}`, expect: {m}"),
-            "rows: [{column: value, ...}], format: csv with CSV text, or format: sql with a select",
-        )
-    })?;
-    let tolerance = match expect.get("tolerance") {
-        None | Some(Value::Null) => 0.0,
-        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t >= 0.0) => n.as_f64().unwrap_or(0.0),
-        Some(other) => {
-            return Err(e.err(
-                Some("expect"),
-                format!(
-                    "metric unit test `{name}`: `tolerance` must be a number >= 0, not `{other}`"
-                ),
-                "e.g. tolerance: 0.0001",
-            ))
-        }
-    };
-    let mut named: Vec<&String> = Vec::new();
-    for r in &expected {
-        for k in r.keys() {
-            if !p.columns.contains(k) {
-                return Err(e.err(
-                    Some("expect"),
-                    format!("metric unit test `{name}` expects column `{k}`, which the query does not return"),
-                    format!(
-                        "the query returns {}",
-                        p.columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-                    ),
-                ));
-            }
-            if !named.contains(&k) {
-                named.push(k);
-            }
-        }
-    }
-    let columns: Vec<String> = if named.is_empty() {
-        p.columns.clone()
-    } else {
-        p.columns
-            .iter()
-            .filter(|c| named.contains(c))
-            .cloned()
-            .collect()
-    };
-    let metric_columns: Vec<String> = columns
-        .iter()
-        .filter(|c| metrics.contains(c))
-        .cloned()
-        .collect();
-
+    let planned = query::planned(e, layer, &given, &query, metric, place)?;
+    let expected = expect::expected(e, &planned.columns, &query.metrics)?;
     if config.get("enabled") == Some(&Value::Bool(false)) {
         return Ok(None);
     }
     let compiled = Compiled {
         metric: metric.to_string(),
         engine,
-        setup,
+        setup: planned.setup,
         teardown: if engine == Engine::Target {
-            teardown
+            planned.teardown
         } else {
             vec![]
         },
-        sql: sql.clone(),
-        columns,
-        metric_columns,
-        expected,
-        expected_sql,
-        tolerance,
+        sql: planned.sql,
+        columns: expected.columns,
+        metric_columns: expected.metric_columns,
+        expected: expected.rows,
+        expected_sql: expected.sql,
+        tolerance: expected.tolerance,
     };
-    let pkg = target.package;
-    let mut node = Node::new(
+    Ok(Some(node::node(
+        e,
+        target,
         unique_id,
-        ResourceType::UnitTest,
-        name.clone(),
-        pkg.to_string(),
-    );
-    node.original_file_path = e.file.original_file_path.clone();
-    node.path = e
-        .file
-        .original_file_path
-        .split_once('/')
-        .map(|(_, rest)| rest.to_string())
-        .unwrap_or_else(|| e.file.original_file_path.clone());
-    node.fqn = vec![pkg.to_string(), metric.to_string(), name.clone()];
-    node.database = target.database.to_string();
-    node.schema = target.schema.to_string();
-    node.alias = name.clone();
-    node.description =
-        e.v.get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-    node.tags = str_list(config.get("tags"));
-    let mut cfg = Map::new();
-    cfg.insert(
-        "tags".into(),
-        Value::Array(node.tags.iter().cloned().map(Value::String).collect()),
-    );
-    cfg.insert(
-        "meta".into(),
-        config
-            .get("meta")
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Map::new())),
-    );
-    cfg.insert("enabled".into(), Value::Bool(true));
-    cfg.insert(
-        "engine".into(),
-        Value::String(
-            match engine {
-                Engine::Duckdb => "duckdb",
-                Engine::Target => "target",
-            }
-            .into(),
-        ),
-    );
-    node.config = cfg.into();
-    node.raw_code = sql;
-    node.checksum = {
-        let def = Value::Object(e.v.clone()).to_string();
-        crate::templating::local_md5(&def)
-    };
-    node.depends_on_nodes = metrics
-        .iter()
-        .map(|m| format!("metric.{pkg}.{m}"))
-        .collect();
-    node.definition = serde_json::json!({
-        "model": Value::Null,
-        "metric": metric,
-        "given": e.v.get("given").cloned().unwrap_or(Value::Null),
-        "expect": e.v.get("expect").cloned().unwrap_or(Value::Null),
-        "overrides": Value::Null,
-        "metric_unit_test": serde_json::to_value(&compiled).unwrap_or(Value::Null),
-    });
-    Ok(Some(node))
-}
-
-/// A time bound as text (YAML may read `2025-01-01` as a string or, unquoted in some forms, as
-/// another scalar).
-fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn types_come_from_values() {
-        assert_eq!(column_type(&[&json!(1), &json!(2)]), "bigint");
-        assert_eq!(column_type(&[&json!(1), &json!(2.5)]), "double precision");
-        assert_eq!(column_type(&[&json!("2025-01-01"), &Value::Null]), "date");
-        assert_eq!(
-            column_type(&[&json!("2025-01-01"), &json!("2025-01-02 10:00:00")]),
-            "timestamp"
-        );
-        assert_eq!(column_type(&[&json!("smb"), &json!(1)]), "varchar");
-        assert_eq!(column_type(&[&Value::Null]), "varchar");
-    }
+        &config,
+        &compiled,
+        &query.metrics,
+    )))
 }

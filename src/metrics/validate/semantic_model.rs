@@ -3,6 +3,9 @@
 //! dimensions of slowly changing tables, agg time dimensions, and aggregation parameters of its
 //! measures.
 //!
+//! Each group of rules is one function; [`semantic_model`] calls them in the order their
+//! diagnostics are reported.
+//!
 //! Design decision: every path to a YAML key is written relative to the semantic model's entry
 //! ([`Ctx::at`] prepends it), so a rule names only the keys it is about.
 
@@ -13,7 +16,23 @@ use crate::diagnostics::did_you_mean;
 use crate::metrics::model::*;
 use crate::metrics::Step;
 
+/// Every rule of one semantic model, in the order its diagnostics are reported.
 pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
+    identity(sm, c);
+    element_names(sm, c);
+    entities(sm, c);
+    dimensions(sm, c);
+    validity(sm, c);
+    default_agg_time(sm, c);
+    for me in &sm.measures {
+        measure_agg_time(sm, me, c);
+        agg_params(sm, me, c);
+        non_additive_dimension(sm, me, c);
+    }
+}
+
+/// The semantic model's own name, and the model of the project it reads (`model: ref(...)`).
+fn identity(sm: &SemanticModel, c: &mut Ctx) {
     if let Some(why) = name_rule(&sm.name) {
         c.at(
             sm,
@@ -42,7 +61,10 @@ pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
             "write `model: ref('<model name>')` naming a model of this project",
         );
     }
-    // Element names: unique within the model, valid.
+}
+
+/// Element names (entities, dimensions, measures): valid, and unique within the model.
+fn element_names(sm: &SemanticModel, c: &mut Ctx) {
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     let groups: [(&str, Vec<&str>); 3] = [
         (
@@ -84,7 +106,11 @@ pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
             }
         }
     }
-    // Entities.
+}
+
+/// Entities: at most one primary entity (an entity of type primary or `primary_entity`), and
+/// one when the model has dimensions.
+fn entities(sm: &SemanticModel, c: &mut Ctx) {
     let primaries: Vec<&Entity> = sm
         .entities
         .iter()
@@ -125,7 +151,10 @@ pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
             "add an entity with `type: primary`, or set `primary_entity: <name>`",
         );
     }
-    // Dimensions.
+}
+
+/// Dimensions: time dimensions have a granularity, categorical ones none.
+fn dimensions(sm: &SemanticModel, c: &mut Ctx) {
     for d in &sm.dimensions {
         let steps = [Step::Key("dimensions"), Step::Name(&d.name)];
         match d.kind {
@@ -158,6 +187,11 @@ pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
             _ => {}
         }
     }
+}
+
+/// Validity dimensions of a slowly changing dimension table: one start, one end, and a natural
+/// entity keying the rows.
+fn validity(sm: &SemanticModel, c: &mut Ctx) {
     let validity: Vec<&Dimension> = sm
         .dimensions
         .iter()
@@ -190,7 +224,10 @@ pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
             );
         }
     }
-    // Defaults.
+}
+
+/// The default agg time dimension is a time dimension of the model.
+fn default_agg_time(sm: &SemanticModel, c: &mut Ctx) {
     if let Some(at) = sm.default_agg_time() {
         match sm.dimension(at) {
             Some(d) if d.kind == DimensionType::Time => {}
@@ -223,116 +260,147 @@ pub(super) fn semantic_model(sm: &SemanticModel, c: &mut Ctx) {
             ),
         }
     }
-    // Measures.
-    for me in &sm.measures {
-        let steps = [Step::Key("measures"), Step::Name(&me.name)];
-        match sm.agg_time_of(me) {
-            None => c.at(sm, &steps, "agg-time-dimension",
-                format!("measure `{}` has no agg time dimension", me.name),
-                "set `defaults: {agg_time_dimension: <time dimension>}` on the semantic model or `agg_time_dimension` on the measure"),
-            Some(at) if me.agg_time_dimension.is_some() => match sm.dimension(at) {
-                Some(d) if d.kind == DimensionType::Time => {}
-                _ => c.at(sm, &[Step::Key("measures"), Step::Name(&me.name), Step::Key("agg_time_dimension")],
-                    "agg-time-dimension",
-                    format!("agg time dimension `{at}` of measure `{}` is not a time dimension of `{}`", me.name, sm.name),
-                    did_you_mean(at, sm.dimensions.iter().filter(|d| d.kind == DimensionType::Time).map(|d| d.name.as_str()))
-                        .unwrap_or_else(|| "name a dimension with `type: time`".into())),
-            },
-            _ => {}
-        }
-        let p = me.agg_params.as_ref();
-        match me.agg {
-            Agg::Percentile => match p.and_then(|p| p.percentile) {
-                Some(q) if q > 0.0 && q < 1.0 => {}
-                Some(q) => c.at(
-                    sm,
-                    &steps,
-                    "agg-params",
-                    format!(
-                        "percentile {q} of measure `{}` is not between 0 and 1",
-                        me.name
-                    ),
-                    "write e.g. `agg_params: {percentile: 0.9}`",
-                ),
-                None => c.at(
-                    sm,
-                    &steps,
-                    "agg-params",
-                    format!(
-                        "percentile measure `{}` has no `agg_params.percentile`",
-                        me.name
-                    ),
-                    "add `agg_params: {percentile: 0.9}`",
-                ),
-            },
-            Agg::Median
-                if p.is_some_and(|p| {
-                    p.percentile.is_some_and(|q| q != 0.5)
-                        || p.use_discrete_percentile
-                        || p.use_approximate_percentile
-                }) =>
-            {
-                c.at(
-                    sm,
-                    &steps,
-                    "agg-params",
-                    format!(
-                        "median measure `{}` cannot set percentile parameters",
-                        me.name
-                    ),
-                    "use `agg: percentile` to choose the percentile",
-                )
-            }
-            Agg::Median => {}
-            _ if p.is_some() => c.at(
+}
+
+/// A measure has an agg time dimension (its own or the model's default), and its own names a
+/// time dimension of the model.
+fn measure_agg_time(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
+    let steps = [Step::Key("measures"), Step::Name(&me.name)];
+    match sm.agg_time_of(me) {
+        None => c.at(sm, &steps, "agg-time-dimension",
+            format!("measure `{}` has no agg time dimension", me.name),
+            "set `defaults: {agg_time_dimension: <time dimension>}` on the semantic model or `agg_time_dimension` on the measure"),
+        Some(at) if me.agg_time_dimension.is_some() => match sm.dimension(at) {
+            Some(d) if d.kind == DimensionType::Time => {}
+            _ => c.at(sm, &[Step::Key("measures"), Step::Name(&me.name), Step::Key("agg_time_dimension")],
+                "agg-time-dimension",
+                format!("agg time dimension `{at}` of measure `{}` is not a time dimension of `{}`", me.name, sm.name),
+                did_you_mean(at, sm.dimensions.iter().filter(|d| d.kind == DimensionType::Time).map(|d| d.name.as_str()))
+                    .unwrap_or_else(|| "name a dimension with `type: time`".into())),
+        },
+        _ => {}
+    }
+}
+
+/// Aggregation parameters fit the measure's `agg`: a percentile between 0 and 1 for
+/// `percentile`, none for `median` (beyond 0.5) and the other aggregations.
+fn agg_params(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
+    let steps = [Step::Key("measures"), Step::Name(&me.name)];
+    let p = me.agg_params.as_ref();
+    match me.agg {
+        Agg::Percentile => match p.and_then(|p| p.percentile) {
+            Some(q) if q > 0.0 && q < 1.0 => {}
+            Some(q) => c.at(
                 sm,
                 &steps,
                 "agg-params",
                 format!(
-                    "measure `{}` has `agg_params` but `agg: {}` takes none",
-                    me.name,
-                    me.agg.as_str()
+                    "percentile {q} of measure `{}` is not between 0 and 1",
+                    me.name
                 ),
-                "`agg_params` is for `percentile` measures only",
+                "write e.g. `agg_params: {percentile: 0.9}`",
             ),
-            _ => {}
+            None => c.at(
+                sm,
+                &steps,
+                "agg-params",
+                format!(
+                    "percentile measure `{}` has no `agg_params.percentile`",
+                    me.name
+                ),
+                "add `agg_params: {percentile: 0.9}`",
+            ),
+        },
+        Agg::Median
+            if p.is_some_and(|p| {
+                p.percentile.is_some_and(|q| q != 0.5)
+                    || p.use_discrete_percentile
+                    || p.use_approximate_percentile
+            }) =>
+        {
+            c.at(
+                sm,
+                &steps,
+                "agg-params",
+                format!(
+                    "median measure `{}` cannot set percentile parameters",
+                    me.name
+                ),
+                "use `agg: percentile` to choose the percentile",
+            )
         }
-        if let Some(nad) = &me.non_additive_dimension {
-            let nsteps = [
-                Step::Key("measures"),
-                Step::Name(&me.name),
-                Step::Key("non_additive_dimension"),
-            ];
-            match sm.dimension(&nad.name) {
-                Some(d) if d.kind == DimensionType::Time => {
-                    let agg_grain = sm.agg_time_of(me).and_then(|a| sm.dimension(a)).and_then(|d| d.grain());
-                    if let (Some(ag), Some(ng)) = (agg_grain, d.grain()) {
-                        if ag != ng {
-                            c.at(sm, &nsteps, "non-additive-dimension",
-                                format!("non-additive dimension `{}` of measure `{}` is by {ng} but its agg time dimension is by {ag}", nad.name, me.name),
-                                "use time dimensions of the same granularity");
-                        }
+        Agg::Median => {}
+        _ if p.is_some() => c.at(
+            sm,
+            &steps,
+            "agg-params",
+            format!(
+                "measure `{}` has `agg_params` but `agg: {}` takes none",
+                me.name,
+                me.agg.as_str()
+            ),
+            "`agg_params` is for `percentile` measures only",
+        ),
+        _ => {}
+    }
+}
+
+/// A non-additive dimension is a time dimension of the model at the measure's agg time
+/// granularity, and its window groupings are entities of the model.
+fn non_additive_dimension(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
+    if let Some(nad) = &me.non_additive_dimension {
+        let nsteps = [
+            Step::Key("measures"),
+            Step::Name(&me.name),
+            Step::Key("non_additive_dimension"),
+        ];
+        match sm.dimension(&nad.name) {
+            Some(d) if d.kind == DimensionType::Time => {
+                let agg_grain = sm
+                    .agg_time_of(me)
+                    .and_then(|a| sm.dimension(a))
+                    .and_then(|d| d.grain());
+                if let (Some(ag), Some(ng)) = (agg_grain, d.grain()) {
+                    if ag != ng {
+                        c.at(sm, &nsteps, "non-additive-dimension",
+                            format!("non-additive dimension `{}` of measure `{}` is by {ng} but its agg time dimension is by {ag}", nad.name, me.name),
+                            "use time dimensions of the same granularity");
                     }
                 }
-                _ => c.at(sm, &nsteps, "non-additive-dimension",
-                    format!("non-additive dimension `{}` of measure `{}` is not a time dimension of `{}`", nad.name, me.name, sm.name),
-                    did_you_mean(&nad.name, sm.dimensions.iter().filter(|d| d.kind == DimensionType::Time).map(|d| d.name.as_str()))
-                        .unwrap_or_else(|| "name a dimension with `type: time` of the same semantic model".into())),
             }
-            for wg in &nad.window_groupings {
-                if sm.entity(wg).is_none() {
-                    c.at(
-                        sm,
-                        &nsteps,
-                        "non-additive-dimension",
-                        format!(
-                            "window grouping `{wg}` of measure `{}` is not an entity of `{}`",
-                            me.name, sm.name
-                        ),
-                        did_you_mean(wg, sm.entities.iter().map(|e| e.name.as_str()))
-                            .unwrap_or_else(|| "list entities of the semantic model".into()),
-                    );
-                }
+            _ => c.at(
+                sm,
+                &nsteps,
+                "non-additive-dimension",
+                format!(
+                    "non-additive dimension `{}` of measure `{}` is not a time dimension of `{}`",
+                    nad.name, me.name, sm.name
+                ),
+                did_you_mean(
+                    &nad.name,
+                    sm.dimensions
+                        .iter()
+                        .filter(|d| d.kind == DimensionType::Time)
+                        .map(|d| d.name.as_str()),
+                )
+                .unwrap_or_else(|| {
+                    "name a dimension with `type: time` of the same semantic model".into()
+                }),
+            ),
+        }
+        for wg in &nad.window_groupings {
+            if sm.entity(wg).is_none() {
+                c.at(
+                    sm,
+                    &nsteps,
+                    "non-additive-dimension",
+                    format!(
+                        "window grouping `{wg}` of measure `{}` is not an entity of `{}`",
+                        me.name, sm.name
+                    ),
+                    did_you_mean(wg, sm.entities.iter().map(|e| e.name.as_str()))
+                        .unwrap_or_else(|| "list entities of the semantic model".into()),
+                );
             }
         }
     }

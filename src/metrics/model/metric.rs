@@ -1,0 +1,231 @@
+//! The `metrics:` entry ([`Metric`]) and what its `type_params` hold: the type, the measure it
+//! reads ([`MeasureInput`]), the metrics a ratio or derived metric reads ([`MetricInput`]), and
+//! the cumulative and conversion parameters, with the deserialisers of their shorthand forms.
+//!
+//! Split from `model.rs` (which re-exports everything here) because a metric's definition is a
+//! group of its own: semantic models and saved queries do not use these types.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::{filters, Grain, GrainText, Origin, Window};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Simple,
+    Ratio,
+    Derived,
+    Cumulative,
+    Conversion,
+}
+
+case_insensitive_enum!(MetricType { Simple => "simple", Ratio => "ratio", Derived => "derived", Cumulative => "cumulative", Conversion => "conversion" });
+
+/// The measure of a simple, cumulative or conversion metric (`measure: name` or a mapping).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureInput {
+    pub name: String,
+    #[serde(default, deserialize_with = "filters")]
+    pub filter: Vec<String>,
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub join_to_timespine: bool,
+    pub fill_nulls_with: Option<Value>,
+}
+
+fn measure_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeasureInput>, D::Error> {
+    name_or_mapping(d, |name| MeasureInput {
+        name,
+        ..Default::default()
+    })
+}
+
+/// An input given as a bare name or as a mapping: `T` from the name, or deserialised from the
+/// mapping (its errors kept as the message).
+fn name_or_mapping<'de, D, T>(
+    d: D,
+    from_name: impl FnOnce(String) -> T,
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(name)) => Ok(Some(from_name(name))),
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+/// A metric used by a ratio or derived metric (`name` or a mapping with filter, alias, offset).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricInput {
+    pub name: String,
+    #[serde(default, deserialize_with = "filters")]
+    pub filter: Vec<String>,
+    pub alias: Option<String>,
+    pub offset_window: Option<Window>,
+    pub offset_to_grain: Option<GrainText>,
+}
+
+impl MetricInput {
+    /// The column name the input is known by in a derived expression.
+    pub fn column(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.name)
+    }
+}
+
+fn metric_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricInput>, D::Error> {
+    name_or_mapping(d, |name| MetricInput {
+        name,
+        ..Default::default()
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeriodAgg {
+    #[default]
+    First,
+    Last,
+    Average,
+}
+
+case_insensitive_enum!(PeriodAgg { First => "first", Last => "last", Average => "average" });
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CumulativeParams {
+    pub window: Option<Window>,
+    pub grain_to_date: Option<GrainText>,
+    pub period_agg: Option<PeriodAgg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConversionCalculation {
+    Conversions,
+    #[default]
+    ConversionRate,
+}
+
+case_insensitive_enum!(ConversionCalculation { Conversions => "conversions", ConversionRate => "conversion_rate" });
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantProperty {
+    pub base_property: String,
+    pub conversion_property: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionParams {
+    #[serde(deserialize_with = "measure_input")]
+    pub base_measure: Option<MeasureInput>,
+    #[serde(deserialize_with = "measure_input")]
+    pub conversion_measure: Option<MeasureInput>,
+    pub entity: String,
+    #[serde(default)]
+    pub calculation: ConversionCalculation,
+    pub window: Option<Window>,
+    #[serde(default)]
+    pub constant_properties: Vec<ConstantProperty>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricTypeParams {
+    #[serde(default, deserialize_with = "measure_input")]
+    pub measure: Option<MeasureInput>,
+    #[serde(default, deserialize_with = "metric_input")]
+    pub numerator: Option<MetricInput>,
+    #[serde(default, deserialize_with = "metric_input")]
+    pub denominator: Option<MetricInput>,
+    pub expr: Option<Value>,
+    #[serde(default)]
+    pub metrics: Vec<MetricInput>,
+    /// Legacy places of the cumulative parameters.
+    pub window: Option<Window>,
+    pub grain_to_date: Option<GrainText>,
+    pub cumulative_type_params: Option<CumulativeParams>,
+    pub conversion_type_params: Option<ConversionParams>,
+}
+
+/// A `metrics:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: MetricType,
+    #[serde(default)]
+    pub type_params: MetricTypeParams,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "filters")]
+    pub filter: Vec<String>,
+    pub time_granularity: Option<GrainText>,
+    pub config: Option<Value>,
+    pub meta: Option<Value>,
+    pub tags: Option<Value>,
+    /// Metric tests (`data_tests:`), compiled by [`crate::metrics::data_tests`].
+    pub data_tests: Option<Value>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl Metric {
+    fn cumulative(&self) -> Option<&CumulativeParams> {
+        self.type_params.cumulative_type_params.as_ref()
+    }
+    /// Window of a cumulative metric (nested or legacy place).
+    pub fn window(&self) -> Option<Window> {
+        self.cumulative()
+            .and_then(|c| c.window)
+            .or(self.type_params.window)
+    }
+    pub fn grain_to_date(&self) -> Option<Grain> {
+        self.grain_to_date_text().map(|g| g.grain)
+    }
+    /// The cumulative `grain_to_date` as written (nested or legacy place).
+    pub fn grain_to_date_text(&self) -> Option<&GrainText> {
+        self.cumulative()
+            .and_then(|c| c.grain_to_date.as_ref())
+            .or(self.type_params.grain_to_date.as_ref())
+    }
+    pub fn period_agg(&self) -> PeriodAgg {
+        self.cumulative()
+            .and_then(|c| c.period_agg)
+            .unwrap_or_default()
+    }
+    /// The expression of a derived metric.
+    pub fn expr(&self) -> Option<String> {
+        match &self.type_params.expr {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v.to_string()),
+        }
+    }
+    /// The measures this metric reads itself: its measure, then a conversion's base and
+    /// conversion measures.
+    pub fn own_measures(&self) -> impl Iterator<Item = &MeasureInput> {
+        let tp = &self.type_params;
+        tp.measure.iter().chain(
+            tp.conversion_type_params
+                .iter()
+                .flat_map(|c| c.base_measure.iter().chain(c.conversion_measure.iter())),
+        )
+    }
+    /// The metrics this one is built from (ratio and derived).
+    pub fn input_metrics(&self) -> Vec<&MetricInput> {
+        let tp = &self.type_params;
+        match self.kind {
+            MetricType::Ratio => tp.numerator.iter().chain(tp.denominator.iter()).collect(),
+            MetricType::Derived => tp.metrics.iter().collect(),
+            _ => vec![],
+        }
+    }
+}
