@@ -125,22 +125,7 @@ pub fn run(
         .enumerate()
         .map(|(i, id)| (id.clone(), i))
         .collect();
-    // A node waits for its nearest selected ancestors, also those reached through nodes that are
-    // not run (an unselected or ephemeral model between two selected ones).
-    let t = Instant::now();
-    let mut waits = selected_parents(dag, &selected);
-    // A test never waits for another test, data or unit (the graph reaches a model's unit tests
-    // above its data tests): a failing test skips what is built below it, never another test,
-    // as in dbt's `test`.
-    let is_test =
-        |id: &str| ctx.manifest.unit_tests.contains_key(id) || is_data_test(&ctx.manifest, id);
-    for (id, ps) in waits.iter_mut() {
-        if is_test(id) {
-            ps.retain(|p| !is_test(p));
-        }
-    }
-    add_test_waits(&ctx.manifest, dag, &selected, &mut waits);
-    crate::timing("schedule", t);
+    let waits = node_waits(ctx, dag, &selected);
     let mut children_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut indegree: BTreeMap<String, usize> = BTreeMap::new();
     for id in ids {
@@ -229,28 +214,7 @@ pub fn run(
         in_flight -= 1;
         let id = r.unique_id.clone();
         if r.is_failure() {
-            for d in dag.descendants(&id, None) {
-                if selected.contains(&d) {
-                    skip_reason.entry(d).or_insert_with(|| id.clone());
-                }
-            }
-            // A failing data test stops what is built on the model it tests (not its sibling tests).
-            if is_data_test(&ctx.manifest, &id) {
-                for p in dag.parents(&id) {
-                    let siblings: BTreeSet<&str> = dag.children(p).into_iter().collect();
-                    for d in dag.descendants(p, None) {
-                        // Sibling tests run regardless; so does a test of nodes that this run
-                        // does not build (`sluice test`), as in dbt. A test of a node being built
-                        // is skipped with it.
-                        let spared = is_data_test(&ctx.manifest, &d)
-                            && (siblings.contains(d.as_str())
-                                || !dag.parents(&d).iter().any(|q| selected.contains(*q)));
-                        if selected.contains(&d) && !spared {
-                            skip_reason.entry(d).or_insert_with(|| id.clone());
-                        }
-                    }
-                }
-            }
+            skip_below(ctx, dag, &selected, &id, &mut skip_reason);
             // A target that cannot be reached any more: the nodes not started yet are skipped
             // (one clear error, as an orchestrator expects), instead of each failing alike.
             if ctx.fail_fast || crate::adapters::AdapterError::is_unreachable_message(&r.message) {
@@ -268,6 +232,66 @@ pub fn run(
         );
     }
     Ok(ids.iter().filter_map(|id| results.remove(id)).collect())
+}
+
+/// What each selected node waits for: its nearest selected ancestors (also through nodes this
+/// run does not run: an unselected or ephemeral model between two selected ones), never a test
+/// for another test, plus the waits `add_test_waits` adds.
+fn node_waits(
+    ctx: &RunContext,
+    dag: &Dag,
+    selected: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    // A node waits for its nearest selected ancestors, also those reached through nodes that are
+    // not run (an unselected or ephemeral model between two selected ones).
+    let t = Instant::now();
+    let mut waits = selected_parents(dag, selected);
+    // A test never waits for another test, data or unit (the graph reaches a model's unit tests
+    // above its data tests): a failing test skips what is built below it, never another test,
+    // as in dbt's `test`.
+    let is_test =
+        |id: &str| ctx.manifest.unit_tests.contains_key(id) || is_data_test(&ctx.manifest, id);
+    for (id, ps) in waits.iter_mut() {
+        if is_test(id) {
+            ps.retain(|p| !is_test(p));
+        }
+    }
+    add_test_waits(&ctx.manifest, dag, selected, &mut waits);
+    crate::timing("schedule", t);
+    waits
+}
+
+/// After `id` failed: the selected nodes below it are skipped, and for a failing data test
+/// what is built on the model it tests (not its sibling tests).
+fn skip_below(
+    ctx: &RunContext,
+    dag: &Dag,
+    selected: &BTreeSet<String>,
+    id: &str,
+    skip_reason: &mut BTreeMap<String, String>,
+) {
+    for d in dag.descendants(id, None) {
+        if selected.contains(&d) {
+            skip_reason.entry(d).or_insert_with(|| id.to_string());
+        }
+    }
+    // A failing data test stops what is built on the model it tests (not its sibling tests).
+    if is_data_test(&ctx.manifest, id) {
+        for p in dag.parents(id) {
+            let siblings: BTreeSet<&str> = dag.children(p).into_iter().collect();
+            for d in dag.descendants(p, None) {
+                // Sibling tests run regardless; so does a test of nodes that this run
+                // does not build (`sluice test`), as in dbt. A test of a node being built
+                // is skipped with it.
+                let spared = is_data_test(&ctx.manifest, &d)
+                    && (siblings.contains(d.as_str())
+                        || !dag.parents(&d).iter().any(|q| selected.contains(*q)));
+                if selected.contains(&d) && !spared {
+                    skip_reason.entry(d).or_insert_with(|| id.to_string());
+                }
+            }
+        }
+    }
 }
 
 fn finish(

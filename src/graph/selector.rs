@@ -271,6 +271,8 @@ fn package_and_name(c: &Criterion, what: &str) -> Result<(Glob, Glob), Diagnosti
     }
 }
 
+/// The matcher of one selector method (`tag:`, `path:`, `config.x:` ...). Long on purpose (about
+/// 170 lines): one arm per method dbt documents, each with its own error message.
 fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
     let value = c.value.clone();
     let is = |n: &GraphNode, t: &str| n.resource_type == t;

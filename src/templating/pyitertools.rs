@@ -221,6 +221,8 @@ impl Object for ItertoolsModule {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
     }
+    /// One arm per function of Python's `itertools` module. Long on purpose (about 200 lines):
+    /// the match is the table of functions, each arm a short, self-contained implementation.
     fn call_method(
         self: &Arc<Self>,
         state: &State<'_, '_>,

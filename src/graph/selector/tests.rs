@@ -77,6 +77,8 @@ const SAVED: &str = "saved_query.jaffle_shop.weekly_revenue";
 const ANALYSIS: &str = "analysis.jaffle_shop.order_trends";
 const SNAPSHOT: &str = "snapshot.jaffle_shop.orders_snapshot";
 
+/// A jaffle-shop-shaped DAG with every resource type, written out node by node (long on
+/// purpose: it is the fixture the selector tests read).
 fn project() -> Dag {
     let stg = "models/staging/schema.yml";
     let marts = "models/marts/schema.yml";
