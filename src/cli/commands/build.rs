@@ -126,40 +126,7 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     // Artifacts.
     let mut m = meta(&s);
     m.built = ids.iter().cloned().collect();
-    let mut manifest = s.manifest().clone();
-    for r in hook_results.iter().chain(&results).chain(&end_results) {
-        let node = match manifest.nodes.get_mut(&r.unique_id) {
-            Some(n) => Some(&mut **n),
-            None => manifest.operations.get_mut(&r.unique_id),
-        };
-        if let (Some(n), Some(code)) = (node, &r.compiled_code) {
-            n.compiled_code = Some(code.clone());
-        }
-    }
-    if crate::compile::has_ephemeral_models(&manifest) {
-        let compiled: Vec<&str> = results
-            .iter()
-            .filter(|r| r.compiled_code.is_some())
-            .map(|r| r.unique_id.as_str())
-            .collect();
-        let services = Arc::new(CompileServices::new(
-            s.parsed.resolver.clone(),
-            Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
-            false,
-            s.target.dialect,
-        ));
-        let ephemerals = crate::compile::compile_ephemeral_ancestors(
-            &manifest,
-            &compiled,
-            &s.templates(),
-            services,
-        );
-        for (id, sql) in ephemerals {
-            if let Some(n) = manifest.nodes.get_mut(&id) {
-                n.compiled_code = Some(sql);
-            }
-        }
-    }
+    let manifest = manifest_with_compiled_code(&s, [&hook_results, &results, &end_results]);
     if g.settings.write_json {
         let _ = artifacts::write_with(&s.target_path.join("manifest.json"), |w| {
             artifacts::write_manifest(&manifest, &m, w)
@@ -190,4 +157,48 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     } else {
         Outcome::Ok
     })
+}
+
+/// The manifest as the run leaves it: each node's (and hook's) compiled code, and the compiled
+/// code of the ephemeral models the run's nodes inlined, as dbt's manifest after a run has it.
+/// `results` are the on-run-start hooks', the nodes' and the on-run-end hooks'.
+fn manifest_with_compiled_code(
+    s: &crate::cli::session::Session,
+    results: [&Vec<execute::NodeResult>; 3],
+) -> crate::compile::Manifest {
+    let mut manifest = s.manifest().clone();
+    for r in results.iter().flat_map(|rs| rs.iter()) {
+        let node = match manifest.nodes.get_mut(&r.unique_id) {
+            Some(n) => Some(&mut **n),
+            None => manifest.operations.get_mut(&r.unique_id),
+        };
+        if let (Some(n), Some(code)) = (node, &r.compiled_code) {
+            n.compiled_code = Some(code.clone());
+        }
+    }
+    if crate::compile::has_ephemeral_models(&manifest) {
+        let compiled: Vec<&str> = results[1]
+            .iter()
+            .filter(|r| r.compiled_code.is_some())
+            .map(|r| r.unique_id.as_str())
+            .collect();
+        let services = Arc::new(CompileServices::new(
+            s.parsed.resolver.clone(),
+            Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
+            false,
+            s.target.dialect,
+        ));
+        let ephemerals = crate::compile::compile_ephemeral_ancestors(
+            &manifest,
+            &compiled,
+            &s.templates(),
+            services,
+        );
+        for (id, sql) in ephemerals {
+            if let Some(n) = manifest.nodes.get_mut(&id) {
+                n.compiled_code = Some(sql);
+            }
+        }
+    }
+    manifest
 }
