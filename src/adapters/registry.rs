@@ -24,11 +24,6 @@ pub fn engine(type_name: &str) -> Option<&'static dyn Engine> {
         .find(|e| e.dialect().name() == type_name)
 }
 
-/// The dialect a profile `type` names.
-pub fn dialect(type_name: &str) -> Option<Dialect> {
-    engine(type_name).map(|e| e.dialect())
-}
-
 /// The hint for an unsupported `type`: what sluice supports.
 pub fn supported_hint() -> String {
     let names: Vec<String> = ENGINES

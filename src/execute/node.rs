@@ -22,7 +22,6 @@ pub(crate) struct Shared {
     pub manifest: Arc<Manifest>,
     pub templates: Arc<Templates>,
     pub resolver: Arc<Resolver>,
-    pub adapter_type: String,
     pub dialect: Dialect,
     pub project_root: std::path::PathBuf,
     pub target_path: std::path::PathBuf,
@@ -41,7 +40,6 @@ impl From<&RunContext> for Shared {
             manifest: c.manifest.clone(),
             templates: c.templates.clone(),
             resolver: c.resolver.clone(),
-            adapter_type: c.manifest.adapter_type.clone(),
             dialect: c.adapter.dialect(),
             project_root: c.project_root.clone(),
             target_path: c.target_path.clone(),
@@ -433,7 +431,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
             | Materialization::Incremental
             | Materialization::Ephemeral
     ) {
-        let kind = &shared.adapter_type;
+        let kind = shared.dialect.name();
         return NodeOutcome::error(
             format!(
                 "Compilation Error in model {} ({})\n  No materialization '{}' was found for adapter {kind}! (searched types 'default' and '{kind}')\n  hint: use one of view, table, incremental, ephemeral",

@@ -178,6 +178,21 @@ pub fn str_repr(s: &str) -> String {
     out
 }
 
+/// A mapping's `key: value` pairs as Python's `repr()` writes them, comma-separated.
+fn dict_items(v: &Value) -> String {
+    let items: Vec<String> = v
+        .try_iter()
+        .map(|it| {
+            it.map(|k| {
+                let val = v.get_item(&k).unwrap_or_default();
+                format!("{}: {}", py_repr(&k), py_repr(&val))
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    items.join(", ")
+}
+
 /// Python's `str()` of a value: like [`py_repr`] except that a string is itself.
 pub fn py_str(v: &Value) -> String {
     if let Some(s) = v.as_str() {
@@ -188,17 +203,7 @@ pub fn py_str(v: &Value) -> String {
         let Some(_level) = PrintLevel::enter(0) else {
             return "<Namespace {...}>".into();
         };
-        let items: Vec<String> = v
-            .try_iter()
-            .map(|it| {
-                it.map(|k| {
-                    let val = v.get_item(&k).unwrap_or_default();
-                    format!("{}: {}", py_repr(&k), py_repr(&val))
-                })
-                .collect()
-            })
-            .unwrap_or_default();
-        return format!("<Namespace {{{}}}>", items.join(", "));
+        return format!("<Namespace {{{}}}>", dict_items(v));
     }
     if is_container(v) {
         let Some(_level) = PrintLevel::enter_value(v) else {
@@ -209,17 +214,7 @@ pub fn py_str(v: &Value) -> String {
             };
         };
         if v.kind() == minijinja::value::ValueKind::Map {
-            let items: Vec<String> = v
-                .try_iter()
-                .map(|it| {
-                    it.map(|k| {
-                        let val = v.get_item(&k).unwrap_or_default();
-                        format!("{}: {}", py_repr(&k), py_repr(&val))
-                    })
-                    .collect()
-                })
-                .unwrap_or_default();
-            return format!("{{{}}}", items.join(", "));
+            return format!("{{{}}}", dict_items(v));
         }
         let items: Vec<String> = v
             .try_iter()
