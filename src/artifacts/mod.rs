@@ -1,14 +1,16 @@
-//! dbt's JSON artifacts: `manifest.json` (schema v12, [`manifest_json`]) and `run_results.json`
-//! (schema v6, [`run_results_json`]), `catalog.json` (schema v1, [`catalog_json`]) and the static
-//! documentation site ([`docs`]), plus the atomic file writer they go through ([`write_json`]).
+//! dbt's JSON artifacts: `manifest.json` (schema v12, [`manifest_json`], read back as
+//! [`ManifestDocument`]), `run_results.json` (schema v6, [`RunResults`], both ways),
+//! `catalog.json` (schema v1, [`catalog_json`]) and the static documentation site ([`docs`]), plus
+//! the atomic file writer they go through ([`write_json`]).
 //!
-//! Decision: the writers build `serde_json::Value`s by hand (serde_json's `preserve_order` keeps
-//! insertion order) instead of deriving `Serialize` on mirror structs. dbt's key order differs per
-//! resource type (a seed has no `refs`, a generic test has four trailing keys, a source is a
-//! different shape altogether), and a hand-built object states that order in one readable place
-//! per type, where derived structs would need one near-duplicate struct per type. The one
-//! exception is the manifest's `nodes` ([`node_json`]): they are most of a large manifest, so they
+//! Decision: the manifest and catalog writers build `serde_json::Value`s by hand (serde_json's
+//! `preserve_order` keeps insertion order) instead of deriving `Serialize` on mirror structs.
+//! dbt's key order differs per resource type (a seed has no `refs`, a generic test has four
+//! trailing keys, a source is a different shape altogether), and a hand-built object states that
+//! order in one readable place per type, where derived structs would need one near-duplicate
+//! struct per type. The manifest's `nodes` ([`node_json`]) are most of a large manifest, so they
 //! are written through a hand-written `Serialize` (same one place per type, no value tree).
+//! `run_results.json` has one shape for every result, so it is one derived type both ways.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,7 @@ mod catalog;
 pub mod docs;
 mod graph_var;
 mod manifest;
+mod manifest_read;
 mod node_config;
 mod node_json;
 mod run_results;
@@ -28,7 +31,13 @@ mod tests;
 pub use catalog::{catalog_json, catalog_nodes, read_catalog, CatalogTable};
 pub use graph_var::set_flat_graph;
 pub use manifest::{manifest_json, manifest_string, write_manifest};
-pub use run_results::{run_results_json, RunResult, RunStatus, Timing};
+pub use manifest_read::{
+    DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
+};
+pub use run_results::{
+    run_results_json, RunResult, RunResults, RunResultsMetadata, RunStatus, Timing,
+    RUN_RESULTS_SCHEMA,
+};
 
 /// The dbt version sluice reports in artifacts.
 pub use crate::project::DBT_VERSION;
@@ -104,6 +113,92 @@ pub fn new_invocation_id() -> String {
 /// dbt's artifact timestamp format: `2024-01-02T03:04:05.678901Z`.
 pub fn format_ts(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Reads an artifact's timestamp: dbt's format, any RFC 3339 time, or one without a zone (UTC).
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+/// Serde for artifact timestamps ([`format_ts`] / [`parse_ts`]).
+pub(crate) mod timestamp {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_ts(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_ts(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a timestamp")))
+    }
+
+    /// The same for a timestamp that may be null or missing.
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                None => Ok(None),
+                Some(s) => super::super::parse_ts(&s)
+                    .map(Some)
+                    .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a timestamp"))),
+            }
+        }
+    }
+}
+
+/// An artifact that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a {kind} sluice can read: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        kind: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+/// Reads a JSON artifact into its typed form.
+fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    kind: &'static str,
+) -> Result<T, ArtifactError> {
+    let text = std::fs::read(path).map_err(|source| ArtifactError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&text).map_err(|source| ArtifactError::Json {
+        path: path.to_path_buf(),
+        kind,
+        source,
+    })
 }
 
 /// Writes compact JSON (dbt does not indent either) to `path` atomically: into `<path>.tmp`, then renamed

@@ -263,11 +263,13 @@ struct Checksum<'a>(&'a str);
 impl Serialize for Checksum<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(2))?;
-        if self.0.is_empty() {
-            m.serialize_entry("name", "none")?;
-        } else {
-            m.serialize_entry("name", "sha256")?;
-        }
+        // A SHA-256 is 64 hex digits; anything else is the path dbt checksums large seeds by.
+        let name = match self.0 {
+            "" => "none",
+            c if c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()) => "sha256",
+            _ => "path",
+        };
+        m.serialize_entry("name", name)?;
         m.serialize_entry("checksum", self.0)?;
         m.end()
     }

@@ -1,22 +1,31 @@
-//! `run_results.json` in dbt's v6 shape: one [`RunResult`] per executed (or skipped) node, in
-//! the order the caller gives them.
+//! `run_results.json` in dbt's v6 shape, both ways: [`RunResults`] is the document, written by
+//! [`run_results_json`] and read back (sluice's or dbt's) by [`RunResults::read`]; one
+//! [`RunResult`] per executed (or skipped) node, in the order the caller gives them.
 //!
 //! Decision: results keep the caller's order instead of dbt's completion order; with several
 //! threads completion order changes from run to run, and the caller can sort (e.g. by DAG
 //! position) to get byte-stable artifacts.
 
-use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use std::path::Path;
 
-use super::{format_ts, ArtifactMeta, DBT_VERSION};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::{timestamp, ArtifactError, ArtifactMeta, DBT_VERSION};
 use crate::execute::NodeResult;
 pub use crate::execute::RunStatus;
 
+/// The `run_results.json` schema sluice writes.
+pub const RUN_RESULTS_SCHEMA: &str = "https://schemas.getdbt.com/dbt/run-results/v6.json";
+
 /// One timed phase of a node (`compile` or `execute`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     pub name: String,
+    #[serde(with = "timestamp")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "timestamp")]
     pub completed_at: DateTime<Utc>,
 }
 
@@ -30,28 +39,79 @@ impl Timing {
     }
 }
 
-/// One entry of `results`.
-#[derive(Debug, Clone)]
+/// One entry of `results`, fields in dbt's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    pub unique_id: String,
     pub status: RunStatus,
     /// Empty for skipped nodes.
+    #[serde(default)]
     pub timing: Vec<Timing>,
     /// `Thread-1 (worker)`, or `main` for project hooks.
+    #[serde(default)]
     pub thread_id: String,
+    #[serde(default, with = "seconds")]
     pub execution_time: f64,
+    /// `{"_message": "OK"}`, `{"_message", "code", "rows_affected"}`, or `{}`.
+    #[serde(default)]
+    pub adapter_response: Value,
     /// e.g. `INSERT 100` for seeds, `OK` for models, the error text on errors, None for tests
     /// that pass.
+    #[serde(default)]
     pub message: Option<String>,
     /// Test failure count (0 for passing tests, None for non-tests).
+    #[serde(default)]
     pub failures: Option<u64>,
-    /// `{"_message": "OK"}`, `{"_message", "code", "rows_affected"}`, or `{}`.
-    pub adapter_response: Value,
+    pub unique_id: String,
     /// `Some(true)` once compiled; `Some(false)` for skipped sql nodes; None for seeds,
     /// unit tests and exposures.
+    #[serde(default)]
     pub compiled: Option<bool>,
+    #[serde(default)]
     pub compiled_code: Option<String>,
+    #[serde(default)]
     pub relation_name: Option<String>,
+    /// Microbatch models' per-batch results (sluice writes null).
+    #[serde(default)]
+    pub batch_results: Option<Value>,
+}
+
+/// `metadata` of `run_results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResultsMetadata {
+    pub dbt_schema_version: String,
+    pub dbt_version: String,
+    #[serde(with = "timestamp")]
+    pub generated_at: DateTime<Utc>,
+    pub invocation_id: Option<String>,
+    #[serde(default, with = "timestamp::option")]
+    pub invocation_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub env: Map<String, Value>,
+}
+
+/// The whole `run_results.json` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub metadata: RunResultsMetadata,
+    pub results: Vec<RunResult>,
+    #[serde(with = "seconds")]
+    pub elapsed_time: f64,
+    /// The invocation's flags as dbt writes them (`which`, `select`, ...); never secrets.
+    #[serde(default)]
+    pub args: Value,
+}
+
+impl RunResults {
+    /// Reads a `run_results.json` written by sluice or by dbt (schema v6; the fields dbt added
+    /// over versions default when missing).
+    pub fn read(path: &Path) -> Result<Self, ArtifactError> {
+        super::read_json(path, "run_results.json")
+    }
+
+    /// The result of `unique_id`, if the run had one.
+    pub fn get(&self, unique_id: &str) -> Option<&RunResult> {
+        self.results.iter().find(|r| r.unique_id == unique_id)
+    }
 }
 
 impl RunResult {
@@ -69,7 +129,8 @@ impl RunResult {
             format!("Thread-{} (worker)", r.thread)
         };
         x.execution_time = r.execution_time;
-        x.message = Some(r.message.clone());
+        // dbt writes no message for a test that passes.
+        x.message = (r.status != RunStatus::Pass).then(|| r.message.clone());
         x.failures = r.failures;
         x.adapter_response = r.adapter_response.clone();
         // A saved query with nothing to export is a no-op with nothing compiled, as in dbt.
@@ -97,45 +158,23 @@ impl RunResult {
             compiled: None,
             compiled_code: None,
             relation_name: None,
+            batch_results: None,
         }
-    }
-
-    /// The result's JSON object, keys in dbt's order.
-    pub fn to_json(&self) -> Value {
-        let timing: Vec<Value> = self
-            .timing
-            .iter()
-            .map(|t| {
-                json!({
-                    "name": t.name,
-                    "started_at": format_ts(&t.started_at),
-                    "completed_at": format_ts(&t.completed_at),
-                })
-            })
-            .collect();
-        json!({
-            "status": self.status.as_str(),
-            "timing": timing,
-            "thread_id": self.thread_id,
-            "execution_time": seconds(self.execution_time),
-            "adapter_response": self.adapter_response,
-            "message": self.message,
-            "failures": self.failures,
-            "unique_id": self.unique_id,
-            "compiled": self.compiled,
-            "compiled_code": self.compiled_code,
-            "relation_name": self.relation_name,
-            "batch_results": null,
-        })
     }
 }
 
 /// Seconds as dbt prints them: a whole zero is `0`, anything else a float.
-fn seconds(s: f64) -> Value {
-    if s == 0.0 {
-        json!(0)
-    } else {
-        json!(s)
+mod seconds {
+    pub fn serialize<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if *v == 0.0 {
+            s.serialize_u64(0)
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        <f64 as serde::Deserialize>::deserialize(d)
     }
 }
 
@@ -147,17 +186,19 @@ pub fn run_results_json(
     elapsed: f64,
     args: Value,
 ) -> Value {
-    json!({
-        "metadata": {
-            "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
-            "dbt_version": DBT_VERSION,
-            "generated_at": format_ts(&meta.generated_at),
-            "invocation_id": meta.invocation_id,
-            "invocation_started_at": format_ts(&meta.invocation_started_at),
-            "env": {},
+    let doc = RunResults {
+        metadata: RunResultsMetadata {
+            dbt_schema_version: RUN_RESULTS_SCHEMA.to_string(),
+            dbt_version: DBT_VERSION.to_string(),
+            generated_at: meta.generated_at,
+            invocation_id: Some(meta.invocation_id.clone()),
+            invocation_started_at: Some(meta.invocation_started_at),
+            env: Map::new(),
         },
-        "results": results.iter().map(RunResult::to_json).collect::<Vec<_>>(),
-        "elapsed_time": seconds(elapsed),
-        "args": args,
-    })
+        results: results.to_vec(),
+        elapsed_time: elapsed,
+        args,
+    };
+    // The document is plain data: serialising it cannot fail.
+    serde_json::to_value(&doc).unwrap_or_default()
 }

@@ -498,3 +498,165 @@ fn streamed_manifest_equals_the_value() {
     let value = crate::artifacts::manifest_json(&m, &meta());
     assert_eq!(text, serde_json::to_string(&value).unwrap());
 }
+
+/// The artifacts real dbt 1.10 + dbt-duckdb wrote for the `shop` fixture
+/// (`tests/fixtures/shop/expected/record.sh`).
+fn dbt_artifact(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/shop/expected")
+        .join(name)
+}
+
+#[test]
+fn run_results_dbt_wrote_read_back_to_the_same_document() {
+    let path = dbt_artifact("dbt_run_results.json");
+    let rr = RunResults::read(&path).unwrap();
+    assert_eq!(rr.metadata.dbt_schema_version, RUN_RESULTS_SCHEMA);
+    assert!(rr.metadata.dbt_version.starts_with("1.10."));
+    assert_eq!(rr.results.len(), 28);
+    assert_eq!(rr.args["which"], "build");
+    for r in &rr.results {
+        assert!(
+            matches!(r.status, RunStatus::Success | RunStatus::Pass),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.timing.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["compile", "execute"]
+        );
+        assert!(r.timing[1].completed_at >= r.timing[1].started_at);
+        assert!(r.thread_id.starts_with("Thread-"), "{}", r.thread_id);
+    }
+    let seed = rr.get("seed.shop.raw_shoppers").unwrap();
+    assert_eq!(seed.message.as_deref(), Some("INSERT 40"));
+    assert_eq!(seed.adapter_response["rows_affected"], 40);
+    assert_eq!(seed.compiled, None);
+    let test = rr
+        .get("test.shop.unique_orders_order_id.fed79b3a6e")
+        .unwrap();
+    assert_eq!(test.failures, Some(0));
+    assert!(test.compiled_code.as_deref().unwrap().contains("group by"));
+    // Written back, the typed document is dbt's document, value for value.
+    let dbt: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(serde_json::to_value(&rr).unwrap(), dbt);
+}
+
+#[test]
+fn run_results_sluice_wrote_read_back_byte_for_byte() {
+    let mut results = sample_results();
+    results[2].status = RunStatus::Error;
+    results[2].message = Some("Runtime Error: division by zero".into());
+    let written = serde_json::to_string(&run_results_json(
+        &results,
+        &meta(),
+        0.0,
+        json!({"which": "run"}),
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run_results.json");
+    std::fs::write(&path, &written).unwrap();
+    let back = RunResults::read(&path).unwrap();
+    assert_eq!(back.results, results);
+    assert_eq!(back.metadata.generated_at, meta().generated_at);
+    assert_eq!(serde_json::to_string(&back).unwrap(), written);
+}
+
+#[test]
+fn a_broken_run_results_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run_results.json");
+    std::fs::write(&path, r#"{"metadata": {}, "results": []}"#).unwrap();
+    let e = RunResults::read(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("run_results.json is not a run_results.json"),
+        "{e}"
+    );
+    assert!(e.contains("dbt_schema_version"), "{e}");
+    std::fs::write(&path, r#"{"results": [{"status": "exploded"}]}"#).unwrap();
+    let e = RunResults::read(&path).unwrap_err().to_string();
+    assert!(e.contains("unknown run status `exploded`"), "{e}");
+    let e = RunResults::read(&dir.path().join("none.json")).unwrap_err();
+    assert!(e.to_string().starts_with("cannot read "), "{e}");
+}
+
+#[test]
+fn the_manifest_dbt_wrote_reads_back_typed() {
+    let m = ManifestDocument::read(&dbt_artifact("dbt_manifest.json")).unwrap();
+    assert_eq!(
+        m.metadata.dbt_schema_version,
+        "https://schemas.getdbt.com/dbt/manifest/v12.json"
+    );
+    assert_eq!(m.metadata.adapter_type.as_deref(), Some("duckdb"));
+    assert_eq!(m.nodes.len(), 28);
+    let shoppers = m.get("model.shop.shoppers").unwrap();
+    assert_eq!(shoppers.resource_type, ResourceType::Model);
+    assert_eq!(
+        shoppers.materialized(),
+        crate::compile::Materialization::Table
+    );
+    assert!(shoppers.enabled());
+    assert_eq!(shoppers.checksum.as_ref().unwrap().name, "sha256");
+    assert_eq!(shoppers.checksum.as_ref().unwrap().checksum.len(), 64);
+    assert!(shoppers.raw_code.as_deref().unwrap().contains("ref("));
+    assert_eq!(
+        shoppers.relation_name.as_deref(),
+        Some("\"shop\".\"main\".\"shoppers\"")
+    );
+    assert!(shoppers.other.contains_key("compiled_path"));
+    for (id, n) in &m.nodes {
+        assert_eq!(&n.unique_id, id);
+        for dep in &n.depends_on.nodes {
+            assert!(m.get(dep).is_some(), "{id} depends on unknown {dep}");
+        }
+        assert_eq!(m.parent_map[id].len(), n.depends_on.nodes.len(), "{id}");
+        if n.resource_type == ResourceType::Test {
+            assert!(
+                n.test_metadata.is_some() || n.path.starts_with("singular"),
+                "{id}"
+            );
+            assert!(
+                n.attached_node.is_some() || n.test_metadata.is_none(),
+                "{id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_manifest_sluice_writes_reads_back_as_the_project() {
+    let project = sample_manifest();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("manifest.json");
+    std::fs::write(&path, manifest_string(&project, &meta())).unwrap();
+    let m = ManifestDocument::read(&path).unwrap();
+    assert_eq!(
+        m.metadata.invocation_id.as_deref(),
+        Some(meta().invocation_id.as_str())
+    );
+    assert_eq!(
+        m.nodes.keys().collect::<Vec<_>>(),
+        project.nodes.keys().collect::<Vec<_>>()
+    );
+    for (id, node) in &project.nodes {
+        let read = &m.nodes[id];
+        assert_eq!(read.resource_type, node.resource_type, "{id}");
+        assert_eq!(read.name, node.name);
+        assert_eq!(read.fqn, node.fqn);
+        assert_eq!(read.depends_on.nodes, node.depends_on_nodes, "{id}");
+        assert_eq!(read.relation_name, node.relation_name(), "{id}");
+        if node.resource_type != ResourceType::Seed {
+            // dbt writes a seed's raw_code empty.
+            assert_eq!(
+                read.raw_code.as_deref(),
+                Some(node.raw_code.as_str()),
+                "{id}"
+            );
+        }
+    }
+    assert_eq!(
+        m.sources.keys().collect::<Vec<_>>(),
+        project.sources.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(m.macros.len(), project.macros.len());
+}

@@ -297,6 +297,13 @@ fn test_node(
     });
     merge_into(&mut node.config, &project_cfg);
     merge_into(&mut node.config, &td.config);
+    // A synthesized name too long for a relation gets its hashed short form as the config's
+    // alias, as dbt sets it (a `name:` or an `alias` the test sets stays).
+    if td.custom_name.is_none() && !td.config.contains_key("alias") && names.alias != names.name {
+        let alias = Value::String(names.alias.clone());
+        node.config_mut().insert("alias".into(), alias.clone());
+        node.unrendered_config.insert("alias".into(), alias);
+    }
     // (The defaults hold no Jinja: only what was merged in can.)
     let config_has_jinja =
         project_cfg.values().any(value_has_jinja) || td.config.values().any(value_has_jinja);

@@ -42,6 +42,25 @@ impl ResourceType {
             ResourceType::SavedQuery => "saved_query",
         }
     }
+
+    /// Every resource type a node can have.
+    pub const ALL: [ResourceType; 10] = [
+        ResourceType::Model,
+        ResourceType::Seed,
+        ResourceType::Snapshot,
+        ResourceType::Test,
+        ResourceType::Analysis,
+        ResourceType::Source,
+        ResourceType::UnitTest,
+        ResourceType::Exposure,
+        ResourceType::Operation,
+        ResourceType::SavedQuery,
+    ];
+
+    /// The resource type dbt spells `s` (`model`, `unit_test`, ...).
+    pub fn parse(s: &str) -> Option<Self> {
+        ResourceType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
     /// Nodes that are built as relations and can be `ref`'d.
     pub fn is_refable(self) -> bool {
         matches!(

@@ -34,4 +34,42 @@ impl RunStatus {
             RunStatus::RuntimeError => "runtime error",
         }
     }
+
+    /// Every status, for parsing.
+    pub const ALL: [RunStatus; 9] = [
+        RunStatus::Success,
+        RunStatus::Error,
+        RunStatus::Skipped,
+        RunStatus::PartialSuccess,
+        RunStatus::NoOp,
+        RunStatus::Pass,
+        RunStatus::Fail,
+        RunStatus::Warn,
+        RunStatus::RuntimeError,
+    ];
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = String;
+
+    /// dbt's spelling (`success`, `runtime error`, ...).
+    fn from_str(s: &str) -> Result<Self, String> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown run status `{s}`"))
+    }
+}
+
+impl serde::Serialize for RunStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RunStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }

@@ -335,13 +335,13 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     let seed_results: Vec<Result<SeedFile, Diagnostic>> = seed_paths
         .par_iter()
         .map(|(folder, p)| {
-            let bytes = std::fs::read(p).map_err(|e| {
+            let io = |e: std::io::Error| {
                 Diagnostic::error("io", format!("cannot read `{}`: {e}", rel(p))).in_file(rel(p))
-            })?;
+            };
             Ok(SeedFile {
                 original_file_path: rel(p),
                 path: relative(&root.join(folder), p),
-                checksum: sha256_hex(&bytes),
+                checksum: seed_checksum(p, &rel(p)).map_err(io)?,
             })
         })
         .collect();
@@ -408,6 +408,22 @@ pub fn relative(base: &Path, p: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Seeds larger than this are checksummed by their path, as dbt does (1 MiB).
+const MAXIMUM_SEED_SIZE: u64 = 1 << 20;
+
+/// A seed's checksum as dbt computes it: the SHA-256 of its text with surrounding whitespace
+/// stripped, or, over [`MAXIMUM_SEED_SIZE`], its project-relative path (written with the
+/// checksum name `path`).
+fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<String> {
+    if std::fs::metadata(path)?.len() > MAXIMUM_SEED_SIZE {
+        return Ok(original_file_path.to_string());
+    }
+    let bytes = std::fs::read(path)?;
+    Ok(sha256_hex(
+        String::from_utf8_lossy(&bytes).trim().as_bytes(),
+    ))
 }
 
 /// SHA-256 of bytes as lower-case hex (dbt's file checksum).

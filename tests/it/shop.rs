@@ -107,6 +107,54 @@ fn build_gives_the_relations_dbt_built() {
     assert_eq!(rr["results"].as_array().unwrap().len(), 28);
 }
 
+/// sluice's `manifest.json` and `run_results.json`, read back with sluice's artifact types, say
+/// what dbt's say (read with the same types) about every node: its type, file checksum,
+/// dependencies, relation, materialization, and how its run went.
+#[test]
+fn artifacts_read_back_agree_with_the_ones_dbt_wrote() {
+    use sluice::artifacts::{ManifestDocument, RunResults};
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let fixture = repo().join("tests/fixtures/shop/expected");
+    let dbt = ManifestDocument::read(&fixture.join("dbt_manifest.json")).unwrap();
+    let ours = ManifestDocument::read(&dir.join("target/manifest.json")).unwrap();
+    assert_eq!(
+        ours.nodes.keys().collect::<Vec<_>>(),
+        dbt.nodes.keys().collect::<Vec<_>>()
+    );
+    for (id, d) in &dbt.nodes {
+        let o = &ours.nodes[id];
+        assert_eq!(o.resource_type, d.resource_type, "{id}");
+        assert_eq!(o.checksum, d.checksum, "{id}");
+        assert_eq!(o.depends_on.nodes, d.depends_on.nodes, "{id}");
+        // dbt also lists the macros its test materialization called while running a test.
+        for mac in &o.depends_on.macros {
+            assert!(d.depends_on.macros.contains(mac), "{id}: {mac}");
+        }
+        assert_eq!(o.relation_name, d.relation_name, "{id}");
+        assert_eq!(o.materialized(), d.materialized(), "{id}");
+        assert_eq!(o.fqn, d.fqn, "{id}");
+        assert_eq!(o.config, d.config, "{id}");
+        assert_eq!(o.unrendered_config, d.unrendered_config, "{id}");
+    }
+    assert_eq!(ours.parent_map, dbt.parent_map);
+    assert_eq!(ours.child_map, dbt.child_map);
+    let dbt_rr = RunResults::read(&fixture.join("dbt_run_results.json")).unwrap();
+    let our_rr = RunResults::read(&dir.join("target/run_results.json")).unwrap();
+    let outcome = |rr: &RunResults| {
+        let mut v: Vec<_> = rr
+            .results
+            .iter()
+            .map(|r| (r.unique_id.clone(), r.status, r.failures, r.message.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(outcome(&our_rr), outcome(&dbt_rr));
+    assert_eq!(our_rr.args["which"], dbt_rr.args["which"]);
+}
+
 /// The built-in generic tests are compiled natively for speed; the output must be byte-for-byte
 /// what their Jinja macros render.
 #[test]
