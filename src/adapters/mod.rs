@@ -85,7 +85,8 @@ impl AdapterError {
                 "check the connection settings with `sluice debug`".to_string(),
             ),
         };
-        crate::diagnostics::Diagnostic::error("connection", message).with_hint(hint)
+        crate::diagnostics::Diagnostic::error(crate::diagnostics::Code::Connection, message)
+            .with_hint(hint)
     }
 }
 

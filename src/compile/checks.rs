@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::nodes::{DocBlock, Manifest};
 use super::patches::DOC_CALL_RE;
 use super::properties::Properties;
-use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic, Location};
 use crate::project::Project;
 
 static DOCS_OPEN: LazyLock<Regex> =
@@ -47,7 +47,7 @@ pub(super) fn entries_for_no_node<'a>(
             for (name, entry) in map.iter().filter(|(n, _)| !names.contains(n.as_str())) {
                 out.push(
                     Diagnostic::warning(
-                        "unknown-patch",
+                        Code::UnknownPatch,
                         format!(
                             "did not find a node named `{name}` for the entry under `{section}:` (project `{}`)",
                             proj.config.name
@@ -102,7 +102,7 @@ pub(super) fn missing_docs(
                                 .map_or((1, 1), |i| crate::diagnostics::line_col(&file.text, i));
                             errors.push(
                                 Diagnostic::error(
-                                    "unknown-doc",
+                                    Code::UnknownDoc,
                                     format!("a description uses doc `{name}`, which was not found"),
                                 )
                                 .at(Location::at(&file.original_file_path, at.0, at.1))
@@ -144,7 +144,7 @@ pub(super) fn unclosed_block(text: &str, file: &str, kind: &'static str) -> Opti
                 let (line, col) = crate::diagnostics::line_col(text, m.start());
                 return Some(
                     Diagnostic::error(
-                        "jinja-syntax",
+                        Code::JinjaSyntax,
                         format!("a `{{% {kind} %}}` block is never closed"),
                     )
                     .at(Location::at(file, line, col))
@@ -182,7 +182,7 @@ pub(super) fn config_types(
             })
             .or_else(in_project);
         let d = Diagnostic::error(
-            "config-type",
+            Code::ConfigType,
             format!(
                 "config `{key}` of {} `{}` must be {want}, not `{v}`",
                 node.resource_type.as_str(),
@@ -273,7 +273,7 @@ pub(super) fn unit_test_inputs(
                 .find(input)
                 .map(|i| crate::diagnostics::line_col(file_text, i));
             let d = Diagnostic::error(
-                "unknown-ref",
+                Code::UnknownRef,
                 format!("unit test `{test}` is given `{input}`, which names no {what}"),
             );
             let d = match at {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::nodes::{Manifest, Node, ResourceType};
 use super::resolve::Resolver;
-use crate::diagnostics::{line_col, Diagnostic, Location};
+use crate::diagnostics::{line_col, Code, Diagnostic, Location};
 
 /// Sets every node's `depends_on_nodes`; returns the errors (warnings go to `warnings`).
 pub(super) fn resolve(
@@ -46,7 +46,7 @@ pub(super) fn resolve(
                             let d = located(
                                 node,
                                 (&format!("ref('{}'", r.name), r.version.as_deref()),
-                                "unknown-ref",
+                                Code::UnknownRef,
                                 miss.message,
                                 hint,
                             );
@@ -69,7 +69,7 @@ pub(super) fn resolve(
                         Err(msg) => errors.push(located(
                             node,
                             (&format!("source('{s}'"), None),
-                            "unknown-source",
+                            Code::UnknownSource,
                             msg,
                             resolver.hint_source(s, t),
                         )),
@@ -113,7 +113,7 @@ pub(super) fn resolve(
 fn located(
     node: &Node,
     (needle, also): (&str, Option<&str>),
-    code: &'static str,
+    code: Code,
     msg: String,
     hint: Option<String>,
 ) -> Diagnostic {

@@ -19,7 +19,7 @@ use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
 use super::versions::{has_versions, Versions};
 use super::yaml_values::{render_config_strings, value_has_jinja};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
 
@@ -246,7 +246,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
             Ok(td) => td,
             Err(msg) => {
                 errors.push(
-                    Diagnostic::error("test-definition", format!("invalid test: {msg}"))
+                    Diagnostic::error(Code::TestDefinition, format!("invalid test: {msg}"))
                         .in_file(a.file),
                 );
                 continue;
@@ -590,7 +590,7 @@ fn check_test_macro(
     let at = text
         .find(&td.test_name)
         .map(|i| crate::diagnostics::line_col(text, i));
-    let d = Diagnostic::error("test-definition", message);
+    let d = Diagnostic::error(Code::TestDefinition, message);
     let d = match at {
         Some((line, col)) => d.at(crate::diagnostics::Location::at(file, line, col)),
         None => d.in_file(file),

@@ -27,7 +27,7 @@ use super::sources::source_nodes;
 use super::versions::{deprecation_warnings, Versions};
 use super::yaml_nodes;
 use super::yaml_values::{render_column_types, render_config_strings, render_source_names};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
 use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
@@ -681,7 +681,7 @@ fn place_nodes(
             let prev = &manifest.nodes[&node.unique_id];
             errors.push(
                 Diagnostic::error(
-                    "duplicate-node",
+                    Code::DuplicateNode,
                     format!(
                         "two {}s are named `{}`",
                         node.resource_type.as_str(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{yaml_entry_error, YamlFile};
 
 /// One entry of a properties file, with where it came from.
@@ -116,7 +116,7 @@ impl<'a> Properties<'a> {
                         yaml_entry_error(
                             f,
                             &name,
-                            "duplicate-patch",
+                            Code::DuplicatePatch,
                             format!(
                                 "`{name}` is described twice under `{key}:` (also in `{}`)",
                                 prev.file
@@ -148,7 +148,7 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
     let Value::Object(top) = &f.value else {
         if !f.value.is_null() {
             errors.push(
-                Diagnostic::error("yaml", "a properties file must be a mapping")
+                Diagnostic::error(Code::Yaml, "a properties file must be a mapping")
                     .in_file(&f.original_file_path),
             );
         }
@@ -171,7 +171,7 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
                 continue;
             }
             let warning = Diagnostic::warning(
-                "yaml",
+                Code::Yaml,
                 format!("unknown top-level key `{key}` in properties file"),
             );
             let warning = match line {
@@ -194,7 +194,7 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
         let Value::Array(items) = v else {
             if !v.is_null() {
                 errors.push(
-                    Diagnostic::error("yaml", format!("`{key}:` must be a list of entries"))
+                    Diagnostic::error(Code::Yaml, format!("`{key}:` must be a list of entries"))
                         .in_file(&f.original_file_path)
                         .with_hint(format!("write `{key}:` followed by `- name: ...` items")),
                 );
@@ -204,8 +204,11 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
         for item in items {
             let Value::Object(m) = item else {
                 errors.push(
-                    Diagnostic::error("yaml", format!("an entry under `{key}:` must be a mapping"))
-                        .in_file(&f.original_file_path),
+                    Diagnostic::error(
+                        Code::Yaml,
+                        format!("an entry under `{key}:` must be a mapping"),
+                    )
+                    .in_file(&f.original_file_path),
                 );
                 continue;
             };
@@ -215,7 +218,7 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
             };
             if entry.name().is_empty() {
                 errors.push(
-                    Diagnostic::error("yaml", format!("an entry under `{key}:` has no `name`"))
+                    Diagnostic::error(Code::Yaml, format!("an entry under `{key}:` has no `name`"))
                         .in_file(&f.original_file_path)
                         .with_hint("every entry needs `- name: ...`"),
                 );
@@ -238,7 +241,7 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
                     .map_or(1, |i| named + i + 1);
                 errors.push(
                     Diagnostic::error(
-                        "yaml",
+                        Code::Yaml,
                         format!(
                             "`columns:` of `{}` must be a list of columns, not {}",
                             entry.name(),

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::nodes::{Manifest, Materialization, Node, ResourceType};
 use super::resolve::Resolver;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::sql::{Dialect, Relation};
 use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Services, Templates};
 
@@ -298,7 +298,7 @@ pub fn compile_node_in(
     let node = manifest
         .nodes
         .get(id)
-        .ok_or_else(|| Diagnostic::error("internal", format!("unknown node `{id}`")))?;
+        .ok_or_else(|| Diagnostic::error(Code::Internal, format!("unknown node `{id}`")))?;
     let sql = render_node(node, templates, services.clone())?;
     if !any_ephemeral {
         return Ok(sql);
@@ -514,7 +514,7 @@ fn native_test(
             Ok(r) => r,
             Err(e) => {
                 return Some(Err(
-                    Diagnostic::error("unknown-ref", e).in_file(&node.original_file_path)
+                    Diagnostic::error(Code::UnknownRef, e).in_file(&node.original_file_path)
                 ))
             }
         };

@@ -10,7 +10,7 @@ use super::nodes::*;
 use super::parse::{dirs_of, package_cfg, relative_to_resource};
 use super::patches::{columns_of, render_docs};
 use super::properties::{entry_config, Entry};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::project::config::merge;
 use crate::project::config::str_list;
 use crate::project::{Project, Target};
@@ -31,7 +31,7 @@ pub(super) fn source_nodes(
         None | Some(Value::Null) => vec![],
         Some(_) => {
             return Err(Diagnostic::error(
-                "yaml",
+                Code::Yaml,
                 format!("`tables:` of source `{src_name}` must be a list"),
             )
             .in_file(entry.file))
@@ -46,7 +46,7 @@ pub(super) fn source_nodes(
             .to_string();
         if tname.is_empty() {
             return Err(Diagnostic::error(
-                "yaml",
+                Code::Yaml,
                 format!("a table of source `{src_name}` has no `name`"),
             )
             .in_file(entry.file));

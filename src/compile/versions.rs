@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::properties::Properties;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{yaml_entry_error, YamlFile};
 
 /// One version of a versioned model, as its node is patched.
@@ -77,8 +77,8 @@ impl Versions {
                     .iter()
                     .find(|f| f.original_file_path == entry.file)
                 {
-                    Some(f) => yaml_entry_error(f, name, "model-versions", msg),
-                    None => Diagnostic::error("model-versions", msg).in_file(entry.file),
+                    Some(f) => yaml_entry_error(f, name, Code::ModelVersions, msg),
+                    None => Diagnostic::error(Code::ModelVersions, msg).in_file(entry.file),
                 };
                 d.with_hint("see https://docs.getdbt.com/docs/mesh/govern/model-versions")
             };
@@ -457,7 +457,7 @@ pub fn deprecation_warnings(
         if past {
             out.push(
                 Diagnostic::warning(
-                    "deprecated-model",
+                    Code::DeprecatedModel,
                     format!(
                         "Model {}{} has passed its deprecation date of {date}. This model should \
                          be disabled or removed.",
@@ -495,9 +495,9 @@ pub fn deprecation_warnings(
                 }
             }
             let code = if past {
-                "deprecated-reference"
+                Code::DeprecatedReference
             } else {
-                "upcoming-reference-deprecation"
+                Code::UpcomingReferenceDeprecation
             };
             out.push(
                 Diagnostic::warning(code, msg.trim_end().to_string())

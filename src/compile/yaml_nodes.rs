@@ -12,7 +12,7 @@ use super::nodes::{Manifest, Node, ResourceType};
 use super::parse::{dirs_of, parse_call, relative_to_resource};
 use super::properties::{entry_config, Entry, Properties};
 use super::yaml_values::load_unit_fixtures;
-use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic, Location};
 use crate::project::config::str_list;
 use crate::project::Project;
 
@@ -63,14 +63,14 @@ pub(super) fn yaml_nodes(
                 .map_or_else(
                     || {
                         Diagnostic::error(
-                            "unknown-ref",
+                            Code::UnknownRef,
                             format!("unit test `{name}` tests unknown model `{model}`"),
                         )
                         .in_file(entry.file)
                     },
                     |l| {
                         Diagnostic::error(
-                            "unknown-ref",
+                            Code::UnknownRef,
                             format!("unit test `{name}` tests unknown model `{model}`"),
                         )
                         .at(Location::at(entry.file, l, 1))

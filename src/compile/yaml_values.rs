@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::nodes::*;
 use super::parse::node_info;
 use super::resolve::ParseServices;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};
 
@@ -211,7 +211,7 @@ pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(
             .find(|f| f.name == name && f.format == format)
             .ok_or_else(|| {
                 Diagnostic::error(
-                    "unit-test",
+                    Code::UnitTest,
                     format!("unit test fixture `{name}` ({format}) not found"),
                 )
                 .with_hint(format!(
@@ -223,7 +223,7 @@ pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(
         let text =
             std::fs::read_to_string(project.root.join(&file.original_file_path)).map_err(|e| {
                 Diagnostic::error(
-                    "io",
+                    Code::Io,
                     format!("cannot read `{}`: {e}", file.original_file_path),
                 )
             })?;

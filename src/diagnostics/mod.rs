@@ -3,7 +3,9 @@
 //! Every user mistake (bad YAML, unknown ref, cycle, Jinja error, bad profile) becomes a
 //! [`Diagnostic`] naming the file, line and column where known, with a `hint:`. Library modules
 //! return `Result<_, Diagnostic>` (or a `Vec<Diagnostic>`) and the CLI renders them, in colour on
-//! a terminal, as JSON with `--log-format json`. This module depends on no other.
+//! a terminal, as JSON with `--log-format json`. Each diagnostic has a [`Code`], the kind of
+//! problem, printed in kebab case (`error[unknown-ref]`); the codes are all listed here. This
+//! module depends on no other.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,182 @@ use std::path::{Path, PathBuf};
 pub enum Severity {
     Warning,
     Error,
+}
+
+/// Defines [`Code`]: each variant with its doc line and its text.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)+) => {
+        /// A diagnostic's stable short code: what kind of problem it is. It prints as the
+        /// `error[...]` / `warning[...]` label and as `"code"` with `--log-format json`;
+        /// [`Code::as_str`] is its text, which users and scripts rely on, so it never changes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($(#[$doc])* $name,)+
+        }
+
+        impl Code {
+            /// Every code, alphabetically by its text.
+            pub const ALL: &'static [Code] = &[$(Code::$name),+];
+
+            /// The code as users see it, in kebab case (e.g. `unknown-ref`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$name => $text,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// A measure's `agg_params` do not fit its `agg` (percentile out of range, missing, or extra).
+    AggParams => "agg-params",
+    /// A measure's agg time dimension is missing or not a time dimension of its model.
+    AggTimeDimension => "agg-time-dimension",
+    /// `run-operation --args` is not valid YAML or not a mapping.
+    Args => "args",
+    /// `docs generate` cannot read the catalog from the warehouse.
+    Catalog => "catalog",
+    /// `clean` refuses a `clean-targets` folder outside the project.
+    Clean => "clean",
+    /// A template raised a compilation error (e.g. `exceptions.raise_compiler_error`).
+    CompilerError => "compiler-error",
+    /// A node's config value has the wrong type (e.g. a list where a string is needed).
+    ConfigType => "config-type",
+    /// The warehouse cannot be connected to, or the connection failed.
+    Connection => "connection",
+    /// A conversion metric's `conversion_type_params` do not fit its measures.
+    ConversionParams => "conversion-params",
+    /// The nodes' dependencies form a cycle.
+    Cycle => "cycle",
+    /// Warning: a model is past its `deprecation_date` (dbt's `DeprecatedModel`).
+    DeprecatedModel => "deprecated-model",
+    /// Warning: a model refers to a deprecated model (dbt's `DeprecatedReference`).
+    DeprecatedReference => "deprecated-reference",
+    /// A derived metric's `expr` is not valid SQL or does not match its input metrics.
+    DerivedExpr => "derived-expr",
+    /// `docs serve` has no site to serve or cannot listen on its port.
+    Docs => "docs",
+    /// A package defines two macros of the same name.
+    DuplicateMacro => "duplicate-macro",
+    /// Two semantic models, metrics, measures, saved queries or model elements share a name.
+    DuplicateName => "duplicate-name",
+    /// Two resources share a name or a unique id.
+    DuplicateNode => "duplicate-node",
+    /// A properties file entry describes a node already described elsewhere.
+    DuplicatePatch => "duplicate-patch",
+    /// Warning: a YAML mapping repeats a key (dbt's `DuplicateYAMLKeysDeprecation`).
+    DuplicateYamlKey => "duplicate-yaml-key",
+    /// A metric's `filter` is not valid.
+    Filter => "filter",
+    /// A command-line flag, its environment variable or project `flags:` value is invalid.
+    Flags => "flags",
+    /// An `on-run-start` / `on-run-end` hook of the project failed.
+    Hook => "hook",
+    /// A fault of sluice itself, not of the input.
+    Internal => "internal",
+    /// A semantic model, metric or element name is not lower case letters, digits and `_`.
+    InvalidName => "invalid-name",
+    /// A file or folder cannot be read or written, or a file is not UTF-8.
+    Io => "io",
+    /// A template fails to render, for a reason with no more specific code.
+    Jinja => "jinja",
+    /// A template's syntax is invalid (an unclosed tag or block, an overlong line).
+    JinjaSyntax => "jinja-syntax",
+    /// A metric reads one measure with different filters and the filtered read has no alias.
+    MeasureAlias => "measure-alias",
+    /// A metric is defined in terms of itself.
+    MetricCycle => "metric-cycle",
+    /// A metric has no `label`.
+    MetricLabel => "metric-label",
+    /// A metric's `type_params` are missing or contradictory for its type.
+    MetricParams => "metric-params",
+    /// A `metrics` query names an unknown metric or saved query, or cannot be answered.
+    MetricQuery => "metric-query",
+    /// A metric's `data_tests:` entry is malformed or its arguments are invalid.
+    MetricTest => "metric-test",
+    /// A metric unit test is malformed.
+    MetricUnitTest => "metric-unit-test",
+    /// A template reads a `var` that is not defined and has no default.
+    MissingVar => "missing-var",
+    /// A model's `versions:` are invalid.
+    ModelVersions => "model-versions",
+    /// A measure's `non_additive_dimension` does not fit its semantic model.
+    NonAdditiveDimension => "non-additive-dimension",
+    /// `run-operation` cannot commit its transaction.
+    Operation => "operation",
+    /// A `packages:` entry is invalid or a package cannot be installed; also its warnings.
+    Packages => "packages",
+    /// A semantic model has no, or more than one, primary entity.
+    PrimaryEntity => "primary-entity",
+    /// `profiles.yml`, the chosen profile or its target is missing or invalid.
+    Profile => "profile",
+    /// `dbt_project.yml` is missing or invalid, or the dbt version it requires is not met.
+    Project => "project",
+    /// A saved query has no metrics, an invalid query or an invalid export.
+    SavedQuery => "saved-query",
+    /// A seed's CSV file is invalid (e.g. a row or a value that does not fit its columns).
+    Seed => "seed",
+    /// Nothing is selected (dbt's `NoNodesForSelectionCriteria`), or a needed selection is missing.
+    Select => "select",
+    /// A `--select` / `--exclude` selector is invalid.
+    Selector => "selector",
+    /// `metrics validate --data`: a semantic model does not run on the warehouse's data.
+    SemanticData => "semantic-data",
+    /// A semantic model, metric or saved query definition cannot be read.
+    SemanticYaml => "semantic-yaml",
+    /// A query sent to the warehouse failed (`show`, metric queries, exports).
+    Sql => "sql",
+    /// A data test's definition is invalid.
+    TestDefinition => "test-definition",
+    /// `--threads 0`.
+    Threads => "threads",
+    /// A time dimension has no granularity, or a categorical one has one.
+    TimeGranularity => "time-granularity",
+    /// A cumulative metric needs a time spine and the project has none.
+    TimeSpine => "time-spine",
+    /// A template uses an undefined value.
+    Undefined => "undefined",
+    /// A unit test's fixture file is not found.
+    UnitTest => "unit-test",
+    /// A description uses a `doc()` block that is not defined.
+    UnknownDoc => "unknown-doc",
+    /// A template calls a function or macro that is not defined.
+    UnknownFunction => "unknown-function",
+    /// A macro called by name (e.g. by `run-operation`) is not defined.
+    UnknownMacro => "unknown-macro",
+    /// A metric uses a measure that no semantic model defines.
+    UnknownMeasure => "unknown-measure",
+    /// A metric or saved query uses a metric that is not defined.
+    UnknownMetric => "unknown-metric",
+    /// A semantic model's `model:` names no model of the project.
+    UnknownModel => "unknown-model",
+    /// A properties file describes a node that does not exist.
+    UnknownPatch => "unknown-patch",
+    /// A `ref()`, or a unit test's model or input, names no node.
+    UnknownRef => "unknown-ref",
+    /// A `source()` names no source table.
+    UnknownSource => "unknown-source",
+    /// Warning: a model refers to a model slated for deprecation.
+    UpcomingReferenceDeprecation => "upcoming-reference-deprecation",
+    /// A semantic model's validity dimensions (`is_start` / `is_end`) are invalid.
+    ValidityParams => "validity-params",
+    /// `--vars` is not valid YAML or JSON, or not a mapping.
+    Vars => "vars",
+    /// A YAML file is not valid YAML or not shaped as expected (e.g. an unknown top-level key).
+    Yaml => "yaml",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// A place in a file: 1-based line and column.
@@ -44,8 +222,8 @@ impl Location {
 /// One user-facing problem.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Diagnostic {
-    /// Stable short code, e.g. `unknown-ref`, `yaml`, `cycle`.
-    pub code: &'static str,
+    /// What kind of problem it is, e.g. [`Code::UnknownRef`], [`Code::Yaml`], [`Code::Cycle`].
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub location: Option<Location>,
@@ -56,7 +234,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             severity: Severity::Error,
@@ -66,7 +244,7 @@ impl Diagnostic {
             source_line: None,
         }
     }
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
@@ -221,5 +399,28 @@ mod tests {
         assert_eq!(line_col("ab", 0), (1, 1));
         // Found by the fuzzer: an offset inside a multi-byte character points at it.
         assert_eq!(line_col("a\u{301}b", 2), (1, 2));
+    }
+
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &code in Code::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "`{s}` is the text of two codes");
+            assert!(
+                !s.is_empty()
+                    && !s.starts_with('-')
+                    && !s.ends_with('-')
+                    && !s.contains("--")
+                    && s.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "`{s}` is not kebab case"
+            );
+            assert_eq!(code.to_string(), s);
+            assert_eq!(serde_json::to_value(code).unwrap(), s);
+        }
+        assert!(
+            Code::ALL.windows(2).all(|w| w[0].as_str() < w[1].as_str()),
+            "codes are listed alphabetically"
+        );
     }
 }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 /// One node of the project graph, as the parser resolved it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -90,7 +90,7 @@ impl Dag {
         nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         if let Some(w) = nodes.windows(2).find(|w| w[0].unique_id == w[1].unique_id) {
             return Err(Diagnostic::error(
-                "duplicate-node",
+                Code::DuplicateNode,
                 format!("two resources have the unique id `{}`", w[0].unique_id),
             )
             .with_hint("rename one of them: names must be unique per resource type and package"));
@@ -133,7 +133,7 @@ impl Dag {
         };
         match dag.find_cycle() {
             Some(cycle) => Err(Diagnostic::error(
-                "cycle",
+                Code::Cycle,
                 format!("found a dependency cycle: {}", cycle.join(" -> ")),
             )
             .with_hint(
@@ -478,7 +478,7 @@ mod tests {
             node("model.p.z", &["model.p.a"]),
         ])
         .unwrap_err();
-        assert_eq!(err.code, "cycle");
+        assert_eq!(err.code, Code::Cycle);
         assert_eq!(
             err.message,
             "found a dependency cycle: model.p.a -> model.p.b -> model.p.c -> model.p.a"
@@ -495,6 +495,6 @@ mod tests {
     #[test]
     fn duplicate_ids_are_rejected() {
         let err = Dag::build(vec![node("model.p.a", &[]), node("model.p.a", &[])]).unwrap_err();
-        assert_eq!(err.code, "duplicate-node");
+        assert_eq!(err.code, Code::DuplicateNode);
     }
 }

@@ -16,7 +16,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::{Dag, GraphNode};
-use crate::diagnostics::{did_you_mean, Diagnostic};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic};
 
 /// Methods this module evaluates.
 #[rustfmt::skip]
@@ -131,7 +131,7 @@ fn spec_regex() -> &'static Regex {
 }
 
 fn parse_criterion(raw: &str) -> Result<Criterion, Diagnostic> {
-    let bad = |msg: String| Diagnostic::error("selector", msg);
+    let bad = |msg: String| Diagnostic::error(Code::Selector, msg);
     let caps = spec_regex()
         .captures(raw)
         .ok_or_else(|| bad(format!("invalid selector spec `{raw}`")))?;
@@ -261,7 +261,7 @@ fn package_and_name(c: &Criterion, what: &str) -> Result<(Glob, Glob), Diagnosti
         [name] => Ok((Glob::new("*"), Glob::new(name))),
         [pkg, name] => Ok((Glob::new(pkg), Glob::new(name))),
         _ => Err(Diagnostic::error(
-            "selector",
+            Code::Selector,
             format!(
                 "invalid {what} selector value \"{}\"; expected `{what}_name` or \
                  `package_name.{what}_name`",
@@ -293,7 +293,7 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
                 "none" => Box::new(move |n| n.version.is_none()),
                 other => {
                     return Err(Diagnostic::error(
-                        "selector",
+                        Code::Selector,
                         format!(
                             "invalid version type selector {other}: expected one of: \"latest\", \"prerelease\", \"old\", or \"none\""
                         ),
@@ -323,7 +323,7 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
                 [p, s, t] => (*p, *s, *t),
                 _ => {
                     return Err(Diagnostic::error(
-                        "selector",
+                        Code::Selector,
                         format!(
                             "invalid source selector value \"{value}\"; sources must be of the \
                              form `source_name`, `source_name.table_name` or \
@@ -395,7 +395,7 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
                 "metric" => &["metric"],
                 _ => {
                     return Err(Diagnostic::error(
-                        "selector",
+                        Code::Selector,
                         format!(
                             "invalid test type selector `{value}`: expected \"generic\", \
                              \"singular\", \"unit\", \"metric\", or \"data\""
@@ -414,7 +414,7 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
         "resource_type" => {
             if !RESOURCE_TYPES.contains(&value.as_str()) {
                 return Err(Diagnostic::error(
-                    "selector",
+                    Code::Selector,
                     format!("invalid resource_type selector \"{value}\""),
                 )
                 .maybe_hint(did_you_mean(&value, RESOURCE_TYPES.iter().copied())));

@@ -28,7 +28,7 @@ pub use model::*;
 pub use plan::{MetricQuery, QueryPlan};
 
 use crate::compile::{Manifest, ResourceType};
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 use crate::project::YamlFile;
 
 /// One step of a path to a YAML key: an entry of a list by its `name:`, or a mapping key.
@@ -202,7 +202,7 @@ pub fn diag_at(
     file: &str,
     section: &str,
     steps: &[Step],
-    code: &'static str,
+    code: Code,
     msg: impl Into<String>,
 ) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
@@ -293,7 +293,7 @@ pub fn load_indexed(files: &[YamlFile], index: &ModelIndex) -> (SemanticLayer, V
                         &f.original_file_path,
                         section,
                         &[Step::Name(name)],
-                        "semantic-yaml",
+                        Code::SemanticYaml,
                         format!("invalid {what} `{name}`: {e}"),
                     );
                     // Point at the offending key or value when serde names it.
@@ -370,7 +370,7 @@ fn load_model_semantics(
         };
         let bad = |e: serde_json::Error, what: &str, name: &str| {
             let d = Diagnostic::error(
-                "semantic-yaml",
+                Code::SemanticYaml,
                 format!("invalid {what} `{name}` on model `{model_name}`: {e}"),
             );
             // Point at the offending key or value when serde names it.

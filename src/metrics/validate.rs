@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::model::*;
 use super::plan::Spec;
 use super::{diag_at, Step};
-use crate::diagnostics::{did_you_mean, Diagnostic};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic};
 use crate::project::YamlFile;
 
 /// SQL words MetricFlow refuses as element names.
@@ -102,7 +102,7 @@ impl Ctx<'_> {
         file: &str,
         section: &str,
         steps: &[Step],
-        code: &'static str,
+        code: Code,
         msg: String,
         hint: impl Into<String>,
     ) {
@@ -130,7 +130,7 @@ impl Ctx<'_> {
         &mut self,
         e: &E,
         steps: &[Step],
-        code: &'static str,
+        code: Code,
         msg: String,
         hint: impl Into<String>,
     ) {
@@ -224,7 +224,7 @@ fn unique_names(layer: &SemanticLayer, c: &mut Ctx) {
             c.at(
                 sm,
                 &[],
-                "duplicate-name",
+                Code::DuplicateName,
                 format!(
                     "semantic model `{}` is defined twice (also in `{}`)",
                     sm.name, prev.file
@@ -242,7 +242,7 @@ fn unique_names(layer: &SemanticLayer, c: &mut Ctx) {
             c.at(
                 m,
                 &[],
-                "duplicate-name",
+                Code::DuplicateName,
                 format!(
                     "metric `{}` is defined twice (also in `{}`)",
                     m.name, prev.file
@@ -263,7 +263,7 @@ fn unique_names(layer: &SemanticLayer, c: &mut Ctx) {
                 c.at(
                     sm,
                     &[Step::Key("measures"), Step::Name(&me.name)],
-                    "duplicate-name",
+                    Code::DuplicateName,
                     format!(
                         "measure `{}` is defined in semantic models `{prev}` and `{}`",
                         me.name, sm.name
@@ -279,7 +279,7 @@ fn unique_names(layer: &SemanticLayer, c: &mut Ctx) {
             c.at(
                 q,
                 &[],
-                "duplicate-name",
+                Code::DuplicateName,
                 format!("saved query `{}` is defined twice", q.name),
                 "give each saved query its own name",
             );
@@ -316,7 +316,7 @@ fn metric_cycles(layer: &SemanticLayer, c: &mut Ctx) {
                 c.at(
                     m,
                     &[],
-                    "metric-cycle",
+                    Code::MetricCycle,
                     format!(
                         "metric `{}` is defined in terms of itself: {}",
                         m.name,
@@ -335,7 +335,7 @@ fn saved_query(layer: &SemanticLayer, q: &SavedQuery, c: &mut Ctx) {
         c.at(
             q,
             &steps,
-            "saved-query",
+            Code::SavedQuery,
             format!("saved query `{}` lists no metrics", q.name),
             "add `query_params: {metrics: [...]}`",
         );
@@ -345,7 +345,7 @@ fn saved_query(layer: &SemanticLayer, q: &SavedQuery, c: &mut Ctx) {
             c.at(
                 q,
                 &[Step::Key("query_params"), Step::Key("metrics")],
-                "unknown-metric",
+                Code::UnknownMetric,
                 format!(
                     "saved query `{}` uses metric `{m}`, which is not defined",
                     q.name
@@ -360,7 +360,7 @@ fn saved_query(layer: &SemanticLayer, q: &SavedQuery, c: &mut Ctx) {
             c.at(
                 q,
                 &[Step::Key("query_params"), Step::Key("group_by")],
-                "saved-query",
+                Code::SavedQuery,
                 format!("saved query `{}`: {}", q.name, e.message),
                 e.hint,
             );
@@ -372,7 +372,7 @@ fn saved_query(layer: &SemanticLayer, q: &SavedQuery, c: &mut Ctx) {
                 c.at(
                     q,
                     &[Step::Key("exports")],
-                    "saved-query",
+                    Code::SavedQuery,
                     format!(
                         "export `{}` of saved query `{}` has `export_as: {v}`",
                         e.name, q.name

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::yaml;
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 
 /// One `dispatch:` entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,7 +141,7 @@ fn check_shapes(raw: &Map<String, Value>, text: &str) -> Result<(), Diagnostic> 
         };
         if !ok {
             return Err(Diagnostic::error(
-                "project",
+                Code::Project,
                 format!("`{key}` in dbt_project.yml must be a list of folder names"),
             )
             .at(at(key))
@@ -155,7 +155,7 @@ fn check_shapes(raw: &Map<String, Value>, text: &str) -> Result<(), Diagnostic> 
             || (key == "restrict-access" && matches!(raw.get(key), Some(Value::Bool(_))));
         if !ok {
             return Err(Diagnostic::error(
-                "project",
+                Code::Project,
                 format!("`{key}` in dbt_project.yml must be a mapping"),
             )
             .at(at(key))
@@ -219,7 +219,7 @@ impl ProjectConfig {
         for spec in &self.require_dbt_version {
             let ok = satisfies(dbt_version_parts(), spec).map_err(|bad| {
                 Diagnostic::error(
-                    "project",
+                    Code::Project,
                     format!(
                         "`require-dbt-version` of `{}` has an invalid version `{bad}`",
                         self.name
@@ -230,7 +230,7 @@ impl ProjectConfig {
             })?;
             if !ok {
                 return Err(Diagnostic::error(
-                    "project",
+                    Code::Project,
                     format!(
                         "this version of dbt is not supported with the `{}` package: sluice implements dbt {DBT_VERSION}, `{}` requires {:?}",
                         self.name, self.name, self.require_dbt_version
@@ -254,7 +254,7 @@ impl ProjectConfig {
         let (value, warnings) = yaml::parse_checked(text, Path::new("dbt_project.yml"))?;
         let Value::Object(raw) = value else {
             return Err(
-                Diagnostic::error("project", "`dbt_project.yml` must be a mapping")
+                Diagnostic::error(Code::Project, "`dbt_project.yml` must be a mapping")
                     .in_file("dbt_project.yml"),
             );
         };
@@ -262,7 +262,7 @@ impl ProjectConfig {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => {
                 return Err(
-                    Diagnostic::error("project", "`dbt_project.yml` has no `name`")
+                    Diagnostic::error(Code::Project, "`dbt_project.yml` has no `name`")
                         .at(Location::at("dbt_project.yml", 1, 1))
                         .with_hint("add `name: my_project` at the top of dbt_project.yml"),
                 )

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 pub use config::{ConfigTree, ProjectConfig, DBT_VERSION};
 pub use profile::{EngineLookup, Profile, Target};
 
@@ -99,7 +99,7 @@ pub struct Project {
 pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
     let start = std::fs::canonicalize(start).map_err(|e| {
         Diagnostic::error(
-            "project",
+            Code::Project,
             format!("cannot open project directory `{}`: {e}", start.display()),
         )
     })?;
@@ -111,7 +111,7 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
         dir = d.parent();
     }
     Err(Diagnostic::error(
-        "project",
+        Code::Project,
         format!(
             "no `dbt_project.yml` found in `{}` or any parent directory",
             start.display()
@@ -336,7 +336,8 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         .par_iter()
         .map(|(folder, p)| {
             let io = |e: std::io::Error| {
-                Diagnostic::error("io", format!("cannot read `{}`: {e}", rel(p))).in_file(rel(p))
+                Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", rel(p)))
+                    .in_file(rel(p))
             };
             Ok(SeedFile {
                 original_file_path: rel(p),
@@ -434,12 +435,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A located error in a YAML properties file entry.
-pub fn yaml_entry_error(
-    file: &YamlFile,
-    name: &str,
-    code: &'static str,
-    msg: String,
-) -> Diagnostic {
+pub fn yaml_entry_error(file: &YamlFile, name: &str, code: Code, msg: String) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
     match yaml::line_of_name(&file.text, name) {
         Some(line) => d.at(Location::at(&file.original_file_path, line, 1)),
@@ -451,7 +447,7 @@ pub fn yaml_entry_error(
 /// one diagnostic at its first bad byte (offset, line and column), with the hint to re-save it.
 pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
     let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::error("io", format!("cannot read `{shown}`: {e}")).in_file(shown)
+        Diagnostic::error(Code::Io, format!("cannot read `{shown}`: {e}")).in_file(shown)
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -460,7 +456,7 @@ pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> 
         let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
         let (line, col) = crate::diagnostics::line_col(before, at);
         Diagnostic::error(
-            "io",
+            Code::Io,
             format!(
                 "`{shown}` is not valid UTF-8: byte 0x{:02X} at offset {at} (line {line}, column {col})",
                 bytes[at]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::yaml;
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 
 /// Where a package comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
         None | Some(Value::Null) => vec![],
         Some(_) => {
             return Err(Diagnostic::error(
-                "packages",
+                Code::Packages,
                 format!("`packages:` in `{file}` must be a list"),
             )
             .at(Location::at(file, line_of(text, "packages:", 0), 1))
@@ -116,7 +116,7 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
         let str_of = |k: &str| e.get(k).and_then(scalar);
         let source = if let Some(p) = str_of("local") {
             PackageSource::Local(render_env(&p).map_err(|e| {
-                Diagnostic::error("packages", format!("cannot render `local: {p}`: {e}"))
+                Diagnostic::error(Code::Packages, format!("cannot render `local: {p}`: {e}"))
                     .at(at.clone())
                     .with_hint("`local:` paths may use {{ env_var('NAME', 'default') }}")
             })?)
@@ -128,7 +128,7 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
             };
             if version.is_empty() {
                 return Err(Diagnostic::error(
-                    "packages",
+                    Code::Packages,
                     format!("hub package `{p}` has no `version:`"),
                 )
                 .at(at)
@@ -146,14 +146,14 @@ pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnosti
             }
         } else if e.get("tarball").is_some() || e.get("private").is_some() {
             return Err(Diagnostic::error(
-                "packages",
+                Code::Packages,
                 "`tarball:` and `private:` packages are not supported by sluice",
             )
             .at(at)
             .with_hint("vendor the package into the install folder and list it as `local:`"));
         } else {
             return Err(Diagnostic::error(
-                "packages",
+                Code::Packages,
                 "a package entry needs one of `local:`, `package:` or `git:`",
             )
             .at(at)
@@ -273,7 +273,7 @@ pub fn install(
                     Err(_) => {
                         errors.push(
                             Diagnostic::error(
-                                "packages",
+                                Code::Packages,
                                 format!("local package `{p}` has no readable `dbt_project.yml`"),
                             )
                             .at(at)
@@ -289,7 +289,7 @@ pub fn install(
                 if let Err(e) = link_or_copy(&src, &dst) {
                     errors.push(
                         Diagnostic::error(
-                            "io",
+                            Code::Io,
                             format!("cannot install `{p}` into `{}`: {e}", dst.display()),
                         )
                         .at(at),
@@ -309,7 +309,7 @@ pub fn install(
                 let Some(found) = found else {
                     errors.push(
                         Diagnostic::error(
-                            "packages",
+                            Code::Packages,
                             format!(
                                 "`{}` is not vendored: sluice does not download packages",
                                 spec.describe()
@@ -474,7 +474,7 @@ pub fn check_installed(root: &Path, install_path: &str) -> Result<(), Diagnostic
     match missing.first() {
         None => Ok(()),
         Some(first) => Err(Diagnostic::error(
-            "packages",
+            Code::Packages,
             format!(
                 "{} package(s) listed in `{file}` are not installed in `{install_path}/`: {}",
                 missing.len(),

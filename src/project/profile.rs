@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::yaml;
-use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic, Location};
 use crate::sql::Dialect;
 
 /// The engines a profile's `type` may name (`adapters::registry::Registry`; `project` cannot
@@ -275,7 +275,7 @@ pub fn find_profile(
         }
     }
     let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    Err(Diagnostic::error("profile", format!("no `profiles.yml` found (searched: {})", searched.join(", ")))
+    Err(Diagnostic::error(Code::Profile, format!("no `profiles.yml` found (searched: {})", searched.join(", ")))
         .with_hint("pass `--profiles-dir DIR`, set DBT_PROFILES_DIR, or create profiles/profiles.yml in the project"))
 }
 
@@ -308,7 +308,7 @@ fn render_value(v: &Value, path: &Path, key: &str, secret: bool) -> Result<Value
                 } else {
                     format!("cannot render the value of `{key}` (`{s}`): {e}")
                 };
-                Diagnostic::error("profile", message)
+                Diagnostic::error(Code::Profile, message)
                     .in_file(path)
                     .with_hint("profile values may use {{ env_var('NAME', 'default') }}; a literal `{{` must be written `{{ '{{' }}`")
             })?;
@@ -417,7 +417,7 @@ impl Profile {
                 .as_object()
                 .map(|m| m.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            return Err(Diagnostic::error("profile", format!("profile `{profile_name}` not found in `{file}`"))
+            return Err(Diagnostic::error(Code::Profile, format!("profile `{profile_name}` not found in `{file}`"))
                 .in_file(&self.path)
                 .with_hint(match did_you_mean(profile_name, names.iter().copied()) {
                     Some(h) => h,
@@ -442,7 +442,7 @@ impl Profile {
                 .map(|o| o.keys().map(String::as_str).collect())
                 .unwrap_or_default();
             return Err(Diagnostic::error(
-                "profile",
+                Code::Profile,
                 format!("target `{target_name}` not found in profile `{profile_name}` of `{file}`"),
             )
             .in_file(&self.path)
@@ -453,7 +453,7 @@ impl Profile {
         };
         let Value::Object(values) = render_value(output, &self.path, &target_name, false)? else {
             return Err(Diagnostic::error(
-                "profile",
+                Code::Profile,
                 format!("target `{target_name}` must be a mapping"),
             )
             .in_file(&self.path));
@@ -484,7 +484,7 @@ impl Profile {
                                 format!("at path ['threads']: {shown} is not of type 'integer'")
                             }
                         };
-                        let d = Diagnostic::error("profile", message);
+                        let d = Diagnostic::error(Code::Profile, message);
                         let d = match self.key_line(&target_name, "threads") {
                             Some(l) => d.at(Location::at(&self.path, l, 1)),
                             None => d.in_file(&self.path),
@@ -505,7 +505,7 @@ impl Profile {
                 &adapter_type,
             );
             let d = Diagnostic::error(
-                "profile",
+                Code::Profile,
                 format!("target `{target_name}` has unsupported type `{adapter_type}`"),
             );
             let d = match line {

@@ -12,7 +12,7 @@ use serde::de::{
 };
 use serde_json::{Map, Value};
 
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 
 /// Parses one YAML document, as PyYAML's `safe_load` reads it for dbt: a key given twice in one
 /// mapping keeps its last value, silently; merge keys (`<<: *base`, `<<: [*a, *b]`) are applied.
@@ -81,7 +81,7 @@ pub fn parse_checked(text: &str, path: &Path) -> Result<(Value, Vec<Diagnostic>)
 
 fn duplicate_warning(key: &str) -> Diagnostic {
     Diagnostic::warning(
-        "duplicate-yaml-key",
+        Code::DuplicateYamlKey,
         format!("duplicate key `{key}` in a mapping: the last value is kept, as dbt keeps it"),
     )
     .with_hint("remove one of the two entries (dbt 1.10 warns about this too: DuplicateYAMLKeysDeprecation)")
@@ -92,7 +92,7 @@ fn read(text: &str, ctx: &Ctx) -> Result<Value, serde_yaml::Error> {
 }
 
 fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Diagnostic {
-    let d = Diagnostic::error("yaml", format!("invalid YAML: {}", strip_location(e)));
+    let d = Diagnostic::error(Code::Yaml, format!("invalid YAML: {}", strip_location(e)));
     match e.location() {
         Some(loc) => d.at(Location::at(path, loc.line(), loc.column())),
         None => d.in_file(path),

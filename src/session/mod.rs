@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::compile::{self, Manifest, ParseOptions, Parsed, ResourceType};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::Dag;
 use crate::project::{self, Project, Target};
 
@@ -70,10 +70,10 @@ pub fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
     match project::yaml::parse(s, Path::new("--vars")) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(Diagnostic::error("vars", "`--vars` must be a mapping")
+        Ok(_) => Err(Diagnostic::error(Code::Vars, "`--vars` must be a mapping")
             .with_hint("e.g. --vars '{start_date: 2024-01-01}'")),
         Err(mut d) => {
-            d.code = "vars";
+            d.code = Code::Vars;
             d.location = None;
             Err(d.with_hint("--vars takes YAML or JSON, e.g. --vars '{key: value}'"))
         }
@@ -107,7 +107,7 @@ pub fn load_target(
     )?;
     if let Some(t) = opts.threads {
         if t == 0 {
-            return Err(Diagnostic::error("threads", "`--threads 0`: at least one thread is needed")
+            return Err(Diagnostic::error(Code::Threads, "`--threads 0`: at least one thread is needed")
                 .with_hint("pass `--threads N` with N of 1 or more (dbt: `max_workers must be greater than 0`); runs use at most as many workers as there are nodes to run"));
         }
         target.threads = t;

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::{Environment, Value};
 use serde_json::Map;
 
-use crate::diagnostics::{line_col, Diagnostic, Location};
+use crate::diagnostics::{line_col, Code, Diagnostic, Location};
 use crate::sql::Relation;
 pub use functions::{local_md5, set_print_enabled};
 pub use macros::{
@@ -409,17 +409,17 @@ impl Templates {
             .index
             .lookup_value(name, Some(&ctx.node.package))
             .ok_or_else(|| {
-                Diagnostic::error("unknown-macro", format!("macro `{name}` not found"))
+                Diagnostic::error(Code::UnknownMacro, format!("macro `{name}` not found"))
             })?;
         // A throwaway template provides the `State` the call needs.
         let tmpl = self
             .env
             .template_from_str("")
-            .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
+            .map_err(|e| Diagnostic::error(Code::Jinja, e.to_string()))?;
         #[allow(deprecated)]
         let state = tmpl
             .eval_to_state(jctx)
-            .map_err(|e| Diagnostic::error("jinja", e.to_string()))?;
+            .map_err(|e| Diagnostic::error(Code::Jinja, e.to_string()))?;
         let def = self.index.find(name, Some(&ctx.node.package));
         f.call(&state, &args).map_err(|e| match &def {
             Some(d) if locate_in_macro && e.name() == Some(d.template.as_str()) => {
@@ -430,7 +430,7 @@ impl Templates {
                 diag
             }
             Some(d) => jinja_error(&e, &d.original_file_path, &d.contents),
-            None => Diagnostic::error("jinja", format!("in macro `{name}`: {e}")),
+            None => Diagnostic::error(Code::Jinja, format!("in macro `{name}`: {e}")),
         })
     }
 
@@ -521,7 +521,7 @@ pub fn check_line_lengths(file: &str, source: &str) -> Result<(), Diagnostic> {
     match source.lines().position(|l| l.chars().count() > MAX) {
         None => Ok(()),
         Some(i) => Err(Diagnostic::error(
-            "jinja-syntax",
+            Code::JinjaSyntax,
             format!(
                 "line {} is longer than {MAX} characters, more than templates can hold",
                 i + 1

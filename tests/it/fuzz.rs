@@ -636,7 +636,10 @@ impl Fixture {
 
 /// Checks a diagnostic is one (a code and a message) and that it renders.
 fn check_diag(d: &Diagnostic) {
-    assert!(!d.code.is_empty(), "diagnostic without a code: {d:?}");
+    assert!(
+        !d.code.as_str().is_empty(),
+        "diagnostic without a code: {d:?}"
+    );
     assert!(!d.message.is_empty(), "diagnostic without a message: {d:?}");
     let _ = d.to_string();
 }

@@ -9,7 +9,7 @@ use crate::cli::args::RunArgs;
 use crate::cli::session;
 use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::compile::{CompileServices, ResourceType};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::execute::{self, Event, RunContext};
 
 use super::{meta, reporter, warn_unmatched, CmdResult};
@@ -98,7 +98,11 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
                 hook_results = rs;
                 rep.event(&Event::Info(String::new()));
             }
-            Err(e) => return Err(vec![Diagnostic::error("hook", e).in_file("dbt_project.yml")]),
+            Err(e) => {
+                return Err(vec![
+                    Diagnostic::error(Code::Hook, e).in_file("dbt_project.yml")
+                ])
+            }
         }
     }
     let results =

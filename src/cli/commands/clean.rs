@@ -2,7 +2,7 @@
 
 use crate::cli::session::{self};
 use crate::cli::{GlobalArgs, Outcome};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 use super::CmdResult;
 
@@ -17,7 +17,7 @@ pub(super) fn clean(g: &GlobalArgs) -> CmdResult {
         let p = root.join(&t);
         if !p.starts_with(&root) || p == root {
             return Err(vec![Diagnostic::error(
-                "clean",
+                Code::Clean,
                 format!("refusing to delete `{t}`: it is not inside the project"),
             )
             .in_file("dbt_project.yml")]);
@@ -25,7 +25,7 @@ pub(super) fn clean(g: &GlobalArgs) -> CmdResult {
         if p.exists() {
             std::fs::remove_dir_all(&p).map_err(|e| {
                 vec![Diagnostic::error(
-                    "io",
+                    Code::Io,
                     format!("cannot delete `{}`: {e}", p.display()),
                 )]
             })?;

@@ -7,7 +7,7 @@ use crate::cli::args::{SelectArgs, ShowOutput};
 use crate::cli::session::{self, Session};
 use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::{compile_node_in, compiled_path, CompileServices, ResourceType};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::execute::Event;
 
 use super::{meta, reporter, warn_unmatched, write_manifest, CmdResult};
@@ -211,5 +211,5 @@ pub(super) fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diag
     }
     result
         .err()
-        .map(|e| Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display())))
+        .map(|e| Diagnostic::error(Code::Io, format!("cannot write `{}`: {e}", path.display())))
 }

@@ -8,7 +8,7 @@
 
 use crate::cli::session::project_root;
 use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 use crate::project::{packages, ProjectConfig};
 
 /// `lock`: dbt's `deps --lock` writes package-lock.yml without installing; sluice keeps no lock
@@ -38,7 +38,7 @@ pub fn run(g: &GlobalArgs, lock: bool) -> Result<Outcome, Vec<Diagnostic>> {
         println!("{:<10} {} ({})", r.action, r.name, r.spec);
         if let Some(w) = &r.warning {
             warnings.push(
-                Diagnostic::warning("packages", w.clone())
+                Diagnostic::warning(Code::Packages, w.clone())
                     .at(Location::at(&file, spec.line, 1))
                     .with_hint("check that the vendored folder is the release you want"),
             );

@@ -23,7 +23,7 @@ use crate::cli::args::DocsCommand;
 use crate::cli::session::{self, Session};
 use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::{CompileServices, ResourceType};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::execute::Event;
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
@@ -43,7 +43,7 @@ pub fn run(g: &GlobalArgs, cmd: &DocsCommand) -> CmdResult {
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Vec<Diagnostic> {
     vec![Diagnostic::error(
-        "io",
+        Code::Io,
         format!("cannot write `{}`: {e}", path.display()),
     )]
 }
@@ -107,7 +107,7 @@ fn catalog_and_site(
         let scrub = |e: &dyn std::fmt::Display| s.target.scrub(&e.to_string());
         let adapter = Adapter::connect(&s.target).map_err(|e| {
             vec![Diagnostic::error(
-                "connection",
+                Code::Connection,
                 format!(
                     "cannot connect to target `{}`: {}",
                     s.target.target_name,
@@ -118,12 +118,13 @@ fn catalog_and_site(
         })?;
         let mut conn = adapter
             .connection()
-            .map_err(|e| vec![Diagnostic::error("connection", scrub(&e))])?;
+            .map_err(|e| vec![Diagnostic::error(Code::Connection, scrub(&e))])?;
         artifacts::read_catalog(conn.as_mut(), s.manifest()).map_err(|e| {
-            vec![
-                Diagnostic::error("catalog", format!("cannot read the catalog: {}", scrub(&e)))
-                    .with_hint("skip the warehouse with `--empty-catalog`"),
-            ]
+            vec![Diagnostic::error(
+                Code::Catalog,
+                format!("cannot read the catalog: {}", scrub(&e)),
+            )
+            .with_hint("skip the warehouse with `--empty-catalog`")]
         })?
     };
     let warehouse_seconds = t.elapsed().as_secs_f64();
@@ -197,20 +198,20 @@ fn serve(g: &GlobalArgs, host: &str, port: u16) -> CmdResult {
     let site = target_path.join("docs");
     if !site.join("index.html").is_file() {
         return Err(vec![Diagnostic::error(
-            "docs",
+            Code::Docs,
             format!("no documentation site in `{}`", site.display()),
         )
         .with_hint("run `sluice docs generate` first")]);
     }
     let listener = TcpListener::bind((host, port)).map_err(|e| {
         vec![
-            Diagnostic::error("docs", format!("cannot listen on {host}:{port}: {e}"))
+            Diagnostic::error(Code::Docs, format!("cannot listen on {host}:{port}: {e}"))
                 .with_hint("pick another port with `--port N` (0 picks a free one)"),
         ]
     })?;
     let addr = listener
         .local_addr()
-        .map_err(|e| vec![Diagnostic::error("docs", format!("cannot listen: {e}"))])?;
+        .map_err(|e| vec![Diagnostic::error(Code::Docs, format!("cannot listen: {e}"))])?;
     let rep = reporter(g);
     if !addr.ip().is_loopback() {
         rep.event(&Event::Warning(format!(

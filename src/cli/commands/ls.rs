@@ -8,7 +8,7 @@ use crate::cli::args::{LsOutput, SelectArgs};
 use crate::cli::session::{self, ls_default_types};
 use crate::cli::{GlobalArgs, Outcome};
 use crate::compile::ResourceType;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 use super::CmdResult;
 
@@ -30,7 +30,7 @@ pub(super) fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[Str
                 .warn_error
                 .is_error("NoNodesForSelectionCriteria", true)
             {
-                return Err(vec![Diagnostic::error("select", msg)
+                return Err(vec![Diagnostic::error(Code::Select, msg)
                     .with_hint("check the selector; an error because of --warn-error")]);
             }
             eprintln!("warning: {msg}");

@@ -22,7 +22,7 @@ use crate::artifacts::{self, ArtifactMeta};
 use crate::cli::args::{Command, SelectArgs};
 use crate::cli::session::Session;
 use crate::cli::{use_color, GlobalArgs, LogFormat, Outcome};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::execute::{Event, JsonReporter, LevelFilter, LogLevel, Reporter, TextReporter};
 
 pub(super) type CmdResult = Result<Outcome, Vec<Diagnostic>>;
@@ -106,7 +106,7 @@ pub(super) fn write_manifest(s: &Session, meta: &ArtifactMeta) -> Result<(), Vec
     crate::cli::timing("manifest", t);
     written.map_err(|e| {
         vec![Diagnostic::error(
-            "io",
+            Code::Io,
             format!("cannot write `{}`: {e}", path.display()),
         )]
     })
@@ -129,7 +129,7 @@ pub(super) fn warn_unmatched(
             continue;
         }
         if options.is_error(event, true) {
-            errors.push(Diagnostic::error("select", msg).with_hint(format!(
+            errors.push(Diagnostic::error(Code::Select, msg).with_hint(format!(
                 "check the selector; an error because of --warn-error ({event})"
             )));
         } else {

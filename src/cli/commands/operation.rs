@@ -28,7 +28,7 @@ use crate::artifacts::{self, RunResult, RunStatus, Timing};
 use crate::cli::session::{self, Session};
 use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::compile::{CompileServices, Warehouse};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::execute::{ConnWarehouse, Event, Reporter};
 use crate::sql::Relation;
 use crate::templating::{
@@ -107,7 +107,10 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
     let called = templates.run_macro(&format!("{}.{}", def.package, def.name), call_args, &ctx);
     let called = match (called, began) {
         (Ok(_), Ok(())) => transaction(&wh, "commit").map_err(|e| {
-            Diagnostic::error("operation", format!("cannot commit the transaction: {e}"))
+            Diagnostic::error(
+                Code::Operation,
+                format!("cannot commit the transaction: {e}"),
+            )
         }),
         (Ok(_), Err(_)) => Ok(()),
         (Err(d), began) => {
@@ -149,7 +152,7 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
         let path = s.target_path.join("run_results.json");
         artifacts::write_json(&path, &rv).map_err(|e| {
             vec![Diagnostic::error(
-                "io",
+                Code::Io,
                 format!("cannot write `{}`: {e}", path.display()),
             )]
         })?;
@@ -167,12 +170,12 @@ fn parse_args(text: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
         Ok(Value::Object(m)) => Ok(m),
         Ok(Value::Null) => Ok(Map::new()),
         Ok(_) => Err(Diagnostic::error(
-            "args",
+            Code::Args,
             format!("the YAML given to --args is not a mapping: `{text}`"),
         )
         .with_hint(hint)),
         Err(mut d) => {
-            d.code = "args";
+            d.code = Code::Args;
             d.location = None;
             d.message = format!("the YAML given to --args is not valid: {}", d.message);
             Err(d.with_hint(hint))
@@ -238,10 +241,11 @@ fn find_macro(
                 "check the name; a package's macro needs the package installed (`sluice deps`)"
                     .to_string()
             });
-        vec![
-            Diagnostic::error("unknown-macro", format!("no macro named `{bare}` {place}"))
-                .with_hint(hint),
-        ]
+        vec![Diagnostic::error(
+            Code::UnknownMacro,
+            format!("no macro named `{bare}` {place}"),
+        )
+        .with_hint(hint)]
     })
 }
 
@@ -392,7 +396,7 @@ mod tests {
     #[test]
     fn args_that_are_not_a_mapping_are_rejected() {
         let d = parse_args(Some("[1, 2]")).unwrap_err();
-        assert_eq!(d.code, "args");
+        assert_eq!(d.code, Code::Args);
         assert!(d.message.contains("not a mapping"), "{}", d.message);
         let d = parse_args(Some("{n: [1")).unwrap_err();
         assert!(d.message.contains("not valid"), "{}", d.message);

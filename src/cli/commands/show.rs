@@ -9,7 +9,7 @@ use crate::cli::args::{SelectArgs, ShowOutput};
 use crate::cli::session;
 use crate::cli::{GlobalArgs, LogFormat, Outcome};
 use crate::compile::{compile_node, CompileServices, ResourceType};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 use super::CmdResult;
 
@@ -76,7 +76,7 @@ pub(super) fn show(
                 .map_err(|d| vec![d])?;
             let Some(id) = ids.first() else {
                 return Err(vec![Diagnostic::error(
-                    "select",
+                    Code::Select,
                     "`show` needs --select MODEL or --inline SQL",
                 )
                 .with_hint("e.g. sluice show --select orders")]);
@@ -98,7 +98,7 @@ pub(super) fn show(
     );
     let t = conn
         .query(&q)
-        .map_err(|e| vec![Diagnostic::error("sql", format!("query failed: {e}"))])?;
+        .map_err(|e| vec![Diagnostic::error(Code::Sql, format!("query failed: {e}"))])?;
     let is_inline = inline.is_some();
     if output == ShowOutput::Json || g.log_format == LogFormat::Json {
         let rows: Vec<Value> = t

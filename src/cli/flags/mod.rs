@@ -20,7 +20,7 @@ use super::args::{
     Cli, Command, DocsCommand, GlobalArgs, IndirectSelection, LogFormat, LogFormatArg, LogLevelArg,
     PreviewArgs, RunArgs, SelectArgs,
 };
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::execute::LogLevel;
 
 /// The flags sluice acts on, resolved.
@@ -163,16 +163,16 @@ impl WarnErrorOptions {
 /// dbt's event name for a sluice warning, and whether dbt 1.10 emits that warning by default.
 pub fn dbt_event(d: &Diagnostic) -> (&'static str, bool) {
     match d.code {
-        "duplicate-yaml-key" => ("DuplicateYAMLKeysDeprecation", true),
+        Code::DuplicateYamlKey => ("DuplicateYAMLKeysDeprecation", true),
         // dbt 1.10 checks custom top-level keys only with its JSON-schema validation enabled.
-        "yaml" if d.message.starts_with("unknown top-level key") => {
+        Code::Yaml if d.message.starts_with("unknown top-level key") => {
             ("CustomTopLevelKeyDeprecation", false)
         }
-        "select" => ("NoNodesForSelectionCriteria", true),
-        "deprecated-model" => ("DeprecatedModel", true),
-        "deprecated-reference" => ("DeprecatedReference", true),
-        "upcoming-reference-deprecation" => ("UpcomingReferenceDeprecation", true),
-        code => (code, false),
+        Code::Select => ("NoNodesForSelectionCriteria", true),
+        Code::DeprecatedModel => ("DeprecatedModel", true),
+        Code::DeprecatedReference => ("DeprecatedReference", true),
+        Code::UpcomingReferenceDeprecation => ("UpcomingReferenceDeprecation", true),
+        code => (code.as_str(), false),
     }
 }
 
@@ -198,7 +198,7 @@ fn env_bool(name: &str, flag: &str) -> Result<Option<bool>, Diagnostic> {
     }
     parse_bool(&v).map(Some).ok_or_else(|| {
         Diagnostic::error(
-            "flags",
+            Code::Flags,
             format!("invalid value '{v}' for {name} (--{flag}): it is not a boolean"),
         )
         .with_hint("use one of 1, 0, true, false, t, f, yes, no, y, n, on, off")
@@ -222,7 +222,7 @@ fn env_enum<T: clap::ValueEnum>(name: &str, flag: &str) -> Result<Option<T>, Dia
             .map(|p| p.get_name().to_string())
             .collect();
         Diagnostic::error(
-            "flags",
+            Code::Flags,
             format!("invalid value '{v}' for {name} (--{flag})"),
         )
         .with_hint(format!("use one of {}", names.join(", ")))
@@ -236,7 +236,7 @@ fn env_number<T: std::str::FromStr>(name: &str, flag: &str) -> Result<Option<T>,
     };
     v.trim().parse().map(Some).map_err(|_| {
         Diagnostic::error(
-            "flags",
+            Code::Flags,
             format!("invalid value '{v}' for {name} (--{flag}): it is not a whole number"),
         )
     })
@@ -308,7 +308,11 @@ fn pair(
 }
 
 fn unsupported(what: &str, hint: &str) -> Diagnostic {
-    Diagnostic::error("flags", format!("{what} is not supported by sluice yet")).with_hint(hint)
+    Diagnostic::error(
+        Code::Flags,
+        format!("{what} is not supported by sluice yet"),
+    )
+    .with_hint(hint)
 }
 
 /// `flags:` of the project's dbt_project.yml, if the project can be found and read (problems
@@ -514,7 +518,7 @@ fn warn_error(g: &GlobalArgs, pf: &Map<String, Value>) -> Result<WarnErrorOption
     };
     if warn_error_user.is_some() && g.warn_error_options.is_some() {
         return Err(Diagnostic::error(
-            "flags",
+            Code::Flags,
             "--warn-error and --warn-error-options cannot be used together",
         )
         .with_hint(r#"use --warn-error-options '{"error": "all"}' alone (dbt: "warn_error_options: not allowed with argument warn_error")"#));
@@ -525,10 +529,10 @@ fn warn_error(g: &GlobalArgs, pf: &Map<String, Value>) -> Result<WarnErrorOption
             ..Default::default()
         }
     } else if let Some(text) = &g.warn_error_options {
-        WarnErrorOptions::parse(text).map_err(|m| Diagnostic::error("flags", m))?
+        WarnErrorOptions::parse(text).map_err(|m| Diagnostic::error(Code::Flags, m))?
     } else if let Some(v) = pf.get("warn_error_options") {
         WarnErrorOptions::parse(&v.to_string()).map_err(|m| {
-            Diagnostic::error("flags", format!("dbt_project.yml `flags:`: {m}"))
+            Diagnostic::error(Code::Flags, format!("dbt_project.yml `flags:`: {m}"))
                 .in_file("dbt_project.yml")
         })?
     } else {
@@ -549,7 +553,7 @@ fn check_indirect_selection(g: &GlobalArgs, pf: &Map<String, Value>) -> Result<(
                 "empty" => IndirectSelection::Empty,
                 _ => {
                     return Err(Diagnostic::error(
-                        "flags",
+                        Code::Flags,
                         format!("dbt_project.yml `flags:` has `indirect_selection: {v}`"),
                     )
                     .with_hint("use eager, cautious, buildable or empty"))
@@ -747,7 +751,7 @@ fn resolve_run(a: &mut RunArgs) -> Result<(), Diagnostic> {
     if let (Some(s), Some(e)) = (start, end) {
         if s >= e {
             return Err(Diagnostic::error(
-                "flags",
+                Code::Flags,
                 "the value of `--event-time-start` must be before `--event-time-end`",
             ));
         }
@@ -766,7 +770,7 @@ fn event_time(s: &str) -> Result<chrono::NaiveDateTime, Diagnostic> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .ok_or_else(|| {
-            Diagnostic::error("flags", format!("invalid event time '{s}'"))
+            Diagnostic::error(Code::Flags, format!("invalid event time '{s}'"))
                 .with_hint("use %Y-%m-%d, %Y-%m-%dT%H:%M:%S or %Y-%m-%d %H:%M:%S")
         })
 }

@@ -1,6 +1,7 @@
 //! Unit tests of flag resolution: command line over environment over `dbt_project.yml` flags.
 
 use super::*;
+use crate::diagnostics::Code;
 
 #[test]
 fn booleans_as_click_reads_them() {
@@ -35,8 +36,8 @@ fn warn_error_options() {
     assert!(WarnErrorOptions::parse("{errors: all}").is_err());
     assert!(WarnErrorOptions::parse("[1]").is_err());
     // Applied to diagnostics.
-    let dup = Diagnostic::warning("duplicate-yaml-key", "duplicate key `a`");
-    let odd = Diagnostic::warning("packages", "version differs");
+    let dup = Diagnostic::warning(Code::DuplicateYamlKey, "duplicate key `a`");
+    let odd = Diagnostic::warning(Code::Packages, "version differs");
     let out = all.apply(vec![dup.clone(), odd.clone()]);
     assert_eq!(out[0].severity, Severity::Error);
     assert!(out[0].hint.as_deref().unwrap().contains("--warn-error"));

@@ -10,6 +10,7 @@
 //! a second package.
 
 use super::super::{Dag, GraphNode};
+use crate::diagnostics::Code;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -650,7 +651,7 @@ fn invalid_selectors_are_errors() {
     let dag = project();
     let err = |s: &str| dag.select(&[s.to_string()], &[]).unwrap_err();
     let e = err("tg:nightly");
-    assert_eq!(e.code, "selector");
+    assert_eq!(e.code, Code::Selector);
     assert!(
         e.message.contains("'tg' is not a valid method name"),
         "{}",
@@ -661,17 +662,20 @@ fn invalid_selectors_are_errors() {
         .as_deref()
         .unwrap_or("")
         .starts_with("did you mean `tag`?"));
-    assert_eq!(err("@customers+").code, "selector");
+    assert_eq!(err("@customers+").code, Code::Selector);
     assert!(err("resource_type:modle")
         .hint
         .unwrap_or_default()
         .contains("`model`"));
-    assert_eq!(err("test_type:integration").code, "selector");
-    assert_eq!(err("source:a.b.c.d").code, "selector");
-    assert_eq!(err("exposure:a.b.c").code, "selector");
-    assert_eq!(err("config:table").code, "selector");
+    assert_eq!(err("test_type:integration").code, Code::Selector);
+    assert_eq!(err("source:a.b.c.d").code, Code::Selector);
+    assert_eq!(err("exposure:a.b.c").code, Code::Selector);
+    assert_eq!(err("config:table").code, Code::Selector);
     assert!(err("state:modified").message.contains("not supported"));
-    assert_eq!(err("99999999999999999999999+customers").code, "selector");
+    assert_eq!(
+        err("99999999999999999999999+customers").code,
+        Code::Selector
+    );
     // Errors in --exclude are reported too.
     assert!(dag.select(&[], &["tg:x".to_string()]).is_err());
 }

@@ -29,7 +29,7 @@ mod node;
 use super::plan::{plan, MetricQuery};
 use super::{locate, ModelIndex, Step};
 use crate::compile::{Manifest, Node};
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 use crate::project::config::str_list;
 use crate::project::YamlFile;
 use crate::sql::{quote, Dialect};
@@ -190,7 +190,7 @@ pub fn attach(
                 if manifest.unit_tests.contains_key(&node.unique_id) {
                     errors.push(
                         Diagnostic::error(
-                            "metric-unit-test",
+                            Code::MetricUnitTest,
                             format!(
                                 "metric unit test `{}` has the id of a unit test of a model: `{}`",
                                 node.name, node.unique_id
@@ -256,7 +256,7 @@ pub fn test_nodes(
                         owner,
                         name,
                         None,
-                        "metric-test",
+                        Code::MetricTest,
                         "`data_tests` must be a list",
                     )
                     .with_hint("e.g. data_tests: [not_null]"),
@@ -277,7 +277,7 @@ pub fn test_nodes(
                             Value::Null => (k, Map::new()),
                             _ => {
                                 errors.push(
-                                    at_test(f, owner, name, Some(i), "metric-test", format!("the arguments of metric test `{k}` must be a mapping"))
+                                    at_test(f, owner, name, Some(i), Code::MetricTest, format!("the arguments of metric test `{k}` must be a mapping"))
                                         .with_hint("e.g. accepted_range: {min: 0, group_by: [metric_time__month]}"),
                                 );
                                 continue;
@@ -286,7 +286,7 @@ pub fn test_nodes(
                     }
                     _ => {
                         errors.push(
-                            at_test(f, owner, name, Some(i), "metric-test", "a metric test is a name or a mapping of one test name to its arguments")
+                            at_test(f, owner, name, Some(i), Code::MetricTest, "a metric test is a name or a mapping of one test name to its arguments")
                                 .with_hint("e.g. - not_null  or  - accepted_range: {min: 0}"),
                         );
                         continue;
@@ -310,7 +310,7 @@ pub fn test_nodes(
                                     owner,
                                     name,
                                     Some(i),
-                                    "metric-test",
+                                    Code::MetricTest,
                                     format!("two metric tests are named `{}`", node.name),
                                 )
                                 .with_hint("give one of them a `name:`"),
@@ -339,7 +339,7 @@ fn at_test(
     owner: Option<&str>,
     metric: &str,
     index: Option<usize>,
-    code: &'static str,
+    code: Code,
     msg: impl Into<String>,
 ) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
@@ -406,7 +406,7 @@ fn err(d: &Declared, msg: impl Into<String>, hint: impl Into<String>) -> Diagnos
         d.owner,
         &d.metric.name,
         Some(d.index),
-        "metric-test",
+        Code::MetricTest,
         msg,
     )
     .with_hint(hint)

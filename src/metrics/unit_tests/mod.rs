@@ -41,7 +41,7 @@ use super::data_tests::Target;
 use super::model::SemanticLayer;
 use super::{locate, ModelIndex, Step};
 use crate::compile::Node;
-use crate::diagnostics::{did_you_mean, Diagnostic, Location};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic, Location};
 use crate::project::YamlFile;
 
 mod diff;
@@ -139,7 +139,7 @@ impl Entry<'_> {
         if let Some(k) = key {
             steps.push(Step::Key(k));
         }
-        let d = Diagnostic::error("metric-unit-test", msg).with_hint(hint);
+        let d = Diagnostic::error(Code::MetricUnitTest, msg).with_hint(hint);
         let at = locate(&self.file.text, SECTION, &steps).map(|(l, c)| {
             needle
                 .filter(|n| !n.is_empty())
@@ -202,7 +202,7 @@ pub fn unit_test_nodes(
         };
         let Value::Array(entries) = section else {
             let d = Diagnostic::error(
-                "metric-unit-test",
+                Code::MetricUnitTest,
                 format!("`{SECTION}` must be a list of unit tests"),
             )
             .with_hint("e.g. metric_unit_tests:\n  - name: revenue_by_month\n    metric: revenue");
@@ -215,7 +215,7 @@ pub fn unit_test_nodes(
         for (i, v) in entries.iter().enumerate() {
             let (Value::Object(v), Some(name)) = (v, v.get("name").and_then(Value::as_str)) else {
                 let d = Diagnostic::error(
-                    "metric-unit-test",
+                    Code::MetricUnitTest,
                     "a metric unit test is a mapping with a `name`",
                 )
                 .with_hint("e.g. - name: revenue_by_month\n    metric: revenue");

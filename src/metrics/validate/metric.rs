@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use super::{name_rule, Ctx};
-use crate::diagnostics::did_you_mean;
+use crate::diagnostics::{did_you_mean, Code};
 use crate::metrics::model::*;
 use crate::metrics::plan::{filter_specs, PlanError, Resolver, Spec, SpecKind};
 use crate::metrics::Step;
@@ -48,7 +48,7 @@ fn identity(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         c.at(
             m,
             &[],
-            "invalid-name",
+            Code::InvalidName,
             format!("invalid metric name `{}`", m.name),
             why,
         );
@@ -62,7 +62,7 @@ fn identity(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         c.at(
             m,
             &[],
-            "metric-label",
+            Code::MetricLabel,
             format!("metric `{}` has no `label`", m.name),
             "dbt requires a display name for every metric: add `label: ...`",
         );
@@ -82,7 +82,7 @@ fn check_measure<'l>(
             c.at(
                 m,
                 &[Step::Key("type_params")],
-                "metric-params",
+                Code::MetricParams,
                 format!("{} metric `{}` has no `{key}`", m.kind.as_str(), m.name),
                 format!("add `type_params: {{{key}: <measure name>}}`"),
             );
@@ -99,7 +99,7 @@ fn check_measure<'l>(
                 c.at(
                     m,
                     &params(key),
-                    "unknown-measure",
+                    Code::UnknownMeasure,
                     format!(
                         "metric `{}` uses measure `{}`, which no semantic model defines",
                         m.name, mi.name
@@ -127,7 +127,7 @@ fn check_metric_input(
         c.at(
             m,
             &params(key),
-            "unknown-metric",
+            Code::UnknownMetric,
             format!(
                 "metric `{}` uses metric `{}`, which is not defined",
                 m.name, input.name
@@ -140,7 +140,7 @@ fn check_metric_input(
         c.at(
             m,
             &params(key),
-            "metric-params",
+            Code::MetricParams,
             format!(
                 "input `{}` of metric `{}` sets both `offset_window` and `offset_to_grain`",
                 input.name, m.name
@@ -154,7 +154,7 @@ fn check_metric_input(
         c.at(
             m,
             &params(key),
-            "metric-params",
+            Code::MetricParams,
             format!(
                 "input `{}` of {} metric `{}` has an offset",
                 input.name,
@@ -172,12 +172,12 @@ fn cumulative_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
     let tp = &m.type_params;
     check_measure(layer, m, c, &tp.measure, "measure");
     if m.window().is_some() && m.grain_to_date().is_some() {
-        c.at(m, &[Step::Key("type_params")], "metric-params",
+        c.at(m, &[Step::Key("type_params")], Code::MetricParams,
             format!("cumulative metric `{}` sets both `window` and `grain_to_date`", m.name),
             "a cumulative metric accumulates over a trailing window or from the start of a period, not both");
     }
     if layer.time_spine.is_none() {
-        c.at(m, &[], "time-spine",
+        c.at(m, &[], Code::TimeSpine,
             format!("cumulative metric `{}` needs a time spine and the project has none", m.name),
             "add a day-grain model `metricflow_time_spine` with a `date_day` column, or `time_spine:` properties on a model");
     }
@@ -191,7 +191,7 @@ fn ratio_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         None => c.at(
             m,
             &[Step::Key("type_params")],
-            "metric-params",
+            Code::MetricParams,
             format!("ratio metric `{}` has no `numerator`", m.name),
             "add `numerator: <metric name>`",
         ),
@@ -201,7 +201,7 @@ fn ratio_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         None => c.at(
             m,
             &[Step::Key("type_params")],
-            "metric-params",
+            Code::MetricParams,
             format!("ratio metric `{}` has no `denominator`", m.name),
             "add `denominator: <metric name>`",
         ),
@@ -216,7 +216,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         c.at(
             m,
             &[Step::Key("type_params")],
-            "metric-params",
+            Code::MetricParams,
             format!("derived metric `{}` lists no input `metrics`", m.name),
             "add `metrics: [{name: <metric>}]` for every metric used in `expr`",
         );
@@ -230,7 +230,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             c.at(
                 m,
                 &params("metrics"),
-                "metric-params",
+                Code::MetricParams,
                 format!(
                     "derived metric `{}` uses `{}` twice without distinct aliases",
                     m.name,
@@ -244,7 +244,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         None => c.at(
             m,
             &[Step::Key("type_params")],
-            "metric-params",
+            Code::MetricParams,
             format!("derived metric `{}` has no `expr`", m.name),
             "add `expr:` combining the input metrics, e.g. `a / b`",
         ),
@@ -252,7 +252,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             c.at(
                 m,
                 &params("expr"),
-                "derived-expr",
+                Code::DerivedExpr,
                 format!(
                     "the expression of derived metric `{}` is not valid SQL: {}",
                     m.name,
@@ -267,7 +267,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                 if !cols.contains(w.as_str())
                     && !SQL_WORDS.contains(&w.to_ascii_lowercase().as_str())
                 {
-                    c.at(m, &params("expr"), "derived-expr",
+                    c.at(m, &params("expr"), Code::DerivedExpr,
                         format!("`{w}` in the expression of derived metric `{}` is not one of its input metrics", m.name),
                         did_you_mean(w, cols.iter().copied()).unwrap_or_else(|| format!("list `{w}` under `type_params.metrics` (or use its alias)")));
                 }
@@ -280,7 +280,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                     c.at(
                         m,
                         &params("metrics"),
-                        "derived-expr",
+                        Code::DerivedExpr,
                         format!(
                             "input `{col}` of derived metric `{}` is not used in its expression",
                             m.name
@@ -301,7 +301,7 @@ fn conversion_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
         None => c.at(
             m,
             &[Step::Key("type_params")],
-            "metric-params",
+            Code::MetricParams,
             format!(
                 "conversion metric `{}` has no `conversion_type_params`",
                 m.name
@@ -323,7 +323,7 @@ fn conversion_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                 }
                 if let Some((sm, _)) = x {
                     if sm.entity(&cp.entity).is_none() {
-                        c.at(m, &params("conversion_type_params"), "conversion-params",
+                        c.at(m, &params("conversion_type_params"), Code::ConversionParams,
                             format!("entity `{}` of conversion metric `{}` is not in semantic model `{}` of its {which} measure", cp.entity, m.name, sm.name),
                             "the entity links base and conversion events; both semantic models need it");
                     }
@@ -332,7 +332,7 @@ fn conversion_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             for (which, x) in [("base", base), ("conversion", conv)] {
                 if let Some((_, me)) = x {
                     if !matches!(me.agg, Agg::Count | Agg::CountDistinct | Agg::Sum) {
-                        c.at(m, &params("conversion_type_params"), "conversion-params",
+                        c.at(m, &params("conversion_type_params"), Code::ConversionParams,
                             format!("{which} measure `{}` of conversion metric `{}` has `agg: {}`", me.name, m.name, me.agg.as_str()),
                             "conversion measures count events: use `count`, `count_distinct` or `sum`");
                     }
@@ -345,7 +345,7 @@ fn conversion_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                 ] {
                     if let Some((sm, _)) = x {
                         if sm.dimension(prop).is_none() && sm.entity(prop).is_none() {
-                            c.at(m, &params("conversion_type_params"), "conversion-params",
+                            c.at(m, &params("conversion_type_params"), Code::ConversionParams,
                                 format!("constant property `{prop}` is not a dimension or entity of `{}`", sm.name),
                                 "name a dimension or entity of the measure's semantic model");
                         }
@@ -367,7 +367,7 @@ fn misplaced_cumulative_params(m: &Metric, c: &mut Ctx) {
         c.at(
             m,
             &[Step::Key("type_params")],
-            "metric-params",
+            Code::MetricParams,
             format!(
                 "{} metric `{}` has cumulative parameters",
                 m.kind.as_str(),
@@ -390,7 +390,7 @@ fn measure_aliases(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             .iter()
             .any(|o| o.name == r.name && o.filter != r.filter);
         if differs && !r.filter.is_empty() && r.alias.is_none() {
-            c.at(m, &[], "measure-alias",
+            c.at(m, &[], Code::MeasureAlias,
                 format!("metric `{}` reads measure `{}` with different filters, and the filtered read has no alias", m.name, r.name),
                 format!("add `alias: <name>` next to the `filter` of measure `{}`", r.name));
             break;
@@ -422,7 +422,7 @@ fn filters(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             Err(e) => c.at(
                 m,
                 &steps,
-                "filter",
+                Code::Filter,
                 format!("filter of metric `{}`: {}", m.name, e.message),
                 e.hint,
             ),
@@ -433,7 +433,7 @@ fn filters(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                             c.at(
                                 m,
                                 &steps,
-                                "filter",
+                                Code::Filter,
                                 format!("filter of metric `{}`: {}", m.name, e.message),
                                 e.hint,
                             );

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::{name_rule, Ctx};
-use crate::diagnostics::did_you_mean;
+use crate::diagnostics::{did_you_mean, Code};
 use crate::metrics::model::*;
 use crate::metrics::Step;
 
@@ -37,7 +37,7 @@ fn identity(sm: &SemanticModel, c: &mut Ctx) {
         c.at(
             sm,
             &[],
-            "invalid-name",
+            Code::InvalidName,
             format!("invalid semantic model name `{}`", sm.name),
             why,
         );
@@ -56,7 +56,7 @@ fn identity(sm: &SemanticModel, c: &mut Ctx) {
         c.at(
             sm,
             &[Step::Key("model")],
-            "unknown-model",
+            Code::UnknownModel,
             msg,
             "write `model: ref('<model name>')` naming a model of this project",
         );
@@ -86,7 +86,7 @@ fn element_names(sm: &SemanticModel, c: &mut Ctx) {
                 c.at(
                     sm,
                     &[Step::Key(key), Step::Name(n)],
-                    "invalid-name",
+                    Code::InvalidName,
                     format!("invalid name `{n}` in semantic model `{}`", sm.name),
                     why,
                 );
@@ -96,7 +96,7 @@ fn element_names(sm: &SemanticModel, c: &mut Ctx) {
                 c.at(
                     sm,
                     &[Step::Key(key), Step::Name(n)],
-                    "duplicate-name",
+                    Code::DuplicateName,
                     format!(
                         "`{n}` is used twice in semantic model `{}` (under `{prev}` and `{key}`)",
                         sm.name
@@ -118,14 +118,14 @@ fn entities(sm: &SemanticModel, c: &mut Ctx) {
         .collect();
     if primaries.len() > 1 {
         c.at(sm, &[Step::Key("entities"), Step::Name(&primaries[1].name)],
-            "primary-entity",
+            Code::PrimaryEntity,
             format!("semantic model `{}` has {} primary entities (`{}`)", sm.name, primaries.len(),
                 primaries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join("`, `")),
             "a semantic model has at most one primary entity; make the others `unique` or `foreign`");
     }
     if let Some(pe) = &sm.primary_entity {
         if !primaries.is_empty() {
-            c.at(sm, &[Step::Key("primary_entity")], "primary-entity",
+            c.at(sm, &[Step::Key("primary_entity")], Code::PrimaryEntity,
                 format!("semantic model `{}` sets `primary_entity: {pe}` and also has an entity of type primary", sm.name),
                 "use `primary_entity` only when no entity is of type primary");
         }
@@ -133,7 +133,7 @@ fn entities(sm: &SemanticModel, c: &mut Ctx) {
             c.at(
                 sm,
                 &[Step::Key("primary_entity")],
-                "invalid-name",
+                Code::InvalidName,
                 format!("invalid primary entity name `{pe}`"),
                 "names are lower-case letters, digits and `_`",
             );
@@ -143,7 +143,7 @@ fn entities(sm: &SemanticModel, c: &mut Ctx) {
         c.at(
             sm,
             &[],
-            "primary-entity",
+            Code::PrimaryEntity,
             format!(
                 "semantic model `{}` has dimensions but no primary entity",
                 sm.name
@@ -161,7 +161,7 @@ fn dimensions(sm: &SemanticModel, c: &mut Ctx) {
             DimensionType::Time if d.grain().is_none() => c.at(
                 sm,
                 &steps,
-                "time-granularity",
+                Code::TimeGranularity,
                 format!(
                     "time dimension `{}` of `{}` has no granularity",
                     d.name, sm.name
@@ -176,7 +176,7 @@ fn dimensions(sm: &SemanticModel, c: &mut Ctx) {
                 c.at(
                     sm,
                     &steps,
-                    "time-granularity",
+                    Code::TimeGranularity,
                     format!(
                         "categorical dimension `{}` of `{}` has a time granularity",
                         d.name, sm.name
@@ -207,7 +207,7 @@ fn validity(sm: &SemanticModel, c: &mut Ctx) {
             .filter(|d| d.validity().is_some_and(|v| v.is_end))
             .count();
         if starts != 1 || ends != 1 {
-            c.at(sm, &[Step::Key("dimensions"), Step::Name(&validity[0].name)], "validity-params",
+            c.at(sm, &[Step::Key("dimensions"), Step::Name(&validity[0].name)], Code::ValidityParams,
                 format!("semantic model `{}` needs exactly one `is_start` and one `is_end` validity dimension (has {starts} and {ends})", sm.name),
                 "a slowly changing dimension marks one time dimension `is_start: true` and one `is_end: true`");
         }
@@ -215,7 +215,7 @@ fn validity(sm: &SemanticModel, c: &mut Ctx) {
             c.at(
                 sm,
                 &[Step::Key("entities")],
-                "validity-params",
+                Code::ValidityParams,
                 format!(
                     "semantic model `{}` has validity dimensions but no natural entity",
                     sm.name
@@ -234,7 +234,7 @@ fn default_agg_time(sm: &SemanticModel, c: &mut Ctx) {
             Some(_) => c.at(
                 sm,
                 &[Step::Key("defaults"), Step::Key("agg_time_dimension")],
-                "agg-time-dimension",
+                Code::AggTimeDimension,
                 format!(
                     "default agg time dimension `{at}` of `{}` is not a time dimension",
                     sm.name
@@ -244,7 +244,7 @@ fn default_agg_time(sm: &SemanticModel, c: &mut Ctx) {
             None => c.at(
                 sm,
                 &[Step::Key("defaults"), Step::Key("agg_time_dimension")],
-                "agg-time-dimension",
+                Code::AggTimeDimension,
                 format!(
                     "default agg time dimension `{at}` is not a dimension of `{}`",
                     sm.name
@@ -267,13 +267,13 @@ fn default_agg_time(sm: &SemanticModel, c: &mut Ctx) {
 fn measure_agg_time(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
     let steps = [Step::Key("measures"), Step::Name(&me.name)];
     match sm.agg_time_of(me) {
-        None => c.at(sm, &steps, "agg-time-dimension",
+        None => c.at(sm, &steps, Code::AggTimeDimension,
             format!("measure `{}` has no agg time dimension", me.name),
             "set `defaults: {agg_time_dimension: <time dimension>}` on the semantic model or `agg_time_dimension` on the measure"),
         Some(at) if me.agg_time_dimension.is_some() => match sm.dimension(at) {
             Some(d) if d.kind == DimensionType::Time => {}
             _ => c.at(sm, &[Step::Key("measures"), Step::Name(&me.name), Step::Key("agg_time_dimension")],
-                "agg-time-dimension",
+                Code::AggTimeDimension,
                 format!("agg time dimension `{at}` of measure `{}` is not a time dimension of `{}`", me.name, sm.name),
                 did_you_mean(at, sm.dimensions.iter().filter(|d| d.kind == DimensionType::Time).map(|d| d.name.as_str()))
                     .unwrap_or_else(|| "name a dimension with `type: time`".into())),
@@ -293,7 +293,7 @@ fn agg_params(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
             Some(q) => c.at(
                 sm,
                 &steps,
-                "agg-params",
+                Code::AggParams,
                 format!(
                     "percentile {q} of measure `{}` is not between 0 and 1",
                     me.name
@@ -303,7 +303,7 @@ fn agg_params(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
             None => c.at(
                 sm,
                 &steps,
-                "agg-params",
+                Code::AggParams,
                 format!(
                     "percentile measure `{}` has no `agg_params.percentile`",
                     me.name
@@ -321,7 +321,7 @@ fn agg_params(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
             c.at(
                 sm,
                 &steps,
-                "agg-params",
+                Code::AggParams,
                 format!(
                     "median measure `{}` cannot set percentile parameters",
                     me.name
@@ -333,7 +333,7 @@ fn agg_params(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
         _ if p.is_some() => c.at(
             sm,
             &steps,
-            "agg-params",
+            Code::AggParams,
             format!(
                 "measure `{}` has `agg_params` but `agg: {}` takes none",
                 me.name,
@@ -362,7 +362,7 @@ fn non_additive_dimension(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
                     .and_then(|d| d.grain());
                 if let (Some(ag), Some(ng)) = (agg_grain, d.grain()) {
                     if ag != ng {
-                        c.at(sm, &nsteps, "non-additive-dimension",
+                        c.at(sm, &nsteps, Code::NonAdditiveDimension,
                             format!("non-additive dimension `{}` of measure `{}` is by {ng} but its agg time dimension is by {ag}", nad.name, me.name),
                             "use time dimensions of the same granularity");
                     }
@@ -371,7 +371,7 @@ fn non_additive_dimension(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
             _ => c.at(
                 sm,
                 &nsteps,
-                "non-additive-dimension",
+                Code::NonAdditiveDimension,
                 format!(
                     "non-additive dimension `{}` of measure `{}` is not a time dimension of `{}`",
                     nad.name, me.name, sm.name
@@ -393,7 +393,7 @@ fn non_additive_dimension(sm: &SemanticModel, me: &Measure, c: &mut Ctx) {
                 c.at(
                     sm,
                     &nsteps,
-                    "non-additive-dimension",
+                    Code::NonAdditiveDimension,
                     format!(
                         "window grouping `{wg}` of measure `{}` is not an entity of `{}`",
                         me.name, sm.name

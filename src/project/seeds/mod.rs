@@ -57,7 +57,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Code, Diagnostic, Location};
 use crate::sql::CsvNulls;
 
 /// agate's kind of a column, as dbt's type tester infers it.
@@ -159,7 +159,7 @@ pub fn read_seed(
 ) -> Result<SeedTable, Diagnostic> {
     let err = |line: u64, msg: String, hint: &str| {
         let at = Location::at(display_path, line.max(1) as usize, 1);
-        Diagnostic::error("seed", format!("seed {display_path}: {msg}"))
+        Diagnostic::error(Code::Seed, format!("seed {display_path}: {msg}"))
             .at(at)
             .with_hint(hint)
     };

@@ -19,6 +19,7 @@ use super::calls::{ctx_or_err, err, no_method, str_arg, COMPILER_ERROR};
 use super::macros::{do_return, IndexHandle, MacroFn, MacroIndex};
 use super::objects::{cte_value, relation_value, TableObj};
 use super::{current, Globals, Phase, RefCall};
+use crate::diagnostics::Code;
 use crate::sql::Relation;
 use json::{fromjson, fromyaml, to_json, tojson, tojson_filter, toyaml};
 
@@ -587,20 +588,20 @@ fn pairs_as_tuples(v: Value) -> Result<Value, Error> {
 }
 
 /// A short stable code for a template error.
-pub fn error_code(e: &Error) -> &'static str {
+pub fn error_code(e: &Error) -> Code {
     let d = e.detail().unwrap_or("");
     if d.starts_with(COMPILER_ERROR) {
-        return "compiler-error";
+        return Code::CompilerError;
     }
     if d.starts_with("required var") {
-        return "missing-var";
+        return Code::MissingVar;
     }
     match e.kind() {
-        ErrorKind::SyntaxError => "jinja-syntax",
-        ErrorKind::UnknownFunction => "unknown-function",
-        ErrorKind::UndefinedError => "undefined",
-        _ if d.contains("ref(") || d.contains("was not found") => "unknown-ref",
-        _ => "jinja",
+        ErrorKind::SyntaxError => Code::JinjaSyntax,
+        ErrorKind::UnknownFunction => Code::UnknownFunction,
+        ErrorKind::UndefinedError => Code::Undefined,
+        _ if d.contains("ref(") || d.contains("was not found") => Code::UnknownRef,
+        _ => Code::Jinja,
     }
 }
 

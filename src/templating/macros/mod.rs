@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use minijinja::value::{Object, Value};
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 
 pub use call::{do_return, MacroFn, MAX_MACRO_DEPTH};
 use source::find_defs;
@@ -111,7 +111,7 @@ impl MacroIndex {
                     if f.package != BUILTIN_PACKAGE {
                         errors.push(
                             Diagnostic::error(
-                                "duplicate-macro",
+                                Code::DuplicateMacro,
                                 format!(
                                     "macro `{name}` is defined twice in package `{}`",
                                     f.package

@@ -2,6 +2,7 @@
 //! `sluice metrics dimension-values` (a dimension's values, read through a metric's joins).
 
 use super::*;
+use crate::diagnostics::Code;
 
 pub(super) fn list(
     g: &GlobalArgs,
@@ -20,7 +21,7 @@ pub(super) fn list(
         for name in only {
             let Some(m) = layer.metric(name) else {
                 return Err(vec![Diagnostic::error(
-                    "metric-query",
+                    Code::MetricQuery,
                     format!("unknown metric `{name}`"),
                 )
                 .with_hint(
@@ -208,7 +209,7 @@ pub(super) fn dimension_values(
                 .map(|m| m.name.clone())
                 .ok_or_else(|| {
                     vec![Diagnostic::error(
-                        "metric-query",
+                        Code::MetricQuery,
                         format!("no metric can be grouped by `{dimension}`"),
                     )
                     .with_hint("pass --metrics NAME, or see `sluice metrics list dimensions`")]
@@ -230,7 +231,7 @@ pub(super) fn dimension_values(
     let mut conn = connect(s)?;
     let r = conn.query(&sql).map_err(|e| {
         vec![Diagnostic::error(
-            "sql",
+            Code::Sql,
             format!("query failed: {}", s.target.scrub(&e.to_string())),
         )]
     })?;

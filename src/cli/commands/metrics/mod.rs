@@ -18,7 +18,7 @@ use crate::adapters::Adapter;
 use crate::cli::session::{self, Session};
 use crate::cli::{GlobalArgs, LogFormat, Outcome};
 use crate::compile::Manifest;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::metrics::{self, plan, MetricQuery, SemanticLayer};
 use crate::project::{Project, Target};
 use crate::sql::{Dialect, Relation, RelationKind};
@@ -167,7 +167,7 @@ fn write_semantic_manifest(
     let path = target_path.join("semantic_manifest.json");
     crate::artifacts::write_text(&path, &text).map_err(|e| {
         vec![Diagnostic::error(
-            "io",
+            Code::Io,
             format!("cannot write `{}`: {e}", path.display()),
         )]
     })
@@ -310,7 +310,7 @@ fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> Cm
     for name in only {
         if layer.saved_query(name).is_none() {
             return Err(vec![Diagnostic::error(
-                "metric-query",
+                Code::MetricQuery,
                 format!("unknown saved query `{name}`"),
             )
             .with_hint(
@@ -349,7 +349,7 @@ fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> Cm
             crate::execute::write_export(conn.as_mut(), &rel, kind == RelationKind::View, &p.sql)
                 .map_err(|e| {
                 vec![Diagnostic::error(
-                    "sql",
+                    Code::Sql,
                     format!(
                         "export `{}` of saved query `{}` failed: {}",
                         rel.display_name(),
@@ -384,19 +384,19 @@ fn export(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, only: &[String]) -> Cm
 }
 
 fn plan_error(e: plan::PlanError) -> Vec<Diagnostic> {
-    vec![Diagnostic::error("metric-query", e.message).with_hint(e.hint)]
+    vec![Diagnostic::error(Code::MetricQuery, e.message).with_hint(e.hint)]
 }
 
 fn connect(s: &Ctx) -> Result<Box<dyn crate::adapters::Connection>, Vec<Diagnostic>> {
     let adapter = Adapter::connect(&s.target).map_err(|e| {
         vec![Diagnostic::error(
-            "connection",
+            Code::Connection,
             s.target.scrub(&e.to_string()),
         )]
     })?;
     adapter.connection().map_err(|e| {
         vec![Diagnostic::error(
-            "connection",
+            Code::Connection,
             s.target.scrub(&e.to_string()),
         )]
     })
@@ -411,7 +411,7 @@ fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdRe
         Some(name) => {
             let sq = layer.saved_query(name).ok_or_else(|| {
                 vec![
-                    Diagnostic::error("metric-query", format!("unknown saved query `{name}`"))
+                    Diagnostic::error(Code::MetricQuery, format!("unknown saved query `{name}`"))
                         .with_hint(
                             crate::diagnostics::did_you_mean(
                                 name,
@@ -452,14 +452,14 @@ fn query(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, a: &QueryArgs) -> CmdRe
     let mut conn = connect(s)?;
     let t = std::time::Instant::now();
     let r = conn.query(&p.sql).map_err(|e| {
-        vec![Diagnostic::error("sql", format!("the metric query failed: {}", s.target.scrub(&e.to_string())))
+        vec![Diagnostic::error(Code::Sql, format!("the metric query failed: {}", s.target.scrub(&e.to_string())))
             .with_hint("run with --explain to see the SQL; `sluice metrics validate --data` checks the columns")]
     })?;
     let secs = t.elapsed().as_secs_f64();
     if let Some(path) = &a.csv {
         let io = |e: &dyn std::fmt::Display| {
             vec![
-                Diagnostic::error("io", format!("cannot write `{}`: {e}", path.display()))
+                Diagnostic::error(Code::Io, format!("cannot write `{}`: {e}", path.display()))
                     .with_hint("check that the folder exists and is writable"),
             ]
         };

@@ -2,6 +2,7 @@
 //! and with `--data` the relations and columns they name, looked up in the warehouse.
 
 use super::*;
+use crate::diagnostics::Code;
 
 pub(super) fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: bool) -> CmdResult {
     if data {
@@ -19,7 +20,7 @@ pub(super) fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: boo
                             &sm.origin.file,
                             "semantic_models",
                             &[metrics::Step::Name(&sm.name), metrics::Step::Key("model")],
-                            "semantic-data",
+                            Code::SemanticData,
                             format!(
                                 "semantic model `{}` reads `{}`, which is not in the warehouse",
                                 sm.name,
@@ -71,7 +72,7 @@ pub(super) fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: boo
                             metrics::Step::Name(&name),
                             metrics::Step::Key("expr"),
                         ],
-                        "semantic-data",
+                        Code::SemanticData,
                         format!(
                             "{what} `{name}` of semantic model `{}` does not run on `{}`: {first}",
                             sm.name,
@@ -92,7 +93,7 @@ pub(super) fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: boo
                     Err(e) => {
                         errors.push(
                             Diagnostic::error(
-                                "semantic-data",
+                                Code::SemanticData,
                                 format!(
                                     "a data check of the semantic layer failed to run: {}",
                                     s.target.scrub(&e.to_string())
@@ -111,7 +112,7 @@ pub(super) fn validate(g: &GlobalArgs, s: &Ctx, layer: &SemanticLayer, data: boo
                             &check.file,
                             "semantic_models",
                             &check.steps(),
-                            "semantic-data",
+                            Code::SemanticData,
                             msg,
                         )
                         .with_hint(hint)
