@@ -128,7 +128,9 @@ fn sample_manifest() -> Manifest {
     seed.path = "raw_customers.csv".into();
     seed.original_file_path = "seeds/raw_customers.csv".into();
     seed.checksum = "ab".repeat(32);
-    seed.config = obj(json!({"materialized": "seed", "docs": {"node_color": "#cd7f32"}})).into();
+    seed.config = std::sync::Arc::new(
+        obj(json!({"materialized": "seed", "docs": {"node_color": "#cd7f32"}})).into(),
+    );
     seed.unrendered_config = obj(json!({"docs": {"node_color": "#cd7f32"}}));
     seed.raw_code = "id,name\n1,a\n".into();
     m.nodes.insert(seed.unique_id.clone(), Box::new(seed));
@@ -138,8 +140,9 @@ fn sample_manifest() -> Manifest {
     model.original_file_path = "models/customers.sql".into();
     model.patch_path = Some("shop://models/schema.yml".into());
     model.checksum = "cd".repeat(32);
-    model.config =
-        obj(json!({"materialized": "table", "tags": ["nightly"], "pre_hook": ["select 1"]})).into();
+    model.config = std::sync::Arc::new(
+        obj(json!({"materialized": "table", "tags": ["nightly"], "pre_hook": ["select 1"]})).into(),
+    );
     model.unrendered_config = obj(json!({"materialized": "table"}));
     model.tags = vec!["nightly".into()];
     model.description = "One row per customer".into();
@@ -358,12 +361,13 @@ fn other_resource_types_match_dbt_keys() {
     ut.depends_on_nodes = vec!["model.shop.customers".into()];
     m.unit_tests.insert(ut.unique_id.clone(), ut);
     let mut snap = node("snapshot.shop.snap", ResourceType::Snapshot, "snap");
-    snap.config =
-        obj(json!({"materialized": "snapshot", "strategy": "check", "check_cols": "all"})).into();
+    snap.config = std::sync::Arc::new(
+        obj(json!({"materialized": "snapshot", "strategy": "check", "check_cols": "all"})).into(),
+    );
     snap.compiled_code = Some("select 1".into());
     m.nodes.insert(snap.unique_id.clone(), Box::new(snap));
     let mut off = node("model.shop.off", ResourceType::Model, "off");
-    off.config = obj(json!({"enabled": false})).into();
+    off.config = std::sync::Arc::new(obj(json!({"enabled": false})).into());
     m.disabled.insert(off.unique_id.clone(), vec![off]);
 
     let v = manifest_json(&m, &meta());

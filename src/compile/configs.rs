@@ -8,8 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::{Map, Value};
 
-use super::nodes::{Node, ResourceType};
-use crate::project::config::merge;
+use super::nodes::{Node, NodeConfig, ResourceType};
 use crate::project::config::str_list;
 
 /// dbt's default config for a resource type (the keys every manifest node carries).
@@ -19,19 +18,19 @@ pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
 }
 
 /// [`default_config`] as a shared value: a node's config starts as this, copied on first write.
-pub fn default_config_shared(rtype: ResourceType) -> Arc<Map<String, Value>> {
+pub fn default_config_shared(rtype: ResourceType) -> Arc<NodeConfig> {
     shared_defaults(rtype).clone()
 }
 
-fn shared_defaults(rtype: ResourceType) -> &'static Arc<Map<String, Value>> {
+fn shared_defaults(rtype: ResourceType) -> &'static Arc<NodeConfig> {
     // One cell per resource type (more cells than there are types).
-    static CELLS: [std::sync::OnceLock<Arc<Map<String, Value>>>; 32] =
+    static CELLS: [std::sync::OnceLock<Arc<NodeConfig>>; 32] =
         [const { std::sync::OnceLock::new() }; 32];
-    CELLS[rtype as usize].get_or_init(|| Arc::new(build_default_config(rtype)))
+    CELLS[rtype as usize].get_or_init(|| Arc::new(build_default_config(rtype).into()))
 }
 
 /// Merges `more` into a shared config, copying it only when there is something to merge.
-pub(crate) fn merge_into(config: &mut Arc<Map<String, Value>>, more: &Map<String, Value>) {
+pub(crate) fn merge_into(config: &mut Arc<NodeConfig>, more: &Map<String, Value>) {
     if more.is_empty() {
         return;
     }
@@ -39,7 +38,7 @@ pub(crate) fn merge_into(config: &mut Arc<Map<String, Value>>, more: &Map<String
     // a model's `config(materialized='table')`): merging once and sharing the result saves a
     // copy of the whole config per node (a fifth of the memory of parsing 10,000 models).
     let Ok(more_text) = serde_json::to_string(more) else {
-        merge(Arc::make_mut(config), more);
+        Arc::make_mut(config).merge(more);
         return;
     };
     let key = (Arc::as_ptr(config) as usize, more_text);
@@ -53,7 +52,7 @@ pub(crate) fn merge_into(config: &mut Arc<Map<String, Value>>, more: &Map<String
     }
     let base = config.clone();
     let mut merged = config.as_ref().clone();
-    merge(&mut merged, more);
+    merged.merge(more);
     let merged = Arc::new(merged);
     if let Ok(mut c) = MERGED.lock() {
         // The entry keeps its base alive, so no other config can take the base's address.
@@ -64,7 +63,7 @@ pub(crate) fn merge_into(config: &mut Arc<Map<String, Value>>, more: &Map<String
 
 /// Results of [`merge_into`] by (address of the base config, the merged settings as JSON);
 /// emptied after each parse.
-type MergeCache = HashMap<(usize, String), (Arc<Map<String, Value>>, Arc<Map<String, Value>>)>;
+type MergeCache = HashMap<(usize, String), (Arc<NodeConfig>, Arc<NodeConfig>)>;
 static MERGED: LazyLock<Mutex<MergeCache>> = LazyLock::new(Default::default);
 
 /// Empties the [`merge_into`] cache (its configs live on in the nodes that share them).
@@ -77,7 +76,7 @@ pub(super) fn forget_merged_configs() {
 /// [`default_config`], built once per resource type and shared (the value inside
 /// [`default_config_shared`]).
 pub fn default_config_ref(rtype: ResourceType) -> &'static Map<String, Value> {
-    shared_defaults(rtype).as_ref()
+    shared_defaults(rtype).values()
 }
 
 fn build_default_config(rtype: ResourceType) -> Map<String, Value> {

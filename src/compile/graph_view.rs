@@ -1,11 +1,9 @@
 //! The DAG's view of a parsed manifest: one [`GraphNode`] per enabled node, its config reduced to
 //! what differs from its type's defaults.
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
-use super::nodes::Manifest;
+use super::nodes::{Manifest, NodeConfig};
 use crate::graph::GraphNode;
 
 /// The DAG's view of every node.
@@ -46,11 +44,9 @@ pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
 
 /// The entries of `config` that differ from `defaults`; all of `config` when it lacks a default
 /// key (then the defaults could not stand in for it).
-fn overrides(
-    config: &Arc<Map<String, Value>>,
-    defaults: &Map<String, Value>,
-) -> Map<String, Value> {
-    if std::ptr::eq(config.as_ref(), defaults) {
+fn overrides(config: &NodeConfig, defaults: &Map<String, Value>) -> Map<String, Value> {
+    let config = config.values();
+    if std::ptr::eq(config, defaults) {
         return Map::new();
     }
     // A node's config starts as a copy of its defaults, so their keys usually lead it in the same
@@ -66,7 +62,7 @@ fn overrides(
             .collect();
     }
     if defaults.keys().any(|k| !config.contains_key(k)) {
-        return config.as_ref().clone();
+        return config.clone();
     }
     config
         .iter()

@@ -77,7 +77,7 @@ pub(super) fn hook_nodes(
             cfg.insert(k, v);
         }
         cfg.insert("enabled".into(), Value::Bool(true));
-        node.config = std::sync::Arc::new(cfg);
+        node.config = std::sync::Arc::new(cfg.into());
         out.insert(node.unique_id.clone(), node);
     }
     out

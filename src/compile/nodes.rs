@@ -70,33 +70,7 @@ impl ResourceType {
     }
 }
 
-/// How a model is built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Materialization {
-    View,
-    Table,
-    Incremental,
-    Ephemeral,
-    Seed,
-    Snapshot,
-    Test,
-    Other,
-}
-
-impl Materialization {
-    pub fn from_config(s: &str) -> Self {
-        match s {
-            "view" => Materialization::View,
-            "table" => Materialization::Table,
-            "incremental" => Materialization::Incremental,
-            "ephemeral" => Materialization::Ephemeral,
-            "seed" => Materialization::Seed,
-            "snapshot" => Materialization::Snapshot,
-            "test" | "unit" => Materialization::Test,
-            _ => Materialization::Other,
-        }
-    }
-}
+pub use crate::project::{Materialization, NodeConfig};
 
 /// A documented column.
 #[derive(Debug, Clone, Default)]
@@ -153,7 +127,7 @@ pub struct Node {
     pub checksum: String,
     /// Resolved config. Shared (copy on write): most nodes of a type keep a type's defaults, or
     /// one set of them, unchanged; write through [`Node::config_mut`].
-    pub config: Arc<Map<String, Value>>,
+    pub config: Arc<NodeConfig>,
     pub unrendered_config: Map<String, Value>,
     pub tags: Vec<String>,
     pub description: String,
@@ -233,24 +207,18 @@ impl Node {
     }
 
     /// The config, for writing (copied first when it is shared).
-    pub fn config_mut(&mut self) -> &mut Map<String, Value> {
+    pub fn config_mut(&mut self) -> &mut NodeConfig {
         Arc::make_mut(&mut self.config)
     }
 
+    /// `config.materialized`, typed.
     pub fn materialization(&self) -> Materialization {
-        Materialization::from_config(
-            self.config
-                .get("materialized")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-        )
+        self.config.materialization()
     }
 
+    /// `config.materialized` as written (`""` when unset).
     pub fn materialized(&self) -> &str {
-        self.config
-            .get("materialized")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        self.config.materialized()
     }
 
     pub fn relation(&self) -> Relation {
@@ -288,23 +256,15 @@ impl Node {
     }
 
     pub fn config_str(&self, key: &str) -> Option<&str> {
-        self.config.get(key).and_then(Value::as_str)
+        self.config.str(key)
     }
 
     pub fn config_bool(&self, key: &str) -> Option<bool> {
-        match self.config.get(key)? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            },
-            _ => None,
-        }
+        self.config.bool(key)
     }
 
     pub fn is_enabled(&self) -> bool {
-        self.config_bool("enabled").unwrap_or(true)
+        self.config.enabled()
     }
 
     /// `generic`, `singular` or `unit` for tests.

@@ -115,8 +115,7 @@ impl Services for CompileServices {
         }
     }
     fn is_incremental(&self, node: &NodeInfo) -> bool {
-        let incremental =
-            node.config.get("materialized").and_then(Value::as_str) == Some("incremental");
+        let incremental = node.config.materialization() == super::Materialization::Incremental;
         let full_refresh = match node.config.get("full_refresh") {
             Some(Value::Bool(b)) => *b,
             _ => self.full_refresh,

@@ -75,7 +75,7 @@ pub(super) fn source_nodes(
         );
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
-        node.config = config.into();
+        node.config = std::sync::Arc::new(config.into());
         node.description = render_docs(
             tm.get("description").and_then(Value::as_str).unwrap_or(""),
             docs,

@@ -36,11 +36,9 @@ pub(super) fn yaml_nodes(
             &[model.clone(), name.clone()],
         );
         node.config_mut()
-            .entry("tags")
-            .or_insert(Value::Array(vec![]));
+            .insert_default("tags", Value::Array(vec![]));
         node.config_mut()
-            .entry("meta")
-            .or_insert(Value::Object(Map::new()));
+            .insert_default("meta", Value::Object(Map::new()));
         node.tags = str_list(node.config.get("tags"));
         if let Err(e) = load_unit_fixtures(project, &mut node.definition) {
             errors.push(e.in_file(entry.file));
@@ -180,10 +178,9 @@ fn yaml_node(
     fqn.extend(fqn_tail.iter().cloned());
     node.fqn = fqn;
     node.description = entry.str("description").unwrap_or("").to_string();
-    node.config = Arc::new(entry_config(entry.value));
+    node.config = Arc::new(entry_config(entry.value).into());
     node.config_mut()
-        .entry("enabled")
-        .or_insert(Value::Bool(true));
+        .insert_default("enabled", Value::Bool(true));
     node.definition = Value::Object(entry.value.clone());
     node
 }

@@ -437,10 +437,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
                 "Compilation Error in model {} ({})\n  No materialization '{}' was found for adapter {kind}! (searched types 'default' and '{kind}')\n  hint: use one of view, table, incremental, ephemeral",
                 node.name,
                 node.original_file_path,
-                node.config
-                    .get("materialized")
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                    .unwrap_or_default(),
+                node.materialized(),
             ),
             Some(sql),
         );

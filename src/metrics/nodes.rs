@@ -108,7 +108,7 @@ fn node(
     n.fqn = vec![pkg.clone(), q.name.clone()];
     n.description = q.description.clone().unwrap_or_default();
     n.tags = crate::project::config::str_list(q.tags.as_ref());
-    n.config = q.resolved_config().into();
+    n.config = std::sync::Arc::new(q.resolved_config().into());
     let metrics = q.metric_ids(pkg);
     let exports = export_targets(q, target);
     let mut definition = Map::new();

@@ -7,6 +7,7 @@
 //! rendered later, because it may call `var()`/`env_var()`/`target` which need the profile.
 
 pub mod config;
+pub mod node_config;
 pub mod packages;
 pub mod profile;
 pub mod seeds;
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 use crate::diagnostics::{Code, Diagnostic, Location};
 pub use config::{ConfigTree, ProjectConfig, DBT_VERSION};
+pub use node_config::{Materialization, NodeConfig};
 pub use profile::{EngineLookup, Profile, Target};
 
 /// What a file is, by the path it was found under.

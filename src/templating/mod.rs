@@ -125,7 +125,7 @@ pub struct NodeInfo {
     pub resource_type: String,
     pub original_file_path: String,
     /// Config from dbt_project.yml and properties YAML, before the file's own `config()` calls.
-    pub config: Arc<Map<String, serde_json::Value>>,
+    pub config: Arc<crate::project::NodeConfig>,
     /// The node's own relation (`this`), when it has one.
     pub this: Option<Relation>,
 }
@@ -191,7 +191,7 @@ impl RenderCtx {
     }
     /// Config as the template sees it: YAML/project config overlaid with recorded `config()`.
     pub fn effective_config(&self) -> Map<String, serde_json::Value> {
-        let mut c = self.node.config.as_ref().clone();
+        let mut c = self.node.config.values().clone();
         if let Ok(r) = self.recorded.lock() {
             crate::project::config::merge(&mut c, &r.config);
         }

@@ -710,7 +710,7 @@ fn run_render(fx: &Fixture, text: &str, iteration: u64) {
         package: "fuzz".into(),
         resource_type: "model".into(),
         original_file_path: "models/m.sql".into(),
-        config: Arc::new(serde_json::Map::new()),
+        config: Arc::default(),
         this: Some(Relation::new("db", "main", "m")),
     };
     let phase = if iteration % 2 == 0 {

@@ -130,7 +130,7 @@ pub(super) fn node(d: &Declared, target: &Target, compiled: Compiled) -> Node {
     node.raw_code = sql;
     node.checksum = hash.clone();
     node.tags = tags;
-    node.config = config.into();
+    node.config = std::sync::Arc::new(config.into());
     node.file_key_name = Some(format!("metrics.{metric}"));
     node.depends_on_nodes = models.into_iter().collect();
     node.depends_on_nodes.push(format!("metric.{pkg}.{metric}"));

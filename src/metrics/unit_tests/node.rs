@@ -72,7 +72,7 @@ pub(super) fn node(
             .into(),
         ),
     );
-    node.config = cfg.into();
+    node.config = std::sync::Arc::new(cfg.into());
     node.raw_code = sql;
     node.checksum = {
         let def = Value::Object(e.v.clone()).to_string();
