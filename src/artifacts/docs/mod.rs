@@ -294,107 +294,13 @@ pub fn site_data(
     run_results: Option<&Value>,
     meta: &ArtifactMeta,
 ) -> (Value, Vec<Value>) {
-    let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-    for t in m.nodes.values().map(|n| &**n).chain(m.unit_tests.values()) {
-        if !matches!(t.resource_type, ResourceType::Test | ResourceType::UnitTest) {
-            continue;
-        }
-        let mut targets: Vec<&str> = Vec::new();
-        if let Some(a) = t.attached_node.as_deref() {
-            targets.push(a);
-        } else {
-            // Singular tests belong to every node they read from.
-            targets.extend(t.depends_on_nodes.iter().map(String::as_str));
-        }
-        for a in targets {
-            tests_of.entry(a).or_default().push(t);
-        }
-    }
     let ctx = Ctx {
         catalog,
         results: last_results(run_results),
-        tests_of,
+        tests_of: tests_of(m),
         semantic: semantic_docs(m),
     };
-    // Entries: (id, type, name, package, label, description md, tags, parents).
-    struct Entry<'a> {
-        id: &'a str,
-        ty: &'a str,
-        name: String,
-        package: String,
-        group: String,
-        description: String,
-        tags: Vec<String>,
-        parents: Vec<String>,
-        node: Option<&'a Node>,
-    }
-    let mut entries: Vec<Entry> = Vec::new();
-    for n in m
-        .nodes
-        .values()
-        .map(|n| &**n)
-        .chain(m.sources.values())
-        .chain(m.exposures.values())
-    {
-        if !documented(n) {
-            continue;
-        }
-        let name = match &n.source {
-            Some(s) => format!("{}.{}", s.source_name, n.name),
-            None => n.name.clone(),
-        };
-        // The folder path the list groups by: fqn without the project and the node's name.
-        let group = if n.fqn.len() > 2 {
-            n.fqn[1..n.fqn.len() - 1].join("/")
-        } else {
-            String::new()
-        };
-        entries.push(Entry {
-            id: &n.unique_id,
-            ty: n.resource_type.as_str(),
-            name,
-            package: n.package_name.clone(),
-            group,
-            description: n.description.clone(),
-            tags: n.tags.clone(),
-            parents: n.depends_on_nodes.clone(),
-            node: Some(n),
-        });
-    }
-    let semantic_models: BTreeMap<&String, &Value> = m.semantic_models.iter().collect();
-    for (ids, ty) in [
-        (semantic_models, "semantic_model"),
-        (m.all_metrics(), "metric"),
-    ] {
-        for (&id, &v) in ids.iter() {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
-            entries.push(Entry {
-                id,
-                ty,
-                name: name.to_string(),
-                package: id.split('.').nth(1).unwrap_or_default().to_string(),
-                group: String::new(),
-                description: ctx
-                    .semantic
-                    .descriptions
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_default(),
-                tags: v
-                    .get("tags")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|t| t.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                parents: ctx.semantic.parents.get(id).cloned().unwrap_or_default(),
-                node: None,
-            });
-        }
-    }
-    entries.sort_by(|a, b| a.id.cmp(b.id));
+    let entries = entries(m, &ctx);
     let pos: BTreeMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
     let mut types: Vec<&str> = entries.iter().map(|e| e.ty).collect();
     types.sort();
@@ -462,6 +368,107 @@ pub fn site_data(
         })
         .collect();
     (index, shards)
+}
+
+/// The tests of each node: generic tests by the node they are attached to, singular tests under
+/// every node they read from.
+fn tests_of(m: &Manifest) -> BTreeMap<&str, Vec<&Node>> {
+    let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for t in m.nodes.values().map(|n| &**n).chain(m.unit_tests.values()) {
+        if !matches!(t.resource_type, ResourceType::Test | ResourceType::UnitTest) {
+            continue;
+        }
+        let mut targets: Vec<&str> = Vec::new();
+        if let Some(a) = t.attached_node.as_deref() {
+            targets.push(a);
+        } else {
+            targets.extend(t.depends_on_nodes.iter().map(String::as_str));
+        }
+        for a in targets {
+            tests_of.entry(a).or_default().push(t);
+        }
+    }
+    tests_of
+}
+
+/// One documented resource of the site's list.
+struct Entry<'a> {
+    id: &'a str,
+    ty: &'a str,
+    name: String,
+    package: String,
+    /// The folder path the list groups by.
+    group: String,
+    description: String,
+    tags: Vec<String>,
+    parents: Vec<String>,
+    /// The node, for nodes, sources and exposures (semantic entries have their page made).
+    node: Option<&'a Node>,
+}
+
+/// Every documented resource, sorted by unique id: nodes, sources and exposures, then semantic
+/// models and metrics.
+fn entries<'a>(m: &'a Manifest, ctx: &Ctx) -> Vec<Entry<'a>> {
+    let mut entries: Vec<Entry> = Vec::new();
+    for n in m
+        .nodes
+        .values()
+        .map(|n| &**n)
+        .chain(m.sources.values())
+        .chain(m.exposures.values())
+    {
+        if !documented(n) {
+            continue;
+        }
+        let name = match &n.source {
+            Some(s) => format!("{}.{}", s.source_name, n.name),
+            None => n.name.clone(),
+        };
+        // fqn without the project and the node's name.
+        let group = if n.fqn.len() > 2 {
+            n.fqn[1..n.fqn.len() - 1].join("/")
+        } else {
+            String::new()
+        };
+        entries.push(Entry {
+            id: &n.unique_id,
+            ty: n.resource_type.as_str(),
+            name,
+            package: n.package_name.clone(),
+            group,
+            description: n.description.clone(),
+            tags: n.tags.clone(),
+            parents: n.depends_on_nodes.clone(),
+            node: Some(n),
+        });
+    }
+    let semantic_models: BTreeMap<&String, &Value> = m.semantic_models.iter().collect();
+    for (ids, ty) in [
+        (semantic_models, "semantic_model"),
+        (m.all_metrics(), "metric"),
+    ] {
+        for (&id, &v) in ids.iter() {
+            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+            entries.push(Entry {
+                id,
+                ty,
+                name: name.to_string(),
+                package: id.split('.').nth(1).unwrap_or_default().to_string(),
+                group: String::new(),
+                description: ctx
+                    .semantic
+                    .descriptions
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_default(),
+                tags: crate::project::config::str_list(v.get("tags")),
+                parents: ctx.semantic.parents.get(id).cloned().unwrap_or_default(),
+                node: None,
+            });
+        }
+    }
+    entries.sort_by(|a, b| a.id.cmp(b.id));
+    entries
 }
 
 /// Writes the site into `dir` (created if missing; stale shards of a bigger project removed).
