@@ -14,6 +14,7 @@
 
 #[cfg(test)]
 pub mod ansi;
+pub mod cache;
 pub mod duckdb;
 pub mod postgres;
 pub mod registry;
@@ -101,6 +102,28 @@ pub trait Connection: Send {
     fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError>;
     /// Whether `rel` exists, and as what.
     fn relation_kind(&mut self, rel: &Relation) -> Result<Option<RelationKind>, AdapterError>;
+    /// Every table and view of `database.schema` with its kind (names as the catalog stores
+    /// them), for the relation cache; `None` where the engine cannot list a schema cheaply.
+    fn list_relations(
+        &mut self,
+        _database: &str,
+        _schema: &str,
+    ) -> Result<Option<Vec<(String, RelationKind)>>, AdapterError> {
+        Ok(None)
+    }
+    /// Whether schema `database.schema` exists.
+    fn schema_exists(&mut self, database: &str, schema: &str) -> Result<bool, AdapterError> {
+        let filter = self.dialect().schema_filter(database, schema);
+        let r = self.query(&format!(
+            "select count(*) from information_schema.schemata where {filter}"
+        ))?;
+        Ok(r.rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+            > 0)
+    }
     /// The columns of `rel` in order (empty if it does not exist).
     fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError>;
     /// Creates table `rel` from a seed's columns and bulk-loads its rows; returns the row count.
@@ -214,6 +237,8 @@ pub struct Adapter {
     database: String,
     schema: String,
     database_handle: Box<dyn Database>,
+    /// The relations of this database, shared by every connection handed out.
+    cache: Arc<cache::RelationCache>,
 }
 
 impl std::fmt::Debug for Adapter {
@@ -256,12 +281,23 @@ impl Adapter {
             database: target.database.clone(),
             schema: target.schema.clone(),
             database_handle,
+            cache: Arc::default(),
         })
     }
 
-    /// A new connection for one worker thread.
+    /// A new connection for one worker thread, its catalog lookups answered by the database's
+    /// relation cache ([`cache`]).
     pub fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
-        self.database_handle.connection()
+        let inner = self.database_handle.connection()?;
+        Ok(Box::new(cache::CachedConnection::new(
+            inner,
+            self.cache.clone(),
+        )))
+    }
+
+    /// The relation cache its connections share.
+    pub fn relation_cache(&self) -> &cache::RelationCache {
+        &self.cache
     }
 
     pub fn dialect(&self) -> Dialect {

@@ -88,16 +88,7 @@ fn schema_exists(
     database: &str,
     schema: &str,
 ) -> Result<bool, AdapterError> {
-    let filter = conn.dialect().schema_filter(database, schema);
-    let r = conn.query(&format!(
-        "select count(*) from information_schema.schemata where {filter}"
-    ))?;
-    Ok(r.rows
-        .first()
-        .and_then(|row| row.first())
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0)
-        > 0)
+    conn.schema_exists(database, schema)
 }
 
 /// Builds one model. The schema must exist ([`ensure_schema`]).

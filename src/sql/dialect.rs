@@ -37,6 +37,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn relation_name(&self, rel: &Relation) -> String {
         rel.quoted()
     }
+    /// Whether the engine compares relation names without regard to case, quoted or not
+    /// (DuckDB); otherwise quoted names are exact and unquoted ones fold to lower case.
+    fn case_insensitive_names(&self) -> bool {
+        false
+    }
     /// The `where` condition on `information_schema.schemata` that finds `schema`.
     fn schema_filter(&self, database: &str, schema: &str) -> String;
     /// The condition on `information_schema.columns c` that keeps `database`'s rows (empty when
@@ -122,6 +127,9 @@ impl Dialect {
     /// A relation as this engine names it.
     pub fn rel(self, rel: &Relation) -> String {
         self.0.relation_name(rel)
+    }
+    pub fn case_insensitive_names(self) -> bool {
+        self.0.case_insensitive_names()
     }
     pub fn create_view_as(self, rel: &Relation, sql: &str) -> String {
         format!(

@@ -7,10 +7,12 @@
 //! (thousands of statements) and must be identical across commands; Rust keeps them fast, typed
 //! and testable. Projects can still override the naming macros in Jinja.
 
+mod ddl;
 mod dialect;
 
 use std::fmt;
 
+pub use ddl::{catalog_effects, may_change_catalog, CatalogEffect, Ident, Name};
 pub use dialect::{CsvNulls, Dialect, SqlDialect};
 
 /// A database object: `database.schema.identifier`.

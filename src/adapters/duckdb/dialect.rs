@@ -26,6 +26,9 @@ impl SqlDialect for DuckDb {
             crate::sql::quote(schema)
         )
     }
+    fn case_insensitive_names(&self) -> bool {
+        true
+    }
     fn schema_filter(&self, database: &str, schema: &str) -> String {
         format!(
             "lower(catalog_name) = lower({}) and lower(schema_name) = lower({})",

@@ -428,6 +428,36 @@ impl Connection for DuckDbConnection {
         }))
     }
 
+    fn list_relations(
+        &mut self,
+        database: &str,
+        schema: &str,
+    ) -> Result<Option<Vec<(String, RelationKind)>>, AdapterError> {
+        let sql = "select table_name, table_type from information_schema.tables \
+                   where lower(table_catalog) = lower(?) and lower(table_schema) = lower(?)";
+        let t = std::time::Instant::now();
+        let _timer = super::DbTimer(t);
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.db_err(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([database, schema], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| AdapterError::Database {
+                message: self.scrubber.scrub(&error_text(&e)),
+            })?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|(name, kind)| {
+                    let kind = if kind == "VIEW" {
+                        RelationKind::View
+                    } else {
+                        RelationKind::Table
+                    };
+                    (name, kind)
+                })
+                .collect(),
+        ))
+    }
+
     fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
         let sql = "select column_name, data_type from duckdb_columns() \
                    where lower(database_name) = lower(?) and lower(schema_name) = lower(?) and lower(table_name) = lower(?) \

@@ -473,6 +473,35 @@ impl Connection for PgConnection {
             }))
     }
 
+    /// The schema's tables and views from `pg_class` (not the session's temporary schema).
+    fn list_relations(
+        &mut self,
+        _database: &str,
+        schema: &str,
+    ) -> Result<Option<Vec<(String, RelationKind)>>, AdapterError> {
+        if schema == "pg_temp" {
+            return Ok(None);
+        }
+        let rows = self.catalog(
+            "select c.relname::text, c.relkind::text from pg_catalog.pg_class c \
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = $1 and c.relkind in ('r', 'p', 'f', 'v', 'm')",
+            &[schema],
+        )?;
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|r| {
+                    let name = r.first().cloned().flatten()?;
+                    let kind = match r.get(1).cloned().flatten()?.as_str() {
+                        "v" | "m" => RelationKind::View,
+                        _ => RelationKind::Table,
+                    };
+                    Some((name, kind))
+                })
+                .collect(),
+        ))
+    }
+
     fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
         let sql = format!(
             "select a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod) \

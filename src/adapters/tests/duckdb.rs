@@ -8,7 +8,7 @@ use crate::adapters::{Adapter, AdapterError, Scrubber};
 use crate::project::Target;
 use crate::sql::{Relation, RelationKind};
 
-fn target(path: &str, extra: Value) -> Target {
+pub(super) fn target(path: &str, extra: Value) -> Target {
     let mut values = Map::new();
     values.insert("type".into(), json!("duckdb"));
     values.insert("path".into(), json!(path));
