@@ -43,7 +43,7 @@ pub enum CatalogEffect {
 pub fn catalog_effects(sql: &str) -> Vec<CatalogEffect> {
     split_statements(sql)
         .into_iter()
-        .filter_map(|s| statement_effect(s))
+        .filter_map(statement_effect)
         .collect()
 }
 
