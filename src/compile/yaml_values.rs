@@ -1,7 +1,8 @@
 //! Values written in YAML that dbt renders or loads while parsing: Jinja in node configs
 //! (`+enabled: "{{ target.type == 'duckdb' }}"`, a test's `severity`), in a source's database,
-//! schema, identifier and config, and the unit-test fixture files a `fixture:` names. Split out
-//! of `parse` (which calls these for every node kind) so the rules live in one place.
+//! schema, identifier and config, and the unit-test fixture files a `fixture:` names; and
+//! `ref('a')` / `source('a', 'b')` written as YAML strings ([`parse_call`]). Split out of `parse`
+//! (which calls these for every node kind) so the rules live in one place.
 
 use std::sync::{Arc, LazyLock};
 
