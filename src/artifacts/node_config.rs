@@ -6,7 +6,15 @@
 //! reading the manifest (dbt-docs, state comparison) rely on those keys being present. Keys the
 //! node sets that dbt has no default for are appended after the defaults, as dbt does for extra
 //! config keys.
+//!
+//! The overlay is [`ConfigJson`], serialised from the node's borrowed values without copying the
+//! defaults; `node_json` writes manifest nodes through it.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::compile::{Node, ResourceType};
@@ -178,12 +186,119 @@ pub(crate) fn string_list(v: &Value) -> Value {
 }
 
 /// The node's full `config` object: defaults for its resource type overlaid with `node.config`
-/// (the overlay itself lives in [`super::node_json::ConfigJson`], which manifest nodes are
-/// written through; this is its value for the resources written as values).
+/// (the overlay itself is [`ConfigJson`], which manifest nodes are written through; this is its
+/// value for the resources written as values).
 pub(crate) fn node_config(node: &Node) -> Map<String, Value> {
-    match serde_json::to_value(super::node_json::ConfigJson::of(node)) {
+    match serde_json::to_value(ConfigJson::of(node)) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
+    }
+}
+
+/// The defaults of every resource type, built once (they are the same for every node).
+fn defaults(rt: ResourceType) -> &'static Map<String, Value> {
+    // One cell per resource type (more cells than there are types).
+    static CELLS: [OnceLock<Map<String, Value>>; 32] = [const { OnceLock::new() }; 32];
+    CELLS[rt as usize].get_or_init(|| default_config(rt))
+}
+
+/// The node's full `config`: its resource type's defaults (in dbt's order) overlaid with the
+/// node's own config, keys the defaults lack appended in the order the node set them, written
+/// without copying the defaults.
+pub(crate) struct ConfigJson<'a> {
+    defaults: &'static Map<String, Value>,
+    /// The node's value for each default key, by the key's position in `defaults`.
+    slots: Vec<Option<&'a Value>>,
+    /// Keys the defaults lack: normalised key -> the node's value, in first-seen order.
+    extra: Vec<(&'a str, &'a Value)>,
+}
+
+/// The keys of a resource type's defaults, in order (built once).
+fn default_keys(rt: ResourceType) -> &'static [&'static str] {
+    static CELLS: [OnceLock<Vec<&'static str>>; 32] = [const { OnceLock::new() }; 32];
+    CELLS[rt as usize].get_or_init(|| defaults(rt).keys().map(String::as_str).collect())
+}
+
+impl<'a> ConfigJson<'a> {
+    pub fn of(node: &'a Node) -> Self {
+        let keys = default_keys(node.resource_type);
+        let mut slots = vec![None; keys.len()];
+        let mut extra: Vec<(&'a str, &'a Value)> = Vec::new();
+        for (pos, (k, v)) in node.config.iter().enumerate() {
+            let key = normalize_key(k);
+            // A node's config starts as a copy of its defaults: try the same position first.
+            let at = if keys.get(pos) == Some(&key) {
+                Some(pos)
+            } else {
+                keys.iter().position(|d| *d == key)
+            };
+            match at {
+                Some(i) => slots[i] = Some(v),
+                None => match extra.iter_mut().find(|(s, _)| *s == key) {
+                    Some(slot) => slot.1 = v,
+                    None => extra.push((key, v)),
+                },
+            }
+        }
+        ConfigJson {
+            defaults: defaults(node.resource_type),
+            slots,
+            extra,
+        }
+    }
+
+    /// The resolved value of one key, if the defaults or the node have it.
+    pub fn get(&self, key: &str) -> Option<Cow<'a, Value>> {
+        let keys = self.defaults.keys().map(String::as_str);
+        if let Some(i) = keys.clone().position(|d| d == key) {
+            let base = self.defaults.get(key);
+            return match self.slots[i] {
+                None => base.map(Cow::Borrowed),
+                Some(v) => Some(resolve(key, base, v)),
+            };
+        }
+        let own = self
+            .extra
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)?;
+        Some(resolve(key, None, own))
+    }
+}
+
+/// The value dbt writes for a key the node set: hooks as hook objects, tags as a list, and the
+/// object-valued settings merged over their defaults.
+fn resolve<'a>(key: &str, base: Option<&'static Value>, v: &'a Value) -> Cow<'a, Value> {
+    match key {
+        "pre-hook" | "post-hook" => Cow::Owned(hooks(v)),
+        "tags" if !v.is_array() => Cow::Owned(string_list(v)),
+        "docs" | "contract" | "snapshot_meta_column_names" | "freshness" => match (base, v) {
+            (Some(Value::Object(base)), Value::Object(more)) => {
+                let mut merged = base.clone();
+                for (mk, mv) in more {
+                    merged.insert(mk.clone(), mv.clone());
+                }
+                Cow::Owned(Value::Object(merged))
+            }
+            _ => Cow::Borrowed(v),
+        },
+        _ => Cow::Borrowed(v),
+    }
+}
+
+impl Serialize for ConfigJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for ((k, base), own) in self.defaults.iter().zip(&self.slots) {
+            match own {
+                Some(v) => m.serialize_entry(k, &resolve(k, Some(base), v))?,
+                None => m.serialize_entry(k, base)?,
+            }
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, &resolve(k, None, v))?;
+        }
+        m.end()
     }
 }
 

@@ -6,6 +6,7 @@ mod commands;
 pub mod flags;
 mod run_summary;
 mod session;
+mod settings;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -238,7 +238,7 @@ pub(super) fn unit_test_inputs(
         return out;
     };
     for input in given.iter().filter_map(|g| g.get("input")?.as_str()) {
-        let Some((kind, args)) = super::parse::parse_call(input.trim()) else {
+        let Some((kind, args)) = super::yaml_values::parse_call(input.trim()) else {
             continue;
         };
         if input.contains('=') {

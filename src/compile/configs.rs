@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 
 use super::nodes::{Node, NodeConfig, ResourceType};
 use crate::project::config::str_list;
+use crate::project::config::ConfigTree;
+use crate::project::Project;
 
 /// dbt's default config for a resource type (the keys every manifest node carries).
 pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
@@ -152,4 +154,20 @@ pub(crate) fn finish_config(node: &mut Node) {
             }
         }
     }
+}
+
+/// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's
+/// node) the root project's tree over it, as dbt lets the root project configure packages.
+pub(super) fn package_cfg(
+    root: &Project,
+    proj: &Project,
+    own: &ConfigTree,
+    fqn: &[String],
+    tree_of: impl Fn(&crate::project::ProjectConfig) -> &ConfigTree,
+) -> Map<String, Value> {
+    let mut cfg = own.resolve(fqn);
+    if proj.config.name != root.config.name {
+        merge(&mut cfg, &tree_of(&root.config).resolve(fqn));
+    }
+    cfg
 }

@@ -3,18 +3,27 @@
 //! with its project-level config and its properties entry applied.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use rayon::prelude::*;
+use regex::Regex;
 use serde_json::Value;
 
-use super::configs::{default_config_shared, merge_into};
+use super::configs::{default_config_shared, merge_into, package_cfg};
 use super::nodes::{DocBlock, Node, ResourceType};
-use super::parse::{dirs_of, file_stem, package_cfg, relative_to_resource, SNAPSHOT_RE};
 use super::patches::{apply_entry, foreign_entry};
+use super::paths::{dirs_of, file_stem, relative_to_resource};
 use super::properties::{Entry, Properties};
 use super::versions::{has_versions, Versions};
 use crate::project::config::ConfigTree;
 use crate::project::{FileKind, Project};
+
+static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
+    )
+    .unwrap()
+});
 
 /// Every node of `all_props`' projects' files (the root project first), not yet rendered.
 pub(super) fn file_nodes(

@@ -9,16 +9,15 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::configs::{default_config_shared, finish_config, merge_into};
+use super::configs::{default_config_shared, finish_config, merge_into, package_cfg};
+use super::naming::{name_relation, node_info};
 use super::nodes::*;
-use super::parse::{
-    dirs_of, name_relation, node_info, package_cfg, parse_call, relative_to_resource,
-};
+use super::paths::{dirs_of, relative_to_resource};
 use super::properties::{entry_tests, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
 use super::versions::{has_versions, Versions};
-use super::yaml_values::{render_config_strings, value_has_jinja};
+use super::yaml_values::{parse_call, render_config_strings, value_has_jinja};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{Project, Target};
 use crate::templating::{Phase, RenderCtx, Templates};

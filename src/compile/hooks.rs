@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::configs::default_config;
+use super::configs::{default_config, package_cfg};
 use super::nodes::{Node, ProjectHook, ResourceType};
-use super::parse::package_cfg;
 use crate::project::{Project, Target};
 
 /// The hooks of one kind, in dbt's run order: the root project's first, then each package's in

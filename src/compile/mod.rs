@@ -12,9 +12,11 @@ mod file_nodes;
 mod generic_tests;
 mod graph_view;
 mod hooks;
+mod naming;
 mod nodes;
 mod parse;
 mod patches;
+mod paths;
 mod properties;
 mod render;
 mod resolve;
@@ -27,7 +29,8 @@ mod yaml_values;
 pub use configs::{default_config, default_config_ref, default_config_shared};
 pub use graph_view::{graph_nodes, unit_test_models};
 pub use nodes::*;
-pub use parse::{dirs_of, parse, relative_to_resource, target_value, ParseOptions, Parsed};
+pub use parse::{parse, target_value, ParseOptions, Parsed};
+pub use paths::{dirs_of, relative_to_resource};
 pub use properties::Properties;
 pub use render::{
     compile_ephemeral_ancestors, compile_node, compile_node_in, compiled_path,

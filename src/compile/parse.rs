@@ -20,7 +20,9 @@ use super::dependencies;
 use super::file_nodes;
 use super::generic_tests::generic_tests;
 use super::hooks::{hook_nodes, run_hooks};
+use super::naming::{name_relation, node_info};
 use super::nodes::*;
+use super::paths::file_stem;
 use super::properties::Properties;
 use super::resolve::{ParseServices, Resolver};
 use super::sources::source_nodes;
@@ -28,9 +30,8 @@ use super::versions::{deprecation_warnings, Versions};
 use super::yaml_nodes;
 use super::yaml_values::{render_column_types, render_config_strings, render_source_names};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::project::config::{merge, ConfigTree};
 use crate::project::{FileKind, Project, Target};
-use crate::templating::{Globals, MacroFile, NodeInfo, Phase, RenderCtx, Templates};
+use crate::templating::{Globals, MacroFile, Phase, RenderCtx, Templates};
 
 /// Options that change what is parsed.
 #[derive(Debug, Clone, Default)]
@@ -55,12 +56,6 @@ pub struct Parsed {
 static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{%-?\s*docs\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}")
         .unwrap()
-});
-pub(super) static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?s)\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
-    )
-    .unwrap()
 });
 
 /// The target's values as templates see them (secrets redacted).
@@ -237,137 +232,6 @@ fn render_hooks(node: &Node, templates: &Templates, ctx: &Arc<RenderCtx>) {
 /// The root project, then its installed packages.
 fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
     std::iter::once(project).chain(project.packages.iter())
-}
-
-/// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's
-/// node) the root project's tree over it, as dbt lets the root project configure packages.
-pub(super) fn package_cfg(
-    root: &Project,
-    proj: &Project,
-    own: &ConfigTree,
-    fqn: &[String],
-    tree_of: impl Fn(&crate::project::ProjectConfig) -> &ConfigTree,
-) -> Map<String, Value> {
-    let mut cfg = own.resolve(fqn);
-    if proj.config.name != root.config.name {
-        merge(&mut cfg, &tree_of(&root.config).resolve(fqn));
-    }
-    cfg
-}
-
-/// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).
-pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
-    static RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());
-    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
-    let c = RE.captures(s)?;
-    let args = ARG.captures_iter(&c[2]).map(|a| a[1].to_string()).collect();
-    Some((c[1].to_string(), args))
-}
-
-pub(super) fn file_stem(path: &str) -> String {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
-}
-
-pub fn dirs_of(path: &str) -> Vec<String> {
-    let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
-    parts.pop();
-    parts
-}
-
-pub fn relative_to_resource(file: &str, project: &Project) -> String {
-    let c = &project.config;
-    for folder in c
-        .model_paths
-        .iter()
-        .chain(&c.seed_paths)
-        .chain(&c.snapshot_paths)
-        .chain(&c.analysis_paths)
-        .chain(&c.macro_paths)
-        .chain(&c.test_paths)
-    {
-        if let Some(rest) = file.strip_prefix(&format!("{folder}/")) {
-            return rest.to_string();
-        }
-    }
-    file.to_string()
-}
-
-pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
-    NodeInfo {
-        unique_id: node.unique_id.clone(),
-        name: node.name.clone(),
-        package: node.package_name.clone(),
-        resource_type: node.resource_type.as_str().to_string(),
-        original_file_path: node.original_file_path.clone(),
-        config: node.config.clone(),
-        this: Some(crate::sql::Relation::new(
-            target.database.clone(),
-            target.schema.clone(),
-            node.name.clone(),
-        )),
-    }
-}
-
-/// Sets database, schema and alias from config through the naming macros (natively when the
-/// project does not override them).
-pub(super) fn name_relation(
-    node: &mut Node,
-    target: &Target,
-    templates: &Templates,
-    services: &Arc<ParseServices>,
-) -> Result<(), Diagnostic> {
-    let custom_schema = node.config_str("schema").map(str::to_string);
-    let custom_alias = node.config_str("alias").map(str::to_string);
-    let custom_db = node.config_str("database").map(str::to_string);
-    let overridden = |name: &str| {
-        templates
-            .index
-            .by_package
-            .get(&templates.index.root_package)
-            .is_some_and(|m| m.contains_key(name))
-    };
-    let call = |name: &str, arg: Option<String>, node: &Node| -> Result<String, Diagnostic> {
-        let info = node_info(node, target);
-        let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-        let node_val = minijinja::Value::from_serialize(serde_json::json!({
-            "name": node.name, "unique_id": node.unique_id, "resource_type": node.resource_type.as_str(),
-            "package_name": node.package_name, "fqn": node.fqn, "path": node.path,
-            "original_file_path": node.original_file_path, "config": node.config, "tags": node.tags,
-            "version": node.version,
-        }));
-        let arg = arg
-            .map(minijinja::Value::from)
-            .unwrap_or(minijinja::Value::from(()));
-        let v = templates.call_macro(name, vec![arg, node_val], &ctx)?;
-        Ok(v.to_string().trim().to_string())
-    };
-    node.schema = if overridden("generate_schema_name") {
-        call("generate_schema_name", custom_schema, node)?
-    } else {
-        match custom_schema {
-            Some(s) => format!("{}_{}", target.schema, s.trim()),
-            None => target.schema.clone(),
-        }
-    };
-    node.alias = if overridden("generate_alias_name") {
-        call("generate_alias_name", custom_alias, node)?
-    } else {
-        match custom_alias {
-            Some(a) => a.trim().to_string(),
-            None => match &node.version {
-                Some(v) => format!("{}_v{}", node.name, v.replace('.', "_")),
-                None => node.name.clone(),
-            },
-        }
-    };
-    node.database = if overridden("generate_database_name") {
-        call("generate_database_name", custom_db, node)?
-    } else {
-        custom_db.unwrap_or_else(|| target.database.clone())
-    };
-    Ok(())
 }
 
 /// The template environment (every package's macros, `dispatch:`, the parse-phase globals) and

@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::configs::merge_into;
+use super::configs::{merge_into, package_cfg};
 use super::nodes::*;
-use super::parse::{dirs_of, file_stem, package_cfg};
+use super::paths::{dirs_of, file_stem};
 use super::properties::{entry_config, Entry, Properties};
 use super::versions::{normalize_deprecation_date, Versions};
 use crate::project::config::str_list;

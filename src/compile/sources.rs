@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::configs::package_cfg;
 use super::nodes::*;
-use super::parse::{dirs_of, package_cfg, relative_to_resource};
 use super::patches::{columns_of, render_docs};
+use super::paths::{dirs_of, relative_to_resource};
 use super::properties::{entry_config, Entry};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::project::config::merge;

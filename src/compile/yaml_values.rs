@@ -1,14 +1,16 @@
 //! Values written in YAML that dbt renders or loads while parsing: Jinja in node configs
 //! (`+enabled: "{{ target.type == 'duckdb' }}"`, a test's `severity`), in a source's database,
-//! schema, identifier and config, and the unit-test fixture files a `fixture:` names. Split out
-//! of `parse` (which calls these for every node kind) so the rules live in one place.
+//! schema, identifier and config, and the unit-test fixture files a `fixture:` names; and
+//! `ref('a')` / `source('a', 'b')` written as YAML strings ([`parse_call`]). Split out of `parse`
+//! (which calls these for every node kind) so the rules live in one place.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use regex::Regex;
 use serde_json::Value;
 
+use super::naming::node_info;
 use super::nodes::*;
-use super::parse::node_info;
 use super::resolve::ParseServices;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{Project, Target};
@@ -230,4 +232,14 @@ pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(
         b.insert("rows".into(), Value::String(text));
     }
     Ok(())
+}
+
+/// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).
+pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());
+    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
+    let c = RE.captures(s)?;
+    let args = ARG.captures_iter(&c[2]).map(|a| a[1].to_string()).collect();
+    Some((c[1].to_string(), args))
 }

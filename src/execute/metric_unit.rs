@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use super::node::NodeOutcome;
 use super::warehouse::ConnWarehouse;
+use super::worker::NodeOutcome;
 use super::RunStatus;
 use crate::adapters::Connection;
 use crate::compile::Node;

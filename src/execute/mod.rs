@@ -17,18 +17,19 @@ pub use saved_query::write_export;
 pub mod snapshot;
 mod unit;
 mod warehouse;
+mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-pub use node::NodeOutcome;
 pub use report::{
     fancy_line, set_printer_width, CaptureReporter, Event, JsonReporter, LevelFilter, LogLevel,
     Reporter, TextReporter, Tone,
 };
 pub(crate) use warehouse::ConnWarehouse;
 pub use warehouse::LazyWarehouse;
+pub use worker::NodeOutcome;
 
 use crate::adapters::{Adapter, Connection};
 use crate::compile::{Manifest, Resolver, ResourceType};
@@ -154,7 +155,7 @@ pub fn run(
         .map_err(|e| crate::adapters::AdapterError::Database {
             message: e.to_string(),
         })?;
-    let mut shared = node::Shared::from(ctx);
+    let mut shared = worker::Shared::from(ctx);
     shared.rebuilt = selected
         .iter()
         .filter_map(|id| ctx.manifest.nodes.get(id))
@@ -435,7 +436,7 @@ pub(crate) fn node_ref(ctx: &RunContext, id: &str) -> NodeRef {
     describe_node(&ctx.manifest, id)
 }
 
-pub(crate) fn node_ref_shared(shared: &node::Shared, id: &str) -> NodeRef {
+pub(crate) fn node_ref_shared(shared: &worker::Shared, id: &str) -> NodeRef {
     describe_node(&shared.manifest, id)
 }
 
@@ -463,7 +464,7 @@ pub fn run_hooks(
         return Ok(Vec::new());
     }
     let mut conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
-    let shared = node::Shared::from(ctx);
+    let shared = worker::Shared::from(ctx);
     let total = hooks.len();
     let mut out = Vec::with_capacity(total);
     for (i, h) in hooks.iter().enumerate() {

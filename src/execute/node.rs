@@ -7,75 +7,14 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::warehouse::ConnWarehouse;
+use super::worker::{NodeOutcome, Shared};
 use super::RunStatus;
-use super::{materialize, ConnPool, Event, NodeResult, RunContext};
+use super::{materialize, ConnPool, Event, NodeResult};
 use crate::adapters::Connection;
 use crate::compile::{
-    compile_node, compiled_path, CompileServices, Manifest, Materialization, Node, Resolver,
-    ResourceType, Warehouse,
+    compile_node, compiled_path, CompileServices, Materialization, Node, ResourceType, Warehouse,
 };
-use crate::sql::Dialect;
-use crate::templating::{Phase, RenderCtx, Templates};
-
-/// What every worker shares.
-pub(crate) struct Shared {
-    pub manifest: Arc<Manifest>,
-    pub templates: Arc<Templates>,
-    pub resolver: Arc<Resolver>,
-    pub dialect: Dialect,
-    pub project_root: std::path::PathBuf,
-    pub target_path: std::path::PathBuf,
-    pub full_refresh: bool,
-    pub store_failures: bool,
-    /// `--warn-error`: a test that would warn fails.
-    pub warn_error_tests: bool,
-    pub reporter: Arc<dyn super::Reporter>,
-    /// The relations this run builds (see [`materialize::Rebuilt`]).
-    pub rebuilt: materialize::Rebuilt,
-}
-
-impl From<&RunContext> for Shared {
-    fn from(c: &RunContext) -> Self {
-        Shared {
-            manifest: c.manifest.clone(),
-            templates: c.templates.clone(),
-            resolver: c.resolver.clone(),
-            dialect: c.adapter.dialect(),
-            project_root: c.project_root.clone(),
-            target_path: c.target_path.clone(),
-            full_refresh: c.full_refresh,
-            store_failures: c.store_failures,
-            warn_error_tests: c.warn_error_tests,
-            reporter: c.reporter.clone(),
-            rebuilt: materialize::Rebuilt::new(),
-        }
-    }
-}
-
-/// What happened, before it becomes a result.
-#[derive(Debug, Clone)]
-pub struct NodeOutcome {
-    pub status: RunStatus,
-    pub message: String,
-    pub failures: Option<u64>,
-    pub compiled_code: Option<String>,
-    pub detail: Option<String>,
-    pub rows_affected: Option<u64>,
-}
-
-impl NodeOutcome {
-    pub(crate) fn error(message: impl Into<String>, compiled: Option<String>) -> Self {
-        let message = message.into();
-        NodeOutcome {
-            status: RunStatus::Error,
-            detail: Some(message.clone()),
-            message,
-            failures: None,
-            compiled_code: compiled,
-            rows_affected: None,
-        }
-    }
-}
+use crate::templating::{Phase, RenderCtx};
 
 pub(crate) fn skipped(id: &str) -> NodeResult {
     let now = chrono::Utc::now();

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use super::materialize::{self, BuildSpec};
-use super::node::NodeOutcome;
 use super::warehouse::ConnWarehouse;
+use super::worker::NodeOutcome;
 use super::RunStatus;
 use crate::adapters::{AdapterError, Connection};
 use crate::compile::{Materialization, Node};

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::node::{NodeOutcome, Shared};
 use super::warehouse::ConnWarehouse;
+use super::worker::{NodeOutcome, Shared};
 use super::RunStatus;
 use crate::compile::{CompileServices, Node, Warehouse};
 use crate::sql::{quote, Dialect, Relation};

@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 
 use super::model::*;
+pub use super::plan_error::PlanError;
 use super::render;
 use super::spec::render_filter;
 pub use super::spec::{filter_specs, Spec, SpecKind};
@@ -33,23 +34,6 @@ mod resolve;
 use measure::group_select;
 use resolve::JoinKey;
 pub use resolve::Resolver;
-
-/// Why a query cannot be planned, with a hint for the user.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct PlanError {
-    pub message: String,
-    pub hint: String,
-}
-
-impl PlanError {
-    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        PlanError {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-}
 
 type PResult<T> = Result<T, PlanError>;
 

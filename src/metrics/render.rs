@@ -7,7 +7,7 @@
 //! every dialect.
 
 use super::model::{Agg, AggParams, Grain, Window};
-use super::plan::PlanError;
+use super::plan_error::PlanError;
 use crate::sql::Dialect;
 
 /// `expr` truncated to the start of its `grain` period.

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::model::Grain;
-use super::plan::PlanError;
+use super::plan_error::PlanError;
 
 type PResult<T> = Result<T, PlanError>;
 

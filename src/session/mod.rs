@@ -151,7 +151,7 @@ impl Session {
         let t = std::time::Instant::now();
         let mut parsed = compile::parse(&project, &target, &parse_opts)?;
         // Metric tests (`data_tests:` under a metric) become test nodes before the DAG is built.
-        crate::metrics::data_tests::attach(
+        crate::metrics::metric_tests::attach(
             &project.yaml_files,
             &mut parsed.manifest,
             &target,

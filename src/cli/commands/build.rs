@@ -61,7 +61,7 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         warn_error_tests: g
             .settings
             .warn_error
-            .is_error(crate::cli::flags::TEST_WARNING_EVENT, true),
+            .is_error(crate::cli::settings::TEST_WARNING_EVENT, true),
         threads: s.target.threads,
         reporter: rep.clone(),
     };

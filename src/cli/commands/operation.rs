@@ -18,13 +18,13 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use clap::Args;
 use minijinja::value::{Kwargs, Value as JValue};
 use serde_json::{Map, Value};
 
 use super::{meta, reporter, write_manifest};
 use crate::adapters::Adapter;
 use crate::artifacts::{self, RunResult, RunStatus, Timing};
+use crate::cli::args::OperationArgs;
 use crate::cli::session::{self, Session};
 use crate::cli::{print_diagnostics, GlobalArgs, Outcome};
 use crate::compile::{CompileServices, Warehouse};
@@ -34,17 +34,6 @@ use crate::sql::Relation;
 use crate::templating::{
     Column, MacroDef, NodeInfo, Phase, QueryResult, RenderCtx, Services, BUILTIN_PACKAGE,
 };
-
-/// Flags of `run-operation`.
-#[derive(Debug, Args, Clone)]
-pub struct OperationArgs {
-    /// The macro to run: `name`, or `package.name`.
-    #[arg(value_name = "MACRO")]
-    pub macro_name: String,
-    /// The macro's keyword arguments as a YAML mapping, e.g. '{role: reporter, days: 7}'.
-    #[arg(long)]
-    pub args: Option<String>,
-}
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 

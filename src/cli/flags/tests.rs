@@ -1,7 +1,7 @@
 //! Unit tests of flag resolution: command line over environment over `dbt_project.yml` flags.
 
 use super::*;
-use crate::diagnostics::Code;
+use crate::diagnostics::{Code, Severity};
 
 #[test]
 fn booleans_as_click_reads_them() {

@@ -18,7 +18,7 @@ use minijinja::{Error, State};
 
 use super::format::strftime;
 use super::timedelta::{PyTimedelta, MICROS};
-use super::tz::{offset_text, tz_of, TzInfo, TzKind, TzObj};
+use super::tzinfo::{offset_text, tz_of, TzInfo, TzKind, TzObj};
 use super::{date_from, int_arg, kw_or_pos, kwargs_of, micros, str_arg, time_from};
 use crate::templating::calls::{err, no_method};
 

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use chrono::{Datelike, Duration, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
 use minijinja::Error;
 
-use super::tz::{offset_text, TzInfo};
+use super::tzinfo::{offset_text, TzInfo};
 use super::{date_from, micros, time_from};
 use crate::templating::calls::err;
 

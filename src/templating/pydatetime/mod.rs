@@ -12,7 +12,8 @@
 //! arithmetic keeps the offset it had. `strftime` / `strptime` implement Python's (glibc's)
 //! directives rather than chrono's, which differ (`%f`, `%z` on naive values, `%-d` ...).
 //!
-//! The parts: [`tz`] (tzinfo and `modules.pytz`), [`timedelta`], [`dates`] (date, time,
+//! The parts: [`tzinfo`] (the tzinfo a value carries), [`tz`] (the tz objects' methods and
+//! `modules.pytz`), [`timedelta`], [`dates`] (date, time,
 //! datetime values), [`ops`] (their arithmetic), [`format`](mod@format) (strftime / strptime /
 //! fromisoformat). This file holds the argument helpers they share and `modules.datetime` with its
 //! type objects (constructors and class methods).
@@ -24,6 +25,7 @@ mod ops;
 mod tests;
 mod timedelta;
 mod tz;
+mod tzinfo;
 
 use std::sync::Arc;
 
@@ -42,8 +44,9 @@ use format::{parse_iso_date, parse_iso_time};
 pub use ops::{binop, divide};
 pub use timedelta::PyTimedelta;
 use timedelta::{new_timedelta, round_us, DAY};
-use tz::tz_of;
-pub use tz::{PytzModule, TzInfo};
+pub use tz::PytzModule;
+use tzinfo::tz_of;
+pub use tzinfo::TzInfo;
 
 // ---------------------------------------------------------------------------------------------
 // Arguments

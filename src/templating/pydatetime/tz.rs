@@ -1,5 +1,6 @@
-//! Time zones: the `tzinfo` a datetime carries ([`TzInfo`]), the tz objects templates hold
-//! (`pytz.timezone(name)`, `pytz.utc`, `dt.tzinfo`) and `modules.pytz` itself.
+//! Time zones: what the tz objects templates hold (`pytz.timezone(name)`, `pytz.utc`,
+//! `dt.tzinfo`) do (`localize`, `normalize`, `utcoffset` ...), and `modules.pytz` itself. The
+//! `tzinfo` a datetime carries ([`TzInfo`]) and the tz object as a value are in `tzinfo`.
 //!
 //! Kept apart from the date and time values because pytz's rules (localize / normalize, a zone's
 //! local-mean-time default offset) are their own subject; the values only carry a [`TzInfo`].
@@ -7,7 +8,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{Duration, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use minijinja::value::{DynObject, Object, ObjectRepr, Value};
 use minijinja::{Error, State};
@@ -15,111 +16,8 @@ use minijinja::{Error, State};
 use super::dates::PyDateTime;
 use super::kw_or_pos;
 use super::timedelta::{PyTimedelta, MICROS};
+use super::tzinfo::{TzInfo, TzKind, TzObj};
 use crate::templating::calls::{err, no_method};
-
-/// The `tzinfo` a datetime carries: a fixed offset and how it is named.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TzInfo {
-    /// Seconds east of UTC.
-    pub offset: i32,
-    pub kind: TzKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TzKind {
-    /// `pytz.utc`.
-    PytzUtc,
-    /// A pytz zone at one of its offsets, with that offset's abbreviation (`EDT`, `LMT`).
-    Zone(Tz, String),
-    /// `datetime.timezone(offset)` (also `timezone.utc`, and offsets parsed from text).
-    Fixed,
-}
-
-impl TzInfo {
-    pub fn pytz_utc() -> TzInfo {
-        TzInfo {
-            offset: 0,
-            kind: TzKind::PytzUtc,
-        }
-    }
-    pub(super) fn fixed(offset: i32) -> TzInfo {
-        TzInfo {
-            offset,
-            kind: TzKind::Fixed,
-        }
-    }
-    /// The zone's offset at the UTC instant `utc`.
-    fn zone_at_utc(z: Tz, utc: &NaiveDateTime) -> TzInfo {
-        let o = z.offset_from_utc_datetime(utc);
-        TzInfo {
-            offset: o.fix().local_minus_utc(),
-            kind: TzKind::Zone(z, o.abbreviation().unwrap_or("").to_string()),
-        }
-    }
-    /// pytz's default tzinfo of a zone: its first offset (local mean time), to the minute.
-    fn zone_default(z: Tz) -> TzInfo {
-        let early = NaiveDate::from_ymd_opt(1000, 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .unwrap_or_default();
-        let o = z.offset_from_utc_datetime(&early);
-        let secs = o.fix().local_minus_utc();
-        TzInfo {
-            offset: ((secs as f64) / 60.0).round() as i32 * 60,
-            kind: TzKind::Zone(z, o.abbreviation().unwrap_or("LMT").to_string()),
-        }
-    }
-    /// This tz converted to the instant `utc` (for `astimezone`, `normalize`, `now(tz)`).
-    pub(super) fn at_utc(&self, utc: &NaiveDateTime) -> TzInfo {
-        match &self.kind {
-            TzKind::Zone(z, _) => TzInfo::zone_at_utc(*z, utc),
-            _ => self.clone(),
-        }
-    }
-    /// `tzname()` / `%Z`.
-    pub(super) fn name(&self) -> String {
-        match &self.kind {
-            TzKind::PytzUtc => "UTC".into(),
-            TzKind::Zone(_, abbr) => abbr.clone(),
-            TzKind::Fixed if self.offset == 0 => "UTC".into(),
-            TzKind::Fixed => format!("UTC{}", offset_text(self.offset, true)),
-        }
-    }
-    /// `str(tzinfo)`.
-    fn display(&self) -> String {
-        match &self.kind {
-            TzKind::PytzUtc => "UTC".into(),
-            TzKind::Zone(z, _) => z.name().to_string(),
-            TzKind::Fixed => self.name(),
-        }
-    }
-}
-
-/// `+05:30` (`colon`) or `+0530`; seconds when there are some.
-pub(super) fn offset_text(offset: i32, colon: bool) -> String {
-    let sign = if offset < 0 { '-' } else { '+' };
-    let a = offset.unsigned_abs();
-    let (h, m, s) = (a / 3600, a / 60 % 60, a % 60);
-    let sep = if colon { ":" } else { "" };
-    if s != 0 {
-        format!("{sign}{h:02}{sep}{m:02}{sep}{s:02}")
-    } else {
-        format!("{sign}{h:02}{sep}{m:02}")
-    }
-}
-
-/// A tz object: `pytz.timezone(name)`, `pytz.utc`, `datetime.timezone(...)`, `dt.tzinfo`.
-#[derive(Debug)]
-pub struct TzObj(pub TzInfo);
-
-impl TzObj {
-    pub(super) fn value(t: TzInfo) -> Value {
-        Value::from_object(TzObj(t))
-    }
-}
-
-pub(super) fn tz_of(v: &Value) -> Option<TzInfo> {
-    v.downcast_object_ref::<TzObj>().map(|t| t.0.clone())
-}
 
 impl Object for TzObj {
     fn repr(self: &Arc<Self>) -> ObjectRepr {

@@ -9,12 +9,12 @@
 
 use std::io::Write;
 
-use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use std::path::Path;
 
 use crate::adapters::Adapter;
+use crate::cli::args::{ListWhat, MetricsArgs, MetricsCommand, QueryArgs};
 use crate::cli::session::{self, Session};
 use crate::cli::{GlobalArgs, LogFormat, Outcome};
 use crate::compile::Manifest;
@@ -30,89 +30,6 @@ use list::{dimension_values, list};
 use validate::validate;
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
-
-#[derive(Debug, Args)]
-pub struct MetricsArgs {
-    #[command(subcommand)]
-    pub command: MetricsCommand,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListWhat {
-    Metrics,
-    Dimensions,
-    Entities,
-    SavedQueries,
-}
-
-#[derive(Debug, Args, Clone, Default)]
-pub struct QueryArgs {
-    /// Metrics to compute, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub metrics: Vec<String>,
-    /// Group-by items, comma-separated: metric_time__month, customer__region, ...
-    #[arg(long = "group-by", value_delimiter = ',')]
-    pub group_by: Vec<String>,
-    /// A filter, e.g. "{{ Dimension('customer__region') }} = 'EU'" (repeatable).
-    #[arg(long = "where")]
-    pub where_: Vec<String>,
-    /// Order by these items or metrics, comma-separated; `-name` for descending.
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
-    pub order: Vec<String>,
-    /// At most this many rows.
-    #[arg(long)]
-    pub limit: Option<u64>,
-    /// Only periods from this time on (ISO date or timestamp).
-    #[arg(long = "start-time")]
-    pub start_time: Option<String>,
-    /// Only periods up to this time (ISO date or timestamp).
-    #[arg(long = "end-time")]
-    pub end_time: Option<String>,
-    /// Run the query of a saved query.
-    #[arg(long = "saved-query")]
-    pub saved_query: Option<String>,
-    /// Print the SQL instead of running it.
-    #[arg(long)]
-    pub explain: bool,
-    /// Write the rows to this CSV file instead of printing them.
-    #[arg(long)]
-    pub csv: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum MetricsCommand {
-    /// Check the semantic models, metrics and saved queries.
-    Validate {
-        /// Also check that the referenced relations and columns exist in the warehouse.
-        #[arg(long)]
-        data: bool,
-    },
-    /// Compute metrics.
-    Query(QueryArgs),
-    /// List metrics, dimensions, entities or saved queries.
-    List {
-        #[arg(value_enum, default_value_t = ListWhat::Metrics)]
-        what: ListWhat,
-        /// Only the items usable with these metrics (dimensions, entities).
-        #[arg(long, value_delimiter = ',')]
-        metrics: Vec<String>,
-    },
-    /// Write the exports of saved queries as tables or views in the target schema.
-    Export {
-        /// Only these saved queries (default: all with exports).
-        #[arg(long = "saved-query", value_delimiter = ',')]
-        saved_query: Vec<String>,
-    },
-    /// List the values of a dimension.
-    DimensionValues {
-        /// The dimension, e.g. account__segment.
-        #[arg(long)]
-        dimension: String,
-        /// The metric whose semantic model (and joins) to read it through.
-        #[arg(long, value_delimiter = ',')]
-        metrics: Vec<String>,
-    },
-}
 
 /// What the metric commands use of a loaded project (from a full parse or from the cache).
 pub struct Ctx {

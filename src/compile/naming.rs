@@ -1,0 +1,88 @@
+//! A node's relation and the node as parse-phase templates see it: [`node_info`] (the `NodeInfo`
+//! a parse-phase render gets) and [`name_relation`], which sets database, schema and alias
+//! through `generate_schema_name` & friends. Shared by `parse`, generic tests and the rendering of
+//! YAML values.
+
+use std::sync::Arc;
+
+use super::nodes::*;
+use super::resolve::ParseServices;
+use crate::diagnostics::Diagnostic;
+use crate::project::Target;
+use crate::templating::{NodeInfo, Phase, RenderCtx, Templates};
+
+pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
+    NodeInfo {
+        unique_id: node.unique_id.clone(),
+        name: node.name.clone(),
+        package: node.package_name.clone(),
+        resource_type: node.resource_type.as_str().to_string(),
+        original_file_path: node.original_file_path.clone(),
+        config: node.config.clone(),
+        this: Some(crate::sql::Relation::new(
+            target.database.clone(),
+            target.schema.clone(),
+            node.name.clone(),
+        )),
+    }
+}
+
+/// Sets database, schema and alias from config through the naming macros (natively when the
+/// project does not override them).
+pub(super) fn name_relation(
+    node: &mut Node,
+    target: &Target,
+    templates: &Templates,
+    services: &Arc<ParseServices>,
+) -> Result<(), Diagnostic> {
+    let custom_schema = node.config_str("schema").map(str::to_string);
+    let custom_alias = node.config_str("alias").map(str::to_string);
+    let custom_db = node.config_str("database").map(str::to_string);
+    let overridden = |name: &str| {
+        templates
+            .index
+            .by_package
+            .get(&templates.index.root_package)
+            .is_some_and(|m| m.contains_key(name))
+    };
+    let call = |name: &str, arg: Option<String>, node: &Node| -> Result<String, Diagnostic> {
+        let info = node_info(node, target);
+        let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+        let node_val = minijinja::Value::from_serialize(serde_json::json!({
+            "name": node.name, "unique_id": node.unique_id, "resource_type": node.resource_type.as_str(),
+            "package_name": node.package_name, "fqn": node.fqn, "path": node.path,
+            "original_file_path": node.original_file_path, "config": node.config, "tags": node.tags,
+            "version": node.version,
+        }));
+        let arg = arg
+            .map(minijinja::Value::from)
+            .unwrap_or(minijinja::Value::from(()));
+        let v = templates.call_macro(name, vec![arg, node_val], &ctx)?;
+        Ok(v.to_string().trim().to_string())
+    };
+    node.schema = if overridden("generate_schema_name") {
+        call("generate_schema_name", custom_schema, node)?
+    } else {
+        match custom_schema {
+            Some(s) => format!("{}_{}", target.schema, s.trim()),
+            None => target.schema.clone(),
+        }
+    };
+    node.alias = if overridden("generate_alias_name") {
+        call("generate_alias_name", custom_alias, node)?
+    } else {
+        match custom_alias {
+            Some(a) => a.trim().to_string(),
+            None => match &node.version {
+                Some(v) => format!("{}_v{}", node.name, v.replace('.', "_")),
+                None => node.name.clone(),
+            },
+        }
+    };
+    node.database = if overridden("generate_database_name") {
+        call("generate_database_name", custom_db, node)?
+    } else {
+        custom_db.unwrap_or_else(|| target.database.clone())
+    };
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Where a node's file sits, as node ids and fqns use it: the file's folders, its stem, and its
+//! path below the resource folder (`models/`, `seeds/` ...) that holds it. Used by every kind of
+//! node `parse` builds (files, sources, generic tests, YAML-only nodes).
+
+use crate::project::Project;
+
+pub(super) fn file_stem(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
+}
+
+pub fn dirs_of(path: &str) -> Vec<String> {
+    let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
+    parts.pop();
+    parts
+}
+
+pub fn relative_to_resource(file: &str, project: &Project) -> String {
+    let c = &project.config;
+    for folder in c
+        .model_paths
+        .iter()
+        .chain(&c.seed_paths)
+        .chain(&c.snapshot_paths)
+        .chain(&c.analysis_paths)
+        .chain(&c.macro_paths)
+        .chain(&c.test_paths)
+    {
+        if let Some(rest) = file.strip_prefix(&format!("{folder}/")) {
+            return rest.to_string();
+        }
+    }
+    file.to_string()
+}
