@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use serde_json::{Map, Value};
 
 use super::nodes::{Node, NodeConfig, ResourceType};
+use crate::project::config::merge;
 use crate::project::config::str_list;
 use crate::project::config::ConfigTree;
 use crate::project::Project;
