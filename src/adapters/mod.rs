@@ -17,6 +17,7 @@ pub mod ansi;
 pub mod cache;
 pub mod duckdb;
 pub mod postgres;
+pub mod record;
 pub mod registry;
 #[cfg(test)]
 mod tests;
@@ -239,6 +240,8 @@ pub struct Adapter {
     database_handle: Box<dyn Database>,
     /// The relations of this database, shared by every connection handed out.
     cache: Arc<cache::RelationCache>,
+    /// Where statements are logged (`SLUICE_RECORD_SQL`), if anywhere.
+    log: Option<Arc<record::StatementLog>>,
 }
 
 impl std::fmt::Debug for Adapter {
@@ -282,6 +285,7 @@ impl Adapter {
             schema: target.schema.clone(),
             database_handle,
             cache: Arc::default(),
+            log: record::StatementLog::from_env(&target.target_name)?,
         })
     }
 
@@ -289,6 +293,10 @@ impl Adapter {
     /// relation cache ([`cache`]).
     pub fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
         let inner = self.database_handle.connection()?;
+        let inner: Box<dyn Connection> = match &self.log {
+            Some(log) => Box::new(record::RecordingConnection::new(inner, log.clone())),
+            None => inner,
+        };
         Ok(Box::new(cache::CachedConnection::new(
             inner,
             self.cache.clone(),
