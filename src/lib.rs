@@ -28,7 +28,7 @@ pub mod sql;
 pub mod templating;
 
 /// Stack size of every thread that renders Jinja (the CLI's main work thread, rayon's global
-/// pool, the run pool): [`templating::MAX_MACRO_DEPTH`] nested macro calls took about 8 MiB in a
+/// pool, the run pool): templating's `MAX_MACRO_DEPTH` nested macro calls took about 8 MiB in a
 /// debug build (dispatch, `{% call %}` and loops at every level included), so 64 MiB leaves
 /// eight times that. Only the pages a thread touches are committed: the reservation costs
 /// address space, not memory.

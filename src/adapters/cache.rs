@@ -28,7 +28,7 @@ type SchemaKey = (String, String);
 
 /// The relations of the schemas listed so far, shared by every connection of one database.
 #[derive(Debug, Default)]
-pub struct RelationCache {
+pub(crate) struct RelationCache {
     state: Mutex<State>,
 }
 
@@ -49,7 +49,8 @@ struct State {
 
 impl RelationCache {
     /// How many schema listings the cache has queried so far.
-    pub fn listings(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn listings(&self) -> u64 {
         self.lock().listings
     }
 
@@ -60,7 +61,7 @@ impl RelationCache {
     }
 
     /// Forgets everything (the next question lists again).
-    pub fn forget(&self) {
+    pub(crate) fn forget(&self) {
         let mut s = self.lock();
         s.generation += 1;
         s.schemas.clear();
@@ -176,7 +177,7 @@ fn relation_key(dialect: Dialect, rel: &Relation) -> Option<(SchemaKey, String)>
 }
 
 /// An engine's connection with the shared [`RelationCache`] in front of its catalog lookups.
-pub struct CachedConnection {
+pub(crate) struct CachedConnection {
     inner: Box<dyn Connection>,
     cache: Arc<RelationCache>,
     /// Inside a transaction opened with [`Connection::begin`].
@@ -184,7 +185,7 @@ pub struct CachedConnection {
 }
 
 impl CachedConnection {
-    pub fn new(inner: Box<dyn Connection>, cache: Arc<RelationCache>) -> Self {
+    pub(crate) fn new(inner: Box<dyn Connection>, cache: Arc<RelationCache>) -> Self {
         CachedConnection {
             inner,
             cache,

@@ -13,12 +13,12 @@
 //! messages pass through [`Scrubber`] so a secret never reaches a terminal or an artifact.
 
 #[cfg(test)]
-pub mod ansi;
-pub mod cache;
+pub(crate) mod ansi;
+pub(crate) mod cache;
 pub mod duckdb;
-pub mod postgres;
-pub mod record;
-pub mod registry;
+pub(crate) mod postgres;
+pub(crate) mod record;
+pub(crate) mod registry;
 #[cfg(test)]
 mod tests;
 
@@ -30,11 +30,11 @@ use serde_json::{Map, Value};
 use crate::project::seeds::SeedTable;
 use crate::project::Target;
 use crate::sql::{Dialect, Relation, RelationKind};
-pub use crate::templating::{CellKind, Column, QueryResult};
+pub(crate) use crate::templating::{CellKind, Column, QueryResult};
 
 /// What can go wrong talking to a warehouse. Messages never contain secrets.
 #[derive(Debug, thiserror::Error)]
-pub enum AdapterError {
+pub(crate) enum AdapterError {
     /// A statement failed in the database (syntax, missing relation, constraint...).
     #[error("{message}")]
     Database { message: String },
@@ -56,15 +56,15 @@ impl AdapterError {
     /// Whether a node's error message says the target could not be reached at all (a
     /// connection that could not be opened or re-established), after which running more nodes
     /// only repeats the error.
-    pub fn is_unreachable_message(message: &str) -> bool {
+    pub(crate) fn is_unreachable_message(message: &str) -> bool {
         message.contains(CONNECT_FAILED)
     }
-    pub fn db(message: impl Into<String>) -> Self {
+    pub(crate) fn db(message: impl Into<String>) -> Self {
         AdapterError::Database {
             message: message.into(),
         }
     }
-    pub fn build(message: impl Into<String>) -> Self {
+    pub(crate) fn build(message: impl Into<String>) -> Self {
         AdapterError::Build {
             message: message.into(),
         }
@@ -74,7 +74,7 @@ impl AdapterError {
 impl AdapterError {
     /// The error as one diagnostic for the CLI: the message (scrubbed of `target`'s secrets)
     /// naming the target, and a `hint:` (the adapter's own when it gave one).
-    pub fn to_diagnostic(&self, target: &Target) -> crate::diagnostics::Diagnostic {
+    pub(crate) fn to_diagnostic(&self, target: &Target) -> crate::diagnostics::Diagnostic {
         let text = target.scrub(&self.to_string());
         let text = match self {
             AdapterError::Connection { .. } => text,
@@ -94,7 +94,7 @@ impl AdapterError {
 
 /// One session with the warehouse, used by one worker at a time (ask the [`Adapter`] for one per
 /// worker). Implementations keep the engine's quirks inside.
-pub trait Connection: Send {
+pub(crate) trait Connection: Send {
     /// The SQL flavour this connection speaks.
     fn dialect(&self) -> Dialect;
     /// Runs one or more statements; returns the rows the last one changed, when the engine says.
@@ -152,7 +152,7 @@ pub trait Connection: Send {
 
 /// Removes secrets from driver messages: the target's secret keys plus secret-looking `settings`.
 #[derive(Clone)]
-pub struct Scrubber {
+pub(crate) struct Scrubber {
     target: Target,
     extra: Vec<String>,
 }
@@ -168,7 +168,7 @@ impl std::fmt::Debug for Scrubber {
 }
 
 impl Scrubber {
-    pub fn new(target: &Target) -> Self {
+    pub(crate) fn new(target: &Target) -> Self {
         let mut extra = Vec::new();
         if let Some(serde_json::Value::Object(settings)) = target.values.get("settings") {
             for (k, v) in settings {
@@ -188,7 +188,7 @@ impl Scrubber {
             extra,
         }
     }
-    pub fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = self.target.scrub(text);
         for s in &self.extra {
             out = out.replace(s.as_str(), "****");
@@ -200,7 +200,7 @@ impl Scrubber {
 /// An engine sluice runs on: its SQL ([`Dialect`]), how a profile's target names its schema and
 /// database, and how to open it. Each lives in its own folder (`duckdb/`, `postgres/`), listed
 /// once in [`registry`].
-pub trait Engine: Sync {
+pub(crate) trait Engine: Sync {
     fn dialect(&self) -> Dialect;
     /// The target's schema and database from its profile `values`, with the engine's defaults
     /// for what the profile leaves out; may add derived values (DuckDB: `resolved_path`, the
@@ -226,13 +226,13 @@ pub trait Engine: Sync {
 
 /// An open database: hands out one [`Connection`] per worker. `Sync`, so workers on any thread
 /// may ask.
-pub trait Database: Send + Sync {
+pub(crate) trait Database: Send + Sync {
     fn connection(&self) -> Result<Box<dyn Connection>, AdapterError>;
 }
 
 /// A connected target: the dialect plus a way to open worker connections. `Sync`, so workers on
 /// any thread may call [`Adapter::connection`].
-pub struct Adapter {
+pub(crate) struct Adapter {
     dialect: Dialect,
     target_name: String,
     database: String,
@@ -256,18 +256,18 @@ impl std::fmt::Debug for Adapter {
 }
 
 /// The dialect of [`in_memory_duckdb`]'s connections.
-pub const IN_MEMORY_DIALECT: Dialect = duckdb::DIALECT;
+pub(crate) const IN_MEMORY_DIALECT: Dialect = duckdb::DIALECT;
 
 /// A throwaway in-memory DuckDB database (metric unit tests run their fixtures there, whatever
 /// the target's engine).
-pub fn in_memory_duckdb() -> Result<Box<dyn Connection>, AdapterError> {
+pub(crate) fn in_memory_duckdb() -> Result<Box<dyn Connection>, AdapterError> {
     Ok(Box::new(duckdb::DuckDbConnection::in_memory()?))
 }
 
 impl Adapter {
     /// Opens the target's database once (DuckDB: the file, created with its folder if missing)
     /// and prepares it (extensions, settings).
-    pub fn connect(target: &Target) -> Result<Adapter, AdapterError> {
+    pub(crate) fn connect(target: &Target) -> Result<Adapter, AdapterError> {
         let engine =
             registry::engine(&target.adapter_type).ok_or_else(|| AdapterError::Unsupported {
                 message: format!(
@@ -291,7 +291,7 @@ impl Adapter {
 
     /// A new connection for one worker thread, its catalog lookups answered by the database's
     /// relation cache ([`cache`]).
-    pub fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
+    pub(crate) fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
         let inner = self.database_handle.connection()?;
         let inner: Box<dyn Connection> = match &self.log {
             Some(log) => Box::new(record::RecordingConnection::new(inner, log.clone())),
@@ -304,22 +304,18 @@ impl Adapter {
     }
 
     /// The relation cache its connections share.
-    pub fn relation_cache(&self) -> &cache::RelationCache {
+    #[cfg(test)]
+    pub(crate) fn relation_cache(&self) -> &cache::RelationCache {
         &self.cache
     }
 
-    pub fn dialect(&self) -> Dialect {
+    pub(crate) fn dialect(&self) -> Dialect {
         self.dialect
     }
     /// The target's database (DuckDB: the catalog name, i.e. the file stem or `memory`).
-    pub fn database(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn database(&self) -> &str {
         &self.database
-    }
-    pub fn schema(&self) -> &str {
-        &self.schema
-    }
-    pub fn target_name(&self) -> &str {
-        &self.target_name
     }
 }
 
@@ -333,12 +329,12 @@ pub(crate) fn record_db_time(t: std::time::Instant) {
 
 /// Seconds spent inside the warehouse so far by this process (all workers summed), for the
 /// overhead figure of benchmarks (`SLUICE_TIMINGS=1`).
-pub fn db_seconds() -> f64 {
+pub(crate) fn db_seconds() -> f64 {
     DB_NANOS.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
 }
 
 /// Records warehouse time when dropped (covers every return path of a query).
-pub(crate) struct DbTimer(pub std::time::Instant);
+pub(crate) struct DbTimer(pub(crate) std::time::Instant);
 
 impl Drop for DbTimer {
     fn drop(&mut self) {

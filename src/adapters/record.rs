@@ -16,18 +16,18 @@ use crate::project::seeds::SeedTable;
 use crate::sql::{Dialect, Relation, RelationKind};
 
 /// The environment variable that names the log file.
-pub const RECORD_ENV: &str = "SLUICE_RECORD_SQL";
+pub(crate) const RECORD_ENV: &str = "SLUICE_RECORD_SQL";
 
 /// An open statement log, shared by every connection of one adapter.
 #[derive(Debug)]
-pub struct StatementLog {
+pub(crate) struct StatementLog {
     file: Mutex<std::io::BufWriter<std::fs::File>>,
     connections: AtomicUsize,
 }
 
 impl StatementLog {
     /// The log `SLUICE_RECORD_SQL` names, created (truncated) now; None when it is not set.
-    pub fn from_env(target: &str) -> Result<Option<Arc<StatementLog>>, AdapterError> {
+    pub(crate) fn from_env(target: &str) -> Result<Option<Arc<StatementLog>>, AdapterError> {
         let Some(path) = std::env::var_os(RECORD_ENV).filter(|p| !p.is_empty()) else {
             return Ok(None);
         };
@@ -104,14 +104,14 @@ fn seed_sql(d: Dialect, rel: &Relation, table: &SeedTable, quote_columns: bool) 
 }
 
 /// A connection that logs what it runs to a [`StatementLog`].
-pub struct RecordingConnection {
+pub(crate) struct RecordingConnection {
     inner: Box<dyn Connection>,
     log: Arc<StatementLog>,
     id: usize,
 }
 
 impl RecordingConnection {
-    pub fn new(inner: Box<dyn Connection>, log: Arc<StatementLog>) -> Self {
+    pub(crate) fn new(inner: Box<dyn Connection>, log: Arc<StatementLog>) -> Self {
         let id = log.connections.fetch_add(1, Ordering::Relaxed);
         RecordingConnection { inner, log, id }
     }

@@ -17,7 +17,7 @@ static ENGINES: &[&dyn Engine] = &[
 ];
 
 /// The engine a profile `type` names.
-pub fn engine(type_name: &str) -> Option<&'static dyn Engine> {
+pub(crate) fn engine(type_name: &str) -> Option<&'static dyn Engine> {
     ENGINES
         .iter()
         .copied()
@@ -25,7 +25,7 @@ pub fn engine(type_name: &str) -> Option<&'static dyn Engine> {
 }
 
 /// The hint for an unsupported `type`: what sluice supports.
-pub fn supported_hint() -> String {
+pub(crate) fn supported_hint() -> String {
     let names: Vec<String> = ENGINES
         .iter()
         .map(|e| format!("`type: {}`", e.dialect().name()))
@@ -38,7 +38,7 @@ pub fn supported_hint() -> String {
 }
 
 /// What `project` needs to resolve a profile's target (it cannot name `adapters`).
-pub struct Registry;
+pub(crate) struct Registry;
 
 impl crate::project::EngineLookup for Registry {
     fn resolve(

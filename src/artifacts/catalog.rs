@@ -20,15 +20,15 @@ use crate::compile::{Manifest, Node, ResourceType};
 
 /// One relation as the warehouse describes it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CatalogTable {
-    pub database: String,
-    pub schema: String,
-    pub name: String,
+pub(crate) struct CatalogTable {
+    pub(crate) database: String,
+    pub(crate) schema: String,
+    pub(crate) name: String,
     /// `BASE TABLE` or `VIEW` (information_schema's `table_type`).
-    pub kind: String,
+    pub(crate) kind: String,
     /// (name, type) in column order.
-    pub columns: Vec<(String, String)>,
-    pub row_count: Option<u64>,
+    pub(crate) columns: Vec<(String, String)>,
+    pub(crate) row_count: Option<u64>,
 }
 
 /// Key used to match a node to a warehouse relation (engines differ in case folding).
@@ -42,7 +42,7 @@ fn key(database: &str, schema: &str, name: &str) -> (String, String, String) {
 
 /// Nodes that have a relation in the warehouse: models (not ephemeral), seeds, snapshots, and
 /// sources.
-pub fn catalog_nodes(m: &Manifest) -> impl Iterator<Item = &Node> {
+pub(crate) fn catalog_nodes(m: &Manifest) -> impl Iterator<Item = &Node> {
     m.nodes
         .values()
         .map(|n| &**n)
@@ -68,7 +68,7 @@ fn sql_str(s: &str) -> String {
 }
 
 /// Reads the relations of every schema the project's nodes live in.
-pub fn read_catalog(
+pub(crate) fn read_catalog(
     conn: &mut dyn Connection,
     m: &Manifest,
 ) -> Result<Vec<CatalogTable>, AdapterError> {
@@ -175,7 +175,7 @@ fn entry(id: &str, t: &CatalogTable) -> Value {
 
 /// The whole `catalog.json` document: every node and source whose relation was found, in the
 /// warehouse's order of relations (database, schema, name), as dbt lists them.
-pub fn catalog_json(m: &Manifest, tables: &[CatalogTable], meta: &ArtifactMeta) -> Value {
+pub(crate) fn catalog_json(m: &Manifest, tables: &[CatalogTable], meta: &ArtifactMeta) -> Value {
     let mut by_key: BTreeMap<(String, String, String), Vec<&Node>> = BTreeMap::new();
     for n in catalog_nodes(m) {
         by_key

@@ -10,7 +10,7 @@ use crate::project::Project;
 
 /// Gives templates dbt's `graph` context variable, from the finished manifest (once the semantic
 /// layer's entries are in their manifest shape), when some template reads it.
-pub fn set_flat_graph(parsed: &Parsed, project: &Project, opts: &ParseOptions) {
+pub(crate) fn set_flat_graph(parsed: &Parsed, project: &Project, opts: &ParseOptions) {
     let manifest = &parsed.manifest;
     if parsed.templates.macros_mention_graph()
         || manifest

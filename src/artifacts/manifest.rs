@@ -18,12 +18,12 @@ use crate::compile::{DocBlock, Manifest, Node, ResourceType};
 use crate::templating::MacroDef;
 
 /// The whole `manifest.json` document (as written by [`write_manifest`], read back).
-pub fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
+pub(crate) fn manifest_json(m: &Manifest, meta: &ArtifactMeta) -> Value {
     serde_json::from_str(&manifest_string(m, meta)).unwrap_or_default()
 }
 
 /// `manifest.json` as text.
-pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
+pub(crate) fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail, and serde_json writes valid UTF-8.
     let _ = write_manifest(m, meta, &mut out);
@@ -34,7 +34,11 @@ pub fn manifest_string(m: &Manifest, meta: &ArtifactMeta) -> String {
 /// sections are serialised straight from the parsed project rather than through a value tree:
 /// nodes in parallel batches written in order as they are done, and the parent and child maps
 /// from borrowed ids.
-pub fn write_manifest(m: &Manifest, meta: &ArtifactMeta, out: &mut Out) -> std::io::Result<()> {
+pub(crate) fn write_manifest(
+    m: &Manifest,
+    meta: &ArtifactMeta,
+    out: &mut Out,
+) -> std::io::Result<()> {
     let ctx = Ctx::new(m, meta);
     let mut w = TopLevel { out, first: true };
     w.entry("metadata", &metadata(m, meta))?;
@@ -216,7 +220,7 @@ fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut Out) -> std::io::Result<()> {
 }
 
 /// Where an artifact is written: a file, or memory.
-pub type Out = dyn std::io::Write + Send;
+pub(crate) type Out = dyn std::io::Write + Send;
 
 impl<'a> Ctx<'a> {
     fn new(m: &'a Manifest, meta: &'a ArtifactMeta) -> Self {

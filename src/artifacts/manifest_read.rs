@@ -63,7 +63,8 @@ impl ManifestDocument {
     }
 
     /// A node, source or unit test by unique id.
-    pub fn get(&self, unique_id: &str) -> Option<&ManifestNode> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, unique_id: &str) -> Option<&ManifestNode> {
         self.nodes
             .get(unique_id)
             .or_else(|| self.sources.get(unique_id))
@@ -188,7 +189,8 @@ impl ManifestNode {
     }
 
     /// `config.enabled` (true when not written).
-    pub fn enabled(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn enabled(&self) -> bool {
         self.config
             .get("enabled")
             .and_then(Value::as_bool)

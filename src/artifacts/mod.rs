@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 mod catalog;
-pub mod docs;
+pub(crate) mod docs;
 mod graph_var;
 mod manifest;
 mod manifest_read;
@@ -28,43 +28,49 @@ mod run_results;
 #[cfg(test)]
 mod tests;
 
-pub use catalog::{catalog_json, catalog_nodes, read_catalog, CatalogTable};
-pub use graph_var::set_flat_graph;
-pub use manifest::{manifest_json, manifest_string, write_manifest};
+pub(crate) use catalog::{catalog_json, read_catalog};
+pub(crate) use graph_var::set_flat_graph;
+#[cfg(test)]
+pub(crate) use manifest::manifest_string;
+pub(crate) use manifest::{manifest_json, write_manifest};
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
 };
-pub use run_results::{
-    run_results_json, RunResult, RunResults, RunResultsMetadata, RunStatus, Timing,
-    RUN_RESULTS_SCHEMA,
-};
+pub use run_results::RunResults;
+#[cfg(test)]
+pub(crate) use run_results::RUN_RESULTS_SCHEMA;
+pub(crate) use run_results::{run_results_json, RunResult, RunStatus, Timing};
 
 /// The dbt version sluice reports in artifacts.
-pub use crate::project::DBT_VERSION;
+pub(crate) use crate::project::DBT_VERSION;
 
 /// Invocation-wide facts shared by every artifact of one command.
 #[derive(Debug, Clone)]
-pub struct ArtifactMeta {
+pub(crate) struct ArtifactMeta {
     /// A UUID; see [`new_invocation_id`].
-    pub invocation_id: String,
+    pub(crate) invocation_id: String,
     /// When the artifact is written.
-    pub generated_at: DateTime<Utc>,
+    pub(crate) generated_at: DateTime<Utc>,
     /// When the command started (also used as every node's `created_at`, so output only changes
     /// between invocations, not between nodes).
-    pub invocation_started_at: DateTime<Utc>,
-    pub adapter_type: String,
-    pub project_name: String,
+    pub(crate) invocation_started_at: DateTime<Utc>,
+    pub(crate) adapter_type: String,
+    pub(crate) project_name: String,
     /// The target path as configured (`target`, relative to the project): prefixes the
     /// manifest's `compiled_path` / `build_path` the way dbt writes them.
-    pub target_path: PathBuf,
+    pub(crate) target_path: PathBuf,
     /// Absolute project directory (seeds' `root_path`).
-    pub project_root: PathBuf,
+    pub(crate) project_root: PathBuf,
     /// Unique ids of the nodes that were executed by this command (they get a `build_path`).
-    pub built: std::collections::BTreeSet<String>,
+    pub(crate) built: std::collections::BTreeSet<String>,
 }
 
 impl ArtifactMeta {
-    pub fn new(project_name: &str, adapter_type: &str, target_path: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(
+        project_name: &str,
+        adapter_type: &str,
+        target_path: impl Into<PathBuf>,
+    ) -> Self {
         let now = Utc::now();
         ArtifactMeta {
             invocation_id: new_invocation_id(),
@@ -81,7 +87,7 @@ impl ArtifactMeta {
 
 /// A random (version 4 layout) UUID, without a uuid dependency: std's randomly seeded hasher,
 /// mixed with the clock and a counter.
-pub fn new_invocation_id() -> String {
+pub(crate) fn new_invocation_id() -> String {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,12 +117,12 @@ pub fn new_invocation_id() -> String {
 }
 
 /// dbt's artifact timestamp format: `2024-01-02T03:04:05.678901Z`.
-pub fn format_ts(t: &DateTime<Utc>) -> String {
+pub(crate) fn format_ts(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// Reads an artifact's timestamp: dbt's format, any RFC 3339 time, or one without a zone (UTC).
-pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .ok()
@@ -132,21 +138,21 @@ pub(crate) mod timestamp {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_ts(t))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
         super::parse_ts(&s)
             .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a timestamp")))
     }
 
     /// The same for a timestamp that may be null or missing.
-    pub mod option {
+    pub(crate) mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(
+        pub(crate) fn serialize<S: Serializer>(
             t: &Option<DateTime<Utc>>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
@@ -156,7 +162,7 @@ pub(crate) mod timestamp {
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<DateTime<Utc>>, D::Error> {
             match Option::<String>::deserialize(d)? {
@@ -203,7 +209,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 /// Writes compact JSON (dbt does not indent either) to `path` atomically: into `<path>.tmp`, then renamed
 /// over `path`. Creates parent directories.
-pub fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
+pub(crate) fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
     write_text(
         path,
         &serde_json::to_string(v).map_err(std::io::Error::other)?,
@@ -211,13 +217,13 @@ pub fn write_json(path: &Path, v: &Value) -> std::io::Result<()> {
 }
 
 /// Writes text atomically (`path.tmp`, then rename), creating parent folders.
-pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
     write_with(path, |w| w.write_all(text.as_bytes()))
 }
 
 /// Writes a file atomically from a writer callback (`path.tmp`, then rename), creating parent
 /// folders: for artifacts too large to hold as one string first.
-pub fn write_with(
+pub(crate) fn write_with(
     path: &Path,
     write: impl FnOnce(&mut manifest::Out) -> std::io::Result<()>,
 ) -> std::io::Result<()> {

@@ -220,7 +220,7 @@ fn default_keys(rt: ResourceType) -> &'static [&'static str] {
 }
 
 impl<'a> ConfigJson<'a> {
-    pub fn of(node: &'a Node) -> Self {
+    pub(crate) fn of(node: &'a Node) -> Self {
         let keys = default_keys(node.resource_type);
         let mut slots = vec![None; keys.len()];
         let mut extra: Vec<(&'a str, &'a Value)> = Vec::new();
@@ -248,7 +248,7 @@ impl<'a> ConfigJson<'a> {
     }
 
     /// The resolved value of one key, if the defaults or the node have it.
-    pub fn get(&self, key: &str) -> Option<Cow<'a, Value>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Cow<'a, Value>> {
         let keys = self.defaults.keys().map(String::as_str);
         if let Some(i) = keys.clone().position(|d| d == key) {
             let base = self.defaults.get(key);

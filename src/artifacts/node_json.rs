@@ -21,23 +21,23 @@ use crate::templating::RefCall;
 
 /// What a node entry needs from the invocation (shared by every node of one manifest).
 pub(crate) struct NodeEnv<'a> {
-    pub target_path: String,
-    pub project_root: String,
-    pub built: &'a BTreeSet<String>,
+    pub(crate) target_path: String,
+    pub(crate) project_root: String,
+    pub(crate) built: &'a BTreeSet<String>,
     /// Every node's `created_at` (the invocation start).
-    pub created_at: Value,
+    pub(crate) created_at: Value,
     /// Generic tests by the node they are attached to (for `primary_key`).
-    pub tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
+    pub(crate) tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
 }
 
 /// A node as its manifest entry.
 pub(crate) struct NodeJson<'a> {
-    pub env: &'a NodeEnv<'a>,
-    pub node: &'a Node,
+    pub(crate) env: &'a NodeEnv<'a>,
+    pub(crate) node: &'a Node,
 }
 
 /// A node's `columns`: name -> column.
-pub(crate) struct Columns<'a>(pub &'a [ColumnDef]);
+pub(crate) struct Columns<'a>(pub(crate) &'a [ColumnDef]);
 
 impl Serialize for Columns<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -61,7 +61,7 @@ impl Serialize for Columns<'_> {
 }
 
 /// A column of a node or source, as dbt writes it.
-pub(crate) struct ColumnJson<'a>(pub &'a ColumnDef);
+pub(crate) struct ColumnJson<'a>(pub(crate) &'a ColumnDef);
 
 impl Serialize for ColumnJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -93,7 +93,7 @@ impl Serialize for ColumnConfig<'_> {
 }
 
 /// A node's `refs`: `[{"name", "package", "version"}]`.
-pub(crate) struct Refs<'a>(pub &'a [RefCall]);
+pub(crate) struct Refs<'a>(pub(crate) &'a [RefCall]);
 
 impl Serialize for Refs<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -122,7 +122,7 @@ impl Serialize for RefJson<'_> {
 }
 
 /// A node's `sources`: `[[source, table]]`.
-pub(crate) struct Sources<'a>(pub &'a [(String, String)]);
+pub(crate) struct Sources<'a>(pub(crate) &'a [(String, String)]);
 
 impl Serialize for Sources<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -245,7 +245,7 @@ impl NodeEnv<'_> {
 
     /// `target/<kind>/<package>/<original_file_path>[/<path>]`: nodes defined in YAML (generic
     /// tests) or in dbt_project.yml (hooks) get their own `path` appended.
-    pub fn target_file(&self, kind: &str, n: &Node) -> String {
+    pub(crate) fn target_file(&self, kind: &str, n: &Node) -> String {
         let mut p = format!(
             "{}/{kind}/{}/{}",
             self.target_path, n.package_name, n.original_file_path

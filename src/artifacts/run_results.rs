@@ -14,23 +14,23 @@ use serde_json::{json, Map, Value};
 
 use super::{timestamp, ArtifactError, ArtifactMeta, DBT_VERSION};
 use crate::execute::NodeResult;
-pub use crate::execute::RunStatus;
+pub(crate) use crate::execute::RunStatus;
 
 /// The `run_results.json` schema sluice writes.
-pub const RUN_RESULTS_SCHEMA: &str = "https://schemas.getdbt.com/dbt/run-results/v6.json";
+pub(crate) const RUN_RESULTS_SCHEMA: &str = "https://schemas.getdbt.com/dbt/run-results/v6.json";
 
 /// One timed phase of a node (`compile` or `execute`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Timing {
-    pub name: String,
+pub(crate) struct Timing {
+    pub(crate) name: String,
     #[serde(with = "timestamp")]
-    pub started_at: DateTime<Utc>,
+    pub(crate) started_at: DateTime<Utc>,
     #[serde(with = "timestamp")]
-    pub completed_at: DateTime<Utc>,
+    pub(crate) completed_at: DateTime<Utc>,
 }
 
 impl Timing {
-    pub fn new(name: &str, started_at: DateTime<Utc>, completed_at: DateTime<Utc>) -> Self {
+    pub(crate) fn new(name: &str, started_at: DateTime<Utc>, completed_at: DateTime<Utc>) -> Self {
         Timing {
             name: name.to_string(),
             started_at,
@@ -45,15 +45,15 @@ pub struct RunResult {
     pub status: RunStatus,
     /// Empty for skipped nodes.
     #[serde(default)]
-    pub timing: Vec<Timing>,
+    pub(crate) timing: Vec<Timing>,
     /// `Thread-1 (worker)`, or `main` for project hooks.
     #[serde(default)]
-    pub thread_id: String,
+    pub(crate) thread_id: String,
     #[serde(default, with = "seconds")]
-    pub execution_time: f64,
+    pub(crate) execution_time: f64,
     /// `{"_message": "OK"}`, `{"_message", "code", "rows_affected"}`, or `{}`.
     #[serde(default)]
-    pub adapter_response: Value,
+    pub(crate) adapter_response: Value,
     /// e.g. `INSERT 100` for seeds, `OK` for models, the error text on errors, None for tests
     /// that pass.
     #[serde(default)]
@@ -65,37 +65,37 @@ pub struct RunResult {
     /// `Some(true)` once compiled; `Some(false)` for skipped sql nodes; None for seeds,
     /// unit tests and exposures.
     #[serde(default)]
-    pub compiled: Option<bool>,
+    pub(crate) compiled: Option<bool>,
     #[serde(default)]
-    pub compiled_code: Option<String>,
+    pub(crate) compiled_code: Option<String>,
     #[serde(default)]
-    pub relation_name: Option<String>,
+    pub(crate) relation_name: Option<String>,
     /// Microbatch models' per-batch results (sluice writes null).
     #[serde(default)]
-    pub batch_results: Option<Value>,
+    pub(crate) batch_results: Option<Value>,
 }
 
 /// `metadata` of `run_results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunResultsMetadata {
-    pub dbt_schema_version: String,
-    pub dbt_version: String,
+pub(crate) struct RunResultsMetadata {
+    pub(crate) dbt_schema_version: String,
+    pub(crate) dbt_version: String,
     #[serde(with = "timestamp")]
-    pub generated_at: DateTime<Utc>,
-    pub invocation_id: Option<String>,
+    pub(crate) generated_at: DateTime<Utc>,
+    pub(crate) invocation_id: Option<String>,
     #[serde(default, with = "timestamp::option")]
-    pub invocation_started_at: Option<DateTime<Utc>>,
+    pub(crate) invocation_started_at: Option<DateTime<Utc>>,
     #[serde(default)]
-    pub env: Map<String, Value>,
+    pub(crate) env: Map<String, Value>,
 }
 
 /// The whole `run_results.json` document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResults {
-    pub metadata: RunResultsMetadata,
+    pub(crate) metadata: RunResultsMetadata,
     pub results: Vec<RunResult>,
     #[serde(with = "seconds")]
-    pub elapsed_time: f64,
+    pub(crate) elapsed_time: f64,
     /// The invocation's flags as dbt writes them (`which`, `select`, ...); never secrets.
     #[serde(default)]
     pub args: Value,
@@ -109,7 +109,8 @@ impl RunResults {
     }
 
     /// The result of `unique_id`, if the run had one.
-    pub fn get(&self, unique_id: &str) -> Option<&RunResult> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, unique_id: &str) -> Option<&RunResult> {
         self.results.iter().find(|r| r.unique_id == unique_id)
     }
 }
@@ -117,7 +118,7 @@ impl RunResults {
 impl RunResult {
     /// A result with no timing, message or adapter response.
     /// The entry of a node (or hook) the scheduler ran, in `manifest`.
-    pub fn of(r: &NodeResult, manifest: &crate::compile::Manifest) -> Self {
+    pub(crate) fn of(r: &NodeResult, manifest: &crate::compile::Manifest) -> Self {
         let mut x = RunResult::new(r.unique_id.clone(), r.status);
         x.timing = vec![
             Timing::new("compile", r.started_at, r.started_at),
@@ -145,7 +146,7 @@ impl RunResult {
         x
     }
 
-    pub fn new(unique_id: impl Into<String>, status: RunStatus) -> Self {
+    pub(crate) fn new(unique_id: impl Into<String>, status: RunStatus) -> Self {
         RunResult {
             unique_id: unique_id.into(),
             status,
@@ -165,7 +166,7 @@ impl RunResult {
 
 /// Seconds as dbt prints them: a whole zero is `0`, anything else a float.
 mod seconds {
-    pub fn serialize<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         if *v == 0.0 {
             s.serialize_u64(0)
         } else {
@@ -173,14 +174,14 @@ mod seconds {
         }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         <f64 as serde::Deserialize>::deserialize(d)
     }
 }
 
 /// The whole `run_results.json` document. `args` is the invocation's flags as dbt writes them
 /// (`which`, `select`, ...); it must not hold secrets.
-pub fn run_results_json(
+pub(crate) fn run_results_json(
     results: &[RunResult],
     meta: &ArtifactMeta,
     elapsed: f64,

@@ -7,15 +7,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about = "Compile, run and test dbt projects and their metrics", long_about = None)]
 #[command(disable_version_flag = true, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     #[default]
     Text,
     Json,
@@ -23,7 +23,7 @@ pub enum LogFormat {
 
 /// `--log-format` as dbt spells it: `default` and `debug` are text lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormatArg {
+pub(crate) enum LogFormatArg {
     Text,
     Json,
     Debug,
@@ -32,7 +32,7 @@ pub enum LogFormatArg {
 
 /// `--log-level` / `--log-level-file`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogLevelArg {
+pub(crate) enum LogLevelArg {
     Debug,
     Info,
     Warn,
@@ -42,7 +42,7 @@ pub enum LogLevelArg {
 
 /// `--indirect-selection`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IndirectSelection {
+pub(crate) enum IndirectSelection {
     Eager,
     Cautious,
     Buildable,
@@ -54,318 +54,318 @@ pub enum IndirectSelection {
 /// one given wins, and [`super::flags::resolve`] folds them with their `DBT_*` environment
 /// variable and the project's `flags:` into [`GlobalArgs::settings`].
 #[derive(Debug, Args, Clone, Default)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// The project folder (default: the nearest folder holding dbt_project.yml, from the current one up).
     #[arg(long, global = true)]
-    pub project_dir: Option<PathBuf>,
+    pub(crate) project_dir: Option<PathBuf>,
     /// Where to find profiles.yml (also DBT_PROFILES_DIR).
     #[arg(long, global = true)]
-    pub profiles_dir: Option<PathBuf>,
+    pub(crate) profiles_dir: Option<PathBuf>,
     /// The profile to use (default: `profile:` of dbt_project.yml).
     #[arg(long, global = true)]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// The target of the profile to use.
     #[arg(short = 't', long, global = true)]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Variables as YAML or JSON, e.g. '{start_date: 2024-01-01}'.
     #[arg(long, global = true)]
-    pub vars: Option<String>,
+    pub(crate) vars: Option<String>,
     /// Worker threads (default: `threads` of the target).
     #[arg(long, global = true)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Where artifacts go (default: `target-path` of dbt_project.yml).
     #[arg(long, global = true)]
-    pub target_path: Option<String>,
+    pub(crate) target_path: Option<String>,
 
     // --- Output ---
     /// Output format of logs: text lines (`text`, `default`, `debug`) or one JSON object per event.
     #[arg(long = "log-format", global = true, value_enum, ignore_case = true)]
-    pub log_format_arg: Option<LogFormatArg>,
+    pub(crate) log_format_arg: Option<LogFormatArg>,
     /// The resolved `--log-format`.
     #[arg(skip)]
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
     /// Format of the log file (sluice writes none: accepted for dbt compatibility).
     #[arg(long, global = true, value_enum, ignore_case = true)]
-    pub log_format_file: Option<LogFormatArg>,
+    pub(crate) log_format_file: Option<LogFormatArg>,
     /// Minimum level of what is printed: debug, info (default), warn, error (only failures), none.
     #[arg(long = "log-level", global = true, value_enum, ignore_case = true)]
-    pub log_level: Option<LogLevelArg>,
+    pub(crate) log_level: Option<LogLevelArg>,
     /// Level of the log file (sluice writes none: accepted for dbt compatibility).
     #[arg(long, global = true, value_enum, ignore_case = true)]
-    pub log_level_file: Option<LogLevelArg>,
+    pub(crate) log_level_file: Option<LogLevelArg>,
     /// Folder of the log file (sluice writes none: accepted for dbt compatibility).
     #[arg(long, global = true)]
-    pub log_path: Option<PathBuf>,
+    pub(crate) log_path: Option<PathBuf>,
     /// Size at which the log file rolls over (no-op: sluice writes no log file).
     #[arg(long, global = true, hide = true)]
-    pub log_file_max_bytes: Option<u64>,
+    pub(crate) log_file_max_bytes: Option<u64>,
     /// Disable coloured output (also NO_COLOR).
     #[arg(long, global = true)]
-    pub no_color: bool,
+    pub(crate) no_color: bool,
     /// Colour the output even when it is not a terminal (`--no-use-colors`: never; default: on a terminal).
     #[arg(long, global = true, overrides_with = "no_use_colors")]
-    pub use_colors: bool,
+    pub(crate) use_colors: bool,
     #[arg(long, global = true, overrides_with = "use_colors")]
-    pub no_use_colors: bool,
+    pub(crate) no_use_colors: bool,
     /// Colour the log file (no-op: sluice writes no log file).
     #[arg(long, global = true, overrides_with = "no_use_colors_file")]
-    pub use_colors_file: bool,
+    pub(crate) use_colors_file: bool,
     #[arg(long, global = true, overrides_with = "use_colors_file")]
-    pub no_use_colors_file: bool,
+    pub(crate) no_use_colors_file: bool,
     /// Width node lines are padded to (default 80).
     #[arg(long, global = true)]
-    pub printer_width: Option<usize>,
+    pub(crate) printer_width: Option<usize>,
     /// Suppress everything but errors and failures (also DBT_QUIET).
     #[arg(short, long, global = true, overrides_with = "no_quiet")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     #[arg(long, global = true, overrides_with = "quiet")]
-    pub no_quiet: bool,
+    pub(crate) no_quiet: bool,
     /// Debug-level output (also DBT_DEBUG).
     #[arg(short = 'd', long, global = true, overrides_with = "no_debug")]
-    pub debug: bool,
+    pub(crate) debug: bool,
     #[arg(long, global = true, overrides_with = "debug")]
-    pub no_debug: bool,
+    pub(crate) no_debug: bool,
     /// Print `{{ print() }}` output (accepted; sluice prints it with `log` output).
     #[arg(long, global = true, overrides_with = "no_print")]
-    pub print: bool,
+    pub(crate) print: bool,
     #[arg(long, global = true, overrides_with = "print")]
-    pub no_print: bool,
+    pub(crate) no_print: bool,
     /// Show every deprecation warning, not only the first of each kind (sluice shows all).
     #[arg(long, global = true, overrides_with = "no_show_all_deprecations")]
-    pub show_all_deprecations: bool,
+    pub(crate) show_all_deprecations: bool,
     #[arg(long, global = true, overrides_with = "show_all_deprecations")]
-    pub no_show_all_deprecations: bool,
+    pub(crate) no_show_all_deprecations: bool,
 
     // --- Warnings ---
     /// Turn warnings into errors (tests that would warn fail; also DBT_WARN_ERROR).
     #[arg(long, global = true)]
-    pub warn_error: bool,
+    pub(crate) warn_error: bool,
     /// Which warnings are errors, as YAML: '{"error": "all" | [names], "warn": [names], "silence": [names]}'.
     #[arg(long, global = true)]
-    pub warn_error_options: Option<String>,
+    pub(crate) warn_error_options: Option<String>,
 
     // --- Artifacts and run behaviour ---
     /// Write manifest.json, run_results.json and semantic_manifest.json (default; `--no-write-json`: do not).
     #[arg(long, global = true, overrides_with = "no_write_json")]
-    pub write_json: bool,
+    pub(crate) write_json: bool,
     #[arg(long, global = true, overrides_with = "write_json")]
-    pub no_write_json: bool,
+    pub(crate) no_write_json: bool,
     /// Stop at the first failure (also DBT_FAIL_FAST).
     #[arg(short = 'x', long, global = true, overrides_with = "no_fail_fast")]
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
     #[arg(long, global = true, overrides_with = "fail_fast")]
-    pub no_fail_fast: bool,
+    pub(crate) no_fail_fast: bool,
     /// Which tests to select next to selected nodes: eager (the default; the only one supported).
     #[arg(long, global = true, value_enum, ignore_case = true)]
-    pub indirect_selection: Option<IndirectSelection>,
+    pub(crate) indirect_selection: Option<IndirectSelection>,
 
     // --- Accepted for dbt compatibility; nothing to change in sluice ---
     /// Check `require-dbt-version` (no-op).
     #[arg(long, global = true, overrides_with = "no_version_check")]
-    pub version_check: bool,
+    pub(crate) version_check: bool,
     #[arg(long, global = true, overrides_with = "version_check")]
-    pub no_version_check: bool,
+    pub(crate) no_version_check: bool,
     /// Partial parsing (no-op: sluice parses the whole project, fast).
     #[arg(long, global = true, overrides_with = "no_partial_parse")]
-    pub partial_parse: bool,
+    pub(crate) partial_parse: bool,
     #[arg(long, global = true, overrides_with = "partial_parse")]
-    pub no_partial_parse: bool,
+    pub(crate) no_partial_parse: bool,
     #[arg(long, global = true, hide = true)]
-    pub partial_parse_file_path: Option<PathBuf>,
+    pub(crate) partial_parse_file_path: Option<PathBuf>,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "no_partial_parse_file_diff"
     )]
-    pub partial_parse_file_diff: bool,
+    pub(crate) partial_parse_file_diff: bool,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "partial_parse_file_diff"
     )]
-    pub no_partial_parse_file_diff: bool,
+    pub(crate) no_partial_parse_file_diff: bool,
     /// Anonymous usage statistics (no-op: sluice sends none).
     #[arg(long, global = true, overrides_with = "no_send_anonymous_usage_stats")]
-    pub send_anonymous_usage_stats: bool,
+    pub(crate) send_anonymous_usage_stats: bool,
     #[arg(long, global = true, overrides_with = "send_anonymous_usage_stats")]
-    pub no_send_anonymous_usage_stats: bool,
+    pub(crate) no_send_anonymous_usage_stats: bool,
     /// Populate the relation cache at start (no-op).
     #[arg(long, global = true, overrides_with = "no_populate_cache")]
-    pub populate_cache: bool,
+    pub(crate) populate_cache: bool,
     #[arg(long, global = true, overrides_with = "populate_cache")]
-    pub no_populate_cache: bool,
+    pub(crate) no_populate_cache: bool,
     /// Cache only the selected nodes' schemas (no-op).
     #[arg(long, global = true, overrides_with = "no_cache_selected_only")]
-    pub cache_selected_only: bool,
+    pub(crate) cache_selected_only: bool,
     #[arg(long, global = true, overrides_with = "cache_selected_only")]
-    pub no_cache_selected_only: bool,
+    pub(crate) no_cache_selected_only: bool,
     /// dbt's static SQL parser (no-op).
     #[arg(long, global = true, overrides_with = "no_static_parser")]
-    pub static_parser: bool,
+    pub(crate) static_parser: bool,
     #[arg(long, global = true, overrides_with = "static_parser")]
-    pub no_static_parser: bool,
+    pub(crate) no_static_parser: bool,
     /// dbt's experimental parser (no-op).
     #[arg(long, global = true, overrides_with = "no_use_experimental_parser")]
-    pub use_experimental_parser: bool,
+    pub(crate) use_experimental_parser: bool,
     #[arg(long, global = true, overrides_with = "use_experimental_parser")]
-    pub no_use_experimental_parser: bool,
+    pub(crate) no_use_experimental_parser: bool,
     /// Log relation cache events (no-op).
     #[arg(long, global = true, overrides_with = "no_log_cache_events")]
-    pub log_cache_events: bool,
+    pub(crate) log_cache_events: bool,
     #[arg(long, global = true, overrides_with = "log_cache_events")]
-    pub no_log_cache_events: bool,
+    pub(crate) no_log_cache_events: bool,
     /// Write Python profiling output to this file (no-op).
     #[arg(short = 'r', long, global = true)]
-    pub record_timing_info: Option<PathBuf>,
+    pub(crate) record_timing_info: Option<PathBuf>,
     /// Prefer the `--state` manifest's relations when deferring (no-op without `--defer`).
     #[arg(long, global = true, overrides_with = "no_favor_state")]
-    pub favor_state: bool,
+    pub(crate) favor_state: bool,
     #[arg(long, global = true, overrides_with = "favor_state")]
-    pub no_favor_state: bool,
+    pub(crate) no_favor_state: bool,
     /// Resolve unselected nodes from the `--state` manifest (not supported yet: an error).
     #[arg(long, global = true, overrides_with = "no_defer")]
-    pub defer: bool,
+    pub(crate) defer: bool,
     #[arg(long, global = true, overrides_with = "defer")]
-    pub no_defer: bool,
+    pub(crate) no_defer: bool,
     /// A previous run's artifacts to compare with (not supported yet: an error).
     #[arg(long, global = true)]
-    pub state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
     /// The artifacts to defer to (not supported yet: an error).
     #[arg(long, global = true)]
-    pub defer_state: Option<PathBuf>,
+    pub(crate) defer_state: Option<PathBuf>,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "no_macro_debugging"
     )]
-    pub macro_debugging: bool,
+    pub(crate) macro_debugging: bool,
     #[arg(long, global = true, hide = true, overrides_with = "macro_debugging")]
-    pub no_macro_debugging: bool,
+    pub(crate) no_macro_debugging: bool,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "no_single_threaded"
     )]
-    pub single_threaded: bool,
+    pub(crate) single_threaded: bool,
     #[arg(long, global = true, hide = true, overrides_with = "single_threaded")]
-    pub no_single_threaded: bool,
+    pub(crate) no_single_threaded: bool,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "no_use_fast_test_edges"
     )]
-    pub use_fast_test_edges: bool,
+    pub(crate) use_fast_test_edges: bool,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "use_fast_test_edges"
     )]
-    pub no_use_fast_test_edges: bool,
+    pub(crate) no_use_fast_test_edges: bool,
     #[arg(
         long = "upload-to-artifacts-ingest-api",
         global = true,
         hide = true,
         overrides_with = "no_upload_artifacts"
     )]
-    pub upload_artifacts: bool,
+    pub(crate) upload_artifacts: bool,
     #[arg(
         long = "no-upload-to-artifacts-ingest-api",
         global = true,
         hide = true,
         overrides_with = "upload_artifacts"
     )]
-    pub no_upload_artifacts: bool,
+    pub(crate) no_upload_artifacts: bool,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "no_show_resource_report"
     )]
-    pub show_resource_report: bool,
+    pub(crate) show_resource_report: bool,
     #[arg(
         long,
         global = true,
         hide = true,
         overrides_with = "show_resource_report"
     )]
-    pub no_show_resource_report: bool,
+    pub(crate) no_show_resource_report: bool,
     /// Print the version and exit.
     #[arg(short = 'V', long, visible_short_alias = 'v', global = true, action = clap::ArgAction::Version)]
-    pub version: Option<bool>,
+    pub(crate) version: Option<bool>,
 
     /// Everything above folded with `DBT_*` variables and the project's `flags:`.
     #[arg(skip)]
-    pub settings: super::settings::Settings,
+    pub(crate) settings: super::settings::Settings,
 }
 
 /// Node selection flags.
 #[derive(Debug, Args, Clone, Default)]
-pub struct SelectArgs {
+pub(crate) struct SelectArgs {
     /// Nodes to include (dbt selection syntax; repeatable, space-separated union; also -m/--models).
     #[arg(short = 's', long = "select", short_alias = 'm', aliases = ["models", "model"], num_args = 1.., action = clap::ArgAction::Append)]
-    pub select: Vec<String>,
+    pub(crate) select: Vec<String>,
     /// Nodes to leave out.
     #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     /// Resource types to include (ls, build, test; also DBT_RESOURCE_TYPES).
     #[arg(long = "resource-type", alias = "resource-types", num_args = 1.., action = clap::ArgAction::Append)]
-    pub resource_type: Vec<String>,
+    pub(crate) resource_type: Vec<String>,
     /// Resource types to leave out (ls, build, test; also DBT_EXCLUDE_RESOURCE_TYPES).
     #[arg(long = "exclude-resource-type", alias = "exclude-resource-types", num_args = 1.., action = clap::ArgAction::Append)]
-    pub exclude_resource_type: Vec<String>,
+    pub(crate) exclude_resource_type: Vec<String>,
     /// A selector of selectors.yml (not supported yet: an error).
     #[arg(long)]
-    pub selector: Option<String>,
+    pub(crate) selector: Option<String>,
 }
 
 /// Flags of commands that build.
 #[derive(Debug, Args, Clone, Default)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub selection: SelectArgs,
+    pub(crate) selection: SelectArgs,
     /// Rebuild incremental models and seeds from scratch (also DBT_FULL_REFRESH).
     #[arg(long, short = 'f')]
-    pub full_refresh: bool,
+    pub(crate) full_refresh: bool,
     /// Store failing rows of tests in tables (also DBT_STORE_FAILURES).
     #[arg(long)]
-    pub store_failures: bool,
+    pub(crate) store_failures: bool,
     /// Limit refs and sources to zero rows (not supported yet: an error; also DBT_EMPTY).
     #[arg(long, overrides_with = "no_empty")]
-    pub empty: bool,
+    pub(crate) empty: bool,
     #[arg(long, overrides_with = "empty")]
-    pub no_empty: bool,
+    pub(crate) no_empty: bool,
     /// Start of the microbatch window (accepted; sluice has no microbatch models).
     #[arg(long)]
-    pub event_time_start: Option<String>,
+    pub(crate) event_time_start: Option<String>,
     /// End of the microbatch window (accepted; sluice has no microbatch models).
     #[arg(long)]
-    pub event_time_end: Option<String>,
+    pub(crate) event_time_end: Option<String>,
     /// Show a sample of each loaded seed (no-op).
     #[arg(long)]
-    pub show: bool,
+    pub(crate) show: bool,
     /// Sample mode (not supported yet: an error).
     #[arg(long, hide = true)]
-    pub sample: Option<String>,
+    pub(crate) sample: Option<String>,
     /// Export saved queries in `build` (sluice always does).
     #[arg(long, hide = true, overrides_with = "no_export_saved_queries")]
-    pub export_saved_queries: bool,
+    pub(crate) export_saved_queries: bool,
     #[arg(long, hide = true, overrides_with = "export_saved_queries")]
-    pub no_export_saved_queries: bool,
+    pub(crate) no_export_saved_queries: bool,
     #[arg(long, hide = true, overrides_with = "no_include_saved_query")]
-    pub include_saved_query: bool,
+    pub(crate) include_saved_query: bool,
     #[arg(long, hide = true, overrides_with = "include_saved_query")]
-    pub no_include_saved_query: bool,
+    pub(crate) no_include_saved_query: bool,
 }
 
 /// `--output` of `compile` and `show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ShowOutput {
+pub(crate) enum ShowOutput {
     #[default]
     Text,
     Json,
@@ -373,22 +373,22 @@ pub enum ShowOutput {
 
 /// Flags `compile` and `show` share with dbt's.
 #[derive(Debug, Args, Clone, Default)]
-pub struct PreviewArgs {
+pub(crate) struct PreviewArgs {
     /// `json`: print `{"node": ..., "compiled": ...}` (compile) or `{"node": ..., "show": [rows]}` (show).
     #[arg(long, value_enum, ignore_case = true, default_value_t = ShowOutput::Text)]
-    pub output: ShowOutput,
+    pub(crate) output: ShowOutput,
     /// Introspective queries while compiling (no-op).
     #[arg(long, overrides_with = "no_introspect")]
-    pub introspect: bool,
+    pub(crate) introspect: bool,
     #[arg(long, overrides_with = "introspect")]
-    pub no_introspect: bool,
+    pub(crate) no_introspect: bool,
     /// Accepted as in dbt (no-op: compile and show do not rebuild anything).
     #[arg(long, short = 'f')]
-    pub full_refresh: bool,
+    pub(crate) full_refresh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum LsOutput {
+pub(crate) enum LsOutput {
     #[default]
     Selector,
     Name,
@@ -397,7 +397,7 @@ pub enum LsOutput {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Parse the project and write manifest.json.
     Parse,
     /// Compile models and tests to SQL under <target-path>/compiled/.
@@ -502,7 +502,7 @@ pub enum Command {
 
 impl Command {
     /// The command's name as dbt's `flags.WHICH` gives it.
-    pub fn which(&self) -> &'static str {
+    pub(crate) fn which(&self) -> &'static str {
         match self {
             Command::Parse => "parse",
             Command::Compile { .. } => "compile",
@@ -528,7 +528,7 @@ impl Command {
 
 /// `sluice docs ...`
 #[derive(Debug, Subcommand)]
-pub enum DocsCommand {
+pub(crate) enum DocsCommand {
     /// Write catalog.json, manifest.json and a static site under <target-path>/docs/.
     Generate {
         /// Compile nodes first (the default).
@@ -565,23 +565,23 @@ pub enum DocsCommand {
 
 /// Flags of `run-operation`.
 #[derive(Debug, Args, Clone)]
-pub struct OperationArgs {
+pub(crate) struct OperationArgs {
     /// The macro to run: `name`, or `package.name`.
     #[arg(value_name = "MACRO")]
-    pub macro_name: String,
+    pub(crate) macro_name: String,
     /// The macro's keyword arguments as a YAML mapping, e.g. '{role: reporter, days: 7}'.
     #[arg(long)]
-    pub args: Option<String>,
+    pub(crate) args: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct MetricsArgs {
+pub(crate) struct MetricsArgs {
     #[command(subcommand)]
-    pub command: MetricsCommand,
+    pub(crate) command: MetricsCommand,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListWhat {
+pub(crate) enum ListWhat {
     Metrics,
     Dimensions,
     Entities,
@@ -589,41 +589,41 @@ pub enum ListWhat {
 }
 
 #[derive(Debug, Args, Clone, Default)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     /// Metrics to compute, comma-separated.
     #[arg(long, value_delimiter = ',')]
-    pub metrics: Vec<String>,
+    pub(crate) metrics: Vec<String>,
     /// Group-by items, comma-separated: metric_time__month, customer__region, ...
     #[arg(long = "group-by", value_delimiter = ',')]
-    pub group_by: Vec<String>,
+    pub(crate) group_by: Vec<String>,
     /// A filter, e.g. "{{ Dimension('customer__region') }} = 'EU'" (repeatable).
     #[arg(long = "where")]
-    pub where_: Vec<String>,
+    pub(crate) where_: Vec<String>,
     /// Order by these items or metrics, comma-separated; `-name` for descending.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
-    pub order: Vec<String>,
+    pub(crate) order: Vec<String>,
     /// At most this many rows.
     #[arg(long)]
-    pub limit: Option<u64>,
+    pub(crate) limit: Option<u64>,
     /// Only periods from this time on (ISO date or timestamp).
     #[arg(long = "start-time")]
-    pub start_time: Option<String>,
+    pub(crate) start_time: Option<String>,
     /// Only periods up to this time (ISO date or timestamp).
     #[arg(long = "end-time")]
-    pub end_time: Option<String>,
+    pub(crate) end_time: Option<String>,
     /// Run the query of a saved query.
     #[arg(long = "saved-query")]
-    pub saved_query: Option<String>,
+    pub(crate) saved_query: Option<String>,
     /// Print the SQL instead of running it.
     #[arg(long)]
-    pub explain: bool,
+    pub(crate) explain: bool,
     /// Write the rows to this CSV file instead of printing them.
     #[arg(long)]
-    pub csv: Option<std::path::PathBuf>,
+    pub(crate) csv: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MetricsCommand {
+pub(crate) enum MetricsCommand {
     /// Check the semantic models, metrics and saved queries.
     Validate {
         /// Also check that the referenced relations and columns exist in the warehouse.

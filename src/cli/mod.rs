@@ -3,7 +3,7 @@
 
 mod args;
 mod commands;
-pub mod flags;
+pub(crate) mod flags;
 mod run_summary;
 mod session;
 mod settings;
@@ -13,14 +13,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, GlobalArgs, LogFormat};
-pub use session::Session;
+pub(crate) use args::{Cli, GlobalArgs, LogFormat};
 
 use crate::diagnostics::{Diagnostic, Severity};
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     /// Some models or tests failed.
     Failed,
@@ -29,7 +28,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Outcome::Ok => 0,
             Outcome::Failed => 1,
@@ -40,7 +39,7 @@ impl Outcome {
 
 /// Whether to colour stdout: `--use-colors` / `--no-use-colors` (or DBT_USE_COLORS, or the
 /// project's `flags:`) when given, else on a terminal without NO_COLOR; never with --no-color.
-pub fn use_color(g: &GlobalArgs) -> bool {
+pub(crate) fn use_color(g: &GlobalArgs) -> bool {
     color_on(g, std::io::stdout().is_terminal())
 }
 
@@ -54,7 +53,7 @@ fn color_on(g: &GlobalArgs, terminal: bool) -> bool {
 
 /// Prints diagnostics to stderr (text) or stdout (JSON lines), those at or above `--log-level`
 /// (warnings hidden by `--quiet` or `--log-level error`, everything by `--log-level none`).
-pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
+pub(crate) fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
     let level = |d: &Diagnostic| match d.severity {
         Severity::Error => crate::execute::LogLevel::Error,
         Severity::Warning => crate::execute::LogLevel::Warn,
@@ -92,11 +91,11 @@ pub fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
     }
 }
 
-pub use crate::timing;
+pub(crate) use crate::timing;
 
 /// Entry point used by `main.rs`: the command runs on a thread with a render-sized stack
 /// ([`crate::RENDER_STACK_BYTES`]), and rayon's global pool gets the same, so that deep macro
-/// recursion ends in a diagnostic (see [`crate::templating::MAX_MACRO_DEPTH`]), never in a
+/// recursion ends in a diagnostic (see templating's `MAX_MACRO_DEPTH`), never in a
 /// stack-overflow abort.
 pub fn main() -> ExitCode {
     crate::timing_start();

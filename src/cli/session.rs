@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::args::{GlobalArgs, SelectArgs};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::project::{Project, Target};
-pub use crate::session::{ls_default_types, Session};
+pub(crate) use crate::session::{ls_default_types, Session};
 use crate::session::{LoadOptions, Selection};
 
 /// The session options the global flags give, for the command `which`.
@@ -28,7 +28,7 @@ fn options(g: &GlobalArgs, which: &str, full_refresh: bool, store_failures: bool
 }
 
 /// Loads the session for the current command.
-pub fn load(
+pub(crate) fn load(
     g: &GlobalArgs,
     full_refresh: bool,
     store_failures: bool,
@@ -37,7 +37,7 @@ pub fn load(
 }
 
 /// [`load`] for the command `which` (what `flags.WHICH` says in Jinja).
-pub fn load_for(
+pub(crate) fn load_for(
     g: &GlobalArgs,
     which: &str,
     full_refresh: bool,
@@ -53,18 +53,22 @@ pub fn load_for(
     Ok(s)
 }
 
-pub fn project_root(g: &GlobalArgs) -> Result<PathBuf, Diagnostic> {
+pub(crate) fn project_root(g: &GlobalArgs) -> Result<PathBuf, Diagnostic> {
     crate::session::project_root(g.project_dir.as_deref())
 }
 
 /// Loads the project's target without parsing nodes.
-pub fn load_target(g: &GlobalArgs, root: &Path, project: &Project) -> Result<Target, Diagnostic> {
+pub(crate) fn load_target(
+    g: &GlobalArgs,
+    root: &Path,
+    project: &Project,
+) -> Result<Target, Diagnostic> {
     crate::session::load_target(&options(g, g.settings.which, false, false), root, project)
 }
 
 impl SelectArgs {
     /// The nodes these flags select.
-    pub fn selection(&self) -> Selection<'_> {
+    pub(crate) fn selection(&self) -> Selection<'_> {
         Selection {
             select: &self.select,
             exclude: &self.exclude,

@@ -12,24 +12,24 @@ use crate::execute::LogLevel;
 
 /// The flags sluice acts on, resolved.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// What is printed: `--log-level`, lowered by `--debug`, raised to errors by `--quiet`.
-    pub log_level: LogLevel,
+    pub(crate) log_level: LogLevel,
     /// `--use-colors` / `--no-use-colors` (`None`: colour on a terminal).
-    pub use_colors: Option<bool>,
-    pub printer_width: usize,
+    pub(crate) use_colors: Option<bool>,
+    pub(crate) printer_width: usize,
     /// `--no-write-json`: no manifest.json, run_results.json or semantic_manifest.json.
-    pub write_json: bool,
-    pub fail_fast: bool,
-    pub debug: bool,
+    pub(crate) write_json: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) debug: bool,
     /// `--print` (default) / `--no-print`: whether Jinja's `print()` writes to stdout.
-    pub print: bool,
+    pub(crate) print: bool,
     /// `--warn-error` / `--warn-error-options`.
-    pub warn_error: WarnErrorOptions,
+    pub(crate) warn_error: WarnErrorOptions,
     /// The command, as dbt names it in `flags.WHICH` (`run`, `compile`, `build` ...).
-    pub which: &'static str,
+    pub(crate) which: &'static str,
     /// `--version-check` (default) / `--no-version-check`: enforce `require-dbt-version`.
-    pub version_check: bool,
+    pub(crate) version_check: bool,
 }
 
 impl Default for Settings {
@@ -51,31 +51,31 @@ impl Default for Settings {
 
 /// Which warnings are errors (dbt's `WarnErrorOptions`), by dbt event name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WarnErrorOptions {
+pub(crate) struct WarnErrorOptions {
     /// `--warn-error`, or `error: all` (`"*"`).
-    pub error_all: bool,
-    pub error: BTreeSet<String>,
-    pub warn: BTreeSet<String>,
-    pub silence: BTreeSet<String>,
+    pub(crate) error_all: bool,
+    pub(crate) error: BTreeSet<String>,
+    pub(crate) warn: BTreeSet<String>,
+    pub(crate) silence: BTreeSet<String>,
 }
 
 impl WarnErrorOptions {
     /// Whether the warning dbt names `event` is an error. `dbt_emits`: whether dbt 1.10 prints
     /// that warning too; sluice's own warnings only become errors when named, so `--warn-error`
     /// never fails a project dbt accepts with it.
-    pub fn is_error(&self, event: &str, dbt_emits: bool) -> bool {
+    pub(crate) fn is_error(&self, event: &str, dbt_emits: bool) -> bool {
         !self.silence.contains(event)
             && (self.error.contains(event)
                 || (self.error_all && dbt_emits && !self.warn.contains(event)))
     }
 
-    pub fn is_silenced(&self, event: &str) -> bool {
+    pub(crate) fn is_silenced(&self, event: &str) -> bool {
         self.silence.contains(event)
     }
 
     /// Reads `'{"error": "all" | [names], "warn": [names], "silence": [names]}'` (YAML or JSON;
     /// dbt's older `include` / `exclude` mean `error` / `warn`).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let hint = r#"e.g. --warn-error-options '{"error": "all", "warn": ["NoNodesForSelectionCriteria"]}'"#;
         let value = crate::project::yaml::parse(text, Path::new("--warn-error-options"))
             .map_err(|d| format!("`--warn-error-options` is not YAML: {}; {hint}", d.message))?;
@@ -123,7 +123,7 @@ impl WarnErrorOptions {
 
     /// Splits `diags`: warnings these options make errors come back as errors, silenced ones are
     /// dropped, the rest are returned as they are.
-    pub fn apply(&self, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    pub(crate) fn apply(&self, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         diags
             .into_iter()
             .filter_map(|mut d| {
@@ -148,7 +148,7 @@ impl WarnErrorOptions {
 }
 
 /// dbt's event name for a sluice warning, and whether dbt 1.10 emits that warning by default.
-pub fn dbt_event(d: &Diagnostic) -> (&'static str, bool) {
+pub(crate) fn dbt_event(d: &Diagnostic) -> (&'static str, bool) {
     match d.code {
         Code::DuplicateYamlKey => ("DuplicateYAMLKeysDeprecation", true),
         // dbt 1.10 checks custom top-level keys only with its JSON-schema validation enabled.
@@ -164,4 +164,4 @@ pub fn dbt_event(d: &Diagnostic) -> (&'static str, bool) {
 }
 
 /// dbt's event for a test that warns; `--warn-error` makes it fail.
-pub const TEST_WARNING_EVENT: &str = "LogTestResult";
+pub(crate) const TEST_WARNING_EVENT: &str = "LogTestResult";

@@ -15,13 +15,13 @@ use crate::project::config::ConfigTree;
 use crate::project::Project;
 
 /// dbt's default config for a resource type (the keys every manifest node carries).
-pub fn default_config(rtype: ResourceType) -> Map<String, Value> {
+pub(crate) fn default_config(rtype: ResourceType) -> Map<String, Value> {
     // Every node starts from a copy, and copying is cheaper than building.
     default_config_ref(rtype).clone()
 }
 
 /// [`default_config`] as a shared value: a node's config starts as this, copied on first write.
-pub fn default_config_shared(rtype: ResourceType) -> Arc<NodeConfig> {
+pub(crate) fn default_config_shared(rtype: ResourceType) -> Arc<NodeConfig> {
     shared_defaults(rtype).clone()
 }
 
@@ -78,7 +78,7 @@ pub(super) fn forget_merged_configs() {
 
 /// [`default_config`], built once per resource type and shared (the value inside
 /// [`default_config_shared`]).
-pub fn default_config_ref(rtype: ResourceType) -> &'static Map<String, Value> {
+pub(crate) fn default_config_ref(rtype: ResourceType) -> &'static Map<String, Value> {
     shared_defaults(rtype).values()
 }
 

@@ -7,7 +7,7 @@ use super::nodes::{Manifest, NodeConfig};
 use crate::graph::GraphNode;
 
 /// The DAG's view of every node.
-pub fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
+pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     use rayon::prelude::*;
     // A test disabled because what it tests is disabled stays in the manifest's nodes (as in
     // dbt) but is no part of the DAG.
@@ -72,7 +72,7 @@ fn overrides(config: &NodeConfig, defaults: &Map<String, Value>) -> Map<String, 
 }
 
 /// Each unit test with the model it tests: `(unit test id, model id)`.
-pub fn unit_test_models(m: &Manifest) -> Vec<(String, String)> {
+pub(crate) fn unit_test_models(m: &Manifest) -> Vec<(String, String)> {
     m.unit_tests
         .values()
         .filter_map(|u| Some((u.unique_id.clone(), u.attached_node.clone()?)))

@@ -21,19 +21,20 @@ mod properties;
 mod render;
 mod resolve;
 mod sources;
-pub mod test_names;
-pub mod versions;
+pub(crate) mod test_names;
+pub(crate) mod versions;
 mod yaml_nodes;
 mod yaml_values;
 
-pub use configs::{default_config, default_config_ref, default_config_shared};
-pub use graph_view::{graph_nodes, unit_test_models};
-pub use nodes::*;
-pub use parse::{parse, target_value, ParseOptions, Parsed};
-pub use paths::{dirs_of, relative_to_resource};
+pub(crate) use configs::{default_config, default_config_ref};
+pub(crate) use graph_view::{graph_nodes, unit_test_models};
+pub(crate) use nodes::*;
+pub(crate) use parse::{parse, ParseOptions, Parsed};
+pub(crate) use paths::{dirs_of, relative_to_resource};
 pub use properties::Properties;
-pub use render::{
+pub use render::inject_ctes;
+pub(crate) use render::{
     compile_ephemeral_ancestors, compile_node, compile_node_in, compiled_path,
-    has_ephemeral_models, inject_ctes, node_info, render_node, CompileServices, Warehouse,
+    has_ephemeral_models, node_info, CompileServices, Warehouse,
 };
-pub use resolve::{ParseServices, Resolver};
+pub(crate) use resolve::Resolver;

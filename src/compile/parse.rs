@@ -35,22 +35,21 @@ use crate::templating::{Globals, MacroFile, Phase, RenderCtx, Templates};
 
 /// Options that change what is parsed.
 #[derive(Debug, Clone, Default)]
-pub struct ParseOptions {
+pub(crate) struct ParseOptions {
     /// `--vars`, highest precedence.
-    pub cli_vars: Map<String, Value>,
-    pub full_refresh: bool,
-    pub invocation_id: String,
-    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) cli_vars: Map<String, Value>,
+    pub(crate) invocation_id: String,
+    pub(crate) run_started_at: chrono::DateTime<chrono::Utc>,
     /// `flags` as templates see them (`FULL_REFRESH`, `STORE_FAILURES`, ...).
-    pub flags: Value,
+    pub(crate) flags: Value,
 }
 
 /// The result of parsing.
-pub struct Parsed {
-    pub manifest: Manifest,
-    pub templates: Arc<Templates>,
-    pub resolver: Arc<Resolver>,
-    pub warnings: Vec<Diagnostic>,
+pub(crate) struct Parsed {
+    pub(crate) manifest: Manifest,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -59,7 +58,7 @@ static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The target's values as templates see them (secrets redacted).
-pub fn target_value(target: &Target) -> Value {
+pub(crate) fn target_value(target: &Target) -> Value {
     let mut t = target.redacted();
     t.insert("name".into(), Value::String(target.target_name.clone()));
     t.insert(
@@ -79,7 +78,7 @@ pub fn target_value(target: &Target) -> Value {
 }
 
 /// Parses the project.
-pub fn parse(
+pub(crate) fn parse(
     project: &Project,
     target: &Target,
     opts: &ParseOptions,

@@ -212,7 +212,7 @@ fn column_constraint(c: &Value) -> Value {
 }
 
 /// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
-pub fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
+pub(crate) fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
     if !text.contains("doc(") {
         return text.to_string();
     }

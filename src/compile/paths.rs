@@ -9,13 +9,13 @@ pub(super) fn file_stem(path: &str) -> String {
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }
 
-pub fn dirs_of(path: &str) -> Vec<String> {
+pub(crate) fn dirs_of(path: &str) -> Vec<String> {
     let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
     parts.pop();
     parts
 }
 
-pub fn relative_to_resource(file: &str, project: &Project) -> String {
+pub(crate) fn relative_to_resource(file: &str, project: &Project) -> String {
     let c = &project.config;
     for folder in c
         .model_paths

@@ -12,17 +12,17 @@ use crate::project::{yaml_entry_error, YamlFile};
 /// One entry of a properties file, with where it came from.
 /// Borrowed from the loaded project's YAML: the index copies nothing.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     /// The properties file, relative to the project root.
-    pub file: &'a str,
-    pub value: &'a Map<String, Value>,
+    pub(crate) file: &'a str,
+    pub(crate) value: &'a Map<String, Value>,
 }
 
 impl<'a> Entry<'a> {
-    pub fn name(&self) -> &'a str {
+    pub(crate) fn name(&self) -> &'a str {
         self.value.get("name").and_then(Value::as_str).unwrap_or("")
     }
-    pub fn str(&self, key: &str) -> Option<&'a str> {
+    pub(crate) fn str(&self, key: &str) -> Option<&'a str> {
         self.value.get(key).and_then(Value::as_str)
     }
 }
@@ -30,18 +30,18 @@ impl<'a> Entry<'a> {
 /// All properties of the project, by kind and name.
 #[derive(Debug, Default)]
 pub struct Properties<'a> {
-    pub models: BTreeMap<String, Entry<'a>>,
-    pub seeds: BTreeMap<String, Entry<'a>>,
-    pub snapshots: BTreeMap<String, Entry<'a>>,
-    pub analyses: BTreeMap<String, Entry<'a>>,
-    pub macros: BTreeMap<String, Entry<'a>>,
-    pub sources: Vec<Entry<'a>>,
-    pub exposures: Vec<Entry<'a>>,
-    pub groups: Vec<Entry<'a>>,
-    pub unit_tests: Vec<Entry<'a>>,
-    pub semantic_models: Vec<Entry<'a>>,
-    pub metrics: Vec<Entry<'a>>,
-    pub saved_queries: Vec<Entry<'a>>,
+    pub(crate) models: BTreeMap<String, Entry<'a>>,
+    pub(crate) seeds: BTreeMap<String, Entry<'a>>,
+    pub(crate) snapshots: BTreeMap<String, Entry<'a>>,
+    pub(crate) analyses: BTreeMap<String, Entry<'a>>,
+    pub(crate) macros: BTreeMap<String, Entry<'a>>,
+    pub(crate) sources: Vec<Entry<'a>>,
+    pub(crate) exposures: Vec<Entry<'a>>,
+    pub(crate) groups: Vec<Entry<'a>>,
+    pub(crate) unit_tests: Vec<Entry<'a>>,
+    pub(crate) semantic_models: Vec<Entry<'a>>,
+    pub(crate) metrics: Vec<Entry<'a>>,
+    pub(crate) saved_queries: Vec<Entry<'a>>,
     /// Things worth telling the user that do not stop the parse (unknown top-level keys).
     pub warnings: Vec<Diagnostic>,
 }
@@ -264,7 +264,7 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
 }
 
 /// The `config:` of a properties entry (with `+` prefixes removed), plus legacy top-level keys.
-pub fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     if let Some(Value::Object(c)) = entry.get("config") {
         for (k, v) in c {
@@ -285,7 +285,7 @@ pub fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
 }
 
 /// Data tests of an entry (`data_tests:` or the older `tests:`).
-pub fn entry_tests(entry: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn entry_tests(entry: &Map<String, Value>) -> Vec<Value> {
     let mut out = Vec::new();
     for k in ["data_tests", "tests"] {
         if let Some(Value::Array(a)) = entry.get(k) {

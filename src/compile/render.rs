@@ -17,7 +17,7 @@ use crate::sql::{Dialect, Relation};
 use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Services, Templates};
 
 /// Warehouse access for compile-time introspection (`run_query`, `is_incremental()` ...).
-pub trait Warehouse: Send + Sync {
+pub(crate) trait Warehouse: Send + Sync {
     fn execute_sql(&self, sql: &str, fetch: bool) -> Result<QueryResult, String>;
     fn get_relation(
         &self,
@@ -29,17 +29,17 @@ pub trait Warehouse: Send + Sync {
 }
 
 /// Services for the compile phase: the resolver plus, when running, a warehouse.
-pub struct CompileServices {
-    pub resolver: Arc<Resolver>,
-    pub warehouse: Option<Arc<dyn Warehouse>>,
-    pub full_refresh: bool,
-    pub dialect: Dialect,
+pub(crate) struct CompileServices {
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) warehouse: Option<Arc<dyn Warehouse>>,
+    pub(crate) full_refresh: bool,
+    pub(crate) dialect: Dialect,
     /// `log(..., info=True)` / `print()` output, drained by the caller.
-    pub logs: Mutex<Vec<String>>,
+    pub(crate) logs: Mutex<Vec<String>>,
 }
 
 impl CompileServices {
-    pub fn new(
+    pub(crate) fn new(
         resolver: Arc<Resolver>,
         warehouse: Option<Arc<dyn Warehouse>>,
         full_refresh: bool,
@@ -53,7 +53,7 @@ impl CompileServices {
             logs: Mutex::new(vec![]),
         }
     }
-    pub fn take_logs(&self) -> Vec<String> {
+    pub(crate) fn take_logs(&self) -> Vec<String> {
         self.logs
             .lock()
             .map(|mut l| std::mem::take(&mut *l))
@@ -141,7 +141,7 @@ impl Services for CompileServices {
 }
 
 /// The render-time view of a node.
-pub fn node_info(node: &Node) -> NodeInfo {
+pub(crate) fn node_info(node: &Node) -> NodeInfo {
     NodeInfo {
         unique_id: node.unique_id.clone(),
         name: node.name.clone(),
@@ -160,7 +160,7 @@ pub fn node_info(node: &Node) -> NodeInfo {
 }
 
 /// Compiles one node's SQL (without ephemeral CTEs).
-pub fn render_node(
+pub(crate) fn render_node(
     node: &Node,
     templates: &Templates,
     services: Arc<dyn Services>,
@@ -269,7 +269,7 @@ fn is_call(s: &str) -> bool {
 }
 
 /// Compiles a node with its ephemeral ancestors injected as CTEs.
-pub fn compile_node(
+pub(crate) fn compile_node(
     manifest: &Manifest,
     id: &str,
     templates: &Templates,
@@ -279,7 +279,7 @@ pub fn compile_node(
 }
 
 /// Whether any enabled model is ephemeral (when none is, compiling can skip looking for them).
-pub fn has_ephemeral_models(manifest: &Manifest) -> bool {
+pub(crate) fn has_ephemeral_models(manifest: &Manifest) -> bool {
     manifest.nodes.values().any(|n| {
         n.resource_type == ResourceType::Model && n.materialization() == Materialization::Ephemeral
     })
@@ -287,7 +287,7 @@ pub fn has_ephemeral_models(manifest: &Manifest) -> bool {
 
 /// [`compile_node`], told whether the project has ephemeral models at all
 /// ([`has_ephemeral_models`], computed once for many nodes).
-pub fn compile_node_in(
+pub(crate) fn compile_node_in(
     manifest: &Manifest,
     id: &str,
     templates: &Templates,
@@ -318,7 +318,7 @@ pub fn compile_node_in(
 /// The ephemeral models that compiling `ids` inlined, each compiled on its own (its own
 /// ephemeral parents injected): dbt records their SQL in the manifest as it compiles the nodes
 /// that read them.
-pub fn compile_ephemeral_ancestors(
+pub(crate) fn compile_ephemeral_ancestors(
     manifest: &Manifest,
     ids: &[&str],
     templates: &Templates,
@@ -434,7 +434,7 @@ fn top_level_with(sql: &str) -> Option<usize> {
 
 /// `target/compiled/<project>/<original_file_path>` for a node (tests from YAML get a folder
 /// named after the YAML file, as in dbt).
-pub fn compiled_path(target_path: &str, node: &Node) -> String {
+pub(crate) fn compiled_path(target_path: &str, node: &Node) -> String {
     // Tests defined in YAML (generic tests, metric tests): one file per test under the YAML's.
     if node.test_metadata.is_some() || node.test_type() == Some("metric") {
         format!(

@@ -16,19 +16,19 @@ use crate::templating::{NodeInfo, Services};
 
 /// Vars for the parse phase.
 #[derive(Debug, Clone)]
-pub struct ParseServices {
-    pub cli_vars: Map<String, Value>,
-    pub project_vars: Map<String, Value>,
-    pub root_package: String,
-    pub dialect: Dialect,
+pub(crate) struct ParseServices {
+    pub(crate) cli_vars: Map<String, Value>,
+    pub(crate) project_vars: Map<String, Value>,
+    pub(crate) root_package: String,
+    pub(crate) dialect: Dialect,
     /// Each installed package's own `vars:` (its dbt_project.yml), for that package's nodes.
-    pub package_vars: BTreeMap<String, Map<String, Value>>,
+    pub(crate) package_vars: BTreeMap<String, Map<String, Value>>,
 }
 
 impl ParseServices {
     /// `var(name)` for a node of `package`: CLI > root project package-scoped > root project
     /// global > (for a package's node) the package's own vars, scoped then global.
-    pub fn lookup_var(&self, package: &str, name: &str) -> Option<Value> {
+    pub(crate) fn lookup_var(&self, package: &str, name: &str) -> Option<Value> {
         if let Some(v) = self.cli_vars.get(name) {
             return Some(v.clone());
         }
@@ -91,9 +91,9 @@ struct RefTarget {
 
 /// Resolves refs and sources against the parsed manifest.
 #[derive(Debug, Clone)]
-pub struct Resolver {
-    pub vars: ParseServices,
-    pub root_package: String,
+pub(crate) struct Resolver {
+    pub(crate) vars: ParseServices,
+    pub(crate) root_package: String,
     by_name: BTreeMap<String, Vec<RefTarget>>,
     sources: BTreeMap<(String, String), (String, Relation)>,
     source_names: Vec<String>,
@@ -101,13 +101,13 @@ pub struct Resolver {
 
 /// A `ref` that names no enabled node: `disabled` when a disabled node has that name.
 #[derive(Debug)]
-pub struct RefMiss {
-    pub disabled: bool,
-    pub message: String,
+pub(crate) struct RefMiss {
+    pub(crate) disabled: bool,
+    pub(crate) message: String,
 }
 
 impl Resolver {
-    pub fn build(manifest: &Manifest, vars: ParseServices, _target: &Target) -> Self {
+    pub(crate) fn build(manifest: &Manifest, vars: ParseServices, _target: &Target) -> Self {
         let mut by_name: BTreeMap<String, Vec<RefTarget>> = BTreeMap::new();
         let mut add = |n: &super::nodes::Node, enabled: bool| {
             if !n.resource_type.is_refable() {
@@ -194,7 +194,7 @@ impl Resolver {
         Ok(pick)
     }
 
-    pub fn ref_id(
+    pub(crate) fn ref_id(
         &self,
         from_package: &str,
         package: Option<&str>,
@@ -214,7 +214,7 @@ impl Resolver {
             })
     }
 
-    pub fn source_id(&self, source: &str, table: &str) -> Result<String, String> {
+    pub(crate) fn source_id(&self, source: &str, table: &str) -> Result<String, String> {
         self.sources
             .get(&(source.to_string(), table.to_string()))
             .map(|(id, _)| id.clone())
@@ -223,12 +223,12 @@ impl Resolver {
             })
     }
 
-    pub fn hint_ref(&self, name: &str) -> Option<String> {
+    pub(crate) fn hint_ref(&self, name: &str) -> Option<String> {
         did_you_mean(name, self.by_name.keys().map(String::as_str))
     }
 
     /// For a ref to a version that does not exist: the versions the model has.
-    pub fn hint_versions(&self, name: &str) -> Option<String> {
+    pub(crate) fn hint_versions(&self, name: &str) -> Option<String> {
         let mut versions: Vec<&str> = self
             .by_name
             .get(name)?
@@ -244,14 +244,14 @@ impl Resolver {
         Some(format!("`{name}` has versions {}", versions.join(", ")))
     }
 
-    pub fn hint_source(&self, source: &str, table: &str) -> Option<String> {
+    pub(crate) fn hint_source(&self, source: &str, table: &str) -> Option<String> {
         let wanted = format!("{source}.{table}");
         did_you_mean(&wanted, self.source_names.iter().map(String::as_str))
             .map(|h| h.replace("did you mean `", "did you mean source `"))
     }
 
     /// The relation a ref resolves to; ephemeral models resolve to a CTE marker.
-    pub fn ref_relation(
+    pub(crate) fn ref_relation(
         &self,
         from_package: &str,
         package: Option<&str>,
@@ -262,7 +262,7 @@ impl Resolver {
         Ok((t.relation.clone(), t.ephemeral, t.id.clone()))
     }
 
-    pub fn source_relation(&self, source: &str, table: &str) -> Result<Relation, String> {
+    pub(crate) fn source_relation(&self, source: &str, table: &str) -> Result<Relation, String> {
         self.sources
             .get(&(source.to_string(), table.to_string()))
             .map(|(_, r)| r.clone())

@@ -16,24 +16,24 @@ use std::sync::OnceLock;
 
 /// Keys that are test configs, not macro kwargs, when given beside the kwargs.
 #[rustfmt::skip]
-pub const CONFIG_ARGS: [&str; 14] = [
+pub(crate) const CONFIG_ARGS: [&str; 14] = [
     "severity", "tags", "enabled", "where", "limit", "warn_if", "error_if", "fail_calc",
     "store_failures", "store_failures_as", "meta", "database", "schema", "alias",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GenericTestName {
+pub(crate) struct GenericTestName {
     /// Full name: node `name`, last fqn part, used in the unique_id.
-    pub name: String,
+    pub(crate) name: String,
     /// Node `alias`: `config.alias` if set, else the short name (`name` when < 64 chars).
-    pub alias: String,
+    pub(crate) alias: String,
     /// `test.<package>.<name>.<last 10 hex of md5>`.
-    pub unique_id: String,
+    pub(crate) unique_id: String,
 }
 
 /// What the test is attached to.
 #[derive(Debug, Clone, Copy)]
-pub enum TestTarget<'a> {
+pub(crate) enum TestTarget<'a> {
     /// Model, seed or snapshot; `version` only for versioned models (`v: 1` -> `Some("1")`).
     Node {
         name: &'a str,
@@ -47,7 +47,7 @@ pub enum TestTarget<'a> {
 
 impl TestTarget<'_> {
     /// Name embedded in the test name: `orders`, `vmodel_v1`, `<source>_<table>`.
-    pub fn target_name(&self) -> String {
+    pub(crate) fn target_name(&self) -> String {
         match *self {
             TestTarget::Node { name, version } => {
                 version.map_or(name.to_string(), |v| format!("{name}_v{v}"))
@@ -57,7 +57,7 @@ impl TestTarget<'_> {
     }
 
     /// The `model` kwarg dbt adds: `{{ get_where_subquery(ref('orders')) }}`.
-    pub fn model_kwarg(&self) -> String {
+    pub(crate) fn model_kwarg(&self) -> String {
         let t = match *self {
             TestTarget::Node {
                 name,
@@ -72,24 +72,24 @@ impl TestTarget<'_> {
 
 /// One YAML test entry split the way dbt's `TestBuilder` does.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TestDefinition {
+pub(crate) struct TestDefinition {
     /// `dbt_utils` for `dbt_utils.expression_is_true` (`test_metadata.namespace`).
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// `expression_is_true` (`test_metadata.name`; macro is `test_<name>`).
-    pub test_name: String,
+    pub(crate) test_name: String,
     /// `test_metadata.kwargs` in dbt's order, ending with `model`; unrendered.
-    pub kwargs: Map<String, Value>,
+    pub(crate) kwargs: Map<String, Value>,
     /// Test config (legacy top-level config keys, then `config:`); NOT jinja-rendered.
-    pub config: Map<String, Value>,
-    pub custom_name: Option<String>,
-    pub description: Option<String>,
+    pub(crate) config: Map<String, Value>,
+    pub(crate) custom_name: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 impl TestDefinition {
     /// Parse a test entry: `"unique"`, `{"accepted_values": {...}}` or
     /// `{"test_name": "unique", ...}`. `column_name` must already be quoted when the
     /// column has `quote: true` (duckdb: `"order id"`).
-    pub fn parse(
+    pub(crate) fn parse(
         data_test: &Value,
         column_name: Option<&str>,
         target: &TestTarget,
@@ -175,7 +175,7 @@ impl TestDefinition {
     }
 
     /// Names for this test, defined in project/package `package`.
-    pub fn names(&self, package: &str, target: &TestTarget) -> GenericTestName {
+    pub(crate) fn names(&self, package: &str, target: &TestTarget) -> GenericTestName {
         let alias = self.config.get("alias").map(py_str);
         generic_test_name(
             package,
@@ -196,7 +196,7 @@ impl TestDefinition {
 ///   for the hash when absent.
 /// * `custom_name`: the test's `name:`; used verbatim as name and alias.
 /// * `alias_config`: a `config.alias` / top-level `alias:` value.
-pub fn generic_test_name(
+pub(crate) fn generic_test_name(
     package: &str,
     namespace: Option<&str>,
     test_name: &str,
@@ -341,7 +341,7 @@ fn hashable_repr_into(v: &Value, out: &mut String) {
 }
 
 /// Python `str(x)` of a YAML-loaded value.
-pub fn py_str(v: &Value) -> String {
+pub(crate) fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => py_repr(other),
@@ -349,7 +349,7 @@ pub fn py_str(v: &Value) -> String {
 }
 
 /// Python `repr(x)` of a YAML-loaded value (dicts in insertion order).
-pub fn py_repr(v: &Value) -> String {
+pub(crate) fn py_repr(v: &Value) -> String {
     match v {
         Value::Null => "None".into(),
         Value::Bool(b) => (if *b { "True" } else { "False" }).into(),

@@ -20,28 +20,28 @@ use crate::project::{yaml_entry_error, YamlFile};
 
 /// One version of a versioned model, as its node is patched.
 #[derive(Debug, Clone)]
-pub struct VersionPatch {
+pub(crate) struct VersionPatch {
     /// The versioned model's name (the properties entry's `name`).
-    pub model: String,
+    pub(crate) model: String,
     /// The version as dbt formats it (`v: 2` -> `2`, `v: 1.5` -> `1.5`, `v: beta` -> `beta`).
-    pub v: String,
+    pub(crate) v: String,
     /// The model's latest version: `latest_version`, else the greatest `v`.
-    pub latest: String,
+    pub(crate) latest: String,
     /// The properties file.
-    pub file: String,
+    pub(crate) file: String,
     /// The model's properties as this version sees them (no `versions:` / `latest_version:`).
-    pub entry: Map<String, Value>,
+    pub(crate) entry: Map<String, Value>,
 }
 
 impl VersionPatch {
-    pub fn unique_id(&self, package: &str) -> String {
+    pub(crate) fn unique_id(&self, package: &str) -> String {
         format!("model.{package}.{}.v{}", self.model, self.v)
     }
 }
 
 /// The versions of one package's models, by the name of the model file each one patches.
 #[derive(Debug, Default)]
-pub struct Versions {
+pub(crate) struct Versions {
     by_file: BTreeMap<String, VersionPatch>,
     /// Versioned model name -> its versions (those with a file), in the order of `versions:`.
     by_model: BTreeMap<String, Vec<String>>,
@@ -49,12 +49,12 @@ pub struct Versions {
 
 impl Versions {
     /// The version a model file (its name without `.sql`) defines, if any.
-    pub fn for_file(&self, file_name: &str) -> Option<&VersionPatch> {
+    pub(crate) fn for_file(&self, file_name: &str) -> Option<&VersionPatch> {
         self.by_file.get(file_name)
     }
 
     /// The versions of model `name` that have a file, in the order they are listed.
-    pub fn of_model(&self, name: &str) -> impl Iterator<Item = &VersionPatch> {
+    pub(crate) fn of_model(&self, name: &str) -> impl Iterator<Item = &VersionPatch> {
         self.by_model
             .get(name)
             .into_iter()
@@ -64,7 +64,7 @@ impl Versions {
 
     /// Reads the `versions:` of `props.models`. `model_files` are the names (without `.sql`)
     /// of the package's model files.
-    pub fn collect(
+    pub(crate) fn collect(
         props: &Properties,
         yaml_files: &[YamlFile],
         model_files: &BTreeSet<String>,
@@ -139,7 +139,7 @@ impl Versions {
 }
 
 /// Whether a model entry lists versions.
-pub fn has_versions(entry: &Map<String, Value>) -> bool {
+pub(crate) fn has_versions(entry: &Map<String, Value>) -> bool {
     matches!(entry.get("versions"), Some(Value::Array(v)) if !v.is_empty())
 }
 
@@ -371,7 +371,7 @@ fn deep_merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
 
 /// A version as the manifest writes it: a number when it reads as one (`v: 2` -> `2`), else the
 /// text.
-pub fn version_json(v: &str) -> Value {
+pub(crate) fn version_json(v: &str) -> Value {
     if let Ok(i) = v.parse::<i64>() {
         return Value::from(i);
     }
@@ -385,7 +385,7 @@ pub fn version_json(v: &str) -> Value {
 
 /// `deprecation_date` as dbt writes it: a date becomes midnight, a time without a zone is read in
 /// the machine's zone, and the result is written in ISO form with its offset.
-pub fn normalize_deprecation_date(v: &Value) -> Result<Option<String>, String> {
+pub(crate) fn normalize_deprecation_date(v: &Value) -> Result<Option<String>, String> {
     use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone};
     let s = match v {
         Value::Null => return Ok(None),
@@ -436,7 +436,7 @@ pub fn normalize_deprecation_date(v: &Value) -> Result<Option<String>, String> {
 /// dbt's warnings about deprecated models: a model past its `deprecation_date`
 /// (`DeprecatedModel`), and each model that refers to a model with a deprecation date
 /// (`DeprecatedReference` once the date has passed, `UpcomingReferenceDeprecation` before).
-pub fn deprecation_warnings(
+pub(crate) fn deprecation_warnings(
     manifest: &super::nodes::Manifest,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Diagnostic> {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Warning,
     Error,
 }
@@ -31,7 +31,8 @@ macro_rules! codes {
 
         impl Code {
             /// Every code, alphabetically by its text.
-            pub const ALL: &'static [Code] = &[$(Code::$name),+];
+            #[cfg(test)]
+            pub(crate) const ALL: &'static [Code] = &[$(Code::$name),+];
 
             /// The code as users see it, in kebab case (e.g. `unknown-ref`).
             pub fn as_str(self) -> &'static str {
@@ -196,21 +197,21 @@ impl serde::Serialize for Code {
 
 /// A place in a file: 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Location {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
+pub(crate) struct Location {
+    pub(crate) file: PathBuf,
+    pub(crate) line: Option<usize>,
+    pub(crate) column: Option<usize>,
 }
 
 impl Location {
-    pub fn file(file: impl Into<PathBuf>) -> Self {
+    pub(crate) fn file(file: impl Into<PathBuf>) -> Self {
         Location {
             file: file.into(),
             line: None,
             column: None,
         }
     }
-    pub fn at(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+    pub(crate) fn at(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
         Location {
             file: file.into(),
             line: Some(line),
@@ -224,17 +225,17 @@ impl Location {
 pub struct Diagnostic {
     /// What kind of problem it is, e.g. [`Code::UnknownRef`], [`Code::Yaml`], [`Code::Cycle`].
     pub code: Code,
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     pub message: String,
-    pub location: Option<Location>,
-    pub hint: Option<String>,
+    pub(crate) location: Option<Location>,
+    pub(crate) hint: Option<String>,
     /// A few lines of source around the location, filled in when rendered.
     #[serde(skip)]
-    pub source_line: Option<String>,
+    pub(crate) source_line: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn error(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             severity: Severity::Error,
@@ -244,31 +245,31 @@ impl Diagnostic {
             source_line: None,
         }
     }
-    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
         }
     }
-    pub fn at(mut self, location: Location) -> Self {
+    pub(crate) fn at(mut self, location: Location) -> Self {
         self.location = Some(location);
         self
     }
-    pub fn in_file(self, file: impl Into<PathBuf>) -> Self {
+    pub(crate) fn in_file(self, file: impl Into<PathBuf>) -> Self {
         self.at(Location::file(file))
     }
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
     /// A hint, unless one is already set.
-    pub fn with_hint_if_none(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint_if_none(mut self, hint: impl Into<String>) -> Self {
         if self.hint.is_none() {
             self.hint = Some(hint.into());
         }
         self
     }
-    pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
+    pub(crate) fn maybe_hint(mut self, hint: Option<String>) -> Self {
         if hint.is_some() {
             self.hint = hint;
         }
@@ -276,7 +277,7 @@ impl Diagnostic {
     }
     /// Fills in `source_line` from the file on disk when the location has a line; never from
     /// `profiles.yml`, whose lines may hold secrets.
-    pub fn with_source_from(mut self, root: &Path) -> Self {
+    pub(crate) fn with_source_from(mut self, root: &Path) -> Self {
         if let Some(Location {
             file,
             line: Some(line),
@@ -333,7 +334,10 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 /// The closest name to `wanted` among `known`, for `did you mean` hints.
-pub fn nearest<'a, I: IntoIterator<Item = &'a str>>(wanted: &str, known: I) -> Option<String> {
+pub(crate) fn nearest<'a, I: IntoIterator<Item = &'a str>>(
+    wanted: &str,
+    known: I,
+) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;
     for cand in known {
         let d = edit_distance(wanted, cand);
@@ -346,7 +350,10 @@ pub fn nearest<'a, I: IntoIterator<Item = &'a str>>(wanted: &str, known: I) -> O
 }
 
 /// `did you mean `x`?` for the nearest known name, if any.
-pub fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(wanted: &str, known: I) -> Option<String> {
+pub(crate) fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(
+    wanted: &str,
+    known: I,
+) -> Option<String> {
     nearest(wanted, known).map(|n| format!("did you mean `{n}`?"))
 }
 
@@ -367,7 +374,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// 1-based line and column of a byte offset in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     // An offset inside a multi-byte character (e.g. one counted in a rewritten copy of the
     // text) points at that character.
     let mut offset = offset.min(text.len());

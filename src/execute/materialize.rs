@@ -18,23 +18,23 @@ use crate::sql::{quote, Dialect, Relation, RelationKind};
 
 /// What to build.
 #[derive(Debug, Clone)]
-pub struct BuildSpec<'a> {
-    pub relation: &'a Relation,
-    pub materialization: Materialization,
+pub(crate) struct BuildSpec<'a> {
+    pub(crate) relation: &'a Relation,
+    pub(crate) materialization: Materialization,
     /// The compiled `select`.
-    pub sql: &'a str,
+    pub(crate) sql: &'a str,
     /// Incremental `unique_key` (one or several columns/expressions, used verbatim).
-    pub unique_key: Vec<String>,
+    pub(crate) unique_key: Vec<String>,
     /// `append`, `delete+insert` or `merge` (default: `delete+insert` with a key, else `append`).
-    pub incremental_strategy: Option<&'a str>,
-    pub full_refresh: bool,
+    pub(crate) incremental_strategy: Option<&'a str>,
+    pub(crate) full_refresh: bool,
     /// `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
-    pub on_schema_change: Option<&'a str>,
+    pub(crate) on_schema_change: Option<&'a str>,
     /// `incremental_predicates`: extra conditions on the rows `merge` matches and
     /// `delete+insert` deletes (SQL, used verbatim, as dbt does).
-    pub incremental_predicates: Vec<String>,
+    pub(crate) incremental_predicates: Vec<String>,
     /// The relations this run builds after this one (see [`Rebuilt`]).
-    pub rebuilt: &'a Rebuilt,
+    pub(crate) rebuilt: &'a Rebuilt,
 }
 
 /// The relations a run rebuilds, as lower-case `(schema, identifier)`. When replacing a relation
@@ -42,25 +42,25 @@ pub struct BuildSpec<'a> {
 /// a view that cannot be recreated on the new relation (it reads a column that is gone) may be
 /// left for its own model to rebuild only when it is in this set. Otherwise the replacement is
 /// refused and the old relation and its views stay as they were.
-pub type Rebuilt = std::collections::BTreeSet<(String, String)>;
+pub(crate) type Rebuilt = std::collections::BTreeSet<(String, String)>;
 
 /// The key of `rel` in [`Rebuilt`].
-pub fn rebuilt_key(rel: &Relation) -> (String, String) {
+pub(crate) fn rebuilt_key(rel: &Relation) -> (String, String) {
     (rel.schema.to_lowercase(), rel.identifier.to_lowercase())
 }
 
 /// What building reported, like dbt's `adapter_response`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildOutcome {
+pub(crate) struct BuildOutcome {
     /// `OK` on DuckDB (as dbt-duckdb reports), `SELECT n` / `INSERT 0 n` on Postgres.
-    pub message: String,
-    pub rows_affected: Option<u64>,
+    pub(crate) message: String,
+    pub(crate) rows_affected: Option<u64>,
 }
 
 /// Creates `database.schema` unless it exists (tolerating a concurrent worker creating it too:
 /// DuckDB then fails with a write-write conflict until the other worker's statement commits, so
 /// the creation is retried a few times before the error counts).
-pub fn ensure_schema(
+pub(crate) fn ensure_schema(
     conn: &mut dyn Connection,
     database: &str,
     schema: &str,
@@ -92,7 +92,10 @@ fn schema_exists(
 }
 
 /// Builds one model. The schema must exist ([`ensure_schema`]).
-pub fn build(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
+pub(crate) fn build(
+    conn: &mut dyn Connection,
+    spec: &BuildSpec,
+) -> Result<BuildOutcome, AdapterError> {
     if spec.materialization != Materialization::Ephemeral {
         conn.dialect()
             .check_relation(spec.relation)
@@ -118,7 +121,7 @@ pub fn build(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome
 /// Loads a seed into `<name>__dbt_tmp` and puts it in place. On a re-run without `full_refresh`
 /// whose columns are unchanged, the existing table is emptied and refilled instead (as dbt does),
 /// so views depending on it survive on engines that drop dependents.
-pub fn build_seed(
+pub(crate) fn build_seed(
     conn: &mut dyn Connection,
     rel: &Relation,
     table: &SeedTable,

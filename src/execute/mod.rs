@@ -6,15 +6,15 @@
 //! `is_incremental()` and `run_query` see the warehouse as it is then), and builds or tests it. A
 //! failure marks the node's selected descendants as skipped; independent branches carry on.
 
-pub mod materialize;
+pub(crate) mod materialize;
 mod status;
-pub use status::RunStatus;
+pub(crate) use status::RunStatus;
 mod metric_unit;
 mod node;
 mod report;
 mod saved_query;
-pub use saved_query::write_export;
-pub mod snapshot;
+pub(crate) use saved_query::write_export;
+pub(crate) mod snapshot;
 mod unit;
 mod warehouse;
 mod worker;
@@ -23,13 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-pub use report::{
-    fancy_line, set_printer_width, CaptureReporter, Event, JsonReporter, LevelFilter, LogLevel,
-    Reporter, TextReporter, Tone,
+pub(crate) use report::{
+    set_printer_width, Event, JsonReporter, LevelFilter, LogLevel, Reporter, TextReporter, Tone,
 };
 pub(crate) use warehouse::ConnWarehouse;
-pub use warehouse::LazyWarehouse;
-pub use worker::NodeOutcome;
+pub(crate) use warehouse::LazyWarehouse;
 
 use crate::adapters::{Adapter, Connection};
 use crate::compile::{Manifest, Resolver, ResourceType};
@@ -37,51 +35,51 @@ use crate::graph::Dag;
 use crate::templating::Templates;
 
 /// What one invocation runs with.
-pub struct RunContext {
-    pub manifest: Arc<Manifest>,
-    pub templates: Arc<Templates>,
-    pub resolver: Arc<Resolver>,
-    pub adapter: Arc<Adapter>,
-    pub project_root: std::path::PathBuf,
-    pub target_path: std::path::PathBuf,
-    pub full_refresh: bool,
-    pub fail_fast: bool,
-    pub store_failures: bool,
+pub(crate) struct RunContext {
+    pub(crate) manifest: Arc<Manifest>,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) adapter: Arc<Adapter>,
+    pub(crate) project_root: std::path::PathBuf,
+    pub(crate) target_path: std::path::PathBuf,
+    pub(crate) full_refresh: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) store_failures: bool,
     /// `--warn-error` (or `--warn-error-options` naming `LogTestResult`): tests that would warn
     /// fail instead.
-    pub warn_error_tests: bool,
-    pub threads: usize,
-    pub reporter: Arc<dyn Reporter>,
+    pub(crate) warn_error_tests: bool,
+    pub(crate) threads: usize,
+    pub(crate) reporter: Arc<dyn Reporter>,
 }
 
 /// The result of one node.
 #[derive(Debug, Clone)]
-pub struct NodeResult {
-    pub unique_id: String,
-    pub status: RunStatus,
-    pub message: String,
-    pub failures: Option<u64>,
-    pub execution_time: f64,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub completed_at: chrono::DateTime<chrono::Utc>,
-    pub compiled_code: Option<String>,
-    pub thread: usize,
-    pub adapter_response: serde_json::Value,
+pub(crate) struct NodeResult {
+    pub(crate) unique_id: String,
+    pub(crate) status: RunStatus,
+    pub(crate) message: String,
+    pub(crate) failures: Option<u64>,
+    pub(crate) execution_time: f64,
+    pub(crate) started_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) completed_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) compiled_code: Option<String>,
+    pub(crate) thread: usize,
+    pub(crate) adapter_response: serde_json::Value,
 }
 
 impl NodeResult {
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         matches!(self.status, RunStatus::Error | RunStatus::Fail)
     }
 }
 
 /// At most this many workers run at once, whatever `--threads` or the profile asks for: each
 /// holds a warehouse connection and a thread with a render-sized stack.
-pub const MAX_WORKERS: usize = 64;
+pub(crate) const MAX_WORKERS: usize = 64;
 
 /// How many workers a run of `runnable` nodes gets for `requested` threads: never more than
 /// there are nodes to run, nor [`MAX_WORKERS`], nor fewer than one.
-pub fn worker_count(requested: usize, runnable: usize) -> usize {
+pub(crate) fn worker_count(requested: usize, runnable: usize) -> usize {
     requested.min(runnable).clamp(1, MAX_WORKERS)
 }
 
@@ -108,7 +106,7 @@ impl ConnPool {
 }
 
 /// Runs `ids` (already in topological order) and returns their results in that order.
-pub fn run(
+pub(crate) fn run(
     ctx: &RunContext,
     dag: &Dag,
     ids: &[String],
@@ -424,12 +422,12 @@ fn add_test_waits(
 
 /// How a node is described in progress lines.
 #[derive(Debug, Clone)]
-pub struct NodeRef {
-    pub unique_id: String,
-    pub name: String,
-    pub resource_type: ResourceType,
-    pub materialized: String,
-    pub relation: String,
+pub(crate) struct NodeRef {
+    pub(crate) unique_id: String,
+    pub(crate) name: String,
+    pub(crate) resource_type: ResourceType,
+    pub(crate) materialized: String,
+    pub(crate) relation: String,
 }
 
 pub(crate) fn node_ref(ctx: &RunContext, id: &str) -> NodeRef {
@@ -456,7 +454,7 @@ fn describe_node(manifest: &Manifest, id: &str) -> NodeRef {
 /// returns one result per hook for run_results.json (as dbt reports them: `success`, no
 /// failures, `<package>.on-run-start.<n> passed`). The first failing hook stops them with its
 /// error.
-pub fn run_hooks(
+pub(crate) fn run_hooks(
     ctx: &RunContext,
     hooks: &[crate::compile::ProjectHook],
 ) -> Result<Vec<NodeResult>, String> {

@@ -11,7 +11,7 @@ use crate::compile::ResourceType;
 
 /// Something worth telling the user.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     NodeStart {
         index: usize,
         total: usize,
@@ -50,7 +50,7 @@ pub enum Event {
 /// How severe an event is, for `--log-level` (dbt's `debug`, `info`, `warn`, `error`, `none`):
 /// a reporter shows events at or above its level; `None` shows nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum LogLevel {
+pub(crate) enum LogLevel {
     Debug,
     #[default]
     Info,
@@ -60,7 +60,7 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    pub fn parse(s: &str) -> Option<LogLevel> {
+    pub(crate) fn parse(s: &str) -> Option<LogLevel> {
         Some(match s.to_ascii_lowercase().as_str() {
             "debug" => LogLevel::Debug,
             "info" => LogLevel::Info,
@@ -75,7 +75,7 @@ impl LogLevel {
 impl Event {
     /// The level dbt logs the matching event at: a failed node and a failure's report at error,
     /// a test warning and a warning's report at warn, everything else at info.
-    pub fn level(&self) -> LogLevel {
+    pub(crate) fn level(&self) -> LogLevel {
         let by_tone = |t: &Tone| match t {
             Tone::Bad => LogLevel::Error,
             Tone::Warn => LogLevel::Warn,
@@ -95,13 +95,13 @@ impl Event {
 }
 
 /// Passes on the events at or above `min` (`--log-level`, `--quiet`).
-pub struct LevelFilter {
+pub(crate) struct LevelFilter {
     inner: std::sync::Arc<dyn Reporter>,
     min: LogLevel,
 }
 
 impl LevelFilter {
-    pub fn new(inner: std::sync::Arc<dyn Reporter>, min: LogLevel) -> Self {
+    pub(crate) fn new(inner: std::sync::Arc<dyn Reporter>, min: LogLevel) -> Self {
         LevelFilter { inner, min }
     }
 }
@@ -118,25 +118,25 @@ impl Reporter for LevelFilter {
 static PRINTER_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(80);
 
 /// Sets the width of `prefix ....... [status]` lines (`--printer-width`).
-pub fn set_printer_width(width: usize) {
+pub(crate) fn set_printer_width(width: usize) {
     PRINTER_WIDTH.store(width, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// How a summary line reads: green, yellow or red on a terminal, as dbt colours them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     Good,
     Warn,
     Bad,
 }
 
 /// Receives events; implementations must be cheap and thread-safe.
-pub trait Reporter: Send + Sync {
+pub(crate) trait Reporter: Send + Sync {
     fn event(&self, e: &Event);
 }
 
 /// dbt-like text lines on a writer (stdout), optionally coloured.
-pub struct TextReporter {
+pub(crate) struct TextReporter {
     out: Mutex<Box<dyn Write + Send>>,
     color: bool,
     quiet: bool,
@@ -153,7 +153,7 @@ struct LiveState {
 }
 
 impl TextReporter {
-    pub fn new(out: Box<dyn Write + Send>, color: bool, quiet: bool) -> Self {
+    pub(crate) fn new(out: Box<dyn Write + Send>, color: bool, quiet: bool) -> Self {
         TextReporter {
             out: Mutex::new(out),
             color,
@@ -163,7 +163,7 @@ impl TextReporter {
     }
 
     /// Adds the live progress line (only for terminals).
-    pub fn with_live_progress(mut self, on: bool) -> Self {
+    pub(crate) fn with_live_progress(mut self, on: bool) -> Self {
         self.live = on.then(|| Mutex::new(LiveState::default()));
         self
     }
@@ -222,7 +222,7 @@ impl TextReporter {
 
 /// `prefix ....... [status]` padded with dots to dbt's printer width (80 unless
 /// `--printer-width` says otherwise).
-pub fn fancy_line(prefix: &str, status: &str) -> String {
+pub(crate) fn fancy_line(prefix: &str, status: &str) -> String {
     padded_line(
         prefix,
         status,
@@ -240,7 +240,7 @@ fn padded_line(prefix: &str, status: &str, target: usize) -> String {
 }
 
 /// What a node is, as dbt words it: `sql view model`, `seed file`, `test`.
-pub fn describe(node: &NodeRef) -> String {
+pub(crate) fn describe(node: &NodeRef) -> String {
     match node.resource_type {
         ResourceType::Model => format!("sql {} model {}", node.materialized, node.relation),
         ResourceType::Seed => format!("seed file {}", node.relation),
@@ -376,12 +376,12 @@ impl TextReporter {
 }
 
 /// One JSON object per line (`--log-format json`).
-pub struct JsonReporter {
+pub(crate) struct JsonReporter {
     out: Mutex<Box<dyn Write + Send>>,
 }
 
 impl JsonReporter {
-    pub fn new(out: Box<dyn Write + Send>) -> Self {
+    pub(crate) fn new(out: Box<dyn Write + Send>) -> Self {
         JsonReporter {
             out: Mutex::new(out),
         }
@@ -438,23 +438,23 @@ impl Reporter for JsonReporter {
     }
 }
 
-/// Collects events in memory (tests).
-#[derive(Default)]
-pub struct CaptureReporter {
-    pub events: Mutex<Vec<Event>>,
-}
-
-impl Reporter for CaptureReporter {
-    fn event(&self, e: &Event) {
-        if let Ok(mut v) = self.events.lock() {
-            v.push(e.clone());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Collects events in memory.
+    #[derive(Default)]
+    struct CaptureReporter {
+        events: Mutex<Vec<Event>>,
+    }
+
+    impl Reporter for CaptureReporter {
+        fn event(&self, e: &Event) {
+            if let Ok(mut v) = self.events.lock() {
+                v.push(e.clone());
+            }
+        }
+    }
 
     /// A writer whose bytes the test can read back.
     #[derive(Clone, Default)]

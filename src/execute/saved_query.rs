@@ -67,7 +67,7 @@ pub(crate) fn run(node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
 /// Writes one export: `sql` as a table (or a view) at `relation`, its schema created first. The
 /// same swap as a table model, so a failing export leaves the previous relation as it was. Used
 /// by `build` and by `sluice metrics export`.
-pub fn write_export(
+pub(crate) fn write_export(
     conn: &mut dyn Connection,
     relation: &Relation,
     as_view: bool,

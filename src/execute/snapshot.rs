@@ -22,7 +22,7 @@ use crate::sql::{quote, Relation};
 
 /// What to do with current rows whose key left the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HardDeletes {
+pub(crate) enum HardDeletes {
     Ignore,
     Invalidate,
     NewRecord,
@@ -30,23 +30,23 @@ pub enum HardDeletes {
 
 /// A snapshot's configuration, read from its node config.
 #[derive(Debug, Clone)]
-pub struct SnapshotSpec {
-    pub relation: Relation,
+pub(crate) struct SnapshotSpec {
+    pub(crate) relation: Relation,
     /// The compiled `select` of the snapshot.
-    pub sql: String,
-    pub unique_key: Vec<String>,
+    pub(crate) sql: String,
+    pub(crate) unique_key: Vec<String>,
     /// `timestamp` or `check`.
-    pub strategy: String,
-    pub updated_at: Option<String>,
+    pub(crate) strategy: String,
+    pub(crate) updated_at: Option<String>,
     /// `None` for `all`.
-    pub check_cols: Option<Vec<String>>,
-    pub hard_deletes: HardDeletes,
-    pub valid_to_current: Option<String>,
+    pub(crate) check_cols: Option<Vec<String>>,
+    pub(crate) hard_deletes: HardDeletes,
+    pub(crate) valid_to_current: Option<String>,
 }
 
 impl SnapshotSpec {
     /// Reads the spec from a snapshot node's config; an error names what is missing.
-    pub fn from_config(
+    pub(crate) fn from_config(
         relation: Relation,
         sql: String,
         config: &serde_json::Map<String, Value>,
@@ -196,7 +196,7 @@ impl SnapshotSpec {
     }
 
     /// `create table` for the first run.
-    pub fn create_sql(&self, dialect_create: impl Fn(&Relation, &str) -> String) -> String {
+    pub(crate) fn create_sql(&self, dialect_create: impl Fn(&Relation, &str) -> String) -> String {
         let u = self.updated_at_expr();
         let is_deleted = if self.hard_deletes == HardDeletes::NewRecord {
             ", 'False' as dbt_is_deleted"
@@ -215,7 +215,7 @@ impl SnapshotSpec {
     /// The staging query of a later run. `check_cols` are the (quoted) columns compared by the
     /// check strategy, `column_added` whether the query has a column the table lacks, and
     /// `source_cols` / `snapshot_cols` the columns of the query and of the table.
-    pub fn staging_sql(
+    pub(crate) fn staging_sql(
         &self,
         check_cols: &[String],
         column_added: bool,
@@ -323,7 +323,7 @@ impl SnapshotSpec {
 }
 
 /// Runs one snapshot; returns the message dbt prints (`SELECT n` / `INSERT n`).
-pub fn run(
+pub(crate) fn run(
     conn: &mut dyn Connection,
     spec: &SnapshotSpec,
     create_table_as: impl Fn(&Relation, &str) -> String,

@@ -21,7 +21,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Success => "success",
             RunStatus::Error => "error",
@@ -36,7 +36,7 @@ impl RunStatus {
     }
 
     /// Every status, for parsing.
-    pub const ALL: [RunStatus; 9] = [
+    pub(crate) const ALL: [RunStatus; 9] = [
         RunStatus::Success,
         RunStatus::Error,
         RunStatus::Skipped,

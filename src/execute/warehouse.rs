@@ -11,7 +11,7 @@ use crate::templating::{Column, QueryResult};
 
 /// A worker's connection, shared with the templates while the node compiles.
 pub(crate) struct ConnWarehouse {
-    pub conn: Mutex<Box<dyn Connection>>,
+    pub(crate) conn: Mutex<Box<dyn Connection>>,
 }
 
 impl Warehouse for ConnWarehouse {
@@ -61,13 +61,13 @@ impl Warehouse for ConnWarehouse {
 /// introspective call (`get_relation`, `get_columns_in_relation`, `run_query` ...), as dbt's
 /// `compile` introspects, so a project whose Jinja never asks costs no connection. A DuckDB file
 /// that does not exist yet holds no relations: it is not created just to look.
-pub struct LazyWarehouse {
+pub(crate) struct LazyWarehouse {
     target: crate::project::Target,
     conn: std::sync::OnceLock<Result<ConnWarehouse, String>>,
 }
 
 impl LazyWarehouse {
-    pub fn new(target: &crate::project::Target) -> Self {
+    pub(crate) fn new(target: &crate::project::Target) -> Self {
         LazyWarehouse {
             target: target.clone(),
             conn: std::sync::OnceLock::new(),

@@ -13,19 +13,19 @@ use crate::templating::Templates;
 
 /// What every worker shares.
 pub(crate) struct Shared {
-    pub manifest: Arc<Manifest>,
-    pub templates: Arc<Templates>,
-    pub resolver: Arc<Resolver>,
-    pub dialect: Dialect,
-    pub project_root: std::path::PathBuf,
-    pub target_path: std::path::PathBuf,
-    pub full_refresh: bool,
-    pub store_failures: bool,
+    pub(crate) manifest: Arc<Manifest>,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) dialect: Dialect,
+    pub(crate) project_root: std::path::PathBuf,
+    pub(crate) target_path: std::path::PathBuf,
+    pub(crate) full_refresh: bool,
+    pub(crate) store_failures: bool,
     /// `--warn-error`: a test that would warn fails.
-    pub warn_error_tests: bool,
-    pub reporter: Arc<dyn super::Reporter>,
+    pub(crate) warn_error_tests: bool,
+    pub(crate) reporter: Arc<dyn super::Reporter>,
     /// The relations this run builds (see [`materialize::Rebuilt`]).
-    pub rebuilt: materialize::Rebuilt,
+    pub(crate) rebuilt: materialize::Rebuilt,
 }
 
 impl From<&RunContext> for Shared {
@@ -48,13 +48,13 @@ impl From<&RunContext> for Shared {
 
 /// What happened, before it becomes a result.
 #[derive(Debug, Clone)]
-pub struct NodeOutcome {
-    pub status: RunStatus,
-    pub message: String,
-    pub failures: Option<u64>,
-    pub compiled_code: Option<String>,
-    pub detail: Option<String>,
-    pub rows_affected: Option<u64>,
+pub(crate) struct NodeOutcome {
+    pub(crate) status: RunStatus,
+    pub(crate) message: String,
+    pub(crate) failures: Option<u64>,
+    pub(crate) compiled_code: Option<String>,
+    pub(crate) detail: Option<String>,
+    pub(crate) rows_affected: Option<u64>,
 }
 
 impl NodeOutcome {

@@ -27,48 +27,48 @@ use crate::diagnostics::{Code, Diagnostic};
 
 /// One node of the project graph, as the parser resolved it.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct GraphNode {
+pub(crate) struct GraphNode {
     /// `model.pkg.orders`, `test.pkg.not_null_orders_id.abc123`, `source.pkg.raw.orders`, ...
-    pub unique_id: String,
+    pub(crate) unique_id: String,
     /// Node name (for sources: the table name).
-    pub name: String,
+    pub(crate) name: String,
     /// model seed snapshot test source exposure analysis unit_test metric semantic_model
     /// saved_query
-    pub resource_type: String,
-    pub package_name: String,
+    pub(crate) resource_type: String,
+    pub(crate) package_name: String,
     /// Relative to the project root, forward slashes, e.g. `models/staging/stg_orders.sql`.
-    pub original_file_path: String,
+    pub(crate) original_file_path: String,
     /// e.g. `["jaffle_shop","staging","stg_orders"]`; sources: `[pkg, ...dirs, source, table]`.
-    pub fqn: Vec<String>,
-    pub tags: Vec<String>,
+    pub(crate) fqn: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// Resolved config (materialized, enabled, schema, severity, meta, arbitrary keys): the
     /// entries that differ from `config_defaults` (all of them when there are no defaults). Read
     /// it through [`GraphNode::config_value`].
-    pub config: serde_json::Map<String, serde_json::Value>,
+    pub(crate) config: serde_json::Map<String, serde_json::Value>,
     /// The defaults of the node's resource type, shared by every node of that type (copying
     /// them into tens of thousands of graph nodes was a tenth of a large project's parse).
-    pub config_defaults: Option<&'static serde_json::Map<String, serde_json::Value>>,
+    pub(crate) config_defaults: Option<&'static serde_json::Map<String, serde_json::Value>>,
     /// Tests: `generic` | `singular`; unit tests: `unit`.
-    pub test_type: Option<String>,
+    pub(crate) test_type: Option<String>,
     /// Generic tests: `not_null`, `unique`, `dbt_utils.expression_is_true`, ...
-    pub test_name: Option<String>,
+    pub(crate) test_name: Option<String>,
     /// Sources only.
-    pub source_name: Option<String>,
+    pub(crate) source_name: Option<String>,
     /// Versioned models: their version and their model's latest version.
-    pub version: Option<String>,
-    pub latest_version: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) latest_version: Option<String>,
     /// Parent unique_ids; ids not in the graph are ignored.
-    pub depends_on: Vec<String>,
+    pub(crate) depends_on: Vec<String>,
 }
 
 impl GraphNode {
     /// False only when the resolved config says `enabled: false`.
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         self.config_value("enabled") != Some(&serde_json::Value::Bool(false))
     }
 
     /// One key of the resolved config.
-    pub fn config_value(&self, key: &str) -> Option<&serde_json::Value> {
+    pub(crate) fn config_value(&self, key: &str) -> Option<&serde_json::Value> {
         self.config
             .get(key)
             .or_else(|| self.config_defaults.and_then(|d| d.get(key)))
@@ -77,7 +77,7 @@ impl GraphNode {
 
 /// The dependency graph: an edge runs from parent to child.
 #[derive(Debug, Clone)]
-pub struct Dag {
+pub(crate) struct Dag {
     /// Sorted by unique_id; position `i` is `NodeIndex::new(i)` in `graph`.
     nodes: Vec<GraphNode>,
     graph: DiGraph<(), ()>,
@@ -86,7 +86,7 @@ pub struct Dag {
 
 impl Dag {
     /// Builds the graph. Fails on a duplicate unique_id or a dependency cycle.
-    pub fn build(mut nodes: Vec<GraphNode>) -> Result<Dag, Diagnostic> {
+    pub(crate) fn build(mut nodes: Vec<GraphNode>) -> Result<Dag, Diagnostic> {
         nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
         if let Some(w) = nodes.windows(2).find(|w| w[0].unique_id == w[1].unique_id) {
             return Err(Diagnostic::error(
@@ -144,47 +144,42 @@ impl Dag {
         }
     }
 
-    pub fn node(&self, id: &str) -> Option<&GraphNode> {
+    #[cfg(test)]
+    pub(crate) fn node(&self, id: &str) -> Option<&GraphNode> {
         self.index.get(id).map(|i| &self.nodes[i.index()])
     }
 
     /// All nodes, sorted by unique_id.
-    pub fn nodes(&self) -> impl Iterator<Item = &GraphNode> {
+    #[cfg(test)]
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = &GraphNode> {
         self.nodes.iter()
     }
 
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     /// Direct parents of `id` that are in the graph, sorted.
-    pub fn parents(&self, id: &str) -> Vec<&str> {
+    pub(crate) fn parents(&self, id: &str) -> Vec<&str> {
         self.neighbours(id, Direction::Incoming)
     }
 
     /// Direct children of `id`, sorted.
-    pub fn children(&self, id: &str) -> Vec<&str> {
+    pub(crate) fn children(&self, id: &str) -> Vec<&str> {
         self.neighbours(id, Direction::Outgoing)
     }
 
     /// Everything upstream of `id` (not `id` itself), up to `depth` edges away when given.
-    pub fn ancestors(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
+    #[cfg(test)]
+    pub(crate) fn ancestors(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
         self.walk_ids(id, depth, Direction::Incoming)
     }
 
     /// Everything downstream of `id` (not `id` itself), up to `depth` edges away when given.
-    pub fn descendants(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
+    pub(crate) fn descendants(&self, id: &str, depth: Option<usize>) -> BTreeSet<String> {
         self.walk_ids(id, depth, Direction::Outgoing)
     }
 
     /// Topological order (parents first) of `subset`, or of the whole graph. Within a subset, a
     /// node still waits for subset members it reaches only through nodes outside the subset.
     /// Ties are broken by unique_id, so the order is deterministic.
-    pub fn topo_order(&self, subset: Option<&BTreeSet<String>>) -> Vec<String> {
+    pub(crate) fn topo_order(&self, subset: Option<&BTreeSet<String>>) -> Vec<String> {
         let members: Vec<bool> = match subset {
             None => vec![true; self.nodes.len()],
             Some(s) => self
@@ -236,7 +231,7 @@ impl Dag {
     /// intersection. Tests are added eagerly when any parent is selected (dbt's default
     /// `--indirect-selection eager`), both for `select` and for `exclude`, so excluding a model
     /// also excludes the tests attached to it, as in dbt.
-    pub fn select(
+    pub(crate) fn select(
         &self,
         select: &[String],
         exclude: &[String],
@@ -246,7 +241,7 @@ impl Dag {
 
     /// The space-separated selectors among `selectors` that select no enabled node, for the
     /// CLI's "The selection criterion 'x' does not match any enabled nodes" warning.
-    pub fn unmatched(&self, selectors: &[String]) -> Result<Vec<String>, Diagnostic> {
+    pub(crate) fn unmatched(&self, selectors: &[String]) -> Result<Vec<String>, Diagnostic> {
         selector::unmatched(self, selectors)
     }
 
@@ -346,7 +341,7 @@ impl Dag {
 }
 
 /// dbt's order of versions: as numbers when both are numbers, else as text.
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
         _ => a.cmp(b),
@@ -356,7 +351,7 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// `build`'s DAG over `nodes`: a model waits for its unit tests (`unit_tests` pairs each unit test
 /// with its model), and a unit test waits for its model's parents instead of the model (their
 /// columns type the fixtures). `None` when the graph does not build.
-pub fn with_unit_tests_first(
+pub(crate) fn with_unit_tests_first(
     mut nodes: Vec<GraphNode>,
     unit_tests: &[(String, String)],
 ) -> Option<Dag> {

@@ -23,7 +23,7 @@ use crate::sql::{quote, Dialect};
 
 /// What a check looks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckKind {
+pub(crate) enum CheckKind {
     /// Entity `entity` of `model` (primary or unique) has repeated values.
     NotUnique { model: String, entity: String },
     /// Joining `from` to `to` on `entity` matches several rows of `to` for some rows of `from`.
@@ -38,16 +38,16 @@ pub enum CheckKind {
 
 /// One check: its SQL (one row: `n`, then details) and where its diagnostic points.
 #[derive(Debug, Clone)]
-pub struct Check {
-    pub kind: CheckKind,
-    pub sql: String,
+pub(crate) struct Check {
+    pub(crate) kind: CheckKind,
+    pub(crate) sql: String,
     /// The YAML file of the semantic model the diagnostic points at.
-    pub file: String,
+    pub(crate) file: String,
 }
 
 impl Check {
     /// The path to the YAML key the diagnostic points at (under `semantic_models:`).
-    pub fn steps(&self) -> Vec<Step<'_>> {
+    pub(crate) fn steps(&self) -> Vec<Step<'_>> {
         match &self.kind {
             CheckKind::NotUnique { model, entity } => {
                 vec![Step::Name(model), Step::Key("entities"), Step::Name(entity)]
@@ -64,7 +64,7 @@ impl Check {
     }
 
     /// The message and hint for the check's answer (`columns`, `row`), or `None` when it passed.
-    pub fn explain(&self, columns: &[String], row: &[Value]) -> Option<(String, String)> {
+    pub(crate) fn explain(&self, columns: &[String], row: &[Value]) -> Option<(String, String)> {
         let get = |name: &str| {
             columns
                 .iter()
@@ -166,7 +166,7 @@ fn spine_joined(layer: &SemanticLayer) -> BTreeSet<(String, String)> {
 
 /// Every check of `layer`, in a stable order (semantic models by name, then entities and
 /// dimensions as written).
-pub fn checks(layer: &SemanticLayer, dialect: Dialect) -> Vec<Check> {
+pub(crate) fn checks(layer: &SemanticLayer, dialect: Dialect) -> Vec<Check> {
     let mut out = Vec::new();
     let mut models: Vec<_> = layer.semantic_models.iter().collect();
     models.sort_by(|a, b| a.name.cmp(&b.name));

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 /// Whether a model's properties enable a semantic model (`semantic_model: true`, or a mapping
 /// whose `enabled` is not false).
-pub fn enabled(model: &Value) -> bool {
+pub(crate) fn enabled(model: &Value) -> bool {
     match model.get("semantic_model") {
         Some(Value::Bool(b)) => *b,
         Some(Value::Object(m)) => m.get("enabled").and_then(Value::as_bool).unwrap_or(true),
@@ -45,7 +45,7 @@ fn type_is(v: &Value, kind: &str) -> bool {
 }
 
 /// The legacy `semantic_models:` entry and `metrics:` entries a model's properties define.
-pub fn from_model(model: &Value) -> Option<(Value, Vec<Value>)> {
+pub(crate) fn from_model(model: &Value) -> Option<(Value, Vec<Value>)> {
     if !enabled(model) {
         return None;
     }
@@ -252,7 +252,7 @@ fn simple_metric(m: &Value) -> (Value, Value) {
 
 /// A metric in the latest spec (no `type_params`) in the legacy shape; legacy metrics, and
 /// anything that is not a mapping, are returned unchanged.
-pub fn metric(m: &Value) -> Value {
+pub(crate) fn metric(m: &Value) -> Value {
     let Some(obj) = m.as_object() else {
         return m.clone();
     };
@@ -322,7 +322,7 @@ fn conversion(tp: &mut Map<String, Value>) -> &mut Map<String, Value> {
 /// Where a definition the latest spec wrote on a model sits in its file: `steps` under
 /// `semantic_models:` or `metrics:` (the legacy path validation names) translated to the
 /// model's entry under `models:` (its `columns:`, `derived_semantics:` and `metrics:`).
-pub fn locate_on_model(
+pub(crate) fn locate_on_model(
     text: &str,
     value: &Value,
     section: &str,
@@ -416,7 +416,7 @@ pub fn locate_on_model(
 /// The semantic models and metrics the latest spec defines on the models of `files`, in the
 /// legacy shape, by name: what `semantic_models:` / `metrics:` entries give manifest.json and the
 /// documentation site for definitions written the legacy way.
-pub fn manifest_entries(
+pub(crate) fn manifest_entries(
     files: &[crate::project::YamlFile],
 ) -> (Vec<(String, Value)>, Vec<(String, Value)>) {
     let mut sms = Vec::new();

@@ -236,7 +236,7 @@ fn written_grains(m: &Metric, tp: &mut Map<String, Value>) {
 }
 
 /// The whole artifact. `default_schema` is the target schema (for exports without `schema`).
-pub fn semantic_manifest(layer: &SemanticLayer, default_schema: &str) -> Value {
+pub(crate) fn semantic_manifest(layer: &SemanticLayer, default_schema: &str) -> Value {
     let spine = layer.time_spine.as_ref();
     json!({
         "semantic_models": layer.semantic_models.iter().map(semantic_model).collect::<Vec<_>>(),
@@ -261,12 +261,12 @@ pub fn semantic_manifest(layer: &SemanticLayer, default_schema: &str) -> Value {
 }
 
 /// What the `manifest.json` entries of the semantic layer need from the project and target.
-pub struct EntryEnv<'a> {
-    pub package: &'a str,
-    pub project: &'a crate::project::Project,
+pub(crate) struct EntryEnv<'a> {
+    pub(crate) package: &'a str,
+    pub(crate) project: &'a crate::project::Project,
     /// The target's database (export relations name it).
-    pub database: &'a str,
-    pub default_schema: &'a str,
+    pub(crate) database: &'a str,
+    pub(crate) default_schema: &'a str,
 }
 
 /// The semantic layer's entries of `manifest.json` (`metrics`, `semantic_models`,
@@ -274,7 +274,7 @@ pub struct EntryEnv<'a> {
 /// each, plus the node fields dbt adds (ids, paths, fqn, config, `depends_on` ...). `created_at`
 /// is left null for the writer to fill in. dbt's key order is kept, so the entries read like
 /// dbt's side by side.
-pub fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<String, Value> {
+pub(crate) fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for sm in &layer.semantic_models {
         let (id, entry) = semantic_model_entry(sm, env);

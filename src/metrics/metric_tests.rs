@@ -11,7 +11,7 @@ use crate::project::YamlFile;
 /// Loads the semantic layer and adds the test node of every metric's `data_tests:` and of every
 /// `metric_unit_tests:` entry to `manifest` (nothing to do, and nothing loaded, when there are
 /// none).
-pub fn attach(
+pub(crate) fn attach(
     files: &[YamlFile],
     manifest: &mut Manifest,
     target: &crate::project::Target,

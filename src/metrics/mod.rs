@@ -10,24 +10,24 @@
 //! raw values, because every validation error must name the file and line of the offending key,
 //! and only the file text knows lines. Reading a few YAML values twice costs microseconds.
 
-pub mod data_checks;
-pub mod data_tests;
-pub mod latest_spec;
-pub mod manifest;
-pub mod metric_tests;
-pub mod model;
-pub mod nodes;
-pub mod plan;
-pub mod plan_error;
-pub mod render;
-pub mod spec;
-pub mod unit_tests;
+pub(crate) mod data_checks;
+pub(crate) mod data_tests;
+pub(crate) mod latest_spec;
+pub(crate) mod manifest;
+pub(crate) mod metric_tests;
+pub(crate) mod model;
+pub(crate) mod nodes;
+pub(crate) mod plan;
+pub(crate) mod plan_error;
+pub(crate) mod render;
+pub(crate) mod spec;
+pub(crate) mod unit_tests;
 pub mod validate;
 
 use serde_json::Value;
 
-pub use model::*;
-pub use plan::{MetricQuery, QueryPlan};
+pub(crate) use model::*;
+pub(crate) use plan::MetricQuery;
 
 use crate::compile::{Manifest, ResourceType};
 use crate::diagnostics::{Code, Diagnostic, Location};
@@ -35,7 +35,7 @@ use crate::project::YamlFile;
 
 /// One step of a path to a YAML key: an entry of a list by its `name:`, or a mapping key.
 #[derive(Debug, Clone, Copy)]
-pub enum Step<'a> {
+pub(crate) enum Step<'a> {
     Name(&'a str),
     Key(&'a str),
 }
@@ -64,7 +64,7 @@ fn content_of(line: &str) -> (&str, usize) {
 
 /// 1-based (line, column) of the key reached by `steps` under the top-level `section:` of a YAML
 /// text, or of the deepest step found. Text-based, so it works on any YAML dbt accepts.
-pub fn locate(text: &str, section: &str, steps: &[Step]) -> Option<(usize, usize)> {
+pub(crate) fn locate(text: &str, section: &str, steps: &[Step]) -> Option<(usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
     let header = format!("{section}:");
     let mut best: Option<(usize, usize)> = None;
@@ -199,7 +199,7 @@ fn find_in_entry(text: &str, start: usize, token: &str) -> Option<(usize, usize)
 }
 
 /// A diagnostic pointing at `steps` under `section:` of `file` (line found in `files`).
-pub fn diag_at(
+pub(crate) fn diag_at(
     files: &[YamlFile],
     file: &str,
     section: &str,
@@ -230,7 +230,7 @@ pub struct ModelIndex {
 }
 
 impl ModelIndex {
-    pub fn from_manifest(manifest: &Manifest) -> Self {
+    pub(crate) fn from_manifest(manifest: &Manifest) -> Self {
         let mut nodes = std::collections::BTreeMap::new();
         for n in manifest.nodes.values() {
             if n.resource_type.is_refable() && n.is_enabled() {
@@ -257,7 +257,7 @@ impl ModelIndex {
 
 /// Reads the semantic layer from the project's YAML files; refs are resolved against `manifest`.
 /// Returns the definitions that parsed and one diagnostic per entry that did not.
-pub fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diagnostic>) {
+pub(crate) fn load(files: &[YamlFile], manifest: &Manifest) -> (SemanticLayer, Vec<Diagnostic>) {
     load_indexed(files, &ModelIndex::from_manifest(manifest))
 }
 
@@ -449,7 +449,7 @@ fn add_created_metrics(layer: &mut SemanticLayer) {
                 config: None,
                 meta: None,
                 tags: None,
-                data_tests: None,
+                _data_tests: None,
                 origin: sm.origin.clone(),
             });
         }

@@ -23,15 +23,15 @@ macro_rules! case_insensitive_enum {
     ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
             /// The names MetricFlow writes, lower case.
-            pub const NAMES: &'static [&'static str] = &[$($name),+];
+            pub(crate) const NAMES: &'static [&'static str] = &[$($name),+];
             /// The value named `s`, in any case.
-            pub fn from_name(s: &str) -> Option<Self> {
+            pub(crate) fn from_name(s: &str) -> Option<Self> {
                 match s.to_ascii_lowercase().as_str() {
                     $($name => Some($ty::$variant),)+
                     _ => None,
                 }
             }
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self {
                     $($ty::$variant => $name,)+
                 }
@@ -48,14 +48,14 @@ macro_rules! case_insensitive_enum {
 
 /// Where a definition was written: the YAML file and the line of its `name:`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    pub file: String,
-    pub line: Option<usize>,
+pub(crate) struct Origin {
+    pub(crate) file: String,
+    pub(crate) line: Option<usize>,
 }
 
 /// A time granularity, finest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Grain {
+pub(crate) enum Grain {
     Day,
     Week,
     Month,
@@ -64,14 +64,14 @@ pub enum Grain {
 }
 
 impl Grain {
-    pub const ALL: [Grain; 5] = [
+    pub(crate) const ALL: [Grain; 5] = [
         Grain::Day,
         Grain::Week,
         Grain::Month,
         Grain::Quarter,
         Grain::Year,
     ];
-    pub fn parse(s: &str) -> Option<Grain> {
+    pub(crate) fn parse(s: &str) -> Option<Grain> {
         match s.trim().to_ascii_lowercase().trim_end_matches('s') {
             "day" => Some(Grain::Day),
             "week" => Some(Grain::Week),
@@ -81,7 +81,7 @@ impl Grain {
             _ => None,
         }
     }
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Grain::Day => "day",
             Grain::Week => "week",
@@ -114,9 +114,9 @@ impl<'de> Deserialize<'de> for Grain {
 /// `grain_to_date`), and the semantic manifest the metric's `time_granularity`; elsewhere the
 /// lower-case name is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrainText {
-    pub grain: Grain,
-    pub written: String,
+pub(crate) struct GrainText {
+    pub(crate) grain: Grain,
+    pub(crate) written: String,
 }
 
 impl From<Grain> for GrainText {
@@ -145,13 +145,13 @@ impl<'de> Deserialize<'de> for GrainText {
 
 /// `7 days`, `1 month`: a count of grains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub count: u32,
-    pub grain: Grain,
+pub(crate) struct Window {
+    pub(crate) count: u32,
+    pub(crate) grain: Grain,
 }
 
 impl Window {
-    pub fn parse(s: &str) -> Option<Window> {
+    pub(crate) fn parse(s: &str) -> Option<Window> {
         let mut parts = s.split_whitespace();
         let count = parts.next()?.parse().ok()?;
         let grain = Grain::parse(parts.next()?)?;
@@ -223,7 +223,7 @@ fn filters<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntityType {
+pub(crate) enum EntityType {
     Primary,
     Unique,
     Foreign,
@@ -234,7 +234,7 @@ case_insensitive_enum!(EntityType { Primary => "primary", Unique => "unique", Fo
 
 impl EntityType {
     /// At most one row per value: joining to it cannot fan out.
-    pub fn is_unique(self) -> bool {
+    pub(crate) fn is_unique(self) -> bool {
         matches!(
             self,
             EntityType::Primary | EntityType::Unique | EntityType::Natural
@@ -244,26 +244,26 @@ impl EntityType {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Entity {
-    pub name: String,
+pub(crate) struct Entity {
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub kind: EntityType,
-    pub expr: Option<String>,
-    pub role: Option<String>,
-    pub description: Option<String>,
-    pub label: Option<String>,
-    pub config: Option<Value>,
-    pub meta: Option<Value>,
+    pub(crate) kind: EntityType,
+    pub(crate) expr: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) config: Option<Value>,
+    pub(crate) meta: Option<Value>,
 }
 
 impl Entity {
-    pub fn sql(&self) -> &str {
+    pub(crate) fn sql(&self) -> &str {
         self.expr.as_deref().unwrap_or(&self.name)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DimensionType {
+pub(crate) enum DimensionType {
     Categorical,
     Time,
 }
@@ -272,45 +272,45 @@ case_insensitive_enum!(DimensionType { Categorical => "categorical", Time => "ti
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ValidityParams {
+pub(crate) struct ValidityParams {
     #[serde(default)]
-    pub is_start: bool,
+    pub(crate) is_start: bool,
     #[serde(default)]
-    pub is_end: bool,
+    pub(crate) is_end: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DimensionTypeParams {
-    pub time_granularity: Option<Grain>,
-    pub validity_params: Option<ValidityParams>,
+pub(crate) struct DimensionTypeParams {
+    pub(crate) time_granularity: Option<Grain>,
+    pub(crate) validity_params: Option<ValidityParams>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Dimension {
-    pub name: String,
+pub(crate) struct Dimension {
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub kind: DimensionType,
-    pub expr: Option<String>,
+    pub(crate) kind: DimensionType,
+    pub(crate) expr: Option<String>,
     #[serde(default)]
-    pub is_partition: bool,
-    pub type_params: Option<DimensionTypeParams>,
-    pub description: Option<String>,
-    pub label: Option<String>,
-    pub config: Option<Value>,
-    pub meta: Option<Value>,
+    pub(crate) is_partition: bool,
+    pub(crate) type_params: Option<DimensionTypeParams>,
+    pub(crate) description: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) config: Option<Value>,
+    pub(crate) meta: Option<Value>,
 }
 
 impl Dimension {
-    pub fn sql(&self) -> &str {
+    pub(crate) fn sql(&self) -> &str {
         self.expr.as_deref().unwrap_or(&self.name)
     }
-    pub fn grain(&self) -> Option<Grain> {
+    pub(crate) fn grain(&self) -> Option<Grain> {
         self.type_params.as_ref().and_then(|t| t.time_granularity)
     }
     /// `validity_params` of a slowly changing dimension's start or end column.
-    pub fn validity(&self) -> Option<&ValidityParams> {
+    pub(crate) fn validity(&self) -> Option<&ValidityParams> {
         self.type_params
             .as_ref()
             .and_then(|t| t.validity_params.as_ref())
@@ -318,7 +318,7 @@ impl Dimension {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Agg {
+pub(crate) enum Agg {
     Sum,
     Max,
     Min,
@@ -332,25 +332,18 @@ pub enum Agg {
 
 case_insensitive_enum!(Agg { Sum => "sum", Max => "max", Min => "min", Count => "count", CountDistinct => "count_distinct", SumBoolean => "sum_boolean", Average => "average", Percentile => "percentile", Median => "median" });
 
-impl Agg {
-    /// Whether partial aggregates can be added up (a cumulative or re-aggregated sum is exact).
-    pub fn is_additive(self) -> bool {
-        matches!(self, Agg::Sum | Agg::Count | Agg::SumBoolean)
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AggParams {
-    pub percentile: Option<f64>,
+pub(crate) struct AggParams {
+    pub(crate) percentile: Option<f64>,
     #[serde(default)]
-    pub use_discrete_percentile: bool,
+    pub(crate) use_discrete_percentile: bool,
     #[serde(default)]
-    pub use_approximate_percentile: bool,
+    pub(crate) use_approximate_percentile: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WindowChoice {
+pub(crate) enum WindowChoice {
     Min,
     #[default]
     Max,
@@ -360,34 +353,34 @@ case_insensitive_enum!(WindowChoice { Min => "min", Max => "max" });
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NonAdditiveDimension {
-    pub name: String,
+pub(crate) struct NonAdditiveDimension {
+    pub(crate) name: String,
     #[serde(default)]
-    pub window_choice: WindowChoice,
+    pub(crate) window_choice: WindowChoice,
     #[serde(default)]
-    pub window_groupings: Vec<String>,
+    pub(crate) window_groupings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Measure {
-    pub name: String,
-    pub agg: Agg,
-    pub expr: Option<Value>,
-    pub description: Option<String>,
-    pub label: Option<String>,
+pub(crate) struct Measure {
+    pub(crate) name: String,
+    pub(crate) agg: Agg,
+    pub(crate) expr: Option<Value>,
+    pub(crate) description: Option<String>,
+    pub(crate) label: Option<String>,
     #[serde(default)]
-    pub create_metric: bool,
-    pub agg_params: Option<AggParams>,
-    pub non_additive_dimension: Option<NonAdditiveDimension>,
-    pub agg_time_dimension: Option<String>,
-    pub config: Option<Value>,
-    pub meta: Option<Value>,
+    pub(crate) create_metric: bool,
+    pub(crate) agg_params: Option<AggParams>,
+    pub(crate) non_additive_dimension: Option<NonAdditiveDimension>,
+    pub(crate) agg_time_dimension: Option<String>,
+    pub(crate) config: Option<Value>,
+    pub(crate) meta: Option<Value>,
 }
 
 impl Measure {
     /// The SQL of the measure (`expr`, which YAML may have typed as a number, or the name).
-    pub fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         match &self.expr {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => self.name.clone(),
@@ -398,56 +391,56 @@ impl Measure {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SemanticModelDefaults {
-    pub agg_time_dimension: Option<String>,
+pub(crate) struct SemanticModelDefaults {
+    pub(crate) agg_time_dimension: Option<String>,
 }
 
 /// A `semantic_models:` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SemanticModel {
-    pub name: String,
+pub(crate) struct SemanticModel {
+    pub(crate) name: String,
     /// `ref('model')` as written.
-    pub model: String,
-    pub description: Option<String>,
-    pub label: Option<String>,
-    pub defaults: Option<SemanticModelDefaults>,
-    pub primary_entity: Option<String>,
+    pub(crate) model: String,
+    pub(crate) description: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) defaults: Option<SemanticModelDefaults>,
+    pub(crate) primary_entity: Option<String>,
     #[serde(default)]
-    pub entities: Vec<Entity>,
+    pub(crate) entities: Vec<Entity>,
     #[serde(default)]
-    pub dimensions: Vec<Dimension>,
+    pub(crate) dimensions: Vec<Dimension>,
     #[serde(default)]
-    pub measures: Vec<Measure>,
-    pub config: Option<Value>,
-    pub meta: Option<Value>,
+    pub(crate) measures: Vec<Measure>,
+    pub(crate) config: Option<Value>,
+    pub(crate) meta: Option<Value>,
     #[serde(skip)]
-    pub origin: Origin,
+    pub(crate) origin: Origin,
     /// The relation the model resolves to (filled in from the manifest).
     #[serde(skip)]
-    pub relation: Option<crate::sql::Relation>,
+    pub(crate) relation: Option<crate::sql::Relation>,
     /// `model.<pkg>.<name>` of the referenced model.
     #[serde(skip)]
-    pub depends_on: Option<String>,
+    pub(crate) depends_on: Option<String>,
 }
 
 impl SemanticModel {
-    pub fn entity(&self, name: &str) -> Option<&Entity> {
+    pub(crate) fn entity(&self, name: &str) -> Option<&Entity> {
         self.entities.iter().find(|e| e.name == name)
     }
-    pub fn dimension(&self, name: &str) -> Option<&Dimension> {
+    pub(crate) fn dimension(&self, name: &str) -> Option<&Dimension> {
         self.dimensions.iter().find(|d| d.name == name)
     }
-    pub fn measure(&self, name: &str) -> Option<&Measure> {
+    pub(crate) fn measure(&self, name: &str) -> Option<&Measure> {
         self.measures.iter().find(|m| m.name == name)
     }
-    pub fn default_agg_time(&self) -> Option<&str> {
+    pub(crate) fn default_agg_time(&self) -> Option<&str> {
         self.defaults
             .as_ref()
             .and_then(|d| d.agg_time_dimension.as_deref())
     }
     /// The primary entity: `primary_entity:` or the entity of type primary.
-    pub fn primary(&self) -> Option<&str> {
+    pub(crate) fn primary(&self) -> Option<&str> {
         self.primary_entity.as_deref().or_else(|| {
             self.entities
                 .iter()
@@ -456,20 +449,20 @@ impl SemanticModel {
         })
     }
     /// The agg time dimension of `measure` (its own, or the model default).
-    pub fn agg_time_of<'a>(&'a self, measure: &'a Measure) -> Option<&'a str> {
+    pub(crate) fn agg_time_of<'a>(&'a self, measure: &'a Measure) -> Option<&'a str> {
         measure
             .agg_time_dimension
             .as_deref()
             .or(self.default_agg_time())
     }
     /// The name of the referenced model (`ref('x')` -> `x`).
-    pub fn model_name(&self) -> Option<String> {
+    pub(crate) fn model_name(&self) -> Option<String> {
         parse_ref(&self.model)
     }
 }
 
 /// `ref('x')` / `ref("x")` / `ref('pkg', 'x')` -> `x`.
-pub fn parse_ref(s: &str) -> Option<String> {
+pub(crate) fn parse_ref(s: &str) -> Option<String> {
     let t = s.trim();
     let inner = t.strip_prefix("ref(")?.strip_suffix(')')?;
     let last = inner.split(',').next_back()?.trim();
@@ -478,50 +471,52 @@ pub fn parse_ref(s: &str) -> Option<String> {
 }
 
 mod metric;
-pub use metric::*;
+pub(crate) use metric::*;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QueryParams {
+pub(crate) struct QueryParams {
     #[serde(default)]
-    pub metrics: Vec<String>,
+    pub(crate) metrics: Vec<String>,
     #[serde(default)]
-    pub group_by: Vec<String>,
+    pub(crate) group_by: Vec<String>,
     #[serde(default, rename = "where", deserialize_with = "filters")]
-    pub where_: Vec<String>,
+    pub(crate) where_: Vec<String>,
     #[serde(default)]
-    pub order_by: Vec<String>,
-    pub limit: Option<u64>,
+    pub(crate) order_by: Vec<String>,
+    pub(crate) limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Export {
-    pub name: String,
+pub(crate) struct Export {
+    pub(crate) name: String,
     #[serde(default)]
-    pub config: serde_json::Map<String, Value>,
+    pub(crate) config: serde_json::Map<String, Value>,
 }
 
 /// A `saved_queries:` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SavedQuery {
-    pub name: String,
-    pub description: Option<String>,
-    pub label: Option<String>,
+pub(crate) struct SavedQuery {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) label: Option<String>,
     #[serde(default)]
-    pub query_params: QueryParams,
+    pub(crate) query_params: QueryParams,
     #[serde(default)]
-    pub exports: Vec<Export>,
-    pub config: Option<Value>,
-    pub tags: Option<Value>,
-    pub meta: Option<Value>,
+    pub(crate) exports: Vec<Export>,
+    pub(crate) config: Option<Value>,
+    pub(crate) tags: Option<Value>,
+    /// Accepted as dbt does (`deny_unknown_fields` would refuse the key), not used.
+    #[serde(rename = "meta")]
+    pub(crate) _meta: Option<Value>,
     #[serde(skip)]
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }
 
 impl SavedQuery {
     /// dbt's config of a saved query: its defaults, with the `config:` as written over them.
-    pub fn resolved_config(&self) -> serde_json::Map<String, Value> {
+    pub(crate) fn resolved_config(&self) -> serde_json::Map<String, Value> {
         let mut config = serde_json::Map::new();
         config.insert("enabled".into(), Value::Bool(true));
         config.insert("group".into(), Value::Null);
@@ -537,7 +532,7 @@ impl SavedQuery {
         config
     }
     /// `metric.<package>.<name>` of each metric the query reads.
-    pub fn metric_ids(&self, package: &str) -> Vec<String> {
+    pub(crate) fn metric_ids(&self, package: &str) -> Vec<String> {
         self.query_params
             .metrics
             .iter()
@@ -548,37 +543,34 @@ impl SavedQuery {
 
 /// The day-grain calendar table used by cumulative metrics, offsets and `join_to_timespine`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeSpine {
-    pub model: String,
-    pub relation: crate::sql::Relation,
-    pub column: String,
-    pub grain: Grain,
+pub(crate) struct TimeSpine {
+    pub(crate) model: String,
+    pub(crate) relation: crate::sql::Relation,
+    pub(crate) column: String,
+    pub(crate) grain: Grain,
     /// The legacy `metricflow_time_spine` model found by name (not configured with `time_spine:`
     /// in YAML): the semantic manifest lists it among `time_spine_table_configurations`, and a
     /// configured one among `time_spines`, as dbt does.
-    pub legacy: bool,
+    pub(crate) legacy: bool,
 }
 
 /// Every definition of the project's semantic layer, sorted by name.
 #[derive(Debug, Clone, Default)]
 pub struct SemanticLayer {
-    pub semantic_models: Vec<SemanticModel>,
-    pub metrics: Vec<Metric>,
-    pub saved_queries: Vec<SavedQuery>,
-    pub time_spine: Option<TimeSpine>,
+    pub(crate) semantic_models: Vec<SemanticModel>,
+    pub(crate) metrics: Vec<Metric>,
+    pub(crate) saved_queries: Vec<SavedQuery>,
+    pub(crate) time_spine: Option<TimeSpine>,
 }
 
 impl SemanticLayer {
-    pub fn is_empty(&self) -> bool {
-        self.semantic_models.is_empty() && self.metrics.is_empty() && self.saved_queries.is_empty()
-    }
-    pub fn metric(&self, name: &str) -> Option<&Metric> {
+    pub(crate) fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.name == name)
     }
-    pub fn semantic_model(&self, name: &str) -> Option<&SemanticModel> {
+    pub(crate) fn semantic_model(&self, name: &str) -> Option<&SemanticModel> {
         self.semantic_models.iter().find(|m| m.name == name)
     }
-    pub fn saved_query(&self, name: &str) -> Option<&SavedQuery> {
+    pub(crate) fn saved_query(&self, name: &str) -> Option<&SavedQuery> {
         self.saved_queries.iter().find(|m| m.name == name)
     }
     /// Every measure `m` reads, in MetricFlow's order: its own measures, then those of its input
@@ -588,7 +580,7 @@ impl SemanticLayer {
     /// (which validation reports) adds nothing new: walking it again doubled the work at every
     /// level (found by the fuzzer: a derived metric reading itself twice hung parsing).
     /// (Depth first, as MetricFlow lists a metric's input measures.)
-    pub fn metrics_read<'a>(&'a self, m: &'a Metric) -> Vec<&'a Metric> {
+    pub(crate) fn metrics_read<'a>(&'a self, m: &'a Metric) -> Vec<&'a Metric> {
         fn walk<'a>(layer: &'a SemanticLayer, m: &'a Metric, out: &mut Vec<&'a Metric>) {
             if out.iter().any(|x| x.name == m.name) {
                 return;
@@ -604,14 +596,14 @@ impl SemanticLayer {
         walk(self, m, &mut out);
         out
     }
-    pub fn measure_inputs<'a>(&'a self, m: &'a Metric) -> Vec<&'a MeasureInput> {
+    pub(crate) fn measure_inputs<'a>(&'a self, m: &'a Metric) -> Vec<&'a MeasureInput> {
         self.metrics_read(m)
             .into_iter()
             .flat_map(|x| x.own_measures())
             .collect()
     }
     /// The semantic model defining `measure`, with the measure.
-    pub fn measure(&self, name: &str) -> Option<(&SemanticModel, &Measure)> {
+    pub(crate) fn measure(&self, name: &str) -> Option<(&SemanticModel, &Measure)> {
         self.semantic_models
             .iter()
             .find_map(|sm| sm.measure(name).map(|m| (sm, m)))

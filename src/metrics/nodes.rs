@@ -26,16 +26,16 @@ use crate::sql::{Dialect, Relation};
 
 /// One export of a saved query, resolved against the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportTarget {
-    pub name: String,
-    pub relation: Relation,
+pub(crate) struct ExportTarget {
+    pub(crate) name: String,
+    pub(crate) relation: Relation,
     /// `table` or `view`.
-    pub export_as: String,
+    pub(crate) export_as: String,
 }
 
 /// The saved queries of the project as runnable nodes, keyed by unique id. Definitions that do
 /// not parse are left out (`parse` / `metrics validate` report them).
-pub fn saved_query_nodes(
+pub(crate) fn saved_query_nodes(
     files: &[YamlFile],
     manifest: &Manifest,
     target: &Target,
@@ -58,7 +58,7 @@ fn config_str<'a>(config: Option<&'a Value>, key: &str) -> Option<&'a str> {
 
 /// Where each export of `q` goes: the export's `config` first, then the saved query's, then the
 /// target (schema) and the export's name (alias).
-pub fn export_targets(q: &SavedQuery, target: &Target) -> Vec<ExportTarget> {
+pub(crate) fn export_targets(q: &SavedQuery, target: &Target) -> Vec<ExportTarget> {
     q.exports
         .iter()
         .map(|e| {
@@ -162,7 +162,7 @@ fn read_models(layer: &SemanticLayer, sql: &str, dialect: Dialect) -> Vec<String
 }
 
 /// The exports stored on a saved-query node by [`saved_query_nodes`].
-pub fn node_exports(n: &Node) -> Vec<ExportTarget> {
+pub(crate) fn node_exports(n: &Node) -> Vec<ExportTarget> {
     let s = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     n.definition
         .get("exports")
@@ -180,12 +180,12 @@ pub fn node_exports(n: &Node) -> Vec<ExportTarget> {
 }
 
 /// Why a saved-query node could not be planned, if it could not.
-pub fn node_plan_error(n: &Node) -> Option<&str> {
+pub(crate) fn node_plan_error(n: &Node) -> Option<&str> {
     n.definition.get("plan_error").and_then(Value::as_str)
 }
 
 /// The metric ids a saved-query node queries (dbt's `depends_on.nodes` for it).
-pub fn node_metrics(n: &Node) -> Vec<String> {
+pub(crate) fn node_metrics(n: &Node) -> Vec<String> {
     n.definition
         .get("metrics")
         .and_then(Value::as_array)

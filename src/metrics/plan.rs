@@ -22,10 +22,10 @@
 use std::collections::BTreeMap;
 
 use super::model::*;
-pub use super::plan_error::PlanError;
+pub(crate) use super::plan_error::PlanError;
 use super::render;
 use super::spec::render_filter;
-pub use super::spec::{filter_specs, Spec, SpecKind};
+pub(crate) use super::spec::{filter_specs, Spec, SpecKind};
 use crate::sql::{quote, Dialect};
 
 mod measure;
@@ -33,26 +33,26 @@ mod resolve;
 
 use measure::group_select;
 use resolve::JoinKey;
-pub use resolve::Resolver;
+pub(crate) use resolve::Resolver;
 
 type PResult<T> = Result<T, PlanError>;
 
 /// A metric request, as `sluice metrics query` takes it.
 #[derive(Debug, Clone, Default)]
-pub struct MetricQuery {
-    pub metrics: Vec<String>,
-    pub group_by: Vec<String>,
-    pub where_: Vec<String>,
+pub(crate) struct MetricQuery {
+    pub(crate) metrics: Vec<String>,
+    pub(crate) group_by: Vec<String>,
+    pub(crate) where_: Vec<String>,
     /// Group-by items or metric names, `-` first for descending.
-    pub order_by: Vec<String>,
-    pub limit: Option<u64>,
-    pub start_time: Option<String>,
-    pub end_time: Option<String>,
+    pub(crate) order_by: Vec<String>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) start_time: Option<String>,
+    pub(crate) end_time: Option<String>,
 }
 
 impl MetricQuery {
     /// The query a saved query stands for.
-    pub fn from_saved(q: &SavedQuery) -> MetricQuery {
+    pub(crate) fn from_saved(q: &SavedQuery) -> MetricQuery {
         MetricQuery {
             metrics: q.query_params.metrics.clone(),
             group_by: q.query_params.group_by.clone(),
@@ -80,13 +80,13 @@ struct Ctx {
 
 /// The SQL and the columns of a planned query.
 #[derive(Debug, Clone)]
-pub struct QueryPlan {
-    pub sql: String,
+pub(crate) struct QueryPlan {
+    pub(crate) sql: String,
     /// Output columns: group-by items, then metrics.
-    pub columns: Vec<String>,
+    pub(crate) columns: Vec<String>,
 }
 
-pub struct Planner<'a> {
+pub(crate) struct Planner<'a> {
     layer: &'a SemanticLayer,
     resolver: Resolver<'a>,
     dialect: Dialect,
@@ -98,7 +98,7 @@ pub struct Planner<'a> {
 }
 
 /// Plans `q` into SQL for `dialect`.
-pub fn plan(layer: &SemanticLayer, q: &MetricQuery, dialect: Dialect) -> PResult<QueryPlan> {
+pub(crate) fn plan(layer: &SemanticLayer, q: &MetricQuery, dialect: Dialect) -> PResult<QueryPlan> {
     if q.metrics.is_empty() {
         return Err(PlanError::new(
             "no metric to query",

@@ -5,13 +5,13 @@
 /// Why a query cannot be planned, with a hint for the user.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct PlanError {
-    pub message: String,
-    pub hint: String,
+pub(crate) struct PlanError {
+    pub(crate) message: String,
+    pub(crate) hint: String,
 }
 
 impl PlanError {
-    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
         PlanError {
             message: message.into(),
             hint: hint.into(),

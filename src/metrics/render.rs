@@ -11,27 +11,27 @@ use super::plan_error::PlanError;
 use crate::sql::Dialect;
 
 /// `expr` truncated to the start of its `grain` period.
-pub fn date_trunc(d: Dialect, grain: Grain, expr: &str) -> String {
+pub(crate) fn date_trunc(d: Dialect, grain: Grain, expr: &str) -> String {
     d.date_trunc(grain.as_str(), expr)
 }
 
 /// `expr` moved back by `w`.
-pub fn minus_interval(d: Dialect, expr: &str, w: Window) -> String {
+pub(crate) fn minus_interval(d: Dialect, expr: &str, w: Window) -> String {
     d.minus_interval(expr, u64::from(w.count), w.grain.as_str())
 }
 
-pub fn cast_double(d: Dialect, expr: &str) -> String {
+pub(crate) fn cast_double(d: Dialect, expr: &str) -> String {
     format!("cast({expr} as {})", d.double_type())
 }
 
 /// The join condition between two group-by keys. Plain `=`, as MetricFlow writes it: Postgres
 /// cannot run a full outer join on `is not distinct from`, so rows whose key is null stay apart.
-pub fn same(_d: Dialect, a: &str, b: &str) -> String {
+pub(crate) fn same(_d: Dialect, a: &str, b: &str) -> String {
     format!("{a} = {b}")
 }
 
 /// The aggregate of a measure over the column `col`.
-pub fn aggregate(
+pub(crate) fn aggregate(
     d: Dialect,
     agg: Agg,
     params: Option<&AggParams>,

@@ -21,7 +21,7 @@ type PResult<T> = Result<T, PlanError>;
 
 /// What a group-by item or filter reference names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SpecKind {
+pub(crate) enum SpecKind {
     MetricTime,
     Dimension,
     Entity,
@@ -33,16 +33,16 @@ pub enum SpecKind {
 /// A group-by item: `metric_time__month`, `account__segment`, `opportunity__close_date__week`,
 /// `account`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Spec {
-    pub kind: SpecKind,
-    pub links: Vec<String>,
-    pub name: String,
-    pub grain: Option<Grain>,
+pub(crate) struct Spec {
+    pub(crate) kind: SpecKind,
+    pub(crate) links: Vec<String>,
+    pub(crate) name: String,
+    pub(crate) grain: Option<Grain>,
 }
 
 impl Spec {
     /// Parses `a__b__month` style names (an unknown kind is decided on resolution).
-    pub fn parse(s: &str) -> PResult<Spec> {
+    pub(crate) fn parse(s: &str) -> PResult<Spec> {
         let s = s.trim();
         if let Some(spec) = parse_template_call(s)? {
             return Ok(spec);
@@ -79,7 +79,7 @@ impl Spec {
     }
 
     /// The column name in results (time items always carry their grain).
-    pub fn column(&self) -> String {
+    pub(crate) fn column(&self) -> String {
         let mut parts = self.links.clone();
         parts.push(self.name.clone());
         if let Some(g) = self.grain {
@@ -91,7 +91,7 @@ impl Spec {
 
 impl Grain {
     /// Exactly a grain name (no plural), for the last part of a group-by item.
-    pub fn parse_exact(s: &str) -> Option<Grain> {
+    pub(crate) fn parse_exact(s: &str) -> Option<Grain> {
         Grain::ALL.into_iter().find(|g| g.as_str() == s)
     }
 }
@@ -191,7 +191,7 @@ fn parse_template_call(s: &str) -> PResult<Option<Spec>> {
 static TEMPLATE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{\s*(.*?)\s*\}\}").unwrap());
 
 /// The references of a `where` template, in order.
-pub fn filter_specs(template: &str) -> PResult<Vec<Spec>> {
+pub(crate) fn filter_specs(template: &str) -> PResult<Vec<Spec>> {
     let mut out = Vec::new();
     for c in TEMPLATE_RE.captures_iter(template) {
         match parse_template_call(&c[1])? {

@@ -14,55 +14,47 @@ use crate::diagnostics::{Code, Diagnostic, Location};
 
 /// One `dispatch:` entry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DispatchConfig {
-    pub macro_namespace: String,
-    pub search_order: Vec<String>,
+pub(crate) struct DispatchConfig {
+    pub(crate) macro_namespace: String,
+    pub(crate) search_order: Vec<String>,
 }
 
 /// The parsed `dbt_project.yml`.
 #[derive(Debug, Clone)]
 pub struct ProjectConfig {
     pub name: String,
-    pub version: Option<String>,
-    pub profile: Option<String>,
-    pub model_paths: Vec<String>,
-    pub seed_paths: Vec<String>,
-    pub test_paths: Vec<String>,
-    pub analysis_paths: Vec<String>,
-    pub macro_paths: Vec<String>,
-    pub snapshot_paths: Vec<String>,
-    pub docs_paths: Vec<String>,
-    pub target_path: String,
-    pub log_path: String,
-    pub packages_install_path: String,
-    pub clean_targets: Vec<String>,
-    pub vars: Map<String, Value>,
-    pub require_dbt_version: Vec<String>,
-    pub quoting: Map<String, Value>,
-    pub dispatch: Vec<DispatchConfig>,
-    pub on_run_start: Vec<String>,
-    pub on_run_end: Vec<String>,
-    pub flags: Map<String, Value>,
+    pub(crate) version: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) model_paths: Vec<String>,
+    pub(crate) seed_paths: Vec<String>,
+    pub(crate) test_paths: Vec<String>,
+    pub(crate) analysis_paths: Vec<String>,
+    pub(crate) macro_paths: Vec<String>,
+    pub(crate) snapshot_paths: Vec<String>,
+    pub(crate) docs_paths: Vec<String>,
+    pub(crate) target_path: String,
+    pub(crate) packages_install_path: String,
+    pub(crate) clean_targets: Vec<String>,
+    pub(crate) vars: Map<String, Value>,
+    pub(crate) require_dbt_version: Vec<String>,
+    pub(crate) quoting: Map<String, Value>,
+    pub(crate) dispatch: Vec<DispatchConfig>,
+    pub(crate) on_run_start: Vec<String>,
+    pub(crate) on_run_end: Vec<String>,
     pub models: ConfigTree,
     pub seeds: ConfigTree,
-    pub snapshots: ConfigTree,
-    pub sources: ConfigTree,
+    pub(crate) snapshots: ConfigTree,
+    pub(crate) sources: ConfigTree,
     pub data_tests: ConfigTree,
-    pub unit_tests: ConfigTree,
-    pub analyses: ConfigTree,
-    pub exposures: ConfigTree,
+    pub(crate) analyses: ConfigTree,
     pub metrics: ConfigTree,
-    pub semantic_models: ConfigTree,
-    pub saved_queries: ConfigTree,
-    /// The whole file, for `project` lookups that have no typed field.
-    pub raw: Map<String, Value>,
     /// What reading the file warned about (keys given twice).
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// The strings of a string or a list (`tags: x` or `tags: [x, y]`): numbers and booleans as
 /// written, other items (nulls, mappings) left out; nothing for any other value.
-pub fn str_list(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn str_list(v: Option<&Value>) -> Vec<String> {
     let item = |x: &Value| match x {
         Value::String(s) => Some(s.clone()),
         Value::Number(_) | Value::Bool(_) => Some(x.to_string()),
@@ -170,7 +162,7 @@ fn check_shapes(raw: &Map<String, Value>, text: &str) -> Result<(), Diagnostic> 
 /// The dbt release sluice implements and is checked against (the conformance runner and the
 /// recorded fixtures use real dbt-core 1.10.23): what artifacts report as `dbt_version`, what
 /// `dbt_version` in templates says, and what `require-dbt-version` ranges are checked against.
-pub const DBT_VERSION: &str = "1.10.23";
+pub(crate) const DBT_VERSION: &str = "1.10.23";
 
 fn dbt_version_parts() -> (u64, u64, u64) {
     let mut it = DBT_VERSION
@@ -244,7 +236,7 @@ impl ProjectConfig {
     }
 
     /// Reads `<root>/dbt_project.yml`.
-    pub fn load(root: &Path) -> Result<Self, Diagnostic> {
+    pub(crate) fn load(root: &Path) -> Result<Self, Diagnostic> {
         let path = root.join("dbt_project.yml");
         let text = super::read_text(&path, "dbt_project.yml")?;
         Self::from_text(&text)
@@ -304,7 +296,6 @@ impl ProjectConfig {
             snapshot_paths: str_list_or(raw.get("snapshot-paths"), &["snapshots"]),
             docs_paths: str_list_or(raw.get("docs-paths"), &[]),
             target_path: get_str("target-path").unwrap_or_else(|| "target".into()),
-            log_path: get_str("log-path").unwrap_or_else(|| "logs".into()),
             packages_install_path: get_str("packages-install-path")
                 .unwrap_or_else(|| "dbt_packages".into()),
             clean_targets: str_list_or(raw.get("clean-targets"), &[]),
@@ -322,11 +313,6 @@ impl ProjectConfig {
             dispatch,
             on_run_start: hooks("on-run-start"),
             on_run_end: hooks("on-run-end"),
-            flags: raw
-                .get("flags")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
             models: tree("models"),
             seeds: tree("seeds"),
             snapshots: tree("snapshots"),
@@ -337,14 +323,9 @@ impl ProjectConfig {
                     .cloned()
                     .unwrap_or(Value::Null),
             ),
-            unit_tests: tree("unit_tests"),
             analyses: tree("analyses"),
-            exposures: tree("exposures"),
             metrics: tree("metrics"),
-            semantic_models: tree("semantic-models"),
-            saved_queries: tree("saved-queries"),
             name,
-            raw,
             warnings,
         })
     }
@@ -369,10 +350,10 @@ impl ProjectConfig {
 
 /// A `models:`/`seeds:`/... tree from `dbt_project.yml`.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigTree(pub Value);
+pub struct ConfigTree(pub(crate) Value);
 
 /// Config keys that may appear bare (without `+`) in a config tree.
-pub const KNOWN_CONFIG_KEYS: &[&str] = &[
+pub(crate) const KNOWN_CONFIG_KEYS: &[&str] = &[
     "access",
     "alias",
     "batch_size",
@@ -476,7 +457,7 @@ fn level_configs(level: &Map<String, Value>) -> Map<String, Value> {
 }
 
 /// `pre_hook` -> `pre-hook` (dbt accepts both spellings).
-pub fn normalize_key(k: &str) -> &str {
+pub(crate) fn normalize_key(k: &str) -> &str {
     match k {
         "pre_hook" => "pre-hook",
         "post_hook" => "post-hook",
@@ -488,7 +469,7 @@ pub fn normalize_key(k: &str) -> &str {
 /// Merges `more` into `base` with dbt's rules: `tags`, `pre-hook`, `post-hook` append; `meta`,
 /// `quoting`, `column_types`, `persist_docs`, `docs`, `grants` and `contract` merge as dicts;
 /// everything else is replaced.
-pub fn merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
+pub(crate) fn merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
     for (k, v) in more {
         let key = normalize_key(k).to_string();
         match key.as_str() {
@@ -520,7 +501,7 @@ pub fn merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
 }
 
 /// A value as a list: a list stays, a scalar becomes one item, null becomes empty.
-pub fn as_list(v: Option<&Value>) -> Vec<Value> {
+pub(crate) fn as_list(v: Option<&Value>) -> Vec<Value> {
     match v {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) => a.clone(),

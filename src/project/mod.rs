@@ -7,10 +7,10 @@
 //! rendered later, because it may call `var()`/`env_var()`/`target` which need the profile.
 
 pub mod config;
-pub mod node_config;
-pub mod packages;
-pub mod profile;
-pub mod seeds;
+pub(crate) mod node_config;
+pub(crate) mod packages;
+pub(crate) mod profile;
+pub(crate) mod seeds;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -19,13 +19,13 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::diagnostics::{Code, Diagnostic, Location};
-pub use config::{ConfigTree, ProjectConfig, DBT_VERSION};
-pub use node_config::{Materialization, NodeConfig};
-pub use profile::{EngineLookup, Profile, Target};
+pub(crate) use config::{ProjectConfig, DBT_VERSION};
+pub(crate) use node_config::{Materialization, NodeConfig};
+pub(crate) use profile::{EngineLookup, Target};
 
 /// What a file is, by the path it was found under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FileKind {
+pub(crate) enum FileKind {
     Model,
     Analysis,
     /// A singular data test (`test-paths/**/*.sql`, outside `generic/`).
@@ -37,13 +37,13 @@ pub enum FileKind {
 
 /// A SQL (Jinja) file of the project.
 #[derive(Debug, Clone)]
-pub struct SqlFile {
-    pub kind: FileKind,
+pub(crate) struct SqlFile {
+    pub(crate) kind: FileKind,
     /// Path relative to the project root, with forward slashes (`models/staging/stg_orders.sql`).
-    pub original_file_path: String,
+    pub(crate) original_file_path: String,
     /// Path relative to the resource folder it was found in (`staging/stg_orders.sql`).
-    pub path: String,
-    pub contents: String,
+    pub(crate) path: String,
+    pub(crate) contents: String,
 }
 
 /// A properties (`.yml`) file, parsed.
@@ -56,49 +56,49 @@ pub struct YamlFile {
 
 /// A seed CSV (read lazily when loaded into the warehouse).
 #[derive(Debug, Clone)]
-pub struct SeedFile {
-    pub original_file_path: String,
-    pub path: String,
-    pub checksum: String,
+pub(crate) struct SeedFile {
+    pub(crate) original_file_path: String,
+    pub(crate) path: String,
+    pub(crate) checksum: String,
 }
 
 /// A markdown file holding `{% docs %}` blocks.
 #[derive(Debug, Clone)]
-pub struct DocsFile {
-    pub original_file_path: String,
-    pub contents: String,
+pub(crate) struct DocsFile {
+    pub(crate) original_file_path: String,
+    pub(crate) contents: String,
 }
 
 /// A unit-test fixture file (`<test-path>/fixtures/**/<name>.csv|sql`), named by `fixture:` in a
 /// unit test's `given` or `expect`. Such files are not singular tests.
 #[derive(Debug, Clone)]
-pub struct FixtureFile {
-    pub name: String,
+pub(crate) struct FixtureFile {
+    pub(crate) name: String,
     /// `csv` or `sql`.
-    pub format: String,
-    pub original_file_path: String,
+    pub(crate) format: String,
+    pub(crate) original_file_path: String,
 }
 
 /// A loaded dbt project (a root project, or one installed package).
 #[derive(Debug, Clone)]
-pub struct Project {
-    pub root: PathBuf,
-    pub config: ProjectConfig,
-    pub sql_files: Vec<SqlFile>,
-    pub yaml_files: Vec<YamlFile>,
-    pub seed_files: Vec<SeedFile>,
-    pub docs_files: Vec<DocsFile>,
-    pub fixture_files: Vec<FixtureFile>,
+pub(crate) struct Project {
+    pub(crate) root: PathBuf,
+    pub(crate) config: ProjectConfig,
+    pub(crate) sql_files: Vec<SqlFile>,
+    pub(crate) yaml_files: Vec<YamlFile>,
+    pub(crate) seed_files: Vec<SeedFile>,
+    pub(crate) docs_files: Vec<DocsFile>,
+    pub(crate) fixture_files: Vec<FixtureFile>,
     /// Installed packages (each a project of its own, loaded from `packages-install-path`),
     /// sorted by folder; empty for a package itself.
-    pub packages: Vec<Project>,
+    pub(crate) packages: Vec<Project>,
     /// What reading the files warned about (keys given twice in `dbt_project.yml` or a
     /// properties file, as dbt warns), packages' included.
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// Walks up from `start` to the nearest folder holding `dbt_project.yml`.
-pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
+pub(crate) fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
     let start = std::fs::canonicalize(start).map_err(|e| {
         Diagnostic::error(
             Code::Project,
@@ -123,7 +123,7 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
 }
 
 /// Loads the project at `root` (which must hold `dbt_project.yml`) and its installed packages.
-pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+pub(crate) fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     let mut project = load_one(root)?;
     packages::check_installed(root, &project.config.packages_install_path).map_err(|d| vec![d])?;
     let mut errors = Vec::new();
@@ -167,7 +167,7 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
 
 /// Loads the project at `root` alone: no packages, and no check that they are installed (for
 /// commands that work before `sluice deps`, such as `clean` and `debug`).
-pub fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+pub(crate) fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     load_one(root)
 }
 
@@ -405,7 +405,7 @@ fn is_fixture_dir(root: &Path, folder: &str, p: &Path) -> bool {
 }
 
 /// `p` relative to `base`, with forward slashes.
-pub fn relative(base: &Path, p: &Path) -> String {
+pub(crate) fn relative(base: &Path, p: &Path) -> String {
     let r = p.strip_prefix(base).unwrap_or(p);
     r.components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -430,14 +430,14 @@ fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<Strin
 }
 
 /// SHA-256 of bytes as lower-case hex (dbt's file checksum).
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A located error in a YAML properties file entry.
-pub fn yaml_entry_error(file: &YamlFile, name: &str, code: Code, msg: String) -> Diagnostic {
+pub(crate) fn yaml_entry_error(file: &YamlFile, name: &str, code: Code, msg: String) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
     match yaml::line_of_name(&file.text, name) {
         Some(line) => d.at(Location::at(&file.original_file_path, line, 1)),

@@ -30,7 +30,7 @@ pub enum Materialization {
 }
 
 impl Materialization {
-    pub fn from_config(s: &str) -> Self {
+    pub(crate) fn from_config(s: &str) -> Self {
         match s {
             "view" => Materialization::View,
             "table" => Materialization::Table,
@@ -87,33 +87,33 @@ impl serde::Serialize for NodeConfig {
 
 impl NodeConfig {
     /// The values, in order.
-    pub fn values(&self) -> &Map<String, Value> {
+    pub(crate) fn values(&self) -> &Map<String, Value> {
         &self.values
     }
 
     /// `materialized`, typed (`Other` when unset or not one sluice builds).
-    pub fn materialization(&self) -> Materialization {
+    pub(crate) fn materialization(&self) -> Materialization {
         self.materialized
     }
 
     /// `materialized` as written (`""` when unset).
-    pub fn materialized(&self) -> &str {
+    pub(crate) fn materialized(&self) -> &str {
         self.str("materialized").unwrap_or("")
     }
 
     /// `enabled` (a boolean, or `"true"` / `"false"` in any case, as dbt accepts; true when
     /// unset).
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.enabled
     }
 
     /// A string value.
-    pub fn str(&self, key: &str) -> Option<&str> {
+    pub(crate) fn str(&self, key: &str) -> Option<&str> {
         self.values.get(key).and_then(Value::as_str)
     }
 
     /// A boolean value, also from `"true"` / `"false"` strings in any case.
-    pub fn bool(&self, key: &str) -> Option<bool> {
+    pub(crate) fn bool(&self, key: &str) -> Option<bool> {
         match self.values.get(key)? {
             Value::Bool(b) => Some(*b),
             Value::String(s) => match s.to_ascii_lowercase().as_str() {
@@ -126,21 +126,22 @@ impl NodeConfig {
     }
 
     /// Sets a key (in place if present, else last).
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+    pub(crate) fn insert(&mut self, key: String, value: Value) -> Option<Value> {
         let old = self.values.insert(key.clone(), value);
         self.derive(&key);
         old
     }
 
     /// Sets a key that is not set yet (last).
-    pub fn insert_default(&mut self, key: &str, value: Value) {
+    pub(crate) fn insert_default(&mut self, key: &str, value: Value) {
         if !self.values.contains_key(key) {
             self.insert(key.to_string(), value);
         }
     }
 
     /// Removes a key.
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
+    #[cfg(test)]
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let old = self.values.remove(key);
         self.derive(key);
         old
@@ -148,7 +149,7 @@ impl NodeConfig {
 
     /// Merges a layer of settings over these with dbt's rules ([`super::config::merge`]: tags and
     /// hooks append, `meta` and other dicts merge, the rest replaces).
-    pub fn merge(&mut self, more: &Map<String, Value>) {
+    pub(crate) fn merge(&mut self, more: &Map<String, Value>) {
         super::config::merge(&mut self.values, more);
         self.derive("materialized");
         self.derive("enabled");

@@ -21,7 +21,7 @@ use crate::diagnostics::{Code, Diagnostic, Location};
 
 /// Where a package comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackageSource {
+pub(crate) enum PackageSource {
     /// `local: path` (relative to the project root).
     Local(String),
     /// `package: owner/name` with `version:` (one constraint or a list).
@@ -39,16 +39,16 @@ pub enum PackageSource {
 
 /// One entry of `packages.yml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageSpec {
-    pub source: PackageSource,
+pub(crate) struct PackageSpec {
+    pub(crate) source: PackageSource,
     /// Line of the entry in the file, for diagnostics.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 impl PackageSpec {
     /// The folder name dbt would install this package under, when it can be known without
     /// reading the package (hub: the part after `/`; git: the repository name).
-    pub fn expected_name(&self) -> Option<String> {
+    pub(crate) fn expected_name(&self) -> Option<String> {
         match &self.source {
             PackageSource::Local(_) => None,
             PackageSource::Hub { package, .. } => {
@@ -66,7 +66,7 @@ impl PackageSpec {
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.source {
             PackageSource::Local(p) => format!("local: {p}"),
             PackageSource::Hub { package, version } => {
@@ -81,7 +81,7 @@ impl PackageSpec {
 }
 
 /// The packages file found at the project root: (file name, its entries).
-pub fn read_specs(root: &Path) -> Result<Option<(String, Vec<PackageSpec>)>, Diagnostic> {
+pub(crate) fn read_specs(root: &Path) -> Result<Option<(String, Vec<PackageSpec>)>, Diagnostic> {
     for file in ["packages.yml", "dependencies.yml"] {
         let path = root.join(file);
         if !path.is_file() {
@@ -94,7 +94,7 @@ pub fn read_specs(root: &Path) -> Result<Option<(String, Vec<PackageSpec>)>, Dia
 }
 
 /// Parses the text of `packages.yml` / `dependencies.yml` (named `file` in diagnostics).
-pub fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnostic> {
+pub(crate) fn parse_specs(file: &str, text: &str) -> Result<Vec<PackageSpec>, Diagnostic> {
     let value = yaml::parse(text, Path::new(file))?;
     let entries = match value.get("packages") {
         Some(Value::Array(a)) => a.clone(),
@@ -213,15 +213,15 @@ fn entry_line(text: &str, from: &mut usize) -> usize {
 
 /// An installed package folder: its path and the name its `dbt_project.yml` states.
 #[derive(Debug, Clone)]
-pub struct Installed {
-    pub name: String,
-    pub version: Option<String>,
-    pub path: PathBuf,
+pub(crate) struct Installed {
+    pub(crate) name: String,
+    pub(crate) version: Option<String>,
+    pub(crate) path: PathBuf,
 }
 
 /// Every package installed under `install_dir` (folders holding `dbt_project.yml`), by folder
 /// name. dbt loads every such folder, listed in `packages.yml` or not; so does sluice.
-pub fn installed(install_dir: &Path) -> Vec<Installed> {
+pub(crate) fn installed(install_dir: &Path) -> Vec<Installed> {
     let Ok(rd) = std::fs::read_dir(install_dir) else {
         return vec![];
     };
@@ -244,17 +244,17 @@ pub fn installed(install_dir: &Path) -> Vec<Installed> {
 
 /// What `sluice deps` did for one entry.
 #[derive(Debug, Clone)]
-pub struct InstallReport {
-    pub name: String,
-    pub spec: String,
+pub(crate) struct InstallReport {
+    pub(crate) name: String,
+    pub(crate) spec: String,
     /// `installed` (linked or copied) or `vendored` (already in place).
-    pub action: &'static str,
+    pub(crate) action: &'static str,
     /// A version mismatch or similar, reported but not fatal.
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 /// `sluice deps`: installs `local:` packages and checks hub/git ones are vendored.
-pub fn install(
+pub(crate) fn install(
     root: &Path,
     install_path: &str,
     file: &str,
@@ -412,7 +412,7 @@ fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
 }
 
 /// Does `version` meet every constraint (`1.3.3`, `>=1.0.0`, `<2.0.0`, `==1.2`...)?
-pub fn satisfies(version: &str, constraints: &[String]) -> bool {
+pub(crate) fn satisfies(version: &str, constraints: &[String]) -> bool {
     let Some(v) = semver(version) else {
         return true;
     };
@@ -447,7 +447,7 @@ fn semver(s: &str) -> Option<(u64, u64, u64)> {
 }
 
 /// Before parsing: every package the packages file asks for must be installed.
-pub fn check_installed(root: &Path, install_path: &str) -> Result<(), Diagnostic> {
+pub(crate) fn check_installed(root: &Path, install_path: &str) -> Result<(), Diagnostic> {
     let Some((file, specs)) = read_specs(root)? else {
         return Ok(());
     };

@@ -15,7 +15,7 @@ use crate::sql::Dialect;
 
 /// The engines a profile's `type` may name (`adapters::registry::Registry`; `project` cannot
 /// name `adapters`, which is built on it).
-pub trait EngineLookup {
+pub(crate) trait EngineLookup {
     /// The engine's dialect, schema and database for a target of `adapter_type` (with the
     /// engine's defaults and derived values added to `values`), or `None` for an unknown type.
     fn resolve(
@@ -30,7 +30,7 @@ pub trait EngineLookup {
 
 /// Keys whose values are secrets: never printed, logged or written to artifacts (with the keys
 /// [`is_secret_key`] recognises by a part of their name).
-pub const SECRET_KEYS: &[&str] = &[
+pub(crate) const SECRET_KEYS: &[&str] = &[
     "password",
     "pass",
     "passwd",
@@ -58,7 +58,7 @@ const SECRET_PARTS: &[&str] = &[
 ];
 
 /// Whether the value of `key` (at any depth of a target) is a secret.
-pub fn is_secret_key(key: &str) -> bool {
+pub(crate) fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     SECRET_KEYS.contains(&k.as_str())
         || (!k.ends_with("_path") && SECRET_PARTS.iter().any(|p| k.contains(p)))
@@ -66,7 +66,7 @@ pub fn is_secret_key(key: &str) -> bool {
 
 /// Every secret text in `v`: the scalars under a secret key, at any depth (a `keyfile_json`
 /// given as a JSON string also yields the strings inside it), longest first.
-pub fn secret_values(v: &Value) -> Vec<String> {
+pub(crate) fn secret_values(v: &Value) -> Vec<String> {
     fn walk(v: &Value, secret: bool, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
@@ -96,7 +96,7 @@ pub fn secret_values(v: &Value) -> Vec<String> {
 /// Secret values read from the text of `profiles.yml` itself, for errors raised before (or
 /// while) it is parsed: `key: value` lines whose key is a secret, quotes or not, and the lines
 /// of a block scalar (`private_key: |`).
-pub fn secret_values_in_text(text: &str) -> Vec<String> {
+pub(crate) fn secret_values_in_text(text: &str) -> Vec<String> {
     static KEY_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r#"^(\s*)(?:-\s*)?["']?([A-Za-z0-9_]+)["']?\s*:(.*)$"#).unwrap()
     });
@@ -147,7 +147,7 @@ fn sort_secrets(mut v: Vec<String>) -> Vec<String> {
 }
 
 /// `text` with every one of `secrets` replaced by `****`.
-pub fn scrub_with(text: &str, secrets: &[String]) -> String {
+pub(crate) fn scrub_with(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
     for s in secrets {
         if out.contains(s.as_str()) {
@@ -167,27 +167,27 @@ fn scrub_diagnostic(mut d: Diagnostic, secrets: &[String]) -> Diagnostic {
 
 /// The resolved connection target.
 #[derive(Clone)]
-pub struct Target {
-    pub profile_name: String,
-    pub target_name: String,
+pub(crate) struct Target {
+    pub(crate) profile_name: String,
+    pub(crate) target_name: String,
     /// The profile's `type` (`duckdb`, `postgres`).
-    pub adapter_type: String,
+    pub(crate) adapter_type: String,
     /// The engine's SQL, from the registry.
-    pub dialect: Dialect,
-    pub schema: String,
-    pub database: String,
-    pub threads: usize,
+    pub(crate) dialect: Dialect,
+    pub(crate) schema: String,
+    pub(crate) database: String,
+    pub(crate) threads: usize,
     /// Every key of the output, rendered (secrets included: use [`Target::redacted`] for output).
-    pub values: Map<String, Value>,
+    pub(crate) values: Map<String, Value>,
     /// Where profiles.yml was found.
-    pub profiles_path: PathBuf,
+    pub(crate) profiles_path: PathBuf,
 }
 
 /// Where `profiles.yml` was found and what it holds.
 #[derive(Debug, Clone)]
-pub struct Profile {
-    pub path: PathBuf,
-    pub value: Value,
+pub(crate) struct Profile {
+    pub(crate) path: PathBuf,
+    pub(crate) value: Value,
 }
 
 /// Debug output shows the redacted values only.
@@ -209,7 +209,7 @@ impl std::fmt::Debug for Target {
 impl Target {
     /// The target's values with secrets (at any depth) replaced by `****`: the only form fit
     /// for output.
-    pub fn redacted(&self) -> Map<String, Value> {
+    pub(crate) fn redacted(&self) -> Map<String, Value> {
         fn redact(m: &mut Map<String, Value>) {
             for (k, v) in m.iter_mut() {
                 if is_secret_key(k) {
@@ -224,7 +224,7 @@ impl Target {
         m
     }
 
-    pub fn get_str(&self, key: &str) -> Option<String> {
+    pub(crate) fn get_str(&self, key: &str) -> Option<String> {
         match self.values.get(key)? {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -234,13 +234,13 @@ impl Target {
     }
 
     /// Replaces every secret value occurring in `text` by `****` (for error messages from drivers).
-    pub fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         scrub_with(text, &secret_values(&Value::Object(self.values.clone())))
     }
 }
 
 /// The folders searched for `profiles.yml`, in order.
-pub fn search_dirs(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
+pub(crate) fn search_dirs(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(d) = profiles_dir {
         dirs.push(d.to_path_buf());
@@ -260,7 +260,7 @@ pub fn search_dirs(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<Path
 }
 
 /// Finds and parses `profiles.yml`.
-pub fn find_profile(
+pub(crate) fn find_profile(
     profiles_dir: Option<&Path>,
     project_root: &Path,
 ) -> Result<Profile, Diagnostic> {
@@ -346,7 +346,7 @@ fn yaml_scalar(s: &str) -> Value {
 }
 
 /// `env_var(name, default)`: the environment variable, or the default, or an error.
-pub fn env_var_fn(
+pub(crate) fn env_var_fn(
     name: String,
     default: Option<minijinja::Value>,
 ) -> Result<minijinja::Value, minijinja::Error> {
@@ -366,7 +366,7 @@ impl Profile {
     /// Picks `profile_name` and its target (`target_override`, else the profile's `target:`).
     /// No error shows a secret: each is scrubbed of every secret value in the file, as parsed
     /// and as written.
-    pub fn target(
+    pub(crate) fn target(
         &self,
         profile_name: &str,
         target_override: Option<&str>,

@@ -325,13 +325,13 @@ fn complex_key(v: &Value) -> String {
 }
 
 /// Serialises a value as YAML (for `toyaml`).
-pub fn to_string(v: &Value) -> String {
+pub(crate) fn to_string(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default()
 }
 
 /// Finds the 1-based line of `- name: <name>` (or `name: <name>`) in YAML text, for diagnostics
 /// that point at an entry in a properties file.
-pub fn line_of_name(text: &str, name: &str) -> Option<usize> {
+pub(crate) fn line_of_name(text: &str, name: &str) -> Option<usize> {
     text.lines()
         .position(|l| {
             let t = l.trim_start().trim_start_matches("- ").trim_start();

@@ -18,31 +18,31 @@ use crate::project::{self, Project, Target};
 /// What to load: the project's folder and the command-line choices that shape a session
 /// (dbt's flags of the same names).
 #[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    pub project_dir: Option<PathBuf>,
-    pub profiles_dir: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub target: Option<String>,
-    pub threads: Option<usize>,
+pub(crate) struct LoadOptions {
+    pub(crate) project_dir: Option<PathBuf>,
+    pub(crate) profiles_dir: Option<PathBuf>,
+    pub(crate) profile: Option<String>,
+    pub(crate) target: Option<String>,
+    pub(crate) threads: Option<usize>,
     /// `--vars`, YAML or JSON.
-    pub vars: Option<String>,
-    pub target_path: Option<String>,
+    pub(crate) vars: Option<String>,
+    pub(crate) target_path: Option<String>,
     /// Enforce `require-dbt-version`.
-    pub version_check: bool,
+    pub(crate) version_check: bool,
     /// The command, as `flags.WHICH` says in Jinja (`run`, `build`, `run-operation` ...).
-    pub which: String,
-    pub full_refresh: bool,
-    pub store_failures: bool,
+    pub(crate) which: String,
+    pub(crate) full_refresh: bool,
+    pub(crate) store_failures: bool,
 }
 
 /// Which nodes a command acts on: `--select`, `--exclude`, `--resource-type`,
 /// `--exclude-resource-type` (each type may be a comma-separated list).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Selection<'a> {
-    pub select: &'a [String],
-    pub exclude: &'a [String],
-    pub resource_types: &'a [String],
-    pub exclude_resource_types: &'a [String],
+pub(crate) struct Selection<'a> {
+    pub(crate) select: &'a [String],
+    pub(crate) exclude: &'a [String],
+    pub(crate) resource_types: &'a [String],
+    pub(crate) exclude_resource_types: &'a [String],
 }
 
 /// Everything loaded for a command.
@@ -50,22 +50,22 @@ pub struct Selection<'a> {
 /// A session lives as long as its command, so the parse results and the DAG are never dropped:
 /// freeing a 10,000-model manifest node by node costs about a tenth of a parse at exit, and the
 /// operating system reclaims the memory at once when the process ends.
-pub struct Session {
-    pub project: Project,
-    pub target: Target,
-    pub parsed: ManuallyDrop<Parsed>,
-    pub dag: ManuallyDrop<Dag>,
-    pub target_path: PathBuf,
-    pub invocation_id: String,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub parse_seconds: f64,
+pub(crate) struct Session {
+    pub(crate) project: Project,
+    pub(crate) target: Target,
+    pub(crate) parsed: ManuallyDrop<Parsed>,
+    pub(crate) dag: ManuallyDrop<Dag>,
+    pub(crate) target_path: PathBuf,
+    pub(crate) invocation_id: String,
+    pub(crate) started_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) parse_seconds: f64,
     /// The project's and the parse's warnings, for the caller to print (or to turn into errors,
     /// as `--warn-error` does).
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// Parses `--vars` (YAML or JSON).
-pub fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
+pub(crate) fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
     let Some(s) = s else { return Ok(Map::new()) };
     match project::yaml::parse(s, Path::new("--vars")) {
         Ok(Value::Object(m)) => Ok(m),
@@ -82,13 +82,13 @@ pub fn parse_vars(s: Option<&str>) -> Result<Map<String, Value>, Diagnostic> {
 
 /// The project's root: `project_dir` (else the working folder) or the nearest folder above it
 /// with a `dbt_project.yml`.
-pub fn project_root(project_dir: Option<&Path>) -> Result<PathBuf, Diagnostic> {
+pub(crate) fn project_root(project_dir: Option<&Path>) -> Result<PathBuf, Diagnostic> {
     let start = project_dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     project::find_root(&start)
 }
 
 /// Loads the project and its target without parsing nodes.
-pub fn load_target(
+pub(crate) fn load_target(
     opts: &LoadOptions,
     root: &Path,
     project: &Project,
@@ -118,7 +118,7 @@ pub fn load_target(
 impl Session {
     /// Loads and parses the project `opts` names. Errors are the diagnostics that stop it;
     /// warnings are kept in [`Session::warnings`].
-    pub fn load(opts: &LoadOptions) -> Result<Session, Vec<Diagnostic>> {
+    pub(crate) fn load(opts: &LoadOptions) -> Result<Session, Vec<Diagnostic>> {
         let (full_refresh, store_failures, which) =
             (opts.full_refresh, opts.store_failures, opts.which.as_str());
         let started_at = chrono::Utc::now();
@@ -141,7 +141,6 @@ impl Session {
         let invocation_id = crate::artifacts::new_invocation_id();
         let parse_opts = ParseOptions {
             cli_vars,
-            full_refresh,
             invocation_id: invocation_id.clone(),
             run_started_at: started_at,
             flags: serde_json::json!({
@@ -235,12 +234,12 @@ impl Session {
         })
     }
 
-    pub fn manifest(&self) -> &Manifest {
+    pub(crate) fn manifest(&self) -> &Manifest {
         &self.parsed.manifest
     }
 
     /// The selected node ids, in DAG order.
-    pub fn select(
+    pub(crate) fn select(
         &self,
         sel: &Selection,
         default_types: Option<&[ResourceType]>,
@@ -276,17 +275,17 @@ impl Session {
     }
 
     /// Warnings for `--select` selectors that match nothing.
-    pub fn unmatched(&self, select: &[String]) -> Vec<String> {
+    pub(crate) fn unmatched(&self, select: &[String]) -> Vec<String> {
         self.dag.unmatched(select).unwrap_or_default()
     }
 
-    pub fn templates(&self) -> Arc<crate::templating::Templates> {
+    pub(crate) fn templates(&self) -> Arc<crate::templating::Templates> {
         self.parsed.templates.clone()
     }
 }
 
 /// True for resource types dbt counts as nodes in `ls` by default.
-pub fn ls_default_types() -> Vec<ResourceType> {
+pub(crate) fn ls_default_types() -> Vec<ResourceType> {
     vec![
         ResourceType::Model,
         ResourceType::Seed,

@@ -14,17 +14,17 @@ use super::RelationKind;
 /// One identifier as written: its text (quotes removed, doubled quotes undone) and whether it
 /// was quoted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ident {
-    pub text: String,
-    pub quoted: bool,
+pub(crate) struct Ident {
+    pub(crate) text: String,
+    pub(crate) quoted: bool,
 }
 
 /// A dotted name: `db.schema.name`, `schema.name` or `name`.
-pub type Name = Vec<Ident>;
+pub(crate) type Name = Vec<Ident>;
 
 /// What one statement does to the relations of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogEffect {
+pub(crate) enum CatalogEffect {
     /// Creates a table or view (`create [or replace] table|view ...`).
     Created { name: Name, kind: RelationKind },
     /// Drops tables or views (`drop table|view [if exists] a, b`).
@@ -40,7 +40,7 @@ pub enum CatalogEffect {
 
 /// The catalog effects of `sql`'s statements, in order; statements that change no relation
 /// (queries, DML, transaction control, grants ...) have none.
-pub fn catalog_effects(sql: &str) -> Vec<CatalogEffect> {
+pub(crate) fn catalog_effects(sql: &str) -> Vec<CatalogEffect> {
     split_statements(sql)
         .into_iter()
         .filter_map(statement_effect)
@@ -48,7 +48,8 @@ pub fn catalog_effects(sql: &str) -> Vec<CatalogEffect> {
 }
 
 /// Whether `sql` may change the catalog (has any effect at all).
-pub fn may_change_catalog(sql: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn may_change_catalog(sql: &str) -> bool {
     !catalog_effects(sql).is_empty()
 }
 

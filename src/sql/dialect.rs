@@ -117,28 +117,28 @@ pub trait SqlDialect: Send + Sync + 'static {
 pub struct Dialect(&'static dyn SqlDialect);
 
 impl Dialect {
-    pub const fn new(d: &'static dyn SqlDialect) -> Self {
+    pub(crate) const fn new(d: &'static dyn SqlDialect) -> Self {
         Dialect(d)
     }
     /// The profile `type` naming the engine.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.0.type_name()
     }
     /// A relation as this engine names it.
-    pub fn rel(self, rel: &Relation) -> String {
+    pub(crate) fn rel(self, rel: &Relation) -> String {
         self.0.relation_name(rel)
     }
-    pub fn case_insensitive_names(self) -> bool {
+    pub(crate) fn case_insensitive_names(self) -> bool {
         self.0.case_insensitive_names()
     }
-    pub fn create_view_as(self, rel: &Relation, sql: &str) -> String {
+    pub(crate) fn create_view_as(self, rel: &Relation, sql: &str) -> String {
         format!(
             "create view {} as (\n{}\n)",
             self.rel(rel),
             sql.trim_end().trim_end_matches(';')
         )
     }
-    pub fn create_table_as(self, rel: &Relation, sql: &str) -> String {
+    pub(crate) fn create_table_as(self, rel: &Relation, sql: &str) -> String {
         format!(
             "create table {} as (\n{}\n)",
             self.rel(rel),
@@ -148,7 +148,7 @@ impl Dialect {
     /// A sibling of `rel` named `identifier + suffix`, the identifier cut (at a character
     /// boundary) so the whole name fits the engine's limit, as dbt-postgres does for its
     /// intermediate relations.
-    pub fn suffixed(self, rel: &Relation, suffix: &str) -> Relation {
+    pub(crate) fn suffixed(self, rel: &Relation, suffix: &str) -> Relation {
         let mut base = rel.identifier.as_str();
         if let Some(max) = self.0.max_identifier_bytes() {
             let room = max.saturating_sub(suffix.len());
@@ -163,7 +163,7 @@ impl Dialect {
         rel.with_identifier(format!("{base}{suffix}"))
     }
     /// Refuses a schema or identifier the engine would silently truncate.
-    pub fn check_relation(self, rel: &Relation) -> Result<(), String> {
+    pub(crate) fn check_relation(self, rel: &Relation) -> Result<(), String> {
         let Some(max) = self.0.max_identifier_bytes() else {
             return Ok(());
         };
@@ -178,7 +178,7 @@ impl Dialect {
         }
         Ok(())
     }
-    pub fn drop_relation(self, rel: &Relation, kind: RelationKind) -> String {
+    pub(crate) fn drop_relation(self, rel: &Relation, kind: RelationKind) -> String {
         let cascade = if self.0.drop_cascades() {
             " cascade"
         } else {
@@ -190,7 +190,7 @@ impl Dialect {
             self.rel(rel)
         )
     }
-    pub fn rename_relation(
+    pub(crate) fn rename_relation(
         self,
         rel: &Relation,
         kind: RelationKind,

@@ -12,27 +12,29 @@ mod dialect;
 
 use std::fmt;
 
-pub use ddl::{catalog_effects, may_change_catalog, CatalogEffect, Ident, Name};
-pub use dialect::{CsvNulls, Dialect, SqlDialect};
+pub(crate) use ddl::{catalog_effects, CatalogEffect, Ident};
+pub(crate) use dialect::CsvNulls;
+pub use dialect::Dialect;
+pub use dialect::SqlDialect;
 
 /// A database object: `database.schema.identifier`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct Relation {
-    pub database: String,
-    pub schema: String,
-    pub identifier: String,
+    pub(crate) database: String,
+    pub(crate) schema: String,
+    pub(crate) identifier: String,
     /// Which parts are quoted when the relation is written out.
     #[serde(skip)]
-    pub quote: QuotePolicy,
+    pub(crate) quote: QuotePolicy,
 }
 
 /// Which parts of a relation name are quoted: dbt's `quoting:` (in `dbt_project.yml`, on a
 /// node or a source). All, unless a project says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct QuotePolicy {
-    pub database: bool,
-    pub schema: bool,
-    pub identifier: bool,
+pub(crate) struct QuotePolicy {
+    pub(crate) database: bool,
+    pub(crate) schema: bool,
+    pub(crate) identifier: bool,
 }
 
 impl Default for QuotePolicy {
@@ -47,7 +49,7 @@ impl Default for QuotePolicy {
 
 impl QuotePolicy {
     /// `base` with the keys a `quoting:` mapping sets (booleans, or strings such as `"false"`).
-    pub fn overridden_by(self, quoting: Option<&serde_json::Value>) -> Self {
+    pub(crate) fn overridden_by(self, quoting: Option<&serde_json::Value>) -> Self {
         let Some(serde_json::Value::Object(m)) = quoting else {
             return self;
         };
@@ -104,7 +106,7 @@ impl Relation {
     pub fn display_name(&self) -> String {
         format!("{}.{}", self.schema, self.identifier)
     }
-    pub fn with_identifier(&self, identifier: impl Into<String>) -> Self {
+    pub(crate) fn with_identifier(&self, identifier: impl Into<String>) -> Self {
         Relation {
             identifier: identifier.into(),
             ..self.clone()
@@ -138,14 +140,14 @@ pub fn literal(s: &str) -> String {
 
 /// Tables and views: what `drop`/`rename` need to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationKind {
+pub(crate) enum RelationKind {
     Table,
     View,
 }
 
 impl RelationKind {
     /// The word DDL uses for it (`drop view`, `alter table`).
-    pub fn keyword(self) -> &'static str {
+    pub(crate) fn keyword(self) -> &'static str {
         match self {
             RelationKind::View => "view",
             RelationKind::Table => "table",

@@ -19,8 +19,8 @@ use crate::sql::Relation;
 
 /// `adapter.*`.
 #[derive(Debug)]
-pub struct AdapterObj {
-    pub index: Arc<MacroIndex>,
+pub(crate) struct AdapterObj {
+    pub(crate) index: Arc<MacroIndex>,
 }
 
 fn relation_of(v: &Value) -> Option<Relation> {
@@ -301,7 +301,7 @@ impl Object for AdapterObj {
 }
 
 /// `api.Relation.create(...)`, `api.Column(...)`.
-pub fn api() -> Value {
+pub(crate) fn api() -> Value {
     Value::from_object(Namespace {
         name: "ApiObj",
         members: &[

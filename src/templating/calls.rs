@@ -14,15 +14,15 @@ use minijinja::value::{Kwargs, Object, Value};
 use minijinja::{Error, ErrorKind};
 
 /// Marker prefix of errors raised by `exceptions.raise_compiler_error`.
-pub const COMPILER_ERROR: &str = "Compilation Error: ";
+pub(crate) const COMPILER_ERROR: &str = "Compilation Error: ";
 
 /// An error of an operation on valid syntax (a bad argument, a failed query ...).
-pub fn err(msg: impl Into<String>) -> Error {
+pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
 /// The error of calling an unknown method: "<owner> has no method \`<method>\`".
-pub fn no_method(owner: &str, method: &str) -> Error {
+pub(crate) fn no_method(owner: &str, method: &str) -> Error {
     Error::new(
         ErrorKind::UnknownMethod,
         format!("{owner} has no method `{method}`"),
@@ -30,17 +30,17 @@ pub fn no_method(owner: &str, method: &str) -> Error {
 }
 
 /// The render in progress (functions of the dbt context need the node being rendered).
-pub fn ctx_or_err() -> Result<Arc<super::RenderCtx>, Error> {
+pub(crate) fn ctx_or_err() -> Result<Arc<super::RenderCtx>, Error> {
     super::current().ok_or_else(|| err("no node is being rendered"))
 }
 
 /// The `i`-th positional argument as a string; "" when missing or not a string.
-pub fn str_arg(args: &[Value], i: usize) -> &str {
+pub(crate) fn str_arg(args: &[Value], i: usize) -> &str {
     args.get(i).and_then(|a| a.as_str()).unwrap_or("")
 }
 
 /// The argument named `key` (keyword) or else the `pos`-th positional one.
-pub fn kw_or_pos(args: &[Value], pos: usize, key: &str) -> Option<Value> {
+pub(crate) fn kw_or_pos(args: &[Value], pos: usize, key: &str) -> Option<Value> {
     let kw = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
     if let Some(v) = kw.and_then(|k| k.get::<Option<Value>>(key).ok().flatten()) {
         return Some(v);
@@ -49,10 +49,10 @@ pub fn kw_or_pos(args: &[Value], pos: usize, key: &str) -> Option<Value> {
 }
 
 /// An object whose attributes are other objects (`api`, `modules`, `modules.datetime`).
-pub struct Namespace {
+pub(crate) struct Namespace {
     /// What `Debug` prints.
-    pub name: &'static str,
-    pub members: &'static [(&'static str, fn() -> Value)],
+    pub(crate) name: &'static str,
+    pub(crate) members: &'static [(&'static str, fn() -> Value)],
 }
 
 impl fmt::Debug for Namespace {

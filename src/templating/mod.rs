@@ -21,12 +21,12 @@ mod macros;
 mod objects;
 mod pydatetime;
 mod pyfilters;
-pub mod pyformat;
+pub(crate) mod pyformat;
 mod pyitertools;
-pub mod pymodules;
+pub(crate) mod pymodules;
 mod pyre;
 mod pystr;
-pub mod pyvalues;
+pub(crate) mod pyvalues;
 mod syntax;
 
 use std::cell::RefCell;
@@ -37,11 +37,13 @@ use serde_json::Map;
 
 use crate::diagnostics::{line_col, Code, Diagnostic, Location};
 use crate::sql::Relation;
-pub use functions::{local_md5, set_print_enabled};
-pub use macros::{
-    preprocess, preprocess_node, MacroDef, MacroFile, MacroIndex, BUILTIN_PACKAGE, MAX_MACRO_DEPTH,
-};
-pub use objects::{relation_value, CellKind, Column, QueryResult};
+pub(crate) use functions::{local_md5, set_print_enabled};
+pub use macros::preprocess;
+pub use macros::preprocess_node;
+pub use macros::MacroFile;
+pub use macros::MacroIndex;
+pub(crate) use macros::{MacroDef, BUILTIN_PACKAGE};
+pub(crate) use objects::{relation_value, CellKind, Column, QueryResult};
 pub use syntax::rewrite;
 
 /// Which render this is.
@@ -132,37 +134,35 @@ pub struct NodeInfo {
 
 /// A recorded `ref(...)` call.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RefCall {
-    pub package: Option<String>,
-    pub name: String,
+pub(crate) struct RefCall {
+    pub(crate) package: Option<String>,
+    pub(crate) name: String,
     /// `v=` / `version=` as dbt formats it into ids (`2`, `1.5`, `beta`).
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// The version was given as text (`version='2'`): the manifest writes it as a string.
-    pub version_quoted: bool,
+    pub(crate) version_quoted: bool,
 }
 
 /// What a parse-phase render recorded.
 #[derive(Debug, Clone, Default)]
-pub struct Recorded {
-    pub refs: Vec<RefCall>,
-    pub sources: Vec<(String, String)>,
+pub(crate) struct Recorded {
+    pub(crate) refs: Vec<RefCall>,
+    pub(crate) sources: Vec<(String, String)>,
     /// Merged `config(...)` calls of the file.
-    pub config: Map<String, serde_json::Value>,
+    pub(crate) config: Map<String, serde_json::Value>,
     /// Macros called (unique ids), sorted on use.
-    pub macros: Vec<String>,
+    pub(crate) macros: Vec<String>,
 }
 
 /// One render's state: the node, the phase, the services, and what was recorded.
 pub struct RenderCtx {
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// Shared with the template's lazy `model` object.
-    pub node: Arc<NodeInfo>,
-    pub services: Arc<dyn Services>,
-    pub recorded: Mutex<Recorded>,
+    pub(crate) node: Arc<NodeInfo>,
+    pub(crate) services: Arc<dyn Services>,
+    pub(crate) recorded: Mutex<Recorded>,
     /// Results of `{% call statement('name') %}` blocks, for `load_result`.
-    pub results: Mutex<std::collections::HashMap<String, Value>>,
-    /// Extra context values (e.g. a generic test's arguments, `model` for unit tests).
-    pub extra: Map<String, serde_json::Value>,
+    pub(crate) results: Mutex<std::collections::HashMap<String, Value>>,
     jinja_ctx: Mutex<Option<Value>>,
     /// How deep in macro calls the render is: dbt records a node's macro dependencies only
     /// for the calls its own code makes (depth 0), not the macros those macros call.
@@ -177,20 +177,15 @@ impl RenderCtx {
             services,
             recorded: Mutex::new(Recorded::default()),
             results: Mutex::new(Default::default()),
-            extra: Map::new(),
             jinja_ctx: Mutex::new(None),
             macro_depth: Default::default(),
         }
     }
-    pub fn with_extra(mut self, extra: Map<String, serde_json::Value>) -> Self {
-        self.extra = extra;
-        self
-    }
-    pub fn recorded(&self) -> Recorded {
+    pub(crate) fn recorded(&self) -> Recorded {
         self.recorded.lock().map(|r| r.clone()).unwrap_or_default()
     }
     /// Config as the template sees it: YAML/project config overlaid with recorded `config()`.
-    pub fn effective_config(&self) -> Map<String, serde_json::Value> {
+    pub(crate) fn effective_config(&self) -> Map<String, serde_json::Value> {
         let mut c = self.node.config.values().clone();
         if let Ok(r) = self.recorded.lock() {
             crate::project::config::merge(&mut c, &r.config);
@@ -250,7 +245,7 @@ pub struct Globals {
 /// The shared environment with every macro.
 pub struct Templates {
     env: Environment<'static>,
-    pub index: Arc<MacroIndex>,
+    pub(crate) index: Arc<MacroIndex>,
     globals: Globals,
     /// `target` and `flags` converted once, shared by every render.
     target_value: Value,
@@ -260,7 +255,7 @@ pub struct Templates {
 }
 
 /// A render failure: a diagnostic pointing into the template.
-pub type RenderError = Diagnostic;
+pub(crate) type RenderError = Diagnostic;
 
 impl Templates {
     /// Builds the environment from macro files (built-ins are added here).
@@ -314,17 +309,17 @@ impl Templates {
         })
     }
 
-    pub fn globals(&self) -> &Globals {
+    pub(crate) fn globals(&self) -> &Globals {
         &self.globals
     }
 
     /// Sets `graph` (dbt's flat graph of the parsed project) for the renders that follow.
-    pub fn set_graph(&self, graph: Value) {
+    pub(crate) fn set_graph(&self, graph: Value) {
         let _ = self.graph.set(graph);
     }
 
     /// Whether any macro reads `graph` (so that building it is worth it).
-    pub fn macros_mention_graph(&self) -> bool {
+    pub(crate) fn macros_mention_graph(&self) -> bool {
         self.index
             .by_package
             .values()
@@ -373,7 +368,7 @@ impl Templates {
 
     /// Calls a macro by (possibly dotted) name with positional and keyword arguments. An error
     /// names the macro's file and line in its message (the caller locates it in its node).
-    pub fn call_macro(
+    pub(crate) fn call_macro(
         &self,
         name: &str,
         args: Vec<Value>,
@@ -384,7 +379,7 @@ impl Templates {
 
     /// [`Templates::call_macro`] for a macro that is the command itself (`run-operation`): an
     /// error raised in the macro's own file points at its line there.
-    pub fn run_macro(
+    pub(crate) fn run_macro(
         &self,
         name: &str,
         args: Vec<Value>,
@@ -435,7 +430,7 @@ impl Templates {
     }
 
     /// Evaluates a Jinja expression (e.g. `ref('customers')` in a test argument) to a value.
-    pub fn eval_expr(
+    pub(crate) fn eval_expr(
         &self,
         file: &str,
         expr: &str,
@@ -489,9 +484,6 @@ impl Templates {
             "model".into(),
             Value::from_object(objects::ModelObj(ctx.node.clone())),
         );
-        for (k, v) in &ctx.extra {
-            m.insert(k.clone(), Value::from_serialize(v));
-        }
         // A package's nodes call its macros by bare name, as its macros do (dbt renders a
         // package's nodes in that package's macro namespace).
         match self.index.locals_for(&ctx.node.package) {
@@ -502,7 +494,7 @@ impl Templates {
 }
 
 /// Whether template text reads the `graph` variable.
-pub fn mentions_graph(text: &str) -> bool {
+pub(crate) fn mentions_graph(text: &str) -> bool {
     text.match_indices("graph").any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + 5..].chars().next();
@@ -513,7 +505,7 @@ pub fn mentions_graph(text: &str) -> bool {
 
 /// The template engine tracks columns in 16 bits: a template with a longer line is one clear
 /// diagnostic (found by the fuzzer: a syntax error far along such a line overflowed).
-pub fn check_line_lengths(file: &str, source: &str) -> Result<(), Diagnostic> {
+pub(crate) fn check_line_lengths(file: &str, source: &str) -> Result<(), Diagnostic> {
     const MAX: usize = u16::MAX as usize - 1;
     if source.len() <= MAX {
         return Ok(());
@@ -533,7 +525,7 @@ pub fn check_line_lengths(file: &str, source: &str) -> Result<(), Diagnostic> {
 }
 
 /// Converts a minijinja error into a diagnostic pointing into `source` (named `file`).
-pub fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic {
+pub(crate) fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Diagnostic {
     // A `return()` that escaped, or an error raised by `exceptions.raise_compiler_error`.
     let mut msg = match e.kind() {
         minijinja::ErrorKind::SyntaxError => {

@@ -14,15 +14,15 @@ use crate::sql::Relation;
 
 /// A relation as templates see it.
 #[derive(Debug)]
-pub struct RelationObj {
-    pub rel: Relation,
+pub(crate) struct RelationObj {
+    pub(crate) rel: Relation,
     /// `table`, `view`, `cte` or empty when unknown.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Ephemeral models render as their CTE name, not a qualified relation.
-    pub cte: bool,
+    pub(crate) cte: bool,
 }
 
-pub fn relation_value(rel: Relation) -> Value {
+pub(crate) fn relation_value(rel: Relation) -> Value {
     Value::from_object(RelationObj {
         rel,
         kind: String::new(),
@@ -30,7 +30,7 @@ pub fn relation_value(rel: Relation) -> Value {
     })
 }
 
-pub fn relation_value_kind(rel: Relation, kind: &str) -> Value {
+pub(crate) fn relation_value_kind(rel: Relation, kind: &str) -> Value {
     Value::from_object(RelationObj {
         rel,
         kind: kind.to_string(),
@@ -39,7 +39,7 @@ pub fn relation_value_kind(rel: Relation, kind: &str) -> Value {
 }
 
 /// The relation an ephemeral model's `ref()` renders as: `__dbt__cte__<name>`.
-pub fn cte_value(rel: Relation) -> Value {
+pub(crate) fn cte_value(rel: Relation) -> Value {
     Value::from_object(RelationObj {
         rel,
         kind: "cte".into(),
@@ -233,12 +233,12 @@ impl Object for PartialRelation {
 /// A column of a relation (`adapter.get_columns_in_relation`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Column {
-    pub name: String,
-    pub data_type: String,
+    pub(crate) name: String,
+    pub(crate) data_type: String,
 }
 
 impl Column {
-    pub fn new(name: impl Into<String>, dtype: impl Into<String>) -> Self {
+    pub(crate) fn new(name: impl Into<String>, dtype: impl Into<String>) -> Self {
         Column {
             name: name.into(),
             data_type: dtype.into(),
@@ -248,10 +248,10 @@ impl Column {
         self.data_type.to_ascii_lowercase()
     }
     /// dbt's `Column.is_string()`: the dtype is exactly one of the string types.
-    pub fn is_string(&self) -> bool {
+    pub(crate) fn is_string(&self) -> bool {
         ["text", "character varying", "character", "varchar"].contains(&self.lower().as_str())
     }
-    pub fn is_float(&self) -> bool {
+    pub(crate) fn is_float(&self) -> bool {
         [
             "real",
             "float",
@@ -262,7 +262,7 @@ impl Column {
         ]
         .contains(&self.lower().as_str())
     }
-    pub fn is_integer(&self) -> bool {
+    pub(crate) fn is_integer(&self) -> bool {
         [
             "smallint",
             "integer",
@@ -284,13 +284,13 @@ impl Column {
         ]
         .contains(&self.lower().as_str())
     }
-    pub fn is_numeric(&self) -> bool {
+    pub(crate) fn is_numeric(&self) -> bool {
         ["numeric", "decimal"].contains(&self.lower().as_str())
     }
     /// dbt's `Column.data_type`: strings as `character varying(256)` (no size is known),
     /// everything else as the dtype. Where the engine keeps them (Postgres), `text` and an
     /// unsized `character varying` stay as they are (dbt-postgres's `PostgresColumn`).
-    pub fn dbt_data_type(&self) -> String {
+    pub(crate) fn dbt_data_type(&self) -> String {
         let keeps_text = super::current().is_some_and(|c| c.services.dialect().keeps_text_type());
         if keeps_text && ["text", "character varying"].contains(&self.lower().as_str()) {
             self.data_type.clone()
@@ -349,17 +349,17 @@ impl Object for Column {
 /// Rows returned by `run_query` / `load_result(...)['table']`, shaped like an agate table.
 #[derive(Debug, Clone, Default)]
 pub struct QueryResult {
-    pub column_names: Vec<String>,
-    pub rows: Vec<Vec<serde_json::Value>>,
+    pub(crate) column_names: Vec<String>,
+    pub(crate) rows: Vec<Vec<serde_json::Value>>,
     /// Per column, what templates see its values as (empty: all plain).
-    pub kinds: Vec<CellKind>,
+    pub(crate) kinds: Vec<CellKind>,
 }
 
 /// What a result column's values are to a template. agate hands dbt's macros Python `date` and
 /// `datetime` objects, so `{{ v }}` prints `2024-01-02 03:04:05+00:00` and `v.strftime(..)`
 /// works; rows keep them as ISO text and they become objects when a template reads them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CellKind {
+pub(crate) enum CellKind {
     #[default]
     Plain,
     Date,
@@ -391,7 +391,7 @@ fn cell(v: &serde_json::Value, kind: CellKind) -> Value {
 }
 
 #[derive(Debug)]
-pub struct TableObj(pub QueryResult);
+pub(crate) struct TableObj(pub(crate) QueryResult);
 
 impl Object for TableObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -580,7 +580,7 @@ impl Object for ResultColumn {
 /// values only when a template reads them (most never do, and converting every node's whole
 /// config up front was a tenth of compiling a large project).
 #[derive(Debug)]
-pub struct ModelObj(pub Arc<super::NodeInfo>);
+pub(crate) struct ModelObj(pub(crate) Arc<super::NodeInfo>);
 
 impl ModelObj {
     const KEYS: &'static [&'static str] = &[

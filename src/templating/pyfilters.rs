@@ -10,7 +10,7 @@ use minijinja::{Environment, Error, State};
 
 use super::calls::{err, no_method};
 
-pub fn register(env: &mut Environment<'static>) {
+pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "center",
         |s: String, width: Option<usize>| -> Result<String, Error> {

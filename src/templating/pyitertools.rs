@@ -17,7 +17,7 @@ use super::pyvalues::{PyList, PyTuple};
 
 /// `modules.itertools`.
 #[derive(Debug)]
-pub struct ItertoolsModule;
+pub(crate) struct ItertoolsModule;
 
 /// How many items an endless iterator yields at most: one more than the functions that read it
 /// (`islice`, the combinatorics) accept, so that they still say their result is too large.

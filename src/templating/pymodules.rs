@@ -7,7 +7,7 @@ use minijinja::value::Value;
 use super::calls::Namespace;
 
 /// `modules`: `modules.datetime`, `modules.pytz`, `modules.re`, `modules.itertools`.
-pub fn modules() -> Value {
+pub(crate) fn modules() -> Value {
     Value::from_object(Namespace {
         name: "ModulesObj",
         members: &[

@@ -1,6 +1,7 @@
 //! The module table of `docs/ARCHITECTURE.md` holds: every top-level module of `src/` uses (outside
 //! `#[cfg(test)]` code) only the modules its row lists, and the table has no cycle. One level down,
-//! no two files of `src/` use each other, directly or through other files.
+//! no two files of `src/` use each other, directly or through other files. And the library's
+//! public API stays what outside code uses: `pub(crate)` is the default in `src/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -244,6 +245,73 @@ fn the_file_cycle_check_sees_groups_reexports_and_skips_tests() {
     assert_eq!(names, [["compile/nodes.rs", "compile/parse.rs"]]);
     let in_tests = "pub fn parse() {}\n#[cfg(test)]\nmod tests {\n    use crate::compile::Node;\n}";
     assert!(file_cycles(&files(in_tests)).is_empty());
+}
+
+/// How many bare `pub` items, fields, modules and re-exports `src/` has outside `lib.rs` and
+/// `main.rs`. They are the library's public API: what `src/main.rs` and the integration tests in
+/// `tests/it/` use, and nothing else; everything the crate only uses itself is `pub(crate)` (or
+/// narrower), so the compiler reports it once nothing uses it.
+const BARE_PUB_BOUND: usize = 184;
+
+/// The library's public API is what outside code uses: the bare `pub`s of `src/` may not grow
+/// past [`BARE_PUB_BOUND`] (and the bound goes down with them, so it stays tight).
+#[test]
+fn library_api_is_what_outside_code_uses() {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    for _ in 0..bare_pubs(line) {
+                        out.push(format!("{}:{}: {}", p.display(), i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    let src = repo().join("src");
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, &mut found);
+        }
+    }
+    let n = found.len();
+    assert!(
+        n <= BARE_PUB_BOUND,
+        "src/ has {n} bare `pub`s outside lib.rs and main.rs, more than BARE_PUB_BOUND \
+         ({BARE_PUB_BOUND}): write `pub(crate)` (or narrower) unless src/main.rs or tests/it use \
+         the item from outside the crate; only then raise the bound in \
+         tests/it/architecture.rs. Every bare `pub`:\n{}",
+        found.join("\n")
+    );
+    assert!(
+        n >= BARE_PUB_BOUND,
+        "src/ has {n} bare `pub`s, fewer than BARE_PUB_BOUND: lower it to {n} in \
+         tests/it/architecture.rs"
+    );
+}
+
+/// The bare `pub`s of a line of code (`pub fn`, `pub struct S(pub u8)`; not `pub(crate)`,
+/// `pub(super)`, nor in a `//` comment).
+fn bare_pubs(line: &str) -> usize {
+    let code = line.split("//").next().unwrap_or("").as_bytes();
+    words(code)
+        .filter(|(at, word)| *word == "pub" && code.get(at + 3).is_none_or(u8::is_ascii_whitespace))
+        .count()
+}
+
+#[test]
+fn bare_pubs_counts_only_bare_pub() {
+    assert_eq!(bare_pubs("pub struct S(pub u8, pub(crate) u8);"), 2);
+    assert_eq!(bare_pubs("    pub(crate) fn f() {} // pub fn g"), 0);
+    assert_eq!(bare_pubs("pub(super) mod m; /// pub"), 0);
+    assert_eq!(bare_pubs("fn republish() { let public = 1; }"), 0);
+    assert_eq!(bare_pubs("pub use x::*;"), 1);
 }
 
 /// The cycles of the file graph of `files` (path under `src/`, code without tests and comments):

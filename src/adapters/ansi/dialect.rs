@@ -3,10 +3,10 @@
 
 use crate::sql::{Dialect, Relation, SqlDialect};
 
-pub struct Ansi;
+pub(crate) struct Ansi;
 
 /// The test engine's dialect.
-pub const DIALECT: Dialect = Dialect::new(&Ansi);
+pub(crate) const DIALECT: Dialect = Dialect::new(&Ansi);
 
 impl SqlDialect for Ansi {
     fn type_name(&self) -> &'static str {

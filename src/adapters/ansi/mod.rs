@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 use super::{AdapterError, Database, Engine, Scrubber};
 use crate::project::Target;
 use crate::sql::Dialect;
-pub use dialect::DIALECT;
+pub(crate) use dialect::DIALECT;
 
 /// `type: ansi` in the registry.
-pub struct AnsiEngine;
+pub(crate) struct AnsiEngine;
 
 impl Engine for AnsiEngine {
     fn dialect(&self) -> Dialect {

@@ -4,7 +4,7 @@
 
 use crate::sql::{literal, CsvNulls, Dialect, Relation, SqlDialect};
 
-pub struct DuckDb;
+pub(crate) struct DuckDb;
 
 /// The DuckDB dialect.
 pub const DIALECT: Dialect = Dialect::new(&DuckDb);

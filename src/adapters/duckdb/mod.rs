@@ -19,10 +19,10 @@ mod seeds;
 use crate::project::Target;
 use crate::sql::{literal, Dialect, Relation, RelationKind};
 pub use dialect::DIALECT;
-pub use seeds::load_seed;
+pub(crate) use seeds::load_seed;
 
 /// `type: duckdb` in the registry.
-pub struct DuckDbEngine;
+pub(crate) struct DuckDbEngine;
 
 impl Engine for DuckDbEngine {
     fn dialect(&self) -> Dialect {
@@ -90,7 +90,7 @@ impl Database for DuckDbDatabase {
 }
 
 /// An open DuckDB database; `Sync`, hands out per-worker connections.
-pub struct DuckDbDatabase {
+pub(crate) struct DuckDbDatabase {
     root: Mutex<::duckdb::Connection>,
     target_name: String,
     /// `SET` statements applied to every new connection (some settings are session-scoped).
@@ -100,7 +100,7 @@ pub struct DuckDbDatabase {
 
 impl DuckDbDatabase {
     /// Opens the database of a `type: duckdb` target.
-    pub fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
+    pub(crate) fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
         let conn_err = |message: String| AdapterError::Connection {
             target: target.target_name.clone(),
             message: scrubber.scrub(&message),
@@ -153,7 +153,7 @@ impl DuckDbDatabase {
     }
 
     /// A new connection to the same database, for one worker.
-    pub fn connection(&self) -> Result<DuckDbConnection, AdapterError> {
+    pub(crate) fn connection(&self) -> Result<DuckDbConnection, AdapterError> {
         let err = |e: ::duckdb::Error| AdapterError::Connection {
             target: self.target_name.clone(),
             message: self.scrubber.scrub(&format!(
@@ -295,7 +295,7 @@ pub(crate) fn is_blank_sql(sql: &str) -> bool {
 }
 
 /// One worker's session.
-pub struct DuckDbConnection {
+pub(crate) struct DuckDbConnection {
     conn: ::duckdb::Connection,
     scrubber: Arc<Scrubber>,
 }
@@ -303,7 +303,7 @@ pub struct DuckDbConnection {
 impl DuckDbConnection {
     /// A connection to a fresh in-memory database of its own (metric unit tests load their
     /// fixtures there). It holds no secret, so its scrubber has nothing to remove.
-    pub fn in_memory() -> Result<Self, AdapterError> {
+    pub(crate) fn in_memory() -> Result<Self, AdapterError> {
         let conn =
             ::duckdb::Connection::open_in_memory().map_err(|e| AdapterError::Connection {
                 target: "in-memory".into(),
@@ -488,7 +488,7 @@ impl Connection for DuckDbConnection {
 }
 
 /// A DuckDB value as JSON: numbers stay numbers (decimals too), temporal values become ISO text.
-pub fn to_json(v: DuckValue) -> Value {
+pub(crate) fn to_json(v: DuckValue) -> Value {
     match v {
         DuckValue::Null => Value::Null,
         DuckValue::Boolean(b) => Value::Bool(b),

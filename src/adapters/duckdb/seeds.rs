@@ -25,7 +25,7 @@ impl ToSql for Cell<'_> {
 }
 
 /// Creates `rel` from the table's columns and bulk-loads the rows; returns how many.
-pub fn load_seed(
+pub(crate) fn load_seed(
     conn: &::duckdb::Connection,
     rel: &Relation,
     table: &SeedTable,

@@ -4,10 +4,10 @@
 
 use crate::sql::{literal, CsvNulls, Dialect, Relation, SqlDialect};
 
-pub struct Postgres;
+pub(crate) struct Postgres;
 
 /// The PostgreSQL dialect.
-pub const DIALECT: Dialect = Dialect::new(&Postgres);
+pub(crate) const DIALECT: Dialect = Dialect::new(&Postgres);
 
 impl SqlDialect for Postgres {
     fn type_name(&self) -> &'static str {

@@ -32,7 +32,7 @@ use super::{AdapterError, CellKind, Column, Connection, Database, Engine, QueryR
 use crate::project::seeds::{create_table_sql, SeedTable, SeedValue};
 use crate::project::Target;
 use crate::sql::{Dialect, Relation, RelationKind};
-pub use dialect::DIALECT;
+pub(crate) use dialect::DIALECT;
 
 /// How to open a session: everything from the profile, resolved once.
 struct Connector {
@@ -204,7 +204,7 @@ fn connect_hint(text: &str) -> &'static str {
 }
 
 /// `type: postgres` in the registry.
-pub struct PgEngine;
+pub(crate) struct PgEngine;
 
 impl Engine for PgEngine {
     fn dialect(&self) -> Dialect {
@@ -246,7 +246,7 @@ impl Database for PgDatabase {
 }
 
 /// A connected `type: postgres` target; hands out one client per worker.
-pub struct PgDatabase {
+pub(crate) struct PgDatabase {
     connector: Arc<Connector>,
     /// The client opened to check the target, handed to the first worker.
     first: Mutex<Option<Client>>,
@@ -254,7 +254,7 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     /// Resolves the profile and opens one client (so a bad password fails before any work).
-    pub fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
+    pub(crate) fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
         let connector = Connector::from_target(target, scrubber)?;
         let client = connector.open()?;
         Ok(PgDatabase {
@@ -264,7 +264,7 @@ impl PgDatabase {
     }
 
     /// A session for one worker.
-    pub fn connection(&self) -> Result<PgConnection, AdapterError> {
+    pub(crate) fn connection(&self) -> Result<PgConnection, AdapterError> {
         let first = match self.first.lock() {
             Ok(mut g) => g.take(),
             Err(p) => p.into_inner().take(),
@@ -283,7 +283,7 @@ impl PgDatabase {
 }
 
 /// One worker's session.
-pub struct PgConnection {
+pub(crate) struct PgConnection {
     client: Client,
     connector: Arc<Connector>,
     /// True between `begin` and `commit`/`rollback`.

@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-pub fn connector(
+pub(crate) fn connector(
     sslmode: &str,
     rootcert: Option<&str>,
     cert: Option<&str>,

@@ -24,10 +24,10 @@ use serde_json::{json, Map, Value};
 use super::{format_ts, write_text, ArtifactMeta};
 use crate::compile::{Manifest, Node, ResourceType};
 
-pub use semantic::{semantic_docs, SemanticDocs};
+pub(crate) use semantic::{semantic_docs, SemanticDocs};
 
 /// Nodes per details shard.
-pub const SHARD_SIZE: usize = 250;
+pub(crate) const SHARD_SIZE: usize = 250;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -35,18 +35,18 @@ const APP_CSS: &str = include_str!("assets/app.css");
 
 /// What [`write_site`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiteSummary {
+pub(crate) struct SiteSummary {
     /// Documented nodes (models, seeds, sources, snapshots, analyses, exposures, semantic
     /// models, metrics).
-    pub nodes: usize,
-    pub shards: usize,
+    pub(crate) nodes: usize,
+    pub(crate) shards: usize,
     /// Size of `data/index.js` in bytes.
-    pub index_bytes: usize,
+    pub(crate) index_bytes: usize,
 }
 
 /// Renders dbt-flavoured Markdown (CommonMark + tables + strikethrough) to HTML. Raw HTML in
 /// descriptions is shown as text, so a description cannot inject script into the site.
-pub fn markdown_html(md: &str) -> String {
+pub(crate) fn markdown_html(md: &str) -> String {
     use pulldown_cmark::{Event, Options, Parser};
     if md.trim().is_empty() {
         return String::new();
@@ -288,7 +288,7 @@ impl Ctx<'_> {
 }
 
 /// The site's data: the index value and the shard values (each a map of index -> page).
-pub fn site_data(
+pub(crate) fn site_data(
     m: &Manifest,
     catalog: &Value,
     run_results: Option<&Value>,
@@ -472,7 +472,7 @@ fn entries<'a>(m: &'a Manifest, ctx: &Ctx) -> Vec<Entry<'a>> {
 }
 
 /// Writes the site into `dir` (created if missing; stale shards of a bigger project removed).
-pub fn write_site(
+pub(crate) fn write_site(
     dir: &Path,
     m: &Manifest,
     catalog: &Value,

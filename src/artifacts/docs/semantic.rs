@@ -86,14 +86,14 @@ fn input(v: &Value, kind: &str, role: &str) -> Option<Value> {
 
 /// The normalised semantic layer: per id, the page data, and per id, its parents in lineage.
 #[derive(Debug, Default)]
-pub struct SemanticDocs {
-    pub pages: BTreeMap<String, Value>,
-    pub parents: BTreeMap<String, Vec<String>>,
-    pub descriptions: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
+pub(crate) struct SemanticDocs {
+    pub(crate) pages: BTreeMap<String, Value>,
+    pub(crate) parents: BTreeMap<String, Vec<String>>,
+    pub(crate) descriptions: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
 }
 
-pub fn semantic_docs(m: &Manifest) -> SemanticDocs {
+pub(crate) fn semantic_docs(m: &Manifest) -> SemanticDocs {
     let mut out = SemanticDocs::default();
     let model_ids: BTreeMap<&str, &str> = m
         .nodes

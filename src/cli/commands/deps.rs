@@ -13,7 +13,7 @@ use crate::project::{packages, ProjectConfig};
 
 /// `lock`: dbt's `deps --lock` writes package-lock.yml without installing; sluice keeps no lock
 /// file, so it only checks `packages.yml` reads.
-pub fn run(g: &GlobalArgs, lock: bool) -> Result<Outcome, Vec<Diagnostic>> {
+pub(crate) fn run(g: &GlobalArgs, lock: bool) -> Result<Outcome, Vec<Diagnostic>> {
     let root = project_root(g).map_err(|d| vec![d])?;
     let config = ProjectConfig::load(&root).map_err(|d| vec![d])?;
     let Some((file, specs)) = packages::read_specs(&root).map_err(|d| vec![d])? else {

@@ -28,7 +28,7 @@ use crate::execute::Event;
 
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 
-pub fn run(g: &GlobalArgs, cmd: &DocsCommand) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: &DocsCommand) -> CmdResult {
     match cmd {
         DocsCommand::Generate {
             no_compile,

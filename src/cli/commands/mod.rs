@@ -27,7 +27,7 @@ use crate::execute::{Event, JsonReporter, LevelFilter, LogLevel, Reporter, TextR
 
 pub(super) type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 
-pub fn run(cli: &crate::cli::Cli) -> CmdResult {
+pub(crate) fn run(cli: &crate::cli::Cli) -> CmdResult {
     let g = &cli.global;
     match &cli.command {
         Command::Parse => parse::parse(g),

@@ -25,7 +25,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::execute::LogLevel;
 
 /// A boolean as click reads it; `None` for a value it rejects.
-pub fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "t" | "yes" | "y" | "on" => Some(true),
         "0" | "false" | "f" | "no" | "n" | "off" | "" => Some(false),
@@ -192,7 +192,7 @@ fn level_of(l: LogLevelArg) -> LogLevel {
 /// Resolves every flag of `cli` (global ones into `cli.global.settings`, `--quiet` and
 /// `--log-format` in place; per-command ones with their environment variables) and rejects the
 /// ones sluice cannot honour.
-pub fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
+pub(crate) fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
     env_strings(&mut cli.global)?;
     let pf = project_flags(&cli.global);
     resolve_global(&mut cli.global, &pf)?;

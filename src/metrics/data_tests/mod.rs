@@ -68,28 +68,28 @@ const CONFIG_KEYS: &[&str] = &[
 ];
 
 /// Where the SQL of a test is going and what it may name.
-pub struct Target<'a> {
-    pub package: &'a str,
-    pub database: &'a str,
-    pub schema: &'a str,
-    pub dialect: Dialect,
+pub(crate) struct Target<'a> {
+    pub(crate) package: &'a str,
+    pub(crate) database: &'a str,
+    pub(crate) schema: &'a str,
+    pub(crate) dialect: Dialect,
     /// The run's start: relative windows (`last: 12 months`) and `freshness` count back from it.
-    pub run_started_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) run_started_at: chrono::DateTime<chrono::Utc>,
     /// The project's (and its packages') custom metric test macros.
-    pub test_macros: &'a [TestMacro],
+    pub(crate) test_macros: &'a [TestMacro],
 }
 
 /// A `{% test name(metric_query, ...) %}` macro: a custom metric test.
 #[derive(Debug, Clone)]
-pub struct TestMacro {
-    pub unique_id: String,
-    pub package: String,
+pub(crate) struct TestMacro {
+    pub(crate) unique_id: String,
+    pub(crate) package: String,
     /// `name` of `{% test name(...) %}` (the macro is `test_<name>`).
-    pub name: String,
+    pub(crate) name: String,
     /// Its arguments after `metric_query`, `metric_name` and `group_by`.
-    pub arguments: Vec<String>,
+    pub(crate) arguments: Vec<String>,
     /// Whether it is a metric test (first argument `metric_query`) rather than a model test.
-    pub for_metrics: bool,
+    pub(crate) for_metrics: bool,
 }
 
 /// The arguments sluice passes to every custom metric test macro.
@@ -97,7 +97,7 @@ const MACRO_ARGS: &[&str] = &["metric_query", "metric_name", "group_by"];
 
 /// The test macros of `manifest` (macros of sluice's built-in library excluded); those whose first
 /// argument is `metric_query` are the custom metric tests a metric may declare.
-pub fn test_macros(manifest: &Manifest) -> Vec<TestMacro> {
+pub(crate) fn test_macros(manifest: &Manifest) -> Vec<TestMacro> {
     manifest
         .macros
         .values()
@@ -121,7 +121,7 @@ pub fn test_macros(manifest: &Manifest) -> Vec<TestMacro> {
 
 /// True when any metric of the project declares `data_tests:` (the cheap check before loading
 /// the semantic layer).
-pub fn any_declared(files: &[YamlFile]) -> bool {
+pub(crate) fn any_declared(files: &[YamlFile]) -> bool {
     files.iter().any(|f| {
         declared_metrics(f)
             .iter()
@@ -161,7 +161,7 @@ struct Declared<'a> {
 }
 
 /// The test nodes of every metric's `data_tests:`.
-pub fn test_nodes(
+pub(crate) fn test_nodes(
     files: &[YamlFile],
     layer: &SemanticLayer,
     index: &ModelIndex,
@@ -595,12 +595,17 @@ fn build(
 }
 
 /// Rows shown under a failing metric test.
-pub const SHOWN_ROWS: usize = 5;
+pub(crate) const SHOWN_ROWS: usize = 5;
 
 /// Explains a failing metric test's rows (as its SQL returns them: group-by items, then
 /// `metric_value`, `expected`, `violation`), one line per row:
 /// `customer__segment=smb: revenue = 200 (outside [0, 150])`.
-pub fn explain(metric: &str, columns: &[String], rows: &[Vec<Value>], failures: u64) -> String {
+pub(crate) fn explain(
+    metric: &str,
+    columns: &[String],
+    rows: &[Vec<Value>],
+    failures: u64,
+) -> String {
     let show = |v: &Value| match v {
         Value::Null => "null".to_string(),
         Value::Number(n) => match n.as_f64() {

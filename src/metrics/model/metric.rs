@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{filters, Grain, GrainText, Origin, Window};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricType {
+pub(crate) enum MetricType {
     Simple,
     Ratio,
     Derived,
@@ -24,14 +24,14 @@ case_insensitive_enum!(MetricType { Simple => "simple", Ratio => "ratio", Derive
 /// The measure of a simple, cumulative or conversion metric (`measure: name` or a mapping).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MeasureInput {
-    pub name: String,
+pub(crate) struct MeasureInput {
+    pub(crate) name: String,
     #[serde(default, deserialize_with = "filters")]
-    pub filter: Vec<String>,
-    pub alias: Option<String>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) alias: Option<String>,
     #[serde(default)]
-    pub join_to_timespine: bool,
-    pub fill_nulls_with: Option<Value>,
+    pub(crate) join_to_timespine: bool,
+    pub(crate) fill_nulls_with: Option<Value>,
 }
 
 fn measure_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeasureInput>, D::Error> {
@@ -63,18 +63,18 @@ where
 /// A metric used by a ratio or derived metric (`name` or a mapping with filter, alias, offset).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricInput {
-    pub name: String,
+pub(crate) struct MetricInput {
+    pub(crate) name: String,
     #[serde(default, deserialize_with = "filters")]
-    pub filter: Vec<String>,
-    pub alias: Option<String>,
-    pub offset_window: Option<Window>,
-    pub offset_to_grain: Option<GrainText>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) alias: Option<String>,
+    pub(crate) offset_window: Option<Window>,
+    pub(crate) offset_to_grain: Option<GrainText>,
 }
 
 impl MetricInput {
     /// The column name the input is known by in a derived expression.
-    pub fn column(&self) -> &str {
+    pub(crate) fn column(&self) -> &str {
         self.alias.as_deref().unwrap_or(&self.name)
     }
 }
@@ -87,7 +87,7 @@ fn metric_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricInput>, 
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PeriodAgg {
+pub(crate) enum PeriodAgg {
     #[default]
     First,
     Last,
@@ -98,14 +98,14 @@ case_insensitive_enum!(PeriodAgg { First => "first", Last => "last", Average => 
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CumulativeParams {
-    pub window: Option<Window>,
-    pub grain_to_date: Option<GrainText>,
-    pub period_agg: Option<PeriodAgg>,
+pub(crate) struct CumulativeParams {
+    pub(crate) window: Option<Window>,
+    pub(crate) grain_to_date: Option<GrainText>,
+    pub(crate) period_agg: Option<PeriodAgg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConversionCalculation {
+pub(crate) enum ConversionCalculation {
     Conversions,
     #[default]
     ConversionRate,
@@ -115,66 +115,68 @@ case_insensitive_enum!(ConversionCalculation { Conversions => "conversions", Con
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConstantProperty {
-    pub base_property: String,
-    pub conversion_property: String,
+pub(crate) struct ConstantProperty {
+    pub(crate) base_property: String,
+    pub(crate) conversion_property: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConversionParams {
+pub(crate) struct ConversionParams {
     #[serde(deserialize_with = "measure_input")]
-    pub base_measure: Option<MeasureInput>,
+    pub(crate) base_measure: Option<MeasureInput>,
     #[serde(deserialize_with = "measure_input")]
-    pub conversion_measure: Option<MeasureInput>,
-    pub entity: String,
+    pub(crate) conversion_measure: Option<MeasureInput>,
+    pub(crate) entity: String,
     #[serde(default)]
-    pub calculation: ConversionCalculation,
-    pub window: Option<Window>,
+    pub(crate) calculation: ConversionCalculation,
+    pub(crate) window: Option<Window>,
     #[serde(default)]
-    pub constant_properties: Vec<ConstantProperty>,
+    pub(crate) constant_properties: Vec<ConstantProperty>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricTypeParams {
+pub(crate) struct MetricTypeParams {
     #[serde(default, deserialize_with = "measure_input")]
-    pub measure: Option<MeasureInput>,
+    pub(crate) measure: Option<MeasureInput>,
     #[serde(default, deserialize_with = "metric_input")]
-    pub numerator: Option<MetricInput>,
+    pub(crate) numerator: Option<MetricInput>,
     #[serde(default, deserialize_with = "metric_input")]
-    pub denominator: Option<MetricInput>,
-    pub expr: Option<Value>,
+    pub(crate) denominator: Option<MetricInput>,
+    pub(crate) expr: Option<Value>,
     #[serde(default)]
-    pub metrics: Vec<MetricInput>,
+    pub(crate) metrics: Vec<MetricInput>,
     /// Legacy places of the cumulative parameters.
-    pub window: Option<Window>,
-    pub grain_to_date: Option<GrainText>,
-    pub cumulative_type_params: Option<CumulativeParams>,
-    pub conversion_type_params: Option<ConversionParams>,
+    pub(crate) window: Option<Window>,
+    pub(crate) grain_to_date: Option<GrainText>,
+    pub(crate) cumulative_type_params: Option<CumulativeParams>,
+    pub(crate) conversion_type_params: Option<ConversionParams>,
 }
 
 /// A `metrics:` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Metric {
-    pub name: String,
+pub(crate) struct Metric {
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub kind: MetricType,
+    pub(crate) kind: MetricType,
     #[serde(default)]
-    pub type_params: MetricTypeParams,
-    pub label: Option<String>,
-    pub description: Option<String>,
+    pub(crate) type_params: MetricTypeParams,
+    pub(crate) label: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default, deserialize_with = "filters")]
-    pub filter: Vec<String>,
-    pub time_granularity: Option<GrainText>,
-    pub config: Option<Value>,
-    pub meta: Option<Value>,
-    pub tags: Option<Value>,
-    /// Metric tests (`data_tests:`), compiled by [`crate::metrics::data_tests`].
-    pub data_tests: Option<Value>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) time_granularity: Option<GrainText>,
+    pub(crate) config: Option<Value>,
+    pub(crate) meta: Option<Value>,
+    pub(crate) tags: Option<Value>,
+    /// Metric tests (`data_tests:`): accepted here (`deny_unknown_fields` would refuse the key),
+    /// compiled from the YAML itself by [`crate::metrics::data_tests`].
+    #[serde(rename = "data_tests")]
+    pub(crate) _data_tests: Option<Value>,
     #[serde(skip)]
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }
 
 impl Metric {
@@ -182,27 +184,27 @@ impl Metric {
         self.type_params.cumulative_type_params.as_ref()
     }
     /// Window of a cumulative metric (nested or legacy place).
-    pub fn window(&self) -> Option<Window> {
+    pub(crate) fn window(&self) -> Option<Window> {
         self.cumulative()
             .and_then(|c| c.window)
             .or(self.type_params.window)
     }
-    pub fn grain_to_date(&self) -> Option<Grain> {
+    pub(crate) fn grain_to_date(&self) -> Option<Grain> {
         self.grain_to_date_text().map(|g| g.grain)
     }
     /// The cumulative `grain_to_date` as written (nested or legacy place).
-    pub fn grain_to_date_text(&self) -> Option<&GrainText> {
+    pub(crate) fn grain_to_date_text(&self) -> Option<&GrainText> {
         self.cumulative()
             .and_then(|c| c.grain_to_date.as_ref())
             .or(self.type_params.grain_to_date.as_ref())
     }
-    pub fn period_agg(&self) -> PeriodAgg {
+    pub(crate) fn period_agg(&self) -> PeriodAgg {
         self.cumulative()
             .and_then(|c| c.period_agg)
             .unwrap_or_default()
     }
     /// The expression of a derived metric.
-    pub fn expr(&self) -> Option<String> {
+    pub(crate) fn expr(&self) -> Option<String> {
         match &self.type_params.expr {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Null) | None => None,
@@ -211,7 +213,7 @@ impl Metric {
     }
     /// The measures this metric reads itself: its measure, then a conversion's base and
     /// conversion measures.
-    pub fn own_measures(&self) -> impl Iterator<Item = &MeasureInput> {
+    pub(crate) fn own_measures(&self) -> impl Iterator<Item = &MeasureInput> {
         let tp = &self.type_params;
         tp.measure.iter().chain(
             tp.conversion_type_params
@@ -220,7 +222,7 @@ impl Metric {
         )
     }
     /// The metrics this one is built from (ratio and derived).
-    pub fn input_metrics(&self) -> Vec<&MetricInput> {
+    pub(crate) fn input_metrics(&self) -> Vec<&MetricInput> {
         let tp = &self.type_params;
         match self.kind {
             MetricType::Ratio => tp.numerator.iter().chain(tp.denominator.iter()).collect(),

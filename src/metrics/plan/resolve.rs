@@ -28,17 +28,22 @@ pub(super) struct JoinKey {
 }
 
 /// Resolves names against the semantic layer.
-pub struct Resolver<'a> {
-    pub layer: &'a SemanticLayer,
+pub(crate) struct Resolver<'a> {
+    pub(crate) layer: &'a SemanticLayer,
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(layer: &'a SemanticLayer) -> Self {
+    pub(crate) fn new(layer: &'a SemanticLayer) -> Self {
         Resolver { layer }
     }
 
     /// Fills in the default grain of a time item (metric_time: the measure's agg time grain).
-    pub fn complete(&self, spec: &Spec, sm: &SemanticModel, measure: &Measure) -> PResult<Spec> {
+    pub(crate) fn complete(
+        &self,
+        spec: &Spec,
+        sm: &SemanticModel,
+        measure: &Measure,
+    ) -> PResult<Spec> {
         let mut s = spec.clone();
         if s.kind == SpecKind::Metric {
             if self.layer.metric(&s.name).is_none() {
@@ -278,7 +283,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// The semantic model and dimension a dimension item names, seen from `sm`.
-    pub fn dimension_of<'s>(
+    pub(crate) fn dimension_of<'s>(
         &'s self,
         s: &Spec,
         sm: &'s SemanticModel,
@@ -296,7 +301,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Every group-by item reachable from `sm` (one join away), sorted.
-    pub fn group_by_items(&self, sm: &SemanticModel) -> Vec<String> {
+    pub(crate) fn group_by_items(&self, sm: &SemanticModel) -> Vec<String> {
         let mut out = vec!["metric_time".to_string()];
         for e in &sm.entities {
             out.push(e.name.clone());

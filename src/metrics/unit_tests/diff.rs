@@ -70,9 +70,9 @@ fn same(a: &Cell, b: &Cell, tolerance: f64) -> bool {
 
 /// The outcome of a comparison: how many rows differ and dbt's diff of them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Difference {
-    pub rows: u64,
-    pub text: String,
+pub(crate) struct Difference {
+    pub(crate) rows: u64,
+    pub(crate) text: String,
 }
 
 /// Rows shown in a diff at most.
@@ -83,7 +83,7 @@ const SHOWN_DIFF_ROWS: usize = 30;
 /// metric values within `c.tolerance`. The diff reads like dbt's unit test diff: `@@` the header,
 /// `→` a row whose values differ (`expected→actual`), `---` an expected row the query did not
 /// return, `+++` a returned row that was not expected.
-pub fn compare(
+pub(crate) fn compare(
     c: &Compiled,
     actual_columns: &[String],
     actual_rows: &[Vec<Value>],

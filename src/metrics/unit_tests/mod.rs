@@ -50,10 +50,10 @@ mod fixtures;
 mod given;
 mod node;
 mod query;
-pub use diff::{compare, Difference};
+pub(crate) use diff::compare;
 
 /// The top-level key of the definitions.
-pub const SECTION: &str = "metric_unit_tests";
+pub(crate) const SECTION: &str = "metric_unit_tests";
 
 const KEYS: &[&str] = &[
     "name",
@@ -72,7 +72,7 @@ const EXPECT_KEYS: &[&str] = &["rows", "format", "tolerance"];
 /// Where a metric unit test runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Engine {
+pub(crate) enum Engine {
     /// A fresh in-memory DuckDB per test (the default).
     Duckdb,
     /// Temporary tables on the target's connection.
@@ -82,29 +82,29 @@ pub enum Engine {
 /// A compiled metric unit test: what the executor runs and compares. Kept in the node's
 /// `definition.metric_unit_test`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Compiled {
-    pub metric: String,
-    pub engine: Engine,
+pub(crate) struct Compiled {
+    pub(crate) metric: String,
+    pub(crate) engine: Engine,
     /// Statements that create the fixture tables, in order.
-    pub setup: Vec<String>,
+    pub(crate) setup: Vec<String>,
     /// Statements that drop them (target engine only; an in-memory database just goes away).
-    pub teardown: Vec<String>,
+    pub(crate) teardown: Vec<String>,
     /// The metric query over the fixtures.
-    pub sql: String,
+    pub(crate) sql: String,
     /// The columns compared, in the query's order (group-by items, then the metric).
-    pub columns: Vec<String>,
+    pub(crate) columns: Vec<String>,
     /// Which of `columns` hold metric values (compared within `tolerance`).
-    pub metric_columns: Vec<String>,
-    pub expected: Vec<Map<String, Value>>,
+    pub(crate) metric_columns: Vec<String>,
+    pub(crate) expected: Vec<Map<String, Value>>,
     /// With `format: sql`, the select of the expected rows (run on the same engine; then
     /// `expected` is empty and `columns` are narrowed to the select's at run time).
     #[serde(default)]
-    pub expected_sql: Option<String>,
-    pub tolerance: f64,
+    pub(crate) expected_sql: Option<String>,
+    pub(crate) tolerance: f64,
 }
 
 /// True when a YAML file declares metric unit tests.
-pub fn any_declared(files: &[YamlFile]) -> bool {
+pub(crate) fn any_declared(files: &[YamlFile]) -> bool {
     files.iter().any(|f| f.value.get(SECTION).is_some())
 }
 
@@ -188,7 +188,7 @@ fn unknown_key(
 
 /// The compiled node of every enabled `metric_unit_tests:` entry, sorted by id, or one diagnostic
 /// per bad entry.
-pub fn unit_test_nodes(
+pub(crate) fn unit_test_nodes(
     files: &[YamlFile],
     layer: &SemanticLayer,
     index: &ModelIndex,

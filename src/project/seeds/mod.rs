@@ -62,7 +62,7 @@ use crate::sql::CsvNulls;
 
 /// agate's kind of a column, as dbt's type tester infers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeedType {
+pub(crate) enum SeedType {
     /// A Number column without decimals (or a column with no rows at all).
     Integer,
     /// A Number column where some value has decimals.
@@ -75,7 +75,7 @@ pub enum SeedType {
 
 impl SeedType {
     /// The SQL type dbt's `convert_type` emits (same for dbt-duckdb and dbt-postgres).
-    pub fn sql_type(self) -> &'static str {
+    pub(crate) fn sql_type(self) -> &'static str {
         match self {
             SeedType::Integer => "integer",
             SeedType::Number => "float8",
@@ -88,17 +88,17 @@ impl SeedType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedColumn {
-    pub name: String,
-    pub inferred: SeedType,
+pub(crate) struct SeedColumn {
+    pub(crate) name: String,
+    pub(crate) inferred: SeedType,
     /// After the `column_types` override and the adapter mapping.
-    pub sql_type: String,
+    pub(crate) sql_type: String,
     /// True when `sql_type` came from `column_types` (values are then raw text).
-    pub overridden: bool,
+    pub(crate) overridden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum SeedValue {
+pub(crate) enum SeedValue {
     Null,
     Int(i64),
     Float(f64),
@@ -111,23 +111,23 @@ pub enum SeedValue {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SeedTable {
-    pub columns: Vec<SeedColumn>,
-    pub rows: Vec<Vec<SeedValue>>,
+pub(crate) struct SeedTable {
+    pub(crate) columns: Vec<SeedColumn>,
+    pub(crate) rows: Vec<Vec<SeedValue>>,
 }
 
 #[derive(Debug, Clone)]
-pub struct SeedOptions {
+pub(crate) struct SeedOptions {
     /// The `delimiter` seed config (default `,`).
-    pub delimiter: u8,
+    pub(crate) delimiter: u8,
     /// The `column_types` seed config: column name -> SQL type.
-    pub column_types: BTreeMap<String, String>,
+    pub(crate) column_types: BTreeMap<String, String>,
     /// How a missing text value is written (the engine's CSV reading).
-    pub nulls: CsvNulls,
+    pub(crate) nulls: CsvNulls,
     /// The quote character the values are read with. Types are always inferred from the file
     /// read with `"` (agate's reading); dbt-duckdb loads the values with `COPY`, whose sniffer
     /// may pick `'` for a file that quotes that way (`a,'',1`: `''` is then NULL).
-    pub quote: u8,
+    pub(crate) quote: u8,
 }
 
 impl Default for SeedOptions {
@@ -152,7 +152,7 @@ const CURRENCY: [char; 19] = [
 ];
 
 /// Reads and types a seed file. `display_path` names the file in diagnostics.
-pub fn read_seed(
+pub(crate) fn read_seed(
     path: &Path,
     display_path: &str,
     opts: &SeedOptions,
@@ -686,7 +686,11 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// dbt's `create_csv_table`: `create table <relation> ("col" type, ...)`.
-pub fn create_table_sql(relation_sql: &str, table: &SeedTable, quote_columns: bool) -> String {
+pub(crate) fn create_table_sql(
+    relation_sql: &str,
+    table: &SeedTable,
+    quote_columns: bool,
+) -> String {
     let cols: Vec<String> = table
         .columns
         .iter()
@@ -707,7 +711,7 @@ mod tests;
 
 /// Why [`csv_fixture_rows`] could not read a CSV text.
 #[derive(Debug)]
-pub enum FixtureCsvError {
+pub(crate) enum FixtureCsvError {
     /// The header line.
     Header(csv::Error),
     /// A data row.
@@ -716,7 +720,7 @@ pub enum FixtureCsvError {
 
 /// Rows of a CSV text with a header line, as unit-test fixtures write them (`format: csv`):
 /// headers and cells trimmed, an empty cell or `null` is null, any other cell becomes `cell(text)`.
-pub fn csv_fixture_rows(
+pub(crate) fn csv_fixture_rows(
     text: &str,
     cell: impl Fn(&str) -> serde_json::Value,
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, FixtureCsvError> {

@@ -18,7 +18,7 @@ use crate::templating::calls::err;
 const MAX_JSON_DEPTH: usize = 256;
 
 /// minijinja value -> JSON (`null` for a value nested deeper than JSON conversion goes).
-pub fn to_json(v: &Value) -> serde_json::Value {
+pub(crate) fn to_json(v: &Value) -> serde_json::Value {
     if crate::templating::pyvalues::nests_deeper_than(v, MAX_JSON_DEPTH) {
         return serde_json::Value::Null;
     }

@@ -23,7 +23,7 @@ use crate::diagnostics::Code;
 use crate::sql::Relation;
 use json::{fromjson, fromyaml, to_json, tojson, tojson_filter, toyaml};
 
-pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals: &Globals) {
+pub(crate) fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals: &Globals) {
     env.add_global(
         "__sluice_index",
         Value::from_object(IndexHandle(index.clone())),
@@ -96,7 +96,7 @@ pub fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, globals
 
 /// What Python values and operators need: the functions [`super::syntax`] rewrites literals and
 /// operators into, and the filters whose results Python prints differently from minijinja's.
-pub fn register_python(env: &mut Environment<'static>) {
+pub(crate) fn register_python(env: &mut Environment<'static>) {
     env.add_function("__sluice_list", super::pyvalues::new_list);
     env.add_function("__sluice_dict", super::pyvalues::new_dict);
     env.add_function("__sluice_mut", super::pyvalues::make_mutable);
@@ -370,7 +370,7 @@ fn log_fn(msg: Value, kwargs: Kwargs) -> Result<String, Error> {
 static PRINT_ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 /// Sets whether Jinja's `print()` prints (`--no-print` turns it off).
-pub fn set_print_enabled(on: bool) {
+pub(crate) fn set_print_enabled(on: bool) {
     PRINT_ENABLED.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -475,7 +475,7 @@ fn set_strict_fn(v: Value) -> Result<Value, Error> {
     Ok(super::pyvalues::PySet::value(v.try_iter()?))
 }
 
-pub fn local_md5(s: &str) -> String {
+pub(crate) fn local_md5(s: &str) -> String {
     use md5::{Digest, Md5};
     Md5::digest(s.as_bytes())
         .iter()
@@ -511,7 +511,7 @@ impl Object for ExceptionsObj {
 }
 
 /// Python methods on values that dbt packages call (`.items()`, `.get()`, `.split()` ...).
-pub fn unknown_method(
+pub(crate) fn unknown_method(
     state: &State,
     value: &Value,
     method: &str,
@@ -588,7 +588,7 @@ fn pairs_as_tuples(v: Value) -> Result<Value, Error> {
 }
 
 /// A short stable code for a template error.
-pub fn error_code(e: &Error) -> Code {
+pub(crate) fn error_code(e: &Error) -> Code {
     let d = e.detail().unwrap_or("");
     if d.starts_with(COMPILER_ERROR) {
         return Code::CompilerError;
@@ -606,7 +606,7 @@ pub fn error_code(e: &Error) -> Code {
 }
 
 /// A hint for common template errors.
-pub fn hint_for(e: &Error) -> Option<String> {
+pub(crate) fn hint_for(e: &Error) -> Option<String> {
     match e.kind() {
         ErrorKind::SyntaxError => {
             Some("check that every `{{`, `{%` and block tag is closed".into())

@@ -16,15 +16,15 @@ use super::{IndexHandle, MacroDef};
 
 /// A callable macro: evaluates its file in the current render context and calls it.
 #[derive(Debug)]
-pub struct MacroFn {
-    pub def: Arc<MacroDef>,
+pub(crate) struct MacroFn {
+    pub(crate) def: Arc<MacroDef>,
 }
 
 /// How deeply macro calls may nest on one thread. Each call renders in a fresh minijinja
 /// `State`, so the environment's recursion limit (which counts within one state) does not see
 /// macro-to-macro recursion: this does. Python's Jinja2 under dbt gives up near 1,000 frames;
 /// the render threads' stacks ([`crate::RENDER_STACK_BYTES`]) are sized for this many levels.
-pub const MAX_MACRO_DEPTH: usize = 1000;
+pub(crate) const MAX_MACRO_DEPTH: usize = 1000;
 
 thread_local! {
     static MACRO_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -61,10 +61,10 @@ thread_local! {
 }
 
 /// The marker detail of the error `return()` raises to unwind to its macro.
-pub const RETURN_MARKER: &str = "__sluice_return__";
+pub(crate) const RETURN_MARKER: &str = "__sluice_return__";
 
 /// `return(value)`: stores the value and unwinds to the innermost macro call.
-pub fn do_return(value: Value) -> Result<Value, Error> {
+pub(crate) fn do_return(value: Value) -> Result<Value, Error> {
     let stored = RETURN_SLOT.with(|s| {
         let mut s = s.borrow_mut();
         match s.last_mut() {

@@ -21,12 +21,12 @@ use minijinja::value::{Object, Value};
 
 use crate::diagnostics::{Code, Diagnostic};
 
-pub use call::{do_return, MacroFn, MAX_MACRO_DEPTH};
+pub(crate) use call::{do_return, MacroFn};
 use source::find_defs;
 pub use source::{preprocess, preprocess_node};
 
 /// Package name of sluice's built-in macro library.
-pub const BUILTIN_PACKAGE: &str = "dbt";
+pub(crate) const BUILTIN_PACKAGE: &str = "dbt";
 
 /// A file holding macros.
 #[derive(Debug, Clone)]
@@ -37,40 +37,40 @@ pub struct MacroFile {
 }
 
 impl MacroFile {
-    pub fn template_name(&self) -> String {
+    pub(crate) fn template_name(&self) -> String {
         format!("{}://{}", self.package, self.original_file_path)
     }
 }
 
 /// `dbt://macros/x.sql` -> `macros/x.sql` for messages.
-pub fn display_template_name(name: &str) -> &str {
+pub(crate) fn display_template_name(name: &str) -> &str {
     name.split_once("://").map_or(name, |(_, p)| p)
 }
 
 /// One macro definition.
 #[derive(Debug, Clone)]
-pub struct MacroDef {
-    pub unique_id: String,
-    pub package: String,
-    pub name: String,
-    pub template: String,
-    pub original_file_path: String,
-    pub contents: String,
+pub(crate) struct MacroDef {
+    pub(crate) unique_id: String,
+    pub(crate) package: String,
+    pub(crate) name: String,
+    pub(crate) template: String,
+    pub(crate) original_file_path: String,
+    pub(crate) contents: String,
     /// The macro's own text (`{% macro ... %}...{% endmacro %}`).
-    pub macro_sql: String,
-    pub arguments: Vec<String>,
+    pub(crate) macro_sql: String,
+    pub(crate) arguments: Vec<String>,
     /// How many of `arguments` (the leading ones) have no default value.
-    pub required: usize,
+    pub(crate) required: usize,
 }
 
 /// Every macro, by package and name.
 #[derive(Debug, Default)]
 pub struct MacroIndex {
-    pub root_package: String,
-    pub adapter_type: String,
-    pub by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>>,
+    pub(crate) root_package: String,
+    pub(crate) adapter_type: String,
+    pub(crate) by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>>,
     /// `dispatch:` search orders by macro namespace.
-    pub dispatch: BTreeMap<String, Vec<String>>,
+    pub(crate) dispatch: BTreeMap<String, Vec<String>>,
     /// Per package: its macros as `MacroFn` values, shadowing globals inside that package.
     locals: BTreeMap<String, Value>,
 }
@@ -156,7 +156,7 @@ impl MacroIndex {
 
     /// Finds a macro by name as seen from `from_package`: `pkg.name`, or bare `name` looked up in
     /// the calling package, then the root project, then `dbt`.
-    pub fn find(&self, name: &str, from_package: Option<&str>) -> Option<Arc<MacroDef>> {
+    pub(crate) fn find(&self, name: &str, from_package: Option<&str>) -> Option<Arc<MacroDef>> {
         if let Some((pkg, n)) = name.split_once('.') {
             return self.by_package.get(pkg).and_then(|m| m.get(n)).cloned();
         }
@@ -171,7 +171,7 @@ impl MacroIndex {
             .find_map(|p| self.by_package.get(p).and_then(|m| m.get(name)).cloned())
     }
 
-    pub fn lookup_value(&self, name: &str, from_package: Option<&str>) -> Option<Value> {
+    pub(crate) fn lookup_value(&self, name: &str, from_package: Option<&str>) -> Option<Value> {
         self.find(name, from_package)
             .map(|def| Value::from_object(MacroFn { def }))
     }
@@ -180,7 +180,7 @@ impl MacroIndex {
     /// the project's `dispatch:` search order for the namespace, else the root project then the
     /// namespace (for an installed package or `dbt`), else the calling context; in each, the first
     /// of `<adapter>__name` and `default__name`.
-    pub fn dispatch(
+    pub(crate) fn dispatch(
         &self,
         name: &str,
         namespace: Option<&str>,
@@ -213,7 +213,7 @@ impl MacroIndex {
     }
 
     /// The names `dispatch` tried, for its error message.
-    pub fn dispatch_attempts(&self, name: &str, namespace: Option<&str>) -> Vec<String> {
+    pub(crate) fn dispatch_attempts(&self, name: &str, namespace: Option<&str>) -> Vec<String> {
         let packages: Vec<String> = match namespace {
             Some(ns) => match self.dispatch.get(ns) {
                 Some(order) => order.clone(),
@@ -238,7 +238,7 @@ impl MacroIndex {
     }
 
     /// All macro names visible bare from the root project (for globals and hints).
-    pub fn global_names(&self) -> Vec<(String, Arc<MacroDef>)> {
+    pub(crate) fn global_names(&self) -> Vec<(String, Arc<MacroDef>)> {
         let mut out: BTreeMap<String, Arc<MacroDef>> = BTreeMap::new();
         for pkg in [BUILTIN_PACKAGE, self.root_package.as_str()] {
             if let Some(defs) = self.by_package.get(pkg) {
@@ -251,7 +251,7 @@ impl MacroIndex {
     }
 
     /// A package namespace object (`dbt_utils.x`).
-    pub fn namespace_value(&self, package: &str) -> Option<Value> {
+    pub(crate) fn namespace_value(&self, package: &str) -> Option<Value> {
         let defs = self.by_package.get(package)?;
         let map: BTreeMap<String, Value> = defs
             .iter()
@@ -268,7 +268,7 @@ impl MacroIndex {
 
 /// The index, reachable from inside templates as the hidden global `__sluice_index`.
 #[derive(Debug)]
-pub struct IndexHandle(pub Arc<MacroIndex>);
+pub(crate) struct IndexHandle(pub(crate) Arc<MacroIndex>);
 impl Object for IndexHandle {}
 
 macro_rules! builtin {
@@ -283,7 +283,7 @@ macro_rules! builtin {
 
 /// sluice's own macro library (dbt's global project, written here), with the target engine's
 /// own macros.
-pub fn builtin_files(dialect: crate::sql::Dialect) -> Vec<MacroFile> {
+pub(crate) fn builtin_files(dialect: crate::sql::Dialect) -> Vec<MacroFile> {
     let mut files = builtin!["naming.sql", "tests.sql", "adapter.sql", "cross_db.sql"];
     files.push(MacroFile {
         package: BUILTIN_PACKAGE.to_string(),

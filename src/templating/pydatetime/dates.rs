@@ -27,10 +27,10 @@ use crate::templating::calls::{err, no_method};
 
 /// A `datetime.date`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PyDate(pub NaiveDate);
+pub(crate) struct PyDate(pub(crate) NaiveDate);
 
 impl PyDate {
-    pub fn value(d: NaiveDate) -> Value {
+    pub(crate) fn value(d: NaiveDate) -> Value {
         Value::from_object(PyDate(d))
     }
 }
@@ -137,9 +137,9 @@ impl Object for IsoCalendar {
 
 /// A `datetime.time`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PyTime {
-    pub t: NaiveTime,
-    pub tz: Option<TzInfo>,
+pub(crate) struct PyTime {
+    pub(crate) t: NaiveTime,
+    pub(crate) tz: Option<TzInfo>,
 }
 
 impl PyTime {
@@ -250,17 +250,17 @@ impl Object for PyTime {
 
 /// A `datetime.datetime`: the wall time, and the tzinfo when aware.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PyDateTime {
-    pub t: NaiveDateTime,
-    pub tz: Option<TzInfo>,
+pub(crate) struct PyDateTime {
+    pub(crate) t: NaiveDateTime,
+    pub(crate) tz: Option<TzInfo>,
 }
 
 impl PyDateTime {
-    pub fn value(t: NaiveDateTime, tz: Option<TzInfo>) -> Value {
+    pub(crate) fn value(t: NaiveDateTime, tz: Option<TzInfo>) -> Value {
         Value::from_object(PyDateTime { t, tz })
     }
     /// An aware UTC datetime (`run_started_at`).
-    pub fn utc_value(t: DateTime<Utc>) -> Value {
+    pub(crate) fn utc_value(t: DateTime<Utc>) -> Value {
         PyDateTime::value(t.naive_utc(), Some(TzInfo::pytz_utc()))
     }
     /// The UTC instant of an aware datetime.

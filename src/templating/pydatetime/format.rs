@@ -41,7 +41,7 @@ const MONTHS: [&str; 12] = [
 /// Python's `strftime` (glibc's directives in the C locale, `%f` from Python): `%a %A %w %d %b
 /// %B %m %y %Y %H %I %p %M %S %f %z %Z %j %U %W %c %x %X %%`, also `%e %u %V %G %g %C %D %F %T %R
 /// %r %h %n %t %k %l %s %P`, and the flags `-` (no padding), `_` (spaces) and `0`.
-pub fn strftime(t: &NaiveDateTime, tz: Option<&TzInfo>, fmt: &str) -> String {
+pub(crate) fn strftime(t: &NaiveDateTime, tz: Option<&TzInfo>, fmt: &str) -> String {
     let mut out = String::with_capacity(fmt.len() + 16);
     let mut chars = fmt.chars().peekable();
     while let Some(c) = chars.next() {
@@ -237,7 +237,7 @@ fn strptime_regex(fmt: &str) -> Result<regex::Regex, Error> {
 }
 
 /// Python's `datetime.strptime(text, format)`.
-pub fn strptime(text: &str, fmt: &str) -> Result<(NaiveDateTime, Option<TzInfo>), Error> {
+pub(crate) fn strptime(text: &str, fmt: &str) -> Result<(NaiveDateTime, Option<TzInfo>), Error> {
     let re = strptime_regex(fmt)?;
     let nomatch = || {
         err(format!(
@@ -387,7 +387,7 @@ pub(super) fn parse_iso_time(s: &str) -> Option<(NaiveTime, Option<TzInfo>)> {
 }
 
 /// Python 3.11's `datetime.fromisoformat`.
-pub fn parse_iso(s: &str) -> Option<(NaiveDateTime, Option<TzInfo>)> {
+pub(crate) fn parse_iso(s: &str) -> Option<(NaiveDateTime, Option<TzInfo>)> {
     let (date, rest) = parse_iso_date(s)?;
     if rest.is_empty() {
         return Some((date.and_hms_opt(0, 0, 0)?, None));

@@ -38,15 +38,15 @@ use minijinja::{Error, State};
 
 use super::calls::{err, no_method};
 pub(crate) use dates::IsoCalendar;
-pub use dates::{PyDate, PyDateTime, PyTime};
-pub use format::{parse_iso, strptime};
+pub(crate) use dates::{PyDate, PyDateTime, PyTime};
+pub(crate) use format::{parse_iso, strptime};
 use format::{parse_iso_date, parse_iso_time};
-pub use ops::{binop, divide};
-pub use timedelta::PyTimedelta;
+pub(crate) use ops::{binop, divide};
+pub(crate) use timedelta::PyTimedelta;
 use timedelta::{new_timedelta, round_us, DAY};
-pub use tz::PytzModule;
+pub(crate) use tz::PytzModule;
 use tzinfo::tz_of;
-pub use tzinfo::TzInfo;
+pub(crate) use tzinfo::TzInfo;
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -137,7 +137,7 @@ fn str_arg(args: &[Value], i: usize, name: &str) -> Result<String, Error> {
 
 /// `modules.datetime`.
 #[derive(Debug)]
-pub struct DatetimeModule;
+pub(crate) struct DatetimeModule;
 
 impl Object for DatetimeModule {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -340,7 +340,7 @@ impl Object for TypeObj {
 }
 
 /// Python's `repr()` of a datetime value, if `v` is one.
-pub fn repr(v: &Value) -> Option<String> {
+pub(crate) fn repr(v: &Value) -> Option<String> {
     if let Some(d) = v.downcast_object_ref::<PyDateTime>() {
         return Some(d.repr_text());
     }

@@ -13,7 +13,7 @@ use super::timedelta::{round_us, PyTimedelta, DAY, MICROS};
 use crate::templating::calls::err;
 
 /// `a + b`, `a - b`, `a * b` when a datetime value takes part; `None` when none does.
-pub fn binop(op: char, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
+pub(crate) fn binop(op: char, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
     let is_ours = |v: &Value| {
         v.downcast_object_ref::<PyDateTime>().is_some()
             || v.downcast_object_ref::<PyDate>().is_some()
@@ -90,7 +90,7 @@ pub fn binop(op: char, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
 }
 
 /// `a / b`, `a // b` with a timedelta on the left.
-pub fn divide(op: &str, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
+pub(crate) fn divide(op: &str, a: &Value, b: &Value) -> Option<Result<Value, Error>> {
     let x = a.downcast_object_ref::<PyTimedelta>()?;
     // Python's floor division and modulo (the remainder takes the divisor's sign).
     let floor = |a: i128, b: i128| {

@@ -20,10 +20,10 @@ pub(super) const DAY: i128 = 86_400 * MICROS;
 
 /// A `datetime.timedelta`, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PyTimedelta(pub i128);
+pub(crate) struct PyTimedelta(pub(crate) i128);
 
 impl PyTimedelta {
-    pub fn value(us: i128) -> Value {
+    pub(crate) fn value(us: i128) -> Value {
         Value::from_object(PyTimedelta(us))
     }
     fn parts(&self) -> (i128, i128, i128) {

@@ -141,7 +141,7 @@ impl TzObj {
 
 /// `modules.pytz`.
 #[derive(Debug)]
-pub struct PytzModule;
+pub(crate) struct PytzModule;
 
 impl Object for PytzModule {
     fn repr(self: &Arc<Self>) -> ObjectRepr {

@@ -9,14 +9,14 @@ use minijinja::value::Value;
 
 /// The `tzinfo` a datetime carries: a fixed offset and how it is named.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TzInfo {
+pub(crate) struct TzInfo {
     /// Seconds east of UTC.
-    pub offset: i32,
-    pub kind: TzKind,
+    pub(crate) offset: i32,
+    pub(crate) kind: TzKind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum TzKind {
+pub(crate) enum TzKind {
     /// `pytz.utc`.
     PytzUtc,
     /// A pytz zone at one of its offsets, with that offset's abbreviation (`EDT`, `LMT`).
@@ -26,7 +26,7 @@ pub enum TzKind {
 }
 
 impl TzInfo {
-    pub fn pytz_utc() -> TzInfo {
+    pub(crate) fn pytz_utc() -> TzInfo {
         TzInfo {
             offset: 0,
             kind: TzKind::PytzUtc,
@@ -99,7 +99,7 @@ pub(super) fn offset_text(offset: i32, colon: bool) -> String {
 
 /// A tz object: `pytz.timezone(name)`, `pytz.utc`, `datetime.timezone(...)`, `dt.tzinfo`.
 #[derive(Debug)]
-pub struct TzObj(pub TzInfo);
+pub(crate) struct TzObj(pub(crate) TzInfo);
 
 impl TzObj {
     pub(super) fn value(t: TzInfo) -> Value {

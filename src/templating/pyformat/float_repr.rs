@@ -3,7 +3,7 @@
 
 /// Python's `repr(float)`: the shortest digits that read back, `1e+16` / `1e-05` outside
 /// `1e-4 <= |x| < 1e16`, `.0` on whole numbers, `nan`, `inf`.
-pub fn py_float(f: f64) -> String {
+pub(crate) fn py_float(f: f64) -> String {
     if f.is_nan() {
         return "nan".into();
     }

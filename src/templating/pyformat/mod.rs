@@ -16,9 +16,9 @@ use minijinja::{Error, ErrorKind};
 
 use super::pyvalues::{py_str, PyList, PyTuple};
 
-pub use float_repr::py_float;
+pub(crate) use float_repr::py_float;
 pub(crate) use percent::float_conv;
-pub use percent::percent_format;
+pub(crate) use percent::percent_format;
 
 fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -103,7 +103,7 @@ fn int_divmod(a: i128, b: i128) -> (i128, i128) {
 }
 
 /// `a % b` as Python evaluates it.
-pub fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(fmt) = a.as_str() {
         return percent_format(fmt, &b).map(Value::from);
     }
@@ -124,7 +124,7 @@ pub fn py_mod(a: Value, b: Value) -> Result<Value, Error> {
 }
 
 /// `a // b` as Python evaluates it.
-pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(r) = super::pydatetime::divide("//", &a, &b) {
         return r;
     }
@@ -142,7 +142,7 @@ pub fn py_floordiv(a: Value, b: Value) -> Result<Value, Error> {
 }
 
 /// `a / b` as Python evaluates it (a zero divisor fails; a timedelta divides).
-pub fn py_truediv(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_truediv(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(r) = super::pydatetime::divide("/", &a, &b) {
         return r;
     }
@@ -154,7 +154,7 @@ pub fn py_truediv(a: Value, b: Value) -> Result<Value, Error> {
 }
 
 /// `a ** b` as Python evaluates it (a negative integer exponent gives a float).
-pub fn py_pow(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_pow(a: Value, b: Value) -> Result<Value, Error> {
     match (num(&a), num(&b)) {
         (Some(Num::Int(x)), Some(Num::Int(y))) if y >= 0 => u32::try_from(y)
             .ok()
@@ -171,7 +171,7 @@ pub fn py_pow(a: Value, b: Value) -> Result<Value, Error> {
 
 /// `a + b` as Python evaluates it: numbers, strings, lists and tuples (a new list or tuple),
 /// dates and times with timedeltas.
-pub fn py_add(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_add(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(r) = super::pydatetime::binop('+', &a, &b) {
         return r;
     }
@@ -209,7 +209,7 @@ pub fn py_add(a: Value, b: Value) -> Result<Value, Error> {
 }
 
 /// `a - b` as Python evaluates it: numbers, dates and times.
-pub fn py_sub(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_sub(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(r) = super::pydatetime::binop('-', &a, &b) {
         return r;
     }
@@ -224,7 +224,7 @@ pub fn py_sub(a: Value, b: Value) -> Result<Value, Error> {
 }
 
 /// `a * b` as Python evaluates it: numbers, a string, list or tuple repeated, a timedelta scaled.
-pub fn py_mul(a: Value, b: Value) -> Result<Value, Error> {
+pub(crate) fn py_mul(a: Value, b: Value) -> Result<Value, Error> {
     if let Some(r) = super::pydatetime::binop('*', &a, &b) {
         return r;
     }
@@ -334,7 +334,11 @@ fn parse_float(text: &str) -> Option<f64> {
 }
 
 /// Jinja2's `int` filter: `int(value, base)`, else `int(float(value))`, else `default` (0).
-pub fn int_filter(value: Value, default: Option<Value>, base: Option<u32>) -> Result<Value, Error> {
+pub(crate) fn int_filter(
+    value: Value,
+    default: Option<Value>,
+    base: Option<u32>,
+) -> Result<Value, Error> {
     let default = default.unwrap_or(Value::from(0));
     let from_float = |f: f64| -> Result<Value, Error> {
         if f.is_infinite() {
@@ -362,7 +366,7 @@ pub fn int_filter(value: Value, default: Option<Value>, base: Option<u32>) -> Re
 }
 
 /// Jinja2's `float` filter: `float(value)`, else `default` (0.0).
-pub fn float_filter(value: Value, default: Option<Value>) -> Value {
+pub(crate) fn float_filter(value: Value, default: Option<Value>) -> Value {
     let default = default.unwrap_or(Value::from(0.0));
     if let Some(s) = value.as_str() {
         return parse_float(s).map(Value::from).unwrap_or(default);
@@ -375,7 +379,7 @@ pub fn float_filter(value: Value, default: Option<Value>) -> Value {
 
 /// Jinja2's `round` filter: `common` is Python's `round(value, precision)` (ties to even, on the
 /// float's exact value), `floor` / `ceil` scale by `10 ** precision`.
-pub fn round_filter(
+pub(crate) fn round_filter(
     value: Value,
     precision: Option<i32>,
     method: Option<String>,
@@ -435,12 +439,12 @@ pub fn round_filter(
 }
 
 /// `{% do <expression> %}`: the expression was evaluated for its effects; nothing is printed.
-pub fn py_do(_values: Rest<Value>) -> Value {
+pub(crate) fn py_do(_values: Rest<Value>) -> Value {
     Value::from(())
 }
 
 /// Python's `str()` of any template value (an undefined value is empty, as in Jinja2).
-pub fn py_text(v: &Value) -> String {
+pub(crate) fn py_text(v: &Value) -> String {
     if v.is_undefined() {
         return String::new();
     }

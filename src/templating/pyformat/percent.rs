@@ -40,7 +40,7 @@ struct Spec {
 
 /// Python's `fmt % args` (printf-style formatting) with `%s %r %a %d %i %u %o %x %X %e %E %f %F
 /// %g %G %c %%`, flags `-+ 0#`, width and precision (also `*`), and `%(key)s` with a mapping.
-pub fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
+pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
     let mapping = args.kind() == ValueKind::Map;
     let tuple = args.downcast_object_ref::<PyTuple>().is_some();
     let items: Vec<Value> = if tuple {

@@ -31,19 +31,19 @@ use super::calls::{err, no_method};
 use super::pyvalues::{PyDict, PyList, PyTuple};
 use template::{expand, parse_template};
 use translation::leading_flags;
-pub use translation::translate;
+pub(crate) use translation::translate;
 
-pub const FLAG_I: i64 = 2;
-pub const FLAG_L: i64 = 4;
-pub const FLAG_M: i64 = 8;
-pub const FLAG_S: i64 = 16;
-pub const FLAG_U: i64 = 32;
-pub const FLAG_X: i64 = 64;
-pub const FLAG_A: i64 = 256;
+pub(crate) const FLAG_I: i64 = 2;
+pub(crate) const FLAG_L: i64 = 4;
+pub(crate) const FLAG_M: i64 = 8;
+pub(crate) const FLAG_S: i64 = 16;
+pub(crate) const FLAG_U: i64 = 32;
+pub(crate) const FLAG_X: i64 = 64;
+pub(crate) const FLAG_A: i64 = 256;
 
 /// A compiled pattern.
 #[derive(Debug)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// The pattern as written.
     source: String,
     /// Python's flags value (with `re.UNICODE`, as Python reports it for text patterns).
@@ -68,7 +68,7 @@ fn build(translated: &str, flags: i64) -> Result<fancy_regex::Regex, Error> {
 }
 
 /// Compiles a Python pattern (cached).
-pub fn compile(source: &str, flags: i64) -> Result<Arc<Pattern>, Error> {
+pub(crate) fn compile(source: &str, flags: i64) -> Result<Arc<Pattern>, Error> {
     let key = (source.to_string(), flags);
     if let Some(p) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(p);
@@ -162,7 +162,7 @@ fn byte_index(text: &str, chars: i64) -> usize {
 
 /// A match object.
 #[derive(Debug)]
-pub struct MatchObj {
+pub(crate) struct MatchObj {
     pattern: Arc<Pattern>,
     text: Arc<str>,
     spans: Spans,
@@ -330,7 +330,7 @@ impl Object for MatchObj {
 
 /// A pattern object (`re.compile(...)`).
 #[derive(Debug)]
-pub struct PatternObj(pub Arc<Pattern>);
+pub(crate) struct PatternObj(pub(crate) Arc<Pattern>);
 
 impl Object for PatternObj {
     fn is_true(self: &Arc<Self>) -> bool {
@@ -557,7 +557,7 @@ fn full_regex(p: &Arc<Pattern>) -> Result<Arc<fancy_regex::Regex>, Error> {
     Ok(r)
 }
 /// Python's `re.escape`: every character that is special in a pattern gets a backslash.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if "()[]{}?*+-|^$\\.&~# \t\n\r\u{b}\u{c}".contains(c) {
@@ -570,7 +570,7 @@ pub fn escape(s: &str) -> String {
 
 /// `modules.re`.
 #[derive(Debug)]
-pub struct ReModule;
+pub(crate) struct ReModule;
 
 const FLAGS: &[(&str, i64)] = &[
     ("I", FLAG_I),

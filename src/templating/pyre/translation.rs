@@ -38,7 +38,7 @@ pub(super) fn leading_flags(p: &str) -> (i64, usize) {
 
 /// Python pattern syntax -> fancy-regex syntax, and the effective flags (with leading inline
 /// flags folded in; verbose mode is resolved here, so the result is never verbose).
-pub fn translate(p: &str, flags: i64) -> (String, i64) {
+pub(crate) fn translate(p: &str, flags: i64) -> (String, i64) {
     let (inline, start) = leading_flags(p);
     let flags = flags | inline;
     let verbose = flags & FLAG_X != 0;

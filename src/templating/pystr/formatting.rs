@@ -77,7 +77,7 @@ fn field_value(
 }
 
 /// Python's `str.format` / `str.format_map`.
-pub fn format(
+pub(crate) fn format(
     state: &State,
     fmt: &str,
     pos: &[Value],
@@ -245,7 +245,7 @@ fn group_digits(digits: &str, sep: char, every: usize) -> String {
 }
 
 /// Python's `format(value, spec)`.
-pub fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
+pub(crate) fn format_value(v: &Value, spec: &str) -> Result<String, Error> {
     if spec.is_empty() {
         return Ok(crate::templating::pyformat::py_text(v));
     }

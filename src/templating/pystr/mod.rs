@@ -20,7 +20,7 @@ use minijinja::{Error, State};
 use super::calls::err;
 use super::pyformat::type_name;
 use super::pyvalues::{PyList, PyTuple};
-pub use formatting::format;
+pub(crate) use formatting::format;
 
 fn split_kwargs(args: &[Value]) -> (&[Value], Option<Kwargs>) {
     match args.last() {
@@ -79,7 +79,7 @@ fn char_pos(s: &str, byte: usize) -> i64 {
 }
 
 /// `s` padded to `width` with `fill`, aligned `<`, `>` or `^` (as `str.center` places it).
-pub fn pad(s: &str, width: usize, fill: char, align: char) -> String {
+pub(crate) fn pad(s: &str, width: usize, fill: char, align: char) -> String {
     let len = s.chars().count();
     if len >= width {
         return s.to_string();
@@ -239,7 +239,12 @@ fn is_title(s: &str) -> bool {
 }
 
 /// A `str` method called on `s`; `None` when Python's `str` has no such method here.
-pub fn call(state: &State, s: &str, method: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+pub(crate) fn call(
+    state: &State,
+    s: &str,
+    method: &str,
+    args: &[Value],
+) -> Option<Result<Value, Error>> {
     let (pos, kw) = split_kwargs(args);
     let a = |i: usize, name: &str| arg(pos, &kw, i, name);
     let result = (|| -> Result<Value, Error> {

@@ -22,7 +22,7 @@ use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use regex::Regex;
 
-pub use repr::{format_output, nests_deeper_than, py_repr, py_str, str_repr};
+pub(crate) use repr::{format_output, nests_deeper_than, py_repr, py_str};
 use repr::{is_container, render_map, render_seq};
 
 fn err(msg: impl Into<String>) -> Error {
@@ -31,10 +31,10 @@ fn err(msg: impl Into<String>) -> Error {
 
 /// A Python list.
 #[derive(Debug, Default)]
-pub struct PyList(Mutex<Vec<Value>>);
+pub(crate) struct PyList(Mutex<Vec<Value>>);
 
 impl PyList {
-    pub fn value(items: Vec<Value>) -> Value {
+    pub(crate) fn value(items: Vec<Value>) -> Value {
         Value::from_object(PyList(Mutex::new(items)))
     }
     fn items(&self) -> Vec<Value> {
@@ -133,10 +133,10 @@ impl Object for PyList {
 
 /// A Python tuple: an immutable sequence that prints as `(a, b)` / `(a,)`.
 #[derive(Debug, Default)]
-pub struct PyTuple(pub Vec<Value>);
+pub(crate) struct PyTuple(pub(crate) Vec<Value>);
 
 impl PyTuple {
-    pub fn value(items: Vec<Value>) -> Value {
+    pub(crate) fn value(items: Vec<Value>) -> Value {
         Value::from_object(PyTuple(items))
     }
 }
@@ -181,10 +181,10 @@ impl Object for PyTuple {
 /// A Python set (dbt's `set()` / `set_strict()`): unique items in the order they came, equal to
 /// any set with the same items; prints as `{1, 2}` (`set()` when empty).
 #[derive(Debug, Default)]
-pub struct PySet(Mutex<Vec<Value>>);
+pub(crate) struct PySet(Mutex<Vec<Value>>);
 
 impl PySet {
-    pub fn value(items: impl IntoIterator<Item = Value>) -> Value {
+    pub(crate) fn value(items: impl IntoIterator<Item = Value>) -> Value {
         let mut out: Vec<Value> = Vec::new();
         for item in items {
             if !out.contains(&item) {
@@ -317,7 +317,7 @@ impl Object for PySet {
 
 /// A mapping for Jinja2's tests: a template's dict, minijinja's map, or a relation (dbt's
 /// relations are mappings); not other objects with attributes (datetimes, `model`).
-pub fn is_dict(v: &Value) -> bool {
+pub(crate) fn is_dict(v: &Value) -> bool {
     v.kind() == minijinja::value::ValueKind::Map
         && (is_container(v)
             || v.downcast_object_ref::<super::objects::RelationObj>()
@@ -325,7 +325,7 @@ pub fn is_dict(v: &Value) -> bool {
 }
 
 /// `__sluice_tuple(a, b, ...)`.
-pub fn new_tuple(items: minijinja::value::Rest<Value>) -> Value {
+pub(crate) fn new_tuple(items: minijinja::value::Rest<Value>) -> Value {
     PyTuple::value(items.0)
 }
 
@@ -352,10 +352,10 @@ fn mutable(v: Value) -> Value {
 
 /// A Python dict (insertion-ordered).
 #[derive(Debug, Default)]
-pub struct PyDict(Mutex<Vec<(Value, Value)>>);
+pub(crate) struct PyDict(Mutex<Vec<(Value, Value)>>);
 
 impl PyDict {
-    pub fn value(items: Vec<(Value, Value)>) -> Value {
+    pub(crate) fn value(items: Vec<(Value, Value)>) -> Value {
         Value::from_object(PyDict(Mutex::new(items)))
     }
     fn items(&self) -> Vec<(Value, Value)> {
@@ -468,7 +468,7 @@ impl Object for PyDict {
 }
 
 /// `__sluice_list(items?)`.
-pub fn new_list(items: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn new_list(items: Option<Value>) -> Result<Value, Error> {
     Ok(PyList::value(match items {
         Some(v) if !v.is_undefined() && !v.is_none() => v.try_iter()?.collect(),
         _ => vec![],
@@ -476,7 +476,7 @@ pub fn new_list(items: Option<Value>) -> Result<Value, Error> {
 }
 
 /// `__sluice_dict(mapping?)`.
-pub fn new_dict(items: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn new_dict(items: Option<Value>) -> Result<Value, Error> {
     let d = PyDict::default();
     if let Some(v) = items.filter(|v| !v.is_undefined() && !v.is_none()) {
         d.update_from(&v)?;
@@ -497,7 +497,7 @@ static SET_ANY_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// Rewrites any `{% set x = expr %}` whose `x` the template later mutates (`x.append(...)`, as
 /// in `{% set cols = group_by_columns | list %}{% do cols.append(c) %}`) so that `x` holds a
 /// mutable list or dict (the same object when it is one already).
-pub fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
     if !src.contains("set") {
         return std::borrow::Cow::Borrowed(src);
     }
@@ -525,6 +525,6 @@ pub fn rewrite_literals(src: &str) -> std::borrow::Cow<'_, str> {
 
 /// `__sluice_mut(value)`: a list or dict as a mutable copy; anything else (including lists and
 /// dicts that are mutable already, so aliasing holds) unchanged.
-pub fn make_mutable(v: Value) -> Value {
+pub(crate) fn make_mutable(v: Value) -> Value {
     mutable(v)
 }

@@ -88,7 +88,7 @@ pub(super) fn render_map(
 /// Whether `v` nests lists, dicts or namespaces more than `limit` levels deep, which a value
 /// that contains itself does. Looks at no more than 100,000 values (a value that wide is taken
 /// as shallow enough).
-pub fn nests_deeper_than(v: &Value, limit: usize) -> bool {
+pub(crate) fn nests_deeper_than(v: &Value, limit: usize) -> bool {
     fn walk(v: &Value, left: usize, budget: &mut usize) -> bool {
         use minijinja::value::ValueKind;
         if !matches!(v.kind(), ValueKind::Seq | ValueKind::Map) {
@@ -127,7 +127,7 @@ fn is_namespace(v: &Value) -> bool {
 }
 
 /// Python's `repr()` of a value: strings in single quotes, `None`, `True`, lists and dicts.
-pub fn py_repr(v: &Value) -> String {
+pub(crate) fn py_repr(v: &Value) -> String {
     if v.is_none() || v.is_undefined() {
         return "None".into();
     }
@@ -147,7 +147,7 @@ pub fn py_repr(v: &Value) -> String {
 
 /// Python's `repr()` of a string: single quotes unless it holds only single quotes, backslash
 /// escapes for the quote, backslashes and control characters.
-pub fn str_repr(s: &str) -> String {
+pub(crate) fn str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
@@ -194,7 +194,7 @@ fn dict_items(v: &Value) -> String {
 }
 
 /// Python's `str()` of a value: like [`py_repr`] except that a string is itself.
-pub fn py_str(v: &Value) -> String {
+pub(crate) fn py_str(v: &Value) -> String {
     if let Some(s) = v.as_str() {
         return s.to_string();
     }
@@ -266,7 +266,11 @@ pub(super) fn is_container(v: &Value) -> bool {
 }
 
 /// The output formatter: `{{ value }}` prints what Python's `str()` prints.
-pub fn format_output(out: &mut minijinja::Output, state: &State, v: &Value) -> Result<(), Error> {
+pub(crate) fn format_output(
+    out: &mut minijinja::Output,
+    state: &State,
+    v: &Value,
+) -> Result<(), Error> {
     if is_container(v)
         || is_namespace(v)
         || (v.kind() == minijinja::value::ValueKind::Number && !v.is_integer())

@@ -151,7 +151,7 @@ pub fn rewrite(src: &str) -> Cow<'_, str> {
 }
 
 /// [`rewrite`] for a bare expression (`compile_expression`'s input).
-pub fn rewrite_expression(expr: &str) -> Cow<'_, str> {
+pub(crate) fn rewrite_expression(expr: &str) -> Cow<'_, str> {
     let wrapped = format!("{{{{ {expr} }}}}");
     match rewrite(&wrapped) {
         Cow::Borrowed(_) => Cow::Borrowed(expr),

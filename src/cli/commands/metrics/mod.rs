@@ -32,9 +32,9 @@ use validate::validate;
 type CmdResult = Result<Outcome, Vec<Diagnostic>>;
 
 /// What the metric commands use of a loaded project (from a full parse or from the cache).
-pub struct Ctx {
-    pub project: Project,
-    pub target: Target,
+pub(crate) struct Ctx {
+    pub(crate) project: Project,
+    pub(crate) target: Target,
 }
 
 /// Reads and validates the semantic layer against a parsed manifest.
@@ -55,7 +55,7 @@ fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, V
 }
 
 /// Called by `parse`: validate, write `semantic_manifest.json` and the query cache.
-pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
+pub(crate) fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
     let layer = load_layer(&s.project, s.manifest())?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;
@@ -67,7 +67,7 @@ pub fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
 /// Called by the commands that write `manifest.json` (`compile`, `build`, `run` ...), as dbt
 /// writes `semantic_manifest.json` with it: best effort, skipped when the definitions do not
 /// parse (`parse` and the metrics commands report those).
-pub fn write_with_manifest(s: &Session) {
+pub(crate) fn write_with_manifest(s: &Session) {
     let (layer, errors) = metrics::load(&s.project.yaml_files, s.manifest());
     if errors.is_empty() {
         let _ = write_semantic_manifest(&s.target_path, &s.target, &layer);
@@ -200,7 +200,7 @@ fn load_cached(g: &GlobalArgs) -> Option<(Ctx, SemanticLayer)> {
     Some((Ctx { project, target }, layer))
 }
 
-pub fn run(g: &GlobalArgs, a: &MetricsArgs) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, a: &MetricsArgs) -> CmdResult {
     let (ctx, layer) = match &a.command {
         // Validation always reparses; the others answer from the cache when nothing changed.
         MetricsCommand::Validate { .. } => load_full(g)?,
