@@ -129,65 +129,90 @@ pub(super) fn file_nodes(
             .collect();
         nodes.extend(file_nodes);
 
-        // Snapshots defined in YAML (`relation:`), dbt 1.9+.
-        for (name, entry) in &props.snapshots {
-            let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
-                continue;
-            };
-            let path = relative_to_resource(entry.file, proj);
-            let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&path));
-            fqn.push(name.clone());
-            let mut node = Node::new(
-                format!("snapshot.{pkg}.{name}"),
-                ResourceType::Snapshot,
-                name.clone(),
-                pkg.clone(),
-            );
-            node.path = path;
-            node.original_file_path = entry.file.to_string();
-            node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
-            node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
-            node.config = default_config_shared(ResourceType::Snapshot);
-            let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
-                &c.snapshots
-            });
-            node.unrendered_config = project_cfg.clone();
-            merge_into(&mut node.config, &project_cfg);
-            apply_entry(&mut node, entry, docs);
-            node.fqn = fqn;
-            nodes.push(node);
-        }
+        nodes.extend(yaml_snapshot_nodes(project, proj, props, docs));
+        nodes.extend(seed_nodes(project, all_props, proj, props, docs));
+    }
+    nodes
+}
 
-        // Seeds.
-        for s in &proj.seed_files {
-            let name = file_stem(&s.path);
-            let mut fqn = vec![pkg.clone()];
-            fqn.extend(dirs_of(&s.path));
-            fqn.push(name.clone());
-            let mut node = Node::new(
-                format!("seed.{pkg}.{name}"),
-                ResourceType::Seed,
-                name.clone(),
-                pkg.clone(),
-            );
-            node.path = s.path.clone();
-            node.original_file_path = s.original_file_path.clone();
-            node.checksum = s.checksum.clone();
-            node.config = default_config_shared(ResourceType::Seed);
-            let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
-            node.unrendered_config = project_cfg.clone();
-            merge_into(&mut node.config, &project_cfg);
-            if let Some(entry) = props.seeds.get(&name) {
-                apply_entry(&mut node, entry, docs);
-            } else if let Some(entry) =
-                foreign_entry(project, all_props, pkg, ResourceType::Seed, &name)
-            {
-                apply_entry(&mut node, &entry, docs);
-            }
-            node.fqn = fqn;
-            nodes.push(node);
+/// Snapshots defined in YAML (`relation:`), dbt 1.9+.
+fn yaml_snapshot_nodes(
+    project: &Project,
+    proj: &Project,
+    props: &Properties<'_>,
+    docs: &BTreeMap<String, DocBlock>,
+) -> Vec<Node> {
+    let pkg = &proj.config.name;
+    let mut nodes = Vec::new();
+    for (name, entry) in &props.snapshots {
+        let Some(relation) = entry.value.get("relation").and_then(Value::as_str) else {
+            continue;
+        };
+        let path = relative_to_resource(entry.file, proj);
+        let mut fqn = vec![pkg.clone()];
+        fqn.extend(dirs_of(&path));
+        fqn.push(name.clone());
+        let mut node = Node::new(
+            format!("snapshot.{pkg}.{name}"),
+            ResourceType::Snapshot,
+            name.clone(),
+            pkg.clone(),
+        );
+        node.path = path;
+        node.original_file_path = entry.file.to_string();
+        node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
+        node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
+        node.config = default_config_shared(ResourceType::Snapshot);
+        let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
+            &c.snapshots
+        });
+        node.unrendered_config = project_cfg.clone();
+        merge_into(&mut node.config, &project_cfg);
+        apply_entry(&mut node, entry, docs);
+        node.fqn = fqn;
+        nodes.push(node);
+    }
+
+    nodes
+}
+
+/// The seeds of one project (`proj`, the root or a package).
+fn seed_nodes(
+    project: &Project,
+    all_props: &[(&Project, Properties<'_>, Versions)],
+    proj: &Project,
+    props: &Properties<'_>,
+    docs: &BTreeMap<String, DocBlock>,
+) -> Vec<Node> {
+    let pkg = &proj.config.name;
+    let mut nodes = Vec::new();
+    for s in &proj.seed_files {
+        let name = file_stem(&s.path);
+        let mut fqn = vec![pkg.clone()];
+        fqn.extend(dirs_of(&s.path));
+        fqn.push(name.clone());
+        let mut node = Node::new(
+            format!("seed.{pkg}.{name}"),
+            ResourceType::Seed,
+            name.clone(),
+            pkg.clone(),
+        );
+        node.path = s.path.clone();
+        node.original_file_path = s.original_file_path.clone();
+        node.checksum = s.checksum.clone();
+        node.config = default_config_shared(ResourceType::Seed);
+        let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
+        node.unrendered_config = project_cfg.clone();
+        merge_into(&mut node.config, &project_cfg);
+        if let Some(entry) = props.seeds.get(&name) {
+            apply_entry(&mut node, entry, docs);
+        } else if let Some(entry) =
+            foreign_entry(project, all_props, pkg, ResourceType::Seed, &name)
+        {
+            apply_entry(&mut node, &entry, docs);
         }
+        node.fqn = fqn;
+        nodes.push(node);
     }
     nodes
 }
