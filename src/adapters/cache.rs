@@ -308,6 +308,8 @@ impl Connection for CachedConnection {
         match (&r, relation_key(dialect, rel)) {
             (Ok(_), Some((schema, ident))) => {
                 let mut s = self.cache.lock();
+                // A listing taken while the seed was loading may not have it: keep none.
+                s.generation += 1;
                 s.existing.insert(schema.clone());
                 if let Some(rels) = s.schemas.get_mut(&schema) {
                     rels.insert(ident, RelationKind::Table);
