@@ -31,14 +31,19 @@ fn main() {
         .filter_map(|v| Some((v["connection"].as_u64()?, v["sql"].as_str()?.to_string())))
         .collect();
     let statements = serialise_transactions(logged);
-    let mut run: Box<dyn FnMut(&str) -> bool> = match engine.as_str() {
+    let mut run: Box<dyn FnMut(&str) -> Result<(), String>> = match engine.as_str() {
         "duckdb" => {
             let conn = duckdb::Connection::open(database).unwrap_or_else(|e| {
                 eprintln!("replay: cannot open {database}: {e}");
                 std::process::exit(2)
             });
             // As sluice runs them: one prepared statement, or a batch when there are several.
-            Box::new(move |sql| conn.execute(sql, []).is_ok() || conn.execute_batch(sql).is_ok())
+            Box::new(move |sql| {
+                if conn.execute(sql, []).is_ok() {
+                    return Ok(());
+                }
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            })
         }
         "postgres" => {
             let mut client =
@@ -46,7 +51,7 @@ fn main() {
                     eprintln!("replay: cannot connect: {e}");
                     std::process::exit(2)
                 });
-            Box::new(move |sql| client.batch_execute(sql).is_ok())
+            Box::new(move |sql| client.batch_execute(sql).map_err(|e| format!("{e:?}")))
         }
         other => {
             eprintln!("replay: unknown engine `{other}` (duckdb or postgres)");
@@ -54,7 +59,16 @@ fn main() {
         }
     };
     let start = Instant::now();
-    let failed = statements.iter().filter(|sql| !run(sql)).count();
+    let mut failed = 0;
+    for sql in &statements {
+        if let Err(e) = run(sql) {
+            if failed == 0 {
+                let head: String = sql.chars().take(200).collect();
+                eprintln!("replay: the first statement that failed: {head}\n  {e}");
+            }
+            failed += 1;
+        }
+    }
     println!(
         "replay: {} statements in {:.3}s on one connection ({failed} failed)",
         statements.len(),
