@@ -11,7 +11,8 @@ use crate::diagnostics::Diagnostic;
 use crate::project::Target;
 use crate::templating::{NodeInfo, Phase, RenderCtx, Templates};
 
-pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
+/// The node as a render sees it (`this` is its relation, for nodes that have one).
+pub(crate) fn render_node_info(node: &Node) -> NodeInfo {
     NodeInfo {
         unique_id: node.unique_id.clone(),
         name: node.name.clone(),
@@ -19,11 +20,26 @@ pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
         resource_type: node.resource_type.as_str().to_string(),
         original_file_path: node.original_file_path.clone(),
         config: node.config.clone(),
+        this: match node.resource_type {
+            ResourceType::Model
+            | ResourceType::Seed
+            | ResourceType::Snapshot
+            | ResourceType::Test => Some(node.relation()),
+            _ => None,
+        },
+    }
+}
+
+/// The node as a parse-phase render sees it: as at render time, except that `this` is the
+/// node's name in the target's schema (its own database and schema are not resolved yet).
+pub(super) fn node_info(node: &Node, target: &Target) -> NodeInfo {
+    NodeInfo {
         this: Some(crate::sql::Relation::new(
             target.database.clone(),
             target.schema.clone(),
             node.name.clone(),
         )),
+        ..render_node_info(node)
     }
 }
 

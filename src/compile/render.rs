@@ -141,23 +141,7 @@ impl Services for CompileServices {
 }
 
 /// The render-time view of a node.
-pub(crate) fn node_info(node: &Node) -> NodeInfo {
-    NodeInfo {
-        unique_id: node.unique_id.clone(),
-        name: node.name.clone(),
-        package: node.package_name.clone(),
-        resource_type: node.resource_type.as_str().to_string(),
-        original_file_path: node.original_file_path.clone(),
-        config: node.config.clone(),
-        this: match node.resource_type {
-            ResourceType::Model
-            | ResourceType::Seed
-            | ResourceType::Snapshot
-            | ResourceType::Test => Some(node.relation()),
-            _ => None,
-        },
-    }
-}
+pub(crate) use super::naming::render_node_info as node_info;
 
 /// Compiles one node's SQL (without ephemeral CTEs).
 pub(crate) fn render_node(

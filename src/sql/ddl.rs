@@ -372,15 +372,24 @@ fn create_effect(h: &mut Head) -> Option<CatalogEffect> {
     })
 }
 
-fn drop_effect(h: &mut Head) -> Option<CatalogEffect> {
+/// Reads `[materialized] table|view [if exists]` after `drop` / `alter`; any other object is the
+/// statement's whole effect: none for objects that are not relations, else unknown.
+fn relation_object(h: &mut Head) -> Result<(), Option<CatalogEffect>> {
     h.eat("materialized");
     if !(h.eat("table") || h.eat("view")) {
-        return match h.word() {
+        return Err(match h.word() {
             Some(w) if NOT_RELATIONS.contains(&w) => None,
             _ => Some(CatalogEffect::Unknown),
-        };
+        });
     }
     h.eat_all(&["if", "exists"]);
+    Ok(())
+}
+
+fn drop_effect(h: &mut Head) -> Option<CatalogEffect> {
+    if let Err(effect) = relation_object(h) {
+        return effect;
+    }
     let mut names = Vec::new();
     loop {
         let Some(name) = h.name() else {
@@ -401,14 +410,9 @@ fn drop_effect(h: &mut Head) -> Option<CatalogEffect> {
 }
 
 fn alter_effect(h: &mut Head) -> Option<CatalogEffect> {
-    h.eat("materialized");
-    if !(h.eat("table") || h.eat("view")) {
-        return match h.word() {
-            Some(w) if NOT_RELATIONS.contains(&w) => None,
-            _ => Some(CatalogEffect::Unknown),
-        };
+    if let Err(effect) = relation_object(h) {
+        return effect;
     }
-    h.eat_all(&["if", "exists"]);
     let Some(from) = h.name() else {
         return Some(CatalogEffect::Unknown);
     };
