@@ -96,7 +96,7 @@ impl RelationCache {
                     Some((schema, ident)) => {
                         if let Some(rels) = s.schemas.get_mut(&schema) {
                             if let Some(kind) = rels.remove(&ident) {
-                                rels.insert(fold(dialect, to), kind);
+                                rels.insert(fold_ident(dialect, to), kind);
                             } else {
                                 // Renaming what the cache did not hold: it is out of step.
                                 s.schemas.remove(&schema);
@@ -109,7 +109,7 @@ impl RelationCache {
                 CatalogEffect::SchemaCreated { name } => match name.as_slice() {
                     [db, schema] => {
                         s.existing
-                            .insert((fold(dialect, db), fold(dialect, schema)));
+                            .insert((fold_ident(dialect, db), fold_ident(dialect, schema)));
                         true
                     }
                     _ => false,
@@ -126,22 +126,16 @@ impl RelationCache {
 
 /// A name part as the engine compares it: as written when quoted on an engine with
 /// case-sensitive names, else lower-cased.
-fn fold(dialect: Dialect, id: &Ident) -> String {
-    if id.quoted && !dialect.case_insensitive_names() {
-        id.text.clone()
+fn fold(dialect: Dialect, text: &str, quoted: bool) -> String {
+    if quoted && !dialect.case_insensitive_names() {
+        text.to_string()
     } else {
-        id.text.to_lowercase()
+        text.to_lowercase()
     }
 }
 
-fn fold_part(dialect: Dialect, text: &str, quoted: bool) -> String {
-    fold(
-        dialect,
-        &Ident {
-            text: text.to_string(),
-            quoted,
-        },
-    )
+fn fold_ident(dialect: Dialect, id: &Ident) -> String {
+    fold(dialect, &id.text, id.quoted)
 }
 
 /// The schema key and folded identifier of a fully qualified name (None otherwise: the cache
@@ -149,8 +143,8 @@ fn fold_part(dialect: Dialect, text: &str, quoted: bool) -> String {
 fn key3(dialect: Dialect, name: &[Ident]) -> Option<(SchemaKey, String)> {
     match name {
         [db, schema, ident] => Some((
-            (fold(dialect, db), fold(dialect, schema)),
-            fold(dialect, ident),
+            (fold_ident(dialect, db), fold_ident(dialect, schema)),
+            fold_ident(dialect, ident),
         )),
         _ => None,
     }
@@ -169,10 +163,10 @@ fn relation_key(dialect: Dialect, rel: &Relation) -> Option<(SchemaKey, String)>
     }
     Some((
         (
-            fold_part(dialect, &rel.database, rel.quote.database),
-            fold_part(dialect, &rel.schema, rel.quote.schema),
+            fold(dialect, &rel.database, rel.quote.database),
+            fold(dialect, &rel.schema, rel.quote.schema),
         ),
-        fold_part(dialect, &rel.identifier, rel.quote.identifier),
+        fold(dialect, &rel.identifier, rel.quote.identifier),
     ))
 }
 
@@ -255,7 +249,7 @@ impl Connection for CachedConnection {
         };
         let rels: HashMap<String, RelationKind> = listed
             .into_iter()
-            .map(|(name, kind)| (fold_part(dialect, &name, true), kind))
+            .map(|(name, kind)| (fold(dialect, &name, true), kind))
             .collect();
         let kind = rels.get(&ident).copied();
         let mut s = self.cache.lock();
@@ -279,10 +273,7 @@ impl Connection for CachedConnection {
 
     fn schema_exists(&mut self, database: &str, schema: &str) -> Result<bool, AdapterError> {
         let dialect = self.inner.dialect();
-        let key = (
-            fold_part(dialect, database, true),
-            fold_part(dialect, schema, true),
-        );
+        let key = (fold(dialect, database, true), fold(dialect, schema, true));
         if self.cache.lock().existing.contains(&key) {
             return Ok(true);
         }

@@ -571,7 +571,7 @@ impl Ctx<'_> {
             "overrides": d.get("overrides").cloned().unwrap_or(Value::Null),
             "depends_on": {"macros": n.depends_on_macros, "nodes": n.depends_on_nodes},
             "config": node_config(n),
-            "checksum": n.checksum,
+            "checksum": n.checksum.checksum,
             "schema": n.schema,
             "created_at": self.env.created_at,
             "versions": d.get("versions").cloned().unwrap_or(Value::Null),

@@ -150,19 +150,18 @@ impl Serialize for DependsOn<'_> {
     }
 }
 
-struct Checksum<'a>(&'a str);
+struct Checksum<'a>(&'a crate::project::FileHash);
 
 impl Serialize for Checksum<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(2))?;
-        // A SHA-256 is 64 hex digits; anything else is the path dbt checksums large seeds by.
-        let name = match self.0 {
-            "" => "none",
-            c if c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()) => "sha256",
-            _ => "path",
+        let name = if self.0.checksum.is_empty() {
+            "none"
+        } else {
+            self.0.name
         };
         m.serialize_entry("name", name)?;
-        m.serialize_entry("checksum", self.0)?;
+        m.serialize_entry("checksum", &self.0.checksum)?;
         m.end()
     }
 }

@@ -127,7 +127,7 @@ fn sample_manifest() -> Manifest {
     );
     seed.path = "raw_customers.csv".into();
     seed.original_file_path = "seeds/raw_customers.csv".into();
-    seed.checksum = "ab".repeat(32);
+    seed.checksum = crate::project::FileHash::sha256("ab".repeat(32));
     seed.config = std::sync::Arc::new(
         obj(json!({"materialized": "seed", "docs": {"node_color": "#cd7f32"}})).into(),
     );
@@ -139,7 +139,7 @@ fn sample_manifest() -> Manifest {
     model.path = "customers.sql".into();
     model.original_file_path = "models/customers.sql".into();
     model.patch_path = Some("shop://models/schema.yml".into());
-    model.checksum = "cd".repeat(32);
+    model.checksum = crate::project::FileHash::sha256("cd".repeat(32));
     model.config = std::sync::Arc::new(
         obj(json!({"materialized": "table", "tags": ["nightly"], "pre_hook": ["select 1"]})).into(),
     );

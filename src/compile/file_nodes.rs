@@ -16,7 +16,7 @@ use super::paths::{dirs_of, file_stem, relative_to_resource};
 use super::properties::{Entry, Properties};
 use super::versions::{has_versions, Versions};
 use crate::project::config::ConfigTree;
-use crate::project::{FileKind, Project};
+use crate::project::{sha256_hex, FileHash, FileKind, Project};
 
 static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -93,7 +93,7 @@ pub(super) fn file_nodes(
                     let mut node = Node::new(unique_id, rtype, node_name.clone(), pkg.clone());
                     node.path = f.path.clone();
                     node.original_file_path = f.original_file_path.clone();
-                    node.checksum = crate::project::sha256_hex(f.contents.trim().as_bytes());
+                    node.checksum = FileHash::sha256(sha256_hex(f.contents.trim().as_bytes()));
                     node.raw_code = raw;
                     node.config = default_config_shared(rtype);
                     let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
@@ -161,7 +161,7 @@ fn yaml_snapshot_nodes(
         node.path = path;
         node.original_file_path = entry.file.to_string();
         node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
-        node.checksum = crate::project::sha256_hex(node.raw_code.as_bytes());
+        node.checksum = FileHash::sha256(sha256_hex(node.raw_code.as_bytes()));
         node.config = default_config_shared(ResourceType::Snapshot);
         let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
             &c.snapshots

@@ -69,7 +69,7 @@ pub(super) fn hook_nodes(
         node.raw_code = h.sql.clone();
         node.tags = vec![h.which.to_string()];
         node.checksum = std::fs::read(proj.root.join("dbt_project.yml"))
-            .map(|b| crate::project::sha256_hex(&b))
+            .map(|b| crate::project::FileHash::sha256(crate::project::sha256_hex(&b)))
             .unwrap_or_default();
         let mut cfg = default_config(ResourceType::Operation);
         for (k, v) in package_cfg(project, proj, &proj.config.models, &node.fqn, |c| &c.models) {

@@ -124,7 +124,7 @@ pub(crate) struct Node {
     pub(crate) schema: String,
     pub(crate) alias: String,
     pub(crate) raw_code: String,
-    pub(crate) checksum: String,
+    pub(crate) checksum: crate::project::FileHash,
     /// Resolved config. Shared (copy on write): most nodes of a type keep a type's defaults, or
     /// one set of them, unchanged; write through [`Node::config_mut`].
     pub(crate) config: Arc<NodeConfig>,
@@ -179,7 +179,7 @@ impl Node {
             schema: String::new(),
             alias: String::new(),
             raw_code: String::new(),
-            checksum: String::new(),
+            checksum: Default::default(),
             config: Arc::default(),
             unrendered_config: Map::new(),
             tags: vec![],

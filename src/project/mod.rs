@@ -59,7 +59,7 @@ pub struct YamlFile {
 pub(crate) struct SeedFile {
     pub(crate) original_file_path: String,
     pub(crate) path: String,
-    pub(crate) checksum: String,
+    pub(crate) checksum: FileHash,
 }
 
 /// A markdown file holding `{% docs %}` blocks.
@@ -416,17 +416,36 @@ pub(crate) fn relative(base: &Path, p: &Path) -> String {
 /// Seeds larger than this are checksummed by their path, as dbt does (1 MiB).
 const MAXIMUM_SEED_SIZE: u64 = 1 << 20;
 
+/// A node's file checksum as dbt writes it (`{"name": "sha256", "checksum": "..."}`); empty
+/// for nodes without a file (written with the name `none`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FileHash {
+    /// `sha256`, or `path` for a seed too large to hash.
+    pub(crate) name: &'static str,
+    pub(crate) checksum: String,
+}
+
+impl FileHash {
+    pub(crate) fn sha256(checksum: String) -> Self {
+        FileHash {
+            name: "sha256",
+            checksum,
+        }
+    }
+}
+
 /// A seed's checksum as dbt computes it: the SHA-256 of its text with surrounding whitespace
-/// stripped, or, over [`MAXIMUM_SEED_SIZE`], its project-relative path (written with the
-/// checksum name `path`).
-fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<String> {
+/// stripped, or, over [`MAXIMUM_SEED_SIZE`], its project-relative path (named `path`).
+fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<FileHash> {
     if std::fs::metadata(path)?.len() > MAXIMUM_SEED_SIZE {
-        return Ok(original_file_path.to_string());
+        return Ok(FileHash {
+            name: "path",
+            checksum: original_file_path.to_string(),
+        });
     }
     let bytes = std::fs::read(path)?;
-    Ok(sha256_hex(
-        String::from_utf8_lossy(&bytes).trim().as_bytes(),
-    ))
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(FileHash::sha256(sha256_hex(text.trim().as_bytes())))
 }
 
 /// SHA-256 of bytes as lower-case hex (dbt's file checksum).

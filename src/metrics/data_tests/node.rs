@@ -128,7 +128,7 @@ pub(super) fn node(d: &Declared, target: &Target, compiled: Compiled) -> Node {
     node.database = target.database.to_string();
     node.schema = format!("{}_dbt_test__audit", target.schema);
     node.raw_code = sql;
-    node.checksum = hash.clone();
+    node.checksum = crate::project::FileHash::sha256(hash.clone());
     node.tags = tags;
     node.config = std::sync::Arc::new(config.into());
     node.file_key_name = Some(format!("metrics.{metric}"));

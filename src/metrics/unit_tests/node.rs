@@ -76,7 +76,7 @@ pub(super) fn node(
     node.raw_code = sql;
     node.checksum = {
         let def = Value::Object(e.v.clone()).to_string();
-        crate::templating::local_md5(&def)
+        crate::project::FileHash::sha256(crate::templating::local_md5(&def))
     };
     node.depends_on_nodes = metrics
         .iter()

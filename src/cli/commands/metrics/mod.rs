@@ -123,7 +123,7 @@ fn cache_key(g: &GlobalArgs, project: &Project, target: &Target) -> String {
     }
     for f in &project.seed_files {
         part(&f.original_file_path);
-        part(&f.checksum);
+        part(&f.checksum.checksum);
     }
     for f in &project.docs_files {
         part(&f.original_file_path);
