@@ -1,14 +1,18 @@
 //! `manifest.json` in dbt's v12 shape: [`manifest_json`] maps a [`Manifest`] onto the exact keys,
 //! key order and per-resource-type variations dbt 1.10 writes.
 //!
-//! Decision: every node's `created_at` is the invocation start time, not a per-node parse time:
-//! the value carries no information sluice has, and one shared value keeps two manifests of the
-//! same invocation comparable key for key.
+//! Decision: every node's `created_at` is the start time of the invocation that parsed it, not a
+//! per-node parse time: the value carries no information sluice has, and one shared value keeps
+//! two manifests of the same invocation comparable key for key. A parse that found nothing
+//! changed keeps the previous manifest's nodes, and with them their `created_at`, as dbt's
+//! partial parsing keeps the nodes of unchanged files ([`rewrite_manifest_metadata`]).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use md5::{Digest, Md5};
+use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
 use super::node_config::{default_docs, default_freshness, node_config};
@@ -266,6 +270,40 @@ fn metadata(m: &Manifest, meta: &ArtifactMeta) -> Value {
     } else {
         &meta.adapter_type
     };
+    metadata_of(project_name, adapter_type, meta)
+}
+
+/// The start of every manifest sluice writes: the top-level object, then its `metadata` key.
+const HEAD: &[u8] = b"{\"metadata\":";
+
+/// Rewrites the `manifest.json` at `path` for a new invocation whose parse found nothing
+/// changed: a new `metadata` (from `meta`, which names the project and the adapter) followed by
+/// the previous document's every other section, copied as they are. Fails, leaving the file as
+/// it was, if the file does not start the way [`write_manifest`] starts a manifest.
+pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
+    let mut old = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(1 << 16);
+    (&mut old).take(1 << 16).read_to_end(&mut head)?;
+    let rest = head.strip_prefix(HEAD).ok_or_else(invalid)?;
+    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+    values.next().ok_or_else(invalid)??;
+    let end = HEAD.len() + values.byte_offset();
+    if !head[end..].starts_with(b",\"nodes\":") {
+        return Err(invalid());
+    }
+    old.seek(SeekFrom::Start(end as u64))?;
+    let new_meta = metadata_of(&meta.project_name, &meta.adapter_type, meta);
+    super::replace_file(path, |mut file| {
+        file.write_all(HEAD)?;
+        file.write_all(&serde_json::to_vec(&new_meta)?)?;
+        // File to file: the kernel copies the sections (`copy_file_range` on Linux).
+        std::io::copy(&mut old, &mut file).map(|_| ())
+    })
+}
+
+fn metadata_of(project_name: &str, adapter_type: &str, meta: &ArtifactMeta) -> Value {
     json!({
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
         "dbt_version": DBT_VERSION,

@@ -32,7 +32,7 @@ pub(crate) use catalog::{catalog_json, read_catalog};
 pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
-pub(crate) use manifest::{manifest_json, write_manifest};
+pub(crate) use manifest::{manifest_json, rewrite_manifest_metadata, write_manifest};
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
 };
@@ -227,6 +227,21 @@ pub(crate) fn write_with(
     path: &Path,
     write: impl FnOnce(&mut manifest::Out) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    replace_file(path, |file| {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut buffered)?;
+        buffered.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
+    })
+}
+
+/// Replaces the file at `path` with what `write` writes into a new file beside it (`path.tmp`,
+/// renamed over `path` once written), creating parent folders: readers see the old file or the
+/// new one, never a part.
+fn replace_file(
+    path: &Path,
+    write: impl FnOnce(std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent)?;
@@ -235,8 +250,9 @@ pub(crate) fn write_with(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-    write(&mut file)?;
-    file.into_inner().map_err(|e| e.into_error())?;
+    if let Err(e) = write(std::fs::File::create(&tmp)?) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path)
 }

@@ -150,6 +150,12 @@ pub(crate) struct GlobalArgs {
     pub(crate) write_json: bool,
     #[arg(long, global = true, overrides_with = "write_json")]
     pub(crate) no_write_json: bool,
+    /// `parse` keeps the last parse's manifest when nothing it read changed (default;
+    /// `--no-partial-parse`: always parse everything; also DBT_PARTIAL_PARSE).
+    #[arg(long, global = true, overrides_with = "no_partial_parse")]
+    pub(crate) partial_parse: bool,
+    #[arg(long, global = true, overrides_with = "partial_parse")]
+    pub(crate) no_partial_parse: bool,
     /// Stop at the first failure (also DBT_FAIL_FAST).
     #[arg(short = 'x', long, global = true, overrides_with = "no_fail_fast")]
     pub(crate) fail_fast: bool,
@@ -165,11 +171,6 @@ pub(crate) struct GlobalArgs {
     pub(crate) version_check: bool,
     #[arg(long, global = true, overrides_with = "version_check")]
     pub(crate) no_version_check: bool,
-    /// Partial parsing (no-op: sluice parses the whole project, fast).
-    #[arg(long, global = true, overrides_with = "no_partial_parse")]
-    pub(crate) partial_parse: bool,
-    #[arg(long, global = true, overrides_with = "partial_parse")]
-    pub(crate) no_partial_parse: bool,
     #[arg(long, global = true, hide = true)]
     pub(crate) partial_parse_file_path: Option<PathBuf>,
     #[arg(

@@ -11,7 +11,12 @@ pub(crate) use crate::session::{ls_default_types, Session};
 use crate::session::{LoadOptions, Selection};
 
 /// The session options the global flags give, for the command `which`.
-fn options(g: &GlobalArgs, which: &str, full_refresh: bool, store_failures: bool) -> LoadOptions {
+pub(crate) fn options(
+    g: &GlobalArgs,
+    which: &str,
+    full_refresh: bool,
+    store_failures: bool,
+) -> LoadOptions {
     LoadOptions {
         project_dir: g.project_dir.clone(),
         profiles_dir: g.profiles_dir.clone(),
@@ -43,9 +48,10 @@ pub(crate) fn load_for(
     full_refresh: bool,
     store_failures: bool,
 ) -> Result<Session, Vec<Diagnostic>> {
-    let mut s = Session::load(&options(g, which, full_refresh, store_failures))?;
+    let s = Session::load(&options(g, which, full_refresh, store_failures))?;
     // `--warn-error` / `--warn-error-options` make some of them errors (exit code 2).
-    let warnings = g.settings.warn_error.apply(std::mem::take(&mut s.warnings));
+    // The session keeps them: whether a parse warned decides if the next may reuse it.
+    let warnings = g.settings.warn_error.apply(s.warnings.clone());
     if warnings.iter().any(|d| d.severity == Severity::Error) {
         return Err(warnings);
     }

@@ -20,6 +20,9 @@ pub(crate) struct Settings {
     pub(crate) printer_width: usize,
     /// `--no-write-json`: no manifest.json, run_results.json or semantic_manifest.json.
     pub(crate) write_json: bool,
+    /// `--partial-parse` (default) / `--no-partial-parse`: whether `parse` may keep the last
+    /// parse's manifest when nothing changed.
+    pub(crate) partial_parse: bool,
     pub(crate) fail_fast: bool,
     pub(crate) debug: bool,
     /// `--print` (default) / `--no-print`: whether Jinja's `print()` writes to stdout.
@@ -41,6 +44,7 @@ impl Default for Settings {
             use_colors: None,
             printer_width: 80,
             write_json: true,
+            partial_parse: true,
             fail_fast: false,
             debug: false,
             print: true,

@@ -124,14 +124,31 @@ pub(crate) fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
 
 /// Loads the project at `root` (which must hold `dbt_project.yml`) and its installed packages.
 pub(crate) fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
-    let mut project = load_one(root)?;
+    load_with(root, Yaml::Parse)
+}
+
+/// [`load`], leaving every properties file unparsed (its [`YamlFile::value`] null, its
+/// warnings unknown): for telling whether any file changed since an earlier load.
+pub(crate) fn load_unparsed(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    load_with(root, Yaml::Skip)
+}
+
+/// Whether loading parses the properties files it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Yaml {
+    Parse,
+    Skip,
+}
+
+fn load_with(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
+    let mut project = load_one(root, yaml)?;
     packages::check_installed(root, &project.config.packages_install_path).map_err(|d| vec![d])?;
     let mut errors = Vec::new();
     for inst in packages::installed(&root.join(&project.config.packages_install_path)) {
         if inst.name == project.config.name {
             continue;
         }
-        match load_one(&inst.path) {
+        match load_one(&inst.path, yaml) {
             Ok(mut p) => {
                 // As dbt, a package's properties files are checked; its dbt_project.yml is not.
                 let folder = relative(root, &inst.path);
@@ -168,7 +185,7 @@ pub(crate) fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
 /// Loads the project at `root` alone: no packages, and no check that they are installed (for
 /// commands that work before `sluice deps`, such as `clean` and `debug`).
 pub(crate) fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {
-    load_one(root)
+    load_one(root, Yaml::Parse)
 }
 
 /// The files of a project, found but not read yet.
@@ -283,7 +300,7 @@ fn find_files(root: &Path, config: &ProjectConfig) -> Found {
 }
 
 /// Loads one project (a root project or one package), without its packages.
-fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
     let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
     let Found {
         jobs,
@@ -314,7 +331,10 @@ fn load_one(root: &Path) -> Result<Project, Vec<Diagnostic>> {
         .map(|p| {
             let text = read(p)?;
             let original_file_path = rel(p);
-            let (value, warnings) = yaml::parse_checked(&text, Path::new(&original_file_path))?;
+            let (value, warnings) = match yaml {
+                Yaml::Parse => yaml::parse_checked(&text, Path::new(&original_file_path))?,
+                Yaml::Skip => (Value::Null, Vec::new()),
+            };
             Ok((
                 YamlFile {
                     original_file_path,

@@ -345,12 +345,28 @@ fn yaml_scalar(s: &str) -> Value {
     }
 }
 
+/// Every environment variable `env_var()` has read in this process, with the value it found
+/// (`None`: unset). A reused parse is valid only while these are unchanged.
+static ENV_READS: std::sync::Mutex<std::collections::BTreeMap<String, Option<String>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The environment variables `env_var()` has read so far, by name, with what each held.
+pub(crate) fn env_reads() -> std::collections::BTreeMap<String, Option<String>> {
+    ENV_READS.lock().map(|m| m.clone()).unwrap_or_default()
+}
+
 /// `env_var(name, default)`: the environment variable, or the default, or an error.
 pub(crate) fn env_var_fn(
     name: String,
     default: Option<minijinja::Value>,
 ) -> Result<minijinja::Value, minijinja::Error> {
-    match std::env::var(&name) {
+    let value = std::env::var(&name);
+    if let Ok(mut reads) = ENV_READS.lock() {
+        if !reads.contains_key(&name) {
+            reads.insert(name.clone(), value.as_ref().ok().cloned());
+        }
+    }
+    match value {
         Ok(v) => Ok(minijinja::Value::from(v)),
         Err(_) => match default {
             Some(d) => Ok(d),

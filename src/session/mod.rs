@@ -4,6 +4,9 @@
 //! arguments into [`LoadOptions`] and prints what comes back; another front end (a server, a
 //! test) does the same without the CLI.
 
+pub(crate) mod fingerprint;
+pub(crate) mod partial_parse;
+
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -26,6 +26,7 @@ mod metrics_spec;
 mod model_versions;
 mod operation;
 mod packages;
+mod partial_parse;
 mod pg_faults;
 mod pg_server;
 mod pkg_postgres;

@@ -329,6 +329,14 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
         pf_bool("write_json"),
     )?
     .unwrap_or(true);
+    s.partial_parse = pair(
+        g.partial_parse,
+        g.no_partial_parse,
+        "DBT_PARTIAL_PARSE",
+        "partial-parse",
+        pf_bool("partial_parse"),
+    )?
+    .unwrap_or(true);
     s.fail_fast = pair(
         g.fail_fast,
         g.no_fail_fast,
@@ -439,7 +447,7 @@ fn check_state_flags(g: &GlobalArgs) -> Result<(), Diagnostic> {
 /// Flags accepted without effect; their environment variables are still checked as dbt checks
 /// them.
 fn check_no_op_flags(g: &GlobalArgs) -> Result<(), Diagnostic> {
-    let no_ops: [(bool, bool, &str, &str); 17] = [
+    let no_ops: [(bool, bool, &str, &str); 16] = [
         (
             g.use_colors_file,
             g.no_use_colors_file,
@@ -457,12 +465,6 @@ fn check_no_op_flags(g: &GlobalArgs) -> Result<(), Diagnostic> {
             g.no_version_check,
             "DBT_VERSION_CHECK",
             "version-check",
-        ),
-        (
-            g.partial_parse,
-            g.no_partial_parse,
-            "DBT_PARTIAL_PARSE",
-            "partial-parse",
         ),
         (
             g.partial_parse_file_diff,

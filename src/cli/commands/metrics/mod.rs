@@ -93,43 +93,9 @@ fn write_semantic_manifest(
 const CACHE_FILE: &str = "sluice_semantic_cache.json";
 
 /// A checksum of everything a parse reads that can change the semantic layer or the relations
-/// it names: every project file, the target, `--vars` and sluice's version.
+/// it names: every file of the project and its packages, the target, `--vars` and sluice itself.
 fn cache_key(g: &GlobalArgs, project: &Project, target: &Target) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let mut part = |s: &str| {
-        h.update(s.len().to_le_bytes());
-        h.update(s.as_bytes());
-    };
-    part(env!("CARGO_PKG_VERSION"));
-    part(&std::fs::read_to_string(project.root.join("dbt_project.yml")).unwrap_or_default());
-    for t in [
-        &target.profile_name,
-        &target.target_name,
-        &target.adapter_type,
-        &target.database,
-        &target.schema,
-    ] {
-        part(t);
-    }
-    part(g.vars.as_deref().unwrap_or(""));
-    for f in &project.sql_files {
-        part(&f.original_file_path);
-        part(&f.contents);
-    }
-    for f in &project.yaml_files {
-        part(&f.original_file_path);
-        part(&f.text);
-    }
-    for f in &project.seed_files {
-        part(&f.original_file_path);
-        part(&f.checksum.checksum);
-    }
-    for f in &project.docs_files {
-        part(&f.original_file_path);
-        part(&f.contents);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::session::fingerprint::inputs_key(project, target, g.vars.as_deref().unwrap_or(""), &[])
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
