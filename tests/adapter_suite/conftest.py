@@ -1,0 +1,191 @@
+"""Runs dbt's adapter test suite (dbt-tests-adapter, from PyPI) against sluice or real dbt.
+
+`SUITE_ENGINE` picks who runs the dbt commands the tests issue: `sluice` (the binary named by
+`SLUICE_BIN`, as a subprocess, its artifacts turned into the result objects the tests assert on)
+or `dbt` (real dbt, in process, the baseline). `SUITE_ADAPTER` picks the warehouse: `duckdb`
+(one database file per test class) or `postgres` (the server `PGHOST`/`PGPORT`/`PGUSER` name).
+The tests' own checks (`check_relations_equal`, `run_sql` ...) always look at the database
+through dbt's adapter, which lets go of its DuckDB file around each sluice call (DuckDB allows
+one writing process per file).
+"""
+
+import gc
+import io
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["dbt.tests.fixtures.project"]
+
+ENGINE = os.environ.get("SUITE_ENGINE", "sluice")
+ADAPTER = os.environ.get("SUITE_ADAPTER", "duckdb")
+
+
+@pytest.fixture(scope="class")
+def dbt_profile_target(tmp_path_factory):
+    if ADAPTER == "duckdb":
+        path = tmp_path_factory.mktemp("duckdb") / "suite.duckdb"
+        return {"type": "duckdb", "threads": 1, "path": str(path)}
+    return {
+        "type": "postgres",
+        "threads": 1,
+        "host": os.environ.get("PGHOST", "127.0.0.1"),
+        "port": int(os.environ.get("PGPORT", "5432")),
+        "user": os.environ.get("PGUSER", "postgres"),
+        "pass": os.environ.get("PGPASSWORD", ""),
+        "dbname": os.environ.get("PGDATABASE", "postgres"),
+    }
+
+
+# --- sending dbt's invocations to sluice -------------------------------------------------------
+
+_CAPTURE = []  # the streams `run_dbt_and_capture` is capturing into, innermost last
+
+# The commands whose result is a RunExecutionResult built from run_results.json.
+_EXECUTION = {"run", "seed", "test", "build", "snapshot", "compile", "show", "retry", "clone"}
+
+
+def _release_duckdb():
+    """Closes dbt-duckdb's shared connection so another process may open the file."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    conn = getattr(env, "conn", None)
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            pass
+    gc.collect()
+
+
+def _command(args):
+    """The dbt command in `args` (after any global flags), e.g. `run` or `docs`."""
+    takes_value = {"--project-dir", "--profiles-dir", "--target", "-t", "--profile", "--vars",
+                   "--log-format", "--log-level", "--target-path", "--threads", "--log-path"}
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in takes_value:
+            skip = True
+            continue
+        if not a.startswith("-"):
+            return a
+    return "run"
+
+
+def _load_manifest(target):
+    from dbt.contracts.graph.manifest import Manifest, WritableManifest
+
+    path = target / "manifest.json"
+    if not path.exists():
+        return None
+    return Manifest.from_writable_manifest(WritableManifest.read_and_check_versions(str(path)))
+
+
+def _execution_result(target, manifest):
+    from dbt.artifacts.schemas.results import RunStatus, TestStatus, TimingInfo
+    from dbt.artifacts.schemas.run import RunExecutionResult, RunResult
+
+    path = target / "run_results.json"
+    if not path.exists():
+        return RunExecutionResult(results=[], elapsed_time=0.0)
+    doc = json.loads(path.read_text())
+    results = []
+    for r in doc.get("results", []):
+        uid = r["unique_id"]
+        node = None
+        if manifest is not None:
+            node = (manifest.nodes.get(uid) or manifest.sources.get(uid)
+                    or manifest.unit_tests.get(uid))
+        is_test = uid.startswith(("test.", "unit_test."))
+        status = (TestStatus if is_test and r["status"] in TestStatus._value2member_map_
+                  else RunStatus)(r["status"])
+        timing = [TimingInfo.from_dict(t) for t in r.get("timing", [])]
+        results.append(RunResult(
+            status=status, timing=timing, thread_id=r.get("thread_id", ""),
+            execution_time=r.get("execution_time", 0.0), message=r.get("message"),
+            adapter_response=r.get("adapter_response", {}), failures=r.get("failures"),
+            node=node, batch_results=None,
+        ))
+    return RunExecutionResult(results=results, elapsed_time=doc.get("elapsed_time", 0.0),
+                              args=doc.get("args", {}))
+
+
+class SluiceRunner:
+    """Stands in for `dbtRunner`: runs the sluice binary and returns a `dbtRunnerResult`."""
+
+    def __init__(self, manifest=None, callbacks=None):
+        self.callbacks = callbacks or []
+
+    def invoke(self, args, **kwargs):
+        from dbt.cli.main import dbtRunnerResult
+        from dbt_common.exceptions import DbtRuntimeError
+
+        args = [str(a) for a in args]
+        _release_duckdb()
+        env = dict(os.environ)
+        env["NO_COLOR"] = "1"
+        proc = subprocess.run([os.environ["SLUICE_BIN"], *args], capture_output=True, text=True,
+                              env=env, cwd=os.getcwd())
+        out = proc.stdout + proc.stderr
+        print(out)
+        for stream in _CAPTURE:
+            stream.write(out)
+        command = _command(args)
+        project_dir = Path(args[args.index("--project-dir") + 1]) if "--project-dir" in args \
+            else Path.cwd()
+        target = project_dir / "target"
+        if "--target-path" in args:
+            target = project_dir / args[args.index("--target-path") + 1]
+        success = proc.returncode == 0
+        if proc.returncode == 2:
+            return dbtRunnerResult(success=False, exception=DbtRuntimeError(out.strip()))
+        if command in _EXECUTION:
+            result = _execution_result(target, _load_manifest(target))
+        elif command == "parse":
+            result = _load_manifest(target)
+        elif command == "docs" and "generate" in args:
+            from dbt.artifacts.schemas.catalog import CatalogArtifact
+            result = CatalogArtifact.read_and_check_versions(str(target / "catalog.json"))
+        elif command in ("ls", "list"):
+            result = [l for l in proc.stdout.splitlines() if l.strip()]
+        elif command == "debug":
+            result = success
+        else:
+            result = None
+        return dbtRunnerResult(success=success, result=result)
+
+
+# Installed before the test modules are imported, so the names they import are these.
+if ENGINE == "sluice":
+    import dbt.tests.util as _util
+
+    _util.dbtRunner = SluiceRunner
+    _original_capture = _util.capture_stdout_logs
+    _original_stop = _util.stop_capture_stdout_logs
+
+    def _capture(stream):
+        _CAPTURE.append(stream)
+
+    def _stop():
+        if _CAPTURE:
+            _CAPTURE.pop()
+
+    _util.capture_stdout_logs = _capture
+    _util.stop_capture_stdout_logs = _stop
+
+    def _get_manifest(project_root):
+        """dbt reads its internal `partial_parse.msgpack`; sluice's state is `manifest.json`."""
+        return _load_manifest(Path(project_root) / "target")
+
+    _util.get_manifest = _get_manifest
