@@ -29,6 +29,8 @@ pub(crate) struct CatalogTable {
     /// (name, type) in column order.
     pub(crate) columns: Vec<(String, String)>,
     pub(crate) row_count: Option<u64>,
+    /// The relation's owner, where the engine keeps one.
+    pub(crate) owner: Option<String>,
 }
 
 /// Key used to match a node to a warehouse relation (engines differ in case folding).
@@ -113,6 +115,7 @@ pub(crate) fn read_catalog(
                     kind: text(3),
                     columns: Vec::new(),
                     row_count: None,
+                    owner: None,
                 });
             entry.columns.push((text(4), text(6)));
         }
@@ -130,6 +133,17 @@ pub(crate) fn read_catalog(
                                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                         });
                     }
+                }
+            }
+        }
+    }
+    // Owners, likewise optional.
+    if let Some(sql) = dialect.relation_owners_query() {
+        if let Ok(rows) = conn.query(sql) {
+            for r in &rows.rows {
+                let s = |i: usize| r.get(i).and_then(Value::as_str).unwrap_or_default();
+                if let Some(t) = tables.get_mut(&key(s(0), s(1), s(2))) {
+                    t.owner = r.get(3).and_then(Value::as_str).map(str::to_string);
                 }
             }
         }
@@ -166,7 +180,7 @@ fn entry(id: &str, t: &CatalogTable) -> Value {
     }
     json!({
         "metadata": {"type": t.kind, "schema": t.schema, "name": t.name, "database": t.database,
-                     "comment": null, "owner": null},
+                     "comment": null, "owner": t.owner},
         "columns": columns,
         "stats": stats,
         "unique_id": id,
@@ -208,7 +222,7 @@ pub(crate) fn catalog_json(m: &Manifest, tables: &[CatalogTable], meta: &Artifac
             "generated_at": format_ts(&meta.generated_at),
             "invocation_id": meta.invocation_id,
             "invocation_started_at": format_ts(&meta.invocation_started_at),
-            "env": {},
+            "env": super::metadata_env(),
         },
         "nodes": nodes,
         "sources": sources,
@@ -241,6 +255,7 @@ mod tests {
                 ("name".into(), "VARCHAR".into()),
             ],
             row_count: rows,
+            owner: None,
         }
     }
 

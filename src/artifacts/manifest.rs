@@ -310,7 +310,7 @@ fn metadata_of(project_name: &str, adapter_type: &str, meta: &ArtifactMeta) -> V
         "generated_at": format_ts(&meta.generated_at),
         "invocation_id": meta.invocation_id,
         "invocation_started_at": format_ts(&meta.invocation_started_at),
-        "env": {},
+        "env": super::metadata_env(),
         "project_name": project_name,
         "project_id": project_id(project_name),
         "user_id": null,

@@ -85,6 +85,19 @@ impl ArtifactMeta {
     }
 }
 
+/// The `env` of every artifact's metadata: each `DBT_ENV_CUSTOM_ENV_<key>` environment variable,
+/// by `<key>`, as dbt records them (sorted by key).
+pub(crate) fn metadata_env() -> serde_json::Map<String, serde_json::Value> {
+    const PREFIX: &str = "DBT_ENV_CUSTOM_ENV_";
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| Some((k.strip_prefix(PREFIX)?.to_string(), v)))
+        .collect();
+    vars.sort();
+    vars.into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect()
+}
+
 /// A random (version 4 layout) UUID, without a uuid dependency: std's randomly seeded hasher,
 /// mixed with the clock and a counter.
 pub(crate) fn new_invocation_id() -> String {

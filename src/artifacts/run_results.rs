@@ -194,7 +194,7 @@ pub(crate) fn run_results_json(
             generated_at: meta.generated_at,
             invocation_id: Some(meta.invocation_id.clone()),
             invocation_started_at: Some(meta.invocation_started_at),
-            env: Map::new(),
+            env: super::metadata_env(),
         },
         results: results.to_vec(),
         elapsed_time: elapsed,

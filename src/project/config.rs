@@ -32,6 +32,9 @@ pub struct ProjectConfig {
     pub(crate) macro_paths: Vec<String>,
     pub(crate) snapshot_paths: Vec<String>,
     pub(crate) docs_paths: Vec<String>,
+    /// `asset-paths`: folders `docs generate` copies into the target folder (images the docs
+    /// link to).
+    pub(crate) asset_paths: Vec<String>,
     pub(crate) target_path: String,
     pub(crate) packages_install_path: String,
     pub(crate) clean_targets: Vec<String>,
@@ -295,6 +298,7 @@ impl ProjectConfig {
             macro_paths: str_list_or(raw.get("macro-paths"), &["macros"]),
             snapshot_paths: str_list_or(raw.get("snapshot-paths"), &["snapshots"]),
             docs_paths: str_list_or(raw.get("docs-paths"), &[]),
+            asset_paths: str_list_or(raw.get("asset-paths"), &[]),
             target_path: get_str("target-path").unwrap_or_else(|| "target".into()),
             packages_install_path: get_str("packages-install-path")
                 .unwrap_or_else(|| "dbt_packages".into()),

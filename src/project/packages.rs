@@ -397,7 +397,8 @@ fn link_or_copy(src: &Path, dst: &Path) -> std::io::Result<()> {
     copy_dir(&abs, dst)
 }
 
-fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
+/// Copies the folder `src` to `dst` with everything in it.
+pub(crate) fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dst)?;
     for e in std::fs::read_dir(src)? {
         let e = e?;

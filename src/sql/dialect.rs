@@ -52,6 +52,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn table_row_counts_query(&self) -> Option<&'static str> {
         None
     }
+    /// A query of `(database, schema, relation, owner)` for the catalog, where the engine keeps
+    /// relations' owners.
+    fn relation_owners_query(&self) -> Option<&'static str> {
+        None
+    }
     /// The longest identifier the engine keeps, in bytes.
     fn max_identifier_bytes(&self) -> Option<usize> {
         None

@@ -180,6 +180,43 @@ fn empty_catalog_and_no_compile_skip_the_warehouse() {
     assert_eq!(got["nodes"], serde_json::json!({}));
     assert!(!dir.join("shop.duckdb").exists(), "touched the warehouse");
     assert!(dir.join("target/docs/index.html").is_file());
+    assert!(
+        !dir.join("target/manifest.json").exists(),
+        "as dbt, --no-compile writes no manifest.json"
+    );
+}
+
+/// As dbt: `asset-paths` folders are copied into the target folder (replacing an earlier copy),
+/// and every artifact's `metadata.env` holds the `DBT_ENV_CUSTOM_ENV_*` variables.
+#[test]
+fn docs_generate_copies_assets_and_records_custom_env() {
+    let (_tmp, dir) = crate::shop::shop();
+    let project = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, format!("{text}\nasset-paths: [\"assets\"]\n")).unwrap();
+    std::fs::create_dir_all(dir.join("assets/img")).unwrap();
+    std::fs::write(dir.join("assets/img/logo.txt"), "logo").unwrap();
+    std::fs::create_dir_all(dir.join("target/assets")).unwrap();
+    std::fs::write(dir.join("target/assets/stale.txt"), "old").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["docs", "generate", "--empty-catalog"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env("DBT_ENV_CUSTOM_ENV_run_by", "ci")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let copied = std::fs::read_to_string(dir.join("target/assets/img/logo.txt")).unwrap();
+    assert_eq!(copied, "logo");
+    assert!(!dir.join("target/assets/stale.txt").exists());
+    for artifact in ["manifest.json", "catalog.json"] {
+        let doc = read_json(&dir.join("target").join(artifact));
+        assert_eq!(
+            doc["metadata"]["env"],
+            serde_json::json!({"run_by": "ci"}),
+            "{artifact}"
+        );
+    }
 }
 
 #[test]

@@ -40,6 +40,13 @@ impl SqlDialect for Postgres {
              where c.relkind in ('r', 'p') and c.reltuples >= 0",
         )
     }
+    fn relation_owners_query(&self) -> Option<&'static str> {
+        Some(
+            "select current_database(), n.nspname, c.relname, pg_get_userbyid(c.relowner) \
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where c.relkind in ('r', 'p', 'v', 'm', 'f')",
+        )
+    }
     /// `NAMEDATALEN - 1`.
     fn max_identifier_bytes(&self) -> Option<usize> {
         Some(63)

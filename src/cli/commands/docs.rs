@@ -61,13 +61,18 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
     if !empty_catalog {
         rep.event(&Event::Info("Building catalog".into()));
     }
-    // The manifest does not depend on the catalog or the site: write it meanwhile.
+    // The manifest does not depend on the catalog or the site: write it meanwhile. As dbt,
+    // `--no-compile` writes none.
     let (manifest, site) = rayon::join(
-        || write_manifest(&s, &m),
+        || match no_compile {
+            true => Ok(()),
+            false => write_manifest(&s, &m),
+        },
         || catalog_and_site(&s, &m, empty_catalog),
     );
     manifest?;
     let site = site?;
+    copy_assets(&s)?;
     rep.event(&Event::Info(format!(
         "Catalog written to {} ({} relations)",
         site.catalog_path.display(),
@@ -81,6 +86,42 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
         site.warehouse_seconds
     )));
     Ok(Outcome::Ok)
+}
+
+/// Copies each of the project's `asset-paths` into the target folder, replacing what an earlier
+/// run copied there, as dbt does.
+fn copy_assets(s: &Session) -> Result<(), Vec<Diagnostic>> {
+    for asset in &s.project.config.asset_paths {
+        // Only folders inside the project: the copy replaces what is at the same path in target.
+        let inside = Path::new(asset)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !inside {
+            return Err(vec![Diagnostic::error(
+                Code::Project,
+                format!("`asset-paths` entry `{asset}` is not a folder inside the project"),
+            )
+            .in_file("dbt_project.yml")
+            .with_hint("list folders relative to the project, such as `assets`")]);
+        }
+        let (from, to) = (s.project.root.join(asset), s.target_path.join(asset));
+        let copied = (|| {
+            if to.is_dir() {
+                std::fs::remove_dir_all(&to)?;
+            }
+            if from.is_dir() {
+                crate::project::packages::copy_dir(&from, &to)?;
+            }
+            Ok::<(), std::io::Error>(())
+        })();
+        copied.map_err(|e| {
+            vec![Diagnostic::error(
+                Code::Io,
+                format!("cannot copy the asset folder `{asset}` into the target folder: {e}"),
+            )]
+        })?;
+    }
+    Ok(())
 }
 
 /// What [`catalog_and_site`] wrote.
