@@ -452,9 +452,9 @@ pub(crate) enum Command {
         /// An inline query run as written, without Jinja.
         #[arg(long, hide = true, conflicts_with = "inline")]
         inline_direct: Option<String>,
-        /// Number of rows to show.
-        #[arg(long, default_value_t = 5)]
-        limit: usize,
+        /// Number of rows to show (`-1`: all of them).
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+        limit: i64,
         #[command(flatten)]
         preview: PreviewArgs,
     },

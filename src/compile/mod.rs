@@ -34,7 +34,7 @@ pub(crate) use paths::{dirs_of, relative_to_resource};
 pub use properties::Properties;
 pub use render::inject_ctes;
 pub(crate) use render::{
-    compile_ephemeral_ancestors, compile_node, compile_node_in, compiled_path,
+    compile_ephemeral_ancestors, compile_inline, compile_node, compile_node_in, compiled_path,
     has_ephemeral_models, node_info, CompileServices, Warehouse,
 };
 pub(crate) use resolve::Resolver;

@@ -322,6 +322,60 @@ pub(crate) fn compile_ephemeral_ancestors(
         .collect()
 }
 
+/// Compiles an inline query (`compile --inline`, `show --inline`) of the root package: renders
+/// it as a `sql_operation` node and, as for a node, puts the CTEs of the ephemeral models it
+/// reads (and of theirs) in front.
+pub(crate) fn compile_inline(
+    manifest: &Manifest,
+    sql: &str,
+    package: &str,
+    templates: &Templates,
+    services: Arc<dyn Services>,
+) -> Result<String, Diagnostic> {
+    let info = NodeInfo {
+        unique_id: "sql_operation.inline".into(),
+        name: "inline".into(),
+        package: package.to_string(),
+        resource_type: "sql_operation".into(),
+        original_file_path: "<inline>".into(),
+        ..Default::default()
+    };
+    let ctx = Arc::new(RenderCtx::new(Phase::Compile, info, services.clone()));
+    let out = templates.render("<inline>", sql, &ctx)?;
+    // The query names an ephemeral model by its CTE, which `ref` rendered.
+    let names_cte = |alias: &str| {
+        let name = format!("__dbt__cte__{alias}");
+        out.match_indices(&name).any(|(i, _)| {
+            out[i + name.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        })
+    };
+    let mut ephemerals: Vec<String> = Vec::new();
+    for n in manifest.nodes.values() {
+        let ephemeral = n.resource_type == ResourceType::Model
+            && n.materialization() == Materialization::Ephemeral;
+        if ephemeral && names_cte(&n.alias) {
+            for id in ephemeral_ancestors(manifest, n).into_iter().chain([n.unique_id.clone()]) {
+                if !ephemerals.contains(&id) {
+                    ephemerals.push(id);
+                }
+            }
+        }
+    }
+    if ephemerals.is_empty() {
+        return Ok(out);
+    }
+    let mut ctes = Vec::new();
+    for id in ephemerals {
+        let e = &manifest.nodes[&id];
+        let esql = render_node(e, templates, services.clone())?;
+        ctes.push(format!("__dbt__cte__{} as (\n{}\n)", e.alias, esql.trim()));
+    }
+    Ok(inject_ctes(&out, &ctes))
+}
+
 /// Ephemeral ancestors reachable through ephemeral parents, dependencies first.
 fn ephemeral_ancestors(manifest: &Manifest, node: &Node) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

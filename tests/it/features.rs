@@ -352,3 +352,56 @@ fn build_waits_for_upstream_tests_and_skips_below_a_failing_one() {
         .unwrap();
     assert_eq!(built, 0, "the model below the failing tests was built");
 }
+
+/// `show --inline` and `compile --inline` put the CTEs of the ephemeral models the query reads
+/// (and of the ephemeral models those read) in front, as for a node; `show --limit -1` shows
+/// every row, as in dbt.
+#[test]
+fn inline_queries_read_ephemeral_models_and_show_every_row_with_limit_minus_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("inl");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    let files = [
+        ("dbt_project.yml", "name: inl\nprofile: inl\n"),
+        (
+            "profiles.yml",
+            "inl:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"inl.duckdb\"\n      threads: 1\n",
+        ),
+        (
+            "models/base.sql",
+            "{{ config(materialized='table') }} select range as i from range(7)",
+        ),
+        (
+            "models/eph.sql",
+            "{{ config(materialized='ephemeral') }} select i + 10 as x from {{ ref('base') }}",
+        ),
+        (
+            "models/eph2.sql",
+            "{{ config(materialized='ephemeral') }} select x * 2 as y from {{ ref('eph') }}",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let query = "select y from {{ ref('eph2') }} order by y";
+    let rows = |extra: &[&str]| {
+        let mut args = vec!["show", "--inline", query, "--output", "json"];
+        args.extend_from_slice(extra);
+        let r = sluice(&dir, &args);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+        v["show"].as_array().unwrap().clone()
+    };
+    let five = rows(&[]);
+    assert_eq!(five.len(), 5);
+    assert_eq!(five[0]["y"], serde_json::json!(20));
+    assert_eq!(rows(&["--limit", "-1"]).len(), 7);
+    assert_eq!(rows(&["--limit", "3"]).len(), 3);
+    let r = sluice(&dir, &["compile", "--inline", query]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let eph = r.stdout.find("__dbt__cte__eph as (").expect("eph's CTE");
+    let eph2 = r.stdout.find("__dbt__cte__eph2 as (").expect("eph2's CTE");
+    assert!(eph < eph2, "a CTE comes after the ones it reads: {}", r.stdout);
+}

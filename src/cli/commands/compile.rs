@@ -28,23 +28,14 @@ pub(super) fn compile(
         s.target.dialect,
     ));
     if let Some(sql) = inline {
-        let info = crate::templating::NodeInfo {
-            unique_id: "sql_operation.inline".into(),
-            name: "inline".into(),
-            package: s.project.config.name.clone(),
-            resource_type: "sql_operation".into(),
-            original_file_path: "<inline>".into(),
-            ..Default::default()
-        };
-        let ctx = Arc::new(crate::templating::RenderCtx::new(
-            crate::templating::Phase::Compile,
-            info,
+        let out = crate::compile::compile_inline(
+            s.manifest(),
+            sql,
+            &s.project.config.name,
+            &s.templates(),
             services,
-        ));
-        let out = s
-            .templates()
-            .render("<inline>", sql, &ctx)
-            .map_err(|d| vec![d])?;
+        )
+        .map_err(|d| vec![d])?;
         if output == ShowOutput::Json {
             println!(
                 "{}",

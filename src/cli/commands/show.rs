@@ -28,7 +28,7 @@ pub(super) fn show(
     g: &GlobalArgs,
     sel: &SelectArgs,
     inline: Option<Inline>,
-    limit: usize,
+    limit: i64,
     output: ShowOutput,
 ) -> CmdResult {
     let s = session::load(g, false, false)?;
@@ -44,24 +44,17 @@ pub(super) fn show(
     ));
     let (title, sql) = match inline {
         Some(Inline::Direct(q)) => ("inline".to_string(), q.to_string()),
-        Some(Inline::Jinja(q)) => {
-            let info = crate::templating::NodeInfo {
-                name: "inline".into(),
-                package: s.project.config.name.clone(),
-                ..Default::default()
-            };
-            let ctx = Arc::new(crate::templating::RenderCtx::new(
-                crate::templating::Phase::Compile,
-                info,
+        Some(Inline::Jinja(q)) => (
+            "inline".to_string(),
+            crate::compile::compile_inline(
+                s.manifest(),
+                q,
+                &s.project.config.name,
+                &s.templates(),
                 services,
-            ));
-            (
-                "inline".to_string(),
-                s.templates()
-                    .render("<inline>", q, &ctx)
-                    .map_err(|d| vec![d])?,
             )
-        }
+            .map_err(|d| vec![d])?,
+        ),
         None => {
             let ids = s
                 .select(
@@ -92,10 +85,12 @@ pub(super) fn show(
             )
         }
     };
-    let q = format!(
-        "select * from (\n{}\n) as __sluice_show limit {limit}",
-        sql.trim_end().trim_end_matches(';')
-    );
+    // A negative limit (dbt's `--limit -1`) shows every row.
+    let body = sql.trim_end().trim_end_matches(';');
+    let q = match limit {
+        n if n < 0 => body.to_string(),
+        n => format!("select * from (\n{body}\n) as __sluice_show limit {n}"),
+    };
     let t = conn
         .query(&q)
         .map_err(|e| vec![Diagnostic::error(Code::Sql, format!("query failed: {e}"))])?;
