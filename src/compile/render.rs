@@ -357,7 +357,10 @@ pub(crate) fn compile_inline(
         let ephemeral = n.resource_type == ResourceType::Model
             && n.materialization() == Materialization::Ephemeral;
         if ephemeral && names_cte(&n.alias) {
-            for id in ephemeral_ancestors(manifest, n).into_iter().chain([n.unique_id.clone()]) {
+            for id in ephemeral_ancestors(manifest, n)
+                .into_iter()
+                .chain([n.unique_id.clone()])
+            {
                 if !ephemerals.contains(&id) {
                     ephemerals.push(id);
                 }

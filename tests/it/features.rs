@@ -403,5 +403,9 @@ fn inline_queries_read_ephemeral_models_and_show_every_row_with_limit_minus_one(
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let eph = r.stdout.find("__dbt__cte__eph as (").expect("eph's CTE");
     let eph2 = r.stdout.find("__dbt__cte__eph2 as (").expect("eph2's CTE");
-    assert!(eph < eph2, "a CTE comes after the ones it reads: {}", r.stdout);
+    assert!(
+        eph < eph2,
+        "a CTE comes after the ones it reads: {}",
+        r.stdout
+    );
 }
