@@ -287,6 +287,18 @@ pub(crate) fn compile_node_in(
         return Ok(sql);
     }
     let ephemerals = ephemeral_ancestors(manifest, node);
+    with_ephemeral_ctes(manifest, sql, ephemerals, templates, services)
+}
+
+/// `sql` with the CTEs of the ephemeral models `ephemerals` (in that order: each after the ones
+/// it reads) put in front.
+fn with_ephemeral_ctes(
+    manifest: &Manifest,
+    sql: String,
+    ephemerals: Vec<String>,
+    templates: &Templates,
+    services: Arc<dyn Services>,
+) -> Result<String, Diagnostic> {
     if ephemerals.is_empty() {
         return Ok(sql);
     }
@@ -367,16 +379,7 @@ pub(crate) fn compile_inline(
             }
         }
     }
-    if ephemerals.is_empty() {
-        return Ok(out);
-    }
-    let mut ctes = Vec::new();
-    for id in ephemerals {
-        let e = &manifest.nodes[&id];
-        let esql = render_node(e, templates, services.clone())?;
-        ctes.push(format!("__dbt__cte__{} as (\n{}\n)", e.alias, esql.trim()));
-    }
-    Ok(inject_ctes(&out, &ctes))
+    with_ephemeral_ctes(manifest, out, ephemerals, templates, services)
 }
 
 /// Ephemeral ancestors reachable through ephemeral parents, dependencies first.
