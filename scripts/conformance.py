@@ -18,7 +18,8 @@ then `compile` on both, and compares:
 It prints one line per project, a readable list of the first differences under it, and a total;
 it exits 1 on any difference or failure, 0 otherwise. Projects whose source is not at hand are
 listed as skipped. Real dbt's results are cached (~/.cache/sluice/conformance/dbt) under a key of
-the project's whole specification and dbt's version, so reruns only rerun sluice.
+the project's whole specification, dbt's version and the day (UTC), so reruns on the same day only
+rerun sluice.
 
 Sources of a project (one of):
   repo = "owner/name", commit = "sha"      a fetched GitHub repository (--repos DIR holds
@@ -43,6 +44,7 @@ and their rows by count), `format` (a table: dbt_project.yml is a template fille
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import os
@@ -477,6 +479,9 @@ def dbt_cache_key(project: dict, venv: Path) -> str:
     # What real dbt runs (not how its results are compared) keys the cache.
     ran = {k: v for k, v in project.items() if k not in ("volatile", "set_ordered")}
     blob = CACHE_FORMAT + json.dumps(ran, sort_keys=True) + version
+    # Projects build relations from the current date (date spines, recency checks): a dbt run is
+    # compared only with sluice runs of the same (UTC) day.
+    blob += datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     if "local" in project:  # fixtures change: key on their content too
         h = hashlib.sha256()
         for p in sorted((REPO / project["local"]).rglob("*")):
