@@ -308,3 +308,32 @@ fn postgres_commits_the_operation_and_rolls_a_failed_one_back() {
         assert_eq!(kept, want, "{}", engine.name());
     });
 }
+
+/// dbt's `drop_schema_named` macro (run as an operation) drops a schema with what is in it.
+#[test]
+fn drop_schema_named_drops_the_schema_and_its_relations() {
+    let (_tmp, dir) = project();
+    std::fs::write(
+        dir.join("models/in_extra.sql"),
+        "{{ config(schema='extra', materialized='table') }} select 1 as x",
+    )
+    .unwrap();
+    ok(&sluice(&dir, &["run", "-s", "in_extra"]));
+    let db = dir.join("ops.duckdb");
+    assert!(tables(&db).contains(&"main_extra.in_extra".to_string()));
+    ok(&sluice(
+        &dir,
+        &[
+            "run-operation",
+            "drop_schema_named",
+            "--args",
+            "{schema_name: main_extra}",
+        ],
+    ));
+    assert!(!tables(&db).iter().any(|t| t.starts_with("main_extra.")));
+    let schemas = query(
+        &db,
+        "select schema_name from information_schema.schemata where schema_name = 'main_extra'",
+    );
+    assert!(schemas.is_empty(), "{schemas:?}");
+}

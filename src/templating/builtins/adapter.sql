@@ -73,6 +73,16 @@
     {%- if relation is not none -%}{{ adapter.drop_relation(relation) }}{%- endif -%}
 {%- endmacro %}
 
+{#- Drops the schema `schema_name` of the target's database, with everything in it. -#}
+{% macro drop_schema_named(schema_name) -%}
+    {{ return(adapter.dispatch('drop_schema_named', 'dbt')(schema_name)) }}
+{%- endmacro %}
+
+{% macro default__drop_schema_named(schema_name) -%}
+    {%- set schema_relation = api.Relation.create(database=target.database, schema=schema_name) -%}
+    {%- do adapter.drop_schema(schema_relation) -%}
+{%- endmacro %}
+
 {#- The relations of a schema, as a table with `database`, `name`, `schema`, `type`. -#}
 {% macro list_relations_without_caching(schema_relation) -%}
     {{ return(adapter.dispatch('list_relations_without_caching', 'dbt')(schema_relation)) }}
