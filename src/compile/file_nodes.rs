@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::configs::{default_config_shared, merge_into, package_cfg};
 use super::nodes::{DocBlock, Node, ResourceType};
 use super::patches::{apply_entry, foreign_entry};
-use super::paths::{dirs_of, file_stem, relative_to_resource};
+use super::paths::{file_stem, fqn, relative_to_resource};
 use super::properties::{Entry, Properties};
 use super::versions::{has_versions, Versions};
 use crate::project::config::ConfigTree;
@@ -80,9 +80,7 @@ pub(super) fn file_nodes(
                         .then(|| versions.for_file(&name))
                         .flatten();
                     let node_name = version.map_or(&name, |p| &p.model);
-                    let mut fqn = vec![pkg.clone()];
-                    fqn.extend(dirs_of(&f.path));
-                    fqn.push(node_name.clone());
+                    let mut fqn = fqn(pkg, &f.path, &[node_name]);
                     let unique_id = match version {
                         Some(p) => {
                             fqn.push(format!("v{}", p.v));
@@ -149,9 +147,7 @@ fn yaml_snapshot_nodes(
             continue;
         };
         let path = relative_to_resource(entry.file, proj);
-        let mut fqn = vec![pkg.clone()];
-        fqn.extend(dirs_of(&path));
-        fqn.push(name.clone());
+        let fqn = fqn(pkg, &path, &[name]);
         let mut node = Node::new(
             format!("snapshot.{pkg}.{name}"),
             ResourceType::Snapshot,
@@ -188,9 +184,7 @@ fn seed_nodes(
     let mut nodes = Vec::new();
     for s in &proj.seed_files {
         let name = file_stem(&s.path);
-        let mut fqn = vec![pkg.clone()];
-        fqn.extend(dirs_of(&s.path));
-        fqn.push(name.clone());
+        let fqn = fqn(pkg, &s.path, &[&name]);
         let mut node = Node::new(
             format!("seed.{pkg}.{name}"),
             ResourceType::Seed,

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::configs::{merge_into, package_cfg};
 use super::nodes::*;
-use super::paths::{dirs_of, file_stem};
+use super::paths::{file_stem, fqn};
 use super::properties::{entry_config, Entry, Properties};
 use super::versions::{normalize_deprecation_date, Versions};
 use crate::project::config::str_list;
@@ -74,9 +74,7 @@ pub(super) fn foreign_entry<'a>(
                 .collect(),
         };
         let disabled = own_paths.iter().all(|path| {
-            let mut fqn = vec![p.config.name.clone()];
-            fqn.extend(dirs_of(path));
-            fqn.push(name.to_string());
+            let fqn = fqn(&p.config.name, path, &[name]);
             let cfg = package_cfg(root, p, tree_of(&p.config, rtype), &fqn, |c| {
                 tree_of(c, rtype)
             });

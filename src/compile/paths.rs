@@ -9,6 +9,15 @@ pub(super) fn file_stem(path: &str) -> String {
     base.rsplit_once('.').map_or(base, |(s, _)| s).to_string()
 }
 
+/// A node's fqn: its package, the folders of its `path` (below the resource folder), then `tail`
+/// (its name, and what follows it for versions and sources).
+pub(crate) fn fqn(package: &str, path: &str, tail: &[&str]) -> Vec<String> {
+    let mut fqn = vec![package.to_string()];
+    fqn.extend(dirs_of(path));
+    fqn.extend(tail.iter().map(|t| t.to_string()));
+    fqn
+}
+
 pub(crate) fn dirs_of(path: &str) -> Vec<String> {
     let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
     parts.pop();

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::configs::package_cfg;
 use super::nodes::*;
 use super::patches::{columns_of, render_docs};
-use super::paths::{dirs_of, relative_to_resource};
+use super::paths::{fqn, relative_to_resource};
 use super::properties::{entry_config, Entry};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::project::config::merge;
@@ -52,10 +52,7 @@ pub(super) fn source_nodes(
             )
             .in_file(entry.file));
         }
-        let mut fqn = vec![pkg.to_string()];
-        fqn.extend(dirs_of(&rel_path));
-        fqn.push(src_name.clone());
-        fqn.push(tname.clone());
+        let fqn = fqn(pkg, &rel_path, &[src_name.as_str(), tname.as_str()]);
         let mut node = Node::new(
             format!("source.{pkg}.{src_name}.{tname}"),
             ResourceType::Source,

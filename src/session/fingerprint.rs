@@ -86,8 +86,8 @@ fn project_files(h: &mut Hasher, project: &Project) {
 
 /// A checksum of everything a parse reads apart from the environment: sluice itself, every
 /// file of the project and its packages, the target as templates see it (secrets redacted, so a
-/// changed password does not count), `--vars`, and `extra` (a caller's own settings).
-pub(crate) fn inputs_key(project: &Project, target: &Target, vars: &str, extra: &[&str]) -> String {
+/// changed password does not count), and `--vars`.
+pub(crate) fn inputs_key(project: &Project, target: &Target, vars: &str) -> String {
     let mut h = Hasher(Sha256::new());
     sluice_identity(&mut h);
     project_files(&mut h, project);
@@ -98,6 +98,13 @@ pub(crate) fn inputs_key(project: &Project, target: &Target, vars: &str, extra: 
             .as_bytes(),
     );
     h.part(vars.as_bytes());
+    h.hex()
+}
+
+/// [`inputs_key`] narrowed by a caller's own settings (`extra`), without reading the files again.
+pub(crate) fn with_settings(inputs_key: &str, extra: &[&str]) -> String {
+    let mut h = Hasher(Sha256::new());
+    h.part(inputs_key.as_bytes());
     for e in extra {
         h.part(e.as_bytes());
     }

@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fingerprint::{env_reads, env_unchanged, inputs_key};
+use super::fingerprint::{env_reads, env_unchanged, inputs_key, with_settings};
 use super::{load_target, project_root, LoadOptions, Session};
 use crate::artifacts::{self, ArtifactMeta};
 use crate::compile::{Manifest, ResourceType};
-use crate::project::{self, Project, Target};
+use crate::project::{self, Project};
 
 /// Where the state of the last full parse is kept, in the target folder.
 pub(crate) const STATE_FILE: &str = "sluice_partial_parse.json";
@@ -103,17 +103,14 @@ pub(crate) struct Reused {
     pub(crate) seconds: f64,
 }
 
-fn inputs(opts: &LoadOptions, project: &Project, target: &Target) -> String {
+/// The key of a parse's inputs under `opts`: the fingerprint of what it reads
+/// ([`inputs_key`]), with the settings that change what `parse` writes.
+fn inputs(opts: &LoadOptions, inputs_key: &str) -> String {
     let flags = format!(
         "target_path={:?} full_refresh={} store_failures={} which={}",
         opts.target_path, opts.full_refresh, opts.store_failures, opts.which
     );
-    inputs_key(
-        project,
-        target,
-        opts.vars.as_deref().unwrap_or(""),
-        &[&flags],
-    )
+    with_settings(inputs_key, &[&flags])
 }
 
 fn target_path(opts: &LoadOptions, project: &Project) -> PathBuf {
@@ -148,7 +145,11 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
         && Stamp::of(&manifest) == Some(state.manifest)
         && Stamp::of(&semantic) == state.semantic_manifest
         && env_unchanged(&state.env)
-        && state.inputs == inputs(opts, &project, &target);
+        && state.inputs
+            == inputs(
+                opts,
+                &inputs_key(&project, &target, opts.vars.as_deref().unwrap_or("")),
+            );
     crate::timing("partial parse: checked", started);
     if !unchanged {
         return None;
@@ -177,16 +178,17 @@ fn versions_match(project: &Project) -> bool {
         .all(|p| p.config.check_dbt_version().is_ok())
 }
 
-/// Records what the full parse of `s` read and wrote, for the next parse to reuse; forgets any
-/// earlier record when `s` warned of something (a reused parse would not repeat the warnings).
-pub(crate) fn save(s: &Session, opts: &LoadOptions, summary: ParseSummary) {
+/// Records what the full parse of `s` read (`inputs_key`: [`inputs_key`] of its project, target
+/// and `--vars`) and wrote, for the next parse to reuse; forgets any earlier record when `s`
+/// warned of something (a reused parse would not repeat the warnings).
+pub(crate) fn save(s: &Session, opts: &LoadOptions, summary: ParseSummary, inputs_key: &str) {
     let target_path = target_path(opts, &s.project);
     let state_file = target_path.join(STATE_FILE);
     let state = (s.warnings.is_empty())
         .then(|| {
             Some(State {
                 version: VERSION,
-                inputs: inputs(opts, &s.project, &s.target),
+                inputs: inputs(opts, inputs_key),
                 env: env_reads(),
                 manifest: Stamp::of(&target_path.join("manifest.json"))?,
                 semantic_manifest: Stamp::of(&target_path.join("semantic_manifest.json")),

@@ -26,10 +26,10 @@ pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
     if g.settings.write_json {
         write_manifest(&s, &meta(&s))?;
     }
-    super::metrics::on_parse(&s, g)?;
+    let inputs_key = super::metrics::on_parse(&s, g)?;
     let summary = ParseSummary::of(s.manifest());
     let wrote = if g.settings.write_json {
-        partial_parse::save(&s, &opts, summary);
+        partial_parse::save(&s, &opts, summary, &inputs_key);
         format!("; wrote {}", s.target_path.join("manifest.json").display())
     } else {
         String::new()

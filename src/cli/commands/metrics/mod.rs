@@ -54,14 +54,20 @@ fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, V
     }
 }
 
-/// Called by `parse`: validate, write `semantic_manifest.json` and the query cache.
-pub(crate) fn on_parse(s: &Session, g: &GlobalArgs) -> Result<(), Vec<Diagnostic>> {
+/// Called by `parse`: validate, write `semantic_manifest.json` and the query cache. Returns the
+/// cache's key, the fingerprint of the parse's inputs, for `parse` to reuse.
+pub(crate) fn on_parse(s: &Session, g: &GlobalArgs) -> Result<String, Vec<Diagnostic>> {
     let layer = load_layer(&s.project, s.manifest())?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;
     }
-    write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
-    Ok(())
+    Ok(write_cache(
+        g,
+        &s.project,
+        &s.target,
+        &s.target_path,
+        s.manifest(),
+    ))
 }
 
 /// Called by the commands that write `manifest.json` (`compile`, `build`, `run` ...), as dbt
@@ -95,7 +101,7 @@ const CACHE_FILE: &str = "sluice_semantic_cache.json";
 /// A checksum of everything a parse reads that can change the semantic layer or the relations
 /// it names: every file of the project and its packages, the target, `--vars` and sluice itself.
 fn cache_key(g: &GlobalArgs, project: &Project, target: &Target) -> String {
-    crate::session::fingerprint::inputs_key(project, target, g.vars.as_deref().unwrap_or(""), &[])
+    crate::session::fingerprint::inputs_key(project, target, g.vars.as_deref().unwrap_or(""))
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -104,14 +110,15 @@ struct Cache {
     index: metrics::ModelIndex,
 }
 
-/// Best effort: a cache that cannot be written only costs the next query a parse.
+/// Best effort: a cache that cannot be written only costs the next query a parse. Returns its
+/// key.
 fn write_cache(
     g: &GlobalArgs,
     project: &Project,
     target: &Target,
     target_path: &Path,
     manifest: &Manifest,
-) {
+) -> String {
     let c = Cache {
         key: cache_key(g, project, target),
         index: metrics::ModelIndex::from_manifest(manifest),
@@ -119,6 +126,7 @@ fn write_cache(
     if let Ok(text) = serde_json::to_string(&c) {
         let _ = crate::artifacts::write_text(&target_path.join(CACHE_FILE), &text);
     }
+    c.key
 }
 
 /// The full path: parse the project, validate, write the artifacts and the cache.
