@@ -31,6 +31,10 @@ pub(crate) struct CatalogTable {
     pub(crate) row_count: Option<u64>,
     /// The relation's owner, where the engine keeps one.
     pub(crate) owner: Option<String>,
+    /// The warehouse's comment on the relation (`persist_docs` writes them).
+    pub(crate) comment: Option<String>,
+    /// The comments on its columns, by column name.
+    pub(crate) column_comments: BTreeMap<String, String>,
 }
 
 /// Key used to match a node to a warehouse relation (engines differ in case folding).
@@ -116,6 +120,8 @@ pub(crate) fn read_catalog(
                     columns: Vec::new(),
                     row_count: None,
                     owner: None,
+                    comment: None,
+                    column_comments: BTreeMap::new(),
                 });
             entry.columns.push((text(4), text(6)));
         }
@@ -148,6 +154,31 @@ pub(crate) fn read_catalog(
             }
         }
     }
+    // Comments, likewise optional.
+    if let Some(sql) = dialect.comments_query() {
+        if let Ok(rows) = conn.query(sql) {
+            for r in &rows.rows {
+                let s = |i: usize| r.get(i).and_then(Value::as_str);
+                let (Some(t), Some(comment)) = (
+                    tables.get_mut(&key(
+                        s(0).unwrap_or_default(),
+                        s(1).unwrap_or_default(),
+                        s(2).unwrap_or_default(),
+                    )),
+                    s(4),
+                ) else {
+                    continue;
+                };
+                match s(3) {
+                    Some(column) => {
+                        t.column_comments
+                            .insert(column.to_string(), comment.to_string());
+                    }
+                    None => t.comment = Some(comment.to_string()),
+                }
+            }
+        }
+    }
     Ok(tables.into_values().collect())
 }
 
@@ -160,7 +191,8 @@ fn entry(id: &str, t: &CatalogTable) -> Value {
         .map(|(i, (name, ty))| {
             (
                 name.clone(),
-                json!({"type": ty, "index": i + 1, "name": name, "comment": null}),
+                json!({"type": ty, "index": i + 1, "name": name,
+                       "comment": t.column_comments.get(name)}),
             )
         })
         .collect();
@@ -180,7 +212,7 @@ fn entry(id: &str, t: &CatalogTable) -> Value {
     }
     json!({
         "metadata": {"type": t.kind, "schema": t.schema, "name": t.name, "database": t.database,
-                     "comment": null, "owner": t.owner},
+                     "comment": t.comment, "owner": t.owner},
         "columns": columns,
         "stats": stats,
         "unique_id": id,
@@ -256,6 +288,8 @@ mod tests {
             ],
             row_count: rows,
             owner: None,
+            comment: None,
+            column_comments: BTreeMap::new(),
         }
     }
 

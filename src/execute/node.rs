@@ -14,6 +14,7 @@ use crate::adapters::Connection;
 use crate::compile::{
     compile_node, compiled_path, CompileServices, Materialization, Node, ResourceType, Warehouse,
 };
+use crate::sql::{Relation, RelationKind};
 use crate::templating::{Phase, RenderCtx};
 
 pub(crate) fn skipped(id: &str) -> NodeResult {
@@ -163,10 +164,31 @@ fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
 fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
     let rel = compiled_path("", node);
     let path = shared.target_path.join(rel.trim_start_matches('/'));
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
+    shared.files.write(path, sql.to_string());
+}
+
+/// Comments the relation just built for `node` as its `persist_docs` config asks, and warns
+/// about documented columns the relation lacks.
+fn persist_docs(
+    shared: &Shared,
+    node: &Node,
+    wh: &ConnWarehouse,
+    rel: &Relation,
+    kind: RelationKind,
+) -> Result<(), String> {
+    match with_conn(wh, |c| super::persist_docs::apply(c, node, rel, kind))? {
+        Ok(Some(warning)) => {
+            shared.reporter.event(&Event::Warning(warning));
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!(
+            "Database Error in {} {} ({})\n  {e}",
+            node.resource_type.as_str(),
+            node.name,
+            node.original_file_path
+        )),
     }
-    let _ = std::fs::write(path, sql);
 }
 
 fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) -> Result<T, String> {
@@ -242,7 +264,9 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         )
     });
     let res = match res {
-        Ok(Ok(n)) => run_hooks_for(shared, node, wh, "post-hook").map(|()| Ok(n)),
+        Ok(Ok(n)) => persist_docs(shared, node, wh, &rel, RelationKind::Table)
+            .and_then(|()| run_hooks_for(shared, node, wh, "post-hook"))
+            .map(|()| Ok(n)),
         other => other,
     };
     match res {
@@ -433,6 +457,14 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
+    let kind = if mat == Materialization::View {
+        RelationKind::View
+    } else {
+        RelationKind::Table
+    };
+    if let Err(e) = persist_docs(shared, node, wh, &rel, kind) {
+        return NodeOutcome::error(e, Some(sql));
+    }
     if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
         return NodeOutcome::error(e, Some(sql));
     }
@@ -486,6 +518,9 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
+    if let Err(e) = persist_docs(shared, node, wh, &rel, RelationKind::Table) {
+        return NodeOutcome::error(e, Some(sql));
+    }
     if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
         return NodeOutcome::error(e, Some(sql));
     }

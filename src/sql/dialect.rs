@@ -57,6 +57,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn relation_owners_query(&self) -> Option<&'static str> {
         None
     }
+    /// A query of `(database, schema, relation, column, comment)` for the catalog: the comments
+    /// on relations (`column` null) and on their columns, where the engine keeps them.
+    fn comments_query(&self) -> Option<&'static str> {
+        None
+    }
     /// The longest identifier the engine keeps, in bytes.
     fn max_identifier_bytes(&self) -> Option<usize> {
         None

@@ -463,3 +463,85 @@ fn docs_site_in_headless_chromium() {
     }
     eprintln!("screenshots in {}", shots.display());
 }
+
+/// `persist_docs`: descriptions become the warehouse's comments on tables, views, seeds and
+/// their columns (quotes, `--` and `$$` kept as written), `catalog.json` reads them back,
+/// documented columns the relation lacks are named in a warning, and a model without
+/// `persist_docs` gets no comment. On DuckDB and PostgreSQL.
+#[test]
+fn persist_docs_comments_relations_and_columns_on_both_engines() {
+    use crate::pg_server::on_both_engines;
+    const TRICKY: &str = "says 'hi' -- not a comment\n/* nor this */ $$ or $lbl$ this $lbl$";
+    on_both_engines("persist_docs", |engine| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        std::fs::create_dir_all(dir.join("models")).unwrap();
+        std::fs::create_dir_all(dir.join("seeds")).unwrap();
+        std::fs::write(
+            dir.join("dbt_project.yml"),
+            "name: p\nversion: '1'\nprofile: p\nmodels:\n  p:\n    +persist_docs: {relation: true, columns: true}\nseeds:\n  p:\n    +persist_docs: {relation: true, columns: true}\n",
+        )
+        .unwrap();
+        engine.write_profile(&dir, "p", "main", 1);
+        std::fs::write(dir.join("seeds/people.csv"), "id,name\n1,Ann\n").unwrap();
+        std::fs::write(
+            dir.join("models/t.sql"),
+            "{{ config(materialized='table') }} select 1 as id, 'x' as name",
+        )
+        .unwrap();
+        std::fs::write(dir.join("models/v.sql"), "select 2 as id, 'y' as name").unwrap();
+        std::fs::write(
+            dir.join("models/plain.sql"),
+            "{{ config(persist_docs={'relation': false, 'columns': false}) }} select 3 as id",
+        )
+        .unwrap();
+        let desc = TRICKY.replace('\n', "\\n");
+        std::fs::write(
+            dir.join("models/props.yml"),
+            format!(
+                "version: 2\nmodels:\n  - name: t\n    description: \"table {desc}\"\n    columns:\n      - name: ID\n        description: \"id {desc}\"\n      - name: gone\n        description: not there\n  - name: v\n    description: \"view {desc}\"\n    columns:\n      - name: id\n        description: \"view id\"\n  - name: plain\n    description: undocumented in the warehouse\n    columns:\n      - name: id\n        description: nor this\nseeds:\n  - name: people\n    description: the seed\n    columns:\n      - name: name\n        description: who\n"
+            ),
+        )
+        .unwrap();
+        let r = sluice(&dir, &["build"]);
+        assert_eq!(r.code, 0, "{}: {}{}", engine.name(), r.stdout, r.stderr);
+        let out = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            out.contains("The following columns are specified in the schema but are not present in the database: gone"),
+            "{}: {out}",
+            engine.name()
+        );
+        let r = sluice(&dir, &["docs", "generate"]);
+        assert_eq!(r.code, 0, "{}: {}{}", engine.name(), r.stdout, r.stderr);
+        let catalog = read_json(&dir.join("target/catalog.json"));
+        let node = |name: &str, kind: &str| catalog["nodes"][format!("{kind}.p.{name}")].clone();
+        let t = node("t", "model");
+        assert_eq!(
+            t["metadata"]["comment"],
+            format!("table {TRICKY}"),
+            "{}",
+            engine.name()
+        );
+        assert_eq!(t["columns"]["id"]["comment"], format!("id {TRICKY}"));
+        assert_eq!(t["columns"]["name"]["comment"], Value::Null);
+        let v = node("v", "model");
+        assert_eq!(
+            v["metadata"]["comment"],
+            format!("view {TRICKY}"),
+            "{}",
+            engine.name()
+        );
+        assert_eq!(
+            v["columns"]["id"]["comment"],
+            "view id",
+            "{}",
+            engine.name()
+        );
+        let plain = node("plain", "model");
+        assert_eq!(plain["metadata"]["comment"], Value::Null);
+        assert_eq!(plain["columns"]["id"]["comment"], Value::Null);
+        let seed = node("people", "seed");
+        assert_eq!(seed["metadata"]["comment"], "the seed");
+        assert_eq!(seed["columns"]["name"]["comment"], "who");
+    });
+}

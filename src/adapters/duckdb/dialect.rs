@@ -43,6 +43,16 @@ impl SqlDialect for DuckDb {
     fn table_row_counts_query(&self) -> Option<&'static str> {
         Some("select database_name, schema_name, table_name, estimated_size from duckdb_tables()")
     }
+    fn comments_query(&self) -> Option<&'static str> {
+        Some(
+            "select database_name, schema_name, table_name, null::varchar, comment \
+             from duckdb_tables() where comment is not null \
+             union all select database_name, schema_name, view_name, null::varchar, comment \
+             from duckdb_views() where comment is not null and not internal \
+             union all select database_name, schema_name, table_name, column_name, comment \
+             from duckdb_columns() where comment is not null",
+        )
+    }
     fn temp_relation(&self, identifier: &str) -> Relation {
         Relation::new("temp", "main", identifier)
     }

@@ -47,6 +47,17 @@ impl SqlDialect for Postgres {
              where c.relkind in ('r', 'p', 'v', 'm', 'f')",
         )
     }
+    fn comments_query(&self) -> Option<&'static str> {
+        Some(
+            "select current_database(), n.nspname, c.relname, a.attname, d.description \
+             from pg_description d \
+             join pg_class c on c.oid = d.objoid and d.classoid = 'pg_class'::regclass \
+             join pg_namespace n on n.oid = c.relnamespace \
+             left join pg_attribute a on a.attrelid = c.oid and a.attnum = d.objsubid \
+             and d.objsubid > 0 \
+             where c.relkind in ('r', 'p', 'v', 'm', 'f')",
+        )
+    }
     /// `NAMEDATALEN - 1`.
     fn max_identifier_bytes(&self) -> Option<usize> {
         Some(63)

@@ -170,37 +170,9 @@ pub(crate) fn compile_into_manifest(
     (compiled, errors)
 }
 
-/// Whether the file at `path` holds exactly `expected`. Reads at most one byte more than that,
-/// into a buffer sized up front (`std::fs::read` asks the file's size first: one more system
-/// call per file, a tenth of checking 40,000 of them).
-pub(super) fn holds(path: &std::path::Path, expected: &[u8]) -> bool {
-    use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut old = Vec::with_capacity(expected.len() + 1);
-    match file.take(expected.len() as u64 + 1).read_to_end(&mut old) {
-        Ok(_) => old == expected,
-        Err(_) => false,
-    }
-}
-
-/// Writes a compiled file (and its folder) unless it already holds `sql`: rewriting 40,000
-/// unchanged files costs far more than reading them.
+/// Writes a compiled file (and its folder) unless it already holds `sql`.
 pub(super) fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {
-    if holds(path, sql.as_bytes()) {
-        return None;
-    }
-    let mut result = std::fs::write(path, sql);
-    if result
-        .as_ref()
-        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-    {
-        if let Some(dir) = path.parent() {
-            result = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, sql));
-        }
-    }
-    result
+    crate::artifacts::write_if_changed(path, sql)
         .err()
         .map(|e| Diagnostic::error(Code::Io, format!("cannot write `{}`: {e}", path.display())))
 }
