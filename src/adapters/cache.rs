@@ -340,6 +340,9 @@ impl Connection for CachedConnection {
         self.set_in_transaction(false);
         r
     }
+    fn set_query_context(&mut self, node_id: Option<&str>, comment: Option<Arc<str>>) {
+        self.inner.set_query_context(node_id, comment);
+    }
 }
 
 impl Drop for CachedConnection {

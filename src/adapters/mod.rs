@@ -15,6 +15,7 @@
 #[cfg(test)]
 pub(crate) mod ansi;
 pub(crate) mod cache;
+pub(crate) mod comment;
 pub mod duckdb;
 pub(crate) mod postgres;
 pub(crate) mod record;
@@ -148,6 +149,9 @@ pub(crate) trait Connection: Send {
     fn rollback(&mut self) -> Result<(), AdapterError> {
         self.execute("rollback").map(|_| ())
     }
+    /// The node whose statements follow (`None`: none) and the query comment they carry
+    /// (`query-comment`; see [`comment`]). No-op where nothing comments the statements.
+    fn set_query_context(&mut self, _node_id: Option<&str>, _comment: Option<Arc<str>>) {}
 }
 
 /// Removes secrets from driver messages: the target's secret keys plus secret-looking `settings`.
@@ -242,6 +246,8 @@ pub(crate) struct Adapter {
     cache: Arc<cache::RelationCache>,
     /// Where statements are logged (`SLUICE_RECORD_SQL`), if anywhere.
     log: Option<Arc<record::StatementLog>>,
+    /// The query comment and the `--debug` statement observer.
+    comments: comment::CommentSettings,
 }
 
 impl std::fmt::Debug for Adapter {
@@ -286,13 +292,26 @@ impl Adapter {
             database_handle,
             cache: Arc::default(),
             log: record::StatementLog::from_env(&target.target_name)?,
+            comments: comment::CommentSettings::default(),
         })
+    }
+
+    /// Comments the statements of the connections it opens from now on (see [`comment`]).
+    pub(crate) fn with_query_comments(mut self, comments: comment::CommentSettings) -> Self {
+        self.comments = comments;
+        self
     }
 
     /// A new connection for one worker thread, its catalog lookups answered by the database's
     /// relation cache ([`cache`]).
     pub(crate) fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
-        let inner = self.database_handle.connection()?;
+        let mut inner = self.database_handle.connection()?;
+        if self.comments.comment.is_some() || self.comments.observer.is_some() {
+            inner = Box::new(comment::CommentingConnection::new(
+                inner,
+                self.comments.clone(),
+            ));
+        }
         let inner: Box<dyn Connection> = match &self.log {
             Some(log) => Box::new(record::RecordingConnection::new(inner, log.clone())),
             None => inner,

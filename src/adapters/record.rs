@@ -173,4 +173,7 @@ impl Connection for RecordingConnection {
         self.log.write(self.id, "rollback");
         self.inner.rollback()
     }
+    fn set_query_context(&mut self, node_id: Option<&str>, comment: Option<Arc<str>>) {
+        self.inner.set_query_context(node_id, comment);
+    }
 }

@@ -35,6 +35,6 @@ pub use properties::Properties;
 pub use render::inject_ctes;
 pub(crate) use render::{
     compile_ephemeral_ancestors, compile_inline, compile_node, compile_node_in, compiled_path,
-    has_ephemeral_models, node_info, CompileServices, Warehouse,
+    has_ephemeral_models, node_info, write_if_changed, CompileServices, Warehouse,
 };
 pub(crate) use resolve::Resolver;

@@ -476,6 +476,37 @@ fn top_level_with(sql: &str) -> Option<usize> {
     None
 }
 
+/// Whether the file at `path` holds exactly `expected`. Reads at most one byte more than that,
+/// into a buffer sized up front (`std::fs::read` asks the file's size first: one more system
+/// call per file, a tenth of checking 40,000 of them).
+fn holds(path: &std::path::Path, expected: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut old = Vec::with_capacity(expected.len() + 1);
+    match file.take(expected.len() as u64 + 1).read_to_end(&mut old) {
+        Ok(_) => old == expected,
+        Err(_) => false,
+    }
+}
+
+/// Writes a file the user reads (a node's compiled SQL), creating its folder, unless it already
+/// holds `text`: rewriting an unchanged file costs some 20 times reading it (0.29 ms against
+/// 0.015 ms here), which on 40,000 compiled files, or on every node of a build, adds up.
+pub(crate) fn write_if_changed(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if holds(path, text.as_bytes()) {
+        return Ok(());
+    }
+    match std::fs::write(path, text) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match path.parent() {
+            Some(dir) => std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, text)),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
 /// `target/compiled/<project>/<original_file_path>` for a node (tests from YAML get a folder
 /// named after the YAML file, as in dbt).
 pub(crate) fn compiled_path(target_path: &str, node: &Node) -> String {

@@ -12,6 +12,7 @@ pub(crate) use status::RunStatus;
 mod metric_unit;
 mod node;
 mod persist_docs;
+pub(crate) mod query_comment;
 mod report;
 mod saved_query;
 pub(crate) use saved_query::write_export;
@@ -51,6 +52,8 @@ pub(crate) struct RunContext {
     pub(crate) warn_error_tests: bool,
     pub(crate) threads: usize,
     pub(crate) reporter: Arc<dyn Reporter>,
+    /// The query comment of each node's statements.
+    pub(crate) comments: Option<Arc<query_comment::NodeComments>>,
 }
 
 /// The result of one node.

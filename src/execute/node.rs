@@ -59,13 +59,23 @@ pub(crate) fn execute(
             format!("cannot open a warehouse connection: {e}"),
             None,
         ),
-        (Some(node), Ok(conn)) => {
+        (Some(node), Ok(mut conn)) => {
+            let comment = match &shared.comments {
+                Some(c) => c.for_node(node),
+                None => Ok(None),
+            };
+            let comment = comment.unwrap_or_else(|e| {
+                shared.reporter.event(&Event::Warning(e));
+                None
+            });
+            conn.set_query_context(Some(&node.unique_id), comment);
             let wh = Arc::new(ConnWarehouse {
                 conn: Mutex::new(conn),
             });
             let out = run_node(shared, node, &wh);
             if let Ok(w) = Arc::try_unwrap(wh) {
-                if let Ok(c) = w.conn.into_inner() {
+                if let Ok(mut c) = w.conn.into_inner() {
+                    c.set_query_context(None, None);
                     pool.give(c);
                 }
             }

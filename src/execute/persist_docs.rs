@@ -86,10 +86,11 @@ pub(crate) fn apply(
     kind: RelationKind,
 ) -> Result<Option<String>, AdapterError> {
     let (for_relation, for_columns) = wanted(node.config.get("persist_docs"));
-    if !for_relation && !(for_columns && !node.columns.is_empty()) {
+    let for_columns = for_columns && !node.columns.is_empty();
+    if !for_relation && !for_columns {
         return Ok(None);
     }
-    let existing: Vec<String> = if for_columns && !node.columns.is_empty() {
+    let existing: Vec<String> = if for_columns {
         c.columns(rel)?.into_iter().map(|col| col.name).collect()
     } else {
         Vec::new()

@@ -45,6 +45,8 @@ pub(crate) enum Event {
         header: bool,
     },
     Warning(String),
+    /// A line shown under `--debug` only (each statement sent, as dbt's debug log has it).
+    Debug(String),
 }
 
 /// How severe an event is, for `--log-level` (dbt's `debug`, `info`, `warn`, `error`, `none`):
@@ -89,6 +91,7 @@ impl Event {
             },
             Event::Problem { tone, .. } => by_tone(tone),
             Event::Warning(_) => LogLevel::Warn,
+            Event::Debug(_) => LogLevel::Debug,
             _ => LogLevel::Info,
         }
     }
@@ -353,6 +356,7 @@ impl TextReporter {
                 }
             }
             Event::Warning(s) => self.line(&self.paint(&format!("[WARNING]: {s}"), "33")),
+            Event::Debug(s) => self.line(s),
             Event::Problem { text, tone, header } => {
                 let code = if *tone == Tone::Bad { "31" } else { "33" };
                 if *header {
@@ -431,6 +435,9 @@ impl Reporter for JsonReporter {
                 serde_json::json!({"ts": ts, "event": "info", "level": level, "msg": text})
             }
             Event::Warning(s) => serde_json::json!({"ts": ts, "event": "warning", "msg": s}),
+            Event::Debug(s) => {
+                serde_json::json!({"ts": ts, "event": "debug", "level": "debug", "msg": s})
+            }
         };
         if let Ok(mut o) = self.out.lock() {
             let _ = writeln!(o, "{v}");

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) rebuilt: materialize::Rebuilt,
     /// Where nodes' compiled SQL files are written.
     pub(crate) files: FileWriter,
+    /// The query comment of each node's statements.
+    pub(crate) comments: Option<Arc<super::query_comment::NodeComments>>,
 }
 
 impl From<&RunContext> for Shared {
@@ -46,6 +48,7 @@ impl From<&RunContext> for Shared {
             reporter: c.reporter.clone(),
             rebuilt: materialize::Rebuilt::new(),
             files: FileWriter::inline(),
+            comments: c.comments.clone(),
         }
     }
 }
@@ -121,7 +124,7 @@ impl Drop for FileWriter {
 }
 
 fn write_file(path: &std::path::Path, contents: &str) {
-    let _ = crate::artifacts::write_if_changed(path, contents);
+    let _ = crate::compile::write_if_changed(path, contents);
 }
 
 /// What happened, before it becomes a result.

@@ -44,6 +44,8 @@ pub struct ProjectConfig {
     pub(crate) dispatch: Vec<DispatchConfig>,
     pub(crate) on_run_start: Vec<String>,
     pub(crate) on_run_end: Vec<String>,
+    /// `query-comment`: what sluice comments the statements it sends with.
+    pub(crate) query_comment: QueryComment,
     pub models: ConfigTree,
     pub seeds: ConfigTree,
     pub(crate) snapshots: ConfigTree,
@@ -53,6 +55,49 @@ pub struct ProjectConfig {
     pub metrics: ConfigTree,
     /// What reading the file warned about (keys given twice).
     pub(crate) warnings: Vec<Diagnostic>,
+}
+
+/// `query-comment` in `dbt_project.yml`: a string (a Jinja template), `null` or `''` (no
+/// comment), or a mapping with `comment` and `append`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct QueryComment {
+    pub(crate) text: CommentText,
+    /// After each statement rather than before it.
+    pub(crate) append: bool,
+}
+
+/// What the comment says.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) enum CommentText {
+    /// Not configured: sluice's default (tool, version, profile, target, node).
+    #[default]
+    Default,
+    /// `null` or `''`: no comment.
+    Off,
+    /// A Jinja template, rendered with the project's macros, `target` and the node.
+    Template(String),
+}
+
+impl QueryComment {
+    fn parse(raw: Option<&Value>) -> QueryComment {
+        let text = |v: Option<&Value>| match v {
+            None => CommentText::Default,
+            Some(Value::String(s)) if s.is_empty() => CommentText::Off,
+            Some(Value::String(s)) => CommentText::Template(s.clone()),
+            Some(Value::Null) => CommentText::Off,
+            Some(other) => CommentText::Template(other.to_string()),
+        };
+        match raw {
+            Some(Value::Object(m)) => QueryComment {
+                text: text(m.get("comment")),
+                append: m.get("append").and_then(Value::as_bool).unwrap_or(false),
+            },
+            other => QueryComment {
+                text: text(other),
+                append: false,
+            },
+        }
+    }
 }
 
 /// The strings of a string or a list (`tags: x` or `tags: [x, y]`): numbers and booleans as
@@ -317,6 +362,7 @@ impl ProjectConfig {
             dispatch,
             on_run_start: hooks("on-run-start"),
             on_run_end: hooks("on-run-end"),
+            query_comment: QueryComment::parse(raw.get("query-comment")),
             models: tree("models"),
             seeds: tree("seeds"),
             snapshots: tree("snapshots"),

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::diagnostics::{Code, Diagnostic, Location};
-pub(crate) use config::{ProjectConfig, DBT_VERSION};
+pub(crate) use config::{CommentText, ProjectConfig, QueryComment, DBT_VERSION};
 pub(crate) use node_config::{Materialization, NodeConfig};
 pub(crate) use profile::{EngineLookup, Target};
 

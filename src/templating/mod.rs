@@ -334,6 +334,27 @@ impl Templates {
         source: &str,
         ctx: &Arc<RenderCtx>,
     ) -> Result<String, RenderError> {
+        self.render_inner(file, source, ctx, false)
+    }
+
+    /// [`Templates::render`] of a text dbt renders as a macro's body (`query-comment`): it may
+    /// end with `return(value)`, and is then `value`.
+    pub(crate) fn render_returning(
+        &self,
+        file: &str,
+        source: &str,
+        ctx: &Arc<RenderCtx>,
+    ) -> Result<String, RenderError> {
+        self.render_inner(file, source, ctx, true)
+    }
+
+    fn render_inner(
+        &self,
+        file: &str,
+        source: &str,
+        ctx: &Arc<RenderCtx>,
+        returning: bool,
+    ) -> Result<String, RenderError> {
         if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
             return Ok(source.to_string());
         }
@@ -344,7 +365,12 @@ impl Templates {
             *slot = Some(jctx.clone());
         }
         let prepared = macros::preprocess_node(source);
-        let result = self.env.render_named_str(file, &prepared, jctx);
+        let render = || self.env.render_named_str(file, &prepared, jctx);
+        let result = if returning {
+            macros::returning(render)
+        } else {
+            render()
+        };
         result.map_err(|e| {
             let mut d = jinja_error(&e, file, source);
             if e.kind() == minijinja::ErrorKind::UnknownFunction {

@@ -31,6 +31,7 @@ mod pg_faults;
 mod pg_server;
 mod pkg_postgres;
 mod postgres;
+mod query_comment;
 mod shop;
 mod snapshots;
 mod support;

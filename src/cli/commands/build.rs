@@ -47,7 +47,20 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
                 || n.materialization() != crate::compile::Materialization::Ephemeral
         })
     });
-    let adapter = Adapter::connect(&s.target).map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let comments = execute::query_comment::NodeComments::new(
+        &s.project.config.query_comment,
+        &s.target,
+        s.templates(),
+        s.parsed.resolver.clone(),
+    )
+    .map_err(|e| vec![Diagnostic::error(Code::Project, e).in_file("dbt_project.yml")])?;
+    let adapter = Adapter::connect(&s.target)
+        .map_err(|e| vec![e.to_diagnostic(&s.target)])?
+        .with_query_comments(crate::adapters::comment::CommentSettings {
+            comment: comments.run_comment(),
+            append: s.project.config.query_comment.append,
+            observer: debug_observer(g, &rep),
+        });
     let ctx = RunContext {
         manifest: Arc::new(s.manifest().clone()),
         templates: s.templates(),
@@ -64,6 +77,7 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             .is_error(crate::cli::settings::TEST_WARNING_EVENT, true),
         threads: s.target.threads,
         reporter: rep.clone(),
+        comments: Some(Arc::new(comments)),
     };
     let dag = if which == "build" && !s.manifest().unit_tests.is_empty() {
         crate::graph::with_unit_tests_first(
@@ -205,4 +219,20 @@ fn manifest_with_compiled_code(
         }
     }
     manifest
+}
+
+/// Under `--debug` (log level debug), each statement sent to the warehouse is shown, as dbt's
+/// debug log shows it (`On <node>: <sql>`).
+fn debug_observer(
+    g: &GlobalArgs,
+    rep: &Arc<dyn execute::Reporter>,
+) -> Option<crate::adapters::comment::StatementObserver> {
+    if g.settings.log_level > execute::LogLevel::Debug {
+        return None;
+    }
+    let rep = rep.clone();
+    Some(Arc::new(move |node: Option<&str>, sql: &str| {
+        let name = node.unwrap_or("master");
+        rep.event(&Event::Debug(format!("On {name}: {sql}")));
+    }))
 }

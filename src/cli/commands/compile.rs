@@ -172,7 +172,7 @@ pub(crate) fn compile_into_manifest(
 
 /// Writes a compiled file (and its folder) unless it already holds `sql`.
 pub(super) fn write_if_changed(path: &std::path::Path, sql: &str) -> Option<Diagnostic> {
-    crate::artifacts::write_if_changed(path, sql)
+    crate::compile::write_if_changed(path, sql)
         .err()
         .map(|e| Diagnostic::error(Code::Io, format!("cannot write `{}`: {e}", path.display())))
 }

@@ -63,6 +63,20 @@ thread_local! {
 /// The marker detail of the error `return()` raises to unwind to its macro.
 pub(crate) const RETURN_MARKER: &str = "__sluice_return__";
 
+/// Runs `f` (a render) as a macro body: a `return(value)` in it ends it with `value`, which is
+/// then the result (as text), as when dbt renders a string as a macro's body.
+pub(crate) fn returning(f: impl FnOnce() -> Result<String, Error>) -> Result<String, Error> {
+    RETURN_SLOT.with(|s| s.borrow_mut().push(None));
+    let result = f();
+    let slot = RETURN_SLOT.with(|s| s.borrow_mut().pop().flatten());
+    match result {
+        Err(e) if e.detail() == Some(RETURN_MARKER) => {
+            Ok(slot.map(|v| v.to_string()).unwrap_or_default())
+        }
+        other => other,
+    }
+}
+
 /// `return(value)`: stores the value and unwinds to the innermost macro call.
 pub(crate) fn do_return(value: Value) -> Result<Value, Error> {
     let stored = RETURN_SLOT.with(|s| {

@@ -21,7 +21,7 @@ use minijinja::value::{Object, Value};
 
 use crate::diagnostics::{Code, Diagnostic};
 
-pub(crate) use call::{do_return, MacroFn};
+pub(crate) use call::{do_return, returning, MacroFn};
 use source::find_defs;
 pub use source::{preprocess, preprocess_node};
 
