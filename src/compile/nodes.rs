@@ -246,7 +246,27 @@ impl Node {
                     Some(self.relation().quoted())
                 }
             }
+            // A data test that stores its failures names the relation that holds them.
+            ResourceType::Test if self.stores_failures(false).is_some() => {
+                Some(self.relation().quoted())
+            }
             _ => None,
+        }
+    }
+
+    /// Whether (and as what) a data test keeps its failing rows: `store_failures_as` (`table`,
+    /// `view`; `ephemeral` keeps none) decides where set, else `store_failures` (the node's
+    /// config, else `flag`: `--store-failures`) keeps them in a table, as dbt decides.
+    pub(crate) fn stores_failures(&self, flag: bool) -> Option<crate::sql::RelationKind> {
+        use crate::sql::RelationKind;
+        match self.config_str("store_failures_as") {
+            Some(a) if a.eq_ignore_ascii_case("table") => Some(RelationKind::Table),
+            Some(a) if a.eq_ignore_ascii_case("view") => Some(RelationKind::View),
+            Some(a) if a.eq_ignore_ascii_case("ephemeral") => None,
+            _ => self
+                .config_bool("store_failures")
+                .unwrap_or(flag)
+                .then_some(RelationKind::Table),
         }
     }
 

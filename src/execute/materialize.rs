@@ -55,6 +55,9 @@ pub(crate) struct BuildOutcome {
     /// `OK` on DuckDB (as dbt-duckdb reports), `SELECT n` / `INSERT 0 n` on Postgres.
     pub(crate) message: String,
     pub(crate) rows_affected: Option<u64>,
+    /// The statement that built the relation (`create view|table ... as (...)`), which dbt
+    /// keeps under `target/run/`.
+    pub(crate) main_sql: Option<String>,
 }
 
 /// Creates `database.schema` unless it exists (tolerating a concurrent worker creating it too:
@@ -108,6 +111,7 @@ pub(crate) fn build(
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
             rows_affected: None,
+            main_sql: None,
         }),
         other => Err(AdapterError::Unsupported {
             message: format!(
@@ -171,9 +175,13 @@ fn build_view(
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
-    conn.execute(&d.create_view_as(&tmp, sql))?;
+    let main = d.create_view_as(&tmp, sql);
+    conn.execute(&main)?;
     swap_into_place(conn, rel, &tmp, RelationKind::View, rebuilt)?;
-    Ok(ok_outcome(d, None))
+    Ok(BuildOutcome {
+        main_sql: Some(main),
+        ..ok_outcome(d, None)
+    })
 }
 
 fn build_table(
@@ -185,9 +193,13 @@ fn build_table(
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
-    let n = conn.execute(&d.create_table_as(&tmp, sql))?;
+    let main = d.create_table_as(&tmp, sql);
+    let n = conn.execute(&main)?;
     swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt)?;
-    Ok(outcome(d, Some(n), true))
+    Ok(BuildOutcome {
+        main_sql: Some(main),
+        ..outcome(d, Some(n), true)
+    })
 }
 
 /// What the engine's dbt adapter reports for a table created from `rows` rows, or for rows
@@ -197,6 +209,7 @@ fn outcome(d: Dialect, rows: Option<u64>, created_table: bool) -> BuildOutcome {
     BuildOutcome {
         message,
         rows_affected,
+        main_sql: None,
     }
 }
 

@@ -467,6 +467,12 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
+    if let Some(main) = &outcome.main_sql {
+        // `target/run/<package>/<path>`: the statement that built the relation, as dbt keeps it.
+        let rel_path = compiled_path("", node).replacen("/compiled/", "/run/", 1);
+        let path = shared.target_path.join(rel_path.trim_start_matches('/'));
+        shared.files.write(path, format!("{};", main.trim_end()));
+    }
     let kind = if mat == Materialization::View {
         RelationKind::View
     } else {
@@ -556,18 +562,31 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         Some(Value::Number(n)) => format!("\n    limit {n}"),
         _ => String::new(),
     };
-    let store = node
-        .config_bool("store_failures")
-        .unwrap_or(shared.store_failures);
-    if store {
-        let rel = node.relation();
+    if let Some(kind) = node.stores_failures(shared.store_failures) {
+        let rel = shared.dialect.truncated(&node.relation());
         let res = with_conn(wh, |c| -> Result<(), crate::adapters::AdapterError> {
             materialize::ensure_schema(c, &rel.database, &rel.schema)?;
-            c.execute(&format!(
-                "drop table if exists {}",
-                shared.dialect.rel(&rel)
-            ))?;
-            c.execute(&shared.dialect.create_table_as(&rel, &sql))?;
+            // Whichever kind a previous run left there goes.
+            if let Some(old) = c.relation_kind(&rel)? {
+                c.execute(&format!(
+                    "drop {} if exists {}",
+                    old.keyword(),
+                    shared.dialect.rel(&rel)
+                ))?;
+            }
+            // The stored rows are the ones the test counts: at most `limit` of them.
+            let stored = if limit.is_empty() {
+                sql.clone()
+            } else {
+                format!(
+                    "select * from (\n{}\n) dbt_internal_test{limit}",
+                    sql.trim_end().trim_end_matches(';')
+                )
+            };
+            c.execute(&match kind {
+                RelationKind::View => shared.dialect.create_view_as(&rel, &stored),
+                RelationKind::Table => shared.dialect.create_table_as(&rel, &stored),
+            })?;
             Ok(())
         });
         if let Ok(Err(e)) | Err(e) =

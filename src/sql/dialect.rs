@@ -172,6 +172,26 @@ impl Dialect {
         }
         rel.with_identifier(format!("{base}{suffix}"))
     }
+    /// `rel` with its schema and identifier cut (at a character boundary) to the engine's
+    /// limit, as the engine itself would cut them: for relations dbt leaves to that (the
+    /// `<schema>_dbt_test__audit` schema of stored test failures).
+    pub(crate) fn truncated(self, rel: &Relation) -> Relation {
+        let Some(max) = self.0.max_identifier_bytes() else {
+            return rel.clone();
+        };
+        let cut = |name: &str| {
+            let mut end = name.len().min(max);
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name[..end].to_string()
+        };
+        Relation {
+            schema: cut(&rel.schema),
+            identifier: cut(&rel.identifier),
+            ..rel.clone()
+        }
+    }
     /// Refuses a schema or identifier the engine would silently truncate.
     pub(crate) fn check_relation(self, rel: &Relation) -> Result<(), String> {
         let Some(max) = self.0.max_identifier_bytes() else {

@@ -409,3 +409,101 @@ fn inline_queries_read_ephemeral_models_and_show_every_row_with_limit_minus_one(
         r.stdout
     );
 }
+
+/// Stored test failures as dbt keeps them: `store_failures_as: view` keeps a view, `table` a
+/// table holding at most the test's `limit` rows (the rows it counts), `ephemeral` nothing; the
+/// manifest names the relation of each test that stores; and `target/run/` holds the statement
+/// that built each model, as dbt writes it.
+#[test]
+fn stored_failures_and_run_files_as_dbt_keeps_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        "name: p\nversion: '1'\nprofile: p\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("profiles.yml"),
+        "p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, threads: 1}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/people.sql"),
+        "{{ config(materialized='table') }} select * from range(9) t(id)",
+    )
+    .unwrap();
+    let test = |limit: &str, store: &str| {
+        format!("          - accepted_values:\n              values: [100]\n              config: {{store_failures_as: {store}{limit}}}\n")
+    };
+    std::fs::write(
+        dir.join("models/props.yml"),
+        format!(
+            "version: 2\nmodels:\n  - name: people\n    columns:\n      - name: id\n        data_tests:\n{}{}{}",
+            test(", limit: 4", "table"),
+            test("", "view").replace("[100]", "[101]"),
+            test("", "ephemeral").replace("[100]", "[102]"),
+        ),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    let relation_of = |value: &str| {
+        let (_, node) = manifest["nodes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(id, _)| id.starts_with("test.") && id.contains(&format!("_{value}")))
+            .unwrap_or_else(|| panic!("no test for {value}"));
+        node["relation_name"].clone()
+    };
+    assert_eq!(
+        relation_of("100"),
+        "\"p\".\"main_dbt_test__audit\".\"accepted_values_people_id__100\""
+    );
+    assert!(relation_of("101").is_string());
+    assert!(relation_of("102").is_null());
+    drop(manifest);
+    let conn = duckdb::Connection::open(dir.join("p.duckdb")).unwrap();
+    let kinds: Vec<(String, String)> = conn
+        .prepare(
+            "select table_name, table_type from information_schema.tables \
+             where table_schema = 'main_dbt_test__audit' order by 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "accepted_values_people_id__100".to_string(),
+                "BASE TABLE".to_string()
+            ),
+            (
+                "accepted_values_people_id__101".to_string(),
+                "VIEW".to_string()
+            ),
+        ]
+    );
+    let stored: i64 = conn
+        .query_row(
+            "select count(*) from main_dbt_test__audit.accepted_values_people_id__100",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 4, "the stored rows are the `limit` the test counts");
+    let run_file = std::fs::read_to_string(dir.join("target/run/p/models/people.sql")).unwrap();
+    assert!(
+        run_file.starts_with("create table \"p\".\"main\".\"people__dbt_tmp\"")
+            && run_file.trim_end().ends_with(");"),
+        "{run_file}"
+    );
+}
