@@ -91,7 +91,11 @@ fn view_builds_rebuilds_and_replaces_a_table() {
         out,
         BuildOutcome {
             message: "OK".into(),
-            rows_affected: None
+            rows_affected: None,
+            main_sql: Some(format!(
+                "create view {} as (\nselect 1 as a\n)",
+                r.with_identifier(format!("{}__dbt_tmp", r.identifier))
+            )),
         }
     );
     build(
