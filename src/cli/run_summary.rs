@@ -20,7 +20,9 @@ pub(super) fn print_end_of_run(
     elapsed: f64,
 ) -> usize {
     let count = |st: RunStatus| results.iter().filter(|r| r.status == st).count();
-    let errors = count(RunStatus::Error) + count(RunStatus::Fail);
+    // Failures include a node skipped with an error of its own (an ephemeral parent that did
+    // not compile): it fails the run, though `Done.` counts it under SKIP, as dbt does.
+    let errors = results.iter().filter(|r| r.is_failure()).count();
     let warns = count(RunStatus::Warn);
     rep.event(&Event::Info(String::new()));
     rep.event(&Event::Info(format!(
@@ -101,7 +103,8 @@ pub(super) fn print_end_of_run(
     // Like dbt, the hooks that ran count as passed.
     let pass = count(RunStatus::Success) + count(RunStatus::Pass) + hooks_run;
     rep.event(&Event::Info(format!(
-        "Done. PASS={pass} WARN={warns} ERROR={errors} SKIP={} NO-OP={} TOTAL={}",
+        "Done. PASS={pass} WARN={warns} ERROR={} SKIP={} NO-OP={} TOTAL={}",
+        count(RunStatus::Error) + count(RunStatus::Fail),
         count(RunStatus::Skipped),
         count(RunStatus::NoOp),
         results.len() + hooks_run

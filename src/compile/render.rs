@@ -278,16 +278,31 @@ pub(crate) fn compile_node_in(
     services: Arc<dyn Services>,
     any_ephemeral: bool,
 ) -> Result<String, Diagnostic> {
-    let node = manifest
-        .nodes
-        .get(id)
-        .ok_or_else(|| Diagnostic::error(Code::Internal, format!("unknown node `{id}`")))?;
-    let sql = render_node(node, templates, services.clone())?;
+    compile_node_blaming(manifest, id, templates, services, any_ephemeral).map_err(|(_, d)| d)
+}
+
+/// [`compile_node_in`], saying which node failed to compile: the node itself (`None`) or one
+/// of the ephemeral models it inlines (its id); dbt skips a node whose ephemeral parent fails.
+pub(crate) fn compile_node_blaming(
+    manifest: &Manifest,
+    id: &str,
+    templates: &Templates,
+    services: Arc<dyn Services>,
+    any_ephemeral: bool,
+) -> Result<String, (Option<String>, Diagnostic)> {
+    let node = manifest.nodes.get(id).ok_or_else(|| {
+        (
+            None,
+            Diagnostic::error(Code::Internal, format!("unknown node `{id}`")),
+        )
+    })?;
+    let sql = render_node(node, templates, services.clone()).map_err(|d| (None, d))?;
     if !any_ephemeral {
         return Ok(sql);
     }
     let ephemerals = ephemeral_ancestors(manifest, node);
     with_ephemeral_ctes(manifest, sql, ephemerals, templates, services)
+        .map_err(|(eid, d)| (Some(eid), d))
 }
 
 /// `sql` with the CTEs of the ephemeral models `ephemerals` (in that order: each after the ones
@@ -298,14 +313,14 @@ fn with_ephemeral_ctes(
     ephemerals: Vec<String>,
     templates: &Templates,
     services: Arc<dyn Services>,
-) -> Result<String, Diagnostic> {
+) -> Result<String, (String, Diagnostic)> {
     if ephemerals.is_empty() {
         return Ok(sql);
     }
     let mut ctes = Vec::new();
     for eid in ephemerals {
         let e = &manifest.nodes[&eid];
-        let esql = render_node(e, templates, services.clone())?;
+        let esql = render_node(e, templates, services.clone()).map_err(|d| (eid.clone(), d))?;
         ctes.push(format!("__dbt__cte__{} as (\n{}\n)", e.alias, esql.trim()));
     }
     Ok(inject_ctes(&sql, &ctes))
@@ -379,7 +394,7 @@ pub(crate) fn compile_inline(
             }
         }
     }
-    with_ephemeral_ctes(manifest, out, ephemerals, templates, services)
+    with_ephemeral_ctes(manifest, out, ephemerals, templates, services).map_err(|(_, d)| d)
 }
 
 /// Ephemeral ancestors reachable through ephemeral parents, dependencies first.

@@ -72,8 +72,12 @@ pub(crate) struct NodeResult {
 }
 
 impl NodeResult {
+    /// An error or a failed test; also a node skipped with an error of its own (an ephemeral
+    /// model it inlines did not compile), which fails the run as in dbt. A node skipped because
+    /// an upstream node failed carries the plain message `SKIP` and is not a failure itself.
     pub(crate) fn is_failure(&self) -> bool {
         matches!(self.status, RunStatus::Error | RunStatus::Fail)
+            || (self.status == RunStatus::Skipped && self.message != node::SKIP_MESSAGE)
     }
 }
 

@@ -12,17 +12,21 @@ use super::RunStatus;
 use super::{materialize, ConnPool, Event, NodeResult};
 use crate::adapters::Connection;
 use crate::compile::{
-    compile_node, compiled_path, CompileServices, Materialization, Node, ResourceType, Warehouse,
+    compile_node_blaming, compiled_path, CompileServices, Materialization, Node, ResourceType,
+    Warehouse,
 };
 use crate::sql::{Relation, RelationKind};
 use crate::templating::{Phase, RenderCtx};
+
+/// The message of a node skipped because an upstream node failed.
+pub(crate) const SKIP_MESSAGE: &str = "SKIP";
 
 pub(crate) fn skipped(id: &str) -> NodeResult {
     let now = chrono::Utc::now();
     NodeResult {
         unique_id: id.to_string(),
         status: RunStatus::Skipped,
-        message: "SKIP".into(),
+        message: SKIP_MESSAGE.into(),
         failures: None,
         execution_time: 0.0,
         started_at: now,
@@ -369,13 +373,28 @@ fn compile_for_run(
     wh: &Arc<ConnWarehouse>,
 ) -> Result<String, NodeOutcome> {
     let svc = services(shared, wh);
-    let sql = compile_node(
+    let sql = compile_node_blaming(
         &shared.manifest,
         &node.unique_id,
         &shared.templates,
         svc.clone(),
+        true,
     )
-    .map_err(|d| NodeOutcome::error(d.to_string(), None))?;
+    .map_err(|(ephemeral, d)| match ephemeral {
+        None => NodeOutcome::error(d.to_string(), None),
+        // As dbt reports it: skipped, with the error (and the run fails).
+        Some(eid) => NodeOutcome {
+            status: RunStatus::Skipped,
+            message: format!(
+                "Compilation Error in {}, caused by compilation error in referenced ephemeral model {eid}",
+                node.unique_id
+            ),
+            detail: Some(d.to_string()),
+            failures: None,
+            compiled_code: None,
+            rows_affected: None,
+        },
+    })?;
     flush_logs(shared, &svc);
     write_compiled(shared, node, &sql);
     Ok(sql)
@@ -429,7 +448,9 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         return NodeOutcome::error(e, Some(sql));
     }
     let rel = node.relation();
-    let unique_key = crate::project::config::str_list(node.config.get("unique_key"));
+    // An empty `unique_key` ('' or ['']) is no key, as dbt's `{% if unique_key %}` reads it.
+    let mut unique_key = crate::project::config::str_list(node.config.get("unique_key"));
+    unique_key.retain(|k| !k.trim().is_empty());
     let full_refresh = node
         .config_bool("full_refresh")
         .unwrap_or(shared.full_refresh);
@@ -456,10 +477,16 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let outcome = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
+            // A build refused before it touched data (an invalid strategy, `on_schema_change:
+            // fail`) is what dbt's materializations raise as a compiler error.
+            let kind = match e {
+                crate::adapters::AdapterError::Build { .. } => "Compilation Error",
+                _ => "Database Error",
+            };
             // The end-of-run summary adds the `compiled code at` line, as dbt's does.
             return NodeOutcome::error(
                 format!(
-                    "Database Error in model {} ({})\n  {e}",
+                    "{kind} in model {} ({})\n  {e}",
                     node.name, node.original_file_path
                 ),
                 Some(sql),

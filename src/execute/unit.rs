@@ -96,9 +96,55 @@ fn literal(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => crate::sql::literal(s),
+        Value::String(s) => crate::sql::literal(&yaml_timestamp(s).unwrap_or_else(|| s.clone())),
         other => crate::sql::literal(&other.to_string()),
     }
+}
+
+/// A YAML 1.1 timestamp (`2013-11-03 00:00:00-0`, `2020-1-2`) as dbt passes it to a fixture:
+/// PyYAML reads it as a date or datetime, which reaches the SQL in ISO form
+/// (`2013-11-03T00:00:00+00:00`). serde_yaml keeps it as text, so sluice rewrites it the same way.
+fn yaml_timestamp(s: &str) -> Option<String> {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d*))?(?:[ \t]*(Z|[-+]\d{1,2}(?::\d{2})?))?)?$",
+        )
+        .expect("valid regex")
+    });
+    let c = RE.captures(s)?;
+    let num = |i: usize| {
+        c.get(i)
+            .map_or(0, |m| m.as_str().parse::<u32>().unwrap_or(0))
+    };
+    let date = format!("{}-{:02}-{:02}", &c[1], num(2), num(3));
+    if c.get(4).is_none() {
+        return Some(date);
+    }
+    let mut out = format!("{date}T{:02}:{:02}:{:02}", num(4), num(5), num(6));
+    // Python keeps microseconds: the first six digits, printed only when not zero.
+    let micros: String = c
+        .get(7)
+        .map_or("", |m| m.as_str())
+        .chars()
+        .take(6)
+        .collect();
+    let micros = format!("{micros:0<6}");
+    if micros != "000000" {
+        out.push('.');
+        out.push_str(&micros);
+    }
+    match c.get(8).map(|m| m.as_str()) {
+        None => {}
+        Some("Z") => out.push_str("+00:00"),
+        Some(tz) => {
+            let (sign, rest) = tz.split_at(1);
+            let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+            let (h, m) = (h.parse::<u32>().unwrap_or(0), m.parse::<u32>().unwrap_or(0));
+            let sign = if h == 0 && m == 0 { "+" } else { sign };
+            out.push_str(&format!("{sign}{h:02}:{m:02}"));
+        }
+    }
+    Some(out)
 }
 
 /// The rows of a `given`/`expect` block: values, or a query (`format: sql`).
@@ -145,17 +191,59 @@ fn fixture_rows(block: &Map<String, Value>) -> Result<Vec<Map<String, Value>>, S
     }
 }
 
-/// `select cast(v as t) as c, ...` for each row, over `columns`.
-fn rows_select(rows: &[Map<String, Value>], columns: &[Column]) -> String {
-    let typed = |r: Option<&Map<String, Value>>| -> String {
+/// The type a fixture value is cast to: the column's, except that a string value for a sized
+/// `character varying(n)` column is cast to the unsized type, so a fixture is never cut short
+/// by the narrow type the real relation happens to have (dbt does the same, dbt-core#11974).
+fn fixture_type<'a>(value: &Value, data_type: &'a str) -> &'a str {
+    if value.is_string() && data_type.to_ascii_lowercase().contains("varying") {
+        data_type.split('(').next().unwrap_or(data_type).trim_end()
+    } else {
+        data_type
+    }
+}
+
+/// A fixture row with its keys matched to `columns` case-insensitively (as dbt matches them);
+/// a key no column has is dbt's "Invalid column name" error, naming what `fixture` stands for.
+fn match_row<'r>(
+    row: &'r Map<String, Value>,
+    columns: &[Column],
+    fixture: &str,
+) -> Result<BTreeMap<usize, &'r Value>, String> {
+    let mut matched = BTreeMap::new();
+    for (key, value) in row {
+        let lower = key.to_lowercase();
+        let Some(i) = columns.iter().position(|c| c.name.to_lowercase() == lower) else {
+            let accepted: Vec<String> = columns
+                .iter()
+                .map(|c| format!("'{}'", c.name.to_lowercase()))
+                .collect();
+            return Err(format!(
+                "Invalid column name: '{lower}' in unit test fixture for {fixture}.\nAccepted columns for {fixture} are: [{}]",
+                accepted.join(", ")
+            ));
+        };
+        matched.insert(i, value);
+    }
+    Ok(matched)
+}
+
+/// `select cast(v as t) as c, ...` for each row, over `columns` (a column a row leaves out is
+/// null); `fixture` names the rows in errors (`'model'` or `expected output`).
+fn rows_select(
+    rows: &[Map<String, Value>],
+    columns: &[Column],
+    fixture: &str,
+) -> Result<String, String> {
+    let typed = |r: &BTreeMap<usize, &Value>| -> String {
         columns
             .iter()
-            .map(|c| {
-                let v = r.and_then(|r| r.get(&c.name)).unwrap_or(&Value::Null);
+            .enumerate()
+            .map(|(i, c)| {
+                let v = r.get(&i).copied().unwrap_or(&Value::Null);
                 format!(
                     "cast({} as {}) as {}",
                     literal(v),
-                    c.data_type,
+                    fixture_type(v, &c.data_type),
                     quote(&c.name)
                 )
             })
@@ -163,12 +251,54 @@ fn rows_select(rows: &[Map<String, Value>], columns: &[Column]) -> String {
             .join(", ")
     };
     if rows.is_empty() {
-        return format!("select {} where false", typed(None));
+        return Ok(format!("select {} where false", typed(&BTreeMap::new())));
     }
-    rows.iter()
-        .map(|r| format!("select {}", typed(Some(r))))
+    let selects = rows
+        .iter()
+        .map(|r| {
+            Ok(format!(
+                "select {}",
+                typed(&match_row(r, columns, fixture)?)
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(selects.join("\nunion all\n"))
+}
+
+/// The model's output columns an `expect` block names (in the model's order), matched
+/// case-insensitively.
+fn expected_columns(rows: &[Map<String, Value>], actual: &[Column]) -> Result<Vec<Column>, String> {
+    let mut picked: Vec<usize> = Vec::new();
+    for r in rows {
+        for i in match_row(r, actual, "expected output")?.into_keys() {
+            if !picked.contains(&i) {
+                picked.push(i);
+            }
+        }
+    }
+    Ok(picked.into_iter().map(|i| actual[i].clone()).collect())
+}
+
+fn quoted_list(cols: &[Column]) -> String {
+    cols.iter()
+        .map(|c| quote(&c.name))
         .collect::<Vec<_>>()
-        .join("\nunion all\n")
+        .join(", ")
+}
+
+/// The columns as the diff compares them: `json` has no equality operator on PostgreSQL, so it
+/// is compared as its text (both sides hold the same type, so equal values print alike).
+fn compared_list(cols: &[Column]) -> String {
+    cols.iter()
+        .map(|c| {
+            if c.data_type.eq_ignore_ascii_case("json") {
+                format!("cast({q} as text) as {q}", q = quote(&c.name))
+            } else {
+                quote(&c.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn parse_input(s: &str) -> Option<(String, Vec<String>)> {
@@ -216,35 +346,13 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
         .unwrap_or_default();
     let expected =
         fixture(&expect).map_err(|e| format!("unit test `{}`: expect: {e}", node.name))?;
-    let mut cols: Vec<String> = Vec::new();
-    match &expected {
-        Fixture::Rows(rows) => {
-            for r in rows {
-                for k in r.keys() {
-                    if !cols.contains(k) {
-                        cols.push(k.clone());
-                    }
-                }
-            }
-        }
-        // The query's columns, in its order: read from a row-less run of it.
-        Fixture::Sql(sql) => {
-            let probe = wh.execute_sql(&format!("select * from (\n{sql}\n) as e limit 0"), true)?;
-            cols = probe.column_names;
-        }
-    }
     let actual_tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_actual"));
     run(&format!(
         "drop table if exists {}",
         dialect.rel(&actual_tmp)
     ))?;
-    let col_list = if cols.is_empty() {
-        "*".to_string()
-    } else {
-        cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
-    };
     let create = format!(
-        "create temporary table {} as select {col_list} from (\n{}\n) as __dbt_model",
+        "create temporary table {} as select * from (\n{}\n) as __dbt_model",
         quote(&actual_tmp.identifier),
         model_sql.trim_end().trim_end_matches(';')
     );
@@ -259,14 +367,44 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
             rows_affected: None,
         });
     }
-    let actual_cols = wh.get_columns(&actual_tmp)?;
-    let expected_sql = match &expected {
-        Fixture::Rows(rows) => rows_select(rows, &actual_cols),
-        Fixture::Sql(sql) => format!("select {col_list} from (\n{sql}\n) as __dbt_expected",),
+    let compared = wh
+        .get_columns(&actual_tmp)
+        .and_then(|actual_cols| match &expected {
+            Fixture::Rows(rows) => {
+                let cols = if rows.iter().all(|r| r.is_empty()) {
+                    actual_cols
+                } else {
+                    expected_columns(rows, &actual_cols)?
+                };
+                Ok((rows_select(rows, &cols, "expected output")?, cols))
+            }
+            // The query's columns, in its order: read from a row-less run of it.
+            Fixture::Sql(sql) => {
+                let probe =
+                    wh.execute_sql(&format!("select * from (\n{sql}\n) as e limit 0"), true)?;
+                let cols: Vec<Column> = probe
+                    .column_names
+                    .iter()
+                    .map(|n| Column::new(n.clone(), ""))
+                    .collect();
+                let list = quoted_list(&cols);
+                Ok((
+                    format!("select {list} from (\n{sql}\n) as __dbt_expected"),
+                    cols,
+                ))
+            }
+        });
+    let (expected_sql, cols) = match compared {
+        Ok(c) => c,
+        Err(e) => {
+            cleanup(wh, dialect, &temps, &actual_tmp);
+            return Err(e);
+        }
     };
     let diff_sql = format!(
-        "with actual as (select * from {a}), expected as ({expected_sql})\nselect 'missing' as __diff, * from (select * from expected except all select * from actual) m\nunion all\nselect 'unexpected' as __diff, * from (select * from actual except all select * from expected) u",
-        a = dialect.rel(&actual_tmp)
+        "with actual as (select {list} from {a}), expected as (select {list} from (\n{expected_sql}\n) as __dbt_expected_rows)\nselect 'missing' as __diff, * from (select * from expected except all select * from actual) m\nunion all\nselect 'unexpected' as __diff, * from (select * from actual except all select * from expected) u",
+        a = dialect.rel(&actual_tmp),
+        list = compared_list(&cols),
     );
     let diff = wh.execute_sql(&diff_sql, true);
     cleanup(wh, dialect, &temps, &actual_tmp);
@@ -360,7 +498,11 @@ fn load_givens(
         let rows =
             fixture(&g).map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
         let select = match rows {
-            Fixture::Rows(rows) => rows_select(&rows, &columns),
+            Fixture::Rows(rows) => rows_select(
+                &rows,
+                &columns,
+                &format!("'{}'", args.last().map(String::as_str).unwrap_or("")),
+            )?,
             Fixture::Sql(sql) => format!("select * from (\n{sql}\n) as __dbt_fixture"),
         };
         let tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_{i}"));
@@ -456,5 +598,67 @@ fn diff_detail(diff: &QueryResult) -> String {
 fn cleanup(wh: &Arc<ConnWarehouse>, dialect: Dialect, temps: &[Relation], actual: &Relation) {
     for t in temps.iter().chain(std::iter::once(actual)) {
         let _ = wh.execute_sql(&format!("drop table if exists {}", dialect.rel(t)), false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml_timestamps_reach_sql_as_python_prints_them() {
+        let cases = [
+            ("2013-11-03 00:00:00-0", Some("2013-11-03T00:00:00+00:00")),
+            ("2013-11-03 00:00:00", Some("2013-11-03T00:00:00")),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                Some("2001-12-14T21:59:43.100000-05:00"),
+            ),
+            (
+                "2001-12-14 21:59:43.10 Z",
+                Some("2001-12-14T21:59:43.100000+00:00"),
+            ),
+            ("2020-1-2", Some("2020-01-02")),
+            ("2020-01-02", Some("2020-01-02")),
+            ("2020-01-02 is a date", None),
+            ("longer_string_value", None),
+        ];
+        for (yaml, want) in cases {
+            assert_eq!(yaml_timestamp(yaml).as_deref(), want, "{yaml}");
+        }
+    }
+
+    #[test]
+    fn fixture_rows_match_columns_case_insensitively_and_name_bad_ones() {
+        let cols = vec![
+            Column::new("tested_column", "INTEGER"),
+            Column::new("name", "character varying(5)"),
+        ];
+        let rows: Vec<Map<String, Value>> = [
+            json!({"TESTED_COLUMN": 2, "name": "longer_string_value"}),
+            json!({"tested_colUmn": 3}),
+        ]
+        .iter()
+        .map(|r| r.as_object().cloned().unwrap())
+        .collect();
+        let sql = rows_select(&rows, &cols, "'up'").unwrap();
+        assert_eq!(
+            sql,
+            "select cast(2 as INTEGER) as \"tested_column\", cast('longer_string_value' as character varying) as \"name\"\n\
+             union all\n\
+             select cast(3 as INTEGER) as \"tested_column\", cast(null as character varying(5)) as \"name\""
+        );
+        let bad: Vec<Map<String, Value>> = vec![json!({"Nope": 1}).as_object().cloned().unwrap()];
+        let err = rows_select(&bad, &cols, "expected output").unwrap_err();
+        assert!(
+            err.starts_with("Invalid column name: 'nope' in unit test fixture for expected output.\nAccepted columns for expected output are: ['tested_column', 'name']"),
+            "{err}"
+        );
+        let picked = expected_columns(&rows[1..], &cols).unwrap();
+        assert_eq!(
+            picked.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["tested_column"]
+        );
     }
 }

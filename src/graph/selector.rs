@@ -379,11 +379,14 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
         }
         "test_name" => {
             let g = Glob::new(&value);
+            // A data test by its generic test's name (`unique`, `dbt_utils.expression_is_true`),
+            // a unit test by its own name, as dbt matches them.
             Box::new(move |n| {
-                is(n, "test")
+                (is(n, "test")
                     && n.test_name.as_deref().is_some_and(|t| {
                         g.matches(t) || t.rsplit_once('.').is_some_and(|(_, bare)| g.matches(bare))
-                    })
+                    }))
+                    || (is(n, "unit_test") && g.matches(&n.name))
             })
         }
         "test_type" => {

@@ -295,6 +295,9 @@ impl Object for AdapterObj {
             "quote_as_configured" => Ok(Value::from(crate::sql::quote(str_arg(args, 0)))),
             "check_schema_exists" => Ok(Value::from(true)),
             "commit" => Ok(Value::from(())),
+            // dbt's parser renders with a permissive adapter: a method it does not know fails
+            // the node when it is compiled, not the whole parse (its dependents are skipped).
+            _ if ctx.phase == Phase::Parse => Ok(Value::UNDEFINED),
             _ => Err(no_method("adapter", method)),
         }
     }

@@ -514,3 +514,90 @@ fn source_names_render_their_jinja() {
         std::fs::read_to_string(dir.join("target/compiled/shop/models/from_source.sql")).unwrap();
     assert!(sql.contains(r#"from "shop"."main"."raw_orders""#), "{sql}");
 }
+
+/// Unit-test fixture rows as dbt reads them: column names in any case, a YAML timestamp as
+/// PyYAML hands it over (`2013-11-03 00:00:00-0` is `2013-11-03T00:00:00+00:00`), and a column
+/// the relation does not have named in dbt's words; `test_name:` selects a unit test by name.
+#[test]
+fn unit_test_fixture_columns_as_dbt_reads_them() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/ut_up.sql"),
+        "select 1 as tested_column, TIMESTAMP '2013-11-03 00:00:00' as seen_at",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/ut_down.sql"),
+        "select tested_column, seen_at from {{ ref('ut_up') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/ut.yml"),
+        "unit_tests:\n\
+         \x20 - name: keys_in_any_case\n\
+         \x20   model: ut_down\n\
+         \x20   given:\n\
+         \x20     - input: ref('ut_up')\n\
+         \x20       rows:\n\
+         \x20         - {TESTED_COLUMN: 2, seen_at: 2013-11-03 00:00:00-0}\n\
+         \x20         - {tested_colUmn: 3}\n\
+         \x20   expect:\n\
+         \x20     rows:\n\
+         \x20       - {Tested_Column: 2, SEEN_AT: 2013-11-03 00:00:00}\n\
+         \x20       - {tested_column: 3}\n\
+         \x20 - name: bad_expect_column\n\
+         \x20   model: ut_down\n\
+         \x20   given:\n\
+         \x20     - input: ref('ut_up')\n\
+         \x20       rows: [{tested_column: 1}]\n\
+         \x20   expect:\n\
+         \x20     rows: [{no_such_column: 1}]\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", "ut_up"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["test", "-s", "test_name:keys_in_any_case"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("PASS=1 WARN=0 ERROR=0"), "{}", r.stdout);
+    let r = sluice(&dir, &["test", "-s", "test_name:bad_expect_column"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "Invalid column name: 'no_such_column' in unit test fixture for expected output."
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A model whose ephemeral parent cannot compile is skipped with the compiler's error and
+/// fails the run, as in dbt; the bad call only fails at run time, so the project still parses.
+#[test]
+fn an_ephemeral_parent_that_does_not_compile_skips_its_child_and_fails_the_run() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/eph_bad.sql"),
+        "{{ config(materialized='ephemeral') }}\n{{ adapter.invalid_method() }}\nselect 1 as x",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/eph_user.sql"),
+        "select * from {{ ref('eph_bad') }}",
+    )
+    .unwrap();
+    assert_eq!(sluice(&dir, &["parse"]).code, 0);
+    let r = sluice(&dir, &["run", "-s", "eph_user"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("SKIP=1"), "{}", r.stdout);
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    let only = &results["results"][0];
+    assert_eq!(only["status"], "skipped");
+    assert_eq!(
+        only["message"],
+        "Compilation Error in model.shop.eph_user, caused by compilation error in referenced \
+         ephemeral model model.shop.eph_bad"
+    );
+}

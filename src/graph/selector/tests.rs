@@ -605,6 +605,9 @@ fn test_methods() {
             ("test_name:expression_is_true", &[T_EXPR]),
             ("test_name:dbt_utils.expression_is_true", &[T_EXPR]),
             ("test_name:u*", &[T_UNIQUE_CUST]),
+            // A unit test answers to its own name.
+            ("test_name:test_customer_count", &[UNIT]),
+            ("test_name:test_*", &[UNIT]),
         ],
     );
 }
