@@ -5,10 +5,11 @@
 //! Generic tests are compiled by calling their test macro with the test's arguments (rendered:
 //! `ref(...)` becomes a relation, Jinja strings are rendered).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Kwargs, Value as JValue};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::nodes::{Manifest, Materialization, Node, ResourceType};
 use super::resolve::Resolver;
@@ -36,6 +37,8 @@ pub(crate) struct CompileServices {
     pub(crate) dialect: Dialect,
     /// `log(..., info=True)` / `print()` output, drained by the caller.
     pub(crate) logs: Mutex<Vec<String>>,
+    /// `config.set(...)` calls made while compiling, by node id (read by [`Self::set_config_of`]).
+    set_configs: Mutex<BTreeMap<String, Map<String, Value>>>,
 }
 
 impl CompileServices {
@@ -51,7 +54,15 @@ impl CompileServices {
             full_refresh,
             dialect,
             logs: Mutex::new(vec![]),
+            set_configs: Mutex::new(BTreeMap::new()),
         }
+    }
+    /// The value node `node_id` gave `key` with `config.set` as it compiled (e.g. `sql_header`).
+    pub(crate) fn set_config_of(&self, node_id: &str, key: &str) -> Option<Value> {
+        self.set_configs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(node_id).and_then(|c| c.get(key)).cloned())
     }
     pub(crate) fn take_logs(&self) -> Vec<String> {
         self.logs
@@ -133,6 +144,13 @@ impl Services for CompileServices {
             if let Ok(mut l) = self.logs.lock() {
                 l.push(message.to_string());
             }
+        }
+    }
+    fn set_config(&self, node_id: &str, key: &str, value: Value) {
+        if let Ok(mut m) = self.set_configs.lock() {
+            m.entry(node_id.to_string())
+                .or_default()
+                .insert(key.to_string(), value);
         }
     }
     fn dialect(&self) -> Dialect {

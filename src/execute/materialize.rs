@@ -33,6 +33,10 @@ pub(crate) struct BuildSpec<'a> {
     /// `incremental_predicates`: extra conditions on the rows `merge` matches and
     /// `delete+insert` deletes (SQL, used verbatim, as dbt does).
     pub(crate) incremental_predicates: Vec<String>,
+    /// `merge_update_columns`: the only columns a `merge` updates (default: every column).
+    pub(crate) merge_update_columns: Vec<String>,
+    /// `merge_exclude_columns`: columns a `merge` leaves as they were on matched rows.
+    pub(crate) merge_exclude_columns: Vec<String>,
     /// The relations this run builds after this one (see [`Rebuilt`]).
     pub(crate) rebuilt: &'a Rebuilt,
 }
@@ -500,9 +504,9 @@ fn merge_into(
                     )
                     .collect::<Vec<_>>()
                     .join(" and ");
-                let set = dest
+                let set = merge_update_columns(spec, &dest)
                     .iter()
-                    .map(|col| format!("{0} = DBT_INTERNAL_SOURCE.{0}", quote(&col.name)))
+                    .map(|name| format!("{0} = DBT_INTERNAL_SOURCE.{0}", quote(name)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let values = dest
@@ -538,6 +542,24 @@ fn merge_into(
         };
         Ok(ok_outcome(d, Some(rows)))
     })
+}
+
+/// The columns a `merge` updates on matched rows, as dbt's `get_merge_update_columns` picks
+/// them: `merge_update_columns` as given, else every column but `merge_exclude_columns`
+/// (compared case-insensitively).
+fn merge_update_columns(spec: &BuildSpec, dest: &[Column]) -> Vec<String> {
+    if !spec.merge_update_columns.is_empty() {
+        return spec.merge_update_columns.clone();
+    }
+    dest.iter()
+        .filter(|c| {
+            !spec
+                .merge_exclude_columns
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(&c.name))
+        })
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 fn quoted_csv(cols: &[Column]) -> String {

@@ -468,6 +468,12 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         .into_iter()
         .filter_map(|p| p.as_str().map(str::to_string))
         .collect(),
+        merge_update_columns: crate::project::config::str_list(
+            node.config.get("merge_update_columns"),
+        ),
+        merge_exclude_columns: crate::project::config::str_list(
+            node.config.get("merge_exclude_columns"),
+        ),
         rebuilt: &shared.rebuilt,
     };
     let res = with_conn(wh, |c| {

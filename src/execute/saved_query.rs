@@ -86,6 +86,8 @@ pub(crate) fn write_export(
         full_refresh: false,
         on_schema_change: None,
         incremental_predicates: vec![],
+        merge_update_columns: vec![],
+        merge_exclude_columns: vec![],
         // An export is a relation of its own: nothing reads it in the run that writes it.
         rebuilt: &materialize::Rebuilt::new(),
     };

@@ -110,6 +110,11 @@ pub trait Services: Send + Sync {
     fn print(&self, message: &str) {
         self.log(message, true);
     }
+    /// `config.set(key, value)` while node `node_id` compiles (`set_sql_header` sets
+    /// `sql_header` this way); the caller reads what was set after rendering.
+    fn set_config(&self, node_id: &str, key: &str, value: serde_json::Value) {
+        let _ = (node_id, key, value);
+    }
     /// The target engine's SQL dialect.
     fn dialect(&self) -> crate::sql::Dialect;
     /// The target's adapter type (`duckdb`, `postgres`): `adapter.type()`, `target.type`.

@@ -107,6 +107,11 @@ def _execution_result(target, manifest):
         if manifest is not None:
             node = (manifest.nodes.get(uid) or manifest.sources.get(uid)
                     or manifest.unit_tests.get(uid))
+        if node is None and r.get("compiled_code") is not None:
+            # A node outside the manifest (`show --inline`'s sql_operation): what dbt's result
+            # carries of it.
+            from types import SimpleNamespace
+            node = SimpleNamespace(unique_id=uid, compiled_code=r["compiled_code"])
         is_test = uid.startswith(("test.", "unit_test."))
         status = (TestStatus if is_test and r["status"] in TestStatus._value2member_map_
                   else RunStatus)(r["status"])
@@ -119,6 +124,19 @@ def _execution_result(target, manifest):
         ))
     return RunExecutionResult(results=results, elapsed_time=doc.get("elapsed_time", 0.0),
                               args=doc.get("args", {}))
+
+
+def _shown_table(stdout):
+    """The rows `show` printed (its `| a | b |` table) as the agate table dbt's result holds."""
+    import agate
+
+    lines = [l.strip() for l in stdout.splitlines() if l.strip().startswith("|")]
+    if not lines:
+        return None
+    cells = lambda l: [c.strip() for c in l.strip("|").split("|")]
+    names = cells(lines[0])
+    rows = [cells(l) for l in lines[2:]]
+    return agate.Table(rows, names, [agate.Text()] * len(names))
 
 
 class SluiceRunner:
@@ -152,6 +170,8 @@ class SluiceRunner:
             return dbtRunnerResult(success=False, exception=DbtRuntimeError(out.strip()))
         if command in _EXECUTION:
             result = _execution_result(target, _load_manifest(target))
+            if command == "show" and result.results:
+                result.results[0].agate_table = _shown_table(proc.stdout)
         elif command == "parse":
             result = _load_manifest(target)
         elif command == "docs" and "generate" in args:

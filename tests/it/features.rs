@@ -399,6 +399,37 @@ fn inline_queries_read_ephemeral_models_and_show_every_row_with_limit_minus_one(
     assert_eq!(five[0]["y"], serde_json::json!(20));
     assert_eq!(rows(&["--limit", "-1"]).len(), 7);
     assert_eq!(rows(&["--limit", "3"]).len(), 3);
+    // As dbt: run_results.json holds the query that ran, the limit appended to it...
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["args"]["limit"], 3);
+    let only = &results["results"][0];
+    assert_eq!(only["unique_id"], "sql_operation.inl.inline_query");
+    assert!(
+        only["compiled_code"]
+            .as_str()
+            .unwrap()
+            .ends_with("order by y\nlimit 3"),
+        "{only}"
+    );
+    // ... so a query with a limit of its own is an error, and a model's `set_sql_header` goes
+    // in front of it.
+    let r = sluice(
+        &dir,
+        &["show", "--inline", "select 1 limit 1", "--limit", "1"],
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    std::fs::write(
+        dir.join("models/headed.sql"),
+        "{% call set_sql_header(config) %}with v as (select 42 as answer){%- endcall %}\n\
+         select answer from v",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["show", "-s", "headed", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("\"answer\": 42"), "{}", r.stdout);
     let r = sluice(&dir, &["compile", "--inline", query]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let eph = r.stdout.find("__dbt__cte__eph as (").expect("eph's CTE");

@@ -58,6 +58,8 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         full_refresh: false,
         on_schema_change: None,
         incremental_predicates: vec![],
+        merge_update_columns: vec![],
+        merge_exclude_columns: vec![],
         rebuilt: &NONE_REBUILT,
     }
 }
@@ -221,6 +223,22 @@ fn incremental_append_delete_insert_merge_and_full_refresh() {
         json!([[1, "a"], [2, "B"], [3, "C"], [4, "d"]])
     );
     assert_eq!(relations(&mut db), json!([["events"]]));
+    // `merge_exclude_columns` keeps the excluded column of matched rows; new rows get it all.
+    s.sql = "select * from (values (4, 'D'), (5, 'e')) t(id, v)";
+    s.merge_exclude_columns = vec!["V".into()];
+    build(db.conn.as_mut(), &s).expect("merge excluding v");
+    assert_eq!(
+        rows(&mut db, "select id, v from shop.marts.events order by id"),
+        json!([[1, "a"], [2, "B"], [3, "C"], [4, "d"], [5, "e"]])
+    );
+    // `merge_update_columns` names the only columns updated.
+    s.merge_exclude_columns = vec![];
+    s.merge_update_columns = vec!["v".into()];
+    build(db.conn.as_mut(), &s).expect("merge updating v");
+    assert_eq!(
+        rows(&mut db, "select id, v from shop.marts.events order by id"),
+        json!([[1, "a"], [2, "B"], [3, "C"], [4, "D"], [5, "e"]])
+    );
     s.incremental_strategy = Some("insert_overwrite");
     let e = build(db.conn.as_mut(), &s).expect_err("unknown strategy");
     assert!(e.to_string().contains("insert_overwrite"), "{e}");

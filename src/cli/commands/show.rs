@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::adapters::Adapter;
+use crate::artifacts::{self, RunResult, RunStatus, Timing};
 use crate::cli::args::{SelectArgs, ShowOutput};
 use crate::cli::session;
 use crate::cli::{GlobalArgs, LogFormat, Outcome};
@@ -14,6 +15,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use super::CmdResult;
 
 /// `show --inline` SQL: rendered as Jinja, or run as written (`--inline-direct`).
+#[derive(Clone, Copy)]
 pub(super) enum Inline<'a> {
     Jinja(&'a str),
     Direct(&'a str),
@@ -42,16 +44,18 @@ pub(super) fn show(
         false,
         s.target.dialect,
     ));
-    let (title, sql) = match inline {
-        Some(Inline::Direct(q)) => ("inline".to_string(), q.to_string()),
+    let started_at = chrono::Utc::now();
+    let (title, unique_id, sql) = match inline {
+        Some(Inline::Direct(q)) => ("inline".to_string(), inline_id(&s), q.to_string()),
         Some(Inline::Jinja(q)) => (
             "inline".to_string(),
+            inline_id(&s),
             crate::compile::compile_inline(
                 s.manifest(),
                 q,
                 &s.project.config.name,
                 &s.templates(),
-                services,
+                services.clone(),
             )
             .map_err(|d| vec![d])?,
         ),
@@ -81,19 +85,46 @@ pub(super) fn show(
                 .unwrap_or_default();
             (
                 name,
-                compile_node(s.manifest(), id, &s.templates(), services).map_err(|d| vec![d])?,
+                id.clone(),
+                compile_node(s.manifest(), id, &s.templates(), services.clone())
+                    .map_err(|d| vec![d])?,
             )
         }
     };
-    // A negative limit (dbt's `--limit -1`) shows every row.
+    // The node's `sql_header` (`set_sql_header`, or the config key) goes first, and the limit
+    // is appended as dbt's `get_limit_sql` appends it (so SQL that has its own `limit` fails, as
+    // in dbt); a negative limit (`--limit -1`) shows every row.
+    let header = services
+        .set_config_of(&unique_id, "sql_header")
+        .or_else(|| {
+            s.manifest()
+                .get(&unique_id)
+                .and_then(|n| n.config.get("sql_header").cloned())
+        })
+        .and_then(|v| v.as_str().map(str::to_string));
     let body = sql.trim_end().trim_end_matches(';');
-    let q = match limit {
-        n if n < 0 => body.to_string(),
-        n => format!("select * from (\n{body}\n) as __sluice_show limit {n}"),
-    };
+    let mut q = header
+        .map(|h| format!("{}\n", h.trim()))
+        .unwrap_or_default();
+    q.push_str(body);
+    if limit >= 0 {
+        q.push_str(&format!("\nlimit {limit}"));
+    }
+    let executed_at = chrono::Utc::now();
     let t = conn
         .query(&q)
         .map_err(|e| vec![Diagnostic::error(Code::Sql, format!("query failed: {e}"))])?;
+    write_run_results(
+        &s,
+        g,
+        &unique_id,
+        &q,
+        limit,
+        inline,
+        sel,
+        started_at,
+        executed_at,
+    );
     let is_inline = inline.is_some();
     if output == ShowOutput::Json || g.log_format == LogFormat::Json {
         let rows: Vec<Value> = t
@@ -132,6 +163,55 @@ pub(super) fn show(
     }
     print!("{}", render_table(&t.column_names, &t.rows));
     Ok(Outcome::Ok)
+}
+
+/// dbt's id for an inline query's node.
+fn inline_id(s: &session::Session) -> String {
+    format!("sql_operation.{}.inline_query", s.project.config.name)
+}
+
+/// `run_results.json` as dbt's `show` writes it: the query's node, with the SQL that ran (its
+/// limit included) as `compiled_code`, and the invocation's `limit`.
+#[allow(clippy::too_many_arguments)]
+fn write_run_results(
+    s: &session::Session,
+    g: &GlobalArgs,
+    unique_id: &str,
+    sql: &str,
+    limit: i64,
+    inline: Option<Inline>,
+    sel: &SelectArgs,
+    started_at: chrono::DateTime<chrono::Utc>,
+    executed_at: chrono::DateTime<chrono::Utc>,
+) {
+    if !g.settings.write_json {
+        return;
+    }
+    let end = chrono::Utc::now();
+    let seconds = (end - started_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    let mut r = RunResult::new(unique_id, RunStatus::Success);
+    r.timing = vec![
+        Timing::new("compile", started_at, executed_at),
+        Timing::new("execute", executed_at, end),
+    ];
+    r.execution_time = seconds;
+    r.adapter_response = serde_json::json!({"_message": "OK"});
+    r.compiled = Some(true);
+    r.compiled_code = Some(sql.to_string());
+    let inline = match inline {
+        Some(Inline::Jinja(q) | Inline::Direct(q)) => Value::from(q),
+        None => Value::Null,
+    };
+    let args = serde_json::json!({
+        "which": "show",
+        "limit": limit,
+        "inline": inline,
+        "select": sel.selection().select,
+    });
+    let mut m = super::meta(s);
+    m.generated_at = end;
+    let doc = artifacts::run_results_json(&[r], &m, seconds, args);
+    let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &doc);
 }
 
 /// A plain text table like dbt's `show` output.

@@ -20,6 +20,11 @@
     {{ return(result['table'].column_names if result else []) }}
 {%- endmacro %}
 
+{#- The statement put before the node's SQL where it runs (`show`), as `config.set` records it. -#}
+{% macro set_sql_header(config) -%}
+    {{ config.set('sql_header', caller()) }}
+{%- endmacro %}
+
 {% macro should_full_refresh() -%}
     {%- set config_full_refresh = config.get('full_refresh') -%}
     {%- if config_full_refresh is none -%}{%- set config_full_refresh = flags.FULL_REFRESH -%}{%- endif -%}

@@ -293,7 +293,18 @@ impl Object for ConfigObj {
                     ctx.node.name
                 ))),
             },
-            "set" => Ok(Value::from(())),
+            "set" => {
+                let value = to_json(args.get(1).unwrap_or(&Value::from(())));
+                if ctx.phase == Phase::Parse {
+                    if let Ok(mut r) = ctx.recorded.lock() {
+                        r.config.insert(key, value);
+                    }
+                } else {
+                    ctx.services.set_config(&ctx.node.unique_id, &key, value);
+                }
+                // dbt's `config.set` renders as nothing.
+                Ok(Value::from(""))
+            }
             "persist_relation_docs" | "persist_column_docs" => Ok(Value::from(false)),
             _ => Err(no_method("config", method)),
         }
