@@ -432,7 +432,21 @@ fn render_nodes(
             let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
             if node.resource_type == ResourceType::Seed {
                 render_hooks(&node, templates, &ctx);
-                node.depends_on_macros = ctx.recorded().macros;
+                let rec = ctx.recorded();
+                if !rec.refs.is_empty() || !rec.sources.is_empty() {
+                    // Seeds are the DAG's roots: dbt refuses a hook that would make one depend.
+                    return Err(Diagnostic::error(
+                        Code::Seed,
+                        format!(
+                            "Parsing Error: Seeds cannot depend on other nodes. A pre- or post-hook of \
+                             seed `{}` calls 'ref' or 'source', directly or through a macro.",
+                            node.name
+                        ),
+                    )
+                    .in_file(&node.original_file_path)
+                    .with_hint("run that SQL from a model's hook, or from on-run-end"));
+                }
+                node.depends_on_macros = rec.macros;
                 render_config_strings(&mut node, templates, services, target)?;
                 render_column_types(&mut node, templates, services, target)?;
                 checks::config_types(&node, package_root(&node.package_name))?;

@@ -32,7 +32,7 @@ pub(crate) use warehouse::ConnWarehouse;
 pub(crate) use warehouse::LazyWarehouse;
 
 use crate::adapters::{Adapter, Connection};
-use crate::compile::{Manifest, Resolver, ResourceType};
+use crate::compile::{Manifest, Resolver, ResourceType, Warehouse};
 use crate::graph::Dag;
 use crate::templating::Templates;
 
@@ -483,7 +483,10 @@ pub(crate) fn run_hooks(
     if hooks.is_empty() {
         return Ok(Vec::new());
     }
-    let mut conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
+    let conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
+    let wh = Arc::new(warehouse::ConnWarehouse {
+        conn: std::sync::Mutex::new(conn),
+    });
     let shared = worker::Shared::from(ctx);
     let total = hooks.len();
     let mut out = Vec::with_capacity(total);
@@ -495,10 +498,10 @@ pub(crate) fn run_hooks(
         )));
         let t = Instant::now();
         let started_at = chrono::Utc::now();
-        let sql = node::render_hook(&shared, &h.sql, &h.name(), &h.package)?;
+        let sql = node::render_hook(&shared, &wh, &h.sql, &h.name(), &h.package)?;
         if !sql.trim().is_empty() {
-            conn.execute(&sql)
-                .map_err(|e| format!("{} hook {shown} failed: {e}", h.which))?;
+            wh.execute_sql(&sql, false)
+                .map_err(|e| format!("Database Error in {} hook {shown}: {e}", h.which))?;
         }
         out.push(NodeResult {
             unique_id: h.unique_id(),

@@ -300,16 +300,13 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
 /// Renders a project hook statement in the context of the project (root or package) that has it.
 pub(crate) fn render_hook(
     shared: &Shared,
+    wh: &Arc<ConnWarehouse>,
     hook: &str,
     name: &str,
     package: &str,
 ) -> Result<String, String> {
-    let s = Arc::new(CompileServices::new(
-        shared.resolver.clone(),
-        None,
-        shared.full_refresh,
-        shared.dialect,
-    ));
+    // The hook's macros may query the warehouse (`run_query`), on the hooks' connection.
+    let s = services(shared, wh);
     let info = crate::templating::NodeInfo {
         unique_id: format!("operation.{package}.{name}"),
         name: name.to_string(),
@@ -557,13 +554,17 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
     let (message, rows) = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
+            let kind = match e {
+                crate::adapters::AdapterError::Build { .. } => "Compilation Error",
+                _ => "Database Error",
+            };
             return NodeOutcome::error(
                 format!(
-                    "Database Error in snapshot {} ({})\n  {e}",
+                    "{kind} in snapshot {} ({})\n  {e}",
                     node.name, node.original_file_path
                 ),
                 Some(sql),
-            )
+            );
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };

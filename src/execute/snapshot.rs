@@ -42,7 +42,22 @@ pub(crate) struct SnapshotSpec {
     pub(crate) check_cols: Option<Vec<String>>,
     pub(crate) hard_deletes: HardDeletes,
     pub(crate) valid_to_current: Option<String>,
+    /// `snapshot_meta_column_names`: the name each of dbt's meta columns has in the table,
+    /// keyed by the default name (`dbt_valid_to` ...); the defaults where not configured.
+    pub(crate) meta_names: Vec<(&'static str, String)>,
 }
+
+/// dbt's snapshot meta columns, by their default names.
+const META_COLUMNS: [&str; 5] = [
+    "dbt_scd_id",
+    "dbt_updated_at",
+    "dbt_valid_from",
+    "dbt_valid_to",
+    "dbt_is_deleted",
+];
+
+/// Stands for the snapshot's query while the generated SQL's column names are renamed.
+const QUERY_SLOT: &str = "\u{1}snapshot_query\u{1}";
 
 impl SnapshotSpec {
     /// Reads the spec from a snapshot node's config; an error names what is missing.
@@ -99,6 +114,20 @@ impl SnapshotSpec {
             }
             None => HardDeletes::Ignore,
         };
+        let configured = config
+            .get("snapshot_meta_column_names")
+            .and_then(Value::as_object);
+        let meta_names = META_COLUMNS
+            .iter()
+            .map(|&default| {
+                let name = configured
+                    .and_then(|c| c.get(default))
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(default);
+                (default, name.to_string())
+            })
+            .collect();
         Ok(SnapshotSpec {
             relation,
             sql,
@@ -108,7 +137,45 @@ impl SnapshotSpec {
             check_cols,
             hard_deletes,
             valid_to_current: s("dbt_valid_to_current"),
+            meta_names,
         })
+    }
+
+    /// The configured name of the meta column `default` (`dbt_valid_to` ...).
+    fn meta<'a>(&'a self, default: &'a str) -> &'a str {
+        self.meta_names
+            .iter()
+            .find(|(d, _)| *d == default)
+            .map_or(default, |(_, n)| n.as_str())
+    }
+
+    /// `sql`, generated here with dbt's default meta column names, with the configured names
+    /// instead; the snapshot's own query stands in it as [`QUERY_SLOT`] and is put back
+    /// untouched.
+    fn renamed(&self, sql: &str) -> String {
+        static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\bdbt_(scd_id|updated_at|valid_from|valid_to|is_deleted)\b")
+                .expect("valid regex")
+        });
+        let out = RE.replace_all(sql, |c: &regex::Captures| self.meta(&c[0]).to_string());
+        out.replace(QUERY_SLOT, &self.sql)
+    }
+
+    /// The meta columns the existing table lacks (compared case-insensitively): dbt refuses
+    /// to snapshot into it.
+    pub(crate) fn missing_meta_columns(&self, table_cols: &[String]) -> Vec<String> {
+        let needed = [
+            "dbt_scd_id",
+            "dbt_updated_at",
+            "dbt_valid_from",
+            "dbt_valid_to",
+        ]
+        .into_iter()
+        .chain((self.hard_deletes == HardDeletes::NewRecord).then_some("dbt_is_deleted"));
+        needed
+            .map(|d| self.meta(d).to_string())
+            .filter(|n| !table_cols.iter().any(|c| c.eq_ignore_ascii_case(n)))
+            .collect()
     }
 
     /// The time a check-strategy row or a deletion is stamped with.
@@ -204,12 +271,11 @@ impl SnapshotSpec {
             ""
         };
         let select = format!(
-            "select *,\n        {} as dbt_scd_id,\n        {u} as dbt_updated_at,\n        {u} as dbt_valid_from,\n        {} as dbt_valid_to{is_deleted}\n    from (\n        {}\n    ) sbq",
+            "select *,\n        {} as dbt_scd_id,\n        {u} as dbt_updated_at,\n        {u} as dbt_valid_from,\n        {} as dbt_valid_to{is_deleted}\n    from (\n        {QUERY_SLOT}\n    ) sbq",
             self.scd_id(),
             self.valid_to_current(),
-            self.sql
         );
-        dialect_create(&self.relation, &select)
+        self.renamed(&dialect_create(&self.relation, &select))
     }
 
     /// The staging query of a later run. `check_cols` are the (quoted) columns compared by the
@@ -249,7 +315,7 @@ impl SnapshotSpec {
         let keys = self.key_fields();
         let mut sql = format!(
             "with snapshot_query as (\n    {sql}\n),\nsnapshotted_data as (\n    select *, {keys}\n    from {target}\n    where {current}\n),\ninsertions_source_data as (\n    select *, {keys},\n        {u} as dbt_updated_at,\n        {u} as dbt_valid_from,\n        {valid_to} as dbt_valid_to,\n        {scd} as dbt_scd_id\n    from snapshot_query\n),\nupdates_source_data as (\n    select *, {keys},\n        {u} as dbt_updated_at,\n        {u} as dbt_valid_from,\n        {u} as dbt_valid_to\n    from snapshot_query\n),\n",
-            sql = self.sql,
+            sql = QUERY_SLOT,
             current = self.current_filter(""),
             valid_to = self.valid_to_current(),
             scd = self.scd_id(),
@@ -318,7 +384,7 @@ impl SnapshotSpec {
         if new_record {
             sql.push_str("\nunion all\nselect * from deletion_records");
         }
-        sql
+        self.renamed(&sql)
     }
 }
 
@@ -345,6 +411,14 @@ pub(crate) fn run(
         .into_iter()
         .map(|c| c.name)
         .collect();
+    let lacking = spec.missing_meta_columns(&snapshot_cols);
+    if !lacking.is_empty() {
+        return Err(AdapterError::build(format!(
+            "Snapshot target is missing configured columns (missing: {lacking:?}). See \
+             https://docs.getdbt.com/docs/build/snapshots#snapshot-meta-fields for more information.\n  \
+             hint: rebuild it with --full-refresh, or configure `snapshot_meta_column_names` as the table has them"
+        )));
+    }
     // Source columns the table lacks are added first (dbt's `create_columns`).
     let missing: Vec<String> = source_cols
         .iter()
@@ -415,9 +489,9 @@ pub(crate) fn run(
             ),
             None => "DBT_INTERNAL_TARGET.dbt_valid_to is null".into(),
         };
-        let updated = conn.execute(&format!(
+        let updated = conn.execute(&spec.renamed(&format!(
             "update {target} as DBT_INTERNAL_TARGET\n    set dbt_valid_to = DBT_INTERNAL_SOURCE.dbt_valid_to\n    from {src} as DBT_INTERNAL_SOURCE\n    where DBT_INTERNAL_SOURCE.dbt_scd_id::text = DBT_INTERNAL_TARGET.dbt_scd_id::text\n      and DBT_INTERNAL_SOURCE.dbt_change_type::text in ('update'::text, 'delete'::text)\n      and {cur}"
-        ))?;
+        )))?;
         let cols: Vec<String> = snapshot_cols.iter().map(|c| quote(c)).collect();
         let inserted = conn.execute(&format!(
             "insert into {target} ({})\n    select {}\n    from {src} as DBT_INTERNAL_SOURCE\n    where DBT_INTERNAL_SOURCE.dbt_change_type::text = 'insert'::text",

@@ -167,7 +167,14 @@ class SluiceRunner:
             target = project_dir / args[args.index("--target-path") + 1]
         success = proc.returncode == 0
         if proc.returncode == 2:
-            return dbtRunnerResult(success=False, exception=DbtRuntimeError(out.strip()))
+            # sluice's diagnostic says which kind of error dbt would raise.
+            from dbt.exceptions import ParsingError
+            from dbt_common.exceptions import CompilationError, DbtDatabaseError
+
+            kind = (ParsingError if "Parsing Error" in out
+                    else CompilationError if "Compilation Error" in out
+                    else DbtDatabaseError if "Database Error" in out else DbtRuntimeError)
+            return dbtRunnerResult(success=False, exception=kind(out.strip()))
         if command in _EXECUTION:
             result = _execution_result(target, _load_manifest(target))
             if command == "show" and result.results:

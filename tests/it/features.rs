@@ -538,3 +538,83 @@ fn stored_failures_and_run_files_as_dbt_keeps_them() {
         "{run_file}"
     );
 }
+
+/// Project hooks render with the run's connection (a macro may `run_query`); a failing query
+/// is a database error; a seed hook that calls `ref` and a `config()` naming both `pre_hook`
+/// and `pre-hook` are refused at parse time, as dbt refuses them.
+#[test]
+fn hooks_query_the_warehouse_and_bad_hooks_are_refused_at_parse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hk");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::create_dir_all(dir.join("macros")).unwrap();
+    std::fs::create_dir_all(dir.join("seeds")).unwrap();
+    let project = "name: hk\nprofile: hk\non-run-start:\n  - \"{{ remember() }}\"\n";
+    let files = [
+        ("dbt_project.yml", project),
+        (
+            "profiles.yml",
+            "hk:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"hk.duckdb\"\n      threads: 1\n",
+        ),
+        (
+            "macros/remember.sql",
+            "{% macro remember() %}{% set n = run_query('select 41 + 1 as n').columns[0].values()[0] %}\
+             create or replace table hook_saw as select {{ n }} as n{% endmacro %}",
+        ),
+        ("models/m.sql", "select 1 as x"),
+        ("seeds/s.csv", "a\n1\n"),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select n from hook_saw",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(r.stdout.contains("\"n\": 42"), "{}{}", r.stdout, r.stderr);
+
+    std::fs::write(
+        dir.join("macros/remember.sql"),
+        "{% macro remember() %}{% do run_query('select nope from nowhere') %}{% endmacro %}",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("Database Error"), "{}", r.stderr);
+
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        format!("{project}seeds:\n  +post-hook: \"select * from {{{{ ref('m') }}}}\"\n"),
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("Seeds cannot depend on other nodes"),
+        "{}",
+        r.stderr
+    );
+
+    std::fs::write(dir.join("dbt_project.yml"), project).unwrap();
+    std::fs::write(
+        dir.join("models/m.sql"),
+        "{{ config({'pre_hook': 'select 1', 'pre-hook': 'select 2'}) }} select 1 as x",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("Got duplicate keys: (pre_hook, pre-hook)"),
+        "{}",
+        r.stderr
+    );
+}

@@ -167,3 +167,45 @@ fn a_failing_snapshot_run_leaves_the_table_as_it_was() {
             .is_empty()
     );
 }
+
+/// `snapshot_meta_column_names` renames dbt's meta columns in the table and in every run's
+/// SQL; once the table has them, configuring other names is dbt's compilation error, and the
+/// table is left alone.
+#[test]
+fn meta_column_names_are_the_tables_and_must_stay_so() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/snapshots"));
+    let project = dir.join("dbt_project.yml");
+    let base = std::fs::read_to_string(&project).unwrap();
+    let names = |valid_to: &str| {
+        format!(
+            "{base}\nsnapshots:\n  snaps:\n    +snapshot_meta_column_names:\n      \
+             dbt_valid_to: {valid_to}\n      dbt_valid_from: seen_from\n      dbt_scd_id: version_id\n"
+        )
+    };
+    std::fs::write(&project, names("seen_to")).unwrap();
+    for stage in 1..=2 {
+        let r = sluice(&dir, &["build", "--vars", &format!("{{stage: {stage}}}")]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    }
+    let facts = snapshot_facts(&dir.join("snaps.duckdb"));
+    let table = facts["snapshots.customers_ts"].to_string();
+    for col in ["seen_to", "seen_from", "version_id", "dbt_updated_at"] {
+        assert!(table.contains(col), "{col} in {table}");
+    }
+    assert!(!table.contains("dbt_valid_to"), "{table}");
+    std::fs::write(&project, names("closed_at")).unwrap();
+    let r = sluice(&dir, &["snapshot", "--vars", "{stage: 3}"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Compilation Error in snapshot customers_ts")
+            && r.stdout
+                .contains("Snapshot target is missing configured columns"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        snapshot_facts(&dir.join("snaps.duckdb"))["snapshots.customers_ts"].to_string(),
+        table
+    );
+}

@@ -252,6 +252,16 @@ impl Object for ConfigObj {
                 }
             }
         }
+        // `pre_hook` and `pre-hook` name one config: one call giving both is ambiguous, and
+        // dbt refuses it.
+        for (a, b) in [("pre_hook", "pre-hook"), ("post_hook", "post-hook")] {
+            if map.contains_key(a) && map.contains_key(b) {
+                return Err(err(format!(
+                    "{COMPILER_ERROR}Got duplicate keys: ({a}, {b}) all map to \"{a}\"\n  \
+                     hint: keep one spelling of the key in the config() call"
+                )));
+            }
+        }
         if ctx.phase == Phase::Parse {
             if let Ok(mut r) = ctx.recorded.lock() {
                 crate::project::config::merge(&mut r.config, &map);
@@ -400,7 +410,10 @@ fn run_query(sql: String) -> Result<Value, Error> {
     if ctx.phase == Phase::Parse {
         return Ok(Value::from(()));
     }
-    let r = ctx.services.execute_sql(&sql, true).map_err(err)?;
+    let r = ctx
+        .services
+        .execute_sql(&sql, true)
+        .map_err(|e| err(format!("Database Error: {e}")))?;
     Ok(Value::from_object(TableObj(r)))
 }
 
@@ -410,7 +423,11 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
     if ctx.phase == Phase::Parse {
         return Ok(Value::from(""));
     }
-    let r = ctx.services.execute_sql(&sql, fetch).map_err(err)?;
+    // A statement the warehouse rejects is what dbt raises as a database error.
+    let r = ctx
+        .services
+        .execute_sql(&sql, fetch)
+        .map_err(|e| err(format!("Database Error: {e}")))?;
     let n = r.rows.len();
     let value = Value::from_serialize(serde_json::json!({
         "response": {"code": "OK", "rows_affected": n, "_message": "OK"},
