@@ -336,7 +336,7 @@ pub(crate) struct RunArgs {
     /// Store failing rows of tests in tables (also DBT_STORE_FAILURES).
     #[arg(long)]
     pub(crate) store_failures: bool,
-    /// Limit refs and sources to zero rows (not supported yet: an error; also DBT_EMPTY).
+    /// Build with refs and sources limited to zero rows, seeds without rows (also DBT_EMPTY).
     #[arg(long, overrides_with = "no_empty")]
     pub(crate) empty: bool,
     #[arg(long, overrides_with = "empty")]
@@ -410,7 +410,7 @@ pub(crate) enum Command {
         inline: Option<String>,
         #[command(flatten)]
         preview: PreviewArgs,
-        /// Limit refs and sources to zero rows (not supported yet: an error; also DBT_EMPTY).
+        /// Limit refs and sources to zero rows (not supported by compile yet: an error; DBT_EMPTY).
         #[arg(long, overrides_with = "no_empty")]
         empty: bool,
         #[arg(long, overrides_with = "empty")]

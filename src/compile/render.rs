@@ -39,6 +39,8 @@ pub(crate) struct CompileServices {
     pub(crate) logs: Mutex<Vec<String>>,
     /// `config.set(...)` calls made while compiling, by node id (read by [`Self::set_config_of`]).
     set_configs: Mutex<BTreeMap<String, Map<String, Value>>>,
+    /// `--empty` (see [`Services::empty_refs`]).
+    empty: bool,
 }
 
 impl CompileServices {
@@ -55,7 +57,13 @@ impl CompileServices {
             dialect,
             logs: Mutex::new(vec![]),
             set_configs: Mutex::new(BTreeMap::new()),
+            empty: false,
         }
+    }
+    /// These services with `--empty`'s zero-row refs and sources (or without).
+    pub(crate) fn with_empty(mut self, empty: bool) -> Self {
+        self.empty = empty;
+        self
     }
     /// The value node `node_id` gave `key` with `config.set` as it compiled (e.g. `sql_header`).
     pub(crate) fn set_config_of(&self, node_id: &str, key: &str) -> Option<Value> {
@@ -145,6 +153,9 @@ impl Services for CompileServices {
                 l.push(message.to_string());
             }
         }
+    }
+    fn empty_refs(&self) -> bool {
+        self.empty
     }
     fn set_config(&self, node_id: &str, key: &str, value: Value) {
         if let Ok(mut m) = self.set_configs.lock() {

@@ -45,6 +45,8 @@ pub(crate) struct RunContext {
     pub(crate) project_root: std::path::PathBuf,
     pub(crate) target_path: std::path::PathBuf,
     pub(crate) full_refresh: bool,
+    /// `--empty`: refs and sources render as zero-row subqueries, seeds load no rows.
+    pub(crate) empty: bool,
     pub(crate) fail_fast: bool,
     pub(crate) store_failures: bool,
     /// `--warn-error` (or `--warn-error-options` naming `LogTestResult`): tests that would warn

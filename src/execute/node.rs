@@ -119,12 +119,15 @@ pub(crate) fn execute(
 
 fn services(shared: &Shared, wh: &Arc<ConnWarehouse>) -> Arc<CompileServices> {
     let w: Arc<dyn Warehouse> = wh.clone();
-    Arc::new(CompileServices::new(
-        shared.resolver.clone(),
-        Some(w),
-        shared.full_refresh,
-        shared.dialect,
-    ))
+    Arc::new(
+        CompileServices::new(
+            shared.resolver.clone(),
+            Some(w),
+            shared.full_refresh,
+            shared.dialect,
+        )
+        .with_empty(shared.empty),
+    )
 }
 
 fn flush_logs(shared: &Shared, s: &CompileServices) {
@@ -239,10 +242,21 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
             }
         }
     }
-    let delimiter = node
-        .config_str("delimiter")
-        .and_then(|d| d.bytes().next())
-        .unwrap_or(b',');
+    // dbt (agate's CSV reader) takes exactly one character; anything else is its compilation
+    // error, before the seed is read.
+    let delimiter = match node.config_str("delimiter") {
+        None => b',',
+        Some(d) if d.len() == 1 => d.as_bytes()[0],
+        Some(d) => {
+            return NodeOutcome::error(
+                format!(
+                    "Compilation Error in seed {} ({})\n  `delimiter` must be a 1-character string, not {d:?}",
+                    node.name, node.original_file_path
+                ),
+                None,
+            )
+        }
+    };
     // Where the engine's `COPY` sniffs the file (DuckDB), values are read with the quote
     // character its sniffer finds, as dbt-duckdb's `COPY` reads them.
     let quote = if shared.dialect.sniffs_csv_quote() {
@@ -256,10 +270,14 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         nulls: shared.dialect.csv_nulls(),
         quote,
     };
-    let table = match crate::project::seeds::read_seed(&path, &node.original_file_path, &opts) {
+    let mut table = match crate::project::seeds::read_seed(&path, &node.original_file_path, &opts) {
         Ok(t) => t,
         Err(d) => return NodeOutcome::error(d.to_string(), None),
     };
+    if shared.empty {
+        // `--empty`: the table as the file types it, without its rows.
+        table.rows.clear();
+    }
     let quote_columns = node.config_bool("quote_columns").unwrap_or(false);
     let rel = node.relation();
     // A seed's hooks run around its load, as dbt's seed materialization runs them.

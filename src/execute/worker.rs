@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) project_root: std::path::PathBuf,
     pub(crate) target_path: std::path::PathBuf,
     pub(crate) full_refresh: bool,
+    /// `--empty` (see [`super::RunContext::empty`]).
+    pub(crate) empty: bool,
     pub(crate) store_failures: bool,
     /// `--warn-error`: a test that would warn fails.
     pub(crate) warn_error_tests: bool,
@@ -43,6 +45,7 @@ impl From<&RunContext> for Shared {
             project_root: c.project_root.clone(),
             target_path: c.target_path.clone(),
             full_refresh: c.full_refresh,
+            empty: c.empty,
             store_failures: c.store_failures,
             warn_error_tests: c.warn_error_tests,
             reporter: c.reporter.clone(),

@@ -105,6 +105,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn sniffs_csv_quote(&self) -> bool {
         false
     }
+    /// Whether a subquery in `from` needs an alias (`--empty` names the zero-row subquery it
+    /// puts in place of each ref and source, as the engine's dbt adapter does).
+    fn subquery_needs_alias(&self) -> bool {
+        true
+    }
     /// `expr` truncated to the start of its `grain` period (`day`, `week`, `month` ...), a date.
     fn date_trunc(&self, grain: &str, expr: &str) -> String;
     /// `expr` moved back by `count` `grain`s, a date.

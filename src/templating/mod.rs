@@ -115,6 +115,10 @@ pub trait Services: Send + Sync {
     fn set_config(&self, node_id: &str, key: &str, value: serde_json::Value) {
         let _ = (node_id, key, value);
     }
+    /// `--empty`: whether `ref` and `source` render as zero-row subqueries.
+    fn empty_refs(&self) -> bool {
+        false
+    }
     /// The target engine's SQL dialect.
     fn dialect(&self) -> crate::sql::Dialect;
     /// The target's adapter type (`duckdb`, `postgres`): `adapter.type()`, `target.type`.

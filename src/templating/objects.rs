@@ -20,6 +20,9 @@ pub(crate) struct RelationObj {
     pub(crate) kind: String,
     /// Ephemeral models render as their CTE name, not a qualified relation.
     pub(crate) cte: bool,
+    /// `--empty`: the relation renders as a zero-row subquery; `Some(true)` when the engine
+    /// needs the subquery aliased (as `_dbt_limit_subq_<name>`, dbt's alias).
+    pub(crate) empty: Option<bool>,
 }
 
 pub(crate) fn relation_value(rel: Relation) -> Value {
@@ -27,6 +30,18 @@ pub(crate) fn relation_value(rel: Relation) -> Value {
         rel,
         kind: String::new(),
         cte: false,
+        empty: None,
+    })
+}
+
+/// A relation as `--empty` renders it: `(select * from <rel> where false limit 0)`, aliased
+/// where the engine needs it, as dbt's `render_limited` does.
+pub(crate) fn empty_relation_value(rel: Relation, needs_alias: bool) -> Value {
+    Value::from_object(RelationObj {
+        rel,
+        kind: String::new(),
+        cte: false,
+        empty: Some(needs_alias),
     })
 }
 
@@ -35,6 +50,7 @@ pub(crate) fn relation_value_kind(rel: Relation, kind: &str) -> Value {
         rel,
         kind: kind.to_string(),
         cte: false,
+        empty: None,
     })
 }
 
@@ -44,6 +60,17 @@ pub(crate) fn cte_value(rel: Relation) -> Value {
         rel,
         kind: "cte".into(),
         cte: true,
+        empty: None,
+    })
+}
+
+/// An ephemeral model's CTE as `--empty` renders it (see [`empty_relation_value`]).
+pub(crate) fn empty_cte_value(rel: Relation, needs_alias: bool) -> Value {
+    Value::from_object(RelationObj {
+        rel,
+        kind: "cte".into(),
+        cte: true,
+        empty: Some(needs_alias),
     })
 }
 
@@ -151,6 +178,7 @@ impl Object for RelationObj {
                     rel: self.rel.clone(),
                     kind: self.kind.clone(),
                     cte: self.cte,
+                    empty: self.empty,
                 }))
             }
             "incorporate" => {
@@ -185,6 +213,7 @@ impl Object for RelationObj {
                     rel,
                     kind,
                     cte: false,
+                    empty: None,
                 }))
             }
             _ => Err(no_method("relation", method)),
@@ -192,7 +221,16 @@ impl Object for RelationObj {
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.rendered())
+        match self.empty {
+            None => f.write_str(&self.rendered()),
+            Some(alias) => {
+                write!(f, "(select * from {} where false limit 0)", self.rendered())?;
+                if alias {
+                    write!(f, " _dbt_limit_subq_{}", self.rel.identifier)?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 

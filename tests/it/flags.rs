@@ -656,7 +656,7 @@ fn bad_and_unsupported_flags_are_clear_errors() {
             "`--defer` is not supported",
         ),
         (vec!["build", "--state", "prod"], vec![], "`--state`"),
-        (vec!["build", "--empty"], vec![], "`--empty`"),
+        // `compile --empty` is not supported (run, build, seed, snapshot and test take it).
         (vec!["compile"], vec![("DBT_EMPTY", "1")], "`--empty`"),
         (
             vec!["build", "--selector", "nightly"],

@@ -74,6 +74,9 @@ impl SqlDialect for DuckDb {
     fn sniffs_csv_quote(&self) -> bool {
         true
     }
+    fn subquery_needs_alias(&self) -> bool {
+        false
+    }
     fn date_trunc(&self, grain: &str, expr: &str) -> String {
         format!("date_trunc('{grain}', {expr})")
     }

@@ -69,6 +69,7 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
         project_root: s.project.root.clone(),
         target_path: s.target_path.clone(),
         full_refresh: a.full_refresh,
+        empty: a.empty,
         fail_fast: g.settings.fail_fast,
         store_failures: a.store_failures,
         warn_error_tests: g

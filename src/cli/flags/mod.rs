@@ -570,9 +570,7 @@ fn resolve_run(a: &mut RunArgs) -> Result<(), Diagnostic> {
     if !a.store_failures {
         a.store_failures = env_bool("DBT_STORE_FAILURES", "store-failures")?.unwrap_or(false);
     }
-    if pair(a.empty, a.no_empty, "DBT_EMPTY", "empty", None)? == Some(true) {
-        return Err(empty_unsupported());
-    }
+    a.empty = pair(a.empty, a.no_empty, "DBT_EMPTY", "empty", None)? == Some(true);
     if a.sample.is_some() {
         return Err(unsupported(
             "`--sample`",

@@ -203,10 +203,26 @@ fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
                 .resolve_ref(&ctx.node, package.as_deref(), &name, version.as_deref())
                 .map_err(err)?;
             if rel.database == "__ephemeral__" {
+                // `--empty` limits an ephemeral parent's CTE too, as dbt does.
+                if ctx.services.empty_refs() {
+                    return Ok(super::objects::empty_cte_value(
+                        rel,
+                        ctx.services.dialect().subquery_needs_alias(),
+                    ));
+                }
                 return Ok(cte_value(rel));
             }
-            Ok(relation_value(rel))
+            Ok(maybe_empty(&ctx, rel))
         }
+    }
+}
+
+/// A `ref`/`source` relation, rendered as a zero-row subquery under `--empty`.
+fn maybe_empty(ctx: &super::RenderCtx, rel: Relation) -> Value {
+    if ctx.services.empty_refs() {
+        super::objects::empty_relation_value(rel, ctx.services.dialect().subquery_needs_alias())
+    } else {
+        relation_value(rel)
     }
 }
 
@@ -227,7 +243,7 @@ fn source_fn(source: String, table: String) -> Result<Value, Error> {
                 .services
                 .resolve_source(&ctx.node, &source, &table)
                 .map_err(err)?;
-            Ok(relation_value(rel))
+            Ok(maybe_empty(&ctx, rel))
         }
     }
 }
