@@ -72,6 +72,15 @@ pub(crate) fn load_target(
     crate::session::load_target(&options(g, g.settings.which, false, false), root, project)
 }
 
+/// The target of profile `name`, when there is no project to name it (`debug --profile`).
+pub(crate) fn load_profile_target(
+    g: &GlobalArgs,
+    root: &Path,
+    name: &str,
+) -> Result<Target, Diagnostic> {
+    crate::session::load_profile_target(&options(g, g.settings.which, false, false), root, name)
+}
+
 impl SelectArgs {
     /// The nodes these flags select.
     pub(crate) fn selection(&self) -> Selection<'_> {

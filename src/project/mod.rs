@@ -102,8 +102,12 @@ pub(crate) fn find_root(start: &Path) -> Result<PathBuf, Diagnostic> {
     let start = std::fs::canonicalize(start).map_err(|e| {
         Diagnostic::error(
             Code::Project,
-            format!("cannot open project directory `{}`: {e}", start.display()),
+            format!(
+                "Invalid value for '--project-dir': Path '{}' does not exist or cannot be opened ({e})",
+                start.display()
+            ),
         )
+        .with_hint("pass the folder that holds dbt_project.yml")
     })?;
     let mut dir = Some(start.as_path());
     while let Some(d) = dir {

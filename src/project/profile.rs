@@ -275,7 +275,7 @@ pub(crate) fn find_profile(
         }
     }
     let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    Err(Diagnostic::error(Code::Profile, format!("no `profiles.yml` found (searched: {})", searched.join(", ")))
+    Err(Diagnostic::error(Code::Profile, format!("no `profiles.yml` found: looked for a profiles.yml file in {}", searched.iter().map(|d| format!("{d}/profiles.yml")).collect::<Vec<_>>().join(", ")))
         .with_hint("pass `--profiles-dir DIR`, set DBT_PROFILES_DIR, or create profiles/profiles.yml in the project"))
 }
 
@@ -433,7 +433,7 @@ impl Profile {
                 .as_object()
                 .map(|m| m.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            return Err(Diagnostic::error(Code::Profile, format!("profile `{profile_name}` not found in `{file}`"))
+            return Err(Diagnostic::error(Code::Profile, format!("Could not find profile named '{profile_name}' in `{file}`"))
                 .in_file(&self.path)
                 .with_hint(match did_you_mean(profile_name, names.iter().copied()) {
                     Some(h) => h,
@@ -459,7 +459,9 @@ impl Profile {
                 .unwrap_or_default();
             return Err(Diagnostic::error(
                 Code::Profile,
-                format!("target `{target_name}` not found in profile `{profile_name}` of `{file}`"),
+                format!(
+                    "The profile '{profile_name}' does not have a target named '{target_name}'."
+                ),
             )
             .in_file(&self.path)
             .with_hint(match did_you_mean(&target_name, names.iter().copied()) {
@@ -470,7 +472,7 @@ impl Profile {
         let Value::Object(values) = render_value(output, &self.path, &target_name, false)? else {
             return Err(Diagnostic::error(
                 Code::Profile,
-                format!("target `{target_name}` must be a mapping"),
+                format!("output '{target_name}' of profile '{profile_name}' is misconfigured in profiles.yml: it must be a mapping"),
             )
             .in_file(&self.path));
         };

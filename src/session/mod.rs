@@ -96,14 +96,23 @@ pub(crate) fn load_target(
     root: &Path,
     project: &Project,
 ) -> Result<Target, Diagnostic> {
-    let profile = project::profile::find_profile(opts.profiles_dir.as_deref(), root)?;
     let name = opts
         .profile
         .clone()
         .or(project.config.profile.clone())
         .unwrap_or_else(|| project.config.name.clone());
+    load_profile_target(opts, root, &name)
+}
+
+/// The target of profile `name` (what `--target` or the profile's `target:` names).
+pub(crate) fn load_profile_target(
+    opts: &LoadOptions,
+    root: &Path,
+    name: &str,
+) -> Result<Target, Diagnostic> {
+    let profile = project::profile::find_profile(opts.profiles_dir.as_deref(), root)?;
     let mut target = profile.target(
-        &name,
+        name,
         opts.target.as_deref(),
         root,
         &crate::adapters::registry::Registry,

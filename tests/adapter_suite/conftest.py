@@ -171,6 +171,10 @@ class SluiceRunner:
             from dbt.exceptions import ParsingError
             from dbt_common.exceptions import CompilationError, DbtDatabaseError
 
+            if "Invalid value for '--" in out:
+                # A flag's value refused before anything ran: what click reports in dbt.
+                from dbt.cli.exceptions import DbtUsageException
+                return dbtRunnerResult(success=False, exception=DbtUsageException(out.strip()))
             kind = (ParsingError if "Parsing Error" in out
                     else CompilationError if "Compilation Error" in out
                     else DbtDatabaseError if "Database Error" in out else DbtRuntimeError)

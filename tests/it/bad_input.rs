@@ -360,7 +360,7 @@ fn debug_follows_the_log_format() {
     assert!(
         events
             .iter()
-            .any(|e| e["msg"] == "Connection test: OK connection ok"),
+            .any(|e| e["msg"] == "  Connection test: [OK connection ok]"),
         "{}",
         r.stdout
     );

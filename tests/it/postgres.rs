@@ -385,7 +385,13 @@ fn wrong_password_names_the_target_never_the_password() {
     let r = sluice(&dir, &["debug"]);
     assert!(!r.stdout.contains(wrong) && !r.stderr.contains(wrong));
     assert!(r.stdout.contains("password: ****"), "{}", r.stdout);
-    assert!(r.stdout.contains("Connection test: ERROR"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Connection test: [ERROR]"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("1 check failed:"), "{}", r.stdout);
+    assert_eq!(r.code, 1, "a failed check: {}", r.stdout);
 }
 
 /// Needs no server: nothing listens on the port.

@@ -42,7 +42,10 @@ pub(crate) fn run(cli: &crate::cli::Cli) -> CmdResult {
             output,
             output_keys,
         } => ls::ls(g, selection, *output, output_keys),
-        Command::Debug { config_dir, .. } => debug::debug(g, *config_dir),
+        Command::Debug {
+            config_dir,
+            connection,
+        } => debug::debug(g, *config_dir, *connection),
         Command::Clean { .. } => clean::clean(g),
         Command::Deps { lock, .. } => deps::run(g, *lock),
         Command::Docs { command } => docs::run(g, command),
