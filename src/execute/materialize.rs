@@ -39,6 +39,8 @@ pub(crate) struct BuildSpec<'a> {
     pub(crate) merge_exclude_columns: Vec<String>,
     /// The relations this run builds after this one (see [`Rebuilt`]).
     pub(crate) rebuilt: &'a Rebuilt,
+    /// An enforced contract: tables are created from its columns and constraints.
+    pub(crate) contract: Option<&'a super::contract::Contract>,
 }
 
 /// The relations a run rebuilds, as lower-case `(schema, identifier)`. When replacing a relation
@@ -110,7 +112,7 @@ pub(crate) fn build(
     }
     match spec.materialization {
         Materialization::View => build_view(conn, spec.relation, spec.sql, spec.rebuilt),
-        Materialization::Table => build_table(conn, spec.relation, spec.sql, spec.rebuilt),
+        Materialization::Table => build_table(conn, spec),
         Materialization::Incremental => build_incremental(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
@@ -188,17 +190,25 @@ fn build_view(
     })
 }
 
-fn build_table(
-    conn: &mut dyn Connection,
-    rel: &Relation,
-    sql: &str,
-    rebuilt: &Rebuilt,
-) -> Result<BuildOutcome, AdapterError> {
+fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
+    let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
-    let main = d.create_table_as(&tmp, sql);
-    let n = conn.execute(&main)?;
+    let (main, n) = match spec.contract {
+        None => {
+            let main = d.create_table_as(&tmp, sql);
+            let n = conn.execute(&main)?;
+            (main, n)
+        }
+        // The contract's table, then the query's rows in the contract's column order.
+        Some(contract) => {
+            let (create, insert) = contract.statements(d, &tmp, sql);
+            conn.execute(&create)?;
+            let n = conn.execute(&insert)?;
+            (format!("{create} ;\n{insert}"), n)
+        }
+    };
     swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt)?;
     Ok(BuildOutcome {
         main_sql: Some(main),
@@ -385,7 +395,7 @@ fn build_incremental(
     }
     match conn.relation_kind(rel)? {
         Some(RelationKind::Table) if !spec.full_refresh => {}
-        _ => return build_table(conn, rel, spec.sql, spec.rebuilt),
+        _ => return build_table(conn, spec),
     }
     let d = conn.dialect();
     let tmp = d.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);

@@ -6,6 +6,7 @@
 //! `is_incremental()` and `run_query` see the warehouse as it is then), and builds or tests it. A
 //! failure marks the node's selected descendants as skipped; independent branches carry on.
 
+mod contract;
 pub(crate) mod materialize;
 mod status;
 pub(crate) use status::RunStatus;

@@ -463,6 +463,18 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         return NodeOutcome::error(e, Some(sql));
     }
     let rel = node.relation();
+    let contract = match super::contract::Contract::of(node, &shared.resolver, shared.dialect) {
+        Ok(c) => c,
+        Err(e) => {
+            return NodeOutcome::error(
+                format!(
+                    "Compilation Error in model {} ({})\n  {e}",
+                    node.name, node.original_file_path
+                ),
+                Some(sql),
+            )
+        }
+    };
     // An empty `unique_key` ('' or ['']) is no key, as dbt's `{% if unique_key %}` reads it.
     let mut unique_key = crate::project::config::str_list(node.config.get("unique_key"));
     unique_key.retain(|k| !k.trim().is_empty());
@@ -490,6 +502,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
             node.config.get("merge_exclude_columns"),
         ),
         rebuilt: &shared.rebuilt,
+        contract: contract.as_ref(),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;

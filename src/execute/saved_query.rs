@@ -88,6 +88,7 @@ pub(crate) fn write_export(
         incremental_predicates: vec![],
         merge_update_columns: vec![],
         merge_exclude_columns: vec![],
+        contract: None,
         // An export is a relation of its own: nothing reads it in the run that writes it.
         rebuilt: &materialize::Rebuilt::new(),
     };

@@ -110,6 +110,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn subquery_needs_alias(&self) -> bool {
         true
     }
+    /// Whether a contract's foreign key names the referenced table with its database (DuckDB's
+    /// dbt adapter leaves it out: its foreign keys cannot cross databases).
+    fn foreign_keys_name_database(&self) -> bool {
+        true
+    }
     /// `expr` truncated to the start of its `grain` period (`day`, `week`, `month` ...), a date.
     fn date_trunc(&self, grain: &str, expr: &str) -> String;
     /// `expr` moved back by `count` `grain`s, a date.

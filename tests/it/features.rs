@@ -700,3 +700,68 @@ fn empty_builds_relations_without_rows() {
         r.stdout
     );
 }
+
+/// An enforced contract builds the table from the contract's columns, types and constraints,
+/// fills it from the query in the contract's column order, and lets the warehouse enforce the
+/// constraints: a row that breaks one fails the model and keeps the old table.
+#[test]
+fn enforced_contracts_create_constrained_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ct");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    let files = [
+        ("dbt_project.yml", "name: ct\nprofile: ct\nmodels:\n  ct:\n    +materialized: table\n"),
+        (
+            "profiles.yml",
+            "ct:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"ct.duckdb\"\n      threads: 1\n",
+        ),
+        ("models/parent.sql", "select 1 as id"),
+        ("models/child.sql", "-- depends_on: {{ ref('parent') }}\nselect 'blue' as color, {{ var('id', 1) }} as id"),
+        (
+            "models/schema.yml",
+            "models:\n  - name: parent\n    config: {contract: {enforced: true}}\n    columns:\n      - name: id\n        data_type: integer\n        constraints: [{type: primary_key}]\n  - name: child\n    config: {contract: {enforced: true}}\n    columns:\n      - name: id\n        data_type: integer\n        constraints:\n          - type: not_null\n          - type: check\n            expression: (id > 0)\n          - type: foreign_key\n            to: ref('parent')\n            to_columns: [id]\n      - name: color\n        data_type: text\n    constraints:\n      - type: unique\n        name: one_colour\n        columns: [color]\n",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let run_file = std::fs::read_to_string(dir.join("target/run/ct/models/child.sql")).unwrap();
+    assert!(
+        run_file.contains(
+            "id integer not null check ((id > 0)) references \"main\".\"parent\" (id),\n    color text,\n    constraint one_colour unique (color)"
+        ) && run_file.contains("select\n       id,\n       color\n       from"),
+        "{run_file}"
+    );
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select * from child",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(r.stdout.contains("\"id\": 1"), "{}", r.stdout);
+    // A row the check refuses: the model fails, and the table keeps its row.
+    let r = sluice(&dir, &["run", "-s", "child", "--vars", "{id: -1}"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Constraint Error") || r.stdout.contains("CHECK"),
+        "{}",
+        r.stdout
+    );
+    let r = sluice(
+        &dir,
+        &[
+            "show",
+            "--inline",
+            "select * from child",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(r.stdout.contains("\"id\": 1"), "{}", r.stdout);
+}

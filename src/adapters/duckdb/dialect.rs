@@ -77,6 +77,9 @@ impl SqlDialect for DuckDb {
     fn subquery_needs_alias(&self) -> bool {
         false
     }
+    fn foreign_keys_name_database(&self) -> bool {
+        false
+    }
     fn date_trunc(&self, grain: &str, expr: &str) -> String {
         format!("date_trunc('{grain}', {expr})")
     }

@@ -60,6 +60,7 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         incremental_predicates: vec![],
         merge_update_columns: vec![],
         merge_exclude_columns: vec![],
+        contract: None,
         rebuilt: &NONE_REBUILT,
     }
 }
