@@ -26,6 +26,37 @@ fn ls(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
     r.stdout.lines().map(str::to_string).collect()
 }
 
+/// A DuckDB project in a temporary folder: `dbt_project.yml` (`name` and `profile` set to
+/// `name`, then `project_extra`), a one-thread `profiles.yml` with the database `<name>.duckdb`,
+/// and `files` (their folders made).
+fn duckdb_project(
+    name: &str,
+    project_extra: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        format!("name: {name}\nprofile: {name}\n{project_extra}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{name}.duckdb\"\n      threads: 1\n"
+        ),
+    )
+    .unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    (tmp, dir)
+}
+
 #[test]
 fn ephemeral_cte_macro_and_vars_compile_as_dbt_would() {
     let (_tmp, dir) = features();
@@ -544,18 +575,12 @@ fn stored_failures_and_run_files_as_dbt_keeps_them() {
 /// and `pre-hook` are refused at parse time, as dbt refuses them.
 #[test]
 fn hooks_query_the_warehouse_and_bad_hooks_are_refused_at_parse() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("hk");
-    std::fs::create_dir_all(dir.join("models")).unwrap();
-    std::fs::create_dir_all(dir.join("macros")).unwrap();
-    std::fs::create_dir_all(dir.join("seeds")).unwrap();
-    let project = "name: hk\nprofile: hk\non-run-start:\n  - \"{{ remember() }}\"\n";
-    let files = [
-        ("dbt_project.yml", project),
-        (
-            "profiles.yml",
-            "hk:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"hk.duckdb\"\n      threads: 1\n",
-        ),
+    let hooks = "on-run-start:\n  - \"{{ remember() }}\"\n";
+    let project = format!("name: hk\nprofile: hk\n{hooks}");
+    let (_tmp, dir) = duckdb_project(
+        "hk",
+        hooks,
+        &[
         (
             "macros/remember.sql",
             "{% macro remember() %}{% set n = run_query('select 41 + 1 as n').columns[0].values()[0] %}\
@@ -563,10 +588,8 @@ fn hooks_query_the_warehouse_and_bad_hooks_are_refused_at_parse() {
         ),
         ("models/m.sql", "select 1 as x"),
         ("seeds/s.csv", "a\n1\n"),
-    ];
-    for (path, text) in files {
-        std::fs::write(dir.join(path), text).unwrap();
-    }
+        ],
+    );
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = sluice(
@@ -603,7 +626,7 @@ fn hooks_query_the_warehouse_and_bad_hooks_are_refused_at_parse() {
         r.stderr
     );
 
-    std::fs::write(dir.join("dbt_project.yml"), project).unwrap();
+    std::fs::write(dir.join("dbt_project.yml"), &project).unwrap();
     std::fs::write(
         dir.join("models/m.sql"),
         "{{ config({'pre_hook': 'select 1', 'pre-hook': 'select 2'}) }} select 1 as x",
@@ -624,33 +647,27 @@ fn hooks_query_the_warehouse_and_bad_hooks_are_refused_at_parse() {
 /// typed from its file, without rows; as dbt does.
 #[test]
 fn empty_builds_relations_without_rows() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("em");
-    for d in ["models", "seeds"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    let files = [
-        ("dbt_project.yml", "name: em\nprofile: em\nmodels:\n  em:\n    +materialized: table\n"),
-        (
-            "profiles.yml",
-            "em:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"em.duckdb\"\n      threads: 1\n",
-        ),
-        ("seeds/raw.csv", "id,amount\n3,1.5\n"),
-        (
-            "models/sources.yml",
-            "sources:\n  - name: src\n    schema: main\n    tables:\n      - name: raw\n",
-        ),
-        ("models/one.sql", "select 1 as id, 2.5 as amount"),
-        ("models/eph.sql", "{{ config(materialized='ephemeral') }} select 2 as id, 0.5 as amount"),
-        (
-            "models/all_rows.sql",
-            "select * from {{ ref('one') }} union all select * from {{ ref('eph') }} \
+    let (_tmp, dir) = duckdb_project(
+        "em",
+        "models:\n  em:\n    +materialized: table\n",
+        &[
+            ("seeds/raw.csv", "id,amount\n3,1.5\n"),
+            (
+                "models/sources.yml",
+                "sources:\n  - name: src\n    schema: main\n    tables:\n      - name: raw\n",
+            ),
+            ("models/one.sql", "select 1 as id, 2.5 as amount"),
+            (
+                "models/eph.sql",
+                "{{ config(materialized='ephemeral') }} select 2 as id, 0.5 as amount",
+            ),
+            (
+                "models/all_rows.sql",
+                "select * from {{ ref('one') }} union all select * from {{ ref('eph') }} \
              union all select * from {{ source('src', 'raw') }}",
-        ),
-    ];
-    for (path, text) in files {
-        std::fs::write(dir.join(path), text).unwrap();
-    }
+            ),
+        ],
+    );
     let count = |dir: &std::path::Path, rel: &str| -> String {
         let r = sluice(
             dir,
@@ -706,25 +723,18 @@ fn empty_builds_relations_without_rows() {
 /// constraints: a row that breaks one fails the model and keeps the old table.
 #[test]
 fn enforced_contracts_create_constrained_tables() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ct");
-    std::fs::create_dir_all(dir.join("models")).unwrap();
-    let files = [
-        ("dbt_project.yml", "name: ct\nprofile: ct\nmodels:\n  ct:\n    +materialized: table\n"),
-        (
-            "profiles.yml",
-            "ct:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"ct.duckdb\"\n      threads: 1\n",
-        ),
+    let (_tmp, dir) = duckdb_project(
+        "ct",
+        "models:\n  ct:\n    +materialized: table\n",
+        &[
         ("models/parent.sql", "select 1 as id"),
         ("models/child.sql", "-- depends_on: {{ ref('parent') }}\nselect 'blue' as color, {{ var('id', 1) }} as id"),
         (
             "models/schema.yml",
             "models:\n  - name: parent\n    config: {contract: {enforced: true}}\n    columns:\n      - name: id\n        data_type: integer\n        constraints: [{type: primary_key}]\n  - name: child\n    config: {contract: {enforced: true}}\n    columns:\n      - name: id\n        data_type: integer\n        constraints:\n          - type: not_null\n          - type: check\n            expression: (id > 0)\n          - type: foreign_key\n            to: ref('parent')\n            to_columns: [id]\n      - name: color\n        data_type: text\n    constraints:\n      - type: unique\n        name: one_colour\n        columns: [color]\n",
         ),
-    ];
-    for (path, text) in files {
-        std::fs::write(dir.join(path), text).unwrap();
-    }
+        ],
+    );
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let run_file = std::fs::read_to_string(dir.join("target/run/ct/models/child.sql")).unwrap();
