@@ -65,6 +65,15 @@ impl AdapterError {
             message: message.into(),
         }
     }
+    /// How dbt names this error in a node's message: a build refused before it touched data
+    /// (an invalid strategy, `on_schema_change: fail`) is what dbt's materializations raise as
+    /// a `Compilation Error`; anything else is a `Database Error`.
+    pub(crate) fn dbt_kind(&self) -> &'static str {
+        match self {
+            AdapterError::Build { .. } => "Compilation Error",
+            _ => "Database Error",
+        }
+    }
     pub(crate) fn build(message: impl Into<String>) -> Self {
         AdapterError::Build {
             message: message.into(),

@@ -38,4 +38,4 @@ pub(crate) use render::{
     compile_node_in, compiled_path, has_ephemeral_models, node_info, write_if_changed,
     CompileServices, Warehouse,
 };
-pub(crate) use resolve::Resolver;
+pub(crate) use resolve::{parse_relation_call, Resolver};

@@ -250,6 +250,26 @@ impl Resolver {
             .map(|h| h.replace("did you mean `", "did you mean source `"))
     }
 
+    /// The relation a `ref(...)` / `source(...)` call written as text names (a unit test's
+    /// `input`, a contract's foreign key `to`), read by [`parse_relation_call`], for a node of
+    /// `from_package`; `None` when it is neither call.
+    pub(crate) fn relation_of_call(
+        &self,
+        from_package: &str,
+        kind: &str,
+        args: &[String],
+    ) -> Result<Option<Relation>, String> {
+        match (kind, args) {
+            ("ref", [name]) => Ok(Some(self.ref_relation(from_package, None, name, None)?.0)),
+            ("ref", [package, name]) => Ok(Some(
+                self.ref_relation(from_package, Some(package), name, None)?
+                    .0,
+            )),
+            ("source", [source, table]) => Ok(Some(self.source_relation(source, table)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// The relation a ref resolves to; ephemeral models resolve to a CTE marker.
     pub(crate) fn ref_relation(
         &self,
@@ -268,4 +288,16 @@ impl Resolver {
             .map(|(_, r)| r.clone())
             .ok_or_else(|| format!("source `{source}.{table}` was not found"))
     }
+}
+
+/// `ref('m')`, `ref('pkg', 'm')` or `source('s', 't')` written as text: the call's name and its
+/// arguments, unquoted.
+pub(crate) fn parse_relation_call(s: &str) -> Option<(String, Vec<String>)> {
+    let (kind, rest) = s.trim().split_once('(')?;
+    let args = rest
+        .trim_end_matches(')')
+        .split(',')
+        .map(|a| a.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+        .collect();
+    Some((kind.trim().to_string(), args))
 }

@@ -124,35 +124,14 @@ fn resolve_to(
     if to.is_empty() {
         return Ok(None);
     }
-    let args = |s: &str| -> Vec<String> {
-        s.trim_end_matches(')')
-            .split(',')
-            .map(|a| {
-                a.trim()
-                    .trim_matches(|ch| ch == '\'' || ch == '"')
-                    .to_string()
-            })
-            .filter(|a| !a.is_empty())
-            .collect()
-    };
-    let rel = if let Some(rest) = to.strip_prefix("ref(") {
-        let a = args(rest);
-        let (pkg, name) = match a.as_slice() {
-            [p, n] => (Some(p.as_str()), n.as_str()),
-            [n] => (None, n.as_str()),
-            _ => return Err(format!("cannot read the foreign key target `{to}`")),
-        };
-        resolver
-            .ref_relation(&node.package_name, pkg, name, None)?
-            .0
-    } else if let Some(rest) = to.strip_prefix("source(") {
-        match args(rest).as_slice() {
-            [s, t] => resolver.source_relation(s, t)?,
-            _ => return Err(format!("cannot read the foreign key target `{to}`")),
-        }
-    } else {
+    let call = crate::compile::parse_relation_call(to)
+        .filter(|(kind, _)| kind == "ref" || kind == "source");
+    let Some((kind, args)) = call else {
         return Ok(Some(to.to_string()));
     };
+    let rel = resolver
+        .relation_of_call(&node.package_name, &kind, &args)?
+        .ok_or_else(|| format!("cannot read the foreign key target `{to}`"))?;
     Ok(Some(if dialect.foreign_keys_name_database() {
         dialect.rel(&rel)
     } else {

@@ -511,12 +511,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let outcome = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
-            // A build refused before it touched data (an invalid strategy, `on_schema_change:
-            // fail`) is what dbt's materializations raise as a compiler error.
-            let kind = match e {
-                crate::adapters::AdapterError::Build { .. } => "Compilation Error",
-                _ => "Database Error",
-            };
+            let kind = e.dbt_kind();
             // The end-of-run summary adds the `compiled code at` line, as dbt's does.
             return NodeOutcome::error(
                 format!(
@@ -585,10 +580,7 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
     let (message, rows) = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
-            let kind = match e {
-                crate::adapters::AdapterError::Build { .. } => "Compilation Error",
-                _ => "Database Error",
-            };
+            let kind = e.dbt_kind();
             return NodeOutcome::error(
                 format!(
                     "{kind} in snapshot {} ({})\n  {e}",

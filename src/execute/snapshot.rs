@@ -164,14 +164,11 @@ impl SnapshotSpec {
     /// The meta columns the existing table lacks (compared case-insensitively): dbt refuses
     /// to snapshot into it.
     pub(crate) fn missing_meta_columns(&self, table_cols: &[String]) -> Vec<String> {
-        let needed = [
-            "dbt_scd_id",
-            "dbt_updated_at",
-            "dbt_valid_from",
-            "dbt_valid_to",
-        ]
-        .into_iter()
-        .chain((self.hard_deletes == HardDeletes::NewRecord).then_some("dbt_is_deleted"));
+        // Every meta column but `dbt_is_deleted`, which only `hard_deletes: new_record` adds.
+        let needed = META_COLUMNS[..4]
+            .iter()
+            .copied()
+            .chain((self.hard_deletes == HardDeletes::NewRecord).then_some("dbt_is_deleted"));
         needed
             .map(|d| self.meta(d).to_string())
             .filter(|n| !table_cols.iter().any(|c| c.eq_ignore_ascii_case(n)))

@@ -301,17 +301,6 @@ fn compared_list(cols: &[Column]) -> String {
         .join(", ")
 }
 
-fn parse_input(s: &str) -> Option<(String, Vec<String>)> {
-    let s = s.trim();
-    let (kind, rest) = s.split_once('(')?;
-    let args = rest
-        .trim_end_matches(')')
-        .split(',')
-        .map(|a| a.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
-        .collect();
-    Some((kind.trim().to_string(), args))
-}
-
 pub(crate) fn run_unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     match unit_test(shared, node, wh) {
         Ok(o) => o,
@@ -461,31 +450,16 @@ fn load_givens(
     {
         let g = given.as_object().cloned().unwrap_or_default();
         let input = g.get("input").and_then(Value::as_str).unwrap_or("");
-        let (kind, args) = parse_input(input)
+        let (kind, args) = crate::compile::parse_relation_call(input)
             .ok_or_else(|| format!("unit test `{}`: cannot read input `{input}`", node.name))?;
-        let real = match kind.as_str() {
-            "ref" => {
-                shared
-                    .resolver
-                    .ref_relation(
-                        &node.package_name,
-                        if args.len() > 1 {
-                            Some(args[0].as_str())
-                        } else {
-                            None
-                        },
-                        args.last().map(String::as_str).unwrap_or(""),
-                        None,
-                    )?
-                    .0
-            }
-            "source" if args.len() == 2 => shared.resolver.source_relation(&args[0], &args[1])?,
-            _ => {
-                return Err(format!(
-                    "unit test `{}`: input must be ref(...) or source(...), got `{input}`",
-                    node.name
-                ))
-            }
+        let Some(real) = shared
+            .resolver
+            .relation_of_call(&node.package_name, &kind, &args)?
+        else {
+            return Err(format!(
+                "unit test `{}`: input must be ref(...) or source(...), got `{input}`",
+                node.name
+            ));
         };
         let columns = wh.get_columns(&real)?;
         if columns.is_empty() {

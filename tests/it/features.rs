@@ -26,6 +26,11 @@ fn ls(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
     r.stdout.lines().map(str::to_string).collect()
 }
 
+/// `sluice show --inline SQL --output json` in `dir`.
+fn show_json(dir: &std::path::Path, sql: &str) -> crate::support::Run {
+    sluice(dir, &["show", "--inline", sql, "--output", "json"])
+}
+
 /// A DuckDB project in a temporary folder: `dbt_project.yml` (`name` and `profile` set to
 /// `name`, then `project_extra`), a one-thread `profiles.yml` with the database `<name>.duckdb`,
 /// and `files` (their folders made).
@@ -592,16 +597,7 @@ fn hooks_query_the_warehouse_and_bad_hooks_are_refused_at_parse() {
     );
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let r = sluice(
-        &dir,
-        &[
-            "show",
-            "--inline",
-            "select n from hook_saw",
-            "--output",
-            "json",
-        ],
-    );
+    let r = show_json(&dir, "select n from hook_saw");
     assert!(r.stdout.contains("\"n\": 42"), "{}{}", r.stdout, r.stderr);
 
     std::fs::write(
@@ -669,16 +665,7 @@ fn empty_builds_relations_without_rows() {
         ],
     );
     let count = |dir: &std::path::Path, rel: &str| -> String {
-        let r = sluice(
-            dir,
-            &[
-                "show",
-                "--inline",
-                &format!("select count(*) as n from {rel}"),
-                "--output",
-                "json",
-            ],
-        );
+        let r = show_json(dir, &format!("select count(*) as n from {rel}"));
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
         r.stdout
     };
@@ -701,15 +688,9 @@ fn empty_builds_relations_without_rows() {
     let r = sluice(&dir, &["seed", "--empty", "--full-refresh"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(count(&dir, "raw").contains("\"n\": 0"));
-    let r = sluice(
+    let r = show_json(
         &dir,
-        &[
-            "show",
-            "--inline",
-            "select typeof(amount) as t from (select * from raw union all select null, 1.5)",
-            "--output",
-            "json",
-        ],
+        "select typeof(amount) as t from (select * from raw union all select null, 1.5)",
     );
     assert!(
         r.stdout.contains("DECIMAL") || r.stdout.contains("DOUBLE"),
@@ -744,16 +725,7 @@ fn enforced_contracts_create_constrained_tables() {
         ) && run_file.contains("select\n       id,\n       color\n       from"),
         "{run_file}"
     );
-    let r = sluice(
-        &dir,
-        &[
-            "show",
-            "--inline",
-            "select * from child",
-            "--output",
-            "json",
-        ],
-    );
+    let r = show_json(&dir, "select * from child");
     assert!(r.stdout.contains("\"id\": 1"), "{}", r.stdout);
     // A row the check refuses: the model fails, and the table keeps its row.
     let r = sluice(&dir, &["run", "-s", "child", "--vars", "{id: -1}"]);
@@ -763,15 +735,6 @@ fn enforced_contracts_create_constrained_tables() {
         "{}",
         r.stdout
     );
-    let r = sluice(
-        &dir,
-        &[
-            "show",
-            "--inline",
-            "select * from child",
-            "--output",
-            "json",
-        ],
-    );
+    let r = show_json(&dir, "select * from child");
     assert!(r.stdout.contains("\"id\": 1"), "{}", r.stdout);
 }

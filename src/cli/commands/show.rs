@@ -172,7 +172,6 @@ fn inline_id(s: &session::Session) -> String {
 
 /// `run_results.json` as dbt's `show` writes it: the query's node, with the SQL that ran (its
 /// limit included) as `compiled_code`, and the invocation's `limit`.
-#[allow(clippy::too_many_arguments)]
 fn write_run_results(
     s: &session::Session,
     g: &GlobalArgs,

@@ -429,7 +429,7 @@ fn run_query(sql: String) -> Result<Value, Error> {
     let r = ctx
         .services
         .execute_sql(&sql, true)
-        .map_err(|e| err(format!("Database Error: {e}")))?;
+        .map_err(database_error)?;
     Ok(Value::from_object(TableObj(r)))
 }
 
@@ -439,11 +439,10 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
     if ctx.phase == Phase::Parse {
         return Ok(Value::from(""));
     }
-    // A statement the warehouse rejects is what dbt raises as a database error.
     let r = ctx
         .services
         .execute_sql(&sql, fetch)
-        .map_err(|e| err(format!("Database Error: {e}")))?;
+        .map_err(database_error)?;
     let n = r.rows.len();
     let value = Value::from_serialize(serde_json::json!({
         "response": {"code": "OK", "rows_affected": n, "_message": "OK"},
@@ -461,6 +460,11 @@ fn execute_fn(name: String, sql: String, fetch: bool) -> Result<Value, Error> {
         results.insert(name, Value::from(m));
     }
     Ok(Value::from(""))
+}
+
+/// A statement the warehouse rejected, as dbt raises it (`Database Error`).
+fn database_error(e: String) -> Error {
+    err(format!("Database Error: {e}"))
 }
 
 fn load_result(name: String) -> Result<Value, Error> {
