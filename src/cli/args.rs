@@ -220,20 +220,20 @@ pub(crate) struct GlobalArgs {
     /// Write Python profiling output to this file (no-op).
     #[arg(short = 'r', long, global = true)]
     pub(crate) record_timing_info: Option<PathBuf>,
-    /// Prefer the `--state` manifest's relations when deferring (no-op without `--defer`).
+    /// With `--defer`: unselected refs resolve to the state's relations even where this target has them.
     #[arg(long, global = true, overrides_with = "no_favor_state")]
     pub(crate) favor_state: bool,
     #[arg(long, global = true, overrides_with = "favor_state")]
     pub(crate) no_favor_state: bool,
-    /// Resolve unselected nodes from the `--state` manifest (not supported yet: an error).
+    /// Refs to nodes not built here resolve to the `--state` manifest's relations when missing here.
     #[arg(long, global = true, overrides_with = "no_defer")]
     pub(crate) defer: bool,
     #[arg(long, global = true, overrides_with = "defer")]
     pub(crate) no_defer: bool,
-    /// A previous run's artifacts to compare with (not supported yet: an error).
+    /// A previous run's artifacts to compare with (`state:`, `result:`, `source_status:`, `--defer`, `retry`).
     #[arg(long, global = true)]
     pub(crate) state: Option<PathBuf>,
-    /// The artifacts to defer to (not supported yet: an error).
+    /// The artifacts `--defer` resolves to (default: `--state`).
     #[arg(long, global = true)]
     pub(crate) defer_state: Option<PathBuf>,
     #[arg(
@@ -320,7 +320,7 @@ pub(crate) struct SelectArgs {
     /// Resource types to leave out (ls, build, test; also DBT_EXCLUDE_RESOURCE_TYPES).
     #[arg(long = "exclude-resource-type", alias = "exclude-resource-types", num_args = 1.., action = clap::ArgAction::Append)]
     pub(crate) exclude_resource_type: Vec<String>,
-    /// A selector of selectors.yml (not supported yet: an error).
+    /// A named selection of selectors.yml (also DBT_SELECTOR).
     #[arg(long)]
     pub(crate) selector: Option<String>,
 }
@@ -492,6 +492,9 @@ pub(crate) enum Command {
     },
     /// Run a macro against the warehouse (`run-operation MACRO --args '{key: value}'`).
     RunOperation(OperationArgs),
+    /// Run again the nodes that failed or were skipped in the previous command (its
+    /// run_results.json, in --state or the target path), with that command's flags.
+    Retry,
     /// The semantic layer: validate, list and query metrics.
     Metrics(MetricsArgs),
     /// Generate or serve the documentation site.
@@ -514,6 +517,7 @@ impl Command {
             Command::Snapshot(_) => "snapshot",
             Command::Test(_) => "test",
             Command::Show { .. } => "show",
+            Command::Retry => "retry",
             Command::Debug { .. } => "debug",
             Command::Clean { .. } => "clean",
             Command::Deps { .. } => "deps",

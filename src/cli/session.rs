@@ -29,6 +29,8 @@ pub(crate) fn options(
         which: which.to_string(),
         full_refresh,
         store_failures,
+        state: g.settings.state.clone(),
+        defer_state: g.settings.defer_state.clone(),
     }
 }
 
@@ -89,6 +91,8 @@ impl SelectArgs {
             exclude: &self.exclude,
             resource_types: &self.resource_type,
             exclude_resource_types: &self.exclude_resource_type,
+            selector: self.selector.as_deref(),
+            only: None,
         }
     }
 }

@@ -33,6 +33,14 @@ pub(crate) struct Settings {
     pub(crate) which: &'static str,
     /// `--version-check` (default) / `--no-version-check`: enforce `require-dbt-version`.
     pub(crate) version_check: bool,
+    /// `--state`: a previous run's artifacts, for `state:` / `result:` selection.
+    pub(crate) state: Option<std::path::PathBuf>,
+    /// `--defer-state`: the artifacts `--defer` resolves to (else `state`).
+    pub(crate) defer_state: Option<std::path::PathBuf>,
+    /// `--defer`: unselected refs resolve to the state manifest's relations when missing here.
+    pub(crate) defer: bool,
+    /// `--favor-state`: unselected refs resolve to the state's relations even when they exist.
+    pub(crate) favor_state: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +57,10 @@ impl Default for Settings {
             debug: false,
             print: true,
             warn_error: WarnErrorOptions::default(),
+            state: None,
+            defer_state: None,
+            defer: false,
+            favor_state: false,
         }
     }
 }

@@ -32,6 +32,16 @@ fn shared_defaults(rtype: ResourceType) -> &'static Arc<NodeConfig> {
     CELLS[rtype as usize].get_or_init(|| Arc::new(build_default_config(rtype).into()))
 }
 
+/// Records configs as written (a properties file's `config:`, a `config()` call's arguments) in
+/// a node's `unrendered_config`, where later layers replace earlier ones key by key, as dbt
+/// keeps them for state comparison.
+pub(crate) fn add_unrendered(unrendered: &mut Map<String, Value>, more: &Map<String, Value>) {
+    for (k, v) in more {
+        let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
+        unrendered.insert(key.to_string(), v.clone());
+    }
+}
+
 /// Merges `more` into a shared config, copying it only when there is something to merge.
 pub(crate) fn merge_into(config: &mut Arc<NodeConfig>, more: &Map<String, Value>) {
     if more.is_empty() {

@@ -296,6 +296,8 @@ fn test_node(
     });
     merge_into(&mut node.config, &project_cfg);
     merge_into(&mut node.config, &td.config);
+    node.unrendered_config = project_cfg.clone();
+    super::configs::add_unrendered(&mut node.unrendered_config, &td.config);
     // A synthesized name too long for a relation gets its hashed short form as the config's
     // alias, as dbt sets it (a `name:` or an `alias` the test sets stays).
     if td.custom_name.is_none() && !td.config.contains_key("alias") && names.alias != names.name {

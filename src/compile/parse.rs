@@ -454,7 +454,9 @@ fn render_nodes(
                 return Ok(node);
             }
             templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
-            merge_into(&mut node.config, &ctx.recorded().config);
+            let recorded = ctx.recorded().config;
+            merge_into(&mut node.config, &recorded);
+            super::configs::add_unrendered(&mut node.unrendered_config, &recorded);
             render_hooks(&node, templates, &ctx);
             let rec = ctx.recorded();
             node.refs = rec.refs;

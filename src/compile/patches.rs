@@ -103,6 +103,9 @@ pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String
         node.meta = meta.clone();
     }
     merge_into(&mut node.config, &entry_config(entry.value));
+    if let Some(Value::Object(c)) = entry.value.get("config") {
+        super::configs::add_unrendered(&mut node.unrendered_config, c);
+    }
     node.columns = columns_of(entry.value, docs);
     if node.resource_type == ResourceType::Model {
         // Checked when the versions were collected: an invalid date is reported there.

@@ -152,6 +152,19 @@ impl Resolver {
         }
     }
 
+    /// This resolver with the refs of `deferred` nodes pointing at other relations (`--defer`).
+    pub(crate) fn with_deferred(&self, deferred: &BTreeMap<String, Relation>) -> Resolver {
+        let mut out = self.clone();
+        for targets in out.by_name.values_mut() {
+            for t in targets {
+                if let Some(r) = deferred.get(&t.id) {
+                    t.relation = r.clone();
+                }
+            }
+        }
+        out
+    }
+
     fn find(
         &self,
         from_package: &str,

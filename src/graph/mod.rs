@@ -17,6 +17,12 @@
 #![allow(clippy::result_large_err)]
 
 mod selector;
+mod state;
+mod yaml_selectors;
+
+pub(crate) use selector::{SelectContext, SelectExpr};
+pub(crate) use state::{PreviousArtifacts, StateFacts};
+pub(crate) use yaml_selectors::Selectors;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -231,18 +237,36 @@ impl Dag {
     /// intersection. Tests are added eagerly when any parent is selected (dbt's default
     /// `--indirect-selection eager`), both for `select` and for `exclude`, so excluding a model
     /// also excludes the tests attached to it, as in dbt.
+    #[cfg(test)]
     pub(crate) fn select(
         &self,
         select: &[String],
         exclude: &[String],
     ) -> Result<BTreeSet<String>, Diagnostic> {
-        selector::select(self, select, exclude)
+        self.select_expr(
+            &selector::parse_cli(select, exclude)?,
+            &SelectContext::default(),
+        )
+    }
+
+    /// The nodes a selection expression (command-line flags through [`SelectExpr::from_cli`],
+    /// or a `selectors.yml` definition) selects.
+    pub(crate) fn select_expr(
+        &self,
+        expr: &SelectExpr,
+        ctx: &SelectContext,
+    ) -> Result<BTreeSet<String>, Diagnostic> {
+        selector::select(self, expr, ctx)
     }
 
     /// The space-separated selectors among `selectors` that select no enabled node, for the
     /// CLI's "The selection criterion 'x' does not match any enabled nodes" warning.
-    pub(crate) fn unmatched(&self, selectors: &[String]) -> Result<Vec<String>, Diagnostic> {
-        selector::unmatched(self, selectors)
+    pub(crate) fn unmatched(
+        &self,
+        selectors: &[String],
+        ctx: &SelectContext,
+    ) -> Result<Vec<String>, Diagnostic> {
+        selector::unmatched(self, selectors, ctx)
     }
 
     fn neighbours(&self, id: &str, dir: Direction) -> Vec<&str> {

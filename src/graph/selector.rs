@@ -15,6 +15,7 @@ use petgraph::Direction;
 use regex::Regex;
 use serde_json::Value;
 
+use super::state::{StateFacts, STATE_CHECKS};
 use super::{Dag, GraphNode};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
 
@@ -22,12 +23,9 @@ use crate::diagnostics::{did_you_mean, Code, Diagnostic};
 #[rustfmt::skip]
 const METHODS: &[&str] = &[
     "fqn", "tag", "group", "access", "source", "path", "file", "package", "config", "test_name",
-    "test_type", "resource_type", "exposure", "metric", "semantic_model", "saved_query",
-    "unit_test", "version",
+    "test_type", "resource_type", "state", "exposure", "metric", "result", "source_status",
+    "version", "semantic_model", "saved_query", "unit_test",
 ];
-
-/// dbt methods that need run state sluice does not keep yet.
-const UNSUPPORTED: &[&str] = &["state", "result", "source_status", "selector"];
 
 /// dbt's `NodeType` values, for validating `resource_type:`.
 #[rustfmt::skip]
@@ -40,9 +38,10 @@ const RESOURCE_TYPES: &[&str] = &[
 /// Resource types that can be indirectly selected through a selected parent.
 const INDIRECT: &[&str] = &["test", "unit_test"];
 
-/// One parsed selector such as `2+tag:nightly+` or `@config.materialized:table`.
-#[derive(Debug)]
-struct Criterion {
+/// One parsed selector such as `2+tag:nightly+` or `@config.materialized:table` (dbt's
+/// `SelectionCriteria`).
+#[derive(Debug, Clone)]
+pub(crate) struct Criterion {
     method: String,
     args: Vec<String>,
     value: String,
@@ -52,50 +51,155 @@ struct Criterion {
     children: Option<Option<usize>>,
 }
 
+/// A selection: criteria combined as dbt's `SelectionSpec` combines them. The command line
+/// makes a difference of unions of intersections; `selectors.yml` may nest them freely.
+#[derive(Debug, Clone)]
+pub(crate) enum SelectExpr {
+    /// Every enabled node (no `--select`).
+    All,
+    Criterion(Criterion),
+    Union(Vec<SelectExpr>),
+    Intersection(Vec<SelectExpr>),
+    /// The first minus the second.
+    Difference(Box<SelectExpr>, Box<SelectExpr>),
+}
+
+/// What selection methods need beyond the graph: the comparison with a previous run for
+/// `state:`, `result:` and `source_status:`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SelectContext<'a> {
+    pub(crate) state: Option<&'a StateFacts>,
+}
+
 /// A space-separated selector: the intersection of its comma-separated criteria.
 struct Intersection {
     raw: String,
     parts: Vec<Criterion>,
 }
 
-type Matcher = Box<dyn Fn(&GraphNode) -> bool>;
+type Matcher<'a> = Box<dyn Fn(&GraphNode) -> bool + 'a>;
+
+impl SelectExpr {
+    /// `--select` / `--exclude` as one expression.
+    pub(crate) fn from_cli(
+        select: &[String],
+        exclude: &[String],
+    ) -> Result<SelectExpr, Diagnostic> {
+        parse_cli(select, exclude)
+    }
+}
+
+/// `--select` / `--exclude` as one expression.
+pub(super) fn parse_cli(select: &[String], exclude: &[String]) -> Result<SelectExpr, Diagnostic> {
+    let union = |specs: &[String]| -> Result<SelectExpr, Diagnostic> {
+        Ok(SelectExpr::Union(
+            parse_union(specs)?
+                .into_iter()
+                .map(|i| {
+                    SelectExpr::Intersection(
+                        i.parts.into_iter().map(SelectExpr::Criterion).collect(),
+                    )
+                })
+                .collect(),
+        ))
+    };
+    let include = if select.iter().all(|s| s.trim().is_empty()) {
+        SelectExpr::All
+    } else {
+        union(select)?
+    };
+    Ok(if exclude.iter().all(|s| s.trim().is_empty()) {
+        include
+    } else {
+        SelectExpr::Difference(Box::new(include), Box::new(union(exclude)?))
+    })
+}
+
+/// One selector written as a string (`selectors.yml`'s string definitions).
+pub(crate) fn parse_single(raw: &str) -> Result<SelectExpr, Diagnostic> {
+    parse_criterion(raw).map(SelectExpr::Criterion)
+}
+
+/// One selector written as a mapping (`method`, `value`, `parents`, `children`, their depths,
+/// `childrens_parents`), as `selectors.yml` writes them.
+pub(crate) fn criterion_from_parts(
+    method: &str,
+    value: &str,
+    parents: Option<Option<usize>>,
+    children: Option<Option<usize>>,
+    childrens_parents: bool,
+) -> Result<SelectExpr, Diagnostic> {
+    let mut c = parse_criterion(&format!("{method}:{value}"))?;
+    c.parents = parents;
+    c.children = children;
+    c.childrens_parents = childrens_parents;
+    Ok(SelectExpr::Criterion(c))
+}
 
 pub(super) fn select(
     dag: &Dag,
-    select: &[String],
-    exclude: &[String],
+    expr: &SelectExpr,
+    ctx: &SelectContext,
 ) -> Result<BTreeSet<String>, Diagnostic> {
-    let include = parse_union(select)?;
-    let exclude = parse_union(exclude)?;
     let universe: Vec<bool> = dag.nodes.iter().map(GraphNode::is_enabled).collect();
-    let mut chosen: BTreeSet<NodeIndex> = if include.is_empty() {
-        (0..dag.nodes.len())
-            .filter(|&i| universe[i])
-            .map(NodeIndex::new)
-            .collect()
-    } else {
-        let mut all = BTreeSet::new();
-        for group in &include {
-            all.extend(eval_intersection(dag, &universe, group)?);
-        }
-        all
-    };
-    for group in &exclude {
-        for n in eval_intersection(dag, &universe, group)? {
-            chosen.remove(&n);
-        }
-    }
+    let chosen = eval(dag, &universe, expr, ctx)?;
     Ok(chosen
         .into_iter()
         .map(|i| dag.nodes[i.index()].unique_id.clone())
         .collect())
 }
 
-pub(super) fn unmatched(dag: &Dag, selectors: &[String]) -> Result<Vec<String>, Diagnostic> {
+fn eval(
+    dag: &Dag,
+    universe: &[bool],
+    expr: &SelectExpr,
+    ctx: &SelectContext,
+) -> Result<BTreeSet<NodeIndex>, Diagnostic> {
+    Ok(match expr {
+        SelectExpr::All => (0..dag.nodes.len())
+            .filter(|&i| universe[i])
+            .map(NodeIndex::new)
+            .collect(),
+        SelectExpr::Criterion(c) => eval_criterion(dag, universe, c, ctx)?,
+        SelectExpr::Union(parts) => {
+            let mut all = BTreeSet::new();
+            for p in parts {
+                all.extend(eval(dag, universe, p, ctx)?);
+            }
+            all
+        }
+        SelectExpr::Intersection(parts) => {
+            let mut acc: Option<BTreeSet<NodeIndex>> = None;
+            for p in parts {
+                let set = eval(dag, universe, p, ctx)?;
+                acc = Some(match acc {
+                    None => set,
+                    Some(prev) => prev.intersection(&set).copied().collect(),
+                });
+            }
+            acc.unwrap_or_default()
+        }
+        SelectExpr::Difference(a, b) => {
+            let mut keep = eval(dag, universe, a, ctx)?;
+            for n in eval(dag, universe, b, ctx)? {
+                keep.remove(&n);
+            }
+            keep
+        }
+    })
+}
+
+pub(super) fn unmatched(
+    dag: &Dag,
+    selectors: &[String],
+    ctx: &SelectContext,
+) -> Result<Vec<String>, Diagnostic> {
     let universe: Vec<bool> = dag.nodes.iter().map(GraphNode::is_enabled).collect();
     let mut out = Vec::new();
     for group in parse_union(selectors)? {
-        if eval_intersection(dag, &universe, &group)?.is_empty() {
+        let expr =
+            SelectExpr::Intersection(group.parts.into_iter().map(SelectExpr::Criterion).collect());
+        if eval(dag, &universe, &expr, ctx)?.is_empty() {
             out.push(group.raw);
         }
     }
@@ -153,12 +257,6 @@ fn parse_criterion(raw: &str) -> Result<Criterion, Diagnostic> {
             (name, parts.collect())
         }
     };
-    if UNSUPPORTED.contains(&method.as_str()) {
-        return Err(bad(format!(
-            "the `{method}` selector method is not supported by sluice yet (in `{raw}`)"
-        ))
-        .with_hint(format!("supported methods: {}", METHODS.join(", "))));
-    }
     if !METHODS.contains(&method.as_str()) {
         let hint = did_you_mean(&method, METHODS.iter().copied())
             .map(|h| format!("{h} valid methods: {}", METHODS.join(", ")))
@@ -200,29 +298,14 @@ fn default_method(value: &str) -> &'static str {
     }
 }
 
-fn eval_intersection(
-    dag: &Dag,
-    universe: &[bool],
-    group: &Intersection,
-) -> Result<BTreeSet<NodeIndex>, Diagnostic> {
-    let mut acc: Option<BTreeSet<NodeIndex>> = None;
-    for c in &group.parts {
-        let set = eval_criterion(dag, universe, c)?;
-        acc = Some(match acc {
-            None => set,
-            Some(prev) => prev.intersection(&set).copied().collect(),
-        });
-    }
-    Ok(acc.unwrap_or_default())
-}
-
 /// Direct matches, then graph operators, then eager indirect selection of tests.
 fn eval_criterion(
     dag: &Dag,
     universe: &[bool],
     c: &Criterion,
+    ctx: &SelectContext,
 ) -> Result<BTreeSet<NodeIndex>, Diagnostic> {
-    let matches = matcher(c)?;
+    let matches = matcher(c, ctx)?;
     let member = |i: &NodeIndex| universe[i.index()];
     let direct: BTreeSet<NodeIndex> = dag
         .nodes
@@ -273,10 +356,11 @@ fn package_and_name(c: &Criterion, what: &str) -> Result<(Glob, Glob), Diagnosti
 
 /// The matcher of one selector method (`tag:`, `path:`, `config.x:` ...). Long on purpose (about
 /// 170 lines): one arm per method dbt documents, each with its own error message.
-fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
+fn matcher<'a>(c: &Criterion, ctx: &SelectContext<'a>) -> Result<Matcher<'a>, Diagnostic> {
     let value = c.value.clone();
     let is = |n: &GraphNode, t: &str| n.resource_type == t;
     Ok(match c.method.as_str() {
+        "state" | "result" | "source_status" => return state_matcher(c, ctx),
         "fqn" => {
             let fqn = FqnPattern::new(&value);
             Box::new(move |n| !is(n, "source") && fqn.matches_node(&n.fqn, n.version.is_some()))
@@ -444,6 +528,61 @@ fn matcher(c: &Criterion) -> Result<Matcher, Diagnostic> {
             })
         }
     })
+}
+
+/// The matchers that read a previous run's artifacts (`--state`).
+fn state_matcher<'a>(c: &Criterion, ctx: &SelectContext<'a>) -> Result<Matcher<'a>, Diagnostic> {
+    let value = c.value.clone();
+    let no_state = |what: &str, file: &str| {
+        Diagnostic::error(
+            Code::Selector,
+            format!("`{}:{}` needs {what}, and there is none", c.method, c.value),
+        )
+        .with_hint(format!(
+            "pass --state DIR (or set DBT_STATE) naming the folder of a previous run's {file}"
+        ))
+    };
+    match c.method.as_str() {
+        "state" => {
+            let facts = ctx
+                .state
+                .filter(|f| f.has_manifest())
+                .ok_or_else(|| no_state("a comparison manifest", "manifest.json"))?;
+            if !STATE_CHECKS.contains(&value.as_str()) {
+                return Err(Diagnostic::error(
+                    Code::Selector,
+                    format!(
+                        "Got an invalid selector \"{value}\", expected one of \"{}\"",
+                        STATE_CHECKS.join("\", \"")
+                    ),
+                ));
+            }
+            Ok(Box::new(move |n| facts.state(&value, &n.unique_id)))
+        }
+        "result" => {
+            let facts = ctx
+                .state
+                .filter(|f| f.has_results())
+                .ok_or_else(|| no_state("the results of a previous run", "run_results.json"))?;
+            Ok(Box::new(move |n| facts.result_is(&value, &n.unique_id)))
+        }
+        _ => {
+            let facts = ctx.state.filter(|f| f.has_sources()).ok_or_else(|| {
+                no_state(
+                    "freshness results of this run and of a previous one",
+                    "sources.json (and run `sluice source freshness` first)",
+                )
+            })?;
+            if value != "fresher" {
+                return Err(Diagnostic::error(
+                    Code::Selector,
+                    format!("invalid source_status selector `{value}`"),
+                )
+                .with_hint("the one status dbt compares is `source_status:fresher`"));
+            }
+            Ok(Box::new(move |n| facts.is_fresher(&n.unique_id)))
+        }
+    }
 }
 
 /// dbt's `config.X:value` comparison: strings compare exactly (case-insensitively for

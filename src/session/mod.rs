@@ -4,18 +4,19 @@
 //! arguments into [`LoadOptions`] and prints what comes back; another front end (a server, a
 //! test) does the same without the CLI.
 
+pub(crate) mod defer;
 pub(crate) mod fingerprint;
 pub(crate) mod partial_parse;
 
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
 use crate::compile::{self, Manifest, ParseOptions, Parsed, ResourceType};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::Dag;
+use crate::graph::{Dag, PreviousArtifacts, SelectContext, SelectExpr, Selectors, StateFacts};
 use crate::project::{self, Project, Target};
 
 /// What to load: the project's folder and the command-line choices that shape a session
@@ -36,6 +37,10 @@ pub(crate) struct LoadOptions {
     pub(crate) which: String,
     pub(crate) full_refresh: bool,
     pub(crate) store_failures: bool,
+    /// `--state` (`DBT_STATE`): the folder of a previous run's artifacts to compare with.
+    pub(crate) state: Option<PathBuf>,
+    /// `--defer-state`: the folder whose manifest `--defer` resolves to (else `state`).
+    pub(crate) defer_state: Option<PathBuf>,
 }
 
 /// Which nodes a command acts on: `--select`, `--exclude`, `--resource-type`,
@@ -46,6 +51,10 @@ pub(crate) struct Selection<'a> {
     pub(crate) exclude: &'a [String],
     pub(crate) resource_types: &'a [String],
     pub(crate) exclude_resource_types: &'a [String],
+    /// `--selector NAME`: a selector of `selectors.yml` (instead of `select` / `exclude`).
+    pub(crate) selector: Option<&'a str>,
+    /// Nodes chosen by id before anything else (`retry`); `None` for every node.
+    pub(crate) only: Option<&'a std::collections::BTreeSet<String>>,
 }
 
 /// Everything loaded for a command.
@@ -65,6 +74,14 @@ pub(crate) struct Session {
     /// The project's and the parse's warnings, for the caller to print (or to turn into errors,
     /// as `--warn-error` does).
     pub(crate) warnings: Vec<Diagnostic>,
+    /// The named selections of `selectors.yml`.
+    pub(crate) selectors: Selectors,
+    /// The previous run's artifacts (`--state`), when given.
+    pub(crate) previous: Option<PreviousArtifacts>,
+    /// What `state:` / `result:` / `source_status:` know, computed on first use.
+    state_facts: OnceLock<StateFacts>,
+    /// The manifest `--defer` resolves to (`--defer-state`, else `--state`), when given.
+    pub(crate) defer_manifest: Option<Value>,
 }
 
 /// Parses `--vars` (YAML or JSON).
@@ -233,6 +250,12 @@ impl Session {
             .chain(std::mem::take(&mut parsed.warnings))
             .map(|d| d.with_source_from(&project.root))
             .collect();
+        let selectors = load_selectors(&project, &parse_opts.cli_vars, &target)?;
+        let previous = opts.state.as_deref().map(read_previous).transpose()?;
+        let defer_manifest = match &opts.defer_state {
+            Some(dir) => read_previous(dir)?.manifest,
+            None => previous.as_ref().and_then(|p| p.manifest.clone()),
+        };
         Ok(Session {
             project,
             target,
@@ -243,6 +266,10 @@ impl Session {
             started_at,
             parse_seconds: t0.elapsed().as_secs_f64(),
             warnings,
+            selectors,
+            previous,
+            state_facts: OnceLock::new(),
+            defer_manifest,
         })
     }
 
@@ -256,7 +283,21 @@ impl Session {
         sel: &Selection,
         default_types: Option<&[ResourceType]>,
     ) -> Result<Vec<String>, Diagnostic> {
-        let chosen = self.dag.select(sel.select, sel.exclude)?;
+        let expr = match sel.selector {
+            Some(name) => self.selectors.get(name)?.clone(),
+            None => match self.selectors.default_name() {
+                Some(name)
+                    if sel.select.is_empty() && sel.exclude.is_empty() && sel.only.is_none() =>
+                {
+                    self.selectors.get(name)?.clone()
+                }
+                _ => SelectExpr::from_cli(sel.select, sel.exclude)?,
+            },
+        };
+        let mut chosen = self.dag.select_expr(&expr, &self.select_context())?;
+        if let Some(only) = sel.only {
+            chosen.retain(|id| only.contains(id));
+        }
         let types: Vec<String> = if !sel.resource_types.is_empty() {
             sel.resource_types
                 .iter()
@@ -288,12 +329,143 @@ impl Session {
 
     /// Warnings for `--select` selectors that match nothing.
     pub(crate) fn unmatched(&self, select: &[String]) -> Vec<String> {
-        self.dag.unmatched(select).unwrap_or_default()
+        self.dag
+            .unmatched(select, &self.select_context())
+            .unwrap_or_default()
+    }
+
+    /// What selection methods know beyond the graph (the `--state` comparison).
+    fn select_context(&self) -> SelectContext<'_> {
+        SelectContext {
+            state: self.state_facts(),
+        }
+    }
+
+    /// The comparison with the `--state` artifacts (None without `--state`), computed once.
+    pub(crate) fn state_facts(&self) -> Option<&StateFacts> {
+        let previous = self.previous.as_ref()?;
+        Some(self.state_facts.get_or_init(|| {
+            let t = std::time::Instant::now();
+            let mut meta = crate::artifacts::ArtifactMeta::new(
+                &self.project.config.name,
+                &self.target.adapter_type,
+                self.project.config.target_path.clone(),
+            );
+            meta.project_root = self.project.root.clone();
+            let current = crate::artifacts::manifest_json(self.manifest(), &meta);
+            let sources = read_json(&self.target_path.join("sources.json"));
+            let facts = StateFacts::compare(previous, &current, sources.as_ref());
+            crate::timing("state comparison", t);
+            facts
+        }))
     }
 
     pub(crate) fn templates(&self) -> Arc<crate::templating::Templates> {
         self.parsed.templates.clone()
     }
+}
+
+/// Reads the artifacts of the `--state` folder. A missing folder is an error; a missing file is
+/// not (the selection method that needs it says so).
+fn read_previous(dir: &Path) -> Result<PreviousArtifacts, Vec<Diagnostic>> {
+    if !dir.is_dir() {
+        return Err(vec![Diagnostic::error(
+            Code::Flags,
+            format!("Invalid value for '--state': Path '{}' does not exist.", dir.display()),
+        )
+        .with_hint("--state (DBT_STATE) names the folder holding a previous run's manifest.json, e.g. the target/ folder of a production run")]);
+    }
+    let mut out = PreviousArtifacts::default();
+    for (name, slot) in [
+        ("manifest.json", &mut out.manifest),
+        ("run_results.json", &mut out.run_results),
+        ("sources.json", &mut out.sources),
+    ] {
+        let path = dir.join(name);
+        if path.is_file() {
+            *slot = Some(read_json(&path).ok_or_else(|| {
+                vec![Diagnostic::error(
+                    Code::Flags,
+                    format!("the state file {} is not valid JSON", path.display()),
+                )
+                .with_hint("point --state at the folder a previous run wrote its artifacts to")]
+            })?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    let text = std::fs::read(path).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// `selectors.yml` of the project, its strings rendered (`env_var()`, `var()`, `target`) as dbt
+/// renders them.
+fn load_selectors(
+    project: &Project,
+    cli_vars: &Map<String, Value>,
+    target: &Target,
+) -> Result<Selectors, Vec<Diagnostic>> {
+    let path = project.root.join("selectors.yml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Selectors::default());
+    };
+    let shown = Path::new("selectors.yml");
+    let doc = project::yaml::parse(&text, shown).map_err(|d| vec![d])?;
+    let mut env = minijinja::Environment::new();
+    env.add_function("env_var", project::profile::env_var_fn);
+    let vars = cli_vars.clone();
+    let project_vars = project.config.vars.clone();
+    env.add_function(
+        "var",
+        move |name: String, default: Option<minijinja::Value>| match vars
+            .get(&name)
+            .or_else(|| project_vars.get(&name))
+        {
+            Some(v) => Ok(minijinja::Value::from_serialize(v)),
+            None => default.ok_or_else(|| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("Required var '{name}' not found in config"),
+                )
+            }),
+        },
+    );
+    env.add_global(
+        "target",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "name": target.target_name, "type": target.adapter_type,
+            "schema": target.schema, "database": target.database,
+        })),
+    );
+    let doc = render_strings(&doc, &env).map_err(|e| {
+        vec![Diagnostic::error(Code::Selector, format!("selectors.yml: {e}")).in_file(shown)]
+    })?;
+    Selectors::parse(&doc, shown).map_err(|d| vec![d])
+}
+
+fn render_strings(v: &Value, env: &minijinja::Environment) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => {
+            let out = env
+                .render_str(s, minijinja::context! {})
+                .map_err(|e| e.detail().unwrap_or("invalid Jinja").to_string())?;
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| render_strings(i, env))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, i)| Ok((k.clone(), render_strings(i, env)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// True for resource types dbt counts as nodes in `ls` by default.

@@ -3,7 +3,7 @@
 //! ephemeral CTEs, macros, sources with identifiers, docs blocks, selection, incremental models,
 //! `env_var` in profiles.
 
-use crate::support::{copy_project, repo, sluice};
+use crate::support::{copy_project, duckdb_project, repo, sluice};
 
 fn features() -> (tempfile::TempDir, std::path::PathBuf) {
     copy_project(&repo().join("tests/fixtures/features"))
@@ -29,37 +29,6 @@ fn ls(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
 /// `sluice show --inline SQL --output json` in `dir`.
 fn show_json(dir: &std::path::Path, sql: &str) -> crate::support::Run {
     sluice(dir, &["show", "--inline", sql, "--output", "json"])
-}
-
-/// A DuckDB project in a temporary folder: `dbt_project.yml` (`name` and `profile` set to
-/// `name`, then `project_extra`), a one-thread `profiles.yml` with the database `<name>.duckdb`,
-/// and `files` (their folders made).
-fn duckdb_project(
-    name: &str,
-    project_extra: &str,
-    files: &[(&str, &str)],
-) -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("dbt_project.yml"),
-        format!("name: {name}\nprofile: {name}\n{project_extra}"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("profiles.yml"),
-        format!(
-            "{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{name}.duckdb\"\n      threads: 1\n"
-        ),
-    )
-    .unwrap();
-    for (path, text) in files {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    (tmp, dir)
 }
 
 #[test]

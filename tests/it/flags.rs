@@ -648,20 +648,24 @@ fn bad_and_unsupported_flags_are_clear_errors() {
         (
             vec!["build", "--defer"],
             vec![],
-            "`--defer` is not supported",
+            "no value was provided to --state",
         ),
         (
             vec!["build"],
             vec![("DBT_DEFER", "true")],
-            "`--defer` is not supported",
+            "no value was provided to --state",
         ),
-        (vec!["build", "--state", "prod"], vec![], "`--state`"),
+        (
+            vec!["build", "--state", "prod"],
+            vec![],
+            "Invalid value for '--state'",
+        ),
         // `compile --empty` is not supported (run, build, seed, snapshot and test take it).
         (vec!["compile"], vec![("DBT_EMPTY", "1")], "`--empty`"),
         (
             vec!["build", "--selector", "nightly"],
             vec![],
-            "`--selector`",
+            "Could not find selector named nightly",
         ),
         (
             vec!["build", "--indirect-selection", "cautious"],

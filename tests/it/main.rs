@@ -34,5 +34,6 @@ mod postgres;
 mod query_comment;
 mod shop;
 mod snapshots;
+mod state;
 mod support;
 mod yaml_forms;

@@ -197,3 +197,34 @@ pub fn check_profile(db: &Path, expected: &serde_json::Value) -> Vec<String> {
     }
     problems
 }
+
+/// A DuckDB project in a temporary folder: `dbt_project.yml` (`name` and `profile` set to
+/// `name`, then `project_extra`), a one-thread `profiles.yml` with the database `<name>.duckdb`,
+/// and `files` (their folders made).
+pub fn duckdb_project(
+    name: &str,
+    project_extra: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        format!("name: {name}\nprofile: {name}\n{project_extra}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!(
+            "{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{name}.duckdb\"\n      threads: 1\n"
+        ),
+    )
+    .unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    (tmp, dir)
+}

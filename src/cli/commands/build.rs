@@ -33,12 +33,29 @@ pub(super) fn default_types(which: &str) -> Vec<ResourceType> {
 }
 
 pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
+    build_only(g, a, which, None)
+}
+
+/// [`build`] of the nodes `only` names (`retry`), or of the selection when `None`.
+pub(super) fn build_only(
+    g: &GlobalArgs,
+    a: &RunArgs,
+    which: &str,
+    only: Option<&std::collections::BTreeSet<String>>,
+) -> CmdResult {
     let t0 = std::time::Instant::now();
-    let s = session::load(g, a.full_refresh, a.store_failures)?;
+    let s = session::load_for(g, which, a.full_refresh, a.store_failures)?;
     let rep = reporter(g);
+    let mut selection = a.selection.selection();
+    selection.only = only;
     let mut ids = s
-        .select(&a.selection.selection(), Some(&default_types(which)))
+        .select(&selection, Some(&default_types(which)))
         .map_err(|d| vec![d])?;
+    if only.is_some_and(|o| o.is_empty()) {
+        rep.event(&Event::Warning(
+            "Nothing to do. Try checking your model configs and model specification args".into(),
+        ));
+    }
     warn_unmatched(g, &s, &a.selection, rep.as_ref())?;
     // Ephemeral models are not run (they are inlined into their children), as in dbt.
     ids.retain(|id| {
@@ -61,10 +78,23 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
             append: s.project.config.query_comment.append,
             observer: debug_observer(g, &rep),
         });
+    let built: std::collections::BTreeSet<String> = ids
+        .iter()
+        .filter(|id| {
+            s.manifest().get(id).is_some_and(|n| {
+                matches!(
+                    n.resource_type,
+                    ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+                )
+            })
+        })
+        .cloned()
+        .collect();
+    let resolver = super::deferring_resolver(g, &s, &ids, &built, Some(&adapter))?;
     let ctx = RunContext {
         manifest: Arc::new(s.manifest().clone()),
         templates: s.templates(),
-        resolver: s.parsed.resolver.clone(),
+        resolver,
         adapter: Arc::new(adapter),
         project_root: s.project.root.clone(),
         target_path: s.target_path.clone(),
@@ -156,7 +186,27 @@ pub(super) fn build(g: &GlobalArgs, a: &RunArgs, which: &str) -> CmdResult {
     let rr: Vec<RunResult> = hooks_and_nodes
         .map(|r| RunResult::of(r, &manifest))
         .collect();
-    let args = serde_json::json!({"which": which, "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh, "threads": ctx.threads});
+    let mut args = serde_json::json!({"which": which, "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh, "threads": ctx.threads});
+    // What `retry` needs to run the same command again.
+    if let serde_json::Value::Object(m) = &mut args {
+        if let Some(sel) = &a.selection.selector {
+            m.insert("selector".into(), sel.clone().into());
+        }
+        if let Some(t) = &g.target {
+            m.insert("target".into(), t.clone().into());
+        }
+        if let Some(v) = &g.vars {
+            m.insert(
+                "vars".into(),
+                serde_json::Value::Object(crate::session::parse_vars(Some(v)).unwrap_or_default()),
+            );
+        }
+        for (k, on) in [("store_failures", a.store_failures), ("empty", a.empty)] {
+            if on {
+                m.insert(k.into(), true.into());
+            }
+        }
+    }
     let rv = artifacts::run_results_json(&rr, &m, elapsed, args);
     if g.settings.write_json {
         let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);

@@ -21,8 +21,27 @@ pub(super) fn compile(
 ) -> CmdResult {
     let mut s = session::load(g, false, false)?;
     let rep = reporter(g);
+    let ids = match inline {
+        Some(_) => Vec::new(),
+        None => {
+            let ids = s
+                .select(
+                    &sel.selection(),
+                    Some(&[
+                        ResourceType::Model,
+                        ResourceType::Test,
+                        ResourceType::Analysis,
+                        ResourceType::Snapshot,
+                    ]),
+                )
+                .map_err(|d| vec![d])?;
+            warn_unmatched(g, &s, sel, rep.as_ref())?;
+            ids
+        }
+    };
+    let resolver = super::deferring_resolver(g, &s, &ids, &Default::default(), None)?;
     let services = Arc::new(CompileServices::new(
-        s.parsed.resolver.clone(),
+        resolver,
         Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))),
         false,
         s.target.dialect,
@@ -46,18 +65,6 @@ pub(super) fn compile(
         }
         return Ok(Outcome::Ok);
     }
-    let ids = s
-        .select(
-            &sel.selection(),
-            Some(&[
-                ResourceType::Model,
-                ResourceType::Test,
-                ResourceType::Analysis,
-                ResourceType::Snapshot,
-            ]),
-        )
-        .map_err(|d| vec![d])?;
-    warn_unmatched(g, &s, sel, rep.as_ref())?;
     let t = std::time::Instant::now();
     let target_dir = s.target_path.clone();
     let (_, errors) = compile_into_manifest(&mut s, &ids, &services, Some(&target_dir));

@@ -11,6 +11,7 @@ mod ls;
 pub(super) mod metrics;
 pub(super) mod operation;
 mod parse;
+mod retry;
 mod show;
 
 pub(crate) use compile::compile_into_manifest;
@@ -70,6 +71,7 @@ pub(crate) fn run(cli: &crate::cli::Cli) -> CmdResult {
         }
         Command::Metrics(a) => metrics::run(g, a),
         Command::RunOperation(a) => operation::run(g, a),
+        Command::Retry => retry::retry(g),
     }
 }
 
@@ -144,4 +146,57 @@ pub(super) fn warn_unmatched(
     } else {
         Err(errors)
     }
+}
+
+/// The resolver refs compile through: the session's, or under `--defer` one whose refs to
+/// nodes this command does not build point at the state manifest's relations where this target
+/// lacks them (or always, unselected, under `--favor-state`). `built`: the nodes this command
+/// builds; `adapter`: the warehouse to look relations up in (connected here when `None`).
+pub(super) fn deferring_resolver(
+    g: &GlobalArgs,
+    s: &Session,
+    selected: &[String],
+    built: &std::collections::BTreeSet<String>,
+    adapter: Option<&crate::adapters::Adapter>,
+) -> Result<Arc<crate::compile::Resolver>, Vec<Diagnostic>> {
+    if !g.settings.defer {
+        return Ok(s.parsed.resolver.clone());
+    }
+    let Some(state) = s.defer_manifest.as_ref() else {
+        let dir = g
+            .settings
+            .defer_state
+            .as_ref()
+            .or(g.settings.state.as_ref());
+        return Err(vec![Diagnostic::error(
+            Code::Flags,
+            format!(
+                "Could not find manifest in --state path: \"{}\"",
+                dir.map(|d| d.display().to_string()).unwrap_or_default()
+            ),
+        )
+        .with_hint("--defer resolves refs through a previous run's manifest.json: point --state (or --defer-state) at the folder that holds it")]);
+    };
+    let connected;
+    let adapter = match adapter {
+        Some(a) => a,
+        None => {
+            connected = crate::adapters::Adapter::connect(&s.target)
+                .map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+            &connected
+        }
+    };
+    let mut conn = adapter
+        .connection()
+        .map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let selected: std::collections::BTreeSet<String> = selected.iter().cloned().collect();
+    let deferred = crate::session::defer::deferred_relations(
+        s.manifest(),
+        state,
+        &selected,
+        built,
+        g.settings.favor_state,
+        |rel| matches!(conn.relation_kind(rel), Ok(Some(_))),
+    );
+    Ok(Arc::new(s.parsed.resolver.with_deferred(&deferred)))
 }

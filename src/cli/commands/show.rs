@@ -38,8 +38,24 @@ pub(super) fn show(
     let mut conn = adapter
         .connection()
         .map_err(|e| vec![e.to_diagnostic(&s.target)])?;
+    let selected = match inline {
+        Some(_) => Vec::new(),
+        None => s
+            .select(
+                &sel.selection(),
+                Some(&[
+                    ResourceType::Model,
+                    ResourceType::Seed,
+                    ResourceType::Snapshot,
+                    ResourceType::Analysis,
+                ]),
+            )
+            .map_err(|d| vec![d])?,
+    };
+    let resolver =
+        super::deferring_resolver(g, &s, &selected, &Default::default(), Some(&adapter))?;
     let services = Arc::new(CompileServices::new(
-        s.parsed.resolver.clone(),
+        resolver,
         None,
         false,
         s.target.dialect,
@@ -60,18 +76,7 @@ pub(super) fn show(
             .map_err(|d| vec![d])?,
         ),
         None => {
-            let ids = s
-                .select(
-                    &sel.selection(),
-                    Some(&[
-                        ResourceType::Model,
-                        ResourceType::Seed,
-                        ResourceType::Snapshot,
-                        ResourceType::Analysis,
-                    ]),
-                )
-                .map_err(|d| vec![d])?;
-            let Some(id) = ids.first() else {
+            let Some(id) = selected.first() else {
                 return Err(vec![Diagnostic::error(
                     Code::Select,
                     "`show` needs --select MODEL or --inline SQL",

@@ -252,8 +252,11 @@ pub(crate) fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
                 *host = env_str("DBT_HOST");
             }
         }
-        Command::Parse | Command::Debug { .. } | Command::Metrics(_) | Command::RunOperation(_) => {
-        }
+        Command::Parse
+        | Command::Debug { .. }
+        | Command::Metrics(_)
+        | Command::RunOperation(_)
+        | Command::Retry => {}
     }
     Ok(())
 }
@@ -348,7 +351,7 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
 
     s.warn_error = warn_error(g, pf)?;
     check_indirect_selection(g, pf)?;
-    check_state_flags(g)?;
+    check_state_flags(g, &mut s)?;
     check_no_op_flags(g)?;
     // DBT_NO_PRINT is dbt's deprecated spelling, read from the environment only.
     let no_print_env = env_bool("DBT_NO_PRINT", "print")?.map(|no| !no);
@@ -424,22 +427,40 @@ fn check_indirect_selection(g: &GlobalArgs, pf: &Map<String, Value>) -> Result<(
     Ok(())
 }
 
-/// Deferral and state comparison (`--defer`, `--state` ...): not supported yet.
-fn check_state_flags(g: &GlobalArgs) -> Result<(), Diagnostic> {
+/// State comparison and deferral: `--state` (`DBT_STATE`, `DBT_ARTIFACT_STATE_PATH`),
+/// `--defer` (`DBT_DEFER`, `DBT_DEFER_TO_STATE`), `--defer-state` (`DBT_DEFER_STATE`),
+/// `--favor-state` (`DBT_FAVOR_STATE`).
+fn check_state_flags(g: &GlobalArgs, s: &mut super::settings::Settings) -> Result<(), Diagnostic> {
     let defer = pair(g.defer, g.no_defer, "DBT_DEFER", "defer", None)?;
     let deprecated_defer = env_bool("DBT_DEFER_TO_STATE", "defer")?;
-    if defer.or(deprecated_defer) == Some(true) {
-        return Err(unsupported(
-            "`--defer`",
-            "build the upstream nodes in this target instead (leave out --defer and DBT_DEFER)",
-        ));
-    }
-    let artifact_state = std::env::var_os("DBT_ARTIFACT_STATE_PATH").filter(|v| !v.is_empty());
-    if g.state.is_some() || g.defer_state.is_some() || artifact_state.is_some() {
-        return Err(unsupported(
-            "`--state` / `--defer-state` (comparing with another run's artifacts)",
-            "leave out --state, --defer-state, DBT_STATE, DBT_DEFER_STATE and DBT_ARTIFACT_STATE_PATH",
-        ));
+    s.defer = defer.or(deprecated_defer) == Some(true);
+    s.favor_state = pair(
+        g.favor_state,
+        g.no_favor_state,
+        "DBT_FAVOR_STATE",
+        "favor-state",
+        None,
+    )? == Some(true);
+    let env_path = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    s.state = g
+        .state
+        .clone()
+        .or_else(|| env_path("DBT_STATE"))
+        .or_else(|| env_path("DBT_ARTIFACT_STATE_PATH"));
+    s.defer_state = g
+        .defer_state
+        .clone()
+        .or_else(|| env_path("DBT_DEFER_STATE"));
+    if s.defer && s.state.is_none() && s.defer_state.is_none() {
+        return Err(Diagnostic::error(
+            Code::Flags,
+            "Received a --defer argument, but no value was provided to --state",
+        )
+        .with_hint("pass --state DIR (or --defer-state DIR) naming the folder of the manifest.json to defer to"));
     }
     Ok(())
 }
@@ -620,14 +641,12 @@ fn event_time(s: &str) -> Result<chrono::NaiveDateTime, Diagnostic> {
         })
 }
 
-/// `--selector` is refused; the resource-type lists take their environment variables (space
-/// separated, as click splits them) when not given (`ls`, `build` and `test` have them in dbt).
+/// The resource-type lists take their environment variables (space separated, as click splits
+/// them) when not given (`ls`, `build` and `test` have them in dbt); `--selector` takes
+/// `DBT_SELECTOR`.
 fn resolve_selection(sel: &mut SelectArgs, _ls: bool) -> Result<(), Diagnostic> {
-    if sel.selector.is_some() {
-        return Err(unsupported(
-            "`--selector` (selectors.yml)",
-            "write the selection with --select / --exclude instead",
-        ));
+    if sel.selector.is_none() {
+        sel.selector = env_str("DBT_SELECTOR");
     }
     let from_env = |name: &str| -> Vec<String> {
         std::env::var(name)

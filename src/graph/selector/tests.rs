@@ -674,7 +674,14 @@ fn invalid_selectors_are_errors() {
     assert_eq!(err("source:a.b.c.d").code, Code::Selector);
     assert_eq!(err("exposure:a.b.c").code, Code::Selector);
     assert_eq!(err("config:table").code, Code::Selector);
-    assert!(err("state:modified").message.contains("not supported"));
+    // Without a previous run to compare with, the state methods say what they need.
+    assert!(err("state:modified")
+        .message
+        .contains("comparison manifest"));
+    assert!(err("result:error").message.contains("previous run"));
+    assert!(err("selector:nightly")
+        .message
+        .contains("not a valid method name"));
     assert_eq!(
         err("99999999999999999999999+customers").code,
         Code::Selector
@@ -692,11 +699,11 @@ fn unmatched_selectors_are_reported_not_errors() {
     ];
     assert_eq!(sel(&dag, &["nope"], &[]), set(&[]));
     assert_eq!(
-        dag.unmatched(&selectors).unwrap(),
+        dag.unmatched(&selectors, &Default::default()).unwrap(),
         ["nope", "tag:nope,stg_orders", "legacy"]
     );
     assert!(dag
-        .unmatched(&["+customers".to_string()])
+        .unmatched(&["+customers".to_string()], &Default::default())
         .unwrap()
         .is_empty());
 }

@@ -1,0 +1,383 @@
+//! Slim CI and orchestration: `state:` / `result:` selection against a previous run's artifacts
+//! (`--state`), `selectors.yml` (`--selector`, `default: true`), `--defer` / `--favor-state`, and
+//! `retry`, on real DuckDB files.
+
+use std::path::Path;
+
+use crate::support::{duckdb_project, sluice};
+
+const MACRO: &str = "{% macro double(x) %}{{ x }} * 2{% endmacro %}\n";
+
+fn shop() -> (tempfile::TempDir, std::path::PathBuf) {
+    duckdb_project(
+        "slim",
+        "models:\n  slim:\n    +materialized: view\nvars:\n  floor: 0\n",
+        &[
+            ("seeds/raw_orders.csv", "id,amount\n1,10\n2,20\n"),
+            ("macros/double.sql", MACRO),
+            ("models/orders.sql", "select * from {{ ref('raw_orders') }}\n"),
+            (
+                "models/big_orders.sql",
+                "select id, {{ double('amount') }} as twice from {{ ref('orders') }} where amount > {{ var('floor') }}\n",
+            ),
+            ("models/report.sql", "select count(*) as n from {{ ref('big_orders') }}\n"),
+            ("models/lonely.sql", "select 1 as one\n"),
+            (
+                "models/schema.yml",
+                "models:\n  - name: orders\n    description: All orders.\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+            ),
+        ],
+    )
+}
+
+/// `ls -o name` of `args` in `dir`, sorted.
+fn names(dir: &Path, args: &[&str]) -> Vec<String> {
+    let mut a = vec!["ls", "-o", "name"];
+    a.extend_from_slice(args);
+    let r = sluice(dir, &a);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let mut v: Vec<String> = r.stdout.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// The current target's artifacts copied to `state/`.
+fn save_state(dir: &Path) {
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    for f in ["manifest.json", "run_results.json"] {
+        let from = dir.join("target").join(f);
+        if from.exists() {
+            std::fs::copy(from, state.join(f)).unwrap();
+        }
+    }
+}
+
+fn edit(dir: &Path, file: &str, f: impl FnOnce(&str) -> String) -> String {
+    let path = dir.join(file);
+    let before = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, f(&before)).unwrap();
+    before
+}
+
+#[test]
+fn state_modified_selects_what_changed_as_dbt_decides() {
+    let (_tmp, dir) = shop();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    save_state(&dir);
+    let modified = |d: &Path, sel: &str| names(d, &["-s", sel, "--state", "state"]);
+    assert!(modified(&dir, "state:modified").is_empty());
+    assert_eq!(
+        modified(&dir, "state:old").len(),
+        6,
+        "every node existed before"
+    );
+
+    // A model's SQL: the model (and its tests, selected eagerly with it, as in dbt), and with
+    // `+` what is downstream.
+    let before = edit(&dir, "models/orders.sql", |s| format!("{s}-- reviewed\n"));
+    assert_eq!(
+        modified(&dir, "state:modified"),
+        ["not_null_orders_id", "orders"]
+    );
+    let models = |sel: &str| {
+        names(
+            &dir,
+            &["-s", sel, "--state", "state", "--resource-type", "model"],
+        )
+    };
+    assert_eq!(models("state:modified.body"), ["orders"]);
+    assert!(modified(&dir, "state:modified.configs").is_empty());
+    assert_eq!(
+        modified(&dir, "state:modified+"),
+        ["big_orders", "not_null_orders_id", "orders", "report"]
+    );
+    std::fs::write(dir.join("models/orders.sql"), before).unwrap();
+
+    // A macro: the nodes that call it, not the macro's text in their SQL.
+    let before = edit(&dir, "macros/double.sql", |s| s.replace("* 2", "* 2.0"));
+    assert_eq!(modified(&dir, "state:modified"), ["big_orders"]);
+    assert_eq!(modified(&dir, "state:modified.macros"), ["big_orders"]);
+    assert!(modified(&dir, "state:modified.body").is_empty());
+    assert!(models("state:modified.body").is_empty());
+    std::fs::write(dir.join("macros/double.sql"), before).unwrap();
+
+    // A config: `modified.configs`; tags and descriptions are no change (no persist_docs).
+    let before = edit(&dir, "models/schema.yml", |s| {
+        s.replace(
+            "description: All orders.",
+            "description: Every order.\n    tags: [finance]\n    config:\n      materialized: table",
+        )
+    });
+    assert_eq!(
+        modified(&dir, "state:modified"),
+        ["not_null_orders_id", "orders"]
+    );
+    assert_eq!(models("state:modified.configs"), ["orders"]);
+    std::fs::write(dir.join("models/schema.yml"), &before).unwrap();
+    edit(&dir, "models/schema.yml", |s| {
+        s.replace(
+            "description: All orders.",
+            "description: Every order.\n    tags: [finance]",
+        )
+    });
+    assert!(modified(&dir, "state:modified").is_empty());
+    std::fs::write(dir.join("models/schema.yml"), &before).unwrap();
+
+    // A var's value is no change: dbt compares the SQL as written.
+    let r = names(
+        &dir,
+        &[
+            "-s",
+            "state:modified",
+            "--state",
+            "state",
+            "--vars",
+            "{floor: 5}",
+        ],
+    );
+    assert!(r.is_empty(), "{r:?}");
+
+    // A seed's rows, a new model, a test's severity.
+    edit(&dir, "seeds/raw_orders.csv", |s| format!("{s}3,30\n"));
+    std::fs::write(dir.join("models/fresh.sql"), "select 2 as two\n").unwrap();
+    edit(&dir, "models/schema.yml", |s| {
+        s.replace(
+            "data_tests: [not_null]",
+            "data_tests: [{not_null: {config: {severity: warn}}}]",
+        )
+    });
+    assert_eq!(
+        modified(&dir, "state:modified"),
+        ["fresh", "not_null_orders_id", "raw_orders"]
+    );
+    assert_eq!(
+        modified(&dir, "state:modified.body"),
+        ["fresh", "raw_orders"]
+    );
+    assert_eq!(modified(&dir, "state:new"), ["fresh"]);
+    // (The modified test is selected again through its unmodified model, as in dbt.)
+    assert_eq!(
+        modified(&dir, "state:unmodified"),
+        [
+            "big_orders",
+            "lonely",
+            "not_null_orders_id",
+            "orders",
+            "report"
+        ]
+    );
+
+    // Without a state folder, or with a check dbt does not have: a clear error, exit code 2.
+    let r = sluice(&dir, &["ls", "-s", "state:modified"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("--state"), "{}", r.stderr);
+    let r = sluice(&dir, &["ls", "-s", "state:changed", "--state", "state"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("Got an invalid selector \"changed\""),
+        "{}",
+        r.stderr
+    );
+    let r = sluice(&dir, &["ls", "-s", "state:new", "--state", "nowhere"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("'--state'"), "{}", r.stderr);
+}
+
+#[test]
+fn yaml_selectors_name_unions_intersections_and_exclusions() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("selectors.yml"),
+        r#"selectors:
+  - name: upstream_of_report
+    definition:
+      method: fqn
+      value: report
+      parents: true
+  - name: report_lineage_but_seeds
+    definition:
+      union:
+        - method: selector
+          value: upstream_of_report
+        - exclude:
+            - "resource_type:seed"
+            - method: resource_type
+              value: test
+  - name: views_only
+    default: "{{ env_var('SLIM_DEFAULT', 'true') }}"
+    definition:
+      intersection:
+        - "config.materialized:view"
+        - tag: nope
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        names(&dir, &["--selector", "report_lineage_but_seeds"]),
+        ["big_orders", "orders", "report"]
+    );
+    assert_eq!(
+        names(&dir, &["--selector", "upstream_of_report"]),
+        [
+            "big_orders",
+            "not_null_orders_id",
+            "orders",
+            "raw_orders",
+            "report"
+        ]
+    );
+    // The default selector applies without --select (and selects nothing here)...
+    assert!(names(&dir, &[]).is_empty());
+    // ...but not when --select is given.
+    assert_eq!(names(&dir, &["-s", "lonely"]), ["lonely"]);
+    let r = sluice(&dir, &["ls", "--selector", "report_lineage"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("Could not find selector named report_lineage"),
+        "{}",
+        r.stderr
+    );
+
+    std::fs::write(
+        dir.join("selectors.yml"),
+        "selectors:\n  - name: a\n    default: true\n    definition: 'tag:x'\n  - name: b\n    default: true\n    definition: 'tag:y'\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["ls"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("Found multiple selectors with `default: true`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("selectors.yml"), "{}", r.stderr);
+}
+
+/// One DuckDB file with a `prod` schema built by a production run and a `dev` schema.
+fn with_prod_target(dir: &Path) {
+    std::fs::write(
+        dir.join("profiles.yml"),
+        "slim:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: slim.duckdb\n      schema: dev\n      threads: 1\n    prod:\n      type: duckdb\n      path: slim.duckdb\n      schema: prod\n      threads: 1\n",
+    )
+    .unwrap();
+}
+
+/// The first column of `sql`'s rows (cast to text) in the project's DuckDB file.
+fn query(dir: &Path, sql: &str) -> Vec<String> {
+    let conn = duckdb::Connection::open(dir.join("slim.duckdb")).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("select cast(x as varchar) from ({sql}) as t(x)"))
+        .unwrap();
+    let rows = stmt.query_map([], |row| row.get::<_, String>(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn defer_builds_the_selection_on_top_of_production() {
+    let (_tmp, dir) = shop();
+    with_prod_target(&dir);
+    let r = sluice(&dir, &["build", "--target", "prod"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    save_state(&dir);
+    // Only `report` is built in dev; `big_orders` does not exist there, so its ref resolves to
+    // production's relation.
+    let r = sluice(
+        &dir,
+        &["run", "-s", "report", "--defer", "--state", "state"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let compiled =
+        std::fs::read_to_string(dir.join("target/compiled/slim/models/report.sql")).unwrap();
+    assert!(compiled.contains(r#""prod"."big_orders""#), "{compiled}");
+    let tables = query(
+        &dir,
+        "select table_schema || '.' || table_name from information_schema.tables where table_name in ('report', 'big_orders') order by 1",
+    );
+    assert_eq!(tables, ["dev.report", "prod.big_orders", "prod.report"]);
+    assert_eq!(query(&dir, "select n from dev.report"), ["2"]);
+
+    // Built in dev, `big_orders` is used from dev; with --favor-state, from production.
+    let r = sluice(&dir, &["build", "-s", "big_orders", "orders", "raw_orders"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = sluice(
+        &dir,
+        &["compile", "-s", "report", "--defer", "--state", "state"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(r#""dev"."big_orders""#), "{}", r.stdout);
+    let r = sluice(
+        &dir,
+        &[
+            "compile",
+            "-s",
+            "report",
+            "--defer",
+            "--favor-state",
+            "--state",
+            "state",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(r#""prod"."big_orders""#), "{}", r.stdout);
+
+    // Without a state manifest to defer to: exit code 2 before anything runs.
+    let r = sluice(&dir, &["run", "--defer"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("no value was provided to --state"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn retry_reruns_what_failed_with_the_same_command_and_result_selects_it() {
+    let (_tmp, dir) = shop();
+    let good = edit(&dir, "models/big_orders.sql", |s| {
+        s.replace("where", "where no_such_column and")
+    });
+    let r = sluice(&dir, &["build", "--vars", "{floor: 15}"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    save_state(&dir);
+    assert_eq!(
+        names(&dir, &["-s", "result:error", "--state", "state"]),
+        ["big_orders"]
+    );
+    assert_eq!(
+        names(&dir, &["-s", "result:skipped", "--state", "state"]),
+        ["report"]
+    );
+    assert_eq!(
+        names(
+            &dir,
+            &[
+                "-s",
+                "result:success",
+                "--state",
+                "state",
+                "--resource-type",
+                "model"
+            ]
+        ),
+        ["lonely", "orders"]
+    );
+
+    // Still failing: retry runs the same two nodes again.
+    let r = sluice(&dir, &["retry"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("TOTAL=2"), "{}", r.stdout);
+    // Fixed: retry builds them, with the first command's --vars.
+    std::fs::write(dir.join("models/big_orders.sql"), good).unwrap();
+    let r = sluice(&dir, &["retry"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("PASS=2"), "{}", r.stdout);
+    assert_eq!(query(&dir, "select n from main.report"), ["1"]);
+    // Nothing left to retry.
+    let r = sluice(&dir, &["retry"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("Nothing to do"), "{}", r.stdout);
+}
