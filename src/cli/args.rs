@@ -492,11 +492,19 @@ pub(crate) enum Command {
     },
     /// Run a macro against the warehouse (`run-operation MACRO --args '{key: value}'`).
     RunOperation(OperationArgs),
+    /// Create the selected models, seeds and snapshots as views of the relations a previous run
+    /// built (`--state DIR`); `--full-refresh` replaces those that exist.
+    Clone(RunArgs),
     /// Run again the nodes that failed or were skipped in the previous command (its
     /// run_results.json, in --state or the target path), with that command's flags.
     Retry,
     /// The semantic layer: validate, list and query metrics.
     Metrics(MetricsArgs),
+    /// Source commands: `source freshness`.
+    Source {
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
     /// Generate or serve the documentation site.
     Docs {
         #[command(subcommand)]
@@ -518,6 +526,7 @@ impl Command {
             Command::Test(_) => "test",
             Command::Show { .. } => "show",
             Command::Retry => "retry",
+            Command::Clone(_) => "clone",
             Command::Debug { .. } => "debug",
             Command::Clean { .. } => "clean",
             Command::Deps { .. } => "deps",
@@ -527,11 +536,25 @@ impl Command {
                 DocsCommand::Serve { .. } => "serve",
             },
             Command::RunOperation(_) => "run-operation",
+            Command::Source { .. } => "freshness",
         }
     }
 }
 
 /// `sluice docs ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SourceCommand {
+    /// Check how recent each source's data is against its `freshness:` rule; write sources.json.
+    #[command(alias = "snapshot-freshness")]
+    Freshness {
+        #[command(flatten)]
+        selection: SelectArgs,
+        /// Where to write the results (default: <target-path>/sources.json).
+        #[arg(long, short = 'o')]
+        output: Option<String>,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum DocsCommand {
     /// Write catalog.json, manifest.json and a static site under <target-path>/docs/.

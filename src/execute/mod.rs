@@ -27,7 +27,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 pub(crate) use report::{
-    set_printer_width, Event, JsonReporter, LevelFilter, LogLevel, Reporter, TextReporter, Tone,
+    fancy_line, set_printer_width, Event, JsonReporter, LevelFilter, LogLevel, Reporter,
+    TextReporter, Tone,
 };
 pub(crate) use warehouse::ConnWarehouse;
 pub(crate) use warehouse::LazyWarehouse;

@@ -251,9 +251,30 @@ impl Session {
             .map(|d| d.with_source_from(&project.root))
             .collect();
         let selectors = load_selectors(&project, &parse_opts.cli_vars, &target)?;
-        let previous = opts.state.as_deref().map(read_previous).transpose()?;
+        // As dbt, state folders are relative to the project (an absolute one stays as it is).
+        let previous = opts
+            .state
+            .as_deref()
+            .map(|d| read_previous(&root.join(d)))
+            .transpose()?;
+        let mut warnings = warnings;
+        if let Some(state) = &opts.state {
+            let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => a == b,
+            };
+            if same(&root.join(state), &target_path) {
+                warnings.push(Diagnostic::warning(
+                    Code::Flags,
+                    format!(
+                        "Warning: The state and target directories are the same: '{}'. This could lead to missing changes due to overwritten state including non-idempotent retries.",
+                        state.display()
+                    ),
+                ));
+            }
+        }
         let defer_manifest = match &opts.defer_state {
-            Some(dir) => read_previous(dir)?.manifest,
+            Some(dir) => read_previous(&root.join(dir))?.manifest,
             None => previous.as_ref().and_then(|p| p.manifest.clone()),
         };
         Ok(Session {

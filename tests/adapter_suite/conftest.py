@@ -66,6 +66,26 @@ def _release_duckdb():
     gc.collect()
 
 
+def _reopen_duckdb():
+    """Gives dbt's open DuckDB connections a fresh handle after sluice has run: the one they held
+    was closed by `_release_duckdb`, and a test may use the adapter outside `connection_named`
+    (as `project.adapter.list_relations(...)` does), where dbt reuses the thread's connection."""
+    try:
+        from dbt.adapters.contracts.connection import ConnectionState
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from dbt.adapters.factory import FACTORY
+    except ImportError:
+        return
+    for adapter in list(FACTORY.adapters.values()):
+        manager = getattr(adapter, "connections", None)
+        if not isinstance(manager, DuckDBConnectionManager):
+            continue
+        for conn in list(manager.thread_connections.values()):
+            if conn.state == ConnectionState.OPEN:
+                conn.state = ConnectionState.INIT
+                DuckDBConnectionManager.open(conn)
+
+
 def _command(args):
     """The dbt command in `args` (after any global flags), e.g. `run` or `docs`."""
     takes_value = {"--project-dir", "--profiles-dir", "--target", "-t", "--profile", "--vars",
@@ -155,6 +175,7 @@ class SluiceRunner:
         env["NO_COLOR"] = "1"
         proc = subprocess.run([os.environ["SLUICE_BIN"], *args], capture_output=True, text=True,
                               env=env, cwd=os.getcwd())
+        _reopen_duckdb()
         out = proc.stdout + proc.stderr
         print(out)
         for stream in _CAPTURE:

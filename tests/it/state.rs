@@ -381,3 +381,182 @@ fn retry_reruns_what_failed_with_the_same_command_and_result_selects_it() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("Nothing to do"), "{}", r.stdout);
 }
+
+#[test]
+fn clone_makes_views_of_the_state_relations_and_leaves_existing_ones() {
+    let (_tmp, dir) = shop();
+    with_prod_target(&dir);
+    let r = sluice(&dir, &["build", "--target", "prod"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    save_state(&dir);
+    let r = sluice(&dir, &["clone"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--state or --defer-state are required"),
+        "{}",
+        r.stderr
+    );
+
+    let r = sluice(&dir, &["clone", "--state", "state"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let kinds = query(
+        &dir,
+        "select table_name || ':' || table_type from information_schema.tables where table_schema = 'dev' order by 1",
+    );
+    assert_eq!(
+        kinds,
+        [
+            "big_orders:VIEW",
+            "lonely:VIEW",
+            "orders:VIEW",
+            "raw_orders:VIEW",
+            "report:VIEW"
+        ]
+    );
+    assert_eq!(
+        query(&dir, "select sum(amount) from dev.raw_orders"),
+        ["30"]
+    );
+    let results = |dir: &Path| -> Vec<String> {
+        let rr: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+        )
+        .unwrap();
+        rr["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r["unique_id"], r["message"]))
+            .collect()
+    };
+    assert!(
+        results(&dir).iter().all(|r| !r.contains("No-op")),
+        "{:?}",
+        results(&dir)
+    );
+    // They exist now: a no-op, unless --full-refresh; only models with --resource-type model.
+    let r = sluice(&dir, &["clone", "--state", "state"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(results(&dir).len(), 5);
+    assert!(
+        results(&dir).iter().all(|r| r.contains("No-op")),
+        "{:?}",
+        results(&dir)
+    );
+    let r = sluice(
+        &dir,
+        &[
+            "clone",
+            "--state",
+            "state",
+            "--full-refresh",
+            "--resource-type",
+            "model",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(results(&dir).len(), 4);
+    assert!(
+        results(&dir).iter().all(|r| !r.contains("No-op")),
+        "{:?}",
+        results(&dir)
+    );
+}
+
+#[test]
+fn source_freshness_judges_each_rule_and_feeds_source_status() {
+    let (_tmp, dir) = duckdb_project(
+        "fresh",
+        "",
+        &[(
+            "models/sources.yml",
+            "sources:\n  - name: raw\n    schema: raw\n    loaded_at_field: loaded_at\n    freshness:\n      warn_after: {count: 1, period: hour}\n      error_after: {count: 1, period: day}\n    tables:\n      - name: recent\n      - name: old\n      - name: oldish\n        freshness:\n          warn_after: {count: 1, period: minute}\n          error_after: {count: 10, period: day}\n      - name: unwatched\n        freshness: null\n      - name: filtered\n        freshness:\n          error_after: {count: 1, period: hour}\n          filter: \"kind = 'live'\"\n",
+        )],
+    );
+    let setup = |sql: &str| {
+        let conn = duckdb::Connection::open(dir.join("fresh.duckdb")).unwrap();
+        conn.execute_batch(sql).unwrap();
+    };
+    setup(
+        "create schema raw;
+         create table raw.recent as select now()::timestamp as loaded_at;
+         create table raw.old as select (now() - interval 3 day)::timestamp as loaded_at;
+         create table raw.oldish as select now() - interval 2 hour as loaded_at;
+         create table raw.unwatched as select 1 as x;
+         create table raw.filtered as select * from (values
+           (now()::timestamp, 'test'), ((now() - interval 5 hour)::timestamp, 'live')) t(loaded_at, kind);",
+    );
+    let r = sluice(&dir, &["source", "freshness"]);
+    assert_eq!(r.code, 1, "an error_after exceeded fails: {}", r.stdout);
+    for line in [
+        "PASS freshness of raw.recent",
+        "ERROR STALE freshness of raw.old",
+        "WARN freshness of raw.oldish",
+        "ERROR STALE freshness of raw.filtered",
+    ] {
+        assert!(r.stdout.contains(line), "{line}: {}", r.stdout);
+    }
+    assert!(!r.stdout.contains("unwatched"), "{}", r.stdout);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/sources.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        doc["metadata"]["dbt_schema_version"],
+        "https://schemas.getdbt.com/dbt/sources/v3.json"
+    );
+    let status: Vec<String> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}={}",
+                r["unique_id"].as_str().unwrap(),
+                r["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            "source.fresh.raw.filtered=error",
+            "source.fresh.raw.old=error",
+            "source.fresh.raw.oldish=warn",
+            "source.fresh.raw.recent=pass"
+        ]
+    );
+    let age = doc["results"][1]["max_loaded_at_time_ago_in_s"]
+        .as_f64()
+        .unwrap();
+    assert!((259_190.0..259_300.0).contains(&age), "{age}");
+    // Only the warning: exit code 0.
+    let r = sluice(&dir, &["source", "freshness", "-s", "source:raw.oldish"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // `source_status:fresher`: sources with newer data than at the state's check.
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let r = sluice(&dir, &["source", "freshness"]);
+    assert_eq!(r.code, 1);
+    std::fs::copy(
+        dir.join("target/sources.json"),
+        dir.join("state/sources.json"),
+    )
+    .unwrap();
+    setup("insert into raw.old select now()::timestamp;");
+    let r = sluice(&dir, &["source", "freshness"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        names(
+            &dir,
+            &[
+                "-s",
+                "source_status:fresher",
+                "--state",
+                "state",
+                "--resource-type",
+                "source"
+            ]
+        ),
+        ["old"]
+    );
+}

@@ -3,10 +3,12 @@
 
 mod build;
 mod clean;
+mod clone;
 mod compile;
 mod debug;
 mod deps;
 mod docs;
+mod freshness;
 mod ls;
 pub(super) mod metrics;
 pub(super) mod operation;
@@ -72,6 +74,10 @@ pub(crate) fn run(cli: &crate::cli::Cli) -> CmdResult {
         Command::Metrics(a) => metrics::run(g, a),
         Command::RunOperation(a) => operation::run(g, a),
         Command::Retry => retry::retry(g),
+        Command::Source {
+            command: crate::cli::args::SourceCommand::Freshness { selection, output },
+        } => freshness::freshness(g, selection, output.as_deref()),
+        Command::Clone(a) => clone::clone(g, a),
     }
 }
 

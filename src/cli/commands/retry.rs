@@ -20,7 +20,7 @@ pub(super) fn retry(g: &GlobalArgs) -> CmdResult {
     let root = crate::cli::session::project_root(g).map_err(|d| vec![d])?;
     let config = crate::project::ProjectConfig::load(&root).map_err(|d| vec![d])?;
     let dir = match &g.settings.state {
-        Some(state) => state.clone(),
+        Some(state) => root.join(state),
         None => root.join(g.target_path.clone().unwrap_or(config.target_path.clone())),
     };
     let path = dir.join("run_results.json");

@@ -198,9 +198,11 @@ pub(crate) fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
     resolve_global(&mut cli.global, &pf)?;
     cli.global.settings.which = cli.command.which();
     match &mut cli.command {
-        Command::Build(a) | Command::Run(a) | Command::Seed(a) | Command::Snapshot(a) => {
-            resolve_run(a)?
-        }
+        Command::Build(a)
+        | Command::Run(a)
+        | Command::Seed(a)
+        | Command::Snapshot(a)
+        | Command::Clone(a) => resolve_run(a)?,
         Command::Test(a) => resolve_run(a)?,
         Command::Compile {
             selection,
@@ -222,6 +224,9 @@ pub(crate) fn resolve(cli: &mut Cli) -> Result<(), Diagnostic> {
             resolve_preview(preview)?;
         }
         Command::Ls { selection, .. } => resolve_selection(selection, true)?,
+        Command::Source {
+            command: crate::cli::args::SourceCommand::Freshness { selection, .. },
+        } => resolve_selection(selection, false)?,
         Command::Clean {
             clean_project_files_only,
             no_clean_project_files_only,
