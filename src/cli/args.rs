@@ -28,6 +28,8 @@ pub(crate) enum LogFormatArg {
     Json,
     Debug,
     Default,
+    /// Text, plus GitHub Actions annotations for failures, warnings and diagnostics (sluice's).
+    Github,
 }
 
 /// `--log-level` / `--log-level-file`.
@@ -78,12 +80,16 @@ pub(crate) struct GlobalArgs {
     pub(crate) target_path: Option<String>,
 
     // --- Output ---
-    /// Output format of logs: text lines (`text`, `default`, `debug`) or one JSON object per event.
+    /// Output format of logs: text lines (`text`, `default`, `debug`), one JSON object per event
+    /// (`json`), or text with GitHub Actions annotations (`github`).
     #[arg(long = "log-format", global = true, value_enum, ignore_case = true)]
     pub(crate) log_format_arg: Option<LogFormatArg>,
     /// The resolved `--log-format`.
     #[arg(skip)]
     pub(crate) log_format: LogFormat,
+    /// Write the tests' results as JUnit XML to this file (sluice's own; also SLUICE_JUNIT_XML).
+    #[arg(long, global = true, env = "SLUICE_JUNIT_XML")]
+    pub(crate) junit_xml: Option<std::path::PathBuf>,
     /// Format of the log file (sluice writes none: accepted for dbt compatibility).
     #[arg(long, global = true, value_enum, ignore_case = true)]
     pub(crate) log_format_file: Option<LogFormatArg>,

@@ -2,6 +2,7 @@
 //! diagnostics, and map the outcome to an exit code (0 ok, 1 nodes failed, 2 input or tool broken).
 
 mod args;
+mod ci_output;
 mod commands;
 pub(crate) mod flags;
 mod run_summary;
@@ -71,6 +72,24 @@ pub(crate) fn print_diagnostics(g: &GlobalArgs, diags: &[Diagnostic]) {
                 println!("{v}");
             }
             LogFormat::Text => {
+                if g.settings.github {
+                    let loc = d.location.as_ref();
+                    println!(
+                        "{}",
+                        ci_output::github_annotation(
+                            if d.severity == Severity::Error {
+                                "error"
+                            } else {
+                                "warning"
+                            },
+                            loc.map(|l| l.file.display().to_string()).as_deref(),
+                            loc.and_then(|l| l.line),
+                            loc.and_then(|l| l.column),
+                            &format!("sluice {}", d.code),
+                            &d.message,
+                        )
+                    );
+                }
                 let text = d.to_string();
                 if color_on(g, std::io::stderr().is_terminal()) {
                     let color = if d.severity == Severity::Error {

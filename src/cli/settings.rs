@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     pub(crate) defer: bool,
     /// `--favor-state`: unselected refs resolve to the state's relations even when they exist.
     pub(crate) favor_state: bool,
+    /// `--log-format github`: GitHub Actions annotations besides the text output.
+    pub(crate) github: bool,
 }
 
 impl Default for Settings {
@@ -61,6 +63,7 @@ impl Default for Settings {
             defer_state: None,
             defer: false,
             favor_state: false,
+            github: false,
         }
     }
 }

@@ -560,3 +560,63 @@ fn source_freshness_judges_each_rule_and_feeds_source_status() {
         ["old"]
     );
 }
+
+#[test]
+fn junit_xml_and_github_annotations_report_the_tests_for_ci() {
+    let (_tmp, dir) = shop();
+    std::fs::write(
+        dir.join("models/schema.yml"),
+        "models:\n  - name: orders\n    columns:\n      - name: id\n        data_tests:\n          - accepted_values: {values: [1]}\n          - not_null\n          - unique: {config: {severity: warn, warn_if: '>= 0'}}\n",
+    )
+    .unwrap();
+    let junit = dir.join("report.xml");
+    let r = sluice(
+        &dir,
+        &[
+            "build",
+            "--log-format",
+            "github",
+            "--junit-xml",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("::error file=models/schema.yml,title=Failure in accepted_values_orders_id__1::Got 1 result, configured to fail if != 0"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("::warning file=models/schema.yml,title=Warning in unique_orders_id::"),
+        "{}",
+        r.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="slim" tests="3" failures="1" errors="0" skipped="0""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<failure message="Got 1 result, configured to fail if != 0" type="fail">Got 1 result, configured to fail if != 0 (1 failing row)</failure>"#), "{xml}");
+    assert!(
+        xml.contains(
+            r#"<testcase name="not_null_orders_id" classname="test.slim.not_null_orders_id."#
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("<system-out>warning: "), "{xml}");
+    // Broken input: the diagnostic as an annotation with its file, line and column.
+    std::fs::write(
+        dir.join("models/bad.sql"),
+        "select * from {{ ref('nope') }}\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse", "--log-format", "github"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout
+            .starts_with("::error file=models/bad.sql,line=1,col="),
+        "{}",
+        r.stdout
+    );
+}

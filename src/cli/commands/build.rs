@@ -212,6 +212,7 @@ pub(super) fn build_only(
         let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
     }
 
+    write_ci_output(g, &s, &results, elapsed)?;
     let errors = crate::cli::run_summary::print_end_of_run(
         &s,
         rep.as_ref(),
@@ -226,6 +227,36 @@ pub(super) fn build_only(
     } else {
         Outcome::Ok
     })
+}
+
+/// `--junit-xml FILE` and `--log-format github`: the tests' results for CI systems.
+pub(super) fn write_ci_output(
+    g: &GlobalArgs,
+    s: &crate::cli::session::Session,
+    results: &[execute::NodeResult],
+    elapsed: f64,
+) -> Result<(), Vec<Diagnostic>> {
+    if let Some(path) = &g.junit_xml {
+        let xml = crate::cli::ci_output::junit_xml(
+            results,
+            s.manifest(),
+            &s.project.config.name,
+            elapsed,
+            &crate::artifacts::format_ts(&s.started_at),
+        );
+        std::fs::write(path, xml).map_err(|e| {
+            vec![
+                Diagnostic::error(Code::Io, format!("cannot write `{}`: {e}", path.display()))
+                    .with_hint("--junit-xml names the file to write the test report to"),
+            ]
+        })?;
+    }
+    if g.settings.github {
+        for line in crate::cli::ci_output::result_annotations(results, s.manifest()) {
+            println!("{line}");
+        }
+    }
+    Ok(())
 }
 
 /// The manifest as the run leaves it: each node's (and hook's) compiled code, and the compiled

@@ -307,9 +307,11 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
         pf_str("log_format").and_then(|f| match f.to_ascii_lowercase().as_str() {
             "json" => Some(LogFormatArg::Json),
             "text" | "default" | "debug" => Some(LogFormatArg::Text),
+            "github" => Some(LogFormatArg::Github),
             _ => None,
         })
     });
+    s.github = format == Some(LogFormatArg::Github);
     g.log_format = match format {
         Some(LogFormatArg::Json) => LogFormat::Json,
         _ => LogFormat::Text,
