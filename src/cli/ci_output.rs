@@ -58,7 +58,7 @@ pub(crate) fn result_annotations(results: &[NodeResult], manifest: &Manifest) ->
                 _ => return None,
             };
             let node = manifest.get(&r.unique_id);
-            let file = node.map(|n| node_file(n));
+            let file = node.map(node_file);
             let name = node.map_or(r.unique_id.as_str(), |n| n.name.as_str());
             Some(github_annotation(
                 level,
@@ -129,7 +129,7 @@ pub(crate) fn junit_xml(
     );
     for (r, node) in &tests {
         let name = node.map_or(r.unique_id.as_str(), |n| n.name.as_str());
-        let file = node.map(|n| node_file(n)).unwrap_or_default();
+        let file = node.map(node_file).unwrap_or_default();
         let _ = write!(
             x,
             "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"{:.3}\"",
