@@ -81,9 +81,17 @@ def _reopen_duckdb():
         if not isinstance(manager, DuckDBConnectionManager):
             continue
         for conn in list(manager.thread_connections.values()):
-            if conn.state == ConnectionState.OPEN:
+            # A released connection ("closed") keeps its handle, and dbt still uses it.
+            if conn.handle is not None:
+                state = conn.state
                 conn.state = ConnectionState.INIT
                 DuckDBConnectionManager.open(conn)
+                conn.state = state
+                # dbt thinks the transaction it began on the old handle is still open.
+                if conn.transaction_open and state == ConnectionState.OPEN:
+                    conn.handle.cursor().execute("begin")
+                else:
+                    conn.transaction_open = False
 
 
 def _command(args):

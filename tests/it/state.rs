@@ -620,3 +620,77 @@ fn junit_xml_and_github_annotations_report_the_tests_for_ci() {
         r.stdout
     );
 }
+
+/// `dev` and `prod` targets of one database on `engine`.
+fn two_targets(engine: &crate::pg_server::Engine, dir: &Path) {
+    use crate::pg_server::Engine;
+    let outputs = match engine {
+        Engine::DuckDb => "    dev:\n      type: duckdb\n      path: slim.duckdb\n      schema: dev\n      threads: 1\n    prod:\n      type: duckdb\n      path: slim.duckdb\n      schema: prod\n      threads: 1\n".to_string(),
+        Engine::Postgres(pg) => {
+            pg.create_db("slim");
+            pg.output_yaml("dev", "slim", "dev", 1) + &pg.output_yaml("prod", "slim", "prod", 1)
+        }
+    };
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!("slim:\n  target: dev\n  outputs:\n{outputs}"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn defer_clone_and_freshness_work_on_both_engines() {
+    crate::pg_server::on_both_engines("defer_clone_and_freshness_work_on_both_engines", |engine| {
+        let name = engine.name();
+        let (_tmp, dir) = shop();
+        two_targets(engine, &dir);
+        // A source over production's seed, whose `loaded_at_field` is a fixed old timestamp.
+        std::fs::write(
+            dir.join("models/sources.yml"),
+            "sources:\n  - name: prod\n    schema: prod\n    loaded_at_field: \"cast('2020-01-01 00:00:00' as timestamp)\"\n    freshness:\n      warn_after: {count: 1, period: day}\n    tables:\n      - name: raw_orders\n",
+        )
+        .unwrap();
+        let q = |sql: &str| engine.scalar(&dir, "slim", sql);
+        let r = sluice(&dir, &["build", "--target", "prod"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stdout);
+        save_state(&dir);
+
+        let r = sluice(
+            &dir,
+            &["run", "-s", "report", "--defer", "--state", "state"],
+        );
+        assert_eq!(r.code, 0, "{name}: {}", r.stdout);
+        assert_eq!(q("select count(*) from dev.report"), "1", "{name}");
+        assert_eq!(
+            q("select count(*) from information_schema.tables where table_schema = 'dev'"),
+            "1",
+            "{name}: only `report` is built in dev"
+        );
+
+        let r = sluice(&dir, &["clone", "--state", "state"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stdout);
+        assert_eq!(
+            q("select count(*) from information_schema.views where table_schema = 'dev'"),
+            "5",
+            "{name}: every model and seed is a view in dev ({} already existed)",
+            "report"
+        );
+        assert_eq!(q("select sum(amount) from dev.raw_orders"), "30", "{name}");
+
+        let r = sluice(&dir, &["source", "freshness"]);
+        assert_eq!(r.code, 0, "{name}: a warning only: {}", r.stdout);
+        assert!(
+            r.stdout.contains("WARN freshness of prod.raw_orders"),
+            "{name}: {}",
+            r.stdout
+        );
+        let doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("target/sources.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["results"][0]["max_loaded_at"], "2020-01-01T00:00:00+00:00",
+            "{name}"
+        );
+    });
+}
