@@ -438,6 +438,9 @@ pub(crate) enum Command {
         /// With `--output json`: only these keys of each node.
         #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
         output_keys: Vec<String>,
+        /// With --state: under each node, why it counts as new or modified (sluice's own).
+        #[arg(long)]
+        explain: bool,
     },
     /// Build and test selected nodes in DAG order (seeds, models, snapshots, tests, unit tests).
     Build(RunArgs),

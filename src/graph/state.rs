@@ -67,6 +67,8 @@ pub(crate) struct PreviousArtifacts {
 pub(crate) struct StateFacts {
     /// Flags per current unique id; `None` without a previous manifest.
     nodes: Option<BTreeMap<String, u8>>,
+    /// Why each new or changed node counts as such (`ls --explain`).
+    reasons: BTreeMap<String, Vec<String>>,
     /// The previous run's status per unique id (`result:`); `None` without `run_results.json`.
     results: Option<BTreeMap<String, String>>,
     /// Sources whose data is fresher now than in the previous `sources.json`
@@ -82,10 +84,11 @@ impl StateFacts {
         current: &Value,
         current_sources: Option<&Value>,
     ) -> StateFacts {
+        let mut reasons = BTreeMap::new();
         let nodes = previous
             .manifest
             .as_ref()
-            .map(|prev| compare_manifests(prev, current));
+            .map(|prev| compare_manifests(prev, current, &mut reasons));
         let results = previous.run_results.as_ref().map(|rr| {
             rr.get("results")
                 .and_then(Value::as_array)
@@ -105,6 +108,7 @@ impl StateFacts {
         };
         StateFacts {
             nodes,
+            reasons,
             results,
             fresher,
         }
@@ -144,6 +148,12 @@ impl StateFacts {
         }
     }
 
+    /// Why node `id` counts as new or modified: one line per check that holds, naming what
+    /// differs (empty when it is neither).
+    pub(crate) fn reasons(&self, id: &str) -> &[String] {
+        self.reasons.get(id).map_or(&[], Vec::as_slice)
+    }
+
     /// `result:<status>` for node `id`.
     pub(crate) fn result_is(&self, status: &str, id: &str) -> bool {
         self.results
@@ -158,8 +168,13 @@ impl StateFacts {
     }
 }
 
-/// Flags for every current node, compared with its namesake in `prev`.
-fn compare_manifests(prev: &Value, cur: &Value) -> BTreeMap<String, u8> {
+/// Flags for every current node, compared with its namesake in `prev`; the reasons of those
+/// that are new or changed go to `reasons`.
+fn compare_manifests(
+    prev: &Value,
+    cur: &Value,
+    reasons: &mut BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, u8> {
     let modified_macros = modified_macros(prev, cur);
     let cur_macros = cur.get("macros").and_then(Value::as_object);
     let mut out = BTreeMap::new();
@@ -170,9 +185,16 @@ fn compare_manifests(prev: &Value, cur: &Value) -> BTreeMap<String, u8> {
         let old_items = prev.get(*section).and_then(Value::as_object);
         for (id, new) in items {
             let old = old_items.and_then(|o| o.get(id));
-            let macros = !modified_macros.is_empty()
-                && uses_modified_macro(new, cur_macros, &modified_macros);
-            out.insert(id.clone(), flags(section, new, old, macros));
+            let macro_hit = if modified_macros.is_empty() {
+                None
+            } else {
+                uses_modified_macro(new, cur_macros, &modified_macros)
+            };
+            let f = flags(section, new, old, macro_hit.is_some());
+            if f != 0 {
+                reasons.insert(id.clone(), explain(f, new, old, macro_hit.as_deref()));
+            }
+            out.insert(id.clone(), f);
         }
     }
     out
@@ -368,28 +390,30 @@ fn same_unrendered_all(new: &Value, old: &Value, excluded: &[&str]) -> bool {
         .all(|k| a.get(k) == b.get(k))
 }
 
-/// dbt's `NodeConfig.same_contents`: every configured key but those that are the relation's
-/// (`database`, `schema`, `alias`) or no change (`tags`, `group`).
+/// Config keys a node's `modified.configs` ignores: the relation's (`database`, `schema`,
+/// `alias`) and those that are no change (`tags`, `group`).
+const NOT_CONFIG_KEYS: &[&str] = &["alias", "schema", "database", "tags", "group"];
+
+/// The only config keys a data test's `modified.configs` compares: those that change its verdict.
+const TEST_CONFIG_KEYS: &[&str] = &[
+    "severity",
+    "where",
+    "limit",
+    "fail_calc",
+    "warn_if",
+    "error_if",
+    "store_failures",
+    "store_failures_as",
+];
+
+/// dbt's `NodeConfig.same_contents`.
 fn same_node_config(new: &Value, old: &Value) -> bool {
-    same_unrendered_all(new, old, &["alias", "schema", "database", "tags", "group"])
+    same_unrendered_all(new, old, NOT_CONFIG_KEYS)
 }
 
-/// dbt's `TestConfig.same_contents`: only the keys that change a test's verdict.
+/// dbt's `TestConfig.same_contents`.
 fn same_test_config(new: &Value, old: &Value) -> bool {
-    same_unrendered(
-        new,
-        old,
-        &[
-            "severity",
-            "where",
-            "limit",
-            "fail_calc",
-            "warn_if",
-            "error_if",
-            "store_failures",
-            "store_failures_as",
-        ],
-    )
+    same_unrendered(new, old, TEST_CONFIG_KEYS)
 }
 
 /// Descriptions that `persist_docs` writes to the warehouse are a change.
@@ -502,12 +526,12 @@ fn modified_macros(prev: &Value, cur: &Value) -> BTreeSet<String> {
     out
 }
 
-/// Whether `node` calls a modified macro, directly or through the macros it calls.
+/// The modified macro `node` calls, directly or through the macros it calls, if any.
 fn uses_modified_macro(
     node: &Value,
     macros: Option<&Map<String, Value>>,
     modified: &BTreeSet<String>,
-) -> bool {
+) -> Option<String> {
     let called = |v: &Value| -> Vec<String> {
         v.pointer("/depends_on/macros")
             .and_then(Value::as_array)
@@ -524,13 +548,99 @@ fn uses_modified_macro(
             continue;
         }
         if modified.contains(&id) {
-            return true;
+            return Some(id);
         }
         if let Some(m) = macros.and_then(|m| m.get(&id)) {
             stack.extend(called(m));
         }
     }
-    false
+    None
+}
+
+/// The lines `ls --explain` prints for a node with flags `f`.
+fn explain(f: u8, new: &Value, old: Option<&Value>, macro_hit: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let file = new
+        .get("original_file_path")
+        .and_then(Value::as_str)
+        .unwrap_or("its file");
+    let Some(old) = old else {
+        out.push("new: not in the state manifest".to_string());
+        if let Some(m) = macro_hit {
+            out.push(format!("macros: calls {m}, which changed"));
+        }
+        return out;
+    };
+    if f & BODY != 0 {
+        out.push(if is_seed(new) {
+            format!("body: the contents of {file} changed")
+        } else {
+            format!("body: the SQL of {file} changed")
+        });
+    }
+    if f & CONFIGS != 0 {
+        let empty = Map::new();
+        let (a, b) = (
+            unrendered(new).unwrap_or(&empty),
+            unrendered(old).unwrap_or(&empty),
+        );
+        let counts = |k: &str| {
+            if is_test(new) {
+                TEST_CONFIG_KEYS.contains(&k)
+            } else {
+                !NOT_CONFIG_KEYS.contains(&k)
+            }
+        };
+        let mut keys: Vec<&String> = a
+            .keys()
+            .chain(b.keys())
+            .filter(|k| a.get(*k) != b.get(*k) && counts(k))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+        out.push(if keys.is_empty() {
+            "configs: the configuration changed".to_string()
+        } else {
+            format!("configs: {} changed", keys.join(", "))
+        });
+    }
+    if f & RELATION != 0 {
+        out.push("relation: the configured database, schema or alias changed".into());
+    }
+    if f & DESCRIPTIONS != 0 {
+        out.push("persisted_descriptions: a description persist_docs writes changed".into());
+    }
+    if let Some(m) = macro_hit {
+        out.push(format!("macros: calls {m}, which changed"));
+    }
+    if f & CONTRACT != 0 {
+        out.push("contract: the enforced contract's columns, types or constraints changed".into());
+    }
+    if f & MODIFIED != 0 && out.is_empty() {
+        let keys: Vec<&str> = [
+            "fqn",
+            "access",
+            "latest_version",
+            "deprecation_date",
+            "description",
+            "type",
+            "label",
+            "owner",
+            "url",
+            "maturity",
+            "quoting",
+            "freshness",
+            "loaded_at_field",
+            "external",
+            "checksum",
+        ]
+        .into_iter()
+        .filter(|k| new.get(*k) != old.get(*k))
+        .collect();
+        out.push(format!("modified: {} changed", keys.join(", ")));
+    }
+    out
 }
 
 /// `source_status:fresher`: sources whose latest data is newer now than before (or that were

@@ -101,6 +101,25 @@ fn state_modified_selects_what_changed_as_dbt_decides() {
     assert_eq!(modified(&dir, "state:modified.macros"), ["big_orders"]);
     assert!(modified(&dir, "state:modified.body").is_empty());
     assert!(models("state:modified.body").is_empty());
+    // `--explain` (sluice's own) says why, per node.
+    let r = sluice(
+        &dir,
+        &[
+            "ls",
+            "-s",
+            "state:modified+",
+            "--state",
+            "state",
+            "--explain",
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "big_orders\n  macros: calls macro.slim.double, which changed\nreport\n  (not itself new or modified: selected through a graph operator or as a test of a selected node)\n"
+    );
     std::fs::write(dir.join("macros/double.sql"), before).unwrap();
 
     // A config: `modified.configs`; tags and descriptions are no change (no persist_docs).
@@ -115,6 +134,22 @@ fn state_modified_selects_what_changed_as_dbt_decides() {
         ["not_null_orders_id", "orders"]
     );
     assert_eq!(models("state:modified.configs"), ["orders"]);
+    let r = sluice(
+        &dir,
+        &[
+            "ls",
+            "-s",
+            "state:modified",
+            "--state",
+            "state",
+            "--explain",
+            "-o",
+            "name",
+            "--resource-type",
+            "model",
+        ],
+    );
+    assert_eq!(r.stdout, "orders\n  configs: `materialized` changed\n");
     std::fs::write(dir.join("models/schema.yml"), &before).unwrap();
     edit(&dir, "models/schema.yml", |s| {
         s.replace(

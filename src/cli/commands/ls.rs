@@ -12,7 +12,13 @@ use crate::diagnostics::{Code, Diagnostic};
 
 use super::CmdResult;
 
-pub(super) fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[String]) -> CmdResult {
+pub(super) fn ls(
+    g: &GlobalArgs,
+    sel: &SelectArgs,
+    output: LsOutput,
+    keys: &[String],
+    explain: bool,
+) -> CmdResult {
     let s = session::load(g, false, false)?;
     let ids = s
         .select(&sel.selection(), Some(&ls_default_types()))
@@ -35,6 +41,15 @@ pub(super) fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[Str
             }
             eprintln!("warning: {msg}");
         }
+    }
+    if explain && s.state_facts().is_none() {
+        return Err(vec![Diagnostic::error(
+            Code::Flags,
+            "`--explain` says why nodes count as modified, and needs --state",
+        )
+        .with_hint(
+            "e.g. sluice ls -s state:modified+ --state prod-artifacts/ --explain",
+        )]);
     }
     let mut ids = ids;
     ids.sort();
@@ -70,6 +85,18 @@ pub(super) fn ls(g: &GlobalArgs, sel: &SelectArgs, output: LsOutput, keys: &[Str
             }
         };
         lines.push(line);
+        // `--explain`: why the comparison with `--state` counts the node as new or modified.
+        if let Some(facts) = s.state_facts().filter(|_| explain) {
+            let reasons = facts.reasons(id);
+            if reasons.is_empty() {
+                lines.push(
+                    "  (not itself new or modified: selected through a graph operator or as a test of a selected node)".into(),
+                );
+            }
+            for r in reasons {
+                lines.push(format!("  {r}"));
+            }
+        }
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -44,7 +44,8 @@ pub(crate) fn run(cli: &crate::cli::Cli) -> CmdResult {
             selection,
             output,
             output_keys,
-        } => ls::ls(g, selection, *output, output_keys),
+            explain,
+        } => ls::ls(g, selection, *output, output_keys, *explain),
         Command::Debug {
             config_dir,
             connection,
