@@ -66,23 +66,30 @@ def _release_duckdb():
     gc.collect()
 
 
-def _reopen_duckdb():
-    """Gives dbt's open DuckDB connections a fresh handle after sluice has run: the one they held
-    was closed by `_release_duckdb`, and a test may use the adapter outside `connection_named`
-    (as `project.adapter.list_relations(...)` does), where dbt reuses the thread's connection."""
+def _reopen_connections():
+    """After sluice has run, leaves dbt's connections as an in-process dbt run leaves them: open.
+
+    DuckDB: the handles were closed by `_release_duckdb`; every connection that had one gets a
+    fresh one (a released connection keeps its handle in dbt-duckdb, and dbt still uses it).
+    PostgreSQL: a connection a test released is reopened, as real dbt's run would have reopened
+    the thread's connection. Tests use the adapter outside `connection_named` (as
+    `project.adapter.list_relations(...)` does), where dbt reuses the thread's connection."""
     try:
         from dbt.adapters.contracts.connection import ConnectionState
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
         from dbt.adapters.factory import FACTORY
     except ImportError:
         return
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        DuckDBConnectionManager = None
     for adapter in list(FACTORY.adapters.values()):
         manager = getattr(adapter, "connections", None)
-        if not isinstance(manager, DuckDBConnectionManager):
+        if manager is None:
             continue
+        duck = DuckDBConnectionManager is not None and isinstance(manager, DuckDBConnectionManager)
         for conn in list(manager.thread_connections.values()):
-            # A released connection ("closed") keeps its handle, and dbt still uses it.
-            if conn.handle is not None:
+            if duck and conn.handle is not None:
                 state = conn.state
                 conn.state = ConnectionState.INIT
                 DuckDBConnectionManager.open(conn)
@@ -92,6 +99,9 @@ def _reopen_duckdb():
                     conn.handle.cursor().execute("begin")
                 else:
                     conn.transaction_open = False
+            elif not duck and conn.state == ConnectionState.CLOSED:
+                type(manager).open(conn)
+                conn.transaction_open = False
 
 
 def _command(args):
@@ -183,7 +193,7 @@ class SluiceRunner:
         env["NO_COLOR"] = "1"
         proc = subprocess.run([os.environ["SLUICE_BIN"], *args], capture_output=True, text=True,
                               env=env, cwd=os.getcwd())
-        _reopen_duckdb()
+        _reopen_connections()
         out = proc.stdout + proc.stderr
         print(out)
         for stream in _CAPTURE:
