@@ -534,6 +534,7 @@ fn place_nodes(
         .par_iter_mut()
         .filter_map(|node| {
             let named = name_relation(node, target, templates, services).err();
+            node.schema = target.dialect.schema_as_kept(&node.schema);
             if node.resource_type == ResourceType::Snapshot {
                 // Legacy `target_schema` / `target_database` name the snapshot's schema verbatim.
                 if let Some(s) = node.config_str("target_schema").map(str::to_string) {

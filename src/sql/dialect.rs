@@ -202,12 +202,20 @@ impl Dialect {
             ..rel.clone()
         }
     }
-    /// Refuses a schema or identifier the engine would silently truncate.
+    /// A schema name as the engine keeps it: cut (at a character boundary) to its limit. A
+    /// longer schema is no error in dbt-postgres (the server cuts it), so sluice names the
+    /// schema as the server will, and every statement and catalog lookup agrees with it.
+    pub(crate) fn schema_as_kept(self, schema: &str) -> String {
+        self.truncated(&Relation::new(String::new(), schema.to_string(), String::new()))
+            .schema
+    }
+    /// Refuses an identifier the engine would silently truncate (as dbt-postgres refuses a
+    /// relation name longer than 63 characters).
     pub(crate) fn check_relation(self, rel: &Relation) -> Result<(), String> {
         let Some(max) = self.0.max_identifier_bytes() else {
             return Ok(());
         };
-        for (what, name) in [("schema", &rel.schema), ("relation", &rel.identifier)] {
+        for (what, name) in [("relation", &rel.identifier)] {
             if name.len() > max {
                 return Err(format!(
                     "{what} name `{name}` is {} bytes long, but {} keeps only the first {max} bytes of an identifier\nhint: shorten it (a model's `alias` config sets its relation name)",

@@ -300,6 +300,27 @@ fn identifiers_longer_than_63_bytes_are_an_error_on_postgres() {
         ),
         serde_json::json!("1")
     );
+    // A schema name that long is no error (dbt-postgres lets the server cut it): sluice names
+    // it as the server keeps it, and builds and rebuilds there.
+    let schema = "s".repeat(70);
+    std::fs::write(
+        dir.join("models/long_schema.sql"),
+        format!("{{{{ config(schema='{schema}') }}}}\nselect 2 as two"),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let r = sluice(&dir, &["run", "-s", "long_schema"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+    let kept = format!("analytics_{schema}")[..63].to_string();
+    assert_eq!(
+        engine.scalar(
+            &dir,
+            "engines",
+            &format!("select two from \"{kept}\".long_schema")
+        ),
+        serde_json::json!("2")
+    );
 }
 
 /// The demo at the repository root, with its `pg` target reading the `PG*` variables.

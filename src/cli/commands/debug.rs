@@ -85,9 +85,17 @@ pub(super) fn debug(g: &GlobalArgs, config_dir: bool, connection_only: bool) -> 
     match &target {
         Err(e) => {
             say("Connection test skipped since no profile was found".into());
-            failures.push(format!(
-                "Profile loading failed for the following reason:\n{e}\n"
-            ));
+            // No profiles.yml anywhere: dbt's words, naming where it looked.
+            let missing = profiles_dir.filter(|d| !d.join("profiles.yml").is_file());
+            match missing {
+                Some(d) => failures.push(format!(
+                    "dbt looked for a profiles.yml file in {}, but did\nnot find one. For more information on configuring your profile, consult the\ndocumentation:\n\nhttps://docs.getdbt.com/docs/configure-your-profile\n",
+                    d.join("profiles.yml").display()
+                )),
+                None => failures.push(format!(
+                    "Profile loading failed for the following reason:\n{e}\n"
+                )),
+            }
         }
         Ok(t) => {
             if !connection_only {
