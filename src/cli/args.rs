@@ -347,10 +347,10 @@ pub(crate) struct RunArgs {
     pub(crate) empty: bool,
     #[arg(long, overrides_with = "empty")]
     pub(crate) no_empty: bool,
-    /// Start of the microbatch window (accepted; sluice has no microbatch models).
+    /// Start of the window microbatch models build (also DBT_EVENT_TIME_START).
     #[arg(long)]
     pub(crate) event_time_start: Option<String>,
-    /// End of the microbatch window (accepted; sluice has no microbatch models).
+    /// End of the window microbatch models build (also DBT_EVENT_TIME_END).
     #[arg(long)]
     pub(crate) event_time_end: Option<String>,
     /// Show a sample of each loaded seed (no-op).

@@ -41,6 +41,8 @@ pub(crate) struct CompileServices {
     set_configs: Mutex<BTreeMap<String, Map<String, Value>>>,
     /// `--empty` (see [`Services::empty_refs`]).
     empty: bool,
+    /// The window of the microbatch being compiled (start, end: `2020-01-01 00:00:00+00:00`).
+    batch: Option<(String, String)>,
 }
 
 impl CompileServices {
@@ -58,7 +60,14 @@ impl CompileServices {
             logs: Mutex::new(vec![]),
             set_configs: Mutex::new(BTreeMap::new()),
             empty: false,
+            batch: None,
         }
+    }
+    /// These services compiling one microbatch: parents with an `event_time` are limited to
+    /// `[start, end)`, and `is_incremental()` is what the batch says.
+    pub(crate) fn with_batch(mut self, start: String, end: String) -> Self {
+        self.batch = Some((start, end));
+        self
     }
     /// These services with `--empty`'s zero-row refs and sources (or without).
     pub(crate) fn with_empty(mut self, empty: bool) -> Self {
@@ -153,6 +162,11 @@ impl Services for CompileServices {
                 l.push(message.to_string());
             }
         }
+    }
+    fn event_time_filter(&self, rel: &Relation) -> Option<String> {
+        let (start, end) = self.batch.as_ref()?;
+        let col = self.resolver.event_time_of(rel)?;
+        Some(format!("{col} >= '{start}' and {col} < '{end}'"))
     }
     fn empty_refs(&self) -> bool {
         self.empty

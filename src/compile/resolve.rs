@@ -97,6 +97,9 @@ pub(crate) struct Resolver {
     by_name: BTreeMap<String, Vec<RefTarget>>,
     sources: BTreeMap<(String, String), (String, Relation)>,
     source_names: Vec<String>,
+    /// The `event_time` column of each model, seed, snapshot and source that has one, by
+    /// relation (lower-cased `database.schema.identifier`): what microbatch batches filter on.
+    event_times: BTreeMap<String, String>,
 }
 
 /// A `ref` that names no enabled node: `disabled` when a disabled node has that name.
@@ -124,6 +127,17 @@ impl Resolver {
                 enabled,
             });
         };
+        let mut event_times = BTreeMap::new();
+        for n in manifest
+            .nodes
+            .values()
+            .map(|b| &**b)
+            .chain(manifest.sources.values())
+        {
+            if let Some(col) = n.config_str("event_time").filter(|c| !c.is_empty()) {
+                event_times.insert(relation_key(&n.relation()), col.to_string());
+            }
+        }
         for n in manifest.nodes.values() {
             add(n, true);
         }
@@ -149,7 +163,13 @@ impl Resolver {
             by_name,
             sources,
             source_names,
+            event_times,
         }
+    }
+
+    /// The `event_time` column of the node or source whose relation is `rel`.
+    pub(crate) fn event_time_of(&self, rel: &Relation) -> Option<&str> {
+        self.event_times.get(&relation_key(rel)).map(String::as_str)
     }
 
     /// This resolver with the refs of `deferred` nodes pointing at other relations (`--defer`).
@@ -301,6 +321,10 @@ impl Resolver {
             .map(|(_, r)| r.clone())
             .ok_or_else(|| format!("source `{source}.{table}` was not found"))
     }
+}
+
+fn relation_key(rel: &Relation) -> String {
+    format!("{}.{}.{}", rel.database, rel.schema, rel.identifier).to_lowercase()
 }
 
 /// `ref('m')`, `ref('pkg', 'm')` or `source('s', 't')` written as text: the call's name and its

@@ -338,6 +338,31 @@ fn restore_views(
     Ok(())
 }
 
+/// One microbatch into an existing table: the rows of its window (`condition`, on the table's
+/// `event_time`) are replaced by the batch's, in one transaction.
+pub(crate) fn replace_window(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+    sql: &str,
+    condition: &str,
+) -> Result<BuildOutcome, AdapterError> {
+    let d = conn.dialect();
+    d.check_relation(rel).map_err(AdapterError::build)?;
+    let cols = quoted_csv(&conn.columns(rel)?);
+    let insert = format!(
+        "insert into {} ({cols}) (select {cols} from ({sql}) as _dbt_batch)",
+        d.rel(rel)
+    );
+    in_transaction(conn, |c| {
+        c.execute(&format!("delete from {} where {condition}", d.rel(rel)))?;
+        c.execute(&insert)
+    })?;
+    Ok(BuildOutcome {
+        main_sql: Some(insert),
+        ..ok_outcome(d, None)
+    })
+}
+
 /// Runs `f` between `begin` and `commit`, rolling back if anything fails.
 fn in_transaction<T>(
     conn: &mut dyn Connection,

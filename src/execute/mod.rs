@@ -11,6 +11,7 @@ pub(crate) mod materialize;
 mod status;
 pub(crate) use status::RunStatus;
 mod metric_unit;
+mod microbatch;
 mod node;
 mod persist_docs;
 pub(crate) mod query_comment;
@@ -58,6 +59,13 @@ pub(crate) struct RunContext {
     pub(crate) reporter: Arc<dyn Reporter>,
     /// The query comment of each node's statements.
     pub(crate) comments: Option<Arc<query_comment::NodeComments>>,
+    /// `--event-time-start` / `--event-time-end`: the window microbatch models build.
+    pub(crate) event_time: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>),
+}
+
+/// A `--event-time-start` / `--event-time-end` value (a date or a timestamp, taken as UTC).
+pub(crate) fn parse_event_time(s: &str) -> Option<chrono::NaiveDateTime> {
+    microbatch::parse_time(s)
 }
 
 /// The result of one node.

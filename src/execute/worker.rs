@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) files: FileWriter,
     /// The query comment of each node's statements.
     pub(crate) comments: Option<Arc<super::query_comment::NodeComments>>,
+    /// `--event-time-start` / `--event-time-end` (see [`super::RunContext::event_time`]).
+    pub(crate) event_time: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>),
 }
 
 impl From<&RunContext> for Shared {
@@ -52,6 +54,7 @@ impl From<&RunContext> for Shared {
             rebuilt: materialize::Rebuilt::new(),
             files: FileWriter::inline(),
             comments: c.comments.clone(),
+            event_time: c.event_time,
         }
     }
 }

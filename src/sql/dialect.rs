@@ -206,8 +206,12 @@ impl Dialect {
     /// longer schema is no error in dbt-postgres (the server cuts it), so sluice names the
     /// schema as the server will, and every statement and catalog lookup agrees with it.
     pub(crate) fn schema_as_kept(self, schema: &str) -> String {
-        self.truncated(&Relation::new(String::new(), schema.to_string(), String::new()))
-            .schema
+        self.truncated(&Relation::new(
+            String::new(),
+            schema.to_string(),
+            String::new(),
+        ))
+        .schema
     }
     /// Refuses an identifier the engine would silently truncate (as dbt-postgres refuses a
     /// relation name longer than 63 characters).

@@ -119,6 +119,12 @@ pub trait Services: Send + Sync {
     fn empty_refs(&self) -> bool {
         false
     }
+    /// While a microbatch model compiles one batch: the condition that limits `rel` (a parent
+    /// with an `event_time` config) to the batch's window.
+    fn event_time_filter(&self, rel: &Relation) -> Option<String> {
+        let _ = rel;
+        None
+    }
     /// The target engine's SQL dialect.
     fn dialect(&self) -> crate::sql::Dialect;
     /// The target's adapter type (`duckdb`, `postgres`): `adapter.type()`, `target.type`.

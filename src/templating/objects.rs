@@ -23,6 +23,9 @@ pub(crate) struct RelationObj {
     /// `--empty`: the relation renders as a zero-row subquery; `Some(true)` when the engine
     /// needs the subquery aliased (as `_dbt_limit_subq_<name>`, dbt's alias).
     pub(crate) empty: Option<bool>,
+    /// A microbatch's event-time window: the relation renders as `(select * from <rel> where
+    /// <condition>)`, aliased `_dbt_et_filter_subq_<name>` where the engine needs it.
+    pub(crate) filter: Option<(String, bool)>,
 }
 
 pub(crate) fn relation_value(rel: Relation) -> Value {
@@ -31,6 +34,7 @@ pub(crate) fn relation_value(rel: Relation) -> Value {
         kind: String::new(),
         cte: false,
         empty: None,
+        filter: None,
     })
 }
 
@@ -42,6 +46,22 @@ pub(crate) fn empty_relation_value(rel: Relation, needs_alias: bool) -> Value {
         kind: String::new(),
         cte: false,
         empty: Some(needs_alias),
+        filter: None,
+    })
+}
+
+/// `rel` limited to a microbatch's window (`condition`), as dbt renders an event-time filter.
+pub(crate) fn filtered_relation_value(
+    rel: Relation,
+    condition: String,
+    needs_alias: bool,
+) -> Value {
+    Value::from_object(RelationObj {
+        rel,
+        kind: String::new(),
+        cte: false,
+        empty: None,
+        filter: Some((condition, needs_alias)),
     })
 }
 
@@ -51,6 +71,7 @@ pub(crate) fn relation_value_kind(rel: Relation, kind: &str) -> Value {
         kind: kind.to_string(),
         cte: false,
         empty: None,
+        filter: None,
     })
 }
 
@@ -61,6 +82,7 @@ pub(crate) fn cte_value(rel: Relation) -> Value {
         kind: "cte".into(),
         cte: true,
         empty: None,
+        filter: None,
     })
 }
 
@@ -71,6 +93,7 @@ pub(crate) fn empty_cte_value(rel: Relation, needs_alias: bool) -> Value {
         kind: "cte".into(),
         cte: true,
         empty: Some(needs_alias),
+        filter: None,
     })
 }
 
@@ -179,6 +202,7 @@ impl Object for RelationObj {
                     kind: self.kind.clone(),
                     cte: self.cte,
                     empty: self.empty,
+                    filter: self.filter.clone(),
                 }))
             }
             "incorporate" => {
@@ -214,6 +238,7 @@ impl Object for RelationObj {
                     kind,
                     cte: false,
                     empty: None,
+                    filter: None,
                 }))
             }
             _ => Err(no_method("relation", method)),
@@ -221,16 +246,24 @@ impl Object for RelationObj {
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.empty {
-            None => f.write_str(&self.rendered()),
+        let mut rendered = match self.empty {
+            None => self.rendered(),
             Some(alias) => {
-                write!(f, "(select * from {} where false limit 0)", self.rendered())?;
+                let mut r = format!("(select * from {} where false limit 0)", self.rendered());
                 if alias {
-                    write!(f, " _dbt_limit_subq_{}", self.rel.identifier)?;
+                    r.push_str(&format!(" _dbt_limit_subq_{}", self.rel.identifier));
                 }
-                Ok(())
+                r
+            }
+        };
+        // As dbt, the event-time filter wraps the limited subquery, not the other way around.
+        if let Some((condition, alias)) = &self.filter {
+            rendered = format!("(select * from {rendered} where {condition})");
+            if *alias {
+                rendered.push_str(&format!(" _dbt_et_filter_subq_{}", self.rel.identifier));
             }
         }
+        f.write_str(&rendered)
     }
 }
 

@@ -42,6 +42,33 @@ def dbt_profile_target(tmp_path_factory):
 
 # --- sending dbt's invocations to sluice -------------------------------------------------------
 
+
+def _pin_microbatch_clock():
+    """`patch_microbatch_end_time` patches dbt's clock in-process; sluice reads the time its
+    microbatch models take as now from SLUICE_MICROBATCH_END_TIME, set for as long as the patch
+    is (the suite imports the helper from `dbt.tests.util` after this file is loaded)."""
+    import contextlib
+
+    import dbt.tests.util as util
+
+    original = getattr(util, "patch_microbatch_end_time", None)
+    if original is None:
+        return
+
+    @contextlib.contextmanager
+    def patched(dt_str):
+        os.environ["SLUICE_MICROBATCH_END_TIME"] = dt_str
+        try:
+            with original(dt_str):
+                yield
+        finally:
+            os.environ.pop("SLUICE_MICROBATCH_END_TIME", None)
+
+    util.patch_microbatch_end_time = patched
+
+
+_pin_microbatch_clock()
+
 _CAPTURE = []  # the streams `run_dbt_and_capture` is capturing into, innermost last
 
 # The commands whose result is a RunExecutionResult built from run_results.json.

@@ -109,6 +109,14 @@ pub(super) fn build_only(
         threads: s.target.threads,
         reporter: rep.clone(),
         comments: Some(Arc::new(comments)),
+        event_time: (
+            a.event_time_start
+                .as_deref()
+                .and_then(crate::execute::parse_event_time),
+            a.event_time_end
+                .as_deref()
+                .and_then(crate::execute::parse_event_time),
+        ),
     };
     let dag = if which == "build" && !s.manifest().unit_tests.is_empty() {
         crate::graph::with_unit_tests_first(

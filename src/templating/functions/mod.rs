@@ -217,9 +217,16 @@ fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     }
 }
 
-/// A `ref`/`source` relation, rendered as a zero-row subquery under `--empty`.
+/// A `ref`/`source` relation, rendered as a zero-row subquery under `--empty`, and limited to
+/// the window of the microbatch being compiled.
 fn maybe_empty(ctx: &super::RenderCtx, rel: Relation) -> Value {
-    if ctx.services.empty_refs() {
+    if let Some(condition) = ctx.services.event_time_filter(&rel) {
+        super::objects::filtered_relation_value(
+            rel,
+            condition,
+            ctx.services.dialect().subquery_needs_alias(),
+        )
+    } else if ctx.services.empty_refs() {
         super::objects::empty_relation_value(rel, ctx.services.dialect().subquery_needs_alias())
     } else {
         relation_value(rel)
