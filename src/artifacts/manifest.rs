@@ -453,7 +453,11 @@ impl Ctx<'_> {
     fn source(&self, n: &Node) -> Value {
         let default_info = Default::default();
         let s: &crate::compile::SourceInfo = n.source.as_ref().unwrap_or(&default_info);
-        let freshness = if s.freshness.is_null() {
+        // A schema file that clears the freshness (`freshness: null`) leaves none, as dbt does.
+        let cleared = n.unrendered_config.get("freshness") == Some(&Value::Null);
+        let freshness = if cleared {
+            Value::Null
+        } else if s.freshness.is_null() {
             default_freshness()
         } else {
             s.freshness.clone()
@@ -594,6 +598,20 @@ impl Ctx<'_> {
             _ => vec![],
         };
         let expect = fixture_io(d.get("expect").unwrap_or(&Value::Null), false);
+        // As dbt's, the checksum covers everything but the description (what `state:modified`
+        // compares a unit test by): sluice hashes the JSON of those parts.
+        let checksum = if n.checksum.checksum.is_empty() {
+            let parts = json!([
+                d.get("model"),
+                d.get("versions"),
+                given,
+                expect,
+                d.get("overrides")
+            ]);
+            crate::project::sha256_hex(parts.to_string().as_bytes())
+        } else {
+            n.checksum.checksum.clone()
+        };
         let mut out = json!({
             "model": d.get("model").cloned().unwrap_or(Value::Null),
             "given": given,
@@ -609,7 +627,7 @@ impl Ctx<'_> {
             "overrides": d.get("overrides").cloned().unwrap_or(Value::Null),
             "depends_on": {"macros": n.depends_on_macros, "nodes": n.depends_on_nodes},
             "config": node_config(n),
-            "checksum": n.checksum.checksum,
+            "checksum": checksum,
             "schema": n.schema,
             "created_at": self.env.created_at,
             "versions": d.get("versions").cloned().unwrap_or(Value::Null),

@@ -326,7 +326,10 @@ fn test_node(
         Some(ns) => format!("{ns}.test_{}", td.test_name),
         None => format!("test_{}", td.test_name),
     };
-    node.raw_code = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
+    node.raw_code = format!(
+        "{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}{}",
+        raw_code_config(td, &node)
+    );
     node.column_name = col.clone();
     node.file_key_name = Some(match a.target {
         TestTarget::Source { source, .. } => format!("sources.{source}"),
@@ -351,6 +354,11 @@ fn test_node(
     // (Only when the macro's file calls `config(` at all: most custom tests do not, and
     // rendering every test twice would slow parsing down.)
     let def = templates.index.find(&macro_name, Some(pkg));
+    // The package whose `test_<name>` the test calls (the project's own before dbt's).
+    let defining = def
+        .as_ref()
+        .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE)
+        .map(|d| d.package.clone());
     if node.is_enabled() {
         if let Some(d) =
             check_test_macro(td, def.as_deref(), &macro_name, a.file, project, templates)
@@ -384,7 +392,8 @@ fn test_node(
     }
     node.refs = static_refs;
     node.sources = static_sources;
-    node.depends_on_macros = test_macro_dependencies(td, rec.macros, &mut node.refs);
+    node.depends_on_macros =
+        test_macro_dependencies(td, defining.as_deref(), rec.macros, &mut node.refs);
     if let Err(d) = name_relation(&mut node, target, templates, services) {
         errors.push(d);
     }
@@ -457,10 +466,76 @@ fn kwarg_dependencies(
     (static_refs, static_sources)
 }
 
+/// The `{{ config(...) }}` dbt appends to a generic test's `raw_code`: the test's own configs
+/// (legacy top-level keys, then `config:`, Jinja rendered) and the `alias` of a name too long
+/// for a relation, written as dbt's `construct_config` writes them (strings in double quotes,
+/// anything else as Python prints it).
+fn raw_code_config(td: &TestDefinition, node: &Node) -> String {
+    let mut parts: Vec<String> = td
+        .config
+        .iter()
+        .map(|(k, v)| {
+            let v = if value_has_jinja(v) {
+                node.config.get(k).cloned().unwrap_or(Value::Null)
+            } else {
+                v.clone()
+            };
+            format!("{k}={}", py_config_value(&v))
+        })
+        .collect();
+    if !td.config.contains_key("alias") {
+        if let Some(alias) = node.unrendered_config.get("alias") {
+            parts.push(format!("alias={}", py_config_value(alias)));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{{ config({}) }}}}", parts.join(","))
+    }
+}
+
+/// A config value as dbt writes it into a test's `raw_code`.
+fn py_config_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{}\"", s.replace('"', "\\\"")),
+        other => py_repr(other),
+    }
+}
+
+/// Python's `repr` of a YAML value.
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// A generic test's macro dependencies: its macro, then (except for dbt's own `not_null` and
 /// `unique`, which dbt does not render while parsing) what its arguments call (`recorded`).
 fn test_macro_dependencies(
     td: &TestDefinition,
+    defining: Option<&str>,
     recorded: Vec<String>,
     refs: &mut [crate::templating::RefCall],
 ) -> Vec<String> {
@@ -470,7 +545,7 @@ fn test_macro_dependencies(
     // does not render it.
     let test_macro = format!(
         "macro.{}.test_{}",
-        td.namespace.as_deref().unwrap_or("dbt"),
+        td.namespace.as_deref().or(defining).unwrap_or("dbt"),
         td.test_name
     );
     let builtin = test_macro == "macro.dbt.test_not_null" || test_macro == "macro.dbt.test_unique";

@@ -16,7 +16,7 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
         .chain(m.saved_query_nodes.values())
         .filter(|n| n.is_enabled())
         .collect();
-    nodes
+    let mut out: Vec<GraphNode> = nodes
         .par_iter()
         .map(|n| (n, super::default_config_ref(n.resource_type)))
         .map(|(n, defaults)| GraphNode {
@@ -39,7 +39,76 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
             latest_version: n.latest_version.clone(),
             depends_on: n.depends_on_nodes.clone(),
         })
-        .collect()
+        .collect();
+    // The semantic layer's metrics and semantic models are nodes of dbt's graph too (`ls` lists
+    // them, `+` walks through them), and a saved query depends on its metrics there. (It keeps
+    // the models its export reads as parents too, so `build` exports it after them.)
+    for g in out.iter_mut().filter(|g| g.resource_type == "saved_query") {
+        if let Some(deps) = m
+            .semantic_entries
+            .get(&g.unique_id)
+            .and_then(|e| e.pointer("/depends_on/nodes"))
+            .and_then(Value::as_array)
+        {
+            for d in deps.iter().filter_map(Value::as_str) {
+                if !g.depends_on.iter().any(|x| x == d) {
+                    g.depends_on.push(d.to_string());
+                }
+            }
+        }
+    }
+    out.extend(
+        m.semantic_entries
+            .iter()
+            .filter(|(id, _)| id.starts_with("metric.") || id.starts_with("semantic_model."))
+            .map(|(id, e)| semantic_graph_node(id, e)),
+    );
+    out
+}
+
+/// [`graph_nodes`] without the edges between metrics, for a project whose metrics depend on
+/// each other in a cycle (the semantic layer's checks report it, on its YAML line).
+pub(crate) fn graph_nodes_without_metric_cycles(m: &Manifest) -> Vec<GraphNode> {
+    let mut nodes = graph_nodes(m);
+    for g in nodes.iter_mut().filter(|g| g.resource_type == "metric") {
+        g.depends_on.retain(|d| !d.starts_with("metric."));
+    }
+    nodes
+}
+
+/// A metric's or semantic model's graph node, from its manifest entry.
+fn semantic_graph_node(id: &str, e: &Value) -> GraphNode {
+    let text = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let list = |p: &str| -> Vec<String> {
+        e.pointer(p)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    GraphNode {
+        unique_id: id.to_string(),
+        name: text("name"),
+        resource_type: text("resource_type"),
+        package_name: text("package_name"),
+        original_file_path: text("original_file_path"),
+        fqn: list("/fqn"),
+        tags: list("/tags"),
+        config: e
+            .get("config")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        depends_on: list("/depends_on/nodes"),
+        ..GraphNode::default()
+    }
 }
 
 /// The entries of `config` that differ from `defaults`; all of `config` when it lacks a default

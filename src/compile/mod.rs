@@ -27,7 +27,7 @@ mod yaml_nodes;
 mod yaml_values;
 
 pub(crate) use configs::{default_config, default_config_ref};
-pub(crate) use graph_view::{graph_nodes, unit_test_models};
+pub(crate) use graph_view::{graph_nodes, graph_nodes_without_metric_cycles, unit_test_models};
 pub(crate) use nodes::*;
 pub(crate) use parse::{parse, target_value, ParseOptions, Parsed};
 pub(crate) use paths::{dirs_of, relative_to_resource};

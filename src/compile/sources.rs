@@ -142,7 +142,12 @@ pub(super) fn source_nodes(
             cfg_of(&tm),
         ];
         let freshness = match merge_source_freshness(&levels) {
-            Some(f) => f,
+            Some(f) => {
+                // As written in the schema file (`null` when a level clears it), as dbt keeps
+                // it for state comparison.
+                node.unrendered_config.insert("freshness".into(), f.clone());
+                f
+            }
             None => node.config.get("freshness").cloned().unwrap_or(Value::Null),
         };
         node.config_mut()

@@ -236,7 +236,16 @@ impl Session {
         crate::artifacts::set_flat_graph(&parsed, &project, &parse_opts);
         crate::timing("parse", t);
         let t = std::time::Instant::now();
-        let dag = Dag::build(compile::graph_nodes(&parsed.manifest)).map_err(|d| vec![d])?;
+        let dag = match Dag::build(compile::graph_nodes(&parsed.manifest)) {
+            Ok(dag) => dag,
+            // Metrics that depend on each other in a cycle: the semantic layer's own check
+            // reports that, on its YAML line; the graph leaves those edges out.
+            Err(d) if d.code == Code::Cycle && is_metric_cycle(&d.message) => {
+                Dag::build(compile::graph_nodes_without_metric_cycles(&parsed.manifest))
+                    .map_err(|d| vec![d])?
+            }
+            Err(d) => return Err(vec![d]),
+        };
         crate::timing("dag", t);
         let target_path = root.join(
             opts.target_path
@@ -304,6 +313,18 @@ impl Session {
         sel: &Selection,
         default_types: Option<&[ResourceType]>,
     ) -> Result<Vec<String>, Diagnostic> {
+        let names: Option<Vec<&str>> =
+            default_types.map(|d| d.iter().map(|t| t.as_str()).collect());
+        self.select_types(sel, names.as_deref())
+    }
+
+    /// [`Session::select`] with the default resource types by name (`metric` and
+    /// `semantic_model` are graph nodes without a [`ResourceType`]).
+    pub(crate) fn select_types(
+        &self,
+        sel: &Selection,
+        default_types: Option<&[&str]>,
+    ) -> Result<Vec<String>, Diagnostic> {
         let expr = match sel.selector {
             Some(name) => self.selectors.get(name)?.clone(),
             None => match self.selectors.default_name() {
@@ -326,7 +347,7 @@ impl Session {
                 .collect()
         } else {
             default_types
-                .map(|d| d.iter().map(|t| t.as_str().to_string()).collect())
+                .map(|d| d.iter().map(|t| t.to_string()).collect())
                 .unwrap_or_default()
         };
         let excluded: Vec<String> = sel
@@ -337,10 +358,13 @@ impl Session {
         let filtered = chosen
             .into_iter()
             .filter(|id| {
-                let Some(n) = self.manifest().get(id) else {
-                    return types.is_empty();
+                let kind = match self.manifest().get(id) {
+                    Some(n) => n.resource_type.as_str(),
+                    None => match id.split('.').next() {
+                        Some(k @ ("metric" | "semantic_model")) => k,
+                        _ => return types.is_empty(),
+                    },
                 };
-                let kind = n.resource_type.as_str();
                 (types.is_empty() || types.iter().any(|t| t == kind || t == "all"))
                     && !excluded.iter().any(|t| t == kind)
             })
@@ -384,6 +408,13 @@ impl Session {
     pub(crate) fn templates(&self) -> Arc<crate::templating::Templates> {
         self.parsed.templates.clone()
     }
+}
+
+/// Whether a cycle diagnostic's path (`a -> b -> a`) runs through metrics only.
+fn is_metric_cycle(message: &str) -> bool {
+    message
+        .rsplit_once(": ")
+        .is_some_and(|(_, path)| path.split(" -> ").all(|id| id.starts_with("metric.")))
 }
 
 /// Reads the artifacts of the `--state` folder. A missing folder is an error; a missing file is
@@ -489,17 +520,19 @@ fn render_strings(v: &Value, env: &minijinja::Environment) -> Result<Value, Stri
     })
 }
 
-/// True for resource types dbt counts as nodes in `ls` by default.
-pub(crate) fn ls_default_types() -> Vec<ResourceType> {
+/// The resource types `ls` lists by default, as dbt's (`analysis` only with `--resource-type
+/// analysis` or `all`).
+pub(crate) fn ls_default_types() -> Vec<&'static str> {
     vec![
-        ResourceType::Model,
-        ResourceType::Seed,
-        ResourceType::Snapshot,
-        ResourceType::Test,
-        ResourceType::Source,
-        ResourceType::Exposure,
-        ResourceType::UnitTest,
-        ResourceType::Analysis,
-        ResourceType::SavedQuery,
+        "model",
+        "snapshot",
+        "seed",
+        "test",
+        "source",
+        "exposure",
+        "metric",
+        "saved_query",
+        "semantic_model",
+        "unit_test",
     ]
 }

@@ -112,7 +112,9 @@ fn every_kind_passes_on_good_data() {
     );
     assert_eq!(
         ls.stdout.lines().collect::<Vec<_>>(),
+        // The metric itself (a node of dbt's graph), and its tests.
         [
+            "late_revenue",
             "metric_accepted_range_late_revenue_min_0_by_metric_time_month",
             "metric_not_null_late_revenue_by_metric_time_month"
         ],

@@ -110,7 +110,7 @@ fn one_test_per_metric_type_passes_in_build_and_artifacts() {
     let ls = run(&dir, &["ls", "--select", "metric:paid_share", "-o", "name"]);
     assert_eq!(
         ls.stdout.trim(),
-        "paid_share_is_paid_over_all",
+        "paid_share\npaid_share_is_paid_over_all",
         "{}",
         ls.stderr
     );

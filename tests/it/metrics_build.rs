@@ -234,8 +234,8 @@ fn saved_query_without_exports_is_a_no_op_like_dbt() {
         ],
     );
     assert_eq!(
-        ls.stdout, "customers\norders\nrevenue_by_region\nraw_customers\nraw_orders\n",
-        "the saved query's parents are the models its SQL reads"
+        ls.stdout, "revenue\ncustomers\norders\nrevenue_by_region\nraw_customers\nraw_orders\norders\n",
+        "the saved query's parents: its metric (then its semantic model, as in dbt) and the models its SQL reads"
     );
     let r = sluice(&dir, &["build", "-s", "resource_type:saved_query+"]);
     assert_eq!(r.code, 1, "no model was built yet: {}", r.stdout);

@@ -187,9 +187,10 @@ fn state_modified_selects_what_changed_as_dbt_decides() {
         modified(&dir, "state:modified"),
         ["fresh", "not_null_orders_id", "raw_orders"]
     );
+    // (A test's `raw_code` carries its configs, as dbt writes it: `severity` is its body too.)
     assert_eq!(
         modified(&dir, "state:modified.body"),
-        ["fresh", "raw_orders"]
+        ["fresh", "not_null_orders_id", "raw_orders"]
     );
     assert_eq!(modified(&dir, "state:new"), ["fresh"]);
     // (The modified test is selected again through its unmodified model, as in dbt.)

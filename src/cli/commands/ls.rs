@@ -21,7 +21,7 @@ pub(super) fn ls(
 ) -> CmdResult {
     let s = session::load(g, false, false)?;
     let ids = s
-        .select(&sel.selection(), Some(&ls_default_types()))
+        .select_types(&sel.selection(), Some(&ls_default_types()))
         .map_err(|d| vec![d])?;
     // A selector that matches nothing (misspelt, or malformed like `tag:` or `a,,b`) is a
     // warning, as in dbt; on stderr, so that the listing on stdout stays clean for scripts.
@@ -57,6 +57,11 @@ pub(super) fn ls(
     let mut lines: Vec<String> = Vec::new();
     for id in &ids {
         let Some(n) = s.manifest().get(id) else {
+            // A metric or a semantic model: its manifest entry.
+            if let Some(e) = s.manifest().semantic_entries.get(id) {
+                lines.push(semantic_line(e, output, keys));
+                explain_lines(&s, id, explain, &mut lines);
+            }
             continue;
         };
         let line = match output {
@@ -85,18 +90,7 @@ pub(super) fn ls(
             }
         };
         lines.push(line);
-        // `--explain`: why the comparison with `--state` counts the node as new or modified.
-        if let Some(facts) = s.state_facts().filter(|_| explain) {
-            let reasons = facts.reasons(id);
-            if reasons.is_empty() {
-                lines.push(
-                    "  (not itself new or modified: selected through a graph operator or as a test of a selected node)".into(),
-                );
-            }
-            for r in reasons {
-                lines.push(format!("  {r}"));
-            }
-        }
+        explain_lines(&s, id, explain, &mut lines);
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -106,4 +100,55 @@ pub(super) fn ls(
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// `--explain`: why the comparison with `--state` counts node `id` as new or modified.
+fn explain_lines(s: &session::Session, id: &str, explain: bool, lines: &mut Vec<String>) {
+    let Some(facts) = s.state_facts().filter(|_| explain) else {
+        return;
+    };
+    let reasons = facts.reasons(id);
+    if reasons.is_empty() {
+        lines.push(
+            "  (not itself new or modified: selected through a graph operator or as a test of a selected node)".into(),
+        );
+    }
+    for r in reasons {
+        lines.push(format!("  {r}"));
+    }
+}
+
+/// The `ls` line of a metric or semantic model, from its manifest entry, as dbt prints it.
+fn semantic_line(e: &Value, output: LsOutput, keys: &[String]) -> String {
+    let text = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let fqn: Vec<&str> = e
+        .get("fqn")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    match output {
+        LsOutput::Name => text("name"),
+        LsOutput::Path => text("original_file_path"),
+        LsOutput::Selector => format!("{}:{}", text("resource_type"), fqn.join(".")),
+        LsOutput::Json => {
+            let mut v = serde_json::json!({
+                "name": text("name"), "resource_type": text("resource_type"),
+                "package_name": text("package_name"), "original_file_path": text("original_file_path"),
+                "unique_id": text("unique_id"), "config": e.get("config"), "tags": e.get("tags").cloned().unwrap_or(serde_json::json!([])),
+                "depends_on": e.get("depends_on"),
+            });
+            if let (false, Value::Object(all)) = (keys.is_empty(), &mut v) {
+                let wanted: Vec<&str> = keys.iter().flat_map(|k| k.split_whitespace()).collect();
+                all.retain(|k, _| wanted.contains(&k.as_str()));
+            }
+            v.to_string()
+        }
+    }
 }
