@@ -277,7 +277,12 @@ pub(crate) struct EntryEnv<'a> {
 pub(crate) fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for sm in &layer.semantic_models {
-        let (id, entry) = semantic_model_entry(sm, env);
+        let (id, mut entry) = semantic_model_entry(sm, env);
+        for key in ["entities", "dimensions", "measures"] {
+            if let Some(items) = entry.get_mut(key) {
+                drop_rendered_newline(items);
+            }
+        }
         out.insert(id, entry);
     }
     for m in &layer.metrics {
@@ -289,6 +294,20 @@ pub(crate) fn manifest_entries(layer: &SemanticLayer, env: &EntryEnv) -> BTreeMa
         out.insert(id, entry);
     }
     out
+}
+
+/// dbt renders a semantic model's YAML strings through Jinja, which drops one trailing newline
+/// (a block scalar's `expr: |` ends without it in dbt's manifest): the same for its entities',
+/// dimensions' and measures' strings.
+fn drop_rendered_newline(v: &mut Value) {
+    match v {
+        Value::String(s) if s.ends_with('\n') => {
+            s.pop();
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_rendered_newline),
+        Value::Object(m) => m.values_mut().for_each(drop_rendered_newline),
+        _ => {}
+    }
 }
 
 /// The unique id of the semantic model defining `measure`.
