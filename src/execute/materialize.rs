@@ -43,6 +43,31 @@ pub(crate) struct BuildSpec<'a> {
     pub(crate) contract: Option<&'a super::contract::Contract>,
 }
 
+impl<'a> BuildSpec<'a> {
+    /// A plain build of `sql` as `materialization`: no key, strategy, predicates or contract.
+    pub(crate) fn plain(
+        relation: &'a Relation,
+        materialization: Materialization,
+        sql: &'a str,
+        rebuilt: &'a Rebuilt,
+    ) -> Self {
+        BuildSpec {
+            relation,
+            materialization,
+            sql,
+            unique_key: Vec::new(),
+            incremental_strategy: None,
+            full_refresh: true,
+            on_schema_change: None,
+            incremental_predicates: Vec::new(),
+            merge_update_columns: Vec::new(),
+            merge_exclude_columns: Vec::new(),
+            rebuilt,
+            contract: None,
+        }
+    }
+}
+
 /// The relations a run rebuilds, as lower-case `(schema, identifier)`. When replacing a relation
 /// drops the views that read it (PostgreSQL), each view is recreated in the same transaction;
 /// a view that cannot be recreated on the new relation (it reads a column that is gone) may be

@@ -11,7 +11,144 @@
 //! window (`event_time >= start and event_time < end`) and inserts the batch's rows, in one
 //! transaction. Pre-hooks run before the first batch, post-hooks after the last.
 
+use std::sync::Arc;
+
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+
+use super::materialize;
+use super::node::{flush_logs, run_hooks_for, with_conn, write_compiled};
+use super::warehouse::ConnWarehouse;
+use super::worker::{NodeOutcome, Shared};
+use super::RunStatus;
+use crate::compile::{compile_node_blaming, CompileServices, Materialization, Node, Warehouse};
+
+/// Builds a microbatch model: one compile and one build per batch.
+pub(super) fn run(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    let fail = |m: String| {
+        NodeOutcome::error(
+            format!(
+                "Compilation Error in model {} ({})\n  Microbatch model '{}' {m}",
+                node.name, node.original_file_path, node.name
+            ),
+            None,
+        )
+    };
+    let Some(size) = node.config_str("batch_size").and_then(BatchSize::parse) else {
+        return fail("does not have a 'batch_size' config (one of ['hour', 'day', 'month', 'year']) specificed.".into());
+    };
+    let Some(column) = node.config_str("event_time").map(str::to_string) else {
+        return fail("requires an 'event_time' configuration.".into());
+    };
+    let begin = match node.config.get("begin") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => match v.as_str().and_then(parse_time) {
+            Some(t) => Some(t),
+            None => {
+                return fail(format!(
+                    "has a 'begin' config that is not a date or timestamp: {v}"
+                ))
+            }
+        },
+    };
+    let lookback = node
+        .config
+        .get("lookback")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(1) as i32;
+    let rel = node.relation();
+    let full_refresh = node
+        .config_bool("full_refresh")
+        .unwrap_or(shared.full_refresh);
+    let exists = match with_conn(wh, |c| c.relation_kind(&rel)) {
+        Ok(Ok(k)) => k.is_some(),
+        Ok(Err(e)) => return NodeOutcome::error(e.to_string(), None),
+        Err(e) => return NodeOutcome::error(e, None),
+    };
+    let incremental = exists && !full_refresh;
+    let now = std::env::var("SLUICE_MICROBATCH_END_TIME")
+        .ok()
+        .and_then(|s| parse_time(&s))
+        .unwrap_or_else(|| chrono::Utc::now().naive_utc());
+    let end = ceiling(shared.event_time.1.unwrap_or(now), size);
+    let start = match start_time(end, size, incremental, shared.event_time.0, begin, lookback) {
+        Ok(s) => s,
+        Err(m) => return fail(m),
+    };
+    let batches = batches(start, end, size);
+    if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
+        return NodeOutcome::error(e, None);
+    }
+    let mut last_sql = String::new();
+    let mut message = String::from("OK");
+    for (i, (from, to)) in batches.iter().enumerate() {
+        let (from, to) = (bound(*from), bound(*to));
+        let svc = Arc::new(
+            CompileServices::new(
+                shared.resolver.clone(),
+                Some(wh.clone() as Arc<dyn Warehouse>),
+                full_refresh && i == 0,
+                shared.dialect,
+            )
+            .with_empty(shared.empty)
+            .with_batch(from.clone(), to.clone()),
+        );
+        let sql = match compile_node_blaming(
+            &shared.manifest,
+            &node.unique_id,
+            &shared.templates,
+            svc.clone(),
+            true,
+        ) {
+            Ok(s) => s,
+            Err((_, d)) => return NodeOutcome::error(d.to_string(), None),
+        };
+        flush_logs(shared, &svc);
+        let condition = format!("{column} >= '{from}' and {column} < '{to}'");
+        let first_build = i == 0 && !incremental;
+        let res = with_conn(wh, |c| {
+            materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+            if first_build {
+                let spec = materialize::BuildSpec::plain(
+                    &rel,
+                    Materialization::Table,
+                    &sql,
+                    &shared.rebuilt,
+                );
+                materialize::build(c, &spec)
+            } else {
+                materialize::replace_window(c, &rel, &sql, &condition)
+            }
+        });
+        match res {
+            Ok(Ok(o)) => message = o.message,
+            Ok(Err(e)) => {
+                return NodeOutcome::error(
+                    format!(
+                        "{} in model {} ({})\n  batch {from} to {to}: {e}",
+                        e.dbt_kind(),
+                        node.name,
+                        node.original_file_path
+                    ),
+                    Some(sql),
+                )
+            }
+            Err(e) => return NodeOutcome::error(e, Some(sql)),
+        }
+        last_sql = sql;
+    }
+    write_compiled(shared, node, &last_sql);
+    if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
+        return NodeOutcome::error(e, Some(last_sql));
+    }
+    NodeOutcome {
+        status: RunStatus::Success,
+        message,
+        failures: None,
+        compiled_code: Some(last_sql),
+        detail: None,
+        rows_affected: None,
+    }
+}
 
 /// A model's `batch_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -89,19 +89,10 @@ impl StateFacts {
             .manifest
             .as_ref()
             .map(|prev| compare_manifests(prev, current, &mut reasons));
-        let results = previous.run_results.as_ref().map(|rr| {
-            rr.get("results")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| {
-                    Some((
-                        r.get("unique_id")?.as_str()?.to_string(),
-                        r.get("status")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        });
+        let results = previous
+            .run_results
+            .as_ref()
+            .map(|rr| field_by_id(rr, "status"));
         let fresher = match (previous.sources.as_ref(), current_sources) {
             (Some(prev), Some(cur)) => Some(fresher_sources(prev, cur)),
             _ => None,
@@ -643,23 +634,30 @@ fn explain(f: u8, new: &Value, old: Option<&Value>, macro_hit: Option<&str>) -> 
     out
 }
 
+/// One text field of each entry of an artifact's `results` (run_results.json, sources.json), by
+/// unique id.
+fn field_by_id(artifact: &Value, field: &str) -> BTreeMap<String, String> {
+    artifact
+        .get("results")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r.get("unique_id")?.as_str()?.to_string(),
+                r.get(field)?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
 /// `source_status:fresher`: sources whose latest data is newer now than before (or that were
 /// not measured before), from the `max_loaded_at` of each `sources.json`.
 fn fresher_sources(prev: &Value, cur: &Value) -> BTreeSet<String> {
-    let loaded = |v: &Value| -> BTreeMap<String, String> {
-        v.get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| {
-                Some((
-                    r.get("unique_id")?.as_str()?.to_string(),
-                    r.get("max_loaded_at")?.as_str()?.to_string(),
-                ))
-            })
-            .collect()
-    };
-    let (before, now) = (loaded(prev), loaded(cur));
+    let (before, now) = (
+        field_by_id(prev, "max_loaded_at"),
+        field_by_id(cur, "max_loaded_at"),
+    );
     now.into_iter()
         .filter(|(id, at)| before.get(id).is_none_or(|b| at.as_str() > b.as_str()))
         .map(|(id, _)| id)

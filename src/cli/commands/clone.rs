@@ -31,20 +31,7 @@ pub(super) fn clone(g: &GlobalArgs, a: &RunArgs) -> CmdResult {
         .with_hint("clone copies the relations of a previous run: point --state at the folder of its manifest.json")]);
     }
     let s = session::load_for(g, "clone", a.full_refresh, false)?;
-    let Some(state) = s.defer_manifest.as_ref() else {
-        let dir = g
-            .settings
-            .defer_state
-            .as_ref()
-            .or(g.settings.state.as_ref());
-        return Err(vec![Diagnostic::error(
-            Code::Flags,
-            format!(
-                "Could not find manifest in --state path: \"{}\"",
-                dir.map(|d| d.display().to_string()).unwrap_or_default()
-            ),
-        )]);
-    };
+    let state = super::state_manifest(g, &s)?;
     let rep = reporter(g);
     let refable = [
         ResourceType::Model,
@@ -99,20 +86,7 @@ pub(super) fn clone(g: &GlobalArgs, a: &RunArgs) -> CmdResult {
             }
             materialize::ensure_schema(conn.as_mut(), &this.database, &this.schema)?;
             let sql = format!("select * from {}", d.rel(other));
-            let spec = BuildSpec {
-                relation: &this,
-                materialization: Materialization::View,
-                sql: &sql,
-                unique_key: Vec::new(),
-                incremental_strategy: None,
-                full_refresh: true,
-                on_schema_change: None,
-                incremental_predicates: Vec::new(),
-                merge_update_columns: Vec::new(),
-                merge_exclude_columns: Vec::new(),
-                rebuilt: &rebuilt,
-                contract: None,
-            };
+            let spec = BuildSpec::plain(&this, Materialization::View, &sql, &rebuilt);
             materialize::build(conn.as_mut(), &spec).map(|o| Some(o.message))
         })();
         let (status, message) = match outcome {

@@ -155,6 +155,30 @@ pub(super) fn warn_unmatched(
     }
 }
 
+/// The manifest `--defer` and `clone` read (`--defer-state`, else `--state`), or dbt's error.
+pub(super) fn state_manifest<'a>(
+    g: &GlobalArgs,
+    s: &'a Session,
+) -> Result<&'a serde_json::Value, Vec<Diagnostic>> {
+    s.defer_manifest.as_ref().ok_or_else(|| {
+        let dir = g
+            .settings
+            .defer_state
+            .as_ref()
+            .or(g.settings.state.as_ref());
+        vec![Diagnostic::error(
+            Code::Flags,
+            format!(
+                "Could not find manifest in --state path: \"{}\"",
+                dir.map(|d| d.display().to_string()).unwrap_or_default()
+            ),
+        )
+        .with_hint(
+            "point --state (or --defer-state) at the folder of a previous run's manifest.json",
+        )]
+    })
+}
+
 /// The resolver refs compile through: the session's, or under `--defer` one whose refs to
 /// nodes this command does not build point at the state manifest's relations where this target
 /// lacks them (or always, unselected, under `--favor-state`). `built`: the nodes this command
@@ -169,21 +193,7 @@ pub(super) fn deferring_resolver(
     if !g.settings.defer {
         return Ok(s.parsed.resolver.clone());
     }
-    let Some(state) = s.defer_manifest.as_ref() else {
-        let dir = g
-            .settings
-            .defer_state
-            .as_ref()
-            .or(g.settings.state.as_ref());
-        return Err(vec![Diagnostic::error(
-            Code::Flags,
-            format!(
-                "Could not find manifest in --state path: \"{}\"",
-                dir.map(|d| d.display().to_string()).unwrap_or_default()
-            ),
-        )
-        .with_hint("--defer resolves refs through a previous run's manifest.json: point --state (or --defer-state) at the folder that holds it")]);
-    };
+    let state = state_manifest(g, s)?;
     let connected;
     let adapter = match adapter {
         Some(a) => a,
