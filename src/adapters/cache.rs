@@ -288,6 +288,13 @@ impl Connection for CachedConnection {
         self.inner.columns(rel)
     }
 
+    fn query_column_types(
+        &mut self,
+        sql: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AdapterError> {
+        self.inner.query_column_types(sql)
+    }
+
     fn load_seed(
         &mut self,
         rel: &Relation,

@@ -85,6 +85,12 @@ impl Connection for CommentingConnection {
     fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
         self.inner.columns(rel)
     }
+    fn query_column_types(
+        &mut self,
+        sql: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AdapterError> {
+        self.inner.query_column_types(sql)
+    }
     fn load_seed(
         &mut self,
         rel: &Relation,

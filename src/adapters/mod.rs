@@ -113,6 +113,15 @@ pub(crate) trait Connection: Send {
     fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError>;
     /// Whether `rel` exists, and as what.
     fn relation_kind(&mut self, rel: &Relation) -> Result<Option<RelationKind>, AdapterError>;
+    /// The columns `sql` returns, each with its type as the engine's dbt adapter names a result
+    /// type (dbt-postgres: psycopg2's `INTEGER`, `STRING`, `DATETIMETZ` ...), without running it;
+    /// `None` where the engine does not say (the contract preflight check is then skipped).
+    fn query_column_types(
+        &mut self,
+        _sql: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AdapterError> {
+        Ok(None)
+    }
     /// Every table and view of `database.schema` with its kind (names as the catalog stores
     /// them), for the relation cache; `None` where the engine cannot list a schema cheaply.
     fn list_relations(

@@ -145,6 +145,12 @@ impl Connection for RecordingConnection {
     fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
         self.inner.columns(rel)
     }
+    fn query_column_types(
+        &mut self,
+        sql: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AdapterError> {
+        self.inner.query_column_types(sql)
+    }
     /// Logged as the SQL that loads the same rows (the engine may load them another way).
     fn load_seed(
         &mut self,

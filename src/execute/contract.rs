@@ -250,3 +250,148 @@ mod tests {
         }
     }
 }
+
+/// dbt's contract preflight check (`assert_columns_equivalent`): the columns the model's query
+/// returns must be the contract's, by name and by type as the engine's dbt adapter names result
+/// types (compared through an empty query of each: `select cast(null as <type>) as <name>, ...`
+/// for the contract). A difference is dbt's "enforced contract that failed" error with its table
+/// of mismatches. Engines that do not name result types skip it (the warehouse then enforces the
+/// contract when the table is created from it).
+pub(crate) fn preflight(
+    conn: &mut dyn crate::adapters::Connection,
+    node: &Node,
+    sql: &str,
+) -> Result<(), String> {
+    if node.columns.is_empty() {
+        return Err(
+            "This model has an enforced contract, and its 'columns' specification is missing"
+                .into(),
+        );
+    }
+    let empty = format!("select * from (\n{sql}\n) as __dbt_sbq\nwhere false\nlimit 0");
+    let Some(sql_cols) = conn.query_column_types(&empty).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    let casts: Vec<String> = node
+        .columns
+        .iter()
+        .map(|c| {
+            let name = if c.quote == Some(true) {
+                crate::sql::quote(&c.name)
+            } else {
+                c.name.clone()
+            };
+            let data_type = c.data_type.as_deref().unwrap_or("");
+            format!("cast(null as {data_type}) as {name}")
+        })
+        .collect();
+    let Some(yaml_cols) = conn
+        .query_column_types(&format!("select\n    {}", casts.join(",\n    ")))
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let formatted = |(n, t): &(String, String)| format!("{} {t}", n.to_lowercase());
+    let equivalent = sql_cols.len() == yaml_cols.len()
+        && sql_cols.iter().all(|s| {
+            yaml_cols
+                .iter()
+                .find(|y| y.0 == s.0)
+                .is_some_and(|y| formatted(y) == formatted(s))
+        });
+    if equivalent {
+        return Ok(());
+    }
+    Err(contract_error(&yaml_cols, &sql_cols))
+}
+
+/// dbt's `ContractError` message: the mismatches as agate prints a table.
+fn contract_error(yaml: &[(String, String)], sql: &[(String, String)]) -> String {
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    for (name, t) in sql {
+        match yaml.iter().find(|(n, _)| n == name) {
+            Some((_, yt)) if yt == t => {}
+            Some((_, yt)) => rows.push([
+                name.clone(),
+                t.clone(),
+                yt.clone(),
+                "data type mismatch".into(),
+            ]),
+            None => rows.push([
+                name.clone(),
+                t.clone(),
+                String::new(),
+                "missing in contract".into(),
+            ]),
+        }
+    }
+    for (name, t) in yaml {
+        if !sql.iter().any(|(n, _)| n == name) {
+            rows.push([
+                name.clone(),
+                String::new(),
+                t.clone(),
+                "missing in definition".into(),
+            ]);
+        }
+    }
+    rows.sort_by(|a, b| a[0].cmp(&b[0]));
+    let header = [
+        "column_name",
+        "definition_type",
+        "contract_type",
+        "mismatch_reason",
+    ];
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 4]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("| {} |", parts.join(" | "))
+    };
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    let mut table = vec![
+        line(header),
+        line([&dashes[0], &dashes[1], &dashes[2], &dashes[3]]),
+    ];
+    for r in &rows {
+        table.push(line([&r[0], &r[1], &r[2], &r[3]]));
+    }
+    format!(
+        "This model has an enforced contract that failed.\nPlease ensure the name, data_type, and number of columns in your contract match the columns in your model's definition.\n\n{}",
+        table.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod preflight_tests {
+    use super::contract_error;
+
+    #[test]
+    fn the_mismatch_table_reads_as_dbts() {
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let msg = contract_error(
+            &[s("id", "STRING"), s("color", "STRING")],
+            &[s("id", "INTEGER"), s("colour", "STRING")],
+        );
+        assert_eq!(
+            msg,
+            "This model has an enforced contract that failed.\nPlease ensure the name, data_type, and number of columns in your contract match the columns in your model's definition.\n\n\
+| column_name | definition_type | contract_type | mismatch_reason       |\n\
+| ----------- | --------------- | ------------- | --------------------- |\n\
+| color       |                 | STRING        | missing in definition |\n\
+| colour      | STRING          |               | missing in contract   |\n\
+| id          | INTEGER         | STRING        | data type mismatch    |"
+        );
+    }
+}

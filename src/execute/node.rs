@@ -130,7 +130,7 @@ fn services(shared: &Shared, wh: &Arc<ConnWarehouse>) -> Arc<CompileServices> {
     )
 }
 
-pub(super) fn flush_logs(shared: &Shared, s: &CompileServices) {
+fn flush_logs(shared: &Shared, s: &CompileServices) {
     for l in s.take_logs() {
         shared.reporter.event(&Event::Info(l));
     }
@@ -178,7 +178,7 @@ fn run_node_inner(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
     }
 }
 
-pub(super) fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
+fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
     let rel = compiled_path("", node);
     let path = shared.target_path.join(rel.trim_start_matches('/'));
     shared.files.write(path, sql.to_string());
@@ -208,10 +208,7 @@ fn persist_docs(
     }
 }
 
-pub(super) fn with_conn<T>(
-    wh: &ConnWarehouse,
-    f: impl FnOnce(&mut dyn Connection) -> T,
-) -> Result<T, String> {
+fn with_conn<T>(wh: &ConnWarehouse, f: impl FnOnce(&mut dyn Connection) -> T) -> Result<T, String> {
     let mut c = wh
         .conn
         .lock()
@@ -355,7 +352,7 @@ fn hook_sqls(node: &Node, key: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn run_hooks_for(
+fn run_hooks_for(
     shared: &Shared,
     node: &Node,
     wh: &Arc<ConnWarehouse>,
@@ -428,11 +425,140 @@ fn shown_compiled_path(shared: &Shared, node: &Node) -> String {
     compiled_path(&target, node)
 }
 
+/// A microbatch model: one compile and one build per batch (see [`super::microbatch`]).
+fn run_microbatch(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
+    use super::microbatch as mb;
+    let fail = |m: String| {
+        NodeOutcome::error(
+            format!(
+                "Compilation Error in model {} ({})\n  Microbatch model '{}' {m}",
+                node.name, node.original_file_path, node.name
+            ),
+            None,
+        )
+    };
+    let Some(size) = node.config_str("batch_size").and_then(mb::BatchSize::parse) else {
+        return fail("does not have a 'batch_size' config (one of ['hour', 'day', 'month', 'year']) specificed.".into());
+    };
+    let Some(column) = node.config_str("event_time").map(str::to_string) else {
+        return fail("requires an 'event_time' configuration.".into());
+    };
+    let begin = match node.config.get("begin") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => match v.as_str().and_then(mb::parse_time) {
+            Some(t) => Some(t),
+            None => {
+                return fail(format!(
+                    "has a 'begin' config that is not a date or timestamp: {v}"
+                ))
+            }
+        },
+    };
+    let lookback = node
+        .config
+        .get("lookback")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(1) as i32;
+    let rel = node.relation();
+    let full_refresh = node
+        .config_bool("full_refresh")
+        .unwrap_or(shared.full_refresh);
+    let exists = match with_conn(wh, |c| c.relation_kind(&rel)) {
+        Ok(Ok(k)) => k.is_some(),
+        Ok(Err(e)) => return NodeOutcome::error(e.to_string(), None),
+        Err(e) => return NodeOutcome::error(e, None),
+    };
+    let incremental = exists && !full_refresh;
+    let now = std::env::var("SLUICE_MICROBATCH_END_TIME")
+        .ok()
+        .and_then(|s| mb::parse_time(&s))
+        .unwrap_or_else(|| chrono::Utc::now().naive_utc());
+    let end = mb::ceiling(shared.event_time.1.unwrap_or(now), size);
+    let start = match mb::start_time(end, size, incremental, shared.event_time.0, begin, lookback) {
+        Ok(s) => s,
+        Err(m) => return fail(m),
+    };
+    let batches = mb::batches(start, end, size);
+    if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
+        return NodeOutcome::error(e, None);
+    }
+    let mut last_sql = String::new();
+    let mut message = String::from("OK");
+    for (i, (from, to)) in batches.iter().enumerate() {
+        let (from, to) = (mb::bound(*from), mb::bound(*to));
+        let svc = Arc::new(
+            CompileServices::new(
+                shared.resolver.clone(),
+                Some(wh.clone() as Arc<dyn Warehouse>),
+                full_refresh && i == 0,
+                shared.dialect,
+            )
+            .with_empty(shared.empty)
+            .with_batch(from.clone(), to.clone()),
+        );
+        let sql = match compile_node_blaming(
+            &shared.manifest,
+            &node.unique_id,
+            &shared.templates,
+            svc.clone(),
+            true,
+        ) {
+            Ok(s) => s,
+            Err((_, d)) => return NodeOutcome::error(d.to_string(), None),
+        };
+        flush_logs(shared, &svc);
+        let condition = format!("{column} >= '{from}' and {column} < '{to}'");
+        let first_build = i == 0 && !incremental;
+        let res = with_conn(wh, |c| {
+            materialize::ensure_schema(c, &rel.database, &rel.schema)?;
+            if first_build {
+                let spec = materialize::BuildSpec::plain(
+                    &rel,
+                    Materialization::Table,
+                    &sql,
+                    &shared.rebuilt,
+                );
+                materialize::build(c, &spec)
+            } else {
+                materialize::replace_window(c, &rel, &sql, &condition)
+            }
+        });
+        match res {
+            Ok(Ok(o)) => message = o.message,
+            Ok(Err(e)) => {
+                return NodeOutcome::error(
+                    format!(
+                        "{} in model {} ({})\n  batch {from} to {to}: {e}",
+                        e.dbt_kind(),
+                        node.name,
+                        node.original_file_path
+                    ),
+                    Some(sql),
+                )
+            }
+            Err(e) => return NodeOutcome::error(e, Some(sql)),
+        }
+        last_sql = sql;
+    }
+    write_compiled(shared, node, &last_sql);
+    if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
+        return NodeOutcome::error(e, Some(last_sql));
+    }
+    NodeOutcome {
+        status: RunStatus::Success,
+        message,
+        failures: None,
+        compiled_code: Some(last_sql),
+        detail: None,
+        rows_affected: None,
+    }
+}
+
 fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcome {
     if node.materialization() == Materialization::Incremental
         && node.config_str("incremental_strategy") == Some("microbatch")
     {
-        return super::microbatch::run(shared, node, wh);
+        return run_microbatch(shared, node, wh);
     }
     let sql = match compile_for_run(shared, node, wh) {
         Ok(s) => s,
@@ -483,6 +609,26 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
             )
         }
     };
+    // dbt's preflight check of an enforced contract: the query's columns are the contract's.
+    if contract.is_some()
+        && matches!(
+            mat,
+            Materialization::Table | Materialization::View | Materialization::Incremental
+        )
+    {
+        let checked = with_conn(wh, |c| super::contract::preflight(c, node, &sql));
+        if let Err(e) | Ok(Err(e)) = checked {
+            return NodeOutcome::error(
+                format!(
+                    "Compilation Error in model {} ({})\n  {}",
+                    node.name,
+                    node.original_file_path,
+                    e.replace('\n', "\n  ")
+                ),
+                Some(sql),
+            );
+        }
+    }
     // An empty `unique_key` ('' or ['']) is no key, as dbt's `{% if unique_key %}` reads it.
     let mut unique_key = crate::project::config::str_list(node.config.get("unique_key"));
     unique_key.retain(|k| !k.trim().is_empty());

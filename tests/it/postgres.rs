@@ -754,3 +754,44 @@ fn profile_session_keys_reach_the_session() {
         ("analyst", "lookup, public", "sluice-test", 42, "analyst")
     );
 }
+
+/// dbt's contract preflight check on PostgreSQL: the query's column types (as psycopg2 names
+/// them) must be the contract's, for tables, views and incremental models alike.
+#[test]
+fn enforced_contracts_are_checked_before_building_on_postgres() {
+    let Some(pg) = PgServer::start("enforced_contracts_are_checked_before_building_on_postgres")
+    else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = crate::support::duckdb_project(
+        "contracts",
+        "",
+        &[
+            ("models/as_view.sql", "{{ config(materialized='view') }}\nselect 1 as id, 'a' as name"),
+            (
+                "models/schema.yml",
+                "models:\n  - name: as_view\n    config:\n      contract: {enforced: true}\n    columns:\n      - name: id\n        data_type: text\n      - name: name\n        data_type: text\n",
+            ),
+        ],
+    );
+    engine.write_profile(&dir, "contracts", "analytics", 1);
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    for part in [
+        "enforced contract that failed",
+        "| id ",
+        "INTEGER",
+        "STRING",
+        "data type mismatch",
+    ] {
+        assert!(r.stdout.contains(part), "{part}: {}", r.stdout);
+    }
+    std::fs::write(
+        dir.join("models/as_view.sql"),
+        "{{ config(materialized='view') }}\nselect '1'::text as id, 'a' as name",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}

@@ -413,6 +413,20 @@ impl Connection for PgConnection {
             .unwrap_or(0))
     }
 
+    fn query_column_types(
+        &mut self,
+        sql: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AdapterError> {
+        self.ready()?;
+        let stmt = self.client.prepare(sql).map_err(|e| self.db_err(&e))?;
+        Ok(Some(
+            stmt.columns()
+                .iter()
+                .map(|c| (c.name().to_string(), psycopg2_type_name(c.type_().oid())))
+                .collect(),
+        ))
+    }
+
     fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
         if super::duckdb::is_blank_sql(sql) {
             return Ok(QueryResult::default());
@@ -683,3 +697,42 @@ fn text_to_json(text: Option<&str>, ty: Option<&Type>) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+/// The name psycopg2 gives a result type (`psycopg2.extensions.string_types`), which is how
+/// dbt-postgres names a query's column types in its contract check.
+fn psycopg2_type_name(oid: u32) -> String {
+    let name = match oid {
+        16 => "BOOLEAN",
+        17 => "BINARY",
+        18 | 19 | 25 | 1042 | 1043 => "STRING",
+        20 => "LONGINTEGER",
+        21 | 23 => "INTEGER",
+        26 => "ROWID",
+        114 => "JSON",
+        199 => "JSONARRAY",
+        700 | 701 => "FLOAT",
+        704 | 1186 => "INTERVAL",
+        705 => "UNKNOWN",
+        1000 => "BOOLEANARRAY",
+        1001 => "BINARYARRAY",
+        1002 | 1003 | 1009 | 1014 | 1015 => "STRINGARRAY",
+        1005..=1007 => "INTEGERARRAY",
+        1016 => "LONGINTEGERARRAY",
+        1021 | 1022 => "FLOATARRAY",
+        1082 => "DATE",
+        1083 | 1266 => "TIME",
+        1114 => "DATETIME",
+        1115 => "DATETIMEARRAY",
+        1182 => "DATEARRAY",
+        1183 | 1270 => "TIMEARRAY",
+        1184 => "DATETIMETZ",
+        1185 => "DATETIMETZARRAY",
+        1187 => "INTERVALARRAY",
+        1231 => "DECIMALARRAY",
+        1700 => "DECIMAL",
+        3802 => "JSONB",
+        3807 => "JSONBARRAY",
+        other => return format!("unknown type_code {other}"),
+    };
+    name.to_string()
+}
