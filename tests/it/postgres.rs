@@ -782,7 +782,7 @@ fn enforced_contracts_are_checked_before_building_on_postgres() {
         "enforced contract that failed",
         "| id ",
         "INTEGER",
-        "STRING",
+        "TEXT",
         "data type mismatch",
     ] {
         assert!(r.stdout.contains(part), "{part}: {}", r.stdout);

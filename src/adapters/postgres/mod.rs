@@ -704,7 +704,8 @@ fn psycopg2_type_name(oid: u32) -> String {
     let name = match oid {
         16 => "BOOLEAN",
         17 => "BINARY",
-        18 | 19 | 25 | 1042 | 1043 => "STRING",
+        // psycopg2 says STRING; dbt's `Column.translate_type` reads it as TEXT.
+        18 | 19 | 25 | 1042 | 1043 => "TEXT",
         20 => "LONGINTEGER",
         21 | 23 => "INTEGER",
         26 => "ROWID",
