@@ -271,13 +271,7 @@ fn flags(section: &str, new: &Value, old: Option<&Value>, macros: bool) -> u8 {
                 f |= CONFIGS;
             }
             let deps = |v: &Value| -> BTreeSet<String> {
-                v.pointer("/depends_on/nodes")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
+                strings_at(v, "/depends_on/nodes").into_iter().collect()
             };
             !(same("fqn")
                 && same("type")
@@ -517,21 +511,24 @@ fn modified_macros(prev: &Value, cur: &Value) -> BTreeSet<String> {
     out
 }
 
+/// The strings of the list at `pointer` (`/depends_on/nodes` ...), empty when there is none.
+fn strings_at(v: &Value, pointer: &str) -> Vec<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// The modified macro `node` calls, directly or through the macros it calls, if any.
 fn uses_modified_macro(
     node: &Value,
     macros: Option<&Map<String, Value>>,
     modified: &BTreeSet<String>,
 ) -> Option<String> {
-    let called = |v: &Value| -> Vec<String> {
-        v.pointer("/depends_on/macros")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    };
+    let called = |v: &Value| strings_at(v, "/depends_on/macros");
     let mut stack = called(node);
     let mut seen = BTreeSet::new();
     while let Some(id) = stack.pop() {
