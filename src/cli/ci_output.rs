@@ -189,13 +189,11 @@ fn first_line(s: &str) -> &str {
 }
 
 fn text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    crate::artifacts::docs::html_escape(s)
 }
 
 fn attr(s: &str) -> String {
-    text(s).replace('"', "&quot;").replace('\n', "&#10;")
+    text(s).replace('\n', "&#10;")
 }
 
 #[cfg(test)]

@@ -44,16 +44,12 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     // them, `+` walks through them), and a saved query depends on its metrics there. (It keeps
     // the models its export reads as parents too, so `build` exports it after them.)
     for g in out.iter_mut().filter(|g| g.resource_type == "saved_query") {
-        if let Some(deps) = m
-            .semantic_entries
-            .get(&g.unique_id)
-            .and_then(|e| e.pointer("/depends_on/nodes"))
-            .and_then(Value::as_array)
-        {
-            for d in deps.iter().filter_map(Value::as_str) {
-                if !g.depends_on.iter().any(|x| x == d) {
-                    g.depends_on.push(d.to_string());
-                }
+        let Some(entry) = m.semantic_entries.get(&g.unique_id) else {
+            continue;
+        };
+        for d in crate::graph::strings_at(entry, "/depends_on/nodes") {
+            if !g.depends_on.contains(&d) {
+                g.depends_on.push(d);
             }
         }
     }
@@ -84,15 +80,7 @@ fn semantic_graph_node(id: &str, e: &Value) -> GraphNode {
             .unwrap_or_default()
             .to_string()
     };
-    let list = |p: &str| -> Vec<String> {
-        e.pointer(p)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    };
+    let list = |p: &str| crate::graph::strings_at(e, p);
     GraphNode {
         unique_id: id.to_string(),
         name: text("name"),

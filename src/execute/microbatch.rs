@@ -121,14 +121,24 @@ pub(crate) fn bound(t: NaiveDateTime) -> String {
     format!("{}+00:00", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
-/// A `begin`, `--event-time-*` or clock value: a date, or a timestamp with an optional `T`,
-/// fraction and UTC offset (taken as UTC).
+/// A timestamp as engines, configs and flags write it, in UTC: a date, or a timestamp with an
+/// optional `T`, fraction and UTC offset (`+00`, `+02:00`, `Z`); a naive one counts as UTC, as
+/// dbt's `_utc` takes it. (A `begin`, `--event-time-*`, the clock, a freshness query's values.)
 pub(crate) fn parse_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    let s = s
-        .strip_suffix("+00:00")
-        .or_else(|| s.strip_suffix('Z'))
-        .unwrap_or(s);
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    // `+02` (as PostgreSQL and DuckDB print an offset) is `+02:00` to chrono.
+    let bytes = s.as_bytes();
+    let with_colon = if s.len() > 3 && matches!(bytes[s.len() - 3], b'+' | b'-') {
+        format!("{s}:00")
+    } else {
+        s.to_string()
+    };
+    for f in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z"] {
+        if let Ok(t) = chrono::DateTime::parse_from_str(&with_colon, f) {
+            return Some(t.naive_utc());
+        }
+    }
     for f in [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",

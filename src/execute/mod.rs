@@ -63,8 +63,9 @@ pub(crate) struct RunContext {
     pub(crate) event_time: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>),
 }
 
-/// A `--event-time-start` / `--event-time-end` value (a date or a timestamp, taken as UTC).
-pub(crate) fn parse_event_time(s: &str) -> Option<chrono::NaiveDateTime> {
+/// A timestamp (a date, or a timestamp with an optional offset) in UTC: a `--event-time-*`
+/// value, a freshness query's result (see [`microbatch::parse_time`]).
+pub(crate) fn parse_utc_time(s: &str) -> Option<chrono::NaiveDateTime> {
     microbatch::parse_time(s)
 }
 

@@ -118,16 +118,19 @@ pub(crate) fn execute(
 }
 
 fn services(shared: &Shared, wh: &Arc<ConnWarehouse>) -> Arc<CompileServices> {
+    Arc::new(run_services(shared, wh, shared.full_refresh))
+}
+
+/// The compile services of a node run on `wh` (`full_refresh` as the node sees it).
+fn run_services(shared: &Shared, wh: &Arc<ConnWarehouse>, full_refresh: bool) -> CompileServices {
     let w: Arc<dyn Warehouse> = wh.clone();
-    Arc::new(
-        CompileServices::new(
-            shared.resolver.clone(),
-            Some(w),
-            shared.full_refresh,
-            shared.dialect,
-        )
-        .with_empty(shared.empty),
+    CompileServices::new(
+        shared.resolver.clone(),
+        Some(w),
+        full_refresh,
+        shared.dialect,
     )
+    .with_empty(shared.empty)
 }
 
 fn flush_logs(shared: &Shared, s: &CompileServices) {
@@ -487,14 +490,7 @@ fn run_microbatch(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
     for (i, (from, to)) in batches.iter().enumerate() {
         let (from, to) = (mb::bound(*from), mb::bound(*to));
         let svc = Arc::new(
-            CompileServices::new(
-                shared.resolver.clone(),
-                Some(wh.clone() as Arc<dyn Warehouse>),
-                full_refresh && i == 0,
-                shared.dialect,
-            )
-            .with_empty(shared.empty)
-            .with_batch(from.clone(), to.clone()),
+            run_services(shared, wh, full_refresh && i == 0).with_batch(from.clone(), to.clone()),
         );
         let sql = match compile_node_blaming(
             &shared.manifest,

@@ -21,7 +21,7 @@ mod state;
 mod yaml_selectors;
 
 pub(crate) use selector::{SelectContext, SelectExpr};
-pub(crate) use state::{PreviousArtifacts, StateFacts};
+pub(crate) use state::{strings_at, PreviousArtifacts, StateFacts};
 pub(crate) use yaml_selectors::Selectors;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

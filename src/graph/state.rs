@@ -512,7 +512,7 @@ fn modified_macros(prev: &Value, cur: &Value) -> BTreeSet<String> {
 }
 
 /// The strings of the list at `pointer` (`/depends_on/nodes` ...), empty when there is none.
-fn strings_at(v: &Value, pointer: &str) -> Vec<String> {
+pub(crate) fn strings_at(v: &Value, pointer: &str) -> Vec<String> {
     v.pointer(pointer)
         .and_then(Value::as_array)
         .into_iter()

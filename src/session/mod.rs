@@ -325,18 +325,20 @@ impl Session {
         sel: &Selection,
         default_types: Option<&[&str]>,
     ) -> Result<Vec<String>, Diagnostic> {
-        let expr = match sel.selector {
-            Some(name) => self.selectors.get(name)?.clone(),
-            None => match self.selectors.default_name() {
-                Some(name)
-                    if sel.select.is_empty() && sel.exclude.is_empty() && sel.only.is_none() =>
-                {
-                    self.selectors.get(name)?.clone()
-                }
-                _ => SelectExpr::from_cli(sel.select, sel.exclude)?,
-            },
+        let from_cli;
+        let expr = match (sel.selector, self.selectors.default_name()) {
+            (Some(name), _) => self.selectors.get(name)?,
+            (None, Some(name))
+                if sel.select.is_empty() && sel.exclude.is_empty() && sel.only.is_none() =>
+            {
+                self.selectors.get(name)?
+            }
+            _ => {
+                from_cli = SelectExpr::from_cli(sel.select, sel.exclude)?;
+                &from_cli
+            }
         };
-        let mut chosen = self.dag.select_expr(&expr, &self.select_context())?;
+        let mut chosen = self.dag.select_expr(expr, &self.select_context())?;
         if let Some(only) = sel.only {
             chosen.retain(|id| only.contains(id));
         }

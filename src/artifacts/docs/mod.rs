@@ -513,7 +513,8 @@ pub(crate) fn write_site(
     })
 }
 
-fn html_escape(s: &str) -> String {
+/// Text for HTML or XML (element content and double-quoted attributes).
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -112,10 +112,10 @@ pub(super) fn build_only(
         event_time: (
             a.event_time_start
                 .as_deref()
-                .and_then(crate::execute::parse_event_time),
+                .and_then(crate::execute::parse_utc_time),
             a.event_time_end
                 .as_deref()
-                .and_then(crate::execute::parse_event_time),
+                .and_then(crate::execute::parse_utc_time),
         ),
     };
     let dag = if which == "build" && !s.manifest().unit_tests.is_empty() {

@@ -11,7 +11,7 @@
 //! metadata-based freshness), is a `runtime error`. Exit code 1 when a source is `error` or
 //! `runtime error`; warnings keep 0.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::adapters::Adapter;
@@ -262,31 +262,9 @@ fn measure(
     Ok((max_loaded_at, snapshotted_at))
 }
 
-/// A timestamp as the engines print them (`2024-01-02 03:04:05.678+00`, ISO with `T`, a naive
-/// one, or a date), in UTC; a naive timestamp counts as UTC, as dbt's `_utc` takes it.
+/// A timestamp cell of the freshness query, in UTC.
 fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
-    let s = v.as_str()?.trim();
-    let with_colon = if s.len() > 3
-        && (s.as_bytes()[s.len() - 3] == b'+' || s.as_bytes()[s.len() - 3] == b'-')
-    {
-        format!("{s}:00")
-    } else {
-        s.to_string()
-    };
-    for f in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z"] {
-        if let Ok(t) = DateTime::parse_from_str(&with_colon, f) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    crate::execute::parse_utc_time(v.as_str()?).map(|t| t.and_utc())
 }
 
 /// Python's `datetime.isoformat()` of a UTC time, as dbt writes these fields.
