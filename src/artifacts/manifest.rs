@@ -278,8 +278,9 @@ const HEAD: &[u8] = b"{\"metadata\":";
 
 /// Rewrites the `manifest.json` at `path` for a new invocation whose parse found nothing
 /// changed: a new `metadata` (from `meta`, which names the project and the adapter) followed by
-/// the previous document's every other section, copied as they are. Fails, leaving the file as
-/// it was, if the file does not start the way [`write_manifest`] starts a manifest.
+/// the previous document's every other section, copied as they are (or, when the new metadata
+/// is as long as the old, written over it in place). Fails, leaving the file as it was, if the
+/// file does not start the way [`write_manifest`] starts a manifest.
 pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
@@ -293,11 +294,19 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
     if !head[end..].starts_with(b",\"nodes\":") {
         return Err(invalid());
     }
+    let new_meta = serde_json::to_vec(&metadata_of(&meta.project_name, &meta.adapter_type, meta))?;
+    if new_meta.len() == end - HEAD.len() {
+        // The same length (the usual case: the new times and invocation id are as long as the
+        // old ones): overwritten in place, without copying the rest.
+        drop(old);
+        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.seek(SeekFrom::Start(HEAD.len() as u64))?;
+        return file.write_all(&new_meta);
+    }
     old.seek(SeekFrom::Start(end as u64))?;
-    let new_meta = metadata_of(&meta.project_name, &meta.adapter_type, meta);
     super::replace_file(path, |mut file| {
         file.write_all(HEAD)?;
-        file.write_all(&serde_json::to_vec(&new_meta)?)?;
+        file.write_all(&new_meta)?;
         // File to file: the kernel copies the sections (`copy_file_range` on Linux).
         std::io::copy(&mut old, &mut file).map(|_| ())
     })

@@ -186,6 +186,47 @@ fn load_with(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
     Ok(project)
 }
 
+/// What a load of `project` depends on besides the contents of the files it read: the folders
+/// it walks (every resource folder of the project and of each package) and the files it reads
+/// outside them (each `dbt_project.yml`, the root's package lists and its packages' install
+/// folder). A change to any of them, or to an entry under a walked folder, can change what a new
+/// load finds; `session::partial_parse` keeps the stamps of all of them.
+pub(crate) struct Watched {
+    pub(crate) folders: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
+}
+
+pub(crate) fn watched(project: &Project) -> Watched {
+    let mut folders = Vec::new();
+    let mut files = Vec::new();
+    for name in ["packages.yml", "dependencies.yml", "package-lock.yml"] {
+        files.push(project.root.join(name));
+    }
+    files.push(project.root.join(&project.config.packages_install_path));
+    for p in std::iter::once(project).chain(&project.packages) {
+        files.push(p.root.join("dbt_project.yml"));
+        let c = &p.config;
+        for folder in [
+            &c.model_paths,
+            &c.analysis_paths,
+            &c.snapshot_paths,
+            &c.macro_paths,
+            &c.test_paths,
+            &c.seed_paths,
+            &c.docs_paths,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let dir = p.root.join(folder);
+            if !folders.contains(&dir) {
+                folders.push(dir);
+            }
+        }
+    }
+    Watched { folders, files }
+}
+
 /// Loads the project at `root` alone: no packages, and no check that they are installed (for
 /// commands that work before `sluice deps`, such as `clean` and `debug`).
 pub(crate) fn load_without_packages(root: &Path) -> Result<Project, Vec<Diagnostic>> {

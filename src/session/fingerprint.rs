@@ -101,6 +101,21 @@ pub(crate) fn inputs_key(project: &Project, target: &Target, vars: &str) -> Stri
     h.hex()
 }
 
+/// The part of [`inputs_key`] that needs no project file: sluice itself, the target as templates
+/// see it and `--vars`.
+pub(crate) fn settings_key(target: &Target, vars: &str) -> String {
+    let mut h = Hasher(Sha256::new());
+    sluice_identity(&mut h);
+    let target = crate::compile::target_value(target);
+    h.part(
+        serde_json::to_string(&target)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.part(vars.as_bytes());
+    h.hex()
+}
+
 /// [`inputs_key`] narrowed by a caller's own settings (`extra`), without reading the files again.
 pub(crate) fn with_settings(inputs_key: &str, extra: &[&str]) -> String {
     let mut h = Hasher(Sha256::new());
@@ -121,7 +136,12 @@ pub(crate) fn env_reads() -> BTreeMap<String, Option<String>> {
 }
 
 fn value_checksum(value: &str) -> String {
-    hex(&Sha256::digest(value.as_bytes()))
+    checksum(value.as_bytes())
+}
+
+/// The SHA-256 of `bytes`, in hex.
+pub(crate) fn checksum(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// Whether every variable in `reads` (from [`env_reads`]) still holds what it held.

@@ -113,12 +113,16 @@ pub(crate) fn load_target(
     root: &Path,
     project: &Project,
 ) -> Result<Target, Diagnostic> {
-    let name = opts
-        .profile
+    load_profile_target(opts, root, &profile_name(opts, &project.config))
+}
+
+/// The profile a project's target comes from: `--profile`, else `profile:` in
+/// `dbt_project.yml`, else the project's name.
+pub(crate) fn profile_name(opts: &LoadOptions, config: &project::ProjectConfig) -> String {
+    opts.profile
         .clone()
-        .or(project.config.profile.clone())
-        .unwrap_or_else(|| project.config.name.clone());
-    load_profile_target(opts, root, &name)
+        .or(config.profile.clone())
+        .unwrap_or_else(|| config.name.clone())
 }
 
 /// The target of profile `name` (what `--target` or the profile's `target:` names).

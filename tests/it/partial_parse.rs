@@ -160,3 +160,86 @@ fn a_parse_that_warned_is_never_reused() {
     assert!(!reused(&second), "{second:?}");
     assert!(second.stdout.contains("no_such_model") || second.stderr.contains("no_such_model"));
 }
+
+/// Sets the modification time of every file and folder of the project (but `target/`) an hour
+/// back, as if the project had been checked out long before the parse.
+fn age(dir: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "target") {
+                    continue;
+                }
+                stack.push(p.clone());
+            }
+            let f = std::fs::File::open(&p).expect("open");
+            f.set_modified(past).expect("set mtime");
+        }
+    }
+}
+
+/// Which check a reused parse made: by the files' stamps alone, or by reading them.
+fn checked_by(r: &Run) -> &'static str {
+    if r.stderr.contains("partial parse: contents checked") {
+        "contents"
+    } else {
+        "stamps"
+    }
+}
+
+#[test]
+fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let timings = [("SLUICE_TIMINGS", "1")];
+    // Files changed just before a parse cannot vouch for their contents by their stamps.
+    assert!(!reused(&parse(&dir, &[], &timings)));
+    let again = parse(&dir, &[], &timings);
+    assert!(reused(&again), "{again:?}");
+    assert_eq!(checked_by(&again), "contents", "{again:?}");
+
+    // Files older than the parse do: the next parse reads none of them.
+    age(&dir);
+    let full = parse(&dir, &[], &timings);
+    assert_eq!(checked_by(&full), "contents", "{full:?}");
+    let by_stamps = parse(&dir, &[], &timings);
+    assert!(reused(&by_stamps), "{by_stamps:?}");
+    assert_eq!(checked_by(&by_stamps), "stamps", "{by_stamps:?}");
+
+    // A file touched but unchanged is read and found the same.
+    let model = dir.join("models/shoppers.sql");
+    let text = std::fs::read_to_string(&model).expect("model");
+    std::fs::write(&model, &text).expect("touch");
+    let touched = parse(&dir, &[], &timings);
+    assert!(reused(&touched), "{touched:?}");
+    assert_eq!(checked_by(&touched), "contents");
+
+    // A new file in a folder, a new folder, an edit, a removed file: each a full parse.
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &timings)));
+    assert_eq!(checked_by(&parse(&dir, &[], &timings)), "stamps");
+    std::fs::write(dir.join("models/added.sql"), "select 1 as id\n").expect("add");
+    assert!(!reused(&parse(&dir, &[], &timings)));
+    assert!(manifest(&dir)["nodes"]["model.shop.added"].is_object());
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &timings)));
+    std::fs::create_dir(dir.join("models/more")).expect("mkdir");
+    std::fs::write(dir.join("models/more/deeper.sql"), "select 2 as id\n").expect("add");
+    assert!(!reused(&parse(&dir, &[], &timings)));
+    assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_object());
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &timings)));
+    std::fs::write(&model, "select 3 as id\n").expect("edit");
+    assert!(!reused(&parse(&dir, &[], &timings)));
+    assert_eq!(
+        node(&manifest(&dir), "model.shop.shoppers")["raw_code"],
+        "select 3 as id"
+    );
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &timings)));
+    std::fs::remove_file(dir.join("models/more/deeper.sql")).expect("rm");
+    assert!(!reused(&parse(&dir, &[], &timings)));
+    assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_null());
+}

@@ -9,6 +9,7 @@ use crate::session::partial_parse::{self, ParseSummary};
 use super::{meta, reporter, write_manifest, CmdResult};
 
 pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
+    let started = std::time::SystemTime::now();
     let opts = session::options(g, g.settings.which, false, false);
     let rep = reporter(g);
     if g.settings.partial_parse && g.settings.write_json {
@@ -29,7 +30,7 @@ pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
     let inputs_key = super::metrics::on_parse(&s, g)?;
     let summary = ParseSummary::of(s.manifest());
     let wrote = if g.settings.write_json {
-        partial_parse::save(&s, &opts, summary, &inputs_key);
+        partial_parse::save(&s, &opts, summary, &inputs_key, started);
         format!("; wrote {}", s.target_path.join("manifest.json").display())
     } else {
         String::new()
