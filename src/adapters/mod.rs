@@ -14,12 +14,18 @@
 
 #[cfg(test)]
 pub(crate) mod ansi;
+pub(crate) mod bigquery;
 pub(crate) mod cache;
 pub(crate) mod comment;
+pub(crate) mod databricks;
 pub mod duckdb;
+mod offline;
 pub(crate) mod postgres;
 pub(crate) mod record;
+pub(crate) mod redshift;
 pub(crate) mod registry;
+pub(crate) mod snowflake;
+pub(crate) mod spark;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +58,12 @@ pub(crate) enum AdapterError {
 
 /// How [`AdapterError::Connection`] begins when printed (its `#[error]` text).
 const CONNECT_FAILED: &str = "cannot connect to target `";
+
+/// Whether an error message (a node's, wrapped in others) is a compile-only engine's refusal
+/// to connect ([`Engine::compiles_only`]).
+pub(crate) fn is_offline_refusal(message: &str) -> bool {
+    message.contains(offline::REFUSAL)
+}
 
 impl AdapterError {
     /// Whether a node's error message says the target could not be reached at all (a
@@ -226,12 +238,13 @@ pub(crate) trait Engine: Sync {
     fn dialect(&self) -> Dialect;
     /// The target's schema and database from its profile `values`, with the engine's defaults
     /// for what the profile leaves out; may add derived values (DuckDB: `resolved_path`, the
-    /// database file's absolute path, against `project_root`).
+    /// database file's absolute path, against `project_root`). Fails on a missing or invalid
+    /// setting.
     fn resolve_target(
         &self,
         values: &mut Map<String, Value>,
         project_root: &Path,
-    ) -> (String, String);
+    ) -> Result<(String, String), crate::project::profile::ProfileProblem>;
     /// Opens the target's database once and prepares it (extensions, settings, a first
     /// session).
     fn open(
@@ -239,6 +252,11 @@ pub(crate) trait Engine: Sync {
         target: &Target,
         scrubber: Arc<Scrubber>,
     ) -> Result<Box<dyn Database>, AdapterError>;
+    /// Whether sluice only compiles for this engine (a warehouse it does not run SQL on):
+    /// every command that needs a connection refuses before doing anything.
+    fn compiles_only(&self) -> bool {
+        false
+    }
     /// Whether nothing can have been built on the target yet (DuckDB: its file is not there), so
     /// a compile-only command answers "no relation" without creating the database to look.
     fn nothing_built(&self, _target: &Target) -> bool {

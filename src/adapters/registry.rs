@@ -7,11 +7,17 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::Engine;
+use crate::project::profile::ProfileProblem;
 use crate::sql::Dialect;
 
 static ENGINES: &[&dyn Engine] = &[
     &super::duckdb::DuckDbEngine,
     &super::postgres::PgEngine,
+    &super::snowflake::SnowflakeEngine,
+    &super::bigquery::BigQueryEngine,
+    &super::redshift::RedshiftEngine,
+    &super::databricks::DatabricksEngine,
+    &super::spark::SparkEngine,
     #[cfg(test)]
     &super::ansi::AnsiEngine,
 ];
@@ -22,6 +28,11 @@ pub(crate) fn engine(type_name: &str) -> Option<&'static dyn Engine> {
         .iter()
         .copied()
         .find(|e| e.dialect().name() == type_name)
+}
+
+/// Whether sluice only compiles for targets of `type_name` ([`Engine::compiles_only`]).
+pub(crate) fn compiles_only(type_name: &str) -> bool {
+    engine(type_name).is_some_and(|e| e.compiles_only())
 }
 
 /// The hint for an unsupported `type`: what sluice supports.
@@ -46,10 +57,13 @@ impl crate::project::EngineLookup for Registry {
         adapter_type: &str,
         values: &mut Map<String, Value>,
         project_root: &Path,
-    ) -> Option<(Dialect, String, String)> {
+    ) -> Option<Result<(Dialect, String, String), ProfileProblem>> {
         let engine = engine(adapter_type)?;
-        let (schema, database) = engine.resolve_target(values, project_root);
-        Some((engine.dialect(), schema, database))
+        Some(
+            engine
+                .resolve_target(values, project_root)
+                .map(|(schema, database)| (engine.dialect(), schema, database)),
+        )
     }
     fn supported_hint(&self) -> String {
         supported_hint()

@@ -178,9 +178,11 @@ fn parse_project(
 
     crate::timing("parse: unit tests etc", t);
     t = std::time::Instant::now();
-    // Quoting: the root project's `quoting:` is the adapter's policy; a node's or a source's own
-    // `quoting` config overrides it.
-    let project_quoting = crate::sql::QuotePolicy::default()
+    // Quoting: the adapter's policy, with the root project's `quoting:` over it; a node's or a
+    // source's own `quoting` config overrides both.
+    let project_quoting = target
+        .dialect
+        .quote_policy()
         .overridden_by(Some(&Value::Object(project.config.quoting.clone())));
     let needs_policy = project_quoting != crate::sql::QuotePolicy::default();
     let nodes = manifest.nodes.values_mut().map(|b| &mut **b);

@@ -17,15 +17,36 @@ use crate::sql::Dialect;
 /// name `adapters`, which is built on it).
 pub(crate) trait EngineLookup {
     /// The engine's dialect, schema and database for a target of `adapter_type` (with the
-    /// engine's defaults and derived values added to `values`), or `None` for an unknown type.
+    /// engine's defaults and derived values added to `values`), what is wrong with the target's
+    /// settings, or `None` for an unknown type.
     fn resolve(
         &self,
         adapter_type: &str,
         values: &mut Map<String, Value>,
         project_root: &Path,
-    ) -> Option<(Dialect, String, String)>;
+    ) -> Option<Result<(Dialect, String, String), ProfileProblem>>;
     /// The hint for an unknown type.
     fn supported_hint(&self) -> String;
+}
+
+/// What an engine finds wrong with a target's settings (a missing or invalid key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProfileProblem {
+    /// The key at fault, for the diagnostic's line.
+    pub(crate) key: Option<String>,
+    pub(crate) message: String,
+    pub(crate) hint: String,
+}
+
+impl ProfileProblem {
+    /// `key` is required and missing.
+    pub(crate) fn missing(key: &str, engine: &str, hint: impl Into<String>) -> Self {
+        ProfileProblem {
+            key: None,
+            message: format!("`{key}` is required for a `type: {engine}` target"),
+            hint: hint.into(),
+        }
+    }
 }
 
 /// Keys whose values are secrets: never printed, logged or written to artifacts (with the keys
@@ -515,9 +536,7 @@ impl Profile {
             }
         };
         let mut values = values;
-        let Some((dialect, schema, database)) =
-            engines.resolve(&adapter_type, &mut values, project_root)
-        else {
+        let Some(resolved) = engines.resolve(&adapter_type, &mut values, project_root) else {
             let line = super::yaml::line_of_name(
                 &std::fs::read_to_string(&self.path).unwrap_or_default(),
                 &adapter_type,
@@ -532,6 +551,25 @@ impl Profile {
             };
             return Err(d.with_hint(engines.supported_hint()));
         };
+        let (dialect, schema, database) = resolved.map_err(|problem| {
+            let d = Diagnostic::error(
+                Code::Profile,
+                format!(
+                    "target `{target_name}` of profile `{profile_name}`: {}",
+                    problem.message
+                ),
+            );
+            let line = problem
+                .key
+                .as_deref()
+                .and_then(|k| self.key_line(&target_name, k))
+                .or_else(|| self.key_line(&target_name, "type"));
+            let d = match line {
+                Some(l) => d.at(Location::at(&self.path, l, 1)),
+                None => d.in_file(&self.path),
+            };
+            d.with_hint(problem.hint)
+        })?;
         Ok(Target {
             profile_name: profile_name.to_string(),
             target_name,

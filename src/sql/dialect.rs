@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use super::{quote, Relation, RelationKind};
+use super::{quote, QuotePolicy, Relation, RelationKind};
 
 /// How a seed's CSV marks a missing value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +126,32 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn macros(&self) -> &'static str {
         ""
     }
+    /// The engine whose macros this engine's dbt adapter builds on (dbt-redshift on
+    /// dbt-postgres, dbt-databricks on dbt-spark): `adapter.dispatch` tries this engine's
+    /// `<type>__` macro, then the parent's, then `default__`.
+    fn parent(&self) -> Option<Dialect> {
+        None
+    }
+    /// Which parts of a relation's name the engine's dbt adapter quotes, and with what.
+    fn quote_policy(&self) -> QuotePolicy {
+        QuotePolicy::default()
+    }
+    /// dbt's `Column.translate_type` as the engine's adapter has it: a type label (`string`,
+    /// `integer` ...) in the engine's words (the base adapter: `string` is `TEXT`).
+    fn translate_type(&self, label: &str) -> String {
+        if label.eq_ignore_ascii_case("string") {
+            "TEXT".to_string()
+        } else {
+            label.to_string()
+        }
+    }
+    /// dbt's `Column.numeric_type`: `dtype(precision,scale)`, or `dtype` alone without both.
+    fn numeric_type(&self, dtype: &str, precision: Option<&str>, scale: Option<&str>) -> String {
+        match (precision, scale) {
+            (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
+            _ => dtype.to_string(),
+        }
+    }
     /// An approximate `q` quantile of `col`, where the engine has one.
     fn approximate_percentile(&self, _col: &str, _q: f64) -> Option<String> {
         None
@@ -141,6 +167,18 @@ impl Dialect {
         Dialect(d)
     }
     /// The profile `type` naming the engine.
+    /// This engine, then the engines its dbt adapter builds on ([`SqlDialect::parent`]).
+    pub(crate) fn lineage(self) -> Vec<Dialect> {
+        let mut out = vec![self];
+        while let Some(p) = out.last().and_then(|d| d.parent()) {
+            out.push(p);
+        }
+        out
+    }
+    /// An identifier quoted as the engine quotes it (`"x"`, or `` `x` ``).
+    pub(crate) fn quote(self, ident: &str) -> String {
+        crate::sql::quote_with(ident, self.quote_policy().mark)
+    }
     pub(crate) fn name(self) -> &'static str {
         self.0.type_name()
     }

@@ -31,18 +31,37 @@ pub struct Relation {
 /// Which parts of a relation name are quoted: dbt's `quoting:` (in `dbt_project.yml`, on a
 /// node or a source). All, unless a project says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct QuotePolicy {
+pub struct QuotePolicy {
     pub(crate) database: bool,
     pub(crate) schema: bool,
     pub(crate) identifier: bool,
+    /// The quote character (`"`; BigQuery and Spark quote with backticks).
+    pub(crate) mark: char,
 }
 
 impl Default for QuotePolicy {
     fn default() -> Self {
+        QuotePolicy::all('"')
+    }
+}
+
+impl QuotePolicy {
+    /// Every part quoted with `mark`.
+    pub(crate) const fn all(mark: char) -> Self {
         QuotePolicy {
             database: true,
             schema: true,
             identifier: true,
+            mark,
+        }
+    }
+    /// No part quoted (quoted with `mark` where a project asks).
+    pub(crate) const fn none(mark: char) -> Self {
+        QuotePolicy {
+            database: false,
+            schema: false,
+            identifier: false,
+            mark,
         }
     }
 }
@@ -65,6 +84,7 @@ impl QuotePolicy {
             database: flag("database", self.database),
             schema: flag("schema", self.schema),
             identifier: flag("identifier", self.identifier),
+            mark: self.mark,
         }
     }
 }
@@ -90,7 +110,7 @@ impl Relation {
         }
         format!(
             "{}.{}",
-            quote_if(&self.database, self.quote.database),
+            quote_if(&self.database, self.quote.database, self.quote.mark),
             self.schema_and_identifier()
         )
     }
@@ -98,8 +118,8 @@ impl Relation {
     pub fn schema_and_identifier(&self) -> String {
         format!(
             "{}.{}",
-            quote_if(&self.schema, self.quote.schema),
-            quote_if(&self.identifier, self.quote.identifier)
+            quote_if(&self.schema, self.quote.schema, self.quote.mark),
+            quote_if(&self.identifier, self.quote.identifier, self.quote.mark)
         )
     }
     /// `schema.identifier` unquoted, as dbt prints it in log lines.
@@ -120,9 +140,9 @@ impl fmt::Display for Relation {
     }
 }
 
-fn quote_if(ident: &str, quoted: bool) -> std::borrow::Cow<'_, str> {
+fn quote_if(ident: &str, quoted: bool, mark: char) -> std::borrow::Cow<'_, str> {
     if quoted {
-        quote(ident).into()
+        quote_with(ident, mark).into()
     } else {
         ident.into()
     }
@@ -130,7 +150,13 @@ fn quote_if(ident: &str, quoted: bool) -> std::borrow::Cow<'_, str> {
 
 /// Double-quotes an identifier, doubling embedded quotes.
 pub fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+    quote_with(ident, '"')
+}
+
+/// Quotes an identifier with `mark` (`"` or `` ` ``), doubling an embedded mark.
+pub(crate) fn quote_with(ident: &str, mark: char) -> String {
+    let doubled: String = [mark, mark].iter().collect();
+    format!("{mark}{}{mark}", ident.replace(mark, &doubled))
 }
 
 /// A SQL string literal.

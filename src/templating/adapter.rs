@@ -74,7 +74,7 @@ impl Object for AdapterObj {
                     ))),
                 }
             }
-            "quote" => Ok(Value::from(crate::sql::quote(str_arg(args, 0)))),
+            "quote" => Ok(Value::from(ctx.services.dialect().quote(str_arg(args, 0)))),
             "type" => Ok(Value::from(ctx.services.adapter_type().to_string())),
             "get_relation" => {
                 let get = |i: usize, k: &str| {
@@ -318,12 +318,12 @@ pub(crate) fn api() -> Value {
 #[derive(Debug)]
 struct ColumnFactory;
 
-/// dbt's `Column.translate_type`: `string` becomes `TEXT`, anything else is kept.
+/// dbt's `Column.translate_type` for the target's adapter (the base adapter's without one:
+/// `string` becomes `TEXT`, anything else is kept).
 fn translate_type(t: &str) -> String {
-    if t.eq_ignore_ascii_case("string") {
-        "TEXT".to_string()
-    } else {
-        t.to_string()
+    match super::current() {
+        Some(c) => c.services.dialect().translate_type(t),
+        None => crate::adapters::IN_MEMORY_DIALECT.translate_type(t),
     }
 }
 
@@ -351,10 +351,14 @@ impl Object for ColumnFactory {
             "translate_type" => Ok(Value::from(translate_type(&arg(0).unwrap_or_default()))),
             "numeric_type" => {
                 let dtype = arg(0).unwrap_or_default();
-                Ok(Value::from(match (arg(1), arg(2)) {
-                    (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
-                    _ => dtype,
-                }))
+                let (p, s) = (arg(1), arg(2));
+                let dialect = super::current()
+                    .map_or(crate::adapters::IN_MEMORY_DIALECT, |c| c.services.dialect());
+                Ok(Value::from(dialect.numeric_type(
+                    &dtype,
+                    p.as_deref(),
+                    s.as_deref(),
+                )))
             }
             "string_type" => Ok(Value::from(format!(
                 "character varying({})",

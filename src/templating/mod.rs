@@ -291,12 +291,8 @@ impl Templates {
         env.set_formatter(pyvalues::format_output);
         let mut all = macros::builtin_files(dialect);
         all.extend(files);
-        let index = Arc::new(MacroIndex::build(
-            root_package,
-            dialect.name(),
-            &all,
-            dispatch,
-        )?);
+        let lineage: Vec<&str> = dialect.lineage().iter().map(|d| d.name()).collect();
+        let index = Arc::new(MacroIndex::build(root_package, &lineage, &all, dispatch)?);
         let mut errors = Vec::new();
         for f in &all {
             if let Err(d) = check_line_lengths(&f.original_file_path, &f.contents) {

@@ -114,7 +114,7 @@ impl RelationObj {
             .filter(|(part, _)| !part.is_empty())
             .map(|(part, quoted)| {
                 if *quoted {
-                    crate::sql::quote(part)
+                    crate::sql::quote_with(part, q.mark)
                 } else {
                     part.to_string()
                 }
@@ -154,8 +154,12 @@ impl Object for RelationObj {
                     .map_or("BaseRelation", |c| c.services.dialect().relation_class());
                 Value::from_serialize(serde_json::json!({ "type": kind }))
             }
-            "quote_policy" | "include_policy" => Value::from_serialize(serde_json::json!({
-                "database": true, "schema": true, "identifier": true
+            "quote_policy" => Value::from_serialize(serde_json::json!({
+                "database": r.quote.database, "schema": r.quote.schema,
+                "identifier": r.quote.identifier
+            })),
+            "include_policy" => Value::from_serialize(serde_json::json!({
+                "database": !r.database.is_empty(), "schema": true, "identifier": true
             })),
             "path" => Value::from_serialize(serde_json::json!({
                 "database": r.database, "schema": r.schema, "identifier": r.identifier

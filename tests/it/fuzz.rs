@@ -580,7 +580,7 @@ impl Fixture {
                     contents: text.clone(),
                 };
                 // Only files that build on their own (fixtures may override the same names).
-                let ok = MacroIndex::build("fuzz", "duckdb", std::slice::from_ref(&f), vec![])
+                let ok = MacroIndex::build("fuzz", &["duckdb"], std::slice::from_ref(&f), vec![])
                     .is_ok()
                     && minijinja::Environment::new()
                         .add_template_owned("t", sluice::templating::preprocess(text))
@@ -730,7 +730,7 @@ fn run_macro(_: &Fixture, text: &str, _: u64) {
         original_file_path: "macros/m.sql".into(),
         contents: text.to_string(),
     };
-    match MacroIndex::build("fuzz", "duckdb", &[file], vec![]) {
+    match MacroIndex::build("fuzz", &["duckdb"], &[file], vec![]) {
         Ok(_) => {}
         Err(ds) => ds.iter().for_each(check_diag),
     }

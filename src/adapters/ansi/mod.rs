@@ -26,7 +26,7 @@ impl Engine for AnsiEngine {
         &self,
         values: &mut Map<String, Value>,
         _project_root: &Path,
-    ) -> (String, String) {
+    ) -> Result<(String, String), crate::project::profile::ProfileProblem> {
         let get = |k: &str, default: &str| {
             values
                 .get(k)
@@ -34,7 +34,10 @@ impl Engine for AnsiEngine {
                 .unwrap_or(default)
                 .to_string()
         };
-        (get("schema", "public"), get("database", "warehouse"))
+        Ok((get("schema", "public"), get("database", "warehouse")))
+    }
+    fn compiles_only(&self) -> bool {
+        true
     }
     fn open(
         &self,

@@ -48,3 +48,10 @@
 {%- endmacro %}
 
 {% macro duckdb__any_value(expression) -%}arbitrary({{ expression }}){%- endmacro %}
+
+{% macro duckdb__snapshot_get_time() -%}
+    {{ current_timestamp() }}::timestamp
+{%- endmacro %}
+{% macro duckdb__snapshot_string_as_time(timestamp) -%}
+    {{ return("'" ~ timestamp ~ "'::timestamp") }}
+{%- endmacro %}

@@ -34,7 +34,7 @@ impl Engine for DuckDbEngine {
         &self,
         values: &mut Map<String, Value>,
         project_root: &Path,
-    ) -> (String, String) {
+    ) -> Result<(String, String), crate::project::profile::ProfileProblem> {
         let path = values
             .get("path")
             .and_then(Value::as_str)
@@ -60,7 +60,7 @@ impl Engine for DuckDbEngine {
                 Value::String(abs.display().to_string()),
             );
         }
-        (schema, database)
+        Ok((schema, database))
     }
     fn open(
         &self,

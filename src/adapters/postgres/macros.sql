@@ -65,3 +65,10 @@
 {%- endmacro %}
 
 {% macro postgres__any_value(expression) -%}min({{ expression }}){%- endmacro %}
+
+{% macro postgres__snapshot_get_time() -%}
+    {{ current_timestamp() }}::{{ type_timestamp() }}
+{%- endmacro %}
+{% macro postgres__snapshot_string_as_time(timestamp) -%}
+    {{ return("'" ~ timestamp ~ "'::timestamp without time zone") }}
+{%- endmacro %}

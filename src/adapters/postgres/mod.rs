@@ -216,7 +216,7 @@ impl Engine for PgEngine {
         &self,
         values: &mut serde_json::Map<String, Value>,
         _project_root: &std::path::Path,
-    ) -> (String, String) {
+    ) -> Result<(String, String), crate::project::profile::ProfileProblem> {
         let schema = values
             .get("schema")
             .and_then(Value::as_str)
@@ -228,7 +228,7 @@ impl Engine for PgEngine {
             .and_then(Value::as_str)
             .unwrap_or("postgres")
             .to_string();
-        (schema, database)
+        Ok((schema, database))
     }
     fn open(
         &self,

@@ -26,11 +26,7 @@ fn check(cached: &mut dyn Connection, raw: &mut dyn Connection, step: &str) {
         rel("MAIN", "A"),
     ];
     let mut unquoted = rel("main", "UPPER");
-    unquoted.quote = QuotePolicy {
-        database: false,
-        schema: false,
-        identifier: false,
-    };
+    unquoted.quote = QuotePolicy::none('"');
     names.push(unquoted);
     for r in &names {
         assert_eq!(

@@ -68,6 +68,8 @@ pub(super) fn compile(
     let t = std::time::Instant::now();
     let target_dir = s.target_path.clone();
     let (_, errors) = compile_into_manifest(&mut s, &ids, &services, Some(&target_dir));
+    let (left_out, errors) = needs_warehouse(&s, errors);
+    crate::cli::print_diagnostics(g, &left_out);
     if !errors.is_empty() {
         // dbt's compile stops at an error and leaves the manifest as parsed: no compiled code.
         for n in s.parsed.manifest.nodes.values_mut() {
@@ -125,13 +127,62 @@ pub(super) fn compile(
             }
         }
     } else {
+        let left = match left_out.len() {
+            0 => String::new(),
+            n => format!(" ({n} left out: they need the warehouse)"),
+        };
         rep.event(&Event::Info(format!(
-            "Compiled {} nodes into {}",
-            ids.len(),
+            "Compiled {} nodes into {}{left}",
+            ids.len() - left_out.len(),
             target_dir.join("compiled").display()
         )));
     }
     Ok(Outcome::Ok)
+}
+
+/// On a compile-only target (a warehouse sluice does not run SQL on), a node that queries the
+/// warehouse while it compiles (`run_query`, `adapter.get_columns_in_relation`, packages'
+/// `get_column_values` ...) cannot compile offline. Each such node is named in a warning and
+/// left out, instead of failing the command (real dbt stops at the first); every other error
+/// stays an error. Returns (warnings, errors).
+pub(crate) fn needs_warehouse(
+    s: &Session,
+    errors: Vec<Diagnostic>,
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    if !crate::adapters::registry::compiles_only(&s.target.adapter_type) {
+        return (Vec::new(), errors);
+    }
+    let (offline, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = errors
+        .into_iter()
+        .partition(|d| crate::adapters::is_offline_refusal(&d.message));
+    let warnings = offline
+        .into_iter()
+        .map(|d| {
+            let file = d.location.as_ref().map(|l| l.file.clone());
+            let node = file.as_ref().and_then(|f| {
+                s.manifest()
+                    .nodes
+                    .values()
+                    .find(|n| std::path::Path::new(&n.original_file_path) == f.as_path())
+            });
+            let name = match node {
+                Some(n) => format!("{} `{}`", n.resource_type.as_str(), n.name),
+                None => "a node".to_string(),
+            };
+            let mut w = Diagnostic::warning(
+                Code::Connection,
+                format!(
+                    "{name} queries the warehouse while it compiles: left out (sluice compiles `type: {}` projects offline)",
+                    s.target.adapter_type
+                ),
+            )
+            .with_hint("its SQL depends on what the warehouse holds, which sluice cannot ask offline; every other node is compiled");
+            w.location = d.location;
+            w.source_line = d.source_line;
+            w
+        })
+        .collect();
+    (warnings, errors)
 }
 
 /// Compiles `ids` in parallel without a warehouse and stores each node's SQL in the manifest;

@@ -54,7 +54,8 @@ fn generate(g: &GlobalArgs, no_compile: bool, empty_catalog: bool) -> CmdResult 
     let rep = reporter(g);
     if !no_compile {
         let t = std::time::Instant::now();
-        compile_all(&mut s)?;
+        let left_out = compile_all(&mut s)?;
+        crate::cli::print_diagnostics(g, &left_out);
         crate::timing("docs: compile", t);
     }
     let m = meta(&s);
@@ -197,11 +198,17 @@ fn catalog_and_site(
 }
 
 /// Compiles models, snapshots, analyses and tests (no warehouse), like `sluice compile`, so the
-/// manifest and the pages carry compiled SQL.
-fn compile_all(s: &mut Session) -> Result<(), Vec<Diagnostic>> {
+/// manifest and the pages carry compiled SQL. On a compile-only target, the nodes that need the
+/// warehouse to compile are left out with a warning each (returned).
+fn compile_all(s: &mut Session) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    // A compile-only target refuses to connect, and says so for each node that asks.
+    let warehouse = crate::adapters::registry::compiles_only(&s.target.adapter_type).then(|| {
+        Arc::new(crate::execute::LazyWarehouse::new(&s.target))
+            as Arc<dyn crate::compile::Warehouse>
+    });
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
-        None,
+        warehouse,
         false,
         s.target.dialect,
     ));
@@ -221,8 +228,9 @@ fn compile_all(s: &mut Session) -> Result<(), Vec<Diagnostic>> {
         .map(|n| n.unique_id.clone())
         .collect();
     let (_, errors) = compile_into_manifest(s, &ids, &services, None);
+    let (left_out, errors) = super::compile::needs_warehouse(s, errors);
     if errors.is_empty() {
-        Ok(())
+        Ok(left_out)
     } else {
         Err(errors)
     }

@@ -69,6 +69,19 @@
     {{ return(adapter.dispatch('current_timestamp', 'dbt')()) }}
 {%- endmacro %}
 {% macro default__current_timestamp() -%}now(){%- endmacro %}
+{#- The time snapshots record (`snapshot_get_time`), and a literal as that time's type. -#}
+{%- macro snapshot_get_time() -%}
+    {{ adapter.dispatch('snapshot_get_time', 'dbt')() }}
+{%- endmacro -%}
+{% macro default__snapshot_get_time() %}
+    {{ current_timestamp() }}
+{% endmacro %}
+{% macro snapshot_string_as_time(timestamp) -%}
+    {{ adapter.dispatch('snapshot_string_as_time', 'dbt')(timestamp) }}
+{%- endmacro %}
+{% macro default__snapshot_string_as_time(timestamp) %}
+    {% do exceptions.raise_not_implemented('snapshot_string_as_time macro not implemented for adapter ' + adapter.type()) %}
+{% endmacro %}
 {#- The old, adapter-specific current timestamps that packages written for dbt_utils < 1.0 call. -#}
 {% macro current_timestamp_backcompat() %}
     {{ return(adapter.dispatch('current_timestamp_backcompat', 'dbt')()) }}

@@ -67,7 +67,9 @@ pub(crate) struct MacroDef {
 #[derive(Debug, Default)]
 pub struct MacroIndex {
     pub(crate) root_package: String,
-    pub(crate) adapter_type: String,
+    /// The prefixes `adapter.dispatch` tries, in order: the target's adapter type, the types
+    /// its dbt adapter builds on (`redshift`: `postgres`), then `default`.
+    pub(crate) dispatch_prefixes: Vec<String>,
     pub(crate) by_package: BTreeMap<String, BTreeMap<String, Arc<MacroDef>>>,
     /// `dispatch:` search orders by macro namespace.
     pub(crate) dispatch: BTreeMap<String, Vec<String>>,
@@ -78,7 +80,7 @@ pub struct MacroIndex {
 impl MacroIndex {
     pub fn build(
         root_package: &str,
-        adapter_type: &str,
+        adapter_types: &[&str],
         files: &[MacroFile],
         dispatch: Vec<(String, Vec<String>)>,
     ) -> Result<Self, Vec<Diagnostic>> {
@@ -134,7 +136,11 @@ impl MacroIndex {
         }
         let mut index = MacroIndex {
             root_package: root_package.to_string(),
-            adapter_type: adapter_type.to_string(),
+            dispatch_prefixes: adapter_types
+                .iter()
+                .map(|t| t.to_string())
+                .chain(std::iter::once("default".to_string()))
+                .collect(),
             by_package,
             dispatch: dispatch.into_iter().collect(),
             locals: BTreeMap::new(),
@@ -196,9 +202,8 @@ impl MacroIndex {
             },
             None => vec![None],
         };
-        let prefixes: [&str; 2] = [self.adapter_type.as_str(), "default"];
         for pkg in &packages {
-            for prefix in &prefixes {
+            for prefix in &self.dispatch_prefixes {
                 let full = format!("{prefix}__{name}");
                 let found = match pkg {
                     Some(p) => self.by_package.get(*p).and_then(|m| m.get(&full)).cloned(),
@@ -226,7 +231,7 @@ impl MacroIndex {
         };
         let mut out = Vec::new();
         for p in &packages {
-            for prefix in [self.adapter_type.as_str(), "default"] {
+            for prefix in &self.dispatch_prefixes {
                 if p.is_empty() {
                     out.push(format!("{prefix}__{name}"));
                 } else {
@@ -282,13 +287,15 @@ macro_rules! builtin {
 }
 
 /// sluice's own macro library (dbt's global project, written here), with the target engine's
-/// own macros.
+/// own macros and those of the engines its dbt adapter builds on.
 pub(crate) fn builtin_files(dialect: crate::sql::Dialect) -> Vec<MacroFile> {
     let mut files = builtin!["naming.sql", "tests.sql", "adapter.sql", "cross_db.sql"];
-    files.push(MacroFile {
-        package: BUILTIN_PACKAGE.to_string(),
-        original_file_path: format!("sluice/macros/{}.sql", dialect.name()),
-        contents: dialect.macros().to_string(),
-    });
+    for d in dialect.lineage() {
+        files.push(MacroFile {
+            package: BUILTIN_PACKAGE.to_string(),
+            original_file_path: format!("sluice/macros/{}.sql", d.name()),
+            contents: d.macros().to_string(),
+        });
+    }
     files
 }

@@ -1,0 +1,69 @@
+//! Spark's SQL text as dbt-spark writes it: `schema.table` names (Spark has no database above its
+//! schemas), unquoted unless a project asks (then with backquotes).
+//! Only what compiling needs: sluice does not run SQL on Spark.
+
+use crate::sql::{literal, Dialect, QuotePolicy, Relation, SqlDialect};
+
+pub(crate) struct Spark;
+
+/// The Spark dialect.
+pub(crate) const DIALECT: Dialect = Dialect::new(&Spark);
+
+impl SqlDialect for Spark {
+    fn type_name(&self) -> &'static str {
+        "spark"
+    }
+    fn display_name(&self) -> &'static str {
+        "Spark"
+    }
+    fn relation_class(&self) -> &'static str {
+        "SparkRelation"
+    }
+    fn create_schema(&self, database: &str, schema: &str) -> String {
+        let q = self.quote_policy();
+        let part = |s: &str, quoted: bool| match quoted {
+            true => crate::sql::quote_with(s, q.mark),
+            false => s.to_string(),
+        };
+        let name = match database.is_empty() {
+            true => part(schema, q.schema),
+            false => format!("{}.{}", part(database, q.database), part(schema, q.schema)),
+        };
+        format!("create schema if not exists {name}")
+    }
+    fn quote_policy(&self) -> QuotePolicy {
+        QuotePolicy::none('`')
+    }
+    fn schema_filter(&self, _database: &str, schema: &str) -> String {
+        format!("lower(schema_name) = lower({})", literal(schema))
+    }
+    fn catalog_database_filter(&self, _database: &str) -> String {
+        String::new()
+    }
+    fn temp_relation(&self, identifier: &str) -> Relation {
+        Relation::new("", "", identifier)
+    }
+    fn build_status(&self, rows: Option<u64>, _created_table: bool) -> (String, Option<u64>) {
+        ("OK".into(), rows)
+    }
+    fn macros(&self) -> &'static str {
+        include_str!("macros.sql")
+    }
+    fn date_trunc(&self, grain: &str, expr: &str) -> String {
+        format!("cast(date_trunc('{grain}', {expr}) as date)")
+    }
+    fn minus_interval(&self, expr: &str, count: u64, grain: &str) -> String {
+        format!("cast({expr} - interval {count} {grain} as date)")
+    }
+    fn double_type(&self) -> &'static str {
+        "double"
+    }
+    /// dbt-spark keeps every type label as written.
+    fn translate_type(&self, label: &str) -> String {
+        label.to_string()
+    }
+    /// Spark has only `decimal`.
+    fn numeric_type(&self, _dtype: &str, precision: Option<&str>, scale: Option<&str>) -> String {
+        super::decimal(precision, scale)
+    }
+}
