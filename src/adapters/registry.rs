@@ -35,17 +35,24 @@ pub(crate) fn compiles_only(type_name: &str) -> bool {
     engine(type_name).is_some_and(|e| e.compiles_only())
 }
 
-/// The hint for an unsupported `type`: what sluice supports.
+/// The hint for an unsupported `type`: what sluice runs on, and what it compiles for.
 pub(crate) fn supported_hint() -> String {
-    let names: Vec<String> = ENGINES
-        .iter()
-        .map(|e| format!("`type: {}`", e.dialect().name()))
-        .collect();
-    let list = match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => names.join(""),
+    let names = |compile_only: bool| -> String {
+        let names: Vec<String> = ENGINES
+            .iter()
+            .filter(|e| e.compiles_only() == compile_only)
+            .map(|e| format!("`type: {}`", e.dialect().name()))
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
     };
-    format!("sluice supports {list}")
+    format!(
+        "sluice supports {}, and compiles offline for {}",
+        names(false),
+        names(true)
+    )
 }
 
 /// What `project` needs to resolve a profile's target (it cannot name `adapters`).

@@ -132,18 +132,18 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn parent(&self) -> Option<Dialect> {
         None
     }
-    /// Which parts of a relation's name the engine's dbt adapter quotes, and with what.
-    fn quote_policy(&self) -> QuotePolicy {
-        QuotePolicy::default()
+    /// Whether the engine's dbt adapter quotes relation names by default (every part, or none).
+    fn quotes_names(&self) -> bool {
+        true
+    }
+    /// The engine's quote character (`"`; BigQuery and Spark quote with backticks).
+    fn quote_mark(&self) -> char {
+        '"'
     }
     /// dbt's `Column.translate_type` as the engine's adapter has it: a type label (`string`,
     /// `integer` ...) in the engine's words (the base adapter: `string` is `TEXT`).
     fn translate_type(&self, label: &str) -> String {
-        if label.eq_ignore_ascii_case("string") {
-            "TEXT".to_string()
-        } else {
-            label.to_string()
-        }
+        base_translate_type(label)
     }
     /// dbt's `Column.numeric_type`: `dtype(precision,scale)`, or `dtype` alone without both.
     fn numeric_type(&self, dtype: &str, precision: Option<&str>, scale: Option<&str>) -> String {
@@ -155,6 +155,15 @@ pub trait SqlDialect: Send + Sync + 'static {
     /// An approximate `q` quantile of `col`, where the engine has one.
     fn approximate_percentile(&self, _col: &str, _q: f64) -> Option<String> {
         None
+    }
+}
+
+/// dbt's base `Column.translate_type`: `string` is `TEXT`, every other label is kept.
+pub(crate) fn base_translate_type(label: &str) -> String {
+    if label.eq_ignore_ascii_case("string") {
+        "TEXT".to_string()
+    } else {
+        label.to_string()
     }
 }
 
@@ -177,7 +186,14 @@ impl Dialect {
     }
     /// An identifier quoted as the engine quotes it (`"x"`, or `` `x` ``).
     pub(crate) fn quote(self, ident: &str) -> String {
-        crate::sql::quote_with(ident, self.quote_policy().mark)
+        crate::sql::quote_with(ident, self.quote_mark())
+    }
+    /// Which parts of a relation's name the engine's dbt adapter quotes, and with what.
+    pub(crate) fn quote_policy(self) -> QuotePolicy {
+        match self.quotes_names() {
+            true => QuotePolicy::all(self.quote_mark()),
+            false => QuotePolicy::none(self.quote_mark()),
+        }
     }
     pub(crate) fn name(self) -> &'static str {
         self.0.type_name()

@@ -13,10 +13,9 @@ mod dialect;
 use std::fmt;
 
 pub(crate) use ddl::{catalog_effects, CatalogEffect, Ident};
-pub(crate) use dialect::CsvNulls;
 pub use dialect::Dialect;
 pub use dialect::SqlDialect;
-
+pub(crate) use dialect::{base_translate_type, CsvNulls};
 /// A database object: `database.schema.identifier`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct Relation {
@@ -31,7 +30,7 @@ pub struct Relation {
 /// Which parts of a relation name are quoted: dbt's `quoting:` (in `dbt_project.yml`, on a
 /// node or a source). All, unless a project says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct QuotePolicy {
+pub(crate) struct QuotePolicy {
     pub(crate) database: bool,
     pub(crate) schema: bool,
     pub(crate) identifier: bool,

@@ -323,7 +323,7 @@ struct ColumnFactory;
 fn translate_type(t: &str) -> String {
     match super::current() {
         Some(c) => c.services.dialect().translate_type(t),
-        None => crate::adapters::IN_MEMORY_DIALECT.translate_type(t),
+        None => crate::sql::base_translate_type(t),
     }
 }
 
@@ -352,13 +352,17 @@ impl Object for ColumnFactory {
             "numeric_type" => {
                 let dtype = arg(0).unwrap_or_default();
                 let (p, s) = (arg(1), arg(2));
-                let dialect = super::current()
-                    .map_or(crate::adapters::IN_MEMORY_DIALECT, |c| c.services.dialect());
-                Ok(Value::from(dialect.numeric_type(
-                    &dtype,
-                    p.as_deref(),
-                    s.as_deref(),
-                )))
+                Ok(Value::from(match super::current() {
+                    Some(c) => {
+                        c.services
+                            .dialect()
+                            .numeric_type(&dtype, p.as_deref(), s.as_deref())
+                    }
+                    None => match (p, s) {
+                        (Some(p), Some(s)) => format!("{dtype}({p},{s})"),
+                        _ => dtype,
+                    },
+                }))
             }
             "string_type" => Ok(Value::from(format!(
                 "character varying({})",

@@ -35,5 +35,6 @@ mod query_comment;
 mod shop;
 mod snapshots;
 mod state;
+mod state_recorded;
 mod support;
 mod yaml_forms;

@@ -2,7 +2,7 @@
 //! redshift builds on dbt-postgres) under its own.
 //! Only what compiling needs: sluice does not run SQL on Redshift.
 
-use crate::sql::{literal, Dialect, QuotePolicy, Relation, SqlDialect};
+use crate::sql::{literal, Dialect, Relation, SqlDialect};
 
 pub(crate) struct Redshift;
 
@@ -20,7 +20,7 @@ impl SqlDialect for Redshift {
         "RedshiftRelation"
     }
     fn create_schema(&self, database: &str, schema: &str) -> String {
-        let q = self.quote_policy();
+        let q = DIALECT.quote_policy();
         let part = |s: &str, quoted: bool| match quoted {
             true => crate::sql::quote_with(s, q.mark),
             false => s.to_string(),
@@ -30,9 +30,6 @@ impl SqlDialect for Redshift {
             false => format!("{}.{}", part(database, q.database), part(schema, q.schema)),
         };
         format!("create schema if not exists {name}")
-    }
-    fn quote_policy(&self) -> QuotePolicy {
-        QuotePolicy::all('"')
     }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))

@@ -2,7 +2,7 @@
 //! case), its own cross-database macros.
 //! Only what compiling needs: sluice does not run SQL on Snowflake.
 
-use crate::sql::{literal, Dialect, QuotePolicy, Relation, SqlDialect};
+use crate::sql::{literal, Dialect, Relation, SqlDialect};
 
 pub(crate) struct Snowflake;
 
@@ -20,7 +20,7 @@ impl SqlDialect for Snowflake {
         "SnowflakeRelation"
     }
     fn create_schema(&self, database: &str, schema: &str) -> String {
-        let q = self.quote_policy();
+        let q = DIALECT.quote_policy();
         let part = |s: &str, quoted: bool| match quoted {
             true => crate::sql::quote_with(s, q.mark),
             false => s.to_string(),
@@ -31,8 +31,8 @@ impl SqlDialect for Snowflake {
         };
         format!("create schema if not exists {name}")
     }
-    fn quote_policy(&self) -> QuotePolicy {
-        QuotePolicy::none('"')
+    fn quotes_names(&self) -> bool {
+        false
     }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))

@@ -2,7 +2,7 @@
 //! schemas), unquoted unless a project asks (then with backquotes).
 //! Only what compiling needs: sluice does not run SQL on Spark.
 
-use crate::sql::{literal, Dialect, QuotePolicy, Relation, SqlDialect};
+use crate::sql::{literal, Dialect, Relation, SqlDialect};
 
 pub(crate) struct Spark;
 
@@ -20,7 +20,7 @@ impl SqlDialect for Spark {
         "SparkRelation"
     }
     fn create_schema(&self, database: &str, schema: &str) -> String {
-        let q = self.quote_policy();
+        let q = DIALECT.quote_policy();
         let part = |s: &str, quoted: bool| match quoted {
             true => crate::sql::quote_with(s, q.mark),
             false => s.to_string(),
@@ -31,8 +31,11 @@ impl SqlDialect for Spark {
         };
         format!("create schema if not exists {name}")
     }
-    fn quote_policy(&self) -> QuotePolicy {
-        QuotePolicy::none('`')
+    fn quotes_names(&self) -> bool {
+        false
+    }
+    fn quote_mark(&self) -> char {
+        '`'
     }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))

@@ -203,12 +203,9 @@ pub(super) fn build_only(
         if let Some(t) = &g.target {
             m.insert("target".into(), t.clone().into());
         }
-        if let Some(v) = &g.vars {
-            m.insert(
-                "vars".into(),
-                serde_json::Value::Object(crate::session::parse_vars(Some(v)).unwrap_or_default()),
-            );
-        }
+        // As dbt, always (`{}` without `--vars`).
+        let vars = crate::session::parse_vars(g.vars.as_deref()).unwrap_or_default();
+        m.insert("vars".into(), serde_json::Value::Object(vars));
         for (k, on) in [("store_failures", a.store_failures), ("empty", a.empty)] {
             if on {
                 m.insert(k.into(), true.into());

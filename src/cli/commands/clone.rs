@@ -114,7 +114,16 @@ pub(super) fn clone(g: &GlobalArgs, a: &RunArgs) -> CmdResult {
             .iter()
             .map(|r| RunResult::of(r, s.manifest()))
             .collect();
-        let args = serde_json::json!({"which": "clone", "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh});
+        // `vars` as dbt writes it: always, `{}` without `--vars`.
+        let vars = g
+            .vars
+            .as_deref()
+            .and_then(|v| crate::session::parse_vars(Some(v)).ok())
+            .unwrap_or_default();
+        let mut args = serde_json::json!({"which": "clone", "select": a.selection.select, "exclude": a.selection.exclude, "full_refresh": a.full_refresh, "vars": vars});
+        if let (Some(t), serde_json::Value::Object(m)) = (&g.target, &mut args) {
+            m.insert("target".into(), t.clone().into());
+        }
         let rv = artifacts::run_results_json(&rr, &m, elapsed, args);
         let _ = artifacts::write_json(&s.target_path.join("run_results.json"), &rv);
         super::write_manifest(&s, &m)?;

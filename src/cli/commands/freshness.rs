@@ -8,8 +8,8 @@
 //! max_loaded_at` (a naive timestamp counts as UTC; an empty table is infinitely old). `error`
 //! when older than `error_after`, else `warn` when older than `warn_after`, else `pass`; a
 //! query that fails, or a source with no `loaded_at_field` (neither DuckDB nor PostgreSQL has
-//! metadata-based freshness), is a `runtime error`. Exit code 1 when a source is `error` or
-//! `runtime error`; warnings keep 0.
+//! metadata-based freshness), is a `runtime error`: printed, and left out of `sources.json`, as
+//! dbt leaves it out. Exit code 1 when a source is `error` or `runtime error`; warnings keep 0.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -69,6 +69,7 @@ pub(super) fn freshness(g: &GlobalArgs, sel: &SelectArgs, output: Option<&str>) 
     let total = sources.len();
     let mut results = Vec::new();
     let mut failures = Vec::new();
+    let mut runtime_errors = 0;
     for (i, node) in sources.iter().enumerate() {
         let info = node.source.as_ref().expect("filtered on source info");
         let what = format!("freshness of {}.{}", info.source_name, node.name);
@@ -106,11 +107,9 @@ pub(super) fn freshness(g: &GlobalArgs, sel: &SelectArgs, output: Option<&str>) 
                 status
             }
             Err(message) => {
-                results.push(json!({
-                    "unique_id": node.unique_id,
-                    "error": message,
-                    "status": "runtime error",
-                }));
+                // dbt prints it and fails, but leaves it out of sources.json (its artifact keeps
+                // only the sources whose freshness was measured).
+                runtime_errors += 1;
                 failures.push(format!(
                     "Runtime Error in source {} ({})\n  {message}",
                     node.name, node.original_file_path
@@ -169,12 +168,10 @@ pub(super) fn freshness(g: &GlobalArgs, sel: &SelectArgs, output: Option<&str>) 
             )]
         })?;
     }
-    let stale = results.iter().any(|r| {
-        matches!(
-            r.get("status").and_then(Value::as_str),
-            Some("error" | "runtime error")
-        )
-    });
+    let stale = runtime_errors > 0
+        || results
+            .iter()
+            .any(|r| r.get("status").and_then(Value::as_str) == Some("error"));
     Ok(if stale { Outcome::Failed } else { Outcome::Ok })
 }
 
@@ -252,9 +249,10 @@ fn measure(
         .first()
         .ok_or("the freshness query returned no row")?;
     let cell = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-    // An empty table (or only nulls) is infinitely old, as dbt reads it.
+    // An empty table (or only nulls) is infinitely old, as dbt reads it: loaded at
+    // 0001-01-01T00:00:00Z (Python's `datetime.min`), which also sets its age.
     let max_loaded_at = match cell(0) {
-        Value::Null => DateTime::<Utc>::MIN_UTC,
+        Value::Null => infinitely_old(),
         v => parse_time(&v).ok_or_else(|| format!("`max({field})` is not a timestamp: {v}"))?,
     };
     let snapshotted_at =
@@ -267,11 +265,16 @@ fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
     crate::execute::parse_utc_time(v.as_str()?).map(|t| t.and_utc())
 }
 
+/// dbt's time of an empty source's newest row: `datetime(1, 1, 1, tzinfo=UTC)`.
+fn infinitely_old() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("0001-01-01 is a date")
+        .and_utc()
+}
+
 /// Python's `datetime.isoformat()` of a UTC time, as dbt writes these fields.
 fn iso(t: &DateTime<Utc>) -> String {
-    if *t == DateTime::<Utc>::MIN_UTC {
-        return "0001-01-01T00:00:00+00:00".into();
-    }
     let micros = t.timestamp_subsec_micros();
     if micros == 0 {
         t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
@@ -304,6 +307,10 @@ mod tests {
             Some("2024-01-02T00:00:00+00:00")
         );
         assert_eq!(t("soon"), None);
+        // An empty table: dbt's `datetime.min`, and an age counted from it (about 63.9e9 s).
+        assert_eq!(iso(&infinitely_old()), "0001-01-01T00:00:00+00:00");
+        let now = parse_time(&json!("2025-01-01 00:00:00")).unwrap();
+        assert_eq!((now - infinitely_old()).num_seconds(), 63_871_286_400);
     }
 
     #[test]

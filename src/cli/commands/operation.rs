@@ -130,8 +130,9 @@ pub(super) fn run(g: &GlobalArgs, a: &OperationArgs) -> CmdResult {
     if g.settings.write_json {
         let rv = run_results(
             &s,
+            g,
             &def,
-            &a.macro_name,
+            a,
             &kwargs,
             ok,
             compile_start,
@@ -275,8 +276,9 @@ fn no_transaction(message: &str) -> bool {
 #[allow(clippy::too_many_arguments)]
 fn run_results(
     s: &Session,
+    g: &GlobalArgs,
     def: &MacroDef,
-    macro_arg: &str,
+    a: &OperationArgs,
     kwargs: &Map<String, Value>,
     ok: bool,
     compile_start: chrono::DateTime<Utc>,
@@ -300,11 +302,26 @@ fn run_results(
     r.compiled = Some(false);
     let mut m = meta(s);
     m.generated_at = end;
-    let args = serde_json::json!({
+    // As dbt: `vars` always (`{}` without `--vars`), `args` only when `--args` was given, and
+    // what `retry` needs to call the macro again on the same target.
+    let vars = g
+        .vars
+        .as_deref()
+        .and_then(|v| crate::session::parse_vars(Some(v)).ok())
+        .unwrap_or_default();
+    let mut args = serde_json::json!({
         "which": "run-operation",
-        "macro": macro_arg,
-        "args": kwargs,
+        "macro": a.macro_name,
+        "vars": vars,
     });
+    if let Value::Object(m) = &mut args {
+        if a.args.is_some() {
+            m.insert("args".into(), Value::Object(kwargs.clone()));
+        }
+        if let Some(t) = &g.target {
+            m.insert("target".into(), t.clone().into());
+        }
+    }
     artifacts::run_results_json(&[r], &m, seconds, args)
 }
 

@@ -5,12 +5,14 @@
 //! `error`, `fail`, `skipped` (and, under `--warn-error`, `warn`) run again with that command and
 //! its flags (`--full-refresh`, `--vars`, `--target`, `--store-failures`, `--empty`); `--vars` and
 //! `--threads` given now take precedence, as in dbt. Nothing to retry is a warning, exit code 0.
+//! After `run-operation`, retry calls the same macro with the same `--args` again, whether it
+//! failed or not, as dbt does (its operation task has no nodes to pick from).
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::cli::args::{RunArgs, SelectArgs};
+use crate::cli::args::{OperationArgs, RunArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::diagnostics::{Code, Diagnostic};
 
@@ -35,7 +37,7 @@ pub(super) fn retry(g: &GlobalArgs) -> CmdResult {
                     dir.display()
                 ),
             )
-            .with_hint("retry re-runs what failed in the last build, run, seed, snapshot or test: run one of those first (or point --state at the folder of its run_results.json)")]
+            .with_hint("retry re-runs what failed in the last build, run, seed, snapshot, test or run-operation: run one of those first (or point --state at the folder of its run_results.json)")]
         })?;
     let args = previous.get("args").cloned().unwrap_or_default();
     let which = args.get("which").and_then(Value::as_str).unwrap_or("");
@@ -45,12 +47,15 @@ pub(super) fn retry(g: &GlobalArgs) -> CmdResult {
         "seed" => "seed",
         "snapshot" => "snapshot",
         "test" => "test",
+        "run-operation" => return retry_operation(g, &args),
         other => {
             return Err(vec![Diagnostic::error(
                 Code::Flags,
                 format!("sluice cannot retry `{other}` yet"),
             )
-            .with_hint("retry re-runs build, run, seed, snapshot and test")])
+            .with_hint(
+                "retry re-runs build, run, seed, snapshot, test and run-operation",
+            )])
         }
     };
     let mut statuses = vec![
@@ -104,4 +109,36 @@ pub(super) fn retry(g: &GlobalArgs) -> CmdResult {
         ..RunArgs::default()
     };
     super::build::build_only(&g, &a, which, Some(&only))
+}
+
+/// `run-operation` again: the previous macro with its `--args`, `--vars` and `--target` (`--vars`
+/// given now win).
+fn retry_operation(g: &GlobalArgs, args: &Value) -> CmdResult {
+    let Some(macro_name) = args.get("macro").and_then(Value::as_str) else {
+        return Err(vec![Diagnostic::error(
+            Code::Flags,
+            "the previous run-operation's run_results.json names no macro",
+        )
+        .with_hint(
+            "run the operation again with `sluice run-operation MACRO`",
+        )]);
+    };
+    let mut g = g.clone();
+    g.settings.which = "run-operation";
+    if g.vars.is_none() {
+        if let Some(v @ Value::Object(_)) = args.get("vars") {
+            g.vars = Some(v.to_string());
+        }
+    }
+    if let Some(t) = args.get("target").and_then(Value::as_str) {
+        g.target = Some(t.to_string());
+    }
+    let a = OperationArgs {
+        macro_name: macro_name.to_string(),
+        args: args
+            .get("args")
+            .filter(|v| v.is_object())
+            .map(Value::to_string),
+    };
+    super::operation::run(&g, &a)
 }
