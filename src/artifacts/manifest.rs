@@ -312,6 +312,13 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
     })
 }
 
+fn quoting_of(adapter_type: &str) -> Value {
+    let q = crate::adapters::registry::engine(adapter_type)
+        .map(|e| e.dialect().quote_policy())
+        .unwrap_or_default();
+    json!({"database": q.database, "schema": q.schema, "identifier": q.identifier, "column": null})
+}
+
 fn metadata_of(project_name: &str, adapter_type: &str, meta: &ArtifactMeta) -> Value {
     json!({
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
@@ -325,8 +332,9 @@ fn metadata_of(project_name: &str, adapter_type: &str, meta: &ArtifactMeta) -> V
         "user_id": null,
         "send_anonymous_usage_stats": false,
         "adapter_type": adapter_type,
-        // DuckDB and Postgres quote database, schema and identifier; columns are left to dbt.
-        "quoting": {"database": true, "schema": true, "identifier": true, "column": null},
+        // The adapter's quoting (DuckDB and Postgres quote database, schema and identifier;
+        // Snowflake and Spark none); columns are left to dbt.
+        "quoting": quoting_of(adapter_type),
     })
 }
 
@@ -491,7 +499,7 @@ impl Ctx<'_> {
             unrendered[k.as_str()] = v.clone();
         }
         json!({
-            "database": n.database,
+            "database": (!n.database.is_empty()).then_some(&n.database),
             "schema": n.schema,
             "name": n.name,
             "resource_type": "source",

@@ -275,7 +275,8 @@ impl Serialize for NodeJson<'_> {
             .contains(&n.unique_id)
             .then(|| env.target_file("run", n));
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("database", &n.database)?;
+        // Spark's relations have no database: dbt-spark writes null.
+        m.serialize_entry("database", &(!n.database.is_empty()).then_some(&n.database))?;
         m.serialize_entry("schema", &n.schema)?;
         m.serialize_entry("name", &n.name)?;
         m.serialize_entry("resource_type", rt.as_str())?;

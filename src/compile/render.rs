@@ -605,18 +605,28 @@ fn native_test(
         return Ok(None);
     }
     let index = &templates.index;
-    let adapter = services.adapter_type();
+    // The engine's own version (`bigquery__test_unique`) or a project's renders through Jinja.
+    let engine_versions: Vec<String> = index
+        .dispatch_prefixes
+        .iter()
+        .filter(|p| *p != "default")
+        .map(|p| format!("{p}__test_{name}"))
+        .collect();
     let overridden = index.dispatch.contains_key("dbt")
+        || index
+            .by_package
+            .get("dbt")
+            .is_some_and(|defs| engine_versions.iter().any(|m| defs.contains_key(m)))
         || index.by_package.iter().any(|(pkg, defs)| {
             pkg != "dbt"
                 && [
                     format!("test_{name}"),
                     format!("default__test_{name}"),
-                    format!("{adapter}__test_{name}"),
                     "get_where_subquery".to_string(),
                     "should_store_failures".to_string(),
                 ]
                 .iter()
+                .chain(&engine_versions)
                 .any(|m| defs.contains_key(m))
         });
     if overridden {

@@ -73,6 +73,16 @@ pub(super) fn source_nodes(
         );
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
+        // `quoting:` of the source, then of the table, key by key.
+        let mut quoting = serde_json::Map::new();
+        for q in [entry.value.get("quoting"), tm.get("quoting")] {
+            if let Some(Value::Object(q)) = q {
+                quoting.extend(q.clone());
+            }
+        }
+        if !quoting.is_empty() {
+            config.insert("quoting".into(), Value::Object(quoting));
+        }
         node.config = std::sync::Arc::new(config.into());
         node.description = render_docs(
             tm.get("description").and_then(Value::as_str).unwrap_or(""),

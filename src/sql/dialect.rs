@@ -136,6 +136,14 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn quotes_names(&self) -> bool {
         true
     }
+    /// Whether relation names include their database (Spark's have none above the schema).
+    fn names_databases(&self) -> bool {
+        true
+    }
+    /// Whether relation names are written in lower case (Databricks).
+    fn lowercases_names(&self) -> bool {
+        false
+    }
     /// The engine's quote character (`"`; BigQuery and Spark quote with backticks).
     fn quote_mark(&self) -> char {
         '"'
@@ -190,9 +198,14 @@ impl Dialect {
     }
     /// Which parts of a relation's name the engine's dbt adapter quotes, and with what.
     pub(crate) fn quote_policy(self) -> QuotePolicy {
-        match self.quotes_names() {
+        let policy = match self.quotes_names() {
             true => QuotePolicy::all(self.quote_mark()),
             false => QuotePolicy::none(self.quote_mark()),
+        };
+        QuotePolicy {
+            skip_database: !self.names_databases(),
+            lowercase: self.lowercases_names(),
+            ..policy
         }
     }
     pub(crate) fn name(self) -> &'static str {

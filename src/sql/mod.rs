@@ -36,6 +36,10 @@ pub(crate) struct QuotePolicy {
     pub(crate) identifier: bool,
     /// The quote character (`"`; BigQuery and Spark quote with backticks).
     pub(crate) mark: char,
+    /// Whether names leave the database out whatever it is (Spark has no level above schemas).
+    pub(crate) skip_database: bool,
+    /// Whether names are written in lower case (Databricks' catalog keeps them so).
+    pub(crate) lowercase: bool,
 }
 
 impl Default for QuotePolicy {
@@ -52,6 +56,15 @@ impl QuotePolicy {
             schema: true,
             identifier: true,
             mark,
+            skip_database: false,
+            lowercase: false,
+        }
+    }
+    /// A rendered name in the case the engine writes it.
+    pub(crate) fn cased(self, name: String) -> String {
+        match self.lowercase {
+            true => name.to_lowercase(),
+            false => name,
         }
     }
     /// No part quoted (quoted with `mark` where a project asks).
@@ -61,6 +74,8 @@ impl QuotePolicy {
             schema: false,
             identifier: false,
             mark,
+            skip_database: false,
+            lowercase: false,
         }
     }
 }
@@ -84,6 +99,8 @@ impl QuotePolicy {
             schema: flag("schema", self.schema),
             identifier: flag("identifier", self.identifier),
             mark: self.mark,
+            skip_database: self.skip_database,
+            lowercase: self.lowercase,
         }
     }
 }
@@ -104,22 +121,22 @@ impl Relation {
     /// `"db"."schema"."identifier"` with double quotes (DuckDB and Postgres); without the
     /// database when it is empty (a Postgres session's `pg_temp` relations).
     pub fn quoted(&self) -> String {
-        if self.database.is_empty() {
+        if self.database.is_empty() || self.quote.skip_database {
             return self.schema_and_identifier();
         }
-        format!(
+        self.quote.cased(format!(
             "{}.{}",
             quote_if(&self.database, self.quote.database, self.quote.mark),
             self.schema_and_identifier()
-        )
+        ))
     }
     /// `"schema"."identifier"`, each part quoted as the relation's policy says.
     pub fn schema_and_identifier(&self) -> String {
-        format!(
+        self.quote.cased(format!(
             "{}.{}",
             quote_if(&self.schema, self.quote.schema, self.quote.mark),
             quote_if(&self.identifier, self.quote.identifier, self.quote.mark)
-        )
+        ))
     }
     /// `schema.identifier` unquoted, as dbt prints it in log lines.
     pub fn display_name(&self) -> String {

@@ -394,7 +394,12 @@ impl Object for RelationFactory {
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default()
                 };
-                let rel = Relation::new(get(0, "database"), get(1, "schema"), get(2, "identifier"));
+                let mut rel =
+                    Relation::new(get(0, "database"), get(1, "schema"), get(2, "identifier"));
+                // Quoted as the target's adapter quotes its relations.
+                if let Some(c) = super::current() {
+                    rel.quote = c.services.dialect().quote_policy();
+                }
                 let kind = get(3, "type");
                 Ok(relation_value_kind(rel, &kind))
             }

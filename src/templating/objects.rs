@@ -105,8 +105,12 @@ impl RelationObj {
             // A path without some parts (`api.Relation.create(database=d, schema=s)`, a schema):
             // dbt renders the parts it has.
             let q = self.rel.quote;
-            [
-                (&self.rel.database, q.database),
+            let database = match q.skip_database {
+                true => String::new(),
+                false => self.rel.database.clone(),
+            };
+            let name = [
+                (&database, q.database),
                 (&self.rel.schema, q.schema),
                 (&self.rel.identifier, q.identifier),
             ]
@@ -120,7 +124,8 @@ impl RelationObj {
                 }
             })
             .collect::<Vec<_>>()
-            .join(".")
+            .join(".");
+            q.cased(name)
         } else {
             self.rel.quoted()
         }
@@ -135,6 +140,8 @@ impl Object for RelationObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let r = &self.rel;
         Some(match key.as_str()? {
+            // Spark's relations have none (Python's `None`, as dbt-spark prints it).
+            "database" if r.database.is_empty() => Value::from(()),
             "database" => Value::from(r.database.clone()),
             "schema" => Value::from(r.schema.clone()),
             "identifier" | "name" | "table" => Value::from(r.identifier.clone()),
@@ -159,7 +166,8 @@ impl Object for RelationObj {
                 "identifier": r.quote.identifier
             })),
             "include_policy" => Value::from_serialize(serde_json::json!({
-                "database": !r.database.is_empty(), "schema": true, "identifier": true
+                "database": !r.database.is_empty() && !r.quote.skip_database,
+                "schema": true, "identifier": true
             })),
             "path" => Value::from_serialize(serde_json::json!({
                 "database": r.database, "schema": r.schema, "identifier": r.identifier
@@ -185,12 +193,27 @@ impl Object for RelationObj {
             "include" | "quote" | "replace_path" => {
                 // include(database=False) etc.: drop parts from the rendered name.
                 let kwargs = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok());
-                let keep = |k: &str| {
+                let given = |k: &str| {
                     kwargs
                         .as_ref()
                         .and_then(|kw| kw.get::<Option<bool>>(k).ok().flatten())
-                        .unwrap_or(true)
                 };
+                let keep = |k: &str| given(k).unwrap_or(true);
+                if method == "quote" {
+                    // quote(identifier=True) etc.: quote those parts (or not), keep the others.
+                    let mut rel = self.rel.clone();
+                    let q = &mut rel.quote;
+                    q.database = given("database").unwrap_or(q.database);
+                    q.schema = given("schema").unwrap_or(q.schema);
+                    q.identifier = given("identifier").unwrap_or(q.identifier);
+                    return Ok(Value::from_object(RelationObj {
+                        rel,
+                        kind: self.kind.clone(),
+                        cte: self.cte,
+                        empty: self.empty,
+                        filter: self.filter.clone(),
+                    }));
+                }
                 if method == "include"
                     && (!keep("database") || !keep("schema") || !keep("identifier"))
                 {
@@ -214,22 +237,20 @@ impl Object for RelationObj {
                 let mut kind = self.kind.clone();
                 if let Some(kw) = args.iter().find_map(|a| Kwargs::try_from(a.clone()).ok()) {
                     if let Ok(Some(path)) = kw.get::<Option<Value>>("path") {
-                        if let Ok(Some(id)) = path
-                            .get_attr("identifier")
-                            .map(|v| v.as_str().map(str::to_string))
-                        {
+                        // A part given as a string replaces it; given as `none`, removes it
+                        // (`path={"schema": none}`); not given, keeps it.
+                        let part = |k: &str| match path.get_attr(k) {
+                            Ok(v) if v.is_none() => Some(String::new()),
+                            Ok(v) => v.as_str().map(str::to_string),
+                            Err(_) => None,
+                        };
+                        if let Some(id) = part("identifier") {
                             rel.identifier = id;
                         }
-                        if let Ok(Some(s)) = path
-                            .get_attr("schema")
-                            .map(|v| v.as_str().map(str::to_string))
-                        {
+                        if let Some(s) = part("schema") {
                             rel.schema = s;
                         }
-                        if let Ok(Some(d)) = path
-                            .get_attr("database")
-                            .map(|v| v.as_str().map(str::to_string))
-                        {
+                        if let Some(d) = part("database") {
                             rel.database = d;
                         }
                     }
@@ -291,17 +312,22 @@ impl Object for PartialRelation {
             .ok()
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let q = self.rel.quote;
+        let part = |s: &str, quoted: bool| match quoted {
+            true => crate::sql::quote_with(s, q.mark),
+            false => s.to_string(),
+        };
         let mut parts = Vec::new();
-        if self.database && !self.rel.database.is_empty() {
-            parts.push(crate::sql::quote(&self.rel.database));
+        if self.database && !q.skip_database && !self.rel.database.is_empty() {
+            parts.push(part(&self.rel.database, q.database));
         }
         if self.schema && !self.rel.schema.is_empty() {
-            parts.push(crate::sql::quote(&self.rel.schema));
+            parts.push(part(&self.rel.schema, q.schema));
         }
         if self.identifier && !self.rel.identifier.is_empty() {
-            parts.push(crate::sql::quote(&self.rel.identifier));
+            parts.push(part(&self.rel.identifier, q.identifier));
         }
-        f.write_str(&parts.join("."))
+        f.write_str(&q.cased(parts.join(".")))
     }
 }
 

@@ -37,4 +37,5 @@ mod snapshots;
 mod state;
 mod state_recorded;
 mod support;
+mod warehouses;
 mod yaml_forms;

@@ -31,6 +31,9 @@ impl SqlDialect for Databricks {
         };
         format!("create schema if not exists {name}")
     }
+    fn lowercases_names(&self) -> bool {
+        true
+    }
     fn quote_mark(&self) -> char {
         '`'
     }

@@ -72,3 +72,9 @@
 {% macro postgres__snapshot_string_as_time(timestamp) -%}
     {{ return("'" ~ timestamp ~ "'::timestamp without time zone") }}
 {%- endmacro %}
+
+{#- A temporary relation is named by the session alone, with the time in its name. -#}
+{% macro postgres__make_temp_relation(base_relation, suffix) -%}
+    {%- set stamp = modules.datetime.datetime.now().strftime("%H%M%S%f") -%}
+    {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix ~ stamp, "schema": none, "database": none})) }}
+{%- endmacro %}

@@ -31,6 +31,9 @@ impl SqlDialect for Spark {
         };
         format!("create schema if not exists {name}")
     }
+    fn names_databases(&self) -> bool {
+        false
+    }
     fn quotes_names(&self) -> bool {
         false
     }

@@ -47,6 +47,9 @@
 {%- endmacro %}
 
 {% macro make_temp_relation(base_relation, suffix='__dbt_tmp') -%}
+    {{ return(adapter.dispatch('make_temp_relation', 'dbt')(base_relation, suffix)) }}
+{%- endmacro %}
+{% macro default__make_temp_relation(base_relation, suffix) -%}
     {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix})) }}
 {%- endmacro %}
 
