@@ -24,7 +24,7 @@ pub(crate) fn attach(
     let index = ModelIndex::from_manifest(manifest);
     let (layer, mut errors) = super::load_indexed(files, &index);
     if errors.is_empty() {
-        errors = super::validate::validate(&layer, files);
+        errors = super::validate::validate(&layer, files, target.dialect);
     }
     if !errors.is_empty() {
         return Err(errors);

@@ -24,6 +24,7 @@ use super::plan::Spec;
 use super::{diag_at, Step};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
 use crate::project::YamlFile;
+use crate::sql::Dialect;
 
 /// SQL words MetricFlow refuses as element names.
 const RESERVED: &[&str] = &[
@@ -94,6 +95,8 @@ const RESERVED: &[&str] = &[
 struct Ctx<'a> {
     files: &'a [YamlFile],
     out: Vec<Diagnostic>,
+    /// The `sqlparser` dialect of the target's engine, for expressions written in its SQL.
+    sql_dialect: &'static str,
 }
 
 impl Ctx<'_> {
@@ -165,11 +168,13 @@ entry!(SemanticModel, "semantic_models");
 entry!(Metric, "metrics");
 entry!(SavedQuery, "saved_queries");
 
-/// All problems of `layer`, in file order.
-pub fn validate(layer: &SemanticLayer, files: &[YamlFile]) -> Vec<Diagnostic> {
+/// All problems of `layer`, in file order; SQL expressions are read as `dialect`'s engine
+/// writes them.
+pub fn validate(layer: &SemanticLayer, files: &[YamlFile], dialect: Dialect) -> Vec<Diagnostic> {
     let mut c = Ctx {
         files,
         out: Vec::new(),
+        sql_dialect: dialect.sql_parser_dialect(),
     };
     unique_names(layer, &mut c);
     for sm in &layer.semantic_models {
@@ -398,6 +403,38 @@ mod tests {
         assert_eq!(
             identifiers("a / nullif(b_2, 0) + 'x y'"),
             vec!["a", "nullif", "b_2"]
+        );
+    }
+
+    #[test]
+    fn expressions_are_read_in_each_engines_sql() {
+        // Every engine's parser name is one `sqlparser` knows (an unknown one would silently
+        // read generic SQL).
+        for name in [
+            "duckdb",
+            "postgresql",
+            "snowflake",
+            "bigquery",
+            "redshift",
+            "databricks",
+            "hive",
+        ] {
+            assert!(
+                sqlparser::dialect::dialect_from_str(name).is_some(),
+                "{name}"
+            );
+            assert_eq!(
+                metric::sql_expr_error("(a - b) / nullif(a, 0)", name),
+                None,
+                "{name}"
+            );
+            assert!(metric::sql_expr_error("(a + ", name).is_some(), "{name}");
+            assert!(metric::sql_expr_error("a b c", name).is_some(), "{name}");
+        }
+        // Snowflake's semi-structured paths are Snowflake SQL.
+        assert_eq!(
+            metric::sql_expr_error("payload:amount::float / n", "snowflake"),
+            None
         );
     }
 }

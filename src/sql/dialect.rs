@@ -140,6 +140,10 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn names_databases(&self) -> bool {
         true
     }
+    /// The name of the `sqlparser` dialect that reads the engine's SQL (`generic` by default).
+    fn sql_parser_dialect(&self) -> &'static str {
+        "generic"
+    }
     /// Whether relation names are written in lower case (Databricks).
     fn lowercases_names(&self) -> bool {
         false

@@ -678,7 +678,7 @@ fn run_metrics(fx: &Fixture, text: &str, _: u64) {
     let files = [file];
     let (layer, errors) = sluice::metrics::load_indexed(&files, &fx.models);
     errors.iter().for_each(check_diag);
-    sluice::metrics::validate::validate(&layer, &files)
+    sluice::metrics::validate::validate(&layer, &files, sluice::adapters::duckdb::DIALECT)
         .iter()
         .for_each(check_diag);
 }
@@ -741,7 +741,7 @@ fn run_macro(_: &Fixture, text: &str, _: u64) {
 fn run_sql(_: &Fixture, text: &str, _: u64) {
     let _ = inject_ctes(text, &["__dbt__cte__e as (select 1)".to_string()]);
     let _ = inject_ctes(text, &[]);
-    let _ = sluice::metrics::validate::sql_expr_error(text);
+    let _ = sluice::metrics::validate::sql_expr_error(text, "generic");
     let _ = sluice::sql::quote(text);
     let _ = sluice::sql::literal(text);
     let rel = Relation::new(text, "s", text);

@@ -34,6 +34,9 @@ impl SqlDialect for BigQuery {
     fn quote_mark(&self) -> char {
         '`'
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "bigquery"
+    }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))
     }

@@ -37,6 +37,9 @@ impl SqlDialect for Databricks {
     fn quote_mark(&self) -> char {
         '`'
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "databricks"
+    }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))
     }

@@ -29,6 +29,9 @@ impl SqlDialect for DuckDb {
     fn case_insensitive_names(&self) -> bool {
         true
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "duckdb"
+    }
     fn schema_filter(&self, database: &str, schema: &str) -> String {
         format!(
             "lower(catalog_name) = lower({}) and lower(schema_name) = lower({})",

@@ -26,6 +26,9 @@ impl SqlDialect for Postgres {
     fn relation_name(&self, rel: &Relation) -> String {
         rel.schema_and_identifier()
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "postgresql"
+    }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("schema_name = {}", literal(schema))
     }

@@ -31,6 +31,9 @@ impl SqlDialect for Redshift {
         };
         format!("create schema if not exists {name}")
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "redshift"
+    }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))
     }

@@ -34,6 +34,9 @@ impl SqlDialect for Snowflake {
     fn quotes_names(&self) -> bool {
         false
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "snowflake"
+    }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))
     }

@@ -40,6 +40,9 @@ impl SqlDialect for Spark {
     fn quote_mark(&self) -> char {
         '`'
     }
+    fn sql_parser_dialect(&self) -> &'static str {
+        "hive"
+    }
     fn schema_filter(&self, _database: &str, schema: &str) -> String {
         format!("lower(schema_name) = lower({})", literal(schema))
     }

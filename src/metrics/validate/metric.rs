@@ -248,7 +248,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
             format!("derived metric `{}` has no `expr`", m.name),
             "add `expr:` combining the input metrics, e.g. `a / b`",
         ),
-        Some(expr) if sql_expr_error(&expr).is_some() => {
+        Some(expr) if sql_expr_error(&expr, c.sql_dialect).is_some() => {
             c.at(
                 m,
                 &params("expr"),
@@ -256,7 +256,7 @@ fn derived_params(layer: &SemanticLayer, m: &Metric, c: &mut Ctx) {
                 format!(
                     "the expression of derived metric `{}` is not valid SQL: {}",
                     m.name,
-                    sql_expr_error(&expr).unwrap_or_default()
+                    sql_expr_error(&expr, c.sql_dialect).unwrap_or_default()
                 ),
                 "write a SQL expression over the input metrics, e.g. `(a - b) / a`",
             );
@@ -501,13 +501,14 @@ const SQL_WORDS: &[&str] = &[
 ];
 
 /// Why `expr` is not one SQL expression (unbalanced parentheses, a dangling operator, trailing
-/// text), or `None` when it parses.
-pub fn sql_expr_error(expr: &str) -> Option<String> {
-    use sqlparser::dialect::GenericDialect;
+/// text) as `dialect` (a `sqlparser` dialect's name: `snowflake`, `bigquery` ...; unknown
+/// names read as generic SQL) reads it, or `None` when it parses.
+pub fn sql_expr_error(expr: &str, dialect: &str) -> Option<String> {
+    use sqlparser::dialect::{dialect_from_str, GenericDialect};
     use sqlparser::parser::Parser;
     use sqlparser::tokenizer::Token;
-    let dialect = GenericDialect {};
-    let mut parser = match Parser::new(&dialect).try_with_sql(expr) {
+    let dialect = dialect_from_str(dialect).unwrap_or_else(|| Box::new(GenericDialect {}));
+    let mut parser = match Parser::new(dialect.as_ref()).try_with_sql(expr) {
         Ok(p) => p,
         Err(e) => return Some(e.to_string()),
     };

@@ -38,11 +38,15 @@ pub(crate) struct Ctx {
 }
 
 /// Reads and validates the semantic layer against a parsed manifest.
-fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, Vec<Diagnostic>> {
+fn load_layer(
+    project: &Project,
+    manifest: &Manifest,
+    dialect: crate::sql::Dialect,
+) -> Result<SemanticLayer, Vec<Diagnostic>> {
     let (layer, mut errors) = metrics::load(&project.yaml_files, manifest);
     // Definitions that do not parse would make every rule about them misfire: report those first.
     if errors.is_empty() {
-        errors = metrics::validate::validate(&layer, &project.yaml_files);
+        errors = metrics::validate::validate(&layer, &project.yaml_files, dialect);
     }
     if errors.is_empty() {
         Ok(layer)
@@ -57,7 +61,7 @@ fn load_layer(project: &Project, manifest: &Manifest) -> Result<SemanticLayer, V
 /// Called by `parse`: validate, write `semantic_manifest.json` and the query cache. Returns the
 /// cache's key, the fingerprint of the parse's inputs, for `parse` to reuse.
 pub(crate) fn on_parse(s: &Session, g: &GlobalArgs) -> Result<String, Vec<Diagnostic>> {
-    let layer = load_layer(&s.project, s.manifest())?;
+    let layer = load_layer(&s.project, s.manifest(), s.target.dialect)?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;
     }
@@ -132,7 +136,7 @@ fn write_cache(
 /// The full path: parse the project, validate, write the artifacts and the cache.
 fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
     let s = session::load(g, false, false)?;
-    let layer = load_layer(&s.project, s.manifest())?;
+    let layer = load_layer(&s.project, s.manifest(), s.target.dialect)?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;
     }
