@@ -51,6 +51,22 @@ pub(super) fn required(
 /// How [`refuse`]'s message begins.
 pub(super) const REFUSAL: &str = "sluice does not run SQL on ";
 
+/// `method` (read from the profile) unless it is one of `known`, dbt-`engine`'s methods.
+pub(super) fn known_method(
+    method: &str,
+    known: &[&str],
+    engine: &str,
+) -> Result<(), ProfileProblem> {
+    if known.contains(&method) {
+        return Ok(());
+    }
+    Err(ProfileProblem {
+        key: Some("method".into()),
+        message: format!("invalid `method` in profile: '{method}'"),
+        hint: format!("dbt-{engine}'s methods are {}", known.join(", ")),
+    })
+}
+
 /// The error every command that needs the warehouse gets, before it does anything.
 pub(super) fn refuse(target: &Target, display_name: &str) -> AdapterError {
     AdapterError::Unsupported {
@@ -60,3 +76,45 @@ pub(super) fn refuse(target: &Target, display_name: &str) -> AdapterError {
         ),
     }
 }
+
+/// `create schema if not exists` with the schema (and database, where the engine names one)
+/// quoted as `dialect` quotes relation names.
+pub(super) fn create_schema(dialect: crate::sql::Dialect, database: &str, schema: &str) -> String {
+    let q = dialect.quote_policy();
+    let part = |s: &str, quoted: bool| match quoted {
+        true => crate::sql::quote_with(s, q.mark),
+        false => s.to_string(),
+    };
+    let name = match database.is_empty() || q.skip_database {
+        true => part(schema, q.schema),
+        false => format!("{}.{}", part(database, q.database), part(schema, q.schema)),
+    };
+    format!("create schema if not exists {name}")
+}
+
+/// The `SqlDialect` methods every compile-only dialect shares: what matters only to running
+/// (which these engines never do) or follows from the dialect's quoting. Expands inside an
+/// `impl SqlDialect` block; `$dialect` is the engine's `DIALECT`.
+macro_rules! compile_only_sql {
+    ($dialect:expr) => {
+        fn create_schema(&self, database: &str, schema: &str) -> String {
+            crate::adapters::offline::create_schema($dialect, database, schema)
+        }
+        fn schema_filter(&self, _database: &str, schema: &str) -> String {
+            format!(
+                "lower(schema_name) = lower({})",
+                crate::sql::literal(schema)
+            )
+        }
+        fn catalog_database_filter(&self, _database: &str) -> String {
+            String::new()
+        }
+        fn temp_relation(&self, identifier: &str) -> crate::sql::Relation {
+            crate::sql::Relation::new("", "", identifier)
+        }
+        fn build_status(&self, rows: Option<u64>, _created_table: bool) -> (String, Option<u64>) {
+            ("OK".into(), rows)
+        }
+    };
+}
+pub(super) use compile_only_sql;

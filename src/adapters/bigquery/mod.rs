@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::offline::{refuse, required, setting};
+use super::offline::{known_method, refuse, required, setting};
 use super::{AdapterError, Database, Engine, Scrubber};
 use crate::project::profile::ProfileProblem;
 use crate::project::Target;
@@ -41,13 +41,7 @@ impl Engine for BigQueryEngine {
         _project_root: &Path,
     ) -> Result<(String, String), ProfileProblem> {
         let method = required(values, &["method"], "bigquery")?;
-        if !METHODS.contains(&method.as_str()) {
-            return Err(ProfileProblem {
-                key: Some("method".into()),
-                message: format!("Invalid `method` in profile: '{method}'"),
-                hint: format!("dbt-bigquery's methods are {}", METHODS.join(", ")),
-            });
-        }
+        known_method(&method, METHODS, "bigquery")?;
         let needs = match method.as_str() {
             "service-account" => Some("keyfile"),
             "service-account-json" => Some("keyfile_json"),

@@ -2,7 +2,7 @@
 //! redshift builds on dbt-postgres) under its own.
 //! Only what compiling needs: sluice does not run SQL on Redshift.
 
-use crate::sql::{literal, Dialect, Relation, SqlDialect};
+use crate::sql::{Dialect, SqlDialect};
 
 pub(crate) struct Redshift;
 
@@ -10,6 +10,7 @@ pub(crate) struct Redshift;
 pub(crate) const DIALECT: Dialect = Dialect::new(&Redshift);
 
 impl SqlDialect for Redshift {
+    super::super::offline::compile_only_sql!(DIALECT);
     fn type_name(&self) -> &'static str {
         "redshift"
     }
@@ -19,32 +20,8 @@ impl SqlDialect for Redshift {
     fn relation_class(&self) -> &'static str {
         "RedshiftRelation"
     }
-    fn create_schema(&self, database: &str, schema: &str) -> String {
-        let q = DIALECT.quote_policy();
-        let part = |s: &str, quoted: bool| match quoted {
-            true => crate::sql::quote_with(s, q.mark),
-            false => s.to_string(),
-        };
-        let name = match database.is_empty() {
-            true => part(schema, q.schema),
-            false => format!("{}.{}", part(database, q.database), part(schema, q.schema)),
-        };
-        format!("create schema if not exists {name}")
-    }
     fn sql_parser_dialect(&self) -> &'static str {
         "redshift"
-    }
-    fn schema_filter(&self, _database: &str, schema: &str) -> String {
-        format!("lower(schema_name) = lower({})", literal(schema))
-    }
-    fn catalog_database_filter(&self, _database: &str) -> String {
-        String::new()
-    }
-    fn temp_relation(&self, identifier: &str) -> Relation {
-        Relation::new("", "", identifier)
-    }
-    fn build_status(&self, rows: Option<u64>, _created_table: bool) -> (String, Option<u64>) {
-        ("OK".into(), rows)
     }
     fn macros(&self) -> &'static str {
         include_str!("macros.sql")

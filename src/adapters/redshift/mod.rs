@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::offline::{refuse, required, setting};
+use super::offline::{known_method, refuse, required, setting};
 use super::{AdapterError, Database, Engine, Scrubber};
 use crate::project::profile::ProfileProblem;
 use crate::project::Target;
@@ -42,13 +42,7 @@ impl Engine for RedshiftEngine {
                 "browser_identity_center",
                 "oauth_token_identity_center",
             ];
-            if !METHODS.contains(&method.as_str()) {
-                return Err(ProfileProblem {
-                    key: Some("method".into()),
-                    message: format!("Invalid 'method' in profile: '{method}'"),
-                    hint: format!("dbt-redshift's methods are {}", METHODS.join(", ")),
-                });
-            }
+            known_method(&method, METHODS, "redshift")?;
         }
         Ok((schema, database))
     }

@@ -2,7 +2,7 @@
 //! schemas), unquoted unless a project asks (then with backquotes).
 //! Only what compiling needs: sluice does not run SQL on Spark.
 
-use crate::sql::{literal, Dialect, Relation, SqlDialect};
+use crate::sql::{Dialect, SqlDialect};
 
 pub(crate) struct Spark;
 
@@ -10,6 +10,7 @@ pub(crate) struct Spark;
 pub(crate) const DIALECT: Dialect = Dialect::new(&Spark);
 
 impl SqlDialect for Spark {
+    super::super::offline::compile_only_sql!(DIALECT);
     fn type_name(&self) -> &'static str {
         "spark"
     }
@@ -18,18 +19,6 @@ impl SqlDialect for Spark {
     }
     fn relation_class(&self) -> &'static str {
         "SparkRelation"
-    }
-    fn create_schema(&self, database: &str, schema: &str) -> String {
-        let q = DIALECT.quote_policy();
-        let part = |s: &str, quoted: bool| match quoted {
-            true => crate::sql::quote_with(s, q.mark),
-            false => s.to_string(),
-        };
-        let name = match database.is_empty() {
-            true => part(schema, q.schema),
-            false => format!("{}.{}", part(database, q.database), part(schema, q.schema)),
-        };
-        format!("create schema if not exists {name}")
     }
     fn names_databases(&self) -> bool {
         false
@@ -42,18 +31,6 @@ impl SqlDialect for Spark {
     }
     fn sql_parser_dialect(&self) -> &'static str {
         "hive"
-    }
-    fn schema_filter(&self, _database: &str, schema: &str) -> String {
-        format!("lower(schema_name) = lower({})", literal(schema))
-    }
-    fn catalog_database_filter(&self, _database: &str) -> String {
-        String::new()
-    }
-    fn temp_relation(&self, identifier: &str) -> Relation {
-        Relation::new("", "", identifier)
-    }
-    fn build_status(&self, rows: Option<u64>, _created_table: bool) -> (String, Option<u64>) {
-        ("OK".into(), rows)
     }
     fn macros(&self) -> &'static str {
         include_str!("macros.sql")

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::offline::{refuse, required, setting};
+use super::offline::{known_method, refuse, required, setting};
 use super::{AdapterError, Database, Engine, Scrubber};
 use crate::project::profile::ProfileProblem;
 use crate::project::Target;
@@ -33,13 +33,7 @@ impl Engine for SparkEngine {
         _project_root: &Path,
     ) -> Result<(String, String), ProfileProblem> {
         let method = required(values, &["method"], "spark")?;
-        if !METHODS.contains(&method.as_str()) {
-            return Err(ProfileProblem {
-                key: Some("method".into()),
-                message: format!("invalid credential method: {method}"),
-                hint: format!("dbt-spark's methods are {}", METHODS.join(", ")),
-            });
-        }
+        known_method(&method, METHODS, "spark")?;
         required(values, &["host"], "spark")?;
         let schema = required(values, &["schema"], "spark")?;
         if let Some(database) = setting(values, &["database"]) {
