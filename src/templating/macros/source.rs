@@ -37,8 +37,14 @@ pub(super) struct FoundDef<'a> {
 pub(super) fn find_defs(src: &str) -> Vec<FoundDef<'_>> {
     let mut out = Vec::new();
     let mut from = 0;
+    let comments = comment_ranges(src);
     while let Some(c) = HEAD_RE.captures_at(src, from) {
         let whole = c.get(0).map_or(0..0, |m| m.range());
+        // A definition inside a `{# ... #}` comment is not one (Jinja never sees it).
+        if let Some(r) = comments.iter().find(|r| r.contains(&whole.start)) {
+            from = r.end;
+            continue;
+        }
         let kind = c.get(1).map_or("", |m| m.as_str());
         let name = c.get(2).map_or("", |m| m.as_str());
         let Some(close) = matching_paren(src, whole.end) else {
@@ -64,6 +70,21 @@ pub(super) fn find_defs(src: &str) -> Vec<FoundDef<'_>> {
             text: &src[whole.start..end.end()],
         });
         from = end.end();
+    }
+    out
+}
+
+/// The byte ranges of `src`'s Jinja comments (`{# ... #}`; an unclosed one runs to the end).
+fn comment_ranges(src: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = src[at..].find("{#") {
+        let start = at + i;
+        let end = src[start + 2..]
+            .find("#}")
+            .map_or(src.len(), |j| start + 2 + j + 2);
+        out.push(start..end);
+        at = end;
     }
     out
 }

@@ -19,3 +19,13 @@ fn defaults_see_earlier_arguments() {
         "{%- macro m(a, b=__sluice_missing, c=__sluice_missing, d='x') -%}{% if b is undefined %}{% set b = a %}{% endif %}{% if c is undefined %}{% set c = b ~ '!' %}{% endif -%}\n{{ b }}{%- endmacro %}"
     );
 }
+
+#[test]
+fn a_macro_in_a_jinja_comment_is_not_defined() {
+    let src = "{# {%- macro spark__wk(d) -%} x {%- endmacro %} #}\n{% macro default__wk(d) %}y{% endmacro %}\n{#- unclosed {% macro never() %}{% endmacro %}";
+    let names: Vec<&str> = super::source::find_defs(src)
+        .iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(names, ["default__wk"]);
+}
