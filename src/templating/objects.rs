@@ -104,28 +104,7 @@ impl RelationObj {
         } else if self.rel.identifier.is_empty() || self.rel.schema.is_empty() {
             // A path without some parts (`api.Relation.create(database=d, schema=s)`, a schema):
             // dbt renders the parts it has.
-            let q = self.rel.quote;
-            let database = match q.skip_database {
-                true => String::new(),
-                false => self.rel.database.clone(),
-            };
-            let name = [
-                (&database, q.database),
-                (&self.rel.schema, q.schema),
-                (&self.rel.identifier, q.identifier),
-            ]
-            .iter()
-            .filter(|(part, _)| !part.is_empty())
-            .map(|(part, quoted)| {
-                if *quoted {
-                    crate::sql::quote_with(part, q.mark)
-                } else {
-                    part.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(".");
-            q.cased(name)
+            rendered_parts(&self.rel, true, true, true)
         } else {
             self.rel.quoted()
         }
@@ -312,23 +291,32 @@ impl Object for PartialRelation {
             .ok()
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let q = self.rel.quote;
-        let part = |s: &str, quoted: bool| match quoted {
-            true => crate::sql::quote_with(s, q.mark),
-            false => s.to_string(),
-        };
-        let mut parts = Vec::new();
-        if self.database && !q.skip_database && !self.rel.database.is_empty() {
-            parts.push(part(&self.rel.database, q.database));
-        }
-        if self.schema && !self.rel.schema.is_empty() {
-            parts.push(part(&self.rel.schema, q.schema));
-        }
-        if self.identifier && !self.rel.identifier.is_empty() {
-            parts.push(part(&self.rel.identifier, q.identifier));
-        }
-        f.write_str(&q.cased(parts.join(".")))
+        f.write_str(&rendered_parts(
+            &self.rel,
+            self.database,
+            self.schema,
+            self.identifier,
+        ))
     }
+}
+
+/// The parts of `rel` that are kept and not empty, each quoted as its policy says, joined by
+/// dots, in the engine's case (a database the engine does not name is left out).
+fn rendered_parts(rel: &Relation, database: bool, schema: bool, identifier: bool) -> String {
+    let q = rel.quote;
+    let parts: Vec<String> = [
+        (&rel.database, database && !q.skip_database, q.database),
+        (&rel.schema, schema, q.schema),
+        (&rel.identifier, identifier, q.identifier),
+    ]
+    .into_iter()
+    .filter(|(part, kept, _)| *kept && !part.is_empty())
+    .map(|(part, _, quoted)| match quoted {
+        true => crate::sql::quote_with(part, q.mark),
+        false => part.clone(),
+    })
+    .collect();
+    q.cased(parts.join("."))
 }
 
 /// A column of a relation (`adapter.get_columns_in_relation`).

@@ -155,16 +155,21 @@ pub(crate) fn needs_warehouse(
     let (offline, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = errors
         .into_iter()
         .partition(|d| crate::adapters::is_offline_refusal(&d.message));
+    // Each warning names the node whose file it points at (looked up once per file).
+    let mut by_file: std::collections::HashMap<&std::path::Path, &crate::compile::Node> =
+        std::collections::HashMap::new();
+    for n in s.manifest().nodes.values() {
+        by_file
+            .entry(std::path::Path::new(n.original_file_path.as_str()))
+            .or_insert(&**n);
+    }
     let warnings = offline
         .into_iter()
         .map(|d| {
-            let file = d.location.as_ref().map(|l| l.file.clone());
-            let node = file.as_ref().and_then(|f| {
-                s.manifest()
-                    .nodes
-                    .values()
-                    .find(|n| std::path::Path::new(&n.original_file_path) == f.as_path())
-            });
+            let node = d
+                .location
+                .as_ref()
+                .and_then(|l| by_file.get(l.file.as_path()).copied());
             let name = match node {
                 Some(n) => format!("{} `{}`", n.resource_type.as_str(), n.name),
                 None => "a node".to_string(),
