@@ -486,6 +486,7 @@ impl Ctx<'_> {
         }
         config.insert("freshness".into(), freshness.clone());
         config.insert("loaded_at_field".into(), json!(s.loaded_at_field));
+        config.insert("loaded_at_query".into(), json!(s.loaded_at_query));
         let mut quoting =
             json!({"database": null, "schema": null, "identifier": null, "column": null});
         if let Some(Value::Object(q)) = n.config.get("quoting") {
@@ -514,7 +515,7 @@ impl Ctx<'_> {
             "identifier": s.identifier,
             "quoting": quoting,
             "loaded_at_field": s.loaded_at_field,
-            "loaded_at_query": null,
+            "loaded_at_query": s.loaded_at_query,
             "freshness": freshness,
             "external": null,
             "description": n.description,

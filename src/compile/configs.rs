@@ -132,7 +132,15 @@ fn build_default_config(rtype: ResourceType) -> Map<String, Value> {
         _ => serde_json::json!({"enabled": true, "tags": [], "meta": {}}),
     };
     match v {
-        Value::Object(m) => m,
+        Value::Object(mut m) => {
+            // `access` and `freshness` belong to dbt's ModelConfig, not to the NodeConfig an
+            // analysis has.
+            if rtype == ResourceType::Analysis {
+                m.shift_remove("access");
+                m.shift_remove("freshness");
+            }
+            m
+        }
         _ => Map::new(),
     }
 }
@@ -156,15 +164,8 @@ pub(crate) fn finish_config(node: &mut Node) {
         }
         node.meta = meta;
     }
-    if node.resource_type == ResourceType::Test {
-        if let Some(Value::String(s)) = node.config.get("severity") {
-            let upper = s.to_ascii_uppercase();
-            if &upper != s {
-                node.config_mut()
-                    .insert("severity".into(), Value::String(upper));
-            }
-        }
-    }
+    // A test's `severity` stays as written (`warn`), as dbt keeps it; it is compared
+    // case-insensitively where it is used.
 }
 
 /// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's

@@ -104,6 +104,7 @@ pub(crate) struct SourceInfo {
     pub(crate) loader: String,
     pub(crate) identifier: String,
     pub(crate) loaded_at_field: Option<String>,
+    pub(crate) loaded_at_query: Option<String>,
     pub(crate) freshness: Value,
     pub(crate) source_meta: Map<String, Value>,
 }

@@ -122,16 +122,18 @@ pub(super) fn source_nodes(
             .to_string();
         node.alias = identifier.clone();
         node.columns = columns_of(&tm, docs);
+        let (loaded_at_field, loaded_at_query) = loaded_at(entry.value, &tm);
+        node.config_mut()
+            .insert("loaded_at_field".into(), json_opt(&loaded_at_field));
+        node.config_mut()
+            .insert("loaded_at_query".into(), json_opt(&loaded_at_query));
         node.source = Some(SourceInfo {
             source_name: src_name.clone(),
             source_description: render_docs(entry.str("description").unwrap_or(""), docs),
             loader: entry.str("loader").unwrap_or("").to_string(),
             identifier,
-            loaded_at_field: tm
-                .get("loaded_at_field")
-                .or(entry.value.get("loaded_at_field"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            loaded_at_field,
+            loaded_at_query,
             freshness: Value::Null,
             source_meta: entry
                 .value
@@ -171,6 +173,43 @@ pub(super) fn source_nodes(
         }
     }
     Ok(out)
+}
+
+/// Which column (or query) tells a source table's freshness, as dbt decides it: the table's own
+/// `loaded_at_field` / `loaded_at_query` (top-level or under `config:`) when it sets either, even
+/// to `null`, else the source's. A table setting `loaded_at_field` stops the source's query.
+fn loaded_at(
+    source: &serde_json::Map<String, Value>,
+    table: &serde_json::Map<String, Value>,
+) -> (Option<String>, Option<String>) {
+    let get = |m: &serde_json::Map<String, Value>, key: &str| -> Option<String> {
+        let top = m.get(key).and_then(Value::as_str);
+        let cfg = m.get("config").and_then(|c| c.get(key)).and_then(Value::as_str);
+        top.or(cfg).filter(|s| !s.is_empty()).map(str::to_string)
+    };
+    let sets = |m: &serde_json::Map<String, Value>, key: &str| {
+        m.contains_key(key)
+            || m.get("config")
+                .and_then(Value::as_object)
+                .is_some_and(|c| c.get(key).is_some_and(|v| !v.is_null()))
+    };
+    let field = if sets(table, "loaded_at_field") {
+        get(table, "loaded_at_field")
+    } else {
+        get(source, "loaded_at_field")
+    };
+    let query = if get(table, "loaded_at_query").is_some() {
+        get(table, "loaded_at_query")
+    } else if table.contains_key("loaded_at_field") {
+        None
+    } else {
+        get(source, "loaded_at_query")
+    };
+    (field, query)
+}
+
+fn json_opt(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
 }
 
 /// dbt's `merge_source_freshness` over the levels a schema file may set freshness at, in order

@@ -147,15 +147,17 @@ pub(super) fn compile(
 /// stays an error. Returns (warnings, errors).
 pub(crate) fn needs_warehouse(
     s: &Session,
-    errors: Vec<Diagnostic>,
+    errors: Vec<NodeError>,
 ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     if !crate::adapters::registry::compiles_only(&s.target.adapter_type) {
-        return (Vec::new(), errors);
+        return (Vec::new(), errors.into_iter().map(|(_, d)| d).collect());
     }
-    let (offline, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = errors
+    let (offline, errors): (Vec<NodeError>, Vec<NodeError>) = errors
         .into_iter()
-        .partition(|d| crate::adapters::is_offline_refusal(&d.message));
-    // Each warning names the node whose file it points at (looked up once per file).
+        .partition(|(_, d)| crate::adapters::is_offline_refusal(&d.message));
+    let errors = errors.into_iter().map(|(_, d)| d).collect();
+    // Each warning names the node that failed, else the node whose file it points at (looked
+    // up once per file).
     let mut by_file: std::collections::HashMap<&std::path::Path, &crate::compile::Node> =
         std::collections::HashMap::new();
     for n in s.manifest().nodes.values() {
@@ -165,11 +167,14 @@ pub(crate) fn needs_warehouse(
     }
     let warnings = offline
         .into_iter()
-        .map(|d| {
-            let node = d
-                .location
-                .as_ref()
-                .and_then(|l| by_file.get(l.file.as_path()).copied());
+        .map(|(id, d)| {
+            let node = id
+                .and_then(|id| s.manifest().nodes.get(&id).map(|n| &**n))
+                .or_else(|| {
+                    d.location
+                        .as_ref()
+                        .and_then(|l| by_file.get(l.file.as_path()).copied())
+                });
             let name = match node {
                 Some(n) => format!("{} `{}`", n.resource_type.as_str(), n.name),
                 None => "a node".to_string(),
@@ -190,6 +195,10 @@ pub(crate) fn needs_warehouse(
     (warnings, errors)
 }
 
+/// A diagnostic of compiling, with the node it belongs to (none for a file that could not be
+/// written).
+pub(crate) type NodeError = (Option<String>, Diagnostic);
+
 /// Compiles `ids` in parallel without a warehouse and stores each node's SQL in the manifest;
 /// returns the ids that compiled and the diagnostics of those that did not.
 pub(crate) fn compile_into_manifest(
@@ -197,7 +206,7 @@ pub(crate) fn compile_into_manifest(
     ids: &[String],
     services: &Arc<CompileServices>,
     files_under: Option<&std::path::Path>,
-) -> (Vec<String>, Vec<Diagnostic>) {
+) -> (Vec<String>, Vec<NodeError>) {
     use rayon::prelude::*;
     let templates = s.templates();
     let ephemeral = crate::compile::has_ephemeral_models(s.manifest());
@@ -219,7 +228,7 @@ pub(crate) fn compile_into_manifest(
     let mut compiled = Vec::new();
     let mut errors = Vec::new();
     for (id, r, written) in results {
-        errors.extend(written);
+        errors.extend(written.map(|d| (None, d)));
         match r {
             Ok(sql) => {
                 if let Some(n) = s.parsed.manifest.nodes.get_mut(id) {
@@ -227,7 +236,7 @@ pub(crate) fn compile_into_manifest(
                     compiled.push(id.clone());
                 }
             }
-            Err(d) => errors.push(d),
+            Err(d) => errors.push((Some(id.clone()), d)),
         }
     }
     (compiled, errors)

@@ -4,7 +4,8 @@
 //!
 //! Per selected source that has a rule (`warn_after` or `error_after` with `count` and `period`):
 //! `select max(<loaded_at_field>) as max_loaded_at, current_timestamp as snapshotted_at from
-//! <source> [where <filter>]` (dbt's `collect_freshness`); the age is `snapshotted_at -
+//! <source> [where <filter>]` (dbt's `collect_freshness`), or the source's `loaded_at_query` as
+//! dbt's `collect_freshness_custom_sql` wraps it; the age is `snapshotted_at -
 //! max_loaded_at` (a naive timestamp counts as UTC; an empty table is infinitely old). `error`
 //! when older than `error_after`, else `warn` when older than `warn_after`, else `pass`; a
 //! query that fails, or a source with no `loaded_at_field` (neither DuckDB nor PostgreSQL has
@@ -83,7 +84,7 @@ pub(super) fn freshness(g: &GlobalArgs, sel: &SelectArgs, output: Option<&str>) 
             conn.as_mut(),
             node,
             &info.freshness,
-            info.loaded_at_field.as_deref(),
+            info,
             &s.target.adapter_type,
         );
         let seconds = t.elapsed().as_secs_f64();
@@ -224,23 +225,31 @@ fn measure(
     conn: &mut dyn crate::adapters::Connection,
     node: &crate::compile::Node,
     freshness: &Value,
-    loaded_at_field: Option<&str>,
+    info: &crate::compile::SourceInfo,
     adapter_type: &str,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
-    let Some(field) = loaded_at_field else {
+    let (sql, field) = if let Some(query) = &info.loaded_at_query {
+        // dbt's `collect_freshness_custom_sql`: the query's one value is the newest load.
+        let sql = format!(
+            "with source_query as (\n  {query}\n)\nselect\n  (select * from source_query) as max_loaded_at,\n  current_timestamp as snapshotted_at"
+        );
+        (sql, "loaded_at_query".to_string())
+    } else if let Some(field) = &info.loaded_at_field {
+        let d = conn.dialect();
+        let mut sql = format!(
+            "select\n  max({field}) as max_loaded_at,\n  current_timestamp as snapshotted_at\nfrom {}",
+            d.rel(&node.relation())
+        );
+        if let Some(filter) = freshness.get("filter").and_then(Value::as_str) {
+            sql.push_str(&format!("\nwhere {filter}"));
+        }
+        (sql, format!("max({field})"))
+    } else {
         return Err(format!(
             "Could not compute freshness for source {}: no 'loaded_at_field' provided and {} adapter does not support metadata-based freshness checks.",
             node.name, adapter_type
         ));
     };
-    let d = conn.dialect();
-    let mut sql = format!(
-        "select\n  max({field}) as max_loaded_at,\n  current_timestamp as snapshotted_at\nfrom {}",
-        d.rel(&node.relation())
-    );
-    if let Some(filter) = freshness.get("filter").and_then(Value::as_str) {
-        sql.push_str(&format!("\nwhere {filter}"));
-    }
     let t = conn
         .query(&sql)
         .map_err(|e| format!("Database Error\n  {e}"))?;
@@ -253,7 +262,7 @@ fn measure(
     // 0001-01-01T00:00:00Z (Python's `datetime.min`), which also sets its age.
     let max_loaded_at = match cell(0) {
         Value::Null => infinitely_old(),
-        v => parse_time(&v).ok_or_else(|| format!("`max({field})` is not a timestamp: {v}"))?,
+        v => parse_time(&v).ok_or_else(|| format!("`{field}` is not a timestamp: {v}"))?,
     };
     let snapshotted_at =
         parse_time(&cell(1)).ok_or("the warehouse's current_timestamp could not be read")?;
