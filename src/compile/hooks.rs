@@ -72,12 +72,34 @@ pub(super) fn hook_nodes(
             .map(|b| crate::project::FileHash::sha256(crate::project::sha256_hex(&b)))
             .unwrap_or_default();
         let mut cfg = default_config(ResourceType::Operation);
-        for (k, v) in package_cfg(project, proj, &proj.config.models, &node.fqn, |c| &c.models) {
-            cfg.insert(k, v);
+        let project_cfg = package_cfg(project, proj, &proj.config.models, &node.fqn, |c| &c.models);
+        for (k, v) in &project_cfg {
+            cfg.insert(k.clone(), v.clone());
         }
+        node.unrendered_config = project_cfg;
         cfg.insert("enabled".into(), Value::Bool(true));
         node.config = std::sync::Arc::new(cfg.into());
         out.insert(node.unique_id.clone(), node);
     }
     out
+}
+
+/// Renders the operation nodes' configs (`+schema: "x_{{ var('v') }}"` of the `models:` tree
+/// they take) and names their relations through `generate_schema_name` & friends, as dbt does
+/// for the hook nodes of the root project and of packages.
+pub(super) fn name_operations(
+    manifest: &mut super::nodes::Manifest,
+    target: &Target,
+    templates: &crate::templating::Templates,
+    services: &std::sync::Arc<super::resolve::ParseServices>,
+    errors: &mut Vec<crate::diagnostics::Diagnostic>,
+) {
+    for node in manifest.operations.values_mut() {
+        let named = super::yaml_values::render_config_strings(node, templates, services, target)
+            .and_then(|()| super::naming::name_relation(node, target, templates, services));
+        if let Err(d) = named {
+            errors.push(d);
+        }
+        node.schema = target.dialect.schema_as_kept(&node.schema);
+    }
 }

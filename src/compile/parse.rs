@@ -19,7 +19,7 @@ use super::configs::{finish_config, forget_merged_configs, merge_into};
 use super::dependencies;
 use super::file_nodes;
 use super::generic_tests::generic_tests;
-use super::hooks::{hook_nodes, run_hooks};
+use super::hooks::{hook_nodes, name_operations, run_hooks};
 use super::naming::{name_relation, node_info};
 use super::nodes::*;
 use super::paths::file_stem;
@@ -135,6 +135,7 @@ fn parse_project(
         &mut manifest,
         &mut errors,
     );
+    name_operations(&mut manifest, target, &templates, &services, &mut errors);
 
     // A properties entry that describes no node is a warning, as in dbt.
     warnings.extend(checks::entries_for_no_node(

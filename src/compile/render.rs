@@ -569,7 +569,11 @@ pub(crate) fn write_if_changed(path: &std::path::Path, text: &str) -> std::io::R
 /// named after the YAML file, as in dbt).
 pub(crate) fn compiled_path(target_path: &str, node: &Node) -> String {
     // Tests defined in YAML (generic tests, metric tests): one file per test under the YAML's.
-    if node.test_metadata.is_some() || node.test_type() == Some("metric") {
+    // A run hook's operation node: `<pkg>/./dbt_project.yml/hooks/<name>.sql`, as dbt has it.
+    if node.test_metadata.is_some()
+        || node.test_type() == Some("metric")
+        || node.resource_type == ResourceType::Operation
+    {
         format!(
             "{target_path}/compiled/{}/{}/{}",
             node.package_name, node.original_file_path, node.path

@@ -36,6 +36,8 @@ pub(super) fn compile(
                 )
                 .map_err(|d| vec![d])?;
             warn_unmatched(g, &s, sel, rep.as_ref())?;
+            let mut ids = ids;
+            ids.extend(hook_operations(&s, sel));
             ids
         }
     };
@@ -168,8 +170,9 @@ pub(crate) fn needs_warehouse(
     let warnings = offline
         .into_iter()
         .map(|(id, d)| {
+            let m = s.manifest();
             let node = id
-                .and_then(|id| s.manifest().nodes.get(&id).map(|n| &**n))
+                .and_then(|id| m.nodes.get(&id).map(|n| &**n).or(m.operations.get(&id)))
                 .or_else(|| {
                     d.location
                         .as_ref()
@@ -195,6 +198,21 @@ pub(crate) fn needs_warehouse(
     (warnings, errors)
 }
 
+/// The run hooks' operation nodes a compile renders along with the nodes, as dbt's does: all of
+/// them when nothing narrows the selection (`--select`, `--exclude`, `--selector`, resource
+/// types), none otherwise.
+pub(crate) fn hook_operations(s: &Session, sel: &crate::cli::args::SelectArgs) -> Vec<String> {
+    let narrowed = !sel.select.is_empty()
+        || !sel.exclude.is_empty()
+        || sel.selector.is_some()
+        || !sel.resource_type.is_empty()
+        || !sel.exclude_resource_type.is_empty();
+    if narrowed {
+        return Vec::new();
+    }
+    s.manifest().operations.keys().cloned().collect()
+}
+
 /// A diagnostic of compiling, with the node it belongs to (none for a file that could not be
 /// written).
 pub(crate) type NodeError = (Option<String>, Diagnostic);
@@ -215,8 +233,14 @@ pub(crate) fn compile_into_manifest(
     let results: Vec<(&String, Result<String, Diagnostic>, Option<Diagnostic>)> = ids
         .par_iter()
         .map(|id| {
-            let sql = compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral);
-            let written = match (&sql, files_under, s.manifest().nodes.get(id)) {
+            // A run hook's operation node renders its hook (dbt compiles them as nodes too).
+            let operation = s.manifest().operations.get(id);
+            let sql = match operation {
+                Some(op) => crate::compile::render_node(op, &templates, services.clone()),
+                None => compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral),
+            };
+            let node = operation.or_else(|| s.manifest().nodes.get(id).map(|n| &**n));
+            let written = match (&sql, files_under, node) {
                 (Ok(sql), Some(dir), Some(n)) => {
                     write_if_changed(&dir.join(compiled_path("", n).trim_start_matches('/')), sql)
                 }
@@ -231,7 +255,12 @@ pub(crate) fn compile_into_manifest(
         errors.extend(written.map(|d| (None, d)));
         match r {
             Ok(sql) => {
-                if let Some(n) = s.parsed.manifest.nodes.get_mut(id) {
+                let m = &mut s.parsed.manifest;
+                let node = match m.nodes.get_mut(id) {
+                    Some(n) => Some(&mut **n),
+                    None => m.operations.get_mut(id),
+                };
+                if let Some(n) = node {
                     n.compiled_code = Some(sql);
                     compiled.push(id.clone());
                 }

@@ -197,7 +197,7 @@ fn catalog_and_site(
     })
 }
 
-/// Compiles models, snapshots, analyses and tests (no warehouse), like `sluice compile`, so the
+/// Compiles models, snapshots, analyses, tests and run hooks (no warehouse), like `sluice compile`, so the
 /// manifest and the pages carry compiled SQL. On a compile-only target, the nodes that need the
 /// warehouse to compile are left out with a warning each (returned).
 fn compile_all(s: &mut Session) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
@@ -226,6 +226,8 @@ fn compile_all(s: &mut Session) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
             )
         })
         .map(|n| n.unique_id.clone())
+        // The run hooks' operation nodes too, as dbt's docs generate compiles them.
+        .chain(s.manifest().operations.keys().cloned())
         .collect();
     let (_, errors) = compile_into_manifest(s, &ids, &services, None);
     let (left_out, errors) = super::compile::needs_warehouse(s, errors);
