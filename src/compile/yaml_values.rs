@@ -169,9 +169,11 @@ pub(super) fn render_source_names(
     let info = node_info(node, target);
     let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
     let file = node.original_file_path.clone();
+    // Kept as rendered, spaces included (a folded `identifier: >` block joins its lines with a
+    // space that dbt keeps); only the one trailing newline goes, as Jinja drops it.
     let render = |s: &str| -> Result<String, Diagnostic> {
         if has_jinja(s) {
-            Ok(templates.render(&file, s, &ctx)?.trim().to_string())
+            Ok(templates.render(&file, s, &ctx)?)
         } else {
             Ok(s.to_string())
         }

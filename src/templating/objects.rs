@@ -163,6 +163,13 @@ impl Object for RelationObj {
     ) -> Result<Value, Error> {
         match method {
             "render" => Ok(Value::from(self.rendered())),
+            "information_schema" | "information_schema_only" => {
+                let view = args.first().and_then(Value::as_str).map(str::to_string);
+                Ok(Value::from_object(InformationSchema {
+                    rel: self.rel.clone(),
+                    view,
+                }))
+            }
             "without_identifier" => Ok(Value::from_object(PartialRelation {
                 rel: self.rel.clone(),
                 database: true,
@@ -297,6 +304,45 @@ impl Object for PartialRelation {
             self.schema,
             self.identifier,
         ))
+    }
+}
+
+/// `relation.information_schema('columns')`: the database's `INFORMATION_SCHEMA` (and one of
+/// its views), as dbt's `InformationSchema` renders it: the database quoted as the relation's
+/// policy says, `INFORMATION_SCHEMA` and the view as written.
+#[derive(Debug)]
+struct InformationSchema {
+    rel: Relation,
+    view: Option<String>,
+}
+
+impl Object for InformationSchema {
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "database" if self.rel.database.is_empty() => Value::from(()),
+            "database" => Value::from(self.rel.database.clone()),
+            "schema" => Value::from(()),
+            "identifier" | "name" => Value::from("INFORMATION_SCHEMA"),
+            "information_schema_view" => Value::from(self.view.clone()),
+            _ => return None,
+        })
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = rendered_parts(&self.rel, true, false, false);
+        let mut parts: Vec<&str> = Vec::new();
+        if !database.is_empty() {
+            parts.push(&database);
+        }
+        parts.push("INFORMATION_SCHEMA");
+        if let Some(v) = &self.view {
+            parts.push(v);
+        }
+        f.write_str(&parts.join("."))
     }
 }
 

@@ -349,13 +349,18 @@ impl Object for ConfigObj {
 struct VarObj;
 
 impl Object for VarObj {
-    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+    fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let ctx = ctx_or_err()?;
         let name = args
             .first()
             .and_then(|a| a.as_str())
             .ok_or_else(|| err("var() needs a name"))?;
         match ctx.services.var(&ctx.node.package, name) {
+            // A text value with Jinja (`max_depth: "{{ 9 if target.type == 'bigquery' else 4
+            // }}"`) is rendered where it is read, to text, as dbt's `var()` renders it.
+            Some(serde_json::Value::String(s)) if s.contains("{{") || s.contains("{%") => {
+                state.env().render_str(&s, ctx.jinja_ctx()).map(Value::from)
+            }
             Some(v) => Ok(Value::from_serialize(&v)),
             None => match args.get(1) {
                 Some(d) => Ok(d.clone()),
