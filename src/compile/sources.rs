@@ -184,7 +184,10 @@ fn loaded_at(
 ) -> (Option<String>, Option<String>) {
     let get = |m: &serde_json::Map<String, Value>, key: &str| -> Option<String> {
         let top = m.get(key).and_then(Value::as_str);
-        let cfg = m.get("config").and_then(|c| c.get(key)).and_then(Value::as_str);
+        let cfg = m
+            .get("config")
+            .and_then(|c| c.get(key))
+            .and_then(Value::as_str);
         top.or(cfg).filter(|s| !s.is_empty()).map(str::to_string)
     };
     let sets = |m: &serde_json::Map<String, Value>, key: &str| {

@@ -1,0 +1,148 @@
+//! How dbt renders and keeps what a project writes, found by the conformance runner's warehouse
+//! axis on real projects and checked here on DuckDB: Jinja in `vars`, run hooks as compiled
+//! operation nodes, `relation.information_schema(...)`, sources' `loaded_at_field` /
+//! `loaded_at_query`, and a test's `severity` as written. The expected values are what real
+//! dbt-core 1.10 with dbt-duckdb gives for the same project.
+
+use crate::support::{duckdb_project, sluice};
+
+fn manifest(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn vars_with_jinja_hooks_and_information_schema_compile_as_dbt_compiles_them() {
+    let (_tmp, dir) = duckdb_project(
+        "hookp",
+        "on-run-start: \"select {{ 1 + 1 }} as x\"\nvars:\n  depth: \"{{ 9 if target.type == 'duckdb' else 4 }}\"\nmodels:\n  hookp:\n    +schema: \"s_{{ var('v', 'dflt') }}\"\n",
+        &[(
+            "models/m.sql",
+            "select {{ var('depth') | int + 1 }} as d, '{{ var('depth') }}' as raw_depth, '{{ this.information_schema('columns') }}' as info, '{{ this.information_schema() }}' as info2\n",
+        )],
+    );
+    let r = sluice(&dir, &["compile"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let model = std::fs::read_to_string(dir.join("target/compiled/hookp/models/m.sql")).unwrap();
+    assert_eq!(
+        model.trim(),
+        "select 10 as d, '9' as raw_depth, '\"hookp\".INFORMATION_SCHEMA.columns' as info, '\"hookp\".INFORMATION_SCHEMA' as info2"
+    );
+    // The hook is an operation node: compiled, configured by the `models:` tree with its Jinja
+    // rendered, its schema named by generate_schema_name.
+    let hook = std::fs::read_to_string(
+        dir.join("target/compiled/hookp/dbt_project.yml/hooks/hookp-on-run-start-0.sql"),
+    )
+    .unwrap();
+    assert_eq!(hook.trim(), "select 2 as x");
+    let m = manifest(&dir);
+    let op = &m["nodes"]["operation.hookp.hookp-on-run-start-0"];
+    assert_eq!(op["compiled_code"], "select 2 as x");
+    assert_eq!(
+        op["compiled_path"],
+        "target/compiled/hookp/./dbt_project.yml/hooks/hookp-on-run-start-0.sql"
+    );
+    assert_eq!(op["schema"], "main_s_dflt");
+    assert_eq!(op["config"]["schema"], "s_dflt");
+    assert_eq!(
+        op["unrendered_config"]["schema"],
+        "s_{{ var('v', 'dflt') }}"
+    );
+    assert!(op["relation_name"].is_null(), "{op}");
+
+    // A narrowed compile leaves the hooks out.
+    std::fs::remove_dir_all(dir.join("target")).unwrap();
+    let r = sluice(&dir, &["compile", "-s", "m"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!dir.join("target/compiled/hookp/dbt_project.yml").exists());
+}
+
+#[test]
+fn sources_take_loaded_at_from_the_table_then_the_source_and_run_loaded_at_query() {
+    let (_tmp, dir) = duckdb_project(
+        "fresh",
+        "",
+        &[(
+            "models/sources.yml",
+            "sources:\n  - name: raw\n    schema: raw\n    config:\n      loaded_at_field: loaded_at\n      freshness:\n        error_after: {count: 1, period: day}\n    tables:\n      - name: inherits\n      - name: own_field\n        loaded_at_field: other_at\n      - name: by_query\n        config:\n          loaded_at_query: \"select max(loaded_at) - interval 3 day from raw.inherits\"\n",
+        )],
+    );
+    let conn = duckdb::Connection::open(dir.join("fresh.duckdb")).unwrap();
+    conn.execute_batch(
+        "create schema raw;
+         create table raw.inherits as select now()::timestamp as loaded_at;
+         create table raw.own_field as select now()::timestamp as other_at;
+         create table raw.by_query as select 1 as x;",
+    )
+    .unwrap();
+    drop(conn);
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let m = manifest(&dir);
+    let src = |t: &str| m["sources"][format!("source.fresh.raw.{t}")].clone();
+    for (t, field, query) in [
+        ("inherits", Some("loaded_at"), None),
+        ("own_field", Some("other_at"), None),
+        (
+            "by_query",
+            Some("loaded_at"),
+            Some("select max(loaded_at) - interval 3 day from raw.inherits"),
+        ),
+    ] {
+        let s = src(t);
+        assert_eq!(s["loaded_at_field"].as_str(), field, "{t}: {s}");
+        assert_eq!(s["config"]["loaded_at_field"].as_str(), field, "{t}");
+        assert_eq!(s["loaded_at_query"].as_str(), query, "{t}");
+        assert_eq!(s["config"]["loaded_at_query"].as_str(), query, "{t}");
+    }
+    let r = sluice(&dir, &["source", "freshness"]);
+    assert_eq!(r.code, 1, "the query's load is 3 days old: {}", r.stdout);
+    for line in [
+        "PASS freshness of raw.inherits",
+        "PASS freshness of raw.own_field",
+        "ERROR STALE freshness of raw.by_query",
+    ] {
+        assert!(r.stdout.contains(line), "{line}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn a_tests_severity_is_kept_as_written_and_still_decides_its_status() {
+    let (_tmp, dir) = duckdb_project(
+        "sev",
+        "",
+        &[
+            ("models/m.sql", "select null as id\n"),
+            (
+                "models/schema.yml",
+                "models:\n  - name: m\n    columns:\n      - name: id\n        data_tests:\n          - not_null:\n              config:\n                severity: warn\n",
+            ),
+        ],
+    );
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(
+        r.code, 0,
+        "a warning keeps exit 0: {}{}",
+        r.stdout, r.stderr
+    );
+    let m = manifest(&dir);
+    let test = m["nodes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(id, _)| id.starts_with("test.sev.not_null_m_id."))
+        .map(|(_, n)| n.clone())
+        .expect("the not_null test");
+    assert_eq!(test["config"]["severity"], "warn");
+    let rr: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    let statuses: Vec<&str> = rr["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"warn"), "{statuses:?}");
+}
