@@ -312,6 +312,106 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
     })
 }
 
+/// Rewrites some entries of the manifest's `nodes` at `path`, each by `edit` (given the node's
+/// id and its entry; `false` when it cannot be patched, and then nothing is written), and the
+/// metadata for `meta`. Returns whether it wrote. For a parse that changed only a few nodes'
+/// text, in place: an entry that fits where the old one was (with the blanks after it) is
+/// written over it, padded with blanks; one that does not is written with [`SLACK`] blanks after
+/// it, and the rest of the file behind it. Blanks between JSON values change no reader's view.
+pub(crate) fn patch_manifest_nodes(
+    path: &Path,
+    meta: &ArtifactMeta,
+    ids: &[String],
+    mut edit: impl FnMut(&str, &mut Map<String, Value>) -> bool,
+) -> std::io::Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
+    let bytes = std::fs::read(path)?;
+    let rest = bytes.strip_prefix(HEAD).ok_or_else(invalid)?;
+    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+    values.next().ok_or_else(invalid)??;
+    let meta_end = HEAD.len() + values.byte_offset();
+    if !bytes[meta_end..].starts_with(b",\"nodes\":") {
+        return Err(invalid());
+    }
+    let new_meta = serde_json::to_vec(&metadata_of(&meta.project_name, &meta.adapter_type, meta))?;
+    if new_meta.len() != meta_end - HEAD.len() {
+        return Ok(false);
+    }
+    // Each entry is the first `"<id>":{` after the metadata: `nodes` comes first, and elsewhere
+    // an id is a value or a key of a list (`parent_map`). (start, end with the blanks after it,
+    // the new entry.)
+    let mut spans: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut needle = serde_json::to_vec(id)?;
+        needle.push(b':');
+        let Some(at) = memchr::memmem::find(&bytes[meta_end..], &needle) else {
+            return Ok(false);
+        };
+        let start = meta_end + at + needle.len();
+        let mut entries =
+            serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Map<String, Value>>();
+        let Some(Ok(mut entry)) = entries.next() else {
+            return Ok(false);
+        };
+        let mut end = start + entries.byte_offset();
+        if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str())
+            || !edit(id, &mut entry)
+        {
+            return Ok(false);
+        }
+        while bytes.get(end) == Some(&b' ') {
+            end += 1;
+        }
+        spans.push((start, end, serde_json::to_vec(&entry)?));
+    }
+    spans.sort_by_key(|s| s.0);
+    if spans.windows(2).any(|w| w[0].1 > w[1].0) {
+        return Err(invalid());
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.seek(SeekFrom::Start(HEAD.len() as u64))?;
+    file.write_all(&new_meta)?;
+    let blanks = |n: usize| vec![b' '; n];
+    match spans
+        .iter()
+        .position(|(start, end, new)| new.len() > end - start)
+    {
+        None => {
+            for (start, end, new) in &spans {
+                file.seek(SeekFrom::Start(*start as u64))?;
+                file.write_all(new)?;
+                file.write_all(&blanks(end - start - new.len()))?;
+            }
+        }
+        Some(first) => {
+            for (start, end, new) in &spans[..first] {
+                file.seek(SeekFrom::Start(*start as u64))?;
+                file.write_all(new)?;
+                file.write_all(&blanks(end - start - new.len()))?;
+            }
+            // From the first entry that grew, everything behind it moves.
+            let from = spans[first].0;
+            let mut tail = Vec::with_capacity(bytes.len() - from + spans.len() * SLACK);
+            let mut at = from;
+            for (start, end, new) in &spans[first..] {
+                tail.extend_from_slice(&bytes[at..*start]);
+                tail.extend_from_slice(new);
+                tail.extend_from_slice(&blanks(SLACK.min(end - start).max(SLACK / 4)));
+                at = *end;
+            }
+            tail.extend_from_slice(&bytes[at..]);
+            file.seek(SeekFrom::Start(from as u64))?;
+            file.write_all(&tail)?;
+            file.set_len((from + tail.len()) as u64)?;
+        }
+    }
+    Ok(true)
+}
+
+/// The blanks left after a patched entry that grew, so that its next edits fit in place.
+const SLACK: usize = 4096;
+
 fn quoting_of(adapter_type: &str) -> Value {
     let q = crate::adapters::registry::engine(adapter_type)
         .map(|e| e.dialect().quote_policy())

@@ -32,7 +32,9 @@ pub(crate) use catalog::{catalog_json, read_catalog};
 pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
-pub(crate) use manifest::{manifest_json, rewrite_manifest_metadata, write_manifest};
+pub(crate) use manifest::{
+    manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest,
+};
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
 };

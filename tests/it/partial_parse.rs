@@ -243,3 +243,105 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_null());
 }
+
+#[test]
+fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let patched = |r: &Run| r.stdout.contains("changed since the last parse: patched");
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let shoppers = dir.join("models/shoppers.sql");
+    let orders = dir.join("models/orders.sql");
+    let text = std::fs::read_to_string(&shoppers).expect("model");
+
+    // SQL changed around the same Jinja: the two nodes are patched in the manifest, which is
+    // then what a full parse writes.
+    std::fs::write(
+        &shoppers,
+        text.replace(
+            "spend.lifetime_value",
+            "spend.lifetime_value,\n    1 as added",
+        ),
+    )
+    .expect("edit");
+    let orders_text = std::fs::read_to_string(&orders).expect("model");
+    std::fs::write(&orders, format!("-- a note\n{orders_text}")).expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(
+        r.stdout
+            .contains("the text of 2 models changed since the last parse: patched"),
+        "{r:?}"
+    );
+    let fast = manifest(&dir);
+    assert!(node(&fast, "model.shop.shoppers")["raw_code"]
+        .as_str()
+        .expect("raw_code")
+        .contains("1 as added"));
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    let full = manifest(&dir);
+    assert_eq!(content(fast), content(full.clone()));
+
+    // Just edited, the files cannot vouch by their stamps: the next parse reads them again and
+    // finds them as patched.
+    std::fs::write(&orders, &orders_text).expect("edit");
+    let r = parse(&dir, &["--no-partial-parse"], &[]);
+    assert!(!reused(&r));
+    std::fs::write(&orders, format!("{orders_text}\n-- at the end\n")).expect("edit");
+    let r = parse(&dir, &[], &[("SLUICE_TIMINGS", "1")]);
+    assert!(patched(&r), "{r:?}");
+    let again = parse(&dir, &[], &[("SLUICE_TIMINGS", "1")]);
+    assert!(reused(&again), "{again:?}");
+    assert_eq!(checked_by(&again), "contents", "{again:?}");
+    let fast = manifest(&dir);
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
+
+    // A shorter text is written over the old entry, a longer one behind it (with blanks left
+    // after it), and the next, shorter again, in those blanks: the manifest reads as each edit,
+    // and at the end as a full parse writes it.
+    for (from, to) in [
+        ("1 as added", "1 as a"),
+        ("1 as a", "1 as a_longer_name_than_before"),
+        ("1 as a_longer_name_than_before", "1 as a_longer_name"),
+    ] {
+        let now = std::fs::read_to_string(&shoppers).expect("model");
+        assert!(now.contains(from), "{now}");
+        std::fs::write(&shoppers, now.replace(from, to)).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(patched(&r), "{r:?}");
+        let raw = node(&manifest(&dir), "model.shop.shoppers")["raw_code"].clone();
+        assert!(
+            raw.as_str().expect("raw_code").contains(&format!("{to}\n")),
+            "{raw}"
+        );
+    }
+    let fast = manifest(&dir);
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
+
+    // A Jinja tag edited, a comment tag added, a captured block: full parses.
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &[])));
+    for edit in [
+        text.replace("ref('stg_payments')", "ref('stg_orders')"),
+        format!("{{# why #}}\n{text}"),
+        format!("{{% set note %}}a{{% endset %}}\n{text}"),
+    ] {
+        std::fs::write(&shoppers, &edit).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
+        age(&dir);
+        assert!(reused(&parse(&dir, &[], &[])));
+    }
+    let now = manifest(&dir);
+    let deps = &node(&now, "model.shop.shoppers")["depends_on"]["nodes"];
+    assert!(deps.to_string().contains("stg_payments"), "{deps}");
+
+    // A properties file and a model edited together: a full parse.
+    std::fs::write(&shoppers, format!("{text}\n-- more")).expect("edit");
+    let schema = dir.join("models/schema.yml");
+    let yml = std::fs::read_to_string(&schema).expect("schema.yml");
+    std::fs::write(&schema, format!("{yml}\n# a comment\n")).expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !patched(&r), "{r:?}");
+}

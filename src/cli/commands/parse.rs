@@ -15,10 +15,15 @@ pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
     if g.settings.partial_parse && g.settings.write_json {
         if let Some(r) = partial_parse::reuse(&opts) {
             let wrote = format!("; wrote {}", r.manifest.display());
+            let what = match r.patched {
+                0 => " (nothing changed since the last parse)".to_string(),
+                1 => " (the text of 1 model changed since the last parse: patched)".to_string(),
+                n => format!(" (the text of {n} models changed since the last parse: patched)"),
+            };
             rep.event(&Event::Info(parsed_line(
                 &r.summary,
                 r.seconds,
-                &format!(" (nothing changed since the last parse){wrote}"),
+                &format!("{what}{wrote}"),
             )));
             return Ok(Outcome::Ok);
         }

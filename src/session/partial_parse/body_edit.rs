@@ -1,0 +1,263 @@
+//! The partial parse of the most common edit: the text of a few SQL models changed, and nothing
+//! else. A model's parse is a render of its Jinja that records what it calls (`ref`, `source`,
+//! `config`, macros) and discards the text it outputs; when the new file has the same Jinja tags,
+//! in the same order, as the `raw_code` the last parse kept, and none of its text can reach a
+//! call (no `{% set %}` / `{% call %}` / `{% filter %}` / `{% macro %}` block captures it), the
+//! new parse would record the same calls, and the node differs only in its `raw_code` and
+//! `checksum`. Those two are rewritten in the manifest ([`crate::artifacts::patch_manifest_nodes`])
+//! and the rest of it is copied, in a fraction of the time a full parse takes.
+//!
+//! To know which files changed, a full parse also keeps, next to its state, every path it
+//! watched with its stamp, and which model each SQL file is ([`FILES_FILE`]). A patch needs the
+//! same paths as then, changed stamps only on model SQL files (and on folders), and each of
+//! those files passing the check above; anything else falls back to the content check and a full
+//! parse. A file changed too recently to vouch by its stamp is kept without one, so the next
+//! parse reads it again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::super::Session;
+use super::{stamp_entries, stamp_key, without_recent, Entry, Stamps, State};
+use crate::artifacts::ArtifactMeta;
+use crate::compile::ResourceType;
+
+/// Where the stamps of every watched path and the model of each SQL file are kept.
+pub(super) const FILES_FILE: &str = "sluice_partial_parse_files.json";
+
+/// What [`FILES_FILE`] holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Files {
+    /// The [`Stamps`] key these entries make.
+    key: String,
+    entries: Vec<Entry>,
+    /// Each SQL model file (its path as the walk finds it): its node's id and its checksum.
+    models: BTreeMap<PathBuf, (String, String)>,
+}
+
+/// Keeps the entries of `stamps` and the model of each SQL file of `s`, for [`patch`].
+pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
+    let manifest = s.manifest();
+    let models = manifest
+        .nodes
+        .values()
+        .filter(|n| {
+            n.resource_type == ResourceType::Model && n.original_file_path.ends_with(".sql")
+        })
+        .filter_map(|n| {
+            let root = if n.package_name == manifest.project_name {
+                &s.project.root
+            } else {
+                manifest.package_roots.get(&n.package_name)?
+            };
+            let model = (n.unique_id.clone(), n.checksum.checksum.clone());
+            Some((root.join(&n.original_file_path), model))
+        })
+        .collect();
+    write(
+        target_path,
+        &Files {
+            key: stamps.key.clone(),
+            entries: stamps.entries.clone(),
+            models,
+        },
+    );
+}
+
+fn write(target_path: &Path, files: &Files) {
+    if let Ok(text) = serde_json::to_string(files) {
+        let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), &text);
+    }
+}
+
+/// Patches the manifest at `manifest` for the model files edited since the last parse, as the
+/// module says, and updates `state` (its stamps, and its inputs' fingerprint forgotten: the
+/// files no longer are what it was taken of). Returns how many nodes it rewrote (none when the
+/// files were only touched: then only the metadata is); `None`, with nothing written, when the
+/// edit is not one this can patch.
+pub(super) fn patch(
+    target_path: &Path,
+    manifest: &Path,
+    meta: &ArtifactMeta,
+    state: &mut State,
+    since: SystemTime,
+) -> Option<usize> {
+    let stamps = state.stamps.as_ref()?;
+    let mut files = std::fs::read(target_path.join(FILES_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Files>(&b).ok())
+        .filter(|f| f.key == stamps.key)?;
+    let t = std::time::Instant::now();
+    crate::timing("partial parse: files read", t);
+    let mut now = stamp_entries(&stamps.folders, &stamps.files);
+    crate::timing("partial parse: stamps walked", t);
+    if now.len() != files.entries.len() {
+        return None;
+    }
+    // The edited model files, by id: their new text and its checksum.
+    let mut edits: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for ((path, before), (now_path, stamp)) in files.entries.iter().zip(&now) {
+        if path != now_path {
+            return None;
+        }
+        if before == stamp || path.is_dir() {
+            continue;
+        }
+        let (id, sum_before) = files.models.get_mut(path)?;
+        let text = std::fs::read_to_string(path).ok()?;
+        // As a full parse reads node files: stripped of leading and trailing whitespace.
+        let raw = text.trim().to_string();
+        let sum = crate::project::sha256_hex(raw.as_bytes());
+        if sum != *sum_before {
+            *sum_before = sum.clone();
+            edits.insert(id.clone(), (raw, sum));
+        }
+    }
+    let ids: Vec<String> = edits.keys().cloned().collect();
+    let patched = if ids.is_empty() {
+        // Touched, not changed: the manifest stands.
+        crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
+    } else {
+        crate::artifacts::patch_manifest_nodes(manifest, meta, &ids, |id, entry| {
+            let Some((raw, sum)) = edits.get(id) else {
+                return false;
+            };
+            let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
+                return false;
+            };
+            if !same_calls(old, raw) {
+                return false;
+            }
+            entry.insert("raw_code".into(), Value::String(raw.clone()));
+            entry.insert(
+                "checksum".into(),
+                serde_json::json!({"name": "sha256", "checksum": sum}),
+            );
+            true
+        })
+    };
+    crate::timing("partial parse: manifest patched", t);
+    if !matches!(patched, Ok(true)) {
+        return None;
+    }
+    // A file changed within the margin keeps no stamp: the next parse reads it again.
+    without_recent(&mut now, since);
+    let key = stamp_key(&now);
+    let manifest_stamp = super::Stamp::of(manifest)?;
+    write(
+        target_path,
+        &Files {
+            key: key.clone(),
+            entries: now.clone(),
+            models: files.models,
+        },
+    );
+    let folders = stamps.folders.clone();
+    let watched_files = stamps.files.clone();
+    state.stamps = Some(Stamps {
+        folders,
+        files: watched_files,
+        key,
+        entries: now,
+    });
+    if !ids.is_empty() {
+        state.inputs = String::new();
+    }
+    state.manifest = manifest_stamp;
+    Some(ids.len())
+}
+
+/// Whether a parse of `new` records what a parse of `old` recorded: the same Jinja tags in the
+/// same order, text between them that holds no part of a tag, and no block that captures text.
+pub(super) fn same_calls(old: &str, new: &str) -> bool {
+    match (jinja_tags(old), jinja_tags(new)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The Jinja tags of `text` in order (`{{ .. }}`, `{% .. %}`, `{# .. #}`), or `None` when its
+/// text could reach a call: a tag left open, a closing delimiter outside a tag (a tag that holds
+/// a string with `}}` in it ends later than it seems), or a block that captures text.
+fn jinja_tags(text: &str) -> Option<Vec<&str>> {
+    const CAPTURING: [&str; 4] = ["call", "filter", "macro", "set"];
+    let mut tags = Vec::new();
+    let mut rest = text;
+    loop {
+        let open = rest
+            .find('{')
+            .filter(|&i| matches!(rest.as_bytes().get(i + 1), Some(b'{' | b'%' | b'#')));
+        let literal = &rest[..open.unwrap_or(rest.len())];
+        if ["}}", "%}", "#}"].iter().any(|d| literal.contains(d)) {
+            return None;
+        }
+        let Some(i) = open else {
+            return Some(tags);
+        };
+        let close = match rest.as_bytes()[i + 1] {
+            b'{' => "}}",
+            b'%' => "%}",
+            _ => "#}",
+        };
+        let end = i + 2 + rest[i + 2..].find(close)? + 2;
+        let tag = &rest[i..end];
+        if close == "%}" {
+            let body = tag[2..tag.len() - 2].trim_matches(|c: char| c == '-' || c == '+');
+            let mut words = body.split_whitespace();
+            let first = words.next().unwrap_or("");
+            // `{% set x = .. %}` assigns; `{% set x %}..{% endset %}` captures the text.
+            if CAPTURING.contains(&first) && !(first == "set" && body.contains('=')) {
+                return None;
+            }
+        }
+        tags.push(tag);
+        rest = &rest[end..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_calls;
+
+    #[test]
+    fn only_text_outside_the_jinja_may_change() {
+        let old = "{{ config(materialized='table') }}\nselect a from {{ ref('x') }} where b > 1";
+        // Text, whitespace and SQL around the tags.
+        assert!(same_calls(
+            old,
+            "{{ config(materialized='table') }}\nselect a, c from {{ ref('x') }}"
+        ));
+        // A tag edited, added or removed.
+        assert!(!same_calls(
+            old,
+            "{{ config(materialized='view') }}\nselect a from {{ ref('x') }}"
+        ));
+        assert!(!same_calls(
+            old,
+            "{{ config(materialized='table') }}\nselect a from {{ ref('y') }}"
+        ));
+        assert!(!same_calls(old, "select a from {{ ref('x') }}"));
+        // A comment is a tag too (its text is not looked into).
+        assert!(!same_calls("{# a #}select 1", "{# b #}select 1"));
+        // Assignments are tags; blocks that capture text are never patched.
+        let set = "{% set n = 3 %}select {{ n }}";
+        assert!(same_calls(set, "{% set n = 3 %}select {{ n }} as n"));
+        let captured = "{% set q %}select 1{% endset %}{{ config(sql_header=q) }}select 2";
+        assert!(!same_calls(captured, captured));
+        for block in [
+            "{% call statement('x') %}select 1{% endcall %}",
+            "{% filter upper %}a{% endfilter %}",
+        ] {
+            assert!(!same_calls(block, block), "{block}");
+        }
+        // A string holding a closing delimiter: the tag ends later than the first `}}`.
+        let tricky = "select {{ \"}}\" ~ ref('a') }}";
+        assert!(!same_calls(tricky, tricky));
+        // A tag left open.
+        assert!(!same_calls("select {{ ref('a')", "select {{ ref('a')"));
+    }
+}
