@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::Session;
-use super::{stamp_entries, stamp_key, without_recent, Entry, Stamps, State};
+use super::{stamp_key, without_recent, Entry, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::compile::ResourceType;
 
@@ -74,8 +74,8 @@ fn write(target_path: &Path, files: &Files) {
     }
 }
 
-/// Patches the manifest at `manifest` for the model files edited since the last parse, as the
-/// module says, and updates `state` (its stamps, and its inputs' fingerprint forgotten: the
+/// Patches the manifest at `manifest` for the model files edited since the last parse (`now`:
+/// the stamps of the watched paths now), as the module says, and updates `state` (its stamps, and its inputs' fingerprint forgotten: the
 /// files no longer are what it was taken of). Returns how many nodes it rewrote (none when the
 /// files were only touched: then only the metadata is); `None`, with nothing written, when the
 /// edit is not one this can patch.
@@ -84,6 +84,7 @@ pub(super) fn patch(
     manifest: &Path,
     meta: &ArtifactMeta,
     state: &mut State,
+    mut now: Vec<Entry>,
     since: SystemTime,
 ) -> Option<usize> {
     let stamps = state.stamps.as_ref()?;
@@ -92,9 +93,6 @@ pub(super) fn patch(
         .and_then(|b| serde_json::from_slice::<Files>(&b).ok())
         .filter(|f| f.key == stamps.key)?;
     let t = std::time::Instant::now();
-    crate::timing("partial parse: files read", t);
-    let mut now = stamp_entries(&stamps.folders, &stamps.files);
-    crate::timing("partial parse: stamps walked", t);
     if now.len() != files.entries.len() {
         return None;
     }

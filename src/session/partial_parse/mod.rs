@@ -147,8 +147,9 @@ impl Stamps {
         })
     }
 
-    fn unchanged(&self) -> bool {
-        stamp_key(&stamp_entries(&self.folders, &self.files)) == self.key
+    /// The stamps of the same paths now.
+    fn now(&self) -> Vec<Entry> {
+        stamp_entries(&self.folders, &self.files)
     }
 }
 
@@ -272,8 +273,13 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
     }
     let target = load_profile_target(opts, &root, &profile_name(opts, &config)).ok()?;
     let settings = settings(opts, &target);
-    let stamped =
-        state.settings == settings && state.stamps.as_ref().is_some_and(Stamps::unchanged);
+    let now = (state.settings == settings)
+        .then(|| state.stamps.as_ref().map(Stamps::now))
+        .flatten();
+    let stamped = match (&state.stamps, &now) {
+        (Some(stamps), Some(now)) => stamp_key(now) == stamps.key,
+        _ => false,
+    };
     crate::timing("partial parse: stamps checked", started);
     let mut meta = ArtifactMeta::new(
         &config.name,
@@ -282,17 +288,17 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
     );
     meta.invocation_started_at = started_at;
     meta.project_root = root.clone();
-    let patched = (!stamped && state.settings == settings)
-        .then(|| {
-            body_edit::patch(
-                &target_path,
-                &manifest,
-                &meta,
-                &mut state,
-                started_system_time(started),
-            )
-        })
-        .flatten();
+    let patched = match now {
+        Some(now) if !stamped => body_edit::patch(
+            &target_path,
+            &manifest,
+            &meta,
+            &mut state,
+            now,
+            started_system_time(started),
+        ),
+        _ => None,
+    };
     if let Some(patched) = patched {
         write_state(&state_file, &state);
         crate::timing(
