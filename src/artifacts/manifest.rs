@@ -276,6 +276,19 @@ fn metadata(m: &Manifest, meta: &ArtifactMeta) -> Value {
 /// The start of every manifest sluice writes: the top-level object, then its `metadata` key.
 const HEAD: &[u8] = b"{\"metadata\":";
 
+/// Where the `metadata` of a manifest sluice wrote ends (`nodes` follows it), in its first bytes.
+fn metadata_end(bytes: &[u8]) -> std::io::Result<usize> {
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
+    let rest = bytes.strip_prefix(HEAD).ok_or_else(invalid)?;
+    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+    values.next().ok_or_else(invalid)??;
+    let end = HEAD.len() + values.byte_offset();
+    if !bytes[end..].starts_with(b",\"nodes\":") {
+        return Err(invalid());
+    }
+    Ok(end)
+}
+
 /// Rewrites the `manifest.json` at `path` for a new invocation whose parse found nothing
 /// changed: a new `metadata` (from `meta`, which names the project and the adapter) followed by
 /// the previous document's every other section, copied as they are (or, when the new metadata
@@ -283,17 +296,10 @@ const HEAD: &[u8] = b"{\"metadata\":";
 /// file does not start the way [`write_manifest`] starts a manifest.
 pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
-    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
     let mut old = std::fs::File::open(path)?;
     let mut head = Vec::with_capacity(1 << 16);
     (&mut old).take(1 << 16).read_to_end(&mut head)?;
-    let rest = head.strip_prefix(HEAD).ok_or_else(invalid)?;
-    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
-    values.next().ok_or_else(invalid)??;
-    let end = HEAD.len() + values.byte_offset();
-    if !head[end..].starts_with(b",\"nodes\":") {
-        return Err(invalid());
-    }
+    let end = metadata_end(&head)?;
     let new_meta = serde_json::to_vec(&metadata_of(&meta.project_name, &meta.adapter_type, meta))?;
     if new_meta.len() == end - HEAD.len() {
         // The same length (the usual case: the new times and invocation id are as long as the
@@ -327,13 +333,7 @@ pub(crate) fn patch_manifest_nodes(
     use std::io::{Seek, SeekFrom};
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
     let bytes = std::fs::read(path)?;
-    let rest = bytes.strip_prefix(HEAD).ok_or_else(invalid)?;
-    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
-    values.next().ok_or_else(invalid)??;
-    let meta_end = HEAD.len() + values.byte_offset();
-    if !bytes[meta_end..].starts_with(b",\"nodes\":") {
-        return Err(invalid());
-    }
+    let meta_end = metadata_end(&bytes)?;
     let new_meta = serde_json::to_vec(&metadata_of(&meta.project_name, &meta.adapter_type, meta))?;
     if new_meta.len() != meta_end - HEAD.len() {
         return Ok(false);
@@ -373,38 +373,30 @@ pub(crate) fn patch_manifest_nodes(
     file.seek(SeekFrom::Start(HEAD.len() as u64))?;
     file.write_all(&new_meta)?;
     let blanks = |n: usize| vec![b' '; n];
-    match spans
+    // The entries before the first that grew are written over the old ones.
+    let grew = spans
         .iter()
         .position(|(start, end, new)| new.len() > end - start)
-    {
-        None => {
-            for (start, end, new) in &spans {
-                file.seek(SeekFrom::Start(*start as u64))?;
-                file.write_all(new)?;
-                file.write_all(&blanks(end - start - new.len()))?;
-            }
+        .unwrap_or(spans.len());
+    for (start, end, new) in &spans[..grew] {
+        file.seek(SeekFrom::Start(*start as u64))?;
+        file.write_all(new)?;
+        file.write_all(&blanks(end - start - new.len()))?;
+    }
+    // From the first that grew, everything behind it moves.
+    if let Some((from, _, _)) = spans.get(grew) {
+        let mut tail = Vec::with_capacity(bytes.len() - from + spans.len() * SLACK);
+        let mut at = *from;
+        for (start, end, new) in &spans[grew..] {
+            tail.extend_from_slice(&bytes[at..*start]);
+            tail.extend_from_slice(new);
+            tail.extend_from_slice(&blanks(SLACK));
+            at = *end;
         }
-        Some(first) => {
-            for (start, end, new) in &spans[..first] {
-                file.seek(SeekFrom::Start(*start as u64))?;
-                file.write_all(new)?;
-                file.write_all(&blanks(end - start - new.len()))?;
-            }
-            // From the first entry that grew, everything behind it moves.
-            let from = spans[first].0;
-            let mut tail = Vec::with_capacity(bytes.len() - from + spans.len() * SLACK);
-            let mut at = from;
-            for (start, end, new) in &spans[first..] {
-                tail.extend_from_slice(&bytes[at..*start]);
-                tail.extend_from_slice(new);
-                tail.extend_from_slice(&blanks(SLACK.min(end - start).max(SLACK / 4)));
-                at = *end;
-            }
-            tail.extend_from_slice(&bytes[at..]);
-            file.seek(SeekFrom::Start(from as u64))?;
-            file.write_all(&tail)?;
-            file.set_len((from + tail.len()) as u64)?;
-        }
+        tail.extend_from_slice(&bytes[at..]);
+        file.seek(SeekFrom::Start(*from as u64))?;
+        file.write_all(&tail)?;
+        file.set_len((from + tail.len()) as u64)?;
     }
     Ok(true)
 }
