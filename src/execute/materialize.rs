@@ -41,6 +41,9 @@ pub(crate) struct BuildSpec<'a> {
     pub(crate) rebuilt: &'a Rebuilt,
     /// An enforced contract: tables are created from its columns and constraints.
     pub(crate) contract: Option<&'a super::contract::Contract>,
+    /// SQL run before the statement that creates the relation, in the same call (dbt's
+    /// `sql_header`: session settings, temporary functions).
+    pub(crate) sql_header: Option<&'a str>,
 }
 
 impl<'a> BuildSpec<'a> {
@@ -64,6 +67,16 @@ impl<'a> BuildSpec<'a> {
             merge_exclude_columns: Vec::new(),
             rebuilt,
             contract: None,
+            sql_header: None,
+        }
+    }
+
+    /// `statement` after the spec's `sql_header`, as dbt's `create_table_as` and
+    /// `create_view_as` write it.
+    fn headed(&self, statement: String) -> String {
+        match self.sql_header {
+            Some(h) => format!("{}\n{statement}", h.trim()),
+            None => statement,
         }
     }
 }
@@ -136,7 +149,7 @@ pub(crate) fn build(
             .map_err(AdapterError::build)?;
     }
     match spec.materialization {
-        Materialization::View => build_view(conn, spec.relation, spec.sql, spec.rebuilt),
+        Materialization::View => build_view(conn, spec),
         Materialization::Table => build_table(conn, spec),
         Materialization::Incremental => build_incremental(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
@@ -197,16 +210,12 @@ pub(crate) fn build_seed(
     result.map(|()| n)
 }
 
-fn build_view(
-    conn: &mut dyn Connection,
-    rel: &Relation,
-    sql: &str,
-    rebuilt: &Rebuilt,
-) -> Result<BuildOutcome, AdapterError> {
+fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
+    let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
-    let main = d.create_view_as(&tmp, sql);
+    let main = spec.headed(d.create_view_as(&tmp, sql));
     conn.execute(&main)?;
     swap_into_place(conn, rel, &tmp, RelationKind::View, rebuilt)?;
     Ok(BuildOutcome {
@@ -222,13 +231,14 @@ fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutco
     drop_if_exists(conn, &tmp)?;
     let (main, n) = match spec.contract {
         None => {
-            let main = d.create_table_as(&tmp, sql);
+            let main = spec.headed(d.create_table_as(&tmp, sql));
             let n = conn.execute(&main)?;
             (main, n)
         }
         // The contract's table, then the query's rows in the contract's column order.
         Some(contract) => {
             let (create, insert) = contract.statements(d, &tmp, sql);
+            let create = spec.headed(create);
             conn.execute(&create)?;
             let n = conn.execute(&insert)?;
             (format!("{create} ;\n{insert}"), n)
@@ -451,11 +461,11 @@ fn build_incremental(
     let tmp = d.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);
     drop_if_exists(conn, &tmp)?;
     let temporary = d.temporary_keyword();
-    conn.execute(&format!(
+    conn.execute(&spec.headed(format!(
         "create {temporary} table {} as (\n{}\n)",
         quote(&tmp.identifier),
         spec.sql.trim_end().trim_end_matches(';')
-    ))?;
+    )))?;
     let result = merge_into(conn, spec, strategy, on_change, &tmp);
     let _ = drop_if_exists(conn, &tmp);
     result

@@ -390,6 +390,17 @@ fn compile_for_run(
     node: &Node,
     wh: &Arc<ConnWarehouse>,
 ) -> Result<String, NodeOutcome> {
+    compile_with_header(shared, node, wh).map(|(sql, _)| sql)
+}
+
+/// [`compile_for_run`], with the node's `sql_header` (`{% call set_sql_header(config) %}` while
+/// it compiled, else the `sql_header` config), which dbt's materializations put before the
+/// statement that creates the relation.
+fn compile_with_header(
+    shared: &Shared,
+    node: &Node,
+    wh: &Arc<ConnWarehouse>,
+) -> Result<(String, Option<String>), NodeOutcome> {
     let svc = services(shared, wh);
     let sql = compile_node_blaming(
         &shared.manifest,
@@ -415,7 +426,12 @@ fn compile_for_run(
     })?;
     flush_logs(shared, &svc);
     write_compiled(shared, node, &sql);
-    Ok(sql)
+    let header = svc
+        .set_config_of(&node.unique_id, "sql_header")
+        .or_else(|| node.config.get("sql_header").cloned())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|h| !h.trim().is_empty());
+    Ok((sql, header))
 }
 
 /// The compiled file as messages name it: `<target-path>/compiled/...`, relative.
@@ -556,7 +572,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     {
         return run_microbatch(shared, node, wh);
     }
-    let sql = match compile_for_run(shared, node, wh) {
+    let (sql, sql_header) = match compile_with_header(shared, node, wh) {
         Ok(s) => s,
         Err(o) => return o,
     };
@@ -653,6 +669,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         ),
         rebuilt: &shared.rebuilt,
         contract: contract.as_ref(),
+        sql_header: sql_header.as_deref(),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;

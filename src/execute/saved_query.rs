@@ -89,6 +89,7 @@ pub(crate) fn write_export(
         merge_update_columns: vec![],
         merge_exclude_columns: vec![],
         contract: None,
+        sql_header: None,
         // An export is a relation of its own: nothing reads it in the run that writes it.
         rebuilt: &materialize::Rebuilt::new(),
     };

@@ -146,3 +146,44 @@ fn a_tests_severity_is_kept_as_written_and_still_decides_its_status() {
         .collect();
     assert!(statuses.contains(&"warn"), "{statuses:?}");
 }
+
+#[test]
+fn a_models_sql_header_runs_before_the_statement_that_builds_it_on_both_engines() {
+    crate::pg_server::on_both_engines(
+        "a_models_sql_header_runs_before_the_statement_that_builds_it_on_both_engines",
+        |engine| {
+            let name = engine.name();
+            // The header makes a temporary view the model reads: without it, the build fails.
+            let model = |materialized: &str, view: &str| {
+                format!(
+                    "{{{{ config(materialized='{materialized}') }}}}\n{{% call set_sql_header(config) %}}\ncreate or replace temporary view {view} as select 41 as x;\n{{%- endcall %}}\nselect x + 1 as answer from {view}\n"
+                )
+            };
+            let (_tmp, dir) = duckdb_project(
+                "hdr",
+                "",
+                &[
+                    ("models/t.sql", &model("table", "hdr_t")),
+                    ("models/inc.sql", &model("incremental", "hdr_inc")),
+                ],
+            );
+            engine.write_profile(&dir, "hdr", "main", 1);
+            let r = sluice(&dir, &["run", "-s", "t", "inc"]);
+            assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
+            // The incremental run builds the new rows in a temporary table: the header again.
+            let r = sluice(&dir, &["run", "-s", "t", "inc"]);
+            assert_eq!(r.code, 0, "{name}: {}{}", r.stdout, r.stderr);
+            let q = |sql: &str| engine.scalar(&dir, "hdr", sql);
+            assert_eq!(q("select answer from main.t"), "42", "{name}");
+            assert_eq!(q("select sum(answer) from main.inc"), "84", "{name}");
+            // What ran, as dbt writes it under target/run: the header, then the `create`.
+            let ran = std::fs::read_to_string(dir.join("target/run/hdr/models/t.sql"))
+                .expect("target/run");
+            assert!(
+                ran.trim_start()
+                    .starts_with("create or replace temporary view hdr_t"),
+                "{name}: {ran}"
+            );
+        },
+    );
+}

@@ -248,6 +248,14 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
 fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let patched = |r: &Run| r.stdout.contains("changed since the last parse: patched");
+    // A singular test and an analysis are one node per file too.
+    let test = dir.join("tests/no_negative_orders.sql");
+    let analysis = dir.join("analyses/big_orders.sql");
+    for f in [&test, &analysis] {
+        std::fs::create_dir_all(f.parent().expect("folder")).expect("mkdir");
+    }
+    std::fs::write(&test, "select * from {{ ref('orders') }} where 1 = 0\n").expect("test");
+    std::fs::write(&analysis, "select * from {{ ref('orders') }}\n").expect("analysis");
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
     let shoppers = dir.join("models/shoppers.sql");
@@ -266,10 +274,11 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     .expect("edit");
     let orders_text = std::fs::read_to_string(&orders).expect("model");
     std::fs::write(&orders, format!("-- a note\n{orders_text}")).expect("edit");
+    std::fs::write(&test, "select * from {{ ref('orders') }} where 1 = 2\n").expect("edit");
     let r = parse(&dir, &[], &[]);
     assert!(
         r.stdout
-            .contains("the text of 2 models changed since the last parse: patched"),
+            .contains("the text of 3 SQL files changed since the last parse: patched"),
         "{r:?}"
     );
     let fast = manifest(&dir);
@@ -280,6 +289,17 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     let full = manifest(&dir);
     assert_eq!(content(fast), content(full.clone()));
+    // The analysis alone.
+    std::fs::write(&analysis, "select * from {{ ref('orders') }} limit 5\n").expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(
+        r.stdout
+            .contains("the text of 1 SQL file changed since the last parse: patched"),
+        "{r:?}"
+    );
+    let fast = manifest(&dir);
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
 
     // Just edited, the files cannot vouch by their stamps: the next parse reads them again and
     // finds them as patched.

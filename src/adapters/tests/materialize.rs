@@ -61,6 +61,7 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         merge_update_columns: vec![],
         merge_exclude_columns: vec![],
         contract: None,
+        sql_header: None,
         rebuilt: &NONE_REBUILT,
     }
 }

@@ -17,8 +17,8 @@ pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
             let wrote = format!("; wrote {}", r.manifest.display());
             let what = match r.patched {
                 0 => " (nothing changed since the last parse)".to_string(),
-                1 => " (the text of 1 model changed since the last parse: patched)".to_string(),
-                n => format!(" (the text of {n} models changed since the last parse: patched)"),
+                1 => " (the text of 1 SQL file changed since the last parse: patched)".to_string(),
+                n => format!(" (the text of {n} SQL files changed since the last parse: patched)"),
             };
             rep.event(&Event::Info(parsed_line(
                 &r.summary,

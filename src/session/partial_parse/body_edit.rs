@@ -1,5 +1,5 @@
-//! The partial parse of the most common edit: the text of a few SQL models changed, and nothing
-//! else. A model's parse is a render of its Jinja that records what it calls (`ref`, `source`,
+//! The partial parse of the most common edit: the text of a few SQL models (or analyses, or
+//! singular tests) changed, and nothing else. A model's parse is a render of its Jinja that records what it calls (`ref`, `source`,
 //! `config`, macros) and discards the text it outputs; when the new file has the same Jinja tags,
 //! in the same order, as the `raw_code` the last parse kept, and none of its text can reach a
 //! call (no `{% set %}` / `{% call %}` / `{% filter %}` / `{% macro %}` block captures it), the
@@ -35,7 +35,8 @@ struct Files {
     /// The [`Stamps`] key these entries make.
     key: String,
     entries: Vec<Entry>,
-    /// Each SQL model file (its path as the walk finds it): its node's id and its checksum.
+    /// Each SQL file of a model, analysis or singular test (its path as the walk finds it): its
+    /// node's id and its checksum.
     models: BTreeMap<PathBuf, (String, String)>,
 }
 
@@ -46,7 +47,13 @@ pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
         .nodes
         .values()
         .filter(|n| {
-            n.resource_type == ResourceType::Model && n.original_file_path.ends_with(".sql")
+            // One node per SQL file, its text as read: models, analyses, singular tests.
+            let one_per_file = match n.resource_type {
+                ResourceType::Model | ResourceType::Analysis => true,
+                ResourceType::Test => n.test_type() == Some("singular"),
+                _ => false,
+            };
+            one_per_file && n.original_file_path.ends_with(".sql")
         })
         .filter_map(|n| {
             let root = if n.package_name == manifest.project_name {
