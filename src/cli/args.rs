@@ -356,8 +356,9 @@ pub(crate) struct RunArgs {
     /// Show a sample of each loaded seed (no-op).
     #[arg(long)]
     pub(crate) show: bool,
-    /// Sample mode (not supported yet: an error).
-    #[arg(long, hide = true)]
+    /// Sample mode: refs and sources with an `event_time` limited to a window (`3 days`, or
+    /// `{start: .., end: ..}`) in models and snapshots (also DBT_SAMPLE).
+    #[arg(long)]
     pub(crate) sample: Option<String>,
     /// Export saved queries in `build` (sluice always does).
     #[arg(long, hide = true, overrides_with = "no_export_saved_queries")]

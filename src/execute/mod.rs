@@ -61,7 +61,12 @@ pub(crate) struct RunContext {
     pub(crate) comments: Option<Arc<query_comment::NodeComments>>,
     /// `--event-time-start` / `--event-time-end`: the window microbatch models build.
     pub(crate) event_time: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>),
+    /// `--sample`: the window (start, end) models' and snapshots' parents with an `event_time`
+    /// are limited to ([`microbatch::sample_window`]).
+    pub(crate) sample: Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)>,
 }
+
+pub(crate) use microbatch::sample_window;
 
 /// A timestamp (a date, or a timestamp with an optional offset) in UTC: a `--event-time-*`
 /// value, a freshness query's result (see [`microbatch::parse_time`]).

@@ -401,7 +401,18 @@ fn compile_with_header(
     node: &Node,
     wh: &Arc<ConnWarehouse>,
 ) -> Result<(String, Option<String>), NodeOutcome> {
-    let svc = services(shared, wh);
+    // `--sample`: a model's or snapshot's parents with an `event_time` are limited to the window.
+    let sampled = matches!(
+        node.resource_type,
+        ResourceType::Model | ResourceType::Snapshot
+    );
+    let svc = match shared.sample {
+        Some((start, end)) if sampled => Arc::new(
+            run_services(shared, wh, shared.full_refresh)
+                .with_batch(mb_bound(start), mb_bound(end)),
+        ),
+        _ => services(shared, wh),
+    };
     let sql = compile_node_blaming(
         &shared.manifest,
         &node.unique_id,
@@ -504,7 +515,11 @@ fn run_microbatch(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
     let mut last_sql = String::new();
     let mut message = String::from("OK");
     for (i, (from, to)) in batches.iter().enumerate() {
-        let (from, to) = (mb::bound(*from), mb::bound(*to));
+        // With `--sample`, the batch's window narrowed to the sample's, as dbt narrows it.
+        let (from, to) = match shared.sample {
+            Some((start, end)) => (mb_bound((*from).max(start)), mb_bound((*to).min(end))),
+            None => (mb::bound(*from), mb::bound(*to)),
+        };
         let svc = Arc::new(
             run_services(shared, wh, full_refresh && i == 0).with_batch(from.clone(), to.clone()),
         );
@@ -935,4 +950,9 @@ fn metric_test_rows(node: &Node, sql: &str, failures: u64, wh: &Arc<ConnWarehous
         }
         _ => String::new(),
     }
+}
+
+/// A window bound as dbt prints it in an event-time filter.
+fn mb_bound(t: chrono::NaiveDateTime) -> String {
+    super::microbatch::bound_exact(t)
 }

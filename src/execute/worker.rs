@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) comments: Option<Arc<super::query_comment::NodeComments>>,
     /// `--event-time-start` / `--event-time-end` (see [`super::RunContext::event_time`]).
     pub(crate) event_time: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>),
+    /// `--sample` (see [`super::RunContext::sample`]).
+    pub(crate) sample: Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)>,
 }
 
 impl From<&RunContext> for Shared {
@@ -55,6 +57,7 @@ impl From<&RunContext> for Shared {
             files: FileWriter::inline(),
             comments: c.comments.clone(),
             event_time: c.event_time,
+            sample: c.sample,
         }
     }
 }

@@ -187,3 +187,67 @@ fn a_models_sql_header_runs_before_the_statement_that_builds_it_on_both_engines(
         },
     );
 }
+
+#[test]
+fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
+    let (_tmp, dir) = duckdb_project(
+        "smp",
+        "",
+        &[
+            (
+                "models/input_model.sql",
+                "{{ config(materialized='table', event_time='event_time') }}\nselect 1 as id, TIMESTAMP '2025-01-01 01:25:00' as event_time\nunion all\nselect 2 as id, TIMESTAMP '2025-01-02 13:47:00' as event_time\nunion all\nselect 3 as id, TIMESTAMP '2025-01-03 01:32:00' as event_time\n",
+            ),
+            (
+                "models/recent.sql",
+                "{{ config(materialized='table', event_time='loaded_at') }}\nselect 1 as id, now()::timestamp - interval 2 hour as loaded_at\nunion all\nselect 2 as id, now()::timestamp - interval 3 day as loaded_at\n",
+            ),
+            ("models/sampled.sql", "select * from {{ ref('input_model') }}\n"),
+            ("models/sampled_recent.sql", "select * from {{ ref('recent') }}\n"),
+            // No event_time on its parent: never sampled.
+            ("models/whole.sql", "select * from {{ ref('sampled') }}\n"),
+        ],
+    );
+    let count = |table: &str| -> i64 {
+        let conn = duckdb::Connection::open(dir.join("smp.duckdb")).unwrap();
+        conn.query_row(&format!("select count(*) from main.{table}"), [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let r = sluice(&dir, &["run"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!((count("sampled"), count("sampled_recent")), (3, 2));
+    // An explicit window: the SQL and the rows real dbt-duckdb 1.10 gives for the same flag.
+    let window = "{start: '2025-01-02 02:03:00', end: '2025-01-03 02:03:00'}";
+    let r = sluice(&dir, &["run", "-s", "sampled", "whole", "--sample", window]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!((count("sampled"), count("whole")), (2, 2));
+    let ran = std::fs::read_to_string(dir.join("target/run/smp/models/sampled.sql")).unwrap();
+    assert!(
+        ran.contains("(select * from \"smp\".\"main\".\"input_model\" where event_time >= '2025-01-02 02:03:00+00:00' and event_time < '2025-01-03 02:03:00+00:00')"),
+        "{ran}"
+    );
+    // A window back from now (DBT_SAMPLE too).
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(["run", "-s", "sampled_recent"])
+        .current_dir(&dir)
+        .env("DBT_SAMPLE", "1 day");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(count("sampled_recent"), 1);
+    // A window that does not read is the flag's error, before anything runs.
+    let r = sluice(&dir, &["run", "--sample", "three days"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        (r.stdout.clone() + &r.stderr).contains("Unable to convert 'three' to an integer"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(count("sampled_recent"), 1);
+}

@@ -109,6 +109,20 @@ pub(super) fn build_only(
         threads: s.target.threads,
         reporter: rep.clone(),
         comments: Some(Arc::new(comments)),
+        sample: match a.sample.as_deref() {
+            Some(spec) => Some(
+                crate::execute::sample_window(spec, chrono::Utc::now().naive_utc()).map_err(
+                    |m| {
+                        vec![crate::diagnostics::Diagnostic::error(
+                            crate::diagnostics::Code::Flags,
+                            m,
+                        )
+                        .with_hint("e.g. --sample '3 days'")]
+                    },
+                )?,
+            ),
+            None => None,
+        },
         event_time: (
             a.event_time_start
                 .as_deref()

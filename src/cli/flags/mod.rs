@@ -8,9 +8,8 @@
 //! Design decision: the flags that change nothing in sluice (partial parsing, anonymous usage
 //! stats, the relation cache, the log file ...) are accepted and their environment variables
 //! checked like dbt's, so orchestrators can pass dbt's settings unchanged; the few that would
-//! change the result and are not implemented (`--defer`, `--state`, `--empty`, `--selector`,
-//! `--sample`, `--indirect-selection` other than `eager`) are a clear error rather than silently
-//! ignored.
+//! change the result and are not implemented (`compile --empty`, `--indirect-selection` other
+//! than `eager`) are a clear error rather than silently ignored.
 
 use std::path::Path;
 
@@ -599,11 +598,12 @@ fn resolve_run(a: &mut RunArgs) -> Result<(), Diagnostic> {
         a.store_failures = env_bool("DBT_STORE_FAILURES", "store-failures")?.unwrap_or(false);
     }
     a.empty = pair(a.empty, a.no_empty, "DBT_EMPTY", "empty", None)? == Some(true);
-    if a.sample.is_some() {
-        return Err(unsupported(
-            "`--sample`",
-            "leave out --sample (and DBT_SAMPLE)",
-        ));
+    if let Some(spec) = &a.sample {
+        crate::execute::sample_window(spec, chrono::Utc::now().naive_utc()).map_err(|m| {
+            Diagnostic::error(Code::Flags, format!("--sample: {m}")).with_hint(
+                "e.g. --sample '3 days', or --sample '{start: 2025-01-01, end: 2025-01-08}'",
+            )
+        })?;
     }
     pair(
         a.export_saved_queries,
