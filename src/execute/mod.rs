@@ -68,6 +68,15 @@ pub(crate) struct RunContext {
 
 pub(crate) use microbatch::sample_window;
 
+/// The time a `--sample` window counts back from: now, or `SLUICE_NOW` (a timestamp) for
+/// reproducible runs and for test harnesses that freeze their own clock.
+pub(crate) fn sample_clock() -> chrono::NaiveDateTime {
+    std::env::var("SLUICE_NOW")
+        .ok()
+        .and_then(|s| parse_utc_time(&s))
+        .unwrap_or_else(|| chrono::Utc::now().naive_utc())
+}
+
 /// A timestamp (a date, or a timestamp with an optional offset) in UTC: a `--event-time-*`
 /// value, a freshness query's result (see [`microbatch::parse_time`]).
 pub(crate) fn parse_utc_time(s: &str) -> Option<chrono::NaiveDateTime> {

@@ -9,6 +9,7 @@ through dbt's adapter, which lets go of its DuckDB file around each sluice call 
 one writing process per file).
 """
 
+import datetime
 import gc
 import io
 import json
@@ -218,6 +219,9 @@ class SluiceRunner:
         _release_duckdb()
         env = dict(os.environ)
         env["NO_COLOR"] = "1"
+        # The test process's clock (which a class may freeze with freezegun) is sluice's for
+        # `--sample` windows: a subprocess does not see the freeze.
+        env["SLUICE_NOW"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
         proc = subprocess.run([os.environ["SLUICE_BIN"], *args], capture_output=True, text=True,
                               env=env, cwd=os.getcwd())
         _reopen_connections()

@@ -111,7 +111,7 @@ pub(super) fn build_only(
         comments: Some(Arc::new(comments)),
         sample: match a.sample.as_deref() {
             Some(spec) => Some(
-                crate::execute::sample_window(spec, chrono::Utc::now().naive_utc()).map_err(
+                crate::execute::sample_window(spec, crate::execute::sample_clock()).map_err(
                     |m| {
                         vec![crate::diagnostics::Diagnostic::error(
                             crate::diagnostics::Code::Flags,

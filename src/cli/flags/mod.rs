@@ -599,7 +599,7 @@ fn resolve_run(a: &mut RunArgs) -> Result<(), Diagnostic> {
     }
     a.empty = pair(a.empty, a.no_empty, "DBT_EMPTY", "empty", None)? == Some(true);
     if let Some(spec) = &a.sample {
-        crate::execute::sample_window(spec, chrono::Utc::now().naive_utc()).map_err(|m| {
+        crate::execute::sample_window(spec, crate::execute::sample_clock()).map_err(|m| {
             Diagnostic::error(Code::Flags, format!("--sample: {m}")).with_hint(
                 "e.g. --sample '3 days', or --sample '{start: 2025-01-01, end: 2025-01-08}'",
             )
