@@ -259,6 +259,10 @@ mod tests {
             assert!(w(bad).is_err(), "{bad}");
         }
         assert_eq!(
+            parse_time("2025-01-03T02:03:00+00:00").map(bound),
+            Some("2025-01-03 02:03:00+00:00".to_string())
+        );
+        assert_eq!(
             bound_exact(t("2025-01-02 02:03:00.250000")),
             "2025-01-02 02:03:00.250000+00:00"
         );
