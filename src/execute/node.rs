@@ -515,14 +515,15 @@ fn run_microbatch(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
     let mut last_sql = String::new();
     let mut message = String::from("OK");
     for (i, (from, to)) in batches.iter().enumerate() {
-        // With `--sample`, the batch's window narrowed to the sample's, as dbt narrows it.
-        let (from, to) = match shared.sample {
+        // With `--sample`, the parents are read in the batch's window narrowed to the sample's,
+        // as dbt narrows it; the batch still replaces its own window.
+        let read = match shared.sample {
             Some((start, end)) => (mb_bound((*from).max(start)), mb_bound((*to).min(end))),
             None => (mb::bound(*from), mb::bound(*to)),
         };
-        let svc = Arc::new(
-            run_services(shared, wh, full_refresh && i == 0).with_batch(from.clone(), to.clone()),
-        );
+        let (from, to) = (mb::bound(*from), mb::bound(*to));
+        let svc =
+            Arc::new(run_services(shared, wh, full_refresh && i == 0).with_batch(read.0, read.1));
         let sql = match compile_node_blaming(
             &shared.manifest,
             &node.unique_id,
