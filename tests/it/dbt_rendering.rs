@@ -206,6 +206,10 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
             ("models/sampled_recent.sql", "select * from {{ ref('recent') }}\n"),
             // No event_time on its parent: never sampled.
             ("models/whole.sql", "select * from {{ ref('sampled') }}\n"),
+            (
+                "models/batched.sql",
+                "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_time', batch_size='day', begin='2025-01-01') }}\nselect * from {{ ref('input_model') }}\n",
+            ),
         ],
     );
     let count = |table: &str| -> i64 {
@@ -215,7 +219,7 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
         })
         .unwrap()
     };
-    let r = sluice(&dir, &["run"]);
+    let r = sluice(&dir, &["run", "--exclude", "batched"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!((count("sampled"), count("sampled_recent")), (3, 2));
     // An explicit window: the SQL and the rows real dbt-duckdb 1.10 gives for the same flag.
@@ -228,6 +232,29 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
         ran.contains("(select * from \"smp\".\"main\".\"input_model\" where event_time >= '2025-01-02 02:03:00+00:00' and event_time < '2025-01-03 02:03:00+00:00')"),
         "{ran}"
     );
+    // A microbatch model reads each batch's window narrowed to the sample's: 2025-01-01 reads
+    // nothing, 01-02 from 02:03 (row 2), 01-03 until 02:03 (row 3).
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(["run", "-s", "batched", "--sample", window])
+        .current_dir(&dir)
+        .env("SLUICE_MICROBATCH_END_TIME", "2025-01-03 12:00:00");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let conn = duckdb::Connection::open(dir.join("smp.duckdb")).unwrap();
+    let ids: String = conn
+        .query_row(
+            "select string_agg(id::varchar, ',' order by id) from main.batched",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    assert_eq!(ids, "2,3");
+
     // A window back from now (DBT_SAMPLE too).
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.args(["run", "-s", "sampled_recent"])
@@ -241,7 +268,10 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
     );
     assert_eq!(count("sampled_recent"), 1);
     // A window that does not read is the flag's error, before anything runs.
-    let r = sluice(&dir, &["run", "--sample", "three days"]);
+    let r = sluice(
+        &dir,
+        &["run", "-s", "sampled_recent", "--sample", "three days"],
+    );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         (r.stdout.clone() + &r.stderr).contains("Unable to convert 'three' to an integer"),
