@@ -81,11 +81,11 @@ fn write(target_path: &Path, files: &Files) {
     }
 }
 
-/// Patches the manifest at `manifest` for the model files edited since the last parse (`now`:
-/// the stamps of the watched paths now), as the module says, and updates `state` (its stamps, and its inputs' fingerprint forgotten: the
-/// files no longer are what it was taken of). Returns how many nodes it rewrote (none when the
-/// files were only touched: then only the metadata is); `None`, with nothing written, when the
-/// edit is not one this can patch.
+/// Patches the manifest at `manifest` for the SQL files edited since the last parse (`now`: the
+/// stamps of the watched paths now), as the module says, and updates `state`: its stamps, and
+/// its inputs' fingerprint forgotten (the files are no longer what it was taken of). Returns how
+/// many nodes it rewrote (none when the files were only touched: then only the metadata is);
+/// `None`, with nothing written, when the edit is not one this can patch.
 pub(super) fn patch(
     target_path: &Path,
     manifest: &Path,
@@ -103,7 +103,7 @@ pub(super) fn patch(
     if now.len() != files.entries.len() {
         return None;
     }
-    // The edited model files, by id: their new text and its checksum.
+    // The edited SQL files' nodes, by id: their new text and its checksum.
     let mut edits: BTreeMap<String, (String, String)> = BTreeMap::new();
     for ((path, before), (now_path, stamp)) in files.entries.iter().zip(&now) {
         if path != now_path {
