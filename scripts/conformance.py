@@ -806,13 +806,17 @@ def collect_dbt_warehouse(exe, project, adapter, repos, venv, work, keep, node_t
     result = warehouse_facts(parse, read_manifest(proj / "target_compile" / "manifest.json"))
     result["offline"] = excluded
     result["seconds"] = timing
+    return finish_warehouse(result, log, work, keep and keep / "dbt")
+
+
+def finish_warehouse(result: dict, log: list, work: Path, keep: Path | None) -> dict:
+    """Adds the run's log to `result` (and to `work/log.txt`), and copies `work` to `keep`."""
     result["log"] = "\n".join(log)
     (work / "log.txt").write_text(result["log"])
     if keep:
-        dst = keep / "dbt"
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(work, dst, symlinks=True)
+        if keep.exists():
+            shutil.rmtree(keep)
+        shutil.copytree(work, keep, symlinks=True)
     return result
 
 
@@ -877,14 +881,7 @@ def collect_sluice_warehouse(exe, project, adapter, repos, venv, work, keep) -> 
     result["unnamed_warnings"] = unnamed
     result["exits"] = {c: p.returncode for c, p in outs.items()}
     result["seconds"] = timing
-    result["log"] = "\n".join(log)
-    (work / "log.txt").write_text(result["log"])
-    if keep:
-        dst = keep / "sluice"
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(work, dst, symlinks=True)
-    return result
+    return finish_warehouse(result, log, work, keep and keep / "sluice")
 
 
 def warehouse_sql(code: str) -> str:

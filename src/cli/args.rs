@@ -360,6 +360,9 @@ pub(crate) struct RunArgs {
     /// `{start: .., end: ..}`) in models and snapshots (also DBT_SAMPLE).
     #[arg(long)]
     pub(crate) sample: Option<String>,
+    /// `--sample` read (start, end), set when the flags are resolved.
+    #[arg(skip)]
+    pub(crate) sample_window: Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)>,
     /// Export saved queries in `build` (sluice always does).
     #[arg(long, hide = true, overrides_with = "no_export_saved_queries")]
     pub(crate) export_saved_queries: bool,

@@ -35,7 +35,7 @@ pub use properties::Properties;
 pub use render::inject_ctes;
 pub(crate) use render::{
     compile_ephemeral_ancestors, compile_inline, compile_node, compile_node_blaming,
-    compile_node_in, compiled_path, has_ephemeral_models, node_info, render_node, write_if_changed,
+    compile_node_in, compiled_path, has_ephemeral_models, node_info, write_if_changed,
     CompileServices, Warehouse,
 };
 pub(crate) use resolve::{parse_relation_call, Resolver};

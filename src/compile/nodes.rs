@@ -381,6 +381,23 @@ impl Manifest {
         out
     }
 
+    /// A node of dbt's `nodes` by id: a model, seed, snapshot, test, analysis, or a run hook's
+    /// operation.
+    pub(crate) fn node_or_hook(&self, id: &str) -> Option<&Node> {
+        self.nodes
+            .get(id)
+            .map(|n| &**n)
+            .or_else(|| self.operations.get(id))
+    }
+
+    /// [`Manifest::node_or_hook`], to change it.
+    pub(crate) fn node_or_hook_mut(&mut self, id: &str) -> Option<&mut Node> {
+        match self.nodes.get_mut(id) {
+            Some(n) => Some(&mut **n),
+            None => self.operations.get_mut(id),
+        }
+    }
+
     /// Any node by id (nodes, sources, unit tests, exposures).
     pub(crate) fn get(&self, id: &str) -> Option<&Node> {
         self.nodes

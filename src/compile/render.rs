@@ -333,7 +333,7 @@ pub(crate) fn compile_node_blaming(
     services: Arc<dyn Services>,
     any_ephemeral: bool,
 ) -> Result<String, (Option<String>, Diagnostic)> {
-    let node = manifest.nodes.get(id).ok_or_else(|| {
+    let node = manifest.node_or_hook(id).ok_or_else(|| {
         (
             None,
             Diagnostic::error(Code::Internal, format!("unknown node `{id}`")),

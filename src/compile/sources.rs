@@ -124,9 +124,9 @@ pub(super) fn source_nodes(
         node.columns = columns_of(&tm, docs);
         let (loaded_at_field, loaded_at_query) = loaded_at(entry.value, &tm);
         node.config_mut()
-            .insert("loaded_at_field".into(), json_opt(&loaded_at_field));
+            .insert("loaded_at_field".into(), loaded_at_field.clone().into());
         node.config_mut()
-            .insert("loaded_at_query".into(), json_opt(&loaded_at_query));
+            .insert("loaded_at_query".into(), loaded_at_query.clone().into());
         node.source = Some(SourceInfo {
             source_name: src_name.clone(),
             source_description: render_docs(entry.str("description").unwrap_or(""), docs),
@@ -209,10 +209,6 @@ fn loaded_at(
         get(source, "loaded_at_query")
     };
     (field, query)
-}
-
-fn json_opt(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
 }
 
 /// dbt's `merge_source_freshness` over the levels a schema file may set freshness at, in order

@@ -16,6 +16,7 @@ mod node;
 mod persist_docs;
 pub(crate) mod query_comment;
 mod report;
+pub(crate) mod sample;
 mod saved_query;
 pub(crate) use saved_query::write_export;
 pub(crate) mod snapshot;
@@ -62,19 +63,8 @@ pub(crate) struct RunContext {
     /// `--event-time-start` / `--event-time-end`: the window microbatch models build.
     pub(crate) event_time: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>),
     /// `--sample`: the window (start, end) models' and snapshots' parents with an `event_time`
-    /// are limited to ([`microbatch::sample_window`]).
+    /// are limited to ([`sample`]).
     pub(crate) sample: Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)>,
-}
-
-pub(crate) use microbatch::sample_window;
-
-/// The time a `--sample` window counts back from: now, or `SLUICE_NOW` (a timestamp) for
-/// reproducible runs and for test harnesses that freeze their own clock.
-pub(crate) fn sample_clock() -> chrono::NaiveDateTime {
-    std::env::var("SLUICE_NOW")
-        .ok()
-        .and_then(|s| parse_utc_time(&s))
-        .unwrap_or_else(|| chrono::Utc::now().naive_utc())
 }
 
 /// A timestamp (a date, or a timestamp with an optional offset) in UTC: a `--event-time-*`

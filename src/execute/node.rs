@@ -407,10 +407,12 @@ fn compile_with_header(
         ResourceType::Model | ResourceType::Snapshot
     );
     let svc = match shared.sample {
-        Some((start, end)) if sampled => Arc::new(
-            run_services(shared, wh, shared.full_refresh)
-                .with_batch(mb_bound(start), mb_bound(end)),
-        ),
+        Some((start, end)) if sampled => {
+            Arc::new(run_services(shared, wh, shared.full_refresh).with_batch(
+                super::sample::bound_exact(start),
+                super::sample::bound_exact(end),
+            ))
+        }
         _ => services(shared, wh),
     };
     let sql = compile_node_blaming(
@@ -518,7 +520,10 @@ fn run_microbatch(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Node
         // With `--sample`, the parents are read in the batch's window narrowed to the sample's,
         // as dbt narrows it; the batch still replaces its own window.
         let read = match shared.sample {
-            Some((start, end)) => (mb_bound((*from).max(start)), mb_bound((*to).min(end))),
+            Some((start, end)) => (
+                super::sample::bound_exact((*from).max(start)),
+                super::sample::bound_exact((*to).min(end)),
+            ),
             None => (mb::bound(*from), mb::bound(*to)),
         };
         let (from, to) = (mb::bound(*from), mb::bound(*to));
@@ -951,9 +956,4 @@ fn metric_test_rows(node: &Node, sql: &str, failures: u64, wh: &Arc<ConnWarehous
         }
         _ => String::new(),
     }
-}
-
-/// A window bound as dbt prints it in an event-time filter.
-fn mb_bound(t: chrono::NaiveDateTime) -> String {
-    super::microbatch::bound_exact(t)
 }

@@ -4,7 +4,7 @@
 //! `loaded_at_query`, and a test's `severity` as written. The expected values are what real
 //! dbt-core 1.10 with dbt-duckdb gives for the same project.
 
-use crate::support::{duckdb_project, sluice};
+use crate::support::{duckdb_project, sluice, sluice_with_env};
 
 fn manifest(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
@@ -234,16 +234,12 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
     );
     // A microbatch model reads each batch's window narrowed to the sample's: 2025-01-01 reads
     // nothing, 01-02 from 02:03 (row 2), 01-03 until 02:03 (row 3).
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
-    cmd.args(["run", "-s", "batched", "--sample", window])
-        .current_dir(&dir)
-        .env("SLUICE_MICROBATCH_END_TIME", "2025-01-03 12:00:00");
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let r = sluice_with_env(
+        &dir,
+        &["run", "-s", "batched", "--sample", window],
+        &[("SLUICE_MICROBATCH_END_TIME", "2025-01-03 12:00:00")],
     );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let conn = duckdb::Connection::open(dir.join("smp.duckdb")).unwrap();
     let ids: String = conn
         .query_row(
@@ -256,16 +252,12 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
     assert_eq!(ids, "2,3");
 
     // A window back from now (DBT_SAMPLE too).
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
-    cmd.args(["run", "-s", "sampled_recent"])
-        .current_dir(&dir)
-        .env("DBT_SAMPLE", "1 day");
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let r = sluice_with_env(
+        &dir,
+        &["run", "-s", "sampled_recent"],
+        &[("DBT_SAMPLE", "1 day")],
     );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(count("sampled_recent"), 1);
     // A window that does not read is the flag's error, before anything runs.
     let r = sluice(

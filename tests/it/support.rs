@@ -71,12 +71,18 @@ pub struct Run {
 }
 
 pub fn sluice(dir: &Path, args: &[&str]) -> Run {
+    sluice_with_env(dir, args, &[])
+}
+
+/// [`sluice`] with these environment variables set.
+pub fn sluice_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("DBT_PROFILES_DIR")
         .env_remove("DBT_TARGET")
+        .envs(env.iter().copied())
         .output()
         .expect("run sluice");
     Run {

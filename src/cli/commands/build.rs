@@ -109,20 +109,7 @@ pub(super) fn build_only(
         threads: s.target.threads,
         reporter: rep.clone(),
         comments: Some(Arc::new(comments)),
-        sample: match a.sample.as_deref() {
-            Some(spec) => Some(
-                crate::execute::sample_window(spec, crate::execute::sample_clock()).map_err(
-                    |m| {
-                        vec![crate::diagnostics::Diagnostic::error(
-                            crate::diagnostics::Code::Flags,
-                            m,
-                        )
-                        .with_hint("e.g. --sample '3 days'")]
-                    },
-                )?,
-            ),
-            None => None,
-        },
+        sample: a.sample_window,
         event_time: (
             a.event_time_start
                 .as_deref()
@@ -287,11 +274,7 @@ fn manifest_with_compiled_code(
 ) -> crate::compile::Manifest {
     let mut manifest = s.manifest().clone();
     for r in results.iter().flat_map(|rs| rs.iter()) {
-        let node = match manifest.nodes.get_mut(&r.unique_id) {
-            Some(n) => Some(&mut **n),
-            None => manifest.operations.get_mut(&r.unique_id),
-        };
-        if let (Some(n), Some(code)) = (node, &r.compiled_code) {
+        if let (Some(n), Some(code)) = (manifest.node_or_hook_mut(&r.unique_id), &r.compiled_code) {
             n.compiled_code = Some(code.clone());
         }
     }

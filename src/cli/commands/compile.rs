@@ -158,26 +158,12 @@ pub(crate) fn needs_warehouse(
         .into_iter()
         .partition(|(_, d)| crate::adapters::is_offline_refusal(&d.message));
     let errors = errors.into_iter().map(|(_, d)| d).collect();
-    // Each warning names the node that failed, else the node whose file it points at (looked
-    // up once per file).
-    let mut by_file: std::collections::HashMap<&std::path::Path, &crate::compile::Node> =
-        std::collections::HashMap::new();
-    for n in s.manifest().nodes.values() {
-        by_file
-            .entry(std::path::Path::new(n.original_file_path.as_str()))
-            .or_insert(&**n);
-    }
+    // Each warning names the node that failed (an error without a node is a file that could not
+    // be written, never a refusal).
     let warnings = offline
         .into_iter()
         .map(|(id, d)| {
-            let m = s.manifest();
-            let node = id
-                .and_then(|id| m.nodes.get(&id).map(|n| &**n).or(m.operations.get(&id)))
-                .or_else(|| {
-                    d.location
-                        .as_ref()
-                        .and_then(|l| by_file.get(l.file.as_path()).copied())
-                });
+            let node = id.and_then(|id| s.manifest().node_or_hook(&id));
             let name = match node {
                 Some(n) => format!("{} `{}`", n.resource_type.as_str(), n.name),
                 None => "a node".to_string(),
@@ -233,14 +219,8 @@ pub(crate) fn compile_into_manifest(
     let results: Vec<(&String, Result<String, Diagnostic>, Option<Diagnostic>)> = ids
         .par_iter()
         .map(|id| {
-            // A run hook's operation node renders its hook (dbt compiles them as nodes too).
-            let operation = s.manifest().operations.get(id);
-            let sql = match operation {
-                Some(op) => crate::compile::render_node(op, &templates, services.clone()),
-                None => compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral),
-            };
-            let node = operation.or_else(|| s.manifest().nodes.get(id).map(|n| &**n));
-            let written = match (&sql, files_under, node) {
+            let sql = compile_node_in(s.manifest(), id, &templates, services.clone(), ephemeral);
+            let written = match (&sql, files_under, s.manifest().node_or_hook(id)) {
                 (Ok(sql), Some(dir), Some(n)) => {
                     write_if_changed(&dir.join(compiled_path("", n).trim_start_matches('/')), sql)
                 }
@@ -255,12 +235,7 @@ pub(crate) fn compile_into_manifest(
         errors.extend(written.map(|d| (None, d)));
         match r {
             Ok(sql) => {
-                let m = &mut s.parsed.manifest;
-                let node = match m.nodes.get_mut(id) {
-                    Some(n) => Some(&mut **n),
-                    None => m.operations.get_mut(id),
-                };
-                if let Some(n) = node {
+                if let Some(n) = s.parsed.manifest.node_or_hook_mut(id) {
                     n.compiled_code = Some(sql);
                     compiled.push(id.clone());
                 }

@@ -80,13 +80,7 @@ pub(super) fn freshness(g: &GlobalArgs, sel: &SelectArgs, output: Option<&str>) 
         )));
         let started = Utc::now();
         let t = std::time::Instant::now();
-        let measured = measure(
-            conn.as_mut(),
-            node,
-            &info.freshness,
-            info,
-            &s.target.adapter_type,
-        );
+        let measured = measure(conn.as_mut(), node, info, &s.target.adapter_type);
         let seconds = t.elapsed().as_secs_f64();
         let timing = json!([{"name": "execute", "started_at": crate::artifacts::format_ts(&started), "completed_at": crate::artifacts::format_ts(&Utc::now())}]);
         let status = match &measured {
@@ -224,7 +218,6 @@ fn criteria(freshness: &Value) -> Value {
 fn measure(
     conn: &mut dyn crate::adapters::Connection,
     node: &crate::compile::Node,
-    freshness: &Value,
     info: &crate::compile::SourceInfo,
     adapter_type: &str,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
@@ -240,7 +233,7 @@ fn measure(
             "select\n  max({field}) as max_loaded_at,\n  current_timestamp as snapshotted_at\nfrom {}",
             d.rel(&node.relation())
         );
-        if let Some(filter) = freshness.get("filter").and_then(Value::as_str) {
+        if let Some(filter) = info.freshness.get("filter").and_then(Value::as_str) {
             sql.push_str(&format!("\nwhere {filter}"));
         }
         (sql, format!("max({field})"))

@@ -599,11 +599,12 @@ fn resolve_run(a: &mut RunArgs) -> Result<(), Diagnostic> {
     }
     a.empty = pair(a.empty, a.no_empty, "DBT_EMPTY", "empty", None)? == Some(true);
     if let Some(spec) = &a.sample {
-        crate::execute::sample_window(spec, crate::execute::sample_clock()).map_err(|m| {
+        use crate::execute::sample::{sample_clock, sample_window};
+        a.sample_window = Some(sample_window(spec, sample_clock()).map_err(|m| {
             Diagnostic::error(Code::Flags, format!("--sample: {m}")).with_hint(
                 "e.g. --sample '3 days', or --sample '{start: 2025-01-01, end: 2025-01-08}'",
             )
-        })?;
+        })?);
     }
     pair(
         a.export_saved_queries,

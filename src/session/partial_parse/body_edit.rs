@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::Session;
-use super::{stamp_key, without_recent, Entry, Stamps, State};
+use super::{Entry, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::compile::ResourceType;
 
@@ -65,18 +65,29 @@ pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
             Some((root.join(&n.original_file_path), model))
         })
         .collect();
-    write(
-        target_path,
-        &Files {
-            key: stamps.key.clone(),
-            entries: stamps.entries.clone(),
-            models,
-        },
-    );
+    write(target_path, stamps, models);
 }
 
-fn write(target_path: &Path, files: &Files) {
-    if let Ok(text) = serde_json::to_string(files) {
+/// Keeps the new `stamps` of a project whose files are as the last full parse read them (a
+/// touch, a checkout) with the SQL files' nodes that parse recorded.
+pub(super) fn restamp(target_path: &Path, stamps: &Stamps) {
+    if let Some(files) = read(target_path) {
+        write(target_path, stamps, files.models);
+    }
+}
+
+fn read(target_path: &Path) -> Option<Files> {
+    let bytes = std::fs::read(target_path.join(FILES_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn write(target_path: &Path, stamps: &Stamps, models: BTreeMap<PathBuf, (String, String)>) {
+    let files = Files {
+        key: stamps.key.clone(),
+        entries: stamps.entries.clone(),
+        models,
+    };
+    if let Ok(text) = serde_json::to_string(&files) {
         let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), &text);
     }
 }
@@ -91,14 +102,11 @@ pub(super) fn patch(
     manifest: &Path,
     meta: &ArtifactMeta,
     state: &mut State,
-    mut now: Vec<Entry>,
+    now: Vec<Entry>,
     since: SystemTime,
 ) -> Option<usize> {
-    let stamps = state.stamps.as_ref()?;
-    let mut files = std::fs::read(target_path.join(FILES_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Files>(&b).ok())
-        .filter(|f| f.key == stamps.key)?;
+    let stamps = &state.stamps;
+    let mut files = read(target_path).filter(|f| f.key == stamps.key)?;
     let t = std::time::Instant::now();
     if now.len() != files.entries.len() {
         return None;
@@ -149,26 +157,10 @@ pub(super) fn patch(
     if !matches!(patched, Ok(true)) {
         return None;
     }
-    // A file changed within the margin keeps no stamp: the next parse reads it again.
-    without_recent(&mut now, since);
-    let key = stamp_key(&now);
     let manifest_stamp = super::Stamp::of(manifest)?;
-    write(
-        target_path,
-        &Files {
-            key: key.clone(),
-            entries: now.clone(),
-            models: files.models,
-        },
-    );
-    let folders = stamps.folders.clone();
-    let watched_files = stamps.files.clone();
-    state.stamps = Some(Stamps {
-        folders,
-        files: watched_files,
-        key,
-        entries: now,
-    });
+    // A file changed within the margin keeps no stamp: the next parse reads it again.
+    state.stamps = Stamps::from_entries(stamps.folders.clone(), stamps.files.clone(), now, since);
+    write(target_path, &state.stamps, files.models);
     if !ids.is_empty() {
         state.inputs = String::new();
     }

@@ -14,9 +14,9 @@
 //! and compared by content. Files changed within [`RACY_MARGIN`] of the parse never vouch by
 //! their stamps (an edit in the same clock tick would keep them).
 //!
-//! The most common edit, the text of a few SQL models changed outside their Jinja, patches the
-//! manifest instead ([`body_edit`]): those nodes' `raw_code` and `checksum` are rewritten and the
-//! rest of the file is copied. Any other change (a properties file, a macro, a file added or
+//! The most common edit, the text of a few SQL models (analyses, singular tests) changed outside
+//! their Jinja, patches the manifest instead ([`body_edit`]): those nodes' `raw_code` and
+//! `checksum` are rewritten in place. Any other change (a properties file, a macro, a file added or
 //! removed, a Jinja tag edited) reparses the whole project (a second at 10,000 models).
 
 mod body_edit;
@@ -24,9 +24,9 @@ mod body_edit;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
 
 use super::fingerprint::{
     checksum, env_reads, env_unchanged, inputs_key, settings_key, with_settings,
@@ -104,8 +104,9 @@ struct State {
     inputs: String,
     /// The fingerprint of every input but the files ([`settings_key`] under the flags).
     settings: String,
-    /// The stamps of the files and folders, when they can vouch for the files' contents.
-    stamps: Option<Stamps>,
+    /// The stamps of the files and folders (those too recent to vouch for their contents kept
+    /// without one).
+    stamps: Stamps,
     /// Each variable `env_var()` read, with the checksum of its value (`None`: unset).
     env: BTreeMap<String, Option<String>>,
     manifest: Stamp,
@@ -131,20 +132,29 @@ struct Stamps {
 type Entry = (PathBuf, Option<Stamp>);
 
 impl Stamps {
-    /// The stamps of `project`'s inputs, or `None` when one of them changed so recently
-    /// (after `since`, less the file system's clock granularity) that an edit made while the
-    /// parse read it could keep the stamp the parse saw.
-    fn of(project: &Project, since: SystemTime) -> Option<Stamps> {
+    /// The stamps of `project`'s inputs as a parse that began at `since` can trust them.
+    fn of(project: &Project, since: SystemTime) -> Stamps {
         let project::Watched { folders, files } = project::watched(project);
-        let mut entries = stamp_entries(&folders, &files);
+        let entries = stamp_entries(&folders, &files);
+        Stamps::from_entries(folders, files, entries, since)
+    }
+
+    /// The stamps of `entries` (of the paths `folders` and `files` name) as a parse that began
+    /// at `since` can trust them: one changed so recently that an edit made while the parse
+    /// read it could keep its stamp is kept without one ([`without_recent`]).
+    fn from_entries(
+        folders: Vec<PathBuf>,
+        files: Vec<PathBuf>,
+        mut entries: Vec<Entry>,
+        since: SystemTime,
+    ) -> Stamps {
         without_recent(&mut entries, since);
-        let key = stamp_key(&entries);
-        Some(Stamps {
+        Stamps {
             folders,
             files,
-            key,
+            key: stamp_key(&entries),
             entries,
-        })
+        }
     }
 
     /// The stamps of the same paths now.
@@ -216,7 +226,7 @@ pub(crate) struct Reused {
     pub(crate) summary: ParseSummary,
     pub(crate) manifest: PathBuf,
     pub(crate) seconds: f64,
-    /// How many models' text it patched in the manifest (none: nothing changed).
+    /// How many SQL files' nodes it patched in the manifest (none: nothing changed).
     pub(crate) patched: usize,
 }
 
@@ -273,13 +283,10 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
     }
     let target = load_profile_target(opts, &root, &profile_name(opts, &config)).ok()?;
     let settings = settings(opts, &target);
-    let now = (state.settings == settings)
-        .then(|| state.stamps.as_ref().map(Stamps::now))
-        .flatten();
-    let stamped = match (&state.stamps, &now) {
-        (Some(stamps), Some(now)) => stamp_key(now) == stamps.key,
-        _ => false,
-    };
+    let now = (state.settings == settings).then(|| state.stamps.now());
+    let stamped = now
+        .as_ref()
+        .is_some_and(|now| stamp_key(now) == state.stamps.key);
     crate::timing("partial parse: stamps checked", started);
     let mut meta = ArtifactMeta::new(
         &config.name,
@@ -304,7 +311,7 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
         crate::timing(
             match patched {
                 0 => "partial parse: contents checked",
-                _ => "partial parse: models' text patched",
+                _ => "partial parse: SQL files patched",
             },
             started,
         );
@@ -329,6 +336,7 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
         crate::timing("partial parse: contents checked", started);
         state.settings = settings;
         state.stamps = Stamps::of(&project, started_system_time(started));
+        body_edit::restamp(&target_path, &state.stamps);
     }
     artifacts::rewrite_manifest_metadata(&manifest, &meta).ok()?;
     state.manifest = Stamp::of(&manifest)?;
@@ -382,9 +390,7 @@ pub(crate) fn save(
         .flatten();
     match state {
         Some(state) => {
-            if let Some(stamps) = &state.stamps {
-                body_edit::save(&target_path, stamps, s);
-            }
+            body_edit::save(&target_path, &state.stamps, s);
             write_state(&state_file, &state);
         }
         None => forget(&target_path),
