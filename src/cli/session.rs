@@ -93,6 +93,7 @@ impl SelectArgs {
             exclude_resource_types: &self.exclude_resource_type,
             selector: self.selector.as_deref(),
             only: None,
+            include_empty: false,
         }
     }
 }

@@ -38,6 +38,12 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
             version: n.version.clone(),
             latest_version: n.latest_version.clone(),
             depends_on: n.depends_on_nodes.clone(),
+            empty: matches!(
+                n.resource_type,
+                super::ResourceType::Model
+                    | super::ResourceType::Analysis
+                    | super::ResourceType::Test
+            ) && n.raw_code.trim().is_empty(),
         })
         .collect();
     // The semantic layer's metrics and semantic models are nodes of dbt's graph too (`ls` lists

@@ -10,6 +10,7 @@ mod contract;
 pub(crate) mod materialize;
 mod status;
 pub(crate) use status::RunStatus;
+mod grants;
 mod metric_unit;
 mod microbatch;
 mod node;

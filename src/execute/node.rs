@@ -187,16 +187,21 @@ fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
     shared.files.write(path, sql.to_string());
 }
 
-/// Comments the relation just built for `node` as its `persist_docs` config asks, and warns
-/// about documented columns the relation lacks.
-fn persist_docs(
+/// What follows the build of `node`'s relation, as dbt's materializations end: its `grants`
+/// applied, then its `persist_docs` comments (warning about documented columns the relation
+/// lacks).
+fn grants_and_docs(
     shared: &Shared,
     node: &Node,
     wh: &ConnWarehouse,
     rel: &Relation,
     kind: RelationKind,
 ) -> Result<(), String> {
-    match with_conn(wh, |c| super::persist_docs::apply(c, node, rel, kind))? {
+    let done = with_conn(wh, |c| {
+        super::grants::apply(c, &node.config, rel)?;
+        super::persist_docs::apply(c, node, rel, kind)
+    })?;
+    match done {
         Ok(Some(warning)) => {
             shared.reporter.event(&Event::Warning(warning));
             Ok(())
@@ -299,7 +304,7 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         )
     });
     let res = match res {
-        Ok(Ok(n)) => persist_docs(shared, node, wh, &rel, RelationKind::Table)
+        Ok(Ok(n)) => grants_and_docs(shared, node, wh, &rel, RelationKind::Table)
             .and_then(|()| run_hooks_for(shared, node, wh, "post-hook"))
             .map(|()| Ok(n)),
         other => other,
@@ -722,7 +727,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     } else {
         RelationKind::Table
     };
-    if let Err(e) = persist_docs(shared, node, wh, &rel, kind) {
+    if let Err(e) = grants_and_docs(shared, node, wh, &rel, kind) {
         return NodeOutcome::error(e, Some(sql));
     }
     if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {
@@ -779,7 +784,7 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
-    if let Err(e) = persist_docs(shared, node, wh, &rel, RelationKind::Table) {
+    if let Err(e) = grants_and_docs(shared, node, wh, &rel, RelationKind::Table) {
         return NodeOutcome::error(e, Some(sql));
     }
     if let Err(e) = run_hooks_for(shared, node, wh, "post-hook") {

@@ -65,6 +65,9 @@ pub(crate) struct GraphNode {
     pub(crate) latest_version: Option<String>,
     /// Parent unique_ids; ids not in the graph are ignored.
     pub(crate) depends_on: Vec<String>,
+    /// A SQL node whose file holds only whitespace: in the graph, but never selected (dbt's
+    /// `ParsedNode.empty`; a seed is never empty).
+    pub(crate) empty: bool,
 }
 
 impl GraphNode {

@@ -69,6 +69,8 @@ pub(crate) enum SelectExpr {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct SelectContext<'a> {
     pub(crate) state: Option<&'a StateFacts>,
+    /// Whether blank SQL nodes can be selected (see [`GraphNode::empty`]).
+    pub(crate) include_empty: bool,
 }
 
 /// A space-separated selector: the intersection of its comma-separated criteria.
@@ -141,7 +143,7 @@ pub(super) fn select(
     expr: &SelectExpr,
     ctx: &SelectContext,
 ) -> Result<BTreeSet<String>, Diagnostic> {
-    let universe: Vec<bool> = dag.nodes.iter().map(GraphNode::is_enabled).collect();
+    let universe = universe(dag, ctx);
     let chosen = eval(dag, &universe, expr, ctx)?;
     Ok(chosen
         .into_iter()
@@ -189,12 +191,25 @@ fn eval(
     })
 }
 
+/// Per node, whether a selection can pick it: enabled, and not blank unless `ctx` allows.
+fn universe(dag: &Dag, ctx: &SelectContext) -> Vec<bool> {
+    dag.nodes
+        .iter()
+        .map(|n| n.is_enabled() && (ctx.include_empty || !n.empty))
+        .collect()
+}
+
 pub(super) fn unmatched(
     dag: &Dag,
     selectors: &[String],
     ctx: &SelectContext,
 ) -> Result<Vec<String>, Diagnostic> {
-    let universe: Vec<bool> = dag.nodes.iter().map(GraphNode::is_enabled).collect();
+    // A blank node is a match here (dbt warns only about what matches no enabled node).
+    let all = SelectContext {
+        include_empty: true,
+        ..*ctx
+    };
+    let universe = universe(dag, &all);
     let mut out = Vec::new();
     for group in parse_union(selectors)? {
         let expr =

@@ -55,6 +55,9 @@ pub(crate) struct Selection<'a> {
     pub(crate) selector: Option<&'a str>,
     /// Nodes chosen by id before anything else (`retry`); `None` for every node.
     pub(crate) only: Option<&'a std::collections::BTreeSet<String>>,
+    /// Whether nodes whose SQL file is blank can be selected (`ls` lists them; every command
+    /// that runs or compiles leaves them out, as dbt does).
+    pub(crate) include_empty: bool,
 }
 
 /// Everything loaded for a command.
@@ -342,7 +345,11 @@ impl Session {
                 &from_cli
             }
         };
-        let mut chosen = self.dag.select_expr(expr, &self.select_context())?;
+        let ctx = SelectContext {
+            include_empty: sel.include_empty,
+            ..self.select_context()
+        };
+        let mut chosen = self.dag.select_expr(expr, &ctx)?;
         if let Some(only) = sel.only {
             chosen.retain(|id| only.contains(id));
         }
@@ -389,6 +396,7 @@ impl Session {
     fn select_context(&self) -> SelectContext<'_> {
         SelectContext {
             state: self.state_facts(),
+            include_empty: false,
         }
     }
 

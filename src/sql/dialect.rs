@@ -62,6 +62,12 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn comments_query(&self) -> Option<&'static str> {
         None
     }
+    /// A query of `(grantee, privilege_type)` for the privileges the current role has granted
+    /// others on `rel`, where the engine has grants (`None`: a `grants` config is a no-op, as
+    /// in dbt-duckdb).
+    fn show_grants_query(&self, _rel: &Relation) -> Option<String> {
+        None
+    }
     /// The longest identifier the engine keeps, in bytes.
     fn max_identifier_bytes(&self) -> Option<usize> {
         None
@@ -94,6 +100,13 @@ pub trait SqlDialect: Send + Sync + 'static {
     /// Whether dbt's `Column.data_type` keeps `text` and an unsized `character varying` as they
     /// are (else every string column is `character varying(256)`).
     fn keeps_text_type(&self) -> bool {
+        false
+    }
+    /// Whether dbt's adapter reads a string's or number's size apart from its type (dbt-postgres:
+    /// `character varying` with `char_size` 20, `numeric` with precision and scale), where the
+    /// engine's column types carry them (`character varying(20)`); else the type is kept whole
+    /// (dbt-duckdb's `DECIMAL(18,3)`).
+    fn column_sizes_apart(&self) -> bool {
         false
     }
     /// How seed CSV files mark a missing value.

@@ -379,12 +379,51 @@ impl Column {
             data_type: dtype.into(),
         }
     }
+    /// The type as dbt's adapter describes it: `(dtype, char_size, numeric_precision,
+    /// numeric_scale)`. Where the engine's adapter reads sizes apart (dbt-postgres), a string's
+    /// or number's size is taken off its type (`character varying(20)` is `character varying`
+    /// of size 20); elsewhere the type stays whole.
+    fn described(&self) -> (String, Option<u64>, Option<u64>, Option<u64>) {
+        let apart = super::current().is_some_and(|c| c.services.dialect().column_sizes_apart());
+        let whole = (self.data_type.clone(), None, None, None);
+        if !apart {
+            return whole;
+        }
+        // PostgreSQL's `information_schema.columns` gives binary precisions to its fixed-size
+        // numbers (and scale 0 to the integers).
+        let fixed = match self.data_type.to_ascii_lowercase().as_str() {
+            "smallint" => Some((16, Some(0))),
+            "integer" => Some((32, Some(0))),
+            "bigint" => Some((64, Some(0))),
+            "real" => Some((24, None)),
+            "double precision" => Some((53, None)),
+            _ => None,
+        };
+        if let Some((p, s)) = fixed {
+            return (self.data_type.clone(), None, Some(p), s);
+        }
+        let Some((base, rest)) = self.data_type.split_once('(') else {
+            return whole;
+        };
+        let Some(args) = rest.strip_suffix(')') else {
+            return whole;
+        };
+        let base = base.trim_end().to_string();
+        let nums: Vec<Option<u64>> = args.split(',').map(|a| a.trim().parse().ok()).collect();
+        let lower = base.to_ascii_lowercase();
+        match nums.as_slice() {
+            [Some(n)] if is_string_type(&lower) => (base, Some(*n), None, None),
+            [Some(p)] if is_numeric_type(&lower) => (base, None, Some(*p), Some(0)),
+            [Some(p), Some(s)] if is_numeric_type(&lower) => (base, None, Some(*p), Some(*s)),
+            _ => whole,
+        }
+    }
     fn lower(&self) -> String {
-        self.data_type.to_ascii_lowercase()
+        self.described().0.to_ascii_lowercase()
     }
     /// dbt's `Column.is_string()`: the dtype is exactly one of the string types.
     pub(crate) fn is_string(&self) -> bool {
-        ["text", "character varying", "character", "varchar"].contains(&self.lower().as_str())
+        is_string_type(&self.lower())
     }
     pub(crate) fn is_float(&self) -> bool {
         [
@@ -420,21 +459,37 @@ impl Column {
         .contains(&self.lower().as_str())
     }
     pub(crate) fn is_numeric(&self) -> bool {
-        ["numeric", "decimal"].contains(&self.lower().as_str())
+        is_numeric_type(&self.lower())
     }
-    /// dbt's `Column.data_type`: strings as `character varying(256)` (no size is known),
-    /// everything else as the dtype. Where the engine keeps them (Postgres), `text` and an
-    /// unsized `character varying` stay as they are (dbt-postgres's `PostgresColumn`).
+    /// dbt's `Column.data_type`: a string as `character varying(<size>)` (256 when no size is
+    /// known), a number with its precision and scale when both are known, everything else as the
+    /// dtype. Where the engine keeps them (Postgres), `text` and an unsized
+    /// `character varying` stay as they are (dbt-postgres's `PostgresColumn`).
     pub(crate) fn dbt_data_type(&self) -> String {
         let keeps_text = super::current().is_some_and(|c| c.services.dialect().keeps_text_type());
-        if keeps_text && ["text", "character varying"].contains(&self.lower().as_str()) {
-            self.data_type.clone()
-        } else if self.is_string() {
-            "character varying(256)".to_string()
+        let (dtype, size, precision, scale) = self.described();
+        let lower = dtype.to_ascii_lowercase();
+        if keeps_text && (lower == "text" || (lower == "character varying" && size.is_none())) {
+            dtype
+        } else if is_string_type(&lower) {
+            match size {
+                Some(n) if lower != "text" => format!("character varying({n})"),
+                _ => "character varying(256)".to_string(),
+            }
+        } else if let (true, Some(p), Some(s)) = (is_numeric_type(&lower), precision, scale) {
+            format!("{dtype}({p},{s})")
         } else {
             self.data_type.clone()
         }
     }
+}
+
+fn is_string_type(lower: &str) -> bool {
+    ["text", "character varying", "character", "varchar"].contains(&lower)
+}
+
+fn is_numeric_type(lower: &str) -> bool {
+    ["numeric", "decimal"].contains(&lower)
 }
 
 impl Object for Column {
@@ -445,10 +500,12 @@ impl Object for Column {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         Some(match key.as_str()? {
             "name" | "column" => Value::from(self.name.clone()),
-            "dtype" => Value::from(self.data_type.clone()),
+            "dtype" => Value::from(self.described().0),
             "data_type" | "expanded_data_type" => Value::from(self.dbt_data_type()),
             "quoted" => Value::from(crate::sql::quote(&self.name)),
-            "char_size" | "numeric_precision" | "numeric_scale" => Value::from(()),
+            "char_size" => Value::from(self.described().1),
+            "numeric_precision" => Value::from(self.described().2),
+            "numeric_scale" => Value::from(self.described().3),
             "fields" => Value::from(Vec::<Value>::new()),
             _ => return None,
         })
@@ -466,7 +523,10 @@ impl Object for Column {
             "is_integer" => Value::from(self.is_integer()),
             "is_float" => Value::from(self.is_float()),
             "is_struct" => Value::from(self.lower().starts_with("struct")),
-            "string_size" => Value::from(256),
+            "string_size" => Value::from(match self.described() {
+                (d, Some(n), _, _) if !d.eq_ignore_ascii_case("text") => n,
+                _ => 256,
+            }),
             "literal" => Value::from(format!(
                 "{}::{}",
                 args.first().map(|a| a.to_string()).unwrap_or_default(),

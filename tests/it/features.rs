@@ -707,3 +707,31 @@ fn enforced_contracts_create_constrained_tables() {
     let r = show_json(&dir, "select * from child");
     assert!(r.stdout.contains("\"id\": 1"), "{}", r.stdout);
 }
+
+/// A model whose file holds only whitespace is parsed (counted, listed by `ls`) but never run,
+/// compiled or built, as dbt leaves out empty nodes; the models after it still run.
+#[test]
+fn blank_models_are_listed_but_never_run() {
+    let (_tmp, dir) = duckdb_project(
+        "proj",
+        "",
+        &[
+            ("models/blank.sql", "  \n\n"),
+            ("models/kept.sql", "select 1 as id"),
+        ],
+    );
+    let r = sluice(&dir, &["build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Found 2 models"), "{}", r.stdout);
+    assert!(r.stdout.contains("PASS=1 "), "{}", r.stdout);
+    assert!(!r.stdout.contains("blank"), "{}", r.stdout);
+    let r = sluice(&dir, &["ls", "--resource-type", "model"]);
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        ["proj.blank", "proj.kept"]
+    );
+    let r = sluice(&dir, &["run", "-s", "blank"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("TOTAL=0"), "{}", r.stdout);
+    assert!(!r.stdout.contains("does not match"), "{}", r.stdout);
+}

@@ -795,3 +795,143 @@ fn enforced_contracts_are_checked_before_building_on_postgres() {
     let r = sluice(&dir, &["run"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
+
+/// `grants` as dbt-postgres applies them: granted after the build, revoked when no longer
+/// configured (on a rebuilt view, an incremental model and a seed refilled in place), left alone
+/// when the config is `{}`, and an unknown role is the warehouse's error. On DuckDB, which has
+/// no grants, the config is a no-op.
+#[test]
+fn grants_follow_the_config_on_postgres() {
+    on_both_engines("grants_follow_the_config_on_postgres", |engine| {
+        let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+        engine.write_profile(&dir, "engines", "analytics", 1);
+        if let Engine::Postgres(pg) = engine {
+            let mut c = pg.client("engines");
+            c.batch_execute("create role reader_a; create role reader_b")
+                .unwrap();
+        }
+        let models = dir.join("models");
+        std::fs::write(models.join("g_view.sql"), "select 1 as id").unwrap();
+        std::fs::write(
+            models.join("g_inc.sql"),
+            "{{ config(materialized='incremental') }} select 1 as id",
+        )
+        .unwrap();
+        let props = |view: &str, inc: &str| {
+            format!(
+                "version: 2\nmodels:\n  - name: g_view\n    config:\n      grants: {view}\n  - name: g_inc\n    config:\n      grants: {inc}\n"
+            )
+        };
+        let grants = |rel: &str| {
+            engine.scalar(
+                &dir,
+                "engines",
+                &format!(
+                    "select coalesce(string_agg(grantee || ':' || lower(privilege_type), ',' order by grantee, privilege_type), '') \
+                     from information_schema.role_table_grants \
+                     where table_schema = 'analytics' and table_name = '{rel}' and grantee like 'reader%'"
+                ),
+            )
+        };
+        std::fs::write(
+            models.join("g.yml"),
+            props("{select: [reader_a]}", "{select: [reader_a, reader_b]}"),
+        )
+        .unwrap();
+        let r = sluice(&dir, &["--debug", "run", "-s", "g_view", "g_inc"]);
+        assert_eq!(r.code, 0, "{}: {}{}", engine.name(), r.stdout, r.stderr);
+        let Engine::Postgres(_) = engine else {
+            assert!(!r.stdout.contains("grant "), "{}", r.stdout);
+            return;
+        };
+        assert_eq!(grants("g_view"), "reader_a:select");
+        assert_eq!(grants("g_inc"), "reader_a:select,reader_b:select");
+
+        // Nothing changes: nothing is granted or revoked on the incremental model.
+        let r = sluice(&dir, &["--debug", "run", "-s", "g_inc"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(
+            !r.stdout.contains("grant ") && !r.stdout.contains("revoke "),
+            "{}",
+            r.stdout
+        );
+
+        // Another grantee on the view; one grantee fewer and a new privilege on the increment.
+        std::fs::write(
+            models.join("g.yml"),
+            props(
+                "{select: [reader_b]}",
+                "{select: [reader_b], insert: [reader_a]}",
+            ),
+        )
+        .unwrap();
+        let r = sluice(&dir, &["--debug", "run", "-s", "g_view", "g_inc"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("revoke "), "{}", r.stdout);
+        assert_eq!(grants("g_view"), "reader_b:select");
+        assert_eq!(grants("g_inc"), "reader_a:insert,reader_b:select");
+
+        // `{}` leaves what is there; `select: []` revokes every privilege granted (the config
+        // names all the grants the relation should have, as in dbt).
+        std::fs::write(models.join("g.yml"), props("{}", "{select: []}")).unwrap();
+        let r = sluice(&dir, &["run", "-s", "g_inc"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(grants("g_inc"), "");
+
+        // A role that does not exist is the server's error, on the model that names it.
+        std::fs::write(models.join("g.yml"), props("{select: [nobody_here]}", "{}")).unwrap();
+        let r = sluice(&dir, &["run", "-s", "g_view"]);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("role \"nobody_here\" does not exist"),
+            "{}",
+            r.stdout
+        );
+    });
+}
+
+/// On PostgreSQL a column's size is read apart from its type, as dbt-postgres reads
+/// `information_schema.columns`: `character varying(20)` is dtype `character varying` with
+/// `char_size` 20 (so `is_string()` holds), `numeric(10,2)` has precision and scale.
+#[test]
+fn columns_carry_their_sizes_apart_on_postgres() {
+    let Some(pg) = PgServer::start("columns_carry_their_sizes_apart_on_postgres") else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    std::fs::write(
+        dir.join("models/typed.sql"),
+        "select '8'::varchar(20) as v, 6.5::numeric(10,2) as n, 't'::text as t, 1::int as i",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("macros/show_columns.sql"),
+        "{% macro show_columns() %}{% set rel = api.Relation.create(database=target.database, schema=target.schema, identifier='typed') %}\
+         {% for c in adapter.get_columns_in_relation(rel) %}\
+         {{ log('col ' ~ [c.name, c.dtype, c.char_size, c.numeric_precision, c.numeric_scale, c.data_type, c.is_string(), c.is_numeric(), c.is_number()] | join('|'), info=True) }}\
+         {% endfor %}{% endmacro %}",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", "typed"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["run-operation", "show_columns"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let cols: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once("col ").map(|(_, c)| c))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "v|character varying|20|None|None|character varying(20)|True|False|False",
+            "n|numeric|None|10|2|numeric(10,2)|False|True|True",
+            "t|text|None|None|None|text|True|False|False",
+            "i|integer|None|32|0|integer|False|False|True",
+        ],
+        "{}",
+        r.stdout
+    );
+}

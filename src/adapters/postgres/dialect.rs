@@ -61,6 +61,17 @@ impl SqlDialect for Postgres {
              where c.relkind in ('r', 'p', 'v', 'm', 'f')",
         )
     }
+    /// dbt-postgres's `get_show_grant_sql`: grants the current role made, to other roles.
+    fn show_grants_query(&self, rel: &Relation) -> Option<String> {
+        Some(format!(
+            "select grantee, privilege_type from {}.information_schema.role_table_grants \
+             where grantor = current_role and grantee != current_role \
+             and table_schema = {} and table_name = {}",
+            crate::sql::quote(&rel.database),
+            literal(&rel.schema),
+            literal(&rel.identifier)
+        ))
+    }
     /// `NAMEDATALEN - 1`.
     fn max_identifier_bytes(&self) -> Option<usize> {
         Some(63)
@@ -99,6 +110,9 @@ impl SqlDialect for Postgres {
         }
     }
     fn keeps_text_type(&self) -> bool {
+        true
+    }
+    fn column_sizes_apart(&self) -> bool {
         true
     }
     fn csv_nulls(&self) -> CsvNulls {

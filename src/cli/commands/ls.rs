@@ -21,7 +21,13 @@ pub(super) fn ls(
 ) -> CmdResult {
     let s = session::load(g, false, false)?;
     let ids = s
-        .select_types(&sel.selection(), Some(&ls_default_types()))
+        .select_types(
+            &crate::session::Selection {
+                include_empty: true,
+                ..sel.selection()
+            },
+            Some(&ls_default_types()),
+        )
         .map_err(|d| vec![d])?;
     // A selector that matches nothing (misspelt, or malformed like `tag:` or `a,,b`) is a
     // warning, as in dbt; on stderr, so that the listing on stdout stays clean for scripts.
