@@ -92,16 +92,20 @@ pub(crate) fn read_catalog(
         // Postgres only sees its own database in information_schema; DuckDB sees every attached
         // catalog, so the database filter matters there.
         let db_filter = dialect.catalog_database_filter(database);
-        let sql = format!(
-            "select c.table_catalog, c.table_schema, c.table_name, t.table_type, c.column_name, \
-             c.ordinal_position, c.data_type \
-             from information_schema.columns c \
-             join information_schema.tables t on t.table_catalog = c.table_catalog \
-             and t.table_schema = c.table_schema and t.table_name = c.table_name \
-             where lower(c.table_schema) in ({}){db_filter} \
-             order by c.table_catalog, c.table_schema, c.table_name, c.ordinal_position",
-            list.join(", ")
-        );
+        let sql = dialect
+            .catalog_columns_query(&list.join(", "))
+            .unwrap_or_else(|| {
+                format!(
+                    "select c.table_catalog, c.table_schema, c.table_name, t.table_type, c.column_name, \
+                     c.ordinal_position, c.data_type \
+                     from information_schema.columns c \
+                     join information_schema.tables t on t.table_catalog = c.table_catalog \
+                     and t.table_schema = c.table_schema and t.table_name = c.table_name \
+                     where lower(c.table_schema) in ({}){db_filter} \
+                     order by c.table_catalog, c.table_schema, c.table_name, c.ordinal_position",
+                    list.join(", ")
+                )
+            });
         let rows = conn.query(&sql)?;
         for r in &rows.rows {
             let text = |i: usize| match r.get(i) {

@@ -102,6 +102,11 @@ pub(crate) struct BuildOutcome {
     /// The statement that built the relation (`create view|table ... as (...)`), which dbt
     /// keeps under `target/run/`.
     pub(crate) main_sql: Option<String>,
+    /// For a materialized view, what was done to it (`CREATE`, `REPLACE`, `REFRESH`), which
+    /// dbt logs as `Applying <what> to: <relation>`.
+    pub(crate) applied: Option<&'static str>,
+    /// Whether the relation is a new table or materialized view (so its `indexes` are made).
+    pub(crate) created: bool,
 }
 
 /// Creates `database.schema` unless it exists (tolerating a concurrent worker creating it too:
@@ -152,10 +157,13 @@ pub(crate) fn build(
         Materialization::View => build_view(conn, spec),
         Materialization::Table => build_table(conn, spec),
         Materialization::Incremental => build_incremental(conn, spec),
+        Materialization::MaterializedView => build_materialized_view(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
             rows_affected: None,
             main_sql: None,
+            applied: None,
+            created: false,
         }),
         other => Err(AdapterError::Unsupported {
             message: format!(
@@ -176,7 +184,7 @@ pub(crate) fn build_seed(
     quote_columns: bool,
     full_refresh: bool,
     rebuilt: &Rebuilt,
-) -> Result<usize, AdapterError> {
+) -> Result<(usize, bool), AdapterError> {
     let d = conn.dialect();
     d.check_relation(rel).map_err(AdapterError::build)?;
     let tmp = d.suffixed(rel, "__dbt_tmp");
@@ -203,11 +211,11 @@ pub(crate) fn build_seed(
             ))
         });
         let _ = drop_if_exists(conn, &tmp);
-        refill.map(|_| ())
+        refill.map(|_| false)
     } else {
-        swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt)
+        swap_into_place(conn, rel, &tmp, RelationKind::Table, rebuilt).map(|()| true)
     };
-    result.map(|()| n)
+    result.map(|created| (n, created))
 }
 
 fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
@@ -221,6 +229,48 @@ fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcom
     Ok(BuildOutcome {
         main_sql: Some(main),
         ..ok_outcome(d, None)
+    })
+}
+
+/// A materialized view (PostgreSQL), as dbt-postgres builds one: refreshed in place when it
+/// exists as one and no full refresh is asked (sluice knows no configuration of it that could
+/// have changed), otherwise created under a temporary name and swapped in for whatever was
+/// there (a table, a view, or itself on `--full-refresh`).
+fn build_materialized_view(
+    conn: &mut dyn Connection,
+    spec: &BuildSpec,
+) -> Result<BuildOutcome, AdapterError> {
+    let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
+    let d = conn.dialect();
+    let existing = conn.relation_kind(rel)?;
+    if existing == Some(RelationKind::MaterializedView) && !spec.full_refresh {
+        let refresh = format!("refresh materialized view {}", d.rel(rel));
+        conn.execute(&refresh)?;
+        return Ok(BuildOutcome {
+            message: "REFRESH MATERIALIZED VIEW".into(),
+            rows_affected: None,
+            main_sql: Some(refresh),
+            applied: Some("REFRESH"),
+            created: false,
+        });
+    }
+    let tmp = d.suffixed(rel, "__dbt_tmp");
+    drop_if_exists(conn, &tmp)?;
+    let main = spec.headed(format!(
+        "create materialized view {} as (\n{}\n)",
+        d.rel(&tmp),
+        sql.trim_end().trim_end_matches(';')
+    ));
+    let n = conn.execute(&main)?;
+    swap_into_place(conn, rel, &tmp, RelationKind::MaterializedView, rebuilt)?;
+    Ok(BuildOutcome {
+        main_sql: Some(main),
+        applied: Some(if existing.is_some() {
+            "REPLACE"
+        } else {
+            "CREATE"
+        }),
+        ..outcome(d, Some(n), true)
     })
 }
 
@@ -259,6 +309,8 @@ fn outcome(d: Dialect, rows: Option<u64>, created_table: bool) -> BuildOutcome {
         message,
         rows_affected,
         main_sql: None,
+        applied: None,
+        created: created_table,
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod materialize;
 mod status;
 pub(crate) use status::RunStatus;
 mod grants;
+mod indexes;
 mod metric_unit;
 mod microbatch;
 mod node;

@@ -187,6 +187,51 @@ fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
     shared.files.write(path, sql.to_string());
 }
 
+/// Makes the indexes `node`'s `indexes` config lists on `rel`, which was just created anew
+/// (engines without the config ignore it, as dbt-duckdb's table builds do).
+fn create_indexes(
+    shared: &Shared,
+    node: &Node,
+    wh: &ConnWarehouse,
+    rel: &Relation,
+) -> Result<(), String> {
+    if !shared.dialect.has_index_config() {
+        return Ok(());
+    }
+    let blame = |e: String| {
+        format!(
+            "{} in {} {} ({})\n  {e}",
+            "Compilation Error",
+            node.resource_type.as_str(),
+            node.name,
+            node.original_file_path
+        )
+    };
+    let indexes = super::indexes::configured(node.config.get("indexes")).map_err(blame)?;
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    let now = chrono::Utc::now()
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string();
+    let rendered = rel.to_string();
+    with_conn(wh, |c| {
+        indexes.iter().try_for_each(|i| {
+            c.execute(&super::indexes::create_sql(&rendered, i, &now))
+                .map(|_| ())
+        })
+    })?
+    .map_err(|e| {
+        format!(
+            "Database Error in {} {} ({})\n  {e}",
+            node.resource_type.as_str(),
+            node.name,
+            node.original_file_path
+        )
+    })
+}
+
 /// What follows the build of `node`'s relation, as dbt's materializations end: its `grants`
 /// applied, then its `persist_docs` comments (warning about documented columns the relation
 /// lacks).
@@ -304,10 +349,16 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
         )
     });
     let res = match res {
-        Ok(Ok(n)) => grants_and_docs(shared, node, wh, &rel, RelationKind::Table)
-            .and_then(|()| run_hooks_for(shared, node, wh, "post-hook"))
-            .map(|()| Ok(n)),
-        other => other,
+        Ok(Ok((n, created))) => if created {
+            create_indexes(shared, node, wh, &rel)
+        } else {
+            Ok(())
+        }
+        .and_then(|()| grants_and_docs(shared, node, wh, &rel, RelationKind::Table))
+        .and_then(|()| run_hooks_for(shared, node, wh, "post-hook"))
+        .map(|()| Ok(n)),
+        Ok(Err(e)) => Ok(Err(e)),
+        Err(e) => Err(e),
     };
     match res {
         Ok(Ok(n)) => NodeOutcome {
@@ -603,13 +654,15 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         Err(o) => return o,
     };
     let mat = node.materialization();
-    if !matches!(
-        mat,
+    let builds = match mat {
         Materialization::View
-            | Materialization::Table
-            | Materialization::Incremental
-            | Materialization::Ephemeral
-    ) {
+        | Materialization::Table
+        | Materialization::Incremental
+        | Materialization::Ephemeral => true,
+        Materialization::MaterializedView => shared.dialect.has_materialized_views(),
+        _ => false,
+    };
+    if !builds {
         let kind = shared.dialect.name();
         return NodeOutcome::error(
             format!(
@@ -722,11 +775,21 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         let path = shared.target_path.join(rel_path.trim_start_matches('/'));
         shared.files.write(path, format!("{};", main.trim_end()));
     }
-    let kind = if mat == Materialization::View {
-        RelationKind::View
-    } else {
-        RelationKind::Table
+    if let Some(what) = outcome.applied {
+        shared
+            .reporter
+            .event(&Event::Debug(format!("Applying {what} to: {rel}")));
+    }
+    let kind = match mat {
+        Materialization::View => RelationKind::View,
+        Materialization::MaterializedView => RelationKind::MaterializedView,
+        _ => RelationKind::Table,
     };
+    if outcome.created {
+        if let Err(e) = create_indexes(shared, node, wh, &rel) {
+            return NodeOutcome::error(e, Some(sql));
+        }
+    }
     if let Err(e) = grants_and_docs(shared, node, wh, &rel, kind) {
         return NodeOutcome::error(e, Some(sql));
     }
@@ -768,9 +831,10 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
     let dialect = shared.dialect;
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;
-        super::snapshot::run(c, &spec, |r, s| dialect.create_table_as(r, s))
+        let existed = c.relation_kind(&rel)?.is_some();
+        super::snapshot::run(c, &spec, |r, s| dialect.create_table_as(r, s)).map(|o| (o, existed))
     });
-    let (message, rows) = match res {
+    let ((message, rows), existed) = match res {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             let kind = e.dbt_kind();
@@ -784,6 +848,12 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
+    // A snapshot's table is made on its first run only; its indexes then.
+    if !existed {
+        if let Err(e) = create_indexes(shared, node, wh, &rel) {
+            return NodeOutcome::error(e, Some(sql));
+        }
+    }
     if let Err(e) = grants_and_docs(shared, node, wh, &rel, RelationKind::Table) {
         return NodeOutcome::error(e, Some(sql));
     }
@@ -834,7 +904,10 @@ fn run_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
                 )
             };
             c.execute(&match kind {
-                RelationKind::View => shared.dialect.create_view_as(&rel, &stored),
+                // (`store_failures_as` is `table` or `view`.)
+                RelationKind::View | RelationKind::MaterializedView => {
+                    shared.dialect.create_view_as(&rel, &stored)
+                }
                 RelationKind::Table => shared.dialect.create_table_as(&rel, &stored),
             })?;
             Ok(())

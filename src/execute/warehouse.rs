@@ -44,6 +44,7 @@ impl Warehouse for ConnWarehouse {
             let s = match k {
                 crate::sql::RelationKind::Table => "table",
                 crate::sql::RelationKind::View => "view",
+                crate::sql::RelationKind::MaterializedView => "materialized_view",
             };
             (rel, s.to_string())
         }))

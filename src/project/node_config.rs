@@ -22,6 +22,8 @@ pub enum Materialization {
     Table,
     Incremental,
     Ephemeral,
+    /// PostgreSQL's materialized views (`materialized_view`).
+    MaterializedView,
     Seed,
     Snapshot,
     Test,
@@ -36,6 +38,7 @@ impl Materialization {
             "table" => Materialization::Table,
             "incremental" => Materialization::Incremental,
             "ephemeral" => Materialization::Ephemeral,
+            "materialized_view" => Materialization::MaterializedView,
             "seed" => Materialization::Seed,
             "snapshot" => Materialization::Snapshot,
             "test" | "unit" => Materialization::Test,

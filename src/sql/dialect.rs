@@ -47,6 +47,22 @@ pub trait SqlDialect: Send + Sync + 'static {
     /// The condition on `information_schema.columns c` that keeps `database`'s rows (empty when
     /// the engine sees only its own database there).
     fn catalog_database_filter(&self, database: &str) -> String;
+    /// Whether the `indexes` config makes indexes (dbt-postgres's `create_indexes`).
+    fn has_index_config(&self) -> bool {
+        false
+    }
+    /// Whether models can be `materialized_view`s (dbt-postgres has the materialization,
+    /// dbt-duckdb does not).
+    fn has_materialized_views(&self) -> bool {
+        false
+    }
+    /// The catalog's query of `(database, schema, relation, type, column, position, column type)`
+    /// for the schemas whose lower-cased names are `schemas` (a SQL list of literals), where the
+    /// engine's `information_schema` leaves relations out (PostgreSQL's materialized views);
+    /// `None`: `information_schema.columns` serves.
+    fn catalog_columns_query(&self, _schemas: &str) -> Option<String> {
+        None
+    }
     /// A query of `(database, schema, table, row count)` for the catalog, where the engine keeps
     /// row counts.
     fn table_row_counts_query(&self) -> Option<&'static str> {

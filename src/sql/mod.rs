@@ -180,19 +180,21 @@ pub fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Tables and views: what `drop`/`rename` need to know.
+/// Tables, views and materialized views (PostgreSQL): what `drop`/`rename` need to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RelationKind {
     Table,
     View,
+    MaterializedView,
 }
 
 impl RelationKind {
-    /// The word DDL uses for it (`drop view`, `alter table`).
+    /// The word DDL uses for it (`drop view`, `alter table`, `drop materialized view`).
     pub(crate) fn keyword(self) -> &'static str {
         match self {
             RelationKind::View => "view",
             RelationKind::Table => "table",
+            RelationKind::MaterializedView => "materialized view",
         }
     }
 }

@@ -545,3 +545,26 @@ fn persist_docs_comments_relations_and_columns_on_both_engines() {
         assert_eq!(seed["columns"]["name"]["comment"], "who");
     });
 }
+
+/// `docs generate` compiles models that ask the warehouse (`run_query`) as `compile` does: with
+/// a connection opened when a node asks, so their compiled SQL carries the answer.
+#[test]
+fn docs_generate_compiles_models_that_query_the_warehouse() {
+    let (_tmp, dir) = crate::support::duckdb_project(
+        "asks",
+        "",
+        &[(
+            "models/asks.sql",
+            "{% set n = run_query('select 40 + 2').columns[0].values()[0] if execute else 0 %}select {{ n }} as answer",
+        )],
+    );
+    let r = crate::support::sluice(&dir, &["docs", "generate"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["nodes"]["model.asks.asks"]["compiled_code"],
+        "select 42 as answer"
+    );
+}

@@ -935,3 +935,168 @@ fn columns_carry_their_sizes_apart_on_postgres() {
         r.stdout
     );
 }
+
+/// `materialized='materialized_view'` on PostgreSQL, as dbt-postgres builds it: created as one,
+/// refreshed in place by the next run (rows added to what it reads appear), replaced on
+/// `--full-refresh` and when it was a table, replaced by a table when the config changes, and
+/// in the catalog as `MATERIALIZED VIEW`. DuckDB has no such materialization.
+#[test]
+fn materialized_views_on_postgres() {
+    on_both_engines("materialized_views_on_postgres", |engine| {
+        let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+        engine.write_profile(&dir, "engines", "analytics", 1);
+        let model = dir.join("models/mv.sql");
+        let write = |mat: &str| {
+            std::fs::write(
+                &model,
+                format!("{{{{ config(materialized='{mat}') }}}} select * from {{{{ ref('raw_events') }}}}"),
+            )
+            .unwrap()
+        };
+        write("materialized_view");
+        let r = sluice(&dir, &["seed"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let r = sluice(&dir, &["--debug", "run", "-s", "mv"]);
+        let Engine::Postgres(pg) = engine else {
+            assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+            assert!(
+                r.stdout.contains(
+                    "No materialization 'materialized_view' was found for adapter duckdb"
+                ),
+                "{}",
+                r.stdout
+            );
+            return;
+        };
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("Applying CREATE to: "), "{}", r.stdout);
+        let q = |sql: &str| engine.scalar(&dir, "engines", sql);
+        let kind = || {
+            q("select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+               where n.nspname = 'analytics' and c.relname = 'mv'")
+        };
+        assert_eq!(kind(), "m");
+        assert_eq!(q("select count(*) from analytics.mv"), "5");
+        pg.client("engines")
+            .batch_execute(
+                "insert into analytics.raw_events select * from analytics.raw_events limit 1",
+            )
+            .unwrap();
+        assert_eq!(q("select count(*) from analytics.mv"), "5");
+        let r = sluice(&dir, &["--debug", "run", "-s", "mv"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("Applying REFRESH to: "), "{}", r.stdout);
+        assert_eq!(q("select count(*) from analytics.mv"), "6");
+        let r = sluice(&dir, &["--debug", "run", "-s", "mv", "--full-refresh"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("Applying REPLACE to: "), "{}", r.stdout);
+        assert_eq!(kind(), "m");
+
+        let r = sluice(&dir, &["docs", "generate"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let catalog: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("target/catalog.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            catalog["nodes"]["model.engines.mv"]["metadata"]["type"],
+            "MATERIALIZED VIEW"
+        );
+
+        write("table");
+        let r = sluice(&dir, &["run", "-s", "mv"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(kind(), "r");
+        write("materialized_view");
+        let r = sluice(&dir, &["run", "-s", "mv"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(kind(), "m");
+    });
+}
+
+/// The `indexes` config on PostgreSQL, as dbt-postgres's `create_indexes`: made when a table,
+/// an incremental model's table, a seed's table or a materialized view is created, kept (not
+/// made twice) by an incremental run and a seed refilled in place; a malformed entry is the
+/// model's error.
+#[test]
+fn indexes_are_made_when_relations_are_created_on_postgres() {
+    let Some(pg) = PgServer::start("indexes_are_made_when_relations_are_created_on_postgres")
+    else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    let models = dir.join("models");
+    std::fs::write(
+        models.join("ix_table.sql"),
+        "{{ config(materialized='table', indexes=[{'columns': ['id'], 'unique': true}, {'columns': ['name'], 'type': 'hash'}]) }} select 1 as id, 'a' as name",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("ix_inc.sql"),
+        "{{ config(materialized='incremental', indexes=[{'columns': ['id']}]) }} select 1 as id",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("ix_mv.sql"),
+        "{{ config(materialized='materialized_view', indexes=[{'columns': ['id']}]) }} select 1 as id",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("seeds/ix.yml"),
+        "version: 2\nseeds:\n  - name: raw_events\n    config:\n      indexes: [{columns: [user_id]}]\n",
+    )
+    .unwrap();
+    let count = |rel: &str| {
+        engine.scalar(
+            &dir,
+            "engines",
+            &format!("select count(*) from pg_indexes where schemaname = 'analytics' and tablename = '{rel}'"),
+        )
+    };
+    let defs = |rel: &str| {
+        engine.scalar(
+            &dir,
+            "engines",
+            &format!("select string_agg(regexp_replace(indexdef, 'INDEX \\S+ ON', 'INDEX ON'), ' | ' order by indexdef) from pg_indexes where schemaname = 'analytics' and tablename = '{rel}'"),
+        )
+    };
+    for _ in 0..2 {
+        let r = sluice(
+            &dir,
+            &["build", "-s", "raw_events", "ix_table", "ix_inc", "ix_mv"],
+        );
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(count("ix_table"), "2");
+        assert_eq!(count("ix_inc"), "1");
+        assert_eq!(count("ix_mv"), "1");
+        assert_eq!(count("raw_events"), "1");
+    }
+    let d = defs("ix_table");
+    assert!(
+        d.as_str()
+            .unwrap()
+            .contains("CREATE INDEX ON analytics.ix_table USING hash (name)")
+            && d.as_str()
+                .unwrap()
+                .contains("CREATE UNIQUE INDEX ON analytics.ix_table USING btree (id)"),
+        "{d}"
+    );
+    let r = sluice(&dir, &["run", "-s", "ix_inc", "--full-refresh"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(count("ix_inc"), "1");
+
+    std::fs::write(
+        models.join("ix_bad.sql"),
+        "{{ config(materialized='table', indexes=[{'unique': true}]) }} select 1 as id",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", "ix_bad"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("an index needs `columns`"),
+        "{}",
+        r.stdout
+    );
+}

@@ -61,6 +61,23 @@ impl SqlDialect for Postgres {
              where c.relkind in ('r', 'p', 'v', 'm', 'f')",
         )
     }
+    /// As dbt-postgres's `get_catalog_relations`: from `pg_catalog`, so materialized views are
+    /// there, with column types as `format_type` writes them.
+    fn catalog_columns_query(&self, schemas: &str) -> Option<String> {
+        Some(format!(
+            "select current_database()::text, n.nspname::text, c.relname::text, \
+             case c.relkind when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW' \
+             else 'BASE TABLE' end, a.attname::text, a.attnum::int, \
+             pg_catalog.format_type(a.atttypid, a.atttypmod) \
+             from pg_catalog.pg_namespace n \
+             join pg_catalog.pg_class c on c.relnamespace = n.oid \
+             join pg_catalog.pg_attribute a on a.attrelid = c.oid \
+             where lower(n.nspname) in ({schemas}) and not pg_is_other_temp_schema(n.oid) \
+             and c.relpersistence in ('p', 'u') and c.relkind in ('r', 'v', 'f', 'p', 'm') \
+             and a.attnum > 0 and not a.attisdropped \
+             order by n.nspname, c.relname, a.attnum"
+        ))
+    }
     /// dbt-postgres's `get_show_grant_sql`: grants the current role made, to other roles.
     fn show_grants_query(&self, rel: &Relation) -> Option<String> {
         Some(format!(
@@ -113,6 +130,12 @@ impl SqlDialect for Postgres {
         true
     }
     fn column_sizes_apart(&self) -> bool {
+        true
+    }
+    fn has_materialized_views(&self) -> bool {
+        true
+    }
+    fn has_index_config(&self) -> bool {
         true
     }
     fn csv_nulls(&self) -> CsvNulls {

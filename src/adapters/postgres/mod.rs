@@ -481,7 +481,8 @@ impl Connection for PgConnection {
             .first()
             .and_then(|r| r.first().cloned().flatten())
             .and_then(|k| match k.as_str() {
-                "v" | "m" => Some(RelationKind::View),
+                "v" => Some(RelationKind::View),
+                "m" => Some(RelationKind::MaterializedView),
                 "r" | "p" | "f" => Some(RelationKind::Table),
                 _ => None,
             }))
@@ -507,7 +508,8 @@ impl Connection for PgConnection {
                 .filter_map(|r| {
                     let name = r.first().cloned().flatten()?;
                     let kind = match r.get(1).cloned().flatten()?.as_str() {
-                        "v" | "m" => RelationKind::View,
+                        "v" => RelationKind::View,
+                        "m" => RelationKind::MaterializedView,
                         _ => RelationKind::Table,
                     };
                     Some((name, kind))

@@ -100,6 +100,8 @@ fn view_builds_rebuilds_and_replaces_a_table() {
                 "create view {} as (\nselect 1 as a\n)",
                 r.with_identifier(format!("{}__dbt_tmp", r.identifier))
             )),
+            applied: None,
+            created: false,
         }
     );
     build(
@@ -370,7 +372,7 @@ fn seeds_load_reload_and_full_refresh() {
             &NONE_REBUILT,
         )
         .expect("seed"),
-        2
+        (2, true)
     );
     db.conn
         .execute("create view shop.marts.dep as select count(*) as n from shop.marts.countries")
@@ -385,7 +387,8 @@ fn seeds_load_reload_and_full_refresh() {
             &NONE_REBUILT,
         )
         .expect("reseed"),
-        1
+        (1, false),
+        "refilled in place, not a new table"
     );
     assert_eq!(
         rows(&mut db, "select * from shop.marts.countries"),

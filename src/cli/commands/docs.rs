@@ -197,15 +197,14 @@ fn catalog_and_site(
     })
 }
 
-/// Compiles models, snapshots, analyses, tests and run hooks (no warehouse), like `sluice compile`, so the
-/// manifest and the pages carry compiled SQL. On a compile-only target, the nodes that need the
-/// warehouse to compile are left out with a warning each (returned).
+/// Compiles models, snapshots, analyses, tests and run hooks, like `sluice compile`, so the
+/// manifest and the pages carry compiled SQL: the warehouse is connected only when a node asks
+/// it something (`run_query`, `adapter.get_relation` ...). On a compile-only target, the nodes
+/// that need the warehouse to compile are left out with a warning each (returned).
 fn compile_all(s: &mut Session) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
     // A compile-only target refuses to connect, and says so for each node that asks.
-    let warehouse = crate::adapters::registry::compiles_only(&s.target.adapter_type).then(|| {
-        Arc::new(crate::execute::LazyWarehouse::new(&s.target))
-            as Arc<dyn crate::compile::Warehouse>
-    });
+    let warehouse = Some(Arc::new(crate::execute::LazyWarehouse::new(&s.target))
+        as Arc<dyn crate::compile::Warehouse>);
     let services = Arc::new(CompileServices::new(
         s.parsed.resolver.clone(),
         warehouse,
