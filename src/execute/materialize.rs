@@ -44,6 +44,11 @@ pub(crate) struct BuildSpec<'a> {
     /// SQL run before the statement that creates the relation, in the same call (dbt's
     /// `sql_header`: session settings, temporary functions).
     pub(crate) sql_header: Option<&'a str>,
+    /// The `indexes` config (a materialized view compares it with the indexes it has).
+    pub(crate) indexes: &'a [super::indexes::IndexConfig],
+    /// `apply` (default), `continue` or `fail`: what a materialized view whose configuration
+    /// changed does.
+    pub(crate) on_configuration_change: Option<&'a str>,
 }
 
 impl<'a> BuildSpec<'a> {
@@ -68,12 +73,14 @@ impl<'a> BuildSpec<'a> {
             rebuilt,
             contract: None,
             sql_header: None,
+            indexes: &[],
+            on_configuration_change: None,
         }
     }
 
     /// `statement` after the spec's `sql_header`, as dbt's `create_table_as` and
     /// `create_view_as` write it.
-    fn headed(&self, statement: String) -> String {
+    pub(super) fn headed(&self, statement: String) -> String {
         match self.sql_header {
             Some(h) => format!("{}\n{statement}", h.trim()),
             None => statement,
@@ -102,9 +109,10 @@ pub(crate) struct BuildOutcome {
     /// The statement that built the relation (`create view|table ... as (...)`), which dbt
     /// keeps under `target/run/`.
     pub(crate) main_sql: Option<String>,
-    /// For a materialized view, what was done to it (`CREATE`, `REPLACE`, `REFRESH`), which
-    /// dbt logs as `Applying <what> to: <relation>`.
-    pub(crate) applied: Option<&'static str>,
+    /// Lines for `--debug` about what was done (dbt's `Applying REPLACE to: <relation>`).
+    pub(crate) log: Vec<String>,
+    /// A warning to report (a materialized view's configuration change left alone).
+    pub(crate) warning: Option<String>,
     /// Whether the relation is a new table or materialized view (so its `indexes` are made).
     pub(crate) created: bool,
 }
@@ -157,12 +165,13 @@ pub(crate) fn build(
         Materialization::View => build_view(conn, spec),
         Materialization::Table => build_table(conn, spec),
         Materialization::Incremental => build_incremental(conn, spec),
-        Materialization::MaterializedView => build_materialized_view(conn, spec),
+        Materialization::MaterializedView => super::materialized_view::build(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
             rows_affected: None,
             main_sql: None,
-            applied: None,
+            log: Vec::new(),
+            warning: None,
             created: false,
         }),
         other => Err(AdapterError::Unsupported {
@@ -232,48 +241,6 @@ fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcom
     })
 }
 
-/// A materialized view (PostgreSQL), as dbt-postgres builds one: refreshed in place when it
-/// exists as one and no full refresh is asked (sluice knows no configuration of it that could
-/// have changed), otherwise created under a temporary name and swapped in for whatever was
-/// there (a table, a view, or itself on `--full-refresh`).
-fn build_materialized_view(
-    conn: &mut dyn Connection,
-    spec: &BuildSpec,
-) -> Result<BuildOutcome, AdapterError> {
-    let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
-    let d = conn.dialect();
-    let existing = conn.relation_kind(rel)?;
-    if existing == Some(RelationKind::MaterializedView) && !spec.full_refresh {
-        let refresh = format!("refresh materialized view {}", d.rel(rel));
-        conn.execute(&refresh)?;
-        return Ok(BuildOutcome {
-            message: "REFRESH MATERIALIZED VIEW".into(),
-            rows_affected: None,
-            main_sql: Some(refresh),
-            applied: Some("REFRESH"),
-            created: false,
-        });
-    }
-    let tmp = d.suffixed(rel, "__dbt_tmp");
-    drop_if_exists(conn, &tmp)?;
-    let main = spec.headed(format!(
-        "create materialized view {} as (\n{}\n)",
-        d.rel(&tmp),
-        sql.trim_end().trim_end_matches(';')
-    ));
-    let n = conn.execute(&main)?;
-    swap_into_place(conn, rel, &tmp, RelationKind::MaterializedView, rebuilt)?;
-    Ok(BuildOutcome {
-        main_sql: Some(main),
-        applied: Some(if existing.is_some() {
-            "REPLACE"
-        } else {
-            "CREATE"
-        }),
-        ..outcome(d, Some(n), true)
-    })
-}
-
 fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
     let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
     let d = conn.dialect();
@@ -303,13 +270,14 @@ fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutco
 
 /// What the engine's dbt adapter reports for a table created from `rows` rows, or for rows
 /// written into an existing table, or for a view (`rows: None`).
-fn outcome(d: Dialect, rows: Option<u64>, created_table: bool) -> BuildOutcome {
+pub(super) fn outcome(d: Dialect, rows: Option<u64>, created_table: bool) -> BuildOutcome {
     let (message, rows_affected) = d.build_status(rows, created_table);
     BuildOutcome {
         message,
         rows_affected,
         main_sql: None,
-        applied: None,
+        log: Vec::new(),
+        warning: None,
         created: created_table,
     }
 }
@@ -325,7 +293,7 @@ fn ok_outcome(d: Dialect, rows: Option<u64>) -> BuildOutcome {
 /// Where dropping the old relation drops the views that read it (PostgreSQL), those views are
 /// recreated from their definitions in the same transaction, so readers never lose them; see
 /// [`Rebuilt`] for a view that cannot be.
-fn swap_into_place(
+pub(super) fn swap_into_place(
     conn: &mut dyn Connection,
     target: &Relation,
     tmp: &Relation,
@@ -471,7 +439,10 @@ fn in_transaction<T>(
     }
 }
 
-fn drop_if_exists(conn: &mut dyn Connection, rel: &Relation) -> Result<(), AdapterError> {
+pub(super) fn drop_if_exists(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+) -> Result<(), AdapterError> {
     if let Some(kind) = conn.relation_kind(rel)? {
         let sql = conn.dialect().drop_relation(rel, kind);
         conn.execute(&sql)?;

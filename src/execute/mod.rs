@@ -8,6 +8,7 @@
 
 mod contract;
 pub(crate) mod materialize;
+mod materialized_view;
 mod status;
 pub(crate) use status::RunStatus;
 mod grants;

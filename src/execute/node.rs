@@ -726,6 +726,18 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let full_refresh = node
         .config_bool("full_refresh")
         .unwrap_or(shared.full_refresh);
+    let indexes = match super::indexes::configured(node.config.get("indexes")) {
+        Ok(i) => i,
+        Err(e) => {
+            return NodeOutcome::error(
+                format!(
+                    "Compilation Error in model {} ({})\n  {e}",
+                    node.name, node.original_file_path
+                ),
+                Some(sql),
+            )
+        }
+    };
     let spec = materialize::BuildSpec {
         relation: &rel,
         materialization: mat,
@@ -749,6 +761,8 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         rebuilt: &shared.rebuilt,
         contract: contract.as_ref(),
         sql_header: sql_header.as_deref(),
+        indexes: &indexes,
+        on_configuration_change: node.config_str("on_configuration_change"),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;
@@ -775,10 +789,11 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         let path = shared.target_path.join(rel_path.trim_start_matches('/'));
         shared.files.write(path, format!("{};", main.trim_end()));
     }
-    if let Some(what) = outcome.applied {
-        shared
-            .reporter
-            .event(&Event::Debug(format!("Applying {what} to: {rel}")));
+    for line in &outcome.log {
+        shared.reporter.event(&Event::Debug(line.clone()));
+    }
+    if let Some(warning) = &outcome.warning {
+        shared.reporter.event(&Event::Warning(warning.clone()));
     }
     let kind = match mat {
         Materialization::View => RelationKind::View,

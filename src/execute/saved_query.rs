@@ -90,6 +90,8 @@ pub(crate) fn write_export(
         merge_exclude_columns: vec![],
         contract: None,
         sql_header: None,
+        indexes: &[],
+        on_configuration_change: None,
         // An export is a relation of its own: nothing reads it in the run that writes it.
         rebuilt: &materialize::Rebuilt::new(),
     };

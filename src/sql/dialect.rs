@@ -51,6 +51,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn has_index_config(&self) -> bool {
         false
     }
+    /// A query of `(name, method, unique, comma-separated columns)` for `rel`'s indexes, where
+    /// the `indexes` config is compared with them (a PostgreSQL materialized view).
+    fn show_indexes_query(&self, _rel: &Relation) -> Option<String> {
+        None
+    }
     /// Whether models can be `materialized_view`s (dbt-postgres has the materialization,
     /// dbt-duckdb does not).
     fn has_materialized_views(&self) -> bool {

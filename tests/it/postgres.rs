@@ -985,8 +985,48 @@ fn materialized_views_on_postgres() {
         assert_eq!(q("select count(*) from analytics.mv"), "5");
         let r = sluice(&dir, &["--debug", "run", "-s", "mv"]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-        assert!(r.stdout.contains("Applying REFRESH to: "), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("refresh materialized view"),
+            "{}",
+            r.stdout
+        );
         assert_eq!(q("select count(*) from analytics.mv"), "6");
+
+        // A changed `indexes` config: applied by altering the view's indexes (the default), or
+        // left with a warning (`continue`), or the model's error (`fail`).
+        let indexes = || {
+            q("select string_agg(indexdef, ' | ') from pg_indexes where schemaname = 'analytics' and tablename = 'mv'")
+        };
+        let with_index = |column: &str, on_change: &str| {
+            std::fs::write(
+                &model,
+                format!("{{{{ config(materialized='materialized_view', on_configuration_change='{on_change}', indexes=[{{'columns': ['{column}']}}]) }}}} select * from {{{{ ref('raw_events') }}}}"),
+            )
+            .unwrap()
+        };
+        with_index("user_id", "apply");
+        let r = sluice(&dir, &["--debug", "run", "-s", "mv"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("Applying ALTER to: "), "{}", r.stdout);
+        assert!(
+            indexes().as_str().unwrap().ends_with("(user_id)"),
+            "{}",
+            indexes()
+        );
+        with_index("amount", "continue");
+        let r = sluice(&dir, &["run", "-s", "mv"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("was set to `continue`"), "{}", r.stdout);
+        assert!(
+            indexes().as_str().unwrap().ends_with("(user_id)"),
+            "{}",
+            indexes()
+        );
+        with_index("amount", "fail");
+        let r = sluice(&dir, &["run", "-s", "mv"]);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("was set to `fail`"), "{}", r.stdout);
+        write("materialized_view");
         let r = sluice(&dir, &["--debug", "run", "-s", "mv", "--full-refresh"]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
         assert!(r.stdout.contains("Applying REPLACE to: "), "{}", r.stdout);

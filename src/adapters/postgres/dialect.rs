@@ -138,6 +138,22 @@ impl SqlDialect for Postgres {
     fn has_index_config(&self) -> bool {
         true
     }
+    fn show_indexes_query(&self, rel: &Relation) -> Option<String> {
+        Some(format!(
+            "select i.relname::text, m.amname::text, ix.indisunique, \
+             array_to_string(array_agg(a.attname::text order by a.attname), ',') \
+             from pg_catalog.pg_index ix \
+             join pg_catalog.pg_class i on i.oid = ix.indexrelid \
+             join pg_catalog.pg_am m on m.oid = i.relam \
+             join pg_catalog.pg_class t on t.oid = ix.indrelid \
+             join pg_catalog.pg_namespace n on n.oid = t.relnamespace \
+             join pg_catalog.pg_attribute a on a.attrelid = t.oid and a.attnum = any(ix.indkey) \
+             where n.nspname = {} and t.relname = {} \
+             group by 1, 2, 3 order by 1",
+            literal(&rel.schema),
+            literal(&rel.identifier)
+        ))
+    }
     fn csv_nulls(&self) -> CsvNulls {
         CsvNulls::NullWords
     }

@@ -62,6 +62,8 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         merge_exclude_columns: vec![],
         contract: None,
         sql_header: None,
+        indexes: &[],
+        on_configuration_change: None,
         rebuilt: &NONE_REBUILT,
     }
 }
@@ -100,7 +102,8 @@ fn view_builds_rebuilds_and_replaces_a_table() {
                 "create view {} as (\nselect 1 as a\n)",
                 r.with_identifier(format!("{}__dbt_tmp", r.identifier))
             )),
-            applied: None,
+            log: Vec::new(),
+            warning: None,
             created: false,
         }
     );
