@@ -71,6 +71,27 @@ pub(crate) fn configured(config: Option<&Value>) -> Result<Vec<IndexConfig>, Str
         .collect()
 }
 
+/// The time an index name is made from: now, in UTC, as Python's `isoformat()` writes it.
+pub(crate) fn stamp() -> String {
+    chrono::Utc::now()
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
+}
+
+/// Creates `indexes` on `rel`.
+pub(crate) fn create_all(
+    c: &mut dyn crate::adapters::Connection,
+    rel: &crate::sql::Relation,
+    indexes: &[IndexConfig],
+) -> Result<(), crate::adapters::AdapterError> {
+    let (rendered, now) = (rel.to_string(), stamp());
+    for index in indexes {
+        c.execute(&create_sql(&rendered, index, &now))?;
+    }
+    Ok(())
+}
+
 /// The statement creating `index` on `rel` (as rendered, `"db"."schema"."name"`), named from
 /// `now` (an ISO timestamp) as dbt-postgres names it.
 pub(crate) fn create_sql(rel: &str, index: &IndexConfig, now: &str) -> String {

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::indexes::{create_sql, IndexConfig};
+use super::indexes::{create_sql, stamp, IndexConfig};
 use super::materialize::{drop_if_exists, outcome, swap_into_place, BuildOutcome, BuildSpec};
 use crate::adapters::{AdapterError, Connection};
 use crate::sql::{quote, RelationKind};
@@ -149,11 +149,7 @@ fn update(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, A
             ));
         }
     }
-    let now = chrono::Utc::now()
-        .naive_utc()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string();
-    let rendered = rel.to_string();
+    let (rendered, now) = (rel.to_string(), stamp());
     for index in want {
         if !have_keys.contains(&key_of(index)) {
             statements.push(create_sql(&rendered, index, &now));

@@ -187,49 +187,36 @@ fn write_compiled(shared: &Shared, node: &Node, sql: &str) {
     shared.files.write(path, sql.to_string());
 }
 
-/// Makes the indexes `node`'s `indexes` config lists on `rel`, which was just created anew
-/// (engines without the config ignore it, as dbt-duckdb's table builds do).
+/// dbt's error text for a node: `<kind> in <type> <name> (<path>)` and the cause, indented.
+fn blame(kind: &str, node: &Node, cause: impl std::fmt::Display) -> String {
+    format!(
+        "{kind} in {} {} ({})\n  {cause}",
+        node.resource_type.as_str(),
+        node.name,
+        node.original_file_path
+    )
+}
+
+/// The `indexes` config of `node` (dbt-postgres's `IndexConfigError` when malformed).
+fn indexes_of(node: &Node) -> Result<Vec<super::indexes::IndexConfig>, String> {
+    super::indexes::configured(node.config.get("indexes"))
+        .map_err(|e| blame("Compilation Error", node, e))
+}
+
+/// Makes `indexes` on `rel`, which was just created anew for `node` (engines without the
+/// config ignore it, as dbt-duckdb's table builds do).
 fn create_indexes(
     shared: &Shared,
     node: &Node,
     wh: &ConnWarehouse,
     rel: &Relation,
+    indexes: &[super::indexes::IndexConfig],
 ) -> Result<(), String> {
-    if !shared.dialect.has_index_config() {
+    if !shared.dialect.has_index_config() || indexes.is_empty() {
         return Ok(());
     }
-    let blame = |e: String| {
-        format!(
-            "{} in {} {} ({})\n  {e}",
-            "Compilation Error",
-            node.resource_type.as_str(),
-            node.name,
-            node.original_file_path
-        )
-    };
-    let indexes = super::indexes::configured(node.config.get("indexes")).map_err(blame)?;
-    if indexes.is_empty() {
-        return Ok(());
-    }
-    let now = chrono::Utc::now()
-        .naive_utc()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string();
-    let rendered = rel.to_string();
-    with_conn(wh, |c| {
-        indexes.iter().try_for_each(|i| {
-            c.execute(&super::indexes::create_sql(&rendered, i, &now))
-                .map(|_| ())
-        })
-    })?
-    .map_err(|e| {
-        format!(
-            "Database Error in {} {} ({})\n  {e}",
-            node.resource_type.as_str(),
-            node.name,
-            node.original_file_path
-        )
-    })
+    with_conn(wh, |c| super::indexes::create_all(c, rel, indexes))?
+        .map_err(|e| blame("Database Error", node, e))
 }
 
 /// What follows the build of `node`'s relation, as dbt's materializations end: its `grants`
@@ -252,12 +239,7 @@ fn grants_and_docs(
             Ok(())
         }
         Ok(None) => Ok(()),
-        Err(e) => Err(format!(
-            "Database Error in {} {} ({})\n  {e}",
-            node.resource_type.as_str(),
-            node.name,
-            node.original_file_path
-        )),
+        Err(e) => Err(blame("Database Error", node, e)),
     }
 }
 
@@ -350,7 +332,7 @@ fn run_seed(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutcom
     });
     let res = match res {
         Ok(Ok((n, created))) => if created {
-            create_indexes(shared, node, wh, &rel)
+            indexes_of(node).and_then(|i| create_indexes(shared, node, wh, &rel, &i))
         } else {
             Ok(())
         }
@@ -690,15 +672,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let rel = node.relation();
     let contract = match super::contract::Contract::of(node, &shared.resolver, shared.dialect) {
         Ok(c) => c,
-        Err(e) => {
-            return NodeOutcome::error(
-                format!(
-                    "Compilation Error in model {} ({})\n  {e}",
-                    node.name, node.original_file_path
-                ),
-                Some(sql),
-            )
-        }
+        Err(e) => return NodeOutcome::error(blame("Compilation Error", node, e), Some(sql)),
     };
     // dbt's preflight check of an enforced contract: the query's columns are the contract's.
     if contract.is_some()
@@ -726,17 +700,9 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     let full_refresh = node
         .config_bool("full_refresh")
         .unwrap_or(shared.full_refresh);
-    let indexes = match super::indexes::configured(node.config.get("indexes")) {
+    let indexes = match indexes_of(node) {
         Ok(i) => i,
-        Err(e) => {
-            return NodeOutcome::error(
-                format!(
-                    "Compilation Error in model {} ({})\n  {e}",
-                    node.name, node.original_file_path
-                ),
-                Some(sql),
-            )
-        }
+        Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
     let spec = materialize::BuildSpec {
         relation: &rel,
@@ -773,13 +739,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         Ok(Err(e)) => {
             let kind = e.dbt_kind();
             // The end-of-run summary adds the `compiled code at` line, as dbt's does.
-            return NodeOutcome::error(
-                format!(
-                    "{kind} in model {} ({})\n  {e}",
-                    node.name, node.original_file_path
-                ),
-                Some(sql),
-            );
+            return NodeOutcome::error(blame(kind, node, e), Some(sql));
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
@@ -801,7 +761,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         _ => RelationKind::Table,
     };
     if outcome.created {
-        if let Err(e) = create_indexes(shared, node, wh, &rel) {
+        if let Err(e) = create_indexes(shared, node, wh, &rel, &indexes) {
             return NodeOutcome::error(e, Some(sql));
         }
     }
@@ -830,15 +790,7 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
     let spec =
         match super::snapshot::SnapshotSpec::from_config(rel.clone(), sql.clone(), &node.config) {
             Ok(s) => s,
-            Err(e) => {
-                return NodeOutcome::error(
-                    format!(
-                        "Compilation Error in snapshot {} ({})\n  {e}",
-                        node.name, node.original_file_path
-                    ),
-                    Some(sql),
-                )
-            }
+            Err(e) => return NodeOutcome::error(blame("Compilation Error", node, e), Some(sql)),
         };
     if let Err(e) = run_hooks_for(shared, node, wh, "pre-hook") {
         return NodeOutcome::error(e, Some(sql));
@@ -853,19 +805,13 @@ fn run_snapshot(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOu
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             let kind = e.dbt_kind();
-            return NodeOutcome::error(
-                format!(
-                    "{kind} in snapshot {} ({})\n  {e}",
-                    node.name, node.original_file_path
-                ),
-                Some(sql),
-            );
+            return NodeOutcome::error(blame(kind, node, e), Some(sql));
         }
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
     // A snapshot's table is made on its first run only; its indexes then.
     if !existed {
-        if let Err(e) = create_indexes(shared, node, wh, &rel) {
+        if let Err(e) = indexes_of(node).and_then(|i| create_indexes(shared, node, wh, &rel, &i)) {
             return NodeOutcome::error(e, Some(sql));
         }
     }
