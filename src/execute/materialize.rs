@@ -165,7 +165,6 @@ pub(crate) fn build(
         Materialization::View => build_view(conn, spec),
         Materialization::Table => build_table(conn, spec),
         Materialization::Incremental => build_incremental(conn, spec),
-        Materialization::MaterializedView => super::materialized_view::build(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
             rows_affected: None,

@@ -69,6 +69,7 @@ pub(super) fn build(
 ) -> Result<BuildOutcome, AdapterError> {
     let (rel, rebuilt) = (spec.relation, spec.rebuilt);
     let d = conn.dialect();
+    d.check_relation(rel).map_err(AdapterError::build)?;
     let existing = conn.relation_kind(rel)?;
     if existing == Some(RelationKind::MaterializedView) && !spec.full_refresh {
         return update(conn, spec);

@@ -732,7 +732,12 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;
-        materialize::build(c, &spec)
+        if mat == Materialization::MaterializedView {
+            // (Built on top of the table and view machinery, in its own module.)
+            super::materialized_view::build(c, &spec)
+        } else {
+            materialize::build(c, &spec)
+        }
     });
     let outcome = match res {
         Ok(Ok(o)) => o,
