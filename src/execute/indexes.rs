@@ -1,4 +1,4 @@
-//! `indexes` (PostgreSQL): the indexes a model's, seed's or snapshot's config lists are created
+//! `indexes` (PostgreSQL and DuckDB, as dbt-postgres and dbt-duckdb have it): the indexes a model's, seed's or snapshot's config lists are created
 //! on its relation whenever the relation is created anew (a table rebuilt, an incremental model's
 //! first or full-refresh build, a seed loaded into a new table, a snapshot's first run, a
 //! materialized view created or replaced), as dbt-postgres's `create_indexes` does; an
@@ -79,22 +79,26 @@ pub(crate) fn stamp() -> String {
         .to_string()
 }
 
-/// Creates `indexes` on `rel`.
+/// Creates `indexes` on `rel` (nothing where the engine has no `indexes` config).
 pub(crate) fn create_all(
     c: &mut dyn crate::adapters::Connection,
     rel: &crate::sql::Relation,
     indexes: &[IndexConfig],
 ) -> Result<(), crate::adapters::AdapterError> {
+    let d = c.dialect();
+    if !d.has_index_config() {
+        return Ok(());
+    }
     let (rendered, now) = (rel.to_string(), stamp());
     for index in indexes {
-        c.execute(&create_sql(&rendered, index, &now))?;
+        c.execute(&create_sql(&rendered, index, &now, d.writes_index_type()))?;
     }
     Ok(())
 }
 
 /// The statement creating `index` on `rel` (as rendered, `"db"."schema"."name"`), named from
-/// `now` (an ISO timestamp) as dbt-postgres names it.
-pub(crate) fn create_sql(rel: &str, index: &IndexConfig, now: &str) -> String {
+/// `now` (an ISO timestamp) as dbt-postgres names it; `using` writes its `type`.
+pub(crate) fn create_sql(rel: &str, index: &IndexConfig, now: &str, using: bool) -> String {
     let mut inputs = index.columns.clone();
     inputs.push(rel.to_string());
     inputs.push(if index.unique { "True" } else { "False" }.to_string());
@@ -107,6 +111,7 @@ pub(crate) fn create_sql(rel: &str, index: &IndexConfig, now: &str) -> String {
         index
             .kind
             .as_deref()
+            .filter(|_| using)
             .map(|t| format!("using {t} "))
             .unwrap_or_default(),
         index.columns.join(", ")
@@ -118,6 +123,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const PG: bool = true;
+
     #[test]
     fn entries_become_create_index_statements() {
         let idx = configured(Some(&json!([
@@ -127,14 +134,16 @@ mod tests {
         .unwrap();
         let rel = "\"db\".\"s\".\"m\"";
         let now = "2026-12-05T00:00:00";
-        let first = create_sql(rel, &idx[0], now);
+        let first = create_sql(rel, &idx[0], now, PG);
         let name = crate::templating::local_md5(&format!("id_{rel}_True_None_{now}"));
         assert_eq!(
             first,
             format!("create unique index if not exists \"{name}\" on {rel} (id)")
         );
-        assert!(create_sql(rel, &idx[1], now).ends_with(&format!("on {rel} using hash (a, b)")));
-        assert_ne!(first, create_sql(rel, &idx[0], "2026-12-05T00:00:01"));
+        assert!(create_sql(rel, &idx[1], now, PG).ends_with(&format!("on {rel} using hash (a, b)")));
+        assert_ne!(first, create_sql(rel, &idx[0], "2026-12-05T00:00:01", PG));
+        // DuckDB's indexes are all ART: no `using`.
+        assert!(create_sql(rel, &idx[1], now, false).ends_with(&format!("on {rel} (a, b)")));
     }
 
     #[test]

@@ -308,6 +308,7 @@ pub(super) fn swap_into_place(
             let mut dependents = Vec::new();
             if let Some(kind) = existing {
                 dependents = dependent_views(c, target)?;
+                drop_indexes_blocking_rename(c, target)?;
                 c.execute(&d.rename_relation(target, kind, &backup.identifier))?;
             }
             c.execute(&d.rename_relation(tmp, tmp_kind, &target.identifier))?;
@@ -321,6 +322,33 @@ pub(super) fn swap_into_place(
         let _ = drop_if_exists(conn, tmp);
     }
     swapped
+}
+
+/// Drops `rel`'s indexes where the engine refuses to rename a table that has some (DuckDB), as
+/// dbt-duckdb's `drop_indexes_on_relation` does before its swap. In the swap's transaction, so a
+/// failed swap keeps them; the new relation gets its own from the `indexes` config.
+fn drop_indexes_blocking_rename(
+    conn: &mut dyn Connection,
+    rel: &Relation,
+) -> Result<(), AdapterError> {
+    let Some(sql) = conn.dialect().indexes_blocking_rename_query(rel) else {
+        return Ok(());
+    };
+    let names: Vec<String> = conn
+        .query(&sql)?
+        .rows
+        .iter()
+        .filter_map(|row| row.first()?.as_str().map(str::to_string))
+        .collect();
+    for name in names {
+        conn.execute(&format!(
+            "drop index {}.{}.{}",
+            quote(&rel.database),
+            quote(&rel.schema),
+            quote(&name)
+        ))?;
+    }
+    Ok(())
 }
 
 /// A view that reads a relation about to be replaced, as it was defined.

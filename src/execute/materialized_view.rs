@@ -151,9 +151,10 @@ fn update(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, A
         }
     }
     let (rendered, now) = (rel.to_string(), stamp());
+    let using = conn.dialect().writes_index_type();
     for index in want {
         if !have_keys.contains(&key_of(index)) {
-            statements.push(create_sql(&rendered, index, &now));
+            statements.push(create_sql(&rendered, index, &now, using));
         }
     }
     for sql in &statements {

@@ -336,13 +336,16 @@ fn statement_effect(s: &str) -> Option<CatalogEffect> {
 
 fn create_effect(h: &mut Head) -> Option<CatalogEffect> {
     let mut temporary = false;
+    let mut materialized = false;
     let mut kind = None;
     while let Some(w) = h.word() {
         match w {
             "or" | "replace" | "unlogged" | "global" | "local" | "transient" | "secure"
-            | "recursive" | "external" | "materialized" => {}
+            | "recursive" | "external" => {}
+            "materialized" => materialized = true,
             "temp" | "temporary" => temporary = true,
             "table" => kind = Some(RelationKind::Table),
+            "view" if materialized => kind = Some(RelationKind::MaterializedView),
             "view" => kind = Some(RelationKind::View),
             "schema" => {
                 h.pos += 1;

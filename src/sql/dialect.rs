@@ -47,9 +47,19 @@ pub trait SqlDialect: Send + Sync + 'static {
     /// The condition on `information_schema.columns c` that keeps `database`'s rows (empty when
     /// the engine sees only its own database there).
     fn catalog_database_filter(&self, database: &str) -> String;
-    /// Whether the `indexes` config makes indexes (dbt-postgres's `create_indexes`).
+    /// Whether the `indexes` config makes indexes (dbt's `create_indexes`).
     fn has_index_config(&self) -> bool {
         false
+    }
+    /// Whether an index's `type` is written (`using hash`; DuckDB's indexes are all ART, so
+    /// dbt-duckdb leaves it out).
+    fn writes_index_type(&self) -> bool {
+        true
+    }
+    /// A query of the names of `rel`'s indexes where they must be dropped before `rel` is
+    /// renamed (DuckDB refuses to rename a table that has indexes).
+    fn indexes_blocking_rename_query(&self, _rel: &Relation) -> Option<String> {
+        None
     }
     /// A query of `(name, method, unique, comma-separated columns)` for `rel`'s indexes, where
     /// the `indexes` config is compared with them (a PostgreSQL materialized view).

@@ -735,3 +735,47 @@ fn blank_models_are_listed_but_never_run() {
     assert!(r.stdout.contains("TOTAL=0"), "{}", r.stdout);
     assert!(!r.stdout.contains("does not match"), "{}", r.stdout);
 }
+
+/// The `indexes` config on DuckDB, as dbt-duckdb has it: made on a table, an incremental
+/// model's first build and a seed's table (no `using`: every DuckDB index is an ART). DuckDB
+/// refuses to rename a table that has indexes, so a rebuild drops the old table's indexes in the
+/// swap's transaction; the rebuilt table gets its own.
+#[test]
+fn indexes_on_duckdb_survive_rebuilds() {
+    let (_tmp, dir) = duckdb_project(
+        "ix",
+        "seeds:\n  ix:\n    +indexes: [{columns: [id]}]\n",
+        &[
+            (
+                "models/t.sql",
+                "{{ config(materialized='table', indexes=[{'columns': ['id'], 'unique': true}, {'columns': ['name'], 'type': 'hash'}]) }} select 1 as id, 'a' as name",
+            ),
+            (
+                "models/inc.sql",
+                "{{ config(materialized='incremental', indexes=[{'columns': ['id']}]) }} select 1 as id",
+            ),
+            ("seeds/s.csv", "id,name\n1,a\n"),
+        ],
+    );
+    let count = |table: &str| -> i64 {
+        let conn = duckdb::Connection::open(dir.join("ix.duckdb")).unwrap();
+        conn.query_row(
+            &format!("select count(*) from duckdb_indexes() where table_name = '{table}'"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    for round in 0..3 {
+        let args: &[&str] = if round == 2 {
+            &["build", "--full-refresh"]
+        } else {
+            &["build"]
+        };
+        let r = sluice(&dir, args);
+        assert_eq!(r.code, 0, "round {round}: {}{}", r.stdout, r.stderr);
+        assert_eq!(count("t"), 2, "round {round}");
+        assert_eq!(count("inc"), 1, "round {round}");
+        assert_eq!(count("s"), 1, "round {round}");
+    }
+}

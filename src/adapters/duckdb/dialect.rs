@@ -29,6 +29,22 @@ impl SqlDialect for DuckDb {
     fn case_insensitive_names(&self) -> bool {
         true
     }
+    fn has_index_config(&self) -> bool {
+        true
+    }
+    /// dbt-duckdb's `duckdb__get_create_index_sql`: no `using` (every index is an ART).
+    fn writes_index_type(&self) -> bool {
+        false
+    }
+    fn indexes_blocking_rename_query(&self, rel: &Relation) -> Option<String> {
+        Some(format!(
+            "select index_name from duckdb_indexes() where database_name = {} \
+             and schema_name = {} and table_name = {}",
+            crate::sql::literal(&rel.database),
+            crate::sql::literal(&rel.schema),
+            crate::sql::literal(&rel.identifier)
+        ))
+    }
     fn sql_parser_dialect(&self) -> &'static str {
         "duckdb"
     }
