@@ -49,6 +49,9 @@ pub(crate) struct BuildSpec<'a> {
     /// `apply` (default), `continue` or `fail`: what a materialized view whose configuration
     /// changed does.
     pub(crate) on_configuration_change: Option<&'a str>,
+    /// dbt-postgres's `unlogged: true`: tables are created `unlogged` (not written to the
+    /// write-ahead log: faster, emptied by a crash) where the engine has such tables.
+    pub(crate) unlogged: bool,
 }
 
 impl<'a> BuildSpec<'a> {
@@ -75,6 +78,17 @@ impl<'a> BuildSpec<'a> {
             sql_header: None,
             indexes: &[],
             on_configuration_change: None,
+            unlogged: false,
+        }
+    }
+
+    /// `create table ...` as the spec's `unlogged` config writes it on this engine.
+    fn table_statement(&self, d: Dialect, statement: String) -> String {
+        match statement.strip_prefix("create table ") {
+            Some(rest) if self.unlogged && d.has_unlogged_tables() => {
+                format!("create unlogged table {rest}")
+            }
+            _ => statement,
         }
     }
 
@@ -247,14 +261,14 @@ fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutco
     drop_if_exists(conn, &tmp)?;
     let (main, n) = match spec.contract {
         None => {
-            let main = spec.headed(d.create_table_as(&tmp, sql));
+            let main = spec.headed(spec.table_statement(d, d.create_table_as(&tmp, sql)));
             let n = conn.execute(&main)?;
             (main, n)
         }
         // The contract's table, then the query's rows in the contract's column order.
         Some(contract) => {
             let (create, insert) = contract.statements(d, &tmp, sql);
-            let create = spec.headed(create);
+            let create = spec.headed(spec.table_statement(d, create));
             conn.execute(&create)?;
             let n = conn.execute(&insert)?;
             (format!("{create} ;\n{insert}"), n)

@@ -729,6 +729,7 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         sql_header: sql_header.as_deref(),
         indexes: &indexes,
         on_configuration_change: node.config_str("on_configuration_change"),
+        unlogged: node.config_bool("unlogged").unwrap_or(false),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;

@@ -92,6 +92,7 @@ pub(crate) fn write_export(
         sql_header: None,
         indexes: &[],
         on_configuration_change: None,
+        unlogged: false,
         // An export is a relation of its own: nothing reads it in the run that writes it.
         rebuilt: &materialize::Rebuilt::new(),
     };

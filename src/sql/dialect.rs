@@ -47,6 +47,10 @@ pub trait SqlDialect: Send + Sync + 'static {
     /// The condition on `information_schema.columns c` that keeps `database`'s rows (empty when
     /// the engine sees only its own database there).
     fn catalog_database_filter(&self, database: &str) -> String;
+    /// Whether tables can be `unlogged` (dbt-postgres's `unlogged` config).
+    fn has_unlogged_tables(&self) -> bool {
+        false
+    }
     /// Whether the `indexes` config makes indexes (dbt's `create_indexes`).
     fn has_index_config(&self) -> bool {
         false

@@ -1140,3 +1140,43 @@ fn indexes_are_made_when_relations_are_created_on_postgres() {
         r.stdout
     );
 }
+
+/// dbt-postgres's `unlogged: true`: the table (and an incremental model's first build) is
+/// created `unlogged`; without it, tables are logged.
+#[test]
+fn unlogged_tables_on_postgres() {
+    let Some(pg) = PgServer::start("unlogged_tables_on_postgres") else {
+        return;
+    };
+    let engine = Engine::Postgres(pg);
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    let models = dir.join("models");
+    std::fs::write(
+        models.join("u_table.sql"),
+        "{{ config(materialized='table', unlogged=true) }} select 1 as id",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("u_inc.sql"),
+        "{{ config(materialized='incremental', unlogged=true) }} select 1 as id",
+    )
+    .unwrap();
+    std::fs::write(
+        models.join("l_table.sql"),
+        "{{ config(materialized='table') }} select 1 as id",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["run", "-s", "u_table", "u_inc", "l_table"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let persistence = |rel: &str| {
+        engine.scalar(
+            &dir,
+            "engines",
+            &format!("select c.relpersistence::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'analytics' and c.relname = '{rel}'"),
+        )
+    };
+    assert_eq!(persistence("u_table"), "u");
+    assert_eq!(persistence("u_inc"), "u");
+    assert_eq!(persistence("l_table"), "p");
+}

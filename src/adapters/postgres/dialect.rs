@@ -138,6 +138,9 @@ impl SqlDialect for Postgres {
     fn has_index_config(&self) -> bool {
         true
     }
+    fn has_unlogged_tables(&self) -> bool {
+        true
+    }
     fn show_indexes_query(&self, rel: &Relation) -> Option<String> {
         Some(format!(
             "select i.relname::text, m.amname::text, ix.indisunique, \

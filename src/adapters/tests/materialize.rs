@@ -64,6 +64,7 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         sql_header: None,
         indexes: &[],
         on_configuration_change: None,
+        unlogged: false,
         rebuilt: &NONE_REBUILT,
     }
 }
