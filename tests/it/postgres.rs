@@ -890,30 +890,44 @@ fn grants_follow_the_config_on_postgres() {
     });
 }
 
+/// The `engines` fixture with `files` (path, text) added, on a fresh PostgreSQL server (schema
+/// `analytics`, one thread); `None` when the server binaries are missing (see `pg_server`).
+fn engines_on_postgres(
+    test: &str,
+    files: &[(&str, &str)],
+) -> Option<(Engine, tempfile::TempDir, std::path::PathBuf)> {
+    let engine = Engine::Postgres(PgServer::start(test)?);
+    let (tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
+    engine.write_profile(&dir, "engines", "analytics", 1);
+    for (path, text) in files {
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    Some((engine, tmp, dir))
+}
+
 /// On PostgreSQL a column's size is read apart from its type, as dbt-postgres reads
 /// `information_schema.columns`: `character varying(20)` is dtype `character varying` with
 /// `char_size` 20 (so `is_string()` holds), `numeric(10,2)` has precision and scale.
 #[test]
 fn columns_carry_their_sizes_apart_on_postgres() {
-    let Some(pg) = PgServer::start("columns_carry_their_sizes_apart_on_postgres") else {
+    let Some((_engine, _tmp, dir)) = engines_on_postgres(
+        "columns_carry_their_sizes_apart_on_postgres",
+        &[
+            (
+                "models/typed.sql",
+                "select '8'::varchar(20) as v, 6.5::numeric(10,2) as n, 't'::text as t, 1::int as i",
+            ),
+            (
+                "macros/show_columns.sql",
+                "{% macro show_columns() %}{% set rel = api.Relation.create(database=target.database, schema=target.schema, identifier='typed') %}\
+                 {% for c in adapter.get_columns_in_relation(rel) %}\
+                 {{ log('col ' ~ [c.name, c.dtype, c.char_size, c.numeric_precision, c.numeric_scale, c.data_type, c.is_string(), c.is_numeric(), c.is_number()] | join('|'), info=True) }}\
+                 {% endfor %}{% endmacro %}",
+            ),
+        ],
+    ) else {
         return;
     };
-    let engine = Engine::Postgres(pg);
-    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
-    engine.write_profile(&dir, "engines", "analytics", 1);
-    std::fs::write(
-        dir.join("models/typed.sql"),
-        "select '8'::varchar(20) as v, 6.5::numeric(10,2) as n, 't'::text as t, 1::int as i",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("macros/show_columns.sql"),
-        "{% macro show_columns() %}{% set rel = api.Relation.create(database=target.database, schema=target.schema, identifier='typed') %}\
-         {% for c in adapter.get_columns_in_relation(rel) %}\
-         {{ log('col ' ~ [c.name, c.dtype, c.char_size, c.numeric_precision, c.numeric_scale, c.data_type, c.is_string(), c.is_numeric(), c.is_number()] | join('|'), info=True) }}\
-         {% endfor %}{% endmacro %}",
-    )
-    .unwrap();
     let r = sluice(&dir, &["run", "-s", "typed"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = sluice(&dir, &["run-operation", "show_columns"]);
@@ -1060,34 +1074,30 @@ fn materialized_views_on_postgres() {
 /// model's error.
 #[test]
 fn indexes_are_made_when_relations_are_created_on_postgres() {
-    let Some(pg) = PgServer::start("indexes_are_made_when_relations_are_created_on_postgres")
-    else {
+    let Some((engine, _tmp, dir)) = engines_on_postgres(
+        "indexes_are_made_when_relations_are_created_on_postgres",
+        &[
+            (
+                "models/ix_table.sql",
+                "{{ config(materialized='table', indexes=[{'columns': ['id'], 'unique': true}, {'columns': ['name'], 'type': 'hash'}]) }} select 1 as id, 'a' as name",
+            ),
+            (
+                "models/ix_inc.sql",
+                "{{ config(materialized='incremental', indexes=[{'columns': ['id']}]) }} select 1 as id",
+            ),
+            (
+                "models/ix_mv.sql",
+                "{{ config(materialized='materialized_view', indexes=[{'columns': ['id']}]) }} select 1 as id",
+            ),
+            (
+                "seeds/ix.yml",
+                "version: 2\nseeds:\n  - name: raw_events\n    config:\n      indexes: [{columns: [user_id]}]\n",
+            ),
+        ],
+    ) else {
         return;
     };
-    let engine = Engine::Postgres(pg);
-    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
-    engine.write_profile(&dir, "engines", "analytics", 1);
     let models = dir.join("models");
-    std::fs::write(
-        models.join("ix_table.sql"),
-        "{{ config(materialized='table', indexes=[{'columns': ['id'], 'unique': true}, {'columns': ['name'], 'type': 'hash'}]) }} select 1 as id, 'a' as name",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("ix_inc.sql"),
-        "{{ config(materialized='incremental', indexes=[{'columns': ['id']}]) }} select 1 as id",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("ix_mv.sql"),
-        "{{ config(materialized='materialized_view', indexes=[{'columns': ['id']}]) }} select 1 as id",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("seeds/ix.yml"),
-        "version: 2\nseeds:\n  - name: raw_events\n    config:\n      indexes: [{columns: [user_id]}]\n",
-    )
-    .unwrap();
     let count = |rel: &str| {
         engine.scalar(
             &dir,
@@ -1145,28 +1155,25 @@ fn indexes_are_made_when_relations_are_created_on_postgres() {
 /// created `unlogged`; without it, tables are logged.
 #[test]
 fn unlogged_tables_on_postgres() {
-    let Some(pg) = PgServer::start("unlogged_tables_on_postgres") else {
+    let Some((engine, _tmp, dir)) = engines_on_postgres(
+        "unlogged_tables_on_postgres",
+        &[
+            (
+                "models/u_table.sql",
+                "{{ config(materialized='table', unlogged=true) }} select 1 as id",
+            ),
+            (
+                "models/u_inc.sql",
+                "{{ config(materialized='incremental', unlogged=true) }} select 1 as id",
+            ),
+            (
+                "models/l_table.sql",
+                "{{ config(materialized='table') }} select 1 as id",
+            ),
+        ],
+    ) else {
         return;
     };
-    let engine = Engine::Postgres(pg);
-    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/engines"));
-    engine.write_profile(&dir, "engines", "analytics", 1);
-    let models = dir.join("models");
-    std::fs::write(
-        models.join("u_table.sql"),
-        "{{ config(materialized='table', unlogged=true) }} select 1 as id",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("u_inc.sql"),
-        "{{ config(materialized='incremental', unlogged=true) }} select 1 as id",
-    )
-    .unwrap();
-    std::fs::write(
-        models.join("l_table.sql"),
-        "{{ config(materialized='table') }} select 1 as id",
-    )
-    .unwrap();
     let r = sluice(&dir, &["run", "-s", "u_table", "u_inc", "l_table"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let persistence = |rel: &str| {
