@@ -115,7 +115,7 @@ pub(crate) fn rebuilt_key(rel: &Relation) -> (String, String) {
 }
 
 /// What building reported, like dbt's `adapter_response`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct BuildOutcome {
     /// `OK` on DuckDB (as dbt-duckdb reports), `SELECT n` / `INSERT 0 n` on Postgres.
     pub(crate) message: String,
@@ -181,11 +181,7 @@ pub(crate) fn build(
         Materialization::Incremental => build_incremental(conn, spec),
         Materialization::Ephemeral => Ok(BuildOutcome {
             message: "OK".into(),
-            rows_affected: None,
-            main_sql: None,
-            log: Vec::new(),
-            warning: None,
-            created: false,
+            ..BuildOutcome::default()
         }),
         other => Err(AdapterError::Unsupported {
             message: format!(
@@ -288,10 +284,8 @@ pub(super) fn outcome(d: Dialect, rows: Option<u64>, created_table: bool) -> Bui
     BuildOutcome {
         message,
         rows_affected,
-        main_sql: None,
-        log: Vec::new(),
-        warning: None,
         created: created_table,
+        ..BuildOutcome::default()
     }
 }
 

@@ -99,19 +99,15 @@ pub(super) fn build(
 fn update(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
     let rel = spec.relation;
     let have = existing_indexes(conn, rel)?;
-    let want: Vec<&IndexConfig> = spec.indexes.iter().collect();
     let have_keys: BTreeSet<&IndexKey> = have.iter().map(|(_, k)| k).collect();
-    let want_keys: BTreeSet<IndexKey> = want.iter().map(|i| key_of(i)).collect();
+    let want_keys: BTreeSet<IndexKey> = spec.indexes.iter().map(key_of).collect();
     if have_keys == want_keys.iter().collect() {
         let refresh = format!("refresh materialized view {}", conn.dialect().rel(rel));
         conn.execute(&refresh)?;
         return Ok(BuildOutcome {
             message: "REFRESH MATERIALIZED VIEW".into(),
-            rows_affected: None,
             main_sql: Some(refresh),
-            log: Vec::new(),
-            warning: None,
-            created: false,
+            ..BuildOutcome::default()
         });
     }
     let changed = |what: &str| {
@@ -124,11 +120,8 @@ fn update(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, A
         "continue" => {
             return Ok(BuildOutcome {
                 message: format!("skip {rel}"),
-                rows_affected: None,
-                main_sql: None,
-                log: Vec::new(),
                 warning: Some(changed("continue")),
-                created: false,
+                ..BuildOutcome::default()
             })
         }
         "fail" => return Err(AdapterError::build(changed("fail"))),
@@ -152,7 +145,7 @@ fn update(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, A
     }
     let (rendered, now) = (rel.to_string(), stamp());
     let using = conn.dialect().writes_index_type();
-    for index in want {
+    for index in spec.indexes {
         if !have_keys.contains(&key_of(index)) {
             statements.push(create_sql(&rendered, index, &now, using));
         }
@@ -168,7 +161,6 @@ fn update(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, A
             format!("Applying ALTER to: {rel}"),
             format!("Applying UPDATE INDEXES to: {rel}"),
         ],
-        warning: None,
-        created: false,
+        ..BuildOutcome::default()
     })
 }

@@ -103,9 +103,7 @@ fn view_builds_rebuilds_and_replaces_a_table() {
                 "create view {} as (\nselect 1 as a\n)",
                 r.with_identifier(format!("{}__dbt_tmp", r.identifier))
             )),
-            log: Vec::new(),
-            warning: None,
-            created: false,
+            ..BuildOutcome::default()
         }
     );
     build(
