@@ -1,8 +1,10 @@
+{#- On Spark (parquet tables cannot delete rows) the new events are appended: the filter below
+    keeps only events newer than the table's, so both strategies give the same rows. -#}
 {{
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=('append' if target.type == 'spark' else 'delete+insert'),
         on_schema_change='append_new_columns'
     )
 }}

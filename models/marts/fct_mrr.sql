@@ -71,7 +71,7 @@ classified as (
 )
 
 select
-    cast(account_id as varchar) || '-' || cast(mrr_month as varchar) as account_month_id,
+    cast(account_id as {{ dbt.type_string() }}) || '-' || cast(mrr_month as {{ dbt.type_string() }}) as account_month_id,
     account_id,
     mrr_month,
     mrr,

@@ -31,6 +31,6 @@ select
     not o.is_closed as is_open,
     o.stage in ('Proposal', 'Negotiation', 'Closed Won') as reached_proposal,
     o.stage in ('Negotiation', 'Closed Won') as reached_negotiation,
-    case when o.is_closed then o.close_date - o.created_date end as sales_cycle_days
+    case when o.is_closed then {{ dbt.datediff('o.created_date', 'o.close_date', 'day') }} end as sales_cycle_days
 from opportunities as o
 inner join accounts as a on a.account_id = o.account_id

@@ -26,7 +26,7 @@ select
     coalesce(a.active_days, 0) as active_days,
     coalesce(a.engagement_event_count, 0) as engagement_event_count,
     round({{ safe_divide('1.0 * a.engagement_event_count', 'a.event_count') }}, 4) as engagement_rate,
-    cast(a.first_event_at as date) - cast(u.signed_up_at as date) as days_to_first_event,
+    {{ dbt.datediff('cast(u.signed_up_at as date)', 'cast(a.first_event_at as date)', 'day') }} as days_to_first_event,
     coalesce(
         cast(a.last_event_at as date)
             > cast('{{ var("reporting_end_date") }}' as date) - {{ var('active_user_window_days') }},

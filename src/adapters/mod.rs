@@ -257,6 +257,11 @@ pub(crate) trait Engine: Sync {
     fn compiles_only(&self) -> bool {
         false
     }
+    /// Whether sluice only compiles for `target` (an engine that runs some of its connection
+    /// methods only: Spark runs `method: connect`).
+    fn compiles_only_target(&self, _target: &Target) -> bool {
+        self.compiles_only()
+    }
     /// Whether nothing can have been built on the target yet (DuckDB: its file is not there), so
     /// a compile-only command answers "no relation" without creating the database to look.
     fn nothing_built(&self, _target: &Target) -> bool {

@@ -30,9 +30,9 @@ pub(crate) fn engine(type_name: &str) -> Option<&'static dyn Engine> {
         .find(|e| e.dialect().name() == type_name)
 }
 
-/// Whether sluice only compiles for targets of `type_name` ([`Engine::compiles_only`]).
-pub(crate) fn compiles_only(type_name: &str) -> bool {
-    engine(type_name).is_some_and(|e| e.compiles_only())
+/// Whether sluice only compiles for `target` ([`Engine::compiles_only_target`]).
+pub(crate) fn compiles_only(target: &crate::project::Target) -> bool {
+    engine(&target.adapter_type).is_some_and(|e| e.compiles_only_target(target))
 }
 
 /// The hint for an unsupported `type`: what sluice runs on, and what it compiles for.

@@ -52,6 +52,11 @@ pub(crate) struct BuildSpec<'a> {
     /// dbt-postgres's `unlogged: true`: tables are created `unlogged` (not written to the
     /// write-ahead log: faster, emptied by a crash) where the engine has such tables.
     pub(crate) unlogged: bool,
+    /// What the engine writes between a new table's name and `as` (Spark: `using parquet
+    /// partitioned by (...)`, from the model's `file_format`, `partition_by` ... configs).
+    pub(crate) table_options: String,
+    /// `partition_by`: the partitions an `insert_overwrite` incremental build replaces.
+    pub(crate) partition_by: Vec<String>,
 }
 
 impl<'a> BuildSpec<'a> {
@@ -79,6 +84,8 @@ impl<'a> BuildSpec<'a> {
             indexes: &[],
             on_configuration_change: None,
             unlogged: false,
+            table_options: String::new(),
+            partition_by: Vec::new(),
         }
     }
 
@@ -90,6 +97,20 @@ impl<'a> BuildSpec<'a> {
             }
             _ => statement,
         }
+    }
+
+    /// `create table rel [options] as (sql)`, with the spec's table options and `unlogged`.
+    fn create_table_as(&self, d: Dialect, rel: &Relation) -> String {
+        let statement = match self.table_options.is_empty() {
+            true => d.create_table_as(rel, self.sql),
+            false => format!(
+                "create table {} {} as (\n{}\n)",
+                d.rel(rel),
+                self.table_options,
+                self.sql.trim_end().trim_end_matches(';')
+            ),
+        };
+        self.headed(self.table_statement(d, statement))
     }
 
     /// `statement` after the spec's `sql_header`, as dbt's `create_table_as` and
@@ -219,8 +240,16 @@ pub(crate) fn build_seed(
         && existing == Some(RelationKind::Table)
         && same_columns(&conn.columns(rel)?, &conn.columns(&tmp)?)
     {
-        let cols = quoted_csv(&conn.columns(rel)?);
+        let cols = quoted_csv(d, &conn.columns(rel)?);
         let refill = in_transaction(conn, |c| {
+            if !d.changes_rows_in_place() {
+                // Same columns in the same order: the new rows replace the old ones.
+                return c.execute(&format!(
+                    "insert overwrite table {} select {cols} from {}",
+                    d.rel(rel),
+                    d.rel(&tmp)
+                ));
+            }
             c.execute(&format!("delete from {}", d.rel(rel)))?;
             c.execute(&format!(
                 "insert into {} ({cols}) (select {cols} from {})",
@@ -240,6 +269,22 @@ fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcom
     let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
     let d = conn.dialect();
     let tmp = d.suffixed(rel, "__dbt_tmp");
+    if d.replaces_views_in_place() {
+        // Replaced where it stands: a table of the same name goes first.
+        if conn.relation_kind(rel)? == Some(RelationKind::Table) {
+            conn.execute(&d.drop_relation(rel, RelationKind::Table))?;
+        }
+        let main = spec.headed(format!(
+            "create or replace view {} as\n{}",
+            d.rel(rel),
+            sql.trim_end().trim_end_matches(';')
+        ));
+        conn.execute(&main)?;
+        return Ok(BuildOutcome {
+            main_sql: Some(main),
+            ..ok_outcome(d, None)
+        });
+    }
     drop_if_exists(conn, &tmp)?;
     let main = spec.headed(d.create_view_as(&tmp, sql));
     conn.execute(&main)?;
@@ -257,7 +302,7 @@ fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutco
     drop_if_exists(conn, &tmp)?;
     let (main, n) = match spec.contract {
         None => {
-            let main = spec.headed(spec.table_statement(d, d.create_table_as(&tmp, sql)));
+            let main = spec.create_table_as(d, &tmp);
             let n = conn.execute(&main)?;
             (main, n)
         }
@@ -327,9 +372,21 @@ pub(super) fn swap_into_place(
         })
     })();
     if swapped.is_err() {
+        if !d.has_transactions() {
+            restore_backup(conn, target, &backup);
+        }
         let _ = drop_if_exists(conn, tmp);
     }
     swapped
+}
+
+/// Puts the old relation back under `target`'s name after a swap failed half-way on an engine
+/// without transactions (its rename to `backup` took effect, the new relation's did not).
+fn restore_backup(conn: &mut dyn Connection, target: &Relation, backup: &Relation) {
+    let d = conn.dialect();
+    if let (Ok(None), Ok(Some(kind))) = (conn.relation_kind(target), conn.relation_kind(backup)) {
+        let _ = conn.execute(&d.rename_relation(backup, kind, &target.identifier));
+    }
 }
 
 /// Drops `rel`'s indexes where the engine refuses to rename a table that has some (DuckDB), as
@@ -438,7 +495,7 @@ pub(crate) fn replace_window(
 ) -> Result<BuildOutcome, AdapterError> {
     let d = conn.dialect();
     d.check_relation(rel).map_err(AdapterError::build)?;
-    let cols = quoted_csv(&conn.columns(rel)?);
+    let cols = quoted_csv(d, &conn.columns(rel)?);
     let insert = format!(
         "insert into {} ({cols}) (select {cols} from ({sql}) as _dbt_batch)",
         d.rel(rel)
@@ -495,10 +552,19 @@ fn build_incremental(
         None if spec.unique_key.is_empty() => "append",
         None => "delete+insert",
     };
-    if !matches!(strategy, "append" | "delete+insert" | "merge") {
+    let d = conn.dialect();
+    if !d.incremental_strategies().contains(&strategy) {
+        let known = d
+            .incremental_strategies()
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let why = d.incremental_strategy_hint(strategy).unwrap_or_default();
         return Err(AdapterError::build(format!(
-            "incremental strategy `{strategy}` is not supported for `{}` (use `append`, `delete+insert` or `merge`)",
-            rel.display_name()
+            "incremental strategy `{strategy}` is not supported for `{}` on {} (use {known}){why}",
+            rel.display_name(),
+            d.display_name()
         )));
     }
     let on_change = spec.on_schema_change.unwrap_or("ignore");
@@ -515,15 +581,9 @@ fn build_incremental(
         Some(RelationKind::Table) if !spec.full_refresh => {}
         _ => return build_table(conn, spec),
     }
-    let d = conn.dialect();
     let tmp = d.temp_relation(&d.suffixed(rel, "__dbt_tmp").identifier);
     drop_if_exists(conn, &tmp)?;
-    let temporary = d.temporary_keyword();
-    conn.execute(&spec.headed(format!(
-        "create {temporary} table {} as (\n{}\n)",
-        quote(&tmp.identifier),
-        spec.sql.trim_end().trim_end_matches(';')
-    )))?;
+    conn.execute(&spec.headed(d.temporary_table_as(&tmp.identifier, spec.sql)))?;
     let result = merge_into(conn, spec, strategy, on_change, &tmp);
     let _ = drop_if_exists(conn, &tmp);
     result
@@ -590,23 +650,19 @@ fn merge_into(
     in_transaction(conn, |c| {
         if changed && matches!(on_change, "append_new_columns" | "sync_all_columns") {
             for col in &new_cols {
-                c.execute(&format!(
-                    "alter table {target_sql} add column {} {}",
-                    quote(&col.name),
-                    col.data_type
-                ))?;
+                c.execute(&d.add_column(rel, &col.name, &col.data_type))?;
             }
             if on_change == "sync_all_columns" {
                 for col in &gone_cols {
                     c.execute(&format!(
                         "alter table {target_sql} drop column {}",
-                        quote(&col.name)
+                        d.quote(&col.name)
                     ))?;
                 }
                 for col in &retyped {
                     c.execute(&format!(
                         "alter table {target_sql} alter column {} type {}",
-                        quote(&col.name),
+                        d.quote(&col.name),
                         col.data_type
                     ))?;
                 }
@@ -617,7 +673,7 @@ fn merge_into(
             .into_iter()
             .filter(|t| find(&source, &t.name).is_some())
             .collect();
-        let cols = quoted_csv(&dest);
+        let cols = quoted_csv(d, &dest);
         let insert = format!("insert into {target_sql} ({cols}) (select {cols} from {source_sql})");
         let keys = &spec.unique_key;
         let preds = &spec.incremental_predicates;
@@ -634,12 +690,12 @@ fn merge_into(
                     .join(" and ");
                 let set = merge_update_columns(spec, &dest)
                     .iter()
-                    .map(|name| format!("{0} = DBT_INTERNAL_SOURCE.{0}", quote(name)))
+                    .map(|name| format!("{0} = DBT_INTERNAL_SOURCE.{0}", d.quote(name)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let values = dest
                     .iter()
-                    .map(|col| format!("DBT_INTERNAL_SOURCE.{}", quote(&col.name)))
+                    .map(|col| format!("DBT_INTERNAL_SOURCE.{}", d.quote(&col.name)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 c.execute(&format!(
@@ -666,6 +722,18 @@ fn merge_into(
                 c.execute(&delete)?;
                 c.execute(&insert)?
             }
+            "insert_overwrite" => {
+                let partitions = match spec.partition_by.is_empty() {
+                    true => String::new(),
+                    false => {
+                        c.execute("set spark.sql.sources.partitionOverwriteMode = dynamic")?;
+                        format!(" partition ({})", spec.partition_by.join(", "))
+                    }
+                };
+                c.execute(&format!(
+                    "insert overwrite table {target_sql}{partitions} select {cols} from {source_sql}"
+                ))?
+            }
             _ => c.execute(&insert)?,
         };
         Ok(ok_outcome(d, Some(rows)))
@@ -690,9 +758,9 @@ fn merge_update_columns(spec: &BuildSpec, dest: &[Column]) -> Vec<String> {
         .collect()
 }
 
-fn quoted_csv(cols: &[Column]) -> String {
+fn quoted_csv(d: Dialect, cols: &[Column]) -> String {
     cols.iter()
-        .map(|c| quote(&c.name))
+        .map(|c| d.quote(&c.name))
         .collect::<Vec<_>>()
         .join(", ")
 }

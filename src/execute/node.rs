@@ -704,6 +704,11 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         Ok(i) => i,
         Err(e) => return NodeOutcome::error(e, Some(sql)),
     };
+    let config = |key: &str| node.config.get(key).cloned();
+    let table_options = match shared.dialect.table_options(&rel.identifier, &config) {
+        Ok(o) => o,
+        Err(e) => return NodeOutcome::error(blame("Compilation Error", node, e), Some(sql)),
+    };
     let spec = materialize::BuildSpec {
         relation: &rel,
         materialization: mat,
@@ -730,6 +735,8 @@ fn run_model(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> NodeOutco
         indexes: &indexes,
         on_configuration_change: node.config_str("on_configuration_change"),
         unlogged: node.config_bool("unlogged").unwrap_or(false),
+        table_options,
+        partition_by: crate::project::config::str_list(node.config.get("partition_by")),
     };
     let res = with_conn(wh, |c| {
         materialize::ensure_schema(c, &rel.database, &rel.schema)?;

@@ -93,6 +93,11 @@ pub(crate) fn write_export(
         indexes: &[],
         on_configuration_change: None,
         unlogged: false,
+        table_options: conn
+            .dialect()
+            .table_options(&relation.identifier, &|_| None)
+            .map_err(AdapterError::build)?,
+        partition_by: Vec::new(),
         // An export is a relation of its own: nothing reads it in the run that writes it.
         rebuilt: &materialize::Rebuilt::new(),
     };

@@ -391,6 +391,14 @@ pub(crate) fn run(
     spec: &SnapshotSpec,
     create_table_as: impl Fn(&Relation, &str) -> String,
 ) -> Result<(String, Option<u64>), AdapterError> {
+    let d = conn.dialect();
+    if !d.changes_rows_in_place() {
+        return Err(AdapterError::build(format!(
+            "snapshot `{}` cannot be built on {}: a snapshot updates the rows it keeps, which needs a table format with row-level changes\nhint: Delta Lake or Iceberg tables have them (dbt-spark's snapshots require `file_format: delta`, `iceberg` or `hudi`); this engine's tables are parquet",
+            spec.relation.display_name(),
+            d.display_name()
+        )));
+    }
     let exists = conn.relation_kind(&spec.relation)?.is_some();
     if !exists {
         conn.execute(&spec.create_sql(&create_table_as))?;

@@ -15,7 +15,7 @@ use super::warehouse::ConnWarehouse;
 use super::worker::{NodeOutcome, Shared};
 use super::RunStatus;
 use crate::compile::{CompileServices, Node, Warehouse};
-use crate::sql::{quote, Dialect, Relation};
+use crate::sql::{Dialect, Relation};
 use crate::templating::{Column, NodeInfo, Phase, QueryResult, RenderCtx, Services};
 
 /// Services that resolve the given inputs to fixture tables.
@@ -230,6 +230,7 @@ fn match_row<'r>(
 /// `select cast(v as t) as c, ...` for each row, over `columns` (a column a row leaves out is
 /// null); `fixture` names the rows in errors (`'model'` or `expected output`).
 fn rows_select(
+    d: Dialect,
     rows: &[Map<String, Value>],
     columns: &[Column],
     fixture: &str,
@@ -244,7 +245,7 @@ fn rows_select(
                     "cast({} as {}) as {}",
                     literal(v),
                     fixture_type(v, &c.data_type),
-                    quote(&c.name)
+                    d.quote(&c.name)
                 )
             })
             .collect::<Vec<_>>()
@@ -279,22 +280,22 @@ fn expected_columns(rows: &[Map<String, Value>], actual: &[Column]) -> Result<Ve
     Ok(picked.into_iter().map(|i| actual[i].clone()).collect())
 }
 
-fn quoted_list(cols: &[Column]) -> String {
+fn quoted_list(d: Dialect, cols: &[Column]) -> String {
     cols.iter()
-        .map(|c| quote(&c.name))
+        .map(|c| d.quote(&c.name))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// The columns as the diff compares them: `json` has no equality operator on PostgreSQL, so it
 /// is compared as its text (both sides hold the same type, so equal values print alike).
-fn compared_list(cols: &[Column]) -> String {
+fn compared_list(d: Dialect, cols: &[Column]) -> String {
     cols.iter()
         .map(|c| {
             if c.data_type.eq_ignore_ascii_case("json") {
-                format!("cast({q} as text) as {q}", q = quote(&c.name))
+                format!("cast({q} as text) as {q}", q = d.quote(&c.name))
             } else {
-                quote(&c.name)
+                d.quote(&c.name)
             }
         })
         .collect::<Vec<_>>()
@@ -336,14 +337,13 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
     let expected =
         fixture(&expect).map_err(|e| format!("unit test `{}`: expect: {e}", node.name))?;
     let actual_tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_actual"));
-    run(&format!(
-        "drop table if exists {}",
-        dialect.rel(&actual_tmp)
-    ))?;
-    let create = format!(
-        "create temporary table {} as select * from (\n{}\n) as __dbt_model",
-        quote(&actual_tmp.identifier),
-        model_sql.trim_end().trim_end_matches(';')
+    run(&dialect.drop_temporary(&actual_tmp))?;
+    let create = dialect.temporary_table_as(
+        &actual_tmp.identifier,
+        &format!(
+            "select * from (\n{}\n) as __dbt_model",
+            model_sql.trim_end().trim_end_matches(';')
+        ),
     );
     if let Err(e) = run(&create) {
         cleanup(wh, dialect, &temps, &actual_tmp);
@@ -365,7 +365,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
                 } else {
                     expected_columns(rows, &actual_cols)?
                 };
-                Ok((rows_select(rows, &cols, "expected output")?, cols))
+                Ok((rows_select(dialect, rows, &cols, "expected output")?, cols))
             }
             // The query's columns, in its order: read from a row-less run of it.
             Fixture::Sql(sql) => {
@@ -376,7 +376,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
                     .iter()
                     .map(|n| Column::new(n.clone(), ""))
                     .collect();
-                let list = quoted_list(&cols);
+                let list = quoted_list(dialect, &cols);
                 Ok((
                     format!("select {list} from (\n{sql}\n) as __dbt_expected"),
                     cols,
@@ -393,7 +393,7 @@ fn unit_test(shared: &Shared, node: &Node, wh: &Arc<ConnWarehouse>) -> Result<No
     let diff_sql = format!(
         "with actual as (select {list} from {a}), expected as (select {list} from (\n{expected_sql}\n) as __dbt_expected_rows)\nselect 'missing' as __diff, * from (select * from expected except all select * from actual) m\nunion all\nselect 'unexpected' as __diff, * from (select * from actual except all select * from expected) u",
         a = dialect.rel(&actual_tmp),
-        list = compared_list(&cols),
+        list = compared_list(dialect, &cols),
     );
     let diff = wh.execute_sql(&diff_sql, true);
     cleanup(wh, dialect, &temps, &actual_tmp);
@@ -473,6 +473,7 @@ fn load_givens(
             fixture(&g).map_err(|e| format!("unit test `{}`: given `{input}`: {e}", node.name))?;
         let select = match rows {
             Fixture::Rows(rows) => rows_select(
+                dialect,
                 &rows,
                 &columns,
                 &format!("'{}'", args.last().map(String::as_str).unwrap_or("")),
@@ -480,11 +481,8 @@ fn load_givens(
             Fixture::Sql(sql) => format!("select * from (\n{sql}\n) as __dbt_fixture"),
         };
         let tmp = dialect.temp_relation(&format!("__sluice_unit_{tag}_{i}"));
-        run(&format!("drop table if exists {}", dialect.rel(&tmp)))?;
-        run(&format!(
-            "create temporary table {} as {select}",
-            quote(&tmp.identifier),
-        ))?;
+        run(&dialect.drop_temporary(&tmp))?;
+        run(&dialect.temporary_table_as(&tmp.identifier, &select))?;
         temps.push(tmp.clone());
         match kind.as_str() {
             "ref" => {
@@ -571,7 +569,7 @@ fn diff_detail(diff: &QueryResult) -> String {
 
 fn cleanup(wh: &Arc<ConnWarehouse>, dialect: Dialect, temps: &[Relation], actual: &Relation) {
     for t in temps.iter().chain(std::iter::once(actual)) {
-        let _ = wh.execute_sql(&format!("drop table if exists {}", dialect.rel(t)), false);
+        let _ = wh.execute_sql(&dialect.drop_temporary(t), false);
     }
 }
 
@@ -616,7 +614,7 @@ mod tests {
         .iter()
         .map(|r| r.as_object().cloned().unwrap())
         .collect();
-        let sql = rows_select(&rows, &cols, "'up'").unwrap();
+        let sql = rows_select(crate::adapters::IN_MEMORY_DIALECT, &rows, &cols, "'up'").unwrap();
         assert_eq!(
             sql,
             "select cast(2 as INTEGER) as \"tested_column\", cast('longer_string_value' as character varying) as \"name\"\n\
@@ -624,7 +622,13 @@ mod tests {
              select cast(3 as INTEGER) as \"tested_column\", cast(null as character varying(5)) as \"name\""
         );
         let bad: Vec<Map<String, Value>> = vec![json!({"Nope": 1}).as_object().cloned().unwrap()];
-        let err = rows_select(&bad, &cols, "expected output").unwrap_err();
+        let err = rows_select(
+            crate::adapters::IN_MEMORY_DIALECT,
+            &bad,
+            &cols,
+            "expected output",
+        )
+        .unwrap_err();
         assert!(
             err.starts_with("Invalid column name: 'nope' in unit test fixture for expected output.\nAccepted columns for expected output are: ['tested_column', 'name']"),
             "{err}"

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 
 use super::model::{DimensionType, EntityType, MetricType, SemanticLayer};
 use super::Step;
-use crate::sql::{quote, Dialect};
+use crate::sql::Dialect;
 
 /// What a check looks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +252,7 @@ pub(crate) fn checks(layer: &SemanticLayer, dialect: Dialect) -> Vec<Check> {
         }
         if let Some(ts) = &layer.time_spine {
             let spine = dialect.rel(&ts.relation);
-            let col = quote(&ts.column);
+            let col = dialect.quote(&ts.column);
             for dim in &sm.dimensions {
                 if dim.kind != DimensionType::Time
                     || !joined.contains(&(sm.name.clone(), dim.name.clone()))

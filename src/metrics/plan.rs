@@ -26,7 +26,7 @@ pub(crate) use super::plan_error::PlanError;
 use super::render;
 use super::spec::render_filter;
 pub(crate) use super::spec::{filter_specs, Spec, SpecKind};
-use crate::sql::{quote, Dialect};
+use crate::sql::Dialect;
 
 mod measure;
 mod resolve;
@@ -198,7 +198,7 @@ impl<'a> Planner<'a> {
         }
         let mut sql = combine(self.dialect, &parts, &gb, |cols| {
             cols.iter()
-                .map(|(c, n)| format!("{c} as {}", quote(n)))
+                .map(|(c, n)| format!("{c} as {}", self.dialect.quote(n)))
                 .collect()
         });
         // Time range on metric_time in the output (whole periods, like MetricFlow).
@@ -208,7 +208,7 @@ impl<'a> Planner<'a> {
             if let Some(st) = &self.start {
                 conds.push(format!(
                     "{} >= {}",
-                    quote(&s.column()),
+                    self.dialect.quote(&s.column()),
                     render::date_trunc(
                         self.dialect,
                         g,
@@ -219,7 +219,7 @@ impl<'a> Planner<'a> {
             if let Some(en) = &self.end {
                 conds.push(format!(
                     "{} <= cast({} as timestamp)",
-                    quote(&s.column()),
+                    self.dialect.quote(&s.column()),
                     crate::sql::literal(en)
                 ));
             }
@@ -233,12 +233,12 @@ impl<'a> Planner<'a> {
             let col = self.order_column(name, &specs, &q.metrics)?;
             order.push(format!(
                 "{}{}",
-                quote(&col),
+                self.dialect.quote(&col),
                 if desc { " desc" } else { "" }
             ));
         }
         if order.is_empty() {
-            order = gb.iter().map(|c| quote(c)).collect();
+            order = gb.iter().map(|c| self.dialect.quote(c)).collect();
         }
         let mut outer = format!("select *\nfrom (\n{}\n) as q", indent(&sql));
         if !conds.is_empty() {
@@ -321,23 +321,26 @@ impl<'a> Planner<'a> {
                     let col = &gb[0];
                     let g = specs[0].grain.unwrap_or(Grain::Day);
                     let val = match &fill {
-                        Some(f) => format!("coalesce(v.{}, {f})", quote(&m.name)),
-                        None => format!("v.{}", quote(&m.name)),
+                        Some(f) => format!("coalesce(v.{}, {f})", self.dialect.quote(&m.name)),
+                        None => format!("v.{}", self.dialect.quote(&m.name)),
                     };
                     return Ok(format!(
                         "select s.{c}, {val} as {n}\nfrom (select distinct {t} as {c} from {rel}) as s\nleft outer join (\n{inner}\n) as v on {on}",
-                        c = quote(col),
-                        n = quote(&m.name),
-                        t = render::date_trunc(self.dialect, g, &quote(&ts.column)),
+                        c = self.dialect.quote(col),
+                        n = self.dialect.quote(&m.name),
+                        t = render::date_trunc(self.dialect, g, &self.dialect.quote(&ts.column)),
                         rel = self.dialect.rel(&ts.relation),
                         inner = indent(&inner),
-                        on = render::same(self.dialect, &format!("s.{}", quote(col)), &format!("v.{}", quote(col))),
+                        on = render::same(self.dialect, &format!("s.{}", self.dialect.quote(col)), &format!("v.{}", self.dialect.quote(col))),
                     ));
                 }
                 if let Some(f) = fill {
-                    let cols: Vec<String> = gb.iter().map(|c| quote(c)).collect();
+                    let cols: Vec<String> = gb.iter().map(|c| self.dialect.quote(c)).collect();
                     let mut sel = cols.clone();
-                    sel.push(format!("coalesce({n}, {f}) as {n}", n = quote(&m.name)));
+                    sel.push(format!(
+                        "coalesce({n}, {f}) as {n}",
+                        n = self.dialect.quote(&m.name)
+                    ));
                     return Ok(format!(
                         "select {}\nfrom (\n{}\n) as v",
                         sel.join(", "),
@@ -370,7 +373,7 @@ impl<'a> Planner<'a> {
                             "{} / {} as {}",
                             render::cast_double(dialect, &cols[0].0),
                             render::cast_double(dialect, &format!("nullif({}, 0)", cols[1].0)),
-                            quote(&name)
+                            self.dialect.quote(&name)
                         )]
                     },
                 ))
@@ -393,7 +396,7 @@ impl<'a> Planner<'a> {
                     let names: BTreeMap<String, String> =
                         cols.iter().map(|(c, n)| (n.clone(), c.clone())).collect();
                     let e = replace_words(&expr, &names);
-                    vec![format!("{e} as {}", quote(&name))]
+                    vec![format!("{e} as {}", self.dialect.quote(&name))]
                 }))
             }
             MetricType::Conversion => self.conversion_sql(m, specs, &ctx),
@@ -445,8 +448,15 @@ impl<'a> Planner<'a> {
             c.offset = offset;
         }
         let inner = self.metric_sql(child, specs, &c, depth + 1)?;
-        let mut sel: Vec<String> = specs.iter().map(|s| quote(&s.column())).collect();
-        sel.push(format!("{} as {}", quote(&child.name), quote(col)));
+        let mut sel: Vec<String> = specs
+            .iter()
+            .map(|s| self.dialect.quote(&s.column()))
+            .collect();
+        sel.push(format!(
+            "{} as {}",
+            self.dialect.quote(&child.name),
+            self.dialect.quote(col)
+        ));
         Ok(format!(
             "select {}\nfrom (\n{}\n) as i",
             sel.join(", "),
@@ -547,7 +557,11 @@ impl<'a> Planner<'a> {
         for i in 0..cp.constant_properties.len() {
             on.push(format!("b.__p{i} = c.__p{i}"));
         }
-        let gcols: Vec<String> = b.gspecs.iter().map(|s| quote(&s.column())).collect();
+        let gcols: Vec<String> = b
+            .gspecs
+            .iter()
+            .map(|s| self.dialect.quote(&s.column()))
+            .collect();
         let mut picks: Vec<String> = gcols
             .iter()
             .map(|g| {
@@ -574,6 +588,7 @@ inner join (
             on.join(" and ")
         );
         let conv_agg = group_select(
+            d,
             &gcols,
             &render::aggregate(d, c.measure.agg, c.measure.agg_params.as_ref(), "__m")?,
             "__conv",
@@ -590,13 +605,13 @@ inner join (
             move |cols| {
                 vec![match calc {
                     ConversionCalculation::Conversions => {
-                        format!("{} as {}", cols[1].0, quote(&name))
+                        format!("{} as {}", cols[1].0, self.dialect.quote(&name))
                     }
                     ConversionCalculation::ConversionRate => format!(
                         "{} / {} as {}",
                         render::cast_double(d, &format!("coalesce({}, 0)", cols[1].0)),
                         render::cast_double(d, &format!("nullif({}, 0)", cols[0].0)),
-                        quote(&name)
+                        self.dialect.quote(&name)
                     ),
                 }]
             },
@@ -616,13 +631,13 @@ fn combine(
     let aliases: Vec<String> = (0..parts.len()).map(|i| format!("m{i}")).collect();
     let key = |c: &str, upto: usize| -> String {
         if upto == 1 {
-            format!("m0.{}", quote(c))
+            format!("m0.{}", d.quote(c))
         } else {
             format!(
                 "coalesce({})",
                 aliases[..upto]
                     .iter()
-                    .map(|a| format!("{a}.{}", quote(c)))
+                    .map(|a| format!("{a}.{}", d.quote(c)))
                     .collect::<Vec<_>>()
                     .join(", ")
             )
@@ -630,12 +645,12 @@ fn combine(
     };
     let mut sel: Vec<String> = gb
         .iter()
-        .map(|c| format!("{} as {}", key(c, parts.len()), quote(c)))
+        .map(|c| format!("{} as {}", key(c, parts.len()), d.quote(c)))
         .collect();
     let cols: Vec<(String, String)> = parts
         .iter()
         .zip(&aliases)
-        .map(|((_, n), a)| (format!("{a}.{}", quote(n)), n.clone()))
+        .map(|((_, n), a)| (format!("{a}.{}", d.quote(n)), n.clone()))
         .collect();
     sel.extend(values(&cols));
     let mut from = format!("(\n{}\n) as m0", indent(&parts[0].0));
@@ -646,7 +661,7 @@ fn combine(
         } else {
             let on: Vec<String> = gb
                 .iter()
-                .map(|c| render::same(d, &key(c, i), &format!("{a}.{}", quote(c))))
+                .map(|c| render::same(d, &key(c, i), &format!("{a}.{}", d.quote(c))))
                 .collect();
             from.push_str(&format!(
                 "\nfull outer join (\n{}\n) as {a}\n  on {}",

@@ -54,7 +54,7 @@ pub(crate) fn may_change_catalog(sql: &str) -> bool {
 }
 
 /// The statements of `sql`, split at `;` outside quotes, dollar quotes and comments.
-fn split_statements(sql: &str) -> Vec<&str> {
+pub(crate) fn split_statements(sql: &str) -> Vec<&str> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
     let (mut start, mut i) = (0, 0);

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use super::{quote, QuotePolicy, Relation, RelationKind};
+use super::{QuotePolicy, Relation, RelationKind};
 
 /// How a seed's CSV marks a missing value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +123,62 @@ pub trait SqlDialect: Send + Sync + 'static {
     /// The keyword of `create <temporary> table`.
     fn temporary_keyword(&self) -> &'static str {
         "temporary"
+    }
+    /// The statement that holds an incremental model's new rows for the rest of the session,
+    /// under `identifier` (a temporary table; Spark's dbt adapter makes a temporary view).
+    fn temporary_table_as(&self, identifier: &str, sql: &str) -> String {
+        format!(
+            "create {} table {} as (\n{}\n)",
+            self.temporary_keyword(),
+            crate::sql::quote_with(identifier, self.quote_mark()),
+            sql.trim_end().trim_end_matches(';')
+        )
+    }
+    /// Drops temporary relation `rel` (made by [`SqlDialect::temporary_table_as`]) if it exists.
+    fn drop_temporary(&self, rel: &Relation) -> String {
+        format!("drop table if exists {}", self.relation_name(rel))
+    }
+    /// `alter table ... add column` as the engine writes it.
+    fn add_column(&self, rel: &Relation, column: &str, data_type: &str) -> String {
+        format!(
+            "alter table {} add column {} {data_type}",
+            self.relation_name(rel),
+            crate::sql::quote_with(column, self.quote_mark())
+        )
+    }
+    /// Whether tables can have rows updated or deleted in place (`update`, `delete`, `merge`):
+    /// Spark's parquet tables cannot.
+    fn changes_rows_in_place(&self) -> bool {
+        true
+    }
+    /// The incremental strategies the engine's dbt adapter offers.
+    fn incremental_strategies(&self) -> &'static [&'static str] {
+        &["append", "delete+insert", "merge"]
+    }
+    /// Why `strategy` is not offered, as a `\nhint: ...` line, where there is more to say.
+    fn incremental_strategy_hint(&self, _strategy: &str) -> Option<String> {
+        None
+    }
+    /// What a new table's `create table <name> ... as` carries between its name and `as`, from
+    /// the model's configs (`config` reads one): Spark's `using <file_format>`, `partitioned by`,
+    /// `clustered by ... into n buckets`, `location`. Empty by default.
+    fn table_options(
+        &self,
+        _identifier: &str,
+        _config: &dyn Fn(&str) -> Option<serde_json::Value>,
+    ) -> Result<String, String> {
+        Ok(String::new())
+    }
+    /// Whether statements can run in a transaction (Spark has none: a swap's renames each take
+    /// effect as they run).
+    fn has_transactions(&self) -> bool {
+        true
+    }
+    /// Whether a view is rebuilt with `create or replace view` where it stands rather than
+    /// created aside and swapped (dbt-spark: renaming a view makes Spark resolve it, which
+    /// fails while what it reads is being rebuilt).
+    fn replaces_views_in_place(&self) -> bool {
+        false
     }
     /// The status line and row count of a table built from `rows` selected rows, or of a view
     /// (`rows: None`), as the engine's dbt adapter reports them.
@@ -371,7 +427,7 @@ impl Dialect {
             "alter {} {} rename to {}",
             kind.keyword(),
             self.rel(rel),
-            quote(new_identifier)
+            self.quote(new_identifier)
         )
     }
 }

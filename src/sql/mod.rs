@@ -12,7 +12,7 @@ mod dialect;
 
 use std::fmt;
 
-pub(crate) use ddl::{catalog_effects, CatalogEffect, Ident};
+pub(crate) use ddl::{catalog_effects, split_statements, CatalogEffect, Ident};
 pub use dialect::Dialect;
 pub use dialect::SqlDialect;
 pub(crate) use dialect::{base_translate_type, CsvNulls};

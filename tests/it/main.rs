@@ -35,6 +35,7 @@ mod postgres;
 mod query_comment;
 mod shop;
 mod snapshots;
+mod spark;
 mod state;
 mod state_recorded;
 mod support;

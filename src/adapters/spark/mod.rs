@@ -1,6 +1,9 @@
-//! `type: spark`: compiled offline as dbt-spark renders (`schema.table` names: Spark has no
-//! database above its schemas), never connected (see `super::offline`).
+//! `type: spark`: run on a Spark cluster over Spark Connect (`method: connect`, see
+//! [`connect`]), or compiled offline as dbt-spark renders for dbt-spark's other methods
+//! (`thrift`, `http`, `odbc`, `session`: see `super::offline`). Names are `schema.table`: Spark
+//! has no database above its schemas.
 
+mod connect;
 mod dialect;
 
 use std::path::Path;
@@ -18,8 +21,12 @@ pub(crate) use dialect::DIALECT;
 /// `type: spark` in the registry.
 pub(crate) struct SparkEngine;
 
-/// The connection methods dbt-spark knows.
-const METHODS: &[&str] = &["thrift", "http", "odbc", "session"];
+/// The connection methods: Spark Connect, which sluice runs on, and dbt-spark's others, which
+/// it compiles for.
+const METHODS: &[&str] = &["connect", "thrift", "http", "odbc", "session"];
+
+/// The method sluice runs SQL with.
+const RUNS: &str = "connect";
 
 impl Engine for SparkEngine {
     fn dialect(&self) -> Dialect {
@@ -47,16 +54,78 @@ impl Engine for SparkEngine {
         }
         Ok((schema, String::new()))
     }
-    fn compiles_only(&self) -> bool {
-        true
+    /// Only `method: connect` targets are run.
+    fn compiles_only_target(&self, target: &Target) -> bool {
+        target.get_str("method").as_deref() != Some(RUNS)
     }
     fn open(
         &self,
         target: &Target,
-        _scrubber: Arc<Scrubber>,
+        scrubber: Arc<Scrubber>,
     ) -> Result<Box<dyn Database>, AdapterError> {
-        Err(refuse(target, "Spark"))
+        if self.compiles_only_target(target) {
+            return Err(refuse(target, "Spark with this `method` (sluice runs Spark over Spark Connect: `method: connect`)"));
+        }
+        Ok(Box::new(connect::SparkDatabase::open(target, scrubber)?))
     }
+}
+
+/// dbt-spark's table configs as the clauses between a new table's name and `as`: `using
+/// <file_format>` (parquet by default), `partitioned by`, `clustered by ... into n buckets`,
+/// `location '<location_root>/<identifier>'`.
+pub(crate) fn table_options(
+    identifier: &str,
+    config: &dyn Fn(&str) -> Option<Value>,
+) -> Result<String, String> {
+    const FORMATS: &[&str] = &[
+        "text", "csv", "json", "jdbc", "parquet", "orc", "hive", "delta", "iceberg", "libsvm",
+        "hudi",
+    ];
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let list = |v: Option<Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let format = text(config("file_format")).unwrap_or_else(|| "parquet".into());
+    if !FORMATS.contains(&format.as_str()) {
+        return Err(format!(
+            "invalid file format `{format}`\nhint: `file_format` is one of {}",
+            FORMATS.join(", ")
+        ));
+    }
+    let mut out = vec![format!("using {format}")];
+    let partitions = list(config("partition_by"));
+    if !partitions.is_empty() {
+        out.push(format!("partitioned by ({})", partitions.join(", ")));
+    }
+    let clustered = list(config("clustered_by"));
+    if !clustered.is_empty() {
+        let buckets = text(config("buckets")).ok_or_else(|| {
+            "`clustered_by` needs `buckets`\nhint: add `buckets: <n>` to the model's config"
+                .to_string()
+        })?;
+        out.push(format!(
+            "clustered by ({}) into {buckets} buckets",
+            clustered.join(", ")
+        ));
+    }
+    if let Some(root) = text(config("location_root")) {
+        out.push(format!(
+            "location {}",
+            crate::sql::literal(&format!("{}/{identifier}", root.trim_end_matches('/')))
+        ));
+    }
+    Ok(out.join(" "))
 }
 
 /// dbt-spark's `Column.numeric_type`: Spark has only `decimal`, with both precision and scale

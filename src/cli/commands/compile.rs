@@ -151,7 +151,7 @@ pub(crate) fn needs_warehouse(
     s: &Session,
     errors: Vec<NodeError>,
 ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
-    if !crate::adapters::registry::compiles_only(&s.target.adapter_type) {
+    if !crate::adapters::registry::compiles_only(&s.target) {
         return (Vec::new(), errors.into_iter().map(|(_, d)| d).collect());
     }
     let (offline, errors): (Vec<NodeError>, Vec<NodeError>) = errors

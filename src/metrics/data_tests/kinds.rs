@@ -19,7 +19,7 @@ use super::{
 use crate::diagnostics::Diagnostic;
 use crate::metrics::model::{Grain, SemanticLayer};
 use crate::metrics::ModelIndex;
-use crate::sql::{literal, quote};
+use crate::sql::literal;
 
 /// The assertion SQL of a built-in kind; adds its name parts and the models it reads.
 pub(super) fn assertion(
@@ -54,8 +54,8 @@ fn not_null(
     let (groups, m) = cols.split_at(cols.len() - 1);
     Ok(format!(
         "select {}q.{m} as metric_value, null as expected, 'is null' as violation\nfrom (\n{q}\n) q\nwhere q.{m} is null",
-        select_cols(groups, "q"),
-        m = quote(&m[0]),
+        select_cols(target.dialect, groups, "q"),
+        m = target.dialect.quote(&m[0]),
     ))
 }
 
@@ -99,7 +99,7 @@ fn accepted_range(
     }
     let (q, cols) = query(d, layer, metric, group_by, target)?;
     let (groups, m) = cols.split_at(cols.len() - 1);
-    let m = format!("q.{}", quote(&m[0]));
+    let m = format!("q.{}", target.dialect.quote(&m[0]));
     let (lo, hi) = if inclusive { ("<", ">") } else { ("<=", ">=") };
     let mut conds = Vec::new();
     let mut whens = Vec::new();
@@ -124,7 +124,7 @@ fn accepted_range(
     }
     Ok(format!(
         "select {}{m} as metric_value, null as expected, case {} end as violation\nfrom (\n{q}\n) q\nwhere {}",
-        select_cols(groups, "q"),
+        select_cols(target.dialect, groups, "q"),
         whens.join(" "),
         conds.join(" or "),
     ))
@@ -157,9 +157,12 @@ fn additive_over(
     let (parts, pcols) = query(d, layer, metric, &with_dim, target)?;
     let (total, tcols) = query(d, layer, metric, group_by, target)?;
     let groups = &tcols[..tcols.len() - 1];
-    let pm = quote(&pcols[pcols.len() - 1]);
-    let tm = quote(&tcols[tcols.len() - 1]);
-    let gl: String = groups.iter().map(|c| format!("{}, ", quote(c))).collect();
+    let pm = target.dialect.quote(&pcols[pcols.len() - 1]);
+    let tm = target.dialect.quote(&tcols[tcols.len() - 1]);
+    let gl: String = groups
+        .iter()
+        .map(|c| format!("{}, ", target.dialect.quote(c)))
+        .collect();
     let gb = if groups.is_empty() {
         String::new()
     } else {
@@ -167,16 +170,16 @@ fn additive_over(
             "\n    group by {}",
             groups
                 .iter()
-                .map(|c| quote(c))
+                .map(|c| target.dialect.quote(c))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
     };
     Ok(format!(
         "with parts as (\n{parts}\n), total as (\n{total}\n), summed as (\n    select {gl}sum({pm}) as metric_value from parts{gb}\n)\nselect {}s.metric_value, t.{tm} as expected, {} as violation\nfrom summed s\njoin total t on {}\nwhere abs(coalesce(s.metric_value, 0) - coalesce(t.{tm}, 0)) > {}",
-        select_cols(groups, "s"),
+        select_cols(target.dialect, groups, "s"),
         literal(&format!("sum over {dim} differs from the total")),
-        join_on(groups, "s", "t"),
+        join_on(target.dialect, groups, "s", "t"),
         num_sql(tol),
     ))
 }
@@ -231,13 +234,13 @@ fn max_change(
     gb.extend(others.iter().cloned());
     let (q, cols) = query(d, layer, metric, &gb, target)?;
     let (groups, m) = cols.split_at(cols.len() - 1);
-    let m = quote(&m[0]);
+    let m = target.dialect.quote(&m[0]);
     let part = if groups.len() > 1 {
         format!(
             "partition by {} ",
             groups[1..]
                 .iter()
-                .map(|c| quote(c))
+                .map(|c| target.dialect.quote(c))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -265,9 +268,9 @@ fn max_change(
     };
     Ok(format!(
         "with changes as (\n    select {}q.{m} as metric_value, lag(q.{m}) over ({part}order by q.{}) as expected\n    from (\n{q}\n    ) q\n)\nselect {}c.metric_value, c.expected, {} as violation\nfrom changes c\nwhere c.expected is not null and c.metric_value is not null and {cond}",
-        select_cols(groups, "q"),
-        quote(&groups[0]),
-        select_cols(groups, "c"),
+        select_cols(target.dialect, groups, "q"),
+        target.dialect.quote(&groups[0]),
+        select_cols(target.dialect, groups, "c"),
         literal(&what),
     ))
 }
@@ -287,7 +290,7 @@ fn reconciles_with(
     let tol = number(d, "tolerance")?.unwrap_or(0.0);
     let (q, cols) = query(d, layer, metric, group_by, target)?;
     let (groups, m) = cols.split_at(cols.len() - 1);
-    let m = quote(&m[0]);
+    let m = target.dialect.quote(&m[0]);
     Ok(match (
         d.args.get("metric").and_then(Value::as_str),
         d.args.get("expression").and_then(Value::as_str),
@@ -304,8 +307,8 @@ fn reconciles_with(
             models_of(layer, om, models, 0);
             name_parts.push(other.to_string());
             let (oq, ocols) = query(d, layer, other, group_by, target)?;
-            let om = quote(&ocols[ocols.len() - 1]);
-            let gl = groups.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+            let om = target.dialect.quote(&ocols[ocols.len() - 1]);
+            let gl = groups.iter().map(|c| target.dialect.quote(c)).collect::<Vec<_>>().join(", ");
             let keys = if groups.is_empty() {
                 "select 1 as one".to_string()
             } else {
@@ -313,10 +316,10 @@ fn reconciles_with(
             };
             format!(
                 "with a as (\n{q}\n), b as (\n{oq}\n), k as (\n    {keys}\n)\nselect {}a.{m} as metric_value, b.{om} as expected, {} as violation\nfrom k\nleft join a on {}\nleft join b on {}\nwhere a.{m} is null and b.{om} is not null or a.{m} is not null and b.{om} is null\n   or abs(a.{m} - b.{om}) > {}",
-                select_cols(groups, "k"),
+                select_cols(target.dialect, groups, "k"),
                 literal(&format!("differs from metric {other} by more than {}", num_sql(tol))),
-                join_on(groups, "k", "a"),
-                join_on(groups, "k", "b"),
+                join_on(target.dialect, groups, "k", "a"),
+                join_on(target.dialect, groups, "k", "b"),
                 num_sql(tol),
             )
         }
@@ -339,7 +342,7 @@ fn reconciles_with(
             name_parts.push("expression".into());
             format!(
                 "select {}q.{m} as metric_value, e.expected, {} as violation\nfrom (\n{q}\n) q\ncross join (select ({expr}) as expected) e\nwhere q.{m} is null and e.expected is not null or q.{m} is not null and e.expected is null\n   or abs(q.{m} - e.expected) > {}",
-                select_cols(groups, "q"),
+                select_cols(target.dialect, groups, "q"),
                 literal(&format!("differs from the expression by more than {}", num_sql(tol))),
                 num_sql(tol),
             )
@@ -376,8 +379,8 @@ fn freshness(
     }
     let time = format!("metric_time__{grain}");
     let (q, cols) = query(d, layer, metric, std::slice::from_ref(&time), target)?;
-    let m = quote(&cols[cols.len() - 1]);
-    let t = quote(&cols[0]);
+    let m = target.dialect.quote(&cols[cols.len() - 1]);
+    let t = target.dialect.quote(&cols[0]);
     // Counted back from the run's start (not the database's clock), so every test of a
     // run uses the same instant and the compiled SQL shows it.
     let cutoff = format!(

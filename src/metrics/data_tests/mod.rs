@@ -32,7 +32,7 @@ use crate::compile::{Manifest, Node};
 use crate::diagnostics::{Code, Diagnostic, Location};
 use crate::project::config::str_list;
 use crate::project::YamlFile;
-use crate::sql::{quote, Dialect};
+use crate::sql::Dialect;
 
 /// The test kinds a metric may declare, and the arguments each takes (besides the common ones).
 const KINDS: &[(&str, &[&str])] = &[
@@ -515,19 +515,19 @@ fn query(
 }
 
 /// `a.x is not distinct from b.x and ...` over the group columns (`true` with none).
-fn join_on(cols: &[String], a: &str, b: &str) -> String {
+fn join_on(d: Dialect, cols: &[String], a: &str, b: &str) -> String {
     if cols.is_empty() {
         return "1 = 1".into();
     }
     cols.iter()
-        .map(|c| format!("{a}.{} is not distinct from {b}.{}", quote(c), quote(c)))
+        .map(|c| format!("{a}.{} is not distinct from {b}.{}", d.quote(c), d.quote(c)))
         .collect::<Vec<_>>()
         .join(" and ")
 }
 
-fn select_cols(cols: &[String], alias: &str) -> String {
+fn select_cols(d: Dialect, cols: &[String], alias: &str) -> String {
     cols.iter()
-        .map(|c| format!("{alias}.{}, ", quote(c)))
+        .map(|c| format!("{alias}.{}, ", d.quote(c)))
         .collect()
 }
 
@@ -579,7 +579,7 @@ fn build(
             ))
         ));
     }
-    node::joined_models(layer, &sql, &mut models);
+    node::joined_models(target.dialect, layer, &sql, &mut models);
     if config.get("enabled") == Some(&Value::Bool(false)) {
         return Ok(None);
     }

@@ -13,7 +13,6 @@ use super::{query, slug, Declared, Target, TestMacro, COMMON, CONFIG_KEYS};
 use crate::compile::{Node, ResourceType};
 use crate::diagnostics::Diagnostic;
 use crate::metrics::model::SemanticLayer;
-use crate::sql::quote;
 
 /// The SQL of a test of a custom test macro (the metric query, which the macro receives and
 /// turns into the failing rows) and the macro's keyword arguments; names the test after the
@@ -56,13 +55,18 @@ pub(super) fn custom_call(
 
 /// Adds the models the SQL reads to join in a dimension (`account__segment` from
 /// `dim_accounts`).
-pub(super) fn joined_models(layer: &SemanticLayer, sql: &str, models: &mut BTreeSet<String>) {
+pub(super) fn joined_models(
+    d: crate::sql::Dialect,
+    layer: &SemanticLayer,
+    sql: &str,
+    models: &mut BTreeSet<String>,
+) {
     for sm in &layer.semantic_models {
         if let (Some(rel), Some(id)) = (&sm.relation, &sm.depends_on) {
             if sql.contains(&format!(
                 "{}.{}",
-                quote(&rel.schema),
-                quote(&rel.identifier)
+                d.quote(&rel.schema),
+                d.quote(&rel.identifier)
             )) {
                 models.insert(id.clone());
             }

@@ -38,15 +38,24 @@ impl<'a> Planner<'a> {
         let key1 = t1.entity(e1).expect("resolved").sql();
         let Some((e2, m2)) = path.get(1) else {
             let mut inner = vec![format!("{key1} as __key")];
-            inner.extend(cols.iter().map(|(e, c)| format!("{e} as {}", quote(c))));
+            inner.extend(
+                cols.iter()
+                    .map(|(e, c)| format!("{e} as {}", self.dialect.quote(c))),
+            );
             return Ok(format!("(select {} from {})", inner.join(", "), d.rel(r1)));
         };
         let (t2, r2) = model(m2)?;
         let key2 = t2.entity(e2).expect("resolved").sql();
         let mut inner2 = vec![format!("{key2} as __key2")];
-        inner2.extend(cols.iter().map(|(e, c)| format!("{e} as {}", quote(c))));
+        inner2.extend(
+            cols.iter()
+                .map(|(e, c)| format!("{e} as {}", self.dialect.quote(c))),
+        );
         let mut outer = vec![format!("{key1} as __key")];
-        outer.extend(cols.iter().map(|(_, c)| format!("h.{}", quote(c))));
+        outer.extend(
+            cols.iter()
+                .map(|(_, c)| format!("h.{}", self.dialect.quote(c))),
+        );
         Ok(format!(
             "(select {} from {} left outer join (select {} from {}) as h on {} = h.__key2)",
             outer.join(", "),
@@ -80,8 +89,8 @@ impl<'a> Planner<'a> {
         let sql = sub.metric_sql(m, std::slice::from_ref(&entity), &Ctx::default(), 0)?;
         Ok(format!(
             "select {} as __key, {} as __value\nfrom (\n{}\n) as mv",
-            quote(&entity.name),
-            quote(&m.name),
+            self.dialect.quote(&entity.name),
+            self.dialect.quote(&m.name),
             indent(&sql)
         ))
     }
@@ -261,7 +270,10 @@ impl<'a> Planner<'a> {
         for s in gspecs.iter().chain(fspecs.iter()) {
             if s.kind == SpecKind::Metric {
                 let alias = format!("jm{}", metric_joins.len());
-                select.push(format!("{alias}.__value as {}", quote(&s.column())));
+                select.push(format!(
+                    "{alias}.__value as {}",
+                    self.dialect.quote(&s.column())
+                ));
                 metric_joins.push((alias, s.clone()));
                 continue;
             }
@@ -277,14 +289,14 @@ impl<'a> Planner<'a> {
                         .or_insert_with(|| (format!("j{n}"), Vec::new()));
                     let inner_col = format!("__c{}", entry.1.len());
                     entry.1.push((src.expr.clone(), inner_col.clone()));
-                    format!("{}.{}", entry.0, quote(&inner_col))
+                    format!("{}.{}", entry.0, self.dialect.quote(&inner_col))
                 }
             };
             let value = match src.grain {
                 Some(g) => render::date_trunc(d, g, &value),
                 None => value,
             };
-            select.push(format!("{value} as {}", quote(&col)));
+            select.push(format!("{value} as {}", self.dialect.quote(&col)));
         }
         Ok(FlatColumns {
             select,
@@ -329,7 +341,7 @@ impl<'a> Planner<'a> {
                 nad_cols.push(format!("__wg{i}"));
             }
             for s in gspecs.iter().filter(|s| s.kind == SpecKind::MetricTime) {
-                nad_cols.push(quote(&s.column()));
+                nad_cols.push(self.dialect.quote(&s.column()));
             }
         }
         Ok(nad_cols)
@@ -372,11 +384,14 @@ impl<'a> Planner<'a> {
         out: &str,
     ) -> PResult<String> {
         let agg = render::aggregate(d, measure.agg, measure.agg_params.as_ref(), "__m")?;
-        let gcols: Vec<String> = gspecs.iter().map(|s| quote(&s.column())).collect();
+        let gcols: Vec<String> = gspecs
+            .iter()
+            .map(|s| self.dialect.quote(&s.column()))
+            .collect();
         let has_time = gspecs.iter().any(|s| s.kind == SpecKind::MetricTime);
         let spine_needed = (cumulative.is_some() || ctx.offset.is_some()) && has_time;
         if !spine_needed {
-            return Ok(group_select(&gcols, &agg, out, &rows, "r"));
+            return Ok(group_select(d, &gcols, &agg, out, &rows, "r"));
         }
         let ts = self.layer.time_spine.as_ref().ok_or_else(|| {
             PlanError::new(
@@ -392,15 +407,15 @@ impl<'a> Planner<'a> {
                 sel.push(format!(
                     "{} as {}",
                     render::date_trunc(d, g, "s.__ds"),
-                    quote(&s.column())
+                    self.dialect.quote(&s.column())
                 ));
             } else {
-                sel.push(format!("r.{}", quote(&s.column())));
+                sel.push(format!("r.{}", self.dialect.quote(&s.column())));
             }
         }
         let spine = format!(
             "(select {} as __ds from {}) as s",
-            render::date_trunc(d, Grain::Day, &quote(&ts.column)),
+            render::date_trunc(d, Grain::Day, &self.dialect.quote(&ts.column)),
             d.rel(&ts.relation)
         );
         let on = match (ctx.offset, cumulative) {
@@ -426,7 +441,7 @@ impl<'a> Planner<'a> {
             let mut s2 = sel.clone();
             s2.push(format!(
                 "{agg_r} as {}",
-                quote(out),
+                self.dialect.quote(out),
                 agg_r = agg.replace("__m", "r.__m")
             ));
             let groups: Vec<String> = (1..=sel.len()).map(|i| i.to_string()).collect();
@@ -458,14 +473,14 @@ impl<'a> Planner<'a> {
         if all_day {
             return Ok(format!(
                 "select {gl}, __v as {}\nfrom (\n{}\n) as c",
-                quote(out),
+                self.dialect.quote(out),
                 indent(&daily)
             ));
         }
         Ok(match period_agg {
             PeriodAgg::Average => format!(
                 "select {gl}, avg(__v) as {}\nfrom (\n{}\n) as c\ngroup by {gl}",
-                quote(out),
+                self.dialect.quote(out),
                 indent(&daily)
             ),
             PeriodAgg::First | PeriodAgg::Last => {
@@ -476,7 +491,7 @@ impl<'a> Planner<'a> {
                 };
                 format!(
                     "select {gl}, __v as {}\nfrom (\n  select c.*, row_number() over (partition by {gl} order by __ds{dir}) as __rn\n  from (\n{}\n  ) as c\n) as p\nwhere __rn = 1",
-                    quote(out),
+                    self.dialect.quote(out),
                     indent(&indent(&daily))
                 )
             }
@@ -531,6 +546,7 @@ pub(super) struct MeasureRows<'a> {
 // subqueries whose columns all start with `__`, so no name is ambiguous.
 
 pub(super) fn group_select(
+    d: Dialect,
     gcols: &[String],
     agg: &str,
     out: &str,
@@ -538,7 +554,7 @@ pub(super) fn group_select(
     alias: &str,
 ) -> String {
     let mut sel = gcols.to_vec();
-    sel.push(format!("{agg} as {}", quote(out)));
+    sel.push(format!("{agg} as {}", d.quote(out)));
     let mut s = format!(
         "select {}\nfrom (\n{}\n) as {alias}",
         sel.join(", "),

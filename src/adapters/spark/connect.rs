@@ -1,0 +1,432 @@
+//! Running SQL on Spark over Spark Connect (gRPC), the way dbt-spark's `session`/`connect`
+//! methods reach a cluster: one Spark Connect session per worker, statements sent as SQL, results
+//! read back as Arrow batches and turned into JSON rows.
+//!
+//! Design decisions:
+//! * The blocking client of the `apache-spark-connect` crate (it drives its own Tokio runtime),
+//!   so this engine fits the synchronous [`Connection`] trait like the others.
+//! * Spark has no transactions: `begin`, `commit` and `rollback` do nothing, and the swap in
+//!   `execute::materialize` puts the old relation back itself when a rename fails.
+//! * The catalog is read with `show tables` / `show views` / `describe table` (Spark has no
+//!   `information_schema`), names compared in lower case as the Hive metastore keeps them.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
+use serde_json::Value;
+use spark_connect::{SparkError, SparkSession, SparkSessionBuilder};
+
+use super::super::{AdapterError, CellKind, Column, Connection, Database, QueryResult, Scrubber};
+use crate::project::seeds::{SeedTable, SeedType, SeedValue};
+use crate::project::Target;
+use crate::sql::{Dialect, Relation, RelationKind};
+
+/// How many seed rows one `insert into ... values` carries.
+const SEED_BATCH_ROWS: usize = 5_000;
+
+/// A `type: spark`, `method: connect` target: the server's address, opened once to check it.
+pub(crate) struct SparkDatabase {
+    url: String,
+    target_name: String,
+    scrubber: Arc<Scrubber>,
+    first: std::sync::Mutex<Option<SparkSession>>,
+}
+
+impl SparkDatabase {
+    pub(crate) fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
+        let host = target.get_str("host").unwrap_or_default();
+        let port = target
+            .get_str("port")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "15002".to_string());
+        let mut url = format!("sc://{host}:{port}");
+        if let Some(token) = target.get_str("token").filter(|t| !t.is_empty()) {
+            url.push_str(&format!("/;token={token}"));
+        }
+        let db = SparkDatabase {
+            url,
+            target_name: target.target_name.clone(),
+            scrubber,
+            first: std::sync::Mutex::new(None),
+        };
+        let session = db.session()?;
+        // A first round trip, so an unreachable server fails before any work.
+        session
+            .sql("select 1")
+            .and_then(|df| df.collect_record_batches())
+            .map_err(|e| db.conn_err(&e.to_string()))?;
+        *db.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        Ok(db)
+    }
+
+    fn session(&self) -> Result<SparkSession, AdapterError> {
+        SparkSessionBuilder::new()
+            .remote(&self.url)
+            .get_or_create()
+            .map_err(|e| self.conn_err(&e.to_string()))
+    }
+
+    fn conn_err(&self, text: &str) -> AdapterError {
+        let shown = self.url.split("/;").next().unwrap_or_default();
+        AdapterError::Connection {
+            target: self.target_name.clone(),
+            message: self.scrubber.scrub(&format!(
+                "{shown}: {text}\nhint: is the Spark Connect server running (`scripts/spark-cluster start`), and are `host` and `port` in profiles.yml right?"
+            )),
+        }
+    }
+}
+
+impl Database for SparkDatabase {
+    fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let session = match first {
+            Some(s) => s,
+            None => self.session()?,
+        };
+        Ok(Box::new(SparkConnection {
+            session,
+            scrubber: self.scrubber.clone(),
+        }))
+    }
+}
+
+/// One worker's Spark Connect session.
+pub(crate) struct SparkConnection {
+    session: SparkSession,
+    scrubber: Arc<Scrubber>,
+}
+
+impl SparkConnection {
+    fn run(&mut self, sql: &str) -> Result<Vec<RecordBatch>, AdapterError> {
+        let t = std::time::Instant::now();
+        let _timer = super::super::DbTimer(t);
+        self.session
+            .sql(sql)
+            .and_then(|df| df.collect_record_batches())
+            .map_err(|e| AdapterError::Database {
+                message: self.scrubber.scrub(&error_text(&e)),
+            })
+    }
+
+    /// The first column of every row of `sql`, as text.
+    fn names(&mut self, sql: &str, column: &str) -> Result<Vec<String>, AdapterError> {
+        let r = self.query(sql)?;
+        let at = r.column_names.iter().position(|c| c == column).unwrap_or(0);
+        Ok(r.rows
+            .iter()
+            .filter_map(|row| row.get(at).and_then(Value::as_str).map(str::to_string))
+            .collect())
+    }
+}
+
+/// The server's message without the JVM stack trace that follows it.
+fn error_text(e: &SparkError) -> String {
+    let text = e.to_string();
+    let text = text
+        .split("\n\nJVM stacktrace:")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    text.trim_end().to_string()
+}
+
+/// Spark's statements that return no rows but must not be sent (no transactions on Spark).
+fn is_transaction_control(sql: &str) -> bool {
+    let s = sql.trim().trim_end_matches(';').trim().to_ascii_lowercase();
+    matches!(
+        s.as_str(),
+        "begin" | "begin transaction" | "commit" | "rollback" | "start transaction"
+    )
+}
+
+impl Connection for SparkConnection {
+    fn dialect(&self) -> Dialect {
+        super::DIALECT
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<u64, AdapterError> {
+        let mut n = 0;
+        for statement in crate::sql::split_statements(sql) {
+            let statement = statement.trim();
+            if crate::adapters::duckdb::is_blank_sql(statement) || is_transaction_control(statement)
+            {
+                continue;
+            }
+            let batches = self.run(statement)?;
+            // `insert` reports nothing on Spark; a query's rows are counted.
+            n = batches.iter().map(|b| b.num_rows() as u64).sum();
+        }
+        Ok(n)
+    }
+
+    fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
+        if crate::adapters::duckdb::is_blank_sql(sql) {
+            return Ok(QueryResult::default());
+        }
+        let batches = self.run(sql)?;
+        Ok(to_result(&batches))
+    }
+
+    fn relation_kind(&mut self, rel: &Relation) -> Result<Option<RelationKind>, AdapterError> {
+        if rel.schema.is_empty() {
+            // A temporary view of this session.
+            let r = self.query("show views")?;
+            let found = r.rows.iter().any(|row| {
+                row.get(1)
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&rel.identifier))
+                    && row.get(2) == Some(&Value::Bool(true))
+            });
+            return Ok(found.then_some(RelationKind::View));
+        }
+        let all = self
+            .list_relations(&rel.database, &rel.schema)?
+            .unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&rel.identifier))
+            .map(|(_, kind)| kind))
+    }
+
+    fn list_relations(
+        &mut self,
+        _database: &str,
+        schema: &str,
+    ) -> Result<Option<Vec<(String, RelationKind)>>, AdapterError> {
+        if !self.schema_exists("", schema)? {
+            return Ok(Some(Vec::new()));
+        }
+        let schema_sql = super::DIALECT.quote(schema);
+        let tables = self.names(&format!("show tables in {schema_sql}"), "tableName")?;
+        let views = self.names(&format!("show views in {schema_sql}"), "viewName")?;
+        Ok(Some(
+            tables
+                .into_iter()
+                .map(|name| {
+                    let kind = match views.iter().any(|v| v.eq_ignore_ascii_case(&name)) {
+                        true => RelationKind::View,
+                        false => RelationKind::Table,
+                    };
+                    (name, kind)
+                })
+                .collect(),
+        ))
+    }
+
+    fn schema_exists(&mut self, _database: &str, schema: &str) -> Result<bool, AdapterError> {
+        let schemas = self.names("show schemas", "namespace")?;
+        Ok(schemas.iter().any(|s| s.eq_ignore_ascii_case(schema)))
+    }
+
+    fn columns(&mut self, rel: &Relation) -> Result<Vec<Column>, AdapterError> {
+        if self.relation_kind(rel)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let r = self.query(&format!("describe table {}", super::DIALECT.rel(rel)))?;
+        let mut out = Vec::new();
+        for row in &r.rows {
+            let name = row.first().and_then(Value::as_str).unwrap_or_default();
+            // The columns end where the partition and detail sections begin.
+            if name.is_empty() || name.starts_with('#') {
+                break;
+            }
+            let dtype = row.get(1).and_then(Value::as_str).unwrap_or_default();
+            out.push(Column::new(name, dtype));
+        }
+        Ok(out)
+    }
+
+    fn load_seed(
+        &mut self,
+        rel: &Relation,
+        table: &SeedTable,
+        quote_columns: bool,
+    ) -> Result<usize, AdapterError> {
+        let d = super::DIALECT;
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| {
+                let name = match quote_columns {
+                    true => d.quote(&c.name),
+                    false => c.name.clone(),
+                };
+                let ty = match c.overridden {
+                    true => c.sql_type.clone(),
+                    false => seed_type(c.inferred).to_string(),
+                };
+                format!("{name} {ty}")
+            })
+            .collect();
+        self.execute(&format!(
+            "create table {} ({}) using parquet",
+            d.rel(rel),
+            columns.join(", ")
+        ))?;
+        for chunk in table.rows.chunks(SEED_BATCH_ROWS) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|row| {
+                    let cells: Vec<String> = row
+                        .iter()
+                        .zip(&table.columns)
+                        .map(|(v, c)| seed_literal(v, c.overridden.then_some(&c.sql_type)))
+                        .collect();
+                    format!("({})", cells.join(", "))
+                })
+                .collect();
+            self.execute(&format!(
+                "insert into {} values {}",
+                d.rel(rel),
+                rows.join(", ")
+            ))?;
+        }
+        Ok(table.rows.len())
+    }
+}
+
+/// dbt-spark's `convert_*_type`: the Spark type of a seed column agate inferred.
+fn seed_type(t: SeedType) -> &'static str {
+    match t {
+        SeedType::Integer => "bigint",
+        SeedType::Number => "double",
+        SeedType::Boolean => "boolean",
+        SeedType::Date => "date",
+        SeedType::DateTime => "timestamp",
+        SeedType::Text => "string",
+    }
+}
+
+/// A seed cell as a Spark SQL literal (cast to its `column_types` type where one is given).
+fn seed_literal(v: &SeedValue, cast_to: Option<&String>) -> String {
+    let text = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let lit = match v {
+        SeedValue::Null => "null".to_string(),
+        SeedValue::Int(i) => i.to_string(),
+        SeedValue::Float(f) if f.is_finite() => format!("{f:?}D"),
+        SeedValue::Float(f) => format!("cast('{f}' as double)"),
+        SeedValue::Bool(b) => b.to_string(),
+        SeedValue::Date(s) => format!("date{}", text(s)),
+        SeedValue::DateTime(s) => format!("timestamp{}", text(s)),
+        SeedValue::Text(s) => text(s),
+    };
+    match cast_to {
+        Some(ty) => format!("cast({lit} as {ty})"),
+        None => lit,
+    }
+}
+
+/// Arrow batches as rows of JSON values (numbers stay numbers, temporal values ISO text).
+fn to_result(batches: &[RecordBatch]) -> QueryResult {
+    let Some(first) = batches.first() else {
+        return QueryResult::default();
+    };
+    let schema = first.schema();
+    let column_names = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let kinds = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Date32 | DataType::Date64 => CellKind::Date,
+            DataType::Timestamp(_, None) => CellKind::Timestamp,
+            DataType::Timestamp(_, Some(_)) => CellKind::TimestampTz,
+            _ => CellKind::Plain,
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for batch in batches {
+        for r in 0..batch.num_rows() {
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .map(|col| cell(col.as_ref(), r))
+                    .collect(),
+            );
+        }
+    }
+    QueryResult {
+        column_names,
+        rows,
+        kinds,
+    }
+}
+
+/// One Arrow value as JSON.
+fn cell(col: &dyn Array, r: usize) -> Value {
+    use arrow::datatypes::*;
+    if col.is_null(r) {
+        return Value::Null;
+    }
+    match col.data_type() {
+        DataType::Boolean => Value::Bool(col.as_boolean().value(r)),
+        DataType::Int8 => Value::from(col.as_primitive::<Int8Type>().value(r)),
+        DataType::Int16 => Value::from(col.as_primitive::<Int16Type>().value(r)),
+        DataType::Int32 => Value::from(col.as_primitive::<Int32Type>().value(r)),
+        DataType::Int64 => Value::from(col.as_primitive::<Int64Type>().value(r)),
+        DataType::Float32 => float(f64::from(col.as_primitive::<Float32Type>().value(r))),
+        DataType::Float64 => float(col.as_primitive::<Float64Type>().value(r)),
+        DataType::Utf8 => Value::String(col.as_string::<i32>().value(r).to_string()),
+        DataType::LargeUtf8 => Value::String(col.as_string::<i64>().value(r).to_string()),
+        DataType::Decimal128(_, scale) => {
+            let v = col.as_primitive::<Decimal128Type>().value(r);
+            decimal(v, *scale)
+        }
+        DataType::Date32 => {
+            let days = col.as_primitive::<Date32Type>().value(r);
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            let d = epoch + chrono::Duration::days(i64::from(days));
+            Value::String(d.format("%Y-%m-%d").to_string())
+        }
+        DataType::Timestamp(unit, tz) => {
+            let n = match unit {
+                TimeUnit::Second => col.as_primitive::<TimestampSecondType>().value(r) * 1_000_000,
+                TimeUnit::Millisecond => {
+                    col.as_primitive::<TimestampMillisecondType>().value(r) * 1_000
+                }
+                TimeUnit::Microsecond => col.as_primitive::<TimestampMicrosecondType>().value(r),
+                TimeUnit::Nanosecond => {
+                    col.as_primitive::<TimestampNanosecondType>().value(r) / 1_000
+                }
+            };
+            let t = chrono::DateTime::from_timestamp_micros(n)
+                .map(|t| t.naive_utc())
+                .unwrap_or_default();
+            let mut s = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
+            if tz.is_some() {
+                s.push_str("+00:00");
+            }
+            Value::String(s)
+        }
+        _ => {
+            let options = arrow::util::display::FormatOptions::default();
+            match arrow::util::display::ArrayFormatter::try_new(col, &options) {
+                Ok(f) => Value::String(f.value(r).to_string()),
+                Err(_) => Value::Null,
+            }
+        }
+    }
+}
+
+fn float(f: f64) -> Value {
+    serde_json::Number::from_f64(f)
+        .map(Value::Number)
+        .unwrap_or_else(|| Value::String(f.to_string()))
+}
+
+/// A decimal as a JSON number with its scale's digits (`12.50`), as the other engines give it.
+fn decimal(v: i128, scale: i8) -> Value {
+    let text = match scale {
+        s if s <= 0 => (v * 10i128.pow(u32::from(s.unsigned_abs()))).to_string(),
+        s => {
+            let s = s as usize;
+            let digits = v.unsigned_abs().to_string();
+            let digits = format!("{digits:0>width$}", width = s + 1);
+            let (int, frac) = digits.split_at(digits.len() - s);
+            format!("{}{int}.{frac}", if v < 0 { "-" } else { "" })
+        }
+    };
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}

@@ -1,0 +1,323 @@
+//! The Spark engine against a real Spark cluster over Spark Connect: the one `scripts/spark-cluster
+//! start` runs (a master, two workers and the Connect server on loopback), named by
+//! `SLUICE_SPARK` (`host:port`, default `127.0.0.1:15002`). Without a server the tests say so
+//! and pass, unless `SLUICE_REQUIRE_SPARK=1` (CI), where they fail. Every test works in schemas
+//! of its own, so they share the cluster.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{copy_demo, sluice};
+
+/// The Spark Connect server's `host:port`, or None (skip) when none answers.
+fn server(test: &str) -> Option<(String, String)> {
+    let addr = std::env::var("SLUICE_SPARK").unwrap_or_else(|_| "127.0.0.1:15002".into());
+    let up = std::net::TcpStream::connect_timeout(
+        &addr.parse().expect("SLUICE_SPARK is host:port"),
+        std::time::Duration::from_secs(2),
+    )
+    .is_ok();
+    if !up {
+        assert!(
+            std::env::var("SLUICE_REQUIRE_SPARK").as_deref() != Ok("1"),
+            "{test}: no Spark Connect server at {addr} (SLUICE_REQUIRE_SPARK=1); start one with scripts/spark-cluster start"
+        );
+        eprintln!(
+            "{test}: skipped, no Spark Connect server at {addr} (scripts/spark-cluster start)"
+        );
+        return None;
+    }
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    Some((host.to_string(), port.to_string()))
+}
+
+/// A schema name of this test's own (unique per run, so reruns do not see old relations).
+fn schema(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("t_{test}_{}", nanos % 1_000_000_000)
+}
+
+/// Adds a `spark` output to the project's profile (`profiles/profiles.yml` or `profiles.yml`).
+fn spark_profile(dir: &Path, profile: &str, host: &str, port: &str, schema: &str) {
+    let yaml = format!(
+        "{profile}:\n  target: spark\n  outputs:\n    spark:\n      type: spark\n      method: connect\n      host: {host}\n      port: {port}\n      schema: {schema}\n      threads: 4\n    dev:\n      type: duckdb\n      path: out/local.duckdb\n      schema: main\n      threads: 4\n"
+    );
+    std::fs::write(dir.join("profiles.yml"), yaml).unwrap();
+}
+
+/// Every row of `sql` on `target`, as text, sorted (a multiset to compare engines with):
+/// numbers rounded to 6 decimals, timestamps without trailing zero fractions.
+fn rows(dir: &Path, target: &str, sql: &str) -> Vec<String> {
+    let r = sluice(
+        dir,
+        &[
+            "show",
+            "--profiles-dir",
+            ".",
+            "--target",
+            target,
+            "--inline",
+            sql,
+            "--limit",
+            "-1",
+            "--output",
+            "json",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        r.code, 0,
+        "show on {target}: {sql}\n{}{}",
+        r.stdout, r.stderr
+    );
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| {
+        panic!("show --output json on {target}: {e}\n{}", r.stdout);
+    });
+    let mut out: Vec<String> = v["show"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| format!("{}={}", k.to_lowercase(), normal(v)))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn normal(v: &Value) -> String {
+    match v {
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or_default();
+            let r = (f * 1e6).round() / 1e6;
+            format!("{r}")
+        }
+        Value::String(s) => {
+            // `2024-01-02T03:04:05` / `2024-01-02 03:04:05.000000` are the same instant.
+            let s = s.replace('T', " ");
+            match s.split_once('.') {
+                Some((head, frac)) if frac.chars().all(|c| c == '0') && head.len() == 19 => {
+                    head.to_string()
+                }
+                _ => s,
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The demo builds on Spark with every test passing (twice: the incremental model appends), and
+/// every model's rows equal those the same build gives on DuckDB.
+#[test]
+fn demo_builds_on_spark_with_duckdbs_rows() {
+    let Some((host, port)) = server("demo_builds_on_spark_with_duckdbs_rows") else {
+        return;
+    };
+    let (_tmp, dir) = copy_demo();
+    let schema = schema("demo");
+    spark_profile(&dir, "saas_ops", &host, &port, &schema);
+    for pass in ["first", "second"] {
+        let r = sluice(&dir, &["build", "--profiles-dir", ".", "--target", "spark"]);
+        assert_eq!(
+            r.code, 0,
+            "{pass} build on Spark:\n{}{}",
+            r.stdout, r.stderr
+        );
+        assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);
+    }
+    let r = sluice(
+        &dir,
+        &["build", "--profiles-dir", ".", "--target", "dev", "-q"],
+    );
+    assert_eq!(r.code, 0, "DuckDB build:\n{}{}", r.stdout, r.stderr);
+    let r = sluice(
+        &dir,
+        &["build", "--profiles-dir", ".", "--target", "dev", "-q"],
+    );
+    assert_eq!(r.code, 0, "DuckDB second build:\n{}{}", r.stdout, r.stderr);
+    let r = sluice(
+        &dir,
+        &[
+            "ls",
+            "--profiles-dir",
+            ".",
+            "--resource-type",
+            "model",
+            "-o",
+            "name",
+        ],
+    );
+    let models: Vec<&str> = r.stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(models.len() >= 10, "{}", r.stdout);
+    for model in models {
+        let sql = format!("select * from {{{{ ref('{model}') }}}}");
+        let spark = rows(&dir, "spark", &sql);
+        let duck = rows(&dir, "dev", &sql);
+        assert!(!duck.is_empty(), "{model}: no rows on DuckDB");
+        assert_eq!(spark.len(), duck.len(), "{model}: row count");
+        assert_eq!(spark, duck, "{model}: rows differ between Spark and DuckDB");
+    }
+}
+
+fn small_project(dir: &Path, host: &str, port: &str, schema: &str) {
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::create_dir_all(dir.join("seeds")).unwrap();
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        "name: sp\nversion: '1'\nprofile: sp\n",
+    )
+    .unwrap();
+    spark_profile(dir, "sp", host, port, schema);
+}
+
+/// A model whose query fails leaves the table it replaces as it was (the new table is built
+/// aside and renamed into place only once it exists).
+#[test]
+fn a_failing_model_keeps_its_table_on_spark() {
+    let Some((host, port)) = server("a_failing_model_keeps_its_table_on_spark") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    small_project(dir, &host, &port, &schema("keep"));
+    let model = dir.join("models/totals.sql");
+    std::fs::write(
+        &model,
+        "{{ config(materialized='table') }}\nselect id, id * 10 as amount from range(5) as r(id)\n",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    std::fs::write(
+        &model,
+        "{{ config(materialized='table') }}\nselect id, no_such_column from range(5) as r(id)\n",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("no_such_column"), "{}", r.stdout);
+    let got = rows(
+        dir,
+        "spark",
+        "select count(*) as n, sum(amount) as s from {{ ref('totals') }}",
+    );
+    assert_eq!(got, ["n=5|s=100"]);
+}
+
+/// Seeds load with dbt-spark's types; `insert_overwrite` with `partition_by` replaces only the
+/// partitions of the new rows, `append` adds; `merge` is refused with a hint naming the table
+/// formats that have it.
+#[test]
+fn seeds_and_incremental_strategies_on_spark() {
+    let Some((host, port)) = server("seeds_and_incremental_strategies_on_spark") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    small_project(dir, &host, &port, &schema("incr"));
+    std::fs::write(
+        dir.join("seeds/days.csv"),
+        "day,region,amount,note,seen_at,flag\n2024-01-01,eu,1.5,it's,2024-01-01 10:00:00,true\n2024-01-02,us,2,back\\slash,2024-01-02 11:30:00,false\n2024-01-02,eu,,,,\n",
+    )
+    .unwrap();
+    let r = sluice(dir, &["seed", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let got = rows(
+        dir,
+        "spark",
+        "select typeof(day) as d, typeof(amount) as a, typeof(note) as n, typeof(seen_at) as t, typeof(flag) as f, count(*) as c from {{ ref('days') }} group by 1, 2, 3, 4, 5",
+    );
+    assert_eq!(got, ["a=double|c=3|d=date|f=boolean|n=string|t=timestamp"]);
+    let got = rows(
+        dir,
+        "spark",
+        "select note from {{ ref('days') }} where note is not null",
+    );
+    assert_eq!(got, ["note=back\\slash", "note=it's"]);
+
+    std::fs::write(
+        dir.join("models/by_day.sql"),
+        "{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=['day']) }}\n\
+         select region, coalesce(amount, 0) + {{ var('bump', 0) }} as amount, day from {{ ref('days') }}\n\
+         {% if is_incremental() %} where day = date'2024-01-02' {% endif %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/appended.sql"),
+        "{{ config(materialized='incremental') }}\nselect {{ var('bump', 0) }} as bump\n",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = sluice(
+        dir,
+        &["run", "--profiles-dir", ".", "--vars", "{bump: 100}"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let got = rows(
+        dir,
+        "spark",
+        "select cast(day as string) as day, region, amount from {{ ref('by_day') }}",
+    );
+    assert_eq!(
+        got,
+        [
+            "day=2024-01-01|region=eu|amount=1.5",
+            "day=2024-01-02|region=eu|amount=100",
+            "day=2024-01-02|region=us|amount=102",
+        ]
+    );
+    let got = rows(dir, "spark", "select bump from {{ ref('appended') }}");
+    assert_eq!(got, ["bump=0", "bump=100"]);
+
+    std::fs::write(
+        dir.join("models/merged.sql"),
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id') }}\nselect 1 as id\n",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", ".", "-s", "merged"]);
+    assert_eq!(
+        r.code, 0,
+        "first build is a plain table: {}{}",
+        r.stdout, r.stderr
+    );
+    let r = sluice(dir, &["run", "--profiles-dir", ".", "-s", "merged"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("incremental strategy `merge` is not supported")
+            && r.stdout.contains("Delta Lake or Iceberg"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A target whose server does not answer fails in one diagnostic naming the address, exit 2.
+#[test]
+fn an_unreachable_spark_server_is_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    small_project(dir, "127.0.0.1", &port, "nowhere");
+    std::fs::write(dir.join("models/m.sql"), "select 1 as x\n").unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains(&format!("sc://127.0.0.1:{port}")), "{all}");
+    assert!(all.contains("spark-cluster start"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+}
