@@ -52,7 +52,7 @@ select
     a.industry,
     a.created_date,
     ss.first_subscription_date,
-    ss.first_subscription_date - a.created_date as days_to_convert,
+    {{ dbt.datediff('a.created_date', 'ss.first_subscription_date', 'day') }} as days_to_convert,
     coalesce(ss.lifetime_subscriptions, 0) as lifetime_subscriptions,
     current_plan.plan_name as current_plan,
     coalesce(cm.mrr, 0) as current_mrr,

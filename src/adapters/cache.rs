@@ -112,6 +112,11 @@ impl RelationCache {
                             .insert((fold_ident(dialect, db), fold_ident(dialect, schema)));
                         true
                     }
+                    [schema] if !dialect.names_databases() => {
+                        s.existing
+                            .insert((String::new(), fold_ident(dialect, schema)));
+                        true
+                    }
                     _ => false,
                 },
                 CatalogEffect::Unknown => false,
@@ -146,6 +151,11 @@ fn key3(dialect: Dialect, name: &[Ident]) -> Option<(SchemaKey, String)> {
             (fold_ident(dialect, db), fold_ident(dialect, schema)),
             fold_ident(dialect, ident),
         )),
+        // An engine without databases above its schemas (Spark) names `schema.identifier`.
+        [schema, ident] if !dialect.names_databases() => Some((
+            (String::new(), fold_ident(dialect, schema)),
+            fold_ident(dialect, ident),
+        )),
         _ => None,
     }
 }
@@ -154,7 +164,7 @@ fn key3(dialect: Dialect, name: &[Ident]) -> Option<(SchemaKey, String)> {
 /// database).
 fn relation_key(dialect: Dialect, rel: &Relation) -> Option<(SchemaKey, String)> {
     let temp = dialect.temp_relation("");
-    if rel.database.is_empty()
+    if (rel.database.is_empty() && dialect.names_databases())
         || rel.schema.is_empty()
         || (rel.database.eq_ignore_ascii_case(&temp.database)
             && rel.schema.eq_ignore_ascii_case(&temp.schema))
@@ -163,7 +173,10 @@ fn relation_key(dialect: Dialect, rel: &Relation) -> Option<(SchemaKey, String)>
     }
     Some((
         (
-            fold(dialect, &rel.database, rel.quote.database),
+            match dialect.names_databases() {
+                true => fold(dialect, &rel.database, rel.quote.database),
+                false => String::new(),
+            },
             fold(dialect, &rel.schema, rel.quote.schema),
         ),
         fold(dialect, &rel.identifier, rel.quote.identifier),

@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
 use crate::adapters::{AdapterError, Connection};
 use crate::compile::{Manifest, Node, ResourceType};
+use crate::sql::{Relation, RelationKind};
 
 /// One relation as the warehouse describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +89,42 @@ pub(crate) fn read_catalog(
     let dialect = conn.dialect();
     let mut tables: BTreeMap<(String, String, String), CatalogTable> = BTreeMap::new();
     for (database, schemas) in &schemas {
+        if !dialect.has_information_schema() {
+            // Relation by relation, from the engine's own catalog commands (Spark's `show
+            // tables` and `describe table`).
+            for schema in schemas {
+                for (name, kind) in conn.list_relations(database, schema)?.unwrap_or_default() {
+                    let rel = Relation {
+                        quote: dialect.quote_policy(),
+                        ..Relation::new(database.as_str(), schema.as_str(), name.as_str())
+                    };
+                    let columns = conn
+                        .columns(&rel)?
+                        .into_iter()
+                        .map(|c| (c.name, c.data_type))
+                        .collect();
+                    let kind = match kind {
+                        RelationKind::View => "VIEW",
+                        _ => "BASE TABLE",
+                    };
+                    tables.insert(
+                        key(database, schema, &name),
+                        CatalogTable {
+                            database: database.clone(),
+                            schema: schema.clone(),
+                            name,
+                            kind: kind.to_string(),
+                            columns,
+                            row_count: None,
+                            owner: None,
+                            comment: None,
+                            column_comments: BTreeMap::new(),
+                        },
+                    );
+                }
+            }
+            continue;
+        }
         let list: Vec<String> = schemas.iter().map(|s| sql_str(s)).collect();
         // Postgres only sees its own database in information_schema; DuckDB sees every attached
         // catalog, so the database filter matters there.

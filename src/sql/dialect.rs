@@ -146,6 +146,11 @@ pub trait SqlDialect: Send + Sync + 'static {
             crate::sql::quote_with(column, self.quote_mark())
         )
     }
+    /// Whether the engine has `information_schema` (Spark does not: its catalog is read with
+    /// `show tables` and `describe table`, relation by relation).
+    fn has_information_schema(&self) -> bool {
+        true
+    }
     /// Whether tables can have rows updated or deleted in place (`update`, `delete`, `merge`):
     /// Spark's parquet tables cannot.
     fn changes_rows_in_place(&self) -> bool {

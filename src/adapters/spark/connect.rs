@@ -22,11 +22,16 @@ use crate::project::seeds::{SeedTable, SeedType, SeedValue};
 use crate::project::Target;
 use crate::sql::{Dialect, Relation, RelationKind};
 
+/// How long reaching the server may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How many seed rows one `insert into ... values` carries.
 const SEED_BATCH_ROWS: usize = 5_000;
 
 /// A `type: spark`, `method: connect` target: the server's address, opened once to check it.
 pub(crate) struct SparkDatabase {
+    /// `host:port`.
+    address: String,
     url: String,
     target_name: String,
     scrubber: Arc<Scrubber>,
@@ -40,11 +45,13 @@ impl SparkDatabase {
             .get_str("port")
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| "15002".to_string());
-        let mut url = format!("sc://{host}:{port}");
+        let address = format!("{host}:{port}");
+        let mut url = format!("sc://{address}");
         if let Some(token) = target.get_str("token").filter(|t| !t.is_empty()) {
             url.push_str(&format!("/;token={token}"));
         }
         let db = SparkDatabase {
+            address,
             url,
             target_name: target.target_name.clone(),
             scrubber,
@@ -60,11 +67,30 @@ impl SparkDatabase {
         Ok(db)
     }
 
+    /// A new Spark Connect session. The server is reached over TCP first, with a timeout: the
+    /// client retries an unreachable server with backoff for minutes.
     fn session(&self) -> Result<SparkSession, AdapterError> {
+        self.reachable()?;
         SparkSessionBuilder::new()
             .remote(&self.url)
             .get_or_create()
             .map_err(|e| self.conn_err(&e.to_string()))
+    }
+
+    fn reachable(&self) -> Result<(), AdapterError> {
+        use std::net::ToSocketAddrs;
+        let addrs = self
+            .address
+            .to_socket_addrs()
+            .map_err(|e| self.conn_err(&format!("cannot resolve `{}`: {e}", self.address)))?;
+        let mut last = String::from("no address");
+        for addr in addrs {
+            match std::net::TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(self.conn_err(&last))
     }
 
     fn conn_err(&self, text: &str) -> AdapterError {
@@ -330,8 +356,9 @@ fn to_result(batches: &[RecordBatch]) -> QueryResult {
         .iter()
         .map(|f| match f.data_type() {
             DataType::Date32 | DataType::Date64 => CellKind::Date,
-            DataType::Timestamp(_, None) => CellKind::Timestamp,
-            DataType::Timestamp(_, Some(_)) => CellKind::TimestampTz,
+            // Spark's `timestamp` is wall-clock time in the session's time zone (Arrow carries
+            // it as UTC instants with that zone): shown as Spark shows it, without an offset.
+            DataType::Timestamp(..) => CellKind::Timestamp,
             _ => CellKind::Plain,
         })
         .collect();
@@ -391,14 +418,12 @@ fn cell(col: &dyn Array, r: usize) -> Value {
                     col.as_primitive::<TimestampNanosecondType>().value(r) / 1_000
                 }
             };
-            let t = chrono::DateTime::from_timestamp_micros(n)
-                .map(|t| t.naive_utc())
-                .unwrap_or_default();
-            let mut s = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
-            if tz.is_some() {
-                s.push_str("+00:00");
-            }
-            Value::String(s)
+            let utc = chrono::DateTime::from_timestamp_micros(n).unwrap_or_default();
+            let t = match tz.as_deref().map(str::parse::<chrono_tz::Tz>) {
+                Some(Ok(zone)) => utc.with_timezone(&zone).naive_local(),
+                _ => utc.naive_utc(),
+            };
+            Value::String(t.format("%Y-%m-%d %H:%M:%S%.f").to_string())
         }
         _ => {
             let options = arrow::util::display::FormatOptions::default();

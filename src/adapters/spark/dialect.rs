@@ -75,6 +75,9 @@ impl SqlDialect for Spark {
     fn changes_rows_in_place(&self) -> bool {
         false
     }
+    fn has_information_schema(&self) -> bool {
+        false
+    }
     fn case_insensitive_names(&self) -> bool {
         true
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::offline::{known_method, refuse, required, setting};
+use super::offline::{known_method, required, setting, REFUSAL};
 use super::{AdapterError, Database, Engine, Scrubber};
 use crate::project::profile::ProfileProblem;
 use crate::project::Target;
@@ -64,7 +64,12 @@ impl Engine for SparkEngine {
         scrubber: Arc<Scrubber>,
     ) -> Result<Box<dyn Database>, AdapterError> {
         if self.compiles_only_target(target) {
-            return Err(refuse(target, "Spark with this `method` (sluice runs Spark over Spark Connect: `method: connect`)"));
+            let method = target.get_str("method").unwrap_or_default();
+            return Err(AdapterError::Unsupported {
+                message: format!(
+                    "{REFUSAL}Spark through `method: {method}` (`type: spark`)\nhint: sluice runs SQL on Spark over Spark Connect: set `method: connect` with the server's `host` and `port` (15002); `sluice parse`, `compile`, `ls` and `docs generate --empty-catalog` work on this target without a connection"
+                ),
+            });
         }
         Ok(Box::new(connect::SparkDatabase::open(target, scrubber)?))
     }

@@ -65,6 +65,8 @@ fn spec<'a>(r: &'a Relation, m: Materialization, sql: &'a str) -> BuildSpec<'a> 
         indexes: &[],
         on_configuration_change: None,
         unlogged: false,
+        table_options: String::new(),
+        partition_by: vec![],
         rebuilt: &NONE_REBUILT,
     }
 }
