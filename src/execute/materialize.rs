@@ -547,11 +547,10 @@ fn build_incremental(
     spec: &BuildSpec,
 ) -> Result<BuildOutcome, AdapterError> {
     let rel = spec.relation;
-    let strategy = match spec.incremental_strategy {
-        Some(s) => s,
-        None if spec.unique_key.is_empty() => "append",
-        None => "delete+insert",
-    };
+    let strategy = spec.incremental_strategy.unwrap_or_else(|| {
+        conn.dialect()
+            .default_incremental_strategy(!spec.unique_key.is_empty())
+    });
     let d = conn.dialect();
     if !d.incremental_strategies().contains(&strategy) {
         let known = d

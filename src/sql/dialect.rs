@@ -156,6 +156,14 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn changes_rows_in_place(&self) -> bool {
         true
     }
+    /// The incremental strategy of a model that names none: `delete+insert` with a
+    /// `unique_key`, else `append` (dbt-spark: always `append`).
+    fn default_incremental_strategy(&self, has_unique_key: bool) -> &'static str {
+        match has_unique_key {
+            true => "delete+insert",
+            false => "append",
+        }
+    }
     /// The incremental strategies the engine's dbt adapter offers.
     fn incremental_strategies(&self) -> &'static [&'static str] {
         &["append", "delete+insert", "merge"]

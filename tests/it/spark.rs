@@ -214,7 +214,7 @@ fn a_failing_model_keeps_its_table_on_spark() {
 }
 
 /// Seeds load with dbt-spark's types; `insert_overwrite` with `partition_by` replaces only the
-/// partitions of the new rows, `append` adds; `merge` is refused (before anything is built, as
+/// partitions of the new rows, `append` (the default, even with a `unique_key`) adds; `merge` is refused (before anything is built, as
 /// dbt-spark does) with a hint naming the table formats that have it.
 #[test]
 fn seeds_and_incremental_strategies_on_spark() {
@@ -253,7 +253,8 @@ fn seeds_and_incremental_strategies_on_spark() {
     .unwrap();
     std::fs::write(
         dir.join("models/appended.sql"),
-        "{{ config(materialized='incremental') }}\nselect {{ var('bump', 0) }} as bump\n",
+        // A `unique_key` without a strategy appends on Spark, as dbt-spark's default does.
+        "{{ config(materialized='incremental', unique_key='bump') }}\nselect {{ var('bump', 0) }} as bump\n",
     )
     .unwrap();
     let r = sluice(dir, &["run", "--profiles-dir", "."]);

@@ -441,7 +441,7 @@ fn float(f: f64) -> Value {
         .unwrap_or_else(|| Value::String(f.to_string()))
 }
 
-/// A decimal as a JSON number with its scale's digits (`12.50`), as the other engines give it.
+/// A decimal as a JSON number (`1250` at scale 2 is 12.5), as the other engines give it.
 fn decimal(v: i128, scale: i8) -> Value {
     let text = match scale {
         s if s <= 0 => (v * 10i128.pow(u32::from(s.unsigned_abs()))).to_string(),
@@ -454,4 +454,37 @@ fn decimal(v: i128, scale: i8) -> Value {
         }
     };
     serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal, seed_literal};
+    use crate::project::seeds::SeedValue;
+
+    #[test]
+    fn seed_cells_are_spark_literals() {
+        let lit = |v: SeedValue| seed_literal(&v, None);
+        assert_eq!(
+            lit(SeedValue::Text("it's a \\ path".into())),
+            r"'it\'s a \\ path'"
+        );
+        assert_eq!(lit(SeedValue::Float(1.5)), "1.5D");
+        assert_eq!(
+            lit(SeedValue::Date("2024-01-02".into())),
+            "date'2024-01-02'"
+        );
+        assert_eq!(lit(SeedValue::Null), "null");
+        let ty = "decimal(10,2)".to_string();
+        assert_eq!(
+            seed_literal(&SeedValue::Text("12.5".into()), Some(&ty)),
+            "cast('12.5' as decimal(10,2))"
+        );
+    }
+
+    #[test]
+    fn decimals_are_numbers_at_their_scale() {
+        assert_eq!(decimal(1250, 2).to_string(), "12.5");
+        assert_eq!(decimal(-5, 3).to_string(), "-0.005");
+        assert_eq!(decimal(7, 0).to_string(), "7");
+    }
 }

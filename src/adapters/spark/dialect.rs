@@ -58,6 +58,9 @@ impl SqlDialect for Spark {
     fn incremental_strategies(&self) -> &'static [&'static str] {
         &["append", "insert_overwrite"]
     }
+    fn default_incremental_strategy(&self, _has_unique_key: bool) -> &'static str {
+        "append"
+    }
     fn incremental_strategy_hint(&self, strategy: &str) -> Option<String> {
         matches!(strategy, "merge" | "delete+insert" | "microbatch").then(|| {
             format!(

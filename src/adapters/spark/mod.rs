@@ -141,3 +141,33 @@ pub(super) fn decimal(precision: Option<&str>, scale: Option<&str>) -> String {
         _ => "decimal".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::table_options;
+    use serde_json::{json, Value};
+
+    fn options(config: Value) -> Result<String, String> {
+        table_options("orders", &|k: &str| config.get(k).cloned())
+    }
+
+    #[test]
+    fn table_configs_become_dbt_sparks_clauses() {
+        assert_eq!(options(json!({})).unwrap(), "using parquet");
+        assert_eq!(
+            options(json!({
+                "file_format": "orc",
+                "partition_by": ["order_date", "region"],
+                "clustered_by": "customer_id",
+                "buckets": 8,
+                "location_root": "/data/lake/",
+            }))
+            .unwrap(),
+            "using orc partitioned by (order_date, region) clustered by (customer_id) into 8 buckets location '/data/lake/orders'"
+        );
+        let err = options(json!({"file_format": "excel"})).unwrap_err();
+        assert!(err.starts_with("invalid file format `excel`"), "{err}");
+        let err = options(json!({"clustered_by": ["a"]})).unwrap_err();
+        assert!(err.contains("needs `buckets`"), "{err}");
+    }
+}
