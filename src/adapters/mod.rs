@@ -1,14 +1,14 @@
 //! Warehouse connections: the IO half of an engine (the SQL text half is `crate::sql`).
 //!
 //! Owns opening the database a [`Target`] names (DuckDB file or `:memory:`, extensions,
-//! settings; a Postgres server), running SQL, converting result values to JSON ([`QueryResult`]), introspecting
+//! settings; a Postgres server; a Spark Connect server), running SQL, converting result values to JSON ([`QueryResult`]), introspecting
 //! relations and bulk-loading seeds. How a node is built (swap, incremental strategies) lives in
 //! `crate::execute::materialize`, written against the engine-neutral [`Connection`] trait only.
 //!
 //! Design decisions: the [`Adapter`] opens the database exactly once and hands out one connection
 //! per worker ([`Adapter::connection`]): DuckDB lets a single process hold a file database, so
-//! workers share one instance through `try_clone()`; Postgres opens one client per worker behind
-//! the same trait. A trait object rather than generics because the engine is chosen
+//! workers share one instance through `try_clone()`; Postgres opens one client, and Spark one
+//! Spark Connect session, per worker behind the same trait. A trait object rather than generics because the engine is chosen
 //! at run time from the profile, and dynamic dispatch costs nothing next to executing SQL. Driver
 //! messages pass through [`Scrubber`] so a secret never reaches a terminal or an artifact.
 

@@ -3,13 +3,15 @@
 //! Input: a [`BuildSpec`] (relation, materialization, compiled SQL, incremental configs) and a
 //! worker's `&mut dyn Connection`. Output: a [`BuildOutcome`] (dbt's `adapter_response` message and
 //! rows affected) or an [`AdapterError`]. The SQL text comes from [`Dialect`]; everything here is
-//! engine-neutral, so the same code serves DuckDB and Postgres.
+//! engine-neutral, so the same code serves DuckDB, Postgres and Spark.
 //!
 //! Design decision: every rebuild is a *swap*. The new relation is created under
 //! `<name>__dbt_tmp` first (so a failing query never touches the old one), then one transaction
 //! renames the old relation to `<name>__dbt_backup`, the new one into place, and drops the
 //! backup. Readers see either the old or the new relation, never none, as in dbt's own
-//! table/view materializations.
+//! table/view materializations. Where the engine says otherwise, its dbt adapter's way is
+//! followed: Spark has no transactions (a half-done swap is undone by renaming the backup back),
+//! replaces views in place, and cannot change rows in place (strategies that must are refused).
 
 use crate::adapters::{AdapterError, Column, Connection};
 use crate::compile::Materialization;
