@@ -103,15 +103,7 @@ impl<'a> BuildSpec<'a> {
 
     /// `create table rel [options] as (sql)`, with the spec's table options and `unlogged`.
     fn create_table_as(&self, d: Dialect, rel: &Relation) -> String {
-        let statement = match self.table_options.is_empty() {
-            true => d.create_table_as(rel, self.sql),
-            false => format!(
-                "create table {} {} as (\n{}\n)",
-                d.rel(rel),
-                self.table_options,
-                self.sql.trim_end().trim_end_matches(';')
-            ),
-        };
+        let statement = d.create_table_with_options_as(rel, &self.table_options, self.sql);
         self.headed(self.table_statement(d, statement))
     }
 
@@ -270,7 +262,6 @@ pub(crate) fn build_seed(
 fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcome, AdapterError> {
     let (rel, sql, rebuilt) = (spec.relation, spec.sql, spec.rebuilt);
     let d = conn.dialect();
-    let tmp = d.suffixed(rel, "__dbt_tmp");
     if d.replaces_views_in_place() {
         // Replaced where it stands: a table of the same name goes first.
         if conn.relation_kind(rel)? == Some(RelationKind::Table) {
@@ -287,6 +278,7 @@ fn build_view(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutcom
             ..ok_outcome(d, None)
         });
     }
+    let tmp = d.suffixed(rel, "__dbt_tmp");
     drop_if_exists(conn, &tmp)?;
     let main = spec.headed(d.create_view_as(&tmp, sql));
     conn.execute(&main)?;
@@ -548,12 +540,10 @@ fn build_incremental(
     conn: &mut dyn Connection,
     spec: &BuildSpec,
 ) -> Result<BuildOutcome, AdapterError> {
-    let rel = spec.relation;
-    let strategy = spec.incremental_strategy.unwrap_or_else(|| {
-        conn.dialect()
-            .default_incremental_strategy(!spec.unique_key.is_empty())
-    });
-    let d = conn.dialect();
+    let (rel, d) = (spec.relation, conn.dialect());
+    let strategy = spec
+        .incremental_strategy
+        .unwrap_or_else(|| d.default_incremental_strategy(!spec.unique_key.is_empty()));
     if !d.incremental_strategies().contains(&strategy) {
         let known = d
             .incremental_strategies()

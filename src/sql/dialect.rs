@@ -347,8 +347,22 @@ impl Dialect {
         )
     }
     pub(crate) fn create_table_as(self, rel: &Relation, sql: &str) -> String {
+        self.create_table_with_options_as(rel, "", sql)
+    }
+    /// `create table rel <options> as (sql)`: the options the engine writes between the name
+    /// and `as` ([`SqlDialect::table_options`]), none when empty.
+    pub(crate) fn create_table_with_options_as(
+        self,
+        rel: &Relation,
+        options: &str,
+        sql: &str,
+    ) -> String {
+        let options = match options.is_empty() {
+            true => String::new(),
+            false => format!("{options} "),
+        };
         format!(
-            "create table {} as (\n{}\n)",
+            "create table {} {options}as (\n{}\n)",
             self.rel(rel),
             sql.trim_end().trim_end_matches(';')
         )
