@@ -15,6 +15,8 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 use serde_json::Value;
+use spark_connect::row::{Row, Value as RowValue};
+use spark_connect::types::{DataType as SparkType, StructField};
 use spark_connect::{SparkError, SparkSession, SparkSessionBuilder};
 
 use super::super::{AdapterError, CellKind, Column, Connection, Database, QueryResult, Scrubber};
@@ -25,8 +27,11 @@ use crate::sql::{Dialect, Relation, RelationKind};
 /// How long reaching the server may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// How many seed rows one `insert into ... values` carries.
-const SEED_BATCH_ROWS: usize = 5_000;
+/// How many seed rows one Arrow batch carries.
+const SEED_BATCH_ROWS: usize = 50_000;
+
+/// The session's temporary view that holds a batch of seed rows while they are inserted.
+const SEED_ROWS_VIEW: &str = "sluice_seed_rows__dbt_tmp";
 
 /// A `type: spark`, `method: connect` target: the server's address, opened once to check it.
 pub(crate) struct SparkDatabase {
@@ -291,24 +296,54 @@ impl Connection for SparkConnection {
             d.rel(rel),
             columns.join(", ")
         ))?;
-        for chunk in table.rows.chunks(SEED_BATCH_ROWS) {
-            let rows: Vec<String> = chunk
-                .iter()
-                .map(|row| {
-                    let cells: Vec<String> = row
-                        .iter()
-                        .zip(&table.columns)
-                        .map(|(v, c)| seed_literal(v, c.overridden.then_some(&c.sql_type)))
-                        .collect();
-                    format!("({})", cells.join(", "))
+        // The rows travel as Arrow batches of text (a local relation, as pyspark's
+        // `createDataFrame`), and Spark casts them to the column types while inserting: Spark
+        // parses the values as it parses literals, without a statement text per row.
+        let text_schema = SparkType::Struct {
+            fields: (0..table.columns.len())
+                .map(|i| StructField {
+                    name: format!("c{i}"),
+                    data_type: SparkType::String {
+                        collation: "UTF8_BINARY".to_string(),
+                    },
+                    nullable: true,
+                    metadata: Default::default(),
                 })
+                .collect(),
+        };
+        let field_names: Vec<String> = (0..table.columns.len()).map(|i| format!("c{i}")).collect();
+        let casts: Vec<String> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let ty = match c.overridden {
+                    true => c.sql_type.as_str(),
+                    false => seed_type(c.inferred),
+                };
+                format!("cast(c{i} as {ty})")
+            })
+            .collect();
+        for chunk in table.rows.chunks(SEED_BATCH_ROWS) {
+            let rows: Vec<Row> = chunk
+                .iter()
+                .map(|row| Row::new(field_names.clone(), row.iter().map(seed_text).collect()))
                 .collect();
+            let t = std::time::Instant::now();
+            let _timer = super::super::DbTimer(t);
+            self.session
+                .create_dataframe(rows, text_schema.clone())
+                .and_then(|df| df.create_or_replace_temp_view(SEED_ROWS_VIEW))
+                .map_err(|e| AdapterError::Database {
+                    message: self.scrubber.scrub(&error_text(&e)),
+                })?;
             self.execute(&format!(
-                "insert into {} values {}",
+                "insert into {} select {} from {SEED_ROWS_VIEW}",
                 d.rel(rel),
-                rows.join(", ")
+                casts.join(", ")
             ))?;
         }
+        self.execute(&format!("drop view if exists {SEED_ROWS_VIEW}"))?;
         Ok(table.rows.len())
     }
 }
@@ -325,23 +360,18 @@ fn seed_type(t: SeedType) -> &'static str {
     }
 }
 
-/// A seed cell as a Spark SQL literal (cast to its `column_types` type where one is given).
-fn seed_literal(v: &SeedValue, cast_to: Option<&String>) -> String {
-    let text = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
-    let lit = match v {
-        SeedValue::Null => "null".to_string(),
+/// A seed cell as the text Spark casts to its column's type (`null` stays null).
+fn seed_text(v: &SeedValue) -> RowValue {
+    RowValue::String(match v {
+        SeedValue::Null => return RowValue::Null,
         SeedValue::Int(i) => i.to_string(),
-        SeedValue::Float(f) if f.is_finite() => format!("{f:?}D"),
-        SeedValue::Float(f) => format!("cast('{f}' as double)"),
+        SeedValue::Float(f) if f.is_finite() => format!("{f:?}"),
+        SeedValue::Float(f) if f.is_nan() => "NaN".to_string(),
+        SeedValue::Float(f) if *f > 0.0 => "Infinity".to_string(),
+        SeedValue::Float(_) => "-Infinity".to_string(),
         SeedValue::Bool(b) => b.to_string(),
-        SeedValue::Date(s) => format!("date{}", text(s)),
-        SeedValue::DateTime(s) => format!("timestamp{}", text(s)),
-        SeedValue::Text(s) => text(s),
-    };
-    match cast_to {
-        Some(ty) => format!("cast({lit} as {ty})"),
-        None => lit,
-    }
+        SeedValue::Date(s) | SeedValue::DateTime(s) | SeedValue::Text(s) => s.clone(),
+    })
 }
 
 /// Arrow batches as rows of JSON values (numbers stay numbers, temporal values ISO text).
@@ -458,27 +488,23 @@ fn decimal(v: i128, scale: i8) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal, seed_literal};
+    use super::{decimal, seed_text, RowValue};
     use crate::project::seeds::SeedValue;
 
     #[test]
-    fn seed_cells_are_spark_literals() {
-        let lit = |v: SeedValue| seed_literal(&v, None);
+    fn seed_cells_travel_as_the_text_spark_casts() {
+        let text = |v: SeedValue| seed_text(&v);
+        let s = |t: &str| RowValue::String(t.to_string());
         assert_eq!(
-            lit(SeedValue::Text("it's a \\ path".into())),
-            r"'it\'s a \\ path'"
+            text(SeedValue::Text("it's a \\ path".into())),
+            s("it's a \\ path")
         );
-        assert_eq!(lit(SeedValue::Float(1.5)), "1.5D");
-        assert_eq!(
-            lit(SeedValue::Date("2024-01-02".into())),
-            "date'2024-01-02'"
-        );
-        assert_eq!(lit(SeedValue::Null), "null");
-        let ty = "decimal(10,2)".to_string();
-        assert_eq!(
-            seed_literal(&SeedValue::Text("12.5".into()), Some(&ty)),
-            "cast('12.5' as decimal(10,2))"
-        );
+        assert_eq!(text(SeedValue::Float(1.5)), s("1.5"));
+        assert_eq!(text(SeedValue::Float(f64::NEG_INFINITY)), s("-Infinity"));
+        assert_eq!(text(SeedValue::Int(-3)), s("-3"));
+        assert_eq!(text(SeedValue::Bool(true)), s("true"));
+        assert_eq!(text(SeedValue::Date("2024-01-02".into())), s("2024-01-02"));
+        assert_eq!(text(SeedValue::Null), RowValue::Null);
     }
 
     #[test]
