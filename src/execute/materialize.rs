@@ -349,6 +349,11 @@ pub(super) fn swap_into_place(
     let d = conn.dialect();
     let backup = d.suffixed(target, "__dbt_backup");
     let swapped = (|| {
+        if !d.has_transactions() {
+            // A swap that lost its connection between the two renames left the old relation
+            // only under the backup's name: put it back before the backup is dropped.
+            restore_backup(conn, target, &backup);
+        }
         drop_if_exists(conn, &backup)?;
         let existing = conn.relation_kind(target)?;
         in_transaction(conn, |c| {

@@ -115,8 +115,51 @@ fn normal(v: &Value) -> String {
     }
 }
 
-/// The demo builds on Spark with every test passing (twice: the incremental model appends), and
-/// every model's rows equal those the same build gives on DuckDB.
+/// The row count and `sum(hash(*))` of a model or seed on `target`: equal for two relations with
+/// the same rows, column order and column types on the same Spark.
+fn checksum(dir: &Path, target: &str, name: &str) -> (i64, i64) {
+    let sql = format!(
+        "select count(*) as n, coalesce(sum(cast(hash(*) as bigint)), 0) as h from {{{{ ref('{name}') }}}}"
+    );
+    let r = sluice(
+        dir,
+        &[
+            "show",
+            "--profiles-dir",
+            ".",
+            "--target",
+            target,
+            "--inline",
+            &sql,
+            "--output",
+            "json",
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{sql}\n{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let row = &v["show"][0];
+    (row["n"].as_i64().unwrap(), row["h"].as_i64().unwrap())
+}
+
+/// Where `scripts/spark-parity` records real dbt-spark's builds of the demo on a Spark cluster.
+const RECORDING: &str = "tests/spark_parity/demo.json";
+
+/// dbt-spark's two builds of the demo: each node's verdict, each relation's rows and checksum.
+fn dbt_spark_reference() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(RECORDING);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (record it with scripts/spark-parity)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The demo builds on Spark with every test passing (twice: the incremental model appends), with
+/// real dbt-spark's verdicts and relations on the same server (recorded by
+/// `scripts/spark-parity`), and every model's rows equal those the same build gives on DuckDB.
 #[test]
 fn demo_builds_on_spark_with_duckdbs_rows() {
     let Some((host, port)) = server("demo_builds_on_spark_with_duckdbs_rows") else {
@@ -125,7 +168,11 @@ fn demo_builds_on_spark_with_duckdbs_rows() {
     let (_tmp, dir) = copy_demo();
     let schema = schema("demo");
     spark_profile(&dir, "saas_ops", &host, &port, &schema);
-    for pass in ["first", "second"] {
+    let reference = dbt_spark_reference();
+    for (pass, recorded) in ["first", "second"]
+        .iter()
+        .zip(reference["builds"].as_array().unwrap())
+    {
         let r = sluice(&dir, &["build", "--profiles-dir", ".", "--target", "spark"]);
         assert_eq!(
             r.code, 0,
@@ -133,6 +180,64 @@ fn demo_builds_on_spark_with_duckdbs_rows() {
             r.stdout, r.stderr
         );
         assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);
+        // The same verdict as dbt-spark's for every node dbt-spark built (`out/`: the demo's
+        // target-path).
+        let results: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                dir.join("out/run_results.json"), /* the demo's target-path */
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let ours: std::collections::BTreeMap<&str, &str> = results["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["unique_id"].as_str().unwrap(),
+                    r["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let recorded = recorded.as_object().unwrap();
+        assert!(
+            recorded.len() >= 100,
+            "{pass} build: {} recorded nodes",
+            recorded.len()
+        );
+        for (uid, status) in recorded {
+            // A known difference (README): sluice writes saved queries' exports, dbt Core
+            // reports them `no-op`.
+            if uid.starts_with("saved_query.") && status == "no-op" {
+                assert_eq!(ours.get(uid.as_str()).copied(), Some("success"), "{uid}");
+                continue;
+            }
+            assert_eq!(
+                ours.get(uid.as_str()).copied(),
+                status.as_str(),
+                "{pass} build: {uid}: dbt-spark's verdict ({RECORDING}) differs"
+            );
+        }
+    }
+    // Every relation dbt-spark built has the same rows, column order and types as sluice's: the
+    // row count and `sum(hash(*))` of each, on the same Spark.
+    let relations = reference["relations"].as_object().unwrap();
+    assert!(
+        relations.len() >= 20,
+        "{} recorded relations",
+        relations.len()
+    );
+    for (uid, recorded) in relations {
+        let name = uid.rsplit('.').next().unwrap();
+        assert_eq!(
+            checksum(&dir, "spark", name),
+            (
+                recorded["rows"].as_i64().unwrap(),
+                recorded["checksum"].as_i64().unwrap()
+            ),
+            "{uid}: (rows, checksum) differ from dbt-spark's ({RECORDING})"
+        );
     }
     let r = sluice(
         &dir,
@@ -316,4 +421,171 @@ fn an_unreachable_spark_server_is_one_clear_error() {
     assert!(all.contains(&format!("sc://127.0.0.1:{port}")), "{all}");
     assert!(all.contains("spark-cluster start"), "{all}");
     assert!(!all.contains("panicked"), "{all}");
+}
+
+/// A Spark cluster of this test's own (`scripts/spark-cluster` on other ports, two workers), so
+/// its daemons can be killed without disturbing the other tests; stopped when dropped.
+struct OwnCluster {
+    state: tempfile::TempDir,
+    port: &'static str,
+}
+
+impl OwnCluster {
+    fn start(port: &'static str, master_port: &'static str) -> OwnCluster {
+        let cluster = OwnCluster {
+            state: tempfile::tempdir().unwrap(),
+            port,
+        };
+        let out = cluster.script(&["start"], master_port);
+        assert!(
+            out.status.success(),
+            "spark-cluster start:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cluster
+    }
+
+    fn script(&self, args: &[&str], master_port: &str) -> std::process::Output {
+        std::process::Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/spark-cluster"),
+        )
+        .args(args)
+        .env("SPARK_STATE", self.state.path())
+        .env("SPARK_CONNECT_PORT", self.port)
+        .env("SPARK_MASTER_PORT", master_port)
+        .env("WORKERS", "2")
+        .output()
+        .unwrap()
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.script(&["stop"], CHAOS_MASTER_PORT);
+    }
+}
+
+const CHAOS_MASTER_PORT: &str = "7187";
+
+/// Runs `sluice build` in `dir` and, once the model `slow` has started, runs `kill`; returns the
+/// build's exit code and output.
+fn build_and_kill_mid_way(dir: &Path, kill: impl FnOnce()) -> (i32, String) {
+    let log = dir.join("build.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["build", "--profiles-dir", "."])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(".slow ....")
+    {
+        assert!(started.elapsed().as_secs() < 300, "`slow` never started");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    kill();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        assert!(started.elapsed().as_secs() < 600, "the build did not end");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    (code, std::fs::read_to_string(&log).unwrap())
+}
+
+/// Killing a worker mid-build: Spark reruns its tasks on the other worker and the build ends
+/// with the right rows. Killing the Spark Connect server (the driver) mid-build fails the running
+/// node within seconds with a clear error, skips what depends on it, and loses no relation: after
+/// a restart every table has its previous rows, and the next build succeeds over the files the
+/// interrupted one left behind.
+#[test]
+fn a_dying_worker_or_driver_loses_no_relation() {
+    if server("a_dying_worker_or_driver_loses_no_relation").is_none() {
+        return;
+    }
+    let cluster = OwnCluster::start("15112", CHAOS_MASTER_PORT);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    small_project(dir, "127.0.0.1", cluster.port, "chaos");
+    std::fs::write(dir.join("models/base.sql"), "select id from range(0, 1000)").unwrap();
+    // About a billion rows hashed and summed: some seconds of work for each worker.
+    std::fs::write(
+        dir.join("models/slow.sql"),
+        "select a.id % 10 as k, sum(cast(hash(a.id, b.id) as bigint)) as h \
+         from {{ ref('base') }} a cross join range(0, 1000000) b group by 1",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/after.sql"),
+        "select * from {{ ref('slow') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        "name: sp\nversion: '1'\nprofile: sp\nmodels:\n  sp:\n    +materialized: table\n",
+    )
+    .unwrap();
+    let r = sluice(dir, &["build", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let tables = ["base", "slow", "after"];
+    let before: Vec<_> = tables.iter().map(|t| checksum(dir, "spark", t)).collect();
+    assert_eq!(before[1].0, 10);
+
+    // A worker dies: its tasks run again on the other one.
+    let (code, log) = build_and_kill_mid_way(dir, || {
+        let out = cluster.script(&["kill-worker", "1"], CHAOS_MASTER_PORT);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    assert_eq!(code, 0, "build with a worker killed:\n{log}");
+    let after_worker: Vec<_> = tables.iter().map(|t| checksum(dir, "spark", t)).collect();
+    assert_eq!(after_worker, before);
+
+    // The driver dies.
+    let mut killed_at = None;
+    let (code, log) = build_and_kill_mid_way(dir, || {
+        let out = cluster.script(&["kill-connect"], CHAOS_MASTER_PORT);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        killed_at = Some(std::time::Instant::now());
+    });
+    assert!(
+        killed_at.unwrap().elapsed().as_secs() < 60,
+        "the build took over a minute to notice"
+    );
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("ERROR sql table model chaos.slow")
+            && log.contains("lost the Spark Connect server while a statement ran")
+            && log.contains("SKIP relation chaos.after"),
+        "{log}"
+    );
+    let out = cluster.script(&["start-connect"], CHAOS_MASTER_PORT);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restarted: Vec<_> = tables.iter().map(|t| checksum(dir, "spark", t)).collect();
+    assert_eq!(restarted, before, "a relation changed or went missing");
+    let r = sluice(dir, &["build", "--profiles-dir", "."]);
+    assert_eq!(
+        r.code, 0,
+        "the build after the restart:\n{}{}",
+        r.stdout, r.stderr
+    );
+    let rebuilt: Vec<_> = tables.iter().map(|t| checksum(dir, "spark", t)).collect();
+    assert_eq!(rebuilt, before);
 }

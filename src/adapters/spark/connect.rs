@@ -27,6 +27,11 @@ use crate::sql::{Dialect, Relation, RelationKind};
 /// How long reaching the server may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How often a running statement checks that the server is still there, and how long that
+/// check may take.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
+const WATCH_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How many seed rows one Arrow batch carries.
 const SEED_BATCH_ROWS: usize = 50_000;
 
@@ -35,12 +40,17 @@ const SEED_ROWS_VIEW: &str = "sluice_seed_rows__dbt_tmp";
 
 /// A `type: spark`, `method: connect` target: the server's address, opened once to check it.
 pub(crate) struct SparkDatabase {
+    server: Arc<ServerAddress>,
+    first: std::sync::Mutex<Option<SparkSession>>,
+}
+
+/// Where the Spark Connect server is, and how to say that it cannot be reached.
+struct ServerAddress {
     /// `host:port`.
     address: String,
     url: String,
     target_name: String,
     scrubber: Arc<Scrubber>,
-    first: std::sync::Mutex<Option<SparkSession>>,
 }
 
 impl SparkDatabase {
@@ -56,33 +66,42 @@ impl SparkDatabase {
             url.push_str(&format!("/;token={token}"));
         }
         let db = SparkDatabase {
-            address,
-            url,
-            target_name: target.target_name.clone(),
-            scrubber,
+            server: Arc::new(ServerAddress {
+                address,
+                url,
+                target_name: target.target_name.clone(),
+                scrubber,
+            }),
             first: std::sync::Mutex::new(None),
         };
+        // A first session (and round trip), so an unreachable server fails before any work.
         let session = db.session()?;
-        // A first round trip, so an unreachable server fails before any work.
-        session
-            .sql("select 1")
-            .and_then(|df| df.collect_record_batches())
-            .map_err(|e| db.conn_err(&e.to_string()))?;
         *db.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
         Ok(db)
     }
 
     /// A new Spark Connect session. The server is reached over TCP first, with a timeout: the
     /// client retries an unreachable server with backoff for minutes.
+    ///
+    /// A build that was stopped while Spark wrote a table (its process or the server killed)
+    /// leaves the table's files without a catalog entry, and Spark then refuses to create a
+    /// table there: each session lets `create table ... as` write over such leftovers.
     fn session(&self) -> Result<SparkSession, AdapterError> {
-        self.reachable()?;
-        SparkSessionBuilder::new()
-            .remote(&self.url)
+        self.server.reachable_within(CONNECT_TIMEOUT)?;
+        let session = SparkSessionBuilder::new()
+            .remote(&self.server.url)
             .get_or_create()
-            .map_err(|e| self.conn_err(&e.to_string()))
+            .map_err(|e| self.server.conn_err(&e.to_string()))?;
+        session
+            .sql("set spark.sql.legacy.allowNonEmptyLocationInCTAS = true")
+            .and_then(|df| df.collect_record_batches())
+            .map_err(|e| self.server.conn_err(&error_text(&e)))?;
+        Ok(session)
     }
+}
 
-    fn reachable(&self) -> Result<(), AdapterError> {
+impl ServerAddress {
+    fn reachable_within(&self, timeout: std::time::Duration) -> Result<(), AdapterError> {
         use std::net::ToSocketAddrs;
         let addrs = self
             .address
@@ -90,7 +109,7 @@ impl SparkDatabase {
             .map_err(|e| self.conn_err(&format!("cannot resolve `{}`: {e}", self.address)))?;
         let mut last = String::from("no address");
         for addr in addrs {
-            match std::net::TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            match std::net::TcpStream::connect_timeout(&addr, timeout) {
                 Ok(_) => return Ok(()),
                 Err(e) => last = e.to_string(),
             }
@@ -118,7 +137,9 @@ impl Database for SparkDatabase {
         };
         Ok(Box::new(SparkConnection {
             session,
-            scrubber: self.scrubber.clone(),
+            scrubber: self.server.scrubber.clone(),
+            server: self.server.clone(),
+            lost: false,
         }))
     }
 }
@@ -127,17 +148,85 @@ impl Database for SparkDatabase {
 pub(crate) struct SparkConnection {
     session: SparkSession,
     scrubber: Arc<Scrubber>,
+    /// How to reach the server again, to tell a slow statement from a dead server.
+    server: Arc<ServerAddress>,
+    /// The server stopped answering during an earlier statement: check it before the next.
+    lost: bool,
 }
 
 impl SparkConnection {
+    /// Runs one statement. The client retries a server that stops answering for minutes, so the
+    /// statement runs on a thread of its own while this one checks every few seconds that the
+    /// server still accepts connections: a server that died (the Spark driver) fails the
+    /// statement within seconds with a clear error instead. The abandoned call ends with the
+    /// process.
     fn run(&mut self, sql: &str) -> Result<Vec<RecordBatch>, AdapterError> {
         let t = std::time::Instant::now();
         let _timer = super::super::DbTimer(t);
-        self.session
-            .sql(sql)
-            .and_then(|df| df.collect_record_batches())
-            .map_err(|e| AdapterError::Database {
-                message: self.scrubber.scrub(&error_text(&e)),
+        if self.lost {
+            self.reachable()?;
+            self.lost = false;
+        }
+        let session = self.session.clone();
+        let statement = sql.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(
+                session
+                    .sql(&statement)
+                    .and_then(|df| df.collect_record_batches()),
+            );
+        });
+        let mut unreachable = 0;
+        loop {
+            match rx.recv_timeout(WATCH_INTERVAL) {
+                Ok(Ok(batches)) => return Ok(batches),
+                Ok(Err(e)) => {
+                    let text = self.scrubber.scrub(&error_text(&e));
+                    // A connection that broke (the server died) is not the statement's fault.
+                    if let Err(AdapterError::Connection { target, message }) = self.reachable() {
+                        self.lost = true;
+                        let (what, hint) = message.split_once("\nhint: ").unwrap_or((&message, ""));
+                        return Err(AdapterError::Connection {
+                            target,
+                            message: format!(
+                                "{what} (the statement failed with: {text})\nhint: {hint}"
+                            ),
+                        });
+                    }
+                    return Err(AdapterError::Database { message: text });
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => match self.reachable() {
+                    Ok(()) => unreachable = 0,
+                    Err(e) => {
+                        unreachable += 1;
+                        if unreachable >= 2 {
+                            self.lost = true;
+                            return Err(e);
+                        }
+                    }
+                },
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(AdapterError::Database {
+                        message: "the Spark Connect client stopped without an answer".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Whether the server still accepts connections (a short TCP connect).
+    fn reachable(&self) -> Result<(), AdapterError> {
+        self.server
+            .reachable_within(WATCH_CONNECT_TIMEOUT)
+            .map_err(|e| match e {
+                AdapterError::Connection { target, message } => AdapterError::Connection {
+                    target,
+                    message: format!(
+                        "lost the Spark Connect server while a statement ran: {message}"
+                    ),
+                },
+                other => other,
             })
     }
 
