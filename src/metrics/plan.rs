@@ -576,7 +576,7 @@ from (
 {}
 ) as b
 inner join (
-  select r.*, row_number() over () as __id
+  select r.*, {} as __id
   from (
 {}
   ) as r
@@ -584,6 +584,7 @@ inner join (
   on {}",
             picks.join(", "),
             indent(&b.rows),
+            self.dialect.row_id(),
             indent(&indent(&c.rows)),
             on.join(" and ")
         );

@@ -238,6 +238,10 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn minus_interval(&self, expr: &str, count: u64, grain: &str) -> String;
     /// The double-precision type's name.
     fn double_type(&self) -> &'static str;
+    /// An expression numbering a query's rows in no particular order (a row id).
+    fn row_id(&self) -> &'static str {
+        "row_number() over ()"
+    }
     /// The engine's own macros (`<type>__name` versions of dbt's dispatched macros), loaded into
     /// the `dbt` package when the target is this engine.
     fn macros(&self) -> &'static str {

@@ -32,6 +32,10 @@ impl SqlDialect for Databricks {
     fn macros(&self) -> &'static str {
         include_str!("macros.sql")
     }
+    fn row_id(&self) -> &'static str {
+        // `row_number()` needs an ordered window on Databricks, as on Spark.
+        "monotonically_increasing_id()"
+    }
     fn date_trunc(&self, grain: &str, expr: &str) -> String {
         format!("cast(date_trunc('{grain}', {expr}) as date)")
     }

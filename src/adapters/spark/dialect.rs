@@ -131,6 +131,10 @@ impl SqlDialect for Spark {
     fn macros(&self) -> &'static str {
         include_str!("macros.sql")
     }
+    fn row_id(&self) -> &'static str {
+        // `row_number()` needs an ordered window on Spark.
+        "monotonically_increasing_id()"
+    }
     fn date_trunc(&self, grain: &str, expr: &str) -> String {
         format!("cast(date_trunc('{grain}', {expr}) as date)")
     }
