@@ -496,6 +496,33 @@ fn describe_node(manifest: &Manifest, id: &str) -> NodeRef {
 /// returns one result per hook for run_results.json (as dbt reports them: `success`, no
 /// failures, `<package>.on-run-start.<n> passed`). The first failing hook stops them with its
 /// error.
+/// Creates the schemas the selected models, seeds and snapshots are built in, before the
+/// `on-run-start` hooks run, as dbt does (a hook may create a table in `target.schema`).
+pub(crate) fn create_schemas<'a>(
+    ctx: &RunContext,
+    nodes: impl Iterator<Item = &'a crate::compile::Node>,
+) -> Result<(), String> {
+    use crate::compile::ResourceType;
+    use crate::project::node_config::Materialization;
+    let schemas: std::collections::BTreeSet<(String, String)> = nodes
+        .filter(|n| {
+            matches!(
+                n.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) && n.materialization() != Materialization::Ephemeral
+        })
+        .map(|n| (n.database.clone(), n.schema.clone()))
+        .collect();
+    if schemas.is_empty() {
+        return Ok(());
+    }
+    let mut conn = ctx.adapter.connection().map_err(|e| e.to_string())?;
+    for (database, schema) in &schemas {
+        materialize::ensure_schema(conn.as_mut(), database, schema).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 pub(crate) fn run_hooks(
     ctx: &RunContext,
     hooks: &[crate::compile::ProjectHook],

@@ -118,6 +118,11 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn drop_cascades(&self) -> bool {
         false
     }
+    /// Whether the engine's dbt adapter drops a relation `cascade` in `adapter.drop_relation`
+    /// (Spark's `drop table` has no `cascade`).
+    fn drops_relations_with_cascade(&self) -> bool {
+        true
+    }
     /// How to name this session's temporary table `identifier`.
     fn temp_relation(&self, identifier: &str) -> Relation;
     /// The keyword of `create <temporary> table`.

@@ -266,17 +266,23 @@ impl Object for AdapterObj {
                     _ => "table".into(),
                 };
                 let object = if kind == "view" { "view" } else { "table" };
+                let d = ctx.services.dialect();
+                let cascade = if d.drops_relations_with_cascade() {
+                    " cascade"
+                } else {
+                    ""
+                };
                 let sql = match method {
-                    "drop_relation" => format!("drop {object} if exists {} cascade", rel.quoted()),
-                    "truncate_relation" => format!("delete from {}", rel.quoted()),
-                    "create_schema" => format!(
-                        "create schema if not exists {}",
-                        crate::sql::quote(&rel.schema)
-                    ),
-                    "drop_schema" => format!(
-                        "drop schema if exists {} cascade",
-                        crate::sql::quote(&rel.schema)
-                    ),
+                    "drop_relation" => {
+                        format!("drop {object} if exists {}{cascade}", d.rel(&rel))
+                    }
+                    "truncate_relation" => format!("delete from {}", d.rel(&rel)),
+                    "create_schema" => {
+                        format!("create schema if not exists {}", d.quote(&rel.schema))
+                    }
+                    "drop_schema" => {
+                        format!("drop schema if exists {} cascade", d.quote(&rel.schema))
+                    }
                     _ => {
                         let to = args
                             .get(1)
@@ -284,8 +290,8 @@ impl Object for AdapterObj {
                             .ok_or_else(|| err("rename_relation needs a target"))?;
                         format!(
                             "alter {object} {} rename to {}",
-                            rel.quoted(),
-                            crate::sql::quote(&to.identifier)
+                            d.rel(&rel),
+                            d.quote(&to.identifier)
                         )
                     }
                 };

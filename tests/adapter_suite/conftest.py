@@ -3,7 +3,8 @@
 `SUITE_ENGINE` picks who runs the dbt commands the tests issue: `sluice` (the binary named by
 `SLUICE_BIN`, as a subprocess, its artifacts turned into the result objects the tests assert on)
 or `dbt` (real dbt, in process, the baseline). `SUITE_ADAPTER` picks the warehouse: `duckdb`
-(one database file per test class) or `postgres` (the server `PGHOST`/`PGPORT`/`PGUSER` name).
+(one database file per test class), `postgres` (the server `PGHOST`/`PGPORT`/`PGUSER` name) or
+`spark` (the Spark Connect server `SPARK_REMOTE` names).
 The tests' own checks (`check_relations_equal`, `run_sql` ...) always look at the database
 through dbt's adapter, which lets go of its DuckDB file around each sluice call (DuckDB allows
 one writing process per file).
@@ -30,6 +31,10 @@ def dbt_profile_target(tmp_path_factory):
     if ADAPTER == "duckdb":
         path = tmp_path_factory.mktemp("duckdb") / "suite.duckdb"
         return {"type": "duckdb", "threads": 1, "path": str(path)}
+    if ADAPTER == "spark":
+        # dbt-spark's `session` method reaches the Spark Connect server SPARK_REMOTE names;
+        # sluice reads the same profile the same way.
+        return {"type": "spark", "method": "session", "host": "127.0.0.1", "threads": 1}
     return {
         "type": "postgres",
         "threads": 1,
@@ -92,6 +97,20 @@ def _release_duckdb():
         except Exception:
             pass
     gc.collect()
+
+
+def _fresh_spark_session():
+    """Spark: ends the test process's Spark Connect session after sluice has run, so the next
+    query dbt-spark sends opens a new one, as a new dbt process would. A session caches the
+    file listing of each table it has read; a table sluice has since written in its own
+    sessions would otherwise be read as it was before."""
+    if ADAPTER != "spark":
+        return
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 def _reopen_connections():
@@ -224,6 +243,7 @@ class SluiceRunner:
         env["SLUICE_NOW"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
         proc = subprocess.run([os.environ["SLUICE_BIN"], *args], capture_output=True, text=True,
                               env=env, cwd=os.getcwd())
+        _fresh_spark_session()
         _reopen_connections()
         out = proc.stdout + proc.stderr
         print(out)

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{copy_demo, sluice};
+use crate::support::{copy_demo, sluice, sluice_with_env};
 
 /// The Spark Connect server's `host:port`, or None (skip) when none answers.
 fn server(test: &str) -> Option<(String, String)> {
@@ -271,6 +271,69 @@ fn demo_builds_on_spark_with_duckdbs_rows() {
         assert_eq!(spark.len(), duck.len(), "{model}: row count");
         assert_eq!(spark, duck, "{model}: rows differ between Spark and DuckDB");
     }
+    // Every metric by `metric_time` (its default grain) gives the same rows on both engines:
+    // Spark's rendering of time truncation, intervals, percentiles, ratios, conversions.
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("out/semantic_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let metrics: Vec<&str> = manifest["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(metrics.len() >= 20, "{} metrics", metrics.len());
+    for metric in metrics {
+        let spark = metric_rows(&dir, "spark", metric);
+        let duck = metric_rows(&dir, "dev", metric);
+        assert!(!duck.is_empty(), "{metric}: no rows on DuckDB");
+        assert_eq!(
+            spark, duck,
+            "{metric}: values differ between Spark and DuckDB"
+        );
+    }
+}
+
+/// `metric` by `metric_time` on `target`, as sorted rows of normalised cells.
+fn metric_rows(dir: &Path, target: &str, metric: &str) -> Vec<String> {
+    let csv = dir.join(format!("{metric}.{target}.csv"));
+    let r = sluice(
+        dir,
+        &[
+            "metrics",
+            "query",
+            "--metrics",
+            metric,
+            "--group-by",
+            "metric_time",
+            "--profiles-dir",
+            ".",
+            "--target",
+            target,
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{metric} on {target}:\n{}{}", r.stdout, r.stderr);
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let mut out: Vec<String> = reader
+        .records()
+        .map(|rec| {
+            rec.unwrap()
+                .iter()
+                .map(|cell| match cell.parse::<f64>() {
+                    Ok(f) => normal(&serde_json::json!(f)),
+                    Err(_) => normal(&Value::String(cell.to_string()))
+                        .trim_end_matches(" 00:00:00")
+                        .to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 fn small_project(dir: &Path, host: &str, port: &str, schema: &str) {
@@ -400,6 +463,75 @@ fn seeds_and_incremental_strategies_on_spark() {
         "{}",
         r.stdout
     );
+}
+
+/// Hooks run on Spark (`on-run-start`, `pre_hook`, `post_hook`, `on-run-end`, in that order), and
+/// dbt-spark's `method: session` profile runs unchanged where `SPARK_REMOTE` names a Spark
+/// Connect server, as pyspark's session does; without it the target only compiles.
+#[test]
+fn hooks_and_a_session_profile_with_spark_remote() {
+    let Some((host, port)) = server("hooks_and_a_session_profile_with_spark_remote") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let schema = schema("hooks");
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::write(
+        dir.join("dbt_project.yml"),
+        "name: sp\nversion: '1'\nprofile: sp\n\
+         on-run-start: \"create table if not exists {{ target.schema }}.audit (event string, at timestamp) using parquet\"\n\
+         on-run-end: \"insert into {{ target.schema }}.audit values ('end', current_timestamp())\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/m.sql"),
+        "{{ config(materialized='table', pre_hook=\"insert into {{ this.schema }}.audit values ('pre', current_timestamp())\", \
+         post_hook=\"insert into {{ this.schema }}.audit select 'post ' || count(*), current_timestamp() from {{ this }}\") }}\n\
+         select 1 as id union all select 2",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("profiles.yml"),
+        format!("sp:\n  target: spark\n  outputs:\n    spark:\n      type: spark\n      method: session\n      host: {host}\n      schema: {schema}\n      threads: 1\n"),
+    )
+    .unwrap();
+    let remote = format!("sc://{host}:{port}");
+    let env = [("SPARK_REMOTE", remote.as_str())];
+    for _ in 0..2 {
+        let r = sluice_with_env(dir, &["run", "--profiles-dir", "."], &env);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+    let r = sluice_with_env(
+        dir,
+        &[
+            "show",
+            "--profiles-dir",
+            ".",
+            "--inline",
+            "select event from {{ target.schema }}.audit order by at, event",
+            "--limit",
+            "-1",
+            "--output",
+            "json",
+            "-q",
+        ],
+        &env,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let events: Vec<&str> = v["show"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["pre", "post 2", "end", "pre", "post 2", "end"]);
+    // Without SPARK_REMOTE, dbt-spark's session method would start Spark in its own process:
+    // sluice compiles for it but does not run.
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("SPARK_REMOTE"), "{}", r.stderr);
 }
 
 /// A target whose server does not answer fails in one diagnostic naming the address, exit 2.

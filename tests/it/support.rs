@@ -82,6 +82,7 @@ pub fn sluice_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("NO_COLOR", "1")
         .env_remove("DBT_PROFILES_DIR")
         .env_remove("DBT_TARGET")
+        .env_remove("SPARK_REMOTE")
         .envs(env.iter().copied())
         .output()
         .expect("run sluice");

@@ -32,6 +32,9 @@ impl SqlDialect for Databricks {
     fn macros(&self) -> &'static str {
         include_str!("macros.sql")
     }
+    fn drops_relations_with_cascade(&self) -> bool {
+        false
+    }
     fn row_id(&self) -> &'static str {
         // `row_number()` needs an ordered window on Databricks, as on Spark.
         "monotonically_increasing_id()"

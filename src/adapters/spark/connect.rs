@@ -38,7 +38,8 @@ const SEED_BATCH_ROWS: usize = 50_000;
 /// The session's temporary view that holds a batch of seed rows while they are inserted.
 const SEED_ROWS_VIEW: &str = "sluice_seed_rows__dbt_tmp";
 
-/// A `type: spark`, `method: connect` target: the server's address, opened once to check it.
+/// A `type: spark` target run over Spark Connect (`method: connect`, or `method: session` with
+/// `SPARK_REMOTE`): the server's address, opened once to check it.
 pub(crate) struct SparkDatabase {
     server: Arc<ServerAddress>,
     first: std::sync::Mutex<Option<SparkSession>>,
@@ -55,16 +56,32 @@ struct ServerAddress {
 
 impl SparkDatabase {
     pub(crate) fn open(target: &Target, scrubber: Arc<Scrubber>) -> Result<Self, AdapterError> {
-        let host = target.get_str("host").unwrap_or_default();
-        let port = target
-            .get_str("port")
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "15002".to_string());
-        let address = format!("{host}:{port}");
-        let mut url = format!("sc://{address}");
-        if let Some(token) = target.get_str("token").filter(|t| !t.is_empty()) {
-            url.push_str(&format!("/;token={token}"));
-        }
+        let (address, url) = match target.get_str("method").as_deref() {
+            // `method: session` with SPARK_REMOTE: the server pyspark would reach.
+            Some("session") => {
+                let url = super::spark_remote().unwrap_or_default();
+                let rest = url.trim_start_matches("sc://");
+                let authority = rest.split(['/', ';']).next().unwrap_or_default();
+                let address = match authority.contains(':') {
+                    true => authority.to_string(),
+                    false => format!("{authority}:15002"),
+                };
+                (address, url)
+            }
+            _ => {
+                let host = target.get_str("host").unwrap_or_default();
+                let port = target
+                    .get_str("port")
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "15002".to_string());
+                let address = format!("{host}:{port}");
+                let mut url = format!("sc://{address}");
+                if let Some(token) = target.get_str("token").filter(|t| !t.is_empty()) {
+                    url.push_str(&format!("/;token={token}"));
+                }
+                (address, url)
+            }
+        };
         let db = SparkDatabase {
             server: Arc::new(ServerAddress {
                 address,

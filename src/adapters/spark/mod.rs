@@ -54,9 +54,14 @@ impl Engine for SparkEngine {
         }
         Ok((schema, String::new()))
     }
-    /// Only `method: connect` targets are run.
+    /// `method: connect` targets are run, and `method: session` ones when `SPARK_REMOTE` names a
+    /// Spark Connect server (pyspark's session then is a Spark Connect session, as dbt-spark's).
     fn compiles_only_target(&self, target: &Target) -> bool {
-        target.get_str("method").as_deref() != Some(RUNS)
+        match target.get_str("method").as_deref() {
+            Some(RUNS) => false,
+            Some("session") => spark_remote().is_none(),
+            _ => true,
+        }
     }
     fn open(
         &self,
@@ -67,12 +72,19 @@ impl Engine for SparkEngine {
             let method = target.get_str("method").unwrap_or_default();
             return Err(AdapterError::Unsupported {
                 message: format!(
-                    "{REFUSAL}Spark through `method: {method}` (`type: spark`)\nhint: sluice runs SQL on Spark over Spark Connect: set `method: connect` with the server's `host` and `port` (15002); `sluice parse`, `compile`, `ls` and `docs generate --empty-catalog` work on this target without a connection"
+                    "{REFUSAL}Spark through `method: {method}` (`type: spark`)\nhint: sluice runs SQL on Spark over Spark Connect: set `method: connect` with the server's `host` and `port` (15002), or keep `method: session` and set SPARK_REMOTE=sc://host:port as for pyspark; `sluice parse`, `compile`, `ls` and `docs generate --empty-catalog` work on this target without a connection"
                 ),
             });
         }
         Ok(Box::new(connect::SparkDatabase::open(target, scrubber)?))
     }
+}
+
+/// The Spark Connect server pyspark's `SparkSession` would reach (`SPARK_REMOTE`, `sc://...`).
+fn spark_remote() -> Option<String> {
+    std::env::var("SPARK_REMOTE")
+        .ok()
+        .filter(|r| r.starts_with("sc://"))
 }
 
 /// dbt-spark's table configs as the clauses between a new table's name and `as`: `using

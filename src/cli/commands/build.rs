@@ -145,6 +145,14 @@ pub(super) fn build_only(
     rep.event(&Event::Info(String::new()));
     // Hooks report in run_results.json like nodes: on-run-start first, on-run-end last.
     let mut hook_results = Vec::new();
+    if !ids.is_empty() && !s.manifest().on_run_start.is_empty() {
+        let nodes = ids.iter().filter_map(|id| s.manifest().nodes.get(id));
+        if let Err(e) = execute::create_schemas(&ctx, nodes.map(|n| &**n)) {
+            return Err(vec![
+                Diagnostic::error(Code::Hook, e).in_file("dbt_project.yml")
+            ]);
+        }
+    }
     if !ids.is_empty() {
         match execute::run_hooks(&ctx, &s.manifest().on_run_start) {
             Ok(rs) if rs.is_empty() => {}
