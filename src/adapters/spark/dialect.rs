@@ -134,6 +134,11 @@ impl SqlDialect for Spark {
     fn drops_relations_with_cascade(&self) -> bool {
         false
     }
+    /// dbt-spark's relations do not alias the zero-row subquery of `--empty`
+    /// (`require_alias: False`).
+    fn subquery_needs_alias(&self) -> bool {
+        false
+    }
     fn row_id(&self) -> &'static str {
         // `row_number()` needs an ordered window on Spark.
         "monotonically_increasing_id()"
