@@ -32,10 +32,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conformance as conf  # noqa: E402  (the layout of projects a registry serves)
 import state_oracle as oracle  # noqa: E402  (the demo's layout and its fingerprint)
 
 REPO = oracle.REPO
@@ -52,10 +54,9 @@ SEED_TYPES_ONCE = Path(__file__).resolve().parent / "dbt_spark_seed_types_once.s
 def lay_out(name: str, work: Path) -> Path:
     if name == "demo":
         return oracle.lay_out_demo(work)
-    specs = {p["name"]: p for p in oracle.tomllib.loads(
+    specs = {p["name"]: p for p in tomllib.loads(
         (REPO / "tests" / "conformance" / "projects.toml").read_text())["project"]}
-    return oracle.conf.lay_out(specs[name], work / "repos", Path(sys.executable).parent.parent,
-                               work)
+    return conf.lay_out(specs[name], work / "repos", Path(sys.executable).parent.parent, work)
 
 
 def profiles(proj: Path, kind: str, host: str, port: str, schema: str) -> None:

@@ -560,6 +560,7 @@ fn an_unreachable_spark_server_is_one_clear_error() {
 struct OwnCluster {
     state: tempfile::TempDir,
     port: &'static str,
+    master_port: &'static str,
 }
 
 impl OwnCluster {
@@ -567,8 +568,9 @@ impl OwnCluster {
         let cluster = OwnCluster {
             state: tempfile::tempdir().unwrap(),
             port,
+            master_port,
         };
-        let out = cluster.script(&["start"], master_port);
+        let out = cluster.script(&["start"]);
         assert!(
             out.status.success(),
             "spark-cluster start:\n{}",
@@ -577,27 +579,36 @@ impl OwnCluster {
         cluster
     }
 
-    fn script(&self, args: &[&str], master_port: &str) -> std::process::Output {
+    /// `scripts/spark-cluster <args>` on this cluster; its output.
+    fn script(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/spark-cluster"),
         )
         .args(args)
         .env("SPARK_STATE", self.state.path())
         .env("SPARK_CONNECT_PORT", self.port)
-        .env("SPARK_MASTER_PORT", master_port)
+        .env("SPARK_MASTER_PORT", self.master_port)
         .env("WORKERS", "2")
         .output()
         .unwrap()
+    }
+
+    /// `script`, which must succeed.
+    fn must(&self, args: &[&str]) {
+        let out = self.script(args);
+        assert!(
+            out.status.success(),
+            "spark-cluster {args:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 impl Drop for OwnCluster {
     fn drop(&mut self) {
-        let _ = self.script(&["stop"], CHAOS_MASTER_PORT);
+        let _ = self.script(&["stop"]);
     }
 }
-
-const CHAOS_MASTER_PORT: &str = "7187";
 
 /// Runs `sluice build` in `dir` and, once the model `slow` has started, runs `kill`; returns the
 /// build's exit code and output.
@@ -641,7 +652,7 @@ fn a_dying_worker_or_driver_loses_no_relation() {
     if server("a_dying_worker_or_driver_loses_no_relation").is_none() {
         return;
     }
-    let cluster = OwnCluster::start("15112", CHAOS_MASTER_PORT);
+    let cluster = OwnCluster::start("15112", "7187");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     small_project(dir, "127.0.0.1", cluster.port, "chaos");
@@ -670,14 +681,7 @@ fn a_dying_worker_or_driver_loses_no_relation() {
     assert_eq!(before[1].0, 10);
 
     // A worker dies: its tasks run again on the other one.
-    let (code, log) = build_and_kill_mid_way(dir, || {
-        let out = cluster.script(&["kill-worker", "1"], CHAOS_MASTER_PORT);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
+    let (code, log) = build_and_kill_mid_way(dir, || cluster.must(&["kill-worker", "1"]));
     assert_eq!(code, 0, "build with a worker killed:\n{log}");
     let after_worker: Vec<_> = tables.iter().map(|t| checksum(dir, "spark", t)).collect();
     assert_eq!(after_worker, before);
@@ -685,12 +689,7 @@ fn a_dying_worker_or_driver_loses_no_relation() {
     // The driver dies.
     let mut killed_at = None;
     let (code, log) = build_and_kill_mid_way(dir, || {
-        let out = cluster.script(&["kill-connect"], CHAOS_MASTER_PORT);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cluster.must(&["kill-connect"]);
         killed_at = Some(std::time::Instant::now());
     });
     assert!(
@@ -704,12 +703,7 @@ fn a_dying_worker_or_driver_loses_no_relation() {
             && log.contains("SKIP relation chaos.after"),
         "{log}"
     );
-    let out = cluster.script(&["start-connect"], CHAOS_MASTER_PORT);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cluster.must(&["start-connect"]);
     let restarted: Vec<_> = tables.iter().map(|t| checksum(dir, "spark", t)).collect();
     assert_eq!(restarted, before, "a relation changed or went missing");
     let r = sluice(dir, &["build", "--profiles-dir", "."]);

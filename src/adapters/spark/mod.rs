@@ -3,6 +3,7 @@
 //! (`thrift`, `http`, `odbc`, `session`: see `super::offline`). Names are `schema.table`: Spark
 //! has no database above its schemas.
 
+mod arrow_rows;
 mod connect;
 mod dialect;
 
