@@ -49,10 +49,9 @@ fn spark_profile(dir: &Path, profile: &str, host: &str, port: &str, schema: &str
     std::fs::write(dir.join("profiles.yml"), yaml).unwrap();
 }
 
-/// Every row of `sql` on `target`, as text, sorted (a multiset to compare engines with):
-/// numbers rounded to 6 decimals, timestamps without trailing zero fractions.
-fn rows(dir: &Path, target: &str, sql: &str) -> Vec<String> {
-    let r = sluice(
+/// Every row of `sql` on `target` (`sluice show --inline ... --output json`), as JSON objects.
+fn show(dir: &Path, target: &str, env: &[(&str, &str)], sql: &str) -> Vec<Value> {
+    let r = sluice_with_env(
         dir,
         &[
             "show",
@@ -68,6 +67,7 @@ fn rows(dir: &Path, target: &str, sql: &str) -> Vec<String> {
             "json",
             "-q",
         ],
+        env,
     );
     assert_eq!(
         r.code, 0,
@@ -77,9 +77,13 @@ fn rows(dir: &Path, target: &str, sql: &str) -> Vec<String> {
     let v: Value = serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| {
         panic!("show --output json on {target}: {e}\n{}", r.stdout);
     });
-    let mut out: Vec<String> = v["show"]
-        .as_array()
-        .unwrap()
+    v["show"].as_array().unwrap().clone()
+}
+
+/// Every row of `sql` on `target`, as text, sorted (a multiset to compare engines with):
+/// numbers rounded to 6 decimals, timestamps without trailing zero fractions.
+fn rows(dir: &Path, target: &str, sql: &str) -> Vec<String> {
+    let mut out: Vec<String> = show(dir, target, &[], sql)
         .iter()
         .map(|row| {
             row.as_object()
@@ -121,24 +125,8 @@ fn checksum(dir: &Path, target: &str, name: &str) -> (i64, i64) {
     let sql = format!(
         "select count(*) as n, coalesce(sum(cast(hash(*) as bigint)), 0) as h from {{{{ ref('{name}') }}}}"
     );
-    let r = sluice(
-        dir,
-        &[
-            "show",
-            "--profiles-dir",
-            ".",
-            "--target",
-            target,
-            "--inline",
-            &sql,
-            "--output",
-            "json",
-            "-q",
-        ],
-    );
-    assert_eq!(r.code, 0, "{sql}\n{}{}", r.stdout, r.stderr);
-    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    let row = &v["show"][0];
+    let rows = show(dir, target, &[], &sql);
+    let row = &rows[0];
     (row["n"].as_i64().unwrap(), row["h"].as_i64().unwrap())
 }
 
@@ -502,27 +490,13 @@ fn hooks_and_a_session_profile_with_spark_remote() {
         let r = sluice_with_env(dir, &["run", "--profiles-dir", "."], &env);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     }
-    let r = sluice_with_env(
+    let rows = show(
         dir,
-        &[
-            "show",
-            "--profiles-dir",
-            ".",
-            "--inline",
-            "select event from {{ target.schema }}.audit order by at, event",
-            "--limit",
-            "-1",
-            "--output",
-            "json",
-            "-q",
-        ],
+        "spark",
         &env,
+        "select event from {{ target.schema }}.audit order by at, event",
     );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    let events: Vec<&str> = v["show"]
-        .as_array()
-        .unwrap()
+    let events: Vec<&str> = rows
         .iter()
         .map(|row| row["event"].as_str().unwrap())
         .collect();
