@@ -491,11 +491,6 @@ fn describe_node(manifest: &Manifest, id: &str) -> NodeRef {
     }
 }
 
-/// Runs project hooks in order (one connection, one statement each), printing dbt's
-/// `1 of 2 START hook: <package>.on-run-start.<n>` lines (`n` counts across the projects), and
-/// returns one result per hook for run_results.json (as dbt reports them: `success`, no
-/// failures, `<package>.on-run-start.<n> passed`). The first failing hook stops them with its
-/// error.
 /// Creates the schemas the selected models, seeds and snapshots are built in, before the
 /// `on-run-start` hooks run, as dbt does (a hook may create a table in `target.schema`).
 pub(crate) fn create_schemas<'a>(
@@ -523,6 +518,11 @@ pub(crate) fn create_schemas<'a>(
     Ok(())
 }
 
+/// Runs project hooks in order (one connection, one statement each), printing dbt's
+/// `1 of 2 START hook: <package>.on-run-start.<n>` lines (`n` counts across the projects), and
+/// returns one result per hook for run_results.json (as dbt reports them: `success`, no
+/// failures, `<package>.on-run-start.<n> passed`). The first failing hook stops them with its
+/// error.
 pub(crate) fn run_hooks(
     ctx: &RunContext,
     hooks: &[crate::compile::ProjectHook],

@@ -265,17 +265,19 @@ impl Object for AdapterObj {
                         .unwrap_or_else(|| "table".into()),
                     _ => "table".into(),
                 };
-                let object = if kind == "view" { "view" } else { "table" };
-                let d = ctx.services.dialect();
-                let cascade = if d.drops_relations_with_cascade() {
-                    " cascade"
-                } else {
-                    ""
+                let kind = match kind.as_str() {
+                    "view" => crate::sql::RelationKind::View,
+                    _ => crate::sql::RelationKind::Table,
                 };
+                let d = ctx.services.dialect();
                 let sql = match method {
-                    "drop_relation" => {
-                        format!("drop {object} if exists {}{cascade}", d.rel(&rel))
-                    }
+                    // As the engine's dbt adapter drops (`cascade`, except on Spark).
+                    "drop_relation" => match d.drops_relations_with_cascade() {
+                        true => {
+                            format!("drop {} if exists {} cascade", kind.keyword(), d.rel(&rel))
+                        }
+                        false => d.drop_relation(&rel, kind),
+                    },
                     "truncate_relation" => format!("delete from {}", d.rel(&rel)),
                     "create_schema" => {
                         format!("create schema if not exists {}", d.quote(&rel.schema))
@@ -288,11 +290,7 @@ impl Object for AdapterObj {
                             .get(1)
                             .and_then(relation_of)
                             .ok_or_else(|| err("rename_relation needs a target"))?;
-                        format!(
-                            "alter {object} {} rename to {}",
-                            d.rel(&rel),
-                            d.quote(&to.identifier)
-                        )
+                        d.rename_relation(&rel, kind, &to.identifier)
                     }
                 };
                 ctx.services.execute_sql(&sql, false).map_err(err)?;

@@ -279,21 +279,6 @@ fn error_text(e: &::duckdb::Error) -> String {
     }
 }
 
-/// True when `sql` holds nothing but whitespace, `;` and comments.
-pub(crate) fn is_blank_sql(sql: &str) -> bool {
-    let mut rest = sql;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
-        if let Some(r) = rest.strip_prefix("--") {
-            rest = r.find('\n').map_or("", |i| &r[i..]);
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.find("*/").map_or("", |i| &r[i + 2..]);
-        } else {
-            return rest.is_empty();
-        }
-    }
-}
-
 /// One worker's session.
 pub(crate) struct DuckDbConnection {
     conn: ::duckdb::Connection,
@@ -339,7 +324,7 @@ impl Connection for DuckDbConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, AdapterError> {
-        if is_blank_sql(sql) {
+        if crate::sql::is_blank_sql(sql) {
             return Ok(0);
         }
         let t = std::time::Instant::now();
@@ -352,7 +337,7 @@ impl Connection for DuckDbConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
-        if is_blank_sql(sql) {
+        if crate::sql::is_blank_sql(sql) {
             return Ok(QueryResult::default());
         }
         let t = std::time::Instant::now();

@@ -399,7 +399,7 @@ impl Connection for PgConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, AdapterError> {
-        if super::duckdb::is_blank_sql(sql) {
+        if crate::sql::is_blank_sql(sql) {
             return Ok(0);
         }
         let msgs = self.simple(sql)?;
@@ -428,7 +428,7 @@ impl Connection for PgConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
-        if super::duckdb::is_blank_sql(sql) {
+        if crate::sql::is_blank_sql(sql) {
             return Ok(QueryResult::default());
         }
         self.ready()?;

@@ -104,7 +104,9 @@ impl SparkDatabase {
     /// leaves the table's files without a catalog entry, and Spark then refuses to create a
     /// table there: each session lets `create table ... as` write over such leftovers.
     fn session(&self) -> Result<SparkSession, AdapterError> {
-        self.server.reachable_within(CONNECT_TIMEOUT)?;
+        self.server
+            .reachable_within(CONNECT_TIMEOUT)
+            .map_err(|why| self.server.conn_err(&why))?;
         let session = SparkSessionBuilder::new()
             .remote(&self.server.url)
             .get_or_create()
@@ -118,12 +120,13 @@ impl SparkDatabase {
 }
 
 impl ServerAddress {
-    fn reachable_within(&self, timeout: std::time::Duration) -> Result<(), AdapterError> {
+    /// Whether the server accepts a TCP connection within `timeout`; why not otherwise.
+    fn reachable_within(&self, timeout: std::time::Duration) -> Result<(), String> {
         use std::net::ToSocketAddrs;
         let addrs = self
             .address
             .to_socket_addrs()
-            .map_err(|e| self.conn_err(&format!("cannot resolve `{}`: {e}", self.address)))?;
+            .map_err(|e| format!("cannot resolve `{}`: {e}", self.address))?;
         let mut last = String::from("no address");
         for addr in addrs {
             match std::net::TcpStream::connect_timeout(&addr, timeout) {
@@ -131,15 +134,28 @@ impl ServerAddress {
                 Err(e) => last = e.to_string(),
             }
         }
-        Err(self.conn_err(&last))
+        Err(last)
     }
 
+    /// The server could not be reached or opened a session: `text` says why.
     fn conn_err(&self, text: &str) -> AdapterError {
+        self.error("", text)
+    }
+
+    /// The server went away while a statement ran.
+    fn lost(&self, text: &str) -> AdapterError {
+        self.error(
+            "lost the Spark Connect server while a statement ran: ",
+            text,
+        )
+    }
+
+    fn error(&self, what: &str, text: &str) -> AdapterError {
         let shown = self.url.split("/;").next().unwrap_or_default();
         AdapterError::Connection {
             target: self.target_name.clone(),
             message: self.scrubber.scrub(&format!(
-                "{shown}: {text}\nhint: is the Spark Connect server running (`scripts/spark-cluster start`), and are `host` and `port` in profiles.yml right?"
+                "{what}{shown}: {text}\nhint: is the Spark Connect server running (`scripts/spark-cluster start`), and are `host` and `port` in profiles.yml right?"
             )),
         }
     }
@@ -154,7 +170,6 @@ impl Database for SparkDatabase {
         };
         Ok(Box::new(SparkConnection {
             session,
-            scrubber: self.server.scrubber.clone(),
             server: self.server.clone(),
             lost: false,
         }))
@@ -164,7 +179,6 @@ impl Database for SparkDatabase {
 /// One worker's Spark Connect session.
 pub(crate) struct SparkConnection {
     session: SparkSession,
-    scrubber: Arc<Scrubber>,
     /// How to reach the server again, to tell a slow statement from a dead server.
     server: Arc<ServerAddress>,
     /// The server stopped answering during an earlier statement: check it before the next.
@@ -199,17 +213,13 @@ impl SparkConnection {
             match rx.recv_timeout(WATCH_INTERVAL) {
                 Ok(Ok(batches)) => return Ok(batches),
                 Ok(Err(e)) => {
-                    let text = self.scrubber.scrub(&error_text(&e));
+                    let text = self.server.scrubber.scrub(&error_text(&e));
                     // A connection that broke (the server died) is not the statement's fault.
-                    if let Err(AdapterError::Connection { target, message }) = self.reachable() {
+                    if let Err(why) = self.server.reachable_within(WATCH_CONNECT_TIMEOUT) {
                         self.lost = true;
-                        let (what, hint) = message.split_once("\nhint: ").unwrap_or((&message, ""));
-                        return Err(AdapterError::Connection {
-                            target,
-                            message: format!(
-                                "{what} (the statement failed with: {text})\nhint: {hint}"
-                            ),
-                        });
+                        return Err(self
+                            .server
+                            .lost(&format!("{why} (the statement failed with: {text})")));
                     }
                     return Err(AdapterError::Database { message: text });
                 }
@@ -236,15 +246,7 @@ impl SparkConnection {
     fn reachable(&self) -> Result<(), AdapterError> {
         self.server
             .reachable_within(WATCH_CONNECT_TIMEOUT)
-            .map_err(|e| match e {
-                AdapterError::Connection { target, message } => AdapterError::Connection {
-                    target,
-                    message: format!(
-                        "lost the Spark Connect server while a statement ran: {message}"
-                    ),
-                },
-                other => other,
-            })
+            .map_err(|why| self.server.lost(&why))
     }
 
     /// The first column of every row of `sql`, as text.
@@ -287,8 +289,7 @@ impl Connection for SparkConnection {
         let mut n = 0;
         for statement in crate::sql::split_statements(sql) {
             let statement = statement.trim();
-            if crate::adapters::duckdb::is_blank_sql(statement) || is_transaction_control(statement)
-            {
+            if crate::sql::is_blank_sql(statement) || is_transaction_control(statement) {
                 continue;
             }
             let batches = self.run(statement)?;
@@ -299,7 +300,7 @@ impl Connection for SparkConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
-        if crate::adapters::duckdb::is_blank_sql(sql) {
+        if crate::sql::is_blank_sql(sql) {
             return Ok(QueryResult::default());
         }
         let batches = self.run(sql)?;
@@ -441,7 +442,7 @@ impl Connection for SparkConnection {
                 .create_dataframe(rows, text_schema.clone())
                 .and_then(|df| df.create_or_replace_temp_view(SEED_ROWS_VIEW))
                 .map_err(|e| AdapterError::Database {
-                    message: self.scrubber.scrub(&error_text(&e)),
+                    message: self.server.scrubber.scrub(&error_text(&e)),
                 })?;
             self.execute(&format!(
                 "insert into {} select {} from {SEED_ROWS_VIEW}",
