@@ -215,13 +215,17 @@ impl SparkConnection {
                 Ok(Err(e)) => {
                     let text = self.server.scrubber.scrub(&error_text(&e));
                     // A connection that broke (the server died) is not the statement's fault.
-                    if let Err(why) = self.server.reachable_within(WATCH_CONNECT_TIMEOUT) {
-                        self.lost = true;
-                        return Err(self
-                            .server
-                            .lost(&format!("{why} (the statement failed with: {text})")));
-                    }
-                    return Err(AdapterError::Database { message: text });
+                    // A dying server may still accept connections for a moment after it broke
+                    // this one, so a transport failure counts as a lost server by itself.
+                    let why = match self.server.reachable_within(WATCH_CONNECT_TIMEOUT) {
+                        Err(why) => why,
+                        Ok(()) if is_transport_failure(&e) => "the connection broke".into(),
+                        Ok(()) => return Err(AdapterError::Database { message: text }),
+                    };
+                    self.lost = true;
+                    return Err(self
+                        .server
+                        .lost(&format!("{why} (the statement failed with: {text})")));
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => match self.reachable() {
                     Ok(()) => unreachable = 0,
@@ -258,6 +262,18 @@ impl SparkConnection {
             .filter_map(|row| row.get(at).and_then(Value::as_str).map(str::to_string))
             .collect())
     }
+}
+
+/// Whether `e` is the connection failing rather than the server refusing the statement: the
+/// server's own errors carry an error class in the gRPC status details; a broken transport
+/// (`h2 protocol error`, a reset stream) is a bare `Unknown`, `Unavailable` or `Cancelled` status.
+fn is_transport_failure(e: &SparkError) -> bool {
+    const CANCELLED: i32 = 1;
+    const UNKNOWN: i32 = 2;
+    const UNAVAILABLE: i32 = 14;
+    e.error_class.is_empty()
+        && e.grpc_details.is_none()
+        && matches!(e.grpc_code, Some(CANCELLED | UNKNOWN | UNAVAILABLE))
 }
 
 /// The server's message without the JVM stack trace that follows it.
@@ -483,8 +499,34 @@ fn seed_text(v: &SeedValue) -> RowValue {
 
 #[cfg(test)]
 mod tests {
-    use super::{seed_text, RowValue};
+    use super::{is_transport_failure, seed_text, RowValue};
     use crate::project::seeds::SeedValue;
+    use spark_connect::SparkError;
+
+    /// What the client makes of a gRPC status: `code`, and an error class when the server sent one.
+    fn grpc_error(code: i32, error_class: &str) -> SparkError {
+        let mut e = SparkError::connect_msg(format!("[{code}] h2 protocol error"));
+        e.grpc_code = Some(code);
+        if !error_class.is_empty() {
+            e.error_class = error_class.into();
+            e.grpc_details = Some(vec![1]);
+        }
+        e
+    }
+
+    #[test]
+    fn a_broken_connection_is_told_from_the_servers_own_errors() {
+        assert!(is_transport_failure(&grpc_error(2, "")));
+        assert!(is_transport_failure(&grpc_error(14, "")));
+        assert!(!is_transport_failure(&grpc_error(
+            2,
+            "TABLE_OR_VIEW_NOT_FOUND"
+        )));
+        assert!(!is_transport_failure(&grpc_error(3, "")));
+        let mut not_grpc = grpc_error(2, "");
+        not_grpc.grpc_code = None;
+        assert!(!is_transport_failure(&not_grpc));
+    }
 
     #[test]
     fn seed_cells_travel_as_the_text_spark_casts() {
