@@ -6,14 +6,17 @@
 //! As dbt does: `persist_docs: {relation: true}` comments the relation when it has a
 //! description; `{columns: true}` comments each documented column the relation has, matched
 //! without regard to case unless the column says `quote: true`, and warns, naming them, about
-//! documented columns the relation does not have. Comments are written as plain string literals
-//! (quotes doubled), which both DuckDB and PostgreSQL read as written, whatever the text holds.
+//! documented columns the relation does not have. Comments are written as the engine's string
+//! literals ([`crate::sql::SqlDialect::string_literal`]: quotes doubled on DuckDB and PostgreSQL,
+//! backslash-escaped on Spark), so the engine reads them back as written, whatever the text
+//! holds. The statements are the engine's ([`crate::sql::SqlDialect::comment_relation`]): on
+//! Spark a table property, and column comments on tables only, as dbt-spark keeps them.
 
 use serde_json::Value;
 
 use crate::adapters::{AdapterError, Connection};
 use crate::compile::{ColumnDef, Node};
-use crate::sql::{literal, quote, Relation, RelationKind};
+use crate::sql::{Dialect, Relation, RelationKind};
 
 /// Which comments a `persist_docs` config asks for: `(relation, columns)`.
 fn wanted(config: Option<&Value>) -> (bool, bool) {
@@ -34,6 +37,7 @@ struct Docs<'a> {
 /// `existing`) as `(for_relation, for_columns)` ask, and the warning about documented columns it
 /// lacks, if any.
 fn statements(
+    d: Dialect,
     (for_relation, for_columns): (bool, bool),
     docs: &Docs<'_>,
     rel: &Relation,
@@ -41,12 +45,9 @@ fn statements(
     existing: &[String],
 ) -> (Vec<String>, Option<String>) {
     let mut out = Vec::new();
+    let name = d.rel(rel);
     if for_relation && !docs.description.is_empty() {
-        out.push(format!(
-            "comment on {} {rel} is {}",
-            kind.keyword(),
-            literal(docs.description)
-        ));
+        out.push(d.comment_relation(&name, kind.keyword(), &d.string_literal(docs.description)));
     }
     let mut missing = Vec::new();
     if for_columns {
@@ -59,10 +60,11 @@ fn statements(
                 }
             });
             match found {
-                Some(name) => out.push(format!(
-                    "comment on column {rel}.{} is {}",
-                    quote(name),
-                    literal(&col.description)
+                Some(column) => out.extend(d.comment_column(
+                    &name,
+                    kind.keyword(),
+                    &d.quote(column),
+                    &d.string_literal(&col.description),
                 )),
                 None => missing.push(col.name.as_str()),
             }
@@ -99,7 +101,14 @@ pub(crate) fn apply(
         description: &node.description,
         columns: &node.columns,
     };
-    let (sqls, warning) = statements((for_relation, for_columns), &docs, rel, kind, &existing);
+    let (sqls, warning) = statements(
+        c.dialect(),
+        (for_relation, for_columns),
+        &docs,
+        rel,
+        kind,
+        &existing,
+    );
     for sql in sqls {
         c.execute(&sql)?;
     }
@@ -109,6 +118,8 @@ pub(crate) fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::duckdb::DIALECT as DUCKDB;
+    use crate::adapters::spark::DIALECT as SPARK;
 
     fn columns(names: &[(&str, Option<bool>)]) -> Vec<ColumnDef> {
         names
@@ -131,7 +142,14 @@ mod tests {
         };
         let rel = Relation::new("db", "s", "m");
         let existing = ["id".to_string(), "mycol".to_string()];
-        let (sqls, warning) = statements((true, true), &docs, &rel, RelationKind::View, &existing);
+        let (sqls, warning) = statements(
+            DUCKDB,
+            (true, true),
+            &docs,
+            &rel,
+            RelationKind::View,
+            &existing,
+        );
         assert_eq!(
             sqls,
             [
@@ -159,12 +177,68 @@ mod tests {
             wanted(Some(&serde_json::json!({"columns": true}))),
             (false, true)
         );
-        let none = statements((false, false), &docs, &rel, RelationKind::Table, &existing);
+        let none = statements(
+            DUCKDB,
+            (false, false),
+            &docs,
+            &rel,
+            RelationKind::Table,
+            &existing,
+        );
         assert_eq!(none, (vec![], None));
-        let (sqls, _) = statements((false, true), &docs, &rel, RelationKind::Table, &existing);
+        let (sqls, _) = statements(
+            DUCKDB,
+            (false, true),
+            &docs,
+            &rel,
+            RelationKind::Table,
+            &existing,
+        );
         assert_eq!(
             sqls,
             ["comment on column \"db\".\"s\".\"m\".\"id\" is 'about id: it''s'"]
+        );
+    }
+
+    #[test]
+    fn spark_comments_are_table_properties_and_escape_with_backslashes() {
+        let cols = columns(&[("id", None)]);
+        let docs = Docs {
+            description: "a 'quoted' \\ path",
+            columns: &cols,
+        };
+        let rel = Relation {
+            quote: SPARK.quote_policy(),
+            ..Relation::new("", "s", "m")
+        };
+        let existing = ["id".to_string()];
+        let (table, _) = statements(
+            SPARK,
+            (true, true),
+            &docs,
+            &rel,
+            RelationKind::Table,
+            &existing,
+        );
+        assert_eq!(
+            table,
+            [
+                r"alter table s.m set tblproperties ('comment' = 'a \'quoted\' \\ path')",
+                r"alter table s.m alter column `id` comment 'about id: it\'s'",
+            ]
+        );
+        // A view's columns take no comment on Spark.
+        let (view, _) = statements(
+            SPARK,
+            (true, true),
+            &docs,
+            &rel,
+            RelationKind::View,
+            &existing,
+        );
+        assert_eq!(
+            view,
+            [r"alter view s.m set tblproperties ('comment' = 'a \'quoted\' \\ path')"]
         );
     }
 }

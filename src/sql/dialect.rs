@@ -247,6 +247,28 @@ pub trait SqlDialect: Send + Sync + 'static {
     fn row_id(&self) -> &'static str {
         "row_number() over ()"
     }
+    /// `text` as a string literal the engine reads back as written (quotes doubled).
+    fn string_literal(&self, text: &str) -> String {
+        super::literal(text)
+    }
+    /// The statement that sets the comment of `rel` (named as the engine names it), a relation
+    /// of the kind `keyword` names (`table`, `view`), to `comment` (a string literal):
+    /// `persist_docs: {relation: true}`.
+    fn comment_relation(&self, rel: &str, keyword: &str, comment: &str) -> String {
+        format!("comment on {keyword} {rel} is {comment}")
+    }
+    /// The statement that sets the comment of `column` (quoted as the engine quotes) of `rel`,
+    /// a relation of the kind `keyword` names; `None` where the engine keeps no comments on such
+    /// columns.
+    fn comment_column(
+        &self,
+        rel: &str,
+        _keyword: &str,
+        column: &str,
+        comment: &str,
+    ) -> Option<String> {
+        Some(format!("comment on column {rel}.{column} is {comment}"))
+    }
     /// The engine's own macros (`<type>__name` versions of dbt's dispatched macros), loaded into
     /// the `dbt` package when the target is this engine.
     fn macros(&self) -> &'static str {

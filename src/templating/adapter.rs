@@ -278,7 +278,7 @@ impl Object for AdapterObj {
                         }
                         false => d.drop_relation(&rel, kind),
                     },
-                    "truncate_relation" => format!("delete from {}", d.rel(&rel)),
+                    "truncate_relation" => format!("truncate table {}", d.rel(&rel)),
                     "create_schema" => {
                         format!("create schema if not exists {}", d.quote(&rel.schema))
                     }

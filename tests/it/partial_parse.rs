@@ -128,7 +128,11 @@ fn an_unchanged_project_keeps_its_manifest_and_any_change_reparses() {
     assert_eq!(node(&manifest(&dir), id)["raw_code"], "select 2 as id");
     let schema = dir.join("models/schema.yml");
     let text = std::fs::read_to_string(&schema).expect("schema.yml");
-    std::fs::write(&schema, format!("{text}\n# a comment\n")).expect("edit");
+    std::fs::write(
+        &schema,
+        text.replacen("[unique, not_null]", "[not_null, unique]", 1),
+    )
+    .expect("edit");
     assert!(!reused(&parse(&dir, &[], &[])));
     let project = dir.join("dbt_project.yml");
     let text = std::fs::read_to_string(&project).expect("dbt_project.yml");
@@ -357,11 +361,110 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     let deps = &node(&now, "model.shop.shoppers")["depends_on"]["nodes"];
     assert!(deps.to_string().contains("stg_payments"), "{deps}");
 
-    // A properties file and a model edited together: a full parse.
+    // A model and a properties file edited together (a comment: nothing it says changed): the
+    // model is patched.
+    std::fs::write(&shoppers, &text).expect("restore");
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     std::fs::write(&shoppers, format!("{text}\n-- more")).expect("edit");
     let schema = dir.join("models/schema.yml");
     let yml = std::fs::read_to_string(&schema).expect("schema.yml");
     std::fs::write(&schema, format!("{yml}\n# a comment\n")).expect("edit");
     let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = manifest(&dir);
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
+    // With a test changed in the properties file: a full parse.
+    std::fs::write(&shoppers, format!("{text}\n-- less")).expect("edit");
+    std::fs::write(&schema, yml.replacen("[unique, not_null]", "[unique]", 1)).expect("edit");
+    let r = parse(&dir, &[], &[]);
     assert!(!reused(&r) && !patched(&r), "{r:?}");
+}
+
+#[test]
+fn an_edit_of_descriptions_alone_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("descriptions in 1 properties file changed since the last parse: patched")
+    };
+    let sources = dir.join("models/staging/sources.yml");
+    let sources_yml = "version: 2\nsources:\n  - name: raw\n    description: Loaded nightly\n    \
+                       tables:\n      - name: events\n        description: Clicks\n        \
+                       columns:\n          - name: id\n            description: The click\n      \
+                       - name: visits\n";
+    std::fs::write(&sources, sources_yml).expect("sources");
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let schema = dir.join("models/schema.yml");
+    let yml = std::fs::read_to_string(&schema).expect("schema.yml");
+
+    // A model's description and a column's, quotes and all.
+    std::fs::write(
+        &schema,
+        yml.replace(
+            "description: One row per shopper,",
+            "description: \"Every shopper's row,\"\n    # was: One row per shopper,",
+        )
+        .replace("The shopper's id.", "The shopper's key, \"id\"."),
+    )
+    .expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = manifest(&dir);
+    let shoppers = node(&fast, "model.shop.shoppers");
+    assert_eq!(shoppers["description"], "Every shopper's row,");
+    assert_eq!(
+        shoppers["columns"]["shopper_id"]["description"],
+        "The shopper's key, \"id\"."
+    );
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
+
+    // A source's description reaches each of its tables; a table's and a column's their own.
+    std::fs::write(
+        &sources,
+        sources_yml
+            .replace("Loaded nightly", "Loaded hourly")
+            .replace("Clicks", "Every click")
+            .replace("The click", "The click's id"),
+    )
+    .expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = manifest(&dir);
+    assert_eq!(
+        fast["sources"]["source.shop.raw.visits"]["source_description"],
+        "Loaded hourly"
+    );
+    assert_eq!(
+        fast["sources"]["source.shop.raw.events"]["columns"]["id"]["description"],
+        "The click's id"
+    );
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
+
+    // Anything else in the file, or a description with Jinja: a full parse.
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &[])));
+    let now = std::fs::read_to_string(&schema).expect("schema.yml");
+    for edit in [
+        now.replace("data_tests: [unique, not_null]", "data_tests: [unique]"),
+        now.replace(
+            "Sum of every payment on the shopper's orders.",
+            "\"Sum {{ var('what', 'of every') }} payment\"",
+        ),
+        now.replace(
+            "  - name: orders\n",
+            "  - name: orders\n    config: {tags: [x]}\n",
+        ),
+    ] {
+        std::fs::write(&schema, &edit).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
+        std::fs::write(&schema, &now).expect("restore");
+        assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+        age(&dir);
+        assert!(reused(&parse(&dir, &[], &[])));
+    }
 }

@@ -508,6 +508,141 @@ fn hooks_and_a_session_profile_with_spark_remote() {
     assert!(r.stderr.contains("SPARK_REMOTE"), "{}", r.stderr);
 }
 
+/// What a project asks of the warehouse besides building: `persist_docs` comments (Spark keeps a
+/// relation's as its `comment` property and a table's column comments; quotes and backslashes in
+/// them survive), `source freshness` over a Spark table, and `run-operation` with
+/// `adapter.truncate_relation` (`truncate table`, which Spark's parquet tables take where
+/// `delete` needs Delta).
+#[test]
+fn persist_docs_freshness_and_operations_on_spark() {
+    let Some((host, port)) = server("persist_docs_freshness_and_operations_on_spark") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    small_project(dir, &host, &port, &schema("docs"));
+    std::fs::create_dir_all(dir.join("macros")).unwrap();
+    std::fs::write(
+        dir.join("models/documented.sql"),
+        "{{ config(materialized='table', persist_docs={'relation': true, 'columns': true}) }}
+         select 1 as id, 'a' as name union all select 2, 'b'",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/documented_view.sql"),
+        "{{ config(materialized='view', persist_docs={'relation': true}) }}
+         select * from {{ ref('documented') }}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/events.sql"),
+        "{{ config(materialized='table') }}
+select 1 as id, current_timestamp() as loaded_at",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/schema.yml"),
+        r#"version: 2
+models:
+  - name: documented
+    description: "Customers' rows, C:\\data\\in"
+    columns:
+      - name: id
+        description: "it's the key"
+      - name: missing
+        description: not in the table
+  - name: documented_view
+    description: "A view's comment"
+sources:
+  - name: raw
+    schema: "{{ target.schema }}"
+    loaded_at_field: loaded_at
+    freshness:
+      warn_after: {count: 1, period: hour}
+    tables:
+      - name: events
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("macros/ops.sql"),
+        "{% macro describe(name) %}
+         {% set r = run_query('describe table extended ' ~ target.schema ~ '.' ~ name) %}
+         {% for row in r.rows %}{{ log('|' ~ row[0] ~ '|' ~ row[2] ~ '|' ~ row[1] ~ '|', info=true) }}{% endfor %}
+         {% endmacro %}
+         {% macro empty_table(name) %}
+         {% do adapter.truncate_relation(adapter.get_relation(database=target.database, schema=target.schema, identifier=name)) %}
+         {% endmacro %}
+",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // The documented column the table lacks is a warning, as in dbt.
+    assert!(
+        r.stdout.contains("not present in the database: missing"),
+        "{}",
+        r.stdout
+    );
+
+    let describe = |name: &str| {
+        let args = format!("{{name: {name}}}");
+        let r = sluice(
+            dir,
+            &[
+                "run-operation",
+                "describe",
+                "--args",
+                &args,
+                "--profiles-dir",
+                ".",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        r.stdout
+    };
+    let table = describe("documented");
+    assert!(table.contains("|id|it's the key|"), "{table}");
+    assert!(
+        table.contains(r"|Comment||Customers' rows, C:\data\in|"),
+        "{table}"
+    );
+    let view = describe("documented_view");
+    assert!(view.contains("|Comment||A view's comment|"), "{view}");
+
+    let r = sluice(dir, &["source", "freshness", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sources: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/sources.json")).unwrap())
+            .unwrap();
+    let result = &sources["results"][0];
+    assert_eq!(result["unique_id"], "source.sp.raw.events", "{sources}");
+    assert_eq!(result["status"], "pass", "{sources}");
+    let age = result["max_loaded_at_time_ago_in_s"].as_f64().unwrap();
+    assert!((0.0..600.0).contains(&age), "{sources}");
+
+    let r = sluice(
+        dir,
+        &[
+            "run-operation",
+            "empty_table",
+            "--args",
+            "{name: events}",
+            "--profiles-dir",
+            ".",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        rows(
+            dir,
+            "spark",
+            "select count(*) as n from {{ ref('events') }}"
+        ),
+        ["n=0"]
+    );
+}
+
 /// A target whose server does not answer fails in one diagnostic naming the address, exit 2.
 #[test]
 fn an_unreachable_spark_server_is_one_clear_error() {

@@ -39,6 +39,9 @@ impl SqlDialect for Databricks {
         // `row_number()` needs an ordered window on Databricks, as on Spark.
         "monotonically_increasing_id()"
     }
+    fn string_literal(&self, text: &str) -> String {
+        super::super::spark::string_literal(text)
+    }
     fn date_trunc(&self, grain: &str, expr: &str) -> String {
         format!("cast(date_trunc('{grain}', {expr}) as date)")
     }

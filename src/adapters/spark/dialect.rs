@@ -143,6 +143,24 @@ impl SqlDialect for Spark {
         // `row_number()` needs an ordered window on Spark.
         "monotonically_increasing_id()"
     }
+    fn string_literal(&self, text: &str) -> String {
+        string_literal(text)
+    }
+    /// The relation's `comment` property (Spark has no `comment on view`).
+    fn comment_relation(&self, rel: &str, keyword: &str, comment: &str) -> String {
+        format!("alter {keyword} {rel} set tblproperties ('comment' = {comment})")
+    }
+    /// A table's column comments (a view's columns take none after it was created).
+    fn comment_column(
+        &self,
+        rel: &str,
+        keyword: &str,
+        column: &str,
+        comment: &str,
+    ) -> Option<String> {
+        (keyword == "table")
+            .then(|| format!("alter table {rel} alter column {column} comment {comment}"))
+    }
     fn date_trunc(&self, grain: &str, expr: &str) -> String {
         format!("cast(date_trunc('{grain}', {expr}) as date)")
     }
@@ -160,4 +178,22 @@ impl SqlDialect for Spark {
     fn numeric_type(&self, _dtype: &str, precision: Option<&str>, scale: Option<&str>) -> String {
         super::decimal(precision, scale)
     }
+}
+
+/// A Spark string literal: Spark reads a backslash as an escape, and two quotes as two literals
+/// run together (`'it''s'` is `its`), so quotes and backslashes are escaped with a backslash.
+pub(crate) fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\'' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }

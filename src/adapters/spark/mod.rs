@@ -17,7 +17,7 @@ use super::{AdapterError, Database, Engine, Scrubber};
 use crate::project::profile::ProfileProblem;
 use crate::project::Target;
 use crate::sql::Dialect;
-pub(crate) use dialect::DIALECT;
+pub(crate) use dialect::{string_literal, DIALECT};
 
 /// `type: spark` in the registry.
 pub(crate) struct SparkEngine;

@@ -15,11 +15,7 @@ pub(super) fn parse(g: &GlobalArgs) -> CmdResult {
     if g.settings.partial_parse && g.settings.write_json {
         if let Some(r) = partial_parse::reuse(&opts) {
             let wrote = format!("; wrote {}", r.manifest.display());
-            let what = match r.patched {
-                0 => " (nothing changed since the last parse)".to_string(),
-                1 => " (the text of 1 SQL file changed since the last parse: patched)".to_string(),
-                n => format!(" (the text of {n} SQL files changed since the last parse: patched)"),
-            };
+            let what = patched_note(r.patched);
             rep.event(&Event::Info(parsed_line(
                 &r.summary,
                 r.seconds,
@@ -49,4 +45,27 @@ fn parsed_line(c: &ParseSummary, seconds: f64, tail: &str) -> String {
         "Parsed {} nodes ({} models, {} tests, {} seeds, {} sources, {} macros) in {seconds:.2}s{tail}",
         c.nodes, c.models, c.tests, c.seeds, c.sources, c.macros,
     )
+}
+
+/// What a reused parse says it did: nothing changed, or which edits it patched.
+fn patched_note(p: partial_parse::Patched) -> String {
+    let files = |n: usize| match n {
+        1 => "1 SQL file".to_string(),
+        n => format!("{n} SQL files"),
+    };
+    let props = |n: usize| match n {
+        1 => "1 properties file".to_string(),
+        n => format!("{n} properties files"),
+    };
+    let edits = match (p.sql, p.properties) {
+        (0, 0) => return " (nothing changed since the last parse)".to_string(),
+        (n, 0) => format!("the text of {}", files(n)),
+        (0, m) => format!("the descriptions in {}", props(m)),
+        (n, m) => format!(
+            "the text of {} and the descriptions in {}",
+            files(n),
+            props(m)
+        ),
+    };
+    format!(" ({edits} changed since the last parse: patched)")
 }

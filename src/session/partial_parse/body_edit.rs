@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::Session;
-use super::{Entry, Stamps, State};
+use super::docs_edit::{self, Described, DocsEdit};
+use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::compile::ResourceType;
 
@@ -38,6 +39,9 @@ struct Files {
     /// Each SQL file of a model, analysis or singular test (its path as the walk finds it): its
     /// node's id and its checksum.
     models: BTreeMap<PathBuf, (String, String)>,
+    /// Each properties file of the root project that documents something, for [`docs_edit`].
+    #[serde(default)]
+    properties: BTreeMap<PathBuf, Described>,
 }
 
 /// Keeps the entries of `stamps` and the model of each SQL file of `s`, for [`patch`].
@@ -65,14 +69,14 @@ pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
             Some((root.join(&n.original_file_path), model))
         })
         .collect();
-    write(target_path, stamps, models);
+    write(target_path, stamps, models, docs_edit::save(s));
 }
 
 /// Keeps the new `stamps` of a project whose files are as the last full parse read them (a
 /// touch, a checkout) with the SQL files' nodes that parse recorded.
 pub(super) fn restamp(target_path: &Path, stamps: &Stamps) {
     if let Some(files) = read(target_path) {
-        write(target_path, stamps, files.models);
+        write(target_path, stamps, files.models, files.properties);
     }
 }
 
@@ -81,11 +85,17 @@ fn read(target_path: &Path) -> Option<Files> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn write(target_path: &Path, stamps: &Stamps, models: BTreeMap<PathBuf, (String, String)>) {
+fn write(
+    target_path: &Path,
+    stamps: &Stamps,
+    models: BTreeMap<PathBuf, (String, String)>,
+    properties: BTreeMap<PathBuf, Described>,
+) {
     let files = Files {
         key: stamps.key.clone(),
         entries: stamps.entries.clone(),
         models,
+        properties,
     };
     if let Ok(text) = serde_json::to_string(&files) {
         let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), &text);
@@ -93,10 +103,11 @@ fn write(target_path: &Path, stamps: &Stamps, models: BTreeMap<PathBuf, (String,
 }
 
 /// Patches the manifest at `manifest` for the SQL files edited since the last parse (`now`: the
-/// stamps of the watched paths now), as the module says, and updates `state`: its stamps, and
-/// its inputs' fingerprint forgotten (the files are no longer what it was taken of). Returns how
-/// many nodes it rewrote (none when the files were only touched: then only the metadata is);
-/// `None`, with nothing written, when the edit is not one this can patch.
+/// stamps of the watched paths now), as the module says, and for the properties files whose
+/// descriptions alone changed ([`docs_edit`]), and updates `state`: its stamps, and its inputs'
+/// fingerprint forgotten (the files are no longer what it was taken of). Returns how many files
+/// of each kind it patched for (none when the files were only touched: then only the metadata
+/// is); `None`, with nothing written, when the edit is not one this can patch.
 pub(super) fn patch(
     target_path: &Path,
     manifest: &Path,
@@ -104,7 +115,7 @@ pub(super) fn patch(
     state: &mut State,
     now: Vec<Entry>,
     since: SystemTime,
-) -> Option<usize> {
+) -> Option<Patched> {
     let stamps = &state.stamps;
     let mut files = read(target_path).filter(|f| f.key == stamps.key)?;
     let t = std::time::Instant::now();
@@ -113,11 +124,24 @@ pub(super) fn patch(
     }
     // The edited SQL files' nodes, by id: their new text and its checksum.
     let mut edits: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // The entries whose descriptions changed, by id.
+    let mut docs: BTreeMap<String, DocsEdit> = BTreeMap::new();
+    let mut properties = 0;
+    // A properties file changed in what it says nothing about (a comment): the manifest stands,
+    // but the fingerprint of the files' contents no longer holds.
+    let mut properties_touched = false;
     for ((path, before), (now_path, stamp)) in files.entries.iter().zip(&now) {
         if path != now_path {
             return None;
         }
         if before == stamp || path.is_dir() {
+            continue;
+        }
+        if let Some(described) = files.properties.get_mut(path) {
+            let found = docs.len();
+            docs_edit::patch(path, &meta.project_name, described, &mut docs)?;
+            properties += usize::from(docs.len() > found);
+            properties_touched = true;
             continue;
         }
         let (id, sum_before) = files.models.get_mut(path)?;
@@ -130,27 +154,32 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
-    let ids: Vec<String> = edits.keys().cloned().collect();
+    let ids: Vec<String> = edits
+        .keys()
+        .chain(docs.keys())
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let patched = if ids.is_empty() {
         // Touched, not changed: the manifest stands.
         crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
     } else {
         crate::artifacts::patch_manifest_nodes(manifest, meta, &ids, |id, entry| {
-            let Some((raw, sum)) = edits.get(id) else {
-                return false;
-            };
-            let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
-                return false;
-            };
-            if !same_calls(old, raw) {
-                return false;
+            if let Some((raw, sum)) = edits.get(id) {
+                let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
+                    return false;
+                };
+                if !same_calls(old, raw) {
+                    return false;
+                }
+                entry.insert("raw_code".into(), Value::String(raw.clone()));
+                entry.insert(
+                    "checksum".into(),
+                    serde_json::json!({"name": "sha256", "checksum": sum}),
+                );
             }
-            entry.insert("raw_code".into(), Value::String(raw.clone()));
-            entry.insert(
-                "checksum".into(),
-                serde_json::json!({"name": "sha256", "checksum": sum}),
-            );
-            true
+            docs.get(id).is_none_or(|d| d.apply(entry))
         })
     };
     crate::timing("partial parse: manifest patched", t);
@@ -160,12 +189,15 @@ pub(super) fn patch(
     let manifest_stamp = super::Stamp::of(manifest)?;
     // A file changed within the margin keeps no stamp: the next parse reads it again.
     state.stamps = Stamps::from_entries(stamps.folders.clone(), stamps.files.clone(), now, since);
-    write(target_path, &state.stamps, files.models);
-    if !ids.is_empty() {
+    write(target_path, &state.stamps, files.models, files.properties);
+    if !ids.is_empty() || properties_touched {
         state.inputs = String::new();
     }
     state.manifest = manifest_stamp;
-    Some(ids.len())
+    Some(Patched {
+        sql: edits.len(),
+        properties,
+    })
 }
 
 /// Whether a parse of `new` records what a parse of `old` recorded: the same Jinja tags in the

@@ -14,12 +14,15 @@
 //! and compared by content. Files changed within [`RACY_MARGIN`] of the parse never vouch by
 //! their stamps (an edit in the same clock tick would keep them).
 //!
-//! The most common edit, the text of a few SQL models (analyses, singular tests) changed outside
-//! their Jinja, patches the manifest instead ([`body_edit`]): those nodes' `raw_code` and
-//! `checksum` are rewritten in place. Any other change (a properties file, a macro, a file added or
-//! removed, a Jinja tag edited) reparses the whole project (a second at 10,000 models).
+//! The most common edits patch the manifest instead: the text of a few SQL models (analyses,
+//! singular tests) changed outside their Jinja ([`body_edit`]: those nodes' `raw_code` and
+//! `checksum` are rewritten in place), and descriptions changed in properties files
+//! ([`docs_edit`]: those entries' descriptions are). Any other change (another key of a
+//! properties file, a macro, a file added or removed, a Jinja tag edited) reparses the whole
+//! project (a second at 10,000 models).
 
 mod body_edit;
+mod docs_edit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -226,8 +229,17 @@ pub(crate) struct Reused {
     pub(crate) summary: ParseSummary,
     pub(crate) manifest: PathBuf,
     pub(crate) seconds: f64,
-    /// How many SQL files' nodes it patched in the manifest (none: nothing changed).
-    pub(crate) patched: usize,
+    /// What it patched in the manifest (nothing: nothing changed).
+    pub(crate) patched: Patched,
+}
+
+/// How many edited files a reused parse patched the manifest for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Patched {
+    /// SQL files whose text changed outside their Jinja ([`body_edit`]).
+    pub(crate) sql: usize,
+    /// Properties files whose descriptions alone changed ([`docs_edit`]).
+    pub(crate) properties: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.
@@ -309,9 +321,9 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
     if let Some(patched) = patched {
         write_state(&state_file, &state);
         crate::timing(
-            match patched {
-                0 => "partial parse: contents checked",
-                _ => "partial parse: SQL files patched",
+            match patched == Patched::default() {
+                true => "partial parse: contents checked",
+                false => "partial parse: files patched",
             },
             started,
         );
@@ -346,7 +358,7 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
         summary: state.summary,
         manifest,
         seconds: started.elapsed().as_secs_f64(),
-        patched: 0,
+        patched: Patched::default(),
     })
 }
 

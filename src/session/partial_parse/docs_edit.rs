@@ -1,0 +1,356 @@
+//! The partial parse of a documentation edit: descriptions changed in the project's properties
+//! files, and nothing else in them. A description of a model, seed, snapshot or analysis, of a
+//! source or source table, or of one of their columns, reaches the manifest as written (when it
+//! holds no Jinja and no `doc()` call), in the one place its entry names; nothing else of the
+//! parse depends on it. So when the rest of the file is as the last full parse read it, the
+//! changed descriptions are written into the manifest's entries
+//! ([`crate::artifacts::patch_manifest_nodes`]) instead of parsing again.
+//!
+//! A full parse keeps, per properties file of the root project, the checksum of its YAML with
+//! those descriptions taken out (its shape) and a checksum of each description, in the order
+//! [`places`] finds them. A changed file whose shape is the same has the same places: the
+//! descriptions whose checksums differ are the edit. Anything else (another key changed, a
+//! versioned model's description, a description with Jinja, a file of a package) is a full
+//! parse.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::super::Session;
+
+/// What a full parse keeps of one properties file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Described {
+    /// The checksum of the file's YAML with its descriptions taken out.
+    shape: String,
+    /// Each description's checksum, in [`places`] order.
+    descriptions: Vec<u64>,
+}
+
+/// Where a description lands in the manifest.
+#[derive(Debug, Clone, PartialEq)]
+enum Place {
+    /// The `description` of the entry `id`, or of its column.
+    Node { id: String, column: Option<String> },
+    /// The `source_description` of each of a source's tables.
+    Source { tables: Vec<String> },
+}
+
+/// The changes a documentation edit makes to one manifest entry.
+#[derive(Debug, Default)]
+pub(super) struct DocsEdit {
+    description: Option<String>,
+    source_description: Option<String>,
+    /// Column name and its description, in the file's order (a later one of the same name wins).
+    columns: Vec<(String, String)>,
+}
+
+impl DocsEdit {
+    /// Writes the edit into `entry`; false when the entry lacks a column it names.
+    pub(super) fn apply(&self, entry: &mut Map<String, Value>) -> bool {
+        if let Some(d) = &self.description {
+            entry.insert("description".into(), Value::String(d.clone()));
+        }
+        if let Some(d) = &self.source_description {
+            entry.insert("source_description".into(), Value::String(d.clone()));
+        }
+        for (name, d) in &self.columns {
+            let column = entry
+                .get_mut("columns")
+                .and_then(|c| c.get_mut(name))
+                .and_then(Value::as_object_mut);
+            match column {
+                Some(c) => c.insert("description".into(), Value::String(d.clone())),
+                None => return false,
+            };
+        }
+        true
+    }
+}
+
+/// The properties files of `s`'s root project, each with what [`patch`] compares it by.
+pub(super) fn save(s: &Session) -> BTreeMap<std::path::PathBuf, Described> {
+    let package = &s.project.config.name;
+    s.project
+        .yaml_files
+        .par_iter()
+        .filter_map(|f| {
+            let described = described(&f.value, package)?;
+            Some((s.project.root.join(&f.original_file_path), described))
+        })
+        .collect()
+}
+
+/// What a full parse keeps of a file whose YAML is `value`; `None` when it documents nothing.
+fn described(value: &Value, package: &str) -> Option<Described> {
+    let (shape, found) = places(value, package)?;
+    Some(Described {
+        shape: shape_checksum(&shape),
+        descriptions: found.iter().map(|(_, text)| text_checksum(text)).collect(),
+    })
+}
+
+/// The edits of the properties file at `path`, last kept as `before` (updated to the file as it
+/// is now), added to `edits` by manifest entry. `None` when the change is not a documentation
+/// edit this can patch.
+pub(super) fn patch(
+    path: &Path,
+    package: &str,
+    before: &mut Described,
+    edits: &mut BTreeMap<String, DocsEdit>,
+) -> Option<()> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (value, warnings) = crate::project::yaml::parse_checked(&text, path).ok()?;
+    if !warnings.is_empty() {
+        return None;
+    }
+    let (shape, found) = places(&value, package)?;
+    if shape_checksum(&shape) != before.shape || found.len() != before.descriptions.len() {
+        return None;
+    }
+    for ((place, text), sum) in found.into_iter().zip(before.descriptions.iter_mut()) {
+        let now = text_checksum(text);
+        if now == *sum {
+            continue;
+        }
+        // `doc()` and other Jinja are rendered by a full parse.
+        if text.contains("{{") || text.contains("{%") || text.contains("doc(") {
+            return None;
+        }
+        *sum = now;
+        match place {
+            Place::Node { id, column: None } => {
+                edits.entry(id).or_default().description = Some(text.to_string());
+            }
+            Place::Node {
+                id,
+                column: Some(name),
+            } => edits
+                .entry(id)
+                .or_default()
+                .columns
+                .push((name, text.to_string())),
+            Place::Source { tables } => {
+                for id in tables {
+                    edits.entry(id).or_default().source_description = Some(text.to_string());
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// The YAML `value` with its descriptions taken out (set to null), and each description with
+/// its place, in document order; `None` when the file documents nothing.
+fn places<'a>(value: &'a Value, package: &str) -> Option<(Value, Vec<(Place, &'a str)>)> {
+    let Value::Object(top) = value else {
+        return None;
+    };
+    let mut shape = top.clone();
+    let mut found = Vec::new();
+    for (key, rtype) in [
+        ("models", "model"),
+        ("seeds", "seed"),
+        ("snapshots", "snapshot"),
+        ("analyses", "analysis"),
+    ] {
+        let (Some(Value::Array(entries)), Some(Value::Array(out))) =
+            (top.get(key), shape.get_mut(key))
+        else {
+            continue;
+        };
+        for (entry, out) in entries.iter().zip(out.iter_mut()) {
+            // A versioned model's descriptions reach several nodes: parsed in full.
+            if entry.get("versions").is_some() {
+                continue;
+            }
+            let Some(name) = entry.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let id = format!("{rtype}.{package}.{name}");
+            take_described(entry, out, &id, &mut found);
+        }
+    }
+    if let (Some(Value::Array(sources)), Some(Value::Array(out))) =
+        (top.get("sources"), shape.get_mut("sources"))
+    {
+        for (source, out) in sources.iter().zip(out.iter_mut()) {
+            let Some(name) = source.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let (Some(Value::Array(tables)), Some(Value::Array(out_tables))) =
+                (source.get("tables"), out.get_mut("tables"))
+            else {
+                continue;
+            };
+            let ids: Vec<String> = tables
+                .iter()
+                .filter_map(|t| t.get("name").and_then(Value::as_str))
+                .map(|t| format!("source.{package}.{name}.{t}"))
+                .collect();
+            // Every table must have a name for the source's description to reach them all.
+            if ids.len() != tables.len() {
+                continue;
+            }
+            for ((table, out_table), id) in tables.iter().zip(out_tables.iter_mut()).zip(&ids) {
+                take_described(table, out_table, id, &mut found);
+            }
+            if let Some(text) = take(source, out) {
+                found.push((Place::Source { tables: ids }, text));
+            }
+        }
+    }
+    (!found.is_empty()).then_some((Value::Object(shape), found))
+}
+
+/// Takes the description of `entry` (whose copy in the shape is `out`) and of its columns.
+fn take_described<'a>(
+    entry: &'a Value,
+    out: &mut Value,
+    id: &str,
+    found: &mut Vec<(Place, &'a str)>,
+) {
+    if let Some(text) = take(entry, out) {
+        let place = Place::Node {
+            id: id.to_string(),
+            column: None,
+        };
+        found.push((place, text));
+    }
+    let (Some(Value::Array(columns)), Some(Value::Array(out_columns))) =
+        (entry.get("columns"), out.get_mut("columns"))
+    else {
+        return;
+    };
+    for (column, out_column) in columns.iter().zip(out_columns.iter_mut()) {
+        let Some(name) = column.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(text) = take(column, out_column) {
+            let place = Place::Node {
+                id: id.to_string(),
+                column: Some(name.to_string()),
+            };
+            found.push((place, text));
+        }
+    }
+}
+
+/// The string `description` of `entry`, nulled in its copy `out`.
+fn take<'a>(entry: &'a Value, out: &mut Value) -> Option<&'a str> {
+    let text = entry.get("description").and_then(Value::as_str)?;
+    out.as_object_mut()?
+        .insert("description".into(), Value::Null);
+    Some(text)
+}
+
+fn shape_checksum(shape: &Value) -> String {
+    crate::project::sha256_hex(&serde_json::to_vec(shape).unwrap_or_default())
+}
+
+/// FNV-1a: a checksum that is the same in every process (descriptions are compared with the
+/// file they came from, so a collision is not a concern worth a longer one).
+fn text_checksum(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        crate::project::yaml::parse_checked(text, Path::new("m.yml"))
+            .unwrap()
+            .0
+    }
+
+    const DOCS: &str = "version: 2
+models:
+  - name: orders
+    description: All orders
+    columns:
+      - name: id
+        description: The key
+      - name: amount
+  - name: versioned
+    description: several nodes
+    versions: [{v: 1}]
+sources:
+  - name: raw
+    description: The raw data
+    tables:
+      - name: events
+        description: Events
+";
+
+    #[test]
+    fn descriptions_are_found_in_their_places_and_left_out_of_the_shape() {
+        let v = yaml(DOCS);
+        let (shape, found) = places(&v, "shop").unwrap();
+        let texts: Vec<&str> = found.iter().map(|(_, t)| *t).collect();
+        assert_eq!(texts, ["All orders", "The key", "Events", "The raw data"]);
+        assert_eq!(
+            found[1].0,
+            Place::Node {
+                id: "model.shop.orders".into(),
+                column: Some("id".into())
+            }
+        );
+        assert_eq!(
+            found[3].0,
+            Place::Source {
+                tables: vec!["source.shop.raw.events".into()]
+            }
+        );
+        // The versioned model's description stays in the shape.
+        assert_eq!(shape["models"][1]["description"], "several nodes");
+        assert!(shape["models"][0]["description"].is_null());
+        // Only descriptions changed: the same shape.
+        let edited = yaml(&DOCS.replace("The key", "The primary key"));
+        assert_eq!(
+            described(&v, "shop").unwrap().shape,
+            described(&edited, "shop").unwrap().shape
+        );
+        // Anything else changed: another shape.
+        for other in [
+            DOCS.replace("name: amount", "name: total"),
+            DOCS.replace("several nodes", "many nodes"),
+            DOCS.replace("      - name: amount\n", ""),
+        ] {
+            assert_ne!(
+                described(&v, "shop").unwrap().shape,
+                described(&yaml(&other), "shop").unwrap().shape,
+                "{other}"
+            );
+        }
+        assert!(places(&yaml("version: 2\nmacros: []\n"), "shop").is_none());
+    }
+
+    #[test]
+    fn an_edit_writes_descriptions_and_refuses_a_column_the_entry_lacks() {
+        let mut entry = serde_json::json!({
+            "description": "old",
+            "columns": {"id": {"name": "id", "description": ""}}
+        });
+        let entry = entry.as_object_mut().unwrap();
+        let edit = DocsEdit {
+            description: Some("new".into()),
+            source_description: None,
+            columns: vec![("id".into(), "a".into()), ("id".into(), "b".into())],
+        };
+        assert!(edit.apply(entry));
+        assert_eq!(entry["description"], "new");
+        assert_eq!(entry["columns"]["id"]["description"], "b");
+        let missing = DocsEdit {
+            columns: vec![("gone".into(), "x".into())],
+            ..DocsEdit::default()
+        };
+        assert!(!missing.apply(entry));
+    }
+}
