@@ -72,6 +72,16 @@ impl Contract {
         }))
     }
 
+    /// The model's query with its columns in the contract's order (dbt's
+    /// `get_select_subquery`).
+    pub(crate) fn select_subquery(&self, sql: &str) -> String {
+        format!(
+            "select\n       {}\n       from\n    (\n        {}\n    ) as model_subq",
+            self.column_names.join(",\n       "),
+            sql.trim().trim_end_matches(';')
+        )
+    }
+
     /// `create table` with the contract's columns, then `insert` of the query's rows (the
     /// statements as dbt writes them, without the last `;`).
     pub(crate) fn statements(&self, d: Dialect, rel: &Relation, sql: &str) -> (String, String) {
@@ -89,11 +99,10 @@ impl Contract {
                 .join(",\n    ")
         );
         let insert = format!(
-            "insert into {} (\n    {}\n)\n(\n    select\n       {}\n       from\n    (\n        {}\n    ) as model_subq\n)",
+            "insert into {} (\n    {}\n)\n(\n    {}\n)",
             d.rel(rel),
             self.column_names.join(" ,\n    "),
-            self.column_names.join(",\n       "),
-            sql.trim().trim_end_matches(';')
+            self.select_subquery(sql)
         );
         (create, insert)
     }

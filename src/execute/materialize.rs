@@ -300,6 +300,14 @@ fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutco
             let n = conn.execute(&main)?;
             (main, n)
         }
+        // The query's columns in the contract's order, as a `create table ... as`.
+        Some(contract) if !d.creates_contract_columns() => {
+            let select = contract.select_subquery(sql);
+            let statement = d.create_table_with_options_as(&tmp, &spec.table_options, &select);
+            let main = spec.headed(statement);
+            let n = conn.execute(&main)?;
+            (main, n)
+        }
         // The contract's table, then the query's rows in the contract's column order.
         Some(contract) => {
             let (create, insert) = contract.statements(d, &tmp, sql);

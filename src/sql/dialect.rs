@@ -187,6 +187,13 @@ pub trait SqlDialect: Send + Sync + 'static {
     ) -> Result<String, String> {
         Ok(String::new())
     }
+    /// Whether an enforced contract's table is created from the contract's column definitions
+    /// (then filled by `insert`); otherwise (Spark, whose parquet tables take no constraints) by
+    /// `create table ... as` of the query with its columns in the contract's order, the types
+    /// checked before by the contract's preflight, as dbt-spark does.
+    fn creates_contract_columns(&self) -> bool {
+        true
+    }
     /// Whether statements can run in a transaction (Spark has none: a swap's renames each take
     /// effect as they run).
     fn has_transactions(&self) -> bool {

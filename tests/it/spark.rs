@@ -643,6 +643,66 @@ sources:
     );
 }
 
+/// An enforced contract on Spark, as dbt-spark enforces it: the query's columns and types are
+/// checked against the contract before anything is built (a mismatch is dbt's contract error,
+/// and the table stays as it was), and the table gets the columns in the contract's order.
+#[test]
+fn contracts_on_spark() {
+    let Some((host, port)) = server("contracts_on_spark") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    small_project(dir, &host, &port, &schema("contract"));
+    let model = dir.join("models/customers.sql");
+    std::fs::write(
+        &model,
+        "{{ config(materialized='table', contract={'enforced': true}) }}
+         select 'ann' as name, cast(1 as int) as id",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/schema.yml"),
+        "version: 2
+models:
+  - name: customers
+    columns:
+      - name: id
+        data_type: int
+      - name: name
+        data_type: string
+",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let got = show(dir, "spark", &[], "select * from {{ ref('customers') }}");
+    let columns: Vec<&String> = got[0].as_object().unwrap().keys().collect();
+    assert_eq!(columns, ["id", "name"], "{got:?}");
+
+    // A type the contract does not have: refused before building.
+    std::fs::write(
+        &model,
+        "{{ config(materialized='table', contract={'enforced': true}) }}
+         select 'bob' as name, cast(2 as bigint) as id",
+    )
+    .unwrap();
+    let r = sluice(dir, &["run", "--profiles-dir", "."]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("This model has an enforced contract that failed.")
+            && r.stdout.contains("data type mismatch")
+            && r.stdout.contains("bigint"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        rows(dir, "spark", "select id, name from {{ ref('customers') }}"),
+        ["id=1|name=ann"]
+    );
+}
+
 /// A target whose server does not answer fails in one diagnostic naming the address, exit 2.
 #[test]
 fn an_unreachable_spark_server_is_one_clear_error() {

@@ -323,6 +323,24 @@ impl Connection for SparkConnection {
         Ok(to_result(&batches))
     }
 
+    /// The columns of `sql` with the types Spark reports for them (`int`, `bigint`, `string`,
+    /// `decimal(10,2)` ...), from its analysed plan, as dbt-spark's contract check reads them.
+    fn query_column_types(
+        &mut self,
+        sql: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AdapterError> {
+        let t = std::time::Instant::now();
+        let _timer = super::super::DbTimer(t);
+        let types = self
+            .session
+            .sql(sql)
+            .and_then(|df| df.dtypes())
+            .map_err(|e| AdapterError::Database {
+                message: self.server.scrubber.scrub(&error_text(&e)),
+            })?;
+        Ok(Some(types))
+    }
+
     fn relation_kind(&mut self, rel: &Relation) -> Result<Option<RelationKind>, AdapterError> {
         if rel.schema.is_empty() {
             // A temporary view of this session.

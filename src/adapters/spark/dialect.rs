@@ -134,6 +134,9 @@ impl SqlDialect for Spark {
     fn drops_relations_with_cascade(&self) -> bool {
         false
     }
+    fn creates_contract_columns(&self) -> bool {
+        false
+    }
     /// dbt-spark's relations do not alias the zero-row subquery of `--empty`
     /// (`require_alias: False`).
     fn subquery_needs_alias(&self) -> bool {
