@@ -46,7 +46,7 @@ impl Contract {
                 ));
             };
             let name = if col.quote == Some(true) {
-                crate::sql::quote(&col.name)
+                dialect.quote(&col.name)
             } else {
                 col.name.clone()
             };
@@ -281,12 +281,13 @@ pub(crate) fn preflight(
     let Some(sql_cols) = conn.query_column_types(&empty).map_err(|e| e.to_string())? else {
         return Ok(());
     };
+    let d = conn.dialect();
     let casts: Vec<String> = node
         .columns
         .iter()
         .map(|c| {
             let name = if c.quote == Some(true) {
-                crate::sql::quote(&c.name)
+                d.quote(&c.name)
             } else {
                 c.name.clone()
             };
