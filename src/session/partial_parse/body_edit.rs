@@ -8,10 +8,11 @@
 //! and the rest of it is copied, in a fraction of the time a full parse takes.
 //!
 //! To know which files changed, a full parse also keeps, next to its state, every path it
-//! watched with its stamp, and which model each SQL file is ([`FILES_FILE`]). A patch needs the
-//! same paths as then, changed stamps only on model SQL files (and on folders), and each of
-//! those files passing the check above; anything else falls back to the content check and a full
-//! parse. A file changed too recently to vouch by its stamp is kept without one, so the next
+//! watched with its stamp, which model each SQL file is, and what [`super::docs_edit`] compares
+//! each properties file by ([`FILES_FILE`]). A patch needs the same paths as then, changed
+//! stamps only on model SQL files, properties files and folders, and each of those files passing
+//! its check (the one above, or a change of descriptions alone); anything else falls back to the
+//! content check and a full parse. A file changed too recently to vouch by its stamp is kept without one, so the next
 //! parse reads it again.
 
 use std::collections::BTreeMap;
