@@ -102,8 +102,8 @@ impl<'a> BuildSpec<'a> {
     }
 
     /// `create table rel [options] as (sql)`, with the spec's table options and `unlogged`.
-    fn create_table_as(&self, d: Dialect, rel: &Relation) -> String {
-        let statement = d.create_table_with_options_as(rel, &self.table_options, self.sql);
+    fn create_table_as(&self, d: Dialect, rel: &Relation, sql: &str) -> String {
+        let statement = d.create_table_with_options_as(rel, &self.table_options, sql);
         self.headed(self.table_statement(d, statement))
     }
 
@@ -296,15 +296,13 @@ fn build_table(conn: &mut dyn Connection, spec: &BuildSpec) -> Result<BuildOutco
     drop_if_exists(conn, &tmp)?;
     let (main, n) = match spec.contract {
         None => {
-            let main = spec.create_table_as(d, &tmp);
+            let main = spec.create_table_as(d, &tmp, sql);
             let n = conn.execute(&main)?;
             (main, n)
         }
         // The query's columns in the contract's order, as a `create table ... as`.
         Some(contract) if !d.creates_contract_columns() => {
-            let select = contract.select_subquery(sql);
-            let statement = d.create_table_with_options_as(&tmp, &spec.table_options, &select);
-            let main = spec.headed(statement);
+            let main = spec.create_table_as(d, &tmp, &contract.select_subquery(sql));
             let n = conn.execute(&main)?;
             (main, n)
         }

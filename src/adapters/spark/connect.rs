@@ -137,6 +137,18 @@ impl ServerAddress {
         Err(last)
     }
 
+    /// The server's message for a failed statement, secrets scrubbed.
+    fn scrubbed(&self, e: &SparkError) -> String {
+        self.scrubber.scrub(&error_text(e))
+    }
+
+    /// A statement the server refused.
+    fn database_error(&self, e: &SparkError) -> AdapterError {
+        AdapterError::Database {
+            message: self.scrubbed(e),
+        }
+    }
+
     /// The server could not be reached or opened a session: `text` says why.
     fn conn_err(&self, text: &str) -> AdapterError {
         self.error("", text)
@@ -213,7 +225,7 @@ impl SparkConnection {
             match rx.recv_timeout(WATCH_INTERVAL) {
                 Ok(Ok(batches)) => return Ok(batches),
                 Ok(Err(e)) => {
-                    let text = self.server.scrubber.scrub(&error_text(&e));
+                    let text = self.server.scrubbed(&e);
                     // A connection that broke (the server died) is not the statement's fault.
                     // A dying server may still accept connections for a moment after it broke
                     // this one, so a transport failure counts as a lost server by itself.
@@ -335,9 +347,7 @@ impl Connection for SparkConnection {
             .session
             .sql(sql)
             .and_then(|df| df.dtypes())
-            .map_err(|e| AdapterError::Database {
-                message: self.server.scrubber.scrub(&error_text(&e)),
-            })?;
+            .map_err(|e| self.server.database_error(&e))?;
         Ok(Some(types))
     }
 
@@ -475,9 +485,7 @@ impl Connection for SparkConnection {
             self.session
                 .create_dataframe(rows, text_schema.clone())
                 .and_then(|df| df.create_or_replace_temp_view(SEED_ROWS_VIEW))
-                .map_err(|e| AdapterError::Database {
-                    message: self.server.scrubber.scrub(&error_text(&e)),
-                })?;
+                .map_err(|e| self.server.database_error(&e))?;
             self.execute(&format!(
                 "insert into {} select {} from {SEED_ROWS_VIEW}",
                 d.rel(rel),

@@ -155,13 +155,8 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
-    let ids: Vec<String> = edits
-        .keys()
-        .chain(docs.keys())
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let ids: std::collections::BTreeSet<&String> = edits.keys().chain(docs.keys()).collect();
+    let ids: Vec<String> = ids.into_iter().cloned().collect();
     let patched = if ids.is_empty() {
         // Touched, not changed: the manifest stands.
         crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
