@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use md5::{Digest, Md5};
@@ -319,21 +320,25 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
 }
 
 /// Rewrites some entries of the manifest's `nodes` at `path`, each by `edit` (given the node's
-/// id and its entry; `false` when it cannot be patched, and then nothing is written), and the
-/// metadata for `meta`. Returns whether it wrote. For a parse that changed only a few nodes'
-/// text, in place: an entry that fits where the old one was (with the blanks after it) is
-/// written over it, padded with blanks; one that does not is written with [`SLACK`] blanks after
-/// it, and the rest of the file behind it. Blanks between JSON values change no reader's view.
+/// id and its entry; `false` when it cannot be patched, and then nothing is written), then the
+/// lists of `parent_map` and `child_map` that `graph` asks for (called after every `edit`, so
+/// that what they found can decide it), and the metadata for `meta`. Returns whether it wrote.
+/// For a parse that changed only a few nodes, in place: an entry that fits where the old one
+/// was (with the blanks after it) is written over it, padded with blanks; one that does not is
+/// written with [`SLACK`] blanks after it, and the rest of the file behind it. Blanks between
+/// JSON values change no reader's view.
 pub(crate) fn patch_manifest_nodes(
     path: &Path,
     meta: &ArtifactMeta,
     ids: &[String],
     mut edit: impl FnMut(&str, &mut Map<String, Value>) -> bool,
+    graph: impl FnOnce() -> Vec<GraphEdit>,
 ) -> std::io::Result<bool> {
-    use std::io::{Seek, SeekFrom};
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
-    let bytes = std::fs::read(path)?;
-    let meta_end = metadata_end(&bytes)?;
+    // The file is searched and read in pieces: a patch reads what it looks through, not the
+    // whole document.
+    let doc = Document::open(path)?;
+    let meta_end = metadata_end(&doc.read_at(0, 1 << 16)?)?;
     let new_meta = serde_json::to_vec(&metadata_of(&meta.project_name, &meta.adapter_type, meta))?;
     if new_meta.len() != meta_end - HEAD.len() {
         return Ok(false);
@@ -341,68 +346,263 @@ pub(crate) fn patch_manifest_nodes(
     // Each entry is the first `"<id>":{` after the metadata: `nodes` comes first, and elsewhere
     // an id is a value or a key of a list (`parent_map`). (start, end with the blanks after it,
     // the new entry.)
-    let mut spans: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(ids.len());
+    let mut spans: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(ids.len() + 1);
+    spans.push((HEAD.len(), meta_end, new_meta));
     for id in ids {
-        let mut needle = serde_json::to_vec(id)?;
-        needle.push(b':');
-        let Some(at) = memchr::memmem::find(&bytes[meta_end..], &needle) else {
+        let Some((start, end, mut entry)) =
+            doc.value_after::<Map<String, Value>>(meta_end..doc.len, id, b'{')?
+        else {
             return Ok(false);
         };
-        let start = meta_end + at + needle.len();
-        let mut entries =
-            serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Map<String, Value>>();
-        let Some(Ok(mut entry)) = entries.next() else {
-            return Ok(false);
-        };
-        let mut end = start + entries.byte_offset();
         if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str())
             || !edit(id, &mut entry)
         {
             return Ok(false);
         }
-        while bytes.get(end) == Some(&b' ') {
-            end += 1;
-        }
         spans.push((start, end, serde_json::to_vec(&entry)?));
+    }
+    let lists = graph();
+    if !lists.is_empty() {
+        // The graph maps come late in the document, in this order (a key with a quote before
+        // it is a key: a string holds its quotes escaped).
+        let (Some(parents), Some(children), Some(groups)) = (
+            doc.rfind(b",\"parent_map\":{")?,
+            doc.rfind(b",\"child_map\":{")?,
+            doc.rfind(b",\"group_map\":{")?,
+        ) else {
+            return Ok(false);
+        };
+        if !(meta_end < parents && parents < children && children < groups) {
+            return Ok(false);
+        }
+        for GraphEdit { map, id, edit } in lists {
+            let within = match map {
+                GraphMapKind::Parents => parents..children,
+                GraphMapKind::Children => children..groups,
+            };
+            let Some((start, end, mut list)) = doc.value_after::<Vec<String>>(within, &id, b'[')?
+            else {
+                return Ok(false);
+            };
+            edit.apply(&mut list);
+            spans.push((start, end, serde_json::to_vec(&list)?));
+        }
     }
     spans.sort_by_key(|s| s.0);
     if spans.windows(2).any(|w| w[0].1 > w[1].0) {
         return Err(invalid());
     }
-    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
-    file.seek(SeekFrom::Start(HEAD.len() as u64))?;
-    file.write_all(&new_meta)?;
-    let blanks = |n: usize| vec![b' '; n];
-    // The entries before the first that grew are written over the old ones.
-    let grew = spans
+    // An entry that fits where the old one was is written over it, padded with blanks; one that
+    // does not is written with [`SLACK`] blanks after it (so that its next edits fit in place),
+    // and what follows it moves. Blanks between JSON values change no reader's view.
+    let sizes: Vec<usize> = spans
         .iter()
-        .position(|(start, end, new)| new.len() > end - start)
-        .unwrap_or(spans.len());
-    for (start, end, new) in &spans[..grew] {
-        file.seek(SeekFrom::Start(*start as u64))?;
-        file.write_all(new)?;
-        file.write_all(&blanks(end - start - new.len()))?;
+        .map(|(start, end, new)| match new.len() > end - start {
+            true => new.len() + SLACK,
+            false => end - start,
+        })
+        .collect();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    // How far the text after each entry moves.
+    let mut shift = 0;
+    let mut shifts = Vec::with_capacity(spans.len());
+    for ((start, end, _), size) in spans.iter().zip(&sizes) {
+        shift += size - (end - start);
+        shifts.push(shift);
     }
-    // From the first that grew, everything behind it moves.
-    if let Some((from, _, _)) = spans.get(grew) {
-        let mut tail = Vec::with_capacity(bytes.len() - from + spans.len() * SLACK);
-        let mut at = *from;
-        for (start, end, new) in &spans[grew..] {
-            tail.extend_from_slice(&bytes[at..*start]);
-            tail.extend_from_slice(new);
-            tail.extend_from_slice(&blanks(SLACK));
-            at = *end;
+    if shift > 0 {
+        // The stretches between entries, the last first, each from its end backwards: a piece
+        // is read before anything is written over it.
+        file.set_len((doc.len + shift) as u64)?;
+        let mut piece = vec![0u8; PIECE];
+        for (i, (_, end, _)) in spans.iter().enumerate().rev() {
+            let by = shifts[i];
+            let until = spans.get(i + 1).map_or(doc.len, |s| s.0);
+            let mut hi = until;
+            while by > 0 && hi > *end {
+                let lo = hi.saturating_sub(PIECE).max(*end);
+                let buf = &mut piece[..hi - lo];
+                file.read_exact_at(buf, lo as u64)?;
+                file.write_all_at(buf, (lo + by) as u64)?;
+                hi = lo;
+            }
         }
-        tail.extend_from_slice(&bytes[at..]);
-        file.seek(SeekFrom::Start(*from as u64))?;
-        file.write_all(&tail)?;
-        file.set_len((from + tail.len()) as u64)?;
+    }
+    for (i, ((start, _, new), size)) in spans.iter().zip(&sizes).enumerate() {
+        let at = start + if i == 0 { 0 } else { shifts[i - 1] };
+        let mut bytes = new.clone();
+        bytes.resize(*size, b' ');
+        file.write_all_at(&bytes, at as u64)?;
     }
     Ok(true)
 }
 
+/// A manifest on disk, read in pieces.
+struct Document {
+    file: std::fs::File,
+    len: usize,
+}
+
+/// How much of a [`Document`] one read takes.
+const PIECE: usize = 1 << 20;
+
+impl Document {
+    fn open(path: &Path) -> std::io::Result<Document> {
+        let file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        Ok(Document { file, len })
+    }
+
+    /// Up to `n` bytes from `at` (fewer at the end of the file).
+    fn read_at(&self, at: usize, n: usize) -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = &self.file;
+        f.seek(SeekFrom::Start(at as u64))?;
+        let mut buf = Vec::with_capacity(n.min(self.len.saturating_sub(at)));
+        f.take(n as u64).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Where `needle` first occurs within `within`.
+    fn find(
+        &self,
+        within: std::ops::Range<usize>,
+        needle: &[u8],
+    ) -> std::io::Result<Option<usize>> {
+        let finder = memchr::memmem::Finder::new(needle);
+        let mut at = within.start;
+        while at < within.end {
+            let piece = self.read_at(at, (within.end - at).min(PIECE))?;
+            if let Some(i) = finder.find(&piece) {
+                return Ok(Some(at + i));
+            }
+            if piece.len() < needle.len() || at + piece.len() >= within.end {
+                return Ok(None);
+            }
+            // The next piece overlaps this one by the needle's length less one.
+            at += piece.len() + 1 - needle.len();
+        }
+        Ok(None)
+    }
+
+    /// Where `needle` last occurs.
+    fn rfind(&self, needle: &[u8]) -> std::io::Result<Option<usize>> {
+        let finder = memchr::memmem::FinderRev::new(needle);
+        let mut end = self.len;
+        while end > 0 {
+            let at = end.saturating_sub(PIECE);
+            let piece = self.read_at(at, end - at)?;
+            if let Some(i) = finder.rfind(&piece) {
+                return Ok(Some(at + i));
+            }
+            if at == 0 {
+                return Ok(None);
+            }
+            end = at + needle.len() - 1;
+        }
+        Ok(None)
+    }
+
+    /// The value of the first `"<id>":` within `within` whose value opens with `open` (`{` or
+    /// `[`): where it starts, where it ends with the blanks after it, and the value.
+    fn value_after<T: serde::de::DeserializeOwned>(
+        &self,
+        within: std::ops::Range<usize>,
+        id: &str,
+        open: u8,
+    ) -> std::io::Result<Option<(usize, usize, T)>> {
+        let mut needle = serde_json::to_vec(id)?;
+        needle.push(b':');
+        needle.push(open);
+        let Some(at) = self.find(within.clone(), &needle)? else {
+            return Ok(None);
+        };
+        let start = at + needle.len() - 1;
+        // Read enough to hold the value and the blanks after it (more, while it does not).
+        let mut n = 1 << 16;
+        loop {
+            let bytes = self.read_at(start, n)?;
+            let mut values = serde_json::Deserializer::from_slice(&bytes).into_iter::<T>();
+            match values.next() {
+                Some(Ok(value)) => {
+                    let mut end = values.byte_offset();
+                    while bytes.get(end) == Some(&b' ') {
+                        end += 1;
+                    }
+                    if end == bytes.len() && start + end < self.len {
+                        // Blanks up to the end of what was read: there may be more.
+                        n *= 2;
+                        continue;
+                    }
+                    if start + end > within.end {
+                        return Ok(None);
+                    }
+                    return Ok(Some((start, start + end, value)));
+                }
+                Some(Err(e)) if e.is_eof() && start + bytes.len() < self.len => n *= 2,
+                _ => return Ok(None),
+            }
+        }
+    }
+}
+
 /// The blanks left after a patched entry that grew, so that its next edits fit in place.
 const SLACK: usize = 4096;
+
+/// Which of the manifest's graph maps a [`GraphEdit`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GraphMapKind {
+    Parents,
+    Children,
+}
+
+/// A change of one node's list in `parent_map` or `child_map`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GraphEdit {
+    pub(crate) map: GraphMapKind,
+    pub(crate) id: String,
+    pub(crate) edit: ListEdit,
+}
+
+/// How a graph map's list changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListEdit {
+    /// The whole list (a node's parents: sorted, each once).
+    Set(Vec<String>),
+    /// A new child, where [`graph_maps`] puts it: among the children from `nodes` (first, in
+    /// id order), before the unit tests, exposures and semantic nodes that follow them.
+    InsertChild(String),
+    /// A child no longer.
+    Remove(String),
+}
+
+impl ListEdit {
+    fn apply(self, list: &mut Vec<String>) {
+        match self {
+            ListEdit::Set(l) => *list = l,
+            ListEdit::InsertChild(id) => {
+                if !list.contains(&id) {
+                    let at = list
+                        .iter()
+                        .position(|c| !is_nodes_id(c) || c.as_str() > id.as_str())
+                        .unwrap_or(list.len());
+                    list.insert(at, id);
+                }
+            }
+            ListEdit::Remove(id) => list.retain(|c| *c != id),
+        }
+    }
+}
+
+/// Whether `id` names an entry of the manifest's `nodes` (what [`graph_maps`] lists first).
+fn is_nodes_id(id: &str) -> bool {
+    ["model.", "seed.", "snapshot.", "test.", "analysis."]
+        .iter()
+        .any(|p| id.starts_with(p))
+}
 
 fn quoting_of(adapter_type: &str) -> Value {
     let q = crate::adapters::registry::engine(adapter_type)

@@ -23,7 +23,7 @@ mod graph_var;
 mod manifest;
 mod manifest_read;
 mod node_config;
-mod node_json;
+pub(crate) mod node_json;
 mod run_results;
 #[cfg(test)]
 mod tests;
@@ -33,7 +33,8 @@ pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
 pub(crate) use manifest::{
-    manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest,
+    manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest, GraphEdit,
+    GraphMapKind, ListEdit,
 };
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,

@@ -247,6 +247,18 @@ impl Resolver {
             })
     }
 
+    /// Every name a `ref` may give (enabled nodes or not).
+    pub(crate) fn ref_names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+
+    /// Every source table: its source's name, its name, its unique id.
+    pub(crate) fn source_tables(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.sources
+            .iter()
+            .map(|((s, t), (id, _))| (s.as_str(), t.as_str(), id.as_str()))
+    }
+
     pub(crate) fn source_id(&self, source: &str, table: &str) -> Result<String, String> {
         self.sources
             .get(&(source.to_string(), table.to_string()))

@@ -58,6 +58,22 @@ fn content(mut m: Value) -> Value {
     m
 }
 
+/// Where `a` and `b` first differ (a JSON path with both values), if they do.
+fn difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let (v, w) = (&x.get(k).cloned(), &y.get(k).cloned());
+                let (v, w) = (v.clone().unwrap_or_default(), w.clone().unwrap_or_default());
+                difference(&v, &w, &format!("{path}/{k}"))
+            })
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} vs {b}")),
+    }
+}
+
 fn node<'m>(m: &'m Value, id: &str) -> &'m Value {
     &m["nodes"][id]
 }
@@ -235,11 +251,11 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
     assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_object());
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
-    std::fs::write(&model, "select 3 as id\n").expect("edit");
+    std::fs::write(&model, "select {{ 3 }} as id\n").expect("edit");
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert_eq!(
         node(&manifest(&dir), "model.shop.shoppers")["raw_code"],
-        "select 3 as id"
+        "select {{ 3 }} as id"
     );
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
@@ -343,11 +359,11 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     assert_eq!(content(fast), content(manifest(&dir)));
 
-    // A Jinja tag edited, a comment tag added, a captured block: full parses.
+    // A Jinja tag edited (not a plain ref), a comment tag added, a captured block: full parses.
     age(&dir);
     assert!(reused(&parse(&dir, &[], &[])));
     for edit in [
-        text.replace("ref('stg_payments')", "ref('stg_orders')"),
+        text.replace("ref('stg_payments')", "ref('stg_' ~ 'payments')"),
         format!("{{# why #}}\n{text}"),
         format!("{{% set note %}}a{{% endset %}}\n{text}"),
     ] {
@@ -379,6 +395,148 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     std::fs::write(&schema, yml.replacen("[unique, not_null]", "[unique]", 1)).expect("edit");
     let r = parse(&dir, &[], &[]);
     assert!(!reused(&r) && !patched(&r), "{r:?}");
+}
+
+/// `sluice parse` in `dir` expected to fail: its output.
+fn parse_failing(dir: &Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("parse")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sluice");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+}
+
+#[test]
+fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("the text of 1 SQL file changed since the last parse: patched")
+    };
+    std::fs::write(
+        dir.join("models/staging/sources.yml"),
+        "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: events\n      \
+         - name: visits\n",
+    )
+    .expect("sources");
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let shoppers = dir.join("models/shoppers.sql");
+    let orders = dir.join("models/orders.sql");
+    let text = std::fs::read_to_string(&shoppers).expect("model");
+    let orders_text = std::fs::read_to_string(&orders).expect("model");
+    let deps = |m: &Value, id: &str| node(m, id)["depends_on"]["nodes"].clone();
+    // Each edit is patched, and the manifest is then what a full parse writes (the graph maps
+    // of the model and of its old and new parents included). The full parse writes elsewhere,
+    // so that each edit patches the manifest the last one patched (entries that grew before
+    // have blanks after them).
+    let check = |edit: &dyn Fn()| {
+        edit();
+        let r = parse(&dir, &[], &[]);
+        assert!(patched(&r), "{r:?}");
+        let fast = manifest(&dir);
+        let full_parse = ["--no-partial-parse", "--target-path", "full"];
+        assert!(!reused(&parse(&dir, &full_parse, &[])));
+        let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
+        let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
+        let diff = difference(&content(fast.clone()), &full, "");
+        assert!(diff.is_none(), "{diff:?}");
+        fast
+    };
+
+    // A ref changed: `shoppers` reads `orders` (a model) instead of `stg_payments`.
+    let edited = text.replace("ref('stg_payments')", "ref(\"orders\")");
+    let fast = check(&|| std::fs::write(&shoppers, &edited).expect("edit"));
+    assert_eq!(
+        deps(&fast, "model.shop.shoppers"),
+        serde_json::json!([
+            "model.shop.stg_shoppers",
+            "model.shop.stg_orders",
+            "model.shop.orders"
+        ])
+    );
+    let children = &fast["child_map"]["model.shop.orders"];
+    assert!(
+        children.to_string().contains("model.shop.shoppers"),
+        "{children}"
+    );
+    let children = &fast["child_map"]["model.shop.stg_payments"];
+    assert!(
+        !children.to_string().contains("model.shop.shoppers"),
+        "{children}"
+    );
+
+    // A source and a seed added to a model with blocks (its refs are outside them), the same
+    // ref twice, trimming markers.
+    let edited_orders = orders_text.replace(
+        "{{ ref('stg_orders') }}",
+        "{{ ref('stg_orders') }} join {{- source('raw', 'events') -}} join {{ ref('raw_orders') }} \
+         join {{ ref('stg_orders') }}",
+    );
+    let fast = check(&|| std::fs::write(&orders, &edited_orders).expect("edit"));
+    assert_eq!(
+        node(&fast, "model.shop.orders")["sources"],
+        serde_json::json!([["raw", "events"]])
+    );
+    assert_eq!(
+        deps(&fast, "model.shop.orders"),
+        serde_json::json!([
+            "model.shop.stg_orders",
+            "seed.shop.raw_orders",
+            "model.shop.stg_payments",
+            "source.shop.raw.events"
+        ])
+    );
+    // Then removed again, and a ref dropped: the entries shrink in place.
+    check(&|| {
+        let fewer = orders_text.replace("{{ ref('stg_payments') }}", "stg_payments");
+        std::fs::write(&orders, fewer).expect("edit");
+    });
+
+    // What this cannot vouch for parses in full: a ref in a block, a ref with a version or a
+    // package, a ref in another tag.
+    std::fs::write(&orders, &orders_text).expect("restore");
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    for edit in [
+        format!(
+            "{text}\n{{% if true %}}union all select * from {{{{ ref('orders') }}}}{{% endif %}}"
+        ),
+        text.replace("ref('stg_payments')", "ref('shop', 'stg_payments')"),
+        text.replace(
+            "{{ ref('stg_payments') }}",
+            "{{ ref('stg_payments') ~ '' }}",
+        ),
+    ] {
+        age(&dir);
+        std::fs::write(&shoppers, &edit).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
+    }
+    // A ref to no node, and a cycle: the full parse reports them.
+    age(&dir);
+    std::fs::write(
+        &shoppers,
+        text.replace("ref('stg_payments')", "ref('no_such')"),
+    )
+    .expect("edit");
+    let out = parse_failing(&dir);
+    assert!(out.contains("no_such"), "{out}");
+    std::fs::write(&shoppers, &text).expect("restore");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &[])));
+    let stg = dir.join("models/staging/stg_orders.sql");
+    let stg_text = std::fs::read_to_string(&stg).expect("model");
+    std::fs::write(
+        &stg,
+        stg_text.replace("ref('raw_orders')", "ref('shoppers')"),
+    )
+    .expect("edit");
+    let out = parse_failing(&dir);
+    assert!(out.to_lowercase().contains("cycle"), "{out}");
 }
 
 #[test]

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use super::super::Session;
 use super::docs_edit::{self, Described, DocsEdit};
+use super::ref_edit;
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::compile::ResourceType;
@@ -43,6 +44,10 @@ struct Files {
     /// Each properties file of the root project that documents something, for [`docs_edit`].
     #[serde(default)]
     properties: BTreeMap<PathBuf, Described>,
+    /// What [`ref_edit`] resolves a model's new `ref`s and `source`s with (none when a macro
+    /// overrides them).
+    #[serde(default)]
+    index: Option<ref_edit::Index>,
 }
 
 /// Keeps the entries of `stamps` and the model of each SQL file of `s`, for [`patch`].
@@ -70,14 +75,23 @@ pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
             Some((root.join(&n.original_file_path), model))
         })
         .collect();
-    write(target_path, stamps, models, docs_edit::save(s));
+    let files = Files {
+        key: stamps.key.clone(),
+        entries: stamps.entries.clone(),
+        models,
+        properties: docs_edit::save(s),
+        index: ref_edit::Index::of(s),
+    };
+    write(target_path, &files);
 }
 
 /// Keeps the new `stamps` of a project whose files are as the last full parse read them (a
 /// touch, a checkout) with the SQL files' nodes that parse recorded.
 pub(super) fn restamp(target_path: &Path, stamps: &Stamps) {
-    if let Some(files) = read(target_path) {
-        write(target_path, stamps, files.models, files.properties);
+    if let Some(mut files) = read(target_path) {
+        files.key = stamps.key.clone();
+        files.entries = stamps.entries.clone();
+        write(target_path, &files);
     }
 }
 
@@ -86,19 +100,8 @@ fn read(target_path: &Path) -> Option<Files> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn write(
-    target_path: &Path,
-    stamps: &Stamps,
-    models: BTreeMap<PathBuf, (String, String)>,
-    properties: BTreeMap<PathBuf, Described>,
-) {
-    let files = Files {
-        key: stamps.key.clone(),
-        entries: stamps.entries.clone(),
-        models,
-        properties,
-    };
-    if let Ok(text) = serde_json::to_string(&files) {
+fn write(target_path: &Path, files: &Files) {
+    if let Ok(text) = serde_json::to_string(files) {
         let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), &text);
     }
 }
@@ -161,22 +164,37 @@ pub(super) fn patch(
         // Touched, not changed: the manifest stands.
         crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
     } else {
-        crate::artifacts::patch_manifest_nodes(manifest, meta, &ids, |id, entry| {
-            if let Some((raw, sum)) = edits.get(id) {
-                let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
-                    return false;
-                };
-                if !same_calls(old, raw) {
-                    return false;
+        let graph = std::cell::RefCell::new(Vec::new());
+        let index = &mut files.index;
+        let patched = crate::artifacts::patch_manifest_nodes(
+            manifest,
+            meta,
+            &ids,
+            |id, entry| {
+                if let Some((raw, sum)) = edits.get(id) {
+                    let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
+                        return false;
+                    };
+                    // The same calls, or only plain refs and sources changed.
+                    let same = same_calls(old, raw)
+                        || index.as_mut().is_some_and(|index| {
+                            let root = &meta.project_name;
+                            index.patch(id, root, entry, raw, &mut graph.borrow_mut())
+                        });
+                    if !same {
+                        return false;
+                    }
+                    entry.insert("raw_code".into(), Value::String(raw.clone()));
+                    entry.insert(
+                        "checksum".into(),
+                        serde_json::json!({"name": "sha256", "checksum": sum}),
+                    );
                 }
-                entry.insert("raw_code".into(), Value::String(raw.clone()));
-                entry.insert(
-                    "checksum".into(),
-                    serde_json::json!({"name": "sha256", "checksum": sum}),
-                );
-            }
-            docs.get(id).is_none_or(|d| d.apply(entry))
-        })
+                docs.get(id).is_none_or(|d| d.apply(entry))
+            },
+            || graph.take(),
+        );
+        patched
     };
     crate::timing("partial parse: manifest patched", t);
     if !matches!(patched, Ok(true)) {
@@ -185,7 +203,9 @@ pub(super) fn patch(
     let manifest_stamp = super::Stamp::of(manifest)?;
     // A file changed within the margin keeps no stamp: the next parse reads it again.
     state.stamps = Stamps::from_entries(stamps.folders.clone(), stamps.files.clone(), now, since);
-    write(target_path, &state.stamps, files.models, files.properties);
+    files.key = state.stamps.key.clone();
+    files.entries = state.stamps.entries.clone();
+    write(target_path, &files);
     if !ids.is_empty() || properties_touched {
         state.inputs = String::new();
     }
@@ -208,7 +228,7 @@ pub(super) fn same_calls(old: &str, new: &str) -> bool {
 /// The Jinja tags of `text` in order (`{{ .. }}`, `{% .. %}`, `{# .. #}`), or `None` when its
 /// text could reach a call: a tag left open, a closing delimiter outside a tag (a tag that holds
 /// a string with `}}` in it ends later than it seems), or a block that captures text.
-fn jinja_tags(text: &str) -> Option<Vec<&str>> {
+pub(super) fn jinja_tags(text: &str) -> Option<Vec<&str>> {
     const CAPTURING: [&str; 4] = ["call", "filter", "macro", "set"];
     let mut tags = Vec::new();
     let mut rest = text;

@@ -23,6 +23,7 @@
 
 mod body_edit;
 mod docs_edit;
+mod ref_edit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

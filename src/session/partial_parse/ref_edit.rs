@@ -1,0 +1,358 @@
+//! The partial parse of the next most common edit after the text of a model: a `ref` or a
+//! `source` added to a model, removed from it or changed. A tag such as `{{ ref('orders') }}`
+//! or `{{ source('crm', 'accounts') }}` with literal arguments, outside any block, records its
+//! call when the file is parsed and does nothing else; so when the new file's other tags are
+//! the old file's, in the same order, the new parse would record the old calls with only those
+//! refs and sources changed. The node's `refs`, `sources` and `depends_on.nodes` are then
+//! recomputed from the calls as a full parse resolves them (through what [`Index`] kept of the
+//! last full parse's resolver), and the node's lists in `parent_map` and `child_map`, and its
+//! parents', are rewritten with it.
+//!
+//! Anything this cannot vouch for parses in full: a call it cannot resolve (a full parse
+//! reports it), a new parent that depends on the model (a cycle: reported too), a `ref` or
+//! `source` anywhere but in such a tag, an old node whose recorded calls are not those of its
+//! tags (a macro that calls `ref` itself), a project that overrides `ref` or `source`, a model
+//! with unit tests (they check its inputs), or a node of a package.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::super::Session;
+use crate::artifacts::{GraphEdit, GraphMapKind, ListEdit};
+use crate::compile::ResourceType;
+use crate::templating::RefCall;
+
+/// What a full parse keeps to resolve a root-project model's new calls and to find cycles.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Index {
+    /// What `ref('<name>')` in a root-project node resolves to, for each name that resolves.
+    refs: BTreeMap<String, String>,
+    /// What `source('<source>', '<table>')` resolves to: source, then table.
+    sources: BTreeMap<String, BTreeMap<String, String>>,
+    /// The `depends_on.nodes` of each enabled node but tests (what a cycle can run through).
+    parents: BTreeMap<String, Vec<String>>,
+    /// The models a unit test tests.
+    unit_tested: BTreeSet<String>,
+}
+
+impl Index {
+    /// The index of a parsed session; `None` when a macro overrides `ref` or `source`.
+    pub(super) fn of(s: &Session) -> Option<Index> {
+        let manifest = s.manifest();
+        let root = &manifest.project_name;
+        let templates = &s.parsed.templates;
+        let overridden = ["ref", "source"].iter().any(|name| {
+            templates
+                .index
+                .find(name, Some(root))
+                .is_some_and(|d| d.package != crate::templating::BUILTIN_PACKAGE)
+        });
+        if overridden {
+            return None;
+        }
+        let resolver = &s.parsed.resolver;
+        let refs = resolver
+            .ref_names()
+            .filter_map(|name| {
+                let id = resolver.ref_id(root, None, name, None).ok()?;
+                Some((name.to_string(), id))
+            })
+            .collect();
+        let mut sources: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (source, table, id) in resolver.source_tables() {
+            sources
+                .entry(source.to_string())
+                .or_default()
+                .insert(table.to_string(), id.to_string());
+        }
+        let parents = manifest
+            .nodes
+            .values()
+            .filter(|n| n.resource_type != ResourceType::Test)
+            .map(|n| (n.unique_id.clone(), n.depends_on_nodes.clone()))
+            .collect();
+        let unit_tested = manifest
+            .unit_tests
+            .values()
+            .flat_map(|u| u.depends_on_nodes.iter().cloned())
+            .collect();
+        Some(Index {
+            refs,
+            sources,
+            parents,
+            unit_tested,
+        })
+    }
+
+    /// Rewrites the manifest `entry` of the node `id` for its new text `new` when the edit is
+    /// one the module describes, adding to `graph` the changes of the graph maps it makes;
+    /// `false` when it is not (then nothing was changed).
+    pub(super) fn patch(
+        &mut self,
+        id: &str,
+        root: &str,
+        entry: &mut Map<String, Value>,
+        new: &str,
+        graph: &mut Vec<GraphEdit>,
+    ) -> bool {
+        let is_root_model = entry.get("package_name").and_then(Value::as_str) == Some(root)
+            && matches!(
+                entry.get("resource_type").and_then(Value::as_str),
+                Some("model" | "analysis")
+            );
+        if !is_root_model || self.unit_tested.contains(id) {
+            return false;
+        }
+        let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
+            return false;
+        };
+        let (Some(old), Some(new)) = (Calls::of(old), Calls::of(new)) else {
+            return false;
+        };
+        if old.rest != new.rest {
+            return false;
+        }
+        // The old node recorded exactly its tags' calls, resolved as this index resolves them.
+        let (Some(old_deps), Some(new_deps)) = (self.resolve(&old), self.resolve(&new)) else {
+            return false;
+        };
+        let recorded = |key: &str| entry.get(key).cloned().unwrap_or_default();
+        let old_nodes = entry
+            .get("depends_on")
+            .and_then(|d| d.get("nodes"))
+            .cloned()
+            .unwrap_or_default();
+        if recorded("refs") != old.refs_json()
+            || recorded("sources") != old.sources_json()
+            || old_nodes != Value::from(old_deps.clone())
+        {
+            return false;
+        }
+        if new_deps.iter().any(|p| self.reaches(p, id)) {
+            return false;
+        }
+        entry.insert("refs".into(), new.refs_json());
+        entry.insert("sources".into(), new.sources_json());
+        let Some(depends_on) = entry.get_mut("depends_on").and_then(Value::as_object_mut) else {
+            return false;
+        };
+        depends_on.insert("nodes".into(), Value::from(new_deps.clone()));
+        if old_deps != new_deps {
+            let before: BTreeSet<&String> = old_deps.iter().collect();
+            let after: BTreeSet<&String> = new_deps.iter().collect();
+            graph.push(GraphEdit {
+                map: GraphMapKind::Parents,
+                id: id.to_string(),
+                edit: ListEdit::Set(after.iter().map(|p| p.to_string()).collect()),
+            });
+            for gone in before.difference(&after) {
+                graph.push(GraphEdit {
+                    map: GraphMapKind::Children,
+                    id: gone.to_string(),
+                    edit: ListEdit::Remove(id.to_string()),
+                });
+            }
+            for added in after.difference(&before) {
+                graph.push(GraphEdit {
+                    map: GraphMapKind::Children,
+                    id: added.to_string(),
+                    edit: ListEdit::InsertChild(id.to_string()),
+                });
+            }
+            self.parents.insert(id.to_string(), new_deps);
+        }
+        true
+    }
+
+    /// The `depends_on.nodes` of `calls` (refs, then sources, each once), as
+    /// `compile::dependencies` resolves them; `None` if one does not resolve here.
+    fn resolve(&self, calls: &Calls) -> Option<Vec<String>> {
+        let mut deps: Vec<String> = Vec::new();
+        let refs = calls.refs.iter().map(|r| self.refs.get(r));
+        let sources = calls
+            .sources
+            .iter()
+            .map(|(s, t)| self.sources.get(s).and_then(|ts| ts.get(t)));
+        for dep in refs.chain(sources) {
+            let dep = dep?;
+            if !deps.contains(dep) {
+                deps.push(dep.clone());
+            }
+        }
+        Some(deps)
+    }
+
+    /// Whether `to` is `from` or one of its ancestors.
+    fn reaches(&self, from: &str, to: &str) -> bool {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            if n == to {
+                return true;
+            }
+            if seen.insert(n) {
+                if let Some(ps) = self.parents.get(n) {
+                    stack.extend(ps.iter().map(String::as_str));
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The calls a file's parse records, read off its tags: `ref`s and `source`s in order, each
+/// once (as the parse records them), and every other tag.
+#[derive(Debug, PartialEq, Eq)]
+struct Calls<'a> {
+    refs: Vec<String>,
+    sources: Vec<(String, String)>,
+    rest: Vec<&'a str>,
+}
+
+static REF_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\{\{[-+]?\s*ref\(\s*(?:'([^'\\]+)'|"([^"\\]+)")\s*\)\s*[-+]?\}\}$"#).unwrap()
+});
+
+static SOURCE_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^\{\{[-+]?\s*source\(\s*(?:'([^'\\]+)'|"([^"\\]+)")\s*,\s*(?:'([^'\\]+)'|"([^"\\]+)")\s*\)\s*[-+]?\}\}$"#,
+    )
+    .unwrap()
+});
+
+impl<'a> Calls<'a> {
+    /// The calls of `text`, or `None` when some may come from elsewhere than a plain tag: a
+    /// `ref(` or `source(` in another tag, a plain one inside a block, or a tag this cannot
+    /// follow (see [`super::body_edit::jinja_tags`]).
+    fn of(text: &'a str) -> Option<Calls<'a>> {
+        let mut calls = Calls {
+            refs: Vec::new(),
+            sources: Vec::new(),
+            rest: Vec::new(),
+        };
+        let mut depth = 0usize;
+        for tag in super::body_edit::jinja_tags(text)? {
+            let either = |c: &regex::Captures, a: usize| {
+                c.get(a)
+                    .or_else(|| c.get(a + 1))
+                    .map(|m| m.as_str().to_string())
+            };
+            if let Some(c) = REF_TAG.captures(tag) {
+                let name = either(&c, 1)?;
+                if depth > 0 {
+                    return None;
+                }
+                if !calls.refs.contains(&name) {
+                    calls.refs.push(name);
+                }
+                continue;
+            }
+            if let Some(c) = SOURCE_TAG.captures(tag) {
+                let call = (either(&c, 1)?, either(&c, 3)?);
+                if depth > 0 {
+                    return None;
+                }
+                if !calls.sources.contains(&call) {
+                    calls.sources.push(call);
+                }
+                continue;
+            }
+            if tag.contains("ref(") || tag.contains("source(") {
+                return None;
+            }
+            if let Some(body) = tag.strip_prefix("{%") {
+                let word = body
+                    .trim_start_matches(['-', '+'])
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .find(|w| !w.is_empty())
+                    .unwrap_or("");
+                if word.starts_with("end") {
+                    depth = depth.checked_sub(1)?;
+                } else if matches!(
+                    word,
+                    "if" | "for"
+                        | "macro"
+                        | "call"
+                        | "filter"
+                        | "block"
+                        | "with"
+                        | "raw"
+                        | "autoescape"
+                ) {
+                    depth += 1;
+                }
+            }
+            calls.rest.push(tag);
+        }
+        Some(calls)
+    }
+
+    /// `refs` as the manifest writes them.
+    fn refs_json(&self) -> Value {
+        let calls: Vec<RefCall> = self
+            .refs
+            .iter()
+            .map(|name| RefCall {
+                package: None,
+                name: name.clone(),
+                version: None,
+                version_quoted: false,
+            })
+            .collect();
+        serde_json::to_value(crate::artifacts::node_json::Refs(&calls)).unwrap_or_default()
+    }
+
+    /// `sources` as the manifest writes them.
+    fn sources_json(&self) -> Value {
+        Value::Array(
+            self.sources
+                .iter()
+                .map(|(s, t)| Value::from(vec![s.clone(), t.clone()]))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Calls;
+
+    #[test]
+    fn plain_refs_and_sources_are_read_off_the_tags() {
+        let c = Calls::of(
+            "{{ config(materialized='table') }}\nselect * from {{ ref('a') }} join {{ ref(\"b\") }}\
+             join {{ source('crm', \"accounts\") }} join {{ ref('a') }}\
+             {% if is_incremental() %}where x > 1{% endif %}",
+        )
+        .unwrap();
+        assert_eq!(c.refs, ["a", "b"]);
+        assert_eq!(c.sources, [("crm".to_string(), "accounts".to_string())]);
+        assert_eq!(
+            c.rest,
+            [
+                "{{ config(materialized='table') }}",
+                "{% if is_incremental() %}",
+                "{% endif %}"
+            ]
+        );
+        // A call elsewhere than in a plain tag at the top: not followed.
+        for text in [
+            "select * from {{ ref('a', v=2) }}",
+            "select * from {{ ref('pkg', 'a') }}",
+            "{% if x %}select * from {{ ref('a') }}{% endif %}",
+            "{% for t in ['a'] %}{{ ref(t) }}{% endfor %}",
+            "select {{ dbt_utils.star(ref('a')) }}",
+            "{% set r = ref('a') %}select * from {{ r }}",
+            "{% raw %}{{ ref('a') }}{% endraw %}",
+        ] {
+            assert!(Calls::of(text).is_none(), "{text}");
+        }
+        // Trimming markers are part of a plain tag.
+        let c = Calls::of("select * from {{- ref('a') -}}").unwrap();
+        assert_eq!(c.refs, ["a"]);
+    }
+}
