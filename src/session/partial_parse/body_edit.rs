@@ -50,8 +50,9 @@ struct Files {
     index: Option<ref_edit::Index>,
 }
 
-/// Keeps the entries of `stamps` and the model of each SQL file of `s`, for [`patch`].
-pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
+/// What [`FILES_FILE`] holds for the entries of `stamps` and the SQL files of `s`, for
+/// [`patch`] ([`write_text`] writes it).
+pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
     let manifest = s.manifest();
     let models = manifest
         .nodes
@@ -82,7 +83,14 @@ pub(super) fn save(target_path: &Path, stamps: &Stamps, s: &Session) {
         properties: docs_edit::save(s),
         index: ref_edit::Index::of(s),
     };
-    write(target_path, &files);
+    serde_json::to_string(&files).unwrap_or_default()
+}
+
+/// Writes [`files_text`]'s text in `target_path` (best effort, as the state).
+pub(super) fn write_text(target_path: &Path, text: &str) {
+    if !text.is_empty() {
+        let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), text);
+    }
 }
 
 /// Keeps the new `stamps` of a project whose files are as the last full parse read them (a
@@ -102,7 +110,7 @@ fn read(target_path: &Path) -> Option<Files> {
 
 fn write(target_path: &Path, files: &Files) {
     if let Ok(text) = serde_json::to_string(files) {
-        let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), &text);
+        write_text(target_path, &text);
     }
 }
 

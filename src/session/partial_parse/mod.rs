@@ -73,7 +73,7 @@ impl ParseSummary {
 
 /// A file as it was when recorded: a rewrite (sluice's are a new file renamed into place) changes
 /// its inode and time, an edit its time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
     len: u64,
     modified_ns: u64,
@@ -374,39 +374,54 @@ fn versions_match(project: &Project) -> bool {
         .all(|p| p.config.check_dbt_version().is_ok())
 }
 
-/// Records what the full parse of `s` read (`inputs_key`: [`inputs_key`] of its project, target
-/// and `--vars`; the parse began at `started`) and wrote, for the next parse to reuse; forgets
-/// any earlier record when `s` warned of something (a reused parse would not repeat the
-/// warnings).
-pub(crate) fn save(
+/// What [`save`] records of a full parse, taken while its manifest is written (all but the
+/// stamps of the artifacts, which [`save`] takes after); nothing when the parse warned.
+pub(crate) struct Pending {
+    target_path: PathBuf,
+    taken: Option<(State, String)>,
+}
+
+/// Takes what [`save`] records of the full parse of `s` (its files' stamps from `started`):
+/// call it once every other artifact but the manifest is written.
+pub(crate) fn prepare(
     s: &Session,
     opts: &LoadOptions,
     summary: ParseSummary,
     inputs_key: &str,
     started: SystemTime,
-) {
+) -> Pending {
     let target_path = target_path(opts, &s.project.config, &s.project.root);
-    let state_file = target_path.join(STATE_FILE);
-    let state = (s.warnings.is_empty())
-        .then(|| {
-            Some(State {
-                version: VERSION,
-                inputs: inputs(opts, inputs_key),
-                settings: settings(opts, &s.target),
-                stamps: Stamps::of(&s.project, started),
-                env: env_reads(),
-                manifest: Stamp::of(&target_path.join("manifest.json"))?,
-                semantic_manifest: Stamp::of(&target_path.join("semantic_manifest.json")),
-                summary,
-            })
-        })
-        .flatten();
-    match state {
-        Some(state) => {
-            body_edit::save(&target_path, &state.stamps, s);
-            write_state(&state_file, &state);
+    let taken = s.warnings.is_empty().then(|| {
+        let stamps = Stamps::of(&s.project, started);
+        let files = body_edit::files_text(&stamps, s);
+        let state = State {
+            version: VERSION,
+            inputs: inputs(opts, inputs_key),
+            settings: settings(opts, &s.target),
+            stamps,
+            env: env_reads(),
+            manifest: Stamp::default(),
+            semantic_manifest: None,
+            summary,
+        };
+        (state, files)
+    });
+    Pending { target_path, taken }
+}
+
+/// Records a full parse ([`prepare`]) once its manifest is written, for the next parse to
+/// reuse; or, when it warned or its artifacts cannot be stamped, removes the last record.
+pub(crate) fn save(p: Pending) {
+    let target_path = &p.target_path;
+    let manifest = Stamp::of(&target_path.join("manifest.json"));
+    match (p.taken, manifest) {
+        (Some((mut state, files)), Some(manifest)) => {
+            state.manifest = manifest;
+            state.semantic_manifest = Stamp::of(&target_path.join("semantic_manifest.json"));
+            body_edit::write_text(target_path, &files);
+            write_state(&target_path.join(STATE_FILE), &state);
         }
-        None => forget(&target_path),
+        _ => forget(target_path),
     }
 }
 
