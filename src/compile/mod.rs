@@ -29,7 +29,7 @@ mod yaml_values;
 pub(crate) use configs::{default_config, default_config_ref};
 pub(crate) use graph_view::{graph_nodes, graph_nodes_without_metric_cycles, unit_test_models};
 pub(crate) use nodes::*;
-pub(crate) use parse::{parse, target_value, ParseOptions, Parsed};
+pub(crate) use parse::{parse, target_value, template_env, ParseOptions, Parsed};
 pub(crate) use paths::{dirs_of, relative_to_resource};
 pub use properties::Properties;
 pub use render::inject_ctes;
@@ -38,4 +38,4 @@ pub(crate) use render::{
     compile_node_in, compiled_path, has_ephemeral_models, node_info, write_if_changed,
     CompileServices, Warehouse,
 };
-pub(crate) use resolve::{parse_relation_call, Resolver};
+pub(crate) use resolve::{parse_relation_call, ParseServices, Resolver};

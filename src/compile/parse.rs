@@ -238,7 +238,7 @@ fn all_projects(project: &Project) -> impl Iterator<Item = &Project> {
 
 /// The template environment (every package's macros, `dispatch:`, the parse-phase globals) and
 /// the services templates call while parsing (vars, the root package, the adapter).
-fn template_env(
+pub(crate) fn template_env(
     project: &Project,
     target: &Target,
     opts: &ParseOptions,

@@ -137,11 +137,20 @@ pub(crate) fn load_unparsed(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     load_with(root, Yaml::Skip)
 }
 
-/// Whether loading parses the properties files it reads.
+/// [`load`] of the macros alone (the SQL files of each project's macro folders and of its
+/// tests' `generic/` folders): no other file is walked or read. For rendering a few files as a
+/// parse would, the rest of the project known from an earlier parse.
+pub(crate) fn load_macros(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+    load_with(root, Yaml::MacrosOnly)
+}
+
+/// Whether loading parses the properties files it reads (and whether it reads anything but
+/// macros).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Yaml {
     Parse,
     Skip,
+    MacrosOnly,
 }
 
 fn load_with(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
@@ -246,8 +255,9 @@ struct Found {
 }
 
 /// Walks the project's resource folders (in sorted order) for the files each kind of resource
-/// reads: SQL, YAML, Markdown docs, seeds' CSV and unit-test fixtures.
-fn find_files(root: &Path, config: &ProjectConfig) -> Found {
+/// reads: SQL, YAML, Markdown docs, seeds' CSV and unit-test fixtures (`macros_only`: the
+/// macros' SQL files alone).
+fn find_files(root: &Path, config: &ProjectConfig, macros_only: bool) -> Found {
     let mut found = Found::default();
     let Found {
         jobs,
@@ -291,6 +301,24 @@ fn find_files(root: &Path, config: &ProjectConfig) -> Found {
         (&config.macro_paths, FileKind::Macro),
         (&config.test_paths, FileKind::SingularTest),
     ];
+    if macros_only {
+        for folder in &config.macro_paths {
+            walk(folder, &mut |p| {
+                if ext(p) == "sql" {
+                    jobs.push((FileKind::Macro, folder.clone(), p.to_path_buf()));
+                }
+            });
+        }
+        for folder in &config.test_paths {
+            let generic = format!("{}/generic", folder.trim_end_matches('/'));
+            walk(&generic, &mut |p| {
+                if ext(p) == "sql" {
+                    jobs.push((FileKind::Macro, folder.clone(), p.to_path_buf()));
+                }
+            });
+        }
+        return found;
+    }
     for (folders, kind) in resource_folders {
         for folder in folders {
             walk(folder, &mut |p| {
@@ -353,7 +381,7 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         seed_paths,
         docs_paths,
         fixture_files,
-    } = find_files(root, &config);
+    } = find_files(root, &config, yaml == Yaml::MacrosOnly);
     let rel = |p: &Path| relative(root, p);
     let read = |p: &Path| read_text(p, &rel(p));
 
@@ -378,7 +406,7 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
             let original_file_path = rel(p);
             let (value, warnings) = match yaml {
                 Yaml::Parse => yaml::parse_checked(&text, Path::new(&original_file_path))?,
-                Yaml::Skip => (Value::Null, Vec::new()),
+                Yaml::Skip | Yaml::MacrosOnly => (Value::Null, Vec::new()),
             };
             Ok((
                 YamlFile {

@@ -251,11 +251,12 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
     assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_object());
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
-    std::fs::write(&model, "select {{ 3 }} as id\n").expect("edit");
+    let edited = "{{ config(materialized='view') }}\nselect 3 as id";
+    std::fs::write(&model, edited).expect("edit");
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert_eq!(
         node(&manifest(&dir), "model.shop.shoppers")["raw_code"],
-        "select {{ 3 }} as id"
+        edited
     );
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
@@ -359,9 +360,9 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     assert_eq!(content(fast), content(manifest(&dir)));
 
-    // A Jinja tag edited (not a plain ref), a comment tag added, a captured block: full parses.
-    age(&dir);
-    assert!(reused(&parse(&dir, &[], &[])));
+    // A Jinja tag edited (not a plain ref), a comment tag added, a captured block: the file
+    // is rendered before and after (it calls what it called: patched, as a full parse writes
+    // it); a config call added: a full parse.
     for edit in [
         text.replace("ref('stg_payments')", "ref('stg_' ~ 'payments')"),
         format!("{{# why #}}\n{text}"),
@@ -369,10 +370,17 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     ] {
         std::fs::write(&shoppers, &edit).expect("edit");
         let r = parse(&dir, &[], &[]);
-        assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
-        age(&dir);
-        assert!(reused(&parse(&dir, &[], &[])));
+        assert!(patched(&r), "{edit}: {r:?}");
+        let fast = manifest(&dir);
+        assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+        assert_eq!(content(fast), content(manifest(&dir)), "{edit}");
     }
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &[])));
+    let edit = format!("{{{{ config(materialized='view') }}}}\n{text}");
+    std::fs::write(&shoppers, &edit).expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
     let now = manifest(&dir);
     let deps = &node(&now, "model.shop.shoppers")["depends_on"]["nodes"];
     assert!(deps.to_string().contains("stg_payments"), "{deps}");
@@ -496,18 +504,35 @@ fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_i
         std::fs::write(&orders, fewer).expect("edit");
     });
 
-    // What this cannot vouch for parses in full: a ref in a block, a ref with a version or a
-    // package, a ref in another tag.
+    // Jinja that calls what it called, as a render of the file before and after the edit
+    // records it (macros' arguments, expressions, a ref inside a block, a var's default): the
+    // same patches. `orders` then reads `stg_shoppers` only when a var says so.
+    std::fs::write(&orders, &orders_text).expect("restore");
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    let blocks = orders_text.replace(
+        "{% set methods = ['card', 'voucher', 'bank_transfer', 'wallet'] %}",
+        "{% set methods = ['card', 'voucher'] + var('more_methods', ['wallet']) %}",
+    );
+    check(&|| std::fs::write(&orders, &blocks).expect("edit"));
+    let blocks = format!(
+        "{blocks}\n{{% if var('with_shoppers', true) %}}join {{{{ ref('stg_shoppers') ~ '' }}}} \
+         using (shopper_id){{% endif %}}"
+    );
+    let fast = check(&|| std::fs::write(&orders, &blocks).expect("edit"));
+    assert!(deps(&fast, "model.shop.orders")
+        .to_string()
+        .contains("model.shop.stg_shoppers"));
+
+    // What this cannot vouch for parses in full: a ref with a package, a config call changed,
+    // an environment variable no parse read before.
     std::fs::write(&orders, &orders_text).expect("restore");
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     for edit in [
-        format!(
-            "{text}\n{{% if true %}}union all select * from {{{{ ref('orders') }}}}{{% endif %}}"
-        ),
         text.replace("ref('stg_payments')", "ref('shop', 'stg_payments')"),
+        format!("{{{{ config(materialized='view') }}}}\n{text}"),
         text.replace(
             "{{ ref('stg_payments') }}",
-            "{{ ref('stg_payments') ~ '' }}",
+            "{{ ref(env_var('PP_NEVER_READ', 'stg_payments')) }}",
         ),
     ] {
         age(&dir);

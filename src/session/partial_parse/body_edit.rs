@@ -5,7 +5,9 @@
 //! call (no `{% set %}` / `{% call %}` / `{% filter %}` / `{% macro %}` block captures it), the
 //! new parse would record the same calls, and the node differs only in its `raw_code` and
 //! `checksum`. Those two are rewritten in the manifest ([`crate::artifacts::patch_manifest_nodes`])
-//! and the rest of it is copied, in a fraction of the time a full parse takes.
+//! and the rest of it is copied, in a fraction of the time a full parse takes. When the tags
+//! changed, [`super::ref_edit`] (plain refs and sources alone) and [`super::render_edit`] (a
+//! render before and after the edit) may still patch the node ([`CallEdits`]).
 //!
 //! To know which files changed, a full parse also keeps, next to its state, every path it
 //! watched with its stamp, which model each SQL file is, and what [`super::docs_edit`] compares
@@ -20,13 +22,15 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::super::Session;
 use super::docs_edit::{self, Described, DocsEdit};
 use super::ref_edit;
+use super::render_edit::{self, Renderer};
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
+use crate::artifacts::GraphEdit;
 use crate::compile::ResourceType;
 
 /// Where the stamps of every watched path and the model of each SQL file are kept.
@@ -127,6 +131,7 @@ pub(super) fn patch(
     state: &mut State,
     now: Vec<Entry>,
     since: SystemTime,
+    renderer: &dyn Fn() -> Option<Renderer>,
 ) -> Option<Patched> {
     let stamps = &state.stamps;
     let mut files = read(target_path).filter(|f| f.key == stamps.key)?;
@@ -172,8 +177,14 @@ pub(super) fn patch(
         // Touched, not changed: the manifest stands.
         crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
     } else {
-        let graph = std::cell::RefCell::new(Vec::new());
-        let index = &mut files.index;
+        let calls = std::cell::RefCell::new(CallEdits {
+            root: &meta.project_name,
+            index: &mut files.index,
+            renderer,
+            rendering: None,
+            env_read: &state.env,
+            graph: Vec::new(),
+        });
         let patched = crate::artifacts::patch_manifest_nodes(
             manifest,
             meta,
@@ -183,13 +194,8 @@ pub(super) fn patch(
                     let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
                         return false;
                     };
-                    // The same calls, or only plain refs and sources changed.
-                    let same = same_calls(old, raw)
-                        || index.as_mut().is_some_and(|index| {
-                            let root = &meta.project_name;
-                            index.patch(id, root, entry, raw, &mut graph.borrow_mut())
-                        });
-                    if !same {
+                    let old = old.to_string();
+                    if !same_calls(&old, raw) && !calls.borrow_mut().patch(id, entry, &old, raw) {
                         return false;
                     }
                     entry.insert("raw_code".into(), Value::String(raw.clone()));
@@ -200,7 +206,7 @@ pub(super) fn patch(
                 }
                 docs.get(id).is_none_or(|d| d.apply(entry))
             },
-            || graph.take(),
+            || std::mem::take(&mut calls.borrow_mut().graph),
         );
         patched
     };
@@ -222,6 +228,51 @@ pub(super) fn patch(
         sql: edits.len(),
         properties,
     })
+}
+
+/// The patches of a file whose Jinja tags changed: its plain refs and sources alone
+/// ([`ref_edit`]), else what a render of it before and after records ([`render_edit`]).
+struct CallEdits<'a> {
+    root: &'a str,
+    index: &'a mut Option<ref_edit::Index>,
+    renderer: &'a dyn Fn() -> Option<Renderer>,
+    /// Made for the first edit that needs it.
+    rendering: Option<Option<Renderer>>,
+    /// The environment variables the last full parse read.
+    env_read: &'a BTreeMap<String, Option<String>>,
+    /// The changes of the graph maps the patches make.
+    graph: Vec<GraphEdit>,
+}
+
+impl CallEdits<'_> {
+    /// Patches the `entry` of the node `id` for its file's text `new` (it was `old`); `false`
+    /// when neither way can (then the whole patch is given up, and nothing written).
+    fn patch(&mut self, id: &str, entry: &mut Map<String, Value>, old: &str, new: &str) -> bool {
+        let CallEdits {
+            root,
+            index,
+            renderer,
+            rendering,
+            env_read,
+            graph,
+        } = self;
+        if let Some(index) = index.as_mut() {
+            if index.patch(id, root, entry, new, graph) {
+                return true;
+            }
+        }
+        let Some(r) = rendering.get_or_insert_with(renderer).as_ref() else {
+            return false;
+        };
+        let mut repoint =
+            |entry: &mut Map<String, Value>, before: &ref_edit::Calls, after: &ref_edit::Calls| {
+                before == after
+                    || index
+                        .as_mut()
+                        .is_some_and(|index| index.repoint(id, root, entry, before, after, graph))
+            };
+        render_edit::patch(r, entry, old, new, env_read, &mut repoint)
+    }
 }
 
 /// Whether a parse of `new` records what a parse of `old` recorded: the same Jinja tags in the

@@ -24,6 +24,7 @@
 mod body_edit;
 mod docs_edit;
 mod ref_edit;
+mod render_edit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -316,6 +317,7 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
             &mut state,
             now,
             started_system_time(started),
+            &|| render_edit::Renderer::new(&root, target.clone(), opts.vars.as_deref()),
         ),
         _ => None,
     };

@@ -99,6 +99,35 @@ impl Index {
         new: &str,
         graph: &mut Vec<GraphEdit>,
     ) -> bool {
+        let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
+            return false;
+        };
+        let (Some((old, old_rest)), Some((new, new_rest))) = (Calls::of(old), Calls::of(new))
+        else {
+            return false;
+        };
+        // The old node recorded exactly its tags' calls.
+        old_rest == new_rest
+            && entry.get("refs") == Some(&old.refs_json())
+            && entry.get("sources") == Some(&old.sources_json())
+            && self.repoint(id, root, entry, &old, &new, graph)
+    }
+
+    /// Rewrites the `refs`, `sources` and `depends_on.nodes` of the manifest `entry` of the
+    /// node `id`, which records the calls `old`, for the calls `new`, adding to `graph` the
+    /// changes of the graph maps; `false` when this cannot (then `entry` is as it was).
+    pub(super) fn repoint(
+        &mut self,
+        id: &str,
+        root: &str,
+        entry: &mut Map<String, Value>,
+        old: &Calls,
+        new: &Calls,
+        graph: &mut Vec<GraphEdit>,
+    ) -> bool {
+        if old == new {
+            return true;
+        }
         let is_root_model = entry.get("package_name").and_then(Value::as_str) == Some(root)
             && matches!(
                 entry.get("resource_type").and_then(Value::as_str),
@@ -107,40 +136,23 @@ impl Index {
         if !is_root_model || self.unit_tested.contains(id) {
             return false;
         }
-        let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
+        // The old calls resolve, as this index resolves them, to what the manifest says.
+        let (Some(old_deps), Some(new_deps)) = (self.resolve(old), self.resolve(new)) else {
             return false;
         };
-        let (Some(old), Some(new)) = (Calls::of(old), Calls::of(new)) else {
-            return false;
-        };
-        if old.rest != new.rest {
-            return false;
-        }
-        // The old node recorded exactly its tags' calls, resolved as this index resolves them.
-        let (Some(old_deps), Some(new_deps)) = (self.resolve(&old), self.resolve(&new)) else {
-            return false;
-        };
-        let recorded = |key: &str| entry.get(key).cloned().unwrap_or_default();
-        let old_nodes = entry
-            .get("depends_on")
-            .and_then(|d| d.get("nodes"))
-            .cloned()
-            .unwrap_or_default();
-        if recorded("refs") != old.refs_json()
-            || recorded("sources") != old.sources_json()
-            || old_nodes != Value::from(old_deps.clone())
-        {
+        let old_nodes = entry.get("depends_on").and_then(|d| d.get("nodes"));
+        if old_nodes != Some(&Value::from(old_deps.clone())) {
             return false;
         }
         if new_deps.iter().any(|p| self.reaches(p, id)) {
             return false;
         }
-        entry.insert("refs".into(), new.refs_json());
-        entry.insert("sources".into(), new.sources_json());
         let Some(depends_on) = entry.get_mut("depends_on").and_then(Value::as_object_mut) else {
             return false;
         };
         depends_on.insert("nodes".into(), Value::from(new_deps.clone()));
+        entry.insert("refs".into(), new.refs_json());
+        entry.insert("sources".into(), new.sources_json());
         if old_deps != new_deps {
             let before: BTreeSet<&String> = old_deps.iter().collect();
             let after: BTreeSet<&String> = new_deps.iter().collect();
@@ -172,7 +184,11 @@ impl Index {
     /// `compile::dependencies` resolves them; `None` if one does not resolve here.
     fn resolve(&self, calls: &Calls) -> Option<Vec<String>> {
         let mut deps: Vec<String> = Vec::new();
-        let refs = calls.refs.iter().map(|r| self.refs.get(r));
+        // Only a ref by its name alone (no package, no version) is kept resolved.
+        let refs = calls.refs.iter().map(|r| {
+            let plain = r.package.is_none() && r.version.is_none();
+            plain.then(|| self.refs.get(&r.name)).flatten()
+        });
         let sources = calls
             .sources
             .iter()
@@ -204,13 +220,11 @@ impl Index {
     }
 }
 
-/// The calls a file's parse records, read off its tags: `ref`s and `source`s in order, each
-/// once (as the parse records them), and every other tag.
-#[derive(Debug, PartialEq, Eq)]
-struct Calls<'a> {
-    refs: Vec<String>,
+/// The calls to `ref` and `source` a parse of a file records, in order, each once.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Calls {
+    refs: Vec<RefCall>,
     sources: Vec<(String, String)>,
-    rest: Vec<&'a str>,
 }
 
 static REF_TAG: LazyLock<Regex> = LazyLock::new(|| {
@@ -224,16 +238,21 @@ static SOURCE_TAG: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
-impl<'a> Calls<'a> {
-    /// The calls of `text`, or `None` when some may come from elsewhere than a plain tag: a
-    /// `ref(` or `source(` in another tag, a plain one inside a block, or a tag this cannot
-    /// follow (see [`super::body_edit::jinja_tags`]).
-    fn of(text: &'a str) -> Option<Calls<'a>> {
-        let mut calls = Calls {
-            refs: Vec::new(),
-            sources: Vec::new(),
-            rest: Vec::new(),
-        };
+impl Calls {
+    /// What a parse recorded.
+    pub(super) fn recorded(rec: &crate::templating::Recorded) -> Calls {
+        Calls {
+            refs: rec.refs.clone(),
+            sources: rec.sources.clone(),
+        }
+    }
+
+    /// The calls of `text` read off its plain tags, with its other tags; `None` when some may
+    /// come from elsewhere than a plain tag: a `ref(` or `source(` in another tag, a plain one
+    /// inside a block, or a tag this cannot follow (see [`super::body_edit::jinja_tags`]).
+    fn of(text: &str) -> Option<(Calls, Vec<&str>)> {
+        let mut calls = Calls::default();
+        let mut rest = Vec::new();
         let mut depth = 0usize;
         for tag in super::body_edit::jinja_tags(text)? {
             let either = |c: &regex::Captures, a: usize| {
@@ -242,12 +261,17 @@ impl<'a> Calls<'a> {
                     .map(|m| m.as_str().to_string())
             };
             if let Some(c) = REF_TAG.captures(tag) {
-                let name = either(&c, 1)?;
+                let call = RefCall {
+                    package: None,
+                    name: either(&c, 1)?,
+                    version: None,
+                    version_quoted: false,
+                };
                 if depth > 0 {
                     return None;
                 }
-                if !calls.refs.contains(&name) {
-                    calls.refs.push(name);
+                if !calls.refs.contains(&call) {
+                    calls.refs.push(call);
                 }
                 continue;
             }
@@ -286,24 +310,14 @@ impl<'a> Calls<'a> {
                     depth += 1;
                 }
             }
-            calls.rest.push(tag);
+            rest.push(tag);
         }
-        Some(calls)
+        Some((calls, rest))
     }
 
     /// `refs` as the manifest writes them.
     fn refs_json(&self) -> Value {
-        let calls: Vec<RefCall> = self
-            .refs
-            .iter()
-            .map(|name| RefCall {
-                package: None,
-                name: name.clone(),
-                version: None,
-                version_quoted: false,
-            })
-            .collect();
-        serde_json::to_value(crate::artifacts::node_json::Refs(&calls)).unwrap_or_default()
+        serde_json::to_value(crate::artifacts::node_json::Refs(&self.refs)).unwrap_or_default()
     }
 
     /// `sources` as the manifest writes them.
@@ -323,16 +337,17 @@ mod tests {
 
     #[test]
     fn plain_refs_and_sources_are_read_off_the_tags() {
-        let c = Calls::of(
+        let (c, rest) = Calls::of(
             "{{ config(materialized='table') }}\nselect * from {{ ref('a') }} join {{ ref(\"b\") }}\
              join {{ source('crm', \"accounts\") }} join {{ ref('a') }}\
              {% if is_incremental() %}where x > 1{% endif %}",
         )
         .unwrap();
-        assert_eq!(c.refs, ["a", "b"]);
+        let names: Vec<&str> = c.refs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
         assert_eq!(c.sources, [("crm".to_string(), "accounts".to_string())]);
         assert_eq!(
-            c.rest,
+            rest,
             [
                 "{{ config(materialized='table') }}",
                 "{% if is_incremental() %}",
@@ -352,7 +367,7 @@ mod tests {
             assert!(Calls::of(text).is_none(), "{text}");
         }
         // Trimming markers are part of a plain tag.
-        let c = Calls::of("select * from {{- ref('a') -}}").unwrap();
-        assert_eq!(c.refs, ["a"]);
+        let (c, _) = Calls::of("select * from {{- ref('a') -}}").unwrap();
+        assert_eq!(c.refs[0].name, "a");
     }
 }

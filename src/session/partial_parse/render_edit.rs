@@ -1,0 +1,110 @@
+//! The partial parse of a model whose Jinja changed in a way its text cannot tell: the file is
+//! rendered as a parse renders it, before and after the edit, with the project's macros (loaded
+//! alone, no other file of the project read) and the node's config as the manifest has it. When
+//! both renders record the same `config(...)` calls and call the same macros, and the old one
+//! recorded what the manifest says the last parse recorded (the same refs, sources and macros),
+//! the edit changed nothing a parse keeps but the calls to `ref` and `source`, which
+//! [`super::ref_edit`] rewrites (or none, and only the text and its checksum change).
+//!
+//! Anything else is a full parse: a render that fails (the full parse reports it), an
+//! environment variable no earlier parse read, a node with hooks that call `ref` or `source`
+//! (the manifest's calls are then not the file's alone), a config call changed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::ref_edit::Calls;
+use crate::compile::{ParseOptions, ParseServices};
+use crate::project::Target;
+use crate::templating::{NodeInfo, Phase, Recorded, RenderCtx, Templates};
+
+/// The parse-phase renderer of a project's SQL files, from its macros alone.
+pub(super) struct Renderer {
+    templates: Arc<Templates>,
+    services: Arc<ParseServices>,
+    target: Target,
+}
+
+impl Renderer {
+    /// The renderer of the project at `root` for `target` and `--vars` (`vars`); `None` when its
+    /// macros do not load.
+    pub(super) fn new(root: &Path, target: Target, vars: Option<&str>) -> Option<Renderer> {
+        let project = crate::project::load_macros(root).ok()?;
+        let opts = ParseOptions {
+            cli_vars: super::super::parse_vars(vars).ok()?,
+            invocation_id: crate::artifacts::new_invocation_id(),
+            run_started_at: chrono::Utc::now(),
+            flags: serde_json::json!({
+                "FULL_REFRESH": false, "STORE_FAILURES": false, "WHICH": "parse",
+            }),
+        };
+        let (templates, services) = crate::compile::template_env(&project, &target, &opts).ok()?;
+        Some(Renderer {
+            templates,
+            services,
+            target,
+        })
+    }
+
+    /// What a parse of `text` as the node of `entry` records; `None` when it fails.
+    pub(super) fn record(&self, entry: &Map<String, Value>, text: &str) -> Option<Recorded> {
+        let field = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
+        let config = entry.get("config").and_then(Value::as_object)?.clone();
+        let info = NodeInfo {
+            unique_id: field("unique_id")?,
+            name: field("name")?,
+            package: field("package_name")?,
+            resource_type: field("resource_type")?,
+            original_file_path: field("original_file_path")?,
+            config: Arc::new(config.into()),
+            this: Some(crate::sql::Relation::new(
+                self.target.database.clone(),
+                self.target.schema.clone(),
+                field("name")?,
+            )),
+        };
+        let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, self.services.clone()));
+        let file = field("original_file_path")?;
+        self.templates.render(&file, text, &ctx).ok()?;
+        Some(ctx.recorded())
+    }
+}
+
+/// Patches the manifest `entry` of a node for its file's new text `new` (its old text `old`)
+/// as the module says, `repoint` rewriting its refs and sources (given the entry, the old calls
+/// and the new); `false` when the edit is not one this can patch. `env_read`: the environment
+/// variables the last full parse read.
+pub(super) fn patch(
+    renderer: &Renderer,
+    entry: &mut Map<String, Value>,
+    old: &str,
+    new: &str,
+    env_read: &std::collections::BTreeMap<String, Option<String>>,
+    repoint: &mut dyn FnMut(&mut Map<String, Value>, &Calls, &Calls) -> bool,
+) -> bool {
+    let (Some(before), Some(after)) = (renderer.record(entry, old), renderer.record(entry, new))
+    else {
+        return false;
+    };
+    let env_known = crate::session::fingerprint::env_reads()
+        .keys()
+        .all(|name| env_read.contains_key(name));
+    env_known
+        && before.config == after.config
+        && before.macros == after.macros
+        && recorded_as(entry, &before)
+        && repoint(entry, &Calls::recorded(&before), &Calls::recorded(&after))
+}
+
+/// Whether `rec` is what the manifest `entry` says its node's parse recorded (its refs, sources
+/// and macros), as the entry of a node without hooks writes them.
+fn recorded_as(entry: &Map<String, Value>, rec: &Recorded) -> bool {
+    let refs = serde_json::to_value(crate::artifacts::node_json::Refs(&rec.refs));
+    let sources = serde_json::to_value(crate::artifacts::node_json::Sources(&rec.sources));
+    let macros = entry.get("depends_on").and_then(|d| d.get("macros"));
+    matches!(refs, Ok(r) if entry.get("refs") == Some(&r))
+        && matches!(sources, Ok(s) if entry.get("sources") == Some(&s))
+        && macros == Some(&Value::from(rec.macros.clone()))
+}
