@@ -251,7 +251,7 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
     assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_object());
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
-    let edited = "{{ config(materialized='view') }}\nselect 3 as id";
+    let edited = "{{ config(alias='renamed') }}\nselect 3 as id";
     std::fs::write(&model, edited).expect("edit");
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert_eq!(
@@ -362,7 +362,7 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
 
     // A Jinja tag edited (not a plain ref), a comment tag added, a captured block: the file
     // is rendered before and after (it calls what it called: patched, as a full parse writes
-    // it); a config call added: a full parse.
+    // it); a config call that names the relation: a full parse.
     for edit in [
         text.replace("ref('stg_payments')", "ref('stg_' ~ 'payments')"),
         format!("{{# why #}}\n{text}"),
@@ -377,7 +377,7 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     }
     age(&dir);
     assert!(reused(&parse(&dir, &[], &[])));
-    let edit = format!("{{{{ config(materialized='view') }}}}\n{text}");
+    let edit = format!("{{{{ config(alias='renamed') }}}}\n{text}");
     std::fs::write(&shoppers, &edit).expect("edit");
     let r = parse(&dir, &[], &[]);
     assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
@@ -523,13 +523,51 @@ fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_i
         .to_string()
         .contains("model.shop.stg_shoppers"));
 
-    // What this cannot vouch for parses in full: a ref with a package, a config call changed,
-    // an environment variable no parse read before.
+    // A config call that sets what it overrides (`materialized`, `unique_key` ...): patched
+    // into `config` and `unrendered_config`; removed again, or made ephemeral: full parses
+    // (the value comes from elsewhere then, or the relation goes).
+    std::fs::write(&orders, &orders_text).expect("restore");
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    let configured = |c: &str| format!("{{{{ config({c}) }}}}\n{orders_text}");
+    let fast = check(&|| {
+        let c = configured("materialized='incremental', unique_key=['order_id']");
+        std::fs::write(&orders, c).expect("edit")
+    });
+    let config = &node(&fast, "model.shop.orders")["config"];
+    assert_eq!(config["materialized"], "incremental");
+    assert_eq!(config["unique_key"], serde_json::json!(["order_id"]));
+    check(&|| {
+        let c = configured("materialized='view', unique_key=['order_id']");
+        std::fs::write(&orders, c).expect("edit")
+    });
+    for c in [
+        "materialized='view'",
+        "materialized='ephemeral', unique_key=['order_id']",
+    ] {
+        std::fs::write(&orders, configured(c)).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(!reused(&r) && !patched(&r), "{c}: {r:?}");
+        let written = node(&manifest(&dir), "model.shop.orders")["config"].clone();
+        assert_eq!(
+            written["unique_key"].is_null(),
+            !c.contains("unique_key"),
+            "{c}"
+        );
+        std::fs::write(
+            &orders,
+            configured("materialized='view', unique_key=['order_id']"),
+        )
+        .expect("edit");
+        assert!(!reused(&parse(&dir, &[], &[])));
+    }
+
+    // What this cannot vouch for parses in full: a ref with a package, a config call that
+    // names the relation, an environment variable no parse read before.
     std::fs::write(&orders, &orders_text).expect("restore");
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     for edit in [
         text.replace("ref('stg_payments')", "ref('shop', 'stg_payments')"),
-        format!("{{{{ config(materialized='view') }}}}\n{text}"),
+        format!("{{{{ config(alias='renamed') }}}}\n{text}"),
         text.replace(
             "{{ ref('stg_payments') }}",
             "{{ ref(env_var('PP_NEVER_READ', 'stg_payments')) }}",

@@ -1,14 +1,17 @@
 //! The partial parse of a model whose Jinja changed in a way its text cannot tell: the file is
 //! rendered as a parse renders it, before and after the edit, with the project's macros (loaded
 //! alone, no other file of the project read) and the node's config as the manifest has it. When
-//! both renders record the same `config(...)` calls and call the same macros, and the old one
-//! recorded what the manifest says the last parse recorded (the same refs, sources and macros),
-//! the edit changed nothing a parse keeps but the calls to `ref` and `source`, which
-//! [`super::ref_edit`] rewrites (or none, and only the text and its checksum change).
+//! both renders call the same macros, and the old one recorded what the manifest says the last
+//! parse recorded (the same refs, sources and macros), the edit changed nothing a parse keeps
+//! but the calls to `ref` and `source`, which [`super::ref_edit`] rewrites, and what its
+//! `config(...)` calls set: a few keys that replace what they override and name no relation
+//! (`materialized`, `unique_key` ...: [`PATCHED_CONFIG_KEYS`]) are written into the node's
+//! `config` and `unrendered_config`; or none of those, and only the text and its checksum
+//! change.
 //!
 //! Anything else is a full parse: a render that fails (the full parse reports it), an
-//! environment variable no earlier parse read, a node with hooks that call `ref` or `source`
-//! (the manifest's calls are then not the file's alone), a config call changed.
+//! environment variable no earlier parse read, a node with hooks that call macros or `ref`
+//! (the manifest's calls are then not the file's alone), another config key changed.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -91,11 +94,94 @@ pub(super) fn patch(
     let env_known = crate::session::fingerprint::env_reads()
         .keys()
         .all(|name| env_read.contains_key(name));
-    env_known
-        && before.config == after.config
-        && before.macros == after.macros
-        && recorded_as(entry, &before)
-        && repoint(entry, &Calls::recorded(&before), &Calls::recorded(&after))
+    if !(env_known && before.macros == after.macros && recorded_as(entry, &before)) {
+        return false;
+    }
+    let Some(changed) = config_changes(entry, &before.config, &after.config) else {
+        return false;
+    };
+    if !repoint(entry, &Calls::recorded(&before), &Calls::recorded(&after)) {
+        return false;
+    }
+    for (key, value) in changed {
+        for section in ["config", "unrendered_config"] {
+            if let Some(Value::Object(m)) = entry.get_mut(section) {
+                m.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    true
+}
+
+/// The keys a `config(...)` call may change in a patch: set by the call, replacing what the
+/// project or properties files say (no list or mapping dbt merges), and naming no relation
+/// (`schema`, `alias` and `database` go through the naming macros).
+const PATCHED_CONFIG_KEYS: [&str; 6] = [
+    "materialized",
+    "incremental_strategy",
+    "unique_key",
+    "on_schema_change",
+    "on_configuration_change",
+    "full_refresh",
+];
+
+/// What the node's `config` and `unrendered_config` take from its file's new `config(...)`
+/// calls (`after`; they were `before`); `None` when a change is not one a patch can make: a
+/// key no longer set by the file (its value comes from elsewhere), a key not in
+/// [`PATCHED_CONFIG_KEYS`], an ephemeral model or one becoming ephemeral (its relation goes).
+fn config_changes(
+    entry: &Map<String, Value>,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Option<Map<String, Value>> {
+    let normal = |m: &Map<String, Value>| -> Map<String, Value> {
+        m.iter()
+            .map(|(k, v)| {
+                let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
+                (key.to_string(), v.clone())
+            })
+            .collect()
+    };
+    let (before, after) = (normal(before), normal(after));
+    let mut changed = Map::new();
+    for key in before.keys().chain(after.keys()) {
+        let new = after.get(key)?;
+        if before.get(key) == Some(new) || changed.contains_key(key) {
+            continue;
+        }
+        if !PATCHED_CONFIG_KEYS.contains(&key.as_str()) {
+            return None;
+        }
+        // (A string with Jinja in it is rendered again by a full parse.)
+        let jinja = |t: &str| t.contains("{{") || t.contains("{%");
+        let scalar = matches!(new, Value::String(t) if !jinja(t))
+            || matches!(new, Value::Bool(_) | Value::Null)
+            || key == "unique_key"
+                && new
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(|v| v.as_str().is_some_and(|t| !jinja(t))));
+        if !scalar {
+            return None;
+        }
+        changed.insert(key.clone(), new.clone());
+    }
+    if !changed.is_empty() {
+        let materialized = |m: &Map<String, Value>| {
+            m.get("materialized")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let was = entry
+            .get("config")
+            .and_then(Value::as_object)
+            .and_then(materialized);
+        let ephemeral = |m: Option<String>| m.is_none_or(|m| m == "ephemeral");
+        if ephemeral(was) || ephemeral(materialized(&after)) && changed.contains_key("materialized")
+        {
+            return None;
+        }
+    }
+    Some(changed)
 }
 
 /// Whether `rec` is what the manifest `entry` says its node's parse recorded (its refs, sources
