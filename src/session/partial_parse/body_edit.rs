@@ -2,8 +2,8 @@
 //! singular tests) changed, and nothing else. A model's parse is a render of its Jinja that records what it calls (`ref`, `source`,
 //! `config`, macros) and discards the text it outputs; when the new file has the same Jinja tags,
 //! in the same order, as the `raw_code` the last parse kept, and none of its text can reach a
-//! call (no `{% set %}` / `{% call %}` / `{% filter %}` / `{% macro %}` block captures it), the
-//! new parse would record the same calls, and the node differs only in its `raw_code` and
+//! call (no `{% set %}` / `{% call %}` / `{% filter %}` / `{% macro %}` block captures it:
+//! [`super::tags::same_calls`]), the new parse would record the same calls, and the node differs only in its `raw_code` and
 //! `checksum`. Those two are rewritten in the manifest ([`crate::artifacts::patch_manifest_nodes`])
 //! and the rest of it is copied, in a fraction of the time a full parse takes. When the tags
 //! changed, [`super::ref_edit`] (plain refs and sources alone) and [`super::render_edit`] (a
@@ -13,7 +13,7 @@
 //! watched with its stamp, which model each SQL file is, and what [`super::docs_edit`] compares
 //! each properties file by ([`FILES_FILE`]). A patch needs the same paths as then, changed
 //! stamps only on model SQL files, properties files and folders, and each of those files passing
-//! its check (the one above, or a change of descriptions alone); anything else falls back to the
+//! its check (the ones above, or a change of descriptions alone); anything else falls back to the
 //! content check and a full parse. A file changed too recently to vouch by its stamp is kept without one, so the next
 //! parse reads it again.
 
@@ -28,6 +28,7 @@ use super::super::Session;
 use super::docs_edit::{self, Described, DocsEdit};
 use super::ref_edit;
 use super::render_edit::{self, Renderer};
+use super::tags;
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
@@ -195,7 +196,9 @@ pub(super) fn patch(
                         return false;
                     };
                     let old = old.to_string();
-                    if !same_calls(&old, raw) && !calls.borrow_mut().patch(id, entry, &old, raw) {
+                    if !tags::same_calls(&old, raw)
+                        && !calls.borrow_mut().patch(id, entry, &old, raw)
+                    {
                         return false;
                     }
                     entry.insert("raw_code".into(), Value::String(raw.clone()));
@@ -272,96 +275,5 @@ impl CallEdits<'_> {
                         .is_some_and(|index| index.repoint(id, root, entry, before, after, graph))
             };
         render_edit::patch(r, entry, old, new, env_read, &mut repoint)
-    }
-}
-
-/// Whether a parse of `new` records what a parse of `old` recorded: the same Jinja tags in the
-/// same order, text between them that holds no part of a tag, and no block that captures text.
-pub(super) fn same_calls(old: &str, new: &str) -> bool {
-    match (jinja_tags(old), jinja_tags(new)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
-}
-
-/// The Jinja tags of `text` in order (`{{ .. }}`, `{% .. %}`, `{# .. #}`), or `None` when its
-/// text could reach a call: a tag left open, a closing delimiter outside a tag (a tag that holds
-/// a string with `}}` in it ends later than it seems), or a block that captures text.
-pub(super) fn jinja_tags(text: &str) -> Option<Vec<&str>> {
-    const CAPTURING: [&str; 4] = ["call", "filter", "macro", "set"];
-    let mut tags = Vec::new();
-    let mut rest = text;
-    loop {
-        let open = rest
-            .find('{')
-            .filter(|&i| matches!(rest.as_bytes().get(i + 1), Some(b'{' | b'%' | b'#')));
-        let literal = &rest[..open.unwrap_or(rest.len())];
-        if ["}}", "%}", "#}"].iter().any(|d| literal.contains(d)) {
-            return None;
-        }
-        let Some(i) = open else {
-            return Some(tags);
-        };
-        let close = match rest.as_bytes()[i + 1] {
-            b'{' => "}}",
-            b'%' => "%}",
-            _ => "#}",
-        };
-        let end = i + 2 + rest[i + 2..].find(close)? + 2;
-        let tag = &rest[i..end];
-        if close == "%}" {
-            let body = tag[2..tag.len() - 2].trim_matches(|c: char| c == '-' || c == '+');
-            let mut words = body.split_whitespace();
-            let first = words.next().unwrap_or("");
-            // `{% set x = .. %}` assigns; `{% set x %}..{% endset %}` captures the text.
-            if CAPTURING.contains(&first) && !(first == "set" && body.contains('=')) {
-                return None;
-            }
-        }
-        tags.push(tag);
-        rest = &rest[end..];
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_calls;
-
-    #[test]
-    fn only_text_outside_the_jinja_may_change() {
-        let old = "{{ config(materialized='table') }}\nselect a from {{ ref('x') }} where b > 1";
-        // Text, whitespace and SQL around the tags.
-        assert!(same_calls(
-            old,
-            "{{ config(materialized='table') }}\nselect a, c from {{ ref('x') }}"
-        ));
-        // A tag edited, added or removed.
-        assert!(!same_calls(
-            old,
-            "{{ config(materialized='view') }}\nselect a from {{ ref('x') }}"
-        ));
-        assert!(!same_calls(
-            old,
-            "{{ config(materialized='table') }}\nselect a from {{ ref('y') }}"
-        ));
-        assert!(!same_calls(old, "select a from {{ ref('x') }}"));
-        // A comment is a tag too (its text is not looked into).
-        assert!(!same_calls("{# a #}select 1", "{# b #}select 1"));
-        // Assignments are tags; blocks that capture text are never patched.
-        let set = "{% set n = 3 %}select {{ n }}";
-        assert!(same_calls(set, "{% set n = 3 %}select {{ n }} as n"));
-        let captured = "{% set q %}select 1{% endset %}{{ config(sql_header=q) }}select 2";
-        assert!(!same_calls(captured, captured));
-        for block in [
-            "{% call statement('x') %}select 1{% endcall %}",
-            "{% filter upper %}a{% endfilter %}",
-        ] {
-            assert!(!same_calls(block, block), "{block}");
-        }
-        // A string holding a closing delimiter: the tag ends later than the first `}}`.
-        let tricky = "select {{ \"}}\" ~ ref('a') }}";
-        assert!(!same_calls(tricky, tricky));
-        // A tag left open.
-        assert!(!same_calls("select {{ ref('a')", "select {{ ref('a')"));
     }
 }

@@ -25,6 +25,7 @@ mod body_edit;
 mod docs_edit;
 mod ref_edit;
 mod render_edit;
+mod tags;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

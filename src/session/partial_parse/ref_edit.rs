@@ -249,12 +249,12 @@ impl Calls {
 
     /// The calls of `text` read off its plain tags, with its other tags; `None` when some may
     /// come from elsewhere than a plain tag: a `ref(` or `source(` in another tag, a plain one
-    /// inside a block, or a tag this cannot follow (see [`super::body_edit::jinja_tags`]).
+    /// inside a block, or a tag this cannot follow (see [`super::tags::jinja_tags`]).
     fn of(text: &str) -> Option<(Calls, Vec<&str>)> {
         let mut calls = Calls::default();
         let mut rest = Vec::new();
         let mut depth = 0usize;
-        for tag in super::body_edit::jinja_tags(text)? {
+        for tag in super::tags::jinja_tags(text)? {
             let either = |c: &regex::Captures, a: usize| {
                 c.get(a)
                     .or_else(|| c.get(a + 1))

@@ -154,8 +154,9 @@ fn config_changes(
         }
         // (A string with Jinja in it is rendered again by a full parse.)
         let jinja = |t: &str| t.contains("{{") || t.contains("{%");
+        // (`materialized` must name a materialization: a full parse refuses anything else.)
         let scalar = matches!(new, Value::String(t) if !jinja(t))
-            || matches!(new, Value::Bool(_) | Value::Null)
+            || key != "materialized" && matches!(new, Value::Bool(_) | Value::Null)
             || key == "unique_key"
                 && new
                     .as_array()

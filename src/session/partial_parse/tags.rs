@@ -1,0 +1,94 @@
+//! A SQL file's Jinja tags, read off its text without rendering it: what tells a partial parse
+//! that an edit left what the file calls as it was ([`same_calls`]), or changed only its plain
+//! `ref` and `source` tags (`super::ref_edit`).
+
+/// Whether a parse of `new` records what a parse of `old` recorded: the same Jinja tags in the
+/// same order, text between them that holds no part of a tag, and no block that captures text.
+pub(super) fn same_calls(old: &str, new: &str) -> bool {
+    match (jinja_tags(old), jinja_tags(new)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The Jinja tags of `text` in order (`{{ .. }}`, `{% .. %}`, `{# .. #}`), or `None` when its
+/// text could reach a call: a tag left open, a closing delimiter outside a tag (a tag that holds
+/// a string with `}}` in it ends later than it seems), or a block that captures text.
+pub(super) fn jinja_tags(text: &str) -> Option<Vec<&str>> {
+    const CAPTURING: [&str; 4] = ["call", "filter", "macro", "set"];
+    let mut tags = Vec::new();
+    let mut rest = text;
+    loop {
+        let open = rest
+            .find('{')
+            .filter(|&i| matches!(rest.as_bytes().get(i + 1), Some(b'{' | b'%' | b'#')));
+        let literal = &rest[..open.unwrap_or(rest.len())];
+        if ["}}", "%}", "#}"].iter().any(|d| literal.contains(d)) {
+            return None;
+        }
+        let Some(i) = open else {
+            return Some(tags);
+        };
+        let close = match rest.as_bytes()[i + 1] {
+            b'{' => "}}",
+            b'%' => "%}",
+            _ => "#}",
+        };
+        let end = i + 2 + rest[i + 2..].find(close)? + 2;
+        let tag = &rest[i..end];
+        if close == "%}" {
+            let body = tag[2..tag.len() - 2].trim_matches(|c: char| c == '-' || c == '+');
+            let mut words = body.split_whitespace();
+            let first = words.next().unwrap_or("");
+            // `{% set x = .. %}` assigns; `{% set x %}..{% endset %}` captures the text.
+            if CAPTURING.contains(&first) && !(first == "set" && body.contains('=')) {
+                return None;
+            }
+        }
+        tags.push(tag);
+        rest = &rest[end..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_calls;
+
+    #[test]
+    fn only_text_outside_the_jinja_may_change() {
+        let old = "{{ config(materialized='table') }}\nselect a from {{ ref('x') }} where b > 1";
+        // Text, whitespace and SQL around the tags.
+        assert!(same_calls(
+            old,
+            "{{ config(materialized='table') }}\nselect a, c from {{ ref('x') }}"
+        ));
+        // A tag edited, added or removed.
+        assert!(!same_calls(
+            old,
+            "{{ config(materialized='view') }}\nselect a from {{ ref('x') }}"
+        ));
+        assert!(!same_calls(
+            old,
+            "{{ config(materialized='table') }}\nselect a from {{ ref('y') }}"
+        ));
+        assert!(!same_calls(old, "select a from {{ ref('x') }}"));
+        // A comment is a tag too (its text is not looked into).
+        assert!(!same_calls("{# a #}select 1", "{# b #}select 1"));
+        // Assignments are tags; blocks that capture text are never patched.
+        let set = "{% set n = 3 %}select {{ n }}";
+        assert!(same_calls(set, "{% set n = 3 %}select {{ n }} as n"));
+        let captured = "{% set q %}select 1{% endset %}{{ config(sql_header=q) }}select 2";
+        assert!(!same_calls(captured, captured));
+        for block in [
+            "{% call statement('x') %}select 1{% endcall %}",
+            "{% filter upper %}a{% endfilter %}",
+        ] {
+            assert!(!same_calls(block, block), "{block}");
+        }
+        // A string holding a closing delimiter: the tag ends later than the first `}}`.
+        let tricky = "select {{ \"}}\" ~ ref('a') }}";
+        assert!(!same_calls(tricky, tricky));
+        // A tag left open.
+        assert!(!same_calls("select {{ ref('a')", "select {{ ref('a')"));
+    }
+}
