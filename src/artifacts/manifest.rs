@@ -333,6 +333,7 @@ pub(crate) fn patch_manifest_nodes(
     ids: &[String],
     mut edit: impl FnMut(&str, &mut Map<String, Value>) -> bool,
     graph: impl FnOnce() -> Vec<GraphEdit>,
+    new_nodes: &[(String, Map<String, Value>)],
 ) -> std::io::Result<bool> {
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
     // The file is searched and read in pieces: a patch reads what it looks through, not the
@@ -361,6 +362,17 @@ pub(crate) fn patch_manifest_nodes(
         }
         spans.push((start, end, serde_json::to_vec(&entry)?));
     }
+    // A new node is written first in `nodes` (readers do not depend on the order of keys).
+    let nodes_open = meta_end + b",\"nodes\":{".len();
+    for (id, entry) in new_nodes {
+        if doc.read_at(nodes_open, 1)? == b"}" {
+            return Ok(false);
+        }
+        let mut bytes = key(id)?;
+        bytes.extend(serde_json::to_vec(entry)?);
+        bytes.push(b',');
+        spans.push((nodes_open, nodes_open, bytes));
+    }
     let lists = graph();
     if !lists.is_empty() {
         // The graph maps come late in the document, in this order (a key with a quote before
@@ -376,10 +388,22 @@ pub(crate) fn patch_manifest_nodes(
             return Ok(false);
         }
         for GraphEdit { map, id, edit } in lists {
-            let within = match map {
-                GraphMapKind::Parents => parents..children,
-                GraphMapKind::Children => children..groups,
+            let (within, key_len) = match map {
+                GraphMapKind::Parents => (parents..children, b",\"parent_map\":{".len()),
+                GraphMapKind::Children => (children..groups, b",\"child_map\":{".len()),
             };
+            if let ListEdit::New(list) = edit {
+                // A new node's list: first in its map.
+                let open = within.start + key_len;
+                if doc.read_at(open, 1)? == b"}" {
+                    return Ok(false);
+                }
+                let mut bytes = key(&id)?;
+                bytes.extend(serde_json::to_vec(&list)?);
+                bytes.push(b',');
+                spans.push((open, open, bytes));
+                continue;
+            }
             let Some((start, end, mut list)) = doc.value_after::<Vec<String>>(within, &id, b'[')?
             else {
                 return Ok(false);
@@ -388,7 +412,8 @@ pub(crate) fn patch_manifest_nodes(
             spans.push((start, end, serde_json::to_vec(&list)?));
         }
     }
-    spans.sort_by_key(|s| s.0);
+    // (An insertion before an entry that starts where it is inserted comes first.)
+    spans.sort_by_key(|s| (s.0, s.1));
     if spans.windows(2).any(|w| w[0].1 > w[1].0) {
         return Err(invalid());
     }
@@ -438,6 +463,13 @@ pub(crate) fn patch_manifest_nodes(
         file.write_all_at(&bytes, at as u64)?;
     }
     Ok(true)
+}
+
+/// `"<id>":`, as a key is written.
+fn key(id: &str) -> std::io::Result<Vec<u8>> {
+    let mut k = serde_json::to_vec(id)?;
+    k.push(b':');
+    Ok(k)
 }
 
 /// A manifest on disk, read in pieces.
@@ -577,6 +609,8 @@ pub(crate) enum ListEdit {
     InsertChild(String),
     /// A child no longer.
     Remove(String),
+    /// The list of a node the map did not have.
+    New(Vec<String>),
 }
 
 impl ListEdit {
@@ -593,6 +627,7 @@ impl ListEdit {
                 }
             }
             ListEdit::Remove(id) => list.retain(|c| *c != id),
+            ListEdit::New(l) => *list = l,
         }
     }
 }

@@ -42,6 +42,9 @@ pub(crate) struct ParseOptions {
     pub(crate) run_started_at: chrono::DateTime<chrono::Utc>,
     /// `flags` as templates see them (`FULL_REFRESH`, `STORE_FAILURES`, ...).
     pub(crate) flags: Value,
+    /// Leave each node's `ref`s and `source`s unresolved (its `depends_on_nodes` empty): a parse
+    /// of a few files whose project is known from elsewhere (`session::partial_parse`).
+    pub(crate) skip_dependencies: bool,
 }
 
 /// The result of parsing.
@@ -199,7 +202,10 @@ fn parse_project(
         services.as_ref().clone(),
         target,
     ));
-    let dep_errors = dependencies::resolve(&mut manifest, &resolver, &mut warnings);
+    let dep_errors = match opts.skip_dependencies {
+        true => Vec::new(),
+        false => dependencies::resolve(&mut manifest, &resolver, &mut warnings),
+    };
     if !dep_errors.is_empty() {
         return Err(dep_errors);
     }

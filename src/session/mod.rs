@@ -182,6 +182,7 @@ impl Session {
             flags: serde_json::json!({
                 "FULL_REFRESH": full_refresh, "STORE_FAILURES": store_failures, "WHICH": which,
             }),
+            skip_dependencies: false,
         };
         let t = std::time::Instant::now();
         let mut parsed = compile::parse(&project, &target, &parse_opts)?;

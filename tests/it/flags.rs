@@ -478,6 +478,20 @@ fn log_level_quiet_printer_width_colours_and_artifacts() {
         let r = run(&dir, &args, &env);
         assert_eq!(r.stdout.contains("\x1b[32m"), coloured, "{args:?} {env:?}");
     }
+    // A project's `flags: {use_colors: true}` (dbt's default, written out) leaves colour to the
+    // terminal and NO_COLOR; its `false` wins over neither flag.
+    let project = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    for (on, args, coloured) in [
+        ("true", vec!["run"], false),
+        ("false", vec!["run"], false),
+        ("false", vec!["run", "--use-colors"], true),
+    ] {
+        std::fs::write(&project, format!("{text}flags:\n  use_colors: {on}\n")).unwrap();
+        let r = run(&dir, &args, &[]);
+        assert_eq!(r.stdout.contains("\x1b[32m"), coloured, "{on} {args:?}");
+    }
+    std::fs::write(&project, text).unwrap();
 
     // --no-write-json: no manifest.json, run_results.json or semantic_manifest.json.
     let target = dir.join("target");

@@ -243,12 +243,15 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
     std::fs::write(dir.join("models/added.sql"), "select 1 as id\n").expect("add");
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert!(manifest(&dir)["nodes"]["model.shop.added"].is_object());
+    // (That parse patched the manifest: files touched after a patch are checked by a full parse.)
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &timings)));
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
     std::fs::create_dir(dir.join("models/more")).expect("mkdir");
     std::fs::write(dir.join("models/more/deeper.sql"), "select 2 as id\n").expect("add");
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_object());
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &timings)));
     age(&dir);
     assert!(reused(&parse(&dir, &[], &timings)));
     let edited = "{{ config(alias='renamed') }}\nselect 3 as id";
@@ -688,4 +691,101 @@ fn an_edit_of_descriptions_alone_is_patched_as_a_full_parse_would_write_it() {
         age(&dir);
         assert!(reused(&parse(&dir, &[], &[])));
     }
+}
+
+#[test]
+fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let added = |r: &Run| {
+        r.stdout
+            .contains("model file added since the last parse: patched")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    // Each addition is patched, and the manifest is then what a full parse (written elsewhere)
+    // writes: the new node with its folder's config, its graph lists and its parents'.
+    let check = |edit: &dyn Fn()| {
+        edit();
+        let r = parse(&dir, &[], &[]);
+        assert!(added(&r), "{r:?}");
+        let fast = manifest(&dir);
+        let full_parse = ["--no-partial-parse", "--target-path", "full"];
+        assert!(!reused(&parse(&dir, &full_parse, &[])));
+        let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
+        let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
+        let diff = difference(&content(fast.clone()), &full, "");
+        assert!(diff.is_none(), "{diff:?}");
+        fast
+    };
+    let staging = dir.join("models/staging/stg_refunds.sql");
+    let fast = check(&|| {
+        let sql = "-- refunds\nselect order_id, amount from {{ ref('stg_payments') }}\n\
+                   where {{ var('refund_flag', 'amount < 0') }}\n";
+        std::fs::write(&staging, sql).expect("new model");
+    });
+    let new = node(&fast, "model.shop.stg_refunds");
+    assert_eq!(new["config"]["materialized"], "view", "{new}");
+    assert_eq!(
+        new["depends_on"]["nodes"],
+        serde_json::json!(["model.shop.stg_payments"])
+    );
+    assert!(fast["child_map"]["model.shop.stg_payments"]
+        .to_string()
+        .contains("model.shop.stg_refunds"));
+    // In a new folder, reading the model added before, with its own config.
+    let marts = dir.join("models/marts");
+    let fast = check(&|| {
+        std::fs::create_dir_all(&marts).expect("folder");
+        let sql = "{{ config(materialized='incremental', unique_key='order_id') }}\n\
+                   select r.*, o.status from {{ ref('stg_refunds') }} r\n\
+                   join {{ ref('orders') }} o using (order_id)\n";
+        std::fs::write(marts.join("refunds.sql"), sql).expect("new model");
+    });
+    assert_eq!(
+        fast["parent_map"]["model.shop.refunds"],
+        serde_json::json!(["model.shop.orders", "model.shop.stg_refunds"])
+    );
+    assert_eq!(
+        fast["child_map"]["model.shop.stg_refunds"],
+        serde_json::json!(["model.shop.refunds"])
+    );
+    // The next parse reads the new file again (too recent to vouch by its stamp) and finds
+    // nothing changed.
+    let again = parse(&dir, &[], &[]);
+    assert!(reused(&again), "{again:?}");
+
+    // What this cannot vouch for parses in full: a name taken, a ref to no node (both errors),
+    // a properties file or a docs file added, a file removed.
+    let taken = marts.join("orders.sql");
+    std::fs::write(&taken, "select 1 as order_id\n").expect("new model");
+    let out = parse_failing(&dir);
+    assert!(out.contains("orders"), "{out}");
+    // (Removed again: the project is what the last parse read.)
+    std::fs::remove_file(&taken).expect("remove");
+    assert!(reused(&parse(&dir, &[], &[])));
+    let dangling = marts.join("dangling.sql");
+    std::fs::write(&dangling, "select * from {{ ref('no_such') }}\n").expect("new model");
+    let out = parse_failing(&dir);
+    assert!(out.contains("no_such"), "{out}");
+    std::fs::remove_file(&dangling).expect("remove");
+    assert!(reused(&parse(&dir, &[], &[])));
+    for (file, text) in [
+        (
+            "models/marts/schema.yml",
+            "version: 2\nmodels:\n  - name: refunds\n    description: Refunds.\n",
+        ),
+        (
+            "models/marts/refunds.md",
+            "{% docs refunds %}Refunds.{% enddocs %}\n",
+        ),
+    ] {
+        std::fs::write(dir.join(file), text).expect("new file");
+        let r = parse(&dir, &[], &[]);
+        assert!(!reused(&r) && !added(&r), "{file}: {r:?}");
+    }
+    std::fs::remove_file(marts.join("refunds.sql")).expect("remove");
+    std::fs::remove_file(dir.join("models/marts/schema.yml")).expect("remove");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !added(&r), "{r:?}");
+    assert!(node(&manifest(&dir), "model.shop.refunds").is_null());
 }

@@ -67,15 +67,24 @@ fn patched_note(p: partial_parse::Patched) -> String {
         1 => "1 properties file".to_string(),
         n => format!("{n} properties files"),
     };
-    let edits = match (p.sql, p.properties) {
-        (0, 0) => return " (nothing changed since the last parse)".to_string(),
-        (n, 0) => format!("the text of {}", files(n)),
-        (0, m) => format!("the descriptions in {}", props(m)),
-        (n, m) => format!(
-            "the text of {} and the descriptions in {}",
+    let changed = match (p.sql, p.properties) {
+        (0, 0) => None,
+        (n, 0) => Some(format!("the text of {} changed", files(n))),
+        (0, m) => Some(format!("the descriptions in {} changed", props(m))),
+        (n, m) => Some(format!(
+            "the text of {} and the descriptions in {} changed",
             files(n),
             props(m)
-        ),
+        )),
     };
-    format!(" ({edits} changed since the last parse: patched)")
+    let added = match p.added {
+        0 => None,
+        1 => Some("1 model file added".to_string()),
+        n => Some(format!("{n} model files added")),
+    };
+    let edits: Vec<String> = changed.into_iter().chain(added).collect();
+    if edits.is_empty() {
+        return " (nothing changed since the last parse)".to_string();
+    }
+    format!(" ({} since the last parse: patched)", edits.join(", "))
 }

@@ -315,12 +315,14 @@ fn resolve_global(g: &mut GlobalArgs, pf: &Map<String, Value>) -> Result<(), Dia
         Some(LogFormatArg::Json) => LogFormat::Json,
         _ => LogFormat::Text,
     };
+    // A project's `flags: {use_colors: true}` (dbt's default, written out) is a project's, not
+    // the user's, choice: it leaves colour to the terminal and NO_COLOR; `false` turns it off.
     s.use_colors = pair(
         g.use_colors,
         g.no_use_colors,
         "DBT_USE_COLORS",
         "use-colors",
-        pf_bool("use_colors"),
+        pf_bool("use_colors").filter(|on| !on),
     )?;
     s.printer_width = g
         .printer_width

@@ -11,7 +11,8 @@
 //!
 //! To know which files changed, a full parse also keeps, next to its state, every path it
 //! watched with its stamp, which model each SQL file is, and what [`super::docs_edit`] compares
-//! each properties file by ([`FILES_FILE`]). A patch needs the same paths as then, changed
+//! each properties file by ([`FILES_FILE`]). A patch needs the same paths as then (and new model
+//! files, [`super::added`]), changed
 //! stamps only on model SQL files, properties files and folders, and each of those files passing
 //! its check (the ones above, or a change of descriptions alone); anything else falls back to the
 //! content check and a full parse. A file changed too recently to vouch by its stamp is kept without one, so the next
@@ -25,13 +26,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::super::Session;
+use super::added;
 use super::docs_edit::{self, Described, DocsEdit};
 use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
-use crate::artifacts::GraphEdit;
+use crate::artifacts::{GraphEdit, GraphMapKind, ListEdit};
 use crate::compile::ResourceType;
 
 /// Where the stamps of every watched path and the model of each SQL file are kept.
@@ -132,12 +134,23 @@ pub(super) fn patch(
     state: &mut State,
     now: Vec<Entry>,
     since: SystemTime,
-    renderer: &dyn Fn() -> Option<Renderer>,
+    project: &super::PatchContext<'_>,
 ) -> Option<Patched> {
     let stamps = &state.stamps;
     let mut files = read(target_path).filter(|f| f.key == stamps.key)?;
     let t = std::time::Instant::now();
-    if now.len() != files.entries.len() {
+    // Every path watched then is watched now; a path watched now only is a new folder or a new
+    // model ([`added`]).
+    let then: std::collections::HashMap<&PathBuf, &Option<super::Stamp>> =
+        files.entries.iter().map(|(p, s)| (p, s)).collect();
+    let mut added_paths = Vec::new();
+    for (path, _) in &now {
+        if !then.contains_key(path) && !path.is_dir() {
+            added_paths.push(path.clone());
+        }
+    }
+    let found_then = now.iter().filter(|(p, _)| then.contains_key(p)).count();
+    if found_then != files.entries.len() {
         return None;
     }
     // The edited SQL files' nodes, by id: their new text and its checksum.
@@ -148,10 +161,10 @@ pub(super) fn patch(
     // A properties file changed in what it says nothing about (a comment): the manifest stands,
     // but the fingerprint of the files' contents no longer holds.
     let mut properties_touched = false;
-    for ((path, before), (now_path, stamp)) in files.entries.iter().zip(&now) {
-        if path != now_path {
-            return None;
-        }
+    for (path, stamp) in &now {
+        let Some(&before) = then.get(path) else {
+            continue;
+        };
         if before == stamp || path.is_dir() {
             continue;
         }
@@ -172,16 +185,53 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
+    // New models: parsed alone, their calls resolved through the index.
+    let mut new_nodes = Vec::new();
+    let mut new_graph = Vec::new();
+    for path in &added_paths {
+        let index = files.index.as_mut()?;
+        let (id, mut entry, calls) = added::new_model(project, meta, path, &state.env)?;
+        let name = entry.get("name")?.as_str()?.to_string();
+        let parents = index.add_model(&id, &name, &mut entry, &calls)?;
+        let sum = entry
+            .get("checksum")?
+            .get("checksum")?
+            .as_str()?
+            .to_string();
+        files.models.insert(path.clone(), (id.clone(), sum));
+        let mut sorted = parents.clone();
+        sorted.sort();
+        sorted.dedup();
+        new_graph.push(GraphEdit {
+            map: GraphMapKind::Parents,
+            id: id.clone(),
+            edit: ListEdit::New(sorted.clone()),
+        });
+        new_graph.push(GraphEdit {
+            map: GraphMapKind::Children,
+            id: id.clone(),
+            edit: ListEdit::New(Vec::new()),
+        });
+        for p in sorted {
+            new_graph.push(GraphEdit {
+                map: GraphMapKind::Children,
+                id: p,
+                edit: ListEdit::InsertChild(id.clone()),
+            });
+        }
+        new_nodes.push((id, entry));
+    }
     let ids: std::collections::BTreeSet<&String> = edits.keys().chain(docs.keys()).collect();
     let ids: Vec<String> = ids.into_iter().cloned().collect();
-    let patched = if ids.is_empty() {
+    let patched = if ids.is_empty() && new_nodes.is_empty() {
         // Touched, not changed: the manifest stands.
         crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
     } else {
+        let renderer = || Renderer::new(project.root, project.target.clone(), project.vars);
         let calls = std::cell::RefCell::new(CallEdits {
             root: &meta.project_name,
             index: &mut files.index,
-            renderer,
+            renderer: &renderer,
             rendering: None,
             env_read: &state.env,
             graph: Vec::new(),
@@ -209,7 +259,12 @@ pub(super) fn patch(
                 }
                 docs.get(id).is_none_or(|d| d.apply(entry))
             },
-            || std::mem::take(&mut calls.borrow_mut().graph),
+            || {
+                let mut graph = std::mem::take(&mut calls.borrow_mut().graph);
+                graph.append(&mut new_graph);
+                graph
+            },
+            &new_nodes,
         );
         patched
     };
@@ -223,13 +278,16 @@ pub(super) fn patch(
     files.key = state.stamps.key.clone();
     files.entries = state.stamps.entries.clone();
     write(target_path, &files);
-    if !ids.is_empty() || properties_touched {
+    if !ids.is_empty() || !new_nodes.is_empty() || properties_touched {
         state.inputs = String::new();
     }
     state.manifest = manifest_stamp;
+    state.summary.nodes += new_nodes.len();
+    state.summary.models += new_nodes.len();
     Some(Patched {
         sql: edits.len(),
         properties,
+        added: new_nodes.len(),
     })
 }
 

@@ -17,10 +17,12 @@
 //! The most common edits patch the manifest instead: the text of a few SQL models (analyses,
 //! singular tests) changed outside their Jinja ([`body_edit`]: those nodes' `raw_code` and
 //! `checksum` are rewritten in place), and descriptions changed in properties files
-//! ([`docs_edit`]: those entries' descriptions are). Any other change (another key of a
-//! properties file, a macro, a file added or removed, a Jinja tag edited) reparses the whole
-//! project (a second at 10,000 models).
+//! ([`docs_edit`]: those entries' descriptions are); a model's Jinja edited so that it calls
+//! what it called but other refs or sources ([`ref_edit`], [`render_edit`]); a new model file
+//! ([`added`]: its node and graph lists added). Any other change (another key of a properties
+//! file, a macro, a file removed) reparses the whole project (a second at 10,000 models).
 
+mod added;
 mod body_edit;
 mod docs_edit;
 mod ref_edit;
@@ -243,6 +245,8 @@ pub(crate) struct Patched {
     pub(crate) sql: usize,
     /// Properties files whose descriptions alone changed ([`docs_edit`]).
     pub(crate) properties: usize,
+    /// Model files added ([`added`]).
+    pub(crate) added: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.
@@ -277,6 +281,14 @@ fn target_path(opts: &LoadOptions, config: &ProjectConfig, root: &Path) -> PathB
 /// for this invocation and returns the counts that parse reported. `None` when a full parse is
 /// needed (nothing has been written then).
 ///
+/// What a patch needs of the project beyond the files it compares: where it is, the target
+/// and `--vars` its files are rendered for (a render, or a parse of a new model).
+pub(super) struct PatchContext<'a> {
+    pub(super) root: &'a Path,
+    pub(super) target: &'a crate::project::Target,
+    pub(super) vars: Option<&'a str>,
+}
+
 /// The stamps of the project's files and folders tell an unchanged project without reading it;
 /// when they differ (a file touched, a checkout), every file is read and compared by content.
 pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
@@ -318,7 +330,11 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
             &mut state,
             now,
             started_system_time(started),
-            &|| render_edit::Renderer::new(&root, target.clone(), opts.vars.as_deref()),
+            &PatchContext {
+                root: &root,
+                target: &target,
+                vars: opts.vars.as_deref(),
+            },
         ),
         _ => None,
     };

@@ -37,6 +37,9 @@ pub(super) struct Index {
     parents: BTreeMap<String, Vec<String>>,
     /// The models a unit test tests.
     unit_tested: BTreeSet<String>,
+    /// Every name a `ref` may give, of enabled nodes or disabled ones (a new node's name must
+    /// be none of them).
+    names: BTreeSet<String>,
 }
 
 impl Index {
@@ -80,11 +83,13 @@ impl Index {
             .values()
             .flat_map(|u| u.depends_on_nodes.iter().cloned())
             .collect();
+        let names = resolver.ref_names().map(str::to_string).collect();
         Some(Index {
             refs,
             sources,
             parents,
             unit_tested,
+            names,
         })
     }
 
@@ -180,6 +185,28 @@ impl Index {
         true
     }
 
+    /// Adds the new model `id` named `name` whose calls are `calls` to the index, and sets its
+    /// entry's `depends_on.nodes`; returns its parents, or `None` when its name is taken or a
+    /// call does not resolve (then nothing changed).
+    pub(super) fn add_model(
+        &mut self,
+        id: &str,
+        name: &str,
+        entry: &mut Map<String, Value>,
+        calls: &Calls,
+    ) -> Option<Vec<String>> {
+        if self.names.contains(name) || self.parents.contains_key(id) {
+            return None;
+        }
+        let deps = self.resolve(calls)?;
+        let depends_on = entry.get_mut("depends_on")?.as_object_mut()?;
+        depends_on.insert("nodes".into(), Value::from(deps.clone()));
+        self.names.insert(name.to_string());
+        self.refs.insert(name.to_string(), id.to_string());
+        self.parents.insert(id.to_string(), deps.clone());
+        Some(deps)
+    }
+
     /// The `depends_on.nodes` of `calls` (refs, then sources, each once), as
     /// `compile::dependencies` resolves them; `None` if one does not resolve here.
     fn resolve(&self, calls: &Calls) -> Option<Vec<String>> {
@@ -239,6 +266,10 @@ static SOURCE_TAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 impl Calls {
+    pub(super) fn new(refs: Vec<RefCall>, sources: Vec<(String, String)>) -> Calls {
+        Calls { refs, sources }
+    }
+
     /// What a parse recorded.
     pub(super) fn recorded(rec: &crate::templating::Recorded) -> Calls {
         Calls {

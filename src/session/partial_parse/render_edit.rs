@@ -42,6 +42,7 @@ impl Renderer {
             flags: serde_json::json!({
                 "FULL_REFRESH": false, "STORE_FAILURES": false, "WHICH": "parse",
             }),
+            skip_dependencies: false,
         };
         let (templates, services) = crate::compile::template_env(&project, &target, &opts).ok()?;
         Some(Renderer {
