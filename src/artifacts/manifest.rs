@@ -320,9 +320,11 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
 }
 
 /// Rewrites some entries of the manifest's `nodes` at `path`, each by `edit` (given the node's
-/// id and its entry; `false` when it cannot be patched, and then nothing is written), then the
-/// lists of `parent_map` and `child_map` that `graph` asks for (called after every `edit`, so
-/// that what they found can decide it), and the metadata for `meta`. Returns whether it wrote.
+/// id and its entry; `false` when it cannot be patched, and then nothing is written), adds and
+/// removes the nodes `nodes` names (a removed node's entry and its graph lists go; it must
+/// have no children and no group), then the lists of `parent_map` and `child_map` that `graph`
+/// asks for (called after every `edit`, so that what they found can decide it), and the
+/// metadata for `meta`. Returns whether it wrote.
 /// For a parse that changed only a few nodes, in place: an entry that fits where the old one
 /// was (with the blanks after it) is written over it, padded with blanks; one that does not is
 /// written with [`SLACK`] blanks after it, and the rest of the file behind it. Blanks between
@@ -333,7 +335,7 @@ pub(crate) fn patch_manifest_nodes(
     ids: &[String],
     mut edit: impl FnMut(&str, &mut Map<String, Value>) -> bool,
     graph: impl FnOnce() -> Vec<GraphEdit>,
-    new_nodes: &[(String, Map<String, Value>)],
+    nodes: &NodesAddedRemoved,
 ) -> std::io::Result<bool> {
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
     // The file is searched and read in pieces: a patch reads what it looks through, not the
@@ -364,7 +366,7 @@ pub(crate) fn patch_manifest_nodes(
     }
     // A new node is written first in `nodes` (readers do not depend on the order of keys).
     let nodes_open = meta_end + b",\"nodes\":{".len();
-    for (id, entry) in new_nodes {
+    for (id, entry) in &nodes.added {
         if doc.read_at(nodes_open, 1)? == b"}" {
             return Ok(false);
         }
@@ -373,8 +375,24 @@ pub(crate) fn patch_manifest_nodes(
         bytes.push(b',');
         spans.push((nodes_open, nodes_open, bytes));
     }
+    // A removed node's entry goes, with the comma that joined it to the next one (or to the
+    // one before, when it was the last); blanks are written where it was.
+    for id in &nodes.removed {
+        let Some(removal) = doc.removal::<Map<String, Value>>(meta_end..doc.len, id, b'{')? else {
+            return Ok(false);
+        };
+        let entry = &removal.value;
+        let grouped = entry
+            .get("config")
+            .and_then(|c| c.get("group"))
+            .is_some_and(|g| !g.is_null());
+        if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str()) || grouped {
+            return Ok(false);
+        }
+        spans.push((removal.start, removal.end, Vec::new()));
+    }
     let lists = graph();
-    if !lists.is_empty() {
+    if !lists.is_empty() || !nodes.removed.is_empty() {
         // The graph maps come late in the document, in this order (a key with a quote before
         // it is a key: a string holds its quotes escaped).
         let (Some(parents), Some(children), Some(groups)) = (
@@ -386,6 +404,20 @@ pub(crate) fn patch_manifest_nodes(
         };
         if !(meta_end < parents && parents < children && children < groups) {
             return Ok(false);
+        }
+        // A removed node's lists: its children's must be empty.
+        for id in &nodes.removed {
+            let Some(parents) = doc.removal::<Vec<String>>(parents..children, id, b'[')? else {
+                return Ok(false);
+            };
+            let Some(children) = doc.removal::<Vec<String>>(children..groups, id, b'[')? else {
+                return Ok(false);
+            };
+            if !children.value.is_empty() {
+                return Ok(false);
+            }
+            spans.push((parents.start, parents.end, Vec::new()));
+            spans.push((children.start, children.end, Vec::new()));
         }
         for GraphEdit { map, id, edit } in lists {
             let (within, key_len) = match map {
@@ -470,6 +502,21 @@ fn key(id: &str) -> std::io::Result<Vec<u8>> {
     let mut k = serde_json::to_vec(id)?;
     k.push(b':');
     Ok(k)
+}
+
+/// The nodes a patch adds (each id with its entry) and removes (by id).
+#[derive(Debug, Default)]
+pub(crate) struct NodesAddedRemoved {
+    pub(crate) added: Vec<(String, Map<String, Value>)>,
+    pub(crate) removed: Vec<String>,
+}
+
+/// An entry of a map to be removed: its key, its value and the comma that joins it to a
+/// neighbour span `start..end`.
+struct Removal<T> {
+    start: usize,
+    end: usize,
+    value: T,
 }
 
 /// A manifest on disk, read in pieces.
@@ -578,6 +625,31 @@ impl Document {
                 _ => return Ok(None),
             }
         }
+    }
+}
+
+impl Document {
+    /// The entry `"<id>":` of the first value within `within` that opens with `open`, with the
+    /// comma after it (or, when it is the last of its map, the one before it).
+    fn removal<T: serde::de::DeserializeOwned>(
+        &self,
+        within: std::ops::Range<usize>,
+        id: &str,
+        open: u8,
+    ) -> std::io::Result<Option<Removal<T>>> {
+        let Some((start, end, value)) = self.value_after::<T>(within, id, open)? else {
+            return Ok(None);
+        };
+        let key_start = start - serde_json::to_vec(id)?.len() - 1;
+        let after = self.read_at(end, 1)?;
+        let before = self.read_at(key_start.saturating_sub(1), 1)?;
+        let (start, end) = match (after.as_slice(), before.as_slice()) {
+            (b",", _) => (key_start, end + 1),
+            (b"}", b",") => (key_start - 1, end),
+            (b"}", b"{") => (key_start, end),
+            _ => return Ok(None),
+        };
+        Ok(Some(Removal { start, end, value }))
     }
 }
 

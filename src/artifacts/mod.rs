@@ -34,7 +34,7 @@ pub(crate) use graph_var::set_flat_graph;
 pub(crate) use manifest::manifest_string;
 pub(crate) use manifest::{
     manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest, GraphEdit,
-    GraphMapKind, ListEdit,
+    GraphMapKind, ListEdit, NodesAddedRemoved,
 };
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,

@@ -700,14 +700,18 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
         r.stdout
             .contains("model file added since the last parse: patched")
     };
+    let removed = |r: &Run| {
+        r.stdout
+            .contains("model file removed since the last parse: patched")
+    };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
     // Each addition is patched, and the manifest is then what a full parse (written elsewhere)
     // writes: the new node with its folder's config, its graph lists and its parents'.
-    let check = |edit: &dyn Fn()| {
+    let check_as = |edit: &dyn Fn(), how: &dyn Fn(&Run) -> bool| {
         edit();
         let r = parse(&dir, &[], &[]);
-        assert!(added(&r), "{r:?}");
+        assert!(how(&r), "{r:?}");
         let fast = manifest(&dir);
         let full_parse = ["--no-partial-parse", "--target-path", "full"];
         assert!(!reused(&parse(&dir, &full_parse, &[])));
@@ -717,6 +721,7 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
         assert!(diff.is_none(), "{diff:?}");
         fast
     };
+    let check = |edit: &dyn Fn()| check_as(edit, &added);
     let staging = dir.join("models/staging/stg_refunds.sql");
     let fast = check(&|| {
         let sql = "-- refunds\nselect order_id, amount from {{ ref('stg_payments') }}\n\
@@ -755,7 +760,7 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
     assert!(reused(&again), "{again:?}");
 
     // What this cannot vouch for parses in full: a name taken, a ref to no node (both errors),
-    // a properties file or a docs file added, a file removed.
+    // a properties file or a docs file added.
     let taken = marts.join("orders.sql");
     std::fs::write(&taken, "select 1 as order_id\n").expect("new model");
     let out = parse_failing(&dir);
@@ -769,6 +774,40 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
     assert!(out.contains("no_such"), "{out}");
     std::fs::remove_file(&dangling).expect("remove");
     assert!(reused(&parse(&dir, &[], &[])));
+
+    // A model removed that nothing depends on: its entry and graph lists go, and its place
+    // among its parents' children.
+    let refunds = marts.join("refunds.sql");
+    let refunds_text = std::fs::read_to_string(&refunds).expect("model");
+    let fast = check_as(
+        &|| std::fs::remove_file(&refunds).expect("remove"),
+        &removed,
+    );
+    assert!(node(&fast, "model.shop.refunds").is_null());
+    assert!(fast["parent_map"]["model.shop.refunds"].is_null());
+    assert_eq!(
+        fast["child_map"]["model.shop.stg_refunds"],
+        serde_json::json!([])
+    );
+    // Added back: its name was taken (a full parse decides).
+    std::fs::write(&refunds, &refunds_text).expect("restore");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !added(&r), "{r:?}");
+    // A model another reads, removed: the full parse reports the broken ref.
+    let stg_refunds = std::fs::read_to_string(&staging).expect("model");
+    std::fs::remove_file(&staging).expect("remove");
+    let out = parse_failing(&dir);
+    assert!(out.contains("stg_refunds"), "{out}");
+    std::fs::write(&staging, &stg_refunds).expect("restore");
+    assert!(reused(&parse(&dir, &[], &[])));
+    // A model a properties file describes and tests: a full parse.
+    let shoppers = dir.join("models/shoppers.sql");
+    let shoppers_text = std::fs::read_to_string(&shoppers).expect("model");
+    std::fs::remove_file(&shoppers).expect("remove");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !removed(&r), "{r:?}");
+    std::fs::write(&shoppers, &shoppers_text).expect("restore");
+    assert!(!reused(&parse(&dir, &[], &[])));
     for (file, text) in [
         (
             "models/marts/schema.yml",

@@ -82,7 +82,12 @@ fn patched_note(p: partial_parse::Patched) -> String {
         1 => Some("1 model file added".to_string()),
         n => Some(format!("{n} model files added")),
     };
-    let edits: Vec<String> = changed.into_iter().chain(added).collect();
+    let removed = match p.removed {
+        0 => None,
+        1 => Some("1 model file removed".to_string()),
+        n => Some(format!("{n} model files removed")),
+    };
+    let edits: Vec<String> = changed.into_iter().chain(added).chain(removed).collect();
     if edits.is_empty() {
         return " (nothing changed since the last parse)".to_string();
     }

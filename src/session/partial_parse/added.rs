@@ -1,5 +1,5 @@
-//! The partial parse of a new model: a SQL file added under the root project's model paths,
-//! and nothing else changed. Since the last full parse warned of nothing, no properties file
+//! The partial parse of a model file added or removed. A new model: a SQL file added under the
+//! root project's model paths. Since the last full parse warned of nothing, no properties file
 //! describes a model of that name (an entry for a missing model is a warning), so the new node
 //! is what a parse of the project's macros and that one file makes: its config from
 //! `dbt_project.yml` and its own `config(...)` calls, its relation named by the naming macros,
@@ -8,25 +8,98 @@
 //! `parent_map` and `child_map` lists and its parents' are added to the manifest.
 //!
 //! A full parse instead: a file elsewhere (an analysis, a test, a package's model) or not a
-//! `.sql` file, a parse that fails or warns, a node disabled, a name some node or a disabled
-//! node already has, a call that does not resolve, an environment variable no earlier parse
-//! read, a project that overrides `ref` or `source`.
+//! `.sql` file, a parse that fails or warns, a node disabled or in a group, a name some node
+//! or a disabled node already has, a call that does not resolve, an environment variable no
+//! earlier parse read, a project that overrides `ref` or `source`.
+//!
+//! A removed model: the SQL file of a model of the root project gone. When nothing depends on
+//! the model (no node, test, exposure, semantic model or unit test: its `child_map` list is
+//! empty), no properties file describes it (that would now be a warning) and it is in no group,
+//! a full parse would write the manifest without it and nothing else changed: its entry, its
+//! graph lists and its place in its parents' `child_map` lists go. Its name stays taken for a
+//! model added later (a disabled node may have it too): that parses in full.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::ref_edit::Calls;
-use crate::artifacts::ArtifactMeta;
+use super::ref_edit::{Calls, Index};
+use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
 use crate::compile::{ParseOptions, ResourceType};
 use crate::project::{FileKind, SqlFile};
+
+/// The nodes of the model files `added` (parsed alone) and `removed` since the last parse, and
+/// the changes of the graph maps they make; `index` and `models` (each SQL file's node and
+/// checksum) updated. `None` when one of them cannot be patched (then a full parse).
+pub(super) fn added_and_removed(
+    at: &super::PatchContext<'_>,
+    meta: &ArtifactMeta,
+    (added, removed): (&[PathBuf], &[PathBuf]),
+    index: Option<&mut Index>,
+    models: &mut BTreeMap<PathBuf, (String, String)>,
+    env_read: &BTreeMap<String, Option<String>>,
+) -> Option<(NodesAddedRemoved, Vec<GraphEdit>)> {
+    let mut nodes = NodesAddedRemoved::default();
+    let mut graph = Vec::new();
+    if added.is_empty() && removed.is_empty() {
+        return Some((nodes, graph));
+    }
+    let index = index?;
+    let child = |map, id: &str, edit| GraphEdit {
+        map,
+        id: id.to_string(),
+        edit,
+    };
+    for path in removed {
+        let (id, _) = models.remove(path)?;
+        if !id.starts_with("model.") {
+            return None;
+        }
+        for parent in index.remove_model(&id)? {
+            graph.push(child(
+                GraphMapKind::Children,
+                &parent,
+                ListEdit::Remove(id.clone()),
+            ));
+        }
+        nodes.removed.push(id);
+    }
+    for path in added {
+        let (id, mut entry, calls) = new_model(at, meta, path, env_read)?;
+        let name = entry.get("name")?.as_str()?.to_string();
+        let mut parents = index.add_model(&id, &name, &mut entry, &calls)?;
+        let sum = entry
+            .get("checksum")?
+            .get("checksum")?
+            .as_str()?
+            .to_string();
+        models.insert(path.clone(), (id.clone(), sum));
+        parents.sort();
+        parents.dedup();
+        for p in &parents {
+            graph.push(child(
+                GraphMapKind::Children,
+                p,
+                ListEdit::InsertChild(id.clone()),
+            ));
+        }
+        graph.push(child(GraphMapKind::Parents, &id, ListEdit::New(parents)));
+        graph.push(child(
+            GraphMapKind::Children,
+            &id,
+            ListEdit::New(Vec::new()),
+        ));
+        nodes.added.push((id, entry));
+    }
+    Some((nodes, graph))
+}
 
 /// The new node of the SQL file at `path` in the project at `root`: its unique id, its
 /// manifest entry (its `depends_on.nodes` still empty) and its calls; `None` when the file is
 /// not a new model this can parse alone. `env_read`: the environment variables the last full
 /// parse read (the new file may read no other).
-pub(super) fn new_model(
+fn new_model(
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
     path: &Path,

@@ -33,7 +33,7 @@ use super::render_edit::{self, Renderer};
 use super::tags;
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
-use crate::artifacts::{GraphEdit, GraphMapKind, ListEdit};
+use crate::artifacts::GraphEdit;
 use crate::compile::ResourceType;
 
 /// Where the stamps of every watched path and the model of each SQL file are kept.
@@ -139,20 +139,22 @@ pub(super) fn patch(
     let stamps = &state.stamps;
     let mut files = read(target_path).filter(|f| f.key == stamps.key)?;
     let t = std::time::Instant::now();
-    // Every path watched then is watched now; a path watched now only is a new folder or a new
+    // A path watched now only is a new folder or a new model, one watched then only a removed
     // model ([`added`]).
     let then: std::collections::HashMap<&PathBuf, &Option<super::Stamp>> =
         files.entries.iter().map(|(p, s)| (p, s)).collect();
-    let mut added_paths = Vec::new();
-    for (path, _) in &now {
-        if !then.contains_key(path) && !path.is_dir() {
-            added_paths.push(path.clone());
-        }
-    }
-    let found_then = now.iter().filter(|(p, _)| then.contains_key(p)).count();
-    if found_then != files.entries.len() {
-        return None;
-    }
+    let added_paths: Vec<PathBuf> = now
+        .iter()
+        .filter(|(p, _)| !then.contains_key(p) && !p.is_dir())
+        .map(|(p, _)| p.clone())
+        .collect();
+    let now_paths: std::collections::HashSet<&PathBuf> = now.iter().map(|(p, _)| p).collect();
+    let removed_paths: Vec<PathBuf> = files
+        .entries
+        .iter()
+        .filter(|(p, _)| !now_paths.contains(p))
+        .map(|(p, _)| p.clone())
+        .collect();
     // The edited SQL files' nodes, by id: their new text and its checksum.
     let mut edits: BTreeMap<String, (String, String)> = BTreeMap::new();
     // The entries whose descriptions changed, by id.
@@ -185,45 +187,18 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
-    // New models: parsed alone, their calls resolved through the index.
-    let mut new_nodes = Vec::new();
-    let mut new_graph = Vec::new();
-    for path in &added_paths {
-        let index = files.index.as_mut()?;
-        let (id, mut entry, calls) = added::new_model(project, meta, path, &state.env)?;
-        let name = entry.get("name")?.as_str()?.to_string();
-        let parents = index.add_model(&id, &name, &mut entry, &calls)?;
-        let sum = entry
-            .get("checksum")?
-            .get("checksum")?
-            .as_str()?
-            .to_string();
-        files.models.insert(path.clone(), (id.clone(), sum));
-        let mut sorted = parents.clone();
-        sorted.sort();
-        sorted.dedup();
-        new_graph.push(GraphEdit {
-            map: GraphMapKind::Parents,
-            id: id.clone(),
-            edit: ListEdit::New(sorted.clone()),
-        });
-        new_graph.push(GraphEdit {
-            map: GraphMapKind::Children,
-            id: id.clone(),
-            edit: ListEdit::New(Vec::new()),
-        });
-        for p in sorted {
-            new_graph.push(GraphEdit {
-                map: GraphMapKind::Children,
-                id: p,
-                edit: ListEdit::InsertChild(id.clone()),
-            });
-        }
-        new_nodes.push((id, entry));
-    }
+    // New models, parsed alone, and removed ones.
+    let (nodes, mut new_graph) = added::added_and_removed(
+        project,
+        meta,
+        (&added_paths, &removed_paths),
+        files.index.as_mut(),
+        &mut files.models,
+        &state.env,
+    )?;
     let ids: std::collections::BTreeSet<&String> = edits.keys().chain(docs.keys()).collect();
     let ids: Vec<String> = ids.into_iter().cloned().collect();
-    let patched = if ids.is_empty() && new_nodes.is_empty() {
+    let patched = if ids.is_empty() && nodes.added.is_empty() && nodes.removed.is_empty() {
         // Touched, not changed: the manifest stands.
         crate::artifacts::rewrite_manifest_metadata(manifest, meta).map(|()| true)
     } else {
@@ -264,7 +239,7 @@ pub(super) fn patch(
                 graph.append(&mut new_graph);
                 graph
             },
-            &new_nodes,
+            &nodes,
         );
         patched
     };
@@ -278,16 +253,18 @@ pub(super) fn patch(
     files.key = state.stamps.key.clone();
     files.entries = state.stamps.entries.clone();
     write(target_path, &files);
-    if !ids.is_empty() || !new_nodes.is_empty() || properties_touched {
+    let (added, removed) = (nodes.added.len(), nodes.removed.len());
+    if !ids.is_empty() || added + removed > 0 || properties_touched {
         state.inputs = String::new();
     }
     state.manifest = manifest_stamp;
-    state.summary.nodes += new_nodes.len();
-    state.summary.models += new_nodes.len();
+    state.summary.nodes = (state.summary.nodes + added).saturating_sub(removed);
+    state.summary.models = (state.summary.models + added).saturating_sub(removed);
     Some(Patched {
         sql: edits.len(),
         properties,
-        added: new_nodes.len(),
+        added,
+        removed,
     })
 }
 

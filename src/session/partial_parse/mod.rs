@@ -247,6 +247,8 @@ pub(crate) struct Patched {
     pub(crate) properties: usize,
     /// Model files added ([`added`]).
     pub(crate) added: usize,
+    /// Model files removed ([`added`]).
+    pub(crate) removed: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.

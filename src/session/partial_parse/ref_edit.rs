@@ -207,6 +207,22 @@ impl Index {
         Some(deps)
     }
 
+    /// Removes the model `id` from the index; returns its parents, or `None` when some node
+    /// depends on it, a unit test tests it, or it is not a model of the root project.
+    pub(super) fn remove_model(&mut self, id: &str) -> Option<Vec<String>> {
+        let depended_on = self.parents.values().any(|p| p.iter().any(|p| p == id));
+        let name = self
+            .refs
+            .iter()
+            .find(|(_, v)| *v == id)
+            .map(|(k, _)| k.clone())?;
+        if depended_on || self.unit_tested.contains(id) {
+            return None;
+        }
+        self.refs.remove(&name);
+        self.parents.remove(id)
+    }
+
     /// The `depends_on.nodes` of `calls` (refs, then sources, each once), as
     /// `compile::dependencies` resolves them; `None` if one does not resolve here.
     fn resolve(&self, calls: &Calls) -> Option<Vec<String>> {
