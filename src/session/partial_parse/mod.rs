@@ -18,9 +18,10 @@
 //! singular tests) changed outside their Jinja ([`body_edit`]: those nodes' `raw_code` and
 //! `checksum` are rewritten in place), and descriptions changed in properties files
 //! ([`docs_edit`]: those entries' descriptions are); a model's Jinja edited so that it calls
-//! what it called but other refs or sources ([`ref_edit`], [`render_edit`]); a new model file
-//! ([`added`]: its node and graph lists added). Any other change (another key of a properties
-//! file, a macro, a file removed) reparses the whole project (a second at 10,000 models).
+//! what it called but other refs or sources ([`ref_edit`], [`render_edit`]); a new model file,
+//! or one removed that nothing reads ([`added`]: its node and graph lists added or taken out).
+//! Any other change (another key of a properties file, a macro, another file removed) reparses
+//! the whole project (a second at 10,000 models).
 
 mod added;
 mod body_edit;
