@@ -529,7 +529,7 @@ impl FileHash {
 
 /// A seed's checksum as dbt computes it: the SHA-256 of its text with surrounding whitespace
 /// stripped, or, over [`MAXIMUM_SEED_SIZE`], its project-relative path (named `path`).
-fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<FileHash> {
+pub(crate) fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<FileHash> {
     if std::fs::metadata(path)?.len() > MAXIMUM_SEED_SIZE {
         return Ok(FileHash {
             name: "path",

@@ -324,6 +324,19 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     let fast = manifest(&dir);
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     assert_eq!(content(fast), content(manifest(&dir)));
+    // A seed's rows: its checksum alone, with a model's text.
+    let seed = dir.join("seeds/raw_orders.csv");
+    let rows = std::fs::read_to_string(&seed).expect("seed");
+    let before = node(&manifest(&dir), "seed.shop.raw_orders")["checksum"].clone();
+    std::fs::write(&seed, format!("{rows}\n999,1,2025-06-01,placed\n")).expect("edit");
+    std::fs::write(&analysis, "select * from {{ ref('orders') }} limit 6\n").expect("edit");
+    let r = parse(&dir, &[], &[]);
+    let said = "the text of 1 SQL file changed, the rows of 1 seed changed since the last parse";
+    assert!(r.stdout.contains(said), "{r:?}");
+    let fast = manifest(&dir);
+    assert_ne!(node(&fast, "seed.shop.raw_orders")["checksum"], before);
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
+    assert_eq!(content(fast), content(manifest(&dir)));
 
     // Just edited, the files cannot vouch by their stamps: the next parse reads them again and
     // finds them as patched.

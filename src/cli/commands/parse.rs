@@ -77,6 +77,11 @@ fn patched_note(p: partial_parse::Patched) -> String {
             props(m)
         )),
     };
+    let seeds = match p.seeds {
+        0 => None,
+        1 => Some("the rows of 1 seed changed".to_string()),
+        n => Some(format!("the rows of {n} seeds changed")),
+    };
     let added = match p.added {
         0 => None,
         1 => Some("1 model file added".to_string()),
@@ -87,7 +92,10 @@ fn patched_note(p: partial_parse::Patched) -> String {
         1 => Some("1 model file removed".to_string()),
         n => Some(format!("{n} model files removed")),
     };
-    let edits: Vec<String> = changed.into_iter().chain(added).chain(removed).collect();
+    let edits: Vec<String> = (changed.into_iter().chain(seeds))
+        .chain(added)
+        .chain(removed)
+        .collect();
     if edits.is_empty() {
         return " (nothing changed since the last parse)".to_string();
     }

@@ -1,21 +1,23 @@
 //! The partial parse of the most common edit: the text of a few SQL models (or analyses, or
-//! singular tests) changed, and nothing else. A model's parse is a render of its Jinja that records what it calls (`ref`, `source`,
-//! `config`, macros) and discards the text it outputs; when the new file has the same Jinja tags,
-//! in the same order, as the `raw_code` the last parse kept, and none of its text can reach a
-//! call (no `{% set %}` / `{% call %}` / `{% filter %}` / `{% macro %}` block captures it:
-//! [`super::tags::same_calls`]), the new parse would record the same calls, and the node differs only in its `raw_code` and
-//! `checksum`. Those two are rewritten in the manifest ([`crate::artifacts::patch_manifest_nodes`])
-//! and the rest of it is copied, in a fraction of the time a full parse takes. When the tags
-//! changed, [`super::ref_edit`] (plain refs and sources alone) and [`super::render_edit`] (a
-//! render before and after the edit) may still patch the node ([`CallEdits`]).
+//! singular tests) changed, and nothing else. A model's parse is a render of its Jinja that
+//! records what it calls (`ref`, `source`, `config`, macros) and discards the text it outputs;
+//! when the new file has the same Jinja tags, in the same order, as the `raw_code` the last
+//! parse kept, and none of its text can reach a call (no `{% set %}` / `{% call %}` /
+//! `{% filter %}` / `{% macro %}` block captures it: [`super::tags::same_calls`]), the new
+//! parse would record the same calls, and the node differs only in its `raw_code` and
+//! `checksum`. Those two are rewritten in the manifest
+//! ([`crate::artifacts::patch_manifest_nodes`]) and the rest of it is copied, in a fraction of
+//! the time a full parse takes. When the tags changed, [`super::ref_edit`] (plain refs and
+//! sources alone) and [`super::render_edit`] (a render before and after the edit) may still
+//! patch the node ([`CallEdits`]). A seed's rows edited change its `checksum` alone.
 //!
 //! To know which files changed, a full parse also keeps, next to its state, every path it
-//! watched with its stamp, which model each SQL file is, and what [`super::docs_edit`] compares
-//! each properties file by ([`FILES_FILE`]). A patch needs the same paths as then (and new model
-//! files, [`super::added`]), changed
-//! stamps only on model SQL files, properties files and folders, and each of those files passing
-//! its check (the ones above, or a change of descriptions alone); anything else falls back to the
-//! content check and a full parse. A file changed too recently to vouch by its stamp is kept without one, so the next
+//! watched with its stamp, which node each SQL file and seed is, and what [`super::docs_edit`]
+//! compares each properties file by ([`FILES_FILE`]). A patch needs the same paths as then
+//! (but model files added or removed, [`super::added`]), changed stamps only on those files,
+//! properties files and folders, and each of those files passing its check (the ones above, or
+//! a change of descriptions alone); anything else falls back to the content check and a full
+//! parse. A file changed too recently to vouch by its stamp is kept without one, so the next
 //! parse reads it again.
 
 use std::collections::BTreeMap;
@@ -45,8 +47,8 @@ struct Files {
     /// The [`Stamps`] key these entries make.
     key: String,
     entries: Vec<Entry>,
-    /// Each SQL file of a model, analysis or singular test (its path as the walk finds it): its
-    /// node's id and its checksum.
+    /// Each SQL file of a model, analysis or singular test, and each seed's CSV file (its path
+    /// as the walk finds it): its node's id and its checksum.
     models: BTreeMap<PathBuf, (String, String)>,
     /// Each properties file of the root project that documents something, for [`docs_edit`].
     #[serde(default)]
@@ -71,7 +73,8 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
                 ResourceType::Test => n.test_type() == Some("singular"),
                 _ => false,
             };
-            one_per_file && n.original_file_path.ends_with(".sql")
+            let seed = n.resource_type == ResourceType::Seed && n.checksum.name == "sha256";
+            one_per_file && n.original_file_path.ends_with(".sql") || seed
         })
         .filter_map(|n| {
             let root = if n.package_name == manifest.project_name {
@@ -157,6 +160,8 @@ pub(super) fn patch(
         .collect();
     // The edited SQL files' nodes, by id: their new text and its checksum.
     let mut edits: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // The seeds whose rows changed, by id: their new checksum.
+    let mut seeds: BTreeMap<String, String> = BTreeMap::new();
     // The entries whose descriptions changed, by id.
     let mut docs: BTreeMap<String, DocsEdit> = BTreeMap::new();
     let mut properties = 0;
@@ -178,6 +183,19 @@ pub(super) fn patch(
             continue;
         }
         let (id, sum_before) = files.models.get_mut(path)?;
+        if id.starts_with("seed.") {
+            // A seed's rows are in the manifest only by their checksum.
+            let relative = crate::project::relative(project.root, path);
+            let sum = crate::project::seed_checksum(path, &relative).ok()?;
+            if sum.name != "sha256" {
+                return None;
+            }
+            if sum.checksum != *sum_before {
+                *sum_before = sum.checksum.clone();
+                seeds.insert(id.clone(), sum.checksum);
+            }
+            continue;
+        }
         let text = std::fs::read_to_string(path).ok()?;
         // As a full parse reads node files: stripped of leading and trailing whitespace.
         let raw = text.trim().to_string();
@@ -196,7 +214,11 @@ pub(super) fn patch(
         &mut files.models,
         &state.env,
     )?;
-    let ids: std::collections::BTreeSet<&String> = edits.keys().chain(docs.keys()).collect();
+    let ids: std::collections::BTreeSet<&String> = edits
+        .keys()
+        .chain(docs.keys())
+        .chain(seeds.keys())
+        .collect();
     let ids: Vec<String> = ids.into_iter().cloned().collect();
     let patched = if ids.is_empty() && nodes.added.is_empty() && nodes.removed.is_empty() {
         // Touched, not changed: the manifest stands.
@@ -232,6 +254,12 @@ pub(super) fn patch(
                         serde_json::json!({"name": "sha256", "checksum": sum}),
                     );
                 }
+                if let Some(sum) = seeds.get(id) {
+                    entry.insert(
+                        "checksum".into(),
+                        serde_json::json!({"name": "sha256", "checksum": sum}),
+                    );
+                }
                 docs.get(id).is_none_or(|d| d.apply(entry))
             },
             || {
@@ -262,6 +290,7 @@ pub(super) fn patch(
     state.summary.models = (state.summary.models + added).saturating_sub(removed);
     Some(Patched {
         sql: edits.len(),
+        seeds: seeds.len(),
         properties,
         added,
         removed,

@@ -244,6 +244,8 @@ pub(crate) struct Reused {
 pub(crate) struct Patched {
     /// SQL files whose text changed outside their Jinja ([`body_edit`]).
     pub(crate) sql: usize,
+    /// Seeds whose rows changed ([`body_edit`]: their checksums).
+    pub(crate) seeds: usize,
     /// Properties files whose descriptions alone changed ([`docs_edit`]).
     pub(crate) properties: usize,
     /// Model files added ([`added`]).
