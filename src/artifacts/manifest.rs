@@ -419,13 +419,26 @@ pub(crate) fn patch_manifest_nodes(
             spans.push((parents.start, parents.end, Vec::new()));
             spans.push((children.start, children.end, Vec::new()));
         }
+        // The edits of one list are applied together, in order (two models' edits may both
+        // change a parent's children).
+        let mut grouped: Vec<(GraphMapKind, String, Vec<ListEdit>)> = Vec::new();
         for GraphEdit { map, id, edit } in lists {
+            match grouped.iter_mut().find(|(m, i, _)| *m == map && *i == id) {
+                Some((_, _, edits)) => edits.push(edit),
+                None => grouped.push((map, id, vec![edit])),
+            }
+        }
+        for (map, id, edits) in grouped {
             let (within, key_len) = match map {
                 GraphMapKind::Parents => (parents..children, b",\"parent_map\":{".len()),
                 GraphMapKind::Children => (children..groups, b",\"child_map\":{".len()),
             };
-            if let ListEdit::New(list) = edit {
-                // A new node's list: first in its map.
+            if let Some(ListEdit::New(_)) = edits.first() {
+                // A new node's list (with what later edits make of it): first in its map.
+                let mut list = Vec::new();
+                for edit in edits {
+                    edit.apply(&mut list);
+                }
                 let open = within.start + key_len;
                 if doc.read_at(open, 1)? == b"}" {
                     return Ok(false);
@@ -440,7 +453,9 @@ pub(crate) fn patch_manifest_nodes(
             else {
                 return Ok(false);
             };
-            edit.apply(&mut list);
+            for edit in edits {
+                edit.apply(&mut list);
+            }
             spans.push((start, end, serde_json::to_vec(&list)?));
         }
     }

@@ -841,3 +841,50 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
     assert!(!reused(&r) && !added(&r), "{r:?}");
     assert!(node(&manifest(&dir), "model.shop.refunds").is_null());
 }
+
+#[test]
+fn a_model_renamed_and_models_added_together_are_patched_as_a_full_parse_would_write_them() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let models = dir.join("models");
+    std::fs::write(
+        models.join("leaf.sql"),
+        "select * from {{ ref('orders') }}\n",
+    )
+    .expect("model");
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let check = |said: &str| {
+        let r = parse(&dir, &[], &[]);
+        assert!(r.stdout.contains(said), "{r:?}");
+        let fast = manifest(&dir);
+        let full_parse = ["--no-partial-parse", "--target-path", "full"];
+        assert!(!reused(&parse(&dir, &full_parse, &[])));
+        let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
+        let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
+        let diff = difference(&content(fast.clone()), &full, "");
+        assert!(diff.is_none(), "{diff:?}");
+        fast
+    };
+    // Renamed (the file keeps its stamp): one removed, one added; `orders`' children change
+    // twice in one patch.
+    std::fs::rename(models.join("leaf.sql"), models.join("leaf_renamed.sql")).expect("mv");
+    let fast = check("1 model file added, 1 model file removed since the last parse: patched");
+    let children = fast["child_map"]["model.shop.orders"].to_string();
+    assert!(
+        children.contains("\"model.shop.leaf_renamed\"")
+            && !children.contains("\"model.shop.leaf\""),
+        "{children}"
+    );
+    // Two new models, the second reading the first.
+    std::fs::write(models.join("a_first.sql"), "select 1 as id\n").expect("model");
+    std::fs::write(
+        models.join("b_second.sql"),
+        "select * from {{ ref('a_first') }} join {{ ref('leaf_renamed') }} using (id)\n",
+    )
+    .expect("model");
+    let fast = check("2 model files added since the last parse: patched");
+    assert_eq!(
+        fast["child_map"]["model.shop.a_first"],
+        serde_json::json!(["model.shop.b_second"])
+    );
+}
