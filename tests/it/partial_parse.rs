@@ -74,6 +74,19 @@ fn difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// The manifest in `dir`'s target, after checking that it is what a full parse (written in
+/// `full/`, so that the next patch patches this one) writes.
+fn like_a_full_parse(dir: &Path) -> Value {
+    let fast = manifest(dir);
+    let full_parse = ["--no-partial-parse", "--target-path", "full"];
+    assert!(!reused(&parse(dir, &full_parse, &[])));
+    let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
+    let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
+    let diff = difference(&content(fast.clone()), &full, "");
+    assert!(diff.is_none(), "{diff:?}");
+    fast
+}
+
 fn node<'m>(m: &'m Value, id: &str) -> &'m Value {
     &m["nodes"][id]
 }
@@ -461,14 +474,7 @@ fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_i
         edit();
         let r = parse(&dir, &[], &[]);
         assert!(patched(&r), "{r:?}");
-        let fast = manifest(&dir);
-        let full_parse = ["--no-partial-parse", "--target-path", "full"];
-        assert!(!reused(&parse(&dir, &full_parse, &[])));
-        let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
-        let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
-        let diff = difference(&content(fast.clone()), &full, "");
-        assert!(diff.is_none(), "{diff:?}");
-        fast
+        like_a_full_parse(&dir)
     };
 
     // A ref changed: `shoppers` reads `orders` (a model) instead of `stg_payments`.
@@ -725,14 +731,7 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
         edit();
         let r = parse(&dir, &[], &[]);
         assert!(how(&r), "{r:?}");
-        let fast = manifest(&dir);
-        let full_parse = ["--no-partial-parse", "--target-path", "full"];
-        assert!(!reused(&parse(&dir, &full_parse, &[])));
-        let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
-        let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
-        let diff = difference(&content(fast.clone()), &full, "");
-        assert!(diff.is_none(), "{diff:?}");
-        fast
+        like_a_full_parse(&dir)
     };
     let check = |edit: &dyn Fn()| check_as(edit, &added);
     let staging = dir.join("models/staging/stg_refunds.sql");
@@ -856,14 +855,7 @@ fn a_model_renamed_and_models_added_together_are_patched_as_a_full_parse_would_w
     let check = |said: &str| {
         let r = parse(&dir, &[], &[]);
         assert!(r.stdout.contains(said), "{r:?}");
-        let fast = manifest(&dir);
-        let full_parse = ["--no-partial-parse", "--target-path", "full"];
-        assert!(!reused(&parse(&dir, &full_parse, &[])));
-        let text = std::fs::read_to_string(dir.join("full/manifest.json")).expect("manifest");
-        let full = content(serde_json::from_str(&text).expect("manifest.json is JSON"));
-        let diff = difference(&content(fast.clone()), &full, "");
-        assert!(diff.is_none(), "{diff:?}");
-        fast
+        like_a_full_parse(&dir)
     };
     // Renamed (the file keeps its stamp): one removed, one added; `orders`' children change
     // twice in one patch.
