@@ -279,6 +279,24 @@ fn stamps_tell_an_unchanged_project_and_never_hide_a_change() {
     std::fs::remove_file(dir.join("models/more/deeper.sql")).expect("rm");
     assert!(!reused(&parse(&dir, &[], &timings)));
     assert!(manifest(&dir)["nodes"]["model.shop.deeper"].is_null());
+
+    // After a patch, files touched but not changed (a checkout, an editor saving every file)
+    // are read and found the same, whatever they are; one changed means a full parse.
+    assert!(!reused(&parse(&dir, &["--no-partial-parse"], &timings)));
+    age(&dir);
+    std::fs::write(&model, edited.replace('3', "4")).expect("edit");
+    let r = parse(&dir, &[], &timings);
+    assert!(r.stdout.contains("patched"), "{r:?}");
+    let project = dir.join("dbt_project.yml");
+    let project_text = std::fs::read_to_string(&project).expect("dbt_project.yml");
+    let schema = dir.join("models/staging/schema.yml");
+    let schema_text = std::fs::read_to_string(&schema).expect("schema.yml");
+    std::fs::write(&project, &project_text).expect("touch");
+    std::fs::write(&schema, &schema_text).expect("touch");
+    let touched = parse(&dir, &[], &timings);
+    assert!(reused(&touched), "{touched:?}");
+    std::fs::write(&project, format!("{project_text}\n# a comment\n")).expect("edit");
+    assert!(!reused(&parse(&dir, &[], &timings)));
 }
 
 #[test]

@@ -15,9 +15,9 @@
 //! watched with its stamp, which node each SQL file and seed is, and what [`super::docs_edit`]
 //! compares each properties file by ([`FILES_FILE`]). A patch needs the same paths as then
 //! (but model files added or removed, [`super::added`]), changed stamps only on those files,
-//! properties files and folders, and each of those files passing its check (the ones above, or
-//! a change of descriptions alone); anything else falls back to the content check and a full
-//! parse. A file changed too recently to vouch by its stamp is kept without one, so the next
+//! properties files, folders and other files found unchanged by their checksums, and each of
+//! those files passing its check (the ones above, or a change of descriptions alone); anything
+//! else falls back to the content check and a full parse. A file changed too recently to vouch by its stamp is kept without one, so the next
 //! parse reads it again.
 
 use std::collections::BTreeMap;
@@ -53,6 +53,8 @@ struct Files {
     /// Each properties file of the root project that documents something, for [`docs_edit`].
     #[serde(default)]
     properties: BTreeMap<PathBuf, Described>,
+    /// Every other file read as text, by its checksum ([`others`]).
+    others: BTreeMap<PathBuf, String>,
     /// What [`ref_edit`] resolves a model's new `ref`s and `source`s with (none when a macro
     /// overrides them).
     #[serde(default)]
@@ -86,14 +88,54 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
             Some((root.join(&n.original_file_path), model))
         })
         .collect();
+    let properties = docs_edit::save(s);
+    let others = others(s, &models, &properties);
     let files = Files {
         key: stamps.key.clone(),
         entries: stamps.entries.clone(),
         models,
-        properties: docs_edit::save(s),
+        properties,
+        others,
         index: ref_edit::Index::of(s),
     };
     serde_json::to_string(&files).unwrap_or_default()
+}
+
+/// The checksum of every other file of the project and its packages a parse reads as text
+/// (macros, snapshots, properties files that document nothing, docs, each `dbt_project.yml`),
+/// by path: a touched file whose text is the same changes nothing.
+fn others(
+    s: &Session,
+    models: &BTreeMap<PathBuf, (String, String)>,
+    properties: &BTreeMap<PathBuf, Described>,
+) -> BTreeMap<PathBuf, String> {
+    let sum = |text: &[u8]| crate::session::fingerprint::checksum(text);
+    let mut others = BTreeMap::new();
+    for p in std::iter::once(&s.project).chain(&s.project.packages) {
+        let config = p.root.join("dbt_project.yml");
+        if let Ok(text) = std::fs::read(&config) {
+            others.insert(config, sum(&text));
+        }
+        let sql = p
+            .sql_files
+            .iter()
+            .map(|f| (&f.original_file_path, &f.contents));
+        let yaml = p
+            .yaml_files
+            .iter()
+            .map(|f| (&f.original_file_path, &f.text));
+        let docs = p
+            .docs_files
+            .iter()
+            .map(|f| (&f.original_file_path, &f.contents));
+        for (file, text) in sql.chain(yaml).chain(docs) {
+            let path = p.root.join(file);
+            if !models.contains_key(&path) && !properties.contains_key(&path) {
+                others.insert(path, sum(text.as_bytes()));
+            }
+        }
+    }
+    others
 }
 
 /// Writes [`files_text`]'s text in `target_path` (best effort, as the state).
@@ -180,6 +222,14 @@ pub(super) fn patch(
             docs_edit::patch(path, &meta.project_name, described, &mut docs)?;
             properties += usize::from(docs.len() > found);
             properties_touched = true;
+            continue;
+        }
+        if let Some(sum) = files.others.get(path) {
+            // Touched, not changed (a checkout, an editor's save): nothing to patch.
+            let text = std::fs::read(path).ok()?;
+            if crate::session::fingerprint::checksum(&text) != *sum {
+                return None;
+            }
             continue;
         }
         let (id, sum_before) = files.models.get_mut(path)?;
