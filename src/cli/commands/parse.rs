@@ -59,42 +59,37 @@ fn parsed_line(c: &ParseSummary, seconds: f64, tail: &str) -> String {
 
 /// What a reused parse says it did: nothing changed, or which edits it patched.
 fn patched_note(p: partial_parse::Patched) -> String {
-    let files = |n: usize| match n {
-        1 => "1 SQL file".to_string(),
-        n => format!("{n} SQL files"),
-    };
-    let props = |n: usize| match n {
-        1 => "1 properties file".to_string(),
-        n => format!("{n} properties files"),
+    // `1 SQL file`, `2 SQL files`.
+    let count = |n: usize, what: &str| match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
     };
     let changed = match (p.sql, p.properties) {
         (0, 0) => None,
-        (n, 0) => Some(format!("the text of {} changed", files(n))),
-        (0, m) => Some(format!("the descriptions in {} changed", props(m))),
+        (n, 0) => Some(format!("the text of {} changed", count(n, "SQL file"))),
+        (0, m) => Some(format!(
+            "the descriptions in {} changed",
+            count(m, "properties file")
+        )),
         (n, m) => Some(format!(
             "the text of {} and the descriptions in {} changed",
-            files(n),
-            props(m)
+            count(n, "SQL file"),
+            count(m, "properties file")
         )),
     };
-    let seeds = match p.seeds {
-        0 => None,
-        1 => Some("the rows of 1 seed changed".to_string()),
-        n => Some(format!("the rows of {n} seeds changed")),
-    };
-    let added = match p.added {
-        0 => None,
-        1 => Some("1 model file added".to_string()),
-        n => Some(format!("{n} model files added")),
-    };
-    let removed = match p.removed {
-        0 => None,
-        1 => Some("1 model file removed".to_string()),
-        n => Some(format!("{n} model files removed")),
-    };
-    let edits: Vec<String> = (changed.into_iter().chain(seeds))
-        .chain(added)
-        .chain(removed)
+    let others = [
+        (p.seeds, "the rows of ", "seed", " changed"),
+        (p.added, "", "model file", " added"),
+        (p.removed, "", "model file", " removed"),
+    ];
+    let edits: Vec<String> = changed
+        .into_iter()
+        .chain(
+            others
+                .iter()
+                .filter(|(n, ..)| *n > 0)
+                .map(|(n, before, what, after)| format!("{before}{}{after}", count(*n, what))),
+        )
         .collect();
     if edits.is_empty() {
         return " (nothing changed since the last parse)".to_string();

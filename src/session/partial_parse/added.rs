@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::ref_edit::{Calls, Index};
 use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
-use crate::compile::{ParseOptions, ResourceType};
+use crate::compile::ResourceType;
 use crate::project::{FileKind, SqlFile};
 
 /// The nodes of the model files `added` (parsed alone) and `removed` since the last parse, and
@@ -124,19 +124,9 @@ fn new_model(
         original_file_path: original_file_path.clone(),
         contents,
     });
-    let opts = ParseOptions {
-        cli_vars: super::super::parse_vars(vars).ok()?,
-        invocation_id: meta.invocation_id.clone(),
-        run_started_at: meta.invocation_started_at,
-        flags: serde_json::json!({
-            "FULL_REFRESH": false, "STORE_FAILURES": false, "WHICH": "parse",
-        }),
-        skip_dependencies: true,
-    };
+    let opts = super::patch_parse_options(vars, Some(meta), true)?;
     let parsed = crate::compile::parse(&project, target, &opts).ok()?;
-    let env_known = crate::session::fingerprint::env_reads()
-        .keys()
-        .all(|name| env_read.contains_key(name));
+    let env_known = super::env_reads_known(env_read);
     if !env_known || !parsed.warnings.is_empty() || !project.warnings.is_empty() {
         return None;
     }

@@ -288,7 +288,7 @@ pub(super) fn patch(
             meta,
             &ids,
             |id, entry| {
-                if let Some((raw, sum)) = edits.get(id) {
+                if let Some((raw, _)) = edits.get(id) {
                     let Some(old) = entry.get("raw_code").and_then(Value::as_str) else {
                         return false;
                     };
@@ -299,12 +299,8 @@ pub(super) fn patch(
                         return false;
                     }
                     entry.insert("raw_code".into(), Value::String(raw.clone()));
-                    entry.insert(
-                        "checksum".into(),
-                        serde_json::json!({"name": "sha256", "checksum": sum}),
-                    );
                 }
-                if let Some(sum) = seeds.get(id) {
+                if let Some(sum) = edits.get(id).map(|(_, sum)| sum).or(seeds.get(id)) {
                     entry.insert(
                         "checksum".into(),
                         serde_json::json!({"name": "sha256", "checksum": sum}),

@@ -286,6 +286,34 @@ fn target_path(opts: &LoadOptions, config: &ProjectConfig, root: &Path) -> PathB
 /// for this invocation and returns the counts that parse reported. `None` when a full parse is
 /// needed (nothing has been written then).
 ///
+/// The options of a parse-phase render or parse of a few files for a patch, with `--vars`
+/// `vars` (`None` when they do not parse: the full parse reports them).
+fn patch_parse_options(
+    vars: Option<&str>,
+    meta: Option<&ArtifactMeta>,
+    skip_dependencies: bool,
+) -> Option<crate::compile::ParseOptions> {
+    Some(crate::compile::ParseOptions {
+        cli_vars: super::parse_vars(vars).ok()?,
+        invocation_id: meta.map_or_else(crate::artifacts::new_invocation_id, |m| {
+            m.invocation_id.clone()
+        }),
+        run_started_at: meta.map_or_else(chrono::Utc::now, |m| m.invocation_started_at),
+        flags: serde_json::json!({
+            "FULL_REFRESH": false, "STORE_FAILURES": false, "WHICH": "parse",
+        }),
+        skip_dependencies,
+    })
+}
+
+/// Whether every environment variable this process's templates read is one the last full
+/// parse read (`env_read`): a read of another means a full parse, which records it.
+fn env_reads_known(env_read: &BTreeMap<String, Option<String>>) -> bool {
+    super::fingerprint::env_reads()
+        .keys()
+        .all(|name| env_read.contains_key(name))
+}
+
 /// What a patch needs of the project beyond the files it compares: where it is, the target
 /// and `--vars` its files are rendered for (a render, or a parse of a new model).
 pub(super) struct PatchContext<'a> {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::ref_edit::Calls;
-use crate::compile::{ParseOptions, ParseServices};
+use crate::compile::ParseServices;
 use crate::project::Target;
 use crate::templating::{NodeInfo, Phase, Recorded, RenderCtx, Templates};
 
@@ -35,15 +35,7 @@ impl Renderer {
     /// macros do not load.
     pub(super) fn new(root: &Path, target: Target, vars: Option<&str>) -> Option<Renderer> {
         let project = crate::project::load_macros(root).ok()?;
-        let opts = ParseOptions {
-            cli_vars: super::super::parse_vars(vars).ok()?,
-            invocation_id: crate::artifacts::new_invocation_id(),
-            run_started_at: chrono::Utc::now(),
-            flags: serde_json::json!({
-                "FULL_REFRESH": false, "STORE_FAILURES": false, "WHICH": "parse",
-            }),
-            skip_dependencies: false,
-        };
+        let opts = super::patch_parse_options(vars, None, false)?;
         let (templates, services) = crate::compile::template_env(&project, &target, &opts).ok()?;
         Some(Renderer {
             templates,
@@ -92,9 +84,7 @@ pub(super) fn patch(
     else {
         return false;
     };
-    let env_known = crate::session::fingerprint::env_reads()
-        .keys()
-        .all(|name| env_read.contains_key(name));
+    let env_known = super::env_reads_known(env_read);
     if !(env_known && before.macros == after.macros && recorded_as(entry, &before)) {
         return false;
     }
