@@ -3,8 +3,8 @@
 //! describes a model of that name (an entry for a missing model is a warning), so the new node
 //! is what a parse of the project's macros and that one file makes: its config from
 //! `dbt_project.yml` and its own `config(...)` calls, its relation named by the naming macros,
-//! its calls recorded. That parse runs here (`compile::parse`, its `ref`s and `source`s left
-//! unresolved), and [`super::ref_edit::Index`] resolves them; the node's entry, its
+//! its calls recorded. That parse runs here, once for all the new files (`compile::parse`,
+//! their `ref`s and `source`s left unresolved), and [`super::ref_edit::Index`] resolves them; the node's entry, its
 //! `parent_map` and `child_map` lists and its parents' are added to the manifest.
 //!
 //! A full parse instead: a file elsewhere (an analysis, a test, a package's model) or not a
@@ -20,7 +20,7 @@
 //! model added later (a disabled node may have it too): that parses in full.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
@@ -65,8 +65,11 @@ pub(super) fn added_and_removed(
         }
         nodes.removed.push(id);
     }
-    for path in added {
-        let (id, mut entry, calls) = new_model(at, meta, path, env_read)?;
+    let new = match added.is_empty() {
+        true => Vec::new(),
+        false => new_models(at, meta, added, env_read)?,
+    };
+    for (path, (id, mut entry, calls)) in added.iter().zip(new) {
         let name = entry.get("name")?.as_str()?.to_string();
         let mut parents = index.add_model(&id, &name, &mut entry, &calls)?;
         let sum = entry
@@ -95,35 +98,40 @@ pub(super) fn added_and_removed(
     Some((nodes, graph))
 }
 
-/// The new node of the SQL file at `path` in the project at `root`: its unique id, its
-/// manifest entry (its `depends_on.nodes` still empty) and its calls; `None` when the file is
+/// The new nodes of the SQL files at `paths` in the project at `at.root`, parsed together with
+/// the project's macros alone, in the order of `paths`: each one's unique id, its manifest
+/// entry (its `depends_on.nodes` still empty) and its calls; `None` when one of the files is
 /// not a new model this can parse alone. `env_read`: the environment variables the last full
-/// parse read (the new file may read no other).
-fn new_model(
+/// parse read (the new files may read no other).
+fn new_models(
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
-    path: &Path,
+    paths: &[PathBuf],
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<(String, Map<String, Value>, Calls)> {
+) -> Option<Vec<(String, Map<String, Value>, Calls)>> {
     let (root, target, vars) = (at.root, at.target, at.vars);
-    if path.extension().is_none_or(|e| e != "sql") {
-        return None;
-    }
     let mut project = crate::project::load_macros(root).ok()?;
-    let folder = project
-        .config
-        .model_paths
-        .iter()
-        .find(|f| path.starts_with(root.join(f)))?
-        .clone();
-    let original_file_path = crate::project::relative(root, path);
-    let contents = crate::project::read_text(path, &original_file_path).ok()?;
-    project.sql_files.push(SqlFile {
-        kind: FileKind::Model,
-        path: crate::project::relative(&root.join(&folder), path),
-        original_file_path: original_file_path.clone(),
-        contents,
-    });
+    let mut original_file_paths = Vec::with_capacity(paths.len());
+    for path in paths {
+        if path.extension().is_none_or(|e| e != "sql") {
+            return None;
+        }
+        let folder = project
+            .config
+            .model_paths
+            .iter()
+            .find(|f| path.starts_with(root.join(f)))?
+            .clone();
+        let original_file_path = crate::project::relative(root, path);
+        let contents = crate::project::read_text(path, &original_file_path).ok()?;
+        project.sql_files.push(SqlFile {
+            kind: FileKind::Model,
+            path: crate::project::relative(&root.join(&folder), path),
+            original_file_path: original_file_path.clone(),
+            contents,
+        });
+        original_file_paths.push(original_file_path);
+    }
     let opts = super::patch_parse_options(vars, Some(meta), true)?;
     let parsed = crate::compile::parse(&project, target, &opts).ok()?;
     let env_known = super::env_reads_known(env_read);
@@ -131,19 +139,20 @@ fn new_model(
         return None;
     }
     let manifest = &parsed.manifest;
-    let mut models = manifest.nodes.values().filter(|n| {
-        n.resource_type == ResourceType::Model && n.original_file_path == original_file_path
-    });
-    let node = models.next()?;
-    if models.next().is_some() {
-        return None;
-    }
     let json = crate::artifacts::manifest_json(manifest, meta);
-    let entry = json
-        .get("nodes")?
-        .get(&node.unique_id)?
-        .as_object()?
-        .clone();
-    let calls = Calls::new(node.refs.clone(), node.sources.clone());
-    Some((node.unique_id.clone(), entry, calls))
+    let entries = json.get("nodes")?;
+    let mut new = Vec::with_capacity(paths.len());
+    for original_file_path in &original_file_paths {
+        let mut models = manifest.nodes.values().filter(|n| {
+            n.resource_type == ResourceType::Model && n.original_file_path == *original_file_path
+        });
+        let node = models.next()?;
+        if models.next().is_some() {
+            return None;
+        }
+        let entry = entries.get(&node.unique_id)?.as_object()?.clone();
+        let calls = Calls::new(node.refs.clone(), node.sources.clone());
+        new.push((node.unique_id.clone(), entry, calls));
+    }
+    Some(new)
 }
