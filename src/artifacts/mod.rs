@@ -21,6 +21,7 @@ mod catalog;
 pub(crate) mod docs;
 mod graph_var;
 mod manifest;
+mod manifest_entries;
 mod manifest_read;
 mod node_config;
 pub(crate) mod node_json;
@@ -32,6 +33,7 @@ pub(crate) use catalog::{catalog_json, read_catalog};
 pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
+pub(crate) use manifest_entries::manifest_entries;
 pub(crate) use manifest::{
     manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest, GraphEdit,
     GraphMapKind, ListEdit, NodesAddedRemoved,

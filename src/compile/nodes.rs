@@ -158,6 +158,29 @@ pub(crate) struct Node {
     pub(crate) definition: Value,
     /// How its relation name is quoted: the root project's `quoting:`, then the node's own.
     pub(crate) quote_policy: crate::sql::QuotePolicy,
+    /// What the parse-phase render of its own file ran of the project's macros and what its
+    /// `config(...)` calls set (`None`: no macro of the project or a package ran).
+    pub(crate) file_render: Option<Arc<FileRender>>,
+}
+
+/// What a parse-phase render of a node's file depends on besides its text, for partial parsing
+/// (`session::partial_parse`): the macro files it ran, and its own `config(...)` calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileRender {
+    /// The files (template names) of the macros the render ran, in the order first run.
+    pub(crate) macro_files: Vec<String>,
+    /// The merged `config(...)` calls of the file, as JSON.
+    pub(crate) config: String,
+}
+
+impl FileRender {
+    /// What `rec` says of a render; `None` when it ran no macro of the project or a package.
+    pub(crate) fn of(rec: &crate::templating::Recorded) -> Option<FileRender> {
+        (!rec.macro_files.is_empty()).then(|| FileRender {
+            macro_files: rec.macro_files.clone(),
+            config: serde_json::to_string(&rec.config).unwrap_or_default(),
+        })
+    }
 }
 
 impl Node {
@@ -204,6 +227,7 @@ impl Node {
             source: None,
             definition: Value::Null,
             quote_policy: crate::sql::QuotePolicy::default(),
+            file_render: None,
         }
     }
 
@@ -366,6 +390,10 @@ pub(crate) struct Manifest {
     pub(crate) on_run_end: Vec<ProjectHook>,
     /// Folder of each installed package, by package name (their files are relative to it).
     pub(crate) package_roots: BTreeMap<String, std::path::PathBuf>,
+    /// The files of the macros the parse ran other than in nodes' own files (their hooks and
+    /// configs, generic tests, relation names ...); `None` when it cannot tell (a macro ran
+    /// outside any render).
+    pub(crate) macro_files_elsewhere: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Manifest {

@@ -210,6 +210,10 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
+    manifest.macro_files_elsewhere = match crate::templating::macro_ran_unattributed() {
+        true => None,
+        false => services.macro_files_elsewhere.lock().ok().map(|f| f.clone()),
+    };
     warnings.extend(deprecation_warnings(&manifest, opts.run_started_at));
     Ok(Parsed {
         manifest,
@@ -293,6 +297,7 @@ pub(crate) fn template_env(
             .iter()
             .map(|p| (p.config.name.clone(), p.config.vars.clone()))
             .collect(),
+        macro_files_elsewhere: Default::default(),
     });
     Ok((templates, services))
 }
@@ -462,8 +467,13 @@ fn render_nodes(
                 finish_config(&mut node);
                 return Ok(node);
             }
-            templates.render(&node.original_file_path, &node.raw_code, &ctx)?;
-            let recorded = ctx.recorded().config;
+            ctx.set_file_render(true);
+            let rendered = templates.render(&node.original_file_path, &node.raw_code, &ctx);
+            ctx.set_file_render(false);
+            rendered?;
+            let rec = ctx.recorded();
+            node.file_render = super::nodes::FileRender::of(&rec).map(Arc::new);
+            let recorded = rec.config;
             merge_into(&mut node.config, &recorded);
             super::configs::add_unrendered(&mut node.unrendered_config, &recorded);
             render_hooks(&node, templates, &ctx);

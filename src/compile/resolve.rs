@@ -23,6 +23,9 @@ pub(crate) struct ParseServices {
     pub(crate) dialect: Dialect,
     /// Each installed package's own `vars:` (its dbt_project.yml), for that package's nodes.
     pub(crate) package_vars: BTreeMap<String, Map<String, Value>>,
+    /// The files of the macros that parse-phase renders other than nodes' own files ran
+    /// ([`Services::note_macro_file`]).
+    pub(crate) macro_files_elsewhere: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl ParseServices {
@@ -55,6 +58,13 @@ fn scoped_var(vars: &Map<String, Value>, package: &str, name: &str) -> Option<Va
 }
 
 impl Services for ParseServices {
+    fn note_macro_file(&self, template: &str) {
+        if let Ok(mut files) = self.macro_files_elsewhere.lock() {
+            if !files.contains(template) {
+                files.insert(template.to_string());
+            }
+        }
+    }
     fn resolve_ref(
         &self,
         _: &NodeInfo,

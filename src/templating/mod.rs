@@ -91,6 +91,11 @@ pub trait Services: Send + Sync {
         let _ = relation;
         Ok(vec![])
     }
+    /// A parse-phase render of something other than a node's own file (a hook, a config, a
+    /// generic test, a relation name) ran a macro of the file `template`.
+    fn note_macro_file(&self, template: &str) {
+        let _ = template;
+    }
     /// `is_incremental()` for this node.
     fn is_incremental(&self, node: &NodeInfo) -> bool {
         let _ = node;
@@ -167,6 +172,10 @@ pub(crate) struct Recorded {
     pub(crate) config: Map<String, serde_json::Value>,
     /// Macros called (unique ids), sorted on use.
     pub(crate) macros: Vec<String>,
+    /// The files (template names) of the project's and its packages' macros a parse-phase
+    /// render of the node's own file ran, at any depth, in the order first run: a macro file
+    /// edited later changes what only these renders record ([`RenderCtx::note_macro_run`]).
+    pub(crate) macro_files: Vec<String>,
 }
 
 /// One render's state: the node, the phase, the services, and what was recorded.
@@ -182,6 +191,8 @@ pub struct RenderCtx {
     /// How deep in macro calls the render is: dbt records a node's macro dependencies only
     /// for the calls its own code makes (depth 0), not the macros those macros call.
     pub(crate) macro_depth: std::sync::atomic::AtomicUsize,
+    /// Whether the render under way is of the node's own file (not its hooks or configs).
+    file_render: std::sync::atomic::AtomicBool,
 }
 
 impl RenderCtx {
@@ -194,6 +205,7 @@ impl RenderCtx {
             results: Mutex::new(Default::default()),
             jinja_ctx: Mutex::new(None),
             macro_depth: Default::default(),
+            file_render: Default::default(),
         }
     }
     pub(crate) fn recorded(&self) -> Recorded {
@@ -218,6 +230,40 @@ impl RenderCtx {
     fn execute(&self) -> bool {
         self.phase == Phase::Compile
     }
+    /// Marks the renders that follow as of the node's own file (`true`) or of something else
+    /// of it (its hooks, its configs: `false`, the default).
+    pub(crate) fn set_file_render(&self, on: bool) {
+        self.file_render
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Notes that the macro `def` runs in this render: at parse, a macro of the project or a
+    /// package (sluice's own cannot change without a new sluice) is recorded with the node when
+    /// the render is of its file ([`Recorded::macro_files`]), and reported to the services
+    /// ([`Services::note_macro_file`]) when it is of anything else.
+    pub(crate) fn note_macro_run(&self, def: &macros::MacroDef) {
+        if self.phase != Phase::Parse || def.package == macros::BUILTIN_PACKAGE {
+            return;
+        }
+        if self.file_render.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok(mut r) = self.recorded.lock() {
+                if !r.macro_files.contains(&def.template) {
+                    r.macro_files.push(def.template.clone());
+                }
+            }
+        } else {
+            self.services.note_macro_file(&def.template);
+        }
+    }
+}
+
+/// Set when a macro of the project or a package ran outside any render (which no parse can
+/// attribute): from then on, this process's parses say so ([`macro_ran_unattributed`]).
+static MACRO_RAN_UNATTRIBUTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a macro of the project or a package ever ran outside a render in this process.
+pub(crate) fn macro_ran_unattributed() -> bool {
+    MACRO_RAN_UNATTRIBUTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 thread_local! {

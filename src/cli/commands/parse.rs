@@ -79,6 +79,7 @@ fn patched_note(p: partial_parse::Patched) -> String {
     };
     let others = [
         (p.seeds, "the rows of ", "seed", " changed"),
+        (p.macros, "", "macro file", " edited"),
         (p.added, "", "model file", " added"),
         (p.removed, "", "model file", " removed"),
     ];

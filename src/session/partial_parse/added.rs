@@ -19,14 +19,16 @@
 //! graph lists and its place in its parents' `child_map` lists go. Its name stays taken for a
 //! model added later (a disabled node may have it too): that parses in full.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::macro_edit::Macros;
 use super::ref_edit::{Calls, Index};
 use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
-use crate::compile::ResourceType;
+use crate::compile::{FileRender, ResourceType};
 use crate::project::{FileKind, SqlFile};
 
 /// The nodes of the model files `added` (parsed alone) and `removed` since the last parse, and
@@ -36,7 +38,7 @@ pub(super) fn added_and_removed(
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
     (added, removed): (&[PathBuf], &[PathBuf]),
-    index: Option<&mut Index>,
+    (index, mut macros): (Option<&mut Index>, Option<&mut Macros>),
     models: &mut BTreeMap<PathBuf, (String, String)>,
     env_read: &BTreeMap<String, Option<String>>,
 ) -> Option<(NodesAddedRemoved, Vec<GraphEdit>)> {
@@ -63,13 +65,25 @@ pub(super) fn added_and_removed(
                 ListEdit::Remove(id.clone()),
             ));
         }
+        if let Some(m) = macros.as_deref_mut() {
+            m.rendered(&id, None);
+        }
         nodes.removed.push(id);
     }
     let new = match added.is_empty() {
         true => Vec::new(),
-        false => new_models(at, meta, added, env_read)?,
+        false => {
+            let (new, elsewhere) = new_models(at, meta, added, env_read)?;
+            if let Some(m) = macros.as_deref_mut() {
+                m.ran_elsewhere(elsewhere.as_ref());
+            }
+            new
+        }
     };
-    for (path, (id, mut entry, calls)) in added.iter().zip(new) {
+    for (path, (id, mut entry, calls, render)) in added.iter().zip(new) {
+        if let Some(m) = macros.as_deref_mut() {
+            m.rendered(&id, render.as_deref());
+        }
         let name = entry.get("name")?.as_str()?.to_string();
         let mut parents = index.add_model(&id, &name, &mut entry, &calls)?;
         let sum = entry
@@ -98,17 +112,21 @@ pub(super) fn added_and_removed(
     Some((nodes, graph))
 }
 
+/// A new model: its unique id, its manifest entry (its `depends_on.nodes` still empty), its
+/// calls and what its render ran of the macro files.
+type NewModel = (String, Map<String, Value>, Calls, Option<Arc<FileRender>>);
+
 /// The new nodes of the SQL files at `paths` in the project at `at.root`, parsed together with
-/// the project's macros alone, in the order of `paths`: each one's unique id, its manifest
-/// entry (its `depends_on.nodes` still empty) and its calls; `None` when one of the files is
-/// not a new model this can parse alone. `env_read`: the environment variables the last full
-/// parse read (the new files may read no other).
+/// the project's macros alone, in the order of `paths`, and the macro files the parse ran
+/// other than in their files (`None`: unknown); `None` when one of the files is not a new
+/// model this can parse alone. `env_read`: the environment variables the last full parse read
+/// (the new files may read no other).
 fn new_models(
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
     paths: &[PathBuf],
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<Vec<(String, Map<String, Value>, Calls)>> {
+) -> Option<(Vec<NewModel>, Option<BTreeSet<String>>)> {
     let (root, target, vars) = (at.root, at.target, at.vars);
     let mut project = crate::project::load_macros(root).ok()?;
     let mut original_file_paths = Vec::with_capacity(paths.len());
@@ -152,7 +170,8 @@ fn new_models(
         }
         let entry = entries.get(&node.unique_id)?.as_object()?.clone();
         let calls = Calls::new(node.refs.clone(), node.sources.clone());
-        new.push((node.unique_id.clone(), entry, calls));
+        let render = node.file_render.clone();
+        new.push((node.unique_id.clone(), entry, calls, render));
     }
-    Some(new)
+    Some((new, manifest.macro_files_elsewhere.clone()))
 }

@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use super::super::Session;
 use super::added;
 use super::docs_edit::{self, Described, DocsEdit};
+use super::macro_edit::{self, Macros};
 use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
@@ -59,6 +60,9 @@ struct Files {
     /// overrides them).
     #[serde(default)]
     index: Option<ref_edit::Index>,
+    /// What [`macro_edit`] patches a macro file's edit with.
+    #[serde(default)]
+    macros: Option<Macros>,
 }
 
 /// What [`FILES_FILE`] holds for the entries of `stamps` and the SQL files of `s`, for
@@ -97,6 +101,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
         properties,
         others,
         index: ref_edit::Index::of(s),
+        macros: Some(Macros::of(s)),
     };
     serde_json::to_string(&files).unwrap_or_default()
 }
@@ -210,6 +215,8 @@ pub(super) fn patch(
     // A properties file changed in what it says nothing about (a comment): the manifest stands,
     // but the fingerprint of the files' contents no longer holds.
     let mut properties_touched = false;
+    // The macro files edited, with their new checksums.
+    let mut macro_files: Vec<(PathBuf, String)> = Vec::new();
     for (path, stamp) in &now {
         let Some(&before) = then.get(path) else {
             continue;
@@ -227,8 +234,13 @@ pub(super) fn patch(
         if let Some(sum) = files.others.get(path) {
             // Touched, not changed (a checkout, an editor's save): nothing to patch.
             let text = std::fs::read(path).ok()?;
-            if crate::session::fingerprint::checksum(&text) != *sum {
-                return None;
+            let new_sum = crate::session::fingerprint::checksum(&text);
+            if new_sum != *sum {
+                // A macro file edited ([`macro_edit`]), else a full parse.
+                if !files.macros.as_ref().is_some_and(|m| m.knows(path)) {
+                    return None;
+                }
+                macro_files.push((path.clone(), new_sum));
             }
             continue;
         }
@@ -255,12 +267,38 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
+    if !macro_files.is_empty() {
+        // Macro edits alone: with other edits, a node's render could read both.
+        let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
+        if !(alone && added_paths.is_empty() && removed_paths.is_empty()) {
+            return None;
+        }
+        let paths: Vec<PathBuf> = macro_files.iter().map(|(p, _)| p.clone()).collect();
+        let patched = macro_edit::patch(
+            files.macros.as_ref()?,
+            &paths,
+            &files.models,
+            project,
+            (manifest, meta),
+            &state.env,
+        )?;
+        crate::timing("partial parse: macros patched", t);
+        if !patched {
+            return None;
+        }
+        files.others.extend(macro_files);
+        let done = Patched {
+            macros: paths.len(),
+            ..Patched::default()
+        };
+        return finish(target_path, manifest, state, files, (now, since), true).map(|()| done);
+    }
     // New models, parsed alone, and removed ones.
     let (nodes, mut new_graph) = added::added_and_removed(
         project,
         meta,
         (&added_paths, &removed_paths),
-        files.index.as_mut(),
+        (files.index.as_mut(), files.macros.as_mut()),
         &mut files.models,
         &state.env,
     )?;
@@ -282,6 +320,7 @@ pub(super) fn patch(
             rendering: None,
             env_read: &state.env,
             graph: Vec::new(),
+            macros: &mut files.macros,
         });
         let patched = crate::artifacts::patch_manifest_nodes(
             manifest,
@@ -321,17 +360,9 @@ pub(super) fn patch(
     if !matches!(patched, Ok(true)) {
         return None;
     }
-    let manifest_stamp = super::Stamp::of(manifest)?;
-    // A file changed within the margin keeps no stamp: the next parse reads it again.
-    state.stamps = Stamps::from_entries(stamps.folders.clone(), stamps.files.clone(), now, since);
-    files.key = state.stamps.key.clone();
-    files.entries = state.stamps.entries.clone();
-    write(target_path, &files);
     let (added, removed) = (nodes.added.len(), nodes.removed.len());
-    if !ids.is_empty() || added + removed > 0 || properties_touched {
-        state.inputs = String::new();
-    }
-    state.manifest = manifest_stamp;
+    let changed = !ids.is_empty() || added + removed > 0 || properties_touched;
+    finish(target_path, manifest, state, files, (now, since), changed)?;
     state.summary.nodes = (state.summary.nodes + added).saturating_sub(removed);
     state.summary.models = (state.summary.models + added).saturating_sub(removed);
     Some(Patched {
@@ -340,7 +371,33 @@ pub(super) fn patch(
         properties,
         added,
         removed,
+        macros: 0,
     })
+}
+
+/// Records a patch in `state` and `files` (written): the manifest's new stamp, the watched
+/// paths' stamps `now` (those changed within the margin of `since` kept without one), and,
+/// when the patch `changed` the manifest, the inputs' fingerprint forgotten (the files are no
+/// longer what it was taken of).
+fn finish(
+    target_path: &Path,
+    manifest: &Path,
+    state: &mut State,
+    mut files: Files,
+    (now, since): (Vec<Entry>, SystemTime),
+    changed: bool,
+) -> Option<()> {
+    let manifest_stamp = super::Stamp::of(manifest)?;
+    let stamps = &state.stamps;
+    state.stamps = Stamps::from_entries(stamps.folders.clone(), stamps.files.clone(), now, since);
+    files.key = state.stamps.key.clone();
+    files.entries = state.stamps.entries.clone();
+    write(target_path, &files);
+    if changed {
+        state.inputs = String::new();
+    }
+    state.manifest = manifest_stamp;
+    Some(())
 }
 
 /// The patches of a file whose Jinja tags changed: its plain refs and sources alone
@@ -355,6 +412,8 @@ struct CallEdits<'a> {
     env_read: &'a BTreeMap<String, Option<String>>,
     /// The changes of the graph maps the patches make.
     graph: Vec<GraphEdit>,
+    /// What renders ran of the macro files, updated for each render's patch.
+    macros: &'a mut Option<Macros>,
 }
 
 impl CallEdits<'_> {
@@ -368,6 +427,7 @@ impl CallEdits<'_> {
             rendering,
             env_read,
             graph,
+            macros,
         } = self;
         if let Some(index) = index.as_mut() {
             if index.patch(id, root, entry, new, graph) {
@@ -384,6 +444,12 @@ impl CallEdits<'_> {
                         .as_mut()
                         .is_some_and(|index| index.repoint(id, root, entry, before, after, graph))
             };
-        render_edit::patch(r, entry, old, new, env_read, &mut repoint)
+        let Some(after) = render_edit::patch(r, entry, old, new, env_read, &mut repoint) else {
+            return false;
+        };
+        if let Some(m) = macros.as_mut() {
+            m.rendered(id, crate::compile::FileRender::of(&after).as_ref());
+        }
+        true
     }
 }

@@ -26,6 +26,7 @@
 mod added;
 mod body_edit;
 mod docs_edit;
+mod macro_edit;
 mod ref_edit;
 mod render_edit;
 mod tags;
@@ -252,6 +253,8 @@ pub(crate) struct Patched {
     pub(crate) added: usize,
     /// Model files removed ([`added`]).
     pub(crate) removed: usize,
+    /// Macro files edited ([`macro_edit`]).
+    pub(crate) macros: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.

@@ -44,6 +44,11 @@ impl Renderer {
         })
     }
 
+    /// The macros the renders run.
+    pub(super) fn macros(&self) -> &crate::templating::MacroIndex {
+        &self.templates.index
+    }
+
     /// What a parse of `text` as the node of `entry` records; `None` when it fails.
     pub(super) fn record(&self, entry: &Map<String, Value>, text: &str) -> Option<Recorded> {
         let field = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
@@ -63,6 +68,7 @@ impl Renderer {
         };
         let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, self.services.clone()));
         let file = field("original_file_path")?;
+        ctx.set_file_render(true);
         self.templates.render(&file, text, &ctx).ok()?;
         Some(ctx.recorded())
     }
@@ -70,8 +76,8 @@ impl Renderer {
 
 /// Patches the manifest `entry` of a node for its file's new text `new` (its old text `old`)
 /// as the module says, `repoint` rewriting its refs and sources (given the entry, the old calls
-/// and the new); `false` when the edit is not one this can patch. `env_read`: the environment
-/// variables the last full parse read.
+/// and the new); returns what the new text's render recorded, `None` when the edit is not one
+/// this can patch. `env_read`: the environment variables the last full parse read.
 pub(super) fn patch(
     renderer: &Renderer,
     entry: &mut Map<String, Value>,
@@ -79,20 +85,15 @@ pub(super) fn patch(
     new: &str,
     env_read: &std::collections::BTreeMap<String, Option<String>>,
     repoint: &mut dyn FnMut(&mut Map<String, Value>, &Calls, &Calls) -> bool,
-) -> bool {
-    let (Some(before), Some(after)) = (renderer.record(entry, old), renderer.record(entry, new))
-    else {
-        return false;
-    };
+) -> Option<Recorded> {
+    let (before, after) = (renderer.record(entry, old)?, renderer.record(entry, new)?);
     let env_known = super::env_reads_known(env_read);
     if !(env_known && before.macros == after.macros && recorded_as(entry, &before)) {
-        return false;
+        return None;
     }
-    let Some(changed) = config_changes(entry, &before.config, &after.config) else {
-        return false;
-    };
+    let changed = config_changes(entry, &before.config, &after.config)?;
     if !repoint(entry, &Calls::recorded(&before), &Calls::recorded(&after)) {
-        return false;
+        return None;
     }
     for (key, value) in changed {
         for section in ["config", "unrendered_config"] {
@@ -101,7 +102,7 @@ pub(super) fn patch(
             }
         }
     }
-    true
+    Some(after)
 }
 
 /// The keys a `config(...)` call may change in a patch: set by the call, replacing what the
@@ -178,7 +179,7 @@ fn config_changes(
 
 /// Whether `rec` is what the manifest `entry` says its node's parse recorded (its refs, sources
 /// and macros), as the entry of a node without hooks writes them.
-fn recorded_as(entry: &Map<String, Value>, rec: &Recorded) -> bool {
+pub(super) fn recorded_as(entry: &Map<String, Value>, rec: &Recorded) -> bool {
     let refs = serde_json::to_value(crate::artifacts::node_json::Refs(&rec.refs));
     let sources = serde_json::to_value(crate::artifacts::node_json::Sources(&rec.sources));
     let macros = entry.get("depends_on").and_then(|d| d.get("macros"));

@@ -115,6 +115,14 @@ impl Object for MacroFn {
         {
             return Ok(Value::from_serialize(&v));
         }
+        match &ctx {
+            Some(c) => c.note_macro_run(&self.def),
+            None if self.def.package != super::BUILTIN_PACKAGE => {
+                super::super::MACRO_RAN_UNATTRIBUTED
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            None => {}
+        }
         let base = ctx.as_ref().map(|c| c.jinja_ctx()).unwrap_or_default();
         let index = state
             .lookup("__sluice_index")

@@ -1,0 +1,217 @@
+//! The partial parse of an edited macro file. In the manifest, a macro is its entry (its
+//! `macro_sql` the text of its definition), and otherwise only what the renders of a parse that
+//! ran it recorded: a parse-phase render of a node's own file records its `ref`, `source` and
+//! `config(...)` calls and the macros it calls, and any macro it runs, at any depth, can change
+//! those. So a full parse notes which macro files each node's file render ran
+//! ([`crate::compile::FileRender`]) and which ones any other render ran (hooks, configs,
+//! generic tests, the naming macros: [`Macros::elsewhere`]).
+//!
+//! When the edited files define the same macros as before and no other render ran them, the
+//! nodes whose renders ran them (read from the manifest in one pass) are rendered again with
+//! the new macros, in parallel; when each records what the manifest and the last parse say it
+//! recorded (the same calls, `config(...)` values and macro files), the edit changed nothing
+//! but the macros' own entries, whose `macro_sql` is rewritten. Anything else is a full parse:
+//! a macro added, removed or renamed, a file no parse could attribute, a render that fails or
+//! records something else, a node that is not a SQL file's (a snapshot, a disabled node), an
+//! environment variable no earlier parse read, or another kind of edit in the same parse.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::render_edit::{recorded_as, Renderer};
+use crate::artifacts::{ArtifactMeta, NodesAddedRemoved};
+use crate::compile::FileRender;
+use crate::session::Session;
+
+/// What a macro edit's patch needs of the last parse, kept with its files' record.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Macros {
+    /// Each macro file of the project and its packages, by path.
+    files: BTreeMap<PathBuf, MacroFile>,
+    /// What the render of each node's file ran of the macro files, by node id (nodes whose
+    /// render ran none left out).
+    renders: BTreeMap<String, Render>,
+    /// The macro files that renders other than nodes' own files ran; `None`: not known.
+    elsewhere: Option<BTreeSet<String>>,
+}
+
+/// A macro file: its template name and the ids of the macros it defines, sorted.
+#[derive(Debug, Serialize, Deserialize)]
+struct MacroFile {
+    template: String,
+    ids: Vec<String>,
+}
+
+/// What [`FileRender`] keeps, its `config(...)` values by checksum (none when empty).
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Render {
+    files: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    config: String,
+}
+
+impl Render {
+    fn of(r: &FileRender) -> Render {
+        Render {
+            files: r.macro_files.clone(),
+            config: match r.config.as_str() {
+                "{}" => String::new(),
+                c => crate::session::fingerprint::checksum(c.as_bytes()),
+            },
+        }
+    }
+}
+
+impl Macros {
+    /// What the full parse of `s` says of its macro files and the renders that ran them.
+    pub(super) fn of(s: &Session) -> Macros {
+        let m = s.manifest();
+        let mut files: BTreeMap<PathBuf, MacroFile> = BTreeMap::new();
+        for def in m.macros.values() {
+            let root = match def.package.as_str() {
+                crate::templating::BUILTIN_PACKAGE => continue,
+                p if p == m.project_name => &s.project.root,
+                p => match m.package_roots.get(p) {
+                    Some(root) => root,
+                    None => continue,
+                },
+            };
+            let file = files
+                .entry(root.join(&def.original_file_path))
+                .or_insert_with(|| MacroFile {
+                    template: def.template.clone(),
+                    ids: Vec::new(),
+                });
+            file.ids.push(def.unique_id.clone());
+        }
+        for file in files.values_mut() {
+            file.ids.sort();
+        }
+        let disabled = m.disabled.values().flatten();
+        let renders = m
+            .nodes
+            .values()
+            .map(|n| &**n)
+            .chain(disabled)
+            .filter_map(|n| Some((n.unique_id.clone(), Render::of(n.file_render.as_deref()?))))
+            .collect();
+        Macros {
+            files,
+            renders,
+            elsewhere: m.macro_files_elsewhere.clone(),
+        }
+    }
+
+    /// Whether `path` is a macro file the last parse knew.
+    pub(super) fn knows(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Records what a patch's render of the node `id`'s file ran (`None`: no macro file).
+    pub(super) fn rendered(&mut self, id: &str, render: Option<&FileRender>) {
+        match render {
+            Some(r) => {
+                self.renders.insert(id.to_string(), Render::of(r));
+            }
+            None => {
+                self.renders.remove(id);
+            }
+        }
+    }
+
+    /// Adds the macro files that a patch's parse ran outside nodes' files (`None`: unknown).
+    pub(super) fn ran_elsewhere(&mut self, files: Option<&BTreeSet<String>>) {
+        match (self.elsewhere.as_mut(), files) {
+            (Some(known), Some(files)) => known.extend(files.iter().cloned()),
+            _ => self.elsewhere = None,
+        }
+    }
+}
+
+/// Patches the manifest at `manifest` for the macro files `edited` (their new text on disk), as
+/// the module says. `models`: each SQL file's node and checksum (the nodes a render can read
+/// again); `env_read`: the environment variables the last full parse read. Returns whether it
+/// patched (nothing is written when not).
+pub(super) fn patch(
+    macros: &Macros,
+    edited: &[PathBuf],
+    models: &BTreeMap<PathBuf, (String, String)>,
+    at: &super::PatchContext<'_>,
+    (manifest, meta): (&Path, &ArtifactMeta),
+    env_read: &BTreeMap<String, Option<String>>,
+) -> Option<bool> {
+    let elsewhere = macros.elsewhere.as_ref()?;
+    let mut templates = BTreeSet::new();
+    for path in edited {
+        let file = macros.files.get(path)?;
+        if elsewhere.contains(&file.template) {
+            return None;
+        }
+        templates.insert(file.template.as_str());
+    }
+    // The new macros (a file that does not compile fails here: the full parse reports it).
+    let renderer = Renderer::new(at.root, at.target.clone(), at.vars)?;
+    let mut new_sql: BTreeMap<String, String> = BTreeMap::new();
+    for defs in renderer.macros().by_package.values() {
+        for def in defs.values() {
+            if templates.contains(def.template.as_str()) {
+                new_sql.insert(def.unique_id.clone(), def.macro_sql.clone());
+            }
+        }
+    }
+    let defined: BTreeSet<&String> = edited
+        .iter()
+        .filter_map(|p| macros.files.get(p))
+        .flat_map(|f| &f.ids)
+        .collect();
+    if !new_sql.keys().eq(defined.iter().copied()) {
+        return None;
+    }
+    // The nodes whose renders ran an edited file, all of them SQL files' nodes.
+    let callers: BTreeSet<String> = macros
+        .renders
+        .iter()
+        .filter(|(_, r)| r.files.iter().any(|f| templates.contains(f.as_str())))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let file_nodes: BTreeSet<&String> = models.values().map(|(id, _)| id).collect();
+    if !callers.iter().all(|id| file_nodes.contains(id)) {
+        return None;
+    }
+    if !callers.is_empty() {
+        let entries = crate::artifacts::manifest_entries(manifest, &callers).ok()??;
+        let same = entries.par_iter().all(|(id, entry)| {
+            let Some(raw) = entry.get("raw_code").and_then(Value::as_str) else {
+                return false;
+            };
+            let Some(rec) = renderer.record(entry, raw) else {
+                return false;
+            };
+            let render = FileRender::of(&rec).map(|r| Render::of(&r));
+            recorded_as(entry, &rec) && render.as_ref() == macros.renders.get(id)
+        });
+        if !same || !super::env_reads_known(env_read) {
+            return None;
+        }
+    }
+    let ids: Vec<String> = new_sql.keys().cloned().collect();
+    let patched = crate::artifacts::patch_manifest_nodes(
+        manifest,
+        meta,
+        &ids,
+        |id, entry| match new_sql.get(id) {
+            Some(sql) => {
+                entry.insert("macro_sql".into(), Value::String(sql.clone()));
+                true
+            }
+            None => false,
+        },
+        Vec::new,
+        &NodesAddedRemoved::default(),
+    );
+    Some(matches!(patched, Ok(true)))
+}
