@@ -898,3 +898,101 @@ fn a_model_renamed_and_models_added_together_are_patched_as_a_full_parse_would_w
         serde_json::json!(["model.shop.b_second"])
     );
 }
+
+#[test]
+fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let macros = dir.join("macros");
+    std::fs::create_dir_all(&macros).expect("macros folder");
+    let write = |path: &Path, text: &str| std::fs::write(path, text).expect("write");
+    let cents = macros.join("cents.sql");
+    let inner = macros.join("inner.sql");
+    let hooked = macros.join("hooked.sql");
+    write(
+        &cents,
+        "{% macro to_dollars(col) %}{{ col }} / 100.0{% endmacro %}\n\
+         {% macro outer(col, deep=false) %}{% if deep %}{{ inner(col) }}{% else %}{{ col }}{% endif %}{% endmacro %}\n",
+    );
+    write(&inner, "{% macro inner(col) %}{{ col }}{% endmacro %}\n");
+    write(&hooked, "{% macro hooked() %}select 1{% endmacro %}\n");
+    let payments = dir.join("models/staging/stg_payments.sql");
+    write(
+        &payments,
+        "select id as payment_id, order_id, method as payment_method,\n\
+         {{ to_dollars('amount_cents') }} as amount, {{ outer('id') }} as id_again\n\
+         from {{ ref('raw_payments') }}\n",
+    );
+    let shoppers = dir.join("models/shoppers.sql");
+    let text = std::fs::read_to_string(&shoppers).expect("model");
+    write(
+        &shoppers,
+        &format!("{{{{ config(post_hook=\"{{{{ hooked() }}}}\") }}}}\n{text}"),
+    );
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("(1 macro file edited since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edit = |path: &Path, from: &str, to: &str| {
+        let text = std::fs::read_to_string(path).expect("read");
+        assert!(text.contains(from), "{text}");
+        write(path, &text.replacen(from, to, 1));
+        parse(&dir, &[], &[])
+    };
+
+    // The SQL a model's macro writes: its entry's `macro_sql`, nothing else.
+    let r = edit(&cents, "/ 100.0", "/ 100.00");
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let sql = &fast["macros"]["macro.shop.to_dollars"]["macro_sql"];
+    assert!(sql.as_str().unwrap().contains("/ 100.00"), "{sql}");
+    // Jinja that calls nothing new.
+    let r = edit(&cents, "{{ col }} / 100.00", "{% set unit = 100 %}{{ col }} / {{ unit }}");
+    assert!(patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+    // A macro file no render ran: patched (no caller to render).
+    let r = edit(&inner, "{{ col }}", "({{ col }})");
+    assert!(patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+
+    // What a model records changed: a full parse.
+    let r = edit(&cents, "{% set unit", "{{ config(tags=['dollars']) }}{% set unit");
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let tags = &node(&fast, "model.shop.stg_payments")["tags"];
+    assert!(tags.to_string().contains("dollars"), "{tags}");
+    // A macro defined, or one run by a hook: a full parse.
+    let r = edit(&cents, "{% macro outer", "{% macro extra() %}1{% endmacro %}{% macro outer");
+    assert!(!patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+    let r = edit(&hooked, "select 1", "select 2");
+    assert!(!patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+
+    // A model's Jinja edited (patched) so that it now runs `inner` through `outer`: an edit of
+    // `inner` that changes what the model records must then parse in full.
+    let r = edit(&payments, "outer('id')", "outer('id', deep=true)");
+    assert!(r.stdout.contains("patched)"), "{r:?}");
+    like_a_full_parse(&dir);
+    let r = edit(&inner, "({{ col }})", "{{ config(tags=['inner']) }}({{ col }})");
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let tags = &node(&fast, "model.shop.stg_payments")["tags"];
+    assert!(tags.to_string().contains("inner"), "{tags}");
+    // A new model (patched) that runs a macro: its render is known to the next macro edit.
+    let r = {
+        write(
+            &dir.join("models/big_payments.sql"),
+            "select * from {{ ref('stg_payments') }} where amount > {{ outer('10') }}\n",
+        );
+        parse(&dir, &[], &[])
+    };
+    assert!(r.stdout.contains("1 model file added"), "{r:?}");
+    like_a_full_parse(&dir);
+    let r = edit(&cents, "{{ col }}{% endif %}", "{{ config(materialized='table') }}{{ col }}{% endif %}");
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let big = node(&fast, "model.shop.big_payments");
+    assert_eq!(big["config"]["materialized"], "table", "{big}");
+}
