@@ -1,71 +1,71 @@
 //! Many entries of a sluice `manifest.json` read in one pass, for a partial parse that checks
 //! a few thousand nodes (`session::partial_parse`): the file is read in pieces until every entry
-//! asked for is found, and only those entries are parsed. Searching for each id on its own
-//! ([`super::patch_manifest_nodes`]) would read the file once per id.
+//! asked for is found, and only those entries are parsed, in parallel. Searching for each id
+//! on its own ([`super::patch_manifest_nodes`]) would read the file once per id.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use rayon::prelude::*;
+use serde::de::IgnoredAny;
 
 /// How much one read adds to what has been read.
 const PIECE: u64 = 8 << 20;
 
 /// The entries of the nodes `ids` in the manifest at `path` (the first `"<id>":{` of each:
 /// `nodes` comes first in a sluice manifest, and elsewhere a node id is a value or the key of
-/// a list); `None` when one is missing or does not parse.
-pub(crate) fn manifest_entries(
+/// a list), each read as a `T` (the fields it names: the rest of the entry is skipped), in
+/// parallel; `None` when one is missing or does not parse.
+pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
     path: &Path,
     ids: &BTreeSet<String>,
-) -> std::io::Result<Option<BTreeMap<String, Map<String, Value>>>> {
+) -> std::io::Result<Option<BTreeMap<String, T>>> {
     let mut file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+    let mut buf: Vec<u8> = Vec::with_capacity(len);
     let wanted: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
-    let mut found: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    // Where each entry's value starts, by id.
+    let mut starts: HashMap<&[u8], usize> = HashMap::with_capacity(wanted.len());
     let finder = memchr::memmem::Finder::new(b"\":{");
-    let mut buf: Vec<u8> = Vec::new();
     // Where the search goes on from (every key before it was looked at).
     let mut from = 0;
     let mut at_end = false;
-    while found.len() < wanted.len() {
+    while starts.len() < wanted.len() {
         if at_end {
             return Ok(None);
         }
         at_end = (&mut file).take(PIECE).read_to_end(&mut buf)? == 0;
-        let mut resume = None;
-        let mut at = from;
-        while let Some(i) = finder.find(&buf[at..]) {
-            let hit = at + i;
-            at = hit + 1;
-            let Some(key) = key_before(&buf, hit) else {
-                continue;
-            };
-            if !wanted.contains(key) || found.contains_key(std::str::from_utf8(key).unwrap_or(""))
-            {
-                continue;
-            }
-            let value = &buf[hit + 2..];
-            let mut values = serde_json::Deserializer::from_slice(value).into_iter::<Map<_, _>>();
-            match values.next() {
-                Some(Ok(entry)) => {
-                    let id = String::from_utf8_lossy(key).into_owned();
-                    found.insert(id, entry);
-                    if found.len() == wanted.len() {
-                        break;
-                    }
-                }
-                // Cut off by the end of what was read: read on, and look again from here.
-                Some(Err(e)) if e.is_eof() && !at_end => {
-                    resume = Some(hit - key.len() - 1);
-                    break;
-                }
-                _ => return Ok(None),
+        for i in finder.find_iter(&buf[from..]) {
+            let hit = from + i;
+            if let Some(key) = key_before(&buf, hit).and_then(|k| wanted.get(k)) {
+                starts.entry(key).or_insert(hit + 2);
             }
         }
         // The next search overlaps this one by a needle's length less one.
-        from = resume.unwrap_or_else(|| buf.len().saturating_sub(2));
+        from = buf.len().saturating_sub(2);
     }
-    Ok(Some(found))
+    // Each entry whole: read on past the last one's start until it parses.
+    let last = starts.values().copied().max().unwrap_or(0);
+    loop {
+        let mut rest = serde_json::Deserializer::from_slice(&buf[last..]).into_iter::<IgnoredAny>();
+        match rest.next() {
+            Some(Ok(_)) => break,
+            Some(Err(e)) if e.is_eof() && !at_end => {
+                at_end = (&mut file).take(PIECE).read_to_end(&mut buf)? == 0;
+            }
+            _ => return Ok(None),
+        }
+    }
+    let parsed: Vec<Option<(String, T)>> = starts
+        .into_par_iter()
+        .map(|(key, start)| {
+            let mut values = serde_json::Deserializer::from_slice(&buf[start..]).into_iter::<T>();
+            let entry = values.next()?.ok()?;
+            Some((String::from_utf8_lossy(key).into_owned(), entry))
+        })
+        .collect();
+    Ok(parsed.into_iter().collect())
 }
 
 /// The key that ends with the quote at `quote` (`"<key>":`), when it is one: its characters
@@ -82,6 +82,7 @@ fn key_before(buf: &[u8], quote: usize) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
 
     #[test]
     fn reads_the_entries_asked_for_across_pieces() {
@@ -104,13 +105,19 @@ mod tests {
         let ids: BTreeSet<String> = ["model.p.m1", "model.p.m3", "model.p.m39"]
             .map(String::from)
             .into();
-        let got = manifest_entries(&path, &ids).unwrap().unwrap();
-        assert_eq!(got.keys().collect::<Vec<_>>(), ids.iter().collect::<Vec<_>>());
+        let got: BTreeMap<String, Map<String, Value>> =
+            manifest_entries(&path, &ids).unwrap().unwrap();
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            ids.iter().collect::<Vec<_>>()
+        );
         for (id, entry) in &got {
             assert_eq!(entry["unique_id"], Value::from(id.as_str()));
             assert_eq!(entry["raw_code"], Value::from(big.as_str()));
         }
         let missing: BTreeSet<String> = ["model.p.m1", "model.p.nope"].map(String::from).into();
-        assert!(manifest_entries(&path, &missing).unwrap().is_none());
+        assert!(manifest_entries::<Value>(&path, &missing)
+            .unwrap()
+            .is_none());
     }
 }

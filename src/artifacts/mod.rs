@@ -33,11 +33,11 @@ pub(crate) use catalog::{catalog_json, read_catalog};
 pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
-pub(crate) use manifest_entries::manifest_entries;
 pub(crate) use manifest::{
     manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest, GraphEdit,
     GraphMapKind, ListEdit, NodesAddedRemoved,
 };
+pub(crate) use manifest_entries::manifest_entries;
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
 };

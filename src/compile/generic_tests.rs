@@ -354,13 +354,14 @@ fn test_node(
     // (Only when the macro's file calls `config(` at all: most custom tests do not, and
     // rendering every test twice would slow parsing down.)
     let def = templates.index.find(&macro_name, Some(pkg));
-    // What the test makes depends on its macro's text (its arguments, whether it calls
-    // `config(`), not only on what the macro runs: partial parsing must know it.
+    // What the test makes depends on whether its macro's file calls `config(` (rendered
+    // then, which notes what it runs), not only on what the macro runs: partial parsing must
+    // know it.
     if let Some(d) = def
         .as_ref()
         .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE)
     {
-        crate::templating::Services::note_macro_file(env.services.as_ref(), &d.template);
+        crate::templating::Services::note_test_macro_file(env.services.as_ref(), &d.template);
     }
     // The package whose `test_<name>` the test calls (the project's own before dbt's).
     let defining = def

@@ -394,6 +394,9 @@ pub(crate) struct Manifest {
     /// configs, generic tests, relation names ...); `None` when it cannot tell (a macro ran
     /// outside any render).
     pub(crate) macro_files_elsewhere: Option<std::collections::BTreeSet<String>>,
+    /// The files of generic tests' macros the parse did not run because they call no
+    /// `config(` (what makes the tests depends on that).
+    pub(crate) test_macro_files: std::collections::BTreeSet<String>,
 }
 
 impl Manifest {

@@ -212,8 +212,17 @@ fn parse_project(
     crate::timing("parse: dependencies", t);
     manifest.macro_files_elsewhere = match crate::templating::macro_ran_unattributed() {
         true => None,
-        false => services.macro_files_elsewhere.lock().ok().map(|f| f.clone()),
+        false => services
+            .macro_files_elsewhere
+            .lock()
+            .ok()
+            .map(|f| f.clone()),
     };
+    manifest.test_macro_files = services
+        .test_macro_files
+        .lock()
+        .map(|f| f.clone())
+        .unwrap_or_default();
     warnings.extend(deprecation_warnings(&manifest, opts.run_started_at));
     Ok(Parsed {
         manifest,
@@ -298,6 +307,7 @@ pub(crate) fn template_env(
             .map(|p| (p.config.name.clone(), p.config.vars.clone()))
             .collect(),
         macro_files_elsewhere: Default::default(),
+        test_macro_files: Default::default(),
     });
     Ok((templates, services))
 }

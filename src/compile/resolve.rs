@@ -14,6 +14,15 @@ use crate::project::Target;
 use crate::sql::{Dialect, Relation};
 use crate::templating::{NodeInfo, Services};
 
+/// Adds `template` to `files` (once).
+fn note(files: &std::sync::Mutex<std::collections::BTreeSet<String>>, template: &str) {
+    if let Ok(mut files) = files.lock() {
+        if !files.contains(template) {
+            files.insert(template.to_string());
+        }
+    }
+}
+
 /// Vars for the parse phase.
 #[derive(Debug, Clone)]
 pub(crate) struct ParseServices {
@@ -25,7 +34,11 @@ pub(crate) struct ParseServices {
     pub(crate) package_vars: BTreeMap<String, Map<String, Value>>,
     /// The files of the macros that parse-phase renders other than nodes' own files ran
     /// ([`Services::note_macro_file`]).
-    pub(crate) macro_files_elsewhere: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    pub(crate) macro_files_elsewhere:
+        std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// The files of the generic tests' macros a parse did not run ([`Services::note_test_macro_file`]).
+    pub(crate) test_macro_files:
+        std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl ParseServices {
@@ -59,11 +72,10 @@ fn scoped_var(vars: &Map<String, Value>, package: &str, name: &str) -> Option<Va
 
 impl Services for ParseServices {
     fn note_macro_file(&self, template: &str) {
-        if let Ok(mut files) = self.macro_files_elsewhere.lock() {
-            if !files.contains(template) {
-                files.insert(template.to_string());
-            }
-        }
+        note(&self.macro_files_elsewhere, template);
+    }
+    fn note_test_macro_file(&self, template: &str) {
+        note(&self.test_macro_files, template);
     }
     fn resolve_ref(
         &self,

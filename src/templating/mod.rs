@@ -96,6 +96,11 @@ pub trait Services: Send + Sync {
     fn note_macro_file(&self, template: &str) {
         let _ = template;
     }
+    /// A parse made a generic test of a macro of the file `template` without running it, on
+    /// the strength of its text: that the file calls no `config(`.
+    fn note_test_macro_file(&self, template: &str) {
+        let _ = template;
+    }
     /// `is_incremental()` for this node.
     fn is_incremental(&self, node: &NodeInfo) -> bool {
         let _ = node;

@@ -948,7 +948,11 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     let sql = &fast["macros"]["macro.shop.to_dollars"]["macro_sql"];
     assert!(sql.as_str().unwrap().contains("/ 100.00"), "{sql}");
     // Jinja that calls nothing new.
-    let r = edit(&cents, "{{ col }} / 100.00", "{% set unit = 100 %}{{ col }} / {{ unit }}");
+    let r = edit(
+        &cents,
+        "{{ col }} / 100.00",
+        "{% set unit = 100 %}{{ col }} / {{ unit }}",
+    );
     assert!(patched(&r), "{r:?}");
     like_a_full_parse(&dir);
     // A macro file no render ran: patched (no caller to render).
@@ -957,13 +961,21 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     like_a_full_parse(&dir);
 
     // What a model records changed: a full parse.
-    let r = edit(&cents, "{% set unit", "{{ config(tags=['dollars']) }}{% set unit");
+    let r = edit(
+        &cents,
+        "{% set unit",
+        "{{ config(tags=['dollars']) }}{% set unit",
+    );
     assert!(!patched(&r), "{r:?}");
     let fast = like_a_full_parse(&dir);
     let tags = &node(&fast, "model.shop.stg_payments")["tags"];
     assert!(tags.to_string().contains("dollars"), "{tags}");
     // A macro defined, or one run by a hook: a full parse.
-    let r = edit(&cents, "{% macro outer", "{% macro extra() %}1{% endmacro %}{% macro outer");
+    let r = edit(
+        &cents,
+        "{% macro outer",
+        "{% macro extra() %}1{% endmacro %}{% macro outer",
+    );
     assert!(!patched(&r), "{r:?}");
     like_a_full_parse(&dir);
     let r = edit(&hooked, "select 1", "select 2");
@@ -975,7 +987,11 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     let r = edit(&payments, "outer('id')", "outer('id', deep=true)");
     assert!(r.stdout.contains("patched)"), "{r:?}");
     like_a_full_parse(&dir);
-    let r = edit(&inner, "({{ col }})", "{{ config(tags=['inner']) }}({{ col }})");
+    let r = edit(
+        &inner,
+        "({{ col }})",
+        "{{ config(tags=['inner']) }}({{ col }})",
+    );
     assert!(!patched(&r), "{r:?}");
     let fast = like_a_full_parse(&dir);
     let tags = &node(&fast, "model.shop.stg_payments")["tags"];
@@ -990,7 +1006,11 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     };
     assert!(r.stdout.contains("1 model file added"), "{r:?}");
     like_a_full_parse(&dir);
-    let r = edit(&cents, "{{ col }}{% endif %}", "{{ config(materialized='table') }}{{ col }}{% endif %}");
+    let r = edit(
+        &cents,
+        "{{ col }}{% endif %}",
+        "{{ config(materialized='table') }}{{ col }}{% endif %}",
+    );
     assert!(!patched(&r), "{r:?}");
     let fast = like_a_full_parse(&dir);
     let big = node(&fast, "model.shop.big_payments");

@@ -19,13 +19,13 @@
 //! graph lists and its place in its parents' `child_map` lists go. Its name stays taken for a
 //! model added later (a disabled node may have it too): that parses in full.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::macro_edit::Macros;
+use super::macro_edit::{Macros, Ran};
 use super::ref_edit::{Calls, Index};
 use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
 use crate::compile::{FileRender, ResourceType};
@@ -73,9 +73,9 @@ pub(super) fn added_and_removed(
     let new = match added.is_empty() {
         true => Vec::new(),
         false => {
-            let (new, elsewhere) = new_models(at, meta, added, env_read)?;
+            let (new, ran) = new_models(at, meta, added, env_read)?;
             if let Some(m) = macros.as_deref_mut() {
-                m.ran_elsewhere(elsewhere.as_ref());
+                m.parsed(ran);
             }
             new
         }
@@ -117,8 +117,8 @@ pub(super) fn added_and_removed(
 type NewModel = (String, Map<String, Value>, Calls, Option<Arc<FileRender>>);
 
 /// The new nodes of the SQL files at `paths` in the project at `at.root`, parsed together with
-/// the project's macros alone, in the order of `paths`, and the macro files the parse ran
-/// other than in their files (`None`: unknown); `None` when one of the files is not a new
+/// the project's macros alone, in the order of `paths`, and what the parse said of the macro
+/// files besides their renders; `None` when one of the files is not a new
 /// model this can parse alone. `env_read`: the environment variables the last full parse read
 /// (the new files may read no other).
 fn new_models(
@@ -126,7 +126,7 @@ fn new_models(
     meta: &ArtifactMeta,
     paths: &[PathBuf],
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<(Vec<NewModel>, Option<BTreeSet<String>>)> {
+) -> Option<(Vec<NewModel>, Ran)> {
     let (root, target, vars) = (at.root, at.target, at.vars);
     let mut project = crate::project::load_macros(root).ok()?;
     let mut original_file_paths = Vec::with_capacity(paths.len());
@@ -173,5 +173,5 @@ fn new_models(
         let render = node.file_render.clone();
         new.push((node.unique_id.clone(), entry, calls, render));
     }
-    Some((new, manifest.macro_files_elsewhere.clone()))
+    Some((new, Ran::of(manifest)))
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::render_edit::{recorded_as, Renderer};
 use crate::artifacts::{ArtifactMeta, NodesAddedRemoved};
@@ -37,6 +37,9 @@ pub(super) struct Macros {
     renders: BTreeMap<String, Render>,
     /// The macro files that renders other than nodes' own files ran; `None`: not known.
     elsewhere: Option<BTreeSet<String>>,
+    /// The files of generic tests' macros the parse did not run: they call no `config(`.
+    #[serde(default)]
+    test_files: BTreeSet<String>,
 }
 
 /// A macro file: its template name and the ids of the macros it defines, sorted.
@@ -103,6 +106,7 @@ impl Macros {
             files,
             renders,
             elsewhere: m.macro_files_elsewhere.clone(),
+            test_files: m.test_macro_files.clone(),
         }
     }
 
@@ -123,12 +127,66 @@ impl Macros {
         }
     }
 
-    /// Adds the macro files that a patch's parse ran outside nodes' files (`None`: unknown).
-    pub(super) fn ran_elsewhere(&mut self, files: Option<&BTreeSet<String>>) {
-        match (self.elsewhere.as_mut(), files) {
-            (Some(known), Some(files)) => known.extend(files.iter().cloned()),
+    /// Adds what a patch's parse of new files said of the macro files.
+    pub(super) fn parsed(&mut self, ran: Ran) {
+        match (self.elsewhere.as_mut(), ran.elsewhere) {
+            (Some(known), Some(files)) => known.extend(files),
             _ => self.elsewhere = None,
         }
+        self.test_files.extend(ran.test_files);
+    }
+}
+
+/// What a parse said of the macro files besides nodes' renders: those it ran elsewhere
+/// (`None`: unknown), the generic tests' macros it did not run.
+pub(super) struct Ran {
+    elsewhere: Option<BTreeSet<String>>,
+    test_files: BTreeSet<String>,
+}
+
+impl Ran {
+    pub(super) fn of(m: &crate::compile::Manifest) -> Ran {
+        Ran {
+            elsewhere: m.macro_files_elsewhere.clone(),
+            test_files: m.test_macro_files.clone(),
+        }
+    }
+}
+
+/// What a caller's render, and the check of what it records, read of its manifest entry.
+#[derive(Debug, Deserialize)]
+struct Caller {
+    unique_id: String,
+    name: String,
+    package_name: String,
+    resource_type: String,
+    original_file_path: String,
+    config: Map<String, Value>,
+    raw_code: String,
+    refs: Value,
+    sources: Value,
+    depends_on: Value,
+}
+
+impl Caller {
+    /// The entry with these fields alone.
+    fn entry(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        for (k, v) in [
+            ("unique_id", Value::String(self.unique_id)),
+            ("name", Value::String(self.name)),
+            ("package_name", Value::String(self.package_name)),
+            ("resource_type", Value::String(self.resource_type)),
+            ("original_file_path", Value::String(self.original_file_path)),
+            ("config", Value::Object(self.config)),
+            ("raw_code", Value::String(self.raw_code)),
+            ("refs", self.refs),
+            ("sources", self.sources),
+            ("depends_on", self.depends_on),
+        ] {
+            m.insert(k.to_string(), v);
+        }
+        m
     }
 }
 
@@ -151,10 +209,18 @@ pub(super) fn patch(
         if elsewhere.contains(&file.template) {
             return None;
         }
+        // A generic test's macro that now calls `config(` is rendered by a parse.
+        if macros.test_files.contains(&file.template)
+            && std::fs::read_to_string(path).ok()?.contains("config(")
+        {
+            return None;
+        }
         templates.insert(file.template.as_str());
     }
     // The new macros (a file that does not compile fails here: the full parse reports it).
+    let t = std::time::Instant::now();
     let renderer = Renderer::new(at.root, at.target.clone(), at.vars)?;
+    crate::timing("macro edit: macros loaded", t);
     let mut new_sql: BTreeMap<String, String> = BTreeMap::new();
     for defs in renderer.macros().by_package.values() {
         for def in defs.values() {
@@ -182,18 +248,21 @@ pub(super) fn patch(
     if !callers.iter().all(|id| file_nodes.contains(id)) {
         return None;
     }
+    crate::timing("macro edit: callers found", t);
     if !callers.is_empty() {
-        let entries = crate::artifacts::manifest_entries(manifest, &callers).ok()??;
-        let same = entries.par_iter().all(|(id, entry)| {
-            let Some(raw) = entry.get("raw_code").and_then(Value::as_str) else {
-                return false;
-            };
-            let Some(rec) = renderer.record(entry, raw) else {
+        let entries: BTreeMap<String, Caller> =
+            crate::artifacts::manifest_entries(manifest, &callers).ok()??;
+        crate::timing("macro edit: callers read", t);
+        let same = entries.into_par_iter().all(|(id, caller)| {
+            let raw = caller.raw_code.clone();
+            let entry = caller.entry();
+            let Some(rec) = renderer.record(&entry, &raw) else {
                 return false;
             };
             let render = FileRender::of(&rec).map(|r| Render::of(&r));
-            recorded_as(entry, &rec) && render.as_ref() == macros.renders.get(id)
+            recorded_as(&entry, &rec) && render.as_ref() == macros.renders.get(&id)
         });
+        crate::timing("macro edit: callers rendered", t);
         if !same || !super::env_reads_known(env_read) {
             return None;
         }
