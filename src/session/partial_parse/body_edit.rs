@@ -9,7 +9,8 @@
 //! ([`crate::artifacts::patch_manifest_nodes`]) and the rest of it is copied, in a fraction of
 //! the time a full parse takes. When the tags changed, [`super::ref_edit`] (plain refs and
 //! sources alone) and [`super::render_edit`] (a render before and after the edit) may still
-//! patch the node ([`CallEdits`]). A seed's rows edited change its `checksum` alone.
+//! patch the node ([`CallEdits`]). A seed's rows edited change its `checksum` alone. A macro
+//! file edited, alone, is [`super::macro_edit`]'s.
 //!
 //! To know which files changed, a full parse also keeps, next to its state, every path it
 //! watched with its stamp, which node each SQL file and seed is, and what [`super::docs_edit`]

@@ -19,9 +19,11 @@
 //! `checksum` are rewritten in place), and descriptions changed in properties files
 //! ([`docs_edit`]: those entries' descriptions are); a model's Jinja edited so that it calls
 //! what it called but other refs or sources ([`ref_edit`], [`render_edit`]); a new model file,
-//! or one removed that nothing reads ([`added`]: its node and graph lists added or taken out).
-//! Any other change (another key of a properties file, a macro, another file removed) reparses
-//! the whole project (a second at 10,000 models).
+//! or one removed that nothing reads ([`added`]: its node and graph lists added or taken out);
+//! a macro file edited so that the renders that run it record what they recorded
+//! ([`macro_edit`]: the macros' `macro_sql`). Any other change (another key of a properties
+//! file, a macro a hook runs, another file removed) reparses the whole project (a second at
+//! 10,000 models).
 
 mod added;
 mod body_edit;
