@@ -68,6 +68,28 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
     Ok(parsed.into_iter().collect())
 }
 
+/// Whether some node of `ids` has an entry in the manifest at `path` (read to its end when
+/// none has).
+pub(crate) fn manifest_has_any(path: &Path, ids: &BTreeSet<String>) -> std::io::Result<bool> {
+    let mut file = std::fs::File::open(path)?;
+    let wanted: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+    let finder = memchr::memmem::Finder::new(b"\":{");
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        // Each piece starts with the end of the one before (a key across them).
+        let keep = buf.len().saturating_sub(4096);
+        buf.drain(..keep);
+        if (&mut file).take(PIECE).read_to_end(&mut buf)? == 0 {
+            return Ok(false);
+        }
+        for hit in finder.find_iter(&buf) {
+            if key_before(&buf, hit).is_some_and(|k| wanted.contains(k)) {
+                return Ok(true);
+            }
+        }
+    }
+}
+
 /// The key that ends with the quote at `quote` (`"<key>":`), when it is one: its characters
 /// plain (no quote or backslash: in a string value, quotes are escaped) and it opens a map's
 /// entry (after `{` or `,`).

@@ -37,7 +37,7 @@ pub(crate) use manifest::{
     manifest_json, patch_manifest_nodes, rewrite_manifest_metadata, write_manifest, GraphEdit,
     GraphMapKind, ListEdit, NodesAddedRemoved,
 };
-pub(crate) use manifest_entries::manifest_entries;
+pub(crate) use manifest_entries::{manifest_entries, manifest_has_any};
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
 };

@@ -1016,3 +1016,86 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     let big = node(&fast, "model.shop.big_payments");
     assert_eq!(big["config"]["materialized"], "table", "{big}");
 }
+
+#[test]
+fn an_edit_of_a_models_generic_tests_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let schema = dir.join("models/schema.yml");
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("(the tests of 1 properties file changed since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&schema).expect("read");
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&schema, text.replacen(from, to, 1)).expect("write");
+        parse(&dir, &[], &[])
+    };
+    let tests_of = |m: &Value, model: &str| -> Vec<String> {
+        let mut ids: Vec<String> = m["child_map"][model]
+            .as_array()
+            .expect("children")
+            .iter()
+            .filter_map(|c| {
+                c.as_str()
+                    .filter(|c| c.starts_with("test."))
+                    .map(String::from)
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    // A test added to a column that had none, then one with arguments and another parent.
+    let r = edit(
+        "      - name: first_order_on\n",
+        "      - name: first_order_on\n        data_tests: [not_null]\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let shoppers = tests_of(&fast, "model.shop.shoppers");
+    assert!(
+        shoppers
+            .iter()
+            .any(|t| t.starts_with("test.shop.not_null_shoppers_first_order_on.")),
+        "{shoppers:?}"
+    );
+    let r = edit(
+        "        data_tests: [not_null]\n",
+        "        data_tests:\n          - not_null\n          - relationships:\n              to: ref('orders')\n              field: ordered_at\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let orders = tests_of(&fast, "model.shop.orders");
+    assert!(
+        orders
+            .iter()
+            .any(|t| t.contains("relationships_shoppers_first_order_on")),
+        "{orders:?}"
+    );
+    // Its severity, then a test removed.
+    let r = edit(
+        "          - not_null\n          - relationships",
+        "          - not_null:\n              config: {severity: warn}\n          - relationships",
+    );
+    assert!(patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+    let r = edit("data_tests: [unique, not_null]", "data_tests: [unique]");
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert_eq!(tests_of(&fast, "model.shop.shoppers").len(), shoppers.len());
+
+    // Anything else in the file with them, or a test that cannot be: a full parse.
+    let r = edit(
+        "data_tests: [unique]",
+        "data_tests: [unique, not_null]\n        meta: {owner: ops}",
+    );
+    assert!(!patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+    let text = std::fs::read_to_string(&schema).expect("read");
+    let unknown = text.replacen("[unique, not_null]", "[unique, not_null, no_such_test]", 1);
+    std::fs::write(&schema, unknown).expect("write");
+    let out = parse_failing(&dir);
+    assert!(out.contains("no_such_test"), "{out}");
+}

@@ -35,6 +35,7 @@ use super::macro_edit::{self, Macros};
 use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
+use super::tests_edit;
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
@@ -218,6 +219,8 @@ pub(super) fn patch(
     let mut properties_touched = false;
     // The macro files edited, with their new checksums.
     let mut macro_files: Vec<(PathBuf, String)> = Vec::new();
+    // The properties files whose tests may have changed.
+    let mut tests_files: Vec<PathBuf> = Vec::new();
     for (path, stamp) in &now {
         let Some(&before) = then.get(path) else {
             continue;
@@ -226,10 +229,18 @@ pub(super) fn patch(
             continue;
         }
         if let Some(described) = files.properties.get_mut(path) {
-            let found = docs.len();
-            docs_edit::patch(path, &meta.project_name, described, &mut docs)?;
-            properties += usize::from(docs.len() > found);
-            properties_touched = true;
+            let (mut now, mut found) = (described.clone(), BTreeMap::new());
+            match docs_edit::patch(path, &meta.project_name, &mut now, &mut found) {
+                Some(()) => {
+                    *described = now;
+                    properties += usize::from(!found.is_empty());
+                    docs.extend(found);
+                    properties_touched = true;
+                }
+                // Its tests changed ([`tests_edit`]), else a full parse.
+                None if tests_edit::knows(target_path, path) => tests_files.push(path.clone()),
+                None => return None,
+            }
             continue;
         }
         if let Some(sum) = files.others.get(path) {
@@ -237,11 +248,15 @@ pub(super) fn patch(
             let text = std::fs::read(path).ok()?;
             let new_sum = crate::session::fingerprint::checksum(&text);
             if new_sum != *sum {
-                // A macro file edited ([`macro_edit`]), else a full parse.
-                if !files.macros.as_ref().is_some_and(|m| m.knows(path)) {
+                // A macro file edited ([`macro_edit`]), a properties file's tests
+                // ([`tests_edit`]), else a full parse.
+                if files.macros.as_ref().is_some_and(|m| m.knows(path)) {
+                    macro_files.push((path.clone(), new_sum));
+                } else if tests_edit::knows(target_path, path) {
+                    tests_files.push(path.clone());
+                } else {
                     return None;
                 }
-                macro_files.push((path.clone(), new_sum));
             }
             continue;
         }
@@ -268,10 +283,34 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
+    let paths_alone = added_paths.is_empty() && removed_paths.is_empty();
+    if !tests_files.is_empty() {
+        // Tests' edits alone (a new model's tests would need it parsed first).
+        let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
+        if !(alone && paths_alone && macro_files.is_empty()) {
+            return None;
+        }
+        let done = tests(
+            target_path,
+            (manifest, meta),
+            &mut files,
+            &tests_files,
+            project,
+            &state.env,
+        )?;
+        crate::timing("partial parse: tests patched", t);
+        finish(target_path, manifest, state, files, (now, since), true)?;
+        state.summary.nodes = (state.summary.nodes + done.1).saturating_sub(done.2);
+        state.summary.tests = (state.summary.tests + done.1).saturating_sub(done.2);
+        return Some(Patched {
+            tests: tests_files.len(),
+            ..Patched::default()
+        });
+    }
     if !macro_files.is_empty() {
         // Macro edits alone: with other edits, a node's render could read both.
         let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
-        if !(alone && added_paths.is_empty() && removed_paths.is_empty()) {
+        if !(alone && paths_alone) {
             return None;
         }
         let paths: Vec<PathBuf> = macro_files.iter().map(|(p, _)| p.clone()).collect();
@@ -373,7 +412,81 @@ pub(super) fn patch(
         added,
         removed,
         macros: 0,
+        tests: 0,
     })
+}
+
+/// Patches the manifest for the properties files `paths` whose tests changed
+/// ([`tests_edit`]), and keeps what `files` says of them up to date. Returns how many tests it
+/// patched, added and removed; `None` when it did not patch (nothing written to the manifest).
+fn tests(
+    target_path: &Path,
+    (manifest, meta): (&Path, &ArtifactMeta),
+    files: &mut Files,
+    paths: &[PathBuf],
+    project: &super::PatchContext<'_>,
+    env_read: &BTreeMap<String, Option<String>>,
+) -> Option<(usize, usize, usize)> {
+    let index = files.index.as_mut()?;
+    let mut all = tests_edit::TestsEdit::default();
+    for path in paths {
+        let edit = tests_edit::patch(
+            path,
+            target_path,
+            project,
+            meta,
+            (&mut *index, &files.models),
+            env_read,
+        )?;
+        all.nodes.added.extend(edit.nodes.added);
+        all.nodes.removed.extend(edit.nodes.removed);
+        all.changed.extend(edit.changed);
+        all.primary_keys.extend(edit.primary_keys);
+        all.graph.extend(edit.graph);
+        // What the file now documents, for the next edit of it.
+        let text = std::fs::read(path).ok()?;
+        match docs_edit::described_file(path, &meta.project_name)? {
+            Some(d) => {
+                files.others.remove(path);
+                files.properties.insert(path.clone(), d);
+            }
+            None => {
+                files.properties.remove(path);
+                let sum = crate::session::fingerprint::checksum(&text);
+                files.others.insert(path.clone(), sum);
+            }
+        }
+    }
+    let ids: Vec<String> = all
+        .changed
+        .keys()
+        .chain(all.primary_keys.keys())
+        .cloned()
+        .collect();
+    let patched = crate::artifacts::patch_manifest_nodes(
+        manifest,
+        meta,
+        &ids,
+        |id, entry| match (all.changed.get(id), all.primary_keys.get(id)) {
+            (Some(new), _) => {
+                *entry = new.clone();
+                true
+            }
+            (None, Some(key)) => {
+                entry.insert("primary_key".into(), key.clone());
+                true
+            }
+            (None, None) => false,
+        },
+        || all.graph,
+        &all.nodes,
+    );
+    let counts = (
+        all.changed.len(),
+        all.nodes.added.len(),
+        all.nodes.removed.len(),
+    );
+    matches!(patched, Ok(true)).then_some(counts)
 }
 
 /// Records a patch in `state` and `files` (written): the manifest's new stamp, the watched

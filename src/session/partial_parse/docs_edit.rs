@@ -94,6 +94,14 @@ fn described(value: &Value, package: &str) -> Option<Described> {
     })
 }
 
+/// What a full parse would keep of the properties file at `path` now (`Some(None)`: it
+/// documents nothing); `None` when it does not parse cleanly.
+pub(super) fn described_file(path: &Path, package: &str) -> Option<Option<Described>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (value, warnings) = crate::project::yaml::parse_checked(&text, path).ok()?;
+    warnings.is_empty().then(|| described(&value, package))
+}
+
 /// The edits of the properties file at `path`, last kept as `before` (updated to the file as it
 /// is now), added to `edits` by manifest entry. `None` when the change is not a documentation
 /// edit this can patch.

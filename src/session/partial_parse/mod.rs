@@ -32,6 +32,7 @@ mod macro_edit;
 mod ref_edit;
 mod render_edit;
 mod tags;
+mod tests_edit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -257,6 +258,8 @@ pub(crate) struct Patched {
     pub(crate) removed: usize,
     /// Macro files edited ([`macro_edit`]).
     pub(crate) macros: usize,
+    /// Properties files whose generic tests changed ([`tests_edit`]).
+    pub(crate) tests: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.
@@ -451,6 +454,7 @@ pub(crate) fn prepare(
     let taken = s.warnings.is_empty().then(|| {
         let stamps = Stamps::of(&s.project, started);
         let files = body_edit::files_text(&stamps, s);
+        tests_edit::save(s, &target_path);
         let state = State {
             version: VERSION,
             inputs: inputs(opts, inputs_key),

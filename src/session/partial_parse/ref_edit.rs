@@ -223,6 +223,16 @@ impl Index {
         self.parents.remove(id)
     }
 
+    /// What `ref('<name>')` in a root-project node resolves to.
+    pub(super) fn resolves_to(&self, name: &str) -> Option<&String> {
+        self.refs.get(name)
+    }
+
+    /// [`Index::resolve`], for a node the index does not keep (a test).
+    pub(super) fn resolve_calls(&self, calls: &Calls) -> Option<Vec<String>> {
+        self.resolve(calls)
+    }
+
     /// The `depends_on.nodes` of `calls` (refs, then sources, each once), as
     /// `compile::dependencies` resolves them; `None` if one does not resolve here.
     fn resolve(&self, calls: &Calls) -> Option<Vec<String>> {
