@@ -29,7 +29,6 @@ use super::macro_edit::{Macros, Ran};
 use super::ref_edit::{Calls, Index};
 use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
 use crate::compile::{FileRender, ResourceType};
-use crate::project::{FileKind, SqlFile};
 
 /// The nodes of the model files `added` (parsed alone) and `removed` since the last parse, and
 /// the changes of the graph maps they make; `index` and `models` (each SQL file's node and
@@ -134,21 +133,7 @@ fn new_models(
         if path.extension().is_none_or(|e| e != "sql") {
             return None;
         }
-        let folder = project
-            .config
-            .model_paths
-            .iter()
-            .find(|f| path.starts_with(root.join(f)))?
-            .clone();
-        let original_file_path = crate::project::relative(root, path);
-        let contents = crate::project::read_text(path, &original_file_path).ok()?;
-        project.sql_files.push(SqlFile {
-            kind: FileKind::Model,
-            path: crate::project::relative(&root.join(&folder), path),
-            original_file_path: original_file_path.clone(),
-            contents,
-        });
-        original_file_paths.push(original_file_path);
+        original_file_paths.push(super::push_model_file(&mut project, root, path)?);
     }
     let opts = super::patch_parse_options(vars, Some(meta), true)?;
     let parsed = crate::compile::parse(&project, target, &opts).ok()?;

@@ -314,6 +314,27 @@ fn patch_parse_options(
     })
 }
 
+/// Adds the SQL file at `path`, under one of the model paths of the project at `root`, to
+/// `project` as a model's; returns its path from the root (`None`: not under a model path, or
+/// unreadable).
+fn push_model_file(project: &mut Project, root: &Path, path: &Path) -> Option<String> {
+    let folder = project
+        .config
+        .model_paths
+        .iter()
+        .find(|f| path.starts_with(root.join(f)))?
+        .clone();
+    let original_file_path = project::relative(root, path);
+    let contents = project::read_text(path, &original_file_path).ok()?;
+    project.sql_files.push(project::SqlFile {
+        kind: project::FileKind::Model,
+        path: project::relative(&root.join(&folder), path),
+        original_file_path: original_file_path.clone(),
+        contents,
+    });
+    Some(original_file_path)
+}
+
 /// Whether every environment variable this process's templates read is one the last full
 /// parse read (`env_read`): a read of another means a full parse, which records it.
 fn env_reads_known(env_read: &BTreeMap<String, Option<String>>) -> bool {

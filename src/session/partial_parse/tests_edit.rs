@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::ref_edit::{Calls, Index};
 use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
 use crate::compile::ResourceType;
-use crate::project::{FileKind, SqlFile, YamlFile};
+use crate::project::YamlFile;
 use crate::session::Session;
 
 /// Where the text of each properties file is kept, in the target folder.
@@ -269,20 +269,7 @@ fn tests_of(
 ) -> Option<(BTreeMap<String, TestNode>, BTreeMap<String, Value>)> {
     let mut project = crate::project::load_macros(at.root).ok()?;
     for path in files {
-        let folder = project
-            .config
-            .model_paths
-            .iter()
-            .find(|f| path.starts_with(at.root.join(f)))?
-            .clone();
-        let original_file_path = crate::project::relative(at.root, path);
-        let contents = crate::project::read_text(path, &original_file_path).ok()?;
-        project.sql_files.push(SqlFile {
-            kind: FileKind::Model,
-            path: crate::project::relative(&at.root.join(&folder), path),
-            original_file_path,
-            contents,
-        });
+        super::push_model_file(&mut project, at.root, path)?;
     }
     let value = serde_json::json!({"version": 2, "models": entries});
     project.yaml_files.push(YamlFile {
