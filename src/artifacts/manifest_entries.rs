@@ -92,13 +92,17 @@ pub(crate) fn manifest_has_any(path: &Path, ids: &BTreeSet<String>) -> std::io::
 
 /// The key that ends with the quote at `quote` (`"<key>":`), when it is one: its characters
 /// plain (no quote or backslash: in a string value, quotes are escaped) and it opens a map's
-/// entry (after `{` or `,`).
+/// entry (after `{` or `,`, and the blanks a patch may have left).
 fn key_before(buf: &[u8], quote: usize) -> Option<&[u8]> {
     let open = memchr::memrchr2(b'"', b'\\', &buf[..quote])?;
-    if buf[open] != b'"' || open == 0 || !matches!(buf[open - 1], b'{' | b',') {
+    if buf[open] != b'"' {
         return None;
     }
-    Some(&buf[open + 1..quote])
+    let before = buf[..open]
+        .iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())?;
+    matches!(before, b'{' | b',').then(|| &buf[open + 1..quote])
 }
 
 #[cfg(test)]
@@ -123,8 +127,15 @@ mod tests {
             "metadata": {}, "nodes": nodes,
             "parent_map": {"model.p.m3": ["model.p.m1"]},
         });
-        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
-        let ids: BTreeSet<String> = ["model.p.m1", "model.p.m3", "model.p.m39"]
+        // Blanks where a patch removed an entry, before the first key and after a comma.
+        let text = serde_json::to_string(&doc).unwrap();
+        let text = text.replacen("\"nodes\":{", "\"nodes\":{    ", 1).replacen(
+            ",\"model.p.m3\":{",
+            ",  \"model.p.m3\":{",
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+        let ids: BTreeSet<String> = ["model.p.m0", "model.p.m1", "model.p.m3", "model.p.m39"]
             .map(String::from)
             .into();
         let got: BTreeMap<String, Map<String, Value>> =
