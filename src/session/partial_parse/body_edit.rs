@@ -21,7 +21,7 @@
 //! else falls back to the content check and a full parse. A file changed too recently to vouch by its stamp is kept without one, so the next
 //! parse reads it again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -65,6 +65,10 @@ struct Files {
     /// What [`macro_edit`] patches a macro file's edit with.
     #[serde(default)]
     macros: Option<Macros>,
+    /// The hash that ends each test's id (enabled or disabled), for [`tests_edit`]: a new test
+    /// whose hash is none of them is no node's already.
+    #[serde(default)]
+    test_hashes: Option<BTreeSet<String>>,
 }
 
 /// What [`FILES_FILE`] holds for the entries of `stamps` and the SQL files of `s`, for
@@ -104,6 +108,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
         others,
         index: ref_edit::Index::of(s),
         macros: Some(Macros::of(s)),
+        test_hashes: Some(tests_edit::hashes(manifest)),
     };
     serde_json::to_string(&files).unwrap_or_default()
 }
@@ -435,7 +440,7 @@ fn tests(
             target_path,
             project,
             meta,
-            (&mut *index, &files.models),
+            (&mut *index, &files.models, files.test_hashes.as_mut()),
             env_read,
         )?;
         all.nodes.added.extend(edit.nodes.added);

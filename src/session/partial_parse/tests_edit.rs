@@ -67,16 +67,21 @@ pub(super) struct TestsEdit {
 }
 
 /// The edit of the tests of the properties file at `path` (its kept text the old one), as the
-/// module says; `None` when it is not one this can patch. `models`: each SQL file's node and
-/// checksum; `index` updated for the tests added and removed. On success the kept text is the
-/// new one (a failure after this leaves a kept text newer than the last parse: the next full
-/// parse rewrites it, and until then a patch finds its old entries wrong and parses in full).
+/// module says; `None` when it is not one this can patch. `index` resolves the tests' calls;
+/// `models`: each SQL file's node and checksum; `hashes`: the [`hashes`] of the tests (`None`:
+/// not known), with the new tests'. On success the kept text is the new one (a failure after
+/// this leaves a kept text newer than the last parse: the next full parse rewrites it, and
+/// until then a patch finds its old entries wrong and parses in full).
 pub(super) fn patch(
     path: &Path,
     target_path: &Path,
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
-    (index, models): (&mut Index, &BTreeMap<PathBuf, (String, String)>),
+    (index, models, hashes): (
+        &Index,
+        &BTreeMap<PathBuf, (String, String)>,
+        Option<&mut BTreeSet<String>>,
+    ),
     env_read: &BTreeMap<String, Option<String>>,
 ) -> Option<TestsEdit> {
     let old_text = std::fs::read_to_string(kept(target_path, path)).ok()?;
@@ -178,13 +183,39 @@ pub(super) fn patch(
             }
         }
     }
-    // A new test's id must be no node's already (a full parse reports the clash).
+    // A new test's id must be no node's already (a full parse reports the clash): one whose
+    // hash no test has is none's; the others are looked for in the manifest.
+    let unsure: BTreeSet<String> = new_ids
+        .iter()
+        .filter(|id| hashes.as_deref().is_none_or(|h| h.contains(hash(id))))
+        .cloned()
+        .collect();
     let manifest = target_path.join("manifest.json");
-    if !new_ids.is_empty() && crate::artifacts::manifest_has_any(&manifest, &new_ids).ok()? {
+    if !unsure.is_empty() && crate::artifacts::manifest_has_any(&manifest, &unsure).ok()? {
         return None;
+    }
+    if let Some(h) = hashes {
+        h.extend(new_ids.iter().map(|id| hash(id).to_string()));
     }
     std::fs::write(kept(target_path, path), new_text).ok()?;
     Some(edit)
+}
+
+/// The hash that ends a test's id (`test.<package>.<name>.<hash>`).
+fn hash(id: &str) -> &str {
+    id.rsplit_once('.').map_or(id, |(_, h)| h)
+}
+
+/// The [`hash`] of every test of `m`, enabled or disabled.
+pub(super) fn hashes(m: &crate::compile::Manifest) -> BTreeSet<String> {
+    let disabled = m.disabled.values().flatten();
+    m.nodes
+        .values()
+        .map(|n| &**n)
+        .chain(disabled)
+        .filter(|n| n.resource_type == ResourceType::Test)
+        .map(|n| hash(&n.unique_id).to_string())
+        .collect()
 }
 
 /// The positions of the `models:` entries whose tests changed from `old` to `new`; `None` when
