@@ -308,7 +308,7 @@ pub(super) fn patch(
         state.summary.nodes = (state.summary.nodes + done.1).saturating_sub(done.2);
         state.summary.tests = (state.summary.tests + done.1).saturating_sub(done.2);
         return Some(Patched {
-            tests: tests_files.len(),
+            tests: done.0,
             ..Patched::default()
         });
     }
@@ -422,8 +422,9 @@ pub(super) fn patch(
 }
 
 /// Patches the manifest for the properties files `paths` whose tests changed
-/// ([`tests_edit`]), and keeps what `files` says of them up to date. Returns how many tests it
-/// patched, added and removed; `None` when it did not patch (nothing written to the manifest).
+/// ([`tests_edit`]), and keeps what `files` says of them up to date. Returns in how many files
+/// the tests changed, and how many tests were added and removed; `None` when it did not patch
+/// (nothing written to the manifest).
 fn tests(
     target_path: &Path,
     (manifest, meta): (&Path, &ArtifactMeta),
@@ -432,7 +433,7 @@ fn tests(
     project: &super::PatchContext<'_>,
     env_read: &BTreeMap<String, Option<String>>,
 ) -> Option<(usize, usize, usize)> {
-    let index = files.index.as_mut()?;
+    let index = files.index.as_ref()?;
     let mut all = tests_edit::TestsEdit::default();
     for path in paths {
         let edit = tests_edit::patch(
@@ -440,9 +441,10 @@ fn tests(
             target_path,
             project,
             meta,
-            (&mut *index, &files.models, files.test_hashes.as_mut()),
+            (index, &files.models, files.test_hashes.as_mut()),
             env_read,
         )?;
+        all.files += edit.files;
         all.nodes.added.extend(edit.nodes.added);
         all.nodes.removed.extend(edit.nodes.removed);
         all.changed.extend(edit.changed);
@@ -486,11 +488,7 @@ fn tests(
         || all.graph,
         &all.nodes,
     );
-    let counts = (
-        all.changed.len(),
-        all.nodes.added.len(),
-        all.nodes.removed.len(),
-    );
+    let counts = (all.files, all.nodes.added.len(), all.nodes.removed.len());
     matches!(patched, Ok(true)).then_some(counts)
 }
 

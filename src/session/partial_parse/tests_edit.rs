@@ -64,6 +64,8 @@ pub(super) struct TestsEdit {
     /// Models whose inferred `primary_key` changed, with the new one.
     pub(super) primary_keys: BTreeMap<String, Value>,
     pub(super) graph: Vec<GraphEdit>,
+    /// How many files' tests changed (none: the file was only rewritten, its YAML the same).
+    pub(super) files: usize,
 }
 
 /// The edit of the tests of the properties file at `path` (its kept text the old one), as the
@@ -94,8 +96,10 @@ pub(super) fn patch(
     let changed = changed_entries(&old, &new)?;
     let mut edit = TestsEdit::default();
     if changed.is_empty() {
+        std::fs::write(kept(target_path, path), new_text).ok()?;
         return Some(edit);
     }
+    edit.files = 1;
     let relative = crate::project::relative(at.root, path);
     // Each changed entry's model and its file.
     let by_id: BTreeMap<&String, &PathBuf> = models
