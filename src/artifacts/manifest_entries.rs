@@ -24,26 +24,15 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
     let mut file = std::fs::File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
     let mut buf: Vec<u8> = Vec::with_capacity(len);
-    let wanted: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
     // Where each entry's value starts, by id.
-    let mut starts: HashMap<&[u8], usize> = HashMap::with_capacity(wanted.len());
-    let finder = memchr::memmem::Finder::new(b"\":{");
-    // Where the search goes on from (every key before it was looked at).
-    let mut from = 0;
-    let mut at_end = false;
-    while starts.len() < wanted.len() {
-        if at_end {
-            return Ok(None);
-        }
-        at_end = (&mut file).take(PIECE).read_to_end(&mut buf)? == 0;
-        for i in finder.find_iter(&buf[from..]) {
-            let hit = from + i;
-            if let Some(key) = key_before(&buf, hit).and_then(|k| wanted.get(k)) {
-                starts.entry(key).or_insert(hit + 2);
-            }
-        }
-        // The next search overlaps this one by a needle's length less one.
-        from = buf.len().saturating_sub(2);
+    let mut starts: HashMap<String, usize> = HashMap::with_capacity(ids.len());
+    let all_found = scan(&mut file, &mut buf, ids, |key, start| {
+        let key = String::from_utf8_lossy(key).into_owned();
+        starts.entry(key).or_insert(start);
+        starts.len() == ids.len()
+    })?;
+    if !all_found {
+        return Ok(None);
     }
     // Each entry whole: read on past the last one's start until it parses.
     let last = starts.values().copied().max().unwrap_or(0);
@@ -51,9 +40,7 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
         let mut rest = serde_json::Deserializer::from_slice(&buf[last..]).into_iter::<IgnoredAny>();
         match rest.next() {
             Some(Ok(_)) => break,
-            Some(Err(e)) if e.is_eof() && !at_end => {
-                at_end = (&mut file).take(PIECE).read_to_end(&mut buf)? == 0;
-            }
+            Some(Err(e)) if e.is_eof() && read_piece(&mut file, &mut buf)? => {}
             _ => return Ok(None),
         }
     }
@@ -61,8 +48,7 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
         .into_par_iter()
         .map(|(key, start)| {
             let mut values = serde_json::Deserializer::from_slice(&buf[start..]).into_iter::<T>();
-            let entry = values.next()?.ok()?;
-            Some((String::from_utf8_lossy(key).into_owned(), entry))
+            Some((key, values.next()?.ok()?))
         })
         .collect();
     Ok(parsed.into_iter().collect())
@@ -72,22 +58,39 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
 /// none has).
 pub(crate) fn manifest_has_any(path: &Path, ids: &BTreeSet<String>) -> std::io::Result<bool> {
     let mut file = std::fs::File::open(path)?;
+    scan(&mut file, &mut Vec::new(), ids, |_, _| true)
+}
+
+/// Reads `file` into `buf` piece by piece, calling `found` with each key of `ids` (`"<id>":{`)
+/// and where its value starts, until `found` says it is done (`true`) or the file ends
+/// (`false`).
+fn scan(
+    file: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    ids: &BTreeSet<String>,
+    mut found: impl FnMut(&[u8], usize) -> bool,
+) -> std::io::Result<bool> {
     let wanted: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
     let finder = memchr::memmem::Finder::new(b"\":{");
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        // Each piece starts with the end of the one before (a key across them).
-        let keep = buf.len().saturating_sub(4096);
-        buf.drain(..keep);
-        if (&mut file).take(PIECE).read_to_end(&mut buf)? == 0 {
-            return Ok(false);
-        }
-        for hit in finder.find_iter(&buf) {
-            if key_before(&buf, hit).is_some_and(|k| wanted.contains(k)) {
+    // Where the search goes on from (every key before it was looked at).
+    let mut from = 0;
+    while read_piece(file, buf)? {
+        for i in finder.find_iter(&buf[from..]) {
+            let hit = from + i;
+            let key = key_before(buf, hit).filter(|k| wanted.contains(k));
+            if key.is_some_and(|k| found(k, hit + 2)) {
                 return Ok(true);
             }
         }
+        // The next search overlaps this one by a needle's length less one.
+        from = buf.len().saturating_sub(2);
     }
+    Ok(false)
+}
+
+/// Appends the next piece of `file` to `buf`; `false` at the end of the file.
+fn read_piece(file: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    Ok(file.take(PIECE).read_to_end(buf)? > 0)
 }
 
 /// The key that ends with the quote at `quote` (`"<key>":`), when it is one: its characters
@@ -149,6 +152,9 @@ mod tests {
             assert_eq!(entry["raw_code"], Value::from(big.as_str()));
         }
         let missing: BTreeSet<String> = ["model.p.m1", "model.p.nope"].map(String::from).into();
+        assert!(manifest_has_any(&path, &missing).unwrap());
+        let nope: BTreeSet<String> = ["model.p.nope"].map(String::from).into();
+        assert!(!manifest_has_any(&path, &nope).unwrap());
         assert!(manifest_entries::<Value>(&path, &missing)
             .unwrap()
             .is_none());

@@ -354,20 +354,18 @@ fn test_node(
     // (Only when the macro's file calls `config(` at all: most custom tests do not, and
     // rendering every test twice would slow parsing down.)
     let def = templates.index.find(&macro_name, Some(pkg));
+    // The test macro when a project or package defines it (not sluice's own).
+    let own = def
+        .as_deref()
+        .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE);
     // What the test makes depends on whether its macro's file calls `config(` (rendered
     // then, which notes what it runs), not only on what the macro runs: partial parsing must
     // know it.
-    if let Some(d) = def
-        .as_ref()
-        .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE)
-    {
+    if let Some(d) = own {
         crate::templating::Services::note_test_macro_file(env.services.as_ref(), &d.template);
     }
     // The package whose `test_<name>` the test calls (the project's own before dbt's).
-    let defining = def
-        .as_ref()
-        .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE)
-        .map(|d| d.package.clone());
+    let defining = own.map(|d| d.package.clone());
     if node.is_enabled() {
         if let Some(d) =
             check_test_macro(td, def.as_deref(), &macro_name, a.file, project, templates)
@@ -376,9 +374,7 @@ fn test_node(
             return None;
         }
     }
-    if def.is_some_and(|d| {
-        d.package != crate::templating::BUILTIN_PACKAGE && d.contents.contains("config(")
-    }) {
+    if own.is_some_and(|d| d.contents.contains("config(")) {
         let ctx = ctx.get_or_insert_with(|| parse_ctx(&node, env));
         parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, ctx);
     }

@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 
 use super::macro_edit::{Macros, Ran};
 use super::ref_edit::{Calls, Index};
-use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
+use crate::artifacts::{ArtifactMeta, GraphEdit, NodesAddedRemoved};
 use crate::compile::{FileRender, ResourceType};
 
 /// The nodes of the model files `added` (parsed alone) and `removed` since the last parse, and
@@ -47,23 +47,13 @@ pub(super) fn added_and_removed(
         return Some((nodes, graph));
     }
     let index = index?;
-    let child = |map, id: &str, edit| GraphEdit {
-        map,
-        id: id.to_string(),
-        edit,
-    };
     for path in removed {
         let (id, _) = models.remove(path)?;
         if !id.starts_with("model.") {
             return None;
         }
-        for parent in index.remove_model(&id)? {
-            graph.push(child(
-                GraphMapKind::Children,
-                &parent,
-                ListEdit::Remove(id.clone()),
-            ));
-        }
+        let parents = index.remove_model(&id)?;
+        graph.extend(super::graph_of_removed_node(&id, &parents));
         if let Some(m) = macros.as_deref_mut() {
             m.rendered(&id, None);
         }
@@ -84,28 +74,14 @@ pub(super) fn added_and_removed(
             m.rendered(&id, render.as_deref());
         }
         let name = entry.get("name")?.as_str()?.to_string();
-        let mut parents = index.add_model(&id, &name, &mut entry, &calls)?;
+        let parents = index.add_model(&id, &name, &mut entry, &calls)?;
         let sum = entry
             .get("checksum")?
             .get("checksum")?
             .as_str()?
             .to_string();
         models.insert(path.clone(), (id.clone(), sum));
-        parents.sort();
-        parents.dedup();
-        for p in &parents {
-            graph.push(child(
-                GraphMapKind::Children,
-                p,
-                ListEdit::InsertChild(id.clone()),
-            ));
-        }
-        graph.push(child(GraphMapKind::Parents, &id, ListEdit::New(parents)));
-        graph.push(child(
-            GraphMapKind::Children,
-            &id,
-            ListEdit::New(Vec::new()),
-        ));
+        graph.extend(super::graph_of_new_node(&id, parents));
         nodes.added.push((id, entry));
     }
     Some((nodes, graph))

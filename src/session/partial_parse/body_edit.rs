@@ -319,7 +319,7 @@ pub(super) fn patch(
             return None;
         }
         let paths: Vec<PathBuf> = macro_files.iter().map(|(p, _)| p.clone()).collect();
-        let patched = macro_edit::patch(
+        macro_edit::patch(
             files.macros.as_ref()?,
             &paths,
             &files.models,
@@ -328,9 +328,6 @@ pub(super) fn patch(
             &state.env,
         )?;
         crate::timing("partial parse: macros patched", t);
-        if !patched {
-            return None;
-        }
         files.others.extend(macro_files);
         let done = Patched {
             macros: paths.len(),
@@ -435,34 +432,31 @@ fn tests(
 ) -> Option<(usize, usize, usize)> {
     let index = files.index.as_ref()?;
     let mut all = tests_edit::TestsEdit::default();
+    let mut kept = Vec::with_capacity(paths.len());
     for path in paths {
-        let edit = tests_edit::patch(
+        let hashes = files.test_hashes.as_mut();
+        let now = tests_edit::patch(
             path,
             target_path,
             project,
             meta,
-            (index, &files.models, files.test_hashes.as_mut()),
+            (index, &files.models, hashes),
             env_read,
+            &mut all,
         )?;
-        all.files += edit.files;
-        all.nodes.added.extend(edit.nodes.added);
-        all.nodes.removed.extend(edit.nodes.removed);
-        all.changed.extend(edit.changed);
-        all.primary_keys.extend(edit.primary_keys);
-        all.graph.extend(edit.graph);
         // What the file now documents, for the next edit of it.
-        let text = std::fs::read(path).ok()?;
-        match docs_edit::described_file(path, &meta.project_name)? {
+        match docs_edit::described(&now.value, &meta.project_name) {
             Some(d) => {
                 files.others.remove(path);
                 files.properties.insert(path.clone(), d);
             }
             None => {
                 files.properties.remove(path);
-                let sum = crate::session::fingerprint::checksum(&text);
+                let sum = crate::session::fingerprint::checksum(now.text.as_bytes());
                 files.others.insert(path.clone(), sum);
             }
         }
+        kept.push((path, now.text));
     }
     let ids: Vec<String> = all
         .changed
@@ -488,8 +482,13 @@ fn tests(
         || all.graph,
         &all.nodes,
     );
-    let counts = (all.files, all.nodes.added.len(), all.nodes.removed.len());
-    matches!(patched, Ok(true)).then_some(counts)
+    if !matches!(patched, Ok(true)) {
+        return None;
+    }
+    for (path, text) in kept {
+        tests_edit::keep(target_path, path, &text);
+    }
+    Some((all.files, all.nodes.added.len(), all.nodes.removed.len()))
 }
 
 /// Records a patch in `state` and `files` (written): the manifest's new stamp, the watched

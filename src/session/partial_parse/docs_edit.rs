@@ -86,20 +86,12 @@ pub(super) fn save(s: &Session) -> BTreeMap<std::path::PathBuf, Described> {
 }
 
 /// What a full parse keeps of a file whose YAML is `value`; `None` when it documents nothing.
-fn described(value: &Value, package: &str) -> Option<Described> {
+pub(super) fn described(value: &Value, package: &str) -> Option<Described> {
     let (shape, found) = places(value, package)?;
     Some(Described {
         shape: shape_checksum(&shape),
         descriptions: found.iter().map(|(_, text)| text_checksum(text)).collect(),
     })
-}
-
-/// What a full parse would keep of the properties file at `path` now (`Some(None)`: it
-/// documents nothing); `None` when it does not parse cleanly.
-pub(super) fn described_file(path: &Path, package: &str) -> Option<Option<Described>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let (value, warnings) = crate::project::yaml::parse_checked(&text, path).ok()?;
-    warnings.is_empty().then(|| described(&value, package))
 }
 
 /// The edits of the properties file at `path`, last kept as `before` (updated to the file as it

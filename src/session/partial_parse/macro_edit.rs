@@ -169,8 +169,9 @@ struct Caller {
 }
 
 impl Caller {
-    /// The entry with these fields alone.
-    fn entry(self) -> Map<String, Value> {
+    /// Its file's text, and the entry with the other fields alone (what
+    /// [`Renderer::record`] and [`recorded_as`] read).
+    fn split(self) -> (String, Map<String, Value>) {
         let mut m = Map::new();
         for (k, v) in [
             ("unique_id", Value::String(self.unique_id)),
@@ -179,21 +180,20 @@ impl Caller {
             ("resource_type", Value::String(self.resource_type)),
             ("original_file_path", Value::String(self.original_file_path)),
             ("config", Value::Object(self.config)),
-            ("raw_code", Value::String(self.raw_code)),
             ("refs", self.refs),
             ("sources", self.sources),
             ("depends_on", self.depends_on),
         ] {
             m.insert(k.to_string(), v);
         }
-        m
+        (self.raw_code, m)
     }
 }
 
 /// Patches the manifest at `manifest` for the macro files `edited` (their new text on disk), as
 /// the module says. `models`: each SQL file's node and checksum (the nodes a render can read
-/// again); `env_read`: the environment variables the last full parse read. Returns whether it
-/// patched (nothing is written when not).
+/// again); `env_read`: the environment variables the last full parse read. `None` when it did
+/// not patch (nothing is written then).
 pub(super) fn patch(
     macros: &Macros,
     edited: &[PathBuf],
@@ -201,7 +201,7 @@ pub(super) fn patch(
     at: &super::PatchContext<'_>,
     (manifest, meta): (&Path, &ArtifactMeta),
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<bool> {
+) -> Option<()> {
     let elsewhere = macros.elsewhere.as_ref()?;
     let mut templates = BTreeSet::new();
     for path in edited {
@@ -254,8 +254,7 @@ pub(super) fn patch(
             crate::artifacts::manifest_entries(manifest, &callers).ok()??;
         crate::timing("macro edit: callers read", t);
         let same = entries.into_par_iter().all(|(id, caller)| {
-            let raw = caller.raw_code.clone();
-            let entry = caller.entry();
+            let (raw, entry) = caller.split();
             let Some(rec) = renderer.record(&entry, &raw) else {
                 return false;
             };
@@ -282,5 +281,5 @@ pub(super) fn patch(
         Vec::new,
         &NodesAddedRemoved::default(),
     );
-    Some(matches!(patched, Ok(true)))
+    matches!(patched, Ok(true)).then_some(())
 }

@@ -45,7 +45,7 @@ use super::fingerprint::{
     checksum, env_reads, env_unchanged, inputs_key, settings_key, with_settings,
 };
 use super::{load_profile_target, profile_name, project_root, LoadOptions, Session};
-use crate::artifacts::{self, ArtifactMeta};
+use crate::artifacts::{self, ArtifactMeta, GraphEdit, GraphMapKind, ListEdit};
 use crate::compile::{Manifest, ResourceType};
 use crate::project::{self, Project, ProjectConfig, Target};
 
@@ -311,6 +311,44 @@ fn patch_parse_options(
             "FULL_REFRESH": false, "STORE_FAILURES": false, "WHICH": "parse",
         }),
         skip_dependencies,
+    })
+}
+
+/// The changes of the graph maps a node `id` added with the parents `parents` makes: its own
+/// lists (its parents sorted, each once; no children) and its place in each parent's children.
+fn graph_of_new_node(id: &str, mut parents: Vec<String>) -> Vec<GraphEdit> {
+    parents.sort();
+    parents.dedup();
+    let edit = |map, of: &str, edit| GraphEdit {
+        map,
+        id: of.to_string(),
+        edit,
+    };
+    let mut graph: Vec<GraphEdit> = parents
+        .iter()
+        .map(|p| {
+            edit(
+                GraphMapKind::Children,
+                p,
+                ListEdit::InsertChild(id.to_string()),
+            )
+        })
+        .collect();
+    graph.push(edit(GraphMapKind::Parents, id, ListEdit::New(parents)));
+    graph.push(edit(GraphMapKind::Children, id, ListEdit::New(Vec::new())));
+    graph
+}
+
+/// The changes of the graph maps a node `id` removed with the parents `parents` makes beyond
+/// its own lists (which go with its entry): its place in each parent's children.
+fn graph_of_removed_node<'a>(
+    id: &'a str,
+    parents: &'a [String],
+) -> impl Iterator<Item = GraphEdit> + 'a {
+    parents.iter().map(move |p| GraphEdit {
+        map: GraphMapKind::Children,
+        id: p.clone(),
+        edit: ListEdit::Remove(id.to_string()),
     })
 }
 

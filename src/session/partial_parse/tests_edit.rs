@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::ref_edit::{Calls, Index};
-use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
+use crate::artifacts::{ArtifactMeta, GraphEdit, NodesAddedRemoved};
 use crate::compile::ResourceType;
 use crate::project::YamlFile;
 use crate::session::Session;
@@ -49,6 +49,12 @@ pub(super) fn save(s: &Session, target_path: &Path) {
     }
 }
 
+/// Keeps `text` as the properties file `path`'s, once a patch wrote what it says (best
+/// effort, as [`save`]).
+pub(super) fn keep(target_path: &Path, path: &Path, text: &str) {
+    let _ = std::fs::write(kept(target_path, path), text);
+}
+
 /// Whether the text of the properties file `path` is kept.
 pub(super) fn knows(target_path: &Path, path: &Path) -> bool {
     kept(target_path, path).is_file()
@@ -64,16 +70,21 @@ pub(super) struct TestsEdit {
     /// Models whose inferred `primary_key` changed, with the new one.
     pub(super) primary_keys: BTreeMap<String, Value>,
     pub(super) graph: Vec<GraphEdit>,
-    /// How many files' tests changed (none: the file was only rewritten, its YAML the same).
+    /// How many files' tests changed (not those only rewritten, their YAML the same).
     pub(super) files: usize,
 }
 
-/// The edit of the tests of the properties file at `path` (its kept text the old one), as the
-/// module says; `None` when it is not one this can patch. `index` resolves the tests' calls;
-/// `models`: each SQL file's node and checksum; `hashes`: the [`hashes`] of the tests (`None`:
-/// not known), with the new tests'. On success the kept text is the new one (a failure after
-/// this leaves a kept text newer than the last parse: the next full parse rewrites it, and
-/// until then a patch finds its old entries wrong and parses in full).
+/// A properties file as it is now.
+pub(super) struct Now {
+    pub(super) text: String,
+    pub(super) value: Value,
+}
+
+/// Adds to `edit` what the edit of the tests of the properties file at `path` (its kept text
+/// the old one) changes, as the module says, and returns the file as it is now ([`keep`] it
+/// once the manifest is patched); `None` when it is not an edit this can patch. `index`
+/// resolves the tests' calls; `models`: each SQL file's node and checksum; `hashes`: the
+/// [`hashes`] of the tests (`None`: not known), with the new tests'.
 pub(super) fn patch(
     path: &Path,
     target_path: &Path,
@@ -85,7 +96,8 @@ pub(super) fn patch(
         Option<&mut BTreeSet<String>>,
     ),
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<TestsEdit> {
+    edit: &mut TestsEdit,
+) -> Option<Now> {
     let old_text = std::fs::read_to_string(kept(target_path, path)).ok()?;
     let new_text = std::fs::read_to_string(path).ok()?;
     let parse = |text: &str| {
@@ -94,12 +106,14 @@ pub(super) fn patch(
     };
     let (old, new) = (parse(&old_text)?, parse(&new_text)?);
     let changed = changed_entries(&old, &new)?;
-    let mut edit = TestsEdit::default();
+    let now = |value| Now {
+        text: new_text.clone(),
+        value,
+    };
     if changed.is_empty() {
-        std::fs::write(kept(target_path, path), new_text).ok()?;
-        return Some(edit);
+        return Some(now(new));
     }
-    edit.files = 1;
+    edit.files += 1;
     let relative = crate::project::relative(at.root, path);
     // Each changed entry's model and its file.
     let by_id: BTreeMap<&String, &PathBuf> = models
@@ -130,22 +144,13 @@ pub(super) fn patch(
             edit.primary_keys.insert(id, key);
         }
     }
-    let graph = |map, id: &str, edit| GraphEdit {
-        map,
-        id: id.to_string(),
-        edit,
-    };
     for (id, (_, calls)) in &before {
         if after.contains_key(id) {
             continue;
         }
-        for parent in index.resolve_calls(calls)? {
-            edit.graph.push(graph(
-                GraphMapKind::Children,
-                &parent,
-                ListEdit::Remove(id.clone()),
-            ));
-        }
+        let parents = index.resolve_calls(calls)?;
+        edit.graph
+            .extend(super::graph_of_removed_node(id, &parents));
         edit.nodes.removed.push(id.clone());
     }
     let mut new_ids = BTreeSet::new();
@@ -165,23 +170,7 @@ pub(super) fn patch(
                 }
             }
             None => {
-                let mut sorted = parents.clone();
-                sorted.sort();
-                sorted.dedup();
-                for p in &sorted {
-                    edit.graph.push(graph(
-                        GraphMapKind::Children,
-                        p,
-                        ListEdit::InsertChild(id.clone()),
-                    ));
-                }
-                edit.graph
-                    .push(graph(GraphMapKind::Parents, &id, ListEdit::New(sorted)));
-                edit.graph.push(graph(
-                    GraphMapKind::Children,
-                    &id,
-                    ListEdit::New(Vec::new()),
-                ));
+                edit.graph.extend(super::graph_of_new_node(&id, parents));
                 new_ids.insert(id.clone());
                 edit.nodes.added.push((id, entry));
             }
@@ -201,8 +190,7 @@ pub(super) fn patch(
     if let Some(h) = hashes {
         h.extend(new_ids.iter().map(|id| hash(id).to_string()));
     }
-    std::fs::write(kept(target_path, path), new_text).ok()?;
-    Some(edit)
+    Some(now(new))
 }
 
 /// The hash that ends a test's id (`test.<package>.<name>.<hash>`).
