@@ -1018,12 +1018,13 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
 }
 
 #[test]
-fn an_edit_of_a_models_generic_tests_is_patched_as_a_full_parse_would_write_it() {
+fn an_edit_of_a_models_properties_entry_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let schema = dir.join("models/schema.yml");
     let patched = |r: &Run| {
-        r.stdout
-            .contains("(the tests of 1 properties file changed since the last parse: patched)")
+        r.stdout.contains(
+            "(the model entries of 1 properties file changed since the last parse: patched)",
+        )
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
@@ -1086,10 +1087,37 @@ fn an_edit_of_a_models_generic_tests_is_patched_as_a_full_parse_would_write_it()
     let fast = like_a_full_parse(&dir);
     assert_eq!(tests_of(&fast, "model.shop.shoppers").len(), shoppers.len());
 
-    // Anything else in the file with them, or a test that cannot be: a full parse.
+    // A test with a column's meta, then the model's config, a new column and its description.
     let r = edit(
         "data_tests: [unique]",
         "data_tests: [unique, not_null]\n        meta: {owner: ops}",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let shoppers = node(&fast, "model.shop.shoppers");
+    assert_eq!(shoppers["columns"]["shopper_id"]["meta"]["owner"], "ops");
+    let r = edit(
+        "  - name: shoppers\n",
+        "  - name: shoppers\n    config:\n      materialized: table\n      tags: [finance]\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let r = edit(
+        "      - name: lifetime_value\n",
+        "      - name: loyalty_tier\n        description: The shopper's tier.\n        data_type: varchar\n      - name: lifetime_value\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let shoppers = node(&fast, "model.shop.shoppers");
+    assert_eq!(shoppers["config"]["materialized"], "table");
+    assert_eq!(shoppers["tags"], serde_json::json!(["finance"]));
+    let tier = &shoppers["columns"]["loyalty_tier"];
+    assert_eq!(tier["description"], "The shopper's tier.");
+    assert_eq!(tier["data_type"], "varchar");
+
+    // What others see of the model (its relation), or a test that cannot be: a full parse.
+    let r = edit(
+        "      tags: [finance]\n",
+        "      tags: [finance]\n      alias: shoppers_v2\n",
     );
     assert!(!patched(&r), "{r:?}");
     like_a_full_parse(&dir);

@@ -303,7 +303,7 @@ pub(super) fn patch(
             project,
             &state.env,
         )?;
-        crate::timing("partial parse: tests patched", t);
+        crate::timing("partial parse: model entries patched", t);
         finish(target_path, manifest, state, files, (now, since), true)?;
         state.summary.nodes = (state.summary.nodes + done.1).saturating_sub(done.2);
         state.summary.tests = (state.summary.tests + done.1).saturating_sub(done.2);
@@ -461,20 +461,20 @@ fn tests(
     let ids: Vec<String> = all
         .changed
         .keys()
-        .chain(all.primary_keys.keys())
+        .chain(all.models.keys())
         .cloned()
         .collect();
     let patched = crate::artifacts::patch_manifest_nodes(
         manifest,
         meta,
         &ids,
-        |id, entry| match (all.changed.get(id), all.primary_keys.get(id)) {
+        |id, entry| match (all.changed.get(id), all.models.get(id)) {
             (Some(new), _) => {
                 *entry = new.clone();
                 true
             }
-            (None, Some(key)) => {
-                entry.insert("primary_key".into(), key.clone());
+            (None, Some(model)) => {
+                model.apply(entry);
                 true
             }
             (None, None) => false,

@@ -1,19 +1,26 @@
-//! The partial parse of a properties file of the root project whose generic tests changed, and
-//! nothing else in it: a test added to a model or one of its columns, one removed, its
-//! arguments or its config changed. A model's generic tests are made from its properties entry,
-//! the project's `dbt_project.yml` and the model itself, and nothing else reads them (they have
-//! no children), so each model entry whose tests changed is parsed alone, as it was and as it
-//! is, together with its model's file and the project's macros (`compile::parse`, refs left
-//! unresolved, [`super::ref_edit::Index`] resolving them); the tests only one side makes are
-//! added to or removed from the manifest with their graph lists and their parents' `child_map`
-//! lists, and those both make but differently are rewritten.
+//! The partial parse of a properties file of the root project whose `models:` entries changed,
+//! and nothing else in it: a generic test added to a model or one of its columns, one removed,
+//! its arguments or its config changed; a model's `config:`, `meta`, `tags`, `docs`,
+//! `contract`, plain descriptions, columns added, removed or retyped. What a model entry says
+//! reaches the model's node and its generic tests, made from the entry, the project's
+//! `dbt_project.yml` and the model's file; nothing else reads it at parse time (tests have no
+//! children, and other nodes know the model by its id). So each changed entry is parsed
+//! alone, as it was and as it is, together with its model's file and the project's macros
+//! (`compile::parse`, refs left unresolved, [`super::ref_edit::Index`] resolving them); the
+//! tests only one side makes are added to or removed from the manifest with their graph lists
+//! and their parents' `child_map` lists, those both make but differently are rewritten, and the
+//! keys of the model's entry the two parses write differently are rewritten in place.
+//!
+//! Descriptions with Jinja (`{{ doc("...") }}`) need the docs blocks: they are left out of both
+//! parses and must be the same before and after (the manifest keeps their rendered text).
 //!
 //! For this a full parse keeps the text of each properties file of the root project beside
-//! its state ([`save`]). A full parse instead: any other key of the file changed (a
-//! description with it: [`super::docs_edit`] patches descriptions alone), an entry added,
-//! removed or renamed, a versioned model, a model of another package or none, a test whose
-//! parents changed, one disabled, a new test whose id some node already has, a parse that
-//! fails or warns, an environment variable no earlier parse read.
+//! its state ([`save`]). A full parse instead: any other key of the file changed, an entry
+//! added, removed or renamed, a versioned model or a time spine, a model of another package or
+//! none; a change of what the model's relation, access, group, hooks, refs, sources, macros or
+//! render are, a constraint that points to another model, Jinja outside descriptions changed;
+//! a test whose parents changed, one disabled, a new test whose id some node already has; a
+//! parse that fails or warns, an environment variable no earlier parse read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -60,18 +67,50 @@ pub(super) fn knows(target_path: &Path, path: &Path) -> bool {
     kept(target_path, path).is_file()
 }
 
-/// What the edit of one properties file's tests changes in the manifest.
+/// What the edit of properties files' model entries changes in the manifest.
 #[derive(Debug, Default)]
 pub(super) struct TestsEdit {
     /// Tests added (with their entries) and removed.
     pub(super) nodes: NodesAddedRemoved,
     /// Tests both parses make, with their new entries.
     pub(super) changed: BTreeMap<String, Map<String, Value>>,
-    /// Models whose inferred `primary_key` changed, with the new one.
-    pub(super) primary_keys: BTreeMap<String, Value>,
+    /// Models whose entry changed, with what to rewrite in it.
+    pub(super) models: BTreeMap<String, ModelEdit>,
     pub(super) graph: Vec<GraphEdit>,
-    /// How many files' tests changed (not those only rewritten, their YAML the same).
+    /// How many files' entries changed (not those only rewritten, their YAML the same).
     pub(super) files: usize,
+}
+
+/// The keys of a model's manifest entry an edit of its properties entry rewrites.
+#[derive(Debug, Default)]
+pub(super) struct ModelEdit {
+    /// The keys and their new values (as the entry parsed alone writes them).
+    set: Map<String, Value>,
+    /// The columns whose description has Jinja: left out of the parses, so kept from the entry.
+    kept_descriptions: Vec<String>,
+}
+
+impl ModelEdit {
+    /// Rewrites the model's manifest `entry`.
+    pub(super) fn apply(&self, entry: &mut Map<String, Value>) {
+        for (key, value) in &self.set {
+            let mut value = value.clone();
+            if key == "columns" {
+                for name in &self.kept_descriptions {
+                    let old = entry
+                        .get("columns")
+                        .and_then(|c| c.get(name))
+                        .and_then(|c| c.get("description"))
+                        .cloned();
+                    let column = value.get_mut(name).and_then(Value::as_object_mut);
+                    if let (Some(old), Some(column)) = (old, column) {
+                        column.insert("description".into(), old);
+                    }
+                }
+            }
+            entry.insert(key.clone(), value);
+        }
+    }
 }
 
 /// A properties file as it is now.
@@ -122,6 +161,7 @@ pub(super) fn patch(
         .zip(models.keys())
         .collect();
     let mut files = Vec::new();
+    let mut ids = Vec::new();
     for entry in changed.iter().map(|&i| &new["models"][i]) {
         let name = entry.get("name")?.as_str()?;
         let id = format!("model.{}.{name}", meta.project_name);
@@ -129,19 +169,20 @@ pub(super) fn patch(
             return None;
         }
         files.push(by_id.get(&id)?.to_path_buf());
+        ids.push(id);
     }
     let entries = |v: &Value| -> Vec<Value> {
         changed
             .iter()
-            .map(|&i| without_descriptions(&v["models"][i]))
+            .map(|&i| without_jinja_descriptions(&v["models"][i]))
             .collect()
     };
-    let (before, keys_before) = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
-    let (after, keys_after) = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
-    // A model's `primary_key` is inferred from its tests.
-    for (id, key) in keys_after {
-        if keys_before.get(&id) != Some(&key) {
-            edit.primary_keys.insert(id, key);
+    let (before, models_before) = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
+    let (after, models_after) = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
+    for (&i, id) in changed.iter().zip(&ids) {
+        let (then, now) = (models_before.get(id)?, models_after.get(id)?);
+        if let Some(e) = model_edit(then, now, &new["models"][i])? {
+            edit.models.insert(id.clone(), e);
         }
     }
     for (id, (_, calls)) in &before {
@@ -210,8 +251,8 @@ pub(super) fn hashes(m: &crate::compile::Manifest) -> BTreeSet<String> {
         .collect()
 }
 
-/// The positions of the `models:` entries whose tests changed from `old` to `new`; `None` when
-/// anything else changed.
+/// The positions of the `models:` entries that changed from `old` to `new`; `None` when anything
+/// else changed, or an entry changed in a way [`patch`] cannot follow.
 fn changed_entries(old: &Value, new: &Value) -> Option<Vec<usize>> {
     let (Value::Object(o), Value::Object(n)) = (old, new) else {
         return None;
@@ -231,7 +272,7 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Vec<usize>> {
         if a == b {
             continue;
         }
-        if without_tests(a) != without_tests(b) {
+        if !entry_edit_allowed(a, b) {
             return None;
         }
         changed.push(i);
@@ -239,35 +280,183 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Vec<usize>> {
     Some(changed)
 }
 
-/// A model entry without its tests and its columns' (`data_tests:`, `tests:`).
-fn without_tests(entry: &Value) -> Value {
+/// Whether the model entry `a` edited into `b` is one [`patch`] can follow: the same name, no
+/// versions or time spine (they reach other nodes and the semantic layer), the same
+/// descriptions with Jinja (by place), and the same Jinja elsewhere outside tests (what a
+/// render of it runs is recorded by the full parse).
+fn entry_edit_allowed(a: &Value, b: &Value) -> bool {
+    let reaches_others = |e: &Value| {
+        ["versions", "latest_version", "time_spine"]
+            .iter()
+            .any(|k| e.get(k).is_some())
+    };
+    a.get("name") == b.get("name")
+        && !reaches_others(a)
+        && !reaches_others(b)
+        && jinja_descriptions(a) == jinja_descriptions(b)
+        && jinja_strings(&without_tests_and_descriptions(a))
+            == jinja_strings(&without_tests_and_descriptions(b))
+}
+
+/// Whether `text` holds Jinja.
+fn has_jinja(text: &str) -> bool {
+    ["{{", "{%", "{#"].iter().any(|d| text.contains(d))
+}
+
+/// A description that holds Jinja.
+fn jinja_description(e: &Value) -> Option<&str> {
+    e.get("description")
+        .and_then(Value::as_str)
+        .filter(|t| has_jinja(t))
+}
+
+/// The descriptions of a model entry and its columns that hold Jinja, by place (`None`: the
+/// model's; else the column's name).
+fn jinja_descriptions(entry: &Value) -> Vec<(Option<&str>, &str)> {
+    let model = jinja_description(entry).map(|t| (None, t));
+    let columns = entry
+        .get("columns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(move |c| Some((Some(c.get("name")?.as_str()?), jinja_description(c)?)));
+    model.into_iter().chain(columns).collect()
+}
+
+/// Every string with Jinja in `v`, in order.
+fn jinja_strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) if has_jinja(s) => vec![s],
+        Value::Array(a) => a.iter().flat_map(jinja_strings).collect(),
+        Value::Object(m) => m.values().flat_map(jinja_strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A model entry without its tests and its columns' (`data_tests:`, `tests:`), and without their
+/// descriptions.
+fn without_tests_and_descriptions(entry: &Value) -> Value {
     let mut e = entry.clone();
     if let Some(m) = e.as_object_mut() {
-        m.remove("data_tests");
-        m.remove("tests");
+        for key in ["data_tests", "tests", "description"] {
+            m.remove(key);
+        }
         if let Some(Value::Array(columns)) = m.get_mut("columns") {
             for c in columns.iter_mut().filter_map(Value::as_object_mut) {
-                c.remove("data_tests");
-                c.remove("tests");
+                for key in ["data_tests", "tests", "description"] {
+                    c.remove(key);
+                }
             }
         }
     }
     e
 }
 
-/// A model entry without its descriptions and its columns' (no test reads them, and a `doc()`
-/// in one would need the docs blocks).
-fn without_descriptions(entry: &Value) -> Value {
+/// A model entry without the descriptions of it and its columns that hold Jinja (a `doc()` in
+/// one would need the docs blocks).
+fn without_jinja_descriptions(entry: &Value) -> Value {
     let mut e = entry.clone();
+    let strip = |m: &mut Map<String, Value>| {
+        if m.get("description")
+            .and_then(Value::as_str)
+            .is_some_and(has_jinja)
+        {
+            m.remove("description");
+        }
+    };
     if let Some(m) = e.as_object_mut() {
-        m.remove("description");
+        strip(m);
         if let Some(Value::Array(columns)) = m.get_mut("columns") {
-            for c in columns.iter_mut().filter_map(Value::as_object_mut) {
-                c.remove("description");
-            }
+            columns
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .for_each(strip);
         }
     }
     e
+}
+
+/// The keys of a model's manifest entry that name what others see of it, or what its parse
+/// records elsewhere: a patch leaves them as they were.
+const MODEL_KEYS_KEPT: [&str; 20] = [
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "alias",
+    "checksum",
+    "database",
+    "schema",
+    "relation_name",
+    "raw_code",
+    "language",
+    "refs",
+    "sources",
+    "depends_on",
+    "access",
+    "group",
+    "version",
+];
+
+/// The config keys of a model that a patch leaves as they were: they disable it, or run Jinja
+/// elsewhere.
+const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group", "access"];
+
+/// What the model entry parsed alone `then` (its properties entry as it was) becomes `now` (its
+/// properties entry as it is, `raw`) changes in its manifest entry: `Some(None)` nothing,
+/// `None` when it changes what [`MODEL_KEYS_KEPT`] and [`MODEL_CONFIG_KEPT`] name, what its
+/// render records, or adds a constraint pointing to another model.
+fn model_edit(then: &ModelSide, now: &ModelSide, raw: &Value) -> Option<Option<ModelEdit>> {
+    let (a, b) = (&then.entry, &now.entry);
+    if then.render != now.render
+        || MODEL_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k))
+        || MODEL_CONFIG_KEPT
+            .iter()
+            .any(|k| a.get("config").map(|c| c.get(*k)) != b.get("config").map(|c| c.get(*k)))
+        || points_elsewhere(b)
+    {
+        return None;
+    }
+    let set: Map<String, Value> = b
+        .iter()
+        .filter(|(k, v)| *k != "created_at" && a.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if set.is_empty() {
+        return Some(None);
+    }
+    if a.keys().any(|k| !b.contains_key(k)) {
+        return None;
+    }
+    let kept_descriptions = jinja_descriptions(raw)
+        .into_iter()
+        .filter_map(|(place, _)| place.map(String::from))
+        .collect();
+    Some(Some(ModelEdit {
+        set,
+        kept_descriptions,
+    }))
+}
+
+/// Whether a model entry has a constraint that points to another node (`to:`, a foreign key):
+/// written with that node's relation.
+fn points_elsewhere(entry: &Map<String, Value>) -> bool {
+    let points = |c: Option<&Value>| {
+        c.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| c.get("to").is_some_and(|t| !t.is_null()))
+    };
+    points(entry.get("constraints"))
+        || entry
+            .get("columns")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|c| c.values())
+            .any(|c| points(c.get("constraints")))
 }
 
 fn without_created_at(entry: &Map<String, Value>) -> Map<String, Value> {
@@ -279,17 +468,24 @@ fn without_created_at(entry: &Map<String, Value>) -> Map<String, Value> {
 /// A test's entry (its `depends_on.nodes` still empty) and its calls.
 type TestNode = (Map<String, Value>, Calls);
 
+/// A model parsed alone: its entry (`depends_on.nodes` still empty) and what the render of its
+/// file recorded.
+struct ModelSide {
+    entry: Map<String, Value>,
+    render: Option<std::sync::Arc<crate::compile::FileRender>>,
+}
+
 /// The generic tests a parse of the project's macros, the model files `files` and a properties
-/// file at `relative` holding only the model entries `entries` makes, by id, and the models'
-/// `primary_key`s; `None` when that parse fails or warns, reads an environment variable no
-/// earlier parse read, or disables a node.
+/// file at `relative` holding only the model entries `entries` makes, by id, and its models;
+/// `None` when that parse fails or warns, reads an environment variable no earlier parse read,
+/// or disables a node.
 fn tests_of(
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
     (relative, entries): (&str, Vec<Value>),
     files: &[PathBuf],
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<(BTreeMap<String, TestNode>, BTreeMap<String, Value>)> {
+) -> Option<(BTreeMap<String, TestNode>, BTreeMap<String, ModelSide>)> {
     let mut project = crate::project::load_macros(at.root).ok()?;
     for path in files {
         super::push_model_file(&mut project, at.root, path)?;
@@ -318,10 +514,15 @@ fn tests_of(
             Some((n.unique_id.clone(), (entry, calls)))
         })
         .collect::<Option<_>>()?;
-    let keys = entries
-        .iter()
-        .filter(|(id, _)| id.starts_with("model."))
-        .filter_map(|(id, e)| Some((id.clone(), e.get("primary_key")?.clone())))
-        .collect();
-    Some((tests, keys))
+    let models = m
+        .nodes
+        .values()
+        .filter(|n| n.resource_type == ResourceType::Model)
+        .map(|n| {
+            let entry = entries.get(&n.unique_id)?.as_object()?.clone();
+            let render = n.file_render.clone();
+            Some((n.unique_id.clone(), ModelSide { entry, render }))
+        })
+        .collect::<Option<_>>()?;
+    Some((tests, models))
 }
