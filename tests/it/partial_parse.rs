@@ -1015,6 +1015,23 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     let fast = like_a_full_parse(&dir);
     let big = node(&fast, "model.shop.big_payments");
     assert_eq!(big["config"]["materialized"], "table", "{big}");
+
+    // A macro's text read as a value (a ref's name): an edit of that text alone changes what
+    // its caller records, a full parse.
+    write(
+        &macros.join("which.sql"),
+        "{% macro which_model() %}stg_orders{% endmacro %}\n",
+    );
+    write(
+        &dir.join("models/chosen.sql"),
+        "select * from {{ ref(which_model()) }}\n",
+    );
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let r = edit(&macros.join("which.sql"), "stg_orders", "stg_payments");
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let parents = &node(&fast, "model.shop.chosen")["depends_on"]["nodes"];
+    assert_eq!(parents, &serde_json::json!(["model.shop.stg_payments"]));
 }
 
 #[test]

@@ -320,7 +320,7 @@ pub(super) fn patch(
         }
         let paths: Vec<PathBuf> = macro_files.iter().map(|(p, _)| p.clone()).collect();
         macro_edit::patch(
-            files.macros.as_ref()?,
+            files.macros.as_mut()?,
             &paths,
             &files.models,
             project,

@@ -6,7 +6,10 @@
 //! ([`crate::compile::FileRender`]) and which ones any other render ran (hooks, configs,
 //! generic tests, the naming macros: [`Macros::elsewhere`]).
 //!
-//! When the edited files define the same macros as before and no other render ran them, the
+//! When the edited files define the same macros as before and no other render ran them, and
+//! only their text outside Jinja tags changed, reaching every render as output alone
+//! ([`macro_text`]: no caller reads it as a value), the callers record what they recorded and
+//! are not rendered. Otherwise the
 //! nodes whose renders ran them (read from the manifest in one pass) are rendered again with
 //! the new macros, in parallel; when each records what the manifest and the last parse say it
 //! recorded (the same calls, `config(...)` values and macro files), the edit changed nothing
@@ -22,6 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::macro_text;
 use super::render_edit::{recorded_as, Renderer};
 use crate::artifacts::{ArtifactMeta, NodesAddedRemoved};
 use crate::compile::FileRender;
@@ -42,11 +46,14 @@ pub(super) struct Macros {
     test_files: BTreeSet<String>,
 }
 
-/// A macro file: its template name and the ids of the macros it defines, sorted.
+/// A macro file: its template name, the ids of the macros it defines, sorted, and the
+/// fingerprint of its tags ([`macro_text::tags_key`]).
 #[derive(Debug, Serialize, Deserialize)]
 struct MacroFile {
     template: String,
     ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tags: Option<String>,
 }
 
 /// What [`FileRender`] keeps, its `config(...)` values by checksum (none when empty).
@@ -88,6 +95,7 @@ impl Macros {
                 .or_insert_with(|| MacroFile {
                     template: def.template.clone(),
                     ids: Vec::new(),
+                    tags: macro_text::tags_key(&def.contents),
                 });
             file.ids.push(def.unique_id.clone());
         }
@@ -195,7 +203,7 @@ impl Caller {
 /// again); `env_read`: the environment variables the last full parse read. `None` when it did
 /// not patch (nothing is written then).
 pub(super) fn patch(
-    macros: &Macros,
+    macros: &mut Macros,
     edited: &[PathBuf],
     models: &BTreeMap<PathBuf, (String, String)>,
     at: &super::PatchContext<'_>,
@@ -204,17 +212,23 @@ pub(super) fn patch(
 ) -> Option<()> {
     let elsewhere = macros.elsewhere.as_ref()?;
     let mut templates = BTreeSet::new();
+    // Whether every edited file's tags are as they were (its text alone changed), and each
+    // file's new tags.
+    let mut text_alone = true;
+    let mut new_tags = Vec::with_capacity(edited.len());
     for path in edited {
         let file = macros.files.get(path)?;
         if elsewhere.contains(&file.template) {
             return None;
         }
+        let text = std::fs::read_to_string(path).ok()?;
         // A generic test's macro that now calls `config(` is rendered by a parse.
-        if macros.test_files.contains(&file.template)
-            && std::fs::read_to_string(path).ok()?.contains("config(")
-        {
+        if macros.test_files.contains(&file.template) && text.contains("config(") {
             return None;
         }
+        let tags = macro_text::tags_key(&text);
+        text_alone &= tags.is_some() && tags == file.tags;
+        new_tags.push(tags);
         templates.insert(file.template.as_str());
     }
     // The new macros (a file that does not compile fails here: the full parse reports it).
@@ -249,7 +263,27 @@ pub(super) fn patch(
         return None;
     }
     crate::timing("macro edit: callers found", t);
-    if !callers.is_empty() {
+    let output_alone = text_alone && {
+        let names = new_sql.keys().filter_map(|id| id.rsplit('.').next());
+        let defs = renderer
+            .macros()
+            .by_package
+            .values()
+            .flat_map(|defs| defs.values());
+        let paths: Vec<&PathBuf> = models
+            .iter()
+            .filter(|(_, (id, _))| callers.contains(id))
+            .map(|(path, _)| path)
+            .collect();
+        macro_text::Changed::follow(names.map(String::from), defs.map(|d| d.macro_sql.as_str()))
+            .is_some_and(|changed| {
+                paths.par_iter().all(|p| {
+                    std::fs::read_to_string(p).is_ok_and(|text| changed.output_only(&text))
+                })
+            })
+    };
+    crate::timing("macro edit: callers' uses read", t);
+    if !callers.is_empty() && !output_alone {
         let entries: BTreeMap<String, Caller> =
             crate::artifacts::manifest_entries(manifest, &callers).ok()??;
         crate::timing("macro edit: callers read", t);
@@ -281,5 +315,13 @@ pub(super) fn patch(
         Vec::new,
         &NodesAddedRemoved::default(),
     );
-    matches!(patched, Ok(true)).then_some(())
+    if !matches!(patched, Ok(true)) {
+        return None;
+    }
+    for (path, tags) in edited.iter().zip(new_tags) {
+        if let Some(file) = macros.files.get_mut(path) {
+            file.tags = tags;
+        }
+    }
+    Some(())
 }

@@ -31,6 +31,7 @@ mod added;
 mod body_edit;
 mod docs_edit;
 mod macro_edit;
+mod macro_text;
 mod ref_edit;
 mod render_edit;
 mod tags;

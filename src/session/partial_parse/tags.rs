@@ -16,6 +16,16 @@ pub(super) fn same_calls(old: &str, new: &str) -> bool {
 /// a string with `}}` in it ends later than it seems), or a block that captures text.
 pub(super) fn jinja_tags(text: &str) -> Option<Vec<&str>> {
     const CAPTURING: [&str; 4] = ["call", "filter", "macro", "set"];
+    let tags = all_tags(text)?;
+    let captures = tags
+        .iter()
+        .any(|t| block_opened(t).is_some_and(|(word, _)| CAPTURING.contains(&word)));
+    (!captures).then_some(tags)
+}
+
+/// Every Jinja tag of `text` in order, or `None` when a tag is left open or a closing delimiter
+/// stands outside a tag.
+pub(super) fn all_tags(text: &str) -> Option<Vec<&str>> {
     let mut tags = Vec::new();
     let mut rest = text;
     loop {
@@ -35,19 +45,38 @@ pub(super) fn jinja_tags(text: &str) -> Option<Vec<&str>> {
             _ => "#}",
         };
         let end = i + 2 + rest[i + 2..].find(close)? + 2;
-        let tag = &rest[i..end];
-        if close == "%}" {
-            let body = tag[2..tag.len() - 2].trim_matches(|c: char| c == '-' || c == '+');
-            let mut words = body.split_whitespace();
-            let first = words.next().unwrap_or("");
-            // `{% set x = .. %}` assigns; `{% set x %}..{% endset %}` captures the text.
-            if CAPTURING.contains(&first) && !(first == "set" && body.contains('=')) {
-                return None;
-            }
-        }
-        tags.push(tag);
+        tags.push(&rest[i..end]);
         rest = &rest[end..];
     }
+}
+
+/// The inside of a tag, without its delimiters and whitespace control.
+pub(super) fn tag_body(tag: &str) -> &str {
+    tag[2..tag.len() - 2]
+        .trim_matches(|c: char| c == '-' || c == '+')
+        .trim()
+}
+
+/// The block a `{% .. %}` tag opens, by its first word, with its body (`{% set x %}` opens a
+/// block that captures text, `{% set x = .. %}` none); `None` for any other tag.
+pub(super) fn block_opened(tag: &str) -> Option<(&str, &str)> {
+    if !tag.starts_with("{%") {
+        return None;
+    }
+    let body = tag_body(tag);
+    let first = body.split_whitespace().next().unwrap_or("");
+    let opens = match first {
+        "set" => !body.contains('='),
+        "macro" | "test" | "materialization" | "call" | "filter" | "for" | "if" | "block"
+        | "raw" => true,
+        _ => false,
+    };
+    opens.then_some((first, body))
+}
+
+/// Whether a `{% .. %}` tag closes a block (`{% endmacro %}`, `{% endset %}` ...).
+pub(super) fn block_closed(tag: &str) -> bool {
+    tag.starts_with("{%") && tag_body(tag).starts_with("end")
 }
 
 #[cfg(test)]
