@@ -1035,13 +1035,58 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
 }
 
 #[test]
+fn an_edit_of_a_source_entry_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/features"));
+    let sources = dir.join("models/sources.yml");
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("(the entries of 1 properties file changed since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&sources).expect("read");
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&sources, text.replacen(from, to, 1)).expect("write");
+        parse(&dir, &[], &[])
+    };
+    // The table's meta, freshness, a column and its test.
+    let r = edit(
+        "        identifier: raw_orders\n",
+        "        identifier: raw_orders\n        meta: {owner: ops}\n        loaded_at_field: ordered_at\n        \
+         freshness: {warn_after: {count: 1, period: day}}\n        columns:\n          - name: id\n            \
+         description: The order's id.\n            data_tests: [not_null]\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let orders = &fast["sources"]["source.feat.shop.orders"];
+    assert_eq!(orders["meta"]["owner"], "ops", "{orders}");
+    assert_eq!(orders["columns"]["id"]["description"], "The order's id.");
+    let tests = fast["child_map"]["source.feat.shop.orders"].to_string();
+    assert!(
+        tests.contains("test.feat.source_not_null_shop_orders_id"),
+        "{tests}"
+    );
+    // Its relation: a full parse.
+    let r = edit("identifier: raw_orders", "identifier: raw_orders_v2");
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let orders = &fast["sources"]["source.feat.shop.orders"];
+    assert!(
+        orders["relation_name"]
+            .to_string()
+            .contains("raw_orders_v2"),
+        "{orders}"
+    );
+}
+
+#[test]
 fn an_edit_of_a_models_properties_entry_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let schema = dir.join("models/schema.yml");
     let patched = |r: &Run| {
-        r.stdout.contains(
-            "(the model entries of 1 properties file changed since the last parse: patched)",
-        )
+        r.stdout
+            .contains("(the entries of 1 properties file changed since the last parse: patched)")
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));

@@ -462,22 +462,24 @@ fn tests(
         .changed
         .keys()
         .chain(all.models.keys())
+        .chain(all.sources.keys())
         .cloned()
         .collect();
     let patched = crate::artifacts::patch_manifest_nodes(
         manifest,
         meta,
         &ids,
-        |id, entry| match (all.changed.get(id), all.models.get(id)) {
-            (Some(new), _) => {
+        |id, entry| {
+            if let Some(new) = all.changed.get(id) {
                 *entry = new.clone();
-                true
-            }
-            (None, Some(model)) => {
+            } else if let Some(model) = all.models.get(id) {
                 model.apply(entry);
-                true
+            } else if let Some(set) = all.sources.get(id) {
+                entry.extend(set.clone());
+            } else {
+                return false;
             }
-            (None, None) => false,
+            true
         },
         || all.graph,
         &all.nodes,

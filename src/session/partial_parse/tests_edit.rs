@@ -76,6 +76,8 @@ pub(super) struct TestsEdit {
     pub(super) changed: BTreeMap<String, Map<String, Value>>,
     /// Models whose entry changed, with what to rewrite in it.
     pub(super) models: BTreeMap<String, ModelEdit>,
+    /// Source tables whose entry changed, with the keys to rewrite in it.
+    pub(super) sources: BTreeMap<String, Map<String, Value>>,
     pub(super) graph: Vec<GraphEdit>,
     /// How many files' entries changed (not those only rewritten, their YAML the same).
     pub(super) files: usize,
@@ -149,7 +151,7 @@ pub(super) fn patch(
         text: new_text.clone(),
         value,
     };
-    if changed.is_empty() {
+    if changed.models.is_empty() && changed.sources.is_empty() {
         return Some(now(new));
     }
     edit.files += 1;
@@ -162,7 +164,7 @@ pub(super) fn patch(
         .collect();
     let mut files = Vec::new();
     let mut ids = Vec::new();
-    for entry in changed.iter().map(|&i| &new["models"][i]) {
+    for entry in changed.models.iter().map(|&i| &new["models"][i]) {
         let name = entry.get("name")?.as_str()?;
         let id = format!("model.{}.{name}", meta.project_name);
         if index.resolves_to(name) != Some(&id) || entry.get("versions").is_some() {
@@ -171,20 +173,45 @@ pub(super) fn patch(
         files.push(by_id.get(&id)?.to_path_buf());
         ids.push(id);
     }
-    let entries = |v: &Value| -> Vec<Value> {
-        changed
-            .iter()
+    let entries = |v: &Value| -> Value {
+        let models: Vec<Value> = (changed.models.iter())
             .map(|&i| without_jinja_descriptions(&v["models"][i]))
-            .collect()
+            .collect();
+        let sources: Vec<Value> = (changed.sources.iter())
+            .map(|&i| v["sources"][i].clone())
+            .collect();
+        serde_json::json!({"version": 2, "models": models, "sources": sources})
     };
-    let (before, models_before) = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
-    let (after, models_after) = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
-    for (&i, id) in changed.iter().zip(&ids) {
-        let (then, now) = (models_before.get(id)?, models_after.get(id)?);
-        if let Some(e) = model_edit(then, now, &new["models"][i])? {
+    let then = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
+    let now_ = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
+    for (&i, id) in changed.models.iter().zip(&ids) {
+        let (a, b) = (then.models.get(id)?, now_.models.get(id)?);
+        if let Some(e) = model_edit(a, b, &new["models"][i])? {
             edit.models.insert(id.clone(), e);
         }
     }
+    // The same source tables, each entry's keys that changed rewritten (the relation kept).
+    if !then.sources.keys().eq(now_.sources.keys()) {
+        return None;
+    }
+    for (id, b) in &now_.sources {
+        let a = then.sources.get(id)?;
+        if SOURCE_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k)) {
+            return None;
+        }
+        let set: Map<String, Value> = b
+            .iter()
+            .filter(|(k, v)| *k != "created_at" && a.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if a.keys().any(|k| !b.contains_key(k)) {
+            return None;
+        }
+        if !set.is_empty() {
+            edit.sources.insert(id.clone(), set);
+        }
+    }
+    let (before, after) = (then.tests, now_.tests);
     for (id, (_, calls)) in &before {
         if after.contains_key(id) {
             continue;
@@ -251,33 +278,93 @@ pub(super) fn hashes(m: &crate::compile::Manifest) -> BTreeSet<String> {
         .collect()
 }
 
-/// The positions of the `models:` entries that changed from `old` to `new`; `None` when anything
-/// else changed, or an entry changed in a way [`patch`] cannot follow.
-fn changed_entries(old: &Value, new: &Value) -> Option<Vec<usize>> {
+/// The positions of the `models:` and `sources:` entries that changed from `old` to `new`;
+/// `None` when anything else changed, or an entry changed in a way [`patch`] cannot follow.
+fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
     let (Value::Object(o), Value::Object(n)) = (old, new) else {
         return None;
     };
-    if o.len() != n.len() || o.iter().any(|(k, v)| k != "models" && n.get(k) != Some(v)) {
+    let listed = ["models", "sources"];
+    if o.len() != n.len()
+        || o.iter()
+            .any(|(k, v)| !listed.contains(&k.as_str()) && n.get(k) != Some(v))
+    {
         return None;
     }
-    let (Some(om), Some(nm)) = (o.get("models"), n.get("models")) else {
-        return Some(Vec::new());
-    };
-    let (om, nm) = (om.as_array()?, nm.as_array()?);
-    if om.len() != nm.len() {
-        return None;
-    }
-    let mut changed = Vec::new();
-    for (i, (a, b)) in om.iter().zip(nm).enumerate() {
-        if a == b {
-            continue;
-        }
-        if !entry_edit_allowed(a, b) {
+    let positions = |key: &str, allowed: fn(&Value, &Value) -> bool| -> Option<Vec<usize>> {
+        let (om, nm) = match (o.get(key), n.get(key)) {
+            (None, None) => return Some(Vec::new()),
+            (Some(a), Some(b)) => (a.as_array()?, b.as_array()?),
+            _ => return None,
+        };
+        if om.len() != nm.len() {
             return None;
         }
-        changed.push(i);
+        let mut changed = Vec::new();
+        for (i, (a, b)) in om.iter().zip(nm).enumerate() {
+            if a == b {
+                continue;
+            }
+            if !allowed(a, b) {
+                return None;
+            }
+            changed.push(i);
+        }
+        Some(changed)
+    };
+    Some(Changed {
+        models: positions("models", entry_edit_allowed)?,
+        sources: positions("sources", source_edit_allowed)?,
+    })
+}
+
+/// The positions of the changed entries of a properties file, by top-level key.
+struct Changed {
+    models: Vec<usize>,
+    sources: Vec<usize>,
+}
+
+/// Whether the source entry `a` edited into `b` is one [`patch`] can follow: the same name and
+/// tables, in order, no override of a package's source, and no Jinja outside tests (a
+/// description's `doc()` would need the docs blocks).
+fn source_edit_allowed(a: &Value, b: &Value) -> bool {
+    let tables = |e: &Value| -> Option<Vec<Value>> {
+        let names = e.get("tables").map_or(Some(Vec::new()), |t| {
+            t.as_array()?
+                .iter()
+                .map(|t| t.get("name").cloned())
+                .collect::<Option<Vec<Value>>>()
+        });
+        names
+    };
+    let plain =
+        |e: &Value| e.get("overrides").is_none() && jinja_strings(&without_tests(e)).is_empty();
+    a.get("name") == b.get("name")
+        && tables(a).is_some()
+        && tables(a) == tables(b)
+        && plain(a)
+        && plain(b)
+}
+
+/// A source entry without the tests of its tables and their columns.
+fn without_tests(source: &Value) -> Value {
+    let mut e = source.clone();
+    let strip = |m: &mut Map<String, Value>| {
+        m.remove("data_tests");
+        m.remove("tests");
+    };
+    if let Some(Value::Array(tables)) = e.get_mut("tables") {
+        for t in tables.iter_mut().filter_map(Value::as_object_mut) {
+            strip(t);
+            if let Some(Value::Array(columns)) = t.get_mut("columns") {
+                columns
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(strip);
+            }
+        }
     }
-    Some(changed)
+    e
 }
 
 /// Whether the model entry `a` edited into `b` is one [`patch`] can follow: the same name, no
@@ -401,6 +488,23 @@ const MODEL_KEYS_KEPT: [&str; 20] = [
     "version",
 ];
 
+/// The keys of a source table's manifest entry that name it and its relation: a patch leaves
+/// them as they were.
+const SOURCE_KEYS_KEPT: [&str; 12] = [
+    "name",
+    "source_name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "database",
+    "schema",
+    "identifier",
+    "relation_name",
+];
+
 /// The config keys of a model that a patch leaves as they were: they disable it, or run Jinja
 /// elsewhere.
 const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group", "access"];
@@ -475,22 +579,29 @@ struct ModelSide {
     render: Option<std::sync::Arc<crate::compile::FileRender>>,
 }
 
-/// The generic tests a parse of the project's macros, the model files `files` and a properties
-/// file at `relative` holding only the model entries `entries` makes, by id, and its models;
-/// `None` when that parse fails or warns, reads an environment variable no earlier parse read,
-/// or disables a node.
+/// What a parse of some entries of a properties file makes.
+struct EntriesParsed {
+    /// The generic tests, by id.
+    tests: BTreeMap<String, TestNode>,
+    models: BTreeMap<String, ModelSide>,
+    /// The source tables' entries, by id.
+    sources: BTreeMap<String, Map<String, Value>>,
+}
+
+/// What a parse of the project's macros, the model files `files` and a properties file at
+/// `relative` holding only `yaml` (some of its entries) makes; `None` when that parse fails or
+/// warns, reads an environment variable no earlier parse read, or disables a node.
 fn tests_of(
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
-    (relative, entries): (&str, Vec<Value>),
+    (relative, value): (&str, Value),
     files: &[PathBuf],
     env_read: &BTreeMap<String, Option<String>>,
-) -> Option<(BTreeMap<String, TestNode>, BTreeMap<String, ModelSide>)> {
+) -> Option<EntriesParsed> {
     let mut project = crate::project::load_macros(at.root).ok()?;
     for path in files {
         super::push_model_file(&mut project, at.root, path)?;
     }
-    let value = serde_json::json!({"version": 2, "models": entries});
     project.yaml_files.push(YamlFile {
         original_file_path: relative.to_string(),
         text: value.to_string(),
@@ -524,5 +635,15 @@ fn tests_of(
             Some((n.unique_id.clone(), ModelSide { entry, render }))
         })
         .collect::<Option<_>>()?;
-    Some((tests, models))
+    let sources = json
+        .get("sources")?
+        .as_object()?
+        .iter()
+        .map(|(id, e)| Some((id.clone(), e.as_object()?.clone())))
+        .collect::<Option<_>>()?;
+    Some(EntriesParsed {
+        tests,
+        models,
+        sources,
+    })
 }
