@@ -21,9 +21,9 @@
 //! what it called but other refs or sources ([`ref_edit`], [`render_edit`]); a new model file,
 //! or one removed that nothing reads ([`added`]: its node and graph lists added or taken out);
 //! a macro file edited so that the renders that run it record what they recorded
-//! ([`macro_edit`]: the macros' `macro_sql`); a model's properties entry edited (its tests,
-//! config, columns) so that its relation and what it calls stay ([`tests_edit`]: the tests
-//! added, removed or rewritten, and the keys of the model's entry that changed). Any other
+//! ([`macro_edit`]: the macros' `macro_sql`); a model's or source's properties entry edited
+//! (its tests, config, columns) so that its relation and what it calls stay ([`tests_edit`]:
+//! the tests added, removed or rewritten, and the keys of the entries that changed). Any other
 //! change (another key of a properties file, a macro a hook runs, another file removed)
 //! reparses the whole project (a second at 10,000 models).
 
@@ -261,7 +261,7 @@ pub(crate) struct Patched {
     pub(crate) removed: usize,
     /// Macro files edited ([`macro_edit`]).
     pub(crate) macros: usize,
-    /// Properties files whose model entries changed ([`tests_edit`]).
+    /// Properties files whose model or source entries changed ([`tests_edit`]).
     pub(crate) tests: usize,
 }
 

@@ -14,6 +14,10 @@
 //! Descriptions with Jinja (`{{ doc("...") }}`) need the docs blocks: they are left out of both
 //! parses and must be the same before and after (the manifest keeps their rendered text).
 //!
+//! A `sources:` entry is parsed alone the same way (no file with it), when it keeps its tables
+//! and has no Jinja outside tests: its tables' entries are rewritten where they changed, their
+//! relations kept.
+//!
 //! For this a full parse keeps the text of each properties file of the root project beside
 //! its state ([`save`]). A full parse instead: any other key of the file changed, an entry
 //! added, removed or renamed, a versioned model or a time spine, a model of another package or
