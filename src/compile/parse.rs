@@ -60,6 +60,14 @@ static DOCS_RE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
+/// The docs blocks of a `.md` file's text: each one's name and contents, in order.
+pub(crate) fn docs_blocks(text: &str) -> Vec<(String, String)> {
+    DOCS_RE
+        .captures_iter(text)
+        .map(|c| (c[1].to_string(), c[2].trim().to_string()))
+        .collect()
+}
+
 /// The target's values as templates see them (secrets redacted).
 pub(crate) fn target_value(target: &Target) -> Value {
     let mut t = target.redacted();
@@ -392,8 +400,7 @@ fn docs_and_macros(
     // Docs blocks.
     for (proj, f) in all_projects(project).flat_map(|p| p.docs_files.iter().map(move |f| (p, f))) {
         let pkg = &proj.config.name;
-        for c in DOCS_RE.captures_iter(&f.contents) {
-            let name = c[1].to_string();
+        for (name, block_contents) in docs_blocks(&f.contents) {
             let id = format!("doc.{pkg}.{name}");
             manifest.docs.insert(
                 id.clone(),
@@ -402,7 +409,7 @@ fn docs_and_macros(
                     name,
                     package_name: pkg.clone(),
                     original_file_path: f.original_file_path.clone(),
-                    block_contents: c[2].trim().to_string(),
+                    block_contents,
                 },
             );
         }

@@ -214,16 +214,30 @@ fn column_constraint(c: &Value) -> Value {
 
 /// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
 pub(crate) fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
+    render_docs_with(text, |name| {
+        docs.values()
+            .find(|d| d.name == name)
+            .map(|d| d.block_contents.as_str())
+    })
+}
+
+/// [`render_docs`], each block's text found by `block` (by name).
+pub(crate) fn render_docs_with<'d>(text: &str, block: impl Fn(&str) -> Option<&'d str>) -> String {
     if !text.contains("doc(") {
         return text.to_string();
     }
     DOC_CALL_RE
         .replace_all(text, |c: &regex::Captures| {
             let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            docs.values()
-                .find(|d| d.name == name)
-                .map(|d| d.block_contents.clone())
-                .unwrap_or_default()
+            block(name).unwrap_or_default().to_string()
         })
         .into_owned()
+}
+
+/// The names of the docs blocks `text`'s `{{ doc(..) }}` calls name, in order.
+pub(crate) fn doc_names(text: &str) -> Vec<&str> {
+    DOC_CALL_RE
+        .captures_iter(text)
+        .filter_map(|c| c.get(2).or(c.get(1)).map(|m| m.as_str()))
+        .collect()
 }

@@ -1035,6 +1035,58 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
 }
 
 #[test]
+fn an_edit_of_a_docs_blocks_text_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/features"));
+    let docs = dir.join("models/docs.md");
+    let marts = dir.join("models/marts/_marts.yml");
+    // The block is called twice: a model's description, and a column's with text around it.
+    let text = std::fs::read_to_string(&marts).expect("read");
+    let text = text.replacen(
+        "    columns:\n      - name: order_id\n",
+        "    columns:\n      - name: amount\n        \
+         description: 'Amount. {{ doc(\"big_orders\") }} In dollars.'\n      - name: order_id\n",
+        1,
+    );
+    std::fs::write(&marts, text).expect("write");
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("(1 docs file edited since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&docs).expect("read");
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&docs, text.replacen(from, to, 1)).expect("write");
+        parse(&dir, &[], &[])
+    };
+    let r = edit("at least", "no less than");
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let big = fast["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .find(|n| n["description"].to_string().contains("no less than"))
+        .expect("the model the block describes");
+    let column = big["columns"]["amount"]["description"]
+        .as_str()
+        .expect("text");
+    assert!(
+        column.starts_with("Amount. EU orders of no less than"),
+        "{column}"
+    );
+    assert!(column.ends_with("In dollars."), "{column}");
+    // A block added: a full parse.
+    let r = edit(
+        "{% enddocs %}",
+        "{% enddocs %}\n{% docs other %}More.{% enddocs %}",
+    );
+    assert!(!patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+}
+
+#[test]
 fn an_edit_of_a_source_entry_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/features"));
     let sources = dir.join("models/sources.yml");

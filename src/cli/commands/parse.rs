@@ -80,6 +80,7 @@ fn patched_note(p: partial_parse::Patched) -> String {
     let others = [
         (p.seeds, "the rows of ", "seed", " changed"),
         (p.macros, "", "macro file", " edited"),
+        (p.docs_files, "", "docs file", " edited"),
         (p.tests, "the entries of ", "properties file", " changed"),
         (p.added, "", "model file", " added"),
         (p.removed, "", "model file", " removed"),

@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 
 use super::super::Session;
 use super::added;
+use super::docs_block_edit::{self, Docs};
 use super::docs_edit::{self, Described, DocsEdit};
 use super::macro_edit::{self, Macros};
 use super::ref_edit;
@@ -69,6 +70,9 @@ struct Files {
     /// whose hash is none of them is no node's already.
     #[serde(default)]
     test_hashes: Option<BTreeSet<String>>,
+    /// What [`docs_block_edit`] patches a docs file's edit with.
+    #[serde(default)]
+    docs: Option<Docs>,
 }
 
 /// What [`FILES_FILE`] holds for the entries of `stamps` and the SQL files of `s`, for
@@ -109,6 +113,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
         index: ref_edit::Index::of(s),
         macros: Some(Macros::of(s)),
         test_hashes: Some(tests_edit::hashes(manifest)),
+        docs: Some(Docs::of(s)),
     };
     serde_json::to_string(&files).unwrap_or_default()
 }
@@ -226,6 +231,8 @@ pub(super) fn patch(
     let mut macro_files: Vec<(PathBuf, String)> = Vec::new();
     // The properties files whose tests may have changed.
     let mut tests_files: Vec<PathBuf> = Vec::new();
+    // The docs files edited, with their new checksums.
+    let mut docs_files: Vec<(PathBuf, String)> = Vec::new();
     for (path, stamp) in &now {
         let Some(&before) = then.get(path) else {
             continue;
@@ -257,6 +264,8 @@ pub(super) fn patch(
                 // ([`tests_edit`]), else a full parse.
                 if files.macros.as_ref().is_some_and(|m| m.knows(path)) {
                     macro_files.push((path.clone(), new_sum));
+                } else if files.docs.as_ref().is_some_and(|d| d.knows(path)) {
+                    docs_files.push((path.clone(), new_sum));
                 } else if tests_edit::knows(target_path, path) {
                     tests_files.push(path.clone());
                 } else {
@@ -289,6 +298,22 @@ pub(super) fn patch(
         }
     }
     let paths_alone = added_paths.is_empty() && removed_paths.is_empty();
+    if !docs_files.is_empty() {
+        // Docs files' edits alone.
+        let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
+        if !(alone && paths_alone && macro_files.is_empty() && tests_files.is_empty()) {
+            return None;
+        }
+        let paths: Vec<PathBuf> = docs_files.iter().map(|(p, _)| p.clone()).collect();
+        docs_block_edit::patch(files.docs.as_mut()?, &paths, (manifest, meta))?;
+        crate::timing("partial parse: docs files patched", t);
+        files.others.extend(docs_files);
+        let done = Patched {
+            docs_files: paths.len(),
+            ..Patched::default()
+        };
+        return finish(target_path, manifest, state, files, (now, since), true).map(|()| done);
+    }
     if !tests_files.is_empty() {
         // Tests' edits alone (a new model's tests would need it parsed first).
         let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
@@ -415,6 +440,7 @@ pub(super) fn patch(
         removed,
         macros: 0,
         tests: 0,
+        docs_files: 0,
     })
 }
 

@@ -32,8 +32,8 @@ pub(super) struct Described {
 }
 
 /// Where a description lands in the manifest.
-#[derive(Debug, Clone, PartialEq)]
-enum Place {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum Place {
     /// The `description` of the entry `id`, or of its column.
     Node { id: String, column: Option<String> },
     /// The `source_description` of each of a source's tables.
@@ -122,31 +122,39 @@ pub(super) fn patch(
             return None;
         }
         *sum = now;
-        match place {
-            Place::Node { id, column: None } => {
-                edits.entry(id).or_default().description = Some(text.to_string());
-            }
-            Place::Node {
-                id,
-                column: Some(name),
-            } => edits
-                .entry(id)
-                .or_default()
-                .columns
-                .push((name, text.to_string())),
-            Place::Source { tables } => {
-                for id in tables {
-                    edits.entry(id).or_default().source_description = Some(text.to_string());
-                }
-            }
-        }
+        describe(edits, place, text);
     }
     Some(())
 }
 
+/// Adds to `edits` the description `text` written at `place`.
+pub(super) fn describe(edits: &mut BTreeMap<String, DocsEdit>, place: Place, text: &str) {
+    match place {
+        Place::Node { id, column: None } => {
+            edits.entry(id).or_default().description = Some(text.to_string());
+        }
+        Place::Node {
+            id,
+            column: Some(name),
+        } => edits
+            .entry(id)
+            .or_default()
+            .columns
+            .push((name, text.to_string())),
+        Place::Source { tables } => {
+            for id in tables {
+                edits.entry(id).or_default().source_description = Some(text.to_string());
+            }
+        }
+    }
+}
+
 /// The YAML `value` with its descriptions taken out (set to null), and each description with
 /// its place, in document order; `None` when the file documents nothing.
-fn places<'a>(value: &'a Value, package: &str) -> Option<(Value, Vec<(Place, &'a str)>)> {
+pub(super) fn places<'a>(
+    value: &'a Value,
+    package: &str,
+) -> Option<(Value, Vec<(Place, &'a str)>)> {
     let Value::Object(top) = value else {
         return None;
     };

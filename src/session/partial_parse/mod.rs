@@ -29,6 +29,7 @@
 
 mod added;
 mod body_edit;
+mod docs_block_edit;
 mod docs_edit;
 mod macro_edit;
 mod macro_text;
@@ -263,6 +264,8 @@ pub(crate) struct Patched {
     pub(crate) macros: usize,
     /// Properties files whose model or source entries changed ([`tests_edit`]).
     pub(crate) tests: usize,
+    /// Docs files whose blocks' text changed ([`docs_block_edit`]).
+    pub(crate) docs_files: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.

@@ -1,0 +1,259 @@
+//! The partial parse of an edited docs file (`.md`): the text of some of its `{% docs %}` blocks
+//! changed, and nothing else. A docs block reaches the manifest as its `docs` entry
+//! (`block_contents`) and in the descriptions that call it (`{{ doc('name') }}`, replaced by its
+//! text when a parse reads the properties files: `compile::patches::render_docs`), and nowhere
+//! else. So a full parse keeps every block's text and every description that calls one, with
+//! its place in the manifest ([`super::docs_edit::places`]: models, seeds, snapshots,
+//! analyses, sources, their tables and columns, of the project and its packages); an edit of
+//! a block's text rewrites its `docs` entry and those descriptions, rendered again.
+//!
+//! A full parse instead: a block added, removed or renamed, a block whose name another block
+//! has too, a block some description calls from a place the full parse did not keep (a
+//! versioned model, an exposure, a semantic model, a metric, a macro), another kind of edit in
+//! the same parse.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::docs_edit::{self, DocsEdit, Place};
+use crate::artifacts::{ArtifactMeta, NodesAddedRemoved};
+use crate::session::Session;
+
+/// What the patch of a docs file needs of the last parse.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Docs {
+    /// Every docs block, by id (the order `render_docs` looks a name up in).
+    blocks: BTreeMap<String, Block>,
+    /// Every description that calls a block, from a place the patch can write.
+    uses: Vec<Use>,
+    /// The names of blocks some description calls from elsewhere.
+    elsewhere: BTreeSet<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Block {
+    name: String,
+    file: PathBuf,
+    contents: String,
+}
+
+/// A description that calls docs blocks: where it lands, and its text as written.
+#[derive(Debug, Serialize, Deserialize)]
+struct Use {
+    place: Place,
+    text: String,
+}
+
+impl Docs {
+    /// What the full parse of `s` says of its docs blocks and the descriptions that call them.
+    pub(super) fn of(s: &Session) -> Docs {
+        let m = s.manifest();
+        let root_of = |package: &str| {
+            if package == m.project_name {
+                Some(&s.project.root)
+            } else {
+                m.package_roots.get(package)
+            }
+        };
+        let blocks = m
+            .docs
+            .iter()
+            .filter_map(|(id, d)| {
+                let block = Block {
+                    name: d.name.clone(),
+                    file: root_of(&d.package_name)?.join(&d.original_file_path),
+                    contents: d.block_contents.clone(),
+                };
+                Some((id.clone(), block))
+            })
+            .collect();
+        let mut docs = Docs {
+            blocks,
+            uses: Vec::new(),
+            elsewhere: BTreeSet::new(),
+        };
+        for p in std::iter::once(&s.project).chain(&s.project.packages) {
+            for f in p.yaml_files.iter().filter(|f| f.text.contains("doc(")) {
+                docs.note_file(&f.value, &p.config.name);
+            }
+        }
+        docs
+    }
+
+    /// Notes the descriptions of a properties file (its YAML `value`, of `package`) that call
+    /// docs blocks: those [`docs_edit::places`] finds as uses, the others' names as elsewhere.
+    fn note_file(&mut self, value: &Value, package: &str) {
+        // How many times each name is called anywhere in the file, and from the places found.
+        let mut anywhere: BTreeMap<String, usize> = BTreeMap::new();
+        count_calls(value, &mut anywhere);
+        let mut placed: BTreeMap<String, usize> = BTreeMap::new();
+        if let Some((_, found)) = docs_edit::places(value, package) {
+            for (place, text) in found {
+                let names = crate::compile::doc_names(text);
+                if names.is_empty() {
+                    continue;
+                }
+                for name in names {
+                    *placed.entry(name.to_string()).or_default() += 1;
+                }
+                self.uses.push(Use {
+                    place,
+                    text: text.to_string(),
+                });
+            }
+        }
+        for (name, n) in anywhere {
+            if placed.get(&name).copied().unwrap_or(0) < n {
+                self.elsewhere.insert(name);
+            }
+        }
+    }
+
+    /// Whether `path` is a docs file the last parse read.
+    pub(super) fn knows(&self, path: &Path) -> bool {
+        self.blocks.values().any(|b| b.file == path)
+    }
+}
+
+/// Adds to `counts` the docs blocks every string of `v` calls.
+fn count_calls(v: &Value, counts: &mut BTreeMap<String, usize>) {
+    match v {
+        Value::String(s) if s.contains("doc(") => {
+            for name in crate::compile::doc_names(s) {
+                *counts.entry(name.to_string()).or_default() += 1;
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| count_calls(i, counts)),
+        Value::Object(m) => m.values().for_each(|i| count_calls(i, counts)),
+        _ => {}
+    }
+}
+
+/// Patches the manifest at `manifest` for the docs files `edited` (their new text on disk), as
+/// the module says, and updates `docs`; `None` when it did not patch (nothing written).
+pub(super) fn patch(
+    docs: &mut Docs,
+    edited: &[PathBuf],
+    (manifest, meta): (&Path, &ArtifactMeta),
+) -> Option<()> {
+    // Each edited block's id and new text.
+    let mut changed: BTreeMap<String, String> = BTreeMap::new();
+    for path in edited {
+        let text = std::fs::read_to_string(path).ok()?;
+        let new: BTreeMap<String, String> =
+            crate::compile::docs_blocks(&text).into_iter().collect();
+        let old: BTreeMap<&String, (&String, &Block)> = docs
+            .blocks
+            .iter()
+            .filter(|(_, b)| b.file == *path)
+            .map(|(id, b)| (&b.name, (id, b)))
+            .collect();
+        if !new.keys().eq(old.keys().copied())
+            || crate::compile::docs_blocks(&text).len() != new.len()
+        {
+            return None;
+        }
+        for (name, contents) in new {
+            let (id, block) = old.get(&name)?;
+            if block.contents != contents {
+                changed.insert((*id).clone(), contents);
+            }
+        }
+    }
+    // A changed block's name must be no other block's, and called only from kept places.
+    let names: BTreeSet<&str> = changed
+        .keys()
+        .filter_map(|id| docs.blocks.get(id))
+        .map(|b| b.name.as_str())
+        .collect();
+    let shared = docs
+        .blocks
+        .iter()
+        .filter(|(id, b)| names.contains(b.name.as_str()) && !changed.contains_key(*id))
+        .count();
+    if shared > 0 || names.iter().any(|n| docs.elsewhere.contains(*n)) {
+        return None;
+    }
+    let text_of = |name: &str| -> Option<&str> {
+        let (id, block) = docs.blocks.iter().find(|(_, b)| b.name == name)?;
+        Some(
+            changed
+                .get(id)
+                .map_or(block.contents.as_str(), String::as_str),
+        )
+    };
+    let mut edits: BTreeMap<String, DocsEdit> = BTreeMap::new();
+    for u in &docs.uses {
+        if crate::compile::doc_names(&u.text)
+            .iter()
+            .any(|n| names.contains(n))
+        {
+            let text = crate::compile::render_docs_with(&u.text, text_of);
+            docs_edit::describe(&mut edits, u.place.clone(), &text);
+        }
+    }
+    let ids: Vec<String> = edits.keys().chain(changed.keys()).cloned().collect();
+    let patched = crate::artifacts::patch_manifest_nodes(
+        manifest,
+        meta,
+        &ids,
+        |id, entry| match (changed.get(id), edits.get(id)) {
+            (Some(contents), _) => {
+                entry.insert("block_contents".into(), Value::String(contents.clone()));
+                true
+            }
+            (None, Some(edit)) => edit.apply(entry),
+            (None, None) => false,
+        },
+        Vec::new,
+        &NodesAddedRemoved::default(),
+    );
+    if !matches!(patched, Ok(true)) {
+        return None;
+    }
+    for (id, contents) in changed {
+        if let Some(b) = docs.blocks.get_mut(&id) {
+            b.contents = contents;
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_from_places_a_patch_cannot_write_are_told_apart() {
+        let text = "version: 2
+models:
+  - name: orders
+    description: '{{ doc(\"orders\") }}'
+    columns:
+      - name: id
+        description: 'The key. {{ doc(\"key\") }}'
+  - name: versioned
+    description: '{{ doc(\"key\") }}'
+    versions: [{v: 1}]
+exposures:
+  - name: board
+    description: '{{ doc(\"board\") }}'
+";
+        let value = crate::project::yaml::parse_checked(text, Path::new("m.yml"))
+            .unwrap()
+            .0;
+        let mut docs = Docs::default();
+        docs.note_file(&value, "shop");
+        let texts: Vec<&str> = docs.uses.iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["{{ doc(\"orders\") }}", "The key. {{ doc(\"key\") }}"]
+        );
+        // `key` is also called by a versioned model's description, `board` by an exposure's.
+        let elsewhere: Vec<&str> = docs.elsewhere.iter().map(String::as_str).collect();
+        assert_eq!(elsewhere, ["board", "key"]);
+    }
+}
