@@ -351,10 +351,17 @@ pub(crate) fn patch_manifest_nodes(
     // the new entry.)
     let mut spans: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(ids.len() + 1);
     spans.push((HEAD.len(), meta_end, new_meta));
-    for id in ids {
-        let Some((start, end, mut entry)) =
-            doc.value_after::<Map<String, Value>>(meta_end..doc.len, id, b'{')?
-        else {
+    // A few entries are looked for one by one; many, in one pass over the whole document read
+    // at once, and parsed in parallel (a search per id would read the file once per id).
+    let found: Vec<Option<(usize, usize, Map<String, Value>)>> = if ids.len() > MANY {
+        doc.entries_of(meta_end, ids)?
+    } else {
+        ids.iter()
+            .map(|id| doc.value_after::<Map<String, Value>>(meta_end..doc.len, id, b'{'))
+            .collect::<std::io::Result<_>>()?
+    };
+    for (id, found) in ids.iter().zip(found) {
+        let Some((start, end, mut entry)) = found else {
             return Ok(false);
         };
         if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str())
@@ -640,6 +647,38 @@ impl Document {
                 _ => return Ok(None),
             }
         }
+    }
+}
+
+/// How many entries [`patch_manifest_nodes`] looks for one by one.
+const MANY: usize = 16;
+
+impl Document {
+    /// [`Document::value_after`] for each of `ids` (maps after `from`), in one pass over the
+    /// whole document, each entry parsed in parallel.
+    #[allow(clippy::type_complexity)]
+    fn entries_of(
+        &self,
+        from: usize,
+        ids: &[String],
+    ) -> std::io::Result<Vec<Option<(usize, usize, Map<String, Value>)>>> {
+        use rayon::prelude::*;
+        let buf = self.read_at(0, self.len)?;
+        let starts = super::manifest_entries::map_starts(&buf, from, ids);
+        Ok(ids
+            .par_iter()
+            .map(|id| {
+                let start = *starts.get(id.as_str())?;
+                let mut values = serde_json::Deserializer::from_slice(&buf[start..])
+                    .into_iter::<Map<String, Value>>();
+                let value = values.next()?.ok()?;
+                let mut end = start + values.byte_offset();
+                while buf.get(end) == Some(&b' ') {
+                    end += 1;
+                }
+                Some((start, end, value))
+            })
+            .collect())
     }
 }
 

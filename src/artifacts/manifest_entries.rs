@@ -88,6 +88,27 @@ fn scan(
     Ok(false)
 }
 
+/// Where the value of each key of `ids` first opens a map (`"<id>":{`) in `buf`, from `from`
+/// on: the position of its `{`, by id (the ids found).
+pub(super) fn map_starts<'i>(
+    buf: &[u8],
+    from: usize,
+    ids: &'i [String],
+) -> HashMap<&'i str, usize> {
+    let wanted: HashMap<&[u8], &str> = ids.iter().map(|id| (id.as_bytes(), id.as_str())).collect();
+    let mut starts = HashMap::with_capacity(ids.len());
+    for i in memchr::memmem::find_iter(&buf[from.min(buf.len())..], b"\":{") {
+        let hit = from + i;
+        if let Some(id) = key_before(buf, hit).and_then(|k| wanted.get(k)) {
+            starts.entry(*id).or_insert(hit + 2);
+            if starts.len() == wanted.len() {
+                break;
+            }
+        }
+    }
+    starts
+}
+
 /// Appends the next piece of `file` to `buf`; `false` at the end of the file.
 fn read_piece(file: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     Ok(file.take(PIECE).read_to_end(buf)? > 0)

@@ -102,7 +102,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
             Some((root.join(&n.original_file_path), model))
         })
         .collect();
-    let properties = docs_edit::save(s);
+    let (properties, root_docs) = docs_edit::save(s, docs_block_edit::file_uses);
     let others = others(s, &models, &properties);
     let files = Files {
         key: stamps.key.clone(),
@@ -113,7 +113,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
         index: ref_edit::Index::of(s),
         macros: Some(Macros::of(s)),
         test_hashes: Some(tests_edit::hashes(manifest)),
-        docs: Some(Docs::of(s)),
+        docs: Some(Docs::of(s, root_docs)),
     };
     serde_json::to_string(&files).unwrap_or_default()
 }

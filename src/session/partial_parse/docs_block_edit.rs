@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -42,14 +43,15 @@ struct Block {
 
 /// A description that calls docs blocks: where it lands, and its text as written.
 #[derive(Debug, Serialize, Deserialize)]
-struct Use {
+pub(super) struct Use {
     place: Place,
     text: String,
 }
 
 impl Docs {
-    /// What the full parse of `s` says of its docs blocks and the descriptions that call them.
-    pub(super) fn of(s: &Session) -> Docs {
+    /// What the full parse of `s` says of its docs blocks and the descriptions that call them;
+    /// `root`: what [`file_uses`] found in the root project's files.
+    pub(super) fn of(s: &Session, root: Vec<FileUses>) -> Docs {
         let m = s.manifest();
         let root_of = |package: &str| {
             if package == m.project_name {
@@ -70,52 +72,72 @@ impl Docs {
                 Some((id.clone(), block))
             })
             .collect();
+        // The packages' properties files that call a block, in parallel, then in order.
+        let files: Vec<(&Value, &str)> = (s.project.packages.iter())
+            .flat_map(|p| {
+                p.yaml_files
+                    .iter()
+                    .filter(|f| f.text.contains("doc("))
+                    .map(|f| (&f.value, p.config.name.as_str()))
+            })
+            .collect();
+        let packages: Vec<FileUses> = files
+            .par_iter()
+            .map(|(value, package)| {
+                let found = docs_edit::places(value, package);
+                file_uses(value, found.as_ref().map_or(&[][..], |(_, f)| f))
+            })
+            .collect();
         let mut docs = Docs {
             blocks,
             uses: Vec::new(),
             elsewhere: BTreeSet::new(),
         };
-        for p in std::iter::once(&s.project).chain(&s.project.packages) {
-            for f in p.yaml_files.iter().filter(|f| f.text.contains("doc(")) {
-                docs.note_file(&f.value, &p.config.name);
-            }
+        for (uses, elsewhere) in root.into_iter().chain(packages) {
+            docs.uses.extend(uses);
+            docs.elsewhere.extend(elsewhere);
         }
         docs
-    }
-
-    /// Notes the descriptions of a properties file (its YAML `value`, of `package`) that call
-    /// docs blocks: those [`docs_edit::places`] finds as uses, the others' names as elsewhere.
-    fn note_file(&mut self, value: &Value, package: &str) {
-        // How many times each name is called anywhere in the file, and from the places found.
-        let mut anywhere: BTreeMap<String, usize> = BTreeMap::new();
-        count_calls(value, &mut anywhere);
-        let mut placed: BTreeMap<String, usize> = BTreeMap::new();
-        if let Some((_, found)) = docs_edit::places(value, package) {
-            for (place, text) in found {
-                let names = crate::compile::doc_names(text);
-                if names.is_empty() {
-                    continue;
-                }
-                for name in names {
-                    *placed.entry(name.to_string()).or_default() += 1;
-                }
-                self.uses.push(Use {
-                    place,
-                    text: text.to_string(),
-                });
-            }
-        }
-        for (name, n) in anywhere {
-            if placed.get(&name).copied().unwrap_or(0) < n {
-                self.elsewhere.insert(name);
-            }
-        }
     }
 
     /// Whether `path` is a docs file the last parse read.
     pub(super) fn knows(&self, path: &Path) -> bool {
         self.blocks.values().any(|b| b.file == path)
     }
+}
+
+/// The descriptions of a properties file that call docs blocks, and the names of the blocks it
+/// calls from elsewhere.
+pub(super) type FileUses = (Vec<Use>, BTreeSet<String>);
+
+/// The descriptions of a properties file (its YAML `value`, its descriptions' places `found`
+/// by [`docs_edit::places`]) that call docs blocks, and the names of the blocks it calls from
+/// anywhere else.
+pub(super) fn file_uses(value: &Value, found: &[(Place, &str)]) -> FileUses {
+    // How many times each name is called anywhere in the file, and from the places found.
+    let mut anywhere: BTreeMap<String, usize> = BTreeMap::new();
+    count_calls(value, &mut anywhere);
+    let mut placed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut uses = Vec::new();
+    for (place, text) in found {
+        let names = crate::compile::doc_names(text);
+        if names.is_empty() {
+            continue;
+        }
+        for name in names {
+            *placed.entry(name.to_string()).or_default() += 1;
+        }
+        uses.push(Use {
+            place: place.clone(),
+            text: text.to_string(),
+        });
+    }
+    let elsewhere = anywhere
+        .into_iter()
+        .filter(|(name, n)| placed.get(name).copied().unwrap_or(0) < *n)
+        .map(|(name, _)| name)
+        .collect();
+    (uses, elsewhere)
 }
 
 /// Adds to `counts` the docs blocks every string of `v` calls.
@@ -245,15 +267,15 @@ exposures:
         let value = crate::project::yaml::parse_checked(text, Path::new("m.yml"))
             .unwrap()
             .0;
-        let mut docs = Docs::default();
-        docs.note_file(&value, "shop");
-        let texts: Vec<&str> = docs.uses.iter().map(|u| u.text.as_str()).collect();
+        let found = docs_edit::places(&value, "shop").unwrap().1;
+        let (uses, elsewhere) = file_uses(&value, &found);
+        let texts: Vec<&str> = uses.iter().map(|u| u.text.as_str()).collect();
         assert_eq!(
             texts,
             ["{{ doc(\"orders\") }}", "The key. {{ doc(\"key\") }}"]
         );
         // `key` is also called by a versioned model's description, `board` by an exposure's.
-        let elsewhere: Vec<&str> = docs.elsewhere.iter().map(String::as_str).collect();
+        let elsewhere: Vec<&str> = elsewhere.iter().map(String::as_str).collect();
         assert_eq!(elsewhere, ["board", "key"]);
     }
 }

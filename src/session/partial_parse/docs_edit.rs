@@ -73,25 +73,49 @@ impl DocsEdit {
 }
 
 /// The properties files of `s`'s root project, each with what [`patch`] compares it by.
-pub(super) fn save(s: &Session) -> BTreeMap<std::path::PathBuf, Described> {
+///
+/// With it, what `survey` makes of each file that calls a docs block (`doc(`), given its YAML
+/// and its descriptions' places, in the files' order.
+pub(super) fn save<T: Send>(
+    s: &Session,
+    survey: impl Fn(&Value, &[(Place, &str)]) -> T + Sync,
+) -> (BTreeMap<std::path::PathBuf, Described>, Vec<T>) {
     let package = &s.project.config.name;
-    s.project
+    let each: Vec<(Option<(std::path::PathBuf, Described)>, Option<T>)> = s
+        .project
         .yaml_files
         .par_iter()
-        .filter_map(|f| {
-            let described = described(&f.value, package)?;
-            Some((s.project.root.join(&f.original_file_path), described))
+        .map(|f| {
+            let places = places(&f.value, package);
+            let found = places.as_ref().map_or(&[][..], |(_, found)| found);
+            let surveyed = f.text.contains("doc(").then(|| survey(&f.value, found));
+            let described = places.as_ref().map(|(shape, found)| {
+                let path = s.project.root.join(&f.original_file_path);
+                (path, described_by(shape, found))
+            });
+            (described, surveyed)
         })
-        .collect()
+        .collect();
+    let mut files = BTreeMap::new();
+    let mut surveyed = Vec::new();
+    for (d, t) in each {
+        files.extend(d);
+        surveyed.extend(t);
+    }
+    (files, surveyed)
 }
 
 /// What a full parse keeps of a file whose YAML is `value`; `None` when it documents nothing.
 pub(super) fn described(value: &Value, package: &str) -> Option<Described> {
     let (shape, found) = places(value, package)?;
-    Some(Described {
-        shape: shape_checksum(&shape),
+    Some(described_by(&shape, &found))
+}
+
+fn described_by(shape: &Value, found: &[(Place, &str)]) -> Described {
+    Described {
+        shape: shape_checksum(shape),
         descriptions: found.iter().map(|(_, text)| text_checksum(text)).collect(),
-    })
+    }
 }
 
 /// The edits of the properties file at `path`, last kept as `before` (updated to the file as it
