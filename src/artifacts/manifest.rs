@@ -1111,3 +1111,48 @@ impl Ctx<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_entries_are_found_as_one_by_one_searches_find_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        let mut nodes = Map::new();
+        for i in 0..40 {
+            let id = format!("model.p.m{i}");
+            // An id as a value (a dependency) before its own entry: not an entry.
+            let before = format!("model.p.m{}", i + 1);
+            nodes.insert(
+                id.clone(),
+                json!({"unique_id": id, "depends_on": {"nodes": [before]}, "x": "\":{"}),
+            );
+        }
+        let doc = json!({"metadata": {}, "nodes": nodes, "child_map": {"model.p.m3": []}});
+        // Blanks a patch left after an entry.
+        let text = serde_json::to_string(&doc).unwrap().replacen(
+            "},\"model.p.m12\"",
+            "}   ,\"model.p.m12\"",
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+        let doc = Document::open(&path).unwrap();
+        let ids: Vec<String> = (0..40)
+            .map(|i| format!("model.p.m{i}"))
+            .chain(["model.p.none".to_string()])
+            .collect();
+        let many = doc.entries_of(0, &ids).unwrap();
+        for (id, found) in ids.iter().zip(&many) {
+            let one = doc
+                .value_after::<Map<String, Value>>(0..doc.len, id, b'{')
+                .unwrap();
+            assert_eq!(found, &one, "{id}");
+        }
+        assert!(many[11]
+            .as_ref()
+            .is_some_and(|(_, end, _)| { doc.read_at(*end - 1, 2).unwrap() == b" ," }));
+        assert!(many[40].is_none());
+    }
+}
