@@ -70,14 +70,25 @@ struct Files {
     /// whose hash is none of them is no node's already.
     #[serde(default)]
     test_hashes: Option<BTreeSet<String>>,
-    /// What [`docs_block_edit`] patches a docs file's edit with.
+    /// The docs files the last full parse read, and the checksum of what [`docs_block_edit`]
+    /// patches their edits with (kept in [`DOCS_FILE`], read only for those edits).
     #[serde(default)]
-    docs: Option<Docs>,
+    docs: Option<(BTreeSet<PathBuf>, String)>,
+}
+
+/// Where [`Docs`] is kept.
+pub(super) const DOCS_FILE: &str = "sluice_partial_parse_docs.json";
+
+/// What a full parse keeps for partial parsing beside its state: [`Files`] and [`Docs`], as
+/// JSON ([`write_text`] writes them).
+pub(super) struct Texts {
+    files: String,
+    docs: String,
 }
 
 /// What [`FILES_FILE`] holds for the entries of `stamps` and the SQL files of `s`, for
 /// [`patch`] ([`write_text`] writes it).
-pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
+pub(super) fn files_text(stamps: &Stamps, s: &Session) -> Texts {
     let manifest = s.manifest();
     let models = manifest
         .nodes
@@ -104,7 +115,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
         .collect();
     let (properties, root_docs) = docs_edit::save(s, docs_block_edit::file_uses);
     let others = others(s, &models, &properties);
-    let files = Files {
+    let mut files = Files {
         key: stamps.key.clone(),
         entries: stamps.entries.clone(),
         models,
@@ -113,9 +124,18 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> String {
         index: ref_edit::Index::of(s),
         macros: Some(Macros::of(s)),
         test_hashes: Some(tests_edit::hashes(manifest)),
-        docs: Some(Docs::of(s, root_docs)),
+        docs: None,
     };
-    serde_json::to_string(&files).unwrap_or_default()
+    let docs = Docs::of(s, root_docs);
+    let docs_text = serde_json::to_string(&docs).unwrap_or_default();
+    files.docs = Some((
+        docs.files(),
+        crate::session::fingerprint::checksum(docs_text.as_bytes()),
+    ));
+    Texts {
+        files: serde_json::to_string(&files).unwrap_or_default(),
+        docs: docs_text,
+    }
 }
 
 /// The checksum of every other file of the project and its packages a parse reads as text
@@ -155,11 +175,21 @@ fn others(
     others
 }
 
-/// Writes [`files_text`]'s text in `target_path` (best effort, as the state).
-pub(super) fn write_text(target_path: &Path, text: &str) {
-    if !text.is_empty() {
-        let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), text);
+/// Writes [`files_text`]'s texts in `target_path` (best effort, as the state).
+pub(super) fn write_text(target_path: &Path, texts: &Texts) {
+    for (name, text) in [(FILES_FILE, &texts.files), (DOCS_FILE, &texts.docs)] {
+        if !text.is_empty() {
+            let _ = crate::artifacts::write_text(&target_path.join(name), text);
+        }
     }
+}
+
+/// The kept [`Docs`], when they are what `files` says.
+fn read_docs(target_path: &Path, files: &Files) -> Option<Docs> {
+    let (_, sum) = files.docs.as_ref()?;
+    let text = std::fs::read(target_path.join(DOCS_FILE)).ok()?;
+    (crate::session::fingerprint::checksum(&text) == *sum)
+        .then(|| serde_json::from_slice(&text).ok())?
 }
 
 /// Keeps the new `stamps` of a project whose files are as the last full parse read them (a
@@ -179,7 +209,7 @@ fn read(target_path: &Path) -> Option<Files> {
 
 fn write(target_path: &Path, files: &Files) {
     if let Ok(text) = serde_json::to_string(files) {
-        write_text(target_path, &text);
+        let _ = crate::artifacts::write_text(&target_path.join(FILES_FILE), &text);
     }
 }
 
@@ -264,7 +294,7 @@ pub(super) fn patch(
                 // ([`tests_edit`]), else a full parse.
                 if files.macros.as_ref().is_some_and(|m| m.knows(path)) {
                     macro_files.push((path.clone(), new_sum));
-                } else if files.docs.as_ref().is_some_and(|d| d.knows(path)) {
+                } else if files.docs.as_ref().is_some_and(|(d, _)| d.contains(path)) {
                     docs_files.push((path.clone(), new_sum));
                 } else if tests_edit::knows(target_path, path) {
                     tests_files.push(path.clone());
@@ -305,7 +335,16 @@ pub(super) fn patch(
             return None;
         }
         let paths: Vec<PathBuf> = docs_files.iter().map(|(p, _)| p.clone()).collect();
-        docs_block_edit::patch(files.docs.as_mut()?, &paths, (manifest, meta))?;
+        let mut kept = read_docs(target_path, &files)?;
+        docs_block_edit::patch(&mut kept, &paths, (manifest, meta))?;
+        let text = serde_json::to_string(&kept).ok()?;
+        let sum = crate::session::fingerprint::checksum(text.as_bytes());
+        if crate::artifacts::write_text(&target_path.join(DOCS_FILE), &text).is_err() {
+            // The manifest is patched: what is kept of the docs no longer is what it says.
+            files.docs = None;
+        } else if let Some((_, kept_sum)) = files.docs.as_mut() {
+            *kept_sum = sum;
+        }
         crate::timing("partial parse: docs files patched", t);
         files.others.extend(docs_files);
         let done = Patched {

@@ -100,9 +100,9 @@ impl Docs {
         docs
     }
 
-    /// Whether `path` is a docs file the last parse read.
-    pub(super) fn knows(&self, path: &Path) -> bool {
-        self.blocks.values().any(|b| b.file == path)
+    /// The docs files the last parse read.
+    pub(super) fn files(&self) -> BTreeSet<PathBuf> {
+        self.blocks.values().map(|b| b.file.clone()).collect()
     }
 }
 

@@ -503,7 +503,7 @@ fn versions_match(project: &Project) -> bool {
 /// stamps of the artifacts, which [`save`] takes after); nothing when the parse warned.
 pub(crate) struct Pending {
     target_path: PathBuf,
-    taken: Option<(State, String)>,
+    taken: Option<(State, body_edit::Texts)>,
 }
 
 /// Takes what [`save`] records of the full parse of `s` (its files' stamps from `started`):
@@ -555,6 +555,7 @@ pub(crate) fn save(p: Pending) {
 pub(crate) fn forget(target_path: &Path) {
     let _ = std::fs::remove_file(target_path.join(STATE_FILE));
     let _ = std::fs::remove_file(target_path.join(body_edit::FILES_FILE));
+    let _ = std::fs::remove_file(target_path.join(body_edit::DOCS_FILE));
 }
 
 /// Best effort: a record that cannot be written only costs the next parse its reuse.

@@ -186,36 +186,16 @@ pub(super) fn patch(
             .collect();
         serde_json::json!({"version": 2, "models": models, "sources": sources})
     };
-    let then = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
-    let now_ = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
+    let was = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
+    let is = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
     for (&i, id) in changed.models.iter().zip(&ids) {
-        let (a, b) = (then.models.get(id)?, now_.models.get(id)?);
+        let (a, b) = (was.models.get(id)?, is.models.get(id)?);
         if let Some(e) = model_edit(a, b, &new["models"][i])? {
             edit.models.insert(id.clone(), e);
         }
     }
-    // The same source tables, each entry's keys that changed rewritten (the relation kept).
-    if !then.sources.keys().eq(now_.sources.keys()) {
-        return None;
-    }
-    for (id, b) in &now_.sources {
-        let a = then.sources.get(id)?;
-        if SOURCE_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k)) {
-            return None;
-        }
-        let set: Map<String, Value> = b
-            .iter()
-            .filter(|(k, v)| *k != "created_at" && a.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if a.keys().any(|k| !b.contains_key(k)) {
-            return None;
-        }
-        if !set.is_empty() {
-            edit.sources.insert(id.clone(), set);
-        }
-    }
-    let (before, after) = (then.tests, now_.tests);
+    source_edits(&was.sources, &is.sources, edit)?;
+    let (before, after) = (was.tests, is.tests);
     for (id, (_, calls)) in &before {
         if after.contains_key(id) {
             continue;
@@ -528,16 +508,9 @@ fn model_edit(then: &ModelSide, now: &ModelSide, raw: &Value) -> Option<Option<M
     {
         return None;
     }
-    let set: Map<String, Value> = b
-        .iter()
-        .filter(|(k, v)| *k != "created_at" && a.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let set = changed_keys(a, b)?;
     if set.is_empty() {
         return Some(None);
-    }
-    if a.keys().any(|k| !b.contains_key(k)) {
-        return None;
     }
     let kept_descriptions = jinja_descriptions(raw)
         .into_iter()
@@ -547,6 +520,43 @@ fn model_edit(then: &ModelSide, now: &ModelSide, raw: &Value) -> Option<Option<M
         set,
         kept_descriptions,
     }))
+}
+
+/// The source tables' entries parsed alone before (`was`) and after (`is`) an edit: the same
+/// tables, each one's relation kept, the keys that changed added to `edit`; `None` otherwise.
+fn source_edits(
+    was: &BTreeMap<String, Map<String, Value>>,
+    is: &BTreeMap<String, Map<String, Value>>,
+    edit: &mut TestsEdit,
+) -> Option<()> {
+    if !was.keys().eq(is.keys()) {
+        return None;
+    }
+    for (id, b) in is {
+        let a = was.get(id)?;
+        if SOURCE_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k)) {
+            return None;
+        }
+        let set = changed_keys(a, b)?;
+        if !set.is_empty() {
+            edit.sources.insert(id.clone(), set);
+        }
+    }
+    Some(())
+}
+
+/// The keys of the entry `b` whose values differ from `a`'s, with `b`'s values (`created_at`
+/// aside); `None` when `b` lacks a key `a` has.
+fn changed_keys(a: &Map<String, Value>, b: &Map<String, Value>) -> Option<Map<String, Value>> {
+    if a.keys().any(|k| !b.contains_key(k)) {
+        return None;
+    }
+    Some(
+        b.iter()
+            .filter(|(k, v)| *k != "created_at" && a.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Whether a model entry has a constraint that points to another node (`to:`, a foreign key):
