@@ -87,6 +87,14 @@ fn like_a_full_parse(dir: &Path) -> Value {
     fast
 }
 
+/// Replaces the first `from` of `file` (which must hold it) with `to`, then parses `dir`.
+fn edit_and_parse(dir: &Path, file: &Path, from: &str, to: &str) -> Run {
+    let text = std::fs::read_to_string(file).expect("read");
+    assert!(text.contains(from), "{text}");
+    std::fs::write(file, text.replacen(from, to, 1)).expect("write");
+    parse(dir, &[], &[])
+}
+
 fn node<'m>(m: &'m Value, id: &str) -> &'m Value {
     &m["nodes"][id]
 }
@@ -934,12 +942,7 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
-    let edit = |path: &Path, from: &str, to: &str| {
-        let text = std::fs::read_to_string(path).expect("read");
-        assert!(text.contains(from), "{text}");
-        write(path, &text.replacen(from, to, 1));
-        parse(&dir, &[], &[])
-    };
+    let edit = |path: &Path, from: &str, to: &str| edit_and_parse(&dir, path, from, to);
 
     // The SQL a model's macro writes: its entry's `macro_sql`, nothing else.
     let r = edit(&cents, "/ 100.0", "/ 100.00");
@@ -1054,12 +1057,7 @@ fn an_edit_of_a_docs_blocks_text_is_patched_as_a_full_parse_would_write_it() {
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
-    let edit = |from: &str, to: &str| {
-        let text = std::fs::read_to_string(&docs).expect("read");
-        assert!(text.contains(from), "{text}");
-        std::fs::write(&docs, text.replacen(from, to, 1)).expect("write");
-        parse(&dir, &[], &[])
-    };
+    let edit = |from: &str, to: &str| edit_and_parse(&dir, &docs, from, to);
     let r = edit("at least", "no less than");
     assert!(patched(&r), "{r:?}");
     let fast = like_a_full_parse(&dir);
@@ -1096,12 +1094,7 @@ fn an_edit_of_a_source_entry_is_patched_as_a_full_parse_would_write_it() {
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
-    let edit = |from: &str, to: &str| {
-        let text = std::fs::read_to_string(&sources).expect("read");
-        assert!(text.contains(from), "{text}");
-        std::fs::write(&sources, text.replacen(from, to, 1)).expect("write");
-        parse(&dir, &[], &[])
-    };
+    let edit = |from: &str, to: &str| edit_and_parse(&dir, &sources, from, to);
     // The table's meta, freshness, a column and its test.
     let r = edit(
         "        identifier: raw_orders\n",
@@ -1142,12 +1135,7 @@ fn an_edit_of_a_models_properties_entry_is_patched_as_a_full_parse_would_write_i
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
-    let edit = |from: &str, to: &str| {
-        let text = std::fs::read_to_string(&schema).expect("read");
-        assert!(text.contains(from), "{text}");
-        std::fs::write(&schema, text.replacen(from, to, 1)).expect("write");
-        parse(&dir, &[], &[])
-    };
+    let edit = |from: &str, to: &str| edit_and_parse(&dir, &schema, from, to);
     let tests_of = |m: &Value, model: &str| -> Vec<String> {
         let mut ids: Vec<String> = m["child_map"][model]
             .as_array()

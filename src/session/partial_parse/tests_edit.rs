@@ -333,22 +333,36 @@ fn source_edit_allowed(a: &Value, b: &Value) -> bool {
 /// A source entry without the tests of its tables and their columns.
 fn without_tests(source: &Value) -> Value {
     let mut e = source.clone();
-    let strip = |m: &mut Map<String, Value>| {
-        m.remove("data_tests");
-        m.remove("tests");
-    };
     if let Some(Value::Array(tables)) = e.get_mut("tables") {
         for t in tables.iter_mut().filter_map(Value::as_object_mut) {
-            strip(t);
-            if let Some(Value::Array(columns)) = t.get_mut("columns") {
-                columns
-                    .iter_mut()
-                    .filter_map(Value::as_object_mut)
-                    .for_each(strip);
-            }
+            with_columns(t, |m| {
+                m.remove("data_tests");
+                m.remove("tests");
+            });
         }
     }
     e
+}
+
+/// A copy of the entry `v` (a model's, a source table's), `f` applied to it and to each of its
+/// columns.
+fn with_columns_of(v: &Value, f: impl Fn(&mut Map<String, Value>)) -> Value {
+    let mut e = v.clone();
+    if let Some(m) = e.as_object_mut() {
+        with_columns(m, f);
+    }
+    e
+}
+
+/// Applies `f` to the entry `m` and to each of its columns.
+fn with_columns(m: &mut Map<String, Value>, f: impl Fn(&mut Map<String, Value>)) {
+    f(m);
+    if let Some(Value::Array(columns)) = m.get_mut("columns") {
+        columns
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(f);
+    }
 }
 
 /// Whether the model entry `a` edited into `b` is one [`patch`] can follow: the same name, no
@@ -407,44 +421,24 @@ fn jinja_strings(v: &Value) -> Vec<&str> {
 /// A model entry without its tests and its columns' (`data_tests:`, `tests:`), and without their
 /// descriptions.
 fn without_tests_and_descriptions(entry: &Value) -> Value {
-    let mut e = entry.clone();
-    if let Some(m) = e.as_object_mut() {
+    with_columns_of(entry, |m| {
         for key in ["data_tests", "tests", "description"] {
             m.remove(key);
         }
-        if let Some(Value::Array(columns)) = m.get_mut("columns") {
-            for c in columns.iter_mut().filter_map(Value::as_object_mut) {
-                for key in ["data_tests", "tests", "description"] {
-                    c.remove(key);
-                }
-            }
-        }
-    }
-    e
+    })
 }
 
 /// A model entry without the descriptions of it and its columns that hold Jinja (a `doc()` in
 /// one would need the docs blocks).
 fn without_jinja_descriptions(entry: &Value) -> Value {
-    let mut e = entry.clone();
-    let strip = |m: &mut Map<String, Value>| {
+    with_columns_of(entry, |m| {
         if m.get("description")
             .and_then(Value::as_str)
             .is_some_and(has_jinja)
         {
             m.remove("description");
         }
-    };
-    if let Some(m) = e.as_object_mut() {
-        strip(m);
-        if let Some(Value::Array(columns)) = m.get_mut("columns") {
-            columns
-                .iter_mut()
-                .filter_map(Value::as_object_mut)
-                .for_each(strip);
-        }
-    }
-    e
+    })
 }
 
 /// The keys of a model's manifest entry that name what others see of it, or what its parse
