@@ -1085,6 +1085,45 @@ fn an_edit_of_a_docs_blocks_text_is_patched_as_a_full_parse_would_write_it() {
 }
 
 #[test]
+fn an_edit_of_a_seed_entry_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let seeds = dir.join("seeds/seeds.yml");
+    std::fs::write(
+        &seeds,
+        "version: 2\nseeds:\n  - name: raw_payments\n    columns:\n      - name: id\n        data_tests: [unique]\n",
+    )
+    .expect("write");
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("(the entries of 1 properties file changed since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edit = |from: &str, to: &str| edit_and_parse(&dir, &seeds, from, to);
+    // Its column types, meta and a column's description, with a test.
+    let r = edit(
+        "    columns:\n",
+        "    config:\n      column_types: {amount_cents: bigint}\n      meta: {owner: finance}\n    columns:\n      \
+         - name: amount_cents\n        description: Cents.\n        data_tests: [not_null]\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let seed = node(&fast, "seed.shop.raw_payments");
+    assert_eq!(
+        seed["config"]["column_types"]["amount_cents"], "bigint",
+        "{seed}"
+    );
+    assert_eq!(seed["columns"]["amount_cents"]["description"], "Cents.");
+    // Its relation: a full parse.
+    let r = edit(
+        "      meta: {owner: finance}\n",
+        "      meta: {owner: finance}\n      alias: payments_v2\n",
+    );
+    assert!(!patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+}
+
+#[test]
 fn an_edit_of_a_source_entry_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/features"));
     let sources = dir.join("models/sources.yml");

@@ -526,7 +526,7 @@ fn tests(
     let ids: Vec<String> = all
         .changed
         .keys()
-        .chain(all.models.keys())
+        .chain(all.entries.keys())
         .chain(all.sources.keys())
         .cloned()
         .collect();
@@ -537,7 +537,7 @@ fn tests(
         |id, entry| {
             if let Some(new) = all.changed.get(id) {
                 *entry = new.clone();
-            } else if let Some(model) = all.models.get(id) {
+            } else if let Some(model) = all.entries.get(id) {
                 model.apply(entry);
             } else if let Some(set) = all.sources.get(id) {
                 entry.extend(set.clone());

@@ -21,9 +21,10 @@
 //! what it called but other refs or sources ([`ref_edit`], [`render_edit`]); a new model file,
 //! or one removed that nothing reads ([`added`]: its node and graph lists added or taken out);
 //! a macro file edited so that the renders that run it record what they recorded
-//! ([`macro_edit`]: the macros' `macro_sql`); a model's or source's properties entry edited
-//! (its tests, config, columns) so that its relation and what it calls stay ([`tests_edit`]:
-//! the tests added, removed or rewritten, and the keys of the entries that changed). Any other
+//! ([`macro_edit`]: the macros' `macro_sql`); a model's, seed's or source's properties entry
+//! edited (its tests, config, columns) so that its relation and what it calls stay
+//! ([`tests_edit`]: the tests added, removed or rewritten, and the keys of the entries that
+//! changed); a docs file's blocks edited ([`docs_block_edit`]). Any other
 //! change (another key of a properties file, a macro a hook runs, another file removed)
 //! reparses the whole project (a second at 10,000 models).
 
@@ -377,6 +378,24 @@ fn push_model_file(project: &mut Project, root: &Path, path: &Path) -> Option<St
         contents,
     });
     Some(original_file_path)
+}
+
+/// Adds the seed file at `path` (under the project's seed paths) to `project`, as a load does.
+fn push_seed_file(project: &mut Project, root: &Path, path: &Path) -> Option<()> {
+    let folder = project
+        .config
+        .seed_paths
+        .iter()
+        .find(|f| path.starts_with(root.join(f)))?
+        .clone();
+    let original_file_path = project::relative(root, path);
+    let checksum = project::seed_checksum(path, &original_file_path).ok()?;
+    project.seed_files.push(project::SeedFile {
+        path: project::relative(&root.join(&folder), path),
+        original_file_path,
+        checksum,
+    });
+    Some(())
 }
 
 /// Whether every environment variable this process's templates read is one the last full

@@ -14,7 +14,8 @@
 //! Descriptions with Jinja (`{{ doc("...") }}`) need the docs blocks: they are left out of both
 //! parses and must be the same before and after (the manifest keeps their rendered text).
 //!
-//! A `sources:` entry is parsed alone the same way (no file with it), when it keeps its tables
+//! A `seeds:` entry is parsed the same way, with its seed's CSV file. A `sources:` entry is
+//! parsed alone (no file with it), when it keeps its tables
 //! and has no Jinja outside tests: its tables' entries are rewritten where they changed, their
 //! relations kept.
 //!
@@ -78,8 +79,8 @@ pub(super) struct TestsEdit {
     pub(super) nodes: NodesAddedRemoved,
     /// Tests both parses make, with their new entries.
     pub(super) changed: BTreeMap<String, Map<String, Value>>,
-    /// Models whose entry changed, with what to rewrite in it.
-    pub(super) models: BTreeMap<String, ModelEdit>,
+    /// Models and seeds whose entry changed, with what to rewrite in it.
+    pub(super) entries: BTreeMap<String, EntryEdit>,
     /// Source tables whose entry changed, with the keys to rewrite in it.
     pub(super) sources: BTreeMap<String, Map<String, Value>>,
     pub(super) graph: Vec<GraphEdit>,
@@ -89,14 +90,14 @@ pub(super) struct TestsEdit {
 
 /// The keys of a model's manifest entry an edit of its properties entry rewrites.
 #[derive(Debug, Default)]
-pub(super) struct ModelEdit {
+pub(super) struct EntryEdit {
     /// The keys and their new values (as the entry parsed alone writes them).
     set: Map<String, Value>,
     /// The columns whose description has Jinja: left out of the parses, so kept from the entry.
     kept_descriptions: Vec<String>,
 }
 
-impl ModelEdit {
+impl EntryEdit {
     /// Rewrites the model's manifest `entry`.
     pub(super) fn apply(&self, entry: &mut Map<String, Value>) {
         for (key, value) in &self.set {
@@ -155,43 +156,55 @@ pub(super) fn patch(
         text: new_text.clone(),
         value,
     };
-    if changed.models.is_empty() && changed.sources.is_empty() {
+    if changed.models.is_empty() && changed.seeds.is_empty() && changed.sources.is_empty() {
         return Some(now(new));
     }
     edit.files += 1;
     let relative = crate::project::relative(at.root, path);
-    // Each changed entry's model and its file.
+    // Each changed entry's node and its file.
     let by_id: BTreeMap<&String, &PathBuf> = models
         .values()
         .map(|(id, _)| id)
         .zip(models.keys())
         .collect();
+    let listed = [
+        ("models", "model", &changed.models),
+        ("seeds", "seed", &changed.seeds),
+    ];
     let mut files = Vec::new();
-    let mut ids = Vec::new();
-    for entry in changed.models.iter().map(|&i| &new["models"][i]) {
-        let name = entry.get("name")?.as_str()?;
-        let id = format!("model.{}.{name}", meta.project_name);
-        if index.resolves_to(name) != Some(&id) || entry.get("versions").is_some() {
-            return None;
+    // The changed entries: (their key, position, node id).
+    let mut nodes = Vec::new();
+    for (key, resource, positions) in listed {
+        for &i in positions {
+            let entry = &new[key][i];
+            let name = entry.get("name")?.as_str()?;
+            let id = format!("{resource}.{}.{name}", meta.project_name);
+            if index.resolves_to(name) != Some(&id) || entry.get("versions").is_some() {
+                return None;
+            }
+            files.push(by_id.get(&id)?.to_path_buf());
+            nodes.push((key, i, id));
         }
-        files.push(by_id.get(&id)?.to_path_buf());
-        ids.push(id);
     }
     let entries = |v: &Value| -> Value {
-        let models: Vec<Value> = (changed.models.iter())
-            .map(|&i| without_jinja_descriptions(&v["models"][i]))
-            .collect();
-        let sources: Vec<Value> = (changed.sources.iter())
-            .map(|&i| v["sources"][i].clone())
-            .collect();
-        serde_json::json!({"version": 2, "models": models, "sources": sources})
+        let some = |key: &str, positions: &[usize]| -> Vec<Value> {
+            (positions.iter())
+                .map(|&i| without_jinja_descriptions(&v[key][i]))
+                .collect()
+        };
+        serde_json::json!({
+            "version": 2,
+            "models": some("models", &changed.models),
+            "seeds": some("seeds", &changed.seeds),
+            "sources": some("sources", &changed.sources),
+        })
     };
     let was = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
     let is = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
-    for (&i, id) in changed.models.iter().zip(&ids) {
-        let (a, b) = (was.models.get(id)?, is.models.get(id)?);
-        if let Some(e) = model_edit(a, b, &new["models"][i])? {
-            edit.models.insert(id.clone(), e);
+    for (key, i, id) in &nodes {
+        let (a, b) = (was.nodes.get(id)?, is.nodes.get(id)?);
+        if let Some(e) = node_edit(a, b, &new[*key][*i])? {
+            edit.entries.insert(id.clone(), e);
         }
     }
     source_edits(&was.sources, &is.sources, edit)?;
@@ -268,7 +281,7 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
     let (Value::Object(o), Value::Object(n)) = (old, new) else {
         return None;
     };
-    let listed = ["models", "sources"];
+    let listed = ["models", "seeds", "sources"];
     if o.len() != n.len()
         || o.iter()
             .any(|(k, v)| !listed.contains(&k.as_str()) && n.get(k) != Some(v))
@@ -298,6 +311,7 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
     };
     Some(Changed {
         models: positions("models", entry_edit_allowed)?,
+        seeds: positions("seeds", entry_edit_allowed)?,
         sources: positions("sources", source_edit_allowed)?,
     })
 }
@@ -305,6 +319,7 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
 /// The positions of the changed entries of a properties file, by top-level key.
 struct Changed {
     models: Vec<usize>,
+    seeds: Vec<usize>,
     sources: Vec<usize>,
 }
 
@@ -487,11 +502,11 @@ const SOURCE_KEYS_KEPT: [&str; 12] = [
 /// elsewhere.
 const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group", "access"];
 
-/// What the model entry parsed alone `then` (its properties entry as it was) becomes `now` (its
+/// What the model or seed entry parsed alone `then` (its properties entry as it was) becomes `now` (its
 /// properties entry as it is, `raw`) changes in its manifest entry: `Some(None)` nothing,
 /// `None` when it changes what [`MODEL_KEYS_KEPT`] and [`MODEL_CONFIG_KEPT`] name, what its
 /// render records, or adds a constraint pointing to another model.
-fn model_edit(then: &ModelSide, now: &ModelSide, raw: &Value) -> Option<Option<ModelEdit>> {
+fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<EntryEdit>> {
     let (a, b) = (&then.entry, &now.entry);
     if then.render != now.render
         || MODEL_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k))
@@ -510,7 +525,7 @@ fn model_edit(then: &ModelSide, now: &ModelSide, raw: &Value) -> Option<Option<M
         .into_iter()
         .filter_map(|(place, _)| place.map(String::from))
         .collect();
-    Some(Some(ModelEdit {
+    Some(Some(EntryEdit {
         set,
         kept_descriptions,
     }))
@@ -580,9 +595,9 @@ fn without_created_at(entry: &Map<String, Value>) -> Map<String, Value> {
 /// A test's entry (its `depends_on.nodes` still empty) and its calls.
 type TestNode = (Map<String, Value>, Calls);
 
-/// A model parsed alone: its entry (`depends_on.nodes` still empty) and what the render of its
+/// A model or seed parsed alone: its entry (`depends_on.nodes` still empty) and what the render of its
 /// file recorded.
-struct ModelSide {
+struct NodeSide {
     entry: Map<String, Value>,
     render: Option<std::sync::Arc<crate::compile::FileRender>>,
 }
@@ -591,7 +606,8 @@ struct ModelSide {
 struct EntriesParsed {
     /// The generic tests, by id.
     tests: BTreeMap<String, TestNode>,
-    models: BTreeMap<String, ModelSide>,
+    /// The models and seeds.
+    nodes: BTreeMap<String, NodeSide>,
     /// The source tables' entries, by id.
     sources: BTreeMap<String, Map<String, Value>>,
 }
@@ -608,7 +624,11 @@ fn tests_of(
 ) -> Option<EntriesParsed> {
     let mut project = crate::project::load_macros(at.root).ok()?;
     for path in files {
-        super::push_model_file(&mut project, at.root, path)?;
+        if path.extension().is_some_and(|e| e == "csv") {
+            super::push_seed_file(&mut project, at.root, path)?;
+        } else {
+            super::push_model_file(&mut project, at.root, path)?;
+        }
     }
     project.yaml_files.push(YamlFile {
         original_file_path: relative.to_string(),
@@ -633,14 +653,14 @@ fn tests_of(
             Some((n.unique_id.clone(), (entry, calls)))
         })
         .collect::<Option<_>>()?;
-    let models = m
+    let nodes = m
         .nodes
         .values()
-        .filter(|n| n.resource_type == ResourceType::Model)
+        .filter(|n| matches!(n.resource_type, ResourceType::Model | ResourceType::Seed))
         .map(|n| {
             let entry = entries.get(&n.unique_id)?.as_object()?.clone();
             let render = n.file_render.clone();
-            Some((n.unique_id.clone(), ModelSide { entry, render }))
+            Some((n.unique_id.clone(), NodeSide { entry, render }))
         })
         .collect::<Option<_>>()?;
     let sources = json
@@ -651,7 +671,7 @@ fn tests_of(
         .collect::<Option<_>>()?;
     Some(EntriesParsed {
         tests,
-        models,
+        nodes,
         sources,
     })
 }
