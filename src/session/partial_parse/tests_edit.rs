@@ -502,10 +502,10 @@ const SOURCE_KEYS_KEPT: [&str; 12] = [
 /// elsewhere.
 const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group", "access"];
 
-/// What the model or seed entry parsed alone `then` (its properties entry as it was) becomes `now` (its
-/// properties entry as it is, `raw`) changes in its manifest entry: `Some(None)` nothing,
-/// `None` when it changes what [`MODEL_KEYS_KEPT`] and [`MODEL_CONFIG_KEPT`] name, what its
-/// render records, or adds a constraint pointing to another model.
+/// What the model or seed entry parsed alone `then` (its properties entry as it was) becomes
+/// `now` (its properties entry as it is, `raw`) changes in its manifest entry: `Some(None)`
+/// nothing, `None` when it changes what [`MODEL_KEYS_KEPT`] and [`MODEL_CONFIG_KEPT`] name,
+/// what its render records, or adds a constraint pointing to another model.
 fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<EntryEdit>> {
     let (a, b) = (&then.entry, &now.entry);
     if then.render != now.render
@@ -595,8 +595,8 @@ fn without_created_at(entry: &Map<String, Value>) -> Map<String, Value> {
 /// A test's entry (its `depends_on.nodes` still empty) and its calls.
 type TestNode = (Map<String, Value>, Calls);
 
-/// A model or seed parsed alone: its entry (`depends_on.nodes` still empty) and what the render of its
-/// file recorded.
+/// A model or seed parsed alone: its entry (`depends_on.nodes` still empty) and what the render
+/// of its file recorded.
 struct NodeSide {
     entry: Map<String, Value>,
     render: Option<std::sync::Arc<crate::compile::FileRender>>,
