@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use super::super::Session;
 use super::added;
-use super::docs_block_edit::{self, Docs};
+use super::docs_block_edit::{self, DOCS_FILE};
 use super::docs_edit::{self, Described, DocsEdit};
 use super::macro_edit::{self, Macros};
 use super::ref_edit;
@@ -73,13 +73,10 @@ struct Files {
     /// The docs files the last full parse read, and the checksum of what [`docs_block_edit`]
     /// patches their edits with (kept in [`DOCS_FILE`], read only for those edits).
     #[serde(default)]
-    docs: Option<(BTreeSet<PathBuf>, String)>,
+    docs: Option<docs_block_edit::Kept>,
 }
 
-/// Where [`Docs`] is kept.
-pub(super) const DOCS_FILE: &str = "sluice_partial_parse_docs.json";
-
-/// What a full parse keeps for partial parsing beside its state: [`Files`] and [`Docs`], as
+/// What a full parse keeps for partial parsing beside its state: [`Files`] and the docs index, as
 /// JSON ([`write_text`] writes them).
 pub(super) struct Texts {
     files: String,
@@ -126,12 +123,8 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> Texts {
         test_hashes: Some(tests_edit::hashes(manifest)),
         docs: None,
     };
-    let docs = Docs::of(s, root_docs);
-    let docs_text = serde_json::to_string(&docs).unwrap_or_default();
-    files.docs = Some((
-        docs.files(),
-        crate::session::fingerprint::checksum(docs_text.as_bytes()),
-    ));
+    let (docs_text, kept) = docs_block_edit::keep(s, root_docs);
+    files.docs = Some(kept);
     Texts {
         files: serde_json::to_string(&files).unwrap_or_default(),
         docs: docs_text,
@@ -182,14 +175,6 @@ pub(super) fn write_text(target_path: &Path, texts: &Texts) {
             let _ = crate::artifacts::write_text(&target_path.join(name), text);
         }
     }
-}
-
-/// The kept [`Docs`], when they are what `files` says.
-fn read_docs(target_path: &Path, files: &Files) -> Option<Docs> {
-    let (_, sum) = files.docs.as_ref()?;
-    let text = std::fs::read(target_path.join(DOCS_FILE)).ok()?;
-    (crate::session::fingerprint::checksum(&text) == *sum)
-        .then(|| serde_json::from_slice(&text).ok())?
 }
 
 /// Keeps the new `stamps` of a project whose files are as the last full parse read them (a
@@ -335,16 +320,7 @@ pub(super) fn patch(
             return None;
         }
         let paths: Vec<PathBuf> = docs_files.iter().map(|(p, _)| p.clone()).collect();
-        let mut kept = read_docs(target_path, &files)?;
-        docs_block_edit::patch(&mut kept, &paths, (manifest, meta))?;
-        let text = serde_json::to_string(&kept).ok()?;
-        let sum = crate::session::fingerprint::checksum(text.as_bytes());
-        if crate::artifacts::write_text(&target_path.join(DOCS_FILE), &text).is_err() {
-            // The manifest is patched: what is kept of the docs no longer is what it says.
-            files.docs = None;
-        } else if let Some((_, kept_sum)) = files.docs.as_mut() {
-            *kept_sum = sum;
-        }
+        docs_block_edit::patch_kept(target_path, &mut files.docs, &paths, (manifest, meta))?;
         crate::timing("partial parse: docs files patched", t);
         files.others.extend(docs_files);
         let done = Patched {

@@ -23,6 +23,49 @@ use super::docs_edit::{self, DocsEdit, Place};
 use crate::artifacts::{ArtifactMeta, NodesAddedRemoved};
 use crate::session::Session;
 
+/// Where [`Docs`] is kept, in the target folder.
+pub(super) const DOCS_FILE: &str = "sluice_partial_parse_docs.json";
+
+/// What the files record says of the kept [`Docs`]: the docs files, and the checksum of the
+/// kept text (the record and the file must agree).
+pub(super) type Kept = (BTreeSet<PathBuf>, String);
+
+/// [`Docs::of`] as the text to keep in [`DOCS_FILE`], and what the files record says of it.
+pub(super) fn keep(s: &Session, root: Vec<FileUses>) -> (String, Kept) {
+    let docs = Docs::of(s, root);
+    let text = serde_json::to_string(&docs).unwrap_or_default();
+    let sum = crate::session::fingerprint::checksum(text.as_bytes());
+    (text, (docs.files(), sum))
+}
+
+/// [`patch`] with the kept [`Docs`] (when they are what `kept` says), written back once the
+/// manifest is patched; `kept` is forgotten when they cannot be.
+pub(super) fn patch_kept(
+    target_path: &Path,
+    kept: &mut Option<Kept>,
+    edited: &[PathBuf],
+    at: (&Path, &ArtifactMeta),
+) -> Option<()> {
+    let (_, sum) = kept.as_ref()?;
+    let text = std::fs::read(target_path.join(DOCS_FILE)).ok()?;
+    if crate::session::fingerprint::checksum(&text) != *sum {
+        return None;
+    }
+    let mut docs: Docs = serde_json::from_slice(&text).ok()?;
+    patch(&mut docs, edited, at)?;
+    let text = serde_json::to_string(&docs).ok()?;
+    match crate::artifacts::write_text(&target_path.join(DOCS_FILE), &text) {
+        Ok(_) => {
+            if let Some((_, sum)) = kept.as_mut() {
+                *sum = crate::session::fingerprint::checksum(text.as_bytes());
+            }
+        }
+        // The manifest is patched: what is kept of the docs no longer is what it says.
+        Err(_) => *kept = None,
+    }
+    Some(())
+}
+
 /// What the patch of a docs file needs of the last parse.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Docs {
@@ -51,7 +94,7 @@ pub(super) struct Use {
 impl Docs {
     /// What the full parse of `s` says of its docs blocks and the descriptions that call them;
     /// `root`: what [`file_uses`] found in the root project's files.
-    pub(super) fn of(s: &Session, root: Vec<FileUses>) -> Docs {
+    fn of(s: &Session, root: Vec<FileUses>) -> Docs {
         let m = s.manifest();
         let root_of = |package: &str| {
             if package == m.project_name {
@@ -101,7 +144,7 @@ impl Docs {
     }
 
     /// The docs files the last parse read.
-    pub(super) fn files(&self) -> BTreeSet<PathBuf> {
+    fn files(&self) -> BTreeSet<PathBuf> {
         self.blocks.values().map(|b| b.file.clone()).collect()
     }
 }
@@ -156,7 +199,7 @@ fn count_calls(v: &Value, counts: &mut BTreeMap<String, usize>) {
 
 /// Patches the manifest at `manifest` for the docs files `edited` (their new text on disk), as
 /// the module says, and updates `docs`; `None` when it did not patch (nothing written).
-pub(super) fn patch(
+fn patch(
     docs: &mut Docs,
     edited: &[PathBuf],
     (manifest, meta): (&Path, &ArtifactMeta),
@@ -165,17 +208,17 @@ pub(super) fn patch(
     let mut changed: BTreeMap<String, String> = BTreeMap::new();
     for path in edited {
         let text = std::fs::read_to_string(path).ok()?;
-        let new: BTreeMap<String, String> =
-            crate::compile::docs_blocks(&text).into_iter().collect();
+        let blocks = crate::compile::docs_blocks(&text);
+        let count = blocks.len();
+        let new: BTreeMap<String, String> = blocks.into_iter().collect();
         let old: BTreeMap<&String, (&String, &Block)> = docs
             .blocks
             .iter()
             .filter(|(_, b)| b.file == *path)
             .map(|(id, b)| (&b.name, (id, b)))
             .collect();
-        if !new.keys().eq(old.keys().copied())
-            || crate::compile::docs_blocks(&text).len() != new.len()
-        {
+        // (The same names, none twice.)
+        if !new.keys().eq(old.keys().copied()) || count != new.len() {
             return None;
         }
         for (name, contents) in new {

@@ -363,17 +363,12 @@ fn graph_of_removed_node<'a>(
 /// `project` as a model's; returns its path from the root (`None`: not under a model path, or
 /// unreadable).
 fn push_model_file(project: &mut Project, root: &Path, path: &Path) -> Option<String> {
-    let folder = project
-        .config
-        .model_paths
-        .iter()
-        .find(|f| path.starts_with(root.join(f)))?
-        .clone();
+    let in_folder = within(&project.config.model_paths, root, path)?;
     let original_file_path = project::relative(root, path);
     let contents = project::read_text(path, &original_file_path).ok()?;
     project.sql_files.push(project::SqlFile {
         kind: project::FileKind::Model,
-        path: project::relative(&root.join(&folder), path),
+        path: in_folder,
         original_file_path: original_file_path.clone(),
         contents,
     });
@@ -382,20 +377,21 @@ fn push_model_file(project: &mut Project, root: &Path, path: &Path) -> Option<St
 
 /// Adds the seed file at `path` (under the project's seed paths) to `project`, as a load does.
 fn push_seed_file(project: &mut Project, root: &Path, path: &Path) -> Option<()> {
-    let folder = project
-        .config
-        .seed_paths
-        .iter()
-        .find(|f| path.starts_with(root.join(f)))?
-        .clone();
+    let in_folder = within(&project.config.seed_paths, root, path)?;
     let original_file_path = project::relative(root, path);
     let checksum = project::seed_checksum(path, &original_file_path).ok()?;
     project.seed_files.push(project::SeedFile {
-        path: project::relative(&root.join(&folder), path),
+        path: in_folder,
         original_file_path,
         checksum,
     });
     Some(())
+}
+
+/// `path` from the first of the project's `folders` (at `root`) it is under.
+fn within(folders: &[String], root: &Path, path: &Path) -> Option<String> {
+    let folder = folders.iter().find(|f| path.starts_with(root.join(f)))?;
+    Some(project::relative(&root.join(folder), path))
 }
 
 /// Whether every environment variable this process's templates read is one the last full
@@ -574,7 +570,7 @@ pub(crate) fn save(p: Pending) {
 pub(crate) fn forget(target_path: &Path) {
     let _ = std::fs::remove_file(target_path.join(STATE_FILE));
     let _ = std::fs::remove_file(target_path.join(body_edit::FILES_FILE));
-    let _ = std::fs::remove_file(target_path.join(body_edit::DOCS_FILE));
+    let _ = std::fs::remove_file(target_path.join(docs_block_edit::DOCS_FILE));
 }
 
 /// Best effort: a record that cannot be written only costs the next parse its reuse.
