@@ -16,6 +16,7 @@ use md5::{Digest, Md5};
 use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
+use super::manifest_entries::{edit_keys, RawEntry};
 use super::node_config::{default_docs, default_freshness, node_config};
 use super::node_json::{Columns, NodeEnv, NodeJson, Refs, Sources};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
@@ -337,6 +338,59 @@ pub(crate) fn patch_manifest_nodes(
     graph: impl FnOnce() -> Vec<GraphEdit>,
     nodes: &NodesAddedRemoved,
 ) -> std::io::Result<bool> {
+    let edited = |doc: &Document, from: usize| -> std::io::Result<Option<Vec<Span>>> {
+        let found = doc.entries(from, ids, |_, entry: Map<String, Value>| Some(entry))?;
+        Ok(found
+            .into_iter()
+            .zip(ids)
+            .map(|(found, id)| {
+                let (start, end, mut entry) = found?;
+                (is_entry_of(&entry, id) && edit(id, &mut entry)).then_some(())?;
+                Some((start, end, serde_json::to_vec(&entry).ok()?))
+            })
+            .collect())
+    };
+    patch_nodes(path, meta, edited, graph, nodes)
+}
+
+/// [`patch_manifest_nodes`] for an `edit` that reads and writes only the keys `keys` of each
+/// entry (and reads `unique_id`): it is given those alone, parsed, and the other keys' values
+/// are copied as they are; the entries are edited in parallel. (Parsing thousands of entries
+/// whole is most of the time of their patch.)
+pub(crate) fn patch_manifest_keys(
+    path: &Path,
+    meta: &ArtifactMeta,
+    ids: &[String],
+    keys: &[&str],
+    edit: impl Fn(&str, &mut Map<String, Value>) -> bool + Sync,
+) -> std::io::Result<bool> {
+    let edited = |doc: &Document, from: usize| -> std::io::Result<Option<Vec<Span>>> {
+        let found = doc.entries(from, ids, |id, entry: RawEntry| {
+            edit_keys(&entry, keys, |e| is_entry_of(e, id) && edit(id, e))
+        })?;
+        Ok(found.into_iter().collect())
+    };
+    let none = NodesAddedRemoved::default();
+    patch_nodes(path, meta, edited, Vec::new, &none)
+}
+
+/// Whether `entry` is the manifest entry of the node `id`.
+fn is_entry_of(entry: &Map<String, Value>, id: &str) -> bool {
+    entry.get("unique_id").and_then(Value::as_str) == Some(id)
+}
+
+/// A stretch of a document to be replaced: where it starts, where it ends, and the new text.
+type Span = (usize, usize, Vec<u8>);
+
+/// [`patch_manifest_nodes`], with the entries' edits made by `edited` (given the document and
+/// where its `nodes` start: their spans, `None` when one cannot be patched).
+fn patch_nodes(
+    path: &Path,
+    meta: &ArtifactMeta,
+    edited: impl FnOnce(&Document, usize) -> std::io::Result<Option<Vec<Span>>>,
+    graph: impl FnOnce() -> Vec<GraphEdit>,
+    nodes: &NodesAddedRemoved,
+) -> std::io::Result<bool> {
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
     // The file is searched and read in pieces: a patch reads what it looks through, not the
     // whole document.
@@ -349,28 +403,12 @@ pub(crate) fn patch_manifest_nodes(
     // Each entry is the first `"<id>":{` after the metadata: `nodes` comes first, and elsewhere
     // an id is a value or a key of a list (`parent_map`). (start, end with the blanks after it,
     // the new entry.)
-    let mut spans: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(ids.len() + 1);
+    let mut spans: Vec<Span> = Vec::new();
     spans.push((HEAD.len(), meta_end, new_meta));
-    // A few entries are looked for one by one; many, in one pass over the whole document read
-    // at once, and parsed in parallel (a search per id would read the file once per id).
-    let found: Vec<Option<(usize, usize, Map<String, Value>)>> = if ids.len() > MANY {
-        doc.entries_of(meta_end, ids)?
-    } else {
-        ids.iter()
-            .map(|id| doc.value_after::<Map<String, Value>>(meta_end..doc.len, id, b'{'))
-            .collect::<std::io::Result<_>>()?
+    let Some(edited) = edited(&doc, meta_end)? else {
+        return Ok(false);
     };
-    for (id, found) in ids.iter().zip(found) {
-        let Some((start, end, mut entry)) = found else {
-            return Ok(false);
-        };
-        if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str())
-            || !edit(id, &mut entry)
-        {
-            return Ok(false);
-        }
-        spans.push((start, end, serde_json::to_vec(&entry)?));
-    }
+    spans.extend(edited);
     // A new node is written first in `nodes` (readers do not depend on the order of keys).
     let nodes_open = meta_end + b",\"nodes\":{".len();
     for (id, entry) in &nodes.added {
@@ -654,14 +692,25 @@ impl Document {
 const MANY: usize = 16;
 
 impl Document {
-    /// [`Document::value_after`] for each of `ids` (maps after `from`), in one pass over the
-    /// whole document, each entry parsed in parallel.
-    #[allow(clippy::type_complexity)]
-    fn entries_of(
+    /// [`Document::value_after`] for each of `ids` (maps after `from`): a few looked for one
+    /// by one; many in one pass over the whole document read at once, and parsed in parallel
+    /// (a search per id would read the file once per id).
+    fn entries<T: serde::de::DeserializeOwned + Send, R: Send>(
         &self,
         from: usize,
         ids: &[String],
-    ) -> std::io::Result<Vec<Option<(usize, usize, Map<String, Value>)>>> {
+        then: impl Fn(&str, T) -> Option<R> + Sync,
+    ) -> std::io::Result<Vec<Option<(usize, usize, R)>>> {
+        let then = |id: &str, (start, end, value)| Some((start, end, then(id, value)?));
+        if ids.len() <= MANY {
+            return ids
+                .iter()
+                .map(|id| {
+                    let found = self.value_after::<T>(from..self.len, id, b'{')?;
+                    Ok(found.and_then(|f| then(id, f)))
+                })
+                .collect();
+        }
         use rayon::prelude::*;
         let buf = self.read_at(0, self.len)?;
         let starts = super::manifest_entries::map_starts(&buf, from, ids);
@@ -669,14 +718,14 @@ impl Document {
             .par_iter()
             .map(|id| {
                 let start = *starts.get(id.as_str())?;
-                let mut values = serde_json::Deserializer::from_slice(&buf[start..])
-                    .into_iter::<Map<String, Value>>();
+                let mut values =
+                    serde_json::Deserializer::from_slice(&buf[start..]).into_iter::<T>();
                 let value = values.next()?.ok()?;
                 let mut end = start + values.byte_offset();
                 while buf.get(end) == Some(&b' ') {
                     end += 1;
                 }
-                Some((start, end, value))
+                then(id, (start, end, value))
             })
             .collect())
     }
@@ -1143,7 +1192,9 @@ mod tests {
             .map(|i| format!("model.p.m{i}"))
             .chain(["model.p.none".to_string()])
             .collect();
-        let many = doc.entries_of(0, &ids).unwrap();
+        let many = doc
+            .entries(0, &ids, |_, e: Map<String, Value>| Some(e))
+            .unwrap();
         for (id, found) in ids.iter().zip(&many) {
             let one = doc
                 .value_after::<Map<String, Value>>(0..doc.len, id, b'{')

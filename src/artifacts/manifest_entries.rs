@@ -9,6 +9,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 /// How much one read adds to what has been read.
 const PIECE: u64 = 8 << 20;
@@ -129,10 +131,58 @@ fn key_before(buf: &[u8], quote: usize) -> Option<&[u8]> {
     matches!(before, b'{' | b',').then(|| &buf[open + 1..quote])
 }
 
+/// A manifest entry read with each key's value kept as its text.
+pub(super) type RawEntry = indexmap::IndexMap<String, Box<RawValue>>;
+
+/// `entry` rewritten by `edit` as JSON text, where `edit` is given only the values of `keys`
+/// and `unique_id`, parsed (`false`: it cannot). Every other key's value is copied as it was,
+/// in its place; a key `edit` removes goes, one it adds comes last (as serde_json's map puts it).
+pub(super) fn edit_keys(
+    entry: &RawEntry,
+    keys: &[&str],
+    edit: impl FnOnce(&mut Map<String, Value>) -> bool,
+) -> Option<Vec<u8>> {
+    let parsed_key = |k: &str| k == "unique_id" || keys.contains(&k);
+    let mut parsed = Map::new();
+    for (k, raw) in entry.iter().filter(|(k, _)| parsed_key(k)) {
+        parsed.insert(k.clone(), serde_json::from_str(raw.get()).ok()?);
+    }
+    if !edit(&mut parsed) {
+        return None;
+    }
+    let size: usize = entry.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
+    let mut out = Vec::with_capacity(size + 64);
+    for (k, raw) in entry {
+        if !parsed_key(k) {
+            put_key(&mut out, k)?;
+            out.extend_from_slice(raw.get().as_bytes());
+        } else if let Some(v) = parsed.get(k) {
+            put_key(&mut out, k)?;
+            serde_json::to_writer(&mut out, v).ok()?;
+        }
+    }
+    for (k, v) in parsed.iter().filter(|(k, _)| !entry.contains_key(*k)) {
+        put_key(&mut out, k)?;
+        serde_json::to_writer(&mut out, v).ok()?;
+    }
+    if out.is_empty() {
+        out.push(b'{');
+    }
+    out.push(b'}');
+    Some(out)
+}
+
+/// Opens the next key of a map written into `out` (`{` before the first, else `,`).
+fn put_key(out: &mut Vec<u8>, k: &str) -> Option<()> {
+    out.push(if out.is_empty() { b'{' } else { b',' });
+    serde_json::to_writer(&mut *out, k).ok()?;
+    out.push(b':');
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Map, Value};
 
     #[test]
     fn reads_the_entries_asked_for_across_pieces() {
@@ -179,5 +229,27 @@ mod tests {
         assert!(manifest_entries::<Value>(&path, &missing)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn an_entry_edited_by_some_keys_is_the_entry_edited_whole() {
+        let text = r#"{"unique_id":"model.p.a","description":"old","raw_code":"select \"x\"","columns":{"id":{"name":"id","description":"k"}},"meta":{"n":1.50}}"#;
+        let edit = |e: &mut Map<String, Value>| {
+            e.insert("description".into(), "new".into());
+            e["columns"]["id"]["description"] = "the key".into();
+            e.insert("added".into(), Value::Bool(true));
+            e.get("unique_id") == Some(&Value::from("model.p.a"))
+        };
+        let raw: RawEntry = serde_json::from_str(text).unwrap();
+        let by_keys = edit_keys(&raw, &["description", "columns", "added"], edit).unwrap();
+        let mut whole: Map<String, Value> = serde_json::from_str(text).unwrap();
+        assert!(edit(&mut whole));
+        let by_keys: Map<String, Value> = serde_json::from_slice(&by_keys).unwrap();
+        assert_eq!(by_keys, whole);
+        assert!(by_keys.keys().eq(whole.keys()));
+        // The other keys' text is copied as it was (the number as written).
+        let by_keys = edit_keys(&raw, &["description"], |_| true).unwrap();
+        assert_eq!(String::from_utf8(by_keys).unwrap(), text);
+        assert!(edit_keys(&raw, &["description"], |_| false).is_none());
     }
 }

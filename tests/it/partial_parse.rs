@@ -1165,6 +1165,49 @@ fn an_edit_of_a_source_entry_is_patched_as_a_full_parse_would_write_it() {
 }
 
 #[test]
+fn an_edit_of_an_exposure_entry_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let exposures = dir.join("models/exposures.yml");
+    std::fs::write(
+        &exposures,
+        "version: 2\nexposures:\n  - name: weekly_orders\n    type: dashboard\n    \
+         owner: {name: Ops}\n    depends_on: [ref('orders')]\n  - name: churn\n    \
+         type: ml\n    owner: {email: ml@example.com}\n    depends_on: [ref('shoppers')]\n",
+    )
+    .expect("write exposures");
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("(the entries of 1 properties file changed since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edit = |from: &str, to: &str| edit_and_parse(&dir, &exposures, from, to);
+    // Its owner, url, maturity, description, meta and tags.
+    let r = edit(
+        "    owner: {name: Ops}\n",
+        "    owner: {name: Ops, email: ops@example.com}\n    url: https://bi.example.com/1\n    \
+         maturity: high\n    description: Orders by week.\n    meta: {tier: 1}\n    tags: [board]\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let weekly = &fast["exposures"]["exposure.shop.weekly_orders"];
+    assert_eq!(weekly["owner"]["email"], "ops@example.com", "{weekly}");
+    assert_eq!(weekly["maturity"], "high");
+    assert_eq!(weekly["config"]["meta"]["tier"], 1);
+    assert_eq!(weekly["tags"], serde_json::json!(["board"]));
+    // What it reads: a full parse, with the new parent.
+    let r = edit("[ref('orders')]", "[ref('orders'), ref('shoppers')]");
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let parents = fast["parent_map"]["exposure.shop.weekly_orders"].to_string();
+    assert!(parents.contains("model.shop.shoppers"), "{parents}");
+    // Jinja in it: a full parse.
+    let r = edit("maturity: high", "maturity: \"{{ 'low' }}\"");
+    assert!(!patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
+}
+
+#[test]
 fn an_edit_of_a_models_properties_entry_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let schema = dir.join("models/schema.yml");

@@ -503,7 +503,7 @@ fn tests(
         .changed
         .keys()
         .chain(all.entries.keys())
-        .chain(all.sources.keys())
+        .chain(all.keyed.keys())
         .cloned()
         .collect();
     let patched = crate::artifacts::patch_manifest_nodes(
@@ -515,7 +515,7 @@ fn tests(
                 *entry = new.clone();
             } else if let Some(model) = all.entries.get(id) {
                 model.apply(entry);
-            } else if let Some(set) = all.sources.get(id) {
+            } else if let Some(set) = all.keyed.get(id) {
                 entry.extend(set.clone());
             } else {
                 return false;

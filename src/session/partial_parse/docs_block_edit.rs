@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::docs_edit::{self, DocsEdit, Place};
-use crate::artifacts::{ArtifactMeta, NodesAddedRemoved};
+use crate::artifacts::ArtifactMeta;
 use crate::session::Session;
 
 /// Where [`Docs`] is kept, in the target folder.
@@ -204,6 +204,7 @@ fn patch(
     edited: &[PathBuf],
     (manifest, meta): (&Path, &ArtifactMeta),
 ) -> Option<()> {
+    let t = std::time::Instant::now();
     // Each edited block's id and new text.
     let mut changed: BTreeMap<String, String> = BTreeMap::new();
     for path in edited {
@@ -261,10 +262,13 @@ fn patch(
         }
     }
     let ids: Vec<String> = edits.keys().chain(changed.keys()).cloned().collect();
-    let patched = crate::artifacts::patch_manifest_nodes(
+    crate::timing("docs edit: descriptions rendered", t);
+    let t = std::time::Instant::now();
+    let patched = crate::artifacts::patch_manifest_keys(
         manifest,
         meta,
         &ids,
+        &[&["block_contents"][..], DocsEdit::KEYS].concat(),
         |id, entry| match (changed.get(id), edits.get(id)) {
             (Some(contents), _) => {
                 entry.insert("block_contents".into(), Value::String(contents.clone()));
@@ -273,9 +277,8 @@ fn patch(
             (None, Some(edit)) => edit.apply(entry),
             (None, None) => false,
         },
-        Vec::new,
-        &NodesAddedRemoved::default(),
     );
+    crate::timing("docs edit: manifest patched", t);
     if !matches!(patched, Ok(true)) {
         return None;
     }

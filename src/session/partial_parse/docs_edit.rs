@@ -50,6 +50,9 @@ pub(super) struct DocsEdit {
 }
 
 impl DocsEdit {
+    /// The keys of a manifest entry [`DocsEdit::apply`] reads and writes.
+    pub(super) const KEYS: &[&str] = &["description", "source_description", "columns"];
+
     /// Writes the edit into `entry`; false when the entry lacks a column it names.
     pub(super) fn apply(&self, entry: &mut Map<String, Value>) -> bool {
         if let Some(d) = &self.description {

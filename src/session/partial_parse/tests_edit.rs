@@ -17,7 +17,9 @@
 //! A `seeds:` entry is parsed the same way, with its seed's CSV file. A `sources:` entry is
 //! parsed alone (no file with it), when it keeps its tables
 //! and has no Jinja outside tests: its tables' entries are rewritten where they changed, their
-//! relations kept.
+//! relations kept. An `exposures:` entry is parsed alone too, when what it reads
+//! (`depends_on`) is the same and it has no Jinja elsewhere: the keys of its entry that changed
+//! (owner, url, maturity, description, meta, tags, ...) are rewritten, what it reads kept.
 //!
 //! For this a full parse keeps the text of each properties file of the root project beside
 //! its state ([`save`]). A full parse instead: any other key of the file changed, an entry
@@ -81,8 +83,8 @@ pub(super) struct TestsEdit {
     pub(super) changed: BTreeMap<String, Map<String, Value>>,
     /// Models and seeds whose entry changed, with what to rewrite in it.
     pub(super) entries: BTreeMap<String, EntryEdit>,
-    /// Source tables whose entry changed, with the keys to rewrite in it.
-    pub(super) sources: BTreeMap<String, Map<String, Value>>,
+    /// Source tables and exposures whose entry changed, with the keys to rewrite in it.
+    pub(super) keyed: BTreeMap<String, Map<String, Value>>,
     pub(super) graph: Vec<GraphEdit>,
     /// How many files' entries changed (not those only rewritten, their YAML the same).
     pub(super) files: usize,
@@ -156,7 +158,13 @@ pub(super) fn patch(
         text: new_text.clone(),
         value,
     };
-    if changed.models.is_empty() && changed.seeds.is_empty() && changed.sources.is_empty() {
+    let Changed {
+        models: m,
+        seeds,
+        sources,
+        exposures,
+    } = &changed;
+    if m.is_empty() && seeds.is_empty() && sources.is_empty() && exposures.is_empty() {
         return Some(now(new));
     }
     edit.files += 1;
@@ -197,6 +205,7 @@ pub(super) fn patch(
             "models": some("models", &changed.models),
             "seeds": some("seeds", &changed.seeds),
             "sources": some("sources", &changed.sources),
+            "exposures": some("exposures", &changed.exposures),
         })
     };
     let was = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
@@ -207,7 +216,8 @@ pub(super) fn patch(
             edit.entries.insert(id.clone(), e);
         }
     }
-    source_edits(&was.sources, &is.sources, edit)?;
+    keyed_edits(&was.sources, &is.sources, &SOURCE_KEYS_KEPT, edit)?;
+    keyed_edits(&was.exposures, &is.exposures, &EXPOSURE_KEYS_KEPT, edit)?;
     let (before, after) = (was.tests, is.tests);
     for (id, (_, calls)) in &before {
         if after.contains_key(id) {
@@ -281,7 +291,7 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
     let (Value::Object(o), Value::Object(n)) = (old, new) else {
         return None;
     };
-    let listed = ["models", "seeds", "sources"];
+    let listed = ["models", "seeds", "sources", "exposures"];
     if o.len() != n.len()
         || o.iter()
             .any(|(k, v)| !listed.contains(&k.as_str()) && n.get(k) != Some(v))
@@ -313,6 +323,7 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
         models: positions("models", entry_edit_allowed)?,
         seeds: positions("seeds", entry_edit_allowed)?,
         sources: positions("sources", source_edit_allowed)?,
+        exposures: positions("exposures", exposure_edit_allowed)?,
     })
 }
 
@@ -321,6 +332,7 @@ struct Changed {
     models: Vec<usize>,
     seeds: Vec<usize>,
     sources: Vec<usize>,
+    exposures: Vec<usize>,
 }
 
 /// Whether the source entry `a` edited into `b` is one [`patch`] can follow: the same name and
@@ -341,6 +353,23 @@ fn source_edit_allowed(a: &Value, b: &Value) -> bool {
     a.get("name") == b.get("name")
         && tables(a).is_some()
         && tables(a) == tables(b)
+        && plain(a)
+        && plain(b)
+}
+
+/// Whether the exposure entry `a` edited into `b` is one [`patch`] can follow: the same name
+/// and `depends_on` (what it reads reaches the graph), and no Jinja elsewhere in either (a
+/// description's `doc()` would need the docs blocks).
+fn exposure_edit_allowed(a: &Value, b: &Value) -> bool {
+    let plain = |e: &Value| {
+        let mut e = e.clone();
+        if let Some(m) = e.as_object_mut() {
+            m.remove("depends_on");
+        }
+        jinja_strings(&e).is_empty()
+    };
+    a.get("name") == b.get("name")
+        && a.get("depends_on") == b.get("depends_on")
         && plain(a)
         && plain(b)
 }
@@ -498,6 +527,22 @@ const SOURCE_KEYS_KEPT: [&str; 12] = [
     "relation_name",
 ];
 
+/// The keys of an exposure's manifest entry that name it and what it reads (a parse of its
+/// entry alone resolves none of its refs): a patch leaves them as they were.
+const EXPOSURE_KEYS_KEPT: [&str; 11] = [
+    "name",
+    "resource_type",
+    "package_name",
+    "path",
+    "original_file_path",
+    "unique_id",
+    "fqn",
+    "depends_on",
+    "refs",
+    "sources",
+    "metrics",
+];
+
 /// The config keys of a model that a patch leaves as they were: they disable it, or run Jinja
 /// elsewhere.
 const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group", "access"];
@@ -531,11 +576,13 @@ fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<Entr
     }))
 }
 
-/// The source tables' entries parsed alone before (`was`) and after (`is`) an edit: the same
-/// tables, each one's relation kept, the keys that changed added to `edit`; `None` otherwise.
-fn source_edits(
+/// The entries of source tables or exposures parsed alone before (`was`) and after (`is`) an
+/// edit: the same ids, each one's `kept` keys the same, the keys that changed added to `edit`;
+/// `None` otherwise.
+fn keyed_edits(
     was: &BTreeMap<String, Map<String, Value>>,
     is: &BTreeMap<String, Map<String, Value>>,
+    kept: &[&str],
     edit: &mut TestsEdit,
 ) -> Option<()> {
     if !was.keys().eq(is.keys()) {
@@ -543,12 +590,12 @@ fn source_edits(
     }
     for (id, b) in is {
         let a = was.get(id)?;
-        if SOURCE_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k)) {
+        if kept.iter().any(|k| a.get(*k) != b.get(*k)) {
             return None;
         }
         let set = changed_keys(a, b)?;
         if !set.is_empty() {
-            edit.sources.insert(id.clone(), set);
+            edit.keyed.insert(id.clone(), set);
         }
     }
     Some(())
@@ -610,6 +657,8 @@ struct EntriesParsed {
     nodes: BTreeMap<String, NodeSide>,
     /// The source tables' entries, by id.
     sources: BTreeMap<String, Map<String, Value>>,
+    /// The exposures' entries, by id.
+    exposures: BTreeMap<String, Map<String, Value>>,
 }
 
 /// What a parse of the project's macros, the model files `files` and a properties file at
@@ -663,15 +712,15 @@ fn tests_of(
             Some((n.unique_id.clone(), NodeSide { entry, render }))
         })
         .collect::<Option<_>>()?;
-    let sources = json
-        .get("sources")?
-        .as_object()?
-        .iter()
-        .map(|(id, e)| Some((id.clone(), e.as_object()?.clone())))
-        .collect::<Option<_>>()?;
+    let section = |key: &str| -> Option<BTreeMap<String, Map<String, Value>>> {
+        (json.get(key)?.as_object()?.iter())
+            .map(|(id, e)| Some((id.clone(), e.as_object()?.clone())))
+            .collect()
+    };
     Some(EntriesParsed {
         tests,
         nodes,
-        sources,
+        sources: section("sources")?,
+        exposures: section("exposures")?,
     })
 }
