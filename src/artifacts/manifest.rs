@@ -779,8 +779,7 @@ pub(crate) struct GraphEdit {
 pub(crate) enum ListEdit {
     /// The whole list (a node's parents: sorted, each once).
     Set(Vec<String>),
-    /// A new child, where [`graph_maps`] puts it: among the children from `nodes` (first, in
-    /// id order), before the unit tests, exposures and semantic nodes that follow them.
+    /// A new child, where [`graph_maps`] puts it: in id order.
     InsertChild(String),
     /// A child no longer.
     Remove(String),
@@ -794,10 +793,7 @@ impl ListEdit {
             ListEdit::Set(l) => *list = l,
             ListEdit::InsertChild(id) => {
                 if !list.contains(&id) {
-                    let at = list
-                        .iter()
-                        .position(|c| !is_nodes_id(c) || c.as_str() > id.as_str())
-                        .unwrap_or(list.len());
+                    let at = list.partition_point(|c| c.as_str() < id.as_str());
                     list.insert(at, id);
                 }
             }
@@ -805,13 +801,6 @@ impl ListEdit {
             ListEdit::New(l) => *list = l,
         }
     }
-}
-
-/// Whether `id` names an entry of the manifest's `nodes` (what [`graph_maps`] lists first).
-fn is_nodes_id(id: &str) -> bool {
-    ["model.", "seed.", "snapshot.", "test.", "analysis."]
-        .iter()
-        .any(|p| id.starts_with(p))
 }
 
 fn quoting_of(adapter_type: &str) -> Value {

@@ -10,6 +10,13 @@ use crate::support::{copy_project, repo, Run};
 const REUSED: &str = "(nothing changed since the last parse)";
 
 fn parse(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let run = parse_any(dir, args, env);
+    assert_eq!(run.code, 0, "parse {args:?} failed: {run:?}");
+    run
+}
+
+/// `sluice parse` in `dir`, which may fail.
+fn parse_any(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.arg("parse")
         .args(args)
@@ -22,13 +29,11 @@ fn parse(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
     cmd.envs(env.iter().copied());
     let out = cmd.output().expect("run sluice");
-    let run = Run {
+    Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_eq!(run.code, 0, "parse {args:?} failed: {run:?}");
-    run
+    }
 }
 
 fn reused(r: &Run) -> bool {
@@ -470,6 +475,47 @@ fn parse_failing(dir: &Path) -> String {
         .expect("run sluice");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+}
+
+#[test]
+fn an_edit_of_a_singular_tests_refs_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let test = dir.join("tests/no_negative_amounts.sql");
+    std::fs::create_dir_all(test.parent().expect("folder")).expect("folder");
+    let text = "select * from {{ ref('orders') }} where amount < 0\n";
+    std::fs::write(&test, text).expect("write test");
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let id = "test.shop.no_negative_amounts";
+    // It reads `shoppers` too, then `stg_payments` instead of `orders`, then `shoppers` in a
+    // block (a render before and after the edit).
+    let both = text.replace(
+        "where",
+        "join {{ ref('shoppers') }} using (shopper_id) where",
+    );
+    let in_block = text.replace(
+        "where",
+        "{% if true %}join {{ ref('shoppers') }} using (shopper_id){% endif %} where",
+    );
+    for edited in [
+        both.clone(),
+        both.replace("ref('orders')", "ref('stg_payments')"),
+        in_block,
+    ] {
+        std::fs::write(&test, &edited).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(
+            r.stdout
+                .contains("the text of 1 SQL file changed since the last parse: patched"),
+            "{r:?}"
+        );
+        let fast = like_a_full_parse(&dir);
+        let parents = node(&fast, id)["depends_on"]["nodes"].to_string();
+        assert!(parents.contains("model.shop.shoppers"), "{parents}");
+        assert!(fast["child_map"]["model.shop.shoppers"]
+            .to_string()
+            .contains(id));
+    }
 }
 
 #[test]
@@ -1165,6 +1211,83 @@ fn an_edit_of_a_source_entry_is_patched_as_a_full_parse_would_write_it() {
 }
 
 #[test]
+fn a_models_properties_entry_added_or_removed_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    std::fs::write(dir.join("models/notes.sql"), "select 1 as id\n").expect("write model");
+    let schema = dir.join("models/schema.yml");
+    let staging = dir.join("models/staging/schema.yml");
+    let patched = |r: &Run| {
+        r.stdout
+            .contains("properties file changed since the last parse: patched)")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let entry =
+        "\n  - name: notes\n    description: Notes.\n    config: {meta: {owner: ops}}\n    \
+                 columns:\n      - name: id\n        data_tests: [not_null]\n";
+    let text = std::fs::read_to_string(&schema).expect("read");
+    // An entry added for a model no file described: its description, config, columns and test.
+    std::fs::write(&schema, format!("{text}{entry}")).expect("write");
+    let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let notes = node(&fast, "model.shop.notes");
+    assert_eq!(notes["description"], "Notes.", "{notes}");
+    assert_eq!(notes["patch_path"], "shop://models/schema.yml");
+    let children = fast["child_map"]["model.shop.notes"].to_string();
+    assert!(
+        children.contains("test.shop.not_null_notes_id"),
+        "{children}"
+    );
+    // Removed again: the model as its file alone makes it, its test gone.
+    std::fs::write(&schema, &text).expect("write");
+    let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert_eq!(node(&fast, "model.shop.notes")["patch_path"], Value::Null);
+    assert_eq!(fast["child_map"]["model.shop.notes"], serde_json::json!([]));
+    // An entry (without tests) added to another file, then moved from it back to the first
+    // one: the move is a full parse.
+    let staged = std::fs::read_to_string(&staging).expect("read");
+    let plain = "\n  - name: notes\n    description: Notes.\n";
+    std::fs::write(&staging, format!("{staged}{plain}")).expect("write");
+    assert!(patched(&parse(&dir, &[], &[])));
+    std::fs::write(&staging, &staged).expect("write");
+    std::fs::write(&schema, format!("{text}{plain}")).expect("write");
+    let r = parse(&dir, &[], &[]);
+    assert!(!patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let notes = node(&fast, "model.shop.notes");
+    assert_eq!(notes["patch_path"], "shop://models/schema.yml", "{notes}");
+    // A properties file of its own added in a new folder (the entry gone from the other), then
+    // removed.
+    std::fs::write(&schema, &text).expect("write");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let own = dir.join("models/notes/notes.yml");
+    std::fs::create_dir_all(own.parent().expect("folder")).expect("folder");
+    std::fs::write(&own, format!("version: 2\nmodels:{entry}")).expect("write");
+    let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let notes = node(&fast, "model.shop.notes");
+    assert_eq!(
+        notes["patch_path"], "shop://models/notes/notes.yml",
+        "{notes}"
+    );
+    std::fs::remove_file(&own).expect("remove");
+    let r = parse(&dir, &[], &[]);
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert_eq!(node(&fast, "model.shop.notes")["description"], "");
+    // A file with an entry of a model another file describes: a full parse (which refuses it).
+    std::fs::write(&own, "version: 2\nmodels:\n  - name: orders\n").expect("write");
+    let r = parse_any(&dir, &[], &[]);
+    assert!(!patched(&r), "{r:?}");
+    let full = parse_any(&dir, &["--no-partial-parse", "--target-path", "full"], &[]);
+    assert_eq!((r.code, r.stderr), (full.code, full.stderr));
+}
+
+#[test]
 fn an_edit_of_an_exposure_entry_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let exposures = dir.join("models/exposures.yml");
@@ -1195,6 +1318,23 @@ fn an_edit_of_an_exposure_entry_is_patched_as_a_full_parse_would_write_it() {
     assert_eq!(weekly["maturity"], "high");
     assert_eq!(weekly["config"]["meta"]["tier"], 1);
     assert_eq!(weekly["tags"], serde_json::json!(["board"]));
+    // A test added to the model it reads: the model's children in id order, the exposure's
+    // among them.
+    let schema = dir.join("models/schema.yml");
+    let from = "      - name: status\n        data_tests:\n";
+    let r = edit_and_parse(
+        &dir,
+        &schema,
+        from,
+        &format!("{from}          - not_null\n"),
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let children = fast["child_map"]["model.shop.orders"].to_string();
+    assert!(
+        children.contains("test.shop.not_null_orders_status"),
+        "{children}"
+    );
     // What it reads: a full parse, with the new parent.
     let r = edit("[ref('orders')]", "[ref('orders'), ref('shoppers')]");
     assert!(!patched(&r), "{r:?}");

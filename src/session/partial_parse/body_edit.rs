@@ -36,7 +36,7 @@ use super::macro_edit::{self, Macros};
 use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
-use super::tests_edit;
+use super::tests_edit::{self, FileChange};
 use super::{Entry, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
@@ -245,7 +245,7 @@ pub(super) fn patch(
     // The macro files edited, with their new checksums.
     let mut macro_files: Vec<(PathBuf, String)> = Vec::new();
     // The properties files whose tests may have changed.
-    let mut tests_files: Vec<PathBuf> = Vec::new();
+    let mut tests_files: Vec<(PathBuf, FileChange)> = Vec::new();
     // The docs files edited, with their new checksums.
     let mut docs_files: Vec<(PathBuf, String)> = Vec::new();
     for (path, stamp) in &now {
@@ -265,7 +265,9 @@ pub(super) fn patch(
                     properties_touched = true;
                 }
                 // Its tests changed ([`tests_edit`]), else a full parse.
-                None if tests_edit::knows(target_path, path) => tests_files.push(path.clone()),
+                None if tests_edit::knows(target_path, path) => {
+                    tests_files.push((path.clone(), FileChange::Edited))
+                }
                 None => return None,
             }
             continue;
@@ -282,7 +284,7 @@ pub(super) fn patch(
                 } else if files.docs.as_ref().is_some_and(|(d, _)| d.contains(path)) {
                     docs_files.push((path.clone(), new_sum));
                 } else if tests_edit::knows(target_path, path) {
-                    tests_files.push(path.clone());
+                    tests_files.push((path.clone(), FileChange::Edited));
                 } else {
                     return None;
                 }
@@ -312,6 +314,16 @@ pub(super) fn patch(
             edits.insert(id.clone(), (raw, sum));
         }
     }
+    // Properties files added and removed: their entries as added to or removed from an empty
+    // file ([`tests_edit`]).
+    let (new_props, added_paths): (Vec<PathBuf>, Vec<PathBuf>) = added_paths
+        .into_iter()
+        .partition(|p| tests_edit::is_new_properties(project, p));
+    let (old_props, removed_paths): (Vec<PathBuf>, Vec<PathBuf>) = removed_paths
+        .into_iter()
+        .partition(|p| tests_edit::knows(target_path, p));
+    tests_files.extend(new_props.into_iter().map(|p| (p, FileChange::Added)));
+    tests_files.extend(old_props.into_iter().map(|p| (p, FileChange::Removed)));
     let paths_alone = added_paths.is_empty() && removed_paths.is_empty();
     if !docs_files.is_empty() {
         // Docs files' edits alone.
@@ -467,17 +479,17 @@ fn tests(
     target_path: &Path,
     (manifest, meta): (&Path, &ArtifactMeta),
     files: &mut Files,
-    paths: &[PathBuf],
+    paths: &[(PathBuf, FileChange)],
     project: &super::PatchContext<'_>,
     env_read: &BTreeMap<String, Option<String>>,
 ) -> Option<(usize, usize, usize)> {
     let index = files.index.as_ref()?;
     let mut all = tests_edit::TestsEdit::default();
     let mut kept = Vec::with_capacity(paths.len());
-    for path in paths {
+    for (path, change) in paths {
         let hashes = files.test_hashes.as_mut();
         let now = tests_edit::patch(
-            path,
+            (path, *change),
             target_path,
             project,
             meta,
@@ -487,6 +499,10 @@ fn tests(
         )?;
         // What the file now documents, for the next edit of it.
         match docs_edit::described(&now.value, &meta.project_name) {
+            _ if *change == FileChange::Removed => {
+                files.properties.remove(path);
+                files.others.remove(path);
+            }
             Some(d) => {
                 files.others.remove(path);
                 files.properties.insert(path.clone(), d);
@@ -497,7 +513,7 @@ fn tests(
                 files.others.insert(path.clone(), sum);
             }
         }
-        kept.push((path, now.text));
+        kept.push((path, *change, now.text));
     }
     let ids: Vec<String> = all
         .changed
@@ -514,7 +530,7 @@ fn tests(
             if let Some(new) = all.changed.get(id) {
                 *entry = new.clone();
             } else if let Some(model) = all.entries.get(id) {
-                model.apply(entry);
+                return model.apply(entry);
             } else if let Some(set) = all.keyed.get(id) {
                 entry.extend(set.clone());
             } else {
@@ -528,8 +544,11 @@ fn tests(
     if !matches!(patched, Ok(true)) {
         return None;
     }
-    for (path, text) in kept {
-        tests_edit::keep(target_path, path, &text);
+    for (path, change, text) in kept {
+        match change {
+            FileChange::Removed => tests_edit::forget(target_path, path),
+            _ => tests_edit::keep(target_path, path, &text),
+        }
     }
     Some((all.files, all.nodes.added.len(), all.nodes.removed.len()))
 }

@@ -406,6 +406,7 @@ fn env_reads_known(env_read: &BTreeMap<String, Option<String>>) -> bool {
 /// and `--vars` its files are rendered for (a render, or a parse of a new model).
 pub(super) struct PatchContext<'a> {
     pub(super) root: &'a Path,
+    pub(super) config: &'a ProjectConfig,
     pub(super) target: &'a crate::project::Target,
     pub(super) vars: Option<&'a str>,
 }
@@ -453,6 +454,7 @@ pub(crate) fn reuse(opts: &LoadOptions) -> Option<Reused> {
             started_system_time(started),
             &PatchContext {
                 root: &root,
+                config: &config,
                 target: &target,
                 vars: opts.vars.as_deref(),
             },

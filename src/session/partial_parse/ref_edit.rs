@@ -12,7 +12,8 @@
 //! reports it), a new parent that depends on the model (a cycle: reported too), a `ref` or
 //! `source` anywhere but in such a tag, an old node whose recorded calls are not those of its
 //! tags (a macro that calls `ref` itself), a project that overrides `ref` or `source`, a model
-//! with unit tests (they check its inputs), or a node of a package.
+//! with unit tests (they check its inputs), or a node of a package. Models, analyses and
+//! singular tests are patched this way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -133,12 +134,13 @@ impl Index {
         if old == new {
             return true;
         }
-        let is_root_model = entry.get("package_name").and_then(Value::as_str) == Some(root)
-            && matches!(
-                entry.get("resource_type").and_then(Value::as_str),
-                Some("model" | "analysis")
-            );
-        if !is_root_model || self.unit_tested.contains(id) {
+        // (A test here is a singular test's: it has a SQL file. Nothing depends on it, so it
+        // closes no cycle, and the index keeps no test's parents.)
+        let kind = entry.get("resource_type").and_then(Value::as_str);
+        let is_test = kind == Some("test");
+        let is_root_node = entry.get("package_name").and_then(Value::as_str) == Some(root)
+            && matches!(kind, Some("model" | "analysis" | "test"));
+        if !is_root_node || self.unit_tested.contains(id) {
             return false;
         }
         // The old calls resolve, as this index resolves them, to what the manifest says.
@@ -180,7 +182,9 @@ impl Index {
                     edit: ListEdit::InsertChild(id.to_string()),
                 });
             }
-            self.parents.insert(id.to_string(), new_deps);
+            if !is_test {
+                self.parents.insert(id.to_string(), new_deps);
+            }
         }
         true
     }

@@ -11,6 +11,11 @@
 //! and their parents' `child_map` lists, those both make but differently are rewritten, and the
 //! keys of the model's entry the two parses write differently are rewritten in place.
 //!
+//! A model's or seed's entry added to the file or removed from it is parsed the same way, its
+//! file alone on the other side, when the manifest says what file described it before (its
+//! `patch_path`: none for an entry added) and no other file's entry of it changed in the same
+//! parse (an entry moved between files).
+//!
 //! Descriptions with Jinja (`{{ doc("...") }}`) need the docs blocks: they are left out of both
 //! parses and must be the same before and after (the manifest keeps their rendered text).
 //!
@@ -22,10 +27,10 @@
 //! (owner, url, maturity, description, meta, tags, ...) are rewritten, what it reads kept.
 //!
 //! For this a full parse keeps the text of each properties file of the root project beside
-//! its state ([`save`]). A full parse instead: any other key of the file changed, an entry
-//! added, removed or renamed, a versioned model or a time spine, a model of another package or
-//! none; a change of what the model's relation, access, group, hooks, refs, sources, macros or
-//! render are, a constraint that points to another model, Jinja outside descriptions changed;
+//! its state ([`save`]). A full parse instead: any other key of the file changed, a source or
+//! exposure added, removed or renamed, an entry with Jinja added or removed, a versioned model
+//! or a time spine, a model of another package or none; a change of what the model's
+//! relation, access, group, hooks, refs, sources, macros or render are, a constraint that points to another model, Jinja outside descriptions changed;
 //! a test whose parents changed, one disabled, a new test whose id some node already has; a
 //! parse that fails or warns, an environment variable no earlier parse read.
 
@@ -74,6 +79,32 @@ pub(super) fn knows(target_path: &Path, path: &Path) -> bool {
     kept(target_path, path).is_file()
 }
 
+/// Forgets the kept text of the properties file `path`, removed (best effort: a text kept for
+/// a file that is no more is never read).
+pub(super) fn forget(target_path: &Path, path: &Path) {
+    let _ = std::fs::remove_file(kept(target_path, path));
+}
+
+/// Whether `path`, a file the last parse did not read, is a properties file of the root
+/// project's models or seeds.
+pub(super) fn is_new_properties(at: &super::PatchContext<'_>, path: &Path) -> bool {
+    let folders = at.config.model_paths.iter().chain(&at.config.seed_paths);
+    path.extension().is_some_and(|e| e == "yml" || e == "yaml")
+        && folders
+            .into_iter()
+            .any(|f| path.starts_with(at.root.join(f)))
+}
+
+/// How a properties file changed since the last parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FileChange {
+    Edited,
+    /// A new file (as if it had been there, empty).
+    Added,
+    /// A file gone (as if it were there, empty).
+    Removed,
+}
+
 /// What the edit of properties files' model entries changes in the manifest.
 #[derive(Debug, Default)]
 pub(super) struct TestsEdit {
@@ -88,6 +119,8 @@ pub(super) struct TestsEdit {
     pub(super) graph: Vec<GraphEdit>,
     /// How many files' entries changed (not those only rewritten, their YAML the same).
     pub(super) files: usize,
+    /// The models and seeds whose entries changed.
+    described: BTreeSet<String>,
 }
 
 /// The keys of a model's manifest entry an edit of its properties entry rewrites.
@@ -97,11 +130,18 @@ pub(super) struct EntryEdit {
     set: Map<String, Value>,
     /// The columns whose description has Jinja: left out of the parses, so kept from the entry.
     kept_descriptions: Vec<String>,
+    /// The properties file that described the model before the edit (as the entry's
+    /// `patch_path`; null: none did), which the entry must say.
+    patch_path: Value,
 }
 
 impl EntryEdit {
-    /// Rewrites the model's manifest `entry`.
-    pub(super) fn apply(&self, entry: &mut Map<String, Value>) {
+    /// Rewrites the model's manifest `entry`; false when the entry does not say the file the
+    /// edit found describing it (another file describes it).
+    pub(super) fn apply(&self, entry: &mut Map<String, Value>) -> bool {
+        if entry.get("patch_path").unwrap_or(&Value::Null) != &self.patch_path {
+            return false;
+        }
         for (key, value) in &self.set {
             let mut value = value.clone();
             if key == "columns" {
@@ -119,6 +159,7 @@ impl EntryEdit {
             }
             entry.insert(key.clone(), value);
         }
+        true
     }
 }
 
@@ -134,7 +175,7 @@ pub(super) struct Now {
 /// resolves the tests' calls; `models`: each SQL file's node and checksum; `hashes`: the
 /// [`hashes`] of the tests (`None`: not known), with the new tests'.
 pub(super) fn patch(
-    path: &Path,
+    (path, change): (&Path, FileChange),
     target_path: &Path,
     at: &super::PatchContext<'_>,
     meta: &ArtifactMeta,
@@ -146,9 +187,16 @@ pub(super) fn patch(
     env_read: &BTreeMap<String, Option<String>>,
     edit: &mut TestsEdit,
 ) -> Option<Now> {
-    let old_text = std::fs::read_to_string(kept(target_path, path)).ok()?;
-    let new_text = std::fs::read_to_string(path).ok()?;
+    let text_of = |file: PathBuf, there: bool| match there {
+        true => std::fs::read_to_string(file).ok(),
+        false => Some(String::new()),
+    };
+    let old_text = text_of(kept(target_path, path), change != FileChange::Added)?;
+    let new_text = text_of(path.to_path_buf(), change != FileChange::Removed)?;
     let parse = |text: &str| {
+        if text.is_empty() {
+            return Some(Value::Object(Map::new()));
+        }
         let (value, warnings) = crate::project::yaml::parse_checked(text, path).ok()?;
         warnings.is_empty().then_some(value)
     };
@@ -180,21 +228,38 @@ pub(super) fn patch(
         ("seeds", "seed", &changed.seeds),
     ];
     let mut files = Vec::new();
-    // The changed entries: (their key, position, node id).
+    // The changed entries: (their key, position now, node id).
     let mut nodes = Vec::new();
-    for (key, resource, positions) in listed {
-        for &i in positions {
-            let entry = &new[key][i];
+    for (key, resource, pairs) in listed {
+        for &(was, is) in pairs {
+            let entry = match (was, is) {
+                (_, Some(i)) => &new[key][i],
+                (Some(i), None) => &old[key][i],
+                (None, None) => continue,
+            };
             let name = entry.get("name")?.as_str()?;
             let id = format!("{resource}.{}.{name}", meta.project_name);
-            if index.resolves_to(name) != Some(&id) || entry.get("versions").is_some() {
+            // (A model described in two files, or whose entry moved between files, parses in
+            // full.)
+            if index.resolves_to(name) != Some(&id)
+                || entry.get("versions").is_some()
+                || !edit.described.insert(id.clone())
+            {
                 return None;
             }
             files.push(by_id.get(&id)?.to_path_buf());
-            nodes.push((key, i, id));
+            nodes.push((key, is, id));
         }
     }
-    let entries = |v: &Value| -> Value {
+    // The changed entries of `v`, as a properties file of their own (`now`: `v` is the file
+    // as it is).
+    let entries = |v: &Value, now: bool| -> Value {
+        let pairs = |key: &str, pairs: &[(Option<usize>, Option<usize>)]| -> Vec<Value> {
+            (pairs.iter())
+                .filter_map(|&(was, is)| if now { is } else { was })
+                .map(|i| without_jinja_descriptions(&v[key][i]))
+                .collect()
+        };
         let some = |key: &str, positions: &[usize]| -> Vec<Value> {
             (positions.iter())
                 .map(|&i| without_jinja_descriptions(&v[key][i]))
@@ -202,17 +267,24 @@ pub(super) fn patch(
         };
         serde_json::json!({
             "version": 2,
-            "models": some("models", &changed.models),
-            "seeds": some("seeds", &changed.seeds),
+            "models": pairs("models", &changed.models),
+            "seeds": pairs("seeds", &changed.seeds),
             "sources": some("sources", &changed.sources),
             "exposures": some("exposures", &changed.exposures),
         })
     };
-    let was = tests_of(at, meta, (&relative, entries(&old)), &files, env_read)?;
-    let is = tests_of(at, meta, (&relative, entries(&new)), &files, env_read)?;
+    let was = tests_of(
+        at,
+        meta,
+        (&relative, entries(&old, false)),
+        &files,
+        env_read,
+    )?;
+    let is = tests_of(at, meta, (&relative, entries(&new, true)), &files, env_read)?;
     for (key, i, id) in &nodes {
         let (a, b) = (was.nodes.get(id)?, is.nodes.get(id)?);
-        if let Some(e) = node_edit(a, b, &new[*key][*i])? {
+        let raw = i.map_or(&Value::Null, |i| &new[*key][i]);
+        if let Some(e) = node_edit(a, b, raw)? {
             edit.entries.insert(id.clone(), e);
         }
     }
@@ -291,11 +363,9 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
     let (Value::Object(o), Value::Object(n)) = (old, new) else {
         return None;
     };
-    let listed = ["models", "seeds", "sources", "exposures"];
-    if o.len() != n.len()
-        || o.iter()
-            .any(|(k, v)| !listed.contains(&k.as_str()) && n.get(k) != Some(v))
-    {
+    // (`version:` changes nothing a parse writes.)
+    let listed = ["models", "seeds", "sources", "exposures", "version"];
+    if (o.keys().chain(n.keys())).any(|k| !listed.contains(&k.as_str()) && o.get(k) != n.get(k)) {
         return None;
     }
     let positions = |key: &str, allowed: fn(&Value, &Value) -> bool| -> Option<Vec<usize>> {
@@ -319,20 +389,91 @@ fn changed_entries(old: &Value, new: &Value) -> Option<Changed> {
         }
         Some(changed)
     };
+    let by_name = |key: &str| -> Option<Vec<(Option<usize>, Option<usize>)>> {
+        let empty = Vec::new();
+        let (a, b) = match (o.get(key), n.get(key)) {
+            (None, None) => return Some(Vec::new()),
+            (a, b) => (
+                a.map_or(Some(&empty), Value::as_array)?,
+                b.map_or(Some(&empty), Value::as_array)?,
+            ),
+        };
+        paired_entries(a, b)
+    };
     Some(Changed {
-        models: positions("models", entry_edit_allowed)?,
-        seeds: positions("seeds", entry_edit_allowed)?,
+        models: by_name("models")?,
+        seeds: by_name("seeds")?,
         sources: positions("sources", source_edit_allowed)?,
         exposures: positions("exposures", exposure_edit_allowed)?,
     })
 }
 
-/// The positions of the changed entries of a properties file, by top-level key.
+/// The positions of the changed entries of a properties file, by top-level key: for models and
+/// seeds, as it was and as it is (`None`: an entry added or removed).
 struct Changed {
-    models: Vec<usize>,
-    seeds: Vec<usize>,
+    models: Vec<(Option<usize>, Option<usize>)>,
+    seeds: Vec<(Option<usize>, Option<usize>)>,
     sources: Vec<usize>,
     exposures: Vec<usize>,
+}
+
+/// The model or seed entries `old` edited into `new`, paired by name: the positions of each
+/// name that changed, was added or removed; `None` when an edit is not one [`patch`] can follow
+/// (a name twice, entries that stay put in another order, see [`entry_edit_allowed`] and
+/// [`entry_alone_allowed`]).
+fn paired_entries(old: &[Value], new: &[Value]) -> Option<Vec<(Option<usize>, Option<usize>)>> {
+    let names = |list: &[Value]| -> Option<BTreeMap<String, usize>> {
+        let mut names = BTreeMap::new();
+        for (i, e) in list.iter().enumerate() {
+            let name = e.get("name")?.as_str()?.to_string();
+            names.insert(name, i).is_none().then_some(())?;
+        }
+        Some(names)
+    };
+    let (o, n) = (names(old)?, names(new)?);
+    // The names in both, in the order of each.
+    let kept = |list: &[Value], other: &BTreeMap<String, usize>| -> Vec<String> {
+        (list.iter())
+            .filter_map(|e| e.get("name")?.as_str())
+            .filter(|name| other.contains_key(*name))
+            .map(String::from)
+            .collect()
+    };
+    if kept(old, &n) != kept(new, &o) {
+        return None;
+    }
+    let mut changed = Vec::new();
+    for name in o.keys().chain(n.keys().filter(|k| !o.contains_key(*k))) {
+        match (o.get(name), n.get(name)) {
+            (Some(&a), Some(&b)) if old[a] == new[b] => {}
+            (Some(&a), Some(&b)) => {
+                entry_edit_allowed(&old[a], &new[b]).then_some(())?;
+                changed.push((Some(a), Some(b)));
+            }
+            (Some(&a), None) => {
+                entry_alone_allowed(&old[a]).then_some(())?;
+                changed.push((Some(a), None));
+            }
+            (None, Some(&b)) => {
+                entry_alone_allowed(&new[b]).then_some(())?;
+                changed.push((None, Some(b)));
+            }
+            (None, None) => {}
+        }
+    }
+    Some(changed)
+}
+
+/// Whether a model or seed entry added or removed is one [`patch`] can follow: no versions or
+/// time spine, and no Jinja outside its tests (its descriptions' `doc()` calls would need the
+/// docs blocks).
+fn entry_alone_allowed(e: &Value) -> bool {
+    let reaches_others = ["versions", "latest_version", "time_spine"]
+        .iter()
+        .any(|k| e.get(k).is_some());
+    !reaches_others
+        && jinja_descriptions(e).is_empty()
+        && jinja_strings(&without_tests_and_descriptions(e)).is_empty()
 }
 
 /// Whether the source entry `a` edited into `b` is one [`patch`] can follow: the same name and
@@ -573,6 +714,7 @@ fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<Entr
     Some(Some(EntryEdit {
         set,
         kept_descriptions,
+        patch_path: a.get("patch_path").cloned().unwrap_or_default(),
     }))
 }
 
