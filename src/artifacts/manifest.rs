@@ -859,7 +859,9 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
         parents.insert(&n.unique_id, deps);
     }
     // The semantic layer: semantic models read models, metrics read semantic models or other
-    // metrics, saved queries read metrics (from their dbt-shaped entries' `depends_on`).
+    // metrics, saved queries read metrics (from their dbt-shaped entries' `depends_on`), and
+    // exposures may read metrics. (Sluice's own metric tests and metric unit tests, which dbt
+    // has not, are no metric's children, as above.)
     let semantic_ids: Vec<&String> = m
         .metrics
         .keys()
@@ -869,6 +871,17 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
         .collect();
     for id in &semantic_ids {
         children.entry(id.as_str()).or_default();
+    }
+    for n in m.exposures.values() {
+        for d in n
+            .depends_on_nodes
+            .iter()
+            .filter(|d| d.starts_with("metric."))
+        {
+            if let Some(c) = children.get_mut(d.as_str()) {
+                c.push(&n.unique_id);
+            }
+        }
     }
     for id in semantic_ids {
         let mut deps: Vec<&str> = m
@@ -1076,7 +1089,7 @@ impl Ctx<'_> {
             "depends_on": {"macros": n.depends_on_macros, "nodes": n.depends_on_nodes},
             "refs": Refs(&n.refs),
             "sources": Sources(&n.sources),
-            "metrics": [],
+            "metrics": crate::compile::exposure_metrics(n),
             "created_at": self.env.created_at,
         })
     }

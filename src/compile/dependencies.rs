@@ -20,6 +20,7 @@ pub(super) fn resolve(
     // A test whose `ref` names a disabled (or no) node is disabled, as dbt's `process_refs`
     // does: it stays among the nodes with `enabled: false`, depending on what its other refs
     // name (a missing target is a warning for a test, an error for anything else).
+    let metrics = metric_ids(manifest);
     let resolved: Vec<(String, Vec<String>, Vec<Diagnostic>, bool)> = {
         use rayon::prelude::*;
         let nodes: Vec<&Node> = manifest.all_nodes().collect();
@@ -63,6 +64,14 @@ pub(super) fn resolve(
                         }
                     }
                 }
+                // An exposure lists its sources first, then its refs and its metrics, as dbt
+                // resolves them; every other node its refs, then its sources.
+                let is_exposure = node.resource_type == ResourceType::Exposure;
+                let refs_found = if is_exposure {
+                    std::mem::take(&mut deps)
+                } else {
+                    Vec::new()
+                };
                 for (s, t) in &node.sources {
                     match resolver.source_id(s, t) {
                         Ok(dep) => deps.push(dep),
@@ -73,6 +82,30 @@ pub(super) fn resolve(
                             msg,
                             resolver.hint_source(s, t),
                         )),
+                    }
+                }
+                deps.extend(refs_found);
+                if is_exposure {
+                    for args in super::yaml_nodes::exposure_metrics(node) {
+                        match metric_id(&metrics, &node.package_name, &args) {
+                            Some(dep) => deps.push(dep),
+                            None => errors.push(
+                                Diagnostic::error(
+                                    Code::UnknownMetric,
+                                    format!(
+                                        "exposure `{}` depends on a metric named '{}' which was \
+                                         not found",
+                                        node.name,
+                                        args.last().map_or("", String::as_str)
+                                    ),
+                                )
+                                .in_file(&node.original_file_path)
+                                .with_hint(
+                                    "name a metric defined under `metrics:` (or a measure's \
+                                     `create_metric: true`) in `depends_on: [metric('<name>')]`",
+                                ),
+                            ),
+                        }
                     }
                 }
                 if node.resource_type == ResourceType::UnitTest {
@@ -146,5 +179,44 @@ fn located(
             d
         }
         _ => d.in_file(&node.original_file_path),
+    }
+}
+
+/// The ids of every metric: those defined under `metrics:` and those a semantic model's
+/// measure creates (`create_metric: true`).
+fn metric_ids(manifest: &Manifest) -> std::collections::BTreeSet<String> {
+    let created = manifest.semantic_models.iter().flat_map(|(id, sm)| {
+        let package = id.split('.').nth(1).unwrap_or_default().to_string();
+        let measures = sm.get("measures").and_then(Value::as_array);
+        measures
+            .into_iter()
+            .flatten()
+            .filter(|m| m.get("create_metric").and_then(Value::as_bool) == Some(true))
+            .filter_map(move |m| Some(format!("metric.{package}.{}", m.get("name")?.as_str()?)))
+    });
+    manifest.metrics.keys().cloned().chain(created).collect()
+}
+
+/// The metric a `metric(...)` call with `args` (`name`, or `package, name`) in a node of
+/// `package` names: the node's package's metric of that name first, else any package's.
+fn metric_id(
+    metrics: &std::collections::BTreeSet<String>,
+    package: &str,
+    args: &[String],
+) -> Option<String> {
+    match args {
+        [p, name] => Some(format!("metric.{p}.{name}")).filter(|id| metrics.contains(id)),
+        [name] => {
+            let own = format!("metric.{package}.{name}");
+            if metrics.contains(&own) {
+                return Some(own);
+            }
+            let tail = format!(".{name}");
+            metrics
+                .iter()
+                .find(|id| id.ends_with(&tail) && id.matches('.').count() == 2)
+                .cloned()
+        }
+        _ => None,
     }
 }

@@ -40,3 +40,4 @@ pub(crate) use render::{
     CompileServices, Warehouse,
 };
 pub(crate) use resolve::{parse_relation_call, ParseServices, Resolver};
+pub(crate) use yaml_nodes::exposure_metrics;

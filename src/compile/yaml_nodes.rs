@@ -11,7 +11,7 @@ use super::generic_tests::find_refable;
 use super::nodes::{Manifest, Node, ResourceType};
 use super::paths::{dirs_of, relative_to_resource};
 use super::properties::{entry_config, Entry, Properties};
-use super::yaml_values::{load_unit_fixtures, parse_call};
+use super::yaml_values::{load_unit_fixtures, parse_call, parse_metric_call};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic, Location};
 use crate::project::config::str_list;
 use crate::project::Project;
@@ -110,7 +110,7 @@ pub(super) fn yaml_nodes(
             format!("exposure.{pkg}.{name}"),
             std::slice::from_ref(&name),
         );
-        node.tags = str_list(entry.value.get("tags"));
+        exposure_config(&mut node, entry, project);
         for dep in str_list(entry.value.get("depends_on")) {
             if let Some((kind, args)) = parse_call(&dep) {
                 match kind.as_str() {
@@ -131,7 +131,15 @@ pub(super) fn yaml_nodes(
                 }
             }
         }
-        manifest.exposures.insert(node.unique_id.clone(), node);
+        if node.config.get("enabled") == Some(&Value::Bool(false)) {
+            manifest
+                .disabled
+                .entry(node.unique_id.clone())
+                .or_default()
+                .push(node);
+        } else {
+            manifest.exposures.insert(node.unique_id.clone(), node);
+        }
     }
     for e in &props.groups {
         manifest.groups.insert(
@@ -183,4 +191,46 @@ fn yaml_node(
         .insert_default("enabled", Value::Bool(true));
     node.definition = Value::Object(entry.value.clone());
     node
+}
+
+/// The `metric(...)` entries of an exposure's `depends_on`, each as its arguments (what dbt
+/// writes as the exposure's `metrics`).
+pub(crate) fn exposure_metrics(n: &Node) -> Vec<Vec<String>> {
+    str_list(n.definition.get("depends_on"))
+        .iter()
+        .filter_map(|d| parse_metric_call(d))
+        .collect()
+}
+
+/// An exposure's config as dbt 1.10 makes it: the `exposures:` config of `dbt_project.yml`
+/// for its fqn, each key the entry's `config:` sets replaced by the entry's value (not merged),
+/// then the entry's own `meta` under the config's (the config's keys win) and its `tags` with
+/// the config's, sorted; its `meta` and `tags` are those, its `unrendered_config` the project's
+/// and the entry's config as written.
+fn exposure_config(node: &mut Node, entry: &Entry, project: &Project) {
+    let mut config = project.config.exposures.resolve(&node.fqn);
+    if let Some(Value::Object(own)) = entry.value.get("config") {
+        for (k, v) in own {
+            let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
+            config.insert(key.to_string(), v.clone());
+        }
+    }
+    node.unrendered_config = config.clone();
+    let mut meta = match entry.value.get("meta") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    if let Some(Value::Object(m)) = config.get("meta") {
+        meta.extend(m.clone());
+    }
+    let mut tags = str_list(entry.value.get("tags"));
+    tags.extend(str_list(config.get("tags")));
+    tags.sort();
+    tags.dedup();
+    config.insert("meta".into(), Value::Object(meta.clone()));
+    config.insert("tags".into(), Value::from(tags.clone()));
+    config.entry("enabled").or_insert(Value::Bool(true));
+    node.config = Arc::new(config.into());
+    node.meta = meta;
+    node.tags = tags;
 }

@@ -237,6 +237,16 @@ pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(
 }
 
 /// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).
+/// The arguments of a `metric('name')` or `metric('package', 'name')` call written as a string
+/// (an exposure's `depends_on` entry).
+pub(super) fn parse_metric_call(s: &str) -> Option<Vec<String>> {
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"^\s*metric\s*\((.*)\)\s*$"#).unwrap());
+    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
+    let c = RE.captures(s)?;
+    Some(ARG.captures_iter(&c[1]).map(|a| a[1].to_string()).collect())
+}
+
 pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     static RE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());

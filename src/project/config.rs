@@ -53,6 +53,7 @@ pub struct ProjectConfig {
     pub data_tests: ConfigTree,
     pub(crate) analyses: ConfigTree,
     pub metrics: ConfigTree,
+    pub(crate) exposures: ConfigTree,
     /// What reading the file warned about (keys given twice).
     pub(crate) warnings: Vec<Diagnostic>,
 }
@@ -375,6 +376,7 @@ impl ProjectConfig {
             ),
             analyses: tree("analyses"),
             metrics: tree("metrics"),
+            exposures: tree("exposures"),
             name,
             warnings,
         })

@@ -563,6 +563,59 @@ fn query_errors_are_diagnostics() {
 }
 
 #[test]
+fn an_exposure_reads_sources_models_and_metrics_as_dbt_records_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop");
+    copy_dir(&repo().join("tests/fixtures/metrics"), &dir);
+    let exposures = dir.join("models/exposures.yml");
+    let write = |metric: &str| {
+        let yaml = format!(
+            "version: 2\nsources:\n  - name: raw\n    tables: [{{name: events}}]\nexposures:\n  \
+             - name: board\n    type: dashboard\n    owner: {{name: Finance}}\n    depends_on:\n      \
+             - ref('orders')\n      - metric('{metric}')\n      - source('raw', 'events')\n"
+        );
+        std::fs::write(&exposures, yaml).unwrap();
+    };
+    write("revenue");
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(dir.join("target/manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let board = &m["exposures"]["exposure.shop_metrics.board"];
+    // Sources first, then refs, then metrics, as dbt lists them.
+    assert_eq!(
+        board["depends_on"]["nodes"],
+        serde_json::json!([
+            "source.shop_metrics.raw.events",
+            "model.shop_metrics.orders",
+            "metric.shop_metrics.revenue"
+        ])
+    );
+    assert_eq!(board["metrics"], serde_json::json!([["revenue"]]));
+    let children = m["child_map"]["metric.shop_metrics.revenue"].to_string();
+    assert!(
+        children.contains("exposure.shop_metrics.board"),
+        "{children}"
+    );
+    let r = sluice(
+        &dir,
+        &["ls", "-s", "+exposure:board", "--resource-type", "metric"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("metric:shop_metrics.revenue"),
+        "{}",
+        r.stdout
+    );
+    // A metric that does not exist: a diagnostic naming the file, exit code 2.
+    write("revenu");
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("unknown-metric"), "{}", r.stderr);
+    assert!(r.stderr.contains("models/exposures.yml"), "{}", r.stderr);
+}
+
+#[test]
 fn parse_writes_semantic_manifest_like_dbt() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("shop");

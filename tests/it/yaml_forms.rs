@@ -134,3 +134,60 @@ fn merged_profile_and_vars_build() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("| EU-West | EUR"), "{}", r.stdout);
 }
+
+/// An exposure's config, as dbt 1.10 writes it (checked against `dbt parse`): the project's
+/// `exposures:` config, each key the entry's `config:` sets replaced (not merged), the entry's
+/// own `meta` under it and its `tags` joined and sorted; a disabled exposure is listed under
+/// `disabled`.
+#[test]
+fn exposures_take_their_config_as_dbt_does() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let project = dir.join("dbt_project.yml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!("{text}\nexposures:\n  shop:\n    +meta: {{from_project: true, tier: 0}}\n    +tags: [proj]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("models/exposures.yml"),
+        "version: 2\nexposures:\n  - name: plain\n    type: dashboard\n    owner: {name: Ops}\n    \
+         meta: {tier: 2, top: true}\n    tags: [top]\n    depends_on: [ref('orders')]\n  \
+         - name: configured\n    type: analysis\n    owner: {name: Ops}\n    \
+         meta: {tier: 1, level: top}\n    tags: [board, monthly]\n    \
+         config: {meta: {owner_team: finance, level: config}, tags: [finance]}\n    \
+         depends_on: [ref('orders')]\n  - name: retired\n    type: ml\n    owner: {name: Ops}\n    \
+         config: {enabled: false}\n    depends_on: [ref('orders')]\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = read_json(&dir.join("target/manifest.json"));
+    let plain = &m["exposures"]["exposure.shop.plain"];
+    let meta = serde_json::json!({"tier": 0, "top": true, "from_project": true});
+    assert_eq!(plain["meta"], meta);
+    assert_eq!(plain["config"]["meta"], meta);
+    let keys: Vec<&String> = plain["meta"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["tier", "top", "from_project"]);
+    assert_eq!(plain["tags"], serde_json::json!(["proj", "top"]));
+    assert_eq!(
+        plain["unrendered_config"],
+        serde_json::json!({"meta": {"from_project": true, "tier": 0}, "tags": ["proj"]})
+    );
+    let configured = &m["exposures"]["exposure.shop.configured"];
+    let meta = serde_json::json!({"tier": 1, "level": "config", "owner_team": "finance"});
+    assert_eq!(configured["meta"], meta);
+    assert_eq!(
+        configured["tags"],
+        serde_json::json!(["board", "finance", "monthly"])
+    );
+    assert_eq!(
+        configured["unrendered_config"],
+        serde_json::json!({"meta": {"owner_team": "finance", "level": "config"}, "tags": ["finance"]})
+    );
+    assert!(m["exposures"].get("exposure.shop.retired").is_none());
+    assert_eq!(
+        m["disabled"]["exposure.shop.retired"][0]["config"]["enabled"],
+        false
+    );
+}
