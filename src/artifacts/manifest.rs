@@ -1034,7 +1034,7 @@ impl Ctx<'_> {
             "created_at": self.env.created_at,
             "unrendered_database": null,
             "unrendered_schema": n.schema,
-            "doc_blocks": [],
+            "doc_blocks": n.doc_blocks,
         })
     }
 

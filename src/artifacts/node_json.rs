@@ -76,7 +76,7 @@ impl Serialize for ColumnJson<'_> {
         m.serialize_entry("config", &ColumnConfig(c))?;
         m.serialize_entry("tags", &c.tags)?;
         m.serialize_entry("granularity", &c.granularity)?;
-        m.serialize_entry("doc_blocks", &[(); 0])?;
+        m.serialize_entry("doc_blocks", &c.doc_blocks)?;
         m.end()
     }
 }
@@ -305,7 +305,7 @@ impl Serialize for NodeJson<'_> {
             &n.raw_code
         };
         m.serialize_entry("raw_code", raw_code)?;
-        m.serialize_entry("doc_blocks", &[(); 0])?;
+        m.serialize_entry("doc_blocks", &n.doc_blocks)?;
         if rt == ResourceType::Seed {
             m.serialize_entry("root_path", &env.project_root)?;
             let deps = DependsOn {

@@ -10,8 +10,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::configs::{default_config_shared, merge_into, package_cfg};
-use super::nodes::{DocBlock, Node, ResourceType};
-use super::patches::{apply_entry, foreign_entry};
+use super::nodes::{Node, ResourceType};
+use super::patches::{apply_entry, foreign_entry, DocsLookup};
 use super::paths::{file_stem, fqn, relative_to_resource};
 use super::properties::{Entry, Properties};
 use super::versions::{has_versions, Versions};
@@ -29,7 +29,7 @@ static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
 pub(super) fn file_nodes(
     project: &Project,
     all_props: &[(&Project, Properties<'_>, Versions)],
-    docs: &BTreeMap<String, DocBlock>,
+    docs: &DocsLookup,
 ) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     for (proj, props, versions) in all_props {
@@ -138,7 +138,7 @@ fn yaml_snapshot_nodes(
     project: &Project,
     proj: &Project,
     props: &Properties<'_>,
-    docs: &BTreeMap<String, DocBlock>,
+    docs: &DocsLookup,
 ) -> Vec<Node> {
     let pkg = &proj.config.name;
     let mut nodes = Vec::new();
@@ -178,7 +178,7 @@ fn seed_nodes(
     all_props: &[(&Project, Properties<'_>, Versions)],
     proj: &Project,
     props: &Properties<'_>,
-    docs: &BTreeMap<String, DocBlock>,
+    docs: &DocsLookup,
 ) -> Vec<Node> {
     let pkg = &proj.config.name;
     let mut nodes = Vec::new();

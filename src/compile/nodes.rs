@@ -85,6 +85,8 @@ pub(crate) struct ColumnDef {
     pub(crate) constraints: Vec<Value>,
     /// Time-spine columns: `granularity`.
     pub(crate) granularity: Option<String>,
+    /// The ids of the docs blocks its description calls (dbt's `doc_blocks`).
+    pub(crate) doc_blocks: Vec<String>,
 }
 
 /// A generic test's metadata.
@@ -132,6 +134,8 @@ pub(crate) struct Node {
     pub(crate) unrendered_config: Map<String, Value>,
     pub(crate) tags: Vec<String>,
     pub(crate) description: String,
+    /// The ids of the docs blocks its description calls (dbt's `doc_blocks`).
+    pub(crate) doc_blocks: Vec<String>,
     pub(crate) columns: Vec<ColumnDef>,
     pub(crate) meta: Map<String, Value>,
     pub(crate) refs: Vec<RefCall>,
@@ -208,6 +212,7 @@ impl Node {
             unrendered_config: Map::new(),
             tags: vec![],
             description: String::new(),
+            doc_blocks: vec![],
             columns: vec![],
             meta: Map::new(),
             refs: vec![],

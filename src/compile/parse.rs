@@ -22,6 +22,7 @@ use super::generic_tests::generic_tests;
 use super::hooks::{hook_nodes, name_operations, run_hooks};
 use super::naming::{name_relation, node_info};
 use super::nodes::*;
+use super::patches::DocsLookup;
 use super::paths::file_stem;
 use super::properties::Properties;
 use super::resolve::{ParseServices, Resolver};
@@ -117,7 +118,11 @@ fn parse_project(
     docs_and_macros(project, &templates, &mut manifest, &mut errors);
     crate::timing("parse: templates", t);
     t = std::time::Instant::now();
-    let nodes = file_nodes::file_nodes(project, &all_props, &manifest.docs);
+    let docs = DocsLookup {
+        blocks: &manifest.docs,
+        root: &project.config.name,
+    };
+    let nodes = file_nodes::file_nodes(project, &all_props, &docs);
 
     crate::timing("parse: nodes", t);
     t = std::time::Instant::now();
@@ -533,7 +538,10 @@ fn add_sources(
             &proj.config.name,
             (project, proj),
             target,
-            &manifest.docs,
+            &DocsLookup {
+                blocks: &manifest.docs,
+                root: &project.config.name,
+            },
         ) {
             Ok(srcs) => {
                 for mut s in srcs {

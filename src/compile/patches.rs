@@ -96,9 +96,11 @@ fn tree_of(c: &crate::project::ProjectConfig, rtype: ResourceType) -> &ConfigTre
 }
 
 /// Applies a properties entry (description, columns, config, docs) to a node.
-pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String, DocBlock>) {
+pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &DocsLookup) {
     node.patch_path = Some(format!("{}://{}", node.package_name, entry.file));
-    node.description = render_docs(entry.str("description").unwrap_or(""), docs);
+    let package = node.package_name.clone();
+    (node.description, node.doc_blocks) =
+        docs.render(entry.str("description").unwrap_or(""), &package);
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
         node.meta = meta.clone();
     }
@@ -106,7 +108,7 @@ pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String
     if let Some(Value::Object(c)) = entry.value.get("config") {
         super::configs::add_unrendered(&mut node.unrendered_config, c);
     }
-    node.columns = columns_of(entry.value, docs);
+    node.columns = columns_of(entry.value, docs, &package);
     if node.resource_type == ResourceType::Model {
         // Checked when the versions were collected: an invalid date is reported there.
         node.deprecation_date = entry
@@ -159,7 +161,8 @@ pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &BTreeMap<String
 /// The documented columns of a properties entry (`columns:`), descriptions rendered.
 pub(super) fn columns_of(
     entry: &Map<String, Value>,
-    docs: &BTreeMap<String, DocBlock>,
+    docs: &DocsLookup,
+    package: &str,
 ) -> Vec<ColumnDef> {
     let Some(Value::Array(cols)) = entry.get("columns") else {
         return vec![];
@@ -167,12 +170,12 @@ pub(super) fn columns_of(
     cols.iter()
         .filter_map(|c| {
             let name = c.get("name").and_then(Value::as_str)?;
+            let description = c.get("description").and_then(Value::as_str);
+            let (description, doc_blocks) = docs.render(description.unwrap_or(""), package);
             Some(ColumnDef {
                 name: name.to_string(),
-                description: render_docs(
-                    c.get("description").and_then(Value::as_str).unwrap_or(""),
-                    docs,
-                ),
+                description,
+                doc_blocks,
                 data_type: c
                     .get("data_type")
                     .and_then(Value::as_str)
@@ -212,16 +215,52 @@ fn column_constraint(c: &Value) -> Value {
     })
 }
 
-/// Replaces `{{ doc('name') }}` in descriptions with the docs block's text.
-pub(crate) fn render_docs(text: &str, docs: &BTreeMap<String, DocBlock>) -> String {
-    render_docs_with(text, |name| {
-        docs.values()
-            .find(|d| d.name == name)
-            .map(|d| d.block_contents.as_str())
-    })
+/// The docs blocks of a parse, and the root project's name: what a description's `doc()` calls
+/// resolve with.
+pub(crate) struct DocsLookup<'a> {
+    pub(crate) blocks: &'a BTreeMap<String, DocBlock>,
+    pub(crate) root: &'a str,
 }
 
-/// [`render_docs`], each block's text found by `block` (by name).
+impl DocsLookup<'_> {
+    /// The block `doc(name)` (or `doc(package, name)`) in a node of `node_package` names, as
+    /// dbt's `resolve_doc` finds it: the package named, else the root project's block, the
+    /// node's package's, then any package's.
+    fn resolve(&self, package: Option<&str>, name: &str, node_package: &str) -> Option<&DocBlock> {
+        let of = |p: &str| self.blocks.get(&format!("doc.{p}.{name}"));
+        match package {
+            Some(p) => of(p),
+            None => of(self.root)
+                .or_else(|| of(node_package))
+                .or_else(|| self.blocks.values().find(|d| d.name == name)),
+        }
+    }
+
+    /// A description with each `{{ doc(..) }}` replaced by its block's text, and the ids of the
+    /// blocks it calls, in order (dbt's `doc_blocks`).
+    pub(crate) fn render(&self, text: &str, node_package: &str) -> (String, Vec<String>) {
+        if !text.contains("doc(") {
+            return (text.to_string(), Vec::new());
+        }
+        let mut ids = Vec::new();
+        let rendered = DOC_CALL_RE
+            .replace_all(text, |c: &regex::Captures| {
+                let (package, name) = match c.get(2) {
+                    Some(name) => (Some(&c[1]), name.as_str()),
+                    None => (None, &c[1]),
+                };
+                let block = self.resolve(package, name, node_package);
+                if let Some(b) = block {
+                    ids.push(b.unique_id.clone());
+                }
+                block.map_or("", |b| b.block_contents.as_str()).to_string()
+            })
+            .into_owned();
+        (rendered, ids)
+    }
+}
+
+/// A description with each `{{ doc(..) }}` replaced by the text `block` finds for its name.
 pub(crate) fn render_docs_with<'d>(text: &str, block: impl Fn(&str) -> Option<&'d str>) -> String {
     if !text.contains("doc(") {
         return text.to_string();

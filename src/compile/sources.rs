@@ -2,13 +2,11 @@
 //! table's config, quoting, freshness and columns merged as dbt merges them. Split out of parse
 //! because building them needs only the properties YAML and the config trees, never a render.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::configs::package_cfg;
 use super::nodes::*;
-use super::patches::{columns_of, render_docs};
+use super::patches::{columns_of, DocsLookup};
 use super::paths::{fqn, relative_to_resource};
 use super::properties::{entry_config, Entry};
 use crate::diagnostics::{Code, Diagnostic};
@@ -21,7 +19,7 @@ pub(super) fn source_nodes(
     pkg: &str,
     (root, project): (&Project, &Project),
     target: &Target,
-    docs: &BTreeMap<String, DocBlock>,
+    docs: &DocsLookup,
 ) -> Result<Vec<Node>, Diagnostic> {
     let src_name = entry.name().to_string();
     let rel_path = relative_to_resource(entry.file, project);
@@ -84,10 +82,8 @@ pub(super) fn source_nodes(
             config.insert("quoting".into(), Value::Object(quoting));
         }
         node.config = std::sync::Arc::new(config.into());
-        node.description = render_docs(
-            tm.get("description").and_then(Value::as_str).unwrap_or(""),
-            docs,
-        );
+        let description = tm.get("description").and_then(Value::as_str);
+        (node.description, node.doc_blocks) = docs.render(description.unwrap_or(""), pkg);
         node.tags = {
             let mut t = str_list(entry.value.get("tags"));
             for x in str_list(tm.get("tags")) {
@@ -121,7 +117,7 @@ pub(super) fn source_nodes(
             .unwrap_or(&src_name)
             .to_string();
         node.alias = identifier.clone();
-        node.columns = columns_of(&tm, docs);
+        node.columns = columns_of(&tm, docs, pkg);
         let (loaded_at_field, loaded_at_query) = loaded_at(entry.value, &tm);
         node.config_mut()
             .insert("loaded_at_field".into(), loaded_at_field.clone().into());
@@ -129,7 +125,7 @@ pub(super) fn source_nodes(
             .insert("loaded_at_query".into(), loaded_at_query.clone().into());
         node.source = Some(SourceInfo {
             source_name: src_name.clone(),
-            source_description: render_docs(entry.str("description").unwrap_or(""), docs),
+            source_description: docs.render(entry.str("description").unwrap_or(""), pkg).0,
             loader: entry.str("loader").unwrap_or("").to_string(),
             identifier,
             loaded_at_field,

@@ -191,3 +191,59 @@ fn exposures_take_their_config_as_dbt_does() {
         false
     );
 }
+
+/// Each description's `doc_blocks`: the ids of the docs blocks its `{{ doc() }}` calls name, in
+/// order, as dbt 1.10 writes them for nodes, sources and their columns.
+#[test]
+fn descriptions_list_the_docs_blocks_they_call() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    std::fs::write(
+        dir.join("models/docs.md"),
+        "{% docs order_doc %}An order.{% enddocs %}\n{% docs status_doc %}Its status.{% enddocs %}\n",
+    )
+    .unwrap();
+    let schema = dir.join("models/schema.yml");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    let text = text
+        .replacen(
+            "description: One row per order, with the amount paid by each method.",
+            "description: '{{ doc(\"order_doc\") }} Paid: {{ doc(\"shop\", \"status_doc\") }}'",
+            1,
+        )
+        .replacen(
+            "      - name: status\n",
+            "      - name: status\n        description: '{{ doc(\"status_doc\") }}'\n",
+            1,
+        );
+    std::fs::write(&schema, text).unwrap();
+    std::fs::write(
+        dir.join("models/raw.yml"),
+        "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: events\n        \
+         description: '{{ doc(\"order_doc\") }}'\n        columns:\n          - name: id\n            \
+         description: 'plain'\n",
+    )
+    .unwrap();
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = read_json(&dir.join("target/manifest.json"));
+    let orders = &m["nodes"]["model.shop.orders"];
+    assert_eq!(orders["description"], "An order. Paid: Its status.");
+    assert_eq!(
+        orders["doc_blocks"],
+        serde_json::json!(["doc.shop.order_doc", "doc.shop.status_doc"])
+    );
+    assert_eq!(
+        orders["columns"]["status"]["doc_blocks"],
+        serde_json::json!(["doc.shop.status_doc"])
+    );
+    assert_eq!(
+        orders["columns"]["order_id"]["doc_blocks"],
+        serde_json::json!([])
+    );
+    let events = &m["sources"]["source.shop.raw.events"];
+    assert_eq!(
+        events["doc_blocks"],
+        serde_json::json!(["doc.shop.order_doc"])
+    );
+    assert_eq!(events["columns"]["id"]["doc_blocks"], serde_json::json!([]));
+}

@@ -1,7 +1,7 @@
 //! The partial parse of an edited docs file (`.md`): the text of some of its `{% docs %}` blocks
 //! changed, and nothing else. A docs block reaches the manifest as its `docs` entry
 //! (`block_contents`) and in the descriptions that call it (`{{ doc('name') }}`, replaced by its
-//! text when a parse reads the properties files: `compile::patches::render_docs`), and nowhere
+//! text when a parse reads the properties files: `compile::patches::DocsLookup`), and nowhere
 //! else. So a full parse keeps every block's text and every description that calls one, with
 //! its place in the manifest ([`super::docs_edit::places`]: models, seeds, snapshots,
 //! analyses, sources, their tables and columns, of the project and its packages); an edit of
@@ -69,7 +69,7 @@ pub(super) fn patch_kept(
 /// What the patch of a docs file needs of the last parse.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Docs {
-    /// Every docs block, by id (the order `render_docs` looks a name up in).
+    /// Every docs block, by id (a changed block's name is no other block's).
     blocks: BTreeMap<String, Block>,
     /// Every description that calls a block, from a place the patch can write.
     uses: Vec<Use>,

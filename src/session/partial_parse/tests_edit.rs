@@ -146,14 +146,15 @@ impl EntryEdit {
             let mut value = value.clone();
             if key == "columns" {
                 for name in &self.kept_descriptions {
-                    let old = entry
-                        .get("columns")
-                        .and_then(|c| c.get(name))
-                        .and_then(|c| c.get("description"))
-                        .cloned();
+                    let old = entry.get("columns").and_then(|c| c.get(name));
                     let column = value.get_mut(name).and_then(Value::as_object_mut);
                     if let (Some(old), Some(column)) = (old, column) {
-                        column.insert("description".into(), old);
+                        // (Its text rendered, and the docs blocks it calls.)
+                        for key in ["description", "doc_blocks"] {
+                            if let Some(v) = old.get(key) {
+                                column.insert(key.into(), v.clone());
+                            }
+                        }
                     }
                 }
             }
