@@ -1032,8 +1032,8 @@ impl Ctx<'_> {
             "unrendered_config": unrendered,
             "relation_name": n.relation_name(),
             "created_at": self.env.created_at,
-            "unrendered_database": null,
-            "unrendered_schema": n.schema,
+            "unrendered_database": s.unrendered_database,
+            "unrendered_schema": s.unrendered_schema,
             "doc_blocks": n.doc_blocks,
         })
     }

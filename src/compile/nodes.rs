@@ -109,6 +109,9 @@ pub(crate) struct SourceInfo {
     pub(crate) loaded_at_query: Option<String>,
     pub(crate) freshness: Value,
     pub(crate) source_meta: Map<String, Value>,
+    /// The source's `database:` and `schema:` as written (before Jinja renders them), if given.
+    pub(crate) unrendered_database: Option<String>,
+    pub(crate) unrendered_schema: Option<String>,
 }
 
 /// One node of the project.

@@ -137,6 +137,8 @@ pub(super) fn source_nodes(
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default(),
+            unrendered_database: entry.str("database").map(str::to_string),
+            unrendered_schema: entry.str("schema").map(str::to_string),
         });
         // The thresholds the schema file sets (source, its config, table, its config) win over
         // the project's `sources:` config; without any, that config's (or none) applies.

@@ -142,10 +142,10 @@ pub(super) fn yaml_nodes(
         }
     }
     for e in &props.groups {
-        manifest.groups.insert(
-            format!("group.{pkg}.{}", e.name()),
-            Value::Object(e.value.clone()),
-        );
+        let id = format!("group.{pkg}.{}", e.name());
+        manifest
+            .groups
+            .insert(id.clone(), group_entry(e, project, id));
     }
     for e in &props.semantic_models {
         manifest.semantic_models.insert(
@@ -233,4 +233,41 @@ fn exposure_config(node: &mut Node, entry: &Entry, project: &Project) {
     node.config = Arc::new(config.into());
     node.meta = meta;
     node.tags = tags;
+}
+
+/// A group's manifest entry as dbt 1.10 writes it: its owner with `email` and `name` first,
+/// its description (null when none), and its config: `meta`, then what the `models:` config of
+/// `dbt_project.yml` sets along its fqn (dbt reads a group's project config from that tree),
+/// then the entry's `config:`.
+fn group_entry(entry: &Entry, project: &Project, id: String) -> Value {
+    let path = relative_to_resource(entry.file, project);
+    let mut fqn = vec![project.config.name.clone()];
+    fqn.extend(dirs_of(&path));
+    fqn.push(entry.name().to_string());
+    let mut owner = Map::new();
+    owner.insert("email".into(), Value::Null);
+    owner.insert("name".into(), Value::Null);
+    if let Some(Value::Object(o)) = entry.value.get("owner") {
+        owner.extend(o.clone());
+    }
+    let mut config = Map::new();
+    config.insert("meta".into(), Value::Object(Map::new()));
+    config.extend(project.config.models.resolve(&fqn));
+    if let Some(Value::Object(own)) = entry.value.get("config") {
+        for (k, v) in own {
+            let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
+            config.insert(key.to_string(), v.clone());
+        }
+    }
+    serde_json::json!({
+        "name": entry.name(),
+        "resource_type": "group",
+        "package_name": project.config.name,
+        "path": path,
+        "original_file_path": entry.file,
+        "unique_id": id,
+        "owner": owner,
+        "description": entry.value.get("description").cloned().unwrap_or(Value::Null),
+        "config": config,
+    })
 }
