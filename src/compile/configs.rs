@@ -183,3 +183,21 @@ pub(super) fn package_cfg(
     }
     cfg
 }
+
+/// [`package_cfg`], and what the node's `unrendered_config` records of those trees
+/// ([`crate::project::config::ConfigTree::resolve_with_unrendered`]).
+pub(super) fn package_cfgs(
+    root: &Project,
+    proj: &Project,
+    own: &ConfigTree,
+    fqn: &[String],
+    tree_of: impl Fn(&crate::project::ProjectConfig) -> &ConfigTree,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let (mut cfg, mut unrendered) = own.resolve_with_unrendered(fqn);
+    if proj.config.name != root.config.name {
+        let (more, more_unrendered) = tree_of(&root.config).resolve_with_unrendered(fqn);
+        merge(&mut cfg, &more);
+        unrendered.extend(more_unrendered);
+    }
+    (cfg, unrendered)
+}

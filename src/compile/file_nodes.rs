@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde_json::Value;
 
-use super::configs::{default_config_shared, merge_into, package_cfg};
+use super::configs::{default_config_shared, merge_into, package_cfgs};
 use super::nodes::{Node, ResourceType};
 use super::patches::{apply_entry, foreign_entry, DocsLookup};
 use super::paths::{file_stem, fqn, relative_to_resource};
@@ -94,13 +94,14 @@ pub(super) fn file_nodes(
                     node.checksum = FileHash::sha256(sha256_hex(f.contents.trim().as_bytes()));
                     node.raw_code = raw;
                     node.config = default_config_shared(rtype);
-                    let project_cfg = package_cfg(project, proj, tree, &fqn, |c| match rtype {
-                        ResourceType::Model => &c.models,
-                        ResourceType::Analysis => &c.analyses,
-                        ResourceType::Snapshot => &c.snapshots,
-                        _ => &c.data_tests,
-                    });
-                    node.unrendered_config = project_cfg.clone();
+                    let (project_cfg, unrendered) =
+                        package_cfgs(project, proj, tree, &fqn, |c| match rtype {
+                            ResourceType::Model => &c.models,
+                            ResourceType::Analysis => &c.analyses,
+                            ResourceType::Snapshot => &c.snapshots,
+                            _ => &c.data_tests,
+                        });
+                    node.unrendered_config = unrendered;
                     merge_into(&mut node.config, &project_cfg);
                     if let Some(p) = version {
                         let entry = Entry {
@@ -159,10 +160,11 @@ fn yaml_snapshot_nodes(
         node.raw_code = format!("select * from {{{{ {} }}}}", relation.trim());
         node.checksum = FileHash::sha256(sha256_hex(node.raw_code.as_bytes()));
         node.config = default_config_shared(ResourceType::Snapshot);
-        let project_cfg = package_cfg(project, proj, &proj.config.snapshots, &fqn, |c| {
-            &c.snapshots
-        });
-        node.unrendered_config = project_cfg.clone();
+        let (project_cfg, unrendered) =
+            package_cfgs(project, proj, &proj.config.snapshots, &fqn, |c| {
+                &c.snapshots
+            });
+        node.unrendered_config = unrendered;
         merge_into(&mut node.config, &project_cfg);
         apply_entry(&mut node, entry, docs);
         node.fqn = fqn;
@@ -195,8 +197,9 @@ fn seed_nodes(
         node.original_file_path = s.original_file_path.clone();
         node.checksum = s.checksum.clone();
         node.config = default_config_shared(ResourceType::Seed);
-        let project_cfg = package_cfg(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
-        node.unrendered_config = project_cfg.clone();
+        let (project_cfg, unrendered) =
+            package_cfgs(project, proj, &proj.config.seeds, &fqn, |c| &c.seeds);
+        node.unrendered_config = unrendered;
         merge_into(&mut node.config, &project_cfg);
         if let Some(entry) = props.seeds.get(&name) {
             apply_entry(&mut node, entry, docs);

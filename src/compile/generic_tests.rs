@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::configs::{default_config_shared, finish_config, merge_into, package_cfg};
+use super::configs::{default_config_shared, finish_config, merge_into, package_cfgs};
 use super::naming::{name_relation, node_info};
 use super::nodes::*;
 use super::paths::{dirs_of, relative_to_resource};
@@ -291,12 +291,13 @@ fn test_node(
     fqn.push(names.name.clone());
     node.fqn = fqn.clone();
     node.config = default_config_shared(ResourceType::Test);
-    let project_cfg = package_cfg(root, project, &project.config.data_tests, &fqn, |c| {
-        &c.data_tests
-    });
+    let (project_cfg, unrendered) =
+        package_cfgs(root, project, &project.config.data_tests, &fqn, |c| {
+            &c.data_tests
+        });
     merge_into(&mut node.config, &project_cfg);
     merge_into(&mut node.config, &td.config);
-    node.unrendered_config = project_cfg.clone();
+    node.unrendered_config = unrendered;
     super::configs::add_unrendered(&mut node.unrendered_config, &td.config);
     // A synthesized name too long for a relation gets its hashed short form as the config's
     // alias, as dbt sets it (a `name:` or an `alias` the test sets stays).

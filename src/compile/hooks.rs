@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::configs::{default_config, package_cfg};
+use super::configs::{default_config, package_cfgs};
 use super::nodes::{Node, ProjectHook, ResourceType};
 use crate::project::{Project, Target};
 
@@ -72,11 +72,12 @@ pub(super) fn hook_nodes(
             .map(|b| crate::project::FileHash::sha256(crate::project::sha256_hex(&b)))
             .unwrap_or_default();
         let mut cfg = default_config(ResourceType::Operation);
-        let project_cfg = package_cfg(project, proj, &proj.config.models, &node.fqn, |c| &c.models);
+        let (project_cfg, unrendered) =
+            package_cfgs(project, proj, &proj.config.models, &node.fqn, |c| &c.models);
         for (k, v) in &project_cfg {
             cfg.insert(k.clone(), v.clone());
         }
-        node.unrendered_config = project_cfg;
+        node.unrendered_config = unrendered;
         cfg.insert("enabled".into(), Value::Bool(true));
         node.config = std::sync::Arc::new(cfg.into());
         out.insert(node.unique_id.clone(), node);

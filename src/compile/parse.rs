@@ -495,9 +495,8 @@ fn render_nodes(
             rendered?;
             let rec = ctx.recorded();
             node.file_render = super::nodes::FileRender::of(&rec).map(Arc::new);
-            let recorded = rec.config;
-            merge_into(&mut node.config, &recorded);
-            super::configs::add_unrendered(&mut node.unrendered_config, &recorded);
+            merge_into(&mut node.config, &rec.config);
+            super::configs::add_unrendered(&mut node.unrendered_config, &rec.config_written);
             render_hooks(&node, templates, &ctx);
             let rec = ctx.recorded();
             node.refs = rec.refs;

@@ -478,15 +478,39 @@ impl ConfigTree {
     /// The merged config for a node whose fqn is `fqn` (package first, then folders, then name).
     pub fn resolve(&self, fqn: &[String]) -> Map<String, Value> {
         let mut out = Map::new();
+        for level in self.levels(fqn) {
+            merge(&mut out, &level);
+        }
+        out
+    }
+
+    /// [`ConfigTree::resolve`], and what the node's `unrendered_config` records of the tree:
+    /// each level's keys over the last's, as written (dbt's unrendered config updates, it does
+    /// not merge: `tags` at two levels are the deeper level's, a hook written as a string stays
+    /// one).
+    pub(crate) fn resolve_with_unrendered(
+        &self,
+        fqn: &[String],
+    ) -> (Map<String, Value>, Map<String, Value>) {
+        let (mut merged, mut unrendered) = (Map::new(), Map::new());
+        for level in self.levels(fqn) {
+            merge(&mut merged, &level);
+            unrendered.extend(level);
+        }
+        (merged, unrendered)
+    }
+
+    /// The config keys of each level of the tree along `fqn`, the top first.
+    fn levels(&self, fqn: &[String]) -> Vec<Map<String, Value>> {
         let Value::Object(root) = &self.0 else {
-            return out;
+            return Vec::new();
         };
         let mut level = root;
-        merge(&mut out, &level_configs(level));
+        let mut out = vec![level_configs(level)];
         for part in fqn {
             match level.get(part) {
                 Some(Value::Object(next)) => {
-                    merge(&mut out, &level_configs(next));
+                    out.push(level_configs(next));
                     level = next;
                 }
                 _ => break,

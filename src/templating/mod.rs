@@ -175,6 +175,9 @@ pub(crate) struct Recorded {
     pub(crate) sources: Vec<(String, String)>,
     /// Merged `config(...)` calls of the file.
     pub(crate) config: Map<String, serde_json::Value>,
+    /// The same calls' arguments as written, a later call's key over an earlier one's (what
+    /// dbt's `unrendered_config` records: a hook given as a string stays one).
+    pub(crate) config_written: Map<String, serde_json::Value>,
     /// Macros called (unique ids), sorted on use.
     pub(crate) macros: Vec<String>,
     /// The files (template names) of the project's and its packages' macros a parse-phase

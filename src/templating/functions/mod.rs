@@ -288,6 +288,7 @@ impl Object for ConfigObj {
         if ctx.phase == Phase::Parse {
             if let Ok(mut r) = ctx.recorded.lock() {
                 crate::project::config::merge(&mut r.config, &map);
+                r.config_written.extend(map);
             }
         }
         Ok(Value::from(""))
