@@ -31,7 +31,9 @@ pub(super) fn resolve(
                 let mut deps: Vec<String> = Vec::new();
                 let mut disable = false;
                 let is_test = node.resource_type == ResourceType::Test;
-                for r in &node.refs {
+                // (A ref made twice is recorded twice: resolved, and reported, once.)
+                let mut seen_refs = std::collections::BTreeSet::new();
+                for r in node.refs.iter().filter(|r| seen_refs.insert(*r)) {
                     match resolver.ref_id(
                         &node.package_name,
                         r.package.as_deref(),
@@ -64,14 +66,9 @@ pub(super) fn resolve(
                         }
                     }
                 }
-                // An exposure lists its sources first, then its refs and its metrics, as dbt
-                // resolves them; every other node its refs, then its sources.
+                // Sources first, then refs (then an exposure's metrics), as dbt resolves them.
                 let is_exposure = node.resource_type == ResourceType::Exposure;
-                let refs_found = if is_exposure {
-                    std::mem::take(&mut deps)
-                } else {
-                    Vec::new()
-                };
+                let refs_found = std::mem::take(&mut deps);
                 for (s, t) in &node.sources {
                     match resolver.source_id(s, t) {
                         Ok(dep) => deps.push(dep),

@@ -106,8 +106,8 @@ fn configs_layer_like_dbt() {
     );
     assert_eq!(
         m["nodes"]["model.feat.orders_from_source"]["depends_on"]["nodes"],
-        serde_json::json!(["model.feat.stg_orders", "source.feat.shop.orders"]),
-        "refs first, then sources, as dbt processes them"
+        serde_json::json!(["source.feat.shop.orders", "model.feat.stg_orders"]),
+        "sources first, then refs, as dbt 1.10's parse lists them (process_sources runs first)"
     );
     assert_eq!(
         m["sources"]["source.feat.shop.orders"]["relation_name"],

@@ -585,11 +585,12 @@ fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_i
     );
     assert_eq!(
         deps(&fast, "model.shop.orders"),
+        // (Sources first, then refs, as dbt lists them.)
         serde_json::json!([
+            "source.shop.raw.events",
             "model.shop.stg_orders",
             "seed.shop.raw_orders",
-            "model.shop.stg_payments",
-            "source.shop.raw.events"
+            "model.shop.stg_payments"
         ])
     );
     // Then removed again, and a ref dropped: the entries shrink in place.

@@ -237,7 +237,7 @@ impl Index {
         self.resolve(calls)
     }
 
-    /// The `depends_on.nodes` of `calls` (refs, then sources, each once), as
+    /// The `depends_on.nodes` of `calls` (sources, then refs, each once), as
     /// `compile::dependencies` resolves them; `None` if one does not resolve here.
     fn resolve(&self, calls: &Calls) -> Option<Vec<String>> {
         let mut deps: Vec<String> = Vec::new();
@@ -250,7 +250,7 @@ impl Index {
             .sources
             .iter()
             .map(|(s, t)| self.sources.get(s).and_then(|ts| ts.get(t)));
-        for dep in refs.chain(sources) {
+        for dep in sources.chain(refs) {
             let dep = dep?;
             if !deps.contains(dep) {
                 deps.push(dep.clone());
@@ -331,9 +331,8 @@ impl Calls {
                 if depth > 0 {
                     return None;
                 }
-                if !calls.refs.contains(&call) {
-                    calls.refs.push(call);
-                }
+                // (Each call, as a parse records them: a ref made twice is listed twice.)
+                calls.refs.push(call);
                 continue;
             }
             if let Some(c) = SOURCE_TAG.captures(tag) {
@@ -404,8 +403,9 @@ mod tests {
              {% if is_incremental() %}where x > 1{% endif %}",
         )
         .unwrap();
+        // Every ref call (`a` twice, as a parse records it), each source once.
         let names: Vec<&str> = c.refs.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
+        assert_eq!(names, ["a", "b", "a"]);
         assert_eq!(c.sources, [("crm".to_string(), "accounts".to_string())]);
         assert_eq!(
             rest,

@@ -627,9 +627,8 @@ fn without_jinja_descriptions(entry: &Value) -> Value {
     })
 }
 
-/// The keys of a model's manifest entry that name what others see of it, or what its parse
-/// records elsewhere: a patch leaves them as they were.
-const MODEL_KEYS_KEPT: [&str; 20] = [
+/// The keys of a manifest entry that name it: a patch leaves them as they were.
+const NAMING_KEYS: [&str; 7] = [
     "name",
     "resource_type",
     "package_name",
@@ -637,6 +636,11 @@ const MODEL_KEYS_KEPT: [&str; 20] = [
     "original_file_path",
     "unique_id",
     "fqn",
+];
+
+/// Beyond [`NAMING_KEYS`], the keys of a model's manifest entry that name what others see of
+/// it, or what its parse records elsewhere: a patch leaves them as they were.
+const MODEL_KEYS_KEPT: [&str; 13] = [
     "alias",
     "checksum",
     "database",
@@ -652,38 +656,24 @@ const MODEL_KEYS_KEPT: [&str; 20] = [
     "version",
 ];
 
-/// The keys of a source table's manifest entry that name it and its relation: a patch leaves
-/// them as they were.
-const SOURCE_KEYS_KEPT: [&str; 12] = [
-    "name",
+/// Beyond [`NAMING_KEYS`], the keys of a source table's manifest entry that name its source
+/// and its relation: a patch leaves them as they were.
+const SOURCE_KEYS_KEPT: [&str; 5] = [
     "source_name",
-    "resource_type",
-    "package_name",
-    "path",
-    "original_file_path",
-    "unique_id",
-    "fqn",
     "database",
     "schema",
     "identifier",
     "relation_name",
 ];
 
-/// The keys of an exposure's manifest entry that name it and what it reads (a parse of its
-/// entry alone resolves none of its refs): a patch leaves them as they were.
-const EXPOSURE_KEYS_KEPT: [&str; 11] = [
-    "name",
-    "resource_type",
-    "package_name",
-    "path",
-    "original_file_path",
-    "unique_id",
-    "fqn",
-    "depends_on",
-    "refs",
-    "sources",
-    "metrics",
-];
+/// Beyond [`NAMING_KEYS`], the keys of an exposure's manifest entry that name what it reads (a
+/// parse of its entry alone resolves none of its refs): a patch leaves them as they were.
+const EXPOSURE_KEYS_KEPT: [&str; 4] = ["depends_on", "refs", "sources", "metrics"];
+
+/// Whether the entries `a` and `b` differ in a key of [`NAMING_KEYS`] or `kept`.
+fn differ_in(a: &Map<String, Value>, b: &Map<String, Value>, kept: &[&str]) -> bool {
+    (NAMING_KEYS.iter().chain(kept)).any(|k| a.get(*k) != b.get(*k))
+}
 
 /// The config keys of a model that a patch leaves as they were: they disable it, or run Jinja
 /// elsewhere.
@@ -691,12 +681,13 @@ const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group
 
 /// What the model or seed entry parsed alone `then` (its properties entry as it was) becomes
 /// `now` (its properties entry as it is, `raw`) changes in its manifest entry: `Some(None)`
-/// nothing, `None` when it changes what [`MODEL_KEYS_KEPT`] and [`MODEL_CONFIG_KEPT`] name,
-/// what its render records, or adds a constraint pointing to another model.
+/// nothing, `None` when it changes what [`NAMING_KEYS`], [`MODEL_KEYS_KEPT`] and
+/// [`MODEL_CONFIG_KEPT`] name, what its render records, or adds a constraint pointing to
+/// another model.
 fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<EntryEdit>> {
     let (a, b) = (&then.entry, &now.entry);
     if then.render != now.render
-        || MODEL_KEYS_KEPT.iter().any(|k| a.get(*k) != b.get(*k))
+        || differ_in(a, b, &MODEL_KEYS_KEPT)
         || MODEL_CONFIG_KEPT
             .iter()
             .any(|k| a.get("config").map(|c| c.get(*k)) != b.get("config").map(|c| c.get(*k)))
@@ -720,8 +711,8 @@ fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<Entr
 }
 
 /// The entries of source tables or exposures parsed alone before (`was`) and after (`is`) an
-/// edit: the same ids, each one's `kept` keys the same, the keys that changed added to `edit`;
-/// `None` otherwise.
+/// edit: the same ids, each one's [`NAMING_KEYS`] and `kept` keys the same, the keys that
+/// changed added to `edit`; `None` otherwise.
 fn keyed_edits(
     was: &BTreeMap<String, Map<String, Value>>,
     is: &BTreeMap<String, Map<String, Value>>,
@@ -733,7 +724,7 @@ fn keyed_edits(
     }
     for (id, b) in is {
         let a = was.get(id)?;
-        if kept.iter().any(|k| a.get(*k) != b.get(*k)) {
+        if differ_in(a, b, kept) {
             return None;
         }
         let set = changed_keys(a, b)?;

@@ -179,9 +179,9 @@ fn ref_fn(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
                     version: version.clone(),
                     version_quoted,
                 };
-                if !r.refs.contains(&call) {
-                    r.refs.push(call);
-                }
+                // Every call, as dbt records them (a ref made twice is listed twice; a source
+                // once).
+                r.refs.push(call);
             }
             let db = ctx
                 .node
