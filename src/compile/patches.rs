@@ -239,36 +239,32 @@ impl DocsLookup<'_> {
     /// A description with each `{{ doc(..) }}` replaced by its block's text, and the ids of the
     /// blocks it calls, in order (dbt's `doc_blocks`).
     pub(crate) fn render(&self, text: &str, node_package: &str) -> (String, Vec<String>) {
-        if !text.contains("doc(") {
-            return (text.to_string(), Vec::new());
-        }
         let mut ids = Vec::new();
-        let rendered = DOC_CALL_RE
-            .replace_all(text, |c: &regex::Captures| {
-                let (package, name) = match c.get(2) {
-                    Some(name) => (Some(&c[1]), name.as_str()),
-                    None => (None, &c[1]),
-                };
-                let block = self.resolve(package, name, node_package);
-                if let Some(b) = block {
-                    ids.push(b.unique_id.clone());
-                }
-                block.map_or("", |b| b.block_contents.as_str()).to_string()
-            })
-            .into_owned();
+        let rendered = render_docs_with(text, |package, name| {
+            let block = self.resolve(package, name, node_package)?;
+            ids.push(block.unique_id.clone());
+            Some(block.block_contents.as_str())
+        });
         (rendered, ids)
     }
 }
 
-/// A description with each `{{ doc(..) }}` replaced by the text `block` finds for its name.
-pub(crate) fn render_docs_with<'d>(text: &str, block: impl Fn(&str) -> Option<&'d str>) -> String {
+/// A description with each `{{ doc(..) }}` replaced by the text `block` finds for its package
+/// (when the call names one) and name, in order.
+pub(crate) fn render_docs_with<'d>(
+    text: &str,
+    mut block: impl FnMut(Option<&str>, &str) -> Option<&'d str>,
+) -> String {
     if !text.contains("doc(") {
         return text.to_string();
     }
     DOC_CALL_RE
         .replace_all(text, |c: &regex::Captures| {
-            let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            block(name).unwrap_or_default().to_string()
+            let (package, name) = match c.get(2) {
+                Some(name) => (Some(&c[1]), name.as_str()),
+                None => (None, &c[1]),
+            };
+            block(package, name).unwrap_or_default().to_string()
         })
         .into_owned()
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::checks;
+use super::configs::add_unrendered;
 use super::generic_tests::find_refable;
 use super::nodes::{Manifest, Node, ResourceType};
 use super::paths::{dirs_of, relative_to_resource};
@@ -210,10 +211,7 @@ pub(crate) fn exposure_metrics(n: &Node) -> Vec<Vec<String>> {
 fn exposure_config(node: &mut Node, entry: &Entry, project: &Project) {
     let mut config = project.config.exposures.resolve(&node.fqn);
     if let Some(Value::Object(own)) = entry.value.get("config") {
-        for (k, v) in own {
-            let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
-            config.insert(key.to_string(), v.clone());
-        }
+        add_unrendered(&mut config, own);
     }
     node.unrendered_config = config.clone();
     let mut meta = match entry.value.get("meta") {
@@ -241,9 +239,7 @@ fn exposure_config(node: &mut Node, entry: &Entry, project: &Project) {
 /// then the entry's `config:`.
 fn group_entry(entry: &Entry, project: &Project, id: String) -> Value {
     let path = relative_to_resource(entry.file, project);
-    let mut fqn = vec![project.config.name.clone()];
-    fqn.extend(dirs_of(&path));
-    fqn.push(entry.name().to_string());
+    let fqn = super::paths::fqn(&project.config.name, &path, &[entry.name()]);
     let mut owner = Map::new();
     owner.insert("email".into(), Value::Null);
     owner.insert("name".into(), Value::Null);
@@ -254,10 +250,7 @@ fn group_entry(entry: &Entry, project: &Project, id: String) -> Value {
     config.insert("meta".into(), Value::Object(Map::new()));
     config.extend(project.config.models.resolve(&fqn));
     if let Some(Value::Object(own)) = entry.value.get("config") {
-        for (k, v) in own {
-            let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
-            config.insert(key.to_string(), v.clone());
-        }
+        add_unrendered(&mut config, own);
     }
     serde_json::json!({
         "name": entry.name(),

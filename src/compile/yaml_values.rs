@@ -240,16 +240,20 @@ pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(
 /// The arguments of a `metric('name')` or `metric('package', 'name')` call written as a string
 /// (an exposure's `depends_on` entry).
 pub(super) fn parse_metric_call(s: &str) -> Option<Vec<String>> {
-    static RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"^\s*metric\s*\((.*)\)\s*$"#).unwrap());
-    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
-    let c = RE.captures(s)?;
-    Some(ARG.captures_iter(&c[1]).map(|a| a[1].to_string()).collect())
+    call_of(s)
+        .filter(|(kind, _)| kind == "metric")
+        .map(|(_, args)| args)
 }
 
+/// A `ref(...)` or `source(...)` call written as a string: its kind and its arguments.
 pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
+    call_of(s).filter(|(kind, _)| kind != "metric")
+}
+
+/// A `ref(...)`, `source(...)` or `metric(...)` call written as a string.
+fn call_of(s: &str) -> Option<(String, Vec<String>)> {
     static RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"^\s*(ref|source)\s*\((.*)\)\s*$"#).unwrap());
+        LazyLock::new(|| Regex::new(r#"^\s*(ref|source|metric)\s*\((.*)\)\s*$"#).unwrap());
     static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
     let c = RE.captures(s)?;
     let args = ARG.captures_iter(&c[2]).map(|a| a[1].to_string()).collect();

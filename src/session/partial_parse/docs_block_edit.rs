@@ -257,7 +257,7 @@ fn patch(
             .iter()
             .any(|n| names.contains(n))
         {
-            let text = crate::compile::render_docs_with(&u.text, text_of);
+            let text = crate::compile::render_docs_with(&u.text, |_, name| text_of(name));
             docs_edit::describe(&mut edits, u.place.clone(), &text);
         }
     }

@@ -32,6 +32,7 @@ mod added;
 mod body_edit;
 mod docs_block_edit;
 mod docs_edit;
+mod entry_changes;
 mod macro_edit;
 mod macro_text;
 mod ref_edit;
