@@ -245,6 +245,11 @@ impl<'a> Ctx<'a> {
             env: NodeEnv {
                 target_path: path_str(&meta.target_path),
                 project_root: path_str(&meta.project_root),
+                package_roots: m
+                    .package_roots
+                    .iter()
+                    .map(|(name, root)| (name.clone(), path_str(root)))
+                    .collect(),
                 built: &meta.built,
                 created_at: created_at(meta),
                 tests_of,

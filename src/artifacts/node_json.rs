@@ -23,6 +23,8 @@ use crate::templating::RefCall;
 pub(crate) struct NodeEnv<'a> {
     pub(crate) target_path: String,
     pub(crate) project_root: String,
+    /// Each package's folder (a package's seeds' `root_path`).
+    pub(crate) package_roots: BTreeMap<String, String>,
     pub(crate) built: &'a BTreeSet<String>,
     /// Every node's `created_at` (the invocation start).
     pub(crate) created_at: Value,
@@ -77,6 +79,9 @@ impl Serialize for ColumnJson<'_> {
         m.serialize_entry("tags", &c.tags)?;
         m.serialize_entry("granularity", &c.granularity)?;
         m.serialize_entry("doc_blocks", &c.doc_blocks)?;
+        for (k, v) in &c.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }
@@ -168,6 +173,7 @@ impl Serialize for Checksum<'_> {
 
 struct Contract {
     enforced: Value,
+    checksum: Option<String>,
 }
 
 impl Serialize for Contract {
@@ -175,9 +181,60 @@ impl Serialize for Contract {
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("enforced", &self.enforced)?;
         m.serialize_entry("alias_types", &true)?;
-        m.serialize_entry("checksum", &())?;
+        m.serialize_entry("checksum", &self.checksum)?;
         m.end()
     }
+}
+
+/// dbt's checksum of an enforced contract: the sha256 of each column (by name) with its data
+/// type and constraints, then, for a materialization that enforces constraints, the
+/// materialization and the model's constraints, each written as Python prints them.
+fn contract_checksum(n: &Node, materialized: Option<&str>) -> String {
+    let mut state = String::new();
+    let mut columns: Vec<&ColumnDef> = n.columns.iter().collect();
+    columns.sort_by(|a, b| a.name.cmp(&b.name));
+    for c in columns {
+        state.push('|');
+        state.push_str(&c.name);
+        state.push_str(c.data_type.as_deref().unwrap_or("None"));
+        state.push_str(&constraints_repr(&c.constraints, "ColumnLevelConstraint"));
+    }
+    if let Some(m @ ("table" | "incremental")) = materialized {
+        state.push_str(m);
+        state.push_str(&constraints_repr(&n.constraints, "ModelLevelConstraint"));
+    }
+    <sha2::Sha256 as sha2::Digest>::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A list of constraints as Python's `str()` prints dbt's constraint objects.
+fn constraints_repr(list: &[Value], class: &str) -> String {
+    use crate::compile::py_repr;
+    let items: Vec<String> = list
+        .iter()
+        .map(|c| {
+            let field = |k: &str| py_repr(c.get(k).unwrap_or(&Value::Null));
+            let kind = c.get("type").and_then(Value::as_str).unwrap_or("");
+            let mut out = format!(
+                "{class}(type=<ConstraintType.{kind}: '{kind}'>, name={}, expression={}, \
+                 warn_unenforced={}, warn_unsupported={}, to={}, to_columns={}",
+                field("name"),
+                field("expression"),
+                field("warn_unenforced"),
+                field("warn_unsupported"),
+                field("to"),
+                field("to_columns"),
+            );
+            if class == "ModelLevelConstraint" {
+                out.push_str(&format!(", columns={}", field("columns")));
+            }
+            out.push(')');
+            out
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 struct TestMetadataJson<'a>(&'a crate::compile::TestMetadata);
@@ -307,7 +364,8 @@ impl Serialize for NodeJson<'_> {
         m.serialize_entry("raw_code", raw_code)?;
         m.serialize_entry("doc_blocks", &n.doc_blocks)?;
         if rt == ResourceType::Seed {
-            m.serialize_entry("root_path", &env.project_root)?;
+            let root = env.package_roots.get(&n.package_name);
+            m.serialize_entry("root_path", root.unwrap_or(&env.project_root))?;
             let deps = DependsOn {
                 macros: &n.depends_on_macros,
                 nodes: None,
@@ -343,9 +401,12 @@ impl Serialize for NodeJson<'_> {
             Some(Value::Object(c)) => c.get("enforced").cloned(),
             _ => None,
         };
-        let contract = Contract {
-            enforced: enforced.unwrap_or(Value::Bool(false)),
-        };
+        let enforced = enforced.unwrap_or(Value::Bool(false));
+        let checksum = (enforced == Value::Bool(true)).then(|| {
+            let materialized = config.get("materialized");
+            contract_checksum(n, materialized.as_deref().and_then(Value::as_str))
+        });
+        let contract = Contract { enforced, checksum };
         m.serialize_entry("contract", &contract)?;
         match rt {
             ResourceType::Model => {

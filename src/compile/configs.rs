@@ -157,6 +157,8 @@ pub(crate) fn finish_config(node: &mut Node) {
         }
     }
     node.tags = str_list(node.config.get("tags"));
+    let mut seen = std::collections::HashSet::new();
+    node.tags.retain(|t| seen.insert(t.clone()));
     if let Some(Value::Object(m)) = node.config.get("meta") {
         let mut meta = node.meta.clone();
         for (k, v) in m {

@@ -19,8 +19,9 @@ use super::test_names::{TestDefinition, TestTarget};
 use super::versions::{has_versions, Versions};
 use super::yaml_values::{parse_call, render_config_strings, value_has_jinja};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::project::config::str_list;
 use crate::project::{Project, Target};
-use crate::templating::{Phase, RenderCtx, Templates};
+use crate::templating::{MacroDef, RenderCtx, Templates};
 
 pub(super) fn find_refable(
     manifest: &Manifest,
@@ -218,9 +219,11 @@ fn source_tables<'a>(props: &'a Properties<'a>) -> Vec<(String, Map<String, Valu
 fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let mut defs: Vec<(Option<String>, Value)> = entry_tests(a.entry)
+    // Each test with its column (quoted as its `quote:` says) and the column's tags, which its
+    // tests carry (dbt's `column_tags`: `tags:` and `config: tags:`).
+    let mut defs: Vec<(Option<String>, Vec<String>, Value)> = entry_tests(a.entry)
         .into_iter()
-        .map(|t| (None, t))
+        .map(|t| (None, Vec::new(), t))
         .collect();
     if let Some(Value::Array(cols)) = a.entry.get("columns") {
         for c in cols {
@@ -233,14 +236,20 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
             } else {
                 cname.to_string()
             };
+            let mut tags = str_list(c.get("tags"));
+            for t in str_list(c.get("config").and_then(|cfg| cfg.get("tags"))) {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
             if let Value::Object(cm) = c {
                 for t in entry_tests(cm) {
-                    defs.push((Some(cname.clone()), t));
+                    defs.push((Some(cname.clone()), tags.clone(), t));
                 }
             }
         }
     }
-    for (col, def) in defs {
+    for (col, col_tags, def) in defs {
         let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
             Ok(td) => td,
             Err(msg) => {
@@ -251,7 +260,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
                 continue;
             }
         };
-        if let Some(node) = test_node(a, env, col, &td, &mut errors) {
+        if let Some(node) = test_node(a, env, col, &col_tags, &td, &mut errors) {
             out.push(node);
         }
     }
@@ -265,6 +274,7 @@ fn test_node(
     a: &Attach,
     env: &TestEnv,
     col: Option<String>,
+    col_tags: &[String],
     td: &TestDefinition,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Box<Node>> {
@@ -321,6 +331,15 @@ fn test_node(
     };
     if config_has_jinja {
         render_config(&mut node, errors);
+        // dbt records the test's own config values rendered (its test builder renders them
+        // before they reach the config).
+        for k in td.config.keys() {
+            if k != "tags" && k != "meta" && td.config.get(k).is_some_and(value_has_jinja) {
+                if let Some(v) = node.config.get(k.as_str()) {
+                    node.unrendered_config.insert(k.clone(), v.clone());
+                }
+            }
+        }
     }
     finish_config(&mut node);
     let macro_name = match &td.namespace {
@@ -332,6 +351,10 @@ fn test_node(
         raw_code_config(td, &node)
     );
     node.column_name = col.clone();
+    // A `description:` written among the test's arguments (dbt's builder takes it out of them).
+    if let Some(d) = &td.description {
+        node.description = d.clone();
+    }
     node.file_key_name = Some(match a.target {
         TestTarget::Source { source, .. } => format!("sources.{source}"),
         TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
@@ -398,19 +421,60 @@ fn test_node(
     }
     node.refs = static_refs;
     node.sources = static_sources;
-    node.depends_on_macros =
-        test_macro_dependencies(td, defining.as_deref(), rec.macros, &mut node.refs);
+    let resolved = resolved_test_macro(templates, pkg, td);
+    node.depends_on_macros = test_macro_dependencies(
+        td,
+        defining.as_deref(),
+        resolved,
+        rec.macros,
+        &mut node.refs,
+    );
     if let Err(d) = name_relation(&mut node, target, templates, services) {
         errors.push(d);
     }
     node.alias = names.alias.clone();
+    test_tags(&mut node, td, col_tags, def.as_deref());
     Some(Box::new(node))
+}
+
+/// A generic test's tags as dbt 1.10 sets them. Its node's `tags` are the column's and the
+/// test's own, sorted and once each, then any other its config adds (the project's). A test
+/// whose macro is not dbt's `unique` or `not_null` records its own tags twice in `config` and
+/// `unrendered_config` (dbt adds the test's config, then renders the test's `raw_code`, whose
+/// `config(...)` call adds its tags again).
+fn test_tags(node: &mut Node, td: &TestDefinition, col_tags: &[String], def: Option<&MacroDef>) {
+    let own = str_list(td.config.get("tags"));
+    let built_in = def.is_some_and(|d| {
+        d.package == crate::templating::BUILTIN_PACKAGE
+            && matches!(d.name.as_str(), "test_unique" | "test_not_null")
+    });
+    if !built_in && !own.is_empty() {
+        let doubled: Vec<Value> = own
+            .iter()
+            .chain(&own)
+            .map(|t| Value::String(t.clone()))
+            .collect();
+        let mut tags = crate::project::config::as_list(node.config.get("tags"));
+        tags.extend(own.iter().map(|t| Value::String(t.clone())));
+        node.config_mut().insert("tags".into(), Value::Array(tags));
+        node.unrendered_config
+            .insert("tags".into(), Value::Array(doubled));
+    }
+    let mut tags: Vec<String> = col_tags.iter().chain(&own).cloned().collect();
+    tags.sort();
+    tags.dedup();
+    for t in str_list(node.config.get("tags")) {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    node.tags = tags;
 }
 
 /// The parse-phase render context of a test node (built only for a test that needs one).
 fn parse_ctx(node: &Node, env: &TestEnv) -> Arc<RenderCtx> {
     let info = node_info(node, env.target);
-    Arc::new(RenderCtx::new(Phase::Parse, info, env.services.clone()))
+    Arc::new(RenderCtx::node_parse(info, env.services.clone()))
 }
 
 /// The refs and sources a test's arguments use, the `model` argument first, as dbt records
@@ -539,26 +603,77 @@ fn py_repr(v: &Value) -> String {
 
 /// A generic test's macro dependencies: its macro, then (except for dbt's own `not_null` and
 /// `unique`, which dbt does not render while parsing) what its arguments call (`recorded`).
+/// The macro dbt first records for a generic test: `test_<name>` as its macro resolver finds it
+/// from the test's package, the namespace written aside (the package's own, the root
+/// project's, then any package's, then dbt's); and whether the macro the test names is
+/// recorded after it too: dbt renders the test with only that first macro and what it calls
+/// in reach, so a namespaced test macro it does not call is not recorded.
+fn resolved_test_macro(
+    templates: &Templates,
+    pkg: &str,
+    td: &TestDefinition,
+) -> Option<(String, bool)> {
+    let name = format!("test_{}", td.test_name);
+    let index = &templates.index;
+    let defines = |p: &str| {
+        index
+            .by_package
+            .get(p)
+            .is_some_and(|m| m.contains_key(&name))
+    };
+    let builtin = crate::templating::BUILTIN_PACKAGE;
+    let package = [
+        Some(pkg),
+        Some(index.root_package.as_str()),
+        td.namespace.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| defines(p))
+    .or_else(|| {
+        index
+            .by_package
+            .keys()
+            .map(String::as_str)
+            .find(|p| *p != builtin && defines(p))
+    })
+    .or_else(|| defines(builtin).then_some(builtin))?;
+    let named_too = match td.namespace.as_deref() {
+        Some(ns) if ns != package => index
+            .by_package
+            .get(package)
+            .and_then(|m| m.get(&name))
+            .is_some_and(|d| d.macro_sql.contains(&format!("{ns}.{name}"))),
+        _ => true,
+    };
+    Some((format!("macro.{package}.{name}"), named_too))
+}
+
 fn test_macro_dependencies(
     td: &TestDefinition,
     defining: Option<&str>,
+    resolved: Option<(String, bool)>,
     recorded: Vec<String>,
     refs: &mut [crate::templating::RefCall],
 ) -> Vec<String> {
-    // The test's macro, then (except for dbt's own `not_null` and `unique`,
-    // which dbt does not render while parsing) what its arguments call:
-    // `get_where_subquery` for the `model` argument, as the static read above
-    // does not render it.
+    // The test's macro as dbt resolves it from the test's package (which may not be the one
+    // a namespace names), then (except for dbt's own `not_null` and `unique`, which dbt does
+    // not render while parsing) what its arguments call: `get_where_subquery` for the `model`
+    // argument, as the static read above does not render it; then the macro the test calls.
     let test_macro = format!(
         "macro.{}.test_{}",
         td.namespace.as_deref().or(defining).unwrap_or("dbt"),
         td.test_name
     );
-    let builtin = test_macro == "macro.dbt.test_not_null" || test_macro == "macro.dbt.test_unique";
-    let mut m = vec![test_macro];
+    let (first, named_too) = resolved.unwrap_or_else(|| (test_macro.clone(), true));
+    let builtin = first == "macro.dbt.test_not_null" || first == "macro.dbt.test_unique";
+    let mut m = vec![first];
     let model_arg = td.kwargs.get("model").and_then(Value::as_str);
     if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
         m.push("macro.dbt.get_where_subquery".to_string());
+    }
+    if !builtin && named_too && !m.contains(&test_macro) {
+        m.push(test_macro);
     }
     if builtin {
         // dbt records the ref to the tested node as it read it (a versioned

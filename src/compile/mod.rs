@@ -40,4 +40,5 @@ pub(crate) use render::{
     CompileServices, Warehouse,
 };
 pub(crate) use resolve::{parse_relation_call, ParseServices, Resolver};
+pub(crate) use test_names::py_repr;
 pub(crate) use yaml_nodes::exposure_metrics;

@@ -54,13 +54,7 @@ pub(super) fn name_relation(
     let custom_schema = node.config_str("schema").map(str::to_string);
     let custom_alias = node.config_str("alias").map(str::to_string);
     let custom_db = node.config_str("database").map(str::to_string);
-    let overridden = |name: &str| {
-        templates
-            .index
-            .by_package
-            .get(&templates.index.root_package)
-            .is_some_and(|m| m.contains_key(name))
-    };
+    let overridden = |name: &str| templates.index.naming_overridden(name, &node.package_name);
     let call = |name: &str, arg: Option<String>, node: &Node| -> Result<String, Diagnostic> {
         let info = node_info(node, target);
         let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));

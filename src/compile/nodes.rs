@@ -87,7 +87,26 @@ pub(crate) struct ColumnDef {
     pub(crate) granularity: Option<String>,
     /// The ids of the docs blocks its description calls (dbt's `doc_blocks`).
     pub(crate) doc_blocks: Vec<String>,
+    /// Keys of the column's entry that dbt does not know (`mapping_instructions: ...`), kept
+    /// as written, after the others, as dbt keeps them.
+    pub(crate) extra: Map<String, Value>,
 }
+
+/// The keys of a column's properties entry dbt reads (any other is kept as an extra).
+pub(crate) const COLUMN_KEYS: [&str; 12] = [
+    "name",
+    "description",
+    "meta",
+    "data_type",
+    "constraints",
+    "docs",
+    "config",
+    "data_tests",
+    "tests",
+    "quote",
+    "tags",
+    "granularity",
+];
 
 /// A generic test's metadata.
 #[derive(Debug, Clone)]
@@ -168,6 +187,9 @@ pub(crate) struct Node {
     /// What the parse-phase render of its own file ran of the project's macros and what its
     /// `config(...)` calls set (`None`: no macro of the project or a package ran).
     pub(crate) file_render: Option<Arc<FileRender>>,
+    /// The keys its properties entry's `config:` sets to values the parse renders (Jinja, or a
+    /// `|` block's text): dbt's `unrendered_config` records them rendered.
+    pub(crate) rendered_entry_keys: Vec<String>,
 }
 
 /// What a parse-phase render of a node's file depends on besides its text, for partial parsing
@@ -236,6 +258,7 @@ impl Node {
             definition: Value::Null,
             quote_policy: crate::sql::QuotePolicy::default(),
             file_render: None,
+            rendered_entry_keys: Vec::new(),
         }
     }
 

@@ -32,7 +32,7 @@ use super::yaml_nodes;
 use super::yaml_values::{render_column_types, render_config_strings, render_source_names};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::project::{FileKind, Project, Target};
-use crate::templating::{Globals, MacroFile, Phase, RenderCtx, Templates};
+use crate::templating::{Globals, MacroFile, RenderCtx, Templates};
 
 /// Options that change what is parsed.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +70,23 @@ pub(crate) fn docs_blocks(text: &str) -> Vec<(String, String)> {
 }
 
 /// The target's values as templates see them (secrets redacted).
+/// What templates see of dbt's runtime config (`builtins.ref.config`): the project's name,
+/// version, profile and target, and every project by name with its version.
+fn runtime_config(project: &Project, target: &Target) -> Value {
+    let entry = |p: &Project| serde_json::json!({"name": p.config.name, "project_name": p.config.name, "version": p.config.version});
+    let dependencies: Map<String, Value> = std::iter::once(project)
+        .chain(&project.packages)
+        .map(|p| (p.config.name.clone(), entry(p)))
+        .collect();
+    serde_json::json!({
+        "project_name": project.config.name,
+        "version": project.config.version,
+        "profile_name": target.profile_name,
+        "target_name": target.target_name,
+        "dependencies": dependencies,
+    })
+}
+
 pub(crate) fn target_value(target: &Target) -> Value {
     let mut t = target.redacted();
     t.insert("name".into(), Value::String(target.target_name.clone()));
@@ -301,6 +318,7 @@ pub(crate) fn template_env(
         run_started_at: opts.run_started_at,
         flags: opts.flags.clone(),
         graph: minijinja::Value::from(()),
+        runtime_config: runtime_config(project, target),
     };
     let templates = Arc::new(Templates::new(
         &pkg,
@@ -465,7 +483,7 @@ fn render_nodes(
         .into_par_iter()
         .map(|mut node| {
             let info = node_info(&node, target);
-            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
+            let ctx = Arc::new(RenderCtx::node_parse(info, services.clone()));
             if node.resource_type == ResourceType::Seed {
                 render_hooks(&node, templates, &ctx);
                 let rec = ctx.recorded();
@@ -484,6 +502,7 @@ fn render_nodes(
                 }
                 node.depends_on_macros = rec.macros;
                 render_config_strings(&mut node, templates, services, target)?;
+                entry_keys_rendered(&mut node, &Map::new());
                 render_column_types(&mut node, templates, services, target)?;
                 checks::config_types(&node, package_root(&node.package_name))?;
                 finish_config(&mut node);
@@ -503,6 +522,7 @@ fn render_nodes(
             node.sources = rec.sources;
             node.depends_on_macros = rec.macros;
             render_config_strings(&mut node, templates, services, target)?;
+            entry_keys_rendered(&mut node, &rec.config_written);
             render_column_types(&mut node, templates, services, target)?;
             checks::config_types(&node, package_root(&node.package_name))?;
             finish_config(&mut node);
@@ -517,6 +537,19 @@ fn render_nodes(
         }
     }
     nodes
+}
+
+/// `unrendered_config` records the node's properties `config:` values as rendered, as dbt's
+/// does (unless the node's own `config(...)` call set the key since).
+fn entry_keys_rendered(node: &mut Node, written: &Map<String, Value>) {
+    for k in std::mem::take(&mut node.rendered_entry_keys) {
+        if written.contains_key(&k) {
+            continue;
+        }
+        if let Some(v) = node.config.get(&k) {
+            node.unrendered_config.insert(k, v.clone());
+        }
+    }
 }
 
 /// Every project's sources (their names rendered), into `manifest` (disabled ones aside).

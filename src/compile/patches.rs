@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::configs::{merge_into, package_cfg};
 use super::nodes::*;
 use super::paths::{file_stem, fqn};
-use super::properties::{entry_config, Entry, Properties};
+use super::properties::{entry_config, node_entry_config, Entry, Properties};
 use super::versions::{normalize_deprecation_date, Versions};
 use crate::project::config::str_list;
 use crate::project::config::ConfigTree;
@@ -104,9 +104,35 @@ pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &DocsLookup) {
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
         node.meta = meta.clone();
     }
-    merge_into(&mut node.config, &entry_config(entry.value));
+    let entry_cfg: Map<String, Value> = node_entry_config(entry.value)
+        .iter()
+        .map(|(k, v)| (k.clone(), super::yaml_values::without_last_line_break(v)))
+        .collect();
+    merge_into(&mut node.config, &entry_cfg);
     if let Some(Value::Object(c)) = entry.value.get("config") {
         super::configs::add_unrendered(&mut node.unrendered_config, c);
+        node.rendered_entry_keys = c
+            .iter()
+            .map(|(k, v)| (crate::project::config::normalize_key(k), v))
+            // (Merged keys aside: their config value is not the entry's alone.)
+            .filter(|(k, v)| {
+                !matches!(*k, "tags" | "meta" | "pre-hook" | "post-hook")
+                    && super::yaml_values::value_needs_render(v)
+            })
+            .map(|(k, _)| k.to_string())
+            .collect();
+    }
+    // Top-level `meta` and `docs` join the config dbt records as written (after `config:`).
+    for k in ["meta", "docs"] {
+        if let Some(Value::Object(v)) = entry.value.get(k) {
+            match node.unrendered_config.get_mut(k) {
+                Some(Value::Object(prev)) => prev.extend(v.clone()),
+                _ => {
+                    node.unrendered_config
+                        .insert(k.to_string(), Value::Object(v.clone()));
+                }
+            }
+        }
     }
     node.columns = columns_of(entry.value, docs, &package);
     if node.resource_type == ResourceType::Model {
@@ -172,6 +198,31 @@ pub(super) fn columns_of(
             let name = c.get("name").and_then(Value::as_str)?;
             let description = c.get("description").and_then(Value::as_str);
             let (description, doc_blocks) = docs.render(description.unwrap_or(""), package);
+            // `config:` meta and tags join the column's own (dbt 1.10): the config's meta
+            // keys win, tags are kept once each.
+            let config = c.get("config").and_then(Value::as_object);
+            let mut meta = c
+                .get("meta")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(Value::Object(m)) = config.and_then(|c| c.get("meta")) {
+                meta.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            let mut tags = str_list(c.get("tags"));
+            for t in str_list(config.and_then(|c| c.get("tags"))) {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            let extra = match c {
+                Value::Object(m) => m
+                    .iter()
+                    .filter(|(k, _)| !COLUMN_KEYS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                _ => Map::new(),
+            };
             Some(ColumnDef {
                 name: name.to_string(),
                 description,
@@ -180,12 +231,8 @@ pub(super) fn columns_of(
                     .get("data_type")
                     .and_then(Value::as_str)
                     .map(str::to_string),
-                meta: c
-                    .get("meta")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default(),
-                tags: str_list(c.get("tags")),
+                meta,
+                tags,
                 quote: c.get("quote").and_then(Value::as_bool),
                 constraints: match c.get("constraints") {
                     Some(Value::Array(list)) => list.iter().map(column_constraint).collect(),
@@ -195,6 +242,7 @@ pub(super) fn columns_of(
                     .get("granularity")
                     .and_then(Value::as_str)
                     .map(str::to_string),
+                extra,
             })
         })
         .collect()

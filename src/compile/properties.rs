@@ -265,6 +265,17 @@ fn file_entries(f: &YamlFile) -> (Vec<(&str, Entry<'_>)>, Vec<Diagnostic>) {
 
 /// The `config:` of a properties entry (with `+` prefixes removed), plus legacy top-level keys.
 pub(crate) fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
+    entry_config_with(entry, &["tags", "meta", "docs"])
+}
+
+/// [`entry_config`] of a model's, seed's, snapshot's or analysis' entry: its top-level `meta` and
+/// `docs` join its config, a top-level `tags` does not (dbt 1.10 reads tags from `config:`
+/// there).
+pub(crate) fn node_entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
+    entry_config_with(entry, &["meta", "docs"])
+}
+
+fn entry_config_with(entry: &Map<String, Value>, top_level: &[&str]) -> Map<String, Value> {
     let mut out = Map::new();
     if let Some(Value::Object(c)) = entry.get("config") {
         for (k, v) in c {
@@ -274,7 +285,7 @@ pub(crate) fn entry_config(entry: &Map<String, Value>) -> Map<String, Value> {
             );
         }
     }
-    for k in ["tags", "meta", "docs"] {
+    for &k in top_level {
         if let Some(v) = entry.get(k) {
             let mut m = Map::new();
             m.insert(k.to_string(), v.clone());

@@ -107,6 +107,34 @@ pub(super) fn value_has_jinja(v: &Value) -> bool {
     }
 }
 
+/// Whether rendering changes a YAML config value: Jinja in it, or text ending in a line break
+/// (a `|` block), which dbt's renderer drops as Jinja drops a template's last line break
+/// ([`without_last_line_break`]).
+pub(super) fn value_needs_render(v: &Value) -> bool {
+    match v {
+        Value::String(s) => has_jinja(s) || s.ends_with('\n'),
+        Value::Array(items) => items.iter().any(value_needs_render),
+        Value::Object(map) => map.values().any(value_needs_render),
+        _ => false,
+    }
+}
+
+/// A properties file's config value as dbt's renderer leaves text without Jinja: its last line
+/// break dropped (a `|` block's `date\n` is `date`), and then read as a Python literal would be
+/// (`True`, numbers). Text with Jinja is rendered later, with the node.
+pub(super) fn without_last_line_break(v: &Value) -> Value {
+    match v {
+        Value::String(s) if !has_jinja(s) && s.ends_with('\n') => native(&s[..s.len() - 1]),
+        Value::Array(items) => Value::Array(items.iter().map(without_last_line_break).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, x)| (k.clone(), without_last_line_break(x)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn render_value(
     v: &Value,
     templates: &Templates,

@@ -549,13 +549,11 @@ pub(crate) fn merge(base: &mut Map<String, Value>, more: &Map<String, Value>) {
     for (k, v) in more {
         let key = normalize_key(k).to_string();
         match key.as_str() {
+            // Appended, repeats kept, as dbt appends each layer's (a node's `tags` are these
+            // once each).
             "tags" | "pre-hook" | "post-hook" => {
                 let mut list = as_list(base.get(&key));
-                for item in as_list(Some(v)) {
-                    if key != "tags" || !list.contains(&item) {
-                        list.push(item);
-                    }
-                }
+                list.extend(as_list(Some(v)));
                 base.insert(key, Value::Array(list));
             }
             "meta" | "quoting" | "column_types" | "persist_docs" | "docs" | "grants"

@@ -201,6 +201,9 @@ pub struct RenderCtx {
     pub(crate) macro_depth: std::sync::atomic::AtomicUsize,
     /// Whether the render under way is of the node's own file (not its hooks or configs).
     file_render: std::sync::atomic::AtomicBool,
+    /// A parse of a node's SQL, hooks or test (dbt's `ParseProvider`): `var()` of an undefined
+    /// var without a default is `none` there, as in dbt, and fails when the node is compiled.
+    pub(crate) missing_vars_are_none: bool,
 }
 
 impl RenderCtx {
@@ -214,6 +217,15 @@ impl RenderCtx {
             jinja_ctx: Mutex::new(None),
             macro_depth: Default::default(),
             file_render: Default::default(),
+            missing_vars_are_none: false,
+        }
+    }
+    /// A parse-phase context of a node's own parse (its SQL, hooks, or test arguments): see
+    /// [`RenderCtx::missing_vars_are_none`].
+    pub(crate) fn node_parse(node: NodeInfo, services: Arc<dyn Services>) -> Self {
+        RenderCtx {
+            missing_vars_are_none: true,
+            ..RenderCtx::new(Phase::Parse, node, services)
         }
     }
     pub(crate) fn recorded(&self) -> Recorded {
@@ -309,6 +321,10 @@ pub struct Globals {
     pub flags: serde_json::Value,
     /// `graph`: nodes and sources as dicts (built once).
     pub graph: Value,
+    /// What `builtins.ref.config` shows of dbt's runtime config: `project_name`, `version`,
+    /// `profile_name`, `target_name`, and `dependencies` (each package and the project itself,
+    /// by name: `name`, `version`).
+    pub runtime_config: serde_json::Value,
 }
 
 /// The shared environment with every macro.
@@ -354,6 +370,12 @@ impl Templates {
                 continue;
             }
             let src = macros::preprocess(&f.contents);
+            // Rewritten forms are longer than what they replace: a line may only outgrow the
+            // limit then.
+            if let Err(d) = check_line_lengths(&f.original_file_path, &src) {
+                errors.push(d);
+                continue;
+            }
             if let Err(e) = env.add_template_owned(f.template_name(), src) {
                 errors.push(jinja_error(&e, &f.original_file_path, &f.contents));
             }
@@ -430,6 +452,7 @@ impl Templates {
             *slot = Some(jctx.clone());
         }
         let prepared = macros::preprocess_node(source);
+        check_line_lengths(file, &prepared)?;
         let render = || self.env.render_named_str(file, &prepared, jctx);
         let result = if returning {
             macros::returning(render)

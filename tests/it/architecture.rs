@@ -251,7 +251,7 @@ fn the_file_cycle_check_sees_groups_reexports_and_skips_tests() {
 /// `main.rs`. They are the library's public API: what `src/main.rs` and the integration tests in
 /// `tests/it/` use, and nothing else; everything the crate only uses itself is `pub(crate)` (or
 /// narrower), so the compiler reports it once nothing uses it.
-const BARE_PUB_BOUND: usize = 184;
+const BARE_PUB_BOUND: usize = 185;
 
 /// The library's public API is what outside code uses: the bare `pub`s of `src/` may not grow
 /// past [`BARE_PUB_BOUND`] (and the bound goes down with them, so it stays tight).

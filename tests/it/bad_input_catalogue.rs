@@ -121,7 +121,7 @@ const CASES: &[Case] = &[
     Case {
         name: "missing_var",
         files: &[("models/b.sql", "select {{ var('nope') }}\n")],
-        args: &["parse"],
+        args: &["compile"],
     },
     Case {
         name: "duplicate_model_names",

@@ -45,7 +45,19 @@ fn unknown_source_suggests_the_nearest() {
 
 #[test]
 fn missing_var_says_how_to_define_it() {
-    insta::assert_snapshot!(diagnose("missing_var", &["parse"]));
+    insta::assert_snapshot!(diagnose("missing_var", &["compile"]));
+}
+
+/// Parsing reads an undefined var without a default as `none`, as dbt's parser does: the
+/// project parses, and the node that needs it fails when it is compiled (above).
+#[test]
+fn a_missing_var_does_not_stop_parsing() {
+    let (_tmp, dir) = fixture("missing_var");
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = sluice(&dir, &["ls", "-s", "orders"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("fx.orders"), "{}", r.stdout);
 }
 
 #[test]

@@ -273,3 +273,47 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
     );
     assert_eq!(count("sampled_recent"), 1);
 }
+
+/// Which naming macro names a relation, as dbt picks it: the root project's
+/// `default__generate_schema_name` is what dbt's own `generate_schema_name` dispatches to; a
+/// package's `generate_alias_name` names that package's nodes only. (Real dbt 1.10 gives `x`,
+/// `a` and `main`, `pk_b` for this project.)
+#[test]
+fn naming_macros_overridden_through_dispatch_or_by_a_package() {
+    let (_tmp, dir) = duckdb_project(
+        "nm",
+        "models:\n  nm:\n    +schema: x\n",
+        &[
+            ("models/a.sql", "select 1 as id\n"),
+            (
+                "macros/names.sql",
+                "{% macro default__generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name if custom_schema_name is not none else target.schema }}\n{%- endmacro %}\n",
+            ),
+            ("packages.yml", "packages:\n  - local: dbt_packages/pk\n"),
+            (
+                "dbt_packages/pk/dbt_project.yml",
+                "name: pk\nversion: \"2.1.0\"\nconfig-version: 2\n",
+            ),
+            ("dbt_packages/pk/models/b.sql", "select 2 as id\n"),
+            ("dbt_packages/pk/seeds/s.csv", "id\n1\n"),
+            (
+                "dbt_packages/pk/macros/alias.sql",
+                "{% macro generate_alias_name(custom_alias_name=none, node=none) -%}\npk_{{ node.name }}\n{%- endmacro %}\n",
+            ),
+        ],
+    );
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let m = manifest(&dir);
+    let a = &m["nodes"]["model.nm.a"];
+    assert_eq!((&a["schema"], &a["alias"]), (&"x".into(), &"a".into()));
+    let b = &m["nodes"]["model.pk.b"];
+    assert_eq!(
+        (&b["schema"], &b["alias"]),
+        (&"main".into(), &"pk_b".into())
+    );
+    assert_eq!(b["relation_name"], "\"nm\".\"main\".\"pk_b\"");
+    // A package's seed's `root_path` is its package's folder.
+    let root = m["nodes"]["seed.pk.s"]["root_path"].as_str().unwrap();
+    assert!(root.ends_with("dbt_packages/pk"), "{root}");
+}

@@ -598,6 +598,7 @@ impl Fixture {
             run_started_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
             flags: serde_json::json!({}),
             graph: minijinja::Value::from(()),
+            runtime_config: serde_json::json!({}),
         };
         let templates = Templates::new(
             "fuzz",
@@ -1132,5 +1133,14 @@ fn inputs_that_once_panicked() {
             let r = catch_unwind(AssertUnwindSafe(|| (t.run)(&fx, input, it)));
             assert!(r.is_ok(), "regression {i} ({name}) panics: {input:?}");
         }
+    }
+    // A line under the engine's column limit that the rewriting of Python forms (`[1]` into
+    // `__sluice_list([1])`) made longer than it: the engine's column count overflowed.
+    let long_line = format!("{}{{{{ $ }}}}", "{% set x = [1, {'a': 2}] %}".repeat(2_400));
+    assert!(long_line.len() < 65_534);
+    let t = TARGETS.iter().find(|t| t.name == "render").expect("render");
+    for it in [0, 1] {
+        let r = catch_unwind(AssertUnwindSafe(|| (t.run)(&fx, &long_line, it)));
+        assert!(r.is_ok(), "a line made too long by rewriting panics");
     }
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod bad_input_catalogue;
 mod cdp;
 mod cli;
+mod config_layers;
 mod dbt_rendering;
 mod demo;
 mod docs;

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::ref_edit::Calls;
 use crate::compile::ParseServices;
 use crate::project::Target;
-use crate::templating::{NodeInfo, Phase, Recorded, RenderCtx, Templates};
+use crate::templating::{NodeInfo, Recorded, RenderCtx, Templates};
 
 /// The parse-phase renderer of a project's SQL files, from its macros alone.
 pub(super) struct Renderer {
@@ -66,7 +66,7 @@ impl Renderer {
                 field("name")?,
             )),
         };
-        let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, self.services.clone()));
+        let ctx = Arc::new(RenderCtx::node_parse(info, self.services.clone()));
         let file = field("original_file_path")?;
         ctx.set_file_render(true);
         self.templates.render(&file, text, &ctx).ok()?;

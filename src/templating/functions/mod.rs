@@ -36,43 +36,75 @@ pub(crate) fn register(env: &mut Environment<'static>, index: &Arc<MacroIndex>, 
             env.add_global(pkg.clone(), ns);
         }
     }
-    let _ = globals;
-    env.add_function("ref", ref_fn);
-    env.add_function("source", source_fn);
-    env.add_global("config", Value::from_object(ConfigObj));
-    env.add_global("var", Value::from_object(VarObj));
-    env.add_function("env_var", crate::project::profile::env_var_fn);
-    env.add_function("is_incremental", is_incremental);
-    env.add_function("return", do_return);
-    env.add_function("log", log_fn);
-    env.add_function("print", print_fn);
-    env.add_function("run_query", run_query);
+    // dbt's context functions. A macro of the root project with one of their names overrides
+    // it (dbt puts macros over the context's members: a project's own `ref` macro is what
+    // every `ref()` calls), and `builtins` keeps the originals (`builtins.ref(name)`).
+    let functions: Vec<(&str, Value)> = vec![
+        (
+            "ref",
+            Value::from_object(RefObj {
+                func: Value::from_function(ref_fn),
+                config: Value::from_serialize(&globals.runtime_config),
+            }),
+        ),
+        ("source", Value::from_function(source_fn)),
+        ("config", Value::from_object(ConfigObj)),
+        ("var", Value::from_object(VarObj)),
+        (
+            "env_var",
+            Value::from_function(crate::project::profile::env_var_fn),
+        ),
+        ("is_incremental", Value::from_function(is_incremental)),
+        ("return", Value::from_function(do_return)),
+        ("log", Value::from_function(log_fn)),
+        ("print", Value::from_function(print_fn)),
+        ("run_query", Value::from_function(run_query)),
+        ("load_result", Value::from_function(load_result)),
+        ("store_result", Value::from_function(store_result)),
+        ("tojson", Value::from_function(tojson)),
+        ("fromjson", Value::from_function(fromjson)),
+        ("toyaml", Value::from_function(toyaml)),
+        ("fromyaml", Value::from_function(fromyaml)),
+        ("zip", Value::from_function(zip_fn)),
+        ("set", Value::from_function(set_fn)),
+        ("set_strict", Value::from_function(set_strict_fn)),
+        ("local_md5", Value::from_function(|s: String| local_md5(&s))),
+        (
+            "doc",
+            Value::from_function(|name: String| -> Result<Value, Error> {
+                Err(err(format!(
+                    "doc('{name}') can only be used in descriptions"
+                )))
+            }),
+        ),
+        (
+            "adapter",
+            Value::from_object(AdapterObj {
+                index: index.clone(),
+            }),
+        ),
+        ("exceptions", Value::from_object(ExceptionsObj)),
+        ("api", super::adapter::api()),
+        ("modules", super::pymodules::modules()),
+    ];
+    let mut builtins = BTreeMap::new();
+    for (name, value) in functions {
+        env.add_global(name, value.clone());
+        builtins.insert(name.to_string(), value);
+    }
     env.add_function("__sluice_execute", execute_fn);
-    env.add_function("load_result", load_result);
-    env.add_function("store_result", store_result);
-    env.add_function("tojson", tojson);
-    env.add_function("fromjson", fromjson);
-    env.add_function("toyaml", toyaml);
-    env.add_function("fromyaml", fromyaml);
-    env.add_function("zip", zip_fn);
     register_python(env);
-    env.add_function("set", set_fn);
-    env.add_function("set_strict", set_strict_fn);
-    env.add_function("local_md5", |s: String| local_md5(&s));
-    env.add_function("doc", |name: String| -> Result<Value, Error> {
-        Err(err(format!(
-            "doc('{name}') can only be used in descriptions"
-        )))
-    });
-    env.add_global(
-        "adapter",
-        Value::from_object(AdapterObj {
-            index: index.clone(),
-        }),
-    );
-    env.add_global("exceptions", Value::from_object(ExceptionsObj));
-    env.add_global("api", super::adapter::api());
-    env.add_global("modules", super::pymodules::modules());
+    if let Some(own) = index.by_package.get(&index.root_package) {
+        for (name, def) in own {
+            if builtins.contains_key(name.as_str()) {
+                env.add_global(
+                    name.clone(),
+                    Value::from_object(MacroFn { def: def.clone() }),
+                );
+            }
+        }
+    }
+    env.add_global("builtins", Value::from(builtins));
     env.add_filter("as_text", |v: Value| v.to_string());
     env.add_filter("as_bool", |v: Value| -> Value {
         match v.as_str() {
@@ -288,7 +320,22 @@ impl Object for ConfigObj {
         if ctx.phase == Phase::Parse {
             if let Ok(mut r) = ctx.recorded.lock() {
                 crate::project::config::merge(&mut r.config, &map);
-                r.config_written.extend(map);
+                // As written, merged as dbt merges config calls: the first call's as it is,
+                // then each call's keys over the last's, lists (`tags`, hooks) appended.
+                let first = r.config_written.is_empty();
+                for (k, v) in map {
+                    let appended = matches!(
+                        crate::project::config::normalize_key(&k),
+                        "tags" | "pre-hook" | "post-hook"
+                    );
+                    if appended && !first {
+                        let mut list = crate::project::config::as_list(r.config_written.get(&k));
+                        list.extend(crate::project::config::as_list(Some(&v)));
+                        r.config_written.insert(k, serde_json::Value::Array(list));
+                    } else {
+                        r.config_written.insert(k, v);
+                    }
+                }
             }
         }
         Ok(Value::from(""))
@@ -345,6 +392,23 @@ impl Object for ConfigObj {
     }
 }
 
+/// `ref`: the function, and `ref.config`, the project's runtime config as dbt's resolver
+/// carries it (`builtins.ref.config.dependencies[name].version`).
+#[derive(Debug)]
+struct RefObj {
+    func: Value,
+    config: Value,
+}
+
+impl Object for RefObj {
+    fn call(self: &Arc<Self>, state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        self.func.call(state, args)
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        (key.as_str() == Some("config")).then(|| self.config.clone())
+    }
+}
+
 /// `var('name', default)`.
 #[derive(Debug)]
 struct VarObj;
@@ -365,6 +429,7 @@ impl Object for VarObj {
             Some(v) => Ok(Value::from_serialize(&v)),
             None => match args.get(1) {
                 Some(d) => Ok(d.clone()),
+                None if ctx.missing_vars_are_none => Ok(Value::from(())),
                 None => Err(err(format!(
                     "required var `{name}` is not defined (used by `{}`)",
                     ctx.node.name

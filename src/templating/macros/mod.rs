@@ -75,7 +75,18 @@ pub struct MacroIndex {
     pub(crate) dispatch: BTreeMap<String, Vec<String>>,
     /// Per package: its macros as `MacroFn` values, shadowing globals inside that package.
     locals: BTreeMap<String, Value>,
+    /// The relation-naming macros (`generate_schema_name`, ...) the root project overrides,
+    /// itself or through what dbt's own version dispatches to (`default__generate_schema_name`
+    /// in the project, or a package a `dispatch:` search order names).
+    naming_overridden: std::collections::BTreeSet<&'static str>,
 }
+
+/// The macros that name a node's relation, which sluice computes natively unless overridden.
+pub(crate) const NAMING_MACROS: [&str; 3] = [
+    "generate_schema_name",
+    "generate_alias_name",
+    "generate_database_name",
+];
 
 impl MacroIndex {
     pub fn build(
@@ -144,7 +155,24 @@ impl MacroIndex {
             by_package,
             dispatch: dispatch.into_iter().collect(),
             locals: BTreeMap::new(),
+            naming_overridden: Default::default(),
         };
+        let root_defines = |name: &str| {
+            index
+                .by_package
+                .get(root_package)
+                .is_some_and(|m| m.contains_key(name))
+        };
+        let overridden: std::collections::BTreeSet<&'static str> = NAMING_MACROS
+            .into_iter()
+            .filter(|name| {
+                root_defines(name)
+                    || index
+                        .dispatch(name, Some(BUILTIN_PACKAGE), root_package)
+                        .is_some_and(|d| d.package != BUILTIN_PACKAGE)
+            })
+            .collect();
+        index.naming_overridden = overridden;
         let mut locals = BTreeMap::new();
         for (pkg, defs) in &index.by_package {
             if pkg == BUILTIN_PACKAGE || pkg == root_package {
@@ -184,7 +212,8 @@ impl MacroIndex {
 
     /// `adapter.dispatch(name, macro_namespace)`, as dbt resolves it: the packages searched are
     /// the project's `dispatch:` search order for the namespace, else the root project then the
-    /// namespace (for an installed package or `dbt`), else the calling context; in each, the first
+    /// namespace (for an installed package or `dbt`), else (no namespace, or one that names no
+    /// package) the calling context; in each, the first
     /// of `<adapter>__name` and `default__name`.
     pub(crate) fn dispatch(
         &self,
@@ -198,7 +227,9 @@ impl MacroIndex {
                 None if ns == BUILTIN_PACKAGE || self.by_package.contains_key(ns) => {
                     vec![Some(self.root_package.as_str()), Some(ns)]
                 }
-                None => vec![Some(ns)],
+                // A namespace that names no package (`adapter.dispatch('x', 'macros')`): dbt
+                // searches as if none was given.
+                None => vec![None],
             },
             None => vec![None],
         };
@@ -217,6 +248,19 @@ impl MacroIndex {
         None
     }
 
+    /// Whether a node of `package` gets its relation's `name` part (`generate_schema_name`, one
+    /// of [`NAMING_MACROS`]) from a macro of the project or a package rather than dbt's default,
+    /// as dbt picks it: the node's own package's `generate_schema_name` (for a package's nodes),
+    /// the root project's, or what dbt's dispatches to.
+    pub(crate) fn naming_overridden(&self, name: &str, package: &str) -> bool {
+        self.naming_overridden.contains(name)
+            || (package != self.root_package
+                && self
+                    .by_package
+                    .get(package)
+                    .is_some_and(|m| m.contains_key(name)))
+    }
+
     /// The names `dispatch` tried, for its error message.
     pub(crate) fn dispatch_attempts(&self, name: &str, namespace: Option<&str>) -> Vec<String> {
         let packages: Vec<String> = match namespace {
@@ -225,7 +269,7 @@ impl MacroIndex {
                 None if ns == BUILTIN_PACKAGE || self.by_package.contains_key(ns) => {
                     vec![self.root_package.clone(), ns.to_string()]
                 }
-                None => vec![ns.to_string()],
+                None => vec![String::new()],
             },
             None => vec![String::new()],
         };

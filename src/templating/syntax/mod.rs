@@ -383,6 +383,11 @@ fn emit(src: &str, start: usize, end: usize, rws: &[Rw], out: &mut String) {
 }
 
 fn emit_rw(src: &str, rw: &Rw, out: &mut String) {
+    // `x in['a']`: the call must not run into the word before it (`in__sluice_list(...)`).
+    let before = rw.start.checked_sub(1).map(|i| src.as_bytes()[i]);
+    if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        out.push(' ');
+    }
     out.push_str(rw.func);
     out.push('(');
     for (i, part) in rw.parts.iter().enumerate() {

@@ -125,3 +125,17 @@ fn nesting_beyond_the_limit_is_left_as_written() {
         "{wrapped} parentheses"
     );
 }
+
+/// `in` written against a literal with no space (`x in['a','b']`, `x in('a','b')`) is the
+/// operator, as Jinja2 reads it; the literal after it is still rewritten.
+#[test]
+fn in_without_a_space_before_a_literal() {
+    assert_eq!(
+        rewrite("{% if x in['a','b'] %}"),
+        "{% if x in __sluice_list(['a','b']) %}"
+    );
+    assert_eq!(
+        rewrite("{% if x not in('a','b') %}"),
+        "{% if x not in __sluice_tuple('a','b') %}"
+    );
+}

@@ -1,0 +1,179 @@
+//! How dbt 1.10 layers a node's config and records it in `manifest.json`, found on a large real
+//! project (the Tuva Project's integration tests) and checked here on small projects: `tags`
+//! appended layer by layer, generic tests' tags and rendered config, columns' `config:`, `|`
+//! blocks in properties configs, and enforced contracts' checksums. Every expected value is what
+//! real dbt-core 1.10 with dbt-duckdb wrote for the same project.
+
+use serde_json::{json, Value};
+
+use crate::support::{duckdb_project, sluice};
+
+fn parsed(dir: &std::path::Path) -> Value {
+    let r = sluice(dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+        .unwrap()
+}
+
+/// Tags from each `dbt_project.yml` level, the properties `config:` and each `config()` call are
+/// appended (repeats kept) in `config.tags`; the node's `tags` are those once each; a model
+/// entry's top-level `tags:` is not read (its `meta` and `docs` are). `unrendered_config` keeps
+/// the config calls merged as dbt merges them (the first as written, later tags appended).
+#[test]
+fn tags_are_appended_layer_by_layer() {
+    let (_tmp, dir) = duckdb_project(
+        "tg",
+        "config-version: 2\nmodels:\n  tg:\n    +tags: [a]\n    sub:\n      +tags: [a, z]\n",
+        &[
+            (
+                "models/sub/m.sql",
+                "{{ config(tags=['b','c']) }}{{ config(tags='c') }} select 1 as id\n",
+            ),
+            (
+                "models/sub/m.yml",
+                "version: 2\nmodels:\n  - name: m\n    tags: [e]\n    meta: {x: 1}\n    docs: {show: false}\n    config:\n      tags: [a, b]\n",
+            ),
+        ],
+    );
+    let m = parsed(&dir);
+    let n = &m["nodes"]["model.tg.m"];
+    assert_eq!(n["tags"], json!(["a", "z", "b", "c"]));
+    assert_eq!(
+        n["config"]["tags"],
+        json!(["a", "a", "z", "a", "b", "b", "c", "c"])
+    );
+    assert_eq!(
+        n["unrendered_config"],
+        json!({"tags": ["b", "c", "c"], "meta": {"x": 1}, "docs": {"show": false}})
+    );
+    assert_eq!(n["meta"], json!({"x": 1}));
+    assert_eq!(n["docs"]["show"], json!(false));
+}
+
+/// A generic test's node tags are its column's and its own, sorted, then the project's; a test
+/// whose macro is not dbt's `unique` or `not_null` records its own tags twice in `config` (dbt
+/// adds its config, then renders its `raw_code`'s `config(...)` call); its config values are
+/// recorded rendered; a `description:` among its arguments is its description.
+#[test]
+fn generic_tests_take_tags_and_rendered_config_as_dbt_records_them() {
+    let (_tmp, dir) = duckdb_project(
+        "tt",
+        "config-version: 2\nvars:\n  flag: true\ndata_tests:\n  +tags: [proj]\n",
+        &[
+            ("models/a.sql", "select 1 as id\n"),
+            (
+                "macros/t.sql",
+                "{% test dbt_utils_like(model) %}select 1 where false{% endtest %}\n",
+            ),
+            (
+                "models/a.yml",
+                r#"version: 2
+models:
+  - name: a
+    data_tests:
+      - dbt_utils_like:
+          tags: [mt]
+    columns:
+      - name: id
+        tags: [col_b, col_a]
+        config:
+          tags: [colcfg]
+        data_tests:
+          - unique:
+              tags: [u1]
+          - accepted_values:
+              values: [1]
+              description: Only ones.
+              config:
+                tags: [z1, a1]
+                enabled: "{{ var('flag') | as_bool }}"
+                where: "{{ 'id > 0' }}"
+"#,
+            ),
+        ],
+    );
+    let m = parsed(&dir);
+    let av = &m["nodes"]["test.tt.accepted_values_a_id__1.db87b67e3e"];
+    assert_eq!(
+        av["tags"],
+        json!(["a1", "col_a", "col_b", "colcfg", "z1", "proj"])
+    );
+    assert_eq!(
+        av["config"]["tags"],
+        json!(["proj", "z1", "a1", "z1", "a1"])
+    );
+    assert_eq!(av["config"]["where"], "id > 0");
+    assert_eq!(
+        av["unrendered_config"],
+        json!({"tags": ["z1", "a1", "z1", "a1"], "enabled": true, "where": "id > 0"})
+    );
+    assert_eq!(av["description"], "Only ones.");
+    let own = &m["nodes"]["test.tt.dbt_utils_like_a_.a5e8ce6af0"];
+    assert_eq!(own["tags"], json!(["mt", "proj"]));
+    assert_eq!(own["config"]["tags"], json!(["proj", "mt", "mt"]));
+    assert_eq!(own["unrendered_config"], json!({"tags": ["mt", "mt"]}));
+    let unique = &m["nodes"]["test.tt.unique_a_id.f6a5f640da"];
+    assert_eq!(
+        unique["tags"],
+        json!(["col_a", "col_b", "colcfg", "u1", "proj"])
+    );
+    assert_eq!(unique["config"]["tags"], json!(["proj", "u1"]));
+    assert_eq!(unique["unrendered_config"], json!({"tags": ["u1"]}));
+}
+
+/// A column's `config:` meta and tags join its own; keys dbt does not know are kept after the
+/// others; a properties config value written as a `|` block loses its last line break; an
+/// enforced contract has dbt's checksum of its columns.
+#[test]
+fn columns_config_blocks_and_contract_checksums() {
+    let (_tmp, dir) = duckdb_project(
+        "cc",
+        "config-version: 2\n",
+        &[
+            ("models/m.sql", "select 1 as id, 'x' as name\n"),
+            (
+                "models/m.yml",
+                r#"version: 2
+models:
+  - name: m
+    config:
+      materialized: table
+      alias: |
+        m_table
+      contract:
+        enforced: true
+    columns:
+      - name: id
+        data_type: integer
+        meta: {a: 1}
+        config:
+          meta: {b: 2}
+          tags: [t]
+        constraints:
+          - type: not_null
+        mapping_notes: kept as written
+      - name: name
+        data_type: varchar
+"#,
+            ),
+        ],
+    );
+    let m = parsed(&dir);
+    let n = &m["nodes"]["model.cc.m"];
+    let id = &n["columns"]["id"];
+    assert_eq!(id["meta"], json!({"a": 1, "b": 2}));
+    assert_eq!(
+        id["config"],
+        json!({"meta": {"a": 1, "b": 2}, "tags": ["t"]})
+    );
+    assert_eq!(id["tags"], json!(["t"]));
+    assert_eq!(id["mapping_notes"], "kept as written");
+    let keys: Vec<&str> = id.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.last(), Some(&"mapping_notes"));
+    assert_eq!(n["alias"], "m_table");
+    assert_eq!(n["unrendered_config"]["alias"], "m_table");
+    assert_eq!(
+        n["contract"]["checksum"],
+        "814c1ab314737e32f284b11d024116ff8eb54bb59313a95a7c7404d9258b8a2b"
+    );
+}
