@@ -250,6 +250,10 @@ impl<'a> Ctx<'a> {
                     .iter()
                     .map(|(name, root)| (name.clone(), path_str(root)))
                     .collect(),
+                hook_run_index: [&m.on_run_start, &m.on_run_end]
+                    .into_iter()
+                    .flat_map(|hooks| hooks.iter().zip(1..).map(|(h, i)| (h.unique_id(), i)))
+                    .collect(),
                 built: &meta.built,
                 created_at: created_at(meta),
                 tests_of,

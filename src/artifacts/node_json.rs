@@ -25,6 +25,8 @@ pub(crate) struct NodeEnv<'a> {
     pub(crate) project_root: String,
     /// Each package's folder (a package's seeds' `root_path`).
     pub(crate) package_roots: BTreeMap<String, String>,
+    /// Each hook's number in its kind's run order, from 1.
+    pub(crate) hook_run_index: BTreeMap<String, u64>,
     pub(crate) built: &'a BTreeSet<String>,
     /// Every node's `created_at` (the invocation start).
     pub(crate) created_at: Value,
@@ -450,12 +452,16 @@ impl Serialize for NodeJson<'_> {
                 }
             }
             ResourceType::Operation => {
-                let index = n
-                    .name
-                    .rsplit('-')
-                    .next()
-                    .and_then(|i| i.parse::<u64>().ok())
-                    .map(|i| i + 1);
+                // Its place in its project's hooks (0-based), as parsed; a hook this command
+                // ran is numbered as dbt's run numbers them: from 1, in run order, per kind.
+                let index = match env.hook_run_index.get(&n.unique_id) {
+                    Some(i) if env.built.contains(&n.unique_id) => Some(*i),
+                    _ => n
+                        .name
+                        .rsplit('-')
+                        .next()
+                        .and_then(|i| i.parse::<u64>().ok()),
+                };
                 m.serialize_entry("index", &index)?;
             }
             _ => {}

@@ -102,5 +102,18 @@ pub(super) fn name_operations(
             errors.push(d);
         }
         node.schema = target.dialect.schema_as_kept(&node.schema);
+        // The hook's SQL rendered as dbt parses it (`execute` false), for the macros it calls;
+        // what fails here fails when the hook runs, where it is reported.
+        let info = super::naming::node_info(node, target);
+        let ctx = std::sync::Arc::new(crate::templating::RenderCtx::node_parse(
+            info,
+            services.clone(),
+        ));
+        if templates
+            .render(&node.original_file_path, &node.raw_code, &ctx)
+            .is_ok()
+        {
+            node.depends_on_macros = ctx.recorded().macros;
+        }
     }
 }

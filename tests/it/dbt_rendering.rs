@@ -277,12 +277,12 @@ fn sample_mode_limits_parents_with_an_event_time_to_the_window() {
 /// Which naming macro names a relation, as dbt picks it: the root project's
 /// `default__generate_schema_name` is what dbt's own `generate_schema_name` dispatches to; a
 /// package's `generate_alias_name` names that package's nodes only. (Real dbt 1.10 gives `x`,
-/// `a` and `main`, `pk_b` for this project.)
+/// `a` and `main`, `pk_b` for this project, and the hooks' indexes and macros below.)
 #[test]
 fn naming_macros_overridden_through_dispatch_or_by_a_package() {
     let (_tmp, dir) = duckdb_project(
         "nm",
-        "models:\n  nm:\n    +schema: x\n",
+        "models:\n  nm:\n    +schema: x\non-run-start:\n  - \"select 1\"\n  - \"select 2\"\n",
         &[
             ("models/a.sql", "select 1 as id\n"),
             (
@@ -292,7 +292,11 @@ fn naming_macros_overridden_through_dispatch_or_by_a_package() {
             ("packages.yml", "packages:\n  - local: dbt_packages/pk\n"),
             (
                 "dbt_packages/pk/dbt_project.yml",
-                "name: pk\nversion: \"2.1.0\"\nconfig-version: 2\n",
+                "name: pk\nversion: \"2.1.0\"\nconfig-version: 2\non-run-start: \"{{ pk_hook() }}\"\n",
+            ),
+            (
+                "dbt_packages/pk/macros/hook.sql",
+                "{% macro pk_hook() %}select 3{% endmacro %}\n",
             ),
             ("dbt_packages/pk/models/b.sql", "select 2 as id\n"),
             ("dbt_packages/pk/seeds/s.csv", "id\n1\n"),
@@ -313,6 +317,15 @@ fn naming_macros_overridden_through_dispatch_or_by_a_package() {
         (&"main".into(), &"pk_b".into())
     );
     assert_eq!(b["relation_name"], "\"nm\".\"main\".\"pk_b\"");
+    // Hooks are numbered within their project from 0, and list the macros they call.
+    let op = |id: &str| &m["nodes"][id];
+    assert_eq!(op("operation.nm.nm-on-run-start-1")["index"], 1);
+    let pk_hook = op("operation.pk.pk-on-run-start-0");
+    assert_eq!(pk_hook["index"], 0);
+    assert_eq!(
+        pk_hook["depends_on"]["macros"],
+        serde_json::json!(["macro.pk.pk_hook"])
+    );
     // A package's seed's `root_path` is its package's folder.
     let root = m["nodes"]["seed.pk.s"]["root_path"].as_str().unwrap();
     assert!(root.ends_with("dbt_packages/pk"), "{root}");
