@@ -1048,6 +1048,12 @@ impl Ctx<'_> {
     }
 
     fn macro_(&self, mac: &MacroDef) -> Value {
+        let prop = |k: &str, default: Value| {
+            mac.properties
+                .as_ref()
+                .and_then(|p| p.get(k).cloned())
+                .unwrap_or(default)
+        };
         json!({
             "name": mac.name,
             "resource_type": "macro",
@@ -1056,12 +1062,12 @@ impl Ctx<'_> {
             "original_file_path": mac.original_file_path,
             "unique_id": mac.unique_id,
             "macro_sql": mac.macro_sql,
-            "depends_on": {"macros": []},
-            "description": "",
-            "meta": {},
-            "docs": default_docs(),
-            "patch_path": null,
-            "arguments": [],
+            "depends_on": {"macros": mac.depends_on},
+            "description": prop("description", json!("")),
+            "meta": prop("meta", json!({})),
+            "docs": prop("docs", Value::Object(default_docs())),
+            "patch_path": prop("patch_path", Value::Null),
+            "arguments": prop("arguments", json!([])),
             "created_at": self.env.created_at,
             "supported_languages": null,
         })

@@ -201,6 +201,8 @@ fn sample_manifest() -> Manifest {
             macro_sql: "{% macro cents(x) %}{{ x }} * 100{% endmacro %}".into(),
             arguments: vec!["x".into()],
             required: 1,
+            depends_on: Vec::new(),
+            properties: None,
         },
     );
     m.docs.insert(

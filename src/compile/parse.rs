@@ -139,6 +139,12 @@ fn parse_project(
         blocks: &manifest.docs,
         root: &project.config.name,
     };
+    super::patches::patch_macros(
+        all_props.iter().map(|(proj, props, _)| (*proj, props)),
+        &mut manifest.macros,
+        &docs,
+        project.config.flags.get("validate_macro_args") == Some(&Value::Bool(true)),
+    );
     let nodes = file_nodes::file_nodes(project, &all_props, &docs);
 
     crate::timing("parse: nodes", t);
@@ -453,10 +459,21 @@ fn docs_and_macros(
             checks::missing_docs(&f.value, f, &manifest.docs, errors);
         }
     }
-    for defs in templates.index.by_package.values() {
-        for d in defs.values() {
-            manifest.macros.insert(d.unique_id.clone(), (**d).clone());
-        }
+    // Each macro with the macros it calls (read from its text, in parallel).
+    let index = &templates.index;
+    let macros: Vec<crate::templating::MacroDef> = index
+        .by_package
+        .values()
+        .flat_map(|defs| defs.values())
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|d| crate::templating::MacroDef {
+            depends_on: index.dependencies(d),
+            ..(**d).clone()
+        })
+        .collect();
+    for d in macros {
+        manifest.macros.insert(d.unique_id.clone(), d);
     }
 }
 

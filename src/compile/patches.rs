@@ -324,3 +324,81 @@ pub(crate) fn doc_names(text: &str) -> Vec<&str> {
         .filter_map(|c| c.get(2).or(c.get(1)).map(|m| m.as_str()))
         .collect()
 }
+
+/// Applies each project's `macros:` properties entries to its macros (as dbt patches them):
+/// `description` (with `doc()` rendered), `meta`, `docs`, `arguments` (each with `name`, `type`
+/// and `description`) and the `patch_path` of the file. With the root project's
+/// `validate_macro_args` flag, a macro no entry gives `arguments` has its signature's.
+pub(super) fn patch_macros<'a>(
+    all_props: impl Iterator<Item = (&'a Project, &'a Properties<'a>)>,
+    macros: &mut BTreeMap<String, crate::templating::MacroDef>,
+    docs: &DocsLookup,
+    signature_arguments: bool,
+) {
+    if signature_arguments {
+        for def in macros.values_mut() {
+            let arguments: Vec<Value> = def
+                .arguments
+                .iter()
+                .map(|a| serde_json::json!({"name": a, "type": null, "description": ""}))
+                .collect();
+            let mut out = Map::new();
+            out.insert("arguments".into(), Value::Array(arguments));
+            def.properties = Some(out);
+        }
+    }
+    for (proj, props) in all_props {
+        let pkg = &proj.config.name;
+        for (name, entry) in &props.macros {
+            let Some(def) = macros.get_mut(&format!("macro.{pkg}.{name}")) else {
+                continue;
+            };
+            let (description, _) = docs.render(entry.str("description").unwrap_or(""), pkg);
+            let mut out = Map::new();
+            out.insert("description".into(), Value::String(description));
+            let mut meta = entry
+                .value
+                .get("meta")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(Value::Object(m)) = entry.value.get("config").and_then(|c| c.get("meta")) {
+                meta.extend(m.clone());
+            }
+            out.insert("meta".into(), Value::Object(meta));
+            let mut shown = Map::new();
+            shown.insert("show".into(), Value::Bool(true));
+            shown.insert("node_color".into(), Value::Null);
+            if let Some(Value::Object(d)) = entry.value.get("docs") {
+                shown.extend(d.clone());
+            }
+            out.insert("docs".into(), Value::Object(shown));
+            out.insert(
+                "patch_path".into(),
+                Value::String(format!("{pkg}://{}", entry.file)),
+            );
+            let arguments: Vec<Value> = match entry.value.get("arguments") {
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .map(|a| {
+                        let get = |k: &str| a.get(k).cloned();
+                        serde_json::json!({
+                            "name": get("name").unwrap_or(Value::Null),
+                            "type": get("type").unwrap_or(Value::Null),
+                            "description": get("description").unwrap_or(Value::from("")),
+                        })
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            if !arguments.is_empty() || !signature_arguments {
+                out.insert("arguments".into(), Value::Array(arguments));
+            } else if let Some(from_signature) =
+                def.properties.as_ref().and_then(|p| p.get("arguments"))
+            {
+                out.insert("arguments".into(), from_signature.clone());
+            }
+            def.properties = Some(out);
+        }
+    }
+}

@@ -42,6 +42,8 @@ pub struct ProjectConfig {
     pub(crate) require_dbt_version: Vec<String>,
     pub(crate) quoting: Map<String, Value>,
     pub(crate) dispatch: Vec<DispatchConfig>,
+    /// `flags:` (dbt's behaviour flags, such as `validate_macro_args`).
+    pub(crate) flags: Map<String, Value>,
     pub(crate) on_run_start: Vec<String>,
     pub(crate) on_run_end: Vec<String>,
     /// `query-comment`: what sluice comments the statements it sends with.
@@ -361,6 +363,11 @@ impl ProjectConfig {
                 .cloned()
                 .unwrap_or_default(),
             dispatch,
+            flags: raw
+                .get("flags")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
             on_run_start: hooks("on-run-start"),
             on_run_end: hooks("on-run-end"),
             query_comment: QueryComment::parse(raw.get("query-comment")),

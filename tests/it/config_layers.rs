@@ -1,8 +1,9 @@
-//! How dbt 1.10 layers a node's config and records it in `manifest.json`, found on a large real
-//! project (the Tuva Project's integration tests) and checked here on small projects: `tags`
-//! appended layer by layer, generic tests' tags and rendered config, columns' `config:`, `|`
-//! blocks in properties configs, and enforced contracts' checksums. Every expected value is what
-//! real dbt-core 1.10 with dbt-duckdb wrote for the same project.
+//! How dbt 1.10 layers a node's config and records nodes and macros in `manifest.json`, found on
+//! a large real project (the Tuva Project's integration tests) and checked here on small
+//! projects: `tags` appended layer by layer, generic tests' tags and rendered config, columns'
+//! `config:`, `|` blocks in properties configs, enforced contracts' checksums, and macros'
+//! text, calls and properties. Every expected value is what real dbt-core 1.10 with dbt-duckdb
+//! wrote for the same project.
 
 use serde_json::{json, Value};
 
@@ -175,5 +176,73 @@ models:
     assert_eq!(
         n["contract"]["checksum"],
         "814c1ab314737e32f284b11d024116ff8eb54bb59313a95a7c7404d9258b8a2b"
+    );
+}
+
+/// A macro's manifest entry as dbt 1.10 writes it: `macro_sql` with the whitespace dbt's block
+/// reader takes around trimming tags, `depends_on.macros` read from its calls (a package's
+/// macro, the macro `adapter.dispatch` picks, a `{% call %}` block's, a call inside a filter's
+/// arguments), a `macros:` properties entry's description and arguments, and with the
+/// `validate_macro_args` flag its signature's arguments otherwise.
+#[test]
+fn macros_are_listed_with_their_calls_and_properties() {
+    let (_tmp, dir) = duckdb_project(
+        "mt",
+        "config-version: 2\nflags:\n  validate_macro_args: true\n",
+        &[
+            ("models/m.sql", "select 1 as id\n"),
+            ("packages.yml", "packages:\n  - local: dbt_packages/pk\n"),
+            (
+                "dbt_packages/pk/dbt_project.yml",
+                "name: pk\nversion: \"1.0.0\"\nconfig-version: 2\n",
+            ),
+            (
+                "dbt_packages/pk/macros/h.sql",
+                "{% macro pk_hook() %}select 3{% endmacro %}\n",
+            ),
+            (
+                "macros/m.sql",
+                "\n\n  {%- macro ma() -%}x{%- endmacro -%}\n\n  {% macro mb(a, b=2) %}y{% endmacro %}  \n\n{% macro mc() -%}\n  {{ ma() }} {{ pk.pk_hook() }} {{ adapter.dispatch(\"md\")() }} {% call statement(\"s\") %}select 1{% endcall %} {{ x | default(mb(1)) }}\n{%- endmacro %}\n{% macro default__md() %}1{% endmacro %}\n\n",
+            ),
+            (
+                "macros/m.yml",
+                "version: 2\nmacros:\n  - name: mb\n    description: Two values.\n    arguments:\n      - name: a\n        type: int\n        description: The first.\n      - name: b\n",
+            ),
+        ],
+    );
+    let m = parsed(&dir);
+    let mac = |name: &str| m["macros"][format!("macro.mt.{name}")].clone();
+    assert_eq!(
+        mac("ma")["macro_sql"],
+        "{%- macro ma() -%}x{%- endmacro -%}\n\n  "
+    );
+    assert_eq!(
+        mac("mb")["macro_sql"],
+        "{% macro mb(a, b=2) %}y{% endmacro %}"
+    );
+    assert_eq!(
+        mac("mc")["depends_on"]["macros"],
+        json!([
+            "macro.mt.ma",
+            "macro.pk.pk_hook",
+            "macro.mt.default__md",
+            "macro.dbt.statement",
+            "macro.mt.mb"
+        ])
+    );
+    assert_eq!(mac("mb")["description"], "Two values.");
+    assert_eq!(mac("mb")["patch_path"], "mt://macros/m.yml");
+    assert_eq!(
+        mac("mb")["arguments"],
+        json!([
+            {"name": "a", "type": "int", "description": "The first."},
+            {"name": "b", "type": null, "description": ""}
+        ])
+    );
+    assert_eq!(mac("ma")["arguments"], json!([]));
+    assert_eq!(
+        m["macros"]["macro.pk.pk_hook"]["arguments"],
+        json!([]),
+        "a macro without parameters has none"
     );
 }

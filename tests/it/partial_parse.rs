@@ -1009,6 +1009,17 @@ fn an_edit_of_macro_files_is_patched_when_what_their_callers_record_is_the_same(
     let r = edit(&inner, "{{ col }}", "({{ col }})");
     assert!(patched(&r), "{r:?}");
     like_a_full_parse(&dir);
+    // A macro no render ran now calling another: its `depends_on.macros` is rewritten.
+    let r = edit(&inner, "({{ col }})", "({{ to_dollars(col) }})");
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert_eq!(
+        fast["macros"]["macro.shop.inner"]["depends_on"]["macros"],
+        serde_json::json!(["macro.shop.to_dollars"])
+    );
+    let r = edit(&inner, "({{ to_dollars(col) }})", "({{ col }})");
+    assert!(patched(&r), "{r:?}");
+    like_a_full_parse(&dir);
 
     // What a model records changed: a full parse.
     let r = edit(

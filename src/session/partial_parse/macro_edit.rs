@@ -235,11 +235,16 @@ pub(super) fn patch(
     let t = std::time::Instant::now();
     let renderer = Renderer::new(at.root, at.target.clone(), at.vars)?;
     crate::timing("macro edit: macros loaded", t);
-    let mut new_sql: BTreeMap<String, String> = BTreeMap::new();
+    // Each edited macro's new text, the macros it now calls and its parameters.
+    let mut new_sql: BTreeMap<String, (String, Vec<String>, Vec<String>)> = BTreeMap::new();
     for defs in renderer.macros().by_package.values() {
         for def in defs.values() {
             if templates.contains(def.template.as_str()) {
-                new_sql.insert(def.unique_id.clone(), def.macro_sql.clone());
+                let calls = renderer.macros().dependencies(def);
+                new_sql.insert(
+                    def.unique_id.clone(),
+                    (def.macro_sql.clone(), calls, def.arguments.clone()),
+                );
             }
         }
     }
@@ -306,8 +311,29 @@ pub(super) fn patch(
         meta,
         &ids,
         |id, entry| match new_sql.get(id) {
-            Some(sql) => {
+            Some((sql, calls, params)) => {
+                // Arguments read from the signature (`validate_macro_args`, no properties
+                // entry) that changed: a full parse writes them. (Without the flag a macro
+                // with no properties entry lists none.)
+                let from_signature = entry.get("patch_path").is_none_or(Value::is_null);
+                let written: Vec<&str> = match entry.get("arguments") {
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|x| x.get("name").and_then(Value::as_str))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if from_signature
+                    && !written.is_empty()
+                    && !written
+                        .iter()
+                        .copied()
+                        .eq(params.iter().map(String::as_str))
+                {
+                    return false;
+                }
                 entry.insert("macro_sql".into(), Value::String(sql.clone()));
+                entry.insert("depends_on".into(), serde_json::json!({ "macros": calls }));
                 true
             }
             None => false,

@@ -61,6 +61,12 @@ pub(crate) struct MacroDef {
     pub(crate) arguments: Vec<String>,
     /// How many of `arguments` (the leading ones) have no default value.
     pub(crate) required: usize,
+    /// The macros it calls, as dbt reads them from its text ([`MacroIndex::dependencies`];
+    /// filled for the manifest).
+    pub(crate) depends_on: Vec<String>,
+    /// What a `macros:` entry of a properties file says of it, in its manifest entry's shape
+    /// (`description`, `meta`, `docs`, `patch_path`, `arguments`).
+    pub(crate) properties: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Every macro, by package and name.
@@ -118,6 +124,8 @@ impl MacroIndex {
                     macro_sql: c.text.to_string(),
                     arguments,
                     required,
+                    depends_on: Vec::new(),
+                    properties: None,
                 };
                 let pkg = by_package.entry(f.package.clone()).or_default();
                 if let Some(prev) = pkg.get(&name) {
@@ -259,6 +267,78 @@ impl MacroIndex {
                     .by_package
                     .get(package)
                     .is_some_and(|m| m.contains_key(name)))
+    }
+
+    /// The macros `def` calls, as dbt lists them in its `depends_on.macros`: each call its text
+    /// makes (`name(...)`, `package.name(...)`, and for `adapter.dispatch('name', ...)` the
+    /// name and the macro the dispatch picks), in the order written, resolved as dbt's macro
+    /// resolver resolves them from `def`'s package; calls of `ref`, `source`, `config`, of the
+    /// macro itself, and of anything that is not a macro are left out.
+    pub(crate) fn dependencies(&self, def: &MacroDef) -> Vec<String> {
+        use crate::templating::syntax::{static_calls, StaticCall};
+        let mut names: Vec<String> = Vec::new();
+        let mut note = |n: String| {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        };
+        for call in static_calls(&def.macro_sql) {
+            match call {
+                StaticCall::Named(n) => note(n),
+                StaticCall::Dispatch { name, namespace } => {
+                    // (Read as dbt reads it: from the root project's namespace, which without
+                    // a namespace finds a macro of any package.)
+                    let known = |ns: &&str| {
+                        self.dispatch.contains_key(*ns) || self.by_package.contains_key(*ns)
+                    };
+                    let picked = match namespace.as_deref().filter(known) {
+                        Some(ns) => self.dispatch(&name, Some(ns), &self.root_package),
+                        None => self.dispatch_prefixes.iter().find_map(|prefix| {
+                            self.resolve(&self.root_package, &format!("{prefix}__{name}"))
+                                .cloned()
+                        }),
+                    };
+                    note(name);
+                    if let Some(d) = picked {
+                        note(format!("{}.{}", d.package, d.name));
+                    }
+                }
+            }
+        }
+        let mut out: Vec<String> = Vec::new();
+        for n in names {
+            if matches!(n.as_str(), "ref" | "source" | "config") || n == def.name {
+                continue;
+            }
+            let (package, name) = n.split_once('.').unwrap_or((&def.package, &n));
+            if let Some(d) = self.resolve(package, name) {
+                // (`dbt.run_query` in a package's own `run_query`: dbt's is a macro, sluice's a
+                // function, so the name finds the macro itself, which is no dependency; a
+                // macro calling itself by its own package's name is one.)
+                let itself = d.unique_id == def.unique_id && package != def.package;
+                if !itself && !out.contains(&d.unique_id) {
+                    out.push(d.unique_id.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// A macro as dbt's macro resolver finds it from `package`: that package's, else the root
+    /// project's, else a package's (the last by name, as dbt's later packages replace earlier
+    /// ones in its table of names), else dbt's own.
+    fn resolve(&self, package: &str, name: &str) -> Option<&Arc<MacroDef>> {
+        let of = |p: &str| self.by_package.get(p).and_then(|m| m.get(name));
+        of(package)
+            .or_else(|| of(&self.root_package))
+            .or_else(|| {
+                self.by_package
+                    .iter()
+                    .rev()
+                    .filter(|(p, _)| *p != BUILTIN_PACKAGE && **p != self.root_package)
+                    .find_map(|(_, m)| m.get(name))
+            })
+            .or_else(|| of(BUILTIN_PACKAGE))
     }
 
     /// The names `dispatch` tried, for its error message.

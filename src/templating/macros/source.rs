@@ -37,6 +37,8 @@ pub(super) struct FoundDef<'a> {
 pub(super) fn find_defs(src: &str) -> Vec<FoundDef<'_>> {
     let mut out = Vec::new();
     let mut from = 0;
+    // Where the last definition's text ended (past the whitespace its end tag trimmed).
+    let mut last_end = 0;
     let comments = comment_ranges(src);
     while let Some(c) = HEAD_RE.captures_at(src, from) {
         let whole = c.get(0).map_or(0..0, |m| m.range());
@@ -67,11 +69,45 @@ pub(super) fn find_defs(src: &str) -> Vec<FoundDef<'_>> {
                 .map(|a| a.split('=').next().unwrap_or("").trim().to_string())
                 .filter(|a| !a.is_empty())
                 .collect(),
-            text: &src[whole.start..end.end()],
+            // dbt's block reader takes the whitespace after an end tag that trims it (`-%}`),
+            // and the whitespace before a start tag that trims it (`{%-`), unless that
+            // whitespace opens the file or the last definition took it.
+            text: &src[leading_start(src, whole.start, last_end)..trimmed_end(src, end.end())],
         });
         from = end.end();
+        last_end = trimmed_end(src, end.end());
     }
     out
+}
+
+/// Where a definition starting at `start` begins in dbt's `macro_sql`: before the whitespace
+/// ahead of it when its tag trims it (`{%-`), no further back than `floor`, and not when that
+/// whitespace runs back to the file's start.
+fn leading_start(src: &str, start: usize, floor: usize) -> usize {
+    if !src[start..].starts_with("{%-") {
+        return start;
+    }
+    let before = &src[floor..start];
+    let ws = floor + before.trim_end().len();
+    // (dbt reads a file with its surrounding whitespace stripped.)
+    if src[..ws].trim().is_empty() {
+        start
+    } else {
+        ws
+    }
+}
+
+/// Past the whitespace after `end` when the tag ending there trims it (`-%}`).
+fn trimmed_end(src: &str, end: usize) -> usize {
+    if !src[..end].ends_with("-%}") {
+        return end;
+    }
+    let rest = &src[end..];
+    // (Not the whitespace that ends the file: dbt reads a file stripped.)
+    if rest.trim().is_empty() {
+        return end;
+    }
+    end + (rest.len() - rest.trim_start().len())
 }
 
 /// The byte ranges of `src`'s Jinja comments (`{# ... #}`; an unclosed one runs to the end).

@@ -139,3 +139,32 @@ fn in_without_a_space_before_a_literal() {
         "{% if x not in __sluice_tuple('a','b') %}"
     );
 }
+
+/// The calls dbt's static reading finds in a macro's text, in order: bare and package calls, a
+/// `{% call %}` block's macro, and `adapter.dispatch`'s name and namespace; not definitions,
+/// filters, tests, keywords, or calls on what an attribute chain returns.
+#[test]
+fn static_calls_are_read_as_dbt_reads_a_macros_calls() {
+    use super::{static_calls, StaticCall};
+    let src = "{% macro mc(a) -%}\n  {{ ma() }} {{ pk.pk_hook(x | default(1)) }}\n  \
+        {{ adapter.dispatch('md', 'dbt')() }} {{ adapter.dispatch(macro_name='me')() }}\n  \
+        {% call statement('s') %}select 1{% endcall %}\n  \
+        {% if (a is divisibleby(3)) and x.y.z(1) %}{{ modules.re.match('a', 'b') }}{% endif %}\n  \
+        {{ adapter.quote('q') }} {# not(me) #} '{{ \"f(\" }}'\n{%- endmacro %}";
+    assert_eq!(
+        static_calls(src),
+        vec![
+            StaticCall::Named("ma".into()),
+            StaticCall::Named("pk.pk_hook".into()),
+            StaticCall::Dispatch {
+                name: "md".into(),
+                namespace: Some("dbt".into())
+            },
+            StaticCall::Dispatch {
+                name: "me".into(),
+                namespace: None
+            },
+            StaticCall::Named("statement".into()),
+        ]
+    );
+}
