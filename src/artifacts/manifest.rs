@@ -1149,6 +1149,17 @@ impl Ctx<'_> {
         } else {
             n.checksum.checksum.clone()
         };
+        // Overrides as dbt writes them: `macros`, `vars` and `env_vars`, each a mapping.
+        let overrides = match d.get("overrides") {
+            Some(Value::Object(o)) => {
+                let mut all = Map::new();
+                for k in ["macros", "vars", "env_vars"] {
+                    all.insert(k.into(), o.get(k).cloned().unwrap_or_else(|| json!({})));
+                }
+                Value::Object(all)
+            }
+            other => other.cloned().unwrap_or(Value::Null),
+        };
         let mut out = json!({
             "model": d.get("model").cloned().unwrap_or(Value::Null),
             "given": given,
@@ -1161,7 +1172,7 @@ impl Ctx<'_> {
             "unique_id": n.unique_id,
             "fqn": n.fqn,
             "description": n.description,
-            "overrides": d.get("overrides").cloned().unwrap_or(Value::Null),
+            "overrides": overrides,
             "depends_on": {"macros": n.depends_on_macros, "nodes": n.depends_on_nodes},
             "config": node_config(n),
             "checksum": checksum,

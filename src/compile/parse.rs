@@ -211,6 +211,9 @@ fn parse_project(
     crate::timing("parse: generic tests", t);
     t = std::time::Instant::now();
     yaml_nodes::yaml_nodes(project, props, &mut manifest, &mut errors);
+    for (proj, props, _) in &all_props[1..] {
+        yaml_nodes::unit_tests(proj, props, &mut manifest, &mut errors);
+    }
 
     if !errors.is_empty() {
         return Err(errors);
@@ -246,6 +249,21 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
+    // A unit test's schema is its model's, as dbt records it.
+    let schemas: Vec<(String, String)> = manifest
+        .unit_tests
+        .values()
+        .filter(|u| u.schema.is_empty())
+        .filter_map(|u| {
+            let model = manifest.nodes.get(u.attached_node.as_deref()?)?;
+            Some((u.unique_id.clone(), model.schema.clone()))
+        })
+        .collect();
+    for (id, schema) in schemas {
+        if let Some(u) = manifest.unit_tests.get_mut(&id) {
+            u.schema = schema;
+        }
+    }
     manifest.macro_files_elsewhere = match crate::templating::macro_ran_unattributed() {
         true => None,
         false => services

@@ -25,6 +25,18 @@ pub(super) fn yaml_nodes(
     manifest: &mut Manifest,
     errors: &mut Vec<Diagnostic>,
 ) {
+    unit_tests(project, props, manifest, errors);
+    yaml_entities(project, props, manifest);
+}
+
+/// Adds the unit tests of one project (the root project or a package: dbt lists a package's
+/// too) from its `props` to `manifest`.
+pub(super) fn unit_tests(
+    project: &Project,
+    props: &Properties<'_>,
+    manifest: &mut Manifest,
+    errors: &mut Vec<Diagnostic>,
+) {
     let pkg = &project.config.name;
     for entry in &props.unit_tests {
         let model = entry.str("model").unwrap_or("").to_string();
@@ -102,6 +114,11 @@ pub(super) fn yaml_nodes(
             manifest.unit_tests.insert(node.unique_id.clone(), node);
         }
     }
+}
+
+/// The root project's exposures, groups, semantic models, metrics and saved queries.
+fn yaml_entities(project: &Project, props: &Properties<'_>, manifest: &mut Manifest) {
+    let pkg = &project.config.name;
     for entry in &props.exposures {
         let name = entry.name().to_string();
         let mut node = yaml_node(

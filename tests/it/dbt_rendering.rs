@@ -301,6 +301,10 @@ fn naming_macros_overridden_through_dispatch_or_by_a_package() {
             ("dbt_packages/pk/models/b.sql", "select 2 as id\n"),
             ("dbt_packages/pk/seeds/s.csv", "id\n1\n"),
             (
+                "dbt_packages/pk/models/u.yml",
+                "version: 2\nunit_tests:\n  - name: t\n    model: b\n    overrides:\n      vars: {x: 1}\n    given: []\n    expect:\n      rows:\n        - {id: 2}\n",
+            ),
+            (
                 "dbt_packages/pk/macros/alias.sql",
                 "{% macro generate_alias_name(custom_alias_name=none, node=none) -%}\npk_{{ node.name }}\n{%- endmacro %}\n",
             ),
@@ -326,6 +330,14 @@ fn naming_macros_overridden_through_dispatch_or_by_a_package() {
         pk_hook["depends_on"]["macros"],
         serde_json::json!(["macro.pk.pk_hook"])
     );
+    // A package's unit tests are listed, with their model's schema and every kind of override.
+    let u = &m["unit_tests"]["unit_test.pk.b.t"];
+    assert_eq!(u["schema"], "main");
+    assert_eq!(
+        u["overrides"],
+        serde_json::json!({"macros": {}, "vars": {"x": 1}, "env_vars": {}})
+    );
+    assert_eq!(u["depends_on"]["nodes"], serde_json::json!(["model.pk.b"]));
     // A package's seed's `root_path` is its package's folder.
     let root = m["nodes"]["seed.pk.s"]["root_path"].as_str().unwrap();
     assert!(root.ends_with("dbt_packages/pk"), "{root}");
