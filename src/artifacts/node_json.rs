@@ -255,6 +255,10 @@ impl NodeEnv<'_> {
     /// dbt's inferred `primary_key`: columns with both `unique` and `not_null` tests, else
     /// columns with a `unique` test (sorted, where dbt's set order is arbitrary).
     fn primary_key(&self, model: &Node) -> Vec<String> {
+        // (dbt works primary keys out for the enabled models only.)
+        if !model.is_enabled() {
+            return Vec::new();
+        }
         let mut unique = Vec::new();
         let mut disabled_unique = Vec::new();
         let mut not_null = Vec::new();

@@ -124,7 +124,7 @@ models:
 
 /// A column's `config:` meta and tags join its own; keys dbt does not know are kept after the
 /// others; a properties config value written as a `|` block loses its last line break; an
-/// enforced contract has dbt's checksum of its columns.
+/// enforced contract has dbt's checksum of its columns; a disabled model has no primary key.
 #[test]
 fn columns_config_blocks_and_contract_checksums() {
     let (_tmp, dir) = duckdb_project(
@@ -132,6 +132,10 @@ fn columns_config_blocks_and_contract_checksums() {
         "config-version: 2\n",
         &[
             ("models/m.sql", "select 1 as id, 'x' as name\n"),
+            (
+                "models/off.sql",
+                "{{ config(enabled=false) }} select 1 as id\n",
+            ),
             (
                 "models/m.yml",
                 r#"version: 2
@@ -155,6 +159,10 @@ models:
         mapping_notes: kept as written
       - name: name
         data_type: varchar
+  - name: off
+    columns:
+      - name: id
+        data_tests: [unique, not_null]
 "#,
             ),
         ],
@@ -173,6 +181,8 @@ models:
     assert_eq!(keys.last(), Some(&"mapping_notes"));
     assert_eq!(n["alias"], "m_table");
     assert_eq!(n["unrendered_config"]["alias"], "m_table");
+    // dbt works out primary keys for enabled models only.
+    assert_eq!(m["disabled"]["model.cc.off"][0]["primary_key"], json!([]));
     assert_eq!(
         n["contract"]["checksum"],
         "814c1ab314737e32f284b11d024116ff8eb54bb59313a95a7c7404d9258b8a2b"
