@@ -920,13 +920,16 @@ type GraphMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
 
 /// `group_map`: group name -> ids of the nodes in that group.
 fn group_map(m: &Manifest) -> Value {
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Every group, members or not; a node naming no group defined is left out, as dbt does.
+    let mut groups: BTreeMap<String, Vec<String>> = m
+        .groups
+        .values()
+        .filter_map(|g| g.get("name").and_then(Value::as_str))
+        .map(|name| (name.to_string(), Vec::new()))
+        .collect();
     for n in m.all_nodes() {
-        if let Some(g) = n.config_str("group") {
-            groups
-                .entry(g.to_string())
-                .or_default()
-                .push(n.unique_id.clone());
+        if let Some(members) = n.config_str("group").and_then(|g| groups.get_mut(g)) {
+            members.push(n.unique_id.clone());
         }
     }
     json!(groups)
@@ -1007,11 +1010,12 @@ impl Ctx<'_> {
                 quoting[k.as_str()] = v.clone();
             }
         }
-        let mut unrendered =
-            json!({"loaded_at_field": null, "loaded_at_query": null, "meta": {}, "tags": []});
-        for (k, v) in &n.unrendered_config {
-            unrendered[k.as_str()] = v.clone();
+        let mut unrendered = n.unrendered_config.clone();
+        for k in ["loaded_at_field", "loaded_at_query"] {
+            unrendered.entry(k).or_insert(Value::Null);
         }
+        unrendered.entry("meta").or_insert(json!({}));
+        unrendered.entry("tags").or_insert(json!([]));
         json!({
             "database": (!n.database.is_empty()).then_some(&n.database),
             "schema": n.schema,

@@ -151,15 +151,34 @@ pub(super) fn source_nodes(
             tm.get("freshness").cloned(),
             cfg_of(&tm),
         ];
+        // `unrendered_config` in dbt's order: the table's `config:` as written, the freshness
+        // the schema file sets (`null` when a level clears it), then where it is loaded from
+        // (as resolved), `meta` and `tags`.
+        if let Some(Value::Object(c)) = tm.get("config") {
+            for (k, v) in c {
+                node.unrendered_config.insert(k.clone(), v.clone());
+            }
+        }
         let freshness = match merge_source_freshness(&levels) {
             Some(f) => {
-                // As written in the schema file (`null` when a level clears it), as dbt keeps
-                // it for state comparison.
                 node.unrendered_config.insert("freshness".into(), f.clone());
                 f
             }
             None => node.config.get("freshness").cloned().unwrap_or(Value::Null),
         };
+        let (field, query) = node
+            .source
+            .as_ref()
+            .map(|s| (s.loaded_at_field.clone(), s.loaded_at_query.clone()))
+            .unwrap_or_default();
+        for (k, v) in [
+            ("loaded_at_field", Value::from(field)),
+            ("loaded_at_query", Value::from(query)),
+            ("meta", Value::Object(Default::default())),
+            ("tags", Value::Array(Vec::new())),
+        ] {
+            node.unrendered_config.entry(k).or_insert(v);
+        }
         node.config_mut()
             .insert("freshness".into(), freshness.clone());
         if let Some(src) = node.source.as_mut() {

@@ -443,7 +443,12 @@ fn add_created_metrics(layer: &mut SemanticLayer) {
                     ..Default::default()
                 },
                 label: Some(m.label.clone().unwrap_or_else(|| m.name.clone())),
-                description: Some(format!("Metric created from measure {}", m.name)),
+                description: Some(
+                    m.description
+                        .clone()
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or_else(|| format!("Metric created from measure {}", m.name)),
+                ),
                 filter: vec![],
                 time_granularity: None,
                 config: None,
@@ -484,6 +489,20 @@ fn find_time_spine(index: &ModelIndex, files: &[YamlFile]) -> Option<TimeSpine> 
                 .and_then(|c| c.get("granularity").and_then(Value::as_str))
                 .and_then(Grain::parse)
                 .unwrap_or(Grain::Day);
+            let custom_granularities = ts
+                .get("custom_granularities")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .map(|g| {
+                            serde_json::json!({
+                                "name": g.get("name"),
+                                "column_name": g.get("column_name"),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             if let Some((id, relation, true)) = index.get(name) {
                 return Some(TimeSpine {
                     model: id,
@@ -491,6 +510,7 @@ fn find_time_spine(index: &ModelIndex, files: &[YamlFile]) -> Option<TimeSpine> 
                     column,
                     grain,
                     legacy: false,
+                    custom_granularities,
                 });
             }
         }
@@ -502,6 +522,7 @@ fn find_time_spine(index: &ModelIndex, files: &[YamlFile]) -> Option<TimeSpine> 
             column: "date_day".into(),
             grain: Grain::Day,
             legacy: true,
+            custom_granularities: Vec::new(),
         }),
         _ => None,
     }

@@ -515,8 +515,12 @@ pub(crate) struct SavedQuery {
 }
 
 impl SavedQuery {
-    /// dbt's config of a saved query: its defaults, with the `config:` as written over them.
-    pub(crate) fn resolved_config(&self) -> serde_json::Map<String, Value> {
+    /// dbt's config of a saved query: its defaults, the project's `saved-queries:` config for it
+    /// (`project`), then its `config:` as written.
+    pub(crate) fn resolved_config(
+        &self,
+        project: &serde_json::Map<String, Value>,
+    ) -> serde_json::Map<String, Value> {
         let mut config = serde_json::Map::new();
         config.insert("enabled".into(), Value::Bool(true));
         config.insert("group".into(), Value::Null);
@@ -524,6 +528,9 @@ impl SavedQuery {
         config.insert("export_as".into(), Value::Null);
         config.insert("schema".into(), Value::Null);
         config.insert("cache".into(), serde_json::json!({"enabled": false}));
+        for (k, v) in project {
+            config.insert(k.clone(), v.clone());
+        }
         if let Some(Value::Object(c)) = &self.config {
             for (k, v) in c {
                 config.insert(k.clone(), v.clone());
@@ -552,6 +559,8 @@ pub(crate) struct TimeSpine {
     /// in YAML): the semantic manifest lists it among `time_spine_table_configurations`, and a
     /// configured one among `time_spines`, as dbt does.
     pub(crate) legacy: bool,
+    /// `custom_granularities` (`name`, `column_name`), as its `time_spine:` lists them.
+    pub(crate) custom_granularities: Vec<Value>,
 }
 
 /// Every definition of the project's semantic layer, sorted by name.

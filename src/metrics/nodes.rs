@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use super::plan::{plan, MetricQuery};
 use super::{SavedQuery, SemanticLayer};
 use crate::compile::{Manifest, Node, ResourceType};
-use crate::project::{Target, YamlFile};
+use crate::project::Target;
 use crate::sql::{Dialect, Relation};
 
 /// One export of a saved query, resolved against the target.
@@ -36,17 +36,17 @@ pub(crate) struct ExportTarget {
 /// The saved queries of the project as runnable nodes, keyed by unique id. Definitions that do
 /// not parse are left out (`parse` / `metrics validate` report them).
 pub(crate) fn saved_query_nodes(
-    files: &[YamlFile],
+    project: &crate::project::Project,
     manifest: &Manifest,
     target: &Target,
 ) -> Result<std::collections::BTreeMap<String, Node>, crate::diagnostics::Diagnostic> {
-    let (layer, _) = super::load(files, manifest);
+    let (layer, _) = super::load(&project.yaml_files, manifest);
     let dialect = target.dialect;
     Ok(layer
         .saved_queries
         .iter()
         .map(|q| {
-            let n = node(&layer, q, manifest, target, dialect);
+            let n = node(&layer, q, manifest, target, dialect, project);
             (n.unique_id.clone(), n)
         })
         .collect())
@@ -90,6 +90,7 @@ fn node(
     manifest: &Manifest,
     target: &Target,
     dialect: Dialect,
+    project: &crate::project::Project,
 ) -> Node {
     let pkg = &manifest.project_name;
     let mut n = Node::new(
@@ -108,7 +109,12 @@ fn node(
     n.fqn = vec![pkg.clone(), q.name.clone()];
     n.description = q.description.clone().unwrap_or_default();
     n.tags = crate::project::config::str_list(q.tags.as_ref());
-    n.config = std::sync::Arc::new(q.resolved_config().into());
+    let path = crate::compile::relative_to_resource(&q.origin.file, project);
+    let mut tree_fqn = vec![pkg.clone()];
+    tree_fqn.extend(crate::compile::dirs_of(&path));
+    tree_fqn.push(q.name.clone());
+    let project_cfg = project.config.saved_queries.resolve(&tree_fqn);
+    n.config = std::sync::Arc::new(q.resolved_config(&project_cfg).into());
     let metrics = q.metric_ids(pkg);
     let exports = export_targets(q, target);
     let mut definition = Map::new();

@@ -56,6 +56,8 @@ pub struct ProjectConfig {
     pub(crate) analyses: ConfigTree,
     pub metrics: ConfigTree,
     pub(crate) exposures: ConfigTree,
+    /// `saved-queries:` config (`+cache`, `+export_as`, ...).
+    pub(crate) saved_queries: ConfigTree,
     /// What reading the file warned about (keys given twice).
     pub(crate) warnings: Vec<Diagnostic>,
 }
@@ -226,21 +228,42 @@ fn dbt_version_parts() -> (u64, u64, u64) {
     )
 }
 
+/// A version's `(major, minor, patch)`: missing parts are 0, and a pre-release or build suffix
+/// (`1.6.0-rc2`, `1.6.0rc2`, `1.6.0+x`) is left aside.
+pub(crate) fn semver(s: &str) -> Option<(u64, u64, u64)> {
+    let s = s.trim().trim_start_matches('v');
+    let core = s.split(['-', '+']).next()?;
+    let mut parts = core.split('.');
+    let mut next = |last: bool| -> Option<u64> {
+        match parts.next() {
+            None => Some(0),
+            Some(p) => {
+                // The patch part may run into a pre-release (`0rc2`).
+                let digits = if last {
+                    p.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("")
+                } else {
+                    p
+                };
+                digits.parse().ok()
+            }
+        }
+    };
+    let a = next(false)?;
+    let b = next(false)?;
+    let c = next(true)?;
+    Some((a, b, c))
+}
+
 /// Whether `version` satisfies one `require-dbt-version` entry: comma-separated comparisons
-/// (`>=1.3.0`, `<2.0.0`, `=1.10.0`, `1.10.0`; missing minor or patch parts are 0).
+/// (`>=1.3.0`, `<2.0.0`, `=1.10.0`, `1.10.0`, `>=1.6.0rc2`; missing minor or patch parts are 0,
+/// a pre-release suffix is left aside).
 fn satisfies(version: (u64, u64, u64), spec: &str) -> Result<bool, String> {
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (op, rest) = ["<=", ">=", "<", ">", "="]
             .iter()
             .find_map(|op| part.strip_prefix(op).map(|r| (*op, r.trim())))
             .unwrap_or(("=", part));
-        let mut nums = rest.split(['-', '+']).next().unwrap_or("").split('.');
-        let mut next = || -> Result<u64, String> {
-            nums.next().map_or(Ok(0), |n| {
-                n.trim().parse::<u64>().map_err(|_| part.to_string())
-            })
-        };
-        let want = (next()?, next()?, next()?);
+        let want = semver(rest).ok_or_else(|| part.to_string())?;
         let ok = match op {
             "<=" => version <= want,
             ">=" => version >= want,
@@ -384,6 +407,12 @@ impl ProjectConfig {
             analyses: tree("analyses"),
             metrics: tree("metrics"),
             exposures: tree("exposures"),
+            saved_queries: ConfigTree(
+                raw.get("saved-queries")
+                    .or(raw.get("saved_queries"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            ),
             name,
             warnings,
         })
@@ -630,6 +659,8 @@ mod version_tests {
             ("=1.9.0", false),
             (">1.10.0", false),
             (">=1.0.0-rc1", true),
+            (">=1.6.0rc2", true),
+            ("<1.6.0b1", false),
         ] {
             assert_eq!(satisfies(v, spec), Ok(want), "{spec}");
         }

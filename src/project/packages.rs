@@ -414,7 +414,7 @@ pub(crate) fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
 
 /// Does `version` meet every constraint (`1.3.3`, `>=1.0.0`, `<2.0.0`, `==1.2`...)?
 pub(crate) fn satisfies(version: &str, constraints: &[String]) -> bool {
-    let Some(v) = semver(version) else {
+    let Some(v) = super::config::semver(version) else {
         return true;
     };
     constraints.iter().all(|c| {
@@ -423,7 +423,7 @@ pub(crate) fn satisfies(version: &str, constraints: &[String]) -> bool {
             .iter()
             .find_map(|op| c.strip_prefix(op).map(|r| (*op, r.trim())))
             .unwrap_or(("=", c));
-        let Some(want) = semver(rest) else {
+        let Some(want) = super::config::semver(rest) else {
             return true;
         };
         match op {
@@ -435,16 +435,6 @@ pub(crate) fn satisfies(version: &str, constraints: &[String]) -> bool {
             _ => v == want,
         }
     })
-}
-
-fn semver(s: &str) -> Option<(u64, u64, u64)> {
-    let s = s.trim().trim_start_matches('v');
-    let core = s.split(['-', '+']).next()?;
-    let mut parts = core.split('.').map(|p| p.parse::<u64>());
-    let a = parts.next()?.ok()?;
-    let b = parts.next().unwrap_or(Ok(0)).ok()?;
-    let c = parts.next().unwrap_or(Ok(0)).ok()?;
-    Some((a, b, c))
 }
 
 /// Before parsing: every package the packages file asks for must be installed.

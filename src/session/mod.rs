@@ -217,12 +217,9 @@ impl Session {
         }
         // Saved queries become nodes `build` runs (after the models they read).
         if !parsed.manifest.saved_queries.is_empty() {
-            parsed.manifest.saved_query_nodes = crate::metrics::nodes::saved_query_nodes(
-                &project.yaml_files,
-                &parsed.manifest,
-                &target,
-            )
-            .map_err(|d| vec![d])?;
+            parsed.manifest.saved_query_nodes =
+                crate::metrics::nodes::saved_query_nodes(&project, &parsed.manifest, &target)
+                    .map_err(|d| vec![d])?;
         }
         // The semantic layer's manifest.json entries in dbt's node shape (definitions that do
         // not parse keep their raw entry; the commands that use the layer report them).

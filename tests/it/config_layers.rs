@@ -1,9 +1,10 @@
 //! How dbt 1.10 layers a node's config and records nodes and macros in `manifest.json`, found on
 //! a large real project (the Tuva Project's integration tests) and checked here on small
 //! projects: `tags` appended layer by layer, generic tests' tags and rendered config, columns'
-//! `config:`, `|` blocks in properties configs, enforced contracts' checksums, and macros'
-//! text, calls and properties. Every expected value is what real dbt-core 1.10 with dbt-duckdb
-//! wrote for the same project.
+//! `config:`, `|` blocks in properties configs, enforced contracts' checksums, macros' text,
+//! calls and properties, and semantic-layer definitions and sources (found on dbt's
+//! jaffle-sl-template). Every expected value is what real dbt-core 1.10 with dbt-duckdb wrote
+//! for the same project.
 
 use serde_json::{json, Value};
 
@@ -256,3 +257,116 @@ fn macros_are_listed_with_their_calls_and_properties() {
         "a macro without parameters has none"
     );
 }
+
+/// Semantic-layer definitions as dbt 1.10 writes them (found on dbt's jaffle-sl-template): a
+/// derived metric's `metrics:` given as bare names, a `create_metric` measure's description, the
+/// project's `saved-queries:` config (in `config`, not `unrendered_config`), a group without
+/// members in `group_map`, a time spine's custom granularities, and a source table's
+/// `unrendered_config` (freshness first, then where it is loaded from).
+#[test]
+fn semantic_definitions_and_sources_as_dbt_writes_them() {
+    let (_tmp, dir) = duckdb_project(
+        "sq",
+        "config-version: 2\nsaved-queries:\n  +cache:\n    enabled: true\n",
+        &[
+            (
+                "models/orders.sql",
+                "select 1 as order_id, cast('2024-01-01' as date) as ordered_at, 10 as amount\n",
+            ),
+            (
+                "models/time_spine.sql",
+                "select cast('2024-01-01' as date) as date_day, 'Q1' as fiscal_quarter\n",
+            ),
+            ("models/schema.yml", SQ_SCHEMA),
+        ],
+    );
+    let m = parsed(&dir);
+    assert_eq!(m["group_map"], json!({"finance": []}));
+    assert_eq!(
+        m["metrics"]["metric.sq.revenue"]["description"],
+        "Money in."
+    );
+    let q = &m["saved_queries"]["saved_query.sq.weekly"];
+    assert_eq!(q["config"]["cache"], json!({"enabled": true}));
+    assert_eq!(q["unrendered_config"], json!({}));
+    assert_eq!(
+        m["sources"]["source.sq.raw.events"]["unrendered_config"],
+        json!({
+            "freshness": {"warn_after": {"count": 1, "period": "hour"},
+                          "error_after": {"count": null, "period": null}, "filter": null},
+            "loaded_at_field": "created_at", "loaded_at_query": null, "meta": {}, "tags": []
+        })
+    );
+    let sem: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/semantic_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        sem["project_configuration"]["time_spines"][0]["custom_granularities"],
+        json!([{"name": "fiscal_quarter", "column_name": "fiscal_quarter"}])
+    );
+    let derived = sem["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "double_revenue")
+        .unwrap();
+    assert_eq!(
+        derived["type_params"]["metrics"],
+        json!([{"name": "revenue", "filter": null, "alias": null,
+                "offset_window": null, "offset_to_grain": null}])
+    );
+}
+
+const SQ_SCHEMA: &str = r#"version: 2
+groups:
+  - name: finance
+    owner: {name: Fin}
+sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: events
+        freshness: {warn_after: {count: 1, period: hour}}
+        loaded_at_field: created_at
+models:
+  - name: time_spine
+    time_spine:
+      standard_granularity_column: date_day
+      custom_granularities:
+        - name: fiscal_quarter
+          column_name: fiscal_quarter
+    columns:
+      - name: date_day
+        granularity: day
+      - name: fiscal_quarter
+semantic_models:
+  - name: orders
+    model: ref('orders')
+    defaults: {agg_time_dimension: ordered_at}
+    entities:
+      - {name: sale, type: primary, expr: order_id}
+    dimensions:
+      - name: ordered_at
+        type: time
+        type_params: {time_granularity: day}
+    measures:
+      - name: revenue
+        description: Money in.
+        agg: sum
+        expr: amount
+        create_metric: true
+metrics:
+  - name: double_revenue
+    label: Double revenue
+    type: derived
+    type_params:
+      expr: 2 * revenue
+      metrics:
+        - revenue
+saved_queries:
+  - name: weekly
+    query_params:
+      metrics: [revenue]
+      group_by: ["TimeDimension('metric_time', 'week')"]
+"#;

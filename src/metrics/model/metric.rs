@@ -86,6 +86,16 @@ fn metric_input<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricInput>, 
     })
 }
 
+/// A derived metric's `metrics:`, each a bare name or a mapping (as dbt accepts both).
+fn metric_inputs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MetricInput>, D::Error> {
+    let items = Option::<Vec<Value>>::deserialize(d)?.unwrap_or_default();
+    items
+        .into_iter()
+        .filter_map(|v| metric_input(v).transpose())
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum PeriodAgg {
     #[default]
@@ -145,7 +155,7 @@ pub(crate) struct MetricTypeParams {
     #[serde(default, deserialize_with = "metric_input")]
     pub(crate) denominator: Option<MetricInput>,
     pub(crate) expr: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "metric_inputs")]
     pub(crate) metrics: Vec<MetricInput>,
     /// Legacy places of the cumulative parameters.
     pub(crate) window: Option<Window>,
