@@ -477,19 +477,8 @@ fn saved_query_entry(q: &SavedQuery, env: &EntryEnv) -> (String, Value) {
         .collect();
     e.insert("exports".into(), json!(exports));
     move_keys(&mut e, &mut sem, &["description", "label", "metadata"]);
-    let fqn: Vec<String> = e
-        .get("fqn")
-        .and_then(Value::as_array)
-        .map(|f| {
-            f.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
     // (dbt's `unrendered_config` of a saved query holds its own `config:` only.)
-    let project_cfg = env.project.config.saved_queries.resolve(&fqn);
-    let mut config = q.resolved_config(&project_cfg);
+    let mut config = q.resolved_config(env.project);
     config.insert("meta".into(), node_config(&sem, &q.config)["meta"].clone());
     e.insert("config".into(), Value::Object(config));
     e.insert("unrendered_config".into(), written_config(&q.config));

@@ -515,12 +515,18 @@ pub(crate) struct SavedQuery {
 }
 
 impl SavedQuery {
-    /// dbt's config of a saved query: its defaults, the project's `saved-queries:` config for it
-    /// (`project`), then its `config:` as written.
+    /// dbt's config of a saved query of `project`: its defaults, the project's `saved-queries:`
+    /// config along its fqn (`[project, folders of its file..., name]`), then its `config:` as
+    /// written.
     pub(crate) fn resolved_config(
         &self,
-        project: &serde_json::Map<String, Value>,
+        project: &crate::project::Project,
     ) -> serde_json::Map<String, Value> {
+        let path = crate::compile::relative_to_resource(&self.origin.file, project);
+        let mut fqn = vec![project.config.name.clone()];
+        fqn.extend(crate::compile::dirs_of(&path));
+        fqn.push(self.name.clone());
+        let project = project.config.saved_queries.resolve(&fqn);
         let mut config = serde_json::Map::new();
         config.insert("enabled".into(), Value::Bool(true));
         config.insert("group".into(), Value::Null);
@@ -528,9 +534,7 @@ impl SavedQuery {
         config.insert("export_as".into(), Value::Null);
         config.insert("schema".into(), Value::Null);
         config.insert("cache".into(), serde_json::json!({"enabled": false}));
-        for (k, v) in project {
-            config.insert(k.clone(), v.clone());
-        }
+        config.extend(project);
         if let Some(Value::Object(c)) = &self.config {
             for (k, v) in c {
                 config.insert(k.clone(), v.clone());

@@ -109,12 +109,7 @@ fn node(
     n.fqn = vec![pkg.clone(), q.name.clone()];
     n.description = q.description.clone().unwrap_or_default();
     n.tags = crate::project::config::str_list(q.tags.as_ref());
-    let path = crate::compile::relative_to_resource(&q.origin.file, project);
-    let mut tree_fqn = vec![pkg.clone()];
-    tree_fqn.extend(crate::compile::dirs_of(&path));
-    tree_fqn.push(q.name.clone());
-    let project_cfg = project.config.saved_queries.resolve(&tree_fqn);
-    n.config = std::sync::Arc::new(q.resolved_config(&project_cfg).into());
+    n.config = std::sync::Arc::new(q.resolved_config(project).into());
     let metrics = q.metric_ids(pkg);
     let exports = export_targets(q, target);
     let mut definition = Map::new();
