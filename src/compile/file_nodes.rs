@@ -80,7 +80,13 @@ pub(super) fn file_nodes(
                         .then(|| versions.for_file(&name))
                         .flatten();
                     let node_name = version.map_or(&name, |p| &p.model);
-                    let mut fqn = fqn(pkg, &f.path, &[node_name]);
+                    // A snapshot's fqn has its file's name too, as dbt's snapshot parser
+                    // writes it (`[pkg, folders..., file, snapshot]`).
+                    let stem = file_stem(&f.path);
+                    let mut fqn = match rtype {
+                        ResourceType::Snapshot => fqn(pkg, &f.path, &[&stem, node_name]),
+                        _ => fqn(pkg, &f.path, &[node_name]),
+                    };
                     let unique_id = match version {
                         Some(p) => {
                             fqn.push(format!("v{}", p.v));

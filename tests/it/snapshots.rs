@@ -209,3 +209,29 @@ fn meta_column_names_are_the_tables_and_must_stay_so() {
         table
     );
 }
+
+/// A snapshot's fqn has its file's name between its folders and its own name, as dbt's snapshot
+/// parser writes it, so `snapshots:` config can name the file (real dbt 1.10 gives the same
+/// fqn and tags for this project).
+#[test]
+fn a_snapshots_fqn_names_its_file() {
+    let (_tmp, dir) = crate::support::duckdb_project(
+        "nm",
+        "config-version: 2\nsnapshots:\n  nm:\n    sub:\n      file_a:\n        +tags: [by_file]\n",
+        &[(
+            "snapshots/sub/file_a.sql",
+            "{% snapshot my_snap %}\n{{ config(target_schema=\"snaps\", unique_key=\"id\", strategy=\"check\", check_cols=\"all\") }}\nselect 1 as id\n{% endsnapshot %}\n",
+        )],
+    );
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
+    let n = &m["nodes"]["snapshot.nm.my_snap"];
+    assert_eq!(
+        n["fqn"],
+        serde_json::json!(["nm", "sub", "file_a", "my_snap"])
+    );
+    assert_eq!(n["tags"], serde_json::json!(["by_file"]));
+}
