@@ -21,7 +21,7 @@ use super::yaml_values::{parse_call, render_config_strings, value_has_jinja};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::project::config::str_list;
 use crate::project::{Project, Target};
-use crate::templating::{MacroDef, RenderCtx, Templates};
+use crate::templating::{RenderCtx, Templates};
 
 pub(super) fn find_refable(
     manifest: &Manifest,
@@ -433,7 +433,12 @@ fn test_node(
         errors.push(d);
     }
     node.alias = names.alias.clone();
-    test_tags(&mut node, td, col_tags, def.as_deref());
+    // (The first macro recorded is the test's, as dbt resolves it.)
+    let dbt_static = node
+        .depends_on_macros
+        .first()
+        .is_some_and(|m| is_dbt_static(m));
+    test_tags(&mut node, td, col_tags, dbt_static);
     Some(Box::new(node))
 }
 
@@ -442,13 +447,9 @@ fn test_node(
 /// whose macro is not dbt's `unique` or `not_null` records its own tags twice in `config` and
 /// `unrendered_config` (dbt adds the test's config, then renders the test's `raw_code`, whose
 /// `config(...)` call adds its tags again).
-fn test_tags(node: &mut Node, td: &TestDefinition, col_tags: &[String], def: Option<&MacroDef>) {
+fn test_tags(node: &mut Node, td: &TestDefinition, col_tags: &[String], dbt_static: bool) {
     let own = str_list(td.config.get("tags"));
-    let built_in = def.is_some_and(|d| {
-        d.package == crate::templating::BUILTIN_PACKAGE
-            && matches!(d.name.as_str(), "test_unique" | "test_not_null")
-    });
-    if !built_in && !own.is_empty() {
+    if !dbt_static && !own.is_empty() {
         let doubled: Vec<Value> = own
             .iter()
             .chain(&own)
@@ -649,6 +650,12 @@ fn resolved_test_macro(
     Some((format!("macro.{package}.{name}"), named_too))
 }
 
+/// Whether a test's macro is dbt's own `not_null` or `unique`, which dbt's parser handles
+/// without rendering (a shortcut it takes for those two only).
+fn is_dbt_static(macro_id: &str) -> bool {
+    macro_id == "macro.dbt.test_not_null" || macro_id == "macro.dbt.test_unique"
+}
+
 fn test_macro_dependencies(
     td: &TestDefinition,
     defining: Option<&str>,
@@ -666,7 +673,7 @@ fn test_macro_dependencies(
         td.test_name
     );
     let (first, named_too) = resolved.unwrap_or_else(|| (test_macro.clone(), true));
-    let builtin = first == "macro.dbt.test_not_null" || first == "macro.dbt.test_unique";
+    let builtin = is_dbt_static(&first);
     let mut m = vec![first];
     let model_arg = td.kwargs.get("model").and_then(Value::as_str);
     if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {

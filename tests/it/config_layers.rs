@@ -8,13 +8,12 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{duckdb_project, sluice};
+use crate::support::{duckdb_project, manifest, sluice};
 
 fn parsed(dir: &std::path::Path) -> Value {
     let r = sluice(dir, &["parse"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
-        .unwrap()
+    manifest(dir)
 }
 
 /// Tags from each `dbt_project.yml` level, the properties `config:` and each `config()` call are

@@ -4,12 +4,7 @@
 //! `loaded_at_query`, and a test's `severity` as written. The expected values are what real
 //! dbt-core 1.10 with dbt-duckdb gives for the same project.
 
-use crate::support::{duckdb_project, sluice, sluice_with_env};
-
-fn manifest(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
-        .unwrap()
-}
+use crate::support::{duckdb_project, manifest, sluice, sluice_with_env};
 
 #[test]
 fn vars_with_jinja_hooks_and_information_schema_compile_as_dbt_compiles_them() {

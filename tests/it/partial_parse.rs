@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{copy_project, repo, Run};
+use crate::support::{copy_project, manifest, repo, Run};
 
 const REUSED: &str = "(nothing changed since the last parse)";
 
@@ -38,11 +38,6 @@ fn parse_any(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 
 fn reused(r: &Run) -> bool {
     r.stdout.contains(REUSED)
-}
-
-fn manifest(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("target/manifest.json")).expect("manifest");
-    serde_json::from_str(&text).expect("manifest.json is JSON")
 }
 
 /// The manifest without what changes with every invocation: `metadata`, and each node's

@@ -225,9 +225,7 @@ fn a_snapshots_fqn_names_its_file() {
     );
     let r = sluice(&dir, &["parse"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
-            .unwrap();
+    let m = crate::support::manifest(&dir);
     let n = &m["nodes"]["snapshot.nm.my_snap"];
     assert_eq!(
         n["fqn"],

@@ -70,6 +70,12 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The `target/manifest.json` the last parse in `dir` wrote.
+pub fn manifest(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("target/manifest.json")).expect("manifest");
+    serde_json::from_str(&text).expect("manifest.json is JSON")
+}
+
 pub fn sluice(dir: &Path, args: &[&str]) -> Run {
     sluice_with_env(dir, args, &[])
 }
