@@ -14,12 +14,17 @@ use serde_json::{Map, Value};
 
 use crate::diagnostics::{Code, Diagnostic, Location};
 
+mod fast;
+
 /// Parses one YAML document, as PyYAML's `safe_load` reads it for dbt: a key given twice in one
 /// mapping keeps its last value, silently; merge keys (`<<: *base`, `<<: [*a, *b]`) are applied.
 /// An empty document is `null`.
 pub fn parse(text: &str, path: &Path) -> Result<Value, Diagnostic> {
     // A UTF-8 byte-order mark is not content (PyYAML skips it).
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(value) = fast::parse(text) {
+        return Ok(value);
+    }
     let ctx = Ctx::default();
     read(text, &ctx).map_err(|e| yaml_error(&e, path))
 }
@@ -31,6 +36,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Value, Diagnostic> {
 /// dbt. A key that overrides one brought in by a merge key is not a duplicate.
 pub fn parse_checked(text: &str, path: &Path) -> Result<(Value, Vec<Diagnostic>), Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim_end();
+    // Most files are in the subset the fast reader takes (it gives up on duplicate keys).
+    if let Some(value) = fast::parse(text) {
+        return Ok((value, Vec::new()));
+    }
     // The position of a duplicate is only known inside the parser, at the duplicate key: each
     // pass stops at the first duplicate it has not located yet (its error carries the key's line
     // and column) and the next pass lets it through. Duplicates are rare, so are extra passes;
@@ -89,6 +98,13 @@ fn duplicate_warning(key: &str) -> Diagnostic {
 
 fn read(text: &str, ctx: &Ctx) -> Result<Value, serde_yaml::Error> {
     JsonSeed(ctx).deserialize(serde_yaml::Deserializer::from_str(text))
+}
+
+/// A plain scalar typed by the full reader (for the fast reader's numbers), if it is a scalar.
+fn scalar(plain: &str) -> Option<Value> {
+    read(plain, &Ctx::default())
+        .ok()
+        .filter(|v| !v.is_object() && !v.is_array())
 }
 
 fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Diagnostic {
