@@ -283,6 +283,11 @@ fn call_of(s: &str) -> Option<(String, Vec<String>)> {
     static RE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r#"^\s*(ref|source|metric)\s*\((.*)\)\s*$"#).unwrap());
     static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
+    // Most strings (column names, values) are no call: skip the regex for them.
+    let head = s.trim_start();
+    if !(head.starts_with("ref") || head.starts_with("source") || head.starts_with("metric")) {
+        return None;
+    }
     let c = RE.captures(s)?;
     let args = ARG.captures_iter(&c[2]).map(|a| a[1].to_string()).collect();
     Some((c[1].to_string(), args))
