@@ -291,11 +291,15 @@ impl NodeEnv<'_> {
             v.sort();
             v.dedup();
         }
-        let both: Vec<String> = unique
+        // A not_null column counts with a unique test enabled or not, as in dbt.
+        let mut both: Vec<String> = unique
             .iter()
+            .chain(&disabled_unique)
             .filter(|c| not_null.contains(c))
             .cloned()
             .collect();
+        both.sort();
+        both.dedup();
         if !both.is_empty() {
             both
         } else if !unique.is_empty() {

@@ -168,6 +168,50 @@ pub(crate) fn finish_config(node: &mut Node) {
     }
     // A test's `severity` stays as written (`warn`), as dbt keeps it; it is compared
     // case-insensitively where it is used.
+    if node.resource_type == ResourceType::Test {
+        store_failures_pair(node);
+    }
+}
+
+/// dbt's test config settles `store_failures` and `store_failures_as` together: without
+/// `store_failures_as`, `store_failures: true` means `table` and `false` `ephemeral`; with it,
+/// `store_failures` follows it (false only for `ephemeral`).
+fn store_failures_pair(node: &mut Node) {
+    let (key, value) = match node.config.get("store_failures_as") {
+        None | Some(Value::Null) => match node.config.get("store_failures") {
+            Some(Value::Bool(b)) => (
+                "store_failures_as",
+                Value::String(if *b { "table" } else { "ephemeral" }.into()),
+            ),
+            _ => return,
+        },
+        Some(v) => (
+            "store_failures",
+            Value::Bool(v.as_str() != Some("ephemeral")),
+        ),
+    };
+    if node.config.get(key) != Some(&value) {
+        node.config_mut().insert(key.into(), value);
+    }
+}
+
+/// A microbatch model's `begin` written as text, as dbt records it once parsed: read as an ISO
+/// date or timestamp and written back in Python's ISO form (`2024-01-01` is
+/// `2024-01-01T00:00:00`). Text that is no ISO date stays as written (the build reports it).
+pub(super) fn normalize_microbatch_begin(node: &mut Node) {
+    let microbatch = node.config_str("materialized") == Some("incremental")
+        && node.config_str("incremental_strategy") == Some("microbatch");
+    if !microbatch {
+        return;
+    }
+    let Some(Value::String(text)) = node.config.get("begin") else {
+        return;
+    };
+    if let Some(iso) = crate::templating::iso_datetime_text(text) {
+        if &iso != text {
+            node.config_mut().insert("begin".into(), Value::String(iso));
+        }
+    }
 }
 
 /// A node's config from `dbt_project.yml` trees: its own project's tree, then (for a package's

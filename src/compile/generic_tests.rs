@@ -359,8 +359,12 @@ fn test_node(
         TestTarget::Source { source, .. } => format!("sources.{source}"),
         TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
     });
+    // dbt attaches a test to its source when it resolves the enabled nodes' sources: a
+    // disabled test of a source is attached to nothing.
     node.attached_node = match a.target {
-        TestTarget::Source { source, table } => Some(format!("source.{pkg}.{source}.{table}")),
+        TestTarget::Source { source, table } => node
+            .is_enabled()
+            .then(|| format!("source.{pkg}.{source}.{table}")),
         _ => a.attached.clone(),
     };
     node.test_metadata = Some(TestMetadata {
@@ -373,6 +377,12 @@ fn test_node(
     let mut ctx: Option<Arc<RenderCtx>> = None;
     let (mut static_refs, mut static_sources) =
         kwarg_dependencies(td, a.file, &node, env, &mut ctx, errors);
+    // dbt reads the refs and sources of the arguments, not the macros they call.
+    if let Some(c) = &ctx {
+        if let Ok(mut r) = c.recorded.lock() {
+            r.macros.clear();
+        }
+    }
     // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
     // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
     // (Only when the macro's file calls `config(` at all: most custom tests do not, and
@@ -398,12 +408,21 @@ fn test_node(
             return None;
         }
     }
-    if own.is_some_and(|d| d.contents.contains("config(")) {
+    if own.is_some_and(|d| crate::templating::calls_config(&d.contents)) {
         let ctx = ctx.get_or_insert_with(|| parse_ctx(&node, env));
         parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, ctx);
     }
     let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
     if !rec.config.is_empty() {
+        // dbt records what the macro's `config()` sets (`fail_calc`) among the unrendered
+        // config too, after the test's own (which wins).
+        let from_macro: Map<String, Value> = rec
+            .config
+            .iter()
+            .filter(|(k, _)| !td.config.contains_key(k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        super::configs::add_unrendered(&mut node.unrendered_config, &from_macro);
         merge_into(&mut node.config, &rec.config);
         merge_into(&mut node.config, &td.config);
         render_config(&mut node, errors);
@@ -422,10 +441,20 @@ fn test_node(
     node.refs = static_refs;
     node.sources = static_sources;
     let resolved = resolved_test_macro(templates, pkg, td);
+    // `get_where_subquery` as a call from the test's package finds it (a project may
+    // override dbt's).
+    let where_subquery = templates
+        .index
+        .find("get_where_subquery", Some(pkg))
+        .map_or_else(
+            || "macro.dbt.get_where_subquery".to_string(),
+            |d| format!("macro.{}.get_where_subquery", d.package),
+        );
     node.depends_on_macros = test_macro_dependencies(
         td,
         defining.as_deref(),
         resolved,
+        where_subquery,
         rec.macros,
         &mut node.refs,
     );
@@ -660,6 +689,7 @@ fn test_macro_dependencies(
     td: &TestDefinition,
     defining: Option<&str>,
     resolved: Option<(String, bool)>,
+    where_subquery: String,
     recorded: Vec<String>,
     refs: &mut [crate::templating::RefCall],
 ) -> Vec<String> {
@@ -677,7 +707,7 @@ fn test_macro_dependencies(
     let mut m = vec![first];
     let model_arg = td.kwargs.get("model").and_then(Value::as_str);
     if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
-        m.push("macro.dbt.get_where_subquery".to_string());
+        m.push(where_subquery);
     }
     if !builtin && named_too && !m.contains(&test_macro) {
         m.push(test_macro);

@@ -211,6 +211,19 @@ fn parse_project(
     crate::timing("parse: generic tests", t);
     t = std::time::Instant::now();
     yaml_nodes::yaml_nodes(project, props, &mut manifest, &mut errors);
+    // An exposure's `meta` may hold Jinja (`{{ env_var('BUCKET') }}`): dbt renders it.
+    for e in manifest.exposures.values_mut() {
+        if super::yaml_values::value_has_jinja(&Value::Object(e.meta.clone())) {
+            match render_config_strings(e, &templates, &services, target) {
+                Ok(()) => {
+                    if let Some(Value::Object(m)) = e.config.get("meta") {
+                        e.meta = m.clone();
+                    }
+                }
+                Err(d) => errors.push(d),
+            }
+        }
+    }
     for (proj, props, _) in &all_props[1..] {
         yaml_nodes::unit_tests(proj, props, &mut manifest, &mut errors);
     }
@@ -249,6 +262,9 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
+    for n in manifest.nodes.values_mut() {
+        super::configs::normalize_microbatch_begin(n);
+    }
     // A unit test's schema is its model's, as dbt records it.
     let schemas: Vec<(String, String)> = manifest
         .unit_tests

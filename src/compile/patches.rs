@@ -14,6 +14,7 @@ use super::nodes::*;
 use super::paths::{file_stem, fqn};
 use super::properties::{entry_config, node_entry_config, Entry, Properties};
 use super::versions::{normalize_deprecation_date, Versions};
+use super::yaml_values::{rendered_map, rendered_text};
 use crate::project::config::str_list;
 use crate::project::config::ConfigTree;
 use crate::project::{FileKind, Project};
@@ -102,7 +103,7 @@ pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &DocsLookup) {
     (node.description, node.doc_blocks) =
         docs.render(entry.str("description").unwrap_or(""), &package);
     if let Some(Value::Object(meta)) = entry.value.get("meta") {
-        node.meta = meta.clone();
+        node.meta = super::yaml_values::rendered_map(meta);
     }
     let entry_cfg: Map<String, Value> = node_entry_config(entry.value)
         .iter()
@@ -122,14 +123,16 @@ pub(super) fn apply_entry(node: &mut Node, entry: &Entry, docs: &DocsLookup) {
             .map(|(k, _)| k.to_string())
             .collect();
     }
-    // Top-level `meta` and `docs` join the config dbt records as written (after `config:`).
+    // Top-level `meta` and `docs` join the config dbt records as its renderer leaves them
+    // (after `config:`).
     for k in ["meta", "docs"] {
         if let Some(Value::Object(v)) = entry.value.get(k) {
+            let v = rendered_map(v);
             match node.unrendered_config.get_mut(k) {
-                Some(Value::Object(prev)) => prev.extend(v.clone()),
+                Some(Value::Object(prev)) => prev.extend(v),
                 _ => {
                     node.unrendered_config
-                        .insert(k.to_string(), Value::Object(v.clone()));
+                        .insert(k.to_string(), Value::Object(v));
                 }
             }
         }
@@ -201,13 +204,14 @@ pub(super) fn columns_of(
             // `config:` meta and tags join the column's own (dbt 1.10): the config's meta
             // keys win, tags are kept once each.
             let config = c.get("config").and_then(Value::as_object);
+            // (Rendered as dbt renders properties: text loses its last line break.)
             let mut meta = c
                 .get("meta")
                 .and_then(Value::as_object)
-                .cloned()
+                .map(rendered_map)
                 .unwrap_or_default();
             if let Some(Value::Object(m)) = config.and_then(|c| c.get("meta")) {
-                meta.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+                meta.extend(rendered_map(m));
             }
             let mut tags = str_list(c.get("tags"));
             for t in str_list(config.and_then(|c| c.get("tags"))) {
@@ -219,7 +223,7 @@ pub(super) fn columns_of(
                 Value::Object(m) => m
                     .iter()
                     .filter(|(k, _)| !COLUMN_KEYS.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (k.clone(), rendered_text(v)))
                     .collect(),
                 _ => Map::new(),
             };
@@ -303,6 +307,14 @@ pub(crate) fn render_docs_with<'d>(
     text: &str,
     mut block: impl FnMut(Option<&str>, &str) -> Option<&'d str>,
 ) -> String {
+    // dbt renders a text holding Jinja, and Jinja drops one line break ending the text.
+    let has_jinja = ["{{", "{%", "{#", "#}", "%}", "}}"]
+        .iter()
+        .any(|m| text.contains(m));
+    let text = match has_jinja {
+        true => text.strip_suffix('\n').unwrap_or(text),
+        false => text,
+    };
     if !text.contains("doc(") {
         return text.to_string();
     }

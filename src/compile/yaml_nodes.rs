@@ -231,12 +231,13 @@ fn exposure_config(node: &mut Node, entry: &Entry, project: &Project) {
         add_unrendered(&mut config, own);
     }
     node.unrendered_config = config.clone();
+    // (Rendered as dbt renders properties: text loses its last line break.)
     let mut meta = match entry.value.get("meta") {
-        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Object(m)) => super::yaml_values::rendered_map(m),
         _ => Map::new(),
     };
     if let Some(Value::Object(m)) = config.get("meta") {
-        meta.extend(m.clone());
+        meta.extend(super::yaml_values::rendered_map(m));
     }
     let mut tags = str_list(entry.value.get("tags"));
     tags.extend(str_list(config.get("tags")));

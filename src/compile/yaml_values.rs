@@ -135,6 +135,31 @@ pub(super) fn without_last_line_break(v: &Value) -> Value {
     }
 }
 
+/// A properties value as dbt's renderer leaves text without Jinja: it renders every value of an
+/// entry but descriptions and tests (its native renderer, which keeps text as text), and Jinja
+/// drops the last line break of what it renders (a `|` block's `text\n` is `text`).
+pub(super) fn rendered_text(v: &Value) -> Value {
+    match v {
+        Value::String(s) if !has_jinja(s) && s.ends_with('\n') => {
+            Value::String(s[..s.len() - 1].to_string())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(rendered_text).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, x)| (k.clone(), rendered_text(x)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// [`rendered_text`] of each value of a mapping.
+pub(super) fn rendered_map(m: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    m.iter()
+        .map(|(k, v)| (k.clone(), rendered_text(v)))
+        .collect()
+}
+
 fn render_value(
     v: &Value,
     templates: &Templates,

@@ -44,6 +44,16 @@ pub use macros::MacroFile;
 pub use macros::MacroIndex;
 pub(crate) use macros::{MacroDef, BUILTIN_PACKAGE};
 pub(crate) use objects::{relation_value, CellKind, Column, QueryResult};
+pub(crate) use pydatetime::iso_datetime_text;
+
+/// Whether a template's text calls `config(...)` (`config (` too: Jinja allows the space).
+pub(crate) fn calls_config(text: &str) -> bool {
+    text.match_indices("config").any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let word_start = !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        word_start && text[i + "config".len()..].trim_start().starts_with('(')
+    })
+}
 pub use syntax::rewrite;
 
 /// Which render this is.
@@ -705,4 +715,19 @@ pub(crate) fn jinja_error(e: &minijinja::Error, file: &str, source: &str) -> Dia
         d.hint = hint;
     }
     d
+}
+
+#[cfg(test)]
+mod config_call_tests {
+    use super::calls_config;
+
+    #[test]
+    fn a_config_call_is_found_with_or_without_a_space() {
+        assert!(calls_config("{{ config(severity='warn') }}"));
+        assert!(calls_config("{{ config (\n  severity = 'warn'\n) }}"));
+        assert!(!calls_config(
+            "{{ get_config('x') }} {% do node.config(1) %}"
+        ));
+        assert!(!calls_config("{{ config.get('x') }} select 1"));
+    }
 }

@@ -33,6 +33,7 @@ mod pg_faults;
 mod pg_server;
 mod pkg_postgres;
 mod postgres;
+mod properties_rendering;
 mod query_comment;
 mod shop;
 mod snapshots;

@@ -423,8 +423,14 @@ impl Object for VarObj {
         match ctx.services.var(&ctx.node.package, name) {
             // A text value with Jinja (`max_depth: "{{ 9 if target.type == 'bigquery' else 4
             // }}"`) is rendered where it is read, to text, as dbt's `var()` renders it.
+            // Written in dbt's Python-flavoured Jinja like any template (`now() -
+            // timedelta(days=7)`, `x in['a']`): prepared as templates are.
             Some(serde_json::Value::String(s)) if s.contains("{{") || s.contains("{%") => {
-                state.env().render_str(&s, ctx.jinja_ctx()).map(Value::from)
+                let prepared = crate::templating::macros::preprocess_node(&s);
+                state
+                    .env()
+                    .render_str(&prepared, ctx.jinja_ctx())
+                    .map(Value::from)
             }
             Some(v) => Ok(Value::from_serialize(&v)),
             None => match args.get(1) {
@@ -470,6 +476,15 @@ impl std::error::Error for VarMissing {}
 
 fn is_incremental() -> Result<bool, Error> {
     let ctx = ctx_or_err()?;
+    // dbt's `is_incremental` is a macro: a node that calls it depends on it.
+    if ctx.macro_depth.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        if let Ok(mut r) = ctx.recorded.lock() {
+            let id = "macro.dbt.is_incremental";
+            if !r.macros.iter().any(|m| m == id) {
+                r.macros.push(id.to_string());
+            }
+        }
+    }
     Ok(ctx.phase == Phase::Compile && ctx.services.is_incremental(&ctx.node))
 }
 

@@ -270,7 +270,7 @@ impl PyDateTime {
             .map(|tz| self.t - Duration::seconds(tz.offset as i64))
     }
     /// Python's `isoformat(sep, timespec)`.
-    fn iso(&self, sep: &str, timespec: &str) -> String {
+    pub(super) fn iso(&self, sep: &str, timespec: &str) -> String {
         let mut s = format!(
             "{}{sep}{}",
             self.t.format("%Y-%m-%d"),

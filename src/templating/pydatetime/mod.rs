@@ -339,6 +339,13 @@ impl Object for TypeObj {
     }
 }
 
+/// `datetime.fromisoformat(text).isoformat()`: how dbt records a microbatch model's `begin`
+/// written as text (`2024-01-01` is `2024-01-01T00:00:00`); `None` when it is no ISO date.
+pub(crate) fn iso_datetime_text(text: &str) -> Option<String> {
+    let (t, tz) = parse_iso(text)?;
+    Some(PyDateTime { t, tz }.iso("T", "auto"))
+}
+
 /// Python's `repr()` of a datetime value, if `v` is one.
 pub(crate) fn repr(v: &Value) -> Option<String> {
     if let Some(d) = v.downcast_object_ref::<PyDateTime>() {
