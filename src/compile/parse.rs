@@ -211,8 +211,16 @@ fn parse_project(
     crate::timing("parse: generic tests", t);
     t = std::time::Instant::now();
     yaml_nodes::yaml_nodes(project, props, &mut manifest, &mut errors);
-    // An exposure's `meta` may hold Jinja (`{{ env_var('BUCKET') }}`): dbt renders it.
+    // An exposure's description calls docs blocks as a node's does (dbt renders the enabled
+    // ones'); its `meta` may hold Jinja (`{{ env_var('BUCKET') }}`): dbt renders it.
+    let docs = DocsLookup {
+        blocks: &manifest.docs,
+        root: &project.config.name,
+    };
     for e in manifest.exposures.values_mut() {
+        if e.description.contains("doc(") {
+            e.description = docs.render(&e.description, &e.package_name).0;
+        }
         if super::yaml_values::value_has_jinja(&Value::Object(e.meta.clone())) {
             match render_config_strings(e, &templates, &services, target) {
                 Ok(()) => {

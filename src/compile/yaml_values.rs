@@ -123,30 +123,30 @@ pub(super) fn value_needs_render(v: &Value) -> bool {
 /// break dropped (a `|` block's `date\n` is `date`), and then read as a Python literal would be
 /// (`True`, numbers). Text with Jinja is rendered later, with the node.
 pub(super) fn without_last_line_break(v: &Value) -> Value {
-    match v {
-        Value::String(s) if !has_jinja(s) && s.ends_with('\n') => native(&s[..s.len() - 1]),
-        Value::Array(items) => Value::Array(items.iter().map(without_last_line_break).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, x)| (k.clone(), without_last_line_break(x)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    map_text_with_line_break(v, &native)
 }
 
 /// A properties value as dbt's renderer leaves text without Jinja: it renders every value of an
 /// entry but descriptions and tests (its native renderer, which keeps text as text), and Jinja
 /// drops the last line break of what it renders (a `|` block's `text\n` is `text`).
 pub(super) fn rendered_text(v: &Value) -> Value {
+    map_text_with_line_break(v, &|s| Value::String(s.to_string()))
+}
+
+/// `v` with `f` applied, wherever it is nested, to each text without Jinja that ends in a line
+/// break (given without that line break).
+fn map_text_with_line_break(v: &Value, f: &dyn Fn(&str) -> Value) -> Value {
     match v {
-        Value::String(s) if !has_jinja(s) && s.ends_with('\n') => {
-            Value::String(s[..s.len() - 1].to_string())
-        }
-        Value::Array(items) => Value::Array(items.iter().map(rendered_text).collect()),
+        Value::String(s) if !has_jinja(s) && s.ends_with('\n') => f(&s[..s.len() - 1]),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| map_text_with_line_break(x, f))
+                .collect(),
+        ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, x)| (k.clone(), rendered_text(x)))
+                .map(|(k, x)| (k.clone(), map_text_with_line_break(x, f)))
                 .collect(),
         ),
         other => other.clone(),

@@ -5,7 +5,8 @@
 //! Jinja (`datetime - timedelta`), a microbatch model's `begin` read as a datetime, the macros a
 //! model and a generic test depend on (`is_incremental`, a project's own `get_where_subquery`),
 //! not the macros a test's arguments call, a test's `store_failures_as`, a disabled source
-//! test attached to nothing, and a primary key from tests dbt counts though disabled. Every
+//! test attached to nothing, a primary key from tests dbt counts though disabled, and an
+//! exposure's description and `meta` rendered (a docs block, `env_var`). Every
 //! expected value is what real dbt-core 1.10 with dbt-duckdb wrote for the same project.
 
 use serde_json::json;
@@ -62,6 +63,21 @@ sources:
               - not_null
 "#;
 
+const EXPOSURES: &str = r#"version: 2
+exposures:
+  - name: board
+    type: dashboard
+    owner:
+      name: Ops
+    description: '{{ doc("events") }}'
+    meta:
+      bucket: "{{ env_var('RP_BUCKET', 'gs://default') }}"
+      note: |
+        text
+    depends_on:
+      - ref('events')
+"#;
+
 #[test]
 fn values_are_read_as_dbts_parser_reads_them() {
     let (_tmp, dir) = duckdb_project(
@@ -73,6 +89,7 @@ fn values_are_read_as_dbts_parser_reads_them() {
                 "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='at', batch_size='day', begin=var('start')) }}\nselect cast('{{ var(\"start\") }}' as timestamp) as at, 1 as id, 'a' as kind\n{% if is_incremental() %} where 1 = 1 {% endif %}\n",
             ),
             ("models/props.yml", PROPERTIES),
+            ("models/exposures.yml", EXPOSURES),
             (
                 "models/docs.md",
                 "{% docs events %}Events, one row each.{% enddocs %}\n",
