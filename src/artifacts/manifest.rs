@@ -91,7 +91,7 @@ fn write_after_nodes(m: &Manifest, ctx: &Ctx, w: &mut TopLevel) -> std::io::Resu
     w.entry("exposures", &exposures)?;
     w.entry("metrics", &semantic_section(m, "metric", &m.metrics, ctx))?;
     w.entry("groups", &m.groups)?;
-    w.entry("selectors", &Map::new())?;
+    w.entry("selectors", &m.selectors)?;
     let disabled: Map<String, Value> = m
         .disabled
         .iter()

@@ -195,6 +195,63 @@ fn store_failures_pair(node: &mut Node) {
     }
 }
 
+/// For a package's node, what the root project's `dbt_project.yml` sets for it wins over
+/// everything else, its properties `config:` and its `config(...)` calls included: dbt applies
+/// the root project's config last (its tags were appended and its meta merged already).
+/// With `unrendered`, the node's `unrendered_config` records the root project's values too (as
+/// dbt records them for generic tests).
+pub(super) fn root_config_wins(node: &mut Node, root: &Project, unrendered: bool) {
+    if node.package_name == root.config.name {
+        return;
+    }
+    let tree = match node.resource_type {
+        ResourceType::Model => &root.config.models,
+        ResourceType::Seed => &root.config.seeds,
+        ResourceType::Snapshot => &root.config.snapshots,
+        ResourceType::Analysis => &root.config.analyses,
+        ResourceType::Test => &root.config.data_tests,
+        _ => return,
+    };
+    let (cfg, written) = tree.resolve_with_unrendered(&node.fqn);
+    // The root project's tags were appended after the package's own project's: dbt appends
+    // them last, after the properties' and the `config(...)` calls'.
+    let root_tags = str_list(cfg.get("tags"));
+    let tags = str_list(node.config.get("tags"));
+    if !root_tags.is_empty() && !tags.ends_with(&root_tags) {
+        if let Some(i) = tags.windows(root_tags.len()).position(|w| w == root_tags) {
+            let mut moved = tags[..i].to_vec();
+            moved.extend_from_slice(&tags[i + root_tags.len()..]);
+            moved.extend(root_tags);
+            node.config_mut().insert("tags".into(), Value::from(moved));
+        }
+    }
+    for (k, v) in cfg {
+        // Lists dbt appends to (tags, hooks) already hold the root project's.
+        if matches!(&k[..], "tags" | "pre-hook" | "post-hook") {
+            continue;
+        }
+        // Mappings (meta, docs, persist_docs, column_types ...) are updated key by key.
+        let v = match (node.config.get(&k), &v) {
+            (Some(Value::Object(own)), Value::Object(root_map)) => {
+                let mut m = own.clone();
+                m.extend(root_map.clone());
+                Value::Object(m)
+            }
+            _ => v,
+        };
+        if node.config.get(&k) != Some(&v) {
+            node.config_mut().insert(k, v);
+        }
+    }
+    if unrendered {
+        for (k, v) in written {
+            if !matches!(&k[..], "tags" | "pre-hook" | "post-hook") {
+                node.unrendered_config.insert(k, v);
+            }
+        }
+    }
+}
+
 /// A microbatch model's `begin` written as text, as dbt records it once parsed: read as an ISO
 /// date or timestamp and written back in Python's ISO form (`2024-01-01` is
 /// `2024-01-01T00:00:00`). Text that is no ISO date stays as written (the build reports it).

@@ -83,9 +83,15 @@ pub(super) fn file_nodes(
                     // A snapshot's fqn has its file's name too, as dbt's snapshot parser
                     // writes it (`[pkg, folders..., file, snapshot]`).
                     let stem = file_stem(&f.path);
+                    // An analysis's path (and so its fqn) is under `analysis/`, as dbt's
+                    // analysis parser writes it.
+                    let path = match rtype {
+                        ResourceType::Analysis => format!("analysis/{}", f.path),
+                        _ => f.path.clone(),
+                    };
                     let mut fqn = match rtype {
-                        ResourceType::Snapshot => fqn(pkg, &f.path, &[&stem, node_name]),
-                        _ => fqn(pkg, &f.path, &[node_name]),
+                        ResourceType::Snapshot => fqn(pkg, &path, &[&stem, node_name]),
+                        _ => fqn(pkg, &path, &[node_name]),
                     };
                     let unique_id = match version {
                         Some(p) => {
@@ -95,7 +101,7 @@ pub(super) fn file_nodes(
                         None => format!("{}.{pkg}.{name}", rtype.as_str()),
                     };
                     let mut node = Node::new(unique_id, rtype, node_name.clone(), pkg.clone());
-                    node.path = f.path.clone();
+                    node.path = path;
                     node.original_file_path = f.original_file_path.clone();
                     node.checksum = FileHash::sha256(sha256_hex(f.contents.trim().as_bytes()));
                     node.raw_code = raw;

@@ -61,6 +61,9 @@ struct Attach<'a> {
     target: TestTarget<'a>,
     attached: Option<String>,
     resource_folder_path: String,
+    /// Tags its tests carry before their column's: a source table's are its source's and its
+    /// own top-level `tags:` (dbt's source test parser passes them on).
+    inherited_tags: Vec<String>,
 }
 
 /// Builds generic test nodes from properties YAML. Boxed: they go into the manifest's node map
@@ -86,7 +89,7 @@ pub(super) fn generic_tests(
     let source_tables = source_tables(props);
     let source_names: Vec<(String, String)> = source_tables
         .iter()
-        .map(|(s, tm, _)| {
+        .map(|(s, tm, ..)| {
             (
                 s.clone(),
                 tm.get("name")
@@ -97,8 +100,10 @@ pub(super) fn generic_tests(
         })
         .collect();
     let mut attaches = node_attaches(props, versions, manifest, project);
-    for (i, (_, tm, file)) in source_tables.iter().enumerate() {
+    for (i, (_, tm, file, source_tags)) in source_tables.iter().enumerate() {
         let (s, t) = &source_names[i];
+        let mut inherited_tags = source_tags.clone();
+        inherited_tags.extend(str_list(tm.get("tags")));
         attaches.push(Attach {
             entry: tm,
             file,
@@ -109,6 +114,7 @@ pub(super) fn generic_tests(
             },
             attached: None,
             resource_folder_path: relative_to_resource(file, project),
+            inherited_tags,
         });
     }
     // Each entry's tests are independent of every other entry's: build them in parallel, then
@@ -164,6 +170,7 @@ fn node_attaches<'a>(
                         },
                         attached: Some(id),
                         resource_folder_path: relative_to_resource(entry.file, project),
+                        inherited_tags: Vec::new(),
                     });
                 }
                 continue;
@@ -193,20 +200,26 @@ fn node_attaches<'a>(
                 },
                 attached: id,
                 resource_folder_path: relative_to_resource(entry.file, project),
+                inherited_tags: Vec::new(),
             });
         }
     }
     attaches
 }
 
-/// Every source table entry, with its source's name and its file.
-fn source_tables<'a>(props: &'a Properties<'a>) -> Vec<(String, Map<String, Value>, &'a str)> {
-    let mut source_tables: Vec<(String, Map<String, Value>, &str)> = Vec::new();
+/// A source table entry: its source's name, the entry, its file, its source's `tags:`.
+type SourceTable<'a> = (String, Map<String, Value>, &'a str, Vec<String>);
+
+/// Every source table entry.
+fn source_tables<'a>(props: &'a Properties<'a>) -> Vec<SourceTable<'a>> {
+    let mut source_tables = Vec::new();
     for entry in &props.sources {
         if let Some(Value::Array(tables)) = entry.value.get("tables") {
+            let tags = str_list(entry.value.get("tags"));
             for t in tables {
                 if let Value::Object(tm) = t {
-                    source_tables.push((entry.name().to_string(), tm.clone(), entry.file));
+                    let name = entry.name().to_string();
+                    source_tables.push((name, tm.clone(), entry.file, tags.clone()));
                 }
             }
         }
@@ -223,7 +236,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
     // tests carry (dbt's `column_tags`: `tags:` and `config: tags:`).
     let mut defs: Vec<(Option<String>, Vec<String>, Value)> = entry_tests(a.entry)
         .into_iter()
-        .map(|t| (None, Vec::new(), t))
+        .map(|t| (None, a.inherited_tags.clone(), t))
         .collect();
     if let Some(Value::Array(cols)) = a.entry.get("columns") {
         for c in cols {
@@ -236,8 +249,11 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
             } else {
                 cname.to_string()
             };
-            let mut tags = str_list(c.get("tags"));
-            for t in str_list(c.get("config").and_then(|cfg| cfg.get("tags"))) {
+            let mut tags = a.inherited_tags.clone();
+            for t in str_list(c.get("tags"))
+                .into_iter()
+                .chain(str_list(c.get("config").and_then(|cfg| cfg.get("tags"))))
+            {
                 if !tags.contains(&t) {
                     tags.push(t);
                 }
@@ -309,6 +325,7 @@ fn test_node(
     merge_into(&mut node.config, &td.config);
     node.unrendered_config = unrendered;
     super::configs::add_unrendered(&mut node.unrendered_config, &td.config);
+    super::configs::root_config_wins(&mut node, root, true);
     // A synthesized name too long for a relation gets its hashed short form as the config's
     // alias, as dbt sets it (a `name:` or an `alias` the test sets stays).
     if td.custom_name.is_none() && !td.config.contains_key("alias") && names.alias != names.name {
@@ -359,14 +376,8 @@ fn test_node(
         TestTarget::Source { source, .. } => format!("sources.{source}"),
         TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
     });
-    // dbt attaches a test to its source when it resolves the enabled nodes' sources: a
-    // disabled test of a source is attached to nothing.
-    node.attached_node = match a.target {
-        TestTarget::Source { source, table } => node
-            .is_enabled()
-            .then(|| format!("source.{pkg}.{source}.{table}")),
-        _ => a.attached.clone(),
-    };
+    // dbt 1.10 attaches a test to the model, seed or snapshot it tests, never to a source.
+    node.attached_node = a.attached.clone();
     node.test_metadata = Some(TestMetadata {
         name: td.test_name.clone(),
         namespace: td.namespace.clone(),
@@ -415,16 +426,20 @@ fn test_node(
     let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
     if !rec.config.is_empty() {
         // dbt records what the macro's `config()` sets (`fail_calc`) among the unrendered
-        // config too, after the test's own (which wins).
+        // config too, after what the project and the test set (which win).
         let from_macro: Map<String, Value> = rec
             .config
             .iter()
-            .filter(|(k, _)| !td.config.contains_key(k.as_str()))
+            .filter(|(k, _)| {
+                !td.config.contains_key(k.as_str())
+                    && !node.unrendered_config.contains_key(k.as_str())
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         super::configs::add_unrendered(&mut node.unrendered_config, &from_macro);
         merge_into(&mut node.config, &rec.config);
         merge_into(&mut node.config, &td.config);
+        super::configs::root_config_wins(&mut node, root, true);
         render_config(&mut node, errors);
         finish_config(&mut node);
     }

@@ -42,3 +42,4 @@ pub(crate) use render::{
 pub(crate) use resolve::{parse_relation_call, ParseServices, Resolver};
 pub(crate) use test_names::py_repr;
 pub(crate) use yaml_nodes::exposure_metrics;
+pub(crate) use yaml_values::rendered_text;

@@ -428,6 +428,8 @@ pub(crate) struct Manifest {
     /// The files of generic tests' macros the parse did not run because they call no
     /// `config(` (what makes the tests depends on that).
     pub(crate) test_macro_files: std::collections::BTreeSet<String>,
+    /// `selectors.yml`'s selectors by name, as dbt records them: rendered, as written.
+    pub(crate) selectors: serde_json::Map<String, Value>,
 }
 
 impl Manifest {

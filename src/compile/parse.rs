@@ -560,6 +560,7 @@ fn render_nodes(
                     .with_hint("run that SQL from a model's hook, or from on-run-end"));
                 }
                 node.depends_on_macros = rec.macros;
+                super::configs::root_config_wins(&mut node, project, false);
                 render_config_strings(&mut node, templates, services, target)?;
                 entry_keys_rendered(&mut node, &Map::new());
                 render_column_types(&mut node, templates, services, target)?;
@@ -575,6 +576,7 @@ fn render_nodes(
             node.file_render = super::nodes::FileRender::of(&rec).map(Arc::new);
             merge_into(&mut node.config, &rec.config);
             super::configs::add_unrendered(&mut node.unrendered_config, &rec.config_written);
+            super::configs::root_config_wins(&mut node, project, false);
             render_hooks(&node, templates, &ctx);
             let rec = ctx.recorded();
             node.refs = rec.refs;

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::configs::package_cfg;
+use super::configs::package_cfgs;
 use super::nodes::*;
 use super::patches::{columns_of, DocsLookup};
 use super::paths::{fqn, relative_to_resource};
@@ -65,12 +65,24 @@ pub(super) fn source_nodes(
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
-        merge(
-            &mut config,
-            &package_cfg(root, project, &project.config.sources, &fqn, |c| &c.sources),
-        );
+        let (project_cfg, project_unrendered) =
+            package_cfgs(root, project, &project.config.sources, &fqn, |c| &c.sources);
+        merge(&mut config, &project_cfg);
         merge(&mut config, &src_cfg);
         merge(&mut config, &entry_config(&tm));
+        // Tags and meta as dbt's source parser settles them: the source's (top-level and
+        // `config:`) and the table's together (tags sorted, once each; meta keys, later ones
+        // winning). They replace the project's tags (a source's config does not append them)
+        // and update its meta.
+        let (own_tags, own_meta) = source_tags_and_meta(entry.value, &tm);
+        let tags = own_tags.clone();
+        let mut meta = match project_cfg.get("meta") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        meta.extend(own_meta.clone());
+        config.insert("tags".into(), Value::from(tags.clone()));
+        config.insert("meta".into(), Value::Object(meta.clone()));
         // `quoting:` of the source, then of the table, key by key.
         let mut quoting = serde_json::Map::new();
         for q in [entry.value.get("quoting"), tm.get("quoting")] {
@@ -84,20 +96,8 @@ pub(super) fn source_nodes(
         node.config = std::sync::Arc::new(config.into());
         let description = tm.get("description").and_then(Value::as_str);
         (node.description, node.doc_blocks) = docs.render(description.unwrap_or(""), pkg);
-        node.tags = {
-            let mut t = str_list(entry.value.get("tags"));
-            for x in str_list(tm.get("tags")) {
-                if !t.contains(&x) {
-                    t.push(x);
-                }
-            }
-            t
-        };
-        node.meta = tm
-            .get("meta")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        node.tags = tags;
+        node.meta = meta;
         let identifier = tm
             .get("identifier")
             .and_then(Value::as_str)
@@ -151,12 +151,13 @@ pub(super) fn source_nodes(
             tm.get("freshness").cloned(),
             cfg_of(&tm),
         ];
-        // `unrendered_config` in dbt's order: the table's `config:` as written, the freshness
-        // the schema file sets (`null` when a level clears it), then where it is loaded from
-        // (as resolved), `meta` and `tags`.
-        if let Some(Value::Object(c)) = tm.get("config") {
-            for (k, v) in c {
-                node.unrendered_config.insert(k.clone(), v.clone());
+        // `unrendered_config` in dbt's order: the project's as written, the source's and the
+        // table's `config:` as written, the freshness the schema file sets (`null` when a level
+        // clears it), then where it is loaded from (as resolved), `meta` and `tags`.
+        node.unrendered_config = project_unrendered;
+        for c in [entry.value.get("config"), tm.get("config")] {
+            if let Some(Value::Object(c)) = c {
+                super::configs::add_unrendered(&mut node.unrendered_config, c);
             }
         }
         let freshness = match merge_source_freshness(&levels) {
@@ -174,11 +175,13 @@ pub(super) fn source_nodes(
         for (k, v) in [
             ("loaded_at_field", Value::from(field)),
             ("loaded_at_query", Value::from(query)),
-            ("meta", Value::Object(Default::default())),
-            ("tags", Value::Array(Vec::new())),
         ] {
             node.unrendered_config.entry(k).or_insert(v);
         }
+        node.unrendered_config
+            .insert("meta".into(), Value::Object(own_meta));
+        node.unrendered_config
+            .insert("tags".into(), Value::from(own_tags));
         node.config_mut()
             .insert("freshness".into(), freshness.clone());
         if let Some(src) = node.source.as_mut() {
@@ -190,6 +193,35 @@ pub(super) fn source_nodes(
         }
     }
     Ok(out)
+}
+
+/// A source table's own tags and meta, as dbt's source parser merges them from the source's
+/// `tags:` / `meta:`, its `config:`'s, the table's, and the table's `config:`'s: the tags sorted
+/// and once each, the meta keys merged in that order.
+fn source_tags_and_meta(
+    source: &serde_json::Map<String, Value>,
+    table: &serde_json::Map<String, Value>,
+) -> (Vec<String>, serde_json::Map<String, Value>) {
+    let config = |m: &serde_json::Map<String, Value>, k: &str| -> Option<Value> {
+        m.get("config").and_then(|c| c.get(k)).cloned()
+    };
+    let levels = [
+        (source.get("tags").cloned(), source.get("meta").cloned()),
+        (config(source, "tags"), config(source, "meta")),
+        (table.get("tags").cloned(), table.get("meta").cloned()),
+        (config(table, "tags"), config(table, "meta")),
+    ];
+    let mut tags = Vec::new();
+    let mut meta = serde_json::Map::new();
+    for (t, m) in levels {
+        tags.extend(str_list(t.as_ref()));
+        if let Some(Value::Object(m)) = m {
+            meta.extend(m);
+        }
+    }
+    tags.sort();
+    tags.dedup();
+    (tags, meta)
 }
 
 /// Which column (or query) tells a source table's freshness, as dbt decides it: the table's own

@@ -129,7 +129,7 @@ pub(super) fn without_last_line_break(v: &Value) -> Value {
 /// A properties value as dbt's renderer leaves text without Jinja: it renders every value of an
 /// entry but descriptions and tests (its native renderer, which keeps text as text), and Jinja
 /// drops the last line break of what it renders (a `|` block's `text\n` is `text`).
-pub(super) fn rendered_text(v: &Value) -> Value {
+pub(crate) fn rendered_text(v: &Value) -> Value {
     map_text_with_line_break(v, &|s| Value::String(s.to_string()))
 }
 

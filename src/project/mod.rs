@@ -208,7 +208,13 @@ pub(crate) struct Watched {
 pub(crate) fn watched(project: &Project) -> Watched {
     let mut folders = Vec::new();
     let mut files = Vec::new();
-    for name in ["packages.yml", "dependencies.yml", "package-lock.yml"] {
+    // (`selectors.yml` is written into the manifest.)
+    for name in [
+        "packages.yml",
+        "dependencies.yml",
+        "package-lock.yml",
+        "selectors.yml",
+    ] {
         files.push(project.root.join(name));
     }
     files.push(project.root.join(&project.config.packages_install_path));

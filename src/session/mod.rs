@@ -264,7 +264,8 @@ impl Session {
             .chain(std::mem::take(&mut parsed.warnings))
             .map(|d| d.with_source_from(&project.root))
             .collect();
-        let selectors = load_selectors(&project, &parse_opts.cli_vars, &target)?;
+        let (selectors, written) = load_selectors(&project, &parse_opts.cli_vars, &target)?;
+        parsed.manifest.selectors = written;
         // As dbt, state folders are relative to the project (an absolute one stays as it is).
         let previous = opts
             .state
@@ -465,15 +466,16 @@ fn read_json(path: &Path) -> Option<Value> {
 }
 
 /// `selectors.yml` of the project, its strings rendered (`env_var()`, `var()`, `target`) as dbt
-/// renders them.
+/// renders them; and its selectors by name as the manifest records them (each as written, its
+/// text as dbt's renderer leaves it).
 fn load_selectors(
     project: &Project,
     cli_vars: &Map<String, Value>,
     target: &Target,
-) -> Result<Selectors, Vec<Diagnostic>> {
+) -> Result<(Selectors, Map<String, Value>), Vec<Diagnostic>> {
     let path = project.root.join("selectors.yml");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(Selectors::default());
+        return Ok((Selectors::default(), Map::new()));
     };
     let shown = Path::new("selectors.yml");
     let doc = project::yaml::parse(&text, shown).map_err(|d| vec![d])?;
@@ -506,7 +508,18 @@ fn load_selectors(
     let doc = render_strings(&doc, &env).map_err(|e| {
         vec![Diagnostic::error(Code::Selector, format!("selectors.yml: {e}")).in_file(shown)]
     })?;
-    Selectors::parse(&doc, shown).map_err(|d| vec![d])
+    let selectors = Selectors::parse(&doc, shown).map_err(|d| vec![d])?;
+    let written = doc
+        .get("selectors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let name = s.get("name")?.as_str()?;
+            Some((name.to_string(), compile::rendered_text(s)))
+        })
+        .collect();
+    Ok((selectors, written))
 }
 
 fn render_strings(v: &Value, env: &minijinja::Environment) -> Result<Value, String> {

@@ -4,9 +4,11 @@
 //! in a model's `meta`, and in a description holding Jinja), a var holding Python-flavoured
 //! Jinja (`datetime - timedelta`), a microbatch model's `begin` read as a datetime, the macros a
 //! model and a generic test depend on (`is_incremental`, a project's own `get_where_subquery`),
-//! not the macros a test's arguments call, a test's `store_failures_as`, a disabled source
-//! test attached to nothing, a primary key from tests dbt counts though disabled, and an
-//! exposure's description and `meta` rendered (a docs block, `env_var`). Every
+//! not the macros a test's arguments call, a test's `store_failures_as`, a primary key from
+//! tests dbt counts though disabled, and an exposure's description and `meta` rendered (a docs
+//! block, `env_var`); and found on Mattermost's warehouse: sources' tags and meta merged as
+//! dbt's source parser merges them, their tests' tags (and no attached node), an analysis's
+//! path and fqn, and `selectors.yml` in the manifest. Every
 //! expected value is what real dbt-core 1.10 with dbt-duckdb wrote for the same project.
 
 use serde_json::json;
@@ -20,6 +22,9 @@ vars:
 data_tests:
   rp:
     +enabled: false
+sources:
+  rp:
+    +tags: [proj]
 "#;
 
 const PROPERTIES: &str = r#"version: 2
@@ -55,12 +60,39 @@ models:
           - not_null
 sources:
   - name: raw
+    tags: [src_b, src_a]
+    meta: {owner: a, level: source}
+    config:
+      tags: [cfg]
     tables:
       - name: things
+        tags: [tbl]
+        meta: {level: table}
         columns:
           - name: id
+            tags: [col]
             data_tests:
-              - not_null
+              - not_null:
+                  config:
+                    enabled: true
+  - name: plain
+    tables:
+      - name: one
+"#;
+
+const SELECTORS: &str = r#"selectors:
+  - name: nightly
+    description: >
+      Everything but
+      the views.
+    default: true
+    definition:
+      union:
+        - method: path
+          value: "*"
+        - exclude:
+            - method: config.materialized
+              value: view
 "#;
 
 const EXPOSURES: &str = r#"version: 2
@@ -90,6 +122,8 @@ fn values_are_read_as_dbts_parser_reads_them() {
             ),
             ("models/props.yml", PROPERTIES),
             ("models/exposures.yml", EXPOSURES),
+            ("selectors.yml", SELECTORS),
+            ("analyses/sub/an.sql", "select 1 as a\n"),
             (
                 "models/docs.md",
                 "{% docs events %}Events, one row each.{% enddocs %}\n",
@@ -130,6 +164,52 @@ fn values_are_read_as_dbts_parser_reads_them() {
         (&stored["store_failures"], &stored["store_failures_as"]),
         (&json!(true), &json!("table"))
     );
+    // A macro called in a test's argument is not among its macros.
+    assert_eq!(
+        m["nodes"]["test.rp.expression_check_events__my_expr_0.164e66fa3e"]["depends_on"],
+        json!({"macros": ["macro.rp.test_expression_check", "macro.rp.get_where_subquery"],
+               "nodes": ["model.rp.events"]})
+    );
+    // An exposure's description calls a docs block; its meta's Jinja is rendered.
+    let board = &m["exposures"]["exposure.rp.board"];
+    assert_eq!(board["description"], "Events, one row each.");
+    let meta = json!({"bucket": "gs://default", "note": "text"});
+    assert_eq!(board["meta"], meta);
+    assert_eq!(board["config"]["meta"], meta);
+    // A source's tags: its own, its config's and its table's, sorted; the project's are
+    // replaced, not appended to; meta keys merged. Its tests carry the source's and the
+    // table's tags with the column's, and are attached to nothing.
+    let things = &m["sources"]["source.rp.raw.things"];
+    let tags = json!(["cfg", "src_a", "src_b", "tbl"]);
+    let meta = json!({"owner": "a", "level": "table"});
+    assert_eq!((&things["tags"], &things["config"]["tags"]), (&tags, &tags));
+    assert_eq!((&things["meta"], &things["config"]["meta"]), (&meta, &meta));
+    assert_eq!(
+        things["unrendered_config"],
+        json!({"tags": tags, "loaded_at_field": null, "loaded_at_query": null, "meta": meta})
+    );
+    let keys: Vec<&String> = things["unrendered_config"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["tags", "loaded_at_field", "loaded_at_query", "meta"]);
+    assert_eq!(m["sources"]["source.rp.plain.one"]["tags"], json!([]));
+    let test = &m["nodes"]["test.rp.source_not_null_raw_things_id.b0ded3302e"];
+    assert_eq!(test["tags"], json!(["col", "src_a", "src_b", "tbl"]));
+    assert_eq!(test["config"]["tags"], json!([]));
+    assert_eq!(test["attached_node"], json!(null));
+    // An analysis's path and fqn are under `analysis/`.
+    let an = &m["nodes"]["analysis.rp.an"];
+    assert_eq!(an["path"], "analysis/sub/an.sql");
+    assert_eq!(an["fqn"], json!(["rp", "analysis", "sub", "an"]));
+    // selectors.yml's selectors, rendered.
+    assert_eq!(
+        m["selectors"],
+        json!({"nightly": {"name": "nightly", "description": "Everything but the views.",
+            "default": true, "definition": {"union": [{"method": "path", "value": "*"},
+            {"exclude": [{"method": "config.materialized", "value": "view"}]}]}}})
+    );
     let pair =
         &m["disabled"]["test.rp.unique_combination_of_columns_events_id__kind.18ec6b34b7"][0];
     assert_eq!(
@@ -138,5 +218,35 @@ fn values_are_read_as_dbts_parser_reads_them() {
             "macro.rp.test_unique_combination_of_columns",
             "macro.rp.get_where_subquery"
         ])
+    );
+}
+
+/// For a package's model, the root project's `dbt_project.yml` wins over the model's own
+/// `config(...)` call (dbt applies the root project's config last), and its tags come last.
+#[test]
+fn the_root_projects_config_wins_for_a_packages_nodes() {
+    let (_tmp, dir) = duckdb_project(
+        "rw",
+        "config-version: 2\nmodels:\n  pk:\n    +materialized: view\n    +tags: [root]\n",
+        &[
+            ("packages.yml", "packages:\n  - local: dbt_packages/pk\n"),
+            (
+                "dbt_packages/pk/dbt_project.yml",
+                "name: pk\nversion: '1.0'\nconfig-version: 2\nmodels:\n  pk:\n    +tags: [pkg]\n",
+            ),
+            (
+                "dbt_packages/pk/models/b.sql",
+                "{{ config(materialized='table', tags=['own']) }}\nselect 2 as id\n",
+            ),
+        ],
+    );
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let b = &manifest(&dir)["nodes"]["model.pk.b"];
+    assert_eq!(b["config"]["materialized"], "view");
+    assert_eq!(b["config"]["tags"], json!(["pkg", "own", "root"]));
+    assert_eq!(
+        b["unrendered_config"],
+        json!({"materialized": "table", "tags": ["own"]})
     );
 }
