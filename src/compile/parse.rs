@@ -221,7 +221,7 @@ fn parse_project(
         if e.description.contains("doc(") {
             e.description = docs.render(&e.description, &e.package_name).0;
         }
-        if super::yaml_values::value_has_jinja(&Value::Object(e.meta.clone())) {
+        if e.meta.values().any(super::yaml_values::value_has_jinja) {
             match render_config_strings(e, &templates, &services, target) {
                 Ok(()) => {
                     if let Some(Value::Object(m)) = e.config.get("meta") {

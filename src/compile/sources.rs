@@ -75,13 +75,12 @@ pub(super) fn source_nodes(
         // winning). They replace the project's tags (a source's config does not append them)
         // and update its meta.
         let (own_tags, own_meta) = source_tags_and_meta(entry.value, &tm);
-        let tags = own_tags.clone();
         let mut meta = match project_cfg.get("meta") {
             Some(Value::Object(m)) => m.clone(),
             _ => serde_json::Map::new(),
         };
         meta.extend(own_meta.clone());
-        config.insert("tags".into(), Value::from(tags.clone()));
+        config.insert("tags".into(), Value::from(own_tags.clone()));
         config.insert("meta".into(), Value::Object(meta.clone()));
         // `quoting:` of the source, then of the table, key by key.
         let mut quoting = serde_json::Map::new();
@@ -96,7 +95,7 @@ pub(super) fn source_nodes(
         node.config = std::sync::Arc::new(config.into());
         let description = tm.get("description").and_then(Value::as_str);
         (node.description, node.doc_blocks) = docs.render(description.unwrap_or(""), pkg);
-        node.tags = tags;
+        node.tags = own_tags.clone();
         node.meta = meta;
         let identifier = tm
             .get("identifier")

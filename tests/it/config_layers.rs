@@ -8,13 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{duckdb_project, manifest, sluice};
-
-fn parsed(dir: &std::path::Path) -> Value {
-    let r = sluice(dir, &["parse"]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    manifest(dir)
-}
+use crate::support::{duckdb_project, parsed_manifest};
 
 /// Tags from each `dbt_project.yml` level, the properties `config:` and each `config()` call are
 /// appended (repeats kept) in `config.tags`; the node's `tags` are those once each; a model
@@ -36,7 +30,7 @@ fn tags_are_appended_layer_by_layer() {
             ),
         ],
     );
-    let m = parsed(&dir);
+    let m = parsed_manifest(&dir);
     let n = &m["nodes"]["model.tg.m"];
     assert_eq!(n["tags"], json!(["a", "z", "b", "c"]));
     assert_eq!(
@@ -93,7 +87,7 @@ models:
             ),
         ],
     );
-    let m = parsed(&dir);
+    let m = parsed_manifest(&dir);
     let av = &m["nodes"]["test.tt.accepted_values_a_id__1.db87b67e3e"];
     assert_eq!(
         av["tags"],
@@ -167,7 +161,7 @@ models:
             ),
         ],
     );
-    let m = parsed(&dir);
+    let m = parsed_manifest(&dir);
     let n = &m["nodes"]["model.cc.m"];
     let id = &n["columns"]["id"];
     assert_eq!(id["meta"], json!({"a": 1, "b": 2}));
@@ -220,7 +214,7 @@ fn macros_are_listed_with_their_calls_and_properties() {
             ),
         ],
     );
-    let m = parsed(&dir);
+    let m = parsed_manifest(&dir);
     let mac = |name: &str| m["macros"][format!("macro.mt.{name}")].clone();
     assert_eq!(
         mac("ma")["macro_sql"],
@@ -279,7 +273,7 @@ fn semantic_definitions_and_sources_as_dbt_writes_them() {
             ("models/schema.yml", SQ_SCHEMA),
         ],
     );
-    let m = parsed(&dir);
+    let m = parsed_manifest(&dir);
     assert_eq!(m["group_map"], json!({"finance": []}));
     assert_eq!(
         m["metrics"]["metric.sq.revenue"]["description"],

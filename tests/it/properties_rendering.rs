@@ -13,7 +13,7 @@
 
 use serde_json::json;
 
-use crate::support::{duckdb_project, manifest, sluice};
+use crate::support::{duckdb_project, parsed_manifest};
 
 const PROJECT: &str = r#"version: '1.0'
 config-version: 2
@@ -138,9 +138,7 @@ fn values_are_read_as_dbts_parser_reads_them() {
             ),
         ],
     );
-    let r = sluice(&dir, &["parse"]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let m = manifest(&dir);
+    let m = parsed_manifest(&dir);
     let e = &m["nodes"]["model.rp.events"];
     // The var's Jinja subtracts a timedelta; `begin` is that date as a datetime.
     assert_eq!(e["config"]["begin"], "2024-01-03T00:00:00");
@@ -240,9 +238,7 @@ fn the_root_projects_config_wins_for_a_packages_nodes() {
             ),
         ],
     );
-    let r = sluice(&dir, &["parse"]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let b = &manifest(&dir)["nodes"]["model.pk.b"];
+    let b = &parsed_manifest(&dir)["nodes"]["model.pk.b"];
     assert_eq!(b["config"]["materialized"], "view");
     assert_eq!(b["config"]["tags"], json!(["pkg", "own", "root"]));
     assert_eq!(

@@ -76,6 +76,13 @@ pub fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("manifest.json is JSON")
 }
 
+/// `sluice parse` in `dir`, which must succeed, and the manifest it wrote.
+pub fn parsed_manifest(dir: &Path) -> serde_json::Value {
+    let r = sluice(dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    manifest(dir)
+}
+
 pub fn sluice(dir: &Path, args: &[&str]) -> Run {
     sluice_with_env(dir, args, &[])
 }
