@@ -16,7 +16,7 @@ use md5::{Digest, Md5};
 use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
-use super::manifest_entries::{edit_keys, RawEntry};
+use super::manifest_entries::{set_paths, RawEntry};
 use super::node_config::{default_docs, default_freshness, node_config};
 use super::node_json::{Columns, NodeEnv, NodeJson, Refs, Sources};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
@@ -337,7 +337,7 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
 /// metadata for `meta`. Returns whether it wrote.
 /// For a parse that changed only a few nodes, in place: an entry that fits where the old one
 /// was (with the blanks after it) is written over it, padded with blanks; one that does not is
-/// written with [`SLACK`] blanks after it, and the rest of the file behind it. Blanks between
+/// written with [`slack`] blanks after it, and the rest of the file behind it. Blanks between
 /// JSON values change no reader's view.
 pub(crate) fn patch_manifest_nodes(
     path: &Path,
@@ -348,7 +348,7 @@ pub(crate) fn patch_manifest_nodes(
     nodes: &NodesAddedRemoved,
 ) -> std::io::Result<bool> {
     let edited = |doc: &Document, from: usize| -> std::io::Result<Option<Vec<Span>>> {
-        let found = doc.entries(from, ids, |_, entry: Map<String, Value>| Some(entry))?;
+        let found = doc.entries(from, ids, |_, bytes| parse_one::<Map<String, Value>>(bytes))?;
         Ok(found
             .into_iter()
             .zip(ids)
@@ -362,25 +362,34 @@ pub(crate) fn patch_manifest_nodes(
     patch_nodes(path, meta, edited, graph, nodes)
 }
 
-/// [`patch_manifest_nodes`] for an `edit` that reads and writes only the keys `keys` of each
-/// entry (and reads `unique_id`): it is given those alone, parsed, and the other keys' values
-/// are copied as they are; the entries are edited in parallel. (Parsing thousands of entries
+/// [`patch_manifest_nodes`] for edits that set values in entries: `sets` gives, for a node's
+/// id, each value with its path of keys ([`set_paths`]; `None`: the entry cannot be patched).
+/// Only the objects on those paths are parsed (down to their keys); every other value's text
+/// is copied as it is, and the entries are edited in parallel. (Parsing thousands of entries
 /// whole is most of the time of their patch.)
-pub(crate) fn patch_manifest_keys(
+pub(crate) fn patch_manifest_paths(
     path: &Path,
     meta: &ArtifactMeta,
     ids: &[String],
-    keys: &[&str],
-    edit: impl Fn(&str, &mut Map<String, Value>) -> bool + Sync,
+    sets: impl Fn(&str) -> Option<Vec<(Vec<String>, Value)>> + Sync,
 ) -> std::io::Result<bool> {
     let edited = |doc: &Document, from: usize| -> std::io::Result<Option<Vec<Span>>> {
-        let found = doc.entries(from, ids, |id, entry: RawEntry| {
-            edit_keys(&entry, keys, |e| is_entry_of(e, id) && edit(id, e))
+        let found = doc.entries(from, ids, |id, bytes| {
+            let (len, entry) = RawEntry::read(bytes)?;
+            entry.is_of(id).then_some(())?;
+            Some((len, set_paths(&entry, &sets(id)?)?))
         })?;
         Ok(found.into_iter().collect())
     };
     let none = NodesAddedRemoved::default();
     patch_nodes(path, meta, edited, Vec::new, &none)
+}
+
+/// The JSON value `bytes` open with, and how many bytes it takes.
+fn parse_one<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<(usize, T)> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    Some((values.byte_offset(), value))
 }
 
 /// Whether `entry` is the manifest entry of the node `id`.
@@ -519,12 +528,12 @@ fn patch_nodes(
         return Err(invalid());
     }
     // An entry that fits where the old one was is written over it, padded with blanks; one that
-    // does not is written with [`SLACK`] blanks after it (so that its next edits fit in place),
+    // does not is written with [`slack`] blanks after it (so that its next edits fit in place),
     // and what follows it moves. Blanks between JSON values change no reader's view.
     let sizes: Vec<usize> = spans
         .iter()
         .map(|(start, end, new)| match new.len() > end - start {
-            true => new.len() + SLACK,
+            true => new.len() + slack(new.len()),
             false => end - start,
         })
         .collect();
@@ -701,42 +710,56 @@ impl Document {
 const MANY: usize = 16;
 
 impl Document {
-    /// [`Document::value_after`] for each of `ids` (maps after `from`): a few looked for one
-    /// by one; many in one pass over the whole document read at once, and parsed in parallel
-    /// (a search per id would read the file once per id).
-    fn entries<T: serde::de::DeserializeOwned + Send, R: Send>(
+    /// Each of the entries `ids` (the maps of `"<id>":{` after `from`) given to `then` (its
+    /// text, perhaps with more after it; it returns how long the value is, and what it made of
+    /// it): where it starts and ends, with the blanks after it. A few are looked for one by one;
+    /// many in one pass over the whole document read at once, and made in parallel (a search
+    /// per id would read the file once per id).
+    fn entries<R: Send>(
         &self,
         from: usize,
         ids: &[String],
-        then: impl Fn(&str, T) -> Option<R> + Sync,
+        then: impl Fn(&str, &[u8]) -> Option<(usize, R)> + Sync,
     ) -> std::io::Result<Vec<Option<(usize, usize, R)>>> {
-        let then = |id: &str, (start, end, value)| Some((start, end, then(id, value)?));
         if ids.len() <= MANY {
             return ids
                 .iter()
                 .map(|id| {
-                    let found = self.value_after::<T>(from..self.len, id, b'{')?;
-                    Ok(found.and_then(|f| then(id, f)))
+                    let found = self.value_after::<IgnoredAny>(from..self.len, id, b'{')?;
+                    let Some((start, end, _)) = found else {
+                        return Ok(None);
+                    };
+                    let bytes = self.read_at(start, end - start)?;
+                    Ok(then(id, &bytes).map(|(_, made)| (start, end, made)))
                 })
                 .collect();
         }
         use rayon::prelude::*;
-        let buf = self.read_at(0, self.len)?;
+        let buf = self.read_all()?;
         let starts = super::manifest_entries::map_starts(&buf, from, ids);
         Ok(ids
             .par_iter()
             .map(|id| {
                 let start = *starts.get(id.as_str())?;
-                let mut values =
-                    serde_json::Deserializer::from_slice(&buf[start..]).into_iter::<T>();
-                let value = values.next()?.ok()?;
-                let mut end = start + values.byte_offset();
+                let (len, made) = then(id, &buf[start..])?;
+                let mut end = start + len;
                 while buf.get(end) == Some(&b' ') {
                     end += 1;
                 }
-                then(id, (start, end, value))
+                Some((start, end, made))
             })
             .collect())
+    }
+
+    /// The whole document, its pieces read in parallel (reading a large file is mostly the
+    /// kernel copying it into fresh memory, which two threads do in about half the time).
+    fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        use rayon::prelude::*;
+        let mut buf = vec![0u8; self.len];
+        buf.par_chunks_mut(4 * PIECE)
+            .enumerate()
+            .try_for_each(|(i, piece)| self.file.read_exact_at(piece, (i * 4 * PIECE) as u64))?;
+        Ok(buf)
     }
 }
 
@@ -765,8 +788,12 @@ impl Document {
     }
 }
 
-/// The blanks left after a patched entry that grew, so that its next edits fit in place.
-const SLACK: usize = 4096;
+/// The blanks left after a patched entry of `len` bytes that grew, so that its next edits fit in
+/// place: a quarter of it, and at least 256 (more would make the next patch of many entries
+/// read and write that much more).
+fn slack(len: usize) -> usize {
+    (len / 4).max(256)
+}
 
 /// Which of the manifest's graph maps a [`GraphEdit`] changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1225,7 +1252,7 @@ mod tests {
             .chain(["model.p.none".to_string()])
             .collect();
         let many = doc
-            .entries(0, &ids, |_, e: Map<String, Value>| Some(e))
+            .entries(0, &ids, |_, bytes| parse_one::<Map<String, Value>>(bytes))
             .unwrap();
         for (id, found) in ids.iter().zip(&many) {
             let one = doc

@@ -34,7 +34,7 @@ pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
 pub(crate) use manifest::{
-    manifest_json, patch_manifest_keys, patch_manifest_nodes, rewrite_manifest_metadata,
+    manifest_json, patch_manifest_nodes, patch_manifest_paths, rewrite_manifest_metadata,
     write_manifest, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved,
 };
 pub(crate) use manifest_entries::{manifest_entries, manifest_has_any};

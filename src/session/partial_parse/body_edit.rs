@@ -37,7 +37,7 @@ use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
 use super::tests_edit::{self, FileChange};
-use super::{Entry, Patched, Stamps, State};
+use super::{Entry, Lazy, Patched, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
 use crate::compile::ResourceType;
@@ -53,7 +53,7 @@ struct Files {
     entries: Vec<Entry>,
     /// Each SQL file of a model, analysis or singular test, and each seed's CSV file (its path
     /// as the walk finds it): its node's id and its checksum.
-    models: BTreeMap<PathBuf, (String, String)>,
+    models: Lazy<BTreeMap<PathBuf, (String, String)>>,
     /// Each properties file of the root project that documents something, for [`docs_edit`].
     #[serde(default)]
     properties: BTreeMap<PathBuf, Described>,
@@ -62,14 +62,14 @@ struct Files {
     /// What [`ref_edit`] resolves a model's new `ref`s and `source`s with (none when a macro
     /// overrides them).
     #[serde(default)]
-    index: Option<ref_edit::Index>,
+    index: Lazy<Option<ref_edit::Index>>,
     /// What [`macro_edit`] patches a macro file's edit with.
     #[serde(default)]
-    macros: Option<Macros>,
+    macros: Lazy<Option<Macros>>,
     /// The hash that ends each test's id (enabled or disabled), for [`tests_edit`]: a new test
     /// whose hash is none of them is no node's already.
     #[serde(default)]
-    test_hashes: Option<BTreeSet<String>>,
+    test_hashes: Lazy<Option<BTreeSet<String>>>,
     /// The docs files the last full parse read, and the checksum of what [`docs_block_edit`]
     /// patches their edits with (kept in [`DOCS_FILE`], read only for those edits).
     #[serde(default)]
@@ -115,12 +115,12 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> Texts {
     let mut files = Files {
         key: stamps.key.clone(),
         entries: stamps.entries.clone(),
-        models,
+        models: Lazy::Value(models),
         properties,
         others,
-        index: ref_edit::Index::of(s),
-        macros: Some(Macros::of(s)),
-        test_hashes: Some(tests_edit::hashes(manifest)),
+        index: Lazy::Value(ref_edit::Index::of(s)),
+        macros: Lazy::Value(Some(Macros::of(s))),
+        test_hashes: Lazy::Value(Some(tests_edit::hashes(manifest))),
         docs: None,
     };
     let (docs_text, kept) = docs_block_edit::keep(s, root_docs);
@@ -277,12 +277,12 @@ pub(super) fn patch(
             let text = std::fs::read(path).ok()?;
             let new_sum = crate::session::fingerprint::checksum(&text);
             if new_sum != *sum {
-                // A macro file edited ([`macro_edit`]), a properties file's tests
-                // ([`tests_edit`]), else a full parse.
-                if files.macros.as_ref().is_some_and(|m| m.knows(path)) {
-                    macro_files.push((path.clone(), new_sum));
-                } else if files.docs.as_ref().is_some_and(|(d, _)| d.contains(path)) {
+                // A docs file edited ([`docs_block_edit`]), a macro file ([`macro_edit`]), a
+                // properties file's tests ([`tests_edit`]), else a full parse.
+                if files.docs.as_ref().is_some_and(|(d, _)| d.contains(path)) {
                     docs_files.push((path.clone(), new_sum));
+                } else if (files.macros.parsed()?.as_ref()).is_some_and(|m| m.knows(path)) {
+                    macro_files.push((path.clone(), new_sum));
                 } else if tests_edit::knows(target_path, path) {
                     tests_files.push((path.clone(), FileChange::Edited));
                 } else {
@@ -291,7 +291,7 @@ pub(super) fn patch(
             }
             continue;
         }
-        let (id, sum_before) = files.models.get_mut(path)?;
+        let (id, sum_before) = files.models.parsed()?.get_mut(path)?;
         if id.starts_with("seed.") {
             // A seed's rows are in the manifest only by their checksum.
             let relative = crate::project::relative(project.root, path);
@@ -372,9 +372,9 @@ pub(super) fn patch(
         }
         let paths: Vec<PathBuf> = macro_files.iter().map(|(p, _)| p.clone()).collect();
         macro_edit::patch(
-            files.macros.as_mut()?,
+            files.macros.parsed()?.as_mut()?,
             &paths,
-            &files.models,
+            files.models.parsed()?,
             project,
             (manifest, meta),
             &state.env,
@@ -392,8 +392,11 @@ pub(super) fn patch(
         project,
         meta,
         (&added_paths, &removed_paths),
-        (files.index.as_mut(), files.macros.as_mut()),
-        &mut files.models,
+        (
+            files.index.parsed()?.as_mut(),
+            files.macros.parsed()?.as_mut(),
+        ),
+        files.models.parsed()?,
         &state.env,
     )?;
     let ids: std::collections::BTreeSet<&String> = edits
@@ -409,12 +412,12 @@ pub(super) fn patch(
         let renderer = || Renderer::new(project.root, project.target.clone(), project.vars);
         let calls = std::cell::RefCell::new(CallEdits {
             root: &meta.project_name,
-            index: &mut files.index,
+            index: files.index.parsed()?,
             renderer: &renderer,
             rendering: None,
             env_read: &state.env,
             graph: Vec::new(),
-            macros: &mut files.macros,
+            macros: files.macros.parsed()?,
         });
         let patched = crate::artifacts::patch_manifest_nodes(
             manifest,
@@ -483,17 +486,17 @@ fn tests(
     project: &super::PatchContext<'_>,
     env_read: &BTreeMap<String, Option<String>>,
 ) -> Option<(usize, usize, usize)> {
-    let index = files.index.as_ref()?;
+    let index = files.index.parsed()?.as_ref()?;
     let mut all = tests_edit::TestsEdit::default();
     let mut kept = Vec::with_capacity(paths.len());
     for (path, change) in paths {
-        let hashes = files.test_hashes.as_mut();
+        let hashes = files.test_hashes.parsed()?.as_mut();
         let now = tests_edit::patch(
             (path, *change),
             target_path,
             project,
             meta,
-            (index, &files.models, hashes),
+            (index, files.models.parsed()?, hashes),
             env_read,
             &mut all,
         )?;

@@ -243,41 +243,36 @@ fn patch(
     if shared > 0 || names.iter().any(|n| docs.elsewhere.contains(*n)) {
         return None;
     }
-    let text_of = |name: &str| -> Option<&str> {
-        let (id, block) = docs.blocks.iter().find(|(_, b)| b.name == name)?;
-        Some(
-            changed
-                .get(id)
-                .map_or(block.contents.as_str(), String::as_str),
-        )
-    };
+    // Each block's text by its name (the first block of a name, as a parse finds it).
+    let mut texts: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (id, block) in &docs.blocks {
+        let text = changed.get(id).unwrap_or(&block.contents);
+        texts.entry(block.name.as_str()).or_insert(text.as_str());
+    }
     let mut edits: BTreeMap<String, DocsEdit> = BTreeMap::new();
     for u in &docs.uses {
         if crate::compile::doc_names(&u.text)
             .iter()
             .any(|n| names.contains(n))
         {
-            let text = crate::compile::render_docs_with(&u.text, |_, name| text_of(name));
+            let text =
+                crate::compile::render_docs_with(&u.text, |_, name| texts.get(name).copied());
             docs_edit::describe(&mut edits, u.place.clone(), &text);
         }
     }
     let ids: Vec<String> = edits.keys().chain(changed.keys()).cloned().collect();
     crate::timing("docs edit: descriptions rendered", t);
     let t = std::time::Instant::now();
-    let patched = crate::artifacts::patch_manifest_keys(
-        manifest,
-        meta,
-        &ids,
-        &[&["block_contents"][..], DocsEdit::KEYS].concat(),
-        |id, entry| match (changed.get(id), edits.get(id)) {
-            (Some(contents), _) => {
-                entry.insert("block_contents".into(), Value::String(contents.clone()));
-                true
-            }
-            (None, Some(edit)) => edit.apply(entry),
-            (None, None) => false,
-        },
-    );
+    let patched = crate::artifacts::patch_manifest_paths(manifest, meta, &ids, |id| {
+        match (changed.get(id), edits.get(id)) {
+            (Some(contents), _) => Some(vec![(
+                vec!["block_contents".to_string()],
+                Value::String(contents.clone()),
+            )]),
+            (None, Some(edit)) => Some(edit.sets()),
+            (None, None) => None,
+        }
+    });
     crate::timing("docs edit: manifest patched", t);
     if !matches!(patched, Ok(true)) {
         return None;

@@ -50,28 +50,38 @@ pub(super) struct DocsEdit {
 }
 
 impl DocsEdit {
-    /// The keys of a manifest entry [`DocsEdit::apply`] reads and writes.
-    pub(super) const KEYS: &[&str] = &["description", "source_description", "columns"];
+    /// The values the edit sets in a manifest entry, each by its path of keys (a column's
+    /// description under `columns` and the column's name), in order.
+    pub(super) fn sets(&self) -> Vec<(Vec<String>, Value)> {
+        let top = |key: &str, d: &Option<String>| {
+            let d = d.as_ref()?;
+            Some((vec![key.to_string()], Value::String(d.clone())))
+        };
+        let columns = self.columns.iter().map(|(name, d)| {
+            let path = ["columns", name, "description"].map(String::from).to_vec();
+            (path, Value::String(d.clone()))
+        });
+        top("description", &self.description)
+            .into_iter()
+            .chain(top("source_description", &self.source_description))
+            .chain(columns)
+            .collect()
+    }
 
     /// Writes the edit into `entry`; false when the entry lacks a column it names.
     pub(super) fn apply(&self, entry: &mut Map<String, Value>) -> bool {
-        if let Some(d) = &self.description {
-            entry.insert("description".into(), Value::String(d.clone()));
-        }
-        if let Some(d) = &self.source_description {
-            entry.insert("source_description".into(), Value::String(d.clone()));
-        }
-        for (name, d) in &self.columns {
-            let column = entry
-                .get_mut("columns")
-                .and_then(|c| c.get_mut(name))
-                .and_then(Value::as_object_mut);
-            match column {
-                Some(c) => c.insert("description".into(), Value::String(d.clone())),
-                None => return false,
+        self.sets().into_iter().all(|(path, value)| {
+            let Some((last, within)) = path.split_last() else {
+                return false;
             };
-        }
-        true
+            let mut map = Some(&mut *entry);
+            for key in within {
+                map = map
+                    .and_then(|m| m.get_mut(key))
+                    .and_then(Value::as_object_mut);
+            }
+            map.map(|m| m.insert(last.clone(), value)).is_some()
+        })
     }
 }
 

@@ -203,12 +203,12 @@ fn without_recent(entries: &mut [Entry], since: SystemTime) {
 /// The stamps of `files` and of every entry under `folders` (walked as a load walks them, in
 /// name order).
 fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::with_capacity(1024);
-    for f in files {
-        out.push((f.clone(), Stamp::of(f)));
-    }
+    use rayon::prelude::*;
+    // The paths first (the walk reads folders), then their stamps, in parallel.
+    let mut paths: Vec<(PathBuf, bool)> = Vec::with_capacity(1024);
+    paths.extend(files.iter().map(|f| (f.clone(), true)));
     for dir in folders {
-        out.push((dir.clone(), Stamp::of(dir)));
+        paths.push((dir.clone(), true));
         if !dir.is_dir() {
             continue;
         }
@@ -218,24 +218,36 @@ fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
             .sort_by_file_name();
         for e in entries {
             match e {
-                Ok(e) => {
-                    let stamp = Stamp::of(e.path());
-                    out.push((e.into_path(), stamp));
-                }
+                Ok(e) => paths.push((e.into_path(), true)),
                 // An unreadable entry never vouches for anything.
-                Err(_) => out.push((dir.clone(), None)),
+                Err(_) => paths.push((dir.clone(), false)),
             }
         }
     }
-    out
+    paths
+        .into_par_iter()
+        .map(|(path, readable)| {
+            let stamp = if readable { Stamp::of(&path) } else { None };
+            (path, stamp)
+        })
+        .collect()
 }
 
 /// The checksum over `entries`.
 fn stamp_key(entries: &[Entry]) -> String {
-    use std::io::Write;
     let mut text = Vec::with_capacity(64 * 1024);
     for (p, stamp) in entries {
-        let _ = writeln!(text, "{}\0{stamp:?}", p.display());
+        text.extend_from_slice(p.as_os_str().as_encoded_bytes());
+        text.push(0);
+        match stamp {
+            Some(s) => {
+                text.push(1);
+                for n in [s.len, s.modified_ns, s.inode] {
+                    text.extend_from_slice(&n.to_le_bytes());
+                }
+            }
+            None => text.push(0),
+        }
     }
     checksum(&text)
 }
@@ -566,6 +578,49 @@ pub(crate) fn save(p: Pending) {
             write_state(&target_path.join(STATE_FILE), &state);
         }
         _ => forget(target_path),
+    }
+}
+
+/// A part of a kept record parsed only when a patch reads it ([`Lazy::parsed`]): until then its
+/// JSON text, written back as it was read. (Most patches need a few of the parts a full parse
+/// keeps; parsing and writing all of them was a fifth of a patch's time on a large project.)
+#[derive(Debug)]
+pub(super) enum Lazy<T> {
+    Text(Box<serde_json::value::RawValue>),
+    Value(T),
+}
+
+impl<T: serde::de::DeserializeOwned> Lazy<T> {
+    /// The part, parsed if it was not (`None` when its text does not parse).
+    pub(super) fn parsed(&mut self) -> Option<&mut T> {
+        if let Lazy::Text(text) = self {
+            *self = Lazy::Value(serde_json::from_str(text.get()).ok()?);
+        }
+        match self {
+            Lazy::Value(value) => Some(value),
+            Lazy::Text(_) => None,
+        }
+    }
+}
+
+impl<T: Default> Default for Lazy<T> {
+    fn default() -> Self {
+        Lazy::Value(T::default())
+    }
+}
+
+impl<T: Serialize> Serialize for Lazy<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Lazy::Text(text) => text.serialize(s),
+            Lazy::Value(value) => value.serialize(s),
+        }
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Lazy<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(Lazy::Text)
     }
 }
 
