@@ -566,9 +566,11 @@ fn patch_nodes(
             }
         }
     }
+    let mut bytes = Vec::new();
     for (i, ((start, _, new), size)) in spans.iter().zip(&sizes).enumerate() {
         let at = start + if i == 0 { 0 } else { shifts[i - 1] };
-        let mut bytes = new.clone();
+        bytes.clear();
+        bytes.extend_from_slice(new);
         bytes.resize(*size, b' ');
         file.write_all_at(&bytes, at as u64)?;
     }

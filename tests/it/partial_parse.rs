@@ -1128,6 +1128,20 @@ fn an_edit_of_a_docs_blocks_text_is_patched_as_a_full_parse_would_write_it() {
         "{column}"
     );
     assert!(column.ends_with("In dollars."), "{column}");
+    // Edited back to the text the full parse read: patched again, from the text last patched in.
+    let r = edit("no less than", "at least");
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let column = fast["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .find_map(|n| n["columns"]["amount"]["description"].as_str())
+        .expect("the column");
+    assert!(
+        column.starts_with("Amount. EU orders of at least"),
+        "{column}"
+    );
     // A block added: a full parse.
     let r = edit(
         "{% enddocs %}",

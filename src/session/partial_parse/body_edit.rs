@@ -279,7 +279,7 @@ pub(super) fn patch(
             if new_sum != *sum {
                 // A docs file edited ([`docs_block_edit`]), a macro file ([`macro_edit`]), a
                 // properties file's tests ([`tests_edit`]), else a full parse.
-                if files.docs.as_ref().is_some_and(|(d, _)| d.contains(path)) {
+                if files.docs.as_ref().is_some_and(|d| d.contains(path)) {
                     docs_files.push((path.clone(), new_sum));
                 } else if (files.macros.parsed()?.as_ref()).is_some_and(|m| m.knows(path)) {
                     macro_files.push((path.clone(), new_sum));
@@ -332,7 +332,8 @@ pub(super) fn patch(
             return None;
         }
         let paths: Vec<PathBuf> = docs_files.iter().map(|(p, _)| p.clone()).collect();
-        docs_block_edit::patch_kept(target_path, &mut files.docs, &paths, (manifest, meta))?;
+        let kept = files.docs.as_mut()?;
+        docs_block_edit::patch_kept(target_path, kept, &paths, (manifest, meta))?;
         crate::timing("partial parse: docs files patched", t);
         files.others.extend(docs_files);
         let done = Patched {

@@ -26,43 +26,53 @@ use crate::session::Session;
 /// Where [`Docs`] is kept, in the target folder.
 pub(super) const DOCS_FILE: &str = "sluice_partial_parse_docs.json";
 
-/// What the files record says of the kept [`Docs`]: the docs files, and the checksum of the
-/// kept text (the record and the file must agree).
-pub(super) type Kept = (BTreeSet<PathBuf>, String);
+/// What the files record says of the kept [`Docs`]: the docs files, the checksum of the kept
+/// text (the record and the file must agree), and the text of each block patched since (by
+/// id: the kept file is not written again for a block's edit, only read).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Kept {
+    files: BTreeSet<PathBuf>,
+    sum: String,
+    patched: BTreeMap<String, String>,
+}
+
+impl Kept {
+    /// Whether `path` is one of the docs files the last full parse read.
+    pub(super) fn contains(&self, path: &Path) -> bool {
+        self.files.contains(path)
+    }
+}
 
 /// [`Docs::of`] as the text to keep in [`DOCS_FILE`], and what the files record says of it.
 pub(super) fn keep(s: &Session, root: Vec<FileUses>) -> (String, Kept) {
     let docs = Docs::of(s, root);
     let text = serde_json::to_string(&docs).unwrap_or_default();
-    let sum = crate::session::fingerprint::checksum(text.as_bytes());
-    (text, (docs.files(), sum))
+    let kept = Kept {
+        files: docs.files(),
+        sum: crate::session::fingerprint::checksum(text.as_bytes()),
+        patched: BTreeMap::new(),
+    };
+    (text, kept)
 }
 
-/// [`patch`] with the kept [`Docs`] (when they are what `kept` says), written back once the
-/// manifest is patched; `kept` is forgotten when they cannot be.
+/// [`patch`] with the kept [`Docs`] (when they are what `kept` says, with the blocks patched
+/// since); the blocks it changes are added to `kept`.
 pub(super) fn patch_kept(
     target_path: &Path,
-    kept: &mut Option<Kept>,
+    kept: &mut Kept,
     edited: &[PathBuf],
     at: (&Path, &ArtifactMeta),
 ) -> Option<()> {
-    let (_, sum) = kept.as_ref()?;
     let text = std::fs::read(target_path.join(DOCS_FILE)).ok()?;
-    if crate::session::fingerprint::checksum(&text) != *sum {
+    if crate::session::fingerprint::checksum(&text) != kept.sum {
         return None;
     }
     let mut docs: Docs = serde_json::from_slice(&text).ok()?;
-    patch(&mut docs, edited, at)?;
-    let text = serde_json::to_string(&docs).ok()?;
-    match crate::artifacts::write_text(&target_path.join(DOCS_FILE), &text) {
-        Ok(_) => {
-            if let Some((_, sum)) = kept.as_mut() {
-                *sum = crate::session::fingerprint::checksum(text.as_bytes());
-            }
-        }
-        // The manifest is patched: what is kept of the docs no longer is what it says.
-        Err(_) => *kept = None,
+    for (id, contents) in &kept.patched {
+        docs.blocks.get_mut(id)?.contents.clone_from(contents);
     }
+    let changed = patch(&docs, edited, at)?;
+    kept.patched.extend(changed);
     Some(())
 }
 
@@ -198,12 +208,13 @@ fn count_calls(v: &Value, counts: &mut BTreeMap<String, usize>) {
 }
 
 /// Patches the manifest at `manifest` for the docs files `edited` (their new text on disk), as
-/// the module says, and updates `docs`; `None` when it did not patch (nothing written).
+/// the module says: the changed blocks' new text, by id; `None` when it did not patch (nothing
+/// written).
 fn patch(
-    docs: &mut Docs,
+    docs: &Docs,
     edited: &[PathBuf],
     (manifest, meta): (&Path, &ArtifactMeta),
-) -> Option<()> {
+) -> Option<BTreeMap<String, String>> {
     let t = std::time::Instant::now();
     // Each edited block's id and new text.
     let mut changed: BTreeMap<String, String> = BTreeMap::new();
@@ -274,15 +285,7 @@ fn patch(
         }
     });
     crate::timing("docs edit: manifest patched", t);
-    if !matches!(patched, Ok(true)) {
-        return None;
-    }
-    for (id, contents) in changed {
-        if let Some(b) = docs.blocks.get_mut(&id) {
-            b.contents = contents;
-        }
-    }
-    Some(())
+    matches!(patched, Ok(true)).then_some(changed)
 }
 
 #[cfg(test)]
