@@ -359,19 +359,21 @@ pub(crate) fn patch_manifest_nodes(
             })
             .collect())
     };
-    patch_nodes(path, meta, edited, graph, nodes)
+    patch_nodes((path, None), meta, edited, graph, nodes)
 }
 
 /// [`patch_manifest_nodes`] for edits that set values in entries: `sets` gives, for a node's
 /// id, each value with its path of keys ([`set_paths`]; `None`: the entry cannot be patched).
 /// Only the objects on those paths are parsed (down to their keys); every other value's text
 /// is copied as it is, and the entries are edited in parallel. (Parsing thousands of entries
-/// whole is most of the time of their patch.)
+/// whole is most of the time of their patch.) `read`: the whole manifest when it was read
+/// beforehand ([`read_manifest`], while other work went on).
 pub(crate) fn patch_manifest_paths(
     path: &Path,
     meta: &ArtifactMeta,
     ids: &[String],
     sets: impl Fn(&str) -> Option<Vec<(Vec<String>, Value)>> + Sync,
+    read: Option<Vec<u8>>,
 ) -> std::io::Result<bool> {
     let edited = |doc: &Document, from: usize| -> std::io::Result<Option<Vec<Span>>> {
         let found = doc.entries(from, ids, |id, bytes| {
@@ -382,7 +384,12 @@ pub(crate) fn patch_manifest_paths(
         Ok(found.into_iter().collect())
     };
     let none = NodesAddedRemoved::default();
-    patch_nodes(path, meta, edited, Vec::new, &none)
+    patch_nodes((path, read), meta, edited, Vec::new, &none)
+}
+
+/// The whole manifest at `path`, read in parallel pieces, for [`patch_manifest_paths`].
+pub(crate) fn read_manifest(path: &Path) -> std::io::Result<Vec<u8>> {
+    Document::open(path, None)?.read_all()
 }
 
 /// The JSON value `bytes` open with, and how many bytes it takes.
@@ -403,7 +410,7 @@ type Span = (usize, usize, Vec<u8>);
 /// [`patch_manifest_nodes`], with the entries' edits made by `edited` (given the document and
 /// where its `nodes` start: their spans, `None` when one cannot be patched).
 fn patch_nodes(
-    path: &Path,
+    (path, read): (&Path, Option<Vec<u8>>),
     meta: &ArtifactMeta,
     edited: impl FnOnce(&Document, usize) -> std::io::Result<Option<Vec<Span>>>,
     graph: impl FnOnce() -> Vec<GraphEdit>,
@@ -412,7 +419,7 @@ fn patch_nodes(
     let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a sluice manifest");
     // The file is searched and read in pieces: a patch reads what it looks through, not the
     // whole document.
-    let doc = Document::open(path)?;
+    let doc = Document::open(path, read)?;
     let meta_end = metadata_end(&doc.read_at(0, 1 << 16)?)?;
     let new_meta = serde_json::to_vec(&metadata_of(&meta.project_name, &meta.adapter_type, meta))?;
     if new_meta.len() != meta_end - HEAD.len() {
@@ -603,16 +610,25 @@ struct Removal<T> {
 struct Document {
     file: std::fs::File,
     len: usize,
+    /// The whole document, when it was read before it was opened.
+    whole: std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 /// How much of a [`Document`] one read takes.
 const PIECE: usize = 1 << 20;
 
 impl Document {
-    fn open(path: &Path) -> std::io::Result<Document> {
+    /// The document at `path`; `whole`: its text, read earlier (ignored unless it is as long as
+    /// the file: nothing else writes a manifest while sluice patches it).
+    fn open(path: &Path, whole: Option<Vec<u8>>) -> std::io::Result<Document> {
         let file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-        Ok(Document { file, len })
+        let whole = whole.filter(|w| w.len() == len);
+        Ok(Document {
+            file,
+            len,
+            whole: std::sync::Mutex::new(whole),
+        })
     }
 
     /// Up to `n` bytes from `at` (fewer at the end of the file).
@@ -757,6 +773,9 @@ impl Document {
     /// kernel copying it into fresh memory, which two threads do in about half the time).
     fn read_all(&self) -> std::io::Result<Vec<u8>> {
         use rayon::prelude::*;
+        if let Some(whole) = self.whole.lock().ok().and_then(|mut w| w.take()) {
+            return Ok(whole);
+        }
         let mut buf = vec![0u8; self.len];
         buf.par_chunks_mut(4 * PIECE)
             .enumerate()
@@ -1248,7 +1267,7 @@ mod tests {
             1,
         );
         std::fs::write(&path, text).unwrap();
-        let doc = Document::open(&path).unwrap();
+        let doc = Document::open(&path, None).unwrap();
         let ids: Vec<String> = (0..40)
             .map(|i| format!("model.p.m{i}"))
             .chain(["model.p.none".to_string()])

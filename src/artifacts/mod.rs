@@ -34,8 +34,9 @@ pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
 pub(crate) use manifest::{
-    manifest_json, patch_manifest_nodes, patch_manifest_paths, rewrite_manifest_metadata,
-    write_manifest, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved,
+    manifest_json, patch_manifest_nodes, patch_manifest_paths, read_manifest,
+    rewrite_manifest_metadata, write_manifest, GraphEdit, GraphMapKind, ListEdit,
+    NodesAddedRemoved,
 };
 pub(crate) use manifest_entries::{manifest_entries, manifest_has_any};
 pub use manifest_read::{

@@ -63,18 +63,35 @@ pub(super) fn patch_kept(
     edited: &[PathBuf],
     at: (&Path, &ArtifactMeta),
 ) -> Option<()> {
-    let text = std::fs::read(target_path.join(DOCS_FILE)).ok()?;
-    if crate::session::fingerprint::checksum(&text) != kept.sum {
-        return None;
-    }
-    let mut docs: Docs = serde_json::from_slice(&text).ok()?;
-    for (id, contents) in &kept.patched {
-        docs.blocks.get_mut(id)?.contents.clone_from(contents);
-    }
-    let changed = patch(&docs, edited, at)?;
+    let path = target_path.join(DOCS_FILE);
+    // Many descriptions call blocks: the manifest is read meanwhile (a patch of many entries
+    // reads it whole).
+    let many = std::fs::metadata(&path).is_ok_and(|m| m.len() > MANY_USES_BYTES);
+    let (read, docs) = rayon::join(
+        || {
+            many.then(|| crate::artifacts::read_manifest(at.0).ok())
+                .flatten()
+        },
+        || {
+            let text = std::fs::read(&path).ok()?;
+            if crate::session::fingerprint::checksum(&text) != kept.sum {
+                return None;
+            }
+            let mut docs: Docs = serde_json::from_slice(&text).ok()?;
+            for (id, contents) in &kept.patched {
+                docs.blocks.get_mut(id)?.contents.clone_from(contents);
+            }
+            Some(docs)
+        },
+    );
+    let changed = patch(&docs?, edited, at, read)?;
     kept.patched.extend(changed);
     Some(())
 }
+
+/// The size of a kept docs record above which its patches read the manifest early (about a
+/// thousand descriptions that call blocks).
+const MANY_USES_BYTES: u64 = 1 << 18;
 
 /// What the patch of a docs file needs of the last parse.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -214,6 +231,7 @@ fn patch(
     docs: &Docs,
     edited: &[PathBuf],
     (manifest, meta): (&Path, &ArtifactMeta),
+    read: Option<Vec<u8>>,
 ) -> Option<BTreeMap<String, String>> {
     let t = std::time::Instant::now();
     // Each edited block's id and new text.
@@ -274,16 +292,15 @@ fn patch(
     let ids: Vec<String> = edits.keys().chain(changed.keys()).cloned().collect();
     crate::timing("docs edit: descriptions rendered", t);
     let t = std::time::Instant::now();
-    let patched = crate::artifacts::patch_manifest_paths(manifest, meta, &ids, |id| {
-        match (changed.get(id), edits.get(id)) {
-            (Some(contents), _) => Some(vec![(
-                vec!["block_contents".to_string()],
-                Value::String(contents.clone()),
-            )]),
-            (None, Some(edit)) => Some(edit.sets()),
-            (None, None) => None,
-        }
-    });
+    let sets = |id: &str| match (changed.get(id), edits.get(id)) {
+        (Some(contents), _) => Some(vec![(
+            vec!["block_contents".to_string()],
+            Value::String(contents.clone()),
+        )]),
+        (None, Some(edit)) => Some(edit.sets()),
+        (None, None) => None,
+    };
+    let patched = crate::artifacts::patch_manifest_paths(manifest, meta, &ids, sets, read);
     crate::timing("docs edit: manifest patched", t);
     matches!(patched, Ok(true)).then_some(changed)
 }
