@@ -332,7 +332,7 @@ pub(crate) fn rewrite_manifest_metadata(path: &Path, meta: &ArtifactMeta) -> std
 /// Rewrites some entries of the manifest's `nodes` at `path`, each by `edit` (given the node's
 /// id and its entry; `false` when it cannot be patched, and then nothing is written), adds and
 /// removes the nodes `nodes` names (a removed node's entry and its graph lists go; it must
-/// have no children and no group), then the lists of `parent_map` and `child_map` that `graph`
+/// have no children, no group and no properties entry: that would describe nothing now), then the lists of `parent_map` and `child_map` that `graph`
 /// asks for (called after every `edit`, so that what they found can decide it), and the
 /// metadata for `meta`. Returns whether it wrote.
 /// For a parse that changed only a few nodes, in place: an entry that fits where the old one
@@ -456,7 +456,11 @@ fn patch_nodes(
             .get("config")
             .and_then(|c| c.get("group"))
             .is_some_and(|g| !g.is_null());
-        if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str()) || grouped {
+        let described = entry.get("patch_path").is_some_and(|p| !p.is_null());
+        if entry.get("unique_id").and_then(Value::as_str) != Some(id.as_str())
+            || grouped
+            || described
+        {
             return Ok(false);
         }
         spans.push((removal.start, removal.end, Vec::new()));

@@ -907,6 +907,24 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
     let r = parse(&dir, &[], &[]);
     assert!(!reused(&r) && !added(&r), "{r:?}");
     assert!(node(&manifest(&dir), "model.shop.refunds").is_null());
+    // A model a properties file describes, and nothing tests or reads, removed: a full parse
+    // (which warns that the entry describes no node).
+    let described = marts.join("described.sql");
+    std::fs::write(&described, "select 1 as id\n").expect("model");
+    let properties = marts.join("described.yml");
+    let entry = "version: 2\nmodels:\n  - name: described\n    description: One row.\n";
+    std::fs::write(&properties, entry).expect("properties");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    age(&dir);
+    assert!(reused(&parse(&dir, &[], &[])));
+    std::fs::remove_file(&described).expect("remove");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !removed(&r), "{r:?}");
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("unknown-patch") && said.contains("`described`"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -1113,16 +1131,22 @@ fn an_edit_of_a_docs_blocks_text_is_patched_as_a_full_parse_would_write_it() {
     let edit = |from: &str, to: &str| edit_and_parse(&dir, &docs, from, to);
     let r = edit("at least", "no less than");
     assert!(patched(&r), "{r:?}");
-    let fast = like_a_full_parse(&dir);
-    let big = fast["nodes"]
-        .as_object()
-        .expect("nodes")
-        .values()
-        .find(|n| n["description"].to_string().contains("no less than"))
-        .expect("the model the block describes");
-    let column = big["columns"]["amount"]["description"]
-        .as_str()
-        .expect("text");
+    // The model the block describes: its description and its column's, which calls it.
+    let described = |manifest: &Value| -> (String, String) {
+        let big = manifest["nodes"]
+            .as_object()
+            .expect("nodes")
+            .values()
+            .find(|n| n["columns"]["amount"]["description"].is_string())
+            .expect("the model the block describes");
+        let text = |v: &Value| v.as_str().expect("text").to_string();
+        (
+            text(&big["description"]),
+            text(&big["columns"]["amount"]["description"]),
+        )
+    };
+    let (model, column) = described(&like_a_full_parse(&dir));
+    assert!(model.contains("no less than"), "{model}");
     assert!(
         column.starts_with("Amount. EU orders of no less than"),
         "{column}"
@@ -1131,13 +1155,8 @@ fn an_edit_of_a_docs_blocks_text_is_patched_as_a_full_parse_would_write_it() {
     // Edited back to the text the full parse read: patched again, from the text last patched in.
     let r = edit("no less than", "at least");
     assert!(patched(&r), "{r:?}");
-    let fast = like_a_full_parse(&dir);
-    let column = fast["nodes"]
-        .as_object()
-        .expect("nodes")
-        .values()
-        .find_map(|n| n["columns"]["amount"]["description"].as_str())
-        .expect("the column");
+    let (model, column) = described(&like_a_full_parse(&dir));
+    assert!(model.contains("at least"), "{model}");
     assert!(
         column.starts_with("Amount. EU orders of at least"),
         "{column}"
