@@ -457,14 +457,16 @@ fn test_node(
     node.sources = static_sources;
     let resolved = resolved_test_macro(templates, pkg, td);
     // `get_where_subquery` as a call from the test's package finds it (a project may
-    // override dbt's).
-    let where_subquery = templates
-        .index
-        .find("get_where_subquery", Some(pkg))
-        .map_or_else(
-            || "macro.dbt.get_where_subquery".to_string(),
-            |d| format!("macro.{}.get_where_subquery", d.package),
-        );
+    // override dbt's); looked up only for a test whose model argument calls it.
+    let where_subquery = || {
+        templates
+            .index
+            .find("get_where_subquery", Some(pkg))
+            .map_or_else(
+                || "macro.dbt.get_where_subquery".to_string(),
+                |d| format!("macro.{}.get_where_subquery", d.package),
+            )
+    };
     node.depends_on_macros = test_macro_dependencies(
         td,
         defining.as_deref(),
@@ -704,7 +706,7 @@ fn test_macro_dependencies(
     td: &TestDefinition,
     defining: Option<&str>,
     resolved: Option<(String, bool)>,
-    where_subquery: String,
+    where_subquery: impl FnOnce() -> String,
     recorded: Vec<String>,
     refs: &mut [crate::templating::RefCall],
 ) -> Vec<String> {
@@ -722,7 +724,7 @@ fn test_macro_dependencies(
     let mut m = vec![first];
     let model_arg = td.kwargs.get("model").and_then(Value::as_str);
     if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
-        m.push(where_subquery);
+        m.push(where_subquery());
     }
     if !builtin && named_too && !m.contains(&test_macro) {
         m.push(test_macro);
