@@ -22,6 +22,7 @@ pub(crate) mod docs;
 mod graph_var;
 mod manifest;
 mod manifest_entries;
+mod manifest_patch;
 mod manifest_read;
 mod node_config;
 pub(crate) mod node_json;
@@ -33,12 +34,12 @@ pub(crate) use catalog::{catalog_json, read_catalog};
 pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
-pub(crate) use manifest::{
-    manifest_json, patch_manifest_nodes, patch_manifest_paths, read_manifest,
-    rewrite_manifest_metadata, write_manifest, GraphEdit, GraphMapKind, ListEdit,
-    NodesAddedRemoved,
-};
+pub(crate) use manifest::{manifest_json, write_manifest};
 pub(crate) use manifest_entries::{manifest_entries, manifest_has_any};
+pub(crate) use manifest_patch::{
+    patch_manifest_nodes, patch_manifest_paths, read_manifest, rewrite_manifest_metadata,
+    GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved,
+};
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,
 };
