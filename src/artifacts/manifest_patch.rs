@@ -12,7 +12,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 use super::manifest::metadata_of;
-use super::manifest_entries::{set_paths, RawEntry};
+use super::manifest_entries::{set_paths, value_spans, RawEntry};
 use super::ArtifactMeta;
 
 /// The start of every manifest sluice writes: the top-level object, then its `metadata` key.
@@ -107,12 +107,30 @@ pub(crate) fn patch_manifest_paths(
     read: Option<Vec<u8>>,
 ) -> std::io::Result<bool> {
     let edited = |doc: &Document, from: usize| -> std::io::Result<Option<Vec<Span>>> {
+        // Each entry's edits as spans of its text: its values replaced where they are (the
+        // entry's end is not needed then), else the entry's text from the first value set on.
         let found = doc.entries(from, ids, |id, bytes| {
+            let sets = sets(id)?;
+            if let Some(spans) = value_spans(bytes, id, &sets) {
+                return Some((0, spans));
+            }
             let (len, entry) = RawEntry::read(bytes)?;
             entry.is_of(id).then_some(())?;
-            Some((len, set_paths(&entry, &sets(id)?)?))
+            let (kept, tail) = set_paths(&entry, &sets)?;
+            let end = len + bytes[len..].iter().take_while(|b| **b == b' ').count();
+            Some((len, vec![(kept..end, tail)]))
         })?;
-        Ok(found.into_iter().collect())
+        let spans = found.into_iter().map(|f| {
+            let (start, _, edits) = f?;
+            Some(
+                edits
+                    .into_iter()
+                    .map(move |(r, new)| (start + r.start, start + r.end, new)),
+            )
+        });
+        Ok(spans
+            .collect::<Option<Vec<_>>>()
+            .map(|s| s.into_iter().flatten().collect()))
     };
     let none = NodesAddedRemoved::default();
     patch_nodes((path, read), meta, edited, Vec::new, &none)
@@ -308,15 +326,50 @@ fn patch_nodes(
             }
         }
     }
-    let mut bytes = Vec::new();
-    for (i, ((start, _, new), size)) in spans.iter().zip(&sizes).enumerate() {
-        let at = start + if i == 0 { 0 } else { shifts[i - 1] };
-        bytes.clear();
-        bytes.extend_from_slice(new);
-        bytes.resize(*size, b' ');
-        file.write_all_at(&bytes, at as u64)?;
+    match doc.whole.take().filter(|_| shift == 0) {
+        Some(whole) => write_in_place(&file, &whole, &spans)?,
+        None => {
+            let mut bytes = Vec::new();
+            for (i, ((start, _, new), size)) in spans.iter().zip(&sizes).enumerate() {
+                let at = start + if i == 0 { 0 } else { shifts[i - 1] };
+                bytes.clear();
+                bytes.extend_from_slice(new);
+                bytes.resize(*size, b' ');
+                file.write_all_at(&bytes, at as u64)?;
+            }
+        }
     }
     Ok(true)
+}
+
+/// Writes `spans` that each fit where they replace text of `whole` (the file's text, which
+/// stays as long): spans close together are written as one stretch, with the text between
+/// them copied from `whole` (one write of a megabyte, not a thousand of a kilobyte each).
+fn write_in_place(file: &std::fs::File, whole: &[u8], spans: &[Span]) -> std::io::Result<()> {
+    // How far apart two spans written together may be, and how long a stretch may grow.
+    const GAP: usize = 4 << 10;
+    const STRETCH: usize = 1 << 20;
+    let mut stretch: Vec<u8> = Vec::with_capacity(STRETCH + GAP);
+    // Where the stretch starts and ends in the file.
+    let (mut from, mut to) = (0, 0);
+    for (start, end, new) in spans {
+        if stretch.is_empty() || start - to > GAP || stretch.len() >= STRETCH {
+            if !stretch.is_empty() {
+                file.write_all_at(&stretch, from as u64)?;
+                stretch.clear();
+            }
+            from = *start;
+        } else {
+            stretch.extend_from_slice(&whole[to..*start]);
+        }
+        stretch.extend_from_slice(new);
+        stretch.resize(stretch.len() + (end - start - new.len()), b' ');
+        to = *end;
+    }
+    if !stretch.is_empty() {
+        file.write_all_at(&stretch, from as u64)?;
+    }
+    Ok(())
 }
 
 /// `"<id>":`, as a key is written.
@@ -345,7 +398,8 @@ struct Removal<T> {
 struct Document {
     file: std::fs::File,
     len: usize,
-    /// The whole document, when it was read before it was opened.
+    /// The whole document, when it was read before it was opened or once it was read whole
+    /// (taken by whoever reads it).
     whole: std::cell::Cell<Option<Vec<u8>>>,
 }
 
@@ -490,7 +544,7 @@ impl Document {
         use rayon::prelude::*;
         let buf = self.read_all()?;
         let starts = super::manifest_entries::map_starts(&buf, from, ids);
-        Ok(ids
+        let found = ids
             .par_iter()
             .map(|id| {
                 let start = *starts.get(id.as_str())?;
@@ -501,7 +555,10 @@ impl Document {
                 }
                 Some((start, end, made))
             })
-            .collect())
+            .collect();
+        // Kept for writing the entries back ([`write_in_place`]).
+        self.whole.set(Some(buf));
+        Ok(found)
     }
 
     /// The whole document, its pieces read in parallel (reading a large file is mostly the

@@ -67,7 +67,7 @@ pub(super) fn patch_kept(
     // Many descriptions call blocks: the manifest is read meanwhile (a patch of many entries
     // reads it whole).
     let many = std::fs::metadata(&path).is_ok_and(|m| m.len() > MANY_USES_BYTES);
-    let (read, docs) = rayon::join(
+    let (read, plan) = rayon::join(
         || {
             many.then(|| crate::artifacts::read_manifest(at.0).ok())
                 .flatten()
@@ -81,10 +81,10 @@ pub(super) fn patch_kept(
             for (id, contents) in &kept.patched {
                 docs.blocks.get_mut(id)?.contents.clone_from(contents);
             }
-            Some(docs)
+            plan(&docs, edited)
         },
     );
-    let changed = patch(&docs?, edited, at, read)?;
+    let changed = write(plan?, at, read)?;
     kept.patched.extend(changed);
     Some(())
 }
@@ -224,15 +224,17 @@ fn count_calls(v: &Value, counts: &mut BTreeMap<String, usize>) {
     }
 }
 
-/// Patches the manifest at `manifest` for the docs files `edited` (their new text on disk), as
-/// the module says: the changed blocks' new text, by id; `None` when it did not patch (nothing
-/// written).
-fn patch(
-    docs: &Docs,
-    edited: &[PathBuf],
-    (manifest, meta): (&Path, &ArtifactMeta),
-    read: Option<Vec<u8>>,
-) -> Option<BTreeMap<String, String>> {
+/// What the patch of the docs files `edited` (their new text on disk) writes ([`plan`]).
+struct Plan {
+    /// The changed blocks' new text, by id.
+    changed: BTreeMap<String, String>,
+    /// The descriptions that call them, rendered again, by the id of their entry.
+    edits: BTreeMap<String, DocsEdit>,
+}
+
+/// The blocks the docs files `edited` change and the descriptions rendered again, as the module
+/// says; `None` when they cannot be patched.
+fn plan(docs: &Docs, edited: &[PathBuf]) -> Option<Plan> {
     let t = std::time::Instant::now();
     // Each edited block's id and new text.
     let mut changed: BTreeMap<String, String> = BTreeMap::new();
@@ -289,9 +291,19 @@ fn patch(
             docs_edit::describe(&mut edits, u.place.clone(), &text);
         }
     }
-    let ids: Vec<String> = edits.keys().chain(changed.keys()).cloned().collect();
     crate::timing("docs edit: descriptions rendered", t);
+    Some(Plan { changed, edits })
+}
+
+/// Patches the manifest at `manifest` as `plan` says: the changed blocks' new text, by id;
+/// `None` when it did not patch (nothing written). `read`: the manifest, when already read.
+fn write(
+    Plan { changed, edits }: Plan,
+    (manifest, meta): (&Path, &ArtifactMeta),
+    read: Option<Vec<u8>>,
+) -> Option<BTreeMap<String, String>> {
     let t = std::time::Instant::now();
+    let ids: Vec<String> = edits.keys().chain(changed.keys()).cloned().collect();
     let sets = |id: &str| match (changed.get(id), edits.get(id)) {
         (Some(contents), _) => Some(vec![(
             vec!["block_contents".to_string()],
