@@ -63,6 +63,25 @@ pub(crate) fn manifest_has_any(path: &Path, ids: &BTreeSet<String>) -> std::io::
     scan(&mut file, &mut Vec::new(), ids, |_, _| true)
 }
 
+/// Whether the manifest at `path` gives `relation_name` as the relation of one entry only
+/// (`"relation_name":"<name>"`, as sluice writes it: no other node, and no semantic model's
+/// `node_relation`, names it), and the semantic manifest beside it (a time spine's
+/// `node_relation`) never names it.
+pub(crate) fn relation_named_alone(path: &Path, relation_name: &str) -> std::io::Result<bool> {
+    let name = serde_json::to_vec(relation_name)?;
+    let semantic = match std::fs::read(path.with_file_name("semantic_manifest.json")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    if memchr::memmem::find(&semantic, &name).is_some() {
+        return Ok(false);
+    }
+    let needle = [&b"\"relation_name\":"[..], &name].concat();
+    let text = std::fs::read(path)?;
+    Ok(memchr::memmem::find_iter(&text, &needle).take(2).count() == 1)
+}
+
 /// Reads `file` into `buf` piece by piece, calling `found` with each key of `ids` (`"<id>":{`)
 /// and where its value starts, until `found` says it is done (`true`) or the file ends
 /// (`false`).

@@ -35,7 +35,7 @@ pub(crate) use graph_var::set_flat_graph;
 #[cfg(test)]
 pub(crate) use manifest::manifest_string;
 pub(crate) use manifest::{manifest_json, write_manifest};
-pub(crate) use manifest_entries::{manifest_entries, manifest_has_any};
+pub(crate) use manifest_entries::{manifest_entries, manifest_has_any, relation_named_alone};
 pub(crate) use manifest_patch::{
     patch_manifest_nodes, patch_manifest_paths, read_manifest, rewrite_manifest_metadata,
     GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved,

@@ -51,48 +51,80 @@ pub(super) fn name_relation(
     templates: &Templates,
     services: &Arc<ParseServices>,
 ) -> Result<(), Diagnostic> {
-    let custom_schema = node.config_str("schema").map(str::to_string);
-    let custom_alias = node.config_str("alias").map(str::to_string);
-    let custom_db = node.config_str("database").map(str::to_string);
-    let overridden = |name: &str| templates.index.naming_overridden(name, &node.package_name);
-    let call = |name: &str, arg: Option<String>, node: &Node| -> Result<String, Diagnostic> {
-        let info = node_info(node, target);
-        let ctx = Arc::new(RenderCtx::new(Phase::Parse, info, services.clone()));
-        let node_val = minijinja::Value::from_serialize(serde_json::json!({
+    let named = Naming {
+        info: node_info(node, target),
+        node: serde_json::json!({
             "name": node.name, "unique_id": node.unique_id, "resource_type": node.resource_type.as_str(),
             "package_name": node.package_name, "fqn": node.fqn, "path": node.path,
             "original_file_path": node.original_file_path, "config": node.config, "tags": node.tags,
             "version": node.version,
-        }));
-        let arg = arg
-            .map(minijinja::Value::from)
-            .unwrap_or(minijinja::Value::from(()));
-        let v = templates.call_macro(name, vec![arg, node_val], &ctx)?;
-        Ok(v.to_string().trim().to_string())
-    };
-    node.schema = if overridden("generate_schema_name") {
-        call("generate_schema_name", custom_schema, node)?
-    } else {
-        match custom_schema {
-            Some(s) => format!("{}_{}", target.schema, s.trim()),
-            None => target.schema.clone(),
-        }
-    };
-    node.alias = if overridden("generate_alias_name") {
-        call("generate_alias_name", custom_alias, node)?
-    } else {
-        match custom_alias {
-            Some(a) => a.trim().to_string(),
-            None => match &node.version {
-                Some(v) => format!("{}_v{}", node.name, v.replace('.', "_")),
-                None => node.name.clone(),
-            },
-        }
-    };
-    node.database = if overridden("generate_database_name") {
-        call("generate_database_name", custom_db, node)?
-    } else {
-        custom_db.unwrap_or_else(|| target.database.clone())
-    };
+        }),
+        custom: ["schema", "alias", "database"].map(|k| node.config_str(k).map(str::to_string)),
+        version: node.version.clone(),
+    }
+    .relation(target, templates, services)?;
+    [node.database, node.schema, node.alias] = named;
     Ok(())
+}
+
+/// What the naming macros (`generate_schema_name` & friends) are given of a node: as a render
+/// sees it, as their `node` argument, its custom schema, alias and database, and its version.
+pub(crate) struct Naming {
+    pub(crate) info: NodeInfo,
+    pub(crate) node: serde_json::Value,
+    pub(crate) custom: [Option<String>; 3],
+    pub(crate) version: Option<String>,
+}
+
+impl Naming {
+    /// The node's database, schema and alias, through the naming macros (natively when the
+    /// project does not override them).
+    pub(crate) fn relation(
+        self,
+        target: &Target,
+        templates: &Templates,
+        services: &Arc<ParseServices>,
+    ) -> Result<[String; 3], Diagnostic> {
+        let [custom_schema, custom_alias, custom_db] = self.custom;
+        let package = self.info.package.clone();
+        let overridden = |name: &str| templates.index.naming_overridden(name, &package);
+        let node_val = minijinja::Value::from_serialize(&self.node);
+        let call = |name: &str, arg: Option<String>| -> Result<String, Diagnostic> {
+            let ctx = Arc::new(RenderCtx::new(
+                Phase::Parse,
+                self.info.clone(),
+                services.clone(),
+            ));
+            let arg = arg
+                .map(minijinja::Value::from)
+                .unwrap_or(minijinja::Value::from(()));
+            let v = templates.call_macro(name, vec![arg, node_val.clone()], &ctx)?;
+            Ok(v.to_string().trim().to_string())
+        };
+        let schema = if overridden("generate_schema_name") {
+            call("generate_schema_name", custom_schema)?
+        } else {
+            match custom_schema {
+                Some(s) => format!("{}_{}", target.schema, s.trim()),
+                None => target.schema.clone(),
+            }
+        };
+        let alias = if overridden("generate_alias_name") {
+            call("generate_alias_name", custom_alias)?
+        } else {
+            match custom_alias {
+                Some(a) => a.trim().to_string(),
+                None => match &self.version {
+                    Some(v) => format!("{}_v{}", self.info.name, v.replace('.', "_")),
+                    None => self.info.name.clone(),
+                },
+            }
+        };
+        let database = if overridden("generate_database_name") {
+            call("generate_database_name", custom_db)?
+        } else {
+            custom_db.unwrap_or_else(|| target.database.clone())
+        };
+        Ok([database, schema, alias])
+    }
 }

@@ -417,7 +417,7 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
 
     // A Jinja tag edited (not a plain ref), a comment tag added, a captured block: the file
     // is rendered before and after (it calls what it called: patched, as a full parse writes
-    // it); a config call that names the relation: a full parse.
+    // it); a config call that sets a key dbt merges with the project's (`tags`): a full parse.
     for edit in [
         text.replace("ref('stg_payments')", "ref('stg_' ~ 'payments')"),
         format!("{{# why #}}\n{text}"),
@@ -432,7 +432,7 @@ fn an_edit_of_models_text_outside_their_jinja_is_patched_as_a_full_parse_would_w
     }
     age(&dir);
     assert!(reused(&parse(&dir, &[], &[])));
-    let edit = format!("{{{{ config(alias='renamed') }}}}\n{text}");
+    let edit = format!("{{{{ config(tags=['renamed']) }}}}\n{text}");
     std::fs::write(&shoppers, &edit).expect("edit");
     let r = parse(&dir, &[], &[]);
     assert!(!reused(&r) && !patched(&r), "{edit}: {r:?}");
@@ -652,12 +652,12 @@ fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_i
     }
 
     // What this cannot vouch for parses in full: a ref with a package, a config call that
-    // names the relation, an environment variable no parse read before.
+    // sets a key dbt merges with the project's, an environment variable no parse read before.
     std::fs::write(&orders, &orders_text).expect("restore");
     assert!(!reused(&parse(&dir, &["--no-partial-parse"], &[])));
     for edit in [
         text.replace("ref('stg_payments')", "ref('shop', 'stg_payments')"),
-        format!("{{{{ config(alias='renamed') }}}}\n{text}"),
+        format!("{{{{ config(tags=['renamed']) }}}}\n{text}"),
         text.replace(
             "{{ ref('stg_payments') }}",
             "{{ ref(env_var('PP_NEVER_READ', 'stg_payments')) }}",
@@ -690,6 +690,97 @@ fn an_edit_of_a_models_refs_and_sources_is_patched_as_a_full_parse_would_write_i
     .expect("edit");
     let out = parse_failing(&dir);
     assert!(out.to_lowercase().contains("cycle"), "{out}");
+}
+
+#[test]
+fn a_relation_named_by_a_models_config_call_is_patched_as_a_full_parse_would_name_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    // Naming macros of the project's own, which read the node they name.
+    std::fs::create_dir_all(dir.join("macros")).expect("macros");
+    std::fs::write(
+        dir.join("macros/naming.sql"),
+        "{% macro generate_schema_name(custom_schema_name, node) -%}\n\
+         {%- if custom_schema_name is none -%}{{ target.schema }}\n\
+         {%- else -%}{{ custom_schema_name | trim }}_{{ node.fqn | length }}{%- endif -%}\n\
+         {%- endmacro %}\n\
+         {% macro generate_alias_name(custom_alias_name=none, node=none) -%}\n\
+         {%- if custom_alias_name -%}{{ custom_alias_name | trim }}_{{ node.config.materialized }}\n\
+         {%- else -%}{{ node.name }}{%- endif -%}\n\
+         {%- endmacro %}\n",
+    )
+    .expect("naming macros");
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let shoppers = dir.join("models/shoppers.sql");
+    let text = std::fs::read_to_string(&shoppers).expect("model");
+    let patched = |r: &Run| r.stdout.contains("changed since the last parse: patched");
+    let check = |config: &str| {
+        std::fs::write(&shoppers, format!("{{{{ config({config}) }}}}\n{text}")).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(patched(&r), "{config}: {r:?}");
+        let fast = like_a_full_parse(&dir);
+        node(&fast, "model.shop.shoppers").clone()
+    };
+    // An alias, then a schema and a database too: the entry's names and `relation_name`, as
+    // the macros name them.
+    let entry = check("alias='renamed'");
+    assert_eq!(entry["alias"], "renamed_table", "{entry}");
+    assert_eq!(
+        entry["relation_name"],
+        "\"shop\".\"main\".\"renamed_table\""
+    );
+    let entry = check("alias='renamed', schema='extra'");
+    assert_eq!(entry["schema"], "extra_2", "{entry}");
+    let entry = check("alias='renamed', schema='extra', database='shop', materialized='view'");
+    assert_eq!(
+        entry["relation_name"],
+        "\"shop\".\"extra_2\".\"renamed_view\""
+    );
+    // A name no longer set by the file comes from elsewhere: a full parse.
+    std::fs::write(
+        &shoppers,
+        format!("{{{{ config(alias='renamed') }}}}\n{text}"),
+    )
+    .expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !patched(&r), "{r:?}");
+    // A model a semantic model reads: its `node_relation` names the relation too, so renaming
+    // it is a full parse.
+    std::fs::write(
+        dir.join("models/semantic.yml"),
+        "version: 2\nsemantic_models:\n  - name: shoppers\n    model: ref('shoppers')\n    \
+         entities:\n      - name: shopper\n        type: primary\n        expr: shopper_id\n",
+    )
+    .expect("semantic model");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edited = format!("{{{{ config(alias='again') }}}}\n{text}");
+    std::fs::write(&shoppers, edited).expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !patched(&r), "{r:?}");
+    let m = manifest(&dir);
+    let relation = &m["semantic_models"]["semantic_model.shop.shoppers"]["node_relation"];
+    assert_eq!(relation["alias"], "again_table", "{relation}");
+    // A time spine: the semantic manifest names its relation.
+    let spine = dir.join("models/spine.sql");
+    let spine_sql = "select cast('2024-01-01' as date) as date_day\n";
+    std::fs::write(&spine, spine_sql).expect("spine");
+    std::fs::write(
+        dir.join("models/spine.yml"),
+        "version: 2\nmodels:\n  - name: spine\n    time_spine:\n      \
+         standard_granularity_column: date_day\n    columns:\n      - name: date_day\n        \
+         granularity: day\n",
+    )
+    .expect("spine properties");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    std::fs::write(
+        &spine,
+        format!("{{{{ config(alias='days') }}}}\n{spine_sql}"),
+    )
+    .expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !patched(&r), "{r:?}");
+    let text = std::fs::read_to_string(dir.join("target/semantic_manifest.json")).expect("read");
+    assert!(text.contains("days_table"), "{text}");
 }
 
 #[test]

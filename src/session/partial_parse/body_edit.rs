@@ -412,6 +412,7 @@ pub(super) fn patch(
     } else {
         let renderer = || Renderer::new(project.root, project.target.clone(), project.vars);
         let calls = std::cell::RefCell::new(CallEdits {
+            manifest,
             root: &meta.project_name,
             index: files.index.parsed()?,
             renderer: &renderer,
@@ -585,6 +586,8 @@ fn finish(
 /// The patches of a file whose Jinja tags changed: its plain refs and sources alone
 /// ([`ref_edit`]), else what a render of it before and after records ([`render_edit`]).
 struct CallEdits<'a> {
+    /// The manifest patched.
+    manifest: &'a Path,
     root: &'a str,
     index: &'a mut Option<ref_edit::Index>,
     renderer: &'a dyn Fn() -> Option<Renderer>,
@@ -603,6 +606,7 @@ impl CallEdits<'_> {
     /// when neither way can (then the whole patch is given up, and nothing written).
     fn patch(&mut self, id: &str, entry: &mut Map<String, Value>, old: &str, new: &str) -> bool {
         let CallEdits {
+            manifest,
             root,
             index,
             renderer,
@@ -626,7 +630,18 @@ impl CallEdits<'_> {
                         .as_mut()
                         .is_some_and(|index| index.repoint(id, root, entry, before, after, graph))
             };
-        let Some(after) = render_edit::patch(r, entry, old, new, env_read, &mut repoint) else {
+        let mut named_alone = |relation_name: &str| {
+            crate::artifacts::relation_named_alone(manifest, relation_name).unwrap_or(false)
+        };
+        let after = render_edit::patch(
+            r,
+            entry,
+            (old, new),
+            env_read,
+            &mut repoint,
+            &mut named_alone,
+        );
+        let Some(after) = after else {
             return false;
         };
         if let Some(m) = macros.as_mut() {

@@ -7,7 +7,10 @@
 //! `config(...)` calls set: a few keys that replace what they override and name no relation
 //! (`materialized`, `unique_key` ...: [`PATCHED_CONFIG_KEYS`]) are written into the node's
 //! `config` and `unrendered_config`; or none of those, and only the text and its checksum
-//! change.
+//! change. A model's `schema`, `alias` or `database` set by the file is patched too: its
+//! relation is named again through the project's naming macros (`generate_schema_name` &
+//! friends) and its `relation_name` quoted as the old one was, provided the manifest names the
+//! old relation in that entry alone (no semantic model reads it).
 //!
 //! Anything else is a full parse: a render that fails (the full parse reports it), an
 //! environment variable no earlier parse read, a node with hooks that call macros or `ref`
@@ -49,11 +52,14 @@ impl Renderer {
         &self.templates.index
     }
 
-    /// What a parse of `text` as the node of `entry` records; `None` when it fails.
-    pub(super) fn record(&self, entry: &Map<String, Value>, text: &str) -> Option<Recorded> {
+    /// The node of `entry` as a parse-phase render sees it, with `config` as its config.
+    fn node_info(
+        &self,
+        entry: &Map<String, Value>,
+        config: Map<String, Value>,
+    ) -> Option<NodeInfo> {
         let field = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
-        let config = entry.get("config").and_then(Value::as_object)?.clone();
-        let info = NodeInfo {
+        Some(NodeInfo {
             unique_id: field("unique_id")?,
             name: field("name")?,
             package: field("package_name")?,
@@ -65,7 +71,14 @@ impl Renderer {
                 self.target.schema.clone(),
                 field("name")?,
             )),
-        };
+        })
+    }
+
+    /// What a parse of `text` as the node of `entry` records; `None` when it fails.
+    pub(super) fn record(&self, entry: &Map<String, Value>, text: &str) -> Option<Recorded> {
+        let field = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
+        let config = entry.get("config").and_then(Value::as_object)?.clone();
+        let info = self.node_info(entry, config)?;
         let ctx = Arc::new(RenderCtx::node_parse(info, self.services.clone()));
         let file = field("original_file_path")?;
         ctx.set_file_render(true);
@@ -74,17 +87,94 @@ impl Renderer {
     }
 }
 
+impl Renderer {
+    /// The `database`, `schema` and `alias` of the model of `entry` with `config` as its config,
+    /// as a parse names them; `None` when a naming macro fails.
+    fn name(&self, entry: &Map<String, Value>, config: &Map<String, Value>) -> Option<[String; 3]> {
+        let node = [
+            "name",
+            "unique_id",
+            "resource_type",
+            "package_name",
+            "fqn",
+            "path",
+        ]
+        .into_iter()
+        .chain(["original_file_path", "tags", "version"])
+        .map(|k| Some((k.to_string(), entry.get(k)?.clone())))
+        .chain([Some(("config".to_string(), Value::Object(config.clone())))])
+        .collect::<Option<Map<String, Value>>>()?;
+        let custom = ["schema", "alias", "database"]
+            .map(|k| config.get(k).and_then(Value::as_str).map(str::to_string));
+        let version = match entry.get("version")? {
+            Value::Null => None,
+            Value::String(v) => Some(v.clone()),
+            v => Some(v.to_string()),
+        };
+        let naming = crate::compile::Naming {
+            info: self.node_info(entry, config.clone())?,
+            node: Value::Object(node),
+            custom,
+            version,
+        };
+        let [database, schema, alias] = naming
+            .relation(&self.target, &self.templates, &self.services)
+            .ok()?;
+        let schema = self.target.dialect.schema_as_kept(&schema);
+        Some([database, schema, alias])
+    }
+}
+
+/// `relation_name` for the relation `now` (database, schema, alias), quoted as `old_name`
+/// quotes the relation `was`: the quoting that writes `was` as `old_name` (the adapter's, with
+/// the project's and the node's `quoting` over it) writes `now`. `None` when no single quoting
+/// does.
+fn relation_name_like(
+    old_name: &str,
+    was: &[String; 3],
+    now: &[String; 3],
+    dialect: crate::sql::Dialect,
+) -> Option<String> {
+    let base = dialect.quote_policy();
+    let mut found: Option<String> = None;
+    for bits in 0..8u8 {
+        let quote = crate::sql::QuotePolicy {
+            database: bits & 1 != 0,
+            schema: bits & 2 != 0,
+            identifier: bits & 4 != 0,
+            ..base
+        };
+        let name = |[d, s, a]: &[String; 3]| {
+            let rel = crate::sql::Relation::new(d.clone(), s.clone(), a.clone());
+            crate::sql::Relation { quote, ..rel }.quoted()
+        };
+        if name(was) == old_name {
+            let new = name(now);
+            if found.as_ref().is_some_and(|f| *f != new) {
+                return None;
+            }
+            found = Some(new);
+        }
+    }
+    found
+}
+
+/// The keys that name a model's relation, as its manifest entry has them.
+const NAMING_KEYS: [&str; 3] = ["schema", "alias", "database"];
+
 /// Patches the manifest `entry` of a node for its file's new text `new` (its old text `old`)
 /// as the module says, `repoint` rewriting its refs and sources (given the entry, the old calls
 /// and the new); returns what the new text's render recorded, `None` when the edit is not one
-/// this can patch. `env_read`: the environment variables the last full parse read.
+/// this can patch. `env_read`: the environment variables the last full parse read;
+/// `named_alone`: whether the manifest names a `relation_name` in one entry only (asked before
+/// a model's relation is renamed).
 pub(super) fn patch(
     renderer: &Renderer,
     entry: &mut Map<String, Value>,
-    old: &str,
-    new: &str,
+    (old, new): (&str, &str),
     env_read: &std::collections::BTreeMap<String, Option<String>>,
     repoint: &mut dyn FnMut(&mut Map<String, Value>, &Calls, &Calls) -> bool,
+    named_alone: &mut dyn FnMut(&str) -> bool,
 ) -> Option<Recorded> {
     let (before, after) = (renderer.record(entry, old)?, renderer.record(entry, new)?);
     let env_known = super::env_reads_known(env_read);
@@ -95,6 +185,11 @@ pub(super) fn patch(
     if !repoint(entry, &Calls::recorded(&before), &Calls::recorded(&after)) {
         return None;
     }
+    let renamed = NAMING_KEYS.iter().any(|k| changed.contains_key(*k));
+    let relation = match renamed {
+        true => Some(rename(renderer, entry, &changed, named_alone)?),
+        false => None,
+    };
     for (key, value) in changed {
         for section in ["config", "unrendered_config"] {
             if let Some(Value::Object(m)) = entry.get_mut(section) {
@@ -102,7 +197,39 @@ pub(super) fn patch(
             }
         }
     }
+    if let Some((parts, relation_name)) = relation {
+        for (key, value) in ["database", "schema", "alias"].into_iter().zip(parts) {
+            entry.insert(key.to_string(), Value::String(value));
+        }
+        entry.insert("relation_name".to_string(), Value::String(relation_name));
+    }
     Some(after)
+}
+
+/// The new `database`, `schema` and `alias` of the model of `entry` whose config `changed`
+/// (some of them named by the changes) and its new `relation_name`; `None` when the entry is
+/// not a model's with a relation named in it alone, or the naming fails.
+fn rename(
+    renderer: &Renderer,
+    entry: &Map<String, Value>,
+    changed: &Map<String, Value>,
+    named_alone: &mut dyn FnMut(&str) -> bool,
+) -> Option<([String; 3], String)> {
+    (entry.get("resource_type")?.as_str()? == "model").then_some(())?;
+    let old_name = entry.get("relation_name")?.as_str()?;
+    let field = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
+    let was = [field("database")?, field("schema")?, field("alias")?];
+    let mut config = entry.get("config")?.as_object()?.clone();
+    for (k, v) in changed {
+        config.insert(k.clone(), v.clone());
+    }
+    // (The old naming must be what the manifest says: the macros see the same node.)
+    let old_config = entry.get("config")?.as_object()?;
+    (renderer.name(entry, old_config)? == was).then_some(())?;
+    let now = renderer.name(entry, &config)?;
+    let relation_name = relation_name_like(old_name, &was, &now, renderer.target.dialect)?;
+    named_alone(old_name).then_some(())?;
+    Some((now, relation_name))
 }
 
 /// The keys a `config(...)` call may change in a patch: set by the call, replacing what the
@@ -141,14 +268,15 @@ fn config_changes(
         if before.get(key) == Some(new) || changed.contains_key(key) {
             continue;
         }
-        if !PATCHED_CONFIG_KEYS.contains(&key.as_str()) {
+        let naming = NAMING_KEYS.contains(&key.as_str());
+        if !PATCHED_CONFIG_KEYS.contains(&key.as_str()) && !naming {
             return None;
         }
         // (A string with Jinja in it is rendered again by a full parse.)
         let jinja = |t: &str| t.contains("{{") || t.contains("{%");
         // (`materialized` must name a materialization: a full parse refuses anything else.)
         let scalar = matches!(new, Value::String(t) if !jinja(t))
-            || key != "materialized" && matches!(new, Value::Bool(_) | Value::Null)
+            || key != "materialized" && !naming && matches!(new, Value::Bool(_) | Value::Null)
             || key == "unique_key"
                 && new
                     .as_array()
