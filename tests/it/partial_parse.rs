@@ -713,6 +713,7 @@ fn a_relation_named_by_a_models_config_call_is_patched_as_a_full_parse_would_nam
     assert!(!reused(&parse(&dir, &[], &[])));
     let shoppers = dir.join("models/shoppers.sql");
     let text = std::fs::read_to_string(&shoppers).expect("model");
+    let text_of_shoppers = text.clone();
     let patched = |r: &Run| r.stdout.contains("changed since the last parse: patched");
     let check = |config: &str| {
         std::fs::write(&shoppers, format!("{{{{ config({config}) }}}}\n{text}")).expect("edit");
@@ -744,6 +745,27 @@ fn a_relation_named_by_a_models_config_call_is_patched_as_a_full_parse_would_nam
     .expect("edit");
     let r = parse(&dir, &[], &[]);
     assert!(!reused(&r) && !patched(&r), "{r:?}");
+    // The same names set in the model's properties entry: patched with the entry's other
+    // config (the entry and its tests parsed alone).
+    std::fs::write(&shoppers, &text).expect("restore");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let schema = dir.join("models/schema.yml");
+    let yml = std::fs::read_to_string(&schema).expect("schema.yml");
+    let props = |config: &str| {
+        let with = format!("  - name: shoppers\n    config: {{{config}}}\n");
+        let edited = yml.replacen("  - name: shoppers\n", &with, 1);
+        std::fs::write(&schema, edited).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(patched(&r), "{config}: {r:?}");
+        node(&like_a_full_parse(&dir), "model.shop.shoppers").clone()
+    };
+    assert_eq!(props("alias: listed")["alias"], "listed_table");
+    let entry = props("alias: listed, schema: props");
+    assert_eq!(
+        entry["relation_name"],
+        "\"shop\".\"props_2\".\"listed_table\""
+    );
+    std::fs::write(&schema, &yml).expect("restore");
     // A model a semantic model reads: its `node_relation` names the relation too, so renaming
     // it is a full parse.
     std::fs::write(
@@ -781,6 +803,20 @@ fn a_relation_named_by_a_models_config_call_is_patched_as_a_full_parse_would_nam
     assert!(!reused(&r) && !patched(&r), "{r:?}");
     let text = std::fs::read_to_string(dir.join("target/semantic_manifest.json")).expect("read");
     assert!(text.contains("days_table"), "{text}");
+    // Renamed by its properties entry, the model the semantic model reads: a full parse too.
+    std::fs::write(&shoppers, &text_of_shoppers).expect("restore");
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let edited = yml.replacen(
+        "  - name: shoppers\n",
+        "  - name: shoppers\n    config: {alias: x}\n",
+        1,
+    );
+    std::fs::write(&schema, edited).expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !patched(&r), "{r:?}");
+    let m = manifest(&dir);
+    let relation = &m["semantic_models"]["semantic_model.shop.shoppers"]["node_relation"];
+    assert_eq!(relation["alias"], "x_table", "{relation}");
 }
 
 #[test]
@@ -1291,13 +1327,17 @@ fn an_edit_of_a_seed_entry_is_patched_as_a_full_parse_would_write_it() {
         "{seed}"
     );
     assert_eq!(seed["columns"]["amount_cents"]["description"], "Cents.");
-    // Its relation: a full parse.
+    // Its relation renamed: patched as a full parse names it.
     let r = edit(
         "      meta: {owner: finance}\n",
         "      meta: {owner: finance}\n      alias: payments_v2\n",
     );
-    assert!(!patched(&r), "{r:?}");
-    like_a_full_parse(&dir);
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert_eq!(
+        node(&fast, "seed.shop.raw_payments")["alias"],
+        "payments_v2"
+    );
 }
 
 #[test]
@@ -1569,10 +1609,19 @@ fn an_edit_of_a_models_properties_entry_is_patched_as_a_full_parse_would_write_i
     assert_eq!(tier["description"], "The shopper's tier.");
     assert_eq!(tier["data_type"], "varchar");
 
-    // What others see of the model (its relation), or a test that cannot be: a full parse.
+    // Its relation renamed: patched as a full parse names it.
     let r = edit(
         "      tags: [finance]\n",
         "      tags: [finance]\n      alias: shoppers_v2\n",
+    );
+    assert!(patched(&r), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    let relation = &node(&fast, "model.shop.shoppers")["relation_name"];
+    assert_eq!(relation, "\"shop\".\"main\".\"shoppers_v2\"");
+    // What others see of the model (its access), or a test that cannot be: a full parse.
+    let r = edit(
+        "      tags: [finance]\n",
+        "      tags: [finance]\n      access: private\n",
     );
     assert!(!patched(&r), "{r:?}");
     like_a_full_parse(&dir);

@@ -30,7 +30,10 @@
 //! its state ([`save`]). A full parse instead: any other key of the file changed, a source or
 //! exposure added, removed or renamed, an entry with Jinja added or removed, a versioned model
 //! or a time spine, a model of another package or none; a change of what the model's
-//! relation, access, group, hooks, refs, sources, macros or render are, a constraint that points to another model, Jinja outside descriptions changed;
+//! access, group, hooks, refs, sources, macros or render are, of its relation when the manifest
+//! names the old one elsewhere too (a semantic model's or time spine's `node_relation`: a
+//! relation named in the model's entry alone is renamed there, as the parse of the entry names
+//! it), a constraint that points to another model, Jinja outside descriptions changed;
 //! a test whose parents changed, one disabled, a new test whose id some node already has; a
 //! parse that fails or warns, an environment variable no earlier parse read.
 //!
@@ -288,10 +291,14 @@ pub(super) fn patch(
         env_read,
     )?;
     let is = tests_of(at, meta, (&relative, entries(&new, true)), &files, env_read)?;
+    let manifest = target_path.join("manifest.json");
+    let mut named_alone = |relation_name: &str| {
+        crate::artifacts::relation_named_alone(&manifest, relation_name).unwrap_or(false)
+    };
     for (key, i, id) in &nodes {
         let (a, b) = (was.nodes.get(id)?, is.nodes.get(id)?);
         let raw = i.map_or(&Value::Null, |i| &new[*key][i]);
-        if let Some(e) = node_edit(a, b, raw)? {
+        if let Some(e) = node_edit(a, b, raw, &mut named_alone)? {
             edit.entries.insert(id.clone(), e);
         }
     }
@@ -337,7 +344,6 @@ pub(super) fn patch(
         .filter(|id| hashes.as_deref().is_none_or(|h| h.contains(hash(id))))
         .cloned()
         .collect();
-    let manifest = target_path.join("manifest.json");
     if !unsure.is_empty() && crate::artifacts::manifest_has_any(&manifest, &unsure).ok()? {
         return None;
     }
@@ -377,12 +383,8 @@ const NAMING_KEYS: [&str; 7] = [
 
 /// Beyond [`NAMING_KEYS`], the keys of a model's manifest entry that name what others see of
 /// it, or what its parse records elsewhere: a patch leaves them as they were.
-const MODEL_KEYS_KEPT: [&str; 13] = [
-    "alias",
+const MODEL_KEYS_KEPT: [&str; 9] = [
     "checksum",
-    "database",
-    "schema",
-    "relation_name",
     "raw_code",
     "language",
     "refs",
@@ -416,13 +418,30 @@ fn differ_in(a: &Map<String, Value>, b: &Map<String, Value>, kept: &[&str]) -> b
 /// elsewhere.
 const MODEL_CONFIG_KEPT: [&str; 5] = ["enabled", "pre-hook", "post-hook", "group", "access"];
 
+/// The keys of a model's or seed's manifest entry that name its relation.
+const RELATION_KEYS: [&str; 4] = ["database", "schema", "alias", "relation_name"];
+
 /// What the model or seed entry parsed alone `then` (its properties entry as it was) becomes
 /// `now` (its properties entry as it is, `raw`) changes in its manifest entry: `Some(None)`
 /// nothing, `None` when it changes what [`NAMING_KEYS`], [`MODEL_KEYS_KEPT`] and
 /// [`MODEL_CONFIG_KEPT`] name, what its render records, or adds a constraint pointing to
-/// another model.
-fn node_edit(then: &NodeSide, now: &NodeSide, raw: &Value) -> Option<Option<EntryEdit>> {
+/// another model. Its relation may be renamed (a `schema`, `alias` or `database` config) when
+/// `named_alone` says the old one is named in its entry alone (no semantic model or time spine
+/// reads it).
+fn node_edit(
+    then: &NodeSide,
+    now: &NodeSide,
+    raw: &Value,
+    named_alone: &mut dyn FnMut(&str) -> bool,
+) -> Option<Option<EntryEdit>> {
     let (a, b) = (&then.entry, &now.entry);
+    if differ_in(a, b, &RELATION_KEYS) {
+        let (was, is) = (a.get("relation_name"), b.get("relation_name"));
+        let was = was.and_then(Value::as_str);
+        if is.and_then(Value::as_str).is_none() || !was.is_some_and(&mut *named_alone) {
+            return None;
+        }
+    }
     if then.render != now.render
         || differ_in(a, b, &MODEL_KEYS_KEPT)
         || MODEL_CONFIG_KEPT
