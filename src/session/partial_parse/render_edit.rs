@@ -10,7 +10,8 @@
 //! change. A model's `schema`, `alias` or `database` set by the file is patched too: its
 //! relation is named again through the project's naming macros (`generate_schema_name` &
 //! friends) and its `relation_name` quoted as the old one was, provided the manifest names the
-//! old relation in that entry alone (no semantic model reads it).
+//! old relation in that entry alone and the semantic manifest does not (no semantic model or
+//! time spine reads it).
 //!
 //! Anything else is a full parse: a render that fails (the full parse reports it), an
 //! environment variable no earlier parse read, a node with hooks that call macros or `ref`
@@ -85,9 +86,7 @@ impl Renderer {
         self.templates.render(&file, text, &ctx).ok()?;
         Some(ctx.recorded())
     }
-}
 
-impl Renderer {
     /// The `database`, `schema` and `alias` of the model of `entry` with `config` as its config,
     /// as a parse names them; `None` when a naming macro fails.
     fn name(&self, entry: &Map<String, Value>, config: &Map<String, Value>) -> Option<[String; 3]> {
@@ -159,8 +158,8 @@ fn relation_name_like(
     found
 }
 
-/// The keys that name a model's relation, as its manifest entry has them.
-const NAMING_KEYS: [&str; 3] = ["schema", "alias", "database"];
+/// The config keys that name a model's relation (through the naming macros).
+const RELATION_CONFIG_KEYS: [&str; 3] = ["schema", "alias", "database"];
 
 /// Patches the manifest `entry` of a node for its file's new text `new` (its old text `old`)
 /// as the module says, `repoint` rewriting its refs and sources (given the entry, the old calls
@@ -185,7 +184,9 @@ pub(super) fn patch(
     if !repoint(entry, &Calls::recorded(&before), &Calls::recorded(&after)) {
         return None;
     }
-    let renamed = NAMING_KEYS.iter().any(|k| changed.contains_key(*k));
+    let renamed = RELATION_CONFIG_KEYS
+        .iter()
+        .any(|k| changed.contains_key(*k));
     let relation = match renamed {
         true => Some(rename(renderer, entry, &changed, named_alone)?),
         false => None,
@@ -268,7 +269,7 @@ fn config_changes(
         if before.get(key) == Some(new) || changed.contains_key(key) {
             continue;
         }
-        let naming = NAMING_KEYS.contains(&key.as_str());
+        let naming = RELATION_CONFIG_KEYS.contains(&key.as_str());
         if !PATCHED_CONFIG_KEYS.contains(&key.as_str()) && !naming {
             return None;
         }
