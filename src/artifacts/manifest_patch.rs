@@ -11,8 +11,8 @@ use std::path::Path;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
+use super::entry_text::{set_paths, value_spans, RawEntry};
 use super::manifest::metadata_of;
-use super::manifest_entries::{set_paths, value_spans, RawEntry};
 use super::ArtifactMeta;
 
 /// The start of every manifest sluice writes: the top-level object, then its `metadata` key.

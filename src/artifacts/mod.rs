@@ -19,6 +19,7 @@ use serde_json::Value;
 
 mod catalog;
 pub(crate) mod docs;
+mod entry_text;
 mod graph_var;
 mod manifest;
 mod manifest_entries;
