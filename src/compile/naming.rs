@@ -51,32 +51,40 @@ pub(super) fn name_relation(
     templates: &Templates,
     services: &Arc<ParseServices>,
 ) -> Result<(), Diagnostic> {
+    let n = &*node;
     let named = Naming {
-        info: node_info(node, target),
-        node: serde_json::json!({
-            "name": node.name, "unique_id": node.unique_id, "resource_type": node.resource_type.as_str(),
-            "package_name": node.package_name, "fqn": node.fqn, "path": node.path,
-            "original_file_path": node.original_file_path, "config": node.config, "tags": node.tags,
-            "version": node.version,
+        name: n.name.clone(),
+        package: n.package_name.clone(),
+        context: Box::new(|| {
+            let as_argument = serde_json::json!({
+                "name": n.name, "unique_id": n.unique_id, "resource_type": n.resource_type.as_str(),
+                "package_name": n.package_name, "fqn": n.fqn, "path": n.path,
+                "original_file_path": n.original_file_path, "config": n.config, "tags": n.tags,
+                "version": n.version,
+            });
+            (node_info(n, target), as_argument)
         }),
-        custom: ["schema", "alias", "database"].map(|k| node.config_str(k).map(str::to_string)),
-        version: node.version.clone(),
+        custom: ["schema", "alias", "database"].map(|k| n.config_str(k).map(str::to_string)),
+        version: n.version.clone(),
     }
     .relation(target, templates, services)?;
     [node.database, node.schema, node.alias] = named;
     Ok(())
 }
 
-/// What the naming macros (`generate_schema_name` & friends) are given of a node: as a render
-/// sees it, as their `node` argument, its custom schema, alias and database, and its version.
-pub(crate) struct Naming {
-    pub(crate) info: NodeInfo,
-    pub(crate) node: serde_json::Value,
+/// What the naming macros (`generate_schema_name` & friends) are given of a node: its name and
+/// package, its custom schema, alias and database, its version, and (made only when the project
+/// overrides one of them, since most do not and a large project names tens of thousands of
+/// nodes) the node as a render sees it and as their `node` argument.
+pub(crate) struct Naming<'a> {
+    pub(crate) name: String,
+    pub(crate) package: String,
+    pub(crate) context: Box<dyn FnOnce() -> (NodeInfo, serde_json::Value) + 'a>,
     pub(crate) custom: [Option<String>; 3],
     pub(crate) version: Option<String>,
 }
 
-impl Naming {
+impl Naming<'_> {
     /// The node's database, schema and alias, through the naming macros (natively when the
     /// project does not override them).
     pub(crate) fn relation(
@@ -86,22 +94,27 @@ impl Naming {
         services: &Arc<ParseServices>,
     ) -> Result<[String; 3], Diagnostic> {
         let [custom_schema, custom_alias, custom_db] = self.custom;
-        let package = self.info.package.clone();
-        let overridden = |name: &str| templates.index.naming_overridden(name, &package);
-        let node_val = minijinja::Value::from_serialize(&self.node);
+        let overridden = [
+            "generate_schema_name",
+            "generate_alias_name",
+            "generate_database_name",
+        ]
+        .map(|name| templates.index.naming_overridden(name, &self.package));
+        let make = self.context;
+        let context = std::cell::LazyCell::new(move || {
+            let (info, node) = make();
+            (info, minijinja::Value::from_serialize(&node))
+        });
         let call = |name: &str, arg: Option<String>| -> Result<String, Diagnostic> {
-            let ctx = Arc::new(RenderCtx::new(
-                Phase::Parse,
-                self.info.clone(),
-                services.clone(),
-            ));
+            let (info, node_val) = &*context;
+            let ctx = Arc::new(RenderCtx::new(Phase::Parse, info.clone(), services.clone()));
             let arg = arg
                 .map(minijinja::Value::from)
                 .unwrap_or(minijinja::Value::from(()));
             let v = templates.call_macro(name, vec![arg, node_val.clone()], &ctx)?;
             Ok(v.to_string().trim().to_string())
         };
-        let schema = if overridden("generate_schema_name") {
+        let schema = if overridden[0] {
             call("generate_schema_name", custom_schema)?
         } else {
             match custom_schema {
@@ -109,18 +122,18 @@ impl Naming {
                 None => target.schema.clone(),
             }
         };
-        let alias = if overridden("generate_alias_name") {
+        let alias = if overridden[1] {
             call("generate_alias_name", custom_alias)?
         } else {
             match custom_alias {
                 Some(a) => a.trim().to_string(),
                 None => match &self.version {
-                    Some(v) => format!("{}_v{}", self.info.name, v.replace('.', "_")),
-                    None => self.info.name.clone(),
+                    Some(v) => format!("{}_v{}", self.name, v.replace('.', "_")),
+                    None => self.name.clone(),
                 },
             }
         };
-        let database = if overridden("generate_database_name") {
+        let database = if overridden[2] {
             call("generate_database_name", custom_db)?
         } else {
             custom_db.unwrap_or_else(|| target.database.clone())

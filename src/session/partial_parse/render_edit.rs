@@ -110,9 +110,11 @@ impl Renderer {
             Value::String(v) => Some(v.clone()),
             v => Some(v.to_string()),
         };
+        let info = self.node_info(entry, config.clone())?;
         let naming = crate::compile::Naming {
-            info: self.node_info(entry, config.clone())?,
-            node: Value::Object(node),
+            name: info.name.clone(),
+            package: info.package.clone(),
+            context: Box::new(move || (info, Value::Object(node))),
             custom,
             version,
         };
