@@ -26,7 +26,7 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
     let mut buf: Vec<u8> = Vec::with_capacity(len);
     // Where each entry's value starts, by id.
     let mut starts: HashMap<String, usize> = HashMap::with_capacity(ids.len());
-    let all_found = scan(&mut file, &mut buf, ids, |key, start| {
+    let all_found = scan(&mut file, (&mut buf, true), ids, |key, start| {
         let key = String::from_utf8_lossy(key).into_owned();
         starts.entry(key).or_insert(start);
         starts.len() == ids.len()
@@ -55,10 +55,10 @@ pub(crate) fn manifest_entries<T: serde::de::DeserializeOwned + Send>(
 }
 
 /// Whether some node of `ids` has an entry in the manifest at `path` (read to its end when
-/// none has).
+/// none has, piece by piece, keeping none).
 pub(crate) fn manifest_has_any(path: &Path, ids: &BTreeSet<String>) -> std::io::Result<bool> {
     let mut file = std::fs::File::open(path)?;
-    scan(&mut file, &mut Vec::new(), ids, |_, _| true)
+    scan(&mut file, (&mut Vec::new(), false), ids, |_, _| true)
 }
 
 /// Whether the manifest at `path` gives `relation_name` as the relation of one entry only
@@ -67,34 +67,83 @@ pub(crate) fn manifest_has_any(path: &Path, ids: &BTreeSet<String>) -> std::io::
 /// `node_relation`) never names it.
 pub(crate) fn relation_named_alone(path: &Path, relation_name: &str) -> std::io::Result<bool> {
     let name = serde_json::to_vec(relation_name)?;
-    let semantic = match std::fs::read(path.with_file_name("semantic_manifest.json")) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+    let semantic = path.with_file_name("semantic_manifest.json");
+    match count_in_file(&semantic, &name, 1) {
+        Ok(0) => {}
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
-    };
-    if memchr::memmem::find(&semantic, &name).is_some() {
-        return Ok(false);
     }
     let needle = [&b"\"relation_name\":"[..], &name].concat();
-    let text = std::fs::read(path)?;
-    Ok(memchr::memmem::find_iter(&text, &needle).take(2).count() == 1)
+    Ok(count_in_file(path, &needle, 2)? == 1)
+}
+
+/// How many times `needle` occurs in the file at `path`, counted up to `limit`. The file is read
+/// through one small buffer (a large manifest read whole costs its size in fresh memory, whose
+/// page faults took longer than the search).
+fn count_in_file(path: &Path, needle: &[u8], limit: usize) -> std::io::Result<usize> {
+    use std::io::Read;
+    const PIECE: usize = 1 << 20;
+    let mut file = std::fs::File::open(path)?;
+    let finder = memchr::memmem::Finder::new(needle);
+    let overlap = needle.len().saturating_sub(1);
+    let mut buf = vec![0; PIECE + overlap];
+    // The bytes carried from the last piece: too few to hold the needle, so never counted twice.
+    let mut kept = 0;
+    let mut count = 0;
+    loop {
+        let n = match file.read(&mut buf[kept..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(count);
+        }
+        let len = kept + n;
+        count += finder.find_iter(&buf[..len]).count();
+        if count >= limit {
+            return Ok(count.min(limit));
+        }
+        kept = overlap.min(len);
+        buf.copy_within(len - kept..len, 0);
+    }
 }
 
 /// Reads `file` into `buf` piece by piece, calling `found` with each key of `ids` (`"<id>":{`)
 /// and where its value starts, until `found` says it is done (`true`) or the file ends
-/// (`false`).
+/// (`false`). With `keep_whole` false, the pieces looked through are dropped but for a tail
+/// longer than any key (`found`'s positions are then of no use); else `buf` keeps the file read.
 fn scan(
     file: &mut std::fs::File,
-    buf: &mut Vec<u8>,
+    (buf, keep_whole): (&mut Vec<u8>, bool),
     ids: &BTreeSet<String>,
     mut found: impl FnMut(&[u8], usize) -> bool,
 ) -> std::io::Result<bool> {
+    /// What is kept of the pieces looked through when they are not kept whole: a key and what
+    /// tells it is one (`key_before`) fit in it.
+    const TAIL: usize = 64 << 10;
     let wanted: HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+    let tail = TAIL.max(ids.iter().map(|id| id.len() + 8).max().unwrap_or(0));
     let finder = memchr::memmem::Finder::new(b"\":{");
+    // When a few ids are looked for through pieces that are not kept, a piece where none of
+    // them is written as a key's text (`"<id>":{`) is not looked through key by key.
+    let texts: Vec<Vec<u8>> = match keep_whole || ids.len() > 16 {
+        true => Vec::new(),
+        false => ids
+            .iter()
+            .map(|id| format!("\"{id}\":{{").into_bytes())
+            .collect(),
+    };
+    let id_finders: Vec<memchr::memmem::Finder<'_>> =
+        texts.iter().map(memchr::memmem::Finder::new).collect();
+    let longest = texts.iter().map(Vec::len).max().unwrap_or(0);
     // Where the search goes on from (every key before it was looked at).
-    let mut from = 0;
+    let mut from: usize = 0;
     while read_piece(file, buf)? {
-        for i in finder.find_iter(&buf[from..]) {
+        let look = &buf[from.saturating_sub(longest)..];
+        let none_here = !id_finders.is_empty() && id_finders.iter().all(|f| f.find(look).is_none());
+        for i in finder.find_iter(&buf[from..]).take_while(|_| !none_here) {
             let hit = from + i;
             let key = key_before(buf, hit).filter(|k| wanted.contains(k));
             if key.is_some_and(|k| found(k, hit + 2)) {
@@ -103,6 +152,15 @@ fn scan(
         }
         // The next search overlaps this one by a needle's length less one.
         from = buf.len().saturating_sub(2);
+        if !keep_whole && buf.len() > tail {
+            // Blanks a patch left before a key are kept whole, with what comes before them.
+            let mut dropped = buf.len() - tail;
+            while dropped > 0 && buf[dropped].is_ascii_whitespace() {
+                dropped -= 1;
+            }
+            buf.drain(..dropped);
+            from -= dropped;
+        }
     }
     Ok(false)
 }
@@ -178,6 +236,35 @@ mod tests {
     use super::*;
     use serde_json::{Map, Value};
 
+    /// Occurrences anywhere, across the pieces the file is read in (one straddling each
+    /// boundary), counted once each and up to the limit.
+    #[test]
+    fn counts_a_needle_across_the_pieces_a_file_is_read_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        let needle = b"\"relation_name\":\"x\"";
+        let mut text = vec![b'.'; 3 << 20];
+        let at = [
+            0,
+            40,
+            (1 << 20) - 3,
+            (2 << 20) - 20,
+            (3 << 20) - needle.len(),
+        ];
+        for a in at {
+            text[a..a + needle.len()].copy_from_slice(needle);
+        }
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(count_in_file(&path, needle, 100).unwrap(), at.len());
+        assert_eq!(count_in_file(&path, needle, 2).unwrap(), 2);
+        assert_eq!(
+            count_in_file(&path, b"\"relation_name\":\"y\"", 2).unwrap(),
+            0
+        );
+        std::fs::write(&path, &text[(1 << 20) - 10..(1 << 20) + 30]).unwrap();
+        assert_eq!(count_in_file(&path, needle, 2).unwrap(), 1);
+    }
+
     #[test]
     fn reads_the_entries_asked_for_across_pieces() {
         let dir = tempfile::tempdir().unwrap();
@@ -223,6 +310,24 @@ mod tests {
         assert!(manifest_entries::<Value>(&path, &missing)
             .unwrap()
             .is_none());
+    }
+
+    /// A key found past the pieces dropped while searching, after blanks longer than what is
+    /// kept of them, across a piece's end.
+    #[test]
+    fn a_key_after_long_blanks_is_found_when_the_pieces_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        let filler = "x".repeat(PIECE as usize - 300_000);
+        let blanks = " ".repeat(500_000);
+        let text = format!(
+            r#"{{"nodes":{{"model.p.a":{{"raw_code":"{filler}"}},{blanks}"model.p.late":{{}}}}}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        let late: BTreeSet<String> = ["model.p.late"].map(String::from).into();
+        assert!(manifest_has_any(&path, &late).unwrap());
+        let nope: BTreeSet<String> = ["model.p.lat"].map(String::from).into();
+        assert!(!manifest_has_any(&path, &nope).unwrap());
     }
 
     #[test]
