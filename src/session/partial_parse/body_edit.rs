@@ -37,7 +37,7 @@ use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
 use super::tests_edit::{self, FileChange};
-use super::{Entry, Lazy, Patched, Stamps, State};
+use super::{Entry, Lazy, Patched, PathMap, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
 use crate::compile::ResourceType;
@@ -53,11 +53,12 @@ struct Files {
     entries: Vec<Entry>,
     /// Each SQL file of a model, analysis or singular test, and each seed's CSV file (its path
     /// as the walk finds it): its node's id and its checksum.
-    models: Lazy<BTreeMap<PathBuf, (String, String)>>,
+    models: Lazy<PathMap<(String, String)>>,
     /// Each properties file of the root project that documents something, for [`docs_edit`].
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::sorted_map")]
     properties: BTreeMap<PathBuf, Described>,
     /// Every other file read as text, by its checksum ([`others`]).
+    #[serde(deserialize_with = "super::sorted_map")]
     others: BTreeMap<PathBuf, String>,
     /// What [`ref_edit`] resolves a model's new `ref`s and `source`s with (none when a macro
     /// overrides them).
@@ -115,7 +116,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> Texts {
     let mut files = Files {
         key: stamps.key.clone(),
         entries: stamps.entries.clone(),
-        models: Lazy::Value(models),
+        models: Lazy::Value(PathMap(models)),
         properties,
         others,
         index: Lazy::Value(ref_edit::Index::of(s)),

@@ -35,9 +35,11 @@ use crate::session::Session;
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Macros {
     /// Each macro file of the project and its packages, by path.
+    #[serde(deserialize_with = "super::sorted_map")]
     files: BTreeMap<PathBuf, MacroFile>,
     /// What the render of each node's file ran of the macro files, by node id (nodes whose
     /// render ran none left out).
+    #[serde(deserialize_with = "super::sorted_map")]
     renders: BTreeMap<String, Render>,
     /// The macro files that renders other than nodes' own files ran; `None`: not known.
     elsewhere: Option<BTreeSet<String>>,

@@ -31,10 +31,12 @@ use crate::templating::RefCall;
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Index {
     /// What `ref('<name>')` in a root-project node resolves to, for each name that resolves.
+    #[serde(deserialize_with = "super::sorted_map")]
     refs: BTreeMap<String, String>,
     /// What `source('<source>', '<table>')` resolves to: source, then table.
     sources: BTreeMap<String, BTreeMap<String, String>>,
     /// The `depends_on.nodes` of each enabled node but tests (what a cycle can run through).
+    #[serde(deserialize_with = "super::sorted_map")]
     parents: BTreeMap<String, Vec<String>>,
     /// The models a unit test tests.
     unit_tested: BTreeSet<String>,
