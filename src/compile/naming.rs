@@ -53,9 +53,9 @@ pub(super) fn name_relation(
 ) -> Result<(), Diagnostic> {
     let n = &*node;
     let named = Naming {
-        name: n.name.clone(),
-        package: n.package_name.clone(),
-        context: Box::new(|| {
+        name: &n.name,
+        package: &n.package_name,
+        context: || {
             let as_argument = serde_json::json!({
                 "name": n.name, "unique_id": n.unique_id, "resource_type": n.resource_type.as_str(),
                 "package_name": n.package_name, "fqn": n.fqn, "path": n.path,
@@ -63,9 +63,9 @@ pub(super) fn name_relation(
                 "version": n.version,
             });
             (node_info(n, target), as_argument)
-        }),
-        custom: ["schema", "alias", "database"].map(|k| n.config_str(k).map(str::to_string)),
-        version: n.version.clone(),
+        },
+        custom: ["schema", "alias", "database"].map(|k| n.config_str(k)),
+        version: n.version.as_deref(),
     }
     .relation(target, templates, services)?;
     [node.database, node.schema, node.alias] = named;
@@ -75,16 +75,17 @@ pub(super) fn name_relation(
 /// What the naming macros (`generate_schema_name` & friends) are given of a node: its name and
 /// package, its custom schema, alias and database, its version, and (made only when the project
 /// overrides one of them, since most do not and a large project names tens of thousands of
-/// nodes) the node as a render sees it and as their `node` argument.
-pub(crate) struct Naming<'a> {
-    pub(crate) name: String,
-    pub(crate) package: String,
-    pub(crate) context: Box<dyn FnOnce() -> (NodeInfo, serde_json::Value) + 'a>,
-    pub(crate) custom: [Option<String>; 3],
-    pub(crate) version: Option<String>,
+/// nodes) the node as a render sees it and as their `node` argument, by `context`. Borrowed, so
+/// that naming a node allocates nothing it does not return.
+pub(crate) struct Naming<'a, F> {
+    pub(crate) name: &'a str,
+    pub(crate) package: &'a str,
+    pub(crate) context: F,
+    pub(crate) custom: [Option<&'a str>; 3],
+    pub(crate) version: Option<&'a str>,
 }
 
-impl Naming<'_> {
+impl<F: FnOnce() -> (NodeInfo, serde_json::Value)> Naming<'_, F> {
     /// The node's database, schema and alias, through the naming macros (natively when the
     /// project does not override them).
     pub(crate) fn relation(
@@ -99,13 +100,13 @@ impl Naming<'_> {
             "generate_alias_name",
             "generate_database_name",
         ]
-        .map(|name| templates.index.naming_overridden(name, &self.package));
+        .map(|name| templates.index.naming_overridden(name, self.package));
         let make = self.context;
         let context = std::cell::LazyCell::new(move || {
             let (info, node) = make();
             (info, minijinja::Value::from_serialize(&node))
         });
-        let call = |name: &str, arg: Option<String>| -> Result<String, Diagnostic> {
+        let call = |name: &str, arg: Option<&str>| -> Result<String, Diagnostic> {
             let (info, node_val) = &*context;
             let ctx = Arc::new(RenderCtx::new(Phase::Parse, info.clone(), services.clone()));
             let arg = arg
@@ -127,16 +128,16 @@ impl Naming<'_> {
         } else {
             match custom_alias {
                 Some(a) => a.trim().to_string(),
-                None => match &self.version {
+                None => match self.version {
                     Some(v) => format!("{}_v{}", self.name, v.replace('.', "_")),
-                    None => self.name.clone(),
+                    None => self.name.to_string(),
                 },
             }
         };
         let database = if overridden[2] {
             call("generate_database_name", custom_db)?
         } else {
-            custom_db.unwrap_or_else(|| target.database.clone())
+            custom_db.map_or_else(|| target.database.clone(), str::to_string)
         };
         Ok([database, schema, alias])
     }

@@ -776,12 +776,17 @@ fn a_relation_named_by_a_models_config_call_is_patched_as_a_full_parse_would_nam
     .expect("semantic model");
     assert!(!reused(&parse(&dir, &[], &[])));
     let edited = format!("{{{{ config(alias='again') }}}}\n{text}");
-    std::fs::write(&shoppers, edited).expect("edit");
-    let r = parse(&dir, &[], &[]);
-    assert!(!reused(&r) && !patched(&r), "{r:?}");
-    let m = manifest(&dir);
-    let relation = &m["semantic_models"]["semantic_model.shop.shoppers"]["node_relation"];
-    assert_eq!(relation["alias"], "again_table", "{relation}");
+    // An edit of `file` to `text` that renames what the semantic model reads: a full parse,
+    // after which the semantic model names the relation `alias`.
+    let renamed_in_full = |file: &Path, text: &str, alias: &str| {
+        std::fs::write(file, text).expect("edit");
+        let r = parse(&dir, &[], &[]);
+        assert!(!reused(&r) && !patched(&r), "{r:?}");
+        let m = manifest(&dir);
+        let relation = &m["semantic_models"]["semantic_model.shop.shoppers"]["node_relation"];
+        assert_eq!(relation["alias"], alias, "{relation}");
+    };
+    renamed_in_full(&shoppers, &edited, "again_table");
     // A time spine: the semantic manifest names its relation.
     let spine = dir.join("models/spine.sql");
     let spine_sql = "select cast('2024-01-01' as date) as date_day\n";
@@ -811,12 +816,7 @@ fn a_relation_named_by_a_models_config_call_is_patched_as_a_full_parse_would_nam
         "  - name: shoppers\n    config: {alias: x}\n",
         1,
     );
-    std::fs::write(&schema, edited).expect("edit");
-    let r = parse(&dir, &[], &[]);
-    assert!(!reused(&r) && !patched(&r), "{r:?}");
-    let m = manifest(&dir);
-    let relation = &m["semantic_models"]["semantic_model.shop.shoppers"]["node_relation"];
-    assert_eq!(relation["alias"], "x_table", "{relation}");
+    renamed_in_full(&schema, &edited, "x_table");
 }
 
 #[test]

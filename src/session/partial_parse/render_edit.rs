@@ -103,20 +103,20 @@ impl Renderer {
         .map(|k| Some((k.to_string(), entry.get(k)?.clone())))
         .chain([Some(("config".to_string(), Value::Object(config.clone())))])
         .collect::<Option<Map<String, Value>>>()?;
-        let custom = ["schema", "alias", "database"]
-            .map(|k| config.get(k).and_then(Value::as_str).map(str::to_string));
+        let custom = ["schema", "alias", "database"].map(|k| config.get(k).and_then(Value::as_str));
         let version = match entry.get("version")? {
             Value::Null => None,
             Value::String(v) => Some(v.clone()),
             v => Some(v.to_string()),
         };
         let info = self.node_info(entry, config.clone())?;
+        let (name, package) = (info.name.clone(), info.package.clone());
         let naming = crate::compile::Naming {
-            name: info.name.clone(),
-            package: info.package.clone(),
-            context: Box::new(move || (info, Value::Object(node))),
+            name: &name,
+            package: &package,
+            context: move || (info, Value::Object(node)),
             custom,
-            version,
+            version: version.as_deref(),
         };
         let [database, schema, alias] = naming
             .relation(&self.target, &self.templates, &self.services)
