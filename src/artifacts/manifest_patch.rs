@@ -141,6 +141,29 @@ pub(crate) fn read_manifest(path: &Path) -> std::io::Result<Vec<u8>> {
     Document::open(path, None)?.read_all()
 }
 
+/// The list of the node `id` in the `parent_map` or `child_map` (`map`) of the manifest at
+/// `path`; `None` when it has none (or the file is not a manifest sluice wrote).
+pub(crate) fn graph_list(
+    path: &Path,
+    map: GraphMapKind,
+    id: &str,
+) -> std::io::Result<Option<Vec<String>>> {
+    let doc = Document::open(path, None)?;
+    let (Some(parents), Some(children), Some(groups)) = (
+        doc.rfind(b",\"parent_map\":{")?,
+        doc.rfind(b",\"child_map\":{")?,
+        doc.rfind(b",\"group_map\":{")?,
+    ) else {
+        return Ok(None);
+    };
+    let within = match map {
+        GraphMapKind::Parents => parents..children,
+        GraphMapKind::Children => children..groups,
+    };
+    let found = doc.value_after::<Vec<String>>(within, id, b'[')?;
+    Ok(found.map(|(_, _, list)| list))
+}
+
 /// The JSON value `bytes` open with, and how many bytes it takes.
 fn parse_one<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<(usize, T)> {
     let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<T>();
@@ -214,8 +237,47 @@ fn patch_nodes(
         }
         spans.push((removal.start, removal.end, Vec::new()));
     }
+    if !nodes.disabled.is_empty() {
+        // A disabled node's entry goes from `nodes` and is written first in `disabled` (a list
+        // of one: no disabled node has its id yet).
+        let (Some(section), Some(parents)) = (
+            doc.rfind(b",\"disabled\":{")?,
+            doc.rfind(b",\"parent_map\":{")?,
+        ) else {
+            return Ok(false);
+        };
+        let open = section + b",\"disabled\":{".len();
+        if !(meta_end < section && open < parents) {
+            return Ok(false);
+        }
+        let empty = doc.read_at(open, 1)? == b"}";
+        for (i, (id, entry)) in nodes.disabled.iter().enumerate() {
+            let Some(removal) = doc.removal::<IgnoredAny>(meta_end..section, id, b'{')? else {
+                return Ok(false);
+            };
+            if doc
+                .value_after::<IgnoredAny>(open..parents, id, b'[')?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            spans.push((removal.start, removal.end, Vec::new()));
+            let mut bytes = key(id)?;
+            bytes.push(b'[');
+            bytes.extend(serde_json::to_vec(entry)?);
+            bytes.push(b']');
+            if !(empty && i == nodes.disabled.len() - 1) {
+                bytes.push(b',');
+            }
+            spans.push((open, open, bytes));
+        }
+    }
     let lists = graph();
-    if !lists.is_empty() || !nodes.removed.is_empty() {
+    let moved = nodes
+        .removed
+        .iter()
+        .chain(nodes.disabled.iter().map(|(id, _)| id));
+    if !lists.is_empty() || moved.clone().next().is_some() {
         // The graph maps come late in the document, in this order (a key with a quote before
         // it is a key: a string holds its quotes escaped).
         let (Some(parents), Some(children), Some(groups)) = (
@@ -228,15 +290,15 @@ fn patch_nodes(
         if !(meta_end < parents && parents < children && children < groups) {
             return Ok(false);
         }
-        // A removed node's lists: its children's must be empty.
-        for id in &nodes.removed {
+        // A removed node's lists (its children's must be empty), a disabled node's.
+        for id in moved {
             let Some(parents) = doc.removal::<Vec<String>>(parents..children, id, b'[')? else {
                 return Ok(false);
             };
             let Some(children) = doc.removal::<Vec<String>>(children..groups, id, b'[')? else {
                 return Ok(false);
             };
-            if !children.value.is_empty() {
+            if !children.value.is_empty() && nodes.removed.contains(id) {
                 return Ok(false);
             }
             spans.push((parents.start, parents.end, Vec::new()));
@@ -379,11 +441,16 @@ fn key(id: &str) -> std::io::Result<Vec<u8>> {
     Ok(k)
 }
 
-/// The nodes a patch adds (each id with its entry) and removes (by id).
+/// The nodes a patch adds (each id with its entry) and removes (by id), and those it moves
+/// from `nodes` to `disabled` (each id with its entry as it is now: disabled). A moved node's
+/// entry and graph lists go from `nodes` and the graph maps, as a removed node's, and its entry
+/// is added to `disabled`; unlike a removed node's, its `child_map` list need not be empty:
+/// the caller rewrites its children (tests, which a disabled parent disables) and their lists.
 #[derive(Debug, Default)]
 pub(crate) struct NodesAddedRemoved {
     pub(crate) added: Vec<(String, Map<String, Value>)>,
     pub(crate) removed: Vec<String>,
+    pub(crate) disabled: Vec<(String, Map<String, Value>)>,
 }
 
 /// An entry of a map to be removed: its key, its value and the comma that joins it to a

@@ -274,6 +274,14 @@ impl Resolver {
         self.by_name.keys().map(String::as_str)
     }
 
+    /// Every name more than one node (enabled or disabled, of any package) has.
+    pub(crate) fn shared_ref_names(&self) -> impl Iterator<Item = &str> {
+        self.by_name
+            .iter()
+            .filter(|(_, targets)| targets.len() > 1)
+            .map(|(name, _)| name.as_str())
+    }
+
     /// Every source table: its source's name, its name, its unique id.
     pub(crate) fn source_tables(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.sources

@@ -1055,6 +1055,96 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
 }
 
 #[test]
+fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let disabled = |r: &Run| {
+        r.stdout
+            .contains("1 model disabled by its file since the last parse: patched")
+    };
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    // `shoppers` is read by its own tests and by a relationships test of `orders`: its entry
+    // moves to `disabled`, the tests that read it are disabled and keep their other parents.
+    let shoppers = dir.join("models/shoppers.sql");
+    let text = std::fs::read_to_string(&shoppers).expect("model");
+    std::fs::write(
+        &shoppers,
+        format!("{{{{ config(enabled=false) }}}}\n{text}"),
+    )
+    .expect("edit");
+    let r = parse(&dir, &[], &[]);
+    assert!(disabled(&r), "{r:?}");
+    assert!(r.stdout.contains("Parsed"), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert!(node(&fast, "model.shop.shoppers").is_null());
+    let entry = &fast["disabled"]["model.shop.shoppers"][0];
+    assert_eq!(entry["config"]["enabled"], false, "{entry}");
+    assert_eq!(entry["depends_on"]["nodes"], serde_json::json!([]));
+    assert!(fast["child_map"]["model.shop.shoppers"].is_null());
+    assert!(!fast["child_map"]["model.shop.stg_orders"]
+        .to_string()
+        .contains("model.shop.shoppers"));
+    let test = |prefix: &str| -> Value {
+        let nodes = fast["nodes"].as_object().expect("nodes");
+        let mut found = nodes.iter().filter(|(id, _)| id.starts_with(prefix));
+        let (_, t) = found.next().expect(prefix);
+        assert!(found.next().is_none(), "{prefix}");
+        t.clone()
+    };
+    let unique = test("test.shop.unique_shoppers_shopper_id.");
+    assert_eq!(unique["config"]["enabled"], false);
+    assert_eq!(unique["depends_on"]["nodes"], serde_json::json!([]));
+    let relationships = test("test.shop.relationships_orders_shopper_id");
+    assert_eq!(relationships["config"]["enabled"], false);
+    assert_eq!(
+        relationships["depends_on"]["nodes"],
+        serde_json::json!(["model.shop.orders"])
+    );
+    // (A test of `orders` that does not read `shoppers` stays as it was.)
+    let not_null = test("test.shop.not_null_orders_shopper_id.");
+    assert_eq!(not_null["config"]["enabled"], true);
+    // What the patch kept serves the next edits: another model's text, then the disabled
+    // model's description.
+    let r = edit_and_parse(&dir, &dir.join("models/orders.sql"), "select", "select  ");
+    assert!(r.stdout.contains("patched"), "{r:?}");
+    like_a_full_parse(&dir);
+    let schema = dir.join("models/schema.yml");
+    edit_and_parse(&dir, &schema, "One row per shopper", "One row per buyer");
+    like_a_full_parse(&dir);
+    // Enabled again: its name is taken by its disabled entry, so a full parse decides.
+    std::fs::write(&shoppers, &text).expect("restore");
+    let r = parse(&dir, &[], &[]);
+    assert!(!reused(&r) && !r.stdout.contains("patched"), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert!(!node(&fast, "model.shop.shoppers").is_null());
+
+    // What this cannot vouch for parses in full: `enabled` from a variable, a model another
+    // model reads (the full parse refuses the broken ref).
+    let r = edit_and_parse(
+        &dir,
+        &shoppers,
+        "with",
+        "{{ config(enabled=var('shoppers_on', false)) }}\nwith",
+    );
+    assert!(!disabled(&r) && !r.stdout.contains("patched"), "{r:?}");
+    like_a_full_parse(&dir);
+    std::fs::write(&shoppers, &text).expect("restore");
+    parse(&dir, &[], &[]);
+    let staging = dir.join("models/staging/stg_orders.sql");
+    let staged = std::fs::read_to_string(&staging).expect("model");
+    std::fs::write(
+        &staging,
+        format!("{{{{ config(enabled=false) }}}}\n{staged}"),
+    )
+    .expect("edit");
+    let out = parse_failing(&dir);
+    assert!(
+        out.contains("stg_orders") && out.contains("disabled"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_model_renamed_and_models_added_together_are_patched_as_a_full_parse_would_write_them() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let models = dir.join("models");

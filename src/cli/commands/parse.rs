@@ -84,6 +84,7 @@ fn patched_note(p: partial_parse::Patched) -> String {
         (p.tests, "the entries of ", "properties file", " changed"),
         (p.added, "", "model file", " added"),
         (p.removed, "", "model file", " removed"),
+        (p.disabled, "", "model", " disabled by its file"),
     ];
     let edits: Vec<String> = changed
         .into_iter()

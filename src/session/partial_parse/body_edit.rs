@@ -29,7 +29,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::super::Session;
-use super::added;
 use super::docs_block_edit::{self, DOCS_FILE};
 use super::docs_edit::{self, Described, DocsEdit};
 use super::macro_edit::{self, Macros};
@@ -37,6 +36,7 @@ use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
 use super::tests_edit::{self, FileChange};
+use super::{added, disable_edit};
 use super::{Entry, Lazy, Patched, PathMap, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
@@ -389,6 +389,29 @@ pub(super) fn patch(
         };
         return finish(target_path, manifest, state, files, (now, since), true).map(|()| done);
     }
+    if let ([(id, (raw, sum))], true) = (
+        edits.iter().collect::<Vec<_>>().as_slice(),
+        seeds.is_empty() && docs.is_empty() && paths_alone,
+    ) {
+        // A model disabled by its file ([`disable_edit`]).
+        let kept = disable_edit::Kept {
+            models: files.models.parsed()?,
+            others: &mut files.others,
+            index: files.index.parsed()?,
+            macros: files.macros.parsed()?.as_mut(),
+        };
+        let edit = (id.as_str(), raw.as_str(), sum.as_str());
+        if disable_edit::patch((manifest, meta), edit, project, kept, &state.env)? {
+            crate::timing("partial parse: model disabled", t);
+            finish(target_path, manifest, state, files, (now, since), true)?;
+            state.summary.nodes = state.summary.nodes.saturating_sub(1);
+            state.summary.models = state.summary.models.saturating_sub(1);
+            return Some(Patched {
+                disabled: 1,
+                ..Patched::default()
+            });
+        }
+    }
     // New models, parsed alone, and removed ones.
     let (nodes, mut new_graph) = added::added_and_removed(
         project,
@@ -474,6 +497,7 @@ pub(super) fn patch(
         macros: 0,
         tests: 0,
         docs_files: 0,
+        disabled: 0,
     })
 }
 

@@ -30,6 +30,7 @@
 
 mod added;
 mod body_edit;
+mod disable_edit;
 mod docs_block_edit;
 mod docs_edit;
 mod entry_changes;
@@ -59,7 +60,7 @@ use crate::project::{self, Project, ProjectConfig, Target};
 pub(crate) const STATE_FILE: &str = "sluice_partial_parse.json";
 
 /// Bumped when what [`State`] means changes.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// What `parse` reports: how many nodes of each kind the manifest holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +281,8 @@ pub(crate) struct Patched {
     pub(crate) tests: usize,
     /// Docs files whose blocks' text changed ([`docs_block_edit`]).
     pub(crate) docs_files: usize,
+    /// Models disabled by their files ([`disable_edit`]).
+    pub(crate) disabled: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.

@@ -43,6 +43,10 @@ pub(super) struct Index {
     /// Every name a `ref` may give, of enabled nodes or disabled ones (a new node's name must
     /// be none of them).
     names: BTreeSet<String>,
+    /// The names more than one node has (enabled or disabled, of any package): what `ref` gives
+    /// for them may change when one of those nodes is disabled.
+    #[serde(default)]
+    shared: BTreeSet<String>,
 }
 
 impl Index {
@@ -87,12 +91,14 @@ impl Index {
             .flat_map(|u| u.depends_on_nodes.iter().cloned())
             .collect();
         let names = resolver.ref_names().map(str::to_string).collect();
+        let shared = resolver.shared_ref_names().map(str::to_string).collect();
         Some(Index {
             refs,
             sources,
             parents,
             unit_tested,
             names,
+            shared,
         })
     }
 
@@ -227,6 +233,15 @@ impl Index {
         }
         self.refs.remove(&name);
         self.parents.remove(id)
+    }
+
+    /// Takes the model `id` named `name` out of what refs resolve to, as a full parse of the
+    /// project with the model disabled keeps it (its name still taken); returns its parents, or
+    /// `None` when another node has its name (a `ref` may now resolve to that one), some node
+    /// but a test depends on it, a unit test tests it, or it is not a model of the root project.
+    pub(super) fn disable_model(&mut self, id: &str, name: &str) -> Option<Vec<String>> {
+        let alone = !self.shared.contains(name) && self.refs.get(name).is_some_and(|r| r == id);
+        alone.then(|| self.remove_model(id)).flatten()
     }
 
     /// What `ref('<name>')` in a root-project node resolves to.

@@ -209,6 +209,53 @@ pub(super) fn patch(
     Some(after)
 }
 
+/// Whether the new text `new` of the node of `entry` (its old text `old`) disables it and
+/// changes nothing else a parse records: `Some(Some(render))` (what the new text's render
+/// recorded) when its `config(...)` calls now set `enabled` to `false` (a literal in the text)
+/// and set every other key as before, with the same calls and macros; `Some(None)` when they
+/// do not change `enabled`; `None` when this cannot tell (a render fails, an environment
+/// variable no earlier parse read, calls the entry does not record).
+pub(super) fn disables(
+    renderer: &Renderer,
+    entry: &Map<String, Value>,
+    (old, new): (&str, &str),
+    env_read: &std::collections::BTreeMap<String, Option<String>>,
+) -> Option<Option<Recorded>> {
+    let (before, after) = (renderer.record(entry, old)?, renderer.record(entry, new)?);
+    let without_enabled = |m: &Map<String, Value>| -> Map<String, Value> {
+        m.iter()
+            .map(|(k, v)| {
+                let key = crate::project::config::normalize_key(k.trim_start_matches('+'));
+                (key.to_string(), v.clone())
+            })
+            .filter(|(k, _)| k != "enabled")
+            .collect()
+    };
+    let enabled = |m: &Map<String, Value>| {
+        m.iter()
+            .find(|(k, _)| k.trim_start_matches('+') == "enabled")
+            .map(|(_, v)| v.clone())
+    };
+    let (was, is) = (enabled(&before.config), enabled(&after.config));
+    if was == is {
+        return Some(None);
+    }
+    static LITERAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\benabled\s*=\s*(false|False)\b").expect("a valid pattern")
+    });
+    let env_known = super::env_reads_known(env_read);
+    let same = env_known
+        && is == Some(Value::Bool(false))
+        && LITERAL.is_match(new)
+        && before.macros == after.macros
+        && before.refs == after.refs
+        && before.sources == after.sources
+        && without_enabled(&before.config) == without_enabled(&after.config)
+        && without_enabled(&before.config_written) == without_enabled(&after.config_written)
+        && recorded_as(entry, &before);
+    same.then_some(Some(after))
+}
+
 /// The new `database`, `schema` and `alias` of the model of `entry` whose config `changed`
 /// (some of them named by the changes) and its new `relation_name`; `None` when the entry is
 /// not a model's with a relation named in it alone, or the naming fails.
