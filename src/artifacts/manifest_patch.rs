@@ -164,6 +164,28 @@ pub(crate) fn graph_list(
     Ok(found.map(|(_, _, list)| list))
 }
 
+/// The list of disabled nodes of the id `id` in the manifest at `path` (its `disabled` section),
+/// and whether some other disabled node is attached to it (a test of it disabled by its own
+/// config); `None` when the section lists no node of that id.
+pub(crate) fn disabled_entries(
+    path: &Path,
+    id: &str,
+) -> std::io::Result<Option<(Vec<Map<String, Value>>, bool)>> {
+    let doc = Document::open(path, None)?;
+    let (Some(section), Some(parents)) = (
+        doc.rfind(b",\"disabled\":{")?,
+        doc.rfind(b",\"parent_map\":{")?,
+    ) else {
+        return Ok(None);
+    };
+    let within = section..parents;
+    let Some((_, _, list)) = doc.value_after(within.clone(), id, b'[')? else {
+        return Ok(None);
+    };
+    let attached = [&b"\"attached_node\":"[..], &serde_json::to_vec(id)?].concat();
+    Ok(Some((list, doc.find(within, &attached)?.is_some())))
+}
+
 /// The JSON value `bytes` open with, and how many bytes it takes.
 fn parse_one<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<(usize, T)> {
     let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<T>();
@@ -208,8 +230,8 @@ fn patch_nodes(
     spans.extend(edited);
     // A new node is written first in `nodes` (readers do not depend on the order of keys).
     let nodes_open = meta_end + b",\"nodes\":{".len();
-    for (id, entry) in &nodes.added {
-        if doc.read_at(nodes_open, 1)? == b"}" {
+    for (id, entry) in nodes.added.iter().chain(&nodes.enabled) {
+        if doc.opens_empty(nodes_open)? {
             return Ok(false);
         }
         let mut bytes = key(id)?;
@@ -237,7 +259,7 @@ fn patch_nodes(
         }
         spans.push((removal.start, removal.end, Vec::new()));
     }
-    if !nodes.disabled.is_empty() {
+    if !nodes.disabled.is_empty() || !nodes.enabled.is_empty() {
         // A disabled node's entry goes from `nodes` and is written first in `disabled` (a list
         // of one: no disabled node has its id yet).
         let (Some(section), Some(parents)) = (
@@ -250,7 +272,7 @@ fn patch_nodes(
         if !(meta_end < section && open < parents) {
             return Ok(false);
         }
-        let empty = doc.read_at(open, 1)? == b"}";
+        let empty = doc.opens_empty(open)?;
         for (i, (id, entry)) in nodes.disabled.iter().enumerate() {
             let Some(removal) = doc.removal::<IgnoredAny>(meta_end..section, id, b'{')? else {
                 return Ok(false);
@@ -270,6 +292,15 @@ fn patch_nodes(
                 bytes.push(b',');
             }
             spans.push((open, open, bytes));
+        }
+        for (id, _) in &nodes.enabled {
+            let Some(removal) = doc.removal::<Vec<IgnoredAny>>(open..parents, id, b'[')? else {
+                return Ok(false);
+            };
+            if removal.value.len() != 1 {
+                return Ok(false);
+            }
+            spans.push((removal.start, removal.end, Vec::new()));
         }
     }
     let lists = graph();
@@ -325,7 +356,7 @@ fn patch_nodes(
                     edit.apply(&mut list);
                 }
                 let open = within.start + key_len;
-                if doc.read_at(open, 1)? == b"}" {
+                if doc.opens_empty(open)? {
                     return Ok(false);
                 }
                 let mut bytes = key(&id)?;
@@ -442,15 +473,18 @@ fn key(id: &str) -> std::io::Result<Vec<u8>> {
 }
 
 /// The nodes a patch adds (each id with its entry) and removes (by id), and those it moves
-/// from `nodes` to `disabled` (each id with its entry as it is now: disabled). A moved node's
-/// entry and graph lists go from `nodes` and the graph maps, as a removed node's, and its entry
-/// is added to `disabled`; unlike a removed node's, its `child_map` list need not be empty:
-/// the caller rewrites its children (tests, which a disabled parent disables) and their lists.
+/// from `nodes` to `disabled` and back (each id with its entry as it is now). A disabled
+/// node's entry and graph lists go from `nodes` and the graph maps, as a removed node's, and
+/// its entry is added to `disabled`; unlike a removed node's, its `child_map` list need not be
+/// empty: the caller rewrites its children (tests, which a disabled parent disables) and their
+/// lists. An enabled node's list in `disabled` (of its one entry) goes and its entry is added
+/// to `nodes`, as an added node's; its graph lists are the caller's to add.
 #[derive(Debug, Default)]
 pub(crate) struct NodesAddedRemoved {
     pub(crate) added: Vec<(String, Map<String, Value>)>,
     pub(crate) removed: Vec<String>,
     pub(crate) disabled: Vec<(String, Map<String, Value>)>,
+    pub(crate) enabled: Vec<(String, Map<String, Value>)>,
 }
 
 /// An entry of a map to be removed: its key, its value and the comma that joins it to a
@@ -488,6 +522,20 @@ impl Document {
     }
 
     /// Up to `n` bytes from `at` (fewer at the end of the file).
+    /// Whether the map whose first key would be at `at` is empty: its `}` next, after any
+    /// blanks (a patch leaves blanks where it removed a map's last entry).
+    fn opens_empty(&self, at: usize) -> std::io::Result<bool> {
+        let mut from = at;
+        loop {
+            let piece = self.read_at(from, 1 << 12)?;
+            match piece.iter().find(|b| **b != b' ') {
+                Some(b) => return Ok(*b == b'}'),
+                None if piece.is_empty() => return Ok(false),
+                None => from += piece.len(),
+            }
+        }
+    }
+
     fn read_at(&self, at: usize, n: usize) -> std::io::Result<Vec<u8>> {
         use std::io::{Read, Seek, SeekFrom};
         let mut f = &self.file;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::node_config::{default_docs, ConfigJson};
 use crate::compile::versions::version_json;
@@ -239,6 +239,64 @@ fn constraints_repr(list: &[Value], class: &str) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// The columns a generic test tests, from its arguments (`kwargs`, as written) and its
+/// `column_name`.
+pub(crate) fn tested_columns(
+    kwargs: &Map<String, Value>,
+    column_name: Option<&str>,
+) -> Vec<String> {
+    match (
+        kwargs.get("column_name"),
+        kwargs.get("combination_of_columns"),
+    ) {
+        (Some(Value::String(c)), _) => vec![c.clone()],
+        (_, Some(Value::Array(cs))) => cs
+            .iter()
+            .filter_map(|c| c.as_str().map(String::from))
+            .collect(),
+        _ => column_name.map(String::from).into_iter().collect(),
+    }
+}
+
+/// dbt's inferred `primary_key` of an enabled model from its generic tests (each its name,
+/// the columns it tests and whether it is enabled): columns with both `unique` and `not_null`
+/// tests, else columns with a `unique` test (sorted, where dbt's set order is arbitrary).
+pub(crate) fn inferred_primary_key<'a>(
+    tests: impl Iterator<Item = (&'a str, Vec<String>, bool)>,
+) -> Vec<String> {
+    let mut unique = Vec::new();
+    let mut disabled_unique = Vec::new();
+    let mut not_null = Vec::new();
+    for (name, cols, enabled) in tests {
+        match name {
+            "unique" | "unique_combination_of_columns" if enabled => unique.extend(cols),
+            "unique" | "unique_combination_of_columns" => disabled_unique.extend(cols),
+            "not_null" => not_null.extend(cols),
+            _ => {}
+        }
+    }
+    for v in [&mut unique, &mut disabled_unique] {
+        v.sort();
+        v.dedup();
+    }
+    // A not_null column counts with a unique test enabled or not, as in dbt.
+    let mut both: Vec<String> = unique
+        .iter()
+        .chain(&disabled_unique)
+        .filter(|c| not_null.contains(c))
+        .cloned()
+        .collect();
+    both.sort();
+    both.dedup();
+    if !both.is_empty() {
+        both
+    } else if !unique.is_empty() {
+        unique
+    } else {
+        disabled_unique
+    }
+}
+
 struct TestMetadataJson<'a>(&'a crate::compile::TestMetadata);
 
 impl Serialize for TestMetadataJson<'_> {
@@ -259,54 +317,16 @@ impl NodeEnv<'_> {
         if !model.is_enabled() {
             return Vec::new();
         }
-        let mut unique = Vec::new();
-        let mut disabled_unique = Vec::new();
-        let mut not_null = Vec::new();
         let tests = self
             .tests_of
             .get(model.unique_id.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
-        for t in tests {
-            let Some(tm) = &t.test_metadata else { continue };
-            let cols: Vec<String> = match (
-                tm.kwargs.get("column_name"),
-                tm.kwargs.get("combination_of_columns"),
-            ) {
-                (Some(Value::String(c)), _) => vec![c.clone()],
-                (_, Some(Value::Array(cs))) => cs
-                    .iter()
-                    .filter_map(|c| c.as_str().map(String::from))
-                    .collect(),
-                _ => t.column_name.clone().into_iter().collect(),
-            };
-            match tm.name.as_str() {
-                "unique" | "unique_combination_of_columns" if t.is_enabled() => unique.extend(cols),
-                "unique" | "unique_combination_of_columns" => disabled_unique.extend(cols),
-                "not_null" => not_null.extend(cols),
-                _ => {}
-            }
-        }
-        for v in [&mut unique, &mut disabled_unique] {
-            v.sort();
-            v.dedup();
-        }
-        // A not_null column counts with a unique test enabled or not, as in dbt.
-        let mut both: Vec<String> = unique
-            .iter()
-            .chain(&disabled_unique)
-            .filter(|c| not_null.contains(c))
-            .cloned()
-            .collect();
-        both.sort();
-        both.dedup();
-        if !both.is_empty() {
-            both
-        } else if !unique.is_empty() {
-            unique
-        } else {
-            disabled_unique
-        }
+        inferred_primary_key(tests.iter().filter_map(|t| {
+            let tm = t.test_metadata.as_ref()?;
+            let cols = tested_columns(&tm.kwargs, t.column_name.as_deref());
+            Some((tm.name.as_str(), cols, t.is_enabled()))
+        }))
     }
 
     /// `target/<kind>/<package>/<original_file_path>[/<path>]`: nodes defined in YAML (generic

@@ -1111,12 +1111,44 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
     let schema = dir.join("models/schema.yml");
     edit_and_parse(&dir, &schema, "One row per shopper", "One row per buyer");
     like_a_full_parse(&dir);
-    // Enabled again: its name is taken by its disabled entry, so a full parse decides.
+    // Enabled again: its entry moves back to `nodes` with what its calls resolve to and its
+    // primary key, and the tests it disabled are enabled with their parents.
     std::fs::write(&shoppers, &text).expect("restore");
     let r = parse(&dir, &[], &[]);
-    assert!(!reused(&r) && !r.stdout.contains("patched"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("1 model enabled again by its file since the last parse: patched"),
+        "{r:?}"
+    );
     let fast = like_a_full_parse(&dir);
-    assert!(!node(&fast, "model.shop.shoppers").is_null());
+    let enabled = node(&fast, "model.shop.shoppers");
+    assert_eq!(enabled["primary_key"], serde_json::json!(["shopper_id"]));
+    assert!(fast["disabled"]["model.shop.shoppers"].is_null());
+    assert_eq!(
+        fast["parent_map"]["model.shop.shoppers"],
+        serde_json::json!([
+            "model.shop.stg_orders",
+            "model.shop.stg_payments",
+            "model.shop.stg_shoppers"
+        ])
+    );
+    assert_eq!(
+        fast["child_map"]["model.shop.shoppers"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    // Disabled and enabled again once more, from what those patches kept.
+    std::fs::write(
+        &shoppers,
+        format!("{{{{ config(enabled=false) }}}}\n{text}"),
+    )
+    .expect("edit");
+    assert!(disabled(&parse(&dir, &[], &[])));
+    like_a_full_parse(&dir);
+    std::fs::write(&shoppers, &text).expect("restore");
+    assert!(parse(&dir, &[], &[]).stdout.contains("enabled again"));
+    like_a_full_parse(&dir);
 
     // What this cannot vouch for parses in full: `enabled` from a variable, a model another
     // model reads (the full parse refuses the broken ref).

@@ -85,6 +85,7 @@ fn patched_note(p: partial_parse::Patched) -> String {
         (p.added, "", "model file", " added"),
         (p.removed, "", "model file", " removed"),
         (p.disabled, "", "model", " disabled by its file"),
+        (p.enabled, "", "model", " enabled again by its file"),
     ];
     let edits: Vec<String> = changed
         .into_iter()

@@ -36,7 +36,7 @@ use super::ref_edit;
 use super::render_edit::{self, Renderer};
 use super::tags;
 use super::tests_edit::{self, FileChange};
-use super::{added, disable_edit};
+use super::{added, enabled_edit};
 use super::{Entry, Lazy, Patched, PathMap, Stamps, State};
 use crate::artifacts::ArtifactMeta;
 use crate::artifacts::GraphEdit;
@@ -249,6 +249,8 @@ pub(super) fn patch(
     let mut tests_files: Vec<(PathBuf, FileChange)> = Vec::new();
     // The docs files edited, with their new checksums.
     let mut docs_files: Vec<(PathBuf, String)> = Vec::new();
+    // The other SQL files edited (a disabled model's may enable it again: [`enabled_edit`]).
+    let mut other_sql: Vec<PathBuf> = Vec::new();
     for (path, stamp) in &now {
         let Some(&before) = then.get(path) else {
             continue;
@@ -286,6 +288,8 @@ pub(super) fn patch(
                     macro_files.push((path.clone(), new_sum));
                 } else if tests_edit::knows(target_path, path) {
                     tests_files.push((path.clone(), FileChange::Edited));
+                } else if path.extension().is_some_and(|e| e == "sql") {
+                    other_sql.push(path.clone());
                 } else {
                     return None;
                 }
@@ -326,6 +330,33 @@ pub(super) fn patch(
     tests_files.extend(new_props.into_iter().map(|p| (p, FileChange::Added)));
     tests_files.extend(old_props.into_iter().map(|p| (p, FileChange::Removed)));
     let paths_alone = added_paths.is_empty() && removed_paths.is_empty();
+    if !other_sql.is_empty() {
+        // A disabled model's file alone, enabling it again ([`enabled_edit`]), else a full
+        // parse.
+        let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
+        let [path] = other_sql.as_slice() else {
+            return None;
+        };
+        let others_alone = docs_files.is_empty() && macro_files.is_empty();
+        if !(alone && paths_alone && others_alone && tests_files.is_empty()) {
+            return None;
+        }
+        let kept = enabled_edit::Kept {
+            models: files.models.parsed()?,
+            others: &mut files.others,
+            index: files.index.parsed()?,
+            macros: files.macros.parsed()?.as_mut(),
+        };
+        enabled_edit::enable((manifest, meta), path, project, kept, &state.env)?;
+        crate::timing("partial parse: model enabled again", t);
+        finish(target_path, manifest, state, files, (now, since), true)?;
+        state.summary.nodes += 1;
+        state.summary.models += 1;
+        return Some(Patched {
+            enabled: 1,
+            ..Patched::default()
+        });
+    }
     if !docs_files.is_empty() {
         // Docs files' edits alone.
         let alone = edits.is_empty() && seeds.is_empty() && docs.is_empty();
@@ -393,15 +424,15 @@ pub(super) fn patch(
         edits.iter().collect::<Vec<_>>().as_slice(),
         seeds.is_empty() && docs.is_empty() && paths_alone,
     ) {
-        // A model disabled by its file ([`disable_edit`]).
-        let kept = disable_edit::Kept {
+        // A model disabled by its file ([`enabled_edit`]).
+        let kept = enabled_edit::Kept {
             models: files.models.parsed()?,
             others: &mut files.others,
             index: files.index.parsed()?,
             macros: files.macros.parsed()?.as_mut(),
         };
         let edit = (id.as_str(), raw.as_str(), sum.as_str());
-        if disable_edit::patch((manifest, meta), edit, project, kept, &state.env)? {
+        if enabled_edit::disable((manifest, meta), edit, project, kept, &state.env)? {
             crate::timing("partial parse: model disabled", t);
             finish(target_path, manifest, state, files, (now, since), true)?;
             state.summary.nodes = state.summary.nodes.saturating_sub(1);
@@ -498,6 +529,7 @@ pub(super) fn patch(
         tests: 0,
         docs_files: 0,
         disabled: 0,
+        enabled: 0,
     })
 }
 

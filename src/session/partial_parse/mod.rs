@@ -30,9 +30,9 @@
 
 mod added;
 mod body_edit;
-mod disable_edit;
 mod docs_block_edit;
 mod docs_edit;
+mod enabled_edit;
 mod entry_changes;
 mod macro_edit;
 mod macro_text;
@@ -281,8 +281,10 @@ pub(crate) struct Patched {
     pub(crate) tests: usize,
     /// Docs files whose blocks' text changed ([`docs_block_edit`]).
     pub(crate) docs_files: usize,
-    /// Models disabled by their files ([`disable_edit`]).
+    /// Models disabled by their files ([`enabled_edit`]).
     pub(crate) disabled: usize,
+    /// Models enabled again by their files ([`enabled_edit`]).
+    pub(crate) enabled: usize,
 }
 
 /// The command's settings that change what `parse` writes or refuses.

@@ -27,6 +27,13 @@ use crate::artifacts::{GraphEdit, GraphMapKind, ListEdit};
 use crate::compile::ResourceType;
 use crate::templating::RefCall;
 
+/// A disabled model enabled again ([`Index::enable_model`]): its parents, and each test it
+/// had disabled with its new `depends_on.nodes`.
+pub(super) struct EnabledAgain {
+    pub(super) parents: Vec<String>,
+    pub(super) tests: Vec<(String, Vec<String>)>,
+}
+
 /// What a full parse keeps to resolve a root-project model's new calls and to find cycles.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Index {
@@ -47,6 +54,11 @@ pub(super) struct Index {
     /// for them may change when one of those nodes is disabled.
     #[serde(default)]
     shared: BTreeSet<String>,
+    /// The tests among the nodes that a `ref` to a disabled node disables (they stay among the
+    /// nodes with `enabled: false`), by the name of each disabled node they read: a model
+    /// enabled again enables them.
+    #[serde(default)]
+    disabled_tests: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Index {
@@ -65,7 +77,7 @@ impl Index {
             return None;
         }
         let resolver = &s.parsed.resolver;
-        let refs = resolver
+        let refs: BTreeMap<String, String> = resolver
             .ref_names()
             .filter_map(|name| {
                 let id = resolver.ref_id(root, None, name, None).ok()?;
@@ -90,8 +102,21 @@ impl Index {
             .values()
             .flat_map(|u| u.depends_on_nodes.iter().cloned())
             .collect();
-        let names = resolver.ref_names().map(str::to_string).collect();
+        let names: BTreeSet<String> = resolver.ref_names().map(str::to_string).collect();
         let shared = resolver.shared_ref_names().map(str::to_string).collect();
+        let mut disabled_tests: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let disabled = manifest
+            .nodes
+            .values()
+            .filter(|n| n.resource_type == ResourceType::Test && !n.is_enabled());
+        for test in disabled {
+            for r in &test.refs {
+                if !refs.contains_key(&r.name) && names.contains(&r.name) {
+                    let tests = disabled_tests.entry(r.name.clone()).or_default();
+                    tests.insert(test.unique_id.clone());
+                }
+            }
+        }
         Some(Index {
             refs,
             sources,
@@ -99,6 +124,7 @@ impl Index {
             unit_tested,
             names,
             shared,
+            disabled_tests,
         })
     }
 
@@ -239,9 +265,56 @@ impl Index {
     /// project with the model disabled keeps it (its name still taken); returns its parents, or
     /// `None` when another node has its name (a `ref` may now resolve to that one), some node
     /// but a test depends on it, a unit test tests it, or it is not a model of the root project.
-    pub(super) fn disable_model(&mut self, id: &str, name: &str) -> Option<Vec<String>> {
+    /// `tests`: the tests that read it, which the model disabled disables.
+    pub(super) fn disable_model(
+        &mut self,
+        id: &str,
+        name: &str,
+        tests: &[String],
+    ) -> Option<Vec<String>> {
         let alone = !self.shared.contains(name) && self.refs.get(name).is_some_and(|r| r == id);
-        alone.then(|| self.remove_model(id)).flatten()
+        let parents = alone.then(|| self.remove_model(id)).flatten()?;
+        let disabled = self.disabled_tests.entry(name.to_string()).or_default();
+        disabled.extend(tests.iter().cloned());
+        Some(parents)
+    }
+
+    /// The tests among the nodes that the disabled node named `name` disables.
+    pub(super) fn disabled_by(&self, name: &str) -> BTreeSet<String> {
+        self.disabled_tests.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Puts the disabled model `id` named `name`, whose calls are `calls`, back among what refs
+    /// resolve to, as a full parse of the project with the model enabled keeps it; returns its
+    /// parents and the tests it disabled (each with what its calls now resolve to, all of
+    /// which then resolve), or `None` when this cannot vouch for what a full parse resolves: a
+    /// name another node also has, a call or a disabled test's call that does not resolve here.
+    pub(super) fn enable_model(
+        &mut self,
+        id: &str,
+        name: &str,
+        calls: &Calls,
+        test_calls: impl Fn(&str) -> Option<Calls>,
+    ) -> Option<EnabledAgain> {
+        let disabled = self.names.contains(name)
+            && !self.shared.contains(name)
+            && !self.refs.contains_key(name)
+            && !self.parents.contains_key(id);
+        if !disabled {
+            return None;
+        }
+        let parents = self.resolve(calls)?;
+        self.refs.insert(name.to_string(), id.to_string());
+        let tests = self.disabled_tests.remove(name).unwrap_or_default();
+        let tests = tests
+            .into_iter()
+            .map(|t| {
+                let deps = self.resolve(&test_calls(&t)?)?;
+                Some((t, deps))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        self.parents.insert(id.to_string(), parents.clone());
+        Some(EnabledAgain { parents, tests })
     }
 
     /// What `ref('<name>')` in a root-project node resolves to.
@@ -390,6 +463,37 @@ impl Calls {
             rest.push(tag);
         }
         Some((calls, rest))
+    }
+
+    /// The calls a manifest entry records (its `refs` and `sources`); `None` when it does not
+    /// record them as sluice writes them.
+    pub(super) fn of_entry(entry: &Map<String, Value>) -> Option<Calls> {
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let refs = entry
+            .get("refs")?
+            .as_array()?
+            .iter()
+            .map(|r| {
+                let version = match r.get("version")? {
+                    Value::Null => None,
+                    Value::String(v) => Some(v.clone()),
+                    v => Some(v.to_string()),
+                };
+                Some(RefCall {
+                    package: r.get("package").and_then(text),
+                    name: text(r.get("name")?)?,
+                    version_quoted: matches!(r.get("version"), Some(Value::String(_))),
+                    version,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let sources = entry
+            .get("sources")?
+            .as_array()?
+            .iter()
+            .map(|s| Some((text(s.get(0)?)?, text(s.get(1)?)?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Calls { refs, sources })
     }
 
     /// `refs` as the manifest writes them.

@@ -209,18 +209,28 @@ pub(super) fn patch(
     Some(after)
 }
 
-/// Whether the new text `new` of the node of `entry` (its old text `old`) disables it and
-/// changes nothing else a parse records: `Some(Some(render))` (what the new text's render
-/// recorded) when its `config(...)` calls now set `enabled` to `false` (a literal in the text)
-/// and set every other key as before, with the same calls and macros; `Some(None)` when they
-/// do not change `enabled`; `None` when this cannot tell (a render fails, an environment
-/// variable no earlier parse read, calls the entry does not record).
-pub(super) fn disables(
+/// What the new text of a node's file does to the `enabled` its `config(...)` calls set.
+pub(super) enum Toggle {
+    /// It sets what the old text set.
+    Same,
+    /// It now sets `enabled=false` (the literal), where the old text did not; what the new
+    /// text's render recorded.
+    Disables(Recorded),
+    /// It no longer sets `enabled`, where the old text set `enabled=false` (the literal); what
+    /// the new text's render recorded.
+    Enables(Recorded),
+}
+
+/// What the new text `new` of the node of `entry` (its old text `old`) does to `enabled`
+/// ([`Toggle`]), when it changes nothing else a parse records (its calls, its macros, its
+/// other config); `None` when this cannot tell (a render fails, an environment variable no
+/// earlier parse read, calls the entry does not record, another change with it).
+pub(super) fn enabled_toggle(
     renderer: &Renderer,
     entry: &Map<String, Value>,
     (old, new): (&str, &str),
     env_read: &std::collections::BTreeMap<String, Option<String>>,
-) -> Option<Option<Recorded>> {
+) -> Option<Toggle> {
     let (before, after) = (renderer.record(entry, old)?, renderer.record(entry, new)?);
     let without_enabled = |m: &Map<String, Value>| -> Map<String, Value> {
         m.iter()
@@ -238,22 +248,30 @@ pub(super) fn disables(
     };
     let (was, is) = (enabled(&before.config), enabled(&after.config));
     if was == is {
-        return Some(None);
+        return Some(Toggle::Same);
     }
     static LITERAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"\benabled\s*=\s*(false|False)\b").expect("a valid pattern")
     });
-    let env_known = super::env_reads_known(env_read);
-    let same = env_known
-        && is == Some(Value::Bool(false))
-        && LITERAL.is_match(new)
+    let disabled =
+        |v: &Option<Value>, text: &str| *v == Some(Value::Bool(false)) && LITERAL.is_match(text);
+    let toggle = match (disabled(&was, old), disabled(&is, new)) {
+        (false, true) => Toggle::Disables(after),
+        (true, false) if is.is_none() => Toggle::Enables(after),
+        _ => return None,
+    };
+    let after = match &toggle {
+        Toggle::Disables(a) | Toggle::Enables(a) => a,
+        Toggle::Same => return None,
+    };
+    let same = super::env_reads_known(env_read)
         && before.macros == after.macros
         && before.refs == after.refs
         && before.sources == after.sources
         && without_enabled(&before.config) == without_enabled(&after.config)
         && without_enabled(&before.config_written) == without_enabled(&after.config_written)
         && recorded_as(entry, &before);
-    same.then_some(Some(after))
+    same.then_some(toggle)
 }
 
 /// The new `database`, `schema` and `alias` of the model of `entry` whose config `changed`
