@@ -4,6 +4,7 @@
 //! in pieces, or whole and in parallel when many entries change; an entry that fits where the
 //! old one was is written over it, one that grew moves what follows it.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -162,6 +163,28 @@ pub(crate) fn graph_list(
     };
     let found = doc.value_after::<Vec<String>>(within, id, b'[')?;
     Ok(found.map(|(_, _, list)| list))
+}
+
+/// The entries of the few nodes `ids` in the manifest at `path` (each the first `"<id>":{`
+/// after its `metadata`), found in one pass over the file without keeping it; `None` when one
+/// is missing or does not parse.
+pub(crate) fn manifest_entries_few(
+    path: &Path,
+    ids: &[String],
+) -> std::io::Result<Option<BTreeMap<String, Map<String, Value>>>> {
+    let doc = Document::open(path, None)?;
+    let meta_end = metadata_end(&doc.read_at(0, 1 << 16)?)?;
+    let found = doc.entries(meta_end, ids, |_, bytes| {
+        parse_one::<Map<String, Value>>(bytes)
+    })?;
+    Ok(found
+        .into_iter()
+        .zip(ids)
+        .map(|(found, id)| {
+            let (_, _, entry) = found?;
+            is_entry_of(&entry, id).then(|| (id.clone(), entry))
+        })
+        .collect())
 }
 
 /// The list of disabled nodes of the id `id` in the manifest at `path` (its `disabled` section),
@@ -465,6 +488,13 @@ fn write_in_place(file: &std::fs::File, whole: &[u8], spans: &[Span]) -> std::io
     Ok(())
 }
 
+/// `"<id>":` and the first byte of its value (`{` or `[`), as a key is written before it.
+fn key_opening(id: &str, open: u8) -> std::io::Result<Vec<u8>> {
+    let mut needle = key(id)?;
+    needle.push(open);
+    Ok(needle)
+}
+
 /// `"<id>":`, as a key is written.
 fn key(id: &str) -> std::io::Result<Vec<u8>> {
     let mut k = serde_json::to_vec(id)?;
@@ -546,6 +576,33 @@ impl Document {
     }
 
     /// Where `needle` first occurs within `within`.
+    /// Where each of `needles` first occurs within `within`, in one pass over it.
+    fn find_each(
+        &self,
+        within: std::ops::Range<usize>,
+        needles: &[Vec<u8>],
+    ) -> std::io::Result<Vec<Option<usize>>> {
+        let finders: Vec<memchr::memmem::Finder> =
+            needles.iter().map(memchr::memmem::Finder::new).collect();
+        let longest = needles.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let mut found = vec![None; needles.len()];
+        let mut at = within.start;
+        while at < within.end && found.iter().any(Option::is_none) {
+            let piece = self.read_at(at, (within.end - at).min(PIECE))?;
+            for (finder, place) in finders.iter().zip(found.iter_mut()) {
+                if place.is_none() {
+                    *place = finder.find(&piece).map(|i| at + i);
+                }
+            }
+            if piece.len() < longest || at + piece.len() >= within.end {
+                break;
+            }
+            // The next piece overlaps this one by the longest needle's length less one.
+            at += piece.len() + 1 - longest;
+        }
+        Ok(found)
+    }
+
     fn find(
         &self,
         within: std::ops::Range<usize>,
@@ -593,13 +650,20 @@ impl Document {
         id: &str,
         open: u8,
     ) -> std::io::Result<Option<(usize, usize, T)>> {
-        let mut needle = serde_json::to_vec(id)?;
-        needle.push(b':');
-        needle.push(open);
+        let needle = key_opening(id, open)?;
         let Some(at) = self.find(within.clone(), &needle)? else {
             return Ok(None);
         };
-        let start = at + needle.len() - 1;
+        self.value_at(at + needle.len() - 1, within.end)
+    }
+
+    /// The value that starts at `start` and ends before `end`: where it starts, where it ends
+    /// with the blanks after it, and the value.
+    fn value_at<T: serde::de::DeserializeOwned>(
+        &self,
+        start: usize,
+        end_before: usize,
+    ) -> std::io::Result<Option<(usize, usize, T)>> {
         // Read enough to hold the value and the blanks after it (more, while it does not).
         let mut n = 1 << 16;
         loop {
@@ -616,7 +680,7 @@ impl Document {
                         n *= 2;
                         continue;
                     }
-                    if start + end > within.end {
+                    if start + end > end_before {
                         return Ok(None);
                     }
                     return Ok(Some((start, start + end, value)));
@@ -628,7 +692,8 @@ impl Document {
     }
 }
 
-/// How many entries [`patch_manifest_nodes`] looks for one by one.
+/// How many entries [`patch_manifest_nodes`] looks for in one pass over pieces of the file (more
+/// are looked for in the file read whole, in parallel).
 const MANY: usize = 16;
 
 impl Document {
@@ -644,10 +709,20 @@ impl Document {
         then: impl Fn(&str, &[u8]) -> Option<(usize, R)> + Sync,
     ) -> std::io::Result<Vec<Option<(usize, usize, R)>>> {
         if ids.len() <= MANY {
+            // Found in one pass over the file, then each read where it is.
+            let needles = ids
+                .iter()
+                .map(|id| key_opening(id, b'{'))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            let places = self.find_each(from..self.len, &needles)?;
             return ids
                 .iter()
-                .map(|id| {
-                    let found = self.value_after::<IgnoredAny>(from..self.len, id, b'{')?;
+                .zip(places.iter().zip(&needles))
+                .map(|(id, (place, needle))| {
+                    let Some(at) = place else {
+                        return Ok(None);
+                    };
+                    let found = self.value_at::<IgnoredAny>(at + needle.len() - 1, self.len)?;
                     let Some((start, end, _)) = found else {
                         return Ok(None);
                     };
@@ -813,5 +888,45 @@ mod tests {
             .as_ref()
             .is_some_and(|(_, end, _)| { doc.read_at(*end - 1, 2).unwrap() == b" ," }));
         assert!(many[40].is_none());
+    }
+
+    #[test]
+    fn a_few_entries_are_found_in_one_pass_as_one_by_one_searches_find_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        // Entries of uneven sizes spread over several pieces of the file, so that keys fall
+        // across the ends of pieces; each id also a value before its own entry.
+        let mut nodes = Map::new();
+        for i in 0..12 {
+            let id = format!("model.p.m{i}");
+            let pad = "x".repeat(PIECE / 3 + 7919 * i);
+            let before = format!("model.p.m{}", i + 1);
+            nodes.insert(
+                id.clone(),
+                json!({"unique_id": id, "depends_on": {"nodes": [before]}, "pad": pad}),
+            );
+        }
+        let doc = json!({"metadata": {}, "nodes": nodes});
+        std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
+        let doc = Document::open(&path, None).unwrap();
+        assert!(doc.len > 4 * PIECE);
+        let ids: Vec<String> = [11, 0, 7, 3, 5, 9, 1]
+            .iter()
+            .map(|i| format!("model.p.m{i}"))
+            .chain(["model.p.none".to_string()])
+            .collect();
+        let few = doc
+            .entries(0, &ids, |_, bytes| parse_one::<Map<String, Value>>(bytes))
+            .unwrap();
+        for (id, found) in ids.iter().zip(&few) {
+            let one = doc
+                .value_after::<Map<String, Value>>(0..doc.len, id, b'{')
+                .unwrap();
+            assert_eq!(found, &one, "{id}");
+            assert_eq!(found.is_some(), id != "model.p.none", "{id}");
+        }
+        let read = manifest_entries_few(&path, &ids[..7]).unwrap().unwrap();
+        assert_eq!(read.len(), 7);
+        assert_eq!(read["model.p.m9"]["unique_id"], "model.p.m9");
     }
 }

@@ -38,8 +38,8 @@ pub(crate) use manifest::manifest_string;
 pub(crate) use manifest::{manifest_json, write_manifest};
 pub(crate) use manifest_entries::{manifest_entries, manifest_has_any, relation_named_alone};
 pub(crate) use manifest_patch::{
-    disabled_entries, graph_list, patch_manifest_nodes, patch_manifest_paths, read_manifest,
-    rewrite_manifest_metadata, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved,
+    disabled_entries, graph_list, manifest_entries_few, patch_manifest_nodes, patch_manifest_paths,
+    read_manifest, rewrite_manifest_metadata, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved,
 };
 pub use manifest_read::{
     DependsOn, FileChecksum, ManifestDocument, ManifestMacro, ManifestMetadata, ManifestNode,

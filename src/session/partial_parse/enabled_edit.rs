@@ -15,7 +15,7 @@
 //! not the literal `false`. Enabling a model again parses in full (its name is taken by its
 //! disabled entry).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -48,10 +48,10 @@ pub(super) fn disable(
     if !id.starts_with("model.") || !raw.contains("enabled") {
         return Some(false);
     }
-    let ids = BTreeSet::from([id.to_string()]);
-    let mut found: BTreeMap<String, Map<String, Value>> =
-        crate::artifacts::manifest_entries(manifest, &ids).ok()??;
-    let mut entry = found.remove(id)?;
+    let ids = [id.to_string()];
+    let mut entry = crate::artifacts::manifest_entries_few(manifest, &ids)
+        .ok()??
+        .remove(id)?;
     let old = entry.get("raw_code")?.as_str()?.to_string();
     let renderer = Renderer::new(project.root, project.target.clone(), project.vars)?;
     let after = match render_edit::enabled_toggle(&renderer, &entry, (&old, raw), env_read)? {
@@ -225,9 +225,10 @@ pub(super) fn enable(
     // The tests the model disabled, read for their calls and enabled with what they resolve to.
     let index = kept.index.as_mut()?;
     let test_ids = index.disabled_by(&name);
+    let test_ids: Vec<String> = test_ids.into_iter().collect();
     let tests: BTreeMap<String, Map<String, Value>> = match test_ids.is_empty() {
         true => BTreeMap::new(),
-        false => crate::artifacts::manifest_entries(manifest, &test_ids).ok()??,
+        false => crate::artifacts::manifest_entries_few(manifest, &test_ids).ok()??,
     };
     let calls = Calls::recorded(&after);
     let again = index.enable_model(&id, &name, &calls, |t| Calls::of_entry(tests.get(t)?))?;
