@@ -1059,7 +1059,7 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
     let disabled = |r: &Run| {
         r.stdout
-            .contains("1 model disabled by its file since the last parse: patched")
+            .contains("1 model disabled since the last parse: patched")
     };
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
@@ -1117,7 +1117,7 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
     let r = parse(&dir, &[], &[]);
     assert!(
         r.stdout
-            .contains("1 model enabled again by its file since the last parse: patched"),
+            .contains("1 model enabled again since the last parse: patched"),
         "{r:?}"
     );
     let fast = like_a_full_parse(&dir);
@@ -1174,6 +1174,58 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
         out.contains("stg_orders") && out.contains("disabled"),
         "{out}"
     );
+}
+
+#[test]
+fn a_model_disabled_in_its_properties_entry_is_patched_as_a_full_parse_would_write_it() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    age(&dir);
+    assert!(!reused(&parse(&dir, &[], &[])));
+    let schema = dir.join("models/schema.yml");
+    let entry = "  - name: shoppers\n    description: One row per shopper";
+    let disabled_entry =
+        "  - name: shoppers\n    config:\n      enabled: false\n    description: One row per shopper";
+    // `enabled: false` in the entry's `config:`: the model is disabled as by its file.
+    let r = edit_and_parse(&dir, &schema, entry, disabled_entry);
+    assert!(
+        r.stdout
+            .contains("1 model disabled since the last parse: patched"),
+        "{r:?}"
+    );
+    let fast = like_a_full_parse(&dir);
+    assert!(node(&fast, "model.shop.shoppers").is_null());
+    let disabled = &fast["disabled"]["model.shop.shoppers"][0];
+    assert_eq!(
+        disabled["unrendered_config"]["enabled"], false,
+        "{disabled}"
+    );
+    // Other edits patch from what that patch kept.
+    let orders = dir.join("models/orders.sql");
+    let r = edit_and_parse(&dir, &orders, "select", "select  ");
+    assert!(r.stdout.contains("patched"), "{r:?}");
+    like_a_full_parse(&dir);
+    // Taken out again: enabled again.
+    let r = edit_and_parse(&dir, &schema, disabled_entry, entry);
+    assert!(
+        r.stdout
+            .contains("1 model enabled again since the last parse: patched"),
+        "{r:?}"
+    );
+    let fast = like_a_full_parse(&dir);
+    assert_eq!(
+        node(&fast, "model.shop.shoppers")["primary_key"],
+        serde_json::json!(["shopper_id"])
+    );
+    // Where the model's file sets `enabled` itself (it wins over the entry), a full parse
+    // decides: here the model stays enabled.
+    let shoppers = dir.join("models/shoppers.sql");
+    let text = std::fs::read_to_string(&shoppers).expect("model");
+    std::fs::write(&shoppers, format!("{{{{ config(enabled=true) }}}}\n{text}")).expect("edit");
+    parse(&dir, &[], &[]);
+    let r = edit_and_parse(&dir, &schema, entry, disabled_entry);
+    assert!(!r.stdout.contains("patched"), "{r:?}");
+    let fast = like_a_full_parse(&dir);
+    assert!(!node(&fast, "model.shop.shoppers").is_null());
 }
 
 #[test]

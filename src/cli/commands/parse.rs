@@ -84,8 +84,8 @@ fn patched_note(p: partial_parse::Patched) -> String {
         (p.tests, "the entries of ", "properties file", " changed"),
         (p.added, "", "model file", " added"),
         (p.removed, "", "model file", " removed"),
-        (p.disabled, "", "model", " disabled by its file"),
-        (p.enabled, "", "model", " enabled again by its file"),
+        (p.disabled, "", "model", " disabled"),
+        (p.enabled, "", "model", " enabled again"),
     ];
     let edits: Vec<String> = changed
         .into_iter()

@@ -380,6 +380,25 @@ pub(super) fn patch(
         if !(alone && paths_alone && macro_files.is_empty()) {
             return None;
         }
+        if let [(path, FileChange::Edited)] = tests_files.as_slice() {
+            // A model's `enabled` toggled in its properties entry ([`enabled_edit`]).
+            let toggled =
+                properties_toggle(target_path, (manifest, meta), path, &mut files, project);
+            if let Some(disabled) = toggled? {
+                crate::timing("partial parse: model disabled or enabled again", t);
+                finish(target_path, manifest, state, files, (now, since), true)?;
+                let summary = &mut state.summary;
+                (summary.nodes, summary.models) = match disabled {
+                    true => (summary.nodes - 1, summary.models - 1),
+                    false => (summary.nodes + 1, summary.models + 1),
+                };
+                return Some(Patched {
+                    disabled: usize::from(disabled),
+                    enabled: usize::from(!disabled),
+                    ..Patched::default()
+                });
+            }
+        }
         let done = tests(
             target_path,
             (manifest, meta),
@@ -533,6 +552,68 @@ pub(super) fn patch(
     })
 }
 
+/// Patches the manifest for the properties file at `path` when all its edit does is toggle a
+/// model's `enabled` ([`enabled_edit::properties`]), and keeps what `files` says of it:
+/// `Some(Some(true))` a model disabled, `Some(Some(false))` one enabled again, `Some(None)`
+/// when the edit is not that, `None` when this cannot patch it.
+fn properties_toggle(
+    target_path: &Path,
+    (manifest, meta): (&Path, &ArtifactMeta),
+    path: &Path,
+    files: &mut Files,
+    project: &super::PatchContext<'_>,
+) -> Option<Option<bool>> {
+    let old_text = tests_edit::kept_text(target_path, path)?;
+    let new_text = std::fs::read_to_string(path).ok()?;
+    if !old_text.contains("enabled") && !new_text.contains("enabled") {
+        return Some(None);
+    }
+    let parse = |text: &str| {
+        let (value, warnings) = crate::project::yaml::parse_checked(text, path).ok()?;
+        warnings.is_empty().then_some(value)
+    };
+    let (old, new) = (parse(&old_text)?, parse(&new_text)?);
+    let kept = enabled_edit::Kept {
+        models: files.models.parsed()?,
+        others: &mut files.others,
+        index: files.index.parsed()?,
+        macros: None,
+    };
+    let Some(disabled) =
+        enabled_edit::properties((manifest, meta), path, (&old, &new), project, kept)?
+    else {
+        return Some(None);
+    };
+    tests_edit::keep(target_path, path, &new_text);
+    let kept = (&mut files.properties, &mut files.others);
+    keep_described(kept, path, (&new, &new_text), &meta.project_name);
+    Some(Some(disabled))
+}
+
+/// Records what the properties file at `path` (its YAML `value`, its `text`) documents now, for
+/// its next edit: its descriptions ([`docs_edit`]), else its checksum among the other files.
+fn keep_described(
+    (properties, others): (
+        &mut BTreeMap<PathBuf, Described>,
+        &mut BTreeMap<PathBuf, String>,
+    ),
+    path: &Path,
+    (value, text): (&Value, &str),
+    project: &str,
+) {
+    match docs_edit::described(value, project) {
+        Some(d) => {
+            others.remove(path);
+            properties.insert(path.to_path_buf(), d);
+        }
+        None => {
+            properties.remove(path);
+            let sum = crate::session::fingerprint::checksum(text.as_bytes());
+            others.insert(path.to_path_buf(), sum);
+        }
+    }
+}
+
 /// Patches the manifest for the properties files `paths` whose tests changed
 /// ([`tests_edit`]), and keeps what `files` says of them up to date. Returns in how many files
 /// the tests changed, and how many tests were added and removed; `None` when it did not patch
@@ -560,20 +641,12 @@ fn tests(
             &mut all,
         )?;
         // What the file now documents, for the next edit of it.
-        match docs_edit::described(&now.value, &meta.project_name) {
-            _ if *change == FileChange::Removed => {
-                files.properties.remove(path);
-                files.others.remove(path);
-            }
-            Some(d) => {
-                files.others.remove(path);
-                files.properties.insert(path.clone(), d);
-            }
-            None => {
-                files.properties.remove(path);
-                let sum = crate::session::fingerprint::checksum(now.text.as_bytes());
-                files.others.insert(path.clone(), sum);
-            }
+        if *change == FileChange::Removed {
+            files.properties.remove(path);
+            files.others.remove(path);
+        } else {
+            let kept = (&mut files.properties, &mut files.others);
+            keep_described(kept, path, (&now.value, &now.text), &meta.project_name);
         }
         kept.push((path, *change, now.text));
     }

@@ -59,6 +59,35 @@ pub(super) fn disable(
         Toggle::Disables(after) => after,
         Toggle::Enables(_) => return None,
     };
+    let written = after
+        .config_written
+        .iter()
+        .find(|(k, _)| k.trim_start_matches('+') == "enabled")
+        .map_or(Value::Bool(false), |(_, v)| v.clone());
+    entry.insert("raw_code".into(), Value::String(raw.to_string()));
+    entry.insert(
+        "checksum".into(),
+        serde_json::json!({"name": "sha256", "checksum": sum}),
+    );
+    let mut kept = kept;
+    move_to_disabled((manifest, meta), id, entry, written, &mut kept)?;
+    if let Some(m) = kept.macros {
+        m.rendered(id, crate::compile::FileRender::of(&after).as_ref());
+    }
+    Some(true)
+}
+
+/// Moves the enabled model `id`, whose manifest entry is now `entry` (its text and checksum as
+/// they are), to `disabled` as a full parse does (`unrendered`: the `enabled` its
+/// `unrendered_config` records), disabling the tests that read it, and updates `kept` (its
+/// file among the other files, the index); `None` when this cannot (see the module's notes).
+fn move_to_disabled(
+    (manifest, meta): (&Path, &ArtifactMeta),
+    id: &str,
+    mut entry: Map<String, Value>,
+    unrendered: Value,
+    kept: &mut Kept<'_>,
+) -> Option<()> {
     let text = |k: &str| entry.get(k).and_then(Value::as_str);
     let config = entry.get("config")?.as_object()?;
     let plain = text("resource_type") == Some("model")
@@ -85,14 +114,9 @@ pub(super) fn disable(
         return None;
     }
     depends_on.insert("nodes".into(), Value::Array(Vec::new()));
-    let written = after
-        .config_written
-        .iter()
-        .find(|(k, _)| k.trim_start_matches('+') == "enabled")
-        .map_or(Value::Bool(false), |(_, v)| v.clone());
     for (section, value) in [
         ("config", Value::Bool(false)),
-        ("unrendered_config", written),
+        ("unrendered_config", unrendered),
     ] {
         entry
             .get_mut(section)?
@@ -100,11 +124,6 @@ pub(super) fn disable(
             .insert("enabled".into(), value);
     }
     entry.insert("primary_key".into(), Value::Array(Vec::new()));
-    entry.insert("raw_code".into(), Value::String(raw.to_string()));
-    entry.insert(
-        "checksum".into(),
-        serde_json::json!({"name": "sha256", "checksum": sum}),
-    );
     let mut graph: Vec<GraphEdit> = super::graph_of_removed_node(id, &parents).collect();
     graph.extend(children.iter().map(|test| GraphEdit {
         map: GraphMapKind::Parents,
@@ -133,10 +152,7 @@ pub(super) fn disable(
     let file = std::fs::read(&path).ok()?;
     kept.others
         .insert(path, crate::session::fingerprint::checksum(&file));
-    if let Some(m) = kept.macros {
-        m.rendered(id, crate::compile::FileRender::of(&after).as_ref());
-    }
-    Some(true)
+    Some(())
 }
 
 /// Disables the manifest entry `test` of a test that reads the model `disabled`, as a full parse
@@ -222,20 +238,47 @@ pub(super) fn enable(
     else {
         return None;
     };
+    entry.insert("raw_code".into(), Value::String(raw.to_string()));
+    let mut kept = kept;
+    move_to_nodes(
+        (manifest, meta),
+        (&id, &name),
+        entry,
+        &Calls::recorded(&after),
+        (path, sum),
+        &mut kept,
+    )?;
+    if let Some(m) = kept.macros {
+        m.rendered(&id, crate::compile::FileRender::of(&after).as_ref());
+    }
+    Some(())
+}
+
+/// Moves the disabled model `id` named `name`, whose manifest entry is now `entry` (its text
+/// as it is) and whose calls are `calls`, back to `nodes` as a full parse does, enabling the
+/// tests it disabled, and updates `kept` (its file, at `path` with the checksum `sum`, among
+/// the SQL files of nodes; the index); `None` when this cannot.
+fn move_to_nodes(
+    (manifest, meta): (&Path, &ArtifactMeta),
+    (id, name): (&str, &str),
+    mut entry: Map<String, Value>,
+    calls: &Calls,
+    (path, sum): (&Path, String),
+    kept: &mut Kept<'_>,
+) -> Option<()> {
     // The tests the model disabled, read for their calls and enabled with what they resolve to.
     let index = kept.index.as_mut()?;
-    let test_ids = index.disabled_by(&name);
+    let test_ids = index.disabled_by(name);
     let test_ids: Vec<String> = test_ids.into_iter().collect();
     let tests: BTreeMap<String, Map<String, Value>> = match test_ids.is_empty() {
         true => BTreeMap::new(),
         false => crate::artifacts::manifest_entries_few(manifest, &test_ids).ok()??,
     };
-    let calls = Calls::recorded(&after);
-    let again = index.enable_model(&id, &name, &calls, |t| Calls::of_entry(tests.get(t)?))?;
+    let again = index.enable_model(id, name, calls, |t| Calls::of_entry(tests.get(t)?))?;
     // Its primary key, from the tests attached to it (all of them enabled now).
     let attached = tests
         .values()
-        .filter(|t| t.get("attached_node").and_then(Value::as_str) == Some(id.as_str()));
+        .filter(|t| t.get("attached_node").and_then(Value::as_str) == Some(id));
     let primary_key = crate::artifacts::node_json::inferred_primary_key(attached.filter_map(|t| {
         let tm = t.get("test_metadata")?.as_object()?;
         let kwargs = tm.get("kwargs")?.as_object()?;
@@ -256,21 +299,20 @@ pub(super) fn enable(
         .as_object_mut()?
         .remove("enabled");
     entry.insert("primary_key".into(), Value::from(primary_key));
-    entry.insert("raw_code".into(), Value::String(raw.to_string()));
     entry.insert(
         "checksum".into(),
         serde_json::json!({"name": "sha256", "checksum": sum}),
     );
-    let mut graph = super::graph_of_new_node(&id, again.parents.clone());
+    let mut graph = super::graph_of_new_node(id, again.parents.clone());
     let mut deps_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (test, deps) in again.tests {
         let mut sorted = deps.clone();
         sorted.sort();
         sorted.dedup();
-        if deps.contains(&id) {
+        if deps.iter().any(|d| d == id) {
             graph.push(GraphEdit {
                 map: GraphMapKind::Children,
-                id: id.clone(),
+                id: id.to_string(),
                 edit: ListEdit::InsertChild(test.clone()),
             });
         }
@@ -282,7 +324,7 @@ pub(super) fn enable(
         deps_of.insert(test, deps);
     }
     let nodes = NodesAddedRemoved {
-        enabled: vec![(id.clone(), entry)],
+        enabled: vec![(id.to_string(), entry)],
         ..NodesAddedRemoved::default()
     };
     let ids: Vec<String> = deps_of.keys().cloned().collect();
@@ -296,10 +338,8 @@ pub(super) fn enable(
     );
     matches!(patched, Ok(true)).then_some(())?;
     kept.others.remove(path);
-    kept.models.insert(path.to_path_buf(), (id.clone(), sum));
-    if let Some(m) = kept.macros {
-        m.rendered(&id, crate::compile::FileRender::of(&after).as_ref());
-    }
+    kept.models
+        .insert(path.to_path_buf(), (id.to_string(), sum));
     Some(())
 }
 
@@ -322,4 +362,116 @@ fn enable_test(test: &mut Map<String, Value>, deps: Option<&Vec<String>>) -> boo
     };
     depends_on.insert("nodes".into(), Value::from(deps.clone()));
     true
+}
+
+/// Patches the manifest for the properties file at `path` of the root project, whose YAML was
+/// `old` and is `new`, when all that changed is one model entry's `config:` gaining
+/// `enabled: false` (the model disabled, as by its file) or losing it (enabled again), and
+/// nothing else sets `enabled` (its SQL file never names it; nor, to enable it,
+/// `dbt_project.yml`): `Some(Some(true))` disabled, `Some(Some(false))` enabled again (and
+/// `kept` updated), `Some(None)` when the edit is not that (nothing done), `None` when it is and
+/// this cannot patch it (a full parse).
+pub(super) fn properties(
+    (manifest, meta): (&Path, &ArtifactMeta),
+    path: &Path,
+    (old, new): (&Value, &Value),
+    project: &super::PatchContext<'_>,
+    kept: Kept<'_>,
+) -> Option<Option<bool>> {
+    let Some((name, disables)) = toggled_entry(old, new) else {
+        return Some(None);
+    };
+    let relative = crate::project::relative(project.root, path);
+    let patch_path = format!("{}://{relative}", meta.project_name);
+    let id = format!("model.{}.{name}", meta.project_name);
+    let mut kept = kept;
+    let described_here = |entry: &Map<String, Value>| {
+        let text = |k: &str| entry.get(k).and_then(Value::as_str);
+        text("patch_path") == Some(patch_path.as_str())
+            && text("raw_code").is_some_and(|t| !t.contains("enabled"))
+    };
+    if disables {
+        let entry = crate::artifacts::manifest_entries_few(manifest, std::slice::from_ref(&id))
+            .ok()??
+            .remove(&id)?;
+        described_here(&entry).then_some(())?;
+        move_to_disabled((manifest, meta), &id, entry, Value::Bool(false), &mut kept)?;
+        return Some(Some(true));
+    }
+    let (mut list, attached) = crate::artifacts::disabled_entries(manifest, &id).ok()??;
+    if list.len() != 1 || attached {
+        return None;
+    }
+    let entry = list.pop()?;
+    let text = |k: &str| entry.get(k).and_then(Value::as_str);
+    let plain = text("resource_type") == Some("model")
+        && text("package_name") == Some(meta.project_name.as_str())
+        && entry.get("version").is_none_or(Value::is_null)
+        && described_here(&entry);
+    let project_file = std::fs::read_to_string(project.root.join("dbt_project.yml")).ok()?;
+    if !plain || project_file.contains("enabled") {
+        return None;
+    }
+    let file = project.root.join(text("original_file_path")?);
+    let checksum = entry.get("checksum")?;
+    if checksum.get("name")? != "sha256" || !kept.others.contains_key(&file) {
+        return None;
+    }
+    let sum = checksum.get("checksum")?.as_str()?.to_string();
+    let calls = Calls::of_entry(&entry)?;
+    move_to_nodes(
+        (manifest, meta),
+        (&id, &name),
+        entry,
+        &calls,
+        (&file, sum),
+        &mut kept,
+    )?;
+    Some(Some(false))
+}
+
+/// The model entry of the properties file `old` that `new` disables (`true`) or enables again
+/// (`false`) by its `config:`'s `enabled: false` alone, with its name; `None` when the files
+/// differ otherwise.
+fn toggled_entry(old: &Value, new: &Value) -> Option<(String, bool)> {
+    let (a, b) = (old.as_object()?, new.as_object()?);
+    let others_same = a
+        .keys()
+        .chain(b.keys())
+        .all(|k| k == "models" || a.get(k) == b.get(k));
+    let (was, is) = (a.get("models")?.as_array()?, b.get("models")?.as_array()?);
+    if !others_same || was.len() != is.len() {
+        return None;
+    }
+    let mut changed = was.iter().zip(is).filter(|(x, y)| x != y);
+    let (x, y) = changed.next()?;
+    if changed.next().is_some() {
+        return None;
+    }
+    let enabled = |e: &Value| e.get("config").and_then(|c| c.get("enabled")).cloned();
+    // The entry without `enabled` (nor a `config:` left empty).
+    let without = |e: &Value| -> Option<Value> {
+        let mut e = e.as_object()?.clone();
+        if let Some(Value::Object(config)) = e.get_mut("config") {
+            config.remove("enabled");
+        }
+        let empty = match e.get("config") {
+            Some(Value::Object(config)) => config.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
+        if empty {
+            e.remove("config");
+        }
+        Some(Value::Object(e))
+    };
+    if without(x)? != without(y)? {
+        return None;
+    }
+    let name = y.get("name")?.as_str()?.to_string();
+    match (enabled(x), enabled(y)) {
+        (None, Some(Value::Bool(false))) => Some((name, true)),
+        (Some(Value::Bool(false)), None) => Some((name, false)),
+        _ => None,
+    }
 }

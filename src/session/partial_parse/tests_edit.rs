@@ -83,6 +83,11 @@ pub(super) fn keep(target_path: &Path, path: &Path, text: &str) {
     let _ = std::fs::write(kept(target_path, path), text);
 }
 
+/// The text of the properties file `path` as the last parse kept it.
+pub(super) fn kept_text(target_path: &Path, path: &Path) -> Option<String> {
+    std::fs::read_to_string(kept(target_path, path)).ok()
+}
+
 /// Whether the text of the properties file `path` is kept.
 pub(super) fn knows(target_path: &Path, path: &Path) -> bool {
     kept(target_path, path).is_file()
