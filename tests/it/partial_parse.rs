@@ -99,6 +99,18 @@ fn node<'m>(m: &'m Value, id: &str) -> &'m Value {
     &m["nodes"][id]
 }
 
+/// Whether the parse `r` patched the manifest for the edit its note names `what`.
+fn patched_for(r: &Run, what: &str) -> bool {
+    r.stdout
+        .contains(&format!("({what} since the last parse: patched)"))
+}
+
+/// Writes the model `file` as `text` disabled by a `config(...)` call before it.
+fn write_disabled(file: &Path, text: &str) {
+    let disabled = format!("{{{{ config(enabled=false) }}}}\n{text}");
+    std::fs::write(file, disabled).expect("edit");
+}
+
 #[test]
 fn an_unchanged_project_keeps_its_manifest_and_any_change_reparses() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
@@ -1057,21 +1069,14 @@ fn a_new_model_file_is_patched_as_a_full_parse_would_write_it() {
 #[test]
 fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
     let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
-    let disabled = |r: &Run| {
-        r.stdout
-            .contains("1 model disabled since the last parse: patched")
-    };
+    let disabled = |r: &Run| patched_for(r, "1 model disabled");
     age(&dir);
     assert!(!reused(&parse(&dir, &[], &[])));
     // `shoppers` is read by its own tests and by a relationships test of `orders`: its entry
     // moves to `disabled`, the tests that read it are disabled and keep their other parents.
     let shoppers = dir.join("models/shoppers.sql");
     let text = std::fs::read_to_string(&shoppers).expect("model");
-    std::fs::write(
-        &shoppers,
-        format!("{{{{ config(enabled=false) }}}}\n{text}"),
-    )
-    .expect("edit");
+    write_disabled(&shoppers, &text);
     let r = parse(&dir, &[], &[]);
     assert!(disabled(&r), "{r:?}");
     assert!(r.stdout.contains("Parsed"), "{r:?}");
@@ -1115,11 +1120,7 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
     // primary key, and the tests it disabled are enabled with their parents.
     std::fs::write(&shoppers, &text).expect("restore");
     let r = parse(&dir, &[], &[]);
-    assert!(
-        r.stdout
-            .contains("1 model enabled again since the last parse: patched"),
-        "{r:?}"
-    );
+    assert!(patched_for(&r, "1 model enabled again"), "{r:?}");
     let fast = like_a_full_parse(&dir);
     let enabled = node(&fast, "model.shop.shoppers");
     assert_eq!(enabled["primary_key"], serde_json::json!(["shopper_id"]));
@@ -1139,11 +1140,7 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
         Some(3)
     );
     // Disabled and enabled again once more, from what those patches kept.
-    std::fs::write(
-        &shoppers,
-        format!("{{{{ config(enabled=false) }}}}\n{text}"),
-    )
-    .expect("edit");
+    write_disabled(&shoppers, &text);
     assert!(disabled(&parse(&dir, &[], &[])));
     like_a_full_parse(&dir);
     std::fs::write(&shoppers, &text).expect("restore");
@@ -1164,11 +1161,7 @@ fn a_model_disabled_by_its_file_is_patched_as_a_full_parse_would_write_it() {
     parse(&dir, &[], &[]);
     let staging = dir.join("models/staging/stg_orders.sql");
     let staged = std::fs::read_to_string(&staging).expect("model");
-    std::fs::write(
-        &staging,
-        format!("{{{{ config(enabled=false) }}}}\n{staged}"),
-    )
-    .expect("edit");
+    write_disabled(&staging, &staged);
     let out = parse_failing(&dir);
     assert!(
         out.contains("stg_orders") && out.contains("disabled"),
@@ -1187,11 +1180,7 @@ fn a_model_disabled_in_its_properties_entry_is_patched_as_a_full_parse_would_wri
         "  - name: shoppers\n    config:\n      enabled: false\n    description: One row per shopper";
     // `enabled: false` in the entry's `config:`: the model is disabled as by its file.
     let r = edit_and_parse(&dir, &schema, entry, disabled_entry);
-    assert!(
-        r.stdout
-            .contains("1 model disabled since the last parse: patched"),
-        "{r:?}"
-    );
+    assert!(patched_for(&r, "1 model disabled"), "{r:?}");
     let fast = like_a_full_parse(&dir);
     assert!(node(&fast, "model.shop.shoppers").is_null());
     let disabled = &fast["disabled"]["model.shop.shoppers"][0];
@@ -1206,11 +1195,7 @@ fn a_model_disabled_in_its_properties_entry_is_patched_as_a_full_parse_would_wri
     like_a_full_parse(&dir);
     // Taken out again: enabled again.
     let r = edit_and_parse(&dir, &schema, disabled_entry, entry);
-    assert!(
-        r.stdout
-            .contains("1 model enabled again since the last parse: patched"),
-        "{r:?}"
-    );
+    assert!(patched_for(&r, "1 model enabled again"), "{r:?}");
     let fast = like_a_full_parse(&dir);
     assert_eq!(
         node(&fast, "model.shop.shoppers")["primary_key"],

@@ -1,19 +1,25 @@
-//! The partial parse of a model disabled by its own file: `{{ config(enabled=false) }}` added
-//! to a model's SQL, nothing else a parse records changed (its calls, macros and other config
-//! the same, rendered as [`super::render_edit`] renders it). A full parse of the project then
-//! moves the model's entry from `nodes` to `disabled` (its `depends_on.nodes` and
-//! `primary_key` empty, `enabled: false` in its config), takes its graph lists out and it out
-//! of its parents' `child_map` lists, and disables every test that reads it, as dbt's
-//! `process_refs` does: such a test stays among the nodes with `enabled: false`, depending on
-//! its other parents only. This patch does the same in place.
+//! The partial parse of a model disabled, or enabled again: `{{ config(enabled=false) }}` added
+//! to a model's SQL file or taken out of it, nothing else a parse records changed (its calls,
+//! macros and other config the same, rendered as [`super::render_edit`] renders it); or
+//! `enabled: false` added to the `config:` of its properties entry or taken out, nothing else in
+//! the file changed.
 //!
-//! A full parse instead: a model of another package or a versioned one, one in a group, one a
+//! Disabled, a full parse moves the model's entry from `nodes` to `disabled` (its
+//! `depends_on.nodes` and `primary_key` empty, `enabled: false` in its config), takes its graph
+//! lists out and it out of its parents' `child_map` lists, and disables every test that reads
+//! it, as dbt's `process_refs` does: such a test stays among the nodes with `enabled: false`,
+//! depending on its other parents only. Enabled again, the entry moves back with what its calls
+//! resolve to and its `primary_key` (from its tests), and the tests it disabled are enabled
+//! with what theirs resolve to ([`super::ref_edit::Index`] keeps which tests each disabled name
+//! disables). The patches do the same in place.
+//!
+//! A full parse instead: a model of another package, a versioned one, one in a group, one a
 //! node other than a test reads (a model, an exposure, a semantic model, a unit test: a full
-//! parse reports or drops them), a name another node also has (a `ref` may now resolve to
-//! that one), a relation named elsewhere (a time spine), a `unique` test attached to another
-//! model that reads it (that model's `primary_key` may change), a value of `enabled` that is
-//! not the literal `false`. Enabling a model again parses in full (its name is taken by its
-//! disabled entry).
+//! parse reports them), a name another node also has (a `ref` may now resolve to that one), a
+//! relation named elsewhere (a time spine), a `unique` test attached to another model that
+//! reads it (that model's `primary_key` may change), a value of `enabled` that is not the
+//! literal `false`, `enabled` named elsewhere too (where it may win or stay), a test of it
+//! disabled by its own config, a test it disabled that another disabled node disables too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,8 +31,9 @@ use super::ref_edit::{Calls, Index};
 use super::render_edit::{self, Renderer, Toggle};
 use crate::artifacts::{ArtifactMeta, GraphEdit, GraphMapKind, ListEdit, NodesAddedRemoved};
 
-/// What a model disabled by its file changes in the kept state: the maps of SQL files and other
-/// files, the index and the macro files' renders.
+/// What a model disabled or enabled again changes in the kept state: the maps of SQL files and
+/// other files, the index and the macro files' renders (none for a properties entry's edit: the
+/// model's file renders as before).
 pub(super) struct Kept<'a> {
     pub(super) models: &'a mut BTreeMap<PathBuf, (String, String)>,
     pub(super) others: &'a mut BTreeMap<PathBuf, String>,

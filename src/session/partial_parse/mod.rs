@@ -24,7 +24,8 @@
 //! ([`macro_edit`]: the macros' `macro_sql`); a model's, seed's or source's properties entry
 //! edited (its tests, config, columns) so that its relation and what it calls stay
 //! ([`tests_edit`]: the tests added, removed or rewritten, and the keys of the entries that
-//! changed); a docs file's blocks edited ([`docs_block_edit`]). Any other
+//! changed); a docs file's blocks edited ([`docs_block_edit`]); a model disabled or enabled
+//! again by its file or its properties entry ([`enabled_edit`]). Any other
 //! change (another key of a properties file, a macro a hook runs, another file removed)
 //! reparses the whole project (a second at 10,000 models).
 
