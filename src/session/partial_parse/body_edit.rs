@@ -341,21 +341,10 @@ pub(super) fn patch(
         if !(alone && paths_alone && others_alone && tests_files.is_empty()) {
             return None;
         }
-        let kept = enabled_edit::Kept {
-            models: files.models.parsed()?,
-            others: &mut files.others,
-            index: files.index.parsed()?,
-            macros: files.macros.parsed()?.as_mut(),
-        };
+        let kept = files.enabled_kept(true)?;
         enabled_edit::enable((manifest, meta), path, project, kept, &state.env)?;
         crate::timing("partial parse: model enabled again", t);
-        finish(target_path, manifest, state, files, (now, since), true)?;
-        state.summary.nodes += 1;
-        state.summary.models += 1;
-        return Some(Patched {
-            enabled: 1,
-            ..Patched::default()
-        });
+        return toggled(target_path, manifest, state, files, (now, since), false);
     }
     if !docs_files.is_empty() {
         // Docs files' edits alone.
@@ -382,21 +371,11 @@ pub(super) fn patch(
         }
         if let [(path, FileChange::Edited)] = tests_files.as_slice() {
             // A model's `enabled` toggled in its properties entry ([`enabled_edit`]).
-            let toggled =
+            let toggle =
                 properties_toggle(target_path, (manifest, meta), path, &mut files, project);
-            if let Some(disabled) = toggled? {
+            if let Some(disabled) = toggle? {
                 crate::timing("partial parse: model disabled or enabled again", t);
-                finish(target_path, manifest, state, files, (now, since), true)?;
-                let summary = &mut state.summary;
-                (summary.nodes, summary.models) = match disabled {
-                    true => (summary.nodes - 1, summary.models - 1),
-                    false => (summary.nodes + 1, summary.models + 1),
-                };
-                return Some(Patched {
-                    disabled: usize::from(disabled),
-                    enabled: usize::from(!disabled),
-                    ..Patched::default()
-                });
+                return toggled(target_path, manifest, state, files, (now, since), disabled);
             }
         }
         let done = tests(
@@ -439,27 +418,14 @@ pub(super) fn patch(
         };
         return finish(target_path, manifest, state, files, (now, since), true).map(|()| done);
     }
-    if let ([(id, (raw, sum))], true) = (
-        edits.iter().collect::<Vec<_>>().as_slice(),
-        seeds.is_empty() && docs.is_empty() && paths_alone,
-    ) {
+    let alone = seeds.is_empty() && docs.is_empty() && paths_alone;
+    if let (Some((id, (raw, sum))), 1, true) = (edits.iter().next(), edits.len(), alone) {
         // A model disabled by its file ([`enabled_edit`]).
-        let kept = enabled_edit::Kept {
-            models: files.models.parsed()?,
-            others: &mut files.others,
-            index: files.index.parsed()?,
-            macros: files.macros.parsed()?.as_mut(),
-        };
+        let kept = files.enabled_kept(true)?;
         let edit = (id.as_str(), raw.as_str(), sum.as_str());
         if enabled_edit::disable((manifest, meta), edit, project, kept, &state.env)? {
             crate::timing("partial parse: model disabled", t);
-            finish(target_path, manifest, state, files, (now, since), true)?;
-            state.summary.nodes = state.summary.nodes.saturating_sub(1);
-            state.summary.models = state.summary.models.saturating_sub(1);
-            return Some(Patched {
-                disabled: 1,
-                ..Patched::default()
-            });
+            return toggled(target_path, manifest, state, files, (now, since), true);
         }
     }
     // New models, parsed alone, and removed ones.
@@ -552,6 +518,49 @@ pub(super) fn patch(
     })
 }
 
+/// Records a patch that disabled a model (`disabled`) or enabled one again ([`finish`]), and
+/// the model counts it changed; what the parse says of it.
+fn toggled(
+    target_path: &Path,
+    manifest: &Path,
+    state: &mut State,
+    files: Files,
+    (now, since): (Vec<Entry>, SystemTime),
+    disabled: bool,
+) -> Option<Patched> {
+    finish(target_path, manifest, state, files, (now, since), true)?;
+    let summary = &mut state.summary;
+    (summary.nodes, summary.models) = match disabled {
+        true => (
+            summary.nodes.saturating_sub(1),
+            summary.models.saturating_sub(1),
+        ),
+        false => (summary.nodes + 1, summary.models + 1),
+    };
+    Some(Patched {
+        disabled: usize::from(disabled),
+        enabled: usize::from(!disabled),
+        ..Patched::default()
+    })
+}
+
+impl Files {
+    /// What [`enabled_edit`] updates of these files (`renders`: with the macro files' renders,
+    /// when the model's file changed); `None` when a kept part does not read back.
+    fn enabled_kept(&mut self, renders: bool) -> Option<enabled_edit::Kept<'_>> {
+        let macros = match renders {
+            true => self.macros.parsed()?.as_mut(),
+            false => None,
+        };
+        Some(enabled_edit::Kept {
+            models: self.models.parsed()?,
+            others: &mut self.others,
+            index: self.index.parsed()?,
+            macros,
+        })
+    }
+}
+
 /// Patches the manifest for the properties file at `path` when all its edit does is toggle a
 /// model's `enabled` ([`enabled_edit::properties`]), and keeps what `files` says of it:
 /// `Some(Some(true))` a model disabled, `Some(Some(false))` one enabled again, `Some(None)`
@@ -573,12 +582,7 @@ fn properties_toggle(
         warnings.is_empty().then_some(value)
     };
     let (old, new) = (parse(&old_text)?, parse(&new_text)?);
-    let kept = enabled_edit::Kept {
-        models: files.models.parsed()?,
-        others: &mut files.others,
-        index: files.index.parsed()?,
-        macros: None,
-    };
+    let kept = files.enabled_kept(false)?;
     let Some(disabled) =
         enabled_edit::properties((manifest, meta), path, (&old, &new), project, kept)?
     else {

@@ -209,26 +209,14 @@ pub(super) fn enable(
     let original_file_path = crate::project::relative(root, path);
     let name = path.file_stem()?.to_str()?.to_string();
     let id = format!("model.{}.{name}", meta.project_name);
-    let (mut list, attached) = crate::artifacts::disabled_entries(manifest, &id).ok()??;
-    if list.len() != 1 || attached {
-        return None;
-    }
-    let mut entry = list.pop()?;
+    let mut entry = disabled_model((manifest, meta), &id, root)?;
     let text = |k: &str| entry.get(k).and_then(Value::as_str);
-    let plain = text("resource_type") == Some("model")
-        && text("package_name") == Some(meta.project_name.as_str())
-        && text("original_file_path") == Some(original_file_path.as_str())
-        && text("name") == Some(name.as_str())
-        && entry.get("version").is_none_or(Value::is_null);
-    if !plain {
+    let same_file = text("original_file_path") == Some(original_file_path.as_str())
+        && text("name") == Some(name.as_str());
+    if !same_file {
         return None;
     }
     // Nothing but the file's `config(...)` sets `enabled`.
-    let mentions_enabled =
-        |file: &Path| std::fs::read_to_string(file).map_or(true, |t| t.contains("enabled"));
-    if mentions_enabled(&root.join("dbt_project.yml")) {
-        return None;
-    }
     if let Some(patch_path) = text("patch_path") {
         let (_, file) = patch_path.split_once("://")?;
         if mentions_enabled(&root.join(file)) {
@@ -259,6 +247,32 @@ pub(super) fn enable(
         m.rendered(&id, crate::compile::FileRender::of(&after).as_ref());
     }
     Some(())
+}
+
+/// Whether the file at `path` names `enabled` (or cannot be read).
+fn mentions_enabled(path: &Path) -> bool {
+    std::fs::read_to_string(path).map_or(true, |t| t.contains("enabled"))
+}
+
+/// The entry of the disabled model `id` of the root project (at `root`) that enabling it again
+/// would move back: the only disabled node of that id, no disabled test attached to it, not
+/// versioned, and no `enabled` in `dbt_project.yml` that could keep it disabled; `None` when it
+/// is not such a model.
+fn disabled_model(
+    (manifest, meta): (&Path, &ArtifactMeta),
+    id: &str,
+    root: &Path,
+) -> Option<Map<String, Value>> {
+    let (mut list, attached) = crate::artifacts::disabled_entries(manifest, id).ok()??;
+    if list.len() != 1 || attached || mentions_enabled(&root.join("dbt_project.yml")) {
+        return None;
+    }
+    let entry = list.pop()?;
+    let text = |k: &str| entry.get(k).and_then(Value::as_str);
+    let plain = text("resource_type") == Some("model")
+        && text("package_name") == Some(meta.project_name.as_str())
+        && entry.get("version").is_none_or(Value::is_null);
+    plain.then_some(entry)
 }
 
 /// Moves the disabled model `id` named `name`, whose manifest entry is now `entry` (its text
@@ -405,20 +419,9 @@ pub(super) fn properties(
         move_to_disabled((manifest, meta), &id, entry, Value::Bool(false), &mut kept)?;
         return Some(Some(true));
     }
-    let (mut list, attached) = crate::artifacts::disabled_entries(manifest, &id).ok()??;
-    if list.len() != 1 || attached {
-        return None;
-    }
-    let entry = list.pop()?;
+    let entry = disabled_model((manifest, meta), &id, project.root)?;
+    described_here(&entry).then_some(())?;
     let text = |k: &str| entry.get(k).and_then(Value::as_str);
-    let plain = text("resource_type") == Some("model")
-        && text("package_name") == Some(meta.project_name.as_str())
-        && entry.get("version").is_none_or(Value::is_null)
-        && described_here(&entry);
-    let project_file = std::fs::read_to_string(project.root.join("dbt_project.yml")).ok()?;
-    if !plain || project_file.contains("enabled") {
-        return None;
-    }
     let file = project.root.join(text("original_file_path")?);
     let checksum = entry.get("checksum")?;
     if checksum.get("name")? != "sha256" || !kept.others.contains_key(&file) {
