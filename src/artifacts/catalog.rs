@@ -348,11 +348,11 @@ mod tests {
         }
         let mut src = node("source.shop.raw.orders", ResourceType::Source, "orders", "");
         src.schema = "raw".into();
-        src.source = Some(SourceInfo {
+        src.source = Some(Box::new(SourceInfo {
             source_name: "raw".into(),
             identifier: "orders_v2".into(),
             ..Default::default()
-        });
+        }));
         m.sources.insert(src.unique_id.clone(), src);
         let tables = vec![
             table("main", "stg", "VIEW", None),

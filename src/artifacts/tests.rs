@@ -180,13 +180,13 @@ fn sample_manifest() -> Manifest {
     src.path = "models/schema.yml".into();
     src.original_file_path = "models/schema.yml".into();
     src.alias = "raw_orders".into();
-    src.source = Some(SourceInfo {
+    src.source = Some(Box::new(SourceInfo {
         source_name: "app".into(),
         source_description: "The app database".into(),
         loader: "fivetran".into(),
         identifier: "raw_orders".into(),
         ..Default::default()
-    });
+    }));
     m.sources.insert(src.unique_id.clone(), src);
 
     m.macros.insert(

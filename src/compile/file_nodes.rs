@@ -26,16 +26,19 @@ static SNAPSHOT_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Every node of `all_props`' projects' files (the root project first), not yet rendered.
+// Boxed from the start: a node is a large struct (over a kilobyte), and the vectors that
+// collect, render and place 10,000 of them would otherwise copy each one several times.
+#[allow(clippy::vec_box)]
 pub(super) fn file_nodes(
     project: &Project,
     all_props: &[(&Project, Properties<'_>, Versions)],
     docs: &DocsLookup,
-) -> Vec<Node> {
-    let mut nodes: Vec<Node> = Vec::new();
+) -> Vec<Box<Node>> {
+    let mut nodes: Vec<Box<Node>> = Vec::new();
     for (proj, props, versions) in all_props {
         let pkg = &proj.config.name;
         // Files are independent: build their nodes in parallel, in file order.
-        let file_nodes: Vec<Node> = proj
+        let file_nodes: Vec<Box<Node>> = proj
             .sql_files
             .par_iter()
             .flat_map_iter(|f| {
@@ -133,15 +136,23 @@ pub(super) fn file_nodes(
                         apply_entry(&mut node, &entry, docs);
                     }
                     node.fqn = fqn;
-                    out.push(node);
+                    out.push(Box::new(node));
                 }
                 out
             })
             .collect();
         nodes.extend(file_nodes);
 
-        nodes.extend(yaml_snapshot_nodes(project, proj, props, docs));
-        nodes.extend(seed_nodes(project, all_props, proj, props, docs));
+        nodes.extend(
+            yaml_snapshot_nodes(project, proj, props, docs)
+                .into_iter()
+                .map(Box::new),
+        );
+        nodes.extend(
+            seed_nodes(project, all_props, proj, props, docs)
+                .into_iter()
+                .map(Box::new),
+        );
     }
     nodes
 }

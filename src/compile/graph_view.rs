@@ -6,8 +6,23 @@ use serde_json::{Map, Value};
 use super::nodes::{Manifest, NodeConfig};
 use crate::graph::GraphNode;
 
+/// How much of each node a graph holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Everything selection reads (names, paths, tags, configs, versions).
+    Full,
+    /// The id, the type and the edges alone: enough to tell that the graph is sound (no cycle,
+    /// no id twice), which is all `parse` asks of it.
+    Edges,
+}
+
 /// The DAG's view of every node.
 pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
+    graph_nodes_with(m, Detail::Full)
+}
+
+/// The DAG's view of every node, in as much `detail` as asked.
+pub(crate) fn graph_nodes_with(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
     use rayon::prelude::*;
     // A test disabled because what it tests is disabled stays in the manifest's nodes (as in
     // dbt) but is no part of the DAG.
@@ -19,31 +34,39 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
     let mut out: Vec<GraphNode> = nodes
         .par_iter()
         .map(|n| (n, super::default_config_ref(n.resource_type)))
-        .map(|(n, defaults)| GraphNode {
-            unique_id: n.unique_id.clone(),
-            name: n.name.clone(),
-            resource_type: n.resource_type.as_str().to_string(),
-            package_name: n.package_name.clone(),
-            original_file_path: n.original_file_path.clone(),
-            fqn: n.fqn.clone(),
-            tags: n.tags.clone(),
-            config: overrides(&n.config, defaults),
-            config_defaults: Some(defaults),
-            test_type: n.test_type().map(str::to_string),
-            test_name: n.test_metadata.as_ref().map(|t| match &t.namespace {
-                Some(ns) => format!("{ns}.{}", t.name),
-                None => t.name.clone(),
-            }),
-            source_name: n.source.as_ref().map(|s| s.source_name.clone()),
-            version: n.version.clone(),
-            latest_version: n.latest_version.clone(),
-            depends_on: n.depends_on_nodes.clone(),
-            empty: matches!(
-                n.resource_type,
-                super::ResourceType::Model
-                    | super::ResourceType::Analysis
-                    | super::ResourceType::Test
-            ) && n.raw_code.trim().is_empty(),
+        .map(|(n, defaults)| match detail {
+            Detail::Edges => GraphNode {
+                unique_id: n.unique_id.clone(),
+                resource_type: n.resource_type.as_str().to_string(),
+                depends_on: n.depends_on_nodes.clone(),
+                ..GraphNode::default()
+            },
+            Detail::Full => GraphNode {
+                unique_id: n.unique_id.clone(),
+                name: n.name.clone(),
+                resource_type: n.resource_type.as_str().to_string(),
+                package_name: n.package_name.clone(),
+                original_file_path: n.original_file_path.clone(),
+                fqn: n.fqn.clone(),
+                tags: n.tags.clone(),
+                config: overrides(&n.config, defaults),
+                config_defaults: Some(defaults),
+                test_type: n.test_type().map(str::to_string),
+                test_name: n.test_metadata.as_ref().map(|t| match &t.namespace {
+                    Some(ns) => format!("{ns}.{}", t.name),
+                    None => t.name.clone(),
+                }),
+                source_name: n.source.as_ref().map(|s| s.source_name.clone()),
+                version: n.version.clone(),
+                latest_version: n.latest_version.clone(),
+                depends_on: n.depends_on_nodes.clone(),
+                empty: matches!(
+                    n.resource_type,
+                    super::ResourceType::Model
+                        | super::ResourceType::Analysis
+                        | super::ResourceType::Test
+                ) && n.raw_code.trim().is_empty(),
+            },
         })
         .collect();
     // The semantic layer's metrics and semantic models are nodes of dbt's graph too (`ls` lists
@@ -70,8 +93,8 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
 
 /// [`graph_nodes`] without the edges between metrics, for a project whose metrics depend on
 /// each other in a cycle (the semantic layer's checks report it, on its YAML line).
-pub(crate) fn graph_nodes_without_metric_cycles(m: &Manifest) -> Vec<GraphNode> {
-    let mut nodes = graph_nodes(m);
+pub(crate) fn graph_nodes_without_metric_cycles(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
+    let mut nodes = graph_nodes_with(m, detail);
     for g in nodes.iter_mut().filter(|g| g.resource_type == "metric") {
         g.depends_on.retain(|d| !d.starts_with("metric."));
     }

@@ -27,7 +27,9 @@ mod yaml_nodes;
 mod yaml_values;
 
 pub(crate) use configs::{default_config, default_config_ref};
-pub(crate) use graph_view::{graph_nodes, graph_nodes_without_metric_cycles, unit_test_models};
+pub(crate) use graph_view::{
+    graph_nodes, graph_nodes_with, graph_nodes_without_metric_cycles, unit_test_models, Detail,
+};
 pub(crate) use naming::Naming;
 pub(crate) use nodes::*;
 pub(crate) use parse::{docs_blocks, parse, target_value, template_env, ParseOptions, Parsed};

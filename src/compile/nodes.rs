@@ -179,7 +179,8 @@ pub(crate) struct Node {
     pub(crate) time_spine: Option<Value>,
     /// Models: model-level `constraints:` (the version's, for a versioned model).
     pub(crate) constraints: Vec<Value>,
-    pub(crate) source: Option<SourceInfo>,
+    /// Boxed: only sources have it, and it would add a third to every other node's size.
+    pub(crate) source: Option<Box<SourceInfo>>,
     /// Unit tests and exposures keep their YAML definition.
     pub(crate) definition: Value,
     /// How its relation name is quoted: the root project's `quoting:`, then the node's own.

@@ -145,6 +145,7 @@ fn parse_project(
         &docs,
         project.config.flags.get("validate_macro_args") == Some(&Value::Bool(true)),
     );
+    crate::timing("TMP patch_macros", t);
     let nodes = file_nodes::file_nodes(project, &all_props, &docs);
 
     crate::timing("parse: nodes", t);
@@ -522,14 +523,15 @@ fn docs_and_macros(
 /// The parse-phase render of every node from a file, in parallel: the `config()`, `ref` and
 /// `source` calls and the macros each uses are recorded, and its configs are rendered, checked
 /// and finished. Nodes that fail are left out, their diagnostics in `errors`.
+#[allow(clippy::vec_box)] // (see `file_nodes`)
 fn render_nodes(
-    nodes: Vec<Node>,
+    nodes: Vec<Box<Node>>,
     project: &Project,
     manifest: &Manifest,
     (templates, services): (&Templates, &Arc<ParseServices>),
     target: &Target,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<Node> {
+) -> Vec<Box<Node>> {
     let package_root = |pkg: &str| {
         if *pkg == project.config.name {
             Some(project.root.as_path())
@@ -538,7 +540,7 @@ fn render_nodes(
         }
     };
     // Parse-phase render of every SQL node, in parallel.
-    let rendered: Vec<Result<Node, Diagnostic>> = nodes
+    let rendered: Vec<Result<Box<Node>, Diagnostic>> = nodes
         .into_par_iter()
         .map(|mut node| {
             let info = node_info(&node, target);
@@ -659,8 +661,9 @@ fn add_sources(
 
 /// Names each node's relation (`generate_schema_name` & friends, in parallel) and puts it in
 /// `manifest`: disabled nodes aside, two enabled nodes with one id an error.
+#[allow(clippy::vec_box)] // (see `file_nodes`)
 fn place_nodes(
-    mut nodes: Vec<Node>,
+    mut nodes: Vec<Box<Node>>,
     target: &Target,
     (templates, services): (&Templates, &Arc<ParseServices>),
     manifest: &mut Manifest,
@@ -691,7 +694,7 @@ fn place_nodes(
                 .disabled
                 .entry(node.unique_id.clone())
                 .or_default()
-                .push(node);
+                .push(*node);
             continue;
         }
         if manifest.nodes.contains_key(&node.unique_id) {
@@ -713,8 +716,6 @@ fn place_nodes(
             );
             continue;
         }
-        manifest
-            .nodes
-            .insert(node.unique_id.clone(), Box::new(node));
+        manifest.nodes.insert(node.unique_id.clone(), node);
     }
 }

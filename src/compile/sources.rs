@@ -122,7 +122,7 @@ pub(super) fn source_nodes(
             .insert("loaded_at_field".into(), loaded_at_field.clone().into());
         node.config_mut()
             .insert("loaded_at_query".into(), loaded_at_query.clone().into());
-        node.source = Some(SourceInfo {
+        node.source = Some(Box::new(SourceInfo {
             source_name: src_name.clone(),
             source_description: docs.render(entry.str("description").unwrap_or(""), pkg).0,
             loader: entry.str("loader").unwrap_or("").to_string(),
@@ -138,7 +138,7 @@ pub(super) fn source_nodes(
                 .unwrap_or_default(),
             unrendered_database: entry.str("database").map(str::to_string),
             unrendered_schema: entry.str("schema").map(str::to_string),
-        });
+        }));
         // The thresholds the schema file sets (source, its config, table, its config) win over
         // the project's `sources:` config; without any, that config's (or none) applies.
         let cfg_of = |m: &serde_json::Map<String, Value>| -> Option<Value> {

@@ -69,7 +69,9 @@ pub(crate) struct Session {
     pub(crate) project: Project,
     pub(crate) target: Target,
     pub(crate) parsed: ManuallyDrop<Parsed>,
-    pub(crate) dag: ManuallyDrop<Dag>,
+    /// Built by [`Session::load`], except for `parse` (which checks the graph without keeping
+    /// it): read it through [`Session::dag`].
+    dag: OnceLock<ManuallyDrop<Dag>>,
     pub(crate) target_path: PathBuf,
     pub(crate) invocation_id: String,
     pub(crate) started_at: chrono::DateTime<chrono::Utc>,
@@ -241,16 +243,18 @@ impl Session {
         crate::artifacts::set_flat_graph(&parsed, &project, &parse_opts);
         crate::timing("parse", t);
         let t = std::time::Instant::now();
-        let dag = match Dag::build(compile::graph_nodes(&parsed.manifest)) {
-            Ok(dag) => dag,
-            // Metrics that depend on each other in a cycle: the semantic layer's own check
-            // reports that, on its YAML line; the graph leaves those edges out.
-            Err(d) if d.code == Code::Cycle && is_metric_cycle(&d.message) => {
-                Dag::build(compile::graph_nodes_without_metric_cycles(&parsed.manifest))
-                    .map_err(|d| vec![d])?
-            }
-            Err(d) => return Err(vec![d]),
-        };
+        let dag = OnceLock::new();
+        if opts.which == "parse" {
+            // `parse` selects nothing: it only reports a cycle or an id used twice, which the
+            // graph of ids and edges alone tells, at a fraction of the full graph's time and
+            // memory (a tenth of a large project's parse). Left for the process's exit to free.
+            std::mem::forget(
+                dag_of(&parsed.manifest, compile::Detail::Edges).map_err(|d| vec![d])?,
+            );
+        } else {
+            let full = dag_of(&parsed.manifest, compile::Detail::Full).map_err(|d| vec![d])?;
+            let _ = dag.set(ManuallyDrop::new(full));
+        }
         crate::timing("dag", t);
         let target_path = root.join(
             opts.target_path
@@ -296,7 +300,7 @@ impl Session {
             project,
             target,
             parsed: ManuallyDrop::new(parsed),
-            dag: ManuallyDrop::new(dag),
+            dag,
             target_path,
             invocation_id,
             started_at,
@@ -311,6 +315,15 @@ impl Session {
 
     pub(crate) fn manifest(&self) -> &Manifest {
         &self.parsed.manifest
+    }
+
+    /// The project's DAG (built here when [`Session::load`] did not keep one).
+    pub(crate) fn dag(&self) -> Result<&Dag, Diagnostic> {
+        if let Some(dag) = self.dag.get() {
+            return Ok(dag);
+        }
+        let full = dag_of(self.manifest(), compile::Detail::Full)?;
+        Ok(self.dag.get_or_init(|| ManuallyDrop::new(full)))
     }
 
     /// The selected node ids, in DAG order.
@@ -348,7 +361,8 @@ impl Session {
             include_empty: sel.include_empty,
             ..self.select_context()
         };
-        let mut chosen = self.dag.select_expr(expr, &ctx)?;
+        let dag = self.dag()?;
+        let mut chosen = dag.select_expr(expr, &ctx)?;
         if let Some(only) = sel.only {
             chosen.retain(|id| only.contains(id));
         }
@@ -381,13 +395,13 @@ impl Session {
                     && !excluded.iter().any(|t| t == kind)
             })
             .collect();
-        Ok(self.dag.topo_order(Some(&filtered)))
+        Ok(dag.topo_order(Some(&filtered)))
     }
 
     /// Warnings for `--select` selectors that match nothing.
     pub(crate) fn unmatched(&self, select: &[String]) -> Vec<String> {
-        self.dag
-            .unmatched(select, &self.select_context())
+        self.dag()
+            .and_then(|dag| dag.unmatched(select, &self.select_context()))
             .unwrap_or_default()
     }
 
@@ -424,6 +438,18 @@ impl Session {
 }
 
 /// Whether a cycle diagnostic's path (`a -> b -> a`) runs through metrics only.
+/// The DAG of `m`'s nodes, in `detail`: an error when they depend on each other in a cycle.
+/// Metrics that do are left to the semantic layer's own check, which reports them on their YAML
+/// line: the graph leaves those edges out.
+fn dag_of(m: &Manifest, detail: compile::Detail) -> Result<Dag, Diagnostic> {
+    match Dag::build(compile::graph_nodes_with(m, detail)) {
+        Err(d) if d.code == Code::Cycle && is_metric_cycle(&d.message) => {
+            Dag::build(compile::graph_nodes_without_metric_cycles(m, detail))
+        }
+        built => built,
+    }
+}
+
 fn is_metric_cycle(message: &str) -> bool {
     message
         .rsplit_once(": ")

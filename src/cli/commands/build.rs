@@ -127,7 +127,10 @@ pub(super) fn build_only(
     } else {
         None
     };
-    let dag_ref = dag.as_ref().unwrap_or(&s.dag);
+    let dag_ref = match &dag {
+        Some(d) => d,
+        None => s.dag().map_err(|d| vec![d])?,
+    };
     let ids = if dag.is_some() {
         dag_ref.topo_order(Some(&ids.iter().cloned().collect()))
     } else {
