@@ -587,3 +587,38 @@ pub(crate) fn ls_default_types() -> Vec<&'static str> {
         "unit_test",
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `parse` checks the graph without keeping it: a session loaded for it still selects what
+    /// one loaded for a command that selects does, the DAG built when first asked for.
+    #[test]
+    fn a_session_loaded_for_parse_builds_its_dag_when_a_selection_needs_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop");
+        let load = |which: &str| {
+            Session::load(&LoadOptions {
+                project_dir: Some(root.clone()),
+                profiles_dir: Some(root.clone()),
+                which: which.into(),
+                ..Default::default()
+            })
+            .unwrap_or_else(|d| panic!("{d:?}"))
+        };
+        let (parsed, listed) = (load("parse"), load("ls"));
+        assert!(parsed.dag.get().is_none(), "parse keeps no DAG");
+        assert!(listed.dag.get().is_some());
+        for select in [["+orders"], ["stg_orders+"]] {
+            let select = select.map(String::from);
+            let sel = Selection {
+                select: &select,
+                ..Default::default()
+            };
+            let from_parse = parsed.select(&sel, None).unwrap();
+            assert!(from_parse.contains(&"model.shop.orders".to_string()));
+            assert_eq!(from_parse, listed.select(&sel, None).unwrap());
+        }
+        assert!(parsed.dag.get().is_some(), "built for the selection");
+    }
+}
