@@ -179,7 +179,7 @@ pub(crate) struct Node {
     pub(crate) time_spine: Option<Value>,
     /// Models: model-level `constraints:` (the version's, for a versioned model).
     pub(crate) constraints: Vec<Value>,
-    /// Boxed: only sources have it, and it would add a third to every other node's size.
+    /// Boxed: only sources have it, and inline it would be over a fifth of every node's size.
     pub(crate) source: Option<Box<SourceInfo>>,
     /// Unit tests and exposures keep their YAML definition.
     pub(crate) definition: Value,

@@ -145,7 +145,6 @@ fn parse_project(
         &docs,
         project.config.flags.get("validate_macro_args") == Some(&Value::Bool(true)),
     );
-    crate::timing("TMP patch_macros", t);
     let nodes = file_nodes::file_nodes(project, &all_props, &docs);
 
     crate::timing("parse: nodes", t);
