@@ -848,6 +848,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    type Found = Option<(usize, usize, Map<String, Value>)>;
+
+    /// The entries `ids` of `doc` as [`Document::entries`] finds them, each asserted equal to
+    /// what a search for that id alone finds.
+    fn entries_as_searched_one_by_one(doc: &Document, ids: &[String]) -> Vec<Found> {
+        let found = doc
+            .entries(0, ids, |_, bytes| parse_one::<Map<String, Value>>(bytes))
+            .unwrap();
+        for (id, entry) in ids.iter().zip(&found) {
+            let one = doc
+                .value_after::<Map<String, Value>>(0..doc.len, id, b'{')
+                .unwrap();
+            assert_eq!(entry, &one, "{id}");
+        }
+        found
+    }
+
     #[test]
     fn many_entries_are_found_as_one_by_one_searches_find_them() {
         let dir = tempfile::tempdir().unwrap();
@@ -875,15 +892,7 @@ mod tests {
             .map(|i| format!("model.p.m{i}"))
             .chain(["model.p.none".to_string()])
             .collect();
-        let many = doc
-            .entries(0, &ids, |_, bytes| parse_one::<Map<String, Value>>(bytes))
-            .unwrap();
-        for (id, found) in ids.iter().zip(&many) {
-            let one = doc
-                .value_after::<Map<String, Value>>(0..doc.len, id, b'{')
-                .unwrap();
-            assert_eq!(found, &one, "{id}");
-        }
+        let many = entries_as_searched_one_by_one(&doc, &ids);
         assert!(many[11]
             .as_ref()
             .is_some_and(|(_, end, _)| { doc.read_at(*end - 1, 2).unwrap() == b" ," }));
@@ -915,14 +924,8 @@ mod tests {
             .map(|i| format!("model.p.m{i}"))
             .chain(["model.p.none".to_string()])
             .collect();
-        let few = doc
-            .entries(0, &ids, |_, bytes| parse_one::<Map<String, Value>>(bytes))
-            .unwrap();
+        let few = entries_as_searched_one_by_one(&doc, &ids);
         for (id, found) in ids.iter().zip(&few) {
-            let one = doc
-                .value_after::<Map<String, Value>>(0..doc.len, id, b'{')
-                .unwrap();
-            assert_eq!(found, &one, "{id}");
             assert_eq!(found.is_some(), id != "model.p.none", "{id}");
         }
         let read = manifest_entries_few(&path, &ids[..7]).unwrap().unwrap();

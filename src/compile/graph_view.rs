@@ -33,18 +33,19 @@ pub(crate) fn graph_nodes_with(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
         .collect();
     let mut out: Vec<GraphNode> = nodes
         .par_iter()
-        .map(|n| (n, super::default_config_ref(n.resource_type)))
-        .map(|(n, defaults)| match detail {
-            Detail::Edges => GraphNode {
+        .map(|n| {
+            let edges = GraphNode {
                 unique_id: n.unique_id.clone(),
                 resource_type: n.resource_type.as_str().to_string(),
                 depends_on: n.depends_on_nodes.clone(),
                 ..GraphNode::default()
-            },
-            Detail::Full => GraphNode {
-                unique_id: n.unique_id.clone(),
+            };
+            if detail == Detail::Edges {
+                return edges;
+            }
+            let defaults = super::default_config_ref(n.resource_type);
+            GraphNode {
                 name: n.name.clone(),
-                resource_type: n.resource_type.as_str().to_string(),
                 package_name: n.package_name.clone(),
                 original_file_path: n.original_file_path.clone(),
                 fqn: n.fqn.clone(),
@@ -59,14 +60,14 @@ pub(crate) fn graph_nodes_with(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
                 source_name: n.source.as_ref().map(|s| s.source_name.clone()),
                 version: n.version.clone(),
                 latest_version: n.latest_version.clone(),
-                depends_on: n.depends_on_nodes.clone(),
                 empty: matches!(
                     n.resource_type,
                     super::ResourceType::Model
                         | super::ResourceType::Analysis
                         | super::ResourceType::Test
                 ) && n.raw_code.trim().is_empty(),
-            },
+                ..edges
+            }
         })
         .collect();
     // The semantic layer's metrics and semantic models are nodes of dbt's graph too (`ls` lists
