@@ -234,8 +234,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
     let mut errors = Vec::new();
     // Each test with its column (quoted as its `quote:` says) and the column's tags, which its
     // tests carry (dbt's `column_tags`: `tags:` and `config: tags:`).
-    let mut defs: Vec<(Option<String>, Vec<String>, Value)> = entry_tests(a.entry)
-        .into_iter()
+    let mut defs: Vec<(Option<String>, Vec<String>, &Value)> = entry_tests(a.entry)
         .map(|t| (None, a.inherited_tags.clone(), t))
         .collect();
     if let Some(Value::Array(cols)) = a.entry.get("columns") {
@@ -266,7 +265,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
         }
     }
     for (col, col_tags, def) in defs {
-        let td = match TestDefinition::parse(&def, col.as_deref(), &a.target) {
+        let td = match TestDefinition::parse(def, col.as_deref(), &a.target) {
             Ok(td) => td,
             Err(msg) => {
                 errors.push(
@@ -568,10 +567,9 @@ fn kwarg_dependencies(
                 continue;
             }
         }
-        let src = if parse_call(s).is_some() {
-            format!("{{{{ {s} }}}}")
-        } else {
-            s.clone()
+        let src = match parse_call(s) {
+            Some(_) => std::borrow::Cow::Owned(format!("{{{{ {s} }}}}")),
+            None => std::borrow::Cow::Borrowed(s.as_str()),
         };
         if src.contains("{{") {
             let ctx = ctx.get_or_insert_with(|| parse_ctx(node, env));

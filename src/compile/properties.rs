@@ -296,12 +296,12 @@ fn entry_config_with(entry: &Map<String, Value>, top_level: &[&str]) -> Map<Stri
 }
 
 /// Data tests of an entry (`data_tests:` or the older `tests:`).
-pub(crate) fn entry_tests(entry: &Map<String, Value>) -> Vec<Value> {
-    let mut out = Vec::new();
-    for k in ["data_tests", "tests"] {
-        if let Some(Value::Array(a)) = entry.get(k) {
-            out.extend(a.iter().cloned());
-        }
-    }
-    out
+pub(crate) fn entry_tests(entry: &Map<String, Value>) -> impl Iterator<Item = &Value> {
+    ["data_tests", "tests"]
+        .into_iter()
+        .filter_map(|k| match entry.get(k) {
+            Some(Value::Array(a)) => Some(a),
+            _ => None,
+        })
+        .flatten()
 }

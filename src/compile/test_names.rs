@@ -10,9 +10,7 @@
 //! strings, `1.0e+20` is a float), otherwise names and hashes diverge.
 
 use md5::{Digest, Md5};
-use regex::Regex;
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
 
 /// Keys that are test configs, not macro kwargs, when given beside the kwargs.
 #[rustfmt::skip]
@@ -123,15 +121,10 @@ impl TestDefinition {
         if args.contains_key("model") {
             return Err("Test arguments include \"model\", which is a reserved argument".into());
         }
-        static PAT: OnceLock<Regex> = OnceLock::new();
-        let pat = PAT.get_or_init(|| {
-            Regex::new(r"^(?:([a-zA-Z_][0-9a-zA-Z_]*)\.)?([a-zA-Z_][0-9a-zA-Z_]*)").unwrap()
-        });
-        let caps = pat
-            .captures(&full)
+        let (namespace, test_name) = split_test_name(&full)
             .ok_or_else(|| format!("Test name string did not match expected pattern: {full}"))?;
-        let namespace = caps.get(1).map(|m| m.as_str().to_string());
-        let test_name = caps[2].to_string();
+        let namespace = namespace.map(str::to_string);
+        let test_name = test_name.to_string();
         let mut nested = match take(&mut args, "config") {
             None => None,
             Some(Value::Object(c)) => Some(c),
@@ -242,6 +235,49 @@ pub(crate) fn generic_test_name(
     }
 }
 
+/// A test's name as written (`unique`, `dbt_utils.expression_is_true`, `unique_extra`) read
+/// as dbt's pattern `^(?:(ident)\.)?(ident)` reads it: the namespace when a name and a dot
+/// lead, then the name (anything after it is ignored). `None` when it starts with no name.
+fn split_test_name(full: &str) -> Option<(Option<&str>, &str)> {
+    // The length of the identifier (`[a-zA-Z_][0-9a-zA-Z_]*`) that `s` starts with.
+    let ident = |s: &str| -> usize {
+        let b = s.as_bytes();
+        match b.first() {
+            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => b
+                .iter()
+                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                .unwrap_or(b.len()),
+            _ => 0,
+        }
+    };
+    let first = ident(full);
+    if first == 0 {
+        return None;
+    }
+    if let Some(rest) = full[first..].strip_prefix('.') {
+        let second = ident(rest);
+        if second > 0 {
+            return Some((Some(&full[..first]), &rest[..second]));
+        }
+    }
+    Some((None, &full[..first]))
+}
+
+/// Appends `part` with each run of characters other than ASCII letters, digits and `_` made
+/// one `_` (dbt's `re.sub(r"[^0-9a-zA-Z_]+", "_", part)`).
+fn push_cleaned(part: &str, out: &mut String) {
+    let mut in_run = false;
+    for c in part.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+}
+
 /// `synthesize_generic_test_names`: returns (short name, full name).
 fn synthesize(
     namespace: Option<&str>,
@@ -249,23 +285,27 @@ fn synthesize(
     target: &TestTarget,
     args: &Map<String, Value>,
 ) -> (String, String) {
-    static CLEAN: OnceLock<Regex> = OnceLock::new();
-    let clean = CLEAN.get_or_init(|| Regex::new("[^0-9a-zA-Z_]+").unwrap());
     let mut keys: Vec<&String> = args.keys().filter(|k| *k != "model").collect();
     keys.sort();
-    let mut parts = Vec::new();
+    // Every argument's value (each value of a dict or list one part), cleaned, joined by `__`.
+    let mut unique = String::new();
+    let mut first = true;
+    let mut part = |v: &Value| {
+        if !std::mem::take(&mut first) {
+            unique.push_str("__");
+        }
+        match v {
+            Value::String(s) => push_cleaned(s, &mut unique),
+            other => push_cleaned(&py_repr(other), &mut unique),
+        }
+    };
     for key in keys {
         match &args[key] {
-            Value::Object(m) => parts.extend(m.values().map(py_str)),
-            Value::Array(a) => parts.extend(a.iter().map(py_str)),
-            v => parts.push(py_str(v)),
+            Value::Object(m) => m.values().for_each(&mut part),
+            Value::Array(a) => a.iter().for_each(&mut part),
+            v => part(v),
         }
     }
-    let unique = parts
-        .iter()
-        .map(|p| clean.replace_all(p, "_"))
-        .collect::<Vec<_>>()
-        .join("__");
     let source = if matches!(target, TestTarget::Source { .. }) {
         "source_"
     } else {
@@ -544,6 +584,27 @@ mod tests {
                 (name, alias, uid),
                 "{def}"
             );
+        }
+    }
+
+    #[test]
+    fn a_test_name_is_read_as_dbt_reads_it() {
+        let cases: [(&str, Option<(Option<&str>, &str)>); 9] = [
+            ("unique", Some((None, "unique"))),
+            (
+                "dbt_utils.expression_is_true",
+                Some((Some("dbt_utils"), "expression_is_true")),
+            ),
+            ("_p2._t3", Some((Some("_p2"), "_t3"))),
+            ("a.b.c", Some((Some("a"), "b"))),
+            ("unique extra", Some((None, "unique"))),
+            ("pkg.", Some((None, "pkg"))),
+            ("pkg.9lives", Some((None, "pkg"))),
+            ("9lives", None),
+            ("", None),
+        ];
+        for (written, read) in cases {
+            assert_eq!(split_test_name(written), read, "{written:?}");
         }
     }
 

@@ -4,9 +4,8 @@
 //! `ref('a')` / `source('a', 'b')` written as YAML strings ([`parse_call`]). Split out of `parse`
 //! (which calls these for every node kind) so the rules live in one place.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::naming::node_info;
@@ -303,17 +302,93 @@ pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
     call_of(s).filter(|(kind, _)| kind != "metric")
 }
 
-/// A `ref(...)`, `source(...)` or `metric(...)` call written as a string.
+/// A `ref(...)`, `source(...)` or `metric(...)` call written as a string: the kind, then the
+/// arguments (each quoted text inside the parentheses, in order). The whole string is the call,
+/// give or take surrounding whitespace, and the parentheses hold no line break.
 fn call_of(s: &str) -> Option<(String, Vec<String>)> {
-    static RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"^\s*(ref|source|metric)\s*\((.*)\)\s*$"#).unwrap());
-    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"]*)['"]"#).unwrap());
-    // Most strings (column names, values) are no call: skip the regex for them.
     let head = s.trim_start();
-    if !(head.starts_with("ref") || head.starts_with("source") || head.starts_with("metric")) {
+    let kind = ["ref", "source", "metric"]
+        .into_iter()
+        .find(|k| head.starts_with(k))?;
+    let inner = head[kind.len()..]
+        .trim_start()
+        .strip_prefix('(')?
+        .trim_end()
+        .strip_suffix(')')?;
+    if inner.contains('\n') {
         return None;
     }
-    let c = RE.captures(s)?;
-    let args = ARG.captures_iter(&c[2]).map(|a| a[1].to_string()).collect();
-    Some((c[1].to_string(), args))
+    Some((kind.to_string(), quoted_texts(inner)))
+}
+
+/// Each text between a quote (`'` or `"`) and the next quote, in order.
+fn quoted_texts(s: &str) -> Vec<String> {
+    let is_quote = |c: char| c == '\'' || c == '"';
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find(is_quote) {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(is_quote) else {
+            break;
+        };
+        out.push(after[..close].to_string());
+        rest = &after[close + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(s: &str) -> Option<(String, Vec<String>)> {
+        call_of(s)
+    }
+
+    fn found(kind: &str, args: &[&str]) -> Option<(String, Vec<String>)> {
+        Some((
+            kind.to_string(),
+            args.iter().map(|a| a.to_string()).collect(),
+        ))
+    }
+
+    #[test]
+    fn a_call_written_as_a_string_gives_its_kind_and_quoted_arguments() {
+        assert_eq!(call("ref('orders')"), found("ref", &["orders"]));
+        assert_eq!(call("  ref ( \"orders\" )\n"), found("ref", &["orders"]));
+        assert_eq!(
+            call("ref('pkg', 'orders')"),
+            found("ref", &["pkg", "orders"])
+        );
+        assert_eq!(
+            call("source('raw', \"events\")"),
+            found("source", &["raw", "events"])
+        );
+        assert_eq!(call("metric('arr')"), found("metric", &["arr"]));
+        // A version argument's number is no quoted text; a quoted one is.
+        assert_eq!(call("ref('m', v=2)"), found("ref", &["m"]));
+        assert_eq!(call("ref('m', version='2')"), found("ref", &["m", "2"]));
+        // A quote of either kind ends a text (as dbt's own pattern reads them).
+        assert_eq!(call("ref('it\"s')"), found("ref", &["it"]));
+        assert_eq!(call("ref()"), found("ref", &[]));
+        assert_eq!(call("ref('unclosed)"), found("ref", &[]));
+    }
+
+    #[test]
+    fn a_string_that_is_not_only_a_call_is_no_call() {
+        for s in [
+            "orders",
+            "references('x')",
+            "sources('a', 'b')",
+            "ref('a') + 1",
+            "{{ ref('a') }}",
+            "ref('a'\n)",
+            "ref 'a'",
+            "",
+        ] {
+            assert_eq!(call(s), None, "{s:?}");
+        }
+        assert_eq!(parse_call("metric('arr')"), None);
+        assert_eq!(parse_metric_call("ref('a')"), None);
+    }
 }
