@@ -249,13 +249,22 @@ fn parse_project(
         .quote_policy()
         .overridden_by(Some(&Value::Object(project.config.quoting.clone())));
     let needs_policy = project_quoting != crate::sql::QuotePolicy::default();
-    let nodes = manifest.nodes.values_mut().map(|b| &mut **b);
-    for n in nodes.chain(manifest.sources.values_mut()) {
+    // (A microbatch model's `begin` is normalised in the same pass over the nodes.)
+    let mut nodes: Vec<&mut Node> = manifest
+        .nodes
+        .values_mut()
+        .map(|b| &mut **b)
+        .chain(manifest.sources.values_mut())
+        .collect();
+    nodes.par_iter_mut().for_each(|n| {
         let own = n.config.get("quoting");
         if needs_policy || own.is_some_and(|q| q.as_object().is_some_and(|m| !m.is_empty())) {
             n.quote_policy = project_quoting.overridden_by(own);
         }
-    }
+        if n.resource_type != ResourceType::Source {
+            super::configs::normalize_microbatch_begin(n);
+        }
+    });
     // Dependencies.
     let resolver = Arc::new(Resolver::build(
         &manifest,
@@ -270,9 +279,6 @@ fn parse_project(
         return Err(dep_errors);
     }
     crate::timing("parse: dependencies", t);
-    for n in manifest.nodes.values_mut() {
-        super::configs::normalize_microbatch_begin(n);
-    }
     // A unit test's schema is its model's, as dbt records it.
     let schemas: Vec<(String, String)> = manifest
         .unit_tests

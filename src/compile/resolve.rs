@@ -133,39 +133,50 @@ pub(crate) struct RefMiss {
 
 impl Resolver {
     pub(crate) fn build(manifest: &Manifest, vars: ParseServices, _target: &Target) -> Self {
-        let mut by_name: BTreeMap<String, Vec<RefTarget>> = BTreeMap::new();
-        let mut add = |n: &super::nodes::Node, enabled: bool| {
-            if !n.resource_type.is_refable() {
-                return;
-            }
-            by_name.entry(n.name.clone()).or_default().push(RefTarget {
-                id: n.unique_id.clone(),
-                package: n.package_name.clone(),
-                version: n.version.clone(),
-                latest: n.is_latest_version(),
-                relation: n.relation(),
-                ephemeral: n.materialization() == Materialization::Ephemeral
-                    && n.resource_type == ResourceType::Model,
-                enabled,
-            });
+        use rayon::prelude::*;
+        // What each node contributes is read in parallel (a pass over every node), then
+        // gathered in node order.
+        let target = |n: &super::nodes::Node, enabled: bool| RefTarget {
+            id: n.unique_id.clone(),
+            package: n.package_name.clone(),
+            version: n.version.clone(),
+            latest: n.is_latest_version(),
+            relation: n.relation(),
+            ephemeral: n.materialization() == Materialization::Ephemeral
+                && n.resource_type == ResourceType::Model,
+            enabled,
         };
+        let nodes: Vec<&super::nodes::Node> = manifest.nodes.values().map(|b| &**b).collect();
+        let read: Vec<(Option<(String, String)>, Option<RefTarget>)> = nodes
+            .par_iter()
+            .map(|n| {
+                let event_time = n
+                    .config_str("event_time")
+                    .filter(|c| !c.is_empty())
+                    .map(|col| (relation_key(&n.relation()), col.to_string()));
+                let refable = n.resource_type.is_refable().then(|| target(n, true));
+                (event_time, refable)
+            })
+            .collect();
         let mut event_times = BTreeMap::new();
-        for n in manifest
-            .nodes
-            .values()
-            .map(|b| &**b)
-            .chain(manifest.sources.values())
-        {
+        let mut by_name: BTreeMap<String, Vec<RefTarget>> = BTreeMap::new();
+        for (n, (event_time, refable)) in nodes.iter().zip(read) {
+            event_times.extend(event_time);
+            if let Some(t) = refable {
+                by_name.entry(n.name.clone()).or_default().push(t);
+            }
+        }
+        for n in manifest.sources.values() {
             if let Some(col) = n.config_str("event_time").filter(|c| !c.is_empty()) {
                 event_times.insert(relation_key(&n.relation()), col.to_string());
             }
         }
-        for n in manifest.nodes.values() {
-            add(n, true);
-        }
         for list in manifest.disabled.values() {
-            for n in list {
-                add(n, false);
+            for n in list.iter().filter(|n| n.resource_type.is_refable()) {
+                by_name
+                    .entry(n.name.clone())
+                    .or_default()
+                    .push(target(n, false));
             }
         }
         let mut sources = BTreeMap::new();
