@@ -33,6 +33,43 @@ fn cycle_prints_its_path() {
     insta::assert_snapshot!(diagnose("cycle", &["parse"]));
 }
 
+/// `parse` writes its manifest while it checks the graph: a cycle found meanwhile leaves every
+/// artifact of the last parse as it was, and no half-written file beside them.
+#[test]
+fn a_parse_that_finds_a_cycle_leaves_the_last_parses_artifacts_as_they_were() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    let r = sluice(&dir, &["parse"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let target = dir.join("target");
+    let files = |dir: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let name = e.path().strip_prefix(dir).unwrap().display().to_string();
+                (name, std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = files(&target);
+    assert!(before.iter().any(|(name, _)| name == "manifest.json"));
+    let stg = dir.join("models/staging/stg_orders.sql");
+    let text = std::fs::read_to_string(&stg).unwrap();
+    std::fs::write(&stg, format!("{text}\n-- {{{{ ref('orders') }}}}\n")).unwrap();
+    for args in [&["parse"][..], &["parse", "--no-partial-parse"]] {
+        let r = sluice(&dir, args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("cycle"), "{}", r.stderr);
+        let after = files(&target);
+        let names = |fs: &[(String, Vec<u8>)]| fs.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&after), names(&before), "{args:?}");
+        assert!(after == before, "{args:?}: an artifact changed");
+    }
+}
+
 #[test]
 fn jinja_syntax_error() {
     insta::assert_snapshot!(diagnose("jinja_syntax", &["parse"]));
