@@ -244,7 +244,7 @@ pub(super) fn unit_test_inputs(
         if input.contains('=') {
             continue;
         }
-        let missing = match (kind.as_str(), args.as_slice()) {
+        let missing = match (kind, args.as_slice()) {
             ("ref", [name]) => super::generic_tests::find_refable(manifest, pkg, None, name)
                 .is_none()
                 .then(|| {

@@ -543,13 +543,14 @@ fn kwarg_dependencies(
         };
         // `ref('x')`, `source('a', 'b')` and the `model` argument are read without
         // rendering (the common case, and by far the cheapest).
-        let inner = s
+        let wrapped = s
             .trim()
             .strip_prefix("{{ get_where_subquery(")
-            .and_then(|r| r.strip_suffix(") }}"))
-            .unwrap_or(s);
-        if let Some((kind, args)) = parse_call(inner) {
-            if kind == "ref" && !args.is_empty() && !inner.contains('=') {
+            .and_then(|r| r.strip_suffix(") }}"));
+        let inner = wrapped.unwrap_or(s);
+        let call = parse_call(inner);
+        if let Some((kind, args)) = &call {
+            if *kind == "ref" && !args.is_empty() && !inner.contains('=') {
                 static_refs.push(crate::templating::RefCall {
                     package: if args.len() > 1 {
                         Some(args[0].clone())
@@ -562,14 +563,15 @@ fn kwarg_dependencies(
                 });
                 continue;
             }
-            if kind == "source" && args.len() == 2 {
+            if *kind == "source" && args.len() == 2 {
                 static_sources.push((args[0].clone(), args[1].clone()));
                 continue;
             }
         }
-        let src = match parse_call(s) {
-            Some(_) => std::borrow::Cow::Owned(format!("{{{{ {s} }}}}")),
-            None => std::borrow::Cow::Borrowed(s.as_str()),
+        // A call written bare (any other is Jinja already) is rendered as an expression.
+        let src = match (wrapped, call) {
+            (None, Some(_)) => std::borrow::Cow::Owned(format!("{{{{ {s} }}}}")),
+            _ => std::borrow::Cow::Borrowed(s.as_str()),
         };
         if src.contains("{{") {
             let ctx = ctx.get_or_insert_with(|| parse_ctx(node, env));

@@ -136,7 +136,7 @@ impl Resolver {
         use rayon::prelude::*;
         // What each node contributes is read in parallel (a pass over every node), then
         // gathered in node order.
-        let target = |n: &super::nodes::Node, enabled: bool| RefTarget {
+        let ref_target = |n: &super::nodes::Node, enabled: bool| RefTarget {
             id: n.unique_id.clone(),
             package: n.package_name.clone(),
             version: n.version.clone(),
@@ -154,7 +154,7 @@ impl Resolver {
                     .config_str("event_time")
                     .filter(|c| !c.is_empty())
                     .map(|col| (relation_key(&n.relation()), col.to_string()));
-                let refable = n.resource_type.is_refable().then(|| target(n, true));
+                let refable = n.resource_type.is_refable().then(|| ref_target(n, true));
                 (event_time, refable)
             })
             .collect();
@@ -176,7 +176,7 @@ impl Resolver {
                 by_name
                     .entry(n.name.clone())
                     .or_default()
-                    .push(target(n, false));
+                    .push(ref_target(n, false));
             }
         }
         let mut sources = BTreeMap::new();

@@ -131,7 +131,7 @@ fn yaml_entities(project: &Project, props: &Properties<'_>, manifest: &mut Manif
         exposure_config(&mut node, entry, project);
         for dep in str_list(entry.value.get("depends_on")) {
             if let Some((kind, args)) = parse_call(&dep) {
-                match kind.as_str() {
+                match kind {
                     "ref" => node.refs.push(crate::templating::RefCall {
                         package: if args.len() > 1 {
                             Some(args[0].clone())

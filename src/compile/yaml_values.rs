@@ -288,24 +288,24 @@ pub(super) fn load_unit_fixtures(project: &Project, def: &mut Value) -> Result<(
     Ok(())
 }
 
-/// `ref('a')` / `source('a', 'b')` in YAML strings -> ("ref", ["a"]).
 /// The arguments of a `metric('name')` or `metric('package', 'name')` call written as a string
 /// (an exposure's `depends_on` entry).
 pub(super) fn parse_metric_call(s: &str) -> Option<Vec<String>> {
     call_of(s)
-        .filter(|(kind, _)| kind == "metric")
+        .filter(|(kind, _)| *kind == "metric")
         .map(|(_, args)| args)
 }
 
-/// A `ref(...)` or `source(...)` call written as a string: its kind and its arguments.
-pub(super) fn parse_call(s: &str) -> Option<(String, Vec<String>)> {
-    call_of(s).filter(|(kind, _)| kind != "metric")
+/// A `ref(...)` or `source(...)` call written as a string: its kind and its arguments
+/// (`ref('a')` -> `("ref", ["a"])`).
+pub(super) fn parse_call(s: &str) -> Option<(&'static str, Vec<String>)> {
+    call_of(s).filter(|(kind, _)| *kind != "metric")
 }
 
 /// A `ref(...)`, `source(...)` or `metric(...)` call written as a string: the kind, then the
 /// arguments (each quoted text inside the parentheses, in order). The whole string is the call,
 /// give or take surrounding whitespace, and the parentheses hold no line break.
-fn call_of(s: &str) -> Option<(String, Vec<String>)> {
+fn call_of(s: &str) -> Option<(&'static str, Vec<String>)> {
     let head = s.trim_start();
     let kind = ["ref", "source", "metric"]
         .into_iter()
@@ -318,7 +318,7 @@ fn call_of(s: &str) -> Option<(String, Vec<String>)> {
     if inner.contains('\n') {
         return None;
     }
-    Some((kind.to_string(), quoted_texts(inner)))
+    Some((kind, quoted_texts(inner)))
 }
 
 /// Each text between a quote (`'` or `"`) and the next quote, in order.
@@ -341,15 +341,10 @@ fn quoted_texts(s: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn call(s: &str) -> Option<(String, Vec<String>)> {
-        call_of(s)
-    }
+    use call_of as call;
 
-    fn found(kind: &str, args: &[&str]) -> Option<(String, Vec<String>)> {
-        Some((
-            kind.to_string(),
-            args.iter().map(|a| a.to_string()).collect(),
-        ))
+    fn found(kind: &'static str, args: &[&str]) -> Option<(&'static str, Vec<String>)> {
+        Some((kind, args.iter().map(|a| a.to_string()).collect()))
     }
 
     #[test]

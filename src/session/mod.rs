@@ -437,7 +437,6 @@ impl Session {
     }
 }
 
-/// Whether a cycle diagnostic's path (`a -> b -> a`) runs through metrics only.
 /// The DAG of `m`'s nodes, in `detail`: an error when they depend on each other in a cycle.
 /// Metrics that do are left to the semantic layer's own check, which reports them on their YAML
 /// line: the graph leaves those edges out.
@@ -450,6 +449,7 @@ fn dag_of(m: &Manifest, detail: compile::Detail) -> Result<Dag, Diagnostic> {
     }
 }
 
+/// Whether a cycle diagnostic's path (`a -> b -> a`) runs through metrics only.
 fn is_metric_cycle(message: &str) -> bool {
     message
         .rsplit_once(": ")
