@@ -1,6 +1,8 @@
 //! The DAG's view of a parsed manifest: one [`GraphNode`] per enabled node, its config reduced to
 //! what differs from its type's defaults.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::nodes::{Manifest, NodeConfig};
@@ -88,6 +90,44 @@ pub(crate) fn graph_nodes_with(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
             .iter()
             .filter(|(id, _)| id.starts_with("metric.") || id.starts_with("semantic_model."))
             .map(|(id, e)| semantic_graph_node(id, e)),
+    );
+    out
+}
+
+/// Every node of the DAG as its id and its parents' ids, borrowed where the manifest holds them:
+/// the same nodes and edges as [`graph_nodes_with`] at [`Detail::Edges`], for a check of the
+/// graph that builds none (`crate::graph::is_sound`).
+pub(crate) fn graph_edges(m: &Manifest) -> Vec<(&str, Cow<'_, [String]>)> {
+    use rayon::prelude::*;
+    // Read in parallel: each node is its own allocation, and reading 40,000 of them one after
+    // the other waits on memory more than it computes.
+    let nodes: Vec<&super::Node> = m.all_nodes().chain(m.saved_query_nodes.values()).collect();
+    let mut out: Vec<(&str, Cow<'_, [String]>)> = nodes
+        .par_iter()
+        .filter(|n| n.is_enabled())
+        .map(|n| {
+            let mut parents = Cow::Borrowed(n.depends_on_nodes.as_slice());
+            // As in `graph_nodes_with`: a saved query depends on its metrics too.
+            if n.resource_type == super::ResourceType::SavedQuery {
+                if let Some(entry) = m.semantic_entries.get(&n.unique_id) {
+                    for d in crate::graph::strings_at(entry, "/depends_on/nodes") {
+                        if !parents.contains(&d) {
+                            parents.to_mut().push(d);
+                        }
+                    }
+                }
+            }
+            (n.unique_id.as_str(), parents)
+        })
+        .collect();
+    out.extend(
+        m.semantic_entries
+            .iter()
+            .filter(|(id, _)| id.starts_with("metric.") || id.starts_with("semantic_model."))
+            .map(|(id, e)| {
+                let parents = crate::graph::strings_at(e, "/depends_on/nodes");
+                (id.as_str(), Cow::Owned(parents))
+            }),
     );
     out
 }

@@ -28,7 +28,8 @@ mod yaml_values;
 
 pub(crate) use configs::{default_config, default_config_ref};
 pub(crate) use graph_view::{
-    graph_nodes, graph_nodes_with, graph_nodes_without_metric_cycles, unit_test_models, Detail,
+    graph_edges, graph_nodes, graph_nodes_with, graph_nodes_without_metric_cycles,
+    unit_test_models, Detail,
 };
 pub(crate) use naming::Naming;
 pub(crate) use nodes::*;

@@ -24,7 +24,7 @@ pub(crate) use selector::{SelectContext, SelectExpr};
 pub(crate) use state::{strings_at, PreviousArtifacts, StateFacts};
 pub(crate) use yaml_selectors::Selectors;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
@@ -367,6 +367,98 @@ impl Dag {
     }
 }
 
+/// Whether a graph of `nodes` (each its id and its parents' ids) is sound: no id twice, and no
+/// cycle through the parents it holds (a parent it lacks is no edge, as in [`Dag::build`]).
+///
+/// Decision: `parse` asks only this of a project's graph, and on a large project building the
+/// [`Dag`] (ids copied and sorted, an index map, a petgraph) was a sequential tenth of its time.
+/// This answers from borrowed ids with a hash index and Kahn's algorithm over plain arrays;
+/// when the answer is no, the caller builds the [`Dag`], whose error names the duplicate or the
+/// cycle.
+pub(crate) fn is_sound<P: AsRef<[String]> + Sync>(nodes: &[(&str, P)]) -> bool {
+    use rayon::prelude::*;
+    let mut index: HashMap<&str, u32, IdHash> =
+        HashMap::with_capacity_and_hasher(nodes.len(), IdHash::default());
+    for (i, (id, _)) in nodes.iter().enumerate() {
+        let Ok(i) = u32::try_from(i) else {
+            return false;
+        };
+        if index.insert(id, i).is_some() {
+            return false;
+        }
+    }
+    // Each edge as (parent, child), found in parallel, in node order.
+    let edges: Vec<(u32, u32)> = nodes
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(child, (_, parents))| {
+            let (index, child) = (&index, child as u32);
+            parents
+                .as_ref()
+                .iter()
+                .filter_map(move |p| index.get(p.as_str()).map(|&p| (p, child)))
+        })
+        .collect();
+    // Children by parent, in one array (counting sort), and each node's count of parents.
+    let n = nodes.len();
+    let mut start = vec![0usize; n + 1];
+    let mut waiting = vec![0u32; n];
+    for &(p, c) in &edges {
+        start[p as usize + 1] += 1;
+        waiting[c as usize] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut children = vec![0u32; edges.len()];
+    for &(p, c) in &edges {
+        children[fill[p as usize]] = c;
+        fill[p as usize] += 1;
+    }
+    // Kahn: take nodes whose parents are all taken; a cycle leaves some behind.
+    let mut ready: Vec<u32> = (0u32..)
+        .zip(&waiting)
+        .filter(|(_, w)| **w == 0)
+        .map(|(i, _)| i)
+        .collect();
+    let mut taken = 0usize;
+    while let Some(i) = ready.pop() {
+        taken += 1;
+        let i = i as usize;
+        for &c in &children[start[i]..start[i + 1]] {
+            waiting[c as usize] -= 1;
+            if waiting[c as usize] == 0 {
+                ready.push(c);
+            }
+        }
+    }
+    taken == n
+}
+
+/// A hash for ids in a map that lives for one check: a multiply-rotate over eight bytes at a
+/// time, several times cheaper than the default SipHash on ids of forty bytes and more. (No
+/// protection against chosen collisions is needed for a project's own ids.)
+type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// dbt's order of versions: as numbers when both are numbers, else as text.
 pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
@@ -518,5 +610,58 @@ mod tests {
     fn duplicate_ids_are_rejected() {
         let err = Dag::build(vec![node("model.p.a", &[]), node("model.p.a", &[])]).unwrap_err();
         assert_eq!(err.code, Code::DuplicateNode);
+    }
+
+    /// `is_sound` says yes exactly when `Dag::build` builds: on the graphs above and on 500
+    /// generated ones (2 to 12 nodes, up to 2 random parents each, including unknown ones, repeated ones,
+    /// self-edges and the odd repeated id), about half of them with a cycle.
+    #[test]
+    fn the_soundness_check_agrees_with_building_the_graph() {
+        let check = |nodes: &[GraphNode]| {
+            let edges: Vec<(&str, &[String])> = nodes
+                .iter()
+                .map(|n| (n.unique_id.as_str(), n.depends_on.as_slice()))
+                .collect();
+            let sound = is_sound(&edges);
+            assert_eq!(sound, Dag::build(nodes.to_vec()).is_ok(), "{:?}", edges);
+            sound
+        };
+        assert!(check(&diamond().nodes));
+        assert!(check(&[]));
+        assert!(!check(&[node("model.p.s", &["model.p.s"])]));
+        assert!(!check(&[node("model.p.a", &[]), node("model.p.a", &[])]));
+        assert!(!check(&[
+            node("model.p.a", &["model.p.c"]),
+            node("model.p.b", &["model.p.a"]),
+            node("model.p.c", &["model.p.b"]),
+        ]));
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        let (mut sound, mut unsound) = (0, 0);
+        for _ in 0..500 {
+            let count = 2 + next(11);
+            let nodes: Vec<GraphNode> = (0..count)
+                .map(|i| {
+                    // One id in forty is a repeat of the one before it.
+                    let id = if i > 0 && next(40) == 0 { i - 1 } else { i };
+                    let parents: Vec<String> = (0..next(3))
+                        .map(|_| format!("model.p.n{}", next(2 * count)))
+                        .collect();
+                    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                    node(&format!("model.p.n{id}"), &parents)
+                })
+                .collect();
+            if check(&nodes) {
+                sound += 1;
+            } else {
+                unsound += 1;
+            }
+        }
+        assert!(sound > 100 && unsound > 100, "{sound} sound, {unsound} not");
     }
 }

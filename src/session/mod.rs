@@ -246,11 +246,13 @@ impl Session {
         let dag = OnceLock::new();
         if opts.which == "parse" {
             // `parse` selects nothing: it only reports a cycle or an id used twice, which the
-            // graph of ids and edges alone tells, at a fraction of the full graph's time and
-            // memory (a tenth of a large project's parse). Left for the process's exit to free.
-            std::mem::forget(
-                dag_of(&parsed.manifest, compile::Detail::Edges).map_err(|d| vec![d])?,
-            );
+            // ids and edges alone tell, without building a graph (a tenth of a large project's
+            // parse). When they tell of one, the graph of them is built to name it.
+            if !crate::graph::is_sound(&compile::graph_edges(&parsed.manifest)) {
+                std::mem::forget(
+                    dag_of(&parsed.manifest, compile::Detail::Edges).map_err(|d| vec![d])?,
+                );
+            }
         } else {
             let full = dag_of(&parsed.manifest, compile::Detail::Full).map_err(|d| vec![d])?;
             let _ = dag.set(ManuallyDrop::new(full));
