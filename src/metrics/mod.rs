@@ -222,11 +222,15 @@ pub(crate) fn diag_at(
 }
 
 /// What the semantic layer needs from the manifest: every refable node's relation by name.
-/// Small and serialisable, so `metrics query` can cache it instead of reparsing the project.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// Serialisable, so `metrics query` can cache it instead of reparsing the project; it records
+/// the names the layer looked up, and the cache keeps only those ([`ModelIndex::asked_only`]).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelIndex {
     /// name -> (unique_id, database, schema, identifier, is a model)
     pub nodes: std::collections::BTreeMap<String, (String, String, String, String, bool)>,
+    /// The names [`ModelIndex::get`] was asked for, found or not.
+    #[serde(skip)]
+    asked: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl ModelIndex {
@@ -246,9 +250,32 @@ impl ModelIndex {
                 );
             }
         }
-        ModelIndex { nodes }
+        ModelIndex {
+            nodes,
+            asked: Default::default(),
+        }
     }
+
+    /// The entries of the names looked up so far: all that loading the same definitions
+    /// against this index again reads of it (a name it lacked stays missing).
+    pub(crate) fn asked_only(&self) -> ModelIndex {
+        let asked = self.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        let nodes = asked
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.nodes.get(name)?.clone())))
+            .collect();
+        ModelIndex {
+            nodes,
+            asked: std::sync::Mutex::new(asked),
+        }
+    }
+
     fn get(&self, name: &str) -> Option<(String, crate::sql::Relation, bool)> {
+        if let Ok(mut asked) = self.asked.lock() {
+            if !asked.contains(name) {
+                asked.insert(name.to_string());
+            }
+        }
         self.nodes.get(name).map(|(id, db, sc, ident, model)| {
             (id.clone(), crate::sql::Relation::new(db, sc, ident), *model)
         })

@@ -737,6 +737,26 @@ fn query_answers_from_cached_definitions_until_a_file_changes() {
     };
     // First query parses (build writes no cache); the second one reuses the definitions.
     assert_eq!(run("eu_revenue"), ("eu_revenue\n180\n".to_string(), false));
+    // The cache keeps the relations the definitions name (their models and the time spine),
+    // not the seeds' or every other node's.
+    let cache = std::fs::read_to_string(dir.join("target/sluice_semantic_cache.json")).unwrap();
+    let cache: serde_json::Value = serde_json::from_str(&cache).unwrap();
+    let names: Vec<&String> = cache["index"]["nodes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "balances",
+            "customers",
+            "metricflow_time_spine",
+            "orders",
+            "regions",
+            "visits"
+        ]
+    );
     assert_eq!(run("eu_revenue"), ("eu_revenue\n180\n".to_string(), true));
     // A changed definition is seen at once: the project is parsed again.
     let yml = dir.join("models/semantic.yml");

@@ -17,7 +17,6 @@ use crate::adapters::Adapter;
 use crate::cli::args::{ListWhat, MetricsArgs, MetricsCommand, QueryArgs};
 use crate::cli::session::{self, Session};
 use crate::cli::{GlobalArgs, LogFormat, Outcome};
-use crate::compile::Manifest;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::metrics::{self, plan, MetricQuery, SemanticLayer};
 use crate::project::{Project, Target};
@@ -40,10 +39,10 @@ pub(crate) struct Ctx {
 /// Reads and validates the semantic layer against a parsed manifest.
 fn load_layer(
     project: &Project,
-    manifest: &Manifest,
+    index: &metrics::ModelIndex,
     dialect: crate::sql::Dialect,
 ) -> Result<SemanticLayer, Vec<Diagnostic>> {
-    let (layer, mut errors) = metrics::load(&project.yaml_files, manifest);
+    let (layer, mut errors) = metrics::load_indexed(&project.yaml_files, index);
     // Definitions that do not parse would make every rule about them misfire: report those first.
     if errors.is_empty() {
         errors = metrics::validate::validate(&layer, &project.yaml_files, dialect);
@@ -61,7 +60,8 @@ fn load_layer(
 /// Called by `parse`: validate, write `semantic_manifest.json` and the query cache. Returns the
 /// cache's key, the fingerprint of the parse's inputs, for `parse` to reuse.
 pub(crate) fn on_parse(s: &Session, g: &GlobalArgs) -> Result<String, Vec<Diagnostic>> {
-    let layer = load_layer(&s.project, s.manifest(), s.target.dialect)?;
+    let index = metrics::ModelIndex::from_manifest(s.manifest());
+    let layer = load_layer(&s.project, &index, s.target.dialect)?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;
     }
@@ -70,7 +70,7 @@ pub(crate) fn on_parse(s: &Session, g: &GlobalArgs) -> Result<String, Vec<Diagno
         &s.project,
         &s.target,
         &s.target_path,
-        s.manifest(),
+        &index,
     ))
 }
 
@@ -115,17 +115,18 @@ struct Cache {
 }
 
 /// Best effort: a cache that cannot be written only costs the next query a parse. Returns its
-/// key.
+/// key. It keeps of `index` the names the layer was loaded with looked up: the cache is used
+/// only while every file is as it was, so loading the layer from it looks up the same names.
 fn write_cache(
     g: &GlobalArgs,
     project: &Project,
     target: &Target,
     target_path: &Path,
-    manifest: &Manifest,
+    index: &metrics::ModelIndex,
 ) -> String {
     let c = Cache {
         key: cache_key(g, project, target),
-        index: metrics::ModelIndex::from_manifest(manifest),
+        index: index.asked_only(),
     };
     if let Ok(text) = serde_json::to_string(&c) {
         let _ = crate::artifacts::write_text(&target_path.join(CACHE_FILE), &text);
@@ -136,11 +137,12 @@ fn write_cache(
 /// The full path: parse the project, validate, write the artifacts and the cache.
 fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
     let s = session::load(g, false, false)?;
-    let layer = load_layer(&s.project, s.manifest(), s.target.dialect)?;
+    let index = metrics::ModelIndex::from_manifest(s.manifest());
+    let layer = load_layer(&s.project, &index, s.target.dialect)?;
     if g.settings.write_json {
         write_semantic_manifest(&s.target_path, &s.target, &layer)?;
     }
-    write_cache(g, &s.project, &s.target, &s.target_path, s.manifest());
+    write_cache(g, &s.project, &s.target, &s.target_path, &index);
     Ok((
         Ctx {
             project: s.project,
