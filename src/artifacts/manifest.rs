@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
 use super::node_config::{default_docs, default_freshness, node_config};
-use super::node_json::{Columns, NodeEnv, NodeJson, Refs, Sources};
+use super::node_json::{Columns, ConfigMemo, NodeEnv, NodeJson, Refs, Sources};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
 use crate::compile::{DocBlock, Manifest, Node, ResourceType};
 use crate::templating::MacroDef;
@@ -187,13 +187,19 @@ fn write_nodes(m: &Manifest, ctx: &Ctx, out: &mut Out) -> std::io::Result<()> {
             .par_chunks(CHUNK)
             .map(|chunk| {
                 let mut buf = Vec::with_capacity(chunk.len() * 4096);
+                let memo = ConfigMemo::default();
                 for (id, n) in chunk {
                     if !buf.is_empty() {
                         buf.push(b',');
                     }
                     serde_json::to_writer(&mut buf, id)?;
                     buf.push(b':');
-                    serde_json::to_writer(&mut buf, &ctx.node_json(n))?;
+                    let entry = NodeJson {
+                        env: &ctx.env,
+                        node: n,
+                        memo: Some(&memo),
+                    };
+                    serde_json::to_writer(&mut buf, &entry)?;
                 }
                 Ok(buf)
             })
@@ -448,6 +454,7 @@ impl Ctx<'_> {
         NodeJson {
             env: &self.env,
             node,
+            memo: None,
         }
     }
 

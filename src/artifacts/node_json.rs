@@ -8,15 +8,19 @@
 //! stated once, top to bottom, in [`NodeJson::serialize`].
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::node_config::{default_docs, ConfigJson};
 use crate::compile::versions::version_json;
-use crate::compile::{ColumnDef, Node, ResourceType};
+use crate::compile::{ColumnDef, Node, NodeConfig, ResourceType};
 use crate::templating::RefCall;
 
 /// What a node entry needs from the invocation (shared by every node of one manifest).
@@ -38,6 +42,82 @@ pub(crate) struct NodeEnv<'a> {
 pub(crate) struct NodeJson<'a> {
     pub(crate) env: &'a NodeEnv<'a>,
     pub(crate) node: &'a Node,
+    /// Where the text of configs shared by several nodes is kept while a batch is written.
+    pub(crate) memo: Option<&'a ConfigMemo>,
+}
+
+/// The parts of a node's entry that come from its config and type alone (`config`, `docs`,
+/// `group`, a model's `access`), as JSON text.
+struct ConfigText {
+    config: Box<RawValue>,
+    docs: Box<RawValue>,
+    group: Box<RawValue>,
+    access: Box<RawValue>,
+}
+
+impl ConfigText {
+    fn of(n: &Node) -> Option<ConfigText> {
+        let parts = ConfigParts::of(n);
+        let raw = |v: &Value| serde_json::value::to_raw_value(v).ok();
+        Some(ConfigText {
+            config: serde_json::value::to_raw_value(&parts.config).ok()?,
+            docs: raw(&parts.docs)?,
+            group: raw(&parts.group)?,
+            access: raw(&parts.access())?,
+        })
+    }
+}
+
+/// A node's config as its entry shows it, and the entry's keys that come from it.
+struct ConfigParts<'a> {
+    config: ConfigJson<'a>,
+    docs: Cow<'a, Value>,
+    group: Cow<'a, Value>,
+}
+
+impl<'a> ConfigParts<'a> {
+    fn of(n: &'a Node) -> Self {
+        let config = ConfigJson::of(n);
+        let docs = match config.get("docs") {
+            Some(d) if d.is_object() => d,
+            _ => Cow::Owned(Value::Object(default_docs())),
+        };
+        let group = config.get("group").unwrap_or(Cow::Owned(Value::Null));
+        ConfigParts {
+            config,
+            docs,
+            group,
+        }
+    }
+
+    fn access(&self) -> Cow<'a, Value> {
+        self.config
+            .get("access")
+            .unwrap_or(Cow::Owned(Value::from("protected")))
+    }
+}
+
+/// The config text of the shared configs (one `Arc` held by several nodes, as the tests of a
+/// folder hold their type's defaults) met so far by one writer: 60% of a large project's nodes
+/// are generic tests, most of which share a config, which is then serialised once per batch.
+#[derive(Default)]
+pub(crate) struct ConfigMemo(RefCell<Vec<(*const NodeConfig, ResourceType, Rc<ConfigText>)>>);
+
+impl ConfigMemo {
+    /// The text of `n`'s config when it is shared (`None`: the node's own, written directly).
+    fn text_of(&self, n: &Node) -> Option<Rc<ConfigText>> {
+        if Arc::strong_count(&n.config) < 2 {
+            return None;
+        }
+        let (ptr, rt) = (Arc::as_ptr(&n.config), n.resource_type);
+        let mut seen = self.0.borrow_mut();
+        if let Some((.., text)) = seen.iter().find(|(p, t, _)| *p == ptr && *t == rt) {
+            return Some(text.clone());
+        }
+        let text = Rc::new(ConfigText::of(n)?);
+        seen.push((ptr, rt, text.clone()));
+        Some(text)
+    }
 }
 
 /// A node's `columns`: name -> column.
@@ -350,13 +430,12 @@ impl Serialize for NodeJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (env, n) = (self.env, self.node);
         let rt = n.resource_type;
-        let config = ConfigJson::of(n);
-        let docs = match config.get("docs") {
-            Some(d) if d.is_object() => d,
-            _ => Cow::Owned(Value::Object(default_docs())),
+        // A shared config's text is made once; a node's own is written as it is read.
+        let text = self.memo.and_then(|memo| memo.text_of(n));
+        let parts = match text {
+            Some(_) => None,
+            None => Some(ConfigParts::of(n)),
         };
-        let null = Value::Null;
-        let group = config.get("group").unwrap_or(Cow::Borrowed(&null));
         let build_path = env
             .built
             .contains(&n.unique_id)
@@ -374,13 +453,26 @@ impl Serialize for NodeJson<'_> {
         m.serialize_entry("fqn", &n.fqn)?;
         m.serialize_entry("alias", &n.alias)?;
         m.serialize_entry("checksum", &Checksum(&n.checksum))?;
-        m.serialize_entry("config", &config)?;
+        match (&text, &parts) {
+            (Some(t), _) => m.serialize_entry("config", &*t.config)?,
+            (_, Some(p)) => m.serialize_entry("config", &p.config)?,
+            _ => {}
+        }
         m.serialize_entry("tags", &n.tags)?;
         m.serialize_entry("description", &n.description)?;
         m.serialize_entry("columns", &Columns(&n.columns))?;
         m.serialize_entry("meta", &n.meta)?;
-        m.serialize_entry("group", &group)?;
-        m.serialize_entry("docs", &docs)?;
+        match (&text, &parts) {
+            (Some(t), _) => {
+                m.serialize_entry("group", &*t.group)?;
+                m.serialize_entry("docs", &*t.docs)?;
+            }
+            (_, Some(p)) => {
+                m.serialize_entry("group", &p.group)?;
+                m.serialize_entry("docs", &p.docs)?;
+            }
+            _ => {}
+        }
         m.serialize_entry("patch_path", &n.patch_path)?;
         m.serialize_entry("build_path", &build_path)?;
         m.serialize_entry("unrendered_config", &n.unrendered_config)?;
@@ -433,6 +525,7 @@ impl Serialize for NodeJson<'_> {
         };
         let enforced = enforced.unwrap_or(Value::Bool(false));
         let checksum = (enforced == Value::Bool(true)).then(|| {
+            let config = ConfigJson::of(n);
             let materialized = config.get("materialized");
             contract_checksum(n, materialized.as_deref().and_then(Value::as_str))
         });
@@ -440,10 +533,11 @@ impl Serialize for NodeJson<'_> {
         m.serialize_entry("contract", &contract)?;
         match rt {
             ResourceType::Model => {
-                let access = config
-                    .get("access")
-                    .unwrap_or(Cow::Owned(Value::from("protected")));
-                m.serialize_entry("access", &access)?;
+                match (&text, &parts) {
+                    (Some(t), _) => m.serialize_entry("access", &*t.access)?,
+                    (_, Some(p)) => m.serialize_entry("access", &p.access())?,
+                    _ => {}
+                }
                 m.serialize_entry("constraints", &n.constraints)?;
                 let json = |v: &Option<String>| v.as_deref().map(version_json);
                 m.serialize_entry("version", &json(&n.version))?;
