@@ -17,6 +17,7 @@ use super::node_config::{default_docs, default_freshness, node_config};
 use super::node_json::{Columns, ConfigMemo, NodeEnv, NodeJson, Refs, Sources};
 use super::{format_ts, ArtifactMeta, DBT_VERSION};
 use crate::compile::{DocBlock, Manifest, Node, ResourceType};
+use crate::graph::IdMap;
 use crate::templating::MacroDef;
 
 /// The whole `manifest.json` document (as written by [`write_manifest`], read back).
@@ -321,30 +322,10 @@ fn created_at(meta: &ArtifactMeta) -> Value {
 /// children, plus empty entries for metrics and semantic models (which sluice does not wire into
 /// the graph).
 fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
-    let mut parents: GraphMap = BTreeMap::new();
-    let mut children: GraphMap = m
-        .all_nodes()
-        .chain(m.operations.values())
-        .map(|n| (n.unique_id.as_str(), vec![]))
-        .collect();
-    for id in m.operations.keys() {
-        parents.insert(id, vec![]);
-    }
-    for n in m.all_nodes() {
-        let mut deps: Vec<&str> = n.depends_on_nodes.iter().map(String::as_str).collect();
-        deps.sort_unstable();
-        deps.dedup();
-        for d in &deps {
-            if let Some(c) = children.get_mut(d) {
-                c.push(&n.unique_id);
-            }
-        }
-        parents.insert(&n.unique_id, deps);
-    }
-    // The semantic layer: semantic models read models, metrics read semantic models or other
-    // metrics, saved queries read metrics (from their dbt-shaped entries' `depends_on`), and
-    // exposures may read metrics. (Sluice's own metric tests and metric unit tests, which dbt
-    // has not, are no metric's children, as above.)
+    // Every id that has a `child_map` entry, sorted, and its place among them: children are
+    // gathered by place (a hash of the id), not by looking each parent up in a sorted map,
+    // where 40,000 ids sharing long prefixes made each of 70,000 lookups a dozen string
+    // comparisons.
     let semantic_ids: Vec<&String> = m
         .metrics
         .keys()
@@ -352,18 +333,67 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
         .chain(m.saved_queries.keys())
         .chain(m.semantic_entries.keys())
         .collect();
-    for id in &semantic_ids {
-        children.entry(id.as_str()).or_default();
+    // (A node's own parents count as its children only among the nodes: a metric test is no
+    // metric's child, the semantic layer's edges are added from its entries below.)
+    let mut ids: Vec<(&str, bool)> = m
+        .all_nodes()
+        .chain(m.operations.values())
+        .map(|n| (n.unique_id.as_str(), true))
+        .chain(semantic_ids.iter().map(|id| (id.as_str(), false)))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup_by(|b, a| {
+        // One place per id, a node's if it is one.
+        a.0 == b.0 && {
+            a.1 |= b.1;
+            true
+        }
+    });
+    let place: IdMap<(usize, bool)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, (id, node))| (*id, (i, *node)))
+        .collect();
+    let mut kids: Vec<Vec<&str>> = vec![Vec::new(); ids.len()];
+    fn add_child<'a>(
+        place: &IdMap<(usize, bool)>,
+        kids: &mut [Vec<&'a str>],
+        parent: &str,
+        child: &'a str,
+        nodes_only: bool,
+    ) {
+        match place.get(parent) {
+            Some(&(i, node)) if node || !nodes_only => kids[i].push(child),
+            _ => {}
+        }
     }
+    // Each id's parents, in the order written (a later entry of the same id wins, as an insert
+    // into the map would).
+    let mut parents: Vec<(&str, Vec<&str>)> = m
+        .operations
+        .keys()
+        .map(|id| (id.as_str(), Vec::new()))
+        .collect();
+    for n in m.all_nodes() {
+        let mut deps: Vec<&str> = n.depends_on_nodes.iter().map(String::as_str).collect();
+        deps.sort_unstable();
+        deps.dedup();
+        for d in &deps {
+            add_child(&place, &mut kids, d, &n.unique_id, true);
+        }
+        parents.push((&n.unique_id, deps));
+    }
+    // The semantic layer: semantic models read models, metrics read semantic models or other
+    // metrics, saved queries read metrics (from their dbt-shaped entries' `depends_on`), and
+    // exposures may read metrics. (Sluice's own metric tests and metric unit tests, which dbt
+    // has not, are no metric's children, as above.)
     for n in m.exposures.values() {
         for d in n
             .depends_on_nodes
             .iter()
             .filter(|d| d.starts_with("metric."))
         {
-            if let Some(c) = children.get_mut(d.as_str()) {
-                c.push(&n.unique_id);
-            }
+            add_child(&place, &mut kids, d, &n.unique_id, false);
         }
     }
     for id in semantic_ids {
@@ -377,17 +407,29 @@ fn graph_maps(m: &Manifest) -> (GraphMap<'_>, GraphMap<'_>) {
         deps.sort_unstable();
         deps.dedup();
         for d in &deps {
-            if let Some(c) = children.get_mut(d) {
-                c.push(id);
-            }
+            add_child(&place, &mut kids, d, id, false);
         }
-        parents.insert(id, deps);
+        parents.push((id, deps));
     }
-    for v in children.values_mut() {
-        v.sort_unstable();
-        v.dedup();
+    let children = ids
+        .into_iter()
+        .zip(kids)
+        .map(|((id, _), mut v)| {
+            v.sort_unstable();
+            v.dedup();
+            (id, v)
+        })
+        .collect();
+    // (Sorted stably, so that of one id's entries the last comes last and is the one kept.)
+    parents.sort_by(|a, b| a.0.cmp(b.0));
+    let mut kept: Vec<(&str, Vec<&str>)> = Vec::with_capacity(parents.len());
+    for (id, deps) in parents {
+        match kept.last_mut() {
+            Some(last) if last.0 == id => last.1 = deps,
+            _ => kept.push((id, deps)),
+        }
     }
-    (parents, children)
+    (kept.into_iter().collect(), children)
 }
 
 type GraphMap<'a> = BTreeMap<&'a str, Vec<&'a str>>;
