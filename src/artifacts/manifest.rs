@@ -233,7 +233,7 @@ pub(crate) type Out = dyn std::io::Write + Send;
 
 impl<'a> Ctx<'a> {
     fn new(m: &'a Manifest, meta: &'a ArtifactMeta) -> Self {
-        let mut tests_of: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+        let mut tests_of: IdMap<Vec<&Node>> = IdMap::default();
         for t in m
             .nodes
             .values()

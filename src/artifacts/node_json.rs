@@ -35,7 +35,7 @@ pub(crate) struct NodeEnv<'a> {
     /// Every node's `created_at` (the invocation start).
     pub(crate) created_at: Value,
     /// Generic tests by the node they are attached to (for `primary_key`).
-    pub(crate) tests_of: BTreeMap<&'a str, Vec<&'a Node>>,
+    pub(crate) tests_of: crate::graph::IdMap<'a, Vec<&'a Node>>,
 }
 
 /// A node as its manifest entry.

@@ -196,9 +196,12 @@ fn parse_project(
             &mut errors,
         ));
     }
+    // The enabled ones join the nodes as one sorted run (a later test of the same id replaces
+    // an earlier one, as inserting each would).
+    let mut enabled = Vec::with_capacity(test_nodes.len());
     for t in test_nodes {
         if t.is_enabled() {
-            manifest.nodes.insert(t.unique_id.clone(), t);
+            enabled.push((t.unique_id.clone(), t));
         } else {
             manifest
                 .disabled
@@ -207,6 +210,8 @@ fn parse_project(
                 .push(*t);
         }
     }
+    let mut enabled: std::collections::BTreeMap<_, _> = enabled.into_iter().collect();
+    manifest.nodes.append(&mut enabled);
 
     crate::timing("parse: generic tests", t);
     t = std::time::Instant::now();
