@@ -275,7 +275,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
                 continue;
             }
         };
-        if let Some(node) = test_node(a, env, col, &col_tags, &td, &mut errors) {
+        if let Some(node) = test_node(a, env, col, &col_tags, td, &mut errors) {
             out.push(node);
         }
     }
@@ -290,9 +290,10 @@ fn test_node(
     env: &TestEnv,
     col: Option<String>,
     col_tags: &[String],
-    td: &TestDefinition,
+    definition: TestDefinition,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Box<Node>> {
+    let td = &definition;
     let TestEnv {
         pkg,
         root,
@@ -377,11 +378,6 @@ fn test_node(
     });
     // dbt 1.10 attaches a test to the model, seed or snapshot it tests, never to a source.
     node.attached_node = a.attached.clone();
-    node.test_metadata = Some(TestMetadata {
-        name: td.test_name.clone(),
-        namespace: td.namespace.clone(),
-        kwargs: td.kwargs.clone(),
-    });
     // Record the refs and sources the kwargs use (the `model` kwarg first, as dbt does).
     // The render context is only built for a test that needs one (most need none).
     let mut ctx: Option<Arc<RenderCtx>> = None;
@@ -484,6 +480,12 @@ fn test_node(
         .first()
         .is_some_and(|m| is_dbt_static(m));
     test_tags(&mut node, td, col_tags, dbt_static);
+    // (Last: the definition's name and arguments move into the node, uncopied.)
+    node.test_metadata = Some(TestMetadata {
+        name: definition.test_name,
+        namespace: definition.namespace,
+        kwargs: definition.kwargs,
+    });
     Some(Box::new(node))
 }
 
@@ -535,7 +537,8 @@ fn kwarg_dependencies(
     errors: &mut Vec<Diagnostic>,
 ) -> (Vec<crate::templating::RefCall>, Vec<(String, String)>) {
     let kw_order: Vec<&String> = td.kwargs.keys().collect();
-    let mut static_refs = Vec::new();
+    // (Most tests read one model: room for one ref, not the four a first push makes.)
+    let mut static_refs = Vec::with_capacity(1);
     let mut static_sources = Vec::new();
     for k in kw_order {
         let Some(Value::String(s)) = td.kwargs.get(k) else {
