@@ -19,17 +19,7 @@ pub(super) fn parse(text: &str) -> Option<Value> {
     {
         return None;
     }
-    let lines = text
-        .split('\n')
-        .map(|raw| {
-            let body = raw.trim_start_matches(' ');
-            Line {
-                indent: raw.len() - body.len(),
-                text: body,
-            }
-        })
-        .collect();
-    let mut p = Reader { lines, pos: 0 };
+    let mut p = Reader::new(text);
     let Some(indent) = p.peek() else {
         return Some(Value::Null);
     };
@@ -62,6 +52,20 @@ fn is_blank(text: &str) -> bool {
 }
 
 impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines = text
+            .split('\n')
+            .map(|raw| {
+                let body = raw.trim_start_matches(' ');
+                Line {
+                    indent: raw.len() - body.len(),
+                    text: body,
+                }
+            })
+            .collect();
+        Reader { lines, pos: 0 }
+    }
+
     /// The indentation of the next line that holds something, skipping blank lines and comments.
     fn peek(&mut self) -> Option<usize> {
         while self.lines.get(self.pos).is_some_and(|l| is_blank(l.text)) {
@@ -83,8 +87,31 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// How many entries the block node at `n` starting on the current line has, to make room
+    /// for them at once (a guess: it only sizes the room): its lines indented by exactly `n`
+    /// that are a dash (`dash`: a sequence, which a key at `n` ends) or a key (a mapping, which
+    /// skips the dashes of a sequence written at its keys' indentation), up to the first line
+    /// indented less.
+    fn entries_ahead(&self, n: usize, dash: bool) -> usize {
+        let mut count = 0;
+        for line in &self.lines[self.pos..] {
+            if is_blank(line.text) || line.indent > n {
+                continue;
+            }
+            if line.indent < n {
+                break;
+            }
+            match (is_dash(line.text), dash) {
+                (true, true) | (false, false) => count += 1,
+                (false, true) => break,
+                (true, false) => {}
+            }
+        }
+        count
+    }
+
     fn sequence(&mut self, n: usize) -> Option<Value> {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(self.entries_ahead(n, true));
         loop {
             match self.peek() {
                 Some(i) if i == n && is_dash(self.text()) => {}
@@ -118,7 +145,7 @@ impl<'a> Reader<'a> {
     }
 
     fn mapping(&mut self, n: usize) -> Option<Value> {
-        let mut map = Map::new();
+        let mut map = Map::with_capacity(self.entries_ahead(n, false));
         loop {
             match self.peek() {
                 Some(i) if i == n && !is_dash(self.text()) => {}
@@ -472,6 +499,27 @@ mod tests {
         let fast = fast.to_string();
         assert_eq!(Some(&fast), full(text).as_ref(), "on {text:?}");
         true
+    }
+
+    #[test]
+    fn counts_the_entries_ahead_of_a_block() {
+        let text = "models:\n  - name: a\n    description: x\n\n    # note\n    columns:\n      - name: id\n      - name: b\n  - name: c\ntests:\n- t\n- u\nseeds: []\n";
+        let mut r = super::Reader::new(text);
+        // The top mapping: three keys (the dashes of `tests:` at its indentation skipped).
+        assert_eq!(r.entries_ahead(0, false), 3);
+        // `models:`'s sequence: two items; its first item's mapping: three keys.
+        r.pos = 1;
+        assert_eq!(r.entries_ahead(2, true), 2);
+        r.lines[1] = super::Line {
+            indent: 4,
+            text: "name: a",
+        };
+        assert_eq!(r.entries_ahead(4, false), 3);
+        // `columns:`'s sequence: two; `tests:`'s, at its key's indentation: two, ended by a key.
+        r.pos = 6;
+        assert_eq!(r.entries_ahead(6, true), 2);
+        r.pos = 10;
+        assert_eq!(r.entries_ahead(0, true), 2);
     }
 
     #[test]
