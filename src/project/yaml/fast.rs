@@ -153,9 +153,13 @@ impl<'a> Reader<'a> {
                 _ => break,
             }
             let (name, after) = key(self.text())?;
-            if name == "<<" || map.contains_key(&name) {
+            if name == "<<" {
                 return None;
             }
+            // (The key hashed once: its entry both tells a key given twice and takes the value.)
+            let serde_json::map::Entry::Vacant(slot) = map.entry(name) else {
+                return None;
+            };
             let value = after.trim_start_matches(' ');
             let value = if is_blank(value) {
                 self.pos += 1;
@@ -169,7 +173,7 @@ impl<'a> Reader<'a> {
                 self.lines[self.pos].text = value;
                 self.inline(n)?
             };
-            map.insert(name, value);
+            slot.insert(value);
         }
         Some(Value::Object(map))
     }
