@@ -196,65 +196,66 @@ pub(super) fn columns_of(
     let Some(Value::Array(cols)) = entry.get("columns") else {
         return vec![];
     };
-    cols.iter()
-        .filter_map(|c| {
-            let Value::Object(c) = c else { return None };
-            // The entry's keys read in one pass (a column has a dozen at most; looking each
-            // known key up hashed it, for every column of every model).
-            let mut known: [Option<&Value>; COLUMN_KEYS.len()] = [None; COLUMN_KEYS.len()];
-            let mut extra = Map::new();
-            for (k, v) in c {
-                match COLUMN_KEYS.iter().position(|known| known == k) {
-                    Some(i) => known[i] = Some(v),
-                    // Keys dbt does not know are kept as written, after the others.
-                    None => {
-                        extra.insert(k.clone(), rendered_text(v));
-                    }
+    // (Room for every column at once: a column is 320 bytes, and growing the list moved them.)
+    let mut out = Vec::with_capacity(cols.len());
+    out.extend(cols.iter().filter_map(|c| {
+        let Value::Object(c) = c else { return None };
+        // The entry's keys read in one pass (a column has a dozen at most; looking each
+        // known key up hashed it, for every column of every model).
+        let mut known: [Option<&Value>; COLUMN_KEYS.len()] = [None; COLUMN_KEYS.len()];
+        let mut extra = Map::new();
+        for (k, v) in c {
+            match COLUMN_KEYS.iter().position(|known| known == k) {
+                Some(i) => known[i] = Some(v),
+                // Keys dbt does not know are kept as written, after the others.
+                None => {
+                    extra.insert(k.clone(), rendered_text(v));
                 }
             }
-            let get = |key: &str| {
-                let i = COLUMN_KEYS.iter().position(|known| *known == key)?;
-                known[i]
-            };
-            let name = get("name").and_then(Value::as_str)?;
-            let description = get("description").and_then(Value::as_str);
-            let (description, doc_blocks) = docs.render(description.unwrap_or(""), package);
-            // `config:` meta and tags join the column's own (dbt 1.10): the config's meta
-            // keys win, tags are kept once each.
-            let config = get("config").and_then(Value::as_object);
-            // (Rendered as dbt renders properties: text loses its last line break.)
-            let mut meta = get("meta")
-                .and_then(Value::as_object)
-                .map(rendered_map)
-                .unwrap_or_default();
-            if let Some(Value::Object(m)) = config.and_then(|c| c.get("meta")) {
-                meta.extend(rendered_map(m));
+        }
+        let get = |key: &str| {
+            let i = COLUMN_KEYS.iter().position(|known| *known == key)?;
+            known[i]
+        };
+        let name = get("name").and_then(Value::as_str)?;
+        let description = get("description").and_then(Value::as_str);
+        let (description, doc_blocks) = docs.render(description.unwrap_or(""), package);
+        // `config:` meta and tags join the column's own (dbt 1.10): the config's meta
+        // keys win, tags are kept once each.
+        let config = get("config").and_then(Value::as_object);
+        // (Rendered as dbt renders properties: text loses its last line break.)
+        let mut meta = get("meta")
+            .and_then(Value::as_object)
+            .map(rendered_map)
+            .unwrap_or_default();
+        if let Some(Value::Object(m)) = config.and_then(|c| c.get("meta")) {
+            meta.extend(rendered_map(m));
+        }
+        let mut tags = str_list(get("tags"));
+        for t in str_list(config.and_then(|c| c.get("tags"))) {
+            if !tags.contains(&t) {
+                tags.push(t);
             }
-            let mut tags = str_list(get("tags"));
-            for t in str_list(config.and_then(|c| c.get("tags"))) {
-                if !tags.contains(&t) {
-                    tags.push(t);
-                }
-            }
-            Some(ColumnDef {
-                name: name.to_string(),
-                description,
-                doc_blocks,
-                data_type: get("data_type").and_then(Value::as_str).map(str::to_string),
-                meta,
-                tags,
-                quote: get("quote").and_then(Value::as_bool),
-                constraints: match get("constraints") {
-                    Some(Value::Array(list)) => list.iter().map(column_constraint).collect(),
-                    _ => vec![],
-                },
-                granularity: get("granularity")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                extra,
-            })
+        }
+        Some(ColumnDef {
+            name: name.to_string(),
+            description,
+            doc_blocks,
+            data_type: get("data_type").and_then(Value::as_str).map(str::to_string),
+            meta,
+            tags,
+            quote: get("quote").and_then(Value::as_bool),
+            constraints: match get("constraints") {
+                Some(Value::Array(list)) => list.iter().map(column_constraint).collect(),
+                _ => vec![],
+            },
+            granularity: get("granularity")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            extra,
         })
-        .collect()
+    }));
+    out
 }
 
 /// A column's constraint as dbt writes it: every field, with its defaults.
