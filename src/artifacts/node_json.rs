@@ -320,21 +320,16 @@ fn constraints_repr(list: &[Value], class: &str) -> String {
 }
 
 /// The columns a generic test tests, from its arguments (`kwargs`, as written) and its
-/// `column_name`.
-pub(crate) fn tested_columns(
-    kwargs: &Map<String, Value>,
-    column_name: Option<&str>,
-) -> Vec<String> {
-    match (
-        kwargs.get("column_name"),
-        kwargs.get("combination_of_columns"),
-    ) {
-        (Some(Value::String(c)), _) => vec![c.clone()],
-        (_, Some(Value::Array(cs))) => cs
-            .iter()
-            .filter_map(|c| c.as_str().map(String::from))
-            .collect(),
-        _ => column_name.map(String::from).into_iter().collect(),
+/// `column_name`. (Its arguments are a handful: read in order, not hashed.)
+pub(crate) fn tested_columns<'a>(
+    kwargs: &'a Map<String, Value>,
+    column_name: Option<&'a str>,
+) -> Vec<&'a str> {
+    let arg = |name: &str| kwargs.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
+    match (arg("column_name"), arg("combination_of_columns")) {
+        (Some(Value::String(c)), _) => vec![c.as_str()],
+        (_, Some(Value::Array(cs))) => cs.iter().filter_map(Value::as_str).collect(),
+        _ => column_name.into_iter().collect(),
     }
 }
 
@@ -342,7 +337,7 @@ pub(crate) fn tested_columns(
 /// the columns it tests and whether it is enabled): columns with both `unique` and `not_null`
 /// tests, else columns with a `unique` test (sorted, where dbt's set order is arbitrary).
 pub(crate) fn inferred_primary_key<'a>(
-    tests: impl Iterator<Item = (&'a str, Vec<String>, bool)>,
+    tests: impl Iterator<Item = (&'a str, Vec<&'a str>, bool)>,
 ) -> Vec<String> {
     let mut unique = Vec::new();
     let mut disabled_unique = Vec::new();
@@ -356,25 +351,26 @@ pub(crate) fn inferred_primary_key<'a>(
         }
     }
     for v in [&mut unique, &mut disabled_unique] {
-        v.sort();
+        v.sort_unstable();
         v.dedup();
     }
     // A not_null column counts with a unique test enabled or not, as in dbt.
-    let mut both: Vec<String> = unique
+    let mut both: Vec<&str> = unique
         .iter()
         .chain(&disabled_unique)
         .filter(|c| not_null.contains(c))
-        .cloned()
+        .copied()
         .collect();
-    both.sort();
+    both.sort_unstable();
     both.dedup();
-    if !both.is_empty() {
+    let key = if !both.is_empty() {
         both
     } else if !unique.is_empty() {
         unique
     } else {
         disabled_unique
-    }
+    };
+    key.into_iter().map(str::to_string).collect()
 }
 
 struct TestMetadataJson<'a>(&'a crate::compile::TestMetadata);

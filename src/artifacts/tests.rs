@@ -666,3 +666,44 @@ fn the_manifest_sluice_writes_reads_back_as_the_project() {
     );
     assert_eq!(m.macros.len(), project.macros.len());
 }
+
+/// dbt's inferred primary key: columns with both a `unique` (enabled or not) and a `not_null`
+/// test, else the columns with an enabled `unique` test, else those with a disabled one;
+/// `unique_combination_of_columns` counts as `unique` for each of its columns.
+#[test]
+fn primary_key_is_inferred_from_the_tests_as_dbt_infers_it() {
+    use super::node_json::{inferred_primary_key, tested_columns};
+    let pk = |tests: &[(&'static str, Vec<&'static str>, bool)]| {
+        inferred_primary_key(tests.iter().cloned())
+    };
+    assert_eq!(
+        pk(&[
+            ("unique", vec!["b"], true),
+            ("unique", vec!["a"], true),
+            ("not_null", vec!["a"], true),
+            ("accepted_values", vec!["a"], true),
+        ]),
+        ["a"]
+    );
+    assert_eq!(
+        pk(&[
+            ("unique", vec!["b"], true),
+            ("unique", vec!["a", "b"], true)
+        ]),
+        ["a", "b"]
+    );
+    assert_eq!(
+        pk(&[("unique", vec!["c"], false), ("not_null", vec!["c"], true)]),
+        ["c"]
+    );
+    assert_eq!(
+        pk(&[("unique", vec!["c"], false), ("unique", vec!["d"], true)]),
+        ["d"]
+    );
+    assert_eq!(pk(&[("not_null", vec!["a"], true)]), Vec::<String>::new());
+    let kwargs = obj(json!({"combination_of_columns": ["x", "y"], "model": "m"}));
+    assert_eq!(tested_columns(&kwargs, None), ["x", "y"]);
+    let kwargs = obj(json!({"column_name": "id", "model": "m"}));
+    assert_eq!(tested_columns(&kwargs, Some("other")), ["id"]);
+    assert_eq!(tested_columns(&Map::new(), Some("col")), ["col"]);
+}
