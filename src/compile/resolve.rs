@@ -225,38 +225,38 @@ impl Resolver {
         name: &str,
         version: Option<&str>,
     ) -> Result<&RefTarget, String> {
-        let candidates: Vec<&RefTarget> = self
+        // (Read in place, without lists: `find` runs for every ref of every node.)
+        let all = self
             .by_name
             .get(name)
-            .map(|v| {
-                v.iter()
-                    .filter(|t| package.is_none_or(|p| p == t.package))
-                    .filter(|t| match version {
-                        // dbt's ref lookup: an unversioned name, or a versioned model's latest.
-                        None => t.version.is_none() || t.latest,
-                        Some(ver) => t.version.as_deref() == Some(ver),
-                    })
-                    .collect()
-            })
+            .map(Vec::as_slice)
             .unwrap_or_default();
-        let enabled: Vec<&RefTarget> = candidates.iter().copied().filter(|t| t.enabled).collect();
-        if enabled.is_empty() {
+        let candidates = || {
+            all.iter()
+                .filter(move |t| package.is_none_or(|p| p == t.package))
+                .filter(move |t| match version {
+                    // dbt's ref lookup: an unversioned name, or a versioned model's latest.
+                    None => t.version.is_none() || t.latest,
+                    Some(ver) => t.version.as_deref() == Some(ver),
+                })
+        };
+        let enabled = || candidates().filter(|t| t.enabled);
+        let Some(first) = enabled().next() else {
             let what = match version {
                 Some(v) => format!("`{name}` with version `{v}`"),
                 None => format!("`{name}`"),
             };
-            if !candidates.is_empty() {
+            if candidates().next().is_some() {
                 return Err(format!("depends on a node named {what} which is disabled"));
             }
             return Err(format!(
                 "depends on a node named {what} which was not found"
             ));
-        }
-        let pick = enabled
-            .iter()
+        };
+        let pick = enabled()
             .find(|t| t.package == from_package)
-            .or_else(|| enabled.iter().find(|t| t.package == self.root_package))
-            .unwrap_or(&enabled[0]);
+            .or_else(|| enabled().find(|t| t.package == self.root_package))
+            .unwrap_or(first);
         Ok(pick)
     }
 
