@@ -99,7 +99,8 @@ impl<'a> ConfigParts<'a> {
 
 /// The config text of the shared configs (one `Arc` held by several nodes, as the tests of a
 /// folder hold their type's defaults) met so far by one writer: 60% of a large project's nodes
-/// are generic tests, most of which share a config, which is then serialised once per batch.
+/// are generic tests, most of which share a config, which is then serialised once per chunk of
+/// nodes. A config is known by its address, which stays its own while the manifest is borrowed.
 #[derive(Default)]
 pub(crate) struct ConfigMemo(RefCell<Vec<(*const NodeConfig, ResourceType, Rc<ConfigText>)>>);
 

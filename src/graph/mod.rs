@@ -371,7 +371,8 @@ impl Dag {
 /// cycle through the parents it holds (a parent it lacks is no edge, as in [`Dag::build`]).
 ///
 /// Decision: `parse` asks only this of a project's graph, and on a large project building the
-/// [`Dag`] (ids copied and sorted, an index map, a petgraph) was a sequential tenth of its time.
+/// [`Dag`] for it (ids copied and sorted, an index map, a petgraph) took 0.03 s, most of it on
+/// one core (10,000 models, 38,800 nodes).
 /// This answers from borrowed ids with a hash index and Kahn's algorithm over plain arrays;
 /// when the answer is no, the caller builds the [`Dag`], whose error names the duplicate or the
 /// cycle.
@@ -616,8 +617,9 @@ mod tests {
     }
 
     /// `is_sound` says yes exactly when `Dag::build` builds: on the graphs above and on 500
-    /// generated ones (2 to 12 nodes, up to 2 random parents each, including unknown ones, repeated ones,
-    /// self-edges and the odd repeated id), about half of them with a cycle.
+    /// generated ones (2 to 12 nodes, up to 2 random parents each, unknown, repeated and self
+    /// parents among them, and the odd repeated id), of which over 100 are sound and over 100
+    /// not.
     #[test]
     fn the_soundness_check_agrees_with_building_the_graph() {
         let check = |nodes: &[GraphNode]| {

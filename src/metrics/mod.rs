@@ -226,7 +226,9 @@ pub(crate) fn diag_at(
 /// the names the layer looked up, and the cache keeps only those ([`ModelIndex::asked_only`]).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelIndex {
-    /// name -> (unique_id, database, schema, identifier, is a model)
+    /// name -> (unique_id, database, schema, identifier, is a model). Loading the layer reads it
+    /// through [`ModelIndex::get`] only, so that the cache holds all it read; the metric tests
+    /// (never loaded from the cache) read it directly.
     pub nodes: std::collections::BTreeMap<String, (String, String, String, String, bool)>,
     /// The names [`ModelIndex::get`] was asked for, found or not.
     #[serde(skip)]
