@@ -26,20 +26,14 @@ pub(crate) fn graph_nodes(m: &Manifest) -> Vec<GraphNode> {
 /// The DAG's view of every node, in as much `detail` as asked.
 pub(crate) fn graph_nodes_with(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
     use rayon::prelude::*;
-    // A test disabled because what it tests is disabled stays in the manifest's nodes (as in
-    // dbt) but is no part of the DAG.
-    let nodes: Vec<&super::Node> = m
-        .all_nodes()
-        .chain(m.saved_query_nodes.values())
-        .filter(|n| n.is_enabled())
-        .collect();
-    let mut out: Vec<GraphNode> = nodes
+    let mut out: Vec<GraphNode> = dag_nodes(m)
         .par_iter()
+        .filter(|n| n.is_enabled())
         .map(|n| {
             let edges = GraphNode {
                 unique_id: n.unique_id.clone(),
                 resource_type: n.resource_type.as_str().to_string(),
-                depends_on: n.depends_on_nodes.clone(),
+                depends_on: parents_of(m, n).into_owned(),
                 ..GraphNode::default()
             };
             if detail == Detail::Edges {
@@ -72,26 +66,45 @@ pub(crate) fn graph_nodes_with(m: &Manifest, detail: Detail) -> Vec<GraphNode> {
             }
         })
         .collect();
-    // The semantic layer's metrics and semantic models are nodes of dbt's graph too (`ls` lists
-    // them, `+` walks through them), and a saved query depends on its metrics there. (It keeps
-    // the models its export reads as parents too, so `build` exports it after them.)
-    for g in out.iter_mut().filter(|g| g.resource_type == "saved_query") {
-        let Some(entry) = m.semantic_entries.get(&g.unique_id) else {
-            continue;
-        };
-        for d in crate::graph::strings_at(entry, "/depends_on/nodes") {
-            if !g.depends_on.contains(&d) {
-                g.depends_on.push(d);
+    out.extend(semantic_entries(m).map(|(id, e)| semantic_graph_node(id, e)));
+    out
+}
+
+/// The manifest's nodes that may be nodes of the DAG: those enabled are. (A test disabled
+/// because what it tests is disabled stays in the manifest's nodes, as in dbt, but is no part
+/// of the DAG.)
+fn dag_nodes(m: &Manifest) -> Vec<&super::Node> {
+    m.all_nodes().chain(m.saved_query_nodes.values()).collect()
+}
+
+/// A node's parents in the DAG. The semantic layer's metrics and semantic models are nodes of
+/// dbt's graph too (`ls` lists them, `+` walks through them), and a saved query depends on its
+/// metrics there. (It keeps the models its export reads as parents too, so `build` exports it
+/// after them.)
+fn parents_of<'m>(m: &'m Manifest, n: &'m super::Node) -> Cow<'m, [String]> {
+    let mut parents = Cow::Borrowed(n.depends_on_nodes.as_slice());
+    if n.resource_type == super::ResourceType::SavedQuery {
+        if let Some(entry) = m.semantic_entries.get(&n.unique_id) {
+            for d in semantic_parents(entry) {
+                if !parents.contains(&d) {
+                    parents.to_mut().push(d);
+                }
             }
         }
     }
-    out.extend(
-        m.semantic_entries
-            .iter()
-            .filter(|(id, _)| id.starts_with("metric.") || id.starts_with("semantic_model."))
-            .map(|(id, e)| semantic_graph_node(id, e)),
-    );
-    out
+    parents
+}
+
+/// The semantic layer's entries that are nodes of the DAG: metrics and semantic models.
+fn semantic_entries(m: &Manifest) -> impl Iterator<Item = (&String, &Value)> {
+    m.semantic_entries
+        .iter()
+        .filter(|(id, _)| id.starts_with("metric.") || id.starts_with("semantic_model."))
+}
+
+/// A semantic-layer entry's parents: its dbt-shaped entry's `depends_on.nodes`.
+fn semantic_parents(e: &Value) -> Vec<String> {
+    crate::graph::strings_at(e, "/depends_on/nodes")
 }
 
 /// Every node of the DAG as its id and its parents' ids, borrowed where the manifest holds them:
@@ -101,34 +114,12 @@ pub(crate) fn graph_edges(m: &Manifest) -> Vec<(&str, Cow<'_, [String]>)> {
     use rayon::prelude::*;
     // Read in parallel: each node is its own allocation, and reading 40,000 of them one after
     // the other waits on memory more than it computes.
-    let nodes: Vec<&super::Node> = m.all_nodes().chain(m.saved_query_nodes.values()).collect();
-    let mut out: Vec<(&str, Cow<'_, [String]>)> = nodes
+    let mut out: Vec<(&str, Cow<'_, [String]>)> = dag_nodes(m)
         .par_iter()
         .filter(|n| n.is_enabled())
-        .map(|n| {
-            let mut parents = Cow::Borrowed(n.depends_on_nodes.as_slice());
-            // As in `graph_nodes_with`: a saved query depends on its metrics too.
-            if n.resource_type == super::ResourceType::SavedQuery {
-                if let Some(entry) = m.semantic_entries.get(&n.unique_id) {
-                    for d in crate::graph::strings_at(entry, "/depends_on/nodes") {
-                        if !parents.contains(&d) {
-                            parents.to_mut().push(d);
-                        }
-                    }
-                }
-            }
-            (n.unique_id.as_str(), parents)
-        })
+        .map(|n| (n.unique_id.as_str(), parents_of(m, n)))
         .collect();
-    out.extend(
-        m.semantic_entries
-            .iter()
-            .filter(|(id, _)| id.starts_with("metric.") || id.starts_with("semantic_model."))
-            .map(|(id, e)| {
-                let parents = crate::graph::strings_at(e, "/depends_on/nodes");
-                (id.as_str(), Cow::Owned(parents))
-            }),
-    );
+    out.extend(semantic_entries(m).map(|(id, e)| (id.as_str(), Cow::Owned(semantic_parents(e)))));
     out
 }
 
@@ -164,7 +155,7 @@ fn semantic_graph_node(id: &str, e: &Value) -> GraphNode {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default(),
-        depends_on: list("/depends_on/nodes"),
+        depends_on: semantic_parents(e),
         ..GraphNode::default()
     }
 }
