@@ -149,7 +149,7 @@ fn others(
         .map(PathBuf::as_path)
         .collect();
     let mut others = BTreeMap::new();
-    for p in std::iter::once(&s.project).chain(&s.project.packages) {
+    for p in std::iter::once(&*s.project).chain(&s.project.packages) {
         let config = p.root.join("dbt_project.yml");
         if let Ok(text) = std::fs::read(&config) {
             others.insert(config, sum(&text));

@@ -13,7 +13,7 @@
 //! versioned model's description, a description with Jinja, a file of a package) is a full
 //! parse.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -124,9 +124,9 @@ pub(super) fn described(value: &Value, package: &str) -> Option<Described> {
     Some(described_by(&shape, &found))
 }
 
-fn described_by(shape: &Value, found: &[(Place, &str)]) -> Described {
+fn described_by(shape: &Shape, found: &[(Place, &str)]) -> Described {
     Described {
-        shape: shape_checksum(shape),
+        shape: shape.checksum(),
         descriptions: found.iter().map(|(_, text)| text_checksum(text)).collect(),
     }
 }
@@ -146,7 +146,7 @@ pub(super) fn patch(
         return None;
     }
     let (shape, found) = places(&value, package)?;
-    if shape_checksum(&shape) != before.shape || found.len() != before.descriptions.len() {
+    if shape.checksum() != before.shape || found.len() != before.descriptions.len() {
         return None;
     }
     for ((place, text), sum) in found.into_iter().zip(before.descriptions.iter_mut()) {
@@ -186,16 +186,19 @@ pub(super) fn describe(edits: &mut BTreeMap<String, DocsEdit>, place: Place, tex
     }
 }
 
-/// The YAML `value` with its descriptions taken out (set to null), and each description with
-/// its place, in document order; `None` when the file documents nothing.
+/// The YAML `value` with its descriptions taken out (written as null), and each description
+/// with its place, in document order; `None` when the file documents nothing.
 pub(super) fn places<'a>(
     value: &'a Value,
     package: &str,
-) -> Option<(Value, Vec<(Place, &'a str)>)> {
+) -> Option<(Shape<'a>, Vec<(Place, &'a str)>)> {
     let Value::Object(top) = value else {
         return None;
     };
-    let mut shape = top.clone();
+    let mut shape = Shape {
+        value,
+        taken: HashSet::new(),
+    };
     let mut found = Vec::new();
     for (key, rtype) in [
         ("models", "model"),
@@ -203,12 +206,10 @@ pub(super) fn places<'a>(
         ("snapshots", "snapshot"),
         ("analyses", "analysis"),
     ] {
-        let (Some(Value::Array(entries)), Some(Value::Array(out))) =
-            (top.get(key), shape.get_mut(key))
-        else {
+        let Some(Value::Array(entries)) = top.get(key) else {
             continue;
         };
-        for (entry, out) in entries.iter().zip(out.iter_mut()) {
+        for entry in entries {
             // A versioned model's descriptions reach several nodes: parsed in full.
             if entry.get("versions").is_some() {
                 continue;
@@ -217,19 +218,15 @@ pub(super) fn places<'a>(
                 continue;
             };
             let id = format!("{rtype}.{package}.{name}");
-            take_described(entry, out, &id, &mut found);
+            shape.take_described(entry, &id, &mut found);
         }
     }
-    if let (Some(Value::Array(sources)), Some(Value::Array(out))) =
-        (top.get("sources"), shape.get_mut("sources"))
-    {
-        for (source, out) in sources.iter().zip(out.iter_mut()) {
+    if let Some(Value::Array(sources)) = top.get("sources") {
+        for source in sources {
             let Some(name) = source.get("name").and_then(Value::as_str) else {
                 continue;
             };
-            let (Some(Value::Array(tables)), Some(Value::Array(out_tables))) =
-                (source.get("tables"), out.get_mut("tables"))
-            else {
+            let Some(Value::Array(tables)) = source.get("tables") else {
                 continue;
             };
             let ids: Vec<String> = tables
@@ -241,60 +238,108 @@ pub(super) fn places<'a>(
             if ids.len() != tables.len() {
                 continue;
             }
-            for ((table, out_table), id) in tables.iter().zip(out_tables.iter_mut()).zip(&ids) {
-                take_described(table, out_table, id, &mut found);
+            for (table, id) in tables.iter().zip(&ids) {
+                shape.take_described(table, id, &mut found);
             }
-            if let Some(text) = take(source, out) {
+            if let Some(text) = shape.take(source) {
                 found.push((Place::Source { tables: ids }, text));
             }
         }
     }
-    (!found.is_empty()).then_some((Value::Object(shape), found))
+    (!found.is_empty()).then_some((shape, found))
 }
 
-/// Takes the description of `entry` (whose copy in the shape is `out`) and of its columns.
-fn take_described<'a>(
-    entry: &'a Value,
-    out: &mut Value,
-    id: &str,
-    found: &mut Vec<(Place, &'a str)>,
-) {
-    if let Some(text) = take(entry, out) {
-        let place = Place::Node {
-            id: id.to_string(),
-            column: None,
-        };
-        found.push((place, text));
-    }
-    let (Some(Value::Array(columns)), Some(Value::Array(out_columns))) =
-        (entry.get("columns"), out.get_mut("columns"))
-    else {
-        return;
-    };
-    for (column, out_column) in columns.iter().zip(out_columns.iter_mut()) {
-        let Some(name) = column.get("name").and_then(Value::as_str) else {
-            continue;
-        };
-        if let Some(text) = take(column, out_column) {
+/// A properties file's YAML with the descriptions [`places`] found taken out: a view of the
+/// file's value that serialises as a copy of it with those descriptions set to null would. (A
+/// view, as copying every file's YAML tree was most of what a full parse spent keeping them.)
+pub(super) struct Shape<'a> {
+    value: &'a Value,
+    /// The objects whose `description` is taken out, by address.
+    taken: HashSet<usize>,
+}
+
+impl<'a> Shape<'a> {
+    /// Takes the description of `entry` and of its columns.
+    fn take_described(&mut self, entry: &'a Value, id: &str, found: &mut Vec<(Place, &'a str)>) {
+        if let Some(text) = self.take(entry) {
             let place = Place::Node {
                 id: id.to_string(),
-                column: Some(name.to_string()),
+                column: None,
             };
             found.push((place, text));
         }
+        let Some(Value::Array(columns)) = entry.get("columns") else {
+            return;
+        };
+        for column in columns {
+            let Some(name) = column.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(text) = self.take(column) {
+                let place = Place::Node {
+                    id: id.to_string(),
+                    column: Some(name.to_string()),
+                };
+                found.push((place, text));
+            }
+        }
+    }
+
+    /// The string `description` of `entry`, taken out of the shape.
+    fn take(&mut self, entry: &'a Value) -> Option<&'a str> {
+        let Value::Object(map) = entry else {
+            return None;
+        };
+        let text = map.get("description").and_then(Value::as_str)?;
+        self.taken.insert(address(map));
+        Some(text)
+    }
+
+    /// The shape's checksum: of its JSON text.
+    fn checksum(&self) -> String {
+        let text = serde_json::to_vec(&ShapeJson {
+            shape: self,
+            value: self.value,
+        })
+        .unwrap_or_default();
+        crate::project::sha256_hex(&text)
     }
 }
 
-/// The string `description` of `entry`, nulled in its copy `out`.
-fn take<'a>(entry: &'a Value, out: &mut Value) -> Option<&'a str> {
-    let text = entry.get("description").and_then(Value::as_str)?;
-    out.as_object_mut()?
-        .insert("description".into(), Value::Null);
-    Some(text)
+fn address(map: &Map<String, Value>) -> usize {
+    std::ptr::from_ref(map) as usize
 }
 
-fn shape_checksum(shape: &Value) -> String {
-    crate::project::sha256_hex(&serde_json::to_vec(shape).unwrap_or_default())
+/// One value of a [`Shape`], as JSON.
+struct ShapeJson<'s, 'a> {
+    shape: &'s Shape<'a>,
+    value: &'a Value,
+}
+
+impl Serialize for ShapeJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let within = |value| ShapeJson {
+            shape: self.shape,
+            value,
+        };
+        match self.value {
+            Value::Object(map) => {
+                let taken = self.shape.taken.contains(&address(map));
+                let mut out = s.serialize_map(Some(map.len()))?;
+                for (key, value) in map {
+                    if taken && key == "description" {
+                        out.serialize_entry(key, &())?;
+                    } else {
+                        out.serialize_entry(key, &within(value))?;
+                    }
+                }
+                out.end()
+            }
+            Value::Array(items) => s.collect_seq(items.iter().map(within)),
+            other => other.serialize(s),
+        }
+    }
 }
 
 /// FNV-1a: a checksum that is the same in every process (descriptions are compared with the
@@ -354,8 +399,20 @@ sources:
             }
         );
         // The versioned model's description stays in the shape.
+        let shape = serde_json::to_value(ShapeJson {
+            shape: &shape,
+            value: &v,
+        })
+        .unwrap();
         assert_eq!(shape["models"][1]["description"], "several nodes");
         assert!(shape["models"][0]["description"].is_null());
+        // Nothing else of the file is taken out.
+        let mut copy = v.clone();
+        copy["models"][0]["description"] = Value::Null;
+        copy["models"][0]["columns"][0]["description"] = Value::Null;
+        copy["sources"][0]["description"] = Value::Null;
+        copy["sources"][0]["tables"][0]["description"] = Value::Null;
+        assert_eq!(shape, copy);
         // Only descriptions changed: the same shape.
         let edited = yaml(&DOCS.replace("The key", "The primary key"));
         assert_eq!(

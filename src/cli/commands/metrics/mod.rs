@@ -145,7 +145,7 @@ fn load_full(g: &GlobalArgs) -> Result<(Ctx, SemanticLayer), Vec<Diagnostic>> {
     write_cache(g, &s.project, &s.target, &s.target_path, &index);
     Ok((
         Ctx {
-            project: s.project,
+            project: std::mem::ManuallyDrop::into_inner(s.project),
             target: s.target,
         },
         layer,
