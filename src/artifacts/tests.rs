@@ -477,6 +477,8 @@ fn write_json_is_atomic_and_creates_dirs() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"a":1}"#);
     write_json(&path, &json!({"a": 2})).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"a":2}"#);
+    // (The replaced version is removed on another thread, waited for before the process ends.)
+    super::finish_removals();
     let names: BTreeSet<String> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into())

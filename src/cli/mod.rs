@@ -126,12 +126,14 @@ pub fn main() -> ExitCode {
         .name("main".into())
         .stack_size(crate::RENDER_STACK_BYTES)
         .spawn(run_command);
-    match worker.map(|h| h.join()) {
+    let code = match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         // No thread could be made (out of address space?): run here, on the process's stack.
         Err(_) => run_command(),
-    }
+    };
+    crate::artifacts::finish_removals();
+    code
 }
 
 fn run_command() -> ExitCode {

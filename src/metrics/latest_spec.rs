@@ -421,7 +421,9 @@ pub(crate) fn manifest_entries(
 ) -> (Vec<(String, Value)>, Vec<(String, Value)>) {
     let mut sms = Vec::new();
     let mut metrics = Vec::new();
-    for f in files {
+    // (A file that does not say `semantic_model` defines none on its models: most files, read
+    // at a glance instead of model by model.)
+    for f in files.iter().filter(|f| f.text.contains("semantic_model")) {
         for model in f
             .value
             .get("models")
