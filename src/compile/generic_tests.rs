@@ -13,7 +13,7 @@ use super::configs::{default_config_shared, finish_config, merge_into, package_c
 use super::naming::{name_relation, node_info};
 use super::nodes::*;
 use super::paths::{dirs_of, relative_to_resource};
-use super::properties::{entry_tests, Properties};
+use super::properties::{entry_tests, Entry, Properties};
 use super::resolve::ParseServices;
 use super::test_names::{TestDefinition, TestTarget};
 use super::versions::{has_versions, Versions};
@@ -139,46 +139,53 @@ fn node_attaches<'a>(
     project: &Project,
 ) -> Vec<Attach<'a>> {
     let pkg = &project.config.name;
-    let mut attaches: Vec<Attach> = Vec::new();
-    let refable: BTreeMap<&str, String> = manifest
+    let refable: BTreeMap<&str, &str> = manifest
         .nodes
         .values()
         .filter(|n| n.resource_type.is_refable() && &n.package_name == pkg)
-        .map(|n| (n.name.as_str(), n.unique_id.clone()))
+        .map(|n| (n.name.as_str(), n.unique_id.as_str()))
         .collect();
-    for (kind, map) in [
+    // The entries in order; each entry's attaches are made in parallel, then kept in order.
+    let entries: Vec<(&'static str, &'a String, &'a Entry)> = [
         ("models", &props.models),
         ("seeds", &props.seeds),
         ("snapshots", &props.snapshots),
-    ] {
-        for (name, entry) in map {
-            if kind == "models" && has_versions(entry.value) {
-                // dbt's `parse_versioned_tests`: each version's columns and tests, on it.
-                for p in versions.of_model(name) {
-                    let id = p.unique_id(pkg);
-                    let enabled = manifest.nodes.contains_key(&id);
-                    if !enabled && !manifest.disabled.contains_key(&id) {
-                        continue;
-                    }
-                    attaches.push(Attach {
-                        entry: &p.entry,
-                        file: entry.file,
-                        key: kind,
-                        target: TestTarget::Node {
-                            name,
-                            version: Some(&p.v),
-                        },
-                        attached: Some(id),
-                        resource_folder_path: relative_to_resource(entry.file, project),
-                        inherited_tags: Vec::new(),
-                    });
+    ]
+    .into_iter()
+    .flat_map(|(kind, map)| map.iter().map(move |(name, entry)| (kind, name, entry)))
+    .collect();
+    let of_entry = |&(kind, name, entry): &(&'static str, &'a String, &'a Entry)| {
+        let mut attaches = Vec::new();
+        if kind == "models" && has_versions(entry.value) {
+            // dbt's `parse_versioned_tests`: each version's columns and tests, on it.
+            for p in versions.of_model(name) {
+                let id = p.unique_id(pkg);
+                let enabled = manifest.nodes.contains_key(&id);
+                if !enabled && !manifest.disabled.contains_key(&id) {
+                    continue;
                 }
-                continue;
+                attaches.push(Attach {
+                    entry: &p.entry,
+                    file: entry.file,
+                    key: kind,
+                    target: TestTarget::Node {
+                        name,
+                        version: Some(&p.v),
+                    },
+                    attached: Some(id),
+                    resource_folder_path: relative_to_resource(entry.file, project),
+                    inherited_tags: Vec::new(),
+                });
             }
-            // A test of a disabled model, or of one that does not exist, is still built: like
-            // dbt, it stays among the nodes (attached to the disabled model) and is disabled
-            // when its `ref` is resolved.
-            let id = refable.get(name.as_str()).cloned().or_else(|| {
+            return attaches;
+        }
+        // A test of a disabled model, or of one that does not exist, is still built: like
+        // dbt, it stays among the nodes (attached to the disabled model) and is disabled
+        // when its `ref` is resolved.
+        let id = refable
+            .get(name.as_str())
+            .map(|id| id.to_string())
+            .or_else(|| {
                 manifest
                     .disabled
                     .iter()
@@ -190,21 +197,22 @@ fn node_attaches<'a>(
                     })
                     .map(|(k, _)| k.clone())
             });
-            attaches.push(Attach {
-                entry: entry.value,
-                file: entry.file,
-                key: kind,
-                target: TestTarget::Node {
-                    name,
-                    version: None,
-                },
-                attached: id,
-                resource_folder_path: relative_to_resource(entry.file, project),
-                inherited_tags: Vec::new(),
-            });
-        }
-    }
-    attaches
+        attaches.push(Attach {
+            entry: entry.value,
+            file: entry.file,
+            key: kind,
+            target: TestTarget::Node {
+                name,
+                version: None,
+            },
+            attached: id,
+            resource_folder_path: relative_to_resource(entry.file, project),
+            inherited_tags: Vec::new(),
+        });
+        attaches
+    };
+    let made: Vec<Vec<Attach<'a>>> = entries.par_iter().map(of_entry).collect();
+    made.into_iter().flatten().collect()
 }
 
 /// A source table entry: its source's name, the entry, its file, its source's `tags:`.

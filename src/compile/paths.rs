@@ -35,7 +35,10 @@ pub(crate) fn relative_to_resource(file: &str, project: &Project) -> String {
         .chain(&c.macro_paths)
         .chain(&c.test_paths)
     {
-        if let Some(rest) = file.strip_prefix(&format!("{folder}/")) {
+        if let Some(rest) = file
+            .strip_prefix(folder.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        {
             return rest.to_string();
         }
     }

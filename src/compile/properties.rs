@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::diagnostics::{Code, Diagnostic};
@@ -70,8 +71,9 @@ impl<'a> Properties<'a> {
     pub fn collect(files: &'a [YamlFile]) -> Result<Self, Vec<Diagnostic>> {
         let mut p = Properties::default();
         let mut errors = Vec::new();
-        for f in files {
-            let (entries, file_errors) = file_entries(f);
+        // Each file's entries are read in parallel, then kept in the files' order.
+        let read: Vec<_> = files.par_iter().map(|f| (f, file_entries(f))).collect();
+        for (f, (entries, file_errors)) in read {
             errors.extend(file_errors);
             for (key, entry) in entries {
                 let map = match key {

@@ -452,6 +452,13 @@ fn py_str_repr_into(s: &str, out: &mut String) {
         '\''
     };
     out.push(q);
+    // (Most strings are printable ASCII with nothing to escape: copied whole.)
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'\\' && b != q as u8;
+    if s.bytes().all(plain) {
+        out.push_str(s);
+        out.push(q);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -650,5 +657,9 @@ mod tests {
         assert_eq!(py_str_repr("it's"), r#""it's""#);
         assert_eq!(py_str_repr(r#"both ' ""#), r#"'both \' "'"#);
         assert_eq!(py_str_repr("a\tb\\\u{a0}é"), r"'a\tb\\\xa0é'");
+        // Printable ASCII is copied whole; a backslash or the quote still escapes.
+        assert_eq!(py_str_repr("status = 'x' ~ {}"), r#""status = 'x' ~ {}""#);
+        assert_eq!(py_str_repr("a\\b"), r"'a\\b'");
+        assert_eq!(py_str_repr("a\u{7f}"), r"'a\x7f'");
     }
 }
