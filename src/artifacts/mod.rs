@@ -324,7 +324,11 @@ fn remove_later(path: PathBuf) {
             }
         });
     match (removing, REMOVALS.lock()) {
-        (Ok(handle), Ok(mut running)) => running.push(handle),
+        (Ok(handle), Ok(mut running)) => {
+            // (The finished ones are let go: a long-running command replaces files often.)
+            running.retain(|h| !h.is_finished());
+            running.push(handle);
+        }
         (Ok(handle), Err(_)) => {
             let _ = handle.join();
         }

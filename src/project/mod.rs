@@ -11,6 +11,7 @@ pub(crate) mod node_config;
 pub(crate) mod packages;
 pub(crate) mod profile;
 pub(crate) mod seeds;
+pub(crate) mod walk;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -280,14 +281,12 @@ fn find_files(root: &Path, config: &ProjectConfig, macros_only: bool) -> Found {
         }
         // Each folder's entries sorted by name, depth first: the paths come in `Path` order
         // (component by component) without sorting 10,000 paths by their components.
-        let entries = walkdir::WalkDir::new(&dir)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file());
-        for e in entries {
-            f(e.path());
+        for e in walk::entries(&dir) {
+            if let walk::Walked::Entry { path, kind } = e {
+                if kind.is_file() {
+                    f(&path);
+                }
+            }
         }
     };
 

@@ -214,15 +214,11 @@ fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
         if !dir.is_dir() {
             continue;
         }
-        let entries = walkdir::WalkDir::new(dir)
-            .follow_links(true)
-            .min_depth(1)
-            .sort_by_file_name();
-        for e in entries {
+        for e in crate::project::walk::entries(dir) {
             match e {
-                Ok(e) => paths.push((e.into_path(), true)),
+                crate::project::walk::Walked::Entry { path, .. } => paths.push((path, true)),
                 // An unreadable entry never vouches for anything.
-                Err(_) => paths.push((dir.clone(), false)),
+                crate::project::walk::Walked::Unreadable => paths.push((dir.clone(), false)),
             }
         }
     }
