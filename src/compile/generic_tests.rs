@@ -155,29 +155,27 @@ fn node_attaches<'a>(
     .flat_map(|(kind, map)| map.iter().map(move |(name, entry)| (kind, name, entry)))
     .collect();
     let of_entry = |&(kind, name, entry): &(&'static str, &'a String, &'a Entry)| {
-        let mut attaches = Vec::new();
+        let folder = relative_to_resource(entry.file, project);
+        let attach = |tests: &'a Map<String, Value>, version: Option<&'a str>, attached| Attach {
+            entry: tests,
+            file: entry.file,
+            key: kind,
+            target: TestTarget::Node { name, version },
+            attached,
+            resource_folder_path: folder.clone(),
+            inherited_tags: Vec::new(),
+        };
         if kind == "models" && has_versions(entry.value) {
             // dbt's `parse_versioned_tests`: each version's columns and tests, on it.
-            for p in versions.of_model(name) {
-                let id = p.unique_id(pkg);
-                let enabled = manifest.nodes.contains_key(&id);
-                if !enabled && !manifest.disabled.contains_key(&id) {
-                    continue;
-                }
-                attaches.push(Attach {
-                    entry: &p.entry,
-                    file: entry.file,
-                    key: kind,
-                    target: TestTarget::Node {
-                        name,
-                        version: Some(&p.v),
-                    },
-                    attached: Some(id),
-                    resource_folder_path: relative_to_resource(entry.file, project),
-                    inherited_tags: Vec::new(),
-                });
-            }
-            return attaches;
+            return versions
+                .of_model(name)
+                .filter_map(|p| {
+                    let id = p.unique_id(pkg);
+                    let known =
+                        manifest.nodes.contains_key(&id) || manifest.disabled.contains_key(&id);
+                    known.then(|| attach(&p.entry, Some(p.v.as_str()), Some(id)))
+                })
+                .collect();
         }
         // A test of a disabled model, or of one that does not exist, is still built: like
         // dbt, it stays among the nodes (attached to the disabled model) and is disabled
@@ -197,19 +195,7 @@ fn node_attaches<'a>(
                     })
                     .map(|(k, _)| k.clone())
             });
-        attaches.push(Attach {
-            entry: entry.value,
-            file: entry.file,
-            key: kind,
-            target: TestTarget::Node {
-                name,
-                version: None,
-            },
-            attached: id,
-            resource_folder_path: relative_to_resource(entry.file, project),
-            inherited_tags: Vec::new(),
-        });
-        attaches
+        vec![attach(entry.value, None, id)]
     };
     let made: Vec<Vec<Attach<'a>>> = entries.par_iter().map(of_entry).collect();
     made.into_iter().flatten().collect()

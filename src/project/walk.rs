@@ -60,28 +60,26 @@ fn under(dir: &Path, ancestors: &[PathBuf]) -> Vec<Walked> {
 
 /// One listed entry and, for a folder, everything under it.
 fn entry(name: OsString, path: PathBuf, kind: FileType, ancestors: &[PathBuf]) -> Vec<Walked> {
-    let (kind, real) = if kind.is_symlink() {
-        let Ok(meta) = std::fs::metadata(&path) else {
-            return vec![Walked::Unreadable];
-        };
-        let real = match meta.is_dir() {
-            true => match path.canonicalize() {
-                Ok(real) if !ancestors.contains(&real) => Some(real),
-                _ => return vec![Walked::Unreadable],
-            },
-            false => None,
-        };
-        (meta.file_type(), real)
-    } else {
-        let real = kind.is_dir().then(|| {
-            ancestors
-                .last()
-                .map_or_else(PathBuf::new, |p| p.join(&name))
-        });
-        (kind, real)
+    let linked = kind.is_symlink();
+    let kind = match linked {
+        true => match std::fs::metadata(&path) {
+            Ok(meta) => meta.file_type(),
+            Err(_) => return vec![Walked::Unreadable],
+        },
+        false => kind,
     };
-    let Some(real) = real else {
+    if !kind.is_dir() {
         return vec![Walked::Entry { path, kind }];
+    }
+    // The folder's real path: a link's target (never a folder it is in), else its parent's.
+    let real = match linked {
+        true => match path.canonicalize() {
+            Ok(real) if !ancestors.contains(&real) => real,
+            _ => return vec![Walked::Unreadable],
+        },
+        false => ancestors
+            .last()
+            .map_or_else(PathBuf::new, |p| p.join(&name)),
     };
     let mut within = ancestors.to_vec();
     within.push(real);

@@ -295,14 +295,17 @@ impl<'a> Shape<'a> {
         Some(text)
     }
 
-    /// The shape's checksum: of its JSON text.
-    fn checksum(&self) -> String {
-        let text = serde_json::to_vec(&ShapeJson {
+    /// The shape as JSON.
+    fn json(&self) -> ShapeJson<'_, 'a> {
+        ShapeJson {
             shape: self,
             value: self.value,
-        })
-        .unwrap_or_default();
-        crate::project::sha256_hex(&text)
+        }
+    }
+
+    /// The shape's checksum: of its JSON text.
+    fn checksum(&self) -> String {
+        crate::project::sha256_hex(&serde_json::to_vec(&self.json()).unwrap_or_default())
     }
 }
 
@@ -399,11 +402,7 @@ sources:
             }
         );
         // The versioned model's description stays in the shape.
-        let shape = serde_json::to_value(ShapeJson {
-            shape: &shape,
-            value: &v,
-        })
-        .unwrap();
+        let shape = serde_json::to_value(shape.json()).unwrap();
         assert_eq!(shape["models"][1]["description"], "several nodes");
         assert!(shape["models"][0]["description"].is_null());
         // Nothing else of the file is taken out.

@@ -205,6 +205,7 @@ fn without_recent(entries: &mut [Entry], since: SystemTime) {
 /// The stamps of `files` and of every entry under `folders` (walked as a load walks them, in
 /// name order).
 fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
+    use crate::project::walk::{self, Walked};
     use rayon::prelude::*;
     // The paths first (the walk reads folders), then their stamps, in parallel.
     let mut paths: Vec<(PathBuf, bool)> = Vec::with_capacity(1024);
@@ -214,11 +215,11 @@ fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
         if !dir.is_dir() {
             continue;
         }
-        for e in crate::project::walk::entries(dir) {
+        for e in walk::entries(dir) {
             match e {
-                crate::project::walk::Walked::Entry { path, .. } => paths.push((path, true)),
+                Walked::Entry { path, .. } => paths.push((path, true)),
                 // An unreadable entry never vouches for anything.
-                crate::project::walk::Walked::Unreadable => paths.push((dir.clone(), false)),
+                Walked::Unreadable => paths.push((dir.clone(), false)),
             }
         }
     }
