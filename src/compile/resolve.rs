@@ -159,11 +159,13 @@ impl Resolver {
             })
             .collect();
         let mut event_times = BTreeMap::new();
-        let mut by_name: BTreeMap<String, Vec<RefTarget>> = BTreeMap::new();
+        // Every name's targets: the enabled nodes' in id order, then the disabled ones'. They
+        // are sorted by name (stably) and grouped, not inserted one by one into the map.
+        let mut named: Vec<(&str, RefTarget)> = Vec::with_capacity(nodes.len());
         for (n, (event_time, refable)) in nodes.iter().zip(read) {
             event_times.extend(event_time);
             if let Some(t) = refable {
-                by_name.entry(n.name.clone()).or_default().push(t);
+                named.push((&n.name, t));
             }
         }
         for n in manifest.sources.values() {
@@ -173,12 +175,18 @@ impl Resolver {
         }
         for list in manifest.disabled.values() {
             for n in list.iter().filter(|n| n.resource_type.is_refable()) {
-                by_name
-                    .entry(n.name.clone())
-                    .or_default()
-                    .push(ref_target(n, false));
+                named.push((&n.name, ref_target(n, false)));
             }
         }
+        named.par_sort_by(|a, b| a.0.cmp(b.0));
+        let mut grouped: Vec<(String, Vec<RefTarget>)> = Vec::new();
+        for (name, t) in named {
+            match grouped.last_mut() {
+                Some((last, targets)) if last == name => targets.push(t),
+                _ => grouped.push((name.to_string(), vec![t])),
+            }
+        }
+        let by_name: BTreeMap<String, Vec<RefTarget>> = grouped.into_iter().collect();
         let mut sources = BTreeMap::new();
         let mut source_names = Vec::new();
         for s in manifest.sources.values() {

@@ -237,10 +237,16 @@ pub struct ModelIndex {
 
 impl ModelIndex {
     pub(crate) fn from_manifest(manifest: &Manifest) -> Self {
-        let mut nodes = std::collections::BTreeMap::new();
-        for n in manifest.nodes.values() {
-            if n.resource_type.is_refable() && n.is_enabled() {
-                nodes.insert(
+        use rayon::prelude::*;
+        // The entries are copied in parallel, then the map is built from them at once (sorted
+        // stably by name: of two nodes of one name the last in id order is kept, as inserting
+        // them one by one kept it).
+        let nodes: Vec<&crate::compile::Node> = manifest.nodes.values().map(|n| &**n).collect();
+        let mut entries: Vec<(String, (String, String, String, String, bool))> = nodes
+            .par_iter()
+            .filter(|n| n.resource_type.is_refable() && n.is_enabled())
+            .map(|n| {
+                (
                     n.name.clone(),
                     (
                         n.unique_id.clone(),
@@ -249,11 +255,12 @@ impl ModelIndex {
                         n.alias.clone(),
                         n.resource_type == ResourceType::Model,
                     ),
-                );
-            }
-        }
+                )
+            })
+            .collect();
+        entries.par_sort_by(|a, b| a.0.cmp(&b.0));
         ModelIndex {
-            nodes,
+            nodes: entries.into_iter().collect(),
             asked: Default::default(),
         }
     }

@@ -417,11 +417,16 @@ impl Templates {
 
     /// Whether any macro reads `graph` (so that building it is worth it).
     pub(crate) fn macros_mention_graph(&self) -> bool {
-        self.index
+        use rayon::prelude::*;
+        // (In parallel: sluice's own macros alone are a few hundred kilobytes of text.)
+        let defs: Vec<&MacroDef> = self
+            .index
             .by_package
             .values()
             .flat_map(|defs| defs.values())
-            .any(|d| mentions_graph(&d.macro_sql))
+            .map(|d| &**d)
+            .collect();
+        defs.par_iter().any(|d| mentions_graph(&d.macro_sql))
     }
 
     /// Renders `source` (the text of `file`) for `ctx`. Returns the rendered text.

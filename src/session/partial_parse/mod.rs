@@ -76,12 +76,21 @@ pub(crate) struct ParseSummary {
 
 impl ParseSummary {
     pub(crate) fn of(m: &Manifest) -> Self {
-        let count = |t: ResourceType| m.nodes.values().filter(|n| n.resource_type == t).count();
+        // (One pass over the nodes for the three counts.)
+        let (mut models, mut tests, mut seeds) = (0, 0, 0);
+        for n in m.nodes.values() {
+            match n.resource_type {
+                ResourceType::Model => models += 1,
+                ResourceType::Test => tests += 1,
+                ResourceType::Seed => seeds += 1,
+                _ => {}
+            }
+        }
         ParseSummary {
             nodes: m.nodes.len() + m.sources.len() + m.unit_tests.len(),
-            models: count(ResourceType::Model),
-            tests: count(ResourceType::Test),
-            seeds: count(ResourceType::Seed),
+            models,
+            tests,
+            seeds,
             sources: m.sources.len(),
             macros: m.macros.len(),
         }
