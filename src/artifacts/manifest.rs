@@ -271,10 +271,7 @@ impl<'a> Ctx<'a> {
 
 /// dbt's `project_id`: the md5 hex digest of the project name.
 pub(crate) fn project_id(project_name: &str) -> String {
-    Md5::digest(project_name.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::project::lower_hex(&Md5::digest(project_name.as_bytes()))
 }
 
 fn metadata(m: &Manifest, meta: &ArtifactMeta) -> Value {

@@ -286,10 +286,7 @@ fn contract_checksum(n: &Node, materialized: Option<&str>) -> String {
         state.push_str(m);
         state.push_str(&constraints_repr(&n.constraints, "ModelLevelConstraint"));
     }
-    <sha2::Sha256 as sha2::Digest>::digest(state.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::project::lower_hex(&<sha2::Sha256 as sha2::Digest>::digest(state.as_bytes()))
 }
 
 /// A list of constraints as Python's `str()` prints dbt's constraint objects.

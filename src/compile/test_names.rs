@@ -323,7 +323,7 @@ fn synthesize(
 }
 
 fn md5_hex(s: &str) -> String {
-    format!("{:x}", Md5::digest(s.as_bytes()))
+    crate::project::lower_hex(&Md5::digest(s.as_bytes()))
 }
 
 /// Remove a key keeping the order of the others (Python `dict.pop`).

@@ -549,8 +549,38 @@ pub(crate) fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::R
 /// SHA-256 of bytes as lower-case hex (dbt's file checksum).
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    lower_hex(&Sha256::digest(bytes))
+}
+
+/// Bytes as lower-case hex (two digits each): checksums and digests as dbt writes them.
+/// (Written digit by digit: through `format!`, a digest's 32 bytes were 32 small strings.)
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// A file's bytes, as many as its size says when it has one: `std::fs::read` reads once more
+/// to find the end, a second system call for each of a large project's files. (A file that
+/// grows while it is read is read to the size it had; it changed during the parse, so partial
+/// parsing keeps no stamp for it and reads it again next time.)
+fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::new();
+    if len == 0 {
+        // No size (an empty file, or one the system sizes as it is read): to the end.
+        file.read_to_end(&mut bytes)?;
+    } else {
+        bytes.reserve_exact(usize::try_from(len).unwrap_or(usize::MAX));
+        file.take(len).read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
 }
 
 /// A located error in a YAML properties file entry.
@@ -565,7 +595,7 @@ pub(crate) fn yaml_entry_error(file: &YamlFile, name: &str, code: Code, msg: Str
 /// Reads a project file as text, `shown` naming it in diagnostics. A file that is not UTF-8 is
 /// one diagnostic at its first bad byte (offset, line and column), with the hint to re-save it.
 pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_bytes(path).map_err(|e| {
         Diagnostic::error(Code::Io, format!("cannot read `{shown}`: {e}")).in_file(shown)
     })?;
     String::from_utf8(bytes).map_err(|e| {
@@ -584,4 +614,24 @@ pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> 
         .at(crate::diagnostics::Location::at(shown, line, col))
         .with_hint("save the file as UTF-8 (from Latin-1 or Windows-1252, e.g. `iconv -f latin1 -t utf-8`)")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_lower_case_hex() {
+        assert_eq!(lower_hex(&[0x00, 0x0f, 0xa5, 0xff, 0x10]), "000fa5ff10");
+        assert_eq!(lower_hex(&[]), "");
+        // SHA-256 of the empty text and of `abc` (FIPS 180-2's test vectors).
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

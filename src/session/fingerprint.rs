@@ -25,11 +25,7 @@ impl Hasher {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::project::lower_hex(bytes)
 }
 
 /// Which sluice this is: its version, and the executable's size and modification time (a

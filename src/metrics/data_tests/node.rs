@@ -106,7 +106,7 @@ pub(super) fn node(d: &Declared, target: &Target, compiled: Compiled) -> Node {
         use md5::{Digest, Md5};
         let def = serde_json::json!({"metric": metric, "kind": d.kind, "args": d.args});
         let h = Md5::digest(def.to_string().as_bytes());
-        h.iter().map(|b| format!("{b:02x}")).collect::<String>()[..10].to_string()
+        crate::project::lower_hex(&h)[..10].to_string()
     };
     let pkg = target.package;
     let mut node = Node::new(

@@ -618,10 +618,7 @@ fn set_strict_fn(v: Value) -> Result<Value, Error> {
 
 pub(crate) fn local_md5(s: &str) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::project::lower_hex(&Md5::digest(s.as_bytes()))
 }
 
 /// `exceptions.raise_compiler_error(msg)`, `exceptions.warn(msg)`.
