@@ -304,7 +304,8 @@ fn test_node(
         pkg.clone(),
     );
     node.alias = names.alias.clone();
-    node.path = format!("{}.sql", names.alias);
+    // (Strings joined rather than formatted: this runs once for each of a project's tests.)
+    node.path = [names.alias.as_str(), ".sql"].concat();
     node.original_file_path = a.file.to_string();
     let mut fqn = vec![pkg.clone()];
     fqn.extend(dirs_of(&a.resource_folder_path));
@@ -354,21 +355,24 @@ fn test_node(
     }
     finish_config(&mut node);
     let macro_name = match &td.namespace {
-        Some(ns) => format!("{ns}.test_{}", td.test_name),
-        None => format!("test_{}", td.test_name),
+        Some(ns) => [ns.as_str(), ".test_", &td.test_name].concat(),
+        None => ["test_", td.test_name.as_str()].concat(),
     };
-    node.raw_code = format!(
-        "{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}{}",
-        raw_code_config(td, &node)
-    );
+    node.raw_code = [
+        "{{ ",
+        &macro_name,
+        "(**_dbt_generic_test_kwargs) }}",
+        &raw_code_config(td, &node),
+    ]
+    .concat();
     node.column_name = col.clone();
     // A `description:` written among the test's arguments (dbt's builder takes it out of them).
     if let Some(d) = &td.description {
         node.description = d.clone();
     }
     node.file_key_name = Some(match a.target {
-        TestTarget::Source { source, .. } => format!("sources.{source}"),
-        TestTarget::Node { name, .. } => format!("{}.{name}", a.key),
+        TestTarget::Source { source, .. } => ["sources.", source].concat(),
+        TestTarget::Node { name, .. } => [a.key, ".", name].concat(),
     });
     // dbt 1.10 attaches a test to the model, seed or snapshot it tests, never to a source.
     node.attached_node = a.attached.clone();

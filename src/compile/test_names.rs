@@ -229,7 +229,7 @@ pub(crate) fn generic_test_name(
     text.push('}');
     let hash = md5_hex(&text);
     GenericTestName {
-        unique_id: format!("test.{package}.{name}.{}", &hash[hash.len() - 10..]),
+        unique_id: ["test.", package, ".", &name, ".", &hash[hash.len() - 10..]].concat(),
         alias: alias_config.map_or(short, str::to_string),
         name,
     }
@@ -311,9 +311,16 @@ fn synthesize(
     } else {
         ""
     };
-    let ns = namespace.map(|n| format!("{n}_")).unwrap_or_default();
-    let identifier = format!("{ns}{source}{test_name}_{}", target.target_name());
-    let full = format!("{identifier}_{unique}");
+    let identifier = [
+        namespace.unwrap_or_default(),
+        if namespace.is_some() { "_" } else { "" },
+        source,
+        test_name,
+        "_",
+        &target.target_name(),
+    ]
+    .concat();
+    let full = [identifier.as_str(), "_", &unique].concat();
     if full.chars().count() >= 64 {
         let trunc: String = identifier.chars().take(30).collect();
         (format!("{trunc}_{}", md5_hex(&full)), full)
