@@ -96,6 +96,53 @@ pub(crate) struct Project {
     /// What reading the files warned about (keys given twice in `dbt_project.yml` or a
     /// properties file, as dbt warns), packages' included.
     pub(crate) warnings: Vec<Diagnostic>,
+    /// The stamp of each SQL, properties and docs file as it was opened to be read, by path
+    /// (for partial parsing, which would otherwise ask the system again for each file).
+    pub(crate) read_stamps: std::collections::HashMap<PathBuf, FileStamp>,
+}
+
+impl Project {
+    /// The stamp of the file at `path` when this project or one of its packages read it.
+    pub(crate) fn read_stamp(&self, path: &Path) -> Option<FileStamp> {
+        std::iter::once(self)
+            .chain(&self.packages)
+            .find_map(|p| p.read_stamps.get(path))
+            .copied()
+    }
+}
+
+/// A file as its metadata describes it: a rewrite (sluice's are a new file renamed into place)
+/// changes its inode and time, an edit its time. Partial parsing keeps them to tell an unchanged
+/// file without reading it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FileStamp {
+    pub(crate) len: u64,
+    pub(crate) modified_ns: u64,
+    pub(crate) inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of the file or folder at `path` (following links); `None` if it cannot be read.
+    pub(crate) fn of(path: &Path) -> Option<FileStamp> {
+        FileStamp::of_metadata(&std::fs::metadata(path).ok()?)
+    }
+
+    fn of_metadata(m: &std::fs::Metadata) -> Option<FileStamp> {
+        let modified = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(m);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(FileStamp {
+            len: m.len(),
+            modified_ns: u64::try_from(modified.as_nanos()).ok()?,
+            inode,
+        })
+    }
 }
 
 /// Walks up from `start` to the nearest folder holding `dbt_project.yml`.
@@ -388,7 +435,14 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         fixture_files,
     } = find_files(root, &config, yaml == Yaml::MacrosOnly);
     let rel = |p: &Path| relative(root, p);
-    let read = |p: &Path| read_text(p, &rel(p));
+    let stamps = std::sync::Mutex::new(Vec::new());
+    let read = |p: &Path| {
+        let (text, stamp) = read_text_stamped(p, &rel(p))?;
+        if let (Some(stamp), Ok(mut stamps)) = (stamp, stamps.lock()) {
+            stamps.push((p.to_path_buf(), stamp));
+        }
+        Ok::<_, Diagnostic>(text)
+    };
 
     let sql_results: Vec<Result<SqlFile, Diagnostic>> = jobs
         .par_iter()
@@ -472,6 +526,11 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         fixture_files,
         packages: Vec::new(),
         warnings,
+        read_stamps: stamps
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -568,10 +627,14 @@ pub(crate) fn lower_hex(bytes: &[u8]) -> String {
 /// to find the end, a second system call for each of a large project's files. (A file that
 /// grows while it is read is read to the size it had; it changed during the parse, so partial
 /// parsing keeps no stamp for it and reads it again next time.)
-fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+fn read_bytes(path: &Path) -> std::io::Result<(Vec<u8>, Option<FileStamp>)> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
-    let len = file.metadata().map_or(0, |m| m.len());
+    let stamp = file
+        .metadata()
+        .ok()
+        .and_then(|m| FileStamp::of_metadata(&m));
+    let len = stamp.map_or(0, |s| s.len);
     let mut bytes = Vec::new();
     if len == 0 {
         // No size (an empty file, or one the system sizes as it is read): to the end.
@@ -580,7 +643,7 @@ fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
         bytes.reserve_exact(usize::try_from(len).unwrap_or(usize::MAX));
         file.take(len).read_to_end(&mut bytes)?;
     }
-    Ok(bytes)
+    Ok((bytes, stamp))
 }
 
 /// A located error in a YAML properties file entry.
@@ -595,10 +658,15 @@ pub(crate) fn yaml_entry_error(file: &YamlFile, name: &str, code: Code, msg: Str
 /// Reads a project file as text, `shown` naming it in diagnostics. A file that is not UTF-8 is
 /// one diagnostic at its first bad byte (offset, line and column), with the hint to re-save it.
 pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
-    let bytes = read_bytes(path).map_err(|e| {
+    read_text_stamped(path, shown).map(|(text, _)| text)
+}
+
+/// [`read_text`], with the file's stamp as it was opened.
+fn read_text_stamped(path: &Path, shown: &str) -> Result<(String, Option<FileStamp>), Diagnostic> {
+    let (bytes, stamp) = read_bytes(path).map_err(|e| {
         Diagnostic::error(Code::Io, format!("cannot read `{shown}`: {e}")).in_file(shown)
     })?;
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
         // The valid text before the bad byte gives its line and column.
@@ -613,7 +681,8 @@ pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> 
         )
         .at(crate::diagnostics::Location::at(shown, line, col))
         .with_hint("save the file as UTF-8 (from Latin-1 or Windows-1252, e.g. `iconv -f latin1 -t utf-8`)")
-    })
+    })?;
+    Ok((text, stamp))
 }
 
 #[cfg(test)]

@@ -97,34 +97,8 @@ impl ParseSummary {
     }
 }
 
-/// A file as it was when recorded: a rewrite (sluice's are a new file renamed into place) changes
-/// its inode and time, an edit its time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
-    len: u64,
-    modified_ns: u64,
-    inode: u64,
-}
-
-impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
-        let m = std::fs::metadata(path).ok()?;
-        let modified = m
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&m);
-        #[cfg(not(unix))]
-        let inode = 0;
-        Some(Stamp {
-            len: m.len(),
-            modified_ns: u64::try_from(modified.as_nanos()).ok()?,
-            inode,
-        })
-    }
-}
+/// A file as it was when recorded ([`project::FileStamp`]).
+type Stamp = project::FileStamp;
 
 /// The state a full parse leaves for the next one.
 #[derive(Debug, Serialize, Deserialize)]
@@ -165,7 +139,7 @@ impl Stamps {
     /// The stamps of `project`'s inputs as a parse that began at `since` can trust them.
     fn of(project: &Project, since: SystemTime) -> Stamps {
         let project::Watched { folders, files } = project::watched(project);
-        let entries = stamp_entries(&folders, &files);
+        let entries = stamp_entries(&folders, &files, Some(project));
         Stamps::from_entries(folders, files, entries, since)
     }
 
@@ -189,7 +163,7 @@ impl Stamps {
 
     /// The stamps of the same paths now.
     fn now(&self) -> Vec<Entry> {
-        stamp_entries(&self.folders, &self.files)
+        stamp_entries(&self.folders, &self.files, None)
     }
 }
 
@@ -213,7 +187,7 @@ fn without_recent(entries: &mut [Entry], since: SystemTime) {
 
 /// The stamps of `files` and of every entry under `folders` (walked as a load walks them, in
 /// name order).
-fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
+fn stamp_entries(folders: &[PathBuf], files: &[PathBuf], known: Option<&Project>) -> Vec<Entry> {
     use crate::project::walk::{self, Walked};
     use rayon::prelude::*;
     // The paths first (the walk reads folders), then their stamps, in parallel.
@@ -235,7 +209,14 @@ fn stamp_entries(folders: &[PathBuf], files: &[PathBuf]) -> Vec<Entry> {
     paths
         .into_par_iter()
         .map(|(path, readable)| {
-            let stamp = if readable { Stamp::of(&path) } else { None };
+            // A file the load read was stamped as it was opened (`project::FileStamp`): what
+            // it read is no older than that stamp.
+            let read = || known.and_then(|p| p.read_stamp(&path));
+            let stamp = if readable {
+                read().or_else(|| Stamp::of(&path))
+            } else {
+                None
+            };
             (path, stamp)
         })
         .collect()
