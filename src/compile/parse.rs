@@ -125,10 +125,14 @@ fn parse_project(
     let mut warnings = Vec::new();
     let mut t = std::time::Instant::now();
 
-    let (templates, services) = template_env(project, target, opts)?;
-    crate::timing("parse: templates env", t);
-    let all_props = collect_properties(project, &mut warnings)?;
-    crate::timing("parse: props", t);
+    // The template environment and the properties files' entries need nothing of each other.
+    let (env, props) = rayon::join(
+        || template_env(project, target, opts),
+        || collect_properties(project, &mut warnings),
+    );
+    let (templates, services) = env?;
+    let all_props = props?;
+    crate::timing("parse: templates env and props", t);
     let props = &all_props[0].1;
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut manifest = new_manifest(project, target);
