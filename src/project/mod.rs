@@ -623,10 +623,10 @@ pub(crate) fn lower_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A file's bytes, as many as its size says when it has one: `std::fs::read` reads once more
-/// to find the end, a second system call for each of a large project's files. (A file that
-/// grows while it is read is read to the size it had; it changed during the parse, so partial
-/// parsing keeps no stamp for it and reads it again next time.)
+/// A file's bytes, as many as its size says when it has one (`std::fs::read` reads once more
+/// to find the end, a second system call for each of a large project's files), and its stamp as
+/// it was opened. (A file that grows while it is read is read to the size it had: the stamp,
+/// taken before, no longer matches it, so the next parse reads it again.)
 fn read_bytes(path: &Path) -> std::io::Result<(Vec<u8>, Option<FileStamp>)> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
