@@ -424,6 +424,23 @@ fn find_files(root: &Path, config: &ProjectConfig, macros_only: bool) -> Found {
     found
 }
 
+/// The threads that read a project's files: more than the cores, as a file not in the system's
+/// cache keeps its thread waiting on the disk, not computing. With every file of the 10,000-model
+/// benchmark dropped from the cache, reading them took 0.46 s on 2 threads, 0.30 s on 4, 0.24 s
+/// on 8 and 0.20 s on 16; with the files cached, 16 read as fast as 2. `None` if no thread can
+/// be made (the files are read on the global pool then).
+fn read_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(16)
+            .thread_name(|i| format!("sluice-read-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// Loads one project (a root project or one package), without its packages.
 fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
     let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
@@ -443,11 +460,29 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         }
         Ok::<_, Diagnostic>(text)
     };
+    // Every file is read first, by the reading threads (see `read_pool`), then made sense of.
+    let paths: Vec<&Path> = jobs
+        .iter()
+        .map(|(_, _, p)| p.as_path())
+        .chain(yaml_paths.iter().map(PathBuf::as_path))
+        .chain(docs_paths.iter().map(PathBuf::as_path))
+        .collect();
+    let read_all =
+        || -> Vec<Result<String, Diagnostic>> { paths.par_iter().map(|p| read(p)).collect() };
+    let mut texts = match read_pool() {
+        Some(pool) => pool.install(read_all),
+        None => read_all(),
+    }
+    .into_iter();
+    let sql_texts: Vec<_> = texts.by_ref().take(jobs.len()).collect();
+    let yaml_texts: Vec<_> = texts.by_ref().take(yaml_paths.len()).collect();
+    let docs_texts: Vec<_> = texts.collect();
 
     let sql_results: Vec<Result<SqlFile, Diagnostic>> = jobs
         .par_iter()
-        .map(|(kind, folder, p)| {
-            let contents = read(p)?;
+        .zip(sql_texts)
+        .map(|((kind, folder, p), text)| {
+            let contents = text?;
             let original_file_path = rel(p);
             let path = relative(&root.join(folder), p);
             Ok(SqlFile {
@@ -460,8 +495,9 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         .collect();
     let yaml_results: Vec<Result<(YamlFile, Vec<Diagnostic>), Diagnostic>> = yaml_paths
         .par_iter()
-        .map(|p| {
-            let text = read(p)?;
+        .zip(yaml_texts)
+        .map(|(p, text)| {
+            let text = text?;
             let original_file_path = rel(p);
             let (value, warnings) = match yaml {
                 Yaml::Parse => yaml::parse_checked(&text, Path::new(&original_file_path))?,
@@ -479,10 +515,11 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         .collect();
     let docs_results: Vec<Result<DocsFile, Diagnostic>> = docs_paths
         .par_iter()
-        .map(|p| {
+        .zip(docs_texts)
+        .map(|(p, text)| {
             Ok(DocsFile {
                 original_file_path: rel(p),
-                contents: read(p)?,
+                contents: text?,
             })
         })
         .collect();
