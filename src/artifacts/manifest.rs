@@ -445,8 +445,10 @@ fn group_map(m: &Manifest) -> Value {
         .map(|name| (name.to_string(), Vec::new()))
         .collect();
     // (No group, no member: the nodes' configs are not looked through.)
-    let any = !groups.is_empty();
-    for n in m.all_nodes().filter(|_| any) {
+    if groups.is_empty() {
+        return json!({});
+    }
+    for n in m.all_nodes() {
         if let Some(members) = n.config_str("group").and_then(|g| groups.get_mut(g)) {
             members.push(n.unique_id.clone());
         }

@@ -10,6 +10,7 @@ pub mod config;
 pub(crate) mod node_config;
 pub(crate) mod packages;
 pub(crate) mod profile;
+mod read;
 pub(crate) mod seeds;
 pub(crate) mod walk;
 pub mod yaml;
@@ -23,6 +24,7 @@ use crate::diagnostics::{Code, Diagnostic, Location};
 pub(crate) use config::{CommentText, ProjectConfig, QueryComment, DBT_VERSION};
 pub(crate) use node_config::{Materialization, NodeConfig};
 pub(crate) use profile::{EngineLookup, Target};
+pub(crate) use read::{lower_hex, read_text, seed_checksum, sha256_hex, FileHash, FileStamp};
 
 /// What a file is, by the path it was found under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,40 +110,6 @@ impl Project {
             .chain(&self.packages)
             .find_map(|p| p.read_stamps.get(path))
             .copied()
-    }
-}
-
-/// A file as its metadata describes it: a rewrite (sluice's are a new file renamed into place)
-/// changes its inode and time, an edit its time. Partial parsing keeps them to tell an unchanged
-/// file without reading it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct FileStamp {
-    pub(crate) len: u64,
-    pub(crate) modified_ns: u64,
-    pub(crate) inode: u64,
-}
-
-impl FileStamp {
-    /// The stamp of the file or folder at `path` (following links); `None` if it cannot be read.
-    pub(crate) fn of(path: &Path) -> Option<FileStamp> {
-        FileStamp::of_metadata(&std::fs::metadata(path).ok()?)
-    }
-
-    fn of_metadata(m: &std::fs::Metadata) -> Option<FileStamp> {
-        let modified = m
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(m);
-        #[cfg(not(unix))]
-        let inode = 0;
-        Some(FileStamp {
-            len: m.len(),
-            modified_ns: u64::try_from(modified.as_nanos()).ok()?,
-            inode,
-        })
     }
 }
 
@@ -424,23 +392,6 @@ fn find_files(root: &Path, config: &ProjectConfig, macros_only: bool) -> Found {
     found
 }
 
-/// The threads that read a project's files: more than the cores, as a file not in the system's
-/// cache keeps its thread waiting on the disk, not computing. With every file of the 10,000-model
-/// benchmark dropped from the cache, reading them took 0.46 s on 2 threads, 0.30 s on 4, 0.24 s
-/// on 8 and 0.20 s on 16; with the files cached, 16 read as fast as 2. `None` if no thread can
-/// be made (the files are read on the global pool then).
-fn read_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(16)
-            .thread_name(|i| format!("sluice-read-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
-
 /// Loads one project (a root project or one package), without its packages.
 fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
     let config = ProjectConfig::load(root).map_err(|d| vec![d])?;
@@ -452,28 +403,26 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         fixture_files,
     } = find_files(root, &config, yaml == Yaml::MacrosOnly);
     let rel = |p: &Path| relative(root, p);
-    let stamps = std::sync::Mutex::new(Vec::new());
-    let read = |p: &Path| {
-        let (text, stamp) = read_text_stamped(p, &rel(p))?;
-        if let (Some(stamp), Ok(mut stamps)) = (stamp, stamps.lock()) {
-            stamps.push((p.to_path_buf(), stamp));
-        }
-        Ok::<_, Diagnostic>(text)
-    };
-    // Every file is read first, by the reading threads (see `read_pool`), then made sense of.
+    // Every file is read first, by the reading threads (`read::read_all`), then made sense of.
     let paths: Vec<&Path> = jobs
         .iter()
         .map(|(_, _, p)| p.as_path())
         .chain(yaml_paths.iter().map(PathBuf::as_path))
         .chain(docs_paths.iter().map(PathBuf::as_path))
         .collect();
-    let read_all =
-        || -> Vec<Result<String, Diagnostic>> { paths.par_iter().map(|p| read(p)).collect() };
-    let mut texts = match read_pool() {
-        Some(pool) => pool.install(read_all),
-        None => read_all(),
-    }
-    .into_iter();
+    let mut read_stamps = std::collections::HashMap::with_capacity(paths.len());
+    let texts: Vec<Result<String, Diagnostic>> = paths
+        .iter()
+        .zip(read::read_all(&paths, rel))
+        .map(|(p, read)| {
+            let (text, stamp) = read?;
+            if let Some(stamp) = stamp {
+                read_stamps.insert(p.to_path_buf(), stamp);
+            }
+            Ok(text)
+        })
+        .collect();
+    let mut texts = texts.into_iter();
     let sql_texts: Vec<_> = texts.by_ref().take(jobs.len()).collect();
     let yaml_texts: Vec<_> = texts.by_ref().take(yaml_paths.len()).collect();
     let docs_texts: Vec<_> = texts.collect();
@@ -563,11 +512,7 @@ fn load_one(root: &Path, yaml: Yaml) -> Result<Project, Vec<Diagnostic>> {
         fixture_files,
         packages: Vec::new(),
         warnings,
-        read_stamps: stamps
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        read_stamps,
     })
 }
 
@@ -607,137 +552,11 @@ pub(crate) fn relative(base: &Path, p: &Path) -> String {
         .join("/")
 }
 
-/// Seeds larger than this are checksummed by their path, as dbt does (1 MiB).
-const MAXIMUM_SEED_SIZE: u64 = 1 << 20;
-
-/// A node's file checksum as dbt writes it (`{"name": "sha256", "checksum": "..."}`); empty
-/// for nodes without a file (written with the name `none`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct FileHash {
-    /// `sha256`, or `path` for a seed too large to hash.
-    pub(crate) name: &'static str,
-    pub(crate) checksum: String,
-}
-
-impl FileHash {
-    pub(crate) fn sha256(checksum: String) -> Self {
-        FileHash {
-            name: "sha256",
-            checksum,
-        }
-    }
-}
-
-/// A seed's checksum as dbt computes it: the SHA-256 of its text with surrounding whitespace
-/// stripped, or, over [`MAXIMUM_SEED_SIZE`], its project-relative path (named `path`).
-pub(crate) fn seed_checksum(path: &Path, original_file_path: &str) -> std::io::Result<FileHash> {
-    if std::fs::metadata(path)?.len() > MAXIMUM_SEED_SIZE {
-        return Ok(FileHash {
-            name: "path",
-            checksum: original_file_path.to_string(),
-        });
-    }
-    let bytes = std::fs::read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(FileHash::sha256(sha256_hex(text.trim().as_bytes())))
-}
-
-/// SHA-256 of bytes as lower-case hex (dbt's file checksum).
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    lower_hex(&Sha256::digest(bytes))
-}
-
-/// Bytes as lower-case hex (two digits each): checksums and digests as dbt writes them.
-/// (Written digit by digit: through `format!`, a digest's 32 bytes were 32 small strings.)
-pub(crate) fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
-
-/// A file's bytes, as many as its size says when it has one (`std::fs::read` reads once more
-/// to find the end, a second system call for each of a large project's files), and its stamp as
-/// it was opened. (A file that grows while it is read is read to the size it had: the stamp,
-/// taken before, no longer matches it, so the next parse reads it again.)
-fn read_bytes(path: &Path) -> std::io::Result<(Vec<u8>, Option<FileStamp>)> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let stamp = file
-        .metadata()
-        .ok()
-        .and_then(|m| FileStamp::of_metadata(&m));
-    let len = stamp.map_or(0, |s| s.len);
-    let mut bytes = Vec::new();
-    if len == 0 {
-        // No size (an empty file, or one the system sizes as it is read): to the end.
-        file.read_to_end(&mut bytes)?;
-    } else {
-        bytes.reserve_exact(usize::try_from(len).unwrap_or(usize::MAX));
-        file.take(len).read_to_end(&mut bytes)?;
-    }
-    Ok((bytes, stamp))
-}
-
 /// A located error in a YAML properties file entry.
 pub(crate) fn yaml_entry_error(file: &YamlFile, name: &str, code: Code, msg: String) -> Diagnostic {
     let d = Diagnostic::error(code, msg);
     match yaml::line_of_name(&file.text, name) {
         Some(line) => d.at(Location::at(&file.original_file_path, line, 1)),
         None => d.in_file(&file.original_file_path),
-    }
-}
-
-/// Reads a project file as text, `shown` naming it in diagnostics. A file that is not UTF-8 is
-/// one diagnostic at its first bad byte (offset, line and column), with the hint to re-save it.
-pub(crate) fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
-    read_text_stamped(path, shown).map(|(text, _)| text)
-}
-
-/// [`read_text`], with the file's stamp as it was opened.
-fn read_text_stamped(path: &Path, shown: &str) -> Result<(String, Option<FileStamp>), Diagnostic> {
-    let (bytes, stamp) = read_bytes(path).map_err(|e| {
-        Diagnostic::error(Code::Io, format!("cannot read `{shown}`: {e}")).in_file(shown)
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        // The valid text before the bad byte gives its line and column.
-        let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
-        let (line, col) = crate::diagnostics::line_col(before, at);
-        Diagnostic::error(
-            Code::Io,
-            format!(
-                "`{shown}` is not valid UTF-8: byte 0x{:02X} at offset {at} (line {line}, column {col})",
-                bytes[at]
-            ),
-        )
-        .at(crate::diagnostics::Location::at(shown, line, col))
-        .with_hint("save the file as UTF-8 (from Latin-1 or Windows-1252, e.g. `iconv -f latin1 -t utf-8`)")
-    })?;
-    Ok((text, stamp))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digests_are_lower_case_hex() {
-        assert_eq!(lower_hex(&[0x00, 0x0f, 0xa5, 0xff, 0x10]), "000fa5ff10");
-        assert_eq!(lower_hex(&[]), "");
-        // SHA-256 of the empty text and of `abc` (FIPS 180-2's test vectors).
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

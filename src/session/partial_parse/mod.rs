@@ -211,12 +211,13 @@ fn stamp_entries(folders: &[PathBuf], files: &[PathBuf], known: Option<&Project>
         .map(|(path, readable)| {
             // A file the load read was stamped as it was opened (`project::FileStamp`): what
             // it read is no older than that stamp.
-            let read = || known.and_then(|p| p.read_stamp(&path));
-            let stamp = if readable {
-                read().or_else(|| Stamp::of(&path))
-            } else {
-                None
-            };
+            let stamp = readable
+                .then(|| {
+                    known
+                        .and_then(|p| p.read_stamp(&path))
+                        .or_else(|| Stamp::of(&path))
+                })
+                .flatten();
             (path, stamp)
         })
         .collect()
