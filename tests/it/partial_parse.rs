@@ -1790,3 +1790,57 @@ fn an_edit_of_a_models_properties_entry_is_patched_as_a_full_parse_would_write_i
     let out = parse_failing(&dir);
     assert!(out.contains("no_such_test"), "{out}");
 }
+
+/// The kept texts of the properties files (`target/sluice_partial_parse_yaml`): each file's
+/// name, inode, modification time and text.
+fn kept_texts(
+    dir: &Path,
+) -> std::collections::BTreeMap<String, (u64, std::time::SystemTime, String)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir.join("target/sluice_partial_parse_yaml"))
+        .expect("kept texts")
+        .map(|e| {
+            let e = e.expect("entry");
+            let meta = e.metadata().expect("metadata");
+            let text = std::fs::read_to_string(e.path()).expect("text");
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, (meta.ino(), meta.modified().expect("mtime"), text))
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_parse_rewrites_only_the_kept_texts_of_properties_files_that_changed() {
+    let (_tmp, dir) = copy_project(&repo().join("tests/fixtures/shop"));
+    parse(&dir, &["--no-partial-parse"], &[]);
+    let first = kept_texts(&dir);
+    let schema = dir.join("models/schema.yml");
+    let yml = std::fs::read_to_string(&schema).expect("schema.yml");
+    assert!(first.len() >= 2, "{first:?}");
+    assert!(first.values().any(|(_, _, text)| *text == yml));
+
+    // Nothing changed: every kept text is the same file, not written again.
+    parse(&dir, &["--no-partial-parse"], &[]);
+    assert_eq!(kept_texts(&dir), first);
+
+    // One file edited, one added: its text alone is written; the others stay as they were.
+    std::fs::write(&schema, format!("{yml}# edited\n")).expect("edit");
+    let extra = dir.join("models/extra.yml");
+    std::fs::write(&extra, "version: 2\n").expect("extra");
+    parse(&dir, &["--no-partial-parse"], &[]);
+    let now = kept_texts(&dir);
+    assert_eq!(now.len(), first.len() + 1);
+    let unchanged = now.iter().filter(|(k, v)| first.get(*k) == Some(v)).count();
+    assert_eq!(unchanged, first.len() - 1);
+    assert!(now
+        .values()
+        .any(|(_, _, t)| *t == format!("{yml}# edited\n")));
+    assert!(now.values().any(|(_, _, t)| t == "version: 2\n"));
+
+    // A file removed: its kept text goes too.
+    std::fs::remove_file(&extra).expect("remove");
+    parse(&dir, &["--no-partial-parse"], &[]);
+    let after = kept_texts(&dir);
+    assert_eq!(after.len(), first.len());
+    assert!(!after.values().any(|(_, _, t)| t == "version: 2\n"));
+}

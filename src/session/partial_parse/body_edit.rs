@@ -84,9 +84,9 @@ pub(super) struct Texts {
     docs: String,
 }
 
-/// What [`FILES_FILE`] holds for the entries of `stamps` and the SQL files of `s`, for
-/// [`patch`] ([`write_text`] writes it).
-pub(super) fn files_text(stamps: &Stamps, s: &Session) -> Texts {
+/// What [`FILES_FILE`] holds for the entries of `stamps` (taken: the state keeps their key
+/// alone) and the SQL files of `s`, for [`patch`] ([`write_text`] writes it).
+pub(super) fn files_text(stamps: &mut Stamps, s: &Session) -> Texts {
     let manifest = s.manifest();
     let models = manifest
         .nodes
@@ -115,7 +115,7 @@ pub(super) fn files_text(stamps: &Stamps, s: &Session) -> Texts {
     let others = others(s, &models, &properties);
     let mut files = Files {
         key: stamps.key.clone(),
-        entries: stamps.entries.clone(),
+        entries: std::mem::take(&mut stamps.entries),
         models: Lazy::Value(PathMap(models)),
         properties,
         others,

@@ -541,8 +541,8 @@ pub(crate) fn prepare(
 ) -> Pending {
     let target_path = target_path(opts, &s.project.config, &s.project.root);
     let taken = s.warnings.is_empty().then(|| {
-        let stamps = Stamps::of(&s.project, started);
-        let files = body_edit::files_text(&stamps, s);
+        let mut stamps = Stamps::of(&s.project, started);
+        let files = body_edit::files_text(&mut stamps, s);
         tests_edit::save(s, &target_path);
         let state = State {
             version: VERSION,

@@ -65,15 +65,37 @@ fn kept(target_path: &Path, path: &Path) -> PathBuf {
 
 /// Keeps the text of every properties file of the root project of `s` (best effort: a file not
 /// kept only costs a later edit of it its patch).
+///
+/// A text already kept as it is now is not written again, and only the texts of files that are
+/// gone are removed: a full parse of a project whose properties files did not change writes
+/// and removes nothing here (emptying and refilling the folder was 200 removals and 200 writes
+/// of 6.6 MB at 10,000 models, on every full parse).
 pub(super) fn save(s: &Session, target_path: &Path) {
+    use rayon::prelude::*;
     let dir = target_path.join(TEXTS);
-    let _ = std::fs::remove_dir_all(&dir);
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
-    for f in &s.project.yaml_files {
-        let path = s.project.root.join(&f.original_file_path);
-        let _ = std::fs::write(kept(target_path, &path), &f.text);
+    let texts: BTreeMap<PathBuf, &str> = s
+        .project
+        .yaml_files
+        .iter()
+        .map(|f| {
+            let path = s.project.root.join(&f.original_file_path);
+            (kept(target_path, &path), f.text.as_str())
+        })
+        .collect();
+    texts.par_iter().for_each(|(file, text)| {
+        let _ = crate::compile::write_if_changed(file, text);
+    });
+    for gone in std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !texts.contains_key(p))
+    {
+        let _ = std::fs::remove_file(gone);
     }
 }
 
