@@ -84,9 +84,9 @@ pub(super) struct Texts {
     docs: String,
 }
 
-/// What [`FILES_FILE`] holds for the entries of `stamps` (taken: the state keeps their key
-/// alone) and the SQL files of `s`, for [`patch`] ([`write_text`] writes it).
-pub(super) fn files_text(stamps: &mut Stamps, s: &Session) -> Texts {
+/// What [`FILES_FILE`] holds for the stamp `entries` that make `key` and the SQL files of `s`,
+/// for [`patch`] ([`write_text`] writes it).
+pub(super) fn files_text(key: &str, entries: Vec<Entry>, s: &Session) -> Texts {
     let manifest = s.manifest();
     let models = manifest
         .nodes
@@ -114,8 +114,8 @@ pub(super) fn files_text(stamps: &mut Stamps, s: &Session) -> Texts {
     let (properties, root_docs) = docs_edit::save(s, docs_block_edit::file_uses);
     let others = others(s, &models, &properties);
     let mut files = Files {
-        key: stamps.key.clone(),
-        entries: std::mem::take(&mut stamps.entries),
+        key: key.to_string(),
+        entries,
         models: Lazy::Value(PathMap(models)),
         properties,
         others,

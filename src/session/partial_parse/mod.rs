@@ -542,7 +542,9 @@ pub(crate) fn prepare(
     let target_path = target_path(opts, &s.project.config, &s.project.root);
     let taken = s.warnings.is_empty().then(|| {
         let mut stamps = Stamps::of(&s.project, started);
-        let files = body_edit::files_text(&mut stamps, s);
+        // (The state keeps the stamps' key alone: their entries move into the files text.)
+        let entries = std::mem::take(&mut stamps.entries);
+        let files = body_edit::files_text(&stamps.key, entries, s);
         tests_edit::save(s, &target_path);
         let state = State {
             version: VERSION,
