@@ -4,6 +4,7 @@
 //! parse because tests are built after every other node exists, from those nodes.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -51,6 +52,99 @@ struct TestEnv<'a> {
     target: &'a Target,
     templates: &'a Templates,
     services: &'a Arc<ParseServices>,
+}
+
+/// What the tests of one macro name (`namespace`, `test_name`) find of their macro, the same
+/// for each of them: looked up once per name by each worker rather than for every test (a
+/// project's thousands of tests call a handful of macros).
+struct TestMacro {
+    /// What the test's raw code calls: `test_<name>` or `<namespace>.test_<name>`.
+    call: String,
+    /// Its definition, as a call from the test's package finds it.
+    def: Option<Arc<crate::templating::MacroDef>>,
+    /// Whether a project or package (not sluice) defines it in a file that calls `config(`:
+    /// such a macro is rendered while parsing, for those calls (most custom tests make none,
+    /// and rendering every test twice would slow parsing down).
+    own_calls_config: bool,
+    /// `macro.<package>.test_<name>`: the namespace's, else the defining package's, else dbt's.
+    id: String,
+    /// The macro dbt records first and whether the named one follows (`resolved_test_macro`).
+    resolved: Option<(String, bool)>,
+}
+
+impl TestMacro {
+    fn of(td: &TestDefinition, env: &TestEnv) -> TestMacro {
+        let call = match &td.namespace {
+            Some(ns) => [ns.as_str(), ".test_", &td.test_name].concat(),
+            None => ["test_", td.test_name.as_str()].concat(),
+        };
+        let def = env.templates.index.find(&call, Some(env.pkg));
+        // The test macro when a project or package defines it (not sluice's own).
+        let own = def
+            .as_deref()
+            .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE);
+        // What the test makes depends on whether its macro's file calls `config(` (rendered
+        // then, which notes what it runs), not only on what the macro runs: partial parsing
+        // must know it.
+        if let Some(d) = own {
+            crate::templating::Services::note_test_macro_file(env.services.as_ref(), &d.template);
+        }
+        let package = td
+            .namespace
+            .as_deref()
+            .or(own.map(|d| d.package.as_str()))
+            .unwrap_or("dbt");
+        TestMacro {
+            own_calls_config: own.is_some_and(|d| crate::templating::calls_config(&d.contents)),
+            id: ["macro.", package, ".test_", &td.test_name].concat(),
+            resolved: resolved_test_macro(env.templates, env.pkg, td),
+            call,
+            def,
+        }
+    }
+}
+
+/// One worker's test macros by name, and `get_where_subquery` as the tests' package finds it.
+#[derive(Default)]
+struct MacroMemo {
+    macros: Vec<Rc<TestMacro>>,
+    where_subquery: Option<String>,
+}
+
+impl MacroMemo {
+    fn test_macro(&mut self, td: &TestDefinition, env: &TestEnv) -> Rc<TestMacro> {
+        let (ns, name) = (td.namespace.as_deref(), td.test_name.as_str());
+        let found = self.macros.iter().find(|m| {
+            let call = m.call.as_str();
+            match ns {
+                Some(ns) => call
+                    .strip_prefix(ns)
+                    .and_then(|r| r.strip_prefix(".test_"))
+                    .is_some_and(|r| r == name),
+                None => call.strip_prefix("test_").is_some_and(|r| r == name),
+            }
+        });
+        if let Some(m) = found {
+            return m.clone();
+        }
+        let m = Rc::new(TestMacro::of(td, env));
+        self.macros.push(m.clone());
+        m
+    }
+
+    /// `get_where_subquery` as a call from the tests' package finds it (a project may override
+    /// dbt's); looked up only for a test whose model argument calls it.
+    fn where_subquery(&mut self, env: &TestEnv) -> &str {
+        self.where_subquery.get_or_insert_with(|| {
+            env.templates
+                .index
+                .find("get_where_subquery", Some(env.pkg))
+                .map_or_else(
+                    || "macro.dbt.get_where_subquery".to_string(),
+                    |d| format!("macro.{}.get_where_subquery", d.package),
+                )
+        })
+    }
 }
 
 /// A properties entry (a model, seed, snapshot or source table) whose tests are built.
@@ -119,9 +213,12 @@ pub(super) fn generic_tests(
     }
     // Each entry's tests are independent of every other entry's: build them in parallel, then
     // keep the entries' order.
+    // (Each worker looks up each test macro once: see `MacroMemo`.)
     let built: Vec<(Vec<Box<Node>>, Vec<Diagnostic>)> = attaches
         .par_iter()
-        .map(|a| entry_test_nodes(a, &env))
+        .map_init(MacroMemo::default, |memo, a| {
+            entry_test_nodes(a, &env, memo)
+        })
         .collect();
     let mut out = Vec::new();
     for (nodes, errs) in built {
@@ -223,7 +320,11 @@ fn source_tables<'a>(props: &'a Properties<'a>) -> Vec<SourceTable<'a>> {
 
 /// The test nodes of one entry: its own tests, then each column's.
 #[allow(clippy::vec_box)]
-fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnostic>) {
+fn entry_test_nodes(
+    a: &Attach,
+    env: &TestEnv,
+    memo: &mut MacroMemo,
+) -> (Vec<Box<Node>>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     // Each test with its column (quoted as its `quote:` says) and the column's tags, which its
@@ -269,7 +370,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
                 continue;
             }
         };
-        if let Some(node) = test_node(a, env, col, &col_tags, td, &mut errors) {
+        if let Some(node) = test_node(a, env, memo, col, &col_tags, td, &mut errors) {
             out.push(node);
         }
     }
@@ -282,6 +383,7 @@ fn entry_test_nodes(a: &Attach, env: &TestEnv) -> (Vec<Box<Node>>, Vec<Diagnosti
 fn test_node(
     a: &Attach,
     env: &TestEnv,
+    memo: &mut MacroMemo,
     col: Option<String>,
     col_tags: &[String],
     definition: TestDefinition,
@@ -296,24 +398,23 @@ fn test_node(
         templates,
         services,
     } = *env;
-    let names = td.names(pkg, &a.target);
-    let mut node = Node::new(
-        names.unique_id.clone(),
-        ResourceType::Test,
-        names.name.clone(),
-        pkg.clone(),
-    );
-    node.alias = names.alias.clone();
+    let super::test_names::GenericTestName {
+        name,
+        alias,
+        unique_id,
+    } = td.names(pkg, &a.target);
+    let mut node = Node::new(unique_id, ResourceType::Test, name, pkg.clone());
+    node.alias = alias.clone();
     // (Strings joined rather than formatted: this runs once for each of a project's tests.)
-    node.path = [names.alias.as_str(), ".sql"].concat();
+    node.path = [alias.as_str(), ".sql"].concat();
     node.original_file_path = a.file.to_string();
     let mut fqn = vec![pkg.clone()];
     fqn.extend(dirs_of(&a.resource_folder_path));
-    fqn.push(names.name.clone());
-    node.fqn = fqn.clone();
+    fqn.push(node.name.clone());
+    node.fqn = fqn;
     node.config = default_config_shared(ResourceType::Test);
     let (project_cfg, unrendered) =
-        package_cfgs(root, project, &project.config.data_tests, &fqn, |c| {
+        package_cfgs(root, project, &project.config.data_tests, &node.fqn, |c| {
             &c.data_tests
         });
     merge_into(&mut node.config, &project_cfg);
@@ -323,8 +424,8 @@ fn test_node(
     super::configs::root_config_wins(&mut node, root, true);
     // A synthesized name too long for a relation gets its hashed short form as the config's
     // alias, as dbt sets it (a `name:` or an `alias` the test sets stays).
-    if td.custom_name.is_none() && !td.config.contains_key("alias") && names.alias != names.name {
-        let alias = Value::String(names.alias.clone());
+    if td.custom_name.is_none() && !td.config.contains_key("alias") && alias != node.name {
+        let alias = Value::String(alias.clone());
         node.config_mut().insert("alias".into(), alias.clone());
         node.unrendered_config.insert("alias".into(), alias);
     }
@@ -354,13 +455,11 @@ fn test_node(
         }
     }
     finish_config(&mut node);
-    let macro_name = match &td.namespace {
-        Some(ns) => [ns.as_str(), ".test_", &td.test_name].concat(),
-        None => ["test_", td.test_name.as_str()].concat(),
-    };
+    let test_macro = memo.test_macro(td, env);
+    let macro_name = test_macro.call.as_str();
     node.raw_code = [
         "{{ ",
-        &macro_name,
+        macro_name,
         "(**_dbt_generic_test_kwargs) }}",
         &raw_code_config(td, &node),
     ]
@@ -387,34 +486,24 @@ fn test_node(
             r.macros.clear();
         }
     }
-    // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
-    // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
-    // (Only when the macro's file calls `config(` at all: most custom tests do not, and
-    // rendering every test twice would slow parsing down.)
-    let def = templates.index.find(&macro_name, Some(pkg));
-    // The test macro when a project or package defines it (not sluice's own).
-    let own = def
-        .as_deref()
-        .filter(|d| d.package != crate::templating::BUILTIN_PACKAGE);
-    // What the test makes depends on whether its macro's file calls `config(` (rendered
-    // then, which notes what it runs), not only on what the macro runs: partial parsing must
-    // know it.
-    if let Some(d) = own {
-        crate::templating::Services::note_test_macro_file(env.services.as_ref(), &d.template);
-    }
-    // The package whose `test_<name>` the test calls (the project's own before dbt's).
-    let defining = own.map(|d| d.package.clone());
     if node.is_enabled() {
-        if let Some(d) =
-            check_test_macro(td, def.as_deref(), &macro_name, a.file, project, templates)
-        {
+        if let Some(d) = check_test_macro(
+            td,
+            test_macro.def.as_deref(),
+            macro_name,
+            a.file,
+            project,
+            templates,
+        ) {
             errors.push(d);
             return None;
         }
     }
-    if own.is_some_and(|d| crate::templating::calls_config(&d.contents)) {
+    // A package's test macro may call `config(...)` (e.g. `fail_calc`): render it once
+    // here, as dbt does while parsing, to record those calls. The YAML `config:` wins.
+    if test_macro.own_calls_config {
         let ctx = ctx.get_or_insert_with(|| parse_ctx(&node, env));
-        parse_render_test_macro(&macro_name, &td.kwargs, a.file, templates, ctx);
+        parse_render_test_macro(macro_name, &td.kwargs, a.file, templates, ctx);
     }
     let rec = ctx.map(|c| c.recorded()).unwrap_or_default();
     if !rec.config.is_empty() {
@@ -448,30 +537,17 @@ fn test_node(
     }
     node.refs = static_refs;
     node.sources = static_sources;
-    let resolved = resolved_test_macro(templates, pkg, td);
-    // `get_where_subquery` as a call from the test's package finds it (a project may
-    // override dbt's); looked up only for a test whose model argument calls it.
-    let where_subquery = || {
-        templates
-            .index
-            .find("get_where_subquery", Some(pkg))
-            .map_or_else(
-                || "macro.dbt.get_where_subquery".to_string(),
-                |d| format!("macro.{}.get_where_subquery", d.package),
-            )
-    };
     node.depends_on_macros = test_macro_dependencies(
         td,
-        defining.as_deref(),
-        resolved,
-        where_subquery,
+        &test_macro,
+        || memo.where_subquery(env).to_string(),
         rec.macros,
         &mut node.refs,
     );
     if let Err(d) = name_relation(&mut node, target, templates, services) {
         errors.push(d);
     }
-    node.alias = names.alias.clone();
+    node.alias = alias;
     // (The first macro recorded is the test's, as dbt resolves it.)
     let dbt_static = node
         .depends_on_macros
@@ -705,8 +781,7 @@ fn is_dbt_static(macro_id: &str) -> bool {
 
 fn test_macro_dependencies(
     td: &TestDefinition,
-    defining: Option<&str>,
-    resolved: Option<(String, bool)>,
+    test_macro: &TestMacro,
     where_subquery: impl FnOnce() -> String,
     recorded: Vec<String>,
     refs: &mut [crate::templating::RefCall],
@@ -715,20 +790,19 @@ fn test_macro_dependencies(
     // a namespace names), then (except for dbt's own `not_null` and `unique`, which dbt does
     // not render while parsing) what its arguments call: `get_where_subquery` for the `model`
     // argument, as the static read above does not render it; then the macro the test calls.
-    let test_macro = format!(
-        "macro.{}.test_{}",
-        td.namespace.as_deref().or(defining).unwrap_or("dbt"),
-        td.test_name
-    );
-    let (first, named_too) = resolved.unwrap_or_else(|| (test_macro.clone(), true));
-    let builtin = is_dbt_static(&first);
-    let mut m = vec![first];
+    let test_macro_id = &test_macro.id;
+    let (first, named_too) = match &test_macro.resolved {
+        Some((first, named_too)) => (first, *named_too),
+        None => (test_macro_id, true),
+    };
+    let builtin = is_dbt_static(first);
+    let mut m = vec![first.clone()];
     let model_arg = td.kwargs.get("model").and_then(Value::as_str);
     if !builtin && model_arg.is_some_and(|s| s.contains("get_where_subquery(")) {
         m.push(where_subquery());
     }
-    if !builtin && named_too && !m.contains(&test_macro) {
-        m.push(test_macro);
+    if !builtin && named_too && !m.contains(test_macro_id) {
+        m.push(test_macro_id.clone());
     }
     if builtin {
         // dbt records the ref to the tested node as it read it (a versioned
@@ -792,12 +866,14 @@ fn check_test_macro(
     project: &Project,
     templates: &Templates,
 ) -> Option<Diagnostic> {
-    let shown = match &td.namespace {
+    // (Written only for a test that fails the check.)
+    let shown = || match &td.namespace {
         Some(ns) => format!("{ns}.{}", td.test_name),
         None => td.test_name.clone(),
     };
     let (message, hint) = match def {
         None => {
+            let shown = shown();
             let known: Vec<String> = templates
                 .index
                 .by_package
@@ -825,6 +901,7 @@ fn check_test_macro(
                 .filter(|arg| !td.kwargs.contains_key(arg.as_str()))
                 .collect();
             let first = missing.first()?;
+            let shown = shown();
             (
                 format!("generic test `{shown}` needs argument `{first}`, which is not given"),
                 format!(
