@@ -58,6 +58,9 @@ struct TestEnv<'a> {
 /// for each of them: looked up once per name by each worker rather than for every test (a
 /// project's thousands of tests call a handful of macros).
 struct TestMacro {
+    /// The test's namespace and name, as written (`dbt_utils`, `expression_is_true`).
+    namespace: Option<String>,
+    test_name: String,
     /// What the test's raw code calls: `test_<name>` or `<namespace>.test_<name>`.
     call: String,
     /// Its definition, as a call from the test's package finds it.
@@ -98,6 +101,8 @@ impl TestMacro {
             own_calls_config: own.is_some_and(|d| crate::templating::calls_config(&d.contents)),
             id: ["macro.", package, ".test_", &td.test_name].concat(),
             resolved: resolved_test_macro(env.templates, env.pkg, td),
+            namespace: td.namespace.clone(),
+            test_name: td.test_name.clone(),
             call,
             def,
         }
@@ -113,17 +118,10 @@ struct MacroMemo {
 
 impl MacroMemo {
     fn test_macro(&mut self, td: &TestDefinition, env: &TestEnv) -> Rc<TestMacro> {
-        let (ns, name) = (td.namespace.as_deref(), td.test_name.as_str());
-        let found = self.macros.iter().find(|m| {
-            let call = m.call.as_str();
-            match ns {
-                Some(ns) => call
-                    .strip_prefix(ns)
-                    .and_then(|r| r.strip_prefix(".test_"))
-                    .is_some_and(|r| r == name),
-                None => call.strip_prefix("test_").is_some_and(|r| r == name),
-            }
-        });
+        let found = self
+            .macros
+            .iter()
+            .find(|m| m.test_name == td.test_name && m.namespace == td.namespace);
         if let Some(m) = found {
             return m.clone();
         }

@@ -249,3 +249,59 @@ fn bad_packages_files_are_one_located_diagnostic_each() {
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     insta::assert_snapshot!("malformed_packages_yml", r.stderr);
 }
+
+/// Tests of the same name in one properties entry, one bare and one under a package's
+/// namespace, each find their own macro: the bare one the root project's, the namespaced one the
+/// package's (whose `config(...)` call sets its severity), however many tests share a name.
+#[test]
+fn a_namespaced_test_and_a_bare_one_of_the_same_name_find_their_own_macros() {
+    let (_tmp, dir) = crate::support::duckdb_project(
+        "ns_app",
+        "",
+        &[
+            ("packages.yml", "packages:\n  - local: helpers\n"),
+            ("helpers/dbt_project.yml", "name: helpers\n"),
+            (
+                "helpers/macros/positive.sql",
+                "{% test positive(model, column_name) %}\n{{ config(severity='warn') }}\nselect * from {{ model }} where {{ column_name }} <= 0\n{% endtest %}\n",
+            ),
+            (
+                "macros/positive.sql",
+                "{% test positive(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} < 0\n{% endtest %}\n",
+            ),
+            ("models/m.sql", "select 1 as a, 2 as b, 3 as c"),
+            (
+                "models/m.yml",
+                "models:\n  - name: m\n    columns:\n      - name: a\n        data_tests: [positive, helpers.positive]\n      - name: b\n        data_tests: [helpers.positive, positive]\n      - name: c\n        data_tests: [positive]\n",
+            ),
+        ],
+    );
+    let r = sluice(&dir, &["deps"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let m = crate::support::parsed_manifest(&dir);
+    let mut seen = Vec::new();
+    for (id, n) in m["nodes"].as_object().unwrap() {
+        if !id.starts_with("test.") {
+            continue;
+        }
+        let ns = n["test_metadata"]["namespace"].as_str().unwrap_or("-");
+        seen.push(format!(
+            "{} {} {} {}",
+            n["column_name"].as_str().unwrap(),
+            ns,
+            n["config"]["severity"].as_str().unwrap(),
+            n["raw_code"].as_str().unwrap(),
+        ));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "a - ERROR {{ test_positive(**_dbt_generic_test_kwargs) }}",
+            "a helpers warn {{ helpers.test_positive(**_dbt_generic_test_kwargs) }}",
+            "b - ERROR {{ test_positive(**_dbt_generic_test_kwargs) }}",
+            "b helpers warn {{ helpers.test_positive(**_dbt_generic_test_kwargs) }}",
+            "c - ERROR {{ test_positive(**_dbt_generic_test_kwargs) }}",
+        ]
+    );
+}
