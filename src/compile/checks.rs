@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+use super::doc_calls::doc_calls;
 use super::nodes::{DocBlock, Manifest};
-use super::patches::DOC_CALL_RE;
 use super::properties::Properties;
 use crate::diagnostics::{did_you_mean, Code, Diagnostic, Location};
 use crate::project::Project;
@@ -66,9 +66,9 @@ pub(super) fn entries_for_no_node<'a>(
 /// the file can name a missing one).
 /// (`names` holds each block's name and its `package.name`.)
 pub(super) fn doc_calls_known(text: &str, names: &HashSet<String>) -> bool {
-    DOC_CALL_RE.captures_iter(text).all(|c| match c.get(2) {
-        Some(name) => names.contains(&format!("{}.{}", &c[1], name.as_str())),
-        None => names.contains(&c[1]),
+    doc_calls(text).all(|c| match c.package {
+        Some(package) => names.contains(&format!("{package}.{}", c.name)),
+        None => names.contains(c.name),
     })
 }
 
@@ -85,11 +85,8 @@ pub(super) fn missing_docs(
             for (k, x) in map {
                 match x {
                     Value::String(text) if k == "description" && text.contains("doc(") => {
-                        for c in DOC_CALL_RE.captures_iter(text) {
-                            let (package, name) = match c.get(2) {
-                                Some(n) => (Some(&c[1]), n.as_str()),
-                                None => (None, &c[1]),
-                            };
+                        for c in doc_calls(text) {
+                            let (package, name) = (c.package, c.name);
                             let found = docs.values().any(|d| {
                                 d.name == name && package.is_none_or(|p| p == d.package_name)
                             });
@@ -98,7 +95,7 @@ pub(super) fn missing_docs(
                             }
                             let at = file
                                 .text
-                                .find(&c[0])
+                                .find(&text[c.range.clone()])
                                 .map_or((1, 1), |i| crate::diagnostics::line_col(&file.text, i));
                             errors.push(
                                 Diagnostic::error(

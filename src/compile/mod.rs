@@ -8,6 +8,7 @@
 mod checks;
 mod configs;
 mod dependencies;
+mod doc_calls;
 mod file_nodes;
 mod generic_tests;
 mod graph_view;

@@ -4,12 +4,11 @@
 //! a package's entry describes another package's same-named node when its own is disabled.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::configs::{merge_into, package_cfg};
+use super::doc_calls::doc_calls;
 use super::nodes::*;
 use super::paths::{file_stem, fqn};
 use super::properties::{entry_config, node_entry_config, Entry, Properties};
@@ -18,11 +17,6 @@ use super::yaml_values::{rendered_map, rendered_text};
 use crate::project::config::str_list;
 use crate::project::config::ConfigTree;
 use crate::project::{FileKind, Project};
-
-pub(super) static DOC_CALL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{\{\s*doc\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*\}\}"#)
-        .unwrap()
-});
 
 /// A properties entry of another package for a model, seed or snapshot `name` of `pkg` that has
 /// none of its own: dbt applies a package's patch to the same-named node of another package when
@@ -324,23 +318,20 @@ pub(crate) fn render_docs_with<'d>(
     if !text.contains("doc(") {
         return text.to_string();
     }
-    DOC_CALL_RE
-        .replace_all(text, |c: &regex::Captures| {
-            let (package, name) = match c.get(2) {
-                Some(name) => (Some(&c[1]), name.as_str()),
-                None => (None, &c[1]),
-            };
-            block(package, name).unwrap_or_default().to_string()
-        })
-        .into_owned()
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for call in doc_calls(text) {
+        out.push_str(&text[done..call.range.start]);
+        out.push_str(block(call.package, call.name).unwrap_or_default());
+        done = call.range.end;
+    }
+    out.push_str(&text[done..]);
+    out
 }
 
 /// The names of the docs blocks `text`'s `{{ doc(..) }}` calls name, in order.
 pub(crate) fn doc_names(text: &str) -> Vec<&str> {
-    DOC_CALL_RE
-        .captures_iter(text)
-        .filter_map(|c| c.get(2).or(c.get(1)).map(|m| m.as_str()))
-        .collect()
+    doc_calls(text).map(|c| c.name).collect()
 }
 
 /// Applies each project's `macros:` properties entries to its macros (as dbt patches them):
