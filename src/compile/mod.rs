@@ -22,6 +22,7 @@ mod properties;
 mod render;
 mod resolve;
 mod sources;
+mod test_macros;
 pub(crate) mod test_names;
 pub(crate) mod versions;
 mod yaml_nodes;

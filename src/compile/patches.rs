@@ -330,8 +330,8 @@ pub(crate) fn render_docs_with<'d>(
 }
 
 /// The names of the docs blocks `text`'s `{{ doc(..) }}` calls name, in order.
-pub(crate) fn doc_names(text: &str) -> Vec<&str> {
-    doc_calls(text).map(|c| c.name).collect()
+pub(crate) fn doc_names(text: &str) -> impl Iterator<Item = &str> {
+    doc_calls(text).map(|c| c.name)
 }
 
 /// Applies each project's `macros:` properties entries to its macros (as dbt patches them):

@@ -190,8 +190,8 @@ pub(super) fn file_uses(value: &Value, found: &[(Place, &str)]) -> FileUses {
     let mut placed: BTreeMap<String, usize> = BTreeMap::new();
     let mut uses = Vec::new();
     for (place, text) in found {
-        let names = crate::compile::doc_names(text);
-        if names.is_empty() {
+        let mut names = crate::compile::doc_names(text).peekable();
+        if names.peek().is_none() {
             continue;
         }
         for name in names {
@@ -282,10 +282,7 @@ fn plan(docs: &Docs, edited: &[PathBuf]) -> Option<Plan> {
     }
     let mut edits: BTreeMap<String, DocsEdit> = BTreeMap::new();
     for u in &docs.uses {
-        if crate::compile::doc_names(&u.text)
-            .iter()
-            .any(|n| names.contains(n))
-        {
+        if crate::compile::doc_names(&u.text).any(|n| names.contains(n)) {
             let text =
                 crate::compile::render_docs_with(&u.text, |_, name| texts.get(name).copied());
             docs_edit::describe(&mut edits, u.place.clone(), &text);
